@@ -1,0 +1,47 @@
+"""One family of errors for the whole project, with structured fields.
+
+Inside the ingest pipeline problems are data (``ingest.report.Issue``); these exceptions
+are for the edges: bad configuration, a unit or a structure that a caller asked for
+directly, a dataset that does not exist.
+"""
+
+from __future__ import annotations
+
+
+class BiomatError(Exception):
+    """Base of every error BiomatDB raises on purpose; ``type`` is a stable code."""
+
+    type: str = "biomatdb-error"
+
+    def __init__(self, message: str, *, type: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if type is not None:
+            self.type = type
+
+
+class VocabularyError(BiomatError, KeyError):
+    """An unknown property, class or alias."""
+
+    type = "unknown-term"
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return self.message
+
+
+class UnitError(BiomatError, ValueError):
+    """A unit that is unknown, or whose dimension does not fit the property."""
+
+    type = "unit-error"
+
+
+class StructureError(BiomatError, ValueError):
+    """A chemical structure RDKit cannot read; the message carries RDKit's reason."""
+
+    type = "structure-error"
+
+
+class NotFoundError(BiomatError, LookupError):
+    """A material or dataset that is not in the core."""
+
+    type = "not-found"

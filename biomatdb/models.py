@@ -1,0 +1,230 @@
+"""The relational core: SQLAlchemy 2.0 typed models, the source of truth.
+
+Values are stored in each property's canonical unit (``value``, ``value_min``,
+``value_max``, ``uncertainty``), beside the verbatim text and unit as the curator wrote
+them. Every measurement is an interval for search: a point has min = max, a range its two
+ends, ``>60`` has min = 60 and no max; ``qualifier`` says which ends are open.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Property(Base):
+    """A row per vocabulary property, kept in step with ``vocabulary/properties.toml``."""
+
+    __tablename__ = "properties"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(32))
+    unit: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16), default="quantity")
+
+
+class Source(Base):
+    """Where a value comes from: a DOI, or a citation text when there is no DOI."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(512), unique=True)  # "doi:10.…" or "cite:<folded text>"
+    doi: Mapped[str | None] = mapped_column(String(255))
+    citation: Mapped[str | None] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(String(1000))
+
+
+class Dataset(Base):
+    __tablename__ = "datasets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    license: Mapped[str | None] = mapped_column(String(255))
+    origin: Mapped[str | None] = mapped_column(Text)
+    uploader: Mapped[str | None] = mapped_column(String(255))
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"))
+    checksum: Mapped[str | None] = mapped_column(String(64))
+    filename: Mapped[str | None] = mapped_column(String(1000))
+    rows_read: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    source: Mapped[Source | None] = relationship()
+    uploads: Mapped[list[DatasetUpload]] = relationship(
+        back_populates="dataset", order_by="DatasetUpload.id", cascade="all, delete-orphan"
+    )
+
+
+class DatasetUpload(Base):
+    """One accepted upload of a dataset: when, which file, and what it changed."""
+
+    __tablename__ = "dataset_uploads"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), index=True)
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    checksum: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str | None] = mapped_column(String(1000))
+    uploader: Mapped[str | None] = mapped_column(String(255))
+    pipeline_version: Mapped[str] = mapped_column(String(32))
+    rows_read: Mapped[int] = mapped_column(Integer, default=0)
+    materials_created: Mapped[int] = mapped_column(Integer, default=0)
+    materials_updated: Mapped[int] = mapped_column(Integer, default=0)
+    measurements_added: Mapped[int] = mapped_column(Integer, default=0)
+    measurements_updated: Mapped[int] = mapped_column(Integer, default=0)
+    measurements_removed: Mapped[int] = mapped_column(Integer, default=0)
+    measurements_unchanged: Mapped[int] = mapped_column(Integer, default=0)
+
+    dataset: Mapped[Dataset] = relationship(back_populates="uploads")
+
+
+class ChemicalStructure(Base):
+    __tablename__ = "structures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    input: Mapped[str] = mapped_column(Text)
+    canonical_smiles: Mapped[str] = mapped_column(Text, unique=True)
+    inchikey: Mapped[str | None] = mapped_column(String(27), index=True)
+    formula: Mapped[str | None] = mapped_column(String(255))
+    molecular_weight: Mapped[float | None] = mapped_column(Float)
+    is_repeat_unit: Mapped[bool] = mapped_column(Boolean, default=False)
+    fingerprint: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class Material(Base):
+    __tablename__ = "materials"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(500))
+    name_key: Mapped[str] = mapped_column(String(500), index=True)  # normalised name for matching
+    material_class: Mapped[str | None] = mapped_column("class", String(32), index=True)
+    subclass: Mapped[str | None] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    biodegradable: Mapped[bool | None] = mapped_column(Boolean)
+    origin: Mapped[str | None] = mapped_column(String(16))  # natural | synthetic
+    regulatory_notes: Mapped[str | None] = mapped_column(Text)
+    structure_id: Mapped[int | None] = mapped_column(ForeignKey("structures.id"), index=True)
+    created_by_dataset_id: Mapped[int | None] = mapped_column(ForeignKey("datasets.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    structure: Mapped[ChemicalStructure | None] = relationship()
+    synonyms: Mapped[list[MaterialSynonym]] = relationship(
+        order_by="MaterialSynonym.id", cascade="all, delete-orphan"
+    )
+    applications: Mapped[list[MaterialApplication]] = relationship(
+        order_by="MaterialApplication.application", cascade="all, delete-orphan"
+    )
+    components: Mapped[list[CompositionComponent]] = relationship(
+        order_by="CompositionComponent.position", cascade="all, delete-orphan"
+    )
+    measurements: Mapped[list[Measurement]] = relationship(
+        back_populates="material", order_by="Measurement.id", cascade="all, delete-orphan"
+    )
+
+
+class MaterialSynonym(Base):
+    __tablename__ = "material_synonyms"
+    __table_args__ = (UniqueConstraint("material_id", "name_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    material_id: Mapped[int] = mapped_column(ForeignKey("materials.id", ondelete="CASCADE"), index=True)
+    synonym: Mapped[str] = mapped_column(String(500))
+    name_key: Mapped[str] = mapped_column(String(500), index=True)
+
+
+class MaterialApplication(Base):
+    __tablename__ = "material_applications"
+
+    material_id: Mapped[int] = mapped_column(ForeignKey("materials.id", ondelete="CASCADE"), primary_key=True)
+    application: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
+class CompositionComponent(Base):
+    """One constituent of an alloy or composite: ``Ti 90 wt%``, ``HA 30 wt%``."""
+
+    __tablename__ = "composition_components"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    material_id: Mapped[int] = mapped_column(ForeignKey("materials.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    component: Mapped[str] = mapped_column(String(200))
+    fraction: Mapped[float | None] = mapped_column(Float)  # percent, on ``basis``
+    fraction_max: Mapped[float | None] = mapped_column(Float)  # set when given as a range
+    basis: Mapped[str] = mapped_column(String(8), default="wt")  # wt | mol | vol | at
+    is_balance: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Measurement(Base):
+    __tablename__ = "measurements"
+    __table_args__ = (
+        Index("ix_measurements_property_min_max", "property_key", "value_min", "value_max"),
+        Index("ix_measurements_material_property", "material_id", "property_key"),
+        Index("ix_measurements_dataset_hash", "dataset_id", "content_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    material_id: Mapped[int] = mapped_column(ForeignKey("materials.id", ondelete="CASCADE"))
+    property_key: Mapped[str] = mapped_column(ForeignKey("properties.key"))
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    upload_id: Mapped[int | None] = mapped_column(ForeignKey("dataset_uploads.id", ondelete="SET NULL"))
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"), index=True)
+    qualifier: Mapped[str] = mapped_column(String(8))  # = ~ > >= < <= range
+    value: Mapped[float | None] = mapped_column(Float)
+    value_min: Mapped[float | None] = mapped_column(Float)
+    value_max: Mapped[float | None] = mapped_column(Float)
+    uncertainty: Mapped[float | None] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(64))  # the property's canonical unit
+    verbatim_value: Mapped[str] = mapped_column(Text)
+    verbatim_unit: Mapped[str | None] = mapped_column(String(64))
+    temperature_K: Mapped[float | None] = mapped_column(Float)
+    medium: Mapped[str | None] = mapped_column(String(200))
+    method: Mapped[str | None] = mapped_column(String(200))
+    standard: Mapped[str | None] = mapped_column(String(200))
+    specimen_state: Mapped[str | None] = mapped_column(String(200))
+    conditions: Mapped[dict | None] = mapped_column(JSON)  # any further conditions, as given
+    notes: Mapped[str | None] = mapped_column(Text)
+    source_row: Mapped[int | None] = mapped_column(Integer)
+    source_column: Mapped[str | None] = mapped_column(String(500))
+    pipeline_version: Mapped[str] = mapped_column(String(32))
+    content_hash: Mapped[str] = mapped_column(String(32))
+
+    material: Mapped[Material] = relationship(back_populates="measurements")
+    property: Mapped[Property] = relationship()
+    dataset: Mapped[Dataset] = relationship()
+    source: Mapped[Source | None] = relationship()

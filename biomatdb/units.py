@@ -1,0 +1,199 @@
+"""Units through pint, with the curator alias table and pint's silent traps closed.
+
+A measurement's unit is converted once per (property, unit text) into an affine map
+``canonical = value * factor + offset`` (offset is non-zero only for °C/°F on a
+temperature), so that whole columns convert as arrays, never a pint Quantity per cell.
+Uncertainties and range widths are differences and convert with ``factor`` alone: an
+uncertainty of 2 °C is 2 K, not 275.15 K.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from tokenize import TokenError
+
+import pint
+
+from biomatdb.errors import UnitError
+from biomatdb.vocabulary import Property
+
+_OFFSET_UNITS = {"degC", "degF", "degree_Celsius", "degree_Fahrenheit", "celsius", "fahrenheit"}
+
+_SYMBOLS = str.maketrans({"·": "*", "⋅": "*", "•": "*", "×": "*", "−": "-", "μ": "u", "µ": "u", "⁄": "/"})
+_SQRT = re.compile(r"√\s*\(?\s*([A-Za-z]+)\s*\)?")
+_FRACTIONAL_POWER = re.compile(r"\*\*\s*\(?\s*(-?\d+)\s*/\s*(\d+)\s*\)?")
+_TRAILING_POWER = re.compile(r"(?<=[A-Za-z])(-?\d+(?:\.\d+)?)(?![\w.])")
+_DEGREE_SIGNS = (("°C", "degC"), ("ºC", "degC"), ("°F", "degF"), ("ºF", "degF"), ("°", "degree"), ("º", "degree"))
+
+
+@dataclass(frozen=True, slots=True)
+class UnitAlias:
+    pint: str
+    ucum: str | None = None
+
+
+@cache
+def registry() -> pint.UnitRegistry:
+    """The process's one registry: pint's defaults plus ``units_en.txt``."""
+    ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=False, on_redefinition="raise")
+    with resources.as_file(resources.files("biomatdb").joinpath("units_en.txt")) as path:
+        ureg.load_definitions(str(path))
+    return ureg
+
+
+@cache
+def aliases() -> dict[str, UnitAlias]:
+    raw = tomllib.loads(resources.files("biomatdb.vocabulary").joinpath("units.toml").read_text("utf-8"))
+    table = {}
+    for text, spec in raw["aliases"].items():
+        table[text] = UnitAlias(pint=spec["pint"], ucum=spec.get("ucum"))
+        table.setdefault(text.casefold(), table[text])
+    return table
+
+
+def _lookup_alias(text: str) -> UnitAlias | None:
+    table = aliases()
+    for candidate in (text, unicodedata.normalize("NFKC", text)):
+        found = table.get(candidate) or table.get(candidate.replace(" ", "")) or table.get(candidate.casefold())
+        if found is not None:
+            return found
+    return None
+
+
+def to_pint_expression(text: str) -> str:
+    """The pint expression a curator's unit text means; the traps pint would fall into are closed.
+
+    ``MPa√m`` becomes ``MPa*m**0.5`` (pint alone reads MPa·m), ``m^1/2`` becomes ``m**(1/2)``
+    (pint alone reads (m**1)/2), ``cm3`` becomes ``cm**3``, and a °C inside a compound
+    unit is a temperature difference.
+    """
+    stripped = text.strip()
+    alias = _lookup_alias(stripped)
+    if alias is not None:
+        return alias.pint
+    expression = unicodedata.normalize("NFKC", stripped)
+    for sign, name in _DEGREE_SIGNS:
+        expression = expression.replace(sign, name)
+    expression = expression.translate(_SYMBOLS).replace("^", "**")
+    expression = _SQRT.sub(r"\1**0.5", expression)
+    expression = _FRACTIONAL_POWER.sub(r"**(\1/\2)", expression)
+    expression = _TRAILING_POWER.sub(r"**\1", expression)
+    expression = expression.replace("%", " percent ").strip()
+    if expression not in _OFFSET_UNITS:
+        expression = re.sub(r"\bdeg([CF])\b", r"delta_deg\1", expression)
+    return expression
+
+
+@cache
+def parse_unit(text: str) -> pint.Unit:
+    """The pint unit for ``text``; raises UnitError (type ``unknown-unit``) when there is none."""
+    expression = to_pint_expression(text)
+    if not expression:
+        raise UnitError("empty unit", type="unknown-unit")
+    if _lookup_alias(text.strip()) is None and re.match(r"[\d.+\-]", expression):
+        raise UnitError(
+            f"unit {text!r} starts with a number; write the factor into the value", type="unknown-unit"
+        )
+    try:
+        parsed = registry().parse_expression(expression)
+    except (pint.errors.PintError, AttributeError, TypeError, ValueError, SyntaxError, TokenError) as exc:
+        raise UnitError(f"unknown unit {text!r}", type="unknown-unit") from exc
+    if isinstance(parsed, pint.Quantity):
+        if parsed.magnitude != 1:
+            raise UnitError(
+                f"unit {text!r} carries a number ({parsed.magnitude:g}); write the factor into the value",
+                type="unknown-unit",
+            )
+        return parsed.units
+    raise UnitError(f"unknown unit {text!r}", type="unknown-unit")
+
+
+def ucum_code(text: str) -> str | None:
+    alias = _lookup_alias(text.strip())
+    return None if alias is None else alias.ucum
+
+
+def _is_angle(unit: pint.Unit) -> bool:
+    root = registry().Quantity(1, unit).to_root_units().units
+    return "radian" in root._units  # pint keeps radian as its own (dimensionless) base unit
+
+
+@dataclass(frozen=True, slots=True)
+class Conversion:
+    """How values in one unit become values in a property's canonical unit."""
+
+    unit: str  # the unit text as given
+    canonical_unit: str
+    factor: float
+    offset: float = 0.0
+
+    def value(self, x):
+        """Convert values (a float or a NumPy array) as positions on the scale."""
+        return x * self.factor + self.offset if self.offset else x * self.factor
+
+    def delta(self, x):
+        """Convert differences (uncertainties, widths): never shifted by the offset."""
+        return x * self.factor
+
+
+@cache
+def conversion(unit_text: str | None, prop: Property) -> Conversion:
+    """The conversion from ``unit_text`` to ``prop``'s canonical unit.
+
+    Refuses (UnitError, type ``unit-error``) a unit of the wrong dimension, a missing unit
+    on a property that has a dimension, an angle on a property that is not an angle, and
+    a dimensionless number on an angle.
+    """
+    ureg = registry()
+    canonical = parse_unit(prop.unit)
+    if unit_text is None or not unit_text.strip():
+        if canonical.dimensionless and prop.kind != "angle" and str(canonical) != "percent":
+            return Conversion(unit="", canonical_unit=prop.unit, factor=1.0)
+        raise UnitError(
+            f"no unit given for {prop.key}; expected a unit like {prop.unit}", type="unit-error"
+        )
+    given = parse_unit(unit_text)
+    dimension_ok = given.dimensionality == canonical.dimensionality
+    if prop.kind == "angle":
+        dimension_ok = dimension_ok and _is_angle(given)
+    elif canonical.dimensionless:
+        dimension_ok = dimension_ok and not _is_angle(given)
+    if not dimension_ok:
+        raise UnitError(
+            f"unit {unit_text!r} ({_describe(given)}) does not fit {prop.key}, "
+            f"which is measured in {prop.unit} ({_describe(canonical)})",
+            type="unit-error",
+        )
+    target = ureg.Unit(canonical)
+    if str(given) in _OFFSET_UNITS or str(canonical) in _OFFSET_UNITS:
+        if prop.kind != "temperature":
+            raise UnitError(f"unit {unit_text!r} is a temperature scale; {prop.key} is not a temperature")
+        zero = ureg.Quantity(0.0, given).to(target).magnitude
+        step = ureg.Quantity(1.0, f"delta_{given}").to(target).magnitude if str(given) in _OFFSET_UNITS else 1.0
+        return Conversion(unit=unit_text, canonical_unit=prop.unit, factor=float(step), offset=float(zero))
+    factor = ureg.Quantity(1.0, given).to(target).magnitude
+    return Conversion(unit=unit_text, canonical_unit=prop.unit, factor=float(factor))
+
+
+def _describe(unit: pint.Unit) -> str:
+    if _is_angle(unit):
+        return "an angle"
+    dims = unit.dimensionality
+    return "dimensionless" if not dims else str(dims)
+
+
+def convert_value(value: float, unit_text: str, target_unit: str, *, kind: str = "quantity") -> float:
+    """Convert one value between two units (display conversion); offsets apply for temperatures."""
+    ureg = registry()
+    source = parse_unit(unit_text)
+    target = parse_unit(target_unit)
+    if source.dimensionality != target.dimensionality:
+        raise UnitError(f"cannot convert {unit_text!r} to {target_unit!r}: dimensions differ")
+    return float(ureg.Quantity(value, source).to(target).magnitude)
+
+

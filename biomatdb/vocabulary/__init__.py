@@ -1,0 +1,154 @@
+"""The controlled vocabulary: properties, material classes, applications.
+
+The terms live in the TOML files beside this module; this module only reads them and
+answers "which term does this curator's text mean?".
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Literal
+
+from biomatdb.errors import VocabularyError
+
+CATEGORIES = ("mechanical", "thermal", "physical", "surface", "degradation", "biological", "chemical")
+
+PropertyKind = Literal["quantity", "temperature", "angle"]
+
+_QUOTES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "′": "'", "“": '"', "”": '"', "″": '"'})
+_SEPARATORS = re.compile(r"[\s_\-–—‐]+")
+_EDGE_PUNCTUATION = " .,:;*"
+
+
+def normalise_label(text: str) -> str:
+    """Fold a label for matching: Unicode-normalised, case-folded, quotes and dashes unified.
+
+    ``"Young’s  Modulus"``, ``"young's modulus"`` and ``"YOUNG'S_MODULUS"`` fold alike.
+    """
+    folded = unicodedata.normalize("NFKC", text).translate(_QUOTES).casefold()
+    return _SEPARATORS.sub(" ", folded).strip(_EDGE_PUNCTUATION)
+
+
+@dataclass(frozen=True, slots=True)
+class Property:
+    key: str
+    name: str
+    category: str
+    unit: str
+    kind: PropertyKind = "quantity"
+    min: float | None = None
+    max: float | None = None
+    min_exclusive: bool = False
+    max_exclusive: bool = False
+    display: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+
+    def bounds_text(self) -> str:
+        low = "(" if self.min_exclusive else "["
+        high = ")" if self.max_exclusive else "]"
+        lo = "-∞" if self.min is None else f"{self.min:g}"
+        hi = "∞" if self.max is None else f"{self.max:g}"
+        return f"{low}{lo}, {hi}{high} {self.unit}"
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """A class or an application: a key, a human name and aliases."""
+
+    key: str
+    name: str
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    properties: dict[str, Property]
+    classes: dict[str, Term]
+    applications: dict[str, Term]
+    _property_index: dict[str, str] = field(repr=False, default_factory=dict)
+    _class_index: dict[str, str] = field(repr=False, default_factory=dict)
+    _application_index: dict[str, str] = field(repr=False, default_factory=dict)
+
+    def find_property(self, text: str) -> Property | None:
+        """The property that ``text`` (a key or an alias) names, or None."""
+        key = self._property_index.get(normalise_label(text))
+        return None if key is None else self.properties[key]
+
+    def property(self, text: str) -> Property:
+        found = self.find_property(text)
+        if found is None:
+            raise VocabularyError(f"unknown property {text!r}", type="unknown-property")
+        return found
+
+    def find_class(self, text: str) -> str | None:
+        return self._class_index.get(normalise_label(text))
+
+    def material_class(self, text: str) -> str:
+        found = self.find_class(text)
+        if found is None:
+            raise VocabularyError(
+                f"unknown material class {text!r}; expected one of {', '.join(self.classes)}",
+                type="unknown-class",
+            )
+        return found
+
+    def find_application(self, text: str) -> str | None:
+        return self._application_index.get(normalise_label(text))
+
+
+def _index(entries: dict[str, Property] | dict[str, Term], what: str) -> dict[str, str]:
+    index: dict[str, str] = {}
+    for key, entry in entries.items():
+        for label in (key, entry.name, *entry.aliases):
+            folded = normalise_label(label)
+            owner = index.setdefault(folded, key)
+            if owner != key:
+                raise VocabularyError(
+                    f"{what} alias {label!r} names both {owner!r} and {key!r}", type="vocabulary-conflict"
+                )
+    return index
+
+
+def _read(name: str) -> dict:
+    return tomllib.loads(resources.files(__package__).joinpath(name).read_text(encoding="utf-8"))
+
+
+def _terms(raw: dict) -> dict[str, Term]:
+    return {key: Term(key=key, name=spec["name"], aliases=tuple(spec.get("aliases", ()))) for key, spec in raw.items()}
+
+
+@cache
+def get_vocabulary() -> Vocabulary:
+    """The vocabulary shipped with this version, read once per process."""
+    properties = {}
+    for key, spec in _read("properties.toml").items():
+        if spec["category"] not in CATEGORIES:
+            raise VocabularyError(f"property {key!r} has unknown category {spec['category']!r}")
+        properties[key] = Property(
+            key=key,
+            name=spec["name"],
+            category=spec["category"],
+            unit=spec["unit"],
+            kind=spec.get("kind", "quantity"),
+            min=spec.get("min"),
+            max=spec.get("max"),
+            min_exclusive=spec.get("min_exclusive", False),
+            max_exclusive=spec.get("max_exclusive", False),
+            display=tuple(spec.get("display", ())),
+            aliases=tuple(spec.get("aliases", ())),
+        )
+    classes = _terms(_read("classes.toml"))
+    applications = _terms(_read("applications.toml"))
+    return Vocabulary(
+        properties=properties,
+        classes=classes,
+        applications=applications,
+        _property_index=_index(properties, "property"),
+        _class_index=_index(classes, "class"),
+        _application_index=_index(applications, "application"),
+    )

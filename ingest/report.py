@@ -1,0 +1,86 @@
+"""The ingest report: errors and warnings as data, never exceptions inside the pipeline.
+
+Every record names where it happened (1-based data row, column label, the cell text)
+and carries a stable ``type`` in the spirit of Frictionless Data's error codes, so a
+curator can fix the file and a program can act on the report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+#: How many issue records of each severity a report keeps in full; the rest are counted.
+MAX_RECORDS = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One problem found in the input, located as precisely as the input allows."""
+
+    type: str
+    message: str
+    row: int | None = None
+    column: str | None = None
+    value: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class Report:
+    """What an ingest did or would do: counts, errors and warnings."""
+
+    dataset: str | None = None
+    rows_read: int = 0
+    materials_created: int = 0
+    materials_updated: int = 0
+    measurements_added: int = 0
+    measurements_updated: int = 0
+    measurements_removed: int = 0
+    measurements_unchanged: int = 0
+    rows_skipped: int = 0
+    loaded: bool = False
+    dry_run: bool = False
+    unchanged: bool = False
+    errors: list[Issue] = field(default_factory=list)
+    warnings: list[Issue] = field(default_factory=list)
+    error_count: int = 0
+    warning_count: int = 0
+
+    def error(self, issue: Issue) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_RECORDS:
+            self.errors.append(issue)
+
+    def warn(self, issue: Issue) -> None:
+        self.warning_count += 1
+        if len(self.warnings) < MAX_RECORDS:
+            self.warnings.append(issue)
+
+    @property
+    def ok(self) -> bool:
+        return self.error_count == 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "dataset": self.dataset,
+            "loaded": self.loaded,
+            "dry_run": self.dry_run,
+            "unchanged": self.unchanged,
+            "counts": {
+                "rows_read": self.rows_read,
+                "rows_skipped": self.rows_skipped,
+                "materials_created": self.materials_created,
+                "materials_updated": self.materials_updated,
+                "measurements_added": self.measurements_added,
+                "measurements_updated": self.measurements_updated,
+                "measurements_removed": self.measurements_removed,
+                "measurements_unchanged": self.measurements_unchanged,
+            },
+            "error_count": self.error_count,
+            "warning_count": self.warning_count,
+            "errors": [issue.as_dict() for issue in self.errors],
+            "warnings": [issue.as_dict() for issue in self.warnings],
+        }

@@ -222,7 +222,8 @@ class Measurement(Base):
     source_row: Mapped[int | None] = mapped_column(Integer)
     source_column: Mapped[str | None] = mapped_column(String(500))
     pipeline_version: Mapped[str] = mapped_column(String(32))
-    content_hash: Mapped[str] = mapped_column(String(32))
+    content_hash: Mapped[str] = mapped_column(String(16))  # what was measured, with its value
+    identity_hash: Mapped[str] = mapped_column(String(16))  # what was measured, without its value
 
     material: Mapped[Material] = relationship(back_populates="measurements")
     property: Mapped[Property] = relationship()

@@ -28,6 +28,7 @@ _SYMBOLS = str.maketrans({"·": "*", "⋅": "*", "•": "*", "×": "*", "−": "
 _SQRT = re.compile(r"√\s*\(?\s*([A-Za-z]+)\s*\)?")
 _FRACTIONAL_POWER = re.compile(r"\*\*\s*\(?\s*(-?\d+)\s*/\s*(\d+)\s*\)?")
 _TRAILING_POWER = re.compile(r"(?<=[A-Za-z])(-?\d+(?:\.\d+)?)(?![\w.])")
+_UNIT_CHARACTERS = re.compile(r"^[A-Za-z0-9_ */().\-]+$")
 _DEGREE_SIGNS = (("°C", "degC"), ("ºC", "degC"), ("°F", "degF"), ("ºF", "degF"), ("°", "degree"), ("º", "degree"))
 
 
@@ -81,8 +82,8 @@ def to_pint_expression(text: str) -> str:
         expression = expression.replace(sign, name)
     expression = expression.translate(_SYMBOLS).replace("^", "**")
     expression = _SQRT.sub(r"\1**0.5", expression)
-    expression = _FRACTIONAL_POWER.sub(r"**(\1/\2)", expression)
     expression = _TRAILING_POWER.sub(r"**\1", expression)
+    expression = _FRACTIONAL_POWER.sub(r"**(\1/\2)", expression)
     expression = expression.replace("%", " percent ").strip()
     if expression not in _OFFSET_UNITS:
         expression = re.sub(r"\bdeg([CF])\b", r"delta_deg\1", expression)
@@ -95,6 +96,8 @@ def parse_unit(text: str) -> pint.Unit:
     expression = to_pint_expression(text)
     if not expression:
         raise UnitError("empty unit", type="unknown-unit")
+    if not _UNIT_CHARACTERS.match(expression):
+        raise UnitError(f"unknown unit {text!r}: unexpected character", type="unknown-unit")
     if _lookup_alias(text.strip()) is None and re.match(r"[\d.+\-]", expression):
         raise UnitError(
             f"unit {text!r} starts with a number; write the factor into the value", type="unknown-unit"

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 06:38:14.041716
+Create Date: 2026-11-25 06:39:53.775309
 
 """
 from typing import Sequence, Union
@@ -176,7 +176,8 @@ def upgrade() -> None:
     sa.Column('source_row', sa.Integer(), nullable=True),
     sa.Column('source_column', sa.String(length=500), nullable=True),
     sa.Column('pipeline_version', sa.String(length=32), nullable=False),
-    sa.Column('content_hash', sa.String(length=32), nullable=False),
+    sa.Column('content_hash', sa.String(length=16), nullable=False),
+    sa.Column('identity_hash', sa.String(length=16), nullable=False),
     sa.ForeignKeyConstraint(['dataset_id'], ['datasets.id'], name=op.f('fk_measurements_dataset_id_datasets'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['material_id'], ['materials.id'], name=op.f('fk_measurements_material_id_materials'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['property_key'], ['properties.key'], name=op.f('fk_measurements_property_key_properties')),

@@ -1,0 +1,232 @@
+"""Reading the core back out: one material, the datasets, and the long-layout export.
+
+The JSON field names here are public and stable (``biomatdb show --json``, the API).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import Connection, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from biomatdb.errors import NotFoundError
+from biomatdb.models import (
+    CompositionComponent,
+    Dataset,
+    Material,
+    MaterialSynonym,
+    Measurement,
+)
+from biomatdb.vocabulary import get_vocabulary, normalise_label
+
+EXPORT_COLUMNS = [
+    "id", "material", "class", "subclass", "synonyms", "description", "biodegradable", "origin", "applications",
+    "regulatory notes", "smiles", "composition", "property", "value", "unit", "uncertainty", "temperature",
+    "medium", "method", "standard", "specimen state", "notes", "source", "doi",
+]
+
+
+def find_material(session: Session, name_or_id: str) -> Material:
+    """By public id, then name, then synonym; NotFoundError when none."""
+    key = normalise_label(name_or_id)
+    options = (
+        selectinload(Material.synonyms), selectinload(Material.applications), selectinload(Material.components),
+        selectinload(Material.structure),
+        selectinload(Material.measurements).selectinload(Measurement.source),
+        selectinload(Material.measurements).selectinload(Measurement.dataset),
+    )
+    for condition in (Material.public_id == name_or_id.strip(), Material.name_key == key):
+        material = session.scalars(select(Material).where(condition).options(*options).order_by(Material.id)).first()
+        if material is not None:
+            return material
+    synonym = select(MaterialSynonym.material_id).where(MaterialSynonym.name_key == key)
+    material = session.scalars(select(Material).where(Material.id.in_(synonym)).options(*options).order_by(Material.id)).first()
+    if material is None:
+        raise NotFoundError(f"no material named or numbered {name_or_id!r}")
+    return material
+
+
+def format_number(value: float) -> str:
+    """Shortest text that reads back as the same float."""
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def value_text(qualifier: str, value: float | None, low: float | None, high: float | None) -> str:
+    """The cell text the ingest parser reads back to the same interval."""
+    if qualifier == "range":
+        return f"{format_number(low)} to {format_number(high)}"
+    if qualifier in (">", ">="):
+        return f"{qualifier}{format_number(low)}"
+    if qualifier in ("<", "<="):
+        return f"{qualifier}{format_number(high)}"
+    prefix = "~" if qualifier == "~" else ""
+    return prefix + format_number(value)
+
+
+def conditions_of(measurement: Measurement) -> dict[str, Any]:
+    conditions: dict[str, Any] = {}
+    if measurement.temperature_K is not None:
+        conditions["temperature_K"] = measurement.temperature_K
+        conditions["temperature_C"] = round(measurement.temperature_K - 273.15, 10)
+    for key in ("medium", "method", "standard", "specimen_state"):
+        value = getattr(measurement, key)
+        if value is not None:
+            conditions[key] = value
+    if measurement.conditions:
+        conditions.update(measurement.conditions)
+    return conditions
+
+
+def source_of(source) -> dict[str, Any] | None:
+    if source is None:
+        return None
+    return {"doi": source.doi, "citation": source.citation, "url": source.url}
+
+
+def measurement_json(measurement: Measurement) -> dict[str, Any]:
+    return {
+        "property": measurement.property_key,
+        "qualifier": measurement.qualifier,
+        "value": measurement.value,
+        "value_min": measurement.value_min,
+        "value_max": measurement.value_max,
+        "uncertainty": measurement.uncertainty,
+        "unit": measurement.unit,
+        "text": value_text(measurement.qualifier, measurement.value, measurement.value_min, measurement.value_max),
+        "verbatim": {"value": measurement.verbatim_value, "unit": measurement.verbatim_unit},
+        "conditions": conditions_of(measurement),
+        "notes": measurement.notes,
+        "source": source_of(measurement.source),
+        "dataset": measurement.dataset.name,
+        "provenance": {"row": measurement.source_row, "column": measurement.source_column,
+                       "pipeline_version": measurement.pipeline_version},
+    }
+
+
+def composition_text(components: list[CompositionComponent]) -> str:
+    parts = []
+    for c in components:
+        if c.is_balance:
+            parts.append(f"{c.component} bal")
+            continue
+        amount = format_number(c.fraction)
+        if c.fraction_max is not None:
+            amount += f"-{format_number(c.fraction_max)}"
+        parts.append(f"{c.component} {amount} {c.basis}%")
+    return "; ".join(parts)
+
+
+def material_json(material: Material) -> dict[str, Any]:
+    structure = material.structure
+    vocabulary = get_vocabulary()
+    return {
+        "id": material.public_id,
+        "name": material.name,
+        "class": material.material_class,
+        "subclass": material.subclass,
+        "synonyms": [s.synonym for s in material.synonyms],
+        "description": material.description,
+        "biodegradable": material.biodegradable,
+        "origin": material.origin,
+        "applications": [a.application for a in material.applications],
+        "regulatory_notes": material.regulatory_notes,
+        "structure": None if structure is None else {
+            "input": structure.input, "smiles": structure.canonical_smiles, "inchikey": structure.inchikey,
+            "formula": structure.formula, "molecular_weight": structure.molecular_weight,
+            "repeat_unit": structure.is_repeat_unit,
+        },
+        "composition": [
+            {"component": c.component, "fraction": c.fraction, "fraction_max": c.fraction_max,
+             "basis": c.basis, "balance": c.is_balance} for c in material.components
+        ],
+        "measurements": [
+            {**measurement_json(m), "property_name": vocabulary.properties[m.property_key].name
+             if m.property_key in vocabulary.properties else m.property_key}
+            for m in material.measurements
+        ],
+    }
+
+
+def datasets_json(connection: Connection) -> list[dict[str, Any]]:
+    per_dataset = dict(connection.execute(
+        select(Measurement.dataset_id, func.count()).group_by(Measurement.dataset_id)).tuples().all())
+    materials = dict(connection.execute(
+        select(Measurement.dataset_id, func.count(Measurement.material_id.distinct())).group_by(Measurement.dataset_id)).tuples().all())
+    with Session(bind=connection) as session:
+        datasets = session.scalars(select(Dataset).options(selectinload(Dataset.uploads), selectinload(Dataset.source)).order_by(Dataset.name)).all()
+        return [{
+            "id": d.id, "name": d.name, "license": d.license, "origin": d.origin, "uploader": d.uploader,
+            "source": source_of(d.source), "checksum": d.checksum, "filename": d.filename,
+            "created_at": d.created_at.isoformat(), "updated_at": d.updated_at.isoformat(), "rows_read": d.rows_read,
+            "materials": materials.get(d.id, 0), "measurements": per_dataset.get(d.id, 0),
+            "history": [{
+                "uploaded_at": u.uploaded_at.isoformat(), "checksum": u.checksum, "filename": u.filename,
+                "uploader": u.uploader, "pipeline_version": u.pipeline_version, "rows_read": u.rows_read,
+                "materials_created": u.materials_created, "materials_updated": u.materials_updated,
+                "measurements_added": u.measurements_added, "measurements_updated": u.measurements_updated,
+                "measurements_removed": u.measurements_removed, "measurements_unchanged": u.measurements_unchanged,
+            } for u in d.uploads],
+        } for d in datasets]
+
+
+def export_rows(session: Session, *, dataset: str | None = None, batch: int = 500) -> Iterator[dict[str, str]]:
+    """The core in the long layout, a row per measurement (and one per material without any).
+
+    Streams materials in batches; what it yields ingests back to the same state.
+    """
+    query = select(Material.id).order_by(Material.id)
+    if dataset is not None:
+        dataset_id = session.scalar(select(Dataset.id).where(Dataset.name == dataset))
+        if dataset_id is None:
+            raise NotFoundError(f"no dataset named {dataset!r}")
+        in_dataset = select(Measurement.material_id).where(Measurement.dataset_id == dataset_id)
+        query = query.where(or_(Material.id.in_(in_dataset), Material.created_by_dataset_id == dataset_id))
+    ids = session.scalars(query).all()
+    for start in range(0, len(ids), batch):
+        materials = session.scalars(select(Material).where(Material.id.in_(ids[start:start + batch])).order_by(Material.id).options(
+            selectinload(Material.synonyms), selectinload(Material.applications), selectinload(Material.components),
+            selectinload(Material.structure), selectinload(Material.measurements).selectinload(Measurement.source),
+            selectinload(Material.measurements).selectinload(Measurement.dataset))).all()
+        for material in materials:
+            base = {
+                "id": material.public_id, "material": material.name, "class": material.material_class or "",
+                "subclass": material.subclass or "", "synonyms": "; ".join(s.synonym for s in material.synonyms),
+                "description": material.description or "",
+                "biodegradable": "" if material.biodegradable is None else ("yes" if material.biodegradable else "no"),
+                "origin": material.origin or "", "applications": "; ".join(a.application for a in material.applications),
+                "regulatory notes": material.regulatory_notes or "",
+                "smiles": material.structure.canonical_smiles if material.structure else "",
+                "composition": composition_text(material.components),
+            }
+            measurements = [m for m in material.measurements if dataset is None or m.dataset.name == dataset]
+            if not measurements:
+                yield {**base, **{column: "" for column in EXPORT_COLUMNS if column not in base}}
+            for m in measurements:
+                yield {
+                    **base, "property": m.property_key,
+                    "value": value_text(m.qualifier, m.value, m.value_min, m.value_max), "unit": m.unit,
+                    "uncertainty": "" if m.uncertainty is None else format_number(m.uncertainty),
+                    "temperature": "" if m.temperature_K is None else f"{format_number(m.temperature_K)} K",
+                    "medium": m.medium or "", "method": m.method or "", "standard": m.standard or "",
+                    "specimen state": m.specimen_state or "", "notes": m.notes or "",
+                    "source": (m.source.citation or "") if m.source else "", "doi": (m.source.doi or "") if m.source else "",
+                }
+            session.expunge_all()
+
+
+def export_csv(session: Session, *, dataset: str | None = None) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in export_rows(session, dataset=dataset):
+        writer.writerow(row)
+        if buffer.tell() > 1 << 16:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()

@@ -1,0 +1,202 @@
+"""The ``biomatdb`` command. Heavy imports happen inside the commands, so ``--help`` is quick."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import orjson
+import typer
+
+from biomatdb.settings import Settings
+
+app = typer.Typer(help="BiomatDB: an open biomaterials database.", no_args_is_help=True, add_completion=False)
+
+
+def _engine(settings: Settings | None = None, *, migrate: bool = True):
+    from biomatdb.db import make_engine
+    from biomatdb.db import migrate as apply_migrations
+
+    settings = settings or Settings()
+    engine = make_engine(settings.resolved_database_url())
+    if migrate:
+        apply_migrations(engine)
+    return engine
+
+
+def _print_json(document) -> None:
+    sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode() + "\n")
+
+
+@app.command()
+def init() -> None:
+    """Create the database (or bring it to the newest schema)."""
+    settings = Settings()
+    _engine(settings)
+    typer.echo(f"database ready: {settings.resolved_database_url()}")
+
+
+@app.command()
+def ingest(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV, TSV, XLSX or JSON file")],
+    dataset: Annotated[Optional[str], typer.Option(help="Dataset name (default: the file name without extension)")] = None,
+    license: Annotated[Optional[str], typer.Option(help="License of the dataset, e.g. CC-BY-4.0")] = None,
+    source: Annotated[Optional[str], typer.Option(help="DOI or citation for values without a source of their own")] = None,
+    manifest: Annotated[Optional[Path], typer.Option(exists=True, dir_okay=False, help="Mapping manifest (default: FILE.manifest.toml if present)")] = None,
+    uploader: Annotated[Optional[str], typer.Option(help="Who uploads")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and report; change nothing")] = False,
+    skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Load the valid rows, report the rest")] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON report on stdout")] = False,
+) -> None:
+    """Load a dataset file: everything, or nothing and a report of what is wrong."""
+    from ingest.pipeline import IngestOptions, ingest_file
+
+    settings = Settings()
+    engine = _engine(settings)
+    options = IngestOptions(dataset=dataset, license=license, source=source, manifest=manifest, uploader=uploader,
+                            dry_run=dry_run, skip_invalid=skip_invalid, chunk_rows=settings.ingest_chunk_rows)
+    if json_output or not sys.stderr.isatty():
+        report = ingest_file(engine, file, options)
+    else:
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed:,} rows"),
+                      TimeElapsedColumn(), transient=True) as bar:
+            task = bar.add_task(f"ingesting {file.name}")
+            report = ingest_file(engine, file, options, progress=lambda rows: bar.update(task, completed=rows))
+    if json_output:
+        _print_json(report.as_dict())
+    else:
+        _print_report(report)
+    raise typer.Exit(0 if report.loaded or (dry_run and report.ok) else 1)
+
+
+def _print_report(report) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(stderr=False)
+    if report.unchanged:
+        console.print(f"dataset [bold]{report.dataset}[/]: unchanged (same file as the last upload)")
+        return
+    state = "loaded" if report.loaded else ("checked (dry run)" if report.dry_run and report.ok else "NOT loaded")
+    console.print(f"dataset [bold]{report.dataset}[/]: {state}")
+    counts = report.as_dict()["counts"]
+    console.print(", ".join(f"{key.replace('_', ' ')}: {value:,}" for key, value in counts.items()))
+    for title, issues, total, style in (("errors", report.errors, report.error_count, "red"),
+                                        ("warnings", report.warnings, report.warning_count, "yellow")):
+        if not total:
+            continue
+        table = Table(title=f"{total:,} {title}" + (f" (first {len(issues):,} shown)" if total > len(issues) else ""),
+                      title_style=style, show_lines=False)
+        for column in ("row", "column", "value", "type", "message"):
+            table.add_column(column, overflow="fold")
+        for issue in issues[:200]:
+            table.add_row("" if issue.row is None else str(issue.row), issue.column or "", issue.value or "", issue.type, issue.message)
+        console.print(table)
+
+
+@app.command()
+def show(
+    name_or_id: Annotated[str, typer.Argument(help="Material name, synonym or public id")],
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Everything about one material, every measurement with its unit, conditions and source."""
+    from sqlalchemy.orm import Session
+
+    from biomatdb.catalog import find_material, material_json
+    from biomatdb.errors import NotFoundError
+
+    with Session(_engine()) as session:
+        try:
+            document = material_json(find_material(session, name_or_id))
+        except NotFoundError as exc:
+            typer.echo(f"error: {exc.message}", err=True)
+            raise typer.Exit(1) from exc
+    if json_output:
+        _print_json(document)
+        return
+    _print_material(document)
+
+
+def _print_material(document) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(f"[bold]{document['name']}[/]  ({document['id']})  class: {document['class'] or '—'}")
+    if document["synonyms"]:
+        console.print("synonyms: " + "; ".join(document["synonyms"]))
+    if document["applications"]:
+        console.print("applications: " + ", ".join(document["applications"]))
+    if document["structure"]:
+        console.print(f"structure: {document['structure']['smiles']}  {document['structure']['formula']}")
+    if document["composition"]:
+        console.print("composition: " + "; ".join(
+            f"{c['component']} {'bal' if c['balance'] else c['fraction']}" for c in document["composition"]))
+    table = Table(show_lines=False)
+    for column in ("property", "value", "unit", "conditions", "source", "dataset"):
+        table.add_column(column, overflow="fold")
+    for m in document["measurements"]:
+        text = m["text"] + (f" ± {m['uncertainty']:g}" if m["uncertainty"] is not None else "")
+        conditions = ", ".join(f"{k}={v}" for k, v in m["conditions"].items() if k != "temperature_K")
+        source = m["source"] and (m["source"]["doi"] or m["source"]["citation"]) or ""
+        table.add_row(m["property"], text, m["unit"], conditions, source, m["dataset"])
+    console.print(table)
+
+
+@app.command()
+def export(
+    format: Annotated[str, typer.Option("--format", help="csv or json")] = "csv",
+    dataset: Annotated[Optional[str], typer.Option(help="Only this dataset")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="File to write (default: stdout)")] = None,
+) -> None:
+    """The core in the long layout, which ingests back to the same state."""
+    from sqlalchemy.orm import Session
+
+    from biomatdb.catalog import export_csv, export_rows
+    from biomatdb.errors import NotFoundError
+
+    if format not in ("csv", "json"):
+        typer.echo("error: --format is csv or json", err=True)
+        raise typer.Exit(2)
+    stream = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
+    try:
+        with Session(_engine()) as session:
+            if format == "csv":
+                for block in export_csv(session, dataset=dataset):
+                    stream.write(block)
+            else:
+                stream.write("[")
+                for index, row in enumerate(export_rows(session, dataset=dataset)):
+                    stream.write(("," if index else "") + "\n" + orjson.dumps(row).decode())
+                stream.write("\n]\n")
+    except NotFoundError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        if output:
+            stream.close()
+
+
+@app.command()
+def datasets(json_output: Annotated[bool, typer.Option("--json", help="Print JSON")] = False) -> None:
+    """The datasets with their counts, license and history of uploads."""
+    from biomatdb.catalog import datasets_json
+
+    with _engine().connect() as connection:
+        documents = datasets_json(connection)
+    if json_output:
+        _print_json(documents)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table()
+    for column in ("name", "license", "materials", "measurements", "uploads", "updated"):
+        table.add_column(column)
+    for d in documents:
+        table.add_row(d["name"], d["license"] or "", f"{d['materials']:,}", f"{d['measurements']:,}",
+                      str(len(d["history"])), d["updated_at"][:19])
+    Console().print(table)

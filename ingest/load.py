@@ -1,0 +1,372 @@
+"""The one place the pipeline writes: a set-based load of normalised chunks into the core.
+
+The caller owns the transaction (``Connection.begin()``): a load is all or nothing. Materials
+are resolved by public id, then by name or synonym, then by canonical structure; measurements
+go in as batches (``executemany`` on SQLite, ``COPY`` on PostgreSQL), never an ORM object per row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, and_, case, delete, func, insert, literal, select, update
+
+from biomatdb import PIPELINE_VERSION
+from biomatdb.models import (
+    ChemicalStructure,
+    CompositionComponent,
+    Dataset,
+    DatasetUpload,
+    Material,
+    MaterialApplication,
+    MaterialSynonym,
+    Measurement,
+    Source,
+)
+from ingest.normalise import MaterialRecord, NormalisedChunk, SourceRecord, public_id_for
+from biomatdb.vocabulary import normalise_label
+
+_IN_BATCH = 500
+IDENTITY_COLUMNS = ["material_id", "property_key", "source_id", "source_column", "temperature_K", "medium",
+                    "method", "standard", "specimen_state"]
+CONTENT_COLUMNS = IDENTITY_COLUMNS + ["qualifier", "value", "value_min", "value_max", "uncertainty",
+                                      "verbatim_value", "verbatim_unit", "notes"]
+STORED_COLUMNS = ["material_id", "property_key", "dataset_id", "upload_id", "source_id", "qualifier", "value",
+                  "value_min", "value_max", "uncertainty", "unit", "verbatim_value", "verbatim_unit", "temperature_K",
+                  "medium", "method", "standard", "specimen_state", "notes", "source_row", "source_column",
+                  "pipeline_version", "content_hash", "identity_hash"]
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _batches(items: list, size: int = _IN_BATCH) -> Iterable[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+@dataclass
+class LoadCounts:
+    materials_created: int = 0
+    materials_updated: int = 0
+    measurements_added: int = 0
+    measurements_updated: int = 0
+    measurements_removed: int = 0
+    measurements_unchanged: int = 0
+
+
+@dataclass
+class Loader:
+    """Loads one upload of one dataset; create with ``Loader.start`` inside a transaction."""
+
+    connection: Connection
+    dataset_id: int
+    upload_id: int
+    previous_upload_exists: bool
+    counts: LoadCounts = field(default_factory=LoadCounts)
+    _material_ids: dict[str, int] = field(default_factory=dict)  # name_key -> id, for this file
+    _claimed_names: dict[int, str] = field(default_factory=dict)  # material id -> name_key it has in this file
+    _updated: set[int] = field(default_factory=set)
+    _created: set[int] = field(default_factory=set)
+    _source_ids: dict[str, int] = field(default_factory=dict)
+    _structure_ids: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def start(cls, connection: Connection, *, dataset: str, checksum: str, filename: str | None, license: str | None,
+              origin: str | None, uploader: str | None, source: SourceRecord | None) -> Loader:
+        existing = connection.execute(select(Dataset.id).where(Dataset.name == dataset)).scalar()
+        now = _now()
+        values = {"checksum": checksum, "filename": filename, "updated_at": now}
+        for key, value in (("license", license), ("origin", origin), ("uploader", uploader)):
+            if value is not None:
+                values[key] = value
+        if existing is None:
+            existing = connection.execute(insert(Dataset).values(name=dataset, created_at=now, rows_read=0, **values)
+                                          .returning(Dataset.id)).scalar_one()
+            previous = False
+        else:
+            connection.execute(update(Dataset).where(Dataset.id == existing).values(**values))
+            previous = connection.execute(select(func.count()).select_from(Measurement)
+                                          .where(Measurement.dataset_id == existing)).scalar_one() > 0
+        upload = connection.execute(insert(DatasetUpload).values(
+            dataset_id=existing, uploaded_at=now, checksum=checksum, filename=filename, uploader=uploader,
+            pipeline_version=PIPELINE_VERSION).returning(DatasetUpload.id)).scalar_one()
+        loader = cls(connection=connection, dataset_id=existing, upload_id=upload, previous_upload_exists=previous)
+        if source is not None:
+            source_id = loader._resolve_sources({source.key: source})[source.key]
+            connection.execute(update(Dataset).where(Dataset.id == existing).values(source_id=source_id))
+        return loader
+
+    # --- sources and structures -------------------------------------------------------
+
+    def _resolve_sources(self, sources: dict[str, SourceRecord]) -> dict[str, int]:
+        wanted = [key for key in sources if key not in self._source_ids]
+        for batch in _batches(wanted):
+            for key, source_id in self.connection.execute(select(Source.key, Source.id).where(Source.key.in_(batch))):
+                self._source_ids[key] = source_id
+        new = [sources[key] for key in wanted if key not in self._source_ids]
+        if new:
+            rows = self.connection.execute(
+                insert(Source).returning(Source.key, Source.id, sort_by_parameter_order=True),
+                [{"key": s.key, "doi": s.doi, "citation": s.citation,
+                  "url": f"https://doi.org/{s.doi}" if s.doi else None} for s in new],
+            )
+            self._source_ids.update(dict(rows.tuples().all()))
+        return self._source_ids
+
+    def _resolve_structures(self, records: list[MaterialRecord]) -> None:
+        wanted = {r.structure.canonical_smiles: r.structure for r in records
+                  if r.structure is not None and r.structure.canonical_smiles not in self._structure_ids}
+        keys = list(wanted)
+        for batch in _batches(keys):
+            query = select(ChemicalStructure.canonical_smiles, ChemicalStructure.id).where(ChemicalStructure.canonical_smiles.in_(batch))
+            self._structure_ids.update(dict(self.connection.execute(query).tuples().all()))
+        new = [wanted[key] for key in keys if key not in self._structure_ids]
+        if new:
+            rows = self.connection.execute(
+                insert(ChemicalStructure).returning(ChemicalStructure.canonical_smiles, ChemicalStructure.id, sort_by_parameter_order=True),
+                [{"input": s.input, "canonical_smiles": s.canonical_smiles, "inchikey": s.inchikey, "formula": s.formula,
+                  "molecular_weight": s.molecular_weight, "is_repeat_unit": s.is_repeat_unit, "fingerprint": s.fingerprint}
+                 for s in new],
+            )
+            self._structure_ids.update(dict(rows.tuples().all()))
+
+    # --- materials ---------------------------------------------------------------------
+
+    def _lookup_existing(self, records: list[MaterialRecord]) -> dict[str, int]:
+        """name_key -> existing material id, by public id, then name or synonym, then structure."""
+        found: dict[str, int] = {}
+        by_public = {r.public_id: r.name_key for r in records if r.public_id}
+        for batch in _batches(list(by_public)):
+            for public_id, material_id in self.connection.execute(select(Material.public_id, Material.id).where(Material.public_id.in_(batch))):
+                found[by_public[public_id]] = material_id
+        names = [r.name_key for r in records if r.name_key not in found]
+        for batch in _batches(names):
+            rows = self.connection.execute(select(Material.name_key, func.min(Material.id)).where(Material.name_key.in_(batch)).group_by(Material.name_key))
+            found.update({key: material_id for key, material_id in rows if key not in found})
+            rows = self.connection.execute(select(MaterialSynonym.name_key, func.min(MaterialSynonym.material_id)).where(MaterialSynonym.name_key.in_(batch)).group_by(MaterialSynonym.name_key))
+            found.update({key: material_id for key, material_id in rows if key not in found})
+        by_structure = {}
+        for record in records:
+            if record.name_key not in found and record.structure is not None:
+                by_structure.setdefault(self._structure_ids[record.structure.canonical_smiles], []).append(record.name_key)
+        for batch in _batches(list(by_structure)):
+            rows = self.connection.execute(select(Material.structure_id, Material.id).where(Material.structure_id.in_(batch)).order_by(Material.id))
+            for structure_id, material_id in rows:
+                for name_key in by_structure[structure_id]:
+                    # a file that names two materials differently means two materials
+                    claimed = self._claimed_names.get(material_id)
+                    if name_key not in found and (claimed is None or claimed == name_key):
+                        found[name_key] = material_id
+        return found
+
+    def resolve_materials(self, records: list[MaterialRecord], names: Iterable[str]) -> dict[str, int]:
+        """Ids for every material the chunk names, creating or completing materials as needed."""
+        by_key: dict[str, MaterialRecord] = {}
+        for record in records:
+            by_key.setdefault(record.name_key, record)
+        for name in names:
+            key = normalise_label(name)
+            if key not in by_key and key not in self._material_ids:
+                by_key[key] = MaterialRecord(row=0, name=name, name_key=key)
+        self._resolve_structures(list(by_key.values()))
+        fresh = [r for key, r in by_key.items() if key not in self._material_ids]
+        existing = self._lookup_existing(fresh)
+        to_create = [r for r in fresh if r.name_key not in existing]
+        if to_create:
+            rows = self.connection.execute(
+                insert(Material).returning(Material.id, sort_by_parameter_order=True),
+                [self._material_row(r) for r in to_create],
+            )
+            ids = rows.scalars().all()
+            for record, material_id in zip(to_create, ids):
+                existing[record.name_key] = material_id
+                self._created.add(material_id)
+            self.counts.materials_created += len(to_create)
+            self._add_details(to_create, existing, created=True)
+        for key, material_id in existing.items():
+            self._material_ids[key] = material_id
+            self._claimed_names.setdefault(material_id, key)
+        completing = [r for r in fresh if r.name_key in existing and existing[r.name_key] not in self._created]
+        self._complete(completing, existing)
+        return self._material_ids
+
+    def _material_row(self, record: MaterialRecord) -> dict:
+        now = _now()
+        return {
+            "public_id": record.public_id or public_id_for(record.name_key), "name": record.name,
+            "name_key": record.name_key, "material_class": record.material_class, "subclass": record.subclass,
+            "description": record.description, "biodegradable": record.biodegradable, "origin": record.origin,
+            "regulatory_notes": record.regulatory_notes,
+            "structure_id": self._structure_ids[record.structure.canonical_smiles] if record.structure else None,
+            "created_by_dataset_id": self.dataset_id, "created_at": now, "updated_at": now,
+        }
+
+    def _add_details(self, records: list[MaterialRecord], ids: dict[str, int], *, created: bool,
+                     known: dict[int, tuple[set[str], set[str], bool]] | None = None) -> set[int]:
+        """Insert synonyms, applications and compositions not yet recorded; returns the materials changed."""
+        synonyms, applications, components, changed = [], [], [], set()
+        for record in records:
+            material_id = ids[record.name_key]
+            have_synonyms, have_applications, have_components = (known or {}).get(material_id, (set(), set(), False))
+            names = list(record.synonyms)
+            if not created:
+                names.append(record.name)
+            for synonym in names:
+                key = normalise_label(synonym)
+                if key and key not in have_synonyms:
+                    have_synonyms.add(key)
+                    synonyms.append({"material_id": material_id, "synonym": synonym, "name_key": key})
+                    changed.add(material_id)
+            for application in record.applications:
+                if application not in have_applications:
+                    have_applications.add(application)
+                    applications.append({"material_id": material_id, "application": application})
+                    changed.add(material_id)
+            if record.composition and not have_components:
+                components.extend({"material_id": material_id, "position": position, "component": c.component,
+                                   "fraction": c.fraction, "fraction_max": c.fraction_max, "basis": c.basis,
+                                   "is_balance": c.is_balance} for position, c in enumerate(record.composition))
+                changed.add(material_id)
+        for table, rows in ((MaterialSynonym, synonyms), (MaterialApplication, applications), (CompositionComponent, components)):
+            if rows:
+                self.connection.execute(insert(table), rows)
+        return changed
+
+    def _complete(self, records: list[MaterialRecord], ids: dict[str, int]) -> None:
+        """Fill what existing materials lack; a material this dataset created takes its new values."""
+        if not records:
+            return
+        material_ids = list({ids[r.name_key] for r in records})
+        current = {}
+        for batch in _batches(material_ids):
+            for row in self.connection.execute(select(Material).where(Material.id.in_(batch))).mappings():
+                current[row["id"]] = row
+        known = {material_id: (set(), set(), False) for material_id in material_ids}
+        for batch in _batches(material_ids):
+            for material_id, key in self.connection.execute(select(MaterialSynonym.material_id, MaterialSynonym.name_key).where(MaterialSynonym.material_id.in_(batch))):
+                known[material_id][0].add(key)
+            for material_id, application in self.connection.execute(select(MaterialApplication.material_id, MaterialApplication.application).where(MaterialApplication.material_id.in_(batch))):
+                known[material_id][1].add(application)
+            for material_id in self.connection.execute(select(CompositionComponent.material_id).where(CompositionComponent.material_id.in_(batch)).distinct()).scalars():
+                known[material_id] = (known[material_id][0], known[material_id][1], True)
+        for material_id in material_ids:
+            known[material_id][0].add(current[material_id]["name_key"])
+        changed = self._add_details(records, ids, created=False, known=known)
+        for record in records:
+            material_id = ids[record.name_key]
+            row = current[material_id]
+            owned = row["created_by_dataset_id"] == self.dataset_id
+            wanted = {
+                "material_class": record.material_class, "subclass": record.subclass, "description": record.description,
+                "biodegradable": record.biodegradable, "origin": record.origin, "regulatory_notes": record.regulatory_notes,
+                "structure_id": self._structure_ids[record.structure.canonical_smiles] if record.structure else None,
+            }
+            values = {column: value for column, value in wanted.items()
+                      if value is not None and row[column] != value and (owned or row[column] is None)}
+            if values:
+                self.connection.execute(update(Material).where(Material.id == material_id).values(updated_at=_now(), **values))
+                changed.add(material_id)
+        self._updated |= changed
+
+    # --- measurements ------------------------------------------------------------------
+
+    def load_chunk(self, chunk: NormalisedChunk, sources: dict[str, SourceRecord], skip_rows: set[int] | None = None) -> int:
+        """Load one normalised chunk; rows in ``skip_rows`` are left out. Returns measurements written."""
+        records = [r for r in chunk.materials if not skip_rows or r.row not in skip_rows]
+        frame = chunk.measurements
+        if skip_rows:
+            frame = frame[~frame["row"].isin(list(skip_rows))]
+        self._resolve_sources(sources)
+        ids = self.resolve_materials(records, frame["material_name"].unique() if len(frame) else ())
+        if not len(frame):
+            return 0
+        return self._insert_measurements(frame, ids)
+
+    def _insert_measurements(self, frame: pd.DataFrame, ids: dict[str, int]) -> int:
+        frame = frame.copy()
+        name_keys = frame["material_name"].map(normalise_label)
+        frame["material_id"] = name_keys.map(ids).astype("int64")
+        frame["source_id"] = frame["source_key"].map(self._source_ids).astype("Int64")
+        frame["dataset_id"] = self.dataset_id
+        frame["upload_id"] = self.upload_id
+        frame["source_row"] = frame["row"].astype("int64")
+        frame["pipeline_version"] = PIPELINE_VERSION
+        frame["identity_hash"] = _hash(frame[IDENTITY_COLUMNS])
+        frame["content_hash"] = _hash(frame[CONTENT_COLUMNS])
+        stored = frame[STORED_COLUMNS]
+        rows = list(stored.astype(object).where(stored.notna(), None).itertuples(index=False, name=None))
+        if self.connection.dialect.name == "postgresql":
+            cursor = self.connection.connection.driver_connection.cursor()
+            with cursor.copy(f"COPY measurements ({', '.join(STORED_COLUMNS)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            placeholders = ", ".join("?" for _ in STORED_COLUMNS)
+            self.connection.exec_driver_sql(
+                f"INSERT INTO measurements ({', '.join(STORED_COLUMNS)}) VALUES ({placeholders})", rows)
+        self.counts.measurements_added += len(rows)
+        return len(rows)
+
+    # --- the end of an upload ----------------------------------------------------------
+
+    def finish(self, *, rows_read: int, materials_in_file: set[str]) -> LoadCounts:
+        """Replace the dataset's previous measurements with this upload's and record what changed."""
+        counts = self.counts
+        if self.previous_upload_exists:
+            self._diff_with_previous()
+            self.connection.execute(delete(Measurement).where(
+                Measurement.dataset_id == self.dataset_id,
+                (Measurement.upload_id != self.upload_id) | Measurement.upload_id.is_(None)))
+        self._remove_orphans({self._material_ids[k] for k in materials_in_file if k in self._material_ids})
+        counts.materials_updated = len(self._updated - self._created)
+        self.connection.execute(update(Dataset).where(Dataset.id == self.dataset_id).values(rows_read=rows_read))
+        self.connection.execute(update(DatasetUpload).where(DatasetUpload.id == self.upload_id).values(
+            rows_read=rows_read, materials_created=counts.materials_created, materials_updated=counts.materials_updated,
+            measurements_added=counts.measurements_added, measurements_updated=counts.measurements_updated,
+            measurements_removed=counts.measurements_removed, measurements_unchanged=counts.measurements_unchanged))
+        return counts
+
+    def _diff_with_previous(self) -> None:
+        """Count unchanged, added, removed and updated measurements in SQL, by content and identity hash."""
+        m = Measurement.__table__
+        is_new = case((m.c.upload_id == self.upload_id, 1), else_=0)
+        per_content = (select(m.c.identity_hash, m.c.content_hash,
+                              func.sum(is_new).label("n_new"), func.sum(1 - is_new).label("n_old"))
+                       .where(m.c.dataset_id == self.dataset_id)
+                       .group_by(m.c.identity_hash, m.c.content_hash).subquery())
+        same = case((per_content.c.n_new < per_content.c.n_old, per_content.c.n_new), else_=per_content.c.n_old)
+        per_identity = (select(func.sum(same).label("unchanged"),
+                               func.sum(per_content.c.n_new - same).label("added"),
+                               func.sum(per_content.c.n_old - same).label("removed"))
+                        .group_by(per_content.c.identity_hash).subquery())
+        updated = case((per_identity.c.added < per_identity.c.removed, per_identity.c.added), else_=per_identity.c.removed)
+        unchanged, added, removed, both = self.connection.execute(select(
+            func.coalesce(func.sum(per_identity.c.unchanged), literal(0)),
+            func.coalesce(func.sum(per_identity.c.added), literal(0)),
+            func.coalesce(func.sum(per_identity.c.removed), literal(0)),
+            func.coalesce(func.sum(updated), literal(0)),
+        )).one()
+        self.counts.measurements_unchanged = int(unchanged)
+        self.counts.measurements_updated = int(both)
+        self.counts.measurements_added = int(added) - int(both)
+        self.counts.measurements_removed = int(removed) - int(both)
+
+    def _remove_orphans(self, in_file: set[int]) -> None:
+        """Materials this dataset created that no longer have any measurement or row leave with it."""
+        has_measurements = select(Measurement.material_id).where(Measurement.material_id == Material.id).exists()
+        candidates = self.connection.execute(select(Material.id).where(
+            and_(Material.created_by_dataset_id == self.dataset_id, ~has_measurements))).scalars().all()
+        doomed = [material_id for material_id in candidates if material_id not in in_file]
+        for batch in _batches(doomed):
+            self.connection.execute(delete(Material).where(Material.id.in_(batch)))
+
+
+def _hash(frame: pd.DataFrame) -> np.ndarray:
+    hashed = pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy(dtype=np.uint64)
+    return np.char.mod("%016x", hashed)

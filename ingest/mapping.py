@@ -1,0 +1,227 @@
+"""Map a file's header to what each column means: a descriptive role or a property with its unit.
+
+Pure: header (and an optional manifest) in, a ``ColumnMap`` and issues out.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from biomatdb.errors import UnitError
+from biomatdb.units import conversion, parse_unit
+from biomatdb.vocabulary import Property, Vocabulary, normalise_label
+from ingest.manifest import Manifest
+from ingest.report import Issue
+
+#: Descriptive roles and the headers curators use for them (compared after normalise_label).
+ROLE_HEADERS: dict[str, tuple[str, ...]] = {
+    "id": ("id", "material id", "public id", "biomatdb id"),
+    "name": ("material", "name", "material name", "polymer name", "polymer", "material/tissue", "tissue"),
+    "class": ("class", "material class", "category", "type", "material type"),
+    "subclass": ("subclass", "sub class", "family", "subfamily"),
+    "synonyms": ("synonyms", "synonym", "also known as", "aliases", "other names"),
+    "description": ("description",),
+    "biodegradable": ("biodegradable", "biodegradability", "degradable", "resorbable"),
+    "origin": ("origin", "natural/synthetic"),
+    "applications": ("applications", "application", "uses", "use", "clinical applications"),
+    "regulatory_notes": ("regulatory notes", "regulatory", "regulatory status"),
+    "structure": ("smiles", "structure", "psmiles", "repeat unit", "repeat unit smiles", "polymer smiles"),
+    "composition": ("composition", "chemical composition", "nominal composition"),
+    "source": ("source", "reference", "ref", "citation", "references", "data source"),
+    "doi": ("doi",),
+    "temperature": ("temperature", "test temperature"),
+    "medium": ("medium", "environment", "test medium", "test environment"),
+    "method": ("method", "test method", "technique", "measurement method"),
+    "standard": ("standard", "test standard"),
+    "specimen_state": ("specimen state", "condition", "state", "specimen condition", "sample state", "conditions"),
+    "notes": ("notes", "note", "remarks", "comments", "comment"),
+    "property": ("property", "parameter", "quantity", "property name"),
+    "value": ("value", "measured value", "result"),
+    "unit": ("unit", "units"),
+    "uncertainty": ("uncertainty", "sd", "std", "standard deviation", "±", "+/-", "error", "std dev", "s.d."),
+}
+#: Roles whose column may hold a unit in the header.
+_UNIT_ROLES = {"temperature", "value", "uncertainty"}
+_ROLE_INDEX = {normalise_label(header): role for role, headers in ROLE_HEADERS.items() for header in headers}
+_UNIT_IN_HEADER = (
+    re.compile(r"^(?P<name>.+?)\s*\[(?P<unit>[^\[\]]+)\]$"),
+    re.compile(r"^(?P<name>.+?)\s*\((?P<unit>[^()]+)\)$"),
+    re.compile(r"^(?P<name>.+?)\s*,\s*(?P<unit>[^,]+)$"),
+    re.compile(r"^(?P<name>.+?)\s+in\s+(?P<unit>\S+)$"),
+)
+#: A misspelt descriptive header is read when it is this close to a known one (and long enough).
+_FUZZY_CUTOFF = 0.9
+_FUZZY_MIN_LENGTH = 6
+
+Layout = Literal["wide", "long"]
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    position: int
+    label: str
+    role: str  # a ROLE_HEADERS key, "measurement" (wide property column) or "ignore"
+    property: Property | None = None
+    unit: str | None = None
+    conditions: dict[str, str] = field(default_factory=dict)
+    uncertainty_of: int | None = None  # position of the measurement column this one gives ± for
+
+
+@dataclass(slots=True)
+class ColumnMap:
+    columns: list[Column]
+    layout: Layout
+    issues: list[Issue] = field(default_factory=list)
+
+    def role(self, role: str) -> Column | None:
+        return next((column for column in self.columns if column.role == role), None)
+
+    @property
+    def measurement_columns(self) -> list[Column]:
+        return [column for column in self.columns if column.role == "measurement"]
+
+    def uncertainty_column_for(self, position: int) -> Column | None:
+        return next((c for c in self.columns if c.role == "uncertainty" and c.uncertainty_of == position), None)
+
+
+def split_unit(label: str) -> tuple[str, str | None]:
+    """``"Young's modulus [GPa]"`` → ``("Young's modulus", "GPa")``; no unit → ``(label, None)``."""
+    for pattern in _UNIT_IN_HEADER:
+        match = pattern.match(label.strip())
+        if match:
+            return match["name"].strip(), match["unit"].strip()
+    return label.strip(), None
+
+
+def _unit_or_issue(unit: str, label: str, prop: Property | None = None) -> Issue | None:
+    """A header unit that pint cannot read, or whose dimension does not fit the column's property."""
+    try:
+        if prop is None:
+            parse_unit(unit)
+        else:
+            conversion(unit, prop)
+    except UnitError as exc:
+        return Issue(type="unit-error", message=f"header unit: {exc.message}", column=label, value=unit)
+    return None
+
+
+def _classify(label: str, vocabulary: Vocabulary) -> tuple[str | None, Property | None, str | None, Issue | None]:
+    """What a header means without a manifest: (role, property, unit, issue)."""
+    folded = normalise_label(label)
+    if folded in _ROLE_INDEX:
+        return _ROLE_INDEX[folded], None, None, None
+    prop = vocabulary.find_property(label)
+    if prop is not None:
+        return "measurement", prop, None, None
+    name, unit = split_unit(label)
+    if unit is not None:
+        prop = vocabulary.find_property(name)
+        role = _ROLE_INDEX.get(normalise_label(name))
+        if prop is not None or role in _UNIT_ROLES:
+            issue = _unit_or_issue(unit, label, prop)
+            if issue is not None:
+                return None, None, None, issue
+            return (role or "measurement"), prop, unit, None
+    if len(folded) >= _FUZZY_MIN_LENGTH:
+        close = difflib.get_close_matches(folded, list(_ROLE_INDEX), n=1, cutoff=_FUZZY_CUTOFF)
+        if close:
+            return _ROLE_INDEX[close[0]], None, None, Issue(
+                type="fuzzy-header",
+                message=f"read header {label!r} as {close[0]!r}",
+                column=label,
+            )
+    return None, None, None, None
+
+
+def map_columns(header: list[str], vocabulary: Vocabulary, manifest: Manifest | None = None) -> ColumnMap:
+    """Decide what each column means. Issues of type ``unit-error``/``manifest-error`` are errors;
+    ``unknown-column``/``fuzzy-header`` are warnings (the caller tells them apart by type)."""
+    columns: list[Column] = []
+    issues: list[Issue] = []
+    positions = {label.strip(): position for position, label in enumerate(header)}
+    specs = manifest.columns if manifest else {}
+    for label in specs:
+        if label not in positions:
+            issues.append(Issue(type="manifest-error", message="the manifest names a column the file does not have", column=label))
+    for position, label in enumerate(header):
+        spec = specs.get(label.strip())
+        if spec is not None:
+            column, issue = _from_spec(position, label, spec, positions, vocabulary)
+            if issue is not None:
+                issues.append(issue)
+            if column is not None:
+                columns.append(column)
+            continue
+        role, prop, unit, issue = _classify(label, vocabulary)
+        if issue is not None:
+            issues.append(issue)
+        if role is None:
+            if issue is None:
+                issues.append(Issue(type="unknown-column", message="column not recognised; ignored", column=label))
+            columns.append(Column(position=position, label=label, role="ignore"))
+            continue
+        columns.append(Column(position=position, label=label, role=role, property=prop, unit=unit))
+    issues.extend(_duplicate_roles(columns))
+    has_long = any(c.role == "property" for c in columns) and any(c.role == "value" for c in columns)
+    layout: Layout = "long" if has_long else "wide"
+    if layout == "long":
+        for column in columns:
+            if column.role == "measurement":
+                issues.append(Issue(
+                    type="layout-error",
+                    message="a long-layout file (Property and Value columns) cannot also have property columns",
+                    column=column.label,
+                ))
+    if not any(c.role == "name" for c in columns) and not any(c.role == "id" for c in columns):
+        issues.append(Issue(type="missing-label", message="no material name column (e.g. 'Material' or 'Name')"))
+    return ColumnMap(columns=columns, layout=layout, issues=issues)
+
+
+def _from_spec(position, label, spec, positions, vocabulary) -> tuple[Column | None, Issue | None]:
+    if spec.ignore:
+        return Column(position=position, label=label, role="ignore"), None
+    if spec.uncertainty_of is not None:
+        target = positions.get(spec.uncertainty_of.strip())
+        if target is None:
+            return None, Issue(type="manifest-error", message=f"uncertainty_of names no column: {spec.uncertainty_of!r}", column=label)
+        return Column(position=position, label=label, role="uncertainty", unit=spec.unit, uncertainty_of=target), None
+    if spec.property is not None:
+        prop = vocabulary.find_property(spec.property)
+        if prop is None:
+            return None, Issue(type="manifest-error", message=f"unknown property {spec.property!r}", column=label)
+        unit = spec.unit if spec.unit is not None else split_unit(label)[1]
+        if unit is not None:
+            issue = _unit_or_issue(unit, label, prop)
+            if issue is not None:
+                return None, issue
+        return Column(position=position, label=label, role="measurement", property=prop, unit=unit, conditions=dict(spec.conditions)), None
+    if spec.role is not None:
+        if spec.role not in ROLE_HEADERS:
+            return None, Issue(type="manifest-error", message=f"unknown role {spec.role!r}; known: {sorted(ROLE_HEADERS)}", column=label)
+        return Column(position=position, label=label, role=spec.role, unit=spec.unit), None
+    return None, Issue(type="manifest-error", message="a manifest column needs role, property, uncertainty_of or ignore", column=label)
+
+
+def _duplicate_roles(columns: list[Column]) -> list[Issue]:
+    seen: dict[str, Column] = {}
+    issues = []
+    for column in columns:
+        if column.role in ("measurement", "ignore"):
+            continue
+        if column.role == "uncertainty" and column.uncertainty_of is not None:
+            continue
+        first = seen.setdefault(column.role, column)
+        if first is not column:
+            issues.append(Issue(
+                type="duplicate-role",
+                message=f"columns {first.label!r} and {column.label!r} both give the {column.role}; "
+                "ignore one in a manifest",
+                column=column.label,
+            ))
+    return issues
+
+
+ERROR_TYPES = {"unit-error", "manifest-error", "duplicate-role", "layout-error", "missing-label"}

@@ -1,0 +1,455 @@
+"""Turn one chunk of text cells into canonical material records and measurements.
+
+Pure: a chunk (positional columns of text, indexed by data row) and a context in; records,
+a measurement frame in canonical units, and issues out. Units convert per (property, unit)
+as whole arrays; each distinct structure is parsed once per load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from biomatdb.chemistry import Structure, parse_structure
+from biomatdb.errors import StructureError, UnitError
+from biomatdb.units import conversion
+from biomatdb.vocabulary import Property, Vocabulary, normalise_label
+from ingest.cells import parse_cell, parse_column
+from ingest.composition import Component, parse_composition
+from ingest.mapping import Column, ColumnMap
+from ingest.report import Issue
+
+#: The temperature condition of a measurement, converted like a temperature property.
+TEMPERATURE = Property(key="temperature", name="Temperature", category="thermal", unit="K", kind="temperature", min=0, min_exclusive=True)
+
+CONDITION_ROLES = ("medium", "method", "standard", "specimen_state", "notes")
+MEASUREMENT_COLUMNS = [
+    "row", "material_name", "property_key", "qualifier", "value", "value_min", "value_max",
+    "uncertainty", "unit", "verbatim_value", "verbatim_unit", "temperature_K", *CONDITION_ROLES,
+    "source_key", "source_column",
+]
+_DOI = re.compile(r"(?:https?://(?:dx\.)?doi\.org/|doi:\s*)?(10\.\d{4,9}/[^\s,;]+)", re.IGNORECASE)
+_DOI_EXACT = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)?(10\.\d{4,9}/\S+)$", re.IGNORECASE)
+_PUBLIC_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
+_LIST_SPLIT = re.compile(r"\s*[;|]\s*")
+_TRUE = {"yes", "y", "true", "t", "1", "biodegradable", "resorbable", "degradable"}
+_FALSE = {"no", "n", "false", "f", "0", "non-degradable", "nondegradable", "permanent", "bioinert", "non-biodegradable"}
+_ORIGINS = {"natural": "natural", "synthetic": "synthetic", "biological": "natural", "man-made": "synthetic", "semi-synthetic": "synthetic"}
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRecord:
+    key: str
+    doi: str | None
+    citation: str | None
+
+
+@dataclass(slots=True)
+class MaterialRecord:
+    row: int
+    name: str
+    name_key: str
+    public_id: str | None = None
+    material_class: str | None = None
+    subclass: str | None = None
+    synonyms: tuple[str, ...] = ()
+    description: str | None = None
+    biodegradable: bool | None = None
+    origin: str | None = None
+    applications: tuple[str, ...] = ()
+    regulatory_notes: str | None = None
+    structure: Structure | None = None
+    composition: tuple[Component, ...] = ()
+
+
+@dataclass
+class Context:
+    """What normalising a file needs beyond the cells; caches live here for the whole load."""
+
+    vocabulary: Vocabulary
+    column_map: ColumnMap
+    decimal: str = "."
+    placeholders: tuple[str, ...] = ()
+    default_class: str | None = None
+    constant_conditions: dict[str, str] = field(default_factory=dict)
+    dataset_source: SourceRecord | None = None
+    structures: dict[str, Structure | str] = field(default_factory=dict)
+    sources: dict[str, SourceRecord] = field(default_factory=dict)
+    constant_temperature_K: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.dataset_source is not None:
+            self.sources[self.dataset_source.key] = self.dataset_source
+
+
+@dataclass
+class NormalisedChunk:
+    materials: list[MaterialRecord]
+    measurements: pd.DataFrame
+    errors: list[Issue] = field(default_factory=list)
+    warnings: list[Issue] = field(default_factory=list)
+
+    @property
+    def error_rows(self) -> set[int]:
+        return {issue.row for issue in self.errors if issue.row is not None}
+
+
+def source_record(citation: str | None, doi: str | None) -> SourceRecord | str | None:
+    """A source from a citation text and/or a DOI; a message when the DOI is malformed."""
+    citation = (citation or "").strip() or None
+    doi = (doi or "").strip() or None
+    if doi is not None:
+        match = _DOI_EXACT.match(doi)
+        if match is None:
+            return f"malformed DOI {doi!r}; expected 10.NNNN/suffix"
+        doi = match[1]
+    elif citation is not None:
+        exact = _DOI_EXACT.match(citation)
+        if exact is not None:
+            doi, citation = exact[1], None
+        else:
+            embedded = _DOI.search(citation)
+            if embedded is not None:
+                doi = embedded[1].rstrip(".")
+    if doi is None and citation is None:
+        return None
+    key = f"doi:{doi.lower()}" if doi else f"cite:{normalise_label(citation)}"[:512]
+    return SourceRecord(key=key, doi=doi, citation=citation)
+
+
+def public_id_for(name_key: str) -> str:
+    """The public id a new material gets: stable for the same normalised name."""
+    return "bm-" + hashlib.sha256(name_key.encode("utf-8")).hexdigest()[:10]
+
+
+def _text(chunk: pd.DataFrame, column: Column | None) -> pd.Series | None:
+    if column is None:
+        return None
+    return chunk[column.position].astype(str).str.strip()
+
+
+def normalise_chunk(chunk: pd.DataFrame, ctx: Context) -> NormalisedChunk:
+    cmap = ctx.column_map
+    out = NormalisedChunk(materials=[], measurements=pd.DataFrame(columns=MEASUREMENT_COLUMNS))
+    names = _text(chunk, cmap.role("name"))
+    ids = _text(chunk, cmap.role("id"))
+    if names is None:
+        names = ids if ids is not None else pd.Series("", index=chunk.index)
+    names = names.str.replace(r"\s+", " ", regex=True)
+    row_sources = _row_sources(chunk, ctx, out)
+    temperature = _row_temperature(chunk, ctx, out)
+    conditions = {role: _text(chunk, cmap.role(role)) for role in CONDITION_ROLES}
+    frames = (
+        _long_measurements(chunk, ctx, out) if cmap.layout == "long" else _wide_measurements(chunk, ctx, out)
+    )
+    measurements = pd.concat(frames) if frames else pd.DataFrame(columns=MEASUREMENT_COLUMNS)
+    if len(measurements):
+        rows = measurements["row"].to_numpy()
+        measurements["material_name"] = names.reindex(rows).to_numpy()
+        missing = measurements["material_name"] == ""
+        for row in sorted(set(measurements.loc[missing, "row"])):
+            out.errors.append(Issue(type="missing-value", message="a row with measurements needs a material name",
+                                    row=int(row), column=cmap.role("name").label if cmap.role("name") else None, value=""))
+        measurements = measurements[~missing]
+        rows = measurements["row"].to_numpy()
+        measurements["source_key"] = row_sources.reindex(rows).to_numpy()
+        for role in CONDITION_ROLES:
+            given = conditions[role]
+            column_values = measurements.pop(f"_{role}") if f"_{role}" in measurements else None
+            values = given.reindex(rows).replace("", None).to_numpy() if given is not None else np.full(len(rows), None)
+            if column_values is not None:
+                values = np.where(pd.isna(column_values.to_numpy()), values, column_values.to_numpy())
+            if ctx.constant_conditions.get(role):
+                values = np.where(pd.isna(values), ctx.constant_conditions[role], values)
+            measurements[role] = values
+        row_temperature = temperature.reindex(rows).to_numpy()
+        if "_temperature_K" in measurements:
+            own = measurements.pop("_temperature_K").to_numpy(dtype=float)
+            row_temperature = np.where(np.isnan(own), row_temperature, own)
+        measurements["temperature_K"] = row_temperature
+    out.measurements = measurements.reindex(columns=MEASUREMENT_COLUMNS)
+    out.materials = _materials(chunk, names, ctx, out)
+    return out
+
+
+def _row_sources(chunk: pd.DataFrame, ctx: Context, out: NormalisedChunk) -> pd.Series:
+    cmap = ctx.column_map
+    citations = _text(chunk, cmap.role("source"))
+    dois = _text(chunk, cmap.role("doi"))
+    default = ctx.dataset_source.key if ctx.dataset_source else None
+    if citations is None and dois is None:
+        return pd.Series(default, index=chunk.index, dtype=object)
+    pairs = pd.DataFrame({
+        "citation": citations if citations is not None else "",
+        "doi": dois if dois is not None else "",
+    }, index=chunk.index)
+    keys = pd.Series(default, index=chunk.index, dtype=object)
+    for (citation, doi), rows in pairs.groupby(["citation", "doi"], sort=False).groups.items():
+        record = source_record(citation, doi)
+        if isinstance(record, str):
+            label = (cmap.role("doi") or cmap.role("source")).label
+            for row in rows:
+                out.errors.append(Issue(type="doi-error", message=record, row=int(row), column=label, value=doi or citation))
+            continue
+        if record is not None:
+            ctx.sources.setdefault(record.key, record)
+            keys.loc[rows] = record.key
+    return keys
+
+
+def _convert_temperatures(parsed: pd.DataFrame, header_unit: str | None, label: str, out: NormalisedChunk, raw: pd.Series) -> pd.Series:
+    result = pd.Series(np.nan, index=parsed.index)
+    units = parsed["unit"].where(parsed["unit"].notna(), header_unit)
+    for unit, rows in units.groupby(units.fillna(""), sort=False).groups.items():
+        try:
+            conv = conversion(unit or None, TEMPERATURE)
+        except UnitError as exc:
+            for row in rows:
+                out.errors.append(Issue(type="unit-error", message=exc.message, row=int(row), column=label, value=raw[row]))
+            continue
+        result.loc[rows] = conv.value(parsed.loc[rows, "low"].to_numpy(dtype=float))
+    bad = result.notna() & (result <= 0)
+    for row in result.index[bad]:
+        out.errors.append(Issue(type="constraint-error", message="temperature below absolute zero", row=int(row), column=label, value=raw[row]))
+    return result.where(~bad)
+
+
+def _row_temperature(chunk: pd.DataFrame, ctx: Context, out: NormalisedChunk) -> pd.Series:
+    column = ctx.column_map.role("temperature")
+    result = pd.Series(ctx.constant_temperature_K, index=chunk.index, dtype=float)
+    if column is None:
+        return result
+    raw = chunk[column.position]
+    parsed, errors = parse_column(raw, decimal=ctx.decimal)
+    for row, text, error in errors:
+        out.errors.append(Issue(type=error.type, message=error.message, row=int(row), column=column.label, value=text))
+    points = parsed[parsed["qualifier"].isin(["=", "~"])]
+    for row in parsed.index.difference(points.index):
+        out.errors.append(Issue(type="type-error", message="a test temperature must be one value", row=int(row), column=column.label, value=raw[row]))
+    converted = _convert_temperatures(points, column.unit, column.label, out, raw)
+    result.loc[converted.index] = converted
+    return result
+
+
+def _measurement_frame(parsed: pd.DataFrame, prop: Property, units: pd.Series, raw: pd.Series, label: str,
+                       out: NormalisedChunk, uncertainty: pd.Series | None = None) -> pd.DataFrame | None:
+    """Convert one property's parsed cells (grouped by unit) to canonical values, checking bounds."""
+    pieces = []
+    for unit, rows in units.groupby(units.fillna(""), sort=False).groups.items():
+        try:
+            conv = conversion(unit or None, prop)
+        except UnitError as exc:
+            for row in rows:
+                out.errors.append(Issue(type="unit-error", message=exc.message, row=int(row), column=label, value=raw[row]))
+            continue
+        part = parsed.loc[rows]
+        with np.errstate(over="ignore", invalid="ignore"):
+            frame = pd.DataFrame({
+                "row": part.index.to_numpy(),
+                "property_key": prop.key,
+                "qualifier": part["qualifier"].to_numpy(),
+                "value": conv.value(part["value"].to_numpy(dtype=float)),
+                "value_min": conv.value(part["low"].to_numpy(dtype=float)),
+                "value_max": conv.value(part["high"].to_numpy(dtype=float)),
+                "uncertainty": conv.delta(part["uncertainty"].to_numpy(dtype=float)),
+                "unit": prop.unit,
+                "verbatim_value": raw.loc[rows].to_numpy(),
+                "verbatim_unit": unit or None,
+            })
+        if uncertainty is not None:
+            extra = uncertainty.reindex(part.index).to_numpy(dtype=float)
+            with np.errstate(over="ignore", invalid="ignore"):
+                frame["uncertainty"] = np.where(np.isnan(extra), frame["uncertainty"], conv.delta(extra))
+        pieces.append(_check_bounds(frame, prop, label, out))
+    pieces = [piece for piece in pieces if len(piece)]
+    return pd.concat(pieces) if pieces else None
+
+
+def _check_bounds(frame: pd.DataFrame, prop: Property, label: str, out: NormalisedChunk) -> pd.DataFrame:
+    ends = frame[["value_min", "value_max", "uncertainty"]].to_numpy(dtype=float)
+    present = ~np.isnan(ends)
+    bad_infinite = (present & ~np.isfinite(ends)).any(axis=1)
+    bad = bad_infinite.copy()
+    messages = np.full(len(frame), "", dtype=object)
+    messages[bad_infinite] = "the value overflows after conversion to the canonical unit"
+    bounds = ends[:, :2]
+    with np.errstate(invalid="ignore"):
+        if prop.min is not None:
+            low_bad = (bounds < prop.min) if not prop.min_exclusive else (bounds <= prop.min)
+            low_bad = (low_bad & present[:, :2]).any(axis=1) & ~bad
+            messages[low_bad] = f"{prop.key} must lie within {prop.bounds_text()}"
+            bad |= low_bad
+        if prop.max is not None:
+            high_bad = (bounds > prop.max) if not prop.max_exclusive else (bounds >= prop.max)
+            high_bad = (high_bad & present[:, :2]).any(axis=1) & ~bad
+            messages[high_bad] = f"{prop.key} must lie within {prop.bounds_text()}"
+            bad |= high_bad
+    for index in np.flatnonzero(bad):
+        record = frame.iloc[index]
+        out.errors.append(Issue(type="constraint-error", message=messages[index], row=int(record["row"]),
+                                column=label, value=str(record["verbatim_value"])))
+    return frame[~bad]
+
+
+def _uncertainty_series(chunk: pd.DataFrame, column: Column | None, ctx: Context, out: NormalisedChunk) -> pd.Series | None:
+    if column is None:
+        return None
+    raw = chunk[column.position]
+    parsed, errors = parse_column(raw, decimal=ctx.decimal)
+    for row, text, error in errors:
+        out.errors.append(Issue(type=error.type, message=error.message, row=int(row), column=column.label, value=text))
+    not_point = parsed["qualifier"] != "="
+    for row in parsed.index[not_point | (parsed["low"] < 0)]:
+        out.errors.append(Issue(type="type-error", message="an uncertainty must be one non-negative number", row=int(row), column=column.label, value=raw[row]))
+    return parsed.loc[~not_point & (parsed["low"] >= 0), "low"]
+
+
+def _report_cell_errors(errors, label: str, out: NormalisedChunk) -> None:
+    for row, text, error in errors:
+        out.errors.append(Issue(type=error.type, message=error.message, row=int(row), column=label, value=str(text)))
+
+
+def _with_column_conditions(frame: pd.DataFrame, column: Column, ctx: Context, out: NormalisedChunk) -> pd.DataFrame:
+    """Conditions a manifest gives for one column override the row's and the file's."""
+    for key, value in column.conditions.items():
+        if key == "temperature":
+            parsed = parse_cell(value, decimal=".")
+            try:
+                kelvin = conversion(parsed.unit, TEMPERATURE).value(parsed.low)
+            except (UnitError, AttributeError) as exc:
+                out.errors.append(Issue(type="manifest-error", message=f"temperature {value!r}: {exc}", column=column.label))
+                continue
+            frame["_temperature_K"] = kelvin
+        else:
+            frame[f"_{key}"] = value
+    return frame
+
+
+def _wide_measurements(chunk: pd.DataFrame, ctx: Context, out: NormalisedChunk) -> list[pd.DataFrame]:
+    frames = []
+    for column in ctx.column_map.measurement_columns:
+        raw = chunk[column.position]
+        parsed, errors = parse_column(raw, decimal=ctx.decimal)
+        _report_cell_errors(errors, column.label, out)
+        if not len(parsed):
+            continue
+        units = parsed["unit"].where(parsed["unit"].notna(), column.unit)
+        uncertainty = _uncertainty_series(chunk, ctx.column_map.uncertainty_column_for(column.position), ctx, out)
+        frame = _measurement_frame(parsed, column.property, units, raw, column.label, out, uncertainty)
+        if frame is not None:
+            frame["source_column"] = column.label
+            frames.append(_with_column_conditions(frame, column, ctx, out))
+    return frames
+
+
+def _long_measurements(chunk: pd.DataFrame, ctx: Context, out: NormalisedChunk) -> list[pd.DataFrame]:
+    cmap = ctx.column_map
+    property_column, value_column = cmap.role("property"), cmap.role("value")
+    unit_column = cmap.role("unit")
+    raw = chunk[value_column.position]
+    parsed, errors = parse_column(raw, decimal=ctx.decimal)
+    _report_cell_errors(errors, value_column.label, out)
+    property_text = chunk[property_column.position].astype(str).str.strip().reindex(parsed.index)
+    header_unit = value_column.unit
+    units = parsed["unit"]
+    if unit_column is not None:
+        unit_text = chunk[unit_column.position].astype(str).str.strip().reindex(parsed.index).replace("", None)
+        units = units.where(units.notna(), unit_text)
+    units = units.where(units.notna(), header_unit)
+    uncertainty = _uncertainty_series(chunk, cmap.role("uncertainty"), ctx, out)
+    frames = []
+    for text, rows in property_text.groupby(property_text, sort=False).groups.items():
+        prop = ctx.vocabulary.find_property(text) if text else None
+        if prop is None:
+            message = "missing property name" if not text else f"unknown property {text!r}"
+            for row in rows:
+                out.errors.append(Issue(type="unknown-property", message=message, row=int(row), column=property_column.label, value=text))
+            continue
+        frame = _measurement_frame(parsed.loc[rows], prop, units.loc[rows], raw, value_column.label, out, uncertainty)
+        if frame is not None:
+            frame["source_column"] = value_column.label
+            frames.append(frame)
+    return frames
+
+
+def _structure(text: str, ctx: Context) -> Structure | str:
+    cached = ctx.structures.get(text)
+    if cached is None:
+        try:
+            cached = parse_structure(text, placeholders=ctx.placeholders)
+        except StructureError as exc:
+            cached = exc.message
+        ctx.structures[text] = cached
+    return cached
+
+
+def _materials(chunk: pd.DataFrame, names: pd.Series, ctx: Context, out: NormalisedChunk) -> list[MaterialRecord]:
+    """One record per distinct material name in the chunk, from the first row that names it."""
+    cmap = ctx.column_map
+    firsts = names[names != ""]
+    firsts = firsts[~firsts.str.casefold().duplicated()]
+    texts = {role: _text(chunk, cmap.role(role)) for role in (
+        "id", "class", "subclass", "synonyms", "description", "biodegradable", "origin",
+        "applications", "regulatory_notes", "structure", "composition")}
+    records = []
+    for row, name in firsts.items():
+        def cell(role: str) -> str:
+            series = texts[role]
+            return "" if series is None else series[row]
+
+        record = MaterialRecord(row=int(row), name=name, name_key=normalise_label(name))
+        problems: list[Issue] = []
+        public_id = cell("id")
+        if public_id:
+            if _PUBLIC_ID.match(public_id):
+                record.public_id = public_id
+            else:
+                problems.append(Issue(type="type-error", message="a material id is 1-32 letters, digits, '.', '_' or '-'", row=int(row), column=cmap.role("id").label, value=public_id))
+        class_text = cell("class") or ctx.default_class or ""
+        if class_text:
+            record.material_class = ctx.vocabulary.find_class(class_text)
+            if record.material_class is None:
+                problems.append(Issue(type="unknown-class", message=f"unknown material class; expected one of {', '.join(ctx.vocabulary.classes)}", row=int(row), column=cmap.role("class").label if cmap.role("class") else None, value=class_text))
+        record.subclass = cell("subclass") or None
+        record.synonyms = tuple(s for s in _LIST_SPLIT.split(cell("synonyms")) if s)
+        record.description = cell("description") or None
+        record.regulatory_notes = cell("regulatory_notes") or None
+        if cell("biodegradable"):
+            flag = cell("biodegradable").casefold()
+            if flag in _TRUE or flag in _FALSE:
+                record.biodegradable = flag in _TRUE
+            else:
+                problems.append(Issue(type="type-error", message="biodegradable must be yes or no", row=int(row), column=cmap.role("biodegradable").label, value=cell("biodegradable")))
+        if cell("origin"):
+            record.origin = _ORIGINS.get(cell("origin").casefold())
+            if record.origin is None:
+                problems.append(Issue(type="type-error", message="origin must be natural or synthetic", row=int(row), column=cmap.role("origin").label, value=cell("origin")))
+        applications = []
+        for application in filter(None, _LIST_SPLIT.split(cell("applications"))):
+            key = ctx.vocabulary.find_application(application)
+            if key is None:
+                key = normalise_label(application).replace(" ", "_")
+                out.warnings.append(Issue(type="unknown-application", message=f"application not in the vocabulary; kept as {key!r}", row=int(row), column=cmap.role("applications").label, value=application))
+            if key not in applications:
+                applications.append(key)
+        record.applications = tuple(applications)
+        if cell("structure"):
+            structure = _structure(cell("structure"), ctx)
+            if isinstance(structure, str):
+                problems.append(Issue(type="structure-error", message=structure, row=int(row), column=cmap.role("structure").label, value=cell("structure")))
+            else:
+                record.structure = structure
+        if cell("composition"):
+            composition = parse_composition(cell("composition"), decimal=ctx.decimal)
+            if isinstance(composition, str):
+                problems.append(Issue(type="composition-error", message=composition, row=int(row), column=cmap.role("composition").label, value=cell("composition")))
+            else:
+                record.composition = composition
+        out.errors.extend(problems)
+        if not problems:
+            records.append(record)
+    return records

@@ -1,0 +1,163 @@
+"""read → map → parse → normalise → validate → load, for one file, all or nothing."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, func, select
+
+from biomatdb.models import Dataset, Measurement
+from biomatdb.vocabulary import get_vocabulary, normalise_label
+from ingest.cells import parse_cell
+from ingest.load import Loader
+from ingest.manifest import Manifest, ManifestError, manifest_path_for, read_manifest
+from ingest.mapping import ERROR_TYPES, map_columns
+from ingest.normalise import TEMPERATURE, Context, normalise_chunk, source_record
+from ingest.readers import ReadError, header_issues, open_table
+from ingest.report import Issue, Report
+from biomatdb.units import conversion
+from biomatdb.errors import UnitError
+
+
+@dataclass(frozen=True, slots=True)
+class IngestOptions:
+    dataset: str | None = None
+    license: str | None = None
+    origin: str | None = None
+    uploader: str | None = None
+    source: str | None = None  # a DOI or citation for every value that has none of its own
+    manifest: Path | None = None
+    dry_run: bool = False
+    skip_invalid: bool = False
+    chunk_rows: int = 50_000
+
+
+def file_checksum(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _manifest(path: Path, options: IngestOptions) -> Manifest | None:
+    if options.manifest is not None:
+        return read_manifest(options.manifest)
+    beside = manifest_path_for(path)
+    return read_manifest(beside) if beside.exists() else None
+
+
+def ingest_file(engine: Engine, path: Path | str, options: IngestOptions = IngestOptions(),
+                progress: Callable[[int], None] | None = None) -> Report:
+    """Ingest one file into one dataset. The report says what was (or would be) done and what is wrong.
+
+    Without ``skip_invalid`` a single error leaves the database exactly as it was; with it,
+    rows that have errors are left out and reported. A file identical to the dataset's last
+    accepted upload changes nothing.
+    """
+    path = Path(path)
+    report = Report(dry_run=options.dry_run)
+    try:
+        manifest = _manifest(path, options)
+    except ManifestError as exc:
+        report.error(Issue(type=exc.type, message=exc.message))
+        return report
+    meta = manifest.dataset if manifest else {}
+    report.dataset = options.dataset or meta.get("name") or path.stem
+    try:
+        table = open_table(path)
+    except ReadError as exc:
+        for issue in exc.issues:
+            report.error(issue)
+        return report
+    for issue in header_issues(table.header):
+        report.error(issue)
+    vocabulary = get_vocabulary()
+    column_map = map_columns(table.header, vocabulary, manifest)
+    for issue in column_map.issues:
+        (report.error if issue.type in ERROR_TYPES else report.warn)(issue)
+    dataset_source = source_record(options.source or meta.get("citation"), meta.get("doi") if not options.source else None)
+    if isinstance(dataset_source, str):
+        report.error(Issue(type="doi-error", message=f"dataset source: {dataset_source}"))
+    context = Context(
+        vocabulary=vocabulary, column_map=column_map, decimal=table.decimal,
+        placeholders=manifest.placeholders if manifest else (),
+        default_class=meta.get("default_class"),
+        constant_conditions=dict(manifest.conditions) if manifest else {},
+        dataset_source=dataset_source if not isinstance(dataset_source, str) else None,
+    )
+    _constant_temperature(context, report)
+    if not report.ok:
+        return report
+    checksum = file_checksum(path)
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        try:
+            previous = connection.execute(select(Dataset.id, Dataset.checksum).where(Dataset.name == report.dataset)).first()
+            if previous is not None and previous.checksum == checksum:
+                report.unchanged = True
+                report.loaded = not options.dry_run
+                report.measurements_unchanged = connection.execute(
+                    select(func.count()).select_from(Measurement).where(Measurement.dataset_id == previous.id)).scalar_one()
+                transaction.rollback()
+                return report
+            loader = Loader.start(
+                connection, dataset=report.dataset, checksum=checksum, filename=path.name,
+                license=options.license or meta.get("license"), origin=options.origin or meta.get("origin"),
+                uploader=options.uploader, source=context.dataset_source,
+            )
+            names_in_file: set[str] = set()
+            try:
+                for chunk in table.chunks(options.chunk_rows):
+                    normalised = normalise_chunk(chunk, context)
+                    report.rows_read += len(chunk)
+                    for issue in normalised.errors:
+                        report.error(issue)
+                    for issue in normalised.warnings:
+                        report.warn(issue)
+                    skip = normalised.error_rows if options.skip_invalid else set()
+                    report.rows_skipped += len(skip)
+                    if report.ok or options.skip_invalid:
+                        loader.load_chunk(normalised, context.sources, skip)
+                        names_in_file.update(r.name_key for r in normalised.materials if r.row not in skip)
+                        names_in_file.update(normalise_label(n) for n in normalised.measurements["material_name"].unique())
+                    if progress is not None:
+                        progress(report.rows_read)
+            except ReadError as exc:
+                for issue in exc.issues:
+                    report.error(issue)
+            if report.rows_read == 0:
+                report.error(Issue(type="empty-table", message="the file has a header but no data rows"))
+            if not report.ok and not (options.skip_invalid and report.rows_read):
+                transaction.rollback()
+                return report
+            counts = loader.finish(rows_read=report.rows_read, materials_in_file=names_in_file)
+            for name in ("materials_created", "materials_updated", "measurements_added", "measurements_updated",
+                         "measurements_removed", "measurements_unchanged"):
+                setattr(report, name, getattr(counts, name))
+            if options.dry_run:
+                transaction.rollback()
+            else:
+                transaction.commit()
+                report.loaded = True
+        except BaseException:
+            if transaction.is_active:
+                transaction.rollback()
+            raise
+    return report
+
+
+def _constant_temperature(context: Context, report: Report) -> None:
+    text = context.constant_conditions.pop("temperature", None)
+    if text is None:
+        return
+    parsed = parse_cell(text)
+    try:
+        if parsed is None or not hasattr(parsed, "qualifier") or parsed.qualifier not in ("=", "~"):
+            raise UnitError(f"expected one temperature such as '300 K', got {text!r}")
+        context.constant_temperature_K = float(conversion(parsed.unit, TEMPERATURE).value(parsed.value))
+    except UnitError as exc:
+        report.error(Issue(type="manifest-error", message=f"conditions.temperature: {exc.message}", value=text))

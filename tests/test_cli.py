@@ -1,0 +1,95 @@
+"""The biomatdb command, end to end on a SQLite file, as a curator uses it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from biomatdb.cli import app
+from tests.test_pipeline import LONG_TSV, WIDE_CSV
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch):
+    monkeypatch.setenv("BIOMATDB_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("BIOMATDB_DATABASE_URL", raising=False)
+    runner = CliRunner()
+
+    def run(*args: str):
+        return runner.invoke(app, list(args), catch_exceptions=False)
+
+    return run
+
+
+def test_init_ingest_show_datasets(cli, tmp_path):
+    assert cli("init").exit_code == 0
+    assert (tmp_path / "data" / "biomatdb.sqlite").exists()
+    wide = tmp_path / "wide.csv"
+    wide.write_text(WIDE_CSV, encoding="utf-8")
+    result = cli("ingest", str(wide), "--license", "CC-BY-4.0", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["loaded"] is True
+    assert report["counts"]["materials_created"] == 3
+    assert report["counts"]["measurements_added"] == 14
+    assert report["errors"] == []
+
+    shown = json.loads(cli("show", "PLLA", "--json").stdout)
+    assert {"id", "name", "class", "synonyms", "structure", "measurements"} <= set(shown)
+    measurement = shown["measurements"][0]
+    assert {"property", "value", "value_min", "value_max", "qualifier", "uncertainty", "unit", "conditions",
+            "source", "dataset"} <= set(measurement)
+    assert cli("show", shown["id"], "--json").exit_code == 0
+    assert "PLLA" in cli("show", "PLLA").stdout
+    assert cli("show", "no such material").exit_code == 1
+
+    datasets = json.loads(cli("datasets", "--json").stdout)
+    assert [(d["name"], d["license"], d["measurements"], len(d["history"])) for d in datasets] == [("wide", "CC-BY-4.0", 14, 1)]
+
+
+def test_ingest_refusal_exits_non_zero_with_a_located_json_report(cli, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Material,Density (g/cm3)\nA,1\nB,-3\n", encoding="utf-8")
+    result = cli("ingest", str(bad), "--json")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["loaded"] is False
+    assert report["errors"][0] | {"message": None} == {
+        "type": "constraint-error", "row": 2, "column": "Density (g/cm3)", "value": "-3", "message": None}
+    assert cli("ingest", str(bad), "--skip-invalid", "--json").exit_code == 0
+    assert cli("ingest", str(bad), "--dry-run", "--json").exit_code == 1
+
+
+def test_export_ingests_back_to_the_same_state(cli, tmp_path, monkeypatch):
+    for name, text in (("wide.csv", WIDE_CSV), ("long.tsv", LONG_TSV)):
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        assert cli("ingest", str(tmp_path / name)).exit_code == 0
+    exported = cli("export", "--format", "csv").stdout
+    assert len(list(csv.DictReader(io.StringIO(exported)))) == 19
+    original = {m: json.loads(cli("show", m, "--json").stdout) for m in ("PLLA", "PCL", "Ti-6Al-4V", "Cortical bone")}
+
+    monkeypatch.setenv("BIOMATDB_DATA_DIR", str(tmp_path / "copy"))
+    (tmp_path / "export.csv").write_text(exported, encoding="utf-8")
+    result = cli("ingest", str(tmp_path / "export.csv"), "--json")
+    assert result.exit_code == 0, result.stdout
+    for name, before in original.items():
+        after = json.loads(cli("show", name, "--json").stdout)
+        assert state(after) == state(before)
+    assert cli("export", "--format", "csv").stdout == exported
+    as_json = json.loads(cli("export", "--format", "json").stdout)
+    assert len(as_json) == 19
+
+
+def state(material: dict) -> dict:
+    """What must survive a round trip: everything but provenance (dataset, file row and column, verbatim text)."""
+    keep = ("property", "qualifier", "value", "value_min", "value_max", "uncertainty", "unit", "conditions", "source")
+    return {
+        **{k: material[k] for k in ("id", "name", "class", "subclass", "synonyms", "biodegradable", "origin",
+                                    "applications", "composition")},
+        "structure": material["structure"] and material["structure"]["smiles"],
+        "measurements": sorted((json.dumps({k: m[k] for k in keep}, sort_keys=True) for m in material["measurements"])),
+    }

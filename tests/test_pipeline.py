@@ -1,0 +1,235 @@
+"""The whole pipeline on SQLite and PostgreSQL: messy files load, bad files change nothing."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from biomatdb.catalog import find_material, material_json
+from biomatdb.models import Dataset, DatasetUpload, Material, Measurement
+from ingest.pipeline import IngestOptions, ingest_file
+from tests.conftest import snapshot
+
+# Test data only: 10.5555 is Crossref's reserved example prefix; the citations are not real works.
+WIDE_CSV = (
+    "Material,Class,SMILES,Young's modulus [GPa],Tensile strength (MPa),\"Density, g/cm³\",Tg (°C),Source\n"
+    "PLLA,polymer,*O[C@@H](C)C(=O)*,\"3,5\",50–70,1.25,60 ± 2,doi:10.5555/test.plla\n"
+    "Ti-6Al-4V,alloy,,110,>860,4.43,,Test handbook 2001\n"
+    "PCL,biopolymer,*OCCCCCC(=O)*,0.4,\"0,69 GPa\",1.145,−60,Test handbook 2001\n"
+)
+LONG_TSV = (
+    "Material\tProperty\tValue\tUnit\tTemperature\tMedium\tMethod\tSource\n"
+    "PLLA\tE\t3.2\tGPa\t37 °C\tPBS\tISO 527\tTest review 2010\n"
+    "PLLA\tUTS\t7250\tpsi\t\t\t\tTest review 2010\n"
+    "PLLA\tdegradation time\t>24\tmonth\t37 °C\tPBS\t\tTest review 2010\n"
+    "Cortical bone\tE\t7–30\tGPa\t\t\t\tTest review 2010\n"
+    "Cortical bone\tWCA\t~60\t°\t\t\t\tTest review 2010\n"
+)
+
+
+def write(tmp_path, name: str, text: str | bytes, encoding: str = "utf-8"):
+    path = tmp_path / name
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding=encoding, newline="")
+    return path
+
+
+def measurements(engine, material: str) -> dict[str, list[dict]]:
+    with Session(engine) as session:
+        document = material_json(find_material(session, material))
+    result: dict[str, list[dict]] = {}
+    for m in document["measurements"]:
+        result.setdefault(m["property"], []).append(m)
+    return result
+
+
+def test_wide_messy_csv_loads_in_canonical_units(engine, tmp_path):
+    report = ingest_file(engine, write(tmp_path, "wide.csv", WIDE_CSV))
+    assert report.ok, report.errors
+    assert report.loaded
+    assert (report.materials_created, report.measurements_added, report.rows_read) == (3, 14, 3)
+    plla = measurements(engine, "PLLA")
+    assert plla["youngs_modulus"][0]["value"] == 3.5
+    assert plla["tensile_strength"][0]["qualifier"] == "range"
+    assert (plla["tensile_strength"][0]["value_min"], plla["tensile_strength"][0]["value_max"]) == (50, 70)
+    tg = plla["glass_transition_temperature"][0]
+    assert tg["value"] == pytest.approx(333.15)
+    assert tg["uncertainty"] == pytest.approx(2)  # a width in °C is a difference
+    assert tg["verbatim"] == {"value": "60 ± 2", "unit": "°C"}
+    assert tg["source"]["doi"] == "10.5555/test.plla"
+    ti = measurements(engine, "Ti-6Al-4V")
+    assert ti["tensile_strength"][0]["qualifier"] == ">"
+    assert ti["tensile_strength"][0]["value_min"] == 860 and ti["tensile_strength"][0]["value_max"] is None
+    pcl = measurements(engine, "PCL")
+    assert pcl["tensile_strength"][0]["value"] == pytest.approx(690)  # inline unit overrides the header
+    assert pcl["glass_transition_temperature"][0]["value"] == pytest.approx(213.15)
+    with Session(engine) as session:
+        assert find_material(session, "Ti-6Al-4V").material_class == "metal"
+        assert find_material(session, "PCL").material_class == "polymer"
+        assert find_material(session, "PLLA").structure.canonical_smiles == "*O[C@@H](C)C(*)=O"
+
+
+def test_long_tsv_with_conditions_and_unit_conversion(engine, tmp_path):
+    report = ingest_file(engine, write(tmp_path, "long.tsv", LONG_TSV))
+    assert report.ok, report.errors
+    plla = measurements(engine, "PLLA")
+    e = plla["youngs_modulus"][0]
+    assert e["conditions"]["temperature_K"] == pytest.approx(310.15)
+    assert e["conditions"]["medium"] == "PBS" and e["conditions"]["method"] == "ISO 527"
+    assert plla["tensile_strength"][0]["value"] == pytest.approx(49.987, rel=1e-4)
+    degradation = plla["degradation_time"][0]
+    assert degradation["qualifier"] == ">" and degradation["value_min"] == pytest.approx(730.5)
+    bone = measurements(engine, "cortical bone")
+    assert bone["water_contact_angle"][0]["qualifier"] == "~"
+
+
+def test_semicolon_file_with_decimal_commas_and_cp1252(engine, tmp_path):
+    text = "Material;Class;Porosity (%);Compressive strength [MPa];Pore size [µm]\nHA porös;ceramic;60;2,5-4,5;150\n"
+    report = ingest_file(engine, write(tmp_path, "eu.csv", text, encoding="cp1252"))
+    assert report.ok, report.errors
+    values = measurements(engine, "HA porös")
+    assert (values["compressive_strength"][0]["value_min"], values["compressive_strength"][0]["value_max"]) == (2.5, 4.5)
+    assert values["pore_size"][0]["verbatim"]["unit"] == "µm"
+
+
+def test_xlsx_and_json_load_like_csv(engine, tmp_path):
+    import pandas as pd
+
+    frame = pd.DataFrame({"Material": ["PEEK"], "Class": ["polymer"], "E (GPa)": [3.6], "Density (g/cm3)": [1.3]})
+    xlsx = tmp_path / "sheet.xlsx"
+    frame.to_excel(xlsx, index=False, engine="openpyxl")
+    assert ingest_file(engine, xlsx).ok
+    records = [{"name": "Alumina", "class": "ceramic", "measurements": [
+        {"property": "density", "value": "3.98", "unit": "g/cm3"},
+        {"property": "hardness_vickers", "value": "1800", "unit": "HV"}]}]
+    report = ingest_file(engine, write(tmp_path, "records.json", json.dumps(records)))
+    assert report.ok, report.errors
+    assert measurements(engine, "PEEK")["youngs_modulus"][0]["value"] == 3.6
+    assert measurements(engine, "alumina")["hardness_vickers"][0]["value"] == 1800
+
+
+def test_reingesting_the_same_file_changes_nothing(engine, tmp_path):
+    path = write(tmp_path, "wide.csv", WIDE_CSV)
+    ingest_file(engine, path)
+    before = snapshot(engine)
+    report = ingest_file(engine, path)
+    assert report.unchanged and report.loaded
+    assert snapshot(engine) == before
+
+
+def test_a_changed_file_replaces_the_dataset_and_records_what_changed(engine, tmp_path):
+    ingest_file(engine, write(tmp_path, "lab.csv", WIDE_CSV))
+    changed = WIDE_CSV.replace("\"3,5\"", "3.9").replace("PCL,biopolymer,*OCCCCCC(=O)*,0.4,\"0,69 GPa\",1.145,−60,Test handbook 2001\n", "")
+    report = ingest_file(engine, write(tmp_path, "lab.csv", changed))
+    assert report.ok and report.loaded
+    assert report.measurements_updated == 1  # PLLA's modulus
+    assert report.measurements_removed == 4  # PCL's four values left the file
+    assert report.measurements_added == 0
+    assert report.measurements_unchanged == 9
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Measurement)) == 10
+        assert session.scalar(select(func.count()).where(Material.name == "PCL")) == 0
+        uploads = session.scalars(select(DatasetUpload).order_by(DatasetUpload.id)).all()
+        assert [u.measurements_added for u in uploads] == [14, 0]
+        assert uploads[1].measurements_removed == 4
+    assert measurements(engine, "PLLA")["youngs_modulus"][0]["value"] == 3.9
+
+
+def test_same_structure_across_datasets_is_one_material(engine, tmp_path):
+    ingest_file(engine, write(tmp_path, "a.csv", WIDE_CSV))
+    other = "Polymer name,SMILES,Tg (K)\nPoly(L-lactide),*O[C@@H](C)C(*)=O,330\n"
+    report = ingest_file(engine, write(tmp_path, "b.csv", other))
+    assert report.ok, report.errors
+    assert report.materials_created == 0 and report.materials_updated == 1
+    plla = measurements(engine, "Poly(L-lactide)")
+    assert len(plla["glass_transition_temperature"]) == 2
+    assert {m["dataset"] for m in plla["glass_transition_temperature"]} == {"a", "b"}
+
+
+def test_skip_invalid_loads_valid_rows_and_reports_the_rest(engine, tmp_path):
+    text = "Material,Density (g/cm3),Porosity (%)\nGood,1.2,50\nBad,-1,50\nAlso good,2.0,10\n"
+    strict = ingest_file(engine, write(tmp_path, "mixed.csv", text))
+    assert not strict.loaded
+    report = ingest_file(engine, write(tmp_path, "mixed.csv", text), IngestOptions(skip_invalid=True))
+    assert report.loaded and report.rows_skipped == 1
+    assert [(e.row, e.column, e.type) for e in report.errors] == [(2, "Density (g/cm3)", "constraint-error")]
+    with Session(engine) as session:
+        names = set(session.scalars(select(Material.name)))
+    assert names == {"Good", "Also good"}
+
+
+def test_dry_run_reports_and_changes_nothing(engine, tmp_path):
+    before = snapshot(engine)
+    report = ingest_file(engine, write(tmp_path, "wide.csv", WIDE_CSV), IngestOptions(dry_run=True))
+    assert report.ok and not report.loaded and report.measurements_added == 14
+    assert snapshot(engine) == before
+
+
+BAD_FILES = {
+    "malformed": ("bad.csv", "Material,Density (g/cm3)\nA,1.2\nB,1.3,extra,cells\n", "extra-cell", 2),
+    "wrong unit": ("bad.csv", "Material,Density (MPa)\nA,1.2\n", "unit-error", None),
+    "wrong inline unit": ("bad.csv", "Material,Density (g/cm3)\nA,1.2\nB,3 MPa\n", "unit-error", 2),
+    "unknown unit": ("bad.csv", "Material,Tensile strength\nA,50 blorps\n", "unknown-unit", 1),
+    "invalid smiles": ("bad.csv", "Material,SMILES,Density (g/cm3)\nA,C1CC(,1.2\n", "structure-error", 1),
+    "valence": ("bad.csv", "Material,SMILES,Density (g/cm3)\nA,C(C)(C)(C)(C)C,1.2\n", "structure-error", 1),
+    "duplicate headers": ("bad.csv", "Material,Density (g/cm3),Density (g/cm3)\nA,1.2,1.3\n", "duplicate-label", None),
+    "empty file": ("bad.csv", "", "empty-file", None),
+    "header only": ("bad.csv", "Material,Density (g/cm3)\n", "empty-table", None),
+    "binary": ("bad.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", "format-error", None),
+    "nul bytes": ("bad.csv", b"Material,Density (g/cm3)\nA,1.2\x00\n", "encoding-error", None),
+    "nan": ("bad.csv", "Material,Density (g/cm3)\nA,NaN\n", "non-finite-number", 1),
+    "inf": ("bad.csv", "Material,Density (g/cm3)\nA,inf\n", "non-finite-number", 1),
+    "overflow": ("bad.csv", "Material,Density (g/cm3)\nA,1e400\n", "non-finite-number", 1),
+    "negative density": ("bad.csv", "Material,Density (g/cm3)\nA,1.1\nB,-1.2\n", "constraint-error", 2),
+    "porosity over 100": ("bad.csv", "Material,Porosity (%)\nA,101\n", "constraint-error", 1),
+    "below absolute zero": ("bad.csv", "Material,Tg (°C)\nA,-300\n", "constraint-error", 1),
+    "unknown class": ("bad.csv", "Material,Class,Density (g/cm3)\nA,unobtainium,1\n", "unknown-class", 1),
+    "bad doi": ("bad.csv", "Material,Density (g/cm3),DOI\nA,1,10.12/x\n", "doi-error", 1),
+    "unknown property": ("bad.tsv", "Material\tProperty\tValue\tUnit\nA\tflux capacitance\t3\tGPa\n", "unknown-property", 1),
+    "no name": ("bad.csv", "Material,Density (g/cm3)\nA,1\n,2\n", "missing-value", 2),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_FILES))
+def test_bad_input_is_refused_precisely_and_changes_nothing(engine, tmp_path, case):
+    ingest_file(engine, write(tmp_path, "good.csv", WIDE_CSV))
+    before = snapshot(engine)
+    name, content, error_type, row = BAD_FILES[case]
+    report = ingest_file(engine, write(tmp_path, name, content))
+    assert not report.loaded
+    assert error_type in {e.type for e in report.errors}, report.errors
+    if row is not None:
+        assert row in {e.row for e in report.errors if e.type == error_type}
+    assert all(e.message for e in report.errors)
+    assert snapshot(engine) == before
+
+
+def test_a_valid_row_then_a_million_empty_rows_loads_quickly(engine, tmp_path):
+    path = tmp_path / "padded.csv"
+    with path.open("w") as handle:
+        handle.write("Material;Density (g/cm3);Porosity (%)\nA;1,2;40\n")
+        handle.write(";;\n" * 1_000_000)
+    started = time.perf_counter()
+    report = ingest_file(engine, path)
+    elapsed = time.perf_counter() - started
+    print(f"1 row + 1,000,000 empty rows ingested in {elapsed:.2f} s")
+    assert report.ok, report.errors
+    assert report.rows_read == 1 and report.measurements_added == 2
+
+
+def test_the_dataset_keeps_license_source_and_counts(engine, tmp_path):
+    options = IngestOptions(dataset="lab-2026", license="CC-BY-4.0", source="doi:10.5555/test.dataset")
+    ingest_file(engine, write(tmp_path, "x.csv", "Material,Density (g/cm3)\nA,1\n"), options)
+    with Session(engine) as session:
+        dataset = session.scalar(select(Dataset).where(Dataset.name == "lab-2026"))
+        assert dataset.license == "CC-BY-4.0" and dataset.source.doi == "10.5555/test.dataset"
+        assert dataset.rows_read == 1 and dataset.checksum
+        measurement = session.scalar(select(Measurement))
+        assert measurement.source.doi == "10.5555/test.dataset"
+        assert (measurement.source_row, measurement.source_column) == (1, "Density (g/cm3)")

@@ -1,0 +1,141 @@
+"""Units: the alias table, pint's traps, offsets, angles, dimensions."""
+
+import math
+
+import pytest
+from hypothesis import given, strategies as st
+
+from biomatdb.errors import UnitError
+from biomatdb.units import conversion, parse_unit, to_pint_expression, ucum_code
+from biomatdb.vocabulary import get_vocabulary
+
+P = get_vocabulary().properties
+
+
+@pytest.mark.parametrize(
+    ("unit", "prop", "value", "expected"),
+    [
+        ("GPa", "youngs_modulus", 110, 110),
+        ("MPa", "youngs_modulus", 3500, 3.5),
+        ("psi", "tensile_strength", 1000, 6.894757293168361),
+        ("ksi", "tensile_strength", 100, 689.4757293168361),
+        ("N/mm²", "tensile_strength", 50, 50),
+        ("MPa√m", "fracture_toughness", 3.5, 3.5),
+        ("MPa m^1/2", "fracture_toughness", 3.5, 3.5),
+        ("MPa·m½", "fracture_toughness", 3.5, 3.5),
+        ("MN/m^3/2", "fracture_toughness", 3.5, 3.5),
+        ("ksi√in", "fracture_toughness", 1, 1.098843494108755),
+        ("°C", "glass_transition_temperature", 37, 310.15),
+        ("degC", "glass_transition_temperature", -60, 213.15),
+        ("℃", "melting_temperature", 100, 373.15),
+        ("°F", "melting_temperature", 212, 373.15),
+        ("K", "glass_transition_temperature", 300, 300),
+        ("g/cm³", "density", 4.43, 4.43),
+        ("g/cc", "density", 1.25, 1.25),
+        ("kg/m3", "density", 4430, 4.43),
+        ("kg/m^3", "density", 1000, 1.0),
+        ("month", "degradation_time", 1, 30.4375),
+        ("weeks", "degradation_time", 2, 14),
+        ("year", "degradation_time", 1, 365.25),
+        ("°", "water_contact_angle", 75, 75),
+        ("deg", "water_contact_angle", 75, 75),
+        ("rad", "water_contact_angle", math.pi / 2, 90),
+        ("%", "porosity", 60, 60),
+        ("wt%", "water_uptake", 30, 30),
+        ("mol%", "porosity", 5, 5),
+        ("kDa", "molecular_weight", 100, 100),
+        ("Da", "molecular_weight", 100000, 100),
+        ("g/mol", "molecular_weight", 100000, 100),
+        ("HV", "hardness_vickers", 350, 350),
+        ("HV0.5", "hardness_vickers", 350, 350),
+        ("GPa", "hardness_vickers", 1, 101.97162129779284),
+        ("10-6/K", "thermal_expansion_coefficient", 8.6, 8.6),
+        ("ppm/°C", "thermal_expansion_coefficient", 8.6, 8.6),
+        ("µm", "pore_size", 300, 300),
+        ("μm", "pore_size", 300, 300),
+        ("mm", "pore_size", 0.3, 300),
+        ("%/day", "degradation_rate", 1, 1),
+        ("%/week", "degradation_rate", 7, 1),
+        ("mm/y", "corrosion_rate", 0.5, 0.5),
+        ("mJ/m²", "surface_energy", 40, 40),
+        ("mN/m", "surface_energy", 40, 40),
+        ("kPa", "storage_modulus", 10, 10),
+        ("Pa", "storage_modulus", 1000, 1),
+    ],
+)
+def test_conversion_to_canonical_unit(unit, prop, value, expected):
+    assert conversion(unit, P[prop]).value(value) == pytest.approx(expected, rel=1e-9)
+
+
+def test_mpa_sqrt_m_is_not_mpa_m():
+    """pint alone reads MPa√m as MPa·m; MPa·m is the wrong dimension for fracture toughness."""
+    assert to_pint_expression("MPa√m") == "MPa*m**0.5"
+    with pytest.raises(UnitError, match="does not fit fracture_toughness"):
+        conversion("MPa·m", P["fracture_toughness"])
+
+
+def test_fractional_power_is_a_power_not_a_division():
+    """pint alone reads m^1/2 as (m**1)/2."""
+    assert conversion("MPa*m^1/2", P["fracture_toughness"]).factor == pytest.approx(1.0)
+
+
+def test_mol_percent_is_a_percentage_not_mole_times_percent():
+    assert parse_unit("mol%").dimensionless
+
+
+def test_offset_temperature_uncertainty_is_a_difference():
+    """An uncertainty or range width in °C is a delta_degC: 2 °C of spread is 2 K, not 275.15 K."""
+    celsius = conversion("°C", P["glass_transition_temperature"])
+    assert celsius.delta(2) == pytest.approx(2)
+    fahrenheit = conversion("°F", P["glass_transition_temperature"])
+    assert fahrenheit.delta(9) == pytest.approx(5)
+
+
+def test_degree_alone_is_an_angle_not_a_temperature():
+    with pytest.raises(UnitError, match="does not fit glass_transition_temperature"):
+        conversion("°", P["glass_transition_temperature"])
+
+
+def test_percent_is_not_an_angle_and_degree_is_not_a_percentage():
+    with pytest.raises(UnitError):
+        conversion("%", P["water_contact_angle"])
+    with pytest.raises(UnitError):
+        conversion("°", P["porosity"])
+
+
+@pytest.mark.parametrize(("unit", "prop"), [("MPa", "density"), ("GPa", "glass_transition_temperature"),
+                                            ("°C", "tensile_strength"), ("mm", "youngs_modulus"), ("kDa", "density")])
+def test_wrong_dimension_is_refused(unit, prop):
+    with pytest.raises(UnitError, match=f"does not fit {prop}"):
+        conversion(unit, P[prop])
+
+
+@pytest.mark.parametrize("unit", ["furlongs per fortnight squared", "MPa!", "blorp", "1e3 MPa", "10 GPa"])
+def test_unknown_unit_is_refused(unit):
+    with pytest.raises(UnitError):
+        conversion(unit, P["tensile_strength"])
+
+
+def test_missing_unit_is_refused_where_the_property_has_a_dimension():
+    with pytest.raises(UnitError, match="no unit given for density"):
+        conversion(None, P["density"])
+    assert conversion(None, P["poissons_ratio"]).factor == 1.0
+
+
+def test_ucum_codes_for_common_units():
+    assert ucum_code("°C") == "Cel"
+    assert ucum_code("MPa√m") == "MPa.m1/2"
+
+
+@given(st.floats(min_value=-273.15, max_value=5000, allow_nan=False))
+def test_celsius_round_trips_through_kelvin(celsius):
+    kelvin = conversion("°C", P["melting_temperature"]).value(celsius)
+    assert kelvin - 273.15 == pytest.approx(celsius, abs=1e-9)
+
+
+@given(st.floats(min_value=1e-6, max_value=1e6, allow_nan=False), st.sampled_from(["psi", "ksi", "kPa", "MPa", "GPa", "Pa"]))
+def test_pressure_conversion_is_linear_and_agrees_with_pint(value, unit):
+    from biomatdb.units import registry
+
+    expected = registry().Quantity(value, parse_unit(unit)).to("MPa").magnitude
+    assert conversion(unit, P["tensile_strength"]).value(value) == pytest.approx(expected, rel=1e-12)

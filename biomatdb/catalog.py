@@ -154,9 +154,9 @@ def material_json(material: Material) -> dict[str, Any]:
 
 def datasets_json(connection: Connection) -> list[dict[str, Any]]:
     per_dataset = dict(connection.execute(
-        select(Measurement.dataset_id, func.count()).group_by(Measurement.dataset_id)).tuples().all())
+        select(Measurement.dataset_id, func.count()).group_by(Measurement.dataset_id)).all())
     materials = dict(connection.execute(
-        select(Measurement.dataset_id, func.count(Measurement.material_id.distinct())).group_by(Measurement.dataset_id)).tuples().all())
+        select(Measurement.dataset_id, func.count(Measurement.material_id.distinct())).group_by(Measurement.dataset_id)).all())
     with Session(bind=connection) as session:
         datasets = session.scalars(select(Dataset).options(selectinload(Dataset.uploads), selectinload(Dataset.source)).order_by(Dataset.name)).all()
         return [{
@@ -203,7 +203,9 @@ def export_rows(session: Session, *, dataset: str | None = None, batch: int = 50
                 "smiles": material.structure.canonical_smiles if material.structure else "",
                 "composition": composition_text(material.components),
             }
-            measurements = [m for m in material.measurements if dataset is None or m.dataset.name == dataset]
+            measurements = sorted(
+                (m for m in material.measurements if dataset is None or m.dataset.name == dataset),
+                key=_export_order)
             if not measurements:
                 yield {**base, **{column: "" for column in EXPORT_COLUMNS if column not in base}}
             for m in measurements:
@@ -217,6 +219,13 @@ def export_rows(session: Session, *, dataset: str | None = None, batch: int = 50
                     "source": (m.source.citation or "") if m.source else "", "doi": (m.source.doi or "") if m.source else "",
                 }
             session.expunge_all()
+
+
+def _export_order(m: Measurement) -> tuple:
+    """A stable order that does not depend on database ids, so exports of equal states are equal."""
+    return (m.property_key, m.qualifier, repr(m.value_min), repr(m.value_max), repr(m.value), repr(m.uncertainty),
+            repr(m.temperature_K), m.medium or "", m.method or "", m.standard or "", m.specimen_state or "",
+            (m.source.key if m.source else ""), m.notes or "")
 
 
 def export_csv(session: Session, *, dataset: str | None = None) -> Iterator[str]:

@@ -116,7 +116,7 @@ class Loader:
                 [{"key": s.key, "doi": s.doi, "citation": s.citation,
                   "url": f"https://doi.org/{s.doi}" if s.doi else None} for s in new],
             )
-            self._source_ids.update(dict(rows.tuples().all()))
+            self._source_ids.update(dict(rows.all()))
         return self._source_ids
 
     def _resolve_structures(self, records: list[MaterialRecord]) -> None:
@@ -125,7 +125,7 @@ class Loader:
         keys = list(wanted)
         for batch in _batches(keys):
             query = select(ChemicalStructure.canonical_smiles, ChemicalStructure.id).where(ChemicalStructure.canonical_smiles.in_(batch))
-            self._structure_ids.update(dict(self.connection.execute(query).tuples().all()))
+            self._structure_ids.update(dict(self.connection.execute(query).all()))
         new = [wanted[key] for key in keys if key not in self._structure_ids]
         if new:
             rows = self.connection.execute(
@@ -134,7 +134,7 @@ class Loader:
                   "molecular_weight": s.molecular_weight, "is_repeat_unit": s.is_repeat_unit, "fingerprint": s.fingerprint}
                  for s in new],
             )
-            self._structure_ids.update(dict(rows.tuples().all()))
+            self._structure_ids.update(dict(rows.all()))
 
     # --- materials ---------------------------------------------------------------------
 
@@ -200,7 +200,7 @@ class Loader:
         now = _now()
         return {
             "public_id": record.public_id or public_id_for(record.name_key), "name": record.name,
-            "name_key": record.name_key, "material_class": record.material_class, "subclass": record.subclass,
+            "name_key": record.name_key, "class": record.material_class, "subclass": record.subclass,
             "description": record.description, "biodegradable": record.biodegradable, "origin": record.origin,
             "regulatory_notes": record.regulatory_notes,
             "structure_id": self._structure_ids[record.structure.canonical_smiles] if record.structure else None,
@@ -245,7 +245,10 @@ class Loader:
         material_ids = list({ids[r.name_key] for r in records})
         current = {}
         for batch in _batches(material_ids):
-            for row in self.connection.execute(select(Material).where(Material.id.in_(batch))).mappings():
+            columns = [getattr(Material, name).label(name) for name in (
+                "id", "name_key", "created_by_dataset_id", "material_class", "subclass", "description",
+                "biodegradable", "origin", "regulatory_notes", "structure_id")]
+            for row in self.connection.execute(select(*columns).where(Material.id.in_(batch))).mappings():
                 current[row["id"]] = row
         known = {material_id: (set(), set(), False) for material_id in material_ids}
         for batch in _batches(material_ids):
@@ -270,7 +273,8 @@ class Loader:
             values = {column: value for column, value in wanted.items()
                       if value is not None and row[column] != value and (owned or row[column] is None)}
             if values:
-                self.connection.execute(update(Material).where(Material.id == material_id).values(updated_at=_now(), **values))
+                self.connection.execute(update(Material).where(Material.id == material_id).values(
+                    {getattr(Material, column): value for column, value in values.items()} | {Material.updated_at: _now()}))
                 changed.add(material_id)
         self._updated |= changed
 
@@ -301,15 +305,16 @@ class Loader:
         frame["content_hash"] = _hash(frame[CONTENT_COLUMNS])
         stored = frame[STORED_COLUMNS]
         rows = list(stored.astype(object).where(stored.notna(), None).itertuples(index=False, name=None))
+        columns = ", ".join(f'"{column}"' for column in STORED_COLUMNS)
         if self.connection.dialect.name == "postgresql":
             cursor = self.connection.connection.driver_connection.cursor()
-            with cursor.copy(f"COPY measurements ({', '.join(STORED_COLUMNS)}) FROM STDIN") as copy:
+            with cursor.copy(f"COPY measurements ({columns}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
         else:
             placeholders = ", ".join("?" for _ in STORED_COLUMNS)
             self.connection.exec_driver_sql(
-                f"INSERT INTO measurements ({', '.join(STORED_COLUMNS)}) VALUES ({placeholders})", rows)
+                f"INSERT INTO measurements ({columns}) VALUES ({placeholders})", rows)
         self.counts.measurements_added += len(rows)
         return len(rows)
 

@@ -209,7 +209,7 @@ def _convert_temperatures(parsed: pd.DataFrame, header_unit: str | None, label: 
             conv = conversion(unit or None, TEMPERATURE)
         except UnitError as exc:
             for row in rows:
-                out.errors.append(Issue(type="unit-error", message=exc.message, row=int(row), column=label, value=raw[row]))
+                out.errors.append(Issue(type=exc.type, message=exc.message, row=int(row), column=label, value=raw[row]))
             continue
         result.loc[rows] = conv.value(parsed.loc[rows, "low"].to_numpy(dtype=float))
     bad = result.notna() & (result <= 0)
@@ -244,7 +244,7 @@ def _measurement_frame(parsed: pd.DataFrame, prop: Property, units: pd.Series, r
             conv = conversion(unit or None, prop)
         except UnitError as exc:
             for row in rows:
-                out.errors.append(Issue(type="unit-error", message=exc.message, row=int(row), column=label, value=raw[row]))
+                out.errors.append(Issue(type=exc.type, message=exc.message, row=int(row), column=label, value=raw[row]))
             continue
         part = parsed.loc[rows]
         with np.errstate(over="ignore", invalid="ignore"):

@@ -43,6 +43,20 @@ def file_checksum(path: Path) -> str:
     return digest.hexdigest()
 
 
+def upload_checksum(path: Path, manifest: Manifest | None, options: IngestOptions) -> str:
+    """The file's SHA-256, folded with whatever else decides what a load holds (manifest, dataset source,
+    --skip-invalid), so that "same checksum" means "same result"."""
+    checksum = file_checksum(path)
+    extras = [
+        file_checksum(manifest.path) if manifest is not None and manifest.path is not None else "",
+        options.source or "",
+        "skip-invalid" if options.skip_invalid else "",
+    ]
+    if not any(extras):
+        return checksum
+    return hashlib.sha256("\n".join([checksum, *extras]).encode("utf-8")).hexdigest()
+
+
 def _manifest(path: Path, options: IngestOptions) -> Manifest | None:
     if options.manifest is not None:
         return read_manifest(options.manifest)
@@ -92,7 +106,7 @@ def ingest_file(engine: Engine, path: Path | str, options: IngestOptions = Inges
     _constant_temperature(context, report)
     if not report.ok:
         return report
-    checksum = file_checksum(path)
+    checksum = upload_checksum(path, manifest, options)
     with engine.connect() as connection:
         transaction = connection.begin()
         try:

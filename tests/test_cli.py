@@ -35,7 +35,7 @@ def test_init_ingest_show_datasets(cli, tmp_path):
     report = json.loads(result.stdout)
     assert report["loaded"] is True
     assert report["counts"]["materials_created"] == 3
-    assert report["counts"]["measurements_added"] == 14
+    assert report["counts"]["measurements_added"] == 11
     assert report["errors"] == []
 
     shown = json.loads(cli("show", "PLLA", "--json").stdout)
@@ -48,7 +48,7 @@ def test_init_ingest_show_datasets(cli, tmp_path):
     assert cli("show", "no such material").exit_code == 1
 
     datasets = json.loads(cli("datasets", "--json").stdout)
-    assert [(d["name"], d["license"], d["measurements"], len(d["history"])) for d in datasets] == [("wide", "CC-BY-4.0", 14, 1)]
+    assert [(d["name"], d["license"], d["measurements"], len(d["history"])) for d in datasets] == [("wide", "CC-BY-4.0", 11, 1)]
 
 
 def test_ingest_refusal_exits_non_zero_with_a_located_json_report(cli, tmp_path):
@@ -69,7 +69,7 @@ def test_export_ingests_back_to_the_same_state(cli, tmp_path, monkeypatch):
         (tmp_path / name).write_text(text, encoding="utf-8")
         assert cli("ingest", str(tmp_path / name)).exit_code == 0
     exported = cli("export", "--format", "csv").stdout
-    assert len(list(csv.DictReader(io.StringIO(exported)))) == 19
+    assert len(list(csv.DictReader(io.StringIO(exported)))) == 16
     original = {m: json.loads(cli("show", m, "--json").stdout) for m in ("PLLA", "PCL", "Ti-6Al-4V", "Cortical bone")}
 
     monkeypatch.setenv("BIOMATDB_DATA_DIR", str(tmp_path / "copy"))
@@ -81,7 +81,7 @@ def test_export_ingests_back_to_the_same_state(cli, tmp_path, monkeypatch):
         assert state(after) == state(before)
     assert cli("export", "--format", "csv").stdout == exported
     as_json = json.loads(cli("export", "--format", "json").stdout)
-    assert len(as_json) == 19
+    assert len(as_json) == 16
 
 
 def state(material: dict) -> dict:

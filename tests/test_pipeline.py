@@ -53,7 +53,7 @@ def test_wide_messy_csv_loads_in_canonical_units(engine, tmp_path):
     report = ingest_file(engine, write(tmp_path, "wide.csv", WIDE_CSV))
     assert report.ok, report.errors
     assert report.loaded
-    assert (report.materials_created, report.measurements_added, report.rows_read) == (3, 14, 3)
+    assert (report.materials_created, report.measurements_added, report.rows_read) == (3, 11, 3)
     plla = measurements(engine, "PLLA")
     assert plla["youngs_modulus"][0]["value"] == 3.5
     assert plla["tensile_strength"][0]["qualifier"] == "range"
@@ -131,12 +131,12 @@ def test_a_changed_file_replaces_the_dataset_and_records_what_changed(engine, tm
     assert report.measurements_updated == 1  # PLLA's modulus
     assert report.measurements_removed == 4  # PCL's four values left the file
     assert report.measurements_added == 0
-    assert report.measurements_unchanged == 9
+    assert report.measurements_unchanged == 6
     with Session(engine) as session:
-        assert session.scalar(select(func.count()).select_from(Measurement)) == 10
+        assert session.scalar(select(func.count()).select_from(Measurement)) == 7
         assert session.scalar(select(func.count()).where(Material.name == "PCL")) == 0
         uploads = session.scalars(select(DatasetUpload).order_by(DatasetUpload.id)).all()
-        assert [u.measurements_added for u in uploads] == [14, 0]
+        assert [u.measurements_added for u in uploads] == [11, 0]
         assert uploads[1].measurements_removed == 4
     assert measurements(engine, "PLLA")["youngs_modulus"][0]["value"] == 3.9
 
@@ -167,7 +167,7 @@ def test_skip_invalid_loads_valid_rows_and_reports_the_rest(engine, tmp_path):
 def test_dry_run_reports_and_changes_nothing(engine, tmp_path):
     before = snapshot(engine)
     report = ingest_file(engine, write(tmp_path, "wide.csv", WIDE_CSV), IngestOptions(dry_run=True))
-    assert report.ok and not report.loaded and report.measurements_added == 14
+    assert report.ok and not report.loaded and report.measurements_added == 11
     assert snapshot(engine) == before
 
 

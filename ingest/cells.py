@@ -1,0 +1,188 @@
+"""Parse the cells labs write: ``90–100``, ``2,4-3,3``, ``110 ± 4``, ``>1000``, ``≈ 0,5``, ``0,69 GPa``.
+
+Pure functions. ``parse_cell`` reads one cell; ``parse_column`` reads a whole column with a
+vectorised fast path for plain numbers and falls back to ``parse_cell`` (once per distinct
+text) for the rest. Errors are returned as data, never raised.
+
+Decisions on ambiguous text:
+- with ``decimal=","`` every comma in a number is a decimal comma; with ``decimal="."`` a comma
+  is still a decimal comma unless exactly three digits follow it (``1,200``), which could be a
+  thousands separator: that is an ``ambiguous-number`` error, never a guess;
+- a space inside a number (``1 000``) is not a thousands separator: a type error;
+- ``NA``, ``n.d.``, ``—`` and friends are empty cells; ``NaN`` and ``inf`` are errors.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+Qualifier = Literal["=", "~", ">", ">=", "<", "<=", "range"]
+
+EMPTY = frozenset({"", "n.d.", "nd", "n.d", "n.a.", "n/a", "na", "n.a", "—", "–", "-", "‒", "―", "null", "none", "--"})
+NON_FINITE = frozenset({"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity", "∞", "-∞", "+∞"})
+_EXPECTED = "expected a number, a range like 90–100, a bound like >60 or a value with uncertainty like 110 ± 4"
+
+_CLEAN = str.maketrans({"−": "-", "‐": "-", "﹣": "-", "－": "-", "\u00a0": " ", "\u2009": " ", "\u202f": " ",
+                        "≥": "≥", "≤": "≤", "∼": "~", "≈": "~", "～": "~"})
+_NUMBER = r"[+-]?(?:\d+(?:[.,]\d+)*[.,]?\d*|[.,]\d+)(?:[eE][+-]?\d+)?"
+_CELL = re.compile(
+    rf"^(?P<q>>=|<=|≥|≤|>|<|~|ca\.?|approx\.?|c\.)?\s*(?P<a>{_NUMBER})"
+    rf"(?:\s*(?:-|–|—|to|\.\.|…)\s*(?P<b>{_NUMBER}))?"
+    rf"(?:\s*(?:±|\+/-|\+-)\s*(?P<u>{_NUMBER}))?"
+    r"\s*(?P<unit>[^\d\s.,+\-].*?)?\s*$",
+    re.IGNORECASE,
+)
+_QUALIFIERS = {">=": ">=", "≥": ">=", "<=": "<=", "≤": "<=", ">": ">", "<": "<", "~": "~", "ca": "~", "ca.": "~",
+               "approx": "~", "approx.": "~", "c.": "~"}
+_PLAIN_COMMA = re.compile(r"^[+-]?\d+,\d+(?:[eE][+-]?\d+)?$")
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedCell:
+    qualifier: Qualifier
+    value: float | None
+    low: float | None
+    high: float | None
+    uncertainty: float | None
+    unit: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CellError:
+    type: str
+    message: str
+
+
+def _number(token: str, decimal: str) -> float | CellError:
+    mantissa, _, exponent = token.replace("E", "e").partition("e")
+    if "," in mantissa and "." in mantissa:
+        return CellError("ambiguous-number", f"{token!r} mixes '.' and ',' in one number; write one decimal separator")
+    if mantissa.count(",") > 1 or mantissa.count(".") > 1:
+        return CellError("ambiguous-number", f"{token!r} has several separators; write the number without grouping")
+    if "," in mantissa:
+        digits_after = len(mantissa.split(",")[1])
+        if decimal != "," and digits_after == 3 and not exponent:
+            return CellError("ambiguous-number",
+                             f"{token!r} could be a thousands separator or a decimal comma; write it without grouping")
+        mantissa = mantissa.replace(",", ".")
+    try:
+        number = float(mantissa + ("e" + exponent if exponent else ""))
+    except ValueError:
+        return CellError("type-error", _EXPECTED)
+    if not math.isfinite(number):
+        return CellError("non-finite-number", f"{token!r} is beyond the range of floating-point numbers")
+    return number
+
+
+def parse_cell(text: Any, *, decimal: str = ".") -> ParsedCell | CellError | None:
+    """One cell; None means an empty or not-determined cell (no measurement)."""
+    if text is None or text is pd.NA:
+        return None
+    if isinstance(text, (float, int, np.floating, np.integer)) and not isinstance(text, bool):
+        number = float(text)
+        if math.isnan(number):
+            return None
+        if not math.isfinite(number):
+            return CellError("non-finite-number", "not a finite number")
+        return ParsedCell("=", number, number, number, None, None)
+    cleaned = str(text).translate(_CLEAN).strip()
+    folded = cleaned.casefold()
+    if folded in EMPTY:
+        return None
+    if folded.replace(" ", "") in NON_FINITE:
+        return CellError("non-finite-number", "not a finite number")
+    match = _CELL.match(cleaned)
+    if match is None:
+        return CellError("type-error", _EXPECTED)
+    numbers = {}
+    for group in ("a", "b", "u"):
+        if match[group] is not None:
+            number = _number(match[group], decimal)
+            if isinstance(number, CellError):
+                return number
+            numbers[group] = number
+    qualifier = _QUALIFIERS.get((match["q"] or "").casefold(), "=")
+    unit = match["unit"] or None
+    uncertainty = numbers.get("u")
+    if uncertainty is not None and uncertainty < 0:
+        return CellError("type-error", "an uncertainty cannot be negative")
+    if "b" in numbers:
+        if match["q"] is not None:
+            return CellError("type-error", "a range cannot also have a qualifier such as > or ~")
+        if uncertainty is not None:
+            return CellError("type-error", "a range cannot also have an uncertainty")
+        low, high = numbers["a"], numbers["b"]
+        if low > high:
+            return CellError("range-error", f"the range's low end {low:g} is above its high end {high:g}")
+        return ParsedCell("range", None, low, high, None, unit)
+    value = numbers["a"]
+    if qualifier in (">", ">="):
+        if uncertainty is not None:
+            return CellError("type-error", "a bound cannot also have an uncertainty")
+        return ParsedCell(qualifier, None, value, None, None, unit)
+    if qualifier in ("<", "<="):
+        if uncertainty is not None:
+            return CellError("type-error", "a bound cannot also have an uncertainty")
+        return ParsedCell(qualifier, None, None, value, None, unit)
+    return ParsedCell(qualifier, value, value, value, uncertainty, unit)
+
+
+_COLUMNS = ["qualifier", "value", "low", "high", "uncertainty", "unit"]
+
+
+def parse_column(texts: pd.Series, *, decimal: str = ".") -> tuple[pd.DataFrame, list[tuple[Any, str, CellError]]]:
+    """A whole column: the valid non-empty cells as a frame indexed like ``texts``, and the errors.
+
+    Plain numbers take a vectorised path; every other distinct text is parsed once.
+    """
+    if texts.dtype.kind == "f":
+        numeric = texts.to_numpy(dtype=float)
+        finite = np.isfinite(numeric)
+        errors = [(label, str(value), CellError("non-finite-number", "not a finite number"))
+                  for label, value in texts[np.isinf(numeric)].items()]
+        kept = texts[finite].astype(float)
+        frame = pd.DataFrame({"qualifier": "=", "value": kept, "low": kept, "high": kept,
+                              "uncertainty": np.nan, "unit": None}, index=kept.index)
+        return frame[_COLUMNS], errors
+    strings = texts.astype(object).where(texts.notna(), "").astype(str).str.strip()
+    candidates = strings.str.replace(",", ".", regex=False) if decimal == "," else strings
+    if decimal != ",":
+        candidates = candidates.where(~strings.str.contains(",", regex=False), "")
+    numeric = pd.to_numeric(candidates.where(candidates != "", None), errors="coerce").to_numpy(dtype=float)
+    plain = np.isfinite(numeric)
+    if decimal == ",":  # "1.234" in a decimal-comma file is still 1.234: only "1,2.3" shapes are refused
+        plain &= ~(strings.str.count(r"[.,]").to_numpy() > 1)
+    fast = pd.Series(numeric[plain], index=texts.index[plain])
+    frames = [pd.DataFrame({"qualifier": "=", "value": fast, "low": fast, "high": fast,
+                            "uncertainty": np.nan, "unit": None}, index=fast.index)]
+    rest = strings[~plain]
+    errors: list[tuple[Any, str, CellError]] = []
+    if len(rest):
+        parsed = {text: parse_cell(text, decimal=decimal) for text in rest.unique()}
+        rows = []
+        labels = []
+        for label, text in rest.items():
+            result = parsed[text]
+            if result is None:
+                continue
+            if isinstance(result, CellError):
+                errors.append((label, str(texts[label]), result))
+                continue
+            labels.append(label)
+            rows.append((result.qualifier, result.value, result.low, result.high, result.uncertainty, result.unit))
+        if rows:
+            slow = pd.DataFrame(rows, columns=_COLUMNS, index=pd.Index(labels, dtype=texts.index.dtype))
+            frames.append(slow)
+    frame = pd.concat([f for f in frames if len(f)]) if any(len(f) for f in frames) else frames[0]
+    frame = frame.reindex(texts.index[texts.index.isin(frame.index)])
+    for column in ("value", "low", "high", "uncertainty"):
+        frame[column] = frame[column].astype(float)
+    frame["qualifier"] = frame["qualifier"].astype(object)
+    frame["unit"] = frame["unit"].astype(object).where(frame["unit"].notna(), None)
+    return frame[_COLUMNS], errors

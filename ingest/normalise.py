@@ -140,6 +140,9 @@ def normalise_chunk(chunk: pd.DataFrame, ctx: Context) -> NormalisedChunk:
     if names is None:
         names = ids if ids is not None else pd.Series("", index=chunk.index)
     names = names.str.replace(r"\s+", " ", regex=True)
+    structures = _text(chunk, cmap.role("structure"))
+    if structures is not None:  # a row that names no material but gives its structure is named by it
+        names = names.where(names != "", structures)
     row_sources = _row_sources(chunk, ctx, out)
     temperature = _row_temperature(chunk, ctx, out)
     conditions = {role: _text(chunk, cmap.role(role)) for role in CONDITION_ROLES}

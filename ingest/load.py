@@ -294,8 +294,9 @@ class Loader:
 
     def _insert_measurements(self, frame: pd.DataFrame, ids: dict[str, int]) -> int:
         frame = frame.copy()
-        name_keys = frame["material_name"].map(normalise_label)
-        frame["material_id"] = name_keys.map(ids).astype("int64")
+        names = frame["material_name"]
+        id_of_name = {name: ids[normalise_label(name)] for name in names.unique()}
+        frame["material_id"] = names.map(id_of_name).astype("int64")
         frame["source_id"] = frame["source_key"].map(self._source_ids).astype("Int64")
         frame["dataset_id"] = self.dataset_id
         frame["upload_id"] = self.upload_id
@@ -373,5 +374,13 @@ class Loader:
 
 
 def _hash(frame: pd.DataFrame) -> np.ndarray:
-    hashed = pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy(dtype=np.uint64)
-    return np.char.mod("%016x", hashed)
+    """A 64-bit hash per row, as 16 hex digits; columns are hashed as arrays, never row by row."""
+    combined = np.zeros(len(frame), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for name in frame.columns:
+            column = frame[name]
+            if column.dtype == object or str(column.dtype) in ("str", "string"):
+                column = column.astype(object).where(column.notna(), "\x00").astype(str)
+            hashed = pd.util.hash_pandas_object(column, index=False).to_numpy(dtype=np.uint64)
+            combined = combined * np.uint64(1_000_003) ^ hashed
+    return np.char.mod("%016x", combined)

@@ -1,0 +1,103 @@
+"""Headers to meanings, manifests, compositions: each step alone."""
+
+import pytest
+
+from biomatdb.vocabulary import get_vocabulary
+from ingest.composition import parse_composition
+from ingest.manifest import ManifestError, read_manifest
+from ingest.mapping import map_columns, split_unit
+from ingest.normalise import source_record
+
+V = get_vocabulary()
+
+
+@pytest.mark.parametrize(("label", "expected"), [
+    ("Young's modulus [GPa]", ("Young's modulus", "GPa")),
+    ("E (GPa)", ("E", "GPa")),
+    ("Density, g/cm³", ("Density", "g/cm³")),
+    ("Tg in K", ("Tg", "K")),
+    ("Material", ("Material", None)),
+])
+def test_split_unit(label, expected):
+    assert split_unit(label) == expected
+
+
+@pytest.mark.parametrize(("label", "role", "key", "unit"), [
+    ("Young’s Modulus [GPa]", "measurement", "youngs_modulus", "GPa"),
+    ("E (GPa)", "measurement", "youngs_modulus", "GPa"),
+    ("UTS (psi)", "measurement", "tensile_strength", "psi"),
+    ("Density, g/cm³", "measurement", "density", "g/cm³"),
+    ("WCA (°)", "measurement", "water_contact_angle", "°"),
+    ("Polymer name", "name", None, None),
+    ("SMILES", "structure", None, None),
+    ("DOI", "doi", None, None),
+    ("Temperature (°C)", "temperature", None, "°C"),
+    ("Specimen state", "specimen_state", None, None),
+])
+def test_headers_curators_write(label, role, key, unit):
+    column = map_columns(["Material", label] if role != "name" else [label], V).columns[-1]
+    assert (column.role, column.property and column.property.key, column.unit) == (role, key, unit)
+
+
+def test_a_header_unit_of_the_wrong_dimension_is_an_error_on_the_column():
+    issues = map_columns(["Material", "Density (MPa)"], V).issues
+    assert [(i.type, i.column) for i in issues] == [("unit-error", "Density (MPa)")]
+
+
+def test_unknown_columns_are_warned_about_and_typos_of_roles_are_read():
+    issues = map_columns(["Poymer name", "Mystery"], V).issues
+    assert {(i.type, i.column) for i in issues} == {("fuzzy-header", "Poymer name"), ("unknown-column", "Mystery")}
+
+
+def test_two_columns_for_one_role_must_be_resolved():
+    issues = map_columns(["Material", "SMILES", "PSMILES"], V).issues
+    assert [i.type for i in issues] == ["duplicate-role"]
+
+
+def test_long_layout_is_detected():
+    assert map_columns(["Material", "Property", "Value", "Unit"], V).layout == "long"
+    assert map_columns(["Material", "E (GPa)"], V).layout == "wide"
+
+
+def test_manifest_refuses_unknown_keys(tmp_path):
+    path = tmp_path / "m.toml"
+    path.write_text('[columns."A"]\nproperty = "density"\nunti = "g/cc"\n', encoding="utf-8")
+    with pytest.raises(ManifestError, match="unti"):
+        read_manifest(path)
+
+
+def test_manifest_maps_columns(tmp_path):
+    path = tmp_path / "m.toml"
+    path.write_text('[columns."Exp Tg"]\nproperty = "Tg"\nunit = "K"\nmethod = "measured"\n'
+                    '[columns."sd"]\nuncertainty_of = "Exp Tg"\n[columns."junk"]\nignore = true\n', encoding="utf-8")
+    cmap = map_columns(["name", "Exp Tg", "sd", "junk"], V, read_manifest(path))
+    assert cmap.issues == []
+    tg = cmap.columns[1]
+    assert (tg.property.key, tg.unit, tg.conditions) == ("glass_transition_temperature", "K", {"method": "measured"})
+    assert cmap.uncertainty_column_for(1).label == "sd"
+
+
+def test_composition_of_an_alloy():
+    components = parse_composition("Ti bal; Al 5.5-6.75 wt%; V 3,5-4,5 wt%; Fe <0.3", decimal=",")
+    assert [(c.component, c.fraction, c.fraction_max, c.is_balance) for c in components] == [
+        ("Ti", None, None, True), ("Al", 5.5, 6.75, False), ("V", 3.5, 4.5, False), ("Fe", 0.0, 0.3, False)]
+    assert parse_composition("HA 30 mol%; PLLA 70 mol%")[0].basis == "mol"
+
+
+@pytest.mark.parametrize("text", ["Ti", "Al 150 wt%", "Al six"])
+def test_bad_compositions_say_why(text):
+    assert isinstance(parse_composition(text), str)
+
+
+@pytest.mark.parametrize(("citation", "doi", "key"), [
+    ("Smith 2001", None, "cite:smith 2001"),
+    ("https://doi.org/10.5555/ABC.1", None, "doi:10.5555/abc.1"),
+    ("Smith J. A title. doi:10.5555/xyz.2", None, "doi:10.5555/xyz.2"),
+    ("Smith 2001", "10.5555/q", "doi:10.5555/q"),
+])
+def test_sources_from_citations_and_dois(citation, doi, key):
+    assert source_record(citation, doi).key == key
+
+
+def test_a_malformed_doi_is_refused():
+    assert isinstance(source_record(None, "10.1/short"), str)

@@ -45,3 +45,18 @@ class NotFoundError(BiomatError, LookupError):
     """A material or dataset that is not in the core."""
 
     type = "not-found"
+
+
+class QueryError(BiomatError, ValueError):
+    """A search the service cannot answer as asked: a syntax error, an unknown property,
+    a unit of the wrong dimension, a bad SMARTS. ``position`` is the 0-based offset in the
+    filter text where the problem starts, when there is one; ``expected`` says what would
+    have been accepted there."""
+
+    type = "query-error"
+
+    def __init__(self, message: str, *, type: str | None = None, position: int | None = None,
+                 expected: list[str] | None = None) -> None:
+        super().__init__(message, type=type)
+        self.position = position
+        self.expected = expected or []

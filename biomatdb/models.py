@@ -138,6 +138,9 @@ class Material(Base):
     biodegradable: Mapped[bool | None] = mapped_column(Boolean)
     origin: Mapped[str | None] = mapped_column(String(16))  # natural | synthetic
     regulatory_notes: Mapped[str | None] = mapped_column(Text)
+    # name, synonyms, class, description and applications in one text, for full-text search
+    # (SQLite FTS5 and PostgreSQL tsvector index it); kept by ``biomatdb.searchtext``.
+    search_text: Mapped[str | None] = mapped_column(Text)
     structure_id: Mapped[int | None] = mapped_column(ForeignKey("structures.id"), index=True)
     created_by_dataset_id: Mapped[int | None] = mapped_column(ForeignKey("datasets.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -229,3 +232,16 @@ class Measurement(Base):
     property: Mapped[Property] = relationship()
     dataset: Mapped[Dataset] = relationship()
     source: Mapped[Source | None] = relationship()
+
+
+class SearchOutbox(Base):
+    """A material whose search document is out of date, written in the same transaction
+    as the change; ``biomatdb sync`` drains it into Elasticsearch. No foreign key: a
+    deleted material must still reach the index as a deletion."""
+
+    __tablename__ = "search_outbox"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    material_id: Mapped[int] = mapped_column(Integer, index=True)
+    public_id: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,228 @@
+"""The one backend-neutral query model: what the filter language parses into, what the
+API and the CLI build, and what every backend translates.
+
+Property filters are already in the property's canonical unit (the parser converted
+them), as an interval with open or closed ends. A material matches when one of its
+measurements of that property, itself taken as an interval, intersects the asked one, and
+every ``where`` condition holds for that same measurement.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import math
+from typing import Annotated, Literal, Union
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+FACETS = ("class", "application", "biodegradable", "origin", "property", "dataset")
+"""What facets can count; each counts materials, never measurements."""
+
+MAX_LIMIT = 500
+
+
+class _Node(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Interval(_Node):
+    """An interval on a property's canonical unit; ``None`` is unbounded on that side."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+
+    @model_validator(mode="after")
+    def _finite_and_ordered(self) -> Interval:
+        for end in (self.low, self.high):
+            if end is not None and not math.isfinite(end):
+                raise ValueError("interval ends must be finite numbers (leave an end out for no bound)")
+        if self.low is not None and self.high is not None and self.low > self.high:
+            raise ValueError(f"empty interval: {self.low} is above {self.high}")
+        return self
+
+
+class Condition(_Node):
+    """A condition on the same measurement: ``medium = PBS``, ``temperature = 37 degC``.
+
+    ``temperature`` is compared in kelvin; the text fields compare case-insensitively.
+    """
+
+    field: Literal["temperature", "medium", "method", "standard", "specimen_state", "dataset", "source"]
+    op: Literal["=", "!=", "<", "<=", ">", ">="] = "="
+    value: str | float
+
+
+class PropertyFilter(_Node):
+    kind: Literal["property"] = "property"
+    property: str
+    interval: Interval = Interval()
+    where: tuple[Condition, ...] = ()
+
+
+class HasProperty(_Node):
+    """``has degradation_time``: at least one measurement of the property."""
+
+    kind: Literal["has"] = "has"
+    property: str
+
+
+class FieldFilter(_Node):
+    """A material's own fields: ``class = polymer``, ``application = orthopaedic``."""
+
+    kind: Literal["field"] = "field"
+    field: Literal["class", "application", "biodegradable", "origin", "dataset", "id"]
+    op: Literal["=", "!="] = "="
+    value: str | bool
+
+
+class Substructure(_Node):
+    """Materials whose structure contains the SMARTS (or SMILES) pattern."""
+
+    kind: Literal["substructure"] = "substructure"
+    pattern: str
+
+
+class Similarity(_Node):
+    """Materials whose Morgan fingerprint has Tanimoto ≥ ``threshold`` to the SMILES."""
+
+    kind: Literal["similarity"] = "similarity"
+    smiles: str
+    threshold: float = Field(0.7, ge=0.0, le=1.0)
+
+
+class And(_Node):
+    kind: Literal["and"] = "and"
+    items: tuple[Filter, ...]
+
+
+class Or(_Node):
+    kind: Literal["or"] = "or"
+    items: tuple[Filter, ...]
+
+
+class Not(_Node):
+    kind: Literal["not"] = "not"
+    item: Filter
+
+
+Filter = Annotated[
+    Union[PropertyFilter, HasProperty, FieldFilter, Substructure, Similarity, And, Or, Not],
+    Field(discriminator="kind"),
+]
+
+And.model_rebuild()
+Or.model_rebuild()
+Not.model_rebuild()
+
+
+class Sort(_Node):
+    """``name``, or a property key: ascending by each material's lowest value of it,
+    descending (``-key``) by its highest; materials without the property come last.
+    ``relevance`` orders by text match (the default when there is text)."""
+
+    key: str = "name"
+    descending: bool = False
+
+    @classmethod
+    def parse(cls, text: str | None) -> Sort | None:
+        if not text:
+            return None
+        text = text.strip()
+        if text.startswith("-"):
+            return cls(key=text[1:].strip(), descending=True)
+        return cls(key=text.lstrip("+").strip())
+
+    def __str__(self) -> str:
+        return ("-" if self.descending else "") + self.key
+
+
+class Query(BaseModel):
+    """A whole search: free text, a filter, facets to count, sort, a page and where it starts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str | None = Field(None, description="Free text over names, synonyms, description and applications.")
+    filter: Filter | None = Field(None, description="The parsed filter (see the filter language).")
+    facets: list[str] = Field(default_factory=list, description=f"Facets to count: {', '.join(FACETS)}.")
+    sort: Sort | None = None
+    limit: int = Field(20, ge=1, le=MAX_LIMIT)
+    cursor: str | None = Field(None, description="Opaque cursor from a previous page's next_cursor.")
+
+    @field_validator("facets")
+    @classmethod
+    def _known_facets(cls, facets: list[str]) -> list[str]:
+        unknown = [f for f in facets if f not in FACETS]
+        if unknown:
+            raise ValueError(f"unknown facet {unknown[0]!r}; expected one of {', '.join(FACETS)}")
+        return list(dict.fromkeys(facets))
+
+    @field_validator("text")
+    @classmethod
+    def _blank_is_none(cls, text: str | None) -> str | None:
+        return text.strip() or None if text is not None else None
+
+    def fingerprint(self) -> str:
+        """What a cursor is bound to: the same query, other page."""
+        body = self.model_dump(mode="json", exclude={"cursor", "limit"})
+        return hashlib.blake2b(orjson.dumps(body, option=orjson.OPT_SORT_KEYS), digest_size=6).hexdigest()
+
+
+class MatchedMeasurement(BaseModel):
+    property: str
+    value: float | None = None
+    value_min: float | None = None
+    value_max: float | None = None
+    qualifier: str
+    uncertainty: float | None = None
+    unit: str
+    conditions: dict = Field(default_factory=dict)
+    source: str | None = None
+    dataset: str
+
+
+class Hit(BaseModel):
+    id: str
+    name: str
+    material_class: str | None = Field(None, serialization_alias="class", validation_alias="class")
+    score: float | None = Field(None, description="Similarity or text relevance, where the query has one.")
+    measurements: list[MatchedMeasurement] = Field(default_factory=list)
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class FacetValue(BaseModel):
+    value: str
+    count: int
+
+
+class SearchResult(BaseModel):
+    results: list[Hit]
+    facets: dict[str, list[FacetValue]] = Field(default_factory=dict)
+    total: int
+    next_cursor: str | None = None
+
+
+def encode_cursor(query: Query, offset: int) -> str:
+    raw = orjson.dumps({"o": offset, "q": query.fingerprint()})
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(query: Query) -> int:
+    """The offset a cursor stands for; a cursor from another query is refused."""
+    from biomatdb.errors import QueryError
+
+    if not query.cursor:
+        return 0
+    try:
+        padded = query.cursor + "=" * (-len(query.cursor) % 4)
+        body = orjson.loads(base64.urlsafe_b64decode(padded))
+        offset, bound_to = int(body["o"]), body["q"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise QueryError("the cursor is not one this service gave out", type="bad-cursor") from exc
+    if bound_to != query.fingerprint() or offset < 0:
+        raise QueryError("the cursor belongs to another query", type="bad-cursor")
+    return offset

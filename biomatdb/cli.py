@@ -180,6 +180,90 @@ def export(
             stream.close()
 
 
+@app.command("load-fixtures")
+def load_fixtures_command(
+    directory: Annotated[Optional[Path], typer.Argument(file_okay=False, help="Default: the fixtures/ folder of this source tree")] = None,
+) -> None:
+    """Load every fixture file (curated and public datasets) through the pipeline; unchanged files are skipped."""
+    import time
+
+    from ingest.fixtures import default_fixtures_dir, load_fixtures
+
+    root = directory or default_fixtures_dir()
+    if not root.is_dir():
+        typer.echo(f"error: no fixtures folder at {root}", err=True)
+        raise typer.Exit(2)
+    settings = Settings()
+    started = time.perf_counter()
+    reports = load_fixtures(_engine(settings), root, chunk_rows=settings.ingest_chunk_rows)
+    for path, report in reports:
+        summary = report.as_dict()
+        counts = summary["counts"]
+        state = "unchanged" if summary["unchanged"] else ("loaded" if report.ok else "FAILED")
+        typer.echo(f"{state:9} {path.relative_to(root)}: {counts['materials_created']} materials created, "
+                   f"{counts['measurements_added']} measurements added")
+        if not report.ok:
+            for issue in summary["errors"][:20]:
+                typer.echo(f"  row {issue['row']} column {issue['column']!r}: {issue['message']}", err=True)
+            raise typer.Exit(1)
+    typer.echo(f"{len(reports)} files in {time.perf_counter() - started:.1f} s")
+
+
+@app.command()
+def search(
+    text: Annotated[Optional[str], typer.Argument(help="Free text over names, synonyms, descriptions, applications")] = None,
+    filter: Annotated[Optional[str], typer.Option("--filter", "-f", help="Filter expression, e.g. 'youngs_modulus in 0.1..3 GPa AND class = polymer'")] = None,
+    facet: Annotated[Optional[list[str]], typer.Option("--facet", help="Facet to count (repeatable): class, application, biodegradable, origin, property, dataset")] = None,
+    sort: Annotated[Optional[str], typer.Option(help="name, relevance, similarity, or a property key (-key for descending)")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="Results per page")] = 20,
+    cursor: Annotated[Optional[str], typer.Option(help="next_cursor of the previous page")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Search materials by text, properties in any unit, class, application and chemistry."""
+    from pydantic import ValidationError
+
+    from biomatdb.errors import BiomatError, QueryError
+    from search.service import build_query, make_backend
+
+    settings = Settings()
+    try:
+        query = build_query(text=text, filter_text=filter, facets=facet, sort=sort, limit=limit, cursor=cursor)
+        engine = _engine(settings)
+        result = make_backend(settings, engine).search(query)
+    except QueryError as exc:
+        if exc.position is not None and filter:
+            typer.echo(f"error: {exc.message}\n  {filter}\n  {' ' * exc.position}^", err=True)
+        else:
+            typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from exc
+    except (BiomatError, ValidationError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    if json_output:
+        _print_json(result.model_dump(mode="json", by_alias=True))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    from biomatdb.catalog import value_text
+
+    table = Table(title=f"{result.total:,} materials")
+    for column in ("id", "name", "class", "matching measurements"):
+        table.add_column(column, overflow="fold")
+    for hit in result.results:
+        shown = "; ".join(f"{m.property} {value_text(m.qualifier, m.value, m.value_min, m.value_max)} {m.unit}"
+                          for m in hit.measurements[:4])
+        if len(hit.measurements) > 4:
+            shown += f"; … {len(hit.measurements) - 4} more"
+        table.add_row(hit.id, hit.name, hit.material_class or "", shown)
+    console = Console()
+    console.print(table)
+    for name, values in result.facets.items():
+        console.print(f"[bold]{name}[/bold]: " + ", ".join(f"{v.value} ({v.count})" for v in values[:12]))
+    if result.next_cursor:
+        console.print(f"next page: --cursor {result.next_cursor}")
+
+
 @app.command()
 def datasets(json_output: Annotated[bool, typer.Option("--json", help="Print JSON")] = False) -> None:
     """The datasets with their counts, license and history of uploads."""

@@ -25,9 +25,11 @@ from biomatdb.models import (
     MaterialApplication,
     MaterialSynonym,
     Measurement,
+    SearchOutbox,
     Source,
 )
 from ingest.normalise import MaterialRecord, NormalisedChunk, SourceRecord, public_id_for
+from biomatdb.searchtext import refresh_search_text
 from biomatdb.vocabulary import normalise_label
 
 _IN_BATCH = 500
@@ -324,12 +326,14 @@ class Loader:
     def finish(self, *, rows_read: int, materials_in_file: set[str]) -> LoadCounts:
         """Replace the dataset's previous measurements with this upload's and record what changed."""
         counts = self.counts
+        self._record_outbox()
         if self.previous_upload_exists:
             self._diff_with_previous()
             self.connection.execute(delete(Measurement).where(
                 Measurement.dataset_id == self.dataset_id,
                 (Measurement.upload_id != self.upload_id) | Measurement.upload_id.is_(None)))
         self._remove_orphans({self._material_ids[k] for k in materials_in_file if k in self._material_ids})
+        refresh_search_text(self.connection, self._created | self._updated)
         counts.materials_updated = len(self._updated - self._created)
         self.connection.execute(update(Dataset).where(Dataset.id == self.dataset_id).values(rows_read=rows_read))
         self.connection.execute(update(DatasetUpload).where(DatasetUpload.id == self.upload_id).values(
@@ -337,6 +341,20 @@ class Loader:
             measurements_added=counts.measurements_added, measurements_updated=counts.measurements_updated,
             measurements_removed=counts.measurements_removed, measurements_unchanged=counts.measurements_unchanged))
         return counts
+
+    def _record_outbox(self) -> None:
+        """Every material whose search document this upload may change, in the same transaction:
+        those with measurements of this dataset (old or new) and those created or updated."""
+        now = _now()
+        touched = select(Measurement.material_id).where(Measurement.dataset_id == self.dataset_id).distinct()
+        self.connection.execute(insert(SearchOutbox).from_select(
+            ["material_id", "public_id", "created_at"],
+            select(Material.id, Material.public_id, literal(now)).where(Material.id.in_(touched))))
+        others = sorted((self._created | self._updated) - set(self.connection.execute(touched).scalars()))
+        for batch in _batches(others):
+            self.connection.execute(insert(SearchOutbox).from_select(
+                ["material_id", "public_id", "created_at"],
+                select(Material.id, Material.public_id, literal(now)).where(Material.id.in_(batch))))
 
     def _diff_with_previous(self) -> None:
         """Count unchanged, added, removed and updated measurements in SQL, by content and identity hash."""

@@ -15,7 +15,7 @@ depends_on: Union[str, Sequence[str], None] = None
 
 _SQLITE_FTS = [
     "CREATE VIRTUAL TABLE materials_fts USING fts5(search_text, content='materials', content_rowid='id',"
-    " tokenize=\"unicode61 remove_diacritics 2 tokenchars '-'\")",
+    " tokenize='unicode61 remove_diacritics 2')",
     "CREATE TRIGGER materials_fts_insert AFTER INSERT ON materials BEGIN"
     " INSERT INTO materials_fts(rowid, search_text) VALUES (new.id, new.search_text); END",
     "CREATE TRIGGER materials_fts_delete AFTER DELETE ON materials BEGIN"

@@ -1,0 +1,377 @@
+"""The SQL backend: the query model translated with SQLAlchemy, for SQLite and PostgreSQL.
+
+Every filter becomes a two-valued boolean over ``materials`` (never NULL, so that NOT is
+exact): property filters are correlated ``EXISTS`` over ``measurements`` with the interval
+test and the WHERE conditions on the same row. Facets are counted over the same filtered
+id set as the results. Text search uses SQLite FTS5 or PostgreSQL full-text search over
+``materials.search_text``, both as an AND of word prefixes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Callable
+
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Select,
+    and_,
+    case,
+    exists,
+    false,
+    func,
+    literal,
+    literal_column,
+    not_,
+    or_,
+    column,
+    select,
+    table,
+    true,
+)
+
+from biomatdb.models import (
+    Dataset,
+    Material,
+    MaterialApplication,
+    Measurement,
+    Source,
+)
+from search.model import (
+    And,
+    Condition,
+    FacetValue,
+    FieldFilter,
+    Filter,
+    HasProperty,
+    Hit,
+    Interval,
+    MatchedMeasurement,
+    Not,
+    Or,
+    PropertyFilter,
+    Query,
+    SearchResult,
+    Similarity,
+    Sort,
+    Substructure,
+    decode_cursor,
+    encode_cursor,
+)
+
+_FTS = table("materials_fts", column("rowid"), column("materials_fts"), column("rank"))
+
+Chemistry = Callable[[Substructure | Similarity], dict[int, float]]
+
+TEMPERATURE_TOLERANCE_K = 1e-6
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def words(text: str) -> list[str]:
+    """The words of a free-text query, lower-cased; every backend matches each as a prefix."""
+    return [w.casefold() for w in _WORD.findall(text)]
+
+
+def _not(expression: ColumnElement[bool]) -> ColumnElement[bool]:
+    return not_(expression)
+
+
+def _text_equals(column, value: str) -> ColumnElement[bool]:
+    return and_(column.is_not(None), func.lower(column) == str(value).casefold())
+
+
+class SqlTranslator:
+    """Query model → SQLAlchemy expressions over ``materials``; one method per node kind."""
+
+    def __init__(self, chemistry: Chemistry | None, dialect: str) -> None:
+        self.chemistry = chemistry
+        self.dialect = dialect
+        self.scores: dict[int, float] = {}
+
+    def filter(self, node: Filter) -> ColumnElement[bool]:
+        return getattr(self, f"node_{node.kind}")(node)
+
+    def node_and(self, node: And) -> ColumnElement[bool]:
+        """``expr AND expr``: every item holds."""
+        return and_(*(self.filter(item) for item in node.items))
+
+    def node_or(self, node: Or) -> ColumnElement[bool]:
+        """``expr OR expr``: some item holds."""
+        return or_(*(self.filter(item) for item in node.items))
+
+    def node_not(self, node: Not) -> ColumnElement[bool]:
+        """``NOT expr``: the item does not hold (every expression here is two-valued)."""
+        return _not(self.filter(node.item))
+
+    def node_property(self, node: PropertyFilter) -> ColumnElement[bool]:
+        """``property OP value unit [WHERE conditions]``: one measurement satisfies all of it."""
+        return exists().where(Measurement.material_id == Material.id, self.measurement_matches(node))
+
+    def node_has(self, node: HasProperty) -> ColumnElement[bool]:
+        """``has property``: at least one measurement of it."""
+        return exists().where(Measurement.material_id == Material.id, Measurement.property_key == node.property)
+
+    def node_field(self, node: FieldFilter) -> ColumnElement[bool]:
+        """``class|application|biodegradable|origin|dataset|id (=|!=) value``."""
+        if node.field == "class":
+            holds = _text_equals(Material.material_class, node.value)
+        elif node.field == "origin":
+            holds = _text_equals(Material.origin, node.value)
+        elif node.field == "id":
+            holds = Material.public_id == str(node.value)
+        elif node.field == "biodegradable":
+            holds = and_(Material.biodegradable.is_not(None), Material.biodegradable == bool(node.value))
+        elif node.field == "application":
+            holds = exists().where(MaterialApplication.material_id == Material.id,
+                                   MaterialApplication.application == str(node.value))
+        else:  # dataset: the material has data from it
+            holds = exists().where(Measurement.material_id == Material.id, Measurement.dataset_id.in_(
+                select(Dataset.id).where(func.lower(Dataset.name) == str(node.value).casefold())))
+        return holds if node.op == "=" else _not(holds)
+
+    def node_substructure(self, node: Substructure) -> ColumnElement[bool]:
+        """``substructure("SMARTS")``: resolved by the in-process RDKit index."""
+        return self._chemistry(node)
+
+    def node_similarity(self, node: Similarity) -> ColumnElement[bool]:
+        """``similarity("SMILES") >= t``: resolved by the in-process RDKit index, with scores."""
+        return self._chemistry(node)
+
+    def _chemistry(self, node: Substructure | Similarity) -> ColumnElement[bool]:
+        if self.chemistry is None:
+            from biomatdb.errors import QueryError
+            raise QueryError("this search backend has no chemistry index", type="unsupported")
+        found = self.chemistry(node)
+        if isinstance(node, Similarity):
+            for material_id, score in found.items():
+                self.scores[material_id] = max(score, self.scores.get(material_id, 0.0))
+        return Material.id.in_(sorted(found)) if found else false()
+
+    # --- one measurement -----------------------------------------------------------------
+
+    def measurement_matches(self, node: PropertyFilter) -> ColumnElement[bool]:
+        """The row-level test of a property filter: property, interval and conditions."""
+        return and_(Measurement.property_key == node.property, interval_intersects(node.interval),
+                    *(condition(c) for c in node.where))
+
+
+def interval_intersects(asked: Interval) -> ColumnElement[bool]:
+    """A measurement's interval meets the asked one. Its ends: ``value_min`` (NULL = −∞, open
+    for ``>``) and ``value_max`` (NULL = +∞, open for ``<``); two ends that touch meet only
+    when both are closed."""
+    tests = []
+    if asked.low is not None:
+        above = Measurement.value_max > asked.low
+        if not asked.low_open:
+            above = or_(above, and_(Measurement.value_max == asked.low, Measurement.qualifier != "<"))
+        tests.append(or_(Measurement.value_max.is_(None), above))
+    if asked.high is not None:
+        below = Measurement.value_min < asked.high
+        if not asked.high_open:
+            below = or_(below, and_(Measurement.value_min == asked.high, Measurement.qualifier != ">"))
+        tests.append(or_(Measurement.value_min.is_(None), below))
+    return and_(true(), *tests)
+
+
+def condition(c: Condition) -> ColumnElement[bool]:
+    """``WHERE field OP value`` on the same measurement; ``!=`` also holds where it is not recorded."""
+    if c.field == "temperature":
+        t = Measurement.temperature_K
+        value = float(c.value)
+        low, high = value - TEMPERATURE_TOLERANCE_K, value + TEMPERATURE_TOLERANCE_K
+        known = t.is_not(None)
+        if c.op == "=":
+            return and_(known, t.between(low, high))
+        if c.op == "!=":
+            return or_(~known, t < low, t > high)
+        compare = {"<": t < low, "<=": t <= high, ">": t > high, ">=": t >= low}[c.op]
+        return and_(known, compare)
+    if c.field == "dataset":
+        holds = Measurement.dataset_id.in_(select(Dataset.id).where(func.lower(Dataset.name) == str(c.value).casefold()))
+    elif c.field == "source":
+        wanted = str(c.value).casefold()
+        holds = Measurement.source_id.in_(select(Source.id).where(or_(
+            func.lower(Source.doi) == wanted, func.lower(Source.citation) == wanted)))
+    else:
+        holds = _text_equals(getattr(Measurement, c.field), c.value)
+    if c.op == "=":
+        return holds
+    if c.op == "!=":
+        return _not(holds)
+    from biomatdb.errors import QueryError
+    raise QueryError(f"the condition {c.field} compares with = or != only", type="query-error")
+
+
+def positive_property_filters(node: Filter | None, negated: bool = False) -> list[PropertyFilter | HasProperty]:
+    """The property filters whose matching measurements a hit shows (those not under NOT)."""
+    if node is None:
+        return []
+    if isinstance(node, (And, Or)):
+        return [f for item in node.items for f in positive_property_filters(item, negated)]
+    if isinstance(node, Not):
+        return positive_property_filters(node.item, not negated)
+    if isinstance(node, (PropertyFilter, HasProperty)) and not negated:
+        return [node]
+    return []
+
+
+class SqlBackend:
+    """Answers a ``Query`` from the relational core (SQLite or PostgreSQL)."""
+
+    def __init__(self, engine: Engine, chemistry: Chemistry | None = None) -> None:
+        self.engine = engine
+        self.chemistry = chemistry
+        self.dialect = engine.dialect.name
+
+    # --- pieces ----------------------------------------------------------------------
+
+    def _text_condition(self, query_text: str) -> ColumnElement[bool]:
+        tokens = words(query_text)
+        if not tokens:
+            return true()
+        if self.dialect == "postgresql":
+            tsquery = " & ".join(f"{token}:*" for token in tokens)
+            return literal_column("to_tsvector('simple', coalesce(materials.search_text, ''))").op("@@")(
+                func.to_tsquery(literal("simple"), tsquery))
+        match = " ".join(f'"{token}"*' for token in tokens)
+        return Material.id.in_(select(_FTS.c.rowid).where(_FTS.c.materials_fts.op("MATCH")(match)))
+
+    def _relevance(self, query_text: str):
+        tokens = words(query_text)
+        if self.dialect == "postgresql":
+            tsquery = " & ".join(f"{token}:*" for token in tokens)
+            return -func.ts_rank(literal_column("to_tsvector('simple', coalesce(materials.search_text, ''))"),
+                                 func.to_tsquery(literal("simple"), tsquery))
+        match = " ".join(f'"{token}"*' for token in tokens)
+        return (select(_FTS.c.rank).where(_FTS.c.materials_fts.op("MATCH")(match), _FTS.c.rowid == Material.id)
+                .scalar_subquery())
+
+    def _name_order(self):
+        key = Material.name_key.collate("C") if self.dialect == "postgresql" else Material.name_key
+        return [key, Material.public_id.collate("C") if self.dialect == "postgresql" else Material.public_id]
+
+    def _where(self, query: Query, translator: SqlTranslator) -> ColumnElement[bool]:
+        parts = []
+        if query.text:
+            parts.append(self._text_condition(query.text))
+        if query.filter is not None:
+            parts.append(translator.filter(query.filter))
+        return and_(true(), *parts)
+
+    def _ordered(self, statement: Select, query: Query, sort: Sort | None) -> Select:
+        if sort is None:
+            if query.text:
+                return statement.order_by(self._relevance(query.text), *self._name_order())
+            return statement.order_by(*self._name_order())
+        if sort.key == "name":
+            order = self._name_order()
+            if sort.descending:
+                order = [o.desc() for o in order]
+            return statement.order_by(*order)
+        if sort.descending:
+            extreme = func.max(func.coalesce(Measurement.value_max, Measurement.value_min))
+        else:
+            extreme = func.min(func.coalesce(Measurement.value_min, Measurement.value_max))
+        per_material = (select(Measurement.material_id, extreme.label("extreme"))
+                        .where(Measurement.property_key == sort.key).group_by(Measurement.material_id).subquery())
+        value = per_material.c.extreme
+        statement = statement.outerjoin(per_material, per_material.c.material_id == Material.id)
+        return statement.order_by(case((value.is_(None), 1), else_=0), value.desc() if sort.descending else value,
+                                  *self._name_order())
+
+    # --- the search ------------------------------------------------------------------
+
+    def search(self, query: Query) -> SearchResult:
+        offset = decode_cursor(query)
+        translator = SqlTranslator(self.chemistry, self.dialect)
+        where = self._where(query, translator)
+        sort = query.sort
+        if sort is not None and sort.key not in ("name", "relevance", "similarity"):
+            from biomatdb.errors import QueryError, VocabularyError
+            from biomatdb.vocabulary import get_vocabulary
+            try:
+                sort = Sort(key=get_vocabulary().property(sort.key).key, descending=sort.descending)
+            except VocabularyError as exc:
+                raise QueryError(f"cannot sort by {sort.key!r}: {exc.message}; sort by name, relevance, "
+                                 "similarity or a property key", type="unknown-property") from exc
+        if sort is not None and sort.key == "relevance":
+            sort = None
+        by_similarity = (sort is not None and sort.key == "similarity") or (
+            sort is None and not query.text and translator.scores)
+        with self.engine.connect() as connection:
+            total = connection.execute(select(func.count()).select_from(Material).where(where)).scalar_one()
+            if by_similarity:
+                rows = connection.execute(select(Material.id, Material.name_key, Material.public_id).where(where)).all()
+                rows.sort(key=lambda r: (-translator.scores.get(r.id, 0.0), r.name_key, r.public_id))
+                page_ids = [r.id for r in rows[offset:offset + query.limit]]
+            else:
+                statement = self._ordered(select(Material.id).where(where), query, sort)
+                page_ids = list(connection.execute(statement.limit(query.limit).offset(offset)).scalars())
+            hits = self._hits(connection, page_ids, query, translator)
+            facets = self._facets(connection, query.facets, where)
+        next_offset = offset + query.limit
+        next_cursor = encode_cursor(query, next_offset) if next_offset < total else None
+        return SearchResult(results=hits, facets=facets, total=total, next_cursor=next_cursor)
+
+    def _hits(self, connection, page_ids: list[int], query: Query, translator: SqlTranslator) -> list[Hit]:
+        if not page_ids:
+            return []
+        materials = {row.id: row for row in connection.execute(
+            select(Material.id, Material.public_id, Material.name, Material.material_class.label("material_class"))
+            .where(Material.id.in_(page_ids)))}
+        shown: dict[int, list[MatchedMeasurement]] = defaultdict(list)
+        filters = positive_property_filters(query.filter)
+        if filters:
+            tests = [translator.measurement_matches(f) if isinstance(f, PropertyFilter)
+                     else Measurement.property_key == f.property for f in filters]
+            statement = (select(Measurement.__table__, Dataset.name.label("dataset_name"), Source.doi.label("doi"),
+                                Source.citation.label("citation"))
+                         .join(Dataset, Dataset.id == Measurement.dataset_id)
+                         .outerjoin(Source, Source.id == Measurement.source_id)
+                         .where(Measurement.material_id.in_(page_ids), or_(*tests))
+                         .order_by(Measurement.property_key, Measurement.id))
+            for row in connection.execute(statement).mappings():
+                shown[row["material_id"]].append(matched_measurement(row))
+        return [Hit(id=materials[i].public_id, name=materials[i].name, material_class=materials[i].material_class,
+                    score=translator.scores.get(i), measurements=shown[i]) for i in page_ids]
+
+    def _facets(self, connection, names: list[str], where: ColumnElement[bool]) -> dict[str, list[FacetValue]]:
+        matching = select(Material.id).where(where)
+        facets = {}
+        for name in names:
+            statement = facet_statement(name, matching)
+            counted = [(str(value) if not isinstance(value, bool) else str(value).lower(), int(count))
+                       for value, count in connection.execute(statement) if value is not None]
+            counted.sort(key=lambda vc: (-vc[1], vc[0]))
+            facets[name] = [FacetValue(value=v, count=c) for v, c in counted]
+        return facets
+
+
+def facet_statement(name: str, matching: Select) -> Select:
+    """Material counts per facet value, over the same filtered ids as the results."""
+    ids = matching
+    if name in ("class", "biodegradable", "origin"):
+        column = {"class": Material.material_class, "biodegradable": Material.biodegradable,
+                  "origin": Material.origin}[name]
+        return select(column, func.count()).where(Material.id.in_(ids)).group_by(column)
+    if name == "application":
+        return (select(MaterialApplication.application, func.count(func.distinct(MaterialApplication.material_id)))
+                .where(MaterialApplication.material_id.in_(ids)).group_by(MaterialApplication.application))
+    if name == "property":
+        return (select(Measurement.property_key, func.count(func.distinct(Measurement.material_id)))
+                .where(Measurement.material_id.in_(ids)).group_by(Measurement.property_key))
+    return (select(Dataset.name, func.count(func.distinct(Measurement.material_id)))
+            .join(Dataset, Dataset.id == Measurement.dataset_id)
+            .where(Measurement.material_id.in_(ids)).group_by(Dataset.name))
+
+
+def matched_measurement(row) -> MatchedMeasurement:
+    """A measurement row (with ``dataset_name``, ``doi``, ``citation``) as a search result shows it."""
+    conditions = {key: row[key] for key in ("temperature_K", "medium", "method", "standard", "specimen_state")
+                  if row[key] is not None}
+    return MatchedMeasurement(
+        property=row["property_key"], value=row["value"], value_min=row["value_min"], value_max=row["value_max"],
+        qualifier=row["qualifier"], uncertainty=row["uncertainty"], unit=row["unit"], conditions=conditions,
+        source=f"doi:{row['doi']}" if row["doi"] else row["citation"], dataset=row["dataset_name"])

@@ -1,0 +1,138 @@
+"""Chemistry search in process: substructure and similarity over the core's structures.
+
+The structures and their stored Morgan fingerprints are held in memory per process (an
+RDKit ``SubstructLibrary`` with pattern fingerprints for screening, and the fingerprint
+list for ``BulkTanimotoSimilarity``) and rebuilt when the core's structures or their
+materials change. Every backend resolves ``Substructure``/``Similarity`` nodes through
+this one index, so the answers are the same everywhere.
+
+A substructure search screens with pattern fingerprints and confirms with exact RDKit
+matching in slices, checking a time budget between slices: a pathological SMARTS ends
+with a ``QueryError`` saying so, never a hung request.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+
+from rdkit import Chem, DataStructs
+from rdkit.Chem import rdSubstructLibrary
+from sqlalchemy import Engine, func, select
+
+from biomatdb.chemistry import fingerprint, parse_structure
+from biomatdb.errors import QueryError, StructureError
+from biomatdb.models import ChemicalStructure, Material
+from search.model import Similarity, Substructure
+
+DEFAULT_BUDGET_S = 5.0
+_SLICE = 2000
+
+
+def query_pattern(pattern: str) -> Chem.Mol:
+    """A SMARTS (or SMILES, which is SMARTS too) as an RDKit query; ``*`` matches any atom,
+    attachment points of repeat units included."""
+    mol = Chem.MolFromSmarts(pattern)
+    if mol is None:
+        raise QueryError(f"invalid SMARTS/SMILES {pattern!r}: RDKit could not parse it", type="structure-error")
+    mol.UpdatePropertyCache(strict=False)
+    Chem.FastFindRings(mol)
+    return mol
+
+
+def query_fingerprint(smiles: str) -> DataStructs.ExplicitBitVect:
+    try:
+        structure = parse_structure(smiles)
+    except StructureError as exc:
+        raise QueryError(exc.message, type="structure-error") from exc
+    return DataStructs.CreateFromBinaryText(structure.fingerprint)
+
+
+@dataclass
+class _Snapshot:
+    signature: tuple
+    library: rdSubstructLibrary.SubstructLibrary
+    fingerprints: list
+    materials_of: list[list[int]]  # structure index -> material ids
+
+
+class ChemistryIndex:
+    """Resolves chemistry filter nodes to ``{material id: score}`` against the core."""
+
+    def __init__(self, engine: Engine, *, budget_s: float = DEFAULT_BUDGET_S) -> None:
+        self.engine = engine
+        self.budget_s = budget_s
+        self._snapshot: _Snapshot | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self, node: Substructure | Similarity) -> dict[int, float]:
+        if isinstance(node, Substructure):
+            return self.substructure(node.pattern)
+        return self.similarity(node.smiles, node.threshold)
+
+    def _signature(self) -> tuple:
+        with self.engine.connect() as connection:
+            structures = connection.execute(select(func.count(), func.max(ChemicalStructure.id))).one()
+            materials = connection.execute(select(
+                func.count(Material.structure_id), func.max(Material.id), func.max(Material.updated_at),
+                func.sum(Material.structure_id))).one()
+        return tuple(structures) + tuple(materials)
+
+    def snapshot(self) -> _Snapshot:
+        """The in-memory index, rebuilt when the core's structures or materials changed."""
+        signature = self._signature()
+        with self._lock:
+            if self._snapshot is None or self._snapshot.signature != signature:
+                self._snapshot = self._build(signature)
+            return self._snapshot
+
+    def _build(self, signature: tuple) -> _Snapshot:
+        materials = defaultdict(list)
+        with self.engine.connect() as connection:
+            for material_id, structure_id in connection.execute(
+                    select(Material.id, Material.structure_id).where(Material.structure_id.is_not(None))
+                    .order_by(Material.id)):
+                materials[structure_id].append(material_id)
+            rows = connection.execute(
+                select(ChemicalStructure.id, ChemicalStructure.canonical_smiles, ChemicalStructure.fingerprint)
+                .where(ChemicalStructure.id.in_(select(Material.structure_id)))
+                .order_by(ChemicalStructure.id)).all()
+        holder = rdSubstructLibrary.MolHolder()
+        patterns = rdSubstructLibrary.PatternHolder()
+        fingerprints, materials_of = [], []
+        for structure_id, smiles, stored in rows:
+            mol = Chem.MolFromSmiles(smiles)
+            if mol is None:  # stored structures were all parsed at ingest; a row that no longer parses is skipped
+                continue
+            holder.AddMol(mol)
+            patterns.AddFingerprint(patterns.MakeFingerprint(mol))
+            fingerprints.append(DataStructs.CreateFromBinaryText(stored) if stored else fingerprint(mol))
+            materials_of.append(materials[structure_id])
+        library = rdSubstructLibrary.SubstructLibrary(holder, patterns)
+        return _Snapshot(signature, library, fingerprints, materials_of)
+
+    def substructure(self, pattern: str) -> dict[int, float]:
+        """Materials whose structure contains ``pattern``; each scores 1.0."""
+        query = query_pattern(pattern)
+        snapshot = self.snapshot()
+        total = len(snapshot.library)
+        started = time.perf_counter()
+        hits: list[int] = []
+        for start in range(0, total, _SLICE):
+            if time.perf_counter() - started > self.budget_s:
+                raise QueryError(
+                    f"substructure search for {pattern!r} ran out of its time budget of {self.budget_s:g} s "
+                    f"after {start} of {total} structures; use a more specific pattern", type="search-timeout")
+            end = min(start + _SLICE, total)
+            hits.extend(snapshot.library.GetMatches(query, start, end, numThreads=1, maxResults=end - start))
+        return {material_id: 1.0 for index in hits for material_id in snapshot.materials_of[index]}
+
+    def similarity(self, smiles: str, threshold: float) -> dict[int, float]:
+        """Materials whose Morgan fingerprint has Tanimoto ≥ ``threshold`` to ``smiles``, with the score."""
+        probe = query_fingerprint(smiles)
+        snapshot = self.snapshot()
+        scores = DataStructs.BulkTanimotoSimilarity(probe, snapshot.fingerprints)
+        return {material_id: round(score, 6) for index, score in enumerate(scores) if score >= threshold
+                for material_id in snapshot.materials_of[index]}

@@ -163,6 +163,7 @@ def datasets_json(connection: Connection) -> list[dict[str, Any]]:
             "id": d.id, "name": d.name, "license": d.license, "origin": d.origin, "uploader": d.uploader,
             "source": source_of(d.source), "checksum": d.checksum, "filename": d.filename,
             "created_at": d.created_at.isoformat(), "updated_at": d.updated_at.isoformat(), "rows_read": d.rows_read,
+            "retracted_at": d.retracted_at.isoformat() if d.retracted_at else None,
             "materials": materials.get(d.id, 0), "measurements": per_dataset.get(d.id, 0),
             "history": [{
                 "uploaded_at": u.uploaded_at.isoformat(), "checksum": u.checksum, "filename": u.filename,
@@ -188,7 +189,20 @@ def export_rows(session: Session, *, dataset: str | None = None, batch: int = 50
         query = query.where(or_(Material.id.in_(in_dataset), Material.created_by_dataset_id == dataset_id))
     ids = session.scalars(query).all()
     for start in range(0, len(ids), batch):
-        materials = session.scalars(select(Material).where(Material.id.in_(ids[start:start + batch])).order_by(Material.id).options(
+        yield from _material_rows(session, ids[start:start + batch], dataset)
+
+
+def export_rows_for(session: Session, public_ids: list[str]) -> Iterator[dict[str, str]]:
+    """The long-layout rows of these materials (one batch: the caller pages), in the order given."""
+    ids = dict(session.execute(select(Material.public_id, Material.id).where(Material.public_id.in_(public_ids))).all())
+    order = {ids[p]: index for index, p in enumerate(public_ids) if p in ids}
+    rows = sorted(_material_rows(session, list(order), None), key=lambda row: order[ids[row["id"]]])
+    yield from rows
+
+
+def _material_rows(session: Session, ids: list[int], dataset: str | None) -> Iterator[dict[str, str]]:
+    if ids:
+        materials = session.scalars(select(Material).where(Material.id.in_(ids)).order_by(Material.id).options(
             selectinload(Material.synonyms), selectinload(Material.applications), selectinload(Material.components),
             selectinload(Material.structure), selectinload(Material.measurements).selectinload(Measurement.source),
             selectinload(Material.measurements).selectinload(Measurement.dataset))).all()

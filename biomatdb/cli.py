@@ -284,3 +284,139 @@ def datasets(json_output: Annotated[bool, typer.Option("--json", help="Print JSO
         table.add_row(d["name"], d["license"] or "", f"{d['materials']:,}", f"{d['measurements']:,}",
                       str(len(d["history"])), d["updated_at"][:19])
     Console().print(table)
+
+
+def _elasticsearch(settings: Settings):
+    """The Elasticsearch client of the settings; exits 2 with a message when no URL is set."""
+    if not settings.elasticsearch_url:
+        typer.echo("error: BIOMATDB_ELASTICSEARCH_URL is not set; it names the Elasticsearch node to write to, "
+                   "e.g. http://localhost:9200", err=True)
+        raise typer.Exit(2)
+    from elasticsearch import Elasticsearch
+
+    return Elasticsearch(settings.elasticsearch_url)
+
+
+@app.command()
+def reindex() -> None:
+    """Rebuild the Elasticsearch index from the core and swap the alias to it (searches never stop)."""
+    from biomatdb.errors import SearchUnavailable
+    from search.backends.elastic import reindex as rebuild
+
+    settings = Settings()
+    client = _elasticsearch(settings)
+    try:
+        report = rebuild(_engine(settings), client, settings.elasticsearch_index)
+    except SearchUnavailable as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from exc
+    removed = f"; removed {', '.join(report.removed_indices)}" if report.removed_indices else ""
+    typer.echo(f"{settings.elasticsearch_index} -> {report.index}: {report.documents:,} documents "
+               f"in {report.seconds:.1f} s{removed}")
+
+
+@app.command()
+def sync(
+    watch: Annotated[bool, typer.Option("--watch", help="Keep draining, every --interval seconds, until stopped")] = False,
+    interval: Annotated[float, typer.Option(min=0.1, help="Seconds between rounds with --watch")] = 5.0,
+    batch: Annotated[int, typer.Option(min=1, help="Outbox rows per bulk request")] = 500,
+) -> None:
+    """Bring the Elasticsearch index up to date with the core's changes (the search outbox)."""
+    import time
+
+    from biomatdb.errors import SearchUnavailable
+    from search.backends.elastic import sync as drain
+
+    settings = Settings()
+    client = _elasticsearch(settings)
+    engine = _engine(settings)
+    while True:
+        try:
+            report = drain(engine, client, settings.elasticsearch_index, batch=batch)
+        except SearchUnavailable as exc:
+            typer.echo(f"error: {exc.message} (the outbox keeps every change)", err=True)
+            if not watch:
+                raise typer.Exit(1) from exc
+        else:
+            if report.outbox_rows or report.deferred or not watch:
+                deferred = "; a reindex is running, the rest waits for it" if report.deferred else ""
+                typer.echo(f"synced {report.outbox_rows:,} outbox rows: {report.upserted:,} documents written, "
+                           f"{report.deleted:,} deleted{deferred}")
+        if not watch:
+            return
+        time.sleep(interval)
+
+
+apikey_app = typer.Typer(help="API keys for the curator and admin routes of the HTTP API.", no_args_is_help=True)
+app.add_typer(apikey_app, name="apikey")
+
+
+@apikey_app.command("create")
+def apikey_create(
+    name: Annotated[str, typer.Option(help="Who or what the key is for; unique")],
+    role: Annotated[str, typer.Option(help="reader, curator or admin")] = "curator",
+) -> None:
+    """Make a key; it is printed once, alone on the last line, and stored only as a hash."""
+    from biomatdb.apikeys import create_key
+    from biomatdb.errors import BiomatError
+
+    try:
+        with _engine().begin() as connection:
+            listing, key = create_key(connection, name=name, role=role)
+    except BiomatError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"API key {listing['name']!r} ({listing['role']}, id {listing['id']}); it is shown only now:")
+    typer.echo(key)
+
+
+@apikey_app.command("list")
+def apikey_list(json_output: Annotated[bool, typer.Option("--json", help="Print JSON")] = False) -> None:
+    """Every key: id, name, role, public prefix, created, revoked (never the key)."""
+    from biomatdb.apikeys import list_keys
+
+    with _engine().connect() as connection:
+        listing = list_keys(connection)
+    if json_output:
+        _print_json(listing)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table()
+    for column in ("id", "name", "role", "prefix", "created", "revoked"):
+        table.add_column(column)
+    for key in listing:
+        table.add_row(str(key["id"]), key["name"], key["role"], key["prefix"], key["created_at"][:19],
+                      (key["revoked_at"] or "")[:19])
+    Console().print(table)
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(name_or_id: Annotated[str, typer.Argument(help="Name or numeric id of the key")]) -> None:
+    """Revoke a key: from now on it is refused like any unknown key."""
+    from biomatdb.apikeys import revoke_key
+    from biomatdb.errors import NotFoundError
+
+    try:
+        with _engine().begin() as connection:
+            listing = revoke_key(connection, name_or_id)
+    except NotFoundError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"revoked API key {listing['name']!r} (id {listing['id']})")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes")] = 1,
+) -> None:
+    """Run the HTTP API (uvicorn) over the configured database."""
+    import uvicorn
+
+    settings = Settings()
+    _engine(settings)  # migrate once, before any worker starts
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
+                proxy_headers=True, log_level="info")

@@ -60,3 +60,10 @@ class QueryError(BiomatError, ValueError):
         super().__init__(message, type=type)
         self.position = position
         self.expected = expected or []
+
+
+class SearchUnavailable(BiomatError):
+    """The search engine (Elasticsearch) cannot be reached, or refused a request it should
+    have served; whatever was to be written to it is still recorded in the core."""
+
+    type = "search-unavailable"

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import platformdirs
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 def _default_data_dir() -> Path:
@@ -34,6 +35,63 @@ class Settings(BaseSettings):
         gt=0,
         description="Rows read, parsed and loaded per chunk while ingesting; bounds memory.",
     )
+    elasticsearch_url: str | None = Field(
+        default=None,
+        description=(
+            "URL of the Elasticsearch node that `biomatdb reindex` and `biomatdb sync` write to, e.g. "
+            "http://localhost:9200. Unset: no Elasticsearch; search runs on the core."
+        ),
+    )
+    elasticsearch_index: str = Field(
+        default="biomatdb",
+        description=(
+            "Elasticsearch alias the search documents are read through; each reindex builds a fresh "
+            "index <alias>-<timestamp> behind it."
+        ),
+    )
+    read_only: bool = Field(
+        default=False,
+        description="Turn every write route of the HTTP API off (403); the public demo runs this way.",
+    )
+    upload_max_bytes: int = Field(
+        default=200 * 1024 * 1024,
+        gt=0,
+        description="Largest dataset upload the API accepts, in bytes; refused (413) while it streams in.",
+    )
+    request_max_bytes: int = Field(
+        default=1024 * 1024,
+        gt=0,
+        description="Largest request body of any other API route, in bytes (413 beyond it).",
+    )
+    page_size_max: int = Field(
+        default=200,
+        gt=0,
+        le=500,
+        description="Most results one page of an API search may ask for (the limit parameter).",
+    )
+    rate_limit: str | None = Field(
+        default="120/minute",
+        description=(
+            "Requests per client address (or per API key, when one is sent) on the public read routes, "
+            "in the limits notation, e.g. 120/minute or 10/second;1000/hour. Empty: no limit."
+        ),
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Origins allowed to call the API from a browser, comma-separated; * for any. Empty: none.",
+    )
+    job_poll_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="How often the API's job worker looks for queued upload jobs, in seconds.",
+    )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value):
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
 
     def resolved_database_url(self) -> str:
         if self.database_url:

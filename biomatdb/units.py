@@ -17,6 +17,7 @@ from functools import cache
 from importlib import resources
 from tokenize import TokenError
 
+import numpy as np
 import pint
 
 from biomatdb.errors import UnitError
@@ -137,11 +138,32 @@ class Conversion:
 
     def value(self, x):
         """Convert values (a float or a NumPy array) as positions on the scale."""
-        return x * self.factor + self.offset if self.offset else x * self.factor
+        if self.factor == 1.0 and not self.offset:
+            return x
+        return round_significant(x * self.factor + self.offset if self.offset else x * self.factor)
 
     def delta(self, x):
         """Convert differences (uncertainties, widths): never shifted by the offset."""
-        return x * self.factor
+        return x if self.factor == 1.0 else round_significant(x * self.factor)
+
+
+SIGNIFICANT_DIGITS = 12
+
+
+def round_significant(x, digits: int = SIGNIFICANT_DIGITS):
+    """Round converted values to ``digits`` significant digits, so that the same quantity
+    reached through different units is the same float: 1000000 kPa and 1 GPa both give
+    exactly 1000.0 MPa, and a search bound equals a stored value it should touch. Arrays
+    stay arrays; NaN and infinities pass through (validation refuses them later)."""
+    values = np.asarray(x, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        magnitude = np.floor(np.log10(np.abs(values)))
+        shift = np.where(np.isfinite(magnitude), digits - 1 - magnitude, 0.0)
+        up = np.where(shift >= 0, 10.0 ** np.abs(shift), 1.0)
+        down = np.where(shift < 0, 10.0 ** np.abs(shift), 1.0)
+        rounded = np.round(values * up / down) / up * down
+        rounded = np.where(np.isfinite(values) & np.isfinite(rounded), rounded, values)
+    return rounded if np.ndim(x) else float(rounded)
 
 
 @cache

@@ -83,7 +83,7 @@ class Loader:
               origin: str | None, uploader: str | None, source: SourceRecord | None) -> Loader:
         existing = connection.execute(select(Dataset.id).where(Dataset.name == dataset)).scalar()
         now = _now()
-        values = {"checksum": checksum, "filename": filename, "updated_at": now}
+        values = {"checksum": checksum, "filename": filename, "updated_at": now, "retracted_at": None}
         for key, value in (("license", license), ("origin", origin), ("uploader", uploader)):
             if value is not None:
                 values[key] = value
@@ -160,6 +160,8 @@ class Loader:
         for batch in _batches(list(by_structure)):
             rows = self.connection.execute(select(Material.structure_id, Material.id).where(Material.structure_id.in_(batch)).order_by(Material.id))
             for structure_id, material_id in rows:
+                if len(set(by_structure[structure_id])) > 1:
+                    continue  # a file that names two materials with one structure (grades) means two materials
                 for name_key in by_structure[structure_id]:
                     # a file that names two materials differently means two materials
                     claimed = self._claimed_names.get(material_id)

@@ -15,6 +15,7 @@ Registered as a plugin from ``tests/conftest.py``: ``pytest_plugins = ["tests.po
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -369,3 +370,23 @@ def pg_engine(pg_server: PostgresServer, pg_schema_database) -> Iterator[Engine]
         yield engine
     finally:
         engine.dispose()
+
+
+@contextlib.contextmanager
+def fresh_database(server: PostgresServer, dbname: str) -> Iterator[Engine]:
+    """A migrated database of its own on the session's server, for a module-scoped fixture;
+    dropped afterwards."""
+    import psycopg
+
+    admin_url = f"host={server.host} port={server.port} user={server.user} dbname={server.maintenance_dbname}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{dbname}"')
+        admin.execute(f'CREATE DATABASE "{dbname}"')
+    engine = make_engine(server.url(dbname))
+    try:
+        migrate(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{dbname}"')

@@ -86,7 +86,8 @@ HAND_COMPUTED = [
     ("NOT youngs_modulus > 1 GPa", {"Beta", "Epsilon", "Zeta"}),
     # chemistry
     ('substructure("c1ccccc1")', {"Beta"}),
-    ('substructure("C(=O)O") AND youngs_modulus > 1 GPa', {"Alpha"}),
+    ('substructure("CC(=O)") AND youngs_modulus > 1 GPa', {"Alpha"}),
+    ('substructure("*C(=O)")', {"Alpha"}),  # a * in the pattern matches the attachment point too
     ('similarity("*O[C@@H](C)C(=O)*") >= 0.7', {"Alpha"}),
     ('NOT substructure("c1ccccc1")', EVERYONE - {"Beta"}),
 ]

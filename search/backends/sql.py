@@ -234,7 +234,7 @@ class SqlBackend:
         if self.dialect == "postgresql":
             tsquery = " & ".join(f"{token}:*" for token in tokens)
             return literal_column("to_tsvector('simple', coalesce(materials.search_text, ''))").op("@@")(
-                func.to_tsquery(literal("simple"), tsquery))
+                func.to_tsquery(literal_column("'simple'::regconfig"), tsquery))
         match = " ".join(f'"{token}"*' for token in tokens)
         return Material.id.in_(select(_FTS.c.rowid).where(_FTS.c.materials_fts.op("MATCH")(match)))
 
@@ -243,7 +243,7 @@ class SqlBackend:
         if self.dialect == "postgresql":
             tsquery = " & ".join(f"{token}:*" for token in tokens)
             return -func.ts_rank(literal_column("to_tsvector('simple', coalesce(materials.search_text, ''))"),
-                                 func.to_tsquery(literal("simple"), tsquery))
+                                 func.to_tsquery(literal_column("'simple'::regconfig"), tsquery))
         match = " ".join(f'"{token}"*' for token in tokens)
         return (select(_FTS.c.rank).where(_FTS.c.materials_fts.op("MATCH")(match), _FTS.c.rowid == Material.id)
                 .scalar_subquery())

@@ -1,0 +1,113 @@
+"""The FastAPI application. ``create_app(settings)`` builds it; nothing is built at import
+time. The engine, the chemistry index, the search backend, the rate limiter and the job
+worker are made in the lifespan and kept on ``app.state``.
+
+Run it with ``biomatdb serve``, or ``uvicorn --factory api.app:create_app``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
+
+from api import problems
+from api.deps import rate_limited
+from api.jobs import JobWorker
+from api.limits import BodyLimit, RateLimiter
+from api.responses import OrjsonResponse
+from api.routes import compare, datasets, export, health, jobs, materials, search, vocabulary
+from biomatdb import __version__
+from biomatdb.settings import Settings
+
+API_PREFIX = "/api/v1"
+
+DESCRIPTION = """\
+An open biomaterials database: materials and their measured properties, every value with
+its unit, conditions, source and dataset.
+
+* **Search** with free text and the filter language
+  (`youngs_modulus in 0.1..3 GPa AND class = polymer`, `tensile_strength > 50 MPa WHERE medium = PBS`,
+  `substructure("C(=O)O")`, `similarity("*CC(*)c1ccccc1") >= 0.6`); values in any unit of the property.
+* **Curators** upload datasets with an API key (`Authorization: Bearer <key>`, made with
+  `biomatdb apikey create`); an upload is a job whose report says what was loaded and what is wrong.
+* Every error is `application/problem+json` (RFC 9457).
+"""
+
+
+def _lifespan(settings: Settings):
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from biomatdb.db import make_engine, migrate
+        from search.chemistry import ChemistryIndex
+        from search.service import make_backend
+
+        engine = make_engine(settings.resolved_database_url())
+        migrate(engine)
+        chemistry = ChemistryIndex(engine)
+        app.state.settings = settings
+        app.state.engine = engine
+        app.state.chemistry = chemistry
+        app.state.search = make_backend(settings, engine, chemistry)
+        app.state.limiter = RateLimiter.from_text(settings.rate_limit)
+        app.state.jobs = JobWorker(settings, engine)
+        app.state.jobs.start()
+        try:
+            yield
+        finally:
+            app.state.jobs.stop()
+            engine.dispose()
+
+    return lifespan
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The API over the core that ``settings`` names."""
+    settings = settings or Settings()
+    app = FastAPIOffline(
+        title="BiomatDB", version=__version__, description=DESCRIPTION, lifespan=_lifespan(settings),
+        default_response_class=OrjsonResponse, license_info={"name": "MIT", "identifier": "MIT"},
+        openapi_tags=[
+            {"name": "search", "description": "Find materials by text, properties in any unit, class, application and chemistry."},
+            {"name": "materials", "description": "One material, similar materials, materials side by side."},
+            {"name": "vocabulary", "description": "Properties with canonical units, classes, applications."},
+            {"name": "export", "description": "Searches and datasets as CSV, JSON and Frictionless Data Packages."},
+            {"name": "datasets", "description": "Provenance; uploads as jobs (curators); retraction (admins)."},
+            {"name": "health", "description": "Liveness and readiness."},
+        ],
+    )
+    app.state.settings = settings
+    problems.install(app)
+
+    public = APIRouter(prefix=API_PREFIX, dependencies=[Depends(rate_limited)])
+    for module in (search, materials, compare, vocabulary, export, datasets):
+        public.include_router(module.router)
+    app.include_router(public)
+    app.include_router(datasets.curator_router, prefix=API_PREFIX)
+    app.include_router(jobs.router, prefix=API_PREFIX)
+    app.include_router(health.router)
+
+    upload = ("POST", f"{API_PREFIX}/datasets")
+    app.add_middleware(BodyLimit, limit=settings.request_max_bytes, exempt=(upload,))
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type"], expose_headers=["Location", "Retry-After"])
+    app.openapi = _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI):
+    def schema() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            from fastapi.openapi.utils import get_openapi
+
+            document = get_openapi(title=app.title, version=app.version, description=app.description,
+                                   routes=app.routes, tags=app.openapi_tags, license_info=app.license_info)
+            app.openapi_schema = problems.problem_content_in(document)
+        return app.openapi_schema
+
+    return schema

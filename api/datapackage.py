@@ -1,0 +1,113 @@
+"""A dataset as a Frictionless Data Package: ``datapackage.json`` (a Table Schema for the
+long-layout CSV, the license, the sources) beside ``data.csv``, checked by the
+``frictionless`` package before it leaves the service."""
+
+from __future__ import annotations
+
+import csv
+import re
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, select
+from sqlalchemy.orm import Session
+
+from biomatdb.catalog import EXPORT_COLUMNS, export_rows
+from biomatdb.errors import BiomatError
+from biomatdb.models import Dataset, Measurement, Source
+
+_DESCRIPTIONS = {
+    "id": "BiomatDB public id of the material", "material": "material name", "class": "material class",
+    "property": "vocabulary key of the measured property", "value": "value text: a number, a range 'a to b' or a bound '>a'",
+    "unit": "the property's canonical unit", "uncertainty": "standard uncertainty, in the unit",
+    "temperature": "temperature of the measurement, in kelvin ('310.15 K')", "doi": "DOI of the value's source",
+}
+_NUMBERS = {"uncertainty"}
+
+
+def table_schema() -> dict[str, Any]:
+    fields = []
+    for column in EXPORT_COLUMNS:
+        field: dict[str, Any] = {"name": column, "type": "number" if column in _NUMBERS else "string"}
+        if column in _DESCRIPTIONS:
+            field["description"] = _DESCRIPTIONS[column]
+        if column in ("id", "material"):
+            field["constraints"] = {"required": True}
+        fields.append(field)
+    return {"fields": fields, "missingValues": [""]}
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9._-]+", "-", text.lower()).strip("-") or "dataset"
+
+
+def _source(doi: str | None, citation: str | None, url: str | None) -> dict[str, str]:
+    entry = {"title": citation or (f"doi:{doi}" if doi else url or "source")}
+    if doi or url:
+        entry["path"] = f"https://doi.org/{doi}" if doi else url
+    return entry
+
+
+def descriptor(connection: Connection, dataset: Dataset, *, data_path: str) -> dict[str, Any]:
+    """The ``datapackage.json`` of one dataset, its CSV at ``data_path`` (a file name or a URL)."""
+    sources = []
+    if dataset.source is not None:
+        sources.append(_source(dataset.source.doi, dataset.source.citation, dataset.source.url))
+    used = select(Measurement.source_id).where(Measurement.dataset_id == dataset.id).distinct()
+    for doi, citation, url in connection.execute(
+            select(Source.doi, Source.citation, Source.url).where(Source.id.in_(used)).order_by(Source.key)):
+        entry = _source(doi, citation, url)
+        if entry not in sources:
+            sources.append(entry)
+    package: dict[str, Any] = {
+        "name": _slug(dataset.name), "title": dataset.name, "profile": "tabular-data-package",
+        "description": f"Dataset {dataset.name!r} of BiomatDB, one row per measurement in canonical units.",
+        "created": dataset.updated_at.isoformat(),
+        "resources": [{"name": "measurements", "path": data_path, "format": "csv", "mediatype": "text/csv",
+                       "encoding": "utf-8", "profile": "tabular-data-resource", "schema": table_schema()}],
+    }
+    if dataset.license:
+        package["licenses"] = [{"name": _slug(dataset.license), "title": dataset.license}]
+    if sources:
+        package["sources"] = sources
+    return package
+
+
+def check_descriptor(package: dict[str, Any]) -> None:
+    from frictionless import Package
+
+    report = Package.validate_descriptor(package)
+    if not report.valid:
+        raise BiomatError("; ".join(message for (message,) in report.flatten(["message"])), type="datapackage-error")
+
+
+def write_zip(session: Session, dataset: Dataset) -> Path:
+    """``datapackage.json`` and ``data.csv`` zipped in a temporary directory, data validated
+    against the schema; the caller removes ``path.parent``."""
+    from frictionless import Package
+
+    directory = Path(tempfile.mkdtemp(prefix="biomatdb-datapackage-"))
+    try:
+        with (directory / "data.csv").open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(export_rows(session, dataset=dataset.name))
+        package = descriptor(session.connection(), dataset, data_path="data.csv")
+        report = Package(package, basepath=str(directory)).validate()
+        if not report.valid:
+            messages = [message for (message,) in report.flatten(["message"])][:5]
+            raise BiomatError("the data package does not validate: " + "; ".join(messages), type="datapackage-error")
+        import orjson
+
+        (directory / "datapackage.json").write_bytes(orjson.dumps(package, option=orjson.OPT_INDENT_2))
+        archive = directory / f"{package['name']}.zip"
+        with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+            bundle.write(directory / "datapackage.json", "datapackage.json")
+            bundle.write(directory / "data.csv", "data.csv")
+        return archive
+    except BaseException:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise

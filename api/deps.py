@@ -1,0 +1,103 @@
+"""What routes depend on, as ``Annotated`` aliases: the settings, the engine, a session
+per request, the search backend, the chemistry index, the caller's key and role, the
+read-only switch and the rate limit. Everything comes from ``app.state`` (built in the
+lifespan by ``create_app``), nothing from module globals."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from api.problems import ProblemError
+from biomatdb.apikeys import KeyHolder, authenticate
+from biomatdb.settings import Settings
+from search.chemistry import ChemistryIndex
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_engine(request: Request) -> Engine:
+    return request.app.state.engine
+
+
+def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+def get_search(request: Request) -> Any:
+    return request.app.state.search
+
+
+def get_chemistry(request: Request) -> ChemistryIndex:
+    return request.app.state.chemistry
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+EngineDep = Annotated[Engine, Depends(get_engine)]
+SessionDep = Annotated[Session, Depends(get_session)]
+SearchDep = Annotated[Any, Depends(get_search)]
+ChemistryDep = Annotated[ChemistryIndex, Depends(get_chemistry)]
+
+_bearer = HTTPBearer(auto_error=False, scheme_name="ApiKey",
+                     description="An API key made with `biomatdb apikey create`, sent as `Authorization: Bearer <key>`.")
+
+
+def get_key_holder(engine: EngineDep,
+                   credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> KeyHolder | None:
+    """The holder of the request's key, or None when there is no valid one."""
+    if credentials is None or not credentials.credentials:
+        return None
+    with engine.connect() as connection:
+        return authenticate(connection, credentials.credentials)
+
+
+KeyHolderDep = Annotated[KeyHolder | None, Depends(get_key_holder)]
+
+_UNAUTHORIZED = "this route needs a valid API key, sent as 'Authorization: Bearer <key>'"
+
+
+def require_role(role: str, *, write: bool = False) -> Callable[..., KeyHolder]:
+    """A dependency admitting keys with ``role`` (or a higher one): 401 without a valid key,
+    403 with a key that lacks the role. Unknown, malformed and revoked keys read alike. A
+    ``write`` route is refused (403) to everyone while the service runs read-only."""
+
+    def dependency(settings: SettingsDep, holder: KeyHolderDep) -> KeyHolder:
+        if write and settings.read_only:
+            raise ProblemError(403, "this BiomatDB runs read-only; writes are turned off", code="read-only")
+        if holder is None:
+            raise ProblemError(401, _UNAUTHORIZED, code="unauthorized", headers={"WWW-Authenticate": "Bearer"})
+        if not holder.may(role):
+            raise ProblemError(403, f"this route needs the {role} role", code="forbidden")
+        return holder
+
+    dependency.__name__ = f"require_{role}" + ("_write" if write else "")
+    return dependency
+
+
+CuratorWriteDep = Annotated[KeyHolder, Depends(require_role("curator", write=True))]
+AdminWriteDep = Annotated[KeyHolder, Depends(require_role("admin", write=True))]
+CuratorDep = Annotated[KeyHolder, Depends(require_role("curator"))]
+
+
+def rate_limited(request: Request, holder: KeyHolderDep) -> None:
+    """The public routes' rate limit, per API key when a valid one is sent, else per client address."""
+    limiter = request.app.state.limiter
+    if limiter is None:
+        return
+    identity = f"key:{holder.id}" if holder is not None else f"addr:{request.client.host if request.client else '-'}"
+    for item in limiter.items:
+        if not limiter.strategy.hit(item, identity):
+            reset_at, _remaining = limiter.strategy.get_window_stats(item, identity)
+            wait = max(1, math.ceil(reset_at - time.time()))
+            raise ProblemError(429, f"more than {item} requests; try again in {wait} s", code="rate-limited",
+                               headers={"Retry-After": str(wait)})

@@ -1,0 +1,168 @@
+"""One error shape for every 4xx and 5xx: ``application/problem+json`` (RFC 9457).
+
+Every ``BiomatError`` maps here by its class, with its stable ``type`` as the problem
+type; a filter-language error adds ``position`` and ``expected``; validation errors list
+what was wrong where. An unexpected exception becomes a bare 500 (logged, never sent).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from biomatdb.errors import (
+    BiomatError,
+    NotFoundError,
+    QueryError,
+    SearchUnavailable,
+    StructureError,
+    UnitError,
+    VocabularyError,
+)
+
+MEDIA_TYPE = "application/problem+json"
+log = logging.getLogger("biomatdb.api")
+
+_TITLES = {
+    400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
+    409: "Conflict", 413: "Content too large", 415: "Unsupported media type", 422: "Unprocessable content",
+    429: "Too many requests", 500: "Internal server error", 503: "Service unavailable",
+}
+
+
+def type_uri(code: str) -> str:
+    """The problem type: a URN per stable error code (identifies, does not dereference)."""
+    return f"urn:biomatdb:problem:{code}"
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem detail; extension members depend on ``type``."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
+        "type": "urn:biomatdb:problem:query-error", "title": "Bad request", "status": 400,
+        "detail": "expected a unit after 3", "instance": "/api/v1/materials", "position": 17,
+        "expected": ["UNIT"]}]})
+
+    type: str = Field("about:blank", description="A URN naming the kind of problem, e.g. urn:biomatdb:problem:not-found.")
+    title: str = Field(description="Short summary of the HTTP status.")
+    status: int = Field(description="The HTTP status code.")
+    detail: str = Field(description="What went wrong, for a human.")
+    instance: str | None = Field(None, description="The path of the request.")
+    position: int | None = Field(None, description="Filter errors: 0-based offset in the filter text.")
+    expected: list[str] | None = Field(None, description="Filter errors: what would have been accepted there.")
+    errors: list[dict[str, Any]] | None = Field(None, description="Validation errors: where and what.")
+
+
+class ProblemError(StarletteHTTPException):
+    """Raise anywhere in the API for a problem response with this status (an HTTPException,
+    so that it passes through FastAPI's body reading as one)."""
+
+    def __init__(self, status: int, detail: str, *, code: str | None = None,
+                 headers: dict[str, str] | None = None, **extensions: Any) -> None:
+        super().__init__(status_code=status, detail=detail, headers=headers)
+        self.status = status
+        self.detail = detail
+        self.code = code
+        self.headers = headers or {}
+        self.extensions = extensions
+
+
+def problem_response(request: Request | None, status: int, detail: str, *, code: str | None = None,
+                     headers: dict[str, str] | None = None, **extensions: Any) -> Response:
+    body: dict[str, Any] = {"type": type_uri(code) if code else "about:blank",
+                            "title": _TITLES.get(status, "Error"), "status": status, "detail": detail}
+    if request is not None:
+        body["instance"] = request.url.path
+    body.update({key: value for key, value in extensions.items() if value is not None})
+    return Response(orjson.dumps(body), status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def status_of(error: BiomatError) -> int:
+    if isinstance(error, NotFoundError):
+        return 404
+    if isinstance(error, SearchUnavailable):
+        return 503
+    if isinstance(error, (QueryError, VocabularyError, UnitError, StructureError)):
+        return 400
+    return 400
+
+
+async def _biomat_error(request: Request, error: BiomatError) -> Response:
+    extensions = {}
+    if isinstance(error, QueryError):
+        extensions = {"position": error.position, "expected": error.expected or None}
+    return problem_response(request, status_of(error), error.message, code=error.type, **extensions)
+
+
+async def _problem_error(request: Request, error: ProblemError) -> Response:
+    return problem_response(request, error.status, error.detail, code=error.code, headers=error.headers,
+                            **error.extensions)
+
+
+async def _http_error(request: Request, error: StarletteHTTPException) -> Response:
+    return problem_response(request, error.status_code, str(error.detail), headers=getattr(error, "headers", None))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return str(value)
+
+
+async def _validation_error(request: Request, error: RequestValidationError | ValidationError) -> Response:
+    errors = [{"loc": _jsonable(list(e.get("loc", ()))), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+              for e in error.errors()]
+    first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+    where = ".".join(str(part) for part in first["loc"])
+    detail = f"{where}: {first['msg']}" if where else first["msg"]
+    return problem_response(request, 422, detail, code="validation-error", errors=errors)
+
+
+async def _unexpected(request: Request, error: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
+    return problem_response(request, 500, "the server could not answer this request; the error was logged",
+                            code="internal-error")
+
+
+def install(app: FastAPI) -> None:
+    """Route every error of the app to a problem response."""
+    app.add_exception_handler(BiomatError, _biomat_error)
+    app.add_exception_handler(ProblemError, _problem_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(ValidationError, _validation_error)  # a query model built from parameters
+    app.add_exception_handler(Exception, _unexpected)
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries documenting these problem statuses."""
+    return {status: {"description": _TITLES.get(status, "Error"), "model": Problem} for status in statuses}
+
+
+def problem_content_in(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Every 4xx/5xx response of the schema as problem+json (FastAPI would say application/json)."""
+    schema = {"$ref": "#/components/schemas/Problem"}
+    for path in openapi.get("paths", {}).values():
+        for operation in path.values():
+            answers = operation.setdefault("responses", {})
+            answers.setdefault("500", {"description": _TITLES[500]})
+            for status, response in answers.items():
+                refs = [media.get("schema", {}).get("$ref", "") for media in response.get("content", {}).values()]
+                if status[0] in "45" and all(ref.endswith(("/Problem", "/HTTPValidationError")) for ref in refs):
+                    response["content"] = {MEDIA_TYPE: {"schema": schema}}
+                    if status == "422":
+                        response["description"] = "The request's parameters or body did not validate"
+    openapi.setdefault("components", {}).setdefault("schemas", {}).pop("HTTPValidationError", None)
+    openapi["components"]["schemas"].pop("ValidationError", None)
+    return openapi

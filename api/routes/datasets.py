@@ -1,0 +1,138 @@
+"""Datasets: their provenance and history, their Data Package, uploads as jobs (curators)
+and retraction (admins)."""
+
+from __future__ import annotations
+
+import shutil
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import FileResponse
+from starlette.background import BackgroundTask
+
+from api.datapackage import check_descriptor, descriptor, write_zip
+from api.deps import AdminWriteDep, CuratorWriteDep, EngineDep, SessionDep, SettingsDep
+from api.jobs import enqueue, job_json, new_job_id, upload_dir
+from api.problems import ProblemError, responses
+from api.responses import OrjsonResponse
+from api.schemas import DatasetOut, JobOut, RetractionOut
+from api.uploads import receive_upload
+from biomatdb.catalog import datasets_json
+from biomatdb.errors import NotFoundError
+from biomatdb.models import Dataset, Job
+from ingest.retract import retract_dataset
+
+router = APIRouter(tags=["datasets"])
+curator_router = APIRouter(tags=["datasets"])  # behind API keys, not the public rate limit
+
+DatasetId = Annotated[str, Path(min_length=1, max_length=255, description="Numeric id or name of the dataset.")]
+
+_UPLOAD_FORM = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"],
+    "properties": {
+        "file": {"type": "string", "format": "binary", "description": "CSV, TSV, XLSX or JSON file"},
+        "name": {"type": "string", "description": "Dataset name (default: the file name without extension)"},
+        "license": {"type": "string", "description": "License of the dataset, e.g. CC-BY-4.0"},
+        "source": {"type": "string", "description": "DOI or citation for values without a source of their own"},
+        "dry_run": {"type": "boolean", "default": False, "description": "Check and report; change nothing"},
+        "skip_invalid": {"type": "boolean", "default": False, "description": "Load the valid rows, report the rest"},
+    }}}}}}
+
+
+def _find(session, dataset_id: str) -> Dataset:
+    condition = Dataset.id == int(dataset_id) if dataset_id.isdigit() else Dataset.name == dataset_id
+    dataset = session.query(Dataset).filter(condition).first()
+    if dataset is None:
+        raise NotFoundError(f"no dataset with id or name {dataset_id!r}")
+    return dataset
+
+
+@router.get("/datasets", response_model=list[DatasetOut], responses=responses(429), summary="Datasets")
+def list_datasets(engine: EngineDep) -> list[dict]:
+    """Every dataset with its license, source, counts and history of uploads."""
+    with engine.connect() as connection:
+        return datasets_json(connection)
+
+
+@router.get("/datasets/{dataset_id}", response_model=DatasetOut, responses=responses(404, 422, 429),
+            summary="One dataset")
+def dataset_detail(dataset_id: DatasetId, session: SessionDep, engine: EngineDep) -> dict:
+    """Provenance, counts and the history of uploads of one dataset."""
+    dataset = _find(session, dataset_id)
+    with engine.connect() as connection:
+        return next(d for d in datasets_json(connection) if d["id"] == dataset.id)
+
+
+@router.get("/datasets/{dataset_id}/datapackage", summary="A dataset as a Frictionless Data Package",
+            responses={200: {"description": "A zip of datapackage.json and data.csv, or datapackage.json alone",
+                             "content": {"application/zip": {}, "application/json": {"schema": {"type": "object"}}}},
+                       **responses(404, 422, 429)})
+def datapackage(
+    dataset_id: DatasetId, session: SessionDep, request: Request,
+    format: Annotated[str, Query(pattern="^(zip|json)$", description="zip: the package with its CSV; json: "
+                                 "datapackage.json alone, its resource a URL of /export")] = "zip",
+):
+    """``datapackage.json`` (Table Schema, license, sources) beside the dataset's CSV."""
+    dataset = _find(session, dataset_id)
+    if format == "json":
+        url = str(request.url_for("export").include_query_params(format="csv", dataset=dataset.name))
+        package = descriptor(session.connection(), dataset, data_path=url)
+        check_descriptor(package)
+        return OrjsonResponse(package)
+    archive = write_zip(session, dataset)
+    return FileResponse(archive, media_type="application/zip", filename=archive.name,
+                        background=BackgroundTask(shutil.rmtree, archive.parent, ignore_errors=True))
+
+
+def _flag(value: str | None, name: str) -> bool:
+    if value is None or value == "":
+        return False
+    folded = value.strip().lower()
+    if folded in ("1", "true", "yes", "on"):
+        return True
+    if folded in ("0", "false", "no", "off"):
+        return False
+    raise ProblemError(422, f"{name}: expected true or false, got {value!r}", code="validation-error")
+
+
+@curator_router.post("/datasets", status_code=202, response_model=JobOut, openapi_extra=_UPLOAD_FORM,
+             responses=responses(400, 401, 403, 413, 415, 422), summary="Upload a dataset")
+async def upload_dataset(request: Request, holder: CuratorWriteDep, settings: SettingsDep, engine: EngineDep):
+    """The file streams to the data directory (refused with 413 as soon as it passes the
+    upload limit) and becomes a job; the answer, at once, is the job with its ``Location``.
+    The job's report, when it ends, is the one ``biomatdb ingest --json`` prints."""
+    from starlette.concurrency import run_in_threadpool
+
+    job_id = new_job_id()
+    directory = upload_dir(settings, job_id)
+    received = await receive_upload(request, directory=directory, limit=settings.upload_max_bytes)
+    try:
+        if received.path is None:
+            raise ProblemError(422, "file: the upload has no file part", code="validation-error")
+        fields = received.fields
+        options = {"license": fields.get("license") or None, "source": fields.get("source") or None,
+                   "dry_run": _flag(fields.get("dry_run"), "dry_run"),
+                   "skip_invalid": _flag(fields.get("skip_invalid"), "skip_invalid")}
+        name = (fields.get("name") or "").strip() or received.path.stem
+        if len(name) > 255:
+            raise ProblemError(422, "name: at most 255 characters", code="validation-error")
+        await run_in_threadpool(enqueue, engine, job_id=job_id, dataset=name, filename=received.filename,
+                                path=received.path, options=options, created_by=holder.name)
+    except BaseException:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+    request.app.state.jobs.notify()
+    with engine.connect() as connection:
+        row = connection.execute(Job.__table__.select().where(Job.public_id == job_id)).one()
+    location = str(request.url_for("job_status", job_id=job_id))
+    return OrjsonResponse(job_json(row), status_code=202, headers={"Location": location})
+
+
+@curator_router.delete("/datasets/{dataset_id}", response_model=RetractionOut, responses=responses(401, 403, 404, 422),
+               summary="Retract a dataset")
+def delete_dataset(dataset_id: DatasetId, holder: AdminWriteDep, engine: EngineDep, session: SessionDep) -> dict:
+    """Retracts the dataset's measurements (admins only); its record and upload history stay."""
+    dataset_id_found = _find(session, dataset_id).id
+    session.rollback()  # end the read before the write transaction begins
+    with engine.begin() as connection:
+        return retract_dataset(connection, dataset_id_found).as_dict()

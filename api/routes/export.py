@@ -1,0 +1,99 @@
+"""Export: any search, or one dataset, as CSV or JSON in the long layout that ingests back;
+streamed page by page, so that a large export never sits in memory."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from typing import Annotated, Literal
+
+import orjson
+from fastapi import APIRouter, Query
+from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session
+
+from api.deps import EngineDep, SearchDep
+from api.problems import responses
+from biomatdb.catalog import EXPORT_COLUMNS, export_rows, export_rows_for
+from biomatdb.errors import NotFoundError
+from biomatdb.models import Dataset
+from search.model import MAX_LIMIT
+from search.service import build_query
+
+router = APIRouter(tags=["export"])
+
+_MEDIA = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
+_FLUSH_BYTES = 1 << 16
+
+
+def search_rows(search, engine, query) -> Iterator[dict[str, str]]:
+    """The rows of every material the query matches, one search page (and one session) at a time."""
+    page = search.search(query)
+    while True:
+        with Session(engine) as session:
+            yield from export_rows_for(session, [hit.id for hit in page.results])
+        if page.next_cursor is None:
+            return
+        page = search.search(query.model_copy(update={"cursor": page.next_cursor}))
+
+
+def dataset_rows(engine, dataset: str) -> Iterator[dict[str, str]]:
+    with Session(engine) as session:
+        yield from export_rows(session, dataset=dataset)
+
+
+def as_csv(rows: Iterator[dict[str, str]]) -> Iterator[bytes]:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(row)
+        if buffer.tell() > _FLUSH_BYTES:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode("utf-8")
+
+
+def as_json(rows: Iterator[dict[str, str]]) -> Iterator[bytes]:
+    yield b"["
+    for index, row in enumerate(rows):
+        yield (b"," if index else b"") + b"\n" + orjson.dumps(row)
+    yield b"\n]\n"
+
+
+@router.get("/export", responses={200: {"content": {"text/csv": {}, "application/json": {}},
+                                        "description": "The rows, streamed"}, **responses(400, 404, 422, 429)},
+            summary="Export a search or a dataset", response_class=StreamingResponse)
+def export(
+    search: SearchDep, engine: EngineDep,
+    format: Annotated[Literal["csv", "json"], Query(description="csv or json")] = "csv",
+    q: Annotated[str | None, Query(max_length=1000, description="Free text, as in /materials.")] = None,
+    filter: Annotated[str | None, Query(max_length=10_000, description="A filter, as in /materials.")] = None,
+    dataset: Annotated[str | None, Query(max_length=255, description="Instead of a search: every row of this dataset.")] = None,
+) -> StreamingResponse:
+    """A row per measurement (and one per material without any), the columns of ``biomatdb export``;
+    what it gives ingests back to the same data."""
+    if dataset is not None:
+        with engine.connect() as connection:
+            if connection.execute(Dataset.__table__.select().where(Dataset.name == dataset)).first() is None:
+                raise NotFoundError(f"no dataset named {dataset!r}")
+        rows = dataset_rows(engine, dataset)
+        stem = dataset
+    else:
+        query = build_query(text=q, filter_text=filter, limit=MAX_LIMIT)
+        rows = search_rows(search, engine, query)
+        first = next(rows, None)  # runs the first page now, so that a bad query is a 400, not a broken stream
+        rows = _prepend(first, rows)
+        stem = "biomatdb-export"
+    body = as_csv(rows) if format == "csv" else as_json(rows)
+    filename = "".join(c if c.isalnum() or c in "-_." else "_" for c in stem) + f".{format}"
+    return StreamingResponse(body, media_type=_MEDIA[format],
+                             headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _prepend(first: dict[str, str] | None, rest: Iterator[dict[str, str]]) -> Iterator[dict[str, str]]:
+    if first is not None:
+        yield first
+        yield from rest

@@ -1,0 +1,48 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy import text
+
+from api.deps import EngineDep, SettingsDep
+from api.schemas import Health, Readiness
+from api.responses import OrjsonResponse
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health", response_model=Health, summary="Liveness")
+def health() -> Health:
+    """The process answers."""
+    return Health(status="ok")
+
+
+@router.get("/ready", response_model=Readiness, responses={503: {"model": Readiness, "description": "Not ready"}},
+            summary="Readiness")
+def ready(engine: EngineDep, settings: SettingsDep):
+    """The database answers; with Elasticsearch configured, it answers and its alias exists."""
+    checks = {}
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:  # any driver error means not ready; the message names no secret
+        checks["database"] = f"unreachable: {type(exc).__name__}"
+    if settings.elasticsearch_url:
+        checks["elasticsearch"] = _elasticsearch(settings)
+    ok = all(value == "ok" for value in checks.values())
+    body = Readiness(status="ready" if ok else "not ready", checks=checks)
+    return OrjsonResponse(body.model_dump(), status_code=200 if ok else 503)
+
+
+def _elasticsearch(settings) -> str:
+    from elasticsearch import Elasticsearch
+
+    try:
+        client = Elasticsearch(settings.elasticsearch_url, request_timeout=3)
+        if not client.indices.exists_alias(name=settings.elasticsearch_index):
+            return f"alias {settings.elasticsearch_index!r} missing"
+        return "ok"
+    except Exception as exc:  # connection refused, timeouts, auth: all mean not ready
+        return f"unreachable: {type(exc).__name__}"

@@ -1,0 +1,27 @@
+"""Upload jobs: status, progress and, when finished, the ingest report."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+
+from api.deps import CuratorDep, EngineDep
+from api.jobs import job_json
+from api.problems import responses
+from api.schemas import JobOut
+from biomatdb.errors import NotFoundError
+from biomatdb.models import Job
+
+router = APIRouter(tags=["datasets"])
+
+
+@router.get("/jobs/{job_id}", response_model=JobOut, responses=responses(401, 403, 404, 422), summary="An upload job")
+def job_status(job_id: Annotated[str, Path(max_length=64)], holder: CuratorDep, engine: EngineDep,
+               request: Request) -> dict:
+    """``queued``, ``running`` (with rows done of rows total), ``succeeded`` or ``failed``."""
+    with engine.connect() as connection:
+        row = connection.execute(Job.__table__.select().where(Job.public_id == job_id)).first()
+    if row is None:
+        raise NotFoundError(f"no job {job_id!r}")
+    return job_json(row, request.app.state.jobs.progress.get(job_id))

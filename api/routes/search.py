@@ -1,0 +1,54 @@
+"""Search: ``GET /materials`` with query parameters and ``POST /search`` with a JSON body;
+both answer exactly what ``biomatdb search --json`` prints."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import SearchDep, SettingsDep
+from api.problems import ProblemError, responses
+from api.schemas import SearchBody
+from biomatdb.settings import Settings
+from search.model import FACETS, MAX_LIMIT, SearchResult
+from search.service import build_query
+
+router = APIRouter(tags=["search"])
+
+FILTER_EXAMPLE = "youngs_modulus in 0.1..3 GPa AND class = polymer"
+
+
+def run_search(search, settings: Settings, *, text: str | None, filter_text: str | None, facets: list[str],
+               sort: str | None, limit: int, cursor: str | None) -> SearchResult:
+    if limit > settings.page_size_max:
+        raise ProblemError(422, f"limit: at most {settings.page_size_max} results per page", code="validation-error")
+    query = build_query(text=text, filter_text=filter_text, facets=facets, sort=sort, limit=limit, cursor=cursor)
+    return search.search(query)
+
+
+@router.get("/materials", response_model=SearchResult, responses=responses(400, 422, 429, 503),
+            summary="Search materials")
+def search_materials(
+    search: SearchDep, settings: SettingsDep,
+    q: Annotated[str | None, Query(max_length=1000, description="Free text over names, synonyms, description, applications.",
+                                   examples=["polylactide"])] = None,
+    filter: Annotated[str | None, Query(max_length=10_000, description="A filter in the filter language.",
+                                        examples=[FILTER_EXAMPLE])] = None,
+    facet: Annotated[list[str], Query(description=f"Facets to count (repeatable): {', '.join(FACETS)}.")] = [],  # noqa: B006
+    sort: Annotated[str | None, Query(max_length=100, description="name, relevance, similarity or a property key; -key descends.",
+                                      examples=["-youngs_modulus"])] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Results per page (at most page_size_max).")] = 20,
+    cursor: Annotated[str | None, Query(max_length=1000, description="next_cursor of the previous page.")] = None,
+) -> SearchResult:
+    """Materials matching free text and a filter (properties in any unit, class, application,
+    chemistry), with facet counts over the same matches, sorted, one page at a time."""
+    return run_search(search, settings, text=q, filter_text=filter, facets=facet, sort=sort, limit=limit, cursor=cursor)
+
+
+@router.post("/search", response_model=SearchResult, responses=responses(400, 413, 422, 429, 503),
+             summary="Search materials (JSON body)")
+def search_by_body(search: SearchDep, settings: SettingsDep, body: SearchBody) -> SearchResult:
+    """The same search as ``GET /materials``, the query as a JSON object."""
+    return run_search(search, settings, text=body.text, filter_text=body.filter, facets=list(body.facets),
+                      sort=body.sort, limit=body.limit, cursor=body.cursor)

@@ -1,0 +1,30 @@
+"""The vocabulary: properties with their canonical units, categories and aliases; the
+material classes and applications."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.problems import responses
+from api.schemas import PropertyOut, TermOut
+from biomatdb.vocabulary import get_vocabulary
+
+router = APIRouter(tags=["vocabulary"])
+
+
+@router.get("/properties", response_model=list[PropertyOut], responses=responses(429), summary="Properties")
+def properties() -> list[PropertyOut]:
+    """Every property a filter, a sort or a dataset column may name."""
+    return [PropertyOut(key=p.key, name=p.name, category=p.category, unit=p.unit, kind=p.kind, min=p.min, max=p.max,
+                        display_units=list(p.display), aliases=list(p.aliases))
+            for p in get_vocabulary().properties.values()]
+
+
+@router.get("/classes", response_model=list[TermOut], responses=responses(429), summary="Material classes")
+def classes() -> list[TermOut]:
+    return [TermOut(key=t.key, name=t.name, aliases=list(t.aliases)) for t in get_vocabulary().classes.values()]
+
+
+@router.get("/applications", response_model=list[TermOut], responses=responses(429), summary="Applications")
+def applications() -> list[TermOut]:
+    return [TermOut(key=t.key, name=t.name, aliases=list(t.aliases)) for t in get_vocabulary().applications.values()]

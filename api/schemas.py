@@ -1,0 +1,227 @@
+"""Request and response bodies of the API, for validation and for the OpenAPI document.
+
+Search results are ``search.model.SearchResult`` itself; the rest mirror the JSON that
+``biomatdb.catalog`` writes (the same field names as ``biomatdb show --json``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from search.model import FACETS, MAX_LIMIT
+
+
+class SearchBody(BaseModel):
+    """``POST /api/v1/search``: the query model's fields, with ``filter`` as filter-language text."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "text": "poly", "filter": "youngs_modulus in 0.1..3 GPa AND class = polymer",
+        "facets": ["class", "application"], "sort": "-youngs_modulus", "limit": 20}]})
+
+    text: str | None = Field(None, max_length=1000, description="Free text over names, synonyms, description and applications.")
+    filter: str | None = Field(None, max_length=10_000, description="A filter in the filter language.")
+    facets: list[Literal[FACETS]] = Field(default_factory=list, max_length=len(FACETS),  # type: ignore[valid-type]
+                                          description="Facets to count.")
+    sort: str | None = Field(None, max_length=100, description="name, relevance, similarity or a property key; -key descends.")
+    limit: int = Field(20, ge=1, le=MAX_LIMIT, description="Results per page (at most the server's page_size_max).")
+    cursor: str | None = Field(None, max_length=1000, description="next_cursor of the previous page.")
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class SourceOut(_Open):
+    doi: str | None = None
+    citation: str | None = None
+    url: str | None = None
+
+
+class MeasurementOut(_Open):
+    property: str
+    property_name: str
+    qualifier: str = Field(description="= ~ > >= < <= or range")
+    value: float | None = None
+    value_min: float | None = None
+    value_max: float | None = None
+    uncertainty: float | None = None
+    unit: str = Field(description="The property's canonical unit, or the display unit asked with ?units=")
+    text: str
+    verbatim: dict[str, str | None]
+    conditions: dict[str, Any]
+    notes: str | None = None
+    source: SourceOut | None = None
+    dataset: str
+    provenance: dict[str, Any]
+
+
+class StructureOut(_Open):
+    input: str
+    smiles: str
+    inchikey: str | None = None
+    formula: str | None = None
+    molecular_weight: float | None = None
+    repeat_unit: bool
+
+
+class ComponentOut(_Open):
+    component: str
+    fraction: float | None = None
+    fraction_max: float | None = None
+    basis: str
+    balance: bool
+
+
+class MaterialOut(_Open):
+    """Everything about one material."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    id: str
+    name: str
+    material_class: str | None = Field(None, alias="class")
+    subclass: str | None = None
+    synonyms: list[str]
+    description: str | None = None
+    biodegradable: bool | None = None
+    origin: str | None = None
+    applications: list[str]
+    regulatory_notes: str | None = None
+    structure: StructureOut | None = None
+    composition: list[ComponentOut]
+    measurements: list[MeasurementOut]
+    jsonld: dict[str, Any] = Field(description="schema.org Dataset with PropertyValue entries (JSON-LD).")
+
+
+class SimilarHit(BaseModel):
+    id: str
+    name: str
+    material_class: str | None = Field(None, serialization_alias="class")
+    kind: Literal["structure", "property_profile"]
+    score: float = Field(ge=0, le=1)
+    shared_properties: list[str] | None = Field(None, description="property_profile: the properties compared.")
+
+
+class SimilarOut(BaseModel):
+    id: str
+    name: str
+    results: list[SimilarHit]
+
+
+class CompareValue(_Open):
+    qualifier: str
+    value: float | None = None
+    value_min: float | None = None
+    value_max: float | None = None
+    uncertainty: float | None = None
+    text: str
+    conditions: dict[str, Any]
+    dataset: str
+
+
+class CompareRow(BaseModel):
+    property: str
+    name: str
+    unit: str
+    values: dict[str, list[CompareValue]] = Field(description="Per material id, its measurements of the property.")
+
+
+class CompareMaterial(BaseModel):
+    id: str
+    name: str
+    material_class: str | None = Field(None, serialization_alias="class")
+
+
+class CompareOut(BaseModel):
+    materials: list[CompareMaterial]
+    properties: list[CompareRow]
+
+
+class PropertyOut(BaseModel):
+    key: str
+    name: str
+    category: str
+    unit: str
+    kind: str
+    min: float | None = None
+    max: float | None = None
+    display_units: list[str]
+    aliases: list[str]
+
+
+class TermOut(BaseModel):
+    key: str
+    name: str
+    aliases: list[str]
+
+
+class UploadOut(_Open):
+    uploaded_at: str
+    checksum: str
+    filename: str | None = None
+    uploader: str | None = None
+    pipeline_version: str
+    rows_read: int
+
+
+class DatasetOut(_Open):
+    id: int
+    name: str
+    license: str | None = None
+    origin: str | None = None
+    uploader: str | None = None
+    source: SourceOut | None = None
+    checksum: str | None = None
+    filename: str | None = None
+    created_at: str
+    updated_at: str
+    retracted_at: str | None = None
+    rows_read: int
+    materials: int
+    measurements: int
+    history: list[UploadOut]
+
+
+class JobProgress(BaseModel):
+    rows_done: int
+    rows_total: int | None = None
+
+
+class JobOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "4f1c…", "status": "running", "dataset": "my-lab-2024", "filename": "moduli.csv",
+        "options": {"license": "CC-BY-4.0", "dry_run": False, "skip_invalid": False}, "created_by": "alice",
+        "progress": {"rows_done": 50000, "rows_total": 120000}, "created_at": "2025-01-01T10:00:00+00:00",
+        "started_at": "2025-01-01T10:00:01+00:00", "finished_at": None, "error": None, "report": None}]})
+
+    id: str
+    status: Literal["queued", "running", "succeeded", "failed"]
+    dataset: str
+    filename: str
+    options: dict[str, Any]
+    created_by: str | None = None
+    progress: JobProgress
+    created_at: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    error: str | None = None
+    report: dict[str, Any] | None = Field(None, description="When finished: the same report as biomatdb ingest --json.")
+
+
+class RetractionOut(BaseModel):
+    dataset: str
+    measurements_retracted: int
+    materials_removed: int
+    materials_touched: int
+    retracted_at: str
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "not ready"]
+    checks: dict[str, str]

@@ -1,0 +1,58 @@
+"""Retracting a dataset: its measurements leave the core, its record and upload history
+stay (marked ``retracted_at``), and every material it touched is queued for the search
+index in the same transaction. Materials the dataset created that are left with no
+measurement leave with it, as they would had the dataset re-uploaded an empty file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import Connection, delete, insert, literal, select, update
+
+from biomatdb.models import Dataset, Material, Measurement, SearchOutbox
+from biomatdb.searchtext import refresh_search_text
+
+_BATCH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Retraction:
+    dataset: str
+    measurements_retracted: int
+    materials_removed: int
+    materials_touched: int
+    retracted_at: datetime
+
+    def as_dict(self) -> dict:
+        return {"dataset": self.dataset, "measurements_retracted": self.measurements_retracted,
+                "materials_removed": self.materials_removed, "materials_touched": self.materials_touched,
+                "retracted_at": self.retracted_at.isoformat()}
+
+
+def retract_dataset(connection: Connection, dataset_id: int) -> Retraction:
+    """Run inside the caller's transaction; retracting twice retracts nothing more."""
+    now = datetime.now(timezone.utc)
+    name = connection.execute(select(Dataset.name).where(Dataset.id == dataset_id)).scalar_one()
+    touched = set(connection.execute(
+        select(Measurement.material_id).where(Measurement.dataset_id == dataset_id).distinct()).scalars())
+    created = set(connection.execute(select(Material.id).where(Material.created_by_dataset_id == dataset_id)).scalars())
+    affected = sorted(touched | created)
+    for start in range(0, len(affected), _BATCH):
+        connection.execute(insert(SearchOutbox).from_select(
+            ["material_id", "public_id", "created_at"],
+            select(Material.id, Material.public_id, literal(now)).where(Material.id.in_(affected[start:start + _BATCH]))))
+    retracted = connection.execute(delete(Measurement).where(Measurement.dataset_id == dataset_id)).rowcount
+    has_measurements = select(Measurement.id).where(Measurement.material_id == Material.id).exists()
+    orphans = sorted(connection.execute(select(Material.id).where(
+        Material.created_by_dataset_id == dataset_id, ~has_measurements)).scalars())
+    for start in range(0, len(orphans), _BATCH):
+        connection.execute(delete(Material).where(Material.id.in_(orphans[start:start + _BATCH])))
+    remaining = sorted(set(affected) - set(orphans))
+    for start in range(0, len(remaining), _BATCH):
+        connection.execute(update(Material).where(Material.id.in_(remaining[start:start + _BATCH])).values(updated_at=now))
+    refresh_search_text(connection, remaining)
+    connection.execute(update(Dataset).where(Dataset.id == dataset_id).values(
+        retracted_at=now, updated_at=now, checksum=None))
+    return Retraction(dataset=name, measurements_retracted=retracted, materials_removed=len(orphans),
+                      materials_touched=len(affected), retracted_at=now)

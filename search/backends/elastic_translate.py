@@ -1,0 +1,483 @@
+"""The query model translated to Elasticsearch request bodies, and back: pure functions only.
+
+Nothing here talks to a server, so every output is tested exactly (``tests/test_search_elastic.py``).
+
+One document per material (``_id`` = the core's ``materials.id``). Its measurements are a
+``nested`` list, so that a property filter and its ``where`` conditions hold for the *same*
+measurement. Each measurement carries its value as a ``double_range`` ``interval`` whose open
+ends (``>`` and ``<``) are ``gt``/``lt``; a filter's interval is a ``range`` query with relation
+``intersects``, ``gt``/``lt`` for an open end. Elasticsearch turns an open end into the next
+representable double, so two ends that touch meet only when both are closed — as in SQL.
+
+Material-level keyword arrays (``properties``, ``datasets``) serve the facets: a terms
+aggregation counts documents, i.e. materials. Condition keywords (medium, method, …) use a
+lower-casing normalizer, so that equality is case-insensitive on both the index and the
+query side; material fields keep their case for the facets and are matched with
+``case_insensitive`` term queries.
+
+``fp_bits`` holds the on-bit positions of the structure's stored Morgan fingerprint
+(radius 2, 2048 bits) and ``fp_bit_count`` their number. They serve a similarity pre-screen
+(Tanimoto ≥ t needs at least ⌈t·(|A|+|B|)/(1+t)⌉ common bits, a ``terms_set`` query). They are
+*not* a sound substructure screen: a Morgan environment of the pattern's edge atoms need not
+occur in a molecule that contains the pattern (``CCO`` in ``CCCO``). Substructure and
+similarity answers come from the in-process RDKit index, passed in as ``chemistry_ids`` and
+sent as ``terms`` on ``material_id``.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from rdkit import DataStructs
+
+from biomatdb.errors import QueryError
+from biomatdb.searchtext import compose
+from search.backends.sql import TEMPERATURE_TOLERANCE_K, words
+from search.model import (
+    And,
+    Condition,
+    FacetValue,
+    FieldFilter,
+    Filter,
+    HasProperty,
+    Hit,
+    Interval,
+    MatchedMeasurement,
+    Not,
+    Or,
+    PropertyFilter,
+    Query,
+    SearchResult,
+    Similarity,
+    Sort,
+    Substructure,
+    encode_cursor,
+)
+
+MAX_RESULT_WINDOW = 10_000
+"""Elasticsearch's default ``index.max_result_window``: ``from + size`` may not pass it."""
+
+FACET_SIZE = 1_000
+"""Terms per facet; vocabularies (classes, applications, properties) and datasets stay far below."""
+
+INNER_HITS_SIZE = 100
+"""Matched measurements shown per property filter and hit (Elasticsearch's ``max_inner_result_window``)."""
+
+_CONDITION_TEXT_FIELDS = ("medium", "method", "standard", "specimen_state")
+
+_KEYWORD = {"type": "keyword"}
+_CONDITION_KEYWORD = {"type": "keyword", "normalizer": "lowercase_keyword"}
+
+
+def _text_with_keyword() -> dict[str, Any]:
+    return {"type": "text", "analyzer": "words", "fields": {"keyword": {"type": "keyword", "ignore_above": 1024}}}
+
+
+def index_settings() -> dict[str, Any]:
+    """Analysis for the index: ``words`` splits on non-word characters (Unicode-aware, like the
+    other backends' tokenisers) and folds case and diacritics; ``lowercase_keyword`` normalizes condition keywords."""
+    return {
+        "analysis": {
+            "tokenizer": {"words": {"type": "pattern", "pattern": "\\W+", "flags": "UNICODE_CHARACTER_CLASS"}},
+            "analyzer": {"words": {"type": "custom", "tokenizer": "words", "filter": ["lowercase", "asciifolding"]}},
+            "normalizer": {"lowercase_keyword": {"type": "custom", "filter": ["lowercase"]}},
+        },
+    }
+
+
+def index_mapping() -> dict[str, Any]:
+    """The explicit mapping; ``dynamic: strict`` refuses a document with a field not named here."""
+    measurement = {
+        "type": "nested",
+        "properties": {
+            "id": {"type": "long"},
+            "property": _KEYWORD,
+            "qualifier": _KEYWORD,
+            "interval": {"type": "double_range"},
+            "value": {"type": "double"},
+            "value_min": {"type": "double"},
+            "value_max": {"type": "double"},
+            "sort_low": {"type": "double"},
+            "sort_high": {"type": "double"},
+            "uncertainty": {"type": "double"},
+            "unit": _KEYWORD,
+            "temperature_K": {"type": "double"},
+            **{field: _CONDITION_KEYWORD for field in _CONDITION_TEXT_FIELDS},
+            "dataset": _CONDITION_KEYWORD,
+            "source_doi": _CONDITION_KEYWORD,
+            "source_citation": _CONDITION_KEYWORD,
+        },
+    }
+    return {
+        "dynamic": "strict",
+        "properties": {
+            "material_id": {"type": "integer"},
+            "public_id": _KEYWORD,
+            "name": _text_with_keyword(),
+            "name_key": _KEYWORD,
+            "synonyms": _text_with_keyword(),
+            "description": _text_with_keyword(),
+            "applications": _text_with_keyword(),
+            "class": _KEYWORD,
+            "subclass": _KEYWORD,
+            "biodegradable": {"type": "boolean"},
+            "origin": _KEYWORD,
+            "search_text": {"type": "text", "analyzer": "words"},
+            "properties": _KEYWORD,
+            "datasets": _KEYWORD,
+            "fp_bits": {"type": "integer"},
+            "fp_bit_count": {"type": "integer"},
+            "measurements": measurement,
+        },
+    }
+
+
+# --- documents ---------------------------------------------------------------------------
+
+
+def measurement_interval(qualifier: str, value_min: float | None, value_max: float | None) -> dict[str, float]:
+    """A measurement as a ``double_range``: a missing end is unbounded; ``>`` and ``<`` are open."""
+    interval: dict[str, float] = {}
+    if value_min is not None:
+        interval["gt" if qualifier == ">" else "gte"] = value_min
+    if value_max is not None:
+        interval["lt" if qualifier == "<" else "lte"] = value_max
+    return interval
+
+
+def fingerprint_bits(fingerprint: bytes | None) -> list[int]:
+    """On-bit positions of a stored fingerprint (``ExplicitBitVect.ToBinary()``)."""
+    if not fingerprint:
+        return []
+    return list(DataStructs.CreateFromBinaryText(fingerprint).GetOnBits())
+
+
+def measurement_document(row: Mapping[str, Any]) -> dict[str, Any]:
+    """One nested measurement from its core row, with ``dataset`` (its name), ``doi`` and ``citation``."""
+    value_min, value_max = row["value_min"], row["value_max"]
+    return {
+        "id": row["id"],
+        "property": row["property_key"],
+        "qualifier": row["qualifier"],
+        "interval": measurement_interval(row["qualifier"], value_min, value_max),
+        "value": row["value"],
+        "value_min": value_min,
+        "value_max": value_max,
+        # what sorting by a property compares, as the SQL backend does
+        "sort_low": value_min if value_min is not None else value_max,
+        "sort_high": value_max if value_max is not None else value_min,
+        "uncertainty": row["uncertainty"],
+        "unit": row["unit"],
+        "temperature_K": row["temperature_K"],
+        **{field: row[field] for field in _CONDITION_TEXT_FIELDS},
+        "dataset": row["dataset"],
+        "source_doi": row["doi"],
+        "source_citation": row["citation"],
+    }
+
+
+def material_document(*, material: Mapping[str, Any], synonyms: Sequence[str], applications: Sequence[str],
+                      measurements: Iterable[Mapping[str, Any]], fingerprint: bytes | None) -> dict[str, Any]:
+    """The search document of one material, from plain core rows.
+
+    ``material`` has ``id``, ``public_id``, ``name``, ``name_key``, ``class``, ``subclass``,
+    ``description``, ``biodegradable`` and ``origin``; each measurement row the columns of
+    ``measurements`` plus ``dataset`` (the dataset's name), ``doi`` and ``citation`` of its source.
+    """
+    nested = [measurement_document(row) for row in measurements]
+    bits = fingerprint_bits(fingerprint)
+    return {
+        "material_id": material["id"],
+        "public_id": material["public_id"],
+        "name": material["name"],
+        "name_key": material["name_key"],
+        "synonyms": list(synonyms),
+        "description": material["description"],
+        "applications": list(applications),
+        "class": material["class"],
+        "subclass": material["subclass"],
+        "biodegradable": material["biodegradable"],
+        "origin": material["origin"],
+        "search_text": compose(name=material["name"], synonyms=synonyms, material_class=material["class"],
+                               subclass=material["subclass"], description=material["description"],
+                               applications=applications),
+        "properties": sorted({m["property"] for m in nested}),
+        "datasets": sorted({m["dataset"] for m in nested}),
+        "fp_bits": bits,
+        "fp_bit_count": len(bits),
+        "measurements": nested,
+    }
+
+
+# --- queries -----------------------------------------------------------------------------
+
+MATCH_ALL: dict[str, Any] = {"match_all": {}}
+MATCH_NONE: dict[str, Any] = {"match_none": {}}
+
+
+def fold(token: str) -> str:
+    """A query word as the ``words`` analyzer indexes it: lower case, without diacritics."""
+    decomposed = unicodedata.normalize("NFKD", token.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def interval_query(asked: Interval) -> dict[str, Any] | None:
+    """The asked interval as a ``range`` query intersecting ``measurements.interval``; ``None`` when unbounded."""
+    bounds: dict[str, Any] = {}
+    if asked.low is not None:
+        bounds["gt" if asked.low_open else "gte"] = asked.low
+    if asked.high is not None:
+        bounds["lt" if asked.high_open else "lte"] = asked.high
+    if not bounds:
+        return None
+    return {"range": {"measurements.interval": {**bounds, "relation": "intersects"}}}
+
+
+def condition_query(c: Condition) -> dict[str, Any]:
+    """``WHERE field OP value`` on one nested measurement; ``!=`` also holds where it is not recorded."""
+    if c.field == "temperature":
+        value = float(c.value)
+        low, high = value - TEMPERATURE_TOLERANCE_K, value + TEMPERATURE_TOLERANCE_K
+        field = "measurements.temperature_K"
+        if c.op in ("=", "!="):
+            near = {"range": {field: {"gte": low, "lte": high}}}
+            return near if c.op == "=" else {"bool": {"must_not": [near]}}
+        bound = {"<": {"lt": low}, "<=": {"lte": high}, ">": {"gt": high}, ">=": {"gte": low}}[c.op]
+        return {"range": {field: bound}}
+    if c.op not in ("=", "!="):
+        raise QueryError(f"the condition {c.field} compares with = or != only", type="query-error")
+    if c.field == "source":
+        holds = {"bool": {"should": [{"term": {"measurements.source_doi": str(c.value)}},
+                                     {"term": {"measurements.source_citation": str(c.value)}}],
+                          "minimum_should_match": 1}}
+    else:
+        holds = {"term": {f"measurements.{c.field}": str(c.value)}}
+    return holds if c.op == "=" else {"bool": {"must_not": [holds]}}
+
+
+class ElasticTranslator:
+    """Query model → Elasticsearch query DSL; one method per filter node kind.
+
+    Property filters that are not under a NOT ask for ``inner_hits`` (named ``m0``, ``m1``, …),
+    which are the measurements a hit shows.
+    """
+
+    def __init__(self, chemistry_ids: Mapping[Substructure | Similarity, Mapping[int, float]]) -> None:
+        self.chemistry_ids = chemistry_ids
+        self._negations = 0
+        self._inner_hits = 0
+
+    def filter(self, node: Filter) -> dict[str, Any]:
+        return getattr(self, f"node_{node.kind}")(node)
+
+    def node_and(self, node: And) -> dict[str, Any]:
+        """``And``: every item holds."""
+        return {"bool": {"filter": [self.filter(item) for item in node.items]}}
+
+    def node_or(self, node: Or) -> dict[str, Any]:
+        """``Or``: some item holds."""
+        if not node.items:
+            return MATCH_NONE
+        return {"bool": {"should": [self.filter(item) for item in node.items], "minimum_should_match": 1}}
+
+    def node_not(self, node: Not) -> dict[str, Any]:
+        """``Not``: the item does not hold (a document matches a query or it does not: two-valued)."""
+        self._negations += 1
+        try:
+            return {"bool": {"must_not": [self.filter(node.item)]}}
+        finally:
+            self._negations -= 1
+
+    def node_property(self, node: PropertyFilter) -> dict[str, Any]:
+        """``PropertyFilter``: one nested measurement of the property meets the interval and every condition."""
+        clauses = [{"term": {"measurements.property": node.property}}]
+        interval = interval_query(node.interval)
+        if interval is not None:
+            clauses.append(interval)
+        clauses.extend(condition_query(c) for c in node.where)
+        return self._nested({"bool": {"filter": clauses}})
+
+    def node_has(self, node: HasProperty) -> dict[str, Any]:
+        """``HasProperty``: at least one nested measurement of the property."""
+        return self._nested({"term": {"measurements.property": node.property}})
+
+    def node_field(self, node: FieldFilter) -> dict[str, Any]:
+        """``FieldFilter``: ``class|application|biodegradable|origin|dataset|id (=|!=) value``."""
+        if node.field == "biodegradable":
+            holds: dict[str, Any] = {"term": {"biodegradable": bool(node.value)}}
+        elif node.field == "id":
+            holds = {"term": {"public_id": str(node.value)}}
+        elif node.field == "application":
+            holds = {"term": {"applications.keyword": str(node.value)}}
+        else:
+            field = {"class": "class", "origin": "origin", "dataset": "datasets"}[node.field]
+            holds = {"term": {field: {"value": str(node.value), "case_insensitive": True}}}
+        return holds if node.op == "=" else {"bool": {"must_not": [holds]}}
+
+    def node_substructure(self, node: Substructure) -> dict[str, Any]:
+        """``Substructure``: the materials the RDKit index found, as ``terms`` on ``material_id``."""
+        return self._chemistry(node)
+
+    def node_similarity(self, node: Similarity) -> dict[str, Any]:
+        """``Similarity``: the materials the RDKit index found at or above the threshold."""
+        return self._chemistry(node)
+
+    def _chemistry(self, node: Substructure | Similarity) -> dict[str, Any]:
+        if node not in self.chemistry_ids:
+            raise QueryError("this search backend has no chemistry index", type="unsupported")
+        found = self.chemistry_ids[node]
+        return {"terms": {"material_id": sorted(found)}} if found else MATCH_NONE
+
+    def _nested(self, measurement_query: dict[str, Any]) -> dict[str, Any]:
+        nested: dict[str, Any] = {"nested": {"path": "measurements", "query": measurement_query}}
+        if not self._negations:
+            nested["nested"]["inner_hits"] = {
+                "name": f"m{self._inner_hits}", "size": INNER_HITS_SIZE,
+                "sort": [{"measurements.property": "asc"}, {"measurements.id": "asc"}],
+            }
+            self._inner_hits += 1
+        return nested
+
+
+def text_query(text: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Free text: every word as a prefix of a word of ``search_text`` (what filters, as in the SQL
+    backend), and a ``match`` that scores relevance."""
+    prefixes = [{"prefix": {"search_text": fold(token)}} for token in words(text)]
+    return prefixes, {"match": {"search_text": {"query": text}}}
+
+
+def similarity_scores(chemistry_ids: Mapping[Substructure | Similarity, Mapping[int, float]]) -> dict[int, float]:
+    """Each material's best similarity score over the query's similarity nodes."""
+    scores: dict[int, float] = {}
+    for node, found in chemistry_ids.items():
+        if isinstance(node, Similarity):
+            for material_id, score in found.items():
+                scores[material_id] = max(score, scores.get(material_id, 0.0))
+    return scores
+
+
+NAME_ORDER = [{"name_key": "asc"}, {"public_id": "asc"}]
+
+
+def sort_clause(query: Query, scores: Mapping[int, float]) -> list[dict[str, Any]]:
+    """``Sort``: by similarity, relevance, name or a property's lowest (ascending) or highest
+    (descending) value; materials without the property last; ties by name, then public id."""
+    sort: Sort | None = query.sort
+    if sort is not None and sort.key == "relevance":
+        sort = None
+    if (sort is not None and sort.key == "similarity") or (sort is None and not query.text and scores):
+        script = {"lang": "painless",
+                  "source": "(double) params.scores.getOrDefault(String.valueOf(doc['material_id'].value), 0.0)",
+                  "params": {"scores": {str(material_id): score for material_id, score in sorted(scores.items())}}}
+        return [{"_script": {"type": "number", "script": script, "order": "desc"}}, *NAME_ORDER]
+    if sort is None:
+        return [{"_score": "desc"}, *NAME_ORDER] if query.text else list(NAME_ORDER)
+    if sort.key == "name":
+        direction = "desc" if sort.descending else "asc"
+        return [{"name_key": direction}, {"public_id": direction}]
+    field, order, mode = ("sort_high", "desc", "max") if sort.descending else ("sort_low", "asc", "min")
+    return [{f"measurements.{field}": {
+        "order": order, "mode": mode, "missing": "_last",
+        "nested": {"path": "measurements", "filter": {"term": {"measurements.property": sort.key}}},
+    }}, *NAME_ORDER]
+
+
+FACET_FIELDS = {
+    "class": "class",
+    "application": "applications.keyword",
+    "biodegradable": "biodegradable",
+    "origin": "origin",
+    "property": "properties",
+    "dataset": "datasets",
+}
+
+
+def facet_aggregations(facets: Sequence[str]) -> dict[str, Any]:
+    """A terms aggregation per facet, over the same matching documents (materials) as the hits."""
+    return {name: {"terms": {"field": FACET_FIELDS[name], "size": FACET_SIZE}} for name in facets}
+
+
+def query_body(query: Query, *, chemistry_ids: Mapping[Substructure | Similarity, Mapping[int, float]],
+               offset: int) -> dict[str, Any]:
+    """The ``_search`` body for one page of ``query``: query, facet aggregations, sort, ``from``/``size``.
+
+    ``chemistry_ids`` maps each chemistry node of the filter to ``{material id: score}``.
+    A page past Elasticsearch's result window is refused with a ``QueryError``.
+    """
+    if offset + query.limit > MAX_RESULT_WINDOW:
+        raise QueryError(f"the Elasticsearch backend pages through the first {MAX_RESULT_WINDOW:,} results only; "
+                         "narrow the search", type="unsupported")
+    translator = ElasticTranslator(chemistry_ids)
+    filters: list[dict[str, Any]] = []
+    should: list[dict[str, Any]] = []
+    if query.text:
+        prefixes, relevance = text_query(query.text)
+        filters.extend(prefixes)
+        should.append(relevance)
+    if query.filter is not None:
+        filters.append(translator.filter(query.filter))
+    es_query: dict[str, Any] = MATCH_ALL
+    if filters or should:
+        es_query = {"bool": {"filter": filters, **({"should": should} if should else {})}}
+    body: dict[str, Any] = {
+        "query": es_query,
+        "sort": sort_clause(query, similarity_scores(chemistry_ids)),
+        "from": offset,
+        "size": query.limit,
+        "track_total_hits": True,
+        "_source": ["material_id", "public_id", "name", "class"],
+    }
+    if query.facets:
+        body["aggs"] = facet_aggregations(query.facets)
+    return body
+
+
+# --- responses ---------------------------------------------------------------------------
+
+
+def matched_measurement(source: Mapping[str, Any]) -> MatchedMeasurement:
+    """A nested measurement's ``_source`` as a search result shows it."""
+    conditions = {key: source[key] for key in ("temperature_K", *_CONDITION_TEXT_FIELDS) if source.get(key) is not None}
+    doi, citation = source.get("source_doi"), source.get("source_citation")
+    return MatchedMeasurement(
+        property=source["property"], value=source.get("value"), value_min=source.get("value_min"),
+        value_max=source.get("value_max"), qualifier=source["qualifier"], uncertainty=source.get("uncertainty"),
+        unit=source["unit"], conditions=conditions, source=f"doi:{doi}" if doi else citation,
+        dataset=source["dataset"])
+
+
+def _hit(hit: Mapping[str, Any], query: Query, scores: Mapping[int, float]) -> Hit:
+    source = hit["_source"]
+    shown: dict[int, Mapping[str, Any]] = {}
+    for inner in (hit.get("inner_hits") or {}).values():
+        for measurement in inner["hits"]["hits"]:
+            shown[measurement["_source"]["id"]] = measurement["_source"]
+    ordered = sorted(shown.values(), key=lambda m: (m["property"], m["id"]))
+    score = scores.get(source["material_id"])
+    if score is None and query.text:
+        score = hit.get("_score")
+    return Hit(id=source["public_id"], name=source["name"], material_class=source.get("class"), score=score,
+               measurements=[matched_measurement(m) for m in ordered])
+
+
+def _facet_value(bucket: Mapping[str, Any]) -> str:
+    return str(bucket.get("key_as_string", bucket["key"]))
+
+
+def parse_response(body: Mapping[str, Any], query: Query, *, offset: int = 0,
+                   scores: Mapping[int, float] | None = None) -> SearchResult:
+    """A ``_search`` response as a ``SearchResult``: hits with the measurements their property
+    filters matched, facet counts ordered by count then value, the total and the next cursor."""
+    scores = scores or {}
+    hits = body["hits"]
+    total = int(hits["total"]["value"])
+    facets = {}
+    for name in query.facets:
+        buckets = [(_facet_value(b), int(b["doc_count"])) for b in body.get("aggregations", {})[name]["buckets"]]
+        buckets.sort(key=lambda vc: (-vc[1], vc[0]))
+        facets[name] = [FacetValue(value=value, count=count) for value, count in buckets]
+    next_offset = offset + query.limit
+    return SearchResult(results=[_hit(hit, query, scores) for hit in hits["hits"]], facets=facets, total=total,
+                        next_cursor=encode_cursor(query, next_offset) if next_offset < total else None)

@@ -1,0 +1,546 @@
+"""The filter language: the text a user types in, one ``search.model`` node out.
+
+The grammar is ``search/grammar/filter_v1.lark`` (LALR, contextual lexer); the
+``_ToModel`` transformer below has one method per grammar rule. Every property value
+leaves here in its property's canonical unit, every class and application as its
+vocabulary key, so that backends never see a unit or an alias.
+
+Whatever is wrong with the text ends as a ``QueryError`` with the 0-based ``position``
+where the problem starts and, where it can be said, what would have been ``expected``
+there: syntax, unknown names, units, numbers, structures.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from lark import Lark, Token
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
+from lark.visitors import Transformer_NonRecursive
+from rdkit import Chem, rdBase
+
+from biomatdb.chemistry import parse_structure
+from biomatdb.errors import QueryError, StructureError, UnitError
+from biomatdb.units import conversion
+from biomatdb.vocabulary import Property, get_vocabulary, normalise_label
+from search.model import (
+    And,
+    Condition,
+    FieldFilter,
+    Filter,
+    HasProperty,
+    Interval,
+    Not,
+    Or,
+    PropertyFilter,
+    Similarity,
+    Substructure,
+)
+
+GRAMMAR = "grammar/filter_v1.lark"
+
+MAX_DEPTH = 32
+"""How deeply AND, OR and NOT may nest (after flattening); deeper filters are refused,
+since every backend translates them recursively."""
+
+DEFAULT_SIMILARITY = 0.7
+"""The Tanimoto threshold of a bare ``similarity("…")``."""
+
+FIELD_NAMES = {
+    "class": "class",
+    "material_class": "class",
+    "application": "application",
+    "biodegradable": "biodegradable",
+    "origin": "origin",
+    "dataset": "dataset",
+    "id": "id",
+}
+"""A material's own fields as a filter names them → ``FieldFilter.field``."""
+
+CONDITION_NAMES = {
+    "temperature": "temperature",
+    "medium": "medium",
+    "method": "method",
+    "standard": "standard",
+    "specimen_state": "specimen_state",
+    "state": "specimen_state",
+    "dataset": "dataset",
+    "source": "source",
+}
+"""What a WHERE condition may name → ``Condition.field``."""
+
+_FIELDS = {normalise_label(name): field for name, field in FIELD_NAMES.items()}
+_CONDITIONS = {normalise_label(name): field for name, field in CONDITION_NAMES.items()}
+
+ORIGINS = ("natural", "synthetic")
+BOOLEANS = {"true": True, "yes": True, "false": False, "no": False}
+TEXT_OPS = ("=", "!=")
+_OPS = {"==": "=", "≠": "!=", "≤": "<=", "≥": ">="}
+
+# WHERE temperature is compared in kelvin; the units layer converts it as a temperature.
+_TEMPERATURE = Property(key="temperature", name="Temperature", category="thermal", unit="K", kind="temperature")
+
+_TERMINALS = {
+    "_AND": "AND",
+    "_OR": "OR",
+    "_NOT": "NOT",
+    "WHERE": "WHERE",
+    "_IN": "in",
+    "_HAS": "has",
+    "_SUBSTRUCTURE": 'substructure("…")',
+    "_SIMILARITY": 'similarity("…")',
+    "_RANGE": "..",
+    "OP": "a comparison (= != < <= > >=)",
+    "NUMBER": "a number",
+    "UNIT": "a unit",
+    "STRING": "quoted text",
+    "LPAR": "(",
+    "RPAR": ")",
+    "$END": "the end of the filter",
+}
+_RDKIT_LOG_STAMP = re.compile(r"^\[\d\d:\d\d:\d\d\]\s?")
+_RDKIT_POSITION = re.compile(r"around position (\d+)")
+
+
+@cache
+def filter_parser() -> Lark:
+    """The LALR parser of the filter grammar, built once per process on first use."""
+    grammar = resources.files("search").joinpath(GRAMMAR).read_text(encoding="utf-8")
+    return Lark(grammar, parser="lalr", lexer="contextual")
+
+
+def parse_filter(text: str) -> Filter:
+    """Parse filter ``text`` into a query-model node, values in canonical units.
+
+    Raises ``QueryError`` (with ``position`` and ``expected``) for anything it cannot
+    read as asked; it never guesses a unit, a property or a class.
+    """
+    if not text.strip():
+        raise QueryError("the filter is empty", type="syntax-error", position=0,
+                         expected=_expected_names({"NAME", "_HAS", "_NOT", "LPAR", "_SUBSTRUCTURE", "_SIMILARITY"}))
+    try:
+        tree = filter_parser().parse(text)
+    except UnexpectedInput as exc:
+        raise _syntax_error(text, exc) from None
+    try:
+        node = _Chain.close(_ToModel().transform(tree))
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, QueryError):
+            raise exc.orig_exc from None
+        raise
+    if _depth(node) > MAX_DEPTH:
+        raise QueryError(f"the filter nests more than {MAX_DEPTH} levels deep (NOT, AND, OR and parens)",
+                         type="too-complex", position=0)
+    return node
+
+
+def _depth(node: Filter) -> int:
+    """How deeply ``node`` nests, counted without recursion (the text may nest thousands deep)."""
+    deepest, pending = 0, [(node, 1)]
+    while pending:
+        current, depth = pending.pop()
+        deepest = max(deepest, depth)
+        if isinstance(current, (And, Or)):
+            pending.extend((item, depth + 1) for item in current.items)
+        elif isinstance(current, Not):
+            pending.append((current.item, depth + 1))
+    return deepest
+
+
+# --- syntax errors -----------------------------------------------------------------------
+
+
+def _syntax_error(text: str, exc: UnexpectedInput) -> QueryError:
+    if isinstance(exc, UnexpectedCharacters):
+        position = exc.pos_in_stream
+        if text[position] in "\"'":
+            return QueryError(f"unclosed quote at position {position}; end the text with {text[position]}",
+                              type="syntax-error", position=position, expected=[text[position]])
+        accepted = set(exc.allowed or ())
+        found = repr(text[position])
+    elif isinstance(exc, UnexpectedToken) and exc.token.type != "$END":
+        position = exc.token.start_pos
+        accepted = set(exc.accepts or exc.expected or ())
+        found = repr(str(exc.token))
+    else:  # the text ended where more was needed
+        position = len(text)
+        accepted = set(getattr(exc, "accepts", None) or getattr(exc, "expected", None) or ())
+        found = None
+    expected = _expected_names(accepted, _previous_word(text, position))
+    where = (f"unexpected {found} at position {position}" if found
+             else f"the filter ends too early at position {position}")
+    message = f"{where}; expected {_or_list(expected)}" if expected else where
+    if isinstance(exc, UnexpectedToken) and exc.token.type == "_OR" and "_OR" not in accepted:
+        message += ("; conditions after WHERE run to the end of the filter or a closing paren, so put the "
+                    "property filter and its WHERE in parentheses: (… WHERE …) OR …")
+    return QueryError(message, type="syntax-error", position=position, expected=expected)
+
+
+def _expected_names(accepted: set[str], previous_word: str = "") -> list[str]:
+    """Terminal names as a person reads them; a bare word is named by what it would start."""
+    names = []
+    if "NAME" in accepted:
+        if "_HAS" in accepted or previous_word == "has":
+            names.append("a property or field name" if "_HAS" in accepted else "a property name")
+        elif "NUMBER" not in accepted and "OP" not in accepted:  # after WHERE or its AND
+            names.append(f"a condition ({', '.join(CONDITION_NAMES)})")
+    names += [_TERMINALS[name] for name in sorted(accepted, key=_terminal_order) if name in _TERMINALS]
+    if "NAME" in accepted and "NUMBER" in accepted and "_HAS" not in accepted:
+        names.append("a word")  # a value: the number (with its unit) comes first
+    return list(dict.fromkeys(names))
+
+
+def _previous_word(text: str, position: int) -> str:
+    found = re.search(r"(\w+)\W*$", text[:position])
+    return found.group(1).casefold() if found else ""
+
+
+def _terminal_order(name: str) -> int:
+    order = list(_TERMINALS)
+    return order.index(name) if name in order else len(order)
+
+
+def _or_list(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
+# --- the transformer ---------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Chain:
+    """An AND or OR still growing: a long chain is built in one go, not re-validated per link."""
+
+    kind: type[And] | type[Or]
+    items: list
+
+    @classmethod
+    def join(cls, kind: type[And] | type[Or], left, right) -> _Chain:
+        chain = left if isinstance(left, _Chain) and left.kind is kind else cls(kind, [cls.close(left)])
+        if isinstance(right, _Chain) and right.kind is kind:
+            chain.items.extend(right.items)
+        else:
+            chain.items.append(cls.close(right))
+        return chain
+
+    @staticmethod
+    def close(node):
+        """The model node for ``node``, a finished chain or already a node."""
+        return node.kind(items=tuple(node.items)) if isinstance(node, _Chain) else node
+
+
+@dataclass(frozen=True, slots=True)
+class _Text:
+    """A name or a text value and where it stands in the filter."""
+
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Quantity:
+    """A number as written (``raw``), read as ``number``, with its unit if one was given."""
+
+    number: float
+    raw: str
+    start: int
+    end: int
+    unit: _Text | None
+
+
+def _words(tokens: list[Token]) -> _Text:
+    first, last = tokens[0], tokens[-1]
+    if first.type == "STRING":
+        return _Text(first[1:-1], first.start_pos, first.end_pos)
+    return _Text(" ".join(tokens), first.start_pos, last.end_pos)
+
+
+def _number(token: Token) -> float:
+    value = float(token.replace("−", "-"))
+    if not math.isfinite(value):
+        raise QueryError(f"{token!s} is not a finite number", type="invalid-number",
+                         position=token.start_pos, expected=["a finite number"])
+    return value
+
+
+def _op(token: Token) -> str:
+    return _OPS.get(str(token), str(token))
+
+
+class _ToModel(Transformer_NonRecursive):
+    """Turns the parse tree into model nodes, bottom-up; each method handles one rule.
+
+    Non-recursive, so that a long chain of ANDs is no deeper for Python than a short one.
+    """
+
+    # --- logic ---
+
+    def or_(self, children):
+        """``disjunction: disjunction _OR conjunction`` (and its open twin); flattens."""
+        return _Chain.join(Or, *children)
+
+    def and_(self, children):
+        """``conjunction: conjunction _AND negation`` (and its open twin); flattens."""
+        return _Chain.join(And, *children)
+
+    def not_(self, children):
+        """``negation: _NOT negation`` (and its open twin)."""
+        (item,) = children
+        return Not(item=_Chain.close(item))
+
+    # --- filters ---
+
+    def comparison(self, children):
+        """``comparison: subject OP value``: a material field or a property."""
+        subject, op_token, value = children
+        field = _FIELDS.get(normalise_label(subject.text))
+        if field is not None:
+            return _field_filter(field, subject, op_token, value)
+        prop = _property(subject)
+        if not isinstance(value, _Quantity):
+            raise QueryError(
+                f"{prop.key} compares with a number and a unit, e.g. {prop.key} {_op(op_token)} 1 {prop.unit}",
+                type="syntax-error", position=value.start, expected=["a number"])
+        asked = _canonical(prop, value)
+        op = _op(op_token)
+        if op == "!=":
+            return Or(items=(PropertyFilter(property=prop.key, interval=Interval(high=asked, high_open=True)),
+                             PropertyFilter(property=prop.key, interval=Interval(low=asked, low_open=True))))
+        interval = {
+            "=": Interval(low=asked, high=asked),
+            "<": Interval(high=asked, high_open=True),
+            "<=": Interval(high=asked),
+            ">": Interval(low=asked, low_open=True),
+            ">=": Interval(low=asked),
+        }[op]
+        return PropertyFilter(property=prop.key, interval=interval)
+
+    def interval(self, children):
+        """``interval: subject _IN NUMBER _RANGE NUMBER unit?``: a closed interval."""
+        subject, low_token, high_token, *unit = children
+        prop = _property(subject)
+        low, high = _number(low_token), _number(high_token)
+        if low > high:
+            raise QueryError(f"empty interval: {low_token!s} is above {high_token!s}; write the lower end first",
+                             type="empty-interval", position=low_token.start_pos,
+                             expected=[f"a number up to {high_token!s}"])
+        unit_text = unit[0] if unit else None
+        ends = [_canonical(prop, _Quantity(number, str(token), token.start_pos, token.end_pos, unit_text))
+                for number, token in ((low, low_token), (high, high_token))]
+        return PropertyFilter(property=prop.key, interval=Interval(low=min(ends), high=max(ends)))
+
+    def has(self, children):
+        """``has: _HAS subject``: at least one measurement of the property."""
+        (subject,) = children
+        return HasProperty(property=_property(subject).key)
+
+    def qualified(self, children):
+        """``qualified: (comparison | interval | has) WHERE condition (_AND condition)*``."""
+        node, where_token, *conditions = children
+        where = tuple(conditions)
+        if isinstance(node, PropertyFilter):
+            return PropertyFilter(property=node.property, interval=node.interval, where=where)
+        if isinstance(node, HasProperty):
+            return PropertyFilter(property=node.property, where=where)
+        if isinstance(node, Or):  # `!=` on a property: both halves carry the conditions
+            return Or(items=tuple(PropertyFilter(property=item.property, interval=item.interval, where=where)
+                                  for item in node.items))
+        raise QueryError(
+            f"WHERE conditions belong to a property filter; {node.field} is a field of the material",
+            type="syntax-error", position=where_token.start_pos, expected=["AND", "OR", ")", "the end of the filter"])
+
+    def condition(self, children):
+        """``condition: subject OP value``: temperature, medium, method, standard, state, dataset, source."""
+        subject, op_token, value = children
+        field = _CONDITIONS.get(normalise_label(subject.text))
+        if field is None:
+            hint = ""
+            if normalise_label(subject.text) in _FIELDS or get_vocabulary().find_property(subject.text):
+                hint = ("; conditions after WHERE run to the end of the filter or a closing paren, so put the "
+                        "property filter and its WHERE in parentheses: (… WHERE …) AND …")
+            raise QueryError(f"unknown condition {subject.text!r}{_did_you_mean(subject.text, _CONDITIONS)}{hint}",
+                             type="unknown-condition", position=subject.start,
+                             expected=list(CONDITION_NAMES))
+        op = _op(op_token)
+        if field == "temperature":
+            if not isinstance(value, _Quantity):
+                raise QueryError("temperature compares with a number and a unit, e.g. temperature = 37 degC",
+                                 type="syntax-error", position=value.start, expected=["a number"])
+            return Condition(field=field, op=op, value=_canonical(_TEMPERATURE, value))
+        if op not in TEXT_OPS:
+            raise _text_op_error(subject.text, op_token)
+        return Condition(field=field, op=op, value=_as_text(value))
+
+    # --- chemistry ---
+
+    def substructure(self, children):
+        """``substructure: _SUBSTRUCTURE "(" STRING ")"``: a SMARTS (or SMILES) pattern."""
+        (string,) = children
+        pattern = string[1:-1].strip()
+        if not pattern:
+            raise QueryError("substructure needs a SMARTS or SMILES pattern", type="structure-error",
+                             position=string.start_pos, expected=["a SMARTS or SMILES pattern"])
+        with rdBase.CaptureErrorLog() as capture:
+            query = Chem.MolFromSmarts(pattern)
+        if query is None:
+            reason, offset = _rdkit_reason(capture.messages)
+            raise QueryError(f"invalid SMARTS {pattern!r}: {reason or 'RDKit could not parse it'}",
+                             type="structure-error", position=_inside(string, pattern, offset),
+                             expected=["a valid SMARTS or SMILES"])
+        return Substructure(pattern=pattern)
+
+    def similarity(self, children):
+        """``similarity: _SIMILARITY "(" STRING ")" (OP NUMBER)?``: ``>=`` and ``>`` both set the threshold."""
+        string, *comparison = children
+        smiles = string[1:-1].strip()
+        with rdBase.CaptureErrorLog() as capture:
+            try:
+                parse_structure(smiles)
+            except StructureError as exc:
+                reason, offset = _rdkit_reason(capture.messages)
+                message = f"invalid SMILES {smiles!r}: {reason}" if reason else exc.message
+                raise QueryError(message, type="structure-error", position=_inside(string, smiles, offset),
+                                 expected=["a valid SMILES"]) from None
+        if not comparison:
+            return Similarity(smiles=smiles, threshold=DEFAULT_SIMILARITY)
+        op_token, number_token = comparison
+        if _op(op_token) not in (">=", ">"):
+            raise QueryError("similarity takes a threshold with >= (or >), e.g. similarity(\"c1ccccc1\") >= 0.7",
+                             type="syntax-error", position=op_token.start_pos, expected=[">=", ">"])
+        threshold = _number(number_token)
+        if not 0.0 <= threshold <= 1.0:
+            raise QueryError(f"a similarity threshold is a Tanimoto score between 0 and 1, not {number_token!s}",
+                             type="invalid-number", position=number_token.start_pos,
+                             expected=["a number between 0 and 1"])
+        return Similarity(smiles=smiles, threshold=threshold)
+
+    # --- pieces ---
+
+    def subject(self, tokens):
+        """``subject: NAME+ | STRING``: a property, field or condition name."""
+        return _words(tokens)
+
+    def text(self, tokens):
+        """``text: NAME+ | STRING``: a word value (``polymer``, ``"phosphate buffered saline"``)."""
+        return _words(tokens)
+
+    def quantity(self, children):
+        """``quantity: NUMBER unit?``: a number, read now, with its unit if any."""
+        number_token, *unit = children
+        return _Quantity(_number(number_token), str(number_token), number_token.start_pos,
+                         number_token.end_pos, unit[0] if unit else None)
+
+    def unit(self, tokens):
+        """``unit: UNIT | STRING``: the unit text as written (quoted when it has spaces)."""
+        return _words(tokens)
+
+
+def _property(subject: _Text) -> Property:
+    vocabulary = get_vocabulary()
+    prop = vocabulary.find_property(subject.text)
+    if prop is not None:
+        return prop
+    labels = {normalise_label(label): key for key, p in vocabulary.properties.items()
+              for label in (key, p.name, *p.aliases)}
+    close = difflib.get_close_matches(normalise_label(subject.text), labels, n=8, cutoff=0.6)
+    suggestions = list(dict.fromkeys(labels[label] for label in close))[:3]
+    hint = f"; did you mean {_or_list(suggestions)}?" if suggestions else ""
+    raise QueryError(f"unknown property {subject.text!r}{hint}", type="unknown-property", position=subject.start,
+                     expected=suggestions or sorted(vocabulary.properties))
+
+
+def _canonical(prop: Property, quantity: _Quantity) -> float:
+    """``quantity`` in ``prop``'s canonical unit; the units layer refuses what does not fit."""
+    unit_text = quantity.unit.text if quantity.unit else None
+    try:
+        value = float(conversion(unit_text, prop).value(quantity.number))
+    except UnitError as exc:
+        raise QueryError(exc.message, type=exc.type, position=quantity.unit.start if quantity.unit else quantity.end,
+                         expected=list(dict.fromkeys((prop.unit, *prop.display)))) from None
+    if not math.isfinite(value):
+        written = " ".join(part for part in (quantity.raw, unit_text) if part)
+        raise QueryError(f"{written} is too large a number in {prop.unit}",
+                         type="invalid-number", position=quantity.start, expected=["a finite number"])
+    return value
+
+
+def _field_filter(field: str, subject: _Text, op_token: Token, value: _Text | _Quantity) -> FieldFilter:
+    op = _op(op_token)
+    if op not in TEXT_OPS:
+        raise _text_op_error(subject.text, op_token)
+    text = _as_text(value)
+    start = value.start
+    vocabulary = get_vocabulary()
+    if field == "class":
+        found = vocabulary.find_class(text)
+        if found is None:
+            raise QueryError(f"unknown material class {text!r}{_did_you_mean(text, _labels(vocabulary.classes))}",
+                             type="unknown-class", position=start, expected=list(vocabulary.classes))
+        return FieldFilter(field="class", op=op, value=found)
+    if field == "application":
+        found = vocabulary.find_application(text)
+        if found is None:
+            raise QueryError(
+                f"unknown application {text!r}{_did_you_mean(text, _labels(vocabulary.applications))}",
+                type="unknown-application", position=start, expected=list(vocabulary.applications))
+        return FieldFilter(field="application", op=op, value=found)
+    if field == "biodegradable":
+        if text.casefold() not in BOOLEANS:
+            raise QueryError(f"biodegradable is true or false, not {text!r}", type="invalid-value",
+                             position=start, expected=list(BOOLEANS))
+        return FieldFilter(field="biodegradable", op=op, value=BOOLEANS[text.casefold()])
+    if field == "origin":
+        if text.casefold() not in ORIGINS:
+            raise QueryError(f"origin is natural or synthetic, not {text!r}", type="invalid-value",
+                             position=start, expected=list(ORIGINS))
+        return FieldFilter(field="origin", op=op, value=text.casefold())
+    return FieldFilter(field=field, op=op, value=text)
+
+
+def _as_text(value: _Text | _Quantity) -> str:
+    """A text value; a bare number without a unit is text too (``dataset = 2024``)."""
+    if isinstance(value, _Text):
+        return value.text
+    if value.unit is not None:
+        raise QueryError(f"expected text here, not the quantity {value.raw} {value.unit.text}; quote it",
+                         type="syntax-error", position=value.start, expected=["a word", "quoted text"])
+    return value.raw
+
+
+def _text_op_error(name: str, op_token: Token) -> QueryError:
+    return QueryError(f"{name} compares with = or != only, not {op_token!s}", type="syntax-error",
+                      position=op_token.start_pos, expected=list(TEXT_OPS))
+
+
+def _labels(terms: dict) -> dict[str, str]:
+    return {normalise_label(label): key for key, term in terms.items() for label in (key, term.name, *term.aliases)}
+
+
+def _did_you_mean(text: str, labels: dict[str, str]) -> str:
+    close = difflib.get_close_matches(normalise_label(text), labels, n=3, cutoff=0.6)
+    suggestions = list(dict.fromkeys(labels[label] for label in close))
+    return f"; did you mean {_or_list(suggestions)}?" if suggestions else ""
+
+
+def _rdkit_reason(log: str) -> tuple[str, int | None]:
+    """RDKit's first logged complaint, without timestamps, and the 1-based column it points at."""
+    lines = [_RDKIT_LOG_STAMP.sub("", line).strip() for line in log.splitlines()]
+    lines = [line for line in lines if line]
+    if not lines:
+        return "", None
+    column = next((int(m.group(1)) for m in map(_RDKIT_POSITION.search, lines) if m), None)
+    return lines[0], column
+
+
+def _inside(string: Token, content: str, column: int | None) -> int:
+    """The filter position of a 1-based ``column`` of ``content``, the stripped inside of ``string``."""
+    if column is None:
+        return string.start_pos
+    start = string.start_pos + 1 + (len(string[1:-1]) - len(string[1:-1].lstrip()))
+    return start + min(max(column - 1, 0), max(len(content) - 1, 0))

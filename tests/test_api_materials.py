@@ -1,0 +1,187 @@
+"""One material, similar materials, comparison and the vocabulary, through the API."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from biomatdb.catalog import find_material, material_json
+from ingest.pipeline import ingest_file
+
+pytestmark = pytest.mark.anyio
+
+PROBLEM = "application/problem+json"
+
+
+async def test_detail_is_the_catalog_json_with_jsonld(semantics, api):
+    response = await api.get("/api/v1/materials/Alpha")
+    assert response.status_code == 200
+    body = response.json()
+    with Session(semantics) as session:
+        expected = material_json(find_material(session, "Alpha"))
+    assert {key: value for key, value in body.items() if key != "jsonld"} == expected
+    ld = body["jsonld"]
+    assert ld["@context"] == "https://schema.org/" and ld["@type"] == "Dataset"
+    assert ld["identifier"] == expected["id"]
+    assert {v["propertyID"] for v in ld["variableMeasured"]} == {"youngs_modulus", "tensile_strength",
+                                                                 "glass_transition_temperature"}
+    assert all(v["@type"] == "PropertyValue" for v in ld["variableMeasured"])
+    assert response.headers["link"].endswith('rel="canonical"')
+    by_id = await api.get(f"/api/v1/materials/{expected['id']}")
+    assert by_id.json() == body
+
+
+async def test_detail_in_display_units(semantics, api):
+    plain = (await api.get("/api/v1/materials/Alpha")).json()
+    shown = (await api.get("/api/v1/materials/Alpha",
+                           params={"units": "youngs_modulus:MPa,glass_transition_temperature:degC"})).json()
+    modulus = next(m for m in shown["measurements"] if m["property"] == "youngs_modulus")
+    assert (modulus["value"], modulus["unit"], modulus["text"]) == (pytest.approx(2000.0), "MPa", "2000")
+    tg_plain = next(m for m in plain["measurements"] if m["property"] == "glass_transition_temperature")
+    tg = next(m for m in shown["measurements"] if m["property"] == "glass_transition_temperature")
+    assert tg_plain["unit"] == "K" and tg_plain["value"] == pytest.approx(333.15)
+    assert (tg["value"], tg["unit"]) == (pytest.approx(60.0), "degC")
+    untouched = [m for m in shown["measurements"] if m["property"] == "tensile_strength"]
+    assert untouched == [m for m in plain["measurements"] if m["property"] == "tensile_strength"]
+
+
+async def test_uncertainties_convert_as_differences(semantics, api):
+    delta = (await api.get("/api/v1/materials/Delta", params={"units": "youngs_modulus:MPa"})).json()
+    modulus = next(m for m in delta["measurements"] if m["property"] == "youngs_modulus")
+    assert modulus["value"] == pytest.approx(110_000) and modulus["uncertainty"] == pytest.approx(4000)
+
+
+@pytest.mark.parametrize("units", ["youngs_modulus:K", "colour:MPa", "youngs_modulus:parsec", "youngs_modulus"])
+async def test_bad_display_units_are_400(semantics, api, units):
+    response = await api.get("/api/v1/materials/Alpha", params={"units": units})
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"] == PROBLEM
+
+
+async def test_unknown_material_is_404_problem(semantics, api):
+    response = await api.get("/api/v1/materials/Unobtainium")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == PROBLEM
+    assert response.json()["type"] == "urn:biomatdb:problem:not-found"
+    for path in ("/api/v1/materials/Unobtainium/similar", "/api/v1/compare?ids=Alpha,Unobtainium"):
+        assert (await api.get(path)).status_code == 404
+
+
+@pytest.fixture
+def one_and_many(engine, tmp_path):
+    """Two materials alike but for their number of measurements: 1 and 40, from 40 sources."""
+    lines = ["Material,Class,SMILES,Property,Value,Unit,Temperature,Source"]
+    lines.append("One,polymer,*CC*,tensile strength,10,MPa,20 °C,source 0")
+    lines += [f"Many,polymer,*CCO*,tensile strength,{10 + i},MPa,{20 + i} °C,source {i}" for i in range(40)]
+    path = tmp_path / "one_and_many.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert ingest_file(engine, path).ok
+    return engine
+
+
+async def test_statements_do_not_grow_with_measurements(one_and_many, api):
+    """No N+1: material detail and a search page take a fixed number of statements."""
+    counted = []
+
+    def count(_conn, _cursor, statement, *_args):
+        counted.append(statement)
+
+    async def statements(path, **params) -> int:
+        counted.clear()
+        response = await api.get(path, params=params)
+        assert response.status_code == 200
+        print(path, params, *counted, sep="\n  ")
+        return len(counted)
+
+    engine = api.app.state.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        one = await statements("/api/v1/materials/One")
+        many = await statements("/api/v1/materials/Many")
+        page_one = await statements("/api/v1/materials", filter="tensile_strength < 10.5 MPa", facet="class")  # a measurement each
+        page_many = await statements("/api/v1/materials", filter="tensile_strength > 0 MPa", facet="class")  # 1 and 40
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert one == many <= 10
+    assert page_one == page_many <= 6
+
+
+async def test_similar_by_structure_and_by_profile(semantics, api):
+    response = await api.get("/api/v1/materials/Alpha/similar", params={"threshold": 0})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["name"] == "Alpha"
+    kinds = {hit["kind"] for hit in body["results"]}
+    assert kinds == {"structure", "property_profile"}
+    assert all(0 <= hit["score"] <= 1 for hit in body["results"])
+    assert "Alpha" not in {hit["name"] for hit in body["results"]}
+    structure = [hit for hit in body["results"] if hit["kind"] == "structure"]
+    assert [hit["name"] for hit in structure] == ["Beta"]  # the only other structure
+    profile = [hit for hit in body["results"] if hit["kind"] == "property_profile"]
+    assert profile == sorted(profile, key=lambda hit: -hit["score"])
+    # Alpha has modulus, strength and Tg; Delta shares two of the three, Beta one
+    delta = next(hit for hit in profile if hit["name"] == "Delta")
+    assert sorted(delta["shared_properties"]) == ["tensile_strength", "youngs_modulus"]
+    assert delta["score"] <= 2 / 3
+
+
+async def test_similar_of_one_kind(semantics, api):
+    body = (await api.get("/api/v1/materials/Gamma/similar", params={"kind": "structure"})).json()
+    assert body["results"] == []  # Gamma has no structure
+    body = (await api.get("/api/v1/materials/Gamma/similar", params={"kind": "property_profile", "limit": 1})).json()
+    assert len(body["results"]) == 1 and body["results"][0]["kind"] == "property_profile"
+
+
+async def test_compare_side_by_side(semantics, api):
+    response = await api.get("/api/v1/compare", params={"ids": "Alpha,Delta", "units": "youngs_modulus:MPa"})
+    assert response.status_code == 200
+    body = response.json()
+    assert [m["name"] for m in body["materials"]] == ["Alpha", "Delta"]
+    rows = {row["property"]: row for row in body["properties"]}
+    assert set(rows) == {"youngs_modulus", "tensile_strength", "glass_transition_temperature", "density"}
+    alpha, delta = (m["id"] for m in body["materials"])
+    assert rows["youngs_modulus"]["unit"] == "MPa"
+    assert rows["youngs_modulus"]["values"][alpha][0]["value"] == pytest.approx(2000)
+    assert rows["youngs_modulus"]["values"][delta][0]["value"] == pytest.approx(110_000)
+    assert rows["density"]["values"][alpha] == []
+    assert len(rows["tensile_strength"]["values"][alpha]) == 2
+
+
+@pytest.mark.parametrize("ids", ["Alpha", "Alpha,Beta,Gamma,Delta,Epsilon,Zeta,Eta", ",,"])
+async def test_compare_needs_two_to_six(semantics, api, ids):
+    response = await api.get("/api/v1/compare", params={"ids": ids})
+    assert response.status_code == 422
+    assert response.headers["content-type"] == PROBLEM
+
+
+async def test_vocabulary(api):
+    properties = (await api.get("/api/v1/properties")).json()
+    modulus = next(p for p in properties if p["key"] == "youngs_modulus")
+    assert modulus["unit"] == "GPa" and modulus["category"] == "mechanical" and "E" in modulus["aliases"]
+    classes = (await api.get("/api/v1/classes")).json()
+    assert "polymer" in {c["key"] for c in classes}
+    applications = (await api.get("/api/v1/applications")).json()
+    assert "orthopaedic" in {a["key"] for a in applications}
+
+
+async def test_health_and_ready(api):
+    assert (await api.get("/health")).json() == {"status": "ok"}
+    ready = await api.get("/ready")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ready", "checks": {"database": "ok"}}
+
+
+async def test_ready_says_not_ready_when_elasticsearch_is_unreachable(engine, tmp_path, anyio_backend):
+    from tests.api_fixtures import open_client, settings_for
+
+    settings = settings_for(engine, tmp_path, elasticsearch_url="http://127.0.0.1:9")
+    manager, client = await open_client(settings)
+    try:
+        response = await client.get("/ready")
+    finally:
+        await client.aclose()
+        await manager.__aexit__(None, None, None)
+    assert response.status_code == 503
+    assert response.json()["checks"]["database"] == "ok"
+    assert response.json()["checks"]["elasticsearch"].startswith("unreachable")

@@ -1,0 +1,96 @@
+"""Search through the API: the same answers and the same shape as ``biomatdb search --json``."""
+
+from __future__ import annotations
+
+import pytest
+
+from search.backends.sql import SqlBackend
+from search.chemistry import ChemistryIndex
+from search.service import build_query
+
+pytestmark = pytest.mark.anyio
+
+PROBLEM = "application/problem+json"
+
+
+def expected(engine, **query) -> dict:
+    return SqlBackend(engine, ChemistryIndex(engine)).search(build_query(**query)).model_dump(mode="json", by_alias=True)
+
+
+async def test_get_materials_answers_exactly_what_the_backend_answers(semantics, api):
+    response = await api.get("/api/v1/materials", params={"filter": "youngs_modulus >= 1 GPa", "facet": ["class", "application"],
+                                                          "sort": "-youngs_modulus", "limit": 2})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert body == expected(semantics, filter_text="youngs_modulus >= 1 GPa", facets=["class", "application"],
+                            sort="-youngs_modulus", limit=2)
+    assert set(body) == {"results", "facets", "total", "next_cursor"}
+    assert body["total"] == 4 and len(body["results"]) == 2 and body["next_cursor"]
+
+
+async def test_the_cursor_walks_every_page_once(semantics, api):
+    seen, cursor = [], None
+    while True:
+        params = {"filter": "has density OR has youngs_modulus", "limit": 2, **({"cursor": cursor} if cursor else {})}
+        body = (await api.get("/api/v1/materials", params=params)).json()
+        seen += [hit["name"] for hit in body["results"]]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(seen) == ["Alpha", "Beta", "Delta", "Epsilon", "Gamma"]
+
+
+async def test_post_search_equals_get_materials(semantics, api):
+    get = await api.get("/api/v1/materials", params={"q": "alpha", "filter": "class = polymer", "facet": "class"})
+    post = await api.post("/api/v1/search", json={"text": "alpha", "filter": "class = polymer", "facets": ["class"]})
+    assert post.status_code == 200
+    assert post.json() == get.json()
+    assert [hit["name"] for hit in post.json()["results"]] == ["Alpha"]
+    assert post.json()["results"][0]["class"] == "polymer"
+
+
+async def test_a_filter_error_is_a_problem_with_its_position(semantics, api):
+    response = await api.get("/api/v1/materials", params={"filter": "youngs_modulus >= 1 parsecs"})
+    assert response.status_code == 400
+    assert response.headers["content-type"] == PROBLEM
+    problem = response.json()
+    assert problem["status"] == 400 and problem["type"].startswith("urn:biomatdb:problem:")
+    assert problem["instance"] == "/api/v1/materials"
+    assert isinstance(problem["position"], int)
+    assert "Traceback" not in response.text
+
+
+async def test_a_syntax_error_says_what_was_expected(semantics, api):
+    response = await api.post("/api/v1/search", json={"filter": "youngs_modulus >= AND"})
+    assert response.status_code == 400
+    problem = response.json()
+    assert problem["position"] == len("youngs_modulus >= ")
+    assert problem["expected"]
+
+
+@pytest.mark.parametrize(("params", "status"), [
+    ({"facet": "colour"}, 422),
+    ({"limit": 0}, 422),
+    ({"limit": 501}, 422),
+    ({"limit": 201}, 422),  # above page_size_max
+    ({"cursor": "not-a-cursor"}, 400),
+    ({"sort": "colour"}, 400),
+])
+async def test_bad_parameters_are_problems(semantics, api, params, status):
+    response = await api.get("/api/v1/materials", params=params)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    assert response.json()["status"] == status
+
+
+async def test_post_search_refuses_unknown_fields(semantics, api):
+    response = await api.post("/api/v1/search", json={"txt": "alpha"})
+    assert response.status_code == 422
+    assert response.headers["content-type"] == PROBLEM
+    assert response.json()["errors"][0]["loc"] == ["body", "txt"]
+
+
+async def test_chemistry_in_the_filter(semantics, api):
+    body = (await api.get("/api/v1/materials", params={"filter": 'substructure("c1ccccc1")'})).json()
+    assert [hit["name"] for hit in body["results"]] == ["Beta"]

@@ -1,0 +1,693 @@
+"""The Elasticsearch backend.
+
+(a) The translation is pure: exact request bodies for every filter node, the mapping, a
+document built from known rows, and a response parsed by hand. (b) The outbox against a real
+client pointed at a closed port: nothing written to the core is lost while Elasticsearch is
+down. (c) The real-server suite, run when BIOMATDB_TEST_ELASTICSEARCH_URL names a node
+(``docker compose -f deploy/compose.yaml up -d elasticsearch``): parity with the SQL backend
+on the fixtures, sync after an outage, and searching through a reindex.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import uuid
+
+import pytest
+from elasticsearch import Elasticsearch
+from elasticsearch.dsl import Search
+from rdkit import Chem
+from rdkit.Chem import rdFingerprintGenerator
+from sqlalchemy import event, func, select
+from typer.testing import CliRunner
+
+from biomatdb.chemistry import parse_structure
+from biomatdb.cli import app
+from biomatdb.errors import QueryError, SearchUnavailable
+from biomatdb.models import Material, SearchOutbox
+from ingest.pipeline import IngestOptions, ingest_file
+from search.backends.elastic import ElasticBackend, chemistry_nodes, documents_from_core, reindex, sync
+from search.backends.elastic_translate import (
+    ElasticTranslator,
+    index_mapping,
+    index_settings,
+    material_document,
+    measurement_interval,
+    parse_response,
+    query_body,
+)
+from search.model import (
+    FACETS,
+    And,
+    Condition,
+    FieldFilter,
+    HasProperty,
+    Interval,
+    Not,
+    Or,
+    PropertyFilter,
+    Query,
+    Similarity,
+    Sort,
+    Substructure,
+    encode_cursor,
+)
+from tests.search_parity_cases import PARITY_FILTERS, SORTED_QUERIES
+from tests.test_pipeline import LONG_TSV, WIDE_CSV, write
+
+INNER_SORT = [{"measurements.property": "asc"}, {"measurements.id": "asc"}]
+NAME_ORDER = [{"name_key": "asc"}, {"public_id": "asc"}]
+SOURCE_FIELDS = ["material_id", "public_id", "name", "class"]
+
+
+def inner(n: int) -> dict:
+    return {"name": f"m{n}", "size": 100, "sort": INNER_SORT}
+
+
+def nested(query: dict, inner_hits: int | None = 0) -> dict:
+    body = {"path": "measurements", "query": query}
+    if inner_hits is not None:
+        body["inner_hits"] = inner(inner_hits)
+    return {"nested": body}
+
+
+def prop(key: str, *clauses: dict) -> dict:
+    return {"bool": {"filter": [{"term": {"measurements.property": key}}, *clauses]}}
+
+
+def intersects(**bounds) -> dict:
+    return {"range": {"measurements.interval": {**bounds, "relation": "intersects"}}}
+
+
+# --- (a) translation: one line per node ---------------------------------------------------
+
+PLLA = Substructure(pattern="*O[C@@H](C)C(=O)*")
+STYRENE = Similarity(smiles="*CC(*)c1ccccc1", threshold=0.5)
+SILICON = Substructure(pattern="[Si]")
+CHEMISTRY = {PLLA: {7: 1.0, 3: 1.0}, STYRENE: {5: 0.81}, SILICON: {}}
+
+FILTERS = [
+    pytest.param(PropertyFilter(property="youngs_modulus", interval=Interval(low=1000, high=3000)),
+                 nested(prop("youngs_modulus", intersects(gte=1000.0, lte=3000.0))), id="closed-ends"),
+    pytest.param(PropertyFilter(property="youngs_modulus", interval=Interval(low=1000, high=3000, low_open=True,
+                                                                            high_open=True)),
+                 nested(prop("youngs_modulus", intersects(gt=1000.0, lt=3000.0))), id="open-ends"),
+    pytest.param(PropertyFilter(property="density", interval=Interval(high=2, high_open=True)),
+                 nested(prop("density", intersects(lt=2.0))), id="below"),
+    pytest.param(PropertyFilter(property="density", interval=Interval(low=4)),
+                 nested(prop("density", intersects(gte=4.0))), id="at-least"),
+    pytest.param(PropertyFilter(property="density"), nested(prop("density")), id="unbounded"),
+    pytest.param(PropertyFilter(property="tensile_strength", interval=Interval(low=50, low_open=True),
+                                where=(Condition(field="medium", value="PBS"),
+                                       Condition(field="temperature", value=310.15))),
+                 nested(prop("tensile_strength", intersects(gt=50.0),
+                             {"term": {"measurements.medium": "PBS"}},
+                             {"range": {"measurements.temperature_K": {"gte": 310.15 - 1e-6, "lte": 310.15 + 1e-6}}})),
+                 id="where-medium-and-temperature"),
+    pytest.param(PropertyFilter(property="glass_transition_temperature", interval=Interval(low=400, low_open=True),
+                                where=(Condition(field="method", op="!=", value="experimental"),)),
+                 nested(prop("glass_transition_temperature", intersects(gt=400.0),
+                             {"bool": {"must_not": [{"term": {"measurements.method": "experimental"}}]}})),
+                 id="where-not-equal"),
+    pytest.param(PropertyFilter(property="youngs_modulus", where=(
+        Condition(field="temperature", op="!=", value=310.15), Condition(field="temperature", op="<", value=300),
+        Condition(field="temperature", op=">=", value=290))),
+                 nested(prop("youngs_modulus",
+                             {"bool": {"must_not": [{"range": {"measurements.temperature_K": {
+                                 "gte": 310.15 - 1e-6, "lte": 310.15 + 1e-6}}}]}},
+                             {"range": {"measurements.temperature_K": {"lt": 300 - 1e-6}}},
+                             {"range": {"measurements.temperature_K": {"gte": 290 - 1e-6}}})),
+                 id="where-temperature-comparisons"),
+    pytest.param(PropertyFilter(property="density", where=(Condition(field="source", value="10.5555/x"),
+                                                           Condition(field="dataset", value="Wide"))),
+                 nested(prop("density",
+                             {"bool": {"should": [{"term": {"measurements.source_doi": "10.5555/x"}},
+                                                  {"term": {"measurements.source_citation": "10.5555/x"}}],
+                                       "minimum_should_match": 1}},
+                             {"term": {"measurements.dataset": "Wide"}})),
+                 id="where-source-and-dataset"),
+    pytest.param(HasProperty(property="fracture_toughness"),
+                 nested({"term": {"measurements.property": "fracture_toughness"}}), id="has"),
+    pytest.param(FieldFilter(field="class", value="Polymer"),
+                 {"term": {"class": {"value": "Polymer", "case_insensitive": True}}}, id="class"),
+    pytest.param(FieldFilter(field="class", op="!=", value="polymer"),
+                 {"bool": {"must_not": [{"term": {"class": {"value": "polymer", "case_insensitive": True}}}]}},
+                 id="class-not"),
+    pytest.param(FieldFilter(field="origin", value="natural"),
+                 {"term": {"origin": {"value": "natural", "case_insensitive": True}}}, id="origin"),
+    pytest.param(FieldFilter(field="dataset", value="polymetrix-tg"),
+                 {"term": {"datasets": {"value": "polymetrix-tg", "case_insensitive": True}}}, id="dataset"),
+    pytest.param(FieldFilter(field="application", value="orthopaedic"),
+                 {"term": {"applications.keyword": "orthopaedic"}}, id="application"),
+    pytest.param(FieldFilter(field="biodegradable", value=True), {"term": {"biodegradable": True}}, id="biodegradable"),
+    pytest.param(FieldFilter(field="biodegradable", op="!=", value=False),
+                 {"bool": {"must_not": [{"term": {"biodegradable": False}}]}}, id="biodegradable-not"),
+    pytest.param(FieldFilter(field="id", value="BM-0001"), {"term": {"public_id": "BM-0001"}}, id="id"),
+    pytest.param(PLLA, {"terms": {"material_id": [3, 7]}}, id="substructure"),
+    pytest.param(STYRENE, {"terms": {"material_id": [5]}}, id="similarity"),
+    pytest.param(SILICON, {"match_none": {}}, id="chemistry-nothing-found"),
+    pytest.param(And(items=(HasProperty(property="density"), FieldFilter(field="class", value="polymer"))),
+                 {"bool": {"filter": [nested({"term": {"measurements.property": "density"}}),
+                                      {"term": {"class": {"value": "polymer", "case_insensitive": True}}}]}},
+                 id="and"),
+    pytest.param(Or(items=(PropertyFilter(property="youngs_modulus", interval=Interval(low=10000, low_open=True)),
+                           PropertyFilter(property="tensile_strength", interval=Interval(low=500, low_open=True)))),
+                 {"bool": {"should": [nested(prop("youngs_modulus", intersects(gt=10000.0)), 0),
+                                      nested(prop("tensile_strength", intersects(gt=500.0)), 1)],
+                           "minimum_should_match": 1}}, id="or-names-inner-hits-apart"),
+    pytest.param(Or(items=()), {"match_none": {}}, id="empty-or"),
+    pytest.param(Not(item=HasProperty(property="youngs_modulus")),
+                 {"bool": {"must_not": [nested({"term": {"measurements.property": "youngs_modulus"}}, None)]}},
+                 id="not-shows-no-measurements"),
+    pytest.param(And(items=(Not(item=Or(items=(HasProperty(property="density"), PLLA))),
+                            HasProperty(property="porosity"))),
+                 {"bool": {"filter": [
+                     {"bool": {"must_not": [{"bool": {"should": [
+                         nested({"term": {"measurements.property": "density"}}, None),
+                         {"terms": {"material_id": [3, 7]}}], "minimum_should_match": 1}}]}},
+                     nested({"term": {"measurements.property": "porosity"}}, 0)]}},
+                 id="not-or-then-positive"),
+]
+
+
+@pytest.mark.parametrize(("node", "expected"), FILTERS)
+def test_filter_node_translates_to(node, expected):
+    assert ElasticTranslator(CHEMISTRY).filter(node) == expected
+
+
+@pytest.mark.parametrize(("node", "expected"), FILTERS)
+def test_every_translation_is_query_dsl_the_official_client_knows(node, expected):
+    # elasticsearch.dsl refuses a query type it does not know (UnknownDslObject)
+    assert Search.from_dict({"query": expected}).to_dict() == {"query": expected}
+
+
+@pytest.mark.parametrize("filter_text", PARITY_FILTERS)
+def test_every_parity_filter_translates_to_query_dsl_the_official_client_knows(filter_text):
+    from search.service import build_query
+
+    query = build_query(filter_text=filter_text, facets=list(FACETS), sort="-density")
+    body = query_body(query, chemistry_ids={node: {1: 0.9} for node in chemistry_nodes(query.filter)}, offset=0)
+    assert Search.from_dict(body).to_dict() == body
+
+
+@pytest.mark.parametrize("node", [
+    PropertyFilter(property="density", where=(Condition(field="medium", op="<", value="PBS"),)),
+    Substructure(pattern="c1ccccc1"),  # not resolved by the chemistry index
+])
+def test_what_the_translator_cannot_answer_is_a_query_error(node):
+    with pytest.raises(QueryError):
+        ElasticTranslator(CHEMISTRY).filter(node)
+
+
+def test_chemistry_nodes_are_collected_once_each_from_anywhere_in_the_tree():
+    node = And(items=(PLLA, Not(item=Or(items=(STYRENE, PLLA))), HasProperty(property="density")))
+    assert chemistry_nodes(node) == [PLLA, STYRENE]
+    assert chemistry_nodes(None) == []
+
+
+ALL_FACET_AGGS = {
+    "class": {"terms": {"field": "class", "size": 1000}},
+    "application": {"terms": {"field": "applications.keyword", "size": 1000}},
+    "biodegradable": {"terms": {"field": "biodegradable", "size": 1000}},
+    "origin": {"terms": {"field": "origin", "size": 1000}},
+    "property": {"terms": {"field": "properties", "size": 1000}},
+    "dataset": {"terms": {"field": "datasets", "size": 1000}},
+}
+
+
+def test_body_with_filter_facets_and_property_sort_ascending():
+    query = Query(filter=HasProperty(property="glass_transition_temperature"), facets=list(FACETS),
+                  sort=Sort.parse("glass_transition_temperature"), limit=50)
+    body = query_body(query, chemistry_ids={}, offset=0)
+    assert Search.from_dict(body).to_dict() == body
+    assert body == {
+        "query": {"bool": {"filter": [nested({"term": {"measurements.property": "glass_transition_temperature"}})]}},
+        "sort": [{"measurements.sort_low": {
+            "order": "asc", "mode": "min", "missing": "_last",
+            "nested": {"path": "measurements",
+                       "filter": {"term": {"measurements.property": "glass_transition_temperature"}}}}}, *NAME_ORDER],
+        "from": 0,
+        "size": 50,
+        "track_total_hits": True,
+        "_source": SOURCE_FIELDS,
+        "aggs": ALL_FACET_AGGS,
+    }
+
+
+@pytest.mark.parametrize(("sort", "text", "expected"), [
+    ("-glass_transition_temperature", None, [{"measurements.sort_high": {
+        "order": "desc", "mode": "max", "missing": "_last",
+        "nested": {"path": "measurements",
+                   "filter": {"term": {"measurements.property": "glass_transition_temperature"}}}}}, *NAME_ORDER]),
+    ("name", None, NAME_ORDER),
+    ("-name", None, [{"name_key": "desc"}, {"public_id": "desc"}]),
+    (None, None, NAME_ORDER),
+    ("relevance", None, NAME_ORDER),
+    (None, "poly", [{"_score": "desc"}, *NAME_ORDER]),
+    ("relevance", "poly", [{"_score": "desc"}, *NAME_ORDER]),
+])
+def test_sort(sort, text, expected):
+    query = Query(text=text, sort=Sort.parse(sort))
+    assert query_body(query, chemistry_ids={}, offset=0)["sort"] == expected
+
+
+def test_similarity_orders_by_score_when_nothing_else_is_asked():
+    query = Query(filter=STYRENE)
+    body = query_body(query, chemistry_ids={STYRENE: {5: 0.81, 2: 0.5}}, offset=0)
+    assert body["query"] == {"bool": {"filter": [{"terms": {"material_id": [2, 5]}}]}}
+    assert body["sort"] == [{"_script": {"type": "number", "order": "desc", "script": {
+        "lang": "painless",
+        "source": "(double) params.scores.getOrDefault(String.valueOf(doc['material_id'].value), 0.0)",
+        "params": {"scores": {"2": 0.5, "5": 0.81}}}}}, *NAME_ORDER]
+    by_name = Query(filter=STYRENE, sort=Sort.parse("name"))
+    assert query_body(by_name, chemistry_ids={STYRENE: {5: 0.81}}, offset=0)["sort"] == NAME_ORDER
+
+
+def test_text_is_every_word_as_a_prefix_and_a_match_for_relevance():
+    body = query_body(Query(text="Méthyl acryl", filter=FieldFilter(field="class", value="polymer")),
+                      chemistry_ids={}, offset=0)
+    assert body["query"] == {"bool": {
+        "filter": [{"prefix": {"search_text": "methyl"}}, {"prefix": {"search_text": "acryl"}},
+                   {"term": {"class": {"value": "polymer", "case_insensitive": True}}}],
+        "should": [{"match": {"search_text": {"query": "Méthyl acryl"}}}]}}
+
+
+def test_no_text_and_no_filter_matches_everything_and_asks_no_aggregations():
+    assert query_body(Query(), chemistry_ids={}, offset=0) == {
+        "query": {"match_all": {}}, "sort": NAME_ORDER, "from": 0, "size": 20, "track_total_hits": True,
+        "_source": SOURCE_FIELDS}
+
+
+def test_cursor_offset_becomes_from_and_the_result_window_is_a_typed_limit():
+    query = Query(filter=HasProperty(property="density"), limit=25)
+    assert query_body(query, chemistry_ids={}, offset=75)["from"] == 75
+    assert query_body(query, chemistry_ids={}, offset=9975)["size"] == 25
+    with pytest.raises(QueryError) as raised:
+        query_body(query, chemistry_ids={}, offset=9976)
+    assert raised.value.type == "unsupported"
+
+
+# --- (a) the mapping and documents ---------------------------------------------------------
+
+
+def test_mapping_is_explicit_with_nested_measurements_and_ranges():
+    mapping = index_mapping()
+    assert mapping["dynamic"] == "strict"
+    fields = mapping["properties"]
+    condition = {"type": "keyword", "normalizer": "lowercase_keyword"}
+    assert fields["measurements"] == {"type": "nested", "properties": {
+        "id": {"type": "long"}, "property": {"type": "keyword"}, "qualifier": {"type": "keyword"},
+        "interval": {"type": "double_range"}, "value": {"type": "double"}, "value_min": {"type": "double"},
+        "value_max": {"type": "double"}, "sort_low": {"type": "double"}, "sort_high": {"type": "double"},
+        "uncertainty": {"type": "double"}, "unit": {"type": "keyword"}, "temperature_K": {"type": "double"},
+        "medium": condition, "method": condition, "standard": condition, "specimen_state": condition,
+        "dataset": condition, "source_doi": condition, "source_citation": condition}}
+    text = {"type": "text", "analyzer": "words", "fields": {"keyword": {"type": "keyword", "ignore_above": 1024}}}
+    for name in ("name", "synonyms", "description", "applications"):
+        assert fields[name] == text, name
+    for name in ("public_id", "name_key", "class", "subclass", "origin", "properties", "datasets"):
+        assert fields[name] == {"type": "keyword"}, name
+    assert fields["material_id"] == {"type": "integer"}
+    assert fields["fp_bits"] == {"type": "integer"}
+    assert fields["biodegradable"] == {"type": "boolean"}
+    assert fields["search_text"] == {"type": "text", "analyzer": "words"}
+    analysis = index_settings()["analysis"]
+    assert analysis["normalizer"] == {"lowercase_keyword": {"type": "custom", "filter": ["lowercase"]}}
+    assert analysis["analyzer"]["words"]["filter"] == ["lowercase", "asciifolding"]
+
+
+@pytest.mark.parametrize(("qualifier", "low", "high", "expected"), [
+    ("=", 3.5, 3.5, {"gte": 3.5, "lte": 3.5}),
+    ("~", 60.0, 60.0, {"gte": 60.0, "lte": 60.0}),
+    ("range", 50.0, 70.0, {"gte": 50.0, "lte": 70.0}),
+    (">", 860.0, None, {"gt": 860.0}),
+    (">=", 860.0, None, {"gte": 860.0}),
+    ("<", None, 5.0, {"lt": 5.0}),
+    ("<=", None, 5.0, {"lte": 5.0}),
+])
+def test_measurement_interval(qualifier, low, high, expected):
+    assert measurement_interval(qualifier, low, high) == expected
+
+
+MEASUREMENT_ROW = {
+    "id": 41, "property_key": "tensile_strength", "qualifier": ">", "value": None, "value_min": 860.0,
+    "value_max": None, "uncertainty": None, "unit": "MPa", "temperature_K": 310.15, "medium": "PBS",
+    "method": "ISO 527", "standard": None, "specimen_state": None, "dataset": "Wide", "doi": "10.5555/test.ti",
+    "citation": None,
+}
+
+
+def test_document_from_a_known_measurement():
+    material = {"id": 3, "public_id": "BM-0003", "name": "Ethanol gel", "name_key": "ethanol gel",
+                "class": "hydrogel", "subclass": None, "description": "A test gel", "biodegradable": True,
+                "origin": "synthetic"}
+    fingerprint = parse_structure("CCO").fingerprint
+    document = material_document(material=material, synonyms=["EtOH gel"], applications=["wound_dressing"],
+                                 measurements=[MEASUREMENT_ROW], fingerprint=fingerprint)
+    morgan = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
+    bits = list(morgan.GetFingerprint(Chem.MolFromSmiles("CCO")).GetOnBits())
+    assert bits
+    assert document == {
+        "material_id": 3, "public_id": "BM-0003", "name": "Ethanol gel", "name_key": "ethanol gel",
+        "synonyms": ["EtOH gel"], "description": "A test gel", "applications": ["wound_dressing"],
+        "class": "hydrogel", "subclass": None, "biodegradable": True, "origin": "synthetic",
+        "search_text": "Ethanol gel EtOH gel hydrogel A test gel wound dressing",
+        "properties": ["tensile_strength"], "datasets": ["Wide"], "fp_bits": bits, "fp_bit_count": len(bits),
+        "measurements": [{
+            "id": 41, "property": "tensile_strength", "qualifier": ">", "interval": {"gt": 860.0},
+            "value": None, "value_min": 860.0, "value_max": None, "sort_low": 860.0, "sort_high": 860.0,
+            "uncertainty": None, "unit": "MPa", "temperature_K": 310.15, "medium": "PBS", "method": "ISO 527",
+            "standard": None, "specimen_state": None, "dataset": "Wide", "source_doi": "10.5555/test.ti",
+            "source_citation": None}],
+    }
+    assert set(document) == set(index_mapping()["properties"])
+    assert set(document["measurements"][0]) == set(index_mapping()["properties"]["measurements"]["properties"])
+
+
+def test_documents_from_core_read_in_batches(sqlite_engine, tmp_path):
+    assert ingest_file(sqlite_engine, write(tmp_path, "wide.csv", WIDE_CSV)).loaded
+    statements = []
+    event.listen(sqlite_engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    with sqlite_engine.connect() as connection:
+        documents = {d["name"]: d for d in documents_from_core(connection)}
+    assert len(statements) == 1 + 4  # the ids, then synonyms, applications, measurements, materials
+    assert sorted(documents) == ["PCL", "PLLA", "Ti-6Al-4V"]
+    ti = documents["Ti-6Al-4V"]
+    strength = next(m for m in ti["measurements"] if m["property"] == "tensile_strength")
+    assert (strength["qualifier"], strength["interval"], strength["source_citation"]) == (
+        ">", {"gt": 860.0}, "Test handbook 2001")
+    assert ti["fp_bits"] == [] and ti["class"] == "metal"  # the vocabulary reads "alloy" as metal
+    assert documents["PLLA"]["fp_bits"] and "density" in documents["PLLA"]["properties"]
+    assert documents["PLLA"]["datasets"] == ["wide"]
+    with sqlite_engine.connect() as connection:
+        assert [d["name"] for d in documents_from_core(connection, [documents["PCL"]["material_id"], 10_000])] == [
+            "PCL"]
+
+
+# --- (a) responses -------------------------------------------------------------------------
+
+
+def _nested_source(id_: int, prop_key: str, **extra) -> dict:
+    return {"id": id_, "property": prop_key, "qualifier": "=", "value": 1.25, "value_min": 1.25, "value_max": 1.25,
+            "uncertainty": None, "unit": "g/cm^3", "temperature_K": None, "medium": None, "method": None,
+            "standard": None, "specimen_state": None, "dataset": "wide", "source_doi": None,
+            "source_citation": "Test handbook 2001", **extra}
+
+
+def _inner(*sources: dict) -> dict:
+    return {"hits": {"total": {"value": len(sources), "relation": "eq"},
+                     "hits": [{"_index": "biomatdb-1", "_id": "1", "_nested": {"field": "measurements", "offset": i},
+                               "_source": s} for i, s in enumerate(sources)]}}
+
+
+RESPONSE = {
+    "took": 3, "timed_out": False,
+    "hits": {
+        "total": {"value": 3, "relation": "eq"}, "max_score": None,
+        "hits": [
+            {"_index": "biomatdb-1", "_id": "1", "_score": None, "sort": ["pcl", "BM-0001"],
+             "_source": {"material_id": 1, "public_id": "BM-0001", "name": "PCL", "class": "polymer"},
+             "inner_hits": {
+                 "m0": _inner(_nested_source(12, "glass_transition_temperature", medium="PBS", temperature_K=310.15),
+                              _nested_source(11, "density", source_doi="10.5555/x")),
+                 "m1": _inner(_nested_source(11, "density", source_doi="10.5555/x")),
+             }},
+            {"_index": "biomatdb-1", "_id": "2", "_score": None, "sort": ["plla", "BM-0002"],
+             "_source": {"material_id": 2, "public_id": "BM-0002", "name": "PLLA", "class": None},
+             "inner_hits": {"m0": _inner(), "m1": _inner()}},
+        ],
+    },
+    "aggregations": {
+        "class": {"doc_count_error_upper_bound": 0, "sum_other_doc_count": 0,
+                  "buckets": [{"key": "alloy", "doc_count": 1}, {"key": "polymer", "doc_count": 2},
+                              {"key": "ceramic", "doc_count": 1}]},
+        "biodegradable": {"doc_count_error_upper_bound": 0, "sum_other_doc_count": 0,
+                          "buckets": [{"key": 1, "key_as_string": "true", "doc_count": 2},
+                                      {"key": 0, "key_as_string": "false", "doc_count": 1}]},
+    },
+}
+
+
+def test_parse_response():
+    query = Query(filter=HasProperty(property="density"), facets=["class", "biodegradable"], limit=2)
+    result = parse_response(RESPONSE, query, offset=0, scores={2: 0.75})
+    assert result.total == 3
+    assert result.next_cursor == encode_cursor(query, 2)
+    assert [(h.id, h.name, h.material_class, h.score) for h in result.results] == [
+        ("BM-0001", "PCL", "polymer", None), ("BM-0002", "PLLA", None, 0.75)]
+    shown = result.results[0].measurements
+    assert [(m.property, m.value, m.dataset, m.source, m.conditions) for m in shown] == [
+        ("density", 1.25, "wide", "doi:10.5555/x", {}),
+        ("glass_transition_temperature", 1.25, "wide", "Test handbook 2001",
+         {"temperature_K": 310.15, "medium": "PBS"}),
+    ]
+    assert result.results[1].measurements == []
+    assert {name: [(v.value, v.count) for v in values] for name, values in result.facets.items()} == {
+        "class": [("polymer", 2), ("alloy", 1), ("ceramic", 1)],
+        "biodegradable": [("true", 2), ("false", 1)],
+    }
+    assert parse_response(RESPONSE, query, offset=2).next_cursor is None
+
+
+# --- (b) the outbox while Elasticsearch is unreachable ---------------------------------------
+
+
+@pytest.fixture
+def unreachable_url() -> str:
+    """An address nothing listens on: a port the OS just handed out, closed again."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def unreachable_client(unreachable_url):
+    """A real client pointed at that address."""
+    client = Elasticsearch(unreachable_url)
+    yield client
+    client.close()
+
+
+def _outbox(engine) -> list[tuple[int, int]]:
+    with engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(
+            select(SearchOutbox.id, SearchOutbox.material_id).order_by(SearchOutbox.id))]
+
+
+def test_nothing_is_lost_while_elasticsearch_is_down(sqlite_engine, tmp_path, unreachable_client):
+    assert ingest_file(sqlite_engine, write(tmp_path, "wide.csv", WIDE_CSV)).loaded
+    first = _outbox(sqlite_engine)
+    with sqlite_engine.connect() as connection:
+        materials = set(connection.execute(select(Material.id)).scalars())
+    assert {material_id for _, material_id in first} == materials  # the loader writes the outbox
+
+    with pytest.raises(SearchUnavailable) as raised:
+        sync(sqlite_engine, unreachable_client, "biomatdb")
+    assert raised.value.type == "search-unavailable"
+    assert "Elasticsearch is unavailable" in raised.value.message
+    assert _outbox(sqlite_engine) == first
+
+    assert ingest_file(sqlite_engine, write(tmp_path, "long.tsv", LONG_TSV)).loaded
+    second = _outbox(sqlite_engine)
+    assert second[:len(first)] == first and len(second) > len(first)
+    with pytest.raises(SearchUnavailable):
+        sync(sqlite_engine, unreachable_client, "biomatdb")
+    assert _outbox(sqlite_engine) == second
+    with sqlite_engine.connect() as connection:
+        assert {m for _, m in second} == set(connection.execute(select(Material.id)).scalars())
+
+
+def test_reindex_against_an_unreachable_node_says_so(sqlite_engine, unreachable_client):
+    with pytest.raises(SearchUnavailable):
+        reindex(sqlite_engine, unreachable_client, "biomatdb")
+
+
+def test_search_against_an_unreachable_node_says_so(sqlite_engine, unreachable_client):
+    backend = ElasticBackend(unreachable_client, "biomatdb", sqlite_engine)
+    with pytest.raises(SearchUnavailable):
+        backend.search(Query(filter=HasProperty(property="density")))
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch):
+    monkeypatch.setenv("BIOMATDB_DATA_DIR", str(tmp_path / "data"))
+    for name in ("BIOMATDB_DATABASE_URL", "BIOMATDB_ELASTICSEARCH_URL", "BIOMATDB_ELASTICSEARCH_INDEX"):
+        monkeypatch.delenv(name, raising=False)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(app, list(args), catch_exceptions=False)
+
+
+@pytest.mark.parametrize("command", ["reindex", "sync"])
+def test_commands_without_an_elasticsearch_url_refuse_clearly(cli, command):
+    result = cli(command)
+    assert result.exit_code == 2
+    assert "BIOMATDB_ELASTICSEARCH_URL is not set" in result.output
+
+
+def test_sync_command_against_an_unreachable_node_fails_and_keeps_the_outbox(cli, tmp_path, monkeypatch,
+                                                                              unreachable_url):
+    monkeypatch.setenv("BIOMATDB_ELASTICSEARCH_URL", unreachable_url)
+    assert cli("ingest", str(write(tmp_path, "wide.csv", WIDE_CSV)), "--json").exit_code == 0
+    result = cli("sync")
+    assert result.exit_code == 1
+    assert "Elasticsearch is unavailable" in result.output and "the outbox keeps every change" in result.output
+
+
+# --- (c) the real-server suite --------------------------------------------------------------
+
+ELASTICSEARCH_URL = os.environ.get("BIOMATDB_TEST_ELASTICSEARCH_URL")
+real_server = pytest.mark.skipif(
+    not ELASTICSEARCH_URL,
+    reason="Elasticsearch real-server suite not run: BIOMATDB_TEST_ELASTICSEARCH_URL is not set")
+
+
+@pytest.fixture(scope="module")
+def es_client():
+    client = Elasticsearch(ELASTICSEARCH_URL, request_timeout=60)
+    yield client
+    client.close()
+
+
+def _fresh_alias() -> str:
+    return f"biomatdb-test-{uuid.uuid4().hex[:10]}"
+
+
+def _drop(client: Elasticsearch, alias: str) -> None:
+    # by name: Elasticsearch 8 refuses wildcard deletes (action.destructive_requires_name)
+    for index in client.indices.get(index=f"{alias}-*", allow_no_indices=True).body:
+        client.indices.delete(index=index)
+
+
+@pytest.fixture(scope="module")
+def parity(tmp_path_factory, es_client):
+    """The fixtures and a generated dataset in SQLite, indexed into a fresh alias."""
+    from benchmarks.generate import write_long, write_wide
+    from biomatdb.db import make_engine, migrate
+    from ingest.fixtures import default_fixtures_dir, load_fixtures
+    from search.backends.sql import SqlBackend
+    from search.chemistry import ChemistryIndex
+
+    folder = tmp_path_factory.mktemp("elastic-parity")
+    engine = make_engine(f"sqlite:///{folder / 'core.sqlite'}")
+    migrate(engine)
+    reports = load_fixtures(engine, default_fixtures_dir())
+    assert all(report.ok for _, report in reports)
+    write_wide(folder / "generated-wide.csv", 2_400, seed=7)
+    write_long(folder / "generated-long.csv", 2_000, seed=7)
+    for name in ("generated-wide.csv", "generated-long.csv"):
+        assert ingest_file(engine, folder / name).ok
+    alias = _fresh_alias()
+    report = reindex(engine, es_client, alias)
+    with engine.connect() as connection:
+        assert report.documents == connection.execute(select(func.count()).select_from(Material)).scalar_one()
+    chemistry = ChemistryIndex(engine)
+    yield {"sql": SqlBackend(engine, chemistry), "elastic": ElasticBackend(es_client, alias, engine, chemistry)}
+    _drop(es_client, alias)
+    engine.dispose()
+
+
+def _every_page(backend, query: Query) -> tuple:
+    """Every id in order (following cursors), the total, and the facets of the first page."""
+    first = result = backend.search(query)
+    ids = [hit.id for hit in result.results]
+    while result.next_cursor:
+        result = backend.search(query.model_copy(update={"cursor": result.next_cursor}))
+        ids.extend(hit.id for hit in result.results)
+    facets = {name: [(v.value, v.count) for v in values] for name, values in first.facets.items()}
+    return first.total, ids, facets
+
+
+@real_server
+@pytest.mark.parametrize("filter_text", PARITY_FILTERS)
+def test_filter_gives_the_same_answer_as_sql(parity, filter_text):
+    from search.service import build_query
+
+    query = build_query(filter_text=filter_text, facets=list(FACETS), sort="name", limit=500)
+    assert _every_page(parity["elastic"], query) == _every_page(parity["sql"], query)
+
+
+@real_server
+@pytest.mark.parametrize(("filter_text", "sort"), SORTED_QUERIES)
+def test_sorted_results_are_the_same_as_sql(parity, filter_text, sort):
+    from search.service import build_query
+
+    query = build_query(filter_text=filter_text, sort=sort, limit=500)
+    assert _every_page(parity["elastic"], query) == _every_page(parity["sql"], query)
+
+
+@real_server
+def test_matched_measurements_are_the_same_as_sql(parity):
+    from search.service import build_query
+
+    query = build_query(filter_text="glass_transition_temperature > 400 K WHERE method = experimental",
+                        sort="name", limit=20)
+    sql, elastic = parity["sql"].search(query), parity["elastic"].search(query)
+    assert [h.model_dump() for h in elastic.results] == [h.model_dump() for h in sql.results]
+
+
+@real_server
+def test_sync_after_an_outage_finds_the_new_material(sqlite_engine, tmp_path, es_client, unreachable_client):
+    alias = _fresh_alias()
+    try:
+        reindex(sqlite_engine, es_client, alias)
+        assert ingest_file(sqlite_engine, write(tmp_path, "wide.csv", WIDE_CSV)).loaded
+        with pytest.raises(SearchUnavailable):
+            sync(sqlite_engine, unreachable_client, alias)
+        waiting = _outbox(sqlite_engine)
+        assert waiting
+        report = sync(sqlite_engine, es_client, alias, batch=2)
+        assert (report.outbox_rows, report.deleted, report.deferred) == (len(waiting), 0, False)
+        assert _outbox(sqlite_engine) == []
+        es_client.indices.refresh(index=alias)
+        backend = ElasticBackend(es_client, alias, sqlite_engine)
+        result = backend.search(Query(text="Ti-6Al-4V", filter=PropertyFilter(
+            property="tensile_strength", interval=Interval(low=900))))
+        assert [hit.name for hit in result.results] == ["Ti-6Al-4V"]
+        assert [m.qualifier for m in result.results[0].measurements] == [">"]
+
+        # a re-upload without PCL removes it from the core; the sync removes its document
+        assert ingest_file(sqlite_engine, write(tmp_path, "wide.csv", WIDE_CSV.replace(
+            WIDE_CSV.splitlines()[3] + "\n", "")), IngestOptions(dataset="wide")).loaded
+        assert sync(sqlite_engine, es_client, alias).deleted == 1
+        es_client.indices.refresh(index=alias)
+        assert backend.search(Query(text="PCL")).total == 0
+    finally:
+        _drop(es_client, alias)
+
+
+@real_server
+def test_searches_never_fail_while_reindexing(sqlite_engine, tmp_path, es_client):
+    assert ingest_file(sqlite_engine, write(tmp_path, "wide.csv", WIDE_CSV)).loaded
+    alias = _fresh_alias()
+    try:
+        reindex(sqlite_engine, es_client, alias)
+        backend = ElasticBackend(es_client, alias, sqlite_engine)
+        query = Query(filter=HasProperty(property="density"), facets=["class"])
+        expected = backend.search(query)
+        assert expected.total == 3
+        failures, answers, done = [], [], threading.Event()
+
+        def search_until_done():
+            while not done.is_set():
+                try:
+                    answers.append(backend.search(query))
+                except Exception as exc:  # noqa: BLE001 — every failure is the finding
+                    failures.append(exc)
+
+        searcher = threading.Thread(target=search_until_done)
+        searcher.start()
+        try:
+            for _ in range(3):
+                reindex(sqlite_engine, es_client, alias)
+        finally:
+            done.set()
+            searcher.join()
+        assert failures == []
+        assert answers and all(answer == expected for answer in answers)
+        assert list(es_client.indices.get_alias(name=alias).body) == [
+            name for name in es_client.indices.get(index=f"{alias}-*").body]
+    finally:
+        _drop(es_client, alias)

@@ -1,0 +1,136 @@
+"""Parity: SQLite and PostgreSQL give the same answers to the same queries on the same data.
+
+Both cores hold every fixture (curated and public datasets) plus a generated dataset with
+ranges, bounds, conditions and structures; each query of ``tests/search_parity_cases.py``
+and each hypothesis-generated filter must give identical result ids (in order), totals and
+facet counts on both.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from benchmarks.generate import write_long, write_wide
+from ingest.fixtures import default_fixtures_dir, load_fixtures
+from ingest.pipeline import ingest_file
+from search.backends.sql import SqlBackend
+from search.chemistry import ChemistryIndex
+from search.model import FACETS, And, FieldFilter, HasProperty, Interval, Not, Or, PropertyFilter, Query, Sort
+from search.service import build_query
+from tests.postgres import fresh_database
+from tests.search_parity_cases import PARITY_FILTERS, SORTED_QUERIES
+
+
+def _load(engine, generated: Path) -> None:
+    reports = load_fixtures(engine, default_fixtures_dir())
+    assert all(report.ok for _, report in reports), [(p, r.errors[:3]) for p, r in reports if not r.ok]
+    for path in sorted(generated.iterdir()):
+        report = ingest_file(engine, path)
+        assert report.ok, report.errors[:3]
+
+
+@pytest.fixture(scope="module")
+def generated_files(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("generated")
+    write_wide(folder / "generated-wide.csv", 2_400, seed=7)
+    write_long(folder / "generated-long.csv", 2_000, seed=7)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def backends(tmp_path_factory, generated_files, pg_server):
+    from biomatdb.db import make_engine, migrate
+
+    sqlite = make_engine(f"sqlite:///{tmp_path_factory.mktemp('parity') / 'core.sqlite'}")
+    migrate(sqlite)
+    with fresh_database(pg_server, "search_parity") as postgresql:
+        for name, engine in (("sqlite", sqlite), ("postgresql", postgresql)):
+            started = time.perf_counter()
+            _load(engine, generated_files)
+            print(f"\nparity data loaded into {name} in {time.perf_counter() - started:.1f} s")
+        yield {name: SqlBackend(engine, ChemistryIndex(engine))
+               for name, engine in (("sqlite", sqlite), ("postgresql", postgresql))}
+    sqlite.dispose()
+
+
+def _answer(backend, query: Query) -> tuple:
+    result = backend.search(query)
+    facets = {name: [(v.value, v.count) for v in values] for name, values in result.facets.items()}
+    return result.total, [hit.id for hit in result.results], facets, result.next_cursor is not None
+
+
+def _same_on_both(backends, query: Query) -> tuple:
+    sqlite = _answer(backends["sqlite"], query)
+    postgresql = _answer(backends["postgresql"], query)
+    assert postgresql == sqlite
+    return sqlite
+
+
+@pytest.mark.parametrize("filter_text", PARITY_FILTERS)
+def test_filter_gives_the_same_answer_on_sqlite_and_postgresql(backends, filter_text):
+    query = build_query(filter_text=filter_text, facets=list(FACETS), sort="name", limit=200)
+    _same_on_both(backends, query)
+
+
+@pytest.mark.parametrize(("filter_text", "sort"), SORTED_QUERIES)
+def test_sorted_pages_are_identical(backends, filter_text, sort):
+    query = build_query(filter_text=filter_text, sort=sort, limit=50)
+    total, first_page, _, more = _same_on_both(backends, query)
+    if more:
+        cursor = backends["sqlite"].search(query).next_cursor
+        _same_on_both(backends, query.model_copy(update={"cursor": cursor}))
+
+
+@pytest.mark.parametrize("text", ["poly", "styrene", "methyl acrylate", "orthopaedic", "titanium", "zzz"])
+def test_text_search_matches_the_same_materials(backends, text):
+    _same_on_both(backends, build_query(text=text, sort="name", limit=500, facets=["class"]))
+
+
+def test_the_parity_table_is_not_vacuous(backends):
+    empty = [f for f in PARITY_FILTERS if backends["sqlite"].search(build_query(filter_text=f, limit=1)).total == 0]
+    assert len(PARITY_FILTERS) >= 60
+    assert len(empty) <= len(PARITY_FILTERS) // 10, empty
+
+
+# --- hypothesis: random filter trees over the generated properties -------------------------
+
+_RANGES = {  # canonical units: MPa, MPa, g/cm^3, K, %
+    "youngs_modulus": (100.0, 10_000.0), "tensile_strength": (10.0, 200.0), "density": (0.5, 3.0),
+    "glass_transition_temperature": (250.0, 450.0), "porosity": (0.0, 100.0),
+}
+
+
+@st.composite
+def property_filters(draw):
+    key = draw(st.sampled_from(sorted(_RANGES)))
+    low, high = _RANGES[key]
+    a = draw(st.one_of(st.none(), st.floats(low, high)))
+    b = draw(st.one_of(st.none(), st.floats(low, high)))
+    if a is not None and b is not None and a > b:
+        a, b = b, a
+    return PropertyFilter(property=key, interval=Interval(low=a, high=b, low_open=draw(st.booleans()),
+                                                          high_open=draw(st.booleans())))
+
+
+leaves = st.one_of(
+    property_filters(),
+    st.builds(HasProperty, property=st.sampled_from(sorted(_RANGES))),
+    st.builds(FieldFilter, field=st.just("class"), op=st.sampled_from(["=", "!="]),
+              value=st.sampled_from(["polymer", "metal", "ceramic", "glass", "hydrogel"])),
+)
+filters = st.recursive(leaves, lambda inner: st.one_of(
+    st.builds(lambda items: And(items=tuple(items)), st.lists(inner, min_size=2, max_size=3)),
+    st.builds(lambda items: Or(items=tuple(items)), st.lists(inner, min_size=2, max_size=3)),
+    st.builds(Not, item=inner),
+), max_leaves=6)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(node=filters, sort=st.sampled_from(["name", "youngs_modulus", "-density", "-name"]))
+def test_generated_filters_give_the_same_answer(backends, node, sort):
+    _same_on_both(backends, Query(filter=node, sort=Sort.parse(sort), limit=30, facets=["class", "property"]))

@@ -91,11 +91,11 @@ def write_zip(session: Session, dataset: Dataset) -> Path:
 
     directory = Path(tempfile.mkdtemp(prefix="biomatdb-datapackage-"))
     try:
+        package = descriptor(session.connection(), dataset, data_path="data.csv")
         with (directory / "data.csv").open("w", encoding="utf-8", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
             writer.writeheader()
             writer.writerows(export_rows(session, dataset=dataset.name))
-        package = descriptor(session.connection(), dataset, data_path="data.csv")
         report = Package(package, basepath=str(directory)).validate()
         if not report.valid:
             messages = [message for (message,) in report.flatten(["message"])][:5]

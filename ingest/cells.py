@@ -38,6 +38,8 @@ _CELL = re.compile(
     r"\s*(?P<unit>[^\d\s.,+\-].*?)?\s*$",
     re.IGNORECASE,
 )
+# a negative end written in parentheses, as handbooks print ranges: (−65)–(−60)
+_PARENTHESISED = re.compile(rf"\(\s*({_NUMBER})\s*\)")
 _QUALIFIERS = {">=": ">=", "≥": ">=", "<=": "<=", "≤": "<=", ">": ">", "<": "<", "~": "~", "ca": "~", "ca.": "~",
                "approx": "~", "approx.": "~", "c.": "~"}
 _PLAIN_COMMA = re.compile(r"^[+-]?\d+,\d+(?:[eE][+-]?\d+)?$")
@@ -97,6 +99,8 @@ def parse_cell(text: Any, *, decimal: str = ".") -> ParsedCell | CellError | Non
         return None
     if folded.replace(" ", "") in NON_FINITE:
         return CellError("non-finite-number", "not a finite number")
+    if "(" in cleaned:
+        cleaned = _PARENTHESISED.sub(r"\1", cleaned)
     match = _CELL.match(cleaned)
     if match is None:
         return CellError("type-error", _EXPECTED)

@@ -85,13 +85,13 @@ async def test_statements_do_not_grow_with_measurements(one_and_many, api):
     counted = []
 
     def count(_conn, _cursor, statement, *_args):
-        counted.append(statement)
+        if "jobs" not in statement:  # the job worker polls its queue meanwhile
+            counted.append(statement)
 
     async def statements(path, **params) -> int:
         counted.clear()
         response = await api.get(path, params=params)
         assert response.status_code == 200
-        print(path, params, *counted, sep="\n  ")
         return len(counted)
 
     engine = api.app.state.engine

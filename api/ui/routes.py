@@ -1,0 +1,276 @@
+"""The visitor pages: search, a material, the Ashby chart, compare, about; the unit switch
+(a cookie, for the session); the chart data as JSON; the UI's own static files and the
+plotly bundle of the ``plotly`` package. Nothing here writes to the core."""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.deps import ChemistryDep, EngineDep, SearchDep
+from api.responses import OrjsonResponse
+from api.ui import pages
+from api.ui.ashby import TISSUE_CLASS, envelope, spans
+from api.ui.display import UNITS_COOKIE, Shown, display_choices, parse_units_cookie, unit_label, units_cookie
+from biomatdb import __version__
+from biomatdb.catalog import datasets_json, find_material, material_json
+from biomatdb.errors import NotFoundError, QueryError
+from biomatdb.vocabulary import get_vocabulary
+from search.model import decode_cursor, encode_cursor
+from search.service import build_query
+
+router = APIRouter(include_in_schema=False)
+
+_HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=_HERE / "templates")
+templates.env.filters["unit_label"] = unit_label
+
+PAGE_SIZE = 20
+SEARCH_FACETS = ["class", "application", "biodegradable", "property"]
+
+# Only this app's own origin may be reached from a page: a browser refuses anything else.
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                           "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "
+                           "base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+_STATIC_NAME = re.compile(r"^[\w-]+\.(css|js|svg|png|ico)$")
+
+
+def render(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+    context = {"version": __version__, "read_only": request.app.state.settings.read_only, **context}
+    response = templates.TemplateResponse(request, template, context, status_code=status_code)
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
+
+
+def chosen_units(request: Request) -> dict[str, str]:
+    return parse_units_cookie(request.cookies.get(UNITS_COOKIE))
+
+
+def not_found(request: Request, message: str) -> HTMLResponse:
+    return render(request, "not_found.html", {"page": "", "message": message}, status_code=404)
+
+
+# --- pages ---------------------------------------------------------------------------
+
+
+@router.get("/", response_class=HTMLResponse, name="ui_search")
+def search_page(
+    request: Request, search: SearchDep, engine: EngineDep,
+    q: Annotated[str | None, Query(max_length=1000)] = None,
+    filter: Annotated[str | None, Query(max_length=10_000)] = None,
+    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+) -> HTMLResponse:
+    """Search: free text and the filter language; facets add to the filter; the URL holds it all."""
+    q, filter = (q or "").strip(), (filter or "").strip()
+    context: dict[str, Any] = {"page": "search", "q": q, "filter": filter, "examples": pages.FILTER_EXAMPLES,
+                               "error": None, "result": None}
+    try:
+        query = build_query(text=q or None, filter_text=filter or None, facets=SEARCH_FACETS, limit=PAGE_SIZE,
+                            cursor=cursor or None)
+        offset = decode_cursor(query)
+        result = search.search(query)
+    except QueryError as exc:
+        context["error"] = pages.positioned_error(filter, exc)
+        return render(request, "search.html", context, status_code=400)
+    units = chosen_units(request)
+    context.update(
+        result=result, offset=offset,
+        previous_cursor=encode_cursor(query, max(0, offset - PAGE_SIZE)) if offset > 0 else None,
+        rows=pages.result_rows(engine, result, units),
+        facets=pages.facet_links(result.facets, q, filter),
+    )
+    return render(request, "search.html", context)
+
+
+@router.get("/materials/{material_id}", response_class=HTMLResponse, name="ui_material")
+def material_page(request: Request, material_id: str, engine: EngineDep, chemistry: ChemistryDep) -> HTMLResponse:
+    """One material: structure drawing, properties by category with conditions and sources, similar materials."""
+    with Session(engine) as session:
+        try:
+            material = find_material(session, material_id)
+        except NotFoundError as exc:
+            return not_found(request, exc.message)
+        document = material_json(material)
+        own_id = material.id
+    units = chosen_units(request)
+    context = {
+        "page": "material", "material": document, "svg": pages.structure_of(document),
+        "categories": pages.grouped_properties(document, units),
+        "similar": pages.similar_materials(engine, chemistry, own_id, document),
+        "next": request.url.path,
+    }
+    return render(request, "material.html", context)
+
+
+@router.get("/ashby", response_class=HTMLResponse, name="ui_ashby")
+def ashby_page(
+    request: Request, engine: EngineDep,
+    x: Annotated[str, Query(max_length=64)] = "density",
+    y: Annotated[str, Query(max_length=64)] = "youngs_modulus",
+    filter: Annotated[str | None, Query(max_length=10_000)] = None,
+) -> HTMLResponse:
+    """An Ashby chart of any two properties, filtered with the filter language."""
+    filter = (filter or "").strip()
+    choices = pages.properties_with_data(engine)
+    error = None
+    if filter:
+        try:
+            build_query(filter_text=filter)
+        except QueryError as exc:
+            error = pages.positioned_error(filter, exc)
+    context = {"page": "ashby", "x": x, "y": y, "filter": filter, "choices": choices, "error": error,
+               "examples": pages.ASHBY_EXAMPLES}
+    return render(request, "ashby.html", context, status_code=400 if error else 200)
+
+
+@router.get("/ui/ashby.json", name="ui_ashby_data")
+def ashby_data(
+    request: Request, engine: EngineDep, chemistry: ChemistryDep,
+    x: Annotated[str, Query(max_length=64)] = "density",
+    y: Annotated[str, Query(max_length=64)] = "youngs_modulus",
+    filter: Annotated[str | None, Query(max_length=10_000)] = None,
+) -> Response:
+    """Every material with both properties as spans in the reader's units, per class with its envelope."""
+    vocabulary = get_vocabulary()
+    units = chosen_units(request)
+    axes = {}
+    for axis, key in (("x", x), ("y", y)):
+        shown = Shown.of(key, units)
+        if shown is None:
+            return OrjsonResponse({"error": {"message": f"unknown property {key!r}", "position": None}}, status_code=400)
+        axes[axis] = shown
+    parsed = None
+    if filter and filter.strip():
+        try:
+            parsed = build_query(filter_text=filter).filter
+        except QueryError as exc:
+            return OrjsonResponse({"error": pages.positioned_error(filter.strip(), exc)}, status_code=400)
+    points = spans(engine, x, y, parsed, chemistry)
+    by_class: dict[str, list] = {}
+    for point in points:
+        by_class.setdefault(point.material_class, []).append(point)
+    classes = []
+    for name in sorted(by_class, key=pages.class_order):
+        members = by_class[name]
+        term = vocabulary.classes.get(name)
+        classes.append({
+            "class": name, "name": term.name if term else name, "color": pages.class_colour(name),
+            "tissue": name == TISSUE_CLASS,
+            "points": [{
+                "id": p.id, "name": p.name,
+                "x": [axes["x"].value(p.x.low), axes["x"].value(p.x.high)],
+                "y": [axes["y"].value(p.y.low), axes["y"].value(p.y.high)],
+                "x_text": axes["x"].span_text(p.x.low, p.x.high), "y_text": axes["y"].span_text(p.y.low, p.y.high),
+            } for p in members],
+            "envelope": [] if name == TISSUE_CLASS or len(members) < 2 else [
+                [axes["x"].value(px), axes["y"].value(py)] for px, py in envelope([(p.x, p.y) for p in members])],
+        })
+    return OrjsonResponse({
+        "x": {"key": x, "name": axes["x"].prop.name, "unit": axes["x"].label},
+        "y": {"key": y, "name": axes["y"].prop.name, "unit": axes["y"].label},
+        "count": len(points), "classes": classes,
+    })
+
+
+@router.get("/compare", response_class=HTMLResponse, name="ui_compare")
+def compare_page(
+    request: Request, engine: EngineDep,
+    ids: Annotated[list[str], Query(max_length=3000)] = [],  # noqa: B006
+) -> HTMLResponse:
+    """Two to six materials side by side, and a chart of their properties normalised to the highest."""
+    names = list(dict.fromkeys(part.strip() for item in ids for part in item.split(",") if part.strip()))
+    context: dict[str, Any] = {"page": "compare", "ids": names, "error": None, "table": None}
+    if not 2 <= len(names) <= 6:
+        context["error"] = (f"Pick 2 to 6 materials to compare (you picked {len(names)}): tick them in the search "
+                            "results, or put their ids in the address, e.g. /compare?ids=PLLA,PCL.")
+        return render(request, "compare.html", context, status_code=400 if names else 200)
+    with Session(engine) as session:
+        try:
+            documents = [material_json(find_material(session, name)) for name in names]
+        except NotFoundError as exc:
+            return not_found(request, exc.message)
+    context.update(pages.comparison(documents, chosen_units(request)))
+    return render(request, "compare.html", context)
+
+
+@router.get("/about", response_class=HTMLResponse, name="ui_about")
+def about_page(request: Request, engine: EngineDep) -> HTMLResponse:
+    """What the data is, where each dataset comes from, its license, how to cite."""
+    with engine.connect() as connection:
+        datasets = datasets_json(connection)
+    context = {"page": "about", "datasets": datasets, "sources": pages.fixture_sources(),
+               "base_url": str(request.base_url)}
+    return render(request, "about.html", context)
+
+
+# --- the unit switch -----------------------------------------------------------------
+
+
+@router.get("/ui/units", name="ui_units")
+def set_unit(
+    request: Request,
+    property: Annotated[str, Query(max_length=64)],
+    unit: Annotated[str, Query(max_length=64)],
+    next: Annotated[str, Query(max_length=2000)] = "/",
+) -> Response:
+    """Show ``property`` in ``unit`` from now on (a session cookie), then go back to ``next``.
+    Only the reader's own cookie changes; the core is not touched."""
+    prop = get_vocabulary().properties.get(property)
+    units = chosen_units(request)
+    if prop is not None and unit in display_choices(prop):
+        units[prop.key] = unit
+    target = next if next.startswith("/") and not next.startswith("//") else "/"
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(UNITS_COOKIE, units_cookie(units), httponly=True, samesite="lax")
+    return response
+
+
+# --- assets --------------------------------------------------------------------------
+
+
+@cache
+def _plotly_bundle() -> bytes:
+    return resources.files("plotly").joinpath("package_data", "plotly.min.js").read_bytes()
+
+
+@router.get("/ui/vendor/plotly.min.js", name="ui_plotly")
+def plotly_bundle() -> Response:
+    """plotly.js as the ``plotly`` package ships it: charts need no CDN."""
+    return Response(_plotly_bundle(), media_type="text/javascript",
+                    headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"})
+
+
+@router.get("/ui/static/{name}", name="ui_static")
+def static_file(request: Request, name: str) -> Response:
+    path = _HERE / "static" / name
+    if not _STATIC_NAME.match(name) or not path.is_file():
+        return not_found(request, f"no file {name!r}")
+    media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    if name.endswith(".js"):
+        media_type = "text/javascript"
+    return Response(path.read_bytes(), media_type=media_type,
+                    headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"})
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon() -> Response:
+    return RedirectResponse("/ui/static/favicon.svg", status_code=308)
+
+
+def material_names(engine, public_ids: list[str]) -> dict[str, str]:
+    from biomatdb.models import Material
+
+    with engine.connect() as connection:
+        return dict(connection.execute(select(Material.public_id, Material.name).where(Material.public_id.in_(public_ids))).all())

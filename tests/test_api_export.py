@@ -1,0 +1,87 @@
+"""Export of searches and datasets, and datasets as Frictionless Data Packages."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+
+import pytest
+from frictionless import Package
+from sqlalchemy.orm import Session
+
+from biomatdb.catalog import export_csv
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_search_export_as_csv_is_the_matching_rows(semantics, api):
+    response = await api.get("/api/v1/export", params={"format": "csv", "filter": "class = polymer"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert {row["material"] for row in rows} == {"Alpha", "Beta"}
+    assert len(rows) == 4 + 3  # a row per measurement
+
+
+async def test_search_export_streams_pages(semantics, api, monkeypatch):
+    """Pages of the search are fetched one after the other, never the whole result at once."""
+    import api.routes.export as export_module
+
+    monkeypatch.setattr(export_module, "MAX_LIMIT", 2)
+    limits = []
+    backend = api.app.state.search
+    original = backend.search
+
+    def spy(query):
+        limits.append(query.limit)
+        return original(query)
+
+    monkeypatch.setattr(backend, "search", spy)
+    response = await api.get("/api/v1/export", params={"format": "json"})
+    assert response.status_code == 200
+    assert {row["material"] for row in response.json()} == {"Alpha", "Beta", "Gamma", "Delta", "Epsilon", "Zeta"}
+    assert limits == [2, 2, 2]
+
+
+async def test_dataset_export_equals_the_cli_export(semantics, api):
+    response = await api.get("/api/v1/export", params={"dataset": "search_semantics"})
+    with Session(semantics) as session:
+        assert response.text == "".join(export_csv(session, dataset="search_semantics"))
+    assert (await api.get("/api/v1/export", params={"dataset": "nope"})).status_code == 404
+
+
+async def test_a_bad_export_query_is_a_problem_before_any_byte(semantics, api):
+    response = await api.get("/api/v1/export", params={"filter": "youngs_modulus >"})
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_datapackage_zip_validates_with_frictionless(semantics, api, tmp_path):
+    response = await api.get("/api/v1/datasets/search_semantics/datapackage")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(response.content)) as bundle:
+        assert sorted(bundle.namelist()) == ["data.csv", "datapackage.json"]
+        bundle.extractall(tmp_path)
+    report = Package(str(tmp_path / "datapackage.json")).validate()
+    assert report.valid, report.flatten(["type", "message"])
+    package = Package(str(tmp_path / "datapackage.json"))
+    resource = package.resources[0]
+    assert [field.name for field in resource.schema.fields][:3] == ["id", "material", "class"]
+    assert package.sources == [{"title": "Search semantics fixture"}]
+    rows = list(csv.DictReader((tmp_path / "data.csv").open(encoding="utf-8")))
+    assert len(rows) == 17
+
+
+async def test_datapackage_json_points_at_the_export(semantics, api):
+    response = await api.get("/api/v1/datasets/search_semantics/datapackage", params={"format": "json"})
+    assert response.status_code == 200
+    package = response.json()
+    path = package["resources"][0]["path"]
+    assert path.startswith("http://testserver/api/v1/export?") and "dataset=search_semantics" in path
+    assert package["resources"][0]["schema"]["fields"][0] == {"name": "id", "type": "string",
+                                                              "description": "BiomatDB public id of the material",
+                                                              "constraints": {"required": True}}
+    assert Package.validate_descriptor(package).valid
+    assert (await api.get("/api/v1/datasets/nope/datapackage")).status_code == 404

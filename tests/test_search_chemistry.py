@@ -1,0 +1,74 @@
+"""Chemistry search through the in-process RDKit index: substructure, similarity, the
+time budget, and refreshing when the core changes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from biomatdb.errors import QueryError
+from ingest.pipeline import ingest_file
+from search.chemistry import ChemistryIndex
+
+SEMANTICS_CSV = Path(__file__).parent / "data" / "search_semantics.csv"
+
+
+@pytest.fixture
+def loaded(sqlite_engine):
+    assert ingest_file(sqlite_engine, SEMANTICS_CSV).ok
+    return sqlite_engine
+
+
+def _material_ids(engine, *names):
+    from sqlalchemy import select
+
+    from biomatdb.models import Material
+    with engine.connect() as connection:
+        return {row.id for row in connection.execute(select(Material.id).where(Material.name.in_(names)))}
+
+
+def test_substructure_finds_the_repeat_unit_that_contains_the_pattern(loaded):
+    index = ChemistryIndex(loaded)
+    assert set(index.substructure("c1ccccc1")) == _material_ids(loaded, "Beta")
+    assert set(index.substructure("[CH](C)C(=O)")) == _material_ids(loaded, "Alpha")
+    assert index.substructure("[Si]") == {}
+
+
+def test_attachment_points_are_atoms_a_pattern_can_name(loaded):
+    index = ChemistryIndex(loaded)
+    # in PLA's repeat unit *O[C@@H](C)C(=O)* the carbonyl carbon is bonded to an attachment point
+    assert set(index.substructure("*C(=O)")) == _material_ids(loaded, "Alpha")
+    assert set(index.substructure("[#0]c")) == set()  # styrene's ring is not at an attachment point
+
+
+def test_similarity_scores_are_tanimoto_and_thresholded(loaded):
+    index = ChemistryIndex(loaded)
+    exact = index.similarity("*O[C@@H](C)C(=O)*", 0.7)
+    assert exact == {next(iter(_material_ids(loaded, "Alpha"))): 1.0}
+    loose = index.similarity("*CC(*)c1ccccc1C", 0.3)
+    assert set(loose) == _material_ids(loaded, "Beta") and 0.3 <= next(iter(loose.values())) < 1.0
+
+
+def test_the_index_is_rebuilt_when_the_core_changes(loaded, tmp_path):
+    index = ChemistryIndex(loaded)
+    assert index.substructure("[Si]") == {}
+    more = tmp_path / "silicone.csv"
+    more.write_text("Material,Class,SMILES,density [g/cm3]\nPDMS,polymer,*O[Si](C)(C)*,0.97\n", encoding="utf-8")
+    assert ingest_file(loaded, more).ok
+    assert set(index.substructure("[Si]")) == _material_ids(loaded, "PDMS")
+
+
+def test_a_search_that_outruns_its_time_budget_says_so(loaded):
+    index = ChemistryIndex(loaded, budget_s=0.0)
+    with pytest.raises(QueryError, match="time budget") as raised:
+        index.substructure("c1ccccc1")
+    assert raised.value.type == "search-timeout"
+
+
+def test_invalid_patterns_are_query_errors(loaded):
+    index = ChemistryIndex(loaded)
+    with pytest.raises(QueryError):
+        index.substructure("c1cc(")
+    with pytest.raises(QueryError):
+        index.similarity("C1CC", 0.5)

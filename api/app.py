@@ -90,6 +90,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(datasets.curator_router, prefix=API_PREFIX)
     app.include_router(jobs.router, prefix=API_PREFIX)
     app.include_router(health.router)
+    from api.ui.routes import router as ui_router
+
+    app.include_router(ui_router)
 
     upload = ("POST", f"{API_PREFIX}/datasets")
     app.add_middleware(BodyLimit, limit=settings.request_max_bytes, exempt=(upload,))

@@ -144,6 +144,7 @@ def material_json(material: Material) -> dict[str, Any]:
             {"component": c.component, "fraction": c.fraction, "fraction_max": c.fraction_max,
              "basis": c.basis, "balance": c.is_balance} for c in material.components
         ],
+        "composition_text": composition_text(material.components) or None,
         "measurements": [
             {**measurement_json(m), "property_name": vocabulary.properties[m.property_key].name
              if m.property_key in vocabulary.properties else m.property_key}

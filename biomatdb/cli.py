@@ -133,8 +133,7 @@ def _print_material(document) -> None:
     if document["structure"]:
         console.print(f"structure: {document['structure']['smiles']}  {document['structure']['formula']}")
     if document["composition"]:
-        console.print("composition: " + "; ".join(
-            f"{c['component']} {'bal' if c['balance'] else c['fraction']}" for c in document["composition"]))
+        console.print(f"composition: {document['composition_text']}")
     table = Table(show_lines=False)
     for column in ("property", "value", "unit", "conditions", "source", "dataset"):
         table.add_column(column, overflow="fold")
@@ -420,3 +419,38 @@ def serve(
     _engine(settings)  # migrate once, before any worker starts
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
                 proxy_headers=True, log_level="info")
+
+
+@app.command()
+def demo(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on")] = 8000,
+) -> None:
+    """Run the read-only demo: the fixtures in an embedded SQLite database (demo.sqlite in the
+    data dir, reused while the fixtures are unchanged), the API and the web UI. No servers, no network."""
+    import uvicorn
+
+    from api.app import create_app
+    from ingest.fixtures import default_fixtures_dir, load_fixtures
+
+    root = default_fixtures_dir()
+    if not root.is_dir():
+        typer.echo(f"error: no fixtures folder at {root}; the demo runs from a source checkout", err=True)
+        raise typer.Exit(2)
+    base = Settings()
+    base.data_dir.mkdir(parents=True, exist_ok=True)
+    settings = base.model_copy(update={
+        "database_url": f"sqlite:///{base.data_dir / 'demo.sqlite'}", "elasticsearch_url": None, "read_only": True})
+    typer.echo(f"preparing the demo database in {base.data_dir} …")
+    engine = _engine(settings)
+    try:
+        for path, report in load_fixtures(engine, root, chunk_rows=settings.ingest_chunk_rows):
+            if not report.ok:
+                typer.echo(f"error: fixture {path.relative_to(root)} does not load; see `biomatdb load-fixtures`", err=True)
+                raise typer.Exit(1)
+    finally:
+        engine.dispose()
+    address = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
+    typer.echo(f"BiomatDB demo (read-only) at {address}  (Ctrl+C stops it)")
+    sys.stdout.flush()
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")

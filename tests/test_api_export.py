@@ -70,7 +70,7 @@ async def test_datapackage_zip_validates_with_frictionless(semantics, api, tmp_p
     resource = package.resources[0]
     assert [field.name for field in resource.schema.fields][:3] == ["id", "material", "class"]
     assert package.sources == [{"title": "Search semantics fixture"}]
-    rows = list(csv.DictReader((tmp_path / "data.csv").open(encoding="utf-8")))
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "data.csv").read_text(encoding="utf-8"))))
     assert len(rows) == 17
 
 

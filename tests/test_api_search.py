@@ -94,3 +94,10 @@ async def test_post_search_refuses_unknown_fields(semantics, api):
 async def test_chemistry_in_the_filter(semantics, api):
     body = (await api.get("/api/v1/materials", params={"filter": 'substructure("c1ccccc1")'})).json()
     assert [hit["name"] for hit in body["results"]] == ["Beta"]
+
+
+async def test_text_without_a_word_matches_everything(semantics, api):
+    """Regression: found by schemathesis; text of punctuation only made FTS5 fail (a 500)."""
+    response = await api.get("/api/v1/materials", params={"q": "!!"})
+    assert response.status_code == 200
+    assert response.json()["total"] == 6

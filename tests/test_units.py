@@ -47,6 +47,8 @@ P = get_vocabulary().properties
         ("Da", "molecular_weight", 100000, 100),
         ("g/mol", "molecular_weight", 100000, 100),
         ("HV", "hardness_vickers", 350, 350),
+        ("µΩ·cm", "electrical_resistivity", 55, 55e-8),  # regression: Ω was an unexpected character
+        ("μΩ cm", "electrical_resistivity", 55, 55e-8),
         ("HV0.5", "hardness_vickers", 350, 350),
         ("GPa", "hardness_vickers", 1, 101.97162129779284),
         ("10-6/K", "thermal_expansion_coefficient", 8.6, 8.6),

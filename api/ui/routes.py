@@ -10,6 +10,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -34,6 +35,7 @@ router = APIRouter(include_in_schema=False)
 _HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=_HERE / "templates")
 templates.env.filters["unit_label"] = unit_label
+templates.env.globals["qs"] = lambda **params: urlencode({k: v for k, v in params.items() if v})
 
 PAGE_SIZE = 20
 SEARCH_FACETS = ["class", "application", "biodegradable", "property"]
@@ -268,9 +270,3 @@ def static_file(request: Request, name: str) -> Response:
 def favicon() -> Response:
     return RedirectResponse("/ui/static/favicon.svg", status_code=308)
 
-
-def material_names(engine, public_ids: list[str]) -> dict[str, str]:
-    from biomatdb.models import Material
-
-    with engine.connect() as connection:
-        return dict(connection.execute(select(Material.public_id, Material.name).where(Material.public_id.in_(public_ids))).all())

@@ -262,7 +262,7 @@ class SqlBackend:
 
     def _ordered(self, statement: Select, query: Query, sort: Sort | None) -> Select:
         if sort is None:
-            if query.text:
+            if query.text and words(query.text):  # text without a word matches everything: no relevance
                 return statement.order_by(self._relevance(query.text), *self._name_order())
             return statement.order_by(*self._name_order())
         if sort.key == "name":

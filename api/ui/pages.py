@@ -1,0 +1,286 @@
+"""What the pages show, assembled from the core: result rows with key properties, facet
+links, properties grouped by category, similar materials, comparisons, dataset sources."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy import Engine, func, select
+
+from api.ui.depict import structure_svg
+from api.ui.display import Shown, display_choices, display_unit, unit_label
+from biomatdb.errors import QueryError
+from biomatdb.models import Material, Measurement
+from biomatdb.vocabulary import CATEGORIES, get_vocabulary
+from search.model import FacetValue, SearchResult
+
+FILTER_EXAMPLES = (
+    "youngs_modulus in 0.1..3 GPa AND class = polymer",
+    "tensile_strength > 50 MPa",
+    "glass_transition_temperature < 37 degC",
+    "biodegradable = yes AND has degradation_time",
+    'substructure("C(=O)O")',
+    "class = hydrogel OR class = natural",
+)
+ASHBY_EXAMPLES = ("class = polymer", "biodegradable = yes", "NOT class = composite")
+
+KEY_PROPERTIES = ("youngs_modulus", "tensile_strength", "glass_transition_temperature", "density",
+                  "elongation_at_break", "degradation_time", "melting_temperature")
+SHOWN_PER_RESULT = 3
+
+# Okabe & Ito's palette, told apart with every common colour-vision deficiency; reference
+# tissues are black and drawn as diamonds, so they never pass for a material class.
+CLASS_COLOURS = {
+    "metal": "#0072B2", "ceramic": "#E69F00", "glass": "#56B4E9", "polymer": "#009E73",
+    "hydrogel": "#CC79A7", "natural": "#D55E00", "composite": "#F0E442", "tissue": "#000000",
+}
+_CLASS_ORDER = list(CLASS_COLOURS)
+_BARE_WORD = re.compile(r"^[^\W\d][\w'\-]*$")
+CONDITION_LABELS = {"medium": "medium", "method": "method", "standard": "standard", "specimen_state": "specimen"}
+
+
+def class_colour(name: str) -> str:
+    return CLASS_COLOURS.get(name, "#7f7f7f")
+
+
+def class_order(name: str) -> tuple[int, str]:
+    return (_CLASS_ORDER.index(name) if name in _CLASS_ORDER else len(_CLASS_ORDER), name)
+
+
+def positioned_error(filter_text: str, exc: QueryError) -> dict[str, Any]:
+    """A filter error cut at its position, so a page can point at the spot."""
+    position = exc.position if exc.position is not None and 0 <= exc.position <= len(filter_text) else None
+    error: dict[str, Any] = {"message": exc.message, "type": exc.type, "position": position,
+                             "expected": list(exc.expected[:8]), "more_expected": max(0, len(exc.expected) - 8)}
+    if position is not None:
+        token = re.match(r"\S*", filter_text[position:]).group(0) or " "
+        error.update(before=filter_text[:position], at=token, after=filter_text[position + len(token):])
+    return error
+
+
+# --- search ----------------------------------------------------------------------------
+
+
+def with_clause(filter_text: str, clause: str) -> str:
+    """``filter_text`` narrowed by ``clause``; an OR at the top is kept together in parentheses."""
+    if not filter_text:
+        return clause
+    if re.search(r"\bor\b", filter_text, re.IGNORECASE) or re.search(r"\bwhere\b", filter_text, re.IGNORECASE):
+        return f"({filter_text}) AND {clause}"
+    return f"{filter_text} AND {clause}"
+
+
+def _value(text: str) -> str:
+    return text if _BARE_WORD.match(text) else '"' + text.replace('"', "") + '"'
+
+
+def facet_links(facets: Mapping[str, list[FacetValue]], q: str, filter_text: str) -> list[dict[str, Any]]:
+    """Each facet value as a link to the same search narrowed by it."""
+    vocabulary = get_vocabulary()
+    titles = {"class": "Class", "application": "Application", "biodegradable": "Biodegradable", "property": "Has property"}
+    groups = []
+    for name, title in titles.items():
+        values = facets.get(name) or []
+        links = []
+        for facet in values[:12]:
+            if name == "property":
+                clause, label = f"has {facet.value}", vocabulary.properties[facet.value].name \
+                    if facet.value in vocabulary.properties else facet.value
+            elif name == "biodegradable":
+                yes = facet.value.lower() in ("true", "yes", "1")
+                clause, label = f"biodegradable = {'yes' if yes else 'no'}", "yes" if yes else "no"
+            else:
+                terms = vocabulary.classes if name == "class" else vocabulary.applications
+                term = terms.get(facet.value)
+                clause, label = f"{name} = {_value(facet.value)}", term.name if term else facet.value.replace("_", " ")
+            active = clause in filter_text
+            params = {k: v for k, v in (("q", q), ("filter", filter_text if active else with_clause(filter_text, clause))) if v}
+            links.append({"label": label, "count": facet.count, "href": "/?" + urlencode(params), "active": active})
+        if links:
+            groups.append({"name": name, "title": title, "links": links})
+    return groups
+
+
+def result_rows(engine: Engine, result: SearchResult, units: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Each hit with a few key properties as readable spans (the filtered properties first)."""
+    public_ids = [hit.id for hit in result.results]
+    if not public_ids:
+        return []
+    low = func.min(func.coalesce(Measurement.value_min, Measurement.value, Measurement.value_max))
+    high = func.max(func.coalesce(Measurement.value_max, Measurement.value, Measurement.value_min))
+    statement = (select(Material.public_id, Measurement.property_key, low, high)
+                 .join(Measurement, Measurement.material_id == Material.id)
+                 .where(Material.public_id.in_(public_ids))
+                 .group_by(Material.public_id, Measurement.property_key))
+    spans: dict[str, dict[str, tuple[float, float]]] = defaultdict(dict)
+    with engine.connect() as connection:
+        for public_id, key, lowest, highest in connection.execute(statement):
+            if lowest is not None:
+                spans[public_id][key] = (lowest, highest)
+    classes = get_vocabulary().classes
+    rows = []
+    for hit in result.results:
+        matched = list(dict.fromkeys(m.property for m in hit.measurements))
+        have = spans.get(hit.id, {})
+        keys = [k for k in (*matched, *KEY_PROPERTIES) if k in have]
+        keys = list(dict.fromkeys(keys))[:SHOWN_PER_RESULT] or sorted(have)[:SHOWN_PER_RESULT]
+        values = []
+        for key in keys:
+            shown = Shown.of(key, units)
+            if shown is not None:
+                values.append({"name": shown.prop.name, "text": shown.span_text(*have[key])})
+        term = classes.get(hit.material_class or "")
+        rows.append({"id": hit.id, "name": hit.name, "class": hit.material_class,
+                     "class_name": term.name if term else hit.material_class, "key_values": values,
+                     "colour": class_colour(hit.material_class or "")})
+    return rows
+
+
+# --- one material ----------------------------------------------------------------------
+
+
+def structure_of(document: dict[str, Any]) -> str | None:
+    structure = document.get("structure")
+    return structure_svg(structure["smiles"]) if structure and structure.get("smiles") else None
+
+
+def conditions_text(conditions: Mapping[str, Any]) -> list[str]:
+    parts = []
+    if "temperature_C" in conditions:
+        parts.append(f"at {conditions['temperature_C']:g} °C")
+    for key, label in CONDITION_LABELS.items():
+        if conditions.get(key):
+            parts.append(f"{label}: {conditions[key]}")
+    for key, value in conditions.items():
+        if key not in CONDITION_LABELS and key not in ("temperature_C", "temperature_K") and value not in (None, ""):
+            parts.append(f"{key.replace('_', ' ')}: {value}")
+    return parts
+
+
+def grouped_properties(document: dict[str, Any], units: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Measurements by category (the vocabulary's order), then property, in the reader's units."""
+    vocabulary = get_vocabulary()
+    by_property: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for measurement in document["measurements"]:
+        by_property[measurement["property"]].append(measurement)
+    categories: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for key in sorted(by_property, key=lambda k: vocabulary.properties[k].name if k in vocabulary.properties else k):
+        prop = vocabulary.properties.get(key)
+        shown = Shown.of(key, units)
+        rows = []
+        for m in by_property[key]:
+            source = m.get("source") or {}
+            rows.append({
+                "text": shown.text(m["qualifier"], m["value"], m["value_min"], m["value_max"], m["uncertainty"])
+                if shown else f"{m['text']} {m['unit']}",
+                "conditions": conditions_text(m["conditions"]), "notes": m.get("notes"),
+                "citation": source.get("citation"), "doi": source.get("doi"), "url": source.get("url"),
+                "dataset": m["dataset"],
+            })
+        categories[prop.category if prop else "other"].append({
+            "key": key, "name": prop.name if prop else key, "rows": rows,
+            "unit": display_unit(prop, units) if prop else None,
+            "choices": [(u, unit_label(u) or "—") for u in display_choices(prop)] if prop else [],
+        })
+    order = [*CATEGORIES, "other"]
+    return [{"name": name, "title": name.capitalize(), "properties": categories[name]}
+            for name in order if categories.get(name)]
+
+
+def similar_materials(engine: Engine, chemistry, material_id: int, document: dict[str, Any], *,
+                      threshold: float = 0.5, limit: int = 8) -> list[dict[str, Any]]:
+    """The materials nearest by structure (Tanimoto of Morgan fingerprints), best first."""
+    structure = document.get("structure")
+    if not structure or not structure.get("smiles"):
+        return []
+    scores = chemistry.similarity(structure["smiles"], threshold)
+    best = sorted(((score, other) for other, score in scores.items() if other != material_id),
+                  key=lambda pair: (-pair[0], pair[1]))[:limit]
+    if not best:
+        return []
+    with engine.connect() as connection:
+        rows = {row.id: row for row in connection.execute(
+            select(Material.id, Material.public_id, Material.name, Material.material_class.label("material_class"))
+            .where(Material.id.in_([other for _, other in best])))}
+    return [{"id": rows[o].public_id, "name": rows[o].name, "class": rows[o].material_class, "score": min(s, 1.0)}
+            for s, o in best if o in rows]
+
+
+# --- Ashby -----------------------------------------------------------------------------
+
+
+def properties_with_data(engine: Engine) -> list[dict[str, Any]]:
+    """Properties the core has values of, with how many materials have each, most first."""
+    vocabulary = get_vocabulary()
+    with engine.connect() as connection:
+        counts = connection.execute(
+            select(Measurement.property_key, func.count(Measurement.material_id.distinct()))
+            .group_by(Measurement.property_key)).all()
+    found = [{"key": key, "name": vocabulary.properties[key].name, "count": count,
+              "unit": unit_label(display_unit(vocabulary.properties[key], {}))}
+             for key, count in counts if key in vocabulary.properties]
+    return sorted(found, key=lambda p: (-p["count"], p["name"]))
+
+
+# --- compare ---------------------------------------------------------------------------
+
+
+def _typical(measurements: list[dict[str, Any]]) -> float | None:
+    """One number for a material's values of a property: the geometric middle of their span."""
+    ends = [v for m in measurements for v in (m["value_min"], m["value"], m["value_max"]) if v is not None]
+    if not ends:
+        return None
+    low, high = min(ends), max(ends)
+    return math.sqrt(low * high) if low > 0 else (low + high) / 2
+
+
+def comparison(documents: list[dict[str, Any]], units: Mapping[str, str]) -> dict[str, Any]:
+    """The side-by-side table (a row per property) and the chart data: per property that at
+    least two of the materials have, each one's typical value as a share of the highest."""
+    vocabulary = get_vocabulary()
+    keys = sorted({m["property"] for d in documents for m in d["measurements"]},
+                  key=lambda k: (CATEGORIES.index(vocabulary.properties[k].category)
+                                 if k in vocabulary.properties else len(CATEGORIES), k))
+    table, chart_keys = [], []
+    for key in keys:
+        shown = Shown.of(key, units)
+        cells, typical = [], []
+        for document in documents:
+            mine = [m for m in document["measurements"] if m["property"] == key]
+            texts = list(dict.fromkeys(
+                shown.text(m["qualifier"], m["value"], m["value_min"], m["value_max"], m["uncertainty"])
+                if shown else m["text"] for m in mine))
+            cells.append(texts)
+            typical.append(_typical(mine))
+        table.append({"key": key, "name": shown.prop.name if shown else key, "cells": cells})
+        present = [t for t in typical if t is not None and t > 0]
+        if len(present) >= 2:
+            chart_keys.append((key, shown.prop.name if shown else key, typical))
+    series = []
+    for index, document in enumerate(documents):
+        series.append({
+            "id": document["id"], "name": document["name"],
+            "values": [None if t[index] is None else round(t[index] / max(v for v in t if v is not None), 4)
+                       for _, _, t in chart_keys],
+        })
+    return {"materials": [{"id": d["id"], "name": d["name"], "class": d["class"]} for d in documents],
+            "table": table, "chart": {"properties": [name for _, name, _ in chart_keys], "series": series}}
+
+
+# --- about -----------------------------------------------------------------------------
+
+
+def fixture_sources() -> list[dict[str, str]]:
+    """Each fixture folder's SOURCE.txt: where its data comes from and under which license."""
+    from ingest.fixtures import default_fixtures_dir
+
+    root = default_fixtures_dir()
+    if not root.is_dir():
+        return []
+    return [{"folder": path.parent.name, "text": path.read_text(encoding="utf-8")}
+            for path in sorted(root.glob("*/SOURCE.txt"))]

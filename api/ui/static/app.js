@@ -1,0 +1,31 @@
+// Progressive enhancement for every page; each page works without it.
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+  document.addEventListener("DOMContentLoaded", function () {
+    // A unit picker applies itself as soon as a unit is chosen.
+    document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+      select.addEventListener("change", function () { select.form.submit(); });
+    });
+    // A filter example fills the filter box (the link itself also works: it runs the search).
+    var filter = document.getElementById("filter");
+    if (filter) {
+      document.querySelectorAll("a.example[data-filter]").forEach(function (link) {
+        link.addEventListener("click", function (event) {
+          if (event.metaKey || event.ctrlKey || event.shiftKey) { return; }
+          event.preventDefault();
+          filter.value = link.getAttribute("data-filter");
+          filter.form.requestSubmit ? filter.form.requestSubmit() : filter.form.submit();
+        });
+      });
+    }
+    // Compare: at most six ticks.
+    var picks = document.querySelectorAll(".compare-form input[name=ids]");
+    picks.forEach(function (box) {
+      box.addEventListener("change", function () {
+        var ticked = document.querySelectorAll(".compare-form input[name=ids]:checked").length;
+        picks.forEach(function (other) { if (!other.checked) { other.disabled = ticked >= 6; } });
+      });
+    });
+  });
+})();

@@ -13,7 +13,6 @@ the row learns the count when the job ends (``job_json`` merges the live count i
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import socket
 import threading

@@ -359,12 +359,15 @@ def apikey_create(
     from biomatdb.apikeys import create_key
     from biomatdb.errors import BiomatError
 
+    engine = _engine()
     try:
-        with _engine().begin() as connection:
+        with engine.begin() as connection:
             listing, key = create_key(connection, name=name, role=role)
     except BiomatError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(2) from exc
+    finally:
+        engine.dispose()
     typer.echo(f"API key {listing['name']!r} ({listing['role']}, id {listing['id']}); it is shown only now:")
     typer.echo(key)
 
@@ -374,8 +377,12 @@ def apikey_list(json_output: Annotated[bool, typer.Option("--json", help="Print 
     """Every key: id, name, role, public prefix, created, revoked (never the key)."""
     from biomatdb.apikeys import list_keys
 
-    with _engine().connect() as connection:
-        listing = list_keys(connection)
+    engine = _engine()
+    try:
+        with engine.connect() as connection:
+            listing = list_keys(connection)
+    finally:
+        engine.dispose()
     if json_output:
         _print_json(listing)
         return
@@ -397,12 +404,15 @@ def apikey_revoke(name_or_id: Annotated[str, typer.Argument(help="Name or numeri
     from biomatdb.apikeys import revoke_key
     from biomatdb.errors import NotFoundError
 
+    engine = _engine()
     try:
-        with _engine().begin() as connection:
+        with engine.begin() as connection:
             listing = revoke_key(connection, name_or_id)
     except NotFoundError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
     typer.echo(f"revoked API key {listing['name']!r} (id {listing['id']})")
 
 
@@ -416,7 +426,7 @@ def serve(
     import uvicorn
 
     settings = Settings()
-    _engine(settings)  # migrate once, before any worker starts
+    _engine(settings).dispose()  # migrate once, before any worker starts
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
                 proxy_headers=True, log_level="info")
 
@@ -428,6 +438,9 @@ def demo(
 ) -> None:
     """Run the read-only demo: the fixtures in an embedded SQLite database (demo.sqlite in the
     data dir, reused while the fixtures are unchanged), the API and the web UI. No servers, no network."""
+    import threading
+    import time
+
     import uvicorn
 
     from api.app import create_app
@@ -450,7 +463,18 @@ def demo(
                 raise typer.Exit(1)
     finally:
         engine.dispose()
+    application = create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(application, host=host, port=port, log_level="warning"))
+
+    def warm_chemistry() -> None:
+        # the first similar-materials list would otherwise wait seconds for the structure index
+        while not server.started and not server.should_exit:
+            time.sleep(0.1)
+        if server.started:
+            application.state.chemistry.snapshot()
+
+    threading.Thread(target=warm_chemistry, name="demo-warm-up", daemon=True).start()
     address = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
     typer.echo(f"BiomatDB demo (read-only) at {address}  (Ctrl+C stops it)")
     sys.stdout.flush()
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    server.run()

@@ -8,7 +8,7 @@ from sqlalchemy import Engine, select
 from biomatdb.db import make_engine, migrate
 from biomatdb.models import Base
 
-pytest_plugins = ["tests.postgres", "tests.api_fixtures"]
+pytest_plugins = ["tests.postgres", "tests.api_fixtures", "tests.ui_fixtures"]
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ METALS_CERAMICS = CURATED / "metals-ceramics.csv"
 TISSUES = CURATED / "reference-tissues.tsv"
 
 EXPECTED = {  # file -> (rows, materials, measurements)
-    METALS_CERAMICS: (116, 54, 399),
+    METALS_CERAMICS: (131, 54, 517),
     TISSUES: (74, 13, 74),
 }
 
@@ -46,13 +46,13 @@ def test_both_files_load_strictly_with_exact_counts(loaded):
         assert report.materials_updated == 0
         assert report.measurements_added == measurements
     assert sum(m for _, m, _ in EXPECTED.values()) >= 62
-    assert sum(n for _, _, n in EXPECTED.values()) >= 470
+    assert sum(n for _, _, n in EXPECTED.values()) >= 590
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(Material)) == 54 + 13
         per_dataset = dict(session.execute(
             select(Dataset.name, func.count(Measurement.id)).join(Measurement, Measurement.dataset_id == Dataset.id)
             .group_by(Dataset.name)).all())
-        assert per_dataset == {"metals-ceramics": 399, "reference-tissues": 74}
+        assert per_dataset == {"metals-ceramics": 517, "reference-tissues": 74}
 
 
 def test_every_measurement_has_a_source_and_every_material_its_metadata(loaded):
@@ -144,6 +144,18 @@ SPOT_CHECKS = [
     ("Skin", "tensile_strength", {}, 21.6, 21.6),
     ("Tendon", "tensile_strength", {"state": "human Achilles tendon, strain rate 1%/s"}, 71, 71),
     ("Articular cartilage", "compressive_modulus", {"source": "Keenan"}, 0.00048, 0.00158),  # GPa
+    # additions: WE43 (Magnesium Elektron / Luxfer data), Pt-Ir, fatigue and physical data
+    ("WE43", "density", {"source": "datasheet 467"}, 1.84, 1.84),
+    ("WE43", "thermal_conductivity", {"source": "datasheet 467"}, 51.3, 51.3),
+    ("WE43", "youngs_modulus", {"state": "Elektron 43 (WE43C), wrought"}, 44.1, 44.1),
+    ("WE43", "yield_strength", {"state": "Elektron 43 (WE43C), extruded, T5"}, 195, 195),  # >= 195 MPa
+    ("Platinum-iridium (90/10)", "tensile_strength", {}, 550, 550),
+    ("Ti-6Al-7Nb", "fatigue_strength", {"source": "Okazaki"}, 600, 600),  # ~600 MPa at 1e8 cycles
+    ("Ti-6Al-4V", "fatigue_strength", {"source": "Lumina"}, 570, 620),
+    ("316L stainless steel", "fatigue_strength", {"source": "MakeItFrom", "state": "annealed"}, 170, 170),
+    ("CoCrMo wrought alloy (ASTM F1537)", "fatigue_strength", {}, 400, 400),
+    ("AZ31", "tensile_strength", {"state": "AZ31B, annealed"}, 255, 255),
+    ("AZ31", "shear_strength", {"state": "AZ31B, hard rolled"}, 115, 115),
 ]
 
 

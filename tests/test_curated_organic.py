@@ -17,8 +17,8 @@ POLYMERS = CURATED / "polymers.csv"
 ORGANIC_XLSX = CURATED / "hydrogels-natural-composites.xlsx"
 
 EXPECTED = {  # file -> (materials, measurements)
-    POLYMERS: (32, 243),
-    ORGANIC_XLSX: (32, 100),
+    POLYMERS: (36, 312),
+    ORGANIC_XLSX: (32, 114),
 }
 
 
@@ -58,8 +58,8 @@ def test_both_files_together_keep_materials_apart(sqlite_engine):
     for path in (POLYMERS, ORGANIC_XLSX):
         _load(sqlite_engine, path)
     with Session(sqlite_engine) as session:
-        assert session.scalar(select(func.count()).select_from(Material)) == 64
-        assert session.scalar(select(func.count()).select_from(Measurement)) == 343
+        assert session.scalar(select(func.count()).select_from(Material)) == 68
+        assert session.scalar(select(func.count()).select_from(Measurement)) == 426
         # CFR-PEEK is a composite of its own, not merged into PEEK
         cfr = session.scalars(select(Material).where(Material.name == "CFR-PEEK")).one()
         assert cfr.material_class == "composite"
@@ -118,6 +118,23 @@ SPOT_CHECKS = [
     ("Alginate", "molecular_weight", "Lee KY", 32, 400),                         # 32 000–400 000 g/mol
     ("HA whisker/PEEK 40 vol%", "youngs_modulus", "Converse", 16, 18),           # 16–18 GPa
     ("Polyacrylamide hydrogel", "youngs_modulus", "Engler", 1e-6, 34e-6),        # 1, 11, 34 kPa
+    # additions
+    ("PEG", "melting_temperature", "Pharmaceutical Excipients", 4 + C, 63 + C),  # PEG 400 4–8 ... PEG 8000 60–63 °C
+    ("PEG", "density", "Pharmaceutical Excipients", 1.11, 1.21),               # 1.11–1.14 (liquid), 1.15–1.21 (solid)
+    ("Polycarbonate", "tensile_strength", "Callister", 62.8, 72.4),             # 62.8–72.4 MPa
+    ("LDPE", "elongation_at_break", "Callister", 100, 650),                     # 100–650 %
+    ("PEEK", "yield_strength", "Callister", 91, 91),                             # 91 MPa
+    ("PMMA", "water_contact_angle", "Diversified", 70.9, 70.9),                  # 70.9°
+    ("HDPE", "water_contact_angle", "Diversified", 96, 96),                      # 96° (polyethylene)
+    ("Pellethane 2363-80A", "hardness_shore_a", "DSM", 85, 85),                  # 85A
+    ("Pellethane 2363-75D", "hardness_shore_d", "DSM", 76, 76),                  # 76D
+    ("Pellethane 2363-55D", "tensile_strength", "DSM", 47.5, 47.6),              # 6900 psi
+    ("ePTFE", "pore_size", "Golden", 30, 60),                                    # 30 and 60 µm internodal distance
+    ("Fibrin", "elongation_at_break", "Liu W", 150, 330),                        # 150 %, 230 %, 330 % (avg)
+    ("Fibrin", "youngs_modulus", "Carlisle", 0.0019, 0.008),                     # 1.9–8.0 MPa
+    ("PEGDA hydrogel", "compressive_modulus", "Nguyen", 1e-5, 2.46e-3),          # 0.01–2.46 MPa
+    ("GelMA", "compressive_modulus", "Bioprinting", 15e-6, 27e-6),               # 21 ± 6 kPa
+    ("pHEMA hydrogel", "water_uptake", "Maldonado-Codina", 38, 38),              # 38 % EWC (polymacon)
 ]
 
 

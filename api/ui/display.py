@@ -40,15 +40,17 @@ def unit_label(unit: str) -> str:
 
 def readable_number(value: float) -> str:
     """Three significant digits, never fewer integer digits than the value has; scientific
-    notation (``1.2 × 10⁻⁵``) outside 0.01 … 100 000."""
+    notation (``1.2 × 10⁻⁵``) outside 0.01 … 1 000 000."""
     if value == 0 or not math.isfinite(value):
         return "0" if value == 0 else str(value)
     magnitude = math.floor(math.log10(abs(value)))
-    if -2 <= magnitude < 5:
+    if -2 <= magnitude < 6:
         decimals = max(0, 2 - magnitude)
         text = f"{value:.{decimals}f}"
         if "." in text:
             text = text.rstrip("0").rstrip(".")
+        if magnitude >= 4:  # 110 000, grouped by a narrow no-break space (SI style)
+            text = f"{round(value):,}".replace(",", "\u202f")
         return "−" + text[1:] if text.startswith("-") else text
     mantissa = value / 10 ** magnitude
     head = f"{mantissa:.2f}".rstrip("0").rstrip(".")

@@ -66,6 +66,14 @@ def positioned_error(filter_text: str, exc: QueryError) -> dict[str, Any]:
 # --- search ----------------------------------------------------------------------------
 
 
+def sort_choices(has_text: bool) -> list[tuple[str, str]]:
+    """Orders a reader can pick; the first is the default."""
+    by_property = [("-youngs_modulus", "Stiffest first"), ("youngs_modulus", "Softest first"),
+                   ("-tensile_strength", "Strongest first"), ("density", "Lightest first"),
+                   ("glass_transition_temperature", "Lowest Tg first"), ("name", "Name")]
+    return [("relevance", "Best match"), *by_property] if has_text else by_property
+
+
 def with_clause(filter_text: str, clause: str) -> str:
     """``filter_text`` narrowed by ``clause``; an OR at the top is kept together in parentheses."""
     if not filter_text:

@@ -72,15 +72,20 @@ def search_page(
     request: Request, search: SearchDep, engine: EngineDep,
     q: Annotated[str | None, Query(max_length=1000)] = None,
     filter: Annotated[str | None, Query(max_length=10_000)] = None,
+    sort: Annotated[str | None, Query(max_length=100)] = None,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> HTMLResponse:
-    """Search: free text and the filter language; facets add to the filter; the URL holds it all."""
+    """Search: free text and the filter language; facets add to the filter; the URL holds it all.
+    Without words, the materials with the most to show (a Young's modulus) come first."""
     q, filter = (q or "").strip(), (filter or "").strip()
+    sorts = pages.sort_choices(bool(q))
+    sort = sort if sort in dict(sorts) else sorts[0][0]
     context: dict[str, Any] = {"page": "search", "q": q, "filter": filter, "examples": pages.FILTER_EXAMPLES,
-                               "error": None, "result": None}
+                               "error": None, "result": None, "sorts": sorts, "sort": sort,
+                               "sort_param": None if sort == sorts[0][0] else sort}
     try:
         query = build_query(text=q or None, filter_text=filter or None, facets=SEARCH_FACETS, limit=PAGE_SIZE,
-                            cursor=cursor or None)
+                            sort=sort, cursor=cursor or None)
         offset = decode_cursor(query)
         result = search.search(query)
     except QueryError as exc:

@@ -80,9 +80,17 @@
         if (!answer[0]) { status.textContent = data.error ? data.error.message : "The chart could not be drawn."; return; }
         if (!data.count) { status.textContent = "No material has values of both properties" + (document.getElementById("filter").value ? " that match the filter." : "."); return; }
         var big = window.innerWidth >= 1600;
+        var decades = function (axis) {
+          var ends = [];
+          data.classes.forEach(function (g) { g.points.forEach(function (p) { ends.push(p[axis][0], p[axis][1]); }); });
+          ends = ends.filter(function (v) { return v > 0; });
+          return Math.log10(Math.max.apply(null, ends)) - Math.log10(Math.min.apply(null, ends));
+        };
+        // wide spans label the decades only; narrow ones keep plotly's 2 and 5 in between
+        var ticks = function (axis) { return decades(axis) > 2 ? { dtick: 1, exponentformat: "power" } : {}; };
         var layout = {
-          xaxis: { type: "log", title: { text: data.x.name + (data.x.unit ? " (" + data.x.unit + ")" : "") }, gridcolor: "#e3e7e4", zeroline: false },
-          yaxis: { type: "log", title: { text: data.y.name + (data.y.unit ? " (" + data.y.unit + ")" : "") }, gridcolor: "#e3e7e4", zeroline: false },
+          xaxis: Object.assign({ type: "log", title: { text: data.x.name + (data.x.unit ? " (" + data.x.unit + ")" : "") }, gridcolor: "#e3e7e4", zeroline: false }, ticks("x")),
+          yaxis: Object.assign({ type: "log", title: { text: data.y.name + (data.y.unit ? " (" + data.y.unit + ")" : "") }, gridcolor: "#e3e7e4", zeroline: false }, ticks("y")),
           legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: big ? 16 : 13 } },
           margin: { l: 70, r: 20, t: 40, b: 60 }, hovermode: "closest", dragmode: "zoom",
           paper_bgcolor: "#fff", plot_bgcolor: "#fff", font: { size: big ? 16 : 13, family: "system-ui, sans-serif" },

@@ -1,0 +1,210 @@
+"""The visitor UI in a real browser: headless Chromium from Debian, driven by Playwright,
+against the app served read-only by uvicorn over the curated fixtures. Each test saves a
+screenshot and asserts on what the page shows; no request may leave the demo's host."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def svg_texts(locator) -> list[str]:
+    """Texts of SVG elements (plotly draws its labels as SVG, which has no innerText)."""
+    return locator.evaluate_all("elements => elements.map(e => e.textContent)")
+
+
+def number_in(text: str) -> float:
+    match = re.search(r"[−-]?\d[\d\u202f]*(?:\.\d+)?", text)
+    assert match, text
+    return float(match.group(0).replace("−", "-").replace("\u202f", ""))
+
+
+def test_search_with_a_filter(page):
+    page.open("/")
+    page.page.fill("#filter", "youngs_modulus > 50 GPa AND class = metal")
+    page.page.click("form[role=search] button[type=submit]")
+    page.page.wait_for_url(re.compile(r"filter="))
+    results = page.page.locator(".result")
+    names = results.locator(".result-name").all_inner_texts()
+    assert "Ti-6Al-4V" in names and "316L stainless steel" in names
+    assert set(results.locator(".badge").all_inner_texts()) == {"Metals and alloys"}
+    # every listed modulus is above 50 GPa, shown in GPa
+    moduli = page.page.locator(".result dl div", has_text="Young's modulus").locator("dd").all_inner_texts()
+    assert moduli and all("GPa" in text for text in moduli)
+    assert all(number_in(text.split("–")[-1]) > 50 for text in moduli)
+    heading = page.page.locator("#results-title").inner_text()
+    assert int(heading.split()[0]) == len(names) or "showing" in heading
+    # the address holds the search, so it can be shared
+    query = parse_qs(urlsplit(page.page.url).query)
+    assert query["filter"] == ["youngs_modulus > 50 GPa AND class = metal"]
+    page.shot("search-filter")
+
+
+def test_a_facet_narrows_the_search(page):
+    page.open("/?filter=has+youngs_modulus")
+    before = int(page.page.locator("#results-title").inner_text().split()[0])
+    page.page.locator(".facet a", has_text="Hydrogels").click()
+    page.page.wait_for_url(re.compile(r"class"))
+    assert parse_qs(urlsplit(page.page.url).query)["filter"] == ["has youngs_modulus AND class = hydrogel"]
+    after = int(page.page.locator("#results-title").inner_text().split()[0])
+    assert 0 < after < before
+    assert set(page.page.locator(".result .badge").all_inner_texts()) == {"Hydrogels"}
+    page.shot("search-facet")
+
+
+def test_material_page_shows_its_structure(page):
+    page.open("/materials/PLLA")
+    assert page.page.locator("h1").inner_text() == "PLLA"
+    drawing = page.page.locator(".depiction svg")
+    drawing.wait_for()
+    assert drawing.locator("path").count() > 10
+    box = drawing.bounding_box()
+    assert box["width"] > 200 and box["height"] > 120
+    assert "* marks where units join" in page.page.locator(".structure figcaption").inner_text()
+    # properties grouped by category, with the source of each value
+    categories = page.page.locator(".category h3").all_inner_texts()
+    assert categories[0].upper() == "MECHANICAL" and "THERMAL" in [c.upper() for c in categories]
+    assert "Middleton" in page.page.locator("#property-glass_transition_temperature .source").first.inner_text()
+    assert page.page.locator(".similar a", has_text="PDLLA").count() == 1
+    page.shot("material-structure")
+
+
+def test_ashby_chart_hover_and_click(page, demo_server):
+    data = httpx.get(demo_server.base_url + "/ui/ashby.json").json()
+    tissues = {p["name"] for c in data["classes"] if c["tissue"] for p in c["points"]}
+    assert "Cortical bone" in tissues
+    page.open("/ashby")
+    chart = page.page.locator("#ashby-chart[data-drawn]")
+    chart.wait_for()
+    drawn = int(chart.get_attribute("data-drawn"))
+    assert drawn > 20
+    legend = svg_texts(page.page.locator("#ashby-chart .legendtext"))
+    assert {"Metals and alloys", "Ceramics", "Reference tissues"} <= set(legend)
+    # reference tissues are labelled on the chart itself
+    labels = svg_texts(page.page.locator("#ashby-chart .textpoint"))
+    assert set(labels) == tissues
+    # each class with two or more materials has its envelope
+    assert page.page.locator("#ashby-chart .scatterlayer .js-fill").count() >= 3
+    point = page.page.locator("#ashby-chart .scatterlayer .trace .points path").first
+    box = point.bounding_box()
+    page.page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    label = page.page.locator("#ashby-chart .hoverlayer .hovertext")
+    label.wait_for()
+    hover = " ".join(svg_texts(label))
+    table_names = svg_texts(page.page.locator("#ashby-table td a"))
+    assert any(name in hover for name in table_names), hover
+    assert "Density" in hover and "Young's modulus" in hover
+    page.shot("ashby-hover")
+    page.page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.page.wait_for_url(re.compile(r"/materials/"))
+    assert page.page.locator("h1").inner_text() in hover
+
+
+def test_ashby_filter_narrows_the_chart(page):
+    page.open("/ashby?filter=class+%3D+metal")
+    chart = page.page.locator("#ashby-chart[data-drawn]")
+    chart.wait_for()
+    assert svg_texts(page.page.locator("#ashby-chart .legendtext")) == ["Metals and alloys"]
+    page.page.click(".chart-table summary")
+    assert set(page.page.locator("#ashby-table td:nth-child(2)").all_inner_texts()) == {"Metals and alloys"}
+    page.shot("ashby-filtered")
+
+
+def test_switching_units_sticks_for_the_session(page):
+    page.open("/materials/Ti-6Al-4V")
+    value = page.page.locator("#property-youngs_modulus td.value").first
+    before = value.inner_text()
+    assert before.endswith("GPa"), before
+    with page.page.expect_navigation():
+        page.page.select_option("#unit-youngs_modulus", "MPa")
+    value = page.page.locator("#property-youngs_modulus td.value").first
+    after = value.inner_text()
+    assert after.endswith("MPa"), after
+    assert number_in(after) == pytest.approx(number_in(before) * 1000)
+    page.shot("units-mpa")
+    # the choice holds on the next page too
+    page.open("/?filter=youngs_modulus+%3E+50+GPa+AND+class+%3D+metal")
+    moduli = page.page.locator(".result dl div", has_text="Young's modulus").locator("dd").all_inner_texts()
+    assert moduli and all(text.endswith("MPa") for text in moduli)
+    page.open("/materials/PLLA")
+    with page.page.expect_navigation():
+        page.page.select_option("#unit-melting_temperature", "K")
+    kelvin = page.page.locator("#property-melting_temperature td.value").first.inner_text()
+    assert kelvin.endswith("K") and 440 < number_in(kelvin) < 460, kelvin
+
+
+def test_compare_two_materials(page):
+    page.open("/?filter=class+%3D+metal&sort=name")
+    page.page.locator(".result", has_text="AZ31").locator("input[name=ids]").check()
+    page.page.locator(".result", has_text="316L stainless steel").locator("input[name=ids]").check()
+    page.page.click(".compare-bar button")
+    page.page.wait_for_url(re.compile(r"/compare\?"))
+    headers = page.page.locator(".compare-table thead th a").all_inner_texts()
+    assert sorted(headers) == ["316L stainless steel", "AZ31"]
+    row = page.page.locator(".compare-table tbody tr", has_text="Density")
+    cells = row.locator("td").all_inner_texts()
+    assert len(cells) == 2 and all("g/cm³" in cell for cell in cells)
+    page.page.locator("#compare-chart[data-drawn]").wait_for()
+    assert page.page.locator("#compare-chart .barlayer .point").count() >= 4
+    assert set(svg_texts(page.page.locator("#compare-chart .legendtext"))) == set(headers)
+    page.shot("compare")
+
+
+def test_a_bad_filter_shows_where_it_is_wrong(page):
+    page.open("/")
+    page.page.fill("#filter", "youngs_modulus > 5 GPaa")
+    page.page.press("#filter", "Enter")
+    error = page.page.locator(".filter-error")
+    error.wait_for()
+    assert "at character 20" in error.inner_text()
+    assert "unknown unit" in error.inner_text()
+    assert page.page.locator(".filter-error-at").inner_text() == "GPaa"
+    assert "MPa" in page.page.locator(".filter-error-expected").inner_text()
+    assert page.page.get_attribute("#filter", "aria-invalid") == "true"
+    assert page.page.input_value("#filter") == "youngs_modulus > 5 GPaa"
+    page.shot("filter-error")
+
+
+def test_keyboard_reaches_the_search_with_a_visible_focus(page):
+    page.open("/")
+    page.page.keyboard.press("Tab")
+    assert page.page.evaluate("document.activeElement.className") == "skip-link"
+    page.page.keyboard.press("Enter")
+    for _ in range(12):
+        page.page.keyboard.press("Tab")
+        if page.page.evaluate("document.activeElement.id") == "q":
+            break
+    assert page.page.evaluate("document.activeElement.id") == "q"
+    outline = page.page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline == "solid"
+    labelled = page.page.evaluate(
+        "[...document.querySelectorAll('input:not([type=hidden]), select')]"
+        ".every(e => e.labels.length > 0 || e.getAttribute('aria-label'))")
+    assert labelled
+    page.shot("keyboard-focus")
+
+
+@pytest.mark.parametrize("path", ["/", "/materials/PLLA", "/ashby", "/compare?ids=PLLA,PCL", "/about"])
+def test_pages_fit_a_phone(phone_page, path):
+    phone_page.open(path)
+    phone_page.page.wait_for_load_state("networkidle")
+    width = phone_page.page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"{path} scrolls sideways on a phone ({width} px)"
+    phone_page.shot("phone" + re.sub(r"\W+", "-", path))
+
+
+def test_about_names_every_dataset_and_license(page, demo_server):
+    page.open("/about")
+    rows = page.page.locator("table tbody tr").all_inner_texts()
+    datasets = httpx.get(demo_server.base_url + "/api/v1/datasets").json()
+    listed = datasets["datasets"] if isinstance(datasets, dict) else datasets
+    assert len(rows) == len(listed) >= 4
+    for dataset in listed:
+        assert any(dataset["name"] in row and (dataset["license"] or "not stated") in row for row in rows)
+    assert "How to cite" in page.page.locator("h2").all_inner_texts()
+    page.shot("about")

@@ -52,7 +52,7 @@ def test_both_files_load_strictly_with_exact_counts(loaded):
         per_dataset = dict(session.execute(
             select(Dataset.name, func.count(Measurement.id)).join(Measurement, Measurement.dataset_id == Dataset.id)
             .group_by(Dataset.name)).all())
-        assert per_dataset == {"metals-ceramics": 517, "reference-tissues": 74}
+        assert per_dataset == {"biomatdb-curated-metals-ceramics-glasses": 517, "biomatdb-curated-reference-tissues": 74}
 
 
 def test_every_measurement_has_a_source_and_every_material_its_metadata(loaded):

@@ -56,9 +56,20 @@ def _lifespan(settings: Settings):
         app.state.limiter = RateLimiter.from_text(settings.rate_limit)
         app.state.jobs = JobWorker(settings, engine)
         app.state.jobs.start()
+        app.state.outbox = None
+        if settings.elasticsearch_url:
+            from elasticsearch import Elasticsearch
+
+            from api.outbox import OutboxDrainer
+
+            app.state.outbox = OutboxDrainer(engine, Elasticsearch(settings.elasticsearch_url),
+                                             settings.elasticsearch_index)
+            app.state.outbox.start()
         try:
             yield
         finally:
+            if app.state.outbox is not None:
+                app.state.outbox.stop()
             app.state.jobs.stop()
             engine.dispose()
 

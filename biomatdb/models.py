@@ -200,7 +200,7 @@ class Measurement(Base):
     __table_args__ = (
         Index("ix_measurements_property_min_max", "property_key", "value_min", "value_max"),
         Index("ix_measurements_material_property", "material_id", "property_key"),
-        Index("ix_measurements_dataset_hash", "dataset_id", "content_hash"),
+        Index("ix_measurements_dataset", "dataset_id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -208,7 +208,7 @@ class Measurement(Base):
     property_key: Mapped[str] = mapped_column(ForeignKey("properties.key"))
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
     upload_id: Mapped[int | None] = mapped_column(ForeignKey("dataset_uploads.id", ondelete="SET NULL"))
-    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"), index=True)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"))
     qualifier: Mapped[str] = mapped_column(String(8))  # = ~ > >= < <= range
     value: Mapped[float | None] = mapped_column(Float)
     value_min: Mapped[float | None] = mapped_column(Float)

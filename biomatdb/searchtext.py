@@ -21,20 +21,27 @@ def compose(*, name: str, synonyms: Iterable[str], material_class: str | None, s
     return " ".join(part for part in parts if part)
 
 
+def names_and_applications(connection: Connection, material_ids: list[int]
+                           ) -> tuple[defaultdict[int, list[str]], defaultdict[int, list[str]]]:
+    """Synonyms (in the order given) and applications (sorted) of these materials."""
+    synonyms, applications = defaultdict(list), defaultdict(list)
+    for material_id, synonym in connection.execute(
+            select(MaterialSynonym.material_id, MaterialSynonym.synonym)
+            .where(MaterialSynonym.material_id.in_(material_ids)).order_by(MaterialSynonym.id)):
+        synonyms[material_id].append(synonym)
+    for material_id, application in connection.execute(
+            select(MaterialApplication.material_id, MaterialApplication.application)
+            .where(MaterialApplication.material_id.in_(material_ids)).order_by(MaterialApplication.application)):
+        applications[material_id].append(application)
+    return synonyms, applications
+
+
 def refresh_search_text(connection: Connection, material_ids: Iterable[int]) -> None:
     """Recompute ``materials.search_text`` for these materials (missing ids are ignored)."""
     ids = sorted(set(material_ids))
     for start in range(0, len(ids), _BATCH):
         batch = ids[start:start + _BATCH]
-        synonyms, applications = defaultdict(list), defaultdict(list)
-        for material_id, synonym in connection.execute(
-                select(MaterialSynonym.material_id, MaterialSynonym.synonym)
-                .where(MaterialSynonym.material_id.in_(batch)).order_by(MaterialSynonym.id)):
-            synonyms[material_id].append(synonym)
-        for material_id, application in connection.execute(
-                select(MaterialApplication.material_id, MaterialApplication.application)
-                .where(MaterialApplication.material_id.in_(batch)).order_by(MaterialApplication.application)):
-            applications[material_id].append(application)
+        synonyms, applications = names_and_applications(connection, batch)
         rows = [
             {"material": row.id, "text": compose(
                 name=row.name, synonyms=synonyms[row.id], material_class=row.material_class, subclass=row.subclass,

@@ -29,6 +29,7 @@ from biomatdb.models import (
     Source,
 )
 from ingest.normalise import MaterialRecord, NormalisedChunk, SourceRecord, public_id_for
+from biomatdb.searchtext import compose as compose_search_text
 from biomatdb.searchtext import refresh_search_text
 from biomatdb.vocabulary import normalise_label
 
@@ -209,6 +210,11 @@ class Loader:
             "regulatory_notes": record.regulatory_notes,
             "structure_id": self._structure_ids[record.structure.canonical_smiles] if record.structure else None,
             "created_by_dataset_id": self.dataset_id, "created_at": now, "updated_at": now,
+            # the same text refresh_search_text would compute from the rows _add_details writes
+            "search_text": compose_search_text(
+                name=record.name, synonyms=_distinct_synonyms(record.synonyms), material_class=record.material_class,
+                subclass=record.subclass, description=record.description,
+                applications=sorted(set(record.applications))),
         }
 
     def _add_details(self, records: list[MaterialRecord], ids: dict[str, int], *, created: bool,
@@ -335,7 +341,7 @@ class Loader:
                 Measurement.dataset_id == self.dataset_id,
                 (Measurement.upload_id != self.upload_id) | Measurement.upload_id.is_(None)))
         self._remove_orphans({self._material_ids[k] for k in materials_in_file if k in self._material_ids})
-        refresh_search_text(self.connection, self._created | self._updated)
+        refresh_search_text(self.connection, self._updated)  # created materials got theirs on insert
         counts.materials_updated = len(self._updated - self._created)
         self.connection.execute(update(Dataset).where(Dataset.id == self.dataset_id).values(rows_read=rows_read))
         self.connection.execute(update(DatasetUpload).where(DatasetUpload.id == self.upload_id).values(
@@ -346,14 +352,15 @@ class Loader:
 
     def _record_outbox(self) -> None:
         """Every material whose search document this upload may change, in the same transaction:
-        those with measurements of this dataset (old or new) and those created or updated."""
+        those with measurements of this dataset (old or new), those it created, those it updated
+        (an updated one may be recorded twice; a sync sends it once)."""
         now = _now()
-        touched = select(Measurement.material_id).where(Measurement.dataset_id == self.dataset_id).distinct()
+        touched = select(Measurement.material_id).where(Measurement.dataset_id == self.dataset_id)
         self.connection.execute(insert(SearchOutbox).from_select(
             ["material_id", "public_id", "created_at"],
-            select(Material.id, Material.public_id, literal(now)).where(Material.id.in_(touched))))
-        others = sorted((self._created | self._updated) - set(self.connection.execute(touched).scalars()))
-        for batch in _batches(others):
+            select(Material.id, Material.public_id, literal(now)).where(
+                Material.id.in_(touched) | (Material.created_by_dataset_id == self.dataset_id))))
+        for batch in _batches(sorted(self._updated - self._created)):
             self.connection.execute(insert(SearchOutbox).from_select(
                 ["material_id", "public_id", "created_at"],
                 select(Material.id, Material.public_id, literal(now)).where(Material.id.in_(batch))))
@@ -391,6 +398,16 @@ class Loader:
         doomed = [material_id for material_id in candidates if material_id not in in_file]
         for batch in _batches(doomed):
             self.connection.execute(delete(Material).where(Material.id.in_(batch)))
+
+
+def _distinct_synonyms(synonyms) -> list[str]:
+    seen, kept = set(), []
+    for synonym in synonyms:
+        key = normalise_label(synonym)
+        if key and key not in seen:
+            seen.add(key)
+            kept.append(synonym)
+    return kept
 
 
 def _hash(frame: pd.DataFrame) -> np.ndarray:

@@ -233,3 +233,17 @@ def test_the_dataset_keeps_license_source_and_counts(engine, tmp_path):
         measurement = session.scalar(select(Measurement))
         assert measurement.source.doi == "10.5555/test.dataset"
         assert (measurement.source_row, measurement.source_column) == (1, "Density (g/cm3)")
+
+
+def test_search_text_written_at_creation_is_what_a_refresh_computes(engine, tmp_path):
+    from biomatdb.searchtext import refresh_search_text
+
+    assert ingest_file(engine, write(tmp_path, "wide.csv", WIDE_CSV)).loaded
+    assert ingest_file(engine, write(tmp_path, "long.tsv", LONG_TSV)).loaded
+    with engine.connect() as connection:
+        written = dict(connection.execute(select(Material.id, Material.search_text)).all())
+    assert all(written.values())
+    with engine.begin() as connection:
+        refresh_search_text(connection, written)
+        refreshed = dict(connection.execute(select(Material.id, Material.search_text)).all())
+    assert refreshed == written

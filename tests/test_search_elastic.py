@@ -691,3 +691,36 @@ def test_searches_never_fail_while_reindexing(sqlite_engine, tmp_path, es_client
             name for name in es_client.indices.get(index=f"{alias}-*").body]
     finally:
         _drop(es_client, alias)
+
+
+def test_the_api_process_drains_the_outbox_and_waits_while_elasticsearch_is_down(
+        sqlite_engine, tmp_path, unreachable_url, unreachable_client):
+    from api.outbox import OutboxDrainer
+
+    assert ingest_file(sqlite_engine, write(tmp_path, "wide.csv", WIDE_CSV)).loaded
+    backlog = _outbox(sqlite_engine)
+    drainer = OutboxDrainer(sqlite_engine, unreachable_client, "biomatdb", interval_s=0.05)
+    assert drainer.drain_once() == 0
+    assert "Elasticsearch is unavailable" in drainer.last_error
+    drainer.start()
+    assert ingest_file(sqlite_engine, write(tmp_path, "long.tsv", LONG_TSV)).loaded  # writes go on meanwhile
+    drainer.stop()
+    after = _outbox(sqlite_engine)
+    assert after[:len(backlog)] == backlog and len(after) > len(backlog) and drainer.drained == 0
+
+
+def test_the_api_starts_its_outbox_drainer_when_elasticsearch_is_configured(sqlite_engine, unreachable_url):
+    import asyncio
+
+    from api.app import create_app
+    from biomatdb.settings import Settings
+
+    settings = Settings(database_url=sqlite_engine.url.render_as_string(hide_password=False),
+                        elasticsearch_url=unreachable_url)
+    app = create_app(settings)
+
+    async def lifespan_state():
+        async with app.router.lifespan_context(app):
+            return app.state.outbox is not None and app.state.outbox._thread.is_alive()
+
+    assert asyncio.run(lifespan_state()) is True

@@ -36,12 +36,11 @@ from biomatdb.models import (
     ChemicalStructure,
     Dataset,
     Material,
-    MaterialApplication,
-    MaterialSynonym,
     Measurement,
     SearchOutbox,
     Source,
 )
+from biomatdb.searchtext import names_and_applications
 from search.backends.elastic_translate import (
     index_mapping,
     index_settings,
@@ -149,15 +148,8 @@ def documents_from_core(connection: Connection, material_ids: Iterable[int] | No
 
 
 def _documents(connection: Connection, ids: list[int]) -> Iterator[dict[str, Any]]:
-    synonyms, applications, measurements = defaultdict(list), defaultdict(list), defaultdict(list)
-    for material_id, synonym in connection.execute(
-            select(MaterialSynonym.material_id, MaterialSynonym.synonym)
-            .where(MaterialSynonym.material_id.in_(ids)).order_by(MaterialSynonym.id)):
-        synonyms[material_id].append(synonym)
-    for material_id, application in connection.execute(
-            select(MaterialApplication.material_id, MaterialApplication.application)
-            .where(MaterialApplication.material_id.in_(ids)).order_by(MaterialApplication.application)):
-        applications[material_id].append(application)
+    synonyms, applications = names_and_applications(connection, ids)
+    measurements = defaultdict(list)
     m = Measurement
     for row in connection.execute(
             select(m.id, m.material_id, m.property_key, m.qualifier, m.value, m.value_min, m.value_max,

@@ -1,0 +1,37 @@
+"""The migrations build exactly the schema the models describe, on SQLite and PostgreSQL, and
+walk down and up again."""
+
+from __future__ import annotations
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from biomatdb.db import alembic_config
+from biomatdb.models import Base
+
+
+def _not_full_text(obj, name, type_, reflected, compare_to):
+    # SQLite's FTS5 shadow tables and PostgreSQL's expression index live outside the models
+    return not (name or "").startswith("materials_fts") and name != "ix_materials_search_text"
+
+
+def _differences(engine) -> list:
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"include_object": _not_full_text})
+        return compare_metadata(context, Base.metadata)
+
+
+def test_migrated_schema_matches_the_models(engine):
+    assert _differences(engine) == []
+
+
+def test_migrations_go_down_to_nothing_and_up_again(engine):
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "base")
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    assert _differences(engine) == []

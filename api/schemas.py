@@ -77,7 +77,21 @@ class ComponentOut(_Open):
 class MaterialOut(_Open):
     """Everything about one material."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(extra="allow", populate_by_name=True, json_schema_extra={"examples": [{
+        "id": "bm-83cd001eff", "name": "Ti-6Al-4V", "class": "metal", "subclass": "alpha-beta titanium alloy",
+        "synonyms": ["Ti64", "TC4"], "description": "Alpha+beta titanium alloy for load-bearing implants.",
+        "biodegradable": False, "origin": "synthetic", "applications": ["dental", "orthopaedic"],
+        "regulatory_notes": None, "structure": None,
+        "composition": [{"component": "Ti", "fraction": None, "fraction_max": None, "basis": "wt", "balance": True},
+                        {"component": "Al", "fraction": 5.5, "fraction_max": 6.75, "basis": "wt", "balance": False}],
+        "measurements": [{
+            "property": "youngs_modulus", "property_name": "Young's modulus", "qualifier": "range", "value": None,
+            "value_min": 110.0, "value_max": 114.0, "uncertainty": None, "unit": "GPa", "text": "110 to 114",
+            "verbatim": {"value": "110–114", "unit": "GPa"}, "conditions": {"specimen_state": "annealed"},
+            "notes": None, "source": {"doi": None, "citation": "Niinomi M. Mechanical properties of biomedical titanium alloys. Materials Science and Engineering A 243 (1998) 231-236", "url": None},
+            "dataset": "biomatdb-curated-metals-ceramics-glasses",
+            "provenance": {"row": 13, "column": "Young's modulus [GPa]", "pipeline_version": "1"}}],
+        "jsonld": {"@context": "https://schema.org/", "@type": "Dataset", "name": "Ti-6Al-4V"}}]})
 
     id: str
     name: str
@@ -105,6 +119,13 @@ class SimilarHit(BaseModel):
 
 
 class SimilarOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "bm-7f0e3a1c2b", "name": "PLLA", "results": [
+            {"id": "bm-7baae26c1e", "name": "PDLLA", "class": "polymer", "kind": "structure", "score": 1.0,
+             "shared_properties": None},
+            {"id": "bm-a36164f228", "name": "PLGA 50:50", "class": "polymer", "kind": "property_profile",
+             "score": 0.93, "shared_properties": ["glass_transition_temperature", "youngs_modulus"]}]}]})
+
     id: str
     name: str
     results: list[SimilarHit]
@@ -135,11 +156,27 @@ class CompareMaterial(BaseModel):
 
 
 class CompareOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "materials": [{"id": "bm-83cd001eff", "name": "Ti-6Al-4V", "class": "metal"},
+                      {"id": "bm-1d2c3b4a5f", "name": "316L stainless steel", "class": "metal"}],
+        "properties": [{"property": "youngs_modulus", "name": "Young's modulus", "unit": "GPa", "values": {
+            "bm-83cd001eff": [{"qualifier": "range", "value": None, "value_min": 110.0, "value_max": 114.0,
+                               "uncertainty": None, "text": "110 to 114", "conditions": {},
+                               "dataset": "biomatdb-curated-metals-ceramics-glasses"}],
+            "bm-1d2c3b4a5f": [{"qualifier": "=", "value": 193.0, "value_min": 193.0, "value_max": 193.0,
+                               "uncertainty": None, "text": "193", "conditions": {},
+                               "dataset": "biomatdb-curated-metals-ceramics-glasses"}]}}]}]})
+
     materials: list[CompareMaterial]
     properties: list[CompareRow]
 
 
 class PropertyOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "key": "youngs_modulus", "name": "Young's modulus", "category": "mechanical", "unit": "GPa",
+        "kind": "quantity", "min": 0.0, "max": 2000.0, "display_units": ["GPa", "MPa", "kPa", "psi"],
+        "aliases": ["E", "Young's modulus", "elastic modulus"]}]})
+
     key: str
     name: str
     category: str
@@ -152,6 +189,9 @@ class PropertyOut(BaseModel):
 
 
 class TermOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "key": "metal", "name": "Metals and alloys", "aliases": ["metal", "alloy", "metallic"]}]})
+
     key: str
     name: str
     aliases: list[str]
@@ -167,6 +207,15 @@ class UploadOut(_Open):
 
 
 class DatasetOut(_Open):
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
+        "id": 3, "name": "biomatdb-curated-polymers", "license": "CC-BY-4.0",
+        "origin": "Compiled by the BiomatDB team in 2026 from the literature cited on every row", "uploader": None,
+        "source": None, "checksum": "5be0…", "filename": "polymers.csv", "created_at": "2026-11-25T10:56:01+00:00",
+        "updated_at": "2026-11-25T10:56:01+00:00", "retracted_at": None, "rows_read": 313, "materials": 36,
+        "measurements": 312, "history": [{"uploaded_at": "2026-11-25T10:56:01+00:00", "checksum": "5be0…",
+                                           "filename": "polymers.csv", "uploader": None, "pipeline_version": "1",
+                                           "rows_read": 313}]}]})
+
     id: int
     name: str
     license: str | None = None
@@ -211,6 +260,10 @@ class JobOut(BaseModel):
 
 
 class RetractionOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "dataset": "my-lab-2024", "measurements_retracted": 1200, "materials_removed": 14, "materials_touched": 80,
+        "retracted_at": "2026-11-25T11:00:00+00:00"}]})
+
     dataset: str
     measurements_retracted: int
     materials_removed: int
@@ -219,9 +272,13 @@ class RetractionOut(BaseModel):
 
 
 class Health(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok"}]})
+
     status: Literal["ok"]
 
 
 class Readiness(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ready", "checks": {"database": "ok"}}]})
+
     status: Literal["ready", "not ready"]
     checks: dict[str, str]

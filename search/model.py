@@ -200,6 +200,15 @@ class FacetValue(BaseModel):
 
 
 class SearchResult(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "results": [{"id": "bm-7baae26c1e", "name": "PDLLA", "class": "polymer", "score": None, "measurements": [
+            {"property": "youngs_modulus", "value": 1.9, "value_min": 1.9, "value_max": 1.9, "qualifier": "=",
+             "uncertainty": None, "unit": "GPa", "conditions": {},
+             "source": "Middleton JC, Tipton AJ. Synthetic biodegradable polymers as orthopedic devices. "
+                       "Biomaterials 21 (2000) 2335-2346 (Table 1)", "dataset": "biomatdb-curated-polymers"}]}],
+        "facets": {"class": [{"value": "polymer", "count": 13}]},
+        "total": 13, "next_cursor": "eyJvIjoxLCJxIjoiMTZiZGM3ZDFiZDdjIn0"}]})
+
     results: list[Hit]
     facets: dict[str, list[FacetValue]] = Field(default_factory=dict)
     total: int

@@ -98,3 +98,24 @@ def test_every_route_is_documented_with_its_errors(live_api):
     assert "multipart/form-data" in operations[("POST", "/api/v1/datasets")]["requestBody"]["content"]
     assert operations[("GET", "/api/v1/materials")]["parameters"][1]["schema"]["examples"]
     assert "HTTPValidationError" not in document["components"]["schemas"]
+
+
+def test_every_json_answer_has_an_example(live_api):
+    _, app, _ = live_api
+    document = app.openapi()
+    schemas = document["components"]["schemas"]
+    missing = []
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            for status, response in operation["responses"].items():
+                content = response.get("content", {}).get("application/json")
+                if not status.startswith("2") or not content:
+                    continue
+                schema = content["schema"]
+                if schema.get("type") == "array":
+                    schema = schema["items"]
+                ref = schema.get("$ref", "")
+                target = schemas[ref.rsplit("/", 1)[-1]] if ref else schema
+                if not (target.get("examples") or content.get("example") or content.get("examples")):
+                    missing.append((method.upper(), path, status))
+    assert missing == []

@@ -65,7 +65,11 @@ def dataset_detail(dataset_id: DatasetId, session: SessionDep, engine: EngineDep
 
 @router.get("/datasets/{dataset_id}/datapackage", summary="A dataset as a Frictionless Data Package",
             responses={200: {"description": "A zip of datapackage.json and data.csv, or datapackage.json alone",
-                             "content": {"application/zip": {}, "application/json": {"schema": {"type": "object"}}}},
+                             "content": {"application/zip": {}, "application/json": {"schema": {"type": "object"}, "example": {
+                                 "profile": "tabular-data-package", "name": "biomatdb-curated-polymers",
+                                 "licenses": [{"name": "CC-BY-4.0"}], "resources": [{
+                                     "name": "measurements", "path": "/api/v1/export?format=csv&dataset=biomatdb-curated-polymers",
+                                     "format": "csv", "schema": {"fields": [{"name": "material", "type": "string"}]}}]}}}},
                        **responses(404, 422, 429)})
 def datapackage(
     dataset_id: DatasetId, session: SessionDep, request: Request,

@@ -56,13 +56,17 @@ def live_api(tmp_path_factory):
     thread.join(30)
 
 
-@pytest.fixture(scope="module")
-def api_schema(live_api):
-    _, app, _ = live_api
-    return schemathesis.openapi.from_dict(app.openapi())
+def _document() -> dict:
+    """The app's OpenAPI document. It is made from the code, not the data, so an app over an
+    in-memory database gives the same document as the live one. (Built at import rather than
+    through ``schemathesis.pytest.from_fixture``, whose lazy loader breaks on pytest 9.2.)"""
+    from api.app import create_app
+    from biomatdb.settings import Settings
+
+    return create_app(Settings(database_url="sqlite://", rate_limit=None)).openapi()
 
 
-schema = schemathesis.pytest.from_fixture("api_schema")
+schema = schemathesis.openapi.from_dict(_document())
 
 
 @schema.parametrize()

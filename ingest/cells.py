@@ -138,6 +138,47 @@ def parse_cell(text: Any, *, decimal: str = ".") -> ParsedCell | CellError | Non
 
 
 _COLUMNS = ["qualifier", "value", "low", "high", "uncertainty", "unit"]
+# bounds, approximate values, ranges and ± of unsigned numbers without units: the shapes most
+# non-plain cells have, read a column at a time; anything else (and any error) goes to parse_cell
+_UNSIGNED = {".": r"\d+(?:\.\d+)?", ",": r"\d+(?:[.,]\d+)?"}
+_SHAPES = {decimal: re.compile(rf"^(>=|<=|≥|≤|>|<|~|≈)?\s*({number})(?:\s*(–|-|±)\s*({number}))?$")
+           for decimal, number in _UNSIGNED.items()}
+_SHAPE_QUALIFIERS = {">": ">", ">=": ">=", "≥": ">=", "<": "<", "<=": "<=", "≤": "<=", "~": "~", "≈": "~"}
+
+
+def _common_shapes(strings: pd.Series, decimal: str) -> tuple[pd.DataFrame, pd.Series]:
+    """The cells of ``strings`` in a common shape, read as whole arrays, and the strings left over.
+
+    Gives exactly what ``parse_cell`` gives for those cells (a test holds the two together).
+    """
+    parts = strings.str.extract(_SHAPES[decimal])
+    sign, separator = parts[0], parts[2]
+
+    def numbers(texts: pd.Series) -> np.ndarray:
+        return pd.to_numeric(texts.str.replace(",", ".", regex=False), errors="coerce").to_numpy(dtype=float)
+
+    first, second = numbers(parts[1]), numbers(parts[3])
+    is_range = separator.isin(["–", "-"]).to_numpy()
+    is_spread = (separator == "±").to_numpy()
+    qualifier = sign.map(_SHAPE_QUALIFIERS).fillna("=").to_numpy(dtype=object)
+    with np.errstate(invalid="ignore"):
+        taken = (parts[1].notna().to_numpy() & np.isfinite(first)
+                 & (np.isfinite(second) | separator.isna().to_numpy())
+                 & ~(sign.notna().to_numpy() & separator.notna().to_numpy())
+                 & ~(is_range & (first > second)))
+    qualifier = np.where(is_range, "range", qualifier)
+    point = np.isin(qualifier, ["=", "~"])
+    lower = np.isin(qualifier, [">", ">="])
+    upper = np.isin(qualifier, ["<", "<="])
+    frame = pd.DataFrame({
+        "qualifier": qualifier,
+        "value": np.where(point, first, np.nan),
+        "low": np.where(upper, np.nan, first),
+        "high": np.where(is_range, second, np.where(lower, np.nan, first)),
+        "uncertainty": np.where(is_spread, second, np.nan),
+        "unit": None,
+    }, index=strings.index)
+    return frame[taken], strings[~taken]
 
 
 def parse_column(texts: pd.Series, *, decimal: str = ".") -> tuple[pd.DataFrame, list[tuple[Any, str, CellError]]]:
@@ -166,6 +207,9 @@ def parse_column(texts: pd.Series, *, decimal: str = ".") -> tuple[pd.DataFrame,
     frames = [pd.DataFrame({"qualifier": "=", "value": fast, "low": fast, "high": fast,
                             "uncertainty": np.nan, "unit": None}, index=fast.index)]
     rest = strings[~plain]
+    if len(rest):
+        common, rest = _common_shapes(rest, decimal)
+        frames.append(common)
     errors: list[tuple[Any, str, CellError]] = []
     if len(rest):
         parsed = {text: parse_cell(text, decimal=decimal) for text in rest.unique()}

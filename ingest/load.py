@@ -315,7 +315,7 @@ class Loader:
         frame["identity_hash"] = _hash(frame[IDENTITY_COLUMNS])
         frame["content_hash"] = _hash(frame[CONTENT_COLUMNS])
         stored = frame[STORED_COLUMNS]
-        rows = list(stored.astype(object).where(stored.notna(), None).itertuples(index=False, name=None))
+        rows = list(zip(*(_python_values(stored[column]) for column in STORED_COLUMNS)))
         columns = ", ".join(f'"{column}"' for column in STORED_COLUMNS)
         if self.connection.dialect.name == "postgresql":
             cursor = self.connection.connection.driver_connection.cursor()
@@ -410,6 +410,20 @@ def _distinct_synonyms(synonyms) -> list[str]:
     return kept
 
 
+def _python_values(column: pd.Series) -> list:
+    """A column as Python values for the driver, missing values as None."""
+    if not isinstance(column.dtype, np.dtype):  # nullable extension types (Int64, str): NA → None
+        return column.astype(object).where(column.notna(), None).tolist()
+    if column.dtype.kind == "f":
+        values = column.to_numpy()
+        objects = values.astype(object)
+        objects[np.isnan(values)] = None
+        return objects.tolist()
+    if column.dtype.kind in "iub":
+        return column.tolist()
+    return column.astype(object).where(column.notna(), None).tolist()
+
+
 def _hash(frame: pd.DataFrame) -> np.ndarray:
     """A 64-bit hash per row, as 16 hex digits; columns are hashed as arrays, never row by row."""
     combined = np.zeros(len(frame), dtype=np.uint64)
@@ -420,4 +434,4 @@ def _hash(frame: pd.DataFrame) -> np.ndarray:
                 column = column.astype(object).where(column.notna(), "\x00").astype(str)
             hashed = pd.util.hash_pandas_object(column, index=False).to_numpy(dtype=np.uint64)
             combined = combined * np.uint64(1_000_003) ^ hashed
-    return np.char.mod("%016x", combined)
+    return np.array([f"{value:016x}" for value in combined.tolist()], dtype=object)

@@ -398,11 +398,14 @@ def _materials(chunk: pd.DataFrame, names: pd.Series, ctx: Context, out: Normali
     texts = {role: _text(chunk, cmap.role(role)) for role in (
         "id", "class", "subclass", "synonyms", "description", "biodegradable", "origin",
         "applications", "regulatory_notes", "structure", "composition")}
+    rows = firsts.index
+    # one list per role, aligned with ``firsts``: a Series lookup per cell costs more than the rest of the loop
+    columns = {role: ([""] * len(rows) if series is None else series.reindex(rows).fillna("").tolist())
+               for role, series in texts.items()}
     records = []
-    for row, name in firsts.items():
+    for position, (row, name) in enumerate(firsts.items()):
         def cell(role: str) -> str:
-            series = texts[role]
-            return "" if series is None else series[row]
+            return columns[role][position]
 
         record = MaterialRecord(row=int(row), name=name, name_key=normalise_label(name))
         problems: list[Issue] = []

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from biomatdb.apikeys import authenticate
 from biomatdb.cli import app
-from biomatdb.models import Dataset, Job, Material, Measurement
+from biomatdb.models import Dataset, DatasetUpload, Job, Material, Measurement
 from tests.api_fixtures import make_key
 
 BIOMATDB = [sys.executable, "-c", "from biomatdb.cli import app; app()"]
@@ -61,9 +61,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
+def start_server(env: dict[str, str], port: int, log: Path, *options: str) -> subprocess.Popen:
     with log.open("ab") as output:  # the child has its own copy of the descriptor
-        process = subprocess.Popen([*BIOMATDB, "serve", "--port", str(port)], env=env, stdout=output,
+        process = subprocess.Popen([*BIOMATDB, "serve", "--port", str(port), *options], env=env, stdout=output,
                                    stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -134,3 +134,53 @@ def test_sigkill_mid_job_leaves_all_or_nothing(engine, tmp_path):
         restarted.wait(30)
     assert dataset_state() in ((0, 0), (rows, rows))
     assert not any((tmp_path / "data" / "uploads").glob("*/*"))
+
+
+@pytest.mark.slow
+def test_serve_with_two_workers_runs_every_job_exactly_once(engine, tmp_path):
+    """Two worker processes, each with its job runner, share one queue in the database:
+    uploads sent at once all succeed, each applied once, and every one is found by search."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    env = {**os.environ, "BIOMATDB_DATA_DIR": str(tmp_path / "data"), "BIOMATDB_RATE_LIMIT": "",
+           "BIOMATDB_DATABASE_URL": engine.url.render_as_string(hide_password=False),
+           "BIOMATDB_JOB_POLL_SECONDS": "0.1"}
+    headers = {"Authorization": f"Bearer {make_key(engine, 'curator')}"}
+    port = free_port()
+    log = tmp_path / "server.log"
+    server = start_server(env, port, log, "--workers", "2")
+    base = f"http://127.0.0.1:{port}"
+
+    def upload(number: int) -> str:
+        body = "Material,Class,Property,Value,Unit\n" + "".join(
+            f"Workermat {number}-{i},polymer,tensile strength,{10 + i},MPa\n" for i in range(200))
+        response = httpx.post(f"{base}/api/v1/datasets", headers=headers, timeout=60, data={"name": f"workers-{number}"},
+                              files={"file": (f"workers-{number}.csv", body.encode(), "text/csv")})
+        assert response.status_code == 202, response.text
+        return response.headers["location"]
+
+    try:
+        with ThreadPoolExecutor(6) as pool:
+            locations = list(pool.map(upload, range(6)))
+        deadline = time.monotonic() + 120
+        jobs = {}
+        while len(jobs) < len(locations):
+            for location in locations:
+                job = httpx.get(location, headers=headers, timeout=10).json()
+                if job["status"] in ("succeeded", "failed"):
+                    jobs[location] = job
+            assert time.monotonic() < deadline, jobs
+            time.sleep(0.1)
+        assert [job["status"] for job in jobs.values()] == ["succeeded"] * 6, jobs
+        assert all(job["report"]["counts"]["measurements_added"] == 200 for job in jobs.values())
+        found = httpx.get(f"{base}/api/v1/materials", params={"q": "Workermat", "limit": 1}, timeout=10).json()
+        assert found["total"] == 6 * 200
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(60)
+    with engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(Measurement)).scalar() == 6 * 200
+        assert connection.execute(select(func.count()).select_from(Dataset)).scalar() == 6
+        assert connection.execute(select(func.count()).select_from(DatasetUpload)).scalar() == 6  # each applied once
+        assert connection.execute(select(func.count()).select_from(Job).where(Job.status != "succeeded")).scalar() == 0
+    assert log.read_text().count("Started server process") == 2  # uvicorn's line, once per worker

@@ -17,8 +17,8 @@ POLYMERS = CURATED / "polymers.csv"
 ORGANIC_XLSX = CURATED / "hydrogels-natural-composites.xlsx"
 
 EXPECTED = {  # file -> (materials, measurements)
-    POLYMERS: (36, 312),
-    ORGANIC_XLSX: (32, 114),
+    POLYMERS: (37, 312),
+    ORGANIC_XLSX: (34, 125),
 }
 
 
@@ -58,8 +58,8 @@ def test_both_files_together_keep_materials_apart(sqlite_engine):
     for path in (POLYMERS, ORGANIC_XLSX):
         _load(sqlite_engine, path)
     with Session(sqlite_engine) as session:
-        assert session.scalar(select(func.count()).select_from(Material)) == 68
-        assert session.scalar(select(func.count()).select_from(Measurement)) == 426
+        assert session.scalar(select(func.count()).select_from(Material)) == 71
+        assert session.scalar(select(func.count()).select_from(Measurement)) == 437
         # CFR-PEEK is a composite of its own, not merged into PEEK
         cfr = session.scalars(select(Material).where(Material.name == "CFR-PEEK")).one()
         assert cfr.material_class == "composite"
@@ -67,6 +67,20 @@ def test_both_files_together_keep_materials_apart(sqlite_engine):
                                      .order_by(CompositionComponent.position)).all()
         assert [(c.component, c.is_balance, c.fraction, c.basis) for c in components] == [
             ("PEEK", True, None, "wt"), ("carbon fibre", False, 30.0, "wt")]
+
+
+def test_new_composites_carry_their_composition_and_doi(sqlite_engine):
+    _load(sqlite_engine, ORGANIC_XLSX)
+    with Session(sqlite_engine) as session:
+        hac = session.scalars(select(Material).where(Material.name == "HA/collagen composite")).one()
+        components = session.scalars(select(CompositionComponent).where(CompositionComponent.material_id == hac.id)
+                                     .order_by(CompositionComponent.position)).all()
+        # collagen:HA 1:1 to 1:4 by weight (Kane & Roeder 2012)
+        assert [(c.component, c.is_balance, c.fraction, c.fraction_max) for c in components] == [
+            ("collagen", True, None, None), ("hydroxyapatite", False, 50.0, 80.0)]
+        bg = _values(session, "Bioglass/PCL composite", "mass_loss", "Poh")[0]
+        assert bg.source.doi == "10.1088/1758-5082/5/4/045005" and bg.medium == "5 M NaOH"
+        assert bg.value == pytest.approx(12.1) and bg.uncertainty == pytest.approx(1.0)
 
 
 def _values(session, material: str, prop: str, source_contains: str | None = None) -> list[Measurement]:
@@ -135,6 +149,17 @@ SPOT_CHECKS = [
     ("PEGDA hydrogel", "compressive_modulus", "Nguyen", 1e-5, 2.46e-3),          # 0.01–2.46 MPa
     ("GelMA", "compressive_modulus", "Bioprinting", 15e-6, 27e-6),               # 21 ± 6 kPa
     ("pHEMA hydrogel", "water_uptake", "Maldonado-Codina", 38, 38),              # 38 % EWC (polymacon)
+    # values for materials that had none, and the new composites
+    ("Gelatin", "molecular_weight", "Pharmaceutical Excipients", 20, 200),       # 20 000–200 000
+    ("Gelatin", "molecular_weight", "Great Lakes", 15, 400),                     # 15,000 to 400,000
+    ("Gelatin", "density", "Great Lakes", 1.3, 1.4),                             # relative density 1.3–1.4
+    ("Hyaluronic acid", "molecular_weight", "Cowman", 1000, 8000),               # approximately 1000–8000 kDa
+    ("Decellularised ECM", "youngs_modulus", "Yoder", 0.018, 0.018),             # 18 MPa linear-region modulus
+    ("Bioglass/PCL composite", "mass_loss", "Poh", 11.1, 13.1),                  # 12.1 ± 1 % (1 day, 5 M NaOH)
+    ("Bioglass/PCL composite", "porosity", "Poh", 75, 75),                       # ~75 %
+    ("HA/collagen composite", "compressive_modulus", "Kane", 20e-6, 200e-6),     # ~20 kPa (1:1) and ~200 kPa (1:4)
+    ("HA/collagen composite", "porosity", "Kane", 90, 96),                       # 90–96 %
+    ("HA/collagen composite", "pore_size", "Kane", 50, 50),                      # ~50 µm pore width
 ]
 
 

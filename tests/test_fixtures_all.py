@@ -15,9 +15,9 @@ from tests.conftest import snapshot
 # file -> (rows read, materials created, measurements added), loading in fixture_files order
 EXPECTED = {
     "bicerano-afzal/HT_MD_polymer_properties.csv": (315, 315, 1601),
-    "curated/hydrogels-natural-composites.xlsx": (122, 31, 114),
+    "curated/hydrogels-natural-composites.xlsx": (130, 33, 125),
     "curated/metals-ceramics.csv": (131, 54, 517),
-    "curated/polymers.csv": (313, 25, 312),
+    "curated/polymers.csv": (314, 26, 312),
     "curated/reference-tissues.tsv": (74, 13, 74),
     "polymetrix-tg/Polymer_Tg.csv": (7252, 6769, 7252),
 }

@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     ingest_chunk_rows: int = Field(
         default=50_000,
         gt=0,
-        description="Rows read, parsed and loaded per chunk while ingesting; bounds memory.",
+        description="Rows read, parsed and loaded per chunk while ingesting (a wide file's divided by its property columns); bounds memory.",
     )
     elasticsearch_url: str | None = Field(
         default=None,

@@ -125,7 +125,7 @@ def ingest_file(engine: Engine, path: Path | str, options: IngestOptions = Inges
             )
             names_in_file: set[str] = set()
             try:
-                for chunk in table.chunks(options.chunk_rows):
+                for chunk in table.chunks(_rows_per_chunk(options.chunk_rows, column_map)):
                     normalised = normalise_chunk(chunk, context)
                     report.rows_read += len(chunk)
                     for issue in normalised.errors:
@@ -162,6 +162,14 @@ def ingest_file(engine: Engine, path: Path | str, options: IngestOptions = Inges
                 transaction.rollback()
             raise
     return report
+
+
+def _rows_per_chunk(chunk_rows: int, column_map) -> int:
+    """A wide row holds one value per property column: its chunks have fewer rows, so that a chunk
+    of any layout holds about ``chunk_rows`` values and memory stays bounded by that."""
+    if column_map.layout != "wide":
+        return chunk_rows
+    return max(1, chunk_rows // max(1, len(column_map.measurement_columns)))
 
 
 def _constant_temperature(context: Context, report: Report) -> None:

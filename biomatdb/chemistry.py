@@ -7,6 +7,7 @@ repeat unit (``[Ce]`` … ``[Th]``) are turned into ``*`` when the caller names 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from rdkit import Chem, DataStructs, RDLogger
@@ -19,6 +20,9 @@ FINGERPRINT_RADIUS = 2
 FINGERPRINT_BITS = 2048
 
 RDLogger.DisableLog("rdApp.*")
+
+
+_ATTACHMENTS = re.compile(r"\*\d*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +84,8 @@ def parse_structure(text: str, *, placeholders: tuple[str, ...] = ()) -> Structu
         input=given,
         canonical_smiles=Chem.MolToSmiles(mol),
         inchikey=inchikey,
-        formula=rdMolDescriptors.CalcMolFormula(mol),
+        # a repeat unit's formula without its attachment points ("C3H4*2O2" → "C3H4O2"), as polymer texts write it
+        formula=_ATTACHMENTS.sub("", rdMolDescriptors.CalcMolFormula(mol)),
         molecular_weight=float(Descriptors.MolWt(mol)),
         is_repeat_unit=is_repeat_unit,
         fingerprint=DataStructs.BitVectToBinaryText(fingerprint(mol)),

@@ -25,6 +25,28 @@ def _engine(settings: Settings | None = None, *, migrate: bool = True):
     return engine
 
 
+def discard_stale_demo(path: Path) -> bool:
+    """The demo database is derived from the fixtures: one that an older pipeline wrote (or that
+    cannot be read) is deleted, to be rebuilt rather than patched. Returns whether it was."""
+    if not path.exists():
+        return False
+    import sqlite3
+    from contextlib import closing
+
+    from biomatdb import PIPELINE_VERSION
+
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
+            versions = {version for (version,) in connection.execute("SELECT DISTINCT pipeline_version FROM dataset_uploads")}
+    except sqlite3.Error:
+        versions = {None}
+    if not versions - {PIPELINE_VERSION}:
+        return False
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return True
+
+
 def _print_json(document) -> None:
     sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode() + "\n")
 
@@ -455,6 +477,7 @@ def demo(
     settings = base.model_copy(update={
         "database_url": f"sqlite:///{base.data_dir / 'demo.sqlite'}", "elasticsearch_url": None, "read_only": True})
     typer.echo(f"preparing the demo database in {base.data_dir} …")
+    discard_stale_demo(base.data_dir / "demo.sqlite")
     engine = _engine(settings)
     try:
         for path, report in load_fixtures(engine, root, chunk_rows=settings.ingest_chunk_rows):

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
-from biomatdb.models import Dataset, Measurement
+from biomatdb import PIPELINE_VERSION
+from biomatdb.models import Dataset, DatasetUpload, Measurement
 from biomatdb.vocabulary import get_vocabulary, normalise_label
 from ingest.cells import parse_cell
 from ingest.load import Loader
@@ -111,7 +112,7 @@ def ingest_file(engine: Engine, path: Path | str, options: IngestOptions = Inges
         transaction = connection.begin()
         try:
             previous = connection.execute(select(Dataset.id, Dataset.checksum).where(Dataset.name == report.dataset)).first()
-            if previous is not None and previous.checksum == checksum:
+            if previous is not None and previous.checksum == checksum and _last_pipeline(connection, previous.id) == PIPELINE_VERSION:
                 report.unchanged = True
                 report.loaded = not options.dry_run
                 report.measurements_unchanged = connection.execute(
@@ -162,6 +163,12 @@ def ingest_file(engine: Engine, path: Path | str, options: IngestOptions = Inges
                 transaction.rollback()
             raise
     return report
+
+
+def _last_pipeline(connection, dataset_id: int) -> str | None:
+    """The pipeline version of the dataset's last upload: a newer pipeline may read the same file differently."""
+    return connection.execute(select(DatasetUpload.pipeline_version).where(DatasetUpload.dataset_id == dataset_id)
+                              .order_by(DatasetUpload.id.desc()).limit(1)).scalar()
 
 
 def _rows_per_chunk(chunk_rows: int, column_map) -> int:

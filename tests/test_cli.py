@@ -93,3 +93,53 @@ def state(material: dict) -> dict:
         "structure": material["structure"] and material["structure"]["smiles"],
         "measurements": sorted((json.dumps({k: m[k] for k in keep}, sort_keys=True) for m in material["measurements"])),
     }
+
+
+def test_a_file_loaded_by_an_older_pipeline_is_read_again(tmp_path):
+    """Same file, newer pipeline: not "unchanged" — the file is read again, and the diff finds
+    what the new reading changed (here nothing)."""
+    from sqlalchemy import update
+
+    from biomatdb.db import make_engine, migrate
+    from biomatdb.models import DatasetUpload
+    from ingest.pipeline import ingest_file
+
+    path = tmp_path / "wide.csv"
+    path.write_text(WIDE_CSV, encoding="utf-8")
+    engine = make_engine(f"sqlite:///{tmp_path / 'core.sqlite'}")
+    migrate(engine)
+    first = ingest_file(engine, path)
+    assert first.loaded and ingest_file(engine, path).unchanged
+    with engine.begin() as connection:
+        connection.execute(update(DatasetUpload).values(pipeline_version="0"))
+    again = ingest_file(engine, path)
+    assert again.loaded and not again.unchanged
+    assert again.measurements_unchanged == first.measurements_added and again.measurements_added == 0
+    assert ingest_file(engine, path).unchanged
+    engine.dispose()
+
+
+def test_a_demo_database_from_an_older_pipeline_is_rebuilt(tmp_path):
+    from sqlalchemy import update
+
+    from biomatdb.cli import discard_stale_demo
+    from biomatdb.db import make_engine, migrate
+    from biomatdb.models import DatasetUpload
+    from ingest.pipeline import ingest_file
+
+    demo = tmp_path / "demo.sqlite"
+    path = tmp_path / "wide.csv"
+    path.write_text(WIDE_CSV, encoding="utf-8")
+    engine = make_engine(f"sqlite:///{demo}")
+    migrate(engine)
+    assert ingest_file(engine, path).loaded
+    engine.dispose()
+    assert not discard_stale_demo(demo) and demo.exists()  # the current pipeline's: kept
+    engine = make_engine(f"sqlite:///{demo}")
+    with engine.begin() as connection:
+        connection.execute(update(DatasetUpload).values(pipeline_version="0"))
+    engine.dispose()
+    assert discard_stale_demo(demo) and not demo.exists()
+    demo.write_bytes(b"not a database at all")
+    assert discard_stale_demo(demo) and not demo.exists()
+    assert not discard_stale_demo(demo)

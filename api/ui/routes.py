@@ -34,6 +34,7 @@ router = APIRouter(include_in_schema=False)
 _HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=_HERE / "templates")
 templates.env.filters["unit_label"] = unit_label
+templates.env.globals["class_colour"] = pages.class_colour
 templates.env.globals["qs"] = lambda **params: urlencode({k: v for k, v in params.items() if v})
 
 PAGE_SIZE = 20

@@ -412,14 +412,13 @@ def _distinct_synonyms(synonyms) -> list[str]:
 
 def _python_values(column: pd.Series) -> list:
     """A column as Python values for the driver, missing values as None."""
-    if not isinstance(column.dtype, np.dtype):  # nullable extension types (Int64, str): NA → None
-        return column.astype(object).where(column.notna(), None).tolist()
-    if column.dtype.kind == "f":
+    kind = column.dtype.kind if isinstance(column.dtype, np.dtype) else None  # None: Int64, str and other NA types
+    if kind == "f":
         values = column.to_numpy()
         objects = values.astype(object)
         objects[np.isnan(values)] = None
         return objects.tolist()
-    if column.dtype.kind in "iub":
+    if kind is not None and kind in "iub":
         return column.tolist()
     return column.astype(object).where(column.notna(), None).tolist()
 

@@ -207,7 +207,8 @@ def parse_column(texts: pd.Series, *, decimal: str = ".") -> tuple[pd.DataFrame,
     frames = [pd.DataFrame({"qualifier": "=", "value": fast, "low": fast, "high": fast,
                             "uncertainty": np.nan, "unit": None}, index=fast.index)]
     rest = strings[~plain]
-    if len(rest):
+    rest = rest[rest != ""]  # empty: no measurement
+    if len(rest) and rest.nunique() * 2 > len(rest):  # mostly distinct: read the common shapes as arrays
         common, rest = _common_shapes(rest, decimal)
         frames.append(common)
     errors: list[tuple[Any, str, CellError]] = []

@@ -312,8 +312,9 @@ class Loader:
         frame["upload_id"] = self.upload_id
         frame["source_row"] = frame["row"].astype("int64")
         frame["pipeline_version"] = PIPELINE_VERSION
-        frame["identity_hash"] = _hash(frame[IDENTITY_COLUMNS])
-        frame["content_hash"] = _hash(frame[CONTENT_COLUMNS])
+        identity = _fold(frame[IDENTITY_COLUMNS])  # the content hash folds on from it: CONTENT_COLUMNS start with these
+        frame["identity_hash"] = _hex(identity)
+        frame["content_hash"] = _hex(_fold(frame[CONTENT_COLUMNS[len(IDENTITY_COLUMNS):]], identity))
         stored = frame[STORED_COLUMNS]
         rows = list(zip(*(_python_values(stored[column]) for column in STORED_COLUMNS)))
         columns = ", ".join(f'"{column}"' for column in STORED_COLUMNS)
@@ -423,9 +424,9 @@ def _python_values(column: pd.Series) -> list:
     return column.astype(object).where(column.notna(), None).tolist()
 
 
-def _hash(frame: pd.DataFrame) -> np.ndarray:
-    """A 64-bit hash per row, as 16 hex digits; columns are hashed as arrays, never row by row."""
-    combined = np.zeros(len(frame), dtype=np.uint64)
+def _fold(frame: pd.DataFrame, start: np.ndarray | None = None) -> np.ndarray:
+    """A 64-bit hash per row, folded column by column onto ``start``; columns are hashed as arrays, never row by row."""
+    combined = np.zeros(len(frame), dtype=np.uint64) if start is None else start
     with np.errstate(over="ignore"):
         for name in frame.columns:
             column = frame[name]
@@ -433,4 +434,9 @@ def _hash(frame: pd.DataFrame) -> np.ndarray:
                 column = column.astype(object).where(column.notna(), "\x00").astype(str)
             hashed = pd.util.hash_pandas_object(column, index=False).to_numpy(dtype=np.uint64)
             combined = combined * np.uint64(1_000_003) ^ hashed
-    return np.array([f"{value:016x}" for value in combined.tolist()], dtype=object)
+    return combined
+
+
+def _hex(hashes: np.ndarray) -> np.ndarray:
+    """Hashes as the 16 hex digits the core stores."""
+    return np.array([f"{value:016x}" for value in hashes.tolist()], dtype=object)

@@ -47,6 +47,21 @@ def discard_stale_demo(path: Path) -> bool:
     return True
 
 
+def _as_written(text: str) -> str:
+    """``text`` for a rich string printed as written: brackets in names and labels are no markup."""
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def _cells(*texts: str) -> list:
+    """Table cells printed as written: a file's ``[g/cm3]``, a message's ``[mass]`` or a cell's ``[/x]``
+    is text, not rich markup (which swallowed the first two and raised on the last)."""
+    from rich.text import Text
+
+    return [Text(text) for text in texts]
+
+
 def _print_json(document) -> None:
     sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode() + "\n")
 
@@ -100,10 +115,10 @@ def _print_report(report) -> None:
 
     console = Console(stderr=False)
     if report.unchanged:
-        console.print(f"dataset [bold]{report.dataset}[/]: unchanged (same file as the last upload)")
+        console.print(f"dataset [bold]{_as_written(report.dataset)}[/]: unchanged (same file as the last upload)")
         return
     state = "loaded" if report.loaded else ("checked (dry run)" if report.dry_run and report.ok else "NOT loaded")
-    console.print(f"dataset [bold]{report.dataset}[/]: {state}")
+    console.print(f"dataset [bold]{_as_written(report.dataset)}[/]: {state}")
     counts = report.as_dict()["counts"]
     console.print(", ".join(f"{key.replace('_', ' ')}: {value:,}" for key, value in counts.items()))
     for title, issues, total, style in (("errors", report.errors, report.error_count, "red"),
@@ -115,7 +130,8 @@ def _print_report(report) -> None:
         for column in ("row", "column", "value", "type", "message"):
             table.add_column(column, overflow="fold")
         for issue in issues[:200]:
-            table.add_row("" if issue.row is None else str(issue.row), issue.column or "", issue.value or "", issue.type, issue.message)
+            table.add_row(*_cells("" if issue.row is None else str(issue.row), issue.column or "", issue.value or "", issue.type,
+                                  issue.message))
         console.print(table)
 
 
@@ -147,15 +163,15 @@ def _print_material(document) -> None:
     from rich.table import Table
 
     console = Console()
-    console.print(f"[bold]{document['name']}[/]  ({document['id']})  class: {document['class'] or '—'}")
+    console.print(f"[bold]{_as_written(document['name'])}[/]  ({_as_written(document['id'])})  class: {document['class'] or '—'}")
     if document["synonyms"]:
-        console.print("synonyms: " + "; ".join(document["synonyms"]))
+        console.print("synonyms: " + _as_written("; ".join(document["synonyms"])))
     if document["applications"]:
-        console.print("applications: " + ", ".join(document["applications"]))
+        console.print("applications: " + _as_written(", ".join(document["applications"])))
     if document["structure"]:
-        console.print(f"structure: {document['structure']['smiles']}  {document['structure']['formula']}")
+        console.print(_as_written(f"structure: {document['structure']['smiles']}  {document['structure']['formula']}"))
     if document["composition"]:
-        console.print(f"composition: {document['composition_text']}")
+        console.print(_as_written(f"composition: {document['composition_text']}"))
     table = Table(show_lines=False)
     for column in ("property", "value", "unit", "conditions", "source", "dataset"):
         table.add_column(column, overflow="fold")
@@ -163,7 +179,7 @@ def _print_material(document) -> None:
         text = m["text"] + (f" ± {m['uncertainty']:g}" if m["uncertainty"] is not None else "")
         conditions = ", ".join(f"{k}={v}" for k, v in m["conditions"].items() if k != "temperature_K")
         source = m["source"] and (m["source"]["doi"] or m["source"]["citation"]) or ""
-        table.add_row(m["property"], text, m["unit"], conditions, source, m["dataset"])
+        table.add_row(*_cells(m["property"], text, m["unit"], conditions, source, m["dataset"]))
     console.print(table)
 
 
@@ -276,11 +292,11 @@ def search(
                           for m in hit.measurements[:4])
         if len(hit.measurements) > 4:
             shown += f"; … {len(hit.measurements) - 4} more"
-        table.add_row(hit.id, hit.name, hit.material_class or "", shown)
+        table.add_row(*_cells(hit.id, hit.name, hit.material_class or "", shown))
     console = Console()
     console.print(table)
     for name, values in result.facets.items():
-        console.print(f"[bold]{name}[/bold]: " + ", ".join(f"{v.value} ({v.count})" for v in values[:12]))
+        console.print(f"[bold]{name}[/bold]: " + _as_written(", ".join(f"{v.value} ({v.count})" for v in values[:12])))
     if result.next_cursor:
         console.print(f"next page: --cursor {result.next_cursor}")
 
@@ -302,8 +318,8 @@ def datasets(json_output: Annotated[bool, typer.Option("--json", help="Print JSO
     for column in ("name", "license", "materials", "measurements", "uploads", "updated"):
         table.add_column(column)
     for d in documents:
-        table.add_row(d["name"], d["license"] or "", f"{d['materials']:,}", f"{d['measurements']:,}",
-                      str(len(d["history"])), d["updated_at"][:19])
+        table.add_row(*_cells(d["name"], d["license"] or "", f"{d['materials']:,}", f"{d['measurements']:,}",
+                              str(len(d["history"])), d["updated_at"][:19]))
     Console().print(table)
 
 
@@ -415,8 +431,8 @@ def apikey_list(json_output: Annotated[bool, typer.Option("--json", help="Print 
     for column in ("id", "name", "role", "prefix", "created", "revoked"):
         table.add_column(column)
     for key in listing:
-        table.add_row(str(key["id"]), key["name"], key["role"], key["prefix"], key["created_at"][:19],
-                      (key["revoked_at"] or "")[:19])
+        table.add_row(*_cells(str(key["id"]), key["name"], key["role"], key["prefix"], key["created_at"][:19],
+                              (key["revoked_at"] or "")[:19]))
     Console().print(table)
 
 

@@ -105,7 +105,8 @@ def parse_unit(text: str) -> pint.Unit:
         )
     try:
         parsed = registry().parse_expression(expression)
-    except (pint.errors.PintError, AttributeError, TypeError, ValueError, SyntaxError, TokenError) as exc:
+    # AssertionError: pint's expression parser asserts on a dangling operator ("GPa*", "K-")
+    except (pint.errors.PintError, AssertionError, AttributeError, TypeError, ValueError, SyntaxError, TokenError) as exc:
         raise UnitError(f"unknown unit {text!r}", type="unknown-unit") from exc
     if isinstance(parsed, pint.Quantity):
         if parsed.magnitude != 1:

@@ -38,7 +38,8 @@ _CELL = re.compile(
     r"\s*(?P<unit>[^\d\s.,+\-].*?)?\s*$",
     re.IGNORECASE,
 )
-# a negative end written in parentheses, as handbooks print ranges: (−65)–(−60)
+# a negative end written in parentheses, as handbooks print ranges: (−65)–(−60); it stays a separate
+# token, so that 110(5) (concise uncertainty, or a footnote) is refused, never read as 1105
 _PARENTHESISED = re.compile(rf"\(\s*({_NUMBER})\s*\)")
 _QUALIFIERS = {">=": ">=", "≥": ">=", "<=": "<=", "≤": "<=", ">": ">", "<": "<", "~": "~", "ca": "~", "ca.": "~",
                "approx": "~", "approx.": "~", "c.": "~"}
@@ -100,7 +101,7 @@ def parse_cell(text: Any, *, decimal: str = ".") -> ParsedCell | CellError | Non
     if folded.replace(" ", "") in NON_FINITE:
         return CellError("non-finite-number", "not a finite number")
     if "(" in cleaned:
-        cleaned = _PARENTHESISED.sub(r"\1", cleaned)
+        cleaned = _PARENTHESISED.sub(r" \1 ", cleaned).strip()
     match = _CELL.match(cleaned)
     if match is None:
         return CellError("type-error", _EXPECTED)

@@ -296,7 +296,8 @@ class Loader:
         frame = chunk.measurements
         if skip_rows:
             frame = frame[~frame["row"].isin(list(skip_rows))]
-        self._resolve_sources(sources)
+        used = set(frame["source_key"].dropna()) if len(frame) else set()  # a skipped row's source stays out
+        self._resolve_sources({key: sources[key] for key in used})
         ids = self.resolve_materials(records, frame["material_name"].unique() if len(frame) else ())
         if not len(frame):
             return 0

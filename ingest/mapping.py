@@ -52,6 +52,8 @@ _UNIT_IN_HEADER = (
     re.compile(r"^(?P<name>.+?)\s*,\s*(?P<unit>[^,]+)$"),
     re.compile(r"^(?P<name>.+?)\s+in\s+(?P<unit>\S+)$"),
 )
+# a quantity over its unit, as tables in papers head columns: "Tg/°C", "Density / g/cm3"
+_QUANTITY_OVER_UNIT = re.compile(r"^(?P<name>[^/]+?)\s*/\s*(?P<unit>.+)$")
 #: A misspelt descriptive header is read when it is this close to a known one (and long enough).
 _FUZZY_CUTOFF = 0.9
 _FUZZY_MIN_LENGTH = 6
@@ -125,6 +127,12 @@ def _classify(label: str, vocabulary: Vocabulary) -> tuple[str | None, Property 
             if issue is not None:
                 return None, None, None, issue
             return (role or "measurement"), prop, unit, None
+    over = _QUANTITY_OVER_UNIT.match(label.strip())
+    if over is not None:  # read only when the unit fits: "Tg/Tm" is a ratio, not Tg in terametres
+        prop = vocabulary.find_property(over["name"])
+        role = _ROLE_INDEX.get(normalise_label(over["name"]))
+        if (prop is not None or role in _UNIT_ROLES) and _unit_or_issue(over["unit"], label, prop) is None:
+            return (role or "measurement"), prop, over["unit"].strip(), None
     if len(folded) >= _FUZZY_MIN_LENGTH:
         close = difflib.get_close_matches(folded, list(_ROLE_INDEX), n=1, cutoff=_FUZZY_CUTOFF)
         if close:
@@ -174,6 +182,14 @@ def map_columns(header: list[str], vocabulary: Vocabulary, manifest: Manifest | 
                     type="layout-error",
                     message="a long-layout file (Property and Value columns) cannot also have property columns",
                     column=column.label,
+                ))
+    if layout == "wide":
+        for column in columns:
+            if column.role == "uncertainty" and column.uncertainty_of is None:
+                issues.append(Issue(
+                    type="unknown-column", column=column.label,
+                    message="an uncertainty column is read in the long layout, or in a wide file with uncertainty_of "
+                            "in a manifest (which column it belongs to); ignored",
                 ))
     if not any(c.role == "name" for c in columns) and not any(c.role == "id" for c in columns):
         issues.append(Issue(type="missing-label", message="no material name column (e.g. 'Material' or 'Name')"))

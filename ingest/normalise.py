@@ -16,7 +16,7 @@ import pandas as pd
 
 from biomatdb.chemistry import Structure, parse_structure
 from biomatdb.errors import StructureError, UnitError
-from biomatdb.units import conversion
+from biomatdb.units import Conversion, conversion
 from biomatdb.vocabulary import Property, Vocabulary, normalise_label
 from ingest.cells import parse_cell, parse_column
 from ingest.composition import Component, parse_composition
@@ -239,8 +239,11 @@ def _row_temperature(chunk: pd.DataFrame, ctx: Context, out: NormalisedChunk) ->
 
 
 def _measurement_frame(parsed: pd.DataFrame, prop: Property, units: pd.Series, raw: pd.Series, label: str,
-                       out: NormalisedChunk, uncertainty: pd.Series | None = None) -> pd.DataFrame | None:
-    """Convert one property's parsed cells (grouped by unit) to canonical values, checking bounds."""
+                       out: NormalisedChunk, uncertainty: pd.DataFrame | None = None) -> pd.DataFrame | None:
+    """Convert one property's parsed cells (grouped by unit) to canonical values, checking bounds.
+
+    ``uncertainty`` (from :func:`_uncertainty_frame`) gives a spread for some rows; one with a unit
+    of its own converts in that unit, one without in the value's."""
     pieces = []
     for unit, rows in units.groupby(units.fillna(""), sort=False).groups.items():
         try:
@@ -264,9 +267,8 @@ def _measurement_frame(parsed: pd.DataFrame, prop: Property, units: pd.Series, r
                 "verbatim_unit": unit or None,
             })
         if uncertainty is not None:
-            extra = uncertainty.reindex(part.index).to_numpy(dtype=float)
-            with np.errstate(over="ignore", invalid="ignore"):
-                frame["uncertainty"] = np.where(np.isnan(extra), frame["uncertainty"], conv.delta(extra))
+            extra = _spread(uncertainty.reindex(part.index), prop, conv, out)
+            frame["uncertainty"] = np.where(np.isnan(extra), frame["uncertainty"], extra)
         pieces.append(_check_bounds(frame, prop, label, out))
     pieces = [piece for piece in pieces if len(piece)]
     return pd.concat(pieces) if pieces else None
@@ -298,7 +300,9 @@ def _check_bounds(frame: pd.DataFrame, prop: Property, label: str, out: Normalis
     return frame[~bad]
 
 
-def _uncertainty_series(chunk: pd.DataFrame, column: Column | None, ctx: Context, out: NormalisedChunk) -> pd.Series | None:
+def _uncertainty_frame(chunk: pd.DataFrame, column: Column | None, ctx: Context, out: NormalisedChunk) -> pd.DataFrame | None:
+    """The spreads an uncertainty column gives, by row: ``spread``, its ``unit`` (the cell's, else the
+    header's, else None: the value's) and the column ``label`` and cell ``text`` for messages."""
     if column is None:
         return None
     raw = chunk[column.position]
@@ -308,7 +312,30 @@ def _uncertainty_series(chunk: pd.DataFrame, column: Column | None, ctx: Context
     not_point = parsed["qualifier"] != "="
     for row in parsed.index[not_point | (parsed["low"] < 0)]:
         out.errors.append(Issue(type="type-error", message="an uncertainty must be one non-negative number", row=int(row), column=column.label, value=raw[row]))
-    return parsed.loc[~not_point & (parsed["low"] >= 0), "low"]
+    kept = parsed[~not_point & (parsed["low"] >= 0)]
+    return pd.DataFrame({"spread": kept["low"], "unit": kept["unit"].where(kept["unit"].notna(), column.unit),
+                         "label": column.label, "text": raw.reindex(kept.index)}, index=kept.index)
+
+
+def _spread(uncertainty: pd.DataFrame, prop: Property, value_conversion: Conversion, out: NormalisedChunk) -> np.ndarray:
+    """Spreads in ``prop``'s canonical unit, as differences (2 °C of spread is 2 K); NaN where there is none,
+    or where its unit does not fit ``prop`` (an error on the uncertainty's cell)."""
+    result = np.full(len(uncertainty), np.nan)
+    present = uncertainty["spread"].notna().to_numpy()
+    units = uncertainty["unit"].where(uncertainty["unit"].notna(), "")
+    for unit, positions in units[present].groupby(units[present], sort=False).indices.items():
+        positions = np.flatnonzero(present)[positions]
+        try:
+            conv = conversion(unit, prop) if unit else value_conversion
+        except UnitError as exc:
+            for position in positions:
+                record = uncertainty.iloc[position]
+                out.errors.append(Issue(type=exc.type, message=f"uncertainty: {exc.message}", row=int(uncertainty.index[position]),
+                                        column=record["label"], value=record["text"]))
+            continue
+        with np.errstate(over="ignore", invalid="ignore"):
+            result[positions] = conv.delta(uncertainty["spread"].to_numpy(dtype=float)[positions])
+    return result
 
 
 def _report_cell_errors(errors, label: str, out: NormalisedChunk) -> None:
@@ -341,7 +368,7 @@ def _wide_measurements(chunk: pd.DataFrame, ctx: Context, out: NormalisedChunk) 
         if not len(parsed):
             continue
         units = parsed["unit"].where(parsed["unit"].notna(), column.unit)
-        uncertainty = _uncertainty_series(chunk, ctx.column_map.uncertainty_column_for(column.position), ctx, out)
+        uncertainty = _uncertainty_frame(chunk, ctx.column_map.uncertainty_column_for(column.position), ctx, out)
         frame = _measurement_frame(parsed, column.property, units, raw, column.label, out, uncertainty)
         if frame is not None:
             frame["source_column"] = column.label
@@ -363,7 +390,7 @@ def _long_measurements(chunk: pd.DataFrame, ctx: Context, out: NormalisedChunk) 
         unit_text = chunk[unit_column.position].astype(str).str.strip().reindex(parsed.index).replace("", None)
         units = units.where(units.notna(), unit_text)
     units = units.where(units.notna(), header_unit)
-    uncertainty = _uncertainty_series(chunk, cmap.role("uncertainty"), ctx, out)
+    uncertainty = _uncertainty_frame(chunk, cmap.role("uncertainty"), ctx, out)
     frames = []
     for text, rows in property_text.groupby(property_text, sort=False).groups.items():
         prop = ctx.vocabulary.find_property(text) if text else None

@@ -125,6 +125,7 @@ def ingest_file(engine: Engine, path: Path | str, options: IngestOptions = Inges
                 uploader=options.uploader, source=context.dataset_source,
             )
             names_in_file: set[str] = set()
+            unreadable = False
             try:
                 for chunk in table.chunks(_rows_per_chunk(options.chunk_rows, column_map)):
                     normalised = normalise_chunk(chunk, context)
@@ -142,11 +143,14 @@ def ingest_file(engine: Engine, path: Path | str, options: IngestOptions = Inges
                     if progress is not None:
                         progress(report.rows_read)
             except ReadError as exc:
+                unreadable = True
                 for issue in exc.issues:
                     report.error(issue)
-            if report.rows_read == 0:
+            if report.rows_read == 0 and not unreadable:  # a row that cannot be read is not an empty table
                 report.error(Issue(type="empty-table", message="the file has a header but no data rows"))
-            if not report.ok and not (options.skip_invalid and report.rows_read):
+            # --skip-invalid skips rows with bad cells; a file that cannot be read to its end loads nothing,
+            # or the rows after the unreadable one would be dropped without a word
+            if not report.ok and not (options.skip_invalid and report.rows_read and not unreadable):
                 transaction.rollback()
                 return report
             counts = loader.finish(rows_read=report.rows_read, materials_in_file=names_in_file)

@@ -89,6 +89,8 @@ def test_cells_labs_write(text, decimal, expected):
     ("5-10 ± 1", "type-error"),
     (">5 ± 1", "type-error"),
     ("GPa", "type-error"),
+    ("110(5)", "type-error"),  # regression: the parentheses went and 1105 was read
+    ("3.15(2)", "type-error"),
 ])
 def test_what_cannot_be_read_is_an_error_with_a_reason(text, error_type):
     result = parse_cell(text)

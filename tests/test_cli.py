@@ -64,6 +64,26 @@ def test_ingest_refusal_exits_non_zero_with_a_located_json_report(cli, tmp_path)
     assert cli("ingest", str(bad), "--dry-run", "--json").exit_code == 1
 
 
+def test_what_a_file_says_is_printed_as_written_not_read_as_markup(cli, tmp_path, monkeypatch):
+    """Brackets in labels, cells, names and messages were rich markup: ``[g/cm3]`` and ``[mass]``
+    vanished from the report, and ``[/x]`` ended the command with a MarkupError."""
+    monkeypatch.setenv("COLUMNS", "250")
+    assert cli("init").exit_code == 0
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Material,Density [g/cm3]\nA,abc [/x]\nB,3 MPa\n", encoding="utf-8")
+    result = cli("ingest", str(bad))
+    assert result.exit_code == 1
+    assert "Density [g/cm3]" in result.stdout and "abc [/x]" in result.stdout
+    assert "[mass] / [length] / [time] ** 2" in result.stdout  # pint's dimension of MPa, in the unit-error
+    good = tmp_path / "good.csv"
+    good.write_text("Material,Density [g/cm3],Source\n\"PEG [4-arm] [/b]\",1.1,Test data [internal]\n", encoding="utf-8")
+    assert cli("ingest", str(good)).exit_code == 0
+    shown = cli("show", "PEG [4-arm] [/b]")
+    assert shown.exit_code == 0
+    assert "PEG [4-arm] [/b]" in shown.stdout and "Test data [internal]" in shown.stdout
+    assert "good" in cli("datasets").stdout
+
+
 def test_export_ingests_back_to_the_same_state(cli, tmp_path, monkeypatch):
     for name, text in (("wide.csv", WIDE_CSV), ("long.tsv", LONG_TSV)):
         (tmp_path / name).write_text(text, encoding="utf-8")

@@ -39,6 +39,33 @@ def test_headers_curators_write(label, role, key, unit):
     assert (column.role, column.property and column.property.key, column.unit) == (role, key, unit)
 
 
+@pytest.mark.parametrize(("label", "role", "key", "unit"), [
+    ("Tg/°C", "measurement", "glass_transition_temperature", "°C"),
+    ("E / GPa", "measurement", "youngs_modulus", "GPa"),
+    ("Density / g/cm3", "measurement", "density", "g/cm3"),
+    ("Temperature/K", "temperature", None, "K"),
+])
+def test_a_quantity_over_its_unit_is_read_as_the_unit_in_the_header(label, role, key, unit):
+    """``Tg/°C``, as tables in papers write it, was an unknown column and its values were dropped."""
+    cmap = map_columns(["Material", label], V)
+    column = cmap.columns[-1]
+    assert (column.role, column.property and column.property.key, column.unit) == (role, key, unit)
+    assert cmap.issues == []
+
+
+@pytest.mark.parametrize("label", ["Tg/Tm", "E/E0", "Tg/°C (DSC)"])
+def test_a_slash_that_is_no_unit_leaves_the_column_unknown(label):
+    """A ratio of two quantities is not a quantity over its unit: a warning, as before, not an error."""
+    assert [i.type for i in map_columns(["Material", label], V).issues] == ["unknown-column"]
+
+
+def test_an_uncertainty_column_a_wide_file_cannot_place_is_warned_about():
+    """In a wide file an SD column was ignored without a word."""
+    issues = map_columns(["Material", "E (GPa)", "SD"], V).issues
+    assert [(i.type, i.column) for i in issues] == [("unknown-column", "SD")]
+    assert "uncertainty_of" in issues[0].message
+
+
 def test_a_header_unit_of_the_wrong_dimension_is_an_error_on_the_column():
     issues = map_columns(["Material", "Density (MPa)"], V).issues
     assert [(i.type, i.column) for i in issues] == [("unit-error", "Density (MPa)")]

@@ -28,6 +28,9 @@ P = get_vocabulary().properties
         ("°C", "glass_transition_temperature", 37, 310.15),
         ("degC", "glass_transition_temperature", -60, 213.15),
         ("℃", "melting_temperature", 100, 373.15),
+        ("˚C", "glass_transition_temperature", 37, 310.15),  # U+02DA, typed for ° on a Mac: was refused
+        ("˚F", "melting_temperature", 212, 373.15),
+        ("˚", "water_contact_angle", 75, 75),
         ("°F", "melting_temperature", 212, 373.15),
         ("K", "glass_transition_temperature", 300, 300),
         ("g/cm³", "density", 4.43, 4.43),
@@ -112,7 +115,8 @@ def test_wrong_dimension_is_refused(unit, prop):
         conversion(unit, P[prop])
 
 
-@pytest.mark.parametrize("unit", ["furlongs per fortnight squared", "MPa!", "blorp", "1e3 MPa", "10 GPa"])
+@pytest.mark.parametrize("unit", ["furlongs per fortnight squared", "MPa!", "blorp", "1e3 MPa", "10 GPa",
+                                  "*", "GPa*", "K-", "MPa /", "m**"])  # regression: pint asserted on these
 def test_unknown_unit_is_refused(unit):
     with pytest.raises(UnitError):
         conversion(unit, P["tensile_strength"])

@@ -33,6 +33,25 @@ def parse_units(text: str | None) -> dict[str, str]:
     return wanted
 
 
+def distinct_documents(named: list[tuple[str, dict[str, Any]]]) -> tuple[list[dict[str, Any]], tuple[str, str] | None]:
+    """Material documents asked for by name, each once though asked for twice (``PLLA,plla``,
+    a name and its id), in the order asked; and the first two names found to be one material."""
+    documents: dict[str, dict[str, Any]] = {}
+    asked_as: dict[str, str] = {}
+    same = None
+    for name, document in named:
+        if document["id"] in documents:
+            same = same or (asked_as[document["id"]], name)
+        else:
+            documents[document["id"]] = document
+            asked_as[document["id"]] = name
+    return list(documents.values()), same
+
+
+def same_material_message(same: tuple[str, str]) -> str:
+    return f"{same[0]!r} and {same[1]!r} are the same material; compare 2 to 6 different materials"
+
+
 def _shift(value: float | None, unit: str, target: str, kind: str) -> float | None:
     return None if value is None else convert_value(value, unit, target, kind=kind)
 

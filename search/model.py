@@ -22,6 +22,10 @@ FACETS = ("class", "application", "biodegradable", "origin", "property", "datase
 
 MAX_LIMIT = 500
 
+MAX_OFFSET = 2**53
+"""The furthest a cursor may point: beyond any real page, and well inside the 64-bit
+integer every database's OFFSET takes (a cursor is text a client can forge)."""
+
 
 class _Node(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -229,9 +233,11 @@ def decode_cursor(query: Query) -> int:
     try:
         padded = query.cursor + "=" * (-len(query.cursor) % 4)
         body = orjson.loads(base64.urlsafe_b64decode(padded))
-        offset, bound_to = int(body["o"]), body["q"]
+        offset, bound_to = body["o"], body["q"]
     except (ValueError, KeyError, TypeError) as exc:
         raise QueryError("the cursor is not one this service gave out", type="bad-cursor") from exc
-    if bound_to != query.fingerprint() or offset < 0:
+    if type(offset) is not int or not 0 <= offset <= MAX_OFFSET:
+        raise QueryError("the cursor is not one this service gave out", type="bad-cursor")
+    if bound_to != query.fingerprint():
         raise QueryError("the cursor belongs to another query", type="bad-cursor")
     return offset

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import SessionDep
-from api.display import in_display_units, parse_units
+from api.display import distinct_documents, in_display_units, parse_units, same_material_message
 from api.problems import ProblemError, responses
 from api.schemas import CompareOut
 from biomatdb.catalog import find_material, material_json
@@ -30,7 +30,9 @@ def compare(
     if not 2 <= len(names) <= 6:
         raise ProblemError(422, f"ids: compare 2 to 6 materials, got {len(names)}", code="validation-error")
     wanted = parse_units(units)
-    documents = [material_json(find_material(session, name)) for name in names]
+    documents, same = distinct_documents([(name, material_json(find_material(session, name))) for name in names])
+    if len(documents) < 2:
+        raise ProblemError(422, f"ids: {same_material_message(same)}", code="validation-error")
     vocabulary = get_vocabulary()
     keys = sorted({m["property"] for d in documents for m in d["measurements"]},
                   key=lambda k: (vocabulary.properties[k].category if k in vocabulary.properties else "", k))

@@ -40,7 +40,9 @@ _UPLOAD_FORM = {"requestBody": {"required": True, "content": {"multipart/form-da
 
 
 def _find(session, dataset_id: str) -> Dataset:
-    condition = Dataset.id == int(dataset_id) if dataset_id.isdigit() else Dataset.name == dataset_id
+    # ASCII digits only ("²".isdigit() holds), and few enough to fit the id column
+    numeric = dataset_id.isascii() and dataset_id.isdigit() and len(dataset_id) <= 18
+    condition = Dataset.id == int(dataset_id) if numeric else Dataset.name == dataset_id
     dataset = session.query(Dataset).filter(condition).first()
     if dataset is None:
         raise NotFoundError(f"no dataset with id or name {dataset_id!r}")

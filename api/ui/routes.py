@@ -18,6 +18,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from api.deps import ChemistryDep, EngineDep, SearchDep
+from api.display import distinct_documents, same_material_message
 from api.responses import OrjsonResponse
 from api.ui import pages
 from api.ui.ashby import TISSUE_CLASS, envelope, spans
@@ -205,9 +206,12 @@ def compare_page(
         return render(request, "compare.html", context, status_code=400 if names else 200)
     with Session(engine) as session:
         try:
-            documents = [material_json(find_material(session, name)) for name in names]
+            documents, same = distinct_documents([(name, material_json(find_material(session, name))) for name in names])
         except NotFoundError as exc:
             return not_found(request, exc.message)
+    if len(documents) < 2:
+        context["error"] = same_material_message(same)
+        return render(request, "compare.html", context, status_code=400)
     context.update(pages.comparison(documents, chosen_units(request)))
     return render(request, "compare.html", context)
 

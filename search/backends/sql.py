@@ -14,15 +14,19 @@ from collections import defaultdict
 from collections.abc import Callable
 
 from sqlalchemy import (
+    ARRAY,
     ColumnElement,
     Engine,
+    Integer,
     Select,
     and_,
+    any_,
     case,
     column,
     exists,
     false,
     func,
+    literal,
     literal_column,
     not_,
     or_,
@@ -146,7 +150,11 @@ class SqlTranslator:
         if isinstance(node, Similarity):
             for material_id, score in found.items():
                 self.scores[material_id] = max(score, self.scores.get(material_id, 0.0))
-        return Material.id.in_(sorted(found)) if found else false()
+        if not found:
+            return false()
+        if self.dialect == "postgresql":  # one array parameter: PostgreSQL takes at most 65,535 parameters
+            return Material.id == any_(literal(sorted(found), ARRAY(Integer)))
+        return Material.id.in_(sorted(found))
 
     # --- one measurement -----------------------------------------------------------------
 

@@ -51,17 +51,35 @@ def registry() -> pint.UnitRegistry:
 @cache
 def aliases() -> dict[str, UnitAlias]:
     raw = tomllib.loads(resources.files("biomatdb.vocabulary").joinpath("units.toml").read_text("utf-8"))
-    table = {}
-    for text, spec in raw["aliases"].items():
-        table[text] = UnitAlias(pint=spec["pint"], ucum=spec.get("ucum"))
-        table.setdefault(text.casefold(), table[text])
+    return {text: UnitAlias(pint=spec["pint"], ucum=spec.get("ucum")) for text, spec in raw["aliases"].items()}
+
+
+@cache
+def _folded_aliases() -> dict[str, UnitAlias]:
+    table: dict[str, UnitAlias] = {}
+    for text, alias in aliases().items():
+        table.setdefault(text.casefold(), alias)
     return table
 
 
 def _lookup_alias(text: str) -> UnitAlias | None:
+    return _exact_alias(text) or _case_folded_alias(text)
+
+
+def _exact_alias(text: str) -> UnitAlias | None:
     table = aliases()
     for candidate in (text, unicodedata.normalize("NFKC", text)):
-        found = table.get(candidate) or table.get(candidate.replace(" ", "")) or table.get(candidate.casefold())
+        found = table.get(candidate) or table.get(candidate.replace(" ", ""))
+        if found is not None:
+            return found
+    return None
+
+
+def _case_folded_alias(text: str) -> UnitAlias | None:
+    """An alias whose letters differ from ``text`` only in case ("Mpa", "GPA")."""
+    table = _folded_aliases()
+    for candidate in (text, unicodedata.normalize("NFKC", text)):
+        found = table.get(candidate.casefold()) or table.get(candidate.replace(" ", "").casefold())
         if found is not None:
             return found
     return None
@@ -78,6 +96,11 @@ def to_pint_expression(text: str) -> str:
     alias = _lookup_alias(stripped)
     if alias is not None:
         return alias.pint
+    return _literal_expression(stripped)
+
+
+def _literal_expression(stripped: str) -> str:
+    """``to_pint_expression`` without the alias table: the text as pint should read it."""
     expression = unicodedata.normalize("NFKC", stripped)
     for sign, name in _DEGREE_SIGNS:
         expression = expression.replace(sign, name)
@@ -91,10 +114,38 @@ def to_pint_expression(text: str) -> str:
     return expression
 
 
+#: Longest unit text read; real ones are a few characters ("kJ/(mol*K)", "MPa√m").
+MAX_UNIT_LENGTH = 64
+#: Largest power a unit may carry (m**3, s**-2, m**0.5); pint would compute any, m**2**2**2**2 too.
+MAX_POWER = 12
+_CHAINED_POWER = re.compile(r"\*\*[^*/]*\*\*")
+_POWER = re.compile(r"\*\*\s*\(?\s*([+-]?(?:\d+\.?\d*|\.\d+))")
+
+
 @cache
 def parse_unit(text: str) -> pint.Unit:
-    """The pint unit for ``text``; raises UnitError (type ``unknown-unit``) when there is none."""
-    expression = to_pint_expression(text)
+    """The pint unit for ``text``; raises UnitError (type ``unknown-unit``) when there is none.
+
+    Units whose case was clearly meant ("mPa" is millipascal, "MPa" megapascal) are read as written;
+    an alias matched only by ignoring case ("Mpa", "GPA") is taken when pint does not read the text
+    as another unit, and refused as ambiguous when it does."""
+    if len(text) > MAX_UNIT_LENGTH:
+        raise UnitError(f"unknown unit {text[:MAX_UNIT_LENGTH]!r}…: longer than {MAX_UNIT_LENGTH} characters", type="unknown-unit")
+    stripped = text.strip()
+    if _exact_alias(stripped) is None and (folded := _case_folded_alias(stripped)) is not None:
+        try:
+            literal = _parse_expression(text, _literal_expression(stripped))
+        except UnitError:
+            literal = None
+        meant = _parse_expression(text, folded.pint)
+        if literal is not None and literal != meant:
+            raise UnitError(f"ambiguous unit {text!r}: as written it is {literal:~P}, not {meant:~P}; write the unit's "
+                            f"letters in their proper case", type="unknown-unit")
+        return meant
+    return _parse_expression(text, to_pint_expression(text))
+
+
+def _parse_expression(text: str, expression: str) -> pint.Unit:
     if not expression:
         raise UnitError("empty unit", type="unknown-unit")
     if not _UNIT_CHARACTERS.match(expression):
@@ -103,10 +154,15 @@ def parse_unit(text: str) -> pint.Unit:
         raise UnitError(
             f"unit {text!r} starts with a number; write the factor into the value", type="unknown-unit"
         )
+    if _CHAINED_POWER.search(expression) or any(abs(float(power)) > MAX_POWER for power in _POWER.findall(expression)):
+        raise UnitError(f"unknown unit {text!r}: a power must be one number from -{MAX_POWER} to {MAX_POWER}",
+                        type="unknown-unit")
     try:
         parsed = registry().parse_expression(expression)
-    # AssertionError: pint's expression parser asserts on a dangling operator ("GPa*", "K-")
-    except (pint.errors.PintError, AssertionError, AttributeError, TypeError, ValueError, SyntaxError, TokenError) as exc:
+    # AssertionError: pint's expression parser asserts on a dangling operator ("GPa*", "K-");
+    # RecursionError: parentheses nested past Python's limit
+    except (pint.errors.PintError, AssertionError, AttributeError, TypeError, ValueError, SyntaxError, TokenError,
+            RecursionError) as exc:
         raise UnitError(f"unknown unit {text!r}", type="unknown-unit") from exc
     if isinstance(parsed, pint.Quantity):
         if parsed.magnitude != 1:

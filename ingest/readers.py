@@ -413,6 +413,9 @@ def _open_workbook(path: Path, sheet: str | None) -> Table:
             raise ReadError([Issue(type="empty-file", message=f"{path.name} has no sheets")])
         raise ReadError([_format_error(f"{path.name} has no sheet {sheet!r}; its sheets are {', '.join(map(repr, names))}")])
     cells = [[_workbook_text(value) for value in row] for row in frame.itertuples(index=False, name=None)]
+    for row, column in _percent_cells(path, chosen):
+        if row < len(cells) and column < len(cells[row]) and cells[row][column]:
+            cells[row][column] = _workbook_text(float(frame.iat[row, column]) * 100) + " %"
     used_rows = [index for index, row in enumerate(cells) if any(text.strip() for text in row)]
     if not used_rows:
         raise ReadError([Issue(type="empty-file", message=f"sheet {chosen!r} of {path.name} is empty")])
@@ -423,6 +426,28 @@ def _open_workbook(path: Path, sheet: str | None) -> Table:
     data = [(index - header_index, row[first:last]) for index, row in enumerate(cells) if index > header_index]
     return Table(path=path, format=path.suffix.lower().lstrip("."), encoding=None, delimiter=None, decimal=".",
                  header=header, _records=lambda: iter(data))
+
+
+def _percent_cells(path: Path, sheet: str) -> list[tuple[int, int]]:
+    """Where a workbook shows a number as a percentage (0-based row and column from A1): Excel
+    stores 65 % as 0.65, and only the cell's number format says it is a percentage. Calamine does
+    not read formats; openpyxl does, for .xlsx and .xlsm."""
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        return []
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl's own family, zipfile's and XML parsers': not knowing which cells are
+        # percentages would misread them a hundredfold, so the file is refused rather than guessed
+        raise ReadError([_format_error(f"{path.name}: the cells' number formats cannot be read "
+                                       f"({type(exc).__name__}: {exc})")]) from exc
+    try:
+        return [(cell.row - 1, cell.column - 1) for row in book[sheet].iter_rows() for cell in row
+                if isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool)
+                and "%" in (cell.number_format or "")]
+    finally:
+        book.close()
 
 
 def _workbook_text(value: Any) -> str:

@@ -45,6 +45,8 @@ from search.model import (
 GRAMMAR = "grammar/filter_v1.lark"
 
 MAX_DEPTH = 32
+#: Most conditions one filter may hold: each is a subquery, and the database's time grows with their count.
+MAX_CONDITIONS = 50
 """How deeply AND, OR and NOT may nest (after flattening); deeper filters are refused,
 since every backend translates them recursively."""
 
@@ -133,15 +135,21 @@ def parse_filter(text: str) -> Filter:
         if isinstance(exc.orig_exc, QueryError):
             raise exc.orig_exc from None
         raise
-    if _depth(node) > MAX_DEPTH:
+    depth, conditions = _shape(node)
+    if depth > MAX_DEPTH:
         raise QueryError(f"the filter nests more than {MAX_DEPTH} levels deep (NOT, AND, OR and parens)",
+                         type="too-complex", position=0)
+    if conditions > MAX_CONDITIONS:
+        raise QueryError(f"the filter has {conditions} conditions; at most {MAX_CONDITIONS} are answered "
+                         f"(a range such as 'youngs_modulus in 1..3 GPa' replaces many ORs)",
                          type="too-complex", position=0)
     return node
 
 
-def _depth(node: Filter) -> int:
-    """How deeply ``node`` nests, counted without recursion (the text may nest thousands deep)."""
-    deepest, pending = 0, [(node, 1)]
+def _shape(node: Filter) -> tuple[int, int]:
+    """How deeply ``node`` nests and how many conditions it holds, counted without recursion
+    (the text may nest thousands deep)."""
+    deepest, conditions, pending = 0, 0, [(node, 1)]
     while pending:
         current, depth = pending.pop()
         deepest = max(deepest, depth)
@@ -149,7 +157,9 @@ def _depth(node: Filter) -> int:
             pending.extend((item, depth + 1) for item in current.items)
         elif isinstance(current, Not):
             pending.append((current.item, depth + 1))
-    return deepest
+        else:
+            conditions += 1
+    return deepest, conditions
 
 
 # --- syntax errors -----------------------------------------------------------------------

@@ -281,6 +281,21 @@ def test_workbook_written_by_pandas(tmp_path):
     assert rows_of(open_table(path)) == {1: ["PEEK", "3.6", "1.3", "10"]}
 
 
+def test_a_number_shown_as_a_percentage_reads_as_the_percentage_shown(tmp_path):
+    """Excel stores 65 % as 0.65; read as 0.65 under "Porosity (%)" it would be a hundred times too small."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet["C3"], sheet["D3"], sheet["E3"] = "Material", "Porosity (%)", "E (GPa)"
+    sheet["C4"], sheet["D4"], sheet["E4"] = "HA", 0.65, 110
+    sheet["C5"], sheet["D5"], sheet["E5"] = "TCP", 40, 0.9
+    sheet["C6"], sheet["D6"] = "BCP", 0.075
+    sheet["D4"].number_format = "0%"
+    sheet["D6"].number_format = "0.0%"
+    path = tmp_path / "percent.xlsx"
+    book.save(path)
+    assert rows_of(open_table(path)) == {1: ["HA", "65 %", "110"], 2: ["TCP", "40", "0.9"], 3: ["BCP", "7.5 %", ""]}
+
+
 def test_text_renamed_xlsx_is_a_format_error(tmp_path):
     (issue,) = refusal(write(tmp_path, "fake.xlsx", "Material,E\nPEEK,3.6\n"))
     assert issue.type == "format-error" and "b'Material'" in issue.message

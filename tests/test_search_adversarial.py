@@ -116,3 +116,18 @@ def test_a_chemistry_match_of_more_materials_than_postgresql_takes_parameters(se
     backend = SqlBackend(semantics, lambda node: everyone)
     result = backend.search(build_query(filter_text=filter_text, facets=["class"]))
     assert result.total == (6 if filter_text.startswith("substructure") else 0)
+
+
+# --- units that pint would compute without end --------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_a_unit_tower_in_a_filter_or_display_units_is_a_400_not_a_dead_server(semantics, api):
+    tower = "m^2^2^2^2^2^2"  # m**65536 to pint
+    response = await api.get("/api/v1/materials", params={"filter": f"youngs_modulus > 1 {tower}"})
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"] == PROBLEM and "power" in response.json()["detail"]
+    material = (await api.get("/api/v1/materials", params={"limit": 1})).json()["results"][0]["id"]
+    response = await api.get(f"/api/v1/materials/{material}", params={"units": f"youngs_modulus:{tower}"})
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"] == PROBLEM

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, strategies as st
 
 from biomatdb.errors import UnitError
-from biomatdb.units import conversion, parse_unit, to_pint_expression, ucum_code
+from biomatdb import units
+from biomatdb.units import conversion, parse_unit, registry, to_pint_expression, ucum_code
 from biomatdb.vocabulary import get_vocabulary
 
 P = get_vocabulary().properties
@@ -120,6 +121,31 @@ def test_wrong_dimension_is_refused(unit, prop):
 def test_unknown_unit_is_refused(unit):
     with pytest.raises(UnitError):
         conversion(unit, P["tensile_strength"])
+
+
+@pytest.mark.parametrize("unit", ["m^2^2^2^2^2^2", "m**2**2**2**2**2", "m^99", "cm99999", "m^-13",
+                                  "(" * 500 + "m" + ")" * 500, "m*" * 40 + "m"])
+def test_a_unit_that_would_make_pint_compute_without_end_is_refused_before_pint_sees_it(unit, monkeypatch):
+    """m^2^2^2^2^2^2 is m**65536 to pint: a request carrying it must not take the process down."""
+    monkeypatch.setattr(units, "registry", lambda: pytest.fail(f"pint was asked to read {unit!r}"))
+    with pytest.raises(UnitError, match="power must be one number|longer than"):
+        units.parse_unit.__wrapped__(unit)  # past the cache
+
+
+@pytest.mark.parametrize(("unit", "meant"), [("Mpa", "MPa"), ("mpa", "MPa"), ("GPA", "GPa"), ("KSI", "ksi"),
+                                             ("hv", "HV"), ("G/CM3", "g/cm**3"), ("MONTHS", "month")])
+def test_an_alias_written_in_another_case_is_read_when_nothing_else_is_meant(unit, meant):
+    assert parse_unit(unit) == parse_unit(meant)
+
+
+@pytest.mark.parametrize(("unit", "as_written"), [("mPa", "millipascal"), ("MPa·s", "megapascal * second"),
+                                                  ("H", "henry"), ("c", "speed_of_light"), ("Mg/ml", "megagram / milliliter")])
+def test_a_unit_whose_case_makes_it_another_unit_is_refused_as_ambiguous(unit, as_written):
+    """mPa is millipascal, 10^9 times smaller than the MPa a case-blind alias would make it."""
+    assert registry().parse_expression(as_written) != registry().parse_expression("MPa")  # a unit of its own
+    with pytest.raises(UnitError, match="ambiguous unit"):
+        parse_unit(unit)
+    assert parse_unit("mPa·s") == registry().parse_expression("millipascal * second").units
 
 
 def test_missing_unit_is_refused_where_the_property_has_a_dimension():

@@ -7,7 +7,9 @@ text) for the rest. Errors are returned as data, never raised.
 Decisions on ambiguous text:
 - with ``decimal=","`` every comma in a number is a decimal comma; with ``decimal="."`` a comma
   is still a decimal comma unless exactly three digits follow it (``1,200``), which could be a
-  thousands separator: that is an ``ambiguous-number`` error, never a guess;
+  thousands separator: that is an ``ambiguous-number`` error, never a guess; the mirror holds in
+  a decimal-comma file, where a point is a decimal point unless exactly three digits follow it
+  (``3.600``, which a German spreadsheet writes for 3600);
 - a space inside a number (``1 000``) is not a thousands separator: a type error;
 - ``NA``, ``n.d.``, ``—`` and friends are empty cells; ``NaN`` and ``inf`` are errors.
 """
@@ -68,6 +70,10 @@ def _number(token: str, decimal: str) -> float | CellError:
         return CellError("ambiguous-number", f"{token!r} mixes '.' and ',' in one number; write one decimal separator")
     if mantissa.count(",") > 1 or mantissa.count(".") > 1:
         return CellError("ambiguous-number", f"{token!r} has several separators; write the number without grouping")
+    if "." in mantissa and decimal == "," and len(mantissa.split(".")[1]) == 3 and not exponent:
+        return CellError("ambiguous-number",
+                         f"{token!r} could be a thousands separator (this file writes decimal commas) or a decimal "
+                         f"point; write it without grouping")
     if "," in mantissa:
         digits_after = len(mantissa.split(",")[1])
         if decimal != "," and digits_after == 3 and not exponent:
@@ -141,7 +147,7 @@ def parse_cell(text: Any, *, decimal: str = ".") -> ParsedCell | CellError | Non
 _COLUMNS = ["qualifier", "value", "low", "high", "uncertainty", "unit"]
 # bounds, approximate values, ranges and ± of unsigned numbers without units: the shapes most
 # non-plain cells have, read a column at a time; anything else (and any error) goes to parse_cell
-_UNSIGNED = {".": r"\d+(?:\.\d+)?", ",": r"\d+(?:[.,]\d+)?"}
+_UNSIGNED = {".": r"\d+(?:\.\d+)?", ",": r"\d+(?:,\d+)?"}
 _SHAPES = {decimal: re.compile(rf"^(>=|<=|≥|≤|>|<|~|≈)?\s*({number})(?:\s*(–|-|±)\s*({number}))?$")
            for decimal, number in _UNSIGNED.items()}
 _SHAPE_QUALIFIERS = {">": ">", ">=": ">=", "≥": ">=", "<": "<", "<=": "<=", "≤": "<=", "~": "~", "≈": "~"}
@@ -202,8 +208,8 @@ def parse_column(texts: pd.Series, *, decimal: str = ".") -> tuple[pd.DataFrame,
         candidates = candidates.where(~strings.str.contains(",", regex=False), "")
     numeric = pd.to_numeric(candidates.where(candidates != "", None), errors="coerce").to_numpy(dtype=float)
     plain = np.isfinite(numeric)
-    if decimal == ",":  # "1.234" in a decimal-comma file is still 1.234: only "1,2.3" shapes are refused
-        plain &= ~(strings.str.count(r"[.,]").to_numpy() > 1)
+    if decimal == ",":  # a point in a decimal-comma file may group thousands ("3.600"): parse_cell decides
+        plain &= ~strings.str.contains(".", regex=False).to_numpy()
     fast = pd.Series(numeric[plain], index=texts.index[plain])
     frames = [pd.DataFrame({"qualifier": "=", "value": fast, "low": fast, "high": fast,
                             "uncertainty": np.nan, "unit": None}, index=fast.index)]

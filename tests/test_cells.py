@@ -54,7 +54,8 @@ def span(low, high, unit=None):
     ("90–100 MPa", ".", span(90.0, 100.0, "MPa")),
     ("3,5 MPa√m", ",", point(3.5, "MPa√m")),
     ("1,200", ",", point(1.2)),
-    ("1.234", ",", point(1.234)),
+    ("1.5", ",", point(1.5)),
+    ("1.2345", ",", point(1.2345)),
     ("  7  ", ".", point(7.0)),
     ("7\u00a0GPa", ".", point(7.0, "GPa")),
     ("", ".", None),
@@ -96,6 +97,14 @@ def test_what_cannot_be_read_is_an_error_with_a_reason(text, error_type):
     result = parse_cell(text)
     assert isinstance(result, CellError)
     assert result.type == error_type and result.message
+
+
+@pytest.mark.parametrize("text", ["1.234", "3.600", "12.500 MPa", "1.200–1.500", ">2.000"])
+def test_a_point_before_three_digits_is_ambiguous_in_a_decimal_comma_file(text):
+    """A German spreadsheet writes 3600 as 3.600: in a file of decimal commas that is never read as 3.6."""
+    result = parse_cell(text, decimal=",")
+    assert isinstance(result, CellError) and result.type == "ambiguous-number", result
+    assert parse_cell(text.replace(".", ""), decimal=",") is not None
 
 
 def lab_format(x: float, decimal: str) -> str:

@@ -413,9 +413,22 @@ def _open_workbook(path: Path, sheet: str | None) -> Table:
             raise ReadError([Issue(type="empty-file", message=f"{path.name} has no sheets")])
         raise ReadError([_format_error(f"{path.name} has no sheet {sheet!r}; its sheets are {', '.join(map(repr, names))}")])
     cells = [[_workbook_text(value) for value in row] for row in frame.itertuples(index=False, name=None)]
-    for row, column in _percent_cells(path, chosen):
-        if row < len(cells) and column < len(cells[row]) and cells[row][column]:
-            cells[row][column] = _workbook_text(float(frame.iat[row, column]) * 100) + " %"
+    percentages, formulas = _formats_and_formulas(path, chosen)
+    for row, column in percentages:
+        value = frame.iat[row, column] if row < frame.shape[0] and column < frame.shape[1] else None
+        if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
+            cells[row][column] = _workbook_text(float(value) * 100) + " %"
+    uncomputed = [(row, column, formula) for row, column, formula in formulas
+                  if row >= frame.shape[0] or column >= frame.shape[1] or not cells[row][column]]
+    if uncomputed:  # an empty text the formula did compute (=IF(…;"";…)) is not missing
+        computed_text = _cached_text_cells(path, chosen)
+        uncomputed = [entry for entry in uncomputed if entry[:2] not in computed_text]
+    if uncomputed:
+        raise ReadError([Issue(
+            type="format-error", value=formula[:200],
+            message=f"cell {_cell_name(row, column)} of sheet {chosen!r} holds a formula with no computed value (the "
+                    f"program that wrote the file did not calculate it); open and save the file in a spreadsheet "
+                    f"application, or write the value") for row, column, formula in uncomputed[:20]])
     used_rows = [index for index, row in enumerate(cells) if any(text.strip() for text in row)]
     if not used_rows:
         raise ReadError([Issue(type="empty-file", message=f"sheet {chosen!r} of {path.name} is empty")])
@@ -428,26 +441,57 @@ def _open_workbook(path: Path, sheet: str | None) -> Table:
                  header=header, _records=lambda: iter(data))
 
 
-def _percent_cells(path: Path, sheet: str) -> list[tuple[int, int]]:
-    """Where a workbook shows a number as a percentage (0-based row and column from A1): Excel
-    stores 65 % as 0.65, and only the cell's number format says it is a percentage. Calamine does
-    not read formats; openpyxl does, for .xlsx and .xlsm."""
+def _formats_and_formulas(path: Path, sheet: str) -> tuple[list[tuple[int, int]], list[tuple[int, int, str]]]:
+    """Where a workbook shows a number as a percentage, and where it holds formulas (0-based row and
+    column from A1, and the formula's text). Excel stores 65 % as 0.65 and only the cell's number
+    format says it is a percentage; a formula carries the value its program last computed, or none.
+    Calamine reads neither; openpyxl does, for .xlsx and .xlsm."""
     if path.suffix.lower() not in (".xlsx", ".xlsm"):
-        return []
+        return [], []
     import openpyxl
 
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        book = openpyxl.load_workbook(path, read_only=True, data_only=False)
     except Exception as exc:  # openpyxl's own family, zipfile's and XML parsers': not knowing which cells are
         # percentages would misread them a hundredfold, so the file is refused rather than guessed
         raise ReadError([_format_error(f"{path.name}: the cells' number formats cannot be read "
                                        f"({type(exc).__name__}: {exc})")]) from exc
+    percentages, formulas = [], []
     try:
-        return [(cell.row - 1, cell.column - 1) for row in book[sheet].iter_rows() for cell in row
-                if isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool)
-                and "%" in (cell.number_format or "")]
+        for row in book[sheet].iter_rows():
+            for cell in row:
+                value = cell.value
+                if value is None:
+                    continue
+                position = (cell.row - 1, cell.column - 1)
+                is_formula = isinstance(value, str) and value.startswith("=")
+                if is_formula:
+                    formulas.append((*position, value))
+                if "%" in (cell.number_format or "") and (is_formula or isinstance(value, (int, float))):
+                    percentages.append(position)
     finally:
         book.close()
+    return percentages, formulas
+
+
+def _cached_text_cells(path: Path, sheet: str) -> set[tuple[int, int]]:
+    """Cells whose stored value is text (an empty one too), as a spreadsheet application stores a
+    formula's text result; a formula never computed stores no type at all."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        return {(cell.row - 1, cell.column - 1) for row in book[sheet].iter_rows() for cell in row
+                if getattr(cell, "data_type", None) == "str"}
+    finally:
+        book.close()
+
+
+def _cell_name(row: int, column: int) -> str:
+    """A1-style name of a 0-based cell position."""
+    from openpyxl.utils import get_column_letter
+
+    return f"{get_column_letter(column + 1)}{row + 1}"
 
 
 def _workbook_text(value: Any) -> str:

@@ -296,6 +296,59 @@ def test_a_number_shown_as_a_percentage_reads_as_the_percentage_shown(tmp_path):
     assert rows_of(open_table(path)) == {1: ["HA", "65 %", "110"], 2: ["TCP", "40", "0.9"], 3: ["BCP", "7.5 %", ""]}
 
 
+def _with_cached_values(path: Path, values: dict[str, str]) -> None:
+    """Give formula cells the value a spreadsheet application would have stored beside them
+    (openpyxl writes formulas without one)."""
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(path) as source:
+        parts = {name: source.read(name) for name in source.namelist()}
+    sheet = parts["xl/worksheets/sheet1.xml"].decode("utf-8")
+    for cell, value in values.items():
+        sheet, count = re.subn(rf'(<c r="{cell}"[^>]*>\s*<f>[^<]*</f>)\s*<v\s*/>', rf"\1<v>{value}</v>", sheet)
+        assert count == 1, cell
+    parts["xl/worksheets/sheet1.xml"] = sheet.encode("utf-8")
+    with zipfile.ZipFile(path, "w") as target:
+        for name, data in parts.items():
+            target.writestr(name, data)
+
+
+def test_a_formula_without_a_computed_value_is_refused_by_cell_not_read_as_empty(tmp_path):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Material", "E (GPa)", "Porosity (%)"])
+    sheet.append(["HA", "=100+10", "=0.6+0.05"])
+    sheet["C2"].number_format = "0%"
+    path = tmp_path / "formulas.xlsx"
+    book.save(path)
+    issues = refusal(path)
+    assert [(issue.type, issue.value) for issue in issues] == [("format-error", "=100+10"), ("format-error", "=0.6+0.05")]
+    assert "cell B2" in issues[0].message and "no computed value" in issues[0].message
+    _with_cached_values(path, {"B2": "110", "C2": "0.65"})  # as Excel or LibreOffice would have saved it
+    assert rows_of(open_table(path)) == {1: ["HA", "110", "65 %"]}
+
+
+def test_a_formula_that_computed_an_empty_text_is_an_empty_cell(tmp_path):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Material", "E (GPa)", "Note"])
+    sheet.append(["HA", 110, '=IF(B2>200,"stiff","")'])
+    path = tmp_path / "blank-formula.xlsx"
+    book.save(path)
+    assert refusal(path)[0].value == '=IF(B2>200,"stiff","")'
+    import zipfile
+
+    with zipfile.ZipFile(path) as source:
+        parts = {name: source.read(name) for name in source.namelist()}
+    parts["xl/worksheets/sheet1.xml"] = parts["xl/worksheets/sheet1.xml"].replace(
+        b'<c r="C2"><f>', b'<c r="C2" t="str"><f>').replace(b"</f><v /></c>", b"</f><v></v></c>")
+    with zipfile.ZipFile(path, "w") as target:
+        for name, data in parts.items():
+            target.writestr(name, data)
+    assert rows_of(open_table(path)) == {1: ["HA", "110", ""]}
+
+
 def test_text_renamed_xlsx_is_a_format_error(tmp_path):
     (issue,) = refusal(write(tmp_path, "fake.xlsx", "Material,E\nPEEK,3.6\n"))
     assert issue.type == "format-error" and "b'Material'" in issue.message

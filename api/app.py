@@ -15,10 +15,10 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
-from api import problems
+from api import params, problems
 from api.deps import rate_limited
 from api.jobs import JobWorker
-from api.limits import BodyLimit, RateLimiter
+from api.limits import BodyLimit, QueryStringLimit, RateLimiter
 from api.responses import OrjsonResponse
 from api.routes import compare, datasets, export, health, jobs, materials, search, vocabulary
 from biomatdb import __version__
@@ -107,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     upload = ("POST", f"{API_PREFIX}/datasets")
     app.add_middleware(BodyLimit, limit=settings.request_max_bytes, exempt=(upload,))
+    app.add_middleware(QueryStringLimit, limit=params.QUERY_STRING_MAX_BYTES)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"],
                            allow_headers=["Authorization", "Content-Type"], expose_headers=["Location", "Retry-After"])

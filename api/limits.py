@@ -1,10 +1,11 @@
-"""Request limits: the body size of every route but the upload (which limits itself while
-streaming), and the rate limiter of the public routes (the ``limits`` package, the one
+"""Request limits: the length of the query string, the body size of every route but the
+upload (which limits itself while streaming), and the rate limiter of the public routes (the ``limits`` package, the one
 slowapi is built on, used as a FastAPI dependency so that it applies per router)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import unquote_plus
 
 from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage
@@ -25,6 +26,33 @@ class RateLimiter:
         if not text or not text.strip():
             return None
         return cls(items=parse_many(text), strategy=MovingWindowRateLimiter(MemoryStorage()))
+
+
+class QueryStringLimit:
+    """Refuses (414 problem+json) a query string longer than ``limit`` bytes before any route
+    reads it; each parameter's own limit (``api.params``) is checked by its route."""
+
+    def __init__(self, app: ASGIApp, *, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        query = (scope.get("query_string") or b"") if scope["type"] == "http" else b""
+        if len(query) > self.limit:
+            parameter = longest_parameter(query)
+            response = problem_response(
+                None, 414, f"the query string is longer than its limit of {self.limit:,} bytes "
+                f"(the longest parameter is {parameter!r})", code="query-too-long", parameter=parameter,
+                limit=self.limit)
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def longest_parameter(query: bytes) -> str:
+    """The name of the longest ``name=value`` pair of a raw query string (at most 100 characters)."""
+    pair = max(query.split(b"&"), key=len)
+    return unquote_plus(pair.split(b"=", 1)[0][:300].decode("latin-1"))[:100]
 
 
 class BodyLimit:

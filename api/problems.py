@@ -32,7 +32,7 @@ log = logging.getLogger("biomatdb.api")
 
 _TITLES = {
     400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
-    409: "Conflict", 413: "Content too large", 415: "Unsupported media type", 422: "Unprocessable content",
+    409: "Conflict", 413: "Content too large", 414: "URI too long", 415: "Unsupported media type", 422: "Unprocessable content",
     429: "Too many requests", 500: "Internal server error", 503: "Service unavailable",
 }
 
@@ -120,9 +120,24 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+def _too_long_query_parameter(errors: list[dict[str, Any]]) -> tuple[str, int] | None:
+    """The first query parameter longer than its declared limit, and that limit, if any."""
+    for raw in errors:
+        loc = list(raw.get("loc", ()))
+        if raw.get("type") == "string_too_long" and len(loc) >= 2 and loc[0] == "query":
+            return str(loc[1]), int((raw.get("ctx") or {}).get("max_length", 0))
+    return None
+
+
 async def _validation_error(request: Request, error: RequestValidationError | ValidationError) -> Response:
+    raw_errors = list(error.errors())
+    too_long = _too_long_query_parameter(raw_errors)
+    if too_long is not None:
+        parameter, limit = too_long
+        return problem_response(request, 414, f"query parameter {parameter!r} is longer than its limit of "
+                                f"{limit:,} characters", code="parameter-too-long", parameter=parameter, limit=limit)
     errors = [{"loc": _jsonable(list(e.get("loc", ()))), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
-              for e in error.errors()]
+              for e in raw_errors]
     first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
     where = ".".join(str(part) for part in first["loc"])
     detail = f"{where}: {first['msg']}" if where else first["msg"]
@@ -157,6 +172,9 @@ def problem_content_in(openapi: dict[str, Any]) -> dict[str, Any]:
         for operation in path.values():
             answers = operation.setdefault("responses", {})
             answers.setdefault("500", {"description": _TITLES[500]})
+            if operation.get("parameters"):  # any query string can be too long (api.limits.QueryStringLimit)
+                answers.setdefault("414", {"description": "A query parameter, or the whole query string, is "
+                                                          "longer than its limit"})
             for status, response in answers.items():
                 refs = [media.get("schema", {}).get("$ref", "") for media in response.get("content", {}).values()]
                 if status[0] in "45" and all(ref.endswith(("/Problem", "/HTTPValidationError")) for ref in refs):

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api import params
 from search.model import FACETS, MAX_LIMIT
 
 
@@ -20,13 +21,13 @@ class SearchBody(BaseModel):
         "text": "poly", "filter": "youngs_modulus in 0.1..3 GPa AND class = polymer",
         "facets": ["class", "application"], "sort": "-youngs_modulus", "limit": 20}]})
 
-    text: str | None = Field(None, max_length=1000, description="Free text over names, synonyms, description and applications.")
-    filter: str | None = Field(None, max_length=10_000, description="A filter in the filter language.")
+    text: str | None = Field(None, max_length=params.TEXT_MAX, description="Free text over names, synonyms, description and applications.")
+    filter: str | None = Field(None, max_length=params.FILTER_MAX, description="A filter in the filter language.")
     facets: list[Literal[FACETS]] = Field(default_factory=list, max_length=len(FACETS),  # type: ignore[valid-type]
                                           description="Facets to count.")
-    sort: str | None = Field(None, max_length=100, description="name, relevance, similarity or a property key; -key descends.")
+    sort: str | None = Field(None, max_length=params.SORT_MAX, description="name, relevance, similarity or a property key; -key descends.")
     limit: int = Field(20, ge=1, le=MAX_LIMIT, description="Results per page (at most the server's page_size_max).")
-    cursor: str | None = Field(None, max_length=1000, description="next_cursor of the previous page.")
+    cursor: str | None = Field(None, max_length=params.CURSOR_MAX, description="next_cursor of the previous page.")
 
 
 class _Open(BaseModel):

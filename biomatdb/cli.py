@@ -465,8 +465,10 @@ def serve(
 
     settings = Settings()
     _engine(settings).dispose()  # migrate once, before any worker starts
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                proxy_headers=True, log_level="info")
+    from api.server import uvicorn_options
+
+    uvicorn.run("api.app:create_app", **uvicorn_options(factory=True, host=host, port=port, workers=workers,
+                                                        proxy_headers=True, log_level="info"))
 
 
 @app.command()
@@ -482,6 +484,7 @@ def demo(
     import uvicorn
 
     from api.app import create_app
+    from api.server import uvicorn_options
     from ingest.fixtures import default_fixtures_dir, load_fixtures
 
     root = default_fixtures_dir()
@@ -503,7 +506,7 @@ def demo(
     finally:
         engine.dispose()
     application = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(application, host=host, port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(application, **uvicorn_options(host=host, port=port, log_level="warning")))
 
     def warm_chemistry() -> None:
         # the first similar-materials list would otherwise wait seconds for the structure index

@@ -2,13 +2,46 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine, select
 
 from biomatdb.db import make_engine, migrate
 from biomatdb.models import Base
 
-pytest_plugins = ["tests.postgres", "tests.api_fixtures", "tests.ui_fixtures"]
+pytest_plugins = ["tests.postgres", "tests.cores", "tests.api_fixtures", "tests.ui_fixtures"]
+
+# No hypothesis test asserts time: a busy machine makes any deadline or slowness check a coin
+# toss (a 200 ms deadline once failed at 406 ms under load). Failures print the blob that
+# reproduces them (@reproduce_failure). CI also derandomises, so that a run is repeatable.
+_HYPOTHESIS = {"deadline": None, "print_blob": True,
+               "suppress_health_check": [HealthCheck.too_slow]}
+settings.register_profile("biomatdb", **_HYPOTHESIS)
+settings.register_profile("ci", derandomize=True, database=None, **_HYPOTHESIS)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE")
+                      or ("ci" if os.environ.get("CI", "").lower() == "true" else "biomatdb"))
+
+# Fixtures that mean a test needs PostgreSQL or Chromium: the tests asking for them are
+# marked ``postgres`` or ``browser`` so that ``-m`` can choose (CI runs everything).
+POSTGRES_FIXTURES = {"pg_server", "pg_engine", "pg_url", "fixtures_postgresql", "copy_fixtures_postgresql"}
+BROWSER_FIXTURES = {"chromium_path", "browser"}
+
+
+def _uses_postgresql(item: pytest.Item) -> bool:
+    if POSTGRES_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and "postgresql" in callspec.params.values()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if _uses_postgresql(item):
+            item.add_marker(pytest.mark.postgres)
+        if BROWSER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture

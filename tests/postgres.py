@@ -372,21 +372,41 @@ def pg_engine(pg_server: PostgresServer, pg_schema_database) -> Iterator[Engine]
         engine.dispose()
 
 
-@contextlib.contextmanager
-def fresh_database(server: PostgresServer, dbname: str) -> Iterator[Engine]:
-    """A migrated database of its own on the session's server, for a module-scoped fixture;
-    dropped afterwards."""
+def admin_connection(server: PostgresServer):
     import psycopg
 
-    admin_url = f"host={server.host} port={server.port} user={server.user} dbname={server.maintenance_dbname}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
+    return psycopg.connect(f"host={server.host} port={server.port} user={server.user} "
+                           f"dbname={server.maintenance_dbname}", autocommit=True)
+
+
+@contextlib.contextmanager
+def cloned_database(server: PostgresServer, *, template: str, dbname: str) -> Iterator[Engine]:
+    """A database of its own cloned from ``template`` (``CREATE DATABASE … TEMPLATE``), for a
+    fixture wider than one test; dropped afterwards. No connection may be open on the template."""
+    with admin_connection(server) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{dbname}"')
-        admin.execute(f'CREATE DATABASE "{dbname}"')
+        admin.execute(f'CREATE DATABASE "{dbname}" TEMPLATE "{template}"')
     engine = make_engine(server.url(dbname))
     try:
-        migrate(engine)
         yield engine
     finally:
         engine.dispose()
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{dbname}"')
+        with admin_connection(server) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def module_engine(request, tmp_path_factory) -> Iterator[Engine]:
+    """A migrated core on each relational backend shared by one test module: for modules that
+    load data once and only read it."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('module-core') / 'core.sqlite'}")
+        migrate(engine)
+        yield engine
+        engine.dispose()
+        return
+    server = request.getfixturevalue("pg_server")
+    template = request.getfixturevalue("pg_schema_template").template_dbname
+    name = f"module_{request.module.__name__.rsplit('.', 1)[-1]}"[:60]
+    with cloned_database(server, template=template, dbname=name) as engine:
+        yield engine

@@ -20,6 +20,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
+from api.server import uvicorn_options
 from biomatdb.db import make_engine, migrate
 from ingest.pipeline import ingest_file
 from tests.api_fixtures import SEMANTICS_CSV, make_key, settings_for
@@ -44,7 +45,7 @@ def live_api(tmp_path_factory):
     app = create_app(settings_for(engine, root / "data"))
     engine.dispose()
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(app, **uvicorn_options(host="127.0.0.1", port=port, log_level="warning", lifespan="on")))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60
@@ -123,3 +124,79 @@ def test_every_json_answer_has_an_example(live_api):
                 if not (target.get("examples") or content.get("example") or content.get("examples")):
                     missing.append((method.upper(), path, status))
     assert missing == []
+
+
+def _text_schemas(schema: dict) -> list[dict]:
+    """The string schemas a parameter's schema allows (through anyOf and array items)."""
+    if "anyOf" in schema:
+        return [found for option in schema["anyOf"] for found in _text_schemas(option)]
+    if schema.get("type") == "array":
+        return _text_schemas(schema.get("items", {}))
+    return [schema] if schema.get("type") == "string" else []
+
+
+def test_every_text_parameter_declares_its_maximum_length(live_api):
+    _, app, _ = live_api
+    unbounded = []
+    for path, item in app.openapi()["paths"].items():
+        for method, operation in item.items():
+            for parameter in operation.get("parameters", []):
+                for text in _text_schemas(parameter["schema"]):
+                    if "maxLength" not in text and "enum" not in text and "pattern" not in text:
+                        unbounded.append((method.upper(), path, parameter["name"]))
+                if parameter["in"] == "query":
+                    assert "414" in operation["responses"], (method, path)
+    assert unbounded == []
+    filter_parameter = next(p for p in app.openapi()["paths"]["/api/v1/materials"]["get"]["parameters"]
+                            if p["name"] == "filter")
+    assert _text_schemas(filter_parameter["schema"])[0]["maxLength"] == 4096
+
+
+def _raw_get(base_url: str, path: str, query: dict[str, str]) -> tuple[int, str, dict]:
+    """GET with http.client, which, unlike httpx, sends a query string of any length."""
+    import http.client
+    import json
+    from urllib.parse import urlencode, urlsplit
+
+    address = urlsplit(base_url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
+    try:
+        connection.request("GET", f"{path}?{urlencode(query)}")
+        response = connection.getresponse()
+        body = response.read()
+        return response.status, response.getheader("content-type", ""), json.loads(body)
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("path", ["/api/v1/export", "/api/v1/materials", "/"])
+def test_a_100kb_filter_of_4_byte_characters_is_a_414_not_a_dropped_connection(live_api, path):
+    base_url, _, _ = live_api
+    status, content_type, problem = _raw_get(base_url, path, {"filter": "\U0001F9EA" * 25_000})
+    assert status == 414 and content_type == "application/problem+json"
+    assert problem["parameter"] == "filter" and problem["limit"] == 128 * 1024  # 300 KB, encoded
+    assert "'filter'" in problem["detail"] and "131,072 bytes" in problem["detail"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/export", "/api/v1/materials", "/"])
+def test_a_filter_past_its_4096_characters_is_a_414_naming_it(live_api, path):
+    base_url, _, _ = live_api
+    status, content_type, problem = _raw_get(base_url, path, {"filter": "\U0001F9EA" * 4097})
+    assert status == 414 and content_type == "application/problem+json"
+    assert problem["parameter"] == "filter" and problem["limit"] == 4096
+    assert "'filter'" in problem["detail"] and "4,096 characters" in problem["detail"]
+
+
+def test_a_query_string_past_every_limit_is_a_414_naming_the_limit(live_api):
+    base_url, _, _ = live_api
+    status, _, problem = _raw_get(base_url, "/api/v1/materials", {"sort": "x", "q": "é" * 100_000})
+    assert status == 414
+    assert problem["type"] == "urn:biomatdb:problem:query-too-long" and problem["limit"] == 128 * 1024
+    assert problem["parameter"] == "q"
+
+
+def test_a_filter_at_its_limit_of_4_byte_characters_is_answered(live_api):
+    base_url, _, _ = live_api
+    status, _, problem = _raw_get(base_url, "/api/v1/materials", {"filter": "\U0001F9EA" * 4096})
+    assert status == 400, problem  # read, and refused as a filter, not as a request
+    assert problem["type"] == "urn:biomatdb:problem:syntax-error"

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import pytest
 import json
 
 from benchmarks.generate import write_long, write_wide
@@ -16,6 +17,7 @@ def test_generated_files_hold_the_measurements_they_say(tmp_path):
     assert ";" in wide.read_text(encoding="utf-8").splitlines()[0]
 
 
+@pytest.mark.slow
 def test_the_ingest_benchmark_writes_its_results(tmp_path):
     results = run(2_000, tmp_path, seed=3)
     assert json.loads((tmp_path / "results.json").read_text(encoding="utf-8")) == results

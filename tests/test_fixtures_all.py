@@ -4,11 +4,12 @@ and PostgreSQL, with exact counts per file; loading again changes nothing."""
 from __future__ import annotations
 
 import re
-import time
 
+import pytest
 from sqlalchemy import func, select
 
 from biomatdb.models import Dataset, Material, MaterialApplication, Measurement, Source
+from biomatdb.db import make_engine
 from ingest.fixtures import default_fixtures_dir, fixture_files, load_fixtures
 from tests.conftest import snapshot
 
@@ -26,13 +27,25 @@ EXPECTED = {
 DOI = re.compile(r"^10\.\d{4,9}/\S+$")
 
 
-def test_every_fixture_loads_strictly_with_exact_counts(engine):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def loaded(request):
+    """The session's core with every fixture loaded (tests/cores.py), and that load's reports."""
+    if request.param == "sqlite":
+        core = request.getfixturevalue("fixtures_sqlite")
+        engine = make_engine(f"sqlite:///{core.location}")
+    else:
+        core = request.getfixturevalue("fixtures_postgresql")
+        engine = make_engine(request.getfixturevalue("pg_server").url(core.location))
+    yield engine, core
+    engine.dispose()
+
+
+def test_every_fixture_loads_strictly_with_exact_counts(loaded):
+    engine, core = loaded
     root = default_fixtures_dir()
     assert [str(p.relative_to(root)) for p in fixture_files(root)] == list(EXPECTED)
-    started = time.perf_counter()
-    reports = load_fixtures(engine, root)
-    elapsed = time.perf_counter() - started
-    print(f"\nall {len(reports)} fixture files loaded into {engine.dialect.name} in {elapsed:.1f} s")
+    reports = core.reports
+    print(f"\nall {len(reports)} fixture files loaded into {engine.dialect.name} in {core.seconds:.1f} s")
     for path, report in reports:
         assert report.ok and report.loaded and report.warning_count == 0, (path, report.errors[:3], report.warnings[:3])
     counts = {str(path.relative_to(root)): (r.rows_read, r.materials_created, r.measurements_added) for path, r in reports}
@@ -53,10 +66,11 @@ def test_every_fixture_loads_strictly_with_exact_counts(engine):
             Material.id.in_(curated_materials), ~Material.id.in_(with_applications))) == 0
 
 
-def test_loading_the_fixtures_again_changes_nothing(sqlite_engine):
-    root = default_fixtures_dir()
-    assert all(report.ok for _, report in load_fixtures(sqlite_engine, root))
-    before = snapshot(sqlite_engine)
-    again = load_fixtures(sqlite_engine, root)
-    assert all(report.unchanged for _, report in again)
-    assert snapshot(sqlite_engine) == before
+def test_loading_the_fixtures_again_changes_nothing(fixtures_sqlite, copy_fixtures_sqlite, tmp_path):
+    assert all(report.ok for _, report in fixtures_sqlite.reports)
+    engine = copy_fixtures_sqlite(tmp_path / "again.sqlite")
+    before = snapshot(engine)
+    again = load_fixtures(engine, default_fixtures_dir())
+    assert again and all(report.unchanged for _, report in again)
+    assert snapshot(engine) == before
+    engine.dispose()

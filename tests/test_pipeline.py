@@ -210,6 +210,7 @@ def test_bad_input_is_refused_precisely_and_changes_nothing(engine, tmp_path, ca
     assert snapshot(engine) == before
 
 
+@pytest.mark.slow
 def test_a_valid_row_then_a_million_empty_rows_loads_quickly(engine, tmp_path):
     path = tmp_path / "padded.csv"
     with path.open("w") as handle:

@@ -75,7 +75,8 @@ def test_pg_url_and_pg_engine_in_one_test_are_different_databases(pg_url, pg_eng
 
 # Hypothesis's plugin imports all of hypothesis at session end, and pytester forgets every module
 # an inner run imported: a second of imports per inner run, for nothing these runs use.
-INNER_PYTEST = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest")
+# the inner runs are plain pytest: no xdist, and no pytest-benchmark where a machine has it
+INNER_PYTEST = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-p", "no:xdist", "-p", "no:benchmark")
 
 CONSECUTIVE_TESTS = """
 from sqlalchemy import create_engine, inspect, text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import time
 from pathlib import Path
 
@@ -26,6 +27,7 @@ def test_fixture_copies_are_byte_for_byte_the_shared_data():
         assert (path.parent / "SOURCE.txt").exists()
 
 
+@pytest.mark.slow
 def test_both_public_datasets_load_strictly_and_share_materials(engine):
     started = time.perf_counter()
     first = ingest_file(engine, BICERANO)

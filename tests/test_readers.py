@@ -164,6 +164,7 @@ def test_chunks_are_positional_text_indexed_by_data_row(eu_csv):
     assert all(isinstance(cell, str) for column in chunk for cell in chunk[column])
 
 
+@pytest.mark.slow
 def test_a_valid_row_then_a_million_empty_rows_reads_quickly(tmp_path):
     path = tmp_path / "padded.csv"
     with path.open("w", encoding="utf-8") as handle:

@@ -562,19 +562,16 @@ def _drop(client: Elasticsearch, alias: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def parity(tmp_path_factory, es_client):
-    """The fixtures and a generated dataset in SQLite, indexed into a fresh alias."""
+def parity(tmp_path_factory, es_client, fixtures_sqlite, copy_fixtures_sqlite):
+    """The fixtures (a copy of the session's core, tests/cores.py) and a generated dataset in
+    SQLite, indexed into a fresh alias."""
     from benchmarks.generate import write_long, write_wide
-    from biomatdb.db import make_engine, migrate
-    from ingest.fixtures import default_fixtures_dir, load_fixtures
     from search.backends.sql import SqlBackend
     from search.chemistry import ChemistryIndex
 
     folder = tmp_path_factory.mktemp("elastic-parity")
-    engine = make_engine(f"sqlite:///{folder / 'core.sqlite'}")
-    migrate(engine)
-    reports = load_fixtures(engine, default_fixtures_dir())
-    assert all(report.ok for _, report in reports)
+    assert all(report.ok for _, report in fixtures_sqlite.reports)
+    engine = copy_fixtures_sqlite(folder / "core.sqlite")
     write_wide(folder / "generated-wide.csv", 2_400, seed=7)
     write_long(folder / "generated-long.csv", 2_000, seed=7)
     for name in ("generated-wide.csv", "generated-long.csv"):

@@ -16,19 +16,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from benchmarks.generate import write_long, write_wide
-from ingest.fixtures import default_fixtures_dir, load_fixtures
 from ingest.pipeline import ingest_file
 from search.backends.sql import SqlBackend
 from search.chemistry import ChemistryIndex
 from search.model import FACETS, And, FieldFilter, HasProperty, Interval, Not, Or, PropertyFilter, Query, Sort
 from search.service import build_query
-from tests.postgres import fresh_database
 from tests.search_parity_cases import PARITY_FILTERS, SORTED_QUERIES
 
 
-def _load(engine, generated: Path) -> None:
-    reports = load_fixtures(engine, default_fixtures_dir())
-    assert all(report.ok for _, report in reports), [(p, r.errors[:3]) for p, r in reports if not r.ok]
+def _load_generated(engine, generated: Path) -> None:
     for path in sorted(generated.iterdir()):
         report = ingest_file(engine, path)
         assert report.ok, report.errors[:3]
@@ -43,15 +39,16 @@ def generated_files(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def backends(tmp_path_factory, generated_files, pg_server):
-    from biomatdb.db import make_engine, migrate
-
-    sqlite = make_engine(f"sqlite:///{tmp_path_factory.mktemp('parity') / 'core.sqlite'}")
-    migrate(sqlite)
-    with fresh_database(pg_server, "search_parity") as postgresql:
+def backends(tmp_path_factory, generated_files, fixtures_sqlite, fixtures_postgresql,
+             copy_fixtures_sqlite, copy_fixtures_postgresql):
+    """Both cores: a copy of the session's fixtures core (tests/cores.py) plus the generated files."""
+    for name, core in (("sqlite", fixtures_sqlite), ("postgresql", fixtures_postgresql)):
+        assert all(report.ok for _, report in core.reports), (name, [(p, r.errors[:3]) for p, r in core.reports])
+    sqlite = copy_fixtures_sqlite(tmp_path_factory.mktemp("parity") / "core.sqlite")
+    with copy_fixtures_postgresql("search_parity") as postgresql:
         for name, engine in (("sqlite", sqlite), ("postgresql", postgresql)):
             started = time.perf_counter()
-            _load(engine, generated_files)
+            _load_generated(engine, generated_files)
             print(f"\nparity data loaded into {name} in {time.perf_counter() - started:.1f} s")
         yield {name: SqlBackend(engine, ChemistryIndex(engine))
                for name, engine in (("sqlite", sqlite), ("postgresql", postgresql))}
@@ -130,6 +127,7 @@ filters = st.recursive(leaves, lambda inner: st.one_of(
 ), max_leaves=6)
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(node=filters, sort=st.sampled_from(["name", "youngs_modulus", "-density", "-name"]))
 def test_generated_filters_give_the_same_answer(backends, node, sort):

@@ -23,8 +23,10 @@ SEMANTICS_CSV = Path(__file__).parent / "data" / "search_semantics.csv"
 EVERYONE = {"Alpha", "Beta", "Gamma", "Delta", "Epsilon", "Zeta"}
 
 
-@pytest.fixture
-def semantics_backend(engine) -> SqlBackend:
+@pytest.fixture(scope="module")
+def semantics_backend(module_engine) -> SqlBackend:
+    """Loaded once per backend for the module: every test here only reads."""
+    engine = module_engine
     report = ingest_file(engine, SEMANTICS_CSV)
     assert report.ok, report.errors
     return SqlBackend(engine, ChemistryIndex(engine))

@@ -25,6 +25,7 @@ import pytest
 from sqlalchemy import Engine
 
 from biomatdb.apikeys import create_key
+from api.server import uvicorn_options
 from biomatdb.db import make_engine, migrate
 from biomatdb.settings import Settings
 from ingest.fixtures import default_fixtures_dir, load_fixtures
@@ -103,7 +104,7 @@ def demo_server(curated_core, admin_key, tmp_path_factory) -> Iterator[DemoServe
                         read_only=True, rate_limit=None, elasticsearch_url=None)
     app = create_app(settings)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, **uvicorn_options(host="127.0.0.1", port=port, log_level="warning")))
     thread = threading.Thread(target=server.run, name="ui-demo-server", daemon=True)
     thread.start()
     deadline = time.monotonic() + 60

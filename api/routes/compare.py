@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from api import params
 from api.deps import SessionDep
 from api.display import distinct_documents, in_display_units, parse_units, same_material_message
 from api.problems import ProblemError, responses
@@ -20,9 +21,9 @@ router = APIRouter(tags=["materials"])
             responses=responses(400, 404, 422, 429), summary="Compare materials")
 def compare(
     session: SessionDep,
-    ids: Annotated[str, Query(min_length=1, max_length=3000, description="2 to 6 material ids or names, comma-separated.",
+    ids: Annotated[str, Query(min_length=1, max_length=params.IDS_MAX, description="2 to 6 material ids or names, comma-separated.",
                               examples=["BM-000001,BM-000002"])],
-    units: Annotated[str | None, Query(max_length=2000, description="Units per property (property:unit, comma-separated); "
+    units: Annotated[str | None, Query(max_length=params.UNITS_MAX, description="Units per property (property:unit, comma-separated); "
                                        "default: each property's canonical unit.")] = None,
 ) -> dict:
     """Every property any of the materials has, with each material's measurements of it."""

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
+from api import params
 from api.datapackage import check_descriptor, descriptor, write_zip
 from api.deps import AdminWriteDep, CuratorWriteDep, EngineDep, SessionDep, SettingsDep
 from api.jobs import enqueue, job_json, new_job_id, upload_dir
@@ -25,7 +26,7 @@ from ingest.retract import retract_dataset
 router = APIRouter(tags=["datasets"])
 curator_router = APIRouter(tags=["datasets"])  # behind API keys, not the public rate limit
 
-DatasetId = Annotated[str, Path(min_length=1, max_length=255, description="Numeric id or name of the dataset.")]
+DatasetId = Annotated[str, Path(min_length=1, max_length=params.NAME_MAX, description="Numeric id or name of the dataset.")]
 
 _UPLOAD_FORM = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "required": ["file"],

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
+from api import params
 from api.deps import EngineDep, SearchDep
 from api.problems import responses
 from biomatdb.catalog import EXPORT_COLUMNS, export_rows, export_rows_for
@@ -69,9 +70,9 @@ def as_json(rows: Iterator[dict[str, str]]) -> Iterator[bytes]:
 def export(
     search: SearchDep, engine: EngineDep,
     format: Annotated[Literal["csv", "json"], Query(description="csv or json")] = "csv",
-    q: Annotated[str | None, Query(max_length=1000, description="Free text, as in /materials.")] = None,
-    filter: Annotated[str | None, Query(max_length=10_000, description="A filter, as in /materials.")] = None,
-    dataset: Annotated[str | None, Query(max_length=255, description="Instead of a search: every row of this dataset.")] = None,
+    q: Annotated[str | None, Query(max_length=params.TEXT_MAX, description="Free text, as in /materials.")] = None,
+    filter: Annotated[str | None, Query(max_length=params.FILTER_MAX, description="A filter, as in /materials.")] = None,
+    dataset: Annotated[str | None, Query(max_length=params.NAME_MAX, description="Instead of a search: every row of this dataset.")] = None,
 ) -> StreamingResponse:
     """A row per measurement (and one per material without any), the columns of ``biomatdb export``;
     what it gives ingests back to the same data."""

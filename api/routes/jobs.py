@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 
+from api import params
 from api.deps import CuratorDep, EngineDep
 from api.jobs import job_json
 from api.problems import responses
@@ -17,7 +18,7 @@ router = APIRouter(tags=["datasets"])
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut, responses=responses(401, 403, 404, 422), summary="An upload job")
-def job_status(job_id: Annotated[str, Path(max_length=64)], holder: CuratorDep, engine: EngineDep,
+def job_status(job_id: Annotated[str, Path(max_length=params.JOB_ID_MAX)], holder: CuratorDep, engine: EngineDep,
                request: Request) -> dict:
     """``queued``, ``running`` (with rows done of rows total), ``succeeded`` or ``failed``."""
     with engine.connect() as connection:

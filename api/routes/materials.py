@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
+from api import params
 from api.deps import ChemistryDep, EngineDep, SessionDep
 from api.display import in_display_units, jsonld, parse_units
 from api.problems import responses
@@ -17,7 +18,7 @@ from search.similar import similar_by_profile
 
 router = APIRouter(tags=["materials"])
 
-MaterialId = Annotated[str, Path(min_length=1, max_length=500, description="Public id (e.g. BM-…), name or synonym.",
+MaterialId = Annotated[str, Path(min_length=1, max_length=params.MATERIAL_ID_MAX, description="Public id (e.g. BM-…), name or synonym.",
                                  examples=["Poly(dimethyl siloxane)"])]
 UNITS_EXAMPLE = "youngs_modulus:MPa,glass_transition_temperature:degC"
 
@@ -26,7 +27,7 @@ UNITS_EXAMPLE = "youngs_modulus:MPa,glass_transition_temperature:degC"
             responses=responses(400, 404, 422, 429), summary="One material")
 def material_detail(
     material_id: MaterialId, session: SessionDep, request: Request, response: Response,
-    units: Annotated[str | None, Query(max_length=2000, description="Display units, property:unit pairs separated by commas.",
+    units: Annotated[str | None, Query(max_length=params.UNITS_MAX, description="Display units, property:unit pairs separated by commas.",
                                        examples=[UNITS_EXAMPLE])] = None,
 ) -> dict:
     """Structure, composition and every measurement with its unit, conditions, source, dataset

@@ -3,10 +3,11 @@ both answer exactly what ``biomatdb search --json`` prints."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
+from api import params
 from api.deps import SearchDep, SettingsDep
 from api.problems import ProblemError, responses
 from api.schemas import SearchBody
@@ -31,15 +32,16 @@ def run_search(search, settings: Settings, *, text: str | None, filter_text: str
             summary="Search materials")
 def search_materials(
     search: SearchDep, settings: SettingsDep,
-    q: Annotated[str | None, Query(max_length=1000, description="Free text over names, synonyms, description, applications.",
+    q: Annotated[str | None, Query(max_length=params.TEXT_MAX, description="Free text over names, synonyms, description, applications.",
                                    examples=["polylactide"])] = None,
-    filter: Annotated[str | None, Query(max_length=10_000, description="A filter in the filter language.",
+    filter: Annotated[str | None, Query(max_length=params.FILTER_MAX, description="A filter in the filter language.",
                                         examples=[FILTER_EXAMPLE])] = None,
-    facet: Annotated[list[str], Query(description=f"Facets to count (repeatable): {', '.join(FACETS)}.")] = [],  # noqa: B006
-    sort: Annotated[str | None, Query(max_length=100, description="name, relevance, similarity or a property key; -key descends.",
+    facet: Annotated[list[Literal[FACETS]], Query(max_length=len(FACETS),  # type: ignore[valid-type]
+                                                  description="Facets to count (repeatable).")] = [],  # noqa: B006
+    sort: Annotated[str | None, Query(max_length=params.SORT_MAX, description="name, relevance, similarity or a property key; -key descends.",
                                       examples=["-youngs_modulus"])] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Results per page (at most page_size_max).")] = 20,
-    cursor: Annotated[str | None, Query(max_length=1000, description="next_cursor of the previous page.")] = None,
+    cursor: Annotated[str | None, Query(max_length=params.CURSOR_MAX, description="next_cursor of the previous page.")] = None,
 ) -> SearchResult:
     """Materials matching free text and a filter (properties in any unit, class, application,
     chemistry), with facet counts over the same matches, sorted, one page at a time."""

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
+from api import params
 from api.deps import ChemistryDep, EngineDep, SearchDep
 from api.display import distinct_documents, same_material_message
 from api.responses import OrjsonResponse
@@ -71,10 +72,10 @@ def not_found(request: Request, message: str) -> HTMLResponse:
 @router.get("/", response_class=HTMLResponse, name="ui_search")
 def search_page(
     request: Request, search: SearchDep, engine: EngineDep,
-    q: Annotated[str | None, Query(max_length=1000)] = None,
-    filter: Annotated[str | None, Query(max_length=10_000)] = None,
-    sort: Annotated[str | None, Query(max_length=100)] = None,
-    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+    q: Annotated[str | None, Query(max_length=params.TEXT_MAX)] = None,
+    filter: Annotated[str | None, Query(max_length=params.FILTER_MAX)] = None,
+    sort: Annotated[str | None, Query(max_length=params.SORT_MAX)] = None,
+    cursor: Annotated[str | None, Query(max_length=params.CURSOR_MAX)] = None,
 ) -> HTMLResponse:
     """Search: free text and the filter language; facets add to the filter; the URL holds it all.
     Without words, the materials with the most to show (a Young's modulus) come first."""
@@ -125,9 +126,9 @@ def material_page(request: Request, material_id: str, engine: EngineDep, chemist
 @router.get("/ashby", response_class=HTMLResponse, name="ui_ashby")
 def ashby_page(
     request: Request, engine: EngineDep,
-    x: Annotated[str, Query(max_length=64)] = "density",
-    y: Annotated[str, Query(max_length=64)] = "youngs_modulus",
-    filter: Annotated[str | None, Query(max_length=10_000)] = None,
+    x: Annotated[str, Query(max_length=params.PROPERTY_KEY_MAX)] = "density",
+    y: Annotated[str, Query(max_length=params.PROPERTY_KEY_MAX)] = "youngs_modulus",
+    filter: Annotated[str | None, Query(max_length=params.FILTER_MAX)] = None,
 ) -> HTMLResponse:
     """An Ashby chart of any two properties, filtered with the filter language."""
     filter = (filter or "").strip()
@@ -146,9 +147,9 @@ def ashby_page(
 @router.get("/ui/ashby.json", name="ui_ashby_data")
 def ashby_data(
     request: Request, engine: EngineDep, chemistry: ChemistryDep,
-    x: Annotated[str, Query(max_length=64)] = "density",
-    y: Annotated[str, Query(max_length=64)] = "youngs_modulus",
-    filter: Annotated[str | None, Query(max_length=10_000)] = None,
+    x: Annotated[str, Query(max_length=params.PROPERTY_KEY_MAX)] = "density",
+    y: Annotated[str, Query(max_length=params.PROPERTY_KEY_MAX)] = "youngs_modulus",
+    filter: Annotated[str | None, Query(max_length=params.FILTER_MAX)] = None,
 ) -> Response:
     """Every material with both properties as spans in the reader's units, per class with its envelope."""
     vocabulary = get_vocabulary()
@@ -195,7 +196,7 @@ def ashby_data(
 @router.get("/compare", response_class=HTMLResponse, name="ui_compare")
 def compare_page(
     request: Request, engine: EngineDep,
-    ids: Annotated[list[str], Query(max_length=3000)] = [],  # noqa: B006
+    ids: Annotated[list[str], Query(max_length=params.IDS_MAX)] = [],  # noqa: B006
 ) -> HTMLResponse:
     """Two to six materials side by side, and a chart of their properties normalised to the highest."""
     names = list(dict.fromkeys(part.strip() for item in ids for part in item.split(",") if part.strip()))
@@ -232,9 +233,9 @@ def about_page(request: Request, engine: EngineDep) -> HTMLResponse:
 @router.get("/ui/units", name="ui_units")
 def set_unit(
     request: Request,
-    property: Annotated[str, Query(max_length=64)],
-    unit: Annotated[str, Query(max_length=64)],
-    next: Annotated[str, Query(max_length=2000)] = "/",
+    property: Annotated[str, Query(max_length=params.PROPERTY_KEY_MAX)],
+    unit: Annotated[str, Query(max_length=params.PROPERTY_KEY_MAX)],
+    next: Annotated[str, Query(max_length=params.NEXT_URL_MAX)] = "/",
 ) -> Response:
     """Show ``property`` in ``unit`` from now on (a session cookie), then go back to ``next``.
     Only the reader's own cookie changes; the core is not touched."""

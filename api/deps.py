@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from api.problems import ProblemError
 from biomatdb.apikeys import KeyHolder, authenticate
+from biomatdb.ownership import Actor
 from biomatdb.settings import Settings
 from search.chemistry import ChemistryIndex
 
@@ -84,8 +85,12 @@ def require_role(role: str, *, write: bool = False) -> Callable[..., KeyHolder]:
     return dependency
 
 
+def actor_of(holder: KeyHolder) -> Actor:
+    """The key holder as the ownership rule sees them (biomatdb.ownership)."""
+    return Actor(key_id=holder.id, name=holder.name, admin=holder.may("admin"))
+
+
 CuratorWriteDep = Annotated[KeyHolder, Depends(require_role("curator", write=True))]
-AdminWriteDep = Annotated[KeyHolder, Depends(require_role("admin", write=True))]
 CuratorDep = Annotated[KeyHolder, Depends(require_role("curator"))]
 
 

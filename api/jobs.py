@@ -24,7 +24,8 @@ from typing import Any
 import psutil
 from sqlalchemy import Engine, insert, select, update
 
-from biomatdb.models import Job, utcnow
+from biomatdb.models import ApiKey, Job, utcnow
+from biomatdb.ownership import Actor
 from biomatdb.settings import Settings
 from ingest.pipeline import IngestOptions, ingest_file
 
@@ -79,12 +80,17 @@ def count_rows(path: Path) -> int | None:
     return max(lines - 1, 0)
 
 
+class _KeyRevoked(Exception):
+    """The job's key no longer stands: the job fails before it reads its file."""
+
+
 def enqueue(engine: Engine, *, job_id: str, dataset: str, filename: str, path: Path, options: dict[str, Any],
-            created_by: str | None) -> None:
+            created_by: str | None, created_by_key_id: int | None = None) -> None:
     with engine.begin() as connection:
         connection.execute(insert(Job).values(
             public_id=job_id, kind="ingest", status="queued", dataset=dataset, filename=filename,
-            upload_path=str(path), options=options, created_by=created_by, rows_done=0,
+            upload_path=str(path), options=options, created_by=created_by, created_by_key_id=created_by_key_id,
+            rows_done=0,
             rows_total=count_rows(path), created_at=utcnow()))
 
 
@@ -172,6 +178,15 @@ class JobWorker:
                 return None
             return connection.execute(select(Job.__table__).where(Job.id == candidate)).one()
 
+    def _actor(self, job) -> Actor | None:
+        """Who the job acts for, as their key stands now; None when that key was revoked since."""
+        with self.engine.connect() as connection:
+            key = connection.execute(select(ApiKey.name, ApiKey.role, ApiKey.revoked_at)
+                                     .where(ApiKey.id == job.created_by_key_id)).first()
+        if key is None or key.revoked_at is not None:
+            return None
+        return Actor(key_id=job.created_by_key_id, name=key.name, admin=key.role == "admin")
+
     def run(self, job) -> None:
         path = Path(job.upload_path)
         options = job.options or {}
@@ -186,16 +201,24 @@ class JobWorker:
                     connection.execute(update(Job).where(Job.id == job.id).values(rows_done=rows))
 
         values: dict[str, Any]
+        actor = self._actor(job)
         try:
+            if actor is None:
+                raise _KeyRevoked
             report = ingest_file(self.engine, path, IngestOptions(
                 dataset=job.dataset, license=options.get("license"), uploader=job.created_by,
                 source=options.get("source"), dry_run=bool(options.get("dry_run")),
-                skip_invalid=bool(options.get("skip_invalid")), chunk_rows=self.settings.ingest_chunk_rows),
+                skip_invalid=bool(options.get("skip_invalid")), chunk_rows=self.settings.ingest_chunk_rows,
+                actor=actor, replace=bool(options.get("replace")),
+                replace_max_share=self.settings.replace_max_share),
                 progress=progress)
             ok = report.loaded or (report.dry_run and report.ok)
             values = {"status": "succeeded" if ok else "failed", "report": report.as_dict(),
                       "rows_done": report.rows_read,
                       "error": None if ok else "the file was not loaded; the report says why"}
+        except _KeyRevoked:
+            values = {"status": "failed", "rows_done": 0,
+                      "error": "the API key that submitted this job was revoked before it ran; nothing was applied"}
         except Exception:
             log.exception("job %s failed", job.public_id)
             values = {"status": "failed", "error": "the job stopped on an unexpected error; nothing was applied",

@@ -76,6 +76,8 @@ class Dataset(Base):
     license: Mapped[str | None] = mapped_column(String(255))
     origin: Mapped[str | None] = mapped_column(Text)
     uploader: Mapped[str | None] = mapped_column(String(255))
+    # the API key that first uploaded it; None: loaded without a key (CLI, fixtures), so admins only
+    owner_key_id: Mapped[int | None] = mapped_column(Integer)
     source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"))
     checksum: Mapped[str | None] = mapped_column(String(64))
     filename: Mapped[str | None] = mapped_column(String(1000))
@@ -279,6 +281,7 @@ class Job(Base):
     upload_path: Mapped[str] = mapped_column(String(2000))
     options: Mapped[dict] = mapped_column(JSON, default=dict)
     created_by: Mapped[str | None] = mapped_column(String(200))
+    created_by_key_id: Mapped[int | None] = mapped_column(Integer)  # who may see it: this key and admins
     worker: Mapped[str | None] = mapped_column(String(200))  # host:pid:process start of the runner
     rows_done: Mapped[int] = mapped_column(Integer, default=0)
     rows_total: Mapped[int | None] = mapped_column(Integer)

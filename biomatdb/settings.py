@@ -80,6 +80,15 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Origins allowed to call the API from a browser, comma-separated; * for any. Empty: none.",
     )
+    replace_max_share: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description=(
+            "Share of a dataset's measurements that an API upload may remove by replacing it; one that "
+            "would remove more fails, changing nothing, unless sent with replace=true."
+        ),
+    )
     job_poll_seconds: float = Field(
         default=1.0,
         gt=0,

@@ -81,7 +81,8 @@ class Loader:
 
     @classmethod
     def start(cls, connection: Connection, *, dataset: str, checksum: str, filename: str | None, license: str | None,
-              origin: str | None, uploader: str | None, source: SourceRecord | None) -> Loader:
+              origin: str | None, uploader: str | None, source: SourceRecord | None,
+              owner_key_id: int | None = None) -> Loader:
         existing = connection.execute(select(Dataset.id).where(Dataset.name == dataset)).scalar()
         now = _now()
         values = {"checksum": checksum, "filename": filename, "updated_at": now, "retracted_at": None}
@@ -89,7 +90,8 @@ class Loader:
             if value is not None:
                 values[key] = value
         if existing is None:
-            existing = connection.execute(insert(Dataset).values(name=dataset, created_at=now, rows_read=0, **values)
+            existing = connection.execute(insert(Dataset).values(name=dataset, created_at=now, rows_read=0,
+                                                                 owner_key_id=owner_key_id, **values)
                                           .returning(Dataset.id)).scalar_one()
             previous = False
         else:

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, func, select
 
 from biomatdb import PIPELINE_VERSION
 from biomatdb.models import Dataset, DatasetUpload, Measurement
+from biomatdb.ownership import Actor, may_change, refusal
 from biomatdb.vocabulary import get_vocabulary, normalise_label
 from ingest.cells import parse_cell
 from ingest.load import Loader
@@ -34,6 +35,11 @@ class IngestOptions:
     dry_run: bool = False
     skip_invalid: bool = False
     chunk_rows: int = 50_000
+    # who asks, through the API (None: a local load, unrestricted); see biomatdb.ownership
+    actor: Actor | None = None
+    # a replace that removes more than this share of the dataset's measurements needs replace=True
+    replace_max_share: float | None = None
+    replace: bool = False
 
 
 def file_checksum(path: Path) -> str:
@@ -111,7 +117,15 @@ def ingest_file(engine: Engine, path: Path | str, options: IngestOptions = Inges
     with engine.connect() as connection:
         transaction = connection.begin()
         try:
-            previous = connection.execute(select(Dataset.id, Dataset.checksum).where(Dataset.name == report.dataset)).first()
+            previous = connection.execute(select(Dataset.id, Dataset.checksum, Dataset.owner_key_id)
+                                          .where(Dataset.name == report.dataset)).first()
+            if previous is not None and not may_change(previous.owner_key_id, options.actor):
+                report.error(Issue(type="forbidden", message=refusal(report.dataset, previous.owner_key_id),
+                                   value=report.dataset))
+                transaction.rollback()
+                return report
+            measurements_before = 0 if previous is None else connection.execute(
+                select(func.count()).select_from(Measurement).where(Measurement.dataset_id == previous.id)).scalar_one()
             if previous is not None and previous.checksum == checksum and _last_pipeline(connection, previous.id) == PIPELINE_VERSION:
                 report.unchanged = True
                 report.loaded = not options.dry_run
@@ -123,6 +137,7 @@ def ingest_file(engine: Engine, path: Path | str, options: IngestOptions = Inges
                 connection, dataset=report.dataset, checksum=checksum, filename=path.name,
                 license=options.license or meta.get("license"), origin=options.origin or meta.get("origin"),
                 uploader=options.uploader, source=context.dataset_source,
+                owner_key_id=options.actor.key_id if options.actor is not None else None,
             )
             names_in_file: set[str] = set()
             unreadable = False
@@ -157,6 +172,15 @@ def ingest_file(engine: Engine, path: Path | str, options: IngestOptions = Inges
             for name in ("materials_created", "materials_updated", "measurements_added", "measurements_updated",
                          "measurements_removed", "measurements_unchanged"):
                 setattr(report, name, getattr(counts, name))
+            if _replace_needs_confirmation(counts.measurements_removed, measurements_before, options):
+                report.error(Issue(
+                    type="replace-unconfirmed", value=str(counts.measurements_removed),
+                    message=f"this upload would remove {counts.measurements_removed:,} of the "
+                            f"{measurements_before:,} measurements of dataset {report.dataset!r}, more than "
+                            f"{options.replace_max_share:.0%}; nothing was changed; upload again with "
+                            f"replace=true to replace the dataset"))
+                transaction.rollback()
+                return report
             if options.dry_run:
                 transaction.rollback()
             else:
@@ -167,6 +191,12 @@ def ingest_file(engine: Engine, path: Path | str, options: IngestOptions = Inges
                 transaction.rollback()
             raise
     return report
+
+
+def _replace_needs_confirmation(removed: int, before: int, options: IngestOptions) -> bool:
+    if options.replace or options.replace_max_share is None or before == 0:
+        return False
+    return removed > options.replace_max_share * before
 
 
 def _last_pipeline(connection, dataset_id: int) -> str | None:

@@ -170,7 +170,9 @@ async def test_retraction_keeps_history_and_queues_the_index(engine, api, keys):
     assert (await wait_for(api, response.headers["location"], keys["curator"]))["status"] == "succeeded"
     with engine.connect() as connection:
         outbox_before = connection.execute(select(func.count()).select_from(SearchOutbox)).scalar()
-    assert (await api.delete("/api/v1/datasets/semantics", headers=keys["curator"])).status_code == 403
+    other_curator = {"Authorization": f"Bearer {make_key(engine, 'curator', 'other-curator')}"}
+    assert (await api.delete("/api/v1/datasets/semantics", headers=other_curator)).status_code == 403
+    assert (await api.delete("/api/v1/datasets/semantics", headers=keys["reader"])).status_code == 403
     retracted = await api.delete("/api/v1/datasets/semantics", headers=keys["admin"])
     assert retracted.status_code == 200, retracted.text
     body = retracted.json()

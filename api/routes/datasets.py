@@ -8,11 +8,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import FileResponse
+from sqlalchemy import select
 from starlette.background import BackgroundTask
 
 from api import params
 from api.datapackage import check_descriptor, descriptor, write_zip
-from api.deps import AdminWriteDep, CuratorWriteDep, EngineDep, SessionDep, SettingsDep
+from api.deps import CuratorWriteDep, EngineDep, SessionDep, SettingsDep, actor_of
 from api.jobs import enqueue, job_json, new_job_id, upload_dir
 from api.problems import ProblemError, responses
 from api.responses import OrjsonResponse
@@ -21,6 +22,7 @@ from api.uploads import receive_upload
 from biomatdb.catalog import datasets_json
 from biomatdb.errors import NotFoundError
 from biomatdb.models import Dataset, Job
+from biomatdb.ownership import Actor, may_change, refusal
 from ingest.retract import retract_dataset
 
 router = APIRouter(tags=["datasets"])
@@ -37,6 +39,8 @@ _UPLOAD_FORM = {"requestBody": {"required": True, "content": {"multipart/form-da
         "source": {"type": "string", "description": "DOI or citation for values without a source of their own"},
         "dry_run": {"type": "boolean", "default": False, "description": "Check and report; change nothing"},
         "skip_invalid": {"type": "boolean", "default": False, "description": "Load the valid rows, report the rest"},
+        "replace": {"type": "boolean", "default": False, "description": "Confirm a replace that removes more than "
+                    "the server's replace_max_share of the dataset's measurements"},
     }}}}}}
 
 
@@ -119,12 +123,15 @@ async def upload_dataset(request: Request, holder: CuratorWriteDep, settings: Se
         fields = received.fields
         options = {"license": fields.get("license") or None, "source": fields.get("source") or None,
                    "dry_run": _flag(fields.get("dry_run"), "dry_run"),
-                   "skip_invalid": _flag(fields.get("skip_invalid"), "skip_invalid")}
+                   "skip_invalid": _flag(fields.get("skip_invalid"), "skip_invalid"),
+                   "replace": _flag(fields.get("replace"), "replace")}
         name = (fields.get("name") or "").strip() or received.path.stem
         if len(name) > 255:
             raise ProblemError(422, "name: at most 255 characters", code="validation-error")
+        await run_in_threadpool(_check_may_change, engine, name, actor_of(holder))
         await run_in_threadpool(enqueue, engine, job_id=job_id, dataset=name, filename=received.filename,
-                                path=received.path, options=options, created_by=holder.name)
+                                path=received.path, options=options, created_by=holder.name,
+                                created_by_key_id=holder.id)
     except BaseException:
         shutil.rmtree(directory, ignore_errors=True)
         raise
@@ -135,11 +142,25 @@ async def upload_dataset(request: Request, holder: CuratorWriteDep, settings: Se
     return OrjsonResponse(job_json(row), status_code=202, headers={"Location": location})
 
 
+def _check_may_change(engine, name: str, actor: Actor) -> None:
+    """403, before anything is queued, when the dataset exists and ``actor`` may not change it
+    (the load checks again in its own transaction, so a race cannot get past)."""
+    with engine.connect() as connection:
+        owner = connection.execute(select(Dataset.id, Dataset.owner_key_id).where(Dataset.name == name)).first()
+    if owner is not None and not may_change(owner.owner_key_id, actor):
+        raise ProblemError(403, refusal(name, owner.owner_key_id), code="forbidden")
+
+
 @curator_router.delete("/datasets/{dataset_id}", response_model=RetractionOut, responses=responses(401, 403, 404, 422),
                summary="Retract a dataset")
-def delete_dataset(dataset_id: DatasetId, holder: AdminWriteDep, engine: EngineDep, session: SessionDep) -> dict:
-    """Retracts the dataset's measurements (admins only); its record and upload history stay."""
-    dataset_id_found = _find(session, dataset_id).id
+def delete_dataset(dataset_id: DatasetId, holder: CuratorWriteDep, engine: EngineDep, session: SessionDep) -> dict:
+    """Retracts the dataset's measurements (its owner or an admin); its record and upload history stay."""
+    dataset = _find(session, dataset_id)
+    found_id, name, owner = dataset.id, dataset.name, dataset.owner_key_id
     session.rollback()  # end the read before the write transaction begins
     with engine.begin() as connection:
-        return retract_dataset(connection, dataset_id_found).as_dict()
+        # read again inside the write: ownership cannot change between the check and the retraction
+        owner = connection.execute(select(Dataset.owner_key_id).where(Dataset.id == found_id)).scalar()
+        if not may_change(owner, actor_of(holder)):
+            raise ProblemError(403, refusal(name, owner), code="forbidden")
+        return retract_dataset(connection, found_id).as_dict()

@@ -20,9 +20,10 @@ router = APIRouter(tags=["datasets"])
 @router.get("/jobs/{job_id}", response_model=JobOut, responses=responses(401, 403, 404, 422), summary="An upload job")
 def job_status(job_id: Annotated[str, Path(max_length=params.JOB_ID_MAX)], holder: CuratorDep, engine: EngineDep,
                request: Request) -> dict:
-    """``queued``, ``running`` (with rows done of rows total), ``succeeded`` or ``failed``."""
+    """Its submitter's and the admins' (404 to anyone else): ``queued``, ``running`` (with rows done of rows total), ``succeeded`` or ``failed``."""
     with engine.connect() as connection:
         row = connection.execute(Job.__table__.select().where(Job.public_id == job_id)).first()
-    if row is None:
+    # a job is its submitter's and the admins' to see: to anyone else it does not exist
+    if row is None or not (holder.may("admin") or row.created_by_key_id == holder.id):
         raise NotFoundError(f"no job {job_id!r}")
     return job_json(row, request.app.state.jobs.progress.get(job_id))

@@ -4,7 +4,6 @@ long-layout CSV, the license, the sources) beside ``data.csv``, checked by the
 
 from __future__ import annotations
 
-import csv
 import re
 import shutil
 import tempfile
@@ -15,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
-from biomatdb.catalog import EXPORT_COLUMNS, export_rows
+from biomatdb.catalog import EXPORT_COLUMNS, csv_blocks, export_rows
 from biomatdb.errors import BiomatError
 from biomatdb.models import Dataset, Measurement, Source
 
@@ -93,9 +92,7 @@ def write_zip(session: Session, dataset: Dataset) -> Path:
     try:
         package = descriptor(session.connection(), dataset, data_path="data.csv")
         with (directory / "data.csv").open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(export_rows(session, dataset=dataset.name))
+            handle.writelines(csv_blocks(export_rows(session, dataset=dataset.name)))
         report = Package(package, basepath=str(directory)).validate()
         if not report.valid:
             messages = [message for (message,) in report.flatten(["message"])][:5]

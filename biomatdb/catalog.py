@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from sqlalchemy import Connection, func, or_, select
@@ -21,6 +21,7 @@ from biomatdb.models import (
     MaterialSynonym,
     Measurement,
 )
+from biomatdb.spreadsheet import neutralise_row
 from biomatdb.vocabulary import get_vocabulary, normalise_label
 
 EXPORT_COLUMNS = [
@@ -243,14 +244,21 @@ def _export_order(m: Measurement) -> tuple:
             (m.source.key if m.source else ""), m.notes or "")
 
 
-def export_csv(session: Session, *, dataset: str | None = None) -> Iterator[str]:
+def csv_blocks(rows: Iterable[dict[str, str]], *, flush_bytes: int = 1 << 16) -> Iterator[str]:
+    """The export's CSV text in blocks of about ``flush_bytes``: a header, then every row with
+    its text cells made safe to open in a spreadsheet (``biomatdb.spreadsheet``). The CLI, the
+    API's export and the data package all write their CSV through this."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
     writer.writeheader()
-    for row in export_rows(session, dataset=dataset):
-        writer.writerow(row)
-        if buffer.tell() > 1 << 16:
+    for row in rows:
+        writer.writerow(neutralise_row(row))
+        if buffer.tell() > flush_bytes:
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
     yield buffer.getvalue()
+
+
+def export_csv(session: Session, *, dataset: str | None = None) -> Iterator[str]:
+    return csv_blocks(export_rows(session, dataset=dataset))

@@ -30,6 +30,7 @@ import python_calamine
 
 from biomatdb.errors import BiomatError
 from ingest.report import Issue
+from biomatdb.spreadsheet import QUOTE, restore
 
 #: Bytes read to detect delimiter, decimal mark and binary content.
 SAMPLE_BYTES = 64 * 1024
@@ -122,7 +123,12 @@ class Table:
 
 
 def _frame(cells: list[list[str]], numbers: list[int], width: int) -> pd.DataFrame:
-    return pd.DataFrame(cells, index=pd.Index(numbers, dtype="int64"), columns=range(width), dtype=str)
+    frame = pd.DataFrame(cells, index=pd.Index(numbers, dtype="int64"), columns=range(width), dtype=str)
+    for column in frame.columns:  # a cell quoted against formulas by an export reads as it was
+        quoted = frame[column].str.startswith(QUOTE)
+        if quoted.any():
+            frame.loc[quoted, column] = frame.loc[quoted, column].map(restore)
+    return frame
 
 
 def open_table(path: Path | str, *, sheet: str | None = None) -> Table:

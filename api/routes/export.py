@@ -3,8 +3,6 @@ streamed page by page, so that a large export never sits in memory."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from typing import Annotated, Literal
 
@@ -16,7 +14,7 @@ from sqlalchemy.orm import Session
 from api import params
 from api.deps import EngineDep, SearchDep
 from api.problems import responses
-from biomatdb.catalog import EXPORT_COLUMNS, export_rows, export_rows_for
+from biomatdb.catalog import csv_blocks, export_rows, export_rows_for
 from biomatdb.errors import NotFoundError
 from biomatdb.models import Dataset
 from search.model import MAX_LIMIT
@@ -45,16 +43,8 @@ def dataset_rows(engine, dataset: str) -> Iterator[dict[str, str]]:
 
 
 def as_csv(rows: Iterator[dict[str, str]]) -> Iterator[bytes]:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow(row)
-        if buffer.tell() > _FLUSH_BYTES:
-            yield buffer.getvalue().encode("utf-8")
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue().encode("utf-8")
+    for block in csv_blocks(rows, flush_bytes=_FLUSH_BYTES):
+        yield block.encode("utf-8")
 
 
 def as_json(rows: Iterator[dict[str, str]]) -> Iterator[bytes]:

@@ -27,6 +27,7 @@ from sqlalchemy import Engine, insert, select, update
 from biomatdb.models import ApiKey, Job, utcnow
 from biomatdb.ownership import Actor
 from biomatdb.settings import Settings
+from ingest.limits import ReadLimits
 from ingest.pipeline import IngestOptions, ingest_file
 
 log = logging.getLogger("biomatdb.api.jobs")
@@ -210,7 +211,9 @@ class JobWorker:
                 source=options.get("source"), dry_run=bool(options.get("dry_run")),
                 skip_invalid=bool(options.get("skip_invalid")), chunk_rows=self.settings.ingest_chunk_rows,
                 actor=actor, replace=bool(options.get("replace")),
-                replace_max_share=self.settings.replace_max_share),
+                replace_max_share=self.settings.replace_max_share,
+                read_limits=ReadLimits.from_settings(self.settings),
+                structure_limits=self.settings.structure_limits()),
                 progress=progress)
             ok = report.loaded or (report.dry_run and report.ok)
             values = {"status": "succeeded" if ok else "failed", "report": report.as_dict(),

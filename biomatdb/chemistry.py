@@ -65,14 +65,49 @@ def fingerprint(mol: Chem.Mol) -> DataStructs.ExplicitBitVect:
     return _fingerprint_generator().GetFingerprint(mol)
 
 
-def parse_structure(text: str, *, placeholders: tuple[str, ...] = ()) -> Structure:
-    """Read a SMILES (optionally with repeat-unit ``*``); raise StructureError with RDKit's reason."""
+@dataclass(frozen=True, slots=True)
+class StructureLimits:
+    """How large a structure may be before RDKit sees it: a 5,000-atom ring or a 60 × 60 fused
+    grid took RDKit up to 1.7 GB and a minute, or a segmentation fault under a memory cap.
+    The largest structure of the fixtures has 314 characters and 166 atoms."""
+
+    max_chars: int = 2_000
+    max_atoms: int = 1_000
+    max_ring_closures: int = 200
+
+
+_ATOM_TOKENS = re.compile(r"\[[^\]]*\]|Br|Cl|[BCNOPSFI]|[bcnops]|\*")
+_RING_CLOSURES = re.compile(r"%\d\d|\d")
+
+
+def structure_size_problem(smiles: str, limits: StructureLimits) -> str | None:
+    """Why ``smiles`` is too large to parse, counted from its text alone, or None."""
+    if len(smiles) > limits.max_chars:
+        return (f"the structure has {len(smiles):,} characters, over the limit of {limits.max_chars:,} "
+                f"(setting BIOMATDB_STRUCTURE_MAX_CHARS)")
+    atoms = len(_ATOM_TOKENS.findall(smiles))
+    if atoms > limits.max_atoms:
+        return (f"the structure has {atoms:,} atoms, over the limit of {limits.max_atoms:,} "
+                f"(setting BIOMATDB_STRUCTURE_MAX_ATOMS)")
+    closures = len(_RING_CLOSURES.findall(re.sub(r"\[[^\]]*\]", "", smiles))) // 2
+    if closures > limits.max_ring_closures:
+        return (f"the structure closes {closures:,} rings, over the limit of {limits.max_ring_closures:,} "
+                f"(setting BIOMATDB_STRUCTURE_MAX_RING_CLOSURES)")
+    return None
+
+
+def parse_structure(text: str, *, placeholders: tuple[str, ...] = (),
+                    limits: StructureLimits = StructureLimits()) -> Structure:
+    """Read a SMILES (optionally with repeat-unit ``*``); raise StructureError with RDKit's reason,
+    or naming the limit when the text is too large to hand to RDKit at all."""
     given = text.strip()
     smiles = given
     for placeholder in placeholders:
         smiles = smiles.replace(placeholder, "*")
     if not smiles:
         raise StructureError("empty structure")
+    if (problem := structure_size_problem(smiles, limits)) is not None:
+        raise StructureError(problem)
     mol, reason = _mol_or_reason(smiles)
     if mol is None:
         raise StructureError(f"invalid SMILES {given!r}: {reason}")

@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import orjson
 import typer
 
+from biomatdb.text import printable
 from biomatdb.settings import Settings
 
 app = typer.Typer(help="BiomatDB: an open biomaterials database.", no_args_is_help=True, add_completion=False)
@@ -47,11 +48,18 @@ def discard_stale_demo(path: Path) -> bool:
     return True
 
 
+def _echo(text: str = "", *, err: bool = False) -> None:
+    """Print a line with its control characters shown as escapes: names and messages quote
+    what files and requests hold, which must never drive the terminal."""
+    typer.echo(printable(text), err=err)
+
+
 def _as_written(text: str) -> str:
-    """``text`` for a rich string printed as written: brackets in names and labels are no markup."""
+    """``text`` for a rich string printed as written: brackets in names and labels are no markup,
+    and control characters are shown as escapes, never sent to the terminal."""
     from rich.markup import escape
 
-    return escape(text)
+    return escape(printable(text))
 
 
 def _cells(*texts: str) -> list:
@@ -59,7 +67,7 @@ def _cells(*texts: str) -> list:
     is text, not rich markup (which swallowed the first two and raised on the last)."""
     from rich.text import Text
 
-    return [Text(text) for text in texts]
+    return [Text(printable(text)) for text in texts]
 
 
 def _print_json(document) -> None:
@@ -71,7 +79,7 @@ def init() -> None:
     """Create the database (or bring it to the newest schema)."""
     settings = Settings()
     _engine(settings)
-    typer.echo(f"database ready: {settings.resolved_database_url()}")
+    _echo(f"database ready: {settings.resolved_database_url()}")
 
 
 @app.command()
@@ -87,12 +95,15 @@ def ingest(
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON report on stdout")] = False,
 ) -> None:
     """Load a dataset file: everything, or nothing and a report of what is wrong."""
+    from ingest.limits import ReadLimits
     from ingest.pipeline import IngestOptions, ingest_file
 
     settings = Settings()
     engine = _engine(settings)
     options = IngestOptions(dataset=dataset, license=license, source=source, manifest=manifest, uploader=uploader,
-                            dry_run=dry_run, skip_invalid=skip_invalid, chunk_rows=settings.ingest_chunk_rows)
+                            dry_run=dry_run, skip_invalid=skip_invalid, chunk_rows=settings.ingest_chunk_rows,
+                            read_limits=ReadLimits.from_settings(settings),
+                            structure_limits=settings.structure_limits())
     if json_output or not sys.stderr.isatty():
         report = ingest_file(engine, file, options)
     else:
@@ -150,7 +161,7 @@ def show(
         try:
             document = material_json(find_material(session, name_or_id))
         except NotFoundError as exc:
-            typer.echo(f"error: {exc.message}", err=True)
+            _echo(f"error: {exc.message}", err=True)
             raise typer.Exit(1) from exc
     if json_output:
         _print_json(document)
@@ -196,7 +207,7 @@ def export(
     from biomatdb.errors import NotFoundError
 
     if format not in ("csv", "json"):
-        typer.echo("error: --format is csv or json", err=True)
+        _echo("error: --format is csv or json", err=True)
         raise typer.Exit(2)
     stream = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
     try:
@@ -210,7 +221,7 @@ def export(
                     stream.write(("," if index else "") + "\n" + orjson.dumps(row).decode())
                 stream.write("\n]\n")
     except NotFoundError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
+        _echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from exc
     finally:
         if output:
@@ -228,7 +239,7 @@ def load_fixtures_command(
 
     root = directory or default_fixtures_dir()
     if not root.is_dir():
-        typer.echo(f"error: no fixtures folder at {root}", err=True)
+        _echo(f"error: no fixtures folder at {root}", err=True)
         raise typer.Exit(2)
     settings = Settings()
     started = time.perf_counter()
@@ -237,13 +248,13 @@ def load_fixtures_command(
         summary = report.as_dict()
         counts = summary["counts"]
         state = "unchanged" if summary["unchanged"] else ("loaded" if report.ok else "FAILED")
-        typer.echo(f"{state:9} {path.relative_to(root)}: {counts['materials_created']} materials created, "
+        _echo(f"{state:9} {path.relative_to(root)}: {counts['materials_created']} materials created, "
                    f"{counts['measurements_added']} measurements added")
         if not report.ok:
             for issue in summary["errors"][:20]:
-                typer.echo(f"  row {issue['row']} column {issue['column']!r}: {issue['message']}", err=True)
+                _echo(f"  row {issue['row']} column {issue['column']!r}: {issue['message']}", err=True)
             raise typer.Exit(1)
-    typer.echo(f"{len(reports)} files in {time.perf_counter() - started:.1f} s")
+    _echo(f"{len(reports)} files in {time.perf_counter() - started:.1f} s")
 
 
 @app.command()
@@ -269,12 +280,12 @@ def search(
         result = make_backend(settings, engine).search(query)
     except QueryError as exc:
         if exc.position is not None and filter:
-            typer.echo(f"error: {exc.message}\n  {filter}\n  {' ' * exc.position}^", err=True)
+            _echo(f"error: {exc.message}\n  {filter}\n  {' ' * exc.position}^", err=True)
         else:
-            typer.echo(f"error: {exc.message}", err=True)
+            _echo(f"error: {exc.message}", err=True)
         raise typer.Exit(2) from exc
     except (BiomatError, ValidationError) as exc:
-        typer.echo(f"error: {exc}", err=True)
+        _echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     if json_output:
         _print_json(result.model_dump(mode="json", by_alias=True))
@@ -326,7 +337,7 @@ def datasets(json_output: Annotated[bool, typer.Option("--json", help="Print JSO
 def _elasticsearch(settings: Settings):
     """The Elasticsearch client of the settings; exits 2 with a message when no URL is set."""
     if not settings.elasticsearch_url:
-        typer.echo("error: BIOMATDB_ELASTICSEARCH_URL is not set; it names the Elasticsearch node to write to, "
+        _echo("error: BIOMATDB_ELASTICSEARCH_URL is not set; it names the Elasticsearch node to write to, "
                    "e.g. http://localhost:9200", err=True)
         raise typer.Exit(2)
     from elasticsearch import Elasticsearch
@@ -345,10 +356,10 @@ def reindex() -> None:
     try:
         report = rebuild(_engine(settings), client, settings.elasticsearch_index)
     except SearchUnavailable as exc:
-        typer.echo(f"error: {exc.message}", err=True)
+        _echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from exc
     removed = f"; removed {', '.join(report.removed_indices)}" if report.removed_indices else ""
-    typer.echo(f"{settings.elasticsearch_index} -> {report.index}: {report.documents:,} documents "
+    _echo(f"{settings.elasticsearch_index} -> {report.index}: {report.documents:,} documents "
                f"in {report.seconds:.1f} s{removed}")
 
 
@@ -371,13 +382,13 @@ def sync(
         try:
             report = drain(engine, client, settings.elasticsearch_index, batch=batch)
         except SearchUnavailable as exc:
-            typer.echo(f"error: {exc.message} (the outbox keeps every change)", err=True)
+            _echo(f"error: {exc.message} (the outbox keeps every change)", err=True)
             if not watch:
                 raise typer.Exit(1) from exc
         else:
             if report.outbox_rows or report.deferred or not watch:
                 deferred = "; a reindex is running, the rest waits for it" if report.deferred else ""
-                typer.echo(f"synced {report.outbox_rows:,} outbox rows: {report.upserted:,} documents written, "
+                _echo(f"synced {report.outbox_rows:,} outbox rows: {report.upserted:,} documents written, "
                            f"{report.deleted:,} deleted{deferred}")
         if not watch:
             return
@@ -402,12 +413,12 @@ def apikey_create(
         with engine.begin() as connection:
             listing, key = create_key(connection, name=name, role=role)
     except BiomatError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
+        _echo(f"error: {exc.message}", err=True)
         raise typer.Exit(2) from exc
     finally:
         engine.dispose()
-    typer.echo(f"API key {listing['name']!r} ({listing['role']}, id {listing['id']}); it is shown only now:")
-    typer.echo(key)
+    _echo(f"API key {listing['name']!r} ({listing['role']}, id {listing['id']}); it is shown only now:")
+    _echo(key)
 
 
 @apikey_app.command("list")
@@ -447,11 +458,11 @@ def apikey_revoke(name_or_id: Annotated[str, typer.Argument(help="Name or numeri
         with engine.begin() as connection:
             listing = revoke_key(connection, name_or_id)
     except NotFoundError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
+        _echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from exc
     finally:
         engine.dispose()
-    typer.echo(f"revoked API key {listing['name']!r} (id {listing['id']})")
+    _echo(f"revoked API key {listing['name']!r} (id {listing['id']})")
 
 
 @app.command()
@@ -489,19 +500,19 @@ def demo(
 
     root = default_fixtures_dir()
     if not root.is_dir():
-        typer.echo(f"error: no fixtures folder at {root}; the demo runs from a source checkout", err=True)
+        _echo(f"error: no fixtures folder at {root}; the demo runs from a source checkout", err=True)
         raise typer.Exit(2)
     base = Settings()
     base.data_dir.mkdir(parents=True, exist_ok=True)
     settings = base.model_copy(update={
         "database_url": f"sqlite:///{base.data_dir / 'demo.sqlite'}", "elasticsearch_url": None, "read_only": True})
-    typer.echo(f"preparing the demo database in {base.data_dir} …")
+    _echo(f"preparing the demo database in {base.data_dir} …")
     discard_stale_demo(base.data_dir / "demo.sqlite")
     engine = _engine(settings)
     try:
         for path, report in load_fixtures(engine, root, chunk_rows=settings.ingest_chunk_rows):
             if not report.ok:
-                typer.echo(f"error: fixture {path.relative_to(root)} does not load; see `biomatdb load-fixtures`", err=True)
+                _echo(f"error: fixture {path.relative_to(root)} does not load; see `biomatdb load-fixtures`", err=True)
                 raise typer.Exit(1)
     finally:
         engine.dispose()
@@ -517,6 +528,6 @@ def demo(
 
     threading.Thread(target=warm_chemistry, name="demo-warm-up", daemon=True).start()
     address = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
-    typer.echo(f"BiomatDB demo (read-only) at {address}  (Ctrl+C stops it)")
+    _echo(f"BiomatDB demo (read-only) at {address}  (Ctrl+C stops it)")
     sys.stdout.flush()
     server.run()

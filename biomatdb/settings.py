@@ -89,6 +89,20 @@ class Settings(BaseSettings):
             "would remove more fails, changing nothing, unless sent with replace=true."
         ),
     )
+    read_max_columns: int = Field(default=2_000, gt=0, description="Most columns a file's header may have.")
+    workbook_max_cells: int = Field(
+        default=20_000_000, gt=0,
+        description="Most cells (rows × columns of its extent) a workbook's sheet may span; checked before it is read.")
+    workbook_max_uncompressed_bytes: int = Field(
+        default=1 << 30, gt=0, description="Most bytes a workbook's archive may expand to; checked before it is read.")
+    workbook_max_ratio: int = Field(
+        default=200, gt=0, description="Highest compression ratio of a workbook archive's member over 1 MiB (zip bombs).")
+    workbook_max_shared_strings_bytes: int = Field(
+        default=256 << 20, gt=0, description="Largest shared-strings table a workbook may hold, in bytes.")
+    structure_max_chars: int = Field(default=2_000, gt=0, description="Longest SMILES read at ingest, in characters.")
+    structure_max_atoms: int = Field(default=1_000, gt=0, description="Most atoms a structure may have at ingest.")
+    structure_max_ring_closures: int = Field(
+        default=200, gt=0, description="Most ring closures a structure may have at ingest.")
     job_poll_seconds: float = Field(
         default=1.0,
         gt=0,
@@ -106,3 +120,9 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'biomatdb.sqlite'}"
+
+    def structure_limits(self):
+        from biomatdb.chemistry import StructureLimits
+
+        return StructureLimits(max_chars=self.structure_max_chars, max_atoms=self.structure_max_atoms,
+                               max_ring_closures=self.structure_max_ring_closures)

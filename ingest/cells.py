@@ -64,6 +64,19 @@ class CellError:
     message: str
 
 
+# a digit 1–9 before any exponent: the text is not zero, so a float of 0 is an underflow
+_NONZERO_MANTISSA = re.compile(r"[^eE]*[1-9]")
+
+
+def _underflows(texts: pd.Series, numeric: np.ndarray) -> np.ndarray:
+    """Where a column's texts read as 0 but are not zero (``1e-400``): these go to the cell
+    parser, which refuses them, instead of being stored as 0."""
+    zero = numeric == 0
+    if not zero.any():
+        return zero
+    return zero & texts.str.match(_NONZERO_MANTISSA.pattern, na=False).to_numpy()
+
+
 def _number(token: str, decimal: str) -> float | CellError:
     mantissa, _, exponent = token.replace("E", "e").partition("e")
     if "," in mantissa and "." in mantissa:
@@ -86,6 +99,9 @@ def _number(token: str, decimal: str) -> float | CellError:
         return CellError("type-error", _EXPECTED)
     if not math.isfinite(number):
         return CellError("non-finite-number", f"{token!r} is beyond the range of floating-point numbers")
+    if number == 0 and _NONZERO_MANTISSA.match(token):
+        return CellError("number-underflow", f"{token!r} is too small for a floating-point number: it would be "
+                                             f"stored as 0")
     return number
 
 
@@ -162,7 +178,9 @@ def _common_shapes(strings: pd.Series, decimal: str) -> tuple[pd.DataFrame, pd.S
     sign, separator = parts[0], parts[2]
 
     def numbers(texts: pd.Series) -> np.ndarray:
-        return pd.to_numeric(texts.str.replace(",", ".", regex=False), errors="coerce").to_numpy(dtype=float)
+        numeric = pd.to_numeric(texts.str.replace(",", ".", regex=False), errors="coerce").to_numpy(dtype=float, copy=True)
+        numeric[_underflows(texts, numeric)] = np.nan
+        return numeric
 
     first, second = numbers(parts[1]), numbers(parts[3])
     is_range = separator.isin(["–", "-"]).to_numpy()
@@ -207,7 +225,7 @@ def parse_column(texts: pd.Series, *, decimal: str = ".") -> tuple[pd.DataFrame,
     if decimal != ",":
         candidates = candidates.where(~strings.str.contains(",", regex=False), "")
     numeric = pd.to_numeric(candidates.where(candidates != "", None), errors="coerce").to_numpy(dtype=float)
-    plain = np.isfinite(numeric)
+    plain = np.isfinite(numeric) & ~_underflows(strings, numeric)
     if decimal == ",":  # a point in a decimal-comma file may group thousands ("3.600"): parse_cell decides
         plain &= ~strings.str.contains(".", regex=False).to_numpy()
     fast = pd.Series(numeric[plain], index=texts.index[plain])

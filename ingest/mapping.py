@@ -5,10 +5,11 @@ Pure: header (and an optional manifest) in, a ``ColumnMap`` and issues out.
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field
 from typing import Literal
+
+from rapidfuzz import fuzz, process
 
 from biomatdb.errors import UnitError
 from biomatdb.units import conversion, parse_unit
@@ -46,6 +47,7 @@ ROLE_HEADERS: dict[str, tuple[str, ...]] = {
 #: Roles whose column may hold a unit in the header.
 _UNIT_ROLES = {"temperature", "value", "uncertainty"}
 _ROLE_INDEX = {normalise_label(header): role for role, headers in ROLE_HEADERS.items() for header in headers}
+_ROLE_HEADERS_FOLDED = list(_ROLE_INDEX)
 _UNIT_IN_HEADER = (
     re.compile(r"^(?P<name>.+?)\s*\[(?P<unit>[^\[\]]+)\]$"),
     re.compile(r"^(?P<name>.+?)\s*\((?P<unit>[^()]+)\)$"),
@@ -134,7 +136,9 @@ def _classify(label: str, vocabulary: Vocabulary) -> tuple[str | None, Property 
         if (prop is not None or role in _UNIT_ROLES) and _unit_or_issue(over["unit"], label, prop) is None:
             return (role or "measurement"), prop, over["unit"].strip(), None
     if len(folded) >= _FUZZY_MIN_LENGTH:
-        close = difflib.get_close_matches(folded, list(_ROLE_INDEX), n=1, cutoff=_FUZZY_CUTOFF)
+        # rapidfuzz: one C++ pass over the role headers per unknown column (difflib took 72 % of
+        # the time of a 1,000,000-column header)
+        close = process.extractOne(folded, _ROLE_HEADERS_FOLDED, scorer=fuzz.ratio, score_cutoff=_FUZZY_CUTOFF * 100)
         if close:
             return _ROLE_INDEX[close[0]], None, None, Issue(
                 type="fuzzy-header",

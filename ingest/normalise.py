@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from biomatdb.chemistry import Structure, parse_structure
+from biomatdb.chemistry import Structure, StructureLimits, parse_structure
 from biomatdb.errors import StructureError, UnitError
 from biomatdb.units import Conversion, conversion
 from biomatdb.vocabulary import Property, Vocabulary, normalise_label
 from ingest.cells import parse_cell, parse_column
 from ingest.composition import Component, parse_composition
 from ingest.mapping import Column, ColumnMap
+from biomatdb.text import MATERIAL_NAME_MAX
 from ingest.report import Issue
 
 #: The temperature condition of a measurement, converted like a temperature property.
@@ -77,6 +78,7 @@ class Context:
     default_class: str | None = None
     constant_conditions: dict[str, str] = field(default_factory=dict)
     dataset_source: SourceRecord | None = None
+    structure_limits: StructureLimits = StructureLimits()
     structures: dict[str, Structure | str] = field(default_factory=dict)
     sources: dict[str, SourceRecord] = field(default_factory=dict)
     constant_temperature_K: float | None = None
@@ -140,6 +142,11 @@ def normalise_chunk(chunk: pd.DataFrame, ctx: Context) -> NormalisedChunk:
     if names is None:
         names = ids if ids is not None else pd.Series("", index=chunk.index)
     names = names.str.replace(r"\s+", " ", regex=True)
+    for row, name in names[names.str.len() > MATERIAL_NAME_MAX].items():
+        out.errors.append(Issue(type="constraint-error", row=int(row), value=name[:80] + "…",
+                                column=cmap.role("name").label if cmap.role("name") else None,
+                                message=f"a material name is at most {MATERIAL_NAME_MAX} characters; this one has "
+                                        f"{len(name):,}"))
     structures = _text(chunk, cmap.role("structure"))
     if structures is not None:  # a row that names no material but gives its structure is named by it
         names = names.where(names != "", structures)
@@ -410,7 +417,7 @@ def _structure(text: str, ctx: Context) -> Structure | str:
     cached = ctx.structures.get(text)
     if cached is None:
         try:
-            cached = parse_structure(text, placeholders=ctx.placeholders)
+            cached = parse_structure(text, placeholders=ctx.placeholders, limits=ctx.structure_limits)
         except StructureError as exc:
             cached = exc.message
         ctx.structures[text] = cached
@@ -449,6 +456,11 @@ def _materials(chunk: pd.DataFrame, names: pd.Series, ctx: Context, out: Normali
                 problems.append(Issue(type="unknown-class", message=f"unknown material class; expected one of {', '.join(ctx.vocabulary.classes)}", row=int(row), column=cmap.role("class").label if cmap.role("class") else None, value=class_text))
         record.subclass = cell("subclass") or None
         record.synonyms = tuple(s for s in _LIST_SPLIT.split(cell("synonyms")) if s)
+        for synonym in record.synonyms:
+            if len(synonym) > MATERIAL_NAME_MAX:
+                problems.append(Issue(type="constraint-error", row=int(row), column=cmap.role("synonyms").label,
+                                      value=synonym[:80] + "…", message=f"a synonym is at most {MATERIAL_NAME_MAX} "
+                                      f"characters; this one has {len(synonym):,}"))
         record.description = cell("description") or None
         record.regulatory_notes = cell("regulatory_notes") or None
         if cell("biodegradable"):

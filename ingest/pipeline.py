@@ -10,10 +10,13 @@ from pathlib import Path
 from sqlalchemy import Engine, func, select
 
 from biomatdb import PIPELINE_VERSION
+from biomatdb.chemistry import StructureLimits
 from biomatdb.models import Dataset, DatasetUpload, Measurement
 from biomatdb.ownership import Actor, may_change, refusal
+from biomatdb.text import DATASET_NAME_MAX, HOSTILE, dataset_name_problem, printable, strip_hostile
 from biomatdb.vocabulary import get_vocabulary, normalise_label
 from ingest.cells import parse_cell
+from ingest.limits import ReadLimits
 from ingest.load import Loader
 from ingest.manifest import Manifest, ManifestError, manifest_path_for, read_manifest
 from ingest.mapping import ERROR_TYPES, map_columns
@@ -40,6 +43,8 @@ class IngestOptions:
     # a replace that removes more than this share of the dataset's measurements needs replace=True
     replace_max_share: float | None = None
     replace: bool = False
+    read_limits: ReadLimits = ReadLimits()
+    structure_limits: StructureLimits = StructureLimits()
 
 
 def file_checksum(path: Path) -> str:
@@ -88,8 +93,12 @@ def ingest_file(engine: Engine, path: Path | str, options: IngestOptions = Inges
         return report
     meta = manifest.dataset if manifest else {}
     report.dataset = options.dataset or meta.get("name") or path.stem
+    if (problem := dataset_name_problem(report.dataset)) is not None:
+        report.dataset = printable(report.dataset[:DATASET_NAME_MAX])
+        report.error(Issue(type="constraint-error", message=problem, column="dataset name", value=report.dataset))
+        return report
     try:
-        table = open_table(path)
+        table = open_table(path, limits=options.read_limits)
     except ReadError as exc:
         for issue in exc.issues:
             report.error(issue)
@@ -109,6 +118,7 @@ def ingest_file(engine: Engine, path: Path | str, options: IngestOptions = Inges
         default_class=meta.get("default_class"),
         constant_conditions=dict(manifest.conditions) if manifest else {},
         dataset_source=dataset_source if not isinstance(dataset_source, str) else None,
+        structure_limits=options.structure_limits,
     )
     _constant_temperature(context, report)
     if not report.ok:
@@ -143,6 +153,7 @@ def ingest_file(engine: Engine, path: Path | str, options: IngestOptions = Inges
             unreadable = False
             try:
                 for chunk in table.chunks(_rows_per_chunk(options.chunk_rows, column_map)):
+                    chunk = _clean_text(chunk, table.header, report)
                     normalised = normalise_chunk(chunk, context)
                     report.rows_read += len(chunk)
                     for issue in normalised.errors:
@@ -191,6 +202,20 @@ def ingest_file(engine: Engine, path: Path | str, options: IngestOptions = Inges
                 transaction.rollback()
             raise
     return report
+
+
+def _clean_text(chunk, header: list[str], report: Report):
+    """The chunk without control or bidirectional-override characters, each cleaned cell warned."""
+    for column in chunk.columns:
+        texts = chunk[column]
+        hostile = texts.str.contains(HOSTILE.pattern, regex=True, na=False)
+        if not hostile.any():
+            continue
+        for row, text in texts[hostile].items():
+            report.warn(Issue(type="control-character", row=int(row), column=header[column], value=printable(text)[:200],
+                              message="control or bidirectional-override characters were removed from this cell"))
+        chunk.loc[hostile, column] = texts[hostile].map(strip_hostile)
+    return chunk
 
 
 def _replace_needs_confirmation(removed: int, before: int, options: IngestOptions) -> bool:

@@ -31,6 +31,7 @@ import python_calamine
 from biomatdb.errors import BiomatError
 from ingest.report import Issue
 from biomatdb.spreadsheet import QUOTE, restore
+from ingest.limits import LimitExceeded, ReadLimits, check_columns, check_workbook
 
 #: Bytes read to detect delimiter, decimal mark and binary content.
 SAMPLE_BYTES = 64 * 1024
@@ -131,7 +132,7 @@ def _frame(cells: list[list[str]], numbers: list[int], width: int) -> pd.DataFra
     return frame
 
 
-def open_table(path: Path | str, *, sheet: str | None = None) -> Table:
+def open_table(path: Path | str, *, sheet: str | None = None, limits: ReadLimits = ReadLimits()) -> Table:
     """Open a CSV/TSV (``.csv``, ``.tsv``, ``.tab``, ``.txt``), workbook (``.xlsx``, ``.xlsm``,
     ``.xlsb``, ``.xls``, ``.ods``; the first sheet, or ``sheet``) or JSON file as a :class:`Table`.
 
@@ -153,12 +154,21 @@ def open_table(path: Path | str, *, sheet: str | None = None) -> Table:
         raise ReadError([_format_error(f"{path.name} is not a workbook, so it has no sheet {sheet!r}")])
     if suffix in {*_DELIMITED, *_WORKBOOKS, *_JSON} and path.stat().st_size == 0:
         raise ReadError([Issue(type="empty-file", message=f"{path.name} is empty (0 bytes)")])
-    if suffix in _DELIMITED:
-        return _open_delimited(path, _DELIMITED[suffix])
-    if suffix in _WORKBOOKS:
-        return _open_workbook(path, sheet)
-    if suffix in _JSON:
-        return _open_json(path)
+    try:
+        if suffix in _DELIMITED:
+            table = _open_delimited(path, _DELIMITED[suffix])
+        elif suffix in _WORKBOOKS:
+            check_workbook(path, limits)
+            table = _open_workbook(path, sheet)
+        elif suffix in _JSON:
+            table = _open_json(path, limits)
+        else:
+            table = None
+        if table is not None:
+            check_columns(len(table.header), limits)
+            return table
+    except LimitExceeded as exceeded:
+        raise ReadError([exceeded.issue]) from None
     known = ", ".join(sorted({*_DELIMITED, *_WORKBOOKS, *_JSON}))
     raise ReadError([_format_error(f"{path.name}: unsupported file type {suffix or '(no extension)'!r}; expected one of {known}")])
 
@@ -230,6 +240,7 @@ def _detect_encoding(path: Path, sample: bytes) -> _Encoding:
     bom_length = len(_UTF8_BOM) if sample.startswith(_UTF8_BOM) else 0
     utf8 = codecs.getincrementaldecoder("utf-8")()
     utf8_valid, undefined_at, lines, offset = True, None, 1, bom_length
+    multibyte_line, invalid_at = None, None  # the first line written in UTF-8, the first that is not
     with path.open("rb") as handle:
         handle.seek(bom_length)
         for block in iter(lambda: handle.read(_BLOCK_BYTES), b""):
@@ -240,11 +251,16 @@ def _detect_encoding(path: Path, sample: bytes) -> _Encoding:
                                        f"(byte {offset + nul:,}); it is not plain text there — save the file again as CSV")])
             if undefined_at is None and (match := _CP1252_UNDEFINED.search(block)):
                 undefined_at = (offset + match.start(), lines + block.count(b"\n", 0, match.start()), match.group())
-            if utf8_valid and not block.isascii():
-                try:
-                    utf8.decode(block)
-                except UnicodeDecodeError:
-                    utf8_valid = False
+            if not block.isascii():
+                if multibyte_line is None and (multibyte := _UTF8_MULTIBYTE.search(block)):
+                    multibyte_line = lines + block.count(b"\n", 0, multibyte.start())
+                if utf8_valid:
+                    try:
+                        utf8.decode(block)
+                    except UnicodeDecodeError as bad:
+                        utf8_valid = False
+                        at = max(0, min(bad.start, len(block) - 1))
+                        invalid_at = (lines + block.count(b"\n", 0, at), block[at:at + 1])
             lines += block.count(b"\n")
             offset += len(block)
     if utf8_valid:
@@ -254,11 +270,22 @@ def _detect_encoding(path: Path, sample: bytes) -> _Encoding:
             utf8_valid = False
     if utf8_valid:
         return _Encoding("utf-8-sig" if bom_length else "utf-8", "utf-8", bom_length)
+    if multibyte_line is not None and invalid_at is not None:
+        line, byte = invalid_at
+        raise ReadError([Issue(type="encoding-error", message=(
+            f"{path.name} mixes encodings: line {multibyte_line} is written in UTF-8 but byte 0x{byte.hex().upper()} "
+            f"at line {line} is not UTF-8 (Windows-1252, perhaps); read as one or the other, one of the two lines "
+            f"would be garbled, so save the whole file as UTF-8"))])
     if undefined_at is None:
         return _Encoding("cp1252", "cp1252", bom_length)
     position, line, byte = undefined_at
     raise ReadError([Issue(type="encoding-error", message=f"{path.name} is neither UTF-8 nor Windows-1252: byte 0x{byte.hex().upper()} "
                            f"at line {line} (byte {position:,}) is undefined in both; save the file as UTF-8")])
+
+
+# a well-formed UTF-8 sequence of two to four bytes: in a file that is not UTF-8 throughout,
+# its presence means the file mixes encodings (Windows-1252 text almost never forms one)
+_UTF8_MULTIBYTE = re.compile(rb"[\xC2-\xDF][\x80-\xBF]|[\xE0-\xEF][\x80-\xBF]{2}|[\xF0-\xF4][\x80-\xBF]{3}")
 
 
 def _refuse_binary(path: Path, sample: bytes) -> None:
@@ -362,6 +389,9 @@ def _header_of(reader: Iterator[list[str]]) -> list[str]:
 
 def _broken_record(path: Path, error: csv.Error, line: int, row: int | None = None) -> ReadError:
     where = f"data row {row} (line {line})" if row is not None else f"line {line}"
+    if "field limit" in str(error):
+        return ReadError([Issue(type="limit-exceeded", row=row, message=(
+            f"{path.name}, {where}: a cell is longer than the limit of {csv.field_size_limit():,} characters"))])
     return ReadError([_format_error(f"{path.name}, {where}: {error} — is a quote unclosed or misplaced?", row=row)])
 
 
@@ -525,7 +555,7 @@ def _workbook_text(value: Any) -> str:
 
 # --- JSON ----------------------------------------------------------------------------------
 
-def _open_json(path: Path) -> Table:
+def _open_json(path: Path, limits: ReadLimits) -> Table:
     """JSON is UTF-8 (RFC 8259); a byte-order mark is dropped, anything else is refused."""
     content = path.read_bytes()
     if not content.strip():
@@ -545,12 +575,51 @@ def _open_json(path: Path) -> Table:
                                    f"save it as UTF-8")]) from exc
         raise ReadError([_format_error(f"{path.name} is not valid JSON: {exc.msg} at line {exc.lineno}, "
                                        f"column {exc.colno} (character {exc.pos:,})")]) from exc
+    _refuse_duplicate_keys(path, content)
     records = _json_records(path, document)
-    header, rows, issues = _json_rows(records)
+    header, rows, issues = _json_rows(records, limits)
     if issues:
         raise ReadError(issues)
     return Table(path=path, format="json", encoding=None, delimiter=None, decimal=".", header=header,
                  _records=lambda: enumerate(rows, start=1))
+
+
+NEWLINE = b"\n"
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise _DuplicateKey(key)
+        found[key] = value
+    return found
+
+
+def _refuse_duplicate_keys(path: Path, content: bytes) -> None:
+    """A key written twice in one object is refused, naming it and the line of its second
+    occurrence: JSON parsers keep one of the two values, and the other would be lost unseen."""
+    import json
+
+    try:
+        json.loads(content, object_pairs_hook=_no_duplicates)
+    except _DuplicateKey as duplicate:
+        where = ""
+        written = re.compile(re.escape(json.dumps(duplicate.key, ensure_ascii=False).encode()) + rb"\s*:")
+        starts = [m.start() for m in written.finditer(content)]
+        for first, second in zip(starts, starts[1:]):
+            between = content[first:second]
+            if b"{" not in between and b"}" not in between:  # the same flat object
+                where = f" (line {content.count(NEWLINE, 0, second) + 1})"
+                break
+        raise ReadError([Issue(type="duplicate-label", column=duplicate.key, value=duplicate.key, message=(
+            f"{path.name}: the key {duplicate.key!r} is written twice in one object{where}; "
+            f"only one of its values could be kept, so write each key once"))]) from None
 
 
 def _json_records(path: Path, document: Any) -> list[Any]:
@@ -570,7 +639,7 @@ def _json_records(path: Path, document: Any) -> list[Any]:
     raise ReadError([_format_error(f"{path.name} holds a single {_json_kind(document)}, not an array of records")])
 
 
-def _json_rows(records: list[Any]) -> tuple[list[str], list[list[str]], list[Issue]]:
+def _json_rows(records: list[Any], limits: ReadLimits) -> tuple[list[str], list[list[str]], list[Issue]]:
     """One row per record, or per measurement of a record with a ``measurements`` array (the
     record's other fields repeated; a measurement's field wins over the record's of the same name)."""
     columns: dict[str, int] = {}
@@ -593,6 +662,7 @@ def _json_rows(records: list[Any]) -> tuple[list[str], list[list[str]], list[Iss
             for key in flat:
                 columns.setdefault(key, len(columns))
             flat_rows.append(flat)
+    check_columns(len(columns), limits)  # before the dense rows are built: sparse keys would fill them
     header = [_label(key) for key in columns]
     rows = [[flat.get(key, "") for key in columns] for flat in flat_rows]
     return header, rows, issues

@@ -24,7 +24,7 @@ from rdkit import Chem, DataStructs
 from rdkit.Chem import rdSubstructLibrary
 from sqlalchemy import Engine, func, select
 
-from biomatdb.chemistry import fingerprint, parse_structure
+from biomatdb.chemistry import StructureLimits, fingerprint, parse_structure, structure_size_problem
 from biomatdb.errors import QueryError, StructureError
 from biomatdb.models import ChemicalStructure, Material
 from search.model import Similarity, Substructure
@@ -35,7 +35,9 @@ _SLICE = 2000
 
 def query_pattern(pattern: str) -> Chem.Mol:
     """A SMARTS (or SMILES, which is SMARTS too) as an RDKit query; ``*`` matches any atom,
-    attachment points of repeat units included."""
+    attachment points of repeat units included. A pattern too large to hand to RDKit is refused."""
+    if (problem := structure_size_problem(pattern, StructureLimits())) is not None:
+        raise QueryError(f"invalid SMARTS/SMILES pattern: {problem}", type="structure-error")
     mol = Chem.MolFromSmarts(pattern)
     if mol is None:
         raise QueryError(f"invalid SMARTS/SMILES {pattern!r}: RDKit could not parse it", type="structure-error")

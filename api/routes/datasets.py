@@ -23,6 +23,7 @@ from biomatdb.catalog import datasets_json
 from biomatdb.errors import NotFoundError
 from biomatdb.models import Dataset, Job
 from biomatdb.ownership import Actor, may_change, refusal
+from biomatdb.text import dataset_name_problem
 from ingest.retract import retract_dataset
 
 router = APIRouter(tags=["datasets"])
@@ -126,8 +127,8 @@ async def upload_dataset(request: Request, holder: CuratorWriteDep, settings: Se
                    "skip_invalid": _flag(fields.get("skip_invalid"), "skip_invalid"),
                    "replace": _flag(fields.get("replace"), "replace")}
         name = (fields.get("name") or "").strip() or received.path.stem
-        if len(name) > 255:
-            raise ProblemError(422, "name: at most 255 characters", code="validation-error")
+        if (problem := dataset_name_problem(name)) is not None:
+            raise ProblemError(422, f"name: {problem}", code="validation-error")
         await run_in_threadpool(_check_may_change, engine, name, actor_of(holder))
         await run_in_threadpool(enqueue, engine, job_id=job_id, dataset=name, filename=received.filename,
                                 path=received.path, options=options, created_by=holder.name,

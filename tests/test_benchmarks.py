@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-import pytest
 import json
+
+import pytest
 
 from benchmarks.generate import write_long, write_wide
 from benchmarks.ingest import run

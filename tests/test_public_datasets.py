@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 

@@ -118,8 +118,11 @@ def demo_server(curated_core, admin_key, tmp_path_factory) -> Iterator[DemoServe
     thread.join(timeout=30)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_path) -> Iterator[object]:
+    """Module-scoped: Playwright's sync API keeps an asyncio loop running in this thread while
+    it is open, and an anyio test that comes after it on the same xdist worker then fails
+    ("Cannot run the event loop while another loop is running")."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

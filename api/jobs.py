@@ -24,11 +24,8 @@ from typing import Any
 import psutil
 from sqlalchemy import Engine, insert, select, update
 
-from biomatdb.models import ApiKey, Job, utcnow
-from biomatdb.ownership import Actor
+from biomatdb.models import Job, utcnow
 from biomatdb.settings import Settings
-from ingest.limits import ReadLimits
-from ingest.pipeline import IngestOptions, ingest_file
 
 log = logging.getLogger("biomatdb.api.jobs")
 
@@ -81,10 +78,6 @@ def count_rows(path: Path) -> int | None:
     return max(lines - 1, 0)
 
 
-class _KeyRevoked(Exception):
-    """The job's key no longer stands: the job fails before it reads its file."""
-
-
 def enqueue(engine: Engine, *, job_id: str, dataset: str, filename: str, path: Path, options: dict[str, Any],
             created_by: str | None, created_by_key_id: int | None = None) -> None:
     with engine.begin() as connection:
@@ -124,6 +117,23 @@ def reap_dead_jobs(engine: Engine) -> int:
     return reaped
 
 
+def remove_stale_uploads(settings: Settings, engine: Engine, *, older_than_s: float = 3600.0) -> int:
+    """Remove upload folders no queued or running job names, older than ``older_than_s`` (an
+    upload still streaming in has no job yet): what a server killed mid-upload left. How many."""
+    root = settings.data_dir / "uploads"
+    if not root.is_dir():
+        return 0
+    with engine.connect() as connection:
+        wanted = {Path(path).parent.name for path in connection.execute(
+            select(Job.upload_path).where(Job.status.in_(("queued", "running")))).scalars()}
+    removed = 0
+    for folder in root.iterdir():
+        if folder.is_dir() and folder.name not in wanted and time.time() - folder.stat().st_mtime > older_than_s:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed
+
+
 class JobWorker:
     """Claims queued jobs from the table and runs them, one at a time, in a daemon thread."""
 
@@ -136,9 +146,11 @@ class JobWorker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._write_progress = engine.dialect.name != "sqlite"
+        self._last_progress_write = 0.0
 
     def start(self) -> None:
         reap_dead_jobs(self.engine)
+        remove_stale_uploads(self.settings, self.engine)
         self._thread = threading.Thread(target=self._loop, name="biomatdb-jobs", daemon=True)
         self._thread.start()
 
@@ -162,7 +174,7 @@ class JobWorker:
                 if job is not None:
                     self.run(job)
                     continue
-            except Exception:  # a database hiccup must not end the worker; the job row says what failed
+            except BaseException:  # nothing may end the worker silently (a panic is a BaseException)
                 log.exception("job worker error")
             self._wake.wait(self.settings.job_poll_seconds)
             self._wake.clear()
@@ -179,54 +191,76 @@ class JobWorker:
                 return None
             return connection.execute(select(Job.__table__).where(Job.id == candidate)).one()
 
-    def _actor(self, job) -> Actor | None:
-        """Who the job acts for, as their key stands now; None when that key was revoked since."""
-        with self.engine.connect() as connection:
-            key = connection.execute(select(ApiKey.name, ApiKey.role, ApiKey.revoked_at)
-                                     .where(ApiKey.id == job.created_by_key_id)).first()
-        if key is None or key.revoked_at is not None:
-            return None
-        return Actor(key_id=job.created_by_key_id, name=key.name, admin=key.role == "admin")
+    def alive(self) -> bool:
+        """Whether the worker thread runs (``/ready`` reports it)."""
+        return self._thread is not None and self._thread.is_alive()
 
     def run(self, job) -> None:
-        path = Path(job.upload_path)
-        options = job.options or {}
+        """Run ``job`` in a process of its own (``api.job_process``) and supervise it."""
+        from api.job_process import child_main, how_it_ended, resource_limit_report
+
+        context = _job_context()
+        receiving, sending = context.Pipe(duplex=False)
+        process = context.Process(target=child_main, args=(self.settings.model_dump_json(), job.id, sending),
+                                  name=f"biomatdb-job-{job.public_id}", daemon=True)
         self.progress[job.public_id] = 0
-        last_write = [time.monotonic()]
-
-        def progress(rows: int) -> None:
-            self.progress[job.public_id] = rows
-            if self._write_progress and time.monotonic() - last_write[0] > _PROGRESS_EVERY_S:
-                last_write[0] = time.monotonic()
-                with self.engine.begin() as connection:
-                    connection.execute(update(Job).where(Job.id == job.id).values(rows_done=rows))
-
-        values: dict[str, Any]
-        actor = self._actor(job)
+        process.start()
+        sending.close()
+        deadline = time.monotonic() + self.settings.job_max_wall_seconds
+        timed_out = stopped = False
         try:
-            if actor is None:
-                raise _KeyRevoked
-            report = ingest_file(self.engine, path, IngestOptions(
-                dataset=job.dataset, license=options.get("license"), uploader=job.created_by,
-                source=options.get("source"), dry_run=bool(options.get("dry_run")),
-                skip_invalid=bool(options.get("skip_invalid")), chunk_rows=self.settings.ingest_chunk_rows,
-                actor=actor, replace=bool(options.get("replace")),
-                replace_max_share=self.settings.replace_max_share,
-                read_limits=ReadLimits.from_settings(self.settings),
-                structure_limits=self.settings.structure_limits()),
-                progress=progress)
-            ok = report.loaded or (report.dry_run and report.ok)
-            values = {"status": "succeeded" if ok else "failed", "report": report.as_dict(),
-                      "rows_done": report.rows_read,
-                      "error": None if ok else "the file was not loaded; the report says why"}
-        except _KeyRevoked:
-            values = {"status": "failed", "rows_done": 0,
-                      "error": "the API key that submitted this job was revoked before it ran; nothing was applied"}
-        except Exception:
-            log.exception("job %s failed", job.public_id)
-            values = {"status": "failed", "error": "the job stopped on an unexpected error; nothing was applied",
-                      "rows_done": self.progress.get(job.public_id, 0)}
-        with self.engine.begin() as connection:
-            connection.execute(update(Job).where(Job.id == job.id).values(finished_at=utcnow(), **values))
+            while True:
+                if self._stop.is_set():
+                    stopped = True
+                    break
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    timed_out = True
+                    break
+                if receiving.poll(min(remaining, 0.25)):
+                    try:
+                        self._record_progress(job, receiving.recv())
+                    except EOFError:
+                        break
+                elif not process.is_alive():
+                    break
+        finally:
+            if process.is_alive() and (timed_out or stopped):
+                process.kill()
+            process.join()
+            receiving.close()
+        if stopped:
+            error = "the API stopped while this job ran; nothing of it was applied"
+            values: dict[str, Any] = {"error": error}
+        else:
+            error = how_it_ended(process.exitcode, self.settings, timed_out=timed_out)
+            values = {"error": error, "report": resource_limit_report(error) if error.startswith("resource-limit")
+                      else None}
+        with self.engine.begin() as connection:  # only when the child did not write its outcome itself
+            connection.execute(update(Job).where(Job.id == job.id, Job.status == "running").values(
+                status="failed", finished_at=utcnow(), rows_done=self.progress.get(job.public_id, 0), **values))
         self.progress.pop(job.public_id, None)
-        shutil.rmtree(path.parent, ignore_errors=True)
+        shutil.rmtree(Path(job.upload_path).parent, ignore_errors=True)
+
+    def _record_progress(self, job, rows: int) -> None:
+        self.progress[job.public_id] = rows
+        now = time.monotonic()
+        if self._write_progress and now - self._last_progress_write > _PROGRESS_EVERY_S:
+            self._last_progress_write = now
+            with self.engine.begin() as connection:
+                connection.execute(update(Job).where(Job.id == job.id).values(rows_done=rows))
+
+
+_context = None
+
+
+def _job_context():
+    """The fork server jobs start from, with the pipeline imported once."""
+    global _context
+    if _context is None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["api.job_process"])
+        _context = context
+    return _context

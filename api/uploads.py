@@ -17,6 +17,9 @@ from starlette.requests import Request
 from api.problems import ProblemError
 
 FIELD_MAX_BYTES = 64 * 1024
+FIELDS_MAX = 32  # parts in one upload: the file and a few short fields
+FIELDS_TOTAL_MAX_BYTES = 256 * 1024  # all text fields together
+PART_HEADER_MAX_BYTES = 8 * 1024
 UPLOAD_SUFFIXES = (".csv", ".tsv", ".tab", ".txt", ".xlsx", ".xlsm", ".xlsb", ".xls", ".ods", ".json")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ ()+,-]+")
 
@@ -55,15 +58,27 @@ class _Receiver:
         self._name: str | None = None
         self._data = bytearray()
         self._handle: BinaryIO | None = None
+        self._parts = 0
+        self._field_bytes = 0
 
     def on_part_begin(self) -> None:
+        self._parts += 1
+        if self._parts > FIELDS_MAX:
+            raise ProblemError(413, f"the upload has more than {FIELDS_MAX} parts", code="too-large", limit=FIELDS_MAX)
         self._disposition, self._name, self._data = b"", None, bytearray()
 
     def on_header_field(self, data: bytes, start: int, end: int) -> None:
         self._header_name += data[start:end]
+        self._check_header()
 
     def on_header_value(self, data: bytes, start: int, end: int) -> None:
         self._header_value += data[start:end]
+        self._check_header()
+
+    def _check_header(self) -> None:
+        if len(self._header_name) + len(self._header_value) > PART_HEADER_MAX_BYTES:
+            raise ProblemError(413, f"a part's header is longer than {PART_HEADER_MAX_BYTES:,} bytes",
+                               code="too-large", limit=PART_HEADER_MAX_BYTES)
 
     def on_header_end(self) -> None:
         if self._header_name.lower() == b"content-disposition":
@@ -97,6 +112,10 @@ class _Receiver:
         if len(self._data) + end - start > FIELD_MAX_BYTES:
             raise ProblemError(413, f"form field {self._name!r} is longer than {FIELD_MAX_BYTES:,} bytes",
                                code="too-large")
+        self._field_bytes += end - start
+        if self._field_bytes > FIELDS_TOTAL_MAX_BYTES:
+            raise ProblemError(413, f"the upload's form fields add up to more than {FIELDS_TOTAL_MAX_BYTES:,} bytes",
+                               code="too-large", limit=FIELDS_TOTAL_MAX_BYTES)
         self._data.extend(data[start:end])
 
     def on_part_end(self) -> None:
@@ -138,5 +157,9 @@ async def receive_upload(request: Request, *, directory: Path, limit: int) -> Re
         receiver.close()
         shutil.rmtree(directory, ignore_errors=True)
         raise ProblemError(400, "the multipart body could not be read", code="bad-upload") from exc
+    except BaseException:  # the request task was cancelled: its partial file goes with it
+        receiver.close()
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
     receiver.close()
     return receiver.result

@@ -93,26 +93,44 @@ def ingest(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and report; change nothing")] = False,
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Load the valid rows, report the rest")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON report on stdout")] = False,
+    no_limits: Annotated[bool, typer.Option("--no-limits", help="Do not cap this process's memory and CPU time "
+                                            "(BIOMATDB_JOB_MAX_MEMORY_BYTES, BIOMATDB_JOB_MAX_CPU_SECONDS)")] = False,
 ) -> None:
     """Load a dataset file: everything, or nothing and a report of what is wrong."""
+    import contextlib
+
+    from biomatdb.rlimits import process_limits
     from ingest.limits import ReadLimits
     from ingest.pipeline import IngestOptions, ingest_file
 
     settings = Settings()
+    limits = contextlib.nullcontext() if no_limits else process_limits(
+        memory_bytes=settings.job_max_memory_bytes, cpu_seconds=settings.job_max_cpu_seconds)
     engine = _engine(settings)
     options = IngestOptions(dataset=dataset, license=license, source=source, manifest=manifest, uploader=uploader,
                             dry_run=dry_run, skip_invalid=skip_invalid, chunk_rows=settings.ingest_chunk_rows,
                             read_limits=ReadLimits.from_settings(settings),
                             structure_limits=settings.structure_limits())
-    if json_output or not sys.stderr.isatty():
-        report = ingest_file(engine, file, options)
-    else:
-        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    try:
+        with limits:
+            if json_output or not sys.stderr.isatty():
+                report = ingest_file(engine, file, options)
+            else:
+                from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed:,} rows"),
-                      TimeElapsedColumn(), transient=True) as bar:
-            task = bar.add_task(f"ingesting {file.name}")
-            report = ingest_file(engine, file, options, progress=lambda rows: bar.update(task, completed=rows))
+                with Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed:,} rows"),
+                              TimeElapsedColumn(), transient=True) as bar:
+                    task = bar.add_task(f"ingesting {file.name}")
+                    report = ingest_file(engine, file, options,
+                                         progress=lambda rows: bar.update(task, completed=rows))
+    except MemoryError:  # the load's transaction was rolled back on the way out
+        from ingest.report import Issue, Report
+
+        report = Report(dry_run=dry_run)
+        report.dataset = dataset or file.stem
+        report.error(Issue(type="resource-limit", message=(
+            f"the load ran out of its memory limit of {settings.job_max_memory_bytes:,} bytes (setting "
+            f"BIOMATDB_JOB_MAX_MEMORY_BYTES, or --no-limits); nothing was applied")))
     if json_output:
         _print_json(report.as_dict())
     else:

@@ -103,6 +103,13 @@ class Settings(BaseSettings):
     structure_max_atoms: int = Field(default=1_000, gt=0, description="Most atoms a structure may have at ingest.")
     structure_max_ring_closures: int = Field(
         default=200, gt=0, description="Most ring closures a structure may have at ingest.")
+    job_max_memory_bytes: int = Field(
+        default=4 << 30, gt=0,
+        description="Address space an upload job's process may use (RLIMIT_AS); past it the job fails, the server carries on.")
+    job_max_cpu_seconds: int = Field(
+        default=900, gt=0, description="CPU time an upload job's process may use (RLIMIT_CPU), in seconds.")
+    job_max_wall_seconds: int = Field(
+        default=3600, gt=0, description="Wall time an upload job may run before it is killed, in seconds.")
     job_poll_seconds: float = Field(
         default=1.0,
         gt=0,

@@ -206,3 +206,34 @@ async def test_read_only_turns_every_write_off(engine, tmp_path, keys, anyio_bac
         assert response.status_code == 403
         assert response.json()["type"] == "urn:biomatdb:problem:read-only"
     assert reads.status_code == 200
+
+
+async def test_180mb_of_form_fields_is_refused_not_held(api, keys):
+    """Only the file part was counted: many fields of 64 KB each grew the server by 165 MB."""
+    async def body():
+        for index in range(3_000):
+            yield (b"--b\r\nContent-Disposition: form-data; name=\"f%d\"\r\n\r\n" % index) + b"x" * 60_000 + b"\r\n"
+        yield b"--b--\r\n"
+
+    refused = await api.post("/api/v1/datasets", headers={**keys["curator"],
+                             "content-type": "multipart/form-data; boundary=b"}, content=body())
+    assert refused.status_code == 413 and refused.headers["content-type"] == PROBLEM
+    assert refused.json()["limit"] in (32, 256 * 1024)
+
+
+def test_an_upload_folder_left_by_a_killed_server_is_removed_at_start(engine, tmp_path):
+    import os
+
+    from api.jobs import JobWorker
+
+    settings = settings_for(engine, tmp_path / "data")
+    stale = settings.data_dir / "uploads" / "0123abcd"
+    stale.mkdir(parents=True)
+    (stale / "half.csv").write_text("Material,E (GPa)\nA,", encoding="utf-8")
+    os.utime(stale, (0, 0))
+    fresh = settings.data_dir / "uploads" / "streaming-now"
+    fresh.mkdir()
+    worker = JobWorker(settings, engine)
+    worker.start()
+    worker.stop()
+    assert not stale.exists() and fresh.exists()

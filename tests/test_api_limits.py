@@ -88,3 +88,17 @@ async def test_an_unexpected_error_is_a_bare_500(api, monkeypatch):
     assert response.status_code == 500
     assert response.headers["content-type"] == "application/problem+json"
     assert "secret" not in response.text and "Traceback" not in response.text
+
+
+async def test_ui_routes_are_rate_limited_like_the_api(engine, tmp_path, anyio_backend):
+    """The UI answered 200 after the API had answered 429: pages share the client's limit."""
+    manager, api = await client_with(engine, tmp_path, rate_limit="3/minute")
+    try:
+        answers = [(await api.get(path)).status_code
+                   for path in ("/api/v1/properties", "/?q=poly", "/ui/ashby.json", "/about", "/ui/ashby.json")]
+        asset = await api.get("/ui/vendor/plotly.min.js")
+    finally:
+        await api.aclose()
+        await manager.__aexit__(None, None, None)
+    assert answers == [200, 200, 200, 429, 429]
+    assert asset.status_code == 200  # static assets are not counted

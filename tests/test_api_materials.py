@@ -169,7 +169,7 @@ async def test_health_and_ready(api):
     assert (await api.get("/health")).json() == {"status": "ok"}
     ready = await api.get("/ready")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ready", "checks": {"database": "ok"}}
+    assert ready.json() == {"status": "ready", "checks": {"database": "ok", "jobs": "ok"}}
 
 
 async def test_ready_says_not_ready_when_elasticsearch_is_unreachable(engine, tmp_path, anyio_backend):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from sqlalchemy import text
 
 from api.deps import EngineDep, SettingsDep
@@ -20,8 +20,8 @@ def health() -> Health:
 
 @router.get("/ready", response_model=Readiness, responses={503: {"model": Readiness, "description": "Not ready"}},
             summary="Readiness")
-def ready(engine: EngineDep, settings: SettingsDep):
-    """The database answers; with Elasticsearch configured, it answers and its alias exists."""
+def ready(engine: EngineDep, settings: SettingsDep, request: Request):
+    """The database answers, the upload job worker runs; with Elasticsearch configured, it answers and its alias exists."""
     checks = {}
     try:
         with engine.connect() as connection:
@@ -29,6 +29,8 @@ def ready(engine: EngineDep, settings: SettingsDep):
         checks["database"] = "ok"
     except Exception as exc:  # any driver error means not ready; the message names no secret
         checks["database"] = f"unreachable: {type(exc).__name__}"
+    jobs = getattr(request.app.state, "jobs", None)
+    checks["jobs"] = "ok" if jobs is not None and jobs.alive() else "the upload job worker is not running"
     if settings.elasticsearch_url:
         checks["elasticsearch"] = _elasticsearch(settings)
     ok = all(value == "ok" for value in checks.values())

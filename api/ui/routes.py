@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from api import params
-from api.deps import ChemistryDep, EngineDep, SearchDep
+from api.deps import ChemistryDep, EngineDep, SearchDep, rate_limited
 from api.display import distinct_documents, same_material_message
 from api.responses import OrjsonResponse
 from api.ui import pages
@@ -32,6 +32,8 @@ from search.model import decode_cursor, encode_cursor
 from search.service import build_query
 
 router = APIRouter(include_in_schema=False)
+# pages and their data count against the same per-client limit as the API (static assets do not)
+_RATE_LIMITED = [Depends(rate_limited)]
 
 _HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=_HERE / "templates")
@@ -69,7 +71,7 @@ def not_found(request: Request, message: str) -> HTMLResponse:
 # --- pages ---------------------------------------------------------------------------
 
 
-@router.get("/", response_class=HTMLResponse, name="ui_search")
+@router.get("/", response_class=HTMLResponse, name="ui_search", dependencies=_RATE_LIMITED)
 def search_page(
     request: Request, search: SearchDep, engine: EngineDep,
     q: Annotated[str | None, Query(max_length=params.TEXT_MAX)] = None,
@@ -103,7 +105,7 @@ def search_page(
     return render(request, "search.html", context)
 
 
-@router.get("/materials/{material_id}", response_class=HTMLResponse, name="ui_material")
+@router.get("/materials/{material_id}", response_class=HTMLResponse, name="ui_material", dependencies=_RATE_LIMITED)
 def material_page(request: Request, material_id: str, engine: EngineDep, chemistry: ChemistryDep) -> HTMLResponse:
     """One material: structure drawing, properties by category with conditions and sources, similar materials."""
     with Session(engine) as session:
@@ -123,7 +125,7 @@ def material_page(request: Request, material_id: str, engine: EngineDep, chemist
     return render(request, "material.html", context)
 
 
-@router.get("/ashby", response_class=HTMLResponse, name="ui_ashby")
+@router.get("/ashby", response_class=HTMLResponse, name="ui_ashby", dependencies=_RATE_LIMITED)
 def ashby_page(
     request: Request, engine: EngineDep,
     x: Annotated[str, Query(max_length=params.PROPERTY_KEY_MAX)] = "density",
@@ -144,7 +146,7 @@ def ashby_page(
     return render(request, "ashby.html", context, status_code=400 if error else 200)
 
 
-@router.get("/ui/ashby.json", name="ui_ashby_data")
+@router.get("/ui/ashby.json", name="ui_ashby_data", dependencies=_RATE_LIMITED)
 def ashby_data(
     request: Request, engine: EngineDep, chemistry: ChemistryDep,
     x: Annotated[str, Query(max_length=params.PROPERTY_KEY_MAX)] = "density",
@@ -193,7 +195,7 @@ def ashby_data(
     })
 
 
-@router.get("/compare", response_class=HTMLResponse, name="ui_compare")
+@router.get("/compare", response_class=HTMLResponse, name="ui_compare", dependencies=_RATE_LIMITED)
 def compare_page(
     request: Request, engine: EngineDep,
     ids: Annotated[list[str], Query(max_length=params.IDS_MAX)] = [],  # noqa: B006
@@ -217,7 +219,7 @@ def compare_page(
     return render(request, "compare.html", context)
 
 
-@router.get("/about", response_class=HTMLResponse, name="ui_about")
+@router.get("/about", response_class=HTMLResponse, name="ui_about", dependencies=_RATE_LIMITED)
 def about_page(request: Request, engine: EngineDep) -> HTMLResponse:
     """What the data is, where each dataset comes from, its license, how to cite."""
     with engine.connect() as connection:
@@ -230,7 +232,7 @@ def about_page(request: Request, engine: EngineDep) -> HTMLResponse:
 # --- the unit switch -----------------------------------------------------------------
 
 
-@router.get("/ui/units", name="ui_units")
+@router.get("/ui/units", name="ui_units", dependencies=_RATE_LIMITED)
 def set_unit(
     request: Request,
     property: Annotated[str, Query(max_length=params.PROPERTY_KEY_MAX)],

@@ -25,7 +25,8 @@ from biomatdb.vocabulary import Property
 
 _OFFSET_UNITS = {"degC", "degF", "degree_Celsius", "degree_Fahrenheit", "celsius", "fahrenheit"}
 
-_SYMBOLS = str.maketrans({"·": "*", "⋅": "*", "•": "*", "×": "*", "−": "-", "μ": "u", "µ": "u", "⁄": "/", "Ω": "ohm", "Ω": "ohm"})
+_SYMBOLS = str.maketrans({"·": "*", "⋅": "*", "•": "*", "×": "*", "−": "-", "μ": "u", "µ": "u", "⁄": "/",
+                          "\u2126": "ohm", "\u03a9": "ohm"})  # the ohm sign and the capital omega
 _SQRT = re.compile(r"√\s*\(?\s*([A-Za-z]+)\s*\)?")
 _FRACTIONAL_POWER = re.compile(r"\*\*\s*\(?\s*(-?\d+)\s*/\s*(\d+)\s*\)?")
 _TRAILING_POWER = re.compile(r"(?<=[A-Za-z])(-?\d+(?:\.\d+)?)(?![\w.])")

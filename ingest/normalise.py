@@ -438,7 +438,7 @@ def _materials(chunk: pd.DataFrame, names: pd.Series, ctx: Context, out: Normali
                for role, series in texts.items()}
     records = []
     for position, (row, name) in enumerate(firsts.items()):
-        def cell(role: str) -> str:
+        def cell(role: str, position: int = position) -> str:
             return columns[role][position]
 
         record = MaterialRecord(row=int(row), name=name, name_key=normalise_label(name))

@@ -172,3 +172,9 @@ def test_pressure_conversion_is_linear_and_agrees_with_pint(value, unit):
 
     expected = registry().Quantity(value, parse_unit(unit)).to("MPa").magnitude
     assert conversion(unit, P["tensile_strength"]).value(value) == pytest.approx(expected, rel=1e-11)  # 12 significant digits kept
+
+
+def test_the_ohm_sign_reads_as_the_capital_omega():
+    """The symbol table held the capital omega twice (a duplicate dict key) and the ohm sign U+2126 not at all."""
+    assert to_pint_expression("k\u2126*cm") == to_pint_expression("k\u03a9*cm")
+    assert "\u2126" not in to_pint_expression("\u2126")

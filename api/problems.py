@@ -144,6 +144,20 @@ async def _validation_error(request: Request, error: RequestValidationError | Va
     return problem_response(request, 422, detail, code="validation-error", errors=errors)
 
 
+async def _pool_exhausted(request: Request, error: Exception) -> Response:
+    return problem_response(request, 503, "the server is busy: every database connection is in use; try again "
+                            "shortly", code="busy", headers={"Retry-After": "5"})
+
+
+async def _database_error(request: Request, error: Exception) -> Response:
+    """SQLite's one writer: a write that waited its busy timeout out behind a long ingest is a
+    503 to retry, not a 500; any other driver error is unexpected."""
+    if "database is locked" in str(error):
+        return problem_response(request, 503, "the database is busy with another write (an ingest, most likely); "
+                                "try again shortly", code="busy", headers={"Retry-After": "30"})
+    return await _unexpected(request, error)
+
+
 async def _unexpected(request: Request, error: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
     return problem_response(request, 500, "the server could not answer this request; the error was logged",
@@ -157,6 +171,11 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ValidationError, _validation_error)  # a query model built from parameters
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    app.add_exception_handler(PoolTimeout, _pool_exhausted)
+    app.add_exception_handler(OperationalError, _database_error)
     app.add_exception_handler(Exception, _unexpected)
 
 
@@ -172,6 +191,7 @@ def problem_content_in(openapi: dict[str, Any]) -> dict[str, Any]:
         for operation in path.values():
             answers = operation.setdefault("responses", {})
             answers.setdefault("500", {"description": _TITLES[500]})
+            answers.setdefault("503", {"description": "Busy (every database connection in use) or a backend is down"})
             if operation.get("parameters"):  # any query string can be too long (api.limits.QueryStringLimit)
                 answers.setdefault("414", {"description": "A query parameter, or the whole query string, is "
                                                           "longer than its limit"})

@@ -15,9 +15,18 @@ from biomatdb import models
 from biomatdb.vocabulary import get_vocabulary
 
 
+# Connections each engine may hold: the API runs sync routes on anyio's 40 worker threads,
+# and a request that finds the pool empty waits, then answers 503 (api.problems); the default
+# 5 + 10 answered 500 to the 16th of 16 concurrent slow searches.
+POOL_SIZE = 10
+POOL_OVERFLOW = 40
+
+
 def make_engine(url: str, **kwargs) -> Engine:
     """An engine for ``url``; SQLite gets foreign keys, WAL and a busy timeout."""
     parsed = make_url(url)
+    if parsed.database not in (None, "", ":memory:"):
+        kwargs = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW, **kwargs}
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

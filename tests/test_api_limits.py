@@ -102,3 +102,54 @@ async def test_ui_routes_are_rate_limited_like_the_api(engine, tmp_path, anyio_b
         await manager.__aexit__(None, None, None)
     assert answers == [200, 200, 200, 429, 429]
     assert asset.status_code == 200  # static assets are not counted
+
+
+async def test_an_exhausted_connection_pool_is_a_503_not_a_500(engine, tmp_path, anyio_backend):
+    """16 concurrent slow searches took the 15 pooled connections and the 16th answered 500."""
+    from biomatdb.db import make_engine
+
+    manager, api = await client_with(engine, tmp_path)
+    tight = make_engine(engine.url.render_as_string(hide_password=False), pool_size=1, max_overflow=0,
+                        pool_timeout=0.2)
+    held = tight.connect()
+    try:
+        api.app.state.engine = tight
+        busy = await api.get("/api/v1/datasets")
+    finally:
+        held.close()
+        tight.dispose()
+        await api.aclose()
+        await manager.__aexit__(None, None, None)
+    assert busy.status_code == 503 and busy.headers["retry-after"] == "5"
+    assert busy.json()["type"] == "urn:biomatdb:problem:busy"
+
+
+async def test_a_write_behind_a_long_ingest_is_a_503_to_retry_not_a_500(tmp_path, anyio_backend):
+    """On SQLite a second upload during an ingest waited out the busy timeout and answered 500."""
+    import sqlite3
+
+    from biomatdb.db import make_engine, migrate
+    from tests.test_api_datasets import upload_form
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'core.sqlite'}")
+    migrate(engine)
+    from tests.api_fixtures import make_key
+
+    key = make_key(engine, "curator")
+    manager, api = await client_with(engine, tmp_path)
+    writer = sqlite3.connect(tmp_path / "core.sqlite", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # as an ingest holds it
+    try:
+        from sqlalchemy import create_engine
+
+        api.app.state.engine = create_engine(f"sqlite:///{tmp_path / 'core.sqlite'}", connect_args={"timeout": 0.2})
+        busy = await api.post("/api/v1/datasets", headers={"Authorization": f"Bearer {key}"},
+                              **upload_form(name="second"))
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+        await api.aclose()
+        await manager.__aexit__(None, None, None)
+    assert busy.status_code == 503, busy.text
+    assert busy.json()["type"] == "urn:biomatdb:problem:busy" and busy.headers["retry-after"] == "30"
+    assert not any((tmp_path / "data" / "uploads").glob("*/*"))  # the refused upload's file is gone

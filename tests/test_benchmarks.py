@@ -28,3 +28,16 @@ def test_the_ingest_benchmark_writes_its_results(tmp_path):
     assert ours["unit"] == "measurements/s" and ours["value"] > 0 and ours["baseline"] > 0
     assert ours["met"] is (ours["ratio"] <= 3) and ours["target"] == "ratio <= 3"
     assert all(row["ratio"] > 0 for row in results)
+
+
+@pytest.mark.slow
+def test_the_load_benchmark_reports_both_phases_and_both_uploads(tmp_path):
+    from benchmarks.load import run as run_load
+
+    result = run_load(500, 1.0, 2, tmp_path)
+    assert json.loads((tmp_path / "load-results.json").read_text(encoding="utf-8")) == result
+    for phase in ("baseline", "during_upload"):
+        assert result[phase]["requests"] > 0 and result[phase]["errors"] == 0, result[phase]
+        assert result[phase]["p99_ms"] >= result[phase]["p50_ms"] > 0
+    assert {name: job["upload_status"] for name, job in result["uploads"].items()} == {"big": 202, "second": 202}
+    assert {job["job_status"] for job in result["uploads"].values()} == {"succeeded"}

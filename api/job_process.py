@@ -39,7 +39,6 @@ from ingest.report import Issue, Report
 log = logging.getLogger("biomatdb.api.jobs")
 
 _PR_SET_PDEATHSIG = 1
-_PROGRESS_EVERY_S = 1.0
 
 
 class _KeyRevoked(Exception):

@@ -82,7 +82,8 @@ class Loader:
     @classmethod
     def start(cls, connection: Connection, *, dataset: str, checksum: str, filename: str | None, license: str | None,
               origin: str | None, uploader: str | None, source: SourceRecord | None,
-              owner_key_id: int | None = None) -> Loader:
+              owner_key_id: int | None = None, measurements_before: int = 0) -> Loader:
+        """``measurements_before``: how many measurements the dataset holds now (the caller counted them)."""
         existing = connection.execute(select(Dataset.id).where(Dataset.name == dataset)).scalar()
         now = _now()
         values = {"checksum": checksum, "filename": filename, "updated_at": now, "retracted_at": None}
@@ -96,8 +97,7 @@ class Loader:
             previous = False
         else:
             connection.execute(update(Dataset).where(Dataset.id == existing).values(**values))
-            previous = connection.execute(select(func.count()).select_from(Measurement)
-                                          .where(Measurement.dataset_id == existing)).scalar_one() > 0
+            previous = measurements_before > 0
         upload = connection.execute(insert(DatasetUpload).values(
             dataset_id=existing, uploaded_at=now, checksum=checksum, filename=filename, uploader=uploader,
             pipeline_version=PIPELINE_VERSION).returning(DatasetUpload.id)).scalar_one()

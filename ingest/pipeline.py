@@ -139,8 +139,7 @@ def ingest_file(engine: Engine, path: Path | str, options: IngestOptions = Inges
             if previous is not None and previous.checksum == checksum and _last_pipeline(connection, previous.id) == PIPELINE_VERSION:
                 report.unchanged = True
                 report.loaded = not options.dry_run
-                report.measurements_unchanged = connection.execute(
-                    select(func.count()).select_from(Measurement).where(Measurement.dataset_id == previous.id)).scalar_one()
+                report.measurements_unchanged = measurements_before
                 transaction.rollback()
                 return report
             loader = Loader.start(
@@ -148,6 +147,7 @@ def ingest_file(engine: Engine, path: Path | str, options: IngestOptions = Inges
                 license=options.license or meta.get("license"), origin=options.origin or meta.get("origin"),
                 uploader=options.uploader, source=context.dataset_source,
                 owner_key_id=options.actor.key_id if options.actor is not None else None,
+                measurements_before=measurements_before,
             )
             names_in_file: set[str] = set()
             unreadable = False

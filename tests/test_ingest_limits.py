@@ -136,26 +136,30 @@ def test_huge_structures_are_refused_before_rdkit_sees_them(smiles):
     assert "BIOMATDB_STRUCTURE_MAX_" in refused.value.message
 
 
-def test_structure_limits_are_settings(tmp_path, monkeypatch):
+def _cli_ingest(tmp_path, monkeypatch, setting: str, value: str, csv_text: str):
+    """``biomatdb ingest --json`` of ``csv_text`` with one setting in the environment: (exit code, report)."""
     monkeypatch.setenv("BIOMATDB_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("BIOMATDB_STRUCTURE_MAX_ATOMS", "5")
-    path = tmp_path / "polymers.csv"
-    path.write_text("Material,Class,SMILES,density [g/cm3]\nPS,polymer,*CC(*)c1ccccc1,1.05\n", encoding="utf-8")
+    monkeypatch.setenv(setting, value)
+    path = tmp_path / "data.csv"
+    path.write_text(csv_text, encoding="utf-8")
     result = CliRunner().invoke(app, ["ingest", str(path), "--json"])
-    assert result.exit_code == 1
-    errors = json.loads(result.stdout)["errors"]
+    return result.exit_code, json.loads(result.stdout)
+
+
+def test_structure_limits_are_settings(tmp_path, monkeypatch):
+    code, report = _cli_ingest(tmp_path, monkeypatch, "BIOMATDB_STRUCTURE_MAX_ATOMS", "5",
+                               "Material,Class,SMILES,density [g/cm3]\nPS,polymer,*CC(*)c1ccccc1,1.05\n")
+    assert code == 1
+    errors = report["errors"]
     assert [(e["type"], e["row"]) for e in errors] == [("structure-error", 1)]
     assert "over the limit of 5" in errors[0]["message"]
     assert parse_structure("*CC(*)c1ccccc1", limits=StructureLimits(max_atoms=10)).formula == "C8H8"
 
 
 def test_read_limits_are_settings(tmp_path, monkeypatch):
-    monkeypatch.setenv("BIOMATDB_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("BIOMATDB_READ_MAX_COLUMNS", "2")
-    path = tmp_path / "three.csv"
-    path.write_text("Material,Class,density [g/cm3]\nX,polymer,1\n", encoding="utf-8")
-    result = CliRunner().invoke(app, ["ingest", str(path), "--json"])
-    assert result.exit_code == 1 and json.loads(result.stdout)["errors"][0]["type"] == "limit-exceeded"
+    code, report = _cli_ingest(tmp_path, monkeypatch, "BIOMATDB_READ_MAX_COLUMNS", "2",
+                               "Material,Class,density [g/cm3]\nX,polymer,1\n")
+    assert code == 1 and report["errors"][0]["type"] == "limit-exceeded"
 
 
 def test_a_huge_search_pattern_is_a_query_error():

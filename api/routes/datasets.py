@@ -157,7 +157,7 @@ def _check_may_change(engine, name: str, actor: Actor) -> None:
 def delete_dataset(dataset_id: DatasetId, holder: CuratorWriteDep, engine: EngineDep, session: SessionDep) -> dict:
     """Retracts the dataset's measurements (its owner or an admin); its record and upload history stay."""
     dataset = _find(session, dataset_id)
-    found_id, name, owner = dataset.id, dataset.name, dataset.owner_key_id
+    found_id, name = dataset.id, dataset.name
     session.rollback()  # end the read before the write transaction begins
     with engine.begin() as connection:
         # read again inside the write: ownership cannot change between the check and the retraction

@@ -81,7 +81,8 @@ def execute_job(engine: Engine, settings: Settings, job, progress: Callable[[int
             source=options.get("source"), dry_run=bool(options.get("dry_run")),
             skip_invalid=bool(options.get("skip_invalid")), chunk_rows=settings.ingest_chunk_rows,
             actor=actor, replace=bool(options.get("replace")), replace_max_share=settings.replace_max_share,
-            read_limits=ReadLimits.from_settings(settings), structure_limits=settings.structure_limits()),
+            read_limits=ReadLimits.from_settings(settings), structure_limits=settings.structure_limits(),
+            staging_dir=settings.staging_dir()),
             progress=counted)
         ok = report.loaded or (report.dry_run and report.ok)
         values = {"status": "succeeded" if ok else "failed", "report": report.as_dict(), "rows_done": report.rows_read,
@@ -116,6 +117,8 @@ def child_main(settings_json: str, job_id: int, progress_pipe) -> None:
     """The job's process: limits first, then the job, progress sent up the pipe."""
     _die_with_parent()
     settings = Settings.model_validate_json(settings_json)
+    if settings.job_nice:
+        os.nice(settings.job_nice)  # the server's searches before the job's parsing, on a busy machine
     engine = make_engine(settings.resolved_database_url())
     try:
         with process_limits(memory_bytes=settings.job_max_memory_bytes, cpu_seconds=settings.job_max_cpu_seconds):

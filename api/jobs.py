@@ -135,7 +135,9 @@ def remove_stale_uploads(settings: Settings, engine: Engine, *, older_than_s: fl
 
 
 class JobWorker:
-    """Claims queued jobs from the table and runs them, one at a time, in a daemon thread."""
+    """Claims queued jobs from the table and runs them in daemon threads, each job in a process of
+    its own: one thread on SQLite, which has one writer; on PostgreSQL ``job_workers`` (2 unless
+    set), so that uploads of different datasets are parsed in parallel (their writes take turns)."""
 
     def __init__(self, settings: Settings, engine: Engine) -> None:
         self.settings = settings
@@ -144,21 +146,25 @@ class JobWorker:
         self.progress: dict[str, int] = {}
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
+        self.workers = settings.job_workers or (1 if engine.dialect.name == "sqlite" else 2)
         self._write_progress = engine.dialect.name != "sqlite"
         self._last_progress_write = 0.0
 
     def start(self) -> None:
         reap_dead_jobs(self.engine)
         remove_stale_uploads(self.settings, self.engine)
-        self._thread = threading.Thread(target=self._loop, name="biomatdb-jobs", daemon=True)
-        self._thread.start()
+        for number in range(self.workers):
+            thread = threading.Thread(target=self._loop, name=f"biomatdb-jobs-{number}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
 
     def stop(self, timeout: float = 30.0) -> None:
         self._stop.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def notify(self) -> None:
         self._wake.set()
@@ -192,8 +198,8 @@ class JobWorker:
             return connection.execute(select(Job.__table__).where(Job.id == candidate)).one()
 
     def alive(self) -> bool:
-        """Whether the worker thread runs (``/ready`` reports it)."""
-        return self._thread is not None and self._thread.is_alive()
+        """Whether every worker thread runs (``/ready`` reports it)."""
+        return bool(self._threads) and all(thread.is_alive() for thread in self._threads)
 
     def run(self, job) -> None:
         """Run ``job`` in a process of its own (``api.job_process``) and supervise it."""

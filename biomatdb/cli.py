@@ -110,7 +110,7 @@ def ingest(
     options = IngestOptions(dataset=dataset, license=license, source=source, manifest=manifest, uploader=uploader,
                             dry_run=dry_run, skip_invalid=skip_invalid, chunk_rows=settings.ingest_chunk_rows,
                             read_limits=ReadLimits.from_settings(settings),
-                            structure_limits=settings.structure_limits())
+                            structure_limits=settings.structure_limits(), staging_dir=settings.staging_dir())
     try:
         with limits:
             if json_output or not sys.stderr.isatty():

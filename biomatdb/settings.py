@@ -110,6 +110,13 @@ class Settings(BaseSettings):
         default=900, gt=0, description="CPU time an upload job's process may use (RLIMIT_CPU), in seconds.")
     job_max_wall_seconds: int = Field(
         default=3600, gt=0, description="Wall time an upload job may run before it is killed, in seconds.")
+    job_nice: int = Field(
+        default=10, ge=0, le=19,
+        description="How much lower an upload job's process runs than the API's (Unix nice): searches come first.")
+    job_workers: int | None = Field(
+        default=None, ge=1, le=16,
+        description="Upload jobs each API process runs at once. Unset: 1 on SQLite (one writer), 2 on PostgreSQL, "
+                    "where ingests of different datasets normalise in parallel and write one at a time.")
     job_poll_seconds: float = Field(
         default=1.0,
         gt=0,
@@ -127,6 +134,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'biomatdb.sqlite'}"
+
+    def staging_dir(self) -> Path:
+        """Where an ingest spills its normalised chunks before it writes (removed after; what a
+        killed ingest left is removed by the next one)."""
+        return self.data_dir / "staging"
 
     def structure_limits(self):
         from biomatdb.chemistry import StructureLimits

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import pickle
+import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, func, select
+import psutil
+from sqlalchemy import Engine, false, func, select, update
+from sqlalchemy import text as sql_text
 
 from biomatdb import PIPELINE_VERSION
 from biomatdb.chemistry import StructureLimits
@@ -44,6 +50,7 @@ class IngestOptions:
     replace_max_share: float | None = None
     replace: bool = False
     read_limits: ReadLimits = ReadLimits()
+    staging_dir: Path | None = None  # where phase 1 spills normalised chunks (None: the system's temp folder)
     structure_limits: StructureLimits = StructureLimits()
 
 
@@ -124,22 +131,123 @@ def ingest_file(engine: Engine, path: Path | str, options: IngestOptions = Inges
     if not report.ok:
         return report
     checksum = upload_checksum(path, manifest, options)
+    # A first look, read-only: a refused or unchanged upload costs no parsing and takes no lock.
+    with engine.connect() as connection:
+        if _refused_or_unchanged(connection, report, checksum, options) is None:
+            return report
+    # Phase 1, with no write lock held: read, parse and normalise every chunk, spilled to a
+    # staging folder, so that searches and other writers carry on while the CPU-heavy work runs.
+    # Phase 2: one short write transaction applies the staged chunks; all or nothing.
+    if options.staging_dir is not None:
+        options.staging_dir.mkdir(parents=True, exist_ok=True)
+        remove_stale_staging(options.staging_dir)
+    with tempfile.TemporaryDirectory(prefix=f"{_STAGING_PREFIX}{os.getpid()}-", dir=options.staging_dir) as staging:
+        staged = _stage(table, context, report, options, Path(staging), progress)
+        if staged is None:
+            return report
+        return _apply(engine, report, staged, path=path, checksum=checksum, meta=meta, options=options,
+                      context=context)
+
+
+_STAGING_PREFIX = "biomatdb-staging-"
+
+
+def remove_stale_staging(root: Path) -> int:
+    """Remove staging folders left by ingests whose process is gone (a SIGKILL skips the clean-up);
+    how many."""
+    removed = 0
+    for folder in root.glob(f"{_STAGING_PREFIX}*"):
+        pid_text = folder.name[len(_STAGING_PREFIX):].partition("-")[0]
+        if not pid_text.isdigit() or not psutil.pid_exists(int(pid_text)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+@dataclass
+class _Staged:
+    """What phase 1 left for phase 2: the spilled chunks and the names the file holds."""
+
+    chunks: list[Path]
+    names_in_file: set[str]
+
+    def read(self):
+        for spilled in self.chunks:
+            with spilled.open("rb") as handle:
+                yield pickle.load(handle)  # our own file, written a moment ago by this process
+
+
+def _refused_or_unchanged(connection, report: Report, checksum: str, options: IngestOptions) -> int | None:
+    """None when the upload ends here: refused (not the dataset's owner) or the same as the last
+    one; otherwise how many measurements the dataset holds now. Run once before phase 1 and again
+    inside the write transaction, where it decides."""
+    previous = connection.execute(select(Dataset.id, Dataset.checksum, Dataset.owner_key_id)
+                                  .where(Dataset.name == report.dataset)).first()
+    if previous is None:
+        return 0
+    if not may_change(previous.owner_key_id, options.actor):
+        report.error(Issue(type="forbidden", message=refusal(report.dataset, previous.owner_key_id),
+                           value=report.dataset))
+        return None
+    measurements_before = connection.execute(
+        select(func.count()).select_from(Measurement).where(Measurement.dataset_id == previous.id)).scalar_one()
+    if previous.checksum == checksum and _last_pipeline(connection, previous.id) == PIPELINE_VERSION:
+        report.unchanged = True
+        report.loaded = not options.dry_run
+        report.measurements_unchanged = measurements_before
+        return None
+    return measurements_before
+
+
+def _stage(table, context: Context, report: Report, options: IngestOptions, staging: Path,
+           progress: Callable[[int], None] | None) -> _Staged | None:
+    """Phase 1: normalise every chunk into ``staging``; None when the file cannot be loaded (the
+    report says why)."""
+    column_map = context.column_map
+    staged = _Staged(chunks=[], names_in_file=set())
+    unreadable = False
+    try:
+        for chunk in table.chunks(_rows_per_chunk(options.chunk_rows, column_map)):
+            chunk = _clean_text(chunk, table.header, report)
+            normalised = normalise_chunk(chunk, context)
+            report.rows_read += len(chunk)
+            for issue in normalised.errors:
+                report.error(issue)
+            for issue in normalised.warnings:
+                report.warn(issue)
+            skip = normalised.error_rows if options.skip_invalid else set()
+            report.rows_skipped += len(skip)
+            if report.ok or options.skip_invalid:
+                spilled = staging / f"chunk-{len(staged.chunks):06d}.pickle"
+                with spilled.open("wb") as handle:
+                    pickle.dump((normalised, skip), handle, protocol=pickle.HIGHEST_PROTOCOL)
+                staged.chunks.append(spilled)
+                staged.names_in_file.update(r.name_key for r in normalised.materials if r.row not in skip)
+                staged.names_in_file.update(normalise_label(n) for n in normalised.measurements["material_name"].unique())
+            if progress is not None:
+                progress(report.rows_read)
+    except ReadError as exc:
+        unreadable = True
+        for issue in exc.issues:
+            report.error(issue)
+    if report.rows_read == 0 and not unreadable:  # a row that cannot be read is not an empty table
+        report.error(Issue(type="empty-table", message="the file has a header but no data rows"))
+    # --skip-invalid skips rows with bad cells; a file that cannot be read to its end loads nothing,
+    # or the rows after the unreadable one would be dropped without a word
+    if not report.ok and not (options.skip_invalid and report.rows_read and not unreadable):
+        return None
+    return staged
+
+
+def _apply(engine: Engine, report: Report, staged: _Staged, *, path: Path, checksum: str, meta: dict,
+           options: IngestOptions, context: Context) -> Report:
+    """Phase 2: the staged chunks into the core, in one write transaction."""
     with engine.connect() as connection:
         transaction = connection.begin()
         try:
-            previous = connection.execute(select(Dataset.id, Dataset.checksum, Dataset.owner_key_id)
-                                          .where(Dataset.name == report.dataset)).first()
-            if previous is not None and not may_change(previous.owner_key_id, options.actor):
-                report.error(Issue(type="forbidden", message=refusal(report.dataset, previous.owner_key_id),
-                                   value=report.dataset))
-                transaction.rollback()
-                return report
-            measurements_before = 0 if previous is None else connection.execute(
-                select(func.count()).select_from(Measurement).where(Measurement.dataset_id == previous.id)).scalar_one()
-            if previous is not None and previous.checksum == checksum and _last_pipeline(connection, previous.id) == PIPELINE_VERSION:
-                report.unchanged = True
-                report.loaded = not options.dry_run
-                report.measurements_unchanged = measurements_before
+            _take_write_lock(connection)
+            measurements_before = _refused_or_unchanged(connection, report, checksum, options)
+            if measurements_before is None:
                 transaction.rollback()
                 return report
             loader = Loader.start(
@@ -149,37 +257,9 @@ def ingest_file(engine: Engine, path: Path | str, options: IngestOptions = Inges
                 owner_key_id=options.actor.key_id if options.actor is not None else None,
                 measurements_before=measurements_before,
             )
-            names_in_file: set[str] = set()
-            unreadable = False
-            try:
-                for chunk in table.chunks(_rows_per_chunk(options.chunk_rows, column_map)):
-                    chunk = _clean_text(chunk, table.header, report)
-                    normalised = normalise_chunk(chunk, context)
-                    report.rows_read += len(chunk)
-                    for issue in normalised.errors:
-                        report.error(issue)
-                    for issue in normalised.warnings:
-                        report.warn(issue)
-                    skip = normalised.error_rows if options.skip_invalid else set()
-                    report.rows_skipped += len(skip)
-                    if report.ok or options.skip_invalid:
-                        loader.load_chunk(normalised, context.sources, skip)
-                        names_in_file.update(r.name_key for r in normalised.materials if r.row not in skip)
-                        names_in_file.update(normalise_label(n) for n in normalised.measurements["material_name"].unique())
-                    if progress is not None:
-                        progress(report.rows_read)
-            except ReadError as exc:
-                unreadable = True
-                for issue in exc.issues:
-                    report.error(issue)
-            if report.rows_read == 0 and not unreadable:  # a row that cannot be read is not an empty table
-                report.error(Issue(type="empty-table", message="the file has a header but no data rows"))
-            # --skip-invalid skips rows with bad cells; a file that cannot be read to its end loads nothing,
-            # or the rows after the unreadable one would be dropped without a word
-            if not report.ok and not (options.skip_invalid and report.rows_read and not unreadable):
-                transaction.rollback()
-                return report
-            counts = loader.finish(rows_read=report.rows_read, materials_in_file=names_in_file)
+            for normalised, skip in staged.read():
+                loader.load_chunk(normalised, context.sources, skip)
+            counts = loader.finish(rows_read=report.rows_read, materials_in_file=staged.names_in_file)
             for name in ("materials_created", "materials_updated", "measurements_added", "measurements_updated",
                          "measurements_removed", "measurements_unchanged"):
                 setattr(report, name, getattr(counts, name))
@@ -202,6 +282,22 @@ def ingest_file(engine: Engine, path: Path | str, options: IngestOptions = Inges
                 transaction.rollback()
             raise
     return report
+
+
+# any constant would do: it names "an ingest writing" among PostgreSQL's advisory locks
+_INGEST_LOCK = 0x62696F6D  # "biom"
+
+
+def _take_write_lock(connection) -> None:
+    """Make the write transaction the only one from its first statement, so that what it checks
+    stays true until it commits. SQLite: a write (matching no row) takes the database's one write
+    lock, waiting up to the busy timeout; reads outside go on (WAL). PostgreSQL: a transaction-
+    scoped advisory lock, so that ingests apply one at a time (their phase 1 runs in parallel) and
+    never race to create the same material."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(sql_text("SELECT pg_advisory_xact_lock(:key)"), {"key": _INGEST_LOCK})
+    else:
+        connection.execute(update(Dataset).where(false()).values(name=Dataset.name))
 
 
 def _clean_text(chunk, header: list[str], report: Report):

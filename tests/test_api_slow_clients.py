@@ -1,0 +1,131 @@
+"""Slow clients over a real socket: a request head that never ends (slowloris), an upload
+trickled a byte at a time, and a connection that sends nothing are closed, the upload's
+partial file is removed, and the server keeps answering everyone else.
+
+The bounds are made short here (``api.server`` reads them when a timer is set); what is
+checked is that the connection is closed, not how fast."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import httpx
+import pytest
+import uvicorn
+
+import api.server
+from api.server import uvicorn_options
+from biomatdb.db import make_engine, migrate
+from tests.api_fixtures import make_key, settings_for
+from tests.test_api_openapi import free_port
+
+
+@pytest.fixture
+def server(tmp_path, monkeypatch):
+    from api.app import create_app
+
+    monkeypatch.setattr(api.server, "HEAD_SECONDS", 0.5)
+    monkeypatch.setattr(api.server, "BODY_WINDOW_SECONDS", 0.5)
+    monkeypatch.setattr(api.server, "BODY_MIN_BYTES_PER_WINDOW", 1024)
+    engine = make_engine(f"sqlite:///{tmp_path / 'core.sqlite'}")
+    migrate(engine)
+    curator = make_key(engine, "curator")
+    data_dir = tmp_path / "data"
+    app = create_app(settings_for(engine, data_dir))
+    port = free_port()
+    runner = uvicorn.Server(uvicorn.Config(app, **uvicorn_options(host="127.0.0.1", port=port, log_level="warning")))
+    thread = threading.Thread(target=runner.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not runner.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
+        time.sleep(0.05)
+    yield port, curator, data_dir
+    runner.should_exit = True
+    thread.join(30)
+    engine.dispose()
+
+
+def _closed_by_server(connection: socket.socket, within_s: float = 30.0) -> bytes:
+    """Everything the server sent before it closed the connection (fails if it never does)."""
+    connection.settimeout(within_s)
+    received = b""
+    while chunk := connection.recv(65536):
+        received += chunk
+    return received
+
+
+def _healthy(port: int) -> bool:
+    return httpx.get(f"http://127.0.0.1:{port}/health", timeout=10).status_code == 200
+
+
+def test_a_request_head_that_never_ends_is_closed_with_408(server):
+    port, _, _ = server
+    with socket.create_connection(("127.0.0.1", port)) as slow:
+        slow.sendall(b"GET /api/v1/materials HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        answer = _closed_by_server(slow)
+    assert answer.startswith(b"HTTP/1.1 408")
+    assert _healthy(port)
+
+
+def test_a_connection_that_sends_nothing_is_closed(server):
+    port, _, _ = server
+    with socket.create_connection(("127.0.0.1", port)) as silent:
+        assert _closed_by_server(silent).startswith(b"HTTP/1.1 408")
+
+
+def test_many_half_open_connections_are_all_closed_and_others_are_served(server):
+    port, _, _ = server
+    sockets = [socket.create_connection(("127.0.0.1", port)) for _ in range(50)]
+    try:
+        for half_open in sockets:
+            half_open.sendall(b"GET / HTTP/1.1\r\n")
+        assert _healthy(port)
+        for half_open in sockets:
+            _closed_by_server(half_open)
+    finally:
+        for half_open in sockets:
+            half_open.close()
+
+
+def test_an_upload_trickled_a_byte_at_a_time_is_closed_and_its_file_removed(server):
+    port, curator, data_dir = server
+    boundary = "xxBOUNDARYxx"
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"slow.csv\"\r\n"
+            "Content-Type: text/csv\r\n\r\nMaterial,Class,Property,Value,Unit\r\n").encode()
+    request = (f"POST /api/v1/datasets HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {curator}\r\n"
+               f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: 100000\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", port)) as slow:
+        slow.sendall(request + head)
+        closed = False
+        deadline = time.monotonic() + 60
+        slow.settimeout(0.2)
+        while time.monotonic() < deadline and not closed:
+            try:
+                slow.sendall(b"a")
+                closed = slow.recv(65536) == b""
+            except TimeoutError:
+                continue
+            except OSError:  # reset: closed as well
+                closed = True
+        assert closed, "the trickled upload was never cut off"
+    deadline = time.monotonic() + 30
+    uploads = data_dir / "uploads"
+    while uploads.exists() and any(uploads.rglob("*.csv")):
+        assert time.monotonic() < deadline, list(uploads.rglob("*"))
+        time.sleep(0.05)
+    assert _healthy(port)
+
+
+def test_a_normal_upload_and_keep_alive_requests_are_unaffected(server):
+    port, curator, _ = server
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        for _ in range(3):
+            assert client.get("/health").status_code == 200
+        response = client.post("/api/v1/datasets", headers={"Authorization": f"Bearer {curator}"},
+                               data={"name": "fine"},
+                               files={"file": ("fine.csv", b"Material,Class,Property,Value,Unit\n"
+                                                           b"X,polymer,tensile strength,10,MPa\n", "text/csv")})
+        assert response.status_code == 202, response.text

@@ -173,6 +173,8 @@ class MaterialSynonym(Base):
     material_id: Mapped[int] = mapped_column(ForeignKey("materials.id", ondelete="CASCADE"), index=True)
     synonym: Mapped[str] = mapped_column(String(500))
     name_key: Mapped[str] = mapped_column(String(500), index=True)
+    # the dataset that added it (None: from before migration 0006); retraction removes what it added
+    dataset_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class MaterialApplication(Base):
@@ -180,6 +182,7 @@ class MaterialApplication(Base):
 
     material_id: Mapped[int] = mapped_column(ForeignKey("materials.id", ondelete="CASCADE"), primary_key=True)
     application: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    dataset_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class CompositionComponent(Base):

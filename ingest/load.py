@@ -233,12 +233,14 @@ class Loader:
                 key = normalise_label(synonym)
                 if key and key not in have_synonyms:
                     have_synonyms.add(key)
-                    synonyms.append({"material_id": material_id, "synonym": synonym, "name_key": key})
+                    synonyms.append({"material_id": material_id, "synonym": synonym, "name_key": key,
+                                     "dataset_id": self.dataset_id})
                     changed.add(material_id)
             for application in record.applications:
                 if application not in have_applications:
                     have_applications.add(application)
-                    applications.append({"material_id": material_id, "application": application})
+                    applications.append({"material_id": material_id, "application": application,
+                                         "dataset_id": self.dataset_id})
                     changed.add(material_id)
             if record.composition and not have_components:
                 components.extend({"material_id": material_id, "position": position, "component": c.component,

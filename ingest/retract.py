@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import Connection, delete, insert, literal, select, update
 
-from biomatdb.models import Dataset, Material, Measurement, SearchOutbox
+from biomatdb.models import Dataset, Material, MaterialApplication, MaterialSynonym, Measurement, SearchOutbox
 from biomatdb.searchtext import refresh_search_text
 
 _BATCH = 500
@@ -37,6 +37,8 @@ def retract_dataset(connection: Connection, dataset_id: int) -> Retraction:
     touched = set(connection.execute(
         select(Measurement.material_id).where(Measurement.dataset_id == dataset_id).distinct()).scalars())
     created = set(connection.execute(select(Material.id).where(Material.created_by_dataset_id == dataset_id)).scalars())
+    for table in (MaterialSynonym, MaterialApplication):
+        touched |= set(connection.execute(select(table.material_id).where(table.dataset_id == dataset_id)).scalars())
     affected = sorted(touched | created)
     for start in range(0, len(affected), _BATCH):
         connection.execute(insert(SearchOutbox).from_select(
@@ -49,6 +51,9 @@ def retract_dataset(connection: Connection, dataset_id: int) -> Retraction:
     for start in range(0, len(orphans), _BATCH):
         connection.execute(delete(Material).where(Material.id.in_(orphans[start:start + _BATCH])))
     remaining = sorted(set(affected) - set(orphans))
+    # the names and applications it gave materials that stay (another dataset's, the fixtures')
+    for table in (MaterialSynonym, MaterialApplication):
+        connection.execute(delete(table).where(table.dataset_id == dataset_id))
     for start in range(0, len(remaining), _BATCH):
         connection.execute(update(Material).where(Material.id.in_(remaining[start:start + _BATCH])).values(updated_at=now))
     refresh_search_text(connection, remaining)

@@ -248,3 +248,37 @@ def test_search_text_written_at_creation_is_what_a_refresh_computes(engine, tmp_
         refresh_search_text(connection, written)
         refreshed = dict(connection.execute(select(Material.id, Material.search_text)).all())
     assert refreshed == written
+
+
+def test_retracting_a_dataset_removes_the_synonyms_and_applications_it_gave_other_materials(engine, tmp_path):
+    from biomatdb.models import Material, MaterialApplication, MaterialSynonym
+    from ingest.retract import retract_dataset
+    from search.backends.sql import SqlBackend
+    from search.model import Query
+
+    first = tmp_path / "first.csv"
+    first.write_text("Material,Synonyms,Class,Application,Property,Value,Unit\n"
+                     "Alphamer,Alpha one,polymer,orthopaedic,tensile strength,10,MPa\n", encoding="utf-8")
+    second = tmp_path / "second.csv"
+    second.write_text("Material,Synonyms,Class,Application,Property,Value,Unit\n"
+                      "Alphamer,Zetaname,polymer,dental,tensile strength,12,MPa\n", encoding="utf-8")
+    assert ingest_file(engine, first).loaded
+    assert ingest_file(engine, second).loaded
+
+    def details() -> tuple[set[str], set[str], str]:
+        with engine.connect() as connection:
+            synonyms = set(connection.execute(select(MaterialSynonym.synonym)).scalars())
+            applications = set(connection.execute(select(MaterialApplication.application)).scalars())
+            text = connection.execute(select(Material.search_text)).scalar_one()
+        return synonyms, applications, text
+
+    synonyms, applications, text = details()
+    assert {"Zetaname", "Alpha one"} <= synonyms and applications == {"orthopaedic", "dental"} and "Zetaname" in text
+    assert SqlBackend(engine).search(Query(text="zetaname")).total == 1
+    with engine.begin() as connection:
+        dataset_id = connection.execute(select(Dataset.id).where(Dataset.name == "second")).scalar_one()
+        retract_dataset(connection, dataset_id)
+    synonyms, applications, text = details()
+    assert "Zetaname" not in synonyms and "Alpha one" in synonyms
+    assert applications == {"orthopaedic"} and "Zetaname" not in text and "dental" not in text
+    assert SqlBackend(engine).search(Query(text="zetaname")).total == 0

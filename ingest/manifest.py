@@ -78,9 +78,26 @@ def read_manifest(path: Path) -> Manifest:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ManifestError(f"{path}: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ManifestError(f"{path}: not UTF-8 text (byte {exc.start}: {exc.object[exc.start:exc.start + 1]!r}); "
+                            "save the manifest as UTF-8") from exc
+    except RecursionError as exc:
+        raise ManifestError(f"{path}: nested too deeply to read") from exc
     unknown = set(raw) - {"dataset", "structure", "conditions", "columns"}
     if unknown:
         raise ManifestError(f"{path}: unknown section(s) {sorted(unknown)}")
+    for section in ("dataset", "structure", "conditions", "columns"):
+        if not isinstance(raw.get(section, {}), dict):
+            raise ManifestError(f"{path}: [{section}] must be a table of keys, not {type(raw[section]).__name__}")
+    for key, value in raw.get("dataset", {}).items():
+        if not isinstance(value, str):
+            raise ManifestError(f"{path}: dataset.{key} must be a text, not {type(value).__name__}")
+    for label, spec in raw.get("columns", {}).items():
+        if not isinstance(spec, dict):
+            raise ManifestError(f"{path}: columns.{label!r} must be a table of keys, not {type(spec).__name__}")
+    placeholders = raw.get("structure", {}).get("placeholders", [])
+    if not isinstance(placeholders, list) or not all(isinstance(p, str) for p in placeholders):
+        raise ManifestError(f"{path}: structure.placeholders must be a list of texts")
     conditions = {key: str(value) for key, value in raw.get("conditions", {}).items()}
     _check_conditions(path, "conditions", conditions)
     columns = {}

@@ -48,7 +48,7 @@ def _lifespan(settings: Settings):
 
         engine = make_engine(settings.resolved_database_url())
         migrate(engine)
-        chemistry = ChemistryIndex(engine)
+        chemistry = ChemistryIndex(engine, limits=settings.structure_limits())
         app.state.settings = settings
         app.state.engine = engine
         app.state.chemistry = chemistry

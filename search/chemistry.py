@@ -33,10 +33,11 @@ DEFAULT_BUDGET_S = 5.0
 _SLICE = 2000
 
 
-def query_pattern(pattern: str) -> Chem.Mol:
+def query_pattern(pattern: str, limits: StructureLimits = StructureLimits()) -> Chem.Mol:
     """A SMARTS (or SMILES, which is SMARTS too) as an RDKit query; ``*`` matches any atom,
-    attachment points of repeat units included. A pattern too large to hand to RDKit is refused."""
-    if (problem := structure_size_problem(pattern, StructureLimits())) is not None:
+    attachment points of repeat units included. A pattern too large to hand to RDKit (by the
+    same ``BIOMATDB_STRUCTURE_*`` limits as ingest) is refused."""
+    if (problem := structure_size_problem(pattern, limits)) is not None:
         raise QueryError(f"invalid SMARTS/SMILES pattern: {problem}", type="structure-error")
     mol = Chem.MolFromSmarts(pattern)
     if mol is None:
@@ -46,9 +47,9 @@ def query_pattern(pattern: str) -> Chem.Mol:
     return mol
 
 
-def query_fingerprint(smiles: str) -> DataStructs.ExplicitBitVect:
+def query_fingerprint(smiles: str, limits: StructureLimits = StructureLimits()) -> DataStructs.ExplicitBitVect:
     try:
-        structure = parse_structure(smiles)
+        structure = parse_structure(smiles, limits=limits)
     except StructureError as exc:
         raise QueryError(exc.message, type="structure-error") from exc
     return DataStructs.CreateFromBinaryText(structure.fingerprint)
@@ -65,9 +66,11 @@ class _Snapshot:
 class ChemistryIndex:
     """Resolves chemistry filter nodes to ``{material id: score}`` against the core."""
 
-    def __init__(self, engine: Engine, *, budget_s: float = DEFAULT_BUDGET_S) -> None:
+    def __init__(self, engine: Engine, *, budget_s: float = DEFAULT_BUDGET_S,
+                 limits: StructureLimits = StructureLimits()) -> None:
         self.engine = engine
         self.budget_s = budget_s
+        self.limits = limits
         self._snapshot: _Snapshot | None = None
         self._lock = threading.Lock()
 
@@ -119,7 +122,7 @@ class ChemistryIndex:
 
     def substructure(self, pattern: str) -> dict[int, float]:
         """Materials whose structure contains ``pattern``; each scores 1.0."""
-        query = query_pattern(pattern)
+        query = query_pattern(pattern, self.limits)
         snapshot = self.snapshot()
         total = len(snapshot.library)
         started = time.thread_time()
@@ -135,7 +138,7 @@ class ChemistryIndex:
 
     def similarity(self, smiles: str, threshold: float) -> dict[int, float]:
         """Materials whose Morgan fingerprint has Tanimoto ≥ ``threshold`` to ``smiles``, with the score."""
-        probe = query_fingerprint(smiles)
+        probe = query_fingerprint(smiles, self.limits)
         snapshot = self.snapshot()
         scores = DataStructs.BulkTanimotoSimilarity(probe, snapshot.fingerprints)
         return {material_id: round(score, 6) for index, score in enumerate(scores) if score >= threshold

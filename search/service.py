@@ -21,7 +21,7 @@ def build_query(*, text: str | None = None, filter_text: str | None = None, face
 
 def make_backend(settings: Settings, engine: Engine, chemistry: ChemistryIndex | None = None):
     """The configured search backend over this core."""
-    chemistry = chemistry or ChemistryIndex(engine)
+    chemistry = chemistry or ChemistryIndex(engine, limits=settings.structure_limits())
     url = getattr(settings, "elasticsearch_url", None)
     if url:
         from elasticsearch import Elasticsearch

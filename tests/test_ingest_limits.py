@@ -165,3 +165,16 @@ def test_read_limits_are_settings(tmp_path, monkeypatch):
 def test_a_huge_search_pattern_is_a_query_error():
     with pytest.raises(QueryError, match="over the limit"):
         query_pattern(_ring(5_000))
+
+
+def test_search_patterns_follow_the_structure_limit_settings(sqlite_engine, monkeypatch):
+    from biomatdb.settings import Settings
+    from search.service import build_query, make_backend
+
+    monkeypatch.setenv("BIOMATDB_STRUCTURE_MAX_CHARS", "20")
+    backend = make_backend(Settings(database_url="sqlite://"), sqlite_engine)
+    with pytest.raises(QueryError, match="BIOMATDB_STRUCTURE_MAX_CHARS"):
+        backend.search(build_query(filter_text='substructure("c1ccccc1CCCCCCCCCCCCCCCCCC")'))
+    with pytest.raises(QueryError, match="BIOMATDB_STRUCTURE_MAX_CHARS"):
+        backend.search(build_query(filter_text='similarity("c1ccccc1CCCCCCCCCCCCCCCCCC") >= 0.5'))
+    assert backend.search(build_query(filter_text='substructure("c1ccccc1")')).total == 0

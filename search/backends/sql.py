@@ -20,8 +20,9 @@ from sqlalchemy import (
     Integer,
     Select,
     and_,
+    delete,
+    insert,
     any_,
-    case,
     column,
     exists,
     false,
@@ -65,6 +66,10 @@ from search.model import (
 )
 
 _FTS = table("materials_fts", column("rowid"), column("materials_fts"), column("rank"))
+# The ids a search matched, kept for the facets of the same request (SQLite: a connection's own
+# temporary table, written without touching the database's write lock).
+_MATCHED = table("temp_search_matched", column("id"))
+_MATCHED_DDL = "CREATE TEMP TABLE IF NOT EXISTS temp_search_matched (id INTEGER PRIMARY KEY)"
 
 Chemistry = Callable[[Substructure | Similarity], dict[int, float]]
 
@@ -317,6 +322,10 @@ class SqlBackend:
         by_similarity = (sort is not None and sort.key == "similarity") or (
             sort is None and not query.text and translator.scores)
         with self.engine.connect() as connection:
+            if query.facets and self.dialect == "sqlite" and (query.text or query.filter is not None):
+                # the filter is run once, not once for the total and again per facet (3 × 30 ms
+                # for a range over 27,000 materials with two facets)
+                where = self._materialise(connection, where)
             total = connection.execute(select(func.count()).select_from(Material).where(where)).scalar_one()
             if by_similarity:
                 rows = connection.execute(select(Material.id, Material.name_key, Material.public_id).where(where)).all()
@@ -327,9 +336,19 @@ class SqlBackend:
                 page_ids = list(connection.execute(statement.limit(query.limit).offset(offset)).scalars())
             hits = self._hits(connection, page_ids, query, translator)
             facets = self._facets(connection, query.facets, where)
+            if connection.in_transaction():
+                connection.rollback()  # the temporary rows go with it
         next_offset = offset + query.limit
         next_cursor = encode_cursor(query, next_offset) if next_offset < total else None
         return SearchResult(results=hits, facets=facets, total=total, next_cursor=next_cursor)
+
+    def _materialise(self, connection, where: ColumnElement[bool]) -> ColumnElement[bool]:
+        """The matching ids into this connection's temporary table, inside a transaction that the
+        search rolls back when it is done; the condition that reads them back."""
+        connection.exec_driver_sql(_MATCHED_DDL)
+        connection.execute(delete(_MATCHED))
+        connection.execute(insert(_MATCHED).from_select(["id"], select(Material.id).where(where)))
+        return Material.id.in_(select(_MATCHED.c.id))
 
     def _hits(self, connection, page_ids: list[int], query: Query, translator: SqlTranslator) -> list[Hit]:
         if not page_ids:

@@ -49,6 +49,7 @@ def _lifespan(settings: Settings):
         engine = make_engine(settings.resolved_database_url())
         migrate(engine)
         chemistry = ChemistryIndex(engine, limits=settings.structure_limits())
+        chemistry.warm()  # built in the background from stored data: no first chemistry query waits
         app.state.settings = settings
         app.state.engine = engine
         app.state.chemistry = chemistry

@@ -34,6 +34,7 @@ class Structure:
     molecular_weight: float
     is_repeat_unit: bool
     fingerprint: bytes
+    pattern_fingerprint: bytes
 
 
 def _mol_or_reason(smiles: str) -> tuple[Chem.Mol | None, str]:
@@ -52,6 +53,18 @@ def _mol_or_reason(smiles: str) -> tuple[Chem.Mol | None, str]:
 
 
 _morgan = None
+_patterns = None
+
+
+def pattern_fingerprint(mol: Chem.Mol) -> DataStructs.ExplicitBitVect:
+    """The fingerprint RDKit's SubstructLibrary screens substructure searches with: stored per
+    structure, so that the search index is built without parsing the structures again."""
+    global _patterns
+    if _patterns is None:
+        from rdkit.Chem import rdSubstructLibrary
+
+        _patterns = rdSubstructLibrary.PatternHolder()
+    return _patterns.MakeFingerprint(mol)
 
 
 def _fingerprint_generator():
@@ -124,4 +137,5 @@ def parse_structure(text: str, *, placeholders: tuple[str, ...] = (),
         molecular_weight=float(Descriptors.MolWt(mol)),
         is_repeat_unit=is_repeat_unit,
         fingerprint=DataStructs.BitVectToBinaryText(fingerprint(mol)),
+        pattern_fingerprint=DataStructs.BitVectToBinaryText(pattern_fingerprint(mol)),
     )

@@ -74,5 +74,11 @@ def sync_vocabulary(connection) -> None:
             connection.execute(insert(table).values(key=prop.key, **row))
 
 
+def bump_generation(connection) -> None:
+    """Move the core's generation on, inside the transaction that changes its materials."""
+    state = models.CoreState.__table__
+    connection.execute(update(state).where(state.c.id == 1).values(generation=state.c.generation + 1))
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)

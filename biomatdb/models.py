@@ -127,6 +127,18 @@ class ChemicalStructure(Base):
     molecular_weight: Mapped[float | None] = mapped_column(Float)
     is_repeat_unit: Mapped[bool] = mapped_column(Boolean, default=False)
     fingerprint: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # RDKit's pattern fingerprint, which screens substructure searches (None: stored before 0007)
+    pattern_fingerprint: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class CoreState(Base):
+    """One row: the generation of the core's materials, moved by every change to them in the
+    same transaction (a load, a retraction), so that derived indexes know when to rebuild."""
+
+    __tablename__ = "core_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    generation: Mapped[int] = mapped_column(BigInteger)
 
 
 class Material(Base):

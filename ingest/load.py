@@ -16,6 +16,7 @@ import pandas as pd
 from sqlalchemy import Connection, and_, case, delete, func, insert, literal, select, update
 
 from biomatdb import PIPELINE_VERSION
+from biomatdb.db import bump_generation
 from biomatdb.models import (
     ChemicalStructure,
     CompositionComponent,
@@ -136,7 +137,8 @@ class Loader:
             rows = self.connection.execute(
                 insert(ChemicalStructure).returning(ChemicalStructure.canonical_smiles, ChemicalStructure.id, sort_by_parameter_order=True),
                 [{"input": s.input, "canonical_smiles": s.canonical_smiles, "inchikey": s.inchikey, "formula": s.formula,
-                  "molecular_weight": s.molecular_weight, "is_repeat_unit": s.is_repeat_unit, "fingerprint": s.fingerprint}
+                  "molecular_weight": s.molecular_weight, "is_repeat_unit": s.is_repeat_unit, "fingerprint": s.fingerprint,
+                  "pattern_fingerprint": s.pattern_fingerprint}
                  for s in new],
             )
             self._structure_ids.update(dict(rows.all()))
@@ -354,6 +356,7 @@ class Loader:
             rows_read=rows_read, materials_created=counts.materials_created, materials_updated=counts.materials_updated,
             measurements_added=counts.measurements_added, measurements_updated=counts.measurements_updated,
             measurements_removed=counts.measurements_removed, measurements_unchanged=counts.measurements_unchanged))
+        bump_generation(self.connection)
         return counts
 
     def _record_outbox(self) -> None:

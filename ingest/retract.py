@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import Connection, delete, insert, literal, select, update
 
+from biomatdb.db import bump_generation
 from biomatdb.models import Dataset, Material, MaterialApplication, MaterialSynonym, Measurement, SearchOutbox
 from biomatdb.searchtext import refresh_search_text
 
@@ -59,5 +60,6 @@ def retract_dataset(connection: Connection, dataset_id: int) -> Retraction:
     refresh_search_text(connection, remaining)
     connection.execute(update(Dataset).where(Dataset.id == dataset_id).values(
         retracted_at=now, updated_at=now, checksum=None))
+    bump_generation(connection)
     return Retraction(dataset=name, measurements_retracted=retracted, materials_removed=len(orphans),
                       materials_touched=len(affected), retracted_at=now)

@@ -15,6 +15,7 @@ processes) does not turn an ordinary search into a refusal.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import defaultdict
@@ -22,12 +23,14 @@ from dataclasses import dataclass
 
 from rdkit import Chem, DataStructs
 from rdkit.Chem import rdSubstructLibrary
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 
 from biomatdb.chemistry import StructureLimits, fingerprint, parse_structure, structure_size_problem
 from biomatdb.errors import QueryError, StructureError
-from biomatdb.models import ChemicalStructure, Material
+from biomatdb.models import ChemicalStructure, CoreState, Material
 from search.model import Similarity, Substructure
+
+log = logging.getLogger("biomatdb.search.chemistry")
 
 DEFAULT_BUDGET_S = 5.0
 _SLICE = 2000
@@ -80,22 +83,35 @@ class ChemistryIndex:
         return self.similarity(node.smiles, node.threshold)
 
     def _signature(self) -> tuple:
+        """The core's generation (one row, moved by every change to materials): the change check
+        on each query costs one primary-key read, not a scan of the materials."""
         with self.engine.connect() as connection:
-            structures = connection.execute(select(func.count(), func.max(ChemicalStructure.id))).one()
-            materials = connection.execute(select(
-                func.count(Material.structure_id), func.max(Material.id), func.max(Material.updated_at),
-                func.sum(Material.structure_id))).one()
-        return tuple(structures) + tuple(materials)
+            return (connection.execute(select(CoreState.generation).where(CoreState.id == 1)).scalar(),)
 
     def snapshot(self) -> _Snapshot:
-        """The in-memory index, rebuilt when the core's structures or materials changed."""
+        """The in-memory index, rebuilt when the core's generation moved."""
         signature = self._signature()
         with self._lock:
             if self._snapshot is None or self._snapshot.signature != signature:
                 self._snapshot = self._build(signature)
             return self._snapshot
 
+    def warm(self) -> threading.Thread:
+        """Build the index in the background (at start), so that no query waits for it."""
+        thread = threading.Thread(target=self._warm, name="biomatdb-chemistry-index", daemon=True)
+        thread.start()
+        return thread
+
+    def _warm(self) -> None:
+        try:
+            self.snapshot()
+        except Exception:  # a core not migrated yet, a database away: the first query builds it
+            log.warning("could not build the chemistry index at start", exc_info=True)
+
     def _build(self, signature: tuple) -> _Snapshot:
+        """From what is stored, without parsing a structure again: canonical SMILES (RDKit's own
+        output, so trusted) in a SMILES holder that parses on demand, the stored screening and
+        Morgan fingerprints. A structure stored without either fingerprint gets them computed."""
         materials = defaultdict(list)
         with self.engine.connect() as connection:
             for material_id, structure_id in connection.execute(
@@ -103,19 +119,27 @@ class ChemistryIndex:
                     .order_by(Material.id)):
                 materials[structure_id].append(material_id)
             rows = connection.execute(
-                select(ChemicalStructure.id, ChemicalStructure.canonical_smiles, ChemicalStructure.fingerprint)
+                select(ChemicalStructure.id, ChemicalStructure.canonical_smiles, ChemicalStructure.fingerprint,
+                       ChemicalStructure.pattern_fingerprint)
                 .where(ChemicalStructure.id.in_(select(Material.structure_id)))
                 .order_by(ChemicalStructure.id)).all()
-        holder = rdSubstructLibrary.MolHolder()
+        holder = rdSubstructLibrary.CachedTrustedSmilesMolHolder()
         patterns = rdSubstructLibrary.PatternHolder()
         fingerprints, materials_of = [], []
-        for structure_id, smiles, stored in rows:
-            mol = Chem.MolFromSmiles(smiles)
-            if mol is None:  # stored structures were all parsed at ingest; a row that no longer parses is skipped
-                continue
-            holder.AddMol(mol)
-            patterns.AddFingerprint(patterns.MakeFingerprint(mol))
-            fingerprints.append(DataStructs.CreateFromBinaryText(stored) if stored else fingerprint(mol))
+        for structure_id, smiles, stored, stored_pattern in rows:
+            if stored is None or stored_pattern is None:
+                mol = Chem.MolFromSmiles(smiles)
+                if mol is None:  # stored structures were all parsed at ingest; one that no longer parses is skipped
+                    continue
+                morgan = DataStructs.CreateFromBinaryText(stored) if stored else fingerprint(mol)
+                screen = (DataStructs.CreateFromBinaryText(stored_pattern) if stored_pattern
+                          else patterns.MakeFingerprint(mol))
+            else:
+                morgan = DataStructs.CreateFromBinaryText(stored)
+                screen = DataStructs.CreateFromBinaryText(stored_pattern)
+            holder.AddSmiles(smiles)
+            patterns.AddFingerprint(screen)
+            fingerprints.append(morgan)
             materials_of.append(materials[structure_id])
         library = rdSubstructLibrary.SubstructLibrary(holder, patterns)
         return _Snapshot(signature, library, fingerprints, materials_of)

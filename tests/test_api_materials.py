@@ -104,7 +104,7 @@ async def test_statements_do_not_grow_with_measurements(one_and_many, api):
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert one == many <= 10
-    assert page_one == page_many <= 6
+    assert page_one == page_many <= 8  # on SQLite 3 of them keep the matched ids for the facets
 
 
 async def test_similar_by_structure_and_by_profile(semantics, api):

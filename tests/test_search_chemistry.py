@@ -72,3 +72,54 @@ def test_invalid_patterns_are_query_errors(loaded):
         index.substructure("c1cc(")
     with pytest.raises(QueryError):
         index.similarity("C1CC", 0.5)
+
+
+def test_the_index_is_built_from_stored_data_without_parsing_a_structure(loaded, monkeypatch):
+    from search import chemistry
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("the index parsed a stored structure")
+
+    index = ChemistryIndex(loaded)
+    with monkeypatch.context() as patched:
+        patched.setattr(chemistry.Chem, "MolFromSmiles", refuse)
+        index.snapshot()
+    built = index._snapshot
+    assert set(index.substructure("c1ccccc1")) == _material_ids(loaded, "Beta")
+    assert index.similarity("*O[C@@H](C)C(=O)*", 0.7) == {next(iter(_material_ids(loaded, "Alpha"))): 1.0}
+    assert index._snapshot is built
+
+
+def test_structures_stored_without_fingerprints_get_them_at_build(loaded):
+    from sqlalchemy import update
+
+    from biomatdb.models import ChemicalStructure
+    with loaded.begin() as connection:
+        connection.execute(update(ChemicalStructure).values(fingerprint=None, pattern_fingerprint=None))
+    index = ChemistryIndex(loaded)
+    assert set(index.substructure("c1ccccc1")) == _material_ids(loaded, "Beta")
+    assert set(index.similarity("*O[C@@H](C)C(=O)*", 0.7)) == _material_ids(loaded, "Alpha")
+
+
+def test_the_index_is_kept_until_the_core_generation_moves(loaded, tmp_path):
+    from ingest.retract import retract_dataset
+
+    index = ChemistryIndex(loaded)
+    index.warm().join(60)
+    first = index._snapshot
+    assert first is not None  # built in the background, before any query
+    index.substructure("c1ccccc1")
+    assert index._snapshot is first
+    more = tmp_path / "silicone.csv"
+    more.write_text("Material,Class,SMILES,density [g/cm3]\nPDMS,polymer,*O[Si](C)(C)*,0.97\n", encoding="utf-8")
+    assert ingest_file(loaded, more).loaded
+    assert set(index.substructure("[Si]")) == _material_ids(loaded, "PDMS")
+    second = index._snapshot
+    assert second is not first
+    with loaded.begin() as connection:
+        from sqlalchemy import select
+
+        from biomatdb.models import Dataset
+        retract_dataset(connection, connection.execute(select(Dataset.id).where(Dataset.name == "silicone")).scalar_one())
+    assert index.substructure("[Si]") == {}
+    assert index._snapshot is not second

@@ -183,3 +183,18 @@ def _duration(job: dict) -> float | None:
     if not job.get("started_at") or not job.get("finished_at"):
         return None
     return round((datetime.fromisoformat(job["finished_at"]) - datetime.fromisoformat(job["started_at"])).total_seconds(), 1)
+
+
+def load_rows(result: dict) -> list[dict]:
+    """The load benchmark's figures as results.json rows: during the upload against the baseline."""
+    during, baseline = result["during_upload"] or {}, result["baseline"]
+    return [
+        {"name": "load_search_p99_during_upload", "value": during.get("p99_ms"), "unit": "ms",
+         "baseline": baseline["p99_ms"], "ratio": round(during["p99_ms"] / baseline["p99_ms"], 2) if during else None,
+         "target": "≤ 1000 ms, 0 errors", "met": bool(during) and during["p99_ms"] <= 1000 and during["errors"] == 0},
+        {"name": "load_search_errors_during_upload", "value": during.get("errors"), "unit": "requests",
+         "baseline": baseline["errors"], "ratio": None, "target": "0", "met": during.get("errors") == 0},
+        {"name": "load_requests_per_second_during_upload", "value": round(during.get("requests", 0) / result["seconds"], 1),
+         "unit": "requests/s", "baseline": round(baseline["requests"] / result["seconds"], 1), "ratio": None,
+         "target": None, "met": None},
+    ]

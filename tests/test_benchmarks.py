@@ -23,7 +23,10 @@ def test_the_ingest_benchmark_writes_its_results(tmp_path):
     results = run(2_000, tmp_path, seed=3)
     assert json.loads((tmp_path / "results.json").read_text(encoding="utf-8")) == results
     by_name = {row["name"]: row for row in results}
-    assert set(by_name) == {"ingest_sqlite", "store_only_sqlite", "store_minimal_sqlite", "ingest_sqlite_peak_rss"}
+    assert set(by_name) == {"ingest_sqlite", "store_only_sqlite", "store_minimal_sqlite", "ingest_sqlite_vs_store_only",
+                            "ingest_sqlite_peak_rss"}
+    floor = by_name["ingest_sqlite_vs_store_only"]
+    assert floor["met"] is (floor["ratio"] <= 1.5) and floor["baseline"] > 0
     ours = by_name["ingest_sqlite"]
     assert ours["unit"] == "measurements/s" and ours["value"] > 0 and ours["baseline"] > 0
     assert ours["met"] is (ours["ratio"] <= 3) and ours["target"] == "ratio <= 3"
@@ -41,3 +44,35 @@ def test_the_load_benchmark_reports_both_phases_and_both_uploads(tmp_path):
         assert result[phase]["p99_ms"] >= result[phase]["p50_ms"] > 0
     assert {name: job["upload_status"] for name, job in result["uploads"].items()} == {"big": 202, "second": 202}
     assert {job["job_status"] for job in result["uploads"].values()} == {"succeeded"}
+
+
+def test_the_search_core_generator_makes_distinct_structures_that_load(tmp_path, sqlite_engine):
+    from benchmarks.search import write_core
+    from ingest.pipeline import ingest_file
+
+    path = tmp_path / "core.csv"
+    assert write_core(path, 300, seed=5) == 3_000
+    report = ingest_file(sqlite_engine, path)
+    assert report.loaded and report.materials_created == 300, report.errors[:3]
+    with sqlite_engine.connect() as connection:
+        from sqlalchemy import func, select
+
+        from biomatdb.models import ChemicalStructure
+        assert connection.execute(select(func.count()).select_from(ChemicalStructure)).scalar() >= 150
+
+
+@pytest.mark.slow
+def test_the_search_benchmark_reports_every_kind_of_figure(tmp_path):
+    from benchmarks.search import CHEMISTRY_SEARCHES, SEARCHES
+    from benchmarks.search import run as run_search
+
+    results = run_search("small", tmp_path, repetitions=2, materials=300)
+    names = [row["name"] for row in results]
+    assert len(SEARCHES) + len(CHEMISTRY_SEARCHES) + 5 >= 20  # the mix the speed issue asks for
+    for kind in ("search", "chemistry", "index"):
+        assert any(kind in name for name in names), kind
+    for row in results:
+        assert set(row) == {"name", "value", "unit", "baseline", "ratio", "target", "met"}
+        assert row["value"] is not None and row["value"] >= 0, row
+        if row["ratio"] is not None and row["baseline"] >= 0.1:
+            assert row["ratio"] == pytest.approx(row["value"] / row["baseline"], rel=0.05, abs=0.02), row

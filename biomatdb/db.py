@@ -5,9 +5,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, insert, select, update
+from sqlalchemy import Engine, create_engine, event, insert, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -44,7 +42,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def alembic_config(engine: Engine | None = None) -> Config:
+def alembic_config(engine: Engine | None = None):
+    from alembic.config import Config  # imported here: a command that finds the schema current never needs it
+
     config = Config()
     config.set_main_option("script_location", str(resources.files("biomatdb").joinpath("migrations")))
     if engine is not None:
@@ -52,26 +52,62 @@ def alembic_config(engine: Engine | None = None) -> Config:
     return config
 
 
+def head_revision() -> str:
+    """The newest migration's revision, from the migration files' names (``0007_…``): the
+    revisions are numbered in one line, so that this needs no import of Alembic."""
+    names = [entry.name for entry in resources.files("biomatdb").joinpath("migrations", "versions").iterdir()
+             if entry.name[:4].isdigit() and entry.name.endswith(".py")]
+    return max(names)[:4]
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        try:
+            return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except Exception:  # no table yet: a new database
+            return None
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest migration and the properties table in step with the vocabulary."""
-    config = alembic_config(engine)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
-    with engine.begin() as connection:
-        sync_vocabulary(connection)
+    """Bring the schema to the newest migration and the properties table in step with the
+    vocabulary; a core already current is only read (no write transaction, no Alembic)."""
+    if current_revision(engine) != head_revision():
+        from alembic import command
+
+        config = alembic_config(engine)
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    with engine.connect() as connection:
+        if vocabulary_differs(connection):
+            connection.rollback()
+            with engine.begin() as writing:
+                sync_vocabulary(writing)
+
+
+def _vocabulary_rows() -> dict[str, tuple]:
+    return {prop.key: (prop.name, prop.category, prop.unit, prop.kind) for prop in get_vocabulary().properties.values()}
+
+
+def vocabulary_differs(connection) -> bool:
+    """Whether the properties table lacks a vocabulary property or holds one differently."""
+    table = models.Property.__table__
+    stored = {row.key: (row.name, row.category, row.unit, row.kind) for row in connection.execute(
+        select(table.c.key, table.c.name, table.c.category, table.c.unit, table.c.kind))}
+    return any(stored.get(key) != row for key, row in _vocabulary_rows().items())
 
 
 def sync_vocabulary(connection) -> None:
     """Upsert every vocabulary property into the ``properties`` table (never deletes: data may use it)."""
     table = models.Property.__table__
-    existing = set(connection.scalars(select(table.c.key)))
-    for prop in get_vocabulary().properties.values():
-        row = {"name": prop.name, "category": prop.category, "unit": prop.unit, "kind": prop.kind}
-        if prop.key in existing:
-            connection.execute(update(table).where(table.c.key == prop.key).values(**row))
-        else:
-            connection.execute(insert(table).values(key=prop.key, **row))
+    stored = {row.key: (row.name, row.category, row.unit, row.kind) for row in connection.execute(
+        select(table.c.key, table.c.name, table.c.category, table.c.unit, table.c.kind))}
+    for key, (name, category, unit, kind) in _vocabulary_rows().items():
+        row = {"name": name, "category": category, "unit": unit, "kind": kind}
+        if key not in stored:
+            connection.execute(insert(table).values(key=key, **row))
+        elif stored[key] != (name, category, unit, kind):
+            connection.execute(update(table).where(table.c.key == key).values(**row))
 
 
 def bump_generation(connection) -> None:

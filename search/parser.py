@@ -22,9 +22,7 @@ from importlib import resources
 from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 from lark.visitors import Transformer_NonRecursive
-from rdkit import Chem, rdBase
 
-from biomatdb.chemistry import parse_structure
 from biomatdb.errors import QueryError, StructureError, UnitError
 from biomatdb.units import conversion
 from biomatdb.vocabulary import Property, get_vocabulary, normalise_label
@@ -396,6 +394,8 @@ class _ToModel(Transformer_NonRecursive):
         if not pattern:
             raise QueryError("substructure needs a SMARTS or SMILES pattern", type="structure-error",
                              position=string.start_pos, expected=["a SMARTS or SMILES pattern"])
+        from rdkit import Chem, rdBase  # here: a filter without chemistry never loads RDKit
+
         with rdBase.CaptureErrorLog() as capture:
             query = Chem.MolFromSmarts(pattern)
         if query is None:
@@ -409,6 +409,10 @@ class _ToModel(Transformer_NonRecursive):
         """``similarity: _SIMILARITY "(" STRING ")" (OP NUMBER)?``: ``>=`` and ``>`` both set the threshold."""
         string, *comparison = children
         smiles = string[1:-1].strip()
+        from rdkit import rdBase
+
+        from biomatdb.chemistry import parse_structure
+
         with rdBase.CaptureErrorLog() as capture:
             try:
                 parse_structure(smiles)

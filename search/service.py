@@ -6,22 +6,47 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from biomatdb.settings import Settings
-from search.chemistry import ChemistryIndex
 from search.model import Query, Sort
 
 
 def build_query(*, text: str | None = None, filter_text: str | None = None, facets: list[str] | None = None,
                 sort: str | None = None, limit: int = 20, cursor: str | None = None) -> Query:
     """A query from what a user typed; a bad filter raises ``QueryError`` with its position."""
-    from search.parser import parse_filter
+    parsed = None
+    if filter_text and filter_text.strip():
+        from search.parser import parse_filter  # here: a text-only search never loads the grammar or pint
 
-    parsed = parse_filter(filter_text) if filter_text and filter_text.strip() else None
+        parsed = parse_filter(filter_text)
     return Query(text=text, filter=parsed, facets=facets or [], sort=Sort.parse(sort), limit=limit, cursor=cursor)
 
 
-def make_backend(settings: Settings, engine: Engine, chemistry: ChemistryIndex | None = None):
-    """The configured search backend over this core."""
-    chemistry = chemistry or ChemistryIndex(engine, limits=settings.structure_limits())
+class LazyChemistry:
+    """The chemistry index, imported (RDKit) and built only when a query first names a structure:
+    a CLI search without chemistry starts without loading RDKit."""
+
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self.engine = engine
+        self.settings = settings
+        self._index = None
+
+    def index(self):
+        if self._index is None:
+            from search.chemistry import ChemistryIndex
+
+            self._index = ChemistryIndex(self.engine, limits=self.settings.structure_limits())
+        return self._index
+
+    def __call__(self, node):
+        return self.index()(node)
+
+    def __getattr__(self, name: str):
+        return getattr(self.index(), name)
+
+
+def make_backend(settings: Settings, engine: Engine, chemistry=None):
+    """The configured search backend over this core (``chemistry``: a ``ChemistryIndex``, or one
+    made when first needed)."""
+    chemistry = chemistry or LazyChemistry(engine, settings)
     url = getattr(settings, "elasticsearch_url", None)
     if url:
         from elasticsearch import Elasticsearch

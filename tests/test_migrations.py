@@ -35,3 +35,31 @@ def test_migrations_go_down_to_nothing_and_up_again(engine):
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
     assert _differences(engine) == []
+
+
+def test_the_head_revision_read_from_file_names_is_alembics():
+    from alembic.script import ScriptDirectory
+
+    from biomatdb.db import head_revision
+    assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def test_a_current_core_is_opened_without_writing(sqlite_engine):
+    """``migrate`` on a core already at head with the vocabulary in step takes no write lock:
+    it succeeds while another connection holds the database's one write lock."""
+    import sqlite3
+
+    from biomatdb.db import make_engine, migrate
+
+    holder = sqlite3.connect(sqlite_engine.url.database, timeout=0)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        second = make_engine(sqlite_engine.url.render_as_string())
+        from sqlalchemy import event
+
+        event.listen(second, "connect", lambda connection, _record: connection.execute("PRAGMA busy_timeout = 0"))
+        migrate(second)  # "database is locked" at once if it tried to write
+        second.dispose()
+    finally:
+        holder.rollback()
+        holder.close()

@@ -15,13 +15,13 @@ Tanimoto (``search.chemistry``).
 
 from __future__ import annotations
 
-import math
-from collections import defaultdict
+import threading
 from dataclasses import dataclass
 
+import numpy as np
 from sqlalchemy import Engine, func, select
 
-from biomatdb.models import Measurement
+from biomatdb.models import CoreState, Measurement
 
 MIN_SPREAD = 1e-9
 
@@ -38,56 +38,86 @@ def _representative():
                          Measurement.value_min, Measurement.value_max)
 
 
-def profiles(engine: Engine, properties: list[str]) -> dict[str, dict[int, float]]:
-    """{property: {material id: mean representative value}} for these properties, in one statement."""
-    table: dict[str, dict[int, float]] = defaultdict(dict)
-    if not properties:
-        return table
+@dataclass(frozen=True)
+class ProfileMatrix:
+    """Every material's profile on every property, on each property's comparison scale (log10
+    where all its values are positive), with each property's spread: made once per generation
+    of the core and shared by every request, so that a request is a few array operations."""
+
+    material_ids: np.ndarray  # sorted
+    properties: tuple[str, ...]
+    values: np.ndarray  # materials × properties, NaN where a material has no value
+    spreads: np.ndarray
+
+
+def profile_matrix(engine: Engine) -> ProfileMatrix:
+    with engine.connect() as connection:
+        generation = connection.execute(select(CoreState.generation).where(CoreState.id == 1)).scalar()
+    key = (id(engine), generation)
+    with _lock:
+        cached = _matrices.get(id(engine))
+        if cached is not None and cached[0] == key:
+            return cached[1]
+    matrix = _build_matrix(engine)
+    with _lock:
+        _matrices[id(engine)] = (key, matrix)
+    return matrix
+
+
+_matrices: dict[int, tuple[tuple, ProfileMatrix]] = {}
+_lock = threading.Lock()
+
+
+def _build_matrix(engine: Engine) -> ProfileMatrix:
     value = _representative()
     with engine.connect() as connection:
-        for material_id, key, mean in connection.execute(
-                select(Measurement.material_id, Measurement.property_key, func.avg(value))
-                .where(Measurement.property_key.in_(properties), value.is_not(None))
-                .group_by(Measurement.material_id, Measurement.property_key)):
-            table[key][material_id] = float(mean)
-    return table
-
-
-def _scale(values: dict[int, float]) -> tuple[bool, float]:
-    """Whether the property compares in log10, and its spread on that scale."""
-    logarithmic = all(v > 0 for v in values.values())
-    points = [math.log10(v) if logarithmic else v for v in values.values()]
-    if len(points) < 2:
-        return logarithmic, 1.0
-    mean = sum(points) / len(points)
-    spread = math.sqrt(sum((p - mean) ** 2 for p in points) / (len(points) - 1))
-    return logarithmic, spread if spread > MIN_SPREAD else 1.0
+        rows = connection.execute(
+            select(Measurement.material_id, Measurement.property_key, func.avg(value))
+            .where(value.is_not(None)).group_by(Measurement.material_id, Measurement.property_key)).all()
+    if not rows:
+        return ProfileMatrix(np.array([], dtype=np.int64), (), np.empty((0, 0)), np.empty(0))
+    ids = np.array([r[0] for r in rows], dtype=np.int64)
+    keys = [r[1] for r in rows]
+    means = np.array([float(r[2]) for r in rows])
+    material_ids, row_of = np.unique(ids, return_inverse=True)
+    properties = tuple(sorted(set(keys)))
+    column = {key: index for index, key in enumerate(properties)}
+    col_of = np.array([column[key] for key in keys])
+    values = np.full((len(material_ids), len(properties)), np.nan)
+    values[row_of, col_of] = means
+    spreads = np.ones(len(properties))
+    for index in range(len(properties)):
+        present = values[:, index][~np.isnan(values[:, index])]
+        if (present > 0).all():
+            present = np.log10(present)
+            values[:, index] = np.log10(values[:, index])
+        if len(present) >= 2:
+            spread = float(np.std(present, ddof=1))
+            spreads[index] = spread if spread > MIN_SPREAD else 1.0
+    return ProfileMatrix(material_ids, properties, values, spreads)
 
 
 def similar_by_profile(engine: Engine, material_id: int, *, limit: int = 10) -> list[ProfileMatch]:
     """The ``limit`` materials whose property profile is nearest to this one's, best first."""
-    with engine.connect() as connection:
-        keys = sorted(connection.execute(select(Measurement.property_key).where(
-            Measurement.material_id == material_id).distinct()).scalars())
-    table = profiles(engine, keys)
-    own = {key: table[key][material_id] for key in keys if material_id in table.get(key, {})}
-    if not own:
+    matrix = profile_matrix(engine)
+    position = np.searchsorted(matrix.material_ids, material_id)
+    if position >= len(matrix.material_ids) or matrix.material_ids[position] != material_id:
         return []
-    squared: dict[int, list[float]] = defaultdict(list)
-    shared: dict[int, list[str]] = defaultdict(list)
-    for key, target in own.items():
-        logarithmic, spread = _scale(table[key])
-        at = math.log10(target) if logarithmic else target
-        for other, value in table[key].items():
-            if other == material_id:
-                continue
-            there = math.log10(value) if logarithmic else value
-            squared[other].append(((at - there) / spread) ** 2)
-            shared[other].append(key)
-    matches = []
-    for other, terms in squared.items():
-        rms = math.sqrt(sum(terms) / len(terms))
-        score = len(terms) / len(own) * math.exp(-rms)
-        matches.append(ProfileMatch(other, round(score, 6), tuple(shared[other])))
-    matches.sort(key=lambda m: (-m.score, m.material_id))
-    return matches[:limit]
+    own = matrix.values[position]
+    columns = np.flatnonzero(~np.isnan(own))
+    if not len(columns):
+        return []
+    differences = (matrix.values[:, columns] - own[columns]) / matrix.spreads[columns]
+    present = ~np.isnan(differences)
+    counts = present.sum(axis=1)
+    squares = np.where(present, differences, 0.0) ** 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rms = np.sqrt(squares.sum(axis=1) / counts)
+    scores = np.round(counts / len(columns) * np.exp(-rms), 6)
+    candidates = np.flatnonzero(counts > 0)
+    candidates = candidates[candidates != position]
+    order = np.lexsort((matrix.material_ids[candidates], -scores[candidates]))[:limit]
+    names = np.array(matrix.properties, dtype=object)
+    return [ProfileMatch(int(matrix.material_ids[index]), float(scores[index]),
+                         tuple(names[columns[present[index]]]))
+            for index in candidates[order]]

@@ -16,6 +16,7 @@ Tanimoto (``search.chemistry``).
 from __future__ import annotations
 
 import threading
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,18 +54,18 @@ class ProfileMatrix:
 def profile_matrix(engine: Engine) -> ProfileMatrix:
     with engine.connect() as connection:
         generation = connection.execute(select(CoreState.generation).where(CoreState.id == 1)).scalar()
-    key = (id(engine), generation)
     with _lock:
-        cached = _matrices.get(id(engine))
-        if cached is not None and cached[0] == key:
+        cached = _matrices.get(engine)
+        if cached is not None and cached[0] == generation:
             return cached[1]
     matrix = _build_matrix(engine)
     with _lock:
-        _matrices[id(engine)] = (key, matrix)
+        _matrices[engine] = (generation, matrix)
     return matrix
 
 
-_matrices: dict[int, tuple[tuple, ProfileMatrix]] = {}
+# per engine (gone with it), the generation its matrix was built at
+_matrices: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 

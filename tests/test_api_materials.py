@@ -99,12 +99,13 @@ async def test_statements_do_not_grow_with_measurements(one_and_many, api):
     try:
         one = await statements("/api/v1/materials/One")
         many = await statements("/api/v1/materials/Many")
+        await statements("/api/v1/materials", facet="class")  # builds the facet index, once per core generation
         page_one = await statements("/api/v1/materials", filter="tensile_strength < 10.5 MPa", facet="class")  # a measurement each
         page_many = await statements("/api/v1/materials", filter="tensile_strength > 0 MPa", facet="class")  # 1 and 40
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert one == many <= 10
-    assert page_one == page_many <= 8  # on SQLite 3 of them keep the matched ids for the facets
+    assert page_one == page_many <= 9  # on SQLite 3 of them keep the matched ids, 1 reads the generation
 
 
 async def test_similar_by_structure_and_by_profile(semantics, api):

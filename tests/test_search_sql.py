@@ -162,3 +162,27 @@ def test_cursor_from_another_query_is_refused(semantics_backend):
 def test_sort_by_unknown_property_is_an_error(semantics_backend):
     with pytest.raises(QueryError):
         semantics_backend.search(Query(sort=Sort(key="stiffness_of_nothing")))
+
+
+def test_facet_counts_follow_each_load_and_retraction(engine, tmp_path):
+    """The facet index is kept per core generation: a load or a retraction is counted at once."""
+    from sqlalchemy import select
+
+    from biomatdb.models import Dataset
+    from ingest.retract import retract_dataset
+
+    assert ingest_file(engine, SEMANTICS_CSV).loaded
+    backend = SqlBackend(engine)
+
+    def classes() -> dict[str, int]:
+        result = backend.search(build_query(facets=["class", "dataset"]))
+        return {v.value: v.count for v in result.facets["class"]}
+
+    before = classes()
+    extra = tmp_path / "extra.csv"
+    extra.write_text("Material,Class,tensile strength [MPa]\nGlassy one,glass,40\nGlassy two,glass,50\n", encoding="utf-8")
+    assert ingest_file(engine, extra).loaded
+    assert classes() == {**before, "glass": before.get("glass", 0) + 2}
+    with engine.begin() as connection:
+        retract_dataset(connection, connection.execute(select(Dataset.id).where(Dataset.name == "extra")).scalar_one())
+    assert classes() == before

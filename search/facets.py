@@ -1,0 +1,102 @@
+"""Facet counts from an in-memory index of every material's facet values, kept per generation
+of the core (``core_state``): a search hands over the ids it matched, and each facet is one
+``numpy.bincount`` over them, however many measurements those materials have.
+
+Counting in SQL re-ran the filter per facet and, for ``property`` and ``dataset``, counted
+distinct materials over every measurement of the matches: 79 ms for all six facets at
+10,000 materials. Each facet counts materials, never measurements; values are sorted by
+count, then by value, as the SQL counts were.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import Engine, select
+
+from biomatdb.models import CoreState, Dataset, Material, MaterialApplication, Measurement
+from search.model import FacetValue
+
+
+@dataclass(frozen=True)
+class _Pairs:
+    """One facet as (material position, value code) pairs, each pair once."""
+
+    rows: np.ndarray
+    codes: np.ndarray
+    values: list[str]
+
+
+@dataclass(frozen=True)
+class FacetIndex:
+    material_ids: np.ndarray  # sorted
+    facets: dict[str, _Pairs]
+
+    def count(self, matched_ids: np.ndarray, names: list[str]) -> dict[str, list[FacetValue]]:
+        positions = np.searchsorted(self.material_ids, matched_ids)
+        known = positions < len(self.material_ids)
+        known[known] = self.material_ids[positions[known]] == matched_ids[known]
+        selected = np.zeros(len(self.material_ids), dtype=bool)
+        selected[positions[known]] = True
+        out = {}
+        for name in names:
+            pairs = self.facets[name]
+            counts = np.bincount(pairs.codes[selected[pairs.rows]], minlength=len(pairs.values))
+            found = [(pairs.values[code], int(count)) for code, count in enumerate(counts) if count]
+            found.sort(key=lambda vc: (-vc[1], vc[0]))
+            out[name] = [FacetValue(value=value, count=count) for value, count in found]
+        return out
+
+
+def _text(value) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _pairs(material_ids: np.ndarray, rows: list[tuple[int, object]]) -> _Pairs:
+    rows = [(material, value) for material, value in rows if value is not None]
+    values = sorted({_text(value) for _, value in rows})
+    code = {value: index for index, value in enumerate(values)}
+    positions = np.searchsorted(material_ids, np.array([m for m, _ in rows], dtype=np.int64))
+    return _Pairs(rows=positions.astype(np.int64), codes=np.array([code[_text(v)] for _, v in rows], dtype=np.int64),
+                  values=values)
+
+
+def build(connection) -> FacetIndex:
+    """From one connection, so that the rows agree with the generation read on it."""
+    material_rows = connection.execute(select(Material.id, Material.material_class, Material.biodegradable,
+                                              Material.origin).order_by(Material.id)).all()
+    material_ids = np.array([row[0] for row in material_rows], dtype=np.int64)
+    applications = connection.execute(select(MaterialApplication.material_id, MaterialApplication.application)
+                                      .distinct()).all()
+    properties = connection.execute(select(Measurement.material_id, Measurement.property_key).distinct()).all()
+    datasets = connection.execute(select(Measurement.material_id, Dataset.name)
+                                  .join(Dataset, Dataset.id == Measurement.dataset_id).distinct()).all()
+    facets = {
+        "class": _pairs(material_ids, [(row[0], row[1]) for row in material_rows]),
+        "biodegradable": _pairs(material_ids, [(row[0], row[2]) for row in material_rows]),
+        "origin": _pairs(material_ids, [(row[0], row[3]) for row in material_rows]),
+        "application": _pairs(material_ids, applications),
+        "property": _pairs(material_ids, properties),
+        "dataset": _pairs(material_ids, datasets),
+    }
+    return FacetIndex(material_ids=material_ids, facets=facets)
+
+
+_indexes: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # engine -> (generation, index)
+_lock = threading.Lock()
+
+
+def facet_index(connection, engine: Engine) -> FacetIndex:
+    """The engine's facet index at the core's current generation (read on ``connection``, inside
+    the search's own snapshot), built when the generation moved."""
+    generation = connection.execute(select(CoreState.generation).where(CoreState.id == 1)).scalar()
+    with _lock:
+        cached = _indexes.get(engine)
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        index = build(connection)
+        _indexes[engine] = (generation, index)
+        return index

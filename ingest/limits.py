@@ -54,15 +54,16 @@ def check_columns(count: int, limits: ReadLimits) -> None:
 
 # --- workbooks: inspected as the zip archives they are, before any reader opens them ---------
 
-_CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"')
-_ROW_REF = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="([0-9]{1,7})"')
+# either quote, and spaces around "=", as XML allows (a single-quoted r='XFD1048576' is a cell too)
+_CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br\s*=\s*["\']([A-Za-z]{1,3})([0-9]{1,7})["\']')
+_ROW_REF = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br\s*=\s*["\']([0-9]{1,7})["\']')
 _OVERLAP = 256
 _BLOCK = 1 << 20
 
 
 def _column_number(letters: bytes) -> int:
     number = 0
-    for letter in letters:
+    for letter in letters.upper():
         number = number * 26 + (letter - 64)
     return number
 
@@ -89,8 +90,21 @@ def check_workbook(path: Path, limits: ReadLimits) -> None:
                 raise refuse("the workbook's shared strings", f"{member.file_size:,} bytes",
                              limits.workbook_max_shared_strings_bytes, "WORKBOOK_MAX_SHARED_STRINGS_BYTES", " bytes")
         for member in members:
-            if re.fullmatch(r"xl/worksheets/[^/]+\.xml", member.filename, flags=re.IGNORECASE):
+            if is_sheet_like(member.filename):
                 _check_sheet_extent(archive, member, limits)
+
+
+_NOT_SHEETS = {"styles.xml", "sharedstrings.xml", "workbook.xml", "calcchain.xml"}
+
+
+def is_sheet_like(name: str) -> bool:
+    """Whether an archive member may hold a sheet: any XML part under ``xl/`` but the styles, the
+    shared strings, the workbook, themes and relationships. A workbook's relationships may put
+    its sheets anywhere, so the checks do not trust ``xl/worksheets/`` alone."""
+    lowered = name.lower()
+    if not (lowered.startswith("xl/") and lowered.endswith(".xml")) or "/theme/" in lowered:
+        return False
+    return lowered.rsplit("/", 1)[-1] not in _NOT_SHEETS
 
 
 def _check_sheet_extent(archive: zipfile.ZipFile, member: zipfile.ZipInfo, limits: ReadLimits) -> None:

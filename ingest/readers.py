@@ -32,7 +32,7 @@ import python_calamine
 from biomatdb.errors import BiomatError
 from ingest.report import Issue
 from biomatdb.spreadsheet import QUOTE, restore
-from ingest.limits import LimitExceeded, ReadLimits, check_columns, check_workbook
+from ingest.limits import LimitExceeded, ReadLimits, check_columns, check_workbook, is_sheet_like
 
 #: Bytes read to detect delimiter, decimal mark and binary content.
 SAMPLE_BYTES = 64 * 1024
@@ -512,7 +512,9 @@ def _formats_and_formulas(path: Path, sheet: str) -> tuple[list[tuple[int, int]]
 
 
 _FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
-_PERCENT_STYLE = re.compile(rb'formatCode="[^"]*%|numFmtId="(?:9|10)"')
+# loose on purpose: either quote, spaces around "=", "%" written as a character reference;
+# a false alarm only costs the openpyxl pass, a miss would read 65 % as 0.65
+_PERCENT_STYLE = re.compile(rb'%|&#0*37;|&#x0*25;|numFmtId\s*=\s*["\']\s*(?:9|10)\s*["\']', re.IGNORECASE)
 
 
 def _may_hold_formats_or_formulas(path: Path) -> bool:
@@ -526,13 +528,13 @@ def _may_hold_formats_or_formulas(path: Path) -> bool:
             if styles is not None and _PERCENT_STYLE.search(archive.read(styles)):
                 return True
             for name in names:
-                if re.fullmatch(r"xl/worksheets/[^/]+\.xml", name, flags=re.IGNORECASE):
+                if is_sheet_like(name):
                     tail = b""
                     with archive.open(name) as sheet:
                         for block in iter(lambda: sheet.read(1 << 20), b""):
                             if _FORMULA_TAG.search(tail + block):
                                 return True
-                            tail = block[-16:]
+                            tail = block[-256:]
     except (zipfile.BadZipFile, OSError, KeyError):
         return True  # openpyxl reports what is wrong
     return False

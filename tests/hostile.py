@@ -123,6 +123,19 @@ def _far_cell(folder):
     return _workbook(folder, "far.xlsx", sheet_data=_rows(list(_TABLE)) + '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>')
 
 
+@hostile("xlsx-single-quoted-far-cell")
+def _single_quoted(folder):
+    return _workbook(folder, "quoted.xlsx", sheet_data=_rows(list(_TABLE)) + "<row r='1048576'><c r = 'XFD1048576'><v>1</v></c></row>")
+
+
+@hostile("xlsx-sheet-outside-the-worksheets-folder")
+def _moved_sheet(folder):
+    far = (_SHEET_HEAD + "<sheetData>" + _rows(list(_TABLE)) + '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>'
+           "</sheetData></worksheet>").encode()
+    rels = _WORKBOOK_RELS.replace('Target="worksheets/sheet1.xml"', 'Target="data/hidden/sheet1.xml"').encode()
+    return _workbook(folder, "moved.xlsx", members={"xl/_rels/workbook.xml.rels": rels, "xl/data/hidden/sheet1.xml": far})
+
+
 @hostile("xlsx-extent-past-20M-cells")
 def _tall(folder):
     return _workbook(folder, "tall.xlsx", sheet_data=_rows(list(_TABLE)) + '<row r="1048576"><c r="Z1048576"><v>1</v></c></row>')
@@ -613,6 +626,8 @@ EXPECTED = {
     "xlsx-deeply-nested-xml": "limit-exceeded",
     "xlsx-dimension-lies": "type-error",
     "xlsx-extent-past-20M-cells": "limit-exceeded",
+    "xlsx-single-quoted-far-cell": "limit-exceeded",
+    "xlsx-sheet-outside-the-worksheets-folder": "limit-exceeded",
     "xlsx-external-entity": "format-error",
     "xlsx-malformed-sheet-xml": "format-error",
     "xlsx-many-sheets-members": "type-error",

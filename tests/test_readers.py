@@ -297,6 +297,33 @@ def test_a_number_shown_as_a_percentage_reads_as_the_percentage_shown(tmp_path):
     assert rows_of(open_table(path)) == {1: ["HA", "65 %", "110"], 2: ["TCP", "40", "0.9"], 3: ["BCP", "7.5 %", ""]}
 
 
+@pytest.mark.parametrize("rewrite", [
+    lambda styles: styles,
+    lambda styles: styles.replace('"', "'"),  # single-quoted attributes
+    lambda styles: styles.replace('numFmtId="9"', 'numFmtId = "9"'),
+    lambda styles: styles.replace("%", "&#37;"),  # the percent sign as a character reference
+], ids=["as-written", "single-quotes", "spaces-around-equals", "character-reference"])
+def test_a_percentage_format_is_found_however_the_styles_are_written(tmp_path, rewrite):
+    import zipfile
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet["A1"], sheet["B1"], sheet["A2"], sheet["B2"], sheet["A3"], sheet["B3"] = (
+        "Material", "Porosity (%)", "HA", 0.65, "TCP", 0.4)
+    sheet["B2"].number_format = "0%"  # a built-in format: numFmtId 9
+    sheet["B3"].number_format = "0.0%"  # a custom one: a formatCode with %
+    plain = tmp_path / "plain.xlsx"
+    book.save(plain)
+    path = tmp_path / "rewritten.xlsx"
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(path, "w") as target:
+        for name in source.namelist():
+            data = source.read(name)
+            if name == "xl/styles.xml":
+                data = rewrite(data.decode("utf-8")).encode("utf-8")
+            target.writestr(name, data)
+    assert rows_of(open_table(path)) == {1: ["HA", "65 %"], 2: ["TCP", "40 %"]}
+
+
 def _with_cached_values(path: Path, values: dict[str, str]) -> None:
     """Give formula cells the value a spreadsheet application would have stored beside them
     (openpyxl writes formulas without one)."""

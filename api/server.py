@@ -67,6 +67,9 @@ class BoundedH11Protocol(H11Protocol):
         if state is h11.SEND_BODY and self._body_timer is None:
             self._body_bytes = 0
             self._body_timer = self.loop.call_later(BODY_WINDOW_SECONDS, self._check_body_rate)
+        elif state is not h11.SEND_BODY and self._body_timer is not None:  # this request's body is in
+            self._body_timer.cancel()
+            self._body_timer = None
 
     def _watch_head(self) -> None:
         if self._head_timer is None:
@@ -85,8 +88,11 @@ class BoundedH11Protocol(H11Protocol):
         self._body_timer = None
         if self.conn.their_state is not h11.SEND_BODY or self.transport.is_closing():
             return
-        if self.flow.read_paused or self._body_bytes >= BODY_MIN_BYTES_PER_WINDOW:
-            self._body_bytes = 0  # the app is behind, or the client keeps up: another window
+        waiting = self.cycle is not None and getattr(self.cycle, "waiting_for_100_continue", False)
+        if self.flow.read_paused or waiting or self._body_bytes >= BODY_MIN_BYTES_PER_WINDOW:
+            # the app is behind (or has not asked for the body of an "Expect: 100-continue"
+            # request yet, so the client rightly waits), or the client keeps up: another window
+            self._body_bytes = 0
             self._body_timer = self.loop.call_later(BODY_WINDOW_SECONDS, self._check_body_rate)
             return
         self.logger.info("closing a connection whose body came at %s bytes in %s s", self._body_bytes,

@@ -129,3 +129,37 @@ def test_a_normal_upload_and_keep_alive_requests_are_unaffected(server):
                                files={"file": ("fine.csv", b"Material,Class,Property,Value,Unit\n"
                                                            b"X,polymer,tensile strength,10,MPa\n", "text/csv")})
         assert response.status_code == 202, response.text
+
+
+def test_a_keep_alive_request_is_judged_by_its_own_body_not_the_previous_ones(server):
+    """Found in review: the body-rate timer of one request cut off the next on the same connection."""
+    port, _, _ = server
+    body = b'{"text": "x"}'
+    head = (f"POST /api/v1/search HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode()
+
+    def answer(connection: socket.socket) -> bytes:
+        connection.settimeout(30)
+        received = b""
+        while b"\r\n\r\n" not in received:
+            chunk = connection.recv(65536)
+            assert chunk, "the server closed the connection"
+            received += chunk
+        head_text, _, rest = received.partition(b"\r\n\r\n")
+        length = int(next(line.split(b":")[1] for line in head_text.split(b"\r\n") if line.lower().startswith(b"content-length")))
+        while len(rest) < length:
+            chunk = connection.recv(65536)
+            assert chunk, "the server closed the connection"
+            rest += chunk
+        return head_text
+
+    with socket.create_connection(("127.0.0.1", port)) as client:
+        client.sendall(head)
+        time.sleep(0.05)
+        client.sendall(body)
+        assert answer(client).startswith(b"HTTP/1.1 200")
+        time.sleep(0.35)  # the first request's window (0.5 s) ends while the second waits for its body
+        client.sendall(head)
+        time.sleep(0.3)
+        client.sendall(body)
+        assert answer(client).startswith(b"HTTP/1.1 200")

@@ -95,6 +95,12 @@ def read_manifest(path: Path) -> Manifest:
     for label, spec in raw.get("columns", {}).items():
         if not isinstance(spec, dict):
             raise ManifestError(f"{path}: columns.{label!r} must be a table of keys, not {type(spec).__name__}")
+        for key, value in spec.items():
+            wanted = {"ignore": bool, "conditions": dict}.get(key, str)
+            if not isinstance(value, wanted):
+                raise ManifestError(f"{path}: columns.{label!r}.{key} must be "
+                                    f"{'true or false' if wanted is bool else 'a table' if wanted is dict else 'a text'}, "
+                                    f"not {type(value).__name__}")
     placeholders = raw.get("structure", {}).get("placeholders", [])
     if not isinstance(placeholders, list) or not all(isinstance(p, str) for p in placeholders):
         raise ManifestError(f"{path}: structure.placeholders must be a list of texts")

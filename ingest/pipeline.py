@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import pickle
 import shutil
+import socket
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,7 +142,7 @@ def ingest_file(engine: Engine, path: Path | str, options: IngestOptions = Inges
     if options.staging_dir is not None:
         options.staging_dir.mkdir(parents=True, exist_ok=True)
         remove_stale_staging(options.staging_dir)
-    with tempfile.TemporaryDirectory(prefix=f"{_STAGING_PREFIX}{os.getpid()}-", dir=options.staging_dir) as staging:
+    with tempfile.TemporaryDirectory(prefix=f"{_STAGING_PREFIX}{_staging_owner()}-", dir=options.staging_dir) as staging:
         staged = _stage(table, context, report, options, Path(staging), progress)
         if staged is None:
             return report
@@ -152,13 +153,35 @@ def ingest_file(engine: Engine, path: Path | str, options: IngestOptions = Inges
 _STAGING_PREFIX = "biomatdb-staging-"
 
 
-def remove_stale_staging(root: Path) -> int:
+def _staging_owner() -> str:
+    """``pid.start-time.host`` of this process: a pid alone could be another process's after a
+    reuse, or the same number in another container sharing the data folder."""
+    process = psutil.Process()
+    return f"{process.pid}.{int(process.create_time() * 100)}.{socket.gethostname()}"
+
+
+def remove_stale_staging(root: Path, *, foreign_after_s: float = 86_400.0) -> int:
     """Remove staging folders left by ingests whose process is gone (a SIGKILL skips the clean-up);
-    how many."""
+    how many. A folder of another host (or one not named as this module names them) is removed
+    only once untouched for ``foreign_after_s``."""
     removed = 0
+    host = socket.gethostname()
     for folder in root.glob(f"{_STAGING_PREFIX}*"):
-        pid_text = folder.name[len(_STAGING_PREFIX):].partition("-")[0]
-        if not pid_text.isdigit() or not psutil.pid_exists(int(pid_text)):
+        owner = folder.name[len(_STAGING_PREFIX):].rpartition("-")[0]
+        pid_text, _, rest = owner.partition(".")
+        started, _, owner_host = rest.partition(".")
+        if owner_host == host and pid_text.isdigit() and started.isdigit():
+            try:
+                alive = int(psutil.Process(int(pid_text)).create_time() * 100) == int(started)
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                alive = False
+            stale = not alive
+        else:
+            try:
+                stale = time.time() - folder.stat().st_mtime > foreign_after_s
+            except OSError:
+                stale = False
+        if stale:
             shutil.rmtree(folder, ignore_errors=True)
             removed += 1
     return removed

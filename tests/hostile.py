@@ -556,6 +556,12 @@ def _manifest_unknown(folder):
     return _with_manifest(folder, "unknown.csv", '[conditions]\ntemperature = "hot"\n[columns."Value"]\nexec = "rm -rf /"\n')
 
 
+@hostile("manifest-column-keys-of-the-wrong-type")
+def _manifest_column_types(folder):
+    return _with_manifest(folder, "column-types.csv", '[columns."Value"]\nunit = 5\nproperty = ["a", "b"]\n'
+                          '[columns."Unit"]\nconditions = "hot"\n')
+
+
 @hostile("manifest-bad-doi")
 def _manifest_doi(folder):
     return _with_manifest(folder, "doi.csv", '[dataset]\ndoi = "javascript:alert(1)"\n')
@@ -607,6 +613,7 @@ EXPECTED = {
     "json-top-level-scalar": "format-error",
     "json-truncated": "format-error",
     "manifest-bad-doi": "doi-error",
+    "manifest-column-keys-of-the-wrong-type": "manifest-error",
     "manifest-dataset-name-100k": "constraint-error",
     "manifest-dataset-name-with-nul": "constraint-error",
     "manifest-deeply-nested-arrays": "manifest-error",

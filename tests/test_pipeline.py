@@ -282,3 +282,22 @@ def test_retracting_a_dataset_removes_the_synonyms_and_applications_it_gave_othe
     assert "Zetaname" not in synonyms and "Alpha one" in synonyms
     assert applications == {"orthopaedic"} and "Zetaname" not in text and "dental" not in text
     assert SqlBackend(engine).search(Query(text="zetaname")).total == 0
+
+
+def test_stale_staging_is_told_by_process_identity_not_pid_alone(tmp_path):
+    """Found in review: a pid alone named the folder, so a reused pid (or the same pid in another
+    container sharing the data folder) decided wrongly whether its ingest was alive."""
+    import os
+    import socket
+
+    from ingest.pipeline import _STAGING_PREFIX, _staging_owner, remove_stale_staging
+
+    ours = tmp_path / f"{_STAGING_PREFIX}{_staging_owner()}-abc123"
+    reused_pid = tmp_path / f"{_STAGING_PREFIX}{os.getpid()}.1.{socket.gethostname()}-def456"
+    other_host_fresh = tmp_path / f"{_STAGING_PREFIX}{os.getpid()}.1.elsewhere-ghi789"
+    other_host_old = tmp_path / f"{_STAGING_PREFIX}1.1.elsewhere-jkl012"
+    for folder in (ours, reused_pid, other_host_fresh, other_host_old):
+        folder.mkdir()
+    os.utime(other_host_old, (time.time() - 2 * 86_400, time.time() - 2 * 86_400))
+    assert remove_stale_staging(tmp_path) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([ours.name, other_host_fresh.name])

@@ -131,6 +131,17 @@ class ChemicalStructure(Base):
     pattern_fingerprint: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
+class DetailClaim(Base):
+    """That a dataset states a material's synonym (``value_key``: its name key) or application."""
+
+    __tablename__ = "detail_claims"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # "synonym" | "application"
+    material_id: Mapped[int] = mapped_column(ForeignKey("materials.id", ondelete="CASCADE"), primary_key=True)
+    value_key: Mapped[str] = mapped_column(String(500), primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(Integer, primary_key=True, index=True)
+
+
 class CoreState(Base):
     """One row: the generation of the core's materials, moved by every change to them in the
     same transaction (a load, a retraction), so that derived indexes know when to rebuild."""

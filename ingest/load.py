@@ -22,6 +22,7 @@ from biomatdb.models import (
     CompositionComponent,
     Dataset,
     DatasetUpload,
+    DetailClaim,
     Material,
     MaterialApplication,
     MaterialSynonym,
@@ -75,6 +76,7 @@ class Loader:
     counts: LoadCounts = field(default_factory=LoadCounts)
     _material_ids: dict[str, int] = field(default_factory=dict)  # name_key -> id, for this file
     _claimed_names: dict[int, str] = field(default_factory=dict)  # material id -> name_key it has in this file
+    _claims: set[tuple[str, int, str]] = field(default_factory=set)  # (kind, material id, key) this file states
     _updated: set[int] = field(default_factory=set)
     _created: set[int] = field(default_factory=set)
     _source_ids: dict[str, int] = field(default_factory=dict)
@@ -233,12 +235,15 @@ class Loader:
                 names.append(record.name)
             for synonym in names:
                 key = normalise_label(synonym)
+                if key:
+                    self._claims.add(("synonym", material_id, key))
                 if key and key not in have_synonyms:
                     have_synonyms.add(key)
                     synonyms.append({"material_id": material_id, "synonym": synonym, "name_key": key,
                                      "dataset_id": self.dataset_id})
                     changed.add(material_id)
             for application in record.applications:
+                self._claims.add(("application", material_id, application))
                 if application not in have_applications:
                     have_applications.add(application)
                     applications.append({"material_id": material_id, "application": application,
@@ -356,8 +361,17 @@ class Loader:
             rows_read=rows_read, materials_created=counts.materials_created, materials_updated=counts.materials_updated,
             measurements_added=counts.measurements_added, measurements_updated=counts.measurements_updated,
             measurements_removed=counts.measurements_removed, measurements_unchanged=counts.measurements_unchanged))
+        self._record_claims()
         bump_generation(self.connection)
         return counts
+
+    def _record_claims(self) -> None:
+        """This upload's synonyms and applications, as claims of its dataset (its earlier claims go)."""
+        self.connection.execute(delete(DetailClaim).where(DetailClaim.dataset_id == self.dataset_id))
+        rows = [{"kind": kind, "material_id": material_id, "value_key": key, "dataset_id": self.dataset_id}
+                for kind, material_id, key in sorted(self._claims)]
+        for batch in _batches(rows, 5_000):
+            self.connection.execute(insert(DetailClaim), batch)
 
     def _record_outbox(self) -> None:
         """Every material whose search document this upload may change, in the same transaction:

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from sqlalchemy import Connection, delete, insert, literal, select, update
 
 from biomatdb.db import bump_generation
-from biomatdb.models import Dataset, Material, MaterialApplication, MaterialSynonym, Measurement, SearchOutbox
+from biomatdb.models import Dataset, DetailClaim, Material, MaterialApplication, MaterialSynonym, Measurement, SearchOutbox
 from biomatdb.searchtext import refresh_search_text
 
 _BATCH = 500
@@ -38,8 +38,10 @@ def retract_dataset(connection: Connection, dataset_id: int) -> Retraction:
     touched = set(connection.execute(
         select(Measurement.material_id).where(Measurement.dataset_id == dataset_id).distinct()).scalars())
     created = set(connection.execute(select(Material.id).where(Material.created_by_dataset_id == dataset_id)).scalars())
+    claimed = set(connection.execute(select(DetailClaim.material_id).where(DetailClaim.dataset_id == dataset_id)).scalars())
     for table in (MaterialSynonym, MaterialApplication):
-        touched |= set(connection.execute(select(table.material_id).where(table.dataset_id == dataset_id)).scalars())
+        claimed |= set(connection.execute(select(table.material_id).where(table.dataset_id == dataset_id)).scalars())
+    touched |= claimed
     affected = sorted(touched | created)
     for start in range(0, len(affected), _BATCH):
         connection.execute(insert(SearchOutbox).from_select(
@@ -52,9 +54,17 @@ def retract_dataset(connection: Connection, dataset_id: int) -> Retraction:
     for start in range(0, len(orphans), _BATCH):
         connection.execute(delete(Material).where(Material.id.in_(orphans[start:start + _BATCH])))
     remaining = sorted(set(affected) - set(orphans))
-    # the names and applications it gave materials that stay (another dataset's, the fixtures')
-    for table in (MaterialSynonym, MaterialApplication):
-        connection.execute(delete(table).where(table.dataset_id == dataset_id))
+    # the names and applications it gave materials that stay (another dataset's, the fixtures'),
+    # unless another dataset states them too; those from before migration 0006 name no dataset and stay
+    connection.execute(delete(DetailClaim).where(DetailClaim.dataset_id == dataset_id))
+    for table, kind, key in ((MaterialSynonym, "synonym", MaterialSynonym.name_key),
+                             (MaterialApplication, "application", MaterialApplication.application)):
+        still_claimed = select(DetailClaim.material_id).where(
+            DetailClaim.kind == kind, DetailClaim.material_id == table.material_id, DetailClaim.value_key == key).exists()
+        ids = sorted(claimed)
+        for start in range(0, len(ids), _BATCH):
+            connection.execute(delete(table).where(table.material_id.in_(ids[start:start + _BATCH]),
+                                                   table.dataset_id.is_not(None), ~still_claimed))
     for start in range(0, len(remaining), _BATCH):
         connection.execute(update(Material).where(Material.id.in_(remaining[start:start + _BATCH])).values(updated_at=now))
     refresh_search_text(connection, remaining)

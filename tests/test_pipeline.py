@@ -301,3 +301,35 @@ def test_stale_staging_is_told_by_process_identity_not_pid_alone(tmp_path):
     os.utime(other_host_old, (time.time() - 2 * 86_400, time.time() - 2 * 86_400))
     assert remove_stale_staging(tmp_path) == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([ours.name, other_host_fresh.name])
+
+
+def test_retraction_keeps_a_synonym_another_dataset_still_states(engine, tmp_path):
+    """Found in review: retracting the dataset that first added a synonym removed it although a
+    later dataset named the material by it, and that dataset's next upload made a duplicate."""
+    from biomatdb.models import Material, MaterialApplication, MaterialSynonym
+    from ingest.retract import retract_dataset
+
+    files = {
+        "base": "Material,Class,Property,Value,Unit\nAlphamer,polymer,tensile strength,10,MPa\n",
+        "first": "Material,Synonyms,Class,Application,Property,Value,Unit\n"
+                 "Alphamer,Alpha one,polymer,dental,tensile strength,11,MPa\n",
+        "second": "Material,Class,Application,Property,Value,Unit\nAlpha one,polymer,dental,tensile strength,12,MPa\n",
+    }
+    for name, text in files.items():
+        path = tmp_path / f"{name}.csv"
+        path.write_text(text, encoding="utf-8")
+        assert ingest_file(engine, path).loaded, name
+    with engine.begin() as connection:
+        retract_dataset(connection, connection.execute(select(Dataset.id).where(Dataset.name == "first")).scalar_one())
+    with engine.connect() as connection:
+        assert set(connection.execute(select(MaterialSynonym.synonym)).scalars()) == {"Alpha one"}
+        assert set(connection.execute(select(MaterialApplication.application)).scalars()) == {"dental"}
+    again = ingest_file(engine, tmp_path / "second.csv", IngestOptions(dataset="second"))
+    assert again.loaded or again.unchanged
+    with engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(Material)).scalar() == 1
+    with engine.begin() as connection:
+        retract_dataset(connection, connection.execute(select(Dataset.id).where(Dataset.name == "second")).scalar_one())
+    with engine.connect() as connection:
+        assert list(connection.execute(select(MaterialSynonym.synonym)).scalars()) == []
+        assert list(connection.execute(select(MaterialApplication.application)).scalars()) == []

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
+from typing import Generic, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, insert, select, text, update
+from sqlalchemy import Connection, Engine, create_engine, event, insert, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from biomatdb import models
 from biomatdb.vocabulary import get_vocabulary
 
+
+T = TypeVar("T")
 
 # Connections each engine may hold: the API runs sync routes on anyio's 40 worker threads,
 # and a request that finds the pool empty waits, then answers 503 (api.problems); the default
@@ -114,6 +120,33 @@ def bump_generation(connection) -> None:
     """Move the core's generation on, inside the transaction that changes its materials."""
     state = models.CoreState.__table__
     connection.execute(update(state).where(state.c.id == 1).values(generation=state.c.generation + 1))
+
+
+def core_generation(connection) -> int:
+    """The core's generation: one primary-key read."""
+    state = models.CoreState.__table__
+    return connection.execute(select(state.c.generation).where(state.c.id == 1)).scalar()
+
+
+class PerGeneration(Generic[T]):
+    """A value derived from the core, one per engine (gone with it), rebuilt by ``build(connection)``
+    when the core's generation has moved since it was made. The generation is read on the
+    caller's connection and the value built on it, so that the two agree."""
+
+    def __init__(self, build: Callable[[Connection], T]) -> None:
+        self._build = build
+        self._values: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    def get(self, engine: Engine, connection: Connection) -> T:
+        generation = core_generation(connection)
+        with self._lock:
+            cached = self._values.get(engine)
+            if cached is not None and cached[0] == generation:
+                return cached[1]
+            value = self._build(connection)
+            self._values[engine] = (generation, value)
+            return value
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

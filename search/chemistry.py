@@ -27,7 +27,8 @@ from sqlalchemy import Engine, select
 
 from biomatdb.chemistry import StructureLimits, fingerprint, parse_structure, structure_size_problem
 from biomatdb.errors import QueryError, StructureError
-from biomatdb.models import ChemicalStructure, CoreState, Material
+from biomatdb.db import core_generation
+from biomatdb.models import ChemicalStructure, Material
 from search.model import Similarity, Substructure
 
 log = logging.getLogger("biomatdb.search.chemistry")
@@ -86,7 +87,7 @@ class ChemistryIndex:
         """The core's generation (one row, moved by every change to materials): the change check
         on each query costs one primary-key read, not a scan of the materials."""
         with self.engine.connect() as connection:
-            return (connection.execute(select(CoreState.generation).where(CoreState.id == 1)).scalar(),)
+            return (core_generation(connection),)
 
     def snapshot(self) -> _Snapshot:
         """The in-memory index, rebuilt when the core's generation moved."""

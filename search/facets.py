@@ -10,14 +10,13 @@ count, then by value, as the SQL counts were.
 
 from __future__ import annotations
 
-import threading
-import weakref
 from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import Engine, select
 
-from biomatdb.models import CoreState, Dataset, Material, MaterialApplication, Measurement
+from biomatdb.db import PerGeneration
+from biomatdb.models import Dataset, Material, MaterialApplication, Measurement
 from search.model import FacetValue
 
 
@@ -85,18 +84,10 @@ def build(connection) -> FacetIndex:
     return FacetIndex(material_ids=material_ids, facets=facets)
 
 
-_indexes: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # engine -> (generation, index)
-_lock = threading.Lock()
+_indexes: PerGeneration[FacetIndex] = PerGeneration(build)
 
 
 def facet_index(connection, engine: Engine) -> FacetIndex:
     """The engine's facet index at the core's current generation (read on ``connection``, inside
     the search's own snapshot), built when the generation moved."""
-    generation = connection.execute(select(CoreState.generation).where(CoreState.id == 1)).scalar()
-    with _lock:
-        cached = _indexes.get(engine)
-        if cached is not None and cached[0] == generation:
-            return cached[1]
-        index = build(connection)
-        _indexes[engine] = (generation, index)
-        return index
+    return _indexes.get(engine, connection)

@@ -15,14 +15,13 @@ Tanimoto (``search.chemistry``).
 
 from __future__ import annotations
 
-import threading
-import weakref
 from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import Engine, func, select
 
-from biomatdb.models import CoreState, Measurement
+from biomatdb.db import PerGeneration
+from biomatdb.models import Measurement
 
 MIN_SPREAD = 1e-9
 
@@ -53,28 +52,14 @@ class ProfileMatrix:
 
 def profile_matrix(engine: Engine) -> ProfileMatrix:
     with engine.connect() as connection:
-        generation = connection.execute(select(CoreState.generation).where(CoreState.id == 1)).scalar()
-    with _lock:
-        cached = _matrices.get(engine)
-        if cached is not None and cached[0] == generation:
-            return cached[1]
-    matrix = _build_matrix(engine)
-    with _lock:
-        _matrices[engine] = (generation, matrix)
-    return matrix
+        return _matrices.get(engine, connection)
 
 
-# per engine (gone with it), the generation its matrix was built at
-_matrices: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_lock = threading.Lock()
-
-
-def _build_matrix(engine: Engine) -> ProfileMatrix:
+def _build_matrix(connection) -> ProfileMatrix:
     value = _representative()
-    with engine.connect() as connection:
-        rows = connection.execute(
-            select(Measurement.material_id, Measurement.property_key, func.avg(value))
-            .where(value.is_not(None)).group_by(Measurement.material_id, Measurement.property_key)).all()
+    rows = connection.execute(
+        select(Measurement.material_id, Measurement.property_key, func.avg(value))
+        .where(value.is_not(None)).group_by(Measurement.material_id, Measurement.property_key)).all()
     if not rows:
         return ProfileMatrix(np.array([], dtype=np.int64), (), np.empty((0, 0)), np.empty(0))
     ids = np.array([r[0] for r in rows], dtype=np.int64)
@@ -96,6 +81,9 @@ def _build_matrix(engine: Engine) -> ProfileMatrix:
             spread = float(np.std(present, ddof=1))
             spreads[index] = spread if spread > MIN_SPREAD else 1.0
     return ProfileMatrix(material_ids, properties, values, spreads)
+
+
+_matrices: PerGeneration[ProfileMatrix] = PerGeneration(_build_matrix)
 
 
 def similar_by_profile(engine: Engine, material_id: int, *, limit: int = 10) -> list[ProfileMatch]:

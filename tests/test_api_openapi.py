@@ -5,13 +5,9 @@ the schema."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 
 import pytest
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import (
@@ -21,16 +17,10 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from api.server import uvicorn_options
 from biomatdb.db import make_engine, migrate
 from ingest.pipeline import ingest_file
 from tests.api_fixtures import SEMANTICS_CSV, make_key, settings_for
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.live import serving
 
 
 @pytest.fixture(scope="module")
@@ -45,18 +35,8 @@ def live_api(tmp_path_factory):
     curator = make_key(engine, "curator")
     app = create_app(settings_for(engine, root / "data"))
     engine.dispose()
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, **uvicorn_options(host="127.0.0.1", port=port, log_level="warning", lifespan="on")))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", app, curator
-    server.should_exit = True
-    thread.join(30)
-
+    with serving(app, name="openapi-server", lifespan="on") as port:
+        yield f"http://127.0.0.1:{port}", app, curator
 
 def _document() -> dict:
     """The app's OpenAPI document. It is made from the code, not the data, so an app over an

@@ -8,18 +8,14 @@ checked is that the connection is closed, not how fast."""
 from __future__ import annotations
 
 import socket
-import threading
 import time
 
 import httpx
 import pytest
-import uvicorn
-
 import api.server
-from api.server import uvicorn_options
 from biomatdb.db import make_engine, migrate
 from tests.api_fixtures import make_key, settings_for
-from tests.test_api_openapi import free_port
+from tests.live import serving
 
 
 @pytest.fixture
@@ -34,17 +30,8 @@ def server(tmp_path, monkeypatch):
     curator = make_key(engine, "curator")
     data_dir = tmp_path / "data"
     app = create_app(settings_for(engine, data_dir))
-    port = free_port()
-    runner = uvicorn.Server(uvicorn.Config(app, **uvicorn_options(host="127.0.0.1", port=port, log_level="warning")))
-    thread = threading.Thread(target=runner.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not runner.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
-        time.sleep(0.05)
-    yield port, curator, data_dir
-    runner.should_exit = True
-    thread.join(30)
+    with serving(app, name="slow-clients-server") as port:
+        yield port, curator, data_dir
     engine.dispose()
 
 

@@ -31,7 +31,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.ui_fixtures import OWN_HOSTS, free_port
+from tests.live import free_port
+from tests.ui_fixtures import OWN_HOSTS
 
 URL = re.compile(r"https?://[^\s\"'<>)]+", re.IGNORECASE)
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}

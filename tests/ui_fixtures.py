@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,10 +22,10 @@ import pytest
 from sqlalchemy import Engine
 
 from biomatdb.apikeys import create_key
-from api.server import uvicorn_options
 from biomatdb.db import make_engine, migrate
 from biomatdb.settings import Settings
 from ingest.fixtures import default_fixtures_dir, load_fixtures
+from tests.live import serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu",
@@ -36,12 +33,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-g
 OWN_HOSTS = {"127.0.0.1", "localhost"}
 KIOSK = {"width": 1920, "height": 1080}
 PHONE = {"width": 390, "height": 844}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def install_chromium() -> Path:
@@ -95,27 +86,15 @@ class DemoServer:
 @pytest.fixture(scope="session")
 def demo_server(curated_core, admin_key, tmp_path_factory) -> Iterator[DemoServer]:
     """The app in read-only mode (as ``biomatdb demo`` runs it), served by uvicorn in a thread."""
-    import uvicorn
-
     from api.app import create_app
 
     settings = Settings(data_dir=tmp_path_factory.mktemp("ui-data"),
                         database_url=curated_core.url.render_as_string(hide_password=False),
                         read_only=True, rate_limit=None, elasticsearch_url=None)
     app = create_app(settings)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, **uvicorn_options(host="127.0.0.1", port=port, log_level="warning")))
-    thread = threading.Thread(target=server.run, name="ui-demo-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("the demo server did not start")
-        time.sleep(0.05)
-    app.state.chemistry.snapshot()  # built once here, not inside a browser test's time budget
-    yield DemoServer(f"http://127.0.0.1:{port}", app, settings)
-    server.should_exit = True
-    thread.join(timeout=30)
+    with serving(app, name="ui-demo-server") as port:
+        app.state.chemistry.snapshot()  # built once here, not inside a browser test's time budget
+        yield DemoServer(f"http://127.0.0.1:{port}", app, settings)
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import os
+import shutil
 import signal
 from collections.abc import Callable
 from pathlib import Path
@@ -99,6 +100,9 @@ def execute_job(engine: Engine, settings: Settings, job, progress: Callable[[int
         log.exception("job %s failed", job.public_id)
         values = {"status": "failed", "error": "the job stopped on an unexpected error; nothing was applied",
                   "rows_done": rows_seen[0]}
+    # the upload is gone before the job is reported finished (the supervisor removes it too, for
+    # a process that ended without getting here)
+    shutil.rmtree(path.parent, ignore_errors=True)
     with engine.begin() as connection:
         connection.execute(update(Job).where(Job.id == job.id, Job.status == "running")
                            .values(finished_at=utcnow(), **values))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -15,11 +16,14 @@ from sqlalchemy.orm import Session, selectinload
 
 from biomatdb.errors import NotFoundError
 from biomatdb.models import (
+    ChemicalStructure,
     CompositionComponent,
     Dataset,
     Material,
+    MaterialApplication,
     MaterialSynonym,
     Measurement,
+    Source,
 )
 from biomatdb.spreadsheet import neutralise_row
 from biomatdb.vocabulary import get_vocabulary, normalise_label
@@ -203,45 +207,69 @@ def export_rows_for(session: Session, public_ids: list[str]) -> Iterator[dict[st
 
 
 def _material_rows(session: Session, ids: list[int], dataset: str | None) -> Iterator[dict[str, str]]:
-    if ids:
-        materials = session.scalars(select(Material).where(Material.id.in_(ids)).order_by(Material.id).options(
-            selectinload(Material.synonyms), selectinload(Material.applications), selectinload(Material.components),
-            selectinload(Material.structure), selectinload(Material.measurements).selectinload(Measurement.source),
-            selectinload(Material.measurements).selectinload(Measurement.dataset))).all()
-        for material in materials:
-            base = {
-                "id": material.public_id, "material": material.name, "class": material.material_class or "",
-                "subclass": material.subclass or "", "synonyms": "; ".join(s.synonym for s in material.synonyms),
-                "description": material.description or "",
-                "biodegradable": "" if material.biodegradable is None else ("yes" if material.biodegradable else "no"),
-                "origin": material.origin or "", "applications": "; ".join(a.application for a in material.applications),
-                "regulatory notes": material.regulatory_notes or "",
-                "smiles": material.structure.canonical_smiles if material.structure else "",
-                "composition": composition_text(material.components),
+    """The export rows of these materials, read with a few Core statements per batch (ORM objects
+    cost 80 µs a measurement: 1.2 s for 15,000 rows)."""
+    if not ids:
+        return
+    connection = session.connection()
+    materials = connection.execute(
+        select(Material.id, Material.public_id, Material.name, Material.material_class.label("material_class"),
+               Material.subclass, Material.description, Material.biodegradable, Material.origin,
+               Material.regulatory_notes, ChemicalStructure.canonical_smiles)
+        .outerjoin(ChemicalStructure, ChemicalStructure.id == Material.structure_id)
+        .where(Material.id.in_(ids)).order_by(Material.id)).all()
+    synonyms, applications, components = defaultdict(list), defaultdict(list), defaultdict(list)
+    for row in connection.execute(select(MaterialSynonym.material_id, MaterialSynonym.synonym)
+                                  .where(MaterialSynonym.material_id.in_(ids)).order_by(MaterialSynonym.id)):
+        synonyms[row.material_id].append(row.synonym)
+    for row in connection.execute(select(MaterialApplication.material_id, MaterialApplication.application)
+                                  .where(MaterialApplication.material_id.in_(ids))
+                                  .order_by(MaterialApplication.application)):
+        applications[row.material_id].append(row.application)
+    for row in connection.execute(select(CompositionComponent.__table__)
+                                  .where(CompositionComponent.material_id.in_(ids)).order_by(CompositionComponent.position)):
+        components[row.material_id].append(row)
+    measured = (select(Measurement.__table__, Source.key.label("source_key"), Source.citation.label("citation"),
+                       Source.doi.label("doi"))
+                .join(Dataset, Dataset.id == Measurement.dataset_id)
+                .outerjoin(Source, Source.id == Measurement.source_id)
+                .where(Measurement.material_id.in_(ids)))
+    if dataset is not None:
+        measured = measured.where(Dataset.name == dataset)
+    measurements = defaultdict(list)
+    for row in connection.execute(measured):
+        measurements[row.material_id].append(row)
+    for material in materials:
+        base = {
+            "id": material.public_id, "material": material.name, "class": material.material_class or "",
+            "subclass": material.subclass or "", "synonyms": "; ".join(synonyms[material.id]),
+            "description": material.description or "",
+            "biodegradable": "" if material.biodegradable is None else ("yes" if material.biodegradable else "no"),
+            "origin": material.origin or "", "applications": "; ".join(applications[material.id]),
+            "regulatory notes": material.regulatory_notes or "",
+            "smiles": material.canonical_smiles or "",
+            "composition": composition_text(components[material.id]),
+        }
+        rows = sorted(measurements[material.id], key=_export_order)
+        if not rows:
+            yield {**base, **{column: "" for column in EXPORT_COLUMNS if column not in base}}
+        for m in rows:
+            yield {
+                **base, "property": m.property_key,
+                "value": value_text(m.qualifier, m.value, m.value_min, m.value_max), "unit": m.unit,
+                "uncertainty": "" if m.uncertainty is None else format_number(m.uncertainty),
+                "temperature": "" if m.temperature_K is None else f"{format_number(m.temperature_K)} K",
+                "medium": m.medium or "", "method": m.method or "", "standard": m.standard or "",
+                "specimen state": m.specimen_state or "", "notes": m.notes or "",
+                "source": m.citation or "", "doi": m.doi or "",
             }
-            measurements = sorted(
-                (m for m in material.measurements if dataset is None or m.dataset.name == dataset),
-                key=_export_order)
-            if not measurements:
-                yield {**base, **{column: "" for column in EXPORT_COLUMNS if column not in base}}
-            for m in measurements:
-                yield {
-                    **base, "property": m.property_key,
-                    "value": value_text(m.qualifier, m.value, m.value_min, m.value_max), "unit": m.unit,
-                    "uncertainty": "" if m.uncertainty is None else format_number(m.uncertainty),
-                    "temperature": "" if m.temperature_K is None else f"{format_number(m.temperature_K)} K",
-                    "medium": m.medium or "", "method": m.method or "", "standard": m.standard or "",
-                    "specimen state": m.specimen_state or "", "notes": m.notes or "",
-                    "source": (m.source.citation or "") if m.source else "", "doi": (m.source.doi or "") if m.source else "",
-                }
-            session.expunge_all()
 
 
-def _export_order(m: Measurement) -> tuple:
+def _export_order(m) -> tuple:
     """A stable order that does not depend on database ids, so exports of equal states are equal."""
     return (m.property_key, m.qualifier, repr(m.value_min), repr(m.value_max), repr(m.value), repr(m.uncertainty),
             repr(m.temperature_K), m.medium or "", m.method or "", m.standard or "", m.specimen_state or "",
-            (m.source.key if m.source else ""), m.notes or "")
+            m.source_key or "", m.notes or "")
 
 
 def csv_blocks(rows: Iterable[dict[str, str]], *, flush_bytes: int = 1 << 16) -> Iterator[str]:

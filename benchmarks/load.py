@@ -10,6 +10,7 @@ It measures; it asserts nothing about time. Traffic goes only to 127.0.0.1.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -19,6 +20,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -39,6 +41,34 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serving(env: dict[str, str], log: Path, *, ready: str = "/health") -> Iterator[str]:
+    """``biomatdb serve`` in a process of its own on a free 127.0.0.1 port, once ``ready`` answers
+    200; yields its base URL. Stopped gracefully (searches still running finish first, for up to
+    30 s), then killed."""
+    port = _free_port()
+    with log.open("w") as server_log:
+        server = subprocess.Popen([sys.executable, "-c", "from biomatdb.cli import app; app()", "serve", "--port",
+                                   str(port)], env=env, stdout=subprocess.DEVNULL, stderr=server_log)
+        base_url = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(600):
+                try:
+                    if httpx.get(base_url + ready, timeout=10).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.1)
+            yield base_url
+        finally:
+            server.terminate()
+            try:
+                server.wait(30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
 
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
@@ -116,60 +146,40 @@ def run(rows: int, seconds: float, clients: int, out: Path) -> dict:
     big, second = work / "big.csv", work / "second.csv"
     write_long(big, rows, seed=11)
     write_long(second, 2_000, seed=12)
-    port = _free_port()
-    server_log = (work / "server.log").open("w")
-    server = subprocess.Popen([sys.executable, "-c", "from biomatdb.cli import app; app()", "serve", "--port", str(port)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=server_log)
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        with httpx.Client(base_url=base_url, timeout=60) as http:
-            for _ in range(600):
-                try:
-                    if http.get("/health").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.1)
-            http.get("/api/v1/materials", params={"q": "warm"})
-            baseline = _search_for(base_url, seconds, clients)
-            upload = _upload(http, big, "load-benchmark-big", key)
-            assert not isinstance(upload, str), upload
-            job_url = upload.headers.get("location")
-            seconds_half = seconds / 2
-            results: dict = {}
+    with serving(env, work / "server.log") as base_url, httpx.Client(base_url=base_url, timeout=60) as http:
+        http.get("/api/v1/materials", params={"q": "warm"})
+        baseline = _search_for(base_url, seconds, clients)
+        upload = _upload(http, big, "load-benchmark-big", key)
+        assert not isinstance(upload, str), upload
+        job_url = upload.headers.get("location")
+        seconds_half = seconds / 2
+        results: dict = {}
 
-            def searching() -> None:
-                results["during"] = _search_for(base_url, seconds, clients)
+        def searching() -> None:
+            results["during"] = _search_for(base_url, seconds, clients)
 
-            searcher = threading.Thread(target=searching)
-            searcher.start()
-            time.sleep(seconds_half)
-            second_upload = _upload(http, second, "load-benchmark-second", key)
-            running_at_half = http.get(job_url, headers={"Authorization": f"Bearer {key}"}).json()
-            searcher.join()
-            jobs = {}
-            for name, response in (("big", upload), ("second", second_upload)):
-                if isinstance(response, str):
-                    jobs[name] = {"upload_status": response, "job_status": None, "error": response, "seconds": None}
-                    continue
-                location = response.headers.get("location")
-                job = {"status": f"HTTP {response.status_code}", "error": response.text[:300]}
-                deadline = time.monotonic() + 1800
-                while location and time.monotonic() < deadline:
-                    job = http.get(location, headers={"Authorization": f"Bearer {key}"}).json()
-                    if job["status"] in ("succeeded", "failed"):
-                        break
-                    time.sleep(0.5)
-                jobs[name] = {"upload_status": response.status_code, "job_status": job["status"],
-                              "error": job.get("error"),
-                              "seconds": _duration(job)}
-    finally:
-        server.terminate()  # graceful: searches still running finish first, for up to 30 s
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        server_log.close()
+        searcher = threading.Thread(target=searching)
+        searcher.start()
+        time.sleep(seconds_half)
+        second_upload = _upload(http, second, "load-benchmark-second", key)
+        running_at_half = http.get(job_url, headers={"Authorization": f"Bearer {key}"}).json()
+        searcher.join()
+        jobs = {}
+        for name, response in (("big", upload), ("second", second_upload)):
+            if isinstance(response, str):
+                jobs[name] = {"upload_status": response, "job_status": None, "error": response, "seconds": None}
+                continue
+            location = response.headers.get("location")
+            job = {"status": f"HTTP {response.status_code}", "error": response.text[:300]}
+            deadline = time.monotonic() + 1800
+            while location and time.monotonic() < deadline:
+                job = http.get(location, headers={"Authorization": f"Bearer {key}"}).json()
+                if job["status"] in ("succeeded", "failed"):
+                    break
+                time.sleep(0.5)
+            jobs[name] = {"upload_status": response.status_code, "job_status": job["status"],
+                          "error": job.get("error"),
+                          "seconds": _duration(job)}
     result = {"rows": rows, "seconds": seconds, "clients": clients, "baseline": baseline,
               "during_upload": results.get("during"), "big_job_at_half_time": running_at_half.get("status"),
               "uploads": jobs}

@@ -247,22 +247,11 @@ def run(scale: str, out: Path, seed: int = 42, repetitions: int = 30, materials:
         in_process[name] = _timed(lambda q=query: backend.search(q), repetitions)
 
     # through the HTTP API: a real server over the same core
-    from benchmarks.load import _free_port
+    from benchmarks.load import serving
 
-    port = _free_port()
     env = {**os.environ, "BIOMATDB_DATABASE_URL": url, "BIOMATDB_DATA_DIR": str(work / "data"), "BIOMATDB_RATE_LIMIT": ""}
-    server_log = (work / "server.log").open("w")
-    server = subprocess.Popen([sys.executable, "-c", "from biomatdb.cli import app; app()", "serve", "--port", str(port)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=server_log)
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as http:
-            for _ in range(600):
-                try:
-                    if http.get("/ready").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.1)
+    with serving(env, work / "server.log", ready="/ready") as base_url:
+        with httpx.Client(base_url=base_url, timeout=120) as http:
             first = http.get("/api/v1/materials", params={"limit": 2, "filter": "class = polymer"}).json()["results"]
             ids = [hit["id"] for hit in first]
             cursor = None
@@ -295,14 +284,6 @@ def run(scale: str, out: Path, seed: int = 42, repetitions: int = 30, materials:
                 api = _timed(lambda p=path, q=params: _get(http, p, q), repetitions)
                 p99 = _percentile(api, 0.99)
                 results.append(_row(f"{name}_p99", p99, "ms", None, "≤ 50 ms", p99 <= 50))
-    finally:
-        server.terminate()
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        server_log.close()
 
     # the CLI, started and answering, against the interpreter's own start
     env_cli = {**os.environ, "BIOMATDB_DATABASE_URL": url, "BIOMATDB_DATA_DIR": str(work / "data")}

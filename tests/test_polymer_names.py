@@ -142,8 +142,11 @@ def curated_materials() -> tuple[set[str], set[str]]:
     rows = []
     with CURATED_POLYMERS.open(newline="", encoding="utf-8") as handle:
         rows += [(r["Material"], r["SMILES"], r["Synonyms"]) for r in csv.DictReader(handle) if r["Class"]]
-    sheet = openpyxl.load_workbook(CURATED_NATURAL, read_only=True).worksheets[0]
-    header, *body = sheet.iter_rows(values_only=True)
+    workbook = openpyxl.load_workbook(CURATED_NATURAL, read_only=True)
+    try:
+        header, *body = workbook.worksheets[0].iter_rows(values_only=True)
+    finally:
+        workbook.close()  # a read-only workbook keeps its file open until closed
     column = {name: index for index, name in enumerate(header)}
     rows += [(r[column["Material"]], r[column["SMILES"]] or "", r[column["Synonyms"]] or "")
              for r in body if r[column["Class"]]]

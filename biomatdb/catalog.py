@@ -21,12 +21,14 @@ from biomatdb.models import (
     Dataset,
     Material,
     MaterialApplication,
+    MaterialRedirect,
     MaterialSynonym,
     Measurement,
     Source,
 )
+from biomatdb.identity import material_key
 from biomatdb.spreadsheet import neutralise_row
-from biomatdb.vocabulary import get_vocabulary, normalise_label
+from biomatdb.vocabulary import get_vocabulary
 
 EXPORT_COLUMNS = [
     "id", "material", "class", "subclass", "synonyms", "description", "biodegradable", "origin", "applications",
@@ -37,7 +39,7 @@ EXPORT_COLUMNS = [
 
 def find_material(session: Session, name_or_id: str) -> Material:
     """By public id, then name, then synonym; NotFoundError when none."""
-    key = normalise_label(name_or_id)
+    key = material_key(name_or_id)
     options = (
         selectinload(Material.synonyms), selectinload(Material.applications), selectinload(Material.components),
         selectinload(Material.structure),
@@ -49,7 +51,10 @@ def find_material(session: Session, name_or_id: str) -> Material:
         if material is not None:
             return material
     synonym = select(MaterialSynonym.material_id).where(MaterialSynonym.name_key == key)
-    material = session.scalars(select(Material).where(Material.id.in_(synonym)).options(*options).order_by(Material.id)).first()
+    merged = select(MaterialRedirect.material_id).where(MaterialRedirect.public_id == name_or_id.strip())
+    material = session.scalars(select(Material).where(Material.id.in_(merged)).options(*options)).first()
+    if material is None:
+        material = session.scalars(select(Material).where(Material.id.in_(synonym)).options(*options).order_by(Material.id)).first()
     if material is None:
         raise NotFoundError(f"no material named or numbered {name_or_id!r}")
     return material
@@ -134,7 +139,7 @@ def material_json(material: Material) -> dict[str, Any]:
         "name": material.name,
         "class": material.material_class,
         "subclass": material.subclass,
-        "synonyms": [s.synonym for s in material.synonyms],
+        "synonyms": [s.synonym for s in material.synonyms if s.name_key != material.name_key],
         "description": material.description,
         "biodegradable": material.biodegradable,
         "origin": material.origin,
@@ -213,15 +218,16 @@ def _material_rows(session: Session, ids: list[int], dataset: str | None) -> Ite
         return
     connection = session.connection()
     materials = connection.execute(
-        select(Material.id, Material.public_id, Material.name, Material.material_class.label("material_class"),
+        select(Material.id, Material.public_id, Material.name, Material.name_key,
+               Material.material_class.label("material_class"),
                Material.subclass, Material.description, Material.biodegradable, Material.origin,
                Material.regulatory_notes, ChemicalStructure.canonical_smiles)
         .outerjoin(ChemicalStructure, ChemicalStructure.id == Material.structure_id)
         .where(Material.id.in_(ids)).order_by(Material.id)).all()
     synonyms, applications, components = defaultdict(list), defaultdict(list), defaultdict(list)
-    for row in connection.execute(select(MaterialSynonym.material_id, MaterialSynonym.synonym)
+    for row in connection.execute(select(MaterialSynonym.material_id, MaterialSynonym.synonym, MaterialSynonym.name_key)
                                   .where(MaterialSynonym.material_id.in_(ids)).order_by(MaterialSynonym.id)):
-        synonyms[row.material_id].append(row.synonym)
+        synonyms[row.material_id].append((row.synonym, row.name_key))
     for row in connection.execute(select(MaterialApplication.material_id, MaterialApplication.application)
                                   .where(MaterialApplication.material_id.in_(ids))
                                   .order_by(MaterialApplication.application)):
@@ -242,7 +248,8 @@ def _material_rows(session: Session, ids: list[int], dataset: str | None) -> Ite
     for material in materials:
         base = {
             "id": material.public_id, "material": material.name, "class": material.material_class or "",
-            "subclass": material.subclass or "", "synonyms": "; ".join(synonyms[material.id]),
+            "subclass": material.subclass or "", "synonyms": "; ".join(
+                synonym for synonym, key in synonyms[material.id] if key != material.name_key),
             "description": material.description or "",
             "biodegradable": "" if material.biodegradable is None else ("yes" if material.biodegradable else "no"),
             "origin": material.origin or "", "applications": "; ".join(applications[material.id]),

@@ -139,3 +139,58 @@ def parse_structure(text: str, *, placeholders: tuple[str, ...] = (),
         fingerprint=DataStructs.BitVectToBinaryText(fingerprint(mol)),
         pattern_fingerprint=DataStructs.BitVectToBinaryText(pattern_fingerprint(mol)),
     )
+
+
+#: Polymer families by the linkage their repeat unit holds, the first that matches naming it
+#: (a polyimide's imide before its amide; a polycarbonate's carbonate before an ester).
+_FAMILIES = (
+    ("Polysiloxane", "[Si]-O"),
+    ("Polyimide", "C(=O)N(C=O)"),
+    ("Polyurethane", "[NX3]C(=O)O[#6]"),
+    ("Polyurea", "[NX3]C(=O)[NX3]"),
+    ("Polycarbonate", "[#6]OC(=O)O[#6]"),
+    ("Polyamide", "[#6]C(=O)[NX3;H1,H0]"),
+    ("Polyester", "[#6]C(=O)O[#6]"),
+    ("Polysulfone", "[#6]S(=O)(=O)[#6]"),
+    ("Polyether ketone", "[#6]C(=O)[c].[c]O[c]"),
+    ("Polyether", "[#6][OX2][#6]"),
+    ("Polysulfide", "[#6][SX2][#6]"),
+)
+_family_patterns: list[tuple[str, Chem.Mol]] | None = None
+
+
+def _two_units(mol: Chem.Mol) -> Chem.Mol:
+    """Two copies of a two-ended repeat unit joined tail to head (itself when it has other ends)."""
+    stars = [atom.GetIdx() for atom in mol.GetAtoms() if atom.GetAtomicNum() == 0]
+    if len(stars) != 2:
+        return mol
+    first, second = Chem.RWMol(mol), Chem.RWMol(mol)
+    for copy, labels in ((first, (1, 2)), (second, (2, 3))):
+        for index, label in zip(stars, labels, strict=True):
+            copy.GetAtomWithIdx(index).SetAtomMapNum(label)
+    try:
+        return Chem.molzip(Chem.CombineMols(first, second))
+    except Exception:  # RDKit's own error family: an end it cannot join
+        return mol
+
+
+def polymer_family(canonical_smiles: str) -> str | None:
+    """The family a repeat unit belongs to by its linkages ("Polyester", "Polyimide"), "Vinyl
+    polymer" for an all-carbon backbone, or None when it is no repeat unit or none fits."""
+    global _family_patterns
+    mol = Chem.MolFromSmiles(canonical_smiles)
+    if mol is None or not any(atom.GetAtomicNum() == 0 for atom in mol.GetAtoms()):
+        return None
+    if _family_patterns is None:
+        _family_patterns = [(family, Chem.MolFromSmarts(smarts)) for family, smarts in _FAMILIES]
+    joined = _two_units(mol)  # a linkage may span the unit's ends: *OC(C)C(*)=O is an ester
+    for family, pattern in _family_patterns:
+        if joined.HasSubstructMatch(pattern):
+            return family
+    ends = [atom.GetNeighbors()[0] for atom in mol.GetAtoms() if atom.GetAtomicNum() == 0 and atom.GetDegree() == 1]
+    if len(ends) == 2 and all(atom.GetAtomicNum() == 6 for atom in ends):
+        path = Chem.GetShortestPath(mol, ends[0].GetIdx(), ends[1].GetIdx()) if ends[0].GetIdx() != ends[1].GetIdx() else (ends[0].GetIdx(),)
+        if all(mol.GetAtomWithIdx(index).GetAtomicNum() == 6 and not mol.GetAtomWithIdx(index).GetIsAromatic()
+               for index in path):
+            return "Vinyl polymer"
+    return None

@@ -86,6 +86,8 @@ class Dataset(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # set when the dataset's measurements were retracted; the row and its uploads stay as history
     retracted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # curated | compilation: whose names win when materials are one (docs/identity.md)
+    kind: Mapped[str] = mapped_column(String(16), default="curated", server_default="curated")
 
     source: Mapped[Source | None] = relationship()
     uploads: Mapped[list[DatasetUpload]] = relationship(
@@ -186,6 +188,16 @@ class Material(Base):
     measurements: Mapped[list[Measurement]] = relationship(
         back_populates="material", order_by="Measurement.id", cascade="all, delete-orphan"
     )
+
+
+class MaterialRedirect(Base):
+    """The public id of a material merged into another (docs/identity.md): it keeps answering."""
+
+    __tablename__ = "material_redirects"
+
+    public_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    material_id: Mapped[int] = mapped_column(ForeignKey("materials.id", ondelete="CASCADE"), index=True)
+    merged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class MaterialSynonym(Base):

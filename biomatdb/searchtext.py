@@ -9,6 +9,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import Connection, bindparam, select, update
 
+from biomatdb.identity import material_key
 from biomatdb.models import Material, MaterialApplication, MaterialSynonym
 
 _BATCH = 500
@@ -16,7 +17,9 @@ _BATCH = 500
 
 def compose(*, name: str, synonyms: Iterable[str], material_class: str | None, subclass: str | None,
             description: str | None, applications: Iterable[str]) -> str:
-    parts = [name, *synonyms, material_class or "", subclass or "", description or "",
+    own = material_key(name)  # the name is one of the synonyms too (docs/identity.md): said once
+    parts = [name, *(synonym for synonym in synonyms if material_key(synonym) != own), material_class or "",
+             subclass or "", description or "",
              *(a.replace("_", " ") for a in applications)]
     return " ".join(part for part in parts if part)
 

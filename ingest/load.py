@@ -16,7 +16,17 @@ import pandas as pd
 from sqlalchemy import Connection, and_, case, delete, func, insert, literal, select, update
 
 from biomatdb import PIPELINE_VERSION
+from biomatdb.chemistry import polymer_family
 from biomatdb.db import bump_generation
+from biomatdb.identity import (
+    conflict,
+    display_name_for_structure,
+    identity_of,
+    is_structure_string,
+    material_key,
+    spelling_variants,
+)
+from biomatdb.merge import merge_duplicates, refresh_names, vocabulary_grade, vocabulary_name
 from biomatdb.models import (
     ChemicalStructure,
     CompositionComponent,
@@ -30,13 +40,17 @@ from biomatdb.models import (
     SearchOutbox,
     Source,
 )
+from ingest.duplicates import possible_duplicates
 from ingest.normalise import MaterialRecord, NormalisedChunk, SourceRecord, public_id_for
+from ingest.report import Issue
 from biomatdb.searchtext import compose as compose_search_text
 from biomatdb.searchtext import refresh_search_text
 from biomatdb.vocabulary import normalise_label
 
 _IN_BATCH = 500
-IDENTITY_COLUMNS = ["material_id", "property_key", "source_id", "source_column", "temperature_K", "medium",
+# the material enters the re-upload diff beside the hashes, not inside them: a merge of two
+# materials moves measurements without making them new (docs/identity.md)
+IDENTITY_COLUMNS = ["property_key", "source_id", "source_column", "temperature_K", "medium",
                     "method", "standard", "specimen_state"]
 CONTENT_COLUMNS = IDENTITY_COLUMNS + ["qualifier", "value", "value_min", "value_max", "uncertainty",
                                       "verbatim_value", "verbatim_unit", "notes"]
@@ -75,22 +89,28 @@ class Loader:
     previous_upload_exists: bool
     counts: LoadCounts = field(default_factory=LoadCounts)
     _material_ids: dict[str, int] = field(default_factory=dict)  # name_key -> id, for this file
-    _claimed_names: dict[int, str] = field(default_factory=dict)  # material id -> name_key it has in this file
+    _claimed_names: dict[int, str] = field(default_factory=dict)  # material id -> the name it has in this file
     _claims: set[tuple[str, int, str]] = field(default_factory=set)  # (kind, material id, key) this file states
     _updated: set[int] = field(default_factory=set)
     _created: set[int] = field(default_factory=set)
     _source_ids: dict[str, int] = field(default_factory=dict)
     _structure_ids: dict[str, int] = field(default_factory=dict)
+    _seen: dict[str, tuple[int, str]] = field(default_factory=dict)  # name_key -> (first row, name), file order
+    _matched_by: dict[str, str] = field(default_factory=dict)  # name_key -> structure | name | synonym | id
+    _records: dict[str, MaterialRecord] = field(default_factory=dict)  # name_key -> the record that created it
+    warnings: list[Issue] = field(default_factory=list)
+    materials: list[dict] = field(default_factory=list)  # the report's ``materials``, set by ``finish``
 
     @classmethod
     def start(cls, connection: Connection, *, dataset: str, checksum: str, filename: str | None, license: str | None,
               origin: str | None, uploader: str | None, source: SourceRecord | None,
-              owner_key_id: int | None = None, measurements_before: int = 0) -> Loader:
-        """``measurements_before``: how many measurements the dataset holds now (the caller counted them)."""
+              owner_key_id: int | None = None, measurements_before: int = 0, kind: str | None = None) -> Loader:
+        """``measurements_before``: how many measurements the dataset holds now (the caller counted them);
+        ``kind``: curated or compilation (None: as it was, curated for a new dataset)."""
         existing = connection.execute(select(Dataset.id).where(Dataset.name == dataset)).scalar()
         now = _now()
         values = {"checksum": checksum, "filename": filename, "updated_at": now, "retracted_at": None}
-        for key, value in (("license", license), ("origin", origin), ("uploader", uploader)):
+        for key, value in (("license", license), ("origin", origin), ("uploader", uploader), ("kind", kind)):
             if value is not None:
                 values[key] = value
         if existing is None:
@@ -148,32 +168,51 @@ class Loader:
     # --- materials ---------------------------------------------------------------------
 
     def _lookup_existing(self, records: list[MaterialRecord]) -> dict[str, int]:
-        """name_key -> existing material id, by public id, then name or synonym, then structure."""
+        """name_key -> existing material id, by public id, then name or synonym, then structure
+        under the identity rules (docs/identity.md); ``_matched_by`` says which."""
         found: dict[str, int] = {}
         by_public = {r.public_id: r.name_key for r in records if r.public_id}
         for batch in _batches(list(by_public)):
             for public_id, material_id in self.connection.execute(select(Material.public_id, Material.id).where(Material.public_id.in_(batch))):
                 found[by_public[public_id]] = material_id
-        names = [r.name_key for r in records if r.name_key not in found]
+                self._matched_by[by_public[public_id]] = "id"
+        names = [r.name_key for r in records if r.name_key not in found and r.name_key]
         for batch in _batches(names):
             rows = self.connection.execute(select(Material.name_key, func.min(Material.id)).where(Material.name_key.in_(batch)).group_by(Material.name_key))
-            found.update({key: material_id for key, material_id in rows if key not in found})
+            for key, material_id in rows:
+                if key not in found:
+                    found[key] = material_id
+                    self._matched_by[key] = "name"
             rows = self.connection.execute(select(MaterialSynonym.name_key, func.min(MaterialSynonym.material_id)).where(MaterialSynonym.name_key.in_(batch)).group_by(MaterialSynonym.name_key))
-            found.update({key: material_id for key, material_id in rows if key not in found})
-        by_structure = {}
+            for key, material_id in rows:
+                if key not in found:
+                    found[key] = material_id
+                    self._matched_by[key] = "synonym"
+        by_structure: dict[int, list[MaterialRecord]] = {}
         for record in records:
             if record.name_key not in found and record.structure is not None:
-                by_structure.setdefault(self._structure_ids[record.structure.canonical_smiles], []).append(record.name_key)
+                by_structure.setdefault(self._structure_ids[record.structure.canonical_smiles], []).append(record)
         for batch in _batches(list(by_structure)):
-            rows = self.connection.execute(select(Material.structure_id, Material.id).where(Material.structure_id.in_(batch)).order_by(Material.id))
-            for structure_id, material_id in rows:
-                if len(set(by_structure[structure_id])) > 1:
-                    continue  # a file that names two materials with one structure (grades) means two materials
-                for name_key in by_structure[structure_id]:
-                    # a file that names two materials differently means two materials
-                    claimed = self._claimed_names.get(material_id)
-                    if name_key not in found and (claimed is None or claimed == name_key):
-                        found[name_key] = material_id
+            candidates: dict[int, list[tuple[int, str, str | None]]] = {}
+            for structure_id, material_id, name, material_class in self.connection.execute(
+                    select(Material.structure_id, Material.id, Material.name, Material.material_class)
+                    .where(Material.structure_id.in_(batch)).order_by(Material.id)):
+                candidates.setdefault(structure_id, []).append((material_id, name, material_class))
+            for structure_id, existing in candidates.items():
+                named = sorted({r.name for r in by_structure[structure_id] if not is_structure_string(r.name)})
+                if any(not spelling_variants(named[0], other) for other in named[1:]):
+                    continue  # a file that gives one structure two names means two materials (grades)
+                for record in by_structure[structure_id]:
+                    identity = _identity(record)
+                    for material_id, name, material_class in existing:
+                        claimed = self._claimed_names.get(material_id)
+                        if claimed is not None and not spelling_variants(claimed, record.name):
+                            continue  # this file already calls it by another name
+                        if conflict(identity, identity_of(name, material_class=material_class,
+                                                          grade=vocabulary_grade(name))) is None:
+                            found[record.name_key] = material_id
+                            self._matched_by[record.name_key] = "structure"
+                            break
         return found
 
     def resolve_materials(self, records: list[MaterialRecord], names: Iterable[str]) -> dict[str, int]:
@@ -182,11 +221,13 @@ class Loader:
         for record in records:
             by_key.setdefault(record.name_key, record)
         for name in names:
-            key = normalise_label(name)
+            key = material_key(name)
             if key not in by_key and key not in self._material_ids:
                 by_key[key] = MaterialRecord(row=0, name=name, name_key=key)
         self._resolve_structures(list(by_key.values()))
         fresh = [r for key, r in by_key.items() if key not in self._material_ids]
+        for record in fresh:
+            self._seen.setdefault(record.name_key, (record.row, record.name))
         existing = self._lookup_existing(fresh)
         to_create = [r for r in fresh if r.name_key not in existing]
         if to_create:
@@ -198,27 +239,36 @@ class Loader:
             for record, material_id in zip(to_create, ids):
                 existing[record.name_key] = material_id
                 self._created.add(material_id)
+                self._records[record.name_key] = record
             self.counts.materials_created += len(to_create)
             self._add_details(to_create, existing, created=True)
         for key, material_id in existing.items():
             self._material_ids[key] = material_id
-            self._claimed_names.setdefault(material_id, key)
+            self._claimed_names.setdefault(material_id, by_key[key].name)
         completing = [r for r in fresh if r.name_key in existing and existing[r.name_key] not in self._created]
         self._complete(completing, existing)
         return self._material_ids
 
     def _material_row(self, record: MaterialRecord) -> dict:
         now = _now()
+        name, name_key = record.name, record.name_key
+        if is_structure_string(name):  # the structure is never the name (docs/identity.md)
+            structure = record.structure
+            name, name_key = display_name_for_structure(
+                structure.formula if structure else None, record.material_class,
+                repeat_unit=bool(structure and structure.is_repeat_unit),
+                family=polymer_family(structure.canonical_smiles) if structure else None), ""
         return {
-            "public_id": record.public_id or public_id_for(record.name_key), "name": record.name,
-            "name_key": record.name_key, "class": record.material_class, "subclass": record.subclass,
+            # the public id folds the name as it did before the identity rules, so that ids stay stable
+            "public_id": record.public_id or public_id_for(normalise_label(record.name)), "name": name,
+            "name_key": name_key, "class": record.material_class, "subclass": record.subclass,
             "description": record.description, "biodegradable": record.biodegradable, "origin": record.origin,
             "regulatory_notes": record.regulatory_notes,
             "structure_id": self._structure_ids[record.structure.canonical_smiles] if record.structure else None,
             "created_by_dataset_id": self.dataset_id, "created_at": now, "updated_at": now,
             # the same text refresh_search_text would compute from the rows _add_details writes
             "search_text": compose_search_text(
-                name=record.name, synonyms=_distinct_synonyms(record.synonyms), material_class=record.material_class,
+                name=name, synonyms=_distinct_synonyms(record.synonyms), material_class=record.material_class,
                 subclass=record.subclass, description=record.description,
                 applications=sorted(set(record.applications))),
         }
@@ -230,13 +280,12 @@ class Loader:
         for record in records:
             material_id = ids[record.name_key]
             have_synonyms, have_applications, have_components = (known or {}).get(material_id, (set(), set(), False))
-            names = list(record.synonyms)
-            if not created:
-                names.append(record.name)
-            for synonym in names:
-                key = normalise_label(synonym)
-                if key:
-                    self._claims.add(("synonym", material_id, key))
+            names = [record.name, *record.synonyms]  # a material's own name is one of its synonyms
+            for position, synonym in enumerate(names):
+                key = material_key(synonym)
+                if not key or is_structure_string(synonym):
+                    continue  # a structure string is found by structure search, never by name
+                self._claims.add(("name" if position == 0 else "synonym", material_id, key))
                 if key and key not in have_synonyms:
                     have_synonyms.add(key)
                     synonyms.append({"material_id": material_id, "synonym": synonym, "name_key": key,
@@ -317,7 +366,7 @@ class Loader:
     def _insert_measurements(self, frame: pd.DataFrame, ids: dict[str, int]) -> int:
         frame = frame.copy()
         names = frame["material_name"]
-        id_of_name = {name: ids[normalise_label(name)] for name in names.unique()}
+        id_of_name = {name: ids[material_key(name)] for name in names.unique()}
         frame["material_id"] = names.map(id_of_name).astype("int64")
         frame["source_id"] = frame["source_key"].map(self._source_ids).astype("Int64")
         frame["dataset_id"] = self.dataset_id
@@ -345,8 +394,10 @@ class Loader:
     # --- the end of an upload ----------------------------------------------------------
 
     def finish(self, *, rows_read: int, materials_in_file: set[str]) -> LoadCounts:
-        """Replace the dataset's previous measurements with this upload's and record what changed."""
+        """Replace the dataset's previous measurements with this upload's, apply the identity
+        rules to the materials it touched, and record what changed."""
         counts = self.counts
+        self._merge_duplicates()
         self._record_outbox()
         if self.previous_upload_exists:
             self._diff_with_previous()
@@ -354,16 +405,57 @@ class Loader:
                 Measurement.dataset_id == self.dataset_id,
                 (Measurement.upload_id != self.upload_id) | Measurement.upload_id.is_(None)))
         self._remove_orphans({self._material_ids[k] for k in materials_in_file if k in self._material_ids})
-        refresh_search_text(self.connection, self._updated)  # created materials got theirs on insert
+        self._record_claims()
+        touched = set(self._material_ids.values())
+        renamed = refresh_names(self.connection, touched, vocabulary_name=vocabulary_name)
+        self._updated |= renamed - self._created
+        refresh_search_text(self.connection, self._updated | renamed)  # created materials got theirs on insert
         counts.materials_updated = len(self._updated - self._created)
         self.connection.execute(update(Dataset).where(Dataset.id == self.dataset_id).values(rows_read=rows_read))
         self.connection.execute(update(DatasetUpload).where(DatasetUpload.id == self.upload_id).values(
             rows_read=rows_read, materials_created=counts.materials_created, materials_updated=counts.materials_updated,
             measurements_added=counts.measurements_added, measurements_updated=counts.measurements_updated,
             measurements_removed=counts.measurements_removed, measurements_unchanged=counts.measurements_unchanged))
-        self._record_claims()
+        self._report_materials()
+        self.warnings.extend(possible_duplicates(self.connection, {
+            material_id: self._records[key] for key, material_id in self._material_ids.items()
+            if material_id in self._created and key in self._records}))
         bump_generation(self.connection)
         return counts
+
+    def _merge_duplicates(self) -> None:
+        """Materials this file touched that the rules say are one with another (a row named by its
+        structure beside a named one, a material stored before) are merged, the one kept first."""
+        merges = merge_duplicates(self.connection, set(self._material_ids.values()), grade_of=vocabulary_grade)
+        into = {merged: merge.kept for merge in merges for merged in merge.merged}
+        if not into:
+            return
+        for key, material_id in self._material_ids.items():
+            if material_id in into:
+                self._material_ids[key] = into[material_id]
+                self._matched_by.setdefault(key, "structure")
+        merged_created = self._created & set(into)
+        self.counts.materials_created -= len(merged_created)
+        self._created -= set(into)
+        self._updated = {into.get(material_id, material_id) for material_id in self._updated}
+        self._updated |= {merge.kept for merge in merges} - self._created
+        self._claims = {(kind, into.get(material_id, material_id), key) for kind, material_id, key in self._claims}
+        self._claimed_names = {into.get(material_id, material_id): key for material_id, key in self._claimed_names.items()}
+
+    def _report_materials(self) -> None:
+        """Each material the file names, in file order: created or matched, and by what."""
+        ids = sorted(set(self._material_ids.values()))
+        public = {}
+        for batch in _batches(ids):
+            public.update(dict(self.connection.execute(select(Material.id, Material.public_id).where(Material.id.in_(batch))).all()))
+        for key, (row, name) in sorted(self._seen.items(), key=lambda item: item[1][0]):
+            material_id = self._material_ids.get(key)
+            if material_id is None or material_id not in public:
+                continue
+            matched_by = self._matched_by.get(key)  # only what was found, or merged into another, has one
+            entry = {"row": row, "name": name, "id": public[material_id],
+                     "action": "matched" if matched_by else "created", "matched_by": matched_by}
+            self.materials.append(entry)
 
     def _record_claims(self) -> None:
         """This upload's synonyms and applications, as claims of its dataset (its earlier claims go)."""
@@ -392,15 +484,15 @@ class Loader:
         """Count unchanged, added, removed and updated measurements in SQL, by content and identity hash."""
         m = Measurement.__table__
         is_new = case((m.c.upload_id == self.upload_id, 1), else_=0)
-        per_content = (select(m.c.identity_hash, m.c.content_hash,
+        per_content = (select(m.c.material_id, m.c.identity_hash, m.c.content_hash,
                               func.sum(is_new).label("n_new"), func.sum(1 - is_new).label("n_old"))
                        .where(m.c.dataset_id == self.dataset_id)
-                       .group_by(m.c.identity_hash, m.c.content_hash).subquery())
+                       .group_by(m.c.material_id, m.c.identity_hash, m.c.content_hash).subquery())
         same = case((per_content.c.n_new < per_content.c.n_old, per_content.c.n_new), else_=per_content.c.n_old)
         per_identity = (select(func.sum(same).label("unchanged"),
                                func.sum(per_content.c.n_new - same).label("added"),
                                func.sum(per_content.c.n_old - same).label("removed"))
-                        .group_by(per_content.c.identity_hash).subquery())
+                        .group_by(per_content.c.material_id, per_content.c.identity_hash).subquery())
         updated = case((per_identity.c.added < per_identity.c.removed, per_identity.c.added), else_=per_identity.c.removed)
         unchanged, added, removed, both = self.connection.execute(select(
             func.coalesce(func.sum(per_identity.c.unchanged), literal(0)),
@@ -423,11 +515,16 @@ class Loader:
             self.connection.execute(delete(Material).where(Material.id.in_(batch)))
 
 
+def _identity(record: MaterialRecord):
+    return identity_of(record.name, material_class=record.material_class, grade=vocabulary_grade(record.name),
+                       composition=[(c.component.casefold(), c.fraction) for c in record.composition])
+
+
 def _distinct_synonyms(synonyms) -> list[str]:
     seen, kept = set(), []
     for synonym in synonyms:
-        key = normalise_label(synonym)
-        if key and key not in seen:
+        key = material_key(synonym)
+        if key and key not in seen and not is_structure_string(synonym):
             seen.add(key)
             kept.append(synonym)
     return kept

@@ -8,6 +8,7 @@ A TOML file beside the data (``FILE.manifest.toml``) or named on the command lin
     citation = "Afzal et al., ACS Appl. Polym. Mater. 3 (2021) 620-630"
     doi = "10.1021/acsapm.0c00524"
     default_class = "polymer"
+    kind = "compilation"               # or "curated" (the default): whose names win, docs/identity.md
 
     [structure]
     placeholders = ["[Ce]", "[Th]"]    # written for the repeat unit's head and tail
@@ -36,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from biomatdb.errors import BiomatError
+from biomatdb.identity import DATASET_KINDS
 
 _COLUMN_KEYS = {"role", "property", "unit", "method", "uncertainty_of", "ignore", "conditions", "standard", "medium", "specimen_state"}
 _CONDITION_KEYS = {"temperature", "medium", "method", "standard", "specimen_state", "notes"}
@@ -92,6 +94,10 @@ def read_manifest(path: Path) -> Manifest:
     for key, value in raw.get("dataset", {}).items():
         if not isinstance(value, str):
             raise ManifestError(f"{path}: dataset.{key} must be a text, not {type(value).__name__}")
+    kind = raw.get("dataset", {}).get("kind")
+    if kind is not None and kind not in DATASET_KINDS:
+        raise ManifestError(f"{path}: dataset.kind must be one of {', '.join(DATASET_KINDS)}, not {kind!r} "
+                            f"(a curated dataset's names outrank a public compilation's: docs/identity.md)")
     for label, spec in raw.get("columns", {}).items():
         if not isinstance(spec, dict):
             raise ManifestError(f"{path}: columns.{label!r} must be a table of keys, not {type(spec).__name__}")

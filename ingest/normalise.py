@@ -17,6 +17,7 @@ import pandas as pd
 from biomatdb.chemistry import Structure, StructureLimits, parse_structure
 from biomatdb.errors import StructureError, UnitError
 from biomatdb.units import Conversion, conversion
+from biomatdb.identity import material_key
 from biomatdb.vocabulary import Property, Vocabulary, normalise_label
 from ingest.cells import parse_cell, parse_column
 from ingest.composition import Component, parse_composition
@@ -441,7 +442,7 @@ def _materials(chunk: pd.DataFrame, names: pd.Series, ctx: Context, out: Normali
         def cell(role: str, position: int = position) -> str:
             return columns[role][position]
 
-        record = MaterialRecord(row=int(row), name=name, name_key=normalise_label(name))
+        record = MaterialRecord(row=int(row), name=name, name_key=material_key(name))
         problems: list[Issue] = []
         public_id = cell("id")
         if public_id:

@@ -21,7 +21,8 @@ from biomatdb.chemistry import StructureLimits
 from biomatdb.models import Dataset, DatasetUpload, Measurement
 from biomatdb.ownership import Actor, may_change, refusal
 from biomatdb.text import DATASET_NAME_MAX, HOSTILE, dataset_name_problem, printable, strip_hostile
-from biomatdb.vocabulary import get_vocabulary, normalise_label
+from biomatdb.identity import material_key
+from biomatdb.vocabulary import get_vocabulary
 from ingest.cells import parse_cell
 from ingest.limits import ReadLimits
 from ingest.load import Loader
@@ -246,7 +247,7 @@ def _stage(table, context: Context, report: Report, options: IngestOptions, stag
                     pickle.dump((normalised, skip), handle, protocol=pickle.HIGHEST_PROTOCOL)
                 staged.chunks.append(spilled)
                 staged.names_in_file.update(r.name_key for r in normalised.materials if r.row not in skip)
-                staged.names_in_file.update(normalise_label(n) for n in normalised.measurements["material_name"].unique())
+                staged.names_in_file.update(material_key(n) for n in normalised.measurements["material_name"].unique())
             if progress is not None:
                 progress(report.rows_read)
     except ReadError as exc:
@@ -278,11 +279,14 @@ def _apply(engine: Engine, report: Report, staged: _Staged, *, path: Path, check
                 license=options.license or meta.get("license"), origin=options.origin or meta.get("origin"),
                 uploader=options.uploader, source=context.dataset_source,
                 owner_key_id=options.actor.key_id if options.actor is not None else None,
-                measurements_before=measurements_before,
+                measurements_before=measurements_before, kind=meta.get("kind"),
             )
             for normalised, skip in staged.read():
                 loader.load_chunk(normalised, context.sources, skip)
             counts = loader.finish(rows_read=report.rows_read, materials_in_file=staged.names_in_file)
+            report.materials = loader.materials
+            for issue in loader.warnings:
+                report.warn(issue)
             for name in ("materials_created", "materials_updated", "measurements_added", "measurements_updated",
                          "measurements_removed", "measurements_unchanged"):
                 setattr(report, name, getattr(counts, name))

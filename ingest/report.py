@@ -48,6 +48,8 @@ class Report:
     warnings: list[Issue] = field(default_factory=list)
     error_count: int = 0
     warning_count: int = 0
+    # each material the file names: {"row", "name", "id", "action": created | matched, "matched_by"}
+    materials: list[dict[str, Any]] = field(default_factory=list)
 
     def error(self, issue: Issue) -> None:
         self.error_count += 1
@@ -83,4 +85,5 @@ class Report:
             "warning_count": self.warning_count,
             "errors": [issue.as_dict() for issue in self.errors],
             "warnings": [issue.as_dict() for issue in self.warnings],
+            "materials": self.materials,
         }

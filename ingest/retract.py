@@ -12,6 +12,7 @@ from sqlalchemy import Connection, delete, insert, literal, select, update
 
 from biomatdb.db import bump_generation
 from biomatdb.models import Dataset, DetailClaim, Material, MaterialApplication, MaterialSynonym, Measurement, SearchOutbox
+from biomatdb.merge import refresh_names, vocabulary_name
 from biomatdb.searchtext import refresh_search_text
 
 _BATCH = 500
@@ -59,14 +60,17 @@ def retract_dataset(connection: Connection, dataset_id: int) -> Retraction:
     connection.execute(delete(DetailClaim).where(DetailClaim.dataset_id == dataset_id))
     for table, kind, key in ((MaterialSynonym, "synonym", MaterialSynonym.name_key),
                              (MaterialApplication, "application", MaterialApplication.application)):
+        kinds = ("synonym", "name") if kind == "synonym" else (kind,)  # a material's name is one of its synonyms
         still_claimed = select(DetailClaim.material_id).where(
-            DetailClaim.kind == kind, DetailClaim.material_id == table.material_id, DetailClaim.value_key == key).exists()
+            DetailClaim.kind.in_(kinds), DetailClaim.material_id == table.material_id,
+            DetailClaim.value_key == key).exists()
         ids = sorted(claimed)
         for start in range(0, len(ids), _BATCH):
             connection.execute(delete(table).where(table.material_id.in_(ids[start:start + _BATCH]),
                                                    table.dataset_id.is_not(None), ~still_claimed))
     for start in range(0, len(remaining), _BATCH):
         connection.execute(update(Material).where(Material.id.in_(remaining[start:start + _BATCH])).values(updated_at=now))
+    refresh_names(connection, remaining, vocabulary_name=vocabulary_name)  # its names may have been shown
     refresh_search_text(connection, remaining)
     connection.execute(update(Dataset).where(Dataset.id == dataset_id).values(
         retracted_at=now, updated_at=now, checksum=None))

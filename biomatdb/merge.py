@@ -1,0 +1,385 @@
+"""Applying the identity rules to stored materials: merging those that are one material, and
+choosing each material's shown name. Ingest calls both at the end of a load for the materials
+it touched; migration 0010 calls them once for every material already stored.
+
+A merge keeps every measurement with its provenance (dataset, source, row, verbatim text): the
+measurements move to the kept material, the merged one's names become its synonyms, and the
+merged public id keeps answering through ``material_redirects``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, literal, select, update
+
+from biomatdb.identity import (
+    Identity,
+    NameCandidate,
+    choose_name,
+    conflict,
+    display_name_for_structure,
+    identity_of,
+    is_structure_string,
+    material_key,
+    source_rank,
+)
+from biomatdb.models import (
+    ChemicalStructure,
+    CompositionComponent,
+    Dataset,
+    DetailClaim,
+    Material,
+    MaterialApplication,
+    MaterialRedirect,
+    MaterialSynonym,
+    Measurement,
+    SearchOutbox,
+)
+
+_BATCH = 500
+#: How a vocabulary names a structure: (name, grade key of that name or None) for a canonical SMILES.
+StructureNamer = Callable[[str], str | None]
+GradeOf = Callable[[str], str | None]
+
+
+def _no_name(_: str) -> None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Merge:
+    kept: int
+    merged: tuple[int, ...]
+
+
+@dataclass(slots=True)
+class _Facts:
+    id: int
+    public_id: str
+    name: str
+    material_class: str | None
+    structure_id: int | None
+    creator_kind: str
+    identity: Identity = field(default_factory=Identity)
+
+
+def _batches(items: list, size: int = _BATCH):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _dataset_kinds(connection: Connection) -> dict[int, str]:
+    return dict(connection.execute(select(Dataset.id, Dataset.kind)).all())
+
+
+def _facts(connection: Connection, material_ids: list[int], kinds: dict[int, str], grade_of: GradeOf) -> list[_Facts]:
+    compositions: dict[int, list[tuple[str, float | None]]] = defaultdict(list)
+    facts = []
+    for batch in _batches(material_ids):
+        for row in connection.execute(select(CompositionComponent.material_id, CompositionComponent.component,
+                                             CompositionComponent.fraction)
+                                      .where(CompositionComponent.material_id.in_(batch))
+                                      .order_by(CompositionComponent.material_id, CompositionComponent.position)):
+            compositions[row.material_id].append((row.component.casefold(), row.fraction))
+        for row in connection.execute(select(Material.id, Material.public_id, Material.name, Material.name_key,
+                                             Material.material_class.label("material_class"),
+                                             Material.structure_id, Material.created_by_dataset_id)
+                                      .where(Material.id.in_(batch))):
+            facts.append(_Facts(
+                id=row.id, public_id=row.public_id, name=row.name, material_class=row.material_class,
+                structure_id=row.structure_id, creator_kind=kinds.get(row.created_by_dataset_id, "curated"),
+                identity=identity_of(row.name, material_class=row.material_class, grade=grade_of(row.name),
+                                     composition=compositions.get(row.id),
+                                     named_by=row.created_by_dataset_id if row.name_key else None)))
+    return facts
+
+
+def _keep_order(fact: _Facts) -> tuple[int, int]:
+    """The material kept of a group: one a curated dataset created, then the oldest."""
+    return (0 if fact.creator_kind == "curated" else 1, fact.id)
+
+
+def plan_merges(facts: Iterable[_Facts]) -> list[tuple[_Facts, list[_Facts]]]:
+    """Group materials of one structure that the rules say are one material: each joins the
+    first group (in keep order) none of whose members it conflicts with."""
+    groups: list[list[_Facts]] = []
+    for fact in sorted(facts, key=_keep_order):
+        for group in groups:
+            if all(conflict(fact.identity, member.identity) is None for member in group):
+                group.append(fact)
+                break
+        else:
+            groups.append([fact])
+    return [(group[0], group[1:]) for group in groups if len(group) > 1]
+
+
+def merge_duplicates(connection: Connection, material_ids: Iterable[int] | None = None, *,
+                     grade_of: GradeOf = _no_name) -> list[Merge]:
+    """Merge the materials that share a structure with any of ``material_ids`` (None: every
+    material) and are one material by the rules; returns what was merged into what."""
+    kinds = _dataset_kinds(connection)
+    if material_ids is None:
+        structures = select(Material.structure_id).where(Material.structure_id.is_not(None)).group_by(
+            Material.structure_id).having(func.count(Material.id) > 1)
+        structure_ids = list(connection.execute(structures).scalars())
+    else:
+        ids = sorted(set(material_ids))
+        structure_ids = []
+        for batch in _batches(ids):
+            structure_ids += connection.execute(select(Material.structure_id).where(
+                Material.id.in_(batch), Material.structure_id.is_not(None)).distinct()).scalars().all()
+        structure_ids = sorted(set(structure_ids))
+    by_structure: dict[int, list[int]] = defaultdict(list)
+    for batch in _batches(structure_ids):
+        for material_id, structure_id in connection.execute(select(Material.id, Material.structure_id).where(
+                Material.structure_id.in_(batch))):
+            by_structure[structure_id].append(material_id)
+    merges = []
+    for structure_id in sorted(by_structure):
+        members = by_structure[structure_id]
+        if len(members) < 2:
+            continue
+        for kept, merged in plan_merges(_facts(connection, members, kinds, grade_of)):
+            merge_into(connection, kept.id, [fact.id for fact in merged])
+            merges.append(Merge(kept=kept.id, merged=tuple(fact.id for fact in merged)))
+    return merges
+
+
+_FILLED = ("material_class", "subclass", "description", "biodegradable", "origin", "regulatory_notes", "structure_id")
+
+
+def merge_into(connection: Connection, kept: int, merged: list[int]) -> None:
+    """Move everything of ``merged`` onto ``kept`` and delete them (inside the caller's transaction)."""
+    if not merged:
+        return
+    now = datetime.now(timezone.utc)
+    kept_row = connection.execute(select(Material.public_id, *(getattr(Material, column).label(column) for column in _FILLED))
+                                  .where(Material.id == kept)).mappings().one()
+    others = connection.execute(select(
+        Material.id, Material.public_id, Material.name, Material.created_by_dataset_id,
+        *(getattr(Material, column).label(column) for column in _FILLED)).where(Material.id.in_(merged))
+        .order_by(Material.id)).mappings().all()
+    # the merged materials' own names become synonyms of the kept one, claimed by their creators
+    have = set(connection.execute(select(MaterialSynonym.name_key).where(MaterialSynonym.material_id == kept)).scalars())
+    for other in others:
+        key = material_key(other["name"])
+        if key and key not in have and not is_structure_string(other["name"]):
+            have.add(key)
+            connection.execute(insert(MaterialSynonym).values(
+                material_id=kept, synonym=other["name"], name_key=key, dataset_id=other["created_by_dataset_id"]))
+        if other["created_by_dataset_id"] is not None and key and not is_structure_string(other["name"]):
+            _claim(connection, "name", kept, key, other["created_by_dataset_id"])
+    for synonym in connection.execute(select(MaterialSynonym.synonym, MaterialSynonym.name_key,
+                                             MaterialSynonym.dataset_id)
+                                      .where(MaterialSynonym.material_id.in_(merged)).order_by(MaterialSynonym.id)).all():
+        if synonym.name_key not in have:
+            have.add(synonym.name_key)
+            connection.execute(insert(MaterialSynonym).values(
+                material_id=kept, synonym=synonym.synonym, name_key=synonym.name_key, dataset_id=synonym.dataset_id))
+    applications = set(connection.execute(select(MaterialApplication.application).where(
+        MaterialApplication.material_id == kept)).scalars())
+    for application, dataset_id in connection.execute(select(MaterialApplication.application, MaterialApplication.dataset_id)
+                                                      .where(MaterialApplication.material_id.in_(merged))).all():
+        if application not in applications:
+            applications.add(application)
+            connection.execute(insert(MaterialApplication).values(material_id=kept, application=application,
+                                                                  dataset_id=dataset_id))
+    for claim in connection.execute(select(DetailClaim.kind, DetailClaim.value_key, DetailClaim.dataset_id)
+                                    .where(DetailClaim.material_id.in_(merged))).all():
+        _claim(connection, claim.kind, kept, claim.value_key, claim.dataset_id)
+    has_components = connection.execute(select(CompositionComponent.id).where(
+        CompositionComponent.material_id == kept).limit(1)).first() is not None
+    if not has_components:
+        for other in others:
+            moved = connection.execute(update(CompositionComponent).where(
+                CompositionComponent.material_id == other["id"]).values(material_id=kept)).rowcount
+            if moved:
+                break
+    filled = {}
+    for column in _FILLED:
+        if kept_row[column] is None:
+            value = next((other[column] for other in others if other[column] is not None), None)
+            if value is not None:
+                filled[column] = value
+    connection.execute(update(Material).where(Material.id == kept).values(updated_at=now, **filled))
+    connection.execute(update(Measurement).where(Measurement.material_id.in_(merged)).values(material_id=kept))
+    connection.execute(update(MaterialRedirect).where(MaterialRedirect.material_id.in_(merged)).values(material_id=kept))
+    connection.execute(insert(MaterialRedirect), [{"public_id": other["public_id"], "material_id": kept,
+                                                   "merged_at": now} for other in others])
+    connection.execute(insert(SearchOutbox), [{"material_id": other["id"], "public_id": other["public_id"],
+                                               "created_at": now} for other in others]
+                       + [{"material_id": kept, "public_id": kept_row["public_id"], "created_at": now}])
+    connection.execute(delete(Material).where(Material.id.in_(merged)))
+
+
+def _claim(connection: Connection, kind: str, material_id: int, key: str, dataset_id: int) -> None:
+    exists = connection.execute(select(DetailClaim.kind).where(and_(
+        DetailClaim.kind == kind, DetailClaim.material_id == material_id, DetailClaim.value_key == key,
+        DetailClaim.dataset_id == dataset_id))).first()
+    if exists is None:
+        connection.execute(insert(DetailClaim).values(kind=kind, material_id=material_id, value_key=key,
+                                                      dataset_id=dataset_id))
+
+
+def refresh_names(connection: Connection, material_ids: Iterable[int], *, vocabulary_name: StructureNamer = _no_name
+                  ) -> set[int]:
+    """Set each material's shown name to the best of the names it is given (docs/identity.md);
+    returns the materials renamed. Every name stays a synonym, so that it still finds the material."""
+    ids = sorted(set(material_ids))
+    kinds = _dataset_kinds(connection)
+    renamed = set()
+    for batch in _batches(ids):
+        primary: dict[tuple[int, str], set[int]] = defaultdict(set)
+        for material_id, key, dataset_id in connection.execute(select(
+                DetailClaim.material_id, DetailClaim.value_key, DetailClaim.dataset_id).where(
+                DetailClaim.kind == "name", DetailClaim.material_id.in_(batch))):
+            primary[(material_id, key)].add(dataset_id)
+        candidates: dict[int, list[NameCandidate]] = defaultdict(list)
+        for order, row in enumerate(connection.execute(select(
+                MaterialSynonym.material_id, MaterialSynonym.synonym, MaterialSynonym.name_key,
+                MaterialSynonym.dataset_id).where(MaterialSynonym.material_id.in_(batch)).order_by(MaterialSynonym.id))):
+            namers = primary.get((row.material_id, row.name_key), set())
+            source = max((kinds.get(dataset_id, "curated") for dataset_id in namers | {row.dataset_id}),
+                         key=source_rank)
+            candidates[row.material_id].append(NameCandidate(row.synonym, source, primary=bool(namers), order=order + 1))
+        rows = connection.execute(select(
+            Material.id, Material.name, Material.name_key, Material.material_class.label("material_class"),
+            Material.created_by_dataset_id, Material.structure_id,
+            ChemicalStructure.canonical_smiles, ChemicalStructure.formula, ChemicalStructure.is_repeat_unit)
+            .outerjoin(ChemicalStructure, ChemicalStructure.id == Material.structure_id)
+            .where(Material.id.in_(batch))).all()
+        structure_ids = sorted({row.structure_id for row in rows if row.structure_id is not None})
+        first_of_structure = dict(connection.execute(
+            select(Material.structure_id, func.min(Material.id)).where(Material.structure_id.in_(structure_ids))
+            .group_by(Material.structure_id)).all()) if structure_ids else {}
+        for row in rows:
+            own = candidates[row.id]
+            synonym_keys = {material_key(candidate.name) for candidate in own}
+            if not own and row.name_key:  # a material no dataset names any more keeps the name it has
+                own.append(NameCandidate(row.name, kinds.get(row.created_by_dataset_id, "curated"), primary=True))
+            # the vocabulary names a structure's first material only: the others of that structure are
+            # kept apart by the rules, and their own names tell them apart
+            if row.canonical_smiles and first_of_structure.get(row.structure_id) == row.id \
+                    and (common := vocabulary_name(row.canonical_smiles)):
+                own.append(NameCandidate(common, "vocabulary", primary=True, order=0))
+            best = choose_name(own)
+            if best is None:
+                name, key = display_name_for_structure(
+                    row.formula, row.material_class, repeat_unit=bool(row.is_repeat_unit),
+                    family=_family(row.canonical_smiles)), ""
+            else:
+                name, key = best.name, material_key(best.name)
+            if (name, key) != (row.name, row.name_key):
+                if row.name_key and row.name_key not in synonym_keys \
+                        and not is_structure_string(row.name):
+                    # the name it had stays a synonym: it still finds the material
+                    connection.execute(insert(MaterialSynonym).values(
+                        material_id=row.id, synonym=row.name, name_key=row.name_key,
+                        dataset_id=row.created_by_dataset_id))
+                connection.execute(update(Material).where(Material.id == row.id).values(name=name, name_key=key))
+                renamed.add(row.id)
+    return renamed
+
+
+def _family(canonical_smiles: str | None) -> str | None:
+    if not canonical_smiles:
+        return None
+    from biomatdb.chemistry import polymer_family
+
+    return polymer_family(canonical_smiles)
+
+
+def vocabulary_name(canonical_smiles: str) -> str | None:
+    """The polymer vocabulary's common name of a repeat unit, or None."""
+    from biomatdb.vocabulary.polymers import polymer_names
+
+    entry = polymer_names().by_structure(canonical_smiles)
+    return None if entry is None else entry.name
+
+
+def vocabulary_grade(name: str) -> str | None:
+    """The polymer vocabulary's grade a name states ("HDPE", "highly cross-linked UHMWPE"), as a key."""
+    from biomatdb.vocabulary.polymers import polymer_names
+
+    names = polymer_names()
+    found = names.by_name(name)
+    if found is None:
+        for word in material_key(name).split(" "):
+            found = names.by_name(word)
+            if found is not None and found[1] is not None:
+                break
+    if found is None or found[1] is None:
+        return None
+    return material_key(found[1].name)
+
+
+def apply_identity_rules(connection: Connection) -> list[Merge]:
+    """Bring a core stored before the identity rules under them (migration 0009): name keys folded
+    again, every material's name one of its synonyms, duplicates merged, names chosen again."""
+    from biomatdb.db import bump_generation
+    from biomatdb.searchtext import refresh_search_text
+
+    synonyms = MaterialSynonym.__table__
+    seen: set[tuple[int, str]] = set()
+    doomed, rekeyed = [], []
+    for row in connection.execute(select(synonyms.c.id, synonyms.c.material_id, synonyms.c.synonym)
+                                  .order_by(synonyms.c.id)).all():
+        key = material_key(row.synonym)
+        if is_structure_string(row.synonym) or (row.material_id, key) in seen:
+            doomed.append(row.id)
+        else:
+            seen.add((row.material_id, key))
+            rekeyed.append({"synonym_id": row.id, "key": key})
+    for batch in _batches(doomed):
+        connection.execute(delete(synonyms).where(synonyms.c.id.in_(batch)))
+    if rekeyed:
+        connection.execute(update(synonyms).where(synonyms.c.id == bindparam("synonym_id"))
+                           .values(name_key=bindparam("key")), rekeyed)
+    claims = DetailClaim.__table__
+    old_claims = connection.execute(select(claims.c.kind, claims.c.material_id, claims.c.value_key, claims.c.dataset_id)
+                                    .where(claims.c.kind == "synonym")).all()
+    connection.execute(delete(claims).where(claims.c.kind == "synonym"))
+    names_by_key = {(row.material_id, row.name_key): row.synonym for row in connection.execute(
+        select(synonyms.c.material_id, synonyms.c.name_key, synonyms.c.synonym))}
+    refolded = set()
+    for claim in old_claims:
+        # an old key folded the name with normalise_label; the same text folds to one new key
+        key = material_key(claim.value_key)
+        if (claim.material_id, key) in names_by_key:
+            refolded.add(("synonym", claim.material_id, key, claim.dataset_id))
+    materials = connection.execute(select(Material.id, Material.name, Material.created_by_dataset_id)).all()
+    for material in materials:
+        key = material_key(material.name)
+        if is_structure_string(material.name) or not key:
+            continue
+        if (material.id, key) not in names_by_key:
+            connection.execute(insert(synonyms).values(material_id=material.id, synonym=material.name, name_key=key,
+                                                       dataset_id=material.created_by_dataset_id))
+            names_by_key[(material.id, key)] = material.name
+        if material.created_by_dataset_id is not None:
+            refolded.add(("name", material.id, key, material.created_by_dataset_id))
+    rows = [{"kind": kind, "material_id": material_id, "value_key": key, "dataset_id": dataset_id}
+            for kind, material_id, key, dataset_id in sorted(refolded)]
+    for batch in _batches(rows, 5_000):
+        connection.execute(insert(claims), batch)
+    if materials:
+        connection.execute(update(Material.__table__).where(Material.__table__.c.id == bindparam("material"))
+                           .values(name_key=bindparam("key")),
+                           [{"material": material.id,
+                             "key": "" if is_structure_string(material.name) else material_key(material.name)}
+                            for material in materials])
+    merges = merge_duplicates(connection, grade_of=vocabulary_grade)
+    all_ids = list(connection.execute(select(Material.id)).scalars())
+    refresh_names(connection, all_ids, vocabulary_name=vocabulary_name)
+    refresh_search_text(connection, all_ids)
+    now = datetime.now(timezone.utc)
+    for batch in _batches(all_ids):
+        connection.execute(insert(SearchOutbox).from_select(
+            ["material_id", "public_id", "created_at"],
+            select(Material.id, Material.public_id, literal(now)).where(Material.id.in_(batch))))
+    bump_generation(connection)
+    return merges

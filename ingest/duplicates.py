@@ -1,0 +1,114 @@
+"""Possible duplicates: a material an upload created whose name is close to an existing one's.
+
+A warning (``possible-duplicate``), not a merge: only the rules of docs/identity.md merge. Names
+are compared after ``material_key`` (case, punctuation, word order, ``50/50`` as ``50:50``) with
+rapidfuzz's token-set ratio, which also scores a name contained in another ("Hydroxyapatite" in
+"Hydroxyapatite, dense") and small typos ("titanum"). A pair the rules already tell apart is not
+warned: two structures, two grades or forms each stated, two copolymer ratios, incompatible classes.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from rapidfuzz import fuzz, process
+from sqlalchemy import Connection, select
+
+from biomatdb.identity import classes_compatible, copolymer_ratio, material_key, qualifiers
+from biomatdb.models import Material, MaterialSynonym
+from ingest.normalise import MaterialRecord
+from ingest.report import Issue
+
+#: token-set ratio (0-100) from which two names are called a possible duplicate
+SCORE_CUTOFF = 90
+#: above this many comparisons, names are compared only with names sharing a rare word
+_FULL_COMPARISONS = 20_000_000
+_BATCH = 500
+
+
+def possible_duplicates(connection: Connection, created: dict[int, MaterialRecord]) -> list[Issue]:
+    """Warnings for the materials just created (id -> the record that created it)."""
+    if not created:
+        return []
+    names, owners = [], []  # every name and synonym of every other material, with its material
+    facts: dict[int, tuple[str, str | None, int | None]] = {}
+    for material_id, name, name_key, material_class, structure_id in connection.execute(
+            select(Material.id, Material.name, Material.name_key, Material.material_class, Material.structure_id)):
+        facts[material_id] = (name, material_class, structure_id)
+        if material_id not in created and name_key:
+            names.append(name_key)
+            owners.append(material_id)
+    for material_id, name_key in connection.execute(select(MaterialSynonym.material_id, MaterialSynonym.name_key)):
+        if material_id not in created:
+            names.append(name_key)
+            owners.append(material_id)
+    if not names:
+        return []
+    queries = [(material_id, material_key(record.name)) for material_id, record in created.items()]
+    candidates = _candidates(queries, names)
+    issues = []
+    for (material_id, key), pool in zip(queries, candidates):
+        record = created[material_id]
+        best: dict[int, tuple[float, str]] = {}
+        if not pool:
+            continue
+        choices = [names[i] for i in pool]
+        for _, score, index in process.extract(key, choices, scorer=fuzz.token_set_ratio, score_cutoff=SCORE_CUTOFF,
+                                               limit=20):
+            owner = owners[pool[index]]
+            if score > best.get(owner, (-1.0, ""))[0]:
+                best[owner] = (score, choices[index])
+        for owner, (score, matched) in sorted(best.items(), key=lambda item: (-item[1][0], item[0]))[:3]:
+            name, material_class, structure_id = facts[owner]
+            own_structure = facts[material_id][2]
+            if _told_apart(record, name, matched, material_class, structure_id, own_structure):
+                continue
+            public_id = connection.execute(select(Material.public_id).where(Material.id == owner)).scalar_one()
+            issues.append(Issue(
+                type="possible-duplicate", row=record.row, column=None, value=record.name,
+                message=f"created {record.name!r}, which may be the existing material {public_id} {name!r} "
+                        f"(names {score:.0f}% alike); if it is, name it so in the file, give it that id, "
+                        f"or add the name as a synonym"))
+    return issues
+
+
+def _told_apart(record: MaterialRecord, name: str, matched: str, material_class: str | None,
+                structure_id: int | None, own_structure: int | None) -> bool:
+    if not classes_compatible(record.material_class, material_class):
+        return True
+    if own_structure is not None and structure_id is not None and own_structure != structure_id:
+        return True
+    for other in (name, matched):
+        ours, theirs = copolymer_ratio(record.name), copolymer_ratio(other)
+        if ours is not None and theirs is not None and ours != theirs:
+            return True
+        ours_q, theirs_q = qualifiers(record.name), qualifiers(other)
+        if ours_q and theirs_q and ours_q != theirs_q:
+            return True
+    return False
+
+
+def _candidates(queries: list[tuple[int, str]], names: list[str]) -> list[list[int]]:
+    """For each query, the indexes of the names worth scoring: all of them while that is cheap,
+    else those sharing a word no more common than one name in a hundred."""
+    if len(queries) * len(names) <= _FULL_COMPARISONS:
+        everything = list(range(len(names)))
+        return [everything for _ in queries]
+    by_word: dict[str, list[int]] = defaultdict(list)
+    for index, name in enumerate(names):
+        for word in set(name.split(" ")):
+            if len(word) >= 3:
+                by_word[word].append(index)
+    common = max(50, len(names) // 100)
+    pools = []
+    for _, key in queries:
+        pool: set[int] = set()
+        for word in set(key.split(" ")):
+            indexes = by_word.get(word, ())
+            if len(word) >= 3 and len(indexes) <= common:
+                pool.update(indexes)
+        pools.append(sorted(pool))
+    return pools
+
+
+

@@ -5,6 +5,7 @@ Pure: header (and an optional manifest) in, a ``ColumnMap`` and issues out.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Literal
@@ -12,7 +13,8 @@ from typing import Literal
 from rapidfuzz import fuzz, process
 
 from biomatdb.errors import UnitError
-from biomatdb.units import conversion, parse_unit
+from biomatdb.suggest import closest, did_you_mean, labels_of
+from biomatdb.units import conversion, parse_unit, unknown_unit
 from biomatdb.vocabulary import Property, Vocabulary, normalise_label
 from ingest.manifest import Manifest
 from ingest.report import Issue
@@ -104,11 +106,15 @@ def _unit_or_issue(unit: str, label: str, prop: Property | None = None) -> Issue
     """A header unit that pint cannot read, or whose dimension does not fit the column's property."""
     try:
         if prop is None:
-            parse_unit(unit)
+            try:
+                parse_unit(unit)
+            except UnitError as exc:
+                raise unknown_unit(exc, unit) from None
         else:
             conversion(unit, prop)
     except UnitError as exc:
-        return Issue(type="unit-error", message=f"header unit: {exc.message}", column=label, value=unit)
+        return Issue(type="unit-error", message=f"header unit: {exc.message}", column=label, value=unit,
+                     suggestions=exc.suggestions)
     return None
 
 
@@ -157,7 +163,9 @@ def map_columns(header: list[str], vocabulary: Vocabulary, manifest: Manifest | 
     specs = manifest.columns if manifest else {}
     for label in specs:
         if label not in positions:
-            issues.append(Issue(type="manifest-error", message="the manifest names a column the file does not have", column=label))
+            suggestions = closest(label, {normalise_label(text): text.strip() for text in header})
+            issues.append(Issue(type="manifest-error", column=label, suggestions=tuple(suggestions),
+                                message=f"the manifest names a column the file does not have{did_you_mean(suggestions)}"))
     for position, label in enumerate(header):
         spec = specs.get(label.strip())
         if spec is not None:
@@ -172,7 +180,7 @@ def map_columns(header: list[str], vocabulary: Vocabulary, manifest: Manifest | 
             issues.append(issue)
         if role is None:
             if issue is None:
-                issues.append(Issue(type="unknown-column", message="column not recognised; ignored", column=label))
+                issues.append(_unknown_column(label, vocabulary))
             columns.append(Column(position=position, label=label, role="ignore"))
             continue
         columns.append(Column(position=position, label=label, role=role, property=prop, unit=unit))
@@ -211,7 +219,10 @@ def _from_spec(position, label, spec, positions, vocabulary) -> tuple[Column | N
     if spec.property is not None:
         prop = vocabulary.find_property(spec.property)
         if prop is None:
-            return None, Issue(type="manifest-error", message=f"unknown property {spec.property!r}", column=label)
+            suggestions = closest(spec.property, vocabulary.property_labels)
+            return None, Issue(type="manifest-error", column=label, value=spec.property,
+                               message=f"unknown property {spec.property!r}{did_you_mean(suggestions)}",
+                               suggestions=tuple(suggestions))
         unit = spec.unit if spec.unit is not None else split_unit(label)[1]
         if unit is not None:
             issue = _unit_or_issue(unit, label, prop)
@@ -220,9 +231,41 @@ def _from_spec(position, label, spec, positions, vocabulary) -> tuple[Column | N
         return Column(position=position, label=label, role="measurement", property=prop, unit=unit, conditions=dict(spec.conditions)), None
     if spec.role is not None:
         if spec.role not in ROLE_HEADERS:
-            return None, Issue(type="manifest-error", message=f"unknown role {spec.role!r}; known: {sorted(ROLE_HEADERS)}", column=label)
-        return Column(position=position, label=label, role=spec.role, unit=spec.unit), None
+            suggestions = closest(spec.role, _ROLE_NAMES)
+            return None, Issue(type="manifest-error", column=label, value=spec.role, suggestions=tuple(suggestions),
+                               message=f"unknown role {spec.role!r}{did_you_mean(suggestions)}; known: "
+                                       f"{sorted(ROLE_HEADERS)}")
+        unit = spec.unit
+        if unit is None and spec.role in _UNIT_ROLES:
+            # the header's unit, as a header recognised without a manifest is read ("Temperature (°C)");
+            # brackets or a comma that hold no unit ("Temperature, test") give none, as before
+            header_unit = split_unit(label)[1]
+            if header_unit is not None and _unit_or_issue(header_unit, label) is None:
+                unit = header_unit
+        return Column(position=position, label=label, role=spec.role, unit=unit), None
     return None, Issue(type="manifest-error", message="a manifest column needs role, property, uncertainty_of or ignore", column=label)
+
+
+def _unknown_column(label: str, vocabulary: Vocabulary) -> Issue:
+    """The warning for a column nothing reads: the closest properties and roles, and how to map it."""
+    name, unit = split_unit(label)
+    suggestions = closest(name if unit is not None else label, _meanings(vocabulary))
+    target = suggestions[0] if suggestions else None
+    key = "role" if target in ROLE_HEADERS else "property"
+    in_manifest = (f'{key} = "{target}"' if target is not None else 'property = "…" or role = "…"')
+    quoted = json.dumps(label.strip(), ensure_ascii=False)  # a TOML string, too
+    message = (f"unknown column {quoted}, ignored{did_you_mean(suggestions) or '.'} Map it in the manifest "
+               f"([columns.{quoted}] {in_manifest})")
+    return Issue(type="unknown-column", message=message, column=label, suggestions=tuple(suggestions))
+
+
+def _meanings(vocabulary: Vocabulary) -> dict[str, str]:
+    """What a column may mean, for "did you mean": every property label to its key, every role
+    header to its role."""
+    return {**_ROLE_INDEX, **vocabulary.property_labels}
+
+
+_ROLE_NAMES = labels_of(ROLE_HEADERS)
 
 
 def _duplicate_roles(columns: list[Column]) -> list[Issue]:

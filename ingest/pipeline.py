@@ -97,7 +97,7 @@ def ingest_file(engine: Engine, path: Path | str, options: IngestOptions = Inges
     try:
         manifest = _manifest(path, options)
     except ManifestError as exc:
-        report.error(Issue(type=exc.type, message=exc.message))
+        report.error(Issue(type=exc.type, message=exc.message, suggestions=exc.suggestions))
         return report
     meta = manifest.dataset if manifest else {}
     report.dataset = options.dataset or meta.get("name") or path.stem

@@ -23,9 +23,15 @@ class Issue:
     row: int | None = None
     column: str | None = None
     value: str | None = None
+    # for an unknown name: the known terms closest to it, best first (the message names them too)
+    suggestions: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        record = asdict(self)
+        suggestions = record.pop("suggestions")
+        if suggestions:  # only where there are some: the other records keep their shape
+            record["suggestions"] = list(suggestions)
+        return record
 
 
 @dataclass(slots=True)

@@ -55,6 +55,7 @@ class ColumnSpec:
     uncertainty_of: str | None = None
     ignore: bool = False
     conditions: dict[str, str] = field(default_factory=dict)
+    mapped_by: str | None = None  # the --map entry this spec comes from (None: the manifest file)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,8 +5,11 @@ Pure: header (and an optional manifest) in, a ``ColumnMap`` and issues out.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
+import shlex
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -16,7 +19,7 @@ from biomatdb.errors import UnitError
 from biomatdb.suggest import closest, did_you_mean, labels_of
 from biomatdb.units import conversion, parse_unit, unknown_unit
 from biomatdb.vocabulary import Property, Vocabulary, normalise_label
-from ingest.manifest import Manifest
+from ingest.manifest import ColumnSpec, Manifest, ManifestError
 from ingest.report import Issue
 
 #: Descriptive roles and the headers curators use for them (compared after normalise_label).
@@ -161,11 +164,12 @@ def map_columns(header: list[str], vocabulary: Vocabulary, manifest: Manifest | 
     issues: list[Issue] = []
     positions = {label.strip(): position for position, label in enumerate(header)}
     specs = manifest.columns if manifest else {}
-    for label in specs:
+    for label, spec in specs.items():
         if label not in positions:
             suggestions = closest(label, {normalise_label(text): text.strip() for text in header})
+            given_by = f"the map entry {_shell_word(spec.mapped_by)}" if spec.mapped_by else "the manifest"
             issues.append(Issue(type="manifest-error", column=label, suggestions=tuple(suggestions),
-                                message=f"the manifest names a column the file does not have{did_you_mean(suggestions)}"))
+                                message=f"{given_by} names a column the file does not have{did_you_mean(suggestions)}"))
     for position, label in enumerate(header):
         spec = specs.get(label.strip())
         if spec is not None:
@@ -255,7 +259,8 @@ def _unknown_column(label: str, vocabulary: Vocabulary) -> Issue:
     in_manifest = (f'{key} = "{target}"' if target is not None else 'property = "…" or role = "…"')
     quoted = json.dumps(label.strip(), ensure_ascii=False)  # a TOML string, too
     message = (f"unknown column {quoted}, ignored{did_you_mean(suggestions) or '.'} Map it in the manifest "
-               f"([columns.{quoted}] {in_manifest})")
+               f"([columns.{quoted}] {in_manifest}) or with "
+               f"--map {_shell_word(label.strip() + '=' + (target or 'PROPERTY_KEY'))}")
     return Issue(type="unknown-column", message=message, column=label, suggestions=tuple(suggestions))
 
 
@@ -265,7 +270,56 @@ def _meanings(vocabulary: Vocabulary) -> dict[str, str]:
     return {**_ROLE_INDEX, **vocabulary.property_labels}
 
 
+def _shell_word(text: str) -> str:
+    """``text`` quoted for a shell command line: in double quotes unless it holds what they expand."""
+    return f'"{text}"' if not re.search(r'["$`\\!]', text) else shlex.quote(text)
+
+
+_MAP_UNIT = re.compile(r"^(?P<target>.*?)\s*\[(?P<unit>[^\[\]]*)\]$")
 _ROLE_NAMES = labels_of(ROLE_HEADERS)
+
+
+def parse_mappings(entries: Iterable[str], vocabulary: Vocabulary) -> dict[str, ColumnSpec]:
+    """``--map "Header=target"`` entries as manifest column specs, by header: they override the
+    manifest's and the vocabulary's reading of that column. A target is a property (a key or
+    alias of the vocabulary), a role (``name``, ``class``, ``temperature``, … : ``ROLE_HEADERS``)
+    or ``ignore``, with an optional unit in brackets (``"E=youngs_modulus [GPa]"``; without one a
+    property or a unit role reads the header's). The last ``=`` splits, so a header may hold one.
+
+    Refuses (ManifestError, naming the entry) one without ``=``, with an empty header or target,
+    with an unknown target (the closest properties and roles suggested), or mapping a header
+    another entry maps too. Whether the file has the header is the mapping's to say."""
+    specs: dict[str, ColumnSpec] = {}
+    for entry in entries:
+        header, equals, target = entry.rpartition("=")
+        header, target = header.strip(), target.strip()
+        if not equals or not header or not target:
+            raise ManifestError(f"map entry {_shell_word(entry)}: expected HEADER=PROPERTY_KEY (or a role, or ignore)")
+        unit = None
+        if (bracketed := _MAP_UNIT.match(target)) is not None:
+            target, unit = bracketed["target"].strip(), bracketed["unit"].strip() or None
+        if header in specs:
+            raise ManifestError(f"map entry {_shell_word(entry)}: column {header!r} is mapped twice")
+        if target == "ignore":
+            specs[header] = ColumnSpec(ignore=True, mapped_by=entry)
+        elif target in ROLE_HEADERS:
+            specs[header] = ColumnSpec(role=target, unit=unit, mapped_by=entry)
+        elif (prop := vocabulary.find_property(target)) is not None:
+            specs[header] = ColumnSpec(property=prop.key, unit=unit, mapped_by=entry)
+        else:
+            suggestions = closest(target, _meanings(vocabulary))
+            raise ManifestError(f"map entry {_shell_word(entry)}: unknown property {target!r}{did_you_mean(suggestions)}"
+                                f" (a property key, a role such as name or temperature, or ignore)",
+                                suggestions=tuple(suggestions))
+    return specs
+
+
+def with_mappings(manifest: Manifest | None, mappings: Mapping[str, ColumnSpec]) -> Manifest | None:
+    """``manifest`` with ``mappings`` (from :func:`parse_mappings`) over its column specs."""
+    if not mappings:
+        return manifest
+    base = manifest if manifest is not None else Manifest()
+    return dataclasses.replace(base, columns={**base.columns, **mappings})
 
 
 def _duplicate_roles(columns: list[Column]) -> list[Issue]:

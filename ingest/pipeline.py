@@ -26,7 +26,7 @@ from ingest.cells import parse_cell
 from ingest.limits import ReadLimits
 from ingest.load import Loader
 from ingest.manifest import Manifest, ManifestError, manifest_path_for, read_manifest
-from ingest.mapping import ERROR_TYPES, map_columns
+from ingest.mapping import ERROR_TYPES, map_columns, parse_mappings, with_mappings
 from ingest.normalise import TEMPERATURE, Context, normalise_chunk, source_record
 from ingest.readers import ReadError, header_issues, open_table
 from ingest.report import Issue, Report
@@ -42,6 +42,8 @@ class IngestOptions:
     uploader: str | None = None
     source: str | None = None  # a DOI or citation for every value that has none of its own
     manifest: Path | None = None
+    # "Header=target" entries (--map), over the manifest's column specs: see ingest.mapping.parse_mappings
+    column_mappings: tuple[str, ...] = ()
     dry_run: bool = False
     skip_invalid: bool = False
     chunk_rows: int = 50_000
@@ -65,23 +67,28 @@ def file_checksum(path: Path) -> str:
 
 def upload_checksum(path: Path, manifest: Manifest | None, options: IngestOptions) -> str:
     """The file's SHA-256, folded with whatever else decides what a load holds (manifest, dataset source,
-    --skip-invalid), so that "same checksum" means "same result"."""
+    --skip-invalid, --map), so that "same checksum" means "same result"."""
     checksum = file_checksum(path)
     extras = [
         file_checksum(manifest.path) if manifest is not None and manifest.path is not None else "",
         options.source or "",
         "skip-invalid" if options.skip_invalid else "",
     ]
+    if options.column_mappings:  # only then: the checksums of earlier uploads stay what they were
+        extras.append("map:" + "\x1f".join(options.column_mappings))
     if not any(extras):
         return checksum
     return hashlib.sha256("\n".join([checksum, *extras]).encode("utf-8")).hexdigest()
 
 
 def _manifest(path: Path, options: IngestOptions) -> Manifest | None:
+    """The manifest named or beside the file, with the --map entries over it."""
     if options.manifest is not None:
-        return read_manifest(options.manifest)
-    beside = manifest_path_for(path)
-    return read_manifest(beside) if beside.exists() else None
+        manifest = read_manifest(options.manifest)
+    else:
+        beside = manifest_path_for(path)
+        manifest = read_manifest(beside) if beside.exists() else None
+    return with_mappings(manifest, parse_mappings(options.column_mappings, get_vocabulary()))
 
 
 def ingest_file(engine: Engine, path: Path | str, options: IngestOptions = IngestOptions(),

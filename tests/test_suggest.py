@@ -10,7 +10,7 @@ from biomatdb.suggest import closest, did_you_mean
 from biomatdb.units import conversion
 from biomatdb.vocabulary import get_vocabulary
 from ingest.manifest import ColumnSpec, Manifest, ManifestError, read_manifest
-from ingest.mapping import map_columns
+from ingest.mapping import map_columns, parse_mappings
 from ingest.normalise import Context, normalise_chunk
 from search.parser import parse_filter
 
@@ -33,25 +33,27 @@ def test_did_you_mean_names_every_suggestion_or_nothing():
     assert did_you_mean([]) == ""
 
 
-@pytest.mark.parametrize(("label", "first", "manifest_line"), [
-    ("Tensile strenght [MPa]", "tensile_strength", 'property = "tensile_strength"'),
-    ("Youngs modulos (GPa)", "youngs_modulus", 'property = "youngs_modulus"'),
-    ("Temperatur (°C)", "temperature", 'role = "temperature"'),
-    ("Mystery", None, 'property = "…" or role = "…"'),
+@pytest.mark.parametrize(("label", "first", "manifest_line", "map_option"), [
+    ("Tensile strenght [MPa]", "tensile_strength", 'property = "tensile_strength"',
+     '--map "Tensile strenght [MPa]=tensile_strength"'),
+    ("Youngs modulos (GPa)", "youngs_modulus", 'property = "youngs_modulus"',
+     '--map "Youngs modulos (GPa)=youngs_modulus"'),
+    ("Temperatur (°C)", "temperature", 'role = "temperature"', '--map "Temperatur (°C)=temperature"'),
+    ("Mystery", None, 'property = "…" or role = "…"', '--map "Mystery=PROPERTY_KEY"'),
 ])
-def test_an_unknown_column_says_what_it_may_mean_and_how_to_map_it(label, first, manifest_line):
+def test_an_unknown_column_says_what_it_may_mean_and_how_to_map_it(label, first, manifest_line, map_option):
     [issue] = map_columns(["Material", label], V).issues
     assert issue.type == "unknown-column" and issue.column == label
     assert (issue.suggestions[0] if issue.suggestions else None) == first
     assert (f"did you mean {first}" in issue.message) is (first is not None)
     assert f"[columns.\"{label}\"] {manifest_line}" in issue.message
+    assert map_option in issue.message
 
 
 def test_the_suggested_mapping_reads_the_column():
     """What the warning proposes works: the header's unit is read with it, for a role too."""
     header = ["Material", "Tensile strenght [MPa]", "Temperatur (°C)"]
-    mapped = {"Tensile strenght [MPa]": ColumnSpec(property="tensile_strength"),
-              "Temperatur (°C)": ColumnSpec(role="temperature")}
+    mapped = parse_mappings(["Tensile strenght [MPa]=tensile_strength", "Temperatur (°C)=temperature"], V)
     cmap = map_columns(header, V, Manifest(columns=mapped))
     assert cmap.issues == []
     assert [(c.role, c.property and c.property.key, c.unit) for c in cmap.columns[1:]] == [
@@ -124,3 +126,36 @@ def test_ingest_and_search_suggest_the_same_classes():
     assert issue.type == refused.value.type == "unknown-class"
     assert issue.suggestions == ("polymer",) and "did you mean polymer" in str(refused.value)
     assert "did you mean polymer" in issue.message
+
+
+@pytest.mark.parametrize(("entry", "refusal"), [
+    ("Youngs modulus", "expected HEADER=PROPERTY_KEY"),
+    ("=youngs_modulus", "expected HEADER=PROPERTY_KEY"),
+    ("E=", "expected HEADER=PROPERTY_KEY"),
+    ("E=youngs_modulos", "unknown property 'youngs_modulos'; did you mean youngs_modulus"),
+    ("E=nmae", "did you mean name"),
+])
+def test_a_map_entry_that_cannot_be_read_is_refused_naming_it(entry, refusal):
+    with pytest.raises(ManifestError) as refused:
+        parse_mappings([entry], V)
+    assert refusal in refused.value.message
+    assert f'map entry "{entry}"' in refused.value.message
+
+
+@pytest.mark.parametrize(("entry", "header", "spec"), [
+    ("E=youngs_modulus", "E", {"property": "youngs_modulus", "unit": None}),
+    ("E=Tg", "E", {"property": "glass_transition_temperature", "unit": None}),
+    ("Modulus=youngs_modulus [MPa]", "Modulus", {"property": "youngs_modulus", "unit": "MPa"}),
+    ("Sample=name", "Sample", {"role": "name"}),
+    ("a=b=medium", "a=b", {"role": "medium"}),
+    ("sl_num=ignore", "sl_num", {"ignore": True}),
+])
+def test_map_entries_become_manifest_column_specs(entry, header, spec):
+    [(found_header, found)] = parse_mappings([entry], V).items()
+    assert found_header == header and found.mapped_by == entry
+    assert {key: getattr(found, key) for key in spec} == spec
+
+
+def test_a_header_mapped_twice_is_refused():
+    with pytest.raises(ManifestError, match="mapped twice"):
+        parse_mappings(["E=youngs_modulus", "E=density"], V)

@@ -46,6 +46,7 @@ class IngestOptions:
     column_mappings: tuple[str, ...] = ()
     dry_run: bool = False
     skip_invalid: bool = False
+    strict: bool = False  # every warning is an error, those found while writing too: the load is refused
     chunk_rows: int = 50_000
     # who asks, through the API (None: a local load, unrestricted); see biomatdb.ownership
     actor: Actor | None = None
@@ -96,11 +97,12 @@ def ingest_file(engine: Engine, path: Path | str, options: IngestOptions = Inges
     """Ingest one file into one dataset. The report says what was (or would be) done and what is wrong.
 
     Without ``skip_invalid`` a single error leaves the database exactly as it was; with it,
-    rows that have errors are left out and reported. A file identical to the dataset's last
-    accepted upload changes nothing.
+    rows that have errors are left out and reported. With ``strict`` every warning is an error
+    and ``skip_invalid`` skips nothing: a file that draws any issue changes nothing. A file
+    identical to the dataset's last accepted upload changes nothing.
     """
     path = Path(path)
-    report = Report(dry_run=options.dry_run)
+    report = Report(dry_run=options.dry_run, strict=options.strict)
     try:
         manifest = _manifest(path, options)
     except ManifestError as exc:
@@ -136,6 +138,7 @@ def ingest_file(engine: Engine, path: Path | str, options: IngestOptions = Inges
         structure_limits=options.structure_limits,
     )
     _constant_temperature(context, report)
+    _strict(report, options)
     if not report.ok:
         return report
     checksum = upload_checksum(path, manifest, options)
@@ -245,9 +248,10 @@ def _stage(table, context: Context, report: Report, options: IngestOptions, stag
                 report.error(issue)
             for issue in normalised.warnings:
                 report.warn(issue)
-            skip = normalised.error_rows if options.skip_invalid else set()
+            _strict(report, options)
+            skip = normalised.error_rows if _skips_invalid(options) else set()
             report.rows_skipped += len(skip)
-            if report.ok or options.skip_invalid:
+            if report.ok or _skips_invalid(options):
                 spilled = staging / f"chunk-{len(staged.chunks):06d}.pickle"
                 with spilled.open("wb") as handle:
                     pickle.dump((normalised, skip), handle, protocol=pickle.HIGHEST_PROTOCOL)
@@ -264,9 +268,22 @@ def _stage(table, context: Context, report: Report, options: IngestOptions, stag
         report.error(Issue(type="empty-table", message="the file has a header but no data rows"))
     # --skip-invalid skips rows with bad cells; a file that cannot be read to its end loads nothing,
     # or the rows after the unreadable one would be dropped without a word
-    if not report.ok and not (options.skip_invalid and report.rows_read and not unreadable):
+    if not report.ok and not (_skips_invalid(options) and report.rows_read and not unreadable):
         return None
     return staged
+
+
+def _skips_invalid(options: IngestOptions) -> bool:
+    """Whether rows with errors are left out rather than refusing the file (never in strict mode)."""
+    return options.skip_invalid and not options.strict
+
+
+def _strict(report: Report, options: IngestOptions) -> bool:
+    """In strict mode, the report's warnings so far become errors, refusing the load; whether any did."""
+    if not (options.strict and report.warning_count):
+        return False
+    report.refuse_warnings()
+    return True
 
 
 def _apply(engine: Engine, report: Report, staged: _Staged, *, path: Path, checksum: str, meta: dict,
@@ -300,6 +317,11 @@ def _apply(engine: Engine, report: Report, staged: _Staged, *, path: Path, check
                             f"{measurements_before:,} measurements of dataset {report.dataset!r}, more than "
                             f"{options.replace_max_share:.0%}; nothing was changed; upload again with "
                             f"replace=true to replace the dataset"))
+                transaction.rollback()
+                return report
+            # the last check before the commit, so that strict mode refuses a warning the load
+            # itself raised as surely as one found while reading
+            if _strict(report, options):
                 transaction.rollback()
                 return report
             if options.dry_run:

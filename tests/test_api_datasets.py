@@ -266,3 +266,21 @@ async def test_upload_map_entries_read_columns_and_an_unknown_property_is_422(en
     assert (error["type"], error["column"]) == ("manifest-error", "Stifnes (GPa)")
     assert "does not have; did you mean Stiffnes (GPa)?" in error["message"]
 
+
+async def test_a_strict_upload_refuses_a_warning_and_changes_nothing(engine, api, keys, tmp_path):
+    odd = tmp_path / "odd.csv"
+    odd.write_text("Material,Young's modulus (GPa),Mystery\nAlpha,2,x\n", encoding="utf-8")
+    before = snapshot(engine)
+    response = await api.post("/api/v1/datasets", headers=keys["curator"], **upload_form(odd, strict="true"))
+    assert response.json()["options"]["strict"] is True
+    done = await wait_for(api, response.headers["location"], keys["curator"])
+    assert done["status"] == "failed" and done["report"]["strict"] is True
+    assert [(e["type"], e["column"]) for e in done["report"]["errors"]] == [("unknown-column", "Mystery")]
+    after = snapshot(engine)
+    assert {k: v for k, v in after.items() if k != "jobs"} == {k: v for k, v in before.items() if k != "jobs"}
+
+    loose = await api.post("/api/v1/datasets", headers=keys["curator"], **upload_form(odd))
+    done = await wait_for(api, loose.headers["location"], keys["curator"])
+    assert done["status"] == "succeeded" and [w["type"] for w in done["report"]["warnings"]] == ["unknown-column"]
+    bad_flag = await api.post("/api/v1/datasets", headers=keys["curator"], **upload_form(odd, strict="maybe"))
+    assert bad_flag.status_code == 422 and "strict" in bad_flag.json()["detail"]

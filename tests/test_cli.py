@@ -186,3 +186,18 @@ def test_ingest_map_reads_a_column_and_refuses_an_unknown_property(cli, tmp_path
     assert report["loaded"] is True and report["warnings"] == [] and report["counts"]["measurements_added"] == 1
     assert [m["property"] for m in json.loads(cli("show", "PLLA", "--json").stdout)["measurements"]] == ["youngs_modulus"]
 
+
+def test_ingest_strict_refuses_a_warning_and_loads_nothing(cli, tmp_path):
+    assert cli("init").exit_code == 0
+    path = tmp_path / "moduli.csv"
+    path.write_text("Material,Young's modulus (GPa),Mystery\nPLLA,3.5,x\n", encoding="utf-8")
+    result = cli("ingest", str(path), "--strict", "--json")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert (report["loaded"], report["strict"], report["warnings"]) == (False, True, [])
+    assert [(e["type"], e["column"]) for e in report["errors"]] == [("unknown-column", "Mystery")]
+    assert "strict mode" in report["errors"][0]["message"]
+    assert json.loads(cli("datasets", "--json").stdout) == []
+    printed = cli("ingest", str(path), "--strict")
+    assert printed.exit_code == 1 and "NOT loaded (strict mode: every warning is an error)" in printed.stdout
+    assert cli("ingest", str(path), "--json").exit_code == 0  # a warning only, without --strict

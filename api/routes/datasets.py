@@ -46,6 +46,8 @@ _UPLOAD_FORM = {"requestBody": {"required": True, "content": {"multipart/form-da
         "map": {"type": "array", "items": {"type": "string"}, "description": "Repeatable: HEADER=PROPERTY_KEY "
                 "reads the column HEADER as that property (or a role such as name or temperature, or ignore), "
                 "over the manifest; a unit may follow in brackets (E=youngs_modulus [GPa]). As biomatdb ingest --map"},
+        "strict": {"type": "boolean", "default": False, "description": "Every warning is an error: load nothing "
+                   "when there is any (unknown columns, possible duplicates, cleaned cells, ...)"},
         "replace": {"type": "boolean", "default": False, "description": "Confirm a replace that removes more than "
                     "the server's replace_max_share of the dataset's measurements"},
     }}}}}}
@@ -143,6 +145,7 @@ async def upload_dataset(request: Request, holder: CuratorWriteDep, settings: Se
                    "dry_run": _flag(fields.get("dry_run"), "dry_run"),
                    "skip_invalid": _flag(fields.get("skip_invalid"), "skip_invalid"),
                    "replace": _flag(fields.get("replace"), "replace"),
+                   "strict": _flag(fields.get("strict"), "strict"),
                    "map": _mappings(received.repeated.get("map", []))}
         name = (fields.get("name") or "").strip() or received.path.stem
         if (problem := dataset_name_problem(name)) is not None:

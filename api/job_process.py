@@ -80,7 +80,8 @@ def execute_job(engine: Engine, settings: Settings, job, progress: Callable[[int
         report = ingest_file(engine, path, IngestOptions(
             dataset=job.dataset, license=options.get("license"), uploader=job.created_by,
             source=options.get("source"), dry_run=bool(options.get("dry_run")),
-            skip_invalid=bool(options.get("skip_invalid")), chunk_rows=settings.ingest_chunk_rows,
+            skip_invalid=bool(options.get("skip_invalid")), strict=bool(options.get("strict")),
+            column_mappings=tuple(options.get("map") or ()), chunk_rows=settings.ingest_chunk_rows,
             actor=actor, replace=bool(options.get("replace")), replace_max_share=settings.replace_max_share,
             read_limits=ReadLimits.from_settings(settings), structure_limits=settings.structure_limits(),
             staging_dir=settings.staging_dir()),

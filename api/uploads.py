@@ -38,7 +38,8 @@ def too_large(limit: int) -> ProblemError:
 
 @dataclass
 class ReceivedUpload:
-    fields: dict[str, str] = field(default_factory=dict)
+    fields: dict[str, str] = field(default_factory=dict)  # a field sent more than once: its last value
+    repeated: dict[str, list[str]] = field(default_factory=dict)  # every value of each field, in order
     file_field: str | None = None
     filename: str | None = None
     path: Path | None = None
@@ -123,7 +124,9 @@ class _Receiver:
             self._handle.close()
             self._handle = None
         elif self._name is not None:
-            self.result.fields[self._name] = self._data.decode("utf-8", "replace")
+            value = self._data.decode("utf-8", "replace")
+            self.result.fields[self._name] = value
+            self.result.repeated.setdefault(self._name, []).append(value)
 
     def close(self) -> None:
         if self._handle is not None:

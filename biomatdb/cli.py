@@ -89,9 +89,15 @@ def ingest(
     license: Annotated[Optional[str], typer.Option(help="License of the dataset, e.g. CC-BY-4.0")] = None,
     source: Annotated[Optional[str], typer.Option(help="DOI or citation for values without a source of their own")] = None,
     manifest: Annotated[Optional[Path], typer.Option(exists=True, dir_okay=False, help="Mapping manifest (default: FILE.manifest.toml if present)")] = None,
+    column_mappings: Annotated[Optional[list[str]], typer.Option(
+        "--map", metavar="HEADER=PROPERTY",
+        help='Read the column HEADER as a property key (or a role such as name or temperature, or ignore), '
+             'over the manifest; a unit may follow in brackets: --map "E=youngs_modulus [GPa]". Repeatable')] = None,
     uploader: Annotated[Optional[str], typer.Option(help="Who uploads")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and report; change nothing")] = False,
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Load the valid rows, report the rest")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Every warning is an error: load nothing when there is "
+                                         "any (unknown columns, possible duplicates, cleaned cells, ...)")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON report on stdout")] = False,
     no_limits: Annotated[bool, typer.Option("--no-limits", help="Do not cap this process's memory and CPU time "
                                             "(BIOMATDB_JOB_MAX_MEMORY_BYTES, BIOMATDB_JOB_MAX_CPU_SECONDS)")] = False,
@@ -108,6 +114,7 @@ def ingest(
         memory_bytes=settings.job_max_memory_bytes, cpu_seconds=settings.job_max_cpu_seconds)
     engine = _engine(settings)
     options = IngestOptions(dataset=dataset, license=license, source=source, manifest=manifest, uploader=uploader,
+                            column_mappings=tuple(column_mappings or ()), strict=strict,
                             dry_run=dry_run, skip_invalid=skip_invalid, chunk_rows=settings.ingest_chunk_rows,
                             read_limits=ReadLimits.from_settings(settings),
                             structure_limits=settings.structure_limits(), staging_dir=settings.staging_dir())
@@ -147,6 +154,8 @@ def _print_report(report) -> None:
         console.print(f"dataset [bold]{_as_written(report.dataset)}[/]: unchanged (same file as the last upload)")
         return
     state = "loaded" if report.loaded else ("checked (dry run)" if report.dry_run and report.ok else "NOT loaded")
+    if report.strict and not report.ok:
+        state += " (strict mode: every warning is an error)"
     console.print(f"dataset [bold]{_as_written(report.dataset)}[/]: {state}")
     counts = report.as_dict()["counts"]
     console.print(", ".join(f"{key.replace('_', ' ')}: {value:,}" for key, value in counts.items()))

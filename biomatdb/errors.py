@@ -9,13 +9,15 @@ from __future__ import annotations
 
 
 class BiomatError(Exception):
-    """Base of every error BiomatDB raises on purpose; ``type`` is a stable code."""
+    """Base of every error BiomatDB raises on purpose; ``type`` is a stable code, and
+    ``suggestions`` the known terms closest to an unknown one (``biomatdb.suggest``)."""
 
     type: str = "biomatdb-error"
 
-    def __init__(self, message: str, *, type: str | None = None) -> None:
+    def __init__(self, message: str, *, type: str | None = None, suggestions: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.message = message
+        self.suggestions = tuple(suggestions)
         if type is not None:
             self.type = type
 

@@ -21,7 +21,8 @@ import numpy as np
 import pint
 
 from biomatdb.errors import UnitError
-from biomatdb.vocabulary import Property
+from biomatdb.suggest import closest, did_you_mean
+from biomatdb.vocabulary import Property, get_vocabulary
 
 _OFFSET_UNITS = {"degC", "degF", "degree_Celsius", "degree_Fahrenheit", "celsius", "fahrenheit"}
 
@@ -240,13 +241,11 @@ def conversion(unit_text: str | None, prop: Property) -> Conversion:
         raise UnitError(
             f"no unit given for {prop.key}; expected a unit like {prop.unit}", type="unit-error"
         )
-    given = parse_unit(unit_text)
-    dimension_ok = given.dimensionality == canonical.dimensionality
-    if prop.kind == "angle":
-        dimension_ok = dimension_ok and _is_angle(given)
-    elif canonical.dimensionless:
-        dimension_ok = dimension_ok and not _is_angle(given)
-    if not dimension_ok:
+    try:
+        given = parse_unit(unit_text)
+    except UnitError as exc:
+        raise unknown_unit(exc, unit_text, prop) from None
+    if not _fits(given, canonical, prop):
         raise UnitError(
             f"unit {unit_text!r} ({_describe(given)}) does not fit {prop.key}, "
             f"which is measured in {prop.unit} ({_describe(canonical)})",
@@ -261,6 +260,53 @@ def conversion(unit_text: str | None, prop: Property) -> Conversion:
         return Conversion(unit=unit_text, canonical_unit=prop.unit, factor=float(step), offset=float(zero))
     factor = ureg.Quantity(1.0, given).to(target).magnitude
     return Conversion(unit=unit_text, canonical_unit=prop.unit, factor=float(factor))
+
+
+def _fits(given: pint.Unit, canonical: pint.Unit, prop: Property) -> bool:
+    """Whether a unit measures what ``prop`` (in ``canonical``) measures: the dimension, and an
+    angle only for an angle (pint counts both as dimensionless)."""
+    if given.dimensionality != canonical.dimensionality:
+        return False
+    if prop.kind == "angle":
+        return _is_angle(given)
+    return not (canonical.dimensionless and _is_angle(given))
+
+
+def _fold_unit(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).strip().casefold()
+
+
+@cache
+def _unit_labels(prop: Property | None) -> dict[str, str]:
+    """The unit texts a suggestion may name, folded: the vocabulary's units and the alias table's,
+    only those that fit ``prop`` when one is given."""
+    vocabulary_units = [unit for p in get_vocabulary().properties.values() for unit in (p.unit, *p.display)]
+    labels: dict[str, str] = {}
+    for text in (*vocabulary_units, *aliases()):
+        if prop is not None:
+            try:
+                if not _fits(parse_unit(text), parse_unit(prop.unit), prop):
+                    continue
+            except UnitError:
+                continue
+        labels.setdefault(_fold_unit(text), text)
+    return labels
+
+
+def closest_units(text: str, prop: Property | None = None) -> list[str]:
+    """The units BiomatDB reads that look most like ``text`` (of ``prop``'s dimension, when given)."""
+    return closest(text, _unit_labels(prop), fold=_fold_unit)
+
+
+def unknown_unit(exc: UnitError, unit_text: str, prop: Property | None = None) -> UnitError:
+    """``exc`` (from :func:`parse_unit`) with the closest known units suggested, when it says the
+    unit is unknown."""
+    if exc.type != "unknown-unit" or exc.suggestions:
+        return exc
+    suggestions = closest_units(unit_text, prop)
+    if not suggestions:
+        return exc
+    return UnitError(exc.message + did_you_mean(suggestions), type=exc.type, suggestions=tuple(suggestions))
 
 
 def _describe(unit: pint.Unit) -> str:

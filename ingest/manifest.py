@@ -38,9 +38,11 @@ from pathlib import Path
 
 from biomatdb.errors import BiomatError
 from biomatdb.identity import DATASET_KINDS
+from biomatdb.suggest import closest, did_you_mean, labels_of
 
 _COLUMN_KEYS = {"role", "property", "unit", "method", "uncertainty_of", "ignore", "conditions", "standard", "medium", "specimen_state"}
 _CONDITION_KEYS = {"temperature", "medium", "method", "standard", "specimen_state", "notes"}
+_SECTIONS = ("dataset", "structure", "conditions", "columns")
 
 
 class ManifestError(BiomatError, ValueError):
@@ -55,6 +57,7 @@ class ColumnSpec:
     uncertainty_of: str | None = None
     ignore: bool = False
     conditions: dict[str, str] = field(default_factory=dict)
+    mapped_by: str | None = None  # the --map entry this spec comes from (None: the manifest file)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,10 +88,10 @@ def read_manifest(path: Path) -> Manifest:
                             "save the manifest as UTF-8") from exc
     except RecursionError as exc:
         raise ManifestError(f"{path}: nested too deeply to read") from exc
-    unknown = set(raw) - {"dataset", "structure", "conditions", "columns"}
+    unknown = set(raw) - set(_SECTIONS)
     if unknown:
-        raise ManifestError(f"{path}: unknown section(s) {sorted(unknown)}")
-    for section in ("dataset", "structure", "conditions", "columns"):
+        raise _unknown_keys(f"{path}: unknown section(s) {sorted(unknown)}", unknown, _SECTIONS)
+    for section in _SECTIONS:
         if not isinstance(raw.get(section, {}), dict):
             raise ManifestError(f"{path}: [{section}] must be a table of keys, not {type(raw[section]).__name__}")
     for key, value in raw.get("dataset", {}).items():
@@ -116,7 +119,7 @@ def read_manifest(path: Path) -> Manifest:
     for label, spec in raw.get("columns", {}).items():
         extra = set(spec) - _COLUMN_KEYS
         if extra:
-            raise ManifestError(f"{path}: column {label!r} has unknown key(s) {sorted(extra)}")
+            raise _unknown_keys(f"{path}: column {label!r} has unknown key(s) {sorted(extra)}", extra, _COLUMN_KEYS)
         column_conditions = {key: str(value) for key, value in spec.get("conditions", {}).items()}
         for key in ("method", "standard", "medium", "specimen_state"):
             if key in spec:
@@ -142,4 +145,10 @@ def read_manifest(path: Path) -> Manifest:
 def _check_conditions(path: Path, where: str, conditions: dict[str, str]) -> None:
     extra = set(conditions) - _CONDITION_KEYS
     if extra:
-        raise ManifestError(f"{path}: {where} has unknown condition(s) {sorted(extra)}; known: {sorted(_CONDITION_KEYS)}")
+        raise _unknown_keys(f"{path}: {where} has unknown condition(s) {sorted(extra)}", extra, _CONDITION_KEYS)
+
+
+def _unknown_keys(message: str, unknown: set[str], keys) -> ManifestError:
+    """The refusal of unknown keys: the known ones, and those closest to the first unknown one."""
+    suggestions = closest(sorted(unknown)[0], labels_of(keys))
+    return ManifestError(f"{message}; known: {sorted(keys)}{did_you_mean(suggestions)}", suggestions=tuple(suggestions))

@@ -5,16 +5,21 @@ Pure: header (and an optional manifest) in, a ``ColumnMap`` and issues out.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
+import shlex
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
 from rapidfuzz import fuzz, process
 
 from biomatdb.errors import UnitError
-from biomatdb.units import conversion, parse_unit
+from biomatdb.suggest import closest, did_you_mean, labels_of
+from biomatdb.units import conversion, parse_unit, unknown_unit
 from biomatdb.vocabulary import Property, Vocabulary, normalise_label
-from ingest.manifest import Manifest
+from ingest.manifest import ColumnSpec, Manifest, ManifestError
 from ingest.report import Issue
 
 #: Descriptive roles and the headers curators use for them (compared after normalise_label).
@@ -104,11 +109,15 @@ def _unit_or_issue(unit: str, label: str, prop: Property | None = None) -> Issue
     """A header unit that pint cannot read, or whose dimension does not fit the column's property."""
     try:
         if prop is None:
-            parse_unit(unit)
+            try:
+                parse_unit(unit)
+            except UnitError as exc:
+                raise unknown_unit(exc, unit) from None
         else:
             conversion(unit, prop)
     except UnitError as exc:
-        return Issue(type="unit-error", message=f"header unit: {exc.message}", column=label, value=unit)
+        return Issue(type="unit-error", message=f"header unit: {exc.message}", column=label, value=unit,
+                     suggestions=exc.suggestions)
     return None
 
 
@@ -155,9 +164,12 @@ def map_columns(header: list[str], vocabulary: Vocabulary, manifest: Manifest | 
     issues: list[Issue] = []
     positions = {label.strip(): position for position, label in enumerate(header)}
     specs = manifest.columns if manifest else {}
-    for label in specs:
+    for label, spec in specs.items():
         if label not in positions:
-            issues.append(Issue(type="manifest-error", message="the manifest names a column the file does not have", column=label))
+            suggestions = closest(label, {normalise_label(text): text.strip() for text in header})
+            given_by = f"the map entry {_shell_word(spec.mapped_by)}" if spec.mapped_by else "the manifest"
+            issues.append(Issue(type="manifest-error", column=label, suggestions=tuple(suggestions),
+                                message=f"{given_by} names a column the file does not have{did_you_mean(suggestions)}"))
     for position, label in enumerate(header):
         spec = specs.get(label.strip())
         if spec is not None:
@@ -172,7 +184,7 @@ def map_columns(header: list[str], vocabulary: Vocabulary, manifest: Manifest | 
             issues.append(issue)
         if role is None:
             if issue is None:
-                issues.append(Issue(type="unknown-column", message="column not recognised; ignored", column=label))
+                issues.append(_unknown_column(label, vocabulary))
             columns.append(Column(position=position, label=label, role="ignore"))
             continue
         columns.append(Column(position=position, label=label, role=role, property=prop, unit=unit))
@@ -211,7 +223,10 @@ def _from_spec(position, label, spec, positions, vocabulary) -> tuple[Column | N
     if spec.property is not None:
         prop = vocabulary.find_property(spec.property)
         if prop is None:
-            return None, Issue(type="manifest-error", message=f"unknown property {spec.property!r}", column=label)
+            suggestions = closest(spec.property, vocabulary.property_labels)
+            return None, Issue(type="manifest-error", column=label, value=spec.property,
+                               message=f"unknown property {spec.property!r}{did_you_mean(suggestions)}",
+                               suggestions=tuple(suggestions))
         unit = spec.unit if spec.unit is not None else split_unit(label)[1]
         if unit is not None:
             issue = _unit_or_issue(unit, label, prop)
@@ -220,9 +235,91 @@ def _from_spec(position, label, spec, positions, vocabulary) -> tuple[Column | N
         return Column(position=position, label=label, role="measurement", property=prop, unit=unit, conditions=dict(spec.conditions)), None
     if spec.role is not None:
         if spec.role not in ROLE_HEADERS:
-            return None, Issue(type="manifest-error", message=f"unknown role {spec.role!r}; known: {sorted(ROLE_HEADERS)}", column=label)
-        return Column(position=position, label=label, role=spec.role, unit=spec.unit), None
+            suggestions = closest(spec.role, _ROLE_NAMES)
+            return None, Issue(type="manifest-error", column=label, value=spec.role, suggestions=tuple(suggestions),
+                               message=f"unknown role {spec.role!r}{did_you_mean(suggestions)}; known: "
+                                       f"{sorted(ROLE_HEADERS)}")
+        unit = spec.unit
+        if unit is None and spec.role in _UNIT_ROLES:
+            # the header's unit, as a header recognised without a manifest is read ("Temperature (°C)");
+            # brackets or a comma that hold no unit ("Temperature, test") give none, as before
+            header_unit = split_unit(label)[1]
+            if header_unit is not None and _unit_or_issue(header_unit, label) is None:
+                unit = header_unit
+        return Column(position=position, label=label, role=spec.role, unit=unit), None
     return None, Issue(type="manifest-error", message="a manifest column needs role, property, uncertainty_of or ignore", column=label)
+
+
+def _unknown_column(label: str, vocabulary: Vocabulary) -> Issue:
+    """The warning for a column nothing reads: the closest properties and roles, and how to map it."""
+    name, unit = split_unit(label)
+    suggestions = closest(name if unit is not None else label, _meanings(vocabulary))
+    target = suggestions[0] if suggestions else None
+    key = "role" if target in ROLE_HEADERS else "property"
+    in_manifest = (f'{key} = "{target}"' if target is not None else 'property = "…" or role = "…"')
+    quoted = json.dumps(label.strip(), ensure_ascii=False)  # a TOML string, too
+    message = (f"unknown column {quoted}, ignored{did_you_mean(suggestions) or '.'} Map it in the manifest "
+               f"([columns.{quoted}] {in_manifest}) or with "
+               f"--map {_shell_word(label.strip() + '=' + (target or 'PROPERTY_KEY'))}")
+    return Issue(type="unknown-column", message=message, column=label, suggestions=tuple(suggestions))
+
+
+def _meanings(vocabulary: Vocabulary) -> dict[str, str]:
+    """What a column may mean, for "did you mean": every property label to its key, every role
+    header to its role."""
+    return {**_ROLE_INDEX, **vocabulary.property_labels}
+
+
+def _shell_word(text: str) -> str:
+    """``text`` quoted for a shell command line: in double quotes unless it holds what they expand."""
+    return f'"{text}"' if not re.search(r'["$`\\!]', text) else shlex.quote(text)
+
+
+_MAP_UNIT = re.compile(r"^(?P<target>.*?)\s*\[(?P<unit>[^\[\]]*)\]$")
+_ROLE_NAMES = labels_of(ROLE_HEADERS)
+
+
+def parse_mappings(entries: Iterable[str], vocabulary: Vocabulary) -> dict[str, ColumnSpec]:
+    """``--map "Header=target"`` entries as manifest column specs, by header: they override the
+    manifest's and the vocabulary's reading of that column. A target is a property (a key or
+    alias of the vocabulary), a role (``name``, ``class``, ``temperature``, … : ``ROLE_HEADERS``)
+    or ``ignore``, with an optional unit in brackets (``"E=youngs_modulus [GPa]"``; without one a
+    property or a unit role reads the header's). The last ``=`` splits, so a header may hold one.
+
+    Refuses (ManifestError, naming the entry) one without ``=``, with an empty header or target,
+    with an unknown target (the closest properties and roles suggested), or mapping a header
+    another entry maps too. Whether the file has the header is the mapping's to say."""
+    specs: dict[str, ColumnSpec] = {}
+    for entry in entries:
+        header, equals, target = entry.rpartition("=")
+        header, target = header.strip(), target.strip()
+        if not equals or not header or not target:
+            raise ManifestError(f"map entry {_shell_word(entry)}: expected HEADER=PROPERTY_KEY (or a role, or ignore)")
+        unit = None
+        if (bracketed := _MAP_UNIT.match(target)) is not None:
+            target, unit = bracketed["target"].strip(), bracketed["unit"].strip() or None
+        if header in specs:
+            raise ManifestError(f"map entry {_shell_word(entry)}: column {header!r} is mapped twice")
+        if target == "ignore":
+            specs[header] = ColumnSpec(ignore=True, mapped_by=entry)
+        elif target in ROLE_HEADERS:
+            specs[header] = ColumnSpec(role=target, unit=unit, mapped_by=entry)
+        elif (prop := vocabulary.find_property(target)) is not None:
+            specs[header] = ColumnSpec(property=prop.key, unit=unit, mapped_by=entry)
+        else:
+            suggestions = closest(target, _meanings(vocabulary))
+            raise ManifestError(f"map entry {_shell_word(entry)}: unknown property {target!r}{did_you_mean(suggestions)}"
+                                f" (a property key, a role such as name or temperature, or ignore)",
+                                suggestions=tuple(suggestions))
+    return specs
+
+
+def with_mappings(manifest: Manifest | None, mappings: Mapping[str, ColumnSpec]) -> Manifest | None:
+    """``manifest`` with ``mappings`` (from :func:`parse_mappings`) over its column specs."""
+    if not mappings:
+        return manifest
+    base = manifest if manifest is not None else Manifest()
+    return dataclasses.replace(base, columns={**base.columns, **mappings})
 
 
 def _duplicate_roles(columns: list[Column]) -> list[Issue]:

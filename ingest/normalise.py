@@ -16,6 +16,7 @@ import pandas as pd
 
 from biomatdb.chemistry import Structure, StructureLimits, parse_structure
 from biomatdb.errors import StructureError, UnitError
+from biomatdb.suggest import closest, did_you_mean
 from biomatdb.units import Conversion, conversion
 from biomatdb.identity import material_key
 from biomatdb.vocabulary import Property, Vocabulary, normalise_label
@@ -220,7 +221,8 @@ def _convert_temperatures(parsed: pd.DataFrame, header_unit: str | None, label: 
             conv = conversion(unit or None, TEMPERATURE)
         except UnitError as exc:
             for row in rows:
-                out.errors.append(Issue(type=exc.type, message=exc.message, row=int(row), column=label, value=raw[row]))
+                out.errors.append(Issue(type=exc.type, message=exc.message, row=int(row), column=label, value=raw[row],
+                                        suggestions=exc.suggestions))
             continue
         result.loc[rows] = conv.value(parsed.loc[rows, "low"].to_numpy(dtype=float))
     bad = result.notna() & (result <= 0)
@@ -258,7 +260,8 @@ def _measurement_frame(parsed: pd.DataFrame, prop: Property, units: pd.Series, r
             conv = conversion(unit or None, prop)
         except UnitError as exc:
             for row in rows:
-                out.errors.append(Issue(type=exc.type, message=exc.message, row=int(row), column=label, value=raw[row]))
+                out.errors.append(Issue(type=exc.type, message=exc.message, row=int(row), column=label, value=raw[row],
+                                        suggestions=exc.suggestions))
             continue
         part = parsed.loc[rows]
         with np.errstate(over="ignore", invalid="ignore"):
@@ -339,7 +342,7 @@ def _spread(uncertainty: pd.DataFrame, prop: Property, value_conversion: Convers
             for position in positions:
                 record = uncertainty.iloc[position]
                 out.errors.append(Issue(type=exc.type, message=f"uncertainty: {exc.message}", row=int(uncertainty.index[position]),
-                                        column=record["label"], value=record["text"]))
+                                        column=record["label"], value=record["text"], suggestions=exc.suggestions))
             continue
         with np.errstate(over="ignore", invalid="ignore"):
             result[positions] = conv.delta(uncertainty["spread"].to_numpy(dtype=float)[positions])
@@ -403,9 +406,11 @@ def _long_measurements(chunk: pd.DataFrame, ctx: Context, out: NormalisedChunk) 
     for text, rows in property_text.groupby(property_text, sort=False).groups.items():
         prop = ctx.vocabulary.find_property(text) if text else None
         if prop is None:
-            message = "missing property name" if not text else f"unknown property {text!r}"
+            suggestions = tuple(closest(text, ctx.vocabulary.property_labels))
+            message = "missing property name" if not text else f"unknown property {text!r}{did_you_mean(suggestions)}"
             for row in rows:
-                out.errors.append(Issue(type="unknown-property", message=message, row=int(row), column=property_column.label, value=text))
+                out.errors.append(Issue(type="unknown-property", message=message, row=int(row), column=property_column.label,
+                                        value=text, suggestions=suggestions))
             continue
         frame = _measurement_frame(parsed.loc[rows], prop, units.loc[rows], raw, value_column.label, out, uncertainty)
         if frame is not None:
@@ -454,7 +459,11 @@ def _materials(chunk: pd.DataFrame, names: pd.Series, ctx: Context, out: Normali
         if class_text:
             record.material_class = ctx.vocabulary.find_class(class_text)
             if record.material_class is None:
-                problems.append(Issue(type="unknown-class", message=f"unknown material class; expected one of {', '.join(ctx.vocabulary.classes)}", row=int(row), column=cmap.role("class").label if cmap.role("class") else None, value=class_text))
+                suggestions = tuple(closest(class_text, ctx.vocabulary.class_labels))
+                problems.append(Issue(type="unknown-class", message=f"unknown material class{did_you_mean(suggestions)}"
+                                      f" (expected one of {', '.join(ctx.vocabulary.classes)})", row=int(row),
+                                      column=cmap.role("class").label if cmap.role("class") else None, value=class_text,
+                                      suggestions=suggestions))
         record.subclass = cell("subclass") or None
         record.synonyms = tuple(s for s in _LIST_SPLIT.split(cell("synonyms")) if s)
         for synonym in record.synonyms:
@@ -479,7 +488,11 @@ def _materials(chunk: pd.DataFrame, names: pd.Series, ctx: Context, out: Normali
             key = ctx.vocabulary.find_application(application)
             if key is None:
                 key = normalise_label(application).replace(" ", "_")
-                out.warnings.append(Issue(type="unknown-application", message=f"application not in the vocabulary; kept as {key!r}", row=int(row), column=cmap.role("applications").label, value=application))
+                suggestions = tuple(closest(application, ctx.vocabulary.application_labels))
+                out.warnings.append(Issue(type="unknown-application", message=f"application not in the vocabulary; kept "
+                                          f"as {key!r}{did_you_mean(suggestions)}", row=int(row),
+                                          column=cmap.role("applications").label, value=application,
+                                          suggestions=suggestions))
             if key not in applications:
                 applications.append(key)
         record.applications = tuple(applications)

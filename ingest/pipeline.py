@@ -27,7 +27,7 @@ from ingest.cells import parse_cell
 from ingest.limits import ReadLimits
 from ingest.load import Loader
 from ingest.manifest import Manifest, ManifestError, manifest_path_for, read_manifest
-from ingest.mapping import ERROR_TYPES, map_columns
+from ingest.mapping import ERROR_TYPES, map_columns, parse_mappings, with_mappings
 from ingest.normalise import TEMPERATURE, Context, normalise_chunk, source_record
 from ingest.readers import ReadError, header_issues, open_table
 from ingest.report import Issue, Report
@@ -43,8 +43,11 @@ class IngestOptions:
     uploader: str | None = None
     source: str | None = None  # a DOI or citation for every value that has none of its own
     manifest: Path | None = None
+    # "Header=target" entries (--map), over the manifest's column specs: see ingest.mapping.parse_mappings
+    column_mappings: tuple[str, ...] = ()
     dry_run: bool = False
     skip_invalid: bool = False
+    strict: bool = False  # every warning is an error, those found while writing too: the load is refused
     chunk_rows: int = 50_000
     # who asks, through the API (None: a local load, unrestricted); see biomatdb.ownership
     actor: Actor | None = None
@@ -66,23 +69,28 @@ def file_checksum(path: Path) -> str:
 
 def upload_checksum(path: Path, manifest: Manifest | None, options: IngestOptions) -> str:
     """The file's SHA-256, folded with whatever else decides what a load holds (manifest, dataset source,
-    --skip-invalid), so that "same checksum" means "same result"."""
+    --skip-invalid, --map), so that "same checksum" means "same result"."""
     checksum = file_checksum(path)
     extras = [
         file_checksum(manifest.path) if manifest is not None and manifest.path is not None else "",
         options.source or "",
         "skip-invalid" if options.skip_invalid else "",
     ]
+    if options.column_mappings:  # only then: the checksums of earlier uploads stay what they were
+        extras.append("map:" + "\x1f".join(options.column_mappings))
     if not any(extras):
         return checksum
     return hashlib.sha256("\n".join([checksum, *extras]).encode("utf-8")).hexdigest()
 
 
 def _manifest(path: Path, options: IngestOptions) -> Manifest | None:
+    """The manifest named or beside the file, with the --map entries over it."""
     if options.manifest is not None:
-        return read_manifest(options.manifest)
-    beside = manifest_path_for(path)
-    return read_manifest(beside) if beside.exists() else None
+        manifest = read_manifest(options.manifest)
+    else:
+        beside = manifest_path_for(path)
+        manifest = read_manifest(beside) if beside.exists() else None
+    return with_mappings(manifest, parse_mappings(options.column_mappings, get_vocabulary()))
 
 
 def ingest_file(engine: Engine, path: Path | str, options: IngestOptions = IngestOptions(),
@@ -90,15 +98,16 @@ def ingest_file(engine: Engine, path: Path | str, options: IngestOptions = Inges
     """Ingest one file into one dataset. The report says what was (or would be) done and what is wrong.
 
     Without ``skip_invalid`` a single error leaves the database exactly as it was; with it,
-    rows that have errors are left out and reported. A file identical to the dataset's last
-    accepted upload changes nothing.
+    rows that have errors are left out and reported. With ``strict`` every warning is an error
+    and ``skip_invalid`` skips nothing: a file that draws any issue changes nothing. A file
+    identical to the dataset's last accepted upload changes nothing.
     """
     path = Path(path)
-    report = Report(dry_run=options.dry_run)
+    report = Report(dry_run=options.dry_run, strict=options.strict)
     try:
         manifest = _manifest(path, options)
     except ManifestError as exc:
-        report.error(Issue(type=exc.type, message=exc.message))
+        report.error(Issue(type=exc.type, message=exc.message, suggestions=exc.suggestions))
         return report
     meta = manifest.dataset if manifest else {}
     report.dataset = options.dataset or meta.get("name") or path.stem
@@ -130,6 +139,7 @@ def ingest_file(engine: Engine, path: Path | str, options: IngestOptions = Inges
         structure_limits=options.structure_limits,
     )
     _constant_temperature(context, report)
+    _strict(report, options)
     if not report.ok:
         return report
     checksum = upload_checksum(path, manifest, options)
@@ -239,9 +249,10 @@ def _stage(table, context: Context, report: Report, options: IngestOptions, stag
                 report.error(issue)
             for issue in normalised.warnings:
                 report.warn(issue)
-            skip = normalised.error_rows if options.skip_invalid else set()
+            _strict(report, options)
+            skip = normalised.error_rows if _skips_invalid(options) else set()
             report.rows_skipped += len(skip)
-            if report.ok or options.skip_invalid:
+            if report.ok or _skips_invalid(options):
                 spilled = staging / f"chunk-{len(staged.chunks):06d}.pickle"
                 with spilled.open("wb") as handle:
                     pickle.dump((normalised, skip), handle, protocol=pickle.HIGHEST_PROTOCOL)
@@ -258,9 +269,22 @@ def _stage(table, context: Context, report: Report, options: IngestOptions, stag
         report.error(Issue(type="empty-table", message="the file has a header but no data rows"))
     # --skip-invalid skips rows with bad cells; a file that cannot be read to its end loads nothing,
     # or the rows after the unreadable one would be dropped without a word
-    if not report.ok and not (options.skip_invalid and report.rows_read and not unreadable):
+    if not report.ok and not (_skips_invalid(options) and report.rows_read and not unreadable):
         return None
     return staged
+
+
+def _skips_invalid(options: IngestOptions) -> bool:
+    """Whether rows with errors are left out rather than refusing the file (never in strict mode)."""
+    return options.skip_invalid and not options.strict
+
+
+def _strict(report: Report, options: IngestOptions) -> bool:
+    """In strict mode, the report's warnings so far become errors, refusing the load; whether any did."""
+    if not (options.strict and report.warning_count):
+        return False
+    report.refuse_warnings()
+    return True
 
 
 def _apply(engine: Engine, report: Report, staged: _Staged, *, path: Path, checksum: str, meta: dict,
@@ -297,6 +321,11 @@ def _apply(engine: Engine, report: Report, staged: _Staged, *, path: Path, check
                             f"{measurements_before:,} measurements of dataset {report.dataset!r}, more than "
                             f"{options.replace_max_share:.0%}; nothing was changed; upload again with "
                             f"replace=true to replace the dataset"))
+                transaction.rollback()
+                return report
+            # the last check before the commit, so that strict mode refuses a warning the load
+            # itself raised as surely as one found while reading
+            if _strict(report, options):
                 transaction.rollback()
                 return report
             if options.dry_run:

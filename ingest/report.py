@@ -7,7 +7,7 @@ curator can fix the file and a program can act on the report.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 #: How many issue records of each severity a report keeps in full; the rest are counted.
@@ -23,9 +23,15 @@ class Issue:
     row: int | None = None
     column: str | None = None
     value: str | None = None
+    # for an unknown name: the known terms closest to it, best first (the message names them too)
+    suggestions: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        record = asdict(self)
+        suggestions = record.pop("suggestions")
+        if suggestions:  # only where there are some: the other records keep their shape
+            record["suggestions"] = list(suggestions)
+        return record
 
 
 @dataclass(slots=True)
@@ -44,6 +50,7 @@ class Report:
     loaded: bool = False
     dry_run: bool = False
     unchanged: bool = False
+    strict: bool = False  # every warning is an error: see refuse_warnings
     errors: list[Issue] = field(default_factory=list)
     warnings: list[Issue] = field(default_factory=list)
     error_count: int = 0
@@ -61,6 +68,16 @@ class Report:
         if len(self.warnings) < MAX_RECORDS:
             self.warnings.append(issue)
 
+    def refuse_warnings(self) -> None:
+        """Strict mode: every warning so far becomes an error of the same type, saying that strict
+        mode refuses it, so that the load is refused."""
+        kept = len(self.warnings)
+        for issue in self.warnings:
+            self.error(replace(issue, message=f"strict mode refuses this warning: {issue.message}"))
+        self.error_count += self.warning_count - kept  # counted, beyond the records kept
+        self.warnings.clear()
+        self.warning_count = 0
+
     @property
     def ok(self) -> bool:
         return self.error_count == 0
@@ -71,6 +88,7 @@ class Report:
             "loaded": self.loaded,
             "dry_run": self.dry_run,
             "unchanged": self.unchanged,
+            "strict": self.strict,
             "counts": {
                 "rows_read": self.rows_read,
                 "rows_skipped": self.rows_skipped,

@@ -12,7 +12,6 @@ there: syntax, unknown names, units, numbers, structures.
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 from lark.visitors import Transformer_NonRecursive
 
 from biomatdb.errors import QueryError, StructureError, UnitError
+from biomatdb.suggest import closest, did_you_mean, or_list
 from biomatdb.units import conversion
 from biomatdb.vocabulary import Property, get_vocabulary, normalise_label
 from search.model import (
@@ -182,7 +182,7 @@ def _syntax_error(text: str, exc: UnexpectedInput) -> QueryError:
     expected = _expected_names(accepted, _previous_word(text, position))
     where = (f"unexpected {found} at position {position}" if found
              else f"the filter ends too early at position {position}")
-    message = f"{where}; expected {_or_list(expected)}" if expected else where
+    message = f"{where}; expected {or_list(expected)}" if expected else where
     if isinstance(exc, UnexpectedToken) and exc.token.type == "_OR" and "_OR" not in accepted:
         message += ("; conditions after WHERE run to the end of the filter or a closing paren, so put the "
                     "property filter and its WHERE in parentheses: (… WHERE …) OR …")
@@ -211,10 +211,6 @@ def _previous_word(text: str, position: int) -> str:
 def _terminal_order(name: str) -> int:
     order = list(_TERMINALS)
     return order.index(name) if name in order else len(order)
-
-
-def _or_list(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
 
 
 # --- the transformer ---------------------------------------------------------------------
@@ -372,7 +368,7 @@ class _ToModel(Transformer_NonRecursive):
             if normalise_label(subject.text) in _FIELDS or get_vocabulary().find_property(subject.text):
                 hint = ("; conditions after WHERE run to the end of the filter or a closing paren, so put the "
                         "property filter and its WHERE in parentheses: (… WHERE …) AND …")
-            raise QueryError(f"unknown condition {subject.text!r}{_did_you_mean(subject.text, _CONDITIONS)}{hint}",
+            raise QueryError(f"unknown condition {subject.text!r}{did_you_mean(closest(subject.text, _CONDITIONS))}{hint}",
                              type="unknown-condition", position=subject.start,
                              expected=list(CONDITION_NAMES))
         op = _op(op_token)
@@ -460,12 +456,9 @@ def _property(subject: _Text) -> Property:
     prop = vocabulary.find_property(subject.text)
     if prop is not None:
         return prop
-    labels = {normalise_label(label): key for key, p in vocabulary.properties.items()
-              for label in (key, p.name, *p.aliases)}
-    close = difflib.get_close_matches(normalise_label(subject.text), labels, n=8, cutoff=0.6)
-    suggestions = list(dict.fromkeys(labels[label] for label in close))[:3]
-    hint = f"; did you mean {_or_list(suggestions)}?" if suggestions else ""
-    raise QueryError(f"unknown property {subject.text!r}{hint}", type="unknown-property", position=subject.start,
+    suggestions = closest(subject.text, vocabulary.property_labels)
+    raise QueryError(f"unknown property {subject.text!r}{did_you_mean(suggestions)}", type="unknown-property",
+                     position=subject.start,
                      expected=suggestions or sorted(vocabulary.properties))
 
 
@@ -494,14 +487,14 @@ def _field_filter(field: str, subject: _Text, op_token: Token, value: _Text | _Q
     if field == "class":
         found = vocabulary.find_class(text)
         if found is None:
-            raise QueryError(f"unknown material class {text!r}{_did_you_mean(text, _labels(vocabulary.classes))}",
+            raise QueryError(f"unknown material class {text!r}{did_you_mean(closest(text, vocabulary.class_labels))}",
                              type="unknown-class", position=start, expected=list(vocabulary.classes))
         return FieldFilter(field="class", op=op, value=found)
     if field == "application":
         found = vocabulary.find_application(text)
         if found is None:
             raise QueryError(
-                f"unknown application {text!r}{_did_you_mean(text, _labels(vocabulary.applications))}",
+                f"unknown application {text!r}{did_you_mean(closest(text, vocabulary.application_labels))}",
                 type="unknown-application", position=start, expected=list(vocabulary.applications))
         return FieldFilter(field="application", op=op, value=found)
     if field == "biodegradable":
@@ -530,16 +523,6 @@ def _as_text(value: _Text | _Quantity) -> str:
 def _text_op_error(name: str, op_token: Token) -> QueryError:
     return QueryError(f"{name} compares with = or != only, not {op_token!s}", type="syntax-error",
                       position=op_token.start_pos, expected=list(TEXT_OPS))
-
-
-def _labels(terms: dict) -> dict[str, str]:
-    return {normalise_label(label): key for key, term in terms.items() for label in (key, term.name, *term.aliases)}
-
-
-def _did_you_mean(text: str, labels: dict[str, str]) -> str:
-    close = difflib.get_close_matches(normalise_label(text), labels, n=3, cutoff=0.6)
-    suggestions = list(dict.fromkeys(labels[label] for label in close))
-    return f"; did you mean {_or_list(suggestions)}?" if suggestions else ""
 
 
 def _rdkit_reason(log: str) -> tuple[str, int | None]:

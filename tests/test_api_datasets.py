@@ -237,3 +237,50 @@ def test_an_upload_folder_left_by_a_killed_server_is_removed_at_start(engine, tm
     worker.start()
     worker.stop()
     assert not stale.exists() and fresh.exists()
+
+
+async def test_upload_map_entries_read_columns_and_an_unknown_property_is_422(engine, api, keys, tmp_path):
+    stiffness = tmp_path / "stiffness.csv"
+    stiffness.write_text("Material,Stiffnes (GPa),Modulus\nPLLA,3.5,2\n", encoding="utf-8")
+    files = {"file": (stiffness.name, stiffness.read_bytes(), "text/csv")}
+    before = snapshot(engine)
+    typo = await api.post("/api/v1/datasets", headers=keys["curator"], files=files,
+                          data={"map": ["Modulus=ignore", "Stiffnes (GPa)=youngs_modulos"]})
+    assert typo.status_code == 422 and typo.headers["content-type"] == PROBLEM
+    assert "did you mean youngs_modulus" in typo.json()["detail"] and typo.json()["suggestions"][0] == "youngs_modulus"
+    assert snapshot(engine) == before  # not even a job
+
+    response = await api.post("/api/v1/datasets", headers=keys["curator"], files=files,
+                              data={"map": ["Stiffnes (GPa)=youngs_modulus", "Modulus=ignore"]})
+    assert response.status_code == 202, response.text
+    assert response.json()["options"]["map"] == ["Stiffnes (GPa)=youngs_modulus", "Modulus=ignore"]
+    done = await wait_for(api, response.headers["location"], keys["curator"])
+    assert done["status"] == "succeeded", done
+    assert done["report"]["warnings"] == [] and done["report"]["counts"]["measurements_added"] == 1
+
+    missing = await api.post("/api/v1/datasets", headers=keys["curator"], files=files,
+                             data={"map": "Stifnes (GPa)=youngs_modulus", "name": "other"})
+    done = await wait_for(api, missing.headers["location"], keys["curator"])
+    assert done["status"] == "failed"
+    [error] = done["report"]["errors"]
+    assert (error["type"], error["column"]) == ("manifest-error", "Stifnes (GPa)")
+    assert "does not have; did you mean Stiffnes (GPa)?" in error["message"]
+
+
+async def test_a_strict_upload_refuses_a_warning_and_changes_nothing(engine, api, keys, tmp_path):
+    odd = tmp_path / "odd.csv"
+    odd.write_text("Material,Young's modulus (GPa),Mystery\nAlpha,2,x\n", encoding="utf-8")
+    before = snapshot(engine)
+    response = await api.post("/api/v1/datasets", headers=keys["curator"], **upload_form(odd, strict="true"))
+    assert response.json()["options"]["strict"] is True
+    done = await wait_for(api, response.headers["location"], keys["curator"])
+    assert done["status"] == "failed" and done["report"]["strict"] is True
+    assert [(e["type"], e["column"]) for e in done["report"]["errors"]] == [("unknown-column", "Mystery")]
+    after = snapshot(engine)
+    assert {k: v for k, v in after.items() if k != "jobs"} == {k: v for k, v in before.items() if k != "jobs"}
+
+    loose = await api.post("/api/v1/datasets", headers=keys["curator"], **upload_form(odd))
+    done = await wait_for(api, loose.headers["location"], keys["curator"])
+    assert done["status"] == "succeeded" and [w["type"] for w in done["report"]["warnings"]] == ["unknown-column"]
+    bad_flag = await api.post("/api/v1/datasets", headers=keys["curator"], **upload_form(odd, strict="maybe"))
+    assert bad_flag.status_code == 422 and "strict" in bad_flag.json()["detail"]

@@ -163,3 +163,41 @@ def test_a_demo_database_from_an_older_pipeline_is_rebuilt(tmp_path):
     demo.write_bytes(b"not a database at all")
     assert discard_stale_demo(demo) and not demo.exists()
     assert not discard_stale_demo(demo)
+
+
+def test_ingest_map_reads_a_column_and_refuses_an_unknown_property(cli, tmp_path):
+    assert cli("init").exit_code == 0
+    path = tmp_path / "stiffness.csv"
+    path.write_text("Material,Stiffnes (GPa),Modulus\nPLLA,3.5,2\n", encoding="utf-8")
+    warned = json.loads(cli("ingest", str(path), "--dry-run", "--json").stdout)
+    assert {w["column"]: w["type"] for w in warned["warnings"]} == {"Stiffnes (GPa)": "unknown-column",
+                                                                   "Modulus": "unknown-column"}
+    assert '--map "Modulus=' in next(w["message"] for w in warned["warnings"] if w["column"] == "Modulus")
+
+    typo = cli("ingest", str(path), "--map", "Stiffnes (GPa)=youngs_modulos", "--json")
+    assert typo.exit_code == 1
+    [error] = json.loads(typo.stdout)["errors"]
+    assert error["type"] == "manifest-error" and "did you mean youngs_modulus" in error["message"]
+    assert error["suggestions"][0] == "youngs_modulus"
+
+    result = cli("ingest", str(path), "--map", "Stiffnes (GPa)=youngs_modulus", "--map", "Modulus=ignore", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["loaded"] is True and report["warnings"] == [] and report["counts"]["measurements_added"] == 1
+    assert [m["property"] for m in json.loads(cli("show", "PLLA", "--json").stdout)["measurements"]] == ["youngs_modulus"]
+
+
+def test_ingest_strict_refuses_a_warning_and_loads_nothing(cli, tmp_path):
+    assert cli("init").exit_code == 0
+    path = tmp_path / "moduli.csv"
+    path.write_text("Material,Young's modulus (GPa),Mystery\nPLLA,3.5,x\n", encoding="utf-8")
+    result = cli("ingest", str(path), "--strict", "--json")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert (report["loaded"], report["strict"], report["warnings"]) == (False, True, [])
+    assert [(e["type"], e["column"]) for e in report["errors"]] == [("unknown-column", "Mystery")]
+    assert "strict mode" in report["errors"][0]["message"]
+    assert json.loads(cli("datasets", "--json").stdout) == []
+    printed = cli("ingest", str(path), "--strict")
+    assert printed.exit_code == 1 and "NOT loaded (strict mode: every warning is an error)" in printed.stdout
+    assert cli("ingest", str(path), "--json").exit_code == 0  # a warning only, without --strict

@@ -24,6 +24,9 @@ from biomatdb.errors import NotFoundError
 from biomatdb.models import Dataset, Job
 from biomatdb.ownership import Actor, may_change, refusal
 from biomatdb.text import dataset_name_problem
+from biomatdb.vocabulary import get_vocabulary
+from ingest.manifest import ManifestError
+from ingest.mapping import parse_mappings
 from ingest.retract import retract_dataset
 
 router = APIRouter(tags=["datasets"])
@@ -40,6 +43,11 @@ _UPLOAD_FORM = {"requestBody": {"required": True, "content": {"multipart/form-da
         "source": {"type": "string", "description": "DOI or citation for values without a source of their own"},
         "dry_run": {"type": "boolean", "default": False, "description": "Check and report; change nothing"},
         "skip_invalid": {"type": "boolean", "default": False, "description": "Load the valid rows, report the rest"},
+        "map": {"type": "array", "items": {"type": "string"}, "description": "Repeatable: HEADER=PROPERTY_KEY "
+                "reads the column HEADER as that property (or a role such as name or temperature, or ignore), "
+                "over the manifest; a unit may follow in brackets (E=youngs_modulus [GPa]). As biomatdb ingest --map"},
+        "strict": {"type": "boolean", "default": False, "description": "Every warning is an error: load nothing "
+                   "when there is any (unknown columns, possible duplicates, cleaned cells, ...)"},
         "replace": {"type": "boolean", "default": False, "description": "Confirm a replace that removes more than "
                     "the server's replace_max_share of the dataset's measurements"},
     }}}}}}
@@ -107,6 +115,17 @@ def _flag(value: str | None, name: str) -> bool:
     raise ProblemError(422, f"{name}: expected true or false, got {value!r}", code="validation-error")
 
 
+def _mappings(entries: list[str]) -> list[str]:
+    """The ``map`` fields, refused (422) as ``biomatdb ingest --map`` refuses them; whether the file
+    has each header, the job's report says."""
+    entries = [entry for entry in entries if entry.strip()]
+    try:
+        parse_mappings(entries, get_vocabulary())
+    except ManifestError as exc:
+        raise ProblemError(422, exc.message, code="validation-error", suggestions=list(exc.suggestions) or None) from None
+    return entries
+
+
 @curator_router.post("/datasets", status_code=202, response_model=JobOut, openapi_extra=_UPLOAD_FORM,
              responses=responses(400, 401, 403, 413, 415, 422), summary="Upload a dataset")
 async def upload_dataset(request: Request, holder: CuratorWriteDep, settings: SettingsDep, engine: EngineDep):
@@ -125,7 +144,9 @@ async def upload_dataset(request: Request, holder: CuratorWriteDep, settings: Se
         options = {"license": fields.get("license") or None, "source": fields.get("source") or None,
                    "dry_run": _flag(fields.get("dry_run"), "dry_run"),
                    "skip_invalid": _flag(fields.get("skip_invalid"), "skip_invalid"),
-                   "replace": _flag(fields.get("replace"), "replace")}
+                   "replace": _flag(fields.get("replace"), "replace"),
+                   "strict": _flag(fields.get("strict"), "strict"),
+                   "map": _mappings(received.repeated.get("map", []))}
         name = (fields.get("name") or "").strip() or received.path.stem
         if (problem := dataset_name_problem(name)) is not None:
             raise ProblemError(422, f"name: {problem}", code="validation-error")

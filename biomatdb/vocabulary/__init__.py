@@ -12,6 +12,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from types import MappingProxyType
 from typing import Literal
 
 from biomatdb.errors import VocabularyError
@@ -73,6 +74,22 @@ class Vocabulary:
     _property_index: dict[str, str] = field(repr=False, default_factory=dict)
     _class_index: dict[str, str] = field(repr=False, default_factory=dict)
     _application_index: dict[str, str] = field(repr=False, default_factory=dict)
+
+    # Every folded label (key, name, alias) to the term it names: what "did you mean" compares
+    # an unknown name with (biomatdb.suggest.closest). Defined before the method named
+    # ``property``, which shadows the builtin in the rest of the class body.
+
+    @property
+    def property_labels(self) -> MappingProxyType[str, str]:
+        return MappingProxyType(self._property_index)
+
+    @property
+    def class_labels(self) -> MappingProxyType[str, str]:
+        return MappingProxyType(self._class_index)
+
+    @property
+    def application_labels(self) -> MappingProxyType[str, str]:
+        return MappingProxyType(self._application_index)
 
     def find_property(self, text: str) -> Property | None:
         """The property that ``text`` (a key or an alias) names, or None."""

@@ -44,6 +44,8 @@ _BATCH = 500
 #: How a vocabulary names a structure: (name, grade key of that name or None) for a canonical SMILES.
 StructureNamer = Callable[[str], str | None]
 GradeOf = Callable[[str], str | None]
+#: The polymer a structure is a form of, and all that polymer's forms: (key, canonical SMILES), or None.
+SamePolymer = Callable[[str], tuple[str, tuple[str, ...]] | None]
 
 
 def _no_name(_: str) -> None:
@@ -118,35 +120,61 @@ def plan_merges(facts: Iterable[_Facts]) -> list[tuple[_Facts, list[_Facts]]]:
 
 
 def merge_duplicates(connection: Connection, material_ids: Iterable[int] | None = None, *,
-                     grade_of: GradeOf = _no_name) -> list[Merge]:
+                     grade_of: GradeOf = _no_name, same_polymer: SamePolymer | None = None) -> list[Merge]:
     """Merge the materials that share a structure with any of ``material_ids`` (None: every
-    material) and are one material by the rules; returns what was merged into what."""
+    material) and are one material by the rules; returns what was merged into what. Structures
+    that ``same_polymer`` calls one polymer (another cut of one chain) count as one structure."""
+    same_polymer = same_polymer or vocabulary_forms
     kinds = _dataset_kinds(connection)
     if material_ids is None:
-        structures = select(Material.structure_id).where(Material.structure_id.is_not(None)).group_by(
-            Material.structure_id).having(func.count(Material.id) > 1)
-        structure_ids = list(connection.execute(structures).scalars())
+        seeds = list(connection.execute(select(Material.structure_id).where(Material.structure_id.is_not(None))
+                                        .distinct()).scalars())
     else:
         ids = sorted(set(material_ids))
-        structure_ids = []
+        seeds = []
         for batch in _batches(ids):
-            structure_ids += connection.execute(select(Material.structure_id).where(
+            seeds += connection.execute(select(Material.structure_id).where(
                 Material.id.in_(batch), Material.structure_id.is_not(None)).distinct()).scalars().all()
-        structure_ids = sorted(set(structure_ids))
-    by_structure: dict[int, list[int]] = defaultdict(list)
+    smiles_of = _smiles(connection, sorted(set(seeds)))
+    group_of: dict[int, str] = {}  # structure id -> the group it belongs to
+    forms: dict[str, set[str]] = {}
+    for structure_id, smiles in smiles_of.items():
+        polymer = same_polymer(smiles)
+        if polymer is None:
+            group_of[structure_id] = f"structure:{structure_id}"
+        else:
+            group_of[structure_id] = f"polymer:{polymer[0]}"
+            forms[polymer[0]] = set(polymer[1])
+    wanted = sorted({form for group in forms.values() for form in group} - set(smiles_of.values()))
+    for batch in _batches(wanted):
+        for structure_id, smiles in connection.execute(select(ChemicalStructure.id, ChemicalStructure.canonical_smiles)
+                                                       .where(ChemicalStructure.canonical_smiles.in_(batch))):
+            polymer = same_polymer(smiles)
+            if polymer is not None:
+                group_of[structure_id] = f"polymer:{polymer[0]}"
+    by_group: dict[str, list[int]] = defaultdict(list)
+    structure_ids = sorted(group_of)
     for batch in _batches(structure_ids):
         for material_id, structure_id in connection.execute(select(Material.id, Material.structure_id).where(
                 Material.structure_id.in_(batch))):
-            by_structure[structure_id].append(material_id)
+            by_group[group_of[structure_id]].append(material_id)
     merges = []
-    for structure_id in sorted(by_structure):
-        members = by_structure[structure_id]
+    for group in sorted(by_group):
+        members = by_group[group]
         if len(members) < 2:
             continue
         for kept, merged in plan_merges(_facts(connection, members, kinds, grade_of)):
             merge_into(connection, kept.id, [fact.id for fact in merged])
             merges.append(Merge(kept=kept.id, merged=tuple(fact.id for fact in merged)))
     return merges
+
+
+def _smiles(connection: Connection, structure_ids: list[int]) -> dict[int, str]:
+    found = {}
+    for batch in _batches(structure_ids):
+        found.update(dict(connection.execute(select(ChemicalStructure.id, ChemicalStructure.canonical_smiles)
+                                             .where(ChemicalStructure.id.in_(batch))).all()))
+    return found
 
 
 _FILLED = ("material_class", "subclass", "description", "biodegradable", "origin", "regulatory_notes", "structure_id")
@@ -299,6 +327,15 @@ def vocabulary_name(canonical_smiles: str) -> str | None:
 
     entry = polymer_names().by_structure(canonical_smiles)
     return None if entry is None else entry.name
+
+
+def vocabulary_forms(canonical_smiles: str) -> tuple[str, tuple[str, ...]] | None:
+    """The polymer vocabulary's entry of a structure and every structure of that entry (its repeat
+    unit and the other cuts of the same chain datasets write: PTFE's ``*C(*)(F)F``)."""
+    from biomatdb.vocabulary.polymers import polymer_names
+
+    entry = polymer_names().by_structure(canonical_smiles)
+    return None if entry is None else (entry.key, entry.structures)
 
 
 def vocabulary_grade(name: str) -> str | None:

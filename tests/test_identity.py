@@ -1,0 +1,313 @@
+"""One material per real material (docs/identity.md): the rules, the ingest that applies them,
+the merge of what was stored before them, and the fixtures under them."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from itertools import combinations
+
+import pytest
+from rdkit import Chem
+from sqlalchemy import func, select, text
+
+from biomatdb.chemistry import polymer_family
+from biomatdb.db import alembic_config, make_engine
+from biomatdb.identity import (
+    NameCandidate,
+    choose_name,
+    conflict,
+    copolymer_ratio,
+    display_name_for_structure,
+    identity_of,
+    is_structure_string,
+    material_key,
+    name_kind,
+)
+from biomatdb.merge import vocabulary_grade
+from biomatdb.models import (
+    ChemicalStructure,
+    Dataset,
+    Material,
+    MaterialRedirect,
+    MaterialSynonym,
+    Measurement,
+)
+from ingest.pipeline import IngestOptions, ingest_file
+
+
+@pytest.mark.parametrize(("first", "second"), [
+    ("Bone (cortical)", "Cortical bone"),
+    ("50/50 DL-PLG", "50:50 DL-PLG"),
+    ("PLGA 50/50", "plga 50:50"),
+    ("Ti–6Al–4V", "Ti-6Al-4V"),
+    ("Young’s  Modulus", "young's modulus"),
+])
+def test_names_that_fold_to_one_key(first, second):
+    assert material_key(first) == material_key(second)
+
+
+@pytest.mark.parametrize(("first", "second"), [
+    ("PLGA 85:15", "PLGA 75:25"),
+    ("Hydroxyapatite", "Hydroxyapatite, dense"),
+    ("Poly(vinyl acetate)", "Poly(vinyl acetal)"),
+])
+def test_names_that_stay_two_keys(first, second):
+    assert material_key(first) != material_key(second)
+
+
+@pytest.mark.parametrize(("name", "kind"), [
+    ("*CC(*)O", "structure"),
+    ("*Oc1ccc(C(C)(C)c2ccc(OC(*)=O)cc2)cc1", "structure"),
+    ("[Ce]O[Si](CC)(CC)[Th]", "structure"),
+    ("PP", "common"),  # letters RDKit would read, but no SMILES marks
+    ("Evil[2Jname", "common"),  # brackets, but RDKit cannot read it
+    ("PEEK", "common"),
+    ("Bisphenol-A polycarbonate", "common"),
+    ("Poly(oxy- 1 ,4-phenylene-oxy- 1 ,4-phenylene-carbonyl-1 ,4-phenylene)", "systematic"),
+    ("Poly(methyl methacrylate)", "systematic"),
+])
+def test_name_kinds(name, kind):
+    assert name_kind(name) == kind
+    assert is_structure_string(name) == (kind == "structure")
+
+
+def test_a_curated_name_outranks_the_vocabulary_and_a_compilation():
+    candidates = [
+        NameCandidate("Poly(oxy-1,4-phenylene-oxy-1,4-phenylene-carbonyl-1,4-phenylene)", "compilation", True, 1),
+        NameCandidate("Poly(ether ether ketone)", "vocabulary", True, 0),
+        NameCandidate("PEEK", "curated", True, 2),
+        NameCandidate("Polyetheretherketone", "curated", False, 3),
+    ]
+    assert choose_name(candidates).name == "PEEK"
+    assert choose_name(candidates[:2]).name == "Poly(ether ether ketone)"
+    # among one source's names, a common one outranks a systematic one
+    assert choose_name([NameCandidate("Poly(bisphenol A carbonate)", "compilation", True, 1),
+                        NameCandidate("Bisphenol-A polycarbonate", "compilation", True, 2)]).name \
+        == "Bisphenol-A polycarbonate"
+    # a structure string is never shown, whatever its source
+    assert choose_name([NameCandidate("*CC(*)O", "curated", True)]) is None
+
+
+@pytest.mark.parametrize(("first", "second", "reason"), [
+    (("PLGA 85:15", "polymer"), ("PDLLA", "polymer"), "grades differ"),  # the vocabulary's grades
+    (("PLGA 85:15", "polymer"), ("PLGA 75:25", "polymer"), "grades differ"),
+    (("Poly(lactide-co-glycolide) 85:15", "polymer"), ("Poly(lactide-co-glycolide) 75:25", "polymer"),
+     "copolymer ratios differ"),
+    (("PMMA", "polymer"), ("PMMA bone cement", "polymer"), "grades differ"),
+    (("Titanium", "metal"), ("Titanium foam", "metal"), "grade or form differ"),
+    (("UHMWPE", "polymer"), ("HDPE", "polymer"), "grades differ"),
+    (("Polyethylene", "polymer"), ("HDPE", "polymer"), "grades differ"),
+    (("pHEMA hydrogel", "hydrogel"), ("Poly(2-hydroxyethyl methacrylate)", "polymer"), "classes differ"),
+    (("Poly(bisphenol A carbonate)", "polymer"), ("Bisphenol-A polycarbonate", "polymer"), None),
+    (("Chitosan", "natural"), ("Chitosan", "polymer"), None),
+])
+def test_when_records_of_one_structure_are_one_material(first, second, reason):
+    identities = [identity_of(name, material_class=material_class, grade=vocabulary_grade(name))
+                  for name, material_class in (first, second)]
+    found = conflict(*identities)
+    assert (found is None) if reason is None else (found or "").startswith(reason), found
+
+
+def test_one_dataset_naming_one_structure_twice_means_two_materials_unless_it_is_a_spelling():
+    named = [identity_of(name, material_class="polymer", named_by=7)
+             for name in ("Pellethane 2363-80A", "Pellethane 2363-55D", "Poly(2,2,2trifluoroethyl acrylate)",
+                          "Poly(2,2,2-trifluoroethyl acrylate)")]
+    assert conflict(named[0], named[1]) == "one dataset names them as two materials"
+    assert conflict(named[2], named[3]) is None
+
+
+def test_copolymer_ratios_are_normalised():
+    assert copolymer_ratio("PLGA 85:15") == (85.0, 15.0)
+    assert copolymer_ratio("50/50 DL-PLG") == copolymer_ratio("PLGA 1:1") == (50.0, 50.0)
+    assert copolymer_ratio("Ti-6Al-4V") is None
+
+
+@pytest.mark.parametrize(("smiles", "family"), [
+    ("*OC(C)C(*)=O", "Polyester"),  # the ester spans the unit's two ends
+    ("*Oc1ccc(C(C)(C)c2ccc(OC(*)=O)cc2)cc1", "Polycarbonate"),
+    ("*C(=O)c1ccc(C(=O)Nc2ccc(N*)cc2)cc1", "Polyamide"),
+    ("*[Si](C)(C)O*", "Polysiloxane"),
+    ("*CC(*)c1ccccc1", "Vinyl polymer"),
+    ("*CCO*", "Polyether"),
+    ("CCO", None),  # no repeat unit
+])
+def test_polymer_families(smiles, family):
+    assert polymer_family(smiles) == family
+
+
+def test_a_material_known_only_by_its_structure_gets_a_readable_name():
+    assert display_name_for_structure("C3H4O2", "polymer", repeat_unit=True, family="Polyester") \
+        == "Polyester (C3H4O2 repeat unit)"
+    assert display_name_for_structure("C6H4", "polymer", repeat_unit=True) == "Polymer (C6H4 repeat unit)"
+
+
+# --- the fixtures under the rules ------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def fixtures_engine(fixtures_sqlite):
+    engine = make_engine(f"sqlite:///{fixtures_sqlite.location}")
+    yield engine
+    engine.dispose()
+
+
+def test_no_two_fixture_materials_share_a_structure_unless_the_rules_say_why(fixtures_engine):
+    with fixtures_engine.connect() as connection:
+        rows = connection.execute(select(Material.structure_id, Material.name, Material.material_class.label("cls"),
+                                         Material.created_by_dataset_id, Material.name_key)
+                                  .where(Material.structure_id.is_not(None))).all()
+    groups = defaultdict(list)
+    for row in rows:
+        groups[row.structure_id].append(row)
+    shared = {structure: members for structure, members in groups.items() if len(members) > 1}
+    reasons = []
+    for members in shared.values():
+        for a, b in combinations(members, 2):
+            identities = [identity_of(m.name, material_class=m.cls, grade=vocabulary_grade(m.name),
+                                      named_by=m.created_by_dataset_id if m.name_key else None) for m in (a, b)]
+            reason = conflict(*identities)
+            assert reason is not None, (a.name, b.name)
+            reasons.append(reason)
+    print(f"\n{len(shared)} structures are held by more than one material, for these reasons: "
+          f"{sorted(set(r.split(' (')[0] for r in reasons))}")
+    # before the rules: 107 structures belonged to 235 materials
+    assert len(shared) <= 12
+
+
+def test_at_most_one_percent_of_fixture_names_parse_as_smiles(fixtures_engine):
+    with fixtures_engine.connect() as connection:
+        names = connection.execute(select(Material.name)).scalars().all()
+    from rdkit import RDLogger
+
+    RDLogger.DisableLog("rdApp.*")
+    smiles = [name for name in names if Chem.MolFromSmiles(name) is not None]
+    assert len(smiles) <= len(names) / 100, smiles[:20]
+    assert not any(is_structure_string(name) for name in names)
+
+
+def test_the_duplicates_the_issue_found_are_one_material_now(fixtures_engine):
+    with fixtures_engine.connect() as connection:
+        # Afzal's and PolyMetriX's bisphenol-A polycarbonate: PolyMetriX's row now finds Afzal's material
+        afzal = connection.scalar(select(Material.id).where(Material.public_id == "bm-536a1ad7c4"))
+        polymetrix = connection.execute(select(MaterialSynonym.material_id).where(
+            MaterialSynonym.synonym == "Poly(bisphenol A carbonate)")).scalars().all()
+        assert afzal is not None and polymetrix == [afzal]
+        ptfe = connection.execute(select(Material.name).join(ChemicalStructure, ChemicalStructure.id == Material.structure_id)
+                                  .where(ChemicalStructure.canonical_smiles.in_(["*C(F)(F)C(*)(F)F", "*C(*)(F)F"]))).scalars().all()
+        assert sorted(ptfe) == ["PTFE", "ePTFE"]
+        peek = connection.execute(select(Material.id, Material.name).join(
+            MaterialSynonym, MaterialSynonym.material_id == Material.id).where(
+            MaterialSynonym.synonym == "Poly(oxy- 1 ,4-phenylene-oxy- 1 ,4-phenylene-carbonyl-1 ,4-phenylene)")).one()
+        assert peek.name == "PEEK"
+        pva = connection.execute(select(MaterialSynonym.synonym).join(Material, Material.id == MaterialSynonym.material_id)
+                                 .where(Material.name == "PVA")).scalars().all()
+        assert pva and not any(is_structure_string(s) for s in pva)
+        assert connection.scalar(select(func.count()).select_from(MaterialSynonym).where(
+            MaterialSynonym.synonym.like("%*%"))) == 0
+        plga = connection.execute(select(Material.name).where(Material.name.in_(
+            ["PDLLA", "PLGA 85:15", "PLGA 75:25", "PLGA 65:35"]))).scalars().all()
+        assert sorted(plga) == ["PDLLA", "PLGA 65:35", "PLGA 75:25", "PLGA 85:15"]
+
+
+# --- ingest: what it matched, and what it warns ------------------------------------------
+
+def _write(tmp_path, name, body):
+    path = tmp_path / name
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+def test_the_report_lists_each_material_created_or_matched_and_by_what(sqlite_engine, tmp_path):
+    first = _write(tmp_path, "first.csv", "Material,Class,Synonyms,SMILES,Property,Value,Unit\n"
+                   "PLGA 50:50,polymer,50:50 DL-PLG,*OC(C)C(=O)OCC(=O)*,tensile strength,45,MPa\n"
+                   "Cortical bone,natural,,,density,1.9,g/cm3\n"
+                   "Poly(bisphenol A carbonate),polymer,,*Oc1ccc(C(C)(C)c2ccc(OC(*)=O)cc2)cc1,density,1.2,g/cm3\n")
+    assert ingest_file(sqlite_engine, first).loaded
+    second = _write(tmp_path, "second.csv", "Material,Class,SMILES,Property,Value,Unit\n"
+                    "50/50 DL-PLG,polymer,,tensile strength,50,MPa\n"
+                    "Bone (cortical),natural,,youngs modulus,18,GPa\n"
+                    "Bisphenol-A polycarbonate,polymer,*Oc1ccc(C(C)(C)c2ccc(OC(*)=O)cc2)cc1,tensile strength,65,MPa\n"
+                    "Titanium foam,metal,,density,1.5,g/cm3\n")
+    report = ingest_file(sqlite_engine, second, IngestOptions())
+    assert report.loaded
+    listed = {(m["row"], m["name"]): (m["action"], m["matched_by"]) for m in report.as_dict()["materials"]}
+    assert listed == {(1, "50/50 DL-PLG"): ("matched", "synonym"), (2, "Bone (cortical)"): ("matched", "name"),
+                      (3, "Bisphenol-A polycarbonate"): ("matched", "structure"),
+                      (4, "Titanium foam"): ("created", None)}
+    assert report.materials_created == 1
+    with sqlite_engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(Material)) == 4
+        # the curated second dataset's common name is shown; the first's systematic one is a synonym
+        shown = connection.scalar(select(Material.name).where(Material.structure_id.is_not(None), Material.name.like("%carbonate%")))
+        assert shown == "Bisphenol-A polycarbonate"
+
+
+def test_a_name_close_to_an_existing_one_is_warned_and_strict_refuses_it(sqlite_engine, tmp_path):
+    existing = _write(tmp_path, "existing.csv", "Material,Class,Property,Value,Unit\n"
+                      "\"Hydroxyapatite, dense\",ceramic,density,3.1,g/cm3\nTitanium,metal,density,4.5,g/cm3\n"
+                      "PLGA 85:15,polymer,tensile strength,50,MPa\n")
+    assert ingest_file(sqlite_engine, existing).loaded
+    with sqlite_engine.connect() as connection:
+        dense = connection.scalar(select(Material.public_id).where(Material.name == "Hydroxyapatite, dense"))
+    new = _write(tmp_path, "new.csv", "Material,Class,Property,Value,Unit\nHydroxyapatite,ceramic,density,3.15,g/cm3\n"
+                 "Titanum,metal,density,4.51,g/cm3\nPLGA 75:25,polymer,tensile strength,45,MPa\n")
+    from tests.conftest import snapshot
+
+    before = snapshot(sqlite_engine)
+    strict = ingest_file(sqlite_engine, new, IngestOptions(strict=True))
+    assert not strict.loaded and snapshot(sqlite_engine) == before
+    assert {e.type for e in strict.errors} == {"possible-duplicate"}
+    report = ingest_file(sqlite_engine, new)
+    assert report.loaded
+    warned = {w.value: w.message for w in report.warnings if w.type == "possible-duplicate"}
+    assert set(warned) == {"Hydroxyapatite", "Titanum"}  # PLGA 75:25 is told apart by its ratio
+    assert dense in warned["Hydroxyapatite"]
+
+
+# --- a core stored before the rules ------------------------------------------------------
+
+def test_migration_0009_merges_what_was_stored_before_the_rules(tmp_path):
+    from alembic import command
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.sqlite'}")
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0008")
+        connection.execute(text("INSERT INTO properties (key, name, category, unit, kind) "
+                                "VALUES ('density', 'Density', 'physical', 'g/cm**3', 'quantity')"))
+        for dataset_id, name in ((1, "afzal"), (2, "polymetrix")):
+            connection.execute(text("INSERT INTO datasets (id, name, rows_read, created_at, updated_at) "
+                                    "VALUES (:id, :name, 1, '2026-01-01', '2026-01-01')"), {"id": dataset_id, "name": name})
+        connection.execute(text("INSERT INTO structures (id, input, canonical_smiles, is_repeat_unit) "
+                                "VALUES (1, '*CC(*)c1ccccc1', '*CC(*)c1ccccc1', 1)"))
+        for material_id, public_id, name, dataset_id in ((1, "bm-a", "Poly(styrene)", 1), (2, "bm-b", "*CC(*)c1ccccc1", 2),
+                                                          (3, "bm-c", "polystyrene", 2)):
+            connection.execute(text(
+                "INSERT INTO materials (id, public_id, name, name_key, class, structure_id, created_by_dataset_id, "
+                "created_at, updated_at) VALUES (:id, :public_id, :name, lower(:name), 'polymer', 1, :dataset, "
+                "'2026-01-01', '2026-01-01')"), {"id": material_id, "public_id": public_id, "name": name,
+                                                 "dataset": dataset_id})
+            connection.execute(text(
+                "INSERT INTO measurements (material_id, property_key, dataset_id, qualifier, value, value_min, value_max, "
+                "unit, verbatim_value, pipeline_version, content_hash, identity_hash, source_row) VALUES "
+                "(:id, 'density', :dataset, '=', 1.05, 1.05, 1.05, 'g/cm**3', '1.05', '2', 'c', 'i', :id)"),
+                {"id": material_id, "dataset": dataset_id})
+        connection.execute(text("INSERT INTO material_synonyms (material_id, synonym, name_key, dataset_id) "
+                                "VALUES (3, '*CC(*)c1ccccc1', '*cc(*)c1ccccc1', 2)"))
+        command.upgrade(config, "head")
+    with engine.connect() as connection:
+        materials = connection.execute(select(Material.id, Material.public_id, Material.name)).all()
+        assert len(materials) == 1
+        kept = materials[0]
+        assert kept.public_id == "bm-a"  # the oldest: no dataset was marked curated or compilation yet
+        # every dataset stored before the rules counts as curated: their common name outranks the
+        # systematic one and the vocabulary's
+        assert kept.name == "polystyrene"
+        assert sorted(connection.execute(select(MaterialRedirect.public_id)).scalars()) == ["bm-b", "bm-c"]
+        rows = connection.execute(select(Measurement.material_id, Measurement.dataset_id, Measurement.source_row)
+                                  .order_by(Measurement.source_row)).all()
+        assert [tuple(r) for r in rows] == [(kept.id, 1, 1), (kept.id, 2, 2), (kept.id, 2, 3)]  # provenance kept
+        synonyms = set(connection.execute(select(MaterialSynonym.synonym)).scalars())
+        assert synonyms == {"Poly(styrene)", "polystyrene"}  # the structure string is no synonym
+        assert connection.scalar(select(Dataset.kind).where(Dataset.id == 1)) == "curated"
+    engine.dispose()

@@ -355,7 +355,7 @@ def vocabulary_grade(name: str) -> str | None:
 
 
 def apply_identity_rules(connection: Connection) -> list[Merge]:
-    """Bring a core stored before the identity rules under them (migration 0009): name keys folded
+    """Bring a core stored before the identity rules under them (migration 0010): name keys folded
     again, every material's name one of its synonyms, duplicates merged, names chosen again."""
     from biomatdb.db import bump_generation
     from biomatdb.searchtext import refresh_search_text

@@ -265,7 +265,7 @@ def test_a_name_close_to_an_existing_one_is_warned_and_strict_refuses_it(sqlite_
 
 # --- a core stored before the rules ------------------------------------------------------
 
-def test_migration_0009_merges_what_was_stored_before_the_rules(tmp_path):
+def test_migration_0010_merges_what_was_stored_before_the_rules(tmp_path):
     from alembic import command
 
     engine = make_engine(f"sqlite:///{tmp_path / 'old.sqlite'}")

@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from rapidfuzz import fuzz, process
 from sqlalchemy import Connection, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -53,6 +54,26 @@ def find_material(session: Session, name_or_id: str) -> Material:
     if material is None:
         raise NotFoundError(f"no material named or numbered {name_or_id!r}")
     return material
+
+
+#: How alike (rapidfuzz's ratio of the folded texts, 0–100) a dataset name must be to be suggested.
+_DATASET_SUGGESTION_SCORE = 60
+
+
+def find_dataset(session: Session, id_or_name: str) -> Dataset:
+    """By numeric id, then exact name. NotFoundError when none, naming up to three known
+    dataset names close to what was asked ("did you mean …?")."""
+    # ASCII digits only ("²".isdigit() holds), and few enough to fit the id column
+    numeric = id_or_name.isascii() and id_or_name.isdigit() and len(id_or_name) <= 18
+    condition = Dataset.id == int(id_or_name) if numeric else Dataset.name == id_or_name
+    dataset = session.scalars(select(Dataset).where(condition)).first()
+    if dataset is not None:
+        return dataset
+    names = session.scalars(select(Dataset.name).order_by(Dataset.name)).all()
+    close = process.extract(id_or_name, names, scorer=fuzz.ratio, processor=normalise_label,
+                            score_cutoff=_DATASET_SUGGESTION_SCORE, limit=3)
+    hint = f"; did you mean {' or '.join(repr(name) for name, _, _ in close)}?" if close else ""
+    raise NotFoundError(f"no dataset with id or name {id_or_name!r}{hint}")
 
 
 def format_number(value: float) -> str:

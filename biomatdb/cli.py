@@ -352,6 +352,43 @@ def datasets(json_output: Annotated[bool, typer.Option("--json", help="Print JSO
     Console().print(table)
 
 
+@app.command()
+def retract(
+    dataset: Annotated[str, typer.Argument(help="Name or numeric id of the dataset")],
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Retract a dataset, as DELETE /datasets/{id} does: its measurements leave the core, and so do
+    the materials it created that are left with none; its record and upload history stay."""
+    from sqlalchemy.orm import Session
+
+    from biomatdb.catalog import find_dataset
+    from biomatdb.errors import NotFoundError
+    from ingest.retract import retract_dataset
+
+    engine = _engine()
+    try:
+        with Session(engine) as session:
+            try:
+                found = find_dataset(session, dataset)
+            except NotFoundError as exc:
+                _echo(f"error: {exc.message}", err=True)
+                raise typer.Exit(1) from exc
+            dataset_id, retracted_before = found.id, found.retracted_at
+        # a local command acts with no API key, so no ownership check (biomatdb.ownership)
+        with engine.begin() as connection:
+            retraction = retract_dataset(connection, dataset_id)
+    finally:
+        engine.dispose()
+    if json_output:
+        _print_json(retraction.as_dict())
+        return
+    _echo(f"retracted dataset {retraction.dataset!r}: {retraction.measurements_retracted:,} measurements removed, "
+          f"{retraction.materials_removed:,} materials removed (created by it and left with no measurement), "
+          f"{retraction.materials_touched:,} materials touched")
+    if retracted_before is not None:
+        _echo(f"(it was already retracted on {retracted_before.isoformat()[:19]}; nothing was left to remove)")
+
+
 def _elasticsearch(settings: Settings):
     """The Elasticsearch client of the settings; exits 2 with a message when no URL is set."""
     if not settings.elasticsearch_url:

@@ -163,3 +163,50 @@ def test_a_demo_database_from_an_older_pipeline_is_rebuilt(tmp_path):
     demo.write_bytes(b"not a database at all")
     assert discard_stale_demo(demo) and not demo.exists()
     assert not discard_stale_demo(demo)
+
+
+def test_retract_removes_a_dataset_and_says_what_went(cli, tmp_path):
+    for name, text in (("wide.csv", WIDE_CSV), ("long.tsv", LONG_TSV)):
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        assert cli("ingest", str(tmp_path / name)).exit_code == 0
+    before = {d["name"]: d for d in json.loads(cli("datasets", "--json").stdout)}
+    assert before["long"]["measurements"] == 5
+
+    result = cli("retract", "long", "--json")
+    assert result.exit_code == 0, result.output
+    retraction = json.loads(result.stdout)
+    # Cortical bone came only from long.tsv and goes; PLLA stays, with wide.csv's measurements
+    assert retraction | {"retracted_at": None} == {
+        "dataset": "long", "measurements_retracted": 5, "materials_removed": 1, "materials_touched": 2,
+        "retracted_at": None}
+    after = {d["name"]: d for d in json.loads(cli("datasets", "--json").stdout)}
+    assert after["long"]["measurements"] == 0 and after["long"]["retracted_at"][:19] == retraction["retracted_at"][:19]
+    assert len(after["long"]["history"]) == 1 and after["wide"]["measurements"] == before["wide"]["measurements"]
+    assert cli("show", "Cortical bone").exit_code == 1
+    assert {m["dataset"] for m in json.loads(cli("show", "PLLA", "--json").stdout)["measurements"]} == {"wide"}
+
+    wide_id = str(before["wide"]["id"])
+    shown = cli("retract", wide_id)
+    assert shown.exit_code == 0
+    assert "retracted dataset 'wide': 11 measurements removed, 3 materials removed" in shown.stdout
+    again = cli("retract", "wide")
+    assert again.exit_code == 0
+    assert "0 measurements removed" in again.stdout and "already retracted" in again.stdout
+
+
+@pytest.mark.parametrize(("asked", "message"), [
+    ("wdie", "error: no dataset with id or name 'wdie'; did you mean 'wide'?"),
+    ("Wide-2", "error: no dataset with id or name 'Wide-2'; did you mean 'wide'?"),
+    ("999", "error: no dataset with id or name '999'; did you mean"),
+    ("zzzzzzzz", "error: no dataset with id or name 'zzzzzzzz'\n"),
+])
+def test_retracting_an_unknown_dataset_fails_and_suggests_a_known_name(cli, tmp_path, asked, message):
+    (tmp_path / "wide.csv").write_text(WIDE_CSV, encoding="utf-8")
+    assert cli("ingest", str(tmp_path / "wide.csv")).exit_code == 0
+    result = cli("retract", asked)
+    assert result.exit_code == 1
+    if message.endswith("did you mean"):
+        assert "did you mean" not in result.stderr and result.stderr.startswith(message.rsplit(";", 1)[0])
+    else:
+        assert result.stderr.startswith(message)
+    assert json.loads(cli("datasets", "--json").stdout)[0]["measurements"] == 11

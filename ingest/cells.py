@@ -24,6 +24,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from biomatdb.errors import UnitError
+from biomatdb.units import parse_unit
+
 Qualifier = Literal["=", "~", ">", ">=", "<", "<=", "range"]
 
 EMPTY = frozenset({"", "n.d.", "nd", "n.d", "n.a.", "n/a", "na", "n.a", "—", "–", "-", "‒", "―", "null", "none", "--"})
@@ -103,6 +106,30 @@ def _number(token: str, decimal: str) -> float | CellError:
         return CellError("number-underflow", f"{token!r} is too small for a floating-point number: it would be "
                                              f"stored as 0")
     return number
+
+
+def value_numbers(text: str) -> tuple[str, ...]:
+    """The numbers, as written, of a cell that reads as a value — a point, a range, a bound or a
+    value with uncertainty, with no unit or one the units layer reads (``3,5``, ``2,4-3,3``,
+    ``110 ± 4 MPa``) — and none for anything else: names (``Poly(1,4-butylene adipate)``,
+    ``1,4 dioxanone polymer``), free text (``2,5 mm/min crosshead``), empty cells."""
+    cleaned = text.translate(_CLEAN).strip()
+    if cleaned.casefold() in EMPTY:
+        return ()
+    if "(" in cleaned:
+        cleaned = _PARENTHESISED.sub(r" \1 ", cleaned).strip()
+    match = _CELL.match(cleaned)
+    if match is None or (match["unit"] and not _is_unit(match["unit"])):
+        return ()
+    return tuple(number for number in match.group("a", "b", "u") if number is not None)
+
+
+def _is_unit(text: str) -> bool:
+    try:
+        parse_unit(text)
+    except UnitError:
+        return False
+    return True
 
 
 def parse_cell(text: Any, *, decimal: str = ".") -> ParsedCell | CellError | None:

@@ -30,6 +30,7 @@ import pandas as pd
 import python_calamine
 
 from biomatdb.errors import BiomatError
+from ingest.cells import EMPTY, value_numbers
 from ingest.report import Issue
 from biomatdb.spreadsheet import QUOTE, restore
 from ingest.limits import LimitExceeded, ReadLimits, check_columns, check_workbook, is_sheet_like
@@ -65,7 +66,6 @@ _NOT_CONTROL = bytes(b for b in range(256) if b not in _CONTROL_BYTES)
 #: Share of control bytes in the sample above which a file is binary, not text with a stray byte.
 _BINARY_SHARE = 0.05
 _CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
-_NUMBER = re.compile(r"(?<![\d.,])\d+(?:[.,]\d+)+(?![\d.,])")
 _DOI = re.compile(r"10\.\d{4,9}/")
 #: Keys of a JSON object under which the array of records is looked for first.
 _RECORD_KEYS = ("data", "records", "rows", "materials", "items", "results", "entries", "measurements")
@@ -138,8 +138,8 @@ def open_table(path: Path | str, *, sheet: str | None = None, limits: ReadLimits
     ``.xlsb``, ``.xls``, ``.ods``; the first sheet, or ``sheet``) or JSON file as a :class:`Table`.
 
     Delimited text: the delimiter (``,`` ``;`` tab ``|``) is the one that splits a sample of the
-    file into the most consistent table; the decimal mark is ``,`` when the sample's numbers
-    clearly use it; the encoding is UTF-8 (a byte-order mark is dropped) when the whole file
+    file into the most consistent table; the decimal mark is ``,`` when the sample's values
+    clearly use it (names and free text do not count, see :func:`_decimal_mark`); the encoding is UTF-8 (a byte-order mark is dropped) when the whole file
     decodes as UTF-8, UTF-16 when it starts with a UTF-16 byte-order mark, Windows-1252
     otherwise. Blank lines before the header are skipped; trailing blank header labels (from
     trailing delimiters) are dropped.
@@ -339,22 +339,40 @@ def _choose_delimiter(text: str, default: str, whole: bool) -> str:
 
 
 def _decimal_mark(rows: Iterable[list[str]]) -> str:
-    """``,`` when the sample's cells hold more numbers that clearly use a decimal comma (``3,6``,
+    """``,`` when the sample's values hold more numbers that clearly use a decimal comma (``3,6``,
     ``0,125``, ``1.234,5``) than a decimal point; also when the only numbers with a separator are
-    ones like ``1,500`` and no ``.`` appears (Excel writes no thousands separators into CSV)."""
+    ones like ``1,500`` and no ``.`` appears (Excel writes no thousands separators into CSV).
+
+    Only values vote: the numbers of cells that read as a value (``ingest.cells.value_numbers``)
+    in columns where at least half the filled cells do. The locants of a name (``Poly(1,4-butylene
+    adipate)``), numbers in free text and DOIs say nothing about how the file writes its values."""
+    numbers_by_column: dict[int, list[str]] = {}
+    filled: dict[int, int] = {}
+    valued: dict[int, int] = {}
+    for fields in rows:
+        for position, cell in enumerate(fields):
+            if not cell.strip() or cell.strip().casefold() in EMPTY:
+                continue
+            filled[position] = filled.get(position, 0) + 1
+            numbers = () if _DOI.search(cell) else value_numbers(cell)
+            if numbers:
+                valued[position] = valued.get(position, 0) + 1
+                numbers_by_column.setdefault(position, []).extend(numbers)
     clear = {",": 0, ".": 0}
     unclear = {",": 0, ".": 0}
-    for fields in rows:
-        for cell in fields:
-            if not cell or _DOI.search(cell):
-                continue
-            for token in _NUMBER.findall(cell):
-                marks = [char for char in token if char in ",."]
-                if len(set(marks)) == 2:
-                    clear[marks[-1]] += 1
-                elif len(marks) == 1:
-                    whole_part, fraction = re.split(r"[.,]", token)
-                    (clear if len(fraction) != 3 or whole_part == "0" else unclear)[marks[0]] += 1
+    for position, numbers in numbers_by_column.items():
+        if valued[position] * 2 < filled[position]:
+            continue  # a text column (names, notes) with a few number-like cells
+        for number in numbers:
+            mantissa = number.lstrip("+-").partition("e")[0].partition("E")[0]
+            marks = [char for char in mantissa if char in ",."]
+            if len(set(marks)) == 2:
+                clear[marks[-1]] += 1
+            elif len(marks) == 1:
+                whole_part, fraction = re.split(r"[.,]", mantissa)
+                if not fraction:  # "3," says nothing
+                    continue
+                (clear if len(fraction) != 3 or whole_part in ("", "0") else unclear)[marks[0]] += 1
     if clear[","] > clear["."]:
         return ","
     if clear[","] == clear["."] == 0 and unclear[","] and not unclear["."]:

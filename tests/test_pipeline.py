@@ -333,3 +333,34 @@ def test_retraction_keeps_a_synonym_another_dataset_still_states(engine, tmp_pat
     with engine.connect() as connection:
         assert list(connection.execute(select(MaterialSynonym.synonym)).scalars()) == []
         assert list(connection.execute(select(MaterialApplication.application)).scalars()) == []
+
+
+@pytest.mark.parametrize(("text", "expected_gpa"), [
+    # the locants of a name are no decimal commas: this file was read as decimal-comma and refused
+    ('Material,Property,Value,Unit\n"Poly(1,4-butylene adipate)",E,1.234,GPa\n', 1.234),
+    ('Material,Property,Value,Unit\n"Poly(1,4-butylene adipate)",E,1.234,GPa\n'
+     '"Poly(2,5-furandicarboxylate)",E,2.5,GPa\n', 1.234),
+    ('Material,E (GPa),Notes\n"Poly(1,4-butylene adipate)",1.234,"2,5 mm/min; 23 °C"\n', 1.234),
+    # European files keep their decimal commas, names with locants or not
+    ("Material;Property;Value;Unit\nPoly(1,4-butylene adipate);E;1,234;GPa\n", 1.234),
+    ("Material;E (GPa);Density (g/cm3)\nPoly(1,4-butylene adipate);1,234;1,25\n", 1.234),
+])
+def test_numbers_inside_names_do_not_decide_the_decimal_mark(sqlite_engine, tmp_path, text, expected_gpa):
+    report = ingest_file(sqlite_engine, write(tmp_path, "locants.csv", text))
+    assert report.loaded, report.errors
+    modulus = measurements(sqlite_engine, "Poly(1,4-butylene adipate)")["youngs_modulus"]
+    assert [(m["value"], m["unit"]) for m in modulus] == [(expected_gpa, "GPa")]
+
+
+@pytest.mark.parametrize(("text", "column"), [
+    ('Material,Property,Value,Unit\n"Poly(1,4-butylene adipate)",E,"0,35",GPa\nPCL,E,1.234,GPa\n', "Value"),
+    ('Material,E (GPa)\n"Poly(1,4-butylene adipate)","0,35"\nPCL,1.234\n', "E (GPa)"),
+])
+def test_a_file_that_writes_both_decimal_marks_is_still_refused_as_ambiguous(sqlite_engine, tmp_path, text, column):
+    """A decimal comma among the values (0,35) makes the file decimal-comma, so 1.234 may be 1234."""
+    before = snapshot(sqlite_engine)
+    report = ingest_file(sqlite_engine, write(tmp_path, "mixed.csv", text))
+    assert not report.loaded
+    assert [(e.type, e.row, e.column, e.value) for e in report.errors] == [("ambiguous-number", 2, column, "1.234")]
+    assert "'1.234'" in report.errors[0].message and "decimal commas" in report.errors[0].message
+    assert snapshot(sqlite_engine) == before

@@ -122,6 +122,17 @@ DELIMITED = {
     "a DOI is not a decimal point": ("Material;E (GPa);DOI\nPEEK;3,6;10.5555/x.1\n", ";", ","),
     "one column": ("Material\nPEEK\nPLLA\n", ",", "."),
     "trailing delimiters": ("Material;E (GPa);;\nPEEK;3,6;;\n", ";", ","),
+    # only values vote: a name's locants, free text and a notes column of mostly words do not
+    "comma, locants in a quoted name": ('Material,Property,Value,Unit\n"Poly(1,4-butylene adipate)",E,1.234,GPa\n',
+                                        ",", "."),
+    "comma, locants in names, numbers in notes": (
+        'Material,E (GPa),Notes\n"Poly(1,4-butylene succinate)",0.525,"2,5 mm/min"\n'
+        '"1,3-propanediol polyurethane",1.25,dry\nPCL,0.4,"conditioned 2,5 h"\n', ",", "."),
+    "comma, a number-like name": ('Material,E (GPa)\n"1,4 dioxanone polymer",1.500\n', ",", "."),
+    "semicolon, decimal commas beside locants": ("Material;Tm (°C);E (GPa)\nPoly(1,4-butylene adipate);60;0,35\n",
+                                                  ";", ","),
+    "semicolon, a three-digit decimal comma beside locants": (
+        "Material;E (GPa)\nPoly(1,4-butylene succinate);1,234\n", ";", ","),
 }
 
 

@@ -156,11 +156,12 @@ def _print_report(report) -> None:
             continue
         table = Table(title=f"{total:,} {title}" + (f" (first {len(issues):,} shown)" if total > len(issues) else ""),
                       title_style=style, show_lines=False)
-        for column in ("row", "column", "value", "type", "message"):
+        located = any(issue.path for issue in issues[:200])  # a JSON file's issues name their JSON path
+        for column in ("row", *(("path",) if located else ()), "column", "value", "type", "message"):
             table.add_column(column, overflow="fold")
         for issue in issues[:200]:
-            table.add_row(*_cells("" if issue.row is None else str(issue.row), issue.column or "", issue.value or "", issue.type,
-                                  issue.message))
+            table.add_row(*_cells("" if issue.row is None else str(issue.row), *((issue.path or "",) if located else ()),
+                                  issue.column or "", issue.value or "", issue.type, issue.message))
         console.print(table)
 
 

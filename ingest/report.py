@@ -7,6 +7,7 @@ curator can fix the file and a program can act on the report.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -16,16 +17,22 @@ MAX_RECORDS = 1000
 
 @dataclass(frozen=True, slots=True)
 class Issue:
-    """One problem found in the input, located as precisely as the input allows."""
+    """One problem found in the input, located as precisely as the input allows: for a JSON
+    file also by the JSON path of the value (``$.materials[2].measurements[0].value``)."""
 
     type: str
     message: str
     row: int | None = None
     column: str | None = None
     value: str | None = None
+    path: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """``type``, ``message``, ``row``, ``column`` and ``value`` always; ``path`` when there is one."""
+        found = asdict(self)
+        if found["path"] is None:
+            del found["path"]
+        return found
 
 
 @dataclass(slots=True)
@@ -48,16 +55,19 @@ class Report:
     warnings: list[Issue] = field(default_factory=list)
     error_count: int = 0
     warning_count: int = 0
+    #: Applied to every issue as it is recorded: how the file that was read adds where in it an
+    #: issue lies (``Table.locate``: the JSON path); None records issues as they come.
+    locate: Callable[[Issue], Issue] | None = field(default=None, repr=False, compare=False)
 
     def error(self, issue: Issue) -> None:
         self.error_count += 1
         if len(self.errors) < MAX_RECORDS:
-            self.errors.append(issue)
+            self.errors.append(issue if self.locate is None else self.locate(issue))
 
     def warn(self, issue: Issue) -> None:
         self.warning_count += 1
         if len(self.warnings) < MAX_RECORDS:
-            self.warnings.append(issue)
+            self.warnings.append(issue if self.locate is None else self.locate(issue))
 
     @property
     def ok(self) -> bool:

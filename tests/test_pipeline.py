@@ -364,3 +364,28 @@ def test_a_file_that_writes_both_decimal_marks_is_still_refused_as_ambiguous(sql
     assert [(e.type, e.row, e.column, e.value) for e in report.errors] == [("ambiguous-number", 2, column, "1.234")]
     assert "'1.234'" in report.errors[0].message and "decimal commas" in report.errors[0].message
     assert snapshot(sqlite_engine) == before
+
+
+def test_every_issue_of_a_json_upload_names_the_json_path_of_its_value(sqlite_engine, tmp_path):
+    """A JSON upload's errors named a row of the flattened table, which the curator never saw."""
+    document = {"source": "Test review 2010", "materials": [
+        {"name": "PLLA", "class": "polymer", "measurements": [{"property": "E", "value": 3.5, "unit": "GPa"}]},
+        {"name": "PCL", "class": "polymer", "colour": "white", "measurements": [
+            {"property": "E", "value": 0.4, "unit": "GPa"},
+            {"property": "Tg", "value": "abc", "unit": "°C"}]},
+        {"name": "Ti-6Al-4V", "class": "metall", "measurements": [
+            {"property": "density", "value": -4.4, "unit": "g/cm3"}, {"property": "E", "value": 110}]}]}
+    before = snapshot(sqlite_engine)
+    report = ingest_file(sqlite_engine, write(tmp_path, "deep.json", json.dumps(document))).as_dict()
+    assert not report["loaded"] and snapshot(sqlite_engine) == before
+    located = sorted((issue["type"], issue["row"], issue["column"], issue["value"], issue["path"])
+                     for issue in report["errors"] + report["warnings"])
+    assert located == [
+        ("constraint-error", 4, "value", "-4.4", "$.materials[2].measurements[0].value"),
+        ("type-error", 3, "value", "abc", "$.materials[1].measurements[1].value"),
+        ("unit-error", 5, "value", "110", "$.materials[2].measurements[1].value"),
+        ("unknown-class", 4, "class", "metall", "$.materials[2].class"),
+        ("unknown-column", None, "colour", None, "$.materials[*].colour"),
+    ]
+    as_csv = ingest_file(sqlite_engine, write(tmp_path, "flat.csv", "Material,E (GPa)\nPEEK,abc\n")).as_dict()
+    assert set(as_csv["errors"][0]) == {"type", "message", "row", "column", "value"}  # no path outside JSON

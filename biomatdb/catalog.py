@@ -24,6 +24,7 @@ from biomatdb.models import (
     MaterialApplication,
     MaterialSynonym,
     Measurement,
+    QUALITATIVE,
     Source,
 )
 from biomatdb.spreadsheet import neutralise_row
@@ -82,8 +83,12 @@ def format_number(value: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
-def value_text(qualifier: str, value: float | None, low: float | None, high: float | None) -> str:
-    """The cell text the ingest parser reads back to the same interval."""
+def value_text(qualifier: str, value: float | None, low: float | None, high: float | None,
+               qualitative: str | None = None) -> str:
+    """The cell text the ingest parser reads back to the same interval, or to the same
+    qualitative term (its name, for qualifier ``term``)."""
+    if qualifier == QUALITATIVE:
+        return qualitative_text(qualitative)
     if qualifier == "range":
         return f"{format_number(low)} to {format_number(high)}"
     if qualifier in (">", ">="):
@@ -92,6 +97,18 @@ def value_text(qualifier: str, value: float | None, low: float | None, high: flo
         return f"{qualifier}{format_number(high)}"
     prefix = "~" if qualifier == "~" else ""
     return prefix + format_number(value)
+
+
+def qualitative_text(key: str | None) -> str:
+    """The name a qualitative term is shown and exported by; the key itself for a term a newer
+    vocabulary no longer holds."""
+    term = get_vocabulary().qualitative.get(key or "")
+    return term.name if term is not None else (key or "")
+
+
+def shown_unit(qualifier: str, unit: str) -> str:
+    """The unit printed beside a value: none beside a qualitative one."""
+    return "" if qualifier == QUALITATIVE else unit
 
 
 def conditions_of(measurement: Measurement) -> dict[str, Any]:
@@ -118,12 +135,14 @@ def measurement_json(measurement: Measurement) -> dict[str, Any]:
     return {
         "property": measurement.property_key,
         "qualifier": measurement.qualifier,
+        "qualitative": measurement.qualitative,
         "value": measurement.value,
         "value_min": measurement.value_min,
         "value_max": measurement.value_max,
         "uncertainty": measurement.uncertainty,
         "unit": measurement.unit,
-        "text": value_text(measurement.qualifier, measurement.value, measurement.value_min, measurement.value_max),
+        "text": value_text(measurement.qualifier, measurement.value, measurement.value_min, measurement.value_max,
+                           measurement.qualitative),
         "verbatim": {"value": measurement.verbatim_value, "unit": measurement.verbatim_unit},
         "conditions": conditions_of(measurement),
         "notes": measurement.notes,
@@ -277,7 +296,8 @@ def _material_rows(session: Session, ids: list[int], dataset: str | None) -> Ite
         for m in rows:
             yield {
                 **base, "property": m.property_key,
-                "value": value_text(m.qualifier, m.value, m.value_min, m.value_max), "unit": m.unit,
+                "value": value_text(m.qualifier, m.value, m.value_min, m.value_max, m.qualitative),
+                "unit": shown_unit(m.qualifier, m.unit),
                 "uncertainty": "" if m.uncertainty is None else format_number(m.uncertainty),
                 "temperature": "" if m.temperature_K is None else f"{format_number(m.temperature_K)} K",
                 "medium": m.medium or "", "method": m.method or "", "standard": m.standard or "",
@@ -288,7 +308,8 @@ def _material_rows(session: Session, ids: list[int], dataset: str | None) -> Ite
 
 def _export_order(m) -> tuple:
     """A stable order that does not depend on database ids, so exports of equal states are equal."""
-    return (m.property_key, m.qualifier, repr(m.value_min), repr(m.value_max), repr(m.value), repr(m.uncertainty),
+    return (m.property_key, m.qualifier, m.qualitative or "", repr(m.value_min), repr(m.value_max), repr(m.value),
+            repr(m.uncertainty),
             repr(m.temperature_K), m.medium or "", m.method or "", m.standard or "", m.specimen_state or "",
             m.source_key or "", m.notes or "")
 

@@ -192,6 +192,8 @@ def _print_material(document) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from biomatdb.catalog import shown_unit
+
     console = Console()
     console.print(f"[bold]{_as_written(document['name'])}[/]  ({_as_written(document['id'])})  class: {document['class'] or '—'}")
     if document["synonyms"]:
@@ -209,7 +211,8 @@ def _print_material(document) -> None:
         text = m["text"] + (f" ± {m['uncertainty']:g}" if m["uncertainty"] is not None else "")
         conditions = ", ".join(f"{k}={v}" for k, v in m["conditions"].items() if k != "temperature_K")
         source = m["source"] and (m["source"]["doi"] or m["source"]["citation"]) or ""
-        table.add_row(*_cells(m["property"], text, m["unit"], conditions, source, m["dataset"]))
+        table.add_row(*_cells(m["property"], text, shown_unit(m["qualifier"], m["unit"]), conditions, source,
+                              m["dataset"]))
     console.print(table)
 
 

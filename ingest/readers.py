@@ -31,6 +31,7 @@ import pandas as pd
 import python_calamine
 
 from biomatdb.errors import BiomatError
+from biomatdb.vocabulary import get_vocabulary
 from ingest.cells import EMPTY, value_numbers
 from ingest.report import Issue
 from biomatdb.spreadsheet import QUOTE, restore
@@ -370,10 +371,11 @@ def _decimal_mark(rows: Iterable[list[str]]) -> str:
     numbers_by_column: dict[int, list[str]] = {}
     filled: dict[int, int] = {}
     valued: dict[int, int] = {}
+    vocabulary = get_vocabulary()
     for fields in rows:
         for position, cell in enumerate(fields):
-            if not cell.strip() or cell.strip().casefold() in EMPTY:
-                continue
+            if not cell.strip() or cell.strip().casefold() in EMPTY or vocabulary.find_qualitative(cell):
+                continue  # no number, but no sign of a text column either ("n.d.", "amorphous")
             filled[position] = filled.get(position, 0) + 1
             numbers = () if _DOI.search(cell) else value_numbers(cell)
             if numbers:

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from biomatdb.cli import app
-from tests.test_pipeline import LONG_TSV, WIDE_CSV
+from tests.test_pipeline import LONG_TSV, QUALITATIVE_CSV, WIDE_CSV
 
 
 @pytest.fixture
@@ -210,3 +210,37 @@ def test_retracting_an_unknown_dataset_fails_and_suggests_a_known_name(cli, tmp_
     else:
         assert result.stderr.startswith(message)
     assert json.loads(cli("datasets", "--json").stdout)[0]["measurements"] == 11
+
+
+def test_a_qualitative_value_shows_exports_and_reads_back(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    (tmp_path / "qualitative.csv").write_text(QUALITATIVE_CSV, encoding="utf-8")
+    assert cli("ingest", str(tmp_path / "qualitative.csv")).exit_code == 0
+
+    shown = cli("show", "PDLLA")
+    assert shown.exit_code == 0
+    row = next(line for line in shown.stdout.splitlines() if "melting_temperature" in line)
+    assert "amorphous" in row and " K " not in row  # the words, with no unit beside them
+    (tm,) = [m for m in json.loads(cli("show", "PDLLA", "--json").stdout)["measurements"]
+             if m["property"] == "melting_temperature"]
+    assert (tm["qualifier"], tm["qualitative"], tm["text"], tm["value"]) == ("term", "amorphous", "amorphous", None)
+
+    exported = cli("export", "--format", "csv").stdout
+    rows = [r for r in csv.DictReader(io.StringIO(exported)) if r["property"] == "melting_temperature"]
+    assert sorted((r["material"], r["value"], r["unit"]) for r in rows) == [
+        ("PDLLA", "amorphous", ""), ("PEG 400", "no melting point", ""), ("PLLA", "448.15", "K")]
+    as_json = json.loads(cli("export", "--format", "json").stdout)
+    assert {(r["material"], r["value"]) for r in as_json if r["property"] == "glass_transition_temperature"} == {
+        ("PDLLA", "328.15"), ("PLLA", "333.15"), ("PEG 400", "not determined")}
+
+    found = json.loads(cli("search", "--filter", "Tm > 0 degC", "--json").stdout)
+    assert [hit["name"] for hit in found["results"]] == ["PLLA"]
+
+    original = json.loads(cli("show", "PEG 400", "--json").stdout)
+    monkeypatch.setenv("BIOMATDB_DATA_DIR", str(tmp_path / "copy"))
+    (tmp_path / "export.csv").write_text(exported, encoding="utf-8")
+    assert cli("ingest", str(tmp_path / "export.csv")).exit_code == 0
+    again = json.loads(cli("show", "PEG 400", "--json").stdout)
+    assert state(again) == state(original)
+    assert sorted(m["qualitative"] or "" for m in again["measurements"]) == ["", "no_melting_point", "not_determined"]
+    assert cli("export", "--format", "csv").stdout == exported

@@ -389,3 +389,78 @@ def test_every_issue_of_a_json_upload_names_the_json_path_of_its_value(sqlite_en
     ]
     as_csv = ingest_file(sqlite_engine, write(tmp_path, "flat.csv", "Material,E (GPa)\nPEEK,abc\n")).as_dict()
     assert set(as_csv["errors"][0]) == {"type", "message", "row", "column", "value"}  # no path outside JSON
+
+
+# Qualitative cells: "amorphous" in a melting-point column is a fact, not a number and not an error.
+QUALITATIVE_CSV = (
+    "Material,Class,Tg (°C),Tm (°C),Density (g/cm3)\n"
+    "PDLLA,polymer,55,amorphous,1.25\n"
+    "PLLA,polymer,60,175,1.25\n"
+    "PEG 400,polymer,Not determined,no melting point,1.13\n"
+    "Silk fibroin,natural,n.d.,,1.35\n"
+)
+
+
+def test_a_qualitative_cell_is_stored_as_a_fact_without_a_value(engine, tmp_path):
+    report = ingest_file(engine, write(tmp_path, "qualitative.csv", QUALITATIVE_CSV))
+    assert report.loaded, report.errors
+    assert report.measurements_added == 10  # "n.d." and the empty cell are still no measurement
+    (tm,) = measurements(engine, "PDLLA")["melting_temperature"]
+    assert {k: tm[k] for k in ("qualifier", "qualitative", "value", "value_min", "value_max", "uncertainty",
+                                "unit", "text", "verbatim")} == {
+        "qualifier": "term", "qualitative": "amorphous", "value": None, "value_min": None, "value_max": None,
+        "uncertainty": None, "unit": "K", "text": "amorphous", "verbatim": {"value": "amorphous", "unit": "°C"}}
+    peg = measurements(engine, "PEG 400")
+    assert [(m["qualitative"], m["text"]) for m in peg["glass_transition_temperature"] + peg["melting_temperature"]] == [
+        ("not_determined", "not determined"), ("no_melting_point", "no melting point")]
+    assert "glass_transition_temperature" not in measurements(engine, "Silk fibroin")
+    with engine.connect() as connection:  # the column itself, as COPY (PostgreSQL) and executemany wrote it
+        stored = connection.execute(select(Measurement.qualitative, Measurement.qualifier)
+                                    .where(Measurement.qualitative.is_not(None))
+                                    .order_by(Measurement.qualitative)).all()
+    assert [tuple(row) for row in stored] == [("amorphous", "term"), ("no_melting_point", "term"),
+                                              ("not_determined", "term")]
+    assert ingest_file(engine, write(tmp_path, "qualitative.csv", QUALITATIVE_CSV)).unchanged
+
+
+@pytest.mark.parametrize(("filter_text", "expected"), [
+    # a range never meets a qualitative measurement, and "has" means a value is known
+    ("Tm > 0 degC", ["PLLA"]),
+    ("Tm in 0..100000 K", ["PLLA"]),
+    ("Tm < 1000 degC", ["PLLA"]),
+    ("has Tm", ["PLLA"]),
+    ("has Tm WHERE dataset = qualitative", ["PLLA"]),
+    ("NOT has Tm", ["PDLLA", "PEG 400", "Silk fibroin"]),
+    ("NOT Tm > 0 degC", ["PDLLA", "PEG 400", "Silk fibroin"]),
+    ("has Tg", ["PDLLA", "PLLA"]),
+    ("dataset = qualitative", ["PDLLA", "PEG 400", "PLLA", "Silk fibroin"]),
+])
+def test_no_filter_matches_a_qualitative_measurement(engine, tmp_path, filter_text, expected):
+    from search.backends.sql import SqlBackend
+    from search.service import build_query
+
+    assert ingest_file(engine, write(tmp_path, "qualitative.csv", QUALITATIVE_CSV)).loaded
+    result = SqlBackend(engine).search(build_query(filter_text=filter_text, facets=["property"], sort="name"))
+    assert [hit.name for hit in result.results] == expected
+    assert all(m.qualifier != "term" for hit in result.results for m in hit.measurements)
+    counts = {value.value: value.count for value in result.facets["property"]}
+    assert counts.get("melting_temperature", 0) == ("PLLA" in expected)  # the facet counts what "has" finds
+
+
+@pytest.mark.parametrize(("text", "column", "value", "message"), [
+    ("Material,Density (g/cm3)\nPDLLA,amorphous\n", "Density (g/cm3)", "amorphous",
+     "'amorphous' is a qualitative value of melting_temperature, crystallization_temperature, crystallinity, "
+     "not of density"),
+    ("Material,Property,Value,Unit,SD\nPDLLA,Tm,amorphous,°C,2\n", "SD", "2",
+     "the value of 'Value' is qualitative ('amorphous'): it has no uncertainty"),
+    ("Material,Tm (°C)\nPDLLA,amorphous-ish\n", "Tm (°C)", "amorphous-ish", "expected a number"),
+    ("Material,E (GPa),Temperature\nPDLLA,3,not determined\n", "Temperature", "not determined",
+     "a test temperature must be one value"),
+])
+def test_a_qualitative_value_where_it_cannot_stand_is_refused(sqlite_engine, tmp_path, text, column, value, message):
+    before = snapshot(sqlite_engine)
+    report = ingest_file(sqlite_engine, write(tmp_path, "wrong.csv", text))
+    assert not report.loaded
+    assert [(e.type, e.row, e.column, e.value) for e in report.errors] == [("type-error", 1, column, value)]
+    assert message in report.errors[0].message
+    assert snapshot(sqlite_engine) == before

@@ -20,8 +20,9 @@ from biomatdb.models import Dataset, Measurement, Source
 
 _DESCRIPTIONS = {
     "id": "BiomatDB public id of the material", "material": "material name", "class": "material class",
-    "property": "vocabulary key of the measured property", "value": "value text: a number, a range 'a to b' or a bound '>a'",
-    "unit": "the property's canonical unit", "uncertainty": "standard uncertainty, in the unit",
+    "property": "vocabulary key of the measured property", "value": "value text: a number, a range 'a to b', a bound '>a', or a qualitative value in "
+             "words ('amorphous')",
+    "unit": "the property's canonical unit; empty beside a qualitative value", "uncertainty": "standard uncertainty, in the unit",
     "temperature": "temperature of the measurement, in kelvin ('310.15 K')", "doi": "DOI of the value's source",
 }
 _NUMBERS = {"uncertainty"}

@@ -8,7 +8,7 @@ from typing import Any
 
 from biomatdb.catalog import value_text
 from biomatdb.errors import BiomatError
-from biomatdb.models import Material
+from biomatdb.models import QUALITATIVE, Material
 from biomatdb.units import conversion, convert_value, ucum_code
 from biomatdb.vocabulary import get_vocabulary
 
@@ -71,7 +71,8 @@ def in_display_units(measurement: dict[str, Any], units: dict[str, str]) -> dict
         zero = convert_value(0.0, unit, target, kind=prop.kind)
         shown["uncertainty"] = abs(convert_value(measurement["uncertainty"], unit, target, kind=prop.kind) - zero)
     shown["unit"] = target
-    shown["text"] = value_text(shown["qualifier"], shown["value"], shown["value_min"], shown["value_max"])
+    shown["text"] = value_text(shown["qualifier"], shown["value"], shown["value_min"], shown["value_max"],
+                               shown["qualitative"])
     return shown
 
 
@@ -82,11 +83,13 @@ def jsonld(material: Material, document: dict[str, Any], url: str) -> dict[str, 
                         for m in material.measurements if m.source is not None} - {None})
     variables = []
     for m in document["measurements"]:
-        value: dict[str, Any] = {"@type": "PropertyValue", "propertyID": m["property"], "name": m["property_name"],
-                                 "unitText": m["unit"]}
-        code = ucum_code(m["unit"])
-        if code:
-            value["unitCode"] = code
+        value: dict[str, Any] = {"@type": "PropertyValue", "propertyID": m["property"], "name": m["property_name"]}
+        if m["qualifier"] == QUALITATIVE:  # a fact in words ("amorphous"): no number, so no unit
+            value["value"] = m["text"]
+        else:
+            value["unitText"] = m["unit"]
+            if code := ucum_code(m["unit"]):
+                value["unitCode"] = code
         if m["value"] is not None:
             value["value"] = m["value"]
         if m["value_min"] is not None and m["qualifier"] in ("range", ">", ">="):

@@ -43,7 +43,9 @@ class SourceOut(_Open):
 class MeasurementOut(_Open):
     property: str
     property_name: str
-    qualifier: str = Field(description="= ~ > >= < <= or range")
+    qualifier: str = Field(description="= ~ > >= < <= range, or term: a qualitative value (see qualitative)")
+    qualitative: str | None = Field(None, description="For qualifier term: the key of the qualitative term "
+                                    "(amorphous, not_detected, …); value, value_min and value_max are then null")
     value: float | None = None
     value_min: float | None = None
     value_max: float | None = None
@@ -86,7 +88,8 @@ class MaterialOut(_Open):
         "composition": [{"component": "Ti", "fraction": None, "fraction_max": None, "basis": "wt", "balance": True},
                         {"component": "Al", "fraction": 5.5, "fraction_max": 6.75, "basis": "wt", "balance": False}],
         "measurements": [{
-            "property": "youngs_modulus", "property_name": "Young's modulus", "qualifier": "range", "value": None,
+            "property": "youngs_modulus", "property_name": "Young's modulus", "qualifier": "range", "qualitative": None,
+            "value": None,
             "value_min": 110.0, "value_max": 114.0, "uncertainty": None, "unit": "GPa", "text": "110 to 114",
             "verbatim": {"value": "110–114", "unit": "GPa"}, "conditions": {"specimen_state": "annealed"},
             "notes": None, "source": {"doi": None, "citation": "Niinomi M. Mechanical properties of biomedical titanium alloys. Materials Science and Engineering A 243 (1998) 231-236", "url": None},
@@ -134,6 +137,7 @@ class SimilarOut(BaseModel):
 
 class CompareValue(_Open):
     qualifier: str
+    qualitative: str | None = None
     value: float | None = None
     value_min: float | None = None
     value_max: float | None = None

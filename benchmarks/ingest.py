@@ -86,7 +86,7 @@ def _timed_insert(connection: sqlite3.Connection, table: str, columns: list[str]
 
 def _run_store_only(source: str, database: str, queue) -> None:
     """The floors under our figure: the rows our pipeline stored, already built, written again with
-    ``sqlite3.executemany`` in one transaction, (1) into the same schema (24 columns, 3 indexes,
+    ``sqlite3.executemany`` in one transaction, (1) into the same schema (25 columns, 3 indexes,
     foreign keys) and (2) into the least schema that holds what a measurement must (17 columns, the
     same 3 indexes, no foreign keys)."""
     from ingest.load import STORED_COLUMNS

@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from rapidfuzz import fuzz, process
 from sqlalchemy import Connection, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -24,11 +25,12 @@ from biomatdb.models import (
     MaterialRedirect,
     MaterialSynonym,
     Measurement,
+    QUALITATIVE,
     Source,
 )
 from biomatdb.identity import material_key
 from biomatdb.spreadsheet import neutralise_row
-from biomatdb.vocabulary import get_vocabulary
+from biomatdb.vocabulary import get_vocabulary, normalise_label
 
 EXPORT_COLUMNS = [
     "id", "material", "class", "subclass", "synonyms", "description", "biodegradable", "origin", "applications",
@@ -60,14 +62,38 @@ def find_material(session: Session, name_or_id: str) -> Material:
     return material
 
 
+#: How alike (rapidfuzz's ratio of the folded texts, 0–100) a dataset name must be to be suggested.
+_DATASET_SUGGESTION_SCORE = 60
+
+
+def find_dataset(session: Session, id_or_name: str) -> Dataset:
+    """By numeric id, then exact name. NotFoundError when none, naming up to three known
+    dataset names close to what was asked ("did you mean …?")."""
+    # ASCII digits only ("²".isdigit() holds), and few enough to fit the id column
+    numeric = id_or_name.isascii() and id_or_name.isdigit() and len(id_or_name) <= 18
+    condition = Dataset.id == int(id_or_name) if numeric else Dataset.name == id_or_name
+    dataset = session.scalars(select(Dataset).where(condition)).first()
+    if dataset is not None:
+        return dataset
+    names = session.scalars(select(Dataset.name).order_by(Dataset.name)).all()
+    close = process.extract(id_or_name, names, scorer=fuzz.ratio, processor=normalise_label,
+                            score_cutoff=_DATASET_SUGGESTION_SCORE, limit=3)
+    hint = f"; did you mean {' or '.join(repr(name) for name, _, _ in close)}?" if close else ""
+    raise NotFoundError(f"no dataset with id or name {id_or_name!r}{hint}")
+
+
 def format_number(value: float) -> str:
     """Shortest text that reads back as the same float."""
     text = repr(float(value))
     return text[:-2] if text.endswith(".0") else text
 
 
-def value_text(qualifier: str, value: float | None, low: float | None, high: float | None) -> str:
-    """The cell text the ingest parser reads back to the same interval."""
+def value_text(qualifier: str, value: float | None, low: float | None, high: float | None,
+               qualitative: str | None = None) -> str:
+    """The cell text the ingest parser reads back to the same interval, or to the same
+    qualitative term (its name, for qualifier ``term``)."""
+    if qualifier == QUALITATIVE:
+        return qualitative_text(qualitative)
     if qualifier == "range":
         return f"{format_number(low)} to {format_number(high)}"
     if qualifier in (">", ">="):
@@ -76,6 +102,18 @@ def value_text(qualifier: str, value: float | None, low: float | None, high: flo
         return f"{qualifier}{format_number(high)}"
     prefix = "~" if qualifier == "~" else ""
     return prefix + format_number(value)
+
+
+def qualitative_text(key: str | None) -> str:
+    """The name a qualitative term is shown and exported by; the key itself for a term a newer
+    vocabulary no longer holds."""
+    term = get_vocabulary().qualitative.get(key or "")
+    return term.name if term is not None else (key or "")
+
+
+def shown_unit(qualifier: str, unit: str) -> str:
+    """The unit printed beside a value: none beside a qualitative one."""
+    return "" if qualifier == QUALITATIVE else unit
 
 
 def conditions_of(measurement: Measurement) -> dict[str, Any]:
@@ -102,12 +140,14 @@ def measurement_json(measurement: Measurement) -> dict[str, Any]:
     return {
         "property": measurement.property_key,
         "qualifier": measurement.qualifier,
+        "qualitative": measurement.qualitative,
         "value": measurement.value,
         "value_min": measurement.value_min,
         "value_max": measurement.value_max,
         "uncertainty": measurement.uncertainty,
         "unit": measurement.unit,
-        "text": value_text(measurement.qualifier, measurement.value, measurement.value_min, measurement.value_max),
+        "text": value_text(measurement.qualifier, measurement.value, measurement.value_min, measurement.value_max,
+                           measurement.qualitative),
         "verbatim": {"value": measurement.verbatim_value, "unit": measurement.verbatim_unit},
         "conditions": conditions_of(measurement),
         "notes": measurement.notes,
@@ -263,7 +303,8 @@ def _material_rows(session: Session, ids: list[int], dataset: str | None) -> Ite
         for m in rows:
             yield {
                 **base, "property": m.property_key,
-                "value": value_text(m.qualifier, m.value, m.value_min, m.value_max), "unit": m.unit,
+                "value": value_text(m.qualifier, m.value, m.value_min, m.value_max, m.qualitative),
+                "unit": shown_unit(m.qualifier, m.unit),
                 "uncertainty": "" if m.uncertainty is None else format_number(m.uncertainty),
                 "temperature": "" if m.temperature_K is None else f"{format_number(m.temperature_K)} K",
                 "medium": m.medium or "", "method": m.method or "", "standard": m.standard or "",
@@ -274,7 +315,8 @@ def _material_rows(session: Session, ids: list[int], dataset: str | None) -> Ite
 
 def _export_order(m) -> tuple:
     """A stable order that does not depend on database ids, so exports of equal states are equal."""
-    return (m.property_key, m.qualifier, repr(m.value_min), repr(m.value_max), repr(m.value), repr(m.uncertainty),
+    return (m.property_key, m.qualifier, m.qualitative or "", repr(m.value_min), repr(m.value_max), repr(m.value),
+            repr(m.uncertainty),
             repr(m.temperature_K), m.medium or "", m.method or "", m.standard or "", m.specimen_state or "",
             m.source_key or "", m.notes or "")
 

@@ -165,11 +165,12 @@ def _print_report(report) -> None:
             continue
         table = Table(title=f"{total:,} {title}" + (f" (first {len(issues):,} shown)" if total > len(issues) else ""),
                       title_style=style, show_lines=False)
-        for column in ("row", "column", "value", "type", "message"):
+        located = any(issue.path for issue in issues[:200])  # a JSON file's issues name their JSON path
+        for column in ("row", *(("path",) if located else ()), "column", "value", "type", "message"):
             table.add_column(column, overflow="fold")
         for issue in issues[:200]:
-            table.add_row(*_cells("" if issue.row is None else str(issue.row), issue.column or "", issue.value or "", issue.type,
-                                  issue.message))
+            table.add_row(*_cells("" if issue.row is None else str(issue.row), *((issue.path or "",) if located else ()),
+                                  issue.column or "", issue.value or "", issue.type, issue.message))
         console.print(table)
 
 
@@ -200,6 +201,8 @@ def _print_material(document) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from biomatdb.catalog import shown_unit
+
     console = Console()
     console.print(f"[bold]{_as_written(document['name'])}[/]  ({_as_written(document['id'])})  class: {document['class'] or '—'}")
     if document["synonyms"]:
@@ -217,7 +220,8 @@ def _print_material(document) -> None:
         text = m["text"] + (f" ± {m['uncertainty']:g}" if m["uncertainty"] is not None else "")
         conditions = ", ".join(f"{k}={v}" for k, v in m["conditions"].items() if k != "temperature_K")
         source = m["source"] and (m["source"]["doi"] or m["source"]["citation"]) or ""
-        table.add_row(*_cells(m["property"], text, m["unit"], conditions, source, m["dataset"]))
+        table.add_row(*_cells(m["property"], text, shown_unit(m["qualifier"], m["unit"]), conditions, source,
+                              m["dataset"]))
     console.print(table)
 
 
@@ -359,6 +363,43 @@ def datasets(json_output: Annotated[bool, typer.Option("--json", help="Print JSO
         table.add_row(*_cells(d["name"], d["license"] or "", f"{d['materials']:,}", f"{d['measurements']:,}",
                               str(len(d["history"])), d["updated_at"][:19]))
     Console().print(table)
+
+
+@app.command()
+def retract(
+    dataset: Annotated[str, typer.Argument(help="Name or numeric id of the dataset")],
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Retract a dataset, as DELETE /datasets/{id} does: its measurements leave the core, and so do
+    the materials it created that are left with none; its record and upload history stay."""
+    from sqlalchemy.orm import Session
+
+    from biomatdb.catalog import find_dataset
+    from biomatdb.errors import NotFoundError
+    from ingest.retract import retract_dataset
+
+    engine = _engine()
+    try:
+        with Session(engine) as session:
+            try:
+                found = find_dataset(session, dataset)
+            except NotFoundError as exc:
+                _echo(f"error: {exc.message}", err=True)
+                raise typer.Exit(1) from exc
+            dataset_id, retracted_before = found.id, found.retracted_at
+        # a local command acts with no API key, so no ownership check (biomatdb.ownership)
+        with engine.begin() as connection:
+            retraction = retract_dataset(connection, dataset_id)
+    finally:
+        engine.dispose()
+    if json_output:
+        _print_json(retraction.as_dict())
+        return
+    _echo(f"retracted dataset {retraction.dataset!r}: {retraction.measurements_retracted:,} measurements removed, "
+          f"{retraction.materials_removed:,} materials removed (created by it and left with no measurement), "
+          f"{retraction.materials_touched:,} materials touched")
+    if retracted_before is not None:
+        _echo(f"(it was already retracted on {retracted_before.isoformat()[:19]}; nothing was left to remove)")
 
 
 def _elasticsearch(settings: Settings):

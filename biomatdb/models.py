@@ -3,7 +3,9 @@
 Values are stored in each property's canonical unit (``value``, ``value_min``,
 ``value_max``, ``uncertainty``), beside the verbatim text and unit as the curator wrote
 them. Every measurement is an interval for search: a point has min = max, a range its two
-ends, ``>60`` has min = 60 and no max; ``qualifier`` says which ends are open.
+ends, ``>60`` has min = 60 and no max; ``qualifier`` says which ends are open. A qualitative
+measurement (``amorphous`` in a melting-point cell) has qualifier ``term``, the term's key in
+``qualitative`` and no value at all: no interval, so no range filter and no ``has`` matches it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import datetime, timezone
 from sqlalchemy import (
     JSON,
     BigInteger,
+    ColumnElement,
     Boolean,
     DateTime,
     Float,
@@ -235,6 +238,10 @@ class CompositionComponent(Base):
     is_balance: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+#: The qualifier of a qualitative measurement: a vocabulary term (``measurements.qualitative``), no value.
+QUALITATIVE = "term"
+
+
 class Measurement(Base):
     __tablename__ = "measurements"
     __table_args__ = (
@@ -249,7 +256,8 @@ class Measurement(Base):
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
     upload_id: Mapped[int | None] = mapped_column(ForeignKey("dataset_uploads.id", ondelete="SET NULL"))
     source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"))
-    qualifier: Mapped[str] = mapped_column(String(8))  # = ~ > >= < <= range
+    qualifier: Mapped[str] = mapped_column(String(8))  # = ~ > >= < <= range term
+    qualitative: Mapped[str | None] = mapped_column(String(32))  # the vocabulary term's key, for qualifier "term"
     value: Mapped[float | None] = mapped_column(Float)
     value_min: Mapped[float | None] = mapped_column(Float)
     value_max: Mapped[float | None] = mapped_column(Float)
@@ -274,6 +282,13 @@ class Measurement(Base):
     property: Mapped[Property] = relationship()
     dataset: Mapped[Dataset] = relationship()
     source: Mapped[Source | None] = relationship()
+
+
+def has_value() -> ColumnElement[bool]:
+    """The measurement has a value. A qualitative one (qualifier ``term``) has none, and no ends,
+    which an interval test would read as (−∞, ∞): searches, ``has``, the property facet and
+    charts test this, so that none of them counts it."""
+    return Measurement.qualifier != QUALITATIVE
 
 
 class SearchOutbox(Base):

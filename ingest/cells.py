@@ -11,7 +11,9 @@ Decisions on ambiguous text:
   a decimal-comma file, where a point is a decimal point unless exactly three digits follow it
   (``3.600``, which a German spreadsheet writes for 3600);
 - a space inside a number (``1 000``) is not a thousands separator: a type error;
-- ``NA``, ``n.d.``, ``—`` and friends are empty cells; ``NaN`` and ``inf`` are errors.
+- ``NA``, ``n.d.``, ``—`` and friends are empty cells; ``NaN`` and ``inf`` are errors;
+- a qualitative value of the vocabulary (``amorphous``, ``not detected``; ``qualitative.toml``)
+  is a cell of qualifier ``term`` with the term's key and no number.
 """
 
 from __future__ import annotations
@@ -24,7 +26,12 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-Qualifier = Literal["=", "~", ">", ">=", "<", "<=", "range"]
+from biomatdb.errors import UnitError
+from biomatdb.models import QUALITATIVE
+from biomatdb.units import parse_unit
+from biomatdb.vocabulary import get_vocabulary
+
+Qualifier = Literal["=", "~", ">", ">=", "<", "<=", "range", "term"]
 
 EMPTY = frozenset({"", "n.d.", "nd", "n.d", "n.a.", "n/a", "na", "n.a", "—", "–", "-", "‒", "―", "null", "none", "--"})
 NON_FINITE = frozenset({"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity", "∞", "-∞", "+∞"})
@@ -56,6 +63,7 @@ class ParsedCell:
     high: float | None
     uncertainty: float | None
     unit: str | None
+    qualitative: str | None = None  # the vocabulary term's key, for qualifier "term"
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +113,30 @@ def _number(token: str, decimal: str) -> float | CellError:
     return number
 
 
+def value_numbers(text: str) -> tuple[str, ...]:
+    """The numbers, as written, of a cell that reads as a value — a point, a range, a bound or a
+    value with uncertainty, with no unit or one the units layer reads (``3,5``, ``2,4-3,3``,
+    ``110 ± 4 MPa``) — and none for anything else: names (``Poly(1,4-butylene adipate)``,
+    ``1,4 dioxanone polymer``), free text (``2,5 mm/min crosshead``), empty cells."""
+    cleaned = text.translate(_CLEAN).strip()
+    if cleaned.casefold() in EMPTY:
+        return ()
+    if "(" in cleaned:
+        cleaned = _PARENTHESISED.sub(r" \1 ", cleaned).strip()
+    match = _CELL.match(cleaned)
+    if match is None or (match["unit"] and not _is_unit(match["unit"])):
+        return ()
+    return tuple(number for number in match.group("a", "b", "u") if number is not None)
+
+
+def _is_unit(text: str) -> bool:
+    try:
+        parse_unit(text)
+    except UnitError:
+        return False
+    return True
+
+
 def parse_cell(text: Any, *, decimal: str = ".") -> ParsedCell | CellError | None:
     """One cell; None means an empty or not-determined cell (no measurement)."""
     if text is None or text is pd.NA:
@@ -122,6 +154,9 @@ def parse_cell(text: Any, *, decimal: str = ".") -> ParsedCell | CellError | Non
         return None
     if folded.replace(" ", "") in NON_FINITE:
         return CellError("non-finite-number", "not a finite number")
+    term = get_vocabulary().find_qualitative(cleaned)
+    if term is not None:
+        return ParsedCell(QUALITATIVE, None, None, None, None, None, term.key)
     if "(" in cleaned:
         cleaned = _PARENTHESISED.sub(r" \1 ", cleaned).strip()
     match = _CELL.match(cleaned)
@@ -160,7 +195,7 @@ def parse_cell(text: Any, *, decimal: str = ".") -> ParsedCell | CellError | Non
     return ParsedCell(qualifier, value, value, value, uncertainty, unit)
 
 
-_COLUMNS = ["qualifier", "value", "low", "high", "uncertainty", "unit"]
+_COLUMNS = ["qualifier", "value", "low", "high", "uncertainty", "unit", "qualitative"]
 # bounds, approximate values, ranges and ± of unsigned numbers without units: the shapes most
 # non-plain cells have, read a column at a time; anything else (and any error) goes to parse_cell
 _UNSIGNED = {".": r"\d+(?:\.\d+)?", ",": r"\d+(?:,\d+)?"}
@@ -202,6 +237,7 @@ def _common_shapes(strings: pd.Series, decimal: str) -> tuple[pd.DataFrame, pd.S
         "high": np.where(is_range, second, np.where(lower, np.nan, first)),
         "uncertainty": np.where(is_spread, second, np.nan),
         "unit": None,
+        "qualitative": None,
     }, index=strings.index)
     return frame[taken], strings[~taken]
 
@@ -218,7 +254,7 @@ def parse_column(texts: pd.Series, *, decimal: str = ".") -> tuple[pd.DataFrame,
                   for label, value in texts[np.isinf(numeric)].items()]
         kept = texts[finite].astype(float)
         frame = pd.DataFrame({"qualifier": "=", "value": kept, "low": kept, "high": kept,
-                              "uncertainty": np.nan, "unit": None}, index=kept.index)
+                              "uncertainty": np.nan, "unit": None, "qualitative": None}, index=kept.index)
         return frame[_COLUMNS], errors
     strings = texts.astype(object).where(texts.notna(), "").astype(str).str.strip()
     candidates = strings.str.replace(",", ".", regex=False) if decimal == "," else strings
@@ -230,7 +266,7 @@ def parse_column(texts: pd.Series, *, decimal: str = ".") -> tuple[pd.DataFrame,
         plain &= ~strings.str.contains(".", regex=False).to_numpy()
     fast = pd.Series(numeric[plain], index=texts.index[plain])
     frames = [pd.DataFrame({"qualifier": "=", "value": fast, "low": fast, "high": fast,
-                            "uncertainty": np.nan, "unit": None}, index=fast.index)]
+                            "uncertainty": np.nan, "unit": None, "qualitative": None}, index=fast.index)]
     rest = strings[~plain]
     rest = rest[rest != ""]  # empty: no measurement
     if len(rest) and rest.nunique() * 2 > len(rest):  # mostly distinct: read the common shapes as arrays
@@ -249,7 +285,8 @@ def parse_column(texts: pd.Series, *, decimal: str = ".") -> tuple[pd.DataFrame,
                 errors.append((label, str(texts[label]), result))
                 continue
             labels.append(label)
-            rows.append((result.qualifier, result.value, result.low, result.high, result.uncertainty, result.unit))
+            rows.append((result.qualifier, result.value, result.low, result.high, result.uncertainty, result.unit,
+                         result.qualitative))
         if rows:
             slow = pd.DataFrame(rows, columns=_COLUMNS, index=pd.Index(labels, dtype=texts.index.dtype))
             frames.append(slow)
@@ -258,5 +295,6 @@ def parse_column(texts: pd.Series, *, decimal: str = ".") -> tuple[pd.DataFrame,
     for column in ("value", "low", "high", "uncertainty"):
         frame[column] = frame[column].astype(float)
     frame["qualifier"] = frame["qualifier"].astype(object)
-    frame["unit"] = frame["unit"].astype(object).where(frame["unit"].notna(), None)
+    for column in ("unit", "qualitative"):
+        frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
     return frame[_COLUMNS], errors

@@ -57,7 +57,7 @@ CONTENT_COLUMNS = IDENTITY_COLUMNS + ["qualifier", "value", "value_min", "value_
 STORED_COLUMNS = ["material_id", "property_key", "dataset_id", "upload_id", "source_id", "qualifier", "value",
                   "value_min", "value_max", "uncertainty", "unit", "verbatim_value", "verbatim_unit", "temperature_K",
                   "medium", "method", "standard", "specimen_state", "notes", "source_row", "source_column",
-                  "pipeline_version", "content_hash", "identity_hash"]
+                  "pipeline_version", "content_hash", "identity_hash", "qualitative"]
 
 
 def _now() -> datetime:

@@ -19,7 +19,8 @@ from biomatdb.errors import StructureError, UnitError
 from biomatdb.suggest import closest, did_you_mean
 from biomatdb.units import Conversion, conversion
 from biomatdb.identity import material_key
-from biomatdb.vocabulary import Property, Vocabulary, normalise_label
+from biomatdb.models import QUALITATIVE
+from biomatdb.vocabulary import Property, Vocabulary, get_vocabulary, normalise_label
 from ingest.cells import parse_cell, parse_column
 from ingest.composition import Component, parse_composition
 from ingest.mapping import Column, ColumnMap
@@ -33,8 +34,9 @@ CONDITION_ROLES = ("medium", "method", "standard", "specimen_state", "notes")
 MEASUREMENT_COLUMNS = [
     "row", "material_name", "property_key", "qualifier", "value", "value_min", "value_max",
     "uncertainty", "unit", "verbatim_value", "verbatim_unit", "temperature_K", *CONDITION_ROLES,
-    "source_key", "source_column",
+    "source_key", "source_column", "qualitative",
 ]
+_EXPECTED_VALUE = "expected a number, a range or a bound"
 _DOI = re.compile(r"(?:https?://(?:dx\.)?doi\.org/|doi:\s*)?(10\.\d{4,9}/[^\s,;]+)", re.IGNORECASE)
 _DOI_EXACT = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)?(10\.\d{4,9}/\S+)$", re.IGNORECASE)
 _PUBLIC_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
@@ -251,10 +253,15 @@ def _row_temperature(chunk: pd.DataFrame, ctx: Context, out: NormalisedChunk) ->
 def _measurement_frame(parsed: pd.DataFrame, prop: Property, units: pd.Series, raw: pd.Series, label: str,
                        out: NormalisedChunk, uncertainty: pd.DataFrame | None = None) -> pd.DataFrame | None:
     """Convert one property's parsed cells (grouped by unit) to canonical values, checking bounds.
+    Qualitative cells (``amorphous``) become measurements without a value (:func:`_qualitative_frame`).
 
     ``uncertainty`` (from :func:`_uncertainty_frame`) gives a spread for some rows; one with a unit
     of its own converts in that unit, one without in the value's."""
     pieces = []
+    qualitative = parsed["qualitative"].notna()
+    if qualitative.any():
+        pieces.append(_qualitative_frame(parsed[qualitative], prop, units[qualitative], raw, label, out, uncertainty))
+        parsed, units = parsed[~qualitative], units[~qualitative]
     for unit, rows in units.groupby(units.fillna(""), sort=False).groups.items():
         try:
             conv = conversion(unit or None, prop)
@@ -276,6 +283,7 @@ def _measurement_frame(parsed: pd.DataFrame, prop: Property, units: pd.Series, r
                 "unit": prop.unit,
                 "verbatim_value": raw.loc[rows].to_numpy(),
                 "verbatim_unit": unit or None,
+                "qualitative": None,
             })
         if uncertainty is not None:
             extra = _spread(uncertainty.reindex(part.index), prop, conv, out)
@@ -283,6 +291,38 @@ def _measurement_frame(parsed: pd.DataFrame, prop: Property, units: pd.Series, r
         pieces.append(_check_bounds(frame, prop, label, out))
     pieces = [piece for piece in pieces if len(piece)]
     return pd.concat(pieces) if pieces else None
+
+
+def _qualitative_frame(part: pd.DataFrame, prop: Property, units: pd.Series, raw: pd.Series, label: str,
+                       out: NormalisedChunk, uncertainty: pd.DataFrame | None) -> pd.DataFrame:
+    """Qualitative cells of one property as measurements of qualifier ``term``: the term's key,
+    the verbatim text and unit, no value (the unit is not converted: there is nothing to convert).
+    A term that cannot describe the property (``amorphous`` as a density), or one given an
+    uncertainty, is an error on its cell."""
+    terms = get_vocabulary().qualitative
+    kept = []
+    for row, key in part["qualitative"].items():
+        term = terms[key]
+        if not term.describes(prop.key):
+            out.errors.append(Issue(type="type-error", row=int(row), column=label, value=raw[row], message=(
+                f"{term.name!r} is a qualitative value of {', '.join(term.properties)}, not of {prop.key}; "
+                f"{_EXPECTED_VALUE}")))
+        elif uncertainty is not None and row in uncertainty.index:
+            spread = uncertainty.loc[row]
+            out.errors.append(Issue(type="type-error", row=int(row), column=spread["label"], value=spread["text"],
+                                    message=f"the value of {label!r} is qualitative ({term.name!r}): it has no uncertainty"))
+        else:
+            kept.append(row)
+    return pd.DataFrame({
+        "row": np.array(kept, dtype="int64"),
+        "property_key": prop.key,
+        "qualifier": QUALITATIVE,
+        "value": np.nan, "value_min": np.nan, "value_max": np.nan, "uncertainty": np.nan,
+        "unit": prop.unit,
+        "verbatim_value": raw.loc[kept].to_numpy(),
+        "verbatim_unit": units.loc[kept].to_numpy(dtype=object),
+        "qualitative": part.loc[kept, "qualitative"].to_numpy(dtype=object),
+    })
 
 
 def _check_bounds(frame: pd.DataFrame, prop: Property, label: str, out: NormalisedChunk) -> pd.DataFrame:
@@ -360,6 +400,8 @@ def _with_column_conditions(frame: pd.DataFrame, column: Column, ctx: Context, o
         if key == "temperature":
             parsed = parse_cell(value, decimal=".")
             try:
+                if getattr(parsed, "qualifier", None) == QUALITATIVE:
+                    raise UnitError(f"expected a temperature such as '300 K', got the qualitative {value!r}")
                 kelvin = conversion(parsed.unit, TEMPERATURE).value(parsed.low)
             except (UnitError, AttributeError) as exc:
                 out.errors.append(Issue(type="manifest-error", message=f"temperature {value!r}: {exc}", column=column.label))

@@ -121,6 +121,7 @@ def ingest_file(engine: Engine, path: Path | str, options: IngestOptions = Inges
         for issue in exc.issues:
             report.error(issue)
         return report
+    report.locate = table.locate
     for issue in header_issues(table.header):
         report.error(issue)
     vocabulary = get_vocabulary()

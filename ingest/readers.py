@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+from array import array
 import datetime as dt
 import io
 import math
@@ -19,7 +20,7 @@ import re
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,8 @@ import pandas as pd
 import python_calamine
 
 from biomatdb.errors import BiomatError
+from biomatdb.vocabulary import get_vocabulary
+from ingest.cells import EMPTY, value_numbers
 from ingest.report import Issue
 from biomatdb.spreadsheet import QUOTE, restore
 from ingest.limits import LimitExceeded, ReadLimits, check_columns, check_workbook, is_sheet_like
@@ -65,7 +68,6 @@ _NOT_CONTROL = bytes(b for b in range(256) if b not in _CONTROL_BYTES)
 #: Share of control bytes in the sample above which a file is binary, not text with a stray byte.
 _BINARY_SHARE = 0.05
 _CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
-_NUMBER = re.compile(r"(?<![\d.,])\d+(?:[.,]\d+)+(?![\d.,])")
 _DOI = re.compile(r"10\.\d{4,9}/")
 #: Keys of a JSON object under which the array of records is looked for first.
 _RECORD_KEYS = ("data", "records", "rows", "materials", "items", "results", "entries", "measurements")
@@ -94,6 +96,26 @@ class Table:
     decimal: str  # "." or ","
     header: list[str]
     _records: Callable[[], Iterator[tuple[int, list[str]]]] = field(repr=False, compare=False)
+    _paths: _JsonPaths | None = field(default=None, repr=False, compare=False)
+
+    def locate(self, issue: Issue) -> Issue:
+        """``issue`` with the JSON path of what it names, for a table read from JSON: the value of
+        its row and column (``$.materials[2].measurements[0].value``), the object of its row when
+        the column is not there, or every place of its column when it names no row
+        (``$.materials[*].colour``). Issues of other tables, and those that already have a path or
+        name neither row nor column, come back as they are."""
+        if self._paths is None or issue.path is not None:
+            return issue
+        path = self._paths.path(issue.row, self._position(issue.column))
+        return issue if path is None else replace(issue, path=path)
+
+    def _position(self, label: str | None) -> int | None:
+        if label is None:
+            return None
+        try:
+            return self.header.index(label)
+        except ValueError:
+            return None
 
     def chunks(self, rows: int = 100_000) -> Iterator[pd.DataFrame]:
         """DataFrames of at most ``rows`` rows whose columns are positions 0..n-1 of the header and
@@ -138,8 +160,8 @@ def open_table(path: Path | str, *, sheet: str | None = None, limits: ReadLimits
     ``.xlsb``, ``.xls``, ``.ods``; the first sheet, or ``sheet``) or JSON file as a :class:`Table`.
 
     Delimited text: the delimiter (``,`` ``;`` tab ``|``) is the one that splits a sample of the
-    file into the most consistent table; the decimal mark is ``,`` when the sample's numbers
-    clearly use it; the encoding is UTF-8 (a byte-order mark is dropped) when the whole file
+    file into the most consistent table; the decimal mark is ``,`` when the sample's values
+    clearly use it (names and free text do not count, see :func:`_decimal_mark`); the encoding is UTF-8 (a byte-order mark is dropped) when the whole file
     decodes as UTF-8, UTF-16 when it starts with a UTF-16 byte-order mark, Windows-1252
     otherwise. Blank lines before the header are skipped; trailing blank header labels (from
     trailing delimiters) are dropped.
@@ -192,8 +214,8 @@ def header_issues(header: list[str]) -> list[Issue]:
     return issues
 
 
-def _format_error(message: str, row: int | None = None, column: str | None = None) -> Issue:
-    return Issue(type="format-error", message=message, row=row, column=column)
+def _format_error(message: str, row: int | None = None, column: str | None = None, path: str | None = None) -> Issue:
+    return Issue(type="format-error", message=message, row=row, column=column, path=path)
 
 
 def _label(text: str) -> str:
@@ -339,22 +361,41 @@ def _choose_delimiter(text: str, default: str, whole: bool) -> str:
 
 
 def _decimal_mark(rows: Iterable[list[str]]) -> str:
-    """``,`` when the sample's cells hold more numbers that clearly use a decimal comma (``3,6``,
+    """``,`` when the sample's values hold more numbers that clearly use a decimal comma (``3,6``,
     ``0,125``, ``1.234,5``) than a decimal point; also when the only numbers with a separator are
-    ones like ``1,500`` and no ``.`` appears (Excel writes no thousands separators into CSV)."""
+    ones like ``1,500`` and no ``.`` appears (Excel writes no thousands separators into CSV).
+
+    Only values vote: the numbers of cells that read as a value (``ingest.cells.value_numbers``)
+    in columns where at least half the filled cells do. The locants of a name (``Poly(1,4-butylene
+    adipate)``), numbers in free text and DOIs say nothing about how the file writes its values."""
+    numbers_by_column: dict[int, list[str]] = {}
+    filled: dict[int, int] = {}
+    valued: dict[int, int] = {}
+    vocabulary = get_vocabulary()
+    for fields in rows:
+        for position, cell in enumerate(fields):
+            if not cell.strip() or cell.strip().casefold() in EMPTY or vocabulary.find_qualitative(cell):
+                continue  # no number, but no sign of a text column either ("n.d.", "amorphous")
+            filled[position] = filled.get(position, 0) + 1
+            numbers = () if _DOI.search(cell) else value_numbers(cell)
+            if numbers:
+                valued[position] = valued.get(position, 0) + 1
+                numbers_by_column.setdefault(position, []).extend(numbers)
     clear = {",": 0, ".": 0}
     unclear = {",": 0, ".": 0}
-    for fields in rows:
-        for cell in fields:
-            if not cell or _DOI.search(cell):
-                continue
-            for token in _NUMBER.findall(cell):
-                marks = [char for char in token if char in ",."]
-                if len(set(marks)) == 2:
-                    clear[marks[-1]] += 1
-                elif len(marks) == 1:
-                    whole_part, fraction = re.split(r"[.,]", token)
-                    (clear if len(fraction) != 3 or whole_part == "0" else unclear)[marks[0]] += 1
+    for position, numbers in numbers_by_column.items():
+        if valued[position] * 2 < filled[position]:
+            continue  # a text column (names, notes) with a few number-like cells
+        for number in numbers:
+            mantissa = number.lstrip("+-").partition("e")[0].partition("E")[0]
+            marks = [char for char in mantissa if char in ",."]
+            if len(set(marks)) == 2:
+                clear[marks[-1]] += 1
+            elif len(marks) == 1:
+                whole_part, fraction = re.split(r"[.,]", mantissa)
+                if not fraction:  # "3," says nothing
+                    continue
+                (clear if len(fraction) != 3 or whole_part in ("", "0") else unclear)[marks[0]] += 1
     if clear[","] > clear["."]:
         return ","
     if clear[","] == clear["."] == 0 and unclear[","] and not unclear["."]:
@@ -606,12 +647,12 @@ def _open_json(path: Path, limits: ReadLimits) -> Table:
         raise ReadError([_format_error(f"{path.name} is not valid JSON: {exc.msg} at line {exc.lineno}, "
                                        f"column {exc.colno} (character {exc.pos:,})")]) from exc
     _refuse_duplicate_keys(path, content)
-    records = _json_records(path, document)
-    header, rows, issues = _json_rows(records, limits)
+    records, base = _json_records(path, document)
+    header, rows, paths, issues = _json_rows(records, limits, base)
     if issues:
         raise ReadError(issues)
     return Table(path=path, format="json", encoding=None, delimiter=None, decimal=".", header=header,
-                 _records=lambda: enumerate(rows, start=1))
+                 _records=lambda: enumerate(rows, start=1), _paths=paths)
 
 
 NEWLINE = b"\n"
@@ -652,60 +693,133 @@ def _refuse_duplicate_keys(path: Path, content: bytes) -> None:
             f"only one of its values could be kept, so write each key once"))]) from None
 
 
-def _json_records(path: Path, document: Any) -> list[Any]:
-    """The array of records: the document itself, or the one array an object holds (under one of
-    ``_RECORD_KEYS`` when it holds several)."""
+def _json_records(path: Path, document: Any) -> tuple[list[Any], str]:
+    """The array of records and its JSON path: the document itself (``$``), or the one array an
+    object holds (under one of ``_RECORD_KEYS`` when it holds several: ``$.materials``)."""
     if isinstance(document, list):
-        return document
+        return document, "$"
     if isinstance(document, dict):
         arrays = [key for key, value in document.items() if isinstance(value, list)]
         if len(arrays) == 1:
-            return document[arrays[0]]
+            return document[arrays[0]], json_path("$", arrays[0])
         for key in _RECORD_KEYS:
             if key in arrays:
-                return document[key]
+                return document[key], json_path("$", key)
         found = f"arrays under {', '.join(map(repr, arrays))}, none named" if arrays else "no array; expected one under"
         raise ReadError([_format_error(f"{path.name} holds an object with {found} {', '.join(map(repr, _RECORD_KEYS))}")])
     raise ReadError([_format_error(f"{path.name} holds a single {_json_kind(document)}, not an array of records")])
 
 
-def _json_rows(records: list[Any], limits: ReadLimits) -> tuple[list[str], list[list[str]], list[Issue]]:
+_MEMBER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def json_path(parent: str, step: str | int) -> str:
+    """``parent`` and one step down: ``[2]`` for an index, ``.value`` for a plain name, ``['Tg (°C)']``
+    for any other (RFC 9535's bracket notation, with ``'`` and ``\\`` escaped)."""
+    if isinstance(step, int):
+        return f"{parent}[{step}]"
+    if _MEMBER_NAME.fullmatch(step):
+        return f"{parent}.{step}"
+    escaped = step.replace("\\", "\\\\").replace("'", "\\'")
+    return f"{parent}['{escaped}']"
+
+
+@dataclass
+class _JsonPaths:
+    """Where each flattened row and column came from, for :meth:`Table.locate`: per row the index
+    of its record and of its measurement (-1: the record has none), and which columns the
+    measurement gave (the others are the record's); interned, as most rows share one set."""
+
+    base: str
+    keys: list[str] = field(default_factory=list)  # by column position, as written in the file
+    records: array = field(default_factory=lambda: array("q"))
+    measurements: array = field(default_factory=lambda: array("q"))
+    own: array = field(default_factory=lambda: array("q"))  # index into ``own_sets``
+    own_sets: list[frozenset[int]] = field(default_factory=list)
+    _interned: dict[frozenset[int], int] = field(default_factory=dict, repr=False)
+
+    def add(self, record: int, measurement: int | None, own: frozenset[int]) -> None:
+        self.records.append(record)
+        self.measurements.append(-1 if measurement is None else measurement)
+        index = self._interned.setdefault(own, len(self.own_sets))
+        if index == len(self.own_sets):
+            self.own_sets.append(own)
+        self.own.append(index)
+
+    def object_path(self, record: int, measurement: int | None = None) -> str:
+        path = json_path(self.base, record)
+        return path if measurement is None else json_path(json_path(path, _MEASUREMENTS), measurement)
+
+    def path(self, row: int | None, position: int | None) -> str | None:
+        """The path of data row ``row`` (1-based) at column ``position``; see :meth:`Table.locate`."""
+        if row is None or not 1 <= row <= len(self.records):
+            if position is None or position >= len(self.keys):
+                return None
+            in_measurements = any(position in own for own in self.own_sets)
+            shape = f"{self.base}[*]" + (f".{_MEASUREMENTS}[*]" if in_measurements else "")
+            return json_path(shape, self.keys[position])
+        index = row - 1
+        record, measurement = self.records[index], self.measurements[index]
+        if measurement < 0:
+            return self.object_path(record) if position is None else json_path(self.object_path(record), self.keys[position])
+        if position is None:
+            return self.object_path(record, measurement)
+        if position in self.own_sets[self.own[index]]:
+            return json_path(self.object_path(record, measurement), self.keys[position])
+        return json_path(self.object_path(record), self.keys[position])
+
+
+def _json_rows(records: list[Any], limits: ReadLimits,
+               base: str = "$") -> tuple[list[str], list[list[str]], _JsonPaths, list[Issue]]:
     """One row per record, or per measurement of a record with a ``measurements`` array (the
-    record's other fields repeated; a measurement's field wins over the record's of the same name)."""
+    record's other fields repeated; a measurement's field wins over the record's of the same name),
+    with where each row and cell came from."""
     columns: dict[str, int] = {}
     flat_rows: list[dict[str, str]] = []
+    paths = _JsonPaths(base=base)
     issues: list[Issue] = []
     for number, record in enumerate(records, start=1):
         row = len(flat_rows) + 1
+        record_path = paths.object_path(number - 1)
         if not isinstance(record, dict):
-            issues.append(_format_error(f"record {number} is a {_json_kind(record)}, not an object of fields", row=row))
+            issues.append(_format_error(f"record {number} is a {_json_kind(record)}, not an object of fields", row=row,
+                                        path=record_path))
             continue
         measurements = record.get(_MEASUREMENTS)
         if isinstance(measurements, dict) or (isinstance(measurements, list) and not all(isinstance(m, dict) for m in measurements)):
-            issues.append(_format_error(f"record {number}: {_MEASUREMENTS!r} must be an array of objects", row=row, column=_MEASUREMENTS))
+            issues.append(_format_error(f"record {number}: {_MEASUREMENTS!r} must be an array of objects", row=row,
+                                        column=_MEASUREMENTS, path=json_path(record_path, _MEASUREMENTS)))
             continue
         nested = isinstance(measurements, list)
-        fields = _json_fields(record, number, row, issues, skip=_MEASUREMENTS if nested else None)
-        for measurement_number, measurement in enumerate(measurements if nested and measurements else [{}], start=1):
-            where = f"record {number}, measurement {measurement_number}"
-            flat = {**fields, **_json_fields(measurement, where, len(flat_rows) + 1, issues, skip=None)}
+        fields = _json_fields(record, number, row, issues, skip=_MEASUREMENTS if nested else None, path=record_path)
+        for measurement_index, measurement in enumerate(measurements if nested and measurements else [{}]):
+            where = f"record {number}, measurement {measurement_index + 1}"
+            has_measurement = nested and bool(measurements)
+            own = _json_fields(measurement, where, len(flat_rows) + 1, issues, skip=None,
+                               path=paths.object_path(number - 1, measurement_index) if has_measurement else record_path)
+            flat = {**fields, **own}
             for key in flat:
                 columns.setdefault(key, len(columns))
+            paths.add(number - 1, measurement_index if has_measurement else None,
+                      frozenset(columns[key] for key in own))
             flat_rows.append(flat)
     check_columns(len(columns), limits)  # before the dense rows are built: sparse keys would fill them
     header = [_label(key) for key in columns]
+    paths.keys = list(columns)
     rows = [[flat.get(key, "") for key in columns] for flat in flat_rows]
-    return header, rows, issues
+    return header, rows, paths, issues
 
 
-def _json_fields(record: dict[str, Any], where: int | str, row: int, issues: list[Issue], skip: str | None) -> dict[str, str]:
+def _json_fields(record: dict[str, Any], where: int | str, row: int, issues: list[Issue], skip: str | None,
+                 path: str) -> dict[str, str]:
     fields = {}
     for key, value in record.items():
         if key == skip:
             continue
         if isinstance(value, dict) or (isinstance(value, list) and any(isinstance(item, (dict, list)) for item in value)):
             issues.append(_format_error(f"record {where}: field {key!r} holds a nested {_json_kind(value)}; "
-                                        f"only {_MEASUREMENTS!r} may hold objects, other fields must be flat", row=row, column=key))
+                                        f"only {_MEASUREMENTS!r} may hold objects, other fields must be flat", row=row,
+                                        column=key, path=json_path(path, key)))
             continue
         fields[key] = "; ".join(map(_json_text, value)) if isinstance(value, list) else _json_text(value)
     return fields

@@ -7,6 +7,7 @@ curator can fix the file and a program can act on the report.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -16,7 +17,8 @@ MAX_RECORDS = 1000
 
 @dataclass(frozen=True, slots=True)
 class Issue:
-    """One problem found in the input, located as precisely as the input allows."""
+    """One problem found in the input, located as precisely as the input allows: for a JSON
+    file also by the JSON path of the value (``$.materials[2].measurements[0].value``)."""
 
     type: str
     message: str
@@ -25,12 +27,18 @@ class Issue:
     value: str | None = None
     # for an unknown name: the known terms closest to it, best first (the message names them too)
     suggestions: tuple[str, ...] = ()
+    # in a JSON file: where the value lies ("$.materials[2].measurements[0].value")
+    path: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
+        """``type``, ``message``, ``row``, ``column`` and ``value`` always; ``suggestions`` and
+        ``path`` only where there are some, so that the other records keep their shape."""
         record = asdict(self)
         suggestions = record.pop("suggestions")
-        if suggestions:  # only where there are some: the other records keep their shape
+        if suggestions:
             record["suggestions"] = list(suggestions)
+        if record["path"] is None:
+            del record["path"]
         return record
 
 
@@ -57,16 +65,19 @@ class Report:
     warning_count: int = 0
     # each material the file names: {"row", "name", "id", "action": created | matched, "matched_by"}
     materials: list[dict[str, Any]] = field(default_factory=list)
+    #: Applied to every issue as it is recorded: how the file that was read adds where in it an
+    #: issue lies (``Table.locate``: the JSON path); None records issues as they come.
+    locate: Callable[[Issue], Issue] | None = field(default=None, repr=False, compare=False)
 
     def error(self, issue: Issue) -> None:
         self.error_count += 1
         if len(self.errors) < MAX_RECORDS:
-            self.errors.append(issue)
+            self.errors.append(issue if self.locate is None else self.locate(issue))
 
     def warn(self, issue: Issue) -> None:
         self.warning_count += 1
         if len(self.warnings) < MAX_RECORDS:
-            self.warnings.append(issue)
+            self.warnings.append(issue if self.locate is None else self.locate(issue))
 
     def refuse_warnings(self) -> None:
         """Strict mode: every warning so far becomes an error of the same type, saying that strict

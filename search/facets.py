@@ -16,7 +16,7 @@ import numpy as np
 from sqlalchemy import Engine, select
 
 from biomatdb.db import PerGeneration
-from biomatdb.models import Dataset, Material, MaterialApplication, Measurement
+from biomatdb.models import Dataset, Material, MaterialApplication, Measurement, has_value
 from search.model import FacetValue
 
 
@@ -70,7 +70,9 @@ def build(connection) -> FacetIndex:
     material_ids = np.array([row[0] for row in material_rows], dtype=np.int64)
     applications = connection.execute(select(MaterialApplication.material_id, MaterialApplication.application)
                                       .distinct()).all()
-    properties = connection.execute(select(Measurement.material_id, Measurement.property_key).distinct()).all()
+    # the materials ``has PROPERTY`` finds: a qualitative measurement is no value of the property
+    properties = connection.execute(select(Measurement.material_id, Measurement.property_key)
+                                    .where(has_value()).distinct()).all()
     datasets = connection.execute(select(Measurement.material_id, Dataset.name)
                                   .join(Dataset, Dataset.id == Measurement.dataset_id).distinct()).all()
     facets = {

@@ -1,9 +1,21 @@
 """The parity table: filter texts every backend must answer identically on the same data
-(the fixtures plus a generated dataset, see tests/test_search_parity.py).
+(the fixtures plus a generated dataset and ``QUALITATIVE_CSV``, see tests/test_search_parity.py).
 
 Each backend's parity test runs every entry against the embedded SQLite backend and
 itself, comparing result ids (in order) and facet counts. Add cases here, not per backend.
 """
+
+#: Qualitative values beside numbers, loaded as dataset ``qualitative-parity`` (PDLLA is a fixture's
+#: material, which gains a qualitative melting point): no range and no ``has`` may match them.
+QUALITATIVE_CSV = (
+    "Material,Class,Tg (°C),Tm (°C),Density (g/cm3)\n"
+    "PDLLA,polymer,,amorphous,\n"
+    "Parity polymer A,polymer,45,amorphous,1.2\n"
+    "Parity polymer B,polymer,not determined,no melting point,1.1\n"
+    "Parity polymer C,polymer,70,180,1.3\n"
+    "Parity fibre D,natural,,decomposes,\n"
+)
+QUALITATIVE_FILE = "qualitative-parity.csv"
 
 PARITY_FILTERS: list[str] = [
     # single property filters, every comparison, units of the property's dimension
@@ -74,6 +86,15 @@ PARITY_FILTERS: list[str] = [
     "(class = hydrogel OR class = natural) AND youngs_modulus < 1 MPa",
     "has glass_transition_temperature AND has density AND NOT class = metal",
     "dataset = polymetrix-tg AND Tg > 500 K",
+    # qualitative values (QUALITATIVE_CSV): never in a range, never "has", but data of their dataset
+    "has melting_temperature",
+    "NOT has melting_temperature",
+    "melting_temperature > 0 K",
+    "NOT melting_temperature > 0 K AND dataset = qualitative-parity",
+    "melting_temperature > 0 K WHERE dataset = qualitative-parity",
+    "has melting_temperature WHERE dataset = qualitative-parity",
+    "dataset = qualitative-parity",
+    "has glass_transition_temperature AND dataset = qualitative-parity",
     # chemistry, alone and with other filters
     'substructure("c1ccccc1")',
     'substructure("c1ccccc1") AND tensile_strength > 80 MPa',
@@ -92,4 +113,6 @@ SORTED_QUERIES: list[tuple[str, str]] = [
     ("has degradation_time", "-degradation_time"),
     ("class != polymer", "name"),
     ("has tensile_strength", "-name"),
+    ("dataset = qualitative-parity", "melting_temperature"),
+    ("dataset = qualitative-parity", "-melting_temperature"),
 ]

@@ -186,3 +186,26 @@ async def test_ready_says_not_ready_when_elasticsearch_is_unreachable(engine, tm
     assert response.status_code == 503
     assert response.json()["checks"]["database"] == "ok"
     assert response.json()["checks"]["elasticsearch"].startswith("unreachable")
+
+
+async def test_a_qualitative_value_reads_as_words_on_every_view(engine, api, tmp_path):
+    from tests.test_pipeline import QUALITATIVE_CSV
+
+    path = tmp_path / "qualitative.csv"
+    path.write_text(QUALITATIVE_CSV, encoding="utf-8")
+    assert ingest_file(engine, path).loaded
+    for units in ({}, {"units": "melting_temperature:degC"}):
+        body = (await api.get("/api/v1/materials/PDLLA", params=units)).json()
+        (tm,) = [m for m in body["measurements"] if m["property"] == "melting_temperature"]
+        assert (tm["qualifier"], tm["qualitative"], tm["text"], tm["value"], tm["value_min"]) == (
+            "term", "amorphous", "amorphous", None, None)
+        (ld,) = [v for v in body["jsonld"]["variableMeasured"] if v["propertyID"] == "melting_temperature"]
+        assert ld["value"] == "amorphous" and "unitText" not in ld and "minValue" not in ld
+    compared = (await api.get("/api/v1/compare", params={"ids": "PDLLA,PLLA"})).json()
+    (row,) = [r for r in compared["properties"] if r["property"] == "melting_temperature"]
+    assert [(v["qualitative"], v["text"]) for values in row["values"].values() for v in values] == [
+        ("amorphous", "amorphous"), (None, "448.15")]
+    page = await api.get("/materials/PDLLA")
+    assert page.status_code == 200 and "amorphous" in page.text
+    listed = (await api.get("/api/v1/materials", params={"filter": "Tm > 0 degC"})).json()
+    assert [hit["name"] for hit in listed["results"]] == ["PLLA"]

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from ingest.cells import CellError, ParsedCell, parse_cell, parse_column
+from ingest.cells import _EXPECTED, CellError, ParsedCell, parse_cell, parse_column
 
 
 def point(x, unit=None, uncertainty=None, qualifier="="):
@@ -138,7 +138,8 @@ cells = st.one_of(
     shaped,
     finite.map(repr),
     st.tuples(finite, finite).map(lambda ab: f"{min(ab)!r}–{max(ab)!r}"),
-    st.sampled_from(["", "n.d.", "NaN", ">60", "~3", "110 ± 4 MPa", "0,69 GPa", "1,200", "inf", "abc"]),
+    st.sampled_from(["", "n.d.", "NaN", ">60", "~3", "110 ± 4 MPa", "0,69 GPa", "1,200", "inf", "abc",
+                     "amorphous", "Not detected", "NB", "amorphous-ish"]),
 )
 
 
@@ -161,6 +162,32 @@ def test_column_agrees_with_cells_and_never_raises(texts, decimal):
                 ours, theirs = row[field], getattr(single, field)
                 assert (theirs is None and math.isnan(ours)) or ours == theirs
             assert row["unit"] == single.unit
+            assert row["qualitative"] == single.qualitative
+
+
+def qualitative(key):
+    return ParsedCell("term", None, None, None, None, None, key)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("amorphous", qualitative("amorphous")),
+    ("  Amorphous ", qualitative("amorphous")),
+    ("amorphous (no Tm)", qualitative("amorphous")),
+    ("not applicable", qualitative("not_applicable")),
+    ("None detected", qualitative("not_detected")),
+    ("< LOD", qualitative("not_detected")),
+    ("not determined", qualitative("not_determined")),
+    ("No melting point", qualitative("no_melting_point")),
+    ("NB", qualitative("did_not_break")),
+    ("non-degradable", qualitative("non_degradable")),
+    # abbreviations that mean two things stay no measurement, as documented
+    ("n.d.", None), ("N/A", None), ("NA", None), ("none", None),
+    # near misses are no term: refused as before
+    ("amorphous-ish", CellError("type-error", _EXPECTED)),
+    ("mostly amorphous", CellError("type-error", _EXPECTED)),
+])
+def test_qualitative_cells_are_read_as_their_vocabulary_term(text, expected):
+    assert parse_cell(text) == expected
 
 
 def test_plain_numeric_columns_take_the_fast_path_in_bulk():

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from biomatdb.cli import app
-from tests.test_pipeline import LONG_TSV, WIDE_CSV
+from tests.test_pipeline import LONG_TSV, QUALITATIVE_CSV, WIDE_CSV
 
 
 @pytest.fixture
@@ -201,3 +201,84 @@ def test_ingest_strict_refuses_a_warning_and_loads_nothing(cli, tmp_path):
     printed = cli("ingest", str(path), "--strict")
     assert printed.exit_code == 1 and "NOT loaded (strict mode: every warning is an error)" in printed.stdout
     assert cli("ingest", str(path), "--json").exit_code == 0  # a warning only, without --strict
+
+
+def test_retract_removes_a_dataset_and_says_what_went(cli, tmp_path):
+    for name, text in (("wide.csv", WIDE_CSV), ("long.tsv", LONG_TSV)):
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        assert cli("ingest", str(tmp_path / name)).exit_code == 0
+    before = {d["name"]: d for d in json.loads(cli("datasets", "--json").stdout)}
+    assert before["long"]["measurements"] == 5
+
+    result = cli("retract", "long", "--json")
+    assert result.exit_code == 0, result.output
+    retraction = json.loads(result.stdout)
+    # Cortical bone came only from long.tsv and goes; PLLA stays, with wide.csv's measurements
+    assert retraction | {"retracted_at": None} == {
+        "dataset": "long", "measurements_retracted": 5, "materials_removed": 1, "materials_touched": 2,
+        "retracted_at": None}
+    after = {d["name"]: d for d in json.loads(cli("datasets", "--json").stdout)}
+    assert after["long"]["measurements"] == 0 and after["long"]["retracted_at"][:19] == retraction["retracted_at"][:19]
+    assert len(after["long"]["history"]) == 1 and after["wide"]["measurements"] == before["wide"]["measurements"]
+    assert cli("show", "Cortical bone").exit_code == 1
+    assert {m["dataset"] for m in json.loads(cli("show", "PLLA", "--json").stdout)["measurements"]} == {"wide"}
+
+    wide_id = str(before["wide"]["id"])
+    shown = cli("retract", wide_id)
+    assert shown.exit_code == 0
+    assert "retracted dataset 'wide': 11 measurements removed, 3 materials removed" in shown.stdout
+    again = cli("retract", "wide")
+    assert again.exit_code == 0
+    assert "0 measurements removed" in again.stdout and "already retracted" in again.stdout
+
+
+@pytest.mark.parametrize(("asked", "message"), [
+    ("wdie", "error: no dataset with id or name 'wdie'; did you mean 'wide'?"),
+    ("Wide-2", "error: no dataset with id or name 'Wide-2'; did you mean 'wide'?"),
+    ("999", "error: no dataset with id or name '999'; did you mean"),
+    ("zzzzzzzz", "error: no dataset with id or name 'zzzzzzzz'\n"),
+])
+def test_retracting_an_unknown_dataset_fails_and_suggests_a_known_name(cli, tmp_path, asked, message):
+    (tmp_path / "wide.csv").write_text(WIDE_CSV, encoding="utf-8")
+    assert cli("ingest", str(tmp_path / "wide.csv")).exit_code == 0
+    result = cli("retract", asked)
+    assert result.exit_code == 1
+    if message.endswith("did you mean"):
+        assert "did you mean" not in result.stderr and result.stderr.startswith(message.rsplit(";", 1)[0])
+    else:
+        assert result.stderr.startswith(message)
+    assert json.loads(cli("datasets", "--json").stdout)[0]["measurements"] == 11
+
+
+def test_a_qualitative_value_shows_exports_and_reads_back(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    (tmp_path / "qualitative.csv").write_text(QUALITATIVE_CSV, encoding="utf-8")
+    assert cli("ingest", str(tmp_path / "qualitative.csv")).exit_code == 0
+
+    shown = cli("show", "PDLLA")
+    assert shown.exit_code == 0
+    row = next(line for line in shown.stdout.splitlines() if "melting_temperature" in line)
+    assert "amorphous" in row and " K " not in row  # the words, with no unit beside them
+    (tm,) = [m for m in json.loads(cli("show", "PDLLA", "--json").stdout)["measurements"]
+             if m["property"] == "melting_temperature"]
+    assert (tm["qualifier"], tm["qualitative"], tm["text"], tm["value"]) == ("term", "amorphous", "amorphous", None)
+
+    exported = cli("export", "--format", "csv").stdout
+    rows = [r for r in csv.DictReader(io.StringIO(exported)) if r["property"] == "melting_temperature"]
+    assert sorted((r["material"], r["value"], r["unit"]) for r in rows) == [
+        ("PDLLA", "amorphous", ""), ("PEG 400", "no melting point", ""), ("PLLA", "448.15", "K")]
+    as_json = json.loads(cli("export", "--format", "json").stdout)
+    assert {(r["material"], r["value"]) for r in as_json if r["property"] == "glass_transition_temperature"} == {
+        ("PDLLA", "328.15"), ("PLLA", "333.15"), ("PEG 400", "not determined")}
+
+    found = json.loads(cli("search", "--filter", "Tm > 0 degC", "--json").stdout)
+    assert [hit["name"] for hit in found["results"]] == ["PLLA"]
+
+    original = json.loads(cli("show", "PEG 400", "--json").stdout)
+    monkeypatch.setenv("BIOMATDB_DATA_DIR", str(tmp_path / "copy"))
+    (tmp_path / "export.csv").write_text(exported, encoding="utf-8")
+    assert cli("ingest", str(tmp_path / "export.csv")).exit_code == 0
+    again = json.loads(cli("show", "PEG 400", "--json").stdout)
+    assert state(again) == state(original)
+    assert sorted(m["qualitative"] or "" for m in again["measurements"]) == ["", "no_melting_point", "not_determined"]
+    assert cli("export", "--format", "csv").stdout == exported

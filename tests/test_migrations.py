@@ -63,3 +63,23 @@ def test_a_current_core_is_opened_without_writing(sqlite_engine):
     finally:
         holder.rollback()
         holder.close()
+
+
+def test_going_below_0009_refuses_while_qualitative_values_exist(sqlite_engine, tmp_path):
+    """Without its term a qualitative measurement would read as an interval with no ends, which
+    the older code matches to every range filter: the downgrade refuses and changes nothing."""
+    import pytest
+
+    from ingest.pipeline import ingest_file
+    from tests.conftest import snapshot
+
+    path = tmp_path / "qualitative.csv"
+    path.write_text("Material,Tm (°C)\nPDLLA,amorphous\nPLLA,175\n", encoding="utf-8")
+    assert ingest_file(sqlite_engine, path).loaded
+    before = snapshot(sqlite_engine)
+    config = alembic_config(sqlite_engine)
+    with pytest.raises(RuntimeError, match="1 qualitative measurements"):
+        with sqlite_engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0008")
+    assert snapshot(sqlite_engine) == before

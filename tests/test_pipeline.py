@@ -333,3 +333,134 @@ def test_retraction_keeps_a_synonym_another_dataset_still_states(engine, tmp_pat
     with engine.connect() as connection:
         assert list(connection.execute(select(MaterialSynonym.synonym)).scalars()) == []
         assert list(connection.execute(select(MaterialApplication.application)).scalars()) == []
+
+
+@pytest.mark.parametrize(("text", "expected_gpa"), [
+    # the locants of a name are no decimal commas: this file was read as decimal-comma and refused
+    ('Material,Property,Value,Unit\n"Poly(1,4-butylene adipate)",E,1.234,GPa\n', 1.234),
+    ('Material,Property,Value,Unit\n"Poly(1,4-butylene adipate)",E,1.234,GPa\n'
+     '"Poly(2,5-furandicarboxylate)",E,2.5,GPa\n', 1.234),
+    ('Material,E (GPa),Notes\n"Poly(1,4-butylene adipate)",1.234,"2,5 mm/min; 23 °C"\n', 1.234),
+    # European files keep their decimal commas, names with locants or not
+    ("Material;Property;Value;Unit\nPoly(1,4-butylene adipate);E;1,234;GPa\n", 1.234),
+    ("Material;E (GPa);Density (g/cm3)\nPoly(1,4-butylene adipate);1,234;1,25\n", 1.234),
+])
+def test_numbers_inside_names_do_not_decide_the_decimal_mark(sqlite_engine, tmp_path, text, expected_gpa):
+    report = ingest_file(sqlite_engine, write(tmp_path, "locants.csv", text))
+    assert report.loaded, report.errors
+    modulus = measurements(sqlite_engine, "Poly(1,4-butylene adipate)")["youngs_modulus"]
+    assert [(m["value"], m["unit"]) for m in modulus] == [(expected_gpa, "GPa")]
+
+
+@pytest.mark.parametrize(("text", "column"), [
+    ('Material,Property,Value,Unit\n"Poly(1,4-butylene adipate)",E,"0,35",GPa\nPCL,E,1.234,GPa\n', "Value"),
+    ('Material,E (GPa)\n"Poly(1,4-butylene adipate)","0,35"\nPCL,1.234\n', "E (GPa)"),
+])
+def test_a_file_that_writes_both_decimal_marks_is_still_refused_as_ambiguous(sqlite_engine, tmp_path, text, column):
+    """A decimal comma among the values (0,35) makes the file decimal-comma, so 1.234 may be 1234."""
+    before = snapshot(sqlite_engine)
+    report = ingest_file(sqlite_engine, write(tmp_path, "mixed.csv", text))
+    assert not report.loaded
+    assert [(e.type, e.row, e.column, e.value) for e in report.errors] == [("ambiguous-number", 2, column, "1.234")]
+    assert "'1.234'" in report.errors[0].message and "decimal commas" in report.errors[0].message
+    assert snapshot(sqlite_engine) == before
+
+
+def test_every_issue_of_a_json_upload_names_the_json_path_of_its_value(sqlite_engine, tmp_path):
+    """A JSON upload's errors named a row of the flattened table, which the curator never saw."""
+    document = {"source": "Test review 2010", "materials": [
+        {"name": "PLLA", "class": "polymer", "measurements": [{"property": "E", "value": 3.5, "unit": "GPa"}]},
+        {"name": "PCL", "class": "polymer", "colour": "white", "measurements": [
+            {"property": "E", "value": 0.4, "unit": "GPa"},
+            {"property": "Tg", "value": "abc", "unit": "°C"}]},
+        {"name": "Ti-6Al-4V", "class": "metall", "measurements": [
+            {"property": "density", "value": -4.4, "unit": "g/cm3"}, {"property": "E", "value": 110}]}]}
+    before = snapshot(sqlite_engine)
+    report = ingest_file(sqlite_engine, write(tmp_path, "deep.json", json.dumps(document))).as_dict()
+    assert not report["loaded"] and snapshot(sqlite_engine) == before
+    located = sorted((issue["type"], issue["row"], issue["column"], issue["value"], issue["path"])
+                     for issue in report["errors"] + report["warnings"])
+    assert located == [
+        ("constraint-error", 4, "value", "-4.4", "$.materials[2].measurements[0].value"),
+        ("type-error", 3, "value", "abc", "$.materials[1].measurements[1].value"),
+        ("unit-error", 5, "value", "110", "$.materials[2].measurements[1].value"),
+        ("unknown-class", 4, "class", "metall", "$.materials[2].class"),
+        ("unknown-column", None, "colour", None, "$.materials[*].colour"),
+    ]
+    as_csv = ingest_file(sqlite_engine, write(tmp_path, "flat.csv", "Material,E (GPa)\nPEEK,abc\n")).as_dict()
+    assert set(as_csv["errors"][0]) == {"type", "message", "row", "column", "value"}  # no path outside JSON
+
+
+# Qualitative cells: "amorphous" in a melting-point column is a fact, not a number and not an error.
+QUALITATIVE_CSV = (
+    "Material,Class,Tg (°C),Tm (°C),Density (g/cm3)\n"
+    "PDLLA,polymer,55,amorphous,1.25\n"
+    "PLLA,polymer,60,175,1.25\n"
+    "PEG 400,polymer,Not determined,no melting point,1.13\n"
+    "Silk fibroin,natural,n.d.,,1.35\n"
+)
+
+
+def test_a_qualitative_cell_is_stored_as_a_fact_without_a_value(engine, tmp_path):
+    report = ingest_file(engine, write(tmp_path, "qualitative.csv", QUALITATIVE_CSV))
+    assert report.loaded, report.errors
+    assert report.measurements_added == 10  # "n.d." and the empty cell are still no measurement
+    (tm,) = measurements(engine, "PDLLA")["melting_temperature"]
+    assert {k: tm[k] for k in ("qualifier", "qualitative", "value", "value_min", "value_max", "uncertainty",
+                                "unit", "text", "verbatim")} == {
+        "qualifier": "term", "qualitative": "amorphous", "value": None, "value_min": None, "value_max": None,
+        "uncertainty": None, "unit": "K", "text": "amorphous", "verbatim": {"value": "amorphous", "unit": "°C"}}
+    peg = measurements(engine, "PEG 400")
+    assert [(m["qualitative"], m["text"]) for m in peg["glass_transition_temperature"] + peg["melting_temperature"]] == [
+        ("not_determined", "not determined"), ("no_melting_point", "no melting point")]
+    assert "glass_transition_temperature" not in measurements(engine, "Silk fibroin")
+    with engine.connect() as connection:  # the column itself, as COPY (PostgreSQL) and executemany wrote it
+        stored = connection.execute(select(Measurement.qualitative, Measurement.qualifier)
+                                    .where(Measurement.qualitative.is_not(None))
+                                    .order_by(Measurement.qualitative)).all()
+    assert [tuple(row) for row in stored] == [("amorphous", "term"), ("no_melting_point", "term"),
+                                              ("not_determined", "term")]
+    assert ingest_file(engine, write(tmp_path, "qualitative.csv", QUALITATIVE_CSV)).unchanged
+
+
+@pytest.mark.parametrize(("filter_text", "expected"), [
+    # a range never meets a qualitative measurement, and "has" means a value is known
+    ("Tm > 0 degC", ["PLLA"]),
+    ("Tm in 0..100000 K", ["PLLA"]),
+    ("Tm < 1000 degC", ["PLLA"]),
+    ("has Tm", ["PLLA"]),
+    ("has Tm WHERE dataset = qualitative", ["PLLA"]),
+    ("NOT has Tm", ["PDLLA", "PEG 400", "Silk fibroin"]),
+    ("NOT Tm > 0 degC", ["PDLLA", "PEG 400", "Silk fibroin"]),
+    ("has Tg", ["PDLLA", "PLLA"]),
+    ("dataset = qualitative", ["PDLLA", "PEG 400", "PLLA", "Silk fibroin"]),
+])
+def test_no_filter_matches_a_qualitative_measurement(engine, tmp_path, filter_text, expected):
+    from search.backends.sql import SqlBackend
+    from search.service import build_query
+
+    assert ingest_file(engine, write(tmp_path, "qualitative.csv", QUALITATIVE_CSV)).loaded
+    result = SqlBackend(engine).search(build_query(filter_text=filter_text, facets=["property"], sort="name"))
+    assert [hit.name for hit in result.results] == expected
+    assert all(m.qualifier != "term" for hit in result.results for m in hit.measurements)
+    counts = {value.value: value.count for value in result.facets["property"]}
+    assert counts.get("melting_temperature", 0) == ("PLLA" in expected)  # the facet counts what "has" finds
+
+
+@pytest.mark.parametrize(("text", "column", "value", "message"), [
+    ("Material,Density (g/cm3)\nPDLLA,amorphous\n", "Density (g/cm3)", "amorphous",
+     "'amorphous' is a qualitative value of melting_temperature, crystallization_temperature, crystallinity, "
+     "not of density"),
+    ("Material,Property,Value,Unit,SD\nPDLLA,Tm,amorphous,°C,2\n", "SD", "2",
+     "the value of 'Value' is qualitative ('amorphous'): it has no uncertainty"),
+    ("Material,Tm (°C)\nPDLLA,amorphous-ish\n", "Tm (°C)", "amorphous-ish", "expected a number"),
+    ("Material,E (GPa),Temperature\nPDLLA,3,not determined\n", "Temperature", "not determined",
+     "a test temperature must be one value"),
+])
+def test_a_qualitative_value_where_it_cannot_stand_is_refused(sqlite_engine, tmp_path, text, column, value, message):
+    before = snapshot(sqlite_engine)
+    report = ingest_file(sqlite_engine, write(tmp_path, "wrong.csv", text))
+    assert not report.loaded
+    assert [(e.type, e.row, e.column, e.value) for e in report.errors] == [("type-error", 1, column, value)]
+    assert message in report.errors[0].message
+    assert snapshot(sqlite_engine) == before

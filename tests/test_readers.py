@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from biomatdb.errors import BiomatError
 from ingest.readers import SAMPLE_BYTES, ReadError, Table, header_issues, open_table
+from ingest.report import Issue
 
 
 def write(directory: Path, name: str, content: str | bytes, encoding: str = "utf-8") -> Path:
@@ -122,6 +123,17 @@ DELIMITED = {
     "a DOI is not a decimal point": ("Material;E (GPa);DOI\nPEEK;3,6;10.5555/x.1\n", ";", ","),
     "one column": ("Material\nPEEK\nPLLA\n", ",", "."),
     "trailing delimiters": ("Material;E (GPa);;\nPEEK;3,6;;\n", ";", ","),
+    # only values vote: a name's locants, free text and a notes column of mostly words do not
+    "comma, locants in a quoted name": ('Material,Property,Value,Unit\n"Poly(1,4-butylene adipate)",E,1.234,GPa\n',
+                                        ",", "."),
+    "comma, locants in names, numbers in notes": (
+        'Material,E (GPa),Notes\n"Poly(1,4-butylene succinate)",0.525,"2,5 mm/min"\n'
+        '"1,3-propanediol polyurethane",1.25,dry\nPCL,0.4,"conditioned 2,5 h"\n', ",", "."),
+    "comma, a number-like name": ('Material,E (GPa)\n"1,4 dioxanone polymer",1.500\n', ",", "."),
+    "semicolon, decimal commas beside locants": ("Material;Tm (°C);E (GPa)\nPoly(1,4-butylene adipate);60;0,35\n",
+                                                  ";", ","),
+    "semicolon, a three-digit decimal comma beside locants": (
+        "Material;E (GPa)\nPoly(1,4-butylene succinate);1,234\n", ";", ","),
 }
 
 
@@ -432,9 +444,44 @@ def test_json_nested_objects_elsewhere_are_format_errors(tmp_path):
                {"name": "PLLA", "measurements": [{"property": "E", "value": [{"min": 3}]}]},
                "PCL"]
     issues = refusal(write(tmp_path, "nested.json", json.dumps(records)))
-    assert [(issue.type, issue.row, issue.column) for issue in issues] == [
-        ("format-error", 1, "density"), ("format-error", 2, "value"), ("format-error", 3, None)]
+    assert [(issue.type, issue.row, issue.column, issue.path) for issue in issues] == [
+        ("format-error", 1, "density", "$[0].density"), ("format-error", 2, "value", "$[1].measurements[0].value"),
+        ("format-error", 3, None, "$[2]")]
     assert "record 2, measurement 1" in issues[1].message
+
+
+def test_a_json_issue_is_located_by_the_path_of_its_value(tmp_path):
+    document = {"lab": "X", "materials": [
+        {"name": "PEEK", "class": "polymer", "measurements": [{"property": "E", "value": 3.6, "unit": "GPa"}]},
+        {"name": "PLLA", "Tg (°C)": 60, "it's": 1, "measurements": [
+            {"property": "E", "value": 3.5}, {"property": "E", "value": "abc", "class": "biopolymer"}]},
+        {"name": "Ti", "measurements": []}]}
+    table = open_table(write(tmp_path, "deep.json", json.dumps(document)))
+    assert table.header == ["name", "class", "property", "value", "unit", "Tg (°C)", "it's"]
+
+    def path(row, column):
+        return table.locate(Issue(type="type-error", message="", row=row, column=column)).path
+
+    assert path(3, "value") == "$.materials[1].measurements[1].value"
+    assert path(3, "class") == "$.materials[1].measurements[1].class"  # the measurement's own field wins
+    assert path(2, "class") == "$.materials[1].class"
+    assert path(2, "name") == "$.materials[1].name"
+    assert path(2, "Tg (°C)") == "$.materials[1]['Tg (°C)']"
+    assert path(2, "it's") == "$.materials[1]['it\\'s']"
+    assert path(4, "name") == "$.materials[2].name"  # a record with no measurements
+    assert path(3, None) == "$.materials[1].measurements[1]"
+    assert path(3, "no such column") == "$.materials[1].measurements[1]"
+    assert path(None, "unit") == "$.materials[*].measurements[*].unit"
+    assert path(None, "Tg (°C)") == "$.materials[*]['Tg (°C)']"
+    assert path(None, None) is None
+    already = Issue(type="x", message="", row=3, column="value", path="$.elsewhere")
+    assert table.locate(already) is already
+
+
+def test_a_delimited_table_adds_no_path(tmp_path):
+    table = open_table(write(tmp_path, "lab.csv", "Material,E (GPa)\nPEEK,abc\n"))
+    issue = Issue(type="type-error", message="", row=1, column="E (GPa)", value="abc")
+    assert table.locate(issue) is issue and "path" not in issue.as_dict()
 
 
 JSON_REFUSALS = {

@@ -54,7 +54,7 @@ from search.model import (
     Substructure,
     encode_cursor,
 )
-from tests.search_parity_cases import PARITY_FILTERS, SORTED_QUERIES
+from tests.search_parity_cases import PARITY_FILTERS, QUALITATIVE_CSV, QUALITATIVE_FILE, SORTED_QUERIES
 from tests.test_pipeline import LONG_TSV, WIDE_CSV, write
 
 INNER_SORT = [{"measurements.property": "asc"}, {"measurements.id": "asc"}]
@@ -75,6 +75,10 @@ def nested(query: dict, inner_hits: int | None = 0) -> dict:
 
 def prop(key: str, *clauses: dict) -> dict:
     return {"bool": {"filter": [{"term": {"measurements.property": key}}, *clauses]}}
+
+
+#: a measurement with a value, not a qualitative one ("amorphous")
+HAS_VALUE = {"bool": {"must_not": [{"term": {"measurements.qualifier": "term"}}]}}
 
 
 def intersects(**bounds) -> dict:
@@ -98,7 +102,7 @@ FILTERS = [
                  nested(prop("density", intersects(lt=2.0))), id="below"),
     pytest.param(PropertyFilter(property="density", interval=Interval(low=4)),
                  nested(prop("density", intersects(gte=4.0))), id="at-least"),
-    pytest.param(PropertyFilter(property="density"), nested(prop("density")), id="unbounded"),
+    pytest.param(PropertyFilter(property="density"), nested(prop("density", HAS_VALUE)), id="unbounded"),
     pytest.param(PropertyFilter(property="tensile_strength", interval=Interval(low=50, low_open=True),
                                 where=(Condition(field="medium", value="PBS"),
                                        Condition(field="temperature", value=310.15))),
@@ -114,7 +118,7 @@ FILTERS = [
     pytest.param(PropertyFilter(property="youngs_modulus", where=(
         Condition(field="temperature", op="!=", value=310.15), Condition(field="temperature", op="<", value=300),
         Condition(field="temperature", op=">=", value=290))),
-                 nested(prop("youngs_modulus",
+                 nested(prop("youngs_modulus", HAS_VALUE,
                              {"bool": {"must_not": [{"range": {"measurements.temperature_K": {
                                  "gte": 310.15 - 1e-6, "lte": 310.15 + 1e-6}}}]}},
                              {"range": {"measurements.temperature_K": {"lt": 300 - 1e-6}}},
@@ -122,14 +126,14 @@ FILTERS = [
                  id="where-temperature-comparisons"),
     pytest.param(PropertyFilter(property="density", where=(Condition(field="source", value="10.5555/x"),
                                                            Condition(field="dataset", value="Wide"))),
-                 nested(prop("density",
+                 nested(prop("density", HAS_VALUE,
                              {"bool": {"should": [{"term": {"measurements.source_doi": "10.5555/x"}},
                                                   {"term": {"measurements.source_citation": "10.5555/x"}}],
                                        "minimum_should_match": 1}},
                              {"term": {"measurements.dataset": "Wide"}})),
                  id="where-source-and-dataset"),
     pytest.param(HasProperty(property="fracture_toughness"),
-                 nested({"term": {"measurements.property": "fracture_toughness"}}), id="has"),
+                 nested(prop("fracture_toughness", HAS_VALUE)), id="has"),
     pytest.param(FieldFilter(field="class", value="Polymer"),
                  {"term": {"class": {"value": "Polymer", "case_insensitive": True}}}, id="class"),
     pytest.param(FieldFilter(field="class", op="!=", value="polymer"),
@@ -149,7 +153,7 @@ FILTERS = [
     pytest.param(STYRENE, {"terms": {"material_id": [5]}}, id="similarity"),
     pytest.param(SILICON, {"match_none": {}}, id="chemistry-nothing-found"),
     pytest.param(And(items=(HasProperty(property="density"), FieldFilter(field="class", value="polymer"))),
-                 {"bool": {"filter": [nested({"term": {"measurements.property": "density"}}),
+                 {"bool": {"filter": [nested(prop("density", HAS_VALUE)),
                                       {"term": {"class": {"value": "polymer", "case_insensitive": True}}}]}},
                  id="and"),
     pytest.param(Or(items=(PropertyFilter(property="youngs_modulus", interval=Interval(low=10000, low_open=True)),
@@ -159,15 +163,15 @@ FILTERS = [
                            "minimum_should_match": 1}}, id="or-names-inner-hits-apart"),
     pytest.param(Or(items=()), {"match_none": {}}, id="empty-or"),
     pytest.param(Not(item=HasProperty(property="youngs_modulus")),
-                 {"bool": {"must_not": [nested({"term": {"measurements.property": "youngs_modulus"}}, None)]}},
+                 {"bool": {"must_not": [nested(prop("youngs_modulus", HAS_VALUE), None)]}},
                  id="not-shows-no-measurements"),
     pytest.param(And(items=(Not(item=Or(items=(HasProperty(property="density"), PLLA))),
                             HasProperty(property="porosity"))),
                  {"bool": {"filter": [
                      {"bool": {"must_not": [{"bool": {"should": [
-                         nested({"term": {"measurements.property": "density"}}, None),
+                         nested(prop("density", HAS_VALUE), None),
                          {"terms": {"material_id": [3, 7]}}], "minimum_should_match": 1}}]}},
-                     nested({"term": {"measurements.property": "porosity"}}, 0)]}},
+                     nested(prop("porosity", HAS_VALUE), 0)]}},
                  id="not-or-then-positive"),
 ]
 
@@ -223,7 +227,7 @@ def test_body_with_filter_facets_and_property_sort_ascending():
     body = query_body(query, chemistry_ids={}, offset=0)
     assert Search.from_dict(body).to_dict() == body
     assert body == {
-        "query": {"bool": {"filter": [nested({"term": {"measurements.property": "glass_transition_temperature"}})]}},
+        "query": {"bool": {"filter": [nested(prop("glass_transition_temperature", HAS_VALUE))]}},
         "sort": [{"measurements.sort_low": {
             "order": "asc", "mode": "min", "missing": "_last",
             "nested": {"path": "measurements",
@@ -364,6 +368,22 @@ def test_document_from_a_known_measurement():
     }
     assert set(document) == set(index_mapping()["properties"])
     assert set(document["measurements"][0]) == set(index_mapping()["properties"]["measurements"]["properties"])
+
+
+def test_a_qualitative_measurement_has_no_interval_and_no_property_facet():
+    """An empty double_range would be (−∞, ∞), which every range query meets: "amorphous" in a Tm cell
+    would have matched Tm > 0 degC. And the property facet counts what ``has`` finds."""
+    material = {"id": 3, "public_id": "BM-0003", "name": "PDLLA", "name_key": "pdlla", "class": "polymer",
+                "subclass": None, "description": None, "biodegradable": True, "origin": "synthetic"}
+    amorphous = {**MEASUREMENT_ROW, "id": 42, "property_key": "melting_temperature", "qualifier": "term",
+                 "value_min": None, "unit": "K", "temperature_K": None, "medium": None, "method": "DSC"}
+    document = material_document(material=material, synonyms=[], applications=[],
+                                 measurements=[MEASUREMENT_ROW, amorphous], fingerprint=None)
+    assert document["properties"] == ["tensile_strength"] and document["datasets"] == ["Wide"]
+    qualitative = document["measurements"][1]
+    assert (qualitative["qualifier"], qualitative["interval"], qualitative["sort_low"], qualitative["sort_high"]) == (
+        "term", None, None, None)
+    assert set(qualitative) == set(index_mapping()["properties"]["measurements"]["properties"])
 
 
 def test_documents_from_core_read_in_batches(sqlite_engine, tmp_path):
@@ -563,8 +583,8 @@ def _drop(client: Elasticsearch, alias: str) -> None:
 
 @pytest.fixture(scope="module")
 def parity(tmp_path_factory, es_client, fixtures_sqlite, copy_fixtures_sqlite):
-    """The fixtures (a copy of the session's core, tests/cores.py) and a generated dataset in
-    SQLite, indexed into a fresh alias."""
+    """The fixtures (a copy of the session's core, tests/cores.py), a generated dataset and a few
+    qualitative values in SQLite, indexed into a fresh alias."""
     from benchmarks.generate import write_long, write_wide
     from search.backends.sql import SqlBackend
     from search.chemistry import ChemistryIndex
@@ -574,7 +594,8 @@ def parity(tmp_path_factory, es_client, fixtures_sqlite, copy_fixtures_sqlite):
     engine = copy_fixtures_sqlite(folder / "core.sqlite")
     write_wide(folder / "generated-wide.csv", 2_400, seed=7)
     write_long(folder / "generated-long.csv", 2_000, seed=7)
-    for name in ("generated-wide.csv", "generated-long.csv"):
+    (folder / QUALITATIVE_FILE).write_text(QUALITATIVE_CSV, encoding="utf-8")
+    for name in ("generated-wide.csv", "generated-long.csv", QUALITATIVE_FILE):
         assert ingest_file(engine, folder / name).ok
     alias = _fresh_alias()
     report = reindex(engine, es_client, alias)

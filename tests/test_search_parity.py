@@ -1,7 +1,7 @@
 """Parity: SQLite and PostgreSQL give the same answers to the same queries on the same data.
 
 Both cores hold every fixture (curated and public datasets) plus a generated dataset with
-ranges, bounds, conditions and structures; each query of ``tests/search_parity_cases.py``
+ranges, bounds, conditions and structures, and a few qualitative values; each query of ``tests/search_parity_cases.py``
 and each hypothesis-generated filter must give identical result ids (in order), totals and
 facet counts on both.
 """
@@ -21,7 +21,7 @@ from search.backends.sql import SqlBackend
 from search.chemistry import ChemistryIndex
 from search.model import FACETS, And, FieldFilter, HasProperty, Interval, Not, Or, PropertyFilter, Query, Sort
 from search.service import build_query
-from tests.search_parity_cases import PARITY_FILTERS, SORTED_QUERIES
+from tests.search_parity_cases import PARITY_FILTERS, QUALITATIVE_CSV, QUALITATIVE_FILE, SORTED_QUERIES
 
 
 def _load_generated(engine, generated: Path) -> None:
@@ -35,6 +35,7 @@ def generated_files(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("generated")
     write_wide(folder / "generated-wide.csv", 2_400, seed=7)
     write_long(folder / "generated-long.csv", 2_000, seed=7)
+    (folder / QUALITATIVE_FILE).write_text(QUALITATIVE_CSV, encoding="utf-8")
     return folder
 
 

@@ -55,3 +55,30 @@ def test_unknown_property_and_class_are_refused_with_their_name():
 
 def test_normalise_label_folds_quotes_case_and_separators():
     assert normalise_label("  Young’s_Modulus ") == normalise_label("young's modulus")
+
+
+def test_qualitative_terms_are_few_distinct_and_never_a_number_or_no_measurement():
+    from ingest.cells import EMPTY, ParsedCell, parse_cell
+
+    terms = get_vocabulary().qualitative
+    assert 10 <= len(terms) <= 15
+    for key, term in terms.items():
+        assert len(key) <= 32 and term.name and all(p in get_vocabulary().properties for p in term.properties)
+        for written in (term.name, *term.aliases):
+            assert get_vocabulary().find_qualitative(written) is term, written
+            assert written.strip().casefold() not in EMPTY, written  # those stay "no measurement"
+            assert parse_cell(written) == ParsedCell("term", None, None, None, None, None, key), written
+
+
+@pytest.mark.parametrize(("key", "describes", "does_not"), [
+    ("amorphous", "melting_temperature", "density"),
+    ("did_not_break", "impact_strength", "youngs_modulus"),
+    ("not_detected", "density", None),  # a term without properties describes any
+])
+def test_a_qualitative_term_describes_only_its_properties(key, describes, does_not):
+    term = get_vocabulary().qualitative[key]
+    assert term.describes(describes)
+    if does_not is not None:
+        assert not term.describes(does_not)
+    else:
+        assert all(term.describes(p) for p in get_vocabulary().properties)

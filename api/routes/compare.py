@@ -43,8 +43,8 @@ def compare(
         values = {}
         for document in documents:
             values[document["id"]] = [
-                {name: shown[name] for name in ("qualifier", "value", "value_min", "value_max", "uncertainty", "text",
-                                                "conditions", "dataset")}
+                {name: shown[name] for name in ("qualifier", "qualitative", "value", "value_min", "value_max",
+                                                "uncertainty", "text", "conditions", "dataset")}
                 for shown in (in_display_units(m, wanted) for m in document["measurements"] if m["property"] == key)]
         unit = wanted.get(key) or (prop.unit if prop else next(
             m["unit"] for d in documents for m in d["measurements"] if m["property"] == key))

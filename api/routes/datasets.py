@@ -19,8 +19,7 @@ from api.problems import ProblemError, responses
 from api.responses import OrjsonResponse
 from api.schemas import DatasetOut, JobOut, RetractionOut
 from api.uploads import receive_upload
-from biomatdb.catalog import datasets_json
-from biomatdb.errors import NotFoundError
+from biomatdb.catalog import datasets_json, find_dataset
 from biomatdb.models import Dataset, Job
 from biomatdb.ownership import Actor, may_change, refusal
 from biomatdb.text import dataset_name_problem
@@ -53,16 +52,6 @@ _UPLOAD_FORM = {"requestBody": {"required": True, "content": {"multipart/form-da
     }}}}}}
 
 
-def _find(session, dataset_id: str) -> Dataset:
-    # ASCII digits only ("²".isdigit() holds), and few enough to fit the id column
-    numeric = dataset_id.isascii() and dataset_id.isdigit() and len(dataset_id) <= 18
-    condition = Dataset.id == int(dataset_id) if numeric else Dataset.name == dataset_id
-    dataset = session.query(Dataset).filter(condition).first()
-    if dataset is None:
-        raise NotFoundError(f"no dataset with id or name {dataset_id!r}")
-    return dataset
-
-
 @router.get("/datasets", response_model=list[DatasetOut], responses=responses(429), summary="Datasets")
 def list_datasets(engine: EngineDep) -> list[dict]:
     """Every dataset with its license, source, counts and history of uploads."""
@@ -74,7 +63,7 @@ def list_datasets(engine: EngineDep) -> list[dict]:
             summary="One dataset")
 def dataset_detail(dataset_id: DatasetId, session: SessionDep, engine: EngineDep) -> dict:
     """Provenance, counts and the history of uploads of one dataset."""
-    dataset = _find(session, dataset_id)
+    dataset = find_dataset(session, dataset_id)
     with engine.connect() as connection:
         return next(d for d in datasets_json(connection) if d["id"] == dataset.id)
 
@@ -93,7 +82,7 @@ def datapackage(
                                  "datapackage.json alone, its resource a URL of /export")] = "zip",
 ):
     """``datapackage.json`` (Table Schema, license, sources) beside the dataset's CSV."""
-    dataset = _find(session, dataset_id)
+    dataset = find_dataset(session, dataset_id)
     if format == "json":
         url = str(request.url_for("export").include_query_params(format="csv", dataset=dataset.name))
         package = descriptor(session.connection(), dataset, data_path=url)
@@ -177,7 +166,7 @@ def _check_may_change(engine, name: str, actor: Actor) -> None:
                summary="Retract a dataset")
 def delete_dataset(dataset_id: DatasetId, holder: CuratorWriteDep, engine: EngineDep, session: SessionDep) -> dict:
     """Retracts the dataset's measurements (its owner or an admin); its record and upload history stay."""
-    dataset = _find(session, dataset_id)
+    dataset = find_dataset(session, dataset_id)
     found_id, name = dataset.id, dataset.name
     session.rollback()  # end the read before the write transaction begins
     with engine.begin() as connection:

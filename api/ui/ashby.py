@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, func, select
 
-from biomatdb.models import Material, Measurement
+from biomatdb.models import Material, Measurement, has_value
 from search.model import Filter
 
 TISSUE_CLASS = "tissue"
@@ -37,7 +37,8 @@ def spans(engine: Engine, x: str, y: str, parsed: Filter | None, chemistry=None)
     low = func.min(func.coalesce(Measurement.value_min, Measurement.value, Measurement.value_max))
     high = func.max(func.coalesce(Measurement.value_max, Measurement.value, Measurement.value_min))
     per_material = (select(Measurement.material_id, Measurement.property_key, low.label("low"), high.label("high"))
-                    .where(Measurement.property_key.in_({x, y})).group_by(Measurement.material_id, Measurement.property_key))
+                    .where(Measurement.property_key.in_({x, y}), has_value())
+                    .group_by(Measurement.material_id, Measurement.property_key))
     if parsed is not None:
         from search.backends.sql import SqlTranslator
 

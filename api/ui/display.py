@@ -9,7 +9,9 @@ import re
 from collections.abc import Mapping
 from urllib.parse import quote, unquote
 
+from biomatdb.catalog import qualitative_text
 from biomatdb.errors import BiomatError
+from biomatdb.models import QUALITATIVE
 from biomatdb.units import convert_value
 from biomatdb.vocabulary import Property, get_vocabulary
 
@@ -113,8 +115,11 @@ class Shown:
         return abs((self.value(canonical) or 0.0) - zero)
 
     def text(self, qualifier: str, value: float | None, low: float | None, high: float | None,
-             uncertainty: float | None = None) -> str:
-        """One measurement, e.g. ``60 °C``, ``1.2–3.5 GPa``, ``> 24 MPa``, ``≈ 5 %``, ``2.1 ± 0.3 GPa``."""
+             uncertainty: float | None = None, qualitative: str | None = None) -> str:
+        """One measurement, e.g. ``60 °C``, ``1.2–3.5 GPa``, ``> 24 MPa``, ``≈ 5 %``, ``2.1 ± 0.3 GPa``,
+        or a qualitative one in words, without a unit (``amorphous``)."""
+        if qualifier == QUALITATIVE:
+            return qualitative_text(qualitative)
         value, low, high = self.value(value), self.value(low), self.value(high)
         if qualifier == "range" and low is not None and high is not None:
             body = readable_number(low) if low == high else f"{readable_number(low)}–{readable_number(high)}"

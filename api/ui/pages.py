@@ -14,8 +14,9 @@ from sqlalchemy import Engine, func, select
 
 from api.ui.depict import structure_svg
 from api.ui.display import Shown, display_choices, display_unit, unit_label
+from biomatdb.catalog import shown_unit
 from biomatdb.errors import QueryError
-from biomatdb.models import Material, Measurement
+from biomatdb.models import Material, Measurement, has_value
 from biomatdb.vocabulary import CATEGORIES, get_vocabulary
 from search.model import FacetValue, SearchResult
 
@@ -184,8 +185,9 @@ def grouped_properties(document: dict[str, Any], units: Mapping[str, str]) -> li
         for m in by_property[key]:
             source = m.get("source") or {}
             rows.append({
-                "text": shown.text(m["qualifier"], m["value"], m["value_min"], m["value_max"], m["uncertainty"])
-                if shown else f"{m['text']} {m['unit']}",
+                "text": shown.text(m["qualifier"], m["value"], m["value_min"], m["value_max"], m["uncertainty"],
+                                   m["qualitative"])
+                if shown else f"{m['text']} {shown_unit(m['qualifier'], m['unit'])}".strip(),
                 "conditions": conditions_text(m["conditions"]), "notes": m.get("notes"),
                 "citation": source.get("citation"), "doi": source.get("doi"), "url": source.get("url"),
                 "dataset": m["dataset"],
@@ -228,7 +230,7 @@ def properties_with_data(engine: Engine) -> list[dict[str, Any]]:
     with engine.connect() as connection:
         counts = connection.execute(
             select(Measurement.property_key, func.count(Measurement.material_id.distinct()))
-            .group_by(Measurement.property_key)).all()
+            .where(has_value()).group_by(Measurement.property_key)).all()
     found = [{"key": key, "name": vocabulary.properties[key].name, "count": count,
               "unit": unit_label(display_unit(vocabulary.properties[key], {}))}
              for key, count in counts if key in vocabulary.properties]
@@ -261,7 +263,8 @@ def comparison(documents: list[dict[str, Any]], units: Mapping[str, str]) -> dic
         for document in documents:
             mine = [m for m in document["measurements"] if m["property"] == key]
             texts = list(dict.fromkeys(
-                shown.text(m["qualifier"], m["value"], m["value_min"], m["value_max"], m["uncertainty"])
+                shown.text(m["qualifier"], m["value"], m["value_min"], m["value_max"], m["uncertainty"],
+                           m["qualitative"])
                 if shown else m["text"] for m in mine))
             cells.append(texts)
             typical.append(_typical(mine))

@@ -1,4 +1,5 @@
-"""The controlled vocabulary: properties, material classes, applications.
+"""The controlled vocabulary: properties, material classes, applications, and the qualitative
+values labs write where a number would stand.
 
 The terms live in the TOML files beside this module; this module only reads them and
 answers "which term does this curator's text mean?".
@@ -66,14 +67,34 @@ class Term:
     aliases: tuple[str, ...] = ()
 
 
+#: Longest key of a qualitative term (``measurements.qualitative`` is a String(32)).
+QUALITATIVE_KEY_MAX = 32
+
+
+@dataclass(frozen=True, slots=True)
+class QualitativeTerm:
+    """A qualitative value (``amorphous``, ``not detected``): its key, the text shown and exported,
+    aliases, and the properties it can describe (empty: any)."""
+
+    key: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    properties: tuple[str, ...] = ()
+
+    def describes(self, property_key: str) -> bool:
+        return not self.properties or property_key in self.properties
+
+
 @dataclass(frozen=True)
 class Vocabulary:
     properties: dict[str, Property]
     classes: dict[str, Term]
     applications: dict[str, Term]
+    qualitative: dict[str, QualitativeTerm] = field(default_factory=dict)
     _property_index: dict[str, str] = field(repr=False, default_factory=dict)
     _class_index: dict[str, str] = field(repr=False, default_factory=dict)
     _application_index: dict[str, str] = field(repr=False, default_factory=dict)
+    _qualitative_index: dict[str, str] = field(repr=False, default_factory=dict)
 
     # Every folded label (key, name, alias) to the term it names: what "did you mean" compares
     # an unknown name with (biomatdb.suggest.closest). Defined before the method named
@@ -117,8 +138,13 @@ class Vocabulary:
     def find_application(self, text: str) -> str | None:
         return self._application_index.get(normalise_label(text))
 
+    def find_qualitative(self, text: str) -> QualitativeTerm | None:
+        """The qualitative term ``text`` (its name or an alias) is, or None."""
+        key = self._qualitative_index.get(normalise_label(text))
+        return None if key is None else self.qualitative[key]
 
-def _index(entries: dict[str, Property] | dict[str, Term], what: str) -> dict[str, str]:
+
+def _index(entries: dict[str, Property] | dict[str, Term] | dict[str, QualitativeTerm], what: str) -> dict[str, str]:
     index: dict[str, str] = {}
     for key, entry in entries.items():
         for label in (key, entry.name, *entry.aliases):
@@ -161,11 +187,21 @@ def get_vocabulary() -> Vocabulary:
         )
     classes = _terms(_read("classes.toml"))
     applications = _terms(_read("applications.toml"))
+    qualitative = {}
+    for key, spec in _read("qualitative.toml").items():
+        unknown = [name for name in spec.get("properties", ()) if name not in properties]
+        if unknown or len(key) > QUALITATIVE_KEY_MAX:
+            raise VocabularyError(f"qualitative term {key!r}: " + (f"unknown properties {unknown}" if unknown else
+                                  f"a key is at most {QUALITATIVE_KEY_MAX} characters"), type="vocabulary-conflict")
+        qualitative[key] = QualitativeTerm(key=key, name=spec["name"], aliases=tuple(spec.get("aliases", ())),
+                                           properties=tuple(spec.get("properties", ())))
     return Vocabulary(
         properties=properties,
         classes=classes,
         applications=applications,
+        qualitative=qualitative,
         _property_index=_index(properties, "property"),
         _class_index=_index(classes, "class"),
         _application_index=_index(applications, "application"),
+        _qualitative_index=_index(qualitative, "qualitative term"),
     )

@@ -8,6 +8,10 @@ measurement. Each measurement carries its value as a ``double_range`` ``interval
 ends (``>`` and ``<``) are ``gt``/``lt``; a filter's interval is a ``range`` query with relation
 ``intersects``, ``gt``/``lt`` for an open end. Elasticsearch turns an open end into the next
 representable double, so two ends that touch meet only when both are closed — as in SQL.
+A qualitative measurement (qualifier ``term``, ``amorphous``) has no value: no ``interval``, and
+property filters and ``has`` leave it out by its qualifier (``biomatdb.models.has_value``), as
+does ``properties``; its term is not indexed (no search asks for it), so an index built before
+qualitative values existed takes the same documents.
 
 Material-level keyword arrays (``properties``, ``datasets``) serve the facets: a terms
 aggregation counts documents, i.e. materials. Condition keywords (medium, method, …) use a
@@ -33,6 +37,7 @@ from typing import Any
 from rdkit import DataStructs
 
 from biomatdb.errors import QueryError
+from biomatdb.models import QUALITATIVE
 from biomatdb.searchtext import compose
 from search.backends.sql import TEMPERATURE_TOLERANCE_K, words
 from search.model import (
@@ -157,11 +162,13 @@ def fingerprint_bits(fingerprint: bytes | None) -> list[int]:
 def measurement_document(row: Mapping[str, Any]) -> dict[str, Any]:
     """One nested measurement from its core row, with ``dataset`` (its name), ``doi`` and ``citation``."""
     value_min, value_max = row["value_min"], row["value_max"]
+    qualitative = row["qualifier"] == QUALITATIVE
     return {
         "id": row["id"],
         "property": row["property_key"],
         "qualifier": row["qualifier"],
-        "interval": measurement_interval(row["qualifier"], value_min, value_max),
+        # no value, so no interval: an empty double_range would be (−∞, ∞), met by every range query
+        "interval": None if qualitative else measurement_interval(row["qualifier"], value_min, value_max),
         "value": row["value"],
         "value_min": value_min,
         "value_max": value_max,
@@ -203,7 +210,8 @@ def material_document(*, material: Mapping[str, Any], synonyms: Sequence[str], a
         "search_text": compose(name=material["name"], synonyms=synonyms, material_class=material["class"],
                                subclass=material["subclass"], description=material["description"],
                                applications=applications),
-        "properties": sorted({m["property"] for m in nested}),
+        # what the property facet counts: the materials ``has PROPERTY`` finds
+        "properties": sorted({m["property"] for m in nested if m["qualifier"] != QUALITATIVE}),
         "datasets": sorted({m["dataset"] for m in nested}),
         "fp_bits": bits,
         "fp_bit_count": len(bits),
@@ -221,6 +229,10 @@ def fold(token: str) -> str:
     """A query word as the ``words`` analyzer indexes it: lower case, without diacritics."""
     decomposed = unicodedata.normalize("NFKD", token.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+#: A nested measurement with a value (``biomatdb.models.has_value``): not a qualitative one.
+HAS_VALUE: dict[str, Any] = {"bool": {"must_not": [{"term": {"measurements.qualifier": QUALITATIVE}}]}}
 
 
 def interval_query(asked: Interval) -> dict[str, Any] | None:
@@ -291,17 +303,18 @@ class ElasticTranslator:
             self._negations -= 1
 
     def node_property(self, node: PropertyFilter) -> dict[str, Any]:
-        """``PropertyFilter``: one nested measurement of the property meets the interval and every condition."""
+        """``PropertyFilter``: one nested measurement of the property, with a value, meets the interval and
+        every condition (a measurement without a value has no ``interval`` to meet; without a range
+        query the filter says so itself)."""
         clauses = [{"term": {"measurements.property": node.property}}]
         interval = interval_query(node.interval)
-        if interval is not None:
-            clauses.append(interval)
+        clauses.append(HAS_VALUE if interval is None else interval)
         clauses.extend(condition_query(c) for c in node.where)
         return self._nested({"bool": {"filter": clauses}})
 
     def node_has(self, node: HasProperty) -> dict[str, Any]:
-        """``HasProperty``: at least one nested measurement of the property."""
-        return self._nested({"term": {"measurements.property": node.property}})
+        """``HasProperty``: at least one nested measurement of the property with a value."""
+        return self._nested({"bool": {"filter": [{"term": {"measurements.property": node.property}}, HAS_VALUE]}})
 
     def node_field(self, node: FieldFilter) -> dict[str, Any]:
         """``FieldFilter``: ``class|application|biodegradable|origin|dataset|id (=|!=) value``."""

@@ -43,6 +43,7 @@ from biomatdb.models import (
     MaterialApplication,
     Measurement,
     Source,
+    has_value,
 )
 from search.facets import facet_index
 from search.model import (
@@ -120,8 +121,8 @@ class SqlTranslator:
         return exists().where(Measurement.material_id == Material.id, self.measurement_matches(node))
 
     def node_has(self, node: HasProperty) -> ColumnElement[bool]:
-        """``has property``: at least one measurement of it."""
-        return exists().where(Measurement.material_id == Material.id, Measurement.property_key == node.property)
+        """``has property``: at least one measurement of it with a value (a qualitative one is not counted)."""
+        return exists().where(Measurement.material_id == Material.id, has_measurement(node))
 
     def node_field(self, node: FieldFilter) -> ColumnElement[bool]:
         """``class|application|biodegradable|origin|dataset|id (=|!=) value``."""
@@ -166,9 +167,14 @@ class SqlTranslator:
     # --- one measurement -----------------------------------------------------------------
 
     def measurement_matches(self, node: PropertyFilter) -> ColumnElement[bool]:
-        """The row-level test of a property filter: property, interval and conditions."""
-        return and_(Measurement.property_key == node.property, interval_intersects(node.interval),
+        """The row-level test of a property filter: property, a value, interval and conditions."""
+        return and_(Measurement.property_key == node.property, has_value(), interval_intersects(node.interval),
                     *(condition(c) for c in node.where))
+
+
+def has_measurement(node: HasProperty) -> ColumnElement[bool]:
+    """The row-level test of ``has property``: a measurement of it with a value."""
+    return and_(Measurement.property_key == node.property, has_value())
 
 
 def interval_intersects(asked: Interval) -> ColumnElement[bool]:
@@ -365,8 +371,8 @@ class SqlBackend:
         shown: dict[int, list[MatchedMeasurement]] = defaultdict(list)
         filters = positive_property_filters(query.filter)
         if filters:
-            tests = [translator.measurement_matches(f) if isinstance(f, PropertyFilter)
-                     else Measurement.property_key == f.property for f in filters]
+            tests = [translator.measurement_matches(f) if isinstance(f, PropertyFilter) else has_measurement(f)
+                     for f in filters]
             statement = (select(Measurement.__table__, Dataset.name.label("dataset_name"), Source.doi.label("doi"),
                                 Source.citation.label("citation"))
                          .join(Dataset, Dataset.id == Measurement.dataset_id)

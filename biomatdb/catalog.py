@@ -41,14 +41,14 @@ EXPORT_COLUMNS = [
 
 def find_material(session: Session, name_or_id: str) -> Material:
     """By public id, then name, then synonym; NotFoundError when none."""
-    key = material_key(name_or_id)
+    key = material_key(name_or_id)  # how synonyms, the shown name among them, are matched
     options = (
         selectinload(Material.synonyms), selectinload(Material.applications), selectinload(Material.components),
         selectinload(Material.structure),
         selectinload(Material.measurements).selectinload(Measurement.source),
         selectinload(Material.measurements).selectinload(Measurement.dataset),
     )
-    for condition in (Material.public_id == name_or_id.strip(), Material.name_key == key):
+    for condition in (Material.public_id == name_or_id.strip(), Material.name_key == normalise_label(name_or_id)):
         material = session.scalars(select(Material).where(condition).options(*options).order_by(Material.id)).first()
         if material is not None:
             return material
@@ -179,7 +179,7 @@ def material_json(material: Material) -> dict[str, Any]:
         "name": material.name,
         "class": material.material_class,
         "subclass": material.subclass,
-        "synonyms": [s.synonym for s in material.synonyms if s.name_key != material.name_key],
+        "synonyms": [s.synonym for s in material.synonyms if s.name_key != material_key(material.name)],
         "description": material.description,
         "biodegradable": material.biodegradable,
         "origin": material.origin,
@@ -289,7 +289,7 @@ def _material_rows(session: Session, ids: list[int], dataset: str | None) -> Ite
         base = {
             "id": material.public_id, "material": material.name, "class": material.material_class or "",
             "subclass": material.subclass or "", "synonyms": "; ".join(
-                synonym for synonym, key in synonyms[material.id] if key != material.name_key),
+                synonym for synonym, key in synonyms[material.id] if key != material_key(material.name)),
             "description": material.description or "",
             "biodegradable": "" if material.biodegradable is None else ("yes" if material.biodegradable else "no"),
             "origin": material.origin or "", "applications": "; ".join(applications[material.id]),

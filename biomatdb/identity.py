@@ -110,6 +110,21 @@ def choose_name(candidates: Iterable[NameCandidate]) -> NameCandidate | None:
 _CLASS_NAMES = {"polymer": "Polymer", "natural": "Natural polymer", "hydrogel": "Hydrogel", "composite": "Composite"}
 
 
+#: A material's own ``name_key`` is its name folded by ``normalise_label``, the order names sort
+#: in; names are matched by their synonyms' ``material_key``. The name key of a name derived from
+#: a structure starts with ``~``: it sorts after every real name (``~`` is past the letters).
+DERIVED_KEY_PREFIX = "~"
+
+
+def derived_key(name: str) -> str:
+    return DERIVED_KEY_PREFIX + normalise_label(name)
+
+
+def is_derived_key(key: str | None) -> bool:
+    """Whether a material's name key is that of a name derived from its structure (or none)."""
+    return not key or key.startswith(DERIVED_KEY_PREFIX)
+
+
 def display_name_for_structure(formula: str | None, material_class: str | None, *, repeat_unit: bool,
                                family: str | None = None) -> str:
     """A readable name for a material known only by its structure: its family, when its linkages

@@ -21,12 +21,15 @@ from biomatdb.identity import (
     NameCandidate,
     choose_name,
     conflict,
+    derived_key,
     display_name_for_structure,
     identity_of,
+    is_derived_key,
     is_structure_string,
     material_key,
     source_rank,
 )
+from biomatdb.vocabulary import normalise_label
 from biomatdb.models import (
     ChemicalStructure,
     CompositionComponent,
@@ -96,7 +99,7 @@ def _facts(connection: Connection, material_ids: list[int], kinds: dict[int, str
                 structure_id=row.structure_id, creator_kind=kinds.get(row.created_by_dataset_id, "curated"),
                 identity=identity_of(row.name, material_class=row.material_class, grade=grade_of(row.name),
                                      composition=compositions.get(row.id),
-                                     named_by=row.created_by_dataset_id if row.name_key else None)))
+                                     named_by=None if is_derived_key(row.name_key) else row.created_by_dataset_id)))
     return facts
 
 
@@ -287,26 +290,27 @@ def refresh_names(connection: Connection, material_ids: Iterable[int], *, vocabu
         for row in rows:
             own = candidates[row.id]
             synonym_keys = {material_key(candidate.name) for candidate in own}
-            if not own and row.name_key:  # a material no dataset names any more keeps the name it has
+            if not own and not is_derived_key(row.name_key):  # a material no dataset names any more keeps its name
                 own.append(NameCandidate(row.name, kinds.get(row.created_by_dataset_id, "curated"), primary=True))
-            # the vocabulary names a structure's first material only: the others of that structure are
-            # kept apart by the rules, and their own names tell them apart
-            if row.canonical_smiles and first_of_structure.get(row.structure_id) == row.id \
+            # the vocabulary names a structure's first material, and any that no dataset names: the
+            # others of that structure are kept apart by the rules, and their own names tell them apart
+            if row.canonical_smiles and (first_of_structure.get(row.structure_id) == row.id or not own) \
                     and (common := vocabulary_name(row.canonical_smiles)):
                 own.append(NameCandidate(common, "vocabulary", primary=True, order=0))
             best = choose_name(own)
             if best is None:
-                name, key = display_name_for_structure(
+                name = display_name_for_structure(
                     row.formula, row.material_class, repeat_unit=bool(row.is_repeat_unit),
-                    family=_family(row.canonical_smiles)), ""
+                    family=_family(row.canonical_smiles))
+                key = derived_key(name)
             else:
-                name, key = best.name, material_key(best.name)
+                name, key = best.name, normalise_label(best.name)
             if (name, key) != (row.name, row.name_key):
-                if row.name_key and row.name_key not in synonym_keys \
+                if not is_derived_key(row.name_key) and material_key(row.name) not in synonym_keys \
                         and not is_structure_string(row.name):
                     # the name it had stays a synonym: it still finds the material
                     connection.execute(insert(MaterialSynonym).values(
-                        material_id=row.id, synonym=row.name, name_key=row.name_key,
+                        material_id=row.id, synonym=row.name, name_key=material_key(row.name),
                         dataset_id=row.created_by_dataset_id))
                 connection.execute(update(Material).where(Material.id == row.id).values(name=name, name_key=key))
                 renamed.add(row.id)
@@ -356,9 +360,9 @@ def vocabulary_grade(name: str) -> str | None:
 
 def apply_identity_rules(connection: Connection) -> list[Merge]:
     """Bring a core stored before the identity rules under them (migration 0010): name keys folded
-    again, every material's name one of its synonyms, duplicates merged, names chosen again."""
+    again, every material's name one of its synonyms, duplicates merged, names chosen again. The
+    search index learns of every material through the outbox."""
     from biomatdb.db import bump_generation
-    from biomatdb.searchtext import refresh_search_text
 
     synonyms = MaterialSynonym.__table__
     seen: set[tuple[int, str]] = set()
@@ -407,12 +411,12 @@ def apply_identity_rules(connection: Connection) -> list[Merge]:
         connection.execute(update(Material.__table__).where(Material.__table__.c.id == bindparam("material"))
                            .values(name_key=bindparam("key")),
                            [{"material": material.id,
-                             "key": "" if is_structure_string(material.name) else material_key(material.name)}
+                             "key": "" if is_structure_string(material.name) else normalise_label(material.name)}
                             for material in materials])
     merges = merge_duplicates(connection, grade_of=vocabulary_grade)
     all_ids = list(connection.execute(select(Material.id)).scalars())
     refresh_names(connection, all_ids, vocabulary_name=vocabulary_name)
-    refresh_search_text(connection, all_ids)
+    # the search columns are computed again by migration 0011, which adds the name relevance columns
     now = datetime.now(timezone.utc)
     for batch in _batches(all_ids):
         connection.execute(insert(SearchOutbox).from_select(

@@ -173,6 +173,9 @@ class Material(Base):
     # name, synonyms, class, description and applications in one text, for full-text search
     # (SQLite FTS5 and PostgreSQL tsvector index it); kept by ``biomatdb.searchtext``.
     search_text: Mapped[str | None] = mapped_column(Text)
+    # the words of the shown name, and of every name, `` w1 w2 … ``: what text relevance ranks on
+    search_name: Mapped[str | None] = mapped_column(Text)
+    search_names: Mapped[str | None] = mapped_column(Text)
     structure_id: Mapped[int | None] = mapped_column(ForeignKey("structures.id"), index=True)
     created_by_dataset_id: Mapped[int | None] = mapped_column(ForeignKey("datasets.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,27 +1,126 @@
-"""The one text per material that full-text search indexes (SQLite FTS5, PostgreSQL
-tsvector, Elasticsearch): its name, synonyms, class, subclass, description and
-applications. Derived data, recomputed for the materials a change touched."""
+"""What full-text search indexes per material (SQLite FTS5, PostgreSQL tsvector,
+Elasticsearch), derived data recomputed for the materials a change touched:
+
+- ``search_text``: the material's name and all its names, its class, subclass, description and
+  applications. Every text search filters on it, each word as a prefix.
+- ``search_name`` and ``search_names``: the words of the shown name, and of every name (synonyms,
+  the polymer vocabulary's names of its structure, and folded forms such as ``ti6al4v`` for
+  "Ti-6Al-4V" or ``polylactide`` for "Poly(L-lactide)"). Both are space-delimited, with a space at
+  each end. Relevance (``relevance``) ranks on them alike in every backend.
+"""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from biomatdb.identity import material_key
-from biomatdb.models import Material, MaterialApplication, MaterialSynonym
+from biomatdb.identity import is_derived_key, material_key
+from biomatdb.models import ChemicalStructure, Material, MaterialApplication, MaterialSynonym
 
 _BATCH = 500
+_WORD = re.compile(r"\w+", re.UNICODE)
+_POLY = re.compile(r"^poly\s*[(\[](.+)[)\]]\s*$", re.I)
+_STEREO = re.compile(r"^(?:d\s*,\s*l|dl|l|d|rac|meso)\s*-\s*", re.I)
+
+#: How a name matches the words of a text query, and what each kind of match weighs: every word
+#: whole in the shown name, every word whole in some name, every word a prefix of a word of the
+#: shown name, of some name. A result's ``score`` is the sum over the maximum (15), in [0, 1];
+#: a material matched only by its description or applications scores 0.
+RELEVANCE_WEIGHTS = {"exact_name": 8, "exact_names": 4, "prefix_name": 2, "prefix_names": 1}
+RELEVANCE_MAX = sum(RELEVANCE_WEIGHTS.values())
+
+
+def fold_word(word: str) -> str:
+    """A word as every backend compares it: case-folded, without diacritics."""
+    decomposed = unicodedata.normalize("NFKD", word.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def query_words(text: str) -> list[str]:
+    """The words of a free-text query, folded as names are."""
+    return [fold_word(word) for word in _WORD.findall(text)]
+
+
+def name_variants(name: str) -> list[str]:
+    """Folded one-word forms of a name that people type: "Ti-6Al-4V" as ``ti6al4v``,
+    "Poly(L-lactide)" and "poly(lactic acid)" as ``polylactide`` and ``polylacticacid``."""
+    variants = []
+    squashed = "".join(_WORD.findall(name))
+    if squashed and len(_WORD.findall(name)) > 1 and len(squashed) <= 40:
+        variants.append(squashed)
+    poly = _POLY.match(name.strip())
+    if poly:
+        inner = _STEREO.sub("", poly.group(1).strip())
+        joined = "poly" + "".join(_WORD.findall(inner))
+        if joined not in variants:
+            variants.append(joined)
+    return [fold_word(variant) for variant in variants]
+
+
+def words_of(names: Iterable[str]) -> str:
+    """The words of names and their folded forms, each once, as `` w1 w2 … `` (a space at each end)."""
+    seen: dict[str, None] = {}
+    for name in names:
+        for word in [*query_words(name), *name_variants(name)]:
+            seen.setdefault(word, None)
+    return " " + " ".join(seen) + " " if seen else " "
+
+
+def vocabulary_names(name: str, canonical_smiles: str | None) -> list[str]:
+    """The polymer vocabulary's names of a material: those of the entry of its structure, or of
+    the entry its name names; with the names of the grade its name names, and no other grade's."""
+    from biomatdb.vocabulary.polymers import polymer_names
+
+    names = polymer_names()
+    by_name = names.by_name(name)
+    # a name the vocabulary knows says more than a structure: a curated PLGA grade may be stored
+    # as its lactyl unit alone, which is PLA's
+    entry = by_name[0] if by_name is not None else None
+    if entry is None and canonical_smiles:
+        entry = names.by_structure(canonical_smiles)
+    if entry is None:
+        return []
+    found = [entry.name, *entry.abbreviations, *entry.synonyms]
+    if by_name is not None and by_name[0].key == entry.key and by_name[1] is not None:
+        grade = by_name[1]
+        found += [grade.name, *grade.abbreviations, *grade.synonyms]
+    return found
 
 
 def compose(*, name: str, synonyms: Iterable[str], material_class: str | None, subclass: str | None,
-            description: str | None, applications: Iterable[str]) -> str:
+            description: str | None, applications: Iterable[str], extra_names: Iterable[str] = ()) -> str:
     own = material_key(name)  # the name is one of the synonyms too (docs/identity.md): said once
-    parts = [name, *(synonym for synonym in synonyms if material_key(synonym) != own), material_class or "",
-             subclass or "", description or "",
+    seen = {own}
+    names = []
+    for synonym in [*synonyms, *extra_names]:
+        key = material_key(synonym)
+        if key not in seen:
+            seen.add(key)
+            names.append(synonym)
+    variants = name_variants(name) + [v for n in names for v in name_variants(n)]
+    parts = [name, *names, *dict.fromkeys(variants), material_class or "", subclass or "", description or "",
              *(a.replace("_", " ") for a in applications)]
     return " ".join(part for part in parts if part)
+
+
+def search_columns(*, name: str, synonyms: Iterable[str], material_class: str | None, subclass: str | None,
+                   description: str | None, applications: Iterable[str], canonical_smiles: str | None,
+                   derived_name: bool = False) -> dict[str, str]:
+    """``search_text``, ``search_name`` and ``search_names`` of one material. A name derived from
+    the structure ("Polyester (C3H4O2 repeat unit)") is searchable, but not ranked as a name."""
+    synonyms = list(synonyms)
+    extra = vocabulary_names(name, canonical_smiles)
+    own = [] if derived_name else [name]
+    return {
+        "search_text": compose(name=name, synonyms=synonyms, material_class=material_class, subclass=subclass,
+                               description=description, applications=applications, extra_names=extra),
+        "search_name": words_of(own),
+        "search_names": words_of([*own, *synonyms, *extra]),
+    }
 
 
 def names_and_applications(connection: Connection, material_ids: list[int]
@@ -40,19 +139,23 @@ def names_and_applications(connection: Connection, material_ids: list[int]
 
 
 def refresh_search_text(connection: Connection, material_ids: Iterable[int]) -> None:
-    """Recompute ``materials.search_text`` for these materials (missing ids are ignored)."""
+    """Recompute the search columns of these materials (missing ids are ignored)."""
     ids = sorted(set(material_ids))
     for start in range(0, len(ids), _BATCH):
         batch = ids[start:start + _BATCH]
         synonyms, applications = names_and_applications(connection, batch)
         rows = [
-            {"material": row.id, "text": compose(
+            {"material": row.id, **search_columns(
                 name=row.name, synonyms=synonyms[row.id], material_class=row.material_class, subclass=row.subclass,
-                description=row.description, applications=applications[row.id])}
+                description=row.description, applications=applications[row.id],
+                canonical_smiles=row.canonical_smiles, derived_name=is_derived_key(row.name_key))}
             for row in connection.execute(
-                select(Material.id, Material.name, Material.material_class.label("material_class"), Material.subclass, Material.description)
+                select(Material.id, Material.name, Material.name_key, Material.material_class.label("material_class"),
+                       Material.subclass, Material.description, ChemicalStructure.canonical_smiles)
+                .outerjoin(ChemicalStructure, ChemicalStructure.id == Material.structure_id)
                 .where(Material.id.in_(batch)))
         ]
         if rows:
-            connection.execute(update(Material).where(Material.id == bindparam("material"))
-                               .values(search_text=bindparam("text")), rows)
+            connection.execute(update(Material).where(Material.id == bindparam("material")).values(
+                search_text=bindparam("search_text"), search_name=bindparam("search_name"),
+                search_names=bindparam("search_names")), rows)

@@ -14,7 +14,7 @@ from collections import defaultdict
 from rapidfuzz import fuzz, process
 from sqlalchemy import Connection, select
 
-from biomatdb.identity import classes_compatible, copolymer_ratio, material_key, qualifiers
+from biomatdb.identity import classes_compatible, copolymer_ratio, is_derived_key, material_key, qualifiers
 from biomatdb.models import Material, MaterialSynonym
 from ingest.normalise import MaterialRecord
 from ingest.report import Issue
@@ -35,8 +35,8 @@ def possible_duplicates(connection: Connection, created: dict[int, MaterialRecor
     for material_id, name, name_key, material_class, structure_id in connection.execute(
             select(Material.id, Material.name, Material.name_key, Material.material_class, Material.structure_id)):
         facts[material_id] = (name, material_class, structure_id)
-        if material_id not in created and name_key:
-            names.append(name_key)
+        if material_id not in created and not is_derived_key(name_key):
+            names.append(material_key(name))
             owners.append(material_id)
     for material_id, name_key in connection.execute(select(MaterialSynonym.material_id, MaterialSynonym.name_key)):
         if material_id not in created:

@@ -20,8 +20,10 @@ from biomatdb.chemistry import polymer_family
 from biomatdb.db import bump_generation
 from biomatdb.identity import (
     conflict,
+    derived_key,
     display_name_for_structure,
     identity_of,
+    is_derived_key,
     is_structure_string,
     material_key,
     spelling_variants,
@@ -43,7 +45,7 @@ from biomatdb.models import (
 from ingest.duplicates import possible_duplicates
 from ingest.normalise import MaterialRecord, NormalisedChunk, SourceRecord, public_id_for
 from ingest.report import Issue
-from biomatdb.searchtext import compose as compose_search_text
+from biomatdb.searchtext import search_columns
 from biomatdb.searchtext import refresh_search_text
 from biomatdb.vocabulary import normalise_label
 
@@ -177,17 +179,28 @@ class Loader:
                 found[by_public[public_id]] = material_id
                 self._matched_by[by_public[public_id]] = "id"
         names = [r.name_key for r in records if r.name_key not in found and r.name_key]
-        for batch in _batches(names):
-            rows = self.connection.execute(select(Material.name_key, func.min(Material.id)).where(Material.name_key.in_(batch)).group_by(Material.name_key))
-            for key, material_id in rows:
+        # every name a material is given is one of its synonyms (docs/identity.md): its shown name
+        # matched is "name", another of its names "synonym"
+        shown = Material.__table__.c.name
+        by_label = {normalise_label(r.name): r.name_key for r in records if r.name_key in set(names)}
+        for batch in _batches(list(by_label)):  # the shown name, the vocabulary's among them
+            for label, material_id in self.connection.execute(
+                    select(Material.name_key, func.min(Material.id)).where(Material.name_key.in_(batch))
+                    .group_by(Material.name_key)):
+                key = by_label[label]
                 if key not in found:
                     found[key] = material_id
                     self._matched_by[key] = "name"
-            rows = self.connection.execute(select(MaterialSynonym.name_key, func.min(MaterialSynonym.material_id)).where(MaterialSynonym.name_key.in_(batch)).group_by(MaterialSynonym.name_key))
-            for key, material_id in rows:
+        names = [key for key in names if key not in found]
+        for batch in _batches(names):
+            rows = self.connection.execute(
+                select(MaterialSynonym.name_key, MaterialSynonym.material_id, MaterialSynonym.synonym, shown)
+                .join(Material, Material.id == MaterialSynonym.material_id)
+                .where(MaterialSynonym.name_key.in_(batch)).order_by(MaterialSynonym.material_id))
+            for key, material_id, synonym, name in rows:
                 if key not in found:
                     found[key] = material_id
-                    self._matched_by[key] = "synonym"
+                    self._matched_by[key] = "name" if material_key(name) == key else "synonym"
         by_structure: dict[int, list[MaterialRecord]] = {}
         for record in records:
             if record.name_key not in found and record.structure is not None:
@@ -251,13 +264,14 @@ class Loader:
 
     def _material_row(self, record: MaterialRecord) -> dict:
         now = _now()
-        name, name_key = record.name, record.name_key
+        name, name_key = record.name, normalise_label(record.name)  # the order names sort in
         if is_structure_string(name):  # the structure is never the name (docs/identity.md)
             structure = record.structure
-            name, name_key = display_name_for_structure(
+            name = display_name_for_structure(
                 structure.formula if structure else None, record.material_class,
                 repeat_unit=bool(structure and structure.is_repeat_unit),
-                family=polymer_family(structure.canonical_smiles) if structure else None), ""
+                family=polymer_family(structure.canonical_smiles) if structure else None)
+            name_key = derived_key(name)
         return {
             # the public id folds the name as it did before the identity rules, so that ids stay stable
             "public_id": record.public_id or public_id_for(normalise_label(record.name)), "name": name,
@@ -266,11 +280,13 @@ class Loader:
             "regulatory_notes": record.regulatory_notes,
             "structure_id": self._structure_ids[record.structure.canonical_smiles] if record.structure else None,
             "created_by_dataset_id": self.dataset_id, "created_at": now, "updated_at": now,
-            # the same text refresh_search_text would compute from the rows _add_details writes
-            "search_text": compose_search_text(
+            # the same columns refresh_search_text would compute from the rows _add_details writes
+            **search_columns(
                 name=name, synonyms=_distinct_synonyms(record.synonyms), material_class=record.material_class,
                 subclass=record.subclass, description=record.description,
-                applications=sorted(set(record.applications))),
+                applications=sorted(set(record.applications)),
+                canonical_smiles=record.structure.canonical_smiles if record.structure else None,
+                derived_name=is_derived_key(name_key)),
         }
 
     def _add_details(self, records: list[MaterialRecord], ids: dict[str, int], *, created: bool,
@@ -316,7 +332,7 @@ class Loader:
         current = {}
         for batch in _batches(material_ids):
             columns = [getattr(Material, name).label(name) for name in (
-                "id", "name_key", "created_by_dataset_id", "material_class", "subclass", "description",
+                "id", "name", "name_key", "created_by_dataset_id", "material_class", "subclass", "description",
                 "biodegradable", "origin", "regulatory_notes", "structure_id")]
             for row in self.connection.execute(select(*columns).where(Material.id.in_(batch))).mappings():
                 current[row["id"]] = row
@@ -329,7 +345,7 @@ class Loader:
             for material_id in self.connection.execute(select(CompositionComponent.material_id).where(CompositionComponent.material_id.in_(batch)).distinct()).scalars():
                 known[material_id] = (known[material_id][0], known[material_id][1], True)
         for material_id in material_ids:
-            known[material_id][0].add(current[material_id]["name_key"])
+            known[material_id][0].add(material_key(current[material_id]["name"]))
         changed = self._add_details(records, ids, created=False, known=known)
         for record in records:
             material_id = ids[record.name_key]

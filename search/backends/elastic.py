@@ -161,7 +161,8 @@ def _documents(connection: Connection, ids: list[int]) -> Iterator[dict[str, Any
     materials = connection.execute(
         select(Material.id, Material.public_id, Material.name, Material.name_key,
                Material.material_class.label("class"), Material.subclass, Material.description,
-               Material.biodegradable, Material.origin, ChemicalStructure.fingerprint)
+               Material.biodegradable, Material.origin, Material.search_text, Material.search_name,
+               Material.search_names, ChemicalStructure.fingerprint)
         .outerjoin(ChemicalStructure, ChemicalStructure.id == Material.structure_id)
         .where(Material.id.in_(ids)).order_by(Material.id)).mappings()
     for material in materials:

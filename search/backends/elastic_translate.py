@@ -38,7 +38,7 @@ from rdkit import DataStructs
 
 from biomatdb.errors import QueryError
 from biomatdb.models import QUALITATIVE
-from biomatdb.searchtext import compose
+from biomatdb.searchtext import RELEVANCE_MAX, RELEVANCE_WEIGHTS, compose, query_words
 from search.backends.sql import TEMPERATURE_TOLERANCE_K, words
 from search.model import (
     And,
@@ -130,6 +130,9 @@ def index_mapping() -> dict[str, Any]:
             "biodegradable": {"type": "boolean"},
             "origin": _KEYWORD,
             "search_text": {"type": "text", "analyzer": "words"},
+            # the words of the shown name and of every name, as the core stores them: relevance
+            "name_words": _KEYWORD,
+            "names_words": _KEYWORD,
             "properties": _KEYWORD,
             "datasets": _KEYWORD,
             "fp_bits": {"type": "integer"},
@@ -207,9 +210,12 @@ def material_document(*, material: Mapping[str, Any], synonyms: Sequence[str], a
         "subclass": material["subclass"],
         "biodegradable": material["biodegradable"],
         "origin": material["origin"],
-        "search_text": compose(name=material["name"], synonyms=synonyms, material_class=material["class"],
-                               subclass=material["subclass"], description=material["description"],
-                               applications=applications),
+        # what the core derived (biomatdb.searchtext), so that every backend searches the same text
+        "search_text": material.get("search_text") or compose(
+            name=material["name"], synonyms=synonyms, material_class=material["class"],
+            subclass=material["subclass"], description=material["description"], applications=applications),
+        "name_words": (material.get("search_name") or "").split(),
+        "names_words": (material.get("search_names") or "").split(),
         # what the property facet counts: the materials ``has PROPERTY`` finds
         "properties": sorted({m["property"] for m in nested if m["qualifier"] != QUALITATIVE}),
         "datasets": sorted({m["dataset"] for m in nested}),
@@ -354,11 +360,20 @@ class ElasticTranslator:
         return nested
 
 
-def text_query(text: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def text_query(text: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Free text: every word as a prefix of a word of ``search_text`` (what filters, as in the SQL
-    backend), and a ``match`` that scores relevance."""
+    backend), and one constant-score clause per kind of name match, weighted as
+    ``biomatdb.searchtext.RELEVANCE_WEIGHTS``: the hit's ``_score`` is the SQL backend's relevance."""
     prefixes = [{"prefix": {"search_text": fold(token)}} for token in words(text)]
-    return prefixes, {"match": {"search_text": {"query": text}}}
+    tokens = query_words(text)
+    relevance = []
+    if tokens:
+        for kind, weight in RELEVANCE_WEIGHTS.items():
+            exact, field = kind.split("_")
+            clause = "term" if exact == "exact" else "prefix"
+            relevance.append({"constant_score": {"boost": weight, "filter": {"bool": {"filter": [
+                {clause: {f"{field}_words": token}} for token in tokens]}}}})
+    return prefixes, relevance
 
 
 def similarity_scores(chemistry_ids: Mapping[Substructure | Similarity, Mapping[int, float]]) -> dict[int, float]:
@@ -428,7 +443,7 @@ def query_body(query: Query, *, chemistry_ids: Mapping[Substructure | Similarity
     if query.text:
         prefixes, relevance = text_query(query.text)
         filters.extend(prefixes)
-        should.append(relevance)
+        should.extend(relevance)
     if query.filter is not None:
         filters.append(translator.filter(query.filter))
     es_query: dict[str, Any] = MATCH_ALL
@@ -440,6 +455,7 @@ def query_body(query: Query, *, chemistry_ids: Mapping[Substructure | Similarity
         "from": offset,
         "size": query.limit,
         "track_total_hits": True,
+        **({"track_scores": True} if query.text else {}),  # a text hit's score, whatever the sort
         "_source": ["material_id", "public_id", "name", "class"],
     }
     if query.facets:
@@ -469,8 +485,8 @@ def _hit(hit: Mapping[str, Any], query: Query, scores: Mapping[int, float]) -> H
             shown[measurement["_source"]["id"]] = measurement["_source"]
     ordered = sorted(shown.values(), key=lambda m: (m["property"], m["id"]))
     score = scores.get(source["material_id"])
-    if score is None and query.text:
-        score = hit.get("_score")
+    if score is None and query.text and query_words(query.text):
+        score = round(float(hit.get("_score") or 0.0) / RELEVANCE_MAX, 6)
     return Hit(id=source["public_id"], name=source["name"], material_class=source.get("class"), score=score,
                measurements=[matched_measurement(m) for m in ordered])
 

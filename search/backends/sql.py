@@ -20,6 +20,7 @@ from sqlalchemy import (
     Integer,
     Select,
     and_,
+    case,
     delete,
     insert,
     any_,
@@ -45,6 +46,7 @@ from biomatdb.models import (
     Source,
     has_value,
 )
+from biomatdb.searchtext import RELEVANCE_MAX, RELEVANCE_WEIGHTS, query_words
 from search.facets import facet_index
 from search.model import (
     And,
@@ -258,18 +260,20 @@ class SqlBackend:
         match = " ".join(f'"{token}"*' for token in tokens)
         return Material.id.in_(select(_FTS.c.rowid).where(_FTS.c.materials_fts.op("MATCH")(match)))
 
-    def _relevance(self, query_text: str):
-        tokens = words(query_text)
-        if self.dialect == "postgresql":
-            tsquery = " & ".join(f"{token}:*" for token in tokens)
-            return -func.ts_rank(literal_column("to_tsvector('simple', coalesce(materials.search_text, ''))"),
-                                 func.to_tsquery(literal_column("'simple'::regconfig"), tsquery))
-        # the full-text index's own ranking, computed once for all matches and joined: a subquery
-        # correlated per material re-ran the MATCH for each, quadratic in the matches (95 s for
-        # q=poly at 10,000 materials)
-        match = " ".join(f'"{token}"*' for token in tokens)
-        return (select(_FTS.c.rowid.label("id"), _FTS.c.rank.label("rank"))
-                .where(_FTS.c.materials_fts.op("MATCH")(match)).subquery("ranked"))
+    def _relevance(self, query_text: str) -> ColumnElement:
+        """How the material's names match the query's words (``biomatdb.searchtext``'s weights):
+        whole words of the shown name, of any name, prefixes of either; the same on every backend."""
+        tokens = [token.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                  for token in query_words(query_text)]
+        columns = {"name": func.coalesce(Material.search_name, literal(" ")),
+                   "names": func.coalesce(Material.search_names, literal(" "))}
+        score = literal(0)
+        for kind, weight in RELEVANCE_WEIGHTS.items():
+            exact, column = kind.split("_")
+            patterns = [f"% {token} %" if exact == "exact" else f"% {token}%" for token in tokens]
+            matches = and_(*(columns[column].like(pattern, escape="\\") for pattern in patterns))
+            score = score + case((matches, weight), else_=0)
+        return score
 
     def _name_order(self):
         key = Material.name_key.collate("C") if self.dialect == "postgresql" else Material.name_key
@@ -285,12 +289,8 @@ class SqlBackend:
 
     def _ordered(self, statement: Select, query: Query, sort: Sort | None) -> Select:
         if sort is None:
-            if query.text and words(query.text):  # text without a word matches everything: no relevance
-                relevance = self._relevance(query.text)
-                if self.dialect == "postgresql":
-                    return statement.order_by(relevance, *self._name_order())
-                return statement.join(relevance, relevance.c.id == Material.id).order_by(
-                    relevance.c.rank, *self._name_order())
+            if query.text and query_words(query.text):  # text without a word matches everything: no relevance
+                return statement.order_by(self._relevance(query.text).desc(), *self._name_order())
             return statement.order_by(*self._name_order())
         if sort.key == "name":
             order = self._name_order()
@@ -381,8 +381,13 @@ class SqlBackend:
                          .order_by(Measurement.property_key, Measurement.id))
             for row in connection.execute(statement).mappings():
                 shown[row["material_id"]].append(matched_measurement(row))
+        scores = dict(translator.scores)
+        if query.text and query_words(query.text):
+            for material_id, relevance in connection.execute(
+                    select(Material.id, self._relevance(query.text)).where(Material.id.in_(page_ids))):
+                scores.setdefault(material_id, round(relevance / RELEVANCE_MAX, 6))
         return [Hit(id=materials[i].public_id, name=materials[i].name, material_class=materials[i].material_class,
-                    score=translator.scores.get(i), measurements=shown[i]) for i in page_ids]
+                    score=scores.get(i), measurements=shown[i]) for i in page_ids]
 
 def matched_measurement(row) -> MatchedMeasurement:
     """A measurement row (with ``dataset_name``, ``doi``, ``citation``) as a search result shows it."""

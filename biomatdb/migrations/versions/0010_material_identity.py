@@ -6,7 +6,7 @@ and every name key is folded again by ``biomatdb.identity.material_key`` (word o
 as ``50:50``, brackets). Then the materials already stored that the rules of docs/identity.md
 say are one are merged (measurements keep their provenance; merged public ids answer through
 the new ``material_redirects``), each material is shown by its best name, structure strings stop
-being synonyms, and the search text is computed again.
+being synonyms. (Migration 0011 computes the search text again.)
 
 The data steps call the core's own functions (``biomatdb.merge``) as they are at this revision.
 

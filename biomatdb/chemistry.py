@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rdkit import Chem, DataStructs, RDLogger
 from rdkit.Chem import Descriptors, rdFingerprintGenerator, rdMolDescriptors
@@ -143,18 +144,18 @@ def parse_structure(text: str, *, placeholders: tuple[str, ...] = (),
 
 #: Polymer families by the linkage their repeat unit holds, the first that matches naming it
 #: (a polyimide's imide before its amide; a polycarbonate's carbonate before an ester).
-_FAMILIES = (
-    ("Polysiloxane", "[Si]-O"),
-    ("Polyimide", "C(=O)N(C=O)"),
-    ("Polyurethane", "[NX3]C(=O)O[#6]"),
-    ("Polyurea", "[NX3]C(=O)[NX3]"),
-    ("Polycarbonate", "[#6]OC(=O)O[#6]"),
-    ("Polyamide", "[#6]C(=O)[NX3;H1,H0]"),
-    ("Polyester", "[#6]C(=O)O[#6]"),
-    ("Polysulfone", "[#6]S(=O)(=O)[#6]"),
-    ("Polyether ketone", "[#6]C(=O)[c].[c]O[c]"),
-    ("Polyether", "[#6][OX2][#6]"),
-    ("Polysulfide", "[#6][SX2][#6]"),
+_FAMILIES = (  # by atomic number, so that aromatic atoms (a phthalimide's ring) match too
+    ("Polysiloxane", "[Si]-[#8]"),
+    ("Polyimide", "[#6](=O)[#7][#6](=O)"),
+    ("Polyurethane", "[#7][#6](=O)[#8][#6]"),
+    ("Polyurea", "[#7][#6](=O)[#7]"),
+    ("Polycarbonate", "[#6][#8][#6](=O)[#8][#6]"),
+    ("Polyamide", "[#6][#6](=O)[#7]"),
+    ("Polyester", "[#6][#6](=O)[#8][#6]"),
+    ("Polysulfone", "[#6][#16](=O)(=O)[#6]"),
+    ("Polyether ketone", "[#6][#6](=O)[c].[c][#8][c]"),
+    ("Polyether", "[#6][#8X2][#6]"),
+    ("Polysulfide", "[#6][#16X2][#6]"),
 )
 _family_patterns: list[tuple[str, Chem.Mol]] | None = None
 
@@ -174,6 +175,7 @@ def _two_units(mol: Chem.Mol) -> Chem.Mol:
         return mol
 
 
+@lru_cache(maxsize=65_536)
 def polymer_family(canonical_smiles: str) -> str | None:
     """The family a repeat unit belongs to by its linkages ("Polyester", "Polyimide"), "Vinyl
     polymer" for an all-carbon backbone, or None when it is no repeat unit or none fits."""

@@ -56,6 +56,13 @@ def material_key(name: str) -> str:
     return " ".join(sorted(_SPACES.split(folded.strip())))
 
 
+def record_key(name: str) -> str:
+    """How one file's rows name one material: by ``material_key``, except that a row named only
+    by its structure string is keyed by that string as written (folding it would join different
+    structures: case tells aromatic from aliphatic atoms)."""
+    return "smiles:" + name.strip() if is_structure_string(name) else material_key(name)
+
+
 def _number(text: str) -> str:
     return text.replace(",", ".")
 
@@ -175,18 +182,18 @@ class Identity:
     qualifiers: frozenset[str] = frozenset()
     ratio: tuple[float, ...] | None = None
     composition: tuple[tuple[str, float | None], ...] | None = None
-    # the dataset that named it, when it is named (not only a structure): one dataset that gives
+    # the datasets that give it a name of its own (not only a structure): one dataset that gives
     # one structure two names means two materials (grades such as "Pellethane 2363-80A" and "-75D")
-    named_by: int | None = None
+    named_by: frozenset[int] = frozenset()
     spelling: str = ""  # its name's letters and digits, folded (``spelling_variants``)
 
 
 def identity_of(name: str, *, material_class: str | None, grade: str | None = None,
                 composition: Iterable[tuple[str, float | None]] | None = None,
-                named_by: int | None = None) -> Identity:
+                named_by: Iterable[int] = ()) -> Identity:
     parts = tuple(composition) if composition is not None else ()
     return Identity(material_class=material_class, grade=grade, qualifiers=qualifiers(name),
-                    ratio=copolymer_ratio(name), composition=parts or None, named_by=named_by,
+                    ratio=copolymer_ratio(name), composition=parts or None, named_by=frozenset(named_by),
                     spelling=_spelling(name))
 
 
@@ -222,6 +229,6 @@ def conflict(first: Identity, second: Identity) -> str | None:
         return "copolymer ratios differ"
     if first.composition is not None and second.composition is not None and first.composition != second.composition:
         return "compositions differ"
-    if first.named_by is not None and first.named_by == second.named_by and not _spelled_alike(first.spelling, second.spelling):
+    if first.named_by & second.named_by and not _spelled_alike(first.spelling, second.spelling):
         return "one dataset names them as two materials"
     return None

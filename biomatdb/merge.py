@@ -83,8 +83,13 @@ def _dataset_kinds(connection: Connection) -> dict[int, str]:
 
 def _facts(connection: Connection, material_ids: list[int], kinds: dict[int, str], grade_of: GradeOf) -> list[_Facts]:
     compositions: dict[int, list[tuple[str, float | None]]] = defaultdict(list)
+    namers: dict[int, set[int]] = defaultdict(set)
     facts = []
     for batch in _batches(material_ids):
+        for material_id, dataset_id in connection.execute(select(DetailClaim.material_id, DetailClaim.dataset_id).where(
+                DetailClaim.kind == "name", DetailClaim.material_id.in_(batch))):
+            if kinds.get(dataset_id, "curated") == "curated":  # a compilation lists one polymer under
+                namers[material_id].add(dataset_id)            # several names, from several sources
         for row in connection.execute(select(CompositionComponent.material_id, CompositionComponent.component,
                                              CompositionComponent.fraction)
                                       .where(CompositionComponent.material_id.in_(batch))
@@ -99,7 +104,7 @@ def _facts(connection: Connection, material_ids: list[int], kinds: dict[int, str
                 structure_id=row.structure_id, creator_kind=kinds.get(row.created_by_dataset_id, "curated"),
                 identity=identity_of(row.name, material_class=row.material_class, grade=grade_of(row.name),
                                      composition=compositions.get(row.id),
-                                     named_by=None if is_derived_key(row.name_key) else row.created_by_dataset_id)))
+                                     named_by=namers.get(row.id, ()))))
     return facts
 
 
@@ -194,16 +199,9 @@ def merge_into(connection: Connection, kept: int, merged: list[int]) -> None:
         Material.id, Material.public_id, Material.name, Material.created_by_dataset_id,
         *(getattr(Material, column).label(column) for column in _FILLED)).where(Material.id.in_(merged))
         .order_by(Material.id)).mappings().all()
-    # the merged materials' own names become synonyms of the kept one, claimed by their creators
+    # every name a dataset gave the merged materials is one of their synonyms, claimed by it: those
+    # move; a name they only showed (the vocabulary's, one derived from a structure) is derived again
     have = set(connection.execute(select(MaterialSynonym.name_key).where(MaterialSynonym.material_id == kept)).scalars())
-    for other in others:
-        key = material_key(other["name"])
-        if key and key not in have and not is_structure_string(other["name"]):
-            have.add(key)
-            connection.execute(insert(MaterialSynonym).values(
-                material_id=kept, synonym=other["name"], name_key=key, dataset_id=other["created_by_dataset_id"]))
-        if other["created_by_dataset_id"] is not None and key and not is_structure_string(other["name"]):
-            _claim(connection, "name", kept, key, other["created_by_dataset_id"])
     for synonym in connection.execute(select(MaterialSynonym.synonym, MaterialSynonym.name_key,
                                              MaterialSynonym.dataset_id)
                                       .where(MaterialSynonym.material_id.in_(merged)).order_by(MaterialSynonym.id)).all():
@@ -239,8 +237,10 @@ def merge_into(connection: Connection, kept: int, merged: list[int]) -> None:
     connection.execute(update(Material).where(Material.id == kept).values(updated_at=now, **filled))
     connection.execute(update(Measurement).where(Measurement.material_id.in_(merged)).values(material_id=kept))
     connection.execute(update(MaterialRedirect).where(MaterialRedirect.material_id.in_(merged)).values(material_id=kept))
-    connection.execute(insert(MaterialRedirect), [{"public_id": other["public_id"], "material_id": kept,
-                                                   "merged_at": now} for other in others])
+    merged_ids = [other["public_id"] for other in others]
+    connection.execute(delete(MaterialRedirect).where(MaterialRedirect.public_id.in_(merged_ids)))  # a re-merge
+    connection.execute(insert(MaterialRedirect), [{"public_id": public_id, "material_id": kept, "merged_at": now}
+                                                   for public_id in merged_ids])
     connection.execute(insert(SearchOutbox), [{"material_id": other["id"], "public_id": other["public_id"],
                                                "created_at": now} for other in others]
                        + [{"material_id": kept, "public_id": kept_row["public_id"], "created_at": now}])
@@ -289,7 +289,6 @@ def refresh_names(connection: Connection, material_ids: Iterable[int], *, vocabu
             .group_by(Material.structure_id)).all()) if structure_ids else {}
         for row in rows:
             own = candidates[row.id]
-            synonym_keys = {material_key(candidate.name) for candidate in own}
             if not own and not is_derived_key(row.name_key):  # a material no dataset names any more keeps its name
                 own.append(NameCandidate(row.name, kinds.get(row.created_by_dataset_id, "curated"), primary=True))
             # the vocabulary names a structure's first material, and any that no dataset names: the
@@ -306,12 +305,6 @@ def refresh_names(connection: Connection, material_ids: Iterable[int], *, vocabu
             else:
                 name, key = best.name, normalise_label(best.name)
             if (name, key) != (row.name, row.name_key):
-                if not is_derived_key(row.name_key) and material_key(row.name) not in synonym_keys \
-                        and not is_structure_string(row.name):
-                    # the name it had stays a synonym: it still finds the material
-                    connection.execute(insert(MaterialSynonym).values(
-                        material_id=row.id, synonym=row.name, name_key=material_key(row.name),
-                        dataset_id=row.created_by_dataset_id))
                 connection.execute(update(Material).where(Material.id == row.id).values(name=name, name_key=key))
                 renamed.add(row.id)
     return renamed

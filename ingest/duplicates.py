@@ -14,7 +14,14 @@ from collections import defaultdict
 from rapidfuzz import fuzz, process
 from sqlalchemy import Connection, select
 
-from biomatdb.identity import classes_compatible, copolymer_ratio, is_derived_key, material_key, qualifiers
+from biomatdb.identity import (
+    classes_compatible,
+    copolymer_ratio,
+    is_derived_key,
+    is_structure_string,
+    material_key,
+    qualifiers,
+)
 from biomatdb.models import Material, MaterialSynonym
 from ingest.normalise import MaterialRecord
 from ingest.report import Issue
@@ -44,7 +51,9 @@ def possible_duplicates(connection: Connection, created: dict[int, MaterialRecor
             owners.append(material_id)
     if not names:
         return []
-    queries = [(material_id, material_key(record.name)) for material_id, record in created.items()]
+    # a row named only by its structure has no name to compare: its structure decides (docs/identity.md)
+    queries = [(material_id, material_key(record.name)) for material_id, record in created.items()
+               if not is_structure_string(record.name)]
     candidates = _candidates(queries, names)
     issues = []
     for (material_id, key), pool in zip(queries, candidates):
@@ -90,25 +99,30 @@ def _told_apart(record: MaterialRecord, name: str, matched: str, material_class:
 
 def _candidates(queries: list[tuple[int, str]], names: list[str]) -> list[list[int]]:
     """For each query, the indexes of the names worth scoring: all of them while that is cheap,
-    else those sharing a word no more common than one name in a hundred."""
+    else those sharing a word, or a word's first four letters (a typo is rarely in them:
+    "titanum"), that no more than one name in a hundred has."""
     if len(queries) * len(names) <= _FULL_COMPARISONS:
         everything = list(range(len(names)))
         return [everything for _ in queries]
-    by_word: dict[str, list[int]] = defaultdict(list)
+    by_block: dict[str, list[int]] = defaultdict(list)
     for index, name in enumerate(names):
-        for word in set(name.split(" ")):
-            if len(word) >= 3:
-                by_word[word].append(index)
+        for block in _blocks(name):
+            by_block[block].append(index)
     common = max(50, len(names) // 100)
     pools = []
     for _, key in queries:
         pool: set[int] = set()
-        for word in set(key.split(" ")):
-            indexes = by_word.get(word, ())
-            if len(word) >= 3 and len(indexes) <= common:
+        for block in _blocks(key):
+            indexes = by_block.get(block, ())
+            if len(indexes) <= common:
                 pool.update(indexes)
         pools.append(sorted(pool))
     return pools
+
+
+def _blocks(name: str) -> set[str]:
+    words = [word for word in name.split(" ") if len(word) >= 3]
+    return {f"w:{word}" for word in words} | {f"p:{word[:4]}" for word in words if len(word) >= 5}
 
 
 

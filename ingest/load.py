@@ -18,6 +18,7 @@ from sqlalchemy import Connection, and_, case, delete, func, insert, literal, se
 from biomatdb import PIPELINE_VERSION
 from biomatdb.chemistry import polymer_family
 from biomatdb.db import bump_generation
+from biomatdb.hashing import measurement_hashes
 from biomatdb.identity import (
     conflict,
     derived_key,
@@ -26,6 +27,7 @@ from biomatdb.identity import (
     is_derived_key,
     is_structure_string,
     material_key,
+    record_key,
     spelling_variants,
 )
 from biomatdb.merge import merge_duplicates, refresh_names, vocabulary_grade, vocabulary_name
@@ -37,6 +39,7 @@ from biomatdb.models import (
     DetailClaim,
     Material,
     MaterialApplication,
+    MaterialRedirect,
     MaterialSynonym,
     Measurement,
     SearchOutbox,
@@ -50,12 +53,6 @@ from biomatdb.searchtext import refresh_search_text
 from biomatdb.vocabulary import normalise_label
 
 _IN_BATCH = 500
-# the material enters the re-upload diff beside the hashes, not inside them: a merge of two
-# materials moves measurements without making them new (docs/identity.md)
-IDENTITY_COLUMNS = ["property_key", "source_id", "source_column", "temperature_K", "medium",
-                    "method", "standard", "specimen_state"]
-CONTENT_COLUMNS = IDENTITY_COLUMNS + ["qualifier", "value", "value_min", "value_max", "uncertainty",
-                                      "verbatim_value", "verbatim_unit", "notes"]
 STORED_COLUMNS = ["material_id", "property_key", "dataset_id", "upload_id", "source_id", "qualifier", "value",
                   "value_min", "value_max", "uncertainty", "unit", "verbatim_value", "verbatim_unit", "temperature_K",
                   "medium", "method", "standard", "specimen_state", "notes", "source_row", "source_column",
@@ -102,6 +99,7 @@ class Loader:
     _records: dict[str, MaterialRecord] = field(default_factory=dict)  # name_key -> the record that created it
     warnings: list[Issue] = field(default_factory=list)
     materials: list[dict] = field(default_factory=list)  # the report's ``materials``, set by ``finish``
+    curated: bool = True  # a curated dataset's two names for one structure mean two materials
 
     @classmethod
     def start(cls, connection: Connection, *, dataset: str, checksum: str, filename: str | None, license: str | None,
@@ -126,7 +124,8 @@ class Loader:
         upload = connection.execute(insert(DatasetUpload).values(
             dataset_id=existing, uploaded_at=now, checksum=checksum, filename=filename, uploader=uploader,
             pipeline_version=PIPELINE_VERSION).returning(DatasetUpload.id)).scalar_one()
-        loader = cls(connection=connection, dataset_id=existing, upload_id=upload, previous_upload_exists=previous)
+        loader = cls(connection=connection, dataset_id=existing, upload_id=upload, previous_upload_exists=previous,
+                     curated=connection.execute(select(Dataset.kind).where(Dataset.id == existing)).scalar() != "compilation")
         if source is not None:
             source_id = loader._resolve_sources({source.key: source})[source.key]
             connection.execute(update(Dataset).where(Dataset.id == existing).values(source_id=source_id))
@@ -202,9 +201,15 @@ class Loader:
                     found[key] = material_id
                     self._matched_by[key] = "name" if material_key(name) == key else "synonym"
         by_structure: dict[int, list[MaterialRecord]] = {}
+        names_of_structure: dict[int, set[str]] = {}  # every name the chunk gives a structure, found or not
         for record in records:
-            if record.name_key not in found and record.structure is not None:
-                by_structure.setdefault(self._structure_ids[record.structure.canonical_smiles], []).append(record)
+            if record.structure is None:
+                continue
+            structure_id = self._structure_ids[record.structure.canonical_smiles]
+            if not is_structure_string(record.name):
+                names_of_structure.setdefault(structure_id, set()).add(record.name)
+            if record.name_key not in found:
+                by_structure.setdefault(structure_id, []).append(record)
         for batch in _batches(list(by_structure)):
             candidates: dict[int, list[tuple[int, str, str | None]]] = {}
             for structure_id, material_id, name, material_class in self.connection.execute(
@@ -212,8 +217,8 @@ class Loader:
                     .where(Material.structure_id.in_(batch)).order_by(Material.id)):
                 candidates.setdefault(structure_id, []).append((material_id, name, material_class))
             for structure_id, existing in candidates.items():
-                named = sorted({r.name for r in by_structure[structure_id] if not is_structure_string(r.name)})
-                if any(not spelling_variants(named[0], other) for other in named[1:]):
+                named = sorted(names_of_structure.get(structure_id, ()))
+                if self.curated and any(not spelling_variants(named[0], other) for other in named[1:]):
                     continue  # a file that gives one structure two names means two materials (grades)
                 for record in by_structure[structure_id]:
                     identity = _identity(record)
@@ -234,7 +239,7 @@ class Loader:
         for record in records:
             by_key.setdefault(record.name_key, record)
         for name in names:
-            key = material_key(name)
+            key = record_key(name)
             if key not in by_key and key not in self._material_ids:
                 by_key[key] = MaterialRecord(row=0, name=name, name_key=key)
         self._resolve_structures(list(by_key.values()))
@@ -242,11 +247,13 @@ class Loader:
         for record in fresh:
             self._seen.setdefault(record.name_key, (record.row, record.name))
         existing = self._lookup_existing(fresh)
+        self._match_public_ids([r for r in fresh if r.name_key not in existing], existing)
         to_create = [r for r in fresh if r.name_key not in existing]
         if to_create:
+            public_ids = self._free_public_ids(to_create)
             rows = self.connection.execute(
                 insert(Material).returning(Material.id, sort_by_parameter_order=True),
-                [self._material_row(r) for r in to_create],
+                [self._material_row(r) | {"public_id": public_ids[r.name_key]} for r in to_create],
             )
             ids = rows.scalars().all()
             for record, material_id in zip(to_create, ids):
@@ -262,6 +269,42 @@ class Loader:
         self._complete(completing, existing)
         return self._material_ids
 
+    def _free_public_ids(self, records: list[MaterialRecord]) -> dict[str, str]:
+        """Public ids for new materials. A row named only by its structure folds to the id of a
+        structure written in other letter case ("*c1ccccc1…", "*C1CCCCC1…": two structures), so
+        when that id is taken it takes one from the structure as written."""
+        chosen: dict[str, str] = {}
+        wanted = {record.name_key: _public_id(record) for record in records}
+        taken = set()
+        for batch in _batches(sorted(set(wanted.values()))):
+            for table in (Material.__table__, MaterialRedirect.__table__):
+                taken |= set(self.connection.execute(select(table.c.public_id).where(table.c.public_id.in_(batch))).scalars())
+        for record in records:
+            public_id = wanted[record.name_key]
+            if is_structure_string(record.name) and not record.public_id:
+                attempt = 1
+                while public_id in taken:
+                    public_id = public_id_for(f"{record.name_key}#{attempt}")
+                    attempt += 1
+            taken.add(public_id)
+            chosen[record.name_key] = public_id
+        return chosen
+
+    def _match_public_ids(self, records: list[MaterialRecord], found: dict[str, int]) -> None:
+        """A record whose public id is taken already names that material: one stored under it, or
+        one a merge kept for it (``material_redirects``), e.g. a re-upload of a merged row. Rows
+        named only by a structure are matched by that structure, never by an id folded from it."""
+        wanted = {_public_id(record): record.name_key for record in records if not is_structure_string(record.name)}
+        for batch in _batches(list(wanted)):
+            for table in (Material.__table__, MaterialRedirect.__table__):
+                column = table.c.id if table is Material.__table__ else table.c.material_id
+                for public_id, material_id in self.connection.execute(
+                        select(table.c.public_id, column).where(table.c.public_id.in_(batch))):
+                    key = wanted[public_id]
+                    if key not in found:
+                        found[key] = material_id
+                        self._matched_by[key] = "id"
+
     def _material_row(self, record: MaterialRecord) -> dict:
         now = _now()
         name, name_key = record.name, normalise_label(record.name)  # the order names sort in
@@ -273,8 +316,7 @@ class Loader:
                 family=polymer_family(structure.canonical_smiles) if structure else None)
             name_key = derived_key(name)
         return {
-            # the public id folds the name as it did before the identity rules, so that ids stay stable
-            "public_id": record.public_id or public_id_for(normalise_label(record.name)), "name": name,
+            "public_id": _public_id(record), "name": name,
             "name_key": name_key, "class": record.material_class, "subclass": record.subclass,
             "description": record.description, "biodegradable": record.biodegradable, "origin": record.origin,
             "regulatory_notes": record.regulatory_notes,
@@ -382,16 +424,14 @@ class Loader:
     def _insert_measurements(self, frame: pd.DataFrame, ids: dict[str, int]) -> int:
         frame = frame.copy()
         names = frame["material_name"]
-        id_of_name = {name: ids[material_key(name)] for name in names.unique()}
+        id_of_name = {name: ids[record_key(name)] for name in names.unique()}
         frame["material_id"] = names.map(id_of_name).astype("int64")
         frame["source_id"] = frame["source_key"].map(self._source_ids).astype("Int64")
         frame["dataset_id"] = self.dataset_id
         frame["upload_id"] = self.upload_id
         frame["source_row"] = frame["row"].astype("int64")
         frame["pipeline_version"] = PIPELINE_VERSION
-        identity = _fold(frame[IDENTITY_COLUMNS])  # the content hash folds on from it: CONTENT_COLUMNS start with these
-        frame["identity_hash"] = _hex(identity)
-        frame["content_hash"] = _hex(_fold(frame[CONTENT_COLUMNS[len(IDENTITY_COLUMNS):]], identity))
+        frame["identity_hash"], frame["content_hash"] = measurement_hashes(frame)
         stored = frame[STORED_COLUMNS]
         rows = list(zip(*(_python_values(stored[column]) for column in STORED_COLUMNS)))
         columns = ", ".join(f'"{column}"' for column in STORED_COLUMNS)
@@ -413,6 +453,8 @@ class Loader:
         """Replace the dataset's previous measurements with this upload's, apply the identity
         rules to the materials it touched, and record what changed."""
         counts = self.counts
+        self._record_claims()  # the merge reads which names each dataset gives
+        self._drop_unclaimed_synonyms()
         self._merge_duplicates()
         self._record_outbox()
         if self.previous_upload_exists:
@@ -421,8 +463,7 @@ class Loader:
                 Measurement.dataset_id == self.dataset_id,
                 (Measurement.upload_id != self.upload_id) | Measurement.upload_id.is_(None)))
         self._remove_orphans({self._material_ids[k] for k in materials_in_file if k in self._material_ids})
-        self._record_claims()
-        touched = set(self._material_ids.values())
+        touched = set(self._material_ids.values()) | self._updated
         renamed = refresh_names(self.connection, touched, vocabulary_name=vocabulary_name)
         self._updated |= renamed - self._created
         refresh_search_text(self.connection, self._updated | renamed)  # created materials got theirs on insert
@@ -438,6 +479,17 @@ class Loader:
             if material_id in self._created and key in self._records}))
         bump_generation(self.connection)
         return counts
+
+    def _drop_unclaimed_synonyms(self) -> None:
+        """Names this dataset gave before and no longer gives (nor does any other dataset) go."""
+        claimed = select(DetailClaim.material_id).where(
+            DetailClaim.kind.in_(("synonym", "name")), DetailClaim.material_id == MaterialSynonym.material_id,
+            DetailClaim.value_key == MaterialSynonym.name_key).exists()
+        stale = and_(MaterialSynonym.dataset_id == self.dataset_id, ~claimed)
+        materials = set(self.connection.execute(select(MaterialSynonym.material_id).where(stale)).scalars())
+        if materials:
+            self.connection.execute(delete(MaterialSynonym).where(stale))
+            self._updated |= materials - self._created
 
     def _merge_duplicates(self) -> None:
         """Materials this file touched that the rules say are one with another (a row named by its
@@ -522,13 +574,20 @@ class Loader:
         self.counts.measurements_removed = int(removed) - int(both)
 
     def _remove_orphans(self, in_file: set[int]) -> None:
-        """Materials this dataset created that no longer have any measurement or row leave with it."""
+        """Materials this dataset created that no longer have any measurement or row leave with it,
+        unless another dataset still names or describes them (a merge may have joined its rows)."""
         has_measurements = select(Measurement.material_id).where(Measurement.material_id == Material.id).exists()
+        claimed = select(DetailClaim.material_id).where(DetailClaim.material_id == Material.id).exists()
         candidates = self.connection.execute(select(Material.id).where(
-            and_(Material.created_by_dataset_id == self.dataset_id, ~has_measurements))).scalars().all()
+            and_(Material.created_by_dataset_id == self.dataset_id, ~has_measurements, ~claimed))).scalars().all()
         doomed = [material_id for material_id in candidates if material_id not in in_file]
         for batch in _batches(doomed):
             self.connection.execute(delete(Material).where(Material.id.in_(batch)))
+
+
+def _public_id(record: MaterialRecord) -> str:
+    # the public id folds the name as it did before the identity rules, so that ids stay stable
+    return record.public_id or public_id_for(normalise_label(record.name))
 
 
 def _identity(record: MaterialRecord):
@@ -557,21 +616,3 @@ def _python_values(column: pd.Series) -> list:
     if kind is not None and kind in "iub":
         return column.tolist()
     return column.astype(object).where(column.notna(), None).tolist()
-
-
-def _fold(frame: pd.DataFrame, start: np.ndarray | None = None) -> np.ndarray:
-    """A 64-bit hash per row, folded column by column onto ``start``; columns are hashed as arrays, never row by row."""
-    combined = np.zeros(len(frame), dtype=np.uint64) if start is None else start
-    with np.errstate(over="ignore"):
-        for name in frame.columns:
-            column = frame[name]
-            if column.dtype == object or str(column.dtype) in ("str", "string"):
-                column = column.astype(object).where(column.notna(), "\x00").astype(str)
-            hashed = pd.util.hash_pandas_object(column, index=False).to_numpy(dtype=np.uint64)
-            combined = combined * np.uint64(1_000_003) ^ hashed
-    return combined
-
-
-def _hex(hashes: np.ndarray) -> np.ndarray:
-    """Hashes as the 16 hex digits the core stores."""
-    return np.array([f"{value:016x}" for value in hashes.tolist()], dtype=object)

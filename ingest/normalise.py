@@ -18,7 +18,7 @@ from biomatdb.chemistry import Structure, StructureLimits, parse_structure
 from biomatdb.errors import StructureError, UnitError
 from biomatdb.suggest import closest, did_you_mean
 from biomatdb.units import Conversion, conversion
-from biomatdb.identity import material_key
+from biomatdb.identity import record_key
 from biomatdb.models import QUALITATIVE
 from biomatdb.vocabulary import Property, Vocabulary, get_vocabulary, normalise_label
 from ingest.cells import parse_cell, parse_column
@@ -489,7 +489,7 @@ def _materials(chunk: pd.DataFrame, names: pd.Series, ctx: Context, out: Normali
         def cell(role: str, position: int = position) -> str:
             return columns[role][position]
 
-        record = MaterialRecord(row=int(row), name=name, name_key=material_key(name))
+        record = MaterialRecord(row=int(row), name=name, name_key=record_key(name))
         problems: list[Issue] = []
         public_id = cell("id")
         if public_id:

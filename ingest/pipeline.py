@@ -21,7 +21,7 @@ from biomatdb.chemistry import StructureLimits
 from biomatdb.models import Dataset, DatasetUpload, Measurement
 from biomatdb.ownership import Actor, may_change, refusal
 from biomatdb.text import DATASET_NAME_MAX, HOSTILE, dataset_name_problem, printable, strip_hostile
-from biomatdb.identity import material_key
+from biomatdb.identity import record_key
 from biomatdb.vocabulary import get_vocabulary
 from ingest.cells import parse_cell
 from ingest.limits import ReadLimits
@@ -259,7 +259,7 @@ def _stage(table, context: Context, report: Report, options: IngestOptions, stag
                     pickle.dump((normalised, skip), handle, protocol=pickle.HIGHEST_PROTOCOL)
                 staged.chunks.append(spilled)
                 staged.names_in_file.update(r.name_key for r in normalised.materials if r.row not in skip)
-                staged.names_in_file.update(material_key(n) for n in normalised.measurements["material_name"].unique())
+                staged.names_in_file.update(record_key(n) for n in normalised.measurements["material_name"].unique())
             if progress is not None:
                 progress(report.rows_read)
     except ReadError as exc:

@@ -49,15 +49,25 @@ def retract_dataset(connection: Connection, dataset_id: int) -> Retraction:
             ["material_id", "public_id", "created_at"],
             select(Material.id, Material.public_id, literal(now)).where(Material.id.in_(affected[start:start + _BATCH]))))
     retracted = connection.execute(delete(Measurement).where(Measurement.dataset_id == dataset_id)).rowcount
+    connection.execute(delete(DetailClaim).where(DetailClaim.dataset_id == dataset_id))
+    # a material left with no measurement and that no live dataset names or describes leaves: one
+    # this dataset created, or one it shared with a dataset retracted before (a merge joins them)
     has_measurements = select(Measurement.id).where(Measurement.material_id == Material.id).exists()
-    orphans = sorted(connection.execute(select(Material.id).where(
-        Material.created_by_dataset_id == dataset_id, ~has_measurements)).scalars())
+    has_claims = select(DetailClaim.material_id).where(DetailClaim.material_id == Material.id).exists()
+    retracted_creator = select(Dataset.id).where(Dataset.id == Material.created_by_dataset_id,
+                                                 Dataset.retracted_at.is_not(None)).exists()
+    orphans = []
+    for start in range(0, len(affected), _BATCH):
+        orphans += connection.execute(select(Material.id).where(
+            Material.id.in_(affected[start:start + _BATCH]),
+            (Material.created_by_dataset_id == dataset_id) | retracted_creator,
+            ~has_measurements, ~has_claims)).scalars().all()
+    orphans.sort()
     for start in range(0, len(orphans), _BATCH):
         connection.execute(delete(Material).where(Material.id.in_(orphans[start:start + _BATCH])))
     remaining = sorted(set(affected) - set(orphans))
     # the names and applications it gave materials that stay (another dataset's, the fixtures'),
     # unless another dataset states them too; those from before migration 0006 name no dataset and stay
-    connection.execute(delete(DetailClaim).where(DetailClaim.dataset_id == dataset_id))
     for table, kind, key in ((MaterialSynonym, "synonym", MaterialSynonym.name_key),
                              (MaterialApplication, "application", MaterialApplication.application)):
         kinds = ("synonym", "name") if kind == "synonym" else (kind,)  # a material's name is one of its synonyms

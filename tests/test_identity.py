@@ -27,6 +27,7 @@ from biomatdb.merge import vocabulary_grade
 from biomatdb.models import (
     ChemicalStructure,
     Dataset,
+    DetailClaim,
     Material,
     MaterialRedirect,
     MaterialSynonym,
@@ -109,7 +110,7 @@ def test_when_records_of_one_structure_are_one_material(first, second, reason):
 
 
 def test_one_dataset_naming_one_structure_twice_means_two_materials_unless_it_is_a_spelling():
-    named = [identity_of(name, material_class="polymer", named_by=7)
+    named = [identity_of(name, material_class="polymer", named_by={7})
              for name in ("Pellethane 2363-80A", "Pellethane 2363-55D", "Poly(2,2,2trifluoroethyl acrylate)",
                           "Poly(2,2,2-trifluoroethyl acrylate)")]
     assert conflict(named[0], named[1]) == "one dataset names them as two materials"
@@ -152,9 +153,13 @@ def fixtures_engine(fixtures_sqlite):
 
 def test_no_two_fixture_materials_share_a_structure_unless_the_rules_say_why(fixtures_engine):
     with fixtures_engine.connect() as connection:
-        rows = connection.execute(select(Material.structure_id, Material.name, Material.material_class.label("cls"),
-                                         Material.created_by_dataset_id, Material.name_key)
+        rows = connection.execute(select(Material.id, Material.structure_id, Material.name,
+                                         Material.material_class.label("cls"))
                                   .where(Material.structure_id.is_not(None))).all()
+        namers = defaultdict(set)
+        for material_id, dataset_id in connection.execute(select(DetailClaim.material_id, DetailClaim.dataset_id)
+                                                          .where(DetailClaim.kind == "name")):
+            namers[material_id].add(dataset_id)
     groups = defaultdict(list)
     for row in rows:
         groups[row.structure_id].append(row)
@@ -163,7 +168,7 @@ def test_no_two_fixture_materials_share_a_structure_unless_the_rules_say_why(fix
     for members in shared.values():
         for a, b in combinations(members, 2):
             identities = [identity_of(m.name, material_class=m.cls, grade=vocabulary_grade(m.name),
-                                      named_by=m.created_by_dataset_id if m.name_key else None) for m in (a, b)]
+                                      named_by=namers[m.id]) for m in (a, b)]
             reason = conflict(*identities)
             assert reason is not None, (a.name, b.name)
             reasons.append(reason)

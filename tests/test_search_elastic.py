@@ -269,13 +269,21 @@ def test_similarity_orders_by_score_when_nothing_else_is_asked():
     assert query_body(by_name, chemistry_ids={STYRENE: {5: 0.81}}, offset=0)["sort"] == NAME_ORDER
 
 
-def test_text_is_every_word_as_a_prefix_and_a_match_for_relevance():
+def test_text_is_every_word_as_a_prefix_and_relevance_is_the_name_match_weights():
     body = query_body(Query(text="Méthyl acryl", filter=FieldFilter(field="class", value="polymer")),
                       chemistry_ids={}, offset=0)
+
+    def every(clause, field):
+        return {"bool": {"filter": [{clause: {field: "methyl"}}, {clause: {field: "acryl"}}]}}
+
     assert body["query"] == {"bool": {
         "filter": [{"prefix": {"search_text": "methyl"}}, {"prefix": {"search_text": "acryl"}},
                    {"term": {"class": {"value": "polymer", "case_insensitive": True}}}],
-        "should": [{"match": {"search_text": {"query": "Méthyl acryl"}}}]}}
+        "should": [{"constant_score": {"boost": 8, "filter": every("term", "name_words")}},
+                   {"constant_score": {"boost": 4, "filter": every("term", "names_words")}},
+                   {"constant_score": {"boost": 2, "filter": every("prefix", "name_words")}},
+                   {"constant_score": {"boost": 1, "filter": every("prefix", "names_words")}}]}}
+    assert body["track_scores"] is True  # a text hit's score, whatever the sort
 
 
 def test_no_text_and_no_filter_matches_everything_and_asks_no_aggregations():
@@ -357,7 +365,9 @@ def test_document_from_a_known_measurement():
         "material_id": 3, "public_id": "BM-0003", "name": "Ethanol gel", "name_key": "ethanol gel",
         "synonyms": ["EtOH gel"], "description": "A test gel", "applications": ["wound_dressing"],
         "class": "hydrogel", "subclass": None, "biodegradable": True, "origin": "synthetic",
-        "search_text": "Ethanol gel EtOH gel hydrogel A test gel wound dressing",
+        # no stored search columns: derived as the core derives them (biomatdb.searchtext)
+        "search_text": "Ethanol gel EtOH gel ethanolgel etohgel hydrogel A test gel wound dressing",
+        "name_words": ["ethanol", "gel", "ethanolgel"], "names_words": ["ethanol", "gel", "ethanolgel", "etoh", "etohgel"],
         "properties": ["tensile_strength"], "datasets": ["Wide"], "fp_bits": bits, "fp_bit_count": len(bits),
         "measurements": [{
             "id": 41, "property": "tensile_strength", "qualifier": ">", "interval": {"gt": 860.0},

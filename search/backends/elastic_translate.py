@@ -38,7 +38,8 @@ from rdkit import DataStructs
 
 from biomatdb.errors import QueryError
 from biomatdb.models import QUALITATIVE
-from biomatdb.searchtext import RELEVANCE_MAX, RELEVANCE_WEIGHTS, compose, query_words
+from biomatdb.identity import is_derived_key
+from biomatdb.searchtext import RELEVANCE_MAX, RELEVANCE_WEIGHTS, query_words, search_columns
 from search.backends.sql import TEMPERATURE_TOLERANCE_K, words
 from search.model import (
     And,
@@ -197,6 +198,11 @@ def material_document(*, material: Mapping[str, Any], synonyms: Sequence[str], a
     ``measurements`` plus ``dataset`` (the dataset's name), ``doi`` and ``citation`` of its source.
     """
     nested = [measurement_document(row) for row in measurements]
+    searched = {key: material[key] or " " for key in ("search_text", "search_name", "search_names")} \
+        if material.get("search_text") else search_columns(
+            name=material["name"], synonyms=synonyms, material_class=material["class"], subclass=material["subclass"],
+            description=material["description"], applications=applications, canonical_smiles=None,
+            derived_name=is_derived_key(material.get("name_key")))
     bits = fingerprint_bits(fingerprint)
     return {
         "material_id": material["id"],
@@ -211,11 +217,9 @@ def material_document(*, material: Mapping[str, Any], synonyms: Sequence[str], a
         "biodegradable": material["biodegradable"],
         "origin": material["origin"],
         # what the core derived (biomatdb.searchtext), so that every backend searches the same text
-        "search_text": material.get("search_text") or compose(
-            name=material["name"], synonyms=synonyms, material_class=material["class"],
-            subclass=material["subclass"], description=material["description"], applications=applications),
-        "name_words": (material.get("search_name") or "").split(),
-        "names_words": (material.get("search_names") or "").split(),
+        "search_text": searched["search_text"],
+        "name_words": searched["search_name"].split(),
+        "names_words": searched["search_names"].split(),
         # what the property facet counts: the materials ``has PROPERTY`` finds
         "properties": sorted({m["property"] for m in nested if m["qualifier"] != QUALITATIVE}),
         "datasets": sorted({m["dataset"] for m in nested}),

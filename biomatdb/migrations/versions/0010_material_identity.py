@@ -1,6 +1,8 @@
 """material identity: one material per real material, shown by its best name
 
-Datasets get a ``kind`` (curated | compilation), which ranks the names they give. Every
+Datasets get a ``kind`` (curated | compilation), which ranks the names they give; the shipped
+fixtures' manifests say which of theirs are compilations. Stored hashes are computed again
+without the material (the re-upload diff groups by it instead). Every
 material's name becomes one of its synonyms, claimed as a name by the dataset that created it,
 and every name key is folded again by ``biomatdb.identity.material_key`` (word order, ``50/50``
 as ``50:50``, brackets). Then the materials already stored that the rules of docs/identity.md
@@ -25,8 +27,8 @@ depends_on: Union[str, Sequence[str], None] = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("datasets") as batch_op:
-        batch_op.add_column(sa.Column("kind", sa.String(16), nullable=False, server_default="curated"))
+    # plain ALTER TABLE: SQLite's batch copy drops ``datasets``, which cascades to its measurements
+    op.add_column("datasets", sa.Column("kind", sa.String(16), nullable=False, server_default="curated"))
     op.create_table(
         "material_redirects",
         sa.Column("public_id", sa.String(32), primary_key=True),
@@ -36,13 +38,34 @@ def upgrade() -> None:
         sa.Column("merged_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_material_redirects_material_id", "material_redirects", ["material_id"])
+    from biomatdb.hashing import rehash_measurements
     from biomatdb.merge import apply_identity_rules
 
-    apply_identity_rules(op.get_bind())
+    connection = op.get_bind()
+    rehash_measurements(connection)  # the hashes no longer hold the material
+    for name, kind in _shipped_kinds().items():
+        connection.execute(sa.text("UPDATE datasets SET kind = :kind WHERE name = :name"), {"kind": kind, "name": name})
+    apply_identity_rules(connection)
+
+
+def _shipped_kinds() -> dict[str, str]:
+    """The kinds the manifests of the shipped fixtures give their datasets (a public compilation's
+    names rank below a curated dataset's); none when the fixtures are not beside the package."""
+    import tomllib
+    from pathlib import Path
+
+    import biomatdb
+
+    root = Path(biomatdb.__file__).resolve().parent.parent / "fixtures"
+    kinds = {}
+    for manifest in sorted(root.rglob("*.manifest.toml")) if root.is_dir() else ():
+        dataset = tomllib.loads(manifest.read_text(encoding="utf-8")).get("dataset", {})
+        if dataset.get("name") and dataset.get("kind"):
+            kinds[dataset["name"]] = dataset["kind"]
+    return kinds
 
 
 def downgrade() -> None:
     op.drop_index("ix_material_redirects_material_id", "material_redirects")
     op.drop_table("material_redirects")
-    with op.batch_alter_table("datasets") as batch_op:
-        batch_op.drop_column("kind")
+    op.drop_column("datasets", "kind")

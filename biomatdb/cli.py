@@ -336,6 +336,9 @@ def search(
             shown += f"; … {len(hit.measurements) - 4} more"
         table.add_row(*_cells(hit.id, hit.name, hit.material_class or "", shown))
     console = Console()
+    if result.spelling:
+        console.print(_as_written("nothing matched " + ", ".join(
+            f"{typed!r}: searched for {used!r} instead" for typed, used in result.spelling.items())))
     console.print(table)
     for name, values in result.facets.items():
         console.print(f"[bold]{name}[/bold]: " + _as_written(", ".join(f"{v.value} ({v.count})" for v in values[:12])))

@@ -49,11 +49,16 @@ def source_rank(kind: str | None) -> int:
 def material_key(name: str) -> str:
     """A material name folded for matching: Unicode, case, quotes and dashes as in
     ``normalise_label``; ``50/50`` as ``50:50``; brackets and commas dropped; words in sorted
-    order, so that "Bone (cortical)" and "Cortical bone" are one key."""
+    order, so that "Bone (cortical)" and "Cortical bone" are one key; numbers and designations
+    follow in their own order ("Workermat 0-1" is not "Workermat 1-0")."""
     folded = normalise_label(name)
     folded = _RATIO.sub(lambda m: f"{_number(m.group(1))}:{_number(m.group(2))}", folded)
     folded = _PUNCTUATION.sub(" ", folded)
-    return " ".join(sorted(_SPACES.split(folded.strip())))
+    tokens = _SPACES.split(folded.strip())
+    # words in any order, but numbers and designations in theirs: "Workermat 0-1" is not "1-0"
+    words = sorted(token for token in tokens if not any(c.isdigit() for c in token))
+    numbers = [token for token in tokens if any(c.isdigit() for c in token)]
+    return " ".join(words + numbers)
 
 
 def record_key(name: str) -> str:

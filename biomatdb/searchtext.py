@@ -34,10 +34,16 @@ RELEVANCE_WEIGHTS = {"exact_name": 8, "exact_names": 4, "prefix_name": 2, "prefi
 RELEVANCE_MAX = sum(RELEVANCE_WEIGHTS.values())
 
 
+#: Latin letters that no Unicode decomposition takes to ASCII, folded as Elasticsearch's
+#: ``asciifolding`` folds them ("Ørsted" as "orsted"; "ß" is already "ss" after ``casefold``)
+_LETTERS = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i",
+                          "ħ": "h", "ŧ": "t", "ŋ": "n"})
+
+
 def fold_word(word: str) -> str:
-    """A word as every backend compares it: case-folded, without diacritics."""
+    """A word as every backend compares it: case-folded, without diacritics, Latin letters in ASCII."""
     decomposed = unicodedata.normalize("NFKD", word.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).translate(_LETTERS)
 
 
 def query_words(text: str) -> list[str]:
@@ -104,7 +110,12 @@ def compose(*, name: str, synonyms: Iterable[str], material_class: str | None, s
     variants = name_variants(name) + [v for n in names for v in name_variants(n)]
     parts = [name, *names, *dict.fromkeys(variants), material_class or "", subclass or "", description or "",
              *(a.replace("_", " ") for a in applications)]
-    return " ".join(part for part in parts if part)
+    text = " ".join(part for part in parts if part)
+    # words that fold otherwise than a full-text index lowers them ("Straße", "Ørsted") once more,
+    # folded: every backend then finds them by what query_words makes of the typed word
+    present = {w.lower() for w in _WORD.findall(text)}
+    folded = [word for word in dict.fromkeys(fold_word(w) for w in _WORD.findall(text)) if word not in present]
+    return " ".join([text, *folded]) if folded else text
 
 
 def search_columns(*, name: str, synonyms: Iterable[str], material_class: str | None, subclass: str | None,

@@ -476,7 +476,7 @@ def _materials(chunk: pd.DataFrame, names: pd.Series, ctx: Context, out: Normali
     """One record per distinct material name in the chunk, from the first row that names it."""
     cmap = ctx.column_map
     firsts = names[names != ""]
-    firsts = firsts[~firsts.str.casefold().duplicated()]
+    firsts = firsts[~firsts.map(record_key).duplicated()]  # one record per material the rows name
     texts = {role: _text(chunk, cmap.role(role)) for role in (
         "id", "class", "subclass", "synonyms", "description", "biodegradable", "origin",
         "applications", "regulatory_notes", "structure", "composition")}

@@ -216,6 +216,9 @@ class SearchResult(BaseModel):
     results: list[Hit]
     facets: dict[str, list[FacetValue]] = Field(default_factory=dict)
     total: int
+    spelling: dict[str, str] = Field(default_factory=dict, description=(
+        "Words of the text that matched nothing, each with the indexed word searched instead "
+        "(\"titanum\": \"titanium\")."))
     next_cursor: str | None = None
 
 

@@ -17,6 +17,27 @@ QUALITATIVE_CSV = (
 )
 QUALITATIVE_FILE = "qualitative-parity.csv"
 
+#: Names with letters that fold differently (Ø, ß, è), loaded as dataset ``text-parity``.
+TEXT_CSV = (
+    "Material,Class,Synonyms,Description,Density (g/cm3)\n"
+    "Ørsted test alloy,metal,,A parity alloy named with a slashed o,7.8\n"
+    "Straße test glass,glass,Strassenglas,A parity glass named with a sharp s,2.5\n"
+    "Crème test hydrogel,hydrogel,,A parity gel with an accent,1.0\n"
+)
+TEXT_FILE = "text-parity.csv"
+
+#: Free text every backend must answer alike, in relevance order with the same scores: words,
+#: prefixes, a typo, abbreviations and vocabulary names, folded forms, accented text, punctuation.
+PARITY_TEXTS: list[str] = [
+    "poly", "styrene", "methyl acrylate", "orthopaedic", "titanium", "zzz",
+    "polylact", "hydroxyapat",  # prefixes
+    "titanum", "hydroxyapatit polymer",  # a typo; a prefix beside a word
+    "PLA", "PEEK", "Teflon", "PMMA",  # abbreviations and the vocabulary's names
+    "Ti6Al4V", "Ti-6Al-4V", "polylactide", "poly(lactic acid)",  # folded forms
+    "Ørsted", "orsted", "Straße", "strasse", "crème",  # accented text
+    "--- !!!", "(", "PEEK (",  # punctuation
+]
+
 PARITY_FILTERS: list[str] = [
     # single property filters, every comparison, units of the property's dimension
     "youngs_modulus >= 1 GPa",

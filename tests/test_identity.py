@@ -51,6 +51,7 @@ def test_names_that_fold_to_one_key(first, second):
     ("PLGA 85:15", "PLGA 75:25"),
     ("Hydroxyapatite", "Hydroxyapatite, dense"),
     ("Poly(vinyl acetate)", "Poly(vinyl acetal)"),
+    ("Workermat 0-1", "Workermat 1-0"),  # regression: numbers were sorted with the words
 ])
 def test_names_that_stay_two_keys(first, second):
     assert material_key(first) != material_key(second)

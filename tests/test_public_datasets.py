@@ -35,11 +35,13 @@ def test_both_public_datasets_load_strictly_and_share_materials(engine):
     print(f"public datasets loaded in {time.perf_counter() - started:.1f} s")
     assert first.ok and first.loaded, first.errors[:5]
     assert second.ok and second.loaded, second.errors[:5]
-    assert (first.rows_read, first.materials_created, first.measurements_added) == (315, 315, 1601)
+    # Afzal's "Poly(vinyl acetal)" row carries PVAc's structure: one material under the identity
+    # rules (a compilation's two names for one structure do not make two materials)
+    assert (first.rows_read, first.materials_created, first.measurements_added) == (315, 314, 1601)
     assert (second.rows_read, second.measurements_added) == (7252, 7252)
     assert second.materials_updated > 0  # the same repeat unit in both datasets is one material
     with Session(engine) as session:
-        assert session.scalar(select(func.count()).select_from(Material)) == 315 + second.materials_created
+        assert session.scalar(select(func.count()).select_from(Material)) == 314 + second.materials_created
         assert session.scalar(select(func.count()).select_from(Measurement).where(Measurement.source_id.is_(None))) == 0
         pdms = material_json(find_material(session, "Poly(dimethyl siloxane)"))
     by_method = {(m["property"], m["conditions"].get("method")): m for m in pdms["measurements"]}

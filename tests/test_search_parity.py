@@ -21,7 +21,15 @@ from search.backends.sql import SqlBackend
 from search.chemistry import ChemistryIndex
 from search.model import FACETS, And, FieldFilter, HasProperty, Interval, Not, Or, PropertyFilter, Query, Sort
 from search.service import build_query
-from tests.search_parity_cases import PARITY_FILTERS, QUALITATIVE_CSV, QUALITATIVE_FILE, SORTED_QUERIES
+from tests.search_parity_cases import (
+    PARITY_FILTERS,
+    PARITY_TEXTS,
+    QUALITATIVE_CSV,
+    QUALITATIVE_FILE,
+    SORTED_QUERIES,
+    TEXT_CSV,
+    TEXT_FILE,
+)
 
 
 def _load_generated(engine, generated: Path) -> None:
@@ -36,6 +44,7 @@ def generated_files(tmp_path_factory) -> Path:
     write_wide(folder / "generated-wide.csv", 2_400, seed=7)
     write_long(folder / "generated-long.csv", 2_000, seed=7)
     (folder / QUALITATIVE_FILE).write_text(QUALITATIVE_CSV, encoding="utf-8")
+    (folder / TEXT_FILE).write_text(TEXT_CSV, encoding="utf-8")
     return folder
 
 
@@ -84,9 +93,37 @@ def test_sorted_pages_are_identical(backends, filter_text, sort):
         _same_on_both(backends, query.model_copy(update={"cursor": cursor}))
 
 
-@pytest.mark.parametrize("text", ["poly", "styrene", "methyl acrylate", "orthopaedic", "titanium", "zzz"])
+@pytest.mark.parametrize("text", PARITY_TEXTS)
 def test_text_search_matches_the_same_materials(backends, text):
     _same_on_both(backends, build_query(text=text, sort="name", limit=500, facets=["class"]))
+
+
+@pytest.mark.parametrize("text", PARITY_TEXTS)
+def test_text_search_ranks_alike_with_the_same_scores(backends, text):
+    query = build_query(text=text, limit=50)
+    answers = {name: backend.search(query) for name, backend in backends.items()}
+    ranked = {name: ([(hit.id, hit.score) for hit in result.results], result.total, result.spelling)
+              for name, result in answers.items()}
+    assert ranked["postgresql"] == ranked["sqlite"]
+
+
+@pytest.mark.parametrize(("text", "first"), [
+    ("PLA", {"PDLLA", "PLLA", "Polylactide"}), ("polylactide", {"PDLLA", "PLLA", "Polylactide"}),
+    ("Ti6Al4V", {"Ti-6Al-4V"}), ("titanum", {"Commercially pure titanium Grade 1"}),
+    ("Teflon", {"PTFE", "ePTFE"}), ("orsted", {"Ørsted test alloy"}), ("Straße", {"Straße test glass"}),
+    ("strasse", {"Straße test glass"}), ("PEEK", {"PEEK", "CFR-PEEK", "HA whisker/PEEK 20 vol%",
+                                                "HA whisker/PEEK 40 vol%"}),
+])
+def test_text_search_finds_what_people_type_first(backends, text, first):
+    result = backends["sqlite"].search(build_query(text=text, limit=10))
+    assert result.results and result.results[0].name in first, [(h.name, h.score) for h in result.results]
+    assert result.results[0].score is not None and result.results[0].score > 0
+
+
+def test_text_of_punctuation_only_matches_everything_unranked(backends):
+    everything = backends["sqlite"].search(build_query(limit=1)).total
+    result = backends["sqlite"].search(build_query(text="--- !!!", limit=5))
+    assert result.total == everything and all(hit.score is None for hit in result.results)
 
 
 def test_the_parity_table_is_not_vacuous(backends):

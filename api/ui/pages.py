@@ -68,11 +68,18 @@ def positioned_error(filter_text: str, exc: QueryError) -> dict[str, Any]:
 
 
 def sort_choices(has_text: bool) -> list[tuple[str, str]]:
-    """Orders a reader can pick; the first is the default."""
+    """Orders a reader can pick; the first, with no value, is the default: the best match when
+    text is typed, else the stiffest first. A form sent with text typed into it, whatever order
+    it showed before, is so sorted by relevance unless the reader picked another order."""
     by_property = [("-youngs_modulus", "Stiffest first"), ("youngs_modulus", "Softest first"),
                    ("-tensile_strength", "Strongest first"), ("density", "Lightest first"),
                    ("glass_transition_temperature", "Lowest Tg first"), ("name", "Name")]
-    return [("relevance", "Best match"), *by_property] if has_text else by_property
+    return [("", "Best match"), *by_property] if has_text else [("", "Stiffest first"), *by_property[1:]]
+
+
+def effective_sort(sort: str, has_text: bool) -> str:
+    """The order a sort choice stands for (the default choice has no value)."""
+    return sort or ("relevance" if has_text else "-youngs_modulus")
 
 
 def with_clause(filter_text: str, clause: str) -> str:

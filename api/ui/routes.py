@@ -83,13 +83,13 @@ def search_page(
     Without words, the materials with the most to show (a Young's modulus) come first."""
     q, filter = (q or "").strip(), (filter or "").strip()
     sorts = pages.sort_choices(bool(q))
-    sort = sort if sort in dict(sorts) else sorts[0][0]
+    sort = sort if sort in dict(sorts) else sorts[0][0]  # "relevance" in older links is the default now
     context: dict[str, Any] = {"page": "search", "q": q, "filter": filter, "examples": pages.FILTER_EXAMPLES,
                                "error": None, "result": None, "sorts": sorts, "sort": sort,
                                "sort_param": None if sort == sorts[0][0] else sort}
     try:
         query = build_query(text=q or None, filter_text=filter or None, facets=SEARCH_FACETS, limit=PAGE_SIZE,
-                            sort=sort, cursor=cursor or None)
+                            sort=pages.effective_sort(sort, bool(q)), cursor=cursor or None)
         offset = decode_cursor(query)
         result = search.search(query)
     except QueryError as exc:

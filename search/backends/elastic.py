@@ -109,6 +109,9 @@ class ElasticBackend:
         self.chemistry = chemistry
 
     def search(self, query: Query) -> SearchResult:
+        from search.spelling import respell
+
+        query, spelling = respell(self.engine, query)  # from the core, as the SQL backend does
         offset = decode_cursor(query)
         if query.sort is not None and query.sort.key not in ("name", "relevance", "similarity"):
             from biomatdb.vocabulary import get_vocabulary
@@ -124,7 +127,8 @@ class ElasticBackend:
             # a partial answer would be quietly narrower than the question
             raise SearchUnavailable(f"{shards['failed']} of {shards.get('total')} Elasticsearch shards failed "
                                     f"to answer: {shards.get('failures', [])[:1]}")
-        return parse_response(response.body, query, offset=offset, scores=similarity_scores(chemistry_ids))
+        result = parse_response(response.body, query, offset=offset, scores=similarity_scores(chemistry_ids))
+        return result.model_copy(update={"spelling": spelling}) if spelling else result
 
 
 # --- documents from the core -------------------------------------------------------------

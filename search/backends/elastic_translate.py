@@ -30,7 +30,6 @@ sent as ``terms`` on ``material_id``.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -39,7 +38,7 @@ from rdkit import DataStructs
 from biomatdb.errors import QueryError
 from biomatdb.models import QUALITATIVE
 from biomatdb.identity import is_derived_key
-from biomatdb.searchtext import RELEVANCE_MAX, RELEVANCE_WEIGHTS, query_words, search_columns
+from biomatdb.searchtext import RELEVANCE_MAX, RELEVANCE_WEIGHTS, fold_word, query_words, search_columns
 from search.backends.sql import TEMPERATURE_TOLERANCE_K, words
 from search.model import (
     And,
@@ -237,8 +236,7 @@ MATCH_NONE: dict[str, Any] = {"match_none": {}}
 
 def fold(token: str) -> str:
     """A query word as the ``words`` analyzer indexes it: lower case, without diacritics."""
-    decomposed = unicodedata.normalize("NFKD", token.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    return fold_word(token)
 
 
 #: A nested measurement with a value (``biomatdb.models.has_value``): not a qualitative one.

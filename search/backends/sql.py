@@ -83,8 +83,9 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 
 
 def words(text: str) -> list[str]:
-    """The words of a free-text query, lower-cased; every backend matches each as a prefix."""
-    return [w.casefold() for w in _WORD.findall(text)]
+    """The words of a free-text query, folded (``biomatdb.searchtext.fold_word``: the search text
+    holds every word's folded form too); every backend matches each as a prefix."""
+    return query_words(text)
 
 
 def _not(expression: ColumnElement[bool]) -> ColumnElement[bool]:
@@ -313,6 +314,9 @@ class SqlBackend:
     # --- the search ------------------------------------------------------------------
 
     def search(self, query: Query) -> SearchResult:
+        from search.spelling import respell
+
+        query, spelling = respell(self.engine, query)
         offset = decode_cursor(query)
         translator = SqlTranslator(self.chemistry, self.dialect)
         where = self._where(query, translator)
@@ -352,7 +356,7 @@ class SqlBackend:
                 connection.rollback()  # the temporary rows go with it
         next_offset = offset + query.limit
         next_cursor = encode_cursor(query, next_offset) if next_offset < total else None
-        return SearchResult(results=hits, facets=facets, total=total, next_cursor=next_cursor)
+        return SearchResult(results=hits, facets=facets, total=total, next_cursor=next_cursor, spelling=spelling)
 
     def _materialise(self, connection, where: ColumnElement[bool]) -> ColumnElement[bool]:
         """The matching ids into this connection's temporary table, inside a transaction that the

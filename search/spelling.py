@@ -1,0 +1,63 @@
+"""Typo tolerance, the same for every backend: a query word that starts no word of any
+material's search text is replaced by the closest word that does (rapidfuzz's ratio, 80 or
+more), and the result says what was read instead (``SearchResult.spelling``): "titanum" finds
+titanium. Words that something matches are never touched, so a correct query costs one indexed
+look-up per word; the words to choose from are read once per core generation."""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+
+from rapidfuzz import fuzz, process
+from sqlalchemy import Engine, select
+
+from biomatdb.db import PerGeneration
+from biomatdb.models import Material
+from biomatdb.searchtext import query_words
+from search.model import Query
+
+#: rapidfuzz ratio (0-100) from which an indexed word stands in for a query word that matches nothing
+SCORE_CUTOFF = 80
+#: shorter query words are left as typed: too many words are that close to them
+MIN_LENGTH = 4
+
+
+def _indexed_words(connection) -> tuple[str, ...]:
+    words: set[str] = set()
+    for (text,) in connection.execute(select(Material.search_text).execution_options(yield_per=5_000)):
+        words.update(query_words(text or ""))
+    return tuple(sorted(words))
+
+
+_WORDS: PerGeneration[tuple[str, ...]] = PerGeneration(_indexed_words)
+
+
+def respell(engine: Engine, query: Query) -> tuple[Query, dict[str, str]]:
+    """The query with each word that matches nothing replaced by its closest indexed word, and
+    the replacements made (none: the query itself)."""
+    if not query.text:
+        return query, {}
+    tokens = query_words(query.text)
+    from search.backends.sql import SqlBackend  # the SQL core's full-text index answers "matches anything?"
+
+    backend = SqlBackend(engine)
+    corrections: dict[str, str] = {}
+    with engine.connect() as connection:
+        words: tuple[str, ...] | None = None
+        for token in dict.fromkeys(tokens):
+            if len(token) < MIN_LENGTH or token.isdigit():
+                continue
+            if connection.execute(select(Material.id).where(backend._text_condition(token)).limit(1)).first():
+                continue
+            if words is None:
+                words = _WORDS.get(engine, connection)
+            position = bisect_left(words, token)
+            if position < len(words) and words[position].startswith(token):
+                continue  # the index folds it otherwise; nothing to correct
+            found = process.extractOne(token, words, scorer=fuzz.ratio, score_cutoff=SCORE_CUTOFF)
+            if found is not None:
+                corrections[token] = found[0]
+    if not corrections:
+        return query, {}
+    text = " ".join(corrections.get(token, token) for token in tokens)
+    return query.model_copy(update={"text": text}), corrections

@@ -25,7 +25,7 @@ async def test_get_materials_answers_exactly_what_the_backend_answers(semantics,
     body = response.json()
     assert body == expected(semantics, filter_text="youngs_modulus >= 1 GPa", facets=["class", "application"],
                             sort="-youngs_modulus", limit=2)
-    assert set(body) == {"results", "facets", "total", "next_cursor"}
+    assert set(body) == {"results", "facets", "total", "next_cursor", "spelling"}
     assert body["total"] == 4 and len(body["results"]) == 2 and body["next_cursor"]
 
 

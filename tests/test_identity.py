@@ -26,6 +26,7 @@ from biomatdb.identity import (
 from biomatdb.merge import vocabulary_grade
 from biomatdb.models import (
     ChemicalStructure,
+    CompositionComponent,
     Dataset,
     DetailClaim,
     Material,
@@ -317,3 +318,29 @@ def test_migration_0010_merges_what_was_stored_before_the_rules(tmp_path):
         assert synonyms == {"Poly(styrene)", "polystyrene"}  # the structure string is no synonym
         assert connection.scalar(select(Dataset.kind).where(Dataset.id == 1)) == "curated"
     engine.dispose()
+
+
+# --- copolymers as copolymers ----------------------------------------------------------------
+
+def test_a_copolymer_is_its_units_with_their_ratio(fixtures_engine):
+    from search.chemistry import ChemistryIndex
+    from search.model import Similarity, Substructure
+
+    with fixtures_engine.connect() as connection:
+        ids = dict(connection.execute(select(Material.name, Material.id).where(Material.name.in_(
+            ["PDLLA", "PLGA 85:15", "PLGA 75:25", "PLGA 50:50", "PGA", "PGA-TMC"]))).all())
+        smiles = dict(connection.execute(select(Material.name, ChemicalStructure.canonical_smiles).join(
+            ChemicalStructure, ChemicalStructure.id == Material.structure_id).where(Material.id.in_(ids.values()))).all())
+        units = connection.execute(select(CompositionComponent.component, CompositionComponent.fraction,
+                                          CompositionComponent.basis)
+                                   .where(CompositionComponent.material_id == ids["PLGA 85:15"])
+                                   .order_by(CompositionComponent.position)).all()
+    assert smiles["PLGA 85:15"].count(".") == 1 and smiles["PLGA 85:15"] != smiles["PDLLA"]
+    assert [tuple(u) for u in units] == [("lactyl", 85.0, "mol"), ("glycolyl", 15.0, "mol")]
+    index = ChemistryIndex(fixtures_engine)
+    similar = index(Similarity(smiles=smiles["PDLLA"], threshold=0.0))
+    assert similar[ids["PDLLA"]] == 1.0
+    assert 0 < similar[ids["PLGA 85:15"]] < 1  # was 1.00 when PLGA was stored as its lactyl unit alone
+    glycolyl = index(Substructure(pattern="O[CH2]C=O"))  # the glycolyl unit: structure search sees every unit
+    assert {ids[name] for name in ("PLGA 85:15", "PLGA 75:25", "PLGA 50:50", "PGA", "PGA-TMC")} <= set(glycolyl)
+    assert ids["PDLLA"] not in glycolyl

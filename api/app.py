@@ -49,7 +49,7 @@ def _lifespan(settings: Settings):
         engine = make_engine(settings.resolved_database_url())
         migrate(engine)
         chemistry = ChemistryIndex(engine, limits=settings.structure_limits())
-        chemistry.warm()  # built in the background from stored data: no first chemistry query waits
+        warming = chemistry.warm()  # built in the background from stored data: no first chemistry query waits
         app.state.settings = settings
         app.state.engine = engine
         app.state.chemistry = chemistry
@@ -72,6 +72,9 @@ def _lifespan(settings: Settings):
             if app.state.outbox is not None:
                 app.state.outbox.stop()
             app.state.jobs.stop()
+            # the index build holds a connection: disposing the engine under it would leave that
+            # connection to the garbage collector, unclosed (found as a ResourceWarning in the suite)
+            warming.join(timeout=60)
             engine.dispose()
 
     return lifespan

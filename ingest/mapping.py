@@ -250,10 +250,25 @@ def _from_spec(position, label, spec, positions, vocabulary) -> tuple[Column | N
     return None, Issue(type="manifest-error", message="a manifest column needs role, property, uncertainty_of or ignore", column=label)
 
 
+def _unit_fits(unit: str, prop: Property | None) -> bool:
+    if prop is None:
+        return False
+    try:
+        conversion(unit, prop)
+    except UnitError:
+        return False
+    return True
+
+
 def _unknown_column(label: str, vocabulary: Vocabulary) -> Issue:
     """The warning for a column nothing reads: the closest properties and roles, and how to map it."""
     name, unit = split_unit(label)
     suggestions = closest(name if unit is not None else label, _meanings(vocabulary))
+    if unit is not None:  # a property whose dimension the header's unit cannot be is no suggestion
+        fitting = [key for key in suggestions if key in ROLE_HEADERS or _unit_fits(unit, vocabulary.properties.get(key))]
+        wider = [key for key in closest(name, _meanings(vocabulary), limit=12)
+                 if key not in ROLE_HEADERS and _unit_fits(unit, vocabulary.properties.get(key))]
+        suggestions = list(dict.fromkeys(fitting + wider))[:3] or suggestions
     target = suggestions[0] if suggestions else None
     key = "role" if target in ROLE_HEADERS else "property"
     in_manifest = (f'{key} = "{target}"' if target is not None else 'property = "…" or role = "…"')

@@ -145,3 +145,19 @@ def test_a_map_entry_the_file_or_the_vocabulary_cannot_meet_is_refused(sqlite_en
     [error] = [e for e in report.errors if e.type == "manifest-error"]
     assert error.column == column and message in error.message
     assert snapshot(sqlite_engine) == before
+
+
+def test_the_headers_a_published_table_used_get_suggestions_that_fit_their_units(sqlite_engine, tmp_path):
+    """Found trying a published bone-repair table: these three were dropped with no suggestion,
+    and "Toughness (MPa·m1/2)" would have been matched to surface roughness by its letters."""
+    path = write(tmp_path, "published.csv", "Material,Class,Tensile/bending strength (MPa),Toughness (MPa·m1/2),"
+                 "Elongation to fracture (%),Tm (°C)\nTest PLLA,polymer,60,2.1,5,Amorphous\n")
+    report = ingest_file(sqlite_engine, path)
+    assert report.loaded
+    suggested = {w.column: w.suggestions[0] for w in report.warnings if w.type == "unknown-column"}
+    assert suggested == {"Tensile/bending strength (MPa)": "tensile_strength",
+                         "Toughness (MPa·m1/2)": "fracture_toughness",
+                         "Elongation to fracture (%)": "elongation_at_break"}
+    assert all("--map" in w.message for w in report.warnings if w.type == "unknown-column")
+    with sqlite_engine.connect() as connection:  # the amorphous polymer's "no melting point" is kept, as a term
+        assert connection.execute(select(Measurement.qualitative)).scalars().all() == ["amorphous"]

@@ -59,6 +59,7 @@ def _no_name(_: str) -> None:
 class Merge:
     kept: int
     merged: tuple[int, ...]
+    merged_public_ids: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -173,7 +174,8 @@ def merge_duplicates(connection: Connection, material_ids: Iterable[int] | None 
             continue
         for kept, merged in plan_merges(_facts(connection, members, kinds, grade_of)):
             merge_into(connection, kept.id, [fact.id for fact in merged])
-            merges.append(Merge(kept=kept.id, merged=tuple(fact.id for fact in merged)))
+            merges.append(Merge(kept=kept.id, merged=tuple(fact.id for fact in merged),
+                                merged_public_ids=tuple(fact.public_id for fact in merged)))
     return merges
 
 

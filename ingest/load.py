@@ -100,6 +100,7 @@ class Loader:
     warnings: list[Issue] = field(default_factory=list)
     materials: list[dict] = field(default_factory=list)  # the report's ``materials``, set by ``finish``
     curated: bool = True  # a curated dataset's two names for one structure mean two materials
+    _absorbed: dict[int, list[str]] = field(default_factory=dict)  # kept id -> stored public ids merged into it
 
     @classmethod
     def start(cls, connection: Connection, *, dataset: str, checksum: str, filename: str | None, license: str | None,
@@ -502,13 +503,17 @@ class Loader:
             if material_id in into:
                 self._material_ids[key] = into[material_id]
                 self._matched_by.setdefault(key, "structure")
+        for merge in merges:  # what it absorbed that this upload did not create: the report says so
+            stored = [public_id for material_id, public_id in zip(merge.merged, merge.merged_public_ids, strict=True)
+                      if material_id not in self._created]
+            if stored:
+                self._absorbed.setdefault(merge.kept, []).extend(stored)
         merged_created = self._created & set(into)
         self.counts.materials_created -= len(merged_created)
         self._created -= set(into)
         self._updated = {into.get(material_id, material_id) for material_id in self._updated}
         self._updated |= {merge.kept for merge in merges} - self._created
-        self._claims = {(kind, into.get(material_id, material_id), key) for kind, material_id, key in self._claims}
-        self._claimed_names = {into.get(material_id, material_id): key for material_id, key in self._claimed_names.items()}
+        # the claims were recorded before the merge, which moved them with the materials
 
     def _report_materials(self) -> None:
         """Each material the file names, in file order: created or matched, and by what."""
@@ -523,6 +528,8 @@ class Loader:
             matched_by = self._matched_by.get(key)  # only what was found, or merged into another, has one
             entry = {"row": row, "name": name, "id": public[material_id],
                      "action": "matched" if matched_by else "created", "matched_by": matched_by}
+            if material_id in self._absorbed:  # stored materials merged into it, whose ids now redirect here
+                entry["merged"] = sorted(self._absorbed[material_id])
             self.materials.append(entry)
 
     def _record_claims(self) -> None:

@@ -344,3 +344,25 @@ def test_a_copolymer_is_its_units_with_their_ratio(fixtures_engine):
     glycolyl = index(Substructure(pattern="O[CH2]C=O"))  # the glycolyl unit: structure search sees every unit
     assert {ids[name] for name in ("PLGA 85:15", "PLGA 75:25", "PLGA 50:50", "PGA", "PGA-TMC")} <= set(glycolyl)
     assert ids["PDLLA"] not in glycolyl
+
+
+def test_a_curated_material_that_absorbs_a_stored_one_says_so_and_the_old_id_answers(sqlite_engine, tmp_path):
+    """Found in review: the report said "created" and hid that a compilation's material, with its
+    public id, had been merged into the new curated one."""
+    from biomatdb.catalog import find_material
+    from sqlalchemy.orm import Session
+
+    _write(tmp_path, "compiled.csv", "Material,Class,SMILES,Property,Value,Unit\n"
+           "Polytetrafluoroethylene,polymer,*C(*)(F)F,density,2.2,g/cm3\n")
+    _write(tmp_path, "compiled.csv.manifest.toml", '[dataset]\nname = "compiled"\nkind = "compilation"\n')
+    first = ingest_file(sqlite_engine, tmp_path / "compiled.csv")
+    old_id = first.materials[0]["id"]
+    curated = _write(tmp_path, "curated.csv", "Material,Class,SMILES,Property,Value,Unit\n"
+                     "PTFE,polymer,*C(F)(F)C(F)(F)*,density,2.15,g/cm3\n")  # another cut of the same chain
+    report = ingest_file(sqlite_engine, curated)
+    [entry] = report.materials
+    assert entry["action"] == "created" and entry["merged"] == [old_id] and entry["id"] != old_id
+    with Session(sqlite_engine) as session:
+        found = find_material(session, old_id)
+        assert found.public_id == entry["id"] and found.name == "PTFE"
+        assert sorted(m.dataset.name for m in found.measurements) == ["compiled", "curated"]

@@ -46,6 +46,7 @@ def source_rank(kind: str | None) -> int:
     return _SOURCE_RANK.get(kind or "curated", 0)
 
 
+@lru_cache(maxsize=65_536)
 def material_key(name: str) -> str:
     """A material name folded for matching: Unicode, case, quotes and dashes as in
     ``normalise_label``; ``50/50`` as ``50:50``; brackets and commas dropped; words in sorted
@@ -202,14 +203,10 @@ def identity_of(name: str, *, material_class: str | None, grade: str | None = No
                     spelling=_spelling(name))
 
 
-#: how alike (rapidfuzz ratio, 0-100) two names of one dataset must be to be one name spelt twice
-SPELLING_VARIANT = 95
-
-
 def _spelled_alike(first: str, second: str) -> bool:
-    from rapidfuzz import fuzz
-
-    return first == second or fuzz.ratio(first, second) >= SPELLING_VARIANT
+    # the same letters and digits: punctuation and case aside, nothing else ("PEG 2000" is not
+    # "PEG 20000", nor "Pellethane 2363-80A" "-80AE")
+    return first == second
 
 
 def _spelling(name: str) -> str:
@@ -217,7 +214,8 @@ def _spelling(name: str) -> str:
 
 
 def spelling_variants(first: str, second: str) -> bool:
-    """Whether two names are one name spelt two ways ("2,2,2trifluoroethyl", "2,2,2-trifluoroethyl")."""
+    """Whether two names are one name spelt two ways: the same letters and digits, in the same
+    order ("2,2,2trifluoroethyl" and "2,2,2-trifluoroethyl")."""
     return _spelled_alike(_spelling(first), _spelling(second))
 
 

@@ -19,8 +19,8 @@ from sqlalchemy import Connection, and_, bindparam, delete, func, insert, litera
 from biomatdb.identity import (
     Identity,
     NameCandidate,
+    classes_compatible,
     choose_name,
-    conflict,
     derived_key,
     display_name_for_structure,
     identity_of,
@@ -114,18 +114,63 @@ def _keep_order(fact: _Facts) -> tuple[int, int]:
     return (0 if fact.creator_kind == "curated" else 1, fact.id)
 
 
+@dataclass(slots=True)
+class _Group:
+    members: list[_Facts]
+    classes: set[str]
+    compositions: set[tuple]
+    namers: dict[int, set[str]]  # a curated dataset naming members -> the spellings of those names
+
+    def admits(self, fact: _Facts) -> bool:
+        """``conflict`` against every member is None; the grade, form and ratio are the bucket's."""
+        identity = fact.identity
+        if identity.material_class is not None and not all(
+                classes_compatible(identity.material_class, other) for other in self.classes):
+            return False
+        if identity.composition is not None and self.compositions - {identity.composition}:
+            return False
+        return all(self.namers.get(namer, {identity.spelling}) == {identity.spelling} for namer in identity.named_by)
+
+    def add(self, fact: _Facts) -> None:
+        identity = fact.identity
+        self.members.append(fact)
+        if identity.material_class is not None:
+            self.classes.add(identity.material_class)
+        if identity.composition is not None:
+            self.compositions.add(identity.composition)
+        for namer in identity.named_by:
+            self.namers.setdefault(namer, set()).add(identity.spelling)
+
+
 def plan_merges(facts: Iterable[_Facts]) -> list[tuple[_Facts, list[_Facts]]]:
     """Group materials of one structure that the rules say are one material: each joins the
-    first group (in keep order) none of whose members it conflicts with."""
-    groups: list[list[_Facts]] = []
+    first group (in keep order) none of whose members it conflicts with (``conflict``).
+
+    Groups are kept per grade, form and ratio, which must be equal; a material that a curated
+    dataset names joins no group where that dataset names another material, which is seen
+    without a scan when every group of its bucket has such a name (one dataset naming a
+    thousand grades of one structure costs a thousand steps, not a million)."""
+    buckets: dict[tuple, list[_Group]] = defaultdict(list)
+    holding: dict[tuple, dict[int, int]] = defaultdict(lambda: defaultdict(int))  # namer -> groups naming
+    spelt: dict[tuple, set[tuple[int, str]]] = defaultdict(set)  # (namer, spelling) a group holds
     for fact in sorted(facts, key=_keep_order):
-        for group in groups:
-            if all(conflict(fact.identity, member.identity) is None for member in group):
-                group.append(fact)
-                break
-        else:
-            groups.append([fact])
-    return [(group[0], group[1:]) for group in groups if len(group) > 1]
+        identity = fact.identity
+        key = (identity.grade, identity.qualifiers, identity.ratio)
+        groups = buckets[key]
+        blocked = any(holding[key][namer] == len(groups) and (namer, identity.spelling) not in spelt[key]
+                      for namer in identity.named_by) if groups else False
+        group = None if blocked else next((g for g in groups if g.admits(fact)), None)
+        if group is None:
+            group = _Group(members=[], classes=set(), compositions=set(), namers={})
+            groups.append(group)
+        for namer in identity.named_by:
+            if namer not in group.namers:
+                holding[key][namer] += 1
+            spelt[key].add((namer, identity.spelling))
+        group.add(fact)
+    ordered = sorted((group for groups in buckets.values() for group in groups),
+                     key=lambda group: _keep_order(group.members[0]))
+    return [(group.members[0], group.members[1:]) for group in ordered if len(group.members) > 1]
 
 
 def merge_duplicates(connection: Connection, material_ids: Iterable[int] | None = None, *,

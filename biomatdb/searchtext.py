@@ -22,7 +22,8 @@ from biomatdb.identity import is_derived_key, material_key
 from biomatdb.models import ChemicalStructure, Material, MaterialApplication, MaterialSynonym
 
 _BATCH = 500
-_WORD = re.compile(r"\w+", re.UNICODE)
+# letters and digits; "_" and every other mark split words, in every backend alike
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _POLY = re.compile(r"^poly\s*[(\[](.+)[)\]]\s*$", re.I)
 _STEREO = re.compile(r"^(?:d\s*,\s*l|dl|l|d|rac|meso)\s*-\s*", re.I)
 
@@ -46,9 +47,13 @@ def fold_word(word: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).translate(_LETTERS)
 
 
+#: distinct words a free-text query may have: each costs every backend a clause per matching material
+MAX_QUERY_WORDS = 32
+
+
 def query_words(text: str) -> list[str]:
-    """The words of a free-text query, folded as names are."""
-    return [fold_word(word) for word in _WORD.findall(text)]
+    """The distinct words of a text, folded as names are, in the order given."""
+    return list(dict.fromkeys(fold_word(word) for word in _WORD.findall(text)))
 
 
 def name_variants(name: str) -> list[str]:
@@ -108,14 +113,11 @@ def compose(*, name: str, synonyms: Iterable[str], material_class: str | None, s
             seen.add(key)
             names.append(synonym)
     variants = name_variants(name) + [v for n in names for v in name_variants(n)]
-    parts = [name, *names, *dict.fromkeys(variants), material_class or "", subclass or "", description or "",
+    parts = [name, *names, *variants, material_class or "", subclass or "", description or "",
              *(a.replace("_", " ") for a in applications)]
-    text = " ".join(part for part in parts if part)
-    # words that fold otherwise than a full-text index lowers them ("Straße", "Ørsted") once more,
-    # folded: every backend then finds them by what query_words makes of the typed word
-    present = {w.lower() for w in _WORD.findall(text)}
-    folded = [word for word in dict.fromkeys(fold_word(w) for w in _WORD.findall(text)) if word not in present]
-    return " ".join([text, *folded]) if folded else text
+    # stored as its folded words, each once: every full-text index then splits it alike (PostgreSQL
+    # would keep "3.4" or "PEG_DA" whole, FTS5 would not) and finds what query_words makes of a query
+    return " ".join(dict.fromkeys(word for part in parts for word in query_words(part)))
 
 
 def search_columns(*, name: str, synonyms: Iterable[str], material_class: str | None, subclass: str | None,

@@ -9,6 +9,7 @@ warned: two structures, two grades or forms each stated, two copolymer ratios, i
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 
 from rapidfuzz import fuzz, process
@@ -88,6 +89,8 @@ def _told_apart(record: MaterialRecord, name: str, matched: str, material_class:
     if own_structure is not None and structure_id is not None and own_structure != structure_id:
         return True
     for other in (name, matched):
+        if _numbers(record.name) != _numbers(other):  # "Nylon 6,6" and "Nylon 6,10"; "Polyimide 10"
+            return True
         ours, theirs = copolymer_ratio(record.name), copolymer_ratio(other)
         if ours is not None and theirs is not None and ours != theirs:
             return True
@@ -95,6 +98,10 @@ def _told_apart(record: MaterialRecord, name: str, matched: str, material_class:
         if ours_q and theirs_q and ours_q != theirs_q:
             return True
     return False
+
+
+def _numbers(name: str) -> list[str]:
+    return re.findall(r"\d+", name)
 
 
 def _candidates(queries: list[tuple[int, str]], names: list[str]) -> list[list[int]]:

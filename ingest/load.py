@@ -101,6 +101,7 @@ class Loader:
     materials: list[dict] = field(default_factory=list)  # the report's ``materials``, set by ``finish``
     curated: bool = True  # a curated dataset's two names for one structure mean two materials
     _absorbed: dict[int, list[str]] = field(default_factory=dict)  # kept id -> stored public ids merged into it
+    _searchable: set[int] = field(default_factory=set)  # materials whose search text a merge changed
 
     @classmethod
     def start(cls, connection: Connection, *, dataset: str, checksum: str, filename: str | None, license: str | None,
@@ -182,7 +183,8 @@ class Loader:
         # every name a material is given is one of its synonyms (docs/identity.md): its shown name
         # matched is "name", another of its names "synonym"
         shown = Material.__table__.c.name
-        by_label = {normalise_label(r.name): r.name_key for r in records if r.name_key in set(names)}
+        unfound = set(names)
+        by_label = {normalise_label(r.name): r.name_key for r in records if r.name_key in unfound}
         for batch in _batches(list(by_label)):  # the shown name, the vocabulary's among them
             for label, material_id in self.connection.execute(
                     select(Material.name_key, func.min(Material.id)).where(Material.name_key.in_(batch))
@@ -387,8 +389,6 @@ class Loader:
                 known[material_id][1].add(application)
             for material_id in self.connection.execute(select(CompositionComponent.material_id).where(CompositionComponent.material_id.in_(batch)).distinct()).scalars():
                 known[material_id] = (known[material_id][0], known[material_id][1], True)
-        for material_id in material_ids:
-            known[material_id][0].add(material_key(current[material_id]["name"]))
         changed = self._add_details(records, ids, created=False, known=known)
         for record in records:
             material_id = ids[record.name_key]
@@ -467,7 +467,7 @@ class Loader:
         touched = set(self._material_ids.values()) | self._updated
         renamed = refresh_names(self.connection, touched, vocabulary_name=vocabulary_name)
         self._updated |= renamed - self._created
-        refresh_search_text(self.connection, self._updated | renamed)  # created materials got theirs on insert
+        refresh_search_text(self.connection, self._updated | renamed | self._searchable)  # the others got theirs on insert
         counts.materials_updated = len(self._updated - self._created)
         self.connection.execute(update(Dataset).where(Dataset.id == self.dataset_id).values(rows_read=rows_read))
         self.connection.execute(update(DatasetUpload).where(DatasetUpload.id == self.upload_id).values(
@@ -513,6 +513,7 @@ class Loader:
         self._created -= set(into)
         self._updated = {into.get(material_id, material_id) for material_id in self._updated}
         self._updated |= {merge.kept for merge in merges} - self._created
+        self._searchable |= {merge.kept for merge in merges}  # created ones too: they gained names
         # the claims were recorded before the merge, which moved them with the materials
 
     def _report_materials(self) -> None:

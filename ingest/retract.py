@@ -50,18 +50,14 @@ def retract_dataset(connection: Connection, dataset_id: int) -> Retraction:
             select(Material.id, Material.public_id, literal(now)).where(Material.id.in_(affected[start:start + _BATCH]))))
     retracted = connection.execute(delete(Measurement).where(Measurement.dataset_id == dataset_id)).rowcount
     connection.execute(delete(DetailClaim).where(DetailClaim.dataset_id == dataset_id))
-    # a material left with no measurement and that no live dataset names or describes leaves: one
-    # this dataset created, or one it shared with a dataset retracted before (a merge joins them)
+    # a material it touched that is left with no measurement and that no dataset names or describes
+    # any more leaves, whoever created it (a merge may have joined another dataset's row to it)
     has_measurements = select(Measurement.id).where(Measurement.material_id == Material.id).exists()
     has_claims = select(DetailClaim.material_id).where(DetailClaim.material_id == Material.id).exists()
-    retracted_creator = select(Dataset.id).where(Dataset.id == Material.created_by_dataset_id,
-                                                 Dataset.retracted_at.is_not(None)).exists()
     orphans = []
     for start in range(0, len(affected), _BATCH):
         orphans += connection.execute(select(Material.id).where(
-            Material.id.in_(affected[start:start + _BATCH]),
-            (Material.created_by_dataset_id == dataset_id) | retracted_creator,
-            ~has_measurements, ~has_claims)).scalars().all()
+            Material.id.in_(affected[start:start + _BATCH]), ~has_measurements, ~has_claims)).scalars().all()
     orphans.sort()
     for start in range(0, len(orphans), _BATCH):
         connection.execute(delete(Material).where(Material.id.in_(orphans[start:start + _BATCH])))

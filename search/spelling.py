@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select
 
 from biomatdb.db import PerGeneration
 from biomatdb.models import Material
-from biomatdb.searchtext import query_words
+from biomatdb.searchtext import MAX_QUERY_WORDS, query_words
 from search.model import Query
 
 #: rapidfuzz ratio (0-100) from which an indexed word stands in for a query word that matches nothing
@@ -38,6 +38,11 @@ def respell(engine: Engine, query: Query) -> tuple[Query, dict[str, str]]:
     if not query.text:
         return query, {}
     tokens = query_words(query.text)
+    if len(tokens) > MAX_QUERY_WORDS:
+        from biomatdb.errors import QueryError
+
+        raise QueryError(f"the text has {len(tokens)} different words; a search takes at most {MAX_QUERY_WORDS}",
+                         type="too-many-words")
     from search.backends.sql import SqlBackend  # the SQL core's full-text index answers "matches anything?"
 
     backend = SqlBackend(engine)

@@ -23,6 +23,7 @@ TEXT_CSV = (
     "Ørsted test alloy,metal,,A parity alloy named with a slashed o,7.8\n"
     "Straße test glass,glass,Strassenglas,A parity glass named with a sharp s,2.5\n"
     "Crème test hydrogel,hydrogel,,A parity gel with an accent,1.0\n"
+    "PEG 3.4 kDa test hydrogel,hydrogel,PEG_DA test gel,A parity gel with a decimal and an underscore,1.1\n"
 )
 TEXT_FILE = "text-parity.csv"
 
@@ -36,6 +37,7 @@ PARITY_TEXTS: list[str] = [
     "Ti6Al4V", "Ti-6Al-4V", "polylactide", "poly(lactic acid)",  # folded forms
     "Ørsted", "orsted", "Straße", "strasse", "crème",  # accented text
     "--- !!!", "(", "PEEK (",  # punctuation
+    "3.4", "4", "da", "peg_da", "kda",  # a decimal, an underscore: PostgreSQL's parser keeps "3.4" whole
 ]
 
 PARITY_FILTERS: list[str] = [

@@ -114,9 +114,12 @@ def test_when_records_of_one_structure_are_one_material(first, second, reason):
 def test_one_dataset_naming_one_structure_twice_means_two_materials_unless_it_is_a_spelling():
     named = [identity_of(name, material_class="polymer", named_by={7})
              for name in ("Pellethane 2363-80A", "Pellethane 2363-55D", "Poly(2,2,2trifluoroethyl acrylate)",
-                          "Poly(2,2,2-trifluoroethyl acrylate)")]
+                          "Poly(2,2,2-trifluoroethyl acrylate)", "PEG 2000", "PEG 20000", "Pellethane 2363-80AE")]
     assert conflict(named[0], named[1]) == "one dataset names them as two materials"
     assert conflict(named[2], named[3]) is None
+    # found in review: a fuzzy "spelling" rule joined grades one digit or letter apart
+    assert conflict(named[4], named[5]) == "one dataset names them as two materials"
+    assert conflict(named[0], named[6]) == "one dataset names them as two materials"
 
 
 def test_copolymer_ratios_are_normalised():
@@ -366,3 +369,67 @@ def test_a_curated_material_that_absorbs_a_stored_one_says_so_and_the_old_id_ans
         found = find_material(session, old_id)
         assert found.public_id == entry["id"] and found.name == "PTFE"
         assert sorted(m.dataset.name for m in found.measurements) == ["compiled", "curated"]
+
+
+def test_a_curated_name_the_vocabulary_already_shows_stays_a_synonym_and_matches_later_rows(sqlite_engine, tmp_path):
+    """Found in review: a compilation's material shown by the vocabulary's "Nylon 6,6" lost that
+    name when a curated file named it so, and the next "Nylon 6,6" row made a duplicate."""
+    unit = "*NCCCCCCNC(=O)CCCCC(=O)*"
+    _write(tmp_path, "compiled.csv", f"Material,Class,SMILES,Property,Value,Unit\n"
+           f"Poly(hexamethylene adipamide),polymer,{unit},density,1.14,g/cm3\n")
+    _write(tmp_path, "compiled.csv.manifest.toml", '[dataset]\nname = "compiled"\nkind = "compilation"\n')
+    assert ingest_file(sqlite_engine, tmp_path / "compiled.csv").loaded
+    curated = _write(tmp_path, "curated.csv", f"Material,Class,SMILES,Synonyms,Property,Value,Unit\n"
+                     f"\"Nylon 6,6\",polymer,{unit},\"PA 6,6; PA66\",density,1.15,g/cm3\n")
+    assert ingest_file(sqlite_engine, curated).loaded
+    later = _write(tmp_path, "later.csv", "Material,Class,Property,Value,Unit\n\"Nylon 6,6\",polymer,density,1.13,g/cm3\n")
+    report = ingest_file(sqlite_engine, later)
+    assert [(m["action"], m["matched_by"]) for m in report.materials] == [("matched", "name")]
+    with sqlite_engine.connect() as connection:
+        assert connection.execute(select(Material.name)).scalars().all() == ["Nylon 6,6"]
+        assert "Nylon 6,6" in connection.execute(select(MaterialSynonym.synonym)).scalars().all()
+
+
+def test_names_a_merge_brings_are_searchable(sqlite_engine, tmp_path):
+    """Found in review: the compilation's synonym and application could not be searched after a
+    curated material absorbed its material."""
+    from search.backends.sql import SqlBackend
+    from search.model import Query
+
+    _write(tmp_path, "compiled.csv", "Material,Class,SMILES,Synonyms,Application,Property,Value,Unit\n"
+           "Polytetrafluoroethylene,polymer,*C(*)(F)F,Zorbalon,cardiovascular,density,2.2,g/cm3\n")
+    _write(tmp_path, "compiled.csv.manifest.toml", '[dataset]\nname = "compiled"\nkind = "compilation"\n')
+    assert ingest_file(sqlite_engine, tmp_path / "compiled.csv").loaded
+    assert ingest_file(sqlite_engine, _write(tmp_path, "curated.csv", "Material,Class,SMILES,Property,Value,Unit\n"
+                                             "PTFE,polymer,*C(F)(F)C(F)(F)*,density,2.15,g/cm3\n")).loaded
+    backend = SqlBackend(sqlite_engine)
+    assert [hit.name for hit in backend.search(Query(text="zorbalon")).results] == ["PTFE"]
+    assert [hit.name for hit in backend.search(Query(text="cardiovascular")).results] == ["PTFE"]
+
+
+def test_a_respelled_search_pages_on_after_a_load(sqlite_engine, tmp_path):
+    """Found in review: page 2 of a respelled search failed ("the cursor belongs to another
+    query") once a load had added the typed word."""
+    from search.backends.sql import SqlBackend
+    from search.model import Query
+
+    rows = "".join(f"Titanium grade {i},metal,density,4.5,g/cm3\n" for i in range(5))
+    assert ingest_file(sqlite_engine, _write(tmp_path, "ti.csv", "Material,Class,Property,Value,Unit\n" + rows)).loaded
+    backend = SqlBackend(sqlite_engine)
+    first = backend.search(Query(text="titanum", limit=2))
+    assert first.spelling == {"titanum": "titanium"} and first.next_cursor
+    assert ingest_file(sqlite_engine, _write(tmp_path, "typo.csv", "Material,Class,Property,Value,Unit\n"
+                                             "Titanum Corp alloy,metal,density,4.4,g/cm3\n")).loaded
+    second = backend.search(Query(text="titanum", limit=2, cursor=first.next_cursor))
+    assert second.spelling == {} and second.total == 1  # the word now matches: nothing to respell
+
+
+def test_a_text_of_too_many_words_is_refused_naming_the_limit(sqlite_engine):
+    from biomatdb.errors import QueryError
+    from search.backends.sql import SqlBackend
+    from search.model import Query
+
+    with pytest.raises(QueryError) as refused:
+        SqlBackend(sqlite_engine).search(Query(text=" ".join(f"w{i}" for i in range(40))))
+    assert refused.value.type == "too-many-words" and "32" in refused.value.message
+    assert SqlBackend(sqlite_engine).search(Query(text="p " * 400)).total == 0  # one word, said 400 times

@@ -273,14 +273,15 @@ def test_retracting_a_dataset_removes_the_synonyms_and_applications_it_gave_othe
         return synonyms, applications, text
 
     synonyms, applications, text = details()
-    assert {"Zetaname", "Alpha one"} <= synonyms and applications == {"orthopaedic", "dental"} and "Zetaname" in text
+    # the search text holds folded words
+    assert {"Zetaname", "Alpha one"} <= synonyms and applications == {"orthopaedic", "dental"} and "zetaname" in text.split()
     assert SqlBackend(engine).search(Query(text="zetaname")).total == 1
     with engine.begin() as connection:
         dataset_id = connection.execute(select(Dataset.id).where(Dataset.name == "second")).scalar_one()
         retract_dataset(connection, dataset_id)
     synonyms, applications, text = details()
     assert "Zetaname" not in synonyms and "Alpha one" in synonyms
-    assert applications == {"orthopaedic"} and "Zetaname" not in text and "dental" not in text
+    assert applications == {"orthopaedic"} and "zetaname" not in text.split() and "dental" not in text.split()
     assert SqlBackend(engine).search(Query(text="zetaname")).total == 0
 
 

@@ -366,7 +366,7 @@ def test_document_from_a_known_measurement():
         "synonyms": ["EtOH gel"], "description": "A test gel", "applications": ["wound_dressing"],
         "class": "hydrogel", "subclass": None, "biodegradable": True, "origin": "synthetic",
         # no stored search columns: derived as the core derives them (biomatdb.searchtext)
-        "search_text": "Ethanol gel EtOH gel ethanolgel etohgel hydrogel A test gel wound dressing",
+        "search_text": "ethanol gel etoh ethanolgel etohgel hydrogel a test wound dressing",
         "name_words": ["ethanol", "gel", "ethanolgel"], "names_words": ["ethanol", "gel", "ethanolgel", "etoh", "etohgel"],
         "properties": ["tensile_strength"], "datasets": ["Wide"], "fp_bits": bits, "fp_bit_count": len(bits),
         "measurements": [{

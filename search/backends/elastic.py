@@ -111,8 +111,9 @@ class ElasticBackend:
     def search(self, query: Query) -> SearchResult:
         from search.spelling import respell
 
+        typed = query  # a cursor is bound to the text as typed, as in the SQL backend
         query, spelling = respell(self.engine, query)  # from the core, as the SQL backend does
-        offset = decode_cursor(query)
+        offset = decode_cursor(typed)
         if query.sort is not None and query.sort.key not in ("name", "relevance", "similarity"):
             from biomatdb.vocabulary import get_vocabulary
 
@@ -127,7 +128,8 @@ class ElasticBackend:
             # a partial answer would be quietly narrower than the question
             raise SearchUnavailable(f"{shards['failed']} of {shards.get('total')} Elasticsearch shards failed "
                                     f"to answer: {shards.get('failures', [])[:1]}")
-        result = parse_response(response.body, query, offset=offset, scores=similarity_scores(chemistry_ids))
+        result = parse_response(response.body, query, offset=offset, scores=similarity_scores(chemistry_ids),
+                                cursor_query=typed)
         return result.model_copy(update={"spelling": spelling}) if spelling else result
 
 

@@ -81,11 +81,11 @@ def _text_with_keyword() -> dict[str, Any]:
 
 
 def index_settings() -> dict[str, Any]:
-    """Analysis for the index: ``words`` splits on non-word characters (Unicode-aware, like the
+    """Analysis for the index: ``words`` splits on everything but letters and digits (Unicode-aware, like the
     other backends' tokenisers) and folds case and diacritics; ``lowercase_keyword`` normalizes condition keywords."""
     return {
         "analysis": {
-            "tokenizer": {"words": {"type": "pattern", "pattern": "\\W+", "flags": "UNICODE_CHARACTER_CLASS"}},
+            "tokenizer": {"words": {"type": "pattern", "pattern": "[\\W_]+", "flags": "UNICODE_CHARACTER_CLASS"}},
             "analyzer": {"words": {"type": "custom", "tokenizer": "words", "filter": ["lowercase", "asciifolding"]}},
             "normalizer": {"lowercase_keyword": {"type": "custom", "filter": ["lowercase"]}},
         },
@@ -498,7 +498,7 @@ def _facet_value(bucket: Mapping[str, Any]) -> str:
 
 
 def parse_response(body: Mapping[str, Any], query: Query, *, offset: int = 0,
-                   scores: Mapping[int, float] | None = None) -> SearchResult:
+                   scores: Mapping[int, float] | None = None, cursor_query: Query | None = None) -> SearchResult:
     """A ``_search`` response as a ``SearchResult``: hits with the measurements their property
     filters matched, facet counts ordered by count then value, the total and the next cursor."""
     scores = scores or {}
@@ -511,4 +511,4 @@ def parse_response(body: Mapping[str, Any], query: Query, *, offset: int = 0,
         facets[name] = [FacetValue(value=value, count=count) for value, count in buckets]
     next_offset = offset + query.limit
     return SearchResult(results=[_hit(hit, query, scores) for hit in hits["hits"]], facets=facets, total=total,
-                        next_cursor=encode_cursor(query, next_offset) if next_offset < total else None)
+                        next_cursor=encode_cursor(cursor_query or query, next_offset) if next_offset < total else None)

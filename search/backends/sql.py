@@ -9,7 +9,6 @@ id set as the results. Text search uses SQLite FTS5 or PostgreSQL full-text sear
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Callable
 
@@ -79,7 +78,6 @@ _MATCHED_DDL = "CREATE TEMP TABLE IF NOT EXISTS temp_search_matched (id INTEGER 
 Chemistry = Callable[[Substructure | Similarity], dict[int, float]]
 
 TEMPERATURE_TOLERANCE_K = 1e-6
-_WORD = re.compile(r"\w+", re.UNICODE)
 
 
 def words(text: str) -> list[str]:
@@ -316,8 +314,9 @@ class SqlBackend:
     def search(self, query: Query) -> SearchResult:
         from search.spelling import respell
 
+        typed = query  # a cursor is bound to the text as typed: a load may change what it is respelled to
         query, spelling = respell(self.engine, query)
-        offset = decode_cursor(query)
+        offset = decode_cursor(typed)
         translator = SqlTranslator(self.chemistry, self.dialect)
         where = self._where(query, translator)
         sort = query.sort
@@ -355,7 +354,7 @@ class SqlBackend:
             if connection.in_transaction():
                 connection.rollback()  # the temporary rows go with it
         next_offset = offset + query.limit
-        next_cursor = encode_cursor(query, next_offset) if next_offset < total else None
+        next_cursor = encode_cursor(typed, next_offset) if next_offset < total else None
         return SearchResult(results=hits, facets=facets, total=total, next_cursor=next_cursor, spelling=spelling)
 
     def _materialise(self, connection, where: ColumnElement[bool]) -> ColumnElement[bool]:

@@ -43,6 +43,8 @@ _LETTERS = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d
 
 def fold_word(word: str) -> str:
     """A word as every backend compares it: case-folded, without diacritics, Latin letters in ASCII."""
+    if word.isascii():  # most words: nothing to decompose
+        return word.lower()
     decomposed = unicodedata.normalize("NFKD", word.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c)).translate(_LETTERS)
 

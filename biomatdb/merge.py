@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 from sqlalchemy import Connection, and_, bindparam, delete, func, insert, literal, select, update
@@ -335,7 +335,11 @@ def refresh_names(connection: Connection, material_ids: Iterable[int], *, vocabu
             select(Material.structure_id, func.min(Material.id)).where(Material.structure_id.in_(structure_ids))
             .group_by(Material.structure_id)).all()) if structure_ids else {}
         for row in rows:
-            own = candidates[row.id]
+            shown = material_key(row.name)
+            # on a tie the name shown now stays: names do not flip between loads, and a core stored
+            # before these rules keeps the names it showed where they rank alike
+            own = candidates[row.id] = [replace(c, order=-1) if material_key(c.name) == shown else c
+                                        for c in candidates[row.id]]
             if not own and not is_derived_key(row.name_key):  # a material no dataset names any more keeps its name
                 own.append(NameCandidate(row.name, kinds.get(row.created_by_dataset_id, "curated"), primary=True))
             # the vocabulary names a structure's first material, and any that no dataset names: the

@@ -445,6 +445,12 @@ def apply_identity_rules(connection: Connection) -> list[Merge]:
             connection.execute(insert(synonyms).values(material_id=material.id, synonym=material.name, name_key=key,
                                                        dataset_id=material.created_by_dataset_id))
             names_by_key[(material.id, key)] = material.name
+        elif names_by_key[(material.id, key)] != material.name:
+            # one name spelt two ways ("PLGA 50/50", "PLGA 50:50") is one synonym now: the spelling
+            # the material was shown by is kept
+            connection.execute(update(synonyms).where(synonyms.c.material_id == material.id, synonyms.c.name_key == key)
+                               .values(synonym=material.name))
+            names_by_key[(material.id, key)] = material.name
         if material.created_by_dataset_id is not None:
             refolded.add(("name", material.id, key, material.created_by_dataset_id))
     rows = [{"kind": kind, "material_id": material_id, "value_key": key, "dataset_id": dataset_id}

@@ -433,3 +433,27 @@ def test_a_text_of_too_many_words_is_refused_naming_the_limit(sqlite_engine):
         SqlBackend(sqlite_engine).search(Query(text=" ".join(f"w{i}" for i in range(40))))
     assert refused.value.type == "too-many-words" and "32" in refused.value.message
     assert SqlBackend(sqlite_engine).search(Query(text="p " * 400)).total == 0  # one word, said 400 times
+
+
+def test_migration_0010_keeps_the_spelling_a_material_was_shown_by(tmp_path):
+    """Found upgrading a core loaded before the rules: "PLGA 50/50", an older synonym, folds to the
+    key of the name "PLGA 50:50" and took its place."""
+    from alembic import command
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.sqlite'}")
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0008")
+        connection.execute(text("INSERT INTO datasets (id, name, rows_read, created_at, updated_at) "
+                                "VALUES (1, 'curated', 1, '2026-01-01', '2026-01-01')"))
+        connection.execute(text("INSERT INTO materials (id, public_id, name, name_key, class, created_by_dataset_id, "
+                                "created_at, updated_at) VALUES (1, 'bm-p', 'PLGA 50:50', 'plga 50:50', 'polymer', 1, "
+                                "'2026-01-01', '2026-01-01')"))
+        connection.execute(text("INSERT INTO material_synonyms (material_id, synonym, name_key, dataset_id) "
+                                "VALUES (1, 'PLGA 50/50', 'plga 50/50', 1)"))
+        command.upgrade(config, "head")
+    with engine.connect() as connection:
+        assert connection.execute(select(Material.name)).scalars().all() == ["PLGA 50:50"]
+        assert connection.execute(select(MaterialSynonym.synonym)).scalars().all() == ["PLGA 50:50"]
+    engine.dispose()

@@ -254,6 +254,12 @@ def test_every_source_is_cited_well_and_used(vocabulary):
         assert source.citation.strip() and source.how in SOURCE_HOWS, source.key
 
 
+def test_no_entry_rests_on_memory_alone(vocabulary):
+    """Every entry cites at least one source that was read; a remembered source may only sit
+    beside a read one, for what the read sources do not show."""
+    for entry in vocabulary.entries:
+        assert "read" in {vocabulary.sources[key].how for key in entry.sources}, entry.key
+
 def test_classes_are_terms_of_the_class_vocabulary(vocabulary):
     assert set(MATERIAL_CLASSES) <= set(get_vocabulary().classes)
     assert {entry.material_class for entry in vocabulary.entries} == set(MATERIAL_CLASSES)

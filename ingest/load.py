@@ -474,6 +474,7 @@ class Loader:
             rows_read=rows_read, materials_created=counts.materials_created, materials_updated=counts.materials_updated,
             measurements_added=counts.measurements_added, measurements_updated=counts.measurements_updated,
             measurements_removed=counts.measurements_removed, measurements_unchanged=counts.measurements_unchanged))
+        self._redirect_matched_ids()
         self._report_materials()
         self.warnings.extend(possible_duplicates(self.connection, {
             material_id: self._records[key] for key, material_id in self._material_ids.items()
@@ -515,6 +516,23 @@ class Loader:
         self._updated |= {merge.kept for merge in merges} - self._created
         self._searchable |= {merge.kept for merge in merges}  # created ones too: they gained names
         # the claims were recorded before the merge, which moved them with the materials
+
+    def _redirect_matched_ids(self) -> None:
+        """The public id a matched row would have had answers with the material it matched: the id
+        an earlier version, which made that row a material of its own, gave out keeps working."""
+        wanted: dict[str, int] = {}
+        for key, (_, name) in self._seen.items():
+            material_id = self._material_ids.get(key)
+            if material_id is not None and key in self._matched_by and not is_structure_string(name):
+                wanted.setdefault(public_id_for(normalise_label(name)), material_id)
+        taken: set[str] = set()
+        for batch in _batches(sorted(wanted)):
+            for table in (Material.__table__, MaterialRedirect.__table__):
+                taken |= set(self.connection.execute(select(table.c.public_id).where(table.c.public_id.in_(batch))).scalars())
+        rows = [{"public_id": public_id, "material_id": material_id, "merged_at": _now()}
+                for public_id, material_id in sorted(wanted.items()) if public_id not in taken]
+        for batch in _batches(rows):
+            self.connection.execute(insert(MaterialRedirect), batch)
 
     def _report_materials(self) -> None:
         """Each material the file names, in file order: created or matched, and by what."""

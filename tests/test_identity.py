@@ -201,6 +201,9 @@ def test_the_duplicates_the_issue_found_are_one_material_now(fixtures_engine):
         polymetrix = connection.execute(select(MaterialSynonym.material_id).where(
             MaterialSynonym.synonym == "Poly(bisphenol A carbonate)")).scalars().all()
         assert afzal is not None and polymetrix == [afzal]
+        # the id PolyMetriX's row had when it was a material of its own still answers, with Afzal's
+        assert connection.scalar(select(MaterialRedirect.material_id).where(
+            MaterialRedirect.public_id == "bm-2603e127ab")) == afzal
         ptfe = connection.execute(select(Material.name).join(ChemicalStructure, ChemicalStructure.id == Material.structure_id)
                                   .where(ChemicalStructure.canonical_smiles.in_(["*C(F)(F)C(*)(F)F", "*C(*)(F)F"]))).scalars().all()
         assert sorted(ptfe) == ["PTFE", "ePTFE"]

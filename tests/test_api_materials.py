@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -85,7 +87,9 @@ async def test_statements_do_not_grow_with_measurements(one_and_many, api):
     counted = []
 
     def count(_conn, _cursor, statement, *_args):
-        if "jobs" not in statement:  # the job worker polls its queue meanwhile
+        # the job worker polls its queue meanwhile, and the chemistry index may still be building
+        # in its own thread (a flake: 10 statements against 9, once in a clean-checkout run)
+        if "jobs" not in statement and not threading.current_thread().name.startswith("biomatdb-"):
             counted.append(statement)
 
     async def statements(path, **params) -> int:

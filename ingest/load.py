@@ -272,16 +272,23 @@ class Loader:
         self._complete(completing, existing)
         return self._material_ids
 
+    def _stored_public_ids(self, public_ids: Iterable[str]) -> dict[str, int]:
+        """Which of these public ids are taken, and the material each names: a stored material's
+        own, or one a merge kept for it (``material_redirects``; a material's own id wins)."""
+        stored: dict[str, int] = {}
+        for batch in _batches(sorted(set(public_ids))):
+            for table, material in ((MaterialRedirect.__table__, "material_id"), (Material.__table__, "id")):
+                stored.update(self.connection.execute(
+                    select(table.c.public_id, table.c[material]).where(table.c.public_id.in_(batch))).all())
+        return stored
+
     def _free_public_ids(self, records: list[MaterialRecord]) -> dict[str, str]:
         """Public ids for new materials. A row named only by its structure folds to the id of a
         structure written in other letter case ("*c1ccccc1…", "*C1CCCCC1…": two structures), so
         when that id is taken it takes one from the structure as written."""
         chosen: dict[str, str] = {}
         wanted = {record.name_key: _public_id(record) for record in records}
-        taken = set()
-        for batch in _batches(sorted(set(wanted.values()))):
-            for table in (Material.__table__, MaterialRedirect.__table__):
-                taken |= set(self.connection.execute(select(table.c.public_id).where(table.c.public_id.in_(batch))).scalars())
+        taken = set(self._stored_public_ids(wanted.values()))
         for record in records:
             public_id = wanted[record.name_key]
             if is_structure_string(record.name) and not record.public_id:
@@ -298,15 +305,11 @@ class Loader:
         one a merge kept for it (``material_redirects``), e.g. a re-upload of a merged row. Rows
         named only by a structure are matched by that structure, never by an id folded from it."""
         wanted = {_public_id(record): record.name_key for record in records if not is_structure_string(record.name)}
-        for batch in _batches(list(wanted)):
-            for table in (Material.__table__, MaterialRedirect.__table__):
-                column = table.c.id if table is Material.__table__ else table.c.material_id
-                for public_id, material_id in self.connection.execute(
-                        select(table.c.public_id, column).where(table.c.public_id.in_(batch))):
-                    key = wanted[public_id]
-                    if key not in found:
-                        found[key] = material_id
-                        self._matched_by[key] = "id"
+        for public_id, material_id in self._stored_public_ids(wanted).items():
+            key = wanted[public_id]
+            if key not in found:
+                found[key] = material_id
+                self._matched_by[key] = "id"
 
     def _material_row(self, record: MaterialRecord) -> dict:
         now = _now()
@@ -525,10 +528,7 @@ class Loader:
             material_id = self._material_ids.get(key)
             if material_id is not None and key in self._matched_by and not is_structure_string(name):
                 wanted.setdefault(public_id_for(normalise_label(name)), material_id)
-        taken: set[str] = set()
-        for batch in _batches(sorted(wanted)):
-            for table in (Material.__table__, MaterialRedirect.__table__):
-                taken |= set(self.connection.execute(select(table.c.public_id).where(table.c.public_id.in_(batch))).scalars())
+        taken = self._stored_public_ids(wanted)
         rows = [{"public_id": public_id, "material_id": material_id, "merged_at": _now()}
                 for public_id, material_id in sorted(wanted.items()) if public_id not in taken]
         for batch in _batches(rows):

@@ -38,8 +38,8 @@ from rdkit import DataStructs
 from biomatdb.errors import QueryError
 from biomatdb.models import QUALITATIVE
 from biomatdb.identity import is_derived_key
-from biomatdb.searchtext import RELEVANCE_MAX, RELEVANCE_WEIGHTS, fold_word, query_words, search_columns
-from search.backends.sql import TEMPERATURE_TOLERANCE_K, words
+from biomatdb.searchtext import RELEVANCE_MAX, RELEVANCE_WEIGHTS, query_words, search_columns
+from search.backends.sql import TEMPERATURE_TOLERANCE_K
 from search.model import (
     And,
     Condition,
@@ -234,11 +234,6 @@ MATCH_ALL: dict[str, Any] = {"match_all": {}}
 MATCH_NONE: dict[str, Any] = {"match_none": {}}
 
 
-def fold(token: str) -> str:
-    """A query word as the ``words`` analyzer indexes it: lower case, without diacritics."""
-    return fold_word(token)
-
-
 #: A nested measurement with a value (``biomatdb.models.has_value``): not a qualitative one.
 HAS_VALUE: dict[str, Any] = {"bool": {"must_not": [{"term": {"measurements.qualifier": QUALITATIVE}}]}}
 
@@ -366,8 +361,8 @@ def text_query(text: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Free text: every word as a prefix of a word of ``search_text`` (what filters, as in the SQL
     backend), and one constant-score clause per kind of name match, weighted as
     ``biomatdb.searchtext.RELEVANCE_WEIGHTS``: the hit's ``_score`` is the SQL backend's relevance."""
-    prefixes = [{"prefix": {"search_text": fold(token)}} for token in words(text)]
-    tokens = query_words(text)
+    tokens = query_words(text)  # folded as the ``words`` analyzer folds what it indexes
+    prefixes = [{"prefix": {"search_text": token}} for token in tokens]
     relevance = []
     if tokens:
         for kind, weight in RELEVANCE_WEIGHTS.items():

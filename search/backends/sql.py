@@ -80,12 +80,6 @@ Chemistry = Callable[[Substructure | Similarity], dict[int, float]]
 TEMPERATURE_TOLERANCE_K = 1e-6
 
 
-def words(text: str) -> list[str]:
-    """The words of a free-text query, folded (``biomatdb.searchtext.fold_word``: the search text
-    holds every word's folded form too); every backend matches each as a prefix."""
-    return query_words(text)
-
-
 def _not(expression: ColumnElement[bool]) -> ColumnElement[bool]:
     return not_(expression)
 
@@ -249,7 +243,7 @@ class SqlBackend:
     # --- pieces ----------------------------------------------------------------------
 
     def _text_condition(self, query_text: str) -> ColumnElement[bool]:
-        tokens = words(query_text)
+        tokens = query_words(query_text)  # folded, as the search text holds them
         if not tokens:
             return true()
         if self.dialect == "postgresql":

@@ -4,6 +4,7 @@ the merge of what was stored before them, and the fixtures under them."""
 from __future__ import annotations
 
 from collections import defaultdict
+from contextlib import contextmanager
 from itertools import combinations
 
 import pytest
@@ -278,7 +279,10 @@ def test_a_name_close_to_an_existing_one_is_warned_and_strict_refuses_it(sqlite_
 
 # --- a core stored before the rules ------------------------------------------------------
 
-def test_migration_0010_merges_what_was_stored_before_the_rules(tmp_path):
+@contextmanager
+def _stored_before_the_rules(tmp_path):
+    """A SQLite core at migration 0008, the last before the identity rules: the test writes on
+    ``connection`` what such a core held; leaving the block migrates it to the head."""
     from alembic import command
 
     engine = make_engine(f"sqlite:///{tmp_path / 'old.sqlite'}")
@@ -286,6 +290,12 @@ def test_migration_0010_merges_what_was_stored_before_the_rules(tmp_path):
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "0008")
+        yield engine, connection
+        command.upgrade(config, "head")
+
+
+def test_migration_0010_merges_what_was_stored_before_the_rules(tmp_path):
+    with _stored_before_the_rules(tmp_path) as (engine, connection):
         connection.execute(text("INSERT INTO properties (key, name, category, unit, kind) "
                                 "VALUES ('density', 'Density', 'physical', 'g/cm**3', 'quantity')"))
         for dataset_id, name in ((1, "afzal"), (2, "polymetrix")):
@@ -307,7 +317,6 @@ def test_migration_0010_merges_what_was_stored_before_the_rules(tmp_path):
                 {"id": material_id, "dataset": dataset_id})
         connection.execute(text("INSERT INTO material_synonyms (material_id, synonym, name_key, dataset_id) "
                                 "VALUES (3, '*CC(*)c1ccccc1', '*cc(*)c1ccccc1', 2)"))
-        command.upgrade(config, "head")
     with engine.connect() as connection:
         materials = connection.execute(select(Material.id, Material.public_id, Material.name)).all()
         assert len(materials) == 1
@@ -441,13 +450,7 @@ def test_a_text_of_too_many_words_is_refused_naming_the_limit(sqlite_engine):
 def test_migration_0010_keeps_the_spelling_a_material_was_shown_by(tmp_path):
     """Found upgrading a core loaded before the rules: "PLGA 50/50", an older synonym, folds to the
     key of the name "PLGA 50:50" and took its place."""
-    from alembic import command
-
-    engine = make_engine(f"sqlite:///{tmp_path / 'old.sqlite'}")
-    config = alembic_config(engine)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0008")
+    with _stored_before_the_rules(tmp_path) as (engine, connection):
         connection.execute(text("INSERT INTO datasets (id, name, rows_read, created_at, updated_at) "
                                 "VALUES (1, 'curated', 1, '2026-01-01', '2026-01-01')"))
         connection.execute(text("INSERT INTO materials (id, public_id, name, name_key, class, created_by_dataset_id, "
@@ -455,7 +458,6 @@ def test_migration_0010_keeps_the_spelling_a_material_was_shown_by(tmp_path):
                                 "'2026-01-01', '2026-01-01')"))
         connection.execute(text("INSERT INTO material_synonyms (material_id, synonym, name_key, dataset_id) "
                                 "VALUES (1, 'PLGA 50/50', 'plga 50/50', 1)"))
-        command.upgrade(config, "head")
     with engine.connect() as connection:
         assert connection.execute(select(Material.name)).scalars().all() == ["PLGA 50:50"]
         assert connection.execute(select(MaterialSynonym.synonym)).scalars().all() == ["PLGA 50:50"]

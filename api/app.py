@@ -53,7 +53,9 @@ def _lifespan(settings: Settings):
         app.state.settings = settings
         app.state.engine = engine
         app.state.chemistry = chemistry
-        app.state.search = make_backend(settings, engine, chemistry)
+        app.state.search = make_backend(settings, engine, chemistry, memory=True)
+        memory = getattr(app.state.search, "memory", None)
+        building = memory.start(engine) if memory is not None else None  # searches run in SQL until it is built
         app.state.limiter = RateLimiter.from_text(settings.rate_limit)
         app.state.jobs = JobWorker(settings, engine)
         app.state.jobs.start()
@@ -75,6 +77,8 @@ def _lifespan(settings: Settings):
             # the index build holds a connection: disposing the engine under it would leave that
             # connection to the garbage collector, unclosed (found as a ResourceWarning in the suite)
             warming.join(timeout=60)
+            if building is not None:
+                building.join(timeout=60)
             engine.dispose()
 
     return lifespan

@@ -287,3 +287,6 @@ class Readiness(BaseModel):
 
     status: Literal["ready", "not ready"]
     checks: dict[str, str]
+    search_index: str | None = Field(None, description=(
+        "The in-memory search index (BIOMATDB_SEARCH_MEMORY_INDEX): current, or building, while searches run "
+        "in SQL. Informative: it does not make the service unready."))

@@ -11,6 +11,7 @@ It measures; it asserts nothing about time. Traffic goes only to 127.0.0.1.
 from __future__ import annotations
 
 import contextlib
+import shutil
 import json
 import os
 import socket
@@ -136,50 +137,63 @@ def _upload(http: httpx.Client, path: Path, name: str, key: str) -> httpx.Respon
         return type(exc).__name__
 
 
+@contextlib.contextmanager
+def scratch(prefix: str, out: Path) -> Iterator[Path]:
+    """A working directory for one run, removed after it (the generated files and cores are
+    large); the server's log is kept in ``out``."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield work
+    finally:
+        if (work / "server.log").exists():
+            shutil.copyfile(work / "server.log", out / f"{prefix.strip('-')}-server.log")
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def run(rows: int, seconds: float, clients: int, out: Path) -> dict:
     out.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="biomatdb-load-"))
-    env = {**os.environ, "BIOMATDB_DATA_DIR": str(work / "data"), "BIOMATDB_RATE_LIMIT": "",
-           "BIOMATDB_JOB_POLL_SECONDS": "0.2"}
-    _cli(env, "load-fixtures")
-    key = _cli(env, "apikey", "create", "--role", "curator", "--name", "load-benchmark").stdout.strip().splitlines()[-1]
-    big, second = work / "big.csv", work / "second.csv"
-    write_long(big, rows, seed=11)
-    write_long(second, 2_000, seed=12)
-    with serving(env, work / "server.log") as base_url, httpx.Client(base_url=base_url, timeout=60) as http:
-        http.get("/api/v1/materials", params={"q": "warm"})
-        baseline = _search_for(base_url, seconds, clients)
-        upload = _upload(http, big, "load-benchmark-big", key)
-        assert not isinstance(upload, str), upload
-        job_url = upload.headers.get("location")
-        seconds_half = seconds / 2
-        results: dict = {}
+    with scratch("biomatdb-load-", out) as work:
+        env = {**os.environ, "BIOMATDB_DATA_DIR": str(work / "data"), "BIOMATDB_RATE_LIMIT": "",
+               "BIOMATDB_JOB_POLL_SECONDS": "0.2"}
+        _cli(env, "load-fixtures")
+        key = _cli(env, "apikey", "create", "--role", "curator", "--name", "load-benchmark").stdout.strip().splitlines()[-1]
+        big, second = work / "big.csv", work / "second.csv"
+        write_long(big, rows, seed=11)
+        write_long(second, 2_000, seed=12)
+        with serving(env, work / "server.log") as base_url, httpx.Client(base_url=base_url, timeout=60) as http:
+            http.get("/api/v1/materials", params={"q": "warm"})
+            baseline = _search_for(base_url, seconds, clients)
+            upload = _upload(http, big, "load-benchmark-big", key)
+            assert not isinstance(upload, str), upload
+            job_url = upload.headers.get("location")
+            seconds_half = seconds / 2
+            results: dict = {}
 
-        def searching() -> None:
-            results["during"] = _search_for(base_url, seconds, clients)
+            def searching() -> None:
+                results["during"] = _search_for(base_url, seconds, clients)
 
-        searcher = threading.Thread(target=searching)
-        searcher.start()
-        time.sleep(seconds_half)
-        second_upload = _upload(http, second, "load-benchmark-second", key)
-        running_at_half = http.get(job_url, headers={"Authorization": f"Bearer {key}"}).json()
-        searcher.join()
-        jobs = {}
-        for name, response in (("big", upload), ("second", second_upload)):
-            if isinstance(response, str):
-                jobs[name] = {"upload_status": response, "job_status": None, "error": response, "seconds": None}
-                continue
-            location = response.headers.get("location")
-            job = {"status": f"HTTP {response.status_code}", "error": response.text[:300]}
-            deadline = time.monotonic() + 1800
-            while location and time.monotonic() < deadline:
-                job = http.get(location, headers={"Authorization": f"Bearer {key}"}).json()
-                if job["status"] in ("succeeded", "failed"):
-                    break
-                time.sleep(0.5)
-            jobs[name] = {"upload_status": response.status_code, "job_status": job["status"],
-                          "error": job.get("error"),
-                          "seconds": _duration(job)}
+            searcher = threading.Thread(target=searching)
+            searcher.start()
+            time.sleep(seconds_half)
+            second_upload = _upload(http, second, "load-benchmark-second", key)
+            running_at_half = http.get(job_url, headers={"Authorization": f"Bearer {key}"}).json()
+            searcher.join()
+            jobs = {}
+            for name, response in (("big", upload), ("second", second_upload)):
+                if isinstance(response, str):
+                    jobs[name] = {"upload_status": response, "job_status": None, "error": response, "seconds": None}
+                    continue
+                location = response.headers.get("location")
+                job = {"status": f"HTTP {response.status_code}", "error": response.text[:300]}
+                deadline = time.monotonic() + 1800
+                while location and time.monotonic() < deadline:
+                    job = http.get(location, headers={"Authorization": f"Bearer {key}"}).json()
+                    if job["status"] in ("succeeded", "failed"):
+                        break
+                    time.sleep(0.5)
+                jobs[name] = {"upload_status": response.status_code, "job_status": job["status"],
+                              "error": job.get("error"),
+                              "seconds": _duration(job)}
     result = {"rows": rows, "seconds": seconds, "clients": clients, "baseline": baseline,
               "during_upload": results.get("during"), "big_job_at_half_time": running_at_half.get("status"),
               "uploads": jobs}

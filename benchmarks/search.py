@@ -14,7 +14,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -179,15 +178,22 @@ def _row(name: str, value: float, unit: str, baseline: float | None, target: str
 
 def run(scale: str, out: Path, seed: int = 42, repetitions: int = 30, materials: int | None = None) -> list[dict]:
     """The figures at ``scale`` (``materials`` overrides its size, for the suite's own check)."""
+    from benchmarks.load import scratch
+
+    materials = materials or SCALES[scale]
+    out.mkdir(parents=True, exist_ok=True)
+    with scratch(f"biomatdb-search-{scale}-", out) as work:
+        return _run(scale, out, seed, repetitions, materials, work)
+
+
+def _run(scale: str, out: Path, seed: int, repetitions: int, materials: int, work: Path) -> list[dict]:
     from biomatdb.db import make_engine, migrate
     from ingest.pipeline import IngestOptions, ingest_file
     from search.chemistry import ChemistryIndex
     from search.service import build_query, make_backend
     from biomatdb.settings import Settings
+    from benchmarks.load import serving
 
-    materials = materials or SCALES[scale]
-    out.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f"biomatdb-search-{scale}-"))
     data = work / f"core-{materials}.csv"
     started = time.perf_counter()
     measurements = write_core(data, materials, seed)
@@ -237,21 +243,43 @@ def run(scale: str, out: Path, seed: int = 42, repetitions: int = 30, materials:
     substruct = statistics.median(_timed(lambda: library.GetMatches(ring, numThreads=-1, maxResults=len(library)),
                                          max(5, repetitions // 3)))
 
+    # the API's search: the SQL backend over its in-memory index (search/memory.py), built here
+    # in process first, timed against a build of the same index's columns by plain SQL reads
+    from search.backends.sql import SqlBackend
+    from search.memory import MemoryIndexes
+    from search.memory import build as build_memory
+
+    from biomatdb.db import core_generation, read_snapshot
+    with engine.connect() as connection:
+        started = time.perf_counter()
+        build_memory(read_snapshot(connection), core_generation(connection))
+        memory_s = time.perf_counter() - started
+    results.append(_row("index_search_memory_build", memory_s, "s", None, None, None))
     settings = Settings(database_url=url, rate_limit=None, data_dir=work / "data")
-    backend = make_backend(settings, engine, index)
+    sql_only = make_backend(settings, engine, index)
+    backend = SqlBackend(engine, index, memory=MemoryIndexes(), wait_for_memory=True)
     in_process: dict[str, list[float]] = {}
     for name, params in SEARCHES + CHEMISTRY_SEARCHES:
         query = build_query(text=params.get("q"), filter_text=params.get("filter"),
                             facets=params.get("facet") if isinstance(params.get("facet"), list) else None,
                             sort=params.get("sort"))
         in_process[name] = _timed(lambda q=query: backend.search(q), repetitions)
+        in_sql = _timed(lambda q=query: sql_only.search(q), max(5, repetitions // 3))
+        results.append(_row(f"{name}_memory_vs_sql_p50", statistics.median(in_process[name]), "ms",
+                            statistics.median(in_sql), None, None))
 
     # through the HTTP API: a real server over the same core
-    from benchmarks.load import serving
 
     env = {**os.environ, "BIOMATDB_DATABASE_URL": url, "BIOMATDB_DATA_DIR": str(work / "data"), "BIOMATDB_RATE_LIMIT": ""}
     with serving(env, work / "server.log", ready="/ready") as base_url:
         with httpx.Client(base_url=base_url, timeout=120) as http:
+            started = time.perf_counter()
+            while http.get("/ready").json().get("search_index") not in ("current", None):
+                if time.perf_counter() - started > 300:
+                    raise RuntimeError("the server's in-memory search index was not built in 300 s")
+                time.sleep(0.1)
+            results.append(_row("index_search_memory_ready_after_start", time.perf_counter() - started, "s",
+                                None, None, None))
             first = http.get("/api/v1/materials", params={"limit": 2, "filter": "class = polymer"}).json()["results"]
             ids = [hit["id"] for hit in first]
             cursor = None

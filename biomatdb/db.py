@@ -122,6 +122,19 @@ def bump_generation(connection) -> None:
     connection.execute(update(state).where(state.c.id == 1).values(generation=state.c.generation + 1))
 
 
+def read_snapshot(connection: Connection) -> Connection:
+    """Make every read that follows on ``connection`` see one state of the core, whatever commits
+    meanwhile: SQLite reads outside a transaction each see the newest state (the driver begins
+    none for a SELECT), so a deferred transaction is begun; PostgreSQL's default, READ COMMITTED,
+    does the same per statement, so the transaction is REPEATABLE READ. Call it before the first
+    statement; the connection's rollback or close ends it."""
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN")
+    elif connection.dialect.name == "postgresql":
+        connection.execution_options(isolation_level="REPEATABLE READ")
+    return connection
+
+
 def core_generation(connection) -> int:
     """The core's generation: one primary-key read."""
     state = models.CoreState.__table__

@@ -43,9 +43,10 @@ class LazyChemistry:
         return getattr(self.index(), name)
 
 
-def make_backend(settings: Settings, engine: Engine, chemistry=None):
+def make_backend(settings: Settings, engine: Engine, chemistry=None, *, memory: bool = False):
     """The configured search backend over this core (``chemistry``: a ``ChemistryIndex``, or one
-    made when first needed)."""
+    made when first needed). ``memory``: the SQL backend answers from the in-memory index
+    (``search.memory``) when the settings allow it; for a long-lived process, not a one-shot CLI."""
     chemistry = chemistry or LazyChemistry(engine, settings)
     url = getattr(settings, "elasticsearch_url", None)
     if url:
@@ -56,4 +57,8 @@ def make_backend(settings: Settings, engine: Engine, chemistry=None):
         return ElasticBackend(Elasticsearch(url), settings.elasticsearch_index, engine, chemistry)
     from search.backends.sql import SqlBackend
 
+    if memory and settings.search_memory_index:
+        from search.memory import memory_indexes
+
+        return SqlBackend(engine, chemistry, memory=memory_indexes)
     return SqlBackend(engine, chemistry)

@@ -32,9 +32,16 @@ def _indexed_words(connection) -> tuple[str, ...]:
 _WORDS: PerGeneration[tuple[str, ...]] = PerGeneration(_indexed_words)
 
 
-def respell(engine: Engine, query: Query) -> tuple[Query, dict[str, str]]:
+def _starts_one(words, token: str) -> bool:
+    position = bisect_left(words, token)
+    return position < len(words) and words[position].startswith(token)
+
+
+def respell(engine: Engine, query: Query, words: list[str] | None = None) -> tuple[Query, dict[str, str]]:
     """The query with each word that matches nothing replaced by its closest indexed word, and
-    the replacements made (none: the query itself)."""
+    the replacements made (none: the query itself). ``words``: every indexed word, sorted, of the
+    core's current generation when the caller holds them (the in-memory index): a word that starts
+    one of them is matched without a look-up."""
     if not query.text:
         return query, {}
     tokens = query_words(query.text)
@@ -48,16 +55,16 @@ def respell(engine: Engine, query: Query) -> tuple[Query, dict[str, str]]:
     backend = SqlBackend(engine)
     corrections: dict[str, str] = {}
     with engine.connect() as connection:
-        words: tuple[str, ...] | None = None
         for token in dict.fromkeys(tokens):
             if len(token) < MIN_LENGTH or token.isdigit():
                 continue
-            if connection.execute(select(Material.id).where(backend._text_condition(token)).limit(1)).first():
+            if words is not None and _starts_one(words, token):
+                continue
+            if backend.text_matches_any(connection, token):
                 continue
             if words is None:
                 words = _WORDS.get(engine, connection)
-            position = bisect_left(words, token)
-            if position < len(words) and words[position].startswith(token):
+            if _starts_one(words, token):
                 continue  # the index folds it otherwise; nothing to correct
             found = process.extractOne(token, words, scorer=fuzz.ratio, score_cutoff=SCORE_CUTOFF)
             if found is not None:

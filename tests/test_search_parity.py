@@ -1,4 +1,5 @@
-"""Parity: SQLite and PostgreSQL give the same answers to the same queries on the same data.
+"""Parity: SQLite, PostgreSQL and the API's in-memory index (``search.memory``) give the same
+answers to the same queries on the same data.
 
 Both cores hold every fixture (curated and public datasets) plus a generated dataset with
 ranges, bounds, conditions and structures, and a few qualitative values; each query of ``tests/search_parity_cases.py``
@@ -19,6 +20,7 @@ from benchmarks.generate import write_long, write_wide
 from ingest.pipeline import ingest_file
 from search.backends.sql import SqlBackend
 from search.chemistry import ChemistryIndex
+from search.memory import MemoryIndexes
 from search.model import FACETS, And, FieldFilter, HasProperty, Interval, Not, Or, PropertyFilter, Query, Sort
 from search.service import build_query
 from tests.search_parity_cases import (
@@ -60,8 +62,17 @@ def backends(tmp_path_factory, generated_files, fixtures_sqlite, fixtures_postgr
             started = time.perf_counter()
             _load_generated(engine, generated_files)
             print(f"\nparity data loaded into {name} in {time.perf_counter() - started:.1f} s")
-        yield {name: SqlBackend(engine, ChemistryIndex(engine))
-               for name, engine in (("sqlite", sqlite), ("postgresql", postgresql))}
+        backends = {name: SqlBackend(engine, ChemistryIndex(engine))
+                    for name, engine in (("sqlite", sqlite), ("postgresql", postgresql))}
+        # the API's in-memory index over the SQLite core, built in the request (search/memory.py)
+        backends["memory"] = SqlBackend(sqlite, backends["sqlite"].chemistry, memory=MemoryIndexes(),
+                                        wait_for_memory=True)
+
+        def no_sql(*args):
+            raise AssertionError("the in-memory backend fell back to SQL")
+
+        backends["memory"]._from_sql = no_sql
+        yield backends
     sqlite.dispose()
 
 
@@ -72,9 +83,11 @@ def _answer(backend, query: Query) -> tuple:
 
 
 def _same_on_both(backends, query: Query) -> tuple:
+    """The same answer from SQLite, PostgreSQL and the in-memory index."""
     sqlite = _answer(backends["sqlite"], query)
     postgresql = _answer(backends["postgresql"], query)
     assert postgresql == sqlite
+    assert _answer(backends["memory"], query) == sqlite
     return sqlite
 
 
@@ -105,6 +118,7 @@ def test_text_search_ranks_alike_with_the_same_scores(backends, text):
     ranked = {name: ([(hit.id, hit.score) for hit in result.results], result.total, result.spelling)
               for name, result in answers.items()}
     assert ranked["postgresql"] == ranked["sqlite"]
+    assert ranked["memory"] == ranked["sqlite"]
 
 
 @pytest.mark.parametrize(("text", "first"), [

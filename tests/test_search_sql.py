@@ -16,6 +16,7 @@ from biomatdb.errors import QueryError
 from ingest.pipeline import ingest_file
 from search.backends.sql import SqlBackend
 from search.chemistry import ChemistryIndex
+from search.memory import MemoryIndexes
 from search.model import Query, Sort
 from search.service import build_query
 
@@ -24,12 +25,19 @@ EVERYONE = {"Alpha", "Beta", "Gamma", "Delta", "Epsilon", "Zeta"}
 
 
 @pytest.fixture(scope="module")
-def semantics_backend(module_engine) -> SqlBackend:
+def semantics_core(module_engine):
     """Loaded once per backend for the module: every test here only reads."""
-    engine = module_engine
-    report = ingest_file(engine, SEMANTICS_CSV)
+    report = ingest_file(module_engine, SEMANTICS_CSV)
     assert report.ok, report.errors
-    return SqlBackend(engine, ChemistryIndex(engine))
+    return module_engine
+
+
+@pytest.fixture(scope="module", params=["sql", "memory"])
+def semantics_backend(semantics_core, request) -> SqlBackend:
+    """In SQL, and from the API's in-memory index (search/memory.py) over the same core."""
+    if request.param == "sql":
+        return SqlBackend(semantics_core, ChemistryIndex(semantics_core))
+    return SqlBackend(semantics_core, ChemistryIndex(semantics_core), memory=MemoryIndexes(), wait_for_memory=True)
 
 
 def names(backend: SqlBackend, filter_text: str | None = None, **query) -> list[str]:

@@ -23,9 +23,13 @@ def health() -> Health:
 def ready(engine: EngineDep, settings: SettingsDep, request: Request):
     """The database answers, the upload job worker runs; with Elasticsearch configured, it answers and its alias exists."""
     checks = {}
+    search_index = None
     try:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
+            memory = getattr(getattr(request.app.state, "search", None), "memory", None)
+            if memory is not None:
+                search_index = memory.state(engine, connection)
         checks["database"] = "ok"
     except Exception as exc:  # any driver error means not ready; the message names no secret
         checks["database"] = f"unreachable: {type(exc).__name__}"
@@ -34,7 +38,7 @@ def ready(engine: EngineDep, settings: SettingsDep, request: Request):
     if settings.elasticsearch_url:
         checks["elasticsearch"] = _elasticsearch(settings)
     ok = all(value == "ok" for value in checks.values())
-    body = Readiness(status="ready" if ok else "not ready", checks=checks)
+    body = Readiness(status="ready" if ok else "not ready", checks=checks, search_index=search_index)
     return OrjsonResponse(body.model_dump(), status_code=200 if ok else 503)
 
 

@@ -19,7 +19,9 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import numpy as np
 
 from rdkit import Chem, DataStructs
 from rdkit.Chem import rdSubstructLibrary
@@ -65,6 +67,16 @@ class _Snapshot:
     library: rdSubstructLibrary.SubstructLibrary
     fingerprints: list
     materials_of: list[list[int]]  # structure index -> material ids
+    # the same, flat: every material with a structure, and its structure's index
+    material_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    structure_of: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    def __post_init__(self) -> None:
+        if len(self.material_ids) == 0 and self.materials_of:
+            counts = np.fromiter(map(len, self.materials_of), dtype=np.int64, count=len(self.materials_of))
+            self.structure_of = np.repeat(np.arange(len(self.materials_of), dtype=np.int64), counts)
+            self.material_ids = np.fromiter((m for ids in self.materials_of for m in ids), dtype=np.int64,
+                                            count=int(counts.sum()))
 
 
 class ChemistryIndex:
@@ -82,6 +94,13 @@ class ChemistryIndex:
         if isinstance(node, Substructure):
             return self.substructure(node.pattern)
         return self.similarity(node.smiles, node.threshold)
+
+    def arrays(self, node: Substructure | Similarity) -> tuple[np.ndarray, np.ndarray]:
+        """The same answer as ``self(node)``, as material ids and their scores, without a dict of
+        thousands of entries (the in-memory search index takes it so)."""
+        if isinstance(node, Substructure):
+            return self._substructure(node.pattern)
+        return self._similarity(node.smiles, node.threshold)
 
     def _signature(self) -> tuple:
         """The core's generation (one row, moved by every change to materials): the change check
@@ -147,6 +166,10 @@ class ChemistryIndex:
 
     def substructure(self, pattern: str) -> dict[int, float]:
         """Materials whose structure contains ``pattern``; each scores 1.0."""
+        ids, scores = self._substructure(pattern)
+        return dict(zip(ids.tolist(), scores.tolist()))
+
+    def _substructure(self, pattern: str) -> tuple[np.ndarray, np.ndarray]:
         query = query_pattern(pattern, self.limits)
         snapshot = self.snapshot()
         total = len(snapshot.library)
@@ -159,12 +182,20 @@ class ChemistryIndex:
                     f"after {start} of {total} structures; use a more specific pattern", type="search-timeout")
             end = min(start + _SLICE, total)
             hits.extend(snapshot.library.GetMatches(query, start, end, numThreads=1, maxResults=end - start))
-        return {material_id: 1.0 for index in hits for material_id in snapshot.materials_of[index]}
+        matched = np.zeros(total, dtype=bool)
+        matched[np.asarray(hits, dtype=np.int64)] = True
+        ids = snapshot.material_ids[matched[snapshot.structure_of]]
+        return ids, np.ones(len(ids))
 
     def similarity(self, smiles: str, threshold: float) -> dict[int, float]:
         """Materials whose Morgan fingerprint has Tanimoto ≥ ``threshold`` to ``smiles``, with the score."""
+        ids, scores = self._similarity(smiles, threshold)
+        return dict(zip(ids.tolist(), scores.tolist()))
+
+    def _similarity(self, smiles: str, threshold: float) -> tuple[np.ndarray, np.ndarray]:
         probe = query_fingerprint(smiles, self.limits)
         snapshot = self.snapshot()
-        scores = DataStructs.BulkTanimotoSimilarity(probe, snapshot.fingerprints)
-        return {material_id: round(score, 6) for index, score in enumerate(scores) if score >= threshold
-                for material_id in snapshot.materials_of[index]}
+        scores = np.asarray(DataStructs.BulkTanimotoSimilarity(probe, snapshot.fingerprints))
+        per_material = scores[snapshot.structure_of]
+        kept = per_material >= threshold
+        return snapshot.material_ids[kept], np.round(per_material[kept], 6)

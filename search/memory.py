@@ -158,6 +158,15 @@ class MemoryIndex:
     def size(self) -> int:
         return len(self.material_ids)
 
+    def nbytes(self) -> int:
+        """The arrays' bytes (the word lists and dictionaries not counted)."""
+        arrays = [value for value in vars(self).values() if isinstance(value, np.ndarray)]
+        for words in (self.text, self.name_words, self.names_words):
+            arrays += [words.indptr, words.rows]
+        arrays += [codes.codes for codes in (self.material_class, self.origin, *self.conditions.values())]
+        arrays += list(self.applications.values())
+        return sum(array.nbytes for array in arrays)
+
     def positions_of(self, material_ids) -> np.ndarray:
         """The positions of those ids that are materials of this generation."""
         ids = np.fromiter(material_ids, dtype=np.int64)
@@ -308,11 +317,11 @@ def build(connection, generation: int) -> MemoryIndex:
         material_class=Codes.build(list(columns[3])), origin=Codes.build(list(columns[4])),
         biodegradable=biodegradable,
         applications={app: np.unique(positions(ids)) for app, ids in applications.items()},
-        slices=slices, position=position, has_value=rows["qualifier"] != _QUALIFIER_CODE[QUALITATIVE],
+        slices=slices, position=position.astype(np.int32), has_value=rows["qualifier"] != _QUALIFIER_CODE[QUALITATIVE],
         qualifier=rows["qualifier"], value_min=ends(rows["value_min"]), value_max=ends(rows["value_max"]),
         temperature=ends(rows["temperature"]),
         conditions={name: Codes.build(values) for name, values in conditions.items()},
-        dataset_id=rows["dataset_id"].copy(), source_id=rows["source_id"].copy(),
+        dataset_id=rows["dataset_id"].astype(np.int32), source_id=rows["source_id"].astype(np.int32),
         text=Words.build(list(columns[6])), name_words=Words.build(list(columns[7])),
         names_words=Words.build(list(columns[8])))
 
@@ -328,7 +337,13 @@ class Evaluator:
         self.index = index
         self.connection = connection  # for the small tables a condition names: datasets, sources
         self.chemistry = chemistry
-        self.scores: dict[int, float] = {}
+        self.score = np.zeros(index.size)  # similarity, the highest of the query's similarity nodes
+        self.scored = np.zeros(index.size, dtype=bool)
+
+    def scores_of(self, positions: np.ndarray) -> dict[int, float]:
+        """``{material id: similarity}`` of those positions that a similarity node scored."""
+        positions = positions[self.scored[positions]]
+        return dict(zip(self.index.material_ids[positions].tolist(), self.score[positions].tolist()))
 
     def filter(self, node: Filter) -> np.ndarray:
         method = getattr(self, f"node_{node.kind}", None)
@@ -401,11 +416,22 @@ class Evaluator:
         if self.chemistry is None:
             from biomatdb.errors import QueryError
             raise QueryError("this search backend has no chemistry index", type="unsupported")
-        found = self.chemistry(node)
+        arrays = getattr(self.chemistry, "arrays", None)
+        if arrays is not None:
+            ids, scores = arrays(node)
+        else:  # a chemistry callable of the SQL backend's kind
+            found = self.chemistry(node)
+            ids, scores = np.fromiter(found, dtype=np.int64, count=len(found)), np.fromiter(found.values(), float)
+        positions = np.searchsorted(self.index.material_ids, ids)
+        inside = positions < self.index.size
+        inside[inside] = self.index.material_ids[positions[inside]] == ids[inside]
+        positions, scores = positions[inside], scores[inside]
         if isinstance(node, Similarity):
-            for material_id, score in found.items():
-                self.scores[material_id] = max(score, self.scores.get(material_id, 0.0))
-        return self.index.mask_of(found)
+            self.score[positions] = np.where(self.scored[positions], np.maximum(self.score[positions], scores), scores)
+            self.scored[positions] = True
+        mask = np.zeros(self.index.size, dtype=bool)
+        mask[positions] = True
+        return mask
 
     # --- one measurement's conditions -------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """python -m benchmarks [--scale small|medium|large] [--out DIR]     # everything, results.json + results.md
 python -m benchmarks ingest [--rows N] [--out DIR] [--seed S]
-python -m benchmarks search [--scale S] [--out DIR]
+python -m benchmarks search [--scale S] [--backend sqlite|postgresql] [--out DIR]
 python -m benchmarks load [--rows N] [--seconds S] [--clients C] [--out DIR]"""
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ def main() -> None:
     search = commands.add_parser("search", help="the query mix through the API and in process, chemistry, CLI")
     search.add_argument("--scale", choices=("small", "medium", "large"), default="small")
     search.add_argument("--out", type=Path, default=Path("benchmarks/out"))
+    search.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite",
+                        help="the core: SQLite, or a PostgreSQL server started for the run")
     load = commands.add_parser("load", help="searches through the API while a large upload is ingested")
     load.add_argument("--rows", type=int, default=200_000, help="measurements in the upload (default 200,000)")
     load.add_argument("--seconds", type=float, default=60.0, help="seconds of searching per phase (default 60)")
@@ -50,7 +52,8 @@ def main() -> None:
     if args.command == "search":
         from benchmarks.search import run as run_search
 
-        _report(run_search(args.scale, args.out), args.out, f"search benchmark, {args.scale}")
+        _report(run_search(args.scale, args.out, backend=args.backend), args.out,
+                f"search benchmark, {args.scale}, {args.backend}")
         return
     from benchmarks.ingest import run as run_ingest
     from benchmarks.load import load_rows

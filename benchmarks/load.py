@@ -84,7 +84,8 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def _search_for(base_url: str, seconds: float, clients: int) -> dict:
+def _search_for(base_url: str, seconds: float, clients: int, queries: list[dict] | None = None) -> dict:
+    queries = queries or QUERIES
     latencies: list[float] = []
     by_query: dict[str, list[float]] = {}
     errors: list[str] = []
@@ -95,7 +96,7 @@ def _search_for(base_url: str, seconds: float, clients: int) -> dict:
         with httpx.Client(base_url=base_url, timeout=30) as http:
             index = offset
             while time.monotonic() < stop_at:
-                query = QUERIES[index % len(QUERIES)]
+                query = queries[index % len(queries)]
                 index += 1
                 started = time.perf_counter()
                 try:

@@ -10,6 +10,7 @@ measured in the same run as its baseline; nothing here asserts a time.
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import subprocess
@@ -22,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 SCALES = {"small": 10_000, "medium": 100_000, "large": 1_000_000}
+CONCURRENCY_SECONDS = {"small": 10.0, "medium": 30.0, "large": 60.0}
 MEASUREMENTS_PER_MATERIAL = 10
 
 STEMS = ["ethylene", "propylene", "styrene", "lactide", "glycolide", "caprolactone", "methyl methacrylate",
@@ -176,17 +178,40 @@ def _row(name: str, value: float, unit: str, baseline: float | None, target: str
             "ratio": ratio, "target": target, "met": met}
 
 
-def run(scale: str, out: Path, seed: int = 42, repetitions: int = 30, materials: int | None = None) -> list[dict]:
-    """The figures at ``scale`` (``materials`` overrides its size, for the suite's own check)."""
+def run(scale: str, out: Path, seed: int = 42, repetitions: int = 30, materials: int | None = None,
+        backend: str = "sqlite") -> list[dict]:
+    """The figures at ``scale`` (``materials`` overrides its size, for the suite's own check), on
+    the SQLite core or on a PostgreSQL server started for the run (Debian's ``postgresql``, as
+    the test suite starts it)."""
     from benchmarks.load import scratch
 
     materials = materials or SCALES[scale]
     out.mkdir(parents=True, exist_ok=True)
     with scratch(f"biomatdb-search-{scale}-", out) as work:
-        return _run(scale, out, seed, repetitions, materials, work)
+        if backend == "sqlite":
+            return _run(scale, out, seed, repetitions, materials, work, f"sqlite:///{work / 'data' / 'biomatdb.sqlite'}")
+        from tests.postgres import SUPERUSER, database_url, ensure_pg_bin, start_cluster
+
+        cluster = start_cluster(ensure_pg_bin())
+        try:
+            server = cluster.server
+            admin = database_url(host=server.host, port=server.port, user=SUPERUSER, dbname="postgres")
+            from sqlalchemy import create_engine, text
+
+            maker = create_engine(admin, isolation_level="AUTOCOMMIT")
+            with maker.connect() as connection:
+                connection.execute(text("CREATE DATABASE biomatdb_benchmark"))
+            maker.dispose()
+            url = database_url(host=server.host, port=server.port, user=SUPERUSER, dbname="biomatdb_benchmark")
+            rows = _run(scale, out, seed, repetitions, materials, work, url)
+            return [{**row, "name": row["name"].replace("search_", "search_postgresql_", 1)
+                     .replace("chemistry_", "chemistry_postgresql_", 1).replace("index_", "index_postgresql_", 1)}
+                    for row in rows]
+        finally:
+            cluster.stop()
 
 
-def _run(scale: str, out: Path, seed: int, repetitions: int, materials: int, work: Path) -> list[dict]:
+def _run(scale: str, out: Path, seed: int, repetitions: int, materials: int, work: Path, url: str) -> list[dict]:
     from biomatdb.db import make_engine, migrate
     from ingest.pipeline import IngestOptions, ingest_file
     from search.chemistry import ChemistryIndex
@@ -198,7 +223,6 @@ def _run(scale: str, out: Path, seed: int, repetitions: int, materials: int, wor
     started = time.perf_counter()
     measurements = write_core(data, materials, seed)
     generated_s = time.perf_counter() - started
-    url = f"sqlite:///{work / 'data' / 'biomatdb.sqlite'}"
     engine = make_engine(url)
     migrate(engine)
     started = time.perf_counter()
@@ -252,19 +276,23 @@ def _run(scale: str, out: Path, seed: int, repetitions: int, materials: int, wor
     from biomatdb.db import core_generation, read_snapshot
     with engine.connect() as connection:
         started = time.perf_counter()
-        build_memory(read_snapshot(connection), core_generation(connection))
+        built = build_memory(read_snapshot(connection), core_generation(connection))
         memory_s = time.perf_counter() - started
     results.append(_row("index_search_memory_build", memory_s, "s", None, None, None))
+    results.append(_row("index_search_memory_bytes_per_measurement", built.nbytes() / max(1, measurements), "bytes",
+                        None, None, None))
     settings = Settings(database_url=url, rate_limit=None, data_dir=work / "data")
     sql_only = make_backend(settings, engine, index)
     backend = SqlBackend(engine, index, memory=MemoryIndexes(), wait_for_memory=True)
     in_process: dict[str, list[float]] = {}
     for name, params in SEARCHES + CHEMISTRY_SEARCHES:
-        query = build_query(text=params.get("q"), filter_text=params.get("filter"),
-                            facets=params.get("facet") if isinstance(params.get("facet"), list) else None,
-                            sort=params.get("sort"))
-        in_process[name] = _timed(lambda q=query: backend.search(q), repetitions)
-        in_sql = _timed(lambda q=query: sql_only.search(q), max(5, repetitions // 3))
+        def parsed(params=params):  # the filter parsed each time, as the API parses it
+            return build_query(text=params.get("q"), filter_text=params.get("filter"),
+                               facets=params.get("facet") if isinstance(params.get("facet"), list) else None,
+                               sort=params.get("sort"))
+
+        in_process[name] = _timed(lambda p=parsed: backend.search(p()), repetitions)
+        in_sql = _timed(lambda p=parsed: sql_only.search(p()), max(5, repetitions // 3))
         results.append(_row(f"{name}_memory_vs_sql_p50", statistics.median(in_process[name]), "ms",
                             statistics.median(in_sql), None, None))
 
@@ -294,6 +322,9 @@ def _run(scale: str, out: Path, seed: int, repetitions: int, materials: int, wor
                 ("search_export_csv", "/api/v1/export", {"format": "csv", "filter": "class = metal AND application = dental"}),
                 ("search_similar", f"/api/v1/materials/{ids[0]}/similar", {}),
             ]
+            # the floor under every request: a round trip to a route that does nothing
+            floor = statistics.median(_timed(lambda: _get(http, "/health", {}), repetitions))
+            results.append(_row("search_api_round_trip_floor_p50", floor, "ms", None, None, None))
             for name, params in SEARCHES + CHEMISTRY_SEARCHES:
                 api = _timed(lambda p=params: _get(http, "/api/v1/materials", p), repetitions)
                 process = in_process[name]
@@ -312,6 +343,20 @@ def _run(scale: str, out: Path, seed: int, repetitions: int, materials: int, wor
                 api = _timed(lambda p=path, q=params: _get(http, p, q), repetitions)
                 p99 = _percentile(api, 0.99)
                 results.append(_row(f"{name}_p99", p99, "ms", None, "≤ 50 ms", p99 <= 50))
+        # concurrency: the search mix from 16 clients at once, against one client alone
+        from benchmarks.load import _search_for
+
+        seconds = CONCURRENCY_SECONDS.get(scale, 10.0)
+        mix = [params for _, params in SEARCHES]
+        alone = _search_for(base_url, seconds, 1, mix)
+        crowd = _search_for(base_url, seconds, 16, mix)
+        results.append(_row("search_concurrency_16_clients_requests_per_s", crowd["requests"] / seconds, "requests/s",
+                            alone["requests"] / seconds, "0 errors", crowd["errors"] == 0))
+        results.append(_row("search_concurrency_16_clients_errors", crowd["errors"], "requests", alone["errors"],
+                            "0", crowd["errors"] == 0))
+        results.append(_row("search_concurrency_16_clients_p99", crowd["p99_ms"], "ms", alone["p99_ms"], None, None))
+        (out / f"concurrency-{scale}.json").write_text(json.dumps({"alone": alone, "16 clients": crowd}, indent=2),
+                                                       encoding="utf-8")
 
     # the CLI, started and answering, against the interpreter's own start
     env_cli = {**os.environ, "BIOMATDB_DATABASE_URL": url, "BIOMATDB_DATA_DIR": str(work / "data")}

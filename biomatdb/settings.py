@@ -92,7 +92,7 @@ class Settings(BaseSettings):
     search_memory_index: bool = Field(
         default=True,
         description="The API server answers searches over the SQL core from an in-memory index of it (numpy "
-                    "columns, rebuilt in the background after every change; about 60 bytes per measurement), "
+                    "columns, rebuilt in the background after every change; about 80 bytes per measurement), "
                     "and in SQL while that is built. Off: every search runs in SQL.")
     read_max_columns: int = Field(default=2_000, gt=0, description="Most columns a file's header may have.")
     workbook_max_cells: int = Field(

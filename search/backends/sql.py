@@ -412,15 +412,11 @@ class SqlBackend:
         facets = facet_index(connection, self.engine).count(index.material_ids[matched], query.facets) \
             if query.facets else {}
         by_similarity = (sort is not None and sort.key == "similarity") or (
-            sort is None and not query.text and evaluator.scores)
+            sort is None and not query.text and evaluator.scored.any())
         if offset >= total:
             page: np.ndarray = matched[:0]
         elif by_similarity:
-            score = np.zeros(index.size)
-            if evaluator.scores:
-                positions = index.positions_of(evaluator.scores)
-                score[positions] = [evaluator.scores[int(i)] for i in index.material_ids[positions]]
-            page = matched[np.lexsort((index.name_rank[matched], -score[matched]))]
+            page = matched[np.lexsort((index.name_rank[matched], -evaluator.score[matched]))]
         elif sort is None and words:
             relevance = index.relevance(query.text)
             page = matched[np.lexsort((index.name_rank[matched], -relevance[matched]))]
@@ -433,8 +429,8 @@ class SqlBackend:
             missing = np.isnan(extreme)
             value = np.where(missing, 0.0, -extreme if sort.descending else extreme)
             page = matched[np.lexsort((index.name_rank[matched], value, missing))]
-        page_ids = [int(i) for i in index.material_ids[page[offset:offset + query.limit]]]
-        return total, page_ids, facets, evaluator.scores
+        page = page[offset:offset + query.limit]
+        return total, index.material_ids[page].tolist(), facets, evaluator.scores_of(page)
 
     def _materialise(self, connection, where: ColumnElement[bool]) -> ColumnElement[bool]:
         """The matching ids into this connection's temporary table, inside a transaction that the

@@ -28,6 +28,8 @@ class SearchBody(BaseModel):
     sort: str | None = Field(None, max_length=params.SORT_MAX, description="name, relevance, similarity or a property key; -key descends.")
     limit: int = Field(20, ge=1, le=MAX_LIMIT, description="Results per page (at most the server's page_size_max).")
     cursor: str | None = Field(None, max_length=params.CURSOR_MAX, description="next_cursor of the previous page.")
+    match: Literal["possible", "certain"] = Field("possible", description=(
+        "possible: a measurement whose interval meets the asked one matches; certain: only one wholly within it."))
 
 
 class _Open(BaseModel):

@@ -296,6 +296,8 @@ def search(
     sort: Annotated[Optional[str], typer.Option(help="name, relevance, similarity, or a property key (-key for descending)")] = None,
     limit: Annotated[int, typer.Option(min=1, max=500, help="Results per page")] = 20,
     cursor: Annotated[Optional[str], typer.Option(help="next_cursor of the previous page")] = None,
+    match: Annotated[str, typer.Option(help="possible: a measurement whose interval meets the asked one matches; "
+                                            "certain: only one that lies wholly within it")] = "possible",
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
     """Search materials by text, properties in any unit, class, application and chemistry."""
@@ -306,7 +308,8 @@ def search(
 
     settings = Settings()
     try:
-        query = build_query(text=text, filter_text=filter, facets=facet, sort=sort, limit=limit, cursor=cursor)
+        query = build_query(text=text, filter_text=filter, facets=facet, sort=sort, limit=limit, cursor=cursor,
+                            match=match)
         engine = _engine(settings)
         result = make_backend(settings, engine).search(query)
     except QueryError as exc:
@@ -331,6 +334,7 @@ def search(
         table.add_column(column, overflow="fold")
     for hit in result.results:
         shown = "; ".join(f"{m.property} {value_text(m.qualifier, m.value, m.value_min, m.value_max)} {m.unit}"
+                          + (" (possible)" if m.certainty == "possible" else "")
                           for m in hit.measurements[:4])
         if len(hit.measurements) > 4:
             shown += f"; … {len(hit.measurements) - 4} more"

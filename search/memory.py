@@ -333,8 +333,9 @@ class Unsupported(Exception):
 class Evaluator:
     """A filter tree → a boolean mask over the index's materials, one method per node kind."""
 
-    def __init__(self, index: MemoryIndex, connection, chemistry) -> None:
+    def __init__(self, index: MemoryIndex, connection, chemistry, match: str = "possible") -> None:
         self.index = index
+        self.match = match
         self.connection = connection  # for the small tables a condition names: datasets, sources
         self.chemistry = chemistry
         self.score = np.zeros(index.size)  # similarity, the highest of the query's similarity nodes
@@ -374,7 +375,8 @@ class Evaluator:
     def node_property(self, node: PropertyFilter) -> np.ndarray:
         start, stop = self.index.slices.get(node.property, (0, 0))
         index = self.index
-        rows = index.has_value[start:stop] & interval_intersects(
+        test = interval_within if self.match == "certain" else interval_intersects
+        rows = index.has_value[start:stop] & test(
             node.interval, index.value_min[start:stop], index.value_max[start:stop], index.qualifier[start:stop])
         for c in node.where:
             if not rows.any():
@@ -486,6 +488,22 @@ def interval_intersects(asked: Interval, low: np.ndarray, high: np.ndarray, qual
             if not asked.high_open:
                 below |= (low == asked.high) & (qualifier != _QUALIFIER_CODE[">"])
             rows &= np.isnan(low) | below
+    return rows
+
+
+def interval_within(asked: Interval, low: np.ndarray, high: np.ndarray, qualifier: np.ndarray) -> np.ndarray:
+    """``search.backends.sql.interval_within`` over columns: a NaN end is infinite, never within a bound."""
+    rows = np.ones(len(low), dtype=bool)
+    if asked.low is not None:
+        inside = low > asked.low
+        touching = low == asked.low
+        inside |= touching & (qualifier == _QUALIFIER_CODE[">"]) if asked.low_open else touching
+        rows &= inside  # NaN compares False: a missing end is not within
+    if asked.high is not None:
+        inside = high < asked.high
+        touching = high == asked.high
+        inside |= touching & (qualifier == _QUALIFIER_CODE["<"]) if asked.high_open else touching
+        rows &= inside
     return rows
 
 

@@ -153,6 +153,9 @@ class Query(BaseModel):
     filter: Filter | None = Field(None, description="The parsed filter (see the filter language).")
     facets: list[str] = Field(default_factory=list, description=f"Facets to count: {', '.join(FACETS)}.")
     sort: Sort | None = None
+    match: Literal["possible", "certain"] = Field("possible", description=(
+        "possible: a measurement matches a property filter when its interval meets the asked one; certain: "
+        "only when its whole interval, a bound included, lies within it."))
     limit: int = Field(20, ge=1, le=MAX_LIMIT)
     cursor: str | None = Field(None, description="Opaque cursor from a previous page's next_cursor.")
 
@@ -186,6 +189,9 @@ class MatchedMeasurement(BaseModel):
     conditions: dict = Field(default_factory=dict)
     source: str | None = None
     dataset: str
+    certainty: Literal["certain", "possible"] | None = Field(None, description=(
+        "certain: the measurement's whole interval lies within an asked interval it was matched for; possible: it "
+        "only meets it. None for a measurement shown for `has`."))
 
 
 class Hit(BaseModel):

@@ -101,3 +101,15 @@ async def test_text_without_a_word_matches_everything(semantics, api):
     response = await api.get("/api/v1/materials", params={"q": "!!"})
     assert response.status_code == 200
     assert response.json()["total"] == 6
+
+
+async def test_match_certain_keeps_only_measurements_wholly_within(semantics, api):
+    possible = (await api.get("/api/v1/materials", params={"filter": "youngs_modulus >= 1 GPa"})).json()
+    certain = (await api.get("/api/v1/materials", params={"filter": "youngs_modulus >= 1 GPa", "match": "certain"})).json()
+    posted = (await api.post("/api/v1/search", json={"filter": "youngs_modulus >= 1 GPa", "match": "certain"})).json()
+    assert certain == posted == expected(semantics, filter_text="youngs_modulus >= 1 GPa", match="certain")
+    assert {hit["name"] for hit in possible["results"]} - {hit["name"] for hit in certain["results"]} == {"Beta"}
+    beta = next(hit for hit in possible["results"] if hit["name"] == "Beta")
+    assert [m["certainty"] for m in beta["measurements"]] == ["possible"]
+    bad = await api.get("/api/v1/materials", params={"filter": "has density", "match": "sure"})
+    assert bad.status_code == 422 and "match" in bad.text

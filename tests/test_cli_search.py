@@ -65,3 +65,12 @@ def test_bad_filter_exits_non_zero_with_the_position(cli):
 def test_unknown_property_is_refused(cli):
     result = cli("search", "--filter", "stiffnes > 3 GPa")
     assert result.exit_code == 2 and "stiffnes" in result.stderr
+
+
+def test_search_match_certain_and_possible_marked_in_the_table(cli):
+    certain = json.loads(cli("search", "--filter", "youngs_modulus >= 1 GPa", "--match", "certain", "--json").stdout)
+    assert {hit["name"] for hit in certain["results"]} == {"Alpha", "Gamma", "Delta"}
+    table = cli("search", "--filter", "youngs_modulus >= 1 GPa")
+    assert table.exit_code == 0 and "(possible)" in table.stdout
+    refused = cli("search", "--filter", "has density", "--match", "sure")
+    assert refused.exit_code == 2 and "match" in refused.output

@@ -62,15 +62,30 @@ NAME_ORDER = [{"name_key": "asc"}, {"public_id": "asc"}]
 SOURCE_FIELDS = ["material_id", "public_id", "name", "class"]
 
 
-def inner(n: int) -> dict:
-    return {"name": f"m{n}", "size": 100, "sort": INNER_SORT}
+def inner(n: int, prefix: str = "m") -> dict:
+    return {"name": f"{prefix}{n}", "size": 100, "sort": INNER_SORT}
 
 
-def nested(query: dict, inner_hits: int | None = 0) -> dict:
+def nested(query: dict, inner_hits: int | None = 0, prefix: str = "m") -> dict:
     body = {"path": "measurements", "query": query}
     if inner_hits is not None:
-        body["inner_hits"] = inner(inner_hits)
+        body["inner_hits"] = inner(inner_hits, prefix)
     return {"nested": body}
+
+
+def has(query: dict, inner_hits: int | None = 0) -> dict:
+    """A ``has`` filter's nested query: its inner hits are named ``h…``."""
+    return nested(query, inner_hits, prefix="h")
+
+
+def shown(query: dict, within: dict | None = None) -> dict:
+    """A property filter's measurement query, with the named clause that marks a shown measurement
+    certain (``within``: the asked interval with relation ``within``; none: any value)."""
+    return {"bool": {**query["bool"], "should": [{"bool": {"filter": [within or HAS_VALUE], "_name": "certain"}}]}}
+
+
+def within(**bounds) -> dict:
+    return {"range": {"measurements.interval": {**bounds, "relation": "within"}}}
 
 
 def prop(key: str, *clauses: dict) -> dict:
@@ -94,46 +109,46 @@ CHEMISTRY = {PLLA: {7: 1.0, 3: 1.0}, STYRENE: {5: 0.81}, SILICON: {}}
 
 FILTERS = [
     pytest.param(PropertyFilter(property="youngs_modulus", interval=Interval(low=1000, high=3000)),
-                 nested(prop("youngs_modulus", intersects(gte=1000.0, lte=3000.0))), id="closed-ends"),
+                 nested(shown(prop("youngs_modulus", intersects(gte=1000.0, lte=3000.0)), within(gte=1000.0, lte=3000.0))), id="closed-ends"),
     pytest.param(PropertyFilter(property="youngs_modulus", interval=Interval(low=1000, high=3000, low_open=True,
                                                                             high_open=True)),
-                 nested(prop("youngs_modulus", intersects(gt=1000.0, lt=3000.0))), id="open-ends"),
+                 nested(shown(prop("youngs_modulus", intersects(gt=1000.0, lt=3000.0)), within(gt=1000.0, lt=3000.0))), id="open-ends"),
     pytest.param(PropertyFilter(property="density", interval=Interval(high=2, high_open=True)),
-                 nested(prop("density", intersects(lt=2.0))), id="below"),
+                 nested(shown(prop("density", intersects(lt=2.0)), within(lt=2.0))), id="below"),
     pytest.param(PropertyFilter(property="density", interval=Interval(low=4)),
-                 nested(prop("density", intersects(gte=4.0))), id="at-least"),
-    pytest.param(PropertyFilter(property="density"), nested(prop("density", HAS_VALUE)), id="unbounded"),
+                 nested(shown(prop("density", intersects(gte=4.0)), within(gte=4.0))), id="at-least"),
+    pytest.param(PropertyFilter(property="density"), nested(shown(prop("density", HAS_VALUE))), id="unbounded"),
     pytest.param(PropertyFilter(property="tensile_strength", interval=Interval(low=50, low_open=True),
                                 where=(Condition(field="medium", value="PBS"),
                                        Condition(field="temperature", value=310.15))),
-                 nested(prop("tensile_strength", intersects(gt=50.0),
+                 nested(shown(prop("tensile_strength", intersects(gt=50.0),
                              {"term": {"measurements.medium": "PBS"}},
-                             {"range": {"measurements.temperature_K": {"gte": 310.15 - 1e-6, "lte": 310.15 + 1e-6}}})),
+                             {"range": {"measurements.temperature_K": {"gte": 310.15 - 1e-6, "lte": 310.15 + 1e-6}}}), within(gt=50.0))),
                  id="where-medium-and-temperature"),
     pytest.param(PropertyFilter(property="glass_transition_temperature", interval=Interval(low=400, low_open=True),
                                 where=(Condition(field="method", op="!=", value="experimental"),)),
-                 nested(prop("glass_transition_temperature", intersects(gt=400.0),
-                             {"bool": {"must_not": [{"term": {"measurements.method": "experimental"}}]}})),
+                 nested(shown(prop("glass_transition_temperature", intersects(gt=400.0),
+                             {"bool": {"must_not": [{"term": {"measurements.method": "experimental"}}]}}), within(gt=400.0))),
                  id="where-not-equal"),
     pytest.param(PropertyFilter(property="youngs_modulus", where=(
         Condition(field="temperature", op="!=", value=310.15), Condition(field="temperature", op="<", value=300),
         Condition(field="temperature", op=">=", value=290))),
-                 nested(prop("youngs_modulus", HAS_VALUE,
+                 nested(shown(prop("youngs_modulus", HAS_VALUE,
                              {"bool": {"must_not": [{"range": {"measurements.temperature_K": {
                                  "gte": 310.15 - 1e-6, "lte": 310.15 + 1e-6}}}]}},
                              {"range": {"measurements.temperature_K": {"lt": 300 - 1e-6}}},
-                             {"range": {"measurements.temperature_K": {"gte": 290 - 1e-6}}})),
+                             {"range": {"measurements.temperature_K": {"gte": 290 - 1e-6}}}))),
                  id="where-temperature-comparisons"),
     pytest.param(PropertyFilter(property="density", where=(Condition(field="source", value="10.5555/x"),
                                                            Condition(field="dataset", value="Wide"))),
-                 nested(prop("density", HAS_VALUE,
+                 nested(shown(prop("density", HAS_VALUE,
                              {"bool": {"should": [{"term": {"measurements.source_doi": "10.5555/x"}},
                                                   {"term": {"measurements.source_citation": "10.5555/x"}}],
                                        "minimum_should_match": 1}},
-                             {"term": {"measurements.dataset": "Wide"}})),
+                             {"term": {"measurements.dataset": "Wide"}}))),
                  id="where-source-and-dataset"),
     pytest.param(HasProperty(property="fracture_toughness"),
-                 nested(prop("fracture_toughness", HAS_VALUE)), id="has"),
+                 has(prop("fracture_toughness", HAS_VALUE)), id="has"),
     pytest.param(FieldFilter(field="class", value="Polymer"),
                  {"term": {"class": {"value": "Polymer", "case_insensitive": True}}}, id="class"),
     pytest.param(FieldFilter(field="class", op="!=", value="polymer"),
@@ -153,13 +168,13 @@ FILTERS = [
     pytest.param(STYRENE, {"terms": {"material_id": [5]}}, id="similarity"),
     pytest.param(SILICON, {"match_none": {}}, id="chemistry-nothing-found"),
     pytest.param(And(items=(HasProperty(property="density"), FieldFilter(field="class", value="polymer"))),
-                 {"bool": {"filter": [nested(prop("density", HAS_VALUE)),
+                 {"bool": {"filter": [has(prop("density", HAS_VALUE)),
                                       {"term": {"class": {"value": "polymer", "case_insensitive": True}}}]}},
                  id="and"),
     pytest.param(Or(items=(PropertyFilter(property="youngs_modulus", interval=Interval(low=10000, low_open=True)),
                            PropertyFilter(property="tensile_strength", interval=Interval(low=500, low_open=True)))),
-                 {"bool": {"should": [nested(prop("youngs_modulus", intersects(gt=10000.0)), 0),
-                                      nested(prop("tensile_strength", intersects(gt=500.0)), 1)],
+                 {"bool": {"should": [nested(shown(prop("youngs_modulus", intersects(gt=10000.0)), within(gt=10000.0)), 0),
+                                      nested(shown(prop("tensile_strength", intersects(gt=500.0)), within(gt=500.0)), 1)],
                            "minimum_should_match": 1}}, id="or-names-inner-hits-apart"),
     pytest.param(Or(items=()), {"match_none": {}}, id="empty-or"),
     pytest.param(Not(item=HasProperty(property="youngs_modulus")),
@@ -171,7 +186,7 @@ FILTERS = [
                      {"bool": {"must_not": [{"bool": {"should": [
                          nested(prop("density", HAS_VALUE), None),
                          {"terms": {"material_id": [3, 7]}}], "minimum_should_match": 1}}]}},
-                     nested(prop("porosity", HAS_VALUE), 0)]}},
+                     has(prop("porosity", HAS_VALUE), 0)]}},
                  id="not-or-then-positive"),
 ]
 
@@ -227,7 +242,7 @@ def test_body_with_filter_facets_and_property_sort_ascending():
     body = query_body(query, chemistry_ids={}, offset=0)
     assert Search.from_dict(body).to_dict() == body
     assert body == {
-        "query": {"bool": {"filter": [nested(prop("glass_transition_temperature", HAS_VALUE))]}},
+        "query": {"bool": {"filter": [has(prop("glass_transition_temperature", HAS_VALUE))]}},
         "sort": [{"measurements.sort_low": {
             "order": "asc", "mode": "min", "missing": "_last",
             "nested": {"path": "measurements",
@@ -479,6 +494,33 @@ def test_parse_response():
         "biodegradable": [("true", 2), ("false", 1)],
     }
     assert parse_response(RESPONSE, query, offset=2).next_cursor is None
+
+
+def test_a_shown_measurement_is_certain_when_its_named_within_clause_matched():
+    def inner_hit(source: dict, *names: str) -> dict:
+        return {"_index": "biomatdb-1", "_id": "1", "_nested": {"field": "measurements", "offset": 0},
+                "_source": source, **({"matched_queries": list(names)} if names else {})}
+
+    body = {"hits": {"total": {"value": 1, "relation": "eq"}, "hits": [
+        {"_index": "biomatdb-1", "_id": "1", "_score": None,
+         "_source": {"material_id": 1, "public_id": "BM-0001", "name": "PCL", "class": "polymer"},
+         "inner_hits": {
+             "m0": {"hits": {"hits": [inner_hit(_nested_source(1, "youngs_modulus"), "certain"),
+                                      inner_hit(_nested_source(2, "youngs_modulus"))]}},
+             "h1": {"hits": {"hits": [inner_hit(_nested_source(3, "density"))]}}}}]}}
+    query = Query(filter=And(items=(PropertyFilter(property="youngs_modulus", interval=Interval(low=1.0)),
+                                    HasProperty(property="density"))))
+    shown = parse_response(body, query).results[0].measurements
+    assert [(m.property, m.certainty) for m in shown] == [
+        ("density", None), ("youngs_modulus", "certain"), ("youngs_modulus", "possible")]
+
+
+def test_a_certain_search_asks_for_intervals_within():
+    node = PropertyFilter(property="density", interval=Interval(low=4))
+    assert ElasticTranslator(CHEMISTRY, "certain").filter(node) == nested(shown(
+        prop("density", within(gte=4.0)), within(gte=4.0)))
+    negated = ElasticTranslator(CHEMISTRY, "certain").filter(Not(item=node))
+    assert negated == {"bool": {"must_not": [nested(prop("density", within(gte=4.0)), None)]}}
 
 
 # --- (b) the outbox while Elasticsearch is unreachable ---------------------------------------

@@ -97,6 +97,16 @@ def test_filter_gives_the_same_answer_on_sqlite_and_postgresql(backends, filter_
     _same_on_both(backends, query)
 
 
+@pytest.mark.parametrize("filter_text", PARITY_FILTERS)
+def test_certain_matches_are_the_same_on_every_backend(backends, filter_text):
+    query = build_query(filter_text=filter_text, facets=["class", "property"], sort="name", limit=100,
+                        match="certain")
+    _same_on_both(backends, query)
+    shown = {name: [[m.certainty for m in hit.measurements] for hit in backends[name].search(
+        query.model_copy(update={"match": "possible"})).results] for name in backends}
+    assert shown["postgresql"] == shown["sqlite"] == shown["memory"]
+
+
 @pytest.mark.parametrize(("filter_text", "sort"), SORTED_QUERIES)
 def test_sorted_pages_are_identical(backends, filter_text, sort):
     query = build_query(filter_text=filter_text, sort=sort, limit=50)

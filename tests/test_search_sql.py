@@ -143,6 +143,39 @@ def test_results_carry_the_matching_measurements_with_units(semantics_backend):
     assert measurement.source == "Search semantics fixture"
 
 
+CERTAIN_BY_HAND = [
+    # (filter, possible matches, certain matches): certain = the whole interval, a bound included, within
+    ("youngs_modulus >= 1 GPa", {"Alpha", "Beta", "Gamma", "Delta"}, {"Alpha", "Gamma", "Delta"}),  # Beta 0.5–1
+    ("youngs_modulus > 100 GPa", {"Gamma", "Delta"}, {"Gamma", "Delta"}),  # >100 lies within > 100
+    ("youngs_modulus >= 100 GPa", {"Gamma", "Delta"}, {"Gamma", "Delta"}),
+    ("youngs_modulus <= 1 GPa", {"Beta", "Epsilon"}, {"Beta", "Epsilon"}),  # <0.001 lies within <= 1
+    ("youngs_modulus < 200 GPa", {"Alpha", "Beta", "Gamma", "Delta", "Epsilon"},
+     {"Alpha", "Beta", "Delta", "Epsilon"}),  # Gamma's >100 reaches past 200
+    ("youngs_modulus in 0.0001..3 GPa", {"Alpha", "Beta", "Epsilon"}, {"Alpha", "Beta"}),  # <0.001 has no low end
+    ("youngs_modulus in 1..2 GPa", {"Alpha", "Beta"}, {"Alpha"}),  # Beta's 0.5–1 touches 1 only
+    ("degradation_time in 4..12 month", {"Epsilon", "Zeta"}, {"Epsilon"}),  # Zeta's 3–6 starts below 4
+    ("degradation_time > 12 month", {"Beta"}, {"Beta"}),
+    ("NOT youngs_modulus < 200 GPa", {"Zeta"}, {"Gamma", "Zeta"}),
+    ("youngs_modulus > 1 GPa AND degradation_time < 12 month", set(), set()),
+]
+
+
+@pytest.mark.parametrize(("filter_text", "possible", "certain"), CERTAIN_BY_HAND)
+def test_certain_matches_lie_wholly_within_the_asked_interval(semantics_backend, filter_text, possible, certain):
+    assert set(names(semantics_backend, filter_text)) == possible
+    assert set(names(semantics_backend, filter_text, match="certain")) == certain
+
+
+def test_each_shown_measurement_says_whether_it_is_certain(semantics_backend):
+    result = semantics_backend.search(build_query(filter_text="youngs_modulus >= 1 GPa AND has density", limit=10))
+    shown = {(hit.name, m.property): m.certainty for hit in result.results for m in hit.measurements}
+    assert shown == {("Beta", "youngs_modulus"): "possible", ("Beta", "density"): None,
+                     ("Gamma", "youngs_modulus"): "certain", ("Gamma", "density"): None,
+                     ("Delta", "youngs_modulus"): "certain", ("Delta", "density"): None}
+    certain = semantics_backend.search(build_query(filter_text="youngs_modulus >= 1 GPa", match="certain"))
+    assert {m.certainty for hit in certain.results for m in hit.measurements} == {"certain"}
+
+
 def test_text_search_matches_word_prefixes_in_names_and_applications(semantics_backend):
     assert names(semantics_backend, text="alph") == ["Alpha"]
     assert set(names(semantics_backend, text="dental")) == {"Gamma"}

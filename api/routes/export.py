@@ -63,6 +63,7 @@ def export(
     q: Annotated[str | None, Query(max_length=params.TEXT_MAX, description="Free text, as in /materials.")] = None,
     filter: Annotated[str | None, Query(max_length=params.FILTER_MAX, description="A filter, as in /materials.")] = None,
     dataset: Annotated[str | None, Query(max_length=params.NAME_MAX, description="Instead of a search: every row of this dataset.")] = None,
+    match: Annotated[Literal["possible", "certain"], Query(description="As in /materials.")] = "possible",
 ) -> StreamingResponse:
     """A row per measurement (and one per material without any), the columns of ``biomatdb export``;
     what it gives ingests back to the same data."""
@@ -73,7 +74,7 @@ def export(
         rows = dataset_rows(engine, dataset)
         stem = dataset
     else:
-        query = build_query(text=q, filter_text=filter, limit=MAX_LIMIT)
+        query = build_query(text=q, filter_text=filter, limit=MAX_LIMIT, match=match)
         rows = search_rows(search, engine, query)
         first = next(rows, None)  # runs the first page now, so that a bad query is a 400, not a broken stream
         rows = _prepend(first, rows)

@@ -20,11 +20,17 @@ router = APIRouter(tags=["search"])
 FILTER_EXAMPLE = "youngs_modulus in 0.1..3 GPa AND class = polymer"
 
 
+MatchParam = Annotated[Literal["possible", "certain"], Query(description=(
+    "possible (default): a measurement matches a property filter when its interval meets the asked one; "
+    "certain: only when its whole interval, a bound included, lies within it."))]
+
+
 def run_search(search, settings: Settings, *, text: str | None, filter_text: str | None, facets: list[str],
-               sort: str | None, limit: int, cursor: str | None) -> SearchResult:
+               sort: str | None, limit: int, cursor: str | None, match: str = "possible") -> SearchResult:
     if limit > settings.page_size_max:
         raise ProblemError(422, f"limit: at most {settings.page_size_max} results per page", code="validation-error")
-    query = build_query(text=text, filter_text=filter_text, facets=facets, sort=sort, limit=limit, cursor=cursor)
+    query = build_query(text=text, filter_text=filter_text, facets=facets, sort=sort, limit=limit, cursor=cursor,
+                        match=match)
     return search.search(query)
 
 
@@ -42,10 +48,12 @@ def search_materials(
                                       examples=["-youngs_modulus"])] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Results per page (at most page_size_max).")] = 20,
     cursor: Annotated[str | None, Query(max_length=params.CURSOR_MAX, description="next_cursor of the previous page.")] = None,
+    match: MatchParam = "possible",
 ) -> SearchResult:
     """Materials matching free text and a filter (properties in any unit, class, application,
     chemistry), with facet counts over the same matches, sorted, one page at a time."""
-    return run_search(search, settings, text=q, filter_text=filter, facets=facet, sort=sort, limit=limit, cursor=cursor)
+    return run_search(search, settings, text=q, filter_text=filter, facets=facet, sort=sort, limit=limit, cursor=cursor,
+                      match=match)
 
 
 @router.post("/search", response_model=SearchResult, responses=responses(400, 413, 422, 429, 503),
@@ -53,4 +61,4 @@ def search_materials(
 def search_by_body(search: SearchDep, settings: SettingsDep, body: SearchBody) -> SearchResult:
     """The same search as ``GET /materials``, the query as a JSON object."""
     return run_search(search, settings, text=body.text, filter_text=body.filter, facets=list(body.facets),
-                      sort=body.sort, limit=body.limit, cursor=body.cursor)
+                      sort=body.sort, limit=body.limit, cursor=body.cursor, match=body.match)

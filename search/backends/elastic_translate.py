@@ -238,8 +238,10 @@ MATCH_NONE: dict[str, Any] = {"match_none": {}}
 HAS_VALUE: dict[str, Any] = {"bool": {"must_not": [{"term": {"measurements.qualifier": QUALITATIVE}}]}}
 
 
-def interval_query(asked: Interval) -> dict[str, Any] | None:
-    """The asked interval as a ``range`` query intersecting ``measurements.interval``; ``None`` when unbounded."""
+def interval_query(asked: Interval, relation: str = "intersects") -> dict[str, Any] | None:
+    """The asked interval as a ``range`` query on ``measurements.interval`` (``intersects``, or
+    ``within`` for a certain match: open ends are nudged to the next double on both sides, so a
+    ``>60`` measurement is within ``> 60`` and ``60`` is not, as in SQL); ``None`` when unbounded."""
     bounds: dict[str, Any] = {}
     if asked.low is not None:
         bounds["gt" if asked.low_open else "gte"] = asked.low
@@ -247,7 +249,11 @@ def interval_query(asked: Interval) -> dict[str, Any] | None:
         bounds["lt" if asked.high_open else "lte"] = asked.high
     if not bounds:
         return None
-    return {"range": {"measurements.interval": {**bounds, "relation": "intersects"}}}
+    return {"range": {"measurements.interval": {**bounds, "relation": relation}}}
+
+
+#: the named clause whose match marks an inner hit (a shown measurement) certain
+CERTAIN = "certain"
 
 
 def condition_query(c: Condition) -> dict[str, Any]:
@@ -275,12 +281,15 @@ def condition_query(c: Condition) -> dict[str, Any]:
 class ElasticTranslator:
     """Query model → Elasticsearch query DSL; one method per filter node kind.
 
-    Property filters that are not under a NOT ask for ``inner_hits`` (named ``m0``, ``m1``, …),
-    which are the measurements a hit shows.
+    Property filters that are not under a NOT ask for ``inner_hits`` (named ``m0``, ``m1``, …; a
+    ``has``'s ``h0``, …), which are the measurements a hit shows; a named clause (``CERTAIN``) in
+    each says whether the measurement lies within the asked interval.
     """
 
-    def __init__(self, chemistry_ids: Mapping[Substructure | Similarity, Mapping[int, float]]) -> None:
+    def __init__(self, chemistry_ids: Mapping[Substructure | Similarity, Mapping[int, float]],
+                 match: str = "possible") -> None:
         self.chemistry_ids = chemistry_ids
+        self.match = match
         self._negations = 0
         self._inner_hits = 0
 
@@ -310,14 +319,19 @@ class ElasticTranslator:
         every condition (a measurement without a value has no ``interval`` to meet; without a range
         query the filter says so itself)."""
         clauses = [{"term": {"measurements.property": node.property}}]
-        interval = interval_query(node.interval)
+        interval = interval_query(node.interval, "within" if self.match == "certain" else "intersects")
         clauses.append(HAS_VALUE if interval is None else interval)
         clauses.extend(condition_query(c) for c in node.where)
-        return self._nested({"bool": {"filter": clauses}})
+        measurement: dict[str, Any] = {"bool": {"filter": clauses}}
+        if not self._negations:  # a shown measurement says whether it lies within: a named clause that matches alone
+            within = interval_query(node.interval, "within")
+            measurement["bool"]["should"] = [{"bool": {"filter": [within or HAS_VALUE], "_name": CERTAIN}}]
+        return self._nested(measurement)
 
     def node_has(self, node: HasProperty) -> dict[str, Any]:
         """``HasProperty``: at least one nested measurement of the property with a value."""
-        return self._nested({"bool": {"filter": [{"term": {"measurements.property": node.property}}, HAS_VALUE]}})
+        return self._nested({"bool": {"filter": [{"term": {"measurements.property": node.property}}, HAS_VALUE]}},
+                            prefix="h")
 
     def node_field(self, node: FieldFilter) -> dict[str, Any]:
         """``FieldFilter``: ``class|application|biodegradable|origin|dataset|id (=|!=) value``."""
@@ -346,11 +360,11 @@ class ElasticTranslator:
         found = self.chemistry_ids[node]
         return {"terms": {"material_id": sorted(found)}} if found else MATCH_NONE
 
-    def _nested(self, measurement_query: dict[str, Any]) -> dict[str, Any]:
+    def _nested(self, measurement_query: dict[str, Any], prefix: str = "m") -> dict[str, Any]:
         nested: dict[str, Any] = {"nested": {"path": "measurements", "query": measurement_query}}
         if not self._negations:
             nested["nested"]["inner_hits"] = {
-                "name": f"m{self._inner_hits}", "size": INNER_HITS_SIZE,
+                "name": f"{prefix}{self._inner_hits}", "size": INNER_HITS_SIZE,
                 "sort": [{"measurements.property": "asc"}, {"measurements.id": "asc"}],
             }
             self._inner_hits += 1
@@ -434,7 +448,7 @@ def query_body(query: Query, *, chemistry_ids: Mapping[Substructure | Similarity
     if offset + query.limit > MAX_RESULT_WINDOW:
         raise QueryError(f"the Elasticsearch backend pages through the first {MAX_RESULT_WINDOW:,} results only; "
                          "narrow the search", type="unsupported")
-    translator = ElasticTranslator(chemistry_ids)
+    translator = ElasticTranslator(chemistry_ids, query.match)
     filters: list[dict[str, Any]] = []
     should: list[dict[str, Any]] = []
     if query.text:
@@ -477,15 +491,25 @@ def matched_measurement(source: Mapping[str, Any]) -> MatchedMeasurement:
 def _hit(hit: Mapping[str, Any], query: Query, scores: Mapping[int, float]) -> Hit:
     source = hit["_source"]
     shown: dict[int, Mapping[str, Any]] = {}
-    for inner in (hit.get("inner_hits") or {}).values():
+    certain: dict[int, bool] = {}
+    for name, inner in (hit.get("inner_hits") or {}).items():
         for measurement in inner["hits"]["hits"]:
-            shown[measurement["_source"]["id"]] = measurement["_source"]
+            key = measurement["_source"]["id"]
+            shown[key] = measurement["_source"]
+            if name.startswith("m"):  # a property filter's, not a ``has``'s (``h0``, ``h1``, …)
+                certain[key] = certain.get(key, False) or CERTAIN in measurement.get("matched_queries", ())
     ordered = sorted(shown.values(), key=lambda m: (m["property"], m["id"]))
     score = scores.get(source["material_id"])
     if score is None and query.text and query_words(query.text):
         score = round(float(hit.get("_score") or 0.0) / RELEVANCE_MAX, 6)
+    measurements = []
+    for m in ordered:
+        shown_as = matched_measurement(m)
+        if m["id"] in certain:
+            shown_as = shown_as.model_copy(update={"certainty": "certain" if certain[m["id"]] else "possible"})
+        measurements.append(shown_as)
     return Hit(id=source["public_id"], name=source["name"], material_class=source.get("class"), score=score,
-               measurements=[matched_measurement(m) for m in ordered])
+               measurements=measurements)
 
 
 def _facet_value(bucket: Mapping[str, Any]) -> str:

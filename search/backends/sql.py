@@ -92,9 +92,10 @@ def _text_equals(column, value: str) -> ColumnElement[bool]:
 class SqlTranslator:
     """Query model → SQLAlchemy expressions over ``materials``; one method per node kind."""
 
-    def __init__(self, chemistry: Chemistry | None, dialect: str) -> None:
+    def __init__(self, chemistry: Chemistry | None, dialect: str, match: str = "possible") -> None:
         self.chemistry = chemistry
         self.dialect = dialect
+        self.match = match
         self.scores: dict[int, float] = {}
 
     def filter(self, node: Filter) -> ColumnElement[bool]:
@@ -164,7 +165,13 @@ class SqlTranslator:
 
     def measurement_matches(self, node: PropertyFilter) -> ColumnElement[bool]:
         """The row-level test of a property filter: property, a value, interval and conditions."""
-        return and_(Measurement.property_key == node.property, has_value(), interval_intersects(node.interval),
+        interval = interval_within(node.interval) if self.match == "certain" else interval_intersects(node.interval)
+        return and_(Measurement.property_key == node.property, has_value(), interval,
+                    *(condition(c) for c in node.where))
+
+    def measurement_certain(self, node: PropertyFilter) -> ColumnElement[bool]:
+        """The measurement meets the filter and lies wholly within its interval."""
+        return and_(Measurement.property_key == node.property, has_value(), interval_within(node.interval),
                     *(condition(c) for c in node.where))
 
 
@@ -188,6 +195,24 @@ def interval_intersects(asked: Interval) -> ColumnElement[bool]:
         if not asked.high_open:
             below = or_(below, and_(Measurement.value_min == asked.high, Measurement.qualifier != ">"))
         tests.append(or_(Measurement.value_min.is_(None), below))
+    return and_(true(), *tests)
+
+
+def interval_within(asked: Interval) -> ColumnElement[bool]:
+    """The measurement's whole interval lies within the asked one: each asked end is met by the
+    measurement's own end, which is not missing (−∞ or +∞). Equal ends are within unless the asked
+    end is open and the measurement's closed (``>60`` is within ``> 60``; ``60`` is not)."""
+    tests = []
+    if asked.low is not None:
+        inside = Measurement.value_min > asked.low
+        inside = or_(inside, and_(Measurement.value_min == asked.low, true() if not asked.low_open
+                                  else Measurement.qualifier == ">"))
+        tests.append(and_(Measurement.value_min.is_not(None), inside))
+    if asked.high is not None:
+        inside = Measurement.value_max < asked.high
+        inside = or_(inside, and_(Measurement.value_max == asked.high, true() if not asked.high_open
+                                  else Measurement.qualifier == "<"))
+        tests.append(and_(Measurement.value_max.is_not(None), inside))
     return and_(true(), *tests)
 
 
@@ -373,7 +398,7 @@ class SqlBackend:
 
     def _from_sql(self, connection, query: Query, sort: Sort | None, offset: int):
         """The total, the page's material ids, the facets and the similarity scores, in SQL."""
-        translator = SqlTranslator(self.chemistry, self.dialect)
+        translator = SqlTranslator(self.chemistry, self.dialect, query.match)
         where = self._where(query, translator)
         by_similarity = (sort is not None and sort.key == "similarity") or (
             sort is None and not query.text and translator.scores)
@@ -400,7 +425,7 @@ class SqlBackend:
         """The same as ``_from_sql``, from the in-memory index of the generation ``connection`` reads."""
         from search.memory import Evaluator
 
-        evaluator = Evaluator(index, connection, self.chemistry)
+        evaluator = Evaluator(index, connection, self.chemistry, query.match)
         mask = np.ones(index.size, dtype=bool)
         words = bool(query.text and query_words(query.text))
         if words:
@@ -449,11 +474,18 @@ class SqlBackend:
         shown: dict[int, list[MatchedMeasurement]] = defaultdict(list)
         filters = positive_property_filters(query.filter)
         if filters:
-            translator = SqlTranslator(None, self.dialect)
+            translator = SqlTranslator(None, self.dialect, query.match)
             tests = [translator.measurement_matches(f) if isinstance(f, PropertyFilter) else has_measurement(f)
                      for f in filters]
+            # a measurement shown for a property filter is certain or possible; one shown only for ``has``, neither
+            by_property = [f for f in filters if isinstance(f, PropertyFilter)]
+            certainty = literal(None)
+            if by_property:
+                certainty = case((or_(*(translator.measurement_certain(f) for f in by_property)), literal("certain")),
+                                 (or_(*(translator.measurement_matches(f) for f in by_property)), literal("possible")),
+                                 else_=literal(None))
             statement = (select(Measurement.__table__, Dataset.name.label("dataset_name"), Source.doi.label("doi"),
-                                Source.citation.label("citation"))
+                                Source.citation.label("citation"), certainty.label("certainty"))
                          .join(Dataset, Dataset.id == Measurement.dataset_id)
                          .outerjoin(Source, Source.id == Measurement.source_id)
                          .where(Measurement.material_id.in_(page_ids), or_(*tests))
@@ -475,4 +507,5 @@ def matched_measurement(row) -> MatchedMeasurement:
     return MatchedMeasurement(
         property=row["property_key"], value=row["value"], value_min=row["value_min"], value_max=row["value_max"],
         qualifier=row["qualifier"], uncertainty=row["uncertainty"], unit=row["unit"], conditions=conditions,
-        source=f"doi:{row['doi']}" if row["doi"] else row["citation"], dataset=row["dataset_name"])
+        source=f"doi:{row['doi']}" if row["doi"] else row["citation"], dataset=row["dataset_name"],
+        certainty=row.get("certainty"))

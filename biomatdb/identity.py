@@ -82,7 +82,7 @@ def is_structure_string(name: str) -> bool:
         return False
     from rdkit import Chem, RDLogger
 
-    RDLogger.DisableLog("rdApp.*")
+    RDLogger.DisableLog("rdApp.*")  # type: ignore[attr-defined]  # missing from RDKit's stubs
     return Chem.MolFromSmiles(text, sanitize=False) is not None
 
 

@@ -62,7 +62,7 @@ def retract_dataset(connection: Connection, dataset_id: int) -> Retraction:
     # any more leaves, whoever created it (a merge may have joined another dataset's row to it)
     has_measurements = select(Measurement.id).where(Measurement.material_id == Material.id).exists()
     has_claims = select(DetailClaim.material_id).where(DetailClaim.material_id == Material.id).exists()
-    orphans = []
+    orphans: list[int] = []
     for start in range(0, len(affected), _BATCH):
         orphans += connection.execute(select(Material.id).where(
             Material.id.in_(affected[start:start + _BATCH]), ~has_measurements, ~has_claims)).scalars().all()

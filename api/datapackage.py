@@ -46,8 +46,10 @@ def _slug(text: str) -> str:
 
 def _source(doi: str | None, citation: str | None, url: str | None) -> dict[str, str]:
     entry = {"title": citation or (f"doi:{doi}" if doi else url or "source")}
-    if doi or url:
-        entry["path"] = f"https://doi.org/{doi}" if doi else url
+    if doi:
+        entry["path"] = f"https://doi.org/{doi}"
+    elif url:
+        entry["path"] = url
     return entry
 
 

@@ -79,8 +79,9 @@ def in_display_units(measurement: dict[str, Any], units: dict[str, str]) -> dict
 def jsonld(material: Material, document: dict[str, Any], url: str) -> dict[str, Any]:
     """schema.org ``Dataset`` for one material; each measurement a ``PropertyValue``."""
     licenses = sorted({m.dataset.license for m in material.measurements if m.dataset.license})
-    citations = sorted({f"https://doi.org/{m.source.doi}" if m.source.doi else m.source.citation
-                        for m in material.measurements if m.source is not None} - {None})
+    cited = {f"https://doi.org/{m.source.doi}" if m.source.doi else m.source.citation
+             for m in material.measurements if m.source is not None}
+    citations = sorted(citation for citation in cited if citation is not None)
     variables = []
     for m in document["measurements"]:
         value: dict[str, Any] = {"@type": "PropertyValue", "propertyID": m["property"], "name": m["property_name"]}

@@ -159,7 +159,7 @@ async def _database_error(request: Request, error: Exception) -> Response:
 
 
 async def _unexpected(request: Request, error: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
     return problem_response(request, 500, "the server could not answer this request; the error was logged",
                             code="internal-error")
 
@@ -171,8 +171,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ValidationError, _validation_error)  # a query model built from parameters
-    from sqlalchemy.exc import OperationalError
-    from sqlalchemy.exc import TimeoutError as PoolTimeout
+    from sqlalchemy.exc import OperationalError, TimeoutError as PoolTimeout
 
     app.add_exception_handler(PoolTimeout, _pool_exhausted)
     app.add_exception_handler(OperationalError, _database_error)

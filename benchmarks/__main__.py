@@ -56,8 +56,7 @@ def main() -> None:
                 f"search benchmark, {args.scale}, {args.backend}")
         return
     from benchmarks.ingest import run as run_ingest
-    from benchmarks.load import load_rows
-    from benchmarks.load import run as run_load
+    from benchmarks.load import load_rows, run as run_load
     from benchmarks.search import run as run_search
 
     results = run_ingest(INGEST_ROWS[args.scale], args.out / "ingest")

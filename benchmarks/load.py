@@ -11,9 +11,9 @@ It measures; it asserts nothing about time. Traffic goes only to 127.0.0.1.
 from __future__ import annotations
 
 import contextlib
-import shutil
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess

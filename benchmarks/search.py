@@ -212,12 +212,12 @@ def run(scale: str, out: Path, seed: int = 42, repetitions: int = 30, materials:
 
 
 def _run(scale: str, out: Path, seed: int, repetitions: int, materials: int, work: Path, url: str) -> list[dict]:
+    from benchmarks.load import serving
     from biomatdb.db import make_engine, migrate
+    from biomatdb.settings import Settings
     from ingest.pipeline import IngestOptions, ingest_file
     from search.chemistry import ChemistryIndex
     from search.service import build_query, make_backend
-    from biomatdb.settings import Settings
-    from benchmarks.load import serving
 
     data = work / f"core-{materials}.csv"
     started = time.perf_counter()
@@ -269,11 +269,9 @@ def _run(scale: str, out: Path, seed: int, repetitions: int, materials: int, wor
 
     # the API's search: the SQL backend over its in-memory index (search/memory.py), built here
     # in process first, timed against a build of the same index's columns by plain SQL reads
-    from search.backends.sql import SqlBackend
-    from search.memory import MemoryIndexes
-    from search.memory import build as build_memory
-
     from biomatdb.db import core_generation, read_snapshot
+    from search.backends.sql import SqlBackend
+    from search.memory import MemoryIndexes, build as build_memory
     with engine.connect() as connection:
         started = time.perf_counter()
         built = build_memory(read_snapshot(connection), core_generation(connection))

@@ -16,7 +16,9 @@ from sqlalchemy import Connection, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from biomatdb.errors import NotFoundError
+from biomatdb.identity import material_key
 from biomatdb.models import (
+    QUALITATIVE,
     ChemicalStructure,
     CompositionComponent,
     Dataset,
@@ -25,10 +27,8 @@ from biomatdb.models import (
     MaterialRedirect,
     MaterialSynonym,
     Measurement,
-    QUALITATIVE,
     Source,
 )
-from biomatdb.identity import material_key
 from biomatdb.spreadsheet import neutralise_row
 from biomatdb.vocabulary import get_vocabulary, normalise_label
 
@@ -85,7 +85,7 @@ def find_dataset(session: Session, id_or_name: str) -> Dataset:
 def format_number(value: float) -> str:
     """Shortest text that reads back as the same float."""
     text = repr(float(value))
-    return text[:-2] if text.endswith(".0") else text
+    return text.removesuffix(".0")
 
 
 def value_text(qualifier: str, value: float | None, low: float | None, high: float | None,

@@ -20,7 +20,7 @@ from biomatdb.errors import StructureError
 FINGERPRINT_RADIUS = 2
 FINGERPRINT_BITS = 2048
 
-RDLogger.DisableLog("rdApp.*")
+RDLogger.DisableLog("rdApp.*")  # type: ignore[attr-defined]  # missing from RDKit's stubs
 
 
 _ATTACHMENTS = re.compile(r"\*\d*")
@@ -135,7 +135,7 @@ def parse_structure(text: str, *, placeholders: tuple[str, ...] = (),
         inchikey=inchikey,
         # a repeat unit's formula without its attachment points ("C3H4*2O2" → "C3H4O2"), as polymer texts write it
         formula=_ATTACHMENTS.sub("", rdMolDescriptors.CalcMolFormula(mol)),
-        molecular_weight=float(Descriptors.MolWt(mol)),
+        molecular_weight=float(Descriptors.MolWt(mol)),  # type: ignore[attr-defined]  # set at import, unstubbed
         is_repeat_unit=is_repeat_unit,
         fingerprint=DataStructs.BitVectToBinaryText(fingerprint(mol)),
         pattern_fingerprint=DataStructs.BitVectToBinaryText(pattern_fingerprint(mol)),
@@ -181,7 +181,7 @@ def polymer_family(canonical_smiles: str) -> str | None:
     polymer" for an all-carbon backbone, or None when it is no repeat unit or none fits."""
     global _family_patterns
     mol = Chem.MolFromSmiles(canonical_smiles)
-    if mol is None or not any(atom.GetAtomicNum() == 0 for atom in mol.GetAtoms()):
+    if mol is None or not any(atom.GetAtomicNum() == 0 for atom in mol.GetAtoms()):  # type: ignore[redundant-expr]  # RDKit's stubs say never None
         return None
     if _family_patterns is None:
         _family_patterns = [(family, Chem.MolFromSmarts(smarts)) for family, smarts in _FAMILIES]

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import orjson
 import typer
 
-from biomatdb.text import printable
 from biomatdb.settings import Settings
+from biomatdb.text import printable
 
 app = typer.Typer(help="BiomatDB: an open biomaterials database.", no_args_is_help=True, add_completion=False)
 
 
 def _engine(settings: Settings | None = None, *, migrate: bool = True):
-    from biomatdb.db import make_engine
-    from biomatdb.db import migrate as apply_migrations
+    from biomatdb.db import make_engine, migrate as apply_migrations
 
     settings = settings or Settings()
     engine = make_engine(settings.resolved_database_url())
@@ -85,15 +84,15 @@ def init() -> None:
 @app.command()
 def ingest(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV, TSV, XLSX or JSON file")],
-    dataset: Annotated[Optional[str], typer.Option(help="Dataset name (default: the file name without extension)")] = None,
-    license: Annotated[Optional[str], typer.Option(help="License of the dataset, e.g. CC-BY-4.0")] = None,
-    source: Annotated[Optional[str], typer.Option(help="DOI or citation for values without a source of their own")] = None,
-    manifest: Annotated[Optional[Path], typer.Option(exists=True, dir_okay=False, help="Mapping manifest (default: FILE.manifest.toml if present)")] = None,
-    column_mappings: Annotated[Optional[list[str]], typer.Option(
+    dataset: Annotated[str | None, typer.Option(help="Dataset name (default: the file name without extension)")] = None,
+    license: Annotated[str | None, typer.Option(help="License of the dataset, e.g. CC-BY-4.0")] = None,
+    source: Annotated[str | None, typer.Option(help="DOI or citation for values without a source of their own")] = None,
+    manifest: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, help="Mapping manifest (default: FILE.manifest.toml if present)")] = None,
+    column_mappings: Annotated[list[str] | None, typer.Option(
         "--map", metavar="HEADER=PROPERTY",
         help='Read the column HEADER as a property key (or a role such as name or temperature, or ignore), '
              'over the manifest; a unit may follow in brackets: --map "E=youngs_modulus [GPa]". Repeatable')] = None,
-    uploader: Annotated[Optional[str], typer.Option(help="Who uploads")] = None,
+    uploader: Annotated[str | None, typer.Option(help="Who uploads")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and report; change nothing")] = False,
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Load the valid rows, report the rest")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Every warning is an error: load nothing when there is "
@@ -219,7 +218,7 @@ def _print_material(document) -> None:
     for m in document["measurements"]:
         text = m["text"] + (f" ± {m['uncertainty']:g}" if m["uncertainty"] is not None else "")
         conditions = ", ".join(f"{k}={v}" for k, v in m["conditions"].items() if k != "temperature_K")
-        source = m["source"] and (m["source"]["doi"] or m["source"]["citation"]) or ""
+        source = (m["source"] and (m["source"]["doi"] or m["source"]["citation"])) or ""
         table.add_row(*_cells(m["property"], text, shown_unit(m["qualifier"], m["unit"]), conditions, source,
                               m["dataset"]))
     console.print(table)
@@ -228,8 +227,8 @@ def _print_material(document) -> None:
 @app.command()
 def export(
     format: Annotated[str, typer.Option("--format", help="csv or json")] = "csv",
-    dataset: Annotated[Optional[str], typer.Option(help="Only this dataset")] = None,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="File to write (default: stdout)")] = None,
+    dataset: Annotated[str | None, typer.Option(help="Only this dataset")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout)")] = None,
 ) -> None:
     """The core in the long layout, which ingests back to the same state."""
     from sqlalchemy.orm import Session
@@ -261,7 +260,7 @@ def export(
 
 @app.command("load-fixtures")
 def load_fixtures_command(
-    directory: Annotated[Optional[Path], typer.Argument(file_okay=False, help="Default: the fixtures/ folder of this source tree")] = None,
+    directory: Annotated[Path | None, typer.Argument(file_okay=False, help="Default: the fixtures/ folder of this source tree")] = None,
 ) -> None:
     """Load every fixture file (curated and public datasets) through the pipeline; unchanged files are skipped."""
     import time
@@ -290,12 +289,12 @@ def load_fixtures_command(
 
 @app.command()
 def search(
-    text: Annotated[Optional[str], typer.Argument(help="Free text over names, synonyms, descriptions, applications")] = None,
-    filter: Annotated[Optional[str], typer.Option("--filter", "-f", help="Filter expression, e.g. 'youngs_modulus in 0.1..3 GPa AND class = polymer'")] = None,
-    facet: Annotated[Optional[list[str]], typer.Option("--facet", help="Facet to count (repeatable): class, application, biodegradable, origin, property, dataset")] = None,
-    sort: Annotated[Optional[str], typer.Option(help="name, relevance, similarity, or a property key (-key for descending)")] = None,
+    text: Annotated[str | None, typer.Argument(help="Free text over names, synonyms, descriptions, applications")] = None,
+    filter: Annotated[str | None, typer.Option("--filter", "-f", help="Filter expression, e.g. 'youngs_modulus in 0.1..3 GPa AND class = polymer'")] = None,
+    facet: Annotated[list[str] | None, typer.Option("--facet", help="Facet to count (repeatable): class, application, biodegradable, origin, property, dataset")] = None,
+    sort: Annotated[str | None, typer.Option(help="name, relevance, similarity, or a property key (-key for descending)")] = None,
     limit: Annotated[int, typer.Option(min=1, max=500, help="Results per page")] = 20,
-    cursor: Annotated[Optional[str], typer.Option(help="next_cursor of the previous page")] = None,
+    cursor: Annotated[str | None, typer.Option(help="next_cursor of the previous page")] = None,
     match: Annotated[str, typer.Option(help="possible: a measurement whose interval meets the asked one matches; "
                                             "certain: only one that lies wholly within it")] = "possible",
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,

@@ -11,11 +11,9 @@ from typing import Generic, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, insert, select, text, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
 
 from biomatdb import models
 from biomatdb.vocabulary import get_vocabulary
-
 
 T = TypeVar("T")
 
@@ -166,7 +164,3 @@ class PerGeneration(Generic[T]):
             value = self._build(connection)
             self._values[engine] = (generation, value)
             return value
-
-
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)

@@ -12,8 +12,8 @@ from sqlalchemy import Connection, bindparam, select, update
 
 IDENTITY_COLUMNS = ["property_key", "source_id", "source_column", "temperature_K", "medium",
                     "method", "standard", "specimen_state"]
-CONTENT_COLUMNS = IDENTITY_COLUMNS + ["qualifier", "value", "value_min", "value_max", "uncertainty",
-                                      "verbatim_value", "verbatim_unit", "notes"]
+CONTENT_COLUMNS = [*IDENTITY_COLUMNS, "qualifier", "value", "value_min", "value_max", "uncertainty",
+                   "verbatim_value", "verbatim_unit", "notes"]
 _FLOATS = {"temperature_K", "value", "value_min", "value_max", "uncertainty"}
 _BATCH = 50_000
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable
 
 from biomatdb.vocabulary import normalise_label
 
@@ -30,7 +30,7 @@ _PUNCTUATION = re.compile(r"[()\[\]{},;]+")
 _SPACES = re.compile(r"\s+")
 _SMILES_TEXT = re.compile(r"^[A-Za-z0-9@+\-\[\]()=#$*%/\\.:~]+$")
 _SMILES_MARKS = re.compile(r"[*=#\[\]]|[a-z]\d|\d[a-z]|[A-Z]\(")
-_SYSTEMATIC = re.compile(r"^poly\s*[(\[]|\b\d+\s*,\s*\d+\s*-|-\s*\d+\s*,\s*\d+|\boxy\s*-|ylene\)|diyl\b", re.I)
+_SYSTEMATIC = re.compile(r"^poly\s*[(\[]|\b\d+\s*,\s*\d+\s*-|-\s*\d+\s*,\s*\d+|\boxy\s*-|ylene\)|diyl\b", re.IGNORECASE)
 
 #: Words that make a grade or a form of a material distinct from the plain material
 #: ("PMMA" and "PMMA bone cement"; "UHMWPE" and "highly cross-linked UHMWPE"; "CP-Ti Grade 2").
@@ -82,7 +82,7 @@ def is_structure_string(name: str) -> bool:
         return False
     from rdkit import Chem, RDLogger
 
-    RDLogger.DisableLog("rdApp.*")
+    RDLogger.DisableLog("rdApp.*")  # type: ignore[attr-defined]  # missing from RDKit's stubs
     return Chem.MolFromSmiles(text, sanitize=False) is not None
 
 

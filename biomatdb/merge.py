@@ -12,15 +12,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import Connection, and_, bindparam, delete, func, insert, literal, select, update
 
 from biomatdb.identity import (
     Identity,
     NameCandidate,
-    classes_compatible,
     choose_name,
+    classes_compatible,
     derived_key,
     display_name_for_structure,
     identity_of,
@@ -29,7 +29,6 @@ from biomatdb.identity import (
     material_key,
     source_rank,
 )
-from biomatdb.vocabulary import normalise_label
 from biomatdb.models import (
     ChemicalStructure,
     CompositionComponent,
@@ -42,6 +41,7 @@ from biomatdb.models import (
     Measurement,
     SearchOutbox,
 )
+from biomatdb.vocabulary import normalise_label
 
 _BATCH = 500
 #: How a vocabulary names a structure: (name, grade key of that name or None) for a canonical SMILES.
@@ -239,7 +239,7 @@ def merge_into(connection: Connection, kept: int, merged: list[int]) -> None:
     """Move everything of ``merged`` onto ``kept`` and delete them (inside the caller's transaction)."""
     if not merged:
         return
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     kept_row = connection.execute(select(Material.public_id, *(getattr(Material, column).label(column) for column in _FILLED))
                                   .where(Material.id == kept)).mappings().one()
     others = connection.execute(select(
@@ -467,7 +467,7 @@ def apply_identity_rules(connection: Connection) -> list[Merge]:
     all_ids = list(connection.execute(select(Material.id)).scalars())
     refresh_names(connection, all_ids, vocabulary_name=vocabulary_name)
     # the search columns are computed again by migration 0011, which adds the name relevance columns
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for batch in _batches(all_ids):
         connection.execute(insert(SearchOutbox).from_select(
             ["material_id", "public_id", "created_at"],

@@ -10,13 +10,13 @@ measurement (``amorphous`` in a melting-point cell) has qualifier ``term``, the 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
     BigInteger,
-    ColumnElement,
     Boolean,
+    ColumnElement,
     DateTime,
     Float,
     ForeignKey,
@@ -40,7 +40,7 @@ NAMING_CONVENTION = {
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):

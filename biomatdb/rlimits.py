@@ -20,8 +20,9 @@ def process_limits(*, memory_bytes: int, cpu_seconds: int) -> Iterator[None]:
     wanted = {resource.RLIMIT_AS: memory_bytes,
               resource.RLIMIT_CPU: int(used.ru_utime + used.ru_stime) + 1 + cpu_seconds}
     try:
-        for kind, limit in wanted.items():
+        for kind, asked in wanted.items():
             soft, hard = saved[kind]
+            limit = asked
             if hard != resource.RLIM_INFINITY:
                 limit = min(limit, hard)
             if soft != resource.RLIM_INFINITY:

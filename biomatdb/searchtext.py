@@ -24,8 +24,8 @@ from biomatdb.models import ChemicalStructure, Material, MaterialApplication, Ma
 _BATCH = 500
 # letters and digits; "_" and every other mark split words, in every backend alike
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
-_POLY = re.compile(r"^poly\s*[(\[](.+)[)\]]\s*$", re.I)
-_STEREO = re.compile(r"^(?:d\s*,\s*l|dl|l|d|rac|meso)\s*-\s*", re.I)
+_POLY = re.compile(r"^poly\s*[(\[](.+)[)\]]\s*$", re.IGNORECASE)
+_STEREO = re.compile(r"^(?:d\s*,\s*l|dl|l|d|rac|meso)\s*-\s*", re.IGNORECASE)
 
 #: How a name matches the words of a text query, and what each kind of match weighs: every word
 #: whole in the shown name, every word whole in some name, every word a prefix of a word of the

@@ -13,6 +13,7 @@ came from.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 QUOTE = "'"
@@ -33,5 +34,5 @@ def restore(text: str) -> str:
     return text
 
 
-def neutralise_row(row: dict[str, str]) -> dict[str, str]:
+def neutralise_row(row: dict[str, Any]) -> dict[str, Any]:
     return {column: neutralise(value) if isinstance(value, str) else value for column, value in row.items()}

@@ -57,7 +57,7 @@ def possible_duplicates(connection: Connection, created: dict[int, MaterialRecor
                if not is_structure_string(record.name)]
     candidates = _candidates(queries, names)
     issues = []
-    for (material_id, key), pool in zip(queries, candidates):
+    for (material_id, key), pool in zip(queries, candidates, strict=True):
         record = created[material_id]
         best: dict[int, tuple[float, str]] = {}
         if not pool:

@@ -7,9 +7,9 @@ go in as batches (``executemany`` on SQLite, ``COPY`` on PostgreSQL), never an O
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Iterable
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -45,12 +45,11 @@ from biomatdb.models import (
     SearchOutbox,
     Source,
 )
+from biomatdb.searchtext import refresh_search_text, search_columns
+from biomatdb.vocabulary import normalise_label
 from ingest.duplicates import possible_duplicates
 from ingest.normalise import MaterialRecord, NormalisedChunk, SourceRecord, public_id_for
 from ingest.report import Issue
-from biomatdb.searchtext import search_columns
-from biomatdb.searchtext import refresh_search_text
-from biomatdb.vocabulary import normalise_label
 
 _IN_BATCH = 500
 STORED_COLUMNS = ["material_id", "property_key", "dataset_id", "upload_id", "source_id", "qualifier", "value",
@@ -60,7 +59,7 @@ STORED_COLUMNS = ["material_id", "property_key", "dataset_id", "upload_id", "sou
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _batches(items: list, size: int = _IN_BATCH) -> Iterable[list]:
@@ -196,10 +195,10 @@ class Loader:
         names = [key for key in names if key not in found]
         for batch in _batches(names):
             rows = self.connection.execute(
-                select(MaterialSynonym.name_key, MaterialSynonym.material_id, MaterialSynonym.synonym, shown)
+                select(MaterialSynonym.name_key, MaterialSynonym.material_id, shown)
                 .join(Material, Material.id == MaterialSynonym.material_id)
                 .where(MaterialSynonym.name_key.in_(batch)).order_by(MaterialSynonym.material_id))
-            for key, material_id, synonym, name in rows:
+            for key, material_id, name in rows:
                 if key not in found:
                     found[key] = material_id
                     self._matched_by[key] = "name" if material_key(name) == key else "synonym"
@@ -259,7 +258,7 @@ class Loader:
                 [self._material_row(r) | {"public_id": public_ids[r.name_key]} for r in to_create],
             )
             ids = rows.scalars().all()
-            for record, material_id in zip(to_create, ids):
+            for record, material_id in zip(to_create, ids, strict=True):
                 existing[record.name_key] = material_id
                 self._created.add(material_id)
                 self._records[record.name_key] = record
@@ -437,7 +436,7 @@ class Loader:
         frame["pipeline_version"] = PIPELINE_VERSION
         frame["identity_hash"], frame["content_hash"] = measurement_hashes(frame)
         stored = frame[STORED_COLUMNS]
-        rows = list(zip(*(_python_values(stored[column]) for column in STORED_COLUMNS)))
+        rows = list(zip(*(_python_values(stored[column]) for column in STORED_COLUMNS), strict=True))
         columns = ", ".join(f'"{column}"' for column in STORED_COLUMNS)
         if self.connection.dialect.name == "postgresql":
             cursor = self.connection.connection.driver_connection.cursor()

@@ -150,5 +150,5 @@ def _check_conditions(path: Path, where: str, conditions: dict[str, str]) -> Non
 
 def _unknown_keys(message: str, unknown: set[str], keys) -> ManifestError:
     """The refusal of unknown keys: the known ones, and those closest to the first unknown one."""
-    suggestions = closest(sorted(unknown)[0], labels_of(keys))
+    suggestions = closest(min(unknown), labels_of(keys))
     return ManifestError(f"{message}; known: {sorted(keys)}{did_you_mean(suggestions)}", suggestions=tuple(suggestions))

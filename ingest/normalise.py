@@ -16,15 +16,15 @@ import pandas as pd
 
 from biomatdb.chemistry import Structure, StructureLimits, parse_structure
 from biomatdb.errors import StructureError, UnitError
-from biomatdb.suggest import closest, did_you_mean
-from biomatdb.units import Conversion, conversion
 from biomatdb.identity import record_key
 from biomatdb.models import QUALITATIVE
+from biomatdb.suggest import closest, did_you_mean
+from biomatdb.text import MATERIAL_NAME_MAX
+from biomatdb.units import Conversion, conversion
 from biomatdb.vocabulary import Property, Vocabulary, get_vocabulary, normalise_label
 from ingest.cells import parse_cell, parse_column
 from ingest.composition import Component, parse_composition
 from ingest.mapping import Column, ColumnMap
-from biomatdb.text import MATERIAL_NAME_MAX
 from ingest.report import Issue
 
 #: The temperature condition of a measurement, converted like a temperature property.
@@ -374,8 +374,8 @@ def _spread(uncertainty: pd.DataFrame, prop: Property, value_conversion: Convers
     result = np.full(len(uncertainty), np.nan)
     present = uncertainty["spread"].notna().to_numpy()
     units = uncertainty["unit"].where(uncertainty["unit"].notna(), "")
-    for unit, positions in units[present].groupby(units[present], sort=False).indices.items():
-        positions = np.flatnonzero(present)[positions]
+    for unit, among_present in units[present].groupby(units[present], sort=False).indices.items():
+        positions = np.flatnonzero(present)[among_present]
         try:
             conv = conversion(unit, prop) if unit else value_conversion
         except UnitError as exc:

@@ -13,15 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
-from sqlalchemy import Engine, false, func, select, update
-from sqlalchemy import text as sql_text
+from sqlalchemy import Engine, false, func, select, text as sql_text, update
 
 from biomatdb import PIPELINE_VERSION
 from biomatdb.chemistry import StructureLimits
+from biomatdb.errors import UnitError
+from biomatdb.identity import record_key
 from biomatdb.models import Dataset, DatasetUpload, Measurement
 from biomatdb.ownership import Actor, may_change, refusal
 from biomatdb.text import DATASET_NAME_MAX, HOSTILE, dataset_name_problem, printable, strip_hostile
-from biomatdb.identity import record_key
+from biomatdb.units import conversion
 from biomatdb.vocabulary import get_vocabulary
 from ingest.cells import parse_cell
 from ingest.limits import ReadLimits
@@ -31,8 +32,6 @@ from ingest.mapping import ERROR_TYPES, map_columns, parse_mappings, with_mappin
 from ingest.normalise import TEMPERATURE, Context, normalise_chunk, source_record
 from ingest.readers import ReadError, header_issues, open_table
 from ingest.report import Issue, Report
-from biomatdb.units import conversion
-from biomatdb.errors import UnitError
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,8 +241,8 @@ def _stage(table, context: Context, report: Report, options: IngestOptions, stag
     staged = _Staged(chunks=[], names_in_file=set())
     unreadable = False
     try:
-        for chunk in table.chunks(_rows_per_chunk(options.chunk_rows, column_map)):
-            chunk = _clean_text(chunk, table.header, report)
+        for raw in table.chunks(_rows_per_chunk(options.chunk_rows, column_map)):
+            chunk = _clean_text(raw, table.header, report)
             normalised = normalise_chunk(chunk, context)
             report.rows_read += len(chunk)
             for issue in normalised.errors:

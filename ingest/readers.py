@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import codecs
 import csv
-from array import array
 import datetime as dt
 import io
 import math
 import re
 import zipfile
+from array import array
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from itertools import islice
+from itertools import islice, pairwise
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +31,11 @@ import pandas as pd
 import python_calamine
 
 from biomatdb.errors import BiomatError
+from biomatdb.spreadsheet import QUOTE, restore
 from biomatdb.vocabulary import get_vocabulary
 from ingest.cells import EMPTY, value_numbers
-from ingest.report import Issue
-from biomatdb.spreadsheet import QUOTE, restore
 from ingest.limits import LimitExceeded, ReadLimits, check_columns, check_workbook, is_sheet_like
+from ingest.report import Issue
 
 #: Bytes read to detect delimiter, decimal mark and binary content.
 SAMPLE_BYTES = 64 * 1024
@@ -63,7 +63,7 @@ _SIGNATURES = (
     (b"Rar!\x1a\x07", "a RAR archive"),
     (b"SQLite format 3\x00", "an SQLite database"),
 )
-_CONTROL_BYTES = bytes([*range(0, 9), 11, *range(14, 27), *range(28, 32), 127])
+_CONTROL_BYTES = bytes([*range(9), 11, *range(14, 27), *range(28, 32), 127])
 _NOT_CONTROL = bytes(b for b in range(256) if b not in _CONTROL_BYTES)
 #: Share of control bytes in the sample above which a file is binary, not text with a stray byte.
 _BINARY_SHARE = 0.05
@@ -135,10 +135,8 @@ class Table:
         for number, fields in self._records():
             if not any(fields) or not (fields[0].strip() or any(text.strip() for text in fields)):
                 continue
-            if len(fields) != width:
-                fields = (fields + [""] * (width - len(fields)))[:width]
             numbers.append(number)
-            cells.append(fields)
+            cells.append(fields if len(fields) == width else (fields + [""] * (width - len(fields)))[:width])
             if len(cells) == rows:
                 yield _frame(cells, numbers, width)
                 numbers, cells = [], []
@@ -632,8 +630,7 @@ def _open_json(path: Path, limits: ReadLimits) -> Table:
     if not content.strip():
         raise ReadError([Issue(type="empty-file", message=f"{path.name} is empty")])
     _refuse_binary(path, content[:SAMPLE_BYTES])
-    if content.startswith(_UTF8_BOM):
-        content = content[len(_UTF8_BOM):]
+    content = content.removeprefix(_UTF8_BOM)
     try:
         document = orjson.loads(content)
     except orjson.JSONDecodeError as exc:
@@ -683,7 +680,7 @@ def _refuse_duplicate_keys(path: Path, content: bytes) -> None:
         where = ""
         written = re.compile(re.escape(json.dumps(duplicate.key, ensure_ascii=False).encode()) + rb"\s*:")
         starts = [m.start() for m in written.finditer(content)]
-        for first, second in zip(starts, starts[1:]):
+        for first, second in pairwise(starts):
             between = content[first:second]
             if b"{" not in between and b"}" not in between:  # the same flat object
                 where = f" (line {content.count(NEWLINE, 0, second) + 1})"

@@ -6,13 +6,21 @@ measurement leave with it, as they would had the dataset re-uploaded an empty fi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import Connection, delete, insert, literal, select, update
 
 from biomatdb.db import bump_generation
-from biomatdb.models import Dataset, DetailClaim, Material, MaterialApplication, MaterialSynonym, Measurement, SearchOutbox
 from biomatdb.merge import refresh_names, vocabulary_name
+from biomatdb.models import (
+    Dataset,
+    DetailClaim,
+    Material,
+    MaterialApplication,
+    MaterialSynonym,
+    Measurement,
+    SearchOutbox,
+)
 from biomatdb.searchtext import refresh_search_text
 
 _BATCH = 500
@@ -34,7 +42,7 @@ class Retraction:
 
 def retract_dataset(connection: Connection, dataset_id: int) -> Retraction:
     """Run inside the caller's transaction; retracting twice retracts nothing more."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     name = connection.execute(select(Dataset.name).where(Dataset.id == dataset_id)).scalar_one()
     touched = set(connection.execute(
         select(Measurement.material_id).where(Measurement.dataset_id == dataset_id).distinct()).scalars())
@@ -54,7 +62,7 @@ def retract_dataset(connection: Connection, dataset_id: int) -> Retraction:
     # any more leaves, whoever created it (a merge may have joined another dataset's row to it)
     has_measurements = select(Measurement.id).where(Measurement.material_id == Material.id).exists()
     has_claims = select(DetailClaim.material_id).where(DetailClaim.material_id == Material.id).exists()
-    orphans = []
+    orphans: list[int] = []
     for start in range(0, len(affected), _BATCH):
         orphans += connection.execute(select(Material.id).where(
             Material.id.in_(affected[start:start + _BATCH]), ~has_measurements, ~has_claims)).scalars().all()

@@ -22,14 +22,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
-
 from rdkit import Chem, DataStructs
 from rdkit.Chem import rdSubstructLibrary
 from sqlalchemy import Engine, select
 
 from biomatdb.chemistry import StructureLimits, fingerprint, parse_structure, structure_size_problem
-from biomatdb.errors import QueryError, StructureError
 from biomatdb.db import core_generation
+from biomatdb.errors import QueryError, StructureError
 from biomatdb.models import ChemicalStructure, Material
 from search.model import Similarity, Substructure
 
@@ -167,7 +166,7 @@ class ChemistryIndex:
     def substructure(self, pattern: str) -> dict[int, float]:
         """Materials whose structure contains ``pattern``; each scores 1.0."""
         ids, scores = self._substructure(pattern)
-        return dict(zip(ids.tolist(), scores.tolist()))
+        return dict(zip(ids.tolist(), scores.tolist(), strict=True))
 
     def _substructure(self, pattern: str) -> tuple[np.ndarray, np.ndarray]:
         query = query_pattern(pattern, self.limits)
@@ -190,7 +189,7 @@ class ChemistryIndex:
     def similarity(self, smiles: str, threshold: float) -> dict[int, float]:
         """Materials whose Morgan fingerprint has Tanimoto ≥ ``threshold`` to ``smiles``, with the score."""
         ids, scores = self._similarity(smiles, threshold)
-        return dict(zip(ids.tolist(), scores.tolist()))
+        return dict(zip(ids.tolist(), scores.tolist(), strict=True))
 
     def _similarity(self, smiles: str, threshold: float) -> tuple[np.ndarray, np.ndarray]:
         probe = query_fingerprint(smiles, self.limits)

@@ -24,10 +24,10 @@ from __future__ import annotations
 import bisect
 import logging
 import math
-from itertools import chain
 import threading
 import weakref
 from dataclasses import dataclass, field
+from itertools import chain
 
 import numpy as np
 import pandas as pd
@@ -256,10 +256,10 @@ def build(connection, generation: int) -> MemoryIndex:
         materials = cursor.fetchall()
     finally:
         cursor.close()
-    columns = list(zip(*materials)) if materials else [()] * 9
+    columns = list(zip(*materials, strict=True)) if materials else [()] * 9
     material_ids = np.array(columns[0], dtype=np.int64)
     size = len(material_ids)
-    keys = list(zip((key or "" for key in columns[2]), columns[1]))
+    keys = list(zip((key or "" for key in columns[2]), columns[1], strict=True))
     name_order = np.array(sorted(range(size), key=keys.__getitem__), dtype=np.int64)
     name_rank = np.empty(size, dtype=np.int64)
     name_rank[name_order] = np.arange(size)
@@ -305,7 +305,7 @@ def build(connection, generation: int) -> MemoryIndex:
     finally:
         cursor.close()
     if recorded:
-        recorded_columns = list(zip(*recorded))
+        recorded_columns = list(zip(*recorded, strict=True))
         where = by_id[np.searchsorted(rows["id"][by_id], np.array(recorded_columns[0], dtype=np.int64))]
         for i, name in enumerate(_TEXT_CONDITIONS, start=1):
             conditions[name][where] = recorded_columns[i]
@@ -344,7 +344,7 @@ class Evaluator:
     def scores_of(self, positions: np.ndarray) -> dict[int, float]:
         """``{material id: similarity}`` of those positions that a similarity node scored."""
         positions = positions[self.scored[positions]]
-        return dict(zip(self.index.material_ids[positions].tolist(), self.score[positions].tolist()))
+        return dict(zip(self.index.material_ids[positions].tolist(), self.score[positions].tolist(), strict=True))
 
     def filter(self, node: Filter) -> np.ndarray:
         method = getattr(self, f"node_{node.kind}", None)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import math
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -114,7 +114,7 @@ class Not(_Node):
 
 
 Filter = Annotated[
-    Union[PropertyFilter, HasProperty, FieldFilter, Substructure, Similarity, And, Or, Not],
+    PropertyFilter | HasProperty | FieldFilter | Substructure | Similarity | And | Or | Not,
     Field(discriminator="kind"),
 ]
 

@@ -94,7 +94,7 @@ def _rows(cells: list[list[str]]) -> str:
     return "".join(out)
 
 
-_TABLE = [h for h in HEADER.strip().split(",")], [c for c in BAD_ROW.strip().split(",")]
+_TABLE = HEADER.strip().split(","), BAD_ROW.strip().split(",")
 
 
 def _workbook(folder: Path, name: str, *, sheet_data: str | bytes | None = None, shared: str | bytes = "",

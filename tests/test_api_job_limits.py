@@ -80,16 +80,16 @@ def test_cli_ingest_under_its_memory_limit_fails_cleanly(tmp_path, heavy_csv):
 
     cli = [sys.executable, "-c", "from biomatdb.cli import app; app()"]
     env = {**os.environ, "BIOMATDB_DATA_DIR": str(tmp_path / "cli"), "BIOMATDB_JOB_MAX_MEMORY_BYTES": str(700 << 20)}
-    done = subprocess.run(cli + ["ingest", str(heavy_csv), "--json"], env=env,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run([*cli, "ingest", str(heavy_csv), "--json"], env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode != 0
     if done.stdout.strip():  # a MemoryError became a report; a native abort leaves none, but no half-load
         assert json.loads(done.stdout)["errors"][0]["type"] == "resource-limit"
-    listed = subprocess.run(cli + ["datasets", "--json"],
-                            env={**env, "BIOMATDB_JOB_MAX_MEMORY_BYTES": str(8 << 30)}, capture_output=True, text=True)
+    listed = subprocess.run([*cli, "datasets", "--json"], env={**env, "BIOMATDB_JOB_MAX_MEMORY_BYTES": str(8 << 30)},
+                            capture_output=True, text=True, check=False)
     assert listed.returncode == 0 and json.loads(listed.stdout) == []
-    unlimited = subprocess.run(cli + ["ingest", str(heavy_csv), "--json",
-                                "--no-limits"], env=env, capture_output=True, text=True, timeout=600)
+    unlimited = subprocess.run([*cli, "ingest", str(heavy_csv), "--json", "--no-limits"], env=env,
+                               capture_output=True, text=True, timeout=600, check=False)
     assert unlimited.returncode == 0, unlimited.stderr[-2000:]
 
 

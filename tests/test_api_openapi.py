@@ -5,11 +5,9 @@ the schema."""
 
 from __future__ import annotations
 
-
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,

@@ -12,6 +12,7 @@ import time
 
 import httpx
 import pytest
+
 import api.server
 from biomatdb.db import make_engine, migrate
 from tests.api_fixtures import make_key, settings_for
@@ -113,8 +114,8 @@ def test_a_normal_upload_and_keep_alive_requests_are_unaffected(server):
             assert client.get("/health").status_code == 200
         response = client.post("/api/v1/datasets", headers={"Authorization": f"Bearer {curator}"},
                                data={"name": "fine"},
-                               files={"file": ("fine.csv", b"Material,Class,Property,Value,Unit\n"
-                                                           b"X,polymer,tensile strength,10,MPa\n", "text/csv")})
+                               files={"file": ("fine.csv", (b"Material,Class,Property,Value,Unit\n"
+                                                            b"X,polymer,tensile strength,10,MPa\n"), "text/csv")})
         assert response.status_code == 202, response.text
 
 

@@ -63,8 +63,7 @@ def test_the_search_core_generator_makes_distinct_structures_that_load(tmp_path,
 
 @pytest.mark.slow
 def test_the_search_benchmark_reports_every_kind_of_figure(tmp_path):
-    from benchmarks.search import CHEMISTRY_SEARCHES, SEARCHES
-    from benchmarks.search import run as run_search
+    from benchmarks.search import CHEMISTRY_SEARCHES, SEARCHES, run as run_search
 
     results = run_search("small", tmp_path, repetitions=2, materials=300)
     names = [row["name"] for row in results]

@@ -111,7 +111,7 @@ def state(material: dict) -> dict:
         **{k: material[k] for k in ("id", "name", "class", "subclass", "synonyms", "biodegradable", "origin",
                                     "applications", "composition")},
         "structure": material["structure"] and material["structure"]["smiles"],
-        "measurements": sorted((json.dumps({k: m[k] for k in keep}, sort_keys=True) for m in material["measurements"])),
+        "measurements": sorted(json.dumps({k: m[k] for k in keep}, sort_keys=True) for m in material["measurements"]),
     }
 
 

@@ -97,7 +97,7 @@ def test_sigkill_of_cli_ingest_while_staging_and_while_writing_leaves_all_or_not
         assert _staged_chunks(data) > 0  # what the killed process left, removed by the next ingest
 
     finished = _ingest(engine, data, big)
-    out, err = finished.communicate(timeout=600)
+    _, err = finished.communicate(timeout=600)
     assert finished.returncode == 0, err.decode()
     assert _staged_chunks(data) == 0
     assert not list((data / "staging").iterdir())

@@ -163,7 +163,8 @@ SPOT_CHECKS = [
 ]
 
 
-@pytest.mark.parametrize("material,prop,source,low,high", SPOT_CHECKS, ids=[f"{c[0]}:{c[1]}" for c in SPOT_CHECKS])
+@pytest.mark.parametrize(("material", "prop", "source", "low", "high"), SPOT_CHECKS,
+                         ids=[f"{c[0]}:{c[1]}" for c in SPOT_CHECKS])
 def test_spot_values_match_the_printed_ranges(sqlite_engine, material, prop, source, low, high):
     for path in (POLYMERS, ORGANIC_XLSX):
         _load(sqlite_engine, path)

@@ -8,8 +8,8 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from biomatdb.models import Dataset, Material, MaterialApplication, Measurement, Source
 from biomatdb.db import make_engine
+from biomatdb.models import Dataset, Material, MaterialApplication, Measurement, Source
 from ingest.fixtures import default_fixtures_dir, fixture_files, load_fixtures
 from tests.conftest import snapshot
 

@@ -179,7 +179,7 @@ def test_no_two_fixture_materials_share_a_structure_unless_the_rules_say_why(fix
             assert reason is not None, (a.name, b.name)
             reasons.append(reason)
     print(f"\n{len(shared)} structures are held by more than one material, for these reasons: "
-          f"{sorted(set(r.split(' (')[0] for r in reasons))}")
+          f"{sorted({r.split(' (')[0] for r in reasons})}")
     # before the rules: 107 structures belonged to 235 materials
     assert len(shared) <= 12
 
@@ -364,8 +364,9 @@ def test_a_copolymer_is_its_units_with_their_ratio(fixtures_engine):
 def test_a_curated_material_that_absorbs_a_stored_one_says_so_and_the_old_id_answers(sqlite_engine, tmp_path):
     """Found in review: the report said "created" and hid that a compilation's material, with its
     public id, had been merged into the new curated one."""
-    from biomatdb.catalog import find_material
     from sqlalchemy.orm import Session
+
+    from biomatdb.catalog import find_material
 
     _write(tmp_path, "compiled.csv", "Material,Class,SMILES,Property,Value,Unit\n"
            "Polytetrafluoroethylene,polymer,*C(*)(F)F,density,2.2,g/cm3\n")

@@ -21,7 +21,7 @@ ESC, BEL, DEL, RLO = "\x1b", "\x07", "\x7f", "\u202e"
 
 def test_a_csv_mixing_utf8_and_windows_1252_is_an_encoding_error_naming_the_line(engine, tmp_path):
     path = tmp_path / "mixed.csv"
-    path.write_bytes("Material,Class,Notes,density [g/cm3]\nMixName,polymer,Élastomère,1.1\n".encode("utf-8")
+    path.write_bytes("Material,Class,Notes,density [g/cm3]\nMixName,polymer,Élastomère,1.1\n".encode()
                      + "Other,polymer,Élastomère à 37 °C,1.2\n".encode("cp1252"))
     before = snapshot(engine)
     report = ingest_file(engine, path)

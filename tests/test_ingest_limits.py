@@ -124,7 +124,7 @@ def _ring(atoms: int) -> str:
 def _grid(size: int) -> str:
     """A size × size fused grid of carbons, written as SMILES with ring closures (large, valid text)."""
     parts = []
-    for row in range(size):
+    for _ in range(size):
         parts.append("".join(f"C%{10 + (column % 80)}" for column in range(size)))
     return ".".join(parts)
 

@@ -12,7 +12,7 @@ ORDER = ["biomatdb", "ingest", "search", "api"]
 
 def module_level_imports(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    names = set()
+    names: set[str] = set()
     for node in tree.body:  # module level only: imports inside functions are lazy by design
         if isinstance(node, ast.Import):
             names.update(alias.name.split(".")[0] for alias in node.names)

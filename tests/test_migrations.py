@@ -78,8 +78,8 @@ def test_going_below_0009_refuses_while_qualitative_values_exist(sqlite_engine, 
     assert ingest_file(sqlite_engine, path).loaded
     before = snapshot(sqlite_engine)
     config = alembic_config(sqlite_engine)
-    with pytest.raises(RuntimeError, match="1 qualitative measurements"):
-        with sqlite_engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.downgrade(config, "0008")
+    # the refusal must leave the transaction, so that it rolls the downgrade back
+    with pytest.raises(RuntimeError, match="1 qualitative measurements"), sqlite_engine.begin() as connection:  # noqa: PT012
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0008")
     assert snapshot(sqlite_engine) == before

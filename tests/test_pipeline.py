@@ -341,8 +341,8 @@ def test_retraction_keeps_a_synonym_another_dataset_still_states(engine, tmp_pat
 @pytest.mark.parametrize(("text", "expected_gpa"), [
     # the locants of a name are no decimal commas: this file was read as decimal-comma and refused
     ('Material,Property,Value,Unit\n"Poly(1,4-butylene adipate)",E,1.234,GPa\n', 1.234),
-    ('Material,Property,Value,Unit\n"Poly(1,4-butylene adipate)",E,1.234,GPa\n'
-     '"Poly(2,5-furandicarboxylate)",E,2.5,GPa\n', 1.234),
+    (('Material,Property,Value,Unit\n"Poly(1,4-butylene adipate)",E,1.234,GPa\n'
+      '"Poly(2,5-furandicarboxylate)",E,2.5,GPa\n'), 1.234),
     ('Material,E (GPa),Notes\n"Poly(1,4-butylene adipate)",1.234,"2,5 mm/min; 23 °C"\n', 1.234),
     # European files keep their decimal commas, names with locants or not
     ("Material;Property;Value;Unit\nPoly(1,4-butylene adipate);E;1,234;GPa\n", 1.234),
@@ -452,8 +452,8 @@ def test_no_filter_matches_a_qualitative_measurement(engine, tmp_path, filter_te
 
 @pytest.mark.parametrize(("text", "column", "value", "message"), [
     ("Material,Density (g/cm3)\nPDLLA,amorphous\n", "Density (g/cm3)", "amorphous",
-     "'amorphous' is a qualitative value of melting_temperature, crystallization_temperature, crystallinity, "
-     "not of density"),
+     ("'amorphous' is a qualitative value of melting_temperature, crystallization_temperature, crystallinity, "
+      "not of density")),
     ("Material,Property,Value,Unit,SD\nPDLLA,Tm,amorphous,°C,2\n", "SD", "2",
      "the value of 'Value' is qualitative ('amorphous'): it has no uncertainty"),
     ("Material,Tm (°C)\nPDLLA,amorphous-ish\n", "Tm (°C)", "amorphous-ish", "expected a number"),

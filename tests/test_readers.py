@@ -13,8 +13,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from biomatdb.errors import BiomatError
 from ingest.readers import SAMPLE_BYTES, ReadError, Table, header_issues, open_table
@@ -31,14 +30,14 @@ def rows_of(table: Table, rows: int = 100_000) -> dict[int, list[str]]:
     """Every data row the table hands out, by data row number."""
     found: dict[int, list[str]] = {}
     for chunk in table.chunks(rows):
-        found.update((number, list(cells)) for number, cells in zip(chunk.index, chunk.itertuples(index=False, name=None)))
+        found.update((number, list(cells)) for number, cells in
+                     zip(chunk.index, chunk.itertuples(index=False, name=None), strict=True))
     return found
 
 
 def refusal(path: Path) -> list:
     with pytest.raises(ReadError) as caught:
-        table = open_table(path)
-        rows_of(table)
+        rows_of(open_table(path))
     return caught.value.issues
 
 
@@ -109,7 +108,7 @@ def test_excel_unicode_text_is_utf16_tab_separated(tmp_path):
 
 
 DELIMITED = {
-    # name: (text, delimiter, decimal)
+    # each case: its text, then the delimiter and decimal mark it is read with
     "comma": ("Material,E (GPa),Density (g/cm3)\nPEEK,3.6,1.3\nPLLA,3.5,1.25\n", ",", "."),
     "semicolon, decimal comma": ("Material;E (GPa)\nPEEK;3,6\nPLLA;3,5\n", ";", ","),
     "semicolon, decimal point": ("Material;E (GPa)\nPEEK;3.6\nPLLA;3.5\n", ";", "."),
@@ -127,8 +126,8 @@ DELIMITED = {
     "comma, locants in a quoted name": ('Material,Property,Value,Unit\n"Poly(1,4-butylene adipate)",E,1.234,GPa\n',
                                         ",", "."),
     "comma, locants in names, numbers in notes": (
-        'Material,E (GPa),Notes\n"Poly(1,4-butylene succinate)",0.525,"2,5 mm/min"\n'
-        '"1,3-propanediol polyurethane",1.25,dry\nPCL,0.4,"conditioned 2,5 h"\n', ",", "."),
+        ('Material,E (GPa),Notes\n"Poly(1,4-butylene succinate)",0.525,"2,5 mm/min"\n'
+         '"1,3-propanediol polyurethane",1.25,dry\nPCL,0.4,"conditioned 2,5 h"\n'), ",", "."),
     "comma, a number-like name": ('Material,E (GPa)\n"1,4 dioxanone polymer",1.500\n', ",", "."),
     "semicolon, decimal commas beside locants": ("Material;Tm (°C);E (GPa)\nPoly(1,4-butylene adipate);60;0,35\n",
                                                   ";", ","),
@@ -216,7 +215,7 @@ def test_small_chunks_give_the_same_rows_as_one_chunk(seeded_lab_csv):
 
 
 def test_chunk_size_must_be_positive(eu_csv):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="rows must be at least 1"):
         next(open_table(eu_csv).chunks(0))
 
 
@@ -254,7 +253,8 @@ def peek_workbook(tmp_path) -> Path:
     sheet.append(["Material", "E (GPa)", "Cycles", "Density (g/cm3)", "Biodegradable", "Tested", "Note"])
     sheet.append(["PEEK", 3.6, 10, 1.3, False, dt.date(2024, 3, 1), "NA"])
     sheet.append([])
-    sheet.append(["PLLA", 10.0, 1_000_000, 0.1 + 0.2, True, dt.datetime(2024, 3, 1, 12, 30), None, "stray"])
+    # a workbook's date-times carry no zone
+    sheet.append(["PLLA", 10.0, 1_000_000, 0.1 + 0.2, True, dt.datetime(2024, 3, 1, 12, 30), None, "stray"])  # noqa: DTZ001
     other = book.create_sheet("Thermal")
     other.append(["Material", "Tg (°C)"])
     other.append(["PLLA", 60])
@@ -558,7 +558,7 @@ def test_a_row_wider_than_the_header_names_its_data_row(tmp_path):
 # --- header -----------------------------------------------------------------------------------
 
 HEADERS = {
-    # name: (header, [(type, column)])
+    # each case: its header, then the issues it raises, as (type, column) pairs
     "clean": (["Material", "E (GPa)"], []),
     "blank": (["Material", " ", "E (GPa)", ""], [("blank-header", "#2"), ("blank-header", "#4")]),
     "duplicate": (["Material", "E (GPa)", "e (gpa) "], [("duplicate-label", "e (gpa)")]),

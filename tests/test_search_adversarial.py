@@ -112,7 +112,7 @@ async def test_the_compare_page_counts_one_material_named_twice_once(semantics, 
 @pytest.mark.parametrize("filter_text", ['substructure("C")', 'NOT similarity("CC") >= 0.1'])
 def test_a_chemistry_match_of_more_materials_than_postgresql_takes_parameters(semantics, filter_text):
     """70,000 matching ids were sent as 70,000 bind parameters: PostgreSQL takes at most 65,535."""
-    everyone = {material_id: 1.0 for material_id in range(1, 70_001)}
+    everyone = dict.fromkeys(range(1, 70001), 1.0)
     backend = SqlBackend(semantics, lambda node: everyone)
     result = backend.search(build_query(filter_text=filter_text, facets=["class"]))
     assert result.total == (6 if filter_text.startswith("substructure") else 0)

@@ -52,7 +52,7 @@ def _close(a, b) -> bool:
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b, strict=True))
     return type(a) is type(b) and a == b
 
 
@@ -174,8 +174,8 @@ def test_parses_to_the_model_node(text, expected):
     ("class = polymer AND", "syntax-error", 19, "ends too early", "a property or field name"),
     ("class = 'polymer", "syntax-error", 8, "unclosed quote", "'"),
     ("E > 1 GPa WHERE medium = PBS OR class = polymer", "syntax-error", 29, "in parentheses", "AND"),
-    ("E > 1 GPa WHERE", "syntax-error", 15, "ends too early", "a condition (temperature, medium, method, standard, "
-                                                             "specimen_state, state, dataset, source)"),
+    ("E > 1 GPa WHERE", "syntax-error", 15, "ends too early", ("a condition (temperature, medium, method, standard, "
+                                                             "specimen_state, state, dataset, source)")),
     ("has", "syntax-error", 3, "ends too early", "a property name"),
     ("   ", "syntax-error", 0, "empty", "a property or field name"),
     ("density > 1 g/cm^3 @", "syntax-error", 19, "unexpected '@'", "AND"),
@@ -336,8 +336,8 @@ def _property_filters(draw):
         text, node = f"{key} in {low!r}..{high!r} {unit}", prop(key, low=low, high=high)
     else:
         text = f"{key} {op} {x!r} {unit}"
-        node = prop(key, **{"=": dict(low=x, high=x), "<": dict(high=x, high_open=True), "<=": dict(high=x),
-                            ">": dict(low=x, low_open=True), ">=": dict(low=x)}[op])
+        node = prop(key, **{"=": {"low": x, "high": x}, "<": {"high": x, "high_open": True}, "<=": {"high": x},
+                            ">": {"low": x, "low_open": True}, ">=": {"low": x}}[op])
     conditions = draw(_conditions())
     if conditions:
         text = f"({text} WHERE {' AND '.join(t for t, _ in conditions)})"

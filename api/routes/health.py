@@ -6,8 +6,8 @@ from fastapi import APIRouter, Request
 from sqlalchemy import text
 
 from api.deps import EngineDep, SettingsDep
-from api.schemas import Health, Readiness
 from api.responses import OrjsonResponse
+from api.schemas import Health, Readiness
 
 router = APIRouter(tags=["health"])
 

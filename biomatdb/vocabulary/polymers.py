@@ -182,8 +182,8 @@ def _entry(spec: object, position: int, sources: dict[str, PolymerSource]) -> Po
     cited = _strings(spec, "sources", where)
     if not cited:
         raise _refuse(f"{where} names no source")
-    if unknown := [s for s in cited if s not in sources]:
-        raise _refuse(f"{where} cites unknown source(s) {', '.join(unknown)}")
+    if uncatalogued := [s for s in cited if s not in sources]:
+        raise _refuse(f"{where} cites unknown source(s) {', '.join(uncatalogued)}")
     copolymer = spec.get("copolymer", False)
     if not isinstance(copolymer, bool):
         raise _refuse(f"{where}: copolymer must be true or false")

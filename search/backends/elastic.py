@@ -22,11 +22,10 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-from elastic_transport import ConnectionError as TransportConnectionError
-from elastic_transport import ConnectionTimeout
+from elastic_transport import ConnectionError as TransportConnectionError, ConnectionTimeout
 from elasticsearch import ApiError, Elasticsearch, NotFoundError
 from elasticsearch.helpers import streaming_bulk
 from sqlalchemy import Connection, Engine, delete, select
@@ -212,7 +211,7 @@ class ReindexReport:
 
 
 def new_index_name(alias: str, now: datetime | None = None) -> str:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     return f"{alias}-{now:%Y%m%d%H%M%S%f}"
 
 

@@ -36,8 +36,8 @@ from typing import Any
 from rdkit import DataStructs
 
 from biomatdb.errors import QueryError
-from biomatdb.models import QUALITATIVE
 from biomatdb.identity import is_derived_key
+from biomatdb.models import QUALITATIVE
 from biomatdb.searchtext import RELEVANCE_MAX, RELEVANCE_WEIGHTS, query_words, search_columns
 from search.backends.sql import TEMPERATURE_TOLERANCE_K
 from search.model import (
@@ -109,7 +109,7 @@ def index_mapping() -> dict[str, Any]:
             "uncertainty": {"type": "double"},
             "unit": _KEYWORD,
             "temperature_K": {"type": "double"},
-            **{field: _CONDITION_KEYWORD for field in _CONDITION_TEXT_FIELDS},
+            **dict.fromkeys(_CONDITION_TEXT_FIELDS, _CONDITION_KEYWORD),
             "dataset": _CONDITION_KEYWORD,
             "source_doi": _CONDITION_KEYWORD,
             "source_citation": _CONDITION_KEYWORD,

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 
+import numpy as np
 from sqlalchemy import (
     ARRAY,
     ColumnElement,
@@ -19,14 +20,14 @@ from sqlalchemy import (
     Integer,
     Select,
     and_,
-    case,
-    delete,
-    insert,
     any_,
+    case,
     column,
+    delete,
     exists,
     false,
     func,
+    insert,
     literal,
     literal_column,
     not_,
@@ -36,7 +37,6 @@ from sqlalchemy import (
     true,
 )
 
-import numpy as np
 from biomatdb.db import read_snapshot
 from biomatdb.models import (
     Dataset,

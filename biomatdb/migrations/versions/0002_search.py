@@ -3,26 +3,26 @@
 Revision ID: 0002
 Revises: 0001
 """
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0002"
-down_revision: Union[str, Sequence[str], None] = "0001"
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | Sequence[str] | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 _SQLITE_FTS = [
-    "CREATE VIRTUAL TABLE materials_fts USING fts5(search_text, content='materials', content_rowid='id',"
-    " tokenize='unicode61 remove_diacritics 2')",
-    "CREATE TRIGGER materials_fts_insert AFTER INSERT ON materials BEGIN"
-    " INSERT INTO materials_fts(rowid, search_text) VALUES (new.id, new.search_text); END",
-    "CREATE TRIGGER materials_fts_delete AFTER DELETE ON materials BEGIN"
-    " INSERT INTO materials_fts(materials_fts, rowid, search_text) VALUES ('delete', old.id, old.search_text); END",
-    "CREATE TRIGGER materials_fts_update AFTER UPDATE OF search_text ON materials BEGIN"
-    " INSERT INTO materials_fts(materials_fts, rowid, search_text) VALUES ('delete', old.id, old.search_text);"
-    " INSERT INTO materials_fts(rowid, search_text) VALUES (new.id, new.search_text); END",
+    ("CREATE VIRTUAL TABLE materials_fts USING fts5(search_text, content='materials', content_rowid='id',"
+     " tokenize='unicode61 remove_diacritics 2')"),
+    ("CREATE TRIGGER materials_fts_insert AFTER INSERT ON materials BEGIN"
+     " INSERT INTO materials_fts(rowid, search_text) VALUES (new.id, new.search_text); END"),
+    ("CREATE TRIGGER materials_fts_delete AFTER DELETE ON materials BEGIN"
+     " INSERT INTO materials_fts(materials_fts, rowid, search_text) VALUES ('delete', old.id, old.search_text); END"),
+    ("CREATE TRIGGER materials_fts_update AFTER UPDATE OF search_text ON materials BEGIN"
+     " INSERT INTO materials_fts(materials_fts, rowid, search_text) VALUES ('delete', old.id, old.search_text);"
+     " INSERT INTO materials_fts(rowid, search_text) VALUES (new.id, new.search_text); END"),
 ]
 
 

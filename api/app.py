@@ -65,8 +65,9 @@ def _lifespan(settings: Settings):
 
             from api.outbox import OutboxDrainer
 
-            app.state.outbox = OutboxDrainer(engine, Elasticsearch(settings.elasticsearch_url),
-                                             settings.elasticsearch_index)
+            app.state.outbox = OutboxDrainer(
+                engine, Elasticsearch(settings.elasticsearch_url), settings.elasticsearch_index
+            )
             app.state.outbox.start()
         try:
             yield
@@ -88,10 +89,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """The API over the core that ``settings`` names."""
     settings = settings or Settings()
     app = FastAPIOffline(
-        title="BiomatDB", version=__version__, description=DESCRIPTION, lifespan=_lifespan(settings),
-        default_response_class=OrjsonResponse, license_info={"name": "MIT", "identifier": "MIT"},
+        title="BiomatDB",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=_lifespan(settings),
+        default_response_class=OrjsonResponse,
+        license_info={"name": "MIT", "identifier": "MIT"},
         openapi_tags=[
-            {"name": "search", "description": "Find materials by text, properties in any unit, class, application and chemistry."},
+            {
+                "name": "search",
+                "description": "Find materials by text, properties in any unit, class, application and chemistry.",
+            },
             {"name": "materials", "description": "One material, similar materials, materials side by side."},
             {"name": "vocabulary", "description": "Properties with canonical units, classes, applications."},
             {"name": "export", "description": "Searches and datasets as CSV, JSON and Frictionless Data Packages."},
@@ -117,8 +125,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, limit=settings.request_max_bytes, exempt=(upload,))
     app.add_middleware(QueryStringLimit, limit=params.QUERY_STRING_MAX_BYTES)
     if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"],
-                           allow_headers=["Authorization", "Content-Type"], expose_headers=["Location", "Retry-After"])
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+            expose_headers=["Location", "Retry-After"],
+        )
     app.openapi = _openapi(app)  # type: ignore[method-assign]
     return app
 
@@ -128,8 +141,14 @@ def _openapi(app: FastAPI):
         if app.openapi_schema is None:
             from fastapi.openapi.utils import get_openapi
 
-            document = get_openapi(title=app.title, version=app.version, description=app.description,
-                                   routes=app.routes, tags=app.openapi_tags, license_info=app.license_info)
+            document = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+                tags=app.openapi_tags,
+                license_info=app.license_info,
+            )
             app.openapi_schema = problems.problem_content_in(document)
         return app.openapi_schema
 

@@ -19,11 +19,15 @@ from biomatdb.errors import BiomatError
 from biomatdb.models import Dataset, Measurement, Source
 
 _DESCRIPTIONS = {
-    "id": "BiomatDB public id of the material", "material": "material name", "class": "material class",
-    "property": "vocabulary key of the measured property", "value": "value text: a number, a range 'a to b', a bound '>a', or a qualitative value in "
-             "words ('amorphous')",
-    "unit": "the property's canonical unit; empty beside a qualitative value", "uncertainty": "standard uncertainty, in the unit",
-    "temperature": "temperature of the measurement, in kelvin ('310.15 K')", "doi": "DOI of the value's source",
+    "id": "BiomatDB public id of the material",
+    "material": "material name",
+    "class": "material class",
+    "property": "vocabulary key of the measured property",
+    "value": "value text: a number, a range 'a to b', a bound '>a', or a qualitative value in words ('amorphous')",
+    "unit": "the property's canonical unit; empty beside a qualitative value",
+    "uncertainty": "standard uncertainty, in the unit",
+    "temperature": "temperature of the measurement, in kelvin ('310.15 K')",
+    "doi": "DOI of the value's source",
 }
 _NUMBERS = {"uncertainty"}
 
@@ -60,16 +64,28 @@ def descriptor(connection: Connection, dataset: Dataset, *, data_path: str) -> d
         sources.append(_source(dataset.source.doi, dataset.source.citation, dataset.source.url))
     used = select(Measurement.source_id).where(Measurement.dataset_id == dataset.id).distinct()
     for doi, citation, url in connection.execute(
-            select(Source.doi, Source.citation, Source.url).where(Source.id.in_(used)).order_by(Source.key)):
+        select(Source.doi, Source.citation, Source.url).where(Source.id.in_(used)).order_by(Source.key)
+    ):
         entry = _source(doi, citation, url)
         if entry not in sources:
             sources.append(entry)
     package: dict[str, Any] = {
-        "name": _slug(dataset.name), "title": dataset.name, "profile": "tabular-data-package",
+        "name": _slug(dataset.name),
+        "title": dataset.name,
+        "profile": "tabular-data-package",
         "description": f"Dataset {dataset.name!r} of BiomatDB, one row per measurement in canonical units.",
         "created": dataset.updated_at.isoformat(),
-        "resources": [{"name": "measurements", "path": data_path, "format": "csv", "mediatype": "text/csv",
-                       "encoding": "utf-8", "profile": "tabular-data-resource", "schema": table_schema()}],
+        "resources": [
+            {
+                "name": "measurements",
+                "path": data_path,
+                "format": "csv",
+                "mediatype": "text/csv",
+                "encoding": "utf-8",
+                "profile": "tabular-data-resource",
+                "schema": table_schema(),
+            }
+        ],
     }
     if dataset.license:
         package["licenses"] = [{"name": _slug(dataset.license), "title": dataset.license}]

@@ -49,12 +49,16 @@ SessionDep = Annotated[Session, Depends(get_session)]
 SearchDep = Annotated[Any, Depends(get_search)]
 ChemistryDep = Annotated[ChemistryIndex, Depends(get_chemistry)]
 
-_bearer = HTTPBearer(auto_error=False, scheme_name="ApiKey",
-                     description="An API key made with `biomatdb apikey create`, sent as `Authorization: Bearer <key>`.")
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="ApiKey",
+    description="An API key made with `biomatdb apikey create`, sent as `Authorization: Bearer <key>`.",
+)
 
 
-def get_key_holder(engine: EngineDep,
-                   credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> KeyHolder | None:
+def get_key_holder(
+    engine: EngineDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> KeyHolder | None:
     """The holder of the request's key, or None when there is no valid one."""
     if credentials is None or not credentials.credentials:
         return None
@@ -104,5 +108,9 @@ def rate_limited(request: Request, holder: KeyHolderDep) -> None:
         if not limiter.strategy.hit(item, identity):
             reset_at, _remaining = limiter.strategy.get_window_stats(item, identity)
             wait = max(1, math.ceil(reset_at - time.time()))
-            raise ProblemError(429, f"more than {item} requests; try again in {wait} s", code="rate-limited",
-                               headers={"Retry-After": str(wait)})
+            raise ProblemError(
+                429,
+                f"more than {item} requests; try again in {wait} s",
+                code="rate-limited",
+                headers={"Retry-After": str(wait)},
+            )

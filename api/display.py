@@ -25,8 +25,9 @@ def parse_units(text: str | None) -> dict[str, str]:
             continue
         name, sep, unit = part.partition(":")
         if not sep or not name.strip() or not unit.strip():
-            raise BiomatError(f"units: expected property:unit pairs separated by commas, got {part.strip()!r}",
-                              type="bad-units")
+            raise BiomatError(
+                f"units: expected property:unit pairs separated by commas, got {part.strip()!r}", type="bad-units"
+            )
         prop = vocabulary.property(name.strip())
         conversion(unit.strip(), prop)  # refuses a unit that is unknown or of another dimension
         wanted[prop.key] = unit.strip()
@@ -71,16 +72,20 @@ def in_display_units(measurement: dict[str, Any], units: dict[str, str]) -> dict
         zero = convert_value(0.0, unit, target, kind=prop.kind)
         shown["uncertainty"] = abs(convert_value(measurement["uncertainty"], unit, target, kind=prop.kind) - zero)
     shown["unit"] = target
-    shown["text"] = value_text(shown["qualifier"], shown["value"], shown["value_min"], shown["value_max"],
-                               shown["qualitative"])
+    shown["text"] = value_text(
+        shown["qualifier"], shown["value"], shown["value_min"], shown["value_max"], shown["qualitative"]
+    )
     return shown
 
 
 def jsonld(material: Material, document: dict[str, Any], url: str) -> dict[str, Any]:
     """schema.org ``Dataset`` for one material; each measurement a ``PropertyValue``."""
     licenses = sorted({m.dataset.license for m in material.measurements if m.dataset.license})
-    cited = {f"https://doi.org/{m.source.doi}" if m.source.doi else m.source.citation
-             for m in material.measurements if m.source is not None}
+    cited = {
+        f"https://doi.org/{m.source.doi}" if m.source.doi else m.source.citation
+        for m in material.measurements
+        if m.source is not None
+    }
     citations = sorted(citation for citation in cited if citation is not None)
     variables = []
     for m in document["measurements"]:
@@ -101,18 +106,27 @@ def jsonld(material: Material, document: dict[str, Any], url: str) -> dict[str, 
             value["measurementTechnique"] = m["conditions"]["method"]
         variables.append(value)
     node: dict[str, Any] = {
-        "@context": "https://schema.org/", "@type": "Dataset", "@id": url, "url": url,
-        "identifier": document["id"], "name": document["name"],
+        "@context": "https://schema.org/",
+        "@type": "Dataset",
+        "@id": url,
+        "url": url,
+        "identifier": document["id"],
+        "name": document["name"],
         "description": document["description"] or f"Measured properties of {document['name']} in BiomatDB.",
         "keywords": [k for k in (document["class"], *document["applications"]) if k],
-        "isAccessibleForFree": True, "variableMeasured": variables,
+        "isAccessibleForFree": True,
+        "variableMeasured": variables,
     }
     if licenses:
         node["license"] = licenses if len(licenses) > 1 else licenses[0]
     if citations:
         node["citation"] = citations
     if document["structure"]:
-        node["about"] = {"@type": "ChemicalSubstance", "name": document["name"],
-                         "molecularFormula": document["structure"]["formula"],
-                         "inChIKey": document["structure"]["inchikey"], "smiles": document["structure"]["smiles"]}
+        node["about"] = {
+            "@type": "ChemicalSubstance",
+            "name": document["name"],
+            "molecularFormula": document["structure"]["formula"],
+            "inChIKey": document["structure"]["inchikey"],
+            "smiles": document["structure"]["smiles"],
+        }
     return node

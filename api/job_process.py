@@ -49,8 +49,9 @@ class _KeyRevoked(Exception):
 def actor_of_job(engine: Engine, job) -> Actor | None:
     """Who the job acts for, as their key stands now; None when that key was revoked since."""
     with engine.connect() as connection:
-        key = connection.execute(select(ApiKey.name, ApiKey.role, ApiKey.revoked_at)
-                                 .where(ApiKey.id == job.created_by_key_id)).first()
+        key = connection.execute(
+            select(ApiKey.name, ApiKey.role, ApiKey.revoked_at).where(ApiKey.id == job.created_by_key_id)
+        ).first()
     if key is None or key.revoked_at is not None:
         return None
     return Actor(key_id=job.created_by_key_id, name=key.name, admin=key.role == "admin")
@@ -77,36 +78,66 @@ def execute_job(engine: Engine, settings: Settings, job, progress: Callable[[int
         actor = actor_of_job(engine, job)
         if actor is None:
             raise _KeyRevoked
-        report = ingest_file(engine, path, IngestOptions(
-            dataset=job.dataset, license=options.get("license"), uploader=job.created_by,
-            source=options.get("source"), dry_run=bool(options.get("dry_run")),
-            skip_invalid=bool(options.get("skip_invalid")), strict=bool(options.get("strict")),
-            column_mappings=tuple(options.get("map") or ()), chunk_rows=settings.ingest_chunk_rows,
-            actor=actor, replace=bool(options.get("replace")), replace_max_share=settings.replace_max_share,
-            read_limits=ReadLimits.from_settings(settings), structure_limits=settings.structure_limits(),
-            staging_dir=settings.staging_dir()),
-            progress=counted)
+        report = ingest_file(
+            engine,
+            path,
+            IngestOptions(
+                dataset=job.dataset,
+                license=options.get("license"),
+                uploader=job.created_by,
+                source=options.get("source"),
+                dry_run=bool(options.get("dry_run")),
+                skip_invalid=bool(options.get("skip_invalid")),
+                strict=bool(options.get("strict")),
+                column_mappings=tuple(options.get("map") or ()),
+                chunk_rows=settings.ingest_chunk_rows,
+                actor=actor,
+                replace=bool(options.get("replace")),
+                replace_max_share=settings.replace_max_share,
+                read_limits=ReadLimits.from_settings(settings),
+                structure_limits=settings.structure_limits(),
+                staging_dir=settings.staging_dir(),
+            ),
+            progress=counted,
+        )
         ok = report.loaded or (report.dry_run and report.ok)
-        values = {"status": "succeeded" if ok else "failed", "report": report.as_dict(), "rows_done": report.rows_read,
-                  "error": None if ok else "the file was not loaded; the report says why"}
+        values = {
+            "status": "succeeded" if ok else "failed",
+            "report": report.as_dict(),
+            "rows_done": report.rows_read,
+            "error": None if ok else "the file was not loaded; the report says why",
+        }
     except _KeyRevoked:
-        values = {"status": "failed", "rows_done": 0,
-                  "error": "the API key that submitted this job was revoked before it ran; nothing was applied"}
+        values = {
+            "status": "failed",
+            "rows_done": 0,
+            "error": "the API key that submitted this job was revoked before it ran; nothing was applied",
+        }
     except MemoryError:
-        message = (f"resource-limit: the job ran out of its memory limit of {settings.job_max_memory_bytes:,} bytes "
-                   f"(setting BIOMATDB_JOB_MAX_MEMORY_BYTES); nothing was applied")
-        values = {"status": "failed", "error": message, "report": resource_limit_report(message),
-                  "rows_done": rows_seen[0]}
+        message = (
+            f"resource-limit: the job ran out of its memory limit of {settings.job_max_memory_bytes:,} bytes "
+            f"(setting BIOMATDB_JOB_MAX_MEMORY_BYTES); nothing was applied"
+        )
+        values = {
+            "status": "failed",
+            "error": message,
+            "report": resource_limit_report(message),
+            "rows_done": rows_seen[0],
+        }
     except Exception:
         log.exception("job %s failed", job.public_id)
-        values = {"status": "failed", "error": "the job stopped on an unexpected error; nothing was applied",
-                  "rows_done": rows_seen[0]}
+        values = {
+            "status": "failed",
+            "error": "the job stopped on an unexpected error; nothing was applied",
+            "rows_done": rows_seen[0],
+        }
     # the upload is gone before the job is reported finished (the supervisor removes it too, for
     # a process that ended without getting here)
     shutil.rmtree(path.parent, ignore_errors=True)
     with engine.begin() as connection:
-        connection.execute(update(Job).where(Job.id == job.id, Job.status == "running")
-                           .values(finished_at=utcnow(), **values))
+        connection.execute(
+            update(Job).where(Job.id == job.id, Job.status == "running").values(finished_at=utcnow(), **values)
+        )
 
 
 def _die_with_parent() -> None:
@@ -138,25 +169,33 @@ def child_main(settings_json: str, job_id: int, progress_pipe) -> None:
 def _sender(pipe) -> Callable[[int], None]:
     """Progress up the pipe; a pipe that broke means the supervisor is gone, and so is the
     API process behind it: the job ends at once, its transaction never committed."""
+
     def send(rows: int) -> None:
         try:
             pipe.send(rows)
         except OSError:
             os._exit(70)
+
     return send
 
 
 def how_it_ended(exitcode: int | None, settings: Settings, *, timed_out: bool) -> str:
     """The job's error when its process ended without writing one."""
     if timed_out:
-        return (f"resource-limit: the job ran past its wall-time limit of {settings.job_max_wall_seconds:,} s "
-                f"(setting BIOMATDB_JOB_MAX_WALL_SECONDS); nothing was applied")
+        return (
+            f"resource-limit: the job ran past its wall-time limit of {settings.job_max_wall_seconds:,} s "
+            f"(setting BIOMATDB_JOB_MAX_WALL_SECONDS); nothing was applied"
+        )
     if exitcode == -signal.SIGXCPU or exitcode == -signal.SIGKILL:
-        return (f"resource-limit: the job used up its CPU-time limit of {settings.job_max_cpu_seconds:,} s "
-                f"(setting BIOMATDB_JOB_MAX_CPU_SECONDS) or was killed; nothing was applied")
+        return (
+            f"resource-limit: the job used up its CPU-time limit of {settings.job_max_cpu_seconds:,} s "
+            f"(setting BIOMATDB_JOB_MAX_CPU_SECONDS) or was killed; nothing was applied"
+        )
     if exitcode is not None and exitcode < 0:
         name = signal.Signals(-exitcode).name
-        return (f"resource-limit: the job's process was ended by {name}, most likely by exhausting its memory "
-                f"limit of {settings.job_max_memory_bytes:,} bytes (setting BIOMATDB_JOB_MAX_MEMORY_BYTES); "
-                f"nothing was applied")
+        return (
+            f"resource-limit: the job's process was ended by {name}, most likely by exhausting its memory "
+            f"limit of {settings.job_max_memory_bytes:,} bytes (setting BIOMATDB_JOB_MAX_MEMORY_BYTES); "
+            f"nothing was applied"
+        )
     return f"the job's process ended with exit code {exitcode} before it finished; nothing was applied"

@@ -78,14 +78,34 @@ def count_rows(path: Path) -> int | None:
     return max(lines - 1, 0)
 
 
-def enqueue(engine: Engine, *, job_id: str, dataset: str, filename: str, path: Path, options: dict[str, Any],
-            created_by: str | None, created_by_key_id: int | None = None) -> None:
+def enqueue(
+    engine: Engine,
+    *,
+    job_id: str,
+    dataset: str,
+    filename: str,
+    path: Path,
+    options: dict[str, Any],
+    created_by: str | None,
+    created_by_key_id: int | None = None,
+) -> None:
     with engine.begin() as connection:
-        connection.execute(insert(Job).values(
-            public_id=job_id, kind="ingest", status="queued", dataset=dataset, filename=filename,
-            upload_path=str(path), options=options, created_by=created_by, created_by_key_id=created_by_key_id,
-            rows_done=0,
-            rows_total=count_rows(path), created_at=utcnow()))
+        connection.execute(
+            insert(Job).values(
+                public_id=job_id,
+                kind="ingest",
+                status="queued",
+                dataset=dataset,
+                filename=filename,
+                upload_path=str(path),
+                options=options,
+                created_by=created_by,
+                created_by_key_id=created_by_key_id,
+                rows_done=0,
+                rows_total=count_rows(path),
+                created_at=utcnow(),
+            )
+        )
 
 
 def _iso(moment) -> str | None:
@@ -95,11 +115,18 @@ def _iso(moment) -> str | None:
 def job_json(row: Job, live_rows: int | None = None) -> dict[str, Any]:
     rows_done = row.rows_done if live_rows is None else max(live_rows, row.rows_done)
     return {
-        "id": row.public_id, "status": row.status, "dataset": row.dataset, "filename": row.filename,
-        "options": row.options, "created_by": row.created_by,
+        "id": row.public_id,
+        "status": row.status,
+        "dataset": row.dataset,
+        "filename": row.filename,
+        "options": row.options,
+        "created_by": row.created_by,
         "progress": {"rows_done": rows_done, "rows_total": row.rows_total},
-        "created_at": _iso(row.created_at), "started_at": _iso(row.started_at), "finished_at": _iso(row.finished_at),
-        "error": row.error, "report": row.report,
+        "created_at": _iso(row.created_at),
+        "started_at": _iso(row.started_at),
+        "finished_at": _iso(row.finished_at),
+        "error": row.error,
+        "report": row.report,
     }
 
 
@@ -111,8 +138,11 @@ def reap_dead_jobs(engine: Engine) -> int:
     for job in running:
         if worker_alive(job.worker) is False:
             with engine.begin() as connection:
-                reaped += connection.execute(update(Job).where(Job.id == job.id, Job.status == "running").values(
-                    status="failed", error=DIED, finished_at=utcnow())).rowcount
+                reaped += connection.execute(
+                    update(Job)
+                    .where(Job.id == job.id, Job.status == "running")
+                    .values(status="failed", error=DIED, finished_at=utcnow())
+                ).rowcount
             shutil.rmtree(Path(job.upload_path).parent, ignore_errors=True)
     return reaped
 
@@ -124,8 +154,12 @@ def remove_stale_uploads(settings: Settings, engine: Engine, *, older_than_s: fl
     if not root.is_dir():
         return 0
     with engine.connect() as connection:
-        wanted = {Path(path).parent.name for path in connection.execute(
-            select(Job.upload_path).where(Job.status.in_(("queued", "running")))).scalars()}
+        wanted = {
+            Path(path).parent.name
+            for path in connection.execute(
+                select(Job.upload_path).where(Job.status.in_(("queued", "running")))
+            ).scalars()
+        }
     removed = 0
     for folder in root.iterdir():
         if folder.is_dir() and folder.name not in wanted and time.time() - folder.stat().st_mtime > older_than_s:
@@ -188,11 +222,15 @@ class JobWorker:
     def claim(self):
         with self.engine.begin() as connection:
             candidate = connection.execute(
-                select(Job.id).where(Job.status == "queued").order_by(Job.id).limit(1)).scalar()
+                select(Job.id).where(Job.status == "queued").order_by(Job.id).limit(1)
+            ).scalar()
             if candidate is None:
                 return None
-            claimed = connection.execute(update(Job).where(Job.id == candidate, Job.status == "queued").values(
-                status="running", worker=self.identity, started_at=utcnow())).rowcount
+            claimed = connection.execute(
+                update(Job)
+                .where(Job.id == candidate, Job.status == "queued")
+                .values(status="running", worker=self.identity, started_at=utcnow())
+            ).rowcount
             if claimed != 1:
                 return None
             return connection.execute(select(Job.__table__).where(Job.id == candidate)).one()
@@ -207,8 +245,12 @@ class JobWorker:
 
         context = _job_context()
         receiving, sending = context.Pipe(duplex=False)
-        process = context.Process(target=child_main, args=(self.settings.model_dump_json(), job.id, sending),
-                                  name=f"biomatdb-job-{job.public_id}", daemon=True)
+        process = context.Process(
+            target=child_main,
+            args=(self.settings.model_dump_json(), job.id, sending),
+            name=f"biomatdb-job-{job.public_id}",
+            daemon=True,
+        )
         self.progress[job.public_id] = 0
         process.start()
         sending.close()
@@ -240,11 +282,16 @@ class JobWorker:
             values: dict[str, Any] = {"error": error}
         else:
             error = how_it_ended(process.exitcode, self.settings, timed_out=timed_out)
-            values = {"error": error, "report": resource_limit_report(error) if error.startswith("resource-limit")
-                      else None}
+            values = {
+                "error": error,
+                "report": resource_limit_report(error) if error.startswith("resource-limit") else None,
+            }
         with self.engine.begin() as connection:  # only when the child did not write its outcome itself
-            connection.execute(update(Job).where(Job.id == job.id, Job.status == "running").values(
-                status="failed", finished_at=utcnow(), rows_done=self.progress.get(job.public_id, 0), **values))
+            connection.execute(
+                update(Job)
+                .where(Job.id == job.id, Job.status == "running")
+                .values(status="failed", finished_at=utcnow(), rows_done=self.progress.get(job.public_id, 0), **values)
+            )
         self.progress.pop(job.public_id, None)
         shutil.rmtree(Path(job.upload_path).parent, ignore_errors=True)
 

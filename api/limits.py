@@ -41,9 +41,14 @@ class QueryStringLimit:
         if len(query) > self.limit:
             parameter = longest_parameter(query)
             response = problem_response(
-                None, 414, f"the query string is longer than its limit of {self.limit:,} bytes "
-                f"(the longest parameter is {parameter!r})", code="query-too-long", parameter=parameter,
-                limit=self.limit)
+                None,
+                414,
+                f"the query string is longer than its limit of {self.limit:,} bytes "
+                f"(the longest parameter is {parameter!r})",
+                code="query-too-long",
+                parameter=parameter,
+                limit=self.limit,
+            )
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
@@ -86,5 +91,7 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
-        response = problem_response(None, 413, f"the request body is larger than {self.limit:,} bytes", code="too-large")
+        response = problem_response(
+            None, 413, f"the request body is larger than {self.limit:,} bytes", code="too-large"
+        )
         await response(scope, None, send)  # type: ignore[arg-type]

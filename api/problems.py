@@ -31,9 +31,19 @@ MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("biomatdb.api")
 
 _TITLES = {
-    400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
-    409: "Conflict", 413: "Content too large", 414: "URI too long", 415: "Unsupported media type", 422: "Unprocessable content",
-    429: "Too many requests", 500: "Internal server error", 503: "Service unavailable",
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Content too large",
+    414: "URI too long",
+    415: "Unsupported media type",
+    422: "Unprocessable content",
+    429: "Too many requests",
+    500: "Internal server error",
+    503: "Service unavailable",
 }
 
 
@@ -45,12 +55,26 @@ def type_uri(code: str) -> str:
 class Problem(BaseModel):
     """An RFC 9457 problem detail; extension members depend on ``type``."""
 
-    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
-        "type": "urn:biomatdb:problem:query-error", "title": "Bad request", "status": 400,
-        "detail": "expected a unit after 3", "instance": "/api/v1/materials", "position": 17,
-        "expected": ["UNIT"]}]})
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "urn:biomatdb:problem:query-error",
+                    "title": "Bad request",
+                    "status": 400,
+                    "detail": "expected a unit after 3",
+                    "instance": "/api/v1/materials",
+                    "position": 17,
+                    "expected": ["UNIT"],
+                }
+            ]
+        },
+    )
 
-    type: str = Field("about:blank", description="A URN naming the kind of problem, e.g. urn:biomatdb:problem:not-found.")
+    type: str = Field(
+        "about:blank", description="A URN naming the kind of problem, e.g. urn:biomatdb:problem:not-found."
+    )
     title: str = Field(description="Short summary of the HTTP status.")
     status: int = Field(description="The HTTP status code.")
     detail: str = Field(description="What went wrong, for a human.")
@@ -64,8 +88,15 @@ class ProblemError(StarletteHTTPException):
     """Raise anywhere in the API for a problem response with this status (an HTTPException,
     so that it passes through FastAPI's body reading as one)."""
 
-    def __init__(self, status: int, detail: str, *, code: str | None = None,
-                 headers: dict[str, str] | None = None, **extensions: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extensions: Any,
+    ) -> None:
         super().__init__(status_code=status, detail=detail, headers=headers)
         self.status = status
         self.detail = detail
@@ -74,10 +105,21 @@ class ProblemError(StarletteHTTPException):
         self.extensions = extensions
 
 
-def problem_response(request: Request | None, status: int, detail: str, *, code: str | None = None,
-                     headers: dict[str, str] | None = None, **extensions: Any) -> Response:
-    body: dict[str, Any] = {"type": type_uri(code) if code else "about:blank",
-                            "title": _TITLES.get(status, "Error"), "status": status, "detail": detail}
+def problem_response(
+    request: Request | None,
+    status: int,
+    detail: str,
+    *,
+    code: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extensions: Any,
+) -> Response:
+    body: dict[str, Any] = {
+        "type": type_uri(code) if code else "about:blank",
+        "title": _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+    }
     if request is not None:
         body["instance"] = request.url.path
     body.update({key: value for key, value in extensions.items() if value is not None})
@@ -102,8 +144,9 @@ async def _biomat_error(request: Request, error: BiomatError) -> Response:
 
 
 async def _problem_error(request: Request, error: ProblemError) -> Response:
-    return problem_response(request, error.status, error.detail, code=error.code, headers=error.headers,
-                            **error.extensions)
+    return problem_response(
+        request, error.status, error.detail, code=error.code, headers=error.headers, **error.extensions
+    )
 
 
 async def _http_error(request: Request, error: StarletteHTTPException) -> Response:
@@ -134,10 +177,18 @@ async def _validation_error(request: Request, error: RequestValidationError | Va
     too_long = _too_long_query_parameter(raw_errors)
     if too_long is not None:
         parameter, limit = too_long
-        return problem_response(request, 414, f"query parameter {parameter!r} is longer than its limit of "
-                                f"{limit:,} characters", code="parameter-too-long", parameter=parameter, limit=limit)
-    errors = [{"loc": _jsonable(list(e.get("loc", ()))), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
-              for e in raw_errors]
+        return problem_response(
+            request,
+            414,
+            f"query parameter {parameter!r} is longer than its limit of {limit:,} characters",
+            code="parameter-too-long",
+            parameter=parameter,
+            limit=limit,
+        )
+    errors = [
+        {"loc": _jsonable(list(e.get("loc", ()))), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+        for e in raw_errors
+    ]
     first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
     where = ".".join(str(part) for part in first["loc"])
     detail = f"{where}: {first['msg']}" if where else first["msg"]
@@ -145,23 +196,34 @@ async def _validation_error(request: Request, error: RequestValidationError | Va
 
 
 async def _pool_exhausted(request: Request, error: Exception) -> Response:
-    return problem_response(request, 503, "the server is busy: every database connection is in use; try again "
-                            "shortly", code="busy", headers={"Retry-After": "5"})
+    return problem_response(
+        request,
+        503,
+        "the server is busy: every database connection is in use; try again shortly",
+        code="busy",
+        headers={"Retry-After": "5"},
+    )
 
 
 async def _database_error(request: Request, error: Exception) -> Response:
     """SQLite's one writer: a write that waited its busy timeout out behind a long ingest is a
     503 to retry, not a 500; any other driver error is unexpected."""
     if "database is locked" in str(error):
-        return problem_response(request, 503, "the database is busy with another write (an ingest, most likely); "
-                                "try again shortly", code="busy", headers={"Retry-After": "30"})
+        return problem_response(
+            request,
+            503,
+            "the database is busy with another write (an ingest, most likely); try again shortly",
+            code="busy",
+            headers={"Retry-After": "30"},
+        )
     return await _unexpected(request, error)
 
 
 async def _unexpected(request: Request, error: Exception) -> Response:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
-    return problem_response(request, 500, "the server could not answer this request; the error was logged",
-                            code="internal-error")
+    return problem_response(
+        request, 500, "the server could not answer this request; the error was logged", code="internal-error"
+    )
 
 
 def install(app: FastAPI) -> None:
@@ -192,8 +254,9 @@ def problem_content_in(openapi: dict[str, Any]) -> dict[str, Any]:
             answers.setdefault("500", {"description": _TITLES[500]})
             answers.setdefault("503", {"description": "Busy (every database connection in use) or a backend is down"})
             if operation.get("parameters"):  # any query string can be too long (api.limits.QueryStringLimit)
-                answers.setdefault("414", {"description": "A query parameter, or the whole query string, is "
-                                                          "longer than its limit"})
+                answers.setdefault(
+                    "414", {"description": "A query parameter, or the whole query string, is longer than its limit"}
+                )
             for status, response in answers.items():
                 refs = [media.get("schema", {}).get("$ref", "") for media in response.get("content", {}).values()]
                 if status[0] in "45" and all(ref.endswith(("/Problem", "/HTTPValidationError")) for ref in refs):

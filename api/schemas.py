@@ -17,19 +17,41 @@ from search.model import FACETS, MAX_LIMIT
 class SearchBody(BaseModel):
     """``POST /api/v1/search``: the query model's fields, with ``filter`` as filter-language text."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "text": "poly", "filter": "youngs_modulus in 0.1..3 GPa AND class = polymer",
-        "facets": ["class", "application"], "sort": "-youngs_modulus", "limit": 20}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "text": "poly",
+                    "filter": "youngs_modulus in 0.1..3 GPa AND class = polymer",
+                    "facets": ["class", "application"],
+                    "sort": "-youngs_modulus",
+                    "limit": 20,
+                }
+            ]
+        },
+    )
 
-    text: str | None = Field(None, max_length=params.TEXT_MAX, description="Free text over names, synonyms, description and applications.")
+    text: str | None = Field(
+        None, max_length=params.TEXT_MAX, description="Free text over names, synonyms, description and applications."
+    )
     filter: str | None = Field(None, max_length=params.FILTER_MAX, description="A filter in the filter language.")
-    facets: list[Literal[FACETS]] = Field(default_factory=list, max_length=len(FACETS),  # type: ignore[valid-type]
-                                          description="Facets to count.")
-    sort: str | None = Field(None, max_length=params.SORT_MAX, description="name, relevance, similarity or a property key; -key descends.")
+    facets: list[Literal[FACETS]] = Field(  # type: ignore[valid-type]
+        default_factory=list,
+        max_length=len(FACETS),
+        description="Facets to count.",
+    )
+    sort: str | None = Field(
+        None, max_length=params.SORT_MAX, description="name, relevance, similarity or a property key; -key descends."
+    )
     limit: int = Field(20, ge=1, le=MAX_LIMIT, description="Results per page (at most the server's page_size_max).")
     cursor: str | None = Field(None, max_length=params.CURSOR_MAX, description="next_cursor of the previous page.")
-    match: Literal["possible", "certain"] = Field("possible", description=(
-        "possible: a measurement whose interval meets the asked one matches; certain: only one wholly within it."))
+    match: Literal["possible", "certain"] = Field(
+        "possible",
+        description=(
+            "possible: a measurement whose interval meets the asked one matches; certain: only one wholly within it."
+        ),
+    )
 
 
 class _Open(BaseModel):
@@ -46,8 +68,11 @@ class MeasurementOut(_Open):
     property: str
     property_name: str
     qualifier: str = Field(description="= ~ > >= < <= range, or term: a qualitative value (see qualitative)")
-    qualitative: str | None = Field(None, description="For qualifier term: the key of the qualitative term "
-                                    "(amorphous, not_detected, …); value, value_min and value_max are then null")
+    qualitative: str | None = Field(
+        None,
+        description="For qualifier term: the key of the qualitative term "
+        "(amorphous, not_detected, …); value, value_min and value_max are then null",
+    )
     value: float | None = None
     value_min: float | None = None
     value_max: float | None = None
@@ -82,22 +107,56 @@ class ComponentOut(_Open):
 class MaterialOut(_Open):
     """Everything about one material."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True, json_schema_extra={"examples": [{
-        "id": "bm-83cd001eff", "name": "Ti-6Al-4V", "class": "metal", "subclass": "alpha-beta titanium alloy",
-        "synonyms": ["Ti64", "TC4"], "description": "Alpha+beta titanium alloy for load-bearing implants.",
-        "biodegradable": False, "origin": "synthetic", "applications": ["dental", "orthopaedic"],
-        "regulatory_notes": None, "structure": None,
-        "composition": [{"component": "Ti", "fraction": None, "fraction_max": None, "basis": "wt", "balance": True},
-                        {"component": "Al", "fraction": 5.5, "fraction_max": 6.75, "basis": "wt", "balance": False}],
-        "measurements": [{
-            "property": "youngs_modulus", "property_name": "Young's modulus", "qualifier": "range", "qualitative": None,
-            "value": None,
-            "value_min": 110.0, "value_max": 114.0, "uncertainty": None, "unit": "GPa", "text": "110 to 114",
-            "verbatim": {"value": "110–114", "unit": "GPa"}, "conditions": {"specimen_state": "annealed"},
-            "notes": None, "source": {"doi": None, "citation": "Niinomi M. Mechanical properties of biomedical titanium alloys. Materials Science and Engineering A 243 (1998) 231-236", "url": None},
-            "dataset": "biomatdb-curated-metals-ceramics-glasses",
-            "provenance": {"row": 13, "column": "Young's modulus [GPa]", "pipeline_version": "1"}}],
-        "jsonld": {"@context": "https://schema.org/", "@type": "Dataset", "name": "Ti-6Al-4V"}}]})
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "bm-83cd001eff",
+                    "name": "Ti-6Al-4V",
+                    "class": "metal",
+                    "subclass": "alpha-beta titanium alloy",
+                    "synonyms": ["Ti64", "TC4"],
+                    "description": "Alpha+beta titanium alloy for load-bearing implants.",
+                    "biodegradable": False,
+                    "origin": "synthetic",
+                    "applications": ["dental", "orthopaedic"],
+                    "regulatory_notes": None,
+                    "structure": None,
+                    "composition": [
+                        {"component": "Ti", "fraction": None, "fraction_max": None, "basis": "wt", "balance": True},
+                        {"component": "Al", "fraction": 5.5, "fraction_max": 6.75, "basis": "wt", "balance": False},
+                    ],
+                    "measurements": [
+                        {
+                            "property": "youngs_modulus",
+                            "property_name": "Young's modulus",
+                            "qualifier": "range",
+                            "qualitative": None,
+                            "value": None,
+                            "value_min": 110.0,
+                            "value_max": 114.0,
+                            "uncertainty": None,
+                            "unit": "GPa",
+                            "text": "110 to 114",
+                            "verbatim": {"value": "110–114", "unit": "GPa"},
+                            "conditions": {"specimen_state": "annealed"},
+                            "notes": None,
+                            "source": {
+                                "doi": None,
+                                "citation": "Niinomi M. Mechanical properties of biomedical titanium alloys. Materials Science and Engineering A 243 (1998) 231-236",
+                                "url": None,
+                            },
+                            "dataset": "biomatdb-curated-metals-ceramics-glasses",
+                            "provenance": {"row": 13, "column": "Young's modulus [GPa]", "pipeline_version": "1"},
+                        }
+                    ],
+                    "jsonld": {"@context": "https://schema.org/", "@type": "Dataset", "name": "Ti-6Al-4V"},
+                }
+            ]
+        },
+    )
 
     id: str
     name: str
@@ -125,12 +184,34 @@ class SimilarHit(BaseModel):
 
 
 class SimilarOut(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "id": "bm-7f0e3a1c2b", "name": "PLLA", "results": [
-            {"id": "bm-7baae26c1e", "name": "PDLLA", "class": "polymer", "kind": "structure", "score": 1.0,
-             "shared_properties": None},
-            {"id": "bm-a36164f228", "name": "PLGA 50:50", "class": "polymer", "kind": "property_profile",
-             "score": 0.93, "shared_properties": ["glass_transition_temperature", "youngs_modulus"]}]}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "bm-7f0e3a1c2b",
+                    "name": "PLLA",
+                    "results": [
+                        {
+                            "id": "bm-7baae26c1e",
+                            "name": "PDLLA",
+                            "class": "polymer",
+                            "kind": "structure",
+                            "score": 1.0,
+                            "shared_properties": None,
+                        },
+                        {
+                            "id": "bm-a36164f228",
+                            "name": "PLGA 50:50",
+                            "class": "polymer",
+                            "kind": "property_profile",
+                            "score": 0.93,
+                            "shared_properties": ["glass_transition_temperature", "youngs_modulus"],
+                        },
+                    ],
+                }
+            ]
+        }
+    )
 
     id: str
     name: str
@@ -163,26 +244,74 @@ class CompareMaterial(BaseModel):
 
 
 class CompareOut(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "materials": [{"id": "bm-83cd001eff", "name": "Ti-6Al-4V", "class": "metal"},
-                      {"id": "bm-1d2c3b4a5f", "name": "316L stainless steel", "class": "metal"}],
-        "properties": [{"property": "youngs_modulus", "name": "Young's modulus", "unit": "GPa", "values": {
-            "bm-83cd001eff": [{"qualifier": "range", "value": None, "value_min": 110.0, "value_max": 114.0,
-                               "uncertainty": None, "text": "110 to 114", "conditions": {},
-                               "dataset": "biomatdb-curated-metals-ceramics-glasses"}],
-            "bm-1d2c3b4a5f": [{"qualifier": "=", "value": 193.0, "value_min": 193.0, "value_max": 193.0,
-                               "uncertainty": None, "text": "193", "conditions": {},
-                               "dataset": "biomatdb-curated-metals-ceramics-glasses"}]}}]}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "materials": [
+                        {"id": "bm-83cd001eff", "name": "Ti-6Al-4V", "class": "metal"},
+                        {"id": "bm-1d2c3b4a5f", "name": "316L stainless steel", "class": "metal"},
+                    ],
+                    "properties": [
+                        {
+                            "property": "youngs_modulus",
+                            "name": "Young's modulus",
+                            "unit": "GPa",
+                            "values": {
+                                "bm-83cd001eff": [
+                                    {
+                                        "qualifier": "range",
+                                        "value": None,
+                                        "value_min": 110.0,
+                                        "value_max": 114.0,
+                                        "uncertainty": None,
+                                        "text": "110 to 114",
+                                        "conditions": {},
+                                        "dataset": "biomatdb-curated-metals-ceramics-glasses",
+                                    }
+                                ],
+                                "bm-1d2c3b4a5f": [
+                                    {
+                                        "qualifier": "=",
+                                        "value": 193.0,
+                                        "value_min": 193.0,
+                                        "value_max": 193.0,
+                                        "uncertainty": None,
+                                        "text": "193",
+                                        "conditions": {},
+                                        "dataset": "biomatdb-curated-metals-ceramics-glasses",
+                                    }
+                                ],
+                            },
+                        }
+                    ],
+                }
+            ]
+        }
+    )
 
     materials: list[CompareMaterial]
     properties: list[CompareRow]
 
 
 class PropertyOut(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "key": "youngs_modulus", "name": "Young's modulus", "category": "mechanical", "unit": "GPa",
-        "kind": "quantity", "min": 0.0, "max": 2000.0, "display_units": ["GPa", "MPa", "kPa", "psi"],
-        "aliases": ["E", "Young's modulus", "elastic modulus"]}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "key": "youngs_modulus",
+                    "name": "Young's modulus",
+                    "category": "mechanical",
+                    "unit": "GPa",
+                    "kind": "quantity",
+                    "min": 0.0,
+                    "max": 2000.0,
+                    "display_units": ["GPa", "MPa", "kPa", "psi"],
+                    "aliases": ["E", "Young's modulus", "elastic modulus"],
+                }
+            ]
+        }
+    )
 
     key: str
     name: str
@@ -196,8 +325,11 @@ class PropertyOut(BaseModel):
 
 
 class TermOut(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "key": "metal", "name": "Metals and alloys", "aliases": ["metal", "alloy", "metallic"]}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"key": "metal", "name": "Metals and alloys", "aliases": ["metal", "alloy", "metallic"]}]
+        }
+    )
 
     key: str
     name: str
@@ -214,14 +346,39 @@ class UploadOut(_Open):
 
 
 class DatasetOut(_Open):
-    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
-        "id": 3, "name": "biomatdb-curated-polymers", "license": "CC-BY-4.0",
-        "origin": "Compiled by the BiomatDB team in 2026 from the literature cited on every row", "uploader": None,
-        "source": None, "checksum": "5be0…", "filename": "polymers.csv", "created_at": "2026-11-25T10:56:01+00:00",
-        "updated_at": "2026-11-25T10:56:01+00:00", "retracted_at": None, "rows_read": 313, "materials": 36,
-        "measurements": 312, "history": [{"uploaded_at": "2026-11-25T10:56:01+00:00", "checksum": "5be0…",
-                                           "filename": "polymers.csv", "uploader": None, "pipeline_version": "1",
-                                           "rows_read": 313}]}]})
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 3,
+                    "name": "biomatdb-curated-polymers",
+                    "license": "CC-BY-4.0",
+                    "origin": "Compiled by the BiomatDB team in 2026 from the literature cited on every row",
+                    "uploader": None,
+                    "source": None,
+                    "checksum": "5be0…",
+                    "filename": "polymers.csv",
+                    "created_at": "2026-11-25T10:56:01+00:00",
+                    "updated_at": "2026-11-25T10:56:01+00:00",
+                    "retracted_at": None,
+                    "rows_read": 313,
+                    "materials": 36,
+                    "measurements": 312,
+                    "history": [
+                        {
+                            "uploaded_at": "2026-11-25T10:56:01+00:00",
+                            "checksum": "5be0…",
+                            "filename": "polymers.csv",
+                            "uploader": None,
+                            "pipeline_version": "1",
+                            "rows_read": 313,
+                        }
+                    ],
+                }
+            ]
+        },
+    )
 
     id: int
     name: str
@@ -246,11 +403,26 @@ class JobProgress(BaseModel):
 
 
 class JobOut(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "id": "4f1c…", "status": "running", "dataset": "my-lab-2024", "filename": "moduli.csv",
-        "options": {"license": "CC-BY-4.0", "dry_run": False, "skip_invalid": False}, "created_by": "alice",
-        "progress": {"rows_done": 50000, "rows_total": 120000}, "created_at": "2025-01-01T10:00:00+00:00",
-        "started_at": "2025-01-01T10:00:01+00:00", "finished_at": None, "error": None, "report": None}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "4f1c…",
+                    "status": "running",
+                    "dataset": "my-lab-2024",
+                    "filename": "moduli.csv",
+                    "options": {"license": "CC-BY-4.0", "dry_run": False, "skip_invalid": False},
+                    "created_by": "alice",
+                    "progress": {"rows_done": 50000, "rows_total": 120000},
+                    "created_at": "2025-01-01T10:00:00+00:00",
+                    "started_at": "2025-01-01T10:00:01+00:00",
+                    "finished_at": None,
+                    "error": None,
+                    "report": None,
+                }
+            ]
+        }
+    )
 
     id: str
     status: Literal["queued", "running", "succeeded", "failed"]
@@ -267,9 +439,19 @@ class JobOut(BaseModel):
 
 
 class RetractionOut(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "dataset": "my-lab-2024", "measurements_retracted": 1200, "materials_removed": 14, "materials_touched": 80,
-        "retracted_at": "2026-11-25T11:00:00+00:00"}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "dataset": "my-lab-2024",
+                    "measurements_retracted": 1200,
+                    "materials_removed": 14,
+                    "materials_touched": 80,
+                    "retracted_at": "2026-11-25T11:00:00+00:00",
+                }
+            ]
+        }
+    )
 
     dataset: str
     measurements_retracted: int
@@ -289,6 +471,10 @@ class Readiness(BaseModel):
 
     status: Literal["ready", "not ready"]
     checks: dict[str, str]
-    search_index: str | None = Field(None, description=(
-        "The in-memory search index (BIOMATDB_SEARCH_MEMORY_INDEX): current, or building, while searches run "
-        "in SQL. Informative: it does not make the service unready."))
+    search_index: str | None = Field(
+        None,
+        description=(
+            "The in-memory search index (BIOMATDB_SEARCH_MEMORY_INDEX): current, or building, while searches run "
+            "in SQL. Informative: it does not make the service unready."
+        ),
+    )

@@ -95,8 +95,9 @@ class BoundedH11Protocol(H11Protocol):
             self._body_bytes = 0
             self._body_timer = self.loop.call_later(BODY_WINDOW_SECONDS, self._check_body_rate)
             return
-        self.logger.info("closing a connection whose body came at %s bytes in %s s", self._body_bytes,
-                         BODY_WINDOW_SECONDS)
+        self.logger.info(
+            "closing a connection whose body came at %s bytes in %s s", self._body_bytes, BODY_WINDOW_SECONDS
+        )
         self.transport.close()
 
     def _cancel_timers(self) -> None:
@@ -108,5 +109,10 @@ class BoundedH11Protocol(H11Protocol):
 
 def uvicorn_options(**overrides: Any) -> dict[str, Any]:
     """Keyword arguments for ``uvicorn.Config`` or ``uvicorn.run``; ``overrides`` win."""
-    return {"http": BoundedH11Protocol, "h11_max_incomplete_event_size": params.REQUEST_HEAD_MAX_BYTES,
-            "timeout_keep_alive": KEEP_ALIVE_SECONDS, "limit_concurrency": MAX_CONNECTIONS, **overrides}
+    return {
+        "http": BoundedH11Protocol,
+        "h11_max_incomplete_event_size": params.REQUEST_HEAD_MAX_BYTES,
+        "timeout_keep_alive": KEEP_ALIVE_SECONDS,
+        "limit_concurrency": MAX_CONNECTIONS,
+        **overrides,
+    }

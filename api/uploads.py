@@ -32,8 +32,7 @@ def safe_filename(name: str) -> str:
 
 
 def too_large(limit: int) -> ProblemError:
-    return ProblemError(413, f"the upload is larger than the limit of {limit:,} bytes", code="too-large",
-                        limit=limit)
+    return ProblemError(413, f"the upload is larger than the limit of {limit:,} bytes", code="too-large", limit=limit)
 
 
 @dataclass
@@ -78,8 +77,12 @@ class _Receiver:
 
     def _check_header(self) -> None:
         if len(self._header_name) + len(self._header_value) > PART_HEADER_MAX_BYTES:
-            raise ProblemError(413, f"a part's header is longer than {PART_HEADER_MAX_BYTES:,} bytes",
-                               code="too-large", limit=PART_HEADER_MAX_BYTES)
+            raise ProblemError(
+                413,
+                f"a part's header is longer than {PART_HEADER_MAX_BYTES:,} bytes",
+                code="too-large",
+                limit=PART_HEADER_MAX_BYTES,
+            )
 
     def on_header_end(self) -> None:
         if self._header_name.lower() == b"content-disposition":
@@ -96,8 +99,11 @@ class _Receiver:
                 raise ProblemError(400, "send exactly one file per upload", code="bad-upload")
             filename = safe_filename(options[b"filename"].decode("utf-8", "replace"))
             if not filename.lower().endswith(UPLOAD_SUFFIXES):
-                raise ProblemError(415, f"{filename}: unsupported file type; expected one of "
-                                   f"{', '.join(UPLOAD_SUFFIXES)}", code="unsupported-file-type")
+                raise ProblemError(
+                    415,
+                    f"{filename}: unsupported file type; expected one of {', '.join(UPLOAD_SUFFIXES)}",
+                    code="unsupported-file-type",
+                )
             self.directory.mkdir(parents=True, exist_ok=True)
             self.result.file_field, self.result.filename = self._name, filename
             self.result.path = self.directory / filename
@@ -111,12 +117,17 @@ class _Receiver:
             self._handle.write(data[start:end])
             return
         if len(self._data) + end - start > FIELD_MAX_BYTES:
-            raise ProblemError(413, f"form field {self._name!r} is longer than {FIELD_MAX_BYTES:,} bytes",
-                               code="too-large")
+            raise ProblemError(
+                413, f"form field {self._name!r} is longer than {FIELD_MAX_BYTES:,} bytes", code="too-large"
+            )
         self._field_bytes += end - start
         if self._field_bytes > FIELDS_TOTAL_MAX_BYTES:
-            raise ProblemError(413, f"the upload's form fields add up to more than {FIELDS_TOTAL_MAX_BYTES:,} bytes",
-                               code="too-large", limit=FIELDS_TOTAL_MAX_BYTES)
+            raise ProblemError(
+                413,
+                f"the upload's form fields add up to more than {FIELDS_TOTAL_MAX_BYTES:,} bytes",
+                code="too-large",
+                limit=FIELDS_TOTAL_MAX_BYTES,
+            )
         self._data.extend(data[start:end])
 
     def on_part_end(self) -> None:
@@ -144,9 +155,18 @@ async def receive_upload(request: Request, *, directory: Path, limit: int) -> Re
     if declared and declared.isdigit() and int(declared) > limit + FIELD_MAX_BYTES * 8:
         raise too_large(limit)
     receiver = _Receiver(directory, limit)
-    callbacks = {name: getattr(receiver, name) for name in (
-        "on_part_begin", "on_part_data", "on_part_end", "on_header_field", "on_header_value", "on_header_end",
-        "on_headers_finished")}
+    callbacks = {
+        name: getattr(receiver, name)
+        for name in (
+            "on_part_begin",
+            "on_part_data",
+            "on_part_end",
+            "on_header_field",
+            "on_header_value",
+            "on_header_end",
+            "on_headers_finished",
+        )
+    }
     parser = MultipartParser(params[b"boundary"], callbacks)
     try:
         async for chunk in request.stream():

@@ -20,8 +20,12 @@ LOAD = {"small": (50_000, 10.0), "medium": (200_000, 60.0), "large": (1_000_000,
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
-    parser.add_argument("--scale", choices=("small", "medium", "large"), default="small",
-                        help="small: minutes (10,000 materials); medium: 100,000; large: 1,000,000")
+    parser.add_argument(
+        "--scale",
+        choices=("small", "medium", "large"),
+        default="small",
+        help="small: minutes (10,000 materials); medium: 100,000; large: 1,000,000",
+    )
     parser.add_argument("--out", type=Path, default=Path("benchmarks/out"), help="where results.json and results.md go")
     commands = parser.add_subparsers(dest="command")
     ingest = commands.add_parser("ingest", help="end-to-end ingest against pandas + sqlite3")
@@ -31,8 +35,12 @@ def main() -> None:
     search = commands.add_parser("search", help="the query mix through the API and in process, chemistry, CLI")
     search.add_argument("--scale", choices=("small", "medium", "large"), default="small")
     search.add_argument("--out", type=Path, default=Path("benchmarks/out"))
-    search.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite",
-                        help="the core: SQLite, or a PostgreSQL server started for the run")
+    search.add_argument(
+        "--backend",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="the core: SQLite, or a PostgreSQL server started for the run",
+    )
     load = commands.add_parser("load", help="searches through the API while a large upload is ingested")
     load.add_argument("--rows", type=int, default=200_000, help="measurements in the upload (default 200,000)")
     load.add_argument("--seconds", type=float, default=60.0, help="seconds of searching per phase (default 60)")
@@ -52,8 +60,11 @@ def main() -> None:
     if args.command == "search":
         from benchmarks.search import run as run_search
 
-        _report(run_search(args.scale, args.out, backend=args.backend), args.out,
-                f"search benchmark, {args.scale}, {args.backend}")
+        _report(
+            run_search(args.scale, args.out, backend=args.backend),
+            args.out,
+            f"search benchmark, {args.scale}, {args.backend}",
+        )
         return
     from benchmarks.ingest import run as run_ingest
     from benchmarks.load import load_rows, run as run_load
@@ -74,8 +85,10 @@ def _report(results: list[dict], out: Path, title: str) -> None:
     for column in COLUMNS:
         table.add_column(column)
     for row in results:
-        cells = [f"{row[c]:,}" if isinstance(row[c], (int, float)) and not isinstance(row[c], bool) else str(row[c])
-                 for c in COLUMNS]
+        cells = [
+            f"{row[c]:,}" if isinstance(row[c], (int, float)) and not isinstance(row[c], bool) else str(row[c])
+            for c in COLUMNS
+        ]
         table.add_row(*cells)
         lines.append("| " + " | ".join(cells) + " |")
     (out / "results.md").write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -13,9 +13,22 @@ import numpy as np
 import pandas as pd
 
 STRUCTURES = [
-    "*O[C@@H](C)C(=O)*", "*OC(C)C(=O)*", "*OCC(=O)*", "*OCCCCCC(=O)*", "*CC*", "*CC(*)C", "*CC(*)(C)C(=O)OC",
-    "*Oc1ccc(cc1)Oc1ccc(cc1)C(=O)c1ccc(cc1)*", "*[Si](C)(C)O*", "*OCCO*", "*CC(*)O", "*C(F)(F)C(F)(F)*",
-    "*OCCOC(=O)c1ccc(cc1)C(=O)*", "*CC(*)c1ccccc1", "*NCCCCCC(=O)*", "*OCCOCC(=O)*",
+    "*O[C@@H](C)C(=O)*",
+    "*OC(C)C(=O)*",
+    "*OCC(=O)*",
+    "*OCCCCCC(=O)*",
+    "*CC*",
+    "*CC(*)C",
+    "*CC(*)(C)C(=O)OC",
+    "*Oc1ccc(cc1)Oc1ccc(cc1)C(=O)c1ccc(cc1)*",
+    "*[Si](C)(C)O*",
+    "*OCCO*",
+    "*CC(*)O",
+    "*C(F)(F)C(F)(F)*",
+    "*OCCOC(=O)c1ccc(cc1)C(=O)*",
+    "*CC(*)c1ccccc1",
+    "*NCCCCCC(=O)*",
+    "*OCCOCC(=O)*",
 ]
 CLASSES = ["polymer", "metal", "ceramic", "hydrogel", "natural", "composite", "glass", "biopolymer", "alloy"]
 # (header, canonical unit, typical value, inline alternative unit and its factor from the header unit)
@@ -30,9 +43,16 @@ WIDE_PROPERTIES = [
     ("Degradation time (month)", 12.0, ("week", 4.345)),
 ]
 LONG_PROPERTIES = [
-    ("E", "GPa", 3.0), ("UTS", "MPa", 60.0), ("UTS", "psi", 8700.0), ("density", "g/cm3", 1.3),
-    ("Tg", "°C", 60.0), ("Tm", "K", 450.0), ("hardness_vickers", "HV", 300.0), ("KIC", "MPa√m", 3.0),
-    ("degradation_time", "month", 12.0), ("cell viability", "%", 90.0),
+    ("E", "GPa", 3.0),
+    ("UTS", "MPa", 60.0),
+    ("UTS", "psi", 8700.0),
+    ("density", "g/cm3", 1.3),
+    ("Tg", "°C", 60.0),
+    ("Tm", "K", 450.0),
+    ("hardness_vickers", "HV", 300.0),
+    ("KIC", "MPa√m", 3.0),
+    ("degradation_time", "month", 12.0),
+    ("cell viability", "%", 90.0),
 ]
 
 
@@ -56,11 +76,13 @@ def write_wide(path: Path, measurements: int, seed: int) -> int:
     """A `;`-separated wide file with about ``measurements`` values; returns the exact count."""
     rng = np.random.default_rng(seed)
     rows = max(1, measurements // len(WIDE_PROPERTIES))
-    frame = pd.DataFrame({
-        "Material": [f"Wide material {i}" for i in range(rows)],
-        "Class": rng.choice(CLASSES, rows),
-        "SMILES": rng.choice(STRUCTURES, rows),
-    })
+    frame = pd.DataFrame(
+        {
+            "Material": [f"Wide material {i}" for i in range(rows)],
+            "Class": rng.choice(CLASSES, rows),
+            "SMILES": rng.choice(STRUCTURES, rows),
+        }
+    )
     for header, typical, inline in WIDE_PROPERTIES:
         cells = _cells(rng, np.full(rows, typical), ",")
         if inline is not None:
@@ -82,14 +104,16 @@ def write_long(path: Path, measurements: int, seed: int) -> int:
     units = np.array([p[1] for p in LONG_PROPERTIES])[choice]
     typical = np.array([p[2] for p in LONG_PROPERTIES])[choice]
     materials = rng.integers(0, max(1, measurements // 10), measurements)
-    frame = pd.DataFrame({
-        "Material": np.char.add("Long material ", materials.astype(str)),
-        "Property": names,
-        "Value": _cells(rng, typical, "."),
-        "Unit": units,
-        "Temperature": np.where(rng.random(measurements) < 0.3, "37 °C", ""),
-        "Medium": np.where(rng.random(measurements) < 0.3, "PBS", ""),
-        "Source": "Benchmark citation " + pd.Series(rng.integers(0, 200, measurements)).astype(str),
-    })
+    frame = pd.DataFrame(
+        {
+            "Material": np.char.add("Long material ", materials.astype(str)),
+            "Property": names,
+            "Value": _cells(rng, typical, "."),
+            "Unit": units,
+            "Temperature": np.where(rng.random(measurements) < 0.3, "37 °C", ""),
+            "Medium": np.where(rng.random(measurements) < 0.3, "PBS", ""),
+            "Source": "Benchmark citation " + pd.Series(rng.integers(0, 200, measurements)).astype(str),
+        }
+    )
     frame.to_csv(path, index=False)
     return measurements

@@ -58,11 +58,15 @@ def _run_baseline(path: str, database: str, queue) -> None:
     frame = pd.read_csv(path)
     connection = sqlite3.connect(database)
     connection.execute("PRAGMA journal_mode = WAL")
-    connection.execute("CREATE TABLE measurements (material TEXT, property TEXT, qualifier TEXT, value_min REAL,"
-                       " value_max REAL, unit TEXT, source TEXT)")
+    connection.execute(
+        "CREATE TABLE measurements (material TEXT, property TEXT, qualifier TEXT, value_min REAL,"
+        " value_max REAL, unit TEXT, source TEXT)"
+    )
     with connection:
-        connection.executemany("INSERT INTO measurements VALUES (?, ?, ?, ?, ?, ?, ?)",
-                               frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None))
+        connection.executemany(
+            "INSERT INTO measurements VALUES (?, ?, ?, ?, ?, ?, ?)",
+            frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None),
+        )
     connection.close()
     queue.put({"seconds": time.perf_counter() - started, "measurements": len(frame), "peak_rss_mb": _peak_rss_mb()})
 
@@ -70,9 +74,25 @@ def _run_baseline(path: str, database: str, queue) -> None:
 #: What a measurement must hold by the issue that asked for this benchmark (value as point, range or
 #: bound; qualifier; uncertainty; verbatim text and unit; canonical unit; conditions; source; dataset),
 #: and the indexes that range filters, results and re-uploads need: the least any schema could store.
-MINIMAL_COLUMNS = ["material_id", "property_key", "dataset_id", "source_id", "qualifier", "value", "value_min",
-                   "value_max", "uncertainty", "unit", "verbatim_value", "verbatim_unit", "temperature_K", "medium",
-                   "method", "standard", "specimen_state"]
+MINIMAL_COLUMNS = [
+    "material_id",
+    "property_key",
+    "dataset_id",
+    "source_id",
+    "qualifier",
+    "value",
+    "value_min",
+    "value_max",
+    "uncertainty",
+    "unit",
+    "verbatim_value",
+    "verbatim_unit",
+    "temperature_K",
+    "medium",
+    "method",
+    "standard",
+    "specimen_state",
+]
 MINIMAL_INDEXES = ["property_key, value_min, value_max", "material_id, property_key", "dataset_id"]
 
 
@@ -99,8 +119,12 @@ def _run_store_only(source: str, database: str, queue) -> None:
     connection.execute("PRAGMA foreign_keys = ON")
     names = ", ".join(f'"{column}"' for column in STORED_COLUMNS)
     rows = connection.execute(f"SELECT {names} FROM measurements ORDER BY id").fetchall()
-    schema = [sql for (sql,) in connection.execute(
-        "SELECT sql FROM sqlite_master WHERE tbl_name = 'measurements' AND sql IS NOT NULL ORDER BY type DESC")]
+    schema = [
+        sql
+        for (sql,) in connection.execute(
+            "SELECT sql FROM sqlite_master WHERE tbl_name = 'measurements' AND sql IS NOT NULL ORDER BY type DESC"
+        )
+    ]
     with connection:
         connection.execute("DROP TABLE measurements")
         for statement in schema:  # the table first, then its indexes
@@ -120,15 +144,19 @@ def _normalised_copy(measurements: int, path: Path, seed: int) -> None:
     """The same number of measurements, already normalised: what the baseline loads."""
     rng = np.random.default_rng(seed)
     low = np.round(rng.uniform(1, 100, measurements), 3)
-    pd.DataFrame({
-        "material": np.char.add("Material ", rng.integers(0, max(1, measurements // 10), measurements).astype(str)),
-        "property": rng.choice(["youngs_modulus", "tensile_strength", "density", "glass_transition_temperature"], measurements),
-        "qualifier": "=",
-        "value_min": low,
-        "value_max": low,
-        "unit": "MPa",
-        "source": "doi:10.5555/benchmark",
-    }).to_csv(path, index=False)
+    pd.DataFrame(
+        {
+            "material": np.char.add("Material ", rng.integers(0, max(1, measurements // 10), measurements).astype(str)),
+            "property": rng.choice(
+                ["youngs_modulus", "tensile_strength", "density", "glass_transition_temperature"], measurements
+            ),
+            "qualifier": "=",
+            "value_min": low,
+            "value_max": low,
+            "unit": "MPa",
+            "source": "doi:10.5555/benchmark",
+        }
+    ).to_csv(path, index=False)
 
 
 def _in_process(target, *args) -> dict:
@@ -155,20 +183,51 @@ def run(rows: int, out: Path, seed: int = 42) -> list[dict]:
     base_rate = baseline["measurements"] / baseline["seconds"]
     ratio = ours["seconds"] / baseline["seconds"]
     results = [
-        {"name": "ingest_sqlite", "value": round(our_rate), "unit": "measurements/s", "baseline": round(base_rate),
-         "ratio": round(ratio, 2), "target": f"ratio <= {TARGET_RATIO:g}", "met": ratio <= TARGET_RATIO},
-        {"name": "store_only_sqlite", "value": round(floor["measurements"] / floor["seconds"]), "unit": "measurements/s",
-         "baseline": round(base_rate), "ratio": round(floor["seconds"] / baseline["seconds"], 2),
-         "target": "none: the cost of our schema alone", "met": None},
-        {"name": "store_minimal_sqlite", "value": round(floor["measurements"] / floor["minimal_seconds"]),
-         "unit": "measurements/s", "baseline": round(base_rate), "ratio": round(floor["minimal_seconds"] / baseline["seconds"], 2),
-         "target": "none: the least any schema holding a measurement costs", "met": None},
-        {"name": "ingest_sqlite_vs_store_only", "value": round(ours["seconds"], 2), "unit": "s",
-         "baseline": round(floor["seconds"], 2), "ratio": round(ours["seconds"] / floor["seconds"], 2),
-         "target": "ratio <= 1.5 (our own store-only floor)", "met": ours["seconds"] <= 1.5 * floor["seconds"]},
-        {"name": "ingest_sqlite_peak_rss", "value": round(ours["peak_rss_mb"]), "unit": "MiB",
-         "baseline": round(baseline["peak_rss_mb"]), "ratio": round(ours["peak_rss_mb"] / baseline["peak_rss_mb"], 2),
-         "target": "bounded by chunk size, not file size", "met": None},
+        {
+            "name": "ingest_sqlite",
+            "value": round(our_rate),
+            "unit": "measurements/s",
+            "baseline": round(base_rate),
+            "ratio": round(ratio, 2),
+            "target": f"ratio <= {TARGET_RATIO:g}",
+            "met": ratio <= TARGET_RATIO,
+        },
+        {
+            "name": "store_only_sqlite",
+            "value": round(floor["measurements"] / floor["seconds"]),
+            "unit": "measurements/s",
+            "baseline": round(base_rate),
+            "ratio": round(floor["seconds"] / baseline["seconds"], 2),
+            "target": "none: the cost of our schema alone",
+            "met": None,
+        },
+        {
+            "name": "store_minimal_sqlite",
+            "value": round(floor["measurements"] / floor["minimal_seconds"]),
+            "unit": "measurements/s",
+            "baseline": round(base_rate),
+            "ratio": round(floor["minimal_seconds"] / baseline["seconds"], 2),
+            "target": "none: the least any schema holding a measurement costs",
+            "met": None,
+        },
+        {
+            "name": "ingest_sqlite_vs_store_only",
+            "value": round(ours["seconds"], 2),
+            "unit": "s",
+            "baseline": round(floor["seconds"], 2),
+            "ratio": round(ours["seconds"] / floor["seconds"], 2),
+            "target": "ratio <= 1.5 (our own store-only floor)",
+            "met": ours["seconds"] <= 1.5 * floor["seconds"],
+        },
+        {
+            "name": "ingest_sqlite_peak_rss",
+            "value": round(ours["peak_rss_mb"]),
+            "unit": "MiB",
+            "baseline": round(baseline["peak_rss_mb"]),
+            "ratio": round(ours["peak_rss_mb"] / baseline["peak_rss_mb"], 2),
+            "target": "bounded by chunk size, not file size",
+            "met": None,
+        },
     ]
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return results

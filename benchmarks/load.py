@@ -51,8 +51,12 @@ def serving(env: dict[str, str], log: Path, *, ready: str = "/health") -> Iterat
     30 s), then killed."""
     port = _free_port()
     with log.open("w") as server_log:
-        server = subprocess.Popen([sys.executable, "-c", "from biomatdb.cli import app; app()", "serve", "--port",
-                                   str(port)], env=env, stdout=subprocess.DEVNULL, stderr=server_log)
+        server = subprocess.Popen(
+            [sys.executable, "-c", "from biomatdb.cli import app; app()", "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=server_log,
+        )
         base_url = f"http://127.0.0.1:{port}"
         try:
             for _ in range(600):
@@ -73,8 +77,13 @@ def serving(env: dict[str, str], log: Path, *, ready: str = "/health") -> Iterat
 
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", "from biomatdb.cli import app; app()", *args], env=env,
-                          capture_output=True, text=True, check=True)
+    return subprocess.run(
+        [sys.executable, "-c", "from biomatdb.cli import app; app()", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -116,12 +125,22 @@ def _search_for(base_url: str, seconds: float, clients: int, queries: list[dict]
         thread.start()
     for thread in threads:
         thread.join()
-    return {"requests": len(latencies), "errors": len(errors), "error_kinds": sorted(set(errors)),
-            "p50_ms": round(1000 * _percentile(latencies, 0.50), 1), "p99_ms": round(1000 * _percentile(latencies, 0.99), 1),
-            "mean_ms": round(1000 * statistics.fmean(latencies), 1) if latencies else None,
-            "per_query": {label: {"requests": len(values), "p50_ms": round(1000 * _percentile(values, 0.50), 1),
-                                  "p99_ms": round(1000 * _percentile(values, 0.99), 1)}
-                          for label, values in sorted(by_query.items())}}
+    return {
+        "requests": len(latencies),
+        "errors": len(errors),
+        "error_kinds": sorted(set(errors)),
+        "p50_ms": round(1000 * _percentile(latencies, 0.50), 1),
+        "p99_ms": round(1000 * _percentile(latencies, 0.99), 1),
+        "mean_ms": round(1000 * statistics.fmean(latencies), 1) if latencies else None,
+        "per_query": {
+            label: {
+                "requests": len(values),
+                "p50_ms": round(1000 * _percentile(values, 0.50), 1),
+                "p99_ms": round(1000 * _percentile(values, 0.99), 1),
+            }
+            for label, values in sorted(by_query.items())
+        },
+    }
 
 
 def _label(query: dict) -> str:
@@ -132,8 +151,12 @@ def _upload(http: httpx.Client, path: Path, name: str, key: str) -> httpx.Respon
     """The answer, or what went wrong on the way (a reset connection is a result here)."""
     try:
         with path.open("rb") as handle:
-            return http.post("/api/v1/datasets", headers={"Authorization": f"Bearer {key}"},
-                             files={"file": (path.name, handle, "text/csv")}, data={"name": name})
+            return http.post(
+                "/api/v1/datasets",
+                headers={"Authorization": f"Bearer {key}"},
+                files={"file": (path.name, handle, "text/csv")},
+                data={"name": name},
+            )
     except httpx.HTTPError as exc:
         return type(exc).__name__
 
@@ -154,10 +177,18 @@ def scratch(prefix: str, out: Path) -> Iterator[Path]:
 def run(rows: int, seconds: float, clients: int, out: Path) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     with scratch("biomatdb-load-", out) as work:
-        env = {**os.environ, "BIOMATDB_DATA_DIR": str(work / "data"), "BIOMATDB_RATE_LIMIT": "",
-               "BIOMATDB_JOB_POLL_SECONDS": "0.2"}
+        env = {
+            **os.environ,
+            "BIOMATDB_DATA_DIR": str(work / "data"),
+            "BIOMATDB_RATE_LIMIT": "",
+            "BIOMATDB_JOB_POLL_SECONDS": "0.2",
+        }
         _cli(env, "load-fixtures")
-        key = _cli(env, "apikey", "create", "--role", "curator", "--name", "load-benchmark").stdout.strip().splitlines()[-1]
+        key = (
+            _cli(env, "apikey", "create", "--role", "curator", "--name", "load-benchmark")
+            .stdout.strip()
+            .splitlines()[-1]
+        )
         big, second = work / "big.csv", work / "second.csv"
         write_long(big, rows, seed=11)
         write_long(second, 2_000, seed=12)
@@ -192,12 +223,21 @@ def run(rows: int, seconds: float, clients: int, out: Path) -> dict:
                     if job["status"] in ("succeeded", "failed"):
                         break
                     time.sleep(0.5)
-                jobs[name] = {"upload_status": response.status_code, "job_status": job["status"],
-                              "error": job.get("error"),
-                              "seconds": _duration(job)}
-    result = {"rows": rows, "seconds": seconds, "clients": clients, "baseline": baseline,
-              "during_upload": results.get("during"), "big_job_at_half_time": running_at_half.get("status"),
-              "uploads": jobs}
+                jobs[name] = {
+                    "upload_status": response.status_code,
+                    "job_status": job["status"],
+                    "error": job.get("error"),
+                    "seconds": _duration(job),
+                }
+    result = {
+        "rows": rows,
+        "seconds": seconds,
+        "clients": clients,
+        "baseline": baseline,
+        "during_upload": results.get("during"),
+        "big_job_at_half_time": running_at_half.get("status"),
+        "uploads": jobs,
+    }
     (out / "load-results.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
     return result
 
@@ -207,19 +247,40 @@ def _duration(job: dict) -> float | None:
 
     if not job.get("started_at") or not job.get("finished_at"):
         return None
-    return round((datetime.fromisoformat(job["finished_at"]) - datetime.fromisoformat(job["started_at"])).total_seconds(), 1)
+    return round(
+        (datetime.fromisoformat(job["finished_at"]) - datetime.fromisoformat(job["started_at"])).total_seconds(), 1
+    )
 
 
 def load_rows(result: dict) -> list[dict]:
     """The load benchmark's figures as results.json rows: during the upload against the baseline."""
     during, baseline = result["during_upload"] or {}, result["baseline"]
     return [
-        {"name": "load_search_p99_during_upload", "value": during.get("p99_ms"), "unit": "ms",
-         "baseline": baseline["p99_ms"], "ratio": round(during["p99_ms"] / baseline["p99_ms"], 2) if during else None,
-         "target": "≤ 1000 ms, 0 errors", "met": bool(during) and during["p99_ms"] <= 1000 and during["errors"] == 0},
-        {"name": "load_search_errors_during_upload", "value": during.get("errors"), "unit": "requests",
-         "baseline": baseline["errors"], "ratio": None, "target": "0", "met": during.get("errors") == 0},
-        {"name": "load_requests_per_second_during_upload", "value": round(during.get("requests", 0) / result["seconds"], 1),
-         "unit": "requests/s", "baseline": round(baseline["requests"] / result["seconds"], 1), "ratio": None,
-         "target": None, "met": None},
+        {
+            "name": "load_search_p99_during_upload",
+            "value": during.get("p99_ms"),
+            "unit": "ms",
+            "baseline": baseline["p99_ms"],
+            "ratio": round(during["p99_ms"] / baseline["p99_ms"], 2) if during else None,
+            "target": "≤ 1000 ms, 0 errors",
+            "met": bool(during) and during["p99_ms"] <= 1000 and during["errors"] == 0,
+        },
+        {
+            "name": "load_search_errors_during_upload",
+            "value": during.get("errors"),
+            "unit": "requests",
+            "baseline": baseline["errors"],
+            "ratio": None,
+            "target": "0",
+            "met": during.get("errors") == 0,
+        },
+        {
+            "name": "load_requests_per_second_during_upload",
+            "value": round(during.get("requests", 0) / result["seconds"], 1),
+            "unit": "requests/s",
+            "baseline": round(baseline["requests"] / result["seconds"], 1),
+            "ratio": None,
+            "target": None,
+            "met": None,
+        },
     ]

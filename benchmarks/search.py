@@ -26,26 +26,101 @@ SCALES = {"small": 10_000, "medium": 100_000, "large": 1_000_000}
 CONCURRENCY_SECONDS = {"small": 10.0, "medium": 30.0, "large": 60.0}
 MEASUREMENTS_PER_MATERIAL = 10
 
-STEMS = ["ethylene", "propylene", "styrene", "lactide", "glycolide", "caprolactone", "methyl methacrylate",
-         "vinyl alcohol", "ethylene glycol", "dimethylsiloxane", "urethane", "amide", "ether ether ketone",
-         "hydroxyethyl methacrylate", "acrylic acid", "butyl acrylate", "ethyl acrylate", "vinyl chloride",
-         "tetrafluoroethylene", "carbonate", "sulfone", "imide", "ester", "dioxanone", "trimethylene carbonate"]
-METALS = ["titanium", "Ti-6Al-4V", "nitinol", "cobalt-chromium", "stainless steel 316L", "magnesium", "zinc",
-          "tantalum", "platinum-iridium", "iron", "niobium", "zirconium"]
-CERAMICS = ["hydroxyapatite", "tricalcium phosphate", "alumina", "zirconia", "bioglass 45S5", "calcium sulfate",
-            "silicon nitride", "carbonate apatite"]
+STEMS = [
+    "ethylene",
+    "propylene",
+    "styrene",
+    "lactide",
+    "glycolide",
+    "caprolactone",
+    "methyl methacrylate",
+    "vinyl alcohol",
+    "ethylene glycol",
+    "dimethylsiloxane",
+    "urethane",
+    "amide",
+    "ether ether ketone",
+    "hydroxyethyl methacrylate",
+    "acrylic acid",
+    "butyl acrylate",
+    "ethyl acrylate",
+    "vinyl chloride",
+    "tetrafluoroethylene",
+    "carbonate",
+    "sulfone",
+    "imide",
+    "ester",
+    "dioxanone",
+    "trimethylene carbonate",
+]
+METALS = [
+    "titanium",
+    "Ti-6Al-4V",
+    "nitinol",
+    "cobalt-chromium",
+    "stainless steel 316L",
+    "magnesium",
+    "zinc",
+    "tantalum",
+    "platinum-iridium",
+    "iron",
+    "niobium",
+    "zirconium",
+]
+CERAMICS = [
+    "hydroxyapatite",
+    "tricalcium phosphate",
+    "alumina",
+    "zirconia",
+    "bioglass 45S5",
+    "calcium sulfate",
+    "silicon nitride",
+    "carbonate apatite",
+]
 NATURAL = ["collagen", "gelatin", "chitosan", "alginate", "silk fibroin", "hyaluronic acid", "fibrin", "cellulose"]
-APPLICATIONS = ["orthopaedic", "dental", "cardiovascular", "tissue_engineering", "drug_delivery", "wound_healing",
-                "ophthalmic", "neural", "soft_tissue", "sutures"]
+APPLICATIONS = [
+    "orthopaedic",
+    "dental",
+    "cardiovascular",
+    "tissue_engineering",
+    "drug_delivery",
+    "wound_healing",
+    "ophthalmic",
+    "neural",
+    "soft_tissue",
+    "sutures",
+]
 # (property label as files write it, unit, typical value in that unit)
-PROPERTIES = [("Young's modulus", "GPa", 3.0), ("tensile strength", "MPa", 60.0), ("tensile strength", "ksi", 9.0),
-              ("density", "g/cm3", 1.3), ("glass transition temperature", "°C", 60.0),
-              ("melting temperature", "K", 450.0), ("elongation at break", "%", 20.0),
-              ("hardness (Vickers)", "HV", 300.0), ("fracture toughness", "MPa√m", 3.0),
-              ("degradation time", "month", 12.0), ("water contact angle", "°", 60.0)]
-BASE_STRUCTURES = ["*CC*", "*CC(*)C", "*CC(*)c1ccccc1", "*OC(C)C(=O)*", "*OCC(=O)*", "*OCCCCCC(=O)*",
-                   "*CC(*)(C)C(=O)OC", "*CC(*)O", "*OCCO*", "*[Si](C)(C)O*", "*CC(*)C(=O)O", "*CC(*)C(=O)OCCCC",
-                   "*Oc1ccc(cc1)Oc1ccc(cc1)C(=O)c1ccc(cc1)*", "*NCCCCCC(=O)*", "*OC(=O)Oc1ccc(cc1)C(C)(C)c1ccc(cc1)*"]
+PROPERTIES = [
+    ("Young's modulus", "GPa", 3.0),
+    ("tensile strength", "MPa", 60.0),
+    ("tensile strength", "ksi", 9.0),
+    ("density", "g/cm3", 1.3),
+    ("glass transition temperature", "°C", 60.0),
+    ("melting temperature", "K", 450.0),
+    ("elongation at break", "%", 20.0),
+    ("hardness (Vickers)", "HV", 300.0),
+    ("fracture toughness", "MPa√m", 3.0),
+    ("degradation time", "month", 12.0),
+    ("water contact angle", "°", 60.0),
+]
+BASE_STRUCTURES = [
+    "*CC*",
+    "*CC(*)C",
+    "*CC(*)c1ccccc1",
+    "*OC(C)C(=O)*",
+    "*OCC(=O)*",
+    "*OCCCCCC(=O)*",
+    "*CC(*)(C)C(=O)OC",
+    "*CC(*)O",
+    "*OCCO*",
+    "*[Si](C)(C)O*",
+    "*CC(*)C(=O)O",
+    "*CC(*)C(=O)OCCCC",
+    "*Oc1ccc(cc1)Oc1ccc(cc1)C(=O)c1ccc(cc1)*",
+    "*NCCCCCC(=O)*",
+    "*OC(=O)Oc1ccc(cc1)C(C)(C)c1ccc(cc1)*",
+]
 SUBSTITUENTS = ["C", "O", "F", "Cl", "CC", "OC", "C(=O)O", "N", "C#N", "c1ccccc1"]
 
 
@@ -111,18 +186,22 @@ def write_core(path: Path, materials: int, seed: int = 42) -> int:
     text = np.where(kind == 1, np.char.add(np.char.add(text, "–"), np.round(values * 1.3, 3).astype(str)), text)
     text = np.where(kind == 2, np.char.add(np.char.add(text, " ± "), np.round(values * 0.05, 3).astype(str)), text)
     text = np.where(kind == 3, np.char.add(">", text), text)
-    frame = pd.DataFrame({
-        "Material": np.array(names, dtype=object)[material],
-        "Class": np.array(classes, dtype=object)[material],
-        "Application": np.array(APPLICATIONS, dtype=object)[rng.integers(0, len(APPLICATIONS), materials)][material],
-        "SMILES": smiles[material],
-        "Property": np.array([p[0] for p in PROPERTIES], dtype=object)[prop],
-        "Value": text,
-        "Unit": np.array([p[1] for p in PROPERTIES], dtype=object)[prop],
-        "Temperature": np.where(rng.random(rows) < 0.3, "37 °C", ""),
-        "Medium": np.where(rng.random(rows) < 0.3, "PBS", ""),
-        "Source": "Generated benchmark source " + pd.Series(rng.integers(0, 500, rows)).astype(str),
-    })
+    frame = pd.DataFrame(
+        {
+            "Material": np.array(names, dtype=object)[material],
+            "Class": np.array(classes, dtype=object)[material],
+            "Application": np.array(APPLICATIONS, dtype=object)[rng.integers(0, len(APPLICATIONS), materials)][
+                material
+            ],
+            "SMILES": smiles[material],
+            "Property": np.array([p[0] for p in PROPERTIES], dtype=object)[prop],
+            "Value": text,
+            "Unit": np.array([p[1] for p in PROPERTIES], dtype=object)[prop],
+            "Temperature": np.where(rng.random(rows) < 0.3, "37 °C", ""),
+            "Medium": np.where(rng.random(rows) < 0.3, "PBS", ""),
+            "Source": "Generated benchmark source " + pd.Series(rng.integers(0, 500, rows)).astype(str),
+        }
+    )
     frame.to_csv(path, index=False)
     return rows
 
@@ -136,8 +215,13 @@ SEARCHES: list[tuple[str, dict]] = [
     ("search_text_two_words", {"q": "poly lactide"}),
     ("search_range_in_units", {"filter": "youngs_modulus in 0.1..3 GPa"}),
     ("search_two_properties", {"filter": "youngs_modulus < 5 GPa AND tensile_strength > 50 MPa"}),
-    ("search_all_facets", {"filter": "density > 1 g/cm3", "facet": ["class", "application", "property", "dataset",
-                                                                     "biodegradable", "origin"]}),
+    (
+        "search_all_facets",
+        {
+            "filter": "density > 1 g/cm3",
+            "facet": ["class", "application", "property", "dataset", "biodegradable", "origin"],
+        },
+    ),
     ("search_where_conditions", {"filter": "tensile_strength > 30 MPa WHERE medium = PBS AND temperature = 37 degC"}),
     ("search_sort_by_property", {"filter": "class = polymer", "sort": "-tensile_strength"}),
     ("search_class_and_application", {"filter": "class = metal AND application = orthopaedic"}),
@@ -152,8 +236,10 @@ CHEMISTRY_SEARCHES: list[tuple[str, dict]] = [
     ("chemistry_substructure_ester", {"filter": 'substructure("C(=O)O")'}),
     ("chemistry_similarity_threshold", {"filter": 'similarity("*CC(*)c1ccccc1") >= 0.7'}),
     ("chemistry_similarity_top20", {"filter": 'similarity("*OC(C)C(=O)*") >= 0.2', "sort": "similarity"}),
-    ("chemistry_similarity_and_property", {"filter": 'similarity("*OC(C)C(=O)*") >= 0.3 AND youngs_modulus < 5 GPa',
-                                           "sort": "similarity"}),
+    (
+        "chemistry_similarity_and_property",
+        {"filter": 'similarity("*OC(C)C(=O)*") >= 0.3 AND youngs_modulus < 5 GPa', "sort": "similarity"},
+    ),
 ]
 
 
@@ -174,12 +260,20 @@ def _timed(call, repetitions: int) -> list[float]:
 
 def _row(name: str, value: float, unit: str, baseline: float | None, target: str | None, met: bool | None) -> dict:
     ratio = None if not baseline else round(value / baseline, 2)
-    return {"name": name, "value": round(value, 3), "unit": unit, "baseline": None if baseline is None else round(baseline, 3),
-            "ratio": ratio, "target": target, "met": met}
+    return {
+        "name": name,
+        "value": round(value, 3),
+        "unit": unit,
+        "baseline": None if baseline is None else round(baseline, 3),
+        "ratio": ratio,
+        "target": target,
+        "met": met,
+    }
 
 
-def run(scale: str, out: Path, seed: int = 42, repetitions: int = 30, materials: int | None = None,
-        backend: str = "sqlite") -> list[dict]:
+def run(
+    scale: str, out: Path, seed: int = 42, repetitions: int = 30, materials: int | None = None, backend: str = "sqlite"
+) -> list[dict]:
     """The figures at ``scale`` (``materials`` overrides its size, for the suite's own check), on
     the SQLite core or on a PostgreSQL server started for the run (Debian's ``postgresql``, as
     the test suite starts it)."""
@@ -189,7 +283,9 @@ def run(scale: str, out: Path, seed: int = 42, repetitions: int = 30, materials:
     out.mkdir(parents=True, exist_ok=True)
     with scratch(f"biomatdb-search-{scale}-", out) as work:
         if backend == "sqlite":
-            return _run(scale, out, seed, repetitions, materials, work, f"sqlite:///{work / 'data' / 'biomatdb.sqlite'}")
+            return _run(
+                scale, out, seed, repetitions, materials, work, f"sqlite:///{work / 'data' / 'biomatdb.sqlite'}"
+            )
         from tests.postgres import SUPERUSER, database_url, ensure_pg_bin, start_cluster
 
         cluster = start_cluster(ensure_pg_bin())
@@ -204,9 +300,16 @@ def run(scale: str, out: Path, seed: int = 42, repetitions: int = 30, materials:
             maker.dispose()
             url = database_url(host=server.host, port=server.port, user=SUPERUSER, dbname="biomatdb_benchmark")
             rows = _run(scale, out, seed, repetitions, materials, work, url)
-            return [{**row, "name": row["name"].replace("search_", "search_postgresql_", 1)
-                     .replace("chemistry_", "chemistry_postgresql_", 1).replace("index_", "index_postgresql_", 1)}
-                    for row in rows]
+            return [
+                {
+                    **row,
+                    "name": row["name"]
+                    .replace("search_", "search_postgresql_", 1)
+                    .replace("chemistry_", "chemistry_postgresql_", 1)
+                    .replace("index_", "index_postgresql_", 1),
+                }
+                for row in rows
+            ]
         finally:
             cluster.stop()
 
@@ -230,8 +333,10 @@ def _run(scale: str, out: Path, seed: int, repetitions: int, materials: int, wor
     load_s = time.perf_counter() - started
     assert report.loaded, report.errors[:3]
     results: list[dict] = [_row(f"search_{scale}_core_load", load_s, "s", None, None, None)]
-    print(f"generated {materials:,} materials / {measurements:,} measurements in {generated_s:.1f} s, "
-          f"loaded in {load_s:.1f} s")
+    print(
+        f"generated {materials:,} materials / {measurements:,} measurements in {generated_s:.1f} s, "
+        f"loaded in {load_s:.1f} s"
+    )
 
     # the chemistry index: from stored data (ours) against parsing every structure (the old way)
     index = ChemistryIndex(engine)
@@ -243,6 +348,7 @@ def _run(scale: str, out: Path, seed: int, repetitions: int, materials: int, wor
     from sqlalchemy import select
 
     from biomatdb.models import ChemicalStructure
+
     with engine.connect() as connection:
         stored = list(connection.execute(select(ChemicalStructure.canonical_smiles)).scalars())
     started = time.perf_counter()
@@ -260,43 +366,73 @@ def _run(scale: str, out: Path, seed: int, repetitions: int, materials: int, wor
     from rdkit import DataStructs
 
     from search.chemistry import query_fingerprint, query_pattern
+
     probe = query_fingerprint("*OC(C)C(=O)*")
-    bulk = statistics.median(_timed(lambda: DataStructs.BulkTanimotoSimilarity(probe, snapshot.fingerprints), repetitions))
+    bulk = statistics.median(
+        _timed(lambda: DataStructs.BulkTanimotoSimilarity(probe, snapshot.fingerprints), repetitions)
+    )
     ring = query_pattern("c1ccccc1")
     library = snapshot.library
-    substruct = statistics.median(_timed(lambda: library.GetMatches(ring, numThreads=-1, maxResults=len(library)),
-                                         max(5, repetitions // 3)))
+    substruct = statistics.median(
+        _timed(lambda: library.GetMatches(ring, numThreads=-1, maxResults=len(library)), max(5, repetitions // 3))
+    )
 
     # the API's search: the SQL backend over its in-memory index (search/memory.py), built here
     # in process first, timed against a build of the same index's columns by plain SQL reads
     from biomatdb.db import core_generation, read_snapshot
     from search.backends.sql import SqlBackend
     from search.memory import MemoryIndexes, build as build_memory
+
     with engine.connect() as connection:
         started = time.perf_counter()
         built = build_memory(read_snapshot(connection), core_generation(connection))
         memory_s = time.perf_counter() - started
     results.append(_row("index_search_memory_build", memory_s, "s", None, None, None))
-    results.append(_row("index_search_memory_bytes_per_measurement", built.nbytes() / max(1, measurements), "bytes",
-                        None, None, None))
+    results.append(
+        _row(
+            "index_search_memory_bytes_per_measurement",
+            built.nbytes() / max(1, measurements),
+            "bytes",
+            None,
+            None,
+            None,
+        )
+    )
     settings = Settings(database_url=url, rate_limit=None, data_dir=work / "data")
     sql_only = make_backend(settings, engine, index)
     backend = SqlBackend(engine, index, memory=MemoryIndexes(), wait_for_memory=True)
     in_process: dict[str, list[float]] = {}
     for name, params in SEARCHES + CHEMISTRY_SEARCHES:
+
         def parsed(params=params):  # the filter parsed each time, as the API parses it
-            return build_query(text=params.get("q"), filter_text=params.get("filter"),
-                               facets=params.get("facet") if isinstance(params.get("facet"), list) else None,
-                               sort=params.get("sort"))
+            return build_query(
+                text=params.get("q"),
+                filter_text=params.get("filter"),
+                facets=params.get("facet") if isinstance(params.get("facet"), list) else None,
+                sort=params.get("sort"),
+            )
 
         in_process[name] = _timed(lambda p=parsed: backend.search(p()), repetitions)
         in_sql = _timed(lambda p=parsed: sql_only.search(p()), max(5, repetitions // 3))
-        results.append(_row(f"{name}_memory_vs_sql_p50", statistics.median(in_process[name]), "ms",
-                            statistics.median(in_sql), None, None))
+        results.append(
+            _row(
+                f"{name}_memory_vs_sql_p50",
+                statistics.median(in_process[name]),
+                "ms",
+                statistics.median(in_sql),
+                None,
+                None,
+            )
+        )
 
     # through the HTTP API: a real server over the same core
 
-    env = {**os.environ, "BIOMATDB_DATABASE_URL": url, "BIOMATDB_DATA_DIR": str(work / "data"), "BIOMATDB_RATE_LIMIT": ""}
+    env = {
+        **os.environ,
+        "BIOMATDB_DATABASE_URL": url,
+        "BIOMATDB_DATA_DIR": str(work / "data"),
+        "BIOMATDB_RATE_LIMIT": "",
+    }
     with serving(env, work / "server.log", ready="/ready") as base_url:
         with httpx.Client(base_url=base_url, timeout=120) as http:
             started = time.perf_counter()
@@ -304,20 +440,27 @@ def _run(scale: str, out: Path, seed: int, repetitions: int, materials: int, wor
                 if time.perf_counter() - started > 300:
                     raise RuntimeError("the server's in-memory search index was not built in 300 s")
                 time.sleep(0.1)
-            results.append(_row("index_search_memory_ready_after_start", time.perf_counter() - started, "s",
-                                None, None, None))
+            results.append(
+                _row("index_search_memory_ready_after_start", time.perf_counter() - started, "s", None, None, None)
+            )
             first = http.get("/api/v1/materials", params={"limit": 2, "filter": "class = polymer"}).json()["results"]
             ids = [hit["id"] for hit in first]
             cursor = None
             for _ in range(25):  # a deep page: 25 pages on
-                page = http.get("/api/v1/materials", params={"filter": "class = polymer", "cursor": cursor} if cursor
-                                else {"filter": "class = polymer"}).json()
+                page = http.get(
+                    "/api/v1/materials",
+                    params={"filter": "class = polymer", "cursor": cursor} if cursor else {"filter": "class = polymer"},
+                ).json()
                 cursor = page["next_cursor"]
             extra = [
                 ("search_deep_cursor", "/api/v1/materials", {"filter": "class = polymer", "cursor": cursor}),
                 ("search_material_detail", f"/api/v1/materials/{ids[0]}", {}),
                 ("search_compare", "/api/v1/compare", {"ids": ",".join(ids)}),
-                ("search_export_csv", "/api/v1/export", {"format": "csv", "filter": "class = metal AND application = dental"}),
+                (
+                    "search_export_csv",
+                    "/api/v1/export",
+                    {"format": "csv", "filter": "class = metal AND application = dental"},
+                ),
                 ("search_similar", f"/api/v1/materials/{ids[0]}/similar", {}),
             ]
             # the floor under every request: a round trip to a route that does nothing
@@ -328,22 +471,47 @@ def _run(scale: str, out: Path, seed: int, repetitions: int, materials: int, wor
                 process = in_process[name]
                 p99 = _percentile(api, 0.99)
                 if name.startswith("chemistry_similarity"):
-                    results.append(_row(f"{name}_p50", statistics.median(api), "ms", bulk, "≤ 2 × BulkTanimotoSimilarity",
-                                        statistics.median(api) <= 2 * bulk))
+                    results.append(
+                        _row(
+                            f"{name}_p50",
+                            statistics.median(api),
+                            "ms",
+                            bulk,
+                            "≤ 2 × BulkTanimotoSimilarity",
+                            statistics.median(api) <= 2 * bulk,
+                        )
+                    )
                 elif name.startswith("chemistry_substructure"):
-                    results.append(_row(f"{name}_p50", statistics.median(api), "ms", substruct,
-                                        "≤ 1.5 × SubstructLibrary (all cores)", statistics.median(api) <= 1.5 * substruct))
+                    results.append(
+                        _row(
+                            f"{name}_p50",
+                            statistics.median(api),
+                            "ms",
+                            substruct,
+                            "≤ 1.5 × SubstructLibrary (all cores)",
+                            statistics.median(api) <= 1.5 * substruct,
+                        )
+                    )
                 else:
                     results.append(_row(f"{name}_p99", p99, "ms", None, "≤ 50 ms", p99 <= 50))
-                results.append(_row(f"{name}_api_overhead", statistics.median(api), "ms", statistics.median(process),
-                                    "ratio ≤ 1.5", statistics.median(api) <= 1.5 * statistics.median(process)))
+                results.append(
+                    _row(
+                        f"{name}_api_overhead",
+                        statistics.median(api),
+                        "ms",
+                        statistics.median(process),
+                        "ratio ≤ 1.5",
+                        statistics.median(api) <= 1.5 * statistics.median(process),
+                    )
+                )
             for name, path, params in extra:
                 api = _timed(lambda p=path, q=params: _get(http, p, q), repetitions)
                 p99 = _percentile(api, 0.99)
                 results.append(_row(f"{name}_p99", p99, "ms", None, "≤ 50 ms", p99 <= 50))
             # the export's floor: its rows, already read, written by csv.DictWriter alone
-            exported = http.get("/api/v1/export", params={"format": "csv",
-                                                          "filter": "class = metal AND application = dental"}).text
+            exported = http.get(
+                "/api/v1/export", params={"format": "csv", "filter": "class = metal AND application = dental"}
+            ).text
             import csv
             import io
 
@@ -355,10 +523,24 @@ def _run(scale: str, out: Path, seed: int, repetitions: int, materials: int, wor
                 writer.writeheader()
                 writer.writerows(rows)
 
-            export_api = statistics.median(_timed(lambda: _get(http, "/api/v1/export", {
-                "format": "csv", "filter": "class = metal AND application = dental"}), max(5, repetitions // 3)))
-            results.append(_row("search_export_csv_rows_per_s", len(rows) / (export_api / 1000), "rows/s",
-                                len(rows) / (statistics.median(_timed(write_only, 5)) / 1000), None, None))
+            export_api = statistics.median(
+                _timed(
+                    lambda: _get(
+                        http, "/api/v1/export", {"format": "csv", "filter": "class = metal AND application = dental"}
+                    ),
+                    max(5, repetitions // 3),
+                )
+            )
+            results.append(
+                _row(
+                    "search_export_csv_rows_per_s",
+                    len(rows) / (export_api / 1000),
+                    "rows/s",
+                    len(rows) / (statistics.median(_timed(write_only, 5)) / 1000),
+                    None,
+                    None,
+                )
+            )
         # concurrency: the search mix from 16 clients at once, against one client alone
         from benchmarks.load import _search_for
 
@@ -366,19 +548,44 @@ def _run(scale: str, out: Path, seed: int, repetitions: int, materials: int, wor
         mix = [params for _, params in SEARCHES]
         alone = _search_for(base_url, seconds, 1, mix)
         crowd = _search_for(base_url, seconds, 16, mix)
-        results.append(_row("search_concurrency_16_clients_requests_per_s", crowd["requests"] / seconds, "requests/s",
-                            alone["requests"] / seconds, "0 errors", crowd["errors"] == 0))
-        results.append(_row("search_concurrency_16_clients_errors", crowd["errors"], "requests", alone["errors"],
-                            "0", crowd["errors"] == 0))
+        results.append(
+            _row(
+                "search_concurrency_16_clients_requests_per_s",
+                crowd["requests"] / seconds,
+                "requests/s",
+                alone["requests"] / seconds,
+                "0 errors",
+                crowd["errors"] == 0,
+            )
+        )
+        results.append(
+            _row(
+                "search_concurrency_16_clients_errors",
+                crowd["errors"],
+                "requests",
+                alone["errors"],
+                "0",
+                crowd["errors"] == 0,
+            )
+        )
         results.append(_row("search_concurrency_16_clients_p99", crowd["p99_ms"], "ms", alone["p99_ms"], None, None))
-        (out / f"concurrency-{scale}.json").write_text(json.dumps({"alone": alone, "16 clients": crowd}, indent=2),
-                                                       encoding="utf-8")
+        (out / f"concurrency-{scale}.json").write_text(
+            json.dumps({"alone": alone, "16 clients": crowd}, indent=2), encoding="utf-8"
+        )
 
     # the CLI, started and answering, against the interpreter's own start
     env_cli = {**os.environ, "BIOMATDB_DATABASE_URL": url, "BIOMATDB_DATA_DIR": str(work / "data")}
-    cli = statistics.median(_timed(lambda: subprocess.run(
-        [sys.executable, "-c", "from biomatdb.cli import app; app()", "search", "titanium", "--json"], env=env_cli,
-        capture_output=True, check=True), 3))
+    cli = statistics.median(
+        _timed(
+            lambda: subprocess.run(
+                [sys.executable, "-c", "from biomatdb.cli import app; app()", "search", "titanium", "--json"],
+                env=env_cli,
+                capture_output=True,
+                check=True,
+            ),
+            3,
+        )
+    )
     bare = statistics.median(_timed(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), 3))
     results.append(_row("search_cli_titanium", cli / 1000, "s", bare / 1000, "≤ 0.7 s", cli <= 700))
     engine.dispose()

@@ -59,9 +59,11 @@ def create_key(connection: Connection, *, name: str, role: str) -> tuple[dict, s
         raise BiomatError(f"an API key named {name!r} exists already", type="duplicate-name")
     prefix = secrets.token_hex(4)
     key = f"{_SCHEME}_{prefix}_{secrets.token_urlsafe(32)}"
-    key_id = connection.execute(insert(ApiKey).values(
-        name=name, role=role, prefix=prefix, key_hash=key_hash(key), created_at=utcnow())
-        .returning(ApiKey.id)).scalar_one()
+    key_id = connection.execute(
+        insert(ApiKey)
+        .values(name=name, role=role, prefix=prefix, key_hash=key_hash(key), created_at=utcnow())
+        .returning(ApiKey.id)
+    ).scalar_one()
     return _listing(connection.execute(select(ApiKey).where(ApiKey.id == key_id)).one()), key
 
 
@@ -70,8 +72,11 @@ def authenticate(connection: Connection, key: str) -> KeyHolder | None:
     prefix = _prefix_of(key.strip())
     row = None
     if prefix is not None:
-        row = connection.execute(select(ApiKey.id, ApiKey.name, ApiKey.role, ApiKey.key_hash, ApiKey.revoked_at)
-                                 .where(ApiKey.prefix == prefix)).first()
+        row = connection.execute(
+            select(ApiKey.id, ApiKey.name, ApiKey.role, ApiKey.key_hash, ApiKey.revoked_at).where(
+                ApiKey.prefix == prefix
+            )
+        ).first()
     # compare against something even when there is no row, so that timing says nothing either
     matches = hmac.compare_digest(row.key_hash if row else _DUMMY_HASH, key_hash(key.strip()))
     if row is None or not matches or row.revoked_at is not None:
@@ -101,5 +106,11 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def _listing(row) -> dict:
-    return {"id": row.id, "name": row.name, "role": row.role, "prefix": f"{_SCHEME}_{row.prefix}",
-            "created_at": _iso(row.created_at), "revoked_at": _iso(row.revoked_at)}
+    return {
+        "id": row.id,
+        "name": row.name,
+        "role": row.role,
+        "prefix": f"{_SCHEME}_{row.prefix}",
+        "created_at": _iso(row.created_at),
+        "revoked_at": _iso(row.revoked_at),
+    }

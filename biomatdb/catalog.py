@@ -33,9 +33,30 @@ from biomatdb.spreadsheet import neutralise_row
 from biomatdb.vocabulary import get_vocabulary, normalise_label
 
 EXPORT_COLUMNS = [
-    "id", "material", "class", "subclass", "synonyms", "description", "biodegradable", "origin", "applications",
-    "regulatory notes", "smiles", "composition", "property", "value", "unit", "uncertainty", "temperature",
-    "medium", "method", "standard", "specimen state", "notes", "source", "doi",
+    "id",
+    "material",
+    "class",
+    "subclass",
+    "synonyms",
+    "description",
+    "biodegradable",
+    "origin",
+    "applications",
+    "regulatory notes",
+    "smiles",
+    "composition",
+    "property",
+    "value",
+    "unit",
+    "uncertainty",
+    "temperature",
+    "medium",
+    "method",
+    "standard",
+    "specimen state",
+    "notes",
+    "source",
+    "doi",
 ]
 
 
@@ -43,7 +64,9 @@ def find_material(session: Session, name_or_id: str) -> Material:
     """By public id, then name, then synonym; NotFoundError when none."""
     key = material_key(name_or_id)  # how synonyms, the shown name among them, are matched
     options = (
-        selectinload(Material.synonyms), selectinload(Material.applications), selectinload(Material.components),
+        selectinload(Material.synonyms),
+        selectinload(Material.applications),
+        selectinload(Material.components),
         selectinload(Material.structure),
         selectinload(Material.measurements).selectinload(Measurement.source),
         selectinload(Material.measurements).selectinload(Measurement.dataset),
@@ -56,7 +79,9 @@ def find_material(session: Session, name_or_id: str) -> Material:
     merged = select(MaterialRedirect.material_id).where(MaterialRedirect.public_id == name_or_id.strip())
     material = session.scalars(select(Material).where(Material.id.in_(merged)).options(*options)).first()
     if material is None:
-        material = session.scalars(select(Material).where(Material.id.in_(synonym)).options(*options).order_by(Material.id)).first()
+        material = session.scalars(
+            select(Material).where(Material.id.in_(synonym)).options(*options).order_by(Material.id)
+        ).first()
     if material is None:
         raise NotFoundError(f"no material named or numbered {name_or_id!r}")
     return material
@@ -76,8 +101,9 @@ def find_dataset(session: Session, id_or_name: str) -> Dataset:
     if dataset is not None:
         return dataset
     names = session.scalars(select(Dataset.name).order_by(Dataset.name)).all()
-    close = process.extract(id_or_name, names, scorer=fuzz.ratio, processor=normalise_label,
-                            score_cutoff=_DATASET_SUGGESTION_SCORE, limit=3)
+    close = process.extract(
+        id_or_name, names, scorer=fuzz.ratio, processor=normalise_label, score_cutoff=_DATASET_SUGGESTION_SCORE, limit=3
+    )
     hint = f"; did you mean {' or '.join(repr(name) for name, _, _ in close)}?" if close else ""
     raise NotFoundError(f"no dataset with id or name {id_or_name!r}{hint}")
 
@@ -88,8 +114,9 @@ def format_number(value: float) -> str:
     return text.removesuffix(".0")
 
 
-def value_text(qualifier: str, value: float | None, low: float | None, high: float | None,
-               qualitative: str | None = None) -> str:
+def value_text(
+    qualifier: str, value: float | None, low: float | None, high: float | None, qualitative: str | None = None
+) -> str:
     """The cell text the ingest parser reads back to the same interval, or to the same
     qualitative term (its name, for qualifier ``term``)."""
     if qualifier == QUALITATIVE:
@@ -146,15 +173,23 @@ def measurement_json(measurement: Measurement) -> dict[str, Any]:
         "value_max": measurement.value_max,
         "uncertainty": measurement.uncertainty,
         "unit": measurement.unit,
-        "text": value_text(measurement.qualifier, measurement.value, measurement.value_min, measurement.value_max,
-                           measurement.qualitative),
+        "text": value_text(
+            measurement.qualifier,
+            measurement.value,
+            measurement.value_min,
+            measurement.value_max,
+            measurement.qualitative,
+        ),
         "verbatim": {"value": measurement.verbatim_value, "unit": measurement.verbatim_unit},
         "conditions": conditions_of(measurement),
         "notes": measurement.notes,
         "source": source_of(measurement.source),
         "dataset": measurement.dataset.name,
-        "provenance": {"row": measurement.source_row, "column": measurement.source_column,
-                       "pipeline_version": measurement.pipeline_version},
+        "provenance": {
+            "row": measurement.source_row,
+            "column": measurement.source_column,
+            "pipeline_version": measurement.pipeline_version,
+        },
     }
 
 
@@ -185,45 +220,90 @@ def material_json(material: Material) -> dict[str, Any]:
         "origin": material.origin,
         "applications": [a.application for a in material.applications],
         "regulatory_notes": material.regulatory_notes,
-        "structure": None if structure is None else {
-            "input": structure.input, "smiles": structure.canonical_smiles, "inchikey": structure.inchikey,
-            "formula": structure.formula, "molecular_weight": structure.molecular_weight,
+        "structure": None
+        if structure is None
+        else {
+            "input": structure.input,
+            "smiles": structure.canonical_smiles,
+            "inchikey": structure.inchikey,
+            "formula": structure.formula,
+            "molecular_weight": structure.molecular_weight,
             "repeat_unit": structure.is_repeat_unit,
         },
         "composition": [
-            {"component": c.component, "fraction": c.fraction, "fraction_max": c.fraction_max,
-             "basis": c.basis, "balance": c.is_balance} for c in material.components
+            {
+                "component": c.component,
+                "fraction": c.fraction,
+                "fraction_max": c.fraction_max,
+                "basis": c.basis,
+                "balance": c.is_balance,
+            }
+            for c in material.components
         ],
         "composition_text": composition_text(material.components) or None,
         "measurements": [
-            {**measurement_json(m), "property_name": vocabulary.properties[m.property_key].name
-             if m.property_key in vocabulary.properties else m.property_key}
+            {
+                **measurement_json(m),
+                "property_name": vocabulary.properties[m.property_key].name
+                if m.property_key in vocabulary.properties
+                else m.property_key,
+            }
             for m in material.measurements
         ],
     }
 
 
 def datasets_json(connection: Connection) -> list[dict[str, Any]]:
-    per_dataset = dict(connection.execute(
-        select(Measurement.dataset_id, func.count()).group_by(Measurement.dataset_id)).all())
-    materials = dict(connection.execute(
-        select(Measurement.dataset_id, func.count(Measurement.material_id.distinct())).group_by(Measurement.dataset_id)).all())
+    per_dataset = dict(
+        connection.execute(select(Measurement.dataset_id, func.count()).group_by(Measurement.dataset_id)).all()
+    )
+    materials = dict(
+        connection.execute(
+            select(Measurement.dataset_id, func.count(Measurement.material_id.distinct())).group_by(
+                Measurement.dataset_id
+            )
+        ).all()
+    )
     with Session(bind=connection) as session:
-        datasets = session.scalars(select(Dataset).options(selectinload(Dataset.uploads), selectinload(Dataset.source)).order_by(Dataset.name)).all()
-        return [{
-            "id": d.id, "name": d.name, "license": d.license, "origin": d.origin, "uploader": d.uploader,
-            "source": source_of(d.source), "checksum": d.checksum, "filename": d.filename,
-            "created_at": d.created_at.isoformat(), "updated_at": d.updated_at.isoformat(), "rows_read": d.rows_read,
-            "retracted_at": d.retracted_at.isoformat() if d.retracted_at else None,
-            "materials": materials.get(d.id, 0), "measurements": per_dataset.get(d.id, 0),
-            "history": [{
-                "uploaded_at": u.uploaded_at.isoformat(), "checksum": u.checksum, "filename": u.filename,
-                "uploader": u.uploader, "pipeline_version": u.pipeline_version, "rows_read": u.rows_read,
-                "materials_created": u.materials_created, "materials_updated": u.materials_updated,
-                "measurements_added": u.measurements_added, "measurements_updated": u.measurements_updated,
-                "measurements_removed": u.measurements_removed, "measurements_unchanged": u.measurements_unchanged,
-            } for u in d.uploads],
-        } for d in datasets]
+        datasets = session.scalars(
+            select(Dataset).options(selectinload(Dataset.uploads), selectinload(Dataset.source)).order_by(Dataset.name)
+        ).all()
+        return [
+            {
+                "id": d.id,
+                "name": d.name,
+                "license": d.license,
+                "origin": d.origin,
+                "uploader": d.uploader,
+                "source": source_of(d.source),
+                "checksum": d.checksum,
+                "filename": d.filename,
+                "created_at": d.created_at.isoformat(),
+                "updated_at": d.updated_at.isoformat(),
+                "rows_read": d.rows_read,
+                "retracted_at": d.retracted_at.isoformat() if d.retracted_at else None,
+                "materials": materials.get(d.id, 0),
+                "measurements": per_dataset.get(d.id, 0),
+                "history": [
+                    {
+                        "uploaded_at": u.uploaded_at.isoformat(),
+                        "checksum": u.checksum,
+                        "filename": u.filename,
+                        "uploader": u.uploader,
+                        "pipeline_version": u.pipeline_version,
+                        "rows_read": u.rows_read,
+                        "materials_created": u.materials_created,
+                        "materials_updated": u.materials_updated,
+                        "measurements_added": u.measurements_added,
+                        "measurements_updated": u.measurements_updated,
+                        "measurements_removed": u.measurements_removed,
+                        "measurements_unchanged": u.measurements_unchanged,
+                    }
+                    for u in d.uploads
+                ],
+            }
+            for d in datasets
+        ]
 
 
 def export_rows(session: Session, *, dataset: str | None = None, batch: int = 500) -> Iterator[dict[str, str]]:
@@ -240,7 +320,7 @@ def export_rows(session: Session, *, dataset: str | None = None, batch: int = 50
         query = query.where(or_(Material.id.in_(in_dataset), Material.created_by_dataset_id == dataset_id))
     ids = session.scalars(query).all()
     for start in range(0, len(ids), batch):
-        yield from _material_rows(session, ids[start:start + batch], dataset)
+        yield from _material_rows(session, ids[start : start + batch], dataset)
 
 
 def export_rows_for(session: Session, public_ids: list[str]) -> Iterator[dict[str, str]]:
@@ -258,28 +338,53 @@ def _material_rows(session: Session, ids: list[int], dataset: str | None) -> Ite
         return
     connection = session.connection()
     materials = connection.execute(
-        select(Material.id, Material.public_id, Material.name, Material.name_key,
-               Material.material_class.label("material_class"),
-               Material.subclass, Material.description, Material.biodegradable, Material.origin,
-               Material.regulatory_notes, ChemicalStructure.canonical_smiles)
+        select(
+            Material.id,
+            Material.public_id,
+            Material.name,
+            Material.name_key,
+            Material.material_class.label("material_class"),
+            Material.subclass,
+            Material.description,
+            Material.biodegradable,
+            Material.origin,
+            Material.regulatory_notes,
+            ChemicalStructure.canonical_smiles,
+        )
         .outerjoin(ChemicalStructure, ChemicalStructure.id == Material.structure_id)
-        .where(Material.id.in_(ids)).order_by(Material.id)).all()
+        .where(Material.id.in_(ids))
+        .order_by(Material.id)
+    ).all()
     synonyms, applications, components = defaultdict(list), defaultdict(list), defaultdict(list)
-    for row in connection.execute(select(MaterialSynonym.material_id, MaterialSynonym.synonym, MaterialSynonym.name_key)
-                                  .where(MaterialSynonym.material_id.in_(ids)).order_by(MaterialSynonym.id)):
+    for row in connection.execute(
+        select(MaterialSynonym.material_id, MaterialSynonym.synonym, MaterialSynonym.name_key)
+        .where(MaterialSynonym.material_id.in_(ids))
+        .order_by(MaterialSynonym.id)
+    ):
         synonyms[row.material_id].append((row.synonym, row.name_key))
-    for row in connection.execute(select(MaterialApplication.material_id, MaterialApplication.application)
-                                  .where(MaterialApplication.material_id.in_(ids))
-                                  .order_by(MaterialApplication.application)):
+    for row in connection.execute(
+        select(MaterialApplication.material_id, MaterialApplication.application)
+        .where(MaterialApplication.material_id.in_(ids))
+        .order_by(MaterialApplication.application)
+    ):
         applications[row.material_id].append(row.application)
-    for row in connection.execute(select(CompositionComponent.__table__)
-                                  .where(CompositionComponent.material_id.in_(ids)).order_by(CompositionComponent.position)):
+    for row in connection.execute(
+        select(CompositionComponent.__table__)
+        .where(CompositionComponent.material_id.in_(ids))
+        .order_by(CompositionComponent.position)
+    ):
         components[row.material_id].append(row)
-    measured = (select(Measurement.__table__, Source.key.label("source_key"), Source.citation.label("citation"),
-                       Source.doi.label("doi"))
-                .join(Dataset, Dataset.id == Measurement.dataset_id)
-                .outerjoin(Source, Source.id == Measurement.source_id)
-                .where(Measurement.material_id.in_(ids)))
+    measured = (
+        select(
+            Measurement.__table__,
+            Source.key.label("source_key"),
+            Source.citation.label("citation"),
+            Source.doi.label("doi"),
+        )
+        .join(Dataset, Dataset.id == Measurement.dataset_id)
+        .outerjoin(Source, Source.id == Measurement.source_id)
+        .where(Measurement.material_id.in_(ids))
+    )
     if dataset is not None:
         measured = measured.where(Dataset.name == dataset)
     measurements = defaultdict(list)
@@ -287,12 +392,17 @@ def _material_rows(session: Session, ids: list[int], dataset: str | None) -> Ite
         measurements[row.material_id].append(row)
     for material in materials:
         base = {
-            "id": material.public_id, "material": material.name, "class": material.material_class or "",
-            "subclass": material.subclass or "", "synonyms": "; ".join(
-                synonym for synonym, key in synonyms[material.id] if key != material_key(material.name)),
+            "id": material.public_id,
+            "material": material.name,
+            "class": material.material_class or "",
+            "subclass": material.subclass or "",
+            "synonyms": "; ".join(
+                synonym for synonym, key in synonyms[material.id] if key != material_key(material.name)
+            ),
             "description": material.description or "",
             "biodegradable": "" if material.biodegradable is None else ("yes" if material.biodegradable else "no"),
-            "origin": material.origin or "", "applications": "; ".join(applications[material.id]),
+            "origin": material.origin or "",
+            "applications": "; ".join(applications[material.id]),
             "regulatory notes": material.regulatory_notes or "",
             "smiles": material.canonical_smiles or "",
             "composition": composition_text(components[material.id]),
@@ -302,23 +412,40 @@ def _material_rows(session: Session, ids: list[int], dataset: str | None) -> Ite
             yield {**base, **{column: "" for column in EXPORT_COLUMNS if column not in base}}
         for m in rows:
             yield {
-                **base, "property": m.property_key,
+                **base,
+                "property": m.property_key,
                 "value": value_text(m.qualifier, m.value, m.value_min, m.value_max, m.qualitative),
                 "unit": shown_unit(m.qualifier, m.unit),
                 "uncertainty": "" if m.uncertainty is None else format_number(m.uncertainty),
                 "temperature": "" if m.temperature_K is None else f"{format_number(m.temperature_K)} K",
-                "medium": m.medium or "", "method": m.method or "", "standard": m.standard or "",
-                "specimen state": m.specimen_state or "", "notes": m.notes or "",
-                "source": m.citation or "", "doi": m.doi or "",
+                "medium": m.medium or "",
+                "method": m.method or "",
+                "standard": m.standard or "",
+                "specimen state": m.specimen_state or "",
+                "notes": m.notes or "",
+                "source": m.citation or "",
+                "doi": m.doi or "",
             }
 
 
 def _export_order(m) -> tuple:
     """A stable order that does not depend on database ids, so exports of equal states are equal."""
-    return (m.property_key, m.qualifier, m.qualitative or "", repr(m.value_min), repr(m.value_max), repr(m.value),
-            repr(m.uncertainty),
-            repr(m.temperature_K), m.medium or "", m.method or "", m.standard or "", m.specimen_state or "",
-            m.source_key or "", m.notes or "")
+    return (
+        m.property_key,
+        m.qualifier,
+        m.qualitative or "",
+        repr(m.value_min),
+        repr(m.value_max),
+        repr(m.value),
+        repr(m.uncertainty),
+        repr(m.temperature_K),
+        m.medium or "",
+        m.method or "",
+        m.standard or "",
+        m.specimen_state or "",
+        m.source_key or "",
+        m.notes or "",
+    )
 
 
 def csv_blocks(rows: Iterable[dict[str, str]], *, flush_bytes: int = 1 << 16) -> Iterator[str]:

@@ -97,21 +97,28 @@ _RING_CLOSURES = re.compile(r"%\d\d|\d")
 def structure_size_problem(smiles: str, limits: StructureLimits) -> str | None:
     """Why ``smiles`` is too large to parse, counted from its text alone, or None."""
     if len(smiles) > limits.max_chars:
-        return (f"the structure has {len(smiles):,} characters, over the limit of {limits.max_chars:,} "
-                f"(setting BIOMATDB_STRUCTURE_MAX_CHARS)")
+        return (
+            f"the structure has {len(smiles):,} characters, over the limit of {limits.max_chars:,} "
+            f"(setting BIOMATDB_STRUCTURE_MAX_CHARS)"
+        )
     atoms = len(_ATOM_TOKENS.findall(smiles))
     if atoms > limits.max_atoms:
-        return (f"the structure has {atoms:,} atoms, over the limit of {limits.max_atoms:,} "
-                f"(setting BIOMATDB_STRUCTURE_MAX_ATOMS)")
+        return (
+            f"the structure has {atoms:,} atoms, over the limit of {limits.max_atoms:,} "
+            f"(setting BIOMATDB_STRUCTURE_MAX_ATOMS)"
+        )
     closures = len(_RING_CLOSURES.findall(re.sub(r"\[[^\]]*\]", "", smiles))) // 2
     if closures > limits.max_ring_closures:
-        return (f"the structure closes {closures:,} rings, over the limit of {limits.max_ring_closures:,} "
-                f"(setting BIOMATDB_STRUCTURE_MAX_RING_CLOSURES)")
+        return (
+            f"the structure closes {closures:,} rings, over the limit of {limits.max_ring_closures:,} "
+            f"(setting BIOMATDB_STRUCTURE_MAX_RING_CLOSURES)"
+        )
     return None
 
 
-def parse_structure(text: str, *, placeholders: tuple[str, ...] = (),
-                    limits: StructureLimits = StructureLimits()) -> Structure:
+def parse_structure(
+    text: str, *, placeholders: tuple[str, ...] = (), limits: StructureLimits = StructureLimits()
+) -> Structure:
     """Read a SMILES (optionally with repeat-unit ``*``); raise StructureError with RDKit's reason,
     or naming the limit when the text is too large to hand to RDKit at all."""
     given = text.strip()
@@ -191,8 +198,14 @@ def polymer_family(canonical_smiles: str) -> str | None:
             return family
     ends = [atom.GetNeighbors()[0] for atom in mol.GetAtoms() if atom.GetAtomicNum() == 0 and atom.GetDegree() == 1]
     if len(ends) == 2 and all(atom.GetAtomicNum() == 6 for atom in ends):
-        path = Chem.GetShortestPath(mol, ends[0].GetIdx(), ends[1].GetIdx()) if ends[0].GetIdx() != ends[1].GetIdx() else (ends[0].GetIdx(),)
-        if all(mol.GetAtomWithIdx(index).GetAtomicNum() == 6 and not mol.GetAtomWithIdx(index).GetIsAromatic()
-               for index in path):
+        path = (
+            Chem.GetShortestPath(mol, ends[0].GetIdx(), ends[1].GetIdx())
+            if ends[0].GetIdx() != ends[1].GetIdx()
+            else (ends[0].GetIdx(),)
+        )
+        if all(
+            mol.GetAtomWithIdx(index).GetAtomicNum() == 6 and not mol.GetAtomWithIdx(index).GetIsAromatic()
+            for index in path
+        ):
             return "Vinyl polymer"
     return None

@@ -37,7 +37,9 @@ def discard_stale_demo(path: Path) -> bool:
 
     try:
         with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
-            versions = {version for (version,) in connection.execute("SELECT DISTINCT pipeline_version FROM dataset_uploads")}
+            versions = {
+                version for (version,) in connection.execute("SELECT DISTINCT pipeline_version FROM dataset_uploads")
+            }
     except sqlite3.Error:
         versions = {None}
     if not versions - {PIPELINE_VERSION}:
@@ -83,23 +85,45 @@ def init() -> None:
 
 @app.command()
 def ingest(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV, TSV, XLSX or JSON file")],
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV, TSV, XLSX or JSON file")
+    ],
     dataset: Annotated[str | None, typer.Option(help="Dataset name (default: the file name without extension)")] = None,
     license: Annotated[str | None, typer.Option(help="License of the dataset, e.g. CC-BY-4.0")] = None,
     source: Annotated[str | None, typer.Option(help="DOI or citation for values without a source of their own")] = None,
-    manifest: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, help="Mapping manifest (default: FILE.manifest.toml if present)")] = None,
-    column_mappings: Annotated[list[str] | None, typer.Option(
-        "--map", metavar="HEADER=PROPERTY",
-        help='Read the column HEADER as a property key (or a role such as name or temperature, or ignore), '
-             'over the manifest; a unit may follow in brackets: --map "E=youngs_modulus [GPa]". Repeatable')] = None,
+    manifest: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="Mapping manifest (default: FILE.manifest.toml if present)"),
+    ] = None,
+    column_mappings: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            metavar="HEADER=PROPERTY",
+            help="Read the column HEADER as a property key (or a role such as name or temperature, or ignore), "
+            'over the manifest; a unit may follow in brackets: --map "E=youngs_modulus [GPa]". Repeatable',
+        ),
+    ] = None,
     uploader: Annotated[str | None, typer.Option(help="Who uploads")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and report; change nothing")] = False,
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Load the valid rows, report the rest")] = False,
-    strict: Annotated[bool, typer.Option("--strict", help="Every warning is an error: load nothing when there is "
-                                         "any (unknown columns, possible duplicates, cleaned cells, ...)")] = False,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Every warning is an error: load nothing when there is "
+            "any (unknown columns, possible duplicates, cleaned cells, ...)",
+        ),
+    ] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON report on stdout")] = False,
-    no_limits: Annotated[bool, typer.Option("--no-limits", help="Do not cap this process's memory and CPU time "
-                                            "(BIOMATDB_JOB_MAX_MEMORY_BYTES, BIOMATDB_JOB_MAX_CPU_SECONDS)")] = False,
+    no_limits: Annotated[
+        bool,
+        typer.Option(
+            "--no-limits",
+            help="Do not cap this process's memory and CPU time "
+            "(BIOMATDB_JOB_MAX_MEMORY_BYTES, BIOMATDB_JOB_MAX_CPU_SECONDS)",
+        ),
+    ] = False,
 ) -> None:
     """Load a dataset file: everything, or nothing and a report of what is wrong."""
     import contextlib
@@ -109,14 +133,27 @@ def ingest(
     from ingest.pipeline import IngestOptions, ingest_file
 
     settings = Settings()
-    limits = contextlib.nullcontext() if no_limits else process_limits(
-        memory_bytes=settings.job_max_memory_bytes, cpu_seconds=settings.job_max_cpu_seconds)
+    limits = (
+        contextlib.nullcontext()
+        if no_limits
+        else process_limits(memory_bytes=settings.job_max_memory_bytes, cpu_seconds=settings.job_max_cpu_seconds)
+    )
     engine = _engine(settings)
-    options = IngestOptions(dataset=dataset, license=license, source=source, manifest=manifest, uploader=uploader,
-                            column_mappings=tuple(column_mappings or ()), strict=strict,
-                            dry_run=dry_run, skip_invalid=skip_invalid, chunk_rows=settings.ingest_chunk_rows,
-                            read_limits=ReadLimits.from_settings(settings),
-                            structure_limits=settings.structure_limits(), staging_dir=settings.staging_dir())
+    options = IngestOptions(
+        dataset=dataset,
+        license=license,
+        source=source,
+        manifest=manifest,
+        uploader=uploader,
+        column_mappings=tuple(column_mappings or ()),
+        strict=strict,
+        dry_run=dry_run,
+        skip_invalid=skip_invalid,
+        chunk_rows=settings.ingest_chunk_rows,
+        read_limits=ReadLimits.from_settings(settings),
+        structure_limits=settings.structure_limits(),
+        staging_dir=settings.staging_dir(),
+    )
     try:
         with limits:
             if json_output or not sys.stderr.isatty():
@@ -124,19 +161,29 @@ def ingest(
             else:
                 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-                with Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed:,} rows"),
-                              TimeElapsedColumn(), transient=True) as bar:
+                with Progress(
+                    SpinnerColumn(),
+                    TextColumn("{task.description}"),
+                    TextColumn("{task.completed:,} rows"),
+                    TimeElapsedColumn(),
+                    transient=True,
+                ) as bar:
                     task = bar.add_task(f"ingesting {file.name}")
-                    report = ingest_file(engine, file, options,
-                                         progress=lambda rows: bar.update(task, completed=rows))
+                    report = ingest_file(engine, file, options, progress=lambda rows: bar.update(task, completed=rows))
     except MemoryError:  # the load's transaction was rolled back on the way out
         from ingest.report import Issue, Report
 
         report = Report(dry_run=dry_run)
         report.dataset = dataset or file.stem
-        report.error(Issue(type="resource-limit", message=(
-            f"the load ran out of its memory limit of {settings.job_max_memory_bytes:,} bytes (setting "
-            f"BIOMATDB_JOB_MAX_MEMORY_BYTES, or --no-limits); nothing was applied")))
+        report.error(
+            Issue(
+                type="resource-limit",
+                message=(
+                    f"the load ran out of its memory limit of {settings.job_max_memory_bytes:,} bytes (setting "
+                    f"BIOMATDB_JOB_MAX_MEMORY_BYTES, or --no-limits); nothing was applied"
+                ),
+            )
+        )
     if json_output:
         _print_json(report.as_dict())
     else:
@@ -158,18 +205,31 @@ def _print_report(report) -> None:
     console.print(f"dataset [bold]{_as_written(report.dataset)}[/]: {state}")
     counts = report.as_dict()["counts"]
     console.print(", ".join(f"{key.replace('_', ' ')}: {value:,}" for key, value in counts.items()))
-    for title, issues, total, style in (("errors", report.errors, report.error_count, "red"),
-                                        ("warnings", report.warnings, report.warning_count, "yellow")):
+    for title, issues, total, style in (
+        ("errors", report.errors, report.error_count, "red"),
+        ("warnings", report.warnings, report.warning_count, "yellow"),
+    ):
         if not total:
             continue
-        table = Table(title=f"{total:,} {title}" + (f" (first {len(issues):,} shown)" if total > len(issues) else ""),
-                      title_style=style, show_lines=False)
+        table = Table(
+            title=f"{total:,} {title}" + (f" (first {len(issues):,} shown)" if total > len(issues) else ""),
+            title_style=style,
+            show_lines=False,
+        )
         located = any(issue.path for issue in issues[:200])  # a JSON file's issues name their JSON path
         for column in ("row", *(("path",) if located else ()), "column", "value", "type", "message"):
             table.add_column(column, overflow="fold")
         for issue in issues[:200]:
-            table.add_row(*_cells("" if issue.row is None else str(issue.row), *((issue.path or "",) if located else ()),
-                                  issue.column or "", issue.value or "", issue.type, issue.message))
+            table.add_row(
+                *_cells(
+                    "" if issue.row is None else str(issue.row),
+                    *((issue.path or "",) if located else ()),
+                    issue.column or "",
+                    issue.value or "",
+                    issue.type,
+                    issue.message,
+                )
+            )
         console.print(table)
 
 
@@ -203,7 +263,9 @@ def _print_material(document) -> None:
     from biomatdb.catalog import shown_unit
 
     console = Console()
-    console.print(f"[bold]{_as_written(document['name'])}[/]  ({_as_written(document['id'])})  class: {document['class'] or '—'}")
+    console.print(
+        f"[bold]{_as_written(document['name'])}[/]  ({_as_written(document['id'])})  class: {document['class'] or '—'}"
+    )
     if document["synonyms"]:
         console.print("synonyms: " + _as_written("; ".join(document["synonyms"])))
     if document["applications"]:
@@ -219,8 +281,9 @@ def _print_material(document) -> None:
         text = m["text"] + (f" ± {m['uncertainty']:g}" if m["uncertainty"] is not None else "")
         conditions = ", ".join(f"{k}={v}" for k, v in m["conditions"].items() if k != "temperature_K")
         source = (m["source"] and (m["source"]["doi"] or m["source"]["citation"])) or ""
-        table.add_row(*_cells(m["property"], text, shown_unit(m["qualifier"], m["unit"]), conditions, source,
-                              m["dataset"]))
+        table.add_row(
+            *_cells(m["property"], text, shown_unit(m["qualifier"], m["unit"]), conditions, source, m["dataset"])
+        )
     console.print(table)
 
 
@@ -260,7 +323,9 @@ def export(
 
 @app.command("load-fixtures")
 def load_fixtures_command(
-    directory: Annotated[Path | None, typer.Argument(file_okay=False, help="Default: the fixtures/ folder of this source tree")] = None,
+    directory: Annotated[
+        Path | None, typer.Argument(file_okay=False, help="Default: the fixtures/ folder of this source tree")
+    ] = None,
 ) -> None:
     """Load every fixture file (curated and public datasets) through the pipeline; unchanged files are skipped."""
     import time
@@ -278,8 +343,10 @@ def load_fixtures_command(
         summary = report.as_dict()
         counts = summary["counts"]
         state = "unchanged" if summary["unchanged"] else ("loaded" if report.ok else "FAILED")
-        _echo(f"{state:9} {path.relative_to(root)}: {counts['materials_created']} materials created, "
-                   f"{counts['measurements_added']} measurements added")
+        _echo(
+            f"{state:9} {path.relative_to(root)}: {counts['materials_created']} materials created, "
+            f"{counts['measurements_added']} measurements added"
+        )
         if not report.ok:
             for issue in summary["errors"][:20]:
                 _echo(f"  row {issue['row']} column {issue['column']!r}: {issue['message']}", err=True)
@@ -289,14 +356,33 @@ def load_fixtures_command(
 
 @app.command()
 def search(
-    text: Annotated[str | None, typer.Argument(help="Free text over names, synonyms, descriptions, applications")] = None,
-    filter: Annotated[str | None, typer.Option("--filter", "-f", help="Filter expression, e.g. 'youngs_modulus in 0.1..3 GPa AND class = polymer'")] = None,
-    facet: Annotated[list[str] | None, typer.Option("--facet", help="Facet to count (repeatable): class, application, biodegradable, origin, property, dataset")] = None,
-    sort: Annotated[str | None, typer.Option(help="name, relevance, similarity, or a property key (-key for descending)")] = None,
+    text: Annotated[
+        str | None, typer.Argument(help="Free text over names, synonyms, descriptions, applications")
+    ] = None,
+    filter: Annotated[
+        str | None,
+        typer.Option(
+            "--filter", "-f", help="Filter expression, e.g. 'youngs_modulus in 0.1..3 GPa AND class = polymer'"
+        ),
+    ] = None,
+    facet: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--facet", help="Facet to count (repeatable): class, application, biodegradable, origin, property, dataset"
+        ),
+    ] = None,
+    sort: Annotated[
+        str | None, typer.Option(help="name, relevance, similarity, or a property key (-key for descending)")
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, max=500, help="Results per page")] = 20,
     cursor: Annotated[str | None, typer.Option(help="next_cursor of the previous page")] = None,
-    match: Annotated[str, typer.Option(help="possible: a measurement whose interval meets the asked one matches; "
-                                            "certain: only one that lies wholly within it")] = "possible",
+    match: Annotated[
+        str,
+        typer.Option(
+            help="possible: a measurement whose interval meets the asked one matches; "
+            "certain: only one that lies wholly within it"
+        ),
+    ] = "possible",
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
     """Search materials by text, properties in any unit, class, application and chemistry."""
@@ -307,8 +393,9 @@ def search(
 
     settings = Settings()
     try:
-        query = build_query(text=text, filter_text=filter, facets=facet, sort=sort, limit=limit, cursor=cursor,
-                            match=match)
+        query = build_query(
+            text=text, filter_text=filter, facets=facet, sort=sort, limit=limit, cursor=cursor, match=match
+        )
         engine = _engine(settings)
         result = make_backend(settings, engine).search(query)
     except QueryError as exc:
@@ -332,16 +419,22 @@ def search(
     for column in ("id", "name", "class", "matching measurements"):
         table.add_column(column, overflow="fold")
     for hit in result.results:
-        shown = "; ".join(f"{m.property} {value_text(m.qualifier, m.value, m.value_min, m.value_max)} {m.unit}"
-                          + (" (possible)" if m.certainty == "possible" else "")
-                          for m in hit.measurements[:4])
+        shown = "; ".join(
+            f"{m.property} {value_text(m.qualifier, m.value, m.value_min, m.value_max)} {m.unit}"
+            + (" (possible)" if m.certainty == "possible" else "")
+            for m in hit.measurements[:4]
+        )
         if len(hit.measurements) > 4:
             shown += f"; … {len(hit.measurements) - 4} more"
         table.add_row(*_cells(hit.id, hit.name, hit.material_class or "", shown))
     console = Console()
     if result.spelling:
-        console.print(_as_written("nothing matched " + ", ".join(
-            f"{typed!r}: searched for {used!r} instead" for typed, used in result.spelling.items())))
+        console.print(
+            _as_written(
+                "nothing matched "
+                + ", ".join(f"{typed!r}: searched for {used!r} instead" for typed, used in result.spelling.items())
+            )
+        )
     console.print(table)
     for name, values in result.facets.items():
         console.print(f"[bold]{name}[/bold]: " + _as_written(", ".join(f"{v.value} ({v.count})" for v in values[:12])))
@@ -366,8 +459,16 @@ def datasets(json_output: Annotated[bool, typer.Option("--json", help="Print JSO
     for column in ("name", "license", "materials", "measurements", "uploads", "updated"):
         table.add_column(column)
     for d in documents:
-        table.add_row(*_cells(d["name"], d["license"] or "", f"{d['materials']:,}", f"{d['measurements']:,}",
-                              str(len(d["history"])), d["updated_at"][:19]))
+        table.add_row(
+            *_cells(
+                d["name"],
+                d["license"] or "",
+                f"{d['materials']:,}",
+                f"{d['measurements']:,}",
+                str(len(d["history"])),
+                d["updated_at"][:19],
+            )
+        )
     Console().print(table)
 
 
@@ -401,9 +502,11 @@ def retract(
     if json_output:
         _print_json(retraction.as_dict())
         return
-    _echo(f"retracted dataset {retraction.dataset!r}: {retraction.measurements_retracted:,} measurements removed, "
-          f"{retraction.materials_removed:,} materials removed (created by it and left with no measurement), "
-          f"{retraction.materials_touched:,} materials touched")
+    _echo(
+        f"retracted dataset {retraction.dataset!r}: {retraction.measurements_retracted:,} measurements removed, "
+        f"{retraction.materials_removed:,} materials removed (created by it and left with no measurement), "
+        f"{retraction.materials_touched:,} materials touched"
+    )
     if retracted_before is not None:
         _echo(f"(it was already retracted on {retracted_before.isoformat()[:19]}; nothing was left to remove)")
 
@@ -411,8 +514,11 @@ def retract(
 def _elasticsearch(settings: Settings):
     """The Elasticsearch client of the settings; exits 2 with a message when no URL is set."""
     if not settings.elasticsearch_url:
-        _echo("error: BIOMATDB_ELASTICSEARCH_URL is not set; it names the Elasticsearch node to write to, "
-                   "e.g. http://localhost:9200", err=True)
+        _echo(
+            "error: BIOMATDB_ELASTICSEARCH_URL is not set; it names the Elasticsearch node to write to, "
+            "e.g. http://localhost:9200",
+            err=True,
+        )
         raise typer.Exit(2)
     from elasticsearch import Elasticsearch
 
@@ -433,13 +539,17 @@ def reindex() -> None:
         _echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from exc
     removed = f"; removed {', '.join(report.removed_indices)}" if report.removed_indices else ""
-    _echo(f"{settings.elasticsearch_index} -> {report.index}: {report.documents:,} documents "
-               f"in {report.seconds:.1f} s{removed}")
+    _echo(
+        f"{settings.elasticsearch_index} -> {report.index}: {report.documents:,} documents "
+        f"in {report.seconds:.1f} s{removed}"
+    )
 
 
 @app.command()
 def sync(
-    watch: Annotated[bool, typer.Option("--watch", help="Keep draining, every --interval seconds, until stopped")] = False,
+    watch: Annotated[
+        bool, typer.Option("--watch", help="Keep draining, every --interval seconds, until stopped")
+    ] = False,
     interval: Annotated[float, typer.Option(min=0.1, help="Seconds between rounds with --watch")] = 5.0,
     batch: Annotated[int, typer.Option(min=1, help="Outbox rows per bulk request")] = 500,
 ) -> None:
@@ -462,8 +572,10 @@ def sync(
         else:
             if report.outbox_rows or report.deferred or not watch:
                 deferred = "; a reindex is running, the rest waits for it" if report.deferred else ""
-                _echo(f"synced {report.outbox_rows:,} outbox rows: {report.upserted:,} documents written, "
-                           f"{report.deleted:,} deleted{deferred}")
+                _echo(
+                    f"synced {report.outbox_rows:,} outbox rows: {report.upserted:,} documents written, "
+                    f"{report.deleted:,} deleted{deferred}"
+                )
         if not watch:
             return
         time.sleep(interval)
@@ -516,8 +628,16 @@ def apikey_list(json_output: Annotated[bool, typer.Option("--json", help="Print 
     for column in ("id", "name", "role", "prefix", "created", "revoked"):
         table.add_column(column)
     for key in listing:
-        table.add_row(*_cells(str(key["id"]), key["name"], key["role"], key["prefix"], key["created_at"][:19],
-                              (key["revoked_at"] or "")[:19]))
+        table.add_row(
+            *_cells(
+                str(key["id"]),
+                key["name"],
+                key["role"],
+                key["prefix"],
+                key["created_at"][:19],
+                (key["revoked_at"] or "")[:19],
+            )
+        )
     Console().print(table)
 
 
@@ -552,8 +672,10 @@ def serve(
     _engine(settings).dispose()  # migrate once, before any worker starts
     from api.server import uvicorn_options
 
-    uvicorn.run("api.app:create_app", **uvicorn_options(factory=True, host=host, port=port, workers=workers,
-                                                        proxy_headers=True, log_level="info"))
+    uvicorn.run(
+        "api.app:create_app",
+        **uvicorn_options(factory=True, host=host, port=port, workers=workers, proxy_headers=True, log_level="info"),
+    )
 
 
 @app.command()
@@ -578,8 +700,13 @@ def demo(
         raise typer.Exit(2)
     base = Settings()
     base.data_dir.mkdir(parents=True, exist_ok=True)
-    settings = base.model_copy(update={
-        "database_url": f"sqlite:///{base.data_dir / 'demo.sqlite'}", "elasticsearch_url": None, "read_only": True})
+    settings = base.model_copy(
+        update={
+            "database_url": f"sqlite:///{base.data_dir / 'demo.sqlite'}",
+            "elasticsearch_url": None,
+            "read_only": True,
+        }
+    )
     _echo(f"preparing the demo database in {base.data_dir} …")
     discard_stale_demo(base.data_dir / "demo.sqlite")
     engine = _engine(settings)

@@ -65,8 +65,11 @@ def alembic_config(engine: Engine | None = None):
 def head_revision() -> str:
     """The newest migration's revision, from the migration files' names (``0007_…``): the
     revisions are numbered in one line, so that this needs no import of Alembic."""
-    names = [entry.name for entry in resources.files("biomatdb").joinpath("migrations", "versions").iterdir()
-             if entry.name[:4].isdigit() and entry.name.endswith(".py")]
+    names = [
+        entry.name
+        for entry in resources.files("biomatdb").joinpath("migrations", "versions").iterdir()
+        if entry.name[:4].isdigit() and entry.name.endswith(".py")
+    ]
     return max(names)[:4]
 
 
@@ -102,16 +105,20 @@ def _vocabulary_rows() -> dict[str, tuple]:
 def vocabulary_differs(connection) -> bool:
     """Whether the properties table lacks a vocabulary property or holds one differently."""
     table = models.Property.__table__
-    stored = {row.key: (row.name, row.category, row.unit, row.kind) for row in connection.execute(
-        select(table.c.key, table.c.name, table.c.category, table.c.unit, table.c.kind))}
+    stored = {
+        row.key: (row.name, row.category, row.unit, row.kind)
+        for row in connection.execute(select(table.c.key, table.c.name, table.c.category, table.c.unit, table.c.kind))
+    }
     return any(stored.get(key) != row for key, row in _vocabulary_rows().items())
 
 
 def sync_vocabulary(connection) -> None:
     """Upsert every vocabulary property into the ``properties`` table (never deletes: data may use it)."""
     table = models.Property.__table__
-    stored = {row.key: (row.name, row.category, row.unit, row.kind) for row in connection.execute(
-        select(table.c.key, table.c.name, table.c.category, table.c.unit, table.c.kind))}
+    stored = {
+        row.key: (row.name, row.category, row.unit, row.kind)
+        for row in connection.execute(select(table.c.key, table.c.name, table.c.category, table.c.unit, table.c.kind))
+    }
     for key, (name, category, unit, kind) in _vocabulary_rows().items():
         row = {"name": name, "category": category, "unit": unit, "kind": kind}
         if key not in stored:

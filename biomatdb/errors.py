@@ -57,8 +57,9 @@ class QueryError(BiomatError, ValueError):
 
     type = "query-error"
 
-    def __init__(self, message: str, *, type: str | None = None, position: int | None = None,
-                 expected: list[str] | None = None) -> None:
+    def __init__(
+        self, message: str, *, type: str | None = None, position: int | None = None, expected: list[str] | None = None
+    ) -> None:
         super().__init__(message, type=type)
         self.position = position
         self.expected = expected or []

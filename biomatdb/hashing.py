@@ -10,10 +10,27 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, bindparam, select, update
 
-IDENTITY_COLUMNS = ["property_key", "source_id", "source_column", "temperature_K", "medium",
-                    "method", "standard", "specimen_state"]
-CONTENT_COLUMNS = [*IDENTITY_COLUMNS, "qualifier", "value", "value_min", "value_max", "uncertainty",
-                   "verbatim_value", "verbatim_unit", "notes"]
+IDENTITY_COLUMNS = [
+    "property_key",
+    "source_id",
+    "source_column",
+    "temperature_K",
+    "medium",
+    "method",
+    "standard",
+    "specimen_state",
+]
+CONTENT_COLUMNS = [
+    *IDENTITY_COLUMNS,
+    "qualifier",
+    "value",
+    "value_min",
+    "value_max",
+    "uncertainty",
+    "verbatim_value",
+    "verbatim_unit",
+    "notes",
+]
 _FLOATS = {"temperature_K", "value", "value_min", "value_max", "uncertainty"}
 _BATCH = 50_000
 
@@ -40,7 +57,7 @@ def measurement_hashes(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """(identity, content) hex digests of measurement rows with ``CONTENT_COLUMNS``: the content
     hash folds on from the identity hash, as ``CONTENT_COLUMNS`` start with ``IDENTITY_COLUMNS``."""
     identity = fold(frame[IDENTITY_COLUMNS])
-    content = fold(frame[CONTENT_COLUMNS[len(IDENTITY_COLUMNS):]], identity)
+    content = fold(frame[CONTENT_COLUMNS[len(IDENTITY_COLUMNS) :]], identity)
     return hex_digests(identity), hex_digests(content)
 
 
@@ -65,9 +82,14 @@ def rehash_measurements(connection: Connection) -> int:
             else:
                 frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
         identity, content = measurement_hashes(frame)
-        connection.execute(update(table).where(table.c.id == bindparam("row_id")).values(
-            identity_hash=bindparam("identity"), content_hash=bindparam("content")),
-            [{"row_id": int(row_id), "identity": i, "content": c}
-             for row_id, i, c in zip(frame["id"].tolist(), identity.tolist(), content.tolist(), strict=True)])
+        connection.execute(
+            update(table)
+            .where(table.c.id == bindparam("row_id"))
+            .values(identity_hash=bindparam("identity"), content_hash=bindparam("content")),
+            [
+                {"row_id": int(row_id), "identity": i, "content": c}
+                for row_id, i, c in zip(frame["id"].tolist(), identity.tolist(), content.tolist(), strict=True)
+            ],
+        )
         done += len(frame)
         last = int(frame["id"].iloc[-1])

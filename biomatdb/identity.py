@@ -38,7 +38,8 @@ _QUALIFIERS = re.compile(
     r"\b(grade\s*[\w.]+|bone cement|cement|highly cross linked|cross linked|crosslinked|medical grade|"
     r"porous|dense|foam|fib(?:re|er)s?|film|sintered|cast|wrought|annealed|amorphous|semicrystalline|"
     r"oriented|composite|reinforced|filled|blend|coating|coated|scaffold|hydrogel|nanofib(?:re|er)s?|"
-    r"powder|granules?|microspheres?|beads?|membrane|sponge|ha filled|bioactive)\b")
+    r"powder|granules?|microspheres?|beads?|membrane|sponge|ha filled|bioactive)\b"
+)
 
 
 def source_rank(kind: str | None) -> int:
@@ -110,8 +111,7 @@ class NameCandidate:
     @property
     def rank(self) -> tuple[int, int, int, int, int]:
         kind = name_kind(self.name)
-        return (int(kind != "structure"), source_rank(self.source), int(self.primary), _KIND_RANK[kind],
-                -self.order)
+        return (int(kind != "structure"), source_rank(self.source), int(self.primary), _KIND_RANK[kind], -self.order)
 
 
 def choose_name(candidates: Iterable[NameCandidate]) -> NameCandidate | None:
@@ -138,8 +138,9 @@ def is_derived_key(key: str | None) -> bool:
     return not key or key.startswith(DERIVED_KEY_PREFIX)
 
 
-def display_name_for_structure(formula: str | None, material_class: str | None, *, repeat_unit: bool,
-                               family: str | None = None) -> str:
+def display_name_for_structure(
+    formula: str | None, material_class: str | None, *, repeat_unit: bool, family: str | None = None
+) -> str:
     """A readable name for a material known only by its structure: its family, when its linkages
     tell it (``biomatdb.chemistry.polymer_family``), and formula: "Polyester (C3H4O2 repeat unit)"."""
     kind = family or _CLASS_NAMES.get(material_class or "", "Material")
@@ -194,13 +195,24 @@ class Identity:
     spelling: str = ""  # its name's letters and digits, folded (``spelling_variants``)
 
 
-def identity_of(name: str, *, material_class: str | None, grade: str | None = None,
-                composition: Iterable[tuple[str, float | None]] | None = None,
-                named_by: Iterable[int] = ()) -> Identity:
+def identity_of(
+    name: str,
+    *,
+    material_class: str | None,
+    grade: str | None = None,
+    composition: Iterable[tuple[str, float | None]] | None = None,
+    named_by: Iterable[int] = (),
+) -> Identity:
     parts = tuple(composition) if composition is not None else ()
-    return Identity(material_class=material_class, grade=grade, qualifiers=qualifiers(name),
-                    ratio=copolymer_ratio(name), composition=parts or None, named_by=frozenset(named_by),
-                    spelling=_spelling(name))
+    return Identity(
+        material_class=material_class,
+        grade=grade,
+        qualifiers=qualifiers(name),
+        ratio=copolymer_ratio(name),
+        composition=parts or None,
+        named_by=frozenset(named_by),
+        spelling=_spelling(name),
+    )
 
 
 def _spelled_alike(first: str, second: str) -> bool:
@@ -226,8 +238,10 @@ def conflict(first: Identity, second: Identity) -> str | None:
     if first.grade != second.grade:
         return f"grades differ ({first.grade or 'none'} and {second.grade or 'none'})"
     if first.qualifiers != second.qualifiers:
-        return (f"grade or form differ ({', '.join(sorted(first.qualifiers)) or 'none'} and "
-                f"{', '.join(sorted(second.qualifiers)) or 'none'})")
+        return (
+            f"grade or form differ ({', '.join(sorted(first.qualifiers)) or 'none'} and "
+            f"{', '.join(sorted(second.qualifiers)) or 'none'})"
+        )
     if first.ratio != second.ratio:
         return "copolymer ratios differ"
     if first.composition is not None and second.composition is not None and first.composition != second.composition:

@@ -75,7 +75,7 @@ class _Facts:
 
 def _batches(items: list, size: int = _BATCH):
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 def _dataset_kinds(connection: Connection) -> dict[int, str]:
@@ -87,25 +87,47 @@ def _facts(connection: Connection, material_ids: list[int], kinds: dict[int, str
     namers: dict[int, set[int]] = defaultdict(set)
     facts = []
     for batch in _batches(material_ids):
-        for material_id, dataset_id in connection.execute(select(DetailClaim.material_id, DetailClaim.dataset_id).where(
-                DetailClaim.kind == "name", DetailClaim.material_id.in_(batch))):
+        for material_id, dataset_id in connection.execute(
+            select(DetailClaim.material_id, DetailClaim.dataset_id).where(
+                DetailClaim.kind == "name", DetailClaim.material_id.in_(batch)
+            )
+        ):
             if kinds.get(dataset_id, "curated") == "curated":  # a compilation lists one polymer under
-                namers[material_id].add(dataset_id)            # several names, from several sources
-        for row in connection.execute(select(CompositionComponent.material_id, CompositionComponent.component,
-                                             CompositionComponent.fraction)
-                                      .where(CompositionComponent.material_id.in_(batch))
-                                      .order_by(CompositionComponent.material_id, CompositionComponent.position)):
+                namers[material_id].add(dataset_id)  # several names, from several sources
+        for row in connection.execute(
+            select(CompositionComponent.material_id, CompositionComponent.component, CompositionComponent.fraction)
+            .where(CompositionComponent.material_id.in_(batch))
+            .order_by(CompositionComponent.material_id, CompositionComponent.position)
+        ):
             compositions[row.material_id].append((row.component.casefold(), row.fraction))
-        for row in connection.execute(select(Material.id, Material.public_id, Material.name, Material.name_key,
-                                             Material.material_class.label("material_class"),
-                                             Material.structure_id, Material.created_by_dataset_id)
-                                      .where(Material.id.in_(batch))):
-            facts.append(_Facts(
-                id=row.id, public_id=row.public_id, name=row.name, material_class=row.material_class,
-                structure_id=row.structure_id, creator_kind=kinds.get(row.created_by_dataset_id, "curated"),
-                identity=identity_of(row.name, material_class=row.material_class, grade=grade_of(row.name),
-                                     composition=compositions.get(row.id),
-                                     named_by=namers.get(row.id, ()))))
+        for row in connection.execute(
+            select(
+                Material.id,
+                Material.public_id,
+                Material.name,
+                Material.name_key,
+                Material.material_class.label("material_class"),
+                Material.structure_id,
+                Material.created_by_dataset_id,
+            ).where(Material.id.in_(batch))
+        ):
+            facts.append(
+                _Facts(
+                    id=row.id,
+                    public_id=row.public_id,
+                    name=row.name,
+                    material_class=row.material_class,
+                    structure_id=row.structure_id,
+                    creator_kind=kinds.get(row.created_by_dataset_id, "curated"),
+                    identity=identity_of(
+                        row.name,
+                        material_class=row.material_class,
+                        grade=grade_of(row.name),
+                        composition=compositions.get(row.id),
+                        named_by=namers.get(row.id, ()),
+                    ),
+                )
+            )
     return facts
 
 
@@ -125,7 +147,8 @@ class _Group:
         """``conflict`` against every member is None; the grade, form and ratio are the bucket's."""
         identity = fact.identity
         if identity.material_class is not None and not all(
-                classes_compatible(identity.material_class, other) for other in self.classes):
+            classes_compatible(identity.material_class, other) for other in self.classes
+        ):
             return False
         if identity.composition is not None and self.compositions - {identity.composition}:
             return False
@@ -157,8 +180,14 @@ def plan_merges(facts: Iterable[_Facts]) -> list[tuple[_Facts, list[_Facts]]]:
         identity = fact.identity
         key = (identity.grade, identity.qualifiers, identity.ratio)
         groups = buckets[key]
-        blocked = any(holding[key][namer] == len(groups) and (namer, identity.spelling) not in spelt[key]
-                      for namer in identity.named_by) if groups else False
+        blocked = (
+            any(
+                holding[key][namer] == len(groups) and (namer, identity.spelling) not in spelt[key]
+                for namer in identity.named_by
+            )
+            if groups
+            else False
+        )
         group = None if blocked else next((g for g in groups if g.admits(fact)), None)
         if group is None:
             group = _Group(members=[], classes=set(), compositions=set(), namers={})
@@ -168,27 +197,43 @@ def plan_merges(facts: Iterable[_Facts]) -> list[tuple[_Facts, list[_Facts]]]:
                 holding[key][namer] += 1
             spelt[key].add((namer, identity.spelling))
         group.add(fact)
-    ordered = sorted((group for groups in buckets.values() for group in groups),
-                     key=lambda group: _keep_order(group.members[0]))
+    ordered = sorted(
+        (group for groups in buckets.values() for group in groups), key=lambda group: _keep_order(group.members[0])
+    )
     return [(group.members[0], group.members[1:]) for group in ordered if len(group.members) > 1]
 
 
-def merge_duplicates(connection: Connection, material_ids: Iterable[int] | None = None, *,
-                     grade_of: GradeOf = _no_name, same_polymer: SamePolymer | None = None) -> list[Merge]:
+def merge_duplicates(
+    connection: Connection,
+    material_ids: Iterable[int] | None = None,
+    *,
+    grade_of: GradeOf = _no_name,
+    same_polymer: SamePolymer | None = None,
+) -> list[Merge]:
     """Merge the materials that share a structure with any of ``material_ids`` (None: every
     material) and are one material by the rules; returns what was merged into what. Structures
     that ``same_polymer`` calls one polymer (another cut of one chain) count as one structure."""
     same_polymer = same_polymer or vocabulary_forms
     kinds = _dataset_kinds(connection)
     if material_ids is None:
-        seeds = list(connection.execute(select(Material.structure_id).where(Material.structure_id.is_not(None))
-                                        .distinct()).scalars())
+        seeds = list(
+            connection.execute(
+                select(Material.structure_id).where(Material.structure_id.is_not(None)).distinct()
+            ).scalars()
+        )
     else:
         ids = sorted(set(material_ids))
         seeds = []
         for batch in _batches(ids):
-            seeds += connection.execute(select(Material.structure_id).where(
-                Material.id.in_(batch), Material.structure_id.is_not(None)).distinct()).scalars().all()
+            seeds += (
+                connection.execute(
+                    select(Material.structure_id)
+                    .where(Material.id.in_(batch), Material.structure_id.is_not(None))
+                    .distinct()
+                )
+                .scalars()
+                .all()
+            )
     smiles_of = _smiles(connection, sorted(set(seeds)))
     group_of: dict[int, str] = {}  # structure id -> the group it belongs to
     forms: dict[str, set[str]] = {}
@@ -201,16 +246,20 @@ def merge_duplicates(connection: Connection, material_ids: Iterable[int] | None 
             forms[polymer[0]] = set(polymer[1])
     wanted = sorted({form for group in forms.values() for form in group} - set(smiles_of.values()))
     for batch in _batches(wanted):
-        for structure_id, smiles in connection.execute(select(ChemicalStructure.id, ChemicalStructure.canonical_smiles)
-                                                       .where(ChemicalStructure.canonical_smiles.in_(batch))):
+        for structure_id, smiles in connection.execute(
+            select(ChemicalStructure.id, ChemicalStructure.canonical_smiles).where(
+                ChemicalStructure.canonical_smiles.in_(batch)
+            )
+        ):
             polymer = same_polymer(smiles)
             if polymer is not None:
                 group_of[structure_id] = f"polymer:{polymer[0]}"
     by_group: dict[str, list[int]] = defaultdict(list)
     structure_ids = sorted(group_of)
     for batch in _batches(structure_ids):
-        for material_id, structure_id in connection.execute(select(Material.id, Material.structure_id).where(
-                Material.structure_id.in_(batch))):
+        for material_id, structure_id in connection.execute(
+            select(Material.id, Material.structure_id).where(Material.structure_id.in_(batch))
+        ):
             by_group[group_of[structure_id]].append(material_id)
     merges = []
     for group in sorted(by_group):
@@ -219,16 +268,28 @@ def merge_duplicates(connection: Connection, material_ids: Iterable[int] | None 
             continue
         for kept, merged in plan_merges(_facts(connection, members, kinds, grade_of)):
             merge_into(connection, kept.id, [fact.id for fact in merged])
-            merges.append(Merge(kept=kept.id, merged=tuple(fact.id for fact in merged),
-                                merged_public_ids=tuple(fact.public_id for fact in merged)))
+            merges.append(
+                Merge(
+                    kept=kept.id,
+                    merged=tuple(fact.id for fact in merged),
+                    merged_public_ids=tuple(fact.public_id for fact in merged),
+                )
+            )
     return merges
 
 
 def _smiles(connection: Connection, structure_ids: list[int]) -> dict[int, str]:
     found = {}
     for batch in _batches(structure_ids):
-        found.update(dict(connection.execute(select(ChemicalStructure.id, ChemicalStructure.canonical_smiles)
-                                             .where(ChemicalStructure.id.in_(batch))).all()))
+        found.update(
+            dict(
+                connection.execute(
+                    select(ChemicalStructure.id, ChemicalStructure.canonical_smiles).where(
+                        ChemicalStructure.id.in_(batch)
+                    )
+                ).all()
+            )
+        )
     return found
 
 
@@ -240,39 +301,81 @@ def merge_into(connection: Connection, kept: int, merged: list[int]) -> None:
     if not merged:
         return
     now = datetime.now(UTC)
-    kept_row = connection.execute(select(Material.public_id, *(getattr(Material, column).label(column) for column in _FILLED))
-                                  .where(Material.id == kept)).mappings().one()
-    others = connection.execute(select(
-        Material.id, Material.public_id, Material.name, Material.created_by_dataset_id,
-        *(getattr(Material, column).label(column) for column in _FILLED)).where(Material.id.in_(merged))
-        .order_by(Material.id)).mappings().all()
+    kept_row = (
+        connection.execute(
+            select(Material.public_id, *(getattr(Material, column).label(column) for column in _FILLED)).where(
+                Material.id == kept
+            )
+        )
+        .mappings()
+        .one()
+    )
+    others = (
+        connection.execute(
+            select(
+                Material.id,
+                Material.public_id,
+                Material.name,
+                Material.created_by_dataset_id,
+                *(getattr(Material, column).label(column) for column in _FILLED),
+            )
+            .where(Material.id.in_(merged))
+            .order_by(Material.id)
+        )
+        .mappings()
+        .all()
+    )
     # every name a dataset gave the merged materials is one of their synonyms, claimed by it: those
     # move; a name they only showed (the vocabulary's, one derived from a structure) is derived again
-    have = set(connection.execute(select(MaterialSynonym.name_key).where(MaterialSynonym.material_id == kept)).scalars())
-    for synonym in connection.execute(select(MaterialSynonym.synonym, MaterialSynonym.name_key,
-                                             MaterialSynonym.dataset_id)
-                                      .where(MaterialSynonym.material_id.in_(merged)).order_by(MaterialSynonym.id)).all():
+    have = set(
+        connection.execute(select(MaterialSynonym.name_key).where(MaterialSynonym.material_id == kept)).scalars()
+    )
+    for synonym in connection.execute(
+        select(MaterialSynonym.synonym, MaterialSynonym.name_key, MaterialSynonym.dataset_id)
+        .where(MaterialSynonym.material_id.in_(merged))
+        .order_by(MaterialSynonym.id)
+    ).all():
         if synonym.name_key not in have:
             have.add(synonym.name_key)
-            connection.execute(insert(MaterialSynonym).values(
-                material_id=kept, synonym=synonym.synonym, name_key=synonym.name_key, dataset_id=synonym.dataset_id))
-    applications = set(connection.execute(select(MaterialApplication.application).where(
-        MaterialApplication.material_id == kept)).scalars())
-    for application, dataset_id in connection.execute(select(MaterialApplication.application, MaterialApplication.dataset_id)
-                                                      .where(MaterialApplication.material_id.in_(merged))).all():
+            connection.execute(
+                insert(MaterialSynonym).values(
+                    material_id=kept, synonym=synonym.synonym, name_key=synonym.name_key, dataset_id=synonym.dataset_id
+                )
+            )
+    applications = set(
+        connection.execute(
+            select(MaterialApplication.application).where(MaterialApplication.material_id == kept)
+        ).scalars()
+    )
+    for application, dataset_id in connection.execute(
+        select(MaterialApplication.application, MaterialApplication.dataset_id).where(
+            MaterialApplication.material_id.in_(merged)
+        )
+    ).all():
         if application not in applications:
             applications.add(application)
-            connection.execute(insert(MaterialApplication).values(material_id=kept, application=application,
-                                                                  dataset_id=dataset_id))
-    for claim in connection.execute(select(DetailClaim.kind, DetailClaim.value_key, DetailClaim.dataset_id)
-                                    .where(DetailClaim.material_id.in_(merged))).all():
+            connection.execute(
+                insert(MaterialApplication).values(material_id=kept, application=application, dataset_id=dataset_id)
+            )
+    for claim in connection.execute(
+        select(DetailClaim.kind, DetailClaim.value_key, DetailClaim.dataset_id).where(
+            DetailClaim.material_id.in_(merged)
+        )
+    ).all():
         _claim(connection, claim.kind, kept, claim.value_key, claim.dataset_id)
-    has_components = connection.execute(select(CompositionComponent.id).where(
-        CompositionComponent.material_id == kept).limit(1)).first() is not None
+    has_components = (
+        connection.execute(
+            select(CompositionComponent.id).where(CompositionComponent.material_id == kept).limit(1)
+        ).first()
+        is not None
+    )
     if not has_components:
         for other in others:
-            moved = connection.execute(update(CompositionComponent).where(
-                CompositionComponent.material_id == other["id"]).values(material_id=kept)).rowcount
+            moved = connection.execute(
+                update(CompositionComponent)
+                .where(CompositionComponent.material_id == other["id"])
+                .values(material_id=kept)
+            ).rowcount
             if moved:
                 break
     filled = {}
@@ -283,28 +386,43 @@ def merge_into(connection: Connection, kept: int, merged: list[int]) -> None:
                 filled[column] = value
     connection.execute(update(Material).where(Material.id == kept).values(updated_at=now, **filled))
     connection.execute(update(Measurement).where(Measurement.material_id.in_(merged)).values(material_id=kept))
-    connection.execute(update(MaterialRedirect).where(MaterialRedirect.material_id.in_(merged)).values(material_id=kept))
+    connection.execute(
+        update(MaterialRedirect).where(MaterialRedirect.material_id.in_(merged)).values(material_id=kept)
+    )
     merged_ids = [other["public_id"] for other in others]
     connection.execute(delete(MaterialRedirect).where(MaterialRedirect.public_id.in_(merged_ids)))  # a re-merge
-    connection.execute(insert(MaterialRedirect), [{"public_id": public_id, "material_id": kept, "merged_at": now}
-                                                   for public_id in merged_ids])
-    connection.execute(insert(SearchOutbox), [{"material_id": other["id"], "public_id": other["public_id"],
-                                               "created_at": now} for other in others]
-                       + [{"material_id": kept, "public_id": kept_row["public_id"], "created_at": now}])
+    connection.execute(
+        insert(MaterialRedirect),
+        [{"public_id": public_id, "material_id": kept, "merged_at": now} for public_id in merged_ids],
+    )
+    connection.execute(
+        insert(SearchOutbox),
+        [{"material_id": other["id"], "public_id": other["public_id"], "created_at": now} for other in others]
+        + [{"material_id": kept, "public_id": kept_row["public_id"], "created_at": now}],
+    )
     connection.execute(delete(Material).where(Material.id.in_(merged)))
 
 
 def _claim(connection: Connection, kind: str, material_id: int, key: str, dataset_id: int) -> None:
-    exists = connection.execute(select(DetailClaim.kind).where(and_(
-        DetailClaim.kind == kind, DetailClaim.material_id == material_id, DetailClaim.value_key == key,
-        DetailClaim.dataset_id == dataset_id))).first()
+    exists = connection.execute(
+        select(DetailClaim.kind).where(
+            and_(
+                DetailClaim.kind == kind,
+                DetailClaim.material_id == material_id,
+                DetailClaim.value_key == key,
+                DetailClaim.dataset_id == dataset_id,
+            )
+        )
+    ).first()
     if exists is None:
-        connection.execute(insert(DetailClaim).values(kind=kind, material_id=material_id, value_key=key,
-                                                      dataset_id=dataset_id))
+        connection.execute(
+            insert(DetailClaim).values(kind=kind, material_id=material_id, value_key=key, dataset_id=dataset_id)
+        )
 
 
-def refresh_names(connection: Connection, material_ids: Iterable[int], *, vocabulary_name: StructureNamer = _no_name
-                  ) -> set[int]:
+def refresh_names(
+    connection: Connection, material_ids: Iterable[int], *, vocabulary_name: StructureNamer = _no_name
+) -> set[int]:
     """Set each material's shown name to the best of the names it is given (docs/identity.md);
     returns the materials renamed. Every name stays a synonym, so that it still finds the material."""
     ids = sorted(set(material_ids))
@@ -312,46 +430,84 @@ def refresh_names(connection: Connection, material_ids: Iterable[int], *, vocabu
     renamed = set()
     for batch in _batches(ids):
         primary: dict[tuple[int, str], set[int]] = defaultdict(set)
-        for material_id, key, dataset_id in connection.execute(select(
-                DetailClaim.material_id, DetailClaim.value_key, DetailClaim.dataset_id).where(
-                DetailClaim.kind == "name", DetailClaim.material_id.in_(batch))):
+        for material_id, key, dataset_id in connection.execute(
+            select(DetailClaim.material_id, DetailClaim.value_key, DetailClaim.dataset_id).where(
+                DetailClaim.kind == "name", DetailClaim.material_id.in_(batch)
+            )
+        ):
             primary[(material_id, key)].add(dataset_id)
         candidates: dict[int, list[NameCandidate]] = defaultdict(list)
-        for order, row in enumerate(connection.execute(select(
-                MaterialSynonym.material_id, MaterialSynonym.synonym, MaterialSynonym.name_key,
-                MaterialSynonym.dataset_id).where(MaterialSynonym.material_id.in_(batch)).order_by(MaterialSynonym.id))):
+        for order, row in enumerate(
+            connection.execute(
+                select(
+                    MaterialSynonym.material_id,
+                    MaterialSynonym.synonym,
+                    MaterialSynonym.name_key,
+                    MaterialSynonym.dataset_id,
+                )
+                .where(MaterialSynonym.material_id.in_(batch))
+                .order_by(MaterialSynonym.id)
+            )
+        ):
             namers = primary.get((row.material_id, row.name_key), set())
-            source = max((kinds.get(dataset_id, "curated") for dataset_id in namers | {row.dataset_id}),
-                         key=source_rank)
-            candidates[row.material_id].append(NameCandidate(row.synonym, source, primary=bool(namers), order=order + 1))
-        rows = connection.execute(select(
-            Material.id, Material.name, Material.name_key, Material.material_class.label("material_class"),
-            Material.created_by_dataset_id, Material.structure_id,
-            ChemicalStructure.canonical_smiles, ChemicalStructure.formula, ChemicalStructure.is_repeat_unit)
+            source = max(
+                (kinds.get(dataset_id, "curated") for dataset_id in namers | {row.dataset_id}), key=source_rank
+            )
+            candidates[row.material_id].append(
+                NameCandidate(row.synonym, source, primary=bool(namers), order=order + 1)
+            )
+        rows = connection.execute(
+            select(
+                Material.id,
+                Material.name,
+                Material.name_key,
+                Material.material_class.label("material_class"),
+                Material.created_by_dataset_id,
+                Material.structure_id,
+                ChemicalStructure.canonical_smiles,
+                ChemicalStructure.formula,
+                ChemicalStructure.is_repeat_unit,
+            )
             .outerjoin(ChemicalStructure, ChemicalStructure.id == Material.structure_id)
-            .where(Material.id.in_(batch))).all()
+            .where(Material.id.in_(batch))
+        ).all()
         structure_ids = sorted({row.structure_id for row in rows if row.structure_id is not None})
-        first_of_structure = dict(connection.execute(
-            select(Material.structure_id, func.min(Material.id)).where(Material.structure_id.in_(structure_ids))
-            .group_by(Material.structure_id)).all()) if structure_ids else {}
+        first_of_structure = (
+            dict(
+                connection.execute(
+                    select(Material.structure_id, func.min(Material.id))
+                    .where(Material.structure_id.in_(structure_ids))
+                    .group_by(Material.structure_id)
+                ).all()
+            )
+            if structure_ids
+            else {}
+        )
         for row in rows:
             shown = material_key(row.name)
             # on a tie the name shown now stays: names do not flip between loads, and a core stored
             # before these rules keeps the names it showed where they rank alike
-            own = candidates[row.id] = [replace(c, order=-1) if material_key(c.name) == shown else c
-                                        for c in candidates[row.id]]
+            own = candidates[row.id] = [
+                replace(c, order=-1) if material_key(c.name) == shown else c for c in candidates[row.id]
+            ]
             if not own and not is_derived_key(row.name_key):  # a material no dataset names any more keeps its name
                 own.append(NameCandidate(row.name, kinds.get(row.created_by_dataset_id, "curated"), primary=True))
             # the vocabulary names a structure's first material, and any that no dataset names: the
             # others of that structure are kept apart by the rules, and their own names tell them apart
-            if row.canonical_smiles and (first_of_structure.get(row.structure_id) == row.id or not own) \
-                    and (common := vocabulary_name(row.canonical_smiles)):
+            if (
+                row.canonical_smiles
+                and (first_of_structure.get(row.structure_id) == row.id or not own)
+                and (common := vocabulary_name(row.canonical_smiles))
+            ):
                 own.append(NameCandidate(common, "vocabulary", primary=True, order=0))
             best = choose_name(own)
             if best is None:
                 name = display_name_for_structure(
-                    row.formula, row.material_class, repeat_unit=bool(row.is_repeat_unit),
-                    family=_family(row.canonical_smiles))
+                    row.formula,
+                    row.material_class,
+                    repeat_unit=bool(row.is_repeat_unit),
+                    family=_family(row.canonical_smiles),
+                )
                 key = derived_key(name)
             else:
                 name, key = best.name, normalise_label(best.name)
@@ -411,8 +567,9 @@ def apply_identity_rules(connection: Connection) -> list[Merge]:
     synonyms = MaterialSynonym.__table__
     seen: set[tuple[int, str]] = set()
     doomed, rekeyed = [], []
-    for row in connection.execute(select(synonyms.c.id, synonyms.c.material_id, synonyms.c.synonym)
-                                  .order_by(synonyms.c.id)).all():
+    for row in connection.execute(
+        select(synonyms.c.id, synonyms.c.material_id, synonyms.c.synonym).order_by(synonyms.c.id)
+    ).all():
         key = material_key(row.synonym)
         if is_structure_string(row.synonym) or (row.material_id, key) in seen:
             doomed.append(row.id)
@@ -422,14 +579,20 @@ def apply_identity_rules(connection: Connection) -> list[Merge]:
     for batch in _batches(doomed):
         connection.execute(delete(synonyms).where(synonyms.c.id.in_(batch)))
     if rekeyed:
-        connection.execute(update(synonyms).where(synonyms.c.id == bindparam("synonym_id"))
-                           .values(name_key=bindparam("key")), rekeyed)
+        connection.execute(
+            update(synonyms).where(synonyms.c.id == bindparam("synonym_id")).values(name_key=bindparam("key")), rekeyed
+        )
     claims = DetailClaim.__table__
-    old_claims = connection.execute(select(claims.c.kind, claims.c.material_id, claims.c.value_key, claims.c.dataset_id)
-                                    .where(claims.c.kind == "synonym")).all()
+    old_claims = connection.execute(
+        select(claims.c.kind, claims.c.material_id, claims.c.value_key, claims.c.dataset_id).where(
+            claims.c.kind == "synonym"
+        )
+    ).all()
     connection.execute(delete(claims).where(claims.c.kind == "synonym"))
-    names_by_key = {(row.material_id, row.name_key): row.synonym for row in connection.execute(
-        select(synonyms.c.material_id, synonyms.c.name_key, synonyms.c.synonym))}
+    names_by_key = {
+        (row.material_id, row.name_key): row.synonym
+        for row in connection.execute(select(synonyms.c.material_id, synonyms.c.name_key, synonyms.c.synonym))
+    }
     refolded = set()
     for claim in old_claims:
         # an old key folded the name with normalise_label; the same text folds to one new key
@@ -442,35 +605,56 @@ def apply_identity_rules(connection: Connection) -> list[Merge]:
         if is_structure_string(material.name) or not key:
             continue
         if (material.id, key) not in names_by_key:
-            connection.execute(insert(synonyms).values(material_id=material.id, synonym=material.name, name_key=key,
-                                                       dataset_id=material.created_by_dataset_id))
+            connection.execute(
+                insert(synonyms).values(
+                    material_id=material.id,
+                    synonym=material.name,
+                    name_key=key,
+                    dataset_id=material.created_by_dataset_id,
+                )
+            )
             names_by_key[(material.id, key)] = material.name
         elif names_by_key[(material.id, key)] != material.name:
             # one name spelt two ways ("PLGA 50/50", "PLGA 50:50") is one synonym now: the spelling
             # the material was shown by is kept
-            connection.execute(update(synonyms).where(synonyms.c.material_id == material.id, synonyms.c.name_key == key)
-                               .values(synonym=material.name))
+            connection.execute(
+                update(synonyms)
+                .where(synonyms.c.material_id == material.id, synonyms.c.name_key == key)
+                .values(synonym=material.name)
+            )
             names_by_key[(material.id, key)] = material.name
         if material.created_by_dataset_id is not None:
             refolded.add(("name", material.id, key, material.created_by_dataset_id))
-    rows = [{"kind": kind, "material_id": material_id, "value_key": key, "dataset_id": dataset_id}
-            for kind, material_id, key, dataset_id in sorted(refolded)]
+    rows = [
+        {"kind": kind, "material_id": material_id, "value_key": key, "dataset_id": dataset_id}
+        for kind, material_id, key, dataset_id in sorted(refolded)
+    ]
     for batch in _batches(rows, 5_000):
         connection.execute(insert(claims), batch)
     if materials:
-        connection.execute(update(Material.__table__).where(Material.__table__.c.id == bindparam("material"))
-                           .values(name_key=bindparam("key")),
-                           [{"material": material.id,
-                             "key": "" if is_structure_string(material.name) else normalise_label(material.name)}
-                            for material in materials])
+        connection.execute(
+            update(Material.__table__)
+            .where(Material.__table__.c.id == bindparam("material"))
+            .values(name_key=bindparam("key")),
+            [
+                {
+                    "material": material.id,
+                    "key": "" if is_structure_string(material.name) else normalise_label(material.name),
+                }
+                for material in materials
+            ],
+        )
     merges = merge_duplicates(connection, grade_of=vocabulary_grade)
     all_ids = list(connection.execute(select(Material.id)).scalars())
     refresh_names(connection, all_ids, vocabulary_name=vocabulary_name)
     # the search columns are computed again by migration 0011, which adds the name relevance columns
     now = datetime.now(UTC)
     for batch in _batches(all_ids):
-        connection.execute(insert(SearchOutbox).from_select(
-            ["material_id", "public_id", "created_at"],
-            select(Material.id, Material.public_id, literal(now)).where(Material.id.in_(batch))))
+        connection.execute(
+            insert(SearchOutbox).from_select(
+                ["material_id", "public_id", "created_at"],
+                select(Material.id, Material.public_id, literal(now)).where(Material.id.in_(batch)),
+            )
+        )
     bump_generation(connection)
     return merges

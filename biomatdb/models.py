@@ -182,9 +182,7 @@ class Material(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     structure: Mapped[ChemicalStructure | None] = relationship()
-    synonyms: Mapped[list[MaterialSynonym]] = relationship(
-        order_by="MaterialSynonym.id", cascade="all, delete-orphan"
-    )
+    synonyms: Mapped[list[MaterialSynonym]] = relationship(order_by="MaterialSynonym.id", cascade="all, delete-orphan")
     applications: Mapped[list[MaterialApplication]] = relationship(
         order_by="MaterialApplication.application", cascade="all, delete-orphan"
     )

@@ -17,8 +17,10 @@ def process_limits(*, memory_bytes: int, cpu_seconds: int) -> Iterator[None]:
     force stays."""
     saved = {kind: resource.getrlimit(kind) for kind in (resource.RLIMIT_AS, resource.RLIMIT_CPU)}
     used = resource.getrusage(resource.RUSAGE_SELF)
-    wanted = {resource.RLIMIT_AS: memory_bytes,
-              resource.RLIMIT_CPU: int(used.ru_utime + used.ru_stime) + 1 + cpu_seconds}
+    wanted = {
+        resource.RLIMIT_AS: memory_bytes,
+        resource.RLIMIT_CPU: int(used.ru_utime + used.ru_stime) + 1 + cpu_seconds,
+    }
     try:
         for kind, asked in wanted.items():
             soft, hard = saved[kind]

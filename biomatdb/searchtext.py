@@ -37,8 +37,9 @@ RELEVANCE_MAX = sum(RELEVANCE_WEIGHTS.values())
 
 #: Latin letters that no Unicode decomposition takes to ASCII, folded as Elasticsearch's
 #: ``asciifolding`` folds them ("Ørsted" as "orsted"; "ß" is already "ss" after ``casefold``)
-_LETTERS = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i",
-                          "ħ": "h", "ŧ": "t", "ŋ": "n"})
+_LETTERS = str.maketrans(
+    {"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i", "ħ": "h", "ŧ": "t", "ŋ": "n"}
+)
 
 
 def fold_word(word: str) -> str:
@@ -104,8 +105,16 @@ def vocabulary_names(name: str, canonical_smiles: str | None) -> list[str]:
     return found
 
 
-def compose(*, name: str, synonyms: Iterable[str], material_class: str | None, subclass: str | None,
-            description: str | None, applications: Iterable[str], extra_names: Iterable[str] = ()) -> str:
+def compose(
+    *,
+    name: str,
+    synonyms: Iterable[str],
+    material_class: str | None,
+    subclass: str | None,
+    description: str | None,
+    applications: Iterable[str],
+    extra_names: Iterable[str] = (),
+) -> str:
     own = material_key(name)  # the name is one of the synonyms too (docs/identity.md): said once
     seen = {own}
     names = []
@@ -115,40 +124,67 @@ def compose(*, name: str, synonyms: Iterable[str], material_class: str | None, s
             seen.add(key)
             names.append(synonym)
     variants = name_variants(name) + [v for n in names for v in name_variants(n)]
-    parts = [name, *names, *variants, material_class or "", subclass or "", description or "",
-             *(a.replace("_", " ") for a in applications)]
+    parts = [
+        name,
+        *names,
+        *variants,
+        material_class or "",
+        subclass or "",
+        description or "",
+        *(a.replace("_", " ") for a in applications),
+    ]
     # stored as its folded words, each once: every full-text index then splits it alike (PostgreSQL
     # would keep "3.4" or "PEG_DA" whole, FTS5 would not) and finds what query_words makes of a query
     return " ".join(dict.fromkeys(word for part in parts for word in query_words(part)))
 
 
-def search_columns(*, name: str, synonyms: Iterable[str], material_class: str | None, subclass: str | None,
-                   description: str | None, applications: Iterable[str], canonical_smiles: str | None,
-                   derived_name: bool = False) -> dict[str, str]:
+def search_columns(
+    *,
+    name: str,
+    synonyms: Iterable[str],
+    material_class: str | None,
+    subclass: str | None,
+    description: str | None,
+    applications: Iterable[str],
+    canonical_smiles: str | None,
+    derived_name: bool = False,
+) -> dict[str, str]:
     """``search_text``, ``search_name`` and ``search_names`` of one material. A name derived from
     the structure ("Polyester (C3H4O2 repeat unit)") is searchable, but not ranked as a name."""
     synonyms = list(synonyms)
     extra = vocabulary_names(name, canonical_smiles)
     own = [] if derived_name else [name]
     return {
-        "search_text": compose(name=name, synonyms=synonyms, material_class=material_class, subclass=subclass,
-                               description=description, applications=applications, extra_names=extra),
+        "search_text": compose(
+            name=name,
+            synonyms=synonyms,
+            material_class=material_class,
+            subclass=subclass,
+            description=description,
+            applications=applications,
+            extra_names=extra,
+        ),
         "search_name": words_of(own),
         "search_names": words_of([*own, *synonyms, *extra]),
     }
 
 
-def names_and_applications(connection: Connection, material_ids: list[int]
-                           ) -> tuple[defaultdict[int, list[str]], defaultdict[int, list[str]]]:
+def names_and_applications(
+    connection: Connection, material_ids: list[int]
+) -> tuple[defaultdict[int, list[str]], defaultdict[int, list[str]]]:
     """Synonyms (in the order given) and applications (sorted) of these materials."""
     synonyms, applications = defaultdict(list), defaultdict(list)
     for material_id, synonym in connection.execute(
-            select(MaterialSynonym.material_id, MaterialSynonym.synonym)
-            .where(MaterialSynonym.material_id.in_(material_ids)).order_by(MaterialSynonym.id)):
+        select(MaterialSynonym.material_id, MaterialSynonym.synonym)
+        .where(MaterialSynonym.material_id.in_(material_ids))
+        .order_by(MaterialSynonym.id)
+    ):
         synonyms[material_id].append(synonym)
     for material_id, application in connection.execute(
-            select(MaterialApplication.material_id, MaterialApplication.application)
-            .where(MaterialApplication.material_id.in_(material_ids)).order_by(MaterialApplication.application)):
+        select(MaterialApplication.material_id, MaterialApplication.application)
+        .where(MaterialApplication.material_id.in_(material_ids))
+        .order_by(MaterialApplication.application)
+    ):
         applications[material_id].append(application)
     return synonyms, applications
 
@@ -157,20 +193,44 @@ def refresh_search_text(connection: Connection, material_ids: Iterable[int]) -> 
     """Recompute the search columns of these materials (missing ids are ignored)."""
     ids = sorted(set(material_ids))
     for start in range(0, len(ids), _BATCH):
-        batch = ids[start:start + _BATCH]
+        batch = ids[start : start + _BATCH]
         synonyms, applications = names_and_applications(connection, batch)
         rows = [
-            {"material": row.id, **search_columns(
-                name=row.name, synonyms=synonyms[row.id], material_class=row.material_class, subclass=row.subclass,
-                description=row.description, applications=applications[row.id],
-                canonical_smiles=row.canonical_smiles, derived_name=is_derived_key(row.name_key))}
+            {
+                "material": row.id,
+                **search_columns(
+                    name=row.name,
+                    synonyms=synonyms[row.id],
+                    material_class=row.material_class,
+                    subclass=row.subclass,
+                    description=row.description,
+                    applications=applications[row.id],
+                    canonical_smiles=row.canonical_smiles,
+                    derived_name=is_derived_key(row.name_key),
+                ),
+            }
             for row in connection.execute(
-                select(Material.id, Material.name, Material.name_key, Material.material_class.label("material_class"),
-                       Material.subclass, Material.description, ChemicalStructure.canonical_smiles)
+                select(
+                    Material.id,
+                    Material.name,
+                    Material.name_key,
+                    Material.material_class.label("material_class"),
+                    Material.subclass,
+                    Material.description,
+                    ChemicalStructure.canonical_smiles,
+                )
                 .outerjoin(ChemicalStructure, ChemicalStructure.id == Material.structure_id)
-                .where(Material.id.in_(batch)))
+                .where(Material.id.in_(batch))
+            )
         ]
         if rows:
-            connection.execute(update(Material).where(Material.id == bindparam("material")).values(
-                search_text=bindparam("search_text"), search_name=bindparam("search_name"),
-                search_names=bindparam("search_names")), rows)
+            connection.execute(
+                update(Material)
+                .where(Material.id == bindparam("material"))
+                .values(
+                    search_text=bindparam("search_text"),
+                    search_name=bindparam("search_name"),
+                    search_names=bindparam("search_names"),
+                ),
+                rows,
+            )

@@ -92,36 +92,55 @@ class Settings(BaseSettings):
     search_memory_index: bool = Field(
         default=True,
         description="The API server answers searches over the SQL core from an in-memory index of it (numpy "
-                    "columns, rebuilt in the background after every change; about 80 bytes per measurement), "
-                    "and in SQL while that is built. Off: every search runs in SQL.")
+        "columns, rebuilt in the background after every change; about 80 bytes per measurement), "
+        "and in SQL while that is built. Off: every search runs in SQL.",
+    )
     read_max_columns: int = Field(default=2_000, gt=0, description="Most columns a file's header may have.")
     workbook_max_cells: int = Field(
-        default=20_000_000, gt=0,
-        description="Most cells (rows × columns of its extent) a workbook's sheet may span; checked before it is read.")
+        default=20_000_000,
+        gt=0,
+        description="Most cells (rows × columns of its extent) a workbook's sheet may span; checked before it is read.",
+    )
     workbook_max_uncompressed_bytes: int = Field(
-        default=1 << 30, gt=0, description="Most bytes a workbook's archive may expand to; checked before it is read.")
+        default=1 << 30, gt=0, description="Most bytes a workbook's archive may expand to; checked before it is read."
+    )
     workbook_max_ratio: int = Field(
-        default=200, gt=0, description="Highest compression ratio of a workbook archive's member over 1 MiB (zip bombs).")
+        default=200,
+        gt=0,
+        description="Highest compression ratio of a workbook archive's member over 1 MiB (zip bombs).",
+    )
     workbook_max_shared_strings_bytes: int = Field(
-        default=256 << 20, gt=0, description="Largest shared-strings table a workbook may hold, in bytes.")
+        default=256 << 20, gt=0, description="Largest shared-strings table a workbook may hold, in bytes."
+    )
     structure_max_chars: int = Field(default=2_000, gt=0, description="Longest SMILES read at ingest, in characters.")
     structure_max_atoms: int = Field(default=1_000, gt=0, description="Most atoms a structure may have at ingest.")
     structure_max_ring_closures: int = Field(
-        default=200, gt=0, description="Most ring closures a structure may have at ingest.")
+        default=200, gt=0, description="Most ring closures a structure may have at ingest."
+    )
     job_max_memory_bytes: int = Field(
-        default=4 << 30, gt=0,
-        description="Address space an upload job's process may use (RLIMIT_AS); past it the job fails, the server carries on.")
+        default=4 << 30,
+        gt=0,
+        description="Address space an upload job's process may use (RLIMIT_AS); past it the job fails, the server carries on.",
+    )
     job_max_cpu_seconds: int = Field(
-        default=900, gt=0, description="CPU time an upload job's process may use (RLIMIT_CPU), in seconds.")
+        default=900, gt=0, description="CPU time an upload job's process may use (RLIMIT_CPU), in seconds."
+    )
     job_max_wall_seconds: int = Field(
-        default=3600, gt=0, description="Wall time an upload job may run before it is killed, in seconds.")
+        default=3600, gt=0, description="Wall time an upload job may run before it is killed, in seconds."
+    )
     job_nice: int = Field(
-        default=10, ge=0, le=19,
-        description="How much lower an upload job's process runs than the API's (Unix nice): searches come first.")
+        default=10,
+        ge=0,
+        le=19,
+        description="How much lower an upload job's process runs than the API's (Unix nice): searches come first.",
+    )
     job_workers: int | None = Field(
-        default=None, ge=1, le=16,
+        default=None,
+        ge=1,
+        le=16,
         description="Upload jobs each API process runs at once. Unset: 1 on SQLite (one writer), 2 on PostgreSQL, "
-                    "where ingests of different datasets normalise in parallel and write one at a time.")
+        "where ingests of different datasets normalise in parallel and write one at a time.",
+    )
     job_poll_seconds: float = Field(
         default=1.0,
         gt=0,
@@ -148,5 +167,8 @@ class Settings(BaseSettings):
     def structure_limits(self):
         from biomatdb.chemistry import StructureLimits
 
-        return StructureLimits(max_chars=self.structure_max_chars, max_atoms=self.structure_max_atoms,
-                               max_ring_closures=self.structure_max_ring_closures)
+        return StructureLimits(
+            max_chars=self.structure_max_chars,
+            max_atoms=self.structure_max_atoms,
+            max_ring_closures=self.structure_max_ring_closures,
+        )

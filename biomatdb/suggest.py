@@ -1,4 +1,4 @@
-""""Did you mean": the known terms closest to a text that names none.
+""" "Did you mean": the known terms closest to a text that names none.
 
 One rule for every place that refuses a name — the filter language, and ingest's headers,
 properties, classes, units and manifest keys — so that they suggest alike.
@@ -19,8 +19,9 @@ CUTOFF = 60.0
 LIMIT = 3
 
 
-def closest(text: str, labels: Mapping[str, str], *, limit: int = LIMIT,
-            fold: Callable[[str], str] = normalise_label) -> list[str]:
+def closest(
+    text: str, labels: Mapping[str, str], *, limit: int = LIMIT, fold: Callable[[str], str] = normalise_label
+) -> list[str]:
     """The terms whose labels read most like ``text``, best first, each once, at most ``limit``.
 
     ``labels`` maps a label, already folded with ``fold``, to the term it names (a vocabulary
@@ -29,8 +30,9 @@ def closest(text: str, labels: Mapping[str, str], *, limit: int = LIMIT,
     if not folded or not labels:
         return []
     terms: list[str] = []
-    for label, _score, _index in process.extract(folded, list(labels), scorer=fuzz.ratio, score_cutoff=CUTOFF,
-                                                 limit=None):
+    for label, _score, _index in process.extract(
+        folded, list(labels), scorer=fuzz.ratio, score_cutoff=CUTOFF, limit=None
+    ):
         term = labels[label]
         if term not in terms:
             terms.append(term)

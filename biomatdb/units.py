@@ -26,8 +26,9 @@ from biomatdb.vocabulary import Property, get_vocabulary
 
 _OFFSET_UNITS = {"degC", "degF", "degree_Celsius", "degree_Fahrenheit", "celsius", "fahrenheit"}
 
-_SYMBOLS = str.maketrans({"·": "*", "⋅": "*", "•": "*", "×": "*", "−": "-", "μ": "u", "µ": "u", "⁄": "/",
-                          "\u2126": "ohm", "\u03a9": "ohm"})  # the ohm sign and the capital omega
+_SYMBOLS = str.maketrans(
+    {"·": "*", "⋅": "*", "•": "*", "×": "*", "−": "-", "μ": "u", "µ": "u", "⁄": "/", "\u2126": "ohm", "\u03a9": "ohm"}
+)  # the ohm sign and the capital omega
 _SQRT = re.compile(r"√\s*\(?\s*([A-Za-z]+)\s*\)?")
 _FRACTIONAL_POWER = re.compile(r"\*\*\s*\(?\s*(-?\d+)\s*/\s*(\d+)\s*\)?")
 _TRAILING_POWER = re.compile(r"(?<=[A-Za-z])(-?\d+(?:\.\d+)?)(?![\w.])")
@@ -132,7 +133,9 @@ def parse_unit(text: str) -> pint.Unit:
     an alias matched only by ignoring case ("Mpa", "GPA") is taken when pint does not read the text
     as another unit, and refused as ambiguous when it does."""
     if len(text) > MAX_UNIT_LENGTH:
-        raise UnitError(f"unknown unit {text[:MAX_UNIT_LENGTH]!r}…: longer than {MAX_UNIT_LENGTH} characters", type="unknown-unit")
+        raise UnitError(
+            f"unknown unit {text[:MAX_UNIT_LENGTH]!r}…: longer than {MAX_UNIT_LENGTH} characters", type="unknown-unit"
+        )
     stripped = text.strip()
     if _exact_alias(stripped) is None and (folded := _case_folded_alias(stripped)) is not None:
         try:
@@ -141,8 +144,11 @@ def parse_unit(text: str) -> pint.Unit:
             literal = None
         meant = _parse_expression(text, folded.pint)
         if literal is not None and literal != meant:
-            raise UnitError(f"ambiguous unit {text!r}: as written it is {literal:~P}, not {meant:~P}; write the unit's "
-                            f"letters in their proper case", type="unknown-unit")
+            raise UnitError(
+                f"ambiguous unit {text!r}: as written it is {literal:~P}, not {meant:~P}; write the unit's "
+                f"letters in their proper case",
+                type="unknown-unit",
+            )
         return meant
     return _parse_expression(text, to_pint_expression(text))
 
@@ -153,18 +159,25 @@ def _parse_expression(text: str, expression: str) -> pint.Unit:
     if not _UNIT_CHARACTERS.match(expression):
         raise UnitError(f"unknown unit {text!r}: unexpected character", type="unknown-unit")
     if _lookup_alias(text.strip()) is None and re.match(r"[\d.+\-]", expression):
-        raise UnitError(
-            f"unit {text!r} starts with a number; write the factor into the value", type="unknown-unit"
-        )
+        raise UnitError(f"unit {text!r} starts with a number; write the factor into the value", type="unknown-unit")
     if _CHAINED_POWER.search(expression) or any(abs(float(power)) > MAX_POWER for power in _POWER.findall(expression)):
-        raise UnitError(f"unknown unit {text!r}: a power must be one number from -{MAX_POWER} to {MAX_POWER}",
-                        type="unknown-unit")
+        raise UnitError(
+            f"unknown unit {text!r}: a power must be one number from -{MAX_POWER} to {MAX_POWER}", type="unknown-unit"
+        )
     try:
         parsed = registry().parse_expression(expression)
     # AssertionError: pint's expression parser asserts on a dangling operator ("GPa*", "K-");
     # RecursionError: parentheses nested past Python's limit
-    except (pint.errors.PintError, AssertionError, AttributeError, TypeError, ValueError, SyntaxError, TokenError,
-            RecursionError) as exc:
+    except (
+        pint.errors.PintError,
+        AssertionError,
+        AttributeError,
+        TypeError,
+        ValueError,
+        SyntaxError,
+        TokenError,
+        RecursionError,
+    ) as exc:
         raise UnitError(f"unknown unit {text!r}", type="unknown-unit") from exc
     if isinstance(parsed, pint.Quantity):
         if parsed.magnitude != 1:
@@ -238,9 +251,7 @@ def conversion(unit_text: str | None, prop: Property) -> Conversion:
     if unit_text is None or not unit_text.strip():
         if canonical.dimensionless and prop.kind != "angle" and str(canonical) != "percent":
             return Conversion(unit="", canonical_unit=prop.unit, factor=1.0)
-        raise UnitError(
-            f"no unit given for {prop.key}; expected a unit like {prop.unit}", type="unit-error"
-        )
+        raise UnitError(f"no unit given for {prop.key}; expected a unit like {prop.unit}", type="unit-error")
     try:
         given = parse_unit(unit_text)
     except UnitError as exc:
@@ -324,5 +335,3 @@ def convert_value(value: float, unit_text: str, target_unit: str, *, kind: str =
     if source.dimensionality != target.dimensionality:
         raise UnitError(f"cannot convert {unit_text!r} to {target_unit!r}: dimensions differ")
     return float(ureg.Quantity(value, source).to(target).magnitude)
-
-

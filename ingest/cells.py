@@ -34,11 +34,27 @@ from biomatdb.vocabulary import get_vocabulary
 Qualifier = Literal["=", "~", ">", ">=", "<", "<=", "range", "term"]
 
 EMPTY = frozenset({"", "n.d.", "nd", "n.d", "n.a.", "n/a", "na", "n.a", "—", "–", "-", "‒", "―", "null", "none", "--"})
-NON_FINITE = frozenset({"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity", "∞", "-∞", "+∞"})
+NON_FINITE = frozenset(
+    {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity", "∞", "-∞", "+∞"}
+)
 _EXPECTED = "expected a number, a range like 90–100, a bound like >60 or a value with uncertainty like 110 ± 4"
 
-_CLEAN = str.maketrans({"−": "-", "‐": "-", "﹣": "-", "－": "-", "\u00a0": " ", "\u2009": " ", "\u202f": " ",
-                        "≥": "≥", "≤": "≤", "∼": "~", "≈": "~", "～": "~"})
+_CLEAN = str.maketrans(
+    {
+        "−": "-",
+        "‐": "-",
+        "﹣": "-",
+        "－": "-",
+        "\u00a0": " ",
+        "\u2009": " ",
+        "\u202f": " ",
+        "≥": "≥",
+        "≤": "≤",
+        "∼": "~",
+        "≈": "~",
+        "～": "~",
+    }
+)
 _NUMBER = r"[+-]?(?:\d+(?:[.,]\d+)*[.,]?\d*|[.,]\d+)(?:[eE][+-]?\d+)?"
 _CELL = re.compile(
     rf"^(?P<q>>=|<=|≥|≤|>|<|~|ca\.?|approx\.?|c\.)?\s*(?P<a>{_NUMBER})"
@@ -50,8 +66,20 @@ _CELL = re.compile(
 # a negative end written in parentheses, as handbooks print ranges: (−65)–(−60); it stays a separate
 # token, so that 110(5) (concise uncertainty, or a footnote) is refused, never read as 1105
 _PARENTHESISED = re.compile(rf"\(\s*({_NUMBER})\s*\)")
-_QUALIFIERS = {">=": ">=", "≥": ">=", "<=": "<=", "≤": "<=", ">": ">", "<": "<", "~": "~", "ca": "~", "ca.": "~",
-               "approx": "~", "approx.": "~", "c.": "~"}
+_QUALIFIERS = {
+    ">=": ">=",
+    "≥": ">=",
+    "<=": "<=",
+    "≤": "<=",
+    ">": ">",
+    "<": "<",
+    "~": "~",
+    "ca": "~",
+    "ca.": "~",
+    "approx": "~",
+    "approx.": "~",
+    "c.": "~",
+}
 _PLAIN_COMMA = re.compile(r"^[+-]?\d+,\d+(?:[eE][+-]?\d+)?$")
 
 
@@ -92,14 +120,18 @@ def _number(token: str, decimal: str) -> float | CellError:
     if mantissa.count(",") > 1 or mantissa.count(".") > 1:
         return CellError("ambiguous-number", f"{token!r} has several separators; write the number without grouping")
     if "." in mantissa and decimal == "," and len(mantissa.split(".")[1]) == 3 and not exponent:
-        return CellError("ambiguous-number",
-                         f"{token!r} could be a thousands separator (this file writes decimal commas) or a decimal "
-                         f"point; write it without grouping")
+        return CellError(
+            "ambiguous-number",
+            f"{token!r} could be a thousands separator (this file writes decimal commas) or a decimal "
+            f"point; write it without grouping",
+        )
     if "," in mantissa:
         digits_after = len(mantissa.split(",")[1])
         if decimal != "," and digits_after == 3 and not exponent:
-            return CellError("ambiguous-number",
-                             f"{token!r} could be a thousands separator or a decimal comma; write it without grouping")
+            return CellError(
+                "ambiguous-number",
+                f"{token!r} could be a thousands separator or a decimal comma; write it without grouping",
+            )
         mantissa = mantissa.replace(",", ".")
     try:
         number = float(mantissa + ("e" + exponent if exponent else ""))
@@ -108,8 +140,9 @@ def _number(token: str, decimal: str) -> float | CellError:
     if not math.isfinite(number):
         return CellError("non-finite-number", f"{token!r} is beyond the range of floating-point numbers")
     if number == 0 and _NONZERO_MANTISSA.match(token):
-        return CellError("number-underflow", f"{token!r} is too small for a floating-point number: it would be "
-                                             f"stored as 0")
+        return CellError(
+            "number-underflow", f"{token!r} is too small for a floating-point number: it would be stored as 0"
+        )
     return number
 
 
@@ -199,8 +232,10 @@ _COLUMNS = ["qualifier", "value", "low", "high", "uncertainty", "unit", "qualita
 # bounds, approximate values, ranges and ± of unsigned numbers without units: the shapes most
 # non-plain cells have, read a column at a time; anything else (and any error) goes to parse_cell
 _UNSIGNED = {".": r"\d+(?:\.\d+)?", ",": r"\d+(?:,\d+)?"}
-_SHAPES = {decimal: re.compile(rf"^(>=|<=|≥|≤|>|<|~|≈)?\s*({number})(?:\s*(–|-|±)\s*({number}))?$")
-           for decimal, number in _UNSIGNED.items()}
+_SHAPES = {
+    decimal: re.compile(rf"^(>=|<=|≥|≤|>|<|~|≈)?\s*({number})(?:\s*(–|-|±)\s*({number}))?$")
+    for decimal, number in _UNSIGNED.items()
+}
 _SHAPE_QUALIFIERS = {">": ">", ">=": ">=", "≥": ">=", "<": "<", "<=": "<=", "≤": "<=", "~": "~", "≈": "~"}
 
 
@@ -213,7 +248,9 @@ def _common_shapes(strings: pd.Series, decimal: str) -> tuple[pd.DataFrame, pd.S
     sign, separator = parts[0], parts[2]
 
     def numbers(texts: pd.Series) -> np.ndarray:
-        numeric = pd.to_numeric(texts.str.replace(",", ".", regex=False), errors="coerce").to_numpy(dtype=float, copy=True)
+        numeric = pd.to_numeric(texts.str.replace(",", ".", regex=False), errors="coerce").to_numpy(
+            dtype=float, copy=True
+        )
         numeric[_underflows(texts, numeric)] = np.nan
         return numeric
 
@@ -222,23 +259,29 @@ def _common_shapes(strings: pd.Series, decimal: str) -> tuple[pd.DataFrame, pd.S
     is_spread = (separator == "±").to_numpy()
     qualifier = sign.map(_SHAPE_QUALIFIERS).fillna("=").to_numpy(dtype=object)
     with np.errstate(invalid="ignore"):
-        taken = (parts[1].notna().to_numpy() & np.isfinite(first)
-                 & (np.isfinite(second) | separator.isna().to_numpy())
-                 & ~(sign.notna().to_numpy() & separator.notna().to_numpy())
-                 & ~(is_range & (first > second)))
+        taken = (
+            parts[1].notna().to_numpy()
+            & np.isfinite(first)
+            & (np.isfinite(second) | separator.isna().to_numpy())
+            & ~(sign.notna().to_numpy() & separator.notna().to_numpy())
+            & ~(is_range & (first > second))
+        )
     qualifier = np.where(is_range, "range", qualifier)
     point = np.isin(qualifier, ["=", "~"])
     lower = np.isin(qualifier, [">", ">="])
     upper = np.isin(qualifier, ["<", "<="])
-    frame = pd.DataFrame({
-        "qualifier": qualifier,
-        "value": np.where(point, first, np.nan),
-        "low": np.where(upper, np.nan, first),
-        "high": np.where(is_range, second, np.where(lower, np.nan, first)),
-        "uncertainty": np.where(is_spread, second, np.nan),
-        "unit": None,
-        "qualitative": None,
-    }, index=strings.index)
+    frame = pd.DataFrame(
+        {
+            "qualifier": qualifier,
+            "value": np.where(point, first, np.nan),
+            "low": np.where(upper, np.nan, first),
+            "high": np.where(is_range, second, np.where(lower, np.nan, first)),
+            "uncertainty": np.where(is_spread, second, np.nan),
+            "unit": None,
+            "qualitative": None,
+        },
+        index=strings.index,
+    )
     return frame[taken], strings[~taken]
 
 
@@ -250,11 +293,23 @@ def parse_column(texts: pd.Series, *, decimal: str = ".") -> tuple[pd.DataFrame,
     if texts.dtype.kind == "f":
         numeric = texts.to_numpy(dtype=float)
         finite = np.isfinite(numeric)
-        errors = [(label, str(value), CellError("non-finite-number", "not a finite number"))
-                  for label, value in texts[np.isinf(numeric)].items()]
+        errors = [
+            (label, str(value), CellError("non-finite-number", "not a finite number"))
+            for label, value in texts[np.isinf(numeric)].items()
+        ]
         kept = texts[finite].astype(float)
-        frame = pd.DataFrame({"qualifier": "=", "value": kept, "low": kept, "high": kept,
-                              "uncertainty": np.nan, "unit": None, "qualitative": None}, index=kept.index)
+        frame = pd.DataFrame(
+            {
+                "qualifier": "=",
+                "value": kept,
+                "low": kept,
+                "high": kept,
+                "uncertainty": np.nan,
+                "unit": None,
+                "qualitative": None,
+            },
+            index=kept.index,
+        )
         return frame[_COLUMNS], errors
     strings = texts.astype(object).where(texts.notna(), "").astype(str).str.strip()
     candidates = strings.str.replace(",", ".", regex=False) if decimal == "," else strings
@@ -265,8 +320,20 @@ def parse_column(texts: pd.Series, *, decimal: str = ".") -> tuple[pd.DataFrame,
     if decimal == ",":  # a point in a decimal-comma file may group thousands ("3.600"): parse_cell decides
         plain &= ~strings.str.contains(".", regex=False).to_numpy()
     fast = pd.Series(numeric[plain], index=texts.index[plain])
-    frames = [pd.DataFrame({"qualifier": "=", "value": fast, "low": fast, "high": fast,
-                            "uncertainty": np.nan, "unit": None, "qualitative": None}, index=fast.index)]
+    frames = [
+        pd.DataFrame(
+            {
+                "qualifier": "=",
+                "value": fast,
+                "low": fast,
+                "high": fast,
+                "uncertainty": np.nan,
+                "unit": None,
+                "qualitative": None,
+            },
+            index=fast.index,
+        )
+    ]
     rest = strings[~plain]
     rest = rest[rest != ""]  # empty: no measurement
     if len(rest) and rest.nunique() * 2 > len(rest):  # mostly distinct: read the common shapes as arrays
@@ -285,8 +352,17 @@ def parse_column(texts: pd.Series, *, decimal: str = ".") -> tuple[pd.DataFrame,
                 errors.append((label, str(texts[label]), result))
                 continue
             labels.append(label)
-            rows.append((result.qualifier, result.value, result.low, result.high, result.uncertainty, result.unit,
-                         result.qualitative))
+            rows.append(
+                (
+                    result.qualifier,
+                    result.value,
+                    result.low,
+                    result.high,
+                    result.uncertainty,
+                    result.unit,
+                    result.qualitative,
+                )
+            )
         if rows:
             slow = pd.DataFrame(rows, columns=_COLUMNS, index=pd.Index(labels, dtype=texts.index.dtype))
             frames.append(slow)

@@ -41,7 +41,8 @@ def possible_duplicates(connection: Connection, created: dict[int, MaterialRecor
     names, owners = [], []  # every name and synonym of every other material, with its material
     facts: dict[int, tuple[str, str | None, int | None]] = {}
     for material_id, name, name_key, material_class, structure_id in connection.execute(
-            select(Material.id, Material.name, Material.name_key, Material.material_class, Material.structure_id)):
+        select(Material.id, Material.name, Material.name_key, Material.material_class, Material.structure_id)
+    ):
         facts[material_id] = (name, material_class, structure_id)
         if material_id not in created and not is_derived_key(name_key):
             names.append(material_key(name))
@@ -53,8 +54,11 @@ def possible_duplicates(connection: Connection, created: dict[int, MaterialRecor
     if not names:
         return []
     # a row named only by its structure has no name to compare: its structure decides (docs/identity.md)
-    queries = [(material_id, material_key(record.name)) for material_id, record in created.items()
-               if not is_structure_string(record.name)]
+    queries = [
+        (material_id, material_key(record.name))
+        for material_id, record in created.items()
+        if not is_structure_string(record.name)
+    ]
     candidates = _candidates(queries, names)
     issues = []
     for (material_id, key), pool in zip(queries, candidates, strict=True):
@@ -63,8 +67,9 @@ def possible_duplicates(connection: Connection, created: dict[int, MaterialRecor
         if not pool:
             continue
         choices = [names[i] for i in pool]
-        for _, score, index in process.extract(key, choices, scorer=fuzz.token_set_ratio, score_cutoff=SCORE_CUTOFF,
-                                               limit=20):
+        for _, score, index in process.extract(
+            key, choices, scorer=fuzz.token_set_ratio, score_cutoff=SCORE_CUTOFF, limit=20
+        ):
             owner = owners[pool[index]]
             if score > best.get(owner, (-1.0, ""))[0]:
                 best[owner] = (score, choices[index])
@@ -74,16 +79,28 @@ def possible_duplicates(connection: Connection, created: dict[int, MaterialRecor
             if _told_apart(record, name, matched, material_class, structure_id, own_structure):
                 continue
             public_id = connection.execute(select(Material.public_id).where(Material.id == owner)).scalar_one()
-            issues.append(Issue(
-                type="possible-duplicate", row=record.row, column=None, value=record.name,
-                message=f"created {record.name!r}, which may be the existing material {public_id} {name!r} "
-                        f"(names {score:.0f}% alike); if it is, name it so in the file, give it that id, "
-                        f"or add the name as a synonym"))
+            issues.append(
+                Issue(
+                    type="possible-duplicate",
+                    row=record.row,
+                    column=None,
+                    value=record.name,
+                    message=f"created {record.name!r}, which may be the existing material {public_id} {name!r} "
+                    f"(names {score:.0f}% alike); if it is, name it so in the file, give it that id, "
+                    f"or add the name as a synonym",
+                )
+            )
     return issues
 
 
-def _told_apart(record: MaterialRecord, name: str, matched: str, material_class: str | None,
-                structure_id: int | None, own_structure: int | None) -> bool:
+def _told_apart(
+    record: MaterialRecord,
+    name: str,
+    matched: str,
+    material_class: str | None,
+    structure_id: int | None,
+    own_structure: int | None,
+) -> bool:
     if not classes_compatible(record.material_class, material_class):
         return True
     if own_structure is not None and structure_id is not None and own_structure != structure_id:
@@ -130,6 +147,3 @@ def _candidates(queries: list[tuple[int, str]], names: list[str]) -> list[list[i
 def _blocks(name: str) -> set[str]:
     words = [word for word in name.split(" ") if len(word) >= 3]
     return {f"w:{word}" for word in words} | {f"p:{word[:4]}" for word in words if len(word) >= 5}
-
-
-

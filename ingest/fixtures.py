@@ -23,8 +23,9 @@ def default_fixtures_dir() -> Path:
 
 def fixture_files(root: Path) -> list[Path]:
     """The data files under ``root``, in a stable order (manifests and notes are not data)."""
-    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in DATA_SUFFIXES
-                  and not p.name.startswith("."))
+    return sorted(
+        p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in DATA_SUFFIXES and not p.name.startswith(".")
+    )
 
 
 def load_fixtures(engine: Engine, root: Path, *, chunk_rows: int = 50_000, progress=None) -> list[tuple[Path, Report]]:

@@ -28,10 +28,13 @@ class ReadLimits:
     @classmethod
     def from_settings(cls, settings) -> ReadLimits:
         """The limits a ``biomatdb.settings.Settings`` names."""
-        return cls(max_columns=settings.read_max_columns, workbook_max_cells=settings.workbook_max_cells,
-                   workbook_max_uncompressed_bytes=settings.workbook_max_uncompressed_bytes,
-                   workbook_max_ratio=settings.workbook_max_ratio,
-                   workbook_max_shared_strings_bytes=settings.workbook_max_shared_strings_bytes)
+        return cls(
+            max_columns=settings.read_max_columns,
+            workbook_max_cells=settings.workbook_max_cells,
+            workbook_max_uncompressed_bytes=settings.workbook_max_uncompressed_bytes,
+            workbook_max_ratio=settings.workbook_max_ratio,
+            workbook_max_shared_strings_bytes=settings.workbook_max_shared_strings_bytes,
+        )
 
 
 class LimitExceeded(Exception):
@@ -43,8 +46,15 @@ class LimitExceeded(Exception):
 
 
 def refuse(what: str, found: str, limit: int, setting: str, unit: str = "") -> LimitExceeded:
-    return LimitExceeded(Issue(type="limit-exceeded", value=found, message=(
-        f"{what} ({found}) is over the limit of {limit:,}{unit}; the limit is the setting BIOMATDB_{setting}")))
+    return LimitExceeded(
+        Issue(
+            type="limit-exceeded",
+            value=found,
+            message=(
+                f"{what} ({found}) is over the limit of {limit:,}{unit}; the limit is the setting BIOMATDB_{setting}"
+            ),
+        )
+    )
 
 
 def check_columns(count: int, limits: ReadLimits) -> None:
@@ -78,17 +88,34 @@ def check_workbook(path: Path, limits: ReadLimits) -> None:
         members = archive.infolist()
         total = sum(member.file_size for member in members)
         if total > limits.workbook_max_uncompressed_bytes:
-            raise refuse("the workbook's uncompressed size", f"{total:,} bytes",
-                         limits.workbook_max_uncompressed_bytes, "WORKBOOK_MAX_UNCOMPRESSED_BYTES", " bytes")
+            raise refuse(
+                "the workbook's uncompressed size",
+                f"{total:,} bytes",
+                limits.workbook_max_uncompressed_bytes,
+                "WORKBOOK_MAX_UNCOMPRESSED_BYTES",
+                " bytes",
+            )
         for member in members:
             ratio = member.file_size / max(member.compress_size, 1)
             if member.file_size > 1 << 20 and ratio > limits.workbook_max_ratio:
-                raise refuse(f"the compression ratio of {member.filename}", f"{ratio:,.0f}:1",
-                             limits.workbook_max_ratio, "WORKBOOK_MAX_RATIO", ":1")
-            if member.filename.lower().endswith("sharedstrings.xml") and \
-                    member.file_size > limits.workbook_max_shared_strings_bytes:
-                raise refuse("the workbook's shared strings", f"{member.file_size:,} bytes",
-                             limits.workbook_max_shared_strings_bytes, "WORKBOOK_MAX_SHARED_STRINGS_BYTES", " bytes")
+                raise refuse(
+                    f"the compression ratio of {member.filename}",
+                    f"{ratio:,.0f}:1",
+                    limits.workbook_max_ratio,
+                    "WORKBOOK_MAX_RATIO",
+                    ":1",
+                )
+            if (
+                member.filename.lower().endswith("sharedstrings.xml")
+                and member.file_size > limits.workbook_max_shared_strings_bytes
+            ):
+                raise refuse(
+                    "the workbook's shared strings",
+                    f"{member.file_size:,} bytes",
+                    limits.workbook_max_shared_strings_bytes,
+                    "WORKBOOK_MAX_SHARED_STRINGS_BYTES",
+                    " bytes",
+                )
         for member in members:
             if is_sheet_like(member.filename):
                 _check_sheet_extent(archive, member, limits)
@@ -120,9 +147,15 @@ def _check_sheet_extent(archive: zipfile.ZipFile, member: zipfile.ZipInfo, limit
             for (number,) in ((n,) for n in _ROW_REF.findall(text)):
                 rows = max(rows, int(number))
             if columns > limits.max_columns:
-                raise refuse(f"the columns of {member.filename}", f"{columns:,}", limits.max_columns,
-                             "READ_MAX_COLUMNS")
+                raise refuse(
+                    f"the columns of {member.filename}", f"{columns:,}", limits.max_columns, "READ_MAX_COLUMNS"
+                )
             if rows * max(columns, 1) > limits.workbook_max_cells:
-                raise refuse(f"the extent of {member.filename}", f"{rows:,} rows × {max(columns, 1):,} columns",
-                             limits.workbook_max_cells, "WORKBOOK_MAX_CELLS", " cells")
+                raise refuse(
+                    f"the extent of {member.filename}",
+                    f"{rows:,} rows × {max(columns, 1):,} columns",
+                    limits.workbook_max_cells,
+                    "WORKBOOK_MAX_CELLS",
+                    " cells",
+                )
             tail = text[-_OVERLAP:]

@@ -52,10 +52,33 @@ from ingest.normalise import MaterialRecord, NormalisedChunk, SourceRecord, publ
 from ingest.report import Issue
 
 _IN_BATCH = 500
-STORED_COLUMNS = ["material_id", "property_key", "dataset_id", "upload_id", "source_id", "qualifier", "value",
-                  "value_min", "value_max", "uncertainty", "unit", "verbatim_value", "verbatim_unit", "temperature_K",
-                  "medium", "method", "standard", "specimen_state", "notes", "source_row", "source_column",
-                  "pipeline_version", "content_hash", "identity_hash", "qualitative"]
+STORED_COLUMNS = [
+    "material_id",
+    "property_key",
+    "dataset_id",
+    "upload_id",
+    "source_id",
+    "qualifier",
+    "value",
+    "value_min",
+    "value_max",
+    "uncertainty",
+    "unit",
+    "verbatim_value",
+    "verbatim_unit",
+    "temperature_K",
+    "medium",
+    "method",
+    "standard",
+    "specimen_state",
+    "notes",
+    "source_row",
+    "source_column",
+    "pipeline_version",
+    "content_hash",
+    "identity_hash",
+    "qualitative",
+]
 
 
 def _now() -> datetime:
@@ -64,7 +87,7 @@ def _now() -> datetime:
 
 def _batches(items: list, size: int = _IN_BATCH) -> Iterable[list]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 @dataclass
@@ -103,9 +126,21 @@ class Loader:
     _searchable: set[int] = field(default_factory=set)  # materials whose search text a merge changed
 
     @classmethod
-    def start(cls, connection: Connection, *, dataset: str, checksum: str, filename: str | None, license: str | None,
-              origin: str | None, uploader: str | None, source: SourceRecord | None,
-              owner_key_id: int | None = None, measurements_before: int = 0, kind: str | None = None) -> Loader:
+    def start(
+        cls,
+        connection: Connection,
+        *,
+        dataset: str,
+        checksum: str,
+        filename: str | None,
+        license: str | None,
+        origin: str | None,
+        uploader: str | None,
+        source: SourceRecord | None,
+        owner_key_id: int | None = None,
+        measurements_before: int = 0,
+        kind: str | None = None,
+    ) -> Loader:
         """``measurements_before``: how many measurements the dataset holds now (the caller counted them);
         ``kind``: curated or compilation (None: as it was, curated for a new dataset)."""
         existing = connection.execute(select(Dataset.id).where(Dataset.name == dataset)).scalar()
@@ -115,18 +150,34 @@ class Loader:
             if value is not None:
                 values[key] = value
         if existing is None:
-            existing = connection.execute(insert(Dataset).values(name=dataset, created_at=now, rows_read=0,
-                                                                 owner_key_id=owner_key_id, **values)
-                                          .returning(Dataset.id)).scalar_one()
+            existing = connection.execute(
+                insert(Dataset)
+                .values(name=dataset, created_at=now, rows_read=0, owner_key_id=owner_key_id, **values)
+                .returning(Dataset.id)
+            ).scalar_one()
             previous = False
         else:
             connection.execute(update(Dataset).where(Dataset.id == existing).values(**values))
             previous = measurements_before > 0
-        upload = connection.execute(insert(DatasetUpload).values(
-            dataset_id=existing, uploaded_at=now, checksum=checksum, filename=filename, uploader=uploader,
-            pipeline_version=PIPELINE_VERSION).returning(DatasetUpload.id)).scalar_one()
-        loader = cls(connection=connection, dataset_id=existing, upload_id=upload, previous_upload_exists=previous,
-                     curated=connection.execute(select(Dataset.kind).where(Dataset.id == existing)).scalar() != "compilation")
+        upload = connection.execute(
+            insert(DatasetUpload)
+            .values(
+                dataset_id=existing,
+                uploaded_at=now,
+                checksum=checksum,
+                filename=filename,
+                uploader=uploader,
+                pipeline_version=PIPELINE_VERSION,
+            )
+            .returning(DatasetUpload.id)
+        ).scalar_one()
+        loader = cls(
+            connection=connection,
+            dataset_id=existing,
+            upload_id=upload,
+            previous_upload_exists=previous,
+            curated=connection.execute(select(Dataset.kind).where(Dataset.id == existing)).scalar() != "compilation",
+        )
         if source is not None:
             source_id = loader._resolve_sources({source.key: source})[source.key]
             connection.execute(update(Dataset).where(Dataset.id == existing).values(source_id=source_id))
@@ -143,27 +194,50 @@ class Loader:
         if new:
             rows = self.connection.execute(
                 insert(Source).returning(Source.key, Source.id, sort_by_parameter_order=True),
-                [{"key": s.key, "doi": s.doi, "citation": s.citation,
-                  "url": f"https://doi.org/{s.doi}" if s.doi else None} for s in new],
+                [
+                    {
+                        "key": s.key,
+                        "doi": s.doi,
+                        "citation": s.citation,
+                        "url": f"https://doi.org/{s.doi}" if s.doi else None,
+                    }
+                    for s in new
+                ],
             )
             self._source_ids.update(dict(rows.all()))
         return self._source_ids
 
     def _resolve_structures(self, records: list[MaterialRecord]) -> None:
-        wanted = {r.structure.canonical_smiles: r.structure for r in records
-                  if r.structure is not None and r.structure.canonical_smiles not in self._structure_ids}
+        wanted = {
+            r.structure.canonical_smiles: r.structure
+            for r in records
+            if r.structure is not None and r.structure.canonical_smiles not in self._structure_ids
+        }
         keys = list(wanted)
         for batch in _batches(keys):
-            query = select(ChemicalStructure.canonical_smiles, ChemicalStructure.id).where(ChemicalStructure.canonical_smiles.in_(batch))
+            query = select(ChemicalStructure.canonical_smiles, ChemicalStructure.id).where(
+                ChemicalStructure.canonical_smiles.in_(batch)
+            )
             self._structure_ids.update(dict(self.connection.execute(query).all()))
         new = [wanted[key] for key in keys if key not in self._structure_ids]
         if new:
             rows = self.connection.execute(
-                insert(ChemicalStructure).returning(ChemicalStructure.canonical_smiles, ChemicalStructure.id, sort_by_parameter_order=True),
-                [{"input": s.input, "canonical_smiles": s.canonical_smiles, "inchikey": s.inchikey, "formula": s.formula,
-                  "molecular_weight": s.molecular_weight, "is_repeat_unit": s.is_repeat_unit, "fingerprint": s.fingerprint,
-                  "pattern_fingerprint": s.pattern_fingerprint}
-                 for s in new],
+                insert(ChemicalStructure).returning(
+                    ChemicalStructure.canonical_smiles, ChemicalStructure.id, sort_by_parameter_order=True
+                ),
+                [
+                    {
+                        "input": s.input,
+                        "canonical_smiles": s.canonical_smiles,
+                        "inchikey": s.inchikey,
+                        "formula": s.formula,
+                        "molecular_weight": s.molecular_weight,
+                        "is_repeat_unit": s.is_repeat_unit,
+                        "fingerprint": s.fingerprint,
+                        "pattern_fingerprint": s.pattern_fingerprint,
+                    }
+                    for s in new
+                ],
             )
             self._structure_ids.update(dict(rows.all()))
 
@@ -175,7 +249,9 @@ class Loader:
         found: dict[str, int] = {}
         by_public = {r.public_id: r.name_key for r in records if r.public_id}
         for batch in _batches(list(by_public)):
-            for public_id, material_id in self.connection.execute(select(Material.public_id, Material.id).where(Material.public_id.in_(batch))):
+            for public_id, material_id in self.connection.execute(
+                select(Material.public_id, Material.id).where(Material.public_id.in_(batch))
+            ):
                 found[by_public[public_id]] = material_id
                 self._matched_by[by_public[public_id]] = "id"
         names = [r.name_key for r in records if r.name_key not in found and r.name_key]
@@ -186,8 +262,10 @@ class Loader:
         by_label = {normalise_label(r.name): r.name_key for r in records if r.name_key in unfound}
         for batch in _batches(list(by_label)):  # the shown name, the vocabulary's among them
             for label, material_id in self.connection.execute(
-                    select(Material.name_key, func.min(Material.id)).where(Material.name_key.in_(batch))
-                    .group_by(Material.name_key)):
+                select(Material.name_key, func.min(Material.id))
+                .where(Material.name_key.in_(batch))
+                .group_by(Material.name_key)
+            ):
                 key = by_label[label]
                 if key not in found:
                     found[key] = material_id
@@ -197,7 +275,9 @@ class Loader:
             rows = self.connection.execute(
                 select(MaterialSynonym.name_key, MaterialSynonym.material_id, shown)
                 .join(Material, Material.id == MaterialSynonym.material_id)
-                .where(MaterialSynonym.name_key.in_(batch)).order_by(MaterialSynonym.material_id))
+                .where(MaterialSynonym.name_key.in_(batch))
+                .order_by(MaterialSynonym.material_id)
+            )
             for key, material_id, name in rows:
                 if key not in found:
                     found[key] = material_id
@@ -215,8 +295,10 @@ class Loader:
         for batch in _batches(list(by_structure)):
             candidates: dict[int, list[tuple[int, str, str | None]]] = {}
             for structure_id, material_id, name, material_class in self.connection.execute(
-                    select(Material.structure_id, Material.id, Material.name, Material.material_class)
-                    .where(Material.structure_id.in_(batch)).order_by(Material.id)):
+                select(Material.structure_id, Material.id, Material.name, Material.material_class)
+                .where(Material.structure_id.in_(batch))
+                .order_by(Material.id)
+            ):
                 candidates.setdefault(structure_id, []).append((material_id, name, material_class))
             for structure_id, existing in candidates.items():
                 named = sorted(names_of_structure.get(structure_id, ()))
@@ -228,8 +310,12 @@ class Loader:
                         claimed = self._claimed_names.get(material_id)
                         if claimed is not None and not spelling_variants(claimed, record.name):
                             continue  # this file already calls it by another name
-                        if conflict(identity, identity_of(name, material_class=material_class,
-                                                          grade=vocabulary_grade(name))) is None:
+                        if (
+                            conflict(
+                                identity, identity_of(name, material_class=material_class, grade=vocabulary_grade(name))
+                            )
+                            is None
+                        ):
                             found[record.name_key] = material_id
                             self._matched_by[record.name_key] = "structure"
                             break
@@ -277,8 +363,11 @@ class Loader:
         stored: dict[str, int] = {}
         for batch in _batches(sorted(set(public_ids))):
             for table, material in ((MaterialRedirect.__table__, "material_id"), (Material.__table__, "id")):
-                stored.update(self.connection.execute(
-                    select(table.c.public_id, table.c[material]).where(table.c.public_id.in_(batch))).all())
+                stored.update(
+                    self.connection.execute(
+                        select(table.c.public_id, table.c[material]).where(table.c.public_id.in_(batch))
+                    ).all()
+                )
         return stored
 
     def _free_public_ids(self, records: list[MaterialRecord]) -> dict[str, str]:
@@ -316,28 +405,47 @@ class Loader:
         if is_structure_string(name):  # the structure is never the name (docs/identity.md)
             structure = record.structure
             name = display_name_for_structure(
-                structure.formula if structure else None, record.material_class,
+                structure.formula if structure else None,
+                record.material_class,
                 repeat_unit=bool(structure and structure.is_repeat_unit),
-                family=polymer_family(structure.canonical_smiles) if structure else None)
+                family=polymer_family(structure.canonical_smiles) if structure else None,
+            )
             name_key = derived_key(name)
         return {
-            "public_id": _public_id(record), "name": name,
-            "name_key": name_key, "class": record.material_class, "subclass": record.subclass,
-            "description": record.description, "biodegradable": record.biodegradable, "origin": record.origin,
+            "public_id": _public_id(record),
+            "name": name,
+            "name_key": name_key,
+            "class": record.material_class,
+            "subclass": record.subclass,
+            "description": record.description,
+            "biodegradable": record.biodegradable,
+            "origin": record.origin,
             "regulatory_notes": record.regulatory_notes,
             "structure_id": self._structure_ids[record.structure.canonical_smiles] if record.structure else None,
-            "created_by_dataset_id": self.dataset_id, "created_at": now, "updated_at": now,
+            "created_by_dataset_id": self.dataset_id,
+            "created_at": now,
+            "updated_at": now,
             # the same columns refresh_search_text would compute from the rows _add_details writes
             **search_columns(
-                name=name, synonyms=_distinct_synonyms(record.synonyms), material_class=record.material_class,
-                subclass=record.subclass, description=record.description,
+                name=name,
+                synonyms=_distinct_synonyms(record.synonyms),
+                material_class=record.material_class,
+                subclass=record.subclass,
+                description=record.description,
                 applications=sorted(set(record.applications)),
                 canonical_smiles=record.structure.canonical_smiles if record.structure else None,
-                derived_name=is_derived_key(name_key)),
+                derived_name=is_derived_key(name_key),
+            ),
         }
 
-    def _add_details(self, records: list[MaterialRecord], ids: dict[str, int], *, created: bool,
-                     known: dict[int, tuple[set[str], set[str], bool]] | None = None) -> set[int]:
+    def _add_details(
+        self,
+        records: list[MaterialRecord],
+        ids: dict[str, int],
+        *,
+        created: bool,
+        known: dict[int, tuple[set[str], set[str], bool]] | None = None,
+    ) -> set[int]:
         """Insert synonyms, applications and compositions not yet recorded; returns the materials changed."""
         synonyms, applications, components, changed = [], [], [], set()
         for record in records:
@@ -351,22 +459,37 @@ class Loader:
                 self._claims.add(("name" if position == 0 else "synonym", material_id, key))
                 if key and key not in have_synonyms:
                     have_synonyms.add(key)
-                    synonyms.append({"material_id": material_id, "synonym": synonym, "name_key": key,
-                                     "dataset_id": self.dataset_id})
+                    synonyms.append(
+                        {"material_id": material_id, "synonym": synonym, "name_key": key, "dataset_id": self.dataset_id}
+                    )
                     changed.add(material_id)
             for application in record.applications:
                 self._claims.add(("application", material_id, application))
                 if application not in have_applications:
                     have_applications.add(application)
-                    applications.append({"material_id": material_id, "application": application,
-                                         "dataset_id": self.dataset_id})
+                    applications.append(
+                        {"material_id": material_id, "application": application, "dataset_id": self.dataset_id}
+                    )
                     changed.add(material_id)
             if record.composition and not have_components:
-                components.extend({"material_id": material_id, "position": position, "component": c.component,
-                                   "fraction": c.fraction, "fraction_max": c.fraction_max, "basis": c.basis,
-                                   "is_balance": c.is_balance} for position, c in enumerate(record.composition))
+                components.extend(
+                    {
+                        "material_id": material_id,
+                        "position": position,
+                        "component": c.component,
+                        "fraction": c.fraction,
+                        "fraction_max": c.fraction_max,
+                        "basis": c.basis,
+                        "is_balance": c.is_balance,
+                    }
+                    for position, c in enumerate(record.composition)
+                )
                 changed.add(material_id)
-        for table, rows in ((MaterialSynonym, synonyms), (MaterialApplication, applications), (CompositionComponent, components)):
+        for table, rows in (
+            (MaterialSynonym, synonyms),
+            (MaterialApplication, applications),
+            (CompositionComponent, components),
+        ):
             if rows:
                 self.connection.execute(insert(table), rows)
         return changed
@@ -378,18 +501,41 @@ class Loader:
         material_ids = list({ids[r.name_key] for r in records})
         current = {}
         for batch in _batches(material_ids):
-            columns = [getattr(Material, name).label(name) for name in (
-                "id", "name", "name_key", "created_by_dataset_id", "material_class", "subclass", "description",
-                "biodegradable", "origin", "regulatory_notes", "structure_id")]
+            columns = [
+                getattr(Material, name).label(name)
+                for name in (
+                    "id",
+                    "name",
+                    "name_key",
+                    "created_by_dataset_id",
+                    "material_class",
+                    "subclass",
+                    "description",
+                    "biodegradable",
+                    "origin",
+                    "regulatory_notes",
+                    "structure_id",
+                )
+            ]
             for row in self.connection.execute(select(*columns).where(Material.id.in_(batch))).mappings():
                 current[row["id"]] = row
         known = {material_id: (set(), set(), False) for material_id in material_ids}
         for batch in _batches(material_ids):
-            for material_id, key in self.connection.execute(select(MaterialSynonym.material_id, MaterialSynonym.name_key).where(MaterialSynonym.material_id.in_(batch))):
+            for material_id, key in self.connection.execute(
+                select(MaterialSynonym.material_id, MaterialSynonym.name_key).where(
+                    MaterialSynonym.material_id.in_(batch)
+                )
+            ):
                 known[material_id][0].add(key)
-            for material_id, application in self.connection.execute(select(MaterialApplication.material_id, MaterialApplication.application).where(MaterialApplication.material_id.in_(batch))):
+            for material_id, application in self.connection.execute(
+                select(MaterialApplication.material_id, MaterialApplication.application).where(
+                    MaterialApplication.material_id.in_(batch)
+                )
+            ):
                 known[material_id][1].add(application)
-            for material_id in self.connection.execute(select(CompositionComponent.material_id).where(CompositionComponent.material_id.in_(batch)).distinct()).scalars():
+            for material_id in self.connection.execute(
+                select(CompositionComponent.material_id).where(CompositionComponent.material_id.in_(batch)).distinct()
+            ).scalars():
                 known[material_id] = (known[material_id][0], known[material_id][1], True)
         changed = self._add_details(records, ids, created=False, known=known)
         for record in records:
@@ -397,21 +543,36 @@ class Loader:
             row = current[material_id]
             owned = row["created_by_dataset_id"] == self.dataset_id
             wanted = {
-                "material_class": record.material_class, "subclass": record.subclass, "description": record.description,
-                "biodegradable": record.biodegradable, "origin": record.origin, "regulatory_notes": record.regulatory_notes,
+                "material_class": record.material_class,
+                "subclass": record.subclass,
+                "description": record.description,
+                "biodegradable": record.biodegradable,
+                "origin": record.origin,
+                "regulatory_notes": record.regulatory_notes,
                 "structure_id": self._structure_ids[record.structure.canonical_smiles] if record.structure else None,
             }
-            values = {column: value for column, value in wanted.items()
-                      if value is not None and row[column] != value and (owned or row[column] is None)}
+            values = {
+                column: value
+                for column, value in wanted.items()
+                if value is not None and row[column] != value and (owned or row[column] is None)
+            }
             if values:
-                self.connection.execute(update(Material).where(Material.id == material_id).values(
-                    {getattr(Material, column): value for column, value in values.items()} | {Material.updated_at: _now()}))
+                self.connection.execute(
+                    update(Material)
+                    .where(Material.id == material_id)
+                    .values(
+                        {getattr(Material, column): value for column, value in values.items()}
+                        | {Material.updated_at: _now()}
+                    )
+                )
                 changed.add(material_id)
         self._updated |= changed
 
     # --- measurements ------------------------------------------------------------------
 
-    def load_chunk(self, chunk: NormalisedChunk, sources: dict[str, SourceRecord], skip_rows: set[int] | None = None) -> int:
+    def load_chunk(
+        self, chunk: NormalisedChunk, sources: dict[str, SourceRecord], skip_rows: set[int] | None = None
+    ) -> int:
         """Load one normalised chunk; rows in ``skip_rows`` are left out. Returns measurements written."""
         records = [r for r in chunk.materials if not skip_rows or r.row not in skip_rows]
         frame = chunk.measurements
@@ -445,8 +606,7 @@ class Loader:
                     copy.write_row(row)
         else:
             placeholders = ", ".join("?" for _ in STORED_COLUMNS)
-            self.connection.exec_driver_sql(
-                f"INSERT INTO measurements ({columns}) VALUES ({placeholders})", rows)
+            self.connection.exec_driver_sql(f"INSERT INTO measurements ({columns}) VALUES ({placeholders})", rows)
         self.counts.measurements_added += len(rows)
         return len(rows)
 
@@ -462,33 +622,60 @@ class Loader:
         self._record_outbox()
         if self.previous_upload_exists:
             self._diff_with_previous()
-            self.connection.execute(delete(Measurement).where(
-                Measurement.dataset_id == self.dataset_id,
-                (Measurement.upload_id != self.upload_id) | Measurement.upload_id.is_(None)))
+            self.connection.execute(
+                delete(Measurement).where(
+                    Measurement.dataset_id == self.dataset_id,
+                    (Measurement.upload_id != self.upload_id) | Measurement.upload_id.is_(None),
+                )
+            )
         self._remove_orphans({self._material_ids[k] for k in materials_in_file if k in self._material_ids})
         touched = set(self._material_ids.values()) | self._updated
         renamed = refresh_names(self.connection, touched, vocabulary_name=vocabulary_name)
         self._updated |= renamed - self._created
-        refresh_search_text(self.connection, self._updated | renamed | self._searchable)  # the others got theirs on insert
+        refresh_search_text(
+            self.connection, self._updated | renamed | self._searchable
+        )  # the others got theirs on insert
         counts.materials_updated = len(self._updated - self._created)
         self.connection.execute(update(Dataset).where(Dataset.id == self.dataset_id).values(rows_read=rows_read))
-        self.connection.execute(update(DatasetUpload).where(DatasetUpload.id == self.upload_id).values(
-            rows_read=rows_read, materials_created=counts.materials_created, materials_updated=counts.materials_updated,
-            measurements_added=counts.measurements_added, measurements_updated=counts.measurements_updated,
-            measurements_removed=counts.measurements_removed, measurements_unchanged=counts.measurements_unchanged))
+        self.connection.execute(
+            update(DatasetUpload)
+            .where(DatasetUpload.id == self.upload_id)
+            .values(
+                rows_read=rows_read,
+                materials_created=counts.materials_created,
+                materials_updated=counts.materials_updated,
+                measurements_added=counts.measurements_added,
+                measurements_updated=counts.measurements_updated,
+                measurements_removed=counts.measurements_removed,
+                measurements_unchanged=counts.measurements_unchanged,
+            )
+        )
         self._redirect_matched_ids()
         self._report_materials()
-        self.warnings.extend(possible_duplicates(self.connection, {
-            material_id: self._records[key] for key, material_id in self._material_ids.items()
-            if material_id in self._created and key in self._records}))
+        self.warnings.extend(
+            possible_duplicates(
+                self.connection,
+                {
+                    material_id: self._records[key]
+                    for key, material_id in self._material_ids.items()
+                    if material_id in self._created and key in self._records
+                },
+            )
+        )
         bump_generation(self.connection)
         return counts
 
     def _drop_unclaimed_synonyms(self) -> None:
         """Names this dataset gave before and no longer gives (nor does any other dataset) go."""
-        claimed = select(DetailClaim.material_id).where(
-            DetailClaim.kind.in_(("synonym", "name")), DetailClaim.material_id == MaterialSynonym.material_id,
-            DetailClaim.value_key == MaterialSynonym.name_key).exists()
+        claimed = (
+            select(DetailClaim.material_id)
+            .where(
+                DetailClaim.kind.in_(("synonym", "name")),
+                DetailClaim.material_id == MaterialSynonym.material_id,
+                DetailClaim.value_key == MaterialSynonym.name_key,
+            )
+            .exists()
+        )
         stale = and_(MaterialSynonym.dataset_id == self.dataset_id, ~claimed)
         materials = set(self.connection.execute(select(MaterialSynonym.material_id).where(stale)).scalars())
         if materials:
@@ -507,8 +694,11 @@ class Loader:
                 self._material_ids[key] = into[material_id]
                 self._matched_by.setdefault(key, "structure")
         for merge in merges:  # what it absorbed that this upload did not create: the report says so
-            stored = [public_id for material_id, public_id in zip(merge.merged, merge.merged_public_ids, strict=True)
-                      if material_id not in self._created]
+            stored = [
+                public_id
+                for material_id, public_id in zip(merge.merged, merge.merged_public_ids, strict=True)
+                if material_id not in self._created
+            ]
             if stored:
                 self._absorbed.setdefault(merge.kept, []).extend(stored)
         merged_created = self._created & set(into)
@@ -528,8 +718,11 @@ class Loader:
             if material_id is not None and key in self._matched_by and not is_structure_string(name):
                 wanted.setdefault(public_id_for(normalise_label(name)), material_id)
         taken = self._stored_public_ids(wanted)
-        rows = [{"public_id": public_id, "material_id": material_id, "merged_at": _now()}
-                for public_id, material_id in sorted(wanted.items()) if public_id not in taken]
+        rows = [
+            {"public_id": public_id, "material_id": material_id, "merged_at": _now()}
+            for public_id, material_id in sorted(wanted.items())
+            if public_id not in taken
+        ]
         for batch in _batches(rows):
             self.connection.execute(insert(MaterialRedirect), batch)
 
@@ -538,14 +731,23 @@ class Loader:
         ids = sorted(set(self._material_ids.values()))
         public = {}
         for batch in _batches(ids):
-            public.update(dict(self.connection.execute(select(Material.id, Material.public_id).where(Material.id.in_(batch))).all()))
+            public.update(
+                dict(
+                    self.connection.execute(select(Material.id, Material.public_id).where(Material.id.in_(batch))).all()
+                )
+            )
         for key, (row, name) in sorted(self._seen.items(), key=lambda item: item[1][0]):
             material_id = self._material_ids.get(key)
             if material_id is None or material_id not in public:
                 continue
             matched_by = self._matched_by.get(key)  # only what was found, or merged into another, has one
-            entry = {"row": row, "name": name, "id": public[material_id],
-                     "action": "matched" if matched_by else "created", "matched_by": matched_by}
+            entry = {
+                "row": row,
+                "name": name,
+                "id": public[material_id],
+                "action": "matched" if matched_by else "created",
+                "matched_by": matched_by,
+            }
             if material_id in self._absorbed:  # stored materials merged into it, whose ids now redirect here
                 entry["merged"] = sorted(self._absorbed[material_id])
             self.materials.append(entry)
@@ -553,8 +755,10 @@ class Loader:
     def _record_claims(self) -> None:
         """This upload's synonyms and applications, as claims of its dataset (its earlier claims go)."""
         self.connection.execute(delete(DetailClaim).where(DetailClaim.dataset_id == self.dataset_id))
-        rows = [{"kind": kind, "material_id": material_id, "value_key": key, "dataset_id": self.dataset_id}
-                for kind, material_id, key in sorted(self._claims)]
+        rows = [
+            {"kind": kind, "material_id": material_id, "value_key": key, "dataset_id": self.dataset_id}
+            for kind, material_id, key in sorted(self._claims)
+        ]
         for batch in _batches(rows, 5_000):
             self.connection.execute(insert(DetailClaim), batch)
 
@@ -564,35 +768,59 @@ class Loader:
         (an updated one may be recorded twice; a sync sends it once)."""
         now = _now()
         touched = select(Measurement.material_id).where(Measurement.dataset_id == self.dataset_id)
-        self.connection.execute(insert(SearchOutbox).from_select(
-            ["material_id", "public_id", "created_at"],
-            select(Material.id, Material.public_id, literal(now)).where(
-                Material.id.in_(touched) | (Material.created_by_dataset_id == self.dataset_id))))
-        for batch in _batches(sorted(self._updated - self._created)):
-            self.connection.execute(insert(SearchOutbox).from_select(
+        self.connection.execute(
+            insert(SearchOutbox).from_select(
                 ["material_id", "public_id", "created_at"],
-                select(Material.id, Material.public_id, literal(now)).where(Material.id.in_(batch))))
+                select(Material.id, Material.public_id, literal(now)).where(
+                    Material.id.in_(touched) | (Material.created_by_dataset_id == self.dataset_id)
+                ),
+            )
+        )
+        for batch in _batches(sorted(self._updated - self._created)):
+            self.connection.execute(
+                insert(SearchOutbox).from_select(
+                    ["material_id", "public_id", "created_at"],
+                    select(Material.id, Material.public_id, literal(now)).where(Material.id.in_(batch)),
+                )
+            )
 
     def _diff_with_previous(self) -> None:
         """Count unchanged, added, removed and updated measurements in SQL, by content and identity hash."""
         m = Measurement.__table__
         is_new = case((m.c.upload_id == self.upload_id, 1), else_=0)
-        per_content = (select(m.c.material_id, m.c.identity_hash, m.c.content_hash,
-                              func.sum(is_new).label("n_new"), func.sum(1 - is_new).label("n_old"))
-                       .where(m.c.dataset_id == self.dataset_id)
-                       .group_by(m.c.material_id, m.c.identity_hash, m.c.content_hash).subquery())
+        per_content = (
+            select(
+                m.c.material_id,
+                m.c.identity_hash,
+                m.c.content_hash,
+                func.sum(is_new).label("n_new"),
+                func.sum(1 - is_new).label("n_old"),
+            )
+            .where(m.c.dataset_id == self.dataset_id)
+            .group_by(m.c.material_id, m.c.identity_hash, m.c.content_hash)
+            .subquery()
+        )
         same = case((per_content.c.n_new < per_content.c.n_old, per_content.c.n_new), else_=per_content.c.n_old)
-        per_identity = (select(func.sum(same).label("unchanged"),
-                               func.sum(per_content.c.n_new - same).label("added"),
-                               func.sum(per_content.c.n_old - same).label("removed"))
-                        .group_by(per_content.c.material_id, per_content.c.identity_hash).subquery())
-        updated = case((per_identity.c.added < per_identity.c.removed, per_identity.c.added), else_=per_identity.c.removed)
-        unchanged, added, removed, both = self.connection.execute(select(
-            func.coalesce(func.sum(per_identity.c.unchanged), literal(0)),
-            func.coalesce(func.sum(per_identity.c.added), literal(0)),
-            func.coalesce(func.sum(per_identity.c.removed), literal(0)),
-            func.coalesce(func.sum(updated), literal(0)),
-        )).one()
+        per_identity = (
+            select(
+                func.sum(same).label("unchanged"),
+                func.sum(per_content.c.n_new - same).label("added"),
+                func.sum(per_content.c.n_old - same).label("removed"),
+            )
+            .group_by(per_content.c.material_id, per_content.c.identity_hash)
+            .subquery()
+        )
+        updated = case(
+            (per_identity.c.added < per_identity.c.removed, per_identity.c.added), else_=per_identity.c.removed
+        )
+        unchanged, added, removed, both = self.connection.execute(
+            select(
+                func.coalesce(func.sum(per_identity.c.unchanged), literal(0)),
+                func.coalesce(func.sum(per_identity.c.added), literal(0)),
+                func.coalesce(func.sum(per_identity.c.removed), literal(0)),
+                func.coalesce(func.sum(updated), literal(0)),
+            )
+        ).one()
         self.counts.measurements_unchanged = int(unchanged)
         self.counts.measurements_updated = int(both)
         self.counts.measurements_added = int(added) - int(both)
@@ -603,8 +831,15 @@ class Loader:
         unless another dataset still names or describes them (a merge may have joined its rows)."""
         has_measurements = select(Measurement.material_id).where(Measurement.material_id == Material.id).exists()
         claimed = select(DetailClaim.material_id).where(DetailClaim.material_id == Material.id).exists()
-        candidates = self.connection.execute(select(Material.id).where(
-            and_(Material.created_by_dataset_id == self.dataset_id, ~has_measurements, ~claimed))).scalars().all()
+        candidates = (
+            self.connection.execute(
+                select(Material.id).where(
+                    and_(Material.created_by_dataset_id == self.dataset_id, ~has_measurements, ~claimed)
+                )
+            )
+            .scalars()
+            .all()
+        )
         doomed = [material_id for material_id in candidates if material_id not in in_file]
         for batch in _batches(doomed):
             self.connection.execute(delete(Material).where(Material.id.in_(batch)))
@@ -616,8 +851,12 @@ def _public_id(record: MaterialRecord) -> str:
 
 
 def _identity(record: MaterialRecord):
-    return identity_of(record.name, material_class=record.material_class, grade=vocabulary_grade(record.name),
-                       composition=[(c.component.casefold(), c.fraction) for c in record.composition])
+    return identity_of(
+        record.name,
+        material_class=record.material_class,
+        grade=vocabulary_grade(record.name),
+        composition=[(c.component.casefold(), c.fraction) for c in record.composition],
+    )
 
 
 def _distinct_synonyms(synonyms) -> list[str]:

@@ -40,7 +40,18 @@ from biomatdb.errors import BiomatError
 from biomatdb.identity import DATASET_KINDS
 from biomatdb.suggest import closest, did_you_mean, labels_of
 
-_COLUMN_KEYS = {"role", "property", "unit", "method", "uncertainty_of", "ignore", "conditions", "standard", "medium", "specimen_state"}
+_COLUMN_KEYS = {
+    "role",
+    "property",
+    "unit",
+    "method",
+    "uncertainty_of",
+    "ignore",
+    "conditions",
+    "standard",
+    "medium",
+    "specimen_state",
+}
 _CONDITION_KEYS = {"temperature", "medium", "method", "standard", "specimen_state", "notes"}
 _SECTIONS = ("dataset", "structure", "conditions", "columns")
 
@@ -84,8 +95,10 @@ def read_manifest(path: Path) -> Manifest:
     except tomllib.TOMLDecodeError as exc:
         raise ManifestError(f"{path}: {exc}") from exc
     except UnicodeDecodeError as exc:
-        raise ManifestError(f"{path}: not UTF-8 text (byte {exc.start}: {exc.object[exc.start:exc.start + 1]!r}); "
-                            "save the manifest as UTF-8") from exc
+        raise ManifestError(
+            f"{path}: not UTF-8 text (byte {exc.start}: {exc.object[exc.start : exc.start + 1]!r}); "
+            "save the manifest as UTF-8"
+        ) from exc
     except RecursionError as exc:
         raise ManifestError(f"{path}: nested too deeply to read") from exc
     unknown = set(raw) - set(_SECTIONS)
@@ -99,17 +112,21 @@ def read_manifest(path: Path) -> Manifest:
             raise ManifestError(f"{path}: dataset.{key} must be a text, not {type(value).__name__}")
     kind = raw.get("dataset", {}).get("kind")
     if kind is not None and kind not in DATASET_KINDS:
-        raise ManifestError(f"{path}: dataset.kind must be one of {', '.join(DATASET_KINDS)}, not {kind!r} "
-                            f"(a curated dataset's names outrank a public compilation's: docs/identity.md)")
+        raise ManifestError(
+            f"{path}: dataset.kind must be one of {', '.join(DATASET_KINDS)}, not {kind!r} "
+            f"(a curated dataset's names outrank a public compilation's: docs/identity.md)"
+        )
     for label, spec in raw.get("columns", {}).items():
         if not isinstance(spec, dict):
             raise ManifestError(f"{path}: columns.{label!r} must be a table of keys, not {type(spec).__name__}")
         for key, value in spec.items():
             wanted = {"ignore": bool, "conditions": dict}.get(key, str)
             if not isinstance(value, wanted):
-                raise ManifestError(f"{path}: columns.{label!r}.{key} must be "
-                                    f"{'true or false' if wanted is bool else 'a table' if wanted is dict else 'a text'}, "
-                                    f"not {type(value).__name__}")
+                raise ManifestError(
+                    f"{path}: columns.{label!r}.{key} must be "
+                    f"{'true or false' if wanted is bool else 'a table' if wanted is dict else 'a text'}, "
+                    f"not {type(value).__name__}"
+                )
     placeholders = raw.get("structure", {}).get("placeholders", [])
     if not isinstance(placeholders, list) or not all(isinstance(p, str) for p in placeholders):
         raise ManifestError(f"{path}: structure.placeholders must be a list of texts")

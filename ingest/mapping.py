@@ -116,8 +116,13 @@ def _unit_or_issue(unit: str, label: str, prop: Property | None = None) -> Issue
         else:
             conversion(unit, prop)
     except UnitError as exc:
-        return Issue(type="unit-error", message=f"header unit: {exc.message}", column=label, value=unit,
-                     suggestions=exc.suggestions)
+        return Issue(
+            type="unit-error",
+            message=f"header unit: {exc.message}",
+            column=label,
+            value=unit,
+            suggestions=exc.suggestions,
+        )
     return None
 
 
@@ -149,10 +154,15 @@ def _classify(label: str, vocabulary: Vocabulary) -> tuple[str | None, Property 
         # the time of a 1,000,000-column header)
         close = process.extractOne(folded, _ROLE_HEADERS_FOLDED, scorer=fuzz.ratio, score_cutoff=_FUZZY_CUTOFF * 100)
         if close:
-            return _ROLE_INDEX[close[0]], None, None, Issue(
-                type="fuzzy-header",
-                message=f"read header {label!r} as {close[0]!r}",
-                column=label,
+            return (
+                _ROLE_INDEX[close[0]],
+                None,
+                None,
+                Issue(
+                    type="fuzzy-header",
+                    message=f"read header {label!r} as {close[0]!r}",
+                    column=label,
+                ),
             )
     return None, None, None, None
 
@@ -168,8 +178,14 @@ def map_columns(header: list[str], vocabulary: Vocabulary, manifest: Manifest | 
         if label not in positions:
             suggestions = closest(label, {normalise_label(text): text.strip() for text in header})
             given_by = f"the map entry {_shell_word(spec.mapped_by)}" if spec.mapped_by else "the manifest"
-            issues.append(Issue(type="manifest-error", column=label, suggestions=tuple(suggestions),
-                                message=f"{given_by} names a column the file does not have{did_you_mean(suggestions)}"))
+            issues.append(
+                Issue(
+                    type="manifest-error",
+                    column=label,
+                    suggestions=tuple(suggestions),
+                    message=f"{given_by} names a column the file does not have{did_you_mean(suggestions)}",
+                )
+            )
     for position, label in enumerate(header):
         spec = specs.get(label.strip())
         if spec is not None:
@@ -194,19 +210,24 @@ def map_columns(header: list[str], vocabulary: Vocabulary, manifest: Manifest | 
     if layout == "long":
         for column in columns:
             if column.role == "measurement":
-                issues.append(Issue(
-                    type="layout-error",
-                    message="a long-layout file (Property and Value columns) cannot also have property columns",
-                    column=column.label,
-                ))
+                issues.append(
+                    Issue(
+                        type="layout-error",
+                        message="a long-layout file (Property and Value columns) cannot also have property columns",
+                        column=column.label,
+                    )
+                )
     if layout == "wide":
         for column in columns:
             if column.role == "uncertainty" and column.uncertainty_of is None:
-                issues.append(Issue(
-                    type="unknown-column", column=column.label,
-                    message="an uncertainty column is read in the long layout, or in a wide file with uncertainty_of "
-                            "in a manifest (which column it belongs to); ignored",
-                ))
+                issues.append(
+                    Issue(
+                        type="unknown-column",
+                        column=column.label,
+                        message="an uncertainty column is read in the long layout, or in a wide file with uncertainty_of "
+                        "in a manifest (which column it belongs to); ignored",
+                    )
+                )
     if not any(c.role == "name" for c in columns) and not any(c.role == "id" for c in columns):
         issues.append(Issue(type="missing-label", message="no material name column (e.g. 'Material' or 'Name')"))
     return ColumnMap(columns=columns, layout=layout, issues=issues)
@@ -218,27 +239,44 @@ def _from_spec(position, label, spec, positions, vocabulary) -> tuple[Column | N
     if spec.uncertainty_of is not None:
         target = positions.get(spec.uncertainty_of.strip())
         if target is None:
-            return None, Issue(type="manifest-error", message=f"uncertainty_of names no column: {spec.uncertainty_of!r}", column=label)
+            return None, Issue(
+                type="manifest-error", message=f"uncertainty_of names no column: {spec.uncertainty_of!r}", column=label
+            )
         return Column(position=position, label=label, role="uncertainty", unit=spec.unit, uncertainty_of=target), None
     if spec.property is not None:
         prop = vocabulary.find_property(spec.property)
         if prop is None:
             suggestions = closest(spec.property, vocabulary.property_labels)
-            return None, Issue(type="manifest-error", column=label, value=spec.property,
-                               message=f"unknown property {spec.property!r}{did_you_mean(suggestions)}",
-                               suggestions=tuple(suggestions))
+            return None, Issue(
+                type="manifest-error",
+                column=label,
+                value=spec.property,
+                message=f"unknown property {spec.property!r}{did_you_mean(suggestions)}",
+                suggestions=tuple(suggestions),
+            )
         unit = spec.unit if spec.unit is not None else split_unit(label)[1]
         if unit is not None:
             issue = _unit_or_issue(unit, label, prop)
             if issue is not None:
                 return None, issue
-        return Column(position=position, label=label, role="measurement", property=prop, unit=unit, conditions=dict(spec.conditions)), None
+        return Column(
+            position=position,
+            label=label,
+            role="measurement",
+            property=prop,
+            unit=unit,
+            conditions=dict(spec.conditions),
+        ), None
     if spec.role is not None:
         if spec.role not in ROLE_HEADERS:
             suggestions = closest(spec.role, _ROLE_NAMES)
-            return None, Issue(type="manifest-error", column=label, value=spec.role, suggestions=tuple(suggestions),
-                               message=f"unknown role {spec.role!r}{did_you_mean(suggestions)}; known: "
-                                       f"{sorted(ROLE_HEADERS)}")
+            return None, Issue(
+                type="manifest-error",
+                column=label,
+                value=spec.role,
+                suggestions=tuple(suggestions),
+                message=f"unknown role {spec.role!r}{did_you_mean(suggestions)}; known: {sorted(ROLE_HEADERS)}",
+            )
         unit = spec.unit
         if unit is None and spec.role in _UNIT_ROLES:
             # the header's unit, as a header recognised without a manifest is read ("Temperature (°C)");
@@ -247,7 +285,9 @@ def _from_spec(position, label, spec, positions, vocabulary) -> tuple[Column | N
             if header_unit is not None and _unit_or_issue(header_unit, label) is None:
                 unit = header_unit
         return Column(position=position, label=label, role=spec.role, unit=unit), None
-    return None, Issue(type="manifest-error", message="a manifest column needs role, property, uncertainty_of or ignore", column=label)
+    return None, Issue(
+        type="manifest-error", message="a manifest column needs role, property, uncertainty_of or ignore", column=label
+    )
 
 
 def _unit_fits(unit: str, prop: Property | None) -> bool:
@@ -265,17 +305,24 @@ def _unknown_column(label: str, vocabulary: Vocabulary) -> Issue:
     name, unit = split_unit(label)
     suggestions = closest(name if unit is not None else label, _meanings(vocabulary))
     if unit is not None:  # a property whose dimension the header's unit cannot be is no suggestion
-        fitting = [key for key in suggestions if key in ROLE_HEADERS or _unit_fits(unit, vocabulary.properties.get(key))]
-        wider = [key for key in closest(name, _meanings(vocabulary), limit=12)
-                 if key not in ROLE_HEADERS and _unit_fits(unit, vocabulary.properties.get(key))]
+        fitting = [
+            key for key in suggestions if key in ROLE_HEADERS or _unit_fits(unit, vocabulary.properties.get(key))
+        ]
+        wider = [
+            key
+            for key in closest(name, _meanings(vocabulary), limit=12)
+            if key not in ROLE_HEADERS and _unit_fits(unit, vocabulary.properties.get(key))
+        ]
         suggestions = list(dict.fromkeys(fitting + wider))[:3] or suggestions
     target = suggestions[0] if suggestions else None
     key = "role" if target in ROLE_HEADERS else "property"
-    in_manifest = (f'{key} = "{target}"' if target is not None else 'property = "…" or role = "…"')
+    in_manifest = f'{key} = "{target}"' if target is not None else 'property = "…" or role = "…"'
     quoted = json.dumps(label.strip(), ensure_ascii=False)  # a TOML string, too
-    message = (f"unknown column {quoted}, ignored{did_you_mean(suggestions) or '.'} Map it in the manifest "
-               f"([columns.{quoted}] {in_manifest}) or with "
-               f"--map {_shell_word(label.strip() + '=' + (target or 'PROPERTY_KEY'))}")
+    message = (
+        f"unknown column {quoted}, ignored{did_you_mean(suggestions) or '.'} Map it in the manifest "
+        f"([columns.{quoted}] {in_manifest}) or with "
+        f"--map {_shell_word(label.strip() + '=' + (target or 'PROPERTY_KEY'))}"
+    )
     return Issue(type="unknown-column", message=message, column=label, suggestions=tuple(suggestions))
 
 
@@ -323,9 +370,11 @@ def parse_mappings(entries: Iterable[str], vocabulary: Vocabulary) -> dict[str, 
             specs[header] = ColumnSpec(property=prop.key, unit=unit, mapped_by=entry)
         else:
             suggestions = closest(target, _meanings(vocabulary))
-            raise ManifestError(f"map entry {_shell_word(entry)}: unknown property {target!r}{did_you_mean(suggestions)}"
-                                f" (a property key, a role such as name or temperature, or ignore)",
-                                suggestions=tuple(suggestions))
+            raise ManifestError(
+                f"map entry {_shell_word(entry)}: unknown property {target!r}{did_you_mean(suggestions)}"
+                f" (a property key, a role such as name or temperature, or ignore)",
+                suggestions=tuple(suggestions),
+            )
     return specs
 
 
@@ -347,12 +396,14 @@ def _duplicate_roles(columns: list[Column]) -> list[Issue]:
             continue
         first = seen.setdefault(column.role, column)
         if first is not column:
-            issues.append(Issue(
-                type="duplicate-role",
-                message=f"columns {first.label!r} and {column.label!r} both give the {column.role}; "
-                "ignore one in a manifest",
-                column=column.label,
-            ))
+            issues.append(
+                Issue(
+                    type="duplicate-role",
+                    message=f"columns {first.label!r} and {column.label!r} both give the {column.role}; "
+                    "ignore one in a manifest",
+                    column=column.label,
+                )
+            )
     return issues
 
 

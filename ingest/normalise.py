@@ -28,13 +28,28 @@ from ingest.mapping import Column, ColumnMap
 from ingest.report import Issue
 
 #: The temperature condition of a measurement, converted like a temperature property.
-TEMPERATURE = Property(key="temperature", name="Temperature", category="thermal", unit="K", kind="temperature", min=0, min_exclusive=True)
+TEMPERATURE = Property(
+    key="temperature", name="Temperature", category="thermal", unit="K", kind="temperature", min=0, min_exclusive=True
+)
 
 CONDITION_ROLES = ("medium", "method", "standard", "specimen_state", "notes")
 MEASUREMENT_COLUMNS = [
-    "row", "material_name", "property_key", "qualifier", "value", "value_min", "value_max",
-    "uncertainty", "unit", "verbatim_value", "verbatim_unit", "temperature_K", *CONDITION_ROLES,
-    "source_key", "source_column", "qualitative",
+    "row",
+    "material_name",
+    "property_key",
+    "qualifier",
+    "value",
+    "value_min",
+    "value_max",
+    "uncertainty",
+    "unit",
+    "verbatim_value",
+    "verbatim_unit",
+    "temperature_K",
+    *CONDITION_ROLES,
+    "source_key",
+    "source_column",
+    "qualitative",
 ]
 _EXPECTED_VALUE = "expected a number, a range or a bound"
 _DOI = re.compile(r"(?:https?://(?:dx\.)?doi\.org/|doi:\s*)?(10\.\d{4,9}/[^\s,;]+)", re.IGNORECASE)
@@ -43,7 +58,13 @@ _PUBLIC_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 _LIST_SPLIT = re.compile(r"\s*[;|]\s*")
 _TRUE = {"yes", "y", "true", "t", "1", "biodegradable", "resorbable", "degradable"}
 _FALSE = {"no", "n", "false", "f", "0", "non-degradable", "nondegradable", "permanent", "bioinert", "non-biodegradable"}
-_ORIGINS = {"natural": "natural", "synthetic": "synthetic", "biological": "natural", "man-made": "synthetic", "semi-synthetic": "synthetic"}
+_ORIGINS = {
+    "natural": "natural",
+    "synthetic": "synthetic",
+    "biological": "natural",
+    "man-made": "synthetic",
+    "semi-synthetic": "synthetic",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,27 +168,37 @@ def normalise_chunk(chunk: pd.DataFrame, ctx: Context) -> NormalisedChunk:
         names = ids if ids is not None else pd.Series("", index=chunk.index)
     names = names.str.replace(r"\s+", " ", regex=True)
     for row, name in names[names.str.len() > MATERIAL_NAME_MAX].items():
-        out.errors.append(Issue(type="constraint-error", row=int(row), value=name[:80] + "…",
-                                column=cmap.role("name").label if cmap.role("name") else None,
-                                message=f"a material name is at most {MATERIAL_NAME_MAX} characters; this one has "
-                                        f"{len(name):,}"))
+        out.errors.append(
+            Issue(
+                type="constraint-error",
+                row=int(row),
+                value=name[:80] + "…",
+                column=cmap.role("name").label if cmap.role("name") else None,
+                message=f"a material name is at most {MATERIAL_NAME_MAX} characters; this one has {len(name):,}",
+            )
+        )
     structures = _text(chunk, cmap.role("structure"))
     if structures is not None:  # a row that names no material but gives its structure is named by it
         names = names.where(names != "", structures)
     row_sources = _row_sources(chunk, ctx, out)
     temperature = _row_temperature(chunk, ctx, out)
     conditions = {role: _text(chunk, cmap.role(role)) for role in CONDITION_ROLES}
-    frames = (
-        _long_measurements(chunk, ctx, out) if cmap.layout == "long" else _wide_measurements(chunk, ctx, out)
-    )
+    frames = _long_measurements(chunk, ctx, out) if cmap.layout == "long" else _wide_measurements(chunk, ctx, out)
     measurements = pd.concat(frames) if frames else pd.DataFrame(columns=MEASUREMENT_COLUMNS)
     if len(measurements):
         rows = measurements["row"].to_numpy()
         measurements["material_name"] = names.reindex(rows).to_numpy()
         missing = measurements["material_name"] == ""
         for row in sorted(set(measurements.loc[missing, "row"])):
-            out.errors.append(Issue(type="missing-value", message="a row with measurements needs a material name",
-                                    row=int(row), column=cmap.role("name").label if cmap.role("name") else None, value=""))
+            out.errors.append(
+                Issue(
+                    type="missing-value",
+                    message="a row with measurements needs a material name",
+                    row=int(row),
+                    column=cmap.role("name").label if cmap.role("name") else None,
+                    value="",
+                )
+            )
         measurements = measurements[~missing]
         rows = measurements["row"].to_numpy()
         measurements["source_key"] = row_sources.reindex(rows).to_numpy()
@@ -197,17 +228,22 @@ def _row_sources(chunk: pd.DataFrame, ctx: Context, out: NormalisedChunk) -> pd.
     default = ctx.dataset_source.key if ctx.dataset_source else None
     if citations is None and dois is None:
         return pd.Series(default, index=chunk.index, dtype=object)
-    pairs = pd.DataFrame({
-        "citation": citations if citations is not None else "",
-        "doi": dois if dois is not None else "",
-    }, index=chunk.index)
+    pairs = pd.DataFrame(
+        {
+            "citation": citations if citations is not None else "",
+            "doi": dois if dois is not None else "",
+        },
+        index=chunk.index,
+    )
     keys = pd.Series(default, index=chunk.index, dtype=object)
     for (citation, doi), rows in pairs.groupby(["citation", "doi"], sort=False).groups.items():
         record = source_record(citation, doi)
         if isinstance(record, str):
             label = (cmap.role("doi") or cmap.role("source")).label
             for row in rows:
-                out.errors.append(Issue(type="doi-error", message=record, row=int(row), column=label, value=doi or citation))
+                out.errors.append(
+                    Issue(type="doi-error", message=record, row=int(row), column=label, value=doi or citation)
+                )
             continue
         if record is not None:
             ctx.sources.setdefault(record.key, record)
@@ -215,7 +251,9 @@ def _row_sources(chunk: pd.DataFrame, ctx: Context, out: NormalisedChunk) -> pd.
     return keys
 
 
-def _convert_temperatures(parsed: pd.DataFrame, header_unit: str | None, label: str, out: NormalisedChunk, raw: pd.Series) -> pd.Series:
+def _convert_temperatures(
+    parsed: pd.DataFrame, header_unit: str | None, label: str, out: NormalisedChunk, raw: pd.Series
+) -> pd.Series:
     result = pd.Series(np.nan, index=parsed.index)
     units = parsed["unit"].where(parsed["unit"].notna(), header_unit)
     for unit, rows in units.groupby(units.fillna(""), sort=False).groups.items():
@@ -223,13 +261,29 @@ def _convert_temperatures(parsed: pd.DataFrame, header_unit: str | None, label: 
             conv = conversion(unit or None, TEMPERATURE)
         except UnitError as exc:
             for row in rows:
-                out.errors.append(Issue(type=exc.type, message=exc.message, row=int(row), column=label, value=raw[row],
-                                        suggestions=exc.suggestions))
+                out.errors.append(
+                    Issue(
+                        type=exc.type,
+                        message=exc.message,
+                        row=int(row),
+                        column=label,
+                        value=raw[row],
+                        suggestions=exc.suggestions,
+                    )
+                )
             continue
         result.loc[rows] = conv.value(parsed.loc[rows, "low"].to_numpy(dtype=float))
     bad = result.notna() & (result <= 0)
     for row in result.index[bad]:
-        out.errors.append(Issue(type="constraint-error", message="temperature below absolute zero", row=int(row), column=label, value=raw[row]))
+        out.errors.append(
+            Issue(
+                type="constraint-error",
+                message="temperature below absolute zero",
+                row=int(row),
+                column=label,
+                value=raw[row],
+            )
+        )
     return result.where(~bad)
 
 
@@ -244,14 +298,29 @@ def _row_temperature(chunk: pd.DataFrame, ctx: Context, out: NormalisedChunk) ->
         out.errors.append(Issue(type=error.type, message=error.message, row=int(row), column=column.label, value=text))
     points = parsed[parsed["qualifier"].isin(["=", "~"])]
     for row in parsed.index.difference(points.index):
-        out.errors.append(Issue(type="type-error", message="a test temperature must be one value", row=int(row), column=column.label, value=raw[row]))
+        out.errors.append(
+            Issue(
+                type="type-error",
+                message="a test temperature must be one value",
+                row=int(row),
+                column=column.label,
+                value=raw[row],
+            )
+        )
     converted = _convert_temperatures(points, column.unit, column.label, out, raw)
     result.loc[converted.index] = converted
     return result
 
 
-def _measurement_frame(parsed: pd.DataFrame, prop: Property, units: pd.Series, raw: pd.Series, label: str,
-                       out: NormalisedChunk, uncertainty: pd.DataFrame | None = None) -> pd.DataFrame | None:
+def _measurement_frame(
+    parsed: pd.DataFrame,
+    prop: Property,
+    units: pd.Series,
+    raw: pd.Series,
+    label: str,
+    out: NormalisedChunk,
+    uncertainty: pd.DataFrame | None = None,
+) -> pd.DataFrame | None:
     """Convert one property's parsed cells (grouped by unit) to canonical values, checking bounds.
     Qualitative cells (``amorphous``) become measurements without a value (:func:`_qualitative_frame`).
 
@@ -267,24 +336,34 @@ def _measurement_frame(parsed: pd.DataFrame, prop: Property, units: pd.Series, r
             conv = conversion(unit or None, prop)
         except UnitError as exc:
             for row in rows:
-                out.errors.append(Issue(type=exc.type, message=exc.message, row=int(row), column=label, value=raw[row],
-                                        suggestions=exc.suggestions))
+                out.errors.append(
+                    Issue(
+                        type=exc.type,
+                        message=exc.message,
+                        row=int(row),
+                        column=label,
+                        value=raw[row],
+                        suggestions=exc.suggestions,
+                    )
+                )
             continue
         part = parsed.loc[rows]
         with np.errstate(over="ignore", invalid="ignore"):
-            frame = pd.DataFrame({
-                "row": part.index.to_numpy(),
-                "property_key": prop.key,
-                "qualifier": part["qualifier"].to_numpy(),
-                "value": conv.value(part["value"].to_numpy(dtype=float)),
-                "value_min": conv.value(part["low"].to_numpy(dtype=float)),
-                "value_max": conv.value(part["high"].to_numpy(dtype=float)),
-                "uncertainty": conv.delta(part["uncertainty"].to_numpy(dtype=float)),
-                "unit": prop.unit,
-                "verbatim_value": raw.loc[rows].to_numpy(),
-                "verbatim_unit": unit or None,
-                "qualitative": None,
-            })
+            frame = pd.DataFrame(
+                {
+                    "row": part.index.to_numpy(),
+                    "property_key": prop.key,
+                    "qualifier": part["qualifier"].to_numpy(),
+                    "value": conv.value(part["value"].to_numpy(dtype=float)),
+                    "value_min": conv.value(part["low"].to_numpy(dtype=float)),
+                    "value_max": conv.value(part["high"].to_numpy(dtype=float)),
+                    "uncertainty": conv.delta(part["uncertainty"].to_numpy(dtype=float)),
+                    "unit": prop.unit,
+                    "verbatim_value": raw.loc[rows].to_numpy(),
+                    "verbatim_unit": unit or None,
+                    "qualitative": None,
+                }
+            )
         if uncertainty is not None:
             extra = _spread(uncertainty.reindex(part.index), prop, conv, out)
             frame["uncertainty"] = np.where(np.isnan(extra), frame["uncertainty"], extra)
@@ -293,8 +372,15 @@ def _measurement_frame(parsed: pd.DataFrame, prop: Property, units: pd.Series, r
     return pd.concat(pieces) if pieces else None
 
 
-def _qualitative_frame(part: pd.DataFrame, prop: Property, units: pd.Series, raw: pd.Series, label: str,
-                       out: NormalisedChunk, uncertainty: pd.DataFrame | None) -> pd.DataFrame:
+def _qualitative_frame(
+    part: pd.DataFrame,
+    prop: Property,
+    units: pd.Series,
+    raw: pd.Series,
+    label: str,
+    out: NormalisedChunk,
+    uncertainty: pd.DataFrame | None,
+) -> pd.DataFrame:
     """Qualitative cells of one property as measurements of qualifier ``term``: the term's key,
     the verbatim text and unit, no value (the unit is not converted: there is nothing to convert).
     A term that cannot describe the property (``amorphous`` as a density), or one given an
@@ -304,25 +390,46 @@ def _qualitative_frame(part: pd.DataFrame, prop: Property, units: pd.Series, raw
     for row, key in part["qualitative"].items():
         term = terms[key]
         if not term.describes(prop.key):
-            out.errors.append(Issue(type="type-error", row=int(row), column=label, value=raw[row], message=(
-                f"{term.name!r} is a qualitative value of {', '.join(term.properties)}, not of {prop.key}; "
-                f"{_EXPECTED_VALUE}")))
+            out.errors.append(
+                Issue(
+                    type="type-error",
+                    row=int(row),
+                    column=label,
+                    value=raw[row],
+                    message=(
+                        f"{term.name!r} is a qualitative value of {', '.join(term.properties)}, not of {prop.key}; "
+                        f"{_EXPECTED_VALUE}"
+                    ),
+                )
+            )
         elif uncertainty is not None and row in uncertainty.index:
             spread = uncertainty.loc[row]
-            out.errors.append(Issue(type="type-error", row=int(row), column=spread["label"], value=spread["text"],
-                                    message=f"the value of {label!r} is qualitative ({term.name!r}): it has no uncertainty"))
+            out.errors.append(
+                Issue(
+                    type="type-error",
+                    row=int(row),
+                    column=spread["label"],
+                    value=spread["text"],
+                    message=f"the value of {label!r} is qualitative ({term.name!r}): it has no uncertainty",
+                )
+            )
         else:
             kept.append(row)
-    return pd.DataFrame({
-        "row": np.array(kept, dtype="int64"),
-        "property_key": prop.key,
-        "qualifier": QUALITATIVE,
-        "value": np.nan, "value_min": np.nan, "value_max": np.nan, "uncertainty": np.nan,
-        "unit": prop.unit,
-        "verbatim_value": raw.loc[kept].to_numpy(),
-        "verbatim_unit": units.loc[kept].to_numpy(dtype=object),
-        "qualitative": part.loc[kept, "qualitative"].to_numpy(dtype=object),
-    })
+    return pd.DataFrame(
+        {
+            "row": np.array(kept, dtype="int64"),
+            "property_key": prop.key,
+            "qualifier": QUALITATIVE,
+            "value": np.nan,
+            "value_min": np.nan,
+            "value_max": np.nan,
+            "uncertainty": np.nan,
+            "unit": prop.unit,
+            "verbatim_value": raw.loc[kept].to_numpy(),
+            "verbatim_unit": units.loc[kept].to_numpy(dtype=object),
+            "qualitative": part.loc[kept, "qualitative"].to_numpy(dtype=object),
+        }
+    )
 
 
 def _check_bounds(frame: pd.DataFrame, prop: Property, label: str, out: NormalisedChunk) -> pd.DataFrame:
@@ -346,12 +453,21 @@ def _check_bounds(frame: pd.DataFrame, prop: Property, label: str, out: Normalis
             bad |= high_bad
     for index in np.flatnonzero(bad):
         record = frame.iloc[index]
-        out.errors.append(Issue(type="constraint-error", message=messages[index], row=int(record["row"]),
-                                column=label, value=str(record["verbatim_value"])))
+        out.errors.append(
+            Issue(
+                type="constraint-error",
+                message=messages[index],
+                row=int(record["row"]),
+                column=label,
+                value=str(record["verbatim_value"]),
+            )
+        )
     return frame[~bad]
 
 
-def _uncertainty_frame(chunk: pd.DataFrame, column: Column | None, ctx: Context, out: NormalisedChunk) -> pd.DataFrame | None:
+def _uncertainty_frame(
+    chunk: pd.DataFrame, column: Column | None, ctx: Context, out: NormalisedChunk
+) -> pd.DataFrame | None:
     """The spreads an uncertainty column gives, by row: ``spread``, its ``unit`` (the cell's, else the
     header's, else None: the value's) and the column ``label`` and cell ``text`` for messages."""
     if column is None:
@@ -362,13 +478,30 @@ def _uncertainty_frame(chunk: pd.DataFrame, column: Column | None, ctx: Context,
         out.errors.append(Issue(type=error.type, message=error.message, row=int(row), column=column.label, value=text))
     not_point = parsed["qualifier"] != "="
     for row in parsed.index[not_point | (parsed["low"] < 0)]:
-        out.errors.append(Issue(type="type-error", message="an uncertainty must be one non-negative number", row=int(row), column=column.label, value=raw[row]))
+        out.errors.append(
+            Issue(
+                type="type-error",
+                message="an uncertainty must be one non-negative number",
+                row=int(row),
+                column=column.label,
+                value=raw[row],
+            )
+        )
     kept = parsed[~not_point & (parsed["low"] >= 0)]
-    return pd.DataFrame({"spread": kept["low"], "unit": kept["unit"].where(kept["unit"].notna(), column.unit),
-                         "label": column.label, "text": raw.reindex(kept.index)}, index=kept.index)
+    return pd.DataFrame(
+        {
+            "spread": kept["low"],
+            "unit": kept["unit"].where(kept["unit"].notna(), column.unit),
+            "label": column.label,
+            "text": raw.reindex(kept.index),
+        },
+        index=kept.index,
+    )
 
 
-def _spread(uncertainty: pd.DataFrame, prop: Property, value_conversion: Conversion, out: NormalisedChunk) -> np.ndarray:
+def _spread(
+    uncertainty: pd.DataFrame, prop: Property, value_conversion: Conversion, out: NormalisedChunk
+) -> np.ndarray:
     """Spreads in ``prop``'s canonical unit, as differences (2 °C of spread is 2 K); NaN where there is none,
     or where its unit does not fit ``prop`` (an error on the uncertainty's cell)."""
     result = np.full(len(uncertainty), np.nan)
@@ -381,8 +514,16 @@ def _spread(uncertainty: pd.DataFrame, prop: Property, value_conversion: Convers
         except UnitError as exc:
             for position in positions:
                 record = uncertainty.iloc[position]
-                out.errors.append(Issue(type=exc.type, message=f"uncertainty: {exc.message}", row=int(uncertainty.index[position]),
-                                        column=record["label"], value=record["text"], suggestions=exc.suggestions))
+                out.errors.append(
+                    Issue(
+                        type=exc.type,
+                        message=f"uncertainty: {exc.message}",
+                        row=int(uncertainty.index[position]),
+                        column=record["label"],
+                        value=record["text"],
+                        suggestions=exc.suggestions,
+                    )
+                )
             continue
         with np.errstate(over="ignore", invalid="ignore"):
             result[positions] = conv.delta(uncertainty["spread"].to_numpy(dtype=float)[positions])
@@ -404,7 +545,9 @@ def _with_column_conditions(frame: pd.DataFrame, column: Column, ctx: Context, o
                     raise UnitError(f"expected a temperature such as '300 K', got the qualitative {value!r}")
                 kelvin = conversion(parsed.unit, TEMPERATURE).value(parsed.low)
             except (UnitError, AttributeError) as exc:
-                out.errors.append(Issue(type="manifest-error", message=f"temperature {value!r}: {exc}", column=column.label))
+                out.errors.append(
+                    Issue(type="manifest-error", message=f"temperature {value!r}: {exc}", column=column.label)
+                )
                 continue
             frame["_temperature_K"] = kelvin
         else:
@@ -451,8 +594,16 @@ def _long_measurements(chunk: pd.DataFrame, ctx: Context, out: NormalisedChunk) 
             suggestions = tuple(closest(text, ctx.vocabulary.property_labels))
             message = "missing property name" if not text else f"unknown property {text!r}{did_you_mean(suggestions)}"
             for row in rows:
-                out.errors.append(Issue(type="unknown-property", message=message, row=int(row), column=property_column.label,
-                                        value=text, suggestions=suggestions))
+                out.errors.append(
+                    Issue(
+                        type="unknown-property",
+                        message=message,
+                        row=int(row),
+                        column=property_column.label,
+                        value=text,
+                        suggestions=suggestions,
+                    )
+                )
             continue
         frame = _measurement_frame(parsed.loc[rows], prop, units.loc[rows], raw, value_column.label, out, uncertainty)
         if frame is not None:
@@ -477,15 +628,31 @@ def _materials(chunk: pd.DataFrame, names: pd.Series, ctx: Context, out: Normali
     cmap = ctx.column_map
     firsts = names[names != ""]
     firsts = firsts[~firsts.map(record_key).duplicated()]  # one record per material the rows name
-    texts = {role: _text(chunk, cmap.role(role)) for role in (
-        "id", "class", "subclass", "synonyms", "description", "biodegradable", "origin",
-        "applications", "regulatory_notes", "structure", "composition")}
+    texts = {
+        role: _text(chunk, cmap.role(role))
+        for role in (
+            "id",
+            "class",
+            "subclass",
+            "synonyms",
+            "description",
+            "biodegradable",
+            "origin",
+            "applications",
+            "regulatory_notes",
+            "structure",
+            "composition",
+        )
+    }
     rows = firsts.index
     # one list per role, aligned with ``firsts``: a Series lookup per cell costs more than the rest of the loop
-    columns = {role: ([""] * len(rows) if series is None else series.reindex(rows).fillna("").tolist())
-               for role, series in texts.items()}
+    columns = {
+        role: ([""] * len(rows) if series is None else series.reindex(rows).fillna("").tolist())
+        for role, series in texts.items()
+    }
     records = []
     for position, (row, name) in enumerate(firsts.items()):
+
         def cell(role: str, position: int = position) -> str:
             return columns[role][position]
 
@@ -496,23 +663,44 @@ def _materials(chunk: pd.DataFrame, names: pd.Series, ctx: Context, out: Normali
             if _PUBLIC_ID.match(public_id):
                 record.public_id = public_id
             else:
-                problems.append(Issue(type="type-error", message="a material id is 1-32 letters, digits, '.', '_' or '-'", row=int(row), column=cmap.role("id").label, value=public_id))
+                problems.append(
+                    Issue(
+                        type="type-error",
+                        message="a material id is 1-32 letters, digits, '.', '_' or '-'",
+                        row=int(row),
+                        column=cmap.role("id").label,
+                        value=public_id,
+                    )
+                )
         class_text = cell("class") or ctx.default_class or ""
         if class_text:
             record.material_class = ctx.vocabulary.find_class(class_text)
             if record.material_class is None:
                 suggestions = tuple(closest(class_text, ctx.vocabulary.class_labels))
-                problems.append(Issue(type="unknown-class", message=f"unknown material class{did_you_mean(suggestions)}"
-                                      f" (expected one of {', '.join(ctx.vocabulary.classes)})", row=int(row),
-                                      column=cmap.role("class").label if cmap.role("class") else None, value=class_text,
-                                      suggestions=suggestions))
+                problems.append(
+                    Issue(
+                        type="unknown-class",
+                        message=f"unknown material class{did_you_mean(suggestions)}"
+                        f" (expected one of {', '.join(ctx.vocabulary.classes)})",
+                        row=int(row),
+                        column=cmap.role("class").label if cmap.role("class") else None,
+                        value=class_text,
+                        suggestions=suggestions,
+                    )
+                )
         record.subclass = cell("subclass") or None
         record.synonyms = tuple(s for s in _LIST_SPLIT.split(cell("synonyms")) if s)
         for synonym in record.synonyms:
             if len(synonym) > MATERIAL_NAME_MAX:
-                problems.append(Issue(type="constraint-error", row=int(row), column=cmap.role("synonyms").label,
-                                      value=synonym[:80] + "…", message=f"a synonym is at most {MATERIAL_NAME_MAX} "
-                                      f"characters; this one has {len(synonym):,}"))
+                problems.append(
+                    Issue(
+                        type="constraint-error",
+                        row=int(row),
+                        column=cmap.role("synonyms").label,
+                        value=synonym[:80] + "…",
+                        message=f"a synonym is at most {MATERIAL_NAME_MAX} characters; this one has {len(synonym):,}",
+                    )
+                )
         record.description = cell("description") or None
         record.regulatory_notes = cell("regulatory_notes") or None
         if cell("biodegradable"):
@@ -520,34 +708,72 @@ def _materials(chunk: pd.DataFrame, names: pd.Series, ctx: Context, out: Normali
             if flag in _TRUE or flag in _FALSE:
                 record.biodegradable = flag in _TRUE
             else:
-                problems.append(Issue(type="type-error", message="biodegradable must be yes or no", row=int(row), column=cmap.role("biodegradable").label, value=cell("biodegradable")))
+                problems.append(
+                    Issue(
+                        type="type-error",
+                        message="biodegradable must be yes or no",
+                        row=int(row),
+                        column=cmap.role("biodegradable").label,
+                        value=cell("biodegradable"),
+                    )
+                )
         if cell("origin"):
             record.origin = _ORIGINS.get(cell("origin").casefold())
             if record.origin is None:
-                problems.append(Issue(type="type-error", message="origin must be natural or synthetic", row=int(row), column=cmap.role("origin").label, value=cell("origin")))
+                problems.append(
+                    Issue(
+                        type="type-error",
+                        message="origin must be natural or synthetic",
+                        row=int(row),
+                        column=cmap.role("origin").label,
+                        value=cell("origin"),
+                    )
+                )
         applications = []
         for application in filter(None, _LIST_SPLIT.split(cell("applications"))):
             key = ctx.vocabulary.find_application(application)
             if key is None:
                 key = normalise_label(application).replace(" ", "_")
                 suggestions = tuple(closest(application, ctx.vocabulary.application_labels))
-                out.warnings.append(Issue(type="unknown-application", message=f"application not in the vocabulary; kept "
-                                          f"as {key!r}{did_you_mean(suggestions)}", row=int(row),
-                                          column=cmap.role("applications").label, value=application,
-                                          suggestions=suggestions))
+                out.warnings.append(
+                    Issue(
+                        type="unknown-application",
+                        message=f"application not in the vocabulary; kept as {key!r}{did_you_mean(suggestions)}",
+                        row=int(row),
+                        column=cmap.role("applications").label,
+                        value=application,
+                        suggestions=suggestions,
+                    )
+                )
             if key not in applications:
                 applications.append(key)
         record.applications = tuple(applications)
         if cell("structure"):
             structure = _structure(cell("structure"), ctx)
             if isinstance(structure, str):
-                problems.append(Issue(type="structure-error", message=structure, row=int(row), column=cmap.role("structure").label, value=cell("structure")))
+                problems.append(
+                    Issue(
+                        type="structure-error",
+                        message=structure,
+                        row=int(row),
+                        column=cmap.role("structure").label,
+                        value=cell("structure"),
+                    )
+                )
             else:
                 record.structure = structure
         if cell("composition"):
             composition = parse_composition(cell("composition"), decimal=ctx.decimal)
             if isinstance(composition, str):
-                problems.append(Issue(type="composition-error", message=composition, row=int(row), column=cmap.role("composition").label, value=cell("composition")))
+                problems.append(
+                    Issue(
+                        type="composition-error",
+                        message=composition,
+                        row=int(row),
+                        column=cmap.role("composition").label,
+                        value=cell("composition"),
+                    )
+                )
             else:
                 record.composition = composition
         out.errors.extend(problems)

@@ -92,8 +92,12 @@ def _manifest(path: Path, options: IngestOptions) -> Manifest | None:
     return with_mappings(manifest, parse_mappings(options.column_mappings, get_vocabulary()))
 
 
-def ingest_file(engine: Engine, path: Path | str, options: IngestOptions = IngestOptions(),
-                progress: Callable[[int], None] | None = None) -> Report:
+def ingest_file(
+    engine: Engine,
+    path: Path | str,
+    options: IngestOptions = IngestOptions(),
+    progress: Callable[[int], None] | None = None,
+) -> Report:
     """Ingest one file into one dataset. The report says what was (or would be) done and what is wrong.
 
     Without ``skip_invalid`` a single error leaves the database exactly as it was; with it,
@@ -127,11 +131,15 @@ def ingest_file(engine: Engine, path: Path | str, options: IngestOptions = Inges
     column_map = map_columns(table.header, vocabulary, manifest)
     for issue in column_map.issues:
         (report.error if issue.type in ERROR_TYPES else report.warn)(issue)
-    dataset_source = source_record(options.source or meta.get("citation"), meta.get("doi") if not options.source else None)
+    dataset_source = source_record(
+        options.source or meta.get("citation"), meta.get("doi") if not options.source else None
+    )
     if isinstance(dataset_source, str):
         report.error(Issue(type="doi-error", message=f"dataset source: {dataset_source}"))
     context = Context(
-        vocabulary=vocabulary, column_map=column_map, decimal=table.decimal,
+        vocabulary=vocabulary,
+        column_map=column_map,
+        decimal=table.decimal,
         placeholders=manifest.placeholders if manifest else (),
         default_class=meta.get("default_class"),
         constant_conditions=dict(manifest.conditions) if manifest else {},
@@ -153,12 +161,13 @@ def ingest_file(engine: Engine, path: Path | str, options: IngestOptions = Inges
     if options.staging_dir is not None:
         options.staging_dir.mkdir(parents=True, exist_ok=True)
         remove_stale_staging(options.staging_dir)
-    with tempfile.TemporaryDirectory(prefix=f"{_STAGING_PREFIX}{_staging_owner()}-", dir=options.staging_dir) as staging:
+    with tempfile.TemporaryDirectory(
+        prefix=f"{_STAGING_PREFIX}{_staging_owner()}-", dir=options.staging_dir
+    ) as staging:
         staged = _stage(table, context, report, options, Path(staging), progress)
         if staged is None:
             return report
-        return _apply(engine, report, staged, path=path, checksum=checksum, meta=meta, options=options,
-                      context=context)
+        return _apply(engine, report, staged, path=path, checksum=checksum, meta=meta, options=options, context=context)
 
 
 _STAGING_PREFIX = "biomatdb-staging-"
@@ -178,7 +187,7 @@ def remove_stale_staging(root: Path, *, foreign_after_s: float = 86_400.0) -> in
     removed = 0
     host = socket.gethostname()
     for folder in root.glob(f"{_STAGING_PREFIX}*"):
-        owner = folder.name[len(_STAGING_PREFIX):].rpartition("-")[0]
+        owner = folder.name[len(_STAGING_PREFIX) :].rpartition("-")[0]
         pid_text, _, rest = owner.partition(".")
         started, _, owner_host = rest.partition(".")
         if owner_host == host and pid_text.isdigit() and started.isdigit():
@@ -215,16 +224,19 @@ def _refused_or_unchanged(connection, report: Report, checksum: str, options: In
     """None when the upload ends here: refused (not the dataset's owner) or the same as the last
     one; otherwise how many measurements the dataset holds now. Run once before phase 1 and again
     inside the write transaction, where it decides."""
-    previous = connection.execute(select(Dataset.id, Dataset.checksum, Dataset.owner_key_id)
-                                  .where(Dataset.name == report.dataset)).first()
+    previous = connection.execute(
+        select(Dataset.id, Dataset.checksum, Dataset.owner_key_id).where(Dataset.name == report.dataset)
+    ).first()
     if previous is None:
         return 0
     if not may_change(previous.owner_key_id, options.actor):
-        report.error(Issue(type="forbidden", message=refusal(report.dataset, previous.owner_key_id),
-                           value=report.dataset))
+        report.error(
+            Issue(type="forbidden", message=refusal(report.dataset, previous.owner_key_id), value=report.dataset)
+        )
         return None
     measurements_before = connection.execute(
-        select(func.count()).select_from(Measurement).where(Measurement.dataset_id == previous.id)).scalar_one()
+        select(func.count()).select_from(Measurement).where(Measurement.dataset_id == previous.id)
+    ).scalar_one()
     if previous.checksum == checksum and _last_pipeline(connection, previous.id) == PIPELINE_VERSION:
         report.unchanged = True
         report.loaded = not options.dry_run
@@ -233,8 +245,14 @@ def _refused_or_unchanged(connection, report: Report, checksum: str, options: In
     return measurements_before
 
 
-def _stage(table, context: Context, report: Report, options: IngestOptions, staging: Path,
-           progress: Callable[[int], None] | None) -> _Staged | None:
+def _stage(
+    table,
+    context: Context,
+    report: Report,
+    options: IngestOptions,
+    staging: Path,
+    progress: Callable[[int], None] | None,
+) -> _Staged | None:
     """Phase 1: normalise every chunk into ``staging``; None when the file cannot be loaded (the
     report says why)."""
     column_map = context.column_map
@@ -287,8 +305,17 @@ def _strict(report: Report, options: IngestOptions) -> bool:
     return True
 
 
-def _apply(engine: Engine, report: Report, staged: _Staged, *, path: Path, checksum: str, meta: dict,
-           options: IngestOptions, context: Context) -> Report:
+def _apply(
+    engine: Engine,
+    report: Report,
+    staged: _Staged,
+    *,
+    path: Path,
+    checksum: str,
+    meta: dict,
+    options: IngestOptions,
+    context: Context,
+) -> Report:
     """Phase 2: the staged chunks into the core, in one write transaction."""
     with engine.connect() as connection:
         transaction = connection.begin()
@@ -299,11 +326,17 @@ def _apply(engine: Engine, report: Report, staged: _Staged, *, path: Path, check
                 transaction.rollback()
                 return report
             loader = Loader.start(
-                connection, dataset=report.dataset, checksum=checksum, filename=path.name,
-                license=options.license or meta.get("license"), origin=options.origin or meta.get("origin"),
-                uploader=options.uploader, source=context.dataset_source,
+                connection,
+                dataset=report.dataset,
+                checksum=checksum,
+                filename=path.name,
+                license=options.license or meta.get("license"),
+                origin=options.origin or meta.get("origin"),
+                uploader=options.uploader,
+                source=context.dataset_source,
                 owner_key_id=options.actor.key_id if options.actor is not None else None,
-                measurements_before=measurements_before, kind=meta.get("kind"),
+                measurements_before=measurements_before,
+                kind=meta.get("kind"),
             )
             for normalised, skip in staged.read():
                 loader.load_chunk(normalised, context.sources, skip)
@@ -311,16 +344,26 @@ def _apply(engine: Engine, report: Report, staged: _Staged, *, path: Path, check
             report.materials = loader.materials
             for issue in loader.warnings:
                 report.warn(issue)
-            for name in ("materials_created", "materials_updated", "measurements_added", "measurements_updated",
-                         "measurements_removed", "measurements_unchanged"):
+            for name in (
+                "materials_created",
+                "materials_updated",
+                "measurements_added",
+                "measurements_updated",
+                "measurements_removed",
+                "measurements_unchanged",
+            ):
                 setattr(report, name, getattr(counts, name))
             if _replace_needs_confirmation(counts.measurements_removed, measurements_before, options):
-                report.error(Issue(
-                    type="replace-unconfirmed", value=str(counts.measurements_removed),
-                    message=f"this upload would remove {counts.measurements_removed:,} of the "
-                            f"{measurements_before:,} measurements of dataset {report.dataset!r}, more than "
-                            f"{options.replace_max_share:.0%}; nothing was changed; upload again with "
-                            f"replace=true to replace the dataset"))
+                report.error(
+                    Issue(
+                        type="replace-unconfirmed",
+                        value=str(counts.measurements_removed),
+                        message=f"this upload would remove {counts.measurements_removed:,} of the "
+                        f"{measurements_before:,} measurements of dataset {report.dataset!r}, more than "
+                        f"{options.replace_max_share:.0%}; nothing was changed; upload again with "
+                        f"replace=true to replace the dataset",
+                    )
+                )
                 transaction.rollback()
                 return report
             # the last check before the commit, so that strict mode refuses a warning the load
@@ -364,8 +407,15 @@ def _clean_text(chunk, header: list[str], report: Report):
         if not hostile.any():
             continue
         for row, text in texts[hostile].items():
-            report.warn(Issue(type="control-character", row=int(row), column=header[column], value=printable(text)[:200],
-                              message="control or bidirectional-override characters were removed from this cell"))
+            report.warn(
+                Issue(
+                    type="control-character",
+                    row=int(row),
+                    column=header[column],
+                    value=printable(text)[:200],
+                    message="control or bidirectional-override characters were removed from this cell",
+                )
+            )
         chunk.loc[hostile, column] = texts[hostile].map(strip_hostile)
     return chunk
 
@@ -378,8 +428,12 @@ def _replace_needs_confirmation(removed: int, before: int, options: IngestOption
 
 def _last_pipeline(connection, dataset_id: int) -> str | None:
     """The pipeline version of the dataset's last upload: a newer pipeline may read the same file differently."""
-    return connection.execute(select(DatasetUpload.pipeline_version).where(DatasetUpload.dataset_id == dataset_id)
-                              .order_by(DatasetUpload.id.desc()).limit(1)).scalar()
+    return connection.execute(
+        select(DatasetUpload.pipeline_version)
+        .where(DatasetUpload.dataset_id == dataset_id)
+        .order_by(DatasetUpload.id.desc())
+        .limit(1)
+    ).scalar()
 
 
 def _rows_per_chunk(chunk_rows: int, column_map) -> int:

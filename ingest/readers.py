@@ -81,8 +81,10 @@ class ReadError(BiomatError, ValueError):
 
     def __init__(self, issues: Iterable[Issue]) -> None:
         self.issues: list[Issue] = list(issues)
-        super().__init__("; ".join(issue.message for issue in self.issues[:3]) or "unreadable file",
-                         type=self.issues[0].type if self.issues else None)
+        super().__init__(
+            "; ".join(issue.message for issue in self.issues[:3]) or "unreadable file",
+            type=self.issues[0].type if self.issues else None,
+        )
 
 
 @dataclass
@@ -191,7 +193,9 @@ def open_table(path: Path | str, *, sheet: str | None = None, limits: ReadLimits
     except LimitExceeded as exceeded:
         raise ReadError([exceeded.issue]) from None
     known = ", ".join(sorted({*_DELIMITED, *_WORKBOOKS, *_JSON}))
-    raise ReadError([_format_error(f"{path.name}: unsupported file type {suffix or '(no extension)'!r}; expected one of {known}")])
+    raise ReadError(
+        [_format_error(f"{path.name}: unsupported file type {suffix or '(no extension)'!r}; expected one of {known}")]
+    )
 
 
 def header_issues(header: list[str]) -> list[Issue]:
@@ -203,10 +207,18 @@ def header_issues(header: list[str]) -> list[Issue]:
     for position, label in enumerate(header, start=1):
         key = label.strip().casefold()
         if not key:
-            issues.append(Issue(type="blank-header", message=f"column {position} has no header label", column=f"#{position}"))
+            issues.append(
+                Issue(type="blank-header", message=f"column {position} has no header label", column=f"#{position}")
+            )
         elif key in first_position:
-            issues.append(Issue(type="duplicate-label", column=label.strip(), value=label,
-                                message=f"columns {first_position[key]} and {position} are both labelled {label.strip()!r}"))
+            issues.append(
+                Issue(
+                    type="duplicate-label",
+                    column=label.strip(),
+                    value=label,
+                    message=f"columns {first_position[key]} and {position} are both labelled {label.strip()!r}",
+                )
+            )
         else:
             first_position[key] = position
     return issues
@@ -222,6 +234,7 @@ def _label(text: str) -> str:
 
 # --- delimited text ------------------------------------------------------------------------
 
+
 @dataclass(frozen=True, slots=True)
 class _Encoding:
     name: str  # as reported on the Table
@@ -234,19 +247,32 @@ def _open_delimited(path: Path, default_delimiter: str) -> Table:
         sample = handle.read(SAMPLE_BYTES)
     encoding = _detect_encoding(path, sample)
     whole = len(sample) < SAMPLE_BYTES
-    text = codecs.getincrementaldecoder(encoding.codec)(errors="replace").decode(sample[encoding.bom_length:], final=whole)
+    text = codecs.getincrementaldecoder(encoding.codec)(errors="replace").decode(
+        sample[encoding.bom_length :], final=whole
+    )
     if not whole:
         text = text[: text.rfind("\n") + 1] or text
     delimiter = _choose_delimiter(text, default_delimiter, whole)
     header = _read_header(path, encoding, delimiter)
     if not header:
-        raise ReadError([Issue(type="empty-file", message=f"{path.name} holds no header row, only blank lines or delimiters")])
-    sample_rows = (fields for fields in islice(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), SAMPLE_RECORDS)
-                   if any(cell.strip() for cell in fields))
+        raise ReadError(
+            [Issue(type="empty-file", message=f"{path.name} holds no header row, only blank lines or delimiters")]
+        )
+    sample_rows = (
+        fields
+        for fields in islice(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), SAMPLE_RECORDS)
+        if any(cell.strip() for cell in fields)
+    )
     next(sample_rows, None)  # the header
-    return Table(path=path, format="tsv" if delimiter == "\t" else "csv", encoding=encoding.name,
-                 delimiter=delimiter, decimal=_decimal_mark(sample_rows), header=header,
-                 _records=lambda: _data_records(path, encoding, delimiter, len(header)))
+    return Table(
+        path=path,
+        format="tsv" if delimiter == "\t" else "csv",
+        encoding=encoding.name,
+        delimiter=delimiter,
+        decimal=_decimal_mark(sample_rows),
+        header=header,
+        _records=lambda: _data_records(path, encoding, delimiter, len(header)),
+    )
 
 
 def _detect_encoding(path: Path, sample: bytes) -> _Encoding:
@@ -268,8 +294,15 @@ def _detect_encoding(path: Path, sample: bytes) -> _Encoding:
             nul = block.find(b"\x00")
             if nul >= 0:
                 line = lines + block.count(b"\n", 0, nul)
-                raise ReadError([Issue(type="encoding-error", message=f"{path.name} holds a NUL byte at line {line} "
-                                       f"(byte {offset + nul:,}); it is not plain text there — save the file again as CSV")])
+                raise ReadError(
+                    [
+                        Issue(
+                            type="encoding-error",
+                            message=f"{path.name} holds a NUL byte at line {line} "
+                            f"(byte {offset + nul:,}); it is not plain text there — save the file again as CSV",
+                        )
+                    ]
+                )
             if undefined_at is None and (match := _CP1252_UNDEFINED.search(block)):
                 undefined_at = (offset + match.start(), lines + block.count(b"\n", 0, match.start()), match.group())
             if not block.isascii():
@@ -281,7 +314,7 @@ def _detect_encoding(path: Path, sample: bytes) -> _Encoding:
                     except UnicodeDecodeError as bad:
                         utf8_valid = False
                         at = max(0, min(bad.start, len(block) - 1))
-                        invalid_at = (lines + block.count(b"\n", 0, at), block[at:at + 1])
+                        invalid_at = (lines + block.count(b"\n", 0, at), block[at : at + 1])
             lines += block.count(b"\n")
             offset += len(block)
     if utf8_valid:
@@ -293,15 +326,30 @@ def _detect_encoding(path: Path, sample: bytes) -> _Encoding:
         return _Encoding("utf-8-sig" if bom_length else "utf-8", "utf-8", bom_length)
     if multibyte_line is not None and invalid_at is not None:
         line, byte = invalid_at
-        raise ReadError([Issue(type="encoding-error", message=(
-            f"{path.name} mixes encodings: line {multibyte_line} is written in UTF-8 but byte 0x{byte.hex().upper()} "
-            f"at line {line} is not UTF-8 (Windows-1252, perhaps); read as one or the other, one of the two lines "
-            f"would be garbled, so save the whole file as UTF-8"))])
+        raise ReadError(
+            [
+                Issue(
+                    type="encoding-error",
+                    message=(
+                        f"{path.name} mixes encodings: line {multibyte_line} is written in UTF-8 but byte 0x{byte.hex().upper()} "
+                        f"at line {line} is not UTF-8 (Windows-1252, perhaps); read as one or the other, one of the two lines "
+                        f"would be garbled, so save the whole file as UTF-8"
+                    ),
+                )
+            ]
+        )
     if undefined_at is None:
         return _Encoding("cp1252", "cp1252", bom_length)
     position, line, byte = undefined_at
-    raise ReadError([Issue(type="encoding-error", message=f"{path.name} is neither UTF-8 nor Windows-1252: byte 0x{byte.hex().upper()} "
-                           f"at line {line} (byte {position:,}) is undefined in both; save the file as UTF-8")])
+    raise ReadError(
+        [
+            Issue(
+                type="encoding-error",
+                message=f"{path.name} is neither UTF-8 nor Windows-1252: byte 0x{byte.hex().upper()} "
+                f"at line {line} (byte {position:,}) is undefined in both; save the file as UTF-8",
+            )
+        ]
+    )
 
 
 # a well-formed UTF-8 sequence of two to four bytes: in a file that is not UTF-8 throughout,
@@ -313,11 +361,19 @@ def _refuse_binary(path: Path, sample: bytes) -> None:
     """A known binary signature, or a sample with many control bytes, is no text file."""
     for signature, kind in _SIGNATURES:
         if sample.startswith(signature):
-            raise ReadError([_format_error(f"{path.name} is not text but looks like {kind} (it starts with {sample[:8]!r})")])
+            raise ReadError(
+                [_format_error(f"{path.name} is not text but looks like {kind} (it starts with {sample[:8]!r})")]
+            )
     control_share = len(sample.translate(None, _NOT_CONTROL)) / len(sample)
     if control_share > _BINARY_SHARE:
-        raise ReadError([_format_error(f"{path.name} looks binary, not text: {control_share:.0%} of its first "
-                                       f"{len(sample):,} bytes are control bytes (it starts with {sample[:8]!r})")])
+        raise ReadError(
+            [
+                _format_error(
+                    f"{path.name} looks binary, not text: {control_share:.0%} of its first "
+                    f"{len(sample):,} bytes are control bytes (it starts with {sample[:8]!r})"
+                )
+            ]
+        )
 
 
 def _check_decodes(path: Path, codec: str) -> None:
@@ -328,8 +384,15 @@ def _check_decodes(path: Path, codec: str) -> None:
                 decoder.decode(block)
             decoder.decode(b"", final=True)
         except UnicodeDecodeError as exc:
-            raise ReadError([Issue(type="encoding-error", message=f"{path.name} starts with a {codec} byte-order mark "
-                                   f"but does not decode as {codec}: {exc.reason}")]) from exc
+            raise ReadError(
+                [
+                    Issue(
+                        type="encoding-error",
+                        message=f"{path.name} starts with a {codec} byte-order mark "
+                        f"but does not decode as {codec}: {exc.reason}",
+                    )
+                ]
+            ) from exc
 
 
 def _choose_delimiter(text: str, default: str, whole: bool) -> str:
@@ -339,9 +402,13 @@ def _choose_delimiter(text: str, default: str, whole: bool) -> str:
 
     Not ``csv.Sniffer``: between equally consistent candidates it prefers ``,``, and so splits
     ``Material;Density, g/cm3`` / ``PEEK;1,3`` at the commas."""
+
     def score(delimiter: str) -> tuple[bool, float, int, int]:
-        records = [fields for fields in islice(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), SAMPLE_RECORDS)
-                   if any(cell.strip() for cell in fields)]
+        records = [
+            fields
+            for fields in islice(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), SAMPLE_RECORDS)
+            if any(cell.strip() for cell in fields)
+        ]
         if not whole and len(records) > 2:
             records.pop()  # the sample may end inside the last record
         if not records:  # nothing but this delimiter and blanks: a table of empty rows
@@ -411,7 +478,14 @@ def _csv_reader(path: Path, encoding: _Encoding, delimiter: str) -> Iterator[Any
             try:
                 yield csv.reader(text, delimiter=delimiter, strict=True)
             except UnicodeDecodeError as exc:  # only if the file changed since it was opened
-                raise ReadError([Issue(type="encoding-error", message=f"{path.name} no longer decodes as {encoding.name}: {exc.reason}")]) from exc
+                raise ReadError(
+                    [
+                        Issue(
+                            type="encoding-error",
+                            message=f"{path.name} no longer decodes as {encoding.name}: {exc.reason}",
+                        )
+                    ]
+                ) from exc
 
 
 def _labels(fields: list[str]) -> list[str]:
@@ -430,8 +504,17 @@ def _header_of(reader: Iterator[list[str]]) -> list[str]:
 def _broken_record(path: Path, error: csv.Error, line: int, row: int | None = None) -> ReadError:
     where = f"data row {row} (line {line})" if row is not None else f"line {line}"
     if "field limit" in str(error):
-        return ReadError([Issue(type="limit-exceeded", row=row, message=(
-            f"{path.name}, {where}: a cell is longer than the limit of {csv.field_size_limit():,} characters"))])
+        return ReadError(
+            [
+                Issue(
+                    type="limit-exceeded",
+                    row=row,
+                    message=(
+                        f"{path.name}, {where}: a cell is longer than the limit of {csv.field_size_limit():,} characters"
+                    ),
+                )
+            ]
+        )
     return ReadError([_format_error(f"{path.name}, {where}: {error} — is a quote unclosed or misplaced?", row=row)])
 
 
@@ -459,10 +542,17 @@ def _data_records(path: Path, encoding: _Encoding, delimiter: str, width: int) -
                 number += 1
                 if len(fields) > width and any(text.strip() for text in fields[width:]):
                     extra = delimiter.join(fields[width:])
-                    raise ReadError([Issue(
-                        type="extra-cell", row=number, value=extra[:200],
-                        message=f"data row {number} (line {last_line + 1}) has {len(fields)} fields but the header "
-                                f"has {width}; {extra[:60]!r} lies beyond the last column")])
+                    raise ReadError(
+                        [
+                            Issue(
+                                type="extra-cell",
+                                row=number,
+                                value=extra[:200],
+                                message=f"data row {number} (line {last_line + 1}) has {len(fields)} fields but the header "
+                                f"has {width}; {extra[:60]!r} lies beyond the last column",
+                            )
+                        ]
+                    )
                 yield number, fields
                 last_line = reader.line_num
         except csv.Error as exc:
@@ -471,40 +561,62 @@ def _data_records(path: Path, encoding: _Encoding, delimiter: str, width: int) -
 
 # --- workbooks -----------------------------------------------------------------------------
 
+
 def _open_workbook(path: Path, sheet: str | None) -> Table:
     try:
         with pd.ExcelFile(path, engine="calamine") as book:
             names = book.sheet_names
             chosen = sheet if sheet is not None else (names[0] if names else None)
-            frame = None if chosen not in names else pd.read_excel(
-                book, sheet_name=chosen, header=None, dtype=object, na_filter=False)
+            frame = (
+                None
+                if chosen not in names
+                else pd.read_excel(book, sheet_name=chosen, header=None, dtype=object, na_filter=False)
+            )
     except (python_calamine.CalamineError, ValueError) as exc:
         with path.open("rb") as handle:
             start = handle.read(8)
         kind = next((f" ({kind})" for signature, kind in _SIGNATURES if start.startswith(signature)), "")
-        raise ReadError([_format_error(f"{path.name} cannot be read as a workbook ({type(exc).__name__}: {exc}); "
-                                       f"it starts with {start!r}{kind}")]) from exc
+        raise ReadError(
+            [
+                _format_error(
+                    f"{path.name} cannot be read as a workbook ({type(exc).__name__}: {exc}); "
+                    f"it starts with {start!r}{kind}"
+                )
+            ]
+        ) from exc
     if frame is None:
         if sheet is None:
             raise ReadError([Issue(type="empty-file", message=f"{path.name} has no sheets")])
-        raise ReadError([_format_error(f"{path.name} has no sheet {sheet!r}; its sheets are {', '.join(map(repr, names))}")])
+        raise ReadError(
+            [_format_error(f"{path.name} has no sheet {sheet!r}; its sheets are {', '.join(map(repr, names))}")]
+        )
     cells = [[_workbook_text(value) for value in row] for row in frame.itertuples(index=False, name=None)]
     percentages, formulas = _formats_and_formulas(path, chosen)
     for row, column in percentages:
         value = frame.iat[row, column] if row < frame.shape[0] and column < frame.shape[1] else None
         if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
             cells[row][column] = _workbook_text(float(value) * 100) + " %"
-    uncomputed = [(row, column, formula) for row, column, formula in formulas
-                  if row >= frame.shape[0] or column >= frame.shape[1] or not cells[row][column]]
+    uncomputed = [
+        (row, column, formula)
+        for row, column, formula in formulas
+        if row >= frame.shape[0] or column >= frame.shape[1] or not cells[row][column]
+    ]
     if uncomputed:  # an empty text the formula did compute (=IF(…;"";…)) is not missing
         computed_text = _cached_text_cells(path, chosen)
         uncomputed = [entry for entry in uncomputed if entry[:2] not in computed_text]
     if uncomputed:
-        raise ReadError([Issue(
-            type="format-error", value=formula[:200],
-            message=f"cell {_cell_name(row, column)} of sheet {chosen!r} holds a formula with no computed value (the "
+        raise ReadError(
+            [
+                Issue(
+                    type="format-error",
+                    value=formula[:200],
+                    message=f"cell {_cell_name(row, column)} of sheet {chosen!r} holds a formula with no computed value (the "
                     f"program that wrote the file did not calculate it); open and save the file in a spreadsheet "
-                    f"application, or write the value") for row, column, formula in uncomputed[:20]])
+                    f"application, or write the value",
+                )
+                for row, column, formula in uncomputed[:20]
+            ]
+        )
     used_rows = [index for index, row in enumerate(cells) if any(text.strip() for text in row)]
     if not used_rows:
         raise ReadError([Issue(type="empty-file", message=f"sheet {chosen!r} of {path.name} is empty")])
@@ -513,8 +625,15 @@ def _open_workbook(path: Path, sheet: str | None) -> Table:
     header_index = used_rows[0]
     header = [_label(text) for text in cells[header_index][first:last]]
     data = [(index - header_index, row[first:last]) for index, row in enumerate(cells) if index > header_index]
-    return Table(path=path, format=path.suffix.lower().lstrip("."), encoding=None, delimiter=None, decimal=".",
-                 header=header, _records=lambda: iter(data))
+    return Table(
+        path=path,
+        format=path.suffix.lower().lstrip("."),
+        encoding=None,
+        delimiter=None,
+        decimal=".",
+        header=header,
+        _records=lambda: iter(data),
+    )
 
 
 def _formats_and_formulas(path: Path, sheet: str) -> tuple[list[tuple[int, int]], list[tuple[int, int, str]]]:
@@ -530,8 +649,9 @@ def _formats_and_formulas(path: Path, sheet: str) -> tuple[list[tuple[int, int]]
         book = openpyxl.load_workbook(path, read_only=True, data_only=False)
     except Exception as exc:  # openpyxl's own family, zipfile's and XML parsers': not knowing which cells are
         # percentages would misread them a hundredfold, so the file is refused rather than guessed
-        raise ReadError([_format_error(f"{path.name}: the cells' number formats cannot be read "
-                                       f"({type(exc).__name__}: {exc})")]) from exc
+        raise ReadError(
+            [_format_error(f"{path.name}: the cells' number formats cannot be read ({type(exc).__name__}: {exc})")]
+        ) from exc
     percentages, formulas = [], []
     try:
         for row in book[sheet].iter_rows():
@@ -586,8 +706,12 @@ def _cached_text_cells(path: Path, sheet: str) -> set[tuple[int, int]]:
 
     book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
-        return {(cell.row - 1, cell.column - 1) for row in book[sheet].iter_rows() for cell in row
-                if getattr(cell, "data_type", None) == "str"}
+        return {
+            (cell.row - 1, cell.column - 1)
+            for row in book[sheet].iter_rows()
+            for cell in row
+            if getattr(cell, "data_type", None) == "str"
+        }
     finally:
         book.close()
 
@@ -624,6 +748,7 @@ def _workbook_text(value: Any) -> str:
 
 # --- JSON ----------------------------------------------------------------------------------
 
+
 def _open_json(path: Path, limits: ReadLimits) -> Table:
     """JSON is UTF-8 (RFC 8259); a byte-order mark is dropped, anything else is refused."""
     content = path.read_bytes()
@@ -638,18 +763,39 @@ def _open_json(path: Path, limits: ReadLimits) -> Table:
             content.decode("utf-8")
         except UnicodeDecodeError as not_utf8:
             line = content.count(b"\n", 0, not_utf8.start) + 1
-            raise ReadError([Issue(type="encoding-error", message=f"{path.name} is not UTF-8, as JSON must be: byte "
-                                   f"0x{content[not_utf8.start]:02X} at line {line} (byte {not_utf8.start:,}); "
-                                   f"save it as UTF-8")]) from exc
-        raise ReadError([_format_error(f"{path.name} is not valid JSON: {exc.msg} at line {exc.lineno}, "
-                                       f"column {exc.colno} (character {exc.pos:,})")]) from exc
+            raise ReadError(
+                [
+                    Issue(
+                        type="encoding-error",
+                        message=f"{path.name} is not UTF-8, as JSON must be: byte "
+                        f"0x{content[not_utf8.start]:02X} at line {line} (byte {not_utf8.start:,}); "
+                        f"save it as UTF-8",
+                    )
+                ]
+            ) from exc
+        raise ReadError(
+            [
+                _format_error(
+                    f"{path.name} is not valid JSON: {exc.msg} at line {exc.lineno}, "
+                    f"column {exc.colno} (character {exc.pos:,})"
+                )
+            ]
+        ) from exc
     _refuse_duplicate_keys(path, content)
     records, base = _json_records(path, document)
     header, rows, paths, issues = _json_rows(records, limits, base)
     if issues:
         raise ReadError(issues)
-    return Table(path=path, format="json", encoding=None, delimiter=None, decimal=".", header=header,
-                 _records=lambda: enumerate(rows, start=1), _paths=paths)
+    return Table(
+        path=path,
+        format="json",
+        encoding=None,
+        delimiter=None,
+        decimal=".",
+        header=header,
+        _records=lambda: enumerate(rows, start=1),
+        _paths=paths,
+    )
 
 
 NEWLINE = b"\n"
@@ -685,9 +831,19 @@ def _refuse_duplicate_keys(path: Path, content: bytes) -> None:
             if b"{" not in between and b"}" not in between:  # the same flat object
                 where = f" (line {content.count(NEWLINE, 0, second) + 1})"
                 break
-        raise ReadError([Issue(type="duplicate-label", column=duplicate.key, value=duplicate.key, message=(
-            f"{path.name}: the key {duplicate.key!r} is written twice in one object{where}; "
-            f"only one of its values could be kept, so write each key once"))]) from None
+        raise ReadError(
+            [
+                Issue(
+                    type="duplicate-label",
+                    column=duplicate.key,
+                    value=duplicate.key,
+                    message=(
+                        f"{path.name}: the key {duplicate.key!r} is written twice in one object{where}; "
+                        f"only one of its values could be kept, so write each key once"
+                    ),
+                )
+            ]
+        ) from None
 
 
 def _json_records(path: Path, document: Any) -> tuple[list[Any], str]:
@@ -703,7 +859,9 @@ def _json_records(path: Path, document: Any) -> tuple[list[Any], str]:
             if key in arrays:
                 return document[key], json_path("$", key)
         found = f"arrays under {', '.join(map(repr, arrays))}, none named" if arrays else "no array; expected one under"
-        raise ReadError([_format_error(f"{path.name} holds an object with {found} {', '.join(map(repr, _RECORD_KEYS))}")])
+        raise ReadError(
+            [_format_error(f"{path.name} holds an object with {found} {', '.join(map(repr, _RECORD_KEYS))}")]
+        )
     raise ReadError([_format_error(f"{path.name} holds a single {_json_kind(document)}, not an array of records")])
 
 
@@ -758,7 +916,11 @@ class _JsonPaths:
         index = row - 1
         record, measurement = self.records[index], self.measurements[index]
         if measurement < 0:
-            return self.object_path(record) if position is None else json_path(self.object_path(record), self.keys[position])
+            return (
+                self.object_path(record)
+                if position is None
+                else json_path(self.object_path(record), self.keys[position])
+            )
         if position is None:
             return self.object_path(record, measurement)
         if position in self.own_sets[self.own[index]]:
@@ -766,8 +928,9 @@ class _JsonPaths:
         return json_path(self.object_path(record), self.keys[position])
 
 
-def _json_rows(records: list[Any], limits: ReadLimits,
-               base: str = "$") -> tuple[list[str], list[list[str]], _JsonPaths, list[Issue]]:
+def _json_rows(
+    records: list[Any], limits: ReadLimits, base: str = "$"
+) -> tuple[list[str], list[list[str]], _JsonPaths, list[Issue]]:
     """One row per record, or per measurement of a record with a ``measurements`` array (the
     record's other fields repeated; a measurement's field wins over the record's of the same name),
     with where each row and cell came from."""
@@ -779,26 +942,44 @@ def _json_rows(records: list[Any], limits: ReadLimits,
         row = len(flat_rows) + 1
         record_path = paths.object_path(number - 1)
         if not isinstance(record, dict):
-            issues.append(_format_error(f"record {number} is a {_json_kind(record)}, not an object of fields", row=row,
-                                        path=record_path))
+            issues.append(
+                _format_error(
+                    f"record {number} is a {_json_kind(record)}, not an object of fields", row=row, path=record_path
+                )
+            )
             continue
         measurements = record.get(_MEASUREMENTS)
-        if isinstance(measurements, dict) or (isinstance(measurements, list) and not all(isinstance(m, dict) for m in measurements)):
-            issues.append(_format_error(f"record {number}: {_MEASUREMENTS!r} must be an array of objects", row=row,
-                                        column=_MEASUREMENTS, path=json_path(record_path, _MEASUREMENTS)))
+        if isinstance(measurements, dict) or (
+            isinstance(measurements, list) and not all(isinstance(m, dict) for m in measurements)
+        ):
+            issues.append(
+                _format_error(
+                    f"record {number}: {_MEASUREMENTS!r} must be an array of objects",
+                    row=row,
+                    column=_MEASUREMENTS,
+                    path=json_path(record_path, _MEASUREMENTS),
+                )
+            )
             continue
         nested = isinstance(measurements, list)
         fields = _json_fields(record, number, row, issues, skip=_MEASUREMENTS if nested else None, path=record_path)
         for measurement_index, measurement in enumerate(measurements if nested and measurements else [{}]):
             where = f"record {number}, measurement {measurement_index + 1}"
             has_measurement = nested and bool(measurements)
-            own = _json_fields(measurement, where, len(flat_rows) + 1, issues, skip=None,
-                               path=paths.object_path(number - 1, measurement_index) if has_measurement else record_path)
+            own = _json_fields(
+                measurement,
+                where,
+                len(flat_rows) + 1,
+                issues,
+                skip=None,
+                path=paths.object_path(number - 1, measurement_index) if has_measurement else record_path,
+            )
             flat = {**fields, **own}
             for key in flat:
                 columns.setdefault(key, len(columns))
-            paths.add(number - 1, measurement_index if has_measurement else None,
-                      frozenset(columns[key] for key in own))
+            paths.add(
+                number - 1, measurement_index if has_measurement else None, frozenset(columns[key] for key in own)
+            )
             flat_rows.append(flat)
     check_columns(len(columns), limits)  # before the dense rows are built: sparse keys would fill them
     header = [_label(key) for key in columns]
@@ -807,16 +988,25 @@ def _json_rows(records: list[Any], limits: ReadLimits,
     return header, rows, paths, issues
 
 
-def _json_fields(record: dict[str, Any], where: int | str, row: int, issues: list[Issue], skip: str | None,
-                 path: str) -> dict[str, str]:
+def _json_fields(
+    record: dict[str, Any], where: int | str, row: int, issues: list[Issue], skip: str | None, path: str
+) -> dict[str, str]:
     fields = {}
     for key, value in record.items():
         if key == skip:
             continue
-        if isinstance(value, dict) or (isinstance(value, list) and any(isinstance(item, (dict, list)) for item in value)):
-            issues.append(_format_error(f"record {where}: field {key!r} holds a nested {_json_kind(value)}; "
-                                        f"only {_MEASUREMENTS!r} may hold objects, other fields must be flat", row=row,
-                                        column=key, path=json_path(path, key)))
+        if isinstance(value, dict) or (
+            isinstance(value, list) and any(isinstance(item, (dict, list)) for item in value)
+        ):
+            issues.append(
+                _format_error(
+                    f"record {where}: field {key!r} holds a nested {_json_kind(value)}; "
+                    f"only {_MEASUREMENTS!r} may hold objects, other fields must be flat",
+                    row=row,
+                    column=key,
+                    path=json_path(path, key),
+                )
+            )
             continue
         fields[key] = "; ".join(map(_json_text, value)) if isinstance(value, list) else _json_text(value)
     return fields
@@ -833,4 +1023,6 @@ def _json_text(value: Any) -> str:
 
 
 def _json_kind(value: Any) -> str:
-    return {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}.get(type(value), "number")
+    return {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
+        type(value), "number"
+    )

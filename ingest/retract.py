@@ -35,27 +35,41 @@ class Retraction:
     retracted_at: datetime
 
     def as_dict(self) -> dict:
-        return {"dataset": self.dataset, "measurements_retracted": self.measurements_retracted,
-                "materials_removed": self.materials_removed, "materials_touched": self.materials_touched,
-                "retracted_at": self.retracted_at.isoformat()}
+        return {
+            "dataset": self.dataset,
+            "measurements_retracted": self.measurements_retracted,
+            "materials_removed": self.materials_removed,
+            "materials_touched": self.materials_touched,
+            "retracted_at": self.retracted_at.isoformat(),
+        }
 
 
 def retract_dataset(connection: Connection, dataset_id: int) -> Retraction:
     """Run inside the caller's transaction; retracting twice retracts nothing more."""
     now = datetime.now(UTC)
     name = connection.execute(select(Dataset.name).where(Dataset.id == dataset_id)).scalar_one()
-    touched = set(connection.execute(
-        select(Measurement.material_id).where(Measurement.dataset_id == dataset_id).distinct()).scalars())
+    touched = set(
+        connection.execute(
+            select(Measurement.material_id).where(Measurement.dataset_id == dataset_id).distinct()
+        ).scalars()
+    )
     created = set(connection.execute(select(Material.id).where(Material.created_by_dataset_id == dataset_id)).scalars())
-    claimed = set(connection.execute(select(DetailClaim.material_id).where(DetailClaim.dataset_id == dataset_id)).scalars())
+    claimed = set(
+        connection.execute(select(DetailClaim.material_id).where(DetailClaim.dataset_id == dataset_id)).scalars()
+    )
     for table in (MaterialSynonym, MaterialApplication):
         claimed |= set(connection.execute(select(table.material_id).where(table.dataset_id == dataset_id)).scalars())
     touched |= claimed
     affected = sorted(touched | created)
     for start in range(0, len(affected), _BATCH):
-        connection.execute(insert(SearchOutbox).from_select(
-            ["material_id", "public_id", "created_at"],
-            select(Material.id, Material.public_id, literal(now)).where(Material.id.in_(affected[start:start + _BATCH]))))
+        connection.execute(
+            insert(SearchOutbox).from_select(
+                ["material_id", "public_id", "created_at"],
+                select(Material.id, Material.public_id, literal(now)).where(
+                    Material.id.in_(affected[start : start + _BATCH])
+                ),
+            )
+        )
     retracted = connection.execute(delete(Measurement).where(Measurement.dataset_id == dataset_id)).rowcount
     connection.execute(delete(DetailClaim).where(DetailClaim.dataset_id == dataset_id))
     # a material it touched that is left with no measurement and that no dataset names or describes
@@ -64,30 +78,54 @@ def retract_dataset(connection: Connection, dataset_id: int) -> Retraction:
     has_claims = select(DetailClaim.material_id).where(DetailClaim.material_id == Material.id).exists()
     orphans: list[int] = []
     for start in range(0, len(affected), _BATCH):
-        orphans += connection.execute(select(Material.id).where(
-            Material.id.in_(affected[start:start + _BATCH]), ~has_measurements, ~has_claims)).scalars().all()
+        orphans += (
+            connection.execute(
+                select(Material.id).where(
+                    Material.id.in_(affected[start : start + _BATCH]), ~has_measurements, ~has_claims
+                )
+            )
+            .scalars()
+            .all()
+        )
     orphans.sort()
     for start in range(0, len(orphans), _BATCH):
-        connection.execute(delete(Material).where(Material.id.in_(orphans[start:start + _BATCH])))
+        connection.execute(delete(Material).where(Material.id.in_(orphans[start : start + _BATCH])))
     remaining = sorted(set(affected) - set(orphans))
     # the names and applications it gave materials that stay (another dataset's, the fixtures'),
     # unless another dataset states them too; those from before migration 0006 name no dataset and stay
-    for table, kind, key in ((MaterialSynonym, "synonym", MaterialSynonym.name_key),
-                             (MaterialApplication, "application", MaterialApplication.application)):
+    for table, kind, key in (
+        (MaterialSynonym, "synonym", MaterialSynonym.name_key),
+        (MaterialApplication, "application", MaterialApplication.application),
+    ):
         kinds = ("synonym", "name") if kind == "synonym" else (kind,)  # a material's name is one of its synonyms
-        still_claimed = select(DetailClaim.material_id).where(
-            DetailClaim.kind.in_(kinds), DetailClaim.material_id == table.material_id,
-            DetailClaim.value_key == key).exists()
+        still_claimed = (
+            select(DetailClaim.material_id)
+            .where(
+                DetailClaim.kind.in_(kinds), DetailClaim.material_id == table.material_id, DetailClaim.value_key == key
+            )
+            .exists()
+        )
         ids = sorted(claimed)
         for start in range(0, len(ids), _BATCH):
-            connection.execute(delete(table).where(table.material_id.in_(ids[start:start + _BATCH]),
-                                                   table.dataset_id.is_not(None), ~still_claimed))
+            connection.execute(
+                delete(table).where(
+                    table.material_id.in_(ids[start : start + _BATCH]), table.dataset_id.is_not(None), ~still_claimed
+                )
+            )
     for start in range(0, len(remaining), _BATCH):
-        connection.execute(update(Material).where(Material.id.in_(remaining[start:start + _BATCH])).values(updated_at=now))
+        connection.execute(
+            update(Material).where(Material.id.in_(remaining[start : start + _BATCH])).values(updated_at=now)
+        )
     refresh_names(connection, remaining, vocabulary_name=vocabulary_name)  # its names may have been shown
     refresh_search_text(connection, remaining)
-    connection.execute(update(Dataset).where(Dataset.id == dataset_id).values(
-        retracted_at=now, updated_at=now, checksum=None))
+    connection.execute(
+        update(Dataset).where(Dataset.id == dataset_id).values(retracted_at=now, updated_at=now, checksum=None)
+    )
     bump_generation(connection)
-    return Retraction(dataset=name, measurements_retracted=retracted, materials_removed=len(orphans),
-                      materials_touched=len(affected), retracted_at=now)
+    return Retraction(
+        dataset=name,
+        measurements_retracted=retracted,
+        materials_removed=len(orphans),
+        materials_touched=len(affected),
+        retracted_at=now,
+    )

@@ -74,15 +74,17 @@ class _Snapshot:
         if len(self.material_ids) == 0 and self.materials_of:
             counts = np.fromiter(map(len, self.materials_of), dtype=np.int64, count=len(self.materials_of))
             self.structure_of = np.repeat(np.arange(len(self.materials_of), dtype=np.int64), counts)
-            self.material_ids = np.fromiter((m for ids in self.materials_of for m in ids), dtype=np.int64,
-                                            count=int(counts.sum()))
+            self.material_ids = np.fromiter(
+                (m for ids in self.materials_of for m in ids), dtype=np.int64, count=int(counts.sum())
+            )
 
 
 class ChemistryIndex:
     """Resolves chemistry filter nodes to ``{material id: score}`` against the core."""
 
-    def __init__(self, engine: Engine, *, budget_s: float = DEFAULT_BUDGET_S,
-                 limits: StructureLimits = StructureLimits()) -> None:
+    def __init__(
+        self, engine: Engine, *, budget_s: float = DEFAULT_BUDGET_S, limits: StructureLimits = StructureLimits()
+    ) -> None:
         self.engine = engine
         self.budget_s = budget_s
         self.limits = limits
@@ -134,14 +136,21 @@ class ChemistryIndex:
         materials = defaultdict(list)
         with self.engine.connect() as connection:
             for material_id, structure_id in connection.execute(
-                    select(Material.id, Material.structure_id).where(Material.structure_id.is_not(None))
-                    .order_by(Material.id)):
+                select(Material.id, Material.structure_id)
+                .where(Material.structure_id.is_not(None))
+                .order_by(Material.id)
+            ):
                 materials[structure_id].append(material_id)
             rows = connection.execute(
-                select(ChemicalStructure.id, ChemicalStructure.canonical_smiles, ChemicalStructure.fingerprint,
-                       ChemicalStructure.pattern_fingerprint)
+                select(
+                    ChemicalStructure.id,
+                    ChemicalStructure.canonical_smiles,
+                    ChemicalStructure.fingerprint,
+                    ChemicalStructure.pattern_fingerprint,
+                )
                 .where(ChemicalStructure.id.in_(select(Material.structure_id)))
-                .order_by(ChemicalStructure.id)).all()
+                .order_by(ChemicalStructure.id)
+            ).all()
         holder = rdSubstructLibrary.CachedTrustedSmilesMolHolder()
         patterns = rdSubstructLibrary.PatternHolder()
         fingerprints, materials_of = [], []
@@ -151,8 +160,11 @@ class ChemistryIndex:
                 if mol is None:  # stored structures were all parsed at ingest; one that no longer parses is skipped
                     continue
                 morgan = DataStructs.CreateFromBinaryText(stored) if stored else fingerprint(mol)
-                screen = (DataStructs.CreateFromBinaryText(stored_pattern) if stored_pattern
-                          else patterns.MakeFingerprint(mol))
+                screen = (
+                    DataStructs.CreateFromBinaryText(stored_pattern)
+                    if stored_pattern
+                    else patterns.MakeFingerprint(mol)
+                )
             else:
                 morgan = DataStructs.CreateFromBinaryText(stored)
                 screen = DataStructs.CreateFromBinaryText(stored_pattern)
@@ -178,7 +190,9 @@ class ChemistryIndex:
             if time.thread_time() - started >= self.budget_s:
                 raise QueryError(
                     f"substructure search for {pattern!r} ran out of its time budget of {self.budget_s:g} s of CPU "
-                    f"after {start} of {total} structures; use a more specific pattern", type="search-timeout")
+                    f"after {start} of {total} structures; use a more specific pattern",
+                    type="search-timeout",
+                )
             end = min(start + _SLICE, total)
             hits.extend(snapshot.library.GetMatches(query, start, end, numThreads=1, maxResults=end - start))
         matched = np.zeros(total, dtype=bool)

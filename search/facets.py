@@ -59,22 +59,29 @@ def _pairs(material_ids: np.ndarray, rows: list[tuple[int, object]]) -> _Pairs:
     values = sorted({_text(value) for _, value in rows})
     code = {value: index for index, value in enumerate(values)}
     positions = np.searchsorted(material_ids, np.array([m for m, _ in rows], dtype=np.int64))
-    return _Pairs(rows=positions.astype(np.int64), codes=np.array([code[_text(v)] for _, v in rows], dtype=np.int64),
-                  values=values)
+    return _Pairs(
+        rows=positions.astype(np.int64),
+        codes=np.array([code[_text(v)] for _, v in rows], dtype=np.int64),
+        values=values,
+    )
 
 
 def build(connection) -> FacetIndex:
     """From one connection, so that the rows agree with the generation read on it."""
-    material_rows = connection.execute(select(Material.id, Material.material_class, Material.biodegradable,
-                                              Material.origin).order_by(Material.id)).all()
+    material_rows = connection.execute(
+        select(Material.id, Material.material_class, Material.biodegradable, Material.origin).order_by(Material.id)
+    ).all()
     material_ids = np.array([row[0] for row in material_rows], dtype=np.int64)
-    applications = connection.execute(select(MaterialApplication.material_id, MaterialApplication.application)
-                                      .distinct()).all()
+    applications = connection.execute(
+        select(MaterialApplication.material_id, MaterialApplication.application).distinct()
+    ).all()
     # the materials ``has PROPERTY`` finds: a qualitative measurement is no value of the property
-    properties = connection.execute(select(Measurement.material_id, Measurement.property_key)
-                                    .where(has_value()).distinct()).all()
-    datasets = connection.execute(select(Measurement.material_id, Dataset.name)
-                                  .join(Dataset, Dataset.id == Measurement.dataset_id).distinct()).all()
+    properties = connection.execute(
+        select(Measurement.material_id, Measurement.property_key).where(has_value()).distinct()
+    ).all()
+    datasets = connection.execute(
+        select(Measurement.material_id, Dataset.name).join(Dataset, Dataset.id == Measurement.dataset_id).distinct()
+    ).all()
     facets = {
         "class": _pairs(material_ids, [(row[0], row[1]) for row in material_rows]),
         "biodegradable": _pairs(material_ids, [(row[0], row[2]) for row in material_rows]),

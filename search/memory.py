@@ -69,8 +69,9 @@ class Words:
     @classmethod
     def build(cls, texts: list[str | None]) -> Words:
         split = [text.split() if text else [] for text in texts]
-        rows = np.repeat(np.arange(len(texts), dtype=np.int64), np.fromiter(map(len, split), dtype=np.int64,
-                                                                             count=len(split)))
+        rows = np.repeat(
+            np.arange(len(texts), dtype=np.int64), np.fromiter(map(len, split), dtype=np.int64, count=len(split))
+        )
         codes, uniques = pd.factorize(np.array(list(chain.from_iterable(split)), dtype=object))
         alphabetical = sorted(range(len(uniques)), key=uniques.__getitem__)
         words = [uniques[i] for i in alphabetical]
@@ -83,7 +84,7 @@ class Words:
 
     def _run(self, low: int, high: int) -> np.ndarray:
         mask = np.zeros(self.size, dtype=bool)
-        mask[self.rows[self.indptr[low]:self.indptr[high]]] = True
+        mask[self.rows[self.indptr[low] : self.indptr[high]]] = True
         return mask
 
     def exact(self, word: str) -> np.ndarray:
@@ -227,9 +228,19 @@ _QUALIFIERS = ["=", "~", ">", ">=", "<", "<=", "range", QUALITATIVE]
 _QUALIFIER_CODE = {q: i for i, q in enumerate(_QUALIFIERS)}
 
 
-_MEASUREMENT_ROW = np.dtype([("id", "i8"), ("material_id", "i8"), ("property_key", "O"), ("qualifier", "i1"),
-                             ("value_min", "f8"), ("value_max", "f8"), ("temperature", "f8"), ("dataset_id", "i8"),
-                             ("source_id", "i8")])
+_MEASUREMENT_ROW = np.dtype(
+    [
+        ("id", "i8"),
+        ("material_id", "i8"),
+        ("property_key", "O"),
+        ("qualifier", "i1"),
+        ("value_min", "f8"),
+        ("value_max", "f8"),
+        ("temperature", "f8"),
+        ("dataset_id", "i8"),
+        ("source_id", "i8"),
+    ]
+)
 
 
 def _raw(connection, statement) -> object:
@@ -248,10 +259,20 @@ def _raw(connection, statement) -> object:
 def build(connection, generation: int) -> MemoryIndex:
     """From one connection, inside one read snapshot (``read_snapshot``), so that every column is
     of ``generation``."""
-    cursor = _raw(connection, select(
-        Material.id, Material.public_id, Material.name_key, Material.material_class, Material.origin,
-        Material.biodegradable, Material.search_text, Material.search_name, Material.search_names)
-        .order_by(Material.id))
+    cursor = _raw(
+        connection,
+        select(
+            Material.id,
+            Material.public_id,
+            Material.name_key,
+            Material.material_class,
+            Material.origin,
+            Material.biodegradable,
+            Material.search_text,
+            Material.search_name,
+            Material.search_names,
+        ).order_by(Material.id),
+    )
     try:
         materials = cursor.fetchall()
     finally:
@@ -270,15 +291,25 @@ def build(connection, generation: int) -> MemoryIndex:
 
     applications: dict[str, list[int]] = {}
     for material_id, application in connection.execute(
-            select(MaterialApplication.material_id, MaterialApplication.application)):
+        select(MaterialApplication.material_id, MaterialApplication.application)
+    ):
         applications.setdefault(application, []).append(material_id)
 
     qualifier = case(*((Measurement.qualifier == q, i) for i, q in enumerate(_QUALIFIERS)), else_=-1)
-    cursor = _raw(connection, select(
-        Measurement.id, Measurement.material_id, Measurement.property_key, qualifier,
-        func.coalesce(Measurement.value_min, literal(-math.inf)), func.coalesce(Measurement.value_max, literal(math.inf)),
-        func.coalesce(Measurement.temperature_K, literal(-math.inf)), Measurement.dataset_id,
-        func.coalesce(Measurement.source_id, literal(-1))))
+    cursor = _raw(
+        connection,
+        select(
+            Measurement.id,
+            Measurement.material_id,
+            Measurement.property_key,
+            qualifier,
+            func.coalesce(Measurement.value_min, literal(-math.inf)),
+            func.coalesce(Measurement.value_max, literal(math.inf)),
+            func.coalesce(Measurement.temperature_K, literal(-math.inf)),
+            Measurement.dataset_id,
+            func.coalesce(Measurement.source_id, literal(-1)),
+        ),
+    )
     try:
         rows = np.fromiter(cursor, dtype=_MEASUREMENT_ROW)
     finally:
@@ -298,8 +329,12 @@ def build(connection, generation: int) -> MemoryIndex:
     # the text conditions, recorded on a few measurements each: read where they are, placed by id
     conditions = {name: np.full(len(rows), None, dtype=object) for name in _TEXT_CONDITIONS}
     by_id = np.argsort(rows["id"])
-    cursor = _raw(connection, select(Measurement.id, *(getattr(Measurement, name) for name in _TEXT_CONDITIONS))
-                  .where(or_(*(getattr(Measurement, name).is_not(None) for name in _TEXT_CONDITIONS))))
+    cursor = _raw(
+        connection,
+        select(Measurement.id, *(getattr(Measurement, name) for name in _TEXT_CONDITIONS)).where(
+            or_(*(getattr(Measurement, name).is_not(None) for name in _TEXT_CONDITIONS))
+        ),
+    )
     try:
         recorded = cursor.fetchall()
     finally:
@@ -311,19 +346,29 @@ def build(connection, generation: int) -> MemoryIndex:
             conditions[name][where] = recorded_columns[i]
 
     return MemoryIndex(
-        generation=generation, material_ids=material_ids,
+        generation=generation,
+        material_ids=material_ids,
         public_ids={public_id: i for i, public_id in enumerate(columns[1])},
-        name_order=name_order, name_rank=name_rank,
-        material_class=Codes.build(list(columns[3])), origin=Codes.build(list(columns[4])),
+        name_order=name_order,
+        name_rank=name_rank,
+        material_class=Codes.build(list(columns[3])),
+        origin=Codes.build(list(columns[4])),
         biodegradable=biodegradable,
         applications={app: np.unique(positions(ids)) for app, ids in applications.items()},
-        slices=slices, position=position.astype(np.int32), has_value=rows["qualifier"] != _QUALIFIER_CODE[QUALITATIVE],
-        qualifier=rows["qualifier"], value_min=ends(rows["value_min"]), value_max=ends(rows["value_max"]),
+        slices=slices,
+        position=position.astype(np.int32),
+        has_value=rows["qualifier"] != _QUALIFIER_CODE[QUALITATIVE],
+        qualifier=rows["qualifier"],
+        value_min=ends(rows["value_min"]),
+        value_max=ends(rows["value_max"]),
         temperature=ends(rows["temperature"]),
         conditions={name: Codes.build(values) for name, values in conditions.items()},
-        dataset_id=rows["dataset_id"].astype(np.int32), source_id=rows["source_id"].astype(np.int32),
-        text=Words.build(list(columns[6])), name_words=Words.build(list(columns[7])),
-        names_words=Words.build(list(columns[8])))
+        dataset_id=rows["dataset_id"].astype(np.int32),
+        source_id=rows["source_id"].astype(np.int32),
+        text=Words.build(list(columns[6])),
+        name_words=Words.build(list(columns[7])),
+        names_words=Words.build(list(columns[8])),
+    )
 
 
 class Unsupported(Exception):
@@ -377,7 +422,8 @@ class Evaluator:
         index = self.index
         test = interval_within if self.match == "certain" else interval_intersects
         rows = index.has_value[start:stop] & test(
-            node.interval, index.value_min[start:stop], index.value_max[start:stop], index.qualifier[start:stop])
+            node.interval, index.value_min[start:stop], index.value_max[start:stop], index.qualifier[start:stop]
+        )
         for c in node.where:
             if not rows.any():
                 break
@@ -417,6 +463,7 @@ class Evaluator:
     def _chemistry(self, node: Substructure | Similarity) -> np.ndarray:
         if self.chemistry is None:
             from biomatdb.errors import QueryError
+
             raise QueryError("this search backend has no chemistry index", type="unsupported")
         arrays = getattr(self.chemistry, "arrays", None)
         if arrays is not None:
@@ -438,8 +485,10 @@ class Evaluator:
     # --- one measurement's conditions -------------------------------------------------------
 
     def _dataset_ids(self, name: str) -> np.ndarray:
-        return np.fromiter(self.connection.execute(
-            select(Dataset.id).where(func.lower(Dataset.name) == name.casefold())).scalars(), dtype=np.int64)
+        return np.fromiter(
+            self.connection.execute(select(Dataset.id).where(func.lower(Dataset.name) == name.casefold())).scalars(),
+            dtype=np.int64,
+        )
 
     def condition(self, c: Condition, start: int, stop: int) -> np.ndarray:
         """``WHERE field OP value`` on the same measurement; ``!=`` also holds where it is not recorded."""
@@ -459,17 +508,25 @@ class Evaluator:
             holds = np.isin(index.dataset_id[start:stop], self._dataset_ids(str(c.value)))
         elif c.field == "source":
             wanted = str(c.value).casefold()
-            ids = np.fromiter(self.connection.execute(select(Source.id).where(or_(
-                func.lower(Source.doi) == wanted, func.lower(Source.citation) == wanted))).scalars(), dtype=np.int64)
+            ids = np.fromiter(
+                self.connection.execute(
+                    select(Source.id).where(
+                        or_(func.lower(Source.doi) == wanted, func.lower(Source.citation) == wanted)
+                    )
+                ).scalars(),
+                dtype=np.int64,
+            )
             holds = np.isin(index.source_id[start:stop], ids)
         else:
             holds = index.conditions[c.field].codes[start:stop] == index.conditions[c.field].index.get(
-                str(c.value).casefold(), -2)
+                str(c.value).casefold(), -2
+            )
         if c.op == "=":
             return holds
         if c.op == "!=":
             return ~holds
         from biomatdb.errors import QueryError
+
         raise QueryError(f"the condition {c.field} compares with = or != only", type="query-error")
 
 
@@ -550,8 +607,9 @@ class MemoryIndexes:
             if engine in self._building:
                 return None
             self._building.add(engine)
-        thread = threading.Thread(target=self._build, args=(weakref.ref(engine),), name="biomatdb-memory-index",
-                                  daemon=True)
+        thread = threading.Thread(
+            target=self._build, args=(weakref.ref(engine),), name="biomatdb-memory-index", daemon=True
+        )
         thread.start()
         return thread
 

@@ -153,9 +153,13 @@ class Query(BaseModel):
     filter: Filter | None = Field(None, description="The parsed filter (see the filter language).")
     facets: list[str] = Field(default_factory=list, description=f"Facets to count: {', '.join(FACETS)}.")
     sort: Sort | None = None
-    match: Literal["possible", "certain"] = Field("possible", description=(
-        "possible: a measurement matches a property filter when its interval meets the asked one; certain: "
-        "only when its whole interval, a bound included, lies within it."))
+    match: Literal["possible", "certain"] = Field(
+        "possible",
+        description=(
+            "possible: a measurement matches a property filter when its interval meets the asked one; certain: "
+            "only when its whole interval, a bound included, lies within it."
+        ),
+    )
     limit: int = Field(20, ge=1, le=MAX_LIMIT)
     cursor: str | None = Field(None, description="Opaque cursor from a previous page's next_cursor.")
 
@@ -189,9 +193,13 @@ class MatchedMeasurement(BaseModel):
     conditions: dict = Field(default_factory=dict)
     source: str | None = None
     dataset: str
-    certainty: Literal["certain", "possible"] | None = Field(None, description=(
-        "certain: the measurement's whole interval lies within an asked interval it was matched for; possible: it "
-        "only meets it. None for a measurement shown for `has`."))
+    certainty: Literal["certain", "possible"] | None = Field(
+        None,
+        description=(
+            "certain: the measurement's whole interval lies within an asked interval it was matched for; possible: it "
+            "only meets it. None for a measurement shown for `has`."
+        ),
+    )
 
 
 class Hit(BaseModel):
@@ -210,21 +218,51 @@ class FacetValue(BaseModel):
 
 
 class SearchResult(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "results": [{"id": "bm-7baae26c1e", "name": "PDLLA", "class": "polymer", "score": None, "measurements": [
-            {"property": "youngs_modulus", "value": 1.9, "value_min": 1.9, "value_max": 1.9, "qualifier": "=",
-             "uncertainty": None, "unit": "GPa", "conditions": {},
-             "source": "Middleton JC, Tipton AJ. Synthetic biodegradable polymers as orthopedic devices. "
-                       "Biomaterials 21 (2000) 2335-2346 (Table 1)", "dataset": "biomatdb-curated-polymers"}]}],
-        "facets": {"class": [{"value": "polymer", "count": 13}]},
-        "total": 13, "next_cursor": "eyJvIjoxLCJxIjoiMTZiZGM3ZDFiZDdjIn0"}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "results": [
+                        {
+                            "id": "bm-7baae26c1e",
+                            "name": "PDLLA",
+                            "class": "polymer",
+                            "score": None,
+                            "measurements": [
+                                {
+                                    "property": "youngs_modulus",
+                                    "value": 1.9,
+                                    "value_min": 1.9,
+                                    "value_max": 1.9,
+                                    "qualifier": "=",
+                                    "uncertainty": None,
+                                    "unit": "GPa",
+                                    "conditions": {},
+                                    "source": "Middleton JC, Tipton AJ. Synthetic biodegradable polymers as orthopedic devices. "
+                                    "Biomaterials 21 (2000) 2335-2346 (Table 1)",
+                                    "dataset": "biomatdb-curated-polymers",
+                                }
+                            ],
+                        }
+                    ],
+                    "facets": {"class": [{"value": "polymer", "count": 13}]},
+                    "total": 13,
+                    "next_cursor": "eyJvIjoxLCJxIjoiMTZiZGM3ZDFiZDdjIn0",
+                }
+            ]
+        }
+    )
 
     results: list[Hit]
     facets: dict[str, list[FacetValue]] = Field(default_factory=dict)
     total: int
-    spelling: dict[str, str] = Field(default_factory=dict, description=(
-        "Words of the text that matched nothing, each with the indexed word searched instead "
-        "(\"titanum\": \"titanium\")."))
+    spelling: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "Words of the text that matched nothing, each with the indexed word searched instead "
+            '("titanum": "titanium").'
+        ),
+    )
     next_cursor: str | None = None
 
 

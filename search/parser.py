@@ -121,8 +121,12 @@ def parse_filter(text: str) -> Filter:
     read as asked; it never guesses a unit, a property or a class.
     """
     if not text.strip():
-        raise QueryError("the filter is empty", type="syntax-error", position=0,
-                         expected=_expected_names({"NAME", "_HAS", "_NOT", "LPAR", "_SUBSTRUCTURE", "_SIMILARITY"}))
+        raise QueryError(
+            "the filter is empty",
+            type="syntax-error",
+            position=0,
+            expected=_expected_names({"NAME", "_HAS", "_NOT", "LPAR", "_SUBSTRUCTURE", "_SIMILARITY"}),
+        )
     try:
         tree = filter_parser().parse(text)
     except UnexpectedInput as exc:
@@ -135,12 +139,18 @@ def parse_filter(text: str) -> Filter:
         raise
     depth, conditions = _shape(node)
     if depth > MAX_DEPTH:
-        raise QueryError(f"the filter nests more than {MAX_DEPTH} levels deep (NOT, AND, OR and parens)",
-                         type="too-complex", position=0)
+        raise QueryError(
+            f"the filter nests more than {MAX_DEPTH} levels deep (NOT, AND, OR and parens)",
+            type="too-complex",
+            position=0,
+        )
     if conditions > MAX_CONDITIONS:
-        raise QueryError(f"the filter has {conditions} conditions; at most {MAX_CONDITIONS} are answered "
-                         f"(a range such as 'youngs_modulus in 1..3 GPa' replaces many ORs)",
-                         type="too-complex", position=0)
+        raise QueryError(
+            f"the filter has {conditions} conditions; at most {MAX_CONDITIONS} are answered "
+            f"(a range such as 'youngs_modulus in 1..3 GPa' replaces many ORs)",
+            type="too-complex",
+            position=0,
+        )
     return node
 
 
@@ -167,8 +177,12 @@ def _syntax_error(text: str, exc: UnexpectedInput) -> QueryError:
     if isinstance(exc, UnexpectedCharacters):
         position = exc.pos_in_stream
         if text[position] in "\"'":
-            return QueryError(f"unclosed quote at position {position}; end the text with {text[position]}",
-                              type="syntax-error", position=position, expected=[text[position]])
+            return QueryError(
+                f"unclosed quote at position {position}; end the text with {text[position]}",
+                type="syntax-error",
+                position=position,
+                expected=[text[position]],
+            )
         accepted = set(exc.allowed or ())
         found = repr(text[position])
     elif isinstance(exc, UnexpectedToken) and exc.token.type != "$END":
@@ -180,12 +194,15 @@ def _syntax_error(text: str, exc: UnexpectedInput) -> QueryError:
         accepted = set(getattr(exc, "accepts", None) or getattr(exc, "expected", None) or ())
         found = None
     expected = _expected_names(accepted, _previous_word(text, position))
-    where = (f"unexpected {found} at position {position}" if found
-             else f"the filter ends too early at position {position}")
+    where = (
+        f"unexpected {found} at position {position}" if found else f"the filter ends too early at position {position}"
+    )
     message = f"{where}; expected {or_list(expected)}" if expected else where
     if isinstance(exc, UnexpectedToken) and exc.token.type == "_OR" and "_OR" not in accepted:
-        message += ("; conditions after WHERE run to the end of the filter or a closing paren, so put the "
-                    "property filter and its WHERE in parentheses: (… WHERE …) OR …")
+        message += (
+            "; conditions after WHERE run to the end of the filter or a closing paren, so put the "
+            "property filter and its WHERE in parentheses: (… WHERE …) OR …"
+        )
     return QueryError(message, type="syntax-error", position=position, expected=expected)
 
 
@@ -268,8 +285,12 @@ def _words(tokens: list[Token]) -> _Text:
 def _number(token: Token) -> float:
     value = float(token.replace("−", "-"))
     if not math.isfinite(value):
-        raise QueryError(f"{token!s} is not a finite number", type="invalid-number",
-                         position=token.start_pos, expected=["a finite number"])
+        raise QueryError(
+            f"{token!s} is not a finite number",
+            type="invalid-number",
+            position=token.start_pos,
+            expected=["a finite number"],
+        )
     return value
 
 
@@ -310,12 +331,19 @@ class _ToModel(Transformer_NonRecursive):
         if not isinstance(value, _Quantity):
             raise QueryError(
                 f"{prop.key} compares with a number and a unit, e.g. {prop.key} {_op(op_token)} 1 {prop.unit}",
-                type="syntax-error", position=value.start, expected=["a number"])
+                type="syntax-error",
+                position=value.start,
+                expected=["a number"],
+            )
         asked = _canonical(prop, value)
         op = _op(op_token)
         if op == "!=":
-            return Or(items=(PropertyFilter(property=prop.key, interval=Interval(high=asked, high_open=True)),
-                             PropertyFilter(property=prop.key, interval=Interval(low=asked, low_open=True))))
+            return Or(
+                items=(
+                    PropertyFilter(property=prop.key, interval=Interval(high=asked, high_open=True)),
+                    PropertyFilter(property=prop.key, interval=Interval(low=asked, low_open=True)),
+                )
+            )
         interval = {
             "=": Interval(low=asked, high=asked),
             "<": Interval(high=asked, high_open=True),
@@ -331,12 +359,17 @@ class _ToModel(Transformer_NonRecursive):
         prop = _property(subject)
         low, high = _number(low_token), _number(high_token)
         if low > high:
-            raise QueryError(f"empty interval: {low_token!s} is above {high_token!s}; write the lower end first",
-                             type="empty-interval", position=low_token.start_pos,
-                             expected=[f"a number up to {high_token!s}"])
+            raise QueryError(
+                f"empty interval: {low_token!s} is above {high_token!s}; write the lower end first",
+                type="empty-interval",
+                position=low_token.start_pos,
+                expected=[f"a number up to {high_token!s}"],
+            )
         unit_text = unit[0] if unit else None
-        ends = [_canonical(prop, _Quantity(number, str(token), token.start_pos, token.end_pos, unit_text))
-                for number, token in ((low, low_token), (high, high_token))]
+        ends = [
+            _canonical(prop, _Quantity(number, str(token), token.start_pos, token.end_pos, unit_text))
+            for number, token in ((low, low_token), (high, high_token))
+        ]
         return PropertyFilter(property=prop.key, interval=Interval(low=min(ends), high=max(ends)))
 
     def has(self, children):
@@ -353,11 +386,17 @@ class _ToModel(Transformer_NonRecursive):
         if isinstance(node, HasProperty):
             return PropertyFilter(property=node.property, where=where)
         if isinstance(node, Or):  # `!=` on a property: both halves carry the conditions
-            return Or(items=tuple(PropertyFilter(property=item.property, interval=item.interval, where=where)
-                                  for item in node.items))
+            return Or(
+                items=tuple(
+                    PropertyFilter(property=item.property, interval=item.interval, where=where) for item in node.items
+                )
+            )
         raise QueryError(
             f"WHERE conditions belong to a property filter; {node.field} is a field of the material",
-            type="syntax-error", position=where_token.start_pos, expected=["AND", "OR", ")", "the end of the filter"])
+            type="syntax-error",
+            position=where_token.start_pos,
+            expected=["AND", "OR", ")", "the end of the filter"],
+        )
 
     def condition(self, children):
         """``condition: subject OP value``: temperature, medium, method, standard, state, dataset, source."""
@@ -366,16 +405,25 @@ class _ToModel(Transformer_NonRecursive):
         if field is None:
             hint = ""
             if normalise_label(subject.text) in _FIELDS or get_vocabulary().find_property(subject.text):
-                hint = ("; conditions after WHERE run to the end of the filter or a closing paren, so put the "
-                        "property filter and its WHERE in parentheses: (… WHERE …) AND …")
-            raise QueryError(f"unknown condition {subject.text!r}{did_you_mean(closest(subject.text, _CONDITIONS))}{hint}",
-                             type="unknown-condition", position=subject.start,
-                             expected=list(CONDITION_NAMES))
+                hint = (
+                    "; conditions after WHERE run to the end of the filter or a closing paren, so put the "
+                    "property filter and its WHERE in parentheses: (… WHERE …) AND …"
+                )
+            raise QueryError(
+                f"unknown condition {subject.text!r}{did_you_mean(closest(subject.text, _CONDITIONS))}{hint}",
+                type="unknown-condition",
+                position=subject.start,
+                expected=list(CONDITION_NAMES),
+            )
         op = _op(op_token)
         if field == "temperature":
             if not isinstance(value, _Quantity):
-                raise QueryError("temperature compares with a number and a unit, e.g. temperature = 37 degC",
-                                 type="syntax-error", position=value.start, expected=["a number"])
+                raise QueryError(
+                    "temperature compares with a number and a unit, e.g. temperature = 37 degC",
+                    type="syntax-error",
+                    position=value.start,
+                    expected=["a number"],
+                )
             return Condition(field=field, op=op, value=_canonical(_TEMPERATURE, value))
         if op not in TEXT_OPS:
             raise _text_op_error(subject.text, op_token)
@@ -388,17 +436,24 @@ class _ToModel(Transformer_NonRecursive):
         (string,) = children
         pattern = string[1:-1].strip()
         if not pattern:
-            raise QueryError("substructure needs a SMARTS or SMILES pattern", type="structure-error",
-                             position=string.start_pos, expected=["a SMARTS or SMILES pattern"])
+            raise QueryError(
+                "substructure needs a SMARTS or SMILES pattern",
+                type="structure-error",
+                position=string.start_pos,
+                expected=["a SMARTS or SMILES pattern"],
+            )
         from rdkit import Chem, rdBase  # here: a filter without chemistry never loads RDKit
 
         with rdBase.CaptureErrorLog() as capture:
             query = Chem.MolFromSmarts(pattern)
         if query is None:
             reason, offset = _rdkit_reason(capture.messages)
-            raise QueryError(f"invalid SMARTS {pattern!r}: {reason or 'RDKit could not parse it'}",
-                             type="structure-error", position=_inside(string, pattern, offset),
-                             expected=["a valid SMARTS or SMILES"])
+            raise QueryError(
+                f"invalid SMARTS {pattern!r}: {reason or 'RDKit could not parse it'}",
+                type="structure-error",
+                position=_inside(string, pattern, offset),
+                expected=["a valid SMARTS or SMILES"],
+            )
         return Substructure(pattern=pattern)
 
     def similarity(self, children):
@@ -415,19 +470,30 @@ class _ToModel(Transformer_NonRecursive):
             except StructureError as exc:
                 reason, offset = _rdkit_reason(capture.messages)
                 message = f"invalid SMILES {smiles!r}: {reason}" if reason else exc.message
-                raise QueryError(message, type="structure-error", position=_inside(string, smiles, offset),
-                                 expected=["a valid SMILES"]) from None
+                raise QueryError(
+                    message,
+                    type="structure-error",
+                    position=_inside(string, smiles, offset),
+                    expected=["a valid SMILES"],
+                ) from None
         if not comparison:
             return Similarity(smiles=smiles, threshold=DEFAULT_SIMILARITY)
         op_token, number_token = comparison
         if _op(op_token) not in (">=", ">"):
-            raise QueryError("similarity takes a threshold with >= (or >), e.g. similarity(\"c1ccccc1\") >= 0.7",
-                             type="syntax-error", position=op_token.start_pos, expected=[">=", ">"])
+            raise QueryError(
+                'similarity takes a threshold with >= (or >), e.g. similarity("c1ccccc1") >= 0.7',
+                type="syntax-error",
+                position=op_token.start_pos,
+                expected=[">=", ">"],
+            )
         threshold = _number(number_token)
         if not 0.0 <= threshold <= 1.0:
-            raise QueryError(f"a similarity threshold is a Tanimoto score between 0 and 1, not {number_token!s}",
-                             type="invalid-number", position=number_token.start_pos,
-                             expected=["a number between 0 and 1"])
+            raise QueryError(
+                f"a similarity threshold is a Tanimoto score between 0 and 1, not {number_token!s}",
+                type="invalid-number",
+                position=number_token.start_pos,
+                expected=["a number between 0 and 1"],
+            )
         return Similarity(smiles=smiles, threshold=threshold)
 
     # --- pieces ---
@@ -443,8 +509,13 @@ class _ToModel(Transformer_NonRecursive):
     def quantity(self, children):
         """``quantity: NUMBER unit?``: a number, read now, with its unit if any."""
         number_token, *unit = children
-        return _Quantity(_number(number_token), str(number_token), number_token.start_pos,
-                         number_token.end_pos, unit[0] if unit else None)
+        return _Quantity(
+            _number(number_token),
+            str(number_token),
+            number_token.start_pos,
+            number_token.end_pos,
+            unit[0] if unit else None,
+        )
 
     def unit(self, tokens):
         """``unit: UNIT | STRING``: the unit text as written (quoted when it has spaces)."""
@@ -457,9 +528,12 @@ def _property(subject: _Text) -> Property:
     if prop is not None:
         return prop
     suggestions = closest(subject.text, vocabulary.property_labels)
-    raise QueryError(f"unknown property {subject.text!r}{did_you_mean(suggestions)}", type="unknown-property",
-                     position=subject.start,
-                     expected=suggestions or sorted(vocabulary.properties))
+    raise QueryError(
+        f"unknown property {subject.text!r}{did_you_mean(suggestions)}",
+        type="unknown-property",
+        position=subject.start,
+        expected=suggestions or sorted(vocabulary.properties),
+    )
 
 
 def _canonical(prop: Property, quantity: _Quantity) -> float:
@@ -468,12 +542,20 @@ def _canonical(prop: Property, quantity: _Quantity) -> float:
     try:
         value = float(conversion(unit_text, prop).value(quantity.number))
     except UnitError as exc:
-        raise QueryError(exc.message, type=exc.type, position=quantity.unit.start if quantity.unit else quantity.end,
-                         expected=list(dict.fromkeys((prop.unit, *prop.display)))) from None
+        raise QueryError(
+            exc.message,
+            type=exc.type,
+            position=quantity.unit.start if quantity.unit else quantity.end,
+            expected=list(dict.fromkeys((prop.unit, *prop.display))),
+        ) from None
     if not math.isfinite(value):
         written = " ".join(part for part in (quantity.raw, unit_text) if part)
-        raise QueryError(f"{written} is too large a number in {prop.unit}",
-                         type="invalid-number", position=quantity.start, expected=["a finite number"])
+        raise QueryError(
+            f"{written} is too large a number in {prop.unit}",
+            type="invalid-number",
+            position=quantity.start,
+            expected=["a finite number"],
+        )
     return value
 
 
@@ -487,25 +569,40 @@ def _field_filter(field: str, subject: _Text, op_token: Token, value: _Text | _Q
     if field == "class":
         found = vocabulary.find_class(text)
         if found is None:
-            raise QueryError(f"unknown material class {text!r}{did_you_mean(closest(text, vocabulary.class_labels))}",
-                             type="unknown-class", position=start, expected=list(vocabulary.classes))
+            raise QueryError(
+                f"unknown material class {text!r}{did_you_mean(closest(text, vocabulary.class_labels))}",
+                type="unknown-class",
+                position=start,
+                expected=list(vocabulary.classes),
+            )
         return FieldFilter(field="class", op=op, value=found)
     if field == "application":
         found = vocabulary.find_application(text)
         if found is None:
             raise QueryError(
                 f"unknown application {text!r}{did_you_mean(closest(text, vocabulary.application_labels))}",
-                type="unknown-application", position=start, expected=list(vocabulary.applications))
+                type="unknown-application",
+                position=start,
+                expected=list(vocabulary.applications),
+            )
         return FieldFilter(field="application", op=op, value=found)
     if field == "biodegradable":
         if text.casefold() not in BOOLEANS:
-            raise QueryError(f"biodegradable is true or false, not {text!r}", type="invalid-value",
-                             position=start, expected=list(BOOLEANS))
+            raise QueryError(
+                f"biodegradable is true or false, not {text!r}",
+                type="invalid-value",
+                position=start,
+                expected=list(BOOLEANS),
+            )
         return FieldFilter(field="biodegradable", op=op, value=BOOLEANS[text.casefold()])
     if field == "origin":
         if text.casefold() not in ORIGINS:
-            raise QueryError(f"origin is natural or synthetic, not {text!r}", type="invalid-value",
-                             position=start, expected=list(ORIGINS))
+            raise QueryError(
+                f"origin is natural or synthetic, not {text!r}",
+                type="invalid-value",
+                position=start,
+                expected=list(ORIGINS),
+            )
         return FieldFilter(field="origin", op=op, value=text.casefold())
     return FieldFilter(field=field, op=op, value=text)
 
@@ -515,14 +612,22 @@ def _as_text(value: _Text | _Quantity) -> str:
     if isinstance(value, _Text):
         return value.text
     if value.unit is not None:
-        raise QueryError(f"expected text here, not the quantity {value.raw} {value.unit.text}; quote it",
-                         type="syntax-error", position=value.start, expected=["a word", "quoted text"])
+        raise QueryError(
+            f"expected text here, not the quantity {value.raw} {value.unit.text}; quote it",
+            type="syntax-error",
+            position=value.start,
+            expected=["a word", "quoted text"],
+        )
     return value.raw
 
 
 def _text_op_error(name: str, op_token: Token) -> QueryError:
-    return QueryError(f"{name} compares with = or != only, not {op_token!s}", type="syntax-error",
-                      position=op_token.start_pos, expected=list(TEXT_OPS))
+    return QueryError(
+        f"{name} compares with = or != only, not {op_token!s}",
+        type="syntax-error",
+        position=op_token.start_pos,
+        expected=list(TEXT_OPS),
+    )
 
 
 def _rdkit_reason(log: str) -> tuple[str, int | None]:

@@ -9,16 +9,25 @@ from biomatdb.settings import Settings
 from search.model import Query, Sort
 
 
-def build_query(*, text: str | None = None, filter_text: str | None = None, facets: list[str] | None = None,
-                sort: str | None = None, limit: int = 20, cursor: str | None = None, match: str = "possible") -> Query:
+def build_query(
+    *,
+    text: str | None = None,
+    filter_text: str | None = None,
+    facets: list[str] | None = None,
+    sort: str | None = None,
+    limit: int = 20,
+    cursor: str | None = None,
+    match: str = "possible",
+) -> Query:
     """A query from what a user typed; a bad filter raises ``QueryError`` with its position."""
     parsed = None
     if filter_text and filter_text.strip():
         from search.parser import parse_filter  # here: a text-only search never loads the grammar or pint
 
         parsed = parse_filter(filter_text)
-    return Query(text=text, filter=parsed, facets=facets or [], sort=Sort.parse(sort), limit=limit, cursor=cursor,
-                 match=match)
+    return Query(
+        text=text, filter=parsed, facets=facets or [], sort=Sort.parse(sort), limit=limit, cursor=cursor, match=match
+    )
 
 
 class LazyChemistry:

@@ -34,8 +34,12 @@ class ProfileMatch:
 
 
 def _representative():
-    return func.coalesce(Measurement.value, (Measurement.value_min + Measurement.value_max) / 2.0,
-                         Measurement.value_min, Measurement.value_max)
+    return func.coalesce(
+        Measurement.value,
+        (Measurement.value_min + Measurement.value_max) / 2.0,
+        Measurement.value_min,
+        Measurement.value_max,
+    )
 
 
 @dataclass(frozen=True)
@@ -59,7 +63,9 @@ def _build_matrix(connection) -> ProfileMatrix:
     value = _representative()
     rows = connection.execute(
         select(Measurement.material_id, Measurement.property_key, func.avg(value))
-        .where(value.is_not(None)).group_by(Measurement.material_id, Measurement.property_key)).all()
+        .where(value.is_not(None))
+        .group_by(Measurement.material_id, Measurement.property_key)
+    ).all()
     if not rows:
         return ProfileMatrix(np.array([], dtype=np.int64), (), np.empty((0, 0)), np.empty(0))
     ids = np.array([r[0] for r in rows], dtype=np.int64)
@@ -107,6 +113,7 @@ def similar_by_profile(engine: Engine, material_id: int, *, limit: int = 10) -> 
     candidates = candidates[candidates != position]
     order = np.lexsort((matrix.material_ids[candidates], -scores[candidates]))[:limit]
     names = np.array(matrix.properties, dtype=object)
-    return [ProfileMatch(int(matrix.material_ids[index]), float(scores[index]),
-                         tuple(names[columns[present[index]]]))
-            for index in candidates[order]]
+    return [
+        ProfileMatch(int(matrix.material_ids[index]), float(scores[index]), tuple(names[columns[present[index]]]))
+        for index in candidates[order]
+    ]

@@ -48,8 +48,10 @@ def respell(engine: Engine, query: Query, words: list[str] | None = None) -> tup
     if len(tokens) > MAX_QUERY_WORDS:
         from biomatdb.errors import QueryError
 
-        raise QueryError(f"the text has {len(tokens)} different words; a search takes at most {MAX_QUERY_WORDS}",
-                         type="too-many-words")
+        raise QueryError(
+            f"the text has {len(tokens)} different words; a search takes at most {MAX_QUERY_WORDS}",
+            type="too-many-words",
+        )
     from search.backends.sql import SqlBackend  # the SQL core's full-text index answers "matches anything?"
 
     backend = SqlBackend(engine)

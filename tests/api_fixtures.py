@@ -23,8 +23,13 @@ def anyio_backend() -> str:
 
 
 def settings_for(engine: Engine, data_dir: Path, **overrides) -> Settings:
-    values = {"data_dir": data_dir, "database_url": engine.url.render_as_string(hide_password=False),
-              "rate_limit": None, "job_poll_seconds": 0.05, **overrides}
+    values = {
+        "data_dir": data_dir,
+        "database_url": engine.url.render_as_string(hide_password=False),
+        "rate_limit": None,
+        "job_poll_seconds": 0.05,
+        **overrides,
+    }
     return Settings(**values)
 
 
@@ -47,8 +52,9 @@ async def open_client(settings: Settings):
     app = create_app(settings)
     manager = LifespanManager(app, startup_timeout=60, shutdown_timeout=60)
     await manager.__aenter__()
-    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app, raise_app_exceptions=False),
-                               base_url="http://testserver")
+    client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=manager.app, raise_app_exceptions=False), base_url="http://testserver"
+    )
     client.app = app
     return manager, client
 

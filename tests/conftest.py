@@ -16,12 +16,12 @@ pytest_plugins = ["tests.postgres", "tests.cores", "tests.api_fixtures", "tests.
 # No hypothesis test asserts time: a busy machine makes any deadline or slowness check a coin
 # toss (a 200 ms deadline once failed at 406 ms under load). Failures print the blob that
 # reproduces them (@reproduce_failure). CI also derandomises, so that a run is repeatable.
-_HYPOTHESIS = {"deadline": None, "print_blob": True,
-               "suppress_health_check": [HealthCheck.too_slow]}
+_HYPOTHESIS = {"deadline": None, "print_blob": True, "suppress_health_check": [HealthCheck.too_slow]}
 settings.register_profile("biomatdb", **_HYPOTHESIS)
 settings.register_profile("ci", derandomize=True, database=None, **_HYPOTHESIS)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE")
-                      or ("ci" if os.environ.get("CI", "").lower() == "true" else "biomatdb"))
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI", "").lower() == "true" else "biomatdb")
+)
 
 # Fixtures that mean a test needs PostgreSQL or Chromium: the tests asking for them are
 # marked ``postgres`` or ``browser`` so that ``-m`` can choose (CI runs everything).

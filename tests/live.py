@@ -23,8 +23,9 @@ def serving(app, *, name: str = "test-server", **options) -> Iterator[int]:
     from api.server import uvicorn_options
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, **uvicorn_options(host="127.0.0.1", port=port, log_level="warning",
-                                                                  **options)))
+    server = uvicorn.Server(
+        uvicorn.Config(app, **uvicorn_options(host="127.0.0.1", port=port, log_level="warning", **options))
+    )
     thread = threading.Thread(target=server.run, name=name, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60

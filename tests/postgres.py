@@ -241,10 +241,14 @@ class Cluster:
                 ) from denied
         self._owner_run(
             "initdb",
-            "--pgdata", str(self.data_dir),
-            "--username", SUPERUSER,
-            "--auth", "trust",
-            "--encoding", "UTF8",
+            "--pgdata",
+            str(self.data_dir),
+            "--username",
+            SUPERUSER,
+            "--auth",
+            "trust",
+            "--encoding",
+            "UTF8",
             "--no-locale",
             "--no-sync",
         )
@@ -263,10 +267,17 @@ class Cluster:
             self.port = pick_port()
             try:
                 self._owner_run(
-                    "pg_ctl", "start", "--wait", "--timeout", "60",
-                    "--pgdata", str(self.data_dir),
-                    "--log", str(self.log_file),
-                    "-o", f"-p {self.port}",
+                    "pg_ctl",
+                    "start",
+                    "--wait",
+                    "--timeout",
+                    "60",
+                    "--pgdata",
+                    str(self.data_dir),
+                    "--log",
+                    str(self.log_file),
+                    "-o",
+                    f"-p {self.port}",
                 )
             except PostgresUnavailable as failure:
                 log = self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
@@ -349,9 +360,7 @@ def apply_schema(
 
 
 pg_empty_template = factories.postgresql_noproc(dbname="biomatdb_empty", depends_on="pg_server")
-pg_schema_template = factories.postgresql_noproc(
-    dbname="biomatdb_schema", depends_on="pg_server", load=[apply_schema]
-)
+pg_schema_template = factories.postgresql_noproc(dbname="biomatdb_schema", depends_on="pg_server", load=[apply_schema])
 pg_empty_database = factories.postgresql("pg_empty_template")
 pg_schema_database = factories.postgresql("pg_schema_template")
 
@@ -375,8 +384,9 @@ def pg_engine(pg_server: PostgresServer, pg_schema_database) -> Iterator[Engine]
 def admin_connection(server: PostgresServer):
     import psycopg
 
-    return psycopg.connect(f"host={server.host} port={server.port} user={server.user} "
-                           f"dbname={server.maintenance_dbname}", autocommit=True)
+    return psycopg.connect(
+        f"host={server.host} port={server.port} user={server.user} dbname={server.maintenance_dbname}", autocommit=True
+    )
 
 
 @contextlib.contextmanager

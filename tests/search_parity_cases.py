@@ -30,14 +30,37 @@ TEXT_FILE = "text-parity.csv"
 #: Free text every backend must answer alike, in relevance order with the same scores: words,
 #: prefixes, a typo, abbreviations and vocabulary names, folded forms, accented text, punctuation.
 PARITY_TEXTS: list[str] = [
-    "poly", "styrene", "methyl acrylate", "orthopaedic", "titanium", "zzz",
-    "polylact", "hydroxyapat",  # prefixes
-    "titanum", "hydroxyapatit polymer",  # a typo; a prefix beside a word
-    "PLA", "PEEK", "Teflon", "PMMA",  # abbreviations and the vocabulary's names
-    "Ti6Al4V", "Ti-6Al-4V", "polylactide", "poly(lactic acid)",  # folded forms
-    "Ørsted", "orsted", "Straße", "strasse", "crème",  # accented text
-    "--- !!!", "(", "PEEK (",  # punctuation
-    "3.4", "4", "da", "peg_da", "kda",  # a decimal, an underscore: PostgreSQL's parser keeps "3.4" whole
+    "poly",
+    "styrene",
+    "methyl acrylate",
+    "orthopaedic",
+    "titanium",
+    "zzz",
+    "polylact",
+    "hydroxyapat",  # prefixes
+    "titanum",
+    "hydroxyapatit polymer",  # a typo; a prefix beside a word
+    "PLA",
+    "PEEK",
+    "Teflon",
+    "PMMA",  # abbreviations and the vocabulary's names
+    "Ti6Al4V",
+    "Ti-6Al-4V",
+    "polylactide",
+    "poly(lactic acid)",  # folded forms
+    "Ørsted",
+    "orsted",
+    "Straße",
+    "strasse",
+    "crème",  # accented text
+    "--- !!!",
+    "(",
+    "PEEK (",  # punctuation
+    "3.4",
+    "4",
+    "da",
+    "peg_da",
+    "kda",  # a decimal, an underscore: PostgreSQL's parser keeps "3.4" whole
 ]
 
 PARITY_FILTERS: list[str] = [
@@ -87,7 +110,7 @@ PARITY_FILTERS: list[str] = [
     "degradation_time < 12 month WHERE medium = PBS",
     "glass_transition_temperature > 400 K WHERE method = experimental",
     "glass_transition_temperature > 400 K WHERE method != experimental",
-    "density > 1 g/cm^3 WHERE method = \"calculated (MD simulation)\"",
+    'density > 1 g/cm^3 WHERE method = "calculated (MD simulation)"',
     # fields, boolean structure, has
     "class = polymer",
     "class = metal",

@@ -17,8 +17,10 @@ PROBLEM = "application/problem+json"
 
 
 def upload_form(path=SEMANTICS_CSV, **fields):
-    return {"files": {"file": (path.name, path.read_bytes(), "text/csv")},
-            "data": {key: str(value) for key, value in fields.items()}}
+    return {
+        "files": {"file": (path.name, path.read_bytes(), "text/csv")},
+        "data": {key: str(value) for key, value in fields.items()},
+    }
 
 
 async def wait_for(api, location: str, headers, *, timeout: float = 60.0) -> dict:
@@ -31,8 +33,9 @@ async def wait_for(api, location: str, headers, *, timeout: float = 60.0) -> dic
 
 
 async def test_upload_becomes_a_job_and_its_materials_are_found(engine, api, keys):
-    response = await api.post("/api/v1/datasets", headers=keys["curator"],
-                              **upload_form(name="semantics", license="CC-BY-4.0"))
+    response = await api.post(
+        "/api/v1/datasets", headers=keys["curator"], **upload_form(name="semantics", license="CC-BY-4.0")
+    )
     assert response.status_code == 202, response.text
     job = response.json()
     assert job["status"] in ("queued", "running", "succeeded")
@@ -60,7 +63,8 @@ async def test_upload_becomes_a_job_and_its_materials_are_found(engine, api, key
     assert [hit["name"] for hit in found["results"]] == ["Alpha", "Beta"]
     datasets = (await api.get("/api/v1/datasets")).json()
     assert [(d["name"], d["license"], d["uploader"], d["measurements"]) for d in datasets] == [
-        ("semantics", "CC-BY-4.0", "test-curator", 17)]
+        ("semantics", "CC-BY-4.0", "test-curator", 17)
+    ]
     one = (await api.get("/api/v1/datasets/semantics")).json()
     assert one == datasets[0] == (await api.get(f"/api/v1/datasets/{one['id']}")).json()
     assert len(one["history"]) == 1
@@ -125,8 +129,9 @@ async def test_jobs_need_a_curator_key_and_exist(api, keys):
 
 @pytest.mark.parametrize(("filename", "status"), [("notes.pdf", 415), ("../../etc/passwd", 415)])
 async def test_unsupported_files_are_refused(api, keys, filename, status):
-    response = await api.post("/api/v1/datasets", headers=keys["curator"],
-                              files={"file": (filename, b"x", "application/octet-stream")})
+    response = await api.post(
+        "/api/v1/datasets", headers=keys["curator"], files={"file": (filename, b"x", "application/octet-stream")}
+    )
     assert response.status_code == status
     assert response.headers["content-type"] == PROBLEM
 
@@ -142,21 +147,27 @@ async def test_too_large_uploads_are_refused_while_streaming(engine, tmp_path, k
     settings = settings_for(engine, tmp_path / "data", upload_max_bytes=1000)
     manager, api = await open_client(settings)
     try:
-        declared = await api.post("/api/v1/datasets", headers=keys["curator"],
-                                  files={"file": ("big.csv", b"a,b\n" * 100_000, "text/csv")})
+        declared = await api.post(
+            "/api/v1/datasets", headers=keys["curator"], files={"file": ("big.csv", b"a,b\n" * 100_000, "text/csv")}
+        )
         assert declared.status_code == 413 and declared.headers["content-type"] == PROBLEM
         boundary = "b0undary"
         chunks_sent = []
 
         async def body():  # chunked: no Content-Length, so only counting the bytes can refuse it
-            yield (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.csv\"\r\n"
-                   "Content-Type: text/csv\r\n\r\n").encode()
+            yield (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\n'
+                "Content-Type: text/csv\r\n\r\n"
+            ).encode()
             for _ in range(1000):
                 chunks_sent.append(1)
                 yield b"x" * 500
 
-        streamed = await api.post("/api/v1/datasets", content=body(), headers={
-            **keys["curator"], "Content-Type": f"multipart/form-data; boundary={boundary}"})
+        streamed = await api.post(
+            "/api/v1/datasets",
+            content=body(),
+            headers={**keys["curator"], "Content-Type": f"multipart/form-data; boundary={boundary}"},
+        )
         assert streamed.status_code == 413 and streamed.json()["limit"] == 1000
         assert len(chunks_sent) < 10
         assert not any((tmp_path / "data" / "uploads").glob("*/*"))
@@ -210,13 +221,17 @@ async def test_read_only_turns_every_write_off(engine, tmp_path, keys, anyio_bac
 
 async def test_180mb_of_form_fields_is_refused_not_held(api, keys):
     """Only the file part was counted: many fields of 64 KB each grew the server by 165 MB."""
+
     async def body():
         for index in range(3_000):
-            yield (b"--b\r\nContent-Disposition: form-data; name=\"f%d\"\r\n\r\n" % index) + b"x" * 60_000 + b"\r\n"
+            yield (b'--b\r\nContent-Disposition: form-data; name="f%d"\r\n\r\n' % index) + b"x" * 60_000 + b"\r\n"
         yield b"--b--\r\n"
 
-    refused = await api.post("/api/v1/datasets", headers={**keys["curator"],
-                             "content-type": "multipart/form-data; boundary=b"}, content=body())
+    refused = await api.post(
+        "/api/v1/datasets",
+        headers={**keys["curator"], "content-type": "multipart/form-data; boundary=b"},
+        content=body(),
+    )
     assert refused.status_code == 413 and refused.headers["content-type"] == PROBLEM
     assert refused.json()["limit"] in (32, 256 * 1024)
 
@@ -244,22 +259,34 @@ async def test_upload_map_entries_read_columns_and_an_unknown_property_is_422(en
     stiffness.write_text("Material,Stiffnes (GPa),Modulus\nPLLA,3.5,2\n", encoding="utf-8")
     files = {"file": (stiffness.name, stiffness.read_bytes(), "text/csv")}
     before = snapshot(engine)
-    typo = await api.post("/api/v1/datasets", headers=keys["curator"], files=files,
-                          data={"map": ["Modulus=ignore", "Stiffnes (GPa)=youngs_modulos"]})
+    typo = await api.post(
+        "/api/v1/datasets",
+        headers=keys["curator"],
+        files=files,
+        data={"map": ["Modulus=ignore", "Stiffnes (GPa)=youngs_modulos"]},
+    )
     assert typo.status_code == 422 and typo.headers["content-type"] == PROBLEM
     assert "did you mean youngs_modulus" in typo.json()["detail"] and typo.json()["suggestions"][0] == "youngs_modulus"
     assert snapshot(engine) == before  # not even a job
 
-    response = await api.post("/api/v1/datasets", headers=keys["curator"], files=files,
-                              data={"map": ["Stiffnes (GPa)=youngs_modulus", "Modulus=ignore"]})
+    response = await api.post(
+        "/api/v1/datasets",
+        headers=keys["curator"],
+        files=files,
+        data={"map": ["Stiffnes (GPa)=youngs_modulus", "Modulus=ignore"]},
+    )
     assert response.status_code == 202, response.text
     assert response.json()["options"]["map"] == ["Stiffnes (GPa)=youngs_modulus", "Modulus=ignore"]
     done = await wait_for(api, response.headers["location"], keys["curator"])
     assert done["status"] == "succeeded", done
     assert done["report"]["warnings"] == [] and done["report"]["counts"]["measurements_added"] == 1
 
-    missing = await api.post("/api/v1/datasets", headers=keys["curator"], files=files,
-                             data={"map": "Stifnes (GPa)=youngs_modulus", "name": "other"})
+    missing = await api.post(
+        "/api/v1/datasets",
+        headers=keys["curator"],
+        files=files,
+        data={"map": "Stifnes (GPa)=youngs_modulus", "name": "other"},
+    )
     done = await wait_for(api, missing.headers["location"], keys["curator"])
     assert done["status"] == "failed"
     [error] = done["report"]["errors"]

@@ -80,8 +80,11 @@ async def test_datapackage_json_points_at_the_export(semantics, api):
     package = response.json()
     path = package["resources"][0]["path"]
     assert path.startswith("http://testserver/api/v1/export?") and "dataset=search_semantics" in path
-    assert package["resources"][0]["schema"]["fields"][0] == {"name": "id", "type": "string",
-                                                              "description": "BiomatDB public id of the material",
-                                                              "constraints": {"required": True}}
+    assert package["resources"][0]["schema"]["fields"][0] == {
+        "name": "id",
+        "type": "string",
+        "description": "BiomatDB public id of the material",
+        "constraints": {"required": True},
+    }
     assert Package.validate_descriptor(package).valid
     assert (await api.get("/api/v1/datasets/nope/datapackage")).status_code == 404

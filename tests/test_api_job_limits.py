@@ -23,19 +23,27 @@ def heavy_csv(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("limit", "named"), [
-    ({"job_max_cpu_seconds": 1}, "BIOMATDB_JOB_MAX_CPU_SECONDS"),
-    ({"job_max_wall_seconds": 1}, "BIOMATDB_JOB_MAX_WALL_SECONDS"),
-    ({"job_max_memory_bytes": 600 << 20}, "BIOMATDB_JOB_MAX_MEMORY_BYTES"),
-], ids=["cpu", "wall", "memory"])
-async def test_a_job_past_a_resource_limit_fails_and_the_server_carries_on(engine, tmp_path, keys, heavy_csv,
-                                                                             anyio_backend, limit, named):
+@pytest.mark.parametrize(
+    ("limit", "named"),
+    [
+        ({"job_max_cpu_seconds": 1}, "BIOMATDB_JOB_MAX_CPU_SECONDS"),
+        ({"job_max_wall_seconds": 1}, "BIOMATDB_JOB_MAX_WALL_SECONDS"),
+        ({"job_max_memory_bytes": 600 << 20}, "BIOMATDB_JOB_MAX_MEMORY_BYTES"),
+    ],
+    ids=["cpu", "wall", "memory"],
+)
+async def test_a_job_past_a_resource_limit_fails_and_the_server_carries_on(
+    engine, tmp_path, keys, heavy_csv, anyio_backend, limit, named
+):
     manager, api = await open_client(settings_for(engine, tmp_path / "data", **limit))
     try:
         before = snapshot(engine)
-        heavy = await api.post("/api/v1/datasets", headers=keys["curator"],
-                               files={"file": (heavy_csv.name, heavy_csv.read_bytes(), "text/csv")},
-                               data={"name": "heavy"})
+        heavy = await api.post(
+            "/api/v1/datasets",
+            headers=keys["curator"],
+            files={"file": (heavy_csv.name, heavy_csv.read_bytes(), "text/csv")},
+            data={"name": "heavy"},
+        )
         failed = await wait_for(api, heavy.headers["location"], keys["curator"], timeout=120)
         assert failed["status"] == "failed", failed
         assert failed["error"].startswith("resource-limit") and named in failed["error"], failed["error"]
@@ -51,7 +59,8 @@ async def test_a_job_past_a_resource_limit_fails_and_the_server_carries_on(engin
         # be a coin toss for any job on a busy machine
         worker = api.app.state.jobs
         worker.settings = worker.settings.model_copy(
-            update={name: type(worker.settings).model_fields[name].default for name in limit})
+            update={name: type(worker.settings).model_fields[name].default for name in limit}
+        )
         small = await api.post("/api/v1/datasets", headers=keys["curator"], **upload_form(name="semantics"))
         assert (await wait_for(api, small.headers["location"], keys["curator"]))["status"] == "succeeded"
         # the supervisor removes a job's upload once its process has exited, just after the outcome is written
@@ -80,16 +89,28 @@ def test_cli_ingest_under_its_memory_limit_fails_cleanly(tmp_path, heavy_csv):
 
     cli = [sys.executable, "-c", "from biomatdb.cli import app; app()"]
     env = {**os.environ, "BIOMATDB_DATA_DIR": str(tmp_path / "cli"), "BIOMATDB_JOB_MAX_MEMORY_BYTES": str(700 << 20)}
-    done = subprocess.run([*cli, "ingest", str(heavy_csv), "--json"], env=env,
-                          capture_output=True, text=True, timeout=300, check=False)
+    done = subprocess.run(
+        [*cli, "ingest", str(heavy_csv), "--json"], env=env, capture_output=True, text=True, timeout=300, check=False
+    )
     assert done.returncode != 0
     if done.stdout.strip():  # a MemoryError became a report; a native abort leaves none, but no half-load
         assert json.loads(done.stdout)["errors"][0]["type"] == "resource-limit"
-    listed = subprocess.run([*cli, "datasets", "--json"], env={**env, "BIOMATDB_JOB_MAX_MEMORY_BYTES": str(8 << 30)},
-                            capture_output=True, text=True, check=False)
+    listed = subprocess.run(
+        [*cli, "datasets", "--json"],
+        env={**env, "BIOMATDB_JOB_MAX_MEMORY_BYTES": str(8 << 30)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert listed.returncode == 0 and json.loads(listed.stdout) == []
-    unlimited = subprocess.run([*cli, "ingest", str(heavy_csv), "--json", "--no-limits"], env=env,
-                               capture_output=True, text=True, timeout=600, check=False)
+    unlimited = subprocess.run(
+        [*cli, "ingest", str(heavy_csv), "--json", "--no-limits"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert unlimited.returncode == 0, unlimited.stderr[-2000:]
 
 

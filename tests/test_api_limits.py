@@ -94,8 +94,10 @@ async def test_ui_routes_are_rate_limited_like_the_api(engine, tmp_path, anyio_b
     """The UI answered 200 after the API had answered 429: pages share the client's limit."""
     manager, api = await client_with(engine, tmp_path, rate_limit="3/minute")
     try:
-        answers = [(await api.get(path)).status_code
-                   for path in ("/api/v1/properties", "/?q=poly", "/ui/ashby.json", "/about", "/ui/ashby.json")]
+        answers = [
+            (await api.get(path)).status_code
+            for path in ("/api/v1/properties", "/?q=poly", "/ui/ashby.json", "/about", "/ui/ashby.json")
+        ]
         asset = await api.get("/ui/vendor/plotly.min.js")
     finally:
         await api.aclose()
@@ -109,8 +111,7 @@ async def test_an_exhausted_connection_pool_is_a_503_not_a_500(engine, tmp_path,
     from biomatdb.db import make_engine
 
     manager, api = await client_with(engine, tmp_path)
-    tight = make_engine(engine.url.render_as_string(hide_password=False), pool_size=1, max_overflow=0,
-                        pool_timeout=0.2)
+    tight = make_engine(engine.url.render_as_string(hide_password=False), pool_size=1, max_overflow=0, pool_timeout=0.2)
     held = tight.connect()
     try:
         api.app.state.engine = tight
@@ -143,8 +144,9 @@ async def test_a_write_behind_a_long_ingest_is_a_503_to_retry_not_a_500(tmp_path
         from sqlalchemy import create_engine
 
         api.app.state.engine = create_engine(f"sqlite:///{tmp_path / 'core.sqlite'}", connect_args={"timeout": 0.2})
-        busy = await api.post("/api/v1/datasets", headers={"Authorization": f"Bearer {key}"},
-                              **upload_form(name="second"))
+        busy = await api.post(
+            "/api/v1/datasets", headers={"Authorization": f"Bearer {key}"}, **upload_form(name="second")
+        )
     finally:
         writer.execute("ROLLBACK")
         writer.close()

@@ -26,8 +26,11 @@ async def test_detail_is_the_catalog_json_with_jsonld(semantics, api):
     ld = body["jsonld"]
     assert ld["@context"] == "https://schema.org/" and ld["@type"] == "Dataset"
     assert ld["identifier"] == expected["id"]
-    assert {v["propertyID"] for v in ld["variableMeasured"]} == {"youngs_modulus", "tensile_strength",
-                                                                 "glass_transition_temperature"}
+    assert {v["propertyID"] for v in ld["variableMeasured"]} == {
+        "youngs_modulus",
+        "tensile_strength",
+        "glass_transition_temperature",
+    }
     assert all(v["@type"] == "PropertyValue" for v in ld["variableMeasured"])
     assert response.headers["link"].endswith('rel="canonical"')
     by_id = await api.get(f"/api/v1/materials/{expected['id']}")
@@ -36,8 +39,11 @@ async def test_detail_is_the_catalog_json_with_jsonld(semantics, api):
 
 async def test_detail_in_display_units(semantics, api):
     plain = (await api.get("/api/v1/materials/Alpha")).json()
-    shown = (await api.get("/api/v1/materials/Alpha",
-                           params={"units": "youngs_modulus:MPa,glass_transition_temperature:degC"})).json()
+    shown = (
+        await api.get(
+            "/api/v1/materials/Alpha", params={"units": "youngs_modulus:MPa,glass_transition_temperature:degC"}
+        )
+    ).json()
     modulus = next(m for m in shown["measurements"] if m["property"] == "youngs_modulus")
     assert (modulus["value"], modulus["unit"], modulus["text"]) == (pytest.approx(2000.0), "MPa", "2000")
     tg_plain = next(m for m in plain["measurements"] if m["property"] == "glass_transition_temperature")
@@ -104,7 +110,9 @@ async def test_statements_do_not_grow_with_measurements(one_and_many, api):
         one = await statements("/api/v1/materials/One")
         many = await statements("/api/v1/materials/Many")
         await statements("/api/v1/materials", facet="class")  # builds the facet index, once per core generation
-        page_one = await statements("/api/v1/materials", filter="tensile_strength < 10.5 MPa", facet="class")  # a measurement each
+        page_one = await statements(
+            "/api/v1/materials", filter="tensile_strength < 10.5 MPa", facet="class"
+        )  # a measurement each
         page_many = await statements("/api/v1/materials", filter="tensile_strength > 0 MPa", facet="class")  # 1 and 40
     finally:
         event.remove(engine, "before_cursor_execute", count)
@@ -175,8 +183,10 @@ async def test_health_and_ready(api):
     ready = await api.get("/ready")
     assert ready.status_code == 200
     body = ready.json()
-    assert {"status": body["status"], "checks": body["checks"]} == {"status": "ready",
-                                                                    "checks": {"database": "ok", "jobs": "ok"}}
+    assert {"status": body["status"], "checks": body["checks"]} == {
+        "status": "ready",
+        "checks": {"database": "ok", "jobs": "ok"},
+    }
     assert body["search_index"] in ("current", "building")  # informative: searches run in SQL while it builds
 
 
@@ -205,13 +215,20 @@ async def test_a_qualitative_value_reads_as_words_on_every_view(engine, api, tmp
         body = (await api.get("/api/v1/materials/PDLLA", params=units)).json()
         (tm,) = [m for m in body["measurements"] if m["property"] == "melting_temperature"]
         assert (tm["qualifier"], tm["qualitative"], tm["text"], tm["value"], tm["value_min"]) == (
-            "term", "amorphous", "amorphous", None, None)
+            "term",
+            "amorphous",
+            "amorphous",
+            None,
+            None,
+        )
         (ld,) = [v for v in body["jsonld"]["variableMeasured"] if v["propertyID"] == "melting_temperature"]
         assert ld["value"] == "amorphous" and "unitText" not in ld and "minValue" not in ld
     compared = (await api.get("/api/v1/compare", params={"ids": "PDLLA,PLLA"})).json()
     (row,) = [r for r in compared["properties"] if r["property"] == "melting_temperature"]
     assert [(v["qualitative"], v["text"]) for values in row["values"].values() for v in values] == [
-        ("amorphous", "amorphous"), (None, "448.15")]
+        ("amorphous", "amorphous"),
+        (None, "448.15"),
+    ]
     page = await api.get("/materials/PDLLA")
     assert page.status_code == 200 and "amorphous" in page.text
     listed = (await api.get("/api/v1/materials", params={"filter": "Tm > 0 degC"})).json()

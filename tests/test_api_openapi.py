@@ -36,6 +36,7 @@ def live_api(tmp_path_factory):
     with serving(app, name="openapi-server", lifespan="on") as port:
         yield f"http://127.0.0.1:{port}", app, curator
 
+
 def _document() -> dict:
     """The app's OpenAPI document. It is made from the code, not the data, so an app over an
     in-memory database gives the same document as the live one. (Built at import rather than
@@ -49,8 +50,9 @@ def _document() -> dict:
 schema = schemathesis.openapi.from_dict(_document())
 # One test per operation, parametrised by pytest itself rather than by ``schema.parametrize``:
 # under pytest 9.2 that gives every operation the same node id, and xdist then ran one of 17.
-OPERATIONS = [(operation.path, operation.method.upper())
-              for operation in (result.ok() for result in schema.get_all_operations())]
+OPERATIONS = [
+    (operation.path, operation.method.upper()) for operation in (result.ok() for result in schema.get_all_operations())
+]
 
 
 def test_every_operation_is_tested_by_its_own_node():
@@ -64,23 +66,40 @@ def test_the_app_keeps_to_its_schema(live_api, path, method, data):
     case = data.draw(schema[path][method].as_strategy())
     base_url, _, curator = live_api
     # as a curator, so that uploads get past the key check (and a retraction, admins only, does not)
-    case.call_and_validate(base_url=base_url, headers={"Authorization": f"Bearer {curator}"}, checks=[
-        not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance])
+    case.call_and_validate(
+        base_url=base_url,
+        headers={"Authorization": f"Bearer {curator}"},
+        checks=[not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance],
+    )
 
 
 def test_every_route_is_documented_with_its_errors(live_api):
     _, app, _ = live_api
     document = app.openapi()
-    operations = {(method.upper(), path): operation for path, item in document["paths"].items()
-                  for method, operation in item.items()}
+    operations = {
+        (method.upper(), path): operation
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+    }
     assert set(operations) >= {
-        ("GET", "/api/v1/materials"), ("POST", "/api/v1/search"), ("GET", "/api/v1/materials/{material_id}"),
-        ("GET", "/api/v1/materials/{material_id}/similar"), ("GET", "/api/v1/compare"), ("GET", "/api/v1/properties"),
-        ("GET", "/api/v1/classes"), ("GET", "/api/v1/applications"), ("GET", "/api/v1/export"),
-        ("GET", "/api/v1/datasets"), ("GET", "/api/v1/datasets/{dataset_id}"),
-        ("GET", "/api/v1/datasets/{dataset_id}/datapackage"), ("POST", "/api/v1/datasets"),
-        ("DELETE", "/api/v1/datasets/{dataset_id}"), ("GET", "/api/v1/jobs/{job_id}"), ("GET", "/health"),
-        ("GET", "/ready")}
+        ("GET", "/api/v1/materials"),
+        ("POST", "/api/v1/search"),
+        ("GET", "/api/v1/materials/{material_id}"),
+        ("GET", "/api/v1/materials/{material_id}/similar"),
+        ("GET", "/api/v1/compare"),
+        ("GET", "/api/v1/properties"),
+        ("GET", "/api/v1/classes"),
+        ("GET", "/api/v1/applications"),
+        ("GET", "/api/v1/export"),
+        ("GET", "/api/v1/datasets"),
+        ("GET", "/api/v1/datasets/{dataset_id}"),
+        ("GET", "/api/v1/datasets/{dataset_id}/datapackage"),
+        ("POST", "/api/v1/datasets"),
+        ("DELETE", "/api/v1/datasets/{dataset_id}"),
+        ("GET", "/api/v1/jobs/{job_id}"),
+        ("GET", "/health"),
+        ("GET", "/ready"),
+    }
     for key, operation in operations.items():
         assert operation.get("summary"), key
         assert "500" in operation["responses"], key
@@ -136,8 +155,9 @@ def test_every_text_parameter_declares_its_maximum_length(live_api):
                 if parameter["in"] == "query":
                     assert "414" in operation["responses"], (method, path)
     assert unbounded == []
-    filter_parameter = next(p for p in app.openapi()["paths"]["/api/v1/materials"]["get"]["parameters"]
-                            if p["name"] == "filter")
+    filter_parameter = next(
+        p for p in app.openapi()["paths"]["/api/v1/materials"]["get"]["parameters"] if p["name"] == "filter"
+    )
     assert _text_schemas(filter_parameter["schema"])[0]["maxLength"] == 4096
 
 
@@ -161,7 +181,7 @@ def _raw_get(base_url: str, path: str, query: dict[str, str]) -> tuple[int, str,
 @pytest.mark.parametrize("path", ["/api/v1/export", "/api/v1/materials", "/"])
 def test_a_100kb_filter_of_4_byte_characters_is_a_414_not_a_dropped_connection(live_api, path):
     base_url, _, _ = live_api
-    status, content_type, problem = _raw_get(base_url, path, {"filter": "\U0001F9EA" * 25_000})
+    status, content_type, problem = _raw_get(base_url, path, {"filter": "\U0001f9ea" * 25_000})
     assert status == 414 and content_type == "application/problem+json"
     assert problem["parameter"] == "filter" and problem["limit"] == 128 * 1024  # 300 KB, encoded
     assert "'filter'" in problem["detail"] and "131,072 bytes" in problem["detail"]
@@ -170,7 +190,7 @@ def test_a_100kb_filter_of_4_byte_characters_is_a_414_not_a_dropped_connection(l
 @pytest.mark.parametrize("path", ["/api/v1/export", "/api/v1/materials", "/"])
 def test_a_filter_past_its_4096_characters_is_a_414_naming_it(live_api, path):
     base_url, _, _ = live_api
-    status, content_type, problem = _raw_get(base_url, path, {"filter": "\U0001F9EA" * 4097})
+    status, content_type, problem = _raw_get(base_url, path, {"filter": "\U0001f9ea" * 4097})
     assert status == 414 and content_type == "application/problem+json"
     assert problem["parameter"] == "filter" and problem["limit"] == 4096
     assert "'filter'" in problem["detail"] and "4,096 characters" in problem["detail"]
@@ -186,6 +206,6 @@ def test_a_query_string_past_every_limit_is_a_414_naming_the_limit(live_api):
 
 def test_a_filter_at_its_limit_of_4_byte_characters_is_answered(live_api):
     base_url, _, _ = live_api
-    status, _, problem = _raw_get(base_url, "/api/v1/materials", {"filter": "\U0001F9EA" * 4096})
+    status, _, problem = _raw_get(base_url, "/api/v1/materials", {"filter": "\U0001f9ea" * 4096})
     assert status == 400, problem  # read, and refused as a filter, not as a request
     assert problem["type"] == "urn:biomatdb:problem:syntax-error"

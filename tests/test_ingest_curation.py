@@ -16,7 +16,8 @@ from tests.test_pipeline import measurements, write
 MODULI_CSV = "Material,Class,Young's modulus (GPa)\nPLLA,polymer,3.5\nPCL,polymer,0.4\n"
 # the same values, and a column nobody reads: a warning, and a column of data dropped
 MODULI_WITH_STIFFNESS_CSV = (
-    "Material,Class,Young's modulus (GPa),Stiffnes (N/mm)\nPLLA,polymer,3.6,12\nPCL,polymer,0.4,3\n")
+    "Material,Class,Young's modulus (GPa),Stiffnes (N/mm)\nPLLA,polymer,3.6,12\nPCL,polymer,0.4,3\n"
+)
 
 
 def measurement_count(engine) -> int:
@@ -77,8 +78,15 @@ def test_strict_refuses_a_warning_raised_while_writing(sqlite_engine, tmp_path, 
         calls.append(connection.in_transaction())
         result = checked(connection, report, checksum, options)
         if len(calls) == 2:  # the second check is the write phase's
-            report.warn(Issue(type="possible-duplicate", message="PLLA may be a material the core holds",
-                              row=1, column="Material", value="PLLA"))
+            report.warn(
+                Issue(
+                    type="possible-duplicate",
+                    message="PLLA may be a material the core holds",
+                    row=1,
+                    column="Material",
+                    value="PLLA",
+                )
+            )
         return result
 
     monkeypatch.setattr(ingest.pipeline, "_refused_or_unchanged", check_and_warn)
@@ -116,8 +124,11 @@ def test_a_map_entry_reads_a_column_the_vocabulary_cannot(sqlite_engine, tmp_pat
 def test_a_map_entry_overrides_the_vocabulary_and_the_manifest(sqlite_engine, tmp_path):
     path = write(tmp_path, "moduli.csv", "Material,E (GPa),Tg (K)\nPLLA,3.5,330\n")
     write(tmp_path, "moduli.csv.manifest.toml", '[columns."Tg (K)"]\nignore = true\n')
-    report = ingest_file(sqlite_engine, path, IngestOptions(
-        column_mappings=("E (GPa)=flexural_modulus", "Tg (K)=glass_transition_temperature")))
+    report = ingest_file(
+        sqlite_engine,
+        path,
+        IngestOptions(column_mappings=("E (GPa)=flexural_modulus", "Tg (K)=glass_transition_temperature")),
+    )
     assert report.loaded, report.errors
     assert sorted(measurements(sqlite_engine, "PLLA")) == ["flexural_modulus", "glass_transition_temperature"]
 
@@ -131,13 +142,18 @@ def test_a_map_entry_is_part_of_what_makes_an_upload_the_same(sqlite_engine, tmp
     assert ingest_file(sqlite_engine, path, IngestOptions(column_mappings=("E (GPa)=flexural_modulus",))).unchanged
 
 
-@pytest.mark.parametrize(("entry", "column", "message"), [
-    ("Modulus (GPa)=youngs_modulus", "Modulus (GPa)",
-     'the map entry "Modulus (GPa)=youngs_modulus" names a column the file does not have; did you mean Modulus (MPa)?'),
-    ("Modulus (MPa)=youngs_modulos", None, "unknown property 'youngs_modulos'; did you mean youngs_modulus"),
-])
-def test_a_map_entry_the_file_or_the_vocabulary_cannot_meet_is_refused(sqlite_engine, tmp_path, entry, column,
-                                                                         message):
+@pytest.mark.parametrize(
+    ("entry", "column", "message"),
+    [
+        (
+            "Modulus (GPa)=youngs_modulus",
+            "Modulus (GPa)",
+            'the map entry "Modulus (GPa)=youngs_modulus" names a column the file does not have; did you mean Modulus (MPa)?',
+        ),
+        ("Modulus (MPa)=youngs_modulos", None, "unknown property 'youngs_modulos'; did you mean youngs_modulus"),
+    ],
+)
+def test_a_map_entry_the_file_or_the_vocabulary_cannot_meet_is_refused(sqlite_engine, tmp_path, entry, column, message):
     path = write(tmp_path, "moduli.csv", "Material,Modulus (MPa)\nPLLA,3500\n")
     before = snapshot(sqlite_engine)
     report = ingest_file(sqlite_engine, path, IngestOptions(column_mappings=(entry,)))
@@ -150,14 +166,20 @@ def test_a_map_entry_the_file_or_the_vocabulary_cannot_meet_is_refused(sqlite_en
 def test_the_headers_a_published_table_used_get_suggestions_that_fit_their_units(sqlite_engine, tmp_path):
     """Found trying a published bone-repair table: these three were dropped with no suggestion,
     and "Toughness (MPa·m1/2)" would have been matched to surface roughness by its letters."""
-    path = write(tmp_path, "published.csv", "Material,Class,Tensile/bending strength (MPa),Toughness (MPa·m1/2),"
-                 "Elongation to fracture (%),Tm (°C)\nTest PLLA,polymer,60,2.1,5,Amorphous\n")
+    path = write(
+        tmp_path,
+        "published.csv",
+        "Material,Class,Tensile/bending strength (MPa),Toughness (MPa·m1/2),"
+        "Elongation to fracture (%),Tm (°C)\nTest PLLA,polymer,60,2.1,5,Amorphous\n",
+    )
     report = ingest_file(sqlite_engine, path)
     assert report.loaded
     suggested = {w.column: w.suggestions[0] for w in report.warnings if w.type == "unknown-column"}
-    assert suggested == {"Tensile/bending strength (MPa)": "tensile_strength",
-                         "Toughness (MPa·m1/2)": "fracture_toughness",
-                         "Elongation to fracture (%)": "elongation_at_break"}
+    assert suggested == {
+        "Tensile/bending strength (MPa)": "tensile_strength",
+        "Toughness (MPa·m1/2)": "fracture_toughness",
+        "Elongation to fracture (%)": "elongation_at_break",
+    }
     assert all("--map" in w.message for w in report.warnings if w.type == "unknown-column")
     with sqlite_engine.connect() as connection:  # the amorphous polymer's "no melting point" is kept, as a term
         assert connection.execute(select(Measurement.qualitative)).scalars().all() == ["amorphous"]

@@ -21,8 +21,10 @@ ESC, BEL, DEL, RLO = "\x1b", "\x07", "\x7f", "\u202e"
 
 def test_a_csv_mixing_utf8_and_windows_1252_is_an_encoding_error_naming_the_line(engine, tmp_path):
     path = tmp_path / "mixed.csv"
-    path.write_bytes("Material,Class,Notes,density [g/cm3]\nMixName,polymer,Élastomère,1.1\n".encode()
-                     + "Other,polymer,Élastomère à 37 °C,1.2\n".encode("cp1252"))
+    path.write_bytes(
+        "Material,Class,Notes,density [g/cm3]\nMixName,polymer,Élastomère,1.1\n".encode()
+        + "Other,polymer,Élastomère à 37 °C,1.2\n".encode("cp1252")
+    )
     before = snapshot(engine)
     report = ingest_file(engine, path)
     assert not report.loaded and [e.type for e in report.errors] == ["encoding-error"]
@@ -38,9 +40,11 @@ def test_a_windows_1252_file_alone_still_reads(engine, tmp_path):
 
 def test_duplicate_json_keys_are_an_error_naming_the_key_and_line(engine, tmp_path):
     path = tmp_path / "duplicate.json"
-    path.write_text('[{"Material": "A", "Class": "polymer", "density [g/cm3]": 1.1},\n'
-                    ' {"Material": "B", "Class": "polymer",\n  "density [g/cm3]": 1.2, "density [g/cm3]": 2.4}]',
-                    encoding="utf-8")
+    path.write_text(
+        '[{"Material": "A", "Class": "polymer", "density [g/cm3]": 1.1},\n'
+        ' {"Material": "B", "Class": "polymer",\n  "density [g/cm3]": 1.2, "density [g/cm3]": 2.4}]',
+        encoding="utf-8",
+    )
     before = snapshot(engine)
     report = ingest_file(engine, path)
     assert not report.loaded and [e.type for e in report.errors] == ["duplicate-label"]
@@ -67,8 +71,10 @@ def test_zero_written_as_zero_is_still_zero(engine, tmp_path):
 
 def test_control_and_bidi_characters_are_removed_with_a_warning_naming_the_cell(engine, tmp_path):
     path = tmp_path / "hostile.csv"
-    path.write_text(f"Material,Class,Description,density [g/cm3]\n"
-                    f"Evil{ESC}[2J{BEL}name{DEL},polymer,{RLO}txt.exe,1.1\n", encoding="utf-8")
+    path.write_text(
+        f"Material,Class,Description,density [g/cm3]\nEvil{ESC}[2J{BEL}name{DEL},polymer,{RLO}txt.exe,1.1\n",
+        encoding="utf-8",
+    )
     report = ingest_file(engine, path)
     assert report.ok and report.loaded
     warned = {(w.type, w.row, w.column) for w in report.warnings}
@@ -81,8 +87,9 @@ def test_control_and_bidi_characters_are_removed_with_a_warning_naming_the_cell(
 
 def test_a_1mb_material_name_through_json_is_refused(engine, tmp_path):
     path = tmp_path / "long-name.json"
-    path.write_text(json.dumps([{"Material": "x" * 1_000_000, "Class": "polymer", "density [g/cm3]": 1.1}]),
-                    encoding="utf-8")
+    path.write_text(
+        json.dumps([{"Material": "x" * 1_000_000, "Class": "polymer", "density [g/cm3]": 1.1}]), encoding="utf-8"
+    )
     before = snapshot(engine)
     report = ingest_file(engine, path)
     assert not report.loaded

@@ -147,8 +147,13 @@ def _cli_ingest(tmp_path, monkeypatch, setting: str, value: str, csv_text: str):
 
 
 def test_structure_limits_are_settings(tmp_path, monkeypatch):
-    code, report = _cli_ingest(tmp_path, monkeypatch, "BIOMATDB_STRUCTURE_MAX_ATOMS", "5",
-                               "Material,Class,SMILES,density [g/cm3]\nPS,polymer,*CC(*)c1ccccc1,1.05\n")
+    code, report = _cli_ingest(
+        tmp_path,
+        monkeypatch,
+        "BIOMATDB_STRUCTURE_MAX_ATOMS",
+        "5",
+        "Material,Class,SMILES,density [g/cm3]\nPS,polymer,*CC(*)c1ccccc1,1.05\n",
+    )
     assert code == 1
     errors = report["errors"]
     assert [(e["type"], e["row"]) for e in errors] == [("structure-error", 1)]
@@ -157,8 +162,9 @@ def test_structure_limits_are_settings(tmp_path, monkeypatch):
 
 
 def test_read_limits_are_settings(tmp_path, monkeypatch):
-    code, report = _cli_ingest(tmp_path, monkeypatch, "BIOMATDB_READ_MAX_COLUMNS", "2",
-                               "Material,Class,density [g/cm3]\nX,polymer,1\n")
+    code, report = _cli_ingest(
+        tmp_path, monkeypatch, "BIOMATDB_READ_MAX_COLUMNS", "2", "Material,Class,density [g/cm3]\nX,polymer,1\n"
+    )
     assert code == 1 and report["errors"][0]["type"] == "limit-exceeded"
 
 

@@ -23,7 +23,7 @@ def module_level_imports(path: Path) -> set[str]:
 
 @pytest.mark.parametrize("package", ORDER)
 def test_no_upward_imports(package):
-    forbidden = set(ORDER[ORDER.index(package) + 1:])
+    forbidden = set(ORDER[ORDER.index(package) + 1 :])
     offenders = {
         str(path.relative_to(ROOT)): sorted(module_level_imports(path) & forbidden)
         for path in (ROOT / package).rglob("*.py")

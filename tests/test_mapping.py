@@ -11,40 +11,49 @@ from ingest.normalise import source_record
 V = get_vocabulary()
 
 
-@pytest.mark.parametrize(("label", "expected"), [
-    ("Young's modulus [GPa]", ("Young's modulus", "GPa")),
-    ("E (GPa)", ("E", "GPa")),
-    ("Density, g/cm³", ("Density", "g/cm³")),
-    ("Tg in K", ("Tg", "K")),
-    ("Material", ("Material", None)),
-])
+@pytest.mark.parametrize(
+    ("label", "expected"),
+    [
+        ("Young's modulus [GPa]", ("Young's modulus", "GPa")),
+        ("E (GPa)", ("E", "GPa")),
+        ("Density, g/cm³", ("Density", "g/cm³")),
+        ("Tg in K", ("Tg", "K")),
+        ("Material", ("Material", None)),
+    ],
+)
 def test_split_unit(label, expected):
     assert split_unit(label) == expected
 
 
-@pytest.mark.parametrize(("label", "role", "key", "unit"), [
-    ("Young’s Modulus [GPa]", "measurement", "youngs_modulus", "GPa"),
-    ("E (GPa)", "measurement", "youngs_modulus", "GPa"),
-    ("UTS (psi)", "measurement", "tensile_strength", "psi"),
-    ("Density, g/cm³", "measurement", "density", "g/cm³"),
-    ("WCA (°)", "measurement", "water_contact_angle", "°"),
-    ("Polymer name", "name", None, None),
-    ("SMILES", "structure", None, None),
-    ("DOI", "doi", None, None),
-    ("Temperature (°C)", "temperature", None, "°C"),
-    ("Specimen state", "specimen_state", None, None),
-])
+@pytest.mark.parametrize(
+    ("label", "role", "key", "unit"),
+    [
+        ("Young’s Modulus [GPa]", "measurement", "youngs_modulus", "GPa"),
+        ("E (GPa)", "measurement", "youngs_modulus", "GPa"),
+        ("UTS (psi)", "measurement", "tensile_strength", "psi"),
+        ("Density, g/cm³", "measurement", "density", "g/cm³"),
+        ("WCA (°)", "measurement", "water_contact_angle", "°"),
+        ("Polymer name", "name", None, None),
+        ("SMILES", "structure", None, None),
+        ("DOI", "doi", None, None),
+        ("Temperature (°C)", "temperature", None, "°C"),
+        ("Specimen state", "specimen_state", None, None),
+    ],
+)
 def test_headers_curators_write(label, role, key, unit):
     column = map_columns(["Material", label] if role != "name" else [label], V).columns[-1]
     assert (column.role, column.property and column.property.key, column.unit) == (role, key, unit)
 
 
-@pytest.mark.parametrize(("label", "role", "key", "unit"), [
-    ("Tg/°C", "measurement", "glass_transition_temperature", "°C"),
-    ("E / GPa", "measurement", "youngs_modulus", "GPa"),
-    ("Density / g/cm3", "measurement", "density", "g/cm3"),
-    ("Temperature/K", "temperature", None, "K"),
-])
+@pytest.mark.parametrize(
+    ("label", "role", "key", "unit"),
+    [
+        ("Tg/°C", "measurement", "glass_transition_temperature", "°C"),
+        ("E / GPa", "measurement", "youngs_modulus", "GPa"),
+        ("Density / g/cm3", "measurement", "density", "g/cm3"),
+        ("Temperature/K", "temperature", None, "K"),
+    ],
+)
 def test_a_quantity_over_its_unit_is_read_as_the_unit_in_the_header(label, role, key, unit):
     """``Tg/°C``, as tables in papers write it, was an unknown column and its values were dropped."""
     cmap = map_columns(["Material", label], V)
@@ -95,8 +104,11 @@ def test_manifest_refuses_unknown_keys(tmp_path):
 
 def test_manifest_maps_columns(tmp_path):
     path = tmp_path / "m.toml"
-    path.write_text('[columns."Exp Tg"]\nproperty = "Tg"\nunit = "K"\nmethod = "measured"\n'
-                    '[columns."sd"]\nuncertainty_of = "Exp Tg"\n[columns."junk"]\nignore = true\n', encoding="utf-8")
+    path.write_text(
+        '[columns."Exp Tg"]\nproperty = "Tg"\nunit = "K"\nmethod = "measured"\n'
+        '[columns."sd"]\nuncertainty_of = "Exp Tg"\n[columns."junk"]\nignore = true\n',
+        encoding="utf-8",
+    )
     cmap = map_columns(["name", "Exp Tg", "sd", "junk"], V, read_manifest(path))
     assert cmap.issues == []
     tg = cmap.columns[1]
@@ -107,7 +119,11 @@ def test_manifest_maps_columns(tmp_path):
 def test_composition_of_an_alloy():
     components = parse_composition("Ti bal; Al 5.5-6.75 wt%; V 3,5-4,5 wt%; Fe <0.3", decimal=",")
     assert [(c.component, c.fraction, c.fraction_max, c.is_balance) for c in components] == [
-        ("Ti", None, None, True), ("Al", 5.5, 6.75, False), ("V", 3.5, 4.5, False), ("Fe", 0.0, 0.3, False)]
+        ("Ti", None, None, True),
+        ("Al", 5.5, 6.75, False),
+        ("V", 3.5, 4.5, False),
+        ("Fe", 0.0, 0.3, False),
+    ]
     assert parse_composition("HA 30 mol%; PLLA 70 mol%")[0].basis == "mol"
 
 
@@ -116,12 +132,15 @@ def test_bad_compositions_say_why(text):
     assert isinstance(parse_composition(text), str)
 
 
-@pytest.mark.parametrize(("citation", "doi", "key"), [
-    ("Smith 2001", None, "cite:smith 2001"),
-    ("https://doi.org/10.5555/ABC.1", None, "doi:10.5555/abc.1"),
-    ("Smith J. A title. doi:10.5555/xyz.2", None, "doi:10.5555/xyz.2"),
-    ("Smith 2001", "10.5555/q", "doi:10.5555/q"),
-])
+@pytest.mark.parametrize(
+    ("citation", "doi", "key"),
+    [
+        ("Smith 2001", None, "cite:smith 2001"),
+        ("https://doi.org/10.5555/ABC.1", None, "doi:10.5555/abc.1"),
+        ("Smith J. A title. doi:10.5555/xyz.2", None, "doi:10.5555/xyz.2"),
+        ("Smith 2001", "10.5555/q", "doi:10.5555/q"),
+    ],
+)
 def test_sources_from_citations_and_dois(citation, doi, key):
     assert source_record(citation, doi).key == key
 

@@ -41,6 +41,7 @@ def test_the_head_revision_read_from_file_names_is_alembics():
     from alembic.script import ScriptDirectory
 
     from biomatdb.db import head_revision
+
     assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 

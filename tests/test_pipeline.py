@@ -16,10 +16,10 @@ from tests.conftest import snapshot
 
 # Test data only: 10.5555 is Crossref's reserved example prefix; the citations are not real works.
 WIDE_CSV = (
-    "Material,Class,SMILES,Young's modulus [GPa],Tensile strength (MPa),\"Density, g/cm³\",Tg (°C),Source\n"
-    "PLLA,polymer,*O[C@@H](C)C(=O)*,\"3,5\",50–70,1.25,60 ± 2,doi:10.5555/test.plla\n"
+    'Material,Class,SMILES,Young\'s modulus [GPa],Tensile strength (MPa),"Density, g/cm³",Tg (°C),Source\n'
+    'PLLA,polymer,*O[C@@H](C)C(=O)*,"3,5",50–70,1.25,60 ± 2,doi:10.5555/test.plla\n'
     "Ti-6Al-4V,alloy,,110,>860,4.43,,Test handbook 2001\n"
-    "PCL,biopolymer,*OCCCCCC(=O)*,0.4,\"0,69 GPa\",1.145,−60,Test handbook 2001\n"
+    'PCL,biopolymer,*OCCCCCC(=O)*,0.4,"0,69 GPa",1.145,−60,Test handbook 2001\n'
 )
 LONG_TSV = (
     "Material\tProperty\tValue\tUnit\tTemperature\tMedium\tMethod\tSource\n"
@@ -94,7 +94,10 @@ def test_semicolon_file_with_decimal_commas_and_cp1252(engine, tmp_path):
     report = ingest_file(engine, write(tmp_path, "eu.csv", text, encoding="cp1252"))
     assert report.ok, report.errors
     values = measurements(engine, "HA porös")
-    assert (values["compressive_strength"][0]["value_min"], values["compressive_strength"][0]["value_max"]) == (2.5, 4.5)
+    assert (values["compressive_strength"][0]["value_min"], values["compressive_strength"][0]["value_max"]) == (
+        2.5,
+        4.5,
+    )
     assert values["pore_size"][0]["verbatim"]["unit"] == "µm"
 
 
@@ -105,9 +108,16 @@ def test_xlsx_and_json_load_like_csv(engine, tmp_path):
     xlsx = tmp_path / "sheet.xlsx"
     frame.to_excel(xlsx, index=False, engine="openpyxl")
     assert ingest_file(engine, xlsx).ok
-    records = [{"name": "Alumina", "class": "ceramic", "measurements": [
-        {"property": "density", "value": "3.98", "unit": "g/cm3"},
-        {"property": "hardness_vickers", "value": "1800", "unit": "HV"}]}]
+    records = [
+        {
+            "name": "Alumina",
+            "class": "ceramic",
+            "measurements": [
+                {"property": "density", "value": "3.98", "unit": "g/cm3"},
+                {"property": "hardness_vickers", "value": "1800", "unit": "HV"},
+            ],
+        }
+    ]
     report = ingest_file(engine, write(tmp_path, "records.json", json.dumps(records)))
     assert report.ok, report.errors
     assert measurements(engine, "PEEK")["youngs_modulus"][0]["value"] == 3.6
@@ -125,7 +135,9 @@ def test_reingesting_the_same_file_changes_nothing(engine, tmp_path):
 
 def test_a_changed_file_replaces_the_dataset_and_records_what_changed(engine, tmp_path):
     ingest_file(engine, write(tmp_path, "lab.csv", WIDE_CSV))
-    changed = WIDE_CSV.replace("\"3,5\"", "3.9").replace("PCL,biopolymer,*OCCCCCC(=O)*,0.4,\"0,69 GPa\",1.145,−60,Test handbook 2001\n", "")
+    changed = WIDE_CSV.replace('"3,5"', "3.9").replace(
+        'PCL,biopolymer,*OCCCCCC(=O)*,0.4,"0,69 GPa",1.145,−60,Test handbook 2001\n', ""
+    )
     report = ingest_file(engine, write(tmp_path, "lab.csv", changed))
     assert report.ok and report.loaded
     assert report.measurements_updated == 1  # PLLA's modulus
@@ -191,7 +203,12 @@ BAD_FILES = {
     "below absolute zero": ("bad.csv", "Material,Tg (°C)\nA,-300\n", "constraint-error", 1),
     "unknown class": ("bad.csv", "Material,Class,Density (g/cm3)\nA,unobtainium,1\n", "unknown-class", 1),
     "bad doi": ("bad.csv", "Material,Density (g/cm3),DOI\nA,1,10.12/x\n", "doi-error", 1),
-    "unknown property": ("bad.tsv", "Material\tProperty\tValue\tUnit\nA\tflux capacitance\t3\tGPa\n", "unknown-property", 1),
+    "unknown property": (
+        "bad.tsv",
+        "Material\tProperty\tValue\tUnit\nA\tflux capacitance\t3\tGPa\n",
+        "unknown-property",
+        1,
+    ),
     "no name": ("bad.csv", "Material,Density (g/cm3)\nA,1\n,2\n", "missing-value", 2),
 }
 
@@ -257,11 +274,17 @@ def test_retracting_a_dataset_removes_the_synonyms_and_applications_it_gave_othe
     from search.model import Query
 
     first = tmp_path / "first.csv"
-    first.write_text("Material,Synonyms,Class,Application,Property,Value,Unit\n"
-                     "Alphamer,Alpha one,polymer,orthopaedic,tensile strength,10,MPa\n", encoding="utf-8")
+    first.write_text(
+        "Material,Synonyms,Class,Application,Property,Value,Unit\n"
+        "Alphamer,Alpha one,polymer,orthopaedic,tensile strength,10,MPa\n",
+        encoding="utf-8",
+    )
     second = tmp_path / "second.csv"
-    second.write_text("Material,Synonyms,Class,Application,Property,Value,Unit\n"
-                      "Alphamer,Zetaname,polymer,dental,tensile strength,12,MPa\n", encoding="utf-8")
+    second.write_text(
+        "Material,Synonyms,Class,Application,Property,Value,Unit\n"
+        "Alphamer,Zetaname,polymer,dental,tensile strength,12,MPa\n",
+        encoding="utf-8",
+    )
     assert ingest_file(engine, first).loaded
     assert ingest_file(engine, second).loaded
 
@@ -274,7 +297,11 @@ def test_retracting_a_dataset_removes_the_synonyms_and_applications_it_gave_othe
 
     synonyms, applications, text = details()
     # the search text holds folded words
-    assert {"Zetaname", "Alpha one"} <= synonyms and applications == {"orthopaedic", "dental"} and "zetaname" in text.split()
+    assert (
+        {"Zetaname", "Alpha one"} <= synonyms
+        and applications == {"orthopaedic", "dental"}
+        and "zetaname" in text.split()
+    )
     assert SqlBackend(engine).search(Query(text="zetaname")).total == 1
     with engine.begin() as connection:
         dataset_id = connection.execute(select(Dataset.id).where(Dataset.name == "second")).scalar_one()
@@ -313,7 +340,7 @@ def test_retraction_keeps_a_synonym_another_dataset_still_states(engine, tmp_pat
     files = {
         "base": "Material,Class,Property,Value,Unit\nAlphamer,polymer,tensile strength,10,MPa\n",
         "first": "Material,Synonyms,Class,Application,Property,Value,Unit\n"
-                 "Alphamer,Alpha one,polymer,dental,tensile strength,11,MPa\n",
+        "Alphamer,Alpha one,polymer,dental,tensile strength,11,MPa\n",
         "second": "Material,Class,Application,Property,Value,Unit\nAlpha one,polymer,dental,tensile strength,12,MPa\n",
     }
     for name, text in files.items():
@@ -338,16 +365,24 @@ def test_retraction_keeps_a_synonym_another_dataset_still_states(engine, tmp_pat
         assert list(connection.execute(select(MaterialApplication.application)).scalars()) == []
 
 
-@pytest.mark.parametrize(("text", "expected_gpa"), [
-    # the locants of a name are no decimal commas: this file was read as decimal-comma and refused
-    ('Material,Property,Value,Unit\n"Poly(1,4-butylene adipate)",E,1.234,GPa\n', 1.234),
-    (('Material,Property,Value,Unit\n"Poly(1,4-butylene adipate)",E,1.234,GPa\n'
-      '"Poly(2,5-furandicarboxylate)",E,2.5,GPa\n'), 1.234),
-    ('Material,E (GPa),Notes\n"Poly(1,4-butylene adipate)",1.234,"2,5 mm/min; 23 °C"\n', 1.234),
-    # European files keep their decimal commas, names with locants or not
-    ("Material;Property;Value;Unit\nPoly(1,4-butylene adipate);E;1,234;GPa\n", 1.234),
-    ("Material;E (GPa);Density (g/cm3)\nPoly(1,4-butylene adipate);1,234;1,25\n", 1.234),
-])
+@pytest.mark.parametrize(
+    ("text", "expected_gpa"),
+    [
+        # the locants of a name are no decimal commas: this file was read as decimal-comma and refused
+        ('Material,Property,Value,Unit\n"Poly(1,4-butylene adipate)",E,1.234,GPa\n', 1.234),
+        (
+            (
+                'Material,Property,Value,Unit\n"Poly(1,4-butylene adipate)",E,1.234,GPa\n'
+                '"Poly(2,5-furandicarboxylate)",E,2.5,GPa\n'
+            ),
+            1.234,
+        ),
+        ('Material,E (GPa),Notes\n"Poly(1,4-butylene adipate)",1.234,"2,5 mm/min; 23 °C"\n', 1.234),
+        # European files keep their decimal commas, names with locants or not
+        ("Material;Property;Value;Unit\nPoly(1,4-butylene adipate);E;1,234;GPa\n", 1.234),
+        ("Material;E (GPa);Density (g/cm3)\nPoly(1,4-butylene adipate);1,234;1,25\n", 1.234),
+    ],
+)
 def test_numbers_inside_names_do_not_decide_the_decimal_mark(sqlite_engine, tmp_path, text, expected_gpa):
     report = ingest_file(sqlite_engine, write(tmp_path, "locants.csv", text))
     assert report.loaded, report.errors
@@ -355,10 +390,13 @@ def test_numbers_inside_names_do_not_decide_the_decimal_mark(sqlite_engine, tmp_
     assert [(m["value"], m["unit"]) for m in modulus] == [(expected_gpa, "GPa")]
 
 
-@pytest.mark.parametrize(("text", "column"), [
-    ('Material,Property,Value,Unit\n"Poly(1,4-butylene adipate)",E,"0,35",GPa\nPCL,E,1.234,GPa\n', "Value"),
-    ('Material,E (GPa)\n"Poly(1,4-butylene adipate)","0,35"\nPCL,1.234\n', "E (GPa)"),
-])
+@pytest.mark.parametrize(
+    ("text", "column"),
+    [
+        ('Material,Property,Value,Unit\n"Poly(1,4-butylene adipate)",E,"0,35",GPa\nPCL,E,1.234,GPa\n', "Value"),
+        ('Material,E (GPa)\n"Poly(1,4-butylene adipate)","0,35"\nPCL,1.234\n', "E (GPa)"),
+    ],
+)
 def test_a_file_that_writes_both_decimal_marks_is_still_refused_as_ambiguous(sqlite_engine, tmp_path, text, column):
     """A decimal comma among the values (0,35) makes the file decimal-comma, so 1.234 may be 1234."""
     before = snapshot(sqlite_engine)
@@ -371,18 +409,36 @@ def test_a_file_that_writes_both_decimal_marks_is_still_refused_as_ambiguous(sql
 
 def test_every_issue_of_a_json_upload_names_the_json_path_of_its_value(sqlite_engine, tmp_path):
     """A JSON upload's errors named a row of the flattened table, which the curator never saw."""
-    document = {"source": "Test review 2010", "materials": [
-        {"name": "PLLA", "class": "polymer", "measurements": [{"property": "E", "value": 3.5, "unit": "GPa"}]},
-        {"name": "PCL", "class": "polymer", "colour": "white", "measurements": [
-            {"property": "E", "value": 0.4, "unit": "GPa"},
-            {"property": "Tg", "value": "abc", "unit": "°C"}]},
-        {"name": "Ti-6Al-4V", "class": "metall", "measurements": [
-            {"property": "density", "value": -4.4, "unit": "g/cm3"}, {"property": "E", "value": 110}]}]}
+    document = {
+        "source": "Test review 2010",
+        "materials": [
+            {"name": "PLLA", "class": "polymer", "measurements": [{"property": "E", "value": 3.5, "unit": "GPa"}]},
+            {
+                "name": "PCL",
+                "class": "polymer",
+                "colour": "white",
+                "measurements": [
+                    {"property": "E", "value": 0.4, "unit": "GPa"},
+                    {"property": "Tg", "value": "abc", "unit": "°C"},
+                ],
+            },
+            {
+                "name": "Ti-6Al-4V",
+                "class": "metall",
+                "measurements": [
+                    {"property": "density", "value": -4.4, "unit": "g/cm3"},
+                    {"property": "E", "value": 110},
+                ],
+            },
+        ],
+    }
     before = snapshot(sqlite_engine)
     report = ingest_file(sqlite_engine, write(tmp_path, "deep.json", json.dumps(document))).as_dict()
     assert not report["loaded"] and snapshot(sqlite_engine) == before
-    located = sorted((issue["type"], issue["row"], issue["column"], issue["value"], issue["path"])
-                     for issue in report["errors"] + report["warnings"])
+    located = sorted(
+        (issue["type"], issue["row"], issue["column"], issue["value"], issue["path"])
+        for issue in report["errors"] + report["warnings"]
+    )
     assert located == [
         ("constraint-error", 4, "value", "-4.4", "$.materials[2].measurements[0].value"),
         ("type-error", 3, "value", "abc", "$.materials[1].measurements[1].value"),
@@ -409,35 +465,64 @@ def test_a_qualitative_cell_is_stored_as_a_fact_without_a_value(engine, tmp_path
     assert report.loaded, report.errors
     assert report.measurements_added == 10  # "n.d." and the empty cell are still no measurement
     (tm,) = measurements(engine, "PDLLA")["melting_temperature"]
-    assert {k: tm[k] for k in ("qualifier", "qualitative", "value", "value_min", "value_max", "uncertainty",
-                                "unit", "text", "verbatim")} == {
-        "qualifier": "term", "qualitative": "amorphous", "value": None, "value_min": None, "value_max": None,
-        "uncertainty": None, "unit": "K", "text": "amorphous", "verbatim": {"value": "amorphous", "unit": "°C"}}
+    assert {
+        k: tm[k]
+        for k in (
+            "qualifier",
+            "qualitative",
+            "value",
+            "value_min",
+            "value_max",
+            "uncertainty",
+            "unit",
+            "text",
+            "verbatim",
+        )
+    } == {
+        "qualifier": "term",
+        "qualitative": "amorphous",
+        "value": None,
+        "value_min": None,
+        "value_max": None,
+        "uncertainty": None,
+        "unit": "K",
+        "text": "amorphous",
+        "verbatim": {"value": "amorphous", "unit": "°C"},
+    }
     peg = measurements(engine, "PEG 400")
-    assert [(m["qualitative"], m["text"]) for m in peg["glass_transition_temperature"] + peg["melting_temperature"]] == [
-        ("not_determined", "not determined"), ("no_melting_point", "no melting point")]
+    assert [
+        (m["qualitative"], m["text"]) for m in peg["glass_transition_temperature"] + peg["melting_temperature"]
+    ] == [("not_determined", "not determined"), ("no_melting_point", "no melting point")]
     assert "glass_transition_temperature" not in measurements(engine, "Silk fibroin")
     with engine.connect() as connection:  # the column itself, as COPY (PostgreSQL) and executemany wrote it
-        stored = connection.execute(select(Measurement.qualitative, Measurement.qualifier)
-                                    .where(Measurement.qualitative.is_not(None))
-                                    .order_by(Measurement.qualitative)).all()
-    assert [tuple(row) for row in stored] == [("amorphous", "term"), ("no_melting_point", "term"),
-                                              ("not_determined", "term")]
+        stored = connection.execute(
+            select(Measurement.qualitative, Measurement.qualifier)
+            .where(Measurement.qualitative.is_not(None))
+            .order_by(Measurement.qualitative)
+        ).all()
+    assert [tuple(row) for row in stored] == [
+        ("amorphous", "term"),
+        ("no_melting_point", "term"),
+        ("not_determined", "term"),
+    ]
     assert ingest_file(engine, write(tmp_path, "qualitative.csv", QUALITATIVE_CSV)).unchanged
 
 
-@pytest.mark.parametrize(("filter_text", "expected"), [
-    # a range never meets a qualitative measurement, and "has" means a value is known
-    ("Tm > 0 degC", ["PLLA"]),
-    ("Tm in 0..100000 K", ["PLLA"]),
-    ("Tm < 1000 degC", ["PLLA"]),
-    ("has Tm", ["PLLA"]),
-    ("has Tm WHERE dataset = qualitative", ["PLLA"]),
-    ("NOT has Tm", ["PDLLA", "PEG 400", "Silk fibroin"]),
-    ("NOT Tm > 0 degC", ["PDLLA", "PEG 400", "Silk fibroin"]),
-    ("has Tg", ["PDLLA", "PLLA"]),
-    ("dataset = qualitative", ["PDLLA", "PEG 400", "PLLA", "Silk fibroin"]),
-])
+@pytest.mark.parametrize(
+    ("filter_text", "expected"),
+    [
+        # a range never meets a qualitative measurement, and "has" means a value is known
+        ("Tm > 0 degC", ["PLLA"]),
+        ("Tm in 0..100000 K", ["PLLA"]),
+        ("Tm < 1000 degC", ["PLLA"]),
+        ("has Tm", ["PLLA"]),
+        ("has Tm WHERE dataset = qualitative", ["PLLA"]),
+        ("NOT has Tm", ["PDLLA", "PEG 400", "Silk fibroin"]),
+        ("NOT Tm > 0 degC", ["PDLLA", "PEG 400", "Silk fibroin"]),
+        ("has Tg", ["PDLLA", "PLLA"]),
+        ("dataset = qualitative", ["PDLLA", "PEG 400", "PLLA", "Silk fibroin"]),
+    ],
+)
 def test_no_filter_matches_a_qualitative_measurement(engine, tmp_path, filter_text, expected):
     from search.backends.sql import SqlBackend
     from search.service import build_query
@@ -450,16 +535,33 @@ def test_no_filter_matches_a_qualitative_measurement(engine, tmp_path, filter_te
     assert counts.get("melting_temperature", 0) == ("PLLA" in expected)  # the facet counts what "has" finds
 
 
-@pytest.mark.parametrize(("text", "column", "value", "message"), [
-    ("Material,Density (g/cm3)\nPDLLA,amorphous\n", "Density (g/cm3)", "amorphous",
-     ("'amorphous' is a qualitative value of melting_temperature, crystallization_temperature, crystallinity, "
-      "not of density")),
-    ("Material,Property,Value,Unit,SD\nPDLLA,Tm,amorphous,°C,2\n", "SD", "2",
-     "the value of 'Value' is qualitative ('amorphous'): it has no uncertainty"),
-    ("Material,Tm (°C)\nPDLLA,amorphous-ish\n", "Tm (°C)", "amorphous-ish", "expected a number"),
-    ("Material,E (GPa),Temperature\nPDLLA,3,not determined\n", "Temperature", "not determined",
-     "a test temperature must be one value"),
-])
+@pytest.mark.parametrize(
+    ("text", "column", "value", "message"),
+    [
+        (
+            "Material,Density (g/cm3)\nPDLLA,amorphous\n",
+            "Density (g/cm3)",
+            "amorphous",
+            (
+                "'amorphous' is a qualitative value of melting_temperature, crystallization_temperature, crystallinity, "
+                "not of density"
+            ),
+        ),
+        (
+            "Material,Property,Value,Unit,SD\nPDLLA,Tm,amorphous,°C,2\n",
+            "SD",
+            "2",
+            "the value of 'Value' is qualitative ('amorphous'): it has no uncertainty",
+        ),
+        ("Material,Tm (°C)\nPDLLA,amorphous-ish\n", "Tm (°C)", "amorphous-ish", "expected a number"),
+        (
+            "Material,E (GPa),Temperature\nPDLLA,3,not determined\n",
+            "Temperature",
+            "not determined",
+            "a test temperature must be one value",
+        ),
+    ],
+)
 def test_a_qualitative_value_where_it_cannot_stand_is_refused(sqlite_engine, tmp_path, text, column, value, message):
     before = snapshot(sqlite_engine)
     report = ingest_file(sqlite_engine, write(tmp_path, "wrong.csv", text))

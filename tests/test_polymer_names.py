@@ -29,28 +29,76 @@ CURATED_NATURAL = FIXTURES / "curated" / "hydrogels-natural-composites.xlsx"
 
 # The polymers the vocabulary must know, by a name a curator writes -> the entry's key.
 REQUIRED = [
-    ("PE", "pe"), ("PP", "pp"), ("PS", "ps"), ("PVC", "pvc"), ("PTFE", "ptfe"), ("PVDF", "pvdf"),
-    ("PMMA", "pmma"), ("PET", "pet"), ("PBT", "pbt"), ("PEEK", "peek"), ("PEKK", "pekk"),
-    ("PC", "pc"), ("Bisphenol A polycarbonate", "pc"), ("PSU", "psu"), ("PES", "pes"),
-    ("Polyethersulfone", "pes"), ("PA6", "pa6"), ("PA66", "pa66"), ("PA11", "pa11"), ("PA12", "pa12"),
-    ("PA610", "pa610"), ("Nylon 6,6", "pa66"), ("PU", "pu"), ("Polyurethane", "pu"), ("TPU", "tpu"),
-    ("PDMS", "pdms"), ("PVA", "pva"), ("Poly(vinyl alcohol)", "pva"), ("PVP", "pvp"), ("PEG", "peg"),
-    ("PEO", "peg"), ("PAN", "pan"), ("PLA", "pla"), ("PLLA", "plla"), ("PGA", "pga"), ("PCL", "pcl"),
-    ("PDO", "pdo"), ("Polydioxanone", "pdo"), ("PHB", "phb"), ("PHBV", "phbv"), ("PTMC", "ptmc"),
-    ("PPF", "ppf"), ("Poly(propylene fumarate)", "ppf"), ("PLGA", "plga"), ("SEBS", "sebs"),
-    ("Chitosan", "chitosan"), ("Cellulose", "cellulose"), ("Alginate", "alginate"),
-    ("Hyaluronic acid", "hyaluronic_acid"), ("Collagen", "collagen"), ("Gelatin", "gelatin"),
-    ("Silk fibroin", "silk_fibroin"), ("Chitin", "chitin"), ("Agarose", "agarose"), ("Dextran", "dextran"),
+    ("PE", "pe"),
+    ("PP", "pp"),
+    ("PS", "ps"),
+    ("PVC", "pvc"),
+    ("PTFE", "ptfe"),
+    ("PVDF", "pvdf"),
+    ("PMMA", "pmma"),
+    ("PET", "pet"),
+    ("PBT", "pbt"),
+    ("PEEK", "peek"),
+    ("PEKK", "pekk"),
+    ("PC", "pc"),
+    ("Bisphenol A polycarbonate", "pc"),
+    ("PSU", "psu"),
+    ("PES", "pes"),
+    ("Polyethersulfone", "pes"),
+    ("PA6", "pa6"),
+    ("PA66", "pa66"),
+    ("PA11", "pa11"),
+    ("PA12", "pa12"),
+    ("PA610", "pa610"),
+    ("Nylon 6,6", "pa66"),
+    ("PU", "pu"),
+    ("Polyurethane", "pu"),
+    ("TPU", "tpu"),
+    ("PDMS", "pdms"),
+    ("PVA", "pva"),
+    ("Poly(vinyl alcohol)", "pva"),
+    ("PVP", "pvp"),
+    ("PEG", "peg"),
+    ("PEO", "peg"),
+    ("PAN", "pan"),
+    ("PLA", "pla"),
+    ("PLLA", "plla"),
+    ("PGA", "pga"),
+    ("PCL", "pcl"),
+    ("PDO", "pdo"),
+    ("Polydioxanone", "pdo"),
+    ("PHB", "phb"),
+    ("PHBV", "phbv"),
+    ("PTMC", "ptmc"),
+    ("PPF", "ppf"),
+    ("Poly(propylene fumarate)", "ppf"),
+    ("PLGA", "plga"),
+    ("SEBS", "sebs"),
+    ("Chitosan", "chitosan"),
+    ("Cellulose", "cellulose"),
+    ("Alginate", "alginate"),
+    ("Hyaluronic acid", "hyaluronic_acid"),
+    ("Collagen", "collagen"),
+    ("Gelatin", "gelatin"),
+    ("Silk fibroin", "silk_fibroin"),
+    ("Chitin", "chitin"),
+    ("Agarose", "agarose"),
+    ("Dextran", "dextran"),
     ("Starch", "starch"),
 ]
 
 GRADES = [
-    ("HDPE", "pe", "High-density polyethylene"), ("LDPE", "pe", "Low-density polyethylene"),
-    ("LLDPE", "pe", "Linear low-density polyethylene"), ("UHMWPE", "pe", "Ultra-high molecular weight polyethylene"),
+    ("HDPE", "pe", "High-density polyethylene"),
+    ("LDPE", "pe", "Low-density polyethylene"),
+    ("LLDPE", "pe", "Linear low-density polyethylene"),
+    ("UHMWPE", "pe", "Ultra-high molecular weight polyethylene"),
     ("ultra high molecular weight polyethylene", "pe", "Ultra-high molecular weight polyethylene"),
-    ("PDLLA", "pla", "Poly(DL-lactide)"), ("Poly(D,L-lactide)", "pla", "Poly(DL-lactide)"),
-    ("ePTFE", "ptfe", "Expanded polytetrafluoroethylene"), ("PLGA 50:50", "plga", "PLGA 50:50"),
-    ("Pellethane 2363-80A", "peur", "Pellethane 2363-80A"), ("Bacterial cellulose", "cellulose", "Bacterial cellulose"),
+    ("PDLLA", "pla", "Poly(DL-lactide)"),
+    ("Poly(D,L-lactide)", "pla", "Poly(DL-lactide)"),
+    ("ePTFE", "ptfe", "Expanded polytetrafluoroethylene"),
+    ("PLGA 50:50", "plga", "PLGA 50:50"),
+    ("Pellethane 2363-80A", "peur", "Pellethane 2363-80A"),
+    ("Bacterial cellulose", "cellulose", "Bacterial cellulose"),
 ]
 
 SOURCES = '[sources.book]\ncitation = "A polymer handbook"\nhow = "read"\n\n'
@@ -71,30 +119,52 @@ MALFORMED = [
     ("unknown source", SOURCES + _entry("pxa", sources='["nowhere"]'), "'pxa' cites unknown source.*nowhere"),
     ("no source", SOURCES + _entry("pxa", sources="[]"), "'pxa' names no source"),
     ("duplicate key", SOURCES + _entry("pxa") + _entry("pxa", name="Poly(y)"), "'pxa' is defined twice"),
-    ("one repeat unit, two entries",
-     SOURCES + _entry("pxa", repeat_unit='"*CC*"') + _entry("pxb", name="Poly(y)", repeat_unit='"*CC*"'),
-     r"'pxb'.*\*CC\*.*'pxa'"),
-    ("an other form that is another entry's unit",
-     SOURCES + _entry("pxa", repeat_unit='"*CC*"') + _entry("pxb", name="Poly(y)", repeat_unit='"*CO*"',
-                                                            other_forms='["*CC*"]'), "'pxb'.*'pxa'"),
-    ("one name, two entries", SOURCES + _entry("pxa") + _entry("pxb", name="Poly(y)", synonyms='["Poly(x)"]'),
-     "'pxb'.*'Poly\\(x\\)'.*'pxa'"),
-    ("one abbreviation, two entries, case folded",
-     SOURCES + _entry("pxa", abbreviations='["PX"]') + _entry("pxb", name="Poly(y)", abbreviations='["px"]'),
-     "'pxb'.*'px'.*'pxa'"),
-    ("a grade named like another entry",
-     SOURCES + _entry("pxa", abbreviations='["PX"]') + _entry("pxb", name="Poly(y)") + '[[polymer.grade]]\nname = "Px"\n',
-     "'pxb'.*'Px'.*'pxa'"),
+    (
+        "one repeat unit, two entries",
+        SOURCES + _entry("pxa", repeat_unit='"*CC*"') + _entry("pxb", name="Poly(y)", repeat_unit='"*CC*"'),
+        r"'pxb'.*\*CC\*.*'pxa'",
+    ),
+    (
+        "an other form that is another entry's unit",
+        SOURCES
+        + _entry("pxa", repeat_unit='"*CC*"')
+        + _entry("pxb", name="Poly(y)", repeat_unit='"*CO*"', other_forms='["*CC*"]'),
+        "'pxb'.*'pxa'",
+    ),
+    (
+        "one name, two entries",
+        SOURCES + _entry("pxa") + _entry("pxb", name="Poly(y)", synonyms='["Poly(x)"]'),
+        "'pxb'.*'Poly\\(x\\)'.*'pxa'",
+    ),
+    (
+        "one abbreviation, two entries, case folded",
+        SOURCES + _entry("pxa", abbreviations='["PX"]') + _entry("pxb", name="Poly(y)", abbreviations='["px"]'),
+        "'pxb'.*'px'.*'pxa'",
+    ),
+    (
+        "a grade named like another entry",
+        SOURCES
+        + _entry("pxa", abbreviations='["PX"]')
+        + _entry("pxb", name="Poly(y)")
+        + '[[polymer.grade]]\nname = "Px"\n',
+        "'pxb'.*'Px'.*'pxa'",
+    ),
     ("a name given twice in one entry", SOURCES + _entry("pxa", synonyms='["poly(X)"]'), "'pxa'.*given twice"),
     ("unknown field", SOURCES + _entry("pxa", repeat_units='"*CC*"'), "'pxa': unknown field.*repeat_units"),
     ("unknown class", SOURCES + _entry("pxa", class_='"metal"'), "'pxa': class must be"),
     ("copolymer without units", SOURCES + _entry("pxa", copolymer="true"), "'pxa': a copolymer"),
     ("units without copolymer", SOURCES + _entry("pxa", units='["*CC*", "*CO*"]'), "'pxa': units are for copolymers"),
     ("a unit without attachment points", SOURCES + _entry("pxa", repeat_unit='"CC"'), "'pxa': repeat_unit 'CC'"),
-    ("a grade without a name", SOURCES + _entry("pxa") + '[[polymer.grade]]\nabbreviations = ["PX-G"]\n',
-     "'pxa': a grade has no name"),
-    ("a source that is neither read nor remembered",
-     '[sources.book]\ncitation = "A polymer handbook"\nhow = "guessed"\n\n' + _entry("pxa"), "source 'book': how must be"),
+    (
+        "a grade without a name",
+        SOURCES + _entry("pxa") + '[[polymer.grade]]\nabbreviations = ["PX-G"]\n',
+        "'pxa': a grade has no name",
+    ),
+    (
+        "a source that is neither read nor remembered",
+        '[sources.book]\ncitation = "A polymer handbook"\nhow = "guessed"\n\n' + _entry("pxa"),
+        "source 'book': how must be",
+    ),
     ("a source without citation", '[sources.book]\nhow = "read"\n\n' + _entry("pxa"), "source 'book' has no citation"),
     ("not TOML", SOURCES + "[[polymer]\n", "not valid TOML"),
 ]
@@ -105,8 +175,9 @@ def _canonical(smiles: str, placeholders: tuple[str, ...] = ()) -> str:
     return parse_structure(smiles, placeholders=placeholders).canonical_smiles
 
 
-def _dataset_names(path: Path, name_column: int | str, smiles_column: int | str,
-                   placeholders: tuple[str, ...] = ()) -> dict[str, set[str]]:
+def _dataset_names(
+    path: Path, name_column: int | str, smiles_column: int | str, placeholders: tuple[str, ...] = ()
+) -> dict[str, set[str]]:
     """canonical structure -> the names its rows give it ("" for a row without a name)."""
     names: dict[str, set[str]] = {}
     with path.open(newline="", encoding="utf-8") as handle:
@@ -147,10 +218,15 @@ def curated_materials() -> tuple[set[str], set[str]]:
     finally:
         workbook.close()  # a read-only workbook keeps its file open until closed
     column = {name: index for index, name in enumerate(header)}
-    rows += [(r[column["Material"]], r[column["SMILES"]] or "", r[column["Synonyms"]] or "")
-             for r in body if r[column["Class"]]]
+    rows += [
+        (r[column["Material"]], r[column["SMILES"]] or "", r[column["Synonyms"]] or "")
+        for r in body
+        if r[column["Class"]]
+    ]
     structures = {_canonical(smiles) for _, smiles, _ in rows if smiles}
-    names = {normalise_label(n) for material, _, synonyms in rows for n in [material, *synonyms.split(";")] if n.strip()}
+    names = {
+        normalise_label(n) for material, _, synonyms in rows for n in [material, *synonyms.split(";")] if n.strip()
+    }
     return structures, names
 
 
@@ -172,8 +248,19 @@ def test_grades_are_found_with_their_entry(vocabulary, text, key, grade):
 
 
 def test_natural_polymers_are_natural_and_proteins_have_no_repeat_unit(vocabulary):
-    for key in ("chitosan", "cellulose", "alginate", "hyaluronic_acid", "collagen", "gelatin", "silk_fibroin",
-                "chitin", "agarose", "dextran", "starch"):
+    for key in (
+        "chitosan",
+        "cellulose",
+        "alginate",
+        "hyaluronic_acid",
+        "collagen",
+        "gelatin",
+        "silk_fibroin",
+        "chitin",
+        "agarose",
+        "dextran",
+        "starch",
+    ):
         assert vocabulary.entry(key).material_class == "natural", key
     assert vocabulary.entry("collagen").repeat_unit is None
     assert vocabulary.entry("pu").repeat_unit is None and not vocabulary.entry("pu").units
@@ -199,7 +286,7 @@ def test_lactide_stereo_forms_are_distinct_entries(vocabulary):
     assert pla.repeat_unit == "*OC(C)C(*)=O"
 
     def centre(smiles):
-        (_, label), = Chem.FindMolChiralCenters(Chem.MolFromSmiles(smiles))
+        ((_, label),) = Chem.FindMolChiralCenters(Chem.MolFromSmiles(smiles))
         return label
 
     assert (centre(plla.repeat_unit), centre(pdla.repeat_unit)) == ("S", "R")  # L-lactic acid is (S)
@@ -214,12 +301,21 @@ def test_every_name_and_structure_leads_back_to_its_entry(vocabulary):
             assert vocabulary.by_structure(smiles) is entry, (entry.key, smiles)
 
 
-@pytest.mark.parametrize(("text", "key", "grade"), [
-    ("HDPE", "pe", "High-density polyethylene"), ("hdpe", "pe", "High-density polyethylene"),
-    ("polylactide", "pla", None), ("Poly(lactic acid)", "pla", None),
-    ("Poly(methyl methacrylate)", "pmma", None), ("pmma", "pmma", None), ("poly(methyl  methacrylate)", "pmma", None),
-    ("Nylon-6,6", "pa66", None), ("PA 6", "pa6", None), ("Polyetheretherketone", "peek", None),
-])
+@pytest.mark.parametrize(
+    ("text", "key", "grade"),
+    [
+        ("HDPE", "pe", "High-density polyethylene"),
+        ("hdpe", "pe", "High-density polyethylene"),
+        ("polylactide", "pla", None),
+        ("Poly(lactic acid)", "pla", None),
+        ("Poly(methyl methacrylate)", "pmma", None),
+        ("pmma", "pmma", None),
+        ("poly(methyl  methacrylate)", "pmma", None),
+        ("Nylon-6,6", "pa66", None),
+        ("PA 6", "pa6", None),
+        ("Polyetheretherketone", "peek", None),
+    ],
+)
 def test_lookups_by_name(vocabulary, text, key, grade):
     entry, found = vocabulary.by_name(text)
     assert entry.key == key
@@ -258,6 +354,7 @@ def test_no_entry_rests_on_memory_alone(vocabulary):
     beside a read one, for what the read sources do not show."""
     for entry in vocabulary.entries:
         assert "read" in {vocabulary.sources[key].how for key in entry.sources}, entry.key
+
 
 def test_classes_are_terms_of_the_class_vocabulary(vocabulary):
     assert set(MATERIAL_CLASSES) <= set(get_vocabulary().classes)
@@ -314,11 +411,14 @@ def test_the_vocabulary_is_package_data():
 
 
 def test_the_loader_needs_no_rdkit():
-    script = ("import sys; sys.modules['rdkit'] = None\n"
-              "from biomatdb.vocabulary.polymers import polymer_names\n"
-              "print(polymer_names().by_name('PMMA')[0].repeat_unit)")
+    script = (
+        "import sys; sys.modules['rdkit'] = None\n"
+        "from biomatdb.vocabulary.polymers import polymer_names\n"
+        "print(polymer_names().by_name('PMMA')[0].repeat_unit)"
+    )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60,
-                          check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "*CC(*)(C)C(=O)OC"

@@ -21,8 +21,10 @@ POLYMETRIX = FIXTURES / "polymetrix-tg" / "Polymer_Tg.csv"
 def test_fixture_copies_are_byte_for_byte_the_shared_data():
     import hashlib
 
-    for path, sha in ((BICERANO, "6dfb0c92fb2be0e4e4f49ec2f7239d7986dd0d946e7846d1513a77ca95715fe0"),
-                      (POLYMETRIX, "89c500a8df1381c855e691c75849ee6c6e7a19f20a62efc35f7d57e85fc8184a")):
+    for path, sha in (
+        (BICERANO, "6dfb0c92fb2be0e4e4f49ec2f7239d7986dd0d946e7846d1513a77ca95715fe0"),
+        (POLYMETRIX, "89c500a8df1381c855e691c75849ee6c6e7a19f20a62efc35f7d57e85fc8184a"),
+    ):
         assert hashlib.sha256(path.read_bytes()).hexdigest() == sha
         assert (path.parent / "SOURCE.txt").exists()
 

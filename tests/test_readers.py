@@ -30,8 +30,10 @@ def rows_of(table: Table, rows: int = 100_000) -> dict[int, list[str]]:
     """Every data row the table hands out, by data row number."""
     found: dict[int, list[str]] = {}
     for chunk in table.chunks(rows):
-        found.update((number, list(cells)) for number, cells in
-                     zip(chunk.index, chunk.itertuples(index=False, name=None), strict=True))
+        found.update(
+            (number, list(cells))
+            for number, cells in zip(chunk.index, chunk.itertuples(index=False, name=None), strict=True)
+        )
     return found
 
 
@@ -44,19 +46,29 @@ def refusal(path: Path) -> list:
 @pytest.fixture
 def eu_csv(tmp_path) -> Path:
     """What a German or French Excel saves: semicolons, decimal commas, Windows-1252, CRLF."""
-    text = ("Material;Class;Porosity (%);Compressive strength [MPa];Pore size [µm];Sintering T (°C);E ± SD (GPa)\r\n"
-            "HA porös;ceramic;60;2,5-4,5;150;1200;3,6 ± 0,4\r\n"
-            "TCP-Körner;ceramic;55,5;0,9;200;1100;2,1\r\n")
+    text = (
+        "Material;Class;Porosity (%);Compressive strength [MPa];Pore size [µm];Sintering T (°C);E ± SD (GPa)\r\n"
+        "HA porös;ceramic;60;2,5-4,5;150;1200;3,6 ± 0,4\r\n"
+        "TCP-Körner;ceramic;55,5;0,9;200;1100;2,1\r\n"
+    )
     return write(tmp_path, "eu.csv", text, encoding="cp1252")
 
 
 # --- delimited text ---------------------------------------------------------------------------
 
+
 def test_semicolon_file_with_decimal_commas_in_windows_1252(eu_csv):
     table = open_table(eu_csv)
     assert (table.format, table.delimiter, table.decimal, table.encoding) == ("csv", ";", ",", "cp1252")
-    assert table.header == ["Material", "Class", "Porosity (%)", "Compressive strength [MPa]", "Pore size [µm]",
-                            "Sintering T (°C)", "E ± SD (GPa)"]
+    assert table.header == [
+        "Material",
+        "Class",
+        "Porosity (%)",
+        "Compressive strength [MPa]",
+        "Pore size [µm]",
+        "Sintering T (°C)",
+        "E ± SD (GPa)",
+    ]
     assert rows_of(table) == {
         1: ["HA porös", "ceramic", "60", "2,5-4,5", "150", "1200", "3,6 ± 0,4"],
         2: ["TCP-Körner", "ceramic", "55,5", "0,9", "200", "1100", "2,1"],
@@ -71,7 +83,11 @@ def test_windows_1252_symbols_are_read_without_mojibake(tmp_path):
 
 
 def test_a_windows_1252_byte_after_the_sample_still_decides_the_encoding(tmp_path):
-    text = "Material,Density (g/cm3)\n" + "PLLA,1.25\n" * (SAMPLE_BYTES // 10 + 100) + "Titan-Legierung für Implantate,4.43\n"
+    text = (
+        "Material,Density (g/cm3)\n"
+        + "PLLA,1.25\n" * (SAMPLE_BYTES // 10 + 100)
+        + "Titan-Legierung für Implantate,4.43\n"
+    )
     table = open_table(write(tmp_path, "late.csv", text, encoding="cp1252"))
     assert table.encoding == "cp1252"
     assert rows_of(table)[SAMPLE_BYTES // 10 + 101][0] == "Titan-Legierung für Implantate"
@@ -115,24 +131,46 @@ DELIMITED = {
     "semicolon, a comma in a label": ("Material;Density, g/cm3\nPEEK;1,3\n", ";", ","),
     "tab, a comma in a label": ("Material\tDensity, g/cm3\nPEEK\t1,3\n", "\t", ","),
     "pipe": ("Material|E (GPa)|Notes\nPEEK|3.6|a, b; c\n", "|", "."),
-    "comma, some quoted decimal commas": ('Material,E (GPa),Density\nPLLA,"3,5",1.25\nTi,110,4.43\nPCL,0.4,1.145\n', ",", "."),
-    "comma, quoted decimal commas throughout": ('Material,E (GPa),Density\nPLLA,"3,5","1,25"\nTi,110,"4,43"\n', ",", ","),
+    "comma, some quoted decimal commas": (
+        'Material,E (GPa),Density\nPLLA,"3,5",1.25\nTi,110,4.43\nPCL,0.4,1.145\n',
+        ",",
+        ".",
+    ),
+    "comma, quoted decimal commas throughout": (
+        'Material,E (GPa),Density\nPLLA,"3,5","1,25"\nTi,110,"4,43"\n',
+        ",",
+        ",",
+    ),
     "semicolon, only three-digit fractions": ("Material;E (MPa)\nPEEK;3,600\nPLLA;3,500\n", ";", ","),
     "semicolon, thousands and decimal": ("Material;E (MPa)\nPEEK;3.600,5\n", ";", ","),
     "a DOI is not a decimal point": ("Material;E (GPa);DOI\nPEEK;3,6;10.5555/x.1\n", ";", ","),
     "one column": ("Material\nPEEK\nPLLA\n", ",", "."),
     "trailing delimiters": ("Material;E (GPa);;\nPEEK;3,6;;\n", ";", ","),
     # only values vote: a name's locants, free text and a notes column of mostly words do not
-    "comma, locants in a quoted name": ('Material,Property,Value,Unit\n"Poly(1,4-butylene adipate)",E,1.234,GPa\n',
-                                        ",", "."),
+    "comma, locants in a quoted name": (
+        'Material,Property,Value,Unit\n"Poly(1,4-butylene adipate)",E,1.234,GPa\n',
+        ",",
+        ".",
+    ),
     "comma, locants in names, numbers in notes": (
-        ('Material,E (GPa),Notes\n"Poly(1,4-butylene succinate)",0.525,"2,5 mm/min"\n'
-         '"1,3-propanediol polyurethane",1.25,dry\nPCL,0.4,"conditioned 2,5 h"\n'), ",", "."),
+        (
+            'Material,E (GPa),Notes\n"Poly(1,4-butylene succinate)",0.525,"2,5 mm/min"\n'
+            '"1,3-propanediol polyurethane",1.25,dry\nPCL,0.4,"conditioned 2,5 h"\n'
+        ),
+        ",",
+        ".",
+    ),
     "comma, a number-like name": ('Material,E (GPa)\n"1,4 dioxanone polymer",1.500\n', ",", "."),
-    "semicolon, decimal commas beside locants": ("Material;Tm (°C);E (GPa)\nPoly(1,4-butylene adipate);60;0,35\n",
-                                                  ";", ","),
+    "semicolon, decimal commas beside locants": (
+        "Material;Tm (°C);E (GPa)\nPoly(1,4-butylene adipate);60;0,35\n",
+        ";",
+        ",",
+    ),
     "semicolon, a three-digit decimal comma beside locants": (
-        "Material;E (GPa)\nPoly(1,4-butylene succinate);1,234\n", ";", ","),
+        "Material;E (GPa)\nPoly(1,4-butylene succinate);1,234\n",
+        ";",
+        ",",
+    ),
 }
 
 
@@ -145,9 +183,11 @@ def test_delimiter_and_decimal_mark_are_detected(tmp_path, case):
 
 
 def test_quoted_fields_keep_delimiters_quotes_and_newlines(tmp_path):
-    text = ('Material,Synonyms,Notes\n'
-            'PLLA,"poly(L-lactide), PLA","said ""semi-crystalline""\nsecond line"\n'
-            'PCL,"polycaprolactone",plain\n')
+    text = (
+        "Material,Synonyms,Notes\n"
+        'PLLA,"poly(L-lactide), PLA","said ""semi-crystalline""\nsecond line"\n'
+        'PCL,"polycaprolactone",plain\n'
+    )
     table = open_table(write(tmp_path, "quoted.csv", text))
     assert rows_of(table) == {
         1: ["PLLA", "poly(L-lactide), PLA", 'said "semi-crystalline"\nsecond line'],
@@ -219,7 +259,9 @@ def test_chunk_size_must_be_positive(eu_csv):
         next(open_table(eu_csv).chunks(0))
 
 
-_CELL_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")) | st.sampled_from('"\n'), max_size=12)
+_CELL_TEXT = st.text(
+    st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")) | st.sampled_from('"\n'), max_size=12
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -229,8 +271,15 @@ def test_what_csv_writer_writes_reads_back_cell_for_cell(tmp_path_factory, delim
     cell = _CELL_TEXT.filter(lambda text: not others & set(text))
     label = st.from_regex(r"[A-Za-z][A-Za-z0-9 ()]{0,10}[a-z)]", fullmatch=True)
     header = data.draw(st.lists(label, min_size=width, max_size=width, unique_by=str.casefold))
-    body = data.draw(st.lists(st.tuples(st.from_regex(r"[A-Za-z][a-z0-9]{0,6}", fullmatch=True),
-                                        st.lists(cell, min_size=width - 1, max_size=width - 1)), max_size=20))
+    body = data.draw(
+        st.lists(
+            st.tuples(
+                st.from_regex(r"[A-Za-z][a-z0-9]{0,6}", fullmatch=True),
+                st.lists(cell, min_size=width - 1, max_size=width - 1),
+            ),
+            max_size=20,
+        )
+    )
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, delimiter=delimiter)
     writer.writerow(header)
@@ -242,6 +291,7 @@ def test_what_csv_writer_writes_reads_back_cell_for_cell(tmp_path_factory, delim
 
 
 # --- workbooks --------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def peek_workbook(tmp_path) -> Path:
@@ -290,7 +340,8 @@ def test_a_missing_sheet_names_the_sheets_there_are(peek_workbook):
 def test_workbook_written_by_pandas(tmp_path):
     path = tmp_path / "sheet.xlsx"
     pd.DataFrame({"Material": ["PEEK"], "E (GPa)": [3.6], "Density (g/cm3)": [1.3], "Count": [10]}).to_excel(
-        path, index=False, engine="openpyxl")
+        path, index=False, engine="openpyxl"
+    )
     assert rows_of(open_table(path)) == {1: ["PEEK", "3.6", "1.3", "10"]}
 
 
@@ -309,19 +360,29 @@ def test_a_number_shown_as_a_percentage_reads_as_the_percentage_shown(tmp_path):
     assert rows_of(open_table(path)) == {1: ["HA", "65 %", "110"], 2: ["TCP", "40", "0.9"], 3: ["BCP", "7.5 %", ""]}
 
 
-@pytest.mark.parametrize("rewrite", [
-    lambda styles: styles,
-    lambda styles: styles.replace('"', "'"),  # single-quoted attributes
-    lambda styles: styles.replace('numFmtId="9"', 'numFmtId = "9"'),
-    lambda styles: styles.replace("%", "&#37;"),  # the percent sign as a character reference
-], ids=["as-written", "single-quotes", "spaces-around-equals", "character-reference"])
+@pytest.mark.parametrize(
+    "rewrite",
+    [
+        lambda styles: styles,
+        lambda styles: styles.replace('"', "'"),  # single-quoted attributes
+        lambda styles: styles.replace('numFmtId="9"', 'numFmtId = "9"'),
+        lambda styles: styles.replace("%", "&#37;"),  # the percent sign as a character reference
+    ],
+    ids=["as-written", "single-quotes", "spaces-around-equals", "character-reference"],
+)
 def test_a_percentage_format_is_found_however_the_styles_are_written(tmp_path, rewrite):
     import zipfile
 
     book = openpyxl.Workbook()
     sheet = book.active
     sheet["A1"], sheet["B1"], sheet["A2"], sheet["B2"], sheet["A3"], sheet["B3"] = (
-        "Material", "Porosity (%)", "HA", 0.65, "TCP", 0.4)
+        "Material",
+        "Porosity (%)",
+        "HA",
+        0.65,
+        "TCP",
+        0.4,
+    )
     sheet["B2"].number_format = "0%"  # a built-in format: numFmtId 9
     sheet["B3"].number_format = "0.0%"  # a custom one: a formatCode with %
     plain = tmp_path / "plain.xlsx"
@@ -363,7 +424,10 @@ def test_a_formula_without_a_computed_value_is_refused_by_cell_not_read_as_empty
     path = tmp_path / "formulas.xlsx"
     book.save(path)
     issues = refusal(path)
-    assert [(issue.type, issue.value) for issue in issues] == [("format-error", "=100+10"), ("format-error", "=0.6+0.05")]
+    assert [(issue.type, issue.value) for issue in issues] == [
+        ("format-error", "=100+10"),
+        ("format-error", "=0.6+0.05"),
+    ]
     assert "cell B2" in issues[0].message and "no computed value" in issues[0].message
     _with_cached_values(path, {"B2": "110", "C2": "0.65"})  # as Excel or LibreOffice would have saved it
     assert rows_of(open_table(path)) == {1: ["HA", "110", "65 %"]}
@@ -381,8 +445,11 @@ def test_a_formula_that_computed_an_empty_text_is_an_empty_cell(tmp_path):
 
     with zipfile.ZipFile(path) as source:
         parts = {name: source.read(name) for name in source.namelist()}
-    parts["xl/worksheets/sheet1.xml"] = parts["xl/worksheets/sheet1.xml"].replace(
-        b'<c r="C2"><f>', b'<c r="C2" t="str"><f>').replace(b"</f><v /></c>", b"</f><v></v></c>")
+    parts["xl/worksheets/sheet1.xml"] = (
+        parts["xl/worksheets/sheet1.xml"]
+        .replace(b'<c r="C2"><f>', b'<c r="C2" t="str"><f>')
+        .replace(b"</f><v /></c>", b"</f><v></v></c>")
+    )
     with zipfile.ZipFile(path, "w") as target:
         for name, data in parts.items():
             target.writestr(name, data)
@@ -402,9 +469,12 @@ def test_an_empty_sheet_is_an_empty_file(tmp_path):
 
 # --- JSON -------------------------------------------------------------------------------------
 
+
 def test_json_array_of_flat_records(tmp_path):
-    records = [{"name": "PEEK", "E (GPa)": 3.6, "cycles": 10, "whole": 10.0, "biodegradable": False, "note": None},
-               {"name": "PLLA", "E (GPa)": "3,5", "biodegradable": True, "synonyms": ["PLA", "poly(L-lactide)"]}]
+    records = [
+        {"name": "PEEK", "E (GPa)": 3.6, "cycles": 10, "whole": 10.0, "biodegradable": False, "note": None},
+        {"name": "PLLA", "E (GPa)": "3,5", "biodegradable": True, "synonyms": ["PLA", "poly(L-lactide)"]},
+    ]
     table = open_table(write(tmp_path, "records.json", json.dumps(records)))
     assert (table.format, table.encoding, table.delimiter, table.decimal) == ("json", None, None, ".")
     assert table.header == ["name", "E (GPa)", "cycles", "whole", "biodegradable", "note", "synonyms"]
@@ -424,11 +494,18 @@ def test_json_object_holding_the_records(tmp_path, key):
 
 
 def test_json_measurements_are_flattened_one_row_each(tmp_path):
-    records = [{"name": "Alumina", "class": "ceramic", "measurements": [
-                   {"property": "density", "value": 3.98, "unit": "g/cm3"},
-                   {"property": "hardness_vickers", "value": 1800, "unit": "HV", "class": "bioceramic"}]},
-               {"name": "PEEK", "measurements": []},
-               {"name": "PLLA", "class": "polymer"}]
+    records = [
+        {
+            "name": "Alumina",
+            "class": "ceramic",
+            "measurements": [
+                {"property": "density", "value": 3.98, "unit": "g/cm3"},
+                {"property": "hardness_vickers", "value": 1800, "unit": "HV", "class": "bioceramic"},
+            ],
+        },
+        {"name": "PEEK", "measurements": []},
+        {"name": "PLLA", "class": "polymer"},
+    ]
     table = open_table(write(tmp_path, "long.json", json.dumps(records)))
     assert table.header == ["name", "class", "property", "value", "unit"]
     assert rows_of(table) == {
@@ -440,22 +517,37 @@ def test_json_measurements_are_flattened_one_row_each(tmp_path):
 
 
 def test_json_nested_objects_elsewhere_are_format_errors(tmp_path):
-    records = [{"name": "PEEK", "density": {"value": 1.3, "unit": "g/cm3"}},
-               {"name": "PLLA", "measurements": [{"property": "E", "value": [{"min": 3}]}]},
-               "PCL"]
+    records = [
+        {"name": "PEEK", "density": {"value": 1.3, "unit": "g/cm3"}},
+        {"name": "PLLA", "measurements": [{"property": "E", "value": [{"min": 3}]}]},
+        "PCL",
+    ]
     issues = refusal(write(tmp_path, "nested.json", json.dumps(records)))
     assert [(issue.type, issue.row, issue.column, issue.path) for issue in issues] == [
-        ("format-error", 1, "density", "$[0].density"), ("format-error", 2, "value", "$[1].measurements[0].value"),
-        ("format-error", 3, None, "$[2]")]
+        ("format-error", 1, "density", "$[0].density"),
+        ("format-error", 2, "value", "$[1].measurements[0].value"),
+        ("format-error", 3, None, "$[2]"),
+    ]
     assert "record 2, measurement 1" in issues[1].message
 
 
 def test_a_json_issue_is_located_by_the_path_of_its_value(tmp_path):
-    document = {"lab": "X", "materials": [
-        {"name": "PEEK", "class": "polymer", "measurements": [{"property": "E", "value": 3.6, "unit": "GPa"}]},
-        {"name": "PLLA", "Tg (°C)": 60, "it's": 1, "measurements": [
-            {"property": "E", "value": 3.5}, {"property": "E", "value": "abc", "class": "biopolymer"}]},
-        {"name": "Ti", "measurements": []}]}
+    document = {
+        "lab": "X",
+        "materials": [
+            {"name": "PEEK", "class": "polymer", "measurements": [{"property": "E", "value": 3.6, "unit": "GPa"}]},
+            {
+                "name": "PLLA",
+                "Tg (°C)": 60,
+                "it's": 1,
+                "measurements": [
+                    {"property": "E", "value": 3.5},
+                    {"property": "E", "value": "abc", "class": "biopolymer"},
+                ],
+            },
+            {"name": "Ti", "measurements": []},
+        ],
+    }
     table = open_table(write(tmp_path, "deep.json", json.dumps(document)))
     assert table.header == ["name", "class", "property", "value", "unit", "Tg (°C)", "it's"]
 
@@ -515,7 +607,12 @@ REFUSALS = {
     "nul byte in text": ("nul.csv", b"Material,Density (g/cm3)\nA,1.2\x00\n", "encoding-error", "line 2"),
     "neither utf-8 nor windows-1252": ("odd.csv", b"Material;Note\nA;\x81\n", "encoding-error", "0x81 at line 2"),
     "unsupported extension": ("notes.docx", b"Material\n", "format-error", "'.docx'"),
-    "unclosed quote": ("quote.csv", 'Material,Note\nA,ok\nB,"never closed\nC,x\n', "format-error", "data row 2 (line 3)"),
+    "unclosed quote": (
+        "quote.csv",
+        'Material,Note\nA,ok\nB,"never closed\nC,x\n',
+        "format-error",
+        "data row 2 (line 3)",
+    ),
 }
 
 

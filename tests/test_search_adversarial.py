@@ -59,8 +59,9 @@ def test_a_cursor_past_the_last_page_is_an_empty_page(semantics_backend):
 @pytest.mark.anyio
 async def test_a_huge_cursor_offset_is_a_400_problem(semantics, api):
     query = build_query(filter_text="has density", limit=1)
-    response = await api.get("/api/v1/materials", params={"filter": "has density", "limit": 1,
-                                                          "cursor": forged_cursor(query, 10**30)})
+    response = await api.get(
+        "/api/v1/materials", params={"filter": "has density", "limit": 1, "cursor": forged_cursor(query, 10**30)}
+    )
     assert response.status_code == 400, response.text
     assert response.headers["content-type"] == PROBLEM
     assert response.json()["type"] == "urn:biomatdb:problem:bad-cursor"

@@ -24,6 +24,7 @@ def _material_ids(engine, *names):
     from sqlalchemy import select
 
     from biomatdb.models import Material
+
     with engine.connect() as connection:
         return {row.id for row in connection.execute(select(Material.id).where(Material.name.in_(names)))}
 
@@ -94,6 +95,7 @@ def test_structures_stored_without_fingerprints_get_them_at_build(loaded):
     from sqlalchemy import update
 
     from biomatdb.models import ChemicalStructure
+
     with loaded.begin() as connection:
         connection.execute(update(ChemicalStructure).values(fingerprint=None, pattern_fingerprint=None))
     index = ChemistryIndex(loaded)
@@ -120,6 +122,9 @@ def test_the_index_is_kept_until_the_core_generation_moves(loaded, tmp_path):
         from sqlalchemy import select
 
         from biomatdb.models import Dataset
-        retract_dataset(connection, connection.execute(select(Dataset.id).where(Dataset.name == "silicone")).scalar_one())
+
+        retract_dataset(
+            connection, connection.execute(select(Dataset.id).where(Dataset.name == "silicone")).scalar_one()
+        )
     assert index.substructure("[Si]") == {}
     assert index._snapshot is not second

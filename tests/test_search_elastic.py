@@ -108,86 +108,217 @@ SILICON = Substructure(pattern="[Si]")
 CHEMISTRY = {PLLA: {7: 1.0, 3: 1.0}, STYRENE: {5: 0.81}, SILICON: {}}
 
 FILTERS = [
-    pytest.param(PropertyFilter(property="youngs_modulus", interval=Interval(low=1000, high=3000)),
-                 nested(shown(prop("youngs_modulus", intersects(gte=1000.0, lte=3000.0)), within(gte=1000.0, lte=3000.0))), id="closed-ends"),
-    pytest.param(PropertyFilter(property="youngs_modulus", interval=Interval(low=1000, high=3000, low_open=True,
-                                                                            high_open=True)),
-                 nested(shown(prop("youngs_modulus", intersects(gt=1000.0, lt=3000.0)), within(gt=1000.0, lt=3000.0))), id="open-ends"),
-    pytest.param(PropertyFilter(property="density", interval=Interval(high=2, high_open=True)),
-                 nested(shown(prop("density", intersects(lt=2.0)), within(lt=2.0))), id="below"),
-    pytest.param(PropertyFilter(property="density", interval=Interval(low=4)),
-                 nested(shown(prop("density", intersects(gte=4.0)), within(gte=4.0))), id="at-least"),
+    pytest.param(
+        PropertyFilter(property="youngs_modulus", interval=Interval(low=1000, high=3000)),
+        nested(shown(prop("youngs_modulus", intersects(gte=1000.0, lte=3000.0)), within(gte=1000.0, lte=3000.0))),
+        id="closed-ends",
+    ),
+    pytest.param(
+        PropertyFilter(
+            property="youngs_modulus", interval=Interval(low=1000, high=3000, low_open=True, high_open=True)
+        ),
+        nested(shown(prop("youngs_modulus", intersects(gt=1000.0, lt=3000.0)), within(gt=1000.0, lt=3000.0))),
+        id="open-ends",
+    ),
+    pytest.param(
+        PropertyFilter(property="density", interval=Interval(high=2, high_open=True)),
+        nested(shown(prop("density", intersects(lt=2.0)), within(lt=2.0))),
+        id="below",
+    ),
+    pytest.param(
+        PropertyFilter(property="density", interval=Interval(low=4)),
+        nested(shown(prop("density", intersects(gte=4.0)), within(gte=4.0))),
+        id="at-least",
+    ),
     pytest.param(PropertyFilter(property="density"), nested(shown(prop("density", HAS_VALUE))), id="unbounded"),
-    pytest.param(PropertyFilter(property="tensile_strength", interval=Interval(low=50, low_open=True),
-                                where=(Condition(field="medium", value="PBS"),
-                                       Condition(field="temperature", value=310.15))),
-                 nested(shown(prop("tensile_strength", intersects(gt=50.0),
-                             {"term": {"measurements.medium": "PBS"}},
-                             {"range": {"measurements.temperature_K": {"gte": 310.15 - 1e-6, "lte": 310.15 + 1e-6}}}), within(gt=50.0))),
-                 id="where-medium-and-temperature"),
-    pytest.param(PropertyFilter(property="glass_transition_temperature", interval=Interval(low=400, low_open=True),
-                                where=(Condition(field="method", op="!=", value="experimental"),)),
-                 nested(shown(prop("glass_transition_temperature", intersects(gt=400.0),
-                             {"bool": {"must_not": [{"term": {"measurements.method": "experimental"}}]}}), within(gt=400.0))),
-                 id="where-not-equal"),
-    pytest.param(PropertyFilter(property="youngs_modulus", where=(
-        Condition(field="temperature", op="!=", value=310.15), Condition(field="temperature", op="<", value=300),
-        Condition(field="temperature", op=">=", value=290))),
-                 nested(shown(prop("youngs_modulus", HAS_VALUE,
-                             {"bool": {"must_not": [{"range": {"measurements.temperature_K": {
-                                 "gte": 310.15 - 1e-6, "lte": 310.15 + 1e-6}}}]}},
-                             {"range": {"measurements.temperature_K": {"lt": 300 - 1e-6}}},
-                             {"range": {"measurements.temperature_K": {"gte": 290 - 1e-6}}}))),
-                 id="where-temperature-comparisons"),
-    pytest.param(PropertyFilter(property="density", where=(Condition(field="source", value="10.5555/x"),
-                                                           Condition(field="dataset", value="Wide"))),
-                 nested(shown(prop("density", HAS_VALUE,
-                             {"bool": {"should": [{"term": {"measurements.source_doi": "10.5555/x"}},
-                                                  {"term": {"measurements.source_citation": "10.5555/x"}}],
-                                       "minimum_should_match": 1}},
-                             {"term": {"measurements.dataset": "Wide"}}))),
-                 id="where-source-and-dataset"),
-    pytest.param(HasProperty(property="fracture_toughness"),
-                 has(prop("fracture_toughness", HAS_VALUE)), id="has"),
-    pytest.param(FieldFilter(field="class", value="Polymer"),
-                 {"term": {"class": {"value": "Polymer", "case_insensitive": True}}}, id="class"),
-    pytest.param(FieldFilter(field="class", op="!=", value="polymer"),
-                 {"bool": {"must_not": [{"term": {"class": {"value": "polymer", "case_insensitive": True}}}]}},
-                 id="class-not"),
-    pytest.param(FieldFilter(field="origin", value="natural"),
-                 {"term": {"origin": {"value": "natural", "case_insensitive": True}}}, id="origin"),
-    pytest.param(FieldFilter(field="dataset", value="polymetrix-tg"),
-                 {"term": {"datasets": {"value": "polymetrix-tg", "case_insensitive": True}}}, id="dataset"),
-    pytest.param(FieldFilter(field="application", value="orthopaedic"),
-                 {"term": {"applications.keyword": "orthopaedic"}}, id="application"),
+    pytest.param(
+        PropertyFilter(
+            property="tensile_strength",
+            interval=Interval(low=50, low_open=True),
+            where=(Condition(field="medium", value="PBS"), Condition(field="temperature", value=310.15)),
+        ),
+        nested(
+            shown(
+                prop(
+                    "tensile_strength",
+                    intersects(gt=50.0),
+                    {"term": {"measurements.medium": "PBS"}},
+                    {"range": {"measurements.temperature_K": {"gte": 310.15 - 1e-6, "lte": 310.15 + 1e-6}}},
+                ),
+                within(gt=50.0),
+            )
+        ),
+        id="where-medium-and-temperature",
+    ),
+    pytest.param(
+        PropertyFilter(
+            property="glass_transition_temperature",
+            interval=Interval(low=400, low_open=True),
+            where=(Condition(field="method", op="!=", value="experimental"),),
+        ),
+        nested(
+            shown(
+                prop(
+                    "glass_transition_temperature",
+                    intersects(gt=400.0),
+                    {"bool": {"must_not": [{"term": {"measurements.method": "experimental"}}]}},
+                ),
+                within(gt=400.0),
+            )
+        ),
+        id="where-not-equal",
+    ),
+    pytest.param(
+        PropertyFilter(
+            property="youngs_modulus",
+            where=(
+                Condition(field="temperature", op="!=", value=310.15),
+                Condition(field="temperature", op="<", value=300),
+                Condition(field="temperature", op=">=", value=290),
+            ),
+        ),
+        nested(
+            shown(
+                prop(
+                    "youngs_modulus",
+                    HAS_VALUE,
+                    {
+                        "bool": {
+                            "must_not": [
+                                {"range": {"measurements.temperature_K": {"gte": 310.15 - 1e-6, "lte": 310.15 + 1e-6}}}
+                            ]
+                        }
+                    },
+                    {"range": {"measurements.temperature_K": {"lt": 300 - 1e-6}}},
+                    {"range": {"measurements.temperature_K": {"gte": 290 - 1e-6}}},
+                )
+            )
+        ),
+        id="where-temperature-comparisons",
+    ),
+    pytest.param(
+        PropertyFilter(
+            property="density",
+            where=(Condition(field="source", value="10.5555/x"), Condition(field="dataset", value="Wide")),
+        ),
+        nested(
+            shown(
+                prop(
+                    "density",
+                    HAS_VALUE,
+                    {
+                        "bool": {
+                            "should": [
+                                {"term": {"measurements.source_doi": "10.5555/x"}},
+                                {"term": {"measurements.source_citation": "10.5555/x"}},
+                            ],
+                            "minimum_should_match": 1,
+                        }
+                    },
+                    {"term": {"measurements.dataset": "Wide"}},
+                )
+            )
+        ),
+        id="where-source-and-dataset",
+    ),
+    pytest.param(HasProperty(property="fracture_toughness"), has(prop("fracture_toughness", HAS_VALUE)), id="has"),
+    pytest.param(
+        FieldFilter(field="class", value="Polymer"),
+        {"term": {"class": {"value": "Polymer", "case_insensitive": True}}},
+        id="class",
+    ),
+    pytest.param(
+        FieldFilter(field="class", op="!=", value="polymer"),
+        {"bool": {"must_not": [{"term": {"class": {"value": "polymer", "case_insensitive": True}}}]}},
+        id="class-not",
+    ),
+    pytest.param(
+        FieldFilter(field="origin", value="natural"),
+        {"term": {"origin": {"value": "natural", "case_insensitive": True}}},
+        id="origin",
+    ),
+    pytest.param(
+        FieldFilter(field="dataset", value="polymetrix-tg"),
+        {"term": {"datasets": {"value": "polymetrix-tg", "case_insensitive": True}}},
+        id="dataset",
+    ),
+    pytest.param(
+        FieldFilter(field="application", value="orthopaedic"),
+        {"term": {"applications.keyword": "orthopaedic"}},
+        id="application",
+    ),
     pytest.param(FieldFilter(field="biodegradable", value=True), {"term": {"biodegradable": True}}, id="biodegradable"),
-    pytest.param(FieldFilter(field="biodegradable", op="!=", value=False),
-                 {"bool": {"must_not": [{"term": {"biodegradable": False}}]}}, id="biodegradable-not"),
+    pytest.param(
+        FieldFilter(field="biodegradable", op="!=", value=False),
+        {"bool": {"must_not": [{"term": {"biodegradable": False}}]}},
+        id="biodegradable-not",
+    ),
     pytest.param(FieldFilter(field="id", value="BM-0001"), {"term": {"public_id": "BM-0001"}}, id="id"),
     pytest.param(PLLA, {"terms": {"material_id": [3, 7]}}, id="substructure"),
     pytest.param(STYRENE, {"terms": {"material_id": [5]}}, id="similarity"),
     pytest.param(SILICON, {"match_none": {}}, id="chemistry-nothing-found"),
-    pytest.param(And(items=(HasProperty(property="density"), FieldFilter(field="class", value="polymer"))),
-                 {"bool": {"filter": [has(prop("density", HAS_VALUE)),
-                                      {"term": {"class": {"value": "polymer", "case_insensitive": True}}}]}},
-                 id="and"),
-    pytest.param(Or(items=(PropertyFilter(property="youngs_modulus", interval=Interval(low=10000, low_open=True)),
-                           PropertyFilter(property="tensile_strength", interval=Interval(low=500, low_open=True)))),
-                 {"bool": {"should": [nested(shown(prop("youngs_modulus", intersects(gt=10000.0)), within(gt=10000.0)), 0),
-                                      nested(shown(prop("tensile_strength", intersects(gt=500.0)), within(gt=500.0)), 1)],
-                           "minimum_should_match": 1}}, id="or-names-inner-hits-apart"),
+    pytest.param(
+        And(items=(HasProperty(property="density"), FieldFilter(field="class", value="polymer"))),
+        {
+            "bool": {
+                "filter": [
+                    has(prop("density", HAS_VALUE)),
+                    {"term": {"class": {"value": "polymer", "case_insensitive": True}}},
+                ]
+            }
+        },
+        id="and",
+    ),
+    pytest.param(
+        Or(
+            items=(
+                PropertyFilter(property="youngs_modulus", interval=Interval(low=10000, low_open=True)),
+                PropertyFilter(property="tensile_strength", interval=Interval(low=500, low_open=True)),
+            )
+        ),
+        {
+            "bool": {
+                "should": [
+                    nested(shown(prop("youngs_modulus", intersects(gt=10000.0)), within(gt=10000.0)), 0),
+                    nested(shown(prop("tensile_strength", intersects(gt=500.0)), within(gt=500.0)), 1),
+                ],
+                "minimum_should_match": 1,
+            }
+        },
+        id="or-names-inner-hits-apart",
+    ),
     pytest.param(Or(items=()), {"match_none": {}}, id="empty-or"),
-    pytest.param(Not(item=HasProperty(property="youngs_modulus")),
-                 {"bool": {"must_not": [nested(prop("youngs_modulus", HAS_VALUE), None)]}},
-                 id="not-shows-no-measurements"),
-    pytest.param(And(items=(Not(item=Or(items=(HasProperty(property="density"), PLLA))),
-                            HasProperty(property="porosity"))),
-                 {"bool": {"filter": [
-                     {"bool": {"must_not": [{"bool": {"should": [
-                         nested(prop("density", HAS_VALUE), None),
-                         {"terms": {"material_id": [3, 7]}}], "minimum_should_match": 1}}]}},
-                     has(prop("porosity", HAS_VALUE), 0)]}},
-                 id="not-or-then-positive"),
+    pytest.param(
+        Not(item=HasProperty(property="youngs_modulus")),
+        {"bool": {"must_not": [nested(prop("youngs_modulus", HAS_VALUE), None)]}},
+        id="not-shows-no-measurements",
+    ),
+    pytest.param(
+        And(items=(Not(item=Or(items=(HasProperty(property="density"), PLLA))), HasProperty(property="porosity"))),
+        {
+            "bool": {
+                "filter": [
+                    {
+                        "bool": {
+                            "must_not": [
+                                {
+                                    "bool": {
+                                        "should": [
+                                            nested(prop("density", HAS_VALUE), None),
+                                            {"terms": {"material_id": [3, 7]}},
+                                        ],
+                                        "minimum_should_match": 1,
+                                    }
+                                }
+                            ]
+                        }
+                    },
+                    has(prop("porosity", HAS_VALUE), 0),
+                ]
+            }
+        },
+        id="not-or-then-positive",
+    ),
 ]
 
 
@@ -211,10 +342,13 @@ def test_every_parity_filter_translates_to_query_dsl_the_official_client_knows(f
     assert Search.from_dict(body).to_dict() == body
 
 
-@pytest.mark.parametrize("node", [
-    PropertyFilter(property="density", where=(Condition(field="medium", op="<", value="PBS"),)),
-    Substructure(pattern="c1ccccc1"),  # not resolved by the chemistry index
-])
+@pytest.mark.parametrize(
+    "node",
+    [
+        PropertyFilter(property="density", where=(Condition(field="medium", op="<", value="PBS"),)),
+        Substructure(pattern="c1ccccc1"),  # not resolved by the chemistry index
+    ],
+)
 def test_what_the_translator_cannot_answer_is_a_query_error(node):
     with pytest.raises(QueryError):
         ElasticTranslator(CHEMISTRY).filter(node)
@@ -237,16 +371,30 @@ ALL_FACET_AGGS = {
 
 
 def test_body_with_filter_facets_and_property_sort_ascending():
-    query = Query(filter=HasProperty(property="glass_transition_temperature"), facets=list(FACETS),
-                  sort=Sort.parse("glass_transition_temperature"), limit=50)
+    query = Query(
+        filter=HasProperty(property="glass_transition_temperature"),
+        facets=list(FACETS),
+        sort=Sort.parse("glass_transition_temperature"),
+        limit=50,
+    )
     body = query_body(query, chemistry_ids={}, offset=0)
     assert Search.from_dict(body).to_dict() == body
     assert body == {
         "query": {"bool": {"filter": [has(prop("glass_transition_temperature", HAS_VALUE))]}},
-        "sort": [{"measurements.sort_low": {
-            "order": "asc", "mode": "min", "missing": "_last",
-            "nested": {"path": "measurements",
-                       "filter": {"term": {"measurements.property": "glass_transition_temperature"}}}}}, *NAME_ORDER],
+        "sort": [
+            {
+                "measurements.sort_low": {
+                    "order": "asc",
+                    "mode": "min",
+                    "missing": "_last",
+                    "nested": {
+                        "path": "measurements",
+                        "filter": {"term": {"measurements.property": "glass_transition_temperature"}},
+                    },
+                }
+            },
+            *NAME_ORDER,
+        ],
         "from": 0,
         "size": 50,
         "track_total_hits": True,
@@ -255,18 +403,35 @@ def test_body_with_filter_facets_and_property_sort_ascending():
     }
 
 
-@pytest.mark.parametrize(("sort", "text", "expected"), [
-    ("-glass_transition_temperature", None, [{"measurements.sort_high": {
-        "order": "desc", "mode": "max", "missing": "_last",
-        "nested": {"path": "measurements",
-                   "filter": {"term": {"measurements.property": "glass_transition_temperature"}}}}}, *NAME_ORDER]),
-    ("name", None, NAME_ORDER),
-    ("-name", None, [{"name_key": "desc"}, {"public_id": "desc"}]),
-    (None, None, NAME_ORDER),
-    ("relevance", None, NAME_ORDER),
-    (None, "poly", [{"_score": "desc"}, *NAME_ORDER]),
-    ("relevance", "poly", [{"_score": "desc"}, *NAME_ORDER]),
-])
+@pytest.mark.parametrize(
+    ("sort", "text", "expected"),
+    [
+        (
+            "-glass_transition_temperature",
+            None,
+            [
+                {
+                    "measurements.sort_high": {
+                        "order": "desc",
+                        "mode": "max",
+                        "missing": "_last",
+                        "nested": {
+                            "path": "measurements",
+                            "filter": {"term": {"measurements.property": "glass_transition_temperature"}},
+                        },
+                    }
+                },
+                *NAME_ORDER,
+            ],
+        ),
+        ("name", None, NAME_ORDER),
+        ("-name", None, [{"name_key": "desc"}, {"public_id": "desc"}]),
+        (None, None, NAME_ORDER),
+        ("relevance", None, NAME_ORDER),
+        (None, "poly", [{"_score": "desc"}, *NAME_ORDER]),
+        ("relevance", "poly", [{"_score": "desc"}, *NAME_ORDER]),
+    ],
+)
 def test_sort(sort, text, expected):
     query = Query(text=text, sort=Sort.parse(sort))
     assert query_body(query, chemistry_ids={}, offset=0)["sort"] == expected
@@ -276,35 +441,59 @@ def test_similarity_orders_by_score_when_nothing_else_is_asked():
     query = Query(filter=STYRENE)
     body = query_body(query, chemistry_ids={STYRENE: {5: 0.81, 2: 0.5}}, offset=0)
     assert body["query"] == {"bool": {"filter": [{"terms": {"material_id": [2, 5]}}]}}
-    assert body["sort"] == [{"_script": {"type": "number", "order": "desc", "script": {
-        "lang": "painless",
-        "source": "(double) params.scores.getOrDefault(String.valueOf(doc['material_id'].value), 0.0)",
-        "params": {"scores": {"2": 0.5, "5": 0.81}}}}}, *NAME_ORDER]
+    assert body["sort"] == [
+        {
+            "_script": {
+                "type": "number",
+                "order": "desc",
+                "script": {
+                    "lang": "painless",
+                    "source": "(double) params.scores.getOrDefault(String.valueOf(doc['material_id'].value), 0.0)",
+                    "params": {"scores": {"2": 0.5, "5": 0.81}},
+                },
+            }
+        },
+        *NAME_ORDER,
+    ]
     by_name = Query(filter=STYRENE, sort=Sort.parse("name"))
     assert query_body(by_name, chemistry_ids={STYRENE: {5: 0.81}}, offset=0)["sort"] == NAME_ORDER
 
 
 def test_text_is_every_word_as_a_prefix_and_relevance_is_the_name_match_weights():
-    body = query_body(Query(text="Méthyl acryl", filter=FieldFilter(field="class", value="polymer")),
-                      chemistry_ids={}, offset=0)
+    body = query_body(
+        Query(text="Méthyl acryl", filter=FieldFilter(field="class", value="polymer")), chemistry_ids={}, offset=0
+    )
 
     def every(clause, field):
         return {"bool": {"filter": [{clause: {field: "methyl"}}, {clause: {field: "acryl"}}]}}
 
-    assert body["query"] == {"bool": {
-        "filter": [{"prefix": {"search_text": "methyl"}}, {"prefix": {"search_text": "acryl"}},
-                   {"term": {"class": {"value": "polymer", "case_insensitive": True}}}],
-        "should": [{"constant_score": {"boost": 8, "filter": every("term", "name_words")}},
-                   {"constant_score": {"boost": 4, "filter": every("term", "names_words")}},
-                   {"constant_score": {"boost": 2, "filter": every("prefix", "name_words")}},
-                   {"constant_score": {"boost": 1, "filter": every("prefix", "names_words")}}]}}
+    assert body["query"] == {
+        "bool": {
+            "filter": [
+                {"prefix": {"search_text": "methyl"}},
+                {"prefix": {"search_text": "acryl"}},
+                {"term": {"class": {"value": "polymer", "case_insensitive": True}}},
+            ],
+            "should": [
+                {"constant_score": {"boost": 8, "filter": every("term", "name_words")}},
+                {"constant_score": {"boost": 4, "filter": every("term", "names_words")}},
+                {"constant_score": {"boost": 2, "filter": every("prefix", "name_words")}},
+                {"constant_score": {"boost": 1, "filter": every("prefix", "names_words")}},
+            ],
+        }
+    }
     assert body["track_scores"] is True  # a text hit's score, whatever the sort
 
 
 def test_no_text_and_no_filter_matches_everything_and_asks_no_aggregations():
     assert query_body(Query(), chemistry_ids={}, offset=0) == {
-        "query": {"match_all": {}}, "sort": NAME_ORDER, "from": 0, "size": 20, "track_total_hits": True,
-        "_source": SOURCE_FIELDS}
+        "query": {"match_all": {}},
+        "sort": NAME_ORDER,
+        "from": 0,
+        "size": 20,
+        "track_total_hits": True,
+        "_source": SOURCE_FIELDS,
+    }
 
 
 def test_cursor_offset_becomes_from_and_the_result_window_is_a_typed_limit():
@@ -324,13 +513,30 @@ def test_mapping_is_explicit_with_nested_measurements_and_ranges():
     assert mapping["dynamic"] == "strict"
     fields = mapping["properties"]
     condition = {"type": "keyword", "normalizer": "lowercase_keyword"}
-    assert fields["measurements"] == {"type": "nested", "properties": {
-        "id": {"type": "long"}, "property": {"type": "keyword"}, "qualifier": {"type": "keyword"},
-        "interval": {"type": "double_range"}, "value": {"type": "double"}, "value_min": {"type": "double"},
-        "value_max": {"type": "double"}, "sort_low": {"type": "double"}, "sort_high": {"type": "double"},
-        "uncertainty": {"type": "double"}, "unit": {"type": "keyword"}, "temperature_K": {"type": "double"},
-        "medium": condition, "method": condition, "standard": condition, "specimen_state": condition,
-        "dataset": condition, "source_doi": condition, "source_citation": condition}}
+    assert fields["measurements"] == {
+        "type": "nested",
+        "properties": {
+            "id": {"type": "long"},
+            "property": {"type": "keyword"},
+            "qualifier": {"type": "keyword"},
+            "interval": {"type": "double_range"},
+            "value": {"type": "double"},
+            "value_min": {"type": "double"},
+            "value_max": {"type": "double"},
+            "sort_low": {"type": "double"},
+            "sort_high": {"type": "double"},
+            "uncertainty": {"type": "double"},
+            "unit": {"type": "keyword"},
+            "temperature_K": {"type": "double"},
+            "medium": condition,
+            "method": condition,
+            "standard": condition,
+            "specimen_state": condition,
+            "dataset": condition,
+            "source_doi": condition,
+            "source_citation": condition,
+        },
+    }
     text = {"type": "text", "analyzer": "words", "fields": {"keyword": {"type": "keyword", "ignore_above": 1024}}}
     for name in ("name", "synonyms", "description", "applications"):
         assert fields[name] == text, name
@@ -345,51 +551,108 @@ def test_mapping_is_explicit_with_nested_measurements_and_ranges():
     assert analysis["analyzer"]["words"]["filter"] == ["lowercase", "asciifolding"]
 
 
-@pytest.mark.parametrize(("qualifier", "low", "high", "expected"), [
-    ("=", 3.5, 3.5, {"gte": 3.5, "lte": 3.5}),
-    ("~", 60.0, 60.0, {"gte": 60.0, "lte": 60.0}),
-    ("range", 50.0, 70.0, {"gte": 50.0, "lte": 70.0}),
-    (">", 860.0, None, {"gt": 860.0}),
-    (">=", 860.0, None, {"gte": 860.0}),
-    ("<", None, 5.0, {"lt": 5.0}),
-    ("<=", None, 5.0, {"lte": 5.0}),
-])
+@pytest.mark.parametrize(
+    ("qualifier", "low", "high", "expected"),
+    [
+        ("=", 3.5, 3.5, {"gte": 3.5, "lte": 3.5}),
+        ("~", 60.0, 60.0, {"gte": 60.0, "lte": 60.0}),
+        ("range", 50.0, 70.0, {"gte": 50.0, "lte": 70.0}),
+        (">", 860.0, None, {"gt": 860.0}),
+        (">=", 860.0, None, {"gte": 860.0}),
+        ("<", None, 5.0, {"lt": 5.0}),
+        ("<=", None, 5.0, {"lte": 5.0}),
+    ],
+)
 def test_measurement_interval(qualifier, low, high, expected):
     assert measurement_interval(qualifier, low, high) == expected
 
 
 MEASUREMENT_ROW = {
-    "id": 41, "property_key": "tensile_strength", "qualifier": ">", "value": None, "value_min": 860.0,
-    "value_max": None, "uncertainty": None, "unit": "MPa", "temperature_K": 310.15, "medium": "PBS",
-    "method": "ISO 527", "standard": None, "specimen_state": None, "dataset": "Wide", "doi": "10.5555/test.ti",
+    "id": 41,
+    "property_key": "tensile_strength",
+    "qualifier": ">",
+    "value": None,
+    "value_min": 860.0,
+    "value_max": None,
+    "uncertainty": None,
+    "unit": "MPa",
+    "temperature_K": 310.15,
+    "medium": "PBS",
+    "method": "ISO 527",
+    "standard": None,
+    "specimen_state": None,
+    "dataset": "Wide",
+    "doi": "10.5555/test.ti",
     "citation": None,
 }
 
 
 def test_document_from_a_known_measurement():
-    material = {"id": 3, "public_id": "BM-0003", "name": "Ethanol gel", "name_key": "ethanol gel",
-                "class": "hydrogel", "subclass": None, "description": "A test gel", "biodegradable": True,
-                "origin": "synthetic"}
+    material = {
+        "id": 3,
+        "public_id": "BM-0003",
+        "name": "Ethanol gel",
+        "name_key": "ethanol gel",
+        "class": "hydrogel",
+        "subclass": None,
+        "description": "A test gel",
+        "biodegradable": True,
+        "origin": "synthetic",
+    }
     fingerprint = parse_structure("CCO").fingerprint
-    document = material_document(material=material, synonyms=["EtOH gel"], applications=["wound_dressing"],
-                                 measurements=[MEASUREMENT_ROW], fingerprint=fingerprint)
+    document = material_document(
+        material=material,
+        synonyms=["EtOH gel"],
+        applications=["wound_dressing"],
+        measurements=[MEASUREMENT_ROW],
+        fingerprint=fingerprint,
+    )
     morgan = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
     bits = list(morgan.GetFingerprint(Chem.MolFromSmiles("CCO")).GetOnBits())
     assert bits
     assert document == {
-        "material_id": 3, "public_id": "BM-0003", "name": "Ethanol gel", "name_key": "ethanol gel",
-        "synonyms": ["EtOH gel"], "description": "A test gel", "applications": ["wound_dressing"],
-        "class": "hydrogel", "subclass": None, "biodegradable": True, "origin": "synthetic",
+        "material_id": 3,
+        "public_id": "BM-0003",
+        "name": "Ethanol gel",
+        "name_key": "ethanol gel",
+        "synonyms": ["EtOH gel"],
+        "description": "A test gel",
+        "applications": ["wound_dressing"],
+        "class": "hydrogel",
+        "subclass": None,
+        "biodegradable": True,
+        "origin": "synthetic",
         # no stored search columns: derived as the core derives them (biomatdb.searchtext)
         "search_text": "ethanol gel etoh ethanolgel etohgel hydrogel a test wound dressing",
-        "name_words": ["ethanol", "gel", "ethanolgel"], "names_words": ["ethanol", "gel", "ethanolgel", "etoh", "etohgel"],
-        "properties": ["tensile_strength"], "datasets": ["Wide"], "fp_bits": bits, "fp_bit_count": len(bits),
-        "measurements": [{
-            "id": 41, "property": "tensile_strength", "qualifier": ">", "interval": {"gt": 860.0},
-            "value": None, "value_min": 860.0, "value_max": None, "sort_low": 860.0, "sort_high": 860.0,
-            "uncertainty": None, "unit": "MPa", "temperature_K": 310.15, "medium": "PBS", "method": "ISO 527",
-            "standard": None, "specimen_state": None, "dataset": "Wide", "source_doi": "10.5555/test.ti",
-            "source_citation": None}],
+        "name_words": ["ethanol", "gel", "ethanolgel"],
+        "names_words": ["ethanol", "gel", "ethanolgel", "etoh", "etohgel"],
+        "properties": ["tensile_strength"],
+        "datasets": ["Wide"],
+        "fp_bits": bits,
+        "fp_bit_count": len(bits),
+        "measurements": [
+            {
+                "id": 41,
+                "property": "tensile_strength",
+                "qualifier": ">",
+                "interval": {"gt": 860.0},
+                "value": None,
+                "value_min": 860.0,
+                "value_max": None,
+                "sort_low": 860.0,
+                "sort_high": 860.0,
+                "uncertainty": None,
+                "unit": "MPa",
+                "temperature_K": 310.15,
+                "medium": "PBS",
+                "method": "ISO 527",
+                "standard": None,
+                "specimen_state": None,
+                "dataset": "Wide",
+                "source_doi": "10.5555/test.ti",
+                "source_citation": None,
+            }
+        ],
     }
     assert set(document) == set(index_mapping()["properties"])
     assert set(document["measurements"][0]) == set(index_mapping()["properties"]["measurements"]["properties"])
@@ -398,16 +661,39 @@ def test_document_from_a_known_measurement():
 def test_a_qualitative_measurement_has_no_interval_and_no_property_facet():
     """An empty double_range would be (−∞, ∞), which every range query meets: "amorphous" in a Tm cell
     would have matched Tm > 0 degC. And the property facet counts what ``has`` finds."""
-    material = {"id": 3, "public_id": "BM-0003", "name": "PDLLA", "name_key": "pdlla", "class": "polymer",
-                "subclass": None, "description": None, "biodegradable": True, "origin": "synthetic"}
-    amorphous = {**MEASUREMENT_ROW, "id": 42, "property_key": "melting_temperature", "qualifier": "term",
-                 "value_min": None, "unit": "K", "temperature_K": None, "medium": None, "method": "DSC"}
-    document = material_document(material=material, synonyms=[], applications=[],
-                                 measurements=[MEASUREMENT_ROW, amorphous], fingerprint=None)
+    material = {
+        "id": 3,
+        "public_id": "BM-0003",
+        "name": "PDLLA",
+        "name_key": "pdlla",
+        "class": "polymer",
+        "subclass": None,
+        "description": None,
+        "biodegradable": True,
+        "origin": "synthetic",
+    }
+    amorphous = {
+        **MEASUREMENT_ROW,
+        "id": 42,
+        "property_key": "melting_temperature",
+        "qualifier": "term",
+        "value_min": None,
+        "unit": "K",
+        "temperature_K": None,
+        "medium": None,
+        "method": "DSC",
+    }
+    document = material_document(
+        material=material, synonyms=[], applications=[], measurements=[MEASUREMENT_ROW, amorphous], fingerprint=None
+    )
     assert document["properties"] == ["tensile_strength"] and document["datasets"] == ["Wide"]
     qualitative = document["measurements"][1]
     assert (qualitative["qualifier"], qualitative["interval"], qualitative["sort_low"], qualitative["sort_high"]) == (
-        "term", None, None, None)
+        "term",
+        None,
+        None,
+        None,
+    )
     assert set(qualitative) == set(index_mapping()["properties"]["measurements"]["properties"])
 
 
@@ -422,55 +708,105 @@ def test_documents_from_core_read_in_batches(sqlite_engine, tmp_path):
     ti = documents["Ti-6Al-4V"]
     strength = next(m for m in ti["measurements"] if m["property"] == "tensile_strength")
     assert (strength["qualifier"], strength["interval"], strength["source_citation"]) == (
-        ">", {"gt": 860.0}, "Test handbook 2001")
+        ">",
+        {"gt": 860.0},
+        "Test handbook 2001",
+    )
     assert ti["fp_bits"] == [] and ti["class"] == "metal"  # the vocabulary reads "alloy" as metal
     assert documents["PLLA"]["fp_bits"] and "density" in documents["PLLA"]["properties"]
     assert documents["PLLA"]["datasets"] == ["wide"]
     with sqlite_engine.connect() as connection:
         assert [d["name"] for d in documents_from_core(connection, [documents["PCL"]["material_id"], 10_000])] == [
-            "PCL"]
+            "PCL"
+        ]
 
 
 # --- (a) responses -------------------------------------------------------------------------
 
 
 def _nested_source(id_: int, prop_key: str, **extra) -> dict:
-    return {"id": id_, "property": prop_key, "qualifier": "=", "value": 1.25, "value_min": 1.25, "value_max": 1.25,
-            "uncertainty": None, "unit": "g/cm^3", "temperature_K": None, "medium": None, "method": None,
-            "standard": None, "specimen_state": None, "dataset": "wide", "source_doi": None,
-            "source_citation": "Test handbook 2001", **extra}
+    return {
+        "id": id_,
+        "property": prop_key,
+        "qualifier": "=",
+        "value": 1.25,
+        "value_min": 1.25,
+        "value_max": 1.25,
+        "uncertainty": None,
+        "unit": "g/cm^3",
+        "temperature_K": None,
+        "medium": None,
+        "method": None,
+        "standard": None,
+        "specimen_state": None,
+        "dataset": "wide",
+        "source_doi": None,
+        "source_citation": "Test handbook 2001",
+        **extra,
+    }
 
 
 def _inner(*sources: dict) -> dict:
-    return {"hits": {"total": {"value": len(sources), "relation": "eq"},
-                     "hits": [{"_index": "biomatdb-1", "_id": "1", "_nested": {"field": "measurements", "offset": i},
-                               "_source": s} for i, s in enumerate(sources)]}}
+    return {
+        "hits": {
+            "total": {"value": len(sources), "relation": "eq"},
+            "hits": [
+                {"_index": "biomatdb-1", "_id": "1", "_nested": {"field": "measurements", "offset": i}, "_source": s}
+                for i, s in enumerate(sources)
+            ],
+        }
+    }
 
 
 RESPONSE = {
-    "took": 3, "timed_out": False,
+    "took": 3,
+    "timed_out": False,
     "hits": {
-        "total": {"value": 3, "relation": "eq"}, "max_score": None,
+        "total": {"value": 3, "relation": "eq"},
+        "max_score": None,
         "hits": [
-            {"_index": "biomatdb-1", "_id": "1", "_score": None, "sort": ["pcl", "BM-0001"],
-             "_source": {"material_id": 1, "public_id": "BM-0001", "name": "PCL", "class": "polymer"},
-             "inner_hits": {
-                 "m0": _inner(_nested_source(12, "glass_transition_temperature", medium="PBS", temperature_K=310.15),
-                              _nested_source(11, "density", source_doi="10.5555/x")),
-                 "m1": _inner(_nested_source(11, "density", source_doi="10.5555/x")),
-             }},
-            {"_index": "biomatdb-1", "_id": "2", "_score": None, "sort": ["plla", "BM-0002"],
-             "_source": {"material_id": 2, "public_id": "BM-0002", "name": "PLLA", "class": None},
-             "inner_hits": {"m0": _inner(), "m1": _inner()}},
+            {
+                "_index": "biomatdb-1",
+                "_id": "1",
+                "_score": None,
+                "sort": ["pcl", "BM-0001"],
+                "_source": {"material_id": 1, "public_id": "BM-0001", "name": "PCL", "class": "polymer"},
+                "inner_hits": {
+                    "m0": _inner(
+                        _nested_source(12, "glass_transition_temperature", medium="PBS", temperature_K=310.15),
+                        _nested_source(11, "density", source_doi="10.5555/x"),
+                    ),
+                    "m1": _inner(_nested_source(11, "density", source_doi="10.5555/x")),
+                },
+            },
+            {
+                "_index": "biomatdb-1",
+                "_id": "2",
+                "_score": None,
+                "sort": ["plla", "BM-0002"],
+                "_source": {"material_id": 2, "public_id": "BM-0002", "name": "PLLA", "class": None},
+                "inner_hits": {"m0": _inner(), "m1": _inner()},
+            },
         ],
     },
     "aggregations": {
-        "class": {"doc_count_error_upper_bound": 0, "sum_other_doc_count": 0,
-                  "buckets": [{"key": "alloy", "doc_count": 1}, {"key": "polymer", "doc_count": 2},
-                              {"key": "ceramic", "doc_count": 1}]},
-        "biodegradable": {"doc_count_error_upper_bound": 0, "sum_other_doc_count": 0,
-                          "buckets": [{"key": 1, "key_as_string": "true", "doc_count": 2},
-                                      {"key": 0, "key_as_string": "false", "doc_count": 1}]},
+        "class": {
+            "doc_count_error_upper_bound": 0,
+            "sum_other_doc_count": 0,
+            "buckets": [
+                {"key": "alloy", "doc_count": 1},
+                {"key": "polymer", "doc_count": 2},
+                {"key": "ceramic", "doc_count": 1},
+            ],
+        },
+        "biodegradable": {
+            "doc_count_error_upper_bound": 0,
+            "sum_other_doc_count": 0,
+            "buckets": [
+                {"key": 1, "key_as_string": "true", "doc_count": 2},
+                {"key": 0, "key_as_string": "false", "doc_count": 1},
+            ],
+        },
     },
 }
 
@@ -481,12 +817,19 @@ def test_parse_response():
     assert result.total == 3
     assert result.next_cursor == encode_cursor(query, 2)
     assert [(h.id, h.name, h.material_class, h.score) for h in result.results] == [
-        ("BM-0001", "PCL", "polymer", None), ("BM-0002", "PLLA", None, 0.75)]
+        ("BM-0001", "PCL", "polymer", None),
+        ("BM-0002", "PLLA", None, 0.75),
+    ]
     shown = result.results[0].measurements
     assert [(m.property, m.value, m.dataset, m.source, m.conditions) for m in shown] == [
         ("density", 1.25, "wide", "doi:10.5555/x", {}),
-        ("glass_transition_temperature", 1.25, "wide", "Test handbook 2001",
-         {"temperature_K": 310.15, "medium": "PBS"}),
+        (
+            "glass_transition_temperature",
+            1.25,
+            "wide",
+            "Test handbook 2001",
+            {"temperature_K": 310.15, "medium": "PBS"},
+        ),
     ]
     assert result.results[1].measurements == []
     assert {name: [(v.value, v.count) for v in values] for name, values in result.facets.items()} == {
@@ -498,27 +841,59 @@ def test_parse_response():
 
 def test_a_shown_measurement_is_certain_when_its_named_within_clause_matched():
     def inner_hit(source: dict, *names: str) -> dict:
-        return {"_index": "biomatdb-1", "_id": "1", "_nested": {"field": "measurements", "offset": 0},
-                "_source": source, **({"matched_queries": list(names)} if names else {})}
+        return {
+            "_index": "biomatdb-1",
+            "_id": "1",
+            "_nested": {"field": "measurements", "offset": 0},
+            "_source": source,
+            **({"matched_queries": list(names)} if names else {}),
+        }
 
-    body = {"hits": {"total": {"value": 1, "relation": "eq"}, "hits": [
-        {"_index": "biomatdb-1", "_id": "1", "_score": None,
-         "_source": {"material_id": 1, "public_id": "BM-0001", "name": "PCL", "class": "polymer"},
-         "inner_hits": {
-             "m0": {"hits": {"hits": [inner_hit(_nested_source(1, "youngs_modulus"), "certain"),
-                                      inner_hit(_nested_source(2, "youngs_modulus"))]}},
-             "h1": {"hits": {"hits": [inner_hit(_nested_source(3, "density"))]}}}}]}}
-    query = Query(filter=And(items=(PropertyFilter(property="youngs_modulus", interval=Interval(low=1.0)),
-                                    HasProperty(property="density"))))
+    body = {
+        "hits": {
+            "total": {"value": 1, "relation": "eq"},
+            "hits": [
+                {
+                    "_index": "biomatdb-1",
+                    "_id": "1",
+                    "_score": None,
+                    "_source": {"material_id": 1, "public_id": "BM-0001", "name": "PCL", "class": "polymer"},
+                    "inner_hits": {
+                        "m0": {
+                            "hits": {
+                                "hits": [
+                                    inner_hit(_nested_source(1, "youngs_modulus"), "certain"),
+                                    inner_hit(_nested_source(2, "youngs_modulus")),
+                                ]
+                            }
+                        },
+                        "h1": {"hits": {"hits": [inner_hit(_nested_source(3, "density"))]}},
+                    },
+                }
+            ],
+        }
+    }
+    query = Query(
+        filter=And(
+            items=(
+                PropertyFilter(property="youngs_modulus", interval=Interval(low=1.0)),
+                HasProperty(property="density"),
+            )
+        )
+    )
     shown = parse_response(body, query).results[0].measurements
     assert [(m.property, m.certainty) for m in shown] == [
-        ("density", None), ("youngs_modulus", "certain"), ("youngs_modulus", "possible")]
+        ("density", None),
+        ("youngs_modulus", "certain"),
+        ("youngs_modulus", "possible"),
+    ]
 
 
 def test_a_certain_search_asks_for_intervals_within():
     node = PropertyFilter(property="density", interval=Interval(low=4))
-    assert ElasticTranslator(CHEMISTRY, "certain").filter(node) == nested(shown(
-        prop("density", within(gte=4.0)), within(gte=4.0)))
+    assert ElasticTranslator(CHEMISTRY, "certain").filter(node) == nested(
+        shown(prop("density", within(gte=4.0)), within(gte=4.0))
+    )
     negated = ElasticTranslator(CHEMISTRY, "certain").filter(Not(item=node))
     assert negated == {"bool": {"must_not": [nested(prop("density", within(gte=4.0)), None)]}}
 
@@ -545,8 +920,10 @@ def unreachable_client(unreachable_url):
 
 def _outbox(engine) -> list[tuple[int, int]]:
     with engine.connect() as connection:
-        return [tuple(row) for row in connection.execute(
-            select(SearchOutbox.id, SearchOutbox.material_id).order_by(SearchOutbox.id))]
+        return [
+            tuple(row)
+            for row in connection.execute(select(SearchOutbox.id, SearchOutbox.material_id).order_by(SearchOutbox.id))
+        ]
 
 
 def test_nothing_is_lost_while_elasticsearch_is_down(sqlite_engine, tmp_path, unreachable_client):
@@ -564,7 +941,7 @@ def test_nothing_is_lost_while_elasticsearch_is_down(sqlite_engine, tmp_path, un
 
     assert ingest_file(sqlite_engine, write(tmp_path, "long.tsv", LONG_TSV)).loaded
     second = _outbox(sqlite_engine)
-    assert second[:len(first)] == first and len(second) > len(first)
+    assert second[: len(first)] == first and len(second) > len(first)
     with pytest.raises(SearchUnavailable):
         sync(sqlite_engine, unreachable_client, "biomatdb")
     assert _outbox(sqlite_engine) == second
@@ -599,8 +976,9 @@ def test_commands_without_an_elasticsearch_url_refuse_clearly(cli, command):
     assert "BIOMATDB_ELASTICSEARCH_URL is not set" in result.output
 
 
-def test_sync_command_against_an_unreachable_node_fails_and_keeps_the_outbox(cli, tmp_path, monkeypatch,
-                                                                              unreachable_url):
+def test_sync_command_against_an_unreachable_node_fails_and_keeps_the_outbox(
+    cli, tmp_path, monkeypatch, unreachable_url
+):
     monkeypatch.setenv("BIOMATDB_ELASTICSEARCH_URL", unreachable_url)
     assert cli("ingest", str(write(tmp_path, "wide.csv", WIDE_CSV)), "--json").exit_code == 0
     result = cli("sync")
@@ -612,8 +990,8 @@ def test_sync_command_against_an_unreachable_node_fails_and_keeps_the_outbox(cli
 
 ELASTICSEARCH_URL = os.environ.get("BIOMATDB_TEST_ELASTICSEARCH_URL")
 real_server = pytest.mark.skipif(
-    not ELASTICSEARCH_URL,
-    reason="Elasticsearch real-server suite not run: BIOMATDB_TEST_ELASTICSEARCH_URL is not set")
+    not ELASTICSEARCH_URL, reason="Elasticsearch real-server suite not run: BIOMATDB_TEST_ELASTICSEARCH_URL is not set"
+)
 
 
 @pytest.fixture(scope="module")
@@ -692,8 +1070,9 @@ def test_sorted_results_are_the_same_as_sql(parity, filter_text, sort):
 def test_matched_measurements_are_the_same_as_sql(parity):
     from search.service import build_query
 
-    query = build_query(filter_text="glass_transition_temperature > 400 K WHERE method = experimental",
-                        sort="name", limit=20)
+    query = build_query(
+        filter_text="glass_transition_temperature > 400 K WHERE method = experimental", sort="name", limit=20
+    )
     sql, elastic = parity["sql"].search(query), parity["elastic"].search(query)
     assert [h.model_dump() for h in elastic.results] == [h.model_dump() for h in sql.results]
 
@@ -713,14 +1092,18 @@ def test_sync_after_an_outage_finds_the_new_material(sqlite_engine, tmp_path, es
         assert _outbox(sqlite_engine) == []
         es_client.indices.refresh(index=alias)
         backend = ElasticBackend(es_client, alias, sqlite_engine)
-        result = backend.search(Query(text="Ti-6Al-4V", filter=PropertyFilter(
-            property="tensile_strength", interval=Interval(low=900))))
+        result = backend.search(
+            Query(text="Ti-6Al-4V", filter=PropertyFilter(property="tensile_strength", interval=Interval(low=900)))
+        )
         assert [hit.name for hit in result.results] == ["Ti-6Al-4V"]
         assert [m.qualifier for m in result.results[0].measurements] == [">"]
 
         # a re-upload without PCL removes it from the core; the sync removes its document
-        assert ingest_file(sqlite_engine, write(tmp_path, "wide.csv", WIDE_CSV.replace(
-            WIDE_CSV.splitlines()[3] + "\n", "")), IngestOptions(dataset="wide")).loaded
+        assert ingest_file(
+            sqlite_engine,
+            write(tmp_path, "wide.csv", WIDE_CSV.replace(WIDE_CSV.splitlines()[3] + "\n", "")),
+            IngestOptions(dataset="wide"),
+        ).loaded
         assert sync(sqlite_engine, es_client, alias).deleted == 1
         es_client.indices.refresh(index=alias)
         assert backend.search(Query(text="PCL")).total == 0
@@ -758,13 +1141,15 @@ def test_searches_never_fail_while_reindexing(sqlite_engine, tmp_path, es_client
         assert failures == []
         assert answers and all(answer == expected for answer in answers)
         assert list(es_client.indices.get_alias(name=alias).body) == list(
-            es_client.indices.get(index=f"{alias}-*").body)
+            es_client.indices.get(index=f"{alias}-*").body
+        )
     finally:
         _drop(es_client, alias)
 
 
 def test_the_api_process_drains_the_outbox_and_waits_while_elasticsearch_is_down(
-        sqlite_engine, tmp_path, unreachable_url, unreachable_client):
+    sqlite_engine, tmp_path, unreachable_url, unreachable_client
+):
     from api.outbox import OutboxDrainer
 
     assert ingest_file(sqlite_engine, write(tmp_path, "wide.csv", WIDE_CSV)).loaded
@@ -776,7 +1161,7 @@ def test_the_api_process_drains_the_outbox_and_waits_while_elasticsearch_is_down
     assert ingest_file(sqlite_engine, write(tmp_path, "long.tsv", LONG_TSV)).loaded  # writes go on meanwhile
     drainer.stop()
     after = _outbox(sqlite_engine)
-    assert after[:len(backlog)] == backlog and len(after) > len(backlog) and drainer.drained == 0
+    assert after[: len(backlog)] == backlog and len(after) > len(backlog) and drainer.drained == 0
 
 
 def test_the_api_starts_its_outbox_drainer_when_elasticsearch_is_configured(sqlite_engine, unreachable_url):
@@ -785,8 +1170,9 @@ def test_the_api_starts_its_outbox_drainer_when_elasticsearch_is_configured(sqli
     from api.app import create_app
     from biomatdb.settings import Settings
 
-    settings = Settings(database_url=sqlite_engine.url.render_as_string(hide_password=False),
-                        elasticsearch_url=unreachable_url)
+    settings = Settings(
+        database_url=sqlite_engine.url.render_as_string(hide_password=False), elasticsearch_url=unreachable_url
+    )
     app = create_app(settings)
 
     async def lifespan_state():

@@ -50,8 +50,14 @@ def generated_files(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def backends(tmp_path_factory, generated_files, fixtures_sqlite, fixtures_postgresql,
-             copy_fixtures_sqlite, copy_fixtures_postgresql):
+def backends(
+    tmp_path_factory,
+    generated_files,
+    fixtures_sqlite,
+    fixtures_postgresql,
+    copy_fixtures_sqlite,
+    copy_fixtures_postgresql,
+):
     """Both cores: a copy of the session's fixtures core (tests/cores.py) plus the generated files."""
     for name, core in (("sqlite", fixtures_sqlite), ("postgresql", fixtures_postgresql)):
         assert all(report.ok for _, report in core.reports), (name, [(p, r.errors[:3]) for p, r in core.reports])
@@ -61,11 +67,14 @@ def backends(tmp_path_factory, generated_files, fixtures_sqlite, fixtures_postgr
             started = time.perf_counter()
             _load_generated(engine, generated_files)
             print(f"\nparity data loaded into {name} in {time.perf_counter() - started:.1f} s")
-        backends = {name: SqlBackend(engine, ChemistryIndex(engine))
-                    for name, engine in (("sqlite", sqlite), ("postgresql", postgresql))}
+        backends = {
+            name: SqlBackend(engine, ChemistryIndex(engine))
+            for name, engine in (("sqlite", sqlite), ("postgresql", postgresql))
+        }
         # the API's in-memory index over the SQLite core, built in the request (search/memory.py)
-        backends["memory"] = SqlBackend(sqlite, backends["sqlite"].chemistry, memory=MemoryIndexes(),
-                                        wait_for_memory=True)
+        backends["memory"] = SqlBackend(
+            sqlite, backends["sqlite"].chemistry, memory=MemoryIndexes(), wait_for_memory=True
+        )
 
         def no_sql(*args):
             raise AssertionError("the in-memory backend fell back to SQL")
@@ -98,11 +107,15 @@ def test_filter_gives_the_same_answer_on_sqlite_and_postgresql(backends, filter_
 
 @pytest.mark.parametrize("filter_text", PARITY_FILTERS)
 def test_certain_matches_are_the_same_on_every_backend(backends, filter_text):
-    query = build_query(filter_text=filter_text, facets=["class", "property"], sort="name", limit=100,
-                        match="certain")
+    query = build_query(filter_text=filter_text, facets=["class", "property"], sort="name", limit=100, match="certain")
     _same_on_both(backends, query)
-    shown = {name: [[m.certainty for m in hit.measurements] for hit in backends[name].search(
-        query.model_copy(update={"match": "possible"})).results] for name in backends}
+    shown = {
+        name: [
+            [m.certainty for m in hit.measurements]
+            for hit in backends[name].search(query.model_copy(update={"match": "possible"})).results
+        ]
+        for name in backends
+    }
     assert shown["postgresql"] == shown["sqlite"] == shown["memory"]
 
 
@@ -124,19 +137,28 @@ def test_text_search_matches_the_same_materials(backends, text):
 def test_text_search_ranks_alike_with_the_same_scores(backends, text):
     query = build_query(text=text, limit=50)
     answers = {name: backend.search(query) for name, backend in backends.items()}
-    ranked = {name: ([(hit.id, hit.score) for hit in result.results], result.total, result.spelling)
-              for name, result in answers.items()}
+    ranked = {
+        name: ([(hit.id, hit.score) for hit in result.results], result.total, result.spelling)
+        for name, result in answers.items()
+    }
     assert ranked["postgresql"] == ranked["sqlite"]
     assert ranked["memory"] == ranked["sqlite"]
 
 
-@pytest.mark.parametrize(("text", "first"), [
-    ("PLA", {"PDLLA", "PLLA", "Polylactide"}), ("polylactide", {"PDLLA", "PLLA", "Polylactide"}),
-    ("Ti6Al4V", {"Ti-6Al-4V"}), ("titanum", {"Commercially pure titanium Grade 1"}),
-    ("Teflon", {"PTFE", "ePTFE"}), ("orsted", {"Ørsted test alloy"}), ("Straße", {"Straße test glass"}),
-    ("strasse", {"Straße test glass"}), ("PEEK", {"PEEK", "CFR-PEEK", "HA whisker/PEEK 20 vol%",
-                                                "HA whisker/PEEK 40 vol%"}),
-])
+@pytest.mark.parametrize(
+    ("text", "first"),
+    [
+        ("PLA", {"PDLLA", "PLLA", "Polylactide"}),
+        ("polylactide", {"PDLLA", "PLLA", "Polylactide"}),
+        ("Ti6Al4V", {"Ti-6Al-4V"}),
+        ("titanum", {"Commercially pure titanium Grade 1"}),
+        ("Teflon", {"PTFE", "ePTFE"}),
+        ("orsted", {"Ørsted test alloy"}),
+        ("Straße", {"Straße test glass"}),
+        ("strasse", {"Straße test glass"}),
+        ("PEEK", {"PEEK", "CFR-PEEK", "HA whisker/PEEK 20 vol%", "HA whisker/PEEK 40 vol%"}),
+    ],
+)
 def test_text_search_finds_what_people_type_first(backends, text, first):
     result = backends["sqlite"].search(build_query(text=text, limit=10))
     assert result.results and result.results[0].name in first, [(h.name, h.score) for h in result.results]
@@ -158,8 +180,11 @@ def test_the_parity_table_is_not_vacuous(backends):
 # --- hypothesis: random filter trees over the generated properties -------------------------
 
 _RANGES = {  # canonical units: MPa, MPa, g/cm^3, K, %
-    "youngs_modulus": (100.0, 10_000.0), "tensile_strength": (10.0, 200.0), "density": (0.5, 3.0),
-    "glass_transition_temperature": (250.0, 450.0), "porosity": (0.0, 100.0),
+    "youngs_modulus": (100.0, 10_000.0),
+    "tensile_strength": (10.0, 200.0),
+    "density": (0.5, 3.0),
+    "glass_transition_temperature": (250.0, 450.0),
+    "porosity": (0.0, 100.0),
 }
 
 
@@ -171,21 +196,30 @@ def property_filters(draw):
     b = draw(st.one_of(st.none(), st.floats(low, high)))
     if a is not None and b is not None and a > b:
         a, b = b, a
-    return PropertyFilter(property=key, interval=Interval(low=a, high=b, low_open=draw(st.booleans()),
-                                                          high_open=draw(st.booleans())))
+    return PropertyFilter(
+        property=key, interval=Interval(low=a, high=b, low_open=draw(st.booleans()), high_open=draw(st.booleans()))
+    )
 
 
 leaves = st.one_of(
     property_filters(),
     st.builds(HasProperty, property=st.sampled_from(sorted(_RANGES))),
-    st.builds(FieldFilter, field=st.just("class"), op=st.sampled_from(["=", "!="]),
-              value=st.sampled_from(["polymer", "metal", "ceramic", "glass", "hydrogel"])),
+    st.builds(
+        FieldFilter,
+        field=st.just("class"),
+        op=st.sampled_from(["=", "!="]),
+        value=st.sampled_from(["polymer", "metal", "ceramic", "glass", "hydrogel"]),
+    ),
 )
-filters = st.recursive(leaves, lambda inner: st.one_of(
-    st.builds(lambda items: And(items=tuple(items)), st.lists(inner, min_size=2, max_size=3)),
-    st.builds(lambda items: Or(items=tuple(items)), st.lists(inner, min_size=2, max_size=3)),
-    st.builds(Not, item=inner),
-), max_leaves=6)
+filters = st.recursive(
+    leaves,
+    lambda inner: st.one_of(
+        st.builds(lambda items: And(items=tuple(items)), st.lists(inner, min_size=2, max_size=3)),
+        st.builds(lambda items: Or(items=tuple(items)), st.lists(inner, min_size=2, max_size=3)),
+        st.builds(Not, item=inner),
+    ),
+    max_leaves=6,
+)
 
 
 @pytest.mark.slow

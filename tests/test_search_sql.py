@@ -109,8 +109,9 @@ def test_filter_answers_match_hand_computed_sets(semantics_backend, filter_text,
 
 
 def test_facets_count_materials_not_measurements(semantics_backend):
-    result = semantics_backend.search(build_query(filter_text="youngs_modulus >= 1 GPa",
-                                                  facets=["class", "property", "application", "biodegradable"]))
+    result = semantics_backend.search(
+        build_query(filter_text="youngs_modulus >= 1 GPa", facets=["class", "property", "application", "biodegradable"])
+    )
     facets = {name: {v.value: v.count for v in values} for name, values in result.facets.items()}
     assert facets["class"] == {"polymer": 2, "ceramic": 1, "metal": 1}
     # Alpha has two tensile strength measurements and counts once
@@ -149,8 +150,11 @@ CERTAIN_BY_HAND = [
     ("youngs_modulus > 100 GPa", {"Gamma", "Delta"}, {"Gamma", "Delta"}),  # >100 lies within > 100
     ("youngs_modulus >= 100 GPa", {"Gamma", "Delta"}, {"Gamma", "Delta"}),
     ("youngs_modulus <= 1 GPa", {"Beta", "Epsilon"}, {"Beta", "Epsilon"}),  # <0.001 lies within <= 1
-    ("youngs_modulus < 200 GPa", {"Alpha", "Beta", "Gamma", "Delta", "Epsilon"},
-     {"Alpha", "Beta", "Delta", "Epsilon"}),  # Gamma's >100 reaches past 200
+    (
+        "youngs_modulus < 200 GPa",
+        {"Alpha", "Beta", "Gamma", "Delta", "Epsilon"},
+        {"Alpha", "Beta", "Delta", "Epsilon"},
+    ),  # Gamma's >100 reaches past 200
     ("youngs_modulus in 0.0001..3 GPa", {"Alpha", "Beta", "Epsilon"}, {"Alpha", "Beta"}),  # <0.001 has no low end
     ("youngs_modulus in 1..2 GPa", {"Alpha", "Beta"}, {"Alpha"}),  # Beta's 0.5–1 touches 1 only
     ("degradation_time in 4..12 month", {"Epsilon", "Zeta"}, {"Epsilon"}),  # Zeta's 3–6 starts below 4
@@ -169,9 +173,14 @@ def test_certain_matches_lie_wholly_within_the_asked_interval(semantics_backend,
 def test_each_shown_measurement_says_whether_it_is_certain(semantics_backend):
     result = semantics_backend.search(build_query(filter_text="youngs_modulus >= 1 GPa AND has density", limit=10))
     shown = {(hit.name, m.property): m.certainty for hit in result.results for m in hit.measurements}
-    assert shown == {("Beta", "youngs_modulus"): "possible", ("Beta", "density"): None,
-                     ("Gamma", "youngs_modulus"): "certain", ("Gamma", "density"): None,
-                     ("Delta", "youngs_modulus"): "certain", ("Delta", "density"): None}
+    assert shown == {
+        ("Beta", "youngs_modulus"): "possible",
+        ("Beta", "density"): None,
+        ("Gamma", "youngs_modulus"): "certain",
+        ("Gamma", "density"): None,
+        ("Delta", "youngs_modulus"): "certain",
+        ("Delta", "density"): None,
+    }
     certain = semantics_backend.search(build_query(filter_text="youngs_modulus >= 1 GPa", match="certain"))
     assert {m.certainty for hit in certain.results for m in hit.measurements} == {"certain"}
 
@@ -221,7 +230,9 @@ def test_facet_counts_follow_each_load_and_retraction(engine, tmp_path):
 
     before = classes()
     extra = tmp_path / "extra.csv"
-    extra.write_text("Material,Class,tensile strength [MPa]\nGlassy one,glass,40\nGlassy two,glass,50\n", encoding="utf-8")
+    extra.write_text(
+        "Material,Class,tensile strength [MPa]\nGlassy one,glass,40\nGlassy two,glass,50\n", encoding="utf-8"
+    )
     assert ingest_file(engine, extra).loaded
     assert classes() == {**before, "glass": before.get("glass", 0) + 2}
     with engine.begin() as connection:

@@ -1,4 +1,4 @@
-""""Did you mean": one rule for the filter language and for ingest, on every name either refuses."""
+""" "Did you mean": one rule for the filter language and for ingest, on every name either refuses."""
 
 from __future__ import annotations
 
@@ -17,14 +17,17 @@ from search.parser import parse_filter
 V = get_vocabulary()
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("youngs modulos", ["youngs_modulus"]),
-    ("Tensile strenght", ["tensile_strength"]),
-    ("", []),
-    ("zzzzzz", []),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("youngs modulos", ["youngs_modulus"]),
+        ("Tensile strenght", ["tensile_strength"]),
+        ("", []),
+        ("zzzzzz", []),
+    ],
+)
 def test_closest_properties(text, expected):
-    assert closest(text, V.property_labels)[:len(expected) or None] == expected
+    assert closest(text, V.property_labels)[: len(expected) or None] == expected
 
 
 def test_did_you_mean_names_every_suggestion_or_nothing():
@@ -33,20 +36,31 @@ def test_did_you_mean_names_every_suggestion_or_nothing():
     assert did_you_mean([]) == ""
 
 
-@pytest.mark.parametrize(("label", "first", "manifest_line", "map_option"), [
-    ("Tensile strenght [MPa]", "tensile_strength", 'property = "tensile_strength"',
-     '--map "Tensile strenght [MPa]=tensile_strength"'),
-    ("Youngs modulos (GPa)", "youngs_modulus", 'property = "youngs_modulus"',
-     '--map "Youngs modulos (GPa)=youngs_modulus"'),
-    ("Temperatur (°C)", "temperature", 'role = "temperature"', '--map "Temperatur (°C)=temperature"'),
-    ("Mystery", None, 'property = "…" or role = "…"', '--map "Mystery=PROPERTY_KEY"'),
-])
+@pytest.mark.parametrize(
+    ("label", "first", "manifest_line", "map_option"),
+    [
+        (
+            "Tensile strenght [MPa]",
+            "tensile_strength",
+            'property = "tensile_strength"',
+            '--map "Tensile strenght [MPa]=tensile_strength"',
+        ),
+        (
+            "Youngs modulos (GPa)",
+            "youngs_modulus",
+            'property = "youngs_modulus"',
+            '--map "Youngs modulos (GPa)=youngs_modulus"',
+        ),
+        ("Temperatur (°C)", "temperature", 'role = "temperature"', '--map "Temperatur (°C)=temperature"'),
+        ("Mystery", None, 'property = "…" or role = "…"', '--map "Mystery=PROPERTY_KEY"'),
+    ],
+)
 def test_an_unknown_column_says_what_it_may_mean_and_how_to_map_it(label, first, manifest_line, map_option):
     [issue] = map_columns(["Material", label], V).issues
     assert issue.type == "unknown-column" and issue.column == label
     assert (issue.suggestions[0] if issue.suggestions else None) == first
     assert (f"did you mean {first}" in issue.message) is (first is not None)
-    assert f"[columns.\"{label}\"] {manifest_line}" in issue.message
+    assert f'[columns."{label}"] {manifest_line}' in issue.message
     assert map_option in issue.message
 
 
@@ -57,14 +71,19 @@ def test_the_suggested_mapping_reads_the_column():
     cmap = map_columns(header, V, Manifest(columns=mapped))
     assert cmap.issues == []
     assert [(c.role, c.property and c.property.key, c.unit) for c in cmap.columns[1:]] == [
-        ("measurement", "tensile_strength", "MPa"), ("temperature", None, "°C")]
+        ("measurement", "tensile_strength", "MPa"),
+        ("temperature", None, "°C"),
+    ]
 
 
-@pytest.mark.parametrize(("unit", "key", "first"), [
-    ("Gpaa", "youngs_modulus", "GPa"),
-    ("g/cm^3x", "density", "g/cm3"),
-    ("degCC", "glass_transition_temperature", "degC"),
-])
+@pytest.mark.parametrize(
+    ("unit", "key", "first"),
+    [
+        ("Gpaa", "youngs_modulus", "GPa"),
+        ("g/cm^3x", "density", "g/cm3"),
+        ("degCC", "glass_transition_temperature", "degC"),
+    ],
+)
 def test_an_unknown_unit_suggests_units_of_the_property_dimension(unit, key, first):
     with pytest.raises(UnitError) as refused:
         conversion(unit, V.properties[key])
@@ -104,11 +123,14 @@ def _long_chunk_issues(property_text: str, class_text: str):
     return normalise_chunk(chunk, context).errors
 
 
-@pytest.mark.parametrize(("misspelt", "filter_text"), [
-    ("youngs_modulos", "youngs_modulos > 1 GPa"),
-    ("porositty", "porositty > 1 %"),
-    ("tensile strenght", "'tensile strenght' > 1 MPa"),
-])
+@pytest.mark.parametrize(
+    ("misspelt", "filter_text"),
+    [
+        ("youngs_modulos", "youngs_modulos > 1 GPa"),
+        ("porositty", "porositty > 1 %"),
+        ("tensile strenght", "'tensile strenght' > 1 MPa"),
+    ],
+)
 def test_ingest_and_search_suggest_the_same_properties(misspelt, filter_text):
     """One rule in one place: a long file's Property cell and a filter's subject get one answer."""
     [issue] = _long_chunk_issues(misspelt, "polymer")
@@ -116,7 +138,9 @@ def test_ingest_and_search_suggest_the_same_properties(misspelt, filter_text):
         parse_filter(filter_text)
     assert issue.type == refused.value.type == "unknown-property"
     assert issue.suggestions and list(issue.suggestions) == refused.value.expected
-    assert did_you_mean(list(issue.suggestions)) in issue.message and did_you_mean(refused.value.expected) in str(refused.value)
+    assert did_you_mean(list(issue.suggestions)) in issue.message and did_you_mean(refused.value.expected) in str(
+        refused.value
+    )
 
 
 def test_ingest_and_search_suggest_the_same_classes():
@@ -128,13 +152,16 @@ def test_ingest_and_search_suggest_the_same_classes():
     assert "did you mean polymer" in issue.message
 
 
-@pytest.mark.parametrize(("entry", "refusal"), [
-    ("Youngs modulus", "expected HEADER=PROPERTY_KEY"),
-    ("=youngs_modulus", "expected HEADER=PROPERTY_KEY"),
-    ("E=", "expected HEADER=PROPERTY_KEY"),
-    ("E=youngs_modulos", "unknown property 'youngs_modulos'; did you mean youngs_modulus"),
-    ("E=nmae", "did you mean name"),
-])
+@pytest.mark.parametrize(
+    ("entry", "refusal"),
+    [
+        ("Youngs modulus", "expected HEADER=PROPERTY_KEY"),
+        ("=youngs_modulus", "expected HEADER=PROPERTY_KEY"),
+        ("E=", "expected HEADER=PROPERTY_KEY"),
+        ("E=youngs_modulos", "unknown property 'youngs_modulos'; did you mean youngs_modulus"),
+        ("E=nmae", "did you mean name"),
+    ],
+)
 def test_a_map_entry_that_cannot_be_read_is_refused_naming_it(entry, refusal):
     with pytest.raises(ManifestError) as refused:
         parse_mappings([entry], V)
@@ -142,14 +169,17 @@ def test_a_map_entry_that_cannot_be_read_is_refused_naming_it(entry, refusal):
     assert f'map entry "{entry}"' in refused.value.message
 
 
-@pytest.mark.parametrize(("entry", "header", "spec"), [
-    ("E=youngs_modulus", "E", {"property": "youngs_modulus", "unit": None}),
-    ("E=Tg", "E", {"property": "glass_transition_temperature", "unit": None}),
-    ("Modulus=youngs_modulus [MPa]", "Modulus", {"property": "youngs_modulus", "unit": "MPa"}),
-    ("Sample=name", "Sample", {"role": "name"}),
-    ("a=b=medium", "a=b", {"role": "medium"}),
-    ("sl_num=ignore", "sl_num", {"ignore": True}),
-])
+@pytest.mark.parametrize(
+    ("entry", "header", "spec"),
+    [
+        ("E=youngs_modulus", "E", {"property": "youngs_modulus", "unit": None}),
+        ("E=Tg", "E", {"property": "glass_transition_temperature", "unit": None}),
+        ("Modulus=youngs_modulus [MPa]", "Modulus", {"property": "youngs_modulus", "unit": "MPa"}),
+        ("Sample=name", "Sample", {"role": "name"}),
+        ("a=b=medium", "a=b", {"role": "medium"}),
+        ("sl_num=ignore", "sl_num", {"ignore": True}),
+    ],
+)
 def test_map_entries_become_manifest_column_specs(entry, header, spec):
     [(found_header, found)] = parse_mappings([entry], V).items()
     assert found_header == header and found.mapped_by == entry

@@ -184,7 +184,8 @@ def test_keyboard_reaches_the_search_with_a_visible_focus(page):
     assert outline == "solid"
     labelled = page.page.evaluate(
         "[...document.querySelectorAll('input:not([type=hidden]), select')]"
-        ".every(e => e.labels.length > 0 || e.getAttribute('aria-label'))")
+        ".every(e => e.labels.length > 0 || e.getAttribute('aria-label'))"
+    )
     assert labelled
     page.shot("keyboard-focus")
 

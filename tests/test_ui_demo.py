@@ -37,9 +37,19 @@ from tests.ui_fixtures import OWN_HOSTS
 URL = re.compile(r"https?://[^\s\"'<>)]+", re.IGNORECASE)
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 READS_BY_POST = {"/api/v1/search"}  # a search sent as a JSON body; it writes nothing
-PAGES = ["/", "/?filter=class+%3D+metal", "/?filter=youngs_modulus+%3E+5+GPaa", "/materials/PLLA",
-         "/materials/Ti-6Al-4V", "/ashby", "/ashby?filter=class+%3D+polymer", "/ui/ashby.json",
-         "/compare?ids=PLLA,PCL", "/about", "/materials/no-such-material"]
+PAGES = [
+    "/",
+    "/?filter=class+%3D+metal",
+    "/?filter=youngs_modulus+%3E+5+GPaa",
+    "/materials/PLLA",
+    "/materials/Ti-6Al-4V",
+    "/ashby",
+    "/ashby?filter=class+%3D+polymer",
+    "/ui/ashby.json",
+    "/compare?ids=PLLA,PCL",
+    "/about",
+    "/materials/no-such-material",
+]
 
 
 class References(HTMLParser):
@@ -82,8 +92,12 @@ def foreign(address: str) -> bool:
 
 
 def allowed(where: str, attribute: str, address: str) -> bool:
-    if attribute == "href" and where.startswith("a.") and "doi" in where.split(".", 1)[1].split() \
-            and urlsplit(address).hostname == "doi.org":
+    if (
+        attribute == "href"
+        and where.startswith("a.")
+        and "doi" in where.split(".", 1)[1].split()
+        and urlsplit(address).hostname == "doi.org"
+    ):
         return True
     if attribute.startswith("xmlns"):
         return True
@@ -129,8 +143,12 @@ def test_no_page_or_asset_refers_to_another_host(demo_server):
 def test_every_write_route_is_refused_in_demo_mode(demo_server, admin_key):
     with httpx.Client(base_url=demo_server.base_url, timeout=30) as client:
         paths = client.get("/openapi.json").json()["paths"]
-    routes = [(method.upper(), path) for path, operations in paths.items() for method in operations
-              if method.upper() in WRITE_METHODS and path not in READS_BY_POST]
+    routes = [
+        (method.upper(), path)
+        for path, operations in paths.items()
+        for method in operations
+        if method.upper() in WRITE_METHODS and path not in READS_BY_POST
+    ]
     assert {method for method, _ in routes} >= {"POST", "DELETE"}  # uploads and retraction at least
     refused = {}
     with httpx.Client(base_url=demo_server.base_url, timeout=30) as client:
@@ -153,8 +171,14 @@ def test_demo_command_starts_from_a_clean_data_dir(tmp_path):
     env = {**os.environ, "BIOMATDB_DATA_DIR": str(tmp_path / "data")}
     for name in ("BIOMATDB_DATABASE_URL", "BIOMATDB_ELASTICSEARCH_URL", "BIOMATDB_READ_ONLY"):
         env.pop(name, None)
-    process = subprocess.Popen([command, "demo", "--port", str(port)], env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    process = subprocess.Popen(
+        [command, "demo", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         address, printed = None, []
         deadline = time.monotonic() + 300

@@ -109,22 +109,33 @@ def test_percent_is_not_an_angle_and_degree_is_not_a_percentage():
         conversion("°", P["porosity"])
 
 
-@pytest.mark.parametrize(("unit", "prop"), [("MPa", "density"), ("GPa", "glass_transition_temperature"),
-                                            ("°C", "tensile_strength"), ("mm", "youngs_modulus"), ("kDa", "density")])
+@pytest.mark.parametrize(
+    ("unit", "prop"),
+    [
+        ("MPa", "density"),
+        ("GPa", "glass_transition_temperature"),
+        ("°C", "tensile_strength"),
+        ("mm", "youngs_modulus"),
+        ("kDa", "density"),
+    ],
+)
 def test_wrong_dimension_is_refused(unit, prop):
     with pytest.raises(UnitError, match=f"does not fit {prop}"):
         conversion(unit, P[prop])
 
 
-@pytest.mark.parametrize("unit", ["furlongs per fortnight squared", "MPa!", "blorp", "1e3 MPa", "10 GPa",
-                                  "*", "GPa*", "K-", "MPa /", "m**"])  # regression: pint asserted on these
+@pytest.mark.parametrize(
+    "unit", ["furlongs per fortnight squared", "MPa!", "blorp", "1e3 MPa", "10 GPa", "*", "GPa*", "K-", "MPa /", "m**"]
+)  # regression: pint asserted on these
 def test_unknown_unit_is_refused(unit):
     with pytest.raises(UnitError):
         conversion(unit, P["tensile_strength"])
 
 
-@pytest.mark.parametrize("unit", ["m^2^2^2^2^2^2", "m**2**2**2**2**2", "m^99", "cm99999", "m^-13",
-                                  "(" * 500 + "m" + ")" * 500, "m*" * 40 + "m"])
+@pytest.mark.parametrize(
+    "unit",
+    ["m^2^2^2^2^2^2", "m**2**2**2**2**2", "m^99", "cm99999", "m^-13", "(" * 500 + "m" + ")" * 500, "m*" * 40 + "m"],
+)
 def test_a_unit_that_would_make_pint_compute_without_end_is_refused_before_pint_sees_it(unit, monkeypatch):
     """m^2^2^2^2^2^2 is m**65536 to pint: a request carrying it must not take the process down."""
     monkeypatch.setattr(units, "registry", lambda: pytest.fail(f"pint was asked to read {unit!r}"))
@@ -132,14 +143,32 @@ def test_a_unit_that_would_make_pint_compute_without_end_is_refused_before_pint_
         units.parse_unit.__wrapped__(unit)  # past the cache
 
 
-@pytest.mark.parametrize(("unit", "meant"), [("Mpa", "MPa"), ("mpa", "MPa"), ("GPA", "GPa"), ("KSI", "ksi"),
-                                             ("hv", "HV"), ("G/CM3", "g/cm**3"), ("MONTHS", "month")])
+@pytest.mark.parametrize(
+    ("unit", "meant"),
+    [
+        ("Mpa", "MPa"),
+        ("mpa", "MPa"),
+        ("GPA", "GPa"),
+        ("KSI", "ksi"),
+        ("hv", "HV"),
+        ("G/CM3", "g/cm**3"),
+        ("MONTHS", "month"),
+    ],
+)
 def test_an_alias_written_in_another_case_is_read_when_nothing_else_is_meant(unit, meant):
     assert parse_unit(unit) == parse_unit(meant)
 
 
-@pytest.mark.parametrize(("unit", "as_written"), [("mPa", "millipascal"), ("MPa·s", "megapascal * second"),
-                                                  ("H", "henry"), ("c", "speed_of_light"), ("Mg/ml", "megagram / milliliter")])
+@pytest.mark.parametrize(
+    ("unit", "as_written"),
+    [
+        ("mPa", "millipascal"),
+        ("MPa·s", "megapascal * second"),
+        ("H", "henry"),
+        ("c", "speed_of_light"),
+        ("Mg/ml", "megagram / milliliter"),
+    ],
+)
 def test_a_unit_whose_case_makes_it_another_unit_is_refused_as_ambiguous(unit, as_written):
     """mPa is millipascal, 10^9 times smaller than the MPa a case-blind alias would make it."""
     assert registry().parse_expression(as_written) != registry().parse_expression("MPa")  # a unit of its own
@@ -166,12 +195,17 @@ def test_celsius_round_trips_through_kelvin(celsius):
     assert kelvin - 273.15 == pytest.approx(celsius, abs=max(1e-9, abs(kelvin) * 1e-11))
 
 
-@given(st.floats(min_value=1e-6, max_value=1e6, allow_nan=False), st.sampled_from(["psi", "ksi", "kPa", "MPa", "GPa", "Pa"]))
+@given(
+    st.floats(min_value=1e-6, max_value=1e6, allow_nan=False),
+    st.sampled_from(["psi", "ksi", "kPa", "MPa", "GPa", "Pa"]),
+)
 def test_pressure_conversion_is_linear_and_agrees_with_pint(value, unit):
     from biomatdb.units import registry
 
     expected = registry().Quantity(value, parse_unit(unit)).to("MPa").magnitude
-    assert conversion(unit, P["tensile_strength"]).value(value) == pytest.approx(expected, rel=1e-11)  # 12 significant digits kept
+    assert conversion(unit, P["tensile_strength"]).value(value) == pytest.approx(
+        expected, rel=1e-11
+    )  # 12 significant digits kept
 
 
 def test_the_ohm_sign_reads_as_the_capital_omega():

@@ -6,9 +6,21 @@ from biomatdb.units import conversion, parse_unit
 from biomatdb.vocabulary import CATEGORIES, get_vocabulary, normalise_label
 
 STABLE_KEYS = [
-    "youngs_modulus", "tensile_strength", "compressive_strength", "flexural_strength", "elongation_at_break",
-    "fracture_toughness", "hardness_vickers", "density", "porosity", "glass_transition_temperature",
-    "melting_temperature", "water_contact_angle", "degradation_time", "water_uptake", "cell_viability",
+    "youngs_modulus",
+    "tensile_strength",
+    "compressive_strength",
+    "flexural_strength",
+    "elongation_at_break",
+    "fracture_toughness",
+    "hardness_vickers",
+    "density",
+    "porosity",
+    "glass_transition_temperature",
+    "melting_temperature",
+    "water_contact_angle",
+    "degradation_time",
+    "water_uptake",
+    "cell_viability",
 ]
 
 
@@ -30,18 +42,36 @@ def test_every_canonical_and_display_unit_parses_and_fits():
             conversion(unit, prop)
 
 
-@pytest.mark.parametrize(("text", "key"), [
-    ("E", "youngs_modulus"), ("Young’s Modulus", "youngs_modulus"), ("elastic modulus", "youngs_modulus"),
-    ("UTS", "tensile_strength"), ("Tg", "glass_transition_temperature"), ("Tm", "melting_temperature"),
-    ("WCA", "water_contact_angle"), ("KIC", "fracture_toughness"), ("YOUNG'S_MODULUS", "youngs_modulus"),
-    ("Elongation at break", "elongation_at_break"), ("water  contact-angle", "water_contact_angle"),
-])
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("E", "youngs_modulus"),
+        ("Young’s Modulus", "youngs_modulus"),
+        ("elastic modulus", "youngs_modulus"),
+        ("UTS", "tensile_strength"),
+        ("Tg", "glass_transition_temperature"),
+        ("Tm", "melting_temperature"),
+        ("WCA", "water_contact_angle"),
+        ("KIC", "fracture_toughness"),
+        ("YOUNG'S_MODULUS", "youngs_modulus"),
+        ("Elongation at break", "elongation_at_break"),
+        ("water  contact-angle", "water_contact_angle"),
+    ],
+)
 def test_aliases_curators_write(text, key):
     assert get_vocabulary().property(text).key == key
 
 
-@pytest.mark.parametrize(("text", "key"), [("alloy", "metal"), ("Bioceramic", "ceramic"), ("biopolymer", "polymer"),
-                                           ("Bioactive glass", "glass"), ("reference tissue", "tissue")])
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("alloy", "metal"),
+        ("Bioceramic", "ceramic"),
+        ("biopolymer", "polymer"),
+        ("Bioactive glass", "glass"),
+        ("reference tissue", "tissue"),
+    ],
+)
 def test_class_aliases(text, key):
     assert get_vocabulary().material_class(text) == key
 
@@ -70,11 +100,14 @@ def test_qualitative_terms_are_few_distinct_and_never_a_number_or_no_measurement
             assert parse_cell(written) == ParsedCell("term", None, None, None, None, None, key), written
 
 
-@pytest.mark.parametrize(("key", "describes", "does_not"), [
-    ("amorphous", "melting_temperature", "density"),
-    ("did_not_break", "impact_strength", "youngs_modulus"),
-    ("not_detected", "density", None),  # a term without properties describes any
-])
+@pytest.mark.parametrize(
+    ("key", "describes", "does_not"),
+    [
+        ("amorphous", "melting_temperature", "density"),
+        ("did_not_break", "impact_strength", "youngs_modulus"),
+        ("not_detected", "density", None),  # a term without properties describes any
+    ],
+)
 def test_a_qualitative_term_describes_only_its_properties(key, describes, does_not):
     term = get_vocabulary().qualitative[key]
     assert term.describes(describes)

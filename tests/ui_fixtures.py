@@ -28,8 +28,13 @@ from ingest.fixtures import default_fixtures_dir, load_fixtures
 from tests.live import serving
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-gpu",
+    "--disable-component-update",
+    "--disable-sync",
+]
 OWN_HOSTS = {"127.0.0.1", "localhost"}
 KIOSK = {"width": 1920, "height": 1080}
 PHONE = {"width": 390, "height": 844}
@@ -40,8 +45,10 @@ def install_chromium() -> Path:
     if CHROMIUM.exists():
         return CHROMIUM
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        pytest.fail(f"{CHROMIUM} is missing and cannot be installed here (needs root and apt-get): "
-                    "install Debian's chromium package")
+        pytest.fail(
+            f"{CHROMIUM} is missing and cannot be installed here (needs root and apt-get): "
+            "install Debian's chromium package"
+        )
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     for command in (["apt-get", "update"], ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]):
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900, check=False)
@@ -88,9 +95,13 @@ def demo_server(curated_core, admin_key, tmp_path_factory) -> Iterator[DemoServe
     """The app in read-only mode (as ``biomatdb demo`` runs it), served by uvicorn in a thread."""
     from api.app import create_app
 
-    settings = Settings(data_dir=tmp_path_factory.mktemp("ui-data"),
-                        database_url=curated_core.url.render_as_string(hide_password=False),
-                        read_only=True, rate_limit=None, elasticsearch_url=None)
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("ui-data"),
+        database_url=curated_core.url.render_as_string(hide_password=False),
+        read_only=True,
+        rate_limit=None,
+        elasticsearch_url=None,
+    )
     app = create_app(settings)
     with serving(app, name="ui-demo-server") as port:
         app.state.chemistry.snapshot()  # built once here, not inside a browser test's time budget

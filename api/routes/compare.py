@@ -17,14 +17,31 @@ from biomatdb.vocabulary import get_vocabulary
 router = APIRouter(tags=["materials"])
 
 
-@router.get("/compare", response_model=CompareOut, response_model_by_alias=True,
-            responses=responses(400, 404, 422, 429), summary="Compare materials")
+@router.get(
+    "/compare",
+    response_model=CompareOut,
+    response_model_by_alias=True,
+    responses=responses(400, 404, 422, 429),
+    summary="Compare materials",
+)
 def compare(
     session: SessionDep,
-    ids: Annotated[str, Query(min_length=1, max_length=params.IDS_MAX, description="2 to 6 material ids or names, comma-separated.",
-                              examples=["BM-000001,BM-000002"])],
-    units: Annotated[str | None, Query(max_length=params.UNITS_MAX, description="Units per property (property:unit, comma-separated); "
-                                       "default: each property's canonical unit.")] = None,
+    ids: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=params.IDS_MAX,
+            description="2 to 6 material ids or names, comma-separated.",
+            examples=["BM-000001,BM-000002"],
+        ),
+    ],
+    units: Annotated[
+        str | None,
+        Query(
+            max_length=params.UNITS_MAX,
+            description="Units per property (property:unit, comma-separated); default: each property's canonical unit.",
+        ),
+    ] = None,
 ) -> dict:
     """Every property any of the materials has, with each material's measurements of it."""
     names = list(dict.fromkeys(part.strip() for part in ids.split(",") if part.strip()))
@@ -35,19 +52,37 @@ def compare(
     if len(documents) < 2:
         raise ProblemError(422, f"ids: {same_material_message(same)}", code="validation-error")
     vocabulary = get_vocabulary()
-    keys = sorted({m["property"] for d in documents for m in d["measurements"]},
-                  key=lambda k: (vocabulary.properties[k].category if k in vocabulary.properties else "", k))
+    keys = sorted(
+        {m["property"] for d in documents for m in d["measurements"]},
+        key=lambda k: (vocabulary.properties[k].category if k in vocabulary.properties else "", k),
+    )
     rows = []
     for key in keys:
         prop = vocabulary.properties.get(key)
         values = {}
         for document in documents:
             values[document["id"]] = [
-                {name: shown[name] for name in ("qualifier", "qualitative", "value", "value_min", "value_max",
-                                                "uncertainty", "text", "conditions", "dataset")}
-                for shown in (in_display_units(m, wanted) for m in document["measurements"] if m["property"] == key)]
-        unit = wanted.get(key) or (prop.unit if prop else next(
-            m["unit"] for d in documents for m in d["measurements"] if m["property"] == key))
+                {
+                    name: shown[name]
+                    for name in (
+                        "qualifier",
+                        "qualitative",
+                        "value",
+                        "value_min",
+                        "value_max",
+                        "uncertainty",
+                        "text",
+                        "conditions",
+                        "dataset",
+                    )
+                }
+                for shown in (in_display_units(m, wanted) for m in document["measurements"] if m["property"] == key)
+            ]
+        unit = wanted.get(key) or (
+            prop.unit if prop else next(m["unit"] for d in documents for m in d["measurements"] if m["property"] == key)
+        )
         rows.append({"property": key, "name": prop.name if prop else key, "unit": unit, "values": values})
-    return {"materials": [{"id": d["id"], "name": d["name"], "material_class": d["class"]} for d in documents],
-            "properties": rows}
+    return {
+        "materials": [{"id": d["id"], "name": d["name"], "material_class": d["class"]} for d in documents],
+        "properties": rows,
+    }

@@ -31,25 +31,64 @@ from ingest.retract import retract_dataset
 router = APIRouter(tags=["datasets"])
 curator_router = APIRouter(tags=["datasets"])  # behind API keys, not the public rate limit
 
-DatasetId = Annotated[str, Path(min_length=1, max_length=params.NAME_MAX, description="Numeric id or name of the dataset.")]
+DatasetId = Annotated[
+    str, Path(min_length=1, max_length=params.NAME_MAX, description="Numeric id or name of the dataset.")
+]
 
-_UPLOAD_FORM = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-    "type": "object", "required": ["file"],
-    "properties": {
-        "file": {"type": "string", "format": "binary", "description": "CSV, TSV, XLSX or JSON file"},
-        "name": {"type": "string", "description": "Dataset name (default: the file name without extension)"},
-        "license": {"type": "string", "description": "License of the dataset, e.g. CC-BY-4.0"},
-        "source": {"type": "string", "description": "DOI or citation for values without a source of their own"},
-        "dry_run": {"type": "boolean", "default": False, "description": "Check and report; change nothing"},
-        "skip_invalid": {"type": "boolean", "default": False, "description": "Load the valid rows, report the rest"},
-        "map": {"type": "array", "items": {"type": "string"}, "description": "Repeatable: HEADER=PROPERTY_KEY "
-                "reads the column HEADER as that property (or a role such as name or temperature, or ignore), "
-                "over the manifest; a unit may follow in brackets (E=youngs_modulus [GPa]). As biomatdb ingest --map"},
-        "strict": {"type": "boolean", "default": False, "description": "Every warning is an error: load nothing "
-                   "when there is any (unknown columns, possible duplicates, cleaned cells, ...)"},
-        "replace": {"type": "boolean", "default": False, "description": "Confirm a replace that removes more than "
-                    "the server's replace_max_share of the dataset's measurements"},
-    }}}}}}
+_UPLOAD_FORM = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary", "description": "CSV, TSV, XLSX or JSON file"},
+                        "name": {
+                            "type": "string",
+                            "description": "Dataset name (default: the file name without extension)",
+                        },
+                        "license": {"type": "string", "description": "License of the dataset, e.g. CC-BY-4.0"},
+                        "source": {
+                            "type": "string",
+                            "description": "DOI or citation for values without a source of their own",
+                        },
+                        "dry_run": {
+                            "type": "boolean",
+                            "default": False,
+                            "description": "Check and report; change nothing",
+                        },
+                        "skip_invalid": {
+                            "type": "boolean",
+                            "default": False,
+                            "description": "Load the valid rows, report the rest",
+                        },
+                        "map": {
+                            "type": "array",
+                            "items": {"type": "string"},
+                            "description": "Repeatable: HEADER=PROPERTY_KEY "
+                            "reads the column HEADER as that property (or a role such as name or temperature, or ignore), "
+                            "over the manifest; a unit may follow in brackets (E=youngs_modulus [GPa]). As biomatdb ingest --map",
+                        },
+                        "strict": {
+                            "type": "boolean",
+                            "default": False,
+                            "description": "Every warning is an error: load nothing "
+                            "when there is any (unknown columns, possible duplicates, cleaned cells, ...)",
+                        },
+                        "replace": {
+                            "type": "boolean",
+                            "default": False,
+                            "description": "Confirm a replace that removes more than "
+                            "the server's replace_max_share of the dataset's measurements",
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
 
 
 @router.get("/datasets", response_model=list[DatasetOut], responses=responses(429), summary="Datasets")
@@ -59,8 +98,9 @@ def list_datasets(engine: EngineDep) -> list[dict]:
         return datasets_json(connection)
 
 
-@router.get("/datasets/{dataset_id}", response_model=DatasetOut, responses=responses(404, 422, 429),
-            summary="One dataset")
+@router.get(
+    "/datasets/{dataset_id}", response_model=DatasetOut, responses=responses(404, 422, 429), summary="One dataset"
+)
 def dataset_detail(dataset_id: DatasetId, session: SessionDep, engine: EngineDep) -> dict:
     """Provenance, counts and the history of uploads of one dataset."""
     dataset = find_dataset(session, dataset_id)
@@ -68,18 +108,46 @@ def dataset_detail(dataset_id: DatasetId, session: SessionDep, engine: EngineDep
         return next(d for d in datasets_json(connection) if d["id"] == dataset.id)
 
 
-@router.get("/datasets/{dataset_id}/datapackage", summary="A dataset as a Frictionless Data Package",
-            responses={200: {"description": "A zip of datapackage.json and data.csv, or datapackage.json alone",
-                             "content": {"application/zip": {}, "application/json": {"schema": {"type": "object"}, "example": {
-                                 "profile": "tabular-data-package", "name": "biomatdb-curated-polymers",
-                                 "licenses": [{"name": "CC-BY-4.0"}], "resources": [{
-                                     "name": "measurements", "path": "/api/v1/export?format=csv&dataset=biomatdb-curated-polymers",
-                                     "format": "csv", "schema": {"fields": [{"name": "material", "type": "string"}]}}]}}}},
-                       **responses(404, 422, 429)})
+@router.get(
+    "/datasets/{dataset_id}/datapackage",
+    summary="A dataset as a Frictionless Data Package",
+    responses={
+        200: {
+            "description": "A zip of datapackage.json and data.csv, or datapackage.json alone",
+            "content": {
+                "application/zip": {},
+                "application/json": {
+                    "schema": {"type": "object"},
+                    "example": {
+                        "profile": "tabular-data-package",
+                        "name": "biomatdb-curated-polymers",
+                        "licenses": [{"name": "CC-BY-4.0"}],
+                        "resources": [
+                            {
+                                "name": "measurements",
+                                "path": "/api/v1/export?format=csv&dataset=biomatdb-curated-polymers",
+                                "format": "csv",
+                                "schema": {"fields": [{"name": "material", "type": "string"}]},
+                            }
+                        ],
+                    },
+                },
+            },
+        },
+        **responses(404, 422, 429),
+    },
+)
 def datapackage(
-    dataset_id: DatasetId, session: SessionDep, request: Request,
-    format: Annotated[str, Query(pattern="^(zip|json)$", description="zip: the package with its CSV; json: "
-                                 "datapackage.json alone, its resource a URL of /export")] = "zip",
+    dataset_id: DatasetId,
+    session: SessionDep,
+    request: Request,
+    format: Annotated[
+        str,
+        Query(
+            pattern="^(zip|json)$",
+            description="zip: the package with its CSV; json: datapackage.json alone, its resource a URL of /export",
+        ),
+    ] = "zip",
 ):
     """``datapackage.json`` (Table Schema, license, sources) beside the dataset's CSV."""
     dataset = find_dataset(session, dataset_id)
@@ -89,8 +157,12 @@ def datapackage(
         check_descriptor(package)
         return OrjsonResponse(package)
     archive = write_zip(session, dataset)
-    return FileResponse(archive, media_type="application/zip", filename=archive.name,
-                        background=BackgroundTask(shutil.rmtree, archive.parent, ignore_errors=True))
+    return FileResponse(
+        archive,
+        media_type="application/zip",
+        filename=archive.name,
+        background=BackgroundTask(shutil.rmtree, archive.parent, ignore_errors=True),
+    )
 
 
 def _flag(value: str | None, name: str) -> bool:
@@ -111,12 +183,20 @@ def _mappings(entries: list[str]) -> list[str]:
     try:
         parse_mappings(entries, get_vocabulary())
     except ManifestError as exc:
-        raise ProblemError(422, exc.message, code="validation-error", suggestions=list(exc.suggestions) or None) from None
+        raise ProblemError(
+            422, exc.message, code="validation-error", suggestions=list(exc.suggestions) or None
+        ) from None
     return entries
 
 
-@curator_router.post("/datasets", status_code=202, response_model=JobOut, openapi_extra=_UPLOAD_FORM,
-             responses=responses(400, 401, 403, 413, 415, 422), summary="Upload a dataset")
+@curator_router.post(
+    "/datasets",
+    status_code=202,
+    response_model=JobOut,
+    openapi_extra=_UPLOAD_FORM,
+    responses=responses(400, 401, 403, 413, 415, 422),
+    summary="Upload a dataset",
+)
 async def upload_dataset(request: Request, holder: CuratorWriteDep, settings: SettingsDep, engine: EngineDep):
     """The file streams to the data directory (refused with 413 as soon as it passes the
     upload limit) and becomes a job; the answer, at once, is the job with its ``Location``.
@@ -130,19 +210,30 @@ async def upload_dataset(request: Request, holder: CuratorWriteDep, settings: Se
         if received.path is None:
             raise ProblemError(422, "file: the upload has no file part", code="validation-error")
         fields = received.fields
-        options = {"license": fields.get("license") or None, "source": fields.get("source") or None,
-                   "dry_run": _flag(fields.get("dry_run"), "dry_run"),
-                   "skip_invalid": _flag(fields.get("skip_invalid"), "skip_invalid"),
-                   "replace": _flag(fields.get("replace"), "replace"),
-                   "strict": _flag(fields.get("strict"), "strict"),
-                   "map": _mappings(received.repeated.get("map", []))}
+        options = {
+            "license": fields.get("license") or None,
+            "source": fields.get("source") or None,
+            "dry_run": _flag(fields.get("dry_run"), "dry_run"),
+            "skip_invalid": _flag(fields.get("skip_invalid"), "skip_invalid"),
+            "replace": _flag(fields.get("replace"), "replace"),
+            "strict": _flag(fields.get("strict"), "strict"),
+            "map": _mappings(received.repeated.get("map", [])),
+        }
         name = (fields.get("name") or "").strip() or received.path.stem
         if (problem := dataset_name_problem(name)) is not None:
             raise ProblemError(422, f"name: {problem}", code="validation-error")
         await run_in_threadpool(_check_may_change, engine, name, actor_of(holder))
-        await run_in_threadpool(enqueue, engine, job_id=job_id, dataset=name, filename=received.filename,
-                                path=received.path, options=options, created_by=holder.name,
-                                created_by_key_id=holder.id)
+        await run_in_threadpool(
+            enqueue,
+            engine,
+            job_id=job_id,
+            dataset=name,
+            filename=received.filename,
+            path=received.path,
+            options=options,
+            created_by=holder.name,
+            created_by_key_id=holder.id,
+        )
     except BaseException:
         shutil.rmtree(directory, ignore_errors=True)
         raise
@@ -162,8 +253,12 @@ def _check_may_change(engine, name: str, actor: Actor) -> None:
         raise ProblemError(403, refusal(name, owner.owner_key_id), code="forbidden")
 
 
-@curator_router.delete("/datasets/{dataset_id}", response_model=RetractionOut, responses=responses(401, 403, 404, 422),
-               summary="Retract a dataset")
+@curator_router.delete(
+    "/datasets/{dataset_id}",
+    response_model=RetractionOut,
+    responses=responses(401, 403, 404, 422),
+    summary="Retract a dataset",
+)
 def delete_dataset(dataset_id: DatasetId, holder: CuratorWriteDep, engine: EngineDep, session: SessionDep) -> dict:
     """Retracts the dataset's measurements (its owner or an admin); its record and upload history stay."""
     dataset = find_dataset(session, dataset_id)

@@ -54,15 +54,26 @@ def as_json(rows: Iterator[dict[str, str]]) -> Iterator[bytes]:
     yield b"\n]\n"
 
 
-@router.get("/export", responses={200: {"content": {"text/csv": {}, "application/json": {}},
-                                        "description": "The rows, streamed"}, **responses(400, 404, 422, 429)},
-            summary="Export a search or a dataset", response_class=StreamingResponse)
+@router.get(
+    "/export",
+    responses={
+        200: {"content": {"text/csv": {}, "application/json": {}}, "description": "The rows, streamed"},
+        **responses(400, 404, 422, 429),
+    },
+    summary="Export a search or a dataset",
+    response_class=StreamingResponse,
+)
 def export(
-    search: SearchDep, engine: EngineDep,
+    search: SearchDep,
+    engine: EngineDep,
     format: Annotated[Literal["csv", "json"], Query(description="csv or json")] = "csv",
     q: Annotated[str | None, Query(max_length=params.TEXT_MAX, description="Free text, as in /materials.")] = None,
-    filter: Annotated[str | None, Query(max_length=params.FILTER_MAX, description="A filter, as in /materials.")] = None,
-    dataset: Annotated[str | None, Query(max_length=params.NAME_MAX, description="Instead of a search: every row of this dataset.")] = None,
+    filter: Annotated[
+        str | None, Query(max_length=params.FILTER_MAX, description="A filter, as in /materials.")
+    ] = None,
+    dataset: Annotated[
+        str | None, Query(max_length=params.NAME_MAX, description="Instead of a search: every row of this dataset.")
+    ] = None,
     match: Annotated[Literal["possible", "certain"], Query(description="As in /materials.")] = "possible",
 ) -> StreamingResponse:
     """A row per measurement (and one per material without any), the columns of ``biomatdb export``;
@@ -81,8 +92,9 @@ def export(
         stem = "biomatdb-export"
     body = as_csv(rows) if format == "csv" else as_json(rows)
     filename = "".join(c if c.isalnum() or c in "-_." else "_" for c in stem) + f".{format}"
-    return StreamingResponse(body, media_type=_MEDIA[format],
-                             headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return StreamingResponse(
+        body, media_type=_MEDIA[format], headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
 
 
 def _prepend(first: dict[str, str] | None, rest: Iterator[dict[str, str]]) -> Iterator[dict[str, str]]:

@@ -18,8 +18,12 @@ def health() -> Health:
     return Health(status="ok")
 
 
-@router.get("/ready", response_model=Readiness, responses={503: {"model": Readiness, "description": "Not ready"}},
-            summary="Readiness")
+@router.get(
+    "/ready",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "Not ready"}},
+    summary="Readiness",
+)
 def ready(engine: EngineDep, settings: SettingsDep, request: Request):
     """The database answers, the upload job worker runs; with Elasticsearch configured, it answers and its alias exists."""
     checks = {}

@@ -18,8 +18,9 @@ router = APIRouter(tags=["datasets"])
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut, responses=responses(401, 403, 404, 422), summary="An upload job")
-def job_status(job_id: Annotated[str, Path(max_length=params.JOB_ID_MAX)], holder: CuratorDep, engine: EngineDep,
-               request: Request) -> dict:
+def job_status(
+    job_id: Annotated[str, Path(max_length=params.JOB_ID_MAX)], holder: CuratorDep, engine: EngineDep, request: Request
+) -> dict:
     """Its submitter's and the admins' (404 to anyone else): ``queued``, ``running`` (with rows done of rows total), ``succeeded`` or ``failed``."""
     with engine.connect() as connection:
         row = connection.execute(Job.__table__.select().where(Job.public_id == job_id)).first()

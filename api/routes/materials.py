@@ -18,17 +18,38 @@ from search.similar import similar_by_profile
 
 router = APIRouter(tags=["materials"])
 
-MaterialId = Annotated[str, Path(min_length=1, max_length=params.MATERIAL_ID_MAX, description="Public id (e.g. BM-…), name or synonym.",
-                                 examples=["Poly(dimethyl siloxane)"])]
+MaterialId = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=params.MATERIAL_ID_MAX,
+        description="Public id (e.g. BM-…), name or synonym.",
+        examples=["Poly(dimethyl siloxane)"],
+    ),
+]
 UNITS_EXAMPLE = "youngs_modulus:MPa,glass_transition_temperature:degC"
 
 
-@router.get("/materials/{material_id}", response_model=MaterialOut, response_model_by_alias=True,
-            responses=responses(400, 404, 422, 429), summary="One material")
+@router.get(
+    "/materials/{material_id}",
+    response_model=MaterialOut,
+    response_model_by_alias=True,
+    responses=responses(400, 404, 422, 429),
+    summary="One material",
+)
 def material_detail(
-    material_id: MaterialId, session: SessionDep, request: Request, response: Response,
-    units: Annotated[str | None, Query(max_length=params.UNITS_MAX, description="Display units, property:unit pairs separated by commas.",
-                                       examples=[UNITS_EXAMPLE])] = None,
+    material_id: MaterialId,
+    session: SessionDep,
+    request: Request,
+    response: Response,
+    units: Annotated[
+        str | None,
+        Query(
+            max_length=params.UNITS_MAX,
+            description="Display units, property:unit pairs separated by commas.",
+            examples=[UNITS_EXAMPLE],
+        ),
+    ] = None,
 ) -> dict:
     """Structure, composition and every measurement with its unit, conditions, source, dataset
     and provenance; ``jsonld`` holds a schema.org ``Dataset`` of it."""
@@ -42,11 +63,20 @@ def material_detail(
     return document
 
 
-@router.get("/materials/{material_id}/similar", response_model=SimilarOut, responses=responses(400, 404, 422, 429),
-            summary="Materials like this one")
+@router.get(
+    "/materials/{material_id}/similar",
+    response_model=SimilarOut,
+    responses=responses(400, 404, 422, 429),
+    summary="Materials like this one",
+)
 def similar_materials(
-    material_id: MaterialId, session: SessionDep, engine: EngineDep, chemistry: ChemistryDep,
-    kind: Annotated[Literal["structure", "property_profile"] | None, Query(description="Only this kind of similarity.")] = None,
+    material_id: MaterialId,
+    session: SessionDep,
+    engine: EngineDep,
+    chemistry: ChemistryDep,
+    kind: Annotated[
+        Literal["structure", "property_profile"] | None, Query(description="Only this kind of similarity.")
+    ] = None,
     threshold: Annotated[float, Query(ge=0, le=1, description="Least Tanimoto score of a structure match.")] = 0.5,
     limit: Annotated[int, Query(ge=1, le=100, description="Results per kind.")] = 10,
 ) -> SimilarOut:
@@ -58,16 +88,37 @@ def similar_materials(
     found: list[tuple[int, str, float, tuple[str, ...] | None]] = []
     if kind in (None, "structure") and material.structure is not None:
         scores = chemistry.similarity(material.structure.canonical_smiles, threshold)
-        best = sorted(((score, other) for other, score in scores.items() if other != material.id),
-                      key=lambda pair: (-pair[0], pair[1]))[:limit]
+        best = sorted(
+            ((score, other) for other, score in scores.items() if other != material.id),
+            key=lambda pair: (-pair[0], pair[1]),
+        )[:limit]
         found += [(other, "structure", min(score, 1.0), None) for score, other in best]
     if kind in (None, "property_profile"):
-        found += [(m.material_id, "property_profile", m.score, m.shared)
-                  for m in similar_by_profile(engine, material.id, limit=limit)]
-    rows = {row.id: row for row in session.execute(
-        select(Material.id, Material.public_id, Material.name, Material.material_class.label("material_class"))
-        .where(Material.id.in_({other for other, *_ in found})))}
-    return SimilarOut(id=material.public_id, name=material.name, results=[
-        SimilarHit(id=rows[other].public_id, name=rows[other].name, material_class=rows[other].material_class,
-                   kind=what, score=score, shared_properties=list(shared) if shared is not None else None)
-        for other, what, score, shared in found if other in rows])
+        found += [
+            (m.material_id, "property_profile", m.score, m.shared)
+            for m in similar_by_profile(engine, material.id, limit=limit)
+        ]
+    rows = {
+        row.id: row
+        for row in session.execute(
+            select(
+                Material.id, Material.public_id, Material.name, Material.material_class.label("material_class")
+            ).where(Material.id.in_({other for other, *_ in found}))
+        )
+    }
+    return SimilarOut(
+        id=material.public_id,
+        name=material.name,
+        results=[
+            SimilarHit(
+                id=rows[other].public_id,
+                name=rows[other].name,
+                material_class=rows[other].material_class,
+                kind=what,
+                score=score,
+                shared_properties=list(shared) if shared is not None else None,
+            )
+            for other, what, score, shared in found
+            if other in rows
+        ],
+    )

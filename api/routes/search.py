@@ -20,45 +20,99 @@ router = APIRouter(tags=["search"])
 FILTER_EXAMPLE = "youngs_modulus in 0.1..3 GPa AND class = polymer"
 
 
-MatchParam = Annotated[Literal["possible", "certain"], Query(description=(
-    "possible (default): a measurement matches a property filter when its interval meets the asked one; "
-    "certain: only when its whole interval, a bound included, lies within it."))]
+MatchParam = Annotated[
+    Literal["possible", "certain"],
+    Query(
+        description=(
+            "possible (default): a measurement matches a property filter when its interval meets the asked one; "
+            "certain: only when its whole interval, a bound included, lies within it."
+        )
+    ),
+]
 
 
-def run_search(search, settings: Settings, *, text: str | None, filter_text: str | None, facets: list[str],
-               sort: str | None, limit: int, cursor: str | None, match: str = "possible") -> SearchResult:
+def run_search(
+    search,
+    settings: Settings,
+    *,
+    text: str | None,
+    filter_text: str | None,
+    facets: list[str],
+    sort: str | None,
+    limit: int,
+    cursor: str | None,
+    match: str = "possible",
+) -> SearchResult:
     if limit > settings.page_size_max:
         raise ProblemError(422, f"limit: at most {settings.page_size_max} results per page", code="validation-error")
-    query = build_query(text=text, filter_text=filter_text, facets=facets, sort=sort, limit=limit, cursor=cursor,
-                        match=match)
+    query = build_query(
+        text=text, filter_text=filter_text, facets=facets, sort=sort, limit=limit, cursor=cursor, match=match
+    )
     return search.search(query)
 
 
-@router.get("/materials", response_model=SearchResult, responses=responses(400, 422, 429, 503),
-            summary="Search materials")
+@router.get(
+    "/materials", response_model=SearchResult, responses=responses(400, 422, 429, 503), summary="Search materials"
+)
 def search_materials(
-    search: SearchDep, settings: SettingsDep,
-    q: Annotated[str | None, Query(max_length=params.TEXT_MAX, description="Free text over names, synonyms, description, applications.",
-                                   examples=["polylactide"])] = None,
-    filter: Annotated[str | None, Query(max_length=params.FILTER_MAX, description="A filter in the filter language.",
-                                        examples=[FILTER_EXAMPLE])] = None,
-    facet: Annotated[list[Literal[FACETS]], Query(max_length=len(FACETS),  # type: ignore[valid-type]
-                                                  description="Facets to count (repeatable).")] = [],  # noqa: B006
-    sort: Annotated[str | None, Query(max_length=params.SORT_MAX, description="name, relevance, similarity or a property key; -key descends.",
-                                      examples=["-youngs_modulus"])] = None,
+    search: SearchDep,
+    settings: SettingsDep,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=params.TEXT_MAX,
+            description="Free text over names, synonyms, description, applications.",
+            examples=["polylactide"],
+        ),
+    ] = None,
+    filter: Annotated[
+        str | None,
+        Query(max_length=params.FILTER_MAX, description="A filter in the filter language.", examples=[FILTER_EXAMPLE]),
+    ] = None,
+    facet: Annotated[
+        list[Literal[FACETS]],  # type: ignore[valid-type]
+        Query(
+            max_length=len(FACETS),
+            description="Facets to count (repeatable).",
+        ),
+    ] = [],  # noqa: B006
+    sort: Annotated[
+        str | None,
+        Query(
+            max_length=params.SORT_MAX,
+            description="name, relevance, similarity or a property key; -key descends.",
+            examples=["-youngs_modulus"],
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Results per page (at most page_size_max).")] = 20,
-    cursor: Annotated[str | None, Query(max_length=params.CURSOR_MAX, description="next_cursor of the previous page.")] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=params.CURSOR_MAX, description="next_cursor of the previous page.")
+    ] = None,
     match: MatchParam = "possible",
 ) -> SearchResult:
     """Materials matching free text and a filter (properties in any unit, class, application,
     chemistry), with facet counts over the same matches, sorted, one page at a time."""
-    return run_search(search, settings, text=q, filter_text=filter, facets=facet, sort=sort, limit=limit, cursor=cursor,
-                      match=match)
+    return run_search(
+        search, settings, text=q, filter_text=filter, facets=facet, sort=sort, limit=limit, cursor=cursor, match=match
+    )
 
 
-@router.post("/search", response_model=SearchResult, responses=responses(400, 413, 422, 429, 503),
-             summary="Search materials (JSON body)")
+@router.post(
+    "/search",
+    response_model=SearchResult,
+    responses=responses(400, 413, 422, 429, 503),
+    summary="Search materials (JSON body)",
+)
 def search_by_body(search: SearchDep, settings: SettingsDep, body: SearchBody) -> SearchResult:
     """The same search as ``GET /materials``, the query as a JSON object."""
-    return run_search(search, settings, text=body.text, filter_text=body.filter, facets=list(body.facets),
-                      sort=body.sort, limit=body.limit, cursor=body.cursor, match=body.match)
+    return run_search(
+        search,
+        settings,
+        text=body.text,
+        filter_text=body.filter,
+        facets=list(body.facets),
+        sort=body.sort,
+        limit=body.limit,
+        cursor=body.cursor,
+        match=body.match,
+    )

@@ -15,9 +15,20 @@ router = APIRouter(tags=["vocabulary"])
 @router.get("/properties", response_model=list[PropertyOut], responses=responses(429), summary="Properties")
 def properties() -> list[PropertyOut]:
     """Every property a filter, a sort or a dataset column may name."""
-    return [PropertyOut(key=p.key, name=p.name, category=p.category, unit=p.unit, kind=p.kind, min=p.min, max=p.max,
-                        display_units=list(p.display), aliases=list(p.aliases))
-            for p in get_vocabulary().properties.values()]
+    return [
+        PropertyOut(
+            key=p.key,
+            name=p.name,
+            category=p.category,
+            unit=p.unit,
+            kind=p.kind,
+            min=p.min,
+            max=p.max,
+            display_units=list(p.display),
+            aliases=list(p.aliases),
+        )
+        for p in get_vocabulary().properties.values()
+    ]
 
 
 @router.get("/classes", response_model=list[TermOut], responses=responses(429), summary="Material classes")

@@ -36,19 +36,29 @@ def spans(engine: Engine, x: str, y: str, parsed: Filter | None, chemistry=None)
     with the same translator the SQL search uses."""
     low = func.min(func.coalesce(Measurement.value_min, Measurement.value, Measurement.value_max))
     high = func.max(func.coalesce(Measurement.value_max, Measurement.value, Measurement.value_min))
-    per_material = (select(Measurement.material_id, Measurement.property_key, low.label("low"), high.label("high"))
-                    .where(Measurement.property_key.in_({x, y}), has_value())
-                    .group_by(Measurement.material_id, Measurement.property_key))
+    per_material = (
+        select(Measurement.material_id, Measurement.property_key, low.label("low"), high.label("high"))
+        .where(Measurement.property_key.in_({x, y}), has_value())
+        .group_by(Measurement.material_id, Measurement.property_key)
+    )
     if parsed is not None:
         from search.backends.sql import SqlTranslator
 
         matching = select(Material.id).where(SqlTranslator(chemistry, engine.dialect.name).filter(parsed))
         per_material = per_material.where(Measurement.material_id.in_(matching))
     per_material = per_material.subquery()
-    statement = (select(Material.public_id, Material.name, Material.material_class, per_material.c.property_key,
-                        per_material.c.low, per_material.c.high)
-                 .join(per_material, per_material.c.material_id == Material.id)
-                 .order_by(Material.name_key, Material.public_id))
+    statement = (
+        select(
+            Material.public_id,
+            Material.name,
+            Material.material_class,
+            per_material.c.property_key,
+            per_material.c.low,
+            per_material.c.high,
+        )
+        .join(per_material, per_material.c.material_id == Material.id)
+        .order_by(Material.name_key, Material.public_id)
+    )
     found: dict[str, dict] = {}
     with engine.connect() as connection:
         for public_id, name, material_class, key, lowest, highest in connection.execute(statement):
@@ -88,6 +98,11 @@ def envelope(boxes: list[tuple[Span, Span]]) -> list[tuple[float, float]]:
     """The convex hull, in log10 space, of the corners of every box, back on the linear
     scale (a straight edge on the log–log chart). Non-positive values have no place on a
     log axis and are left out."""
-    corners = [(math.log10(px), math.log10(py))
-               for x, y in boxes for px in {x.low, x.high} for py in {y.low, y.high} if px > 0 and py > 0]
-    return [(10 ** lx, 10 ** ly) for lx, ly in convex_hull(corners)]
+    corners = [
+        (math.log10(px), math.log10(py))
+        for x, y in boxes
+        for px in {x.low, x.high}
+        for py in {y.low, y.high}
+        if px > 0 and py > 0
+    ]
+    return [(10**lx, 10**ly) for lx, ly in convex_hull(corners)]

@@ -54,7 +54,7 @@ def readable_number(value: float) -> str:
         if magnitude >= 4:  # 110 000, grouped by a narrow no-break space (SI style)
             text = f"{round(value):,}".replace(",", "\u202f")
         return "−" + text[1:] if text.startswith("-") else text
-    mantissa = value / 10 ** magnitude
+    mantissa = value / 10**magnitude
     head = f"{mantissa:.2f}".rstrip("0").rstrip(".")
     if head in ("10", "-10"):
         head, magnitude = head[:-1], magnitude + 1
@@ -114,8 +114,15 @@ class Shown:
         zero = self.value(0.0) or 0.0
         return abs((self.value(canonical) or 0.0) - zero)
 
-    def text(self, qualifier: str, value: float | None, low: float | None, high: float | None,
-             uncertainty: float | None = None, qualitative: str | None = None) -> str:
+    def text(
+        self,
+        qualifier: str,
+        value: float | None,
+        low: float | None,
+        high: float | None,
+        uncertainty: float | None = None,
+        qualitative: str | None = None,
+    ) -> str:
         """One measurement, e.g. ``60 °C``, ``1.2–3.5 GPa``, ``> 24 MPa``, ``≈ 5 %``, ``2.1 ± 0.3 GPa``,
         or a qualitative one in words, without a unit (``amorphous``)."""
         if qualifier == QUALITATIVE:

@@ -30,15 +30,28 @@ FILTER_EXAMPLES = (
 )
 ASHBY_EXAMPLES = ("class = polymer", "biodegradable = yes", "NOT class = composite")
 
-KEY_PROPERTIES = ("youngs_modulus", "tensile_strength", "glass_transition_temperature", "density",
-                  "elongation_at_break", "degradation_time", "melting_temperature")
+KEY_PROPERTIES = (
+    "youngs_modulus",
+    "tensile_strength",
+    "glass_transition_temperature",
+    "density",
+    "elongation_at_break",
+    "degradation_time",
+    "melting_temperature",
+)
 SHOWN_PER_RESULT = 3
 
 # Okabe & Ito's palette, told apart with every common colour-vision deficiency; reference
 # tissues are black and drawn as diamonds, so they never pass for a material class.
 CLASS_COLOURS = {
-    "metal": "#0072B2", "ceramic": "#E69F00", "glass": "#56B4E9", "polymer": "#009E73",
-    "hydrogel": "#CC79A7", "natural": "#D55E00", "composite": "#F0E442", "tissue": "#000000",
+    "metal": "#0072B2",
+    "ceramic": "#E69F00",
+    "glass": "#56B4E9",
+    "polymer": "#009E73",
+    "hydrogel": "#CC79A7",
+    "natural": "#D55E00",
+    "composite": "#F0E442",
+    "tissue": "#000000",
 }
 _CLASS_ORDER = list(CLASS_COLOURS)
 _BARE_WORD = re.compile(r"^[^\W\d][\w'\-]*$")
@@ -56,11 +69,16 @@ def class_order(name: str) -> tuple[int, str]:
 def positioned_error(filter_text: str, exc: QueryError) -> dict[str, Any]:
     """A filter error cut at its position, so a page can point at the spot."""
     position = exc.position if exc.position is not None and 0 <= exc.position <= len(filter_text) else None
-    error: dict[str, Any] = {"message": exc.message, "type": exc.type, "position": position,
-                             "expected": list(exc.expected[:8]), "more_expected": max(0, len(exc.expected) - 8)}
+    error: dict[str, Any] = {
+        "message": exc.message,
+        "type": exc.type,
+        "position": position,
+        "expected": list(exc.expected[:8]),
+        "more_expected": max(0, len(exc.expected) - 8),
+    }
     if position is not None:
         token = re.match(r"\S*", filter_text[position:]).group(0) or " "
-        error.update(before=filter_text[:position], at=token, after=filter_text[position + len(token):])
+        error.update(before=filter_text[:position], at=token, after=filter_text[position + len(token) :])
     return error
 
 
@@ -71,9 +89,14 @@ def sort_choices(has_text: bool) -> list[tuple[str, str]]:
     """Orders a reader can pick; the first, with no value, is the default: the best match when
     text is typed, else the stiffest first. A form sent with text typed into it, whatever order
     it showed before, is so sorted by relevance unless the reader picked another order."""
-    by_property = [("-youngs_modulus", "Stiffest first"), ("youngs_modulus", "Softest first"),
-                   ("-tensile_strength", "Strongest first"), ("density", "Lightest first"),
-                   ("glass_transition_temperature", "Lowest Tg first"), ("name", "Name")]
+    by_property = [
+        ("-youngs_modulus", "Stiffest first"),
+        ("youngs_modulus", "Softest first"),
+        ("-tensile_strength", "Strongest first"),
+        ("density", "Lightest first"),
+        ("glass_transition_temperature", "Lowest Tg first"),
+        ("name", "Name"),
+    ]
     return [("", "Best match"), *by_property] if has_text else [("", "Stiffest first"), *by_property[1:]]
 
 
@@ -98,15 +121,22 @@ def _value(text: str) -> str:
 def facet_links(facets: Mapping[str, list[FacetValue]], q: str, filter_text: str) -> list[dict[str, Any]]:
     """Each facet value as a link to the same search narrowed by it."""
     vocabulary = get_vocabulary()
-    titles = {"class": "Class", "application": "Application", "biodegradable": "Biodegradable", "property": "Has property"}
+    titles = {
+        "class": "Class",
+        "application": "Application",
+        "biodegradable": "Biodegradable",
+        "property": "Has property",
+    }
     groups = []
     for name, title in titles.items():
         values = facets.get(name) or []
         links = []
         for facet in values[:12]:
             if name == "property":
-                clause, label = f"has {facet.value}", vocabulary.properties[facet.value].name \
-                    if facet.value in vocabulary.properties else facet.value
+                clause, label = (
+                    f"has {facet.value}",
+                    vocabulary.properties[facet.value].name if facet.value in vocabulary.properties else facet.value,
+                )
             elif name == "biodegradable":
                 yes = facet.value.lower() in ("true", "yes", "1")
                 clause, label = f"biodegradable = {'yes' if yes else 'no'}", "yes" if yes else "no"
@@ -115,7 +145,11 @@ def facet_links(facets: Mapping[str, list[FacetValue]], q: str, filter_text: str
                 term = terms.get(facet.value)
                 clause, label = f"{name} = {_value(facet.value)}", term.name if term else facet.value.replace("_", " ")
             active = clause in filter_text
-            params = {k: v for k, v in (("q", q), ("filter", filter_text if active else with_clause(filter_text, clause))) if v}
+            params = {
+                k: v
+                for k, v in (("q", q), ("filter", filter_text if active else with_clause(filter_text, clause)))
+                if v
+            }
             links.append({"label": label, "count": facet.count, "href": "/?" + urlencode(params), "active": active})
         if links:
             groups.append({"name": name, "title": title, "links": links})
@@ -129,10 +163,12 @@ def result_rows(engine: Engine, result: SearchResult, units: Mapping[str, str]) 
         return []
     low = func.min(func.coalesce(Measurement.value_min, Measurement.value, Measurement.value_max))
     high = func.max(func.coalesce(Measurement.value_max, Measurement.value, Measurement.value_min))
-    statement = (select(Material.public_id, Measurement.property_key, low, high)
-                 .join(Measurement, Measurement.material_id == Material.id)
-                 .where(Material.public_id.in_(public_ids))
-                 .group_by(Material.public_id, Measurement.property_key))
+    statement = (
+        select(Material.public_id, Measurement.property_key, low, high)
+        .join(Measurement, Measurement.material_id == Material.id)
+        .where(Material.public_id.in_(public_ids))
+        .group_by(Material.public_id, Measurement.property_key)
+    )
     spans: dict[str, dict[str, tuple[float, float]]] = defaultdict(dict)
     with engine.connect() as connection:
         for public_id, key, lowest, highest in connection.execute(statement):
@@ -151,9 +187,16 @@ def result_rows(engine: Engine, result: SearchResult, units: Mapping[str, str]) 
             if shown is not None:
                 values.append({"name": shown.prop.name, "text": shown.span_text(*have[key])})
         term = classes.get(hit.material_class or "")
-        rows.append({"id": hit.id, "name": hit.name, "class": hit.material_class,
-                     "class_name": term.name if term else hit.material_class, "key_values": values,
-                     "colour": class_colour(hit.material_class or "")})
+        rows.append(
+            {
+                "id": hit.id,
+                "name": hit.name,
+                "class": hit.material_class,
+                "class_name": term.name if term else hit.material_class,
+                "key_values": values,
+                "colour": class_colour(hit.material_class or ""),
+            }
+        )
     return rows
 
 
@@ -191,41 +234,66 @@ def grouped_properties(document: dict[str, Any], units: Mapping[str, str]) -> li
         rows = []
         for m in by_property[key]:
             source = m.get("source") or {}
-            rows.append({
-                "text": shown.text(m["qualifier"], m["value"], m["value_min"], m["value_max"], m["uncertainty"],
-                                   m["qualitative"])
-                if shown else f"{m['text']} {shown_unit(m['qualifier'], m['unit'])}".strip(),
-                "conditions": conditions_text(m["conditions"]), "notes": m.get("notes"),
-                "citation": source.get("citation"), "doi": source.get("doi"), "url": source.get("url"),
-                "dataset": m["dataset"],
-            })
-        categories[prop.category if prop else "other"].append({
-            "key": key, "name": prop.name if prop else key, "rows": rows,
-            "unit": display_unit(prop, units) if prop else None,
-            "choices": [(u, unit_label(u) or "—") for u in display_choices(prop)] if prop else [],
-        })
+            rows.append(
+                {
+                    "text": shown.text(
+                        m["qualifier"], m["value"], m["value_min"], m["value_max"], m["uncertainty"], m["qualitative"]
+                    )
+                    if shown
+                    else f"{m['text']} {shown_unit(m['qualifier'], m['unit'])}".strip(),
+                    "conditions": conditions_text(m["conditions"]),
+                    "notes": m.get("notes"),
+                    "citation": source.get("citation"),
+                    "doi": source.get("doi"),
+                    "url": source.get("url"),
+                    "dataset": m["dataset"],
+                }
+            )
+        categories[prop.category if prop else "other"].append(
+            {
+                "key": key,
+                "name": prop.name if prop else key,
+                "rows": rows,
+                "unit": display_unit(prop, units) if prop else None,
+                "choices": [(u, unit_label(u) or "—") for u in display_choices(prop)] if prop else [],
+            }
+        )
     order = [*CATEGORIES, "other"]
-    return [{"name": name, "title": name.capitalize(), "properties": categories[name]}
-            for name in order if categories.get(name)]
+    return [
+        {"name": name, "title": name.capitalize(), "properties": categories[name]}
+        for name in order
+        if categories.get(name)
+    ]
 
 
-def similar_materials(engine: Engine, chemistry, material_id: int, document: dict[str, Any], *,
-                      threshold: float = 0.5, limit: int = 8) -> list[dict[str, Any]]:
+def similar_materials(
+    engine: Engine, chemistry, material_id: int, document: dict[str, Any], *, threshold: float = 0.5, limit: int = 8
+) -> list[dict[str, Any]]:
     """The materials nearest by structure (Tanimoto of Morgan fingerprints), best first."""
     structure = document.get("structure")
     if not structure or not structure.get("smiles"):
         return []
     scores = chemistry.similarity(structure["smiles"], threshold)
-    best = sorted(((score, other) for other, score in scores.items() if other != material_id),
-                  key=lambda pair: (-pair[0], pair[1]))[:limit]
+    best = sorted(
+        ((score, other) for other, score in scores.items() if other != material_id),
+        key=lambda pair: (-pair[0], pair[1]),
+    )[:limit]
     if not best:
         return []
     with engine.connect() as connection:
-        rows = {row.id: row for row in connection.execute(
-            select(Material.id, Material.public_id, Material.name, Material.material_class.label("material_class"))
-            .where(Material.id.in_([other for _, other in best])))}
-    return [{"id": rows[o].public_id, "name": rows[o].name, "class": rows[o].material_class, "score": min(s, 1.0)}
-            for s, o in best if o in rows]
+        rows = {
+            row.id: row
+            for row in connection.execute(
+                select(
+                    Material.id, Material.public_id, Material.name, Material.material_class.label("material_class")
+                ).where(Material.id.in_([other for _, other in best]))
+            )
+        }
+    return [
+        {"id": rows[o].public_id, "name": rows[o].name, "class": rows[o].material_class, "score": min(s, 1.0)}
+        for s, o in best
+        if o in rows
+    ]
 
 
 # --- Ashby -----------------------------------------------------------------------------
@@ -237,10 +305,19 @@ def properties_with_data(engine: Engine) -> list[dict[str, Any]]:
     with engine.connect() as connection:
         counts = connection.execute(
             select(Measurement.property_key, func.count(Measurement.material_id.distinct()))
-            .where(has_value()).group_by(Measurement.property_key)).all()
-    found = [{"key": key, "name": vocabulary.properties[key].name, "count": count,
-              "unit": unit_label(display_unit(vocabulary.properties[key], {}))}
-             for key, count in counts if key in vocabulary.properties]
+            .where(has_value())
+            .group_by(Measurement.property_key)
+        ).all()
+    found = [
+        {
+            "key": key,
+            "name": vocabulary.properties[key].name,
+            "count": count,
+            "unit": unit_label(display_unit(vocabulary.properties[key], {})),
+        }
+        for key, count in counts
+        if key in vocabulary.properties
+    ]
     return sorted(found, key=lambda p: (-p["count"], p["name"]))
 
 
@@ -260,19 +337,29 @@ def comparison(documents: list[dict[str, Any]], units: Mapping[str, str]) -> dic
     """The side-by-side table (a row per property) and the chart data: per property that at
     least two of the materials have, each one's typical value as a share of the highest."""
     vocabulary = get_vocabulary()
-    keys = sorted({m["property"] for d in documents for m in d["measurements"]},
-                  key=lambda k: (CATEGORIES.index(vocabulary.properties[k].category)
-                                 if k in vocabulary.properties else len(CATEGORIES), k))
+    keys = sorted(
+        {m["property"] for d in documents for m in d["measurements"]},
+        key=lambda k: (
+            CATEGORIES.index(vocabulary.properties[k].category) if k in vocabulary.properties else len(CATEGORIES),
+            k,
+        ),
+    )
     table, chart_keys = [], []
     for key in keys:
         shown = Shown.of(key, units)
         cells, typical = [], []
         for document in documents:
             mine = [m for m in document["measurements"] if m["property"] == key]
-            texts = list(dict.fromkeys(
-                shown.text(m["qualifier"], m["value"], m["value_min"], m["value_max"], m["uncertainty"],
-                           m["qualitative"])
-                if shown else m["text"] for m in mine))
+            texts = list(
+                dict.fromkeys(
+                    shown.text(
+                        m["qualifier"], m["value"], m["value_min"], m["value_max"], m["uncertainty"], m["qualitative"]
+                    )
+                    if shown
+                    else m["text"]
+                    for m in mine
+                )
+            )
             cells.append(texts)
             typical.append(_typical(mine))
         table.append({"key": key, "name": shown.prop.name if shown else key, "cells": cells})
@@ -281,13 +368,21 @@ def comparison(documents: list[dict[str, Any]], units: Mapping[str, str]) -> dic
             chart_keys.append((key, shown.prop.name if shown else key, typical))
     series = []
     for index, document in enumerate(documents):
-        series.append({
-            "id": document["id"], "name": document["name"],
-            "values": [None if t[index] is None else round(t[index] / max(v for v in t if v is not None), 4)
-                       for _, _, t in chart_keys],
-        })
-    return {"materials": [{"id": d["id"], "name": d["name"], "class": d["class"]} for d in documents],
-            "table": table, "chart": {"properties": [name for _, name, _ in chart_keys], "series": series}}
+        series.append(
+            {
+                "id": document["id"],
+                "name": document["name"],
+                "values": [
+                    None if t[index] is None else round(t[index] / max(v for v in t if v is not None), 4)
+                    for _, _, t in chart_keys
+                ],
+            }
+        )
+    return {
+        "materials": [{"id": d["id"], "name": d["name"], "class": d["class"]} for d in documents],
+        "table": table,
+        "chart": {"properties": [name for _, name, _ in chart_keys], "series": series},
+    }
 
 
 # --- about -----------------------------------------------------------------------------
@@ -300,5 +395,7 @@ def fixture_sources() -> list[dict[str, str]]:
     root = default_fixtures_dir()
     if not root.is_dir():
         return []
-    return [{"folder": path.parent.name, "text": path.read_text(encoding="utf-8")}
-            for path in sorted(root.glob("*/SOURCE.txt"))]
+    return [
+        {"folder": path.parent.name, "text": path.read_text(encoding="utf-8")}
+        for path in sorted(root.glob("*/SOURCE.txt"))
+    ]

@@ -45,9 +45,11 @@ PAGE_SIZE = 20
 SEARCH_FACETS = ["class", "application", "biodegradable", "property"]
 
 # Only this app's own origin may be reached from a page: a browser refuses anything else.
-CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-                           "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "
-                           "base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
 _STATIC_NAME = re.compile(r"^[\w-]+\.(css|js|svg|png|ico)$")
 
 
@@ -73,7 +75,9 @@ def not_found(request: Request, message: str) -> HTMLResponse:
 
 @router.get("/", response_class=HTMLResponse, name="ui_search", dependencies=_RATE_LIMITED)
 def search_page(
-    request: Request, search: SearchDep, engine: EngineDep,
+    request: Request,
+    search: SearchDep,
+    engine: EngineDep,
     q: Annotated[str | None, Query(max_length=params.TEXT_MAX)] = None,
     filter: Annotated[str | None, Query(max_length=params.FILTER_MAX)] = None,
     sort: Annotated[str | None, Query(max_length=params.SORT_MAX)] = None,
@@ -84,12 +88,26 @@ def search_page(
     q, filter = (q or "").strip(), (filter or "").strip()
     sorts = pages.sort_choices(bool(q))
     sort = sort if sort in dict(sorts) else sorts[0][0]  # "relevance" in older links is the default now
-    context: dict[str, Any] = {"page": "search", "q": q, "filter": filter, "examples": pages.FILTER_EXAMPLES,
-                               "error": None, "result": None, "sorts": sorts, "sort": sort,
-                               "sort_param": None if sort == sorts[0][0] else sort}
+    context: dict[str, Any] = {
+        "page": "search",
+        "q": q,
+        "filter": filter,
+        "examples": pages.FILTER_EXAMPLES,
+        "error": None,
+        "result": None,
+        "sorts": sorts,
+        "sort": sort,
+        "sort_param": None if sort == sorts[0][0] else sort,
+    }
     try:
-        query = build_query(text=q or None, filter_text=filter or None, facets=SEARCH_FACETS, limit=PAGE_SIZE,
-                            sort=pages.effective_sort(sort, bool(q)), cursor=cursor or None)
+        query = build_query(
+            text=q or None,
+            filter_text=filter or None,
+            facets=SEARCH_FACETS,
+            limit=PAGE_SIZE,
+            sort=pages.effective_sort(sort, bool(q)),
+            cursor=cursor or None,
+        )
         offset = decode_cursor(query)
         result = search.search(query)
     except QueryError as exc:
@@ -97,7 +115,8 @@ def search_page(
         return render(request, "search.html", context, status_code=400)
     units = chosen_units(request)
     context.update(
-        result=result, offset=offset,
+        result=result,
+        offset=offset,
         previous_cursor=encode_cursor(query, max(0, offset - PAGE_SIZE)) if offset > 0 else None,
         rows=pages.result_rows(engine, result, units),
         facets=pages.facet_links(result.facets, q, filter),
@@ -117,7 +136,9 @@ def material_page(request: Request, material_id: str, engine: EngineDep, chemist
         own_id = material.id
     units = chosen_units(request)
     context = {
-        "page": "material", "material": document, "svg": pages.structure_of(document),
+        "page": "material",
+        "material": document,
+        "svg": pages.structure_of(document),
         "categories": pages.grouped_properties(document, units),
         "similar": pages.similar_materials(engine, chemistry, own_id, document),
         "next": request.url.path,
@@ -127,7 +148,8 @@ def material_page(request: Request, material_id: str, engine: EngineDep, chemist
 
 @router.get("/ashby", response_class=HTMLResponse, name="ui_ashby", dependencies=_RATE_LIMITED)
 def ashby_page(
-    request: Request, engine: EngineDep,
+    request: Request,
+    engine: EngineDep,
     x: Annotated[str, Query(max_length=params.PROPERTY_KEY_MAX)] = "density",
     y: Annotated[str, Query(max_length=params.PROPERTY_KEY_MAX)] = "youngs_modulus",
     filter: Annotated[str | None, Query(max_length=params.FILTER_MAX)] = None,
@@ -141,14 +163,23 @@ def ashby_page(
             build_query(filter_text=filter)
         except QueryError as exc:
             error = pages.positioned_error(filter, exc)
-    context = {"page": "ashby", "x": x, "y": y, "filter": filter, "choices": choices, "error": error,
-               "examples": pages.ASHBY_EXAMPLES}
+    context = {
+        "page": "ashby",
+        "x": x,
+        "y": y,
+        "filter": filter,
+        "choices": choices,
+        "error": error,
+        "examples": pages.ASHBY_EXAMPLES,
+    }
     return render(request, "ashby.html", context, status_code=400 if error else 200)
 
 
 @router.get("/ui/ashby.json", name="ui_ashby_data", dependencies=_RATE_LIMITED)
 def ashby_data(
-    request: Request, engine: EngineDep, chemistry: ChemistryDep,
+    request: Request,
+    engine: EngineDep,
+    chemistry: ChemistryDep,
     x: Annotated[str, Query(max_length=params.PROPERTY_KEY_MAX)] = "density",
     y: Annotated[str, Query(max_length=params.PROPERTY_KEY_MAX)] = "youngs_modulus",
     filter: Annotated[str | None, Query(max_length=params.FILTER_MAX)] = None,
@@ -160,7 +191,9 @@ def ashby_data(
     for axis, key in (("x", x), ("y", y)):
         shown = Shown.of(key, units)
         if shown is None:
-            return OrjsonResponse({"error": {"message": f"unknown property {key!r}", "position": None}}, status_code=400)
+            return OrjsonResponse(
+                {"error": {"message": f"unknown property {key!r}", "position": None}}, status_code=400
+            )
         axes[axis] = shown
     parsed = None
     if filter and filter.strip():
@@ -176,40 +209,58 @@ def ashby_data(
     for name in sorted(by_class, key=pages.class_order):
         members = by_class[name]
         term = vocabulary.classes.get(name)
-        classes.append({
-            "class": name, "name": term.name if term else name, "color": pages.class_colour(name),
-            "tissue": name == TISSUE_CLASS,
-            "points": [{
-                "id": p.id, "name": p.name,
-                "x": [axes["x"].value(p.x.low), axes["x"].value(p.x.high)],
-                "y": [axes["y"].value(p.y.low), axes["y"].value(p.y.high)],
-                "x_text": axes["x"].span_text(p.x.low, p.x.high), "y_text": axes["y"].span_text(p.y.low, p.y.high),
-            } for p in members],
-            "envelope": [] if name == TISSUE_CLASS or len(members) < 2 else [
-                [axes["x"].value(px), axes["y"].value(py)] for px, py in envelope([(p.x, p.y) for p in members])],
-        })
-    return OrjsonResponse({
-        "x": {"key": x, "name": axes["x"].prop.name, "unit": axes["x"].label},
-        "y": {"key": y, "name": axes["y"].prop.name, "unit": axes["y"].label},
-        "count": len(points), "classes": classes,
-    })
+        classes.append(
+            {
+                "class": name,
+                "name": term.name if term else name,
+                "color": pages.class_colour(name),
+                "tissue": name == TISSUE_CLASS,
+                "points": [
+                    {
+                        "id": p.id,
+                        "name": p.name,
+                        "x": [axes["x"].value(p.x.low), axes["x"].value(p.x.high)],
+                        "y": [axes["y"].value(p.y.low), axes["y"].value(p.y.high)],
+                        "x_text": axes["x"].span_text(p.x.low, p.x.high),
+                        "y_text": axes["y"].span_text(p.y.low, p.y.high),
+                    }
+                    for p in members
+                ],
+                "envelope": []
+                if name == TISSUE_CLASS or len(members) < 2
+                else [[axes["x"].value(px), axes["y"].value(py)] for px, py in envelope([(p.x, p.y) for p in members])],
+            }
+        )
+    return OrjsonResponse(
+        {
+            "x": {"key": x, "name": axes["x"].prop.name, "unit": axes["x"].label},
+            "y": {"key": y, "name": axes["y"].prop.name, "unit": axes["y"].label},
+            "count": len(points),
+            "classes": classes,
+        }
+    )
 
 
 @router.get("/compare", response_class=HTMLResponse, name="ui_compare", dependencies=_RATE_LIMITED)
 def compare_page(
-    request: Request, engine: EngineDep,
+    request: Request,
+    engine: EngineDep,
     ids: Annotated[list[str], Query(max_length=params.IDS_MAX)] = [],  # noqa: B006
 ) -> HTMLResponse:
     """Two to six materials side by side, and a chart of their properties normalised to the highest."""
     names = list(dict.fromkeys(part.strip() for item in ids for part in item.split(",") if part.strip()))
     context: dict[str, Any] = {"page": "compare", "ids": names, "error": None, "table": None}
     if not 2 <= len(names) <= 6:
-        context["error"] = (f"Pick 2 to 6 materials to compare (you picked {len(names)}): tick them in the search "
-                            "results, or put their ids in the address, e.g. /compare?ids=PLLA,PCL.")
+        context["error"] = (
+            f"Pick 2 to 6 materials to compare (you picked {len(names)}): tick them in the search "
+            "results, or put their ids in the address, e.g. /compare?ids=PLLA,PCL."
+        )
         return render(request, "compare.html", context, status_code=400 if names else 200)
     with Session(engine) as session:
         try:
-            documents, same = distinct_documents([(name, material_json(find_material(session, name))) for name in names])
+            documents, same = distinct_documents(
+                [(name, material_json(find_material(session, name))) for name in names]
+            )
         except NotFoundError as exc:
             return not_found(request, exc.message)
     if len(documents) < 2:
@@ -224,8 +275,12 @@ def about_page(request: Request, engine: EngineDep) -> HTMLResponse:
     """What the data is, where each dataset comes from, its license, how to cite."""
     with engine.connect() as connection:
         datasets = datasets_json(connection)
-    context = {"page": "about", "datasets": datasets, "sources": pages.fixture_sources(),
-               "base_url": str(request.base_url)}
+    context = {
+        "page": "about",
+        "datasets": datasets,
+        "sources": pages.fixture_sources(),
+        "base_url": str(request.base_url),
+    }
     return render(request, "about.html", context)
 
 
@@ -262,8 +317,11 @@ def _plotly_bundle() -> bytes:
 @router.get("/ui/vendor/plotly.min.js", name="ui_plotly")
 def plotly_bundle() -> Response:
     """plotly.js as the ``plotly`` package ships it: charts need no CDN."""
-    return Response(_plotly_bundle(), media_type="text/javascript",
-                    headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"})
+    return Response(
+        _plotly_bundle(),
+        media_type="text/javascript",
+        headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"},
+    )
 
 
 @router.get("/ui/static/{name}", name="ui_static")
@@ -274,11 +332,13 @@ def static_file(request: Request, name: str) -> Response:
     media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
     if name.endswith(".js"):
         media_type = "text/javascript"
-    return Response(path.read_bytes(), media_type=media_type,
-                    headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"})
+    return Response(
+        path.read_bytes(),
+        media_type=media_type,
+        headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"},
+    )
 
 
 @router.get("/favicon.ico", include_in_schema=False)
 def favicon() -> Response:
     return RedirectResponse("/ui/static/favicon.svg", status_code=308)
-

@@ -191,10 +191,19 @@ def get_vocabulary() -> Vocabulary:
     for key, spec in _read("qualitative.toml").items():
         unknown = [name for name in spec.get("properties", ()) if name not in properties]
         if unknown or len(key) > QUALITATIVE_KEY_MAX:
-            raise VocabularyError(f"qualitative term {key!r}: " + (f"unknown properties {unknown}" if unknown else
-                                  f"a key is at most {QUALITATIVE_KEY_MAX} characters"), type="vocabulary-conflict")
-        qualitative[key] = QualitativeTerm(key=key, name=spec["name"], aliases=tuple(spec.get("aliases", ())),
-                                           properties=tuple(spec.get("properties", ())))
+            raise VocabularyError(
+                f"qualitative term {key!r}: "
+                + (
+                    f"unknown properties {unknown}" if unknown else f"a key is at most {QUALITATIVE_KEY_MAX} characters"
+                ),
+                type="vocabulary-conflict",
+            )
+        qualitative[key] = QualitativeTerm(
+            key=key,
+            name=spec["name"],
+            aliases=tuple(spec.get("aliases", ())),
+            properties=tuple(spec.get("properties", ())),
+        )
     return Vocabulary(
         properties=properties,
         classes=classes,

@@ -24,8 +24,20 @@ MATERIAL_CLASSES = ("polymer", "natural")
 SourceHow = Literal["read", "remembered"]
 SOURCE_HOWS = ("read", "remembered")
 
-_ENTRY_FIELDS = {"key", "name", "abbreviations", "synonyms", "repeat_unit", "other_forms", "units",
-                 "copolymer", "class", "sources", "note", "grade"}
+_ENTRY_FIELDS = {
+    "key",
+    "name",
+    "abbreviations",
+    "synonyms",
+    "repeat_unit",
+    "other_forms",
+    "units",
+    "copolymer",
+    "class",
+    "sources",
+    "note",
+    "grade",
+}
 _GRADE_FIELDS = {"name", "abbreviations", "synonyms"}
 _SOURCE_FIELDS = {"citation", "how"}
 
@@ -160,8 +172,9 @@ def _grade(spec: object, where: str) -> PolymerGrade:
     name = spec.get("name")
     if not isinstance(name, str) or not name.strip():
         raise _refuse(f"{where}: a grade has no name")
-    return PolymerGrade(name=name, abbreviations=_strings(spec, "abbreviations", where),
-                        synonyms=_strings(spec, "synonyms", where))
+    return PolymerGrade(
+        name=name, abbreviations=_strings(spec, "abbreviations", where), synonyms=_strings(spec, "synonyms", where)
+    )
 
 
 def _entry(spec: object, position: int, sources: dict[str, PolymerSource]) -> PolymerName:
@@ -205,10 +218,18 @@ def _entry(spec: object, position: int, sources: dict[str, PolymerSource]) -> Po
     if not isinstance(note, str):
         raise _refuse(f"{where}: note must be a string")
     return PolymerName(
-        key=key, name=name, abbreviations=_strings(spec, "abbreviations", where),
-        synonyms=_strings(spec, "synonyms", where), repeat_unit=repeat_unit, units=units,
-        copolymer=copolymer, material_class=material_class, sources=cited,
-        grades=tuple(_grade(g, where) for g in grades), other_forms=other_forms, note=note,
+        key=key,
+        name=name,
+        abbreviations=_strings(spec, "abbreviations", where),
+        synonyms=_strings(spec, "synonyms", where),
+        repeat_unit=repeat_unit,
+        units=units,
+        copolymer=copolymer,
+        material_class=material_class,
+        sources=cited,
+        grades=tuple(_grade(g, where) for g in grades),
+        other_forms=other_forms,
+        note=note,
     )
 
 
@@ -249,8 +270,7 @@ def parse_polymer_names(text: str) -> PolymerNames:
             if folded in by_name:
                 raise _conflict(entry.key, f"name {label!r}", by_name[folded][0])
             by_name[folded] = (entry.key, grade)
-    return PolymerNames(entries=entries, sources=sources, _by_key=by_key, _by_structure=by_structure,
-                        _by_name=by_name)
+    return PolymerNames(entries=entries, sources=sources, _by_key=by_key, _by_structure=by_structure, _by_name=by_name)
 
 
 @cache

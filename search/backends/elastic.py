@@ -125,10 +125,13 @@ class ElasticBackend:
         shards = response.body.get("_shards", {})
         if shards.get("failed"):
             # a partial answer would be quietly narrower than the question
-            raise SearchUnavailable(f"{shards['failed']} of {shards.get('total')} Elasticsearch shards failed "
-                                    f"to answer: {shards.get('failures', [])[:1]}")
-        result = parse_response(response.body, query, offset=offset, scores=similarity_scores(chemistry_ids),
-                                cursor_query=typed)
+            raise SearchUnavailable(
+                f"{shards['failed']} of {shards.get('total')} Elasticsearch shards failed "
+                f"to answer: {shards.get('failures', [])[:1]}"
+            )
+        result = parse_response(
+            response.body, query, offset=offset, scores=similarity_scores(chemistry_ids), cursor_query=typed
+        )
         return result.model_copy(update={"spelling": spelling}) if spelling else result
 
 
@@ -137,11 +140,12 @@ class ElasticBackend:
 
 def _batches(ids: list[int], size: int) -> Iterator[list[int]]:
     for start in range(0, len(ids), size):
-        yield ids[start:start + size]
+        yield ids[start : start + size]
 
 
-def documents_from_core(connection: Connection, material_ids: Iterable[int] | None = None, *,
-                        batch: int = DOCUMENT_BATCH) -> Iterator[dict[str, Any]]:
+def documents_from_core(
+    connection: Connection, material_ids: Iterable[int] | None = None, *, batch: int = DOCUMENT_BATCH
+) -> Iterator[dict[str, Any]]:
     """The search document of every material (or of these ids; missing ids yield nothing), in id
     order; five queries per ``batch`` materials."""
     if material_ids is None:
@@ -157,23 +161,59 @@ def _documents(connection: Connection, ids: list[int]) -> Iterator[dict[str, Any
     measurements = defaultdict(list)
     m = Measurement
     for row in connection.execute(
-            select(m.id, m.material_id, m.property_key, m.qualifier, m.value, m.value_min, m.value_max,
-                   m.uncertainty, m.unit, m.temperature_K, m.medium, m.method, m.standard, m.specimen_state,
-                   Dataset.name.label("dataset"), Source.doi.label("doi"), Source.citation.label("citation"))
-            .join(Dataset, Dataset.id == m.dataset_id).outerjoin(Source, Source.id == m.source_id)
-            .where(m.material_id.in_(ids)).order_by(m.id)).mappings():
+        select(
+            m.id,
+            m.material_id,
+            m.property_key,
+            m.qualifier,
+            m.value,
+            m.value_min,
+            m.value_max,
+            m.uncertainty,
+            m.unit,
+            m.temperature_K,
+            m.medium,
+            m.method,
+            m.standard,
+            m.specimen_state,
+            Dataset.name.label("dataset"),
+            Source.doi.label("doi"),
+            Source.citation.label("citation"),
+        )
+        .join(Dataset, Dataset.id == m.dataset_id)
+        .outerjoin(Source, Source.id == m.source_id)
+        .where(m.material_id.in_(ids))
+        .order_by(m.id)
+    ).mappings():
         measurements[row["material_id"]].append(row)
     materials = connection.execute(
-        select(Material.id, Material.public_id, Material.name, Material.name_key,
-               Material.material_class.label("class"), Material.subclass, Material.description,
-               Material.biodegradable, Material.origin, Material.search_text, Material.search_name,
-               Material.search_names, ChemicalStructure.fingerprint)
+        select(
+            Material.id,
+            Material.public_id,
+            Material.name,
+            Material.name_key,
+            Material.material_class.label("class"),
+            Material.subclass,
+            Material.description,
+            Material.biodegradable,
+            Material.origin,
+            Material.search_text,
+            Material.search_name,
+            Material.search_names,
+            ChemicalStructure.fingerprint,
+        )
         .outerjoin(ChemicalStructure, ChemicalStructure.id == Material.structure_id)
-        .where(Material.id.in_(ids)).order_by(Material.id)).mappings()
+        .where(Material.id.in_(ids))
+        .order_by(Material.id)
+    ).mappings()
     for material in materials:
-        yield material_document(material=material, synonyms=synonyms[material["id"]],
-                                applications=applications[material["id"]],
-                                measurements=measurements[material["id"]], fingerprint=material["fingerprint"])
+        yield material_document(
+            material=material,
+            synonyms=synonyms[material["id"]],
+            applications=applications[material["id"]],
+            measurements=measurements[material["id"]],
+            fingerprint=material["fingerprint"],
+        )
 
 
 def _index_actions(documents: Iterable[dict[str, Any]], index: str) -> Iterator[dict[str, Any]]:
@@ -186,16 +226,19 @@ def _bulk(client: Elasticsearch, actions: Iterable[dict[str, Any]], *, chunk_siz
     number written; any other failure raises (``SearchUnavailable`` when Elasticsearch is down)."""
     written, failures = 0, []
     with _guard(doing):
-        for ok, item in streaming_bulk(client, actions, chunk_size=chunk_size, raise_on_error=False,
-                                       max_retries=3, initial_backoff=1):
+        for ok, item in streaming_bulk(
+            client, actions, chunk_size=chunk_size, raise_on_error=False, max_retries=3, initial_backoff=1
+        ):
             operation, result = next(iter(item.items()))
             if ok or (operation == "delete" and result.get("status") == 404):
                 written += 1
             else:
                 failures.append(item)
     if failures:
-        raise SearchUnavailable(f"Elasticsearch refused {len(failures)} of the writes while {doing}; "
-                                f"first: {failures[0]}", type="search-write-failed")
+        raise SearchUnavailable(
+            f"Elasticsearch refused {len(failures)} of the writes while {doing}; first: {failures[0]}",
+            type="search-write-failed",
+        )
     return written
 
 
@@ -215,8 +258,9 @@ def new_index_name(alias: str, now: datetime | None = None) -> str:
     return f"{alias}-{now:%Y%m%d%H%M%S%f}"
 
 
-def reindex(engine: Engine, client: Elasticsearch, alias: str, *, chunk_size: int = DOCUMENT_BATCH,
-            retire_after_s: float = 2.0) -> ReindexReport:
+def reindex(
+    engine: Engine, client: Elasticsearch, alias: str, *, chunk_size: int = DOCUMENT_BATCH, retire_after_s: float = 2.0
+) -> ReindexReport:
     """Build a fresh index from the core and swap ``alias`` to it atomically; delete the old
     index (or indices) behind the alias ``retire_after_s`` later, so that searches that resolved
     the alias before the swap finish on it. Searches through the alias never fail meanwhile.
@@ -228,14 +272,21 @@ def reindex(engine: Engine, client: Elasticsearch, alias: str, *, chunk_size: in
     index = new_index_name(alias)
     with _guard("preparing a reindex"):
         if client.indices.exists(index=alias) and not client.indices.exists_alias(name=alias):
-            raise SearchUnavailable(f"{alias!r} is an index, not an alias; remove it or choose another "
-                                    "BIOMATDB_ELASTICSEARCH_INDEX", type="search-index-conflict")
-        client.indices.create(index=index, mappings=index_mapping(), settings=index_settings(),
-                              aliases={reindexing_alias(alias): {}})
+            raise SearchUnavailable(
+                f"{alias!r} is an index, not an alias; remove it or choose another BIOMATDB_ELASTICSEARCH_INDEX",
+                type="search-index-conflict",
+            )
+        client.indices.create(
+            index=index, mappings=index_mapping(), settings=index_settings(), aliases={reindexing_alias(alias): {}}
+        )
     try:
         with engine.connect() as connection:
-            documents = _bulk(client, _index_actions(documents_from_core(connection, batch=chunk_size), index),
-                              chunk_size=chunk_size, doing=f"loading {index}")
+            documents = _bulk(
+                client,
+                _index_actions(documents_from_core(connection, batch=chunk_size), index),
+                chunk_size=chunk_size,
+                doing=f"loading {index}",
+            )
         with _guard(f"swapping {alias} to {index}"):
             client.indices.refresh(index=index)
             old = _indices_behind(client, alias)
@@ -254,8 +305,7 @@ def reindex(engine: Engine, client: Elasticsearch, alias: str, *, chunk_size: in
     with _guard(f"deleting the indices {alias} left"):
         for name in old:
             client.indices.delete(index=name)
-    return ReindexReport(index=index, documents=documents, removed_indices=old,
-                         seconds=time.perf_counter() - started)
+    return ReindexReport(index=index, documents=documents, removed_indices=old, seconds=time.perf_counter() - started)
 
 
 def _indices_behind(client: Elasticsearch, alias: str) -> list[str]:
@@ -292,24 +342,28 @@ def sync(engine: Engine, client: Elasticsearch, alias: str, batch: int = 500) ->
     report = SyncReport()
     with _guard("checking the search index"):
         if not client.indices.exists_alias(name=alias):
-            raise SearchUnavailable(f"there is no Elasticsearch alias {alias!r}; run `biomatdb reindex` first",
-                                    type="search-index-missing")
+            raise SearchUnavailable(
+                f"there is no Elasticsearch alias {alias!r}; run `biomatdb reindex` first", type="search-index-missing"
+            )
     while True:
         with _guard("checking for a reindex"):
             if _reindex_in_progress(client, alias):
                 report.deferred = True
                 return report
         with engine.connect() as connection:
-            rows = connection.execute(select(SearchOutbox.id, SearchOutbox.material_id)
-                                      .order_by(SearchOutbox.id).limit(batch)).all()
+            rows = connection.execute(
+                select(SearchOutbox.id, SearchOutbox.material_id).order_by(SearchOutbox.id).limit(batch)
+            ).all()
             if not rows:
                 return report
             wanted = sorted({row.material_id for row in rows})
             documents = list(documents_from_core(connection, wanted))
         present = {document["material_id"] for document in documents}
         gone = [material_id for material_id in wanted if material_id not in present]
-        actions = [*_index_actions(documents, alias),
-                   *({"_op_type": "delete", "_index": alias, "_id": str(material_id)} for material_id in gone)]
+        actions = [
+            *_index_actions(documents, alias),
+            *({"_op_type": "delete", "_index": alias, "_id": str(material_id)} for material_id in gone),
+        ]
         _bulk(client, actions, chunk_size=batch, doing=f"syncing {len(rows)} outbox rows into {alias}")
         with _guard("checking for a reindex"):
             if _reindex_in_progress(client, alias):

@@ -188,8 +188,14 @@ def measurement_document(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def material_document(*, material: Mapping[str, Any], synonyms: Sequence[str], applications: Sequence[str],
-                      measurements: Iterable[Mapping[str, Any]], fingerprint: bytes | None) -> dict[str, Any]:
+def material_document(
+    *,
+    material: Mapping[str, Any],
+    synonyms: Sequence[str],
+    applications: Sequence[str],
+    measurements: Iterable[Mapping[str, Any]],
+    fingerprint: bytes | None,
+) -> dict[str, Any]:
     """The search document of one material, from plain core rows.
 
     ``material`` has ``id``, ``public_id``, ``name``, ``name_key``, ``class``, ``subclass``,
@@ -197,11 +203,20 @@ def material_document(*, material: Mapping[str, Any], synonyms: Sequence[str], a
     ``measurements`` plus ``dataset`` (the dataset's name), ``doi`` and ``citation`` of its source.
     """
     nested = [measurement_document(row) for row in measurements]
-    searched = {key: material[key] or " " for key in ("search_text", "search_name", "search_names")} \
-        if material.get("search_text") else search_columns(
-            name=material["name"], synonyms=synonyms, material_class=material["class"], subclass=material["subclass"],
-            description=material["description"], applications=applications, canonical_smiles=None,
-            derived_name=is_derived_key(material.get("name_key")))
+    searched = (
+        {key: material[key] or " " for key in ("search_text", "search_name", "search_names")}
+        if material.get("search_text")
+        else search_columns(
+            name=material["name"],
+            synonyms=synonyms,
+            material_class=material["class"],
+            subclass=material["subclass"],
+            description=material["description"],
+            applications=applications,
+            canonical_smiles=None,
+            derived_name=is_derived_key(material.get("name_key")),
+        )
+    )
     bits = fingerprint_bits(fingerprint)
     return {
         "material_id": material["id"],
@@ -270,9 +285,15 @@ def condition_query(c: Condition) -> dict[str, Any]:
     if c.op not in ("=", "!="):
         raise QueryError(f"the condition {c.field} compares with = or != only", type="query-error")
     if c.field == "source":
-        holds = {"bool": {"should": [{"term": {"measurements.source_doi": str(c.value)}},
-                                     {"term": {"measurements.source_citation": str(c.value)}}],
-                          "minimum_should_match": 1}}
+        holds = {
+            "bool": {
+                "should": [
+                    {"term": {"measurements.source_doi": str(c.value)}},
+                    {"term": {"measurements.source_citation": str(c.value)}},
+                ],
+                "minimum_should_match": 1,
+            }
+        }
     else:
         holds = {"term": {f"measurements.{c.field}": str(c.value)}}
     return holds if c.op == "=" else {"bool": {"must_not": [holds]}}
@@ -286,8 +307,9 @@ class ElasticTranslator:
     each says whether the measurement lies within the asked interval.
     """
 
-    def __init__(self, chemistry_ids: Mapping[Substructure | Similarity, Mapping[int, float]],
-                 match: str = "possible") -> None:
+    def __init__(
+        self, chemistry_ids: Mapping[Substructure | Similarity, Mapping[int, float]], match: str = "possible"
+    ) -> None:
         self.chemistry_ids = chemistry_ids
         self.match = match
         self._negations = 0
@@ -330,8 +352,9 @@ class ElasticTranslator:
 
     def node_has(self, node: HasProperty) -> dict[str, Any]:
         """``HasProperty``: at least one nested measurement of the property with a value."""
-        return self._nested({"bool": {"filter": [{"term": {"measurements.property": node.property}}, HAS_VALUE]}},
-                            prefix="h")
+        return self._nested(
+            {"bool": {"filter": [{"term": {"measurements.property": node.property}}, HAS_VALUE]}}, prefix="h"
+        )
 
     def node_field(self, node: FieldFilter) -> dict[str, Any]:
         """``FieldFilter``: ``class|application|biodegradable|origin|dataset|id (=|!=) value``."""
@@ -364,7 +387,8 @@ class ElasticTranslator:
         nested: dict[str, Any] = {"nested": {"path": "measurements", "query": measurement_query}}
         if not self._negations:
             nested["nested"]["inner_hits"] = {
-                "name": f"{prefix}{self._inner_hits}", "size": INNER_HITS_SIZE,
+                "name": f"{prefix}{self._inner_hits}",
+                "size": INNER_HITS_SIZE,
                 "sort": [{"measurements.property": "asc"}, {"measurements.id": "asc"}],
             }
             self._inner_hits += 1
@@ -382,8 +406,14 @@ def text_query(text: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         for kind, weight in RELEVANCE_WEIGHTS.items():
             exact, field = kind.split("_")
             clause = "term" if exact == "exact" else "prefix"
-            relevance.append({"constant_score": {"boost": weight, "filter": {"bool": {"filter": [
-                {clause: {f"{field}_words": token}} for token in tokens]}}}})
+            relevance.append(
+                {
+                    "constant_score": {
+                        "boost": weight,
+                        "filter": {"bool": {"filter": [{clause: {f"{field}_words": token}} for token in tokens]}},
+                    }
+                }
+            )
     return prefixes, relevance
 
 
@@ -407,9 +437,11 @@ def sort_clause(query: Query, scores: Mapping[int, float]) -> list[dict[str, Any
     if sort is not None and sort.key == "relevance":
         sort = None
     if (sort is not None and sort.key == "similarity") or (sort is None and not query.text and scores):
-        script = {"lang": "painless",
-                  "source": "(double) params.scores.getOrDefault(String.valueOf(doc['material_id'].value), 0.0)",
-                  "params": {"scores": {str(material_id): score for material_id, score in sorted(scores.items())}}}
+        script = {
+            "lang": "painless",
+            "source": "(double) params.scores.getOrDefault(String.valueOf(doc['material_id'].value), 0.0)",
+            "params": {"scores": {str(material_id): score for material_id, score in sorted(scores.items())}},
+        }
         return [{"_script": {"type": "number", "script": script, "order": "desc"}}, *NAME_ORDER]
     if sort is None:
         return [{"_score": "desc"}, *NAME_ORDER] if query.text else list(NAME_ORDER)
@@ -417,10 +449,17 @@ def sort_clause(query: Query, scores: Mapping[int, float]) -> list[dict[str, Any
         direction = "desc" if sort.descending else "asc"
         return [{"name_key": direction}, {"public_id": direction}]
     field, order, mode = ("sort_high", "desc", "max") if sort.descending else ("sort_low", "asc", "min")
-    return [{f"measurements.{field}": {
-        "order": order, "mode": mode, "missing": "_last",
-        "nested": {"path": "measurements", "filter": {"term": {"measurements.property": sort.key}}},
-    }}, *NAME_ORDER]
+    return [
+        {
+            f"measurements.{field}": {
+                "order": order,
+                "mode": mode,
+                "missing": "_last",
+                "nested": {"path": "measurements", "filter": {"term": {"measurements.property": sort.key}}},
+            }
+        },
+        *NAME_ORDER,
+    ]
 
 
 FACET_FIELDS = {
@@ -438,16 +477,19 @@ def facet_aggregations(facets: Sequence[str]) -> dict[str, Any]:
     return {name: {"terms": {"field": FACET_FIELDS[name], "size": FACET_SIZE}} for name in facets}
 
 
-def query_body(query: Query, *, chemistry_ids: Mapping[Substructure | Similarity, Mapping[int, float]],
-               offset: int) -> dict[str, Any]:
+def query_body(
+    query: Query, *, chemistry_ids: Mapping[Substructure | Similarity, Mapping[int, float]], offset: int
+) -> dict[str, Any]:
     """The ``_search`` body for one page of ``query``: query, facet aggregations, sort, ``from``/``size``.
 
     ``chemistry_ids`` maps each chemistry node of the filter to ``{material id: score}``.
     A page past Elasticsearch's result window is refused with a ``QueryError``.
     """
     if offset + query.limit > MAX_RESULT_WINDOW:
-        raise QueryError(f"the Elasticsearch backend pages through the first {MAX_RESULT_WINDOW:,} results only; "
-                         "narrow the search", type="unsupported")
+        raise QueryError(
+            f"the Elasticsearch backend pages through the first {MAX_RESULT_WINDOW:,} results only; narrow the search",
+            type="unsupported",
+        )
     translator = ElasticTranslator(chemistry_ids, query.match)
     filters: list[dict[str, Any]] = []
     should: list[dict[str, Any]] = []
@@ -482,10 +524,17 @@ def matched_measurement(source: Mapping[str, Any]) -> MatchedMeasurement:
     conditions = {key: source[key] for key in ("temperature_K", *_CONDITION_TEXT_FIELDS) if source.get(key) is not None}
     doi, citation = source.get("source_doi"), source.get("source_citation")
     return MatchedMeasurement(
-        property=source["property"], value=source.get("value"), value_min=source.get("value_min"),
-        value_max=source.get("value_max"), qualifier=source["qualifier"], uncertainty=source.get("uncertainty"),
-        unit=source["unit"], conditions=conditions, source=f"doi:{doi}" if doi else citation,
-        dataset=source["dataset"])
+        property=source["property"],
+        value=source.get("value"),
+        value_min=source.get("value_min"),
+        value_max=source.get("value_max"),
+        qualifier=source["qualifier"],
+        uncertainty=source.get("uncertainty"),
+        unit=source["unit"],
+        conditions=conditions,
+        source=f"doi:{doi}" if doi else citation,
+        dataset=source["dataset"],
+    )
 
 
 def _hit(hit: Mapping[str, Any], query: Query, scores: Mapping[int, float]) -> Hit:
@@ -508,16 +557,27 @@ def _hit(hit: Mapping[str, Any], query: Query, scores: Mapping[int, float]) -> H
         if m["id"] in certain:
             shown_as = shown_as.model_copy(update={"certainty": "certain" if certain[m["id"]] else "possible"})
         measurements.append(shown_as)
-    return Hit(id=source["public_id"], name=source["name"], material_class=source.get("class"), score=score,
-               measurements=measurements)
+    return Hit(
+        id=source["public_id"],
+        name=source["name"],
+        material_class=source.get("class"),
+        score=score,
+        measurements=measurements,
+    )
 
 
 def _facet_value(bucket: Mapping[str, Any]) -> str:
     return str(bucket.get("key_as_string", bucket["key"]))
 
 
-def parse_response(body: Mapping[str, Any], query: Query, *, offset: int = 0,
-                   scores: Mapping[int, float] | None = None, cursor_query: Query | None = None) -> SearchResult:
+def parse_response(
+    body: Mapping[str, Any],
+    query: Query,
+    *,
+    offset: int = 0,
+    scores: Mapping[int, float] | None = None,
+    cursor_query: Query | None = None,
+) -> SearchResult:
     """A ``_search`` response as a ``SearchResult``: hits with the measurements their property
     filters matched, facet counts ordered by count then value, the total and the next cursor."""
     scores = scores or {}
@@ -529,5 +589,9 @@ def parse_response(body: Mapping[str, Any], query: Query, *, offset: int = 0,
         buckets.sort(key=lambda vc: (-vc[1], vc[0]))
         facets[name] = [FacetValue(value=value, count=count) for value, count in buckets]
     next_offset = offset + query.limit
-    return SearchResult(results=[_hit(hit, query, scores) for hit in hits["hits"]], facets=facets, total=total,
-                        next_cursor=encode_cursor(cursor_query or query, next_offset) if next_offset < total else None)
+    return SearchResult(
+        results=[_hit(hit, query, scores) for hit in hits["hits"]],
+        facets=facets,
+        total=total,
+        next_cursor=encode_cursor(cursor_query or query, next_offset) if next_offset < total else None,
+    )

@@ -132,11 +132,16 @@ class SqlTranslator:
         elif node.field == "biodegradable":
             holds = and_(Material.biodegradable.is_not(None), Material.biodegradable == bool(node.value))
         elif node.field == "application":
-            holds = exists().where(MaterialApplication.material_id == Material.id,
-                                   MaterialApplication.application == str(node.value))
+            holds = exists().where(
+                MaterialApplication.material_id == Material.id, MaterialApplication.application == str(node.value)
+            )
         else:  # dataset: the material has data from it
-            holds = exists().where(Measurement.material_id == Material.id, Measurement.dataset_id.in_(
-                select(Dataset.id).where(func.lower(Dataset.name) == str(node.value).casefold())))
+            holds = exists().where(
+                Measurement.material_id == Material.id,
+                Measurement.dataset_id.in_(
+                    select(Dataset.id).where(func.lower(Dataset.name) == str(node.value).casefold())
+                ),
+            )
         return holds if node.op == "=" else _not(holds)
 
     def node_substructure(self, node: Substructure) -> ColumnElement[bool]:
@@ -150,6 +155,7 @@ class SqlTranslator:
     def _chemistry(self, node: Substructure | Similarity) -> ColumnElement[bool]:
         if self.chemistry is None:
             from biomatdb.errors import QueryError
+
             raise QueryError("this search backend has no chemistry index", type="unsupported")
         found = self.chemistry(node)
         if isinstance(node, Similarity):
@@ -166,13 +172,18 @@ class SqlTranslator:
     def measurement_matches(self, node: PropertyFilter) -> ColumnElement[bool]:
         """The row-level test of a property filter: property, a value, interval and conditions."""
         interval = interval_within(node.interval) if self.match == "certain" else interval_intersects(node.interval)
-        return and_(Measurement.property_key == node.property, has_value(), interval,
-                    *(condition(c) for c in node.where))
+        return and_(
+            Measurement.property_key == node.property, has_value(), interval, *(condition(c) for c in node.where)
+        )
 
     def measurement_certain(self, node: PropertyFilter) -> ColumnElement[bool]:
         """The measurement meets the filter and lies wholly within its interval."""
-        return and_(Measurement.property_key == node.property, has_value(), interval_within(node.interval),
-                    *(condition(c) for c in node.where))
+        return and_(
+            Measurement.property_key == node.property,
+            has_value(),
+            interval_within(node.interval),
+            *(condition(c) for c in node.where),
+        )
 
 
 def has_measurement(node: HasProperty) -> ColumnElement[bool]:
@@ -205,13 +216,17 @@ def interval_within(asked: Interval) -> ColumnElement[bool]:
     tests = []
     if asked.low is not None:
         inside = Measurement.value_min > asked.low
-        inside = or_(inside, and_(Measurement.value_min == asked.low, true() if not asked.low_open
-                                  else Measurement.qualifier == ">"))
+        inside = or_(
+            inside,
+            and_(Measurement.value_min == asked.low, true() if not asked.low_open else Measurement.qualifier == ">"),
+        )
         tests.append(and_(Measurement.value_min.is_not(None), inside))
     if asked.high is not None:
         inside = Measurement.value_max < asked.high
-        inside = or_(inside, and_(Measurement.value_max == asked.high, true() if not asked.high_open
-                                  else Measurement.qualifier == "<"))
+        inside = or_(
+            inside,
+            and_(Measurement.value_max == asked.high, true() if not asked.high_open else Measurement.qualifier == "<"),
+        )
         tests.append(and_(Measurement.value_max.is_not(None), inside))
     return and_(true(), *tests)
 
@@ -230,12 +245,18 @@ def condition(c: Condition) -> ColumnElement[bool]:
         compare = {"<": t < low, "<=": t <= high, ">": t > high, ">=": t >= low}[c.op]
         return and_(known, compare)
     if c.field == "dataset":
-        holds = Measurement.dataset_id.in_(select(Dataset.id).where(func.lower(Dataset.name) == str(c.value).casefold()))
+        holds = Measurement.dataset_id.in_(
+            select(Dataset.id).where(func.lower(Dataset.name) == str(c.value).casefold())
+        )
     elif c.field == "source":
         wanted = str(c.value).casefold()
         # a measurement without a source is not from it: two-valued, so that ``!=`` holds there
-        holds = and_(Measurement.source_id.is_not(None), Measurement.source_id.in_(select(Source.id).where(or_(
-            func.lower(Source.doi) == wanted, func.lower(Source.citation) == wanted))))
+        holds = and_(
+            Measurement.source_id.is_not(None),
+            Measurement.source_id.in_(
+                select(Source.id).where(or_(func.lower(Source.doi) == wanted, func.lower(Source.citation) == wanted))
+            ),
+        )
     else:
         holds = _text_equals(getattr(Measurement, c.field), c.value)
     if c.op == "=":
@@ -243,6 +264,7 @@ def condition(c: Condition) -> ColumnElement[bool]:
     if c.op == "!=":
         return _not(holds)
     from biomatdb.errors import QueryError
+
     raise QueryError(f"the condition {c.field} compares with = or != only", type="query-error")
 
 
@@ -267,8 +289,9 @@ class SqlBackend:
     node that index does not evaluate, in SQL. ``wait_for_memory`` builds the index in the
     request instead of in the background (tests, benchmarks)."""
 
-    def __init__(self, engine: Engine, chemistry: Chemistry | None = None, *, memory=None,
-                 wait_for_memory: bool = False) -> None:
+    def __init__(
+        self, engine: Engine, chemistry: Chemistry | None = None, *, memory=None, wait_for_memory: bool = False
+    ) -> None:
         self.engine = engine
         self.chemistry = chemistry
         self.dialect = engine.dialect.name
@@ -284,7 +307,8 @@ class SqlBackend:
         if self.dialect == "postgresql":
             tsquery = " & ".join(f"{token}:*" for token in tokens)
             return literal_column("to_tsvector('simple', coalesce(materials.search_text, ''))").op("@@")(
-                func.to_tsquery(literal_column("'simple'::regconfig"), tsquery))
+                func.to_tsquery(literal_column("'simple'::regconfig"), tsquery)
+            )
         match = " ".join(f'"{token}"*' for token in tokens)
         return Material.id.in_(select(_FTS.c.rowid).where(_FTS.c.materials_fts.op("MATCH")(match)))
 
@@ -296,17 +320,22 @@ class SqlBackend:
             match = " ".join(f'"{token}"*' for token in query_words(word))
             if not match:
                 return True
-            return connection.execute(select(_FTS.c.rowid).where(_FTS.c.materials_fts.op("MATCH")(match))
-                                      .limit(1)).first() is not None
+            return (
+                connection.execute(select(_FTS.c.rowid).where(_FTS.c.materials_fts.op("MATCH")(match)).limit(1)).first()
+                is not None
+            )
         return connection.execute(select(Material.id).where(self._text_condition(word)).limit(1)).first() is not None
 
     def _relevance(self, query_text: str) -> ColumnElement:
         """How the material's names match the query's words (``biomatdb.searchtext``'s weights):
         whole words of the shown name, of any name, prefixes of either; the same on every backend."""
-        tokens = [token.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-                  for token in query_words(query_text)]
-        columns = {"name": func.coalesce(Material.search_name, literal(" ")),
-                   "names": func.coalesce(Material.search_names, literal(" "))}
+        tokens = [
+            token.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for token in query_words(query_text)
+        ]
+        columns = {
+            "name": func.coalesce(Material.search_name, literal(" ")),
+            "names": func.coalesce(Material.search_names, literal(" ")),
+        }
         score = literal(0)
         for kind, weight in RELEVANCE_WEIGHTS.items():
             exact, column = kind.split("_")
@@ -343,12 +372,18 @@ class SqlBackend:
             extreme = func.min(func.coalesce(Measurement.value_min, Measurement.value_max))
         # each matching material's extreme, looked up through (material_id, property_key): a
         # GROUP BY over every measurement of the property, joined, cost 2.3 times as much
-        value = (select(extreme).where(Measurement.material_id == Material.id, Measurement.property_key == sort.key)
-                 .correlate(Material).scalar_subquery().label("extreme"))
+        value = (
+            select(extreme)
+            .where(Measurement.material_id == Material.id, Measurement.property_key == sort.key)
+            .correlate(Material)
+            .scalar_subquery()
+            .label("extreme")
+        )
         statement = statement.add_columns(value)
         ordered = literal_column("extreme")
-        return statement.order_by((ordered.desc() if sort.descending else ordered.asc()).nulls_last(),
-                                  *self._name_order())
+        return statement.order_by(
+            (ordered.desc() if sort.descending else ordered.asc()).nulls_last(), *self._name_order()
+        )
 
     # --- the search ------------------------------------------------------------------
 
@@ -365,17 +400,22 @@ class SqlBackend:
             query, spelling = respell(self.engine, query, words=index.text.words if index is not None else None)
             return self._search(connection, index, typed, query, spelling, offset)
 
-    def _search(self, connection, index, typed: Query, query: Query, spelling: dict[str, str],
-                offset: int) -> SearchResult:
+    def _search(
+        self, connection, index, typed: Query, query: Query, spelling: dict[str, str], offset: int
+    ) -> SearchResult:
         sort = query.sort
         if sort is not None and sort.key not in ("name", "relevance", "similarity"):
             from biomatdb.errors import QueryError, VocabularyError
             from biomatdb.vocabulary import get_vocabulary
+
             try:
                 sort = Sort(key=get_vocabulary().property(sort.key).key, descending=sort.descending)
             except VocabularyError as exc:
-                raise QueryError(f"cannot sort by {sort.key!r}: {exc.message}; sort by name, relevance, "
-                                 "similarity or a property key", type="unknown-property") from exc
+                raise QueryError(
+                    f"cannot sort by {sort.key!r}: {exc.message}; sort by name, relevance, "
+                    "similarity or a property key",
+                    type="unknown-property",
+                ) from exc
         if sort is not None and sort.key == "relevance":
             sort = None
         answer = None
@@ -401,7 +441,8 @@ class SqlBackend:
         translator = SqlTranslator(self.chemistry, self.dialect, query.match)
         where = self._where(query, translator)
         by_similarity = (sort is not None and sort.key == "similarity") or (
-            sort is None and not query.text and translator.scores)
+            sort is None and not query.text and translator.scores
+        )
         facets: dict[str, list[FacetValue]] = {}
         if query.facets:
             if self.dialect == "sqlite" and (query.text or query.filter is not None):
@@ -415,7 +456,7 @@ class SqlBackend:
         if by_similarity:
             rows = connection.execute(select(Material.id, Material.name_key, Material.public_id).where(where)).all()
             rows.sort(key=lambda r: (-translator.scores.get(r.id, 0.0), r.name_key, r.public_id))
-            page_ids = [r.id for r in rows[offset:offset + query.limit]]
+            page_ids = [r.id for r in rows[offset : offset + query.limit]]
         else:
             statement = self._ordered(select(Material.id).where(where), query, sort)
             page_ids = list(connection.execute(statement.limit(query.limit).offset(offset)).scalars())
@@ -434,10 +475,14 @@ class SqlBackend:
             mask &= evaluator.filter(query.filter)
         matched = np.flatnonzero(mask)
         total = len(matched)
-        facets = facet_index(connection, self.engine).count(index.material_ids[matched], query.facets) \
-            if query.facets else {}
+        facets = (
+            facet_index(connection, self.engine).count(index.material_ids[matched], query.facets)
+            if query.facets
+            else {}
+        )
         by_similarity = (sort is not None and sort.key == "similarity") or (
-            sort is None and not query.text and evaluator.scored.any())
+            sort is None and not query.text and evaluator.scored.any()
+        )
         if offset >= total:
             page: np.ndarray = matched[:0]
         elif by_similarity:
@@ -454,7 +499,7 @@ class SqlBackend:
             missing = np.isnan(extreme)
             value = np.where(missing, 0.0, -extreme if sort.descending else extreme)
             page = matched[np.lexsort((index.name_rank[matched], value, missing))]
-        page = page[offset:offset + query.limit]
+        page = page[offset : offset + query.limit]
         return total, index.material_ids[page].tolist(), facets, evaluator.scores_of(page)
 
     def _materialise(self, connection, where: ColumnElement[bool]) -> ColumnElement[bool]:
@@ -468,44 +513,81 @@ class SqlBackend:
     def _hits(self, connection, page_ids: list[int], query: Query, scores: dict[int, float]) -> list[Hit]:
         if not page_ids:
             return []
-        materials = {row.id: row for row in connection.execute(
-            select(Material.id, Material.public_id, Material.name, Material.material_class.label("material_class"))
-            .where(Material.id.in_(page_ids)))}
+        materials = {
+            row.id: row
+            for row in connection.execute(
+                select(
+                    Material.id, Material.public_id, Material.name, Material.material_class.label("material_class")
+                ).where(Material.id.in_(page_ids))
+            )
+        }
         shown: dict[int, list[MatchedMeasurement]] = defaultdict(list)
         filters = positive_property_filters(query.filter)
         if filters:
             translator = SqlTranslator(None, self.dialect, query.match)
-            tests = [translator.measurement_matches(f) if isinstance(f, PropertyFilter) else has_measurement(f)
-                     for f in filters]
+            tests = [
+                translator.measurement_matches(f) if isinstance(f, PropertyFilter) else has_measurement(f)
+                for f in filters
+            ]
             # a measurement shown for a property filter is certain or possible; one shown only for ``has``, neither
             by_property = [f for f in filters if isinstance(f, PropertyFilter)]
             certainty = literal(None)
             if by_property:
-                certainty = case((or_(*(translator.measurement_certain(f) for f in by_property)), literal("certain")),
-                                 (or_(*(translator.measurement_matches(f) for f in by_property)), literal("possible")),
-                                 else_=literal(None))
-            statement = (select(Measurement.__table__, Dataset.name.label("dataset_name"), Source.doi.label("doi"),
-                                Source.citation.label("citation"), certainty.label("certainty"))
-                         .join(Dataset, Dataset.id == Measurement.dataset_id)
-                         .outerjoin(Source, Source.id == Measurement.source_id)
-                         .where(Measurement.material_id.in_(page_ids), or_(*tests))
-                         .order_by(Measurement.property_key, Measurement.id))
+                certainty = case(
+                    (or_(*(translator.measurement_certain(f) for f in by_property)), literal("certain")),
+                    (or_(*(translator.measurement_matches(f) for f in by_property)), literal("possible")),
+                    else_=literal(None),
+                )
+            statement = (
+                select(
+                    Measurement.__table__,
+                    Dataset.name.label("dataset_name"),
+                    Source.doi.label("doi"),
+                    Source.citation.label("citation"),
+                    certainty.label("certainty"),
+                )
+                .join(Dataset, Dataset.id == Measurement.dataset_id)
+                .outerjoin(Source, Source.id == Measurement.source_id)
+                .where(Measurement.material_id.in_(page_ids), or_(*tests))
+                .order_by(Measurement.property_key, Measurement.id)
+            )
             for row in connection.execute(statement).mappings():
                 shown[row["material_id"]].append(matched_measurement(row))
         scores = dict(scores)
         if query.text and query_words(query.text):
             for material_id, relevance in connection.execute(
-                    select(Material.id, self._relevance(query.text)).where(Material.id.in_(page_ids))):
+                select(Material.id, self._relevance(query.text)).where(Material.id.in_(page_ids))
+            ):
                 scores.setdefault(material_id, round(relevance / RELEVANCE_MAX, 6))
-        return [Hit(id=materials[i].public_id, name=materials[i].name, material_class=materials[i].material_class,
-                    score=scores.get(i), measurements=shown[i]) for i in page_ids]
+        return [
+            Hit(
+                id=materials[i].public_id,
+                name=materials[i].name,
+                material_class=materials[i].material_class,
+                score=scores.get(i),
+                measurements=shown[i],
+            )
+            for i in page_ids
+        ]
+
 
 def matched_measurement(row) -> MatchedMeasurement:
     """A measurement row (with ``dataset_name``, ``doi``, ``citation``) as a search result shows it."""
-    conditions = {key: row[key] for key in ("temperature_K", "medium", "method", "standard", "specimen_state")
-                  if row[key] is not None}
+    conditions = {
+        key: row[key]
+        for key in ("temperature_K", "medium", "method", "standard", "specimen_state")
+        if row[key] is not None
+    }
     return MatchedMeasurement(
-        property=row["property_key"], value=row["value"], value_min=row["value_min"], value_max=row["value_max"],
-        qualifier=row["qualifier"], uncertainty=row["uncertainty"], unit=row["unit"], conditions=conditions,
-        source=f"doi:{row['doi']}" if row["doi"] else row["citation"], dataset=row["dataset_name"],
-        certainty=row.get("certainty"))
+        property=row["property_key"],
+        value=row["value"],
+        value_min=row["value_min"],
+        value_max=row["value_max"],
+        qualifier=row["qualifier"],
+        uncertainty=row["uncertainty"],
+        unit=row["unit"],
+        conditions=conditions,
+        source=f"doi:{row['doi']}" if row["doi"] else row["citation"],
+        dataset=row["dataset_name"],
+        certainty=row.get("certainty"),
+    )

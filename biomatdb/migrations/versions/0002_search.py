@@ -3,6 +3,7 @@
 Revision ID: 0002
 Revises: 0001
 """
+
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -14,15 +15,23 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _SQLITE_FTS = [
-    ("CREATE VIRTUAL TABLE materials_fts USING fts5(search_text, content='materials', content_rowid='id',"
-     " tokenize='unicode61 remove_diacritics 2')"),
-    ("CREATE TRIGGER materials_fts_insert AFTER INSERT ON materials BEGIN"
-     " INSERT INTO materials_fts(rowid, search_text) VALUES (new.id, new.search_text); END"),
-    ("CREATE TRIGGER materials_fts_delete AFTER DELETE ON materials BEGIN"
-     " INSERT INTO materials_fts(materials_fts, rowid, search_text) VALUES ('delete', old.id, old.search_text); END"),
-    ("CREATE TRIGGER materials_fts_update AFTER UPDATE OF search_text ON materials BEGIN"
-     " INSERT INTO materials_fts(materials_fts, rowid, search_text) VALUES ('delete', old.id, old.search_text);"
-     " INSERT INTO materials_fts(rowid, search_text) VALUES (new.id, new.search_text); END"),
+    (
+        "CREATE VIRTUAL TABLE materials_fts USING fts5(search_text, content='materials', content_rowid='id',"
+        " tokenize='unicode61 remove_diacritics 2')"
+    ),
+    (
+        "CREATE TRIGGER materials_fts_insert AFTER INSERT ON materials BEGIN"
+        " INSERT INTO materials_fts(rowid, search_text) VALUES (new.id, new.search_text); END"
+    ),
+    (
+        "CREATE TRIGGER materials_fts_delete AFTER DELETE ON materials BEGIN"
+        " INSERT INTO materials_fts(materials_fts, rowid, search_text) VALUES ('delete', old.id, old.search_text); END"
+    ),
+    (
+        "CREATE TRIGGER materials_fts_update AFTER UPDATE OF search_text ON materials BEGIN"
+        " INSERT INTO materials_fts(materials_fts, rowid, search_text) VALUES ('delete', old.id, old.search_text);"
+        " INSERT INTO materials_fts(rowid, search_text) VALUES (new.id, new.search_text); END"
+    ),
 ]
 
 
@@ -42,8 +51,10 @@ def upgrade() -> None:
         for statement in _SQLITE_FTS:
             op.execute(statement)
     elif dialect == "postgresql":
-        op.execute("CREATE INDEX ix_materials_search_text ON materials"
-                   " USING gin (to_tsvector('simple', coalesce(search_text, '')))")
+        op.execute(
+            "CREATE INDEX ix_materials_search_text ON materials"
+            " USING gin (to_tsvector('simple', coalesce(search_text, '')))"
+        )
 
 
 def downgrade() -> None:

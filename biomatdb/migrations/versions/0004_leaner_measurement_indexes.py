@@ -9,6 +9,7 @@ time to ingest 200,000 generated measurements on SQLite.
 Revision ID: 0004
 Revises: 0003
 """
+
 from collections.abc import Sequence
 
 from alembic import op

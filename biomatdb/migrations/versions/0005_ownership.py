@@ -8,6 +8,7 @@ are revoked, never deleted, so the id keeps naming who it was.
 Revision ID: 0005
 Revises: 0004
 """
+
 from collections.abc import Sequence
 
 import sqlalchemy as sa

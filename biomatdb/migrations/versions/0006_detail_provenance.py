@@ -7,6 +7,7 @@ dataset recorded and stay.
 Revision ID: 0006
 Revises: 0005
 """
+
 from collections.abc import Sequence
 
 import sqlalchemy as sa

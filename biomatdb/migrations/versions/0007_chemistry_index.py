@@ -9,6 +9,7 @@ screening fingerprint; the index computes theirs when it is built.
 Revision ID: 0007
 Revises: 0006
 """
+
 from collections.abc import Sequence
 
 import sqlalchemy as sa

@@ -7,6 +7,7 @@ its claims, and a synonym or application only when no other dataset still claims
 Revision ID: 0008
 Revises: 0007
 """
+
 from collections.abc import Sequence
 
 import sqlalchemy as sa

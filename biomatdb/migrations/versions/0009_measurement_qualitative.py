@@ -6,6 +6,7 @@ The key of a term of biomatdb/vocabulary/qualitative.toml, on a measurement whos
 Revision ID: 0009
 Revises: 0008
 """
+
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -28,7 +29,9 @@ def downgrade() -> None:
     # its dataset short of what its checksum says was loaded. So the downgrade refuses.
     kept = op.get_bind().execute(sa.text("SELECT count(*) FROM measurements WHERE qualifier = 'term'")).scalar_one()
     if kept:
-        raise RuntimeError(f"{kept} qualitative measurements (qualifier 'term') exist; retract or re-upload "
-                           f"their datasets without them before downgrading below 0009")
+        raise RuntimeError(
+            f"{kept} qualitative measurements (qualifier 'term') exist; retract or re-upload "
+            f"their datasets without them before downgrading below 0009"
+        )
     with op.batch_alter_table("measurements") as batch_op:
         batch_op.drop_column("qualitative")

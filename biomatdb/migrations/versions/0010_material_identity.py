@@ -15,6 +15,7 @@ The data steps call the core's own functions (``biomatdb.merge``) as they are at
 Revision ID: 0010
 Revises: 0009
 """
+
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -32,9 +33,12 @@ def upgrade() -> None:
     op.create_table(
         "material_redirects",
         sa.Column("public_id", sa.String(32), primary_key=True),
-        sa.Column("material_id", sa.Integer(), sa.ForeignKey("materials.id", ondelete="CASCADE",
-                                                             name="fk_material_redirects_material_id_materials"),
-                  nullable=False),
+        sa.Column(
+            "material_id",
+            sa.Integer(),
+            sa.ForeignKey("materials.id", ondelete="CASCADE", name="fk_material_redirects_material_id_materials"),
+            nullable=False,
+        ),
         sa.Column("merged_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_material_redirects_material_id", "material_redirects", ["material_id"])

@@ -9,6 +9,7 @@ vocabulary's names of each material and the folded forms people type (``ti6al4v`
 Revision ID: 0011
 Revises: 0010
 """
+
 from collections.abc import Sequence
 
 import sqlalchemy as sa

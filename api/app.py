@@ -55,7 +55,8 @@ def _lifespan(settings: Settings):
         app.state.chemistry = chemistry
         app.state.search = make_backend(settings, engine, chemistry, memory=True)
         memory = getattr(app.state.search, "memory", None)
-        building = memory.start(engine) if memory is not None else None  # searches run in SQL until it is built
+        if memory is not None:
+            memory.start(engine)  # searches run in SQL until it is built
         app.state.limiter = RateLimiter.from_text(settings.rate_limit)
         app.state.jobs = JobWorker(settings, engine)
         app.state.jobs.start()
@@ -78,8 +79,8 @@ def _lifespan(settings: Settings):
             # the index build holds a connection: disposing the engine under it would leave that
             # connection to the garbage collector, unclosed (found as a ResourceWarning in the suite)
             warming.join(timeout=60)
-            if building is not None:
-                building.join(timeout=60)
+            if memory is not None:
+                memory.join(engine)  # the first build, or one a change started
             engine.dispose()
 
     return lifespan

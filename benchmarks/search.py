@@ -300,16 +300,8 @@ def run(
             maker.dispose()
             url = database_url(host=server.host, port=server.port, user=SUPERUSER, dbname="biomatdb_benchmark")
             rows = _run(scale, out, seed, repetitions, materials, work, url)
-            return [
-                {
-                    **row,
-                    "name": row["name"]
-                    .replace("search_", "search_postgresql_", 1)
-                    .replace("chemistry_", "chemistry_postgresql_", 1)
-                    .replace("index_", "index_postgresql_", 1),
-                }
-                for row in rows
-            ]
+            # search_x -> search_postgresql_x, index_x -> index_postgresql_x, …
+            return [{**row, "name": "_postgresql_".join(row["name"].split("_", 1))} for row in rows]
         finally:
             cluster.stop()
 

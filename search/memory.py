@@ -569,7 +569,7 @@ class MemoryIndexes:
 
     def __init__(self) -> None:
         self._values: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-        self._building: weakref.WeakSet = weakref.WeakSet()
+        self._building: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # engine -> its build thread
         self._lock = threading.Lock()
 
     def current(self, engine: Engine, connection, *, wait: bool = False) -> MemoryIndex | None:
@@ -606,12 +606,20 @@ class MemoryIndexes:
         with self._lock:
             if engine in self._building:
                 return None
-            self._building.add(engine)
-        thread = threading.Thread(
-            target=self._build, args=(weakref.ref(engine),), name="biomatdb-memory-index", daemon=True
-        )
+            thread = threading.Thread(
+                target=self._build, args=(weakref.ref(engine),), name="biomatdb-memory-index", daemon=True
+            )
+            self._building[engine] = thread
         thread.start()
         return thread
+
+    def join(self, engine: Engine, timeout: float = 60) -> None:
+        """Wait for the engine's build, if one runs: before the engine is disposed, so that the
+        build's connection is closed, not left to the garbage collector."""
+        with self._lock:
+            thread = self._building.get(engine)
+        if thread is not None:
+            thread.join(timeout)
 
     def _build(self, engine_ref) -> None:
         engine = engine_ref()
@@ -630,7 +638,7 @@ class MemoryIndexes:
             log.warning("could not build the in-memory search index", exc_info=True)
         finally:
             with self._lock:
-                self._building.discard(engine)
+                self._building.pop(engine, None)
 
 
 memory_indexes = MemoryIndexes()

@@ -168,18 +168,12 @@ class MemoryIndex:
         arrays += list(self.applications.values())
         return sum(array.nbytes for array in arrays)
 
-    def positions_of(self, material_ids) -> np.ndarray:
-        """The positions of those ids that are materials of this generation."""
-        ids = np.fromiter(material_ids, dtype=np.int64)
-        positions = np.searchsorted(self.material_ids, ids)
+    def locate(self, material_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The positions of those ids that are materials of this generation, and which ids those are."""
+        positions = np.searchsorted(self.material_ids, material_ids)
         inside = positions < self.size
-        inside[inside] = self.material_ids[positions[inside]] == ids[inside]
-        return positions[inside]
-
-    def mask_of(self, material_ids) -> np.ndarray:
-        mask = np.zeros(self.size, dtype=bool)
-        mask[self.positions_of(material_ids)] = True
-        return mask
+        inside[inside] = self.material_ids[positions[inside]] == material_ids[inside]
+        return positions[inside], inside
 
     # --- text ----------------------------------------------------------------------------
 
@@ -471,10 +465,8 @@ class Evaluator:
         else:  # a chemistry callable of the SQL backend's kind
             found = self.chemistry(node)
             ids, scores = np.fromiter(found, dtype=np.int64, count=len(found)), np.fromiter(found.values(), float)
-        positions = np.searchsorted(self.index.material_ids, ids)
-        inside = positions < self.index.size
-        inside[inside] = self.index.material_ids[positions[inside]] == ids[inside]
-        positions, scores = positions[inside], scores[inside]
+        positions, inside = self.index.locate(ids)
+        scores = scores[inside]
         if isinstance(node, Similarity):
             self.score[positions] = np.where(self.scored[positions], np.maximum(self.score[positions], scores), scores)
             self.scored[positions] = True

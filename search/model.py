@@ -288,3 +288,27 @@ def decode_cursor(query: Query) -> int:
     if bound_to != query.fingerprint():
         raise QueryError("the cursor belongs to another query", type="bad-cursor")
     return offset
+
+
+def has_property_filter(node: Filter | None, negated: bool = False) -> bool:
+    """Some property filter of the tree, not under NOT, has measurements to be certain of."""
+    if isinstance(node, (And, Or)):
+        return any(has_property_filter(item, negated) for item in node.items)
+    if isinstance(node, Not):
+        return has_property_filter(node.item, not negated)
+    return isinstance(node, PropertyFilter) and not negated
+
+
+def certain_first(query: Query, sort: Sort | None) -> bool:
+    """Under relevance (text with a word, no other sort; ``sort`` already resolved, relevance as
+    None), materials that match the filter certainly come before those that only possibly match
+    it, then by relevance: every backend orders so when the filter has a property filter and the
+    search is not ``match=certain`` already."""
+    from biomatdb.searchtext import query_words
+
+    return (
+        sort is None
+        and query.match == "possible"
+        and bool(query.text and query_words(query.text))
+        and has_property_filter(query.filter)
+    )

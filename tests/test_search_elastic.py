@@ -898,6 +898,31 @@ def test_a_certain_search_asks_for_intervals_within():
     assert negated == {"bool": {"must_not": [nested(prop("density", within(gte=4.0)), None)]}}
 
 
+def test_under_relevance_a_certain_match_is_boosted_and_the_boost_left_out_of_the_score():
+    query = Query(text="titanium", filter=PropertyFilter(property="density", interval=Interval(low=4)))
+    body = query_body(query, chemistry_ids={}, offset=0)
+    assert Search.from_dict(body).to_dict() == body
+    assert body["query"]["bool"]["should"][-1] == {
+        "constant_score": {
+            "boost": 1000.0,
+            "filter": {"nested": {"path": "measurements", "query": prop("density", within(gte=4.0))}},
+        }
+    }
+    certain = query_body(query.model_copy(update={"match": "certain"}), chemistry_ids={}, offset=0)
+    assert all(
+        "constant_score" not in clause or clause["constant_score"]["boost"] != 1000.0
+        for clause in certain["query"]["bool"]["should"]
+    )
+    hit = {
+        "_index": "biomatdb-1",
+        "_id": "1",
+        "_score": 1012.0,
+        "_source": {"material_id": 1, "public_id": "BM-0001", "name": "Titanium", "class": "metal"},
+    }
+    response = {"hits": {"total": {"value": 1, "relation": "eq"}, "hits": [hit]}}
+    assert parse_response(response, query).results[0].score == round(12 / 15, 6)
+
+
 # --- (b) the outbox while Elasticsearch is unreachable ---------------------------------------
 
 

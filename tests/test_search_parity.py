@@ -146,6 +146,24 @@ def test_text_search_ranks_alike_with_the_same_scores(backends, text):
 
 
 @pytest.mark.parametrize(
+    ("text", "filter_text"),
+    [
+        ("poly", "tensile_strength > 30 MPa"),
+        ("titanium", "youngs_modulus < 150 GPa"),
+        ("poly", "glass_transition_temperature in 300..400 K OR density > 1.2 g/cm3"),
+        ("glass", "density > 2 g/cm3 AND NOT youngs_modulus > 80 GPa"),
+        ("poly", "has youngs_modulus AND density < 1.5 g/cm3"),
+    ],
+)
+def test_text_and_filter_rank_certain_first_alike(backends, text, filter_text):
+    query = build_query(text=text, filter_text=filter_text, limit=50)
+    answers = {name: backend.search(query) for name, backend in backends.items()}
+    ranked = {name: ([(hit.id, hit.score) for hit in result.results], result.total) for name, result in answers.items()}
+    assert ranked["postgresql"] == ranked["sqlite"] == ranked["memory"]
+    assert ranked["sqlite"][1] > 0
+
+
+@pytest.mark.parametrize(
     ("text", "first"),
     [
         ("PLA", {"PDLLA", "PLLA", "Polylactide"}),

@@ -185,6 +185,18 @@ def test_each_shown_measurement_says_whether_it_is_certain(semantics_backend):
     assert {m.certainty for hit in certain.results for m in hit.measurements} == {"certain"}
 
 
+def test_under_relevance_certain_matches_come_before_possible_ones(semantics_backend):
+    # "orthopaedic" is in no name: every match scores 0, so without certainty the order is by name
+    query = {"filter_text": "degradation_time < 12 month OR youngs_modulus < 200 GPa"}
+    ranked = semantics_backend.search(build_query(text="orthopaedic", **query))
+    assert [hit.name for hit in ranked.results] == ["Alpha", "Delta", "Zeta", "Gamma"]  # Gamma's >100: possible
+    assert {hit.score for hit in ranked.results} == {0.0}
+    by_name = semantics_backend.search(build_query(text="orthopaedic", sort="name", **query))
+    assert [hit.name for hit in by_name.results] == ["Alpha", "Delta", "Gamma", "Zeta"]
+    certain = semantics_backend.search(build_query(text="orthopaedic", match="certain", **query))
+    assert [hit.name for hit in certain.results] == ["Alpha", "Delta", "Zeta"]
+
+
 def test_text_search_matches_word_prefixes_in_names_and_applications(semantics_backend):
     assert names(semantics_backend, text="alph") == ["Alpha"]
     assert set(names(semantics_backend, text="dental")) == {"Gamma"}

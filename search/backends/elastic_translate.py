@@ -58,6 +58,7 @@ from search.model import (
     Similarity,
     Sort,
     Substructure,
+    certain_first,
     encode_cursor,
 )
 
@@ -269,6 +270,8 @@ def interval_query(asked: Interval, relation: str = "intersects") -> dict[str, A
 
 #: the named clause whose match marks an inner hit (a shown measurement) certain
 CERTAIN = "certain"
+#: what a certain match adds to a hit's ``_score`` under relevance: more than any relevance (15)
+CERTAIN_BOOST = 1000.0
 
 
 def condition_query(c: Condition) -> dict[str, Any]:
@@ -308,10 +311,15 @@ class ElasticTranslator:
     """
 
     def __init__(
-        self, chemistry_ids: Mapping[Substructure | Similarity, Mapping[int, float]], match: str = "possible"
+        self,
+        chemistry_ids: Mapping[Substructure | Similarity, Mapping[int, float]],
+        match: str = "possible",
+        *,
+        shows: bool = True,
     ) -> None:
         self.chemistry_ids = chemistry_ids
         self.match = match
+        self.shows = shows  # False: a clause that only ranks, with no inner hits
         self._negations = 0
         self._inner_hits = 0
 
@@ -345,7 +353,9 @@ class ElasticTranslator:
         clauses.append(HAS_VALUE if interval is None else interval)
         clauses.extend(condition_query(c) for c in node.where)
         measurement: dict[str, Any] = {"bool": {"filter": clauses}}
-        if not self._negations:  # a shown measurement says whether it lies within: a named clause that matches alone
+        if (
+            self.shows and not self._negations
+        ):  # a shown measurement says whether it lies within: a named clause that matches alone
             within = interval_query(node.interval, "within")
             measurement["bool"]["should"] = [{"bool": {"filter": [within or HAS_VALUE], "_name": CERTAIN}}]
         return self._nested(measurement)
@@ -385,7 +395,7 @@ class ElasticTranslator:
 
     def _nested(self, measurement_query: dict[str, Any], prefix: str = "m") -> dict[str, Any]:
         nested: dict[str, Any] = {"nested": {"path": "measurements", "query": measurement_query}}
-        if not self._negations:
+        if self.shows and not self._negations:
             nested["nested"]["inner_hits"] = {
                 "name": f"{prefix}{self._inner_hits}",
                 "size": INNER_HITS_SIZE,
@@ -499,6 +509,10 @@ def query_body(
         should.extend(relevance)
     if query.filter is not None:
         filters.append(translator.filter(query.filter))
+    sort = None if query.sort is not None and query.sort.key == "relevance" else query.sort
+    if certain_first(query, sort):  # certain matches first: a boost above any relevance, taken off the score
+        certain = ElasticTranslator(chemistry_ids, "certain", shows=False).filter(query.filter)
+        should.append({"constant_score": {"filter": certain, "boost": CERTAIN_BOOST}})
     es_query: dict[str, Any] = MATCH_ALL
     if filters or should:
         es_query = {"bool": {"filter": filters, **({"should": should} if should else {})}}
@@ -550,7 +564,8 @@ def _hit(hit: Mapping[str, Any], query: Query, scores: Mapping[int, float]) -> H
     ordered = sorted(shown.values(), key=lambda m: (m["property"], m["id"]))
     score = scores.get(source["material_id"])
     if score is None and query.text and query_words(query.text):
-        score = round(float(hit.get("_score") or 0.0) / RELEVANCE_MAX, 6)
+        raw = float(hit.get("_score") or 0.0)
+        score = round((raw - CERTAIN_BOOST if raw >= CERTAIN_BOOST else raw) / RELEVANCE_MAX, 6)
     measurements = []
     for m in ordered:
         shown_as = matched_measurement(m)

@@ -66,6 +66,7 @@ from search.model import (
     Similarity,
     Sort,
     Substructure,
+    certain_first,
     decode_cursor,
     encode_cursor,
 )
@@ -356,10 +357,13 @@ class SqlBackend:
             parts.append(translator.filter(query.filter))
         return and_(true(), *parts)
 
-    def _ordered(self, statement: Select, query: Query, sort: Sort | None) -> Select:
+    def _ordered(
+        self, statement: Select, query: Query, sort: Sort | None, certain: ColumnElement[bool] | None = None
+    ) -> Select:
         if sort is None:
             if query.text and query_words(query.text):  # text without a word matches everything: no relevance
-                return statement.order_by(self._relevance(query.text).desc(), *self._name_order())
+                first = [] if certain is None else [case((certain, 0), else_=1)]
+                return statement.order_by(*first, self._relevance(query.text).desc(), *self._name_order())
             return statement.order_by(*self._name_order())
         if sort.key == "name":
             order = self._name_order()
@@ -438,7 +442,8 @@ class SqlBackend:
 
     def _from_sql(self, connection, query: Query, sort: Sort | None, offset: int):
         """The total, the page's material ids, the facets and the similarity scores, in SQL."""
-        translator = SqlTranslator(self.chemistry, self.dialect, query.match)
+        chemistry = _Once(self.chemistry) if self.chemistry is not None else None
+        translator = SqlTranslator(chemistry, self.dialect, query.match)
         where = self._where(query, translator)
         by_similarity = (sort is not None and sort.key == "similarity") or (
             sort is None and not query.text and translator.scores
@@ -458,7 +463,10 @@ class SqlBackend:
             rows.sort(key=lambda r: (-translator.scores.get(r.id, 0.0), r.name_key, r.public_id))
             page_ids = [r.id for r in rows[offset : offset + query.limit]]
         else:
-            statement = self._ordered(select(Material.id).where(where), query, sort)
+            certain = None
+            if certain_first(query, sort):
+                certain = SqlTranslator(chemistry, self.dialect, "certain").filter(query.filter)
+            statement = self._ordered(select(Material.id).where(where), query, sort, certain)
             page_ids = list(connection.execute(statement.limit(query.limit).offset(offset)).scalars())
         return total, page_ids, facets, translator.scores
 
@@ -466,7 +474,8 @@ class SqlBackend:
         """The same as ``_from_sql``, from the in-memory index of the generation ``connection`` reads."""
         from search.memory import Evaluator
 
-        evaluator = Evaluator(index, connection, self.chemistry, query.match)
+        chemistry = _Once(self.chemistry) if self.chemistry is not None else None
+        evaluator = Evaluator(index, connection, chemistry, query.match)
         mask = np.ones(index.size, dtype=bool)
         words = bool(query.text and query_words(query.text))
         if words:
@@ -489,7 +498,11 @@ class SqlBackend:
             page = matched[np.lexsort((index.name_rank[matched], -evaluator.score[matched]))]
         elif sort is None and words:
             relevance = index.relevance(query.text)
-            page = matched[np.lexsort((index.name_rank[matched], -relevance[matched]))]
+            keys = [index.name_rank[matched], -relevance[matched]]
+            if certain_first(query, sort):
+                certain = Evaluator(index, connection, chemistry, "certain").filter(query.filter)
+                keys.append(~certain[matched])
+            page = matched[np.lexsort(keys)]
         elif sort is None or sort.key == "name":
             page = index.name_order[mask[index.name_order]]
             if sort is not None and sort.descending:
@@ -569,6 +582,34 @@ class SqlBackend:
             )
             for i in page_ids
         ]
+
+
+class _Once:
+    """A chemistry index that answers each node once per search: a filter evaluated twice (once
+    as asked, once for certainty) runs its substructure search once."""
+
+    def __init__(self, chemistry) -> None:
+        self.chemistry = chemistry
+        self._found: dict = {}
+        self._arrays: dict = {}
+
+    def __call__(self, node):
+        if node not in self._found:
+            self._found[node] = self.chemistry(node)
+        return self._found[node]
+
+    def arrays(self, node):
+        if node not in self._arrays:
+            arrays = getattr(self.chemistry, "arrays", None)
+            if arrays is None:
+                found = self(node)
+                self._arrays[node] = (
+                    np.fromiter(found, dtype=np.int64, count=len(found)),
+                    np.fromiter(found.values(), dtype=float, count=len(found)),
+                )
+            else:
+                self._arrays[node] = arrays(node)
+        return self._arrays[node]
 
 
 def matched_measurement(row) -> MatchedMeasurement:

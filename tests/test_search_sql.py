@@ -187,13 +187,13 @@ def test_each_shown_measurement_says_whether_it_is_certain(semantics_backend):
 
 def test_under_relevance_certain_matches_come_before_possible_ones(semantics_backend):
     # "orthopaedic" is in no name: every match scores 0, so without certainty the order is by name
-    query = {"filter_text": "degradation_time < 12 month OR youngs_modulus < 200 GPa"}
-    ranked = semantics_backend.search(build_query(text="orthopaedic", **query))
+    either = "degradation_time < 12 month OR youngs_modulus < 200 GPa"
+    ranked = semantics_backend.search(build_query(text="orthopaedic", filter_text=either))
     assert [hit.name for hit in ranked.results] == ["Alpha", "Delta", "Zeta", "Gamma"]  # Gamma's >100: possible
     assert {hit.score for hit in ranked.results} == {0.0}
-    by_name = semantics_backend.search(build_query(text="orthopaedic", sort="name", **query))
+    by_name = semantics_backend.search(build_query(text="orthopaedic", sort="name", filter_text=either))
     assert [hit.name for hit in by_name.results] == ["Alpha", "Delta", "Gamma", "Zeta"]
-    certain = semantics_backend.search(build_query(text="orthopaedic", match="certain", **query))
+    certain = semantics_backend.search(build_query(text="orthopaedic", match="certain", filter_text=either))
     assert [hit.name for hit in certain.results] == ["Alpha", "Delta", "Zeta"]
 
 

@@ -45,6 +45,23 @@ def test_search_with_a_filter(page):
     page.shot("search-filter")
 
 
+def test_possible_matches_are_marked_and_can_be_left_out(page):
+    page.open("/?filter=tensile_strength+%3E+100+ksi")
+    before = int(page.page.locator("#results-title").inner_text().split()[0])
+    marked = page.page.locator(".result .possible")
+    assert marked.count() > 0 and "possible" in marked.first.inner_text()
+    page.shot("search-possible")
+    page.page.check("input[name=match]")
+    page.page.click("form[role=search] button[type=submit]")
+    page.page.wait_for_url(re.compile(r"match=certain"))
+    after = int(page.page.locator("#results-title").inner_text().split()[0])
+    assert 0 < after < before
+    assert page.page.locator(".result .possible").count() == 0
+    facet = page.page.locator(".facet a").first.get_attribute("href") or ""
+    assert parse_qs(urlsplit(facet).query)["match"] == ["certain"]  # a facet keeps the choice
+    page.shot("search-certain")
+
+
 def test_a_facet_narrows_the_search(page):
     page.open("/?filter=has+youngs_modulus")
     before = int(page.page.locator("#results-title").inner_text().split()[0])

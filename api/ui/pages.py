@@ -118,7 +118,9 @@ def _value(text: str) -> str:
     return text if _BARE_WORD.match(text) else '"' + text.replace('"', "") + '"'
 
 
-def facet_links(facets: Mapping[str, list[FacetValue]], q: str, filter_text: str) -> list[dict[str, Any]]:
+def facet_links(
+    facets: Mapping[str, list[FacetValue]], q: str, filter_text: str, match: str | None = None
+) -> list[dict[str, Any]]:
     """Each facet value as a link to the same search narrowed by it."""
     vocabulary = get_vocabulary()
     titles = {
@@ -147,7 +149,11 @@ def facet_links(facets: Mapping[str, list[FacetValue]], q: str, filter_text: str
             active = clause in filter_text
             params = {
                 k: v
-                for k, v in (("q", q), ("filter", filter_text if active else with_clause(filter_text, clause)))
+                for k, v in (
+                    ("q", q),
+                    ("filter", filter_text if active else with_clause(filter_text, clause)),
+                    ("match", match),
+                )
                 if v
             }
             links.append({"label": label, "count": facet.count, "href": "/?" + urlencode(params), "active": active})
@@ -178,6 +184,9 @@ def result_rows(engine: Engine, result: SearchResult, units: Mapping[str, str]) 
     rows = []
     for hit in result.results:
         matched = list(dict.fromkeys(m.property for m in hit.measurements))
+        # a property the filter matched only possibly (a bound or a wide range meets it): marked so
+        certain = {m.property for m in hit.measurements if m.certainty == "certain"}
+        possible = {m.property for m in hit.measurements if m.certainty == "possible"} - certain
         have = spans.get(hit.id, {})
         keys = [k for k in (*matched, *KEY_PROPERTIES) if k in have]
         keys = list(dict.fromkeys(keys))[:SHOWN_PER_RESULT] or sorted(have)[:SHOWN_PER_RESULT]
@@ -185,7 +194,9 @@ def result_rows(engine: Engine, result: SearchResult, units: Mapping[str, str]) 
         for key in keys:
             shown = Shown.of(key, units)
             if shown is not None:
-                values.append({"name": shown.prop.name, "text": shown.span_text(*have[key])})
+                values.append(
+                    {"name": shown.prop.name, "text": shown.span_text(*have[key]), "possible": key in possible}
+                )
         term = classes.get(hit.material_class or "")
         rows.append(
             {

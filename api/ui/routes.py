@@ -9,7 +9,7 @@ import re
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -82,6 +82,7 @@ def search_page(
     filter: Annotated[str | None, Query(max_length=params.FILTER_MAX)] = None,
     sort: Annotated[str | None, Query(max_length=params.SORT_MAX)] = None,
     cursor: Annotated[str | None, Query(max_length=params.CURSOR_MAX)] = None,
+    match: Annotated[Literal["possible", "certain"], Query()] = "possible",
 ) -> HTMLResponse:
     """Search: free text and the filter language; facets add to the filter; the URL holds it all.
     Without words, the materials with the most to show (a Young's modulus) come first."""
@@ -98,6 +99,8 @@ def search_page(
         "sorts": sorts,
         "sort": sort,
         "sort_param": None if sort == sorts[0][0] else sort,
+        "match": match,
+        "match_param": match if match == "certain" else None,
     }
     try:
         query = build_query(
@@ -107,6 +110,7 @@ def search_page(
             limit=PAGE_SIZE,
             sort=pages.effective_sort(sort, bool(q)),
             cursor=cursor or None,
+            match=match,
         )
         offset = decode_cursor(query)
         result = search.search(query)
@@ -119,7 +123,7 @@ def search_page(
         offset=offset,
         previous_cursor=encode_cursor(query, max(0, offset - PAGE_SIZE)) if offset > 0 else None,
         rows=pages.result_rows(engine, result, units),
-        facets=pages.facet_links(result.facets, q, filter),
+        facets=pages.facet_links(result.facets, q, filter, match=context["match_param"]),
     )
     return render(request, "search.html", context)
 

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from api.problems import ProblemError
 from biomatdb.apikeys import KeyHolder, authenticate
@@ -22,11 +23,11 @@ from biomatdb.settings import Settings
 from search.chemistry import ChemistryIndex
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
@@ -35,11 +36,11 @@ def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Sess
         yield session
 
 
-def get_search(request: Request) -> Any:
+async def get_search(request: Request) -> Any:
     return request.app.state.search
 
 
-def get_chemistry(request: Request) -> ChemistryIndex:
+async def get_chemistry(request: Request) -> ChemistryIndex:
     return request.app.state.chemistry
 
 
@@ -56,14 +57,19 @@ _bearer = HTTPBearer(
 )
 
 
-def get_key_holder(
+async def get_key_holder(
     engine: EngineDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> KeyHolder | None:
-    """The holder of the request's key, or None when there is no valid one."""
+    """The holder of the request's key, or None when there is no valid one; the key is looked up
+    in a worker thread (a database read), a request without one costs no thread hop."""
     if credentials is None or not credentials.credentials:
         return None
+    return await run_in_threadpool(_authenticate, engine, credentials.credentials)
+
+
+def _authenticate(engine: Engine, key: str) -> KeyHolder | None:
     with engine.connect() as connection:
-        return authenticate(connection, credentials.credentials)
+        return authenticate(connection, key)
 
 
 KeyHolderDep = Annotated[KeyHolder | None, Depends(get_key_holder)]
@@ -71,12 +77,12 @@ KeyHolderDep = Annotated[KeyHolder | None, Depends(get_key_holder)]
 _UNAUTHORIZED = "this route needs a valid API key, sent as 'Authorization: Bearer <key>'"
 
 
-def require_role(role: str, *, write: bool = False) -> Callable[..., KeyHolder]:
+def require_role(role: str, *, write: bool = False) -> Callable[..., Awaitable[KeyHolder]]:
     """A dependency admitting keys with ``role`` (or a higher one): 401 without a valid key,
     403 with a key that lacks the role. Unknown, malformed and revoked keys read alike. A
     ``write`` route is refused (403) to everyone while the service runs read-only."""
 
-    def dependency(settings: SettingsDep, holder: KeyHolderDep) -> KeyHolder:
+    async def dependency(settings: SettingsDep, holder: KeyHolderDep) -> KeyHolder:
         if write and settings.read_only:
             raise ProblemError(403, "this BiomatDB runs read-only; writes are turned off", code="read-only")
         if holder is None:
@@ -98,8 +104,9 @@ CuratorWriteDep = Annotated[KeyHolder, Depends(require_role("curator", write=Tru
 CuratorDep = Annotated[KeyHolder, Depends(require_role("curator"))]
 
 
-def rate_limited(request: Request, holder: KeyHolderDep) -> None:
-    """The public routes' rate limit, per API key when a valid one is sent, else per client address."""
+async def rate_limited(request: Request, holder: KeyHolderDep) -> None:
+    """The public routes' rate limit, per API key when a valid one is sent, else per client address
+    (counted in memory: no I/O, so on the event loop, not a worker thread)."""
     limiter = request.app.state.limiter
     if limiter is None:
         return

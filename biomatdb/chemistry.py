@@ -116,6 +116,14 @@ def structure_size_problem(smiles: str, limits: StructureLimits) -> str | None:
     return None
 
 
+@lru_cache(maxsize=256)
+def parse_query_structure(text: str, limits: StructureLimits = StructureLimits()) -> Structure:
+    """``parse_structure`` of a query's SMILES, remembered (a failure is not): a similarity search
+    parses its SMILES twice (the filter parser checks it, the chemistry index takes its
+    fingerprint), and a user pages through the same query again."""
+    return parse_structure(text, limits=limits)
+
+
 def parse_structure(
     text: str, *, placeholders: tuple[str, ...] = (), limits: StructureLimits = StructureLimits()
 ) -> Structure:

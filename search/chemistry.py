@@ -26,7 +26,7 @@ from rdkit import Chem, DataStructs
 from rdkit.Chem import rdSubstructLibrary
 from sqlalchemy import Engine, select
 
-from biomatdb.chemistry import StructureLimits, fingerprint, parse_structure, structure_size_problem
+from biomatdb.chemistry import StructureLimits, fingerprint, parse_query_structure, structure_size_problem
 from biomatdb.db import core_generation
 from biomatdb.errors import QueryError, StructureError
 from biomatdb.models import ChemicalStructure, Material
@@ -54,7 +54,7 @@ def query_pattern(pattern: str, limits: StructureLimits = StructureLimits()) -> 
 
 def query_fingerprint(smiles: str, limits: StructureLimits = StructureLimits()) -> DataStructs.ExplicitBitVect:
     try:
-        structure = parse_structure(smiles, limits=limits)
+        structure = parse_query_structure(smiles, limits)
     except StructureError as exc:
         raise QueryError(exc.message, type="structure-error") from exc
     return DataStructs.CreateFromBinaryText(structure.fingerprint)

@@ -462,11 +462,11 @@ class _ToModel(Transformer_NonRecursive):
         smiles = string[1:-1].strip()
         from rdkit import rdBase
 
-        from biomatdb.chemistry import parse_structure
+        from biomatdb.chemistry import parse_query_structure
 
         with rdBase.CaptureErrorLog() as capture:
             try:
-                parse_structure(smiles)
+                parse_query_structure(smiles)
             except StructureError as exc:
                 reason, offset = _rdkit_reason(capture.messages)
                 message = f"invalid SMILES {smiles!r}: {reason}" if reason else exc.message

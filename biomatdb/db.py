@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import threading
 import weakref
 from collections.abc import Callable
@@ -128,9 +129,14 @@ def sync_vocabulary(connection) -> None:
 
 
 def bump_generation(connection) -> None:
-    """Move the core's generation on, inside the transaction that changes its materials."""
+    """Move the core's generation on, inside the transaction that changes its materials, by a
+    random step: what is derived from the core (search, facet, chemistry indexes) is kept per
+    generation and compared by equality, and a core restored from a backup and then changed
+    again must not reach a number that an index of the lost state was built at (counting by one,
+    it did: a search then answered from the old core)."""
     state = models.CoreState.__table__
-    connection.execute(update(state).where(state.c.id == 1).values(generation=state.c.generation + 1))
+    step = 1 + secrets.randbelow(2**31)
+    connection.execute(update(state).where(state.c.id == 1).values(generation=state.c.generation + step))
 
 
 def read_snapshot(connection: Connection) -> Connection:

@@ -102,25 +102,25 @@ class Words:
 
 @dataclass(frozen=True)
 class Codes:
-    """A text column as integer codes of its lower-cased values (-1: not recorded), compared
-    case-insensitively as the SQL backend's ``lower(column) = value`` compares."""
+    """A text column as integer codes (-1: not recorded) of its values as the database's own
+    ``lower()`` gave them, so that ``equals`` compares exactly as the SQL backend's
+    ``lower(column) = value.lower()``: SQLite's lower() folds ASCII letters only, PostgreSQL's
+    by its ctype, and a copy in Python would differ from either."""
 
     codes: np.ndarray
     index: dict[str, int]
 
     @classmethod
-    def build(cls, values) -> Codes:
-        raw_codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
-        lowered = [str(value).lower() for value in uniques]
-        index: dict[str, int] = {}
-        remap = np.array([index.setdefault(value, len(index)) for value in lowered] + [-1], dtype=np.int32)
-        return cls(codes=remap[raw_codes], index=index)  # the sentinel -1 takes the last entry: -1
+    def build(cls, lowered) -> Codes:
+        raw_codes, uniques = pd.factorize(pd.Series(lowered, dtype=object), use_na_sentinel=True)
+        index = {str(value): code for code, value in enumerate(uniques)}
+        return cls(codes=raw_codes.astype(np.int32), index=index)
 
     def known(self) -> np.ndarray:
         return self.codes >= 0
 
     def equals(self, value: str) -> np.ndarray:
-        code = self.index.get(str(value).casefold())
+        code = self.index.get(str(value).lower())
         if code is None:
             return np.zeros(len(self.codes), dtype=bool)
         return self.codes == code
@@ -259,8 +259,8 @@ def build(connection, generation: int) -> MemoryIndex:
             Material.id,
             Material.public_id,
             Material.name_key,
-            Material.material_class,
-            Material.origin,
+            func.lower(Material.material_class),
+            func.lower(Material.origin),
             Material.biodegradable,
             Material.search_text,
             Material.search_name,
@@ -325,7 +325,7 @@ def build(connection, generation: int) -> MemoryIndex:
     by_id = np.argsort(rows["id"])
     cursor = _raw(
         connection,
-        select(Measurement.id, *(getattr(Measurement, name) for name in _TEXT_CONDITIONS)).where(
+        select(Measurement.id, *(func.lower(getattr(Measurement, name)) for name in _TEXT_CONDITIONS)).where(
             or_(*(getattr(Measurement, name).is_not(None) for name in _TEXT_CONDITIONS))
         ),
     )
@@ -478,7 +478,7 @@ class Evaluator:
 
     def _dataset_ids(self, name: str) -> np.ndarray:
         return np.fromiter(
-            self.connection.execute(select(Dataset.id).where(func.lower(Dataset.name) == name.casefold())).scalars(),
+            self.connection.execute(select(Dataset.id).where(func.lower(Dataset.name) == name.lower())).scalars(),
             dtype=np.int64,
         )
 
@@ -499,7 +499,7 @@ class Evaluator:
         if c.field == "dataset":
             holds = np.isin(index.dataset_id[start:stop], self._dataset_ids(str(c.value)))
         elif c.field == "source":
-            wanted = str(c.value).casefold()
+            wanted = str(c.value).lower()
             ids = np.fromiter(
                 self.connection.execute(
                     select(Source.id).where(
@@ -511,7 +511,7 @@ class Evaluator:
             holds = np.isin(index.source_id[start:stop], ids)
         else:
             holds = index.conditions[c.field].codes[start:stop] == index.conditions[c.field].index.get(
-                str(c.value).casefold(), -2
+                str(c.value).lower(), -2
             )
         if c.op == "=":
             return holds
@@ -588,10 +588,10 @@ class MemoryIndexes:
         return "building" if engine in self._building else "stale"
 
     def _keep(self, engine: Engine, value: MemoryIndex) -> None:
+        """The newest build replaces the one before, whatever its generation: a restored core's
+        generation may be lower (refusing it made the build thread rebuild without end)."""
         with self._lock:
-            cached = self._values.get(engine)
-            if cached is None or cached.generation <= value.generation:
-                self._values[engine] = value
+            self._values[engine] = value
 
     def start(self, engine: Engine) -> threading.Thread | None:
         """Build the engine's index in the background unless a build is running."""

@@ -32,7 +32,7 @@ def test_words_find_whole_words_and_every_word_with_a_prefix():
 
 
 def test_codes_compare_without_case_and_never_match_what_is_not_recorded():
-    codes = Codes.build(["PBS", None, "pbs", "Saline", None])
+    codes = Codes.build(["pbs", None, "pbs", "saline", None])  # as the database's lower() gave them
     assert codes.equals("Pbs").tolist() == [True, False, True, False, False]
     assert codes.equals("water").tolist() == [False] * 5
     assert codes.known().tolist() == [True, False, True, True, False]
@@ -108,3 +108,72 @@ def test_the_index_is_off_in_settings_and_for_the_cli(sqlite_engine):
     assert make_backend(Settings(), sqlite_engine).memory is None  # a one-shot CLI search: SQL
     assert make_backend(Settings(), sqlite_engine, memory=True).memory is not None
     assert make_backend(Settings(search_memory_index=False), sqlite_engine, memory=True).memory is None
+
+
+CONDITIONS_CSV = (
+    "Material,Class,Property,Value,Unit,Medium,Source\n"
+    "Alpha,polymer,tensile strength,60,MPa,ÉTHANOL,Review fixture\n"
+    "Beta,polymer,tensile strength,60,MPa,éthanol,Review fixture\n"
+    "Gamma,polymer,tensile strength,60,MPa,Straße,Review fixture\n"
+    "Delta,polymer,tensile strength,60,MPa,STRASSE,Review fixture\n"
+    "Epsilon,polymer,tensile strength,60,MPa,PBS,Review fixture\n"
+)
+
+
+@pytest.mark.parametrize(
+    "filter_text",
+    [
+        "tensile_strength > 1 MPa WHERE medium = éthanol",
+        "tensile_strength > 1 MPa WHERE medium = ÉTHANOL",
+        "tensile_strength > 1 MPa WHERE medium != éthanol",
+        "tensile_strength > 1 MPa WHERE medium = Straße",
+        "tensile_strength > 1 MPa WHERE medium = strasse",
+        "tensile_strength > 1 MPa WHERE medium = pbs",
+    ],
+)
+def test_text_conditions_compare_as_the_database_lowers_them(engine, tmp_path, filter_text):
+    """The index keeps the database's own lower() of each value: the answer never depends on
+    whether a search ran in SQL or from the index (SQLite folds ASCII letters only)."""
+    data = tmp_path / "conditions.csv"
+    data.write_text(CONDITIONS_CSV, encoding="utf-8")
+    assert ingest_file(engine, data).loaded
+    query = build_query(filter_text=filter_text, sort="name", limit=10)
+    in_sql = SqlBackend(engine).search(query)
+    in_memory = SqlBackend(engine, memory=MemoryIndexes(), wait_for_memory=True).search(query)
+    assert [h.name for h in in_memory.results] == [h.name for h in in_sql.results]
+    if "Straße" in filter_text:  # a value with ß is found as written (casefold made it "ss")
+        assert "Gamma" in {h.name for h in in_sql.results}
+    if filter_text.endswith("pbs"):
+        assert [h.name for h in in_sql.results] == ["Epsilon"]
+
+
+def test_a_core_whose_generation_went_back_gets_its_index(sqlite_engine):
+    """A restored core may read a lower generation than the index kept: the next build replaces it
+    (it was refused, and the build thread rebuilt without end)."""
+    assert ingest_file(sqlite_engine, SEMANTICS_CSV).loaded
+    indexes = MemoryIndexes()
+    backend = SqlBackend(sqlite_engine, memory=indexes)
+    calls = _counting(backend)
+    query = build_query(filter_text="has density")
+    backend.search(query)
+    _wait_until_current(indexes, sqlite_engine)
+    with sqlite_engine.begin() as connection:
+        connection.execute(text("UPDATE core_state SET generation = generation - 5 WHERE id = 1"))
+    backend.search(query)  # in SQL: the index is of another generation
+    _wait_until_current(indexes, sqlite_engine, seconds=30)
+    indexes.join(sqlite_engine, timeout=30)
+    assert backend.search(query).total == 3 and calls["memory"] >= 1
+
+
+def test_each_change_moves_the_generation_to_a_number_not_reached_by_counting(sqlite_engine):
+    """A backup restored and changed again must not land on a generation an index of the lost
+    state was built at: the generation moves by a random step."""
+    from biomatdb.db import bump_generation
+
+    steps = set()
+    for _ in range(3):
+        with sqlite_engine.begin() as connection:
+            before = core_generation(connection)
+            bump_generation(connection)
+            steps.add(core_generation(connection) - before)
+    assert all(step >= 1 for step in steps) and len(steps) == 3

@@ -87,7 +87,9 @@ def _not(expression: ColumnElement[bool]) -> ColumnElement[bool]:
 
 
 def _text_equals(column, value: str) -> ColumnElement[bool]:
-    return and_(column.is_not(None), func.lower(column) == str(value).casefold())
+    # lower() on both sides, never casefold(): casefold turns "ß" into "ss", which no database's
+    # lower() does, so a value stored with "ß" could not be found even as written
+    return and_(column.is_not(None), func.lower(column) == str(value).lower())
 
 
 class SqlTranslator:
@@ -140,7 +142,7 @@ class SqlTranslator:
             holds = exists().where(
                 Measurement.material_id == Material.id,
                 Measurement.dataset_id.in_(
-                    select(Dataset.id).where(func.lower(Dataset.name) == str(node.value).casefold())
+                    select(Dataset.id).where(func.lower(Dataset.name) == str(node.value).lower())
                 ),
             )
         return holds if node.op == "=" else _not(holds)
@@ -246,11 +248,9 @@ def condition(c: Condition) -> ColumnElement[bool]:
         compare = {"<": t < low, "<=": t <= high, ">": t > high, ">=": t >= low}[c.op]
         return and_(known, compare)
     if c.field == "dataset":
-        holds = Measurement.dataset_id.in_(
-            select(Dataset.id).where(func.lower(Dataset.name) == str(c.value).casefold())
-        )
+        holds = Measurement.dataset_id.in_(select(Dataset.id).where(func.lower(Dataset.name) == str(c.value).lower()))
     elif c.field == "source":
-        wanted = str(c.value).casefold()
+        wanted = str(c.value).lower()
         # a measurement without a source is not from it: two-valued, so that ``!=`` holds there
         holds = and_(
             Measurement.source_id.is_not(None),

@@ -20,6 +20,14 @@ from biomatdb.models import Dataset, Material, MaterialApplication, Measurement,
 from search.model import FacetValue
 
 
+def locate(sorted_ids: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The positions in ``sorted_ids`` of those ``ids`` it holds, and which ids those are."""
+    positions = np.searchsorted(sorted_ids, ids)
+    inside = positions < len(sorted_ids)
+    inside[inside] = sorted_ids[positions[inside]] == ids[inside]
+    return positions[inside], inside
+
+
 @dataclass(frozen=True)
 class _Pairs:
     """One facet as (material position, value code) pairs, each pair once."""
@@ -35,11 +43,8 @@ class FacetIndex:
     facets: dict[str, _Pairs]
 
     def count(self, matched_ids: np.ndarray, names: list[str]) -> dict[str, list[FacetValue]]:
-        positions = np.searchsorted(self.material_ids, matched_ids)
-        known = positions < len(self.material_ids)
-        known[known] = self.material_ids[positions[known]] == matched_ids[known]
         selected = np.zeros(len(self.material_ids), dtype=bool)
-        selected[positions[known]] = True
+        selected[locate(self.material_ids, matched_ids)[0]] = True
         out = {}
         for name in names:
             pairs = self.facets[name]

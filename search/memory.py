@@ -36,6 +36,7 @@ from sqlalchemy import Engine, case, func, literal, or_, select
 from biomatdb.db import core_generation, read_snapshot
 from biomatdb.models import QUALITATIVE, Dataset, Material, MaterialApplication, Measurement, Source
 from biomatdb.searchtext import RELEVANCE_WEIGHTS, query_words
+from search.facets import locate
 from search.model import (
     And,
     Condition,
@@ -170,10 +171,7 @@ class MemoryIndex:
 
     def locate(self, material_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The positions of those ids that are materials of this generation, and which ids those are."""
-        positions = np.searchsorted(self.material_ids, material_ids)
-        inside = positions < self.size
-        inside[inside] = self.material_ids[positions[inside]] == material_ids[inside]
-        return positions[inside], inside
+        return locate(self.material_ids, material_ids)
 
     # --- text ----------------------------------------------------------------------------
 
@@ -459,12 +457,7 @@ class Evaluator:
             from biomatdb.errors import QueryError
 
             raise QueryError("this search backend has no chemistry index", type="unsupported")
-        arrays = getattr(self.chemistry, "arrays", None)
-        if arrays is not None:
-            ids, scores = arrays(node)
-        else:  # a chemistry callable of the SQL backend's kind
-            found = self.chemistry(node)
-            ids, scores = np.fromiter(found, dtype=np.int64, count=len(found)), np.fromiter(found.values(), float)
+        ids, scores = self.chemistry.arrays(node)  # the SQL backend's ``_Once``: arrays from any chemistry index
         positions, inside = self.index.locate(ids)
         scores = scores[inside]
         if isinstance(node, Similarity):

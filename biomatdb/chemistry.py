@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
 from rdkit import Chem, DataStructs, RDLogger
 from rdkit.Chem import Descriptors, rdFingerprintGenerator, rdMolDescriptors
 
@@ -77,6 +78,23 @@ def _fingerprint_generator():
 
 def fingerprint(mol: Chem.Mol) -> DataStructs.ExplicitBitVect:
     return _fingerprint_generator().GetFingerprint(mol)
+
+
+def packed_fingerprint(bits: DataStructs.ExplicitBitVect) -> bytes:
+    """A fingerprint as it is stored: ``FINGERPRINT_BITS / 8`` bytes, bit ``i`` in byte ``i // 8``
+    at position ``i % 8`` (least significant first). The search index reads every structure's
+    bits straight into one numpy array, with no RDKit object per structure."""
+    return bytes.fromhex(DataStructs.BitVectToFPSText(bits))
+
+
+def unpacked_fingerprint(packed: bytes) -> DataStructs.ExplicitBitVect:
+    """The RDKit bit vector of a stored (packed) fingerprint."""
+    return DataStructs.CreateFromFPSText(packed.hex())
+
+
+def fingerprint_on_bits(packed: bytes) -> list[int]:
+    """The positions of a stored (packed) fingerprint's set bits, in increasing order."""
+    return np.flatnonzero(np.unpackbits(np.frombuffer(packed, dtype=np.uint8), bitorder="little")).tolist()
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +170,7 @@ def parse_structure(
         formula=_ATTACHMENTS.sub("", rdMolDescriptors.CalcMolFormula(mol)),
         molecular_weight=float(Descriptors.MolWt(mol)),  # type: ignore[attr-defined]  # set at import, unstubbed
         is_repeat_unit=is_repeat_unit,
-        fingerprint=DataStructs.BitVectToBinaryText(fingerprint(mol)),
+        fingerprint=packed_fingerprint(fingerprint(mol)),
         pattern_fingerprint=DataStructs.BitVectToBinaryText(pattern_fingerprint(mol)),
     )
 

@@ -131,6 +131,7 @@ class ChemicalStructure(Base):
     formula: Mapped[str | None] = mapped_column(String(255))
     molecular_weight: Mapped[float | None] = mapped_column(Float)
     is_repeat_unit: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the Morgan fingerprint, packed (``biomatdb.chemistry.packed_fingerprint``; since 0012)
     fingerprint: Mapped[bytes | None] = mapped_column(LargeBinary)
     # RDKit's pattern fingerprint, which screens substructure searches (None: stored before 0007)
     pattern_fingerprint: Mapped[bytes | None] = mapped_column(LargeBinary)

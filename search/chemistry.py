@@ -1,8 +1,8 @@
 """Chemistry search in process: substructure and similarity over the core's structures.
 
 The structures and their stored Morgan fingerprints are held in memory per process (an
-RDKit ``SubstructLibrary`` with pattern fingerprints for screening, and the fingerprint
-list for ``BulkTanimotoSimilarity``) and rebuilt when the core's structures or their
+RDKit ``SubstructLibrary`` with pattern fingerprints for screening, and every Morgan
+fingerprint's bits in one numpy array for Tanimoto similarity) and rebuilt when the core's structures or their
 materials change. Every backend resolves ``Substructure``/``Similarity`` nodes through
 this one index, so the answers are the same everywhere.
 
@@ -26,7 +26,14 @@ from rdkit import Chem, DataStructs
 from rdkit.Chem import rdSubstructLibrary
 from sqlalchemy import Engine, select
 
-from biomatdb.chemistry import StructureLimits, fingerprint, parse_query_structure, structure_size_problem
+from biomatdb.chemistry import (
+    FINGERPRINT_BITS,
+    StructureLimits,
+    fingerprint,
+    packed_fingerprint,
+    parse_query_structure,
+    structure_size_problem,
+)
 from biomatdb.db import core_generation
 from biomatdb.errors import QueryError, StructureError
 from biomatdb.models import ChemicalStructure, Material
@@ -52,19 +59,38 @@ def query_pattern(pattern: str, limits: StructureLimits = StructureLimits()) -> 
     return mol
 
 
-def query_fingerprint(smiles: str, limits: StructureLimits = StructureLimits()) -> DataStructs.ExplicitBitVect:
+def query_fingerprint(smiles: str, limits: StructureLimits = StructureLimits()) -> bytes:
+    """The packed Morgan fingerprint of a query's SMILES (``biomatdb.chemistry.packed_fingerprint``)."""
     try:
         structure = parse_query_structure(smiles, limits)
     except StructureError as exc:
         raise QueryError(exc.message, type="structure-error") from exc
-    return DataStructs.CreateFromBinaryText(structure.fingerprint)
+    return structure.fingerprint
+
+
+_WORDS = FINGERPRINT_BITS // 64
+
+
+def packed_rows(packed: list[bytes]) -> np.ndarray:
+    """Packed fingerprints as one ``(n, FINGERPRINT_BITS / 64)`` array of 64-bit words."""
+    return np.frombuffer(b"".join(packed), dtype=np.uint64).reshape(len(packed), _WORDS)
+
+
+def tanimoto(rows: np.ndarray, row_counts: np.ndarray, probe: bytes) -> np.ndarray:
+    """Tanimoto of ``probe`` to every row: common bits over bits in either, 0 where both are
+    empty, the same doubles as RDKit's ``BulkTanimotoSimilarity`` (a test compares them)."""
+    query = np.frombuffer(probe, dtype=np.uint64)
+    common = np.bitwise_count(rows & query).sum(axis=1, dtype=np.int64)
+    either = row_counts + int(np.bitwise_count(query).sum()) - common
+    return np.divide(common, either, out=np.zeros(len(common)), where=either > 0)
 
 
 @dataclass
 class _Snapshot:
     signature: tuple
     library: rdSubstructLibrary.SubstructLibrary
-    fingerprints: list
+    fingerprints: np.ndarray  # (structures, words): every structure's packed Morgan bits
+    fingerprint_counts: np.ndarray  # the number of set bits of each
     materials_of: list[list[int]]  # structure index -> material ids
     # the same, flat: every material with a structure, and its structure's index
     material_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
@@ -153,27 +179,30 @@ class ChemistryIndex:
             ).all()
         holder = rdSubstructLibrary.CachedTrustedSmilesMolHolder()
         patterns = rdSubstructLibrary.PatternHolder()
-        fingerprints, materials_of = [], []
+        fingerprints: list[bytes] = []
+        materials_of = []
         for structure_id, smiles, stored, stored_pattern in rows:
             if stored is None or stored_pattern is None:
                 mol = Chem.MolFromSmiles(smiles)
                 if mol is None:  # stored structures were all parsed at ingest; one that no longer parses is skipped
                     continue
-                morgan = DataStructs.CreateFromBinaryText(stored) if stored else fingerprint(mol)
+                morgan = stored or packed_fingerprint(fingerprint(mol))
                 screen = (
                     DataStructs.CreateFromBinaryText(stored_pattern)
                     if stored_pattern
                     else patterns.MakeFingerprint(mol)
                 )
             else:
-                morgan = DataStructs.CreateFromBinaryText(stored)
+                morgan = stored
                 screen = DataStructs.CreateFromBinaryText(stored_pattern)
             holder.AddSmiles(smiles)
             patterns.AddFingerprint(screen)
             fingerprints.append(morgan)
             materials_of.append(materials[structure_id])
         library = rdSubstructLibrary.SubstructLibrary(holder, patterns)
-        return _Snapshot(signature, library, fingerprints, materials_of)
+        bits = packed_rows(fingerprints)
+        counts = np.bitwise_count(bits).sum(axis=1, dtype=np.int64)
+        return _Snapshot(signature, library, bits, counts, materials_of)
 
     def substructure(self, pattern: str) -> dict[int, float]:
         """Materials whose structure contains ``pattern``; each scores 1.0."""
@@ -208,7 +237,7 @@ class ChemistryIndex:
     def _similarity(self, smiles: str, threshold: float) -> tuple[np.ndarray, np.ndarray]:
         probe = query_fingerprint(smiles, self.limits)
         snapshot = self.snapshot()
-        scores = np.asarray(DataStructs.BulkTanimotoSimilarity(probe, snapshot.fingerprints))
+        scores = tanimoto(snapshot.fingerprints, snapshot.fingerprint_counts, probe)
         per_material = scores[snapshot.structure_of]
         kept = per_material >= threshold
         return snapshot.material_ids[kept], np.round(per_material[kept], 6)

@@ -128,3 +128,61 @@ def test_the_index_is_kept_until_the_core_generation_moves(loaded, tmp_path):
         )
     assert index.substructure("[Si]") == {}
     assert index._snapshot is not second
+
+
+def test_tanimoto_over_packed_bits_is_rdkits_bulk_tanimoto(fixtures_sqlite):
+    """The index's numpy Tanimoto gives the same doubles as RDKit's BulkTanimotoSimilarity, for
+    every structure of the fixtures against probes that share many, few and no bits with them."""
+    from rdkit import DataStructs
+
+    from biomatdb.chemistry import unpacked_fingerprint
+    from biomatdb.db import make_engine
+    from search.chemistry import query_fingerprint, tanimoto
+
+    engine = make_engine(f"sqlite:///{fixtures_sqlite.location}")
+    try:
+        snapshot = ChemistryIndex(engine).snapshot()
+    finally:
+        engine.dispose()
+    assert len(snapshot.fingerprints) > 1000
+    vectors = [unpacked_fingerprint(row.tobytes()) for row in snapshot.fingerprints]
+    for smiles in ("*CC(*)c1ccccc1", "*OC(C)C(=O)*", "*O[Si](C)(C)*", "[Na+].[Cl-]", "*"):
+        probe = query_fingerprint(smiles)
+        expected = DataStructs.BulkTanimotoSimilarity(unpacked_fingerprint(probe), vectors)
+        assert tanimoto(snapshot.fingerprints, snapshot.fingerprint_counts, probe).tolist() == expected
+
+
+def test_migration_0012_packs_fingerprints_stored_as_rdkit_text(sqlite_engine):
+    """A core whose fingerprints were stored in RDKit's binary text (before 0012) answers the same
+    similarity after the migration, and the migration down writes the text form back."""
+    from alembic import command
+    from rdkit import DataStructs
+    from sqlalchemy import select
+
+    from biomatdb.chemistry import packed_fingerprint, unpacked_fingerprint
+    from biomatdb.db import alembic_config, core_generation
+    from biomatdb.models import ChemicalStructure
+
+    assert ingest_file(sqlite_engine, SEMANTICS_CSV).ok
+    with sqlite_engine.connect() as connection:
+        packed = dict(connection.execute(select(ChemicalStructure.id, ChemicalStructure.fingerprint)).all())
+    expected = ChemistryIndex(sqlite_engine).similarity("*CC(*)c1ccccc1C", 0.3)
+    config = alembic_config(sqlite_engine)
+    with sqlite_engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0011")
+    with sqlite_engine.connect() as connection:
+        texts = dict(connection.execute(select(ChemicalStructure.id, ChemicalStructure.fingerprint)).all())
+        before = core_generation(connection)
+    assert texts.keys() == packed.keys()
+    for structure_id, text in texts.items():
+        assert text == DataStructs.BitVectToBinaryText(unpacked_fingerprint(packed[structure_id]))
+    with sqlite_engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    with sqlite_engine.connect() as connection:
+        assert dict(connection.execute(select(ChemicalStructure.id, ChemicalStructure.fingerprint)).all()) == packed
+        assert core_generation(connection) != before
+    assert {structure_id: len(bits) for structure_id, bits in packed.items()} == dict.fromkeys(packed, 256)
+    assert packed_fingerprint(unpacked_fingerprint(next(iter(packed.values())))) == next(iter(packed.values()))
+    assert ChemistryIndex(sqlite_engine).similarity("*CC(*)c1ccccc1C", 0.3) == expected

@@ -33,8 +33,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from rdkit import DataStructs
-
+from biomatdb.chemistry import fingerprint_on_bits
 from biomatdb.errors import QueryError
 from biomatdb.identity import is_derived_key
 from biomatdb.models import QUALITATIVE
@@ -157,10 +156,10 @@ def measurement_interval(qualifier: str, value_min: float | None, value_max: flo
 
 
 def fingerprint_bits(fingerprint: bytes | None) -> list[int]:
-    """On-bit positions of a stored fingerprint (``ExplicitBitVect.ToBinary()``)."""
+    """On-bit positions of a stored (packed) fingerprint."""
     if not fingerprint:
         return []
-    return list(DataStructs.CreateFromBinaryText(fingerprint).GetOnBits())
+    return fingerprint_on_bits(fingerprint)
 
 
 def measurement_document(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from biomatdb.identity import (
     source_rank,
 )
 from biomatdb.models import (
+    BiologicalEvaluation,
     ChemicalStructure,
     CompositionComponent,
     Dataset,
@@ -386,6 +387,9 @@ def merge_into(connection: Connection, kept: int, merged: list[int]) -> None:
                 filled[column] = value
     connection.execute(update(Material).where(Material.id == kept).values(updated_at=now, **filled))
     connection.execute(update(Measurement).where(Measurement.material_id.in_(merged)).values(material_id=kept))
+    connection.execute(
+        update(BiologicalEvaluation).where(BiologicalEvaluation.material_id.in_(merged)).values(material_id=kept)
+    )
     connection.execute(
         update(MaterialRedirect).where(MaterialRedirect.material_id.in_(merged)).values(material_id=kept)
     )

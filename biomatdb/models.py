@@ -286,6 +286,55 @@ class Measurement(Base):
     source: Mapped[Source | None] = relationship()
 
 
+class BiologicalEvaluation(Base):
+    """What one test of a material found for one biological endpoint (docs/evidence.md): the
+    endpoint and outcome are vocabulary keys (``biomatdb/vocabulary/endpoints.toml``); a
+    quantitative result is the linked measurement. A dataset's records are written again at
+    each of its uploads; those of a measurement go with it."""
+
+    __tablename__ = "biological_evaluations"
+    __table_args__ = (
+        Index("ix_biological_evaluations_material", "material_id", "endpoint"),
+        Index("ix_biological_evaluations_endpoint", "endpoint", "outcome"),
+        Index("ix_biological_evaluations_dataset", "dataset_id"),
+        Index("ix_biological_evaluations_measurement", "measurement_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    material_id: Mapped[int] = mapped_column(ForeignKey("materials.id", ondelete="CASCADE"))
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    upload_id: Mapped[int | None] = mapped_column(ForeignKey("dataset_uploads.id", ondelete="SET NULL"))
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"))
+    measurement_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("measurements.id", ondelete="CASCADE")
+    )
+    endpoint: Mapped[str] = mapped_column(String(40))
+    outcome: Mapped[str | None] = mapped_column(String(40))
+    standard: Mapped[str | None] = mapped_column(String(200))
+    kind: Mapped[str | None] = mapped_column(String(16))  # in vitro, in vivo, clinical
+    model: Mapped[str | None] = mapped_column(String(200))  # the cell line, cell type, species or cohort as shown
+    model_key: Mapped[str | None] = mapped_column(String(64))  # its test-system vocabulary key, when it has one
+    species: Mapped[str | None] = mapped_column(String(64))
+    cellosaurus: Mapped[str | None] = mapped_column(String(16))
+    site: Mapped[str | None] = mapped_column(String(200))
+    contact_category: Mapped[str | None] = mapped_column(String(40))
+    contact_duration: Mapped[str | None] = mapped_column(String(16))
+    exposure: Mapped[str | None] = mapped_column(String(500))
+    exposure_kind: Mapped[str | None] = mapped_column(String(20))
+    method: Mapped[str | None] = mapped_column(String(200))
+    duration: Mapped[str | None] = mapped_column(String(200))  # as written
+    duration_min_days: Mapped[float | None] = mapped_column(Float)
+    duration_max_days: Mapped[float | None] = mapped_column(Float)
+    verbatim: Mapped[str | None] = mapped_column(Text)  # the result as written
+    source_row: Mapped[int | None] = mapped_column(Integer)
+    source_column: Mapped[str | None] = mapped_column(String(500))
+
+    material: Mapped[Material] = relationship()
+    dataset: Mapped[Dataset] = relationship()
+    source: Mapped[Source | None] = relationship()
+    measurement: Mapped[Measurement | None] = relationship()
+
+
 def has_value() -> ColumnElement[bool]:
     """The measurement has a value. A qualitative one (qualifier ``term``) has none, and no ends,
     which an interval test would read as (−∞, ∞): searches, ``has``, the property facet and

@@ -11,8 +11,10 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, delete, insert, literal, select, update
 
 from biomatdb.db import bump_generation
+from biomatdb.evaluations import remove_dataset_records
 from biomatdb.merge import refresh_names, vocabulary_name
 from biomatdb.models import (
+    BiologicalEvaluation,
     Dataset,
     DetailClaim,
     Material,
@@ -70,18 +72,20 @@ def retract_dataset(connection: Connection, dataset_id: int) -> Retraction:
                 ),
             )
         )
+    remove_dataset_records(connection, dataset_id)
     retracted = connection.execute(delete(Measurement).where(Measurement.dataset_id == dataset_id)).rowcount
     connection.execute(delete(DetailClaim).where(DetailClaim.dataset_id == dataset_id))
     # a material it touched that is left with no measurement and that no dataset names or describes
     # any more leaves, whoever created it (a merge may have joined another dataset's row to it)
     has_measurements = select(Measurement.id).where(Measurement.material_id == Material.id).exists()
     has_claims = select(DetailClaim.material_id).where(DetailClaim.material_id == Material.id).exists()
+    has_evidence = select(BiologicalEvaluation.id).where(BiologicalEvaluation.material_id == Material.id).exists()
     orphans: list[int] = []
     for start in range(0, len(affected), _BATCH):
         orphans += (
             connection.execute(
                 select(Material.id).where(
-                    Material.id.in_(affected[start : start + _BATCH]), ~has_measurements, ~has_claims
+                    Material.id.in_(affected[start : start + _BATCH]), ~has_measurements, ~has_claims, ~has_evidence
                 )
             )
             .scalars()

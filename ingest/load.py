@@ -32,6 +32,7 @@ from biomatdb.identity import (
 )
 from biomatdb.merge import merge_duplicates, refresh_names, vocabulary_grade, vocabulary_name
 from biomatdb.models import (
+    BiologicalEvaluation,
     ChemicalStructure,
     CompositionComponent,
     Dataset,
@@ -767,7 +768,11 @@ class Loader:
         those with measurements of this dataset (old or new), those it created, those it updated
         (an updated one may be recorded twice; a sync sends it once)."""
         now = _now()
-        touched = select(Measurement.material_id).where(Measurement.dataset_id == self.dataset_id)
+        touched = (
+            select(Measurement.material_id)
+            .where(Measurement.dataset_id == self.dataset_id)
+            .union(select(BiologicalEvaluation.material_id).where(BiologicalEvaluation.dataset_id == self.dataset_id))
+        )
         self.connection.execute(
             insert(SearchOutbox).from_select(
                 ["material_id", "public_id", "created_at"],

@@ -18,12 +18,14 @@ from sqlalchemy import Engine, false, func, select, text as sql_text, update
 from biomatdb import PIPELINE_VERSION
 from biomatdb.chemistry import StructureLimits
 from biomatdb.errors import UnitError
+from biomatdb.evaluations import derive_from_measurements, remove_dataset_records
 from biomatdb.identity import record_key
 from biomatdb.models import Dataset, DatasetUpload, Measurement
 from biomatdb.ownership import Actor, may_change, refusal
 from biomatdb.text import DATASET_NAME_MAX, HOSTILE, dataset_name_problem, printable, strip_hostile
 from biomatdb.units import conversion
 from biomatdb.vocabulary import get_vocabulary
+from ingest import evidence as evidence_files
 from ingest.cells import parse_cell
 from ingest.limits import ReadLimits
 from ingest.load import Loader
@@ -128,7 +130,13 @@ def ingest_file(
     for issue in header_issues(table.header):
         report.error(issue)
     vocabulary = get_vocabulary()
-    column_map = map_columns(table.header, vocabulary, manifest)
+    evidence_map, evidence_issues = evidence_files.evidence_map(table.header)
+    if evidence_map is not None:  # an evidence file: its values are read as measurements of the endpoints
+        column_map = evidence_map.measurement_map()
+        for issue in evidence_issues:
+            report.error(issue)
+    else:
+        column_map = map_columns(table.header, vocabulary, manifest)
     for issue in column_map.issues:
         (report.error if issue.type in ERROR_TYPES else report.warn)(issue)
     dataset_source = source_record(
@@ -164,7 +172,7 @@ def ingest_file(
     with tempfile.TemporaryDirectory(
         prefix=f"{_STAGING_PREFIX}{_staging_owner()}-", dir=options.staging_dir
     ) as staging:
-        staged = _stage(table, context, report, options, Path(staging), progress)
+        staged = _stage(table, context, report, options, Path(staging), progress, evidence_map)
         if staged is None:
             return report
         return _apply(engine, report, staged, path=path, checksum=checksum, meta=meta, options=options, context=context)
@@ -213,6 +221,7 @@ class _Staged:
 
     chunks: list[Path]
     names_in_file: set[str]
+    evidence: bool = False  # an evidence file: each chunk carries its biological-evaluation records
 
     def read(self):
         for spilled in self.chunks:
@@ -252,16 +261,25 @@ def _stage(
     options: IngestOptions,
     staging: Path,
     progress: Callable[[int], None] | None,
+    evidence_map: evidence_files.EvidenceMap | None = None,
 ) -> _Staged | None:
     """Phase 1: normalise every chunk into ``staging``; None when the file cannot be loaded (the
     report says why)."""
     column_map = context.column_map
-    staged = _Staged(chunks=[], names_in_file=set())
+    staged = _Staged(chunks=[], names_in_file=set(), evidence=evidence_map is not None)
     unreadable = False
     try:
         for raw in table.chunks(_rows_per_chunk(options.chunk_rows, column_map)):
             chunk = _clean_text(raw, table.header, report)
-            normalised = normalise_chunk(chunk, context)
+            evidence = None
+            if evidence_map is not None:
+                evidence = evidence_files.normalise_evidence(chunk, evidence_map, context.vocabulary)
+                context.sources.update(evidence.sources)
+                for issue in evidence.errors:
+                    report.error(issue)
+                normalised = normalise_chunk(evidence.measurements, context)
+            else:
+                normalised = normalise_chunk(chunk, context)
             report.rows_read += len(chunk)
             for issue in normalised.errors:
                 report.error(issue)
@@ -269,11 +287,14 @@ def _stage(
                 report.warn(issue)
             _strict(report, options)
             skip = normalised.error_rows if _skips_invalid(options) else set()
+            if evidence is not None and _skips_invalid(options):
+                skip |= {issue.row for issue in evidence.errors if issue.row is not None}
+                evidence.records = [record for record in evidence.records if record.row not in skip]
             report.rows_skipped += len(skip)
             if report.ok or _skips_invalid(options):
                 spilled = staging / f"chunk-{len(staged.chunks):06d}.pickle"
                 with spilled.open("wb") as handle:
-                    pickle.dump((normalised, skip), handle, protocol=pickle.HIGHEST_PROTOCOL)
+                    pickle.dump((normalised, skip, evidence), handle, protocol=pickle.HIGHEST_PROTOCOL)
                 staged.chunks.append(spilled)
                 staged.names_in_file.update(r.name_key for r in normalised.materials if r.row not in skip)
                 staged.names_in_file.update(record_key(n) for n in normalised.measurements["material_name"].unique())
@@ -338,9 +359,22 @@ def _apply(
                 measurements_before=measurements_before,
                 kind=meta.get("kind"),
             )
-            for normalised, skip in staged.read():
+            records = [r for _, _, evidence in staged.read() if evidence is not None for r in evidence.records]
+            if staged.evidence:
+                unknown = evidence_files.unknown_materials(connection, loader, records)
+                for issue in unknown:
+                    report.error(issue)
+                if unknown:
+                    transaction.rollback()
+                    return report
+            for normalised, skip, _ in staged.read():
                 loader.load_chunk(normalised, context.sources, skip)
             counts = loader.finish(rows_read=report.rows_read, materials_in_file=staged.names_in_file)
+            # the dataset's biological-evaluation records are written again: its file's, then those
+            # its measurements of an endpoint's property imply
+            remove_dataset_records(connection, loader.dataset_id)
+            report.evaluations = evidence_files.load_records(connection, loader, records, context.sources)
+            report.evaluations += derive_from_measurements(connection, loader.dataset_id)
             report.materials = loader.materials
             for issue in loader.warnings:
                 report.warn(issue)

@@ -55,6 +55,7 @@ class Report:
     measurements_removed: int = 0
     measurements_unchanged: int = 0
     rows_skipped: int = 0
+    evaluations: int = 0  # biological-evaluation records the dataset holds after the load
     loaded: bool = False
     dry_run: bool = False
     unchanged: bool = False
@@ -109,6 +110,7 @@ class Report:
                 "measurements_updated": self.measurements_updated,
                 "measurements_removed": self.measurements_removed,
                 "measurements_unchanged": self.measurements_unchanged,
+                "evaluations": self.evaluations,
             },
             "error_count": self.error_count,
             "warning_count": self.warning_count,

@@ -16,7 +16,7 @@ import numpy as np
 from sqlalchemy import Engine, select
 
 from biomatdb.db import PerGeneration
-from biomatdb.models import Dataset, Material, MaterialApplication, Measurement, has_value
+from biomatdb.models import BiologicalEvaluation, Dataset, Material, MaterialApplication, Measurement, has_value
 from search.model import FacetValue
 
 
@@ -87,6 +87,9 @@ def build(connection) -> FacetIndex:
     datasets = connection.execute(
         select(Measurement.material_id, Dataset.name).join(Dataset, Dataset.id == Measurement.dataset_id).distinct()
     ).all()
+    evaluations = connection.execute(
+        select(BiologicalEvaluation.material_id, BiologicalEvaluation.endpoint, BiologicalEvaluation.outcome).distinct()
+    ).all()
     facets = {
         "class": _pairs(material_ids, [(row[0], row[1]) for row in material_rows]),
         "biodegradable": _pairs(material_ids, [(row[0], row[2]) for row in material_rows]),
@@ -94,6 +97,9 @@ def build(connection) -> FacetIndex:
         "application": _pairs(material_ids, applications),
         "property": _pairs(material_ids, properties),
         "dataset": _pairs(material_ids, datasets),
+        # the materials ``evidence(ENDPOINT)`` and ``evidence(ENDPOINT) = OUTCOME`` find
+        "endpoint": _pairs(material_ids, sorted({(row[0], row[1]) for row in evaluations})),
+        "outcome": _pairs(material_ids, sorted({(row[0], row[2]) for row in evaluations if row[2] is not None})),
     }
     return FacetIndex(material_ids=material_ids, facets=facets)
 

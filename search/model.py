@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-FACETS = ("class", "application", "biodegradable", "origin", "property", "dataset")
+FACETS = ("class", "application", "biodegradable", "origin", "property", "dataset", "endpoint", "outcome")
 """What facets can count; each counts materials, never measurements."""
 
 MAX_LIMIT = 500
@@ -98,6 +98,42 @@ class Similarity(_Node):
     threshold: float = Field(0.7, ge=0.0, le=1.0)
 
 
+class EvidenceCondition(_Node):
+    """A condition on the same biological-evaluation record: ``cell_line = L929`` (the test
+    system's vocabulary key), ``species = rabbit``, ``kind = in vivo``, ``duration >= 12 week``
+    (compared in days, an interval like a measurement's), or a text field compared ignoring case
+    (``standard = ISO 10993-5`` also holds for ``ISO 10993-5:2009``)."""
+
+    field: Literal[
+        "kind",
+        "cell_line",
+        "species",
+        "site",
+        "method",
+        "standard",
+        "exposure",
+        "contact",
+        "contact_duration",
+        "duration",
+        "dataset",
+        "source",
+    ]
+    op: Literal["=", "!=", "<", "<=", ">", ">="] = "="
+    value: str | float
+
+
+class Evidence(_Node):
+    """``evidence(cytotoxicity) = non_cytotoxic WHERE cell_line = L929``: the material has a
+    biological-evaluation record of the endpoint, with the outcome (``!=``: with another outcome,
+    or none stated), for which every condition holds."""
+
+    kind: Literal["evidence"] = "evidence"
+    endpoint: str
+    outcome: str | None = None
+    outcome_op: Literal["=", "!="] = "="
+    where: tuple[EvidenceCondition, ...] = ()
+
+
 class And(_Node):
     kind: Literal["and"] = "and"
     items: tuple[Filter, ...]
@@ -114,7 +150,7 @@ class Not(_Node):
 
 
 Filter = Annotated[
-    PropertyFilter | HasProperty | FieldFilter | Substructure | Similarity | And | Or | Not,
+    PropertyFilter | HasProperty | FieldFilter | Substructure | Similarity | Evidence | And | Or | Not,
     Field(discriminator="kind"),
 ]
 

@@ -23,12 +23,16 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 from lark.visitors import Transformer_NonRecursive
 
 from biomatdb.errors import QueryError, StructureError, UnitError
+from biomatdb.evidence import find_kind, get_evidence_vocabulary
 from biomatdb.suggest import closest, did_you_mean, or_list
 from biomatdb.units import conversion
 from biomatdb.vocabulary import Property, get_vocabulary, normalise_label
+from biomatdb.vocabulary.test_systems import load_test_systems
 from search.model import (
     And,
     Condition,
+    Evidence,
+    EvidenceCondition,
     FieldFilter,
     Filter,
     HasProperty,
@@ -94,6 +98,7 @@ _TERMINALS = {
     "_HAS": "has",
     "_SUBSTRUCTURE": 'substructure("…")',
     "_SIMILARITY": 'similarity("…")',
+    "_EVIDENCE": "evidence(…)",
     "_RANGE": "..",
     "OP": "a comparison (= != < <= > >=)",
     "NUMBER": "a number",
@@ -378,9 +383,11 @@ class _ToModel(Transformer_NonRecursive):
         return HasProperty(property=_property(subject).key)
 
     def qualified(self, children):
-        """``qualified: (comparison | interval | has) WHERE condition (_AND condition)*``."""
-        node, where_token, *conditions = children
-        where = tuple(conditions)
+        """``qualified: (comparison | interval | has | evidence) WHERE condition (_AND condition)*``."""
+        node, where_token, *raw = children
+        if isinstance(node, Evidence):
+            return node.model_copy(update={"where": tuple(_evidence_condition(*condition) for condition in raw)})
+        where = tuple(_measurement_condition(*condition) for condition in raw)
         if isinstance(node, PropertyFilter):
             return PropertyFilter(property=node.property, interval=node.interval, where=where)
         if isinstance(node, HasProperty):
@@ -399,35 +406,44 @@ class _ToModel(Transformer_NonRecursive):
         )
 
     def condition(self, children):
-        """``condition: subject OP value``: temperature, medium, method, standard, state, dataset, source."""
+        """``condition: subject OP value``; what it may name depends on the filter it qualifies,
+        so ``qualified`` reads it (``_measurement_condition``, ``_evidence_condition``)."""
         subject, op_token, value = children
-        field = _CONDITIONS.get(normalise_label(subject.text))
-        if field is None:
-            hint = ""
-            if normalise_label(subject.text) in _FIELDS or get_vocabulary().find_property(subject.text):
-                hint = (
-                    "; conditions after WHERE run to the end of the filter or a closing paren, so put the "
-                    "property filter and its WHERE in parentheses: (… WHERE …) AND …"
-                )
+        return (subject, op_token, value)
+
+    # --- biological evaluation ---
+
+    def evidence(self, children):
+        """``evidence: _EVIDENCE "(" subject ")" (OP text)?``: an endpoint, and an outcome of it."""
+        subject, *compared = children
+        vocabulary = get_evidence_vocabulary()
+        endpoint = vocabulary.find_endpoint(subject.text)
+        if endpoint is None:
+            suggestions = vocabulary.closest_endpoints(subject.text)
             raise QueryError(
-                f"unknown condition {subject.text!r}{did_you_mean(closest(subject.text, _CONDITIONS))}{hint}",
-                type="unknown-condition",
+                f"unknown endpoint {subject.text!r}{did_you_mean(suggestions)}",
+                type="unknown-endpoint",
                 position=subject.start,
-                expected=list(CONDITION_NAMES),
+                expected=suggestions or list(vocabulary.endpoints),
             )
+        if not compared:
+            return Evidence(endpoint=endpoint.key)
+        op_token, value = compared
         op = _op(op_token)
-        if field == "temperature":
-            if not isinstance(value, _Quantity):
-                raise QueryError(
-                    "temperature compares with a number and a unit, e.g. temperature = 37 degC",
-                    type="syntax-error",
-                    position=value.start,
-                    expected=["a number"],
-                )
-            return Condition(field=field, op=op, value=_canonical(_TEMPERATURE, value))
         if op not in TEXT_OPS:
-            raise _text_op_error(subject.text, op_token)
-        return Condition(field=field, op=op, value=_as_text(value))
+            raise _text_op_error(f"evidence({endpoint.key})", op_token)
+        text = _as_text(value)
+        outcome = vocabulary.find_outcome(text)
+        if outcome is None or not outcome.states(endpoint.key):
+            suggestions = vocabulary.closest_outcomes(text, endpoint.key)
+            what = "unknown outcome" if outcome is None else f"{outcome.key!r} is not an outcome of {endpoint.key}:"
+            raise QueryError(
+                f"{what} {text!r}{did_you_mean(suggestions)}" if outcome is None else f"{what} {text!r}",
+                type="unknown-outcome",
+                position=value.start,
+                expected=suggestions,
+            )
+        return Evidence(endpoint=endpoint.key, outcome=outcome.key, outcome_op=op)
 
     # --- chemistry ---
 
@@ -520,6 +536,110 @@ class _ToModel(Transformer_NonRecursive):
     def unit(self, tokens):
         """``unit: UNIT | STRING``: the unit text as written (quoted when it has spaces)."""
         return _words(tokens)
+
+
+def _measurement_condition(subject: _Text, op_token: Token, value: _Text | _Quantity) -> Condition:
+    """A WHERE condition on a property filter: temperature, medium, method, standard, state, dataset, source."""
+    field = _CONDITIONS.get(normalise_label(subject.text))
+    if field is None:
+        hint = ""
+        if normalise_label(subject.text) in _FIELDS or get_vocabulary().find_property(subject.text):
+            hint = (
+                "; conditions after WHERE run to the end of the filter or a closing paren, so put the "
+                "property filter and its WHERE in parentheses: (… WHERE …) AND …"
+            )
+        raise QueryError(
+            f"unknown condition {subject.text!r}{did_you_mean(closest(subject.text, _CONDITIONS))}{hint}",
+            type="unknown-condition",
+            position=subject.start,
+            expected=list(CONDITION_NAMES),
+        )
+    op = _op(op_token)
+    if field == "temperature":
+        if not isinstance(value, _Quantity):
+            raise QueryError(
+                "temperature compares with a number and a unit, e.g. temperature = 37 degC",
+                type="syntax-error",
+                position=value.start,
+                expected=["a number"],
+            )
+        return Condition(field=field, op=op, value=_canonical(_TEMPERATURE, value))
+    if op not in TEXT_OPS:
+        raise _text_op_error(subject.text, op_token)
+    return Condition(field=field, op=op, value=_as_text(value))
+
+
+EVIDENCE_CONDITION_NAMES = {
+    "kind": "kind",
+    "test_system": "kind",
+    "cell_line": "cell_line",
+    "cells": "cell_line",
+    "model": "cell_line",
+    "species": "species",
+    "site": "site",
+    "method": "method",
+    "standard": "standard",
+    "exposure": "exposure",
+    "contact": "contact",
+    "contact_duration": "contact_duration",
+    "duration": "duration",
+    "dataset": "dataset",
+    "source": "source",
+}
+"""What a WHERE condition on ``evidence(…)`` may name → ``EvidenceCondition.field``."""
+
+_EVIDENCE_CONDITIONS = {normalise_label(name): field for name, field in EVIDENCE_CONDITION_NAMES.items()}
+_DURATION = Property(key="duration", name="Duration", category="biological", unit="day")
+
+
+def _evidence_condition(subject: _Text, op_token: Token, value: _Text | _Quantity) -> EvidenceCondition:
+    """A WHERE condition on ``evidence(…)``: the value resolved as the record stores it (a cell
+    line to its vocabulary key, a kind to ``in vitro``/``in vivo``/``clinical``, a duration to days)."""
+    field = _EVIDENCE_CONDITIONS.get(normalise_label(subject.text))
+    if field is None:
+        raise QueryError(
+            f"unknown condition {subject.text!r} on evidence"
+            f"{did_you_mean(closest(subject.text, _EVIDENCE_CONDITIONS))}",
+            type="unknown-condition",
+            position=subject.start,
+            expected=list(EVIDENCE_CONDITION_NAMES),
+        )
+    op = _op(op_token)
+    if field == "duration":
+        if not isinstance(value, _Quantity):
+            raise QueryError(
+                "duration compares with a number and a unit, e.g. duration >= 12 week",
+                type="syntax-error",
+                position=value.start,
+                expected=["a number"],
+            )
+        return EvidenceCondition(field=field, op=op, value=_canonical(_DURATION, value))
+    if op not in TEXT_OPS:
+        raise _text_op_error(subject.text, op_token)
+    text = _as_text(value)
+    if field == "kind":
+        kind = find_kind(text)
+        if kind is None:
+            raise QueryError(
+                f"unknown test-system kind {text!r}; expected in vitro, in vivo or clinical",
+                type="unknown-value",
+                position=value.start,
+                expected=["in vitro", "in vivo", "clinical"],
+            )
+        text = kind
+    elif field in ("cell_line", "species"):
+        systems = load_test_systems()
+        system = systems.resolve(text)
+        if system is None:
+            suggestions = systems.suggest(text)
+            raise QueryError(
+                f"unknown {'cell line' if field == 'cell_line' else 'species'} {text!r}{did_you_mean(suggestions)}",
+                type="unknown-value",
+                position=value.start,
+                expected=list(suggestions),
+            )
+        text = system.key if field == "cell_line" else (system.species or system.name)
+    return EvidenceCondition(field=field, op=op, value=text)
 
 
 def _property(subject: _Text) -> Property:

@@ -32,6 +32,7 @@ from sqlalchemy import Connection, Engine, delete, select
 
 from biomatdb.errors import SearchUnavailable
 from biomatdb.models import (
+    BiologicalEvaluation,
     ChemicalStructure,
     Dataset,
     Material,
@@ -186,6 +187,21 @@ def _documents(connection: Connection, ids: list[int]) -> Iterator[dict[str, Any
         .order_by(m.id)
     ).mappings():
         measurements[row["material_id"]].append(row)
+    evaluations = defaultdict(list)
+    e = BiologicalEvaluation
+    for row in connection.execute(
+        select(
+            *e.__table__.columns,
+            Dataset.name.label("dataset"),
+            Source.doi.label("doi"),
+            Source.citation.label("citation"),
+        )
+        .join(Dataset, Dataset.id == e.dataset_id)
+        .outerjoin(Source, Source.id == e.source_id)
+        .where(e.material_id.in_(ids))
+        .order_by(e.id)
+    ).mappings():
+        evaluations[row["material_id"]].append(row)
     materials = connection.execute(
         select(
             Material.id,
@@ -213,6 +229,7 @@ def _documents(connection: Connection, ids: list[int]) -> Iterator[dict[str, Any
             applications=applications[material["id"]],
             measurements=measurements[material["id"]],
             fingerprint=material["fingerprint"],
+            evaluations=evaluations[material["id"]],
         )
 
 

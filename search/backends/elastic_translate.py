@@ -42,6 +42,8 @@ from search.backends.sql import TEMPERATURE_TOLERANCE_K
 from search.model import (
     And,
     Condition,
+    Evidence,
+    EvidenceCondition,
     FacetValue,
     FieldFilter,
     Filter,
@@ -71,6 +73,19 @@ INNER_HITS_SIZE = 100
 """Matched measurements shown per property filter and hit (Elasticsearch's ``max_inner_result_window``)."""
 
 _CONDITION_TEXT_FIELDS = ("medium", "method", "standard", "specimen_state")
+
+#: A biological-evaluation record's text fields, compared ignoring case (search.model.EvidenceCondition).
+_EVIDENCE_TEXT_FIELDS = (
+    "kind",
+    "cell_line",
+    "species",
+    "site",
+    "method",
+    "standard",
+    "exposure",
+    "contact",
+    "contact_duration",
+)
 
 _KEYWORD = {"type": "keyword"}
 _CONDITION_KEYWORD = {"type": "keyword", "normalizer": "lowercase_keyword"}
@@ -115,6 +130,18 @@ def index_mapping() -> dict[str, Any]:
             "source_citation": _CONDITION_KEYWORD,
         },
     }
+    evidence = {
+        "type": "nested",
+        "properties": {
+            "endpoint": _KEYWORD,
+            "outcome": _KEYWORD,
+            **dict.fromkeys(_EVIDENCE_TEXT_FIELDS, _CONDITION_KEYWORD),
+            "duration": {"type": "double_range"},
+            "dataset": _CONDITION_KEYWORD,
+            "source_doi": _CONDITION_KEYWORD,
+            "source_citation": _CONDITION_KEYWORD,
+        },
+    }
     return {
         "dynamic": "strict",
         "properties": {
@@ -138,6 +165,9 @@ def index_mapping() -> dict[str, Any]:
             "fp_bits": {"type": "integer"},
             "fp_bit_count": {"type": "integer"},
             "measurements": measurement,
+            "endpoints": _KEYWORD,
+            "outcomes": _KEYWORD,
+            "evidence": evidence,
         },
     }
 
@@ -195,6 +225,7 @@ def material_document(
     applications: Sequence[str],
     measurements: Iterable[Mapping[str, Any]],
     fingerprint: bytes | None,
+    evaluations: Iterable[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """The search document of one material, from plain core rows.
 
@@ -203,6 +234,7 @@ def material_document(
     ``measurements`` plus ``dataset`` (the dataset's name), ``doi`` and ``citation`` of its source.
     """
     nested = [measurement_document(row) for row in measurements]
+    records = [evidence_document(row) for row in evaluations]
     searched = (
         {key: material[key] or " " for key in ("search_text", "search_name", "search_names")}
         if material.get("search_text")
@@ -240,7 +272,40 @@ def material_document(
         "fp_bits": bits,
         "fp_bit_count": len(bits),
         "measurements": nested,
+        # what the endpoint and outcome facets count: the materials ``evidence(…)`` finds
+        "endpoints": sorted({e["endpoint"] for e in records}),
+        "outcomes": sorted({e["outcome"] for e in records if e["outcome"] is not None}),
+        "evidence": records,
     }
+
+
+def evidence_document(row: Mapping[str, Any]) -> dict[str, Any]:
+    """One nested biological-evaluation record from its core row (``biological_evaluations``
+    columns, with ``dataset``, ``doi`` and ``citation``); the duration as a ``double_range`` in days."""
+    duration = {
+        bound: row[column]
+        for bound, column in (("gte", "duration_min_days"), ("lte", "duration_max_days"))
+        if row[column] is not None
+    }
+    document: dict[str, Any] = {
+        "endpoint": row["endpoint"],
+        "outcome": row["outcome"],
+        "kind": row["kind"],
+        "cell_line": row["model_key"],
+        "species": row["species"],
+        "site": row["site"],
+        "method": row["method"],
+        "standard": row["standard"],
+        "exposure": row["exposure"],
+        "contact": row["contact_category"],
+        "contact_duration": row["contact_duration"],
+        "dataset": row["dataset"],
+        "source_doi": row["doi"],
+        "source_citation": row["citation"],
+    }
+    if duration:
+        document["duration"] = duration
+    return document
 
 
 # --- queries -----------------------------------------------------------------------------
@@ -298,6 +363,52 @@ def condition_query(c: Condition) -> dict[str, Any]:
         }
     else:
         holds = {"term": {f"measurements.{c.field}": str(c.value)}}
+    return holds if c.op == "=" else {"bool": {"must_not": [holds]}}
+
+
+def evidence_condition_query(c: EvidenceCondition, match: str) -> dict[str, Any]:
+    """``WHERE field OP value`` on one nested record, as ``search.backends.sql_evidence`` reads it:
+    ``!=`` also holds where the field is not recorded; a duration is an interval of days that
+    meets the asked one (possible) or lies within it (certain), and a record without one meets
+    no duration condition."""
+    if c.field == "duration":
+        days = float(c.value)
+        bounds = {"=": {"gte": days, "lte": days}, "!=": {"gte": days, "lte": days}, "<": {"lt": days},
+                  "<=": {"lte": days}, ">": {"gt": days}, ">=": {"gte": days}}[c.op]  # fmt: skip
+        known = {"exists": {"field": "evidence.duration"}}
+        if c.op == "!=":  # possible: not exactly that duration; certain: nowhere near it
+            inner = "within" if match == "possible" else "intersects"
+            return {
+                "bool": {
+                    "filter": [known],
+                    "must_not": [{"range": {"evidence.duration": {**bounds, "relation": inner}}}],
+                }
+            }
+        relation = "within" if match == "certain" else "intersects"
+        return {"range": {"evidence.duration": {**bounds, "relation": relation}}}
+    wanted = str(c.value)
+    if c.field == "standard":  # ISO 10993-5 is also ISO 10993-5:2009
+        holds: dict[str, Any] = {
+            "bool": {
+                "should": [
+                    {"term": {"evidence.standard": wanted.lower()}},
+                    {"prefix": {"evidence.standard": wanted.lower() + ":"}},
+                ],
+                "minimum_should_match": 1,
+            }
+        }
+    elif c.field == "source":
+        holds = {
+            "bool": {
+                "should": [
+                    {"term": {"evidence.source_doi": wanted}},
+                    {"term": {"evidence.source_citation": wanted}},
+                ],
+                "minimum_should_match": 1,
+            }
+        }
+    else:
+        holds = {"term": {f"evidence.{c.field}": wanted}}
     return holds if c.op == "=" else {"bool": {"must_not": [holds]}}
 
 
@@ -377,6 +488,15 @@ class ElasticTranslator:
             field = {"class": "class", "origin": "origin", "dataset": "datasets"}[node.field]
             holds = {"term": {field: {"value": str(node.value), "case_insensitive": True}}}
         return holds if node.op == "=" else {"bool": {"must_not": [holds]}}
+
+    def node_evidence(self, node: Evidence) -> dict[str, Any]:
+        """``Evidence``: one nested record of the endpoint, with the outcome, meets every condition."""
+        clauses: list[dict[str, Any]] = [{"term": {"evidence.endpoint": node.endpoint}}]
+        if node.outcome is not None:
+            same = {"term": {"evidence.outcome": node.outcome}}
+            clauses.append(same if node.outcome_op == "=" else {"bool": {"must_not": [same]}})
+        clauses.extend(evidence_condition_query(c, self.match) for c in node.where)
+        return {"nested": {"path": "evidence", "query": {"bool": {"filter": clauses}}}}
 
     def node_substructure(self, node: Substructure) -> dict[str, Any]:
         """``Substructure``: the materials the RDKit index found, as ``terms`` on ``material_id``."""
@@ -478,6 +598,8 @@ FACET_FIELDS = {
     "origin": "origin",
     "property": "properties",
     "dataset": "datasets",
+    "endpoint": "endpoints",
+    "outcome": "outcomes",
 }
 
 

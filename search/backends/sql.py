@@ -47,10 +47,12 @@ from biomatdb.models import (
     has_value,
 )
 from biomatdb.searchtext import RELEVANCE_MAX, RELEVANCE_WEIGHTS, query_words
+from search.backends.sql_evidence import evidence_exists
 from search.facets import facet_index
 from search.model import (
     And,
     Condition,
+    Evidence,
     FacetValue,
     FieldFilter,
     Filter,
@@ -146,6 +148,10 @@ class SqlTranslator:
                 ),
             )
         return holds if node.op == "=" else _not(holds)
+
+    def node_evidence(self, node: Evidence) -> ColumnElement[bool]:
+        """``evidence(endpoint) [= outcome] [WHERE conditions]``: one record satisfies all of it."""
+        return evidence_exists(node, self.match)
 
     def node_substructure(self, node: Substructure) -> ColumnElement[bool]:
         """``substructure("SMARTS")``: resolved by the in-process RDKit index."""

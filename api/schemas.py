@@ -104,6 +104,42 @@ class ComponentOut(_Open):
     balance: bool
 
 
+class TestSystemOut(_Open):
+    kind: str | None = Field(None, description="in vitro, in vivo or clinical")
+    model: str | None = Field(None, description="The cell line, cell type, species or cohort")
+    species: str | None = None
+    cellosaurus: str | None = Field(None, description="The cell line's Cellosaurus accession (CVCL_…)")
+    site: str | None = Field(None, description="The implantation site, in vivo")
+
+
+class ContactOut(_Open):
+    category: str | None = Field(None, description="ISO 10993-1: surface device, externally communicating, implant")
+    duration: str | None = Field(None, description="ISO 10993-1: limited, prolonged or long-term")
+
+
+class EvaluationOut(_Open):
+    """One biological-evaluation record (docs/evidence.md)."""
+
+    endpoint: str = Field(description="An endpoint key: cytotoxicity, implantation, haemocompatibility, …")
+    standard: str | None = None
+    test_system: TestSystemOut
+    contact: ContactOut
+    exposure: str | None = None
+    method: str | None = None
+    duration: str | None = None
+    outcome: str | None = Field(None, description="An outcome key: non_cytotoxic, non_haemolytic, …; or null")
+    property: str | None = Field(None, description="The property of the quantitative result, when there is one")
+    value: float | None = None
+    value_min: float | None = None
+    value_max: float | None = None
+    qualifier: str | None = None
+    unit: str | None = None
+    verbatim: str | None = Field(None, description="The result as written")
+    source: str | None = None
+    doi: str | None = None
+    dataset: str
+
+
 class MaterialOut(_Open):
     """Everything about one material."""
 
@@ -171,6 +207,9 @@ class MaterialOut(_Open):
     structure: StructureOut | None = None
     composition: list[ComponentOut]
     measurements: list[MeasurementOut]
+    biological_evaluations: list[EvaluationOut] = Field(
+        default_factory=list, description="What tests of the material found, endpoint by endpoint"
+    )
     jsonld: dict[str, Any] = Field(description="schema.org Dataset with PropertyValue entries (JSON-LD).")
 
 

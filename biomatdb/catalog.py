@@ -250,7 +250,19 @@ def material_json(material: Material) -> dict[str, Any]:
             }
             for m in material.measurements
         ],
+        "biological_evaluations": _evaluations(material),
     }
+
+
+def _evaluations(material: Material) -> list[dict[str, Any]]:
+    from sqlalchemy.orm import object_session
+
+    from biomatdb.evaluations import evaluations_of
+
+    session = object_session(material)
+    if session is None:
+        return []
+    return evaluations_of(session.connection(), [material.id]).get(material.id, [])
 
 
 def datasets_json(connection: Connection) -> list[dict[str, Any]]:

@@ -285,6 +285,27 @@ def _print_material(document) -> None:
             *_cells(m["property"], text, shown_unit(m["qualifier"], m["unit"]), conditions, source, m["dataset"])
         )
     console.print(table)
+    if document.get("biological_evaluations"):
+        _print_evaluations(console, document["biological_evaluations"])
+
+
+def _print_evaluations(console, evaluations) -> None:
+    from rich.table import Table
+
+    from biomatdb.evidence import get_evidence_vocabulary
+
+    outcomes = get_evidence_vocabulary().outcomes
+    table = Table(title="Biological evaluation", show_lines=False)
+    for column in ("endpoint", "test system", "method", "duration", "outcome", "result", "source"):
+        table.add_column(column, overflow="fold")
+    for e in evaluations:
+        system = e["test_system"]
+        model = " ".join(t for t in (system["kind"], system["model"], system["site"] and f"({system['site']})") if t)
+        outcome = outcomes[e["outcome"]].name if e["outcome"] in outcomes else ""
+        result = e["verbatim"] if e["value"] is not None or e["value_min"] is not None else ""
+        table.add_row(*_cells(e["endpoint"], model, e["method"] or "", e["duration"] or "", outcome, result or "",
+                              e["source"] or ""))  # fmt: skip
+    console.print(table)
 
 
 @app.command()
@@ -292,6 +313,9 @@ def export(
     format: Annotated[str, typer.Option("--format", help="csv or json")] = "csv",
     dataset: Annotated[str | None, typer.Option(help="Only this dataset")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout)")] = None,
+    kind: Annotated[
+        str, typer.Option("--kind", help="measurements, or evidence: the biological-evaluation records")
+    ] = "measurements",
 ) -> None:
     """The core in the long layout, which ingests back to the same state."""
     from sqlalchemy.orm import Session
@@ -302,7 +326,17 @@ def export(
     if format not in ("csv", "json"):
         _echo("error: --format is csv or json", err=True)
         raise typer.Exit(2)
+    if kind not in ("measurements", "evidence"):
+        _echo("error: --kind is measurements or evidence", err=True)
+        raise typer.Exit(2)
     stream = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
+    if kind == "evidence":
+        try:
+            _export_evidence(stream, format=format, dataset=dataset)
+        finally:
+            if output:
+                stream.close()
+        return
     try:
         with Session(_engine()) as session:
             if format == "csv":
@@ -319,6 +353,25 @@ def export(
     finally:
         if output:
             stream.close()
+
+
+def _export_evidence(stream, *, format: str, dataset: str | None) -> None:
+    import csv
+
+    from biomatdb.evaluations import EVIDENCE_COLUMNS, evidence_export
+
+    with _engine().connect() as connection:
+        exported = evidence_export(connection, dataset=dataset)
+        if format == "csv":
+            writer = csv.DictWriter(stream, fieldnames=EVIDENCE_COLUMNS, lineterminator="\n")
+            writer.writeheader()
+            for item in exported:
+                writer.writerow(item["row"])
+            return
+        stream.write("[")
+        for index, item in enumerate(exported):
+            stream.write(("," if index else "") + "\n" + orjson.dumps(item["record"]).decode())
+        stream.write("\n]\n")
 
 
 @app.command("load-fixtures")

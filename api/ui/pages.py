@@ -128,6 +128,8 @@ def facet_links(
         "application": "Application",
         "biodegradable": "Biodegradable",
         "property": "Has property",
+        "endpoint": "Biological evaluation",
+        "outcome": "Outcome",
     }
     groups = []
     for name, title in titles.items():
@@ -139,6 +141,8 @@ def facet_links(
                     f"has {facet.value}",
                     vocabulary.properties[facet.value].name if facet.value in vocabulary.properties else facet.value,
                 )
+            elif name in ("endpoint", "outcome"):
+                clause, label = _evidence_clause(name, facet.value)
             elif name == "biodegradable":
                 yes = facet.value.lower() in ("true", "yes", "1")
                 clause, label = f"biodegradable = {'yes' if yes else 'no'}", "yes" if yes else "no"
@@ -410,3 +414,71 @@ def fixture_sources() -> list[dict[str, str]]:
         {"folder": path.parent.name, "text": path.read_text(encoding="utf-8")}
         for path in sorted(root.glob("*/SOURCE.txt"))
     ]
+
+
+#: The columns of the biological-evaluation matrix: each record's test-system kind.
+EVIDENCE_KINDS = ("in vitro", "in vivo", "clinical")
+
+
+def evidence_matrix(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The material's biological evaluation as a matrix, endpoint by endpoint (the vocabulary's
+    order): per kind (in vitro, in vivo, clinical, and "not stated"), the outcome badges of its
+    records, each once, with the reading that colours it; then the records, with their sources."""
+    from biomatdb.evidence import get_evidence_vocabulary
+
+    vocabulary = get_evidence_vocabulary()
+    by_endpoint: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for record in document.get("biological_evaluations", ()):
+        by_endpoint[record["endpoint"]].append(record)
+    rows = []
+    for key, endpoint in vocabulary.endpoints.items():
+        records = by_endpoint.get(key)
+        if not records:
+            continue
+        cells: dict[str, list[dict[str, str]]] = {kind: [] for kind in (*EVIDENCE_KINDS, "")}
+        for record in records:
+            kind = record["test_system"]["kind"] or ""
+            outcome = vocabulary.outcomes.get(record["outcome"]) if record["outcome"] else None
+            badge = (
+                {"text": outcome.name, "reading": outcome.reading}
+                if outcome is not None
+                else {"text": record["verbatim"] or "result", "reading": "neutral"}
+            )
+            if badge not in cells[kind]:
+                cells[kind].append(badge)
+        rows.append(
+            {
+                "key": key,
+                "name": endpoint.name,
+                "standard": endpoint.standard,
+                "cells": [cells[kind] for kind in EVIDENCE_KINDS],
+                "unstated": cells[""],
+                "records": [
+                    {
+                        **record,
+                        "outcome_name": vocabulary.outcomes[record["outcome"]].name
+                        if record["outcome"] in vocabulary.outcomes
+                        else None,
+                    }
+                    for record in records
+                ],
+            }
+        )
+    return rows
+
+
+def _evidence_clause(facet: str, value: str) -> tuple[str, str]:
+    """The filter clause and the label of an endpoint or outcome facet value: ``evidence(KEY)``,
+    or the outcome under each endpoint it can be the outcome of, joined by OR."""
+    from biomatdb.evidence import get_evidence_vocabulary
+
+    vocabulary = get_evidence_vocabulary()
+    if facet == "endpoint":
+        endpoint = vocabulary.endpoints.get(value)
+        return f"evidence({value})", endpoint.name if endpoint else value
+    outcome = vocabulary.outcomes.get(value)
+    if outcome is None:
+        return f"evidence({value})", value
+    endpoints = outcome.endpoints or tuple(vocabulary.endpoints)
+    clauses = [f"evidence({endpoint}) = {value}" for endpoint in endpoints]
+    return (clauses[0] if len(clauses) == 1 else "(" + " OR ".join(clauses) + ")"), outcome.name

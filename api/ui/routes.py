@@ -42,7 +42,7 @@ templates.env.globals["class_colour"] = pages.class_colour
 templates.env.globals["qs"] = lambda **params: urlencode({k: v for k, v in params.items() if v})
 
 PAGE_SIZE = 20
-SEARCH_FACETS = ["class", "application", "biodegradable", "property"]
+SEARCH_FACETS = ["class", "application", "biodegradable", "property", "endpoint", "outcome"]
 
 # Only this app's own origin may be reached from a page: a browser refuses anything else.
 CONTENT_SECURITY_POLICY = (
@@ -145,6 +145,8 @@ def material_page(request: Request, material_id: str, engine: EngineDep, chemist
         "svg": pages.structure_of(document),
         "categories": pages.grouped_properties(document, units),
         "similar": pages.similar_materials(engine, chemistry, own_id, document),
+        "evidence": pages.evidence_matrix(document),
+        "evidence_kinds": pages.EVIDENCE_KINDS,
         "next": request.url.path,
     }
     return render(request, "material.html", context)

@@ -1,0 +1,396 @@
+"""Biological evaluation: the endpoint vocabulary, evidence files through the pipeline (all or
+nothing, re-upload, errors with suggestions), the records measurements imply, and the
+``evidence(…)`` filter on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from biomatdb.evaluations import evaluations_of
+from biomatdb.evidence import get_evidence_vocabulary
+from biomatdb.models import BiologicalEvaluation, Material, Measurement
+from ingest.pipeline import IngestOptions, ingest_file
+from search.backends.sql import SqlBackend
+from search.model import Query
+from search.parser import parse_filter
+
+DATA = Path(__file__).parent / "data"
+SEMANTICS_CSV = DATA / "search_semantics.csv"
+EVIDENCE_CSV = DATA / "evidence_small.csv"
+
+ENDPOINT_KEYS = [
+    "cytotoxicity",
+    "sensitisation",
+    "irritation",
+    "systemic_toxicity",
+    "pyrogenicity",
+    "genotoxicity",
+    "carcinogenicity",
+    "reproductive_toxicity",
+    "implantation",
+    "haemocompatibility",
+    "bioactivity",
+    "cell_adhesion",
+    "cell_proliferation",
+    "osteogenic_differentiation",
+    "angiogenesis",
+    "antibacterial_activity",
+    "inflammatory_response",
+    "osseointegration",
+    "in_vivo_degradation",
+]
+OUTCOME_KEYS = [
+    "non_cytotoxic",
+    "cytotoxic",
+    "non_haemolytic",
+    "haemolytic",
+    "non_sensitising",
+    "sensitising",
+    "pass",
+    "fail",
+    "bioactive",
+]
+
+
+def test_the_public_endpoint_and_outcome_keys_are_in_the_vocabulary():
+    vocabulary = get_evidence_vocabulary()
+    assert set(ENDPOINT_KEYS) <= set(vocabulary.endpoints)
+    assert set(OUTCOME_KEYS) <= set(vocabulary.outcomes)
+
+
+@pytest.mark.parametrize(
+    ("written", "endpoint"),
+    [
+        ("Cytotoxicity", "cytotoxicity"),
+        ("ISO 10993-5:2009", "cytotoxicity"),
+        ("MTT", "cytotoxicity"),
+        ("sensitization", "sensitisation"),
+        ("hemocompatibility", "haemocompatibility"),
+        ("intracutaneous reactivity", "irritation"),
+        ("apatite formation", "bioactivity"),
+        ("ALP activity", "osteogenic_differentiation"),
+        ("bone-implant contact", "osseointegration"),
+        ("ISO 22196", "antibacterial_activity"),
+    ],
+)
+def test_endpoints_resolve_from_what_curators_write(written, endpoint):
+    assert get_evidence_vocabulary().endpoint(written).key == endpoint
+
+
+def test_every_biological_property_reports_one_endpoint():
+    vocabulary = get_evidence_vocabulary()
+    for key, endpoint in {
+        "cell_viability": "cytotoxicity",
+        "cytotoxicity_grade": "cytotoxicity",
+        "hemolysis": "haemocompatibility",
+        "protein_adsorption": "protein_adsorption",
+    }.items():
+        assert vocabulary.endpoint_of_property(key) == endpoint
+
+
+@pytest.fixture
+def evidence_core(engine):
+    assert ingest_file(engine, SEMANTICS_CSV).loaded
+    report = ingest_file(engine, EVIDENCE_CSV)
+    assert report.loaded, report.as_dict()["errors"]
+    return engine
+
+
+def _ids(engine, *names):
+    with engine.connect() as connection:
+        return {row.id for row in connection.execute(select(Material.id).where(Material.name.in_(names)))}
+
+
+def test_an_evidence_file_loads_records_and_their_measurements(evidence_core):
+    with evidence_core.connect() as connection:
+        alpha = _ids(evidence_core, "Alpha").pop()
+        records = evaluations_of(connection, [alpha])[alpha]
+        measured = connection.execute(
+            select(Measurement.property_key, Measurement.value).where(
+                Measurement.material_id == alpha, Measurement.property_key.in_(["cell_viability", "hemolysis"])
+            )
+        ).all()
+    assert sorted(measured) == [("cell_viability", 92.0), ("hemolysis", 2.1)]
+    by_endpoint = {record["endpoint"]: record for record in records}
+    cytotoxicity = by_endpoint["cytotoxicity"]
+    assert cytotoxicity["outcome"] == "non_cytotoxic"
+    assert cytotoxicity["test_system"]["cellosaurus"] == "CVCL_0462"
+    assert cytotoxicity["test_system"]["kind"] == "in vitro"
+    assert cytotoxicity["value"] == 92.0 and cytotoxicity["unit"] == "%"
+    assert cytotoxicity["standard"] == "ISO 10993-5:2009"
+    assert cytotoxicity["source"] == "Test source A (2020)"
+    assert by_endpoint["haemocompatibility"]["outcome"] == "non_haemolytic"
+    implantation = by_endpoint["implantation"]
+    assert (
+        implantation["test_system"]["species"] == "rabbit" and implantation["test_system"]["site"] == "femoral condyle"
+    )
+    assert implantation["value"] is None and implantation["outcome"] == "well_tolerated"
+
+
+def test_a_re_upload_of_the_same_evidence_changes_nothing(evidence_core, tmp_path):
+    with evidence_core.connect() as connection:
+        before = connection.execute(select(func.count()).select_from(BiologicalEvaluation)).scalar_one()
+    assert ingest_file(evidence_core, EVIDENCE_CSV).unchanged
+    edited = tmp_path / "evidence_small.csv"
+    edited.write_text(EVIDENCE_CSV.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    report = ingest_file(evidence_core, edited, IngestOptions(dataset="evidence_small"))
+    assert report.loaded
+    with evidence_core.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(BiologicalEvaluation)).scalar_one() == before
+
+
+def _bad(tmp_path, row: str) -> Path:
+    lines = EVIDENCE_CSV.read_text(encoding="utf-8").splitlines()
+    path = tmp_path / "bad.csv"
+    path.write_text("\n".join([*lines, row]) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("row", "kind", "column", "suggested"),
+    [
+        ("Alpha,cytotoxcity,,in vitro,L929,,MTT,,24 h,non-cytotoxic,,,S", "unknown-endpoint", "Endpoint", "cytotoxicity"),
+        ("Alpha,cytotoxicity,,in vitro,L929,,MTT,,24 h,non cytotoxc,,,S", "unknown-outcome", "Result", "non_cytotoxic"),
+        ("Alpha,cytotoxicity,,in vitro,L92,,MTT,,24 h,non-cytotoxic,,,S", "unknown-cell-line", "Cell line / Model / Species",
+         "L929"),
+        ("Alpha,cytotoxicity,,in vitro,L929,,MTT,,a day,non-cytotoxic,,,S", "invalid-duration", "Duration", None),
+        ("Omega,cytotoxicity,,in vitro,L929,,MTT,,24 h,non-cytotoxic,,,S", "unknown-material", None, None),
+        ("Alpha,cytotoxicity,,in vitro,L929,,MTT,,24 h,non-cytotoxic,92,GPa,S", "unknown-quantity", "Value", None),
+    ],
+)  # fmt: skip
+def test_a_bad_evidence_row_refuses_the_file_naming_row_column_and_value(
+    engine, tmp_path, row, kind, column, suggested
+):
+    assert ingest_file(engine, SEMANTICS_CSV).loaded
+    with engine.connect() as connection:
+        before = connection.execute(select(func.count()).select_from(Measurement)).scalar_one()
+    report = ingest_file(engine, _bad(tmp_path, row))
+    assert not report.loaded
+    issue = next(issue for issue in report.errors if issue.type == kind)
+    assert issue.row == 7 and issue.column == column  # the seventh data row
+    if suggested is not None:
+        assert suggested in issue.suggestions
+    with engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(Measurement)).scalar_one() == before
+        assert connection.execute(select(func.count()).select_from(BiologicalEvaluation)).scalar_one() == 0
+
+
+def test_skip_invalid_leaves_out_only_the_bad_evidence_row(engine, tmp_path):
+    assert ingest_file(engine, SEMANTICS_CSV).loaded
+    path = _bad(tmp_path, "Alpha,cytotoxcity,,in vitro,L929,,MTT,,24 h,non-cytotoxic,,,S")
+    report = ingest_file(engine, path, IngestOptions(skip_invalid=True))
+    assert report.loaded and report.rows_skipped == 1
+    with engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(BiologicalEvaluation)).scalar_one() == 6
+
+
+def test_measurements_of_an_endpoints_property_are_its_records(engine, tmp_path):
+    """A material file's cell viability column is a cytotoxicity result: it gets its record, and
+    the record goes with the measurement when the dataset goes."""
+    from ingest.retract import retract_dataset
+
+    assert ingest_file(engine, SEMANTICS_CSV).loaded
+    material = tmp_path / "viability.csv"
+    material.write_text(
+        "Material,Class,Cell viability [%],Method,Standard\nAlpha,polymer,88,MTT,ISO 10993-5\n", encoding="utf-8"
+    )
+    assert ingest_file(engine, material).loaded
+    with engine.connect() as connection:
+        (record,) = connection.execute(select(*BiologicalEvaluation.__table__.columns)).all()
+        assert (record.endpoint, record.outcome, record.method, record.standard) == (
+            "cytotoxicity",
+            None,
+            "MTT",
+            "ISO 10993-5",
+        )
+        assert record.measurement_id is not None
+    found = SqlBackend(engine).search(
+        Query(filter=parse_filter('evidence(cytotoxicity) WHERE standard = "ISO 10993-5"'))
+    )
+    assert [hit.name for hit in found.results] == ["Alpha"]
+    with engine.begin() as connection:
+        from biomatdb.models import Dataset
+
+        dataset = connection.execute(select(Dataset.id).where(Dataset.name == "viability")).scalar_one()
+        retract_dataset(connection, dataset)
+    with engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(BiologicalEvaluation)).scalar_one() == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("evidence(cytotoxicity)", {"Alpha", "Beta"}),
+        ("evidence(cytotoxicity) = non_cytotoxic WHERE cell_line = L929", {"Alpha"}),
+        ("evidence(cytotoxicity) = non_cytotoxic WHERE cell_line = MG-63", set()),
+        ('evidence(cytotoxicity) WHERE standard = "ISO 10993-5"', {"Alpha", "Beta"}),
+        ("evidence(implantation) WHERE species = rabbit AND duration >= 12 week", {"Alpha"}),
+        ("evidence(implantation) WHERE duration >= 12 week", {"Alpha"}),
+        ("evidence(implantation) WHERE duration < 30 day", {"Beta"}),
+        ("evidence(implantation) WHERE kind = in vivo AND site = subcutaneous", {"Beta"}),
+        ("hemolysis < 5 %", {"Alpha"}),
+        ("NOT evidence(sensitisation) = sensitising", {"Alpha", "Gamma", "Delta", "Epsilon", "Zeta"}),
+        ("evidence(sensitisation) != sensitising", set()),
+        ("evidence(haemocompatibility) = non-haemolytic", {"Alpha"}),
+        ("capsule_thickness > 100 um", {"Beta"}),
+        ("evidence(cytotoxicity) = cytotoxic AND class = polymer", {"Beta"}),
+    ],
+)
+def test_the_evidence_filter_answers_on_both_databases(evidence_core, text, expected):
+    backend = SqlBackend(evidence_core)
+    result = backend.search(Query(filter=parse_filter(text), limit=50))
+    assert {hit.name for hit in result.results} == expected
+    assert result.total == len(expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("evidence(cytotoxcity)", "unknown-endpoint"),
+        ("evidence(cytotoxicity) = haemolytic", "unknown-outcome"),
+        ("evidence(cytotoxicity) WHERE cell_line = L92", "unknown-value"),
+        ("evidence(cytotoxicity) WHERE temperature = 37 degC", "unknown-condition"),
+        ("evidence(implantation) WHERE duration >= 12", "unit-error"),
+        ("evidence(implantation) WHERE duration >= 12 GPa", "unit-error"),
+        ("evidence(cytotoxicity) > non_cytotoxic", "syntax-error"),
+    ],
+)
+def test_evidence_filters_that_cannot_be_answered_say_why(text, kind):
+    from biomatdb.errors import QueryError
+
+    with pytest.raises(QueryError) as raised:
+        parse_filter(text)
+    assert raised.value.type == kind
+    assert raised.value.position is not None
+
+
+# --- Elasticsearch: the translation, exactly, and the documents it searches -------------------
+
+
+def test_the_evidence_filter_translates_to_one_nested_record():
+    from elasticsearch.dsl import Search
+
+    from search.backends.elastic_translate import ElasticTranslator
+
+    node = parse_filter('evidence(cytotoxicity) = non_cytotoxic WHERE cell_line = L929 AND standard = "ISO 10993-5"')
+    expected = {
+        "nested": {
+            "path": "evidence",
+            "query": {
+                "bool": {
+                    "filter": [
+                        {"term": {"evidence.endpoint": "cytotoxicity"}},
+                        {"term": {"evidence.outcome": "non_cytotoxic"}},
+                        {"term": {"evidence.cell_line": "l929"}},
+                        {
+                            "bool": {
+                                "should": [
+                                    {"term": {"evidence.standard": "iso 10993-5"}},
+                                    {"prefix": {"evidence.standard": "iso 10993-5:"}},
+                                ],
+                                "minimum_should_match": 1,
+                            }
+                        },
+                    ]
+                }
+            },
+        }
+    }
+    assert ElasticTranslator({}).filter(node) == expected
+    assert Search.from_dict({"query": expected}).to_dict() == {"query": expected}
+
+
+@pytest.mark.parametrize(
+    ("match", "text", "expected"),
+    [
+        ("possible", "duration >= 12 week", {"range": {"evidence.duration": {"gte": 84.0, "relation": "intersects"}}}),
+        ("certain", "duration >= 12 week", {"range": {"evidence.duration": {"gte": 84.0, "relation": "within"}}}),
+        (
+            "possible",
+            "duration != 1 day",
+            {
+                "bool": {
+                    "filter": [{"exists": {"field": "evidence.duration"}}],
+                    "must_not": [{"range": {"evidence.duration": {"gte": 1.0, "lte": 1.0, "relation": "within"}}}],
+                }
+            },
+        ),
+        ("possible", "species != rabbit", {"bool": {"must_not": [{"term": {"evidence.species": "rabbit"}}]}}),
+    ],
+)
+def test_evidence_conditions_translate_as_sql_reads_them(match, text, expected):
+    from search.backends.elastic_translate import ElasticTranslator
+
+    node = parse_filter(f"evidence(implantation) WHERE {text}")
+    body = ElasticTranslator({}, match).filter(node)
+    assert body["nested"]["query"]["bool"]["filter"][1] == expected
+
+
+def test_documents_carry_each_material_s_records(evidence_core):
+    from search.backends.elastic import documents_from_core
+
+    with evidence_core.connect() as connection:
+        documents = {d["name"]: d for d in documents_from_core(connection)}
+    alpha = documents["Alpha"]
+    assert alpha["endpoints"] == ["cytotoxicity", "haemocompatibility", "implantation"]
+    assert alpha["outcomes"] == ["non_cytotoxic", "non_haemolytic", "well_tolerated"]
+    implantation = next(e for e in alpha["evidence"] if e["endpoint"] == "implantation")
+    assert implantation["species"] == "rabbit" and implantation["duration"] == {"gte": 84.0, "lte": 84.0}
+    assert documents["Gamma"]["evidence"] == [] and documents["Gamma"]["endpoints"] == []
+
+
+def test_the_endpoint_and_outcome_facets_count_materials(evidence_core):
+    result = SqlBackend(evidence_core).search(Query(facets=["endpoint", "outcome"], limit=1))
+    endpoints = {f.value: f.count for f in result.facets["endpoint"]}
+    outcomes = {f.value: f.count for f in result.facets["outcome"]}
+    assert endpoints == {"cytotoxicity": 2, "implantation": 2, "haemocompatibility": 1, "sensitisation": 1}
+    assert outcomes["non_cytotoxic"] == 1 and outcomes["fibrous_encapsulation"] == 1
+
+
+# --- the CLI: show and export, and the export's round trip ------------------------------------
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from biomatdb.cli import app
+
+    monkeypatch.setenv("BIOMATDB_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("BIOMATDB_DATABASE_URL", raising=False)
+    runner = CliRunner()
+
+    def run(*args: str):
+        return runner.invoke(app, list(args), catch_exceptions=False)
+
+    return run
+
+
+def test_show_and_export_evidence_and_the_export_ingests_back_to_the_same(cli, tmp_path, monkeypatch):
+    import csv
+    import json
+
+    assert cli("ingest", str(SEMANTICS_CSV)).exit_code == 0
+    assert cli("ingest", str(EVIDENCE_CSV)).exit_code == 0
+    shown = json.loads(cli("show", "Alpha", "--json").stdout)
+    evaluations = shown["biological_evaluations"]
+    assert {e["endpoint"] for e in evaluations} == {"cytotoxicity", "haemocompatibility", "implantation"}
+    assert {"endpoint", "standard", "test_system", "contact", "exposure", "method", "duration", "outcome", "value",
+            "value_min", "value_max", "unit", "verbatim", "source", "dataset"} <= set(evaluations[0])  # fmt: skip
+    assert "Biological evaluation" in cli("show", "Alpha").stdout
+    exported = cli("export", "--kind", "evidence", "--dataset", "evidence_small").stdout
+    rows = list(csv.DictReader(exported.splitlines()))
+    assert len(rows) == 6 and rows[0]["Result"] == "non-cytotoxic" and rows[0]["Value"] == "92"
+    as_json = json.loads(cli("export", "--kind", "evidence", "--format", "json").stdout)
+    assert len(as_json) == 6 and {item["material"] for item in as_json} == {"Alpha", "Beta"}
+
+    again = tmp_path / "evidence_small.csv"
+    again.write_text(exported, encoding="utf-8")
+    monkeypatch.setenv("BIOMATDB_DATA_DIR", str(tmp_path / "fresh"))
+    assert cli("ingest", str(SEMANTICS_CSV)).exit_code == 0
+    result = cli("ingest", str(again))
+    assert result.exit_code == 0, result.output
+    assert cli("export", "--kind", "evidence", "--dataset", "evidence_small").stdout == exported

@@ -139,6 +139,7 @@ EVIDENCE_COLUMNS = (
     "Exposure",
     "Duration",
     "Result",
+    "Outcome",
     "Value",
     "Unit",
     "Source",
@@ -150,10 +151,8 @@ def evidence_export(connection: Connection, *, dataset: str | None = None) -> It
     """Every record (of one dataset, or all), in the long evidence layout as ``{"row": {column:
     text}, "record": {public fields, material}}``: the row as written (the result's verbatim value
     and unit) so that it ingests back to the same records, and the record for a JSON export."""
-    from biomatdb.evidence import get_evidence_vocabulary
     from biomatdb.models import Material
 
-    outcomes = get_evidence_vocabulary().outcomes
     e, m = BiologicalEvaluation, Measurement
     statement = (
         select(
@@ -192,7 +191,8 @@ def evidence_export(connection: Connection, *, dataset: str | None = None) -> It
             "Method": row.method,
             "Exposure": row.exposure,
             "Duration": row.duration,
-            "Result": outcomes[row.outcome].name if row.outcome in outcomes else None,
+            "Result": row.verbatim,
+            "Outcome": row.outcome,
             "Value": row.verbatim_value,
             "Unit": row.verbatim_unit,
             "Source": row.citation,

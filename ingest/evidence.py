@@ -15,6 +15,7 @@ ranges, qualifiers and physical bounds are read as for any measurement; the reco
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -56,7 +57,8 @@ EVIDENCE_HEADERS: dict[str, tuple[str, ...]] = {
     "exposure": ("exposure", "exposure route", "extraction", "extract", "extraction conditions"),
     "duration": ("duration", "test duration", "time point", "follow-up", "follow up", "implantation time",
                  "implantation period", "period", "time"),
-    "result": ("result", "outcome", "finding", "conclusion", "qualitative result"),
+    "result": ("result", "finding", "conclusion", "qualitative result", "result as written"),
+    "outcome": ("outcome", "outcome key"),
     "value": ("value", "quantitative result", "measured value", "result value"),
     "unit": ("unit", "units"),
     "property": ("property", "quantity", "measured quantity"),
@@ -64,9 +66,11 @@ EVIDENCE_HEADERS: dict[str, tuple[str, ...]] = {
     "doi": ("doi",),
     "ignore": ("quote", "notes", "note", "comment", "comments", "remarks"),
 }  # fmt: skip
+_PARENTHESES = re.compile(r"\([^()]*\)")
 _INDEX = {normalise_label(header): role for role, headers in EVIDENCE_HEADERS.items() for header in headers}
 #: Where the synthetic property column of the measurements goes: after every column of the file.
 _PROPERTY_POSITION = 1_000_000
+_VALUE_POSITION = 1_000_001
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +95,8 @@ class EvidenceMap:
         ]
         endpoint_label = self.label("endpoint")
         columns.append(Column(position=_PROPERTY_POSITION, label=endpoint_label, role="property"))
+        if "value" not in self.columns:  # a file of outcomes only: no row has a value to read
+            columns.append(Column(position=_VALUE_POSITION, label="Value", role="value"))
         return ColumnMap(columns=columns, layout="long")
 
 
@@ -118,8 +124,8 @@ def evidence_map(header: list[str]) -> tuple[EvidenceMap | None, list[Issue]]:
         return None, []
     if "name" not in roles:
         issues.append(Issue(type="missing-column", message="an evidence file needs a Material column"))
-    if "value" not in roles and "result" not in roles:
-        issues.append(Issue(type="missing-column", message="an evidence file needs a Result or a Value column"))
+    if not {"value", "result", "outcome"} & set(roles):
+        issues.append(Issue(type="missing-column", message="an evidence file needs a Result, Outcome or Value column"))
     return EvidenceMap(columns=roles), issues
 
 
@@ -293,14 +299,18 @@ def normalise_evidence(chunk: pd.DataFrame, emap: EvidenceMap, vocabulary: Vocab
                 )
             else:
                 named_property = prop.key
+        # an Outcome column holds the outcome's key or alias, and Result the finding as written;
+        # without one, the Result itself must name an outcome
         outcome = None
         result = _cell(chunk, emap, "result", row)
-        if result is not None and endpoint is not None:
+        outcome_role = "outcome" if "outcome" in emap.columns else "result"
+        outcome_text = _cell(chunk, emap, outcome_role, row)
+        if outcome_text is not None and endpoint is not None:
             try:
-                outcome = evidence.outcome(result, endpoint).key
+                outcome = evidence.outcome(outcome_text, endpoint).key
             except VocabularyError as exc:
-                error("unknown-outcome", row, "result", result, f"{exc.message}{did_you_mean(list(exc.suggestions))}",
-                      exc.suggestions)  # fmt: skip
+                error("unknown-outcome", row, outcome_role, outcome_text,
+                      f"{exc.message}{did_you_mean(list(exc.suggestions))}", exc.suggestions)  # fmt: skip
         kind_text = _cell(chunk, emap, "kind", row)
         kind = None
         if kind_text is not None:
@@ -310,8 +320,9 @@ def normalise_evidence(chunk: pd.DataFrame, emap: EvidenceMap, vocabulary: Vocab
                       f"unknown test-system kind {kind_text!r}; expected in vitro, in vivo or clinical")  # fmt: skip
         model_text = _cell(chunk, emap, "model", row)
         model = model_key = species = cellosaurus = None
-        if model_text is not None:
-            system = systems.resolve(model_text)
+        if model_text is not None and kind != "clinical":  # a patient cohort is described, not looked up
+            # "rat (Sprague Dawley)": the strain or detail in parentheses stays in the text shown
+            system = systems.resolve(model_text) or systems.resolve(_PARENTHESES.sub(" ", model_text))
             if system is None:
                 suggestions = systems.suggest(model_text)
                 error(
@@ -323,7 +334,8 @@ def normalise_evidence(chunk: pd.DataFrame, emap: EvidenceMap, vocabulary: Vocab
                     suggestions,
                 )
             else:
-                model, model_key, species, cellosaurus = system.name, system.key, system.species, system.cellosaurus
+                model = system.name if systems.resolve(model_text) is system else model_text
+                model_key, species, cellosaurus = system.key, system.species, system.cellosaurus
                 if kind is None and system.kind in ("cell_line", "cell_type", "organism"):
                     kind = "in vitro"
                 elif kind is None and system.kind == "species" and system.key != "human":
@@ -365,7 +377,7 @@ def normalise_evidence(chunk: pd.DataFrame, emap: EvidenceMap, vocabulary: Vocab
                 error("unknown-quantity", row, "value", value, found_quantity)
             else:
                 quantity = found_quantity.key
-        if value is None and result is None:
+        if value is None and result is None and outcome_text is None:
             error("missing-value", row, "result", None, "an evidence row needs a result, a value, or both")
         source = source_record(_cell(chunk, emap, "source", row), _cell(chunk, emap, "doi", row))
         if isinstance(source, str):
@@ -398,7 +410,7 @@ def normalise_evidence(chunk: pd.DataFrame, emap: EvidenceMap, vocabulary: Vocab
                 duration=duration,
                 duration_min_days=duration_days[0],
                 duration_max_days=duration_days[1],
-                verbatim=" ".join(t for t in (result, value, _cell(chunk, emap, "unit", row)) if t) or None,
+                verbatim=result,
                 source_key=source.key if source is not None else None,
                 source_column=emap.label("result") if "result" in emap.columns else emap.label("value"),
                 property=quantity,
@@ -408,6 +420,8 @@ def normalise_evidence(chunk: pd.DataFrame, emap: EvidenceMap, vocabulary: Vocab
             out.sources[source.key] = source
     measured = chunk.loc[properties.notna()].copy()
     measured[_PROPERTY_POSITION] = properties[properties.notna()]
+    if "value" not in emap.columns:
+        measured[_VALUE_POSITION] = pd.Series(dtype=object)
     out.measurements = measured
     return out
 

@@ -383,7 +383,12 @@ def test_show_and_export_evidence_and_the_export_ingests_back_to_the_same(cli, t
     assert "Biological evaluation" in cli("show", "Alpha").stdout
     exported = cli("export", "--kind", "evidence", "--dataset", "evidence_small").stdout
     rows = list(csv.DictReader(exported.splitlines()))
-    assert len(rows) == 6 and rows[0]["Result"] == "non-cytotoxic" and rows[0]["Value"] == "92"
+    assert (
+        len(rows) == 6
+        and rows[0]["Result"] == "non-cytotoxic"
+        and rows[0]["Outcome"] == "non_cytotoxic"
+        and rows[0]["Value"] == "92"
+    )
     as_json = json.loads(cli("export", "--kind", "evidence", "--format", "json").stdout)
     assert len(as_json) == 6 and {item["material"] for item in as_json} == {"Alpha", "Beta"}
 
@@ -394,3 +399,33 @@ def test_show_and_export_evidence_and_the_export_ingests_back_to_the_same(cli, t
     result = cli("ingest", str(again))
     assert result.exit_code == 0, result.output
     assert cli("export", "--kind", "evidence", "--dataset", "evidence_small").stdout == exported
+
+
+def test_an_outcome_column_keeps_the_result_as_written(evidence_core):
+    """With an Outcome column, Result is the finding in the source's words; a cohort is described
+    (clinical), and a strain in parentheses stays in the model shown while the species resolves."""
+    report = ingest_file(evidence_core, DATA / "evidence_outcomes.csv")
+    assert report.loaded, report.as_dict()["errors"]
+    with evidence_core.connect() as connection:
+        alpha, beta = (_ids(evidence_core, name).pop() for name in ("Alpha", "Beta"))
+        found = evaluations_of(connection, [alpha, beta])
+    clinical = next(e for e in found[alpha] if e["endpoint"] == "inflammatory_response")
+    assert clinical["outcome"] == "chronic_inflammation"
+    assert clinical["verbatim"] == "late sterile swelling in 2 of 20 patients"
+    assert clinical["test_system"] == {
+        "kind": "clinical",
+        "model": "patients (n=20)",
+        "species": None,
+        "cellosaurus": None,
+        "site": None,
+    }
+    rat = next(e for e in found[beta] if e["dataset"] == "evidence_outcomes")
+    assert rat["test_system"]["model"] == "rat (Sprague Dawley)" and rat["test_system"]["species"] == "rat"
+    result = SqlBackend(evidence_core).search(
+        Query(
+            filter=parse_filter(
+                "evidence(implantation) = fibrous_encapsulation WHERE species = rat AND duration > 7 day"
+            )
+        )
+    )
+    assert {hit.name for hit in result.results} == {"Beta"}

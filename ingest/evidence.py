@@ -528,3 +528,105 @@ def load_records(connection, loader, records: list[EvidenceRecord], sources: dic
         )
     )
     return len(rows)
+
+
+# --- evidence columns of a material file ---------------------------------------------------------
+
+_STANDARD_IN_HEADER = re.compile(
+    r"^(?P<name>.+?)\s*[\(\[](?P<standard>(?:ISO|ASTM|USP|JIS|EN|OECD)\b[^\)\]]*)[\)\]]\s*$", re.IGNORECASE
+)
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceColumn:
+    """A column of a material file that holds outcomes of one endpoint: ``Cytotoxicity (ISO 10993-5)``."""
+
+    position: int
+    label: str
+    endpoint: str
+    standard: str | None
+
+
+def evidence_columns(header: list[str], vocabulary: Vocabulary) -> list[EvidenceColumn]:
+    """The columns of a (wide) material file that name an endpoint rather than a property: a
+    header naming an endpoint with its standard in brackets (``Cytotoxicity (ISO 10993-5)``), or
+    one naming an endpoint and no property (``Sensitisation``). Their cells are outcomes."""
+    evidence = get_evidence_vocabulary()
+    found = []
+    for position, label in enumerate(header):
+        match = _STANDARD_IN_HEADER.match(label.strip())
+        name, standard = (match["name"], match["standard"].strip()) if match else (label.strip(), None)
+        endpoint = evidence.find_endpoint(name)
+        if endpoint is None or (standard is None and vocabulary.find_property(name) is not None):
+            continue
+        found.append(EvidenceColumn(position=position, label=label, endpoint=endpoint.key, standard=standard))
+    return found
+
+
+def wide_evidence(
+    chunk: pd.DataFrame,
+    columns: list[EvidenceColumn],
+    *,
+    name_position: int | None,
+    source_keys: pd.Series | None = None,
+) -> EvidenceChunk:
+    """The records of a material file's evidence columns: one per non-empty cell, its outcome
+    resolved (an unknown one is an error naming the row, column and value)."""
+    evidence = get_evidence_vocabulary()
+    out = EvidenceChunk()
+    if name_position is None:
+        return out
+    for column in columns:
+        texts = chunk[column.position]
+        for label, text in texts.items():
+            row = int(str(label))  # the chunk's index is the file's row number
+            if text is None or (isinstance(text, float) and math.isnan(text)) or not str(text).strip():
+                continue
+            written = str(text).strip()
+            name = chunk.at[label, name_position]
+            if name is None or (isinstance(name, float) and math.isnan(name)) or not str(name).strip():
+                continue
+            try:
+                outcome = evidence.outcome(written, column.endpoint).key
+            except VocabularyError as exc:
+                out.errors.append(
+                    Issue(
+                        type="unknown-outcome",
+                        row=row,
+                        column=column.label,
+                        value=written,
+                        message=f"{exc.message}{did_you_mean(list(exc.suggestions))}",
+                        suggestions=exc.suggestions,
+                    )
+                )
+                continue
+            material = str(name).strip()
+            out.records.append(
+                EvidenceRecord(
+                    row=row,
+                    material_name=material,
+                    material_key=record_key(material),
+                    endpoint=column.endpoint,
+                    outcome=outcome,
+                    standard=column.standard,
+                    kind=None,
+                    model=None,
+                    model_key=None,
+                    species=None,
+                    cellosaurus=None,
+                    site=None,
+                    contact_category=None,
+                    contact_duration=None,
+                    exposure=None,
+                    exposure_kind=None,
+                    method=None,
+                    duration=None,
+                    duration_min_days=None,
+                    duration_max_days=None,
+                    verbatim=written,
+                    source_key=None if source_keys is None else source_keys.get(row),
+                    source_column=column.label,
+                    property=None,
+                )
+            )
+    return out

@@ -9,9 +9,10 @@ import socket
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+import pandas as pd
 import psutil
 from sqlalchemy import Engine, false, func, select, text as sql_text, update
 
@@ -30,7 +31,7 @@ from ingest.cells import parse_cell
 from ingest.limits import ReadLimits
 from ingest.load import Loader
 from ingest.manifest import Manifest, ManifestError, manifest_path_for, read_manifest
-from ingest.mapping import ERROR_TYPES, map_columns, parse_mappings, with_mappings
+from ingest.mapping import ERROR_TYPES, ColumnMap, map_columns, parse_mappings, with_mappings
 from ingest.normalise import TEMPERATURE, Context, normalise_chunk, source_record
 from ingest.readers import ReadError, header_issues, open_table
 from ingest.report import Issue, Report
@@ -131,12 +132,16 @@ def ingest_file(
         report.error(issue)
     vocabulary = get_vocabulary()
     evidence_map, evidence_issues = evidence_files.evidence_map(table.header)
+    wide_evidence: list[evidence_files.EvidenceColumn] = []
     if evidence_map is not None:  # an evidence file: its values are read as measurements of the endpoints
         column_map = evidence_map.measurement_map()
         for issue in evidence_issues:
             report.error(issue)
     else:
         column_map = map_columns(table.header, vocabulary, manifest)
+        wide_evidence = evidence_files.evidence_columns(table.header, vocabulary)
+        if wide_evidence:  # outcome columns of a material file: read as evidence, not as properties
+            column_map = _without(column_map, {column.position for column in wide_evidence})
     for issue in column_map.issues:
         (report.error if issue.type in ERROR_TYPES else report.warn)(issue)
     dataset_source = source_record(
@@ -172,7 +177,16 @@ def ingest_file(
     with tempfile.TemporaryDirectory(
         prefix=f"{_STAGING_PREFIX}{_staging_owner()}-", dir=options.staging_dir
     ) as staging:
-        staged = _stage(table, context, report, options, Path(staging), progress, evidence_map)
+        staged = _stage(
+            table,
+            context,
+            report,
+            options,
+            Path(staging),
+            progress,
+            evidence_map,
+            wide_evidence if evidence_map is None else [],
+        )
         if staged is None:
             return report
         return _apply(engine, report, staged, path=path, checksum=checksum, meta=meta, options=options, context=context)
@@ -262,6 +276,7 @@ def _stage(
     staging: Path,
     progress: Callable[[int], None] | None,
     evidence_map: evidence_files.EvidenceMap | None = None,
+    wide_evidence: list[evidence_files.EvidenceColumn] | None = None,
 ) -> _Staged | None:
     """Phase 1: normalise every chunk into ``staging``; None when the file cannot be loaded (the
     report says why)."""
@@ -280,6 +295,22 @@ def _stage(
                 normalised = normalise_chunk(evidence.measurements, context)
             else:
                 normalised = normalise_chunk(chunk, context)
+                if wide_evidence:
+                    name = column_map.role("name")
+                    measured = normalised.measurements
+                    sources = (
+                        measured.groupby("row")["source_key"].first() if len(measured) else pd.Series(dtype=object)
+                    )
+                    if context.dataset_source is not None:
+                        sources = sources.reindex(chunk.index).fillna(context.dataset_source.key)
+                    evidence = evidence_files.wide_evidence(
+                        chunk,
+                        wide_evidence,
+                        name_position=name.position if name is not None else None,
+                        source_keys=sources,
+                    )
+                    for issue in evidence.errors:
+                        report.error(issue)
             report.rows_read += len(chunk)
             for issue in normalised.errors:
                 report.error(issue)
@@ -431,6 +462,19 @@ def _take_write_lock(connection) -> None:
         connection.execute(sql_text("SELECT pg_advisory_xact_lock(:key)"), {"key": _INGEST_LOCK})
     else:
         connection.execute(update(Dataset).where(false()).values(name=Dataset.name))
+
+
+def _without(column_map: ColumnMap, positions: set[int]) -> ColumnMap:
+    """The column map with the columns at ``positions`` ignored, and no issue about them."""
+    labels = {column.label for column in column_map.columns if column.position in positions}
+    return ColumnMap(
+        columns=[
+            replace(column, role="ignore", property=None, unit=None) if column.position in positions else column
+            for column in column_map.columns
+        ],
+        layout=column_map.layout,
+        issues=[issue for issue in column_map.issues if issue.column not in labels],
+    )
 
 
 def _clean_text(chunk, header: list[str], report: Report):

@@ -429,3 +429,33 @@ def test_an_outcome_column_keeps_the_result_as_written(evidence_core):
         )
     )
     assert {hit.name for hit in result.results} == {"Beta"}
+
+
+def test_outcome_columns_of_a_material_file_are_evidence(engine, tmp_path):
+    """``Cytotoxicity (ISO 10993-5)`` beside the properties of a material file holds outcomes:
+    each cell is a record of its row's material, with the standard of the header."""
+    material = tmp_path / "implants.csv"
+    material.write_text(
+        "Material,Class,Density [g/cm3],Cytotoxicity (ISO 10993-5),Sensitisation,Source\n"
+        "Ti alloy X,metal,4.43,non-cytotoxic,no sensitisation,Handbook X (2001)\n"
+        "Ni alloy Y,metal,6.45,,sensitising,Handbook X (2001)\n",
+        encoding="utf-8",
+    )
+    report = ingest_file(engine, material)
+    assert report.loaded, report.as_dict()["errors"]
+    result = SqlBackend(engine).search(
+        Query(filter=parse_filter('evidence(cytotoxicity) = non_cytotoxic WHERE standard = "ISO 10993-5"'))
+    )
+    assert [hit.name for hit in result.results] == ["Ti alloy X"]
+    result = SqlBackend(engine).search(Query(filter=parse_filter("NOT evidence(sensitisation) = sensitising")))
+    assert [hit.name for hit in result.results] == ["Ti alloy X"]
+    with engine.connect() as connection:
+        ids = _ids(engine, "Ti alloy X")
+        (record, *_) = evaluations_of(connection, list(ids)).popitem()[1]
+        assert record["source"] == "Handbook X (2001)" and record["verbatim"] == "non-cytotoxic"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Material,Class,Cytotoxicity (ISO 10993-5)\nZ,metal,harmless-ish\n", encoding="utf-8")
+    refused = ingest_file(engine, bad)
+    assert not refused.loaded
+    (issue,) = [i for i in refused.errors if i.type == "unknown-outcome"]
+    assert (issue.row, issue.column, issue.value) == (1, "Cytotoxicity (ISO 10993-5)", "harmless-ish")

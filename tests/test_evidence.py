@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, strategies as st
 from sqlalchemy import func, select
 
 from biomatdb.evaluations import evaluations_of
@@ -459,3 +460,54 @@ def test_outcome_columns_of_a_material_file_are_evidence(engine, tmp_path):
     assert not refused.loaded
     (issue,) = [i for i in refused.errors if i.type == "unknown-outcome"]
     assert (issue.row, issue.column, issue.value) == (1, "Cytotoxicity (ISO 10993-5)", "harmless-ish")
+
+
+# --- free text in every cell: a record or a located error, never an exception -----------------
+
+_EVIDENCE_HEADER = [
+    "Material",
+    "Endpoint",
+    "Standard",
+    "Kind",
+    "Cell line / Model / Species",
+    "Duration",
+    "Result",
+    "Outcome",
+    "Value",
+    "Unit",
+    "Source",
+]
+_CELL = st.one_of(
+    st.none(),
+    st.text(max_size=30),
+    st.sampled_from(
+        ["cytotoxicity", "hemolysis ratio", "non-cytotoxic", "L-929", "NZW rabbit", "12 weeks", "4–12 weeks", "92",
+         ">95", "%", "µm", "in vivo", "clinical", "ISO 10993-5:2009", "patients (n=3)", "rat (Wistar)", "grade 0"]
+    ),
+)  # fmt: skip
+
+
+@given(
+    st.lists(st.lists(_CELL, min_size=len(_EVIDENCE_HEADER), max_size=len(_EVIDENCE_HEADER)), min_size=1, max_size=5)
+)
+def test_every_evidence_row_is_a_record_or_a_located_error(rows):
+    import pandas as pd
+
+    from biomatdb.vocabulary import get_vocabulary
+    from ingest.evidence import evidence_map, normalise_evidence
+
+    emap, issues = evidence_map(_EVIDENCE_HEADER)
+    assert emap is not None and issues == []
+    chunk = pd.DataFrame(rows, index=range(1, len(rows) + 1), dtype=object)
+    out = normalise_evidence(chunk, emap, get_vocabulary())
+    recorded = {record.row for record in out.records}
+    refused = {issue.row for issue in out.errors}
+    assert recorded | refused == set(chunk.index)  # no row disappears without a word
+    assert not recorded & refused
+    for issue in out.errors:
+        assert issue.type and issue.message
+        assert issue.column is None or issue.column in _EVIDENCE_HEADER
+    for record in out.records:
+        assert record.endpoint in get_evidence_vocabulary().endpoints
+        assert record.outcome is None or get_evidence_vocabulary().outcomes[record.outcome].states(record.endpoint)
+        assert (record.property is None) == (record.row not in set(out.measurements.index))

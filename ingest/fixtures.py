@@ -14,6 +14,9 @@ from ingest.pipeline import IngestOptions, ingest_file
 from ingest.report import Report
 
 DATA_SUFFIXES = (".csv", ".tsv", ".xlsx", ".json")
+# Top-level fixture folders whose files are not material-property tables (fixtures/evidence holds
+# biological-evaluation records, see its SOURCE.txt); they are not fed to the property pipeline.
+NOT_PROPERTY_TABLES = frozenset({"evidence"})
 
 
 def default_fixtures_dir() -> Path:
@@ -22,9 +25,15 @@ def default_fixtures_dir() -> Path:
 
 
 def fixture_files(root: Path) -> list[Path]:
-    """The data files under ``root``, in a stable order (manifests and notes are not data)."""
+    """The property-table data files under ``root``, in a stable order (manifests and notes are not
+    data, nor are the folders named in ``NOT_PROPERTY_TABLES``)."""
     return sorted(
-        p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in DATA_SUFFIXES and not p.name.startswith(".")
+        p
+        for p in root.rglob("*")
+        if p.is_file()
+        and p.suffix.lower() in DATA_SUFFIXES
+        and not p.name.startswith(".")
+        and p.relative_to(root).parts[0] not in NOT_PROPERTY_TABLES
     )
 
 

@@ -163,7 +163,7 @@ class EvidenceRecord:
 @dataclass
 class EvidenceChunk:
     records: list[EvidenceRecord] = field(default_factory=list)
-    measurements: pd.DataFrame | None = None  # the chunk with its property column, for normalise_chunk
+    measurements: pd.DataFrame = field(default_factory=pd.DataFrame)  # the rows with a value, for normalise_chunk
     sources: dict[str, SourceRecord] = field(default_factory=dict)  # what the records cite, by key
     errors: list[Issue] = field(default_factory=list)
     warnings: list[Issue] = field(default_factory=list)

@@ -40,6 +40,7 @@ from search.facets import locate
 from search.model import (
     And,
     Condition,
+    Evidence,
     FieldFilter,
     Filter,
     HasProperty,
@@ -445,6 +446,24 @@ class Evaluator:
             rows = np.isin(index.dataset_id, self._dataset_ids(str(node.value)))
             holds = self._materials_of(0, rows)
         return holds if node.op == "=" else ~holds
+
+    def node_evidence(self, node: Evidence) -> np.ndarray:
+        """``evidence(…)``: the materials with a matching record, read from the small table of
+        records on the search's own connection, by the SQL backend's row-level rule."""
+        from sqlalchemy import select
+
+        from biomatdb.models import BiologicalEvaluation
+        from search.backends.sql_evidence import evidence_record_matches
+
+        ids = np.fromiter(
+            self.connection.execute(
+                select(BiologicalEvaluation.material_id).where(evidence_record_matches(node, self.match)).distinct()
+            ).scalars(),
+            dtype=np.int64,
+        )
+        mask = np.zeros(self.index.size, dtype=bool)
+        mask[locate(self.index.material_ids, np.sort(ids))[0]] = True
+        return mask
 
     def node_substructure(self, node: Substructure) -> np.ndarray:
         return self._chemistry(node)

@@ -241,10 +241,20 @@ def test_measurements_of_an_endpoints_property_are_its_records(engine, tmp_path)
     ],
 )
 def test_the_evidence_filter_answers_on_both_databases(evidence_core, text, expected):
+    from search.memory import MemoryIndexes
+
     backend = SqlBackend(evidence_core)
     result = backend.search(Query(filter=parse_filter(text), limit=50))
     assert {hit.name for hit in result.results} == expected
     assert result.total == len(expected)
+    for match in ("possible", "certain"):  # the in-memory index answers as SQL does
+        query = Query(filter=parse_filter(text), limit=50, match=match, facets=["endpoint", "outcome"])
+        in_sql = backend.search(query)
+        memory_backend = SqlBackend(evidence_core, memory=MemoryIndexes(), wait_for_memory=True)
+        memory_backend._from_sql = lambda *args: pytest.fail("answered in SQL, not from the index")  # type: ignore[method-assign]
+        in_memory = memory_backend.search(query)
+        assert [hit.name for hit in in_memory.results] == [hit.name for hit in in_sql.results]
+        assert in_memory.facets == in_sql.facets
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ import numpy as np
 from sqlalchemy import Engine, select
 
 from biomatdb.db import PerGeneration
-from biomatdb.models import Dataset, Material, MaterialApplication, Measurement, has_value
+from biomatdb.models import Dataset, Material, MaterialApplication, MaterialElement, Measurement, has_value
 from search.model import FacetValue
 
 
@@ -87,6 +87,12 @@ def build(connection) -> FacetIndex:
     datasets = connection.execute(
         select(Measurement.material_id, Dataset.name).join(Dataset, Dataset.id == Measurement.dataset_id).distinct()
     ).all()
+    # the materials ``contains(ELEMENT)`` finds: an element that may be there (a trace limit) counts
+    elements = connection.execute(
+        select(MaterialElement.material_id, MaterialElement.element)
+        .where(MaterialElement.presence.in_(("certain", "possible")))
+        .distinct()
+    ).all()
     facets = {
         "class": _pairs(material_ids, [(row[0], row[1]) for row in material_rows]),
         "biodegradable": _pairs(material_ids, [(row[0], row[2]) for row in material_rows]),
@@ -94,6 +100,7 @@ def build(connection) -> FacetIndex:
         "application": _pairs(material_ids, applications),
         "property": _pairs(material_ids, properties),
         "dataset": _pairs(material_ids, datasets),
+        "element": _pairs(material_ids, elements),
     }
     return FacetIndex(material_ids=material_ids, facets=facets)
 

@@ -16,7 +16,7 @@ from ingest.composition import parse_composition
 from ingest.pipeline import ingest_file
 from search.backends.sql import SqlBackend
 from search.memory import MemoryIndexes
-from search.model import Contains, ElementContent, Interval, Not, Or
+from search.model import And, Contains, ElementContent, FieldFilter, Interval, Not, Or
 from search.parser import parse_filter
 from search.service import build_query
 
@@ -151,9 +151,12 @@ def test_composition_filters_parse(text, node):
 
 
 def test_contains_and_a_field_parse_together():
-    node = parse_filter("contains(Ca) AND class = ceramic")
-    assert node.kind == "and" and node.items[0] == Contains(element="Ca")
-    assert parse_filter("NOT contains(Ni) AND class = metal").items[0] == Not(item=Contains(element="Ni"))
+    assert parse_filter("contains(Ca) AND class = ceramic") == And(
+        items=(Contains(element="Ca"), FieldFilter(field="class", value="ceramic"))
+    )
+    assert parse_filter("NOT contains(Ni) AND class = metal") == And(
+        items=(Not(item=Contains(element="Ni")), FieldFilter(field="class", value="metal"))
+    )
 
 
 @pytest.mark.parametrize(
@@ -277,3 +280,16 @@ def test_a_reupload_keeps_the_element_rows_as_they_were(compositions_core, tmp_p
     data = tmp_path / "compositions.csv"
     assert ingest_file(compositions_core, data).ok
     assert rows() == before and len(before) > 20
+
+
+def test_the_search_page_lists_elements_as_links_that_narrow_by_contains():
+    from api.ui.pages import facet_links
+    from search.model import FacetValue
+
+    groups = facet_links({"element": [FacetValue(value="Ni", count=3)]}, "", "class = metal")
+    (group,) = groups
+    assert group["title"] == "Contains element"
+    (link,) = group["links"]
+    assert (link["label"], link["count"], link["active"]) == ("Ni", 3, False)
+    assert link["href"] == "/?filter=class+%3D+metal+AND+contains%28Ni%29"
+    parse_filter("class = metal AND contains(Ni)")  # what the link asks for is a filter

@@ -128,6 +128,7 @@ def facet_links(
         "application": "Application",
         "biodegradable": "Biodegradable",
         "property": "Has property",
+        "element": "Contains element",
     }
     groups = []
     for name, title in titles.items():
@@ -139,6 +140,8 @@ def facet_links(
                     f"has {facet.value}",
                     vocabulary.properties[facet.value].name if facet.value in vocabulary.properties else facet.value,
                 )
+            elif name == "element":
+                clause, label = f"contains({facet.value})", facet.value
             elif name == "biodegradable":
                 yes = facet.value.lower() in ("true", "yes", "1")
                 clause, label = f"biodegradable = {'yes' if yes else 'no'}", "yes" if yes else "no"

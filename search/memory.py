@@ -176,11 +176,11 @@ class Elements:
             return np.array([np.nan if v is None else v for v in values], dtype=float)[order]
 
         complete = {basis: np.zeros(size, dtype=bool) for basis in BASES}
-        for material_id, basis in connection.execute(
-            select(MaterialElementBasis.material_id, MaterialElementBasis.basis)
-        ):
-            if basis in complete:
-                complete[basis][positions([material_id])] = True
+        for basis in BASES:
+            ids = connection.execute(
+                select(MaterialElementBasis.material_id).where(MaterialElementBasis.basis == basis)
+            ).scalars()
+            complete[basis][positions(np.fromiter(ids, dtype=np.int64))] = True
         return cls(
             slices={str(symbol): (int(bounds[i]), int(bounds[i + 1])) for i, symbol in enumerate(symbols)},
             position=np.asarray(position, dtype=np.int64)[order],

@@ -421,7 +421,8 @@ def search(
     facet: Annotated[
         list[str] | None,
         typer.Option(
-            "--facet", help="Facet to count (repeatable): class, application, biodegradable, origin, property, dataset"
+            "--facet",
+            help="Facet to count (repeatable): class, application, biodegradable, origin, property, dataset, element",
         ),
     ] = None,
     sort: Annotated[

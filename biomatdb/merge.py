@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, insert, literal, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, inspect, insert, literal, select, update
 
 from biomatdb.identity import (
     Identity,
@@ -387,9 +387,10 @@ def merge_into(connection: Connection, kept: int, merged: list[int]) -> None:
                 filled[column] = value
     connection.execute(update(Material).where(Material.id == kept).values(updated_at=now, **filled))
     connection.execute(update(Measurement).where(Measurement.material_id.in_(merged)).values(material_id=kept))
-    connection.execute(
-        update(BiologicalEvaluation).where(BiologicalEvaluation.material_id.in_(merged)).values(material_id=kept)
-    )
+    if inspect(connection).has_table(BiologicalEvaluation.__tablename__):  # migration 0010 merges before 0013
+        connection.execute(
+            update(BiologicalEvaluation).where(BiologicalEvaluation.material_id.in_(merged)).values(material_id=kept)
+        )
     connection.execute(
         update(MaterialRedirect).where(MaterialRedirect.material_id.in_(merged)).values(material_id=kept)
     )

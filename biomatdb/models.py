@@ -238,6 +238,8 @@ class CompositionComponent(Base):
     fraction_max: Mapped[float | None] = mapped_column(Float)  # set when given as a range
     basis: Mapped[str] = mapped_column(String(8), default="wt")  # wt | mol | vol | at
     is_balance: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the amount's qualifier as written (= ~ < <= > >= range); None for a balance, or a row from before 0014
+    qualifier: Mapped[str | None] = mapped_column(String(8))
 
 
 #: The qualifier of a qualitative measurement: a vocabulary term (``measurements.qualitative``), no value.
@@ -394,3 +396,33 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class MaterialElement(Base):
+    """An element of a material, derived from its composition or structure by
+    ``biomatdb.elements`` (kept by ``refresh_elements``): its content in percent on ``basis``
+    (``wt`` or ``at``; None: present, content unknown) and whether it is surely present."""
+
+    __tablename__ = "material_elements"
+    __table_args__ = (Index("ix_material_elements_material_element", "material_id", "element"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    material_id: Mapped[int] = mapped_column(ForeignKey("materials.id", ondelete="CASCADE"))
+    element: Mapped[str] = mapped_column(String(3))
+    basis: Mapped[str | None] = mapped_column(String(2))
+    fraction_min: Mapped[float | None] = mapped_column(Float)
+    fraction_max: Mapped[float | None] = mapped_column(Float)
+    low_open: Mapped[bool] = mapped_column(Boolean, default=False)
+    high_open: Mapped[bool] = mapped_column(Boolean, default=False)
+    presence: Mapped[str] = mapped_column(String(8))  # certain | possible | absent
+    origin: Mapped[str] = mapped_column(String(12))  # composition | structure
+
+
+class MaterialElementBasis(Base):
+    """A basis on which a material's whole composition is known element by element: an element
+    without a ``material_elements`` row on it has content 0 there."""
+
+    __tablename__ = "material_element_bases"
+
+    material_id: Mapped[int] = mapped_column(ForeignKey("materials.id", ondelete="CASCADE"), primary_key=True)
+    basis: Mapped[str] = mapped_column(String(2), primary_key=True)

@@ -22,6 +22,7 @@ class Component:
     fraction_max: float | None
     basis: str
     is_balance: bool
+    qualifier: str | None = None  # the amount's: = ~ < <= > >= range; None for a balance
 
 
 def parse_composition(text: str, *, decimal: str = ".") -> tuple[Component, ...] | str:
@@ -44,7 +45,7 @@ def parse_composition(text: str, *, decimal: str = ".") -> tuple[Component, ...]
         high = parsed.high if parsed.qualifier == "range" or parsed.qualifier.startswith("<") else None
         if not 0 <= low <= 100 or (high is not None and not 0 <= high <= 100):
             return f"component {position} ({part!r}): a percentage must lie between 0 and 100"
-        components.append(Component(match["name"], low, high, basis, False))
+        components.append(Component(match["name"], low, high, basis, False, parsed.qualifier))
     if not components:
         return "empty composition"
     return tuple(components)

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, and_, case, delete, func, insert, literal, se
 from biomatdb import PIPELINE_VERSION
 from biomatdb.chemistry import polymer_family
 from biomatdb.db import bump_generation
+from biomatdb.elements import refresh_elements
 from biomatdb.hashing import measurement_hashes
 from biomatdb.identity import (
     conflict,
@@ -482,6 +483,7 @@ class Loader:
                         "fraction_max": c.fraction_max,
                         "basis": c.basis,
                         "is_balance": c.is_balance,
+                        "qualifier": c.qualifier,
                     }
                     for position, c in enumerate(record.composition)
                 )
@@ -636,6 +638,7 @@ class Loader:
         refresh_search_text(
             self.connection, self._updated | renamed | self._searchable
         )  # the others got theirs on insert
+        refresh_elements(self.connection, touched)  # compositions and structures may have changed
         counts.materials_updated = len(self._updated - self._created)
         self.connection.execute(update(Dataset).where(Dataset.id == self.dataset_id).values(rows_read=rows_read))
         self.connection.execute(

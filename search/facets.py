@@ -16,7 +16,15 @@ import numpy as np
 from sqlalchemy import Engine, select
 
 from biomatdb.db import PerGeneration
-from biomatdb.models import BiologicalEvaluation, Dataset, Material, MaterialApplication, Measurement, has_value
+from biomatdb.models import (
+    BiologicalEvaluation,
+    Dataset,
+    Material,
+    MaterialApplication,
+    MaterialElement,
+    Measurement,
+    has_value,
+)
 from search.model import FacetValue
 
 
@@ -90,6 +98,12 @@ def build(connection) -> FacetIndex:
     evaluations = connection.execute(
         select(BiologicalEvaluation.material_id, BiologicalEvaluation.endpoint, BiologicalEvaluation.outcome).distinct()
     ).all()
+    # the materials ``contains(ELEMENT)`` finds: an element that may be there (a trace limit) counts
+    elements = connection.execute(
+        select(MaterialElement.material_id, MaterialElement.element)
+        .where(MaterialElement.presence.in_(("certain", "possible")))
+        .distinct()
+    ).all()
     facets = {
         "class": _pairs(material_ids, [(row[0], row[1]) for row in material_rows]),
         "biodegradable": _pairs(material_ids, [(row[0], row[2]) for row in material_rows]),
@@ -100,6 +114,7 @@ def build(connection) -> FacetIndex:
         # the materials ``evidence(ENDPOINT)`` and ``evidence(ENDPOINT) = OUTCOME`` find
         "endpoint": _pairs(material_ids, sorted({(row[0], row[1]) for row in evaluations})),
         "outcome": _pairs(material_ids, sorted({(row[0], row[2]) for row in evaluations if row[2] is not None})),
+        "element": _pairs(material_ids, elements),
     }
     return FacetIndex(material_ids=material_ids, facets=facets)
 

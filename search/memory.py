@@ -34,12 +34,24 @@ import pandas as pd
 from sqlalchemy import Engine, case, func, literal, or_, select
 
 from biomatdb.db import core_generation, read_snapshot
-from biomatdb.models import QUALITATIVE, Dataset, Material, MaterialApplication, Measurement, Source
+from biomatdb.elements import BASES, zero_within
+from biomatdb.models import (
+    QUALITATIVE,
+    Dataset,
+    Material,
+    MaterialApplication,
+    MaterialElement,
+    MaterialElementBasis,
+    Measurement,
+    Source,
+)
 from biomatdb.searchtext import RELEVANCE_WEIGHTS, query_words
 from search.facets import locate
 from search.model import (
     And,
     Condition,
+    Contains,
+    ElementContent,
     Evidence,
     FieldFilter,
     Filter,
@@ -128,6 +140,61 @@ class Codes:
         return self.codes == code
 
 
+_PRESENCES = ["certain", "possible", "absent"]
+_BASIS_CODE = {None: 0, **{basis: i for i, basis in enumerate(BASES, start=1)}}
+
+
+@dataclass(frozen=True)
+class Elements:
+    """``material_elements`` in columns, sorted by element, then material position, and the
+    complete bases (``material_element_bases``) as one mask per basis."""
+
+    slices: dict[str, tuple[int, int]]
+    position: np.ndarray
+    basis: np.ndarray  # ``_BASIS_CODE``
+    low: np.ndarray  # NaN: no end
+    high: np.ndarray
+    low_open: np.ndarray
+    high_open: np.ndarray
+    presence: np.ndarray  # codes of ``_PRESENCES``
+    complete: dict[str, np.ndarray]
+
+    @classmethod
+    def build(cls, connection, positions, size: int) -> Elements:
+        e = MaterialElement
+        rows = connection.execute(
+            select(
+                e.material_id, e.element, e.basis, e.fraction_min, e.fraction_max, e.low_open, e.high_open, e.presence
+            )
+        ).all()
+        columns = list(zip(*rows, strict=True)) if rows else [()] * 8
+        element_codes, symbols = pd.factorize(np.array(columns[1], dtype=object), sort=True)
+        position = positions(columns[0])
+        order = np.lexsort((position, element_codes))
+        bounds = np.searchsorted(element_codes[order], np.arange(len(symbols) + 1))
+
+        def floats(values) -> np.ndarray:
+            return np.array([np.nan if v is None else v for v in values], dtype=float)[order]
+
+        complete = {basis: np.zeros(size, dtype=bool) for basis in BASES}
+        for basis in BASES:
+            ids = connection.execute(
+                select(MaterialElementBasis.material_id).where(MaterialElementBasis.basis == basis)
+            ).scalars()
+            complete[basis][positions(np.fromiter(ids, dtype=np.int64))] = True
+        return cls(
+            slices={str(symbol): (int(bounds[i]), int(bounds[i + 1])) for i, symbol in enumerate(symbols)},
+            position=np.asarray(position, dtype=np.int64)[order],
+            basis=np.array([_BASIS_CODE.get(b, -1) for b in columns[2]], dtype=np.int8)[order],
+            low=floats(columns[3]),
+            high=floats(columns[4]),
+            low_open=np.array(columns[5], dtype=bool)[order],
+            high_open=np.array(columns[6], dtype=bool)[order],
+            presence=np.array([_PRESENCES.index(p) for p in columns[7]], dtype=np.int8)[order],
+            complete=complete,
+        )
+
+
 @dataclass
 class MemoryIndex:
     """One generation of the core, in columns. Positions are indexes into ``material_ids``."""
@@ -155,6 +222,7 @@ class MemoryIndex:
     text: Words
     name_words: Words
     names_words: Words
+    elements: Elements
     _extremes: dict[tuple[str, bool], np.ndarray] = field(default_factory=dict)
 
     @property
@@ -168,6 +236,8 @@ class MemoryIndex:
             arrays += [words.indptr, words.rows]
         arrays += [codes.codes for codes in (self.material_class, self.origin, *self.conditions.values())]
         arrays += list(self.applications.values())
+        arrays += [value for value in vars(self.elements).values() if isinstance(value, np.ndarray)]
+        arrays += list(self.elements.complete.values())
         return sum(array.nbytes for array in arrays)
 
     def locate(self, material_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -361,6 +431,7 @@ def build(connection, generation: int) -> MemoryIndex:
         text=Words.build(list(columns[6])),
         name_words=Words.build(list(columns[7])),
         names_words=Words.build(list(columns[8])),
+        elements=Elements.build(connection, positions, size),
     )
 
 
@@ -471,6 +542,34 @@ class Evaluator:
     def node_similarity(self, node: Similarity) -> np.ndarray:
         return self._chemistry(node)
 
+    def node_contains(self, node: Contains) -> np.ndarray:
+        """``search.backends.sql``'s ``node_contains`` over the element columns."""
+        elements = self.index.elements
+        start, stop = elements.slices.get(node.element, (0, 0))
+        presence = elements.presence[start:stop]
+        rows = presence == 0 if self.match == "certain" else presence <= 1
+        return self._positions(elements.position[start:stop][rows])
+
+    def node_composition(self, node: ElementContent) -> np.ndarray:
+        """``search.backends.sql``'s ``node_composition`` over the element columns."""
+        elements = self.index.elements
+        start, stop = elements.slices.get(node.element, (0, 0))
+        on_basis = elements.basis[start:stop] == _BASIS_CODE[node.basis]
+        test = ends_within if self.match == "certain" else ends_intersect
+        ends = (elements.low[start:stop], elements.high[start:stop])
+        rows = on_basis & test(node.interval, *ends, elements.low_open[start:stop], elements.high_open[start:stop])
+        holds = self._positions(elements.position[start:stop][rows])
+        asked = node.interval
+        if zero_within(asked.low, asked.high, asked.low_open, asked.high_open):
+            named = self._positions(elements.position[start:stop][on_basis])
+            holds |= elements.complete[node.basis] & ~named
+        return holds
+
+    def _positions(self, positions: np.ndarray) -> np.ndarray:
+        mask = np.zeros(self.index.size, dtype=bool)
+        mask[positions] = True
+        return mask
+
     def _chemistry(self, node: Substructure | Similarity) -> np.ndarray:
         if self.chemistry is None:
             from biomatdb.errors import QueryError
@@ -535,35 +634,49 @@ class Evaluator:
 
 
 def interval_intersects(asked: Interval, low: np.ndarray, high: np.ndarray, qualifier: np.ndarray) -> np.ndarray:
-    """``search.backends.sql.interval_intersects`` over columns: NaN ends are open to infinity;
+    """``search.backends.sql.interval_intersects`` over columns."""
+    return ends_intersect(asked, low, high, qualifier == _QUALIFIER_CODE[">"], qualifier == _QUALIFIER_CODE["<"])
+
+
+def ends_intersect(
+    asked: Interval, low: np.ndarray, high: np.ndarray, low_open: np.ndarray, high_open: np.ndarray
+) -> np.ndarray:
+    """``search.backends.sql.ends_intersect`` over columns: NaN ends are open to infinity;
     two ends that touch meet only when both are closed."""
     rows = np.ones(len(low), dtype=bool)
     with np.errstate(invalid="ignore"):
         if asked.low is not None:
             above = high > asked.low
             if not asked.low_open:
-                above |= (high == asked.low) & (qualifier != _QUALIFIER_CODE["<"])
+                above |= (high == asked.low) & ~high_open
             rows &= np.isnan(high) | above
         if asked.high is not None:
             below = low < asked.high
             if not asked.high_open:
-                below |= (low == asked.high) & (qualifier != _QUALIFIER_CODE[">"])
+                below |= (low == asked.high) & ~low_open
             rows &= np.isnan(low) | below
     return rows
 
 
 def interval_within(asked: Interval, low: np.ndarray, high: np.ndarray, qualifier: np.ndarray) -> np.ndarray:
-    """``search.backends.sql.interval_within`` over columns: a NaN end is infinite, never within a bound."""
+    """``search.backends.sql.interval_within`` over columns."""
+    return ends_within(asked, low, high, qualifier == _QUALIFIER_CODE[">"], qualifier == _QUALIFIER_CODE["<"])
+
+
+def ends_within(
+    asked: Interval, low: np.ndarray, high: np.ndarray, low_open: np.ndarray, high_open: np.ndarray
+) -> np.ndarray:
+    """``search.backends.sql.ends_within`` over columns: a NaN end is infinite, never within a bound."""
     rows = np.ones(len(low), dtype=bool)
     if asked.low is not None:
         inside = low > asked.low
         touching = low == asked.low
-        inside |= touching & (qualifier == _QUALIFIER_CODE[">"]) if asked.low_open else touching
+        inside |= touching & low_open if asked.low_open else touching
         rows &= inside  # NaN compares False: a missing end is not within
     if asked.high is not None:
         inside = high < asked.high
         touching = high == asked.high
-        inside |= touching & (qualifier == _QUALIFIER_CODE["<"]) if asked.high_open else touching
+        inside |= touching & high_open if asked.high_open else touching
         rows &= inside
     return rows
 

@@ -17,7 +17,17 @@ from typing import Annotated, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-FACETS = ("class", "application", "biodegradable", "origin", "property", "dataset", "endpoint", "outcome")
+FACETS = (
+    "class",
+    "application",
+    "biodegradable",
+    "origin",
+    "property",
+    "dataset",
+    "element",
+    "endpoint",
+    "outcome",
+)
 """What facets can count; each counts materials, never measurements."""
 
 MAX_LIMIT = 500
@@ -134,6 +144,26 @@ class Evidence(_Node):
     where: tuple[EvidenceCondition, ...] = ()
 
 
+class Contains(_Node):
+    """``contains(Ni)``: the material's composition or structure holds the element
+    (``biomatdb.elements``); possibly (a trace limit such as ``Ni ≤0.5 wt%``) or, for
+    ``match=certain``, surely."""
+
+    kind: Literal["contains"] = "contains"
+    element: str
+
+
+class ElementContent(_Node):
+    """``composition.Al in 5.5..6.75 wt%``: the element's content, in percent on ``basis``, meets
+    the interval (lies within it, for ``match=certain``); an element a complete composition does
+    not name has content 0."""
+
+    kind: Literal["composition"] = "composition"
+    element: str
+    basis: Literal["wt", "at"]
+    interval: Interval = Interval()
+
+
 class And(_Node):
     kind: Literal["and"] = "and"
     items: tuple[Filter, ...]
@@ -150,7 +180,17 @@ class Not(_Node):
 
 
 Filter = Annotated[
-    PropertyFilter | HasProperty | FieldFilter | Substructure | Similarity | Evidence | And | Or | Not,
+    PropertyFilter
+    | HasProperty
+    | FieldFilter
+    | Substructure
+    | Similarity
+    | Contains
+    | ElementContent
+    | Evidence
+    | And
+    | Or
+    | Not,
     Field(discriminator="kind"),
 ]
 
@@ -327,12 +367,13 @@ def decode_cursor(query: Query) -> int:
 
 
 def has_property_filter(node: Filter | None, negated: bool = False) -> bool:
-    """Some property filter of the tree, not under NOT, has measurements to be certain of."""
+    """Some filter of the tree, not under NOT, can match certainly or only possibly: a property
+    filter (its measurements) or a composition filter (its element contents)."""
     if isinstance(node, (And, Or)):
         return any(has_property_filter(item, negated) for item in node.items)
     if isinstance(node, Not):
         return has_property_filter(node.item, not negated)
-    return isinstance(node, PropertyFilter) and not negated
+    return isinstance(node, (PropertyFilter, Contains, ElementContent)) and not negated
 
 
 def certain_first(query: Query, sort: Sort | None) -> bool:

@@ -28,6 +28,7 @@ from biomatdb.suggest import closest, did_you_mean, or_list
 from biomatdb.units import conversion
 from biomatdb.vocabulary import Property, get_vocabulary, normalise_label
 from biomatdb.vocabulary.test_systems import load_test_systems
+from search import composition as _composition
 from search.model import (
     And,
     Condition,
@@ -99,6 +100,8 @@ _TERMINALS = {
     "_SUBSTRUCTURE": 'substructure("…")',
     "_SIMILARITY": 'similarity("…")',
     "_EVIDENCE": "evidence(…)",
+    "_CONTAINS": "contains(…)",
+    "_COMPOSITION_OF": "composition.ELEMENT",
     "_RANGE": "..",
     "OP": "a comparison (= != < <= > >=)",
     "NUMBER": "a number",
@@ -130,7 +133,9 @@ def parse_filter(text: str) -> Filter:
             "the filter is empty",
             type="syntax-error",
             position=0,
-            expected=_expected_names({"NAME", "_HAS", "_NOT", "LPAR", "_SUBSTRUCTURE", "_SIMILARITY"}),
+            expected=_expected_names(
+                {"NAME", "_HAS", "_NOT", "LPAR", "_SUBSTRUCTURE", "_SIMILARITY", "_CONTAINS", "_COMPOSITION_OF"}
+            ),
         )
     try:
         tree = filter_parser().parse(text)
@@ -512,6 +517,23 @@ class _ToModel(Transformer_NonRecursive):
             )
         return Similarity(smiles=smiles, threshold=threshold)
 
+    # --- composition (search/composition.py) ---
+
+    def contains(self, children):
+        """``contains: _CONTAINS "(" NAME ")"``: the material holds the element."""
+        (name,) = children
+        return _composition.contains(name)
+
+    def composition(self, children):
+        """``composition: _COMPOSITION_OF NAME OP NUMBER unit?``: the element's content in wt% or at%."""
+        name, op_token, number, *unit = children
+        return _composition.comparison(name, _op(op_token), number, _unit_of(unit))
+
+    def composition_interval(self, children):
+        """``composition_interval: _COMPOSITION_OF NAME _IN NUMBER _RANGE NUMBER unit?``: a closed interval."""
+        name, low, high, *unit = children
+        return _composition.interval(name, low, high, _unit_of(unit))
+
     # --- pieces ---
 
     def subject(self, tokens):
@@ -640,6 +662,10 @@ def _evidence_condition(subject: _Text, op_token: Token, value: _Text | _Quantit
             )
         text = system.key if field == "cell_line" else (system.species or system.name)
     return EvidenceCondition(field=field, op=op, value=text)
+
+
+def _unit_of(unit: list[_Text]) -> tuple[str, int] | None:
+    return (unit[0].text, unit[0].start) if unit else None
 
 
 def _property(subject: _Text) -> Property:

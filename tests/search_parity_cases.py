@@ -148,6 +148,27 @@ PARITY_FILTERS: list[str] = [
     'substructure("[Si]")',
     'similarity("*O[C@@H](C)C(=O)*") >= 0.7',
     'similarity("*CC(*)c1ccccc1") >= 0.5 AND has glass_transition_temperature',
+    # composition: elements of compositions (alloys, ceramics, composites) and of structures
+    "contains(Ni)",
+    "NOT contains(Ni)",
+    "NOT contains(Ni) AND class = metal",
+    "contains(Ca) AND class = ceramic",
+    "contains(Ca) AND NOT class = ceramic",
+    "contains(F) OR contains(Cl)",
+    "composition.Ni = 0 wt%",
+    "NOT composition.Ni = 0 wt%",
+    "composition.Al in 5.5..6.75 wt%",
+    "composition.Ti > 85 wt%",
+    "composition.Ti in 88..92 wt%",
+    "composition.O <= 0.2 wt%",
+    "composition.Fe < 0.3 wt%",
+    "composition.Ca >= 30 wt%",
+    "composition.C > 80 wt% AND class = polymer",
+    "composition.Ni != 0 wt%",
+    "composition.Ir = 10 wt%",
+    "composition.Zr in 0..1 wt%",
+    "composition.Si > 0 wt% AND has density",
+    "contains(Mg) AND youngs_modulus < 50 GPa",
 ]
 
 SORTED_QUERIES: list[tuple[str, str]] = [
@@ -161,4 +182,6 @@ SORTED_QUERIES: list[tuple[str, str]] = [
     ("has tensile_strength", "-name"),
     ("dataset = qualitative-parity", "melting_temperature"),
     ("dataset = qualitative-parity", "-melting_temperature"),
+    ("contains(Ti)", "-youngs_modulus"),
+    ("NOT contains(Ni) AND class = metal", "density"),
 ]

@@ -132,3 +132,20 @@ async def test_match_certain_keeps_only_measurements_wholly_within(semantics, ap
     assert [m["certainty"] for m in beta["measurements"]] == ["possible"]
     bad = await api.get("/api/v1/materials", params={"filter": "has density", "match": "sure"})
     assert bad.status_code == 422 and "match" in bad.text
+
+
+async def test_composition_filters_and_the_element_facet_answer_as_the_backend(semantics, api):
+    params = {"filter": "NOT contains(Ni) AND has density", "facet": ["element", "class"], "limit": 3}
+    body = (await api.get("/api/v1/materials", params=params)).json()
+    assert body == expected(
+        semantics, filter_text="NOT contains(Ni) AND has density", facets=["element", "class"], limit=3
+    )
+    assert set(body["facets"]) == {"element", "class"} and body["total"] > 0
+    refused = await api.get("/api/v1/materials", params={"filter": "composition.Ni = 0 MPa"})
+    assert refused.status_code == 400 and refused.headers["content-type"] == PROBLEM
+    problem = refused.json()
+    assert (problem["type"], problem["position"], problem["expected"]) == (
+        "urn:biomatdb:problem:unit-error",
+        19,
+        ["wt%", "at%"],
+    )

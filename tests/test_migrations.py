@@ -84,3 +84,50 @@ def test_going_below_0009_refuses_while_qualitative_values_exist(sqlite_engine, 
         config.attributes["connection"] = connection
         command.downgrade(config, "0008")
     assert snapshot(sqlite_engine) == before
+
+
+def test_0014_derives_the_elements_of_materials_stored_before_it(engine, tmp_path):
+    """Going down to 0013 and up again derives every stored material's elements anew: the same
+    rows, but for a component stored without its qualifier, whose ``≥0.4`` is then read as 0.4."""
+    from sqlalchemy import select
+
+    from biomatdb.db import core_generation
+    from biomatdb.models import MaterialElement, MaterialElementBasis
+    from ingest.pipeline import ingest_file
+
+    data = tmp_path / "alloys.csv"
+    data.write_text(
+        "Material,Class,Composition,SMILES,Density (g/cm3)\n"
+        'Test titanium alloy,metal,"Ti bal; Al 5.5-6.75 wt%; O ≤0.2 wt%",,4.4\n'
+        'Test magnesium alloy,metal,"Mg bal; Zr ≥0.4 wt%",,1.8\n'
+        'Test apatite,ceramic,"HA 100 wt%",,3.1\n'
+        "Test polystyrene,polymer,,*CC(*)c1ccccc1,1.05\n",
+        encoding="utf-8",
+    )
+    assert ingest_file(engine, data).ok
+
+    def stored():
+        e = MaterialElement
+        with engine.connect() as connection:
+            rows = connection.execute(
+                select(e.material_id, e.element, e.basis, e.fraction_min, e.fraction_max, e.presence, e.origin)
+            ).all()
+            bases = connection.execute(select(MaterialElementBasis.material_id, MaterialElementBasis.basis)).all()
+            return sorted(rows, key=repr), sorted(bases), core_generation(connection)
+
+    before, bases_before, generation_before = stored()
+    assert len(before) == 3 + 2 + 4 + 2 and len(bases_before) == 4
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0013")
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    after, bases_after, generation_after = stored()
+    zirconium = [row for row in before if row.element == "Zr"]
+    assert [(row.fraction_min, row.fraction_max) for row in zirconium] == [(0.4, 100.0)]
+    assert [(r.fraction_min, r.fraction_max) for r in after if r.element == "Zr"] == [(0.4, 0.4)]
+    unchanged = [row for row in before if row.material_id != zirconium[0].material_id]
+    assert unchanged == [row for row in after if row.material_id != zirconium[0].material_id]
+    assert bases_after == bases_before and generation_after != generation_before

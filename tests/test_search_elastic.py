@@ -42,6 +42,8 @@ from search.model import (
     FACETS,
     And,
     Condition,
+    Contains,
+    ElementContent,
     FieldFilter,
     HasProperty,
     Interval,
@@ -106,6 +108,25 @@ PLLA = Substructure(pattern="*O[C@@H](C)C(=O)*")
 STYRENE = Similarity(smiles="*CC(*)c1ccccc1", threshold=0.5)
 SILICON = Substructure(pattern="[Si]")
 CHEMISTRY = {PLLA: {7: 1.0, 3: 1.0}, STYRENE: {5: 0.81}, SILICON: {}}
+
+
+def element_content(element: str, basis: str, bounds: dict) -> dict:
+    """A nested element content of ``basis`` whose interval meets ``bounds``."""
+    return {
+        "nested": {
+            "path": "elements",
+            "query": {
+                "bool": {
+                    "filter": [
+                        {"term": {"elements.element": element}},
+                        {"term": {"elements.basis": basis}},
+                        {"range": {"elements.interval": bounds}},
+                    ]
+                }
+            },
+        }
+    }
+
 
 FILTERS = [
     pytest.param(
@@ -287,6 +308,54 @@ FILTERS = [
         },
         id="or-names-inner-hits-apart",
     ),
+    pytest.param(Contains(element="Ni"), {"term": {"elements_possible": "Ni"}}, id="contains"),
+    pytest.param(
+        Not(item=Contains(element="Ni")),
+        {"bool": {"must_not": [{"term": {"elements_possible": "Ni"}}]}},
+        id="not-contains",
+    ),
+    pytest.param(
+        ElementContent(element="Al", basis="wt", interval=Interval(low=5.5, high=6.75)),
+        element_content("Al", "wt", {"gte": 5.5, "lte": 6.75, "relation": "intersects"}),
+        id="composition-interval",
+    ),
+    pytest.param(
+        ElementContent(element="Ni", basis="wt", interval=Interval(low=0.0, high=0.0)),
+        {
+            "bool": {
+                "should": [
+                    element_content("Ni", "wt", {"gte": 0.0, "lte": 0.0, "relation": "intersects"}),
+                    {
+                        "bool": {
+                            "filter": [{"term": {"element_bases": "wt"}}],
+                            "must_not": [
+                                {
+                                    "nested": {
+                                        "path": "elements",
+                                        "query": {
+                                            "bool": {
+                                                "filter": [
+                                                    {"term": {"elements.element": "Ni"}},
+                                                    {"term": {"elements.basis": "wt"}},
+                                                ]
+                                            }
+                                        },
+                                    }
+                                }
+                            ],
+                        }
+                    },
+                ],
+                "minimum_should_match": 1,
+            }
+        },
+        id="composition-zero-is-also-an-element-a-complete-composition-does-not-name",
+    ),
+    pytest.param(
+        ElementContent(element="Ni", basis="at", interval=Interval(low=0.0, low_open=True)),
+        element_content("Ni", "at", {"gt": 0.0, "relation": "intersects"}),
+        id="composition-above-zero-at",
+    ),
     pytest.param(Or(items=()), {"match_none": {}}, id="empty-or"),
     pytest.param(
         Not(item=HasProperty(property="youngs_modulus")),
@@ -367,6 +436,9 @@ ALL_FACET_AGGS = {
     "origin": {"terms": {"field": "origin", "size": 1000}},
     "property": {"terms": {"field": "properties", "size": 1000}},
     "dataset": {"terms": {"field": "datasets", "size": 1000}},
+    "element": {"terms": {"field": "elements_possible", "size": 1000}},
+    "endpoint": {"terms": {"field": "endpoints", "size": 1000}},
+    "outcome": {"terms": {"field": "outcomes", "size": 1000}},
 }
 
 
@@ -630,6 +702,13 @@ def test_document_from_a_known_measurement():
         "datasets": ["Wide"],
         "fp_bits": bits,
         "fp_bit_count": len(bits),
+        "elements": [],
+        "elements_possible": [],
+        "elements_certain": [],
+        "element_bases": [],
+        "endpoints": [],
+        "outcomes": [],
+        "evidence": [],
         "measurements": [
             {
                 "id": 41,
@@ -703,7 +782,8 @@ def test_documents_from_core_read_in_batches(sqlite_engine, tmp_path):
     event.listen(sqlite_engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
     with sqlite_engine.connect() as connection:
         documents = {d["name"]: d for d in documents_from_core(connection)}
-    assert len(statements) == 1 + 4  # the ids, then synonyms, applications, measurements, materials
+    # the ids, then synonyms, applications, measurements, evaluations, elements, complete bases, materials
+    assert len(statements) == 1 + 7
     assert sorted(documents) == ["PCL", "PLLA", "Ti-6Al-4V"]
     ti = documents["Ti-6Al-4V"]
     strength = next(m for m in ti["measurements"] if m["property"] == "tensile_strength")
@@ -715,6 +795,12 @@ def test_documents_from_core_read_in_batches(sqlite_engine, tmp_path):
     assert ti["fp_bits"] == [] and ti["class"] == "metal"  # the vocabulary reads "alloy" as metal
     assert documents["PLLA"]["fp_bits"] and "density" in documents["PLLA"]["properties"]
     assert documents["PLLA"]["datasets"] == ["wide"]
+    # a repeat unit's atoms, hydrogens counted: its mass fractions, a complete composition by mass
+    plla = documents["PLLA"]
+    assert plla["elements_certain"] == ["C", "H", "O"] and plla["element_bases"] == ["wt"]
+    carbon = next(e for e in plla["elements"] if e["element"] == "C")
+    assert carbon["basis"] == "wt" and carbon["interval"]["gte"] == pytest.approx(50.0, abs=0.01)  # C3H4O2
+    assert ti["elements"] == [] and ti["element_bases"] == []  # no composition, no structure
     with sqlite_engine.connect() as connection:
         assert [d["name"] for d in documents_from_core(connection, [documents["PCL"]["material_id"], 10_000])] == [
             "PCL"
@@ -896,6 +982,85 @@ def test_a_certain_search_asks_for_intervals_within():
     )
     negated = ElasticTranslator(CHEMISTRY, "certain").filter(Not(item=node))
     assert negated == {"bool": {"must_not": [nested(prop("density", within(gte=4.0)), None)]}}
+
+
+def test_a_certain_composition_filter_asks_for_surely_present_elements_and_contents_within():
+    translator = ElasticTranslator({}, "certain")
+    assert translator.filter(Contains(element="Ni")) == {"term": {"elements_certain": "Ni"}}
+    assert translator.filter(
+        ElementContent(element="Ti", basis="wt", interval=Interval(low=88.0, high=92.0))
+    ) == element_content("Ti", "wt", {"gte": 88.0, "lte": 92.0, "relation": "within"})
+
+
+def test_a_document_carries_element_contents_presences_and_complete_bases():
+    material = {
+        "id": 9,
+        "public_id": "BM-0009",
+        "name": "Test alloy",
+        "name_key": "test alloy",
+        "class": "metal",
+        "subclass": None,
+        "description": None,
+        "biodegradable": None,
+        "origin": None,
+    }
+    rows = [
+        {
+            "element": "Al",
+            "basis": "wt",
+            "fraction_min": 5.5,
+            "fraction_max": 6.75,
+            "low_open": False,
+            "high_open": False,
+            "presence": "certain",
+        },
+        {
+            "element": "Ni",
+            "basis": "wt",
+            "fraction_min": 0.0,
+            "fraction_max": 0.1,
+            "low_open": False,
+            "high_open": True,
+            "presence": "possible",
+        },
+        {
+            "element": "Co",
+            "basis": "wt",
+            "fraction_min": 0.0,
+            "fraction_max": 0.0,
+            "low_open": False,
+            "high_open": False,
+            "presence": "absent",
+        },
+        {
+            "element": "Ca",
+            "basis": None,
+            "fraction_min": None,
+            "fraction_max": None,
+            "low_open": False,
+            "high_open": False,
+            "presence": "certain",
+        },
+    ]
+    document = material_document(
+        material=material,
+        synonyms=[],
+        applications=[],
+        measurements=[],
+        fingerprint=None,
+        elements=rows,
+        element_bases=["wt"],
+    )
+    assert document["elements"] == [
+        {"element": "Al", "basis": "wt", "interval": {"gte": 5.5, "lte": 6.75}},
+        {"element": "Ni", "basis": "wt", "interval": {"gte": 0.0, "lt": 0.1}},
+        {"element": "Co", "basis": "wt", "interval": {"gte": 0.0, "lte": 0.0}},
+    ]
+    assert document["elements_possible"] == ["Al", "Ca", "Ni"]
+    assert document["elements_certain"] == ["Al", "Ca"]
+    assert document["element_bases"] == ["wt"]
+    assert set(document) == set(index_mapping()["properties"])
+    assert set(document["elements"][0]) == set(index_mapping()["properties"]["elements"]["properties"])
 
 
 def test_under_relevance_a_certain_match_is_boosted_and_the_boost_left_out_of_the_score():

@@ -20,7 +20,20 @@ from ingest.pipeline import ingest_file
 from search.backends.sql import SqlBackend
 from search.chemistry import ChemistryIndex
 from search.memory import MemoryIndexes
-from search.model import FACETS, And, FieldFilter, HasProperty, Interval, Not, Or, PropertyFilter, Query, Sort
+from search.model import (
+    FACETS,
+    And,
+    Contains,
+    ElementContent,
+    FieldFilter,
+    HasProperty,
+    Interval,
+    Not,
+    Or,
+    PropertyFilter,
+    Query,
+    Sort,
+)
 from search.service import build_query
 from tests.search_parity_cases import (
     PARITY_FILTERS,
@@ -219,8 +232,28 @@ def property_filters(draw):
     )
 
 
+_ELEMENTS = ["Ti", "Al", "V", "Fe", "O", "Ni", "Ca", "P", "C", "H", "Mg", "Zr", "Co", "Cr"]
+
+
+@st.composite
+def element_contents(draw):
+    """``composition.X`` intervals over percent, the ends often on the fixtures' own values (0, 0.2,
+    5.5, 6.75, 100), so that touching ends and the zero of an unnamed element are tried."""
+    ends = st.one_of(st.none(), st.sampled_from([0.0, 0.2, 0.3, 5.5, 6.75, 50.0, 88.25, 100.0]), st.floats(0, 100))
+    a, b = draw(ends), draw(ends)
+    if a is not None and b is not None and a > b:
+        a, b = b, a
+    return ElementContent(
+        element=draw(st.sampled_from(_ELEMENTS)),
+        basis=draw(st.sampled_from(["wt", "at"])),
+        interval=Interval(low=a, high=b, low_open=draw(st.booleans()), high_open=draw(st.booleans())),
+    )
+
+
 leaves = st.one_of(
     property_filters(),
+    element_contents(),
+    st.builds(Contains, element=st.sampled_from(_ELEMENTS)),
     st.builds(HasProperty, property=st.sampled_from(sorted(_RANGES))),
     st.builds(
         FieldFilter,
@@ -245,3 +278,12 @@ filters = st.recursive(
 @given(node=filters, sort=st.sampled_from(["name", "youngs_modulus", "-density", "-name"]))
 def test_generated_filters_give_the_same_answer(backends, node, sort):
     _same_on_both(backends, Query(filter=node, sort=Sort.parse(sort), limit=30, facets=["class", "property"]))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    node=st.one_of(element_contents(), st.builds(Not, item=element_contents())),
+    match=st.sampled_from(["possible", "certain"]),
+)
+def test_generated_composition_filters_give_the_same_answer(backends, node, match):
+    _same_on_both(backends, Query(filter=node, sort=Sort.parse("name"), limit=200, facets=["element"], match=match))

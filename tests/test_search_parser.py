@@ -435,6 +435,12 @@ _PIECES = st.sampled_from(
         "substructure(",
         "similarity(",
         '"c1ccccc1"',
+        "contains(",
+        "composition.",
+        "Ni",
+        "wt%",
+        "at%",
+        "vol%",
         "state",
         " ",
         "@",
@@ -466,7 +472,7 @@ _QUANTITIES = [
 ]
 _finite = st.floats(allow_nan=False, allow_infinity=False, min_value=-1e300, max_value=1e300)
 _word = st.from_regex(r"[A-Za-z][A-Za-z0-9_]{0,8}", fullmatch=True).filter(
-    lambda w: w.casefold() not in {"and", "or", "not", "where", "in", "has", "similarity", "substructure"}
+    lambda w: w.casefold() not in {"and", "or", "not", "where", "in", "has", "similarity", "substructure", "contains"}
 )
 
 

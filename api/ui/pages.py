@@ -130,6 +130,7 @@ def facet_links(
         "property": "Has property",
         "endpoint": "Biological evaluation",
         "outcome": "Outcome",
+        "element": "Contains element",
     }
     groups = []
     for name, title in titles.items():
@@ -143,6 +144,8 @@ def facet_links(
                 )
             elif name in ("endpoint", "outcome"):
                 clause, label = _evidence_clause(name, facet.value)
+            elif name == "element":
+                clause, label = f"contains({facet.value})", facet.value
             elif name == "biodegradable":
                 yes = facet.value.lower() in ("true", "yes", "1")
                 clause, label = f"biodegradable = {'yes' if yes else 'no'}", "yes" if yes else "no"

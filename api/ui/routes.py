@@ -42,7 +42,7 @@ templates.env.globals["class_colour"] = pages.class_colour
 templates.env.globals["qs"] = lambda **params: urlencode({k: v for k, v in params.items() if v})
 
 PAGE_SIZE = 20
-SEARCH_FACETS = ["class", "application", "biodegradable", "property", "endpoint", "outcome"]
+SEARCH_FACETS = ["class", "application", "biodegradable", "property", "element", "endpoint", "outcome"]
 
 # Only this app's own origin may be reached from a page: a browser refuses anything else.
 CONTENT_SECURITY_POLICY = (

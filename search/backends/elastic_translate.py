@@ -34,6 +34,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from biomatdb.chemistry import fingerprint_on_bits
+from biomatdb.elements import zero_within
 from biomatdb.errors import QueryError
 from biomatdb.identity import is_derived_key
 from biomatdb.models import QUALITATIVE
@@ -42,6 +43,8 @@ from search.backends.sql import TEMPERATURE_TOLERANCE_K
 from search.model import (
     And,
     Condition,
+    Contains,
+    ElementContent,
     Evidence,
     EvidenceCondition,
     FacetValue,
@@ -168,11 +171,30 @@ def index_mapping() -> dict[str, Any]:
             "endpoints": _KEYWORD,
             "outcomes": _KEYWORD,
             "evidence": evidence,
+            # composition filters (biomatdb.elements): each element's content on a basis, the
+            # elements that may be and that surely are there, and the complete bases
+            "elements": {
+                "type": "nested",
+                "properties": {"element": _KEYWORD, "basis": _KEYWORD, "interval": {"type": "double_range"}},
+            },
+            "elements_possible": _KEYWORD,
+            "elements_certain": _KEYWORD,
+            "element_bases": _KEYWORD,
         },
     }
 
 
 # --- documents ---------------------------------------------------------------------------
+
+
+def element_document(row: Mapping[str, Any]) -> dict[str, Any]:
+    """One nested element content from its ``material_elements`` row (one with a basis)."""
+    interval: dict[str, float] = {}
+    if row["fraction_min"] is not None:
+        interval["gt" if row["low_open"] else "gte"] = row["fraction_min"]
+    if row["fraction_max"] is not None:
+        interval["lt" if row["high_open"] else "lte"] = row["fraction_max"]
+    return {"element": row["element"], "basis": row["basis"], "interval": interval}
 
 
 def measurement_interval(qualifier: str, value_min: float | None, value_max: float | None) -> dict[str, float]:
@@ -226,12 +248,15 @@ def material_document(
     measurements: Iterable[Mapping[str, Any]],
     fingerprint: bytes | None,
     evaluations: Iterable[Mapping[str, Any]] = (),
+    elements: Sequence[Mapping[str, Any]] = (),
+    element_bases: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The search document of one material, from plain core rows.
 
     ``material`` has ``id``, ``public_id``, ``name``, ``name_key``, ``class``, ``subclass``,
     ``description``, ``biodegradable`` and ``origin``; each measurement row the columns of
-    ``measurements`` plus ``dataset`` (the dataset's name), ``doi`` and ``citation`` of its source.
+    ``measurements`` plus ``dataset`` (the dataset's name), ``doi`` and ``citation`` of its source;
+    ``elements`` are its ``material_elements`` rows and ``element_bases`` its complete bases.
     """
     nested = [measurement_document(row) for row in measurements]
     records = [evidence_document(row) for row in evaluations]
@@ -276,6 +301,11 @@ def material_document(
         "endpoints": sorted({e["endpoint"] for e in records}),
         "outcomes": sorted({e["outcome"] for e in records if e["outcome"] is not None}),
         "evidence": records,
+        "elements": [element_document(row) for row in elements if row["basis"] is not None],
+        # what the element facet counts: the materials ``contains(ELEMENT)`` finds
+        "elements_possible": sorted({row["element"] for row in elements if row["presence"] != "absent"}),
+        "elements_certain": sorted({row["element"] for row in elements if row["presence"] == "certain"}),
+        "element_bases": sorted(set(element_bases)),
     }
 
 
@@ -318,7 +348,9 @@ MATCH_NONE: dict[str, Any] = {"match_none": {}}
 HAS_VALUE: dict[str, Any] = {"bool": {"must_not": [{"term": {"measurements.qualifier": QUALITATIVE}}]}}
 
 
-def interval_query(asked: Interval, relation: str = "intersects") -> dict[str, Any] | None:
+def interval_query(
+    asked: Interval, relation: str = "intersects", field: str = "measurements.interval"
+) -> dict[str, Any] | None:
     """The asked interval as a ``range`` query on ``measurements.interval`` (``intersects``, or
     ``within`` for a certain match: open ends are nudged to the next double on both sides, so a
     ``>60`` measurement is within ``> 60`` and ``60`` is not, as in SQL); ``None`` when unbounded."""
@@ -329,7 +361,7 @@ def interval_query(asked: Interval, relation: str = "intersects") -> dict[str, A
         bounds["lt" if asked.high_open else "lte"] = asked.high
     if not bounds:
         return None
-    return {"range": {"measurements.interval": {**bounds, "relation": relation}}}
+    return {"range": {field: {**bounds, "relation": relation}}}
 
 
 #: the named clause whose match marks an inner hit (a shown measurement) certain
@@ -506,6 +538,35 @@ class ElasticTranslator:
         """``Similarity``: the materials the RDKit index found at or above the threshold."""
         return self._chemistry(node)
 
+    def node_contains(self, node: Contains) -> dict[str, Any]:
+        """``Contains``: the element is among those the material may hold (surely holds, for a certain match)."""
+        field = "elements_certain" if self.match == "certain" else "elements_possible"
+        return {"term": {field: node.element}}
+
+    def node_composition(self, node: ElementContent) -> dict[str, Any]:
+        """``ElementContent``: a nested element content on the basis meets (lies within) the interval;
+        or the composition is complete on the basis and does not name the element, and 0 is asked."""
+        element_row = [{"term": {"elements.element": node.element}}, {"term": {"elements.basis": node.basis}}]
+        interval = interval_query(
+            node.interval, "within" if self.match == "certain" else "intersects", field="elements.interval"
+        )
+        holds = {
+            "nested": {
+                "path": "elements",
+                "query": {"bool": {"filter": [*element_row, *([interval] if interval else [])]}},
+            }
+        }
+        asked = node.interval
+        if not zero_within(asked.low, asked.high, asked.low_open, asked.high_open):
+            return holds
+        unnamed = {
+            "bool": {
+                "filter": [{"term": {"element_bases": node.basis}}],
+                "must_not": [{"nested": {"path": "elements", "query": {"bool": {"filter": element_row}}}}],
+            }
+        }
+        return {"bool": {"should": [holds, unnamed], "minimum_should_match": 1}}
+
     def _chemistry(self, node: Substructure | Similarity) -> dict[str, Any]:
         if node not in self.chemistry_ids:
             raise QueryError("this search backend has no chemistry index", type="unsupported")
@@ -600,6 +661,7 @@ FACET_FIELDS = {
     "dataset": "datasets",
     "endpoint": "endpoints",
     "outcome": "outcomes",
+    "element": "elements_possible",
 }
 
 

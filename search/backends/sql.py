@@ -38,10 +38,13 @@ from sqlalchemy import (
 )
 
 from biomatdb.db import read_snapshot
+from biomatdb.elements import zero_within
 from biomatdb.models import (
     Dataset,
     Material,
     MaterialApplication,
+    MaterialElement,
+    MaterialElementBasis,
     Measurement,
     Source,
     has_value,
@@ -52,6 +55,8 @@ from search.facets import facet_index
 from search.model import (
     And,
     Condition,
+    Contains,
+    ElementContent,
     Evidence,
     FacetValue,
     FieldFilter,
@@ -161,6 +166,42 @@ class SqlTranslator:
         """``similarity("SMILES") >= t``: resolved by the in-process RDKit index, with scores."""
         return self._chemistry(node)
 
+    def node_contains(self, node: Contains) -> ColumnElement[bool]:
+        """``contains: _CONTAINS "(" NAME ")"``: an element row of the material that may hold it
+        (that surely does, for a certain match)."""
+        presences = ("certain",) if self.match == "certain" else ("certain", "possible")
+        return exists().where(
+            MaterialElement.material_id == Material.id,
+            MaterialElement.element == node.element,
+            MaterialElement.presence.in_(presences),
+        )
+
+    def node_composition(self, node: ElementContent) -> ColumnElement[bool]:
+        """``composition: _COMPOSITION_OF NAME OP NUMBER unit?`` and ``composition_interval``: the
+        element's content on the basis meets the interval (lies within it, for a certain match);
+        a complete composition that does not name the element has 0 of it."""
+        element_row = and_(MaterialElement.element == node.element, MaterialElement.basis == node.basis)
+        test = ends_within if self.match == "certain" else ends_intersect
+        holds = exists().where(
+            MaterialElement.material_id == Material.id,
+            element_row,
+            test(
+                node.interval,
+                MaterialElement.fraction_min,
+                MaterialElement.fraction_max,
+                MaterialElement.low_open,
+                MaterialElement.high_open,
+            ),
+        )
+        asked = node.interval
+        if not zero_within(asked.low, asked.high, asked.low_open, asked.high_open):
+            return holds
+        complete = exists().where(
+            MaterialElementBasis.material_id == Material.id, MaterialElementBasis.basis == node.basis
+        )
+        named = exists().where(MaterialElement.material_id == Material.id, element_row)
+        return or_(holds, and_(complete, _not(named)))
+
     def _chemistry(self, node: Substructure | Similarity) -> ColumnElement[bool]:
         if self.chemistry is None:
             from biomatdb.errors import QueryError
@@ -202,40 +243,57 @@ def has_measurement(node: HasProperty) -> ColumnElement[bool]:
 
 def interval_intersects(asked: Interval) -> ColumnElement[bool]:
     """A measurement's interval meets the asked one. Its ends: ``value_min`` (NULL = −∞, open
-    for ``>``) and ``value_max`` (NULL = +∞, open for ``<``); two ends that touch meet only
-    when both are closed."""
+    for ``>``) and ``value_max`` (NULL = +∞, open for ``<``)."""
+    return ends_intersect(
+        asked, Measurement.value_min, Measurement.value_max, Measurement.qualifier == ">", Measurement.qualifier == "<"
+    )
+
+
+def ends_intersect(asked: Interval, low, high, low_open, high_open) -> ColumnElement[bool]:
+    """An interval stored as its ends (NULL: unbounded) and whether each is open meets the asked
+    one; two ends that touch meet only when both are closed."""
     tests = []
     if asked.low is not None:
-        above = Measurement.value_max > asked.low
+        above = high > asked.low
         if not asked.low_open:
-            above = or_(above, and_(Measurement.value_max == asked.low, Measurement.qualifier != "<"))
-        tests.append(or_(Measurement.value_max.is_(None), above))
+            above = or_(above, and_(high == asked.low, _not(high_open)))
+        tests.append(or_(high.is_(None), above))
     if asked.high is not None:
-        below = Measurement.value_min < asked.high
+        below = low < asked.high
         if not asked.high_open:
-            below = or_(below, and_(Measurement.value_min == asked.high, Measurement.qualifier != ">"))
-        tests.append(or_(Measurement.value_min.is_(None), below))
+            below = or_(below, and_(low == asked.high, _not(low_open)))
+        tests.append(or_(low.is_(None), below))
     return and_(true(), *tests)
 
 
 def interval_within(asked: Interval) -> ColumnElement[bool]:
-    """The measurement's whole interval lies within the asked one: each asked end is met by the
-    measurement's own end, which is not missing (−∞ or +∞: NULL, which no comparison meets).
-    Equal ends are within unless the asked end is open and the measurement's closed (``>60`` is
-    within ``> 60``; ``60`` is not).
+    """The measurement's whole interval lies within the asked one (``ends_within``).
 
     The ends are compared as ``value_min + 0``, an expression no index serves: given a bare
     ``value_min > x`` inside the per-material ``EXISTS``, SQLite's planner chose the
     ``(property_key, value_min, value_max)`` index over ``(material_id, property_key)`` and
     scanned every matching measurement of the property for each material (a certain
     ``glass_transition_temperature > 400 K`` ran for minutes at 100,000 materials)."""
-    low_end, high_end = Measurement.value_min + 0, Measurement.value_max + 0
+    return ends_within(
+        asked,
+        Measurement.value_min + 0,
+        Measurement.value_max + 0,
+        Measurement.qualifier == ">",
+        Measurement.qualifier == "<",
+    )
+
+
+def ends_within(asked: Interval, low_end, high_end, low_open, high_open) -> ColumnElement[bool]:
+    """An interval stored as its ends lies within the asked one: each asked end is met by the
+    stored one, which is not missing (−∞ or +∞: NULL, which no comparison meets). Equal ends are
+    within unless the asked end is open and the stored one closed (``>60`` is within ``> 60``;
+    ``60`` is not)."""
     tests = []
     if asked.low is not None:
-        touching = true() if not asked.low_open else Measurement.qualifier == ">"
+        touching = true() if not asked.low_open else low_open
         tests.append(or_(low_end > asked.low, and_(low_end == asked.low, touching)))
     if asked.high is not None:
-        touching = true() if not asked.high_open else Measurement.qualifier == "<"
+        touching = true() if not asked.high_open else high_open
         tests.append(or_(high_end < asked.high, and_(high_end == asked.high, touching)))
     return and_(true(), *tests)
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, inspect, insert, literal, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, inspect, literal, select, update
 
 from biomatdb.identity import (
     Identity,

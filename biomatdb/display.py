@@ -1,0 +1,460 @@
+"""How a value is shown: in which unit, rounded to what was written, spelled as people write it.
+
+The CLI (``biomatdb search``, ``show``, ``export``), the API (search, material, compare, export)
+and the web UI show every value through this module, so that they cannot disagree.
+
+**The unit.** Asked per property (``youngs_modulus:MPa``), else the unit of a unit system (``SI``,
+``US``: ``vocabulary/display.toml``), else the property's ``default_display``
+(``vocabulary/properties.toml``). A default of several units (days, weeks, months, years) is
+chosen by magnitude: the largest in which the value is at least :data:`MAGNITUDE_AT_LEAST`.
+
+**The rounding.** A value is shown to the precision it was written with (its verbatim text):
+
+- a written number's significant digits are all its digits from the first non-zero one, trailing
+  zeros of an integer included: ``240`` has 3 (a shown value never drops a digit the source may
+  have meant; a source that means 2 writes ``2.4e2``); ``0.050`` has 2, ``1.2e3`` has 2;
+- through a conversion by a factor (ksi → GPa) the count of significant digits is kept:
+  ``580–725 ksi`` is shown as ``4.00–5.00 GPa``;
+- through a change of temperature scale (K, °C, °F: an offset) the place of the last written digit
+  is kept instead, scaled by the factor: ``308.15 K`` is ``35.00 °C``, ``37 °C`` is ``310 K`` and
+  ``99 °F``. Significant digits mean nothing across an offset (``0.5 °C`` is not ``300 K``);
+- each end of a range, and a bound, keeps its own digits (``5–10`` has 1 and 2);
+- an uncertainty is shown to at most two significant digits, and its value no finer than it:
+  ``323.5608 ± 11.074`` is ``324 ± 11``;
+- at most :data:`MAX_DIGITS` digits are shown (what the core keeps); a number written with more than
+  15 is a binary float's decimal text (``0.30000000000000004``) and counts as its shortest form;
+- a number whose text is not known (no verbatim text, or fewer numbers in it than the value has)
+  counts as written in the canonical unit as stored.
+
+The canonical values stay beside the shown ones under their own names (``value_canonical``,
+``value_canonical_min``, ``value_canonical_max``, ``uncertainty_canonical``, ``unit_canonical``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Context, Decimal
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from biomatdb.catalog import qualitative_text
+from biomatdb.errors import BiomatError
+from biomatdb.models import QUALITATIVE
+from biomatdb.units import SIGNIFICANT_DIGITS, conversion
+from biomatdb.vocabulary import Property, get_vocabulary
+
+#: A default of several units picks the largest in which the value is at least this (14 days are 2 weeks).
+MAGNITUDE_AT_LEAST = 2.0
+#: Most significant digits shown: what the core keeps of a converted value.
+MAX_DIGITS = SIGNIFICANT_DIGITS
+#: Most significant digits of an uncertainty (the GUM's advice), and so the finest its value is shown.
+UNCERTAINTY_DIGITS = 2
+#: A written number with more digits than this is a binary float's text, read as its shortest form.
+FLOAT_TEXT_DIGITS = 15
+
+# the number tokens of a cell, as ingest/cells.py reads them (decimal point or comma, exponent)
+_NUMBER = re.compile(r"(?:\d+(?:[.,]\d+)*[.,]?\d*|[.,]\d+)(?:[eE][+-]?\d+)?")
+_DECIMAL = Context(prec=80)
+
+
+# --- the vocabulary of display ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UnitSystem:
+    key: str
+    name: str
+    units: Mapping[str, str]  # canonical unit -> shown unit
+
+
+@cache
+def _display_data() -> dict[str, Any]:
+    return tomllib.loads(resources.files("biomatdb.vocabulary").joinpath("display.toml").read_text("utf-8"))
+
+
+@cache
+def unit_systems() -> dict[str, UnitSystem]:
+    """The presets of ``vocabulary/display.toml``, by key (``SI``, ``US``)."""
+    return {
+        key: UnitSystem(key=key, name=spec["name"], units=dict(spec.get("units", {})))
+        for key, spec in _display_data()["systems"].items()
+    }
+
+
+@cache
+def _labels() -> dict[str, str]:
+    return dict(_display_data()["labels"])
+
+
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+_LABEL_STEPS = (
+    (re.compile(r"(\w+)\*\*0\.5"), r"\1^½"),
+    (re.compile(r"\*\*(-?\d+)"), lambda m: m.group(1).translate(_SUPERSCRIPT)),
+    (re.compile(r"\bdelta_deg([CF])\b"), r"°\1"),
+    (re.compile(r"\bdeg([CF])\b"), r"°\1"),
+    (re.compile(r"\bdeg\b"), "°"),
+    (re.compile(r"\bu(m|g|L|s)\b"), r"µ\1"),
+    (re.compile(r"\bohm\b"), "Ω"),
+    (re.compile(r"\bpercent\b"), "%"),
+    (re.compile(r"\bdimensionless\b"), ""),
+    (re.compile(r"\s*\*\s*"), "·"),
+)
+
+
+def unit_label(unit: str) -> str:
+    """A unit as people write it: ``g/cm**3`` → ``g/cm³``, ``degC`` → ``°C``, ``MPa*m**0.5`` →
+    ``MPa·m^½``, ``W/(m*K)`` → ``W/(m·K)``; from the table of ``display.toml``, else by rule."""
+    found = _labels().get(unit.strip())
+    if found is not None:
+        return found
+    label = unit.strip()
+    for pattern, replacement in _LABEL_STEPS:
+        label = pattern.sub(replacement, label)
+    return label.strip()
+
+
+# --- what the reader asked for ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnitChoice:
+    """The display units asked for: per property (``units``), and a unit system's for the rest."""
+
+    units: Mapping[str, str] = field(default_factory=dict)
+    system: str | None = None
+
+    def candidates(self, prop: Property) -> tuple[str, ...]:
+        """The unit asked for ``prop``, or its system's, or its defaults (several: by magnitude)."""
+        if prop.key in self.units:
+            return (self.units[prop.key],)
+        if self.system is not None:
+            shown = unit_systems()[self.system].units.get(prop.unit)
+            if shown is not None:
+                return (shown,)
+        return prop.default_display or (prop.unit,)
+
+    def unit_for(self, prop: Property, canonical_values: Iterable[float | None] = ()) -> str:
+        """The one unit to show ``prop`` in, for values (canonical) of these magnitudes."""
+        candidates = self.candidates(prop)
+        if len(candidates) == 1:
+            return candidates[0]
+        sizes = [abs(v) for v in canonical_values if v is not None and math.isfinite(v) and v != 0]
+        if not sizes:
+            return candidates[0]
+        smallest = min(sizes)
+        chosen = candidates[0]
+        for unit in candidates:
+            if abs(from_canonical(smallest, unit, prop, difference=True)) >= MAGNITUDE_AT_LEAST:
+                chosen = unit
+        return chosen
+
+
+def parse_units(text: str | None) -> dict[str, str]:
+    """``youngs_modulus:MPa,glass_transition_temperature:degC`` → {property key: unit}, each unit
+    checked against its property's dimension (UnitError, VocabularyError; BiomatError ``bad-units``)."""
+    if not text or not text.strip():
+        return {}
+    vocabulary = get_vocabulary()
+    wanted: dict[str, str] = {}
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        name, sep, unit = part.partition(":")
+        if not sep or not name.strip() or not unit.strip():
+            raise BiomatError(
+                f"units: expected property:unit pairs separated by commas, got {part.strip()!r}", type="bad-units"
+            )
+        prop = vocabulary.property(name.strip())
+        conversion(unit.strip(), prop)  # refuses a unit that is unknown or of another dimension
+        wanted[prop.key] = unit.strip()
+    return wanted
+
+
+def parse_unit_system(text: str | None) -> str | None:
+    """The key of the unit system ``text`` names (``si``, ``US``), None for none;
+    BiomatError ``bad-unit-system`` naming the known ones."""
+    if text is None or not text.strip():
+        return None
+    systems = unit_systems()
+    found = {key.casefold(): key for key in systems}.get(text.strip().casefold())
+    if found is None:
+        raise BiomatError(
+            f"unit_system: unknown unit system {text.strip()!r}; known: {', '.join(systems)}", type="bad-unit-system"
+        )
+    return found
+
+
+def unit_choice(units: str | None = None, unit_system: str | None = None) -> UnitChoice:
+    """What ``--units``/``?units=`` and ``--unit-system``/``?unit_system=`` ask for, checked."""
+    return UnitChoice(units=parse_units(units), system=parse_unit_system(unit_system))
+
+
+def units_text(units: Mapping[str, str]) -> str:
+    """The ``?units=`` text of a choice: what :func:`parse_units` reads back."""
+    return ",".join(f"{key}:{unit}" for key, unit in sorted(units.items()))
+
+
+# --- converting ---------------------------------------------------------------------------
+
+
+def from_canonical(value: float, unit: str, prop: Property, *, difference: bool = False) -> float:
+    """A canonical value of ``prop`` in ``unit``; a difference (an uncertainty) without the offset."""
+    affine = conversion(unit, prop)  # canonical = shown * factor + offset
+    if difference:
+        return value / affine.factor
+    return (value - affine.offset) / affine.factor
+
+
+def to_canonical(value: float, unit: str, prop: Property) -> float:
+    affine = conversion(unit, prop)
+    return value * affine.factor + affine.offset
+
+
+# --- the precision of what was written ----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """The precision of one written number: its significant digits, and the decimal place of its
+    last digit (``308.15`` → 5 and −2, ``240`` → 3 and 0, ``1.2e3`` → 2 and 2)."""
+
+    digits: int
+    place: int
+
+
+def written_number(token: str) -> Written:
+    """The precision of one number as written (``4,5`` with a decimal comma too)."""
+    mantissa, _, exponent = token.strip().lstrip("+-").replace("E", "e").partition("e")
+    whole, _, fraction = mantissa.replace(",", ".").partition(".")
+    significant = (whole + fraction).lstrip("0")
+    digits, place = max(len(significant), 1), int(exponent or 0) - len(fraction)
+    if digits > FLOAT_TEXT_DIGITS:
+        shortest = f"{float(token.replace(',', '.')):.{FLOAT_TEXT_DIGITS}g}"
+        return written_number(shortest)
+    if digits > MAX_DIGITS:
+        digits, place = MAX_DIGITS, place + digits - MAX_DIGITS
+    return Written(digits=digits, place=place)
+
+
+def written_numbers(text: str | None) -> list[Written]:
+    """The precision of each number in a cell's text, in order (``580–725 ksi`` → two)."""
+    return [written_number(match.group()) for match in _NUMBER.finditer(text or "")]
+
+
+def _fields_written(qualifier: str, has_uncertainty: bool) -> tuple[str, ...]:
+    """Which value each number of a cell's text is, in order."""
+    ends = {"range": ("value_min", "value_max"), ">": ("value_min",), ">=": ("value_min",)}
+    ends |= {"<": ("value_max",), "<=": ("value_max",)}
+    return (*ends.get(qualifier, ("value",)), *(("uncertainty",) if has_uncertainty else ()))
+
+
+def written_precision(measurement: Mapping[str, Any]) -> dict[str, Written]:
+    """The written precision of a measurement's values, by field (``value``, ``value_min``,
+    ``value_max``, ``uncertainty``), from its verbatim text, number by number (an uncertainty from a
+    column of its own is not in the text: absent, as is any value the text holds no number for)."""
+    verbatim = measurement.get("verbatim") or {}
+    fields = _fields_written(measurement["qualifier"], measurement.get("uncertainty") is not None)
+    found = dict(zip(fields, written_numbers(verbatim.get("value")), strict=False))
+    if "value" in found:  # a point: its interval's ends are the point
+        found.setdefault("value_min", found["value"])
+        found.setdefault("value_max", found["value"])
+    return found
+
+
+def _place_of(value: float) -> int:
+    return math.floor(math.log10(abs(value)))
+
+
+def _relative_place(shown: float, digits: int) -> int:
+    """The place of the last of ``digits`` significant digits of ``shown``."""
+    return _place_of(shown) - min(digits, MAX_DIGITS) + 1
+
+
+def rounded(value: float, place: int) -> Decimal:
+    """``value`` rounded half away from zero to the decimal ``place`` (−2: hundredths)."""
+    return Decimal(repr(float(value))).quantize(Decimal(1).scaleb(place), ROUND_HALF_UP, _DECIMAL)
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """One shown number: its value rounded, and the place it was rounded to."""
+
+    value: Decimal
+    place: int
+
+    def __float__(self) -> float:
+        return float(self.value)
+
+    def text(self) -> str:
+        """As the ingest parser reads it back: ``4.00``, ``310``, ``1.20e-5``."""
+        return _number_text(self.value, self.place)
+
+    def readable(self) -> str:
+        """As people read it: a minus sign, digits grouped by a narrow space past 9 999, ``1.20 × 10⁻⁵``."""
+        text = _number_text(self.value, self.place)
+        if "e" in text:
+            mantissa, _, exponent = text.partition("e")
+            text = f"{mantissa} × 10{str(int(exponent)).translate(_SUPERSCRIPT)}"
+        else:
+            whole, dot, fraction = text.partition(".")
+            sign = "-" if whole.startswith("-") else ""
+            digits = whole.lstrip("-")
+            if len(digits) > 4:
+                digits = f"{int(digits):,}".replace(",", "\u202f")
+            text = sign + digits + dot + fraction
+        return text.replace("-", "−")
+
+
+def _number_text(value: Decimal, place: int) -> str:
+    if value.is_zero():
+        return "0" if place >= 0 else f"{0:.{-place}f}"
+    exponent = value.adjusted()
+    if exponent >= 7 or exponent < -3:
+        return f"{value:.{max(exponent - place, 0)}e}".replace("e+", "e")
+    return f"{value:.{max(-place, 0)}f}"
+
+
+class Converter:
+    """Shows a property's canonical values in one unit, each rounded to its written precision."""
+
+    def __init__(self, prop: Property, unit: str) -> None:
+        self.prop = prop
+        self.unit = unit
+        self.label = unit_label(unit)
+
+    def _written_factor(self, measurement: Mapping[str, Any]) -> float:
+        """How many shown units one unit of the written text is (K → °C: 1; °F → K: 5/9)."""
+        verbatim = (measurement.get("verbatim") or {}).get("unit")
+        try:
+            written = conversion(verbatim, self.prop).factor if verbatim else 1.0
+        except BiomatError:
+            written = 1.0  # an unreadable written unit: as if in the canonical unit
+        return written / conversion(self.unit, self.prop).factor
+
+    def written(self, canonical: float, written: Written | None, factor: float) -> tuple[Written, float]:
+        """The precision of a number and the factor from its written unit to the shown one; a number
+        whose text is unknown counts as written in the canonical unit as stored."""
+        if written is not None:
+            return written, factor
+        stored = written_number(repr(float(canonical)).removesuffix(".0"))
+        return stored, 1.0 / conversion(self.unit, self.prop).factor
+
+    def number(
+        self,
+        canonical: float,
+        written: Written,
+        factor: float,
+        *,
+        difference: bool = False,
+        coarsest: int | None = None,
+    ) -> Shown:
+        """``canonical`` in the shown unit, rounded to its ``written`` precision (``factor``: shown
+        units per written unit), never finer than the place ``coarsest``."""
+        value = from_canonical(canonical, self.unit, self.prop, difference=difference)
+        if self.prop.kind == "temperature" or value == 0:
+            place = written.place + math.floor(math.log10(abs(factor)) + 1e-9)
+        else:
+            place = _relative_place(value, written.digits)
+        if coarsest is not None:
+            place = max(place, coarsest)
+        shown = rounded(value, place)
+        grew = value != 0 and not shown.is_zero() and shown.adjusted() > _place_of(value)
+        if grew and self.prop.kind != "temperature":
+            place += 1  # 9.996 to 3 digits is 10.0, not 10.00
+            shown = rounded(value, place)
+        return Shown(shown, place)
+
+    def measurement(self, measurement: Mapping[str, Any]) -> dict[str, Any]:
+        """A measurement dict (canonical values, ``verbatim``) with its values in this unit, rounded
+        to what was written, beside the canonical ones; ``text`` (what the ingest parser reads
+        back) and ``display`` (``4.00–5.00 GPa``, ``2.1 ± 0.3 GPa``, ``> 24 MPa``) in this unit."""
+        shown = dict(measurement)
+        shown.update(
+            value_canonical=measurement["value"],
+            value_canonical_min=measurement["value_min"],
+            value_canonical_max=measurement["value_max"],
+            uncertainty_canonical=measurement["uncertainty"],
+            unit_canonical=unit_label(measurement["unit"]),
+            unit=self.label,
+        )
+        if measurement["qualifier"] == QUALITATIVE:
+            shown["text"] = shown["display"] = qualitative_text(measurement.get("qualitative"))
+            return shown
+        precision = written_precision(measurement)
+        factor = self._written_factor(measurement)
+        numbers: dict[str, Shown] = {}
+        coarsest = None
+        if measurement["uncertainty"] is not None:
+            written, scale = self.written(measurement["uncertainty"], precision.get("uncertainty"), factor)
+            if written.digits > UNCERTAINTY_DIGITS:
+                written = Written(UNCERTAINTY_DIGITS, written.place + written.digits - UNCERTAINTY_DIGITS)
+            numbers["uncertainty"] = self.number(measurement["uncertainty"], written, scale, difference=True)
+            if measurement["uncertainty"] != 0:
+                coarsest = numbers["uncertainty"].place
+        for key in ("value", "value_min", "value_max"):
+            if measurement[key] is not None:
+                written, scale = self.written(measurement[key], precision.get(key), factor)
+                numbers[key] = self.number(measurement[key], written, scale, coarsest=coarsest)
+        for key in ("value", "value_min", "value_max", "uncertainty"):
+            shown[key] = float(numbers[key]) if key in numbers else None
+        shown["text"] = _value_text(measurement["qualifier"], numbers, readable=False)
+        body = _value_text(measurement["qualifier"], numbers, readable=True)
+        if "uncertainty" in numbers and measurement["qualifier"] in ("=", "~"):
+            body += f" ± {numbers['uncertainty'].readable()}"
+        shown["display"] = f"{body} {self.label}".strip()
+        return shown
+
+
+def _value_text(qualifier: str, numbers: Mapping[str, Shown], *, readable: bool) -> str:
+    """``4.00 to 5.00``, ``>24``, ``~5`` (readable: ``4.00–5.00``, ``> 24``, ``≈ 5``)."""
+
+    def say(key: str) -> str:
+        number = numbers.get(key)
+        if number is None:
+            return "–" if readable else ""
+        return number.readable() if readable else number.text()
+
+    if qualifier == "range":
+        if readable and say("value_min") == say("value_max"):
+            return say("value_min")
+        return f"{say('value_min')}{'–' if readable else ' to '}{say('value_max')}"
+    signs = {">": ">", ">=": "≥", "<": "<", "<=": "≤"}
+    if qualifier in signs:
+        end = "value_min" if qualifier.startswith(">") else "value_max"
+        return f"{signs[qualifier]} {say(end)}" if readable else f"{qualifier}{say(end)}"
+    point = "value" if "value" in numbers else ("value_min" if "value_min" in numbers else "value_max")
+    prefix = ("≈ " if readable else "~") if qualifier == "~" else ""
+    return prefix + say(point)
+
+
+def converter(key: str, unit: str) -> Converter | None:
+    prop = get_vocabulary().properties.get(key)
+    return None if prop is None else Converter(prop, unit)
+
+
+def _ends(measurement: Mapping[str, Any]) -> list[float | None]:
+    return [measurement.get(key) for key in ("value", "value_min", "value_max")]
+
+
+def shown_measurement(measurement: Mapping[str, Any], choice: UnitChoice, *, unit: str | None = None) -> dict[str, Any]:
+    """A measurement dict (``catalog.measurement_json`` or a search hit's) as shown: in ``unit``,
+    else the unit ``choice`` gives for its magnitude. A property the vocabulary no longer holds
+    stays in its stored unit."""
+    prop = get_vocabulary().properties.get(measurement["property"])
+    if prop is None:
+        return Converter(_stray_property(measurement), measurement["unit"]).measurement(measurement)
+    return Converter(prop, unit or choice.unit_for(prop, _ends(measurement))).measurement(measurement)
+
+
+def _stray_property(measurement: Mapping[str, Any]) -> Property:
+    return Property(key=measurement["property"], name=measurement["property"], category="", unit=measurement["unit"])
+
+
+def shown_material(document: Mapping[str, Any], choice: UnitChoice) -> dict[str, Any]:
+    """A ``catalog.material_json`` document with every measurement as shown."""
+    return {**document, "measurements": [shown_measurement(m, choice) for m in document["measurements"]]}

@@ -77,8 +77,17 @@ class MeasurementOut(_Open):
     value_min: float | None = None
     value_max: float | None = None
     uncertainty: float | None = None
-    unit: str = Field(description="The property's canonical unit, or the display unit asked with ?units=")
-    text: str
+    unit: str = Field(
+        description="The display unit of value…uncertainty, as people write it (°C, g/cm³): asked with ?units= or "
+        "?unit_system=, else the property's default"
+    )
+    text: str = Field(description="The value as the ingest parser reads it back, in unit: 4.00 to 5.00, >24")
+    display: str = Field(description="The value as people read it, with its unit: 4.00–5.00 GPa, 2.1 ± 0.3 GPa")
+    value_canonical: float | None = Field(None, description="value in the canonical unit, unrounded")
+    value_canonical_min: float | None = None
+    value_canonical_max: float | None = None
+    uncertainty_canonical: float | None = None
+    unit_canonical: str = Field(description="The property's canonical unit, in which the core stores it")
     verbatim: dict[str, str | None]
     conditions: dict[str, Any]
     notes: str | None = None
@@ -140,6 +149,12 @@ class MaterialOut(_Open):
                             "uncertainty": None,
                             "unit": "GPa",
                             "text": "110 to 114",
+                            "display": "110–114 GPa",
+                            "value_canonical": None,
+                            "value_canonical_min": 110.0,
+                            "value_canonical_max": 114.0,
+                            "uncertainty_canonical": None,
+                            "unit_canonical": "GPa",
                             "verbatim": {"value": "110–114", "unit": "GPa"},
                             "conditions": {"specimen_state": "annealed"},
                             "notes": None,
@@ -226,6 +241,11 @@ class CompareValue(_Open):
     value_max: float | None = None
     uncertainty: float | None = None
     text: str
+    display: str
+    value_canonical: float | None = None
+    value_canonical_min: float | None = None
+    value_canonical_max: float | None = None
+    uncertainty_canonical: float | None = None
     conditions: dict[str, Any]
     dataset: str
 
@@ -233,7 +253,8 @@ class CompareValue(_Open):
 class CompareRow(BaseModel):
     property: str
     name: str
-    unit: str
+    unit: str = Field(description="The one display unit of the row's values")
+    unit_canonical: str
     values: dict[str, list[CompareValue]] = Field(description="Per material id, its measurements of the property.")
 
 
@@ -257,6 +278,7 @@ class CompareOut(BaseModel):
                             "property": "youngs_modulus",
                             "name": "Young's modulus",
                             "unit": "GPa",
+                            "unit_canonical": "GPa",
                             "values": {
                                 "bm-83cd001eff": [
                                     {
@@ -266,6 +288,11 @@ class CompareOut(BaseModel):
                                         "value_max": 114.0,
                                         "uncertainty": None,
                                         "text": "110 to 114",
+                                        "display": "110–114 GPa",
+                                        "value_canonical": None,
+                                        "value_canonical_min": 110.0,
+                                        "value_canonical_max": 114.0,
+                                        "uncertainty_canonical": None,
                                         "conditions": {},
                                         "dataset": "biomatdb-curated-metals-ceramics-glasses",
                                     }
@@ -278,6 +305,11 @@ class CompareOut(BaseModel):
                                         "value_max": 193.0,
                                         "uncertainty": None,
                                         "text": "193",
+                                        "display": "193 GPa",
+                                        "value_canonical": 193.0,
+                                        "value_canonical_min": 193.0,
+                                        "value_canonical_max": 193.0,
+                                        "uncertainty_canonical": None,
                                         "conditions": {},
                                         "dataset": "biomatdb-curated-metals-ceramics-glasses",
                                     }

@@ -42,7 +42,6 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from biomatdb.catalog import qualitative_text
 from biomatdb.errors import BiomatError
 from biomatdb.models import QUALITATIVE
 from biomatdb.units import SIGNIFICANT_DIGITS, conversion
@@ -116,6 +115,13 @@ def unit_label(unit: str) -> str:
     for pattern, replacement in _LABEL_STEPS:
         label = pattern.sub(replacement, label)
     return label.strip()
+
+
+def qualitative_text(key: str | None) -> str:
+    """The name a qualitative term is shown and exported by; the key itself for a term a newer
+    vocabulary no longer holds."""
+    term = get_vocabulary().qualitative.get(key or "")
+    return term.name if term is not None else (key or "")
 
 
 # --- what the reader asked for ------------------------------------------------------------
@@ -369,6 +375,28 @@ class Converter:
             shown = rounded(value, place)
         return Shown(shown, place)
 
+    def numbers(self, measurement: Mapping[str, Any]) -> dict[str, Shown]:
+        """A measurement's values (``value``, ``value_min``, ``value_max``, ``uncertainty``) in this
+        unit, each rounded to what was written; none for a qualitative one."""
+        if measurement["qualifier"] == QUALITATIVE:
+            return {}
+        precision = written_precision(measurement)
+        factor = self._written_factor(measurement)
+        numbers: dict[str, Shown] = {}
+        coarsest = None
+        if measurement["uncertainty"] is not None:
+            written, scale = self.written(measurement["uncertainty"], precision.get("uncertainty"), factor)
+            if written.digits > UNCERTAINTY_DIGITS:
+                written = Written(UNCERTAINTY_DIGITS, written.place + written.digits - UNCERTAINTY_DIGITS)
+            numbers["uncertainty"] = self.number(measurement["uncertainty"], written, scale, difference=True)
+            if measurement["uncertainty"] != 0:
+                coarsest = numbers["uncertainty"].place
+        for key in ("value", "value_min", "value_max"):
+            if measurement[key] is not None:
+                written, scale = self.written(measurement[key], precision.get(key), factor)
+                numbers[key] = self.number(measurement[key], written, scale, coarsest=coarsest)
+        return numbers
+
     def measurement(self, measurement: Mapping[str, Any]) -> dict[str, Any]:
         """A measurement dict (canonical values, ``verbatim``) with its values in this unit, rounded
         to what was written, beside the canonical ones; ``text`` (what the ingest parser reads
@@ -385,29 +413,41 @@ class Converter:
         if measurement["qualifier"] == QUALITATIVE:
             shown["text"] = shown["display"] = qualitative_text(measurement.get("qualitative"))
             return shown
-        precision = written_precision(measurement)
-        factor = self._written_factor(measurement)
-        numbers: dict[str, Shown] = {}
-        coarsest = None
-        if measurement["uncertainty"] is not None:
-            written, scale = self.written(measurement["uncertainty"], precision.get("uncertainty"), factor)
-            if written.digits > UNCERTAINTY_DIGITS:
-                written = Written(UNCERTAINTY_DIGITS, written.place + written.digits - UNCERTAINTY_DIGITS)
-            numbers["uncertainty"] = self.number(measurement["uncertainty"], written, scale, difference=True)
-            if measurement["uncertainty"] != 0:
-                coarsest = numbers["uncertainty"].place
-        for key in ("value", "value_min", "value_max"):
-            if measurement[key] is not None:
-                written, scale = self.written(measurement[key], precision.get(key), factor)
-                numbers[key] = self.number(measurement[key], written, scale, coarsest=coarsest)
+        numbers = self.numbers(measurement)
         for key in ("value", "value_min", "value_max", "uncertainty"):
             shown[key] = float(numbers[key]) if key in numbers else None
         shown["text"] = _value_text(measurement["qualifier"], numbers, readable=False)
-        body = _value_text(measurement["qualifier"], numbers, readable=True)
-        if "uncertainty" in numbers and measurement["qualifier"] in ("=", "~"):
-            body += f" ± {numbers['uncertainty'].readable()}"
-        shown["display"] = f"{body} {self.label}".strip()
+        shown["display"] = self.readable(measurement["qualifier"], numbers)
         return shown
+
+    def readable(self, qualifier: str, numbers: Mapping[str, Shown]) -> str:
+        """``4.00–5.00 GPa``, ``2.1 ± 0.3 GPa``, ``> 24 MPa``."""
+        body = _value_text(qualifier, numbers, readable=True)
+        if "uncertainty" in numbers and qualifier in ("=", "~"):
+            body += f" ± {numbers['uncertainty'].readable()}"
+        return f"{body} {self.label}".strip()
+
+    def span(self, measurements: Iterable[Mapping[str, Any]]) -> str | None:
+        """The lowest to the highest value of these measurements, each end rounded to what was
+        written of it (``0.4–3.5 GPa``); None when none has a value."""
+        ends: list[tuple[float, Shown]] = []
+        for measurement in measurements:
+            numbers = self.numbers(measurement)
+            ends += [(measurement[key], numbers[key]) for key in ("value_min", "value", "value_max") if key in numbers]
+        if not ends:
+            return None
+        low = min(ends, key=lambda end: end[0])[1]
+        high = max(ends, key=lambda end: end[0])[1]
+        body = low.readable() if low.readable() == high.readable() else f"{low.readable()}–{high.readable()}"
+        return f"{body} {self.label}".strip()
+
+    def cells(self, measurement: Mapping[str, Any]) -> tuple[str, str, str]:
+        """The value, unit and uncertainty cells of an export row, which ingest back to these values."""
+        if measurement["qualifier"] == QUALITATIVE:
+            return qualitative_text(measurement.get("qualitative")), "", ""
+        numbers = self.numbers(measurement)
+        uncertainty = numbers["uncertainty"].text() if "uncertainty" in numbers else ""
+        return _value_text(measurement["qualifier"], numbers, readable=False), self.label, uncertainty
 
 
 def _value_text(qualifier: str, numbers: Mapping[str, Shown], *, readable: bool) -> str:
@@ -449,6 +489,14 @@ def shown_measurement(measurement: Mapping[str, Any], choice: UnitChoice, *, uni
     if prop is None:
         return Converter(_stray_property(measurement), measurement["unit"]).measurement(measurement)
     return Converter(prop, unit or choice.unit_for(prop, _ends(measurement))).measurement(measurement)
+
+
+def shown_cells(measurement: Mapping[str, Any], choice: UnitChoice) -> tuple[str, str, str]:
+    """An export row's value, unit and uncertainty cells for a measurement, as shown."""
+    prop = get_vocabulary().properties.get(measurement["property"])
+    if prop is None:
+        return Converter(_stray_property(measurement), measurement["unit"]).cells(measurement)
+    return Converter(prop, choice.unit_for(prop, _ends(measurement))).cells(measurement)
 
 
 def _stray_property(measurement: Mapping[str, Any]) -> Property:

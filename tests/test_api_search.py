@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from biomatdb.display import UnitChoice
 from search.backends.sql import SqlBackend
 from search.chemistry import ChemistryIndex
+from search.display import shown_result
 from search.service import build_query
 
 pytestmark = pytest.mark.anyio
@@ -13,10 +15,10 @@ pytestmark = pytest.mark.anyio
 PROBLEM = "application/problem+json"
 
 
-def expected(engine, **query) -> dict:
-    return (
-        SqlBackend(engine, ChemistryIndex(engine)).search(build_query(**query)).model_dump(mode="json", by_alias=True)
-    )
+def expected(engine, choice: UnitChoice | None = None, **query) -> dict:
+    """What the backend answers, as shown (display units, the precision written)."""
+    found = SqlBackend(engine, ChemistryIndex(engine)).search(build_query(**query))
+    return shown_result(found, choice or UnitChoice()).model_dump(mode="json", by_alias=True)
 
 
 async def test_get_materials_answers_exactly_what_the_backend_answers(semantics, api):

@@ -44,7 +44,7 @@ from typing import Any
 
 from biomatdb.errors import BiomatError
 from biomatdb.models import QUALITATIVE
-from biomatdb.units import SIGNIFICANT_DIGITS, conversion
+from biomatdb.units import SIGNIFICANT_DIGITS, conversion, parse_unit
 from biomatdb.vocabulary import Property, get_vocabulary
 
 #: A default of several units picks the largest in which the value is at least this (14 days are 2 weeks).
@@ -144,11 +144,19 @@ class UnitChoice:
                 return (shown,)
         return prop.default_display or (prop.unit,)
 
-    def unit_for(self, prop: Property, canonical_values: Iterable[float | None] = ()) -> str:
-        """The one unit to show ``prop`` in, for values (canonical) of these magnitudes."""
+    def unit_for(
+        self, prop: Property, canonical_values: Iterable[float | None] = (), written_units: Iterable[str | None] = ()
+    ) -> str:
+        """The one unit to show ``prop`` in, for values (canonical) of these magnitudes, written in
+        these units. Of several default units, the one they were all written in, else the largest in
+        which the smallest value is at least :data:`MAGNITUDE_AT_LEAST` (``1–2 months`` stays in
+        months; ``45 days`` is ``6.4 weeks``)."""
         candidates = self.candidates(prop)
         if len(candidates) == 1:
             return candidates[0]
+        written = {_same_unit(unit, candidates) for unit in written_units}
+        if len(written) == 1 and None not in written:
+            return written.pop() or candidates[0]
         sizes = [abs(v) for v in canonical_values if v is not None and math.isfinite(v) and v != 0]
         if not sizes:
             return candidates[0]
@@ -158,6 +166,23 @@ class UnitChoice:
             if abs(from_canonical(smallest, unit, prop, difference=True)) >= MAGNITUDE_AT_LEAST:
                 chosen = unit
         return chosen
+
+    def unit_of(self, prop: Property, measurements: Iterable[Mapping[str, Any]]) -> str:
+        """The one unit to show these measurements of ``prop`` in (:meth:`unit_for`)."""
+        found = list(measurements)
+        values = [m.get(key) for m in found for key in ("value", "value_min", "value_max")]
+        return self.unit_for(prop, values, [(m.get("verbatim") or {}).get("unit") for m in found])
+
+
+def _same_unit(written: str | None, candidates: tuple[str, ...]) -> str | None:
+    """The candidate that is the unit ``written`` (``months`` is ``month``), or None."""
+    if not written:
+        return None
+    try:
+        unit = parse_unit(written)
+        return next((candidate for candidate in candidates if parse_unit(candidate) == unit), None)
+    except BiomatError:
+        return None
 
 
 def parse_units(text: str | None) -> dict[str, str]:
@@ -477,10 +502,6 @@ def converter(key: str, unit: str) -> Converter | None:
     return None if prop is None else Converter(prop, unit)
 
 
-def _ends(measurement: Mapping[str, Any]) -> list[float | None]:
-    return [measurement.get(key) for key in ("value", "value_min", "value_max")]
-
-
 def shown_measurement(measurement: Mapping[str, Any], choice: UnitChoice, *, unit: str | None = None) -> dict[str, Any]:
     """A measurement dict (``catalog.measurement_json`` or a search hit's) as shown: in ``unit``,
     else the unit ``choice`` gives for its magnitude. A property the vocabulary no longer holds
@@ -488,7 +509,7 @@ def shown_measurement(measurement: Mapping[str, Any], choice: UnitChoice, *, uni
     prop = get_vocabulary().properties.get(measurement["property"])
     if prop is None:
         return Converter(_stray_property(measurement), measurement["unit"]).measurement(measurement)
-    return Converter(prop, unit or choice.unit_for(prop, _ends(measurement))).measurement(measurement)
+    return Converter(prop, unit or choice.unit_of(prop, [measurement])).measurement(measurement)
 
 
 def shown_cells(measurement: Mapping[str, Any], choice: UnitChoice) -> tuple[str, str, str]:
@@ -496,7 +517,7 @@ def shown_cells(measurement: Mapping[str, Any], choice: UnitChoice) -> tuple[str
     prop = get_vocabulary().properties.get(measurement["property"])
     if prop is None:
         return Converter(_stray_property(measurement), measurement["unit"]).cells(measurement)
-    return Converter(prop, choice.unit_for(prop, _ends(measurement))).cells(measurement)
+    return Converter(prop, choice.unit_of(prop, [measurement])).cells(measurement)
 
 
 def _stray_property(measurement: Mapping[str, Any]) -> Property:

@@ -44,7 +44,12 @@ async def test_detail_in_display_units(semantics, api):
         await api.get("/api/v1/materials/Alpha", params={"units": "youngs_modulus:MPa,glass_transition_temperature:K"})
     ).json()
     modulus = next(m for m in shown["measurements"] if m["property"] == "youngs_modulus")
-    assert (modulus["value"], modulus["unit"], modulus["text"], modulus["display"]) == (2000.0, "MPa", "2000", "2000 MPa")
+    assert (modulus["value"], modulus["unit"], modulus["text"], modulus["display"]) == (
+        2000.0,
+        "MPa",
+        "2000",
+        "2000 MPa",
+    )
     assert (modulus["value_canonical"], modulus["unit_canonical"]) == (2.0, "GPa")
     # by default a temperature is in °C; the canonical value stays beside it, unrounded
     tg_plain = next(m for m in plain["measurements"] if m["property"] == "glass_transition_temperature")
@@ -62,7 +67,9 @@ async def test_a_unit_system_and_a_unit_over_it(semantics, api):
     by_key = {m["property"]: m for m in us["measurements"]}
     assert by_key["glass_transition_temperature"]["display"] == "140 °F"  # 60 °C, to 1.8 °F: the degree
     assert by_key["youngs_modulus"]["display"] == "300 ksi"  # "2" GPa: one significant digit
-    over = (await api.get("/api/v1/materials/Alpha", params={"unit_system": "us", "units": "youngs_modulus:GPa"})).json()
+    over = (
+        await api.get("/api/v1/materials/Alpha", params={"unit_system": "us", "units": "youngs_modulus:GPa"})
+    ).json()
     assert {m["property"]: m["unit"] for m in over["measurements"]}["youngs_modulus"] == "GPa"
     bad = await api.get("/api/v1/materials/Alpha", params={"unit_system": "imperial"})
     assert bad.status_code == 400 and "SI, US" in bad.json()["detail"]

@@ -55,11 +55,7 @@ def compare(
     for key in keys:
         prop = vocabulary.properties.get(key)
         mine = [m for d in documents for m in d["measurements"] if m["property"] == key]
-        unit = (
-            choice.unit_for(prop, [m[end] for m in mine for end in ("value", "value_min", "value_max")])
-            if prop
-            else mine[0]["unit"]
-        )
+        unit = choice.unit_of(prop, mine) if prop else mine[0]["unit"]
         values = {}
         for document in documents:
             values[document["id"]] = [

@@ -70,11 +70,12 @@ class View:
     def with_unit(self, key: str, unit: str) -> View:
         return View(UnitChoice(units={**self.choice.units, key: unit}, system=self.choice.system))
 
-    def converter(self, prop: Property, canonical_values: Iterable[float | None] = ()) -> Converter:
-        return Converter(prop, self.choice.unit_for(prop, canonical_values))
+    def converter(self, prop: Property, measurements: Iterable[Mapping[str, Any]] = ()) -> Converter:
+        """Shows ``prop`` in the one unit these measurements of it are shown in."""
+        return Converter(prop, self.unit_of(prop, measurements))
 
-    def unit_for(self, prop: Property, canonical_values: Iterable[float | None] = ()) -> str:
-        return self.choice.unit_for(prop, canonical_values)
+    def unit_of(self, prop: Property, measurements: Iterable[Mapping[str, Any]] = ()) -> str:
+        return self.choice.unit_of(prop, measurements)
 
 
 def view_of(query: Mapping[str, str], cookie: str | None) -> View:
@@ -91,8 +92,3 @@ def view_of(query: Mapping[str, str], cookie: str | None) -> View:
 def system_choices() -> list[tuple[str, str]]:
     """The unit systems a reader may pick, the default first."""
     return [("", "Default units"), *((key, system.name) for key, system in unit_systems().items())]
-
-
-def ends(measurements: Iterable[Mapping[str, Any]]) -> list[float | None]:
-    """Every canonical value of these measurements: what a unit by magnitude is chosen for."""
-    return [m[key] for m in measurements for key in ("value", "value_min", "value_max")]

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from sqlalchemy import Engine, func, select
 
 from api.ui.depict import structure_svg
-from api.ui.display import View, display_choices, ends, unit_label
+from api.ui.display import View, display_choices, unit_label
 from biomatdb.display import shown_measurement
 from biomatdb.errors import QueryError
 from biomatdb.models import Material, Measurement, has_value
@@ -206,7 +206,7 @@ def result_rows(engine: Engine, result: SearchResult, view: View) -> list[dict[s
         values = []
         for key in keys:
             prop = vocabulary.properties[key]
-            text = view.converter(prop, ends(have[key])).span(have[key])
+            text = view.converter(prop, have[key]).span(have[key])
             if text is not None:
                 values.append({"name": prop.name, "text": text, "possible": key in possible})
         term = vocabulary.classes.get(hit.material_class or "")
@@ -254,7 +254,7 @@ def grouped_properties(document: dict[str, Any], view: View) -> list[dict[str, A
     categories: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for key in sorted(by_property, key=lambda k: vocabulary.properties[k].name if k in vocabulary.properties else k):
         prop = vocabulary.properties.get(key)
-        unit = view.unit_for(prop, ends(by_property[key])) if prop else by_property[key][0]["unit"]
+        unit = view.unit_of(prop, by_property[key]) if prop else by_property[key][0]["unit"]
         rows = []
         for m in by_property[key]:
             source = m.get("source") or {}
@@ -333,7 +333,7 @@ def properties_with_data(engine: Engine, view: View) -> list[dict[str, Any]]:
             "key": key,
             "name": vocabulary.properties[key].name,
             "count": count,
-            "unit": unit_label(view.unit_for(vocabulary.properties[key])),
+            "unit": unit_label(view.unit_of(vocabulary.properties[key])),
         }
         for key, count in counts
         if key in vocabulary.properties
@@ -368,7 +368,7 @@ def comparison(documents: list[dict[str, Any]], view: View) -> dict[str, Any]:
     for key in keys:
         prop = vocabulary.properties.get(key)
         every = [m for d in documents for m in d["measurements"] if m["property"] == key]
-        unit = view.unit_for(prop, ends(every)) if prop else every[0]["unit"]
+        unit = view.unit_of(prop, every) if prop else every[0]["unit"]
         cells, typical = [], []
         for document in documents:
             mine = [m for m in document["measurements"] if m["property"] == key]

@@ -339,6 +339,7 @@ class PropertyOut(BaseModel):
                     "min": 0.0,
                     "max": 2000.0,
                     "display_units": ["GPa", "MPa", "kPa", "psi"],
+                    "default_display_units": ["GPa"],
                     "aliases": ["E", "Young's modulus", "elastic modulus"],
                 }
             ]
@@ -353,7 +354,24 @@ class PropertyOut(BaseModel):
     min: float | None = None
     max: float | None = None
     display_units: list[str]
+    default_display_units: list[str] = Field(
+        description="The unit values are shown in by default; several: the one that suits their magnitude"
+    )
     aliases: list[str]
+
+
+class UnitSystemOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"key": "US", "name": "US customary (ksi, psi, °F, lb/in³, BTU)", "units": {"MPa": "ksi", "K": "degF"}}
+            ]
+        }
+    )
+
+    key: str = Field(description="What ?unit_system= and --unit-system take")
+    name: str
+    units: dict[str, str] = Field(description="Canonical unit -> the unit shown, for every property measured in it")
 
 
 class TermOut(BaseModel):

@@ -180,6 +180,24 @@ async def test_compare_side_by_side(semantics, api):
     assert rows["youngs_modulus"]["values"][delta][0]["value"] == pytest.approx(110_000)
     assert rows["density"]["values"][alpha] == []
     assert len(rows["tensile_strength"]["values"][alpha]) == 2
+    # one display unit per property, rounded to what was written; the canonical values beside them
+    assert (rows["glass_transition_temperature"]["unit"], rows["glass_transition_temperature"]["unit_canonical"]) == (
+        "°C",
+        "K",
+    )
+    (delta_modulus,) = rows["youngs_modulus"]["values"][delta]
+    assert (delta_modulus["display"], delta_modulus["value_canonical"]) == ("110\u202f000 ± 4000 MPa", 110.0)
+
+
+async def test_compare_shows_a_duration_in_one_unit_for_all(semantics, api):
+    body = (await api.get("/api/v1/compare", params={"ids": "Epsilon,Zeta,Beta"})).json()
+    (row,) = [r for r in body["properties"] if r["property"] == "degradation_time"]
+    assert row["unit"] == "months" and row["unit_canonical"] == "days"
+    assert sorted(v["display"] for values in row["values"].values() for v in values) == [
+        "3–6 months",
+        "6 months",
+        "> 24 months",
+    ]
 
 
 @pytest.mark.parametrize("ids", ["Alpha", "Alpha,Beta,Gamma,Delta,Epsilon,Zeta,Eta", ",,"])

@@ -134,3 +134,46 @@ async def test_match_certain_keeps_only_measurements_wholly_within(semantics, ap
     assert [m["certainty"] for m in beta["measurements"]] == ["possible"]
     bad = await api.get("/api/v1/materials", params={"filter": "has density", "match": "sure"})
     assert bad.status_code == 422 and "match" in bad.text
+
+
+async def test_search_in_display_units_on_get_and_post(semantics, api):
+    params = {"filter": "youngs_modulus > 50 GPa OR Tg > 37 degC", "sort": "name"}
+    shown = {"units": "youngs_modulus:MPa", "unit_system": "US"}
+    get = await api.get("/api/v1/materials", params={**params, **shown})
+    post = await api.post("/api/v1/search", params=shown, json={"filter": params["filter"], "sort": "name"})
+    assert get.status_code == post.status_code == 200
+    assert (
+        get.json()
+        == post.json()
+        == expected(
+            semantics,
+            UnitChoice({"youngs_modulus": "MPa"}, "US"),
+            filter_text=params["filter"],
+            sort="name",
+        )
+    )
+    by_property = {m["property"]: m for hit in get.json()["results"] for m in hit["measurements"]}
+    tg, modulus = by_property["glass_transition_temperature"], by_property["youngs_modulus"]
+    assert (tg["display"], tg["unit"], tg["value_canonical"], tg["unit_canonical"]) == (
+        "140 °F",
+        "°F",
+        pytest.approx(333.15),
+        "K",
+    )
+    assert (modulus["unit"], modulus["unit_canonical"]) == ("MPa", "GPa") and modulus["display"].endswith(" MPa")
+    plain = (await api.get("/api/v1/materials", params=params)).json()
+    plain_tg = next(
+        m for h in plain["results"] for m in h["measurements"] if m["property"] == "glass_transition_temperature"
+    )
+    assert (plain_tg["display"], plain_tg["value"]) == ("60 °C", 60.0)
+
+
+@pytest.mark.parametrize("params", [{"units": "youngs_modulus:K"}, {"units": "nonsense"}, {"unit_system": "imperial"}])
+async def test_bad_display_units_in_a_search_are_a_400_problem(semantics, api, params):
+    for response in (
+        await api.get("/api/v1/materials", params=params),
+        await api.post("/api/v1/search", params=params, json={}),
+        await api.get("/api/v1/export", params=params),
+    ):
+        assert response.status_code == 400, response.text
+        assert response.headers["content-type"] == PROBLEM

@@ -363,9 +363,7 @@ class PropertyOut(BaseModel):
 class UnitSystemOut(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [
-                {"key": "US", "name": "US customary (ksi, psi, °F, lb/in³, BTU)", "units": {"MPa": "ksi", "K": "degF"}}
-            ]
+            "examples": [{"key": "US", "name": "US customary (ksi, °F, lb/in³)", "units": {"MPa": "ksi", "K": "degF"}}]
         }
     )
 

@@ -5,26 +5,10 @@ and the web UI show every value through this module, so that they cannot disagre
 
 **The unit.** Asked per property (``youngs_modulus:MPa``), else the unit of a unit system (``SI``,
 ``US``: ``vocabulary/display.toml``), else the property's ``default_display``
-(``vocabulary/properties.toml``). A default of several units (days, weeks, months, years) is
-chosen by magnitude: the largest in which the value is at least :data:`MAGNITUDE_AT_LEAST`.
+(``vocabulary/properties.toml``). Of a default of several units (days, weeks, months, years), the
+one the values were written in, else the largest in which they are at least :data:`MAGNITUDE_AT_LEAST`.
 
-**The rounding.** A value is shown to the precision it was written with (its verbatim text):
-
-- a written number's significant digits are all its digits from the first non-zero one, trailing
-  zeros of an integer included: ``240`` has 3 (a shown value never drops a digit the source may
-  have meant; a source that means 2 writes ``2.4e2``); ``0.050`` has 2, ``1.2e3`` has 2;
-- through a conversion by a factor (ksi → GPa) the count of significant digits is kept:
-  ``580–725 ksi`` is shown as ``4.00–5.00 GPa``;
-- through a change of temperature scale (K, °C, °F: an offset) the place of the last written digit
-  is kept instead, scaled by the factor: ``308.15 K`` is ``35.00 °C``, ``37 °C`` is ``310 K`` and
-  ``99 °F``. Significant digits mean nothing across an offset (``0.5 °C`` is not ``300 K``);
-- each end of a range, and a bound, keeps its own digits (``5–10`` has 1 and 2);
-- an uncertainty is shown to at most two significant digits, and its value no finer than it:
-  ``323.5608 ± 11.074`` is ``324 ± 11``;
-- at most :data:`MAX_DIGITS` digits are shown (what the core keeps); a number written with more than
-  15 is a binary float's decimal text (``0.30000000000000004``) and counts as its shortest form;
-- a number whose text is not known (no verbatim text, or fewer numbers in it than the value has)
-  counts as written in the canonical unit as stored.
+**The rounding** (``biomatdb.precision``): to the precision each value was written with.
 
 The canonical values stay beside the shown ones under their own names (``value_canonical``,
 ``value_canonical_min``, ``value_canonical_max``, ``uncertainty_canonical``, ``unit_canonical``).
@@ -37,28 +21,29 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Context, Decimal
 from functools import cache
 from importlib import resources
 from typing import Any
 
 from biomatdb.errors import BiomatError
 from biomatdb.models import QUALITATIVE
-from biomatdb.units import SIGNIFICANT_DIGITS, conversion, parse_unit
+from biomatdb.precision import (
+    SUPERSCRIPT,
+    Shown,
+    Written,
+    place_of,
+    relative_place,
+    rounded,
+    written_number,
+    written_precision,
+)
+from biomatdb.units import conversion, parse_unit
 from biomatdb.vocabulary import Property, get_vocabulary
 
 #: A default of several units picks the largest in which the value is at least this (14 days are 2 weeks).
 MAGNITUDE_AT_LEAST = 2.0
-#: Most significant digits shown: what the core keeps of a converted value.
-MAX_DIGITS = SIGNIFICANT_DIGITS
 #: Most significant digits of an uncertainty (the GUM's advice), and so the finest its value is shown.
 UNCERTAINTY_DIGITS = 2
-#: A written number with more digits than this is a binary float's text, read as its shortest form.
-FLOAT_TEXT_DIGITS = 15
-
-# the number tokens of a cell, as ingest/cells.py reads them (decimal point or comma, exponent)
-_NUMBER = re.compile(r"(?:\d+(?:[.,]\d+)*[.,]?\d*|[.,]\d+)(?:[eE][+-]?\d+)?")
-_DECIMAL = Context(prec=80)
 
 
 # --- the vocabulary of display ------------------------------------------------------------
@@ -90,10 +75,9 @@ def _labels() -> dict[str, str]:
     return dict(_display_data()["labels"])
 
 
-_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 _LABEL_STEPS = (
     (re.compile(r"(\w+)\*\*0\.5"), r"\1^½"),
-    (re.compile(r"\*\*(-?\d+)"), lambda m: m.group(1).translate(_SUPERSCRIPT)),
+    (re.compile(r"\*\*(-?\d+)"), lambda m: m.group(1).translate(SUPERSCRIPT)),
     (re.compile(r"\bdelta_deg([CF])\b"), r"°\1"),
     (re.compile(r"\bdeg([CF])\b"), r"°\1"),
     (re.compile(r"\bdeg\b"), "°"),
@@ -242,112 +226,9 @@ def from_canonical(value: float, unit: str, prop: Property, *, difference: bool 
 
 
 def to_canonical(value: float, unit: str, prop: Property) -> float:
+    """A value of ``prop`` in ``unit`` in its canonical unit (what a shown value stands for)."""
     affine = conversion(unit, prop)
     return value * affine.factor + affine.offset
-
-
-# --- the precision of what was written ----------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Written:
-    """The precision of one written number: its significant digits, and the decimal place of its
-    last digit (``308.15`` → 5 and −2, ``240`` → 3 and 0, ``1.2e3`` → 2 and 2)."""
-
-    digits: int
-    place: int
-
-
-def written_number(token: str) -> Written:
-    """The precision of one number as written (``4,5`` with a decimal comma too)."""
-    mantissa, _, exponent = token.strip().lstrip("+-").replace("E", "e").partition("e")
-    whole, _, fraction = mantissa.replace(",", ".").partition(".")
-    significant = (whole + fraction).lstrip("0")
-    digits, place = max(len(significant), 1), int(exponent or 0) - len(fraction)
-    if digits > FLOAT_TEXT_DIGITS:
-        shortest = f"{float(token.replace(',', '.')):.{FLOAT_TEXT_DIGITS}g}"
-        return written_number(shortest)
-    if digits > MAX_DIGITS:
-        digits, place = MAX_DIGITS, place + digits - MAX_DIGITS
-    return Written(digits=digits, place=place)
-
-
-def written_numbers(text: str | None) -> list[Written]:
-    """The precision of each number in a cell's text, in order (``580–725 ksi`` → two)."""
-    return [written_number(match.group()) for match in _NUMBER.finditer(text or "")]
-
-
-def _fields_written(qualifier: str, has_uncertainty: bool) -> tuple[str, ...]:
-    """Which value each number of a cell's text is, in order."""
-    ends = {"range": ("value_min", "value_max"), ">": ("value_min",), ">=": ("value_min",)}
-    ends |= {"<": ("value_max",), "<=": ("value_max",)}
-    return (*ends.get(qualifier, ("value",)), *(("uncertainty",) if has_uncertainty else ()))
-
-
-def written_precision(measurement: Mapping[str, Any]) -> dict[str, Written]:
-    """The written precision of a measurement's values, by field (``value``, ``value_min``,
-    ``value_max``, ``uncertainty``), from its verbatim text, number by number (an uncertainty from a
-    column of its own is not in the text: absent, as is any value the text holds no number for)."""
-    verbatim = measurement.get("verbatim") or {}
-    fields = _fields_written(measurement["qualifier"], measurement.get("uncertainty") is not None)
-    found = dict(zip(fields, written_numbers(verbatim.get("value")), strict=False))
-    if "value" in found:  # a point: its interval's ends are the point
-        found.setdefault("value_min", found["value"])
-        found.setdefault("value_max", found["value"])
-    return found
-
-
-def _place_of(value: float) -> int:
-    return math.floor(math.log10(abs(value)))
-
-
-def _relative_place(shown: float, digits: int) -> int:
-    """The place of the last of ``digits`` significant digits of ``shown``."""
-    return _place_of(shown) - min(digits, MAX_DIGITS) + 1
-
-
-def rounded(value: float, place: int) -> Decimal:
-    """``value`` rounded half away from zero to the decimal ``place`` (−2: hundredths)."""
-    return Decimal(repr(float(value))).quantize(Decimal(1).scaleb(place), ROUND_HALF_UP, _DECIMAL)
-
-
-@dataclass(frozen=True, slots=True)
-class Shown:
-    """One shown number: its value rounded, and the place it was rounded to."""
-
-    value: Decimal
-    place: int
-
-    def __float__(self) -> float:
-        return float(self.value)
-
-    def text(self) -> str:
-        """As the ingest parser reads it back: ``4.00``, ``310``, ``1.20e-5``."""
-        return _number_text(self.value, self.place)
-
-    def readable(self) -> str:
-        """As people read it: a minus sign, digits grouped by a narrow space past 9 999, ``1.20 × 10⁻⁵``."""
-        text = _number_text(self.value, self.place)
-        if "e" in text:
-            mantissa, _, exponent = text.partition("e")
-            text = f"{mantissa} × 10{str(int(exponent)).translate(_SUPERSCRIPT)}"
-        else:
-            whole, dot, fraction = text.partition(".")
-            sign = "-" if whole.startswith("-") else ""
-            digits = whole.lstrip("-")
-            if len(digits) > 4:
-                digits = f"{int(digits):,}".replace(",", "\u202f")
-            text = sign + digits + dot + fraction
-        return text.replace("-", "−")
-
-
-def _number_text(value: Decimal, place: int) -> str:
-    if value.is_zero():
-        return "0" if place >= 0 else f"{0:.{-place}f}"
-    exponent = value.adjusted()
-    if exponent >= 7 or exponent < -3:
-        return f"{value:.{max(exponent - place, 0)}e}".replace("e+", "e")
-    return f"{value:.{max(-place, 0)}f}"
 
 
 class Converter:
@@ -390,11 +271,11 @@ class Converter:
         if self.prop.kind == "temperature" or value == 0:
             place = written.place + math.floor(math.log10(abs(factor)) + 1e-9)
         else:
-            place = _relative_place(value, written.digits)
+            place = relative_place(value, written.digits)
         if coarsest is not None:
             place = max(place, coarsest)
         shown = rounded(value, place)
-        grew = value != 0 and not shown.is_zero() and shown.adjusted() > _place_of(value)
+        grew = value != 0 and not shown.is_zero() and shown.adjusted() > place_of(value)
         if grew and self.prop.kind != "temperature":
             place += 1  # 9.996 to 3 digits is 10.0, not 10.00
             shown = rounded(value, place)
@@ -495,11 +376,6 @@ def _value_text(qualifier: str, numbers: Mapping[str, Shown], *, readable: bool)
     point = "value" if "value" in numbers else ("value_min" if "value_min" in numbers else "value_max")
     prefix = ("≈ " if readable else "~") if qualifier == "~" else ""
     return prefix + say(point)
-
-
-def converter(key: str, unit: str) -> Converter | None:
-    prop = get_vocabulary().properties.get(key)
-    return None if prop is None else Converter(prop, unit)
 
 
 def shown_measurement(measurement: Mapping[str, Any], choice: UnitChoice, *, unit: str | None = None) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Display units and honest precision (biomatdb/display.py): the rule the CLI, the API and the UI share."""
+"""Display units and honest precision (biomatdb/display.py, biomatdb/precision.py): the rule the CLI, the API and the UI share."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from hypothesis import given, strategies as st
 from biomatdb.display import (
     Converter,
     UnitChoice,
-    Written,
     parse_unit_system,
     parse_units,
     shown_cells,
@@ -18,10 +17,9 @@ from biomatdb.display import (
     to_canonical,
     unit_label,
     unit_systems,
-    written_number,
-    written_numbers,
 )
 from biomatdb.errors import BiomatError
+from biomatdb.precision import Written, written_number, written_numbers
 from biomatdb.units import conversion, parse_unit
 from biomatdb.vocabulary import get_vocabulary
 

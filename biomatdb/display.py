@@ -238,6 +238,7 @@ class Converter:
         self.prop = prop
         self.unit = unit
         self.label = unit_label(unit)
+        self._shown = conversion(unit, prop)  # canonical = shown * factor + offset
 
     def _written_factor(self, measurement: Mapping[str, Any]) -> float:
         """How many shown units one unit of the written text is (K → °C: 1; °F → K: 5/9)."""
@@ -246,7 +247,7 @@ class Converter:
             written = conversion(verbatim, self.prop).factor if verbatim else 1.0
         except BiomatError:
             written = 1.0  # an unreadable written unit: as if in the canonical unit
-        return written / conversion(self.unit, self.prop).factor
+        return written / self._shown.factor
 
     def written(self, canonical: float, written: Written | None, factor: float) -> tuple[Written, float]:
         """The precision of a number and the factor from its written unit to the shown one; a number
@@ -254,7 +255,7 @@ class Converter:
         if written is not None:
             return written, factor
         stored = written_number(repr(float(canonical)).removesuffix(".0"))
-        return stored, 1.0 / conversion(self.unit, self.prop).factor
+        return stored, 1.0 / self._shown.factor
 
     def number(
         self,
@@ -267,7 +268,8 @@ class Converter:
     ) -> Shown:
         """``canonical`` in the shown unit, rounded to its ``written`` precision (``factor``: shown
         units per written unit), never finer than the place ``coarsest``."""
-        value = from_canonical(canonical, self.unit, self.prop, difference=difference)
+        offset = 0.0 if difference else self._shown.offset
+        value = (canonical - offset) / self._shown.factor
         if self.prop.kind == "temperature" or value == 0:
             place = written.place + math.floor(math.log10(abs(factor)) + 1e-9)
         else:
@@ -298,9 +300,18 @@ class Converter:
             if measurement["uncertainty"] != 0:
                 coarsest = numbers["uncertainty"].place
         for key in ("value", "value_min", "value_max"):
-            if measurement[key] is not None:
-                written, scale = self.written(measurement[key], precision.get(key), factor)
-                numbers[key] = self.number(measurement[key], written, scale, coarsest=coarsest)
+            if measurement[key] is None:
+                continue
+            point = numbers.get("value")  # a point's ends are the point: rounded once
+            if (
+                point is not None
+                and measurement[key] == measurement["value"]
+                and precision.get(key) == precision.get("value")
+            ):
+                numbers[key] = point
+                continue
+            written, scale = self.written(measurement[key], precision.get(key), factor)
+            numbers[key] = self.number(measurement[key], written, scale, coarsest=coarsest)
         return numbers
 
     def measurement(self, measurement: Mapping[str, Any]) -> dict[str, Any]:

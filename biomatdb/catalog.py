@@ -132,11 +132,6 @@ def value_text(
     return prefix + format_number(value)
 
 
-def shown_unit(qualifier: str, unit: str) -> str:
-    """The unit printed beside a value: none beside a qualitative one."""
-    return "" if qualifier == QUALITATIVE else unit
-
-
 def conditions_of(measurement: Measurement) -> dict[str, Any]:
     conditions: dict[str, Any] = {}
     if measurement.temperature_K is not None:

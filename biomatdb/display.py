@@ -134,7 +134,7 @@ class UnitChoice:
         """The one unit to show ``prop`` in, for values (canonical) of these magnitudes, written in
         these units. Of several default units, the one they were all written in, else the largest in
         which the smallest value is at least :data:`MAGNITUDE_AT_LEAST` (``1–2 months`` stays in
-        months; ``45 days`` is ``6.4 weeks``)."""
+        months, ``45 days`` in days; ``1080 h`` is ``6.429 weeks``)."""
         candidates = self.candidates(prop)
         if len(candidates) == 1:
             return candidates[0]

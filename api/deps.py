@@ -10,14 +10,16 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from api import params
 from api.problems import ProblemError
 from biomatdb.apikeys import KeyHolder, authenticate
+from biomatdb.display import UnitChoice, unit_choice, unit_systems
 from biomatdb.ownership import Actor
 from biomatdb.settings import Settings
 from search.chemistry import ChemistryIndex
@@ -44,7 +46,31 @@ async def get_chemistry(request: Request) -> ChemistryIndex:
     return request.app.state.chemistry
 
 
+async def get_unit_choice(
+    units: Annotated[
+        str | None,
+        Query(
+            max_length=params.UNITS_MAX,
+            description="Display units, property:unit pairs separated by commas, over the unit system's.",
+            examples=["youngs_modulus:MPa,glass_transition_temperature:degF"],
+        ),
+    ] = None,
+    unit_system: Annotated[
+        str | None,
+        Query(
+            max_length=params.UNIT_SYSTEM_MAX,
+            description=f"A preset of display units: {', '.join(unit_systems())}. "
+            "Default: each property's display unit (MPa, GPa, °C, g/cm³, days to years by magnitude).",
+        ),
+    ] = None,
+) -> UnitChoice:
+    """The display units a request asks for (``?units=``, ``?unit_system=``); refused with 400 when
+    a unit does not fit its property or the system is unknown. Checking is CPU only: no thread hop."""
+    return unit_choice(units, unit_system)
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+UnitChoiceDep = Annotated[UnitChoice, Depends(get_unit_choice)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 SessionDep = Annotated[Session, Depends(get_session)]
 SearchDep = Annotated[Any, Depends(get_search)]

@@ -16,6 +16,7 @@ TEXT_MAX = 1000  # free text (q)
 SORT_MAX = 100
 CURSOR_MAX = 1000
 UNITS_MAX = 2000  # property:unit pairs
+UNIT_SYSTEM_MAX = 16  # a unit system's key (SI, US)
 IDS_MAX = 3000  # material ids or names, comma-separated
 NAME_MAX = 255  # a dataset's id or name
 MATERIAL_ID_MAX = 500  # a material's public id, name or synonym

@@ -77,8 +77,17 @@ class MeasurementOut(_Open):
     value_min: float | None = None
     value_max: float | None = None
     uncertainty: float | None = None
-    unit: str = Field(description="The property's canonical unit, or the display unit asked with ?units=")
-    text: str
+    unit: str = Field(
+        description="The display unit of value…uncertainty, as people write it (°C, g/cm³): asked with ?units= or "
+        "?unit_system=, else the property's default"
+    )
+    text: str = Field(description="The value as the ingest parser reads it back, in unit: 4.00 to 5.00, >24")
+    display: str = Field(description="The value as people read it, with its unit: 4.00–5.00 GPa, 2.1 ± 0.3 GPa")
+    value_canonical: float | None = Field(None, description="value in the canonical unit, unrounded")
+    value_canonical_min: float | None = None
+    value_canonical_max: float | None = None
+    uncertainty_canonical: float | None = None
+    unit_canonical: str = Field(description="The property's canonical unit, in which the core stores it")
     verbatim: dict[str, str | None]
     conditions: dict[str, Any]
     notes: str | None = None
@@ -176,6 +185,12 @@ class MaterialOut(_Open):
                             "uncertainty": None,
                             "unit": "GPa",
                             "text": "110 to 114",
+                            "display": "110–114 GPa",
+                            "value_canonical": None,
+                            "value_canonical_min": 110.0,
+                            "value_canonical_max": 114.0,
+                            "uncertainty_canonical": None,
+                            "unit_canonical": "GPa",
                             "verbatim": {"value": "110–114", "unit": "GPa"},
                             "conditions": {"specimen_state": "annealed"},
                             "notes": None,
@@ -265,6 +280,11 @@ class CompareValue(_Open):
     value_max: float | None = None
     uncertainty: float | None = None
     text: str
+    display: str
+    value_canonical: float | None = None
+    value_canonical_min: float | None = None
+    value_canonical_max: float | None = None
+    uncertainty_canonical: float | None = None
     conditions: dict[str, Any]
     dataset: str
 
@@ -272,7 +292,8 @@ class CompareValue(_Open):
 class CompareRow(BaseModel):
     property: str
     name: str
-    unit: str
+    unit: str = Field(description="The one display unit of the row's values")
+    unit_canonical: str
     values: dict[str, list[CompareValue]] = Field(description="Per material id, its measurements of the property.")
 
 
@@ -296,6 +317,7 @@ class CompareOut(BaseModel):
                             "property": "youngs_modulus",
                             "name": "Young's modulus",
                             "unit": "GPa",
+                            "unit_canonical": "GPa",
                             "values": {
                                 "bm-83cd001eff": [
                                     {
@@ -305,6 +327,11 @@ class CompareOut(BaseModel):
                                         "value_max": 114.0,
                                         "uncertainty": None,
                                         "text": "110 to 114",
+                                        "display": "110–114 GPa",
+                                        "value_canonical": None,
+                                        "value_canonical_min": 110.0,
+                                        "value_canonical_max": 114.0,
+                                        "uncertainty_canonical": None,
                                         "conditions": {},
                                         "dataset": "biomatdb-curated-metals-ceramics-glasses",
                                     }
@@ -317,6 +344,11 @@ class CompareOut(BaseModel):
                                         "value_max": 193.0,
                                         "uncertainty": None,
                                         "text": "193",
+                                        "display": "193 GPa",
+                                        "value_canonical": 193.0,
+                                        "value_canonical_min": 193.0,
+                                        "value_canonical_max": 193.0,
+                                        "uncertainty_canonical": None,
                                         "conditions": {},
                                         "dataset": "biomatdb-curated-metals-ceramics-glasses",
                                     }
@@ -346,6 +378,7 @@ class PropertyOut(BaseModel):
                     "min": 0.0,
                     "max": 2000.0,
                     "display_units": ["GPa", "MPa", "kPa", "psi"],
+                    "default_display_units": ["GPa"],
                     "aliases": ["E", "Young's modulus", "elastic modulus"],
                 }
             ]
@@ -360,7 +393,22 @@ class PropertyOut(BaseModel):
     min: float | None = None
     max: float | None = None
     display_units: list[str]
+    default_display_units: list[str] = Field(
+        description="The unit values are shown in by default; several: the one that suits their magnitude"
+    )
     aliases: list[str]
+
+
+class UnitSystemOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"key": "US", "name": "US customary (ksi, °F, lb/in³)", "units": {"MPa": "ksi", "K": "degF"}}]
+        }
+    )
+
+    key: str = Field(description="What ?unit_system= and --unit-system take")
+    name: str
+    units: dict[str, str] = Field(description="Canonical unit -> the unit shown, for every property measured in it")
 
 
 class TermOut(BaseModel):

@@ -71,6 +71,38 @@ def _cells(*texts: str) -> list:
     return [Text(printable(text)) for text in texts]
 
 
+UnitsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--units",
+        metavar="PROPERTY:UNIT,...",
+        help="Show these properties in these units, e.g. youngs_modulus:MPa,glass_transition_temperature:degF "
+        "(over --unit-system)",
+    ),
+]
+UnitSystemOption = Annotated[
+    str | None,
+    typer.Option(
+        "--unit-system",
+        metavar="SI|US",
+        help="A preset of display units (vocabulary/display.toml); default: each property's display unit "
+        "(MPa, GPa, °C, g/cm³, days to years by magnitude)",
+    ),
+]
+
+
+def _unit_choice(units: str | None, unit_system: str | None):
+    """The display units asked for; exits 2 with the reason when a unit or the system is unknown."""
+    from biomatdb.display import unit_choice
+    from biomatdb.errors import BiomatError
+
+    try:
+        return unit_choice(units, unit_system)
+    except BiomatError as exc:
+        _echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from exc
+
+
 def _print_json(document) -> None:
     sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode() + "\n")
 
@@ -237,16 +269,21 @@ def _print_report(report) -> None:
 def show(
     name_or_id: Annotated[str, typer.Argument(help="Material name, synonym or public id")],
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+    units: UnitsOption = None,
+    unit_system: UnitSystemOption = None,
 ) -> None:
-    """Everything about one material, every measurement with its unit, conditions and source."""
+    """Everything about one material, every measurement with its unit, conditions and source,
+    in display units rounded to the precision written (--json: the canonical values beside them)."""
     from sqlalchemy.orm import Session
 
     from biomatdb.catalog import find_material, material_json
+    from biomatdb.display import shown_material
     from biomatdb.errors import NotFoundError
 
+    choice = _unit_choice(units, unit_system)
     with Session(_engine()) as session:
         try:
-            document = material_json(find_material(session, name_or_id))
+            document = shown_material(material_json(find_material(session, name_or_id)), choice)
         except NotFoundError as exc:
             _echo(f"error: {exc.message}", err=True)
             raise typer.Exit(1) from exc
@@ -259,8 +296,6 @@ def show(
 def _print_material(document) -> None:
     from rich.console import Console
     from rich.table import Table
-
-    from biomatdb.catalog import shown_unit
 
     console = Console()
     console.print(
@@ -278,12 +313,11 @@ def _print_material(document) -> None:
     for column in ("property", "value", "unit", "conditions", "source", "dataset"):
         table.add_column(column, overflow="fold")
     for m in document["measurements"]:
-        text = m["text"] + (f" ± {m['uncertainty']:g}" if m["uncertainty"] is not None else "")
+        unit = "" if m["qualifier"] == "term" else m["unit"]
+        value = m["display"].removesuffix(unit).strip() if unit else m["display"]
         conditions = ", ".join(f"{k}={v}" for k, v in m["conditions"].items() if k != "temperature_K")
         source = (m["source"] and (m["source"]["doi"] or m["source"]["citation"])) or ""
-        table.add_row(
-            *_cells(m["property"], text, shown_unit(m["qualifier"], m["unit"]), conditions, source, m["dataset"])
-        )
+        table.add_row(*_cells(m["property"], value, unit, conditions, source, m["dataset"]))
     console.print(table)
     if document.get("biological_evaluations"):
         _print_evaluations(console, document["biological_evaluations"])
@@ -316,8 +350,11 @@ def export(
     kind: Annotated[
         str, typer.Option("--kind", help="measurements, or evidence: the biological-evaluation records")
     ] = "measurements",
+    units: UnitsOption = None,
+    unit_system: UnitSystemOption = None,
 ) -> None:
-    """The core in the long layout, which ingests back to the same state."""
+    """The core in the long layout, in display units rounded to the precision written, which
+    ingests back to the same values at that precision."""
     from sqlalchemy.orm import Session
 
     from biomatdb.catalog import export_csv, export_rows
@@ -329,6 +366,7 @@ def export(
     if kind not in ("measurements", "evidence"):
         _echo("error: --kind is measurements or evidence", err=True)
         raise typer.Exit(2)
+    choice = _unit_choice(units, unit_system)
     stream = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
     if kind == "evidence":
         try:
@@ -340,11 +378,11 @@ def export(
     try:
         with Session(_engine()) as session:
             if format == "csv":
-                for block in export_csv(session, dataset=dataset):
+                for block in export_csv(session, dataset=dataset, choice=choice):
                     stream.write(block)
             else:
                 stream.write("[")
-                for index, row in enumerate(export_rows(session, dataset=dataset)):
+                for index, row in enumerate(export_rows(session, dataset=dataset, choice=choice)):
                     stream.write(("," if index else "") + "\n" + orjson.dumps(row).decode())
                 stream.write("\n]\n")
     except NotFoundError as exc:
@@ -438,20 +476,25 @@ def search(
         ),
     ] = "possible",
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+    units: UnitsOption = None,
+    unit_system: UnitSystemOption = None,
 ) -> None:
-    """Search materials by text, properties in any unit, class, application and chemistry."""
+    """Search materials by text, properties in any unit, class, application and chemistry; values
+    shown in display units, rounded to the precision written."""
     from pydantic import ValidationError
 
     from biomatdb.errors import BiomatError, QueryError
+    from search.display import shown_result
     from search.service import build_query, make_backend
 
+    choice = _unit_choice(units, unit_system)
     settings = Settings()
     try:
         query = build_query(
             text=text, filter_text=filter, facets=facet, sort=sort, limit=limit, cursor=cursor, match=match
         )
         engine = _engine(settings)
-        result = make_backend(settings, engine).search(query)
+        result = shown_result(make_backend(settings, engine).search(query), choice)
     except QueryError as exc:
         if exc.position is not None and filter:
             _echo(f"error: {exc.message}\n  {filter}\n  {' ' * exc.position}^", err=True)
@@ -467,15 +510,12 @@ def search(
     from rich.console import Console
     from rich.table import Table
 
-    from biomatdb.catalog import value_text
-
     table = Table(title=f"{result.total:,} materials")
     for column in ("id", "name", "class", "matching measurements"):
         table.add_column(column, overflow="fold")
     for hit in result.results:
         shown = "; ".join(
-            f"{m.property} {value_text(m.qualifier, m.value, m.value_min, m.value_max)} {m.unit}"
-            + (" (possible)" if m.certainty == "possible" else "")
+            f"{m.property} {m.display}" + (" (possible)" if m.certainty == "possible" else "")
             for m in hit.measurements[:4]
         )
         if len(hit.measurements) > 4:

@@ -259,6 +259,10 @@ class Query(BaseModel):
 
 
 class MatchedMeasurement(BaseModel):
+    """A measurement a search shows. A backend gives canonical values; the CLI and the API show
+    them (``biomatdb.display``): ``value``…``unit`` in display units, rounded to the precision
+    written, the canonical ones beside them."""
+
     property: str
     value: float | None = None
     value_min: float | None = None
@@ -266,6 +270,14 @@ class MatchedMeasurement(BaseModel):
     qualifier: str
     uncertainty: float | None = None
     unit: str
+    text: str | None = Field(None, description="The value as the ingest parser reads it back, in `unit`.")
+    display: str | None = Field(None, description="The value as people read it, with its unit: `4.00–5.00 GPa`.")
+    value_canonical: float | None = Field(None, description="`value` in the property's canonical unit, unrounded.")
+    value_canonical_min: float | None = None
+    value_canonical_max: float | None = None
+    uncertainty_canonical: float | None = None
+    unit_canonical: str | None = Field(None, description="The property's canonical unit.")
+    verbatim: dict[str, str | None] | None = Field(None, description="The value and unit as written: `value`, `unit`.")
     conditions: dict = Field(default_factory=dict)
     source: str | None = None
     dataset: str

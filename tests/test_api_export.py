@@ -88,3 +88,19 @@ async def test_datapackage_json_points_at_the_export(semantics, api):
     }
     assert Package.validate_descriptor(package).valid
     assert (await api.get("/api/v1/datasets/nope/datapackage")).status_code == 404
+
+
+async def test_export_in_display_units(semantics, api):
+    rows = (await api.get("/api/v1/export", params={"format": "json", "filter": "class = polymer"})).json()
+    tg = next(r for r in rows if r["material"] == "Alpha" and r["property"] == "glass_transition_temperature")
+    assert (tg["value"], tg["unit"]) == ("60", "°C")  # written so; stored as 333.15 K
+    rows = (
+        await api.get(
+            "/api/v1/export",
+            params={"format": "json", "filter": "class = polymer", "unit_system": "US", "units": "density:kg/m**3"},
+        )
+    ).json()
+    tg = next(r for r in rows if r["material"] == "Alpha" and r["property"] == "glass_transition_temperature")
+    density = next(r for r in rows if r["material"] == "Beta" and r["property"] == "density")
+    assert (tg["value"], tg["unit"]) == ("140", "°F")
+    assert (density["value"], density["unit"]) == ("1100", "kg/m³")  # "1,1" g/cm³: 2 digits

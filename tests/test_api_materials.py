@@ -9,6 +9,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from biomatdb.catalog import find_material, material_json
+from biomatdb.display import UnitChoice, shown_material
 from ingest.pipeline import ingest_file
 
 pytestmark = pytest.mark.anyio
@@ -21,7 +22,7 @@ async def test_detail_is_the_catalog_json_with_jsonld(semantics, api):
     assert response.status_code == 200
     body = response.json()
     with Session(semantics) as session:
-        expected = material_json(find_material(session, "Alpha"))
+        expected = shown_material(material_json(find_material(session, "Alpha")), UnitChoice())
     assert {key: value for key, value in body.items() if key != "jsonld"} == expected
     ld = body["jsonld"]
     assert ld["@context"] == "https://schema.org/" and ld["@type"] == "Dataset"
@@ -40,18 +41,38 @@ async def test_detail_is_the_catalog_json_with_jsonld(semantics, api):
 async def test_detail_in_display_units(semantics, api):
     plain = (await api.get("/api/v1/materials/Alpha")).json()
     shown = (
-        await api.get(
-            "/api/v1/materials/Alpha", params={"units": "youngs_modulus:MPa,glass_transition_temperature:degC"}
-        )
+        await api.get("/api/v1/materials/Alpha", params={"units": "youngs_modulus:MPa,glass_transition_temperature:K"})
     ).json()
     modulus = next(m for m in shown["measurements"] if m["property"] == "youngs_modulus")
-    assert (modulus["value"], modulus["unit"], modulus["text"]) == (pytest.approx(2000.0), "MPa", "2000")
+    assert (modulus["value"], modulus["unit"], modulus["text"], modulus["display"]) == (
+        2000.0,
+        "MPa",
+        "2000",
+        "2000 MPa",
+    )
+    assert (modulus["value_canonical"], modulus["unit_canonical"]) == (2.0, "GPa")
+    # by default a temperature is in °C; the canonical value stays beside it, unrounded
     tg_plain = next(m for m in plain["measurements"] if m["property"] == "glass_transition_temperature")
+    assert (tg_plain["value"], tg_plain["unit"], tg_plain["display"]) == (60.0, "°C", "60 °C")
+    assert (tg_plain["value_canonical"], tg_plain["unit_canonical"]) == (pytest.approx(333.15), "K")
+    # "60 °C" was written to the degree: 333 K, not 333.15 K
     tg = next(m for m in shown["measurements"] if m["property"] == "glass_transition_temperature")
-    assert tg_plain["unit"] == "K" and tg_plain["value"] == pytest.approx(333.15)
-    assert (tg["value"], tg["unit"]) == (pytest.approx(60.0), "degC")
+    assert (tg["value"], tg["unit"], tg["text"]) == (333.0, "K", "333")
     untouched = [m for m in shown["measurements"] if m["property"] == "tensile_strength"]
     assert untouched == [m for m in plain["measurements"] if m["property"] == "tensile_strength"]
+
+
+async def test_a_unit_system_and_a_unit_over_it(semantics, api):
+    us = (await api.get("/api/v1/materials/Alpha", params={"unit_system": "US"})).json()
+    by_key = {m["property"]: m for m in us["measurements"]}
+    assert by_key["glass_transition_temperature"]["display"] == "140 °F"  # 60 °C, to 1.8 °F: the degree
+    assert by_key["youngs_modulus"]["display"] == "300 ksi"  # "2" GPa: one significant digit
+    over = (
+        await api.get("/api/v1/materials/Alpha", params={"unit_system": "us", "units": "youngs_modulus:GPa"})
+    ).json()
+    assert {m["property"]: m["unit"] for m in over["measurements"]}["youngs_modulus"] == "GPa"
+    bad = await api.get("/api/v1/materials/Alpha", params={"unit_system": "imperial"})
+    assert bad.status_code == 400 and "SI, US" in bad.json()["detail"]
 
 
 async def test_uncertainties_convert_as_differences(semantics, api):
@@ -159,6 +180,24 @@ async def test_compare_side_by_side(semantics, api):
     assert rows["youngs_modulus"]["values"][delta][0]["value"] == pytest.approx(110_000)
     assert rows["density"]["values"][alpha] == []
     assert len(rows["tensile_strength"]["values"][alpha]) == 2
+    # one display unit per property, rounded to what was written; the canonical values beside them
+    assert (rows["glass_transition_temperature"]["unit"], rows["glass_transition_temperature"]["unit_canonical"]) == (
+        "°C",
+        "K",
+    )
+    (delta_modulus,) = rows["youngs_modulus"]["values"][delta]
+    assert (delta_modulus["display"], delta_modulus["value_canonical"]) == ("110\u202f000 ± 4000 MPa", 110.0)
+
+
+async def test_compare_shows_a_duration_in_one_unit_for_all(semantics, api):
+    body = (await api.get("/api/v1/compare", params={"ids": "Epsilon,Zeta,Beta"})).json()
+    (row,) = [r for r in body["properties"] if r["property"] == "degradation_time"]
+    assert row["unit"] == "months" and row["unit_canonical"] == "days"
+    assert sorted(v["display"] for values in row["values"].values() for v in values) == [
+        "3–6 months",
+        "6 months",
+        "> 24 months",
+    ]
 
 
 @pytest.mark.parametrize("ids", ["Alpha", "Alpha,Beta,Gamma,Delta,Epsilon,Zeta,Eta", ",,"])
@@ -227,7 +266,7 @@ async def test_a_qualitative_value_reads_as_words_on_every_view(engine, api, tmp
     (row,) = [r for r in compared["properties"] if r["property"] == "melting_temperature"]
     assert [(v["qualitative"], v["text"]) for values in row["values"].values() for v in values] == [
         ("amorphous", "amorphous"),
-        (None, "448.15"),
+        (None, "175"),  # written 175 °C: shown in °C, to the degree
     ]
     page = await api.get("/materials/PDLLA")
     assert page.status_code == 200 and "amorphous" in page.text

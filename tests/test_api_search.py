@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from biomatdb.display import UnitChoice
 from search.backends.sql import SqlBackend
 from search.chemistry import ChemistryIndex
+from search.display import shown_result
 from search.service import build_query
 
 pytestmark = pytest.mark.anyio
@@ -13,10 +15,10 @@ pytestmark = pytest.mark.anyio
 PROBLEM = "application/problem+json"
 
 
-def expected(engine, **query) -> dict:
-    return (
-        SqlBackend(engine, ChemistryIndex(engine)).search(build_query(**query)).model_dump(mode="json", by_alias=True)
-    )
+def expected(engine, choice: UnitChoice | None = None, **query) -> dict:
+    """What the backend answers, as shown (display units, the precision written)."""
+    found = SqlBackend(engine, ChemistryIndex(engine)).search(build_query(**query))
+    return shown_result(found, choice or UnitChoice()).model_dump(mode="json", by_alias=True)
 
 
 async def test_get_materials_answers_exactly_what_the_backend_answers(semantics, api):
@@ -149,3 +151,46 @@ async def test_composition_filters_and_the_element_facet_answer_as_the_backend(s
         19,
         ["wt%", "at%"],
     )
+
+
+async def test_search_in_display_units_on_get_and_post(semantics, api):
+    params = {"filter": "youngs_modulus > 50 GPa OR Tg > 37 degC", "sort": "name"}
+    shown = {"units": "youngs_modulus:MPa", "unit_system": "US"}
+    get = await api.get("/api/v1/materials", params={**params, **shown})
+    post = await api.post("/api/v1/search", params=shown, json={"filter": params["filter"], "sort": "name"})
+    assert get.status_code == post.status_code == 200
+    assert (
+        get.json()
+        == post.json()
+        == expected(
+            semantics,
+            UnitChoice({"youngs_modulus": "MPa"}, "US"),
+            filter_text=params["filter"],
+            sort="name",
+        )
+    )
+    by_property = {m["property"]: m for hit in get.json()["results"] for m in hit["measurements"]}
+    tg, modulus = by_property["glass_transition_temperature"], by_property["youngs_modulus"]
+    assert (tg["display"], tg["unit"], tg["value_canonical"], tg["unit_canonical"]) == (
+        "140 °F",
+        "°F",
+        pytest.approx(333.15),
+        "K",
+    )
+    assert (modulus["unit"], modulus["unit_canonical"]) == ("MPa", "GPa") and modulus["display"].endswith(" MPa")
+    plain = (await api.get("/api/v1/materials", params=params)).json()
+    plain_tg = next(
+        m for h in plain["results"] for m in h["measurements"] if m["property"] == "glass_transition_temperature"
+    )
+    assert (plain_tg["display"], plain_tg["value"]) == ("60 °C", 60.0)
+
+
+@pytest.mark.parametrize("params", [{"units": "youngs_modulus:K"}, {"units": "nonsense"}, {"unit_system": "imperial"}])
+async def test_bad_display_units_in_a_search_are_a_400_problem(semantics, api, params):
+    for response in (
+        await api.get("/api/v1/materials", params=params),
+        await api.post("/api/v1/search", params=params, json={}),
+        await api.get("/api/v1/export", params=params),
+    ):
+        assert response.status_code == 400, response.text
+        assert response.headers["content-type"] == PROBLEM

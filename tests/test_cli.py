@@ -311,12 +311,12 @@ def test_a_qualitative_value_shows_exports_and_reads_back(cli, tmp_path, monkeyp
     assert sorted((r["material"], r["value"], r["unit"]) for r in rows) == [
         ("PDLLA", "amorphous", ""),
         ("PEG 400", "no melting point", ""),
-        ("PLLA", "448.15", "K"),
+        ("PLLA", "175", "°C"),  # in the display unit, to the precision written
     ]
     as_json = json.loads(cli("export", "--format", "json").stdout)
     assert {(r["material"], r["value"]) for r in as_json if r["property"] == "glass_transition_temperature"} == {
-        ("PDLLA", "328.15"),
-        ("PLLA", "333.15"),
+        ("PDLLA", "55"),
+        ("PLLA", "60"),
         ("PEG 400", "not determined"),
     }
 
@@ -331,3 +331,30 @@ def test_a_qualitative_value_shows_exports_and_reads_back(cli, tmp_path, monkeyp
     assert state(again) == state(original)
     assert sorted(m["qualitative"] or "" for m in again["measurements"]) == ["", "no_melting_point", "not_determined"]
     assert cli("export", "--format", "csv").stdout == exported
+
+
+def test_an_export_in_display_units_reads_back_to_the_values_at_their_precision(cli, tmp_path, monkeypatch):
+    """The export is in display units rounded to what was written: what was written in its display
+    unit reads back exactly; 7250 psi (49.9869… MPa) exports as 49.99 MPa, within its rounding."""
+    (tmp_path / "long.tsv").write_text(LONG_TSV, encoding="utf-8")
+    assert cli("ingest", str(tmp_path / "long.tsv")).exit_code == 0
+    before = json.loads(cli("show", "PLLA", "--json").stdout)["measurements"]
+    exported = cli("export", "--format", "csv").stdout
+    rows = {r["property"]: r for r in csv.DictReader(io.StringIO(exported)) if r["material"] == "PLLA"}
+    assert (rows["tensile_strength"]["value"], rows["tensile_strength"]["unit"]) == ("49.99", "MPa")
+    assert (rows["degradation_time"]["value"], rows["degradation_time"]["unit"]) == (">24", "months")
+    monkeypatch.setenv("BIOMATDB_DATA_DIR", str(tmp_path / "copy"))
+    (tmp_path / "export.csv").write_text(exported, encoding="utf-8")
+    assert cli("ingest", str(tmp_path / "export.csv")).exit_code == 0
+    after = json.loads(cli("show", "PLLA", "--json").stdout)["measurements"]
+    pairs = sorted(zip(sorted(before, key=_key), sorted(after, key=_key), strict=True), key=lambda p: _key(p[0]))
+    for was, now in pairs:
+        assert (now["display"], now["unit"]) == (was["display"], was["unit"])
+        if was["verbatim"]["unit"] == "psi":
+            assert now["value_canonical"] == 49.99 and abs(was["value_canonical"] - 49.99) <= 0.005
+        else:
+            assert now["value_canonical"] == pytest.approx(was["value_canonical"])
+
+
+def _key(measurement: dict) -> tuple:
+    return (measurement["property"], measurement["display"])

@@ -94,3 +94,62 @@ def test_search_by_composition_with_the_element_facet(cli, tmp_path):
     # Delta, a metal of the semantics data, has no composition recorded: NOT keeps it, as docs/search.md says
     assert [hit["name"] for hit in document["results"]] == ["Delta", "Nickel-free test alloy"]
     assert document["facets"]["element"] == [{"value": element, "count": 1} for element in ("Al", "Ti", "V")]
+
+
+def test_search_shows_display_units_at_the_precision_written(cli, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")
+    table = cli("search", "--filter", "Tg > 37 degC OR degradation_time > 1 day", "--sort", "name").stdout
+    assert "glass_transition_temperature 60 °C" in table  # written 60 °C; stored 333.15 K
+    assert "degradation_time 3–6 months" in table and "333.15" not in table
+    document = json.loads(cli("search", "--filter", "Tg > 37 degC", "--json").stdout)
+    (tg,) = document["results"][0]["measurements"]
+    assert (tg["value"], tg["unit"], tg["text"], tg["display"]) == (60.0, "°C", "60", "60 °C")
+    assert (tg["value_canonical"], tg["unit_canonical"], tg["verbatim"]) == (
+        pytest.approx(333.15),
+        "K",
+        {"value": "60", "unit": "°C"},
+    )
+
+
+def test_search_units_and_unit_system(cli, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")
+    us = cli(
+        "search", "--filter", "Tg > 37 degC OR tensile_strength > 800 MPa", "--unit-system", "US", "--sort", "name"
+    )
+    assert us.exit_code == 0, us.output
+    assert "glass_transition_temperature 140 °F" in us.stdout  # 60 °C to the degree Celsius: 1.8 °F
+    assert "tensile_strength 131 ksi" in us.stdout  # 900 MPa, 3 digits
+    over = cli("search", "--filter", "youngs_modulus > 50 GPa", "--units", "E:MPa", "--unit-system", "US", "--json")
+    shown = [m for hit in json.loads(over.stdout)["results"] for m in hit["measurements"]]
+    assert {m["unit"] for m in shown} == {"MPa"} and "110\u202f000 ± 4000 MPa" in {m["display"] for m in shown}
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--units", "youngs_modulus:K", "does not fit"),
+        ("--units", "colour:MPa", "unknown property"),
+        ("--unit-system", "imperial", "known: SI, US"),
+    ],
+)
+def test_bad_units_exit_2_with_the_reason(cli, option, value, message):
+    for command in (("search",), ("show", "Alpha"), ("export",)):
+        result = cli(*command, option, value)
+        assert result.exit_code == 2, (command, result.output)
+        assert message in result.stderr
+
+
+def test_show_and_export_in_the_asked_units(cli, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")
+    shown = cli("show", "Delta", "--units", "youngs_modulus:MPa")
+    row = next(line for line in shown.stdout.splitlines() if "youngs_modulus" in line)
+    assert "110 000 ± 4000" in row.replace("\u202f", " ") and "MPa" in row
+    document = json.loads(cli("show", "Alpha", "--json", "--unit-system", "US").stdout)
+    tg = next(m for m in document["measurements"] if m["property"] == "glass_transition_temperature")
+    assert (tg["display"], tg["value_canonical"]) == ("140 °F", pytest.approx(333.15))
+    exported = json.loads(cli("export", "--format", "json", "--unit-system", "US").stdout)
+    (alpha_tg,) = [r for r in exported if r["material"] == "Alpha" and r["property"] == "glass_transition_temperature"]
+    assert (alpha_tg["value"], alpha_tg["unit"]) == ("140", "°F")
+    default = json.loads(cli("export", "--format", "json").stdout)
+    (zeta,) = [r for r in default if r["material"] == "Zeta"]
+    assert (zeta["value"], zeta["unit"]) == ("3 to 6", "months")

@@ -607,6 +607,8 @@ def test_mapping_is_explicit_with_nested_measurements_and_ranges():
             "dataset": condition,
             "source_doi": condition,
             "source_citation": condition,
+            "verbatim_value": {"type": "keyword", "index": False, "doc_values": False},
+            "verbatim_unit": {"type": "keyword", "index": False, "doc_values": False},
         },
     }
     text = {"type": "text", "analyzer": "words", "fields": {"keyword": {"type": "keyword", "ignore_above": 1024}}}
@@ -656,6 +658,8 @@ MEASUREMENT_ROW = {
     "dataset": "Wide",
     "doi": "10.5555/test.ti",
     "citation": None,
+    "verbatim_value": ">860",
+    "verbatim_unit": "MPa",
 }
 
 
@@ -730,6 +734,8 @@ def test_document_from_a_known_measurement():
                 "dataset": "Wide",
                 "source_doi": "10.5555/test.ti",
                 "source_citation": None,
+                "verbatim_value": ">860",
+                "verbatim_unit": "MPa",
             }
         ],
     }

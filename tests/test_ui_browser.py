@@ -226,3 +226,31 @@ def test_about_names_every_dataset_and_license(page, demo_server):
         assert any(dataset["name"] in row and (dataset["license"] or "not stated") in row for row in rows)
     assert "How to cite" in page.page.locator("h2").all_inner_texts()
     page.shot("about")
+
+
+def test_units_are_kept_in_the_address_and_values_keep_their_written_precision(page):
+    page.open("/?filter=class+%3D+polymer")
+    page.page.select_option("#unit_system", "US")
+    with page.page.expect_navigation():
+        page.page.click("form[role=search] button[type=submit]")
+    assert parse_qs(urlsplit(page.page.url).query)["unit_system"] == ["US"]
+    # facet links, the pager and the links to materials keep the units
+    for selector in (".facet a", "a[rel=next]", ".result-name"):
+        hrefs = page.page.locator(selector).evaluate_all("links => links.map(a => a.getAttribute('href'))")
+        assert hrefs and all("unit_system=US" in href for href in hrefs), selector
+    page.shot("units-us-search")
+    page.open("/materials/PLLA?unit_system=US")
+    melting = page.page.locator("#property-melting_temperature td.value").all_inner_texts()
+    assert melting and all(text.endswith("°F") for text in melting), melting
+    with page.page.expect_navigation():
+        page.page.select_option("#unit-melting_temperature", "K")
+    query = parse_qs(urlsplit(page.page.url).query)
+    assert query["units"] == ["melting_temperature:K"] and query["unit_system"] == ["US"]
+    kelvin = page.page.locator("#property-melting_temperature td.value").all_inner_texts()
+    # written to the degree Celsius (173–178 °C): shown to the kelvin, not as 446.15–451.15 K
+    assert kelvin and all(text.endswith(" K") and "." not in text for text in kelvin), kelvin
+    # 4200 psi written: 4 significant digits in MPa, not 28.9579806313
+    page.open("/materials/Pellethane%202363-80A")
+    strength = page.page.locator("#property-tensile_strength td.value").first.inner_text()
+    assert strength == "28.96 MPa", strength
+    page.shot("units-written-precision")

@@ -7,11 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api import params
-from api.deps import SessionDep
-from api.display import distinct_documents, in_display_units, parse_units, same_material_message
+from api.deps import SessionDep, UnitChoiceDep
+from api.display import distinct_documents, same_material_message
 from api.problems import ProblemError, responses
 from api.schemas import CompareOut
 from biomatdb.catalog import find_material, material_json
+from biomatdb.display import shown_measurement, unit_label
 from biomatdb.vocabulary import get_vocabulary
 
 router = APIRouter(tags=["materials"])
@@ -35,19 +36,13 @@ def compare(
             examples=["BM-000001,BM-000002"],
         ),
     ],
-    units: Annotated[
-        str | None,
-        Query(
-            max_length=params.UNITS_MAX,
-            description="Units per property (property:unit, comma-separated); default: each property's canonical unit.",
-        ),
-    ] = None,
+    choice: UnitChoiceDep,
 ) -> dict:
-    """Every property any of the materials has, with each material's measurements of it."""
+    """Every property any of the materials has, with each material's measurements of it, all in
+    one display unit per property (for their magnitudes, where the default depends on it)."""
     names = list(dict.fromkeys(part.strip() for part in ids.split(",") if part.strip()))
     if not 2 <= len(names) <= 6:
         raise ProblemError(422, f"ids: compare 2 to 6 materials, got {len(names)}", code="validation-error")
-    wanted = parse_units(units)
     documents, same = distinct_documents([(name, material_json(find_material(session, name))) for name in names])
     if len(documents) < 2:
         raise ProblemError(422, f"ids: {same_material_message(same)}", code="validation-error")
@@ -59,6 +54,8 @@ def compare(
     rows = []
     for key in keys:
         prop = vocabulary.properties.get(key)
+        mine = [m for d in documents for m in d["measurements"] if m["property"] == key]
+        unit = choice.unit_of(prop, mine) if prop else mine[0]["unit"]
         values = {}
         for document in documents:
             values[document["id"]] = [
@@ -72,16 +69,28 @@ def compare(
                         "value_max",
                         "uncertainty",
                         "text",
+                        "display",
+                        "value_canonical",
+                        "value_canonical_min",
+                        "value_canonical_max",
+                        "uncertainty_canonical",
                         "conditions",
                         "dataset",
                     )
                 }
-                for shown in (in_display_units(m, wanted) for m in document["measurements"] if m["property"] == key)
+                for shown in (
+                    shown_measurement(m, choice, unit=unit) for m in document["measurements"] if m["property"] == key
+                )
             ]
-        unit = wanted.get(key) or (
-            prop.unit if prop else next(m["unit"] for d in documents for m in d["measurements"] if m["property"] == key)
+        rows.append(
+            {
+                "property": key,
+                "name": prop.name if prop else key,
+                "unit": unit_label(unit),
+                "unit_canonical": unit_label(prop.unit if prop else unit),
+                "values": values,
+            }
         )
-        rows.append({"property": key, "name": prop.name if prop else key, "unit": unit, "values": values})
     return {
         "materials": [{"id": d["id"], "name": d["name"], "material_class": d["class"]} for d in documents],
         "properties": rows,

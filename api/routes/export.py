@@ -12,9 +12,10 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
 from api import params
-from api.deps import EngineDep, SearchDep
+from api.deps import EngineDep, SearchDep, UnitChoiceDep
 from api.problems import responses
 from biomatdb.catalog import csv_blocks, export_rows, export_rows_for
+from biomatdb.display import UnitChoice
 from biomatdb.errors import NotFoundError
 from biomatdb.models import Dataset
 from search.model import MAX_LIMIT
@@ -26,20 +27,20 @@ _MEDIA = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 _FLUSH_BYTES = 1 << 16
 
 
-def search_rows(search, engine, query) -> Iterator[dict[str, str]]:
+def search_rows(search, engine, query, choice: UnitChoice) -> Iterator[dict[str, str]]:
     """The rows of every material the query matches, one search page (and one session) at a time."""
     page = search.search(query)
     while True:
         with Session(engine) as session:
-            yield from export_rows_for(session, [hit.id for hit in page.results])
+            yield from export_rows_for(session, [hit.id for hit in page.results], choice=choice)
         if page.next_cursor is None:
             return
         page = search.search(query.model_copy(update={"cursor": page.next_cursor}))
 
 
-def dataset_rows(engine, dataset: str) -> Iterator[dict[str, str]]:
+def dataset_rows(engine, dataset: str, choice: UnitChoice) -> Iterator[dict[str, str]]:
     with Session(engine) as session:
-        yield from export_rows(session, dataset=dataset)
+        yield from export_rows(session, dataset=dataset, choice=choice)
 
 
 def as_csv(rows: Iterator[dict[str, str]]) -> Iterator[bytes]:
@@ -66,6 +67,7 @@ def as_json(rows: Iterator[dict[str, str]]) -> Iterator[bytes]:
 def export(
     search: SearchDep,
     engine: EngineDep,
+    choice: UnitChoiceDep,
     format: Annotated[Literal["csv", "json"], Query(description="csv or json")] = "csv",
     q: Annotated[str | None, Query(max_length=params.TEXT_MAX, description="Free text, as in /materials.")] = None,
     filter: Annotated[
@@ -76,17 +78,18 @@ def export(
     ] = None,
     match: Annotated[Literal["possible", "certain"], Query(description="As in /materials.")] = "possible",
 ) -> StreamingResponse:
-    """A row per measurement (and one per material without any), the columns of ``biomatdb export``;
-    what it gives ingests back to the same data."""
+    """A row per measurement (and one per material without any), the columns of ``biomatdb export``,
+    values in display units rounded to the precision written; what it gives ingests back to the
+    same values at that precision."""
     if dataset is not None:
         with engine.connect() as connection:
             if connection.execute(Dataset.__table__.select().where(Dataset.name == dataset)).first() is None:
                 raise NotFoundError(f"no dataset named {dataset!r}")
-        rows = dataset_rows(engine, dataset)
+        rows = dataset_rows(engine, dataset, choice)
         stem = dataset
     else:
         query = build_query(text=q, filter_text=filter, limit=MAX_LIMIT, match=match)
-        rows = search_rows(search, engine, query)
+        rows = search_rows(search, engine, query, choice)
         first = next(rows, None)  # runs the first page now, so that a bad query is a 400, not a broken stream
         rows = _prepend(first, rows)
         stem = "biomatdb-export"

@@ -8,11 +8,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from api import params
-from api.deps import ChemistryDep, EngineDep, SessionDep
-from api.display import in_display_units, jsonld, parse_units
+from api.deps import ChemistryDep, EngineDep, SessionDep, UnitChoiceDep
+from api.display import jsonld
 from api.problems import responses
 from api.schemas import MaterialOut, SimilarHit, SimilarOut
 from biomatdb.catalog import find_material, material_json
+from biomatdb.display import shown_material
 from biomatdb.models import Material
 from search.similar import similar_by_profile
 
@@ -27,7 +28,6 @@ MaterialId = Annotated[
         examples=["Poly(dimethyl siloxane)"],
     ),
 ]
-UNITS_EXAMPLE = "youngs_modulus:MPa,glass_transition_temperature:degC"
 
 
 @router.get(
@@ -42,23 +42,16 @@ def material_detail(
     session: SessionDep,
     request: Request,
     response: Response,
-    units: Annotated[
-        str | None,
-        Query(
-            max_length=params.UNITS_MAX,
-            description="Display units, property:unit pairs separated by commas.",
-            examples=[UNITS_EXAMPLE],
-        ),
-    ] = None,
+    choice: UnitChoiceDep,
 ) -> dict:
     """Structure, composition and every measurement with its unit, conditions, source, dataset
-    and provenance; ``jsonld`` holds a schema.org ``Dataset`` of it."""
-    wanted = parse_units(units)
+    and provenance, in display units rounded to the precision written (the canonical values
+    beside them); ``jsonld`` holds a schema.org ``Dataset`` of it, in canonical units."""
     material = find_material(session, material_id)
-    document = material_json(material)
-    document["measurements"] = [in_display_units(m, wanted) for m in document["measurements"]]
+    canonical = material_json(material)
+    document = shown_material(canonical, choice)
     url = str(request.url_for("material_detail", material_id=material.public_id))
-    document["jsonld"] = jsonld(material, document, url)
+    document["jsonld"] = jsonld(material, canonical, url)
     response.headers["Link"] = f'<{url}>; rel="canonical"'
     return document
 

@@ -8,10 +8,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from api import params
-from api.deps import SearchDep, SettingsDep
+from api.deps import SearchDep, SettingsDep, UnitChoiceDep
 from api.problems import ProblemError, responses
 from api.schemas import SearchBody
+from biomatdb.display import UnitChoice
 from biomatdb.settings import Settings
+from search.display import shown_result
 from search.model import FACETS, MAX_LIMIT, SearchResult
 from search.service import build_query
 
@@ -42,13 +44,14 @@ def run_search(
     limit: int,
     cursor: str | None,
     match: str = "possible",
+    choice: UnitChoice,
 ) -> SearchResult:
     if limit > settings.page_size_max:
         raise ProblemError(422, f"limit: at most {settings.page_size_max} results per page", code="validation-error")
     query = build_query(
         text=text, filter_text=filter_text, facets=facets, sort=sort, limit=limit, cursor=cursor, match=match
     )
-    return search.search(query)
+    return shown_result(search.search(query), choice)
 
 
 @router.get(
@@ -57,6 +60,7 @@ def run_search(
 def search_materials(
     search: SearchDep,
     settings: SettingsDep,
+    choice: UnitChoiceDep,
     q: Annotated[
         str | None,
         Query(
@@ -93,7 +97,16 @@ def search_materials(
     """Materials matching free text and a filter (properties in any unit, class, application,
     chemistry), with facet counts over the same matches, sorted, one page at a time."""
     return run_search(
-        search, settings, text=q, filter_text=filter, facets=facet, sort=sort, limit=limit, cursor=cursor, match=match
+        search,
+        settings,
+        text=q,
+        filter_text=filter,
+        facets=facet,
+        sort=sort,
+        limit=limit,
+        cursor=cursor,
+        match=match,
+        choice=choice,
     )
 
 
@@ -103,8 +116,9 @@ def search_materials(
     responses=responses(400, 413, 422, 429, 503),
     summary="Search materials (JSON body)",
 )
-def search_by_body(search: SearchDep, settings: SettingsDep, body: SearchBody) -> SearchResult:
-    """The same search as ``GET /materials``, the query as a JSON object."""
+def search_by_body(search: SearchDep, settings: SettingsDep, body: SearchBody, choice: UnitChoiceDep) -> SearchResult:
+    """The same search as ``GET /materials``, the query as a JSON object; display units as in
+    ``GET /materials`` (``?units=``, ``?unit_system=``)."""
     return run_search(
         search,
         settings,
@@ -115,4 +129,5 @@ def search_by_body(search: SearchDep, settings: SettingsDep, body: SearchBody) -
         limit=body.limit,
         cursor=body.cursor,
         match=body.match,
+        choice=choice,
     )

@@ -6,7 +6,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.problems import responses
-from api.schemas import PropertyOut, TermOut
+from api.schemas import PropertyOut, TermOut, UnitSystemOut
+from biomatdb.display import unit_systems
 from biomatdb.vocabulary import get_vocabulary
 
 router = APIRouter(tags=["vocabulary"])
@@ -25,10 +26,17 @@ def properties() -> list[PropertyOut]:
             min=p.min,
             max=p.max,
             display_units=list(p.display),
+            default_display_units=list(p.default_display),
             aliases=list(p.aliases),
         )
         for p in get_vocabulary().properties.values()
     ]
+
+
+@router.get("/unit-systems", response_model=list[UnitSystemOut], responses=responses(429), summary="Unit systems")
+def systems() -> list[UnitSystemOut]:
+    """The presets of display units that ``?unit_system=`` names."""
+    return [UnitSystemOut(key=s.key, name=s.name, units=dict(s.units)) for s in unit_systems().values()]
 
 
 @router.get("/classes", response_model=list[TermOut], responses=responses(429), summary="Material classes")

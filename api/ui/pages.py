@@ -13,8 +13,8 @@ from urllib.parse import urlencode
 from sqlalchemy import Engine, func, select
 
 from api.ui.depict import structure_svg
-from api.ui.display import Shown, display_choices, display_unit, unit_label
-from biomatdb.catalog import shown_unit
+from api.ui.display import View, display_choices, unit_label
+from biomatdb.display import shown_measurement
 from biomatdb.errors import QueryError
 from biomatdb.models import Material, Measurement, has_value
 from biomatdb.vocabulary import CATEGORIES, get_vocabulary
@@ -119,7 +119,7 @@ def _value(text: str) -> str:
 
 
 def facet_links(
-    facets: Mapping[str, list[FacetValue]], q: str, filter_text: str, match: str | None = None
+    facets: Mapping[str, list[FacetValue]], q: str, filter_text: str, match: str | None = None, view: View | None = None
 ) -> list[dict[str, Any]]:
     """Each facet value as a link to the same search narrowed by it."""
     vocabulary = get_vocabulary()
@@ -160,6 +160,7 @@ def facet_links(
                     ("q", q),
                     ("filter", filter_text if active else with_clause(filter_text, clause)),
                     ("match", match),
+                    *(view.params.items() if view else ()),
                 )
                 if v
             }
@@ -169,42 +170,53 @@ def facet_links(
     return groups
 
 
-def result_rows(engine: Engine, result: SearchResult, units: Mapping[str, str]) -> list[dict[str, Any]]:
-    """Each hit with a few key properties as readable spans (the filtered properties first)."""
+def result_rows(engine: Engine, result: SearchResult, view: View) -> list[dict[str, Any]]:
+    """Each hit with a few key properties as readable spans (the filtered properties first), each
+    end rounded to what was written of it."""
     public_ids = [hit.id for hit in result.results]
     if not public_ids:
         return []
-    low = func.min(func.coalesce(Measurement.value_min, Measurement.value, Measurement.value_max))
-    high = func.max(func.coalesce(Measurement.value_max, Measurement.value, Measurement.value_min))
     statement = (
-        select(Material.public_id, Measurement.property_key, low, high)
+        select(
+            Material.public_id,
+            Measurement.property_key.label("property"),
+            Measurement.qualifier,
+            Measurement.qualitative,
+            Measurement.value,
+            Measurement.value_min,
+            Measurement.value_max,
+            Measurement.uncertainty,
+            Measurement.unit,
+            Measurement.verbatim_value,
+            Measurement.verbatim_unit,
+        )
         .join(Measurement, Measurement.material_id == Material.id)
-        .where(Material.public_id.in_(public_ids))
-        .group_by(Material.public_id, Measurement.property_key)
+        .where(Material.public_id.in_(public_ids), has_value())
+        .order_by(Measurement.id)
     )
-    spans: dict[str, dict[str, tuple[float, float]]] = defaultdict(dict)
+    measured: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
     with engine.connect() as connection:
-        for public_id, key, lowest, highest in connection.execute(statement):
-            if lowest is not None:
-                spans[public_id][key] = (lowest, highest)
-    classes = get_vocabulary().classes
+        for row in connection.execute(statement).mappings():
+            measurement = dict(row)
+            measurement["verbatim"] = {"value": row["verbatim_value"], "unit": row["verbatim_unit"]}
+            measured[row["public_id"]][row["property"]].append(measurement)
+    vocabulary = get_vocabulary()
     rows = []
     for hit in result.results:
         matched = list(dict.fromkeys(m.property for m in hit.measurements))
         # a property the filter matched only possibly (a bound or a wide range meets it): marked so
         certain = {m.property for m in hit.measurements if m.certainty == "certain"}
         possible = {m.property for m in hit.measurements if m.certainty == "possible"} - certain
-        have = spans.get(hit.id, {})
+        have = {key: found for key, found in measured.get(hit.id, {}).items() if key in vocabulary.properties}
         keys = [k for k in (*matched, *KEY_PROPERTIES) if k in have]
         keys = list(dict.fromkeys(keys))[:SHOWN_PER_RESULT] or sorted(have)[:SHOWN_PER_RESULT]
         values = []
         for key in keys:
-            shown = Shown.of(key, units)
-            if shown is not None:
-                values.append(
-                    {"name": shown.prop.name, "text": shown.span_text(*have[key]), "possible": key in possible}
-                )
-        term = classes.get(hit.material_class or "")
+            prop = vocabulary.properties[key]
+            text = view.converter(prop, have[key]).span(have[key])
+            if text is not None:
+                values.append({"name": prop.name, "text": text, "possible": key in possible})
+        term = vocabulary.classes.get(hit.material_class or "")
         rows.append(
             {
                 "id": hit.id,
@@ -239,8 +251,9 @@ def conditions_text(conditions: Mapping[str, Any]) -> list[str]:
     return parts
 
 
-def grouped_properties(document: dict[str, Any], units: Mapping[str, str]) -> list[dict[str, Any]]:
-    """Measurements by category (the vocabulary's order), then property, in the reader's units."""
+def grouped_properties(document: dict[str, Any], view: View) -> list[dict[str, Any]]:
+    """Measurements by category (the vocabulary's order), then property, in the reader's units:
+    one unit per property, each value rounded to what was written of it."""
     vocabulary = get_vocabulary()
     by_property: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for measurement in document["measurements"]:
@@ -248,17 +261,13 @@ def grouped_properties(document: dict[str, Any], units: Mapping[str, str]) -> li
     categories: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for key in sorted(by_property, key=lambda k: vocabulary.properties[k].name if k in vocabulary.properties else k):
         prop = vocabulary.properties.get(key)
-        shown = Shown.of(key, units)
+        unit = view.unit_of(prop, by_property[key]) if prop else by_property[key][0]["unit"]
         rows = []
         for m in by_property[key]:
             source = m.get("source") or {}
             rows.append(
                 {
-                    "text": shown.text(
-                        m["qualifier"], m["value"], m["value_min"], m["value_max"], m["uncertainty"], m["qualitative"]
-                    )
-                    if shown
-                    else f"{m['text']} {shown_unit(m['qualifier'], m['unit'])}".strip(),
+                    "text": shown_measurement(m, view.choice, unit=unit)["display"],
                     "conditions": conditions_text(m["conditions"]),
                     "notes": m.get("notes"),
                     "citation": source.get("citation"),
@@ -272,7 +281,7 @@ def grouped_properties(document: dict[str, Any], units: Mapping[str, str]) -> li
                 "key": key,
                 "name": prop.name if prop else key,
                 "rows": rows,
-                "unit": display_unit(prop, units) if prop else None,
+                "unit": unit,
                 "choices": [(u, unit_label(u) or "—") for u in display_choices(prop)] if prop else [],
             }
         )
@@ -317,7 +326,7 @@ def similar_materials(
 # --- Ashby -----------------------------------------------------------------------------
 
 
-def properties_with_data(engine: Engine) -> list[dict[str, Any]]:
+def properties_with_data(engine: Engine, view: View) -> list[dict[str, Any]]:
     """Properties the core has values of, with how many materials have each, most first."""
     vocabulary = get_vocabulary()
     with engine.connect() as connection:
@@ -331,7 +340,7 @@ def properties_with_data(engine: Engine) -> list[dict[str, Any]]:
             "key": key,
             "name": vocabulary.properties[key].name,
             "count": count,
-            "unit": unit_label(display_unit(vocabulary.properties[key], {})),
+            "unit": unit_label(view.unit_of(vocabulary.properties[key])),
         }
         for key, count in counts
         if key in vocabulary.properties
@@ -351,7 +360,7 @@ def _typical(measurements: list[dict[str, Any]]) -> float | None:
     return math.sqrt(low * high) if low > 0 else (low + high) / 2
 
 
-def comparison(documents: list[dict[str, Any]], units: Mapping[str, str]) -> dict[str, Any]:
+def comparison(documents: list[dict[str, Any]], view: View) -> dict[str, Any]:
     """The side-by-side table (a row per property) and the chart data: per property that at
     least two of the materials have, each one's typical value as a share of the highest."""
     vocabulary = get_vocabulary()
@@ -364,26 +373,19 @@ def comparison(documents: list[dict[str, Any]], units: Mapping[str, str]) -> dic
     )
     table, chart_keys = [], []
     for key in keys:
-        shown = Shown.of(key, units)
+        prop = vocabulary.properties.get(key)
+        every = [m for d in documents for m in d["measurements"] if m["property"] == key]
+        unit = view.unit_of(prop, every) if prop else every[0]["unit"]
         cells, typical = [], []
         for document in documents:
             mine = [m for m in document["measurements"] if m["property"] == key]
-            texts = list(
-                dict.fromkeys(
-                    shown.text(
-                        m["qualifier"], m["value"], m["value_min"], m["value_max"], m["uncertainty"], m["qualitative"]
-                    )
-                    if shown
-                    else m["text"]
-                    for m in mine
-                )
-            )
-            cells.append(texts)
+            cells.append(list(dict.fromkeys(shown_measurement(m, view.choice, unit=unit)["display"] for m in mine)))
             typical.append(_typical(mine))
-        table.append({"key": key, "name": shown.prop.name if shown else key, "cells": cells})
+        name = prop.name if prop else key
+        table.append({"key": key, "name": name, "cells": cells})
         present = [t for t in typical if t is not None and t > 0]
         if len(present) >= 2:
-            chart_keys.append((key, shown.prop.name if shown else key, typical))
+            chart_keys.append((key, name, typical))
     series = []
     for index, document in enumerate(documents):
         series.append(

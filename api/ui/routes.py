@@ -10,7 +10,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -23,9 +23,19 @@ from api.display import distinct_documents, same_material_message
 from api.responses import OrjsonResponse
 from api.ui import pages
 from api.ui.ashby import TISSUE_CLASS, envelope, spans
-from api.ui.display import UNITS_COOKIE, Shown, display_choices, parse_units_cookie, unit_label, units_cookie
+from api.ui.display import (
+    UNITS_COOKIE,
+    View,
+    display_choices,
+    parse_units_cookie,
+    system_choices,
+    unit_label,
+    units_cookie,
+    view_of,
+)
 from biomatdb import __version__
 from biomatdb.catalog import datasets_json, find_material, material_json
+from biomatdb.display import from_canonical
 from biomatdb.errors import NotFoundError, QueryError
 from biomatdb.vocabulary import get_vocabulary
 from search.model import decode_cursor, encode_cursor
@@ -54,7 +64,17 @@ _STATIC_NAME = re.compile(r"^[\w-]+\.(css|js|svg|png|ico)$")
 
 
 def render(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
-    context = {"version": __version__, "read_only": request.app.state.settings.read_only, **context}
+    view = view_of_request(request)
+    context = {
+        "version": __version__,
+        "read_only": request.app.state.settings.read_only,
+        # every link and form a page makes keeps the reader's units (qs(**view_params), hidden inputs)
+        "view_params": view.params,
+        "view_query": ("?" + urlencode(view.params)) if view.params else "",
+        "unit_system": view.choice.system or "",
+        "unit_systems": system_choices(),
+        **context,
+    }
     response = templates.TemplateResponse(request, template, context, status_code=status_code)
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -62,8 +82,9 @@ def render(request: Request, template: str, context: dict[str, Any], status_code
     return response
 
 
-def chosen_units(request: Request) -> dict[str, str]:
-    return parse_units_cookie(request.cookies.get(UNITS_COOKIE))
+def view_of_request(request: Request) -> View:
+    """The reader's display units: ``?units=``/``?unit_system=``, else the unit switch's cookie."""
+    return view_of(request.query_params, request.cookies.get(UNITS_COOKIE))
 
 
 def not_found(request: Request, message: str) -> HTMLResponse:
@@ -117,13 +138,13 @@ def search_page(
     except QueryError as exc:
         context["error"] = pages.positioned_error(filter, exc)
         return render(request, "search.html", context, status_code=400)
-    units = chosen_units(request)
+    view = view_of_request(request)
     context.update(
         result=result,
         offset=offset,
         previous_cursor=encode_cursor(query, max(0, offset - PAGE_SIZE)) if offset > 0 else None,
-        rows=pages.result_rows(engine, result, units),
-        facets=pages.facet_links(result.facets, q, filter, match=context["match_param"]),
+        rows=pages.result_rows(engine, result, view),
+        facets=pages.facet_links(result.facets, q, filter, match=context["match_param"], view=view),
     )
     return render(request, "search.html", context)
 
@@ -138,16 +159,15 @@ def material_page(request: Request, material_id: str, engine: EngineDep, chemist
             return not_found(request, exc.message)
         document = material_json(material)
         own_id = material.id
-    units = chosen_units(request)
     context = {
         "page": "material",
         "material": document,
         "svg": pages.structure_of(document),
-        "categories": pages.grouped_properties(document, units),
+        "categories": pages.grouped_properties(document, view_of_request(request)),
         "similar": pages.similar_materials(engine, chemistry, own_id, document),
         "evidence": pages.evidence_matrix(document),
         "evidence_kinds": pages.EVIDENCE_KINDS,
-        "next": request.url.path,
+        "next": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
     }
     return render(request, "material.html", context)
 
@@ -162,7 +182,7 @@ def ashby_page(
 ) -> HTMLResponse:
     """An Ashby chart of any two properties, filtered with the filter language."""
     filter = (filter or "").strip()
-    choices = pages.properties_with_data(engine)
+    choices = pages.properties_with_data(engine, view_of_request(request))
     error = None
     if filter:
         try:
@@ -192,15 +212,15 @@ def ashby_data(
 ) -> Response:
     """Every material with both properties as spans in the reader's units, per class with its envelope."""
     vocabulary = get_vocabulary()
-    units = chosen_units(request)
+    view = view_of_request(request)
     axes = {}
     for axis, key in (("x", x), ("y", y)):
-        shown = Shown.of(key, units)
-        if shown is None:
+        prop = vocabulary.properties.get(key)
+        if prop is None:
             return OrjsonResponse(
                 {"error": {"message": f"unknown property {key!r}", "position": None}}, status_code=400
             )
-        axes[axis] = shown
+        axes[axis] = view.converter(prop)
     parsed = None
     if filter and filter.strip():
         try:
@@ -208,6 +228,15 @@ def ashby_data(
         except QueryError as exc:
             return OrjsonResponse({"error": pages.positioned_error(filter.strip(), exc)}, status_code=400)
     points = spans(engine, x, y, parsed, chemistry)
+
+    def value(axis: str, canonical: float) -> float:
+        return from_canonical(canonical, axes[axis].unit, axes[axis].prop)
+
+    def span_text(axis: str, low: float, high: float) -> str | None:
+        # a span of the core's values: no verbatim text, so each end counts as written as stored
+        span = {"qualifier": "range", "value": None, "value_min": low, "value_max": high, "uncertainty": None}
+        return axes[axis].span([span])
+
     by_class: dict[str, list] = {}
     for point in points:
         by_class.setdefault(point.material_class, []).append(point)
@@ -225,16 +254,16 @@ def ashby_data(
                     {
                         "id": p.id,
                         "name": p.name,
-                        "x": [axes["x"].value(p.x.low), axes["x"].value(p.x.high)],
-                        "y": [axes["y"].value(p.y.low), axes["y"].value(p.y.high)],
-                        "x_text": axes["x"].span_text(p.x.low, p.x.high),
-                        "y_text": axes["y"].span_text(p.y.low, p.y.high),
+                        "x": [value("x", p.x.low), value("x", p.x.high)],
+                        "y": [value("y", p.y.low), value("y", p.y.high)],
+                        "x_text": span_text("x", p.x.low, p.x.high),
+                        "y_text": span_text("y", p.y.low, p.y.high),
                     }
                     for p in members
                 ],
                 "envelope": []
                 if name == TISSUE_CLASS or len(members) < 2
-                else [[axes["x"].value(px), axes["y"].value(py)] for px, py in envelope([(p.x, p.y) for p in members])],
+                else [[value("x", px), value("y", py)] for px, py in envelope([(p.x, p.y) for p in members])],
             }
         )
     return OrjsonResponse(
@@ -243,6 +272,7 @@ def ashby_data(
             "y": {"key": y, "name": axes["y"].prop.name, "unit": axes["y"].label},
             "count": len(points),
             "classes": classes,
+            "view_query": ("?" + urlencode(view.params)) if view.params else "",
         }
     )
 
@@ -272,7 +302,7 @@ def compare_page(
     if len(documents) < 2:
         context["error"] = same_material_message(same)
         return render(request, "compare.html", context, status_code=400)
-    context.update(pages.comparison(documents, chosen_units(request)))
+    context.update(pages.comparison(documents, view_of_request(request)))
     return render(request, "compare.html", context)
 
 
@@ -300,16 +330,28 @@ def set_unit(
     unit: Annotated[str, Query(max_length=params.PROPERTY_KEY_MAX)],
     next: Annotated[str, Query(max_length=params.NEXT_URL_MAX)] = "/",
 ) -> Response:
-    """Show ``property`` in ``unit`` from now on (a session cookie), then go back to ``next``.
-    Only the reader's own cookie changes; the core is not touched."""
+    """Show ``property`` in ``unit``, then go back to ``next`` with the choice in its ``?units=`` (and
+    from now on, in a session cookie, on pages whose address names no units). Only the reader's own
+    cookie changes; the core is not touched."""
     prop = get_vocabulary().properties.get(property)
-    units = chosen_units(request)
+    units = parse_units_cookie(request.cookies.get(UNITS_COOKIE))
+    target = next if next.startswith("/") and not next.startswith("//") else "/"
     if prop is not None and unit in display_choices(prop):
         units[prop.key] = unit
-    target = next if next.startswith("/") and not next.startswith("//") else "/"
+        target = _with_unit(target, request.cookies.get(UNITS_COOKIE), prop.key, unit)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(UNITS_COOKIE, units_cookie(units), httponly=True, samesite="lax")
     return response
+
+
+def _with_unit(target: str, cookie: str | None, key: str, unit: str) -> str:
+    """``target`` (a path of this site, with its query and fragment) whose ``?units=`` also shows
+    ``key`` in ``unit``."""
+    parts = urlsplit(target)
+    query = dict(parse_qsl(parts.query, keep_blank_values=False))
+    view = view_of(query, None if "units" in query else cookie).with_unit(key, unit)
+    query.update(view.params)
+    return urlunsplit(("", "", parts.path, urlencode(query), parts.fragment))
 
 
 # --- assets --------------------------------------------------------------------------

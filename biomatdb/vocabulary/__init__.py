@@ -49,6 +49,8 @@ class Property:
     max_exclusive: bool = False
     display: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()
+    #: the unit shown by default; several: the one that suits the value's magnitude (biomatdb.display)
+    default_display: tuple[str, ...] = ()
 
     def bounds_text(self) -> str:
         low = "(" if self.min_exclusive else "["
@@ -165,6 +167,23 @@ def _terms(raw: dict) -> dict[str, Term]:
     return {key: Term(key=key, name=spec["name"], aliases=tuple(spec.get("aliases", ()))) for key, spec in raw.items()}
 
 
+def _default_display(key: str, spec: dict) -> tuple[str, ...]:
+    """A property's ``default_display`` (one unit or a list), else its first display unit, else its
+    canonical unit; each must be one of its display units."""
+    given = spec.get("default_display")
+    display = tuple(spec.get("display", ()))
+    if given is None:
+        return display[:1] or (spec["unit"],)
+    units = (given,) if isinstance(given, str) else tuple(given)
+    strays = [unit for unit in units if unit not in display]
+    if not units or strays:
+        raise VocabularyError(
+            f"property {key!r}: default_display {strays or units!r} is not among its display units",
+            type="vocabulary-conflict",
+        )
+    return units
+
+
 @cache
 def get_vocabulary() -> Vocabulary:
     """The vocabulary shipped with this version, read once per process."""
@@ -184,6 +203,7 @@ def get_vocabulary() -> Vocabulary:
             max_exclusive=spec.get("max_exclusive", False),
             display=tuple(spec.get("display", ())),
             aliases=tuple(spec.get("aliases", ())),
+            default_display=_default_display(key, spec),
         )
     classes = _terms(_read("classes.toml"))
     applications = _terms(_read("applications.toml"))

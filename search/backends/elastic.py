@@ -179,6 +179,8 @@ def _documents(connection: Connection, ids: list[int]) -> Iterator[dict[str, Any
             m.method,
             m.standard,
             m.specimen_state,
+            m.verbatim_value,
+            m.verbatim_unit,
             Dataset.name.label("dataset"),
             Source.doi.label("doi"),
             Source.citation.label("citation"),

@@ -92,6 +92,7 @@ _EVIDENCE_TEXT_FIELDS = (
 
 _KEYWORD = {"type": "keyword"}
 _CONDITION_KEYWORD = {"type": "keyword", "normalizer": "lowercase_keyword"}
+_STORED_ONLY = {"type": "keyword", "index": False, "doc_values": False}
 
 
 def _text_with_keyword() -> dict[str, Any]:
@@ -131,6 +132,9 @@ def index_mapping() -> dict[str, Any]:
             "dataset": _CONDITION_KEYWORD,
             "source_doi": _CONDITION_KEYWORD,
             "source_citation": _CONDITION_KEYWORD,
+            # what was written: read back to show a value at its written precision, never searched
+            "verbatim_value": _STORED_ONLY,
+            "verbatim_unit": _STORED_ONLY,
         },
     }
     evidence = {
@@ -237,6 +241,8 @@ def measurement_document(row: Mapping[str, Any]) -> dict[str, Any]:
         "dataset": row["dataset"],
         "source_doi": row["doi"],
         "source_citation": row["citation"],
+        "verbatim_value": row["verbatim_value"],
+        "verbatim_unit": row["verbatim_unit"],
     }
 
 
@@ -731,6 +737,7 @@ def matched_measurement(source: Mapping[str, Any]) -> MatchedMeasurement:
         conditions=conditions,
         source=f"doi:{doi}" if doi else citation,
         dataset=source["dataset"],
+        verbatim={"value": source.get("verbatim_value"), "unit": source.get("verbatim_unit")},
     )
 
 

@@ -695,4 +695,5 @@ def matched_measurement(row) -> MatchedMeasurement:
         source=f"doi:{row['doi']}" if row["doi"] else row["citation"],
         dataset=row["dataset_name"],
         certainty=row.get("certainty"),
+        verbatim={"value": row["verbatim_value"], "unit": row["verbatim_unit"]},
     )

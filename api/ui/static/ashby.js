@@ -59,7 +59,7 @@
     rows.forEach(function (row) {
       var tr = body.insertRow();
       var link = document.createElement("a");
-      link.href = "/materials/" + encodeURIComponent(row[0].id);
+      link.href = "/materials/" + encodeURIComponent(row[0].id) + (data.view_query || "");
       link.textContent = row[0].name;
       tr.insertCell().appendChild(link);
       tr.insertCell().textContent = row[1];
@@ -101,7 +101,7 @@
           modeBarButtonsToRemove: ["select2d", "lasso2d"] }).then(function () {
           chart.on("plotly_click", function (event) {
             var point = event.points && event.points[0];
-            if (point && point.customdata) { window.location.href = "/materials/" + encodeURIComponent(point.customdata[0]); }
+            if (point && point.customdata) { window.location.href = "/materials/" + encodeURIComponent(point.customdata[0]) + (data.view_query || ""); }
           });
           chart.setAttribute("data-drawn", String(data.count));
         });

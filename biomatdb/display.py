@@ -1,0 +1,416 @@
+"""How a value is shown: in which unit, rounded to what was written, spelled as people write it.
+
+The CLI (``biomatdb search``, ``show``, ``export``), the API (search, material, compare, export)
+and the web UI show every value through this module, so that they cannot disagree.
+
+**The unit.** Asked per property (``youngs_modulus:MPa``), else the unit of a unit system (``SI``,
+``US``: ``vocabulary/display.toml``), else the property's ``default_display``
+(``vocabulary/properties.toml``). Of a default of several units (days, weeks, months, years), the
+one the values were written in, else the largest in which they are at least :data:`MAGNITUDE_AT_LEAST`.
+
+**The rounding** (``biomatdb.precision``): to the precision each value was written with.
+
+The canonical values stay beside the shown ones under their own names (``value_canonical``,
+``value_canonical_min``, ``value_canonical_max``, ``uncertainty_canonical``, ``unit_canonical``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from biomatdb.errors import BiomatError
+from biomatdb.models import QUALITATIVE
+from biomatdb.precision import (
+    SUPERSCRIPT,
+    Shown,
+    Written,
+    place_of,
+    relative_place,
+    rounded,
+    written_number,
+    written_precision,
+)
+from biomatdb.units import conversion, parse_unit
+from biomatdb.vocabulary import Property, get_vocabulary
+
+#: A default of several units picks the largest in which the value is at least this (14 days are 2 weeks).
+MAGNITUDE_AT_LEAST = 2.0
+#: Most significant digits of an uncertainty (the GUM's advice), and so the finest its value is shown.
+UNCERTAINTY_DIGITS = 2
+
+
+# --- the vocabulary of display ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UnitSystem:
+    key: str
+    name: str
+    units: Mapping[str, str]  # canonical unit -> shown unit
+
+
+@cache
+def _display_data() -> dict[str, Any]:
+    return tomllib.loads(resources.files("biomatdb.vocabulary").joinpath("display.toml").read_text("utf-8"))
+
+
+@cache
+def unit_systems() -> dict[str, UnitSystem]:
+    """The presets of ``vocabulary/display.toml``, by key (``SI``, ``US``)."""
+    return {
+        key: UnitSystem(key=key, name=spec["name"], units=dict(spec.get("units", {})))
+        for key, spec in _display_data()["systems"].items()
+    }
+
+
+@cache
+def _labels() -> dict[str, str]:
+    return dict(_display_data()["labels"])
+
+
+_LABEL_STEPS = (
+    (re.compile(r"(\w+)\*\*0\.5"), r"\1^½"),
+    (re.compile(r"\*\*(-?\d+)"), lambda m: m.group(1).translate(SUPERSCRIPT)),
+    (re.compile(r"\bdelta_deg([CF])\b"), r"°\1"),
+    (re.compile(r"\bdeg([CF])\b"), r"°\1"),
+    (re.compile(r"\bdeg\b"), "°"),
+    (re.compile(r"\bu(m|g|L|s)\b"), r"µ\1"),
+    (re.compile(r"\bohm\b"), "Ω"),
+    (re.compile(r"\bpercent\b"), "%"),
+    (re.compile(r"\bdimensionless\b"), ""),
+    (re.compile(r"\s*\*\s*"), "·"),
+)
+
+
+def unit_label(unit: str) -> str:
+    """A unit as people write it: ``g/cm**3`` → ``g/cm³``, ``degC`` → ``°C``, ``MPa*m**0.5`` →
+    ``MPa·m^½``, ``W/(m*K)`` → ``W/(m·K)``; from the table of ``display.toml``, else by rule."""
+    found = _labels().get(unit.strip())
+    if found is not None:
+        return found
+    label = unit.strip()
+    for pattern, replacement in _LABEL_STEPS:
+        label = pattern.sub(replacement, label)
+    return label.strip()
+
+
+def qualitative_text(key: str | None) -> str:
+    """The name a qualitative term is shown and exported by; the key itself for a term a newer
+    vocabulary no longer holds."""
+    term = get_vocabulary().qualitative.get(key or "")
+    return term.name if term is not None else (key or "")
+
+
+# --- what the reader asked for ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnitChoice:
+    """The display units asked for: per property (``units``), and a unit system's for the rest."""
+
+    units: Mapping[str, str] = field(default_factory=dict)
+    system: str | None = None
+
+    def candidates(self, prop: Property) -> tuple[str, ...]:
+        """The unit asked for ``prop``, or its system's, or its defaults (several: by magnitude)."""
+        if prop.key in self.units:
+            return (self.units[prop.key],)
+        if self.system is not None:
+            shown = unit_systems()[self.system].units.get(prop.unit)
+            if shown is not None:
+                return (shown,)
+        return prop.default_display or (prop.unit,)
+
+    def unit_for(
+        self, prop: Property, canonical_values: Iterable[float | None] = (), written_units: Iterable[str | None] = ()
+    ) -> str:
+        """The one unit to show ``prop`` in, for values (canonical) of these magnitudes, written in
+        these units. Of several default units, the one they were all written in, else the largest in
+        which the smallest value is at least :data:`MAGNITUDE_AT_LEAST` (``1–2 months`` stays in
+        months, ``45 days`` in days; ``1080 h`` is ``6.429 weeks``)."""
+        candidates = self.candidates(prop)
+        if len(candidates) == 1:
+            return candidates[0]
+        written = {_same_unit(unit, candidates) for unit in written_units}
+        if len(written) == 1 and None not in written:
+            return written.pop() or candidates[0]
+        sizes = [abs(v) for v in canonical_values if v is not None and math.isfinite(v) and v != 0]
+        if not sizes:
+            return candidates[0]
+        smallest = min(sizes)
+        chosen = candidates[0]
+        for unit in candidates:
+            if abs(from_canonical(smallest, unit, prop, difference=True)) >= MAGNITUDE_AT_LEAST:
+                chosen = unit
+        return chosen
+
+    def unit_of(self, prop: Property, measurements: Iterable[Mapping[str, Any]]) -> str:
+        """The one unit to show these measurements of ``prop`` in (:meth:`unit_for`)."""
+        found = list(measurements)
+        values = [m.get(key) for m in found for key in ("value", "value_min", "value_max")]
+        return self.unit_for(prop, values, [(m.get("verbatim") or {}).get("unit") for m in found])
+
+
+def _same_unit(written: str | None, candidates: tuple[str, ...]) -> str | None:
+    """The candidate that is the unit ``written`` (``months`` is ``month``), or None."""
+    if not written:
+        return None
+    try:
+        unit = parse_unit(written)
+        return next((candidate for candidate in candidates if parse_unit(candidate) == unit), None)
+    except BiomatError:
+        return None
+
+
+def parse_units(text: str | None) -> dict[str, str]:
+    """``youngs_modulus:MPa,glass_transition_temperature:degC`` → {property key: unit}, each unit
+    checked against its property's dimension (UnitError, VocabularyError; BiomatError ``bad-units``)."""
+    if not text or not text.strip():
+        return {}
+    vocabulary = get_vocabulary()
+    wanted: dict[str, str] = {}
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        name, sep, unit = part.partition(":")
+        if not sep or not name.strip() or not unit.strip():
+            raise BiomatError(
+                f"units: expected property:unit pairs separated by commas, got {part.strip()!r}", type="bad-units"
+            )
+        prop = vocabulary.property(name.strip())
+        conversion(unit.strip(), prop)  # refuses a unit that is unknown or of another dimension
+        wanted[prop.key] = unit.strip()
+    return wanted
+
+
+def parse_unit_system(text: str | None) -> str | None:
+    """The key of the unit system ``text`` names (``si``, ``US``), None for none;
+    BiomatError ``bad-unit-system`` naming the known ones."""
+    if text is None or not text.strip():
+        return None
+    systems = unit_systems()
+    found = {key.casefold(): key for key in systems}.get(text.strip().casefold())
+    if found is None:
+        raise BiomatError(
+            f"unit_system: unknown unit system {text.strip()!r}; known: {', '.join(systems)}", type="bad-unit-system"
+        )
+    return found
+
+
+def unit_choice(units: str | None = None, unit_system: str | None = None) -> UnitChoice:
+    """What ``--units``/``?units=`` and ``--unit-system``/``?unit_system=`` ask for, checked."""
+    return UnitChoice(units=parse_units(units), system=parse_unit_system(unit_system))
+
+
+def units_text(units: Mapping[str, str]) -> str:
+    """The ``?units=`` text of a choice: what :func:`parse_units` reads back."""
+    return ",".join(f"{key}:{unit}" for key, unit in sorted(units.items()))
+
+
+# --- converting ---------------------------------------------------------------------------
+
+
+def from_canonical(value: float, unit: str, prop: Property, *, difference: bool = False) -> float:
+    """A canonical value of ``prop`` in ``unit``; a difference (an uncertainty) without the offset."""
+    affine = conversion(unit, prop)  # canonical = shown * factor + offset
+    if difference:
+        return value / affine.factor
+    return (value - affine.offset) / affine.factor
+
+
+def to_canonical(value: float, unit: str, prop: Property) -> float:
+    """A value of ``prop`` in ``unit`` in its canonical unit (what a shown value stands for)."""
+    affine = conversion(unit, prop)
+    return value * affine.factor + affine.offset
+
+
+class Converter:
+    """Shows a property's canonical values in one unit, each rounded to its written precision."""
+
+    def __init__(self, prop: Property, unit: str) -> None:
+        self.prop = prop
+        self.unit = unit
+        self.label = unit_label(unit)
+        self._shown = conversion(unit, prop)  # canonical = shown * factor + offset
+
+    def _written_factor(self, measurement: Mapping[str, Any]) -> float:
+        """How many shown units one unit of the written text is (K → °C: 1; °F → K: 5/9)."""
+        verbatim = (measurement.get("verbatim") or {}).get("unit")
+        try:
+            written = conversion(verbatim, self.prop).factor if verbatim else 1.0
+        except BiomatError:
+            written = 1.0  # an unreadable written unit: as if in the canonical unit
+        return written / self._shown.factor
+
+    def written(self, canonical: float, written: Written | None, factor: float) -> tuple[Written, float]:
+        """The precision of a number and the factor from its written unit to the shown one; a number
+        whose text is unknown counts as written in the canonical unit as stored."""
+        if written is not None:
+            return written, factor
+        stored = written_number(repr(float(canonical)).removesuffix(".0"))
+        return stored, 1.0 / self._shown.factor
+
+    def number(
+        self,
+        canonical: float,
+        written: Written,
+        factor: float,
+        *,
+        difference: bool = False,
+        coarsest: int | None = None,
+    ) -> Shown:
+        """``canonical`` in the shown unit, rounded to its ``written`` precision (``factor``: shown
+        units per written unit), never finer than the place ``coarsest``."""
+        offset = 0.0 if difference else self._shown.offset
+        value = (canonical - offset) / self._shown.factor
+        if self.prop.kind == "temperature" or value == 0:
+            place = written.place + math.floor(math.log10(abs(factor)) + 1e-9)
+        else:
+            place = relative_place(value, written.digits)
+        if coarsest is not None:
+            place = max(place, coarsest)
+        shown = rounded(value, place)
+        grew = value != 0 and not shown.is_zero() and shown.adjusted() > place_of(value)
+        if grew and self.prop.kind != "temperature":
+            place += 1  # 9.996 to 3 digits is 10.0, not 10.00
+            shown = rounded(value, place)
+        return Shown(shown, place)
+
+    def numbers(self, measurement: Mapping[str, Any]) -> dict[str, Shown]:
+        """A measurement's values (``value``, ``value_min``, ``value_max``, ``uncertainty``) in this
+        unit, each rounded to what was written; none for a qualitative one."""
+        if measurement["qualifier"] == QUALITATIVE:
+            return {}
+        precision = written_precision(measurement)
+        factor = self._written_factor(measurement)
+        numbers: dict[str, Shown] = {}
+        coarsest = None
+        if measurement["uncertainty"] is not None:
+            written, scale = self.written(measurement["uncertainty"], precision.get("uncertainty"), factor)
+            if written.digits > UNCERTAINTY_DIGITS:
+                written = Written(UNCERTAINTY_DIGITS, written.place + written.digits - UNCERTAINTY_DIGITS)
+            numbers["uncertainty"] = self.number(measurement["uncertainty"], written, scale, difference=True)
+            if measurement["uncertainty"] != 0:
+                coarsest = numbers["uncertainty"].place
+        for key in ("value", "value_min", "value_max"):
+            if measurement[key] is None:
+                continue
+            point = numbers.get("value")  # a point's ends are the point: rounded once
+            if (
+                point is not None
+                and measurement[key] == measurement["value"]
+                and precision.get(key) == precision.get("value")
+            ):
+                numbers[key] = point
+                continue
+            written, scale = self.written(measurement[key], precision.get(key), factor)
+            numbers[key] = self.number(measurement[key], written, scale, coarsest=coarsest)
+        return numbers
+
+    def measurement(self, measurement: Mapping[str, Any]) -> dict[str, Any]:
+        """A measurement dict (canonical values, ``verbatim``) with its values in this unit, rounded
+        to what was written, beside the canonical ones; ``text`` (what the ingest parser reads
+        back) and ``display`` (``4.00–5.00 GPa``, ``2.1 ± 0.3 GPa``, ``> 24 MPa``) in this unit."""
+        shown = dict(measurement)
+        shown.update(
+            value_canonical=measurement["value"],
+            value_canonical_min=measurement["value_min"],
+            value_canonical_max=measurement["value_max"],
+            uncertainty_canonical=measurement["uncertainty"],
+            unit_canonical=unit_label(measurement["unit"]),
+            unit=self.label,
+        )
+        if measurement["qualifier"] == QUALITATIVE:
+            shown["text"] = shown["display"] = qualitative_text(measurement.get("qualitative"))
+            return shown
+        numbers = self.numbers(measurement)
+        for key in ("value", "value_min", "value_max", "uncertainty"):
+            shown[key] = float(numbers[key]) if key in numbers else None
+        shown["text"] = _value_text(measurement["qualifier"], numbers, readable=False)
+        shown["display"] = self.readable(measurement["qualifier"], numbers)
+        return shown
+
+    def readable(self, qualifier: str, numbers: Mapping[str, Shown]) -> str:
+        """``4.00–5.00 GPa``, ``2.1 ± 0.3 GPa``, ``> 24 MPa``."""
+        body = _value_text(qualifier, numbers, readable=True)
+        if "uncertainty" in numbers and qualifier in ("=", "~"):
+            body += f" ± {numbers['uncertainty'].readable()}"
+        return f"{body} {self.label}".strip()
+
+    def span(self, measurements: Iterable[Mapping[str, Any]]) -> str | None:
+        """The lowest to the highest value of these measurements, each end rounded to what was
+        written of it (``0.4–3.5 GPa``); None when none has a value."""
+        ends: list[tuple[float, Shown]] = []
+        for measurement in measurements:
+            numbers = self.numbers(measurement)
+            ends += [(measurement[key], numbers[key]) for key in ("value_min", "value", "value_max") if key in numbers]
+        if not ends:
+            return None
+        low = min(ends, key=lambda end: end[0])[1]
+        high = max(ends, key=lambda end: end[0])[1]
+        body = low.readable() if low.readable() == high.readable() else f"{low.readable()}–{high.readable()}"
+        return f"{body} {self.label}".strip()
+
+    def cells(self, measurement: Mapping[str, Any]) -> tuple[str, str, str]:
+        """The value, unit and uncertainty cells of an export row, which ingest back to these values."""
+        if measurement["qualifier"] == QUALITATIVE:
+            return qualitative_text(measurement.get("qualitative")), "", ""
+        numbers = self.numbers(measurement)
+        uncertainty = numbers["uncertainty"].text() if "uncertainty" in numbers else ""
+        return _value_text(measurement["qualifier"], numbers, readable=False), self.label, uncertainty
+
+
+def _value_text(qualifier: str, numbers: Mapping[str, Shown], *, readable: bool) -> str:
+    """``4.00 to 5.00``, ``>24``, ``~5`` (readable: ``4.00–5.00``, ``> 24``, ``≈ 5``)."""
+
+    def say(key: str) -> str:
+        number = numbers.get(key)
+        if number is None:
+            return "–" if readable else ""
+        return number.readable() if readable else number.text()
+
+    if qualifier == "range":
+        if readable and say("value_min") == say("value_max"):
+            return say("value_min")
+        return f"{say('value_min')}{'–' if readable else ' to '}{say('value_max')}"
+    signs = {">": ">", ">=": "≥", "<": "<", "<=": "≤"}
+    if qualifier in signs:
+        end = "value_min" if qualifier.startswith(">") else "value_max"
+        return f"{signs[qualifier]} {say(end)}" if readable else f"{qualifier}{say(end)}"
+    point = "value" if "value" in numbers else ("value_min" if "value_min" in numbers else "value_max")
+    prefix = ("≈ " if readable else "~") if qualifier == "~" else ""
+    return prefix + say(point)
+
+
+def shown_measurement(measurement: Mapping[str, Any], choice: UnitChoice, *, unit: str | None = None) -> dict[str, Any]:
+    """A measurement dict (``catalog.measurement_json`` or a search hit's) as shown: in ``unit``,
+    else the unit ``choice`` gives for its magnitude. A property the vocabulary no longer holds
+    stays in its stored unit."""
+    prop = get_vocabulary().properties.get(measurement["property"])
+    if prop is None:
+        return Converter(_stray_property(measurement), measurement["unit"]).measurement(measurement)
+    return Converter(prop, unit or choice.unit_of(prop, [measurement])).measurement(measurement)
+
+
+def shown_cells(measurement: Mapping[str, Any], choice: UnitChoice) -> tuple[str, str, str]:
+    """An export row's value, unit and uncertainty cells for a measurement, as shown."""
+    prop = get_vocabulary().properties.get(measurement["property"])
+    if prop is None:
+        return Converter(_stray_property(measurement), measurement["unit"]).cells(measurement)
+    return Converter(prop, choice.unit_of(prop, [measurement])).cells(measurement)
+
+
+def _stray_property(measurement: Mapping[str, Any]) -> Property:
+    return Property(key=measurement["property"], name=measurement["property"], category="", unit=measurement["unit"])
+
+
+def shown_material(document: Mapping[str, Any], choice: UnitChoice) -> dict[str, Any]:
+    """A ``catalog.material_json`` document with every measurement as shown."""
+    return {**document, "measurements": [shown_measurement(m, choice) for m in document["measurements"]]}

@@ -1,0 +1,143 @@
+"""The precision of a written number, and a value rounded to it.
+
+A value is shown to the precision it was written with (its verbatim text); ``biomatdb.display``
+converts it to the shown unit and rounds it here:
+
+- a written number's significant digits are all its digits from the first non-zero one, trailing
+  zeros of an integer included: ``240`` has 3 (a shown value never drops a digit the source may
+  have meant; a source that means 2 writes ``2.4e2``); ``0.050`` has 2, ``1.2e3`` has 2;
+- through a conversion by a factor (ksi → GPa) the count of significant digits is kept:
+  ``580–725 ksi`` is shown as ``4.00–5.00 GPa``;
+- through a change of temperature scale (K, °C, °F: an offset) the place of the last written digit
+  is kept instead, scaled by the factor: ``308.15 K`` is ``35.00 °C``, ``37 °C`` is ``310 K`` and
+  ``99 °F``. Significant digits mean nothing across an offset (``0.5 °C`` is not ``300 K``);
+- each end of a range, and a bound, keeps its own digits (``5–10`` has 1 and 2);
+- an uncertainty is shown to at most two significant digits, and its value no finer than it:
+  ``323.5608 ± 11.074`` is ``324 ± 11``;
+- at most :data:`MAX_DIGITS` digits are shown (what the core keeps); a number written with more than
+  15 is a binary float's decimal text (``0.30000000000000004``) and counts as its shortest form;
+- a number whose text is not known (no verbatim text, or fewer numbers in it than the value has)
+  counts as written in the canonical unit as stored.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Context, Decimal
+from typing import Any
+
+from biomatdb.units import SIGNIFICANT_DIGITS
+
+#: Most significant digits shown: what the core keeps of a converted value.
+MAX_DIGITS = SIGNIFICANT_DIGITS
+#: A written number with more digits than this is a binary float's text, read as its shortest form.
+FLOAT_TEXT_DIGITS = 15
+SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+# the number tokens of a cell, as ingest/cells.py reads them (decimal point or comma, exponent)
+_NUMBER = re.compile(r"(?:\d+(?:[.,]\d+)*[.,]?\d*|[.,]\d+)(?:[eE][+-]?\d+)?")
+_DECIMAL = Context(prec=80)
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """The precision of one written number: its significant digits, and the decimal place of its
+    last digit (``308.15`` → 5 and −2, ``240`` → 3 and 0, ``1.2e3`` → 2 and 2)."""
+
+    digits: int
+    place: int
+
+
+def written_number(token: str) -> Written:
+    """The precision of one number as written (``4,5`` with a decimal comma too)."""
+    mantissa, _, exponent = token.strip().lstrip("+-").replace("E", "e").partition("e")
+    whole, _, fraction = mantissa.replace(",", ".").partition(".")
+    significant = (whole + fraction).lstrip("0")
+    digits, place = max(len(significant), 1), int(exponent or 0) - len(fraction)
+    if digits > FLOAT_TEXT_DIGITS:
+        shortest = f"{float(token.replace(',', '.')):.{FLOAT_TEXT_DIGITS}g}"
+        return written_number(shortest)
+    if digits > MAX_DIGITS:
+        digits, place = MAX_DIGITS, place + digits - MAX_DIGITS
+    return Written(digits=digits, place=place)
+
+
+def written_numbers(text: str | None) -> list[Written]:
+    """The precision of each number in a cell's text, in order (``580–725 ksi`` → two)."""
+    return [written_number(match.group()) for match in _NUMBER.finditer(text or "")]
+
+
+def _fields_written(qualifier: str, has_uncertainty: bool) -> tuple[str, ...]:
+    """Which value each number of a cell's text is, in order."""
+    ends = {"range": ("value_min", "value_max"), ">": ("value_min",), ">=": ("value_min",)}
+    ends |= {"<": ("value_max",), "<=": ("value_max",)}
+    return (*ends.get(qualifier, ("value",)), *(("uncertainty",) if has_uncertainty else ()))
+
+
+def written_precision(measurement: Mapping[str, Any]) -> dict[str, Written]:
+    """The written precision of a measurement's values, by field (``value``, ``value_min``,
+    ``value_max``, ``uncertainty``), from its verbatim text, number by number (an uncertainty from a
+    column of its own is not in the text: absent, as is any value the text holds no number for)."""
+    verbatim = measurement.get("verbatim") or {}
+    fields = _fields_written(measurement["qualifier"], measurement.get("uncertainty") is not None)
+    found = dict(zip(fields, written_numbers(verbatim.get("value")), strict=False))
+    if "value" in found:  # a point: its interval's ends are the point
+        found.setdefault("value_min", found["value"])
+        found.setdefault("value_max", found["value"])
+    return found
+
+
+def place_of(value: float) -> int:
+    return math.floor(math.log10(abs(value)))
+
+
+def relative_place(shown: float, digits: int) -> int:
+    """The place of the last of ``digits`` significant digits of ``shown``."""
+    return place_of(shown) - min(digits, MAX_DIGITS) + 1
+
+
+def rounded(value: float, place: int) -> Decimal:
+    """``value`` rounded half away from zero to the decimal ``place`` (−2: hundredths)."""
+    return Decimal(repr(float(value))).quantize(Decimal(1).scaleb(place), ROUND_HALF_UP, _DECIMAL)
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """One shown number: its value rounded, and the place it was rounded to."""
+
+    value: Decimal
+    place: int
+
+    def __float__(self) -> float:
+        return float(self.value)
+
+    def text(self) -> str:
+        """As the ingest parser reads it back: ``4.00``, ``310``, ``1.20e-5``."""
+        return _number_text(self.value, self.place)
+
+    def readable(self) -> str:
+        """As people read it: a minus sign, digits grouped by a narrow space past 9 999, ``1.20 × 10⁻⁵``."""
+        text = _number_text(self.value, self.place)
+        if "e" in text:
+            mantissa, _, exponent = text.partition("e")
+            text = f"{mantissa} × 10{str(int(exponent)).translate(SUPERSCRIPT)}"
+        else:
+            whole, dot, fraction = text.partition(".")
+            sign = "-" if whole.startswith("-") else ""
+            digits = whole.lstrip("-")
+            if len(digits) > 4:
+                digits = f"{int(digits):,}".replace(",", "\u202f")
+            text = sign + digits + dot + fraction
+        return text.replace("-", "−")
+
+
+def _number_text(value: Decimal, place: int) -> str:
+    if value.is_zero():
+        return "0" if place >= 0 else f"{0:.{-place}f}"
+    exponent = value.adjusted()
+    if exponent >= 7 or exponent < -3:
+        return f"{value:.{max(exponent - place, 0)}e}".replace("e+", "e")
+    return f"{value:.{max(-place, 0)}f}"

@@ -1,0 +1,23 @@
+"""A search result as shown: each matched measurement in display units, rounded to the precision
+written, beside its canonical values (``biomatdb.display``, the rule the CLI, the API and the UI share)."""
+
+from __future__ import annotations
+
+from biomatdb.display import UnitChoice, shown_measurement
+from search.model import MatchedMeasurement, SearchResult
+
+
+def shown_result(result: SearchResult, choice: UnitChoice) -> SearchResult:
+    """``result`` (canonical values, as a backend answers) with every measurement as shown."""
+    hits = [
+        hit.model_copy(
+            update={
+                "measurements": [
+                    MatchedMeasurement.model_validate(shown_measurement(m.model_dump(), choice))
+                    for m in hit.measurements
+                ]
+            }
+        )
+        for hit in result.results
+    ]
+    return result.model_copy(update={"results": hits})

@@ -1,0 +1,264 @@
+"""Display units and honest precision (biomatdb/display.py, biomatdb/precision.py): the rule the CLI, the API and the UI share."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given, strategies as st
+
+from biomatdb.display import (
+    Converter,
+    UnitChoice,
+    parse_unit_system,
+    parse_units,
+    shown_cells,
+    shown_measurement,
+    to_canonical,
+    unit_label,
+    unit_systems,
+)
+from biomatdb.errors import BiomatError
+from biomatdb.precision import Written, written_number, written_numbers
+from biomatdb.units import conversion, parse_unit
+from biomatdb.vocabulary import get_vocabulary
+
+PROPERTIES = get_vocabulary().properties
+
+
+def measured(key: str, text: str, unit: str, qualifier: str = "=", uncertainty: str | None = None) -> dict:
+    """A measurement dict as the catalog gives it: ``text`` in ``unit`` stored canonical, as ingest does."""
+    prop = PROPERTIES[key]
+    affine = conversion(unit, prop)
+    numbers = [float(n.replace(",", ".")) for n in text.replace("–", " ").replace(">", " ").split()]
+    canonical = [affine.value(n) for n in numbers]
+    low = high = value = None
+    if qualifier == "range":
+        low, high = canonical
+    elif qualifier in (">", ">="):
+        low = canonical[0]
+    elif qualifier in ("<", "<="):
+        high = canonical[0]
+    else:
+        value = low = high = canonical[0]
+    return {
+        "property": key,
+        "qualifier": qualifier,
+        "qualitative": None,
+        "value": value,
+        "value_min": low,
+        "value_max": high,
+        "uncertainty": None if uncertainty is None else affine.delta(float(uncertainty)),
+        "unit": prop.unit,
+        "verbatim": {"value": text + (f" ± {uncertainty}" if uncertainty else ""), "unit": unit},
+    }
+
+
+@pytest.mark.parametrize(
+    ("token", "digits", "place"),
+    [
+        ("240", 3, 0),  # an integer's trailing zeros count
+        ("2.4e2", 2, 1),
+        ("308.15", 5, -2),
+        ("0.050", 2, -3),
+        ("0,69", 2, -2),  # a decimal comma
+        ("0", 1, 0),
+        ("0.0", 1, -1),
+        ("5.", 1, 0),
+        (".5", 1, -1),
+        ("1.2E-3", 2, -4),
+        ("0.30000000000000004", 1, -1),  # a binary float's text: its shortest form
+        ("261.19166666666666", 12, -9),  # 15 digits, at most 12 shown
+    ],
+)
+def test_written_precision_of_a_number(token, digits, place):
+    assert written_number(token) == Written(digits, place)
+
+
+def test_the_numbers_of_a_cell_in_order_not_those_of_its_unit():
+    assert written_numbers("580–725 ksi") == [Written(3, 0), Written(3, 0)]
+    assert written_numbers("(−65)–(−60)") == [Written(2, 0), Written(2, 0)]
+    assert [w.digits for w in written_numbers("1.20 ± 0.05 g/cm3")][:2] == [3, 1]
+
+
+SHOWN = [
+    # property, written, unit, qualifier, uncertainty, choice, display
+    ("tensile_strength", "580–725", "ksi", "range", None, UnitChoice({"tensile_strength": "GPa"}), "4.00–5.00 GPa"),
+    ("tensile_strength", "580–725", "ksi", "range", None, UnitChoice(), "4000–5000 MPa"),
+    ("tensile_strength", "7250", "psi", "=", None, UnitChoice(), "49.99 MPa"),
+    ("youngs_modulus", "2", "GPa", "=", None, UnitChoice({"youngs_modulus": "MPa"}), "2000 MPa"),
+    ("youngs_modulus", "110", "GPa", "=", "4", UnitChoice({"youngs_modulus": "MPa"}), "110\u202f000 ± 4000 MPa"),
+    ("youngs_modulus", "110", "GPa", "=", None, UnitChoice(system="US"), "16\u202f000 ksi"),
+    ("youngs_modulus", "0.0000123", "GPa", "=", None, UnitChoice(), "1.23 × 10⁻⁵ GPa"),
+    ("glass_transition_temperature", "318.15–323.15", "K", "range", None, UnitChoice(), "45.00–50.00 °C"),
+    ("glass_transition_temperature", "37", "°C", "=", None, UnitChoice(system="US"), "99 °F"),
+    ("glass_transition_temperature", "37", "°C", "=", None, UnitChoice({"glass_transition_temperature": "K"}), "310 K"),
+    (
+        "glass_transition_temperature",
+        "0.5",
+        "°C",
+        "=",
+        None,
+        UnitChoice({"glass_transition_temperature": "K"}),
+        "273.7 K",
+    ),
+    ("glass_transition_temperature", "-60", "°C", "=", "2", UnitChoice(), "−60 ± 2 °C"),
+    (
+        "thermal_expansion_coefficient",
+        "323.560796358411",
+        "ppm/K",
+        "=",
+        "11.0742667784446",
+        UnitChoice(),
+        "324 ± 11 ppm/K",
+    ),
+    ("degradation_time", "5–6", "months", "range", None, UnitChoice(), "5–6 months"),
+    ("degradation_time", "1–2", "month", "range", None, UnitChoice(), "1–2 months"),  # kept as written
+    ("degradation_time", "45", "day", "=", None, UnitChoice(), "45 days"),  # kept as written
+    ("degradation_time", "45", "h", "=", None, UnitChoice(), "1.9 days"),  # not a display unit: by magnitude
+    ("degradation_time", ">24", "month", ">", None, UnitChoice(), "> 24 months"),
+    ("density", "1.27", "g/cc", "=", None, UnitChoice(system="US"), "0.0459 lb/in³"),
+    ("density", "1.27", "g/cm3", "=", None, UnitChoice(system="SI"), "1270 kg/m³"),
+    ("fracture_toughness", "2–12", "MPa√m", "range", None, UnitChoice(), "2–12 MPa·m^½"),
+    ("storage_modulus", "12345.678", "kPa", "=", None, UnitChoice(), "12\u202f345.678 kPa"),
+]
+
+
+@pytest.mark.parametrize(("key", "text", "unit", "qualifier", "uncertainty", "choice", "display"), SHOWN)
+def test_a_value_is_shown_in_its_display_unit_to_the_precision_written(
+    key, text, unit, qualifier, uncertainty, choice, display
+):
+    shown = shown_measurement(measured(key, text, unit, qualifier, uncertainty), choice)
+    assert shown["display"] == display
+
+
+def test_the_json_fields_of_a_shown_measurement():
+    m = measured("tensile_strength", "580–725", "ksi", "range")
+    shown = shown_measurement(m, UnitChoice({"tensile_strength": "GPa"}))
+    assert (shown["value_min"], shown["value_max"], shown["value"], shown["unit"]) == (4.0, 5.0, None, "GPa")
+    assert (shown["text"], shown["display"]) == ("4.00 to 5.00", "4.00–5.00 GPa")
+    assert shown["value_canonical_min"] == m["value_min"] == pytest.approx(3998.95923004)
+    assert shown["value_canonical_max"] == m["value_max"] and shown["unit_canonical"] == "MPa"
+    assert shown["verbatim"] == {"value": "580–725", "unit": "ksi"}
+
+
+def test_a_value_without_its_text_counts_as_written_as_stored():
+    m = measured("density", "1.27", "g/cm3") | {"verbatim": None}
+    assert shown_measurement(m, UnitChoice(system="SI"))["display"] == "1270 kg/m³"
+
+
+def test_a_qualitative_value_is_its_words_without_a_unit():
+    m = {**measured("melting_temperature", "175", "°C"), "qualifier": "term", "qualitative": "amorphous"}
+    m |= {"value": None, "value_min": None, "value_max": None}
+    shown = shown_measurement(m, UnitChoice())
+    assert (shown["text"], shown["display"], shown["value"]) == ("amorphous", "amorphous", None)
+    assert shown_cells(m, UnitChoice()) == ("amorphous", "", "")
+
+
+def test_export_cells_read_back_by_the_ingest_parser():
+    from ingest.cells import ParsedCell, parse_cell
+
+    m = measured("tensile_strength", "580–725", "ksi", "range")
+    value, unit, uncertainty = shown_cells(m, UnitChoice({"tensile_strength": "GPa"}))
+    assert (value, unit, uncertainty) == ("4.00 to 5.00", "GPa", "")
+    parsed = parse_cell(value)
+    assert isinstance(parsed, ParsedCell) and (parsed.low, parsed.high) == (4.0, 5.0)
+    value, unit, uncertainty = shown_cells(measured("youngs_modulus", "1.20", "GPa", "=", "0.050"), UnitChoice())
+    assert (value, unit, uncertainty) == ("1.20", "GPa", "0.050")
+
+
+@pytest.mark.parametrize(
+    ("key", "choice", "values", "written", "unit"),
+    [
+        ("tensile_strength", UnitChoice(), [50.0], [], "MPa"),
+        ("youngs_modulus", UnitChoice(), [110.0], [], "GPa"),
+        ("glass_transition_temperature", UnitChoice(), [333.15], [], "degC"),
+        ("density", UnitChoice(), [1.2], [], "g/cm**3"),
+        ("storage_modulus", UnitChoice(), [10.0], [], "kPa"),
+        ("glass_transition_temperature", UnitChoice(system="US"), [333.15], [], "degF"),
+        ("glass_transition_temperature", UnitChoice(system="SI"), [333.15], [], "degC"),
+        ("tensile_strength", UnitChoice(system="US"), [50.0], [], "ksi"),
+        ("storage_modulus", UnitChoice(system="US"), [10.0], [], "psi"),
+        ("tensile_strength", UnitChoice({"tensile_strength": "kPa"}, system="US"), [50.0], [], "kPa"),
+        ("degradation_time", UnitChoice(), [10.0], [], "day"),
+        ("degradation_time", UnitChoice(), [14.0], [], "week"),
+        ("degradation_time", UnitChoice(), [45.0], [], "week"),
+        ("degradation_time", UnitChoice(), [70.0, 90.0], [], "month"),
+        ("degradation_time", UnitChoice(), [365.25], [], "month"),  # 12 months, 1 year
+        ("degradation_time", UnitChoice(), [800.0], [], "year"),
+        ("degradation_time", UnitChoice(), [30.4, 60.9], ["months"], "month"),
+        ("degradation_time", UnitChoice(), [30.4, 60.9], ["months", "day"], "week"),  # mixed: by magnitude
+        ("degradation_time", UnitChoice(system="SI"), [800.0], ["year"], "day"),
+    ],
+)
+def test_the_unit_chosen(key, choice, values, written, unit):
+    assert choice.unit_for(PROPERTIES[key], values, written) == unit
+
+
+def test_units_and_systems_are_checked():
+    assert parse_units("E:MPa, Tg:degF") == {"youngs_modulus": "MPa", "glass_transition_temperature": "degF"}
+    assert parse_unit_system(" us ") == "US" and parse_unit_system(None) is None
+    with pytest.raises(BiomatError, match="known: SI, US") as raised:
+        parse_unit_system("imperial")
+    assert raised.value.type == "bad-unit-system"
+    for bad in ("youngs_modulus:K", "youngs_modulus", "colour:MPa"):
+        with pytest.raises(BiomatError):
+            parse_units(bad)
+
+
+def test_every_system_unit_fits_and_is_one_a_reader_may_pick():
+    for system in unit_systems().values():
+        for canonical, shown in system.units.items():
+            props = [p for p in PROPERTIES.values() if p.unit == canonical]
+            assert props, (system.key, canonical)
+            for prop in props:
+                conversion(shown, prop)
+                assert shown in prop.display, (system.key, prop.key, shown)
+
+
+def test_every_unit_label_reads_back_as_the_same_unit():
+    units = {u for p in PROPERTIES.values() for u in (p.unit, *p.display)}
+    units |= {u for s in unit_systems().values() for u in s.units.values()}
+    for unit in sorted(units):
+        label = unit_label(unit)
+        if unit == "dimensionless":
+            assert label == ""
+            continue
+        assert "**" not in label and "*" not in label, label
+        assert parse_unit(label) == parse_unit(unit), (unit, label)
+    assert [unit_label(u) for u in ("g/cm**3", "degC", "MPa*m**0.5", "W/(m*K)")] == [
+        "g/cm³",
+        "°C",
+        "MPa·m^½",
+        "W/(m·K)",
+    ]
+    assert unit_label("kg/(m**2*s)") == "kg/(m²·s)"  # not in the table: by rule
+
+
+@st.composite
+def written_values(draw):
+    """A value as a curator writes it, its unit, a property, and a unit to show it in."""
+    key = draw(st.sampled_from(["tensile_strength", "youngs_modulus", "glass_transition_temperature", "density"]))
+    prop = PROPERTIES[key]
+    written_unit = draw(st.sampled_from(prop.display))
+    shown_unit = draw(st.sampled_from(prop.display))
+    digits = draw(st.integers(min_value=1, max_value=6))
+    mantissa = draw(st.integers(min_value=10 ** (digits - 1), max_value=10**digits - 1))
+    decimals = draw(st.integers(min_value=0, max_value=digits))
+    text = f"{mantissa / 10**decimals:.{decimals}f}"
+    return key, text, written_unit, shown_unit
+
+
+@given(written_values())
+def test_a_shown_value_converts_back_within_its_rounding(case):
+    key, text, written_unit, shown_unit = case
+    prop = PROPERTIES[key]
+    m = measured(key, text, written_unit)
+    converter = Converter(prop, shown_unit)
+    shown = converter.numbers(m)["value"]
+    half_step = 0.5 * 10**shown.place * conversion(shown_unit, prop).factor  # in canonical units
+    back = to_canonical(float(shown.value), shown_unit, prop)
+    assert math.isclose(back, m["value"], abs_tol=half_step * (1 + 1e-9) + 1e-12 * abs(m["value"]))
+    # shown in the unit it was written in, a value reads as it was written
+    if shown_unit == written_unit:
+        assert converter.measurement(m)["text"] == text

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, false, func, select, text as sql_text, update
 
 from biomatdb import PIPELINE_VERSION
 from biomatdb.chemistry import StructureLimits
+from biomatdb.db import bulk_write
 from biomatdb.errors import UnitError
 from biomatdb.identity import record_key
 from biomatdb.models import Dataset, DatasetUpload, Measurement
@@ -317,7 +318,7 @@ def _apply(
     context: Context,
 ) -> Report:
     """Phase 2: the staged chunks into the core, in one write transaction."""
-    with engine.connect() as connection:
+    with engine.connect() as connection, bulk_write(connection):
         transaction = connection.begin()
         try:
             _take_write_lock(connection)

@@ -107,9 +107,10 @@ def _timed_insert(connection: sqlite3.Connection, table: str, columns: list[str]
 
 def _run_store_only(source: str, database: str, queue) -> None:
     """The floors under our figure: the rows our pipeline stored, already built, written again with
-    ``sqlite3.executemany`` in one transaction, (1) into the same schema (25 columns, 3 indexes,
-    foreign keys) and (2) into the least schema that holds what a measurement must (17 columns, the
+    ``sqlite3.executemany`` in one transaction with the load's page cache, (1) into the same schema
+    (25 columns, 3 indexes, foreign keys) and (2) into the least schema that holds what a measurement must (17 columns, the
     same 3 indexes, no foreign keys)."""
+    from biomatdb.db import LOAD_CACHE_KIB
     from ingest.load import STORED_COLUMNS
 
     connection = sqlite3.connect(database)
@@ -118,6 +119,7 @@ def _run_store_only(source: str, database: str, queue) -> None:
     connection.execute("PRAGMA journal_mode = WAL")
     connection.execute("PRAGMA synchronous = NORMAL")
     connection.execute("PRAGMA foreign_keys = ON")
+    connection.execute(f"PRAGMA cache_size = -{LOAD_CACHE_KIB}")  # as the load's transaction has it
     names = ", ".join(f'"{column}"' for column in STORED_COLUMNS)
     rows = connection.execute(f"SELECT {names} FROM measurements ORDER BY id").fetchall()
     schema = [

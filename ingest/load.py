@@ -336,10 +336,10 @@ class Loader:
         for record in fresh:
             self._seen.setdefault(record.name_key, (record.row, record.name))
         existing = self._lookup_existing(fresh)
-        self._match_public_ids([r for r in fresh if r.name_key not in existing], existing)
+        looked_up = self._match_public_ids([r for r in fresh if r.name_key not in existing], existing)
         to_create = [r for r in fresh if r.name_key not in existing]
         if to_create:
-            public_ids = self._free_public_ids(to_create)
+            public_ids = self._free_public_ids(to_create, looked_up)
             ids = self._insert_materials(
                 [self._material_row(r) | {"public_id": public_ids[r.name_key]} for r in to_create]
             )
@@ -413,13 +413,19 @@ class Loader:
                 )
         return stored
 
-    def _free_public_ids(self, records: list[MaterialRecord]) -> dict[str, str]:
+    def _free_public_ids(
+        self, records: list[MaterialRecord], looked_up: tuple[set[str], dict[str, int]] = (set(), {})
+    ) -> dict[str, str]:
         """Public ids for new materials. A row named only by its structure folds to the id of a
         structure written in other letter case ("*c1ccccc1…", "*C1CCCCC1…": two structures), so
         when that id is taken it takes one from the structure as written."""
         chosen: dict[str, str] = {}
         wanted = {record.name_key: _public_id(record) for record in records}
-        taken = set(self._stored_public_ids(wanted.values()))
+        # ``looked_up``: the ids ``_match_public_ids`` asked for just before (nothing was written
+        # since) and those of them it found taken; only the others are asked for again
+        asked, stored = looked_up
+        taken = {public_id for public_id in wanted.values() if public_id in stored}
+        taken |= set(self._stored_public_ids(set(wanted.values()) - asked))
         for record in records:
             public_id = wanted[record.name_key]
             if is_structure_string(record.name) and not record.public_id:
@@ -431,16 +437,20 @@ class Loader:
             chosen[record.name_key] = public_id
         return chosen
 
-    def _match_public_ids(self, records: list[MaterialRecord], found: dict[str, int]) -> None:
+    def _match_public_ids(
+        self, records: list[MaterialRecord], found: dict[str, int]
+    ) -> tuple[set[str], dict[str, int]]:
         """A record whose public id is taken already names that material: one stored under it, or
         one a merge kept for it (``material_redirects``), e.g. a re-upload of a merged row. Rows
         named only by a structure are matched by that structure, never by an id folded from it."""
         wanted = {_public_id(record): record.name_key for record in records if not is_structure_string(record.name)}
-        for public_id, material_id in self._stored_public_ids(wanted).items():
+        stored = self._stored_public_ids(wanted)
+        for public_id, material_id in stored.items():
             key = wanted[public_id]
             if key not in found:
                 found[key] = material_id
                 self._matched_by[key] = "id"
+        return set(wanted), stored
 
     def _material_row(self, record: MaterialRecord) -> dict:
         now = _now()

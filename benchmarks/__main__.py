@@ -1,5 +1,5 @@
 """python -m benchmarks [--scale small|medium|large] [--out DIR]     # everything, results.json + results.md
-python -m benchmarks ingest [--rows N] [--out DIR] [--seed S]
+python -m benchmarks ingest [--rows N] [--out DIR] [--seed S] [--backend sqlite|postgresql]
 python -m benchmarks search [--scale S] [--backend sqlite|postgresql] [--out DIR]
 python -m benchmarks load [--rows N] [--seconds S] [--clients C] [--out DIR]"""
 
@@ -32,6 +32,12 @@ def main() -> None:
     ingest.add_argument("--rows", type=int, default=1_000_000, help="measurements to generate (default 1,000,000)")
     ingest.add_argument("--out", type=Path, default=Path("benchmarks/out"), help="where files and results.json go")
     ingest.add_argument("--seed", type=int, default=42)
+    ingest.add_argument(
+        "--backend",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="SQLite against pandas + executemany, or a PostgreSQL server started for the run against COPY",
+    )
     search = commands.add_parser("search", help="the query mix through the API and in process, chemistry, CLI")
     search.add_argument("--scale", choices=("small", "medium", "large"), default="small")
     search.add_argument("--out", type=Path, default=Path("benchmarks/out"))
@@ -55,7 +61,11 @@ def main() -> None:
     if args.command == "ingest":
         from benchmarks.ingest import run
 
-        _report(run(args.rows, args.out, args.seed), args.out, f"ingest benchmark, {args.rows:,} measurements")
+        _report(
+            run(args.rows, args.out, args.seed, backend=args.backend),
+            args.out,
+            f"ingest benchmark, {args.rows:,} measurements, {args.backend}",
+        )
         return
     if args.command == "search":
         from benchmarks.search import run as run_search

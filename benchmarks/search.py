@@ -286,24 +286,11 @@ def run(
             return _run(
                 scale, out, seed, repetitions, materials, work, f"sqlite:///{work / 'data' / 'biomatdb.sqlite'}"
             )
-        from tests.postgres import SUPERUSER, database_url, ensure_pg_bin, start_cluster
+        from benchmarks.pg import postgres_database
 
-        cluster = start_cluster(ensure_pg_bin())
-        try:
-            server = cluster.server
-            admin = database_url(host=server.host, port=server.port, user=SUPERUSER, dbname="postgres")
-            from sqlalchemy import create_engine, text
-
-            maker = create_engine(admin, isolation_level="AUTOCOMMIT")
-            with maker.connect() as connection:
-                connection.execute(text("CREATE DATABASE biomatdb_benchmark"))
-            maker.dispose()
-            url = database_url(host=server.host, port=server.port, user=SUPERUSER, dbname="biomatdb_benchmark")
+        with postgres_database("biomatdb_benchmark") as url:
             rows = _run(scale, out, seed, repetitions, materials, work, url)
-            # search_x -> search_postgresql_x, index_x -> index_postgresql_x, …
-            return [{**row, "name": "_postgresql_".join(row["name"].split("_", 1))} for row in rows]
-        finally:
-            cluster.stop()
+        return [{**row, "name": "_postgresql_".join(row["name"].split("_", 1))} for row in rows]
 
 
 def _run(scale: str, out: Path, seed: int, repetitions: int, materials: int, work: Path, url: str) -> list[dict]:

@@ -56,6 +56,8 @@ MAX_QUERY_WORDS = 32
 
 def query_words(text: str) -> list[str]:
     """The distinct words of a text, folded as names are, in the order given."""
+    if text.isascii():  # folding is lower case, which moves no word boundary of ASCII text
+        return list(dict.fromkeys(_WORD.findall(text.lower())))
     return list(dict.fromkeys(fold_word(word) for word in _WORD.findall(text)))
 
 
@@ -75,11 +77,35 @@ def name_variants(name: str) -> list[str]:
     return [fold_word(variant) for variant in variants]
 
 
-def words_of(names: Iterable[str]) -> str:
+class _Folded:
+    """``query_words`` and ``name_variants`` of one material's texts, each text folded once: its
+    name is read for all three search columns."""
+
+    __slots__ = ("_variants", "_words")
+
+    def __init__(self) -> None:
+        self._words: dict[str, list[str]] = {}
+        self._variants: dict[str, list[str]] = {}
+
+    def words(self, text: str) -> list[str]:
+        found = self._words.get(text)
+        if found is None:
+            found = self._words[text] = query_words(text)
+        return found
+
+    def variants(self, name: str) -> list[str]:
+        found = self._variants.get(name)
+        if found is None:
+            found = self._variants[name] = name_variants(name)
+        return found
+
+
+def words_of(names: Iterable[str], folded: _Folded | None = None) -> str:
     """The words of names and their folded forms, each once, as `` w1 w2 … `` (a space at each end)."""
+    folded = folded or _Folded()
     seen: dict[str, None] = {}
     for name in names:
-        for word in [*query_words(name), *name_variants(name)]:
+        for word in [*folded.words(name), *folded.variants(name)]:
             seen.setdefault(word, None)
     return " " + " ".join(seen) + " " if seen else " "
 
@@ -114,7 +140,9 @@ def compose(
     description: str | None,
     applications: Iterable[str],
     extra_names: Iterable[str] = (),
+    folded: _Folded | None = None,
 ) -> str:
+    folded = folded or _Folded()
     own = material_key(name)  # the name is one of the synonyms too (docs/identity.md): said once
     seen = {own}
     names = []
@@ -123,7 +151,7 @@ def compose(
         if key not in seen:
             seen.add(key)
             names.append(synonym)
-    variants = name_variants(name) + [v for n in names for v in name_variants(n)]
+    variants = folded.variants(name) + [v for n in names for v in folded.variants(n)]
     parts = [
         name,
         *names,
@@ -135,7 +163,7 @@ def compose(
     ]
     # stored as its folded words, each once: every full-text index then splits it alike (PostgreSQL
     # would keep "3.4" or "PEG_DA" whole, FTS5 would not) and finds what query_words makes of a query
-    return " ".join(dict.fromkeys(word for part in parts for word in query_words(part)))
+    return " ".join(dict.fromkeys(word for part in parts for word in folded.words(part)))
 
 
 def search_columns(
@@ -154,6 +182,7 @@ def search_columns(
     synonyms = list(synonyms)
     extra = vocabulary_names(name, canonical_smiles)
     own = [] if derived_name else [name]
+    folded = _Folded()
     return {
         "search_text": compose(
             name=name,
@@ -163,9 +192,10 @@ def search_columns(
             description=description,
             applications=applications,
             extra_names=extra,
+            folded=folded,
         ),
-        "search_name": words_of(own),
-        "search_names": words_of([*own, *synonyms, *extra]),
+        "search_name": words_of(own, folded),
+        "search_names": words_of([*own, *synonyms, *extra], folded),
     }
 
 

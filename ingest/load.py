@@ -7,13 +7,14 @@ go in as batches (``executemany`` on SQLite, ``COPY`` on PostgreSQL), never an O
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, and_, case, delete, func, insert, literal, select, update
+from sqlalchemy import Connection, and_, case, delete, func, insert, literal, select, text, update
 
 from biomatdb import PIPELINE_VERSION
 from biomatdb.chemistry import polymer_family
@@ -337,15 +338,13 @@ class Loader:
         for record in fresh:
             self._seen.setdefault(record.name_key, (record.row, record.name))
         existing = self._lookup_existing(fresh)
-        self._match_public_ids([r for r in fresh if r.name_key not in existing], existing)
+        looked_up = self._match_public_ids([r for r in fresh if r.name_key not in existing], existing)
         to_create = [r for r in fresh if r.name_key not in existing]
         if to_create:
-            public_ids = self._free_public_ids(to_create)
-            rows = self.connection.execute(
-                insert(Material).returning(Material.id, sort_by_parameter_order=True),
-                [self._material_row(r) | {"public_id": public_ids[r.name_key]} for r in to_create],
+            public_ids = self._free_public_ids(to_create, looked_up)
+            ids = self._insert_materials(
+                [self._material_row(r) | {"public_id": public_ids[r.name_key]} for r in to_create]
             )
-            ids = rows.scalars().all()
             for record, material_id in zip(to_create, ids, strict=True):
                 existing[record.name_key] = material_id
                 self._created.add(material_id)
@@ -358,6 +357,50 @@ class Loader:
         completing = [r for r in fresh if r.name_key in existing and existing[r.name_key] not in self._created]
         self._complete(completing, existing)
         return self._material_ids
+
+    def _insert_materials(self, rows: list[dict]) -> list[int]:
+        """Insert materials; their ids, in the order of ``rows``. The ids are known before the
+        insert, which then goes through the driver, without RETURNING and without SQLAlchemy
+        processing every row's parameters (each column's own bind processor formats its values,
+        as SQLAlchemy would)."""
+        table = Material.__table__
+        dialect = self.connection.dialect
+        columns = list(rows[0])
+        processors = [table.c[column].type.bind_processor(dialect) for column in columns]
+        values = [
+            [row[column] for row in rows] if process is None else [process(row[column]) for row in rows]
+            for column, process in zip(columns, processors, strict=True)
+        ]
+        names = ", ".join(f'"{column}"' for column in ["id", *columns])
+        driver = self.connection.connection.driver_connection
+        if dialect.name == "postgresql":
+            # ids from the table's own sequence, in ascending order as RETURNING gave them; COPY
+            # then writes the rows (the text-search index is updated as by INSERT)
+            ids = sorted(
+                self.connection.execute(
+                    text("SELECT nextval(pg_get_serial_sequence('materials', 'id')) FROM generate_series(1, :n)"),
+                    {"n": len(rows)},
+                ).scalars()
+            )
+            with driver.cursor() as cursor, cursor.copy(f"COPY materials ({names}) FROM STDIN") as copy:
+                for record in zip(ids, *values, strict=True):
+                    copy.write_row(record)
+            return ids
+        # SQLite gives a new row the largest id plus one, and the load holds the write lock. Many
+        # rows go in one statement: FTS5 writes out its pending terms at the end of every
+        # statement, so that the search-text trigger, row by row, cost three times the rest
+        first = (self.connection.execute(select(func.max(table.c.id))).scalar() or 0) + 1
+        ids = list(range(first, first + len(rows)))
+        per_statement = max(1, driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // (len(columns) + 1))
+        one_row = "(" + ", ".join("?" for _ in range(len(columns) + 1)) + ")"
+        records = list(zip(ids, *values, strict=True))
+        for start in range(0, len(records), per_statement):
+            batch = records[start : start + per_statement]
+            self.connection.exec_driver_sql(
+                f"INSERT INTO materials ({names}) VALUES {', '.join([one_row] * len(batch))}",
+                tuple(value for record in batch for value in record),
+            )
+        return ids
 
     def _stored_public_ids(self, public_ids: Iterable[str]) -> dict[str, int]:
         """Which of these public ids are taken, and the material each names: a stored material's
@@ -372,13 +415,19 @@ class Loader:
                 )
         return stored
 
-    def _free_public_ids(self, records: list[MaterialRecord]) -> dict[str, str]:
+    def _free_public_ids(
+        self, records: list[MaterialRecord], looked_up: tuple[set[str], dict[str, int]] = (set(), {})
+    ) -> dict[str, str]:
         """Public ids for new materials. A row named only by its structure folds to the id of a
         structure written in other letter case ("*c1ccccc1…", "*C1CCCCC1…": two structures), so
         when that id is taken it takes one from the structure as written."""
         chosen: dict[str, str] = {}
         wanted = {record.name_key: _public_id(record) for record in records}
-        taken = set(self._stored_public_ids(wanted.values()))
+        # ``looked_up``: the ids ``_match_public_ids`` asked for just before (nothing was written
+        # since) and those of them it found taken; only the others are asked for again
+        asked, stored = looked_up
+        taken = {public_id for public_id in wanted.values() if public_id in stored}
+        taken |= set(self._stored_public_ids(set(wanted.values()) - asked))
         for record in records:
             public_id = wanted[record.name_key]
             if is_structure_string(record.name) and not record.public_id:
@@ -390,16 +439,20 @@ class Loader:
             chosen[record.name_key] = public_id
         return chosen
 
-    def _match_public_ids(self, records: list[MaterialRecord], found: dict[str, int]) -> None:
+    def _match_public_ids(
+        self, records: list[MaterialRecord], found: dict[str, int]
+    ) -> tuple[set[str], dict[str, int]]:
         """A record whose public id is taken already names that material: one stored under it, or
         one a merge kept for it (``material_redirects``), e.g. a re-upload of a merged row. Rows
         named only by a structure are matched by that structure, never by an id folded from it."""
         wanted = {_public_id(record): record.name_key for record in records if not is_structure_string(record.name)}
-        for public_id, material_id in self._stored_public_ids(wanted).items():
+        stored = self._stored_public_ids(wanted)
+        for public_id, material_id in stored.items():
             key = wanted[public_id]
             if key not in found:
                 found[key] = material_id
                 self._matched_by[key] = "id"
+        return set(wanted), stored
 
     def _material_row(self, record: MaterialRecord) -> dict:
         now = _now()
@@ -599,16 +652,18 @@ class Loader:
         frame["source_row"] = frame["row"].astype("int64")
         frame["pipeline_version"] = PIPELINE_VERSION
         frame["identity_hash"], frame["content_hash"] = measurement_hashes(frame)
-        stored = frame[STORED_COLUMNS]
-        rows = list(zip(*(_python_values(stored[column]) for column in STORED_COLUMNS), strict=True))
-        columns = ", ".join(f'"{column}"' for column in STORED_COLUMNS)
+        # a column no row of the chunk fills is left out of the statement (no column here has a
+        # default: it is NULL all the same), which saves the driver binding it on every row
+        present = [column for column in STORED_COLUMNS if frame[column].notna().any()]
+        rows = list(zip(*(_python_values(frame[column]) for column in present), strict=True))
+        columns = ", ".join(f'"{column}"' for column in present)
         if self.connection.dialect.name == "postgresql":
             cursor = self.connection.connection.driver_connection.cursor()
             with cursor.copy(f"COPY measurements ({columns}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
         else:
-            placeholders = ", ".join("?" for _ in STORED_COLUMNS)
+            placeholders = ", ".join("?" for _ in present)
             self.connection.exec_driver_sql(f"INSERT INTO measurements ({columns}) VALUES ({placeholders})", rows)
         self.counts.measurements_added += len(rows)
         return len(rows)

@@ -626,7 +626,7 @@ def _structure(text: str, ctx: Context) -> Structure | str:
 def _materials(chunk: pd.DataFrame, names: pd.Series, ctx: Context, out: NormalisedChunk) -> list[MaterialRecord]:
     """One record per distinct material name in the chunk, from the first row that names it."""
     cmap = ctx.column_map
-    firsts = names[names != ""]
+    firsts = names[names != ""].drop_duplicates()  # a name written again has the same key: folded once
     firsts = firsts[~firsts.map(record_key).duplicated()]  # one record per material the rows name
     texts = {
         role: _text(chunk, cmap.role(role))

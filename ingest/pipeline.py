@@ -18,6 +18,7 @@ from sqlalchemy import Engine, false, func, select, text as sql_text, update
 
 from biomatdb import PIPELINE_VERSION
 from biomatdb.chemistry import StructureLimits
+from biomatdb.db import bulk_write
 from biomatdb.errors import UnitError
 from biomatdb.evaluations import derive_from_measurements, remove_dataset_records
 from biomatdb.identity import record_key
@@ -369,7 +370,7 @@ def _apply(
     context: Context,
 ) -> Report:
     """Phase 2: the staged chunks into the core, in one write transaction."""
-    with engine.connect() as connection:
+    with engine.connect() as connection, bulk_write(connection):
         transaction = connection.begin()
         try:
             _take_write_lock(connection)

@@ -39,6 +39,18 @@ def test_the_ingest_benchmark_writes_its_results(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.postgres
+def test_the_postgresql_ingest_benchmark_compares_with_a_copy_of_the_same_rows(tmp_path):
+    results = run(2_000, tmp_path, seed=3, backend="postgresql")
+    by_name = {row["name"]: row for row in results}
+    assert set(by_name) == {"ingest_postgresql", "ingest_postgresql_seconds", "ingest_postgresql_peak_rss"}
+    ours = by_name["ingest_postgresql"]
+    assert ours["unit"] == "measurements/s" and ours["value"] > 0 and ours["baseline"] > 0
+    assert ours["met"] is (ours["ratio"] <= 3)
+    assert by_name["ingest_postgresql_seconds"]["baseline"] > 0
+
+
+@pytest.mark.slow
 def test_the_load_benchmark_reports_both_phases_and_both_uploads(tmp_path):
     from benchmarks.load import run as run_load
 

@@ -267,6 +267,50 @@ def test_search_text_written_at_creation_is_what_a_refresh_computes(engine, tmp_
     assert refreshed == written
 
 
+def test_new_materials_take_the_next_ids_and_are_found_by_full_text_search(engine, tmp_path):
+    """Materials are written with ids chosen before the insert (SQLite: the largest plus one, as
+    SQLite itself gives them; PostgreSQL: the table's sequence), many rows a statement: each is
+    still in the full-text index, and the ids follow on from those already stored."""
+    from sqlalchemy import text
+
+    assert ingest_file(engine, write(tmp_path, "wide.csv", WIDE_CSV)).loaded
+    with engine.connect() as connection:
+        first_ids = sorted(connection.execute(select(Material.id)).scalars())
+    rows = "".join(
+        f"Bulk material {number},density,{1 + number / 1000},g/cm3,Test bulk 2020\n" for number in range(1200)
+    )
+    assert ingest_file(engine, write(tmp_path, "bulk.csv", "Material,Property,Value,Unit,Source\n" + rows)).loaded
+    with engine.connect() as connection:
+        new_ids = sorted(set(connection.execute(select(Material.id)).scalars()) - set(first_ids))
+        if engine.dialect.name == "sqlite":
+            connection.execute(text("INSERT INTO materials_fts(materials_fts) VALUES ('integrity-check')"))
+            found = connection.execute(
+                text("SELECT count(*) FROM materials_fts WHERE materials_fts MATCH 'bulk AND material'")
+            ).scalar()
+        else:
+            found = connection.execute(
+                text(
+                    "SELECT count(*) FROM materials WHERE to_tsvector('simple', coalesce(search_text, ''))"
+                    " @@ to_tsquery('simple', 'bulk & material')"
+                )
+            ).scalar()
+    assert new_ids == list(range(max(first_ids) + 1, max(first_ids) + 1 + 1200))
+    assert found == 1200
+
+
+def test_the_load_page_cache_is_given_back_after_the_load(sqlite_engine, tmp_path):
+    from biomatdb.db import LOAD_CACHE_KIB
+
+    with sqlite_engine.connect() as connection:
+        before = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+    assert before != -LOAD_CACHE_KIB
+    assert ingest_file(sqlite_engine, write(tmp_path, "wide.csv", WIDE_CSV)).loaded
+    pooled = [sqlite_engine.connect() for _ in range(sqlite_engine.pool.checkedin())]  # the load's among them
+    assert pooled and all(c.exec_driver_sql("PRAGMA cache_size").scalar() == before for c in pooled)
+    for connection in pooled:
+        connection.close()
+
+
 def test_retracting_a_dataset_removes_the_synonyms_and_applications_it_gave_other_materials(engine, tmp_path):
     from biomatdb.models import Material, MaterialApplication, MaterialSynonym
     from ingest.retract import retract_dataset

@@ -517,7 +517,9 @@ def test_every_evidence_row_is_a_record_or_a_located_error(rows):
     for issue in out.errors:
         assert issue.type and issue.message
         assert issue.column is None or issue.column in _EVIDENCE_HEADER
+    assert out.measurements is not None
+    measured = set(out.measurements.index)
     for record in out.records:
         assert record.endpoint in get_evidence_vocabulary().endpoints
         assert record.outcome is None or get_evidence_vocabulary().outcomes[record.outcome].states(record.endpoint)
-        assert (record.property is None) == (record.row not in set(out.measurements.index))
+        assert (record.property is None) == (record.row not in measured)

@@ -1,7 +1,9 @@
 """Loading ``fixtures/``: every data file through the real pipeline, strictly, idempotently.
 
 A data file is a CSV, TSV, XLSX or JSON file; its dataset name, license and source come
-from the manifest beside it (``FILE.manifest.toml``), the same mechanism curators use.
+from the manifest beside it (``FILE.manifest.toml``), the same mechanism curators use. Material
+files and evidence files (``fixtures/evidence``, docs/evidence.md) load alike; files load in path
+order, so ``curated/`` creates the materials before ``evidence/`` cites them.
 """
 
 from __future__ import annotations
@@ -14,9 +16,6 @@ from ingest.pipeline import IngestOptions, ingest_file
 from ingest.report import Report
 
 DATA_SUFFIXES = (".csv", ".tsv", ".xlsx", ".json")
-# Top-level fixture folders whose files are not material-property tables (fixtures/evidence holds
-# biological-evaluation records, see its SOURCE.txt); they are not fed to the property pipeline.
-NOT_PROPERTY_TABLES = frozenset({"evidence"})
 
 
 def default_fixtures_dir() -> Path:
@@ -25,15 +24,9 @@ def default_fixtures_dir() -> Path:
 
 
 def fixture_files(root: Path) -> list[Path]:
-    """The property-table data files under ``root``, in a stable order (manifests and notes are not
-    data, nor are the folders named in ``NOT_PROPERTY_TABLES``)."""
+    """The data files under ``root``, in a stable order (by path; manifests and notes are not data)."""
     return sorted(
-        p
-        for p in root.rglob("*")
-        if p.is_file()
-        and p.suffix.lower() in DATA_SUFFIXES
-        and not p.name.startswith(".")
-        and p.relative_to(root).parts[0] not in NOT_PROPERTY_TABLES
+        p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in DATA_SUFFIXES and not p.name.startswith(".")
     )
 
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from biomatdb.db import make_engine
-from biomatdb.models import Dataset, Material, MaterialApplication, Measurement, Source
+from biomatdb.models import BiologicalEvaluation, Dataset, Material, MaterialApplication, Measurement, Source
 from ingest.fixtures import default_fixtures_dir, fixture_files, load_fixtures
 from tests.conftest import snapshot
 
@@ -20,8 +20,11 @@ EXPECTED = {
     "curated/metals-ceramics.csv": (131, 54, 517),
     "curated/polymers.csv": (314, 24, 312),
     "curated/reference-tissues.tsv": (74, 13, 74),
+    "evidence/biological-evaluation.csv": (246, 0, 2),
     "polymetrix-tg/Polymer_Tg.csv": (7252, 6675, 7252),
 }
+# the evidence file creates no material (it cites curated ones, loaded before it) and has two values
+# that are measurements of an endpoint's property (a haemolysis ratio, a cell viability).
 # materials that a dataset loaded earlier already holds (the same repeat unit, or another cut of
 # it, under the identity rules of docs/identity.md) are matched, not created: polymers.csv
 # creates 24 here and 37 alone; PolyMetriX's rows named only by a structure join the named row
@@ -63,6 +66,11 @@ def test_every_fixture_loads_strictly_with_exact_counts(loaded):
         assert (
             connection.scalar(select(func.count()).select_from(Material).where(Material.material_class.is_(None))) == 0
         )
+        evidence = select(Dataset.id).where(Dataset.name == "biomatdb-curated-biological-evaluation")
+        from_file = select(func.count()).where(
+            BiologicalEvaluation.dataset_id.in_(evidence), BiologicalEvaluation.source_row.is_not(None)
+        )
+        assert connection.scalar(from_file) == EXPECTED["evidence/biological-evaluation.csv"][0]
         dois = connection.scalars(select(Source.doi).where(Source.doi.is_not(None))).all()
         assert dois and all(DOI.match(doi) for doi in dois), [d for d in dois if not DOI.match(d)]
         curated = select(Dataset.id).where(Dataset.filename.like("%curated%"))

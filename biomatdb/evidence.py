@@ -20,7 +20,7 @@ from typing import Literal
 
 from biomatdb.errors import VocabularyError
 from biomatdb.suggest import closest
-from biomatdb.vocabulary import get_vocabulary, normalise_label
+from biomatdb.vocabulary import get_vocabulary, label_index, normalise_label
 
 Family = Literal["iso-10993-1", "response"]
 Reading = Literal["favourable", "adverse", "neutral"]
@@ -154,19 +154,6 @@ def _without_year(folded: str) -> str:
     return _YEAR.sub(r"\1", folded)
 
 
-def _index(entries: dict, what: str) -> dict[str, str]:
-    index: dict[str, str] = {}
-    for key, entry in entries.items():
-        for label in (key, entry.name, *entry.aliases):
-            folded = normalise_label(label)
-            owner = index.setdefault(folded, key)
-            if owner != key:
-                raise VocabularyError(
-                    f"{what} alias {label!r} names both {owner!r} and {key!r}", type="vocabulary-conflict"
-                )
-    return index
-
-
 def _term(text: str, terms: dict[str, tuple[str, ...]]) -> str | None:
     folded = normalise_label(text)
     for key, aliases in terms.items():
@@ -236,7 +223,7 @@ def get_evidence_vocabulary() -> EvidenceVocabulary:
     return EvidenceVocabulary(
         endpoints=endpoints,
         outcomes=outcomes,
-        _endpoint_index=_index(endpoints, "endpoint"),
-        _outcome_index=_index(outcomes, "outcome"),
+        _endpoint_index=label_index(endpoints, "endpoint"),
+        _outcome_index=label_index(outcomes, "outcome"),
         _property_endpoint=by_property,
     )

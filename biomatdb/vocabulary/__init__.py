@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from types import MappingProxyType
-from typing import Literal
+from typing import Literal, Protocol
 
 from biomatdb.errors import VocabularyError
 
@@ -146,7 +147,17 @@ class Vocabulary:
         return None if key is None else self.qualitative[key]
 
 
-def _index(entries: dict[str, Property] | dict[str, Term] | dict[str, QualitativeTerm], what: str) -> dict[str, str]:
+class _Labelled(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def aliases(self) -> tuple[str, ...]: ...
+
+
+def label_index(entries: Mapping[str, _Labelled], what: str) -> dict[str, str]:
+    """Every folded label (key, name, alias) of ``entries`` to its key; an alias that two entries
+    claim is refused (VocabularyError ``vocabulary-conflict``)."""
     index: dict[str, str] = {}
     for key, entry in entries.items():
         for label in (key, entry.name, *entry.aliases):
@@ -229,8 +240,8 @@ def get_vocabulary() -> Vocabulary:
         classes=classes,
         applications=applications,
         qualitative=qualitative,
-        _property_index=_index(properties, "property"),
-        _class_index=_index(classes, "class"),
-        _application_index=_index(applications, "application"),
-        _qualitative_index=_index(qualitative, "qualitative term"),
+        _property_index=label_index(properties, "property"),
+        _class_index=label_index(classes, "class"),
+        _application_index=label_index(applications, "application"),
+        _qualitative_index=label_index(qualitative, "qualitative term"),
     )

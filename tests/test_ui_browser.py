@@ -91,6 +91,26 @@ def test_material_page_shows_its_structure(page):
     page.shot("material-structure")
 
 
+def test_material_page_shows_its_biological_evaluation(page):
+    page.open("/materials/Ti-6Al-4V")
+    section = page.page.locator("section.evidence")
+    section.wait_for()
+    assert section.locator("h2").inner_text() == "Biological evaluation"
+    header = section.locator(".evidence-matrix thead th").all_inner_texts()
+    assert [text.lower() for text in header] == ["endpoint", "in vitro", "in vivo", "clinical"]
+    cytotoxicity = section.locator("#endpoint-cytotoxicity")
+    assert "non-cytotoxic" in cytotoxicity.locator("td").nth(0).inner_text()  # in vitro
+    assert section.locator("#endpoint-osseointegration td").nth(2).inner_text().strip() == "osseointegrated"
+    # each endpoint opens to its records and their sources
+    details = section.locator("details.evidence-records").first
+    details.locator("summary").click()
+    first = details.locator("tbody tr").first
+    first.wait_for()
+    assert first.locator(".source").inner_text().strip()
+    assert "dataset biomatdb-curated-biological-evaluation" in first.locator(".source").inner_text()
+    page.shot("material-evidence")
+
+
 def test_ashby_chart_hover_and_click(page, demo_server):
     data = httpx.get(demo_server.base_url + "/ui/ashby.json").json()
     tissues = {p["name"] for c in data["classes"] if c["tissue"] for p in c["points"]}

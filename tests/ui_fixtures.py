@@ -67,11 +67,13 @@ def chromium_path() -> Path:
 @pytest.fixture(scope="session")
 def curated_core(tmp_path_factory) -> Engine:
     """A SQLite core with ``fixtures/curated`` loaded: polymers, natural materials, hydrogels,
-    composites, metals, ceramics and reference tissues, every value cited."""
+    composites, metals, ceramics and reference tissues, every value cited; and the curated
+    biological-evaluation records of ``fixtures/evidence``."""
     folder = tmp_path_factory.mktemp("ui-core")
     engine = make_engine(f"sqlite:///{folder / 'core.sqlite'}")
     migrate(engine)
     reports = load_fixtures(engine, default_fixtures_dir() / "curated")
+    reports += load_fixtures(engine, default_fixtures_dir() / "evidence")
     assert reports and all(report.ok for _, report in reports), [r.as_dict()["errors"][:3] for _, r in reports]
     yield engine
     engine.dispose()

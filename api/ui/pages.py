@@ -464,6 +464,7 @@ def evidence_matrix(document: dict[str, Any]) -> list[dict[str, Any]]:
                         "outcome_name": vocabulary.outcomes[record["outcome"]].name
                         if record["outcome"] in vocabulary.outcomes
                         else None,
+                        "result": _evidence_result(record),
                     }
                     for record in records
                 ],
@@ -487,3 +488,17 @@ def _evidence_clause(facet: str, value: str) -> tuple[str, str]:
     endpoints = outcome.endpoints or tuple(vocabulary.endpoints)
     clauses = [f"evidence({endpoint}) = {value}" for endpoint in endpoints]
     return (clauses[0] if len(clauses) == 1 else "(" + " OR ".join(clauses) + ")"), outcome.name
+
+
+def _evidence_result(record: dict[str, Any]) -> str | None:
+    """A record's quantitative result as shown: ``92 %``, ``2–5 %``, ``> 5 %``; None without one."""
+    from biomatdb.catalog import format_number
+
+    low, high, unit = record["value_min"], record["value_max"], record["unit"] or ""
+    if low is None and high is None:
+        return None
+    if low is not None and high is not None:
+        text = format_number(low) if low == high else f"{format_number(low)}–{format_number(high)}"
+    else:
+        text = f"{record['qualifier'] or ''} {format_number(low if low is not None else high)}".strip()
+    return f"{text} {unit}".strip()

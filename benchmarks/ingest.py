@@ -18,6 +18,7 @@ import sqlite3
 import time
 from contextlib import closing
 from pathlib import Path
+from queue import Empty
 
 import numpy as np
 import pandas as pd
@@ -156,7 +157,8 @@ def _run_copy(url: str, queue) -> None:
     names = ", ".join(f'"{column}"' for column in STORED_COLUMNS)
     with psycopg.connect(dsn) as connection:
         rows = connection.execute(f"SELECT {names} FROM measurements ORDER BY id").fetchall()
-        connection.execute("TRUNCATE measurements")
+        # the records that name measurements go too (rolled back with the rest)
+        connection.execute("TRUNCATE measurements, biological_evaluations")
         started = time.perf_counter()
         with connection.cursor() as cursor, cursor.copy(f"COPY measurements ({names}) FROM STDIN") as copy:
             for row in rows:
@@ -187,11 +189,21 @@ def _normalised_copy(measurements: int, path: Path, seed: int) -> None:
 
 
 def _in_process(target, *args) -> dict:
+    """``target(*args, queue)`` in a fresh process, and what it put on the queue; a process that
+    ends without putting anything (an exception, a signal) is an error, not a wait for ever."""
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     process = context.Process(target=target, args=(*args, queue))
     process.start()
-    result = queue.get()
+    while True:
+        try:
+            result = queue.get(timeout=1.0)
+            break
+        except Empty:
+            if not process.is_alive():
+                raise RuntimeError(
+                    f"the benchmark process {target.__name__} ended with exit code {process.exitcode} and no result"
+                ) from None
     process.join()
     return result
 

@@ -197,15 +197,15 @@ def _in_process(target, *args) -> dict:
     process.start()
     while True:
         try:
-            result = queue.get(timeout=1.0)
-            break
+            result: dict = queue.get(timeout=1.0)
         except Empty:
             if not process.is_alive():
                 raise RuntimeError(
                     f"the benchmark process {target.__name__} ended with exit code {process.exitcode} and no result"
                 ) from None
-    process.join()
-    return result
+            continue
+        process.join()
+        return result
 
 
 def run(rows: int, out: Path, seed: int = 42, backend: str = "sqlite") -> list[dict]:

@@ -31,7 +31,7 @@ sent as ``terms`` on ``material_id``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, get_args
 
 from biomatdb.chemistry import fingerprint_on_bits
 from biomatdb.elements import zero_within
@@ -77,17 +77,13 @@ INNER_HITS_SIZE = 100
 
 _CONDITION_TEXT_FIELDS = ("medium", "method", "standard", "specimen_state")
 
-#: A biological-evaluation record's text fields, compared ignoring case (search.model.EvidenceCondition).
-_EVIDENCE_TEXT_FIELDS = (
-    "kind",
-    "cell_line",
-    "species",
-    "site",
-    "method",
-    "standard",
-    "exposure",
-    "contact",
-    "contact_duration",
+#: A biological-evaluation record's text fields, compared ignoring case: every field a condition on
+#: ``evidence(…)`` may name (search.model.EvidenceCondition) but the duration (a range) and the
+#: dataset and source (mapped with measurements' own).
+_EVIDENCE_TEXT_FIELDS = tuple(
+    name
+    for name in get_args(EvidenceCondition.model_fields["field"].annotation)
+    if name not in ("duration", "dataset", "source")
 )
 
 _KEYWORD = {"type": "keyword"}

@@ -20,7 +20,7 @@ from api.deps import rate_limited
 from api.jobs import JobWorker
 from api.limits import BodyLimit, QueryStringLimit, RateLimiter
 from api.responses import OrjsonResponse
-from api.routes import compare, datasets, export, health, jobs, materials, search, vocabulary
+from api.routes import compare, datasets, export, health, jobs, materials, search, select, vocabulary
 from biomatdb import __version__
 from biomatdb.settings import Settings
 
@@ -102,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "description": "Find materials by text, properties in any unit, class, application and chemistry.",
             },
             {"name": "materials", "description": "One material, similar materials, materials side by side."},
+            {"name": "select", "description": "Rank candidates against a requirement, with the reasons shown."},
             {"name": "vocabulary", "description": "Properties with canonical units, classes, applications."},
             {"name": "export", "description": "Searches and datasets as CSV, JSON and Frictionless Data Packages."},
             {"name": "datasets", "description": "Provenance; uploads as jobs (curators); retraction (admins)."},
@@ -112,7 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
 
     public = APIRouter(prefix=API_PREFIX, dependencies=[Depends(rate_limited)])
-    for module in (search, materials, compare, vocabulary, export, datasets):
+    for module in (search, materials, compare, select, vocabulary, export, datasets):
         public.include_router(module.router)
     app.include_router(public)
     app.include_router(datasets.curator_router, prefix=API_PREFIX)

@@ -537,6 +537,109 @@ def search(
 
 
 @app.command()
+def select(
+    preset: Annotated[
+        str | None, typer.Option(help="Start from a preset requirement (biomatdb select --list-presets)")
+    ] = None,
+    constraint: Annotated[
+        str | None, typer.Option("--constraint", "-c", help="What a candidate must meet, in the filter language")
+    ] = None,
+    objective: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--objective",
+            "-o",
+            help="max:PROPERTY, min:PROPERTY, match:PROPERTY=TISSUE, match:PROPERTY=LOW..HIGH UNIT, "
+            "each optionally @WEIGHT (repeatable; replaces a preset's objectives)",
+        ),
+    ] = None,
+    policy: Annotated[str, typer.Option(help="How an interval is scored: worst, best or midpoint")] = "worst",
+    missing: Annotated[
+        str, typer.Option(help="A candidate without a value: penalise (scores 0 there) or exclude")
+    ] = "penalise",
+    limit: Annotated[int, typer.Option(min=1, max=500, help="Ranked candidates to show")] = 20,
+    list_presets: Annotated[bool, typer.Option("--list-presets", help="List the presets and stop")] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+    units: UnitsOption = None,
+    unit_system: UnitSystemOption = None,
+) -> None:
+    """Rank the materials that meet a requirement, with each criterion's score, the measurement
+    behind it and its source; Pareto-optimal candidates marked (docs/selection.md)."""
+    from pydantic import ValidationError
+
+    from biomatdb.errors import BiomatError
+    from search.select.objectives import parse_objective
+    from search.select.presets import presets
+    from search.service import make_backend
+
+    if list_presets:
+        if json_output:
+            _print_json(
+                [
+                    {
+                        "key": p.key,
+                        "name": p.name,
+                        "description": p.description,
+                        "constraint": p.constraint,
+                        "objectives": list(p.objectives),
+                    }
+                    for p in presets().values()
+                ]
+            )
+            return
+        for p in presets().values():
+            _echo(f"{p.key}: {p.name}\n  constraint: {p.constraint or '-'}\n  objectives: {' '.join(p.objectives)}")
+        return
+    choice = _unit_choice(units, unit_system)
+    settings = Settings()
+    try:
+        from search.select.model import Requirement
+        from search.select.service import select as run_selection
+
+        requirement = Requirement.model_validate(
+            {
+                "preset": preset,
+                "constraint": constraint,
+                "objectives": [parse_objective(spec) for spec in objective or []],
+                "policy": policy,
+                "missing": missing,
+                "limit": limit,
+            }
+        )
+        engine = _engine(settings)
+        answer = run_selection(make_backend(settings, engine), engine, requirement, choice)
+    except (BiomatError, ValidationError) as exc:
+        _echo(f"error: {getattr(exc, 'message', exc)}", err=True)
+        raise typer.Exit(2) from exc
+    if json_output:
+        _print_json(answer.model_dump(mode="json", by_alias=True))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    for target in answer.targets:
+        console.print(_as_written(f"target of {target.objective}: {target.display}"))
+    table = Table(
+        title=f"{answer.ranked:,} of {answer.candidates:,} candidates ranked ({answer.policy} case, missing: "
+        f"{answer.missing})"
+    )
+    for column in ("rank", "name", "score", "pareto", *answer.objectives):
+        table.add_column(column, overflow="fold")
+    for c in answer.results:
+        cells = [
+            f"{k.score:.2f} {k.measurement.display}"
+            if k.measurement
+            else f"0 (missing: {k.missing.reason})"
+            if k.missing
+            else ""
+            for k in c.criteria
+        ]
+        table.add_row(*_cells(str(c.rank), c.name, f"{c.score:.3f}", "yes" if c.pareto else "", *cells))
+    console.print(table)
+
+
+@app.command()
 def datasets(json_output: Annotated[bool, typer.Option("--json", help="Print JSON")] = False) -> None:
     """The datasets with their counts, license and history of uploads."""
     from biomatdb.catalog import datasets_json

@@ -1,0 +1,325 @@
+"""A requirement run through a search backend: the candidates that meet its constraint and
+their measurements come from ``backend.search``, never from the database directly, so every
+backend (SQLite, PostgreSQL, Elasticsearch) ranks alike; ``method`` scores them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from biomatdb.display import UnitChoice, from_canonical, shown_measurement, to_canonical, unit_label
+from biomatdb.errors import BiomatError, NotFoundError, QueryError
+from biomatdb.identity import material_key
+from biomatdb.units import parse_unit
+from biomatdb.vocabulary import Property, get_vocabulary
+from search.model import MAX_LIMIT, And, FieldFilter, Filter, HasProperty, Hit, MatchedMeasurement, Or, Query
+from search.select.method import METHOD, Span, choose, rank, scores_of, utility
+from search.select.model import (
+    Candidate,
+    Criterion,
+    Excluded,
+    Missing,
+    Objective,
+    Requirement,
+    Selection,
+    Target,
+    UsedMeasurement,
+)
+from search.select.objectives import spec_of
+from search.select.presets import preset as find_preset
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """An objective with its property and its target (canonical unit) found."""
+
+    objective: Objective
+    prop: Property
+    spec: str
+    target: Span | None = None
+    shown_target: Target | None = None
+
+
+def select(backend, engine: Engine, requirement: Requirement, choice: UnitChoice | None = None) -> Selection:
+    """Rank the materials that meet ``requirement`` (docs/selection.md)."""
+    choice = choice or UnitChoice()
+    constraint_text, objectives = _stated(requirement)
+    constraint = _parse(constraint_text)
+    resolved = [_resolve(backend, engine, objective, choice) for objective in objectives]
+    keys = list(dict.fromkeys(r.prop.key for r in resolved))
+    wanted: Filter = (
+        Or(items=tuple(HasProperty(property=k) for k in keys)) if len(keys) > 1 else HasProperty(property=keys[0])
+    )
+    candidates = backend.search(Query(filter=constraint, limit=1)).total
+    hits = list(_every_hit(backend, wanted if constraint is None else And(items=(constraint, wanted))))
+
+    rows: list[list[tuple[float, MatchedMeasurement] | None]] = []
+    notes: list[list[str | None]] = []
+    for hit in hits:
+        by_property: dict[str, list[MatchedMeasurement]] = {}
+        for m in hit.measurements:
+            by_property.setdefault(m.property, []).append(m)
+        row, row_notes = [], []
+        for r in resolved:
+            chosen, note = _criterion_value(r, by_property.get(r.prop.key, []), requirement.policy)
+            row.append(chosen)
+            row_notes.append(note)
+        rows.append(row)
+        notes.append(row_notes)
+
+    keep = list(range(len(hits)))
+    excluded: list[Excluded] = []
+    if requirement.missing == "exclude":
+        keep = [i for i in keep if all(v is not None for v in rows[i])]
+        excluded = [
+            Excluded(id=hits[i].id, name=hits[i].name, reason=_missing_reason(resolved, rows[i], notes[i]))
+            for i in range(len(hits))
+            if i not in set(keep)
+        ][: requirement.limit]
+    utilities = np.array([[np.nan if v is None else v[0] for v in rows[i]] for i in keep], dtype=float).reshape(
+        len(keep), len(resolved)
+    )
+    scores = np.column_stack(
+        [scores_of(r.objective.kind, utilities[:, j], r.target) for j, r in enumerate(resolved)]
+    ).reshape(utilities.shape)
+    ranking = rank(
+        scores,
+        utilities,
+        [r.objective.weight for r in resolved],
+        [(material_key(hits[i].name), hits[i].id) for i in keep],
+    )
+    total_weight = sum(r.objective.weight for r in resolved)
+    results = []
+    for place, position in enumerate(ranking.order[: requirement.limit], start=1):
+        i = keep[position]
+        criteria = []
+        for j, r in enumerate(resolved):
+            value = rows[i][j]
+            score = 0.0 if np.isnan(ranking.scores[position, j]) else float(ranking.scores[position, j])
+            criteria.append(
+                Criterion(
+                    objective=r.spec,
+                    weight=r.objective.weight,
+                    score=round(score, 6),
+                    contribution=round(r.objective.weight * score / total_weight, 6),
+                    value=None if value is None else _shown_value(r, value[0]),
+                    measurement=None if value is None else _used(value[1], choice),
+                    missing=None
+                    if value is not None
+                    else Missing(reason=_reason(r, notes[i][j]), treatment="penalised"),
+                )
+            )
+        hit = hits[i]
+        results.append(
+            Candidate(
+                id=hit.id,
+                name=hit.name,
+                material_class=hit.material_class,
+                rank=place,
+                score=round(float(ranking.totals[position]), 6),
+                pareto=bool(ranking.pareto[position]),
+                criteria=criteria,
+            )
+        )
+    return Selection(
+        results=results,
+        method=METHOD,
+        policy=requirement.policy,
+        missing=requirement.missing,
+        constraint=constraint_text,
+        objectives=[r.spec for r in resolved],
+        targets=[r.shown_target for r in resolved if r.shown_target is not None],
+        candidates=candidates,
+        ranked=len(keep),
+        excluded=excluded,
+    )
+
+
+def _stated(requirement: Requirement) -> tuple[str | None, list[Objective]]:
+    """The constraint (a preset's ANDed with the request's) and the objectives to rank by."""
+    constraint = requirement.constraint.strip() if requirement.constraint and requirement.constraint.strip() else None
+    objectives = list(requirement.objectives)
+    if requirement.preset:
+        chosen = find_preset(requirement.preset)
+        if chosen.constraint and constraint:
+            constraint = f"({chosen.constraint}) AND ({constraint})"
+        elif chosen.constraint:
+            constraint = chosen.constraint
+        objectives = objectives or chosen.parsed()
+    if not objectives:
+        raise QueryError("a requirement needs at least one objective (or a preset)", type="no-objective")
+    return constraint, objectives
+
+
+def _parse(text: str | None) -> Filter | None:
+    if text is None:
+        return None
+    from search.parser import parse_filter
+
+    return parse_filter(text)
+
+
+def _every_hit(backend, node: Filter) -> Iterator[Hit]:
+    """Every material ``node`` matches, page by page, with the measurements it shows."""
+    cursor = None
+    while True:
+        page = backend.search(Query(filter=node, limit=MAX_LIMIT, cursor=cursor))
+        yield from page.results
+        cursor = page.next_cursor
+        if cursor is None:
+            return
+
+
+def _resolve(backend, engine: Engine, objective: Objective, choice: UnitChoice) -> Resolved:
+    vocabulary = get_vocabulary()
+    prop = vocabulary.find_property(objective.property)
+    if prop is None:
+        from biomatdb.suggest import closest, did_you_mean
+
+        suggestions = closest(objective.property, vocabulary.property_labels)
+        raise QueryError(
+            f"objective {objective.kind}:{objective.property}: unknown property {objective.property!r}"
+            f"{did_you_mean(suggestions)}",
+            type="unknown-property",
+            expected=suggestions,
+        )
+    if prop.kind != "quantity":
+        raise QueryError(f"objective {objective.kind}:{prop.key}: {prop.name} is not a quantity to rank by")
+    if objective.kind != "match":
+        return Resolved(objective, prop, spec_of(objective.model_copy(update={"property": prop.key})))
+    objective = objective.model_copy(update={"property": prop.key})
+    if objective.tissue is not None:
+        return _tissue_target(backend, engine, objective, prop, choice)
+    unit = objective.unit
+    if unit is None:
+        if not parse_unit(prop.unit).dimensionless:
+            raise QueryError(
+                f"objective {spec_of(objective)}: give the target's unit ({prop.name} is in {unit_label(prop.unit)})"
+            )
+        unit = prop.unit
+    try:
+        low = None if objective.low is None else to_canonical(objective.low, unit, prop)
+        high = None if objective.high is None else to_canonical(objective.high, unit, prop)
+    except BiomatError as exc:
+        raise QueryError(f"objective {spec_of(objective)}: {exc.message}", type=exc.type) from exc
+    target = Span(low, high)
+    spec = spec_of(objective)
+    return Resolved(objective, prop, spec, target, _shown_target(spec, prop, target, choice))
+
+
+def _tissue_target(backend, engine: Engine, objective: Objective, prop: Property, choice: UnitChoice) -> Resolved:
+    """A reference tissue's measurements of the property, through the search backend, as one
+    range: from the lowest of their low ends to the highest of their high ends."""
+    assert objective.tissue is not None
+    from biomatdb.catalog import find_material
+
+    try:
+        with Session(engine) as session:
+            tissue = find_material(session, objective.tissue)
+            public_id, name, material_class = tissue.public_id, tissue.name, tissue.material_class
+    except NotFoundError:
+        raise QueryError(
+            f"objective {spec_of(objective)}: no material named {objective.tissue!r}; "
+            "a match target is a reference tissue (class = tissue) of the fixtures",
+            type="unknown-tissue",
+        ) from None
+    if material_class != "tissue":
+        raise QueryError(
+            f"objective {spec_of(objective)}: {name} is not a reference tissue (its class is {material_class})",
+            type="unknown-tissue",
+        )
+    spec = spec_of(objective, tissue=name)
+    page = backend.search(
+        Query(filter=And(items=(FieldFilter(field="id", value=public_id), HasProperty(property=prop.key))), limit=1)
+    )
+    spans = [
+        span
+        for hit in page.results
+        for m in hit.measurements
+        if m.property == prop.key and (span := _span(m)) is not None
+    ]
+    if not spans:
+        raise QueryError(f"objective {spec}: {name} has no measurement of {prop.name} to match", type="no-target")
+    lows = [s.low for s in spans]
+    highs = [s.high for s in spans]
+    target = Span(
+        None if None in lows else min(x for x in lows if x is not None),
+        None if None in highs else max(x for x in highs if x is not None),
+    )
+    shown = _shown_target(spec, prop, target, choice).model_copy(update={"tissue": name, "measurements": len(spans)})
+    return Resolved(objective, prop, spec, target, shown)
+
+
+def _shown_target(spec: str, prop: Property, target: Span, choice: UnitChoice) -> Target:
+    unit = choice.unit_for(prop, [target.low, target.high])
+    ends = ["" if end is None else f"{from_canonical(end, unit, prop):.3g}" for end in (target.low, target.high)]
+    text = ends[0] if target.low == target.high else f"{ends[0]}–{ends[1]}"
+    return Target(
+        objective=spec, low=target.low, high=target.high, unit=prop.unit, display=f"{text} {unit_label(unit)}".strip()
+    )
+
+
+def _span(m: MatchedMeasurement) -> Span | None:
+    """A measurement's interval in the canonical unit (``value_min``/``value_max``: None is unbounded)."""
+    low = m.value_min if m.value_min is not None else None
+    high = m.value_max if m.value_max is not None else None
+    if low is None and high is None:
+        if m.value is None:
+            return None
+        low = high = m.value
+    return Span(low, high)
+
+
+def _criterion_value(
+    r: Resolved, measurements: list[MatchedMeasurement], policy: str
+) -> tuple[tuple[float, MatchedMeasurement] | None, str | None]:
+    """The utility that stands for a candidate on one criterion, with its measurement; or None
+    and why (no measurement, or none the policy can score)."""
+    scored = []
+    notes = []
+    for m in measurements:
+        span = _span(m)
+        if span is None:
+            continue
+        result = utility(r.objective.kind, span, policy, r.target)
+        if result.utility is None:
+            notes.append(result.note)
+            continue
+        scored.append((result.utility, m))
+    if not scored:
+        return None, (notes[0] if notes else None)
+    index = choose([u for u, _ in scored], policy)
+    return scored[index], None
+
+
+def _shown_value(r: Resolved, u: float) -> float:
+    """What was scored, as a reader takes it: the value for max/min, the distance for match."""
+    return round(u if r.objective.kind == "max" else -u, 12) + 0.0
+
+
+def _used(m: MatchedMeasurement, choice: UnitChoice) -> UsedMeasurement:
+    shown = shown_measurement(m.model_dump(), choice)
+    return UsedMeasurement(
+        property=m.property,
+        display=shown.get("display"),
+        value_min=m.value_min if m.value_min is not None else m.value,
+        value_max=m.value_max if m.value_max is not None else m.value,
+        unit=m.unit,
+        conditions=m.conditions,
+        source=m.source,
+        dataset=m.dataset,
+    )
+
+
+def _reason(r: Resolved, note: str | None) -> str:
+    if note:
+        return f"no {r.prop.name} value the policy can score: every measurement is {note}"
+    return f"no measurement of {r.prop.name}"
+
+
+def _missing_reason(resolved: list[Resolved], row, row_notes) -> str:
+    return "; ".join(_reason(r, note) for r, value, note in zip(resolved, row, row_notes, strict=True) if value is None)

@@ -1,0 +1,246 @@
+"""Selection over the fixtures (search/select/, docs/selection.md): golden rankings from the
+data, the same answer on SQLite, PostgreSQL and the in-memory index, constraints that always
+hold, presets, the API and the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from biomatdb.catalog import find_material
+from biomatdb.errors import QueryError, VocabularyError
+from search.backends.sql import SqlBackend
+from search.chemistry import ChemistryIndex
+from search.memory import MemoryIndexes
+from search.select.model import Requirement
+from search.select.objectives import parse_objective, spec_of
+from search.select.presets import presets
+from search.select.service import select
+from search.service import build_query
+from tests.api_fixtures import open_client, settings_for
+
+CORTICAL = "match:youngs_modulus=cortical bone"
+
+
+@pytest.fixture(scope="module")
+def cores(tmp_path_factory, copy_fixtures_sqlite, copy_fixtures_postgresql):
+    """The fixtures core on SQLite (SQL and in-memory index) and PostgreSQL."""
+    sqlite = copy_fixtures_sqlite(tmp_path_factory.mktemp("select") / "core.sqlite")
+    with copy_fixtures_postgresql("selection") as postgresql:
+        chemistry = ChemistryIndex(sqlite)
+        yield {
+            "sqlite": (SqlBackend(sqlite, chemistry), sqlite),
+            "postgresql": (SqlBackend(postgresql, ChemistryIndex(postgresql)), postgresql),
+            "memory": (SqlBackend(sqlite, chemistry, memory=MemoryIndexes(), wait_for_memory=True), sqlite),
+        }
+    sqlite.dispose()
+
+
+def run(core, constraint=None, *specs, **options):
+    backend, engine = core
+    requirement = Requirement(constraint=constraint, objectives=[parse_objective(s) for s in specs], **options)
+    return select(backend, engine, requirement)
+
+
+def subclass_of(engine, name: str) -> str | None:
+    with Session(engine) as session:
+        return find_material(session, name).subclass
+
+
+@pytest.mark.parametrize("name", ["sqlite", "postgresql", "memory"])
+def test_modulus_near_cortical_bone_ranks_mg_and_beta_ti_above_ti64_and_ti64_above_steel_and_cocr(cores, name):
+    """The issue's check, with the groups read from the data (each material's subclass), not typed."""
+    answer = run(cores[name], "class = metal", CORTICAL, limit=500)
+    engine = cores[name][1]
+    place = {c.name: c.rank for c in answer.results}
+    groups: dict[str, list[str]] = {}
+    for candidate in answer.results:
+        groups.setdefault(subclass_of(engine, candidate.name) or "", []).append(candidate.name)
+    ti64 = place["Ti-6Al-4V"]
+    assert len(groups["magnesium alloy"]) >= 2 and len(groups["beta titanium alloy"]) >= 3
+    for better in groups["magnesium alloy"] + groups["beta titanium alloy"]:
+        assert place[better] < ti64, (better, place[better], ti64)
+    for worse in groups["austenitic stainless steel"] + groups["cobalt-chromium alloy"]:
+        assert place[worse] > ti64, (worse, place[worse], ti64)
+    target = answer.targets[0]
+    assert target.tissue == "Cortical bone" and target.measurements >= 3
+    assert target.low is not None and target.high is not None and target.low < 20 < target.high  # GPa
+
+
+def test_every_backend_ranks_alike(cores):
+    """Parity: SQLite, PostgreSQL and the in-memory index give the same ranked answer."""
+    for specs, constraint in (
+        ((CORTICAL, "max:tensile_strength@0.5"), "class = metal"),
+        (("min:density", "max:porosity@2"), "class = ceramic OR class = glass"),
+        (("match:youngs_modulus=0.5..5 MPa",), "class = hydrogel"),
+    ):
+        answers = {name: run(core, constraint, *specs, limit=500) for name, core in cores.items()}
+        dumped = {name: a.model_dump(by_alias=True) for name, a in answers.items()}
+        assert dumped["sqlite"]["results"], specs
+        assert dumped["postgresql"] == dumped["sqlite"], specs
+        assert dumped["memory"] == dumped["sqlite"], specs
+
+
+def test_each_candidate_carries_its_criteria_measurements_and_sources(cores):
+    answer = run(cores["sqlite"], "class = metal", CORTICAL, "max:fatigue_strength", limit=500)
+    assert answer.method and answer.policy == "worst" and answer.missing == "penalise"
+    assert answer.objectives == ["match:youngs_modulus=Cortical bone", "max:fatigue_strength"]
+    some_missing = [c for c in answer.results if c.criteria[1].missing is not None]
+    assert some_missing, "some metals have no fatigue strength in the fixtures"
+    for candidate in answer.results:
+        assert abs(sum(k.contribution for k in candidate.criteria) - candidate.score) < 1e-5
+        for criterion in candidate.criteria:
+            if criterion.missing is None:
+                assert criterion.measurement is not None and criterion.measurement.dataset
+                assert criterion.measurement.display
+            else:
+                assert criterion.score == 0 and criterion.missing.treatment == "penalised"
+                assert "fatigue" in criterion.missing.reason.lower()
+    assert any(c.pareto for c in answer.results)
+    ranks = [c.rank for c in answer.results]
+    assert ranks == list(range(1, len(ranks) + 1))
+    scores = [c.score for c in answer.results]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_excluding_missing_values_leaves_only_complete_candidates(cores):
+    penalised = run(cores["sqlite"], "class = metal", CORTICAL, "max:fatigue_strength", limit=500)
+    excluded = run(cores["sqlite"], "class = metal", CORTICAL, "max:fatigue_strength", missing="exclude", limit=500)
+    assert 0 < excluded.ranked < penalised.ranked
+    assert all(k.missing is None for c in excluded.results for k in c.criteria)
+    assert {e.name for e in excluded.excluded} == {
+        c.name for c in penalised.results if any(k.missing for k in c.criteria)
+    }
+
+
+def test_the_interval_policy_changes_what_a_range_scores(cores):
+    """A 4–785 MPa range (PCL's tensile strength) scores its low end worst case, its high end best case."""
+    worst = run(cores["sqlite"], "class = polymer", "max:tensile_strength", limit=500)
+    best = run(cores["sqlite"], "class = polymer", "max:tensile_strength", policy="best", limit=500)
+    by_name = {c.name: c.criteria[0].value for c in worst.results}
+    best_by_name = {c.name: c.criteria[0].value for c in best.results}
+    assert any(best_by_name[n] > by_name[n] for n in by_name)
+    assert all(best_by_name[n] >= by_name[n] for n in by_name)
+
+
+@settings(max_examples=15, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(threshold=st.integers(50, 1500), basis=st.sampled_from(["tensile_strength", "yield_strength"]))
+def test_a_candidate_that_violates_the_constraint_never_appears(cores, threshold, basis):
+    backend, engine = cores["sqlite"]
+    constraint = f"{basis} >= {threshold} MPa"
+    answer = run(cores["sqlite"], constraint, CORTICAL, limit=500)
+    allowed = {h.id for h in backend.search(build_query(filter_text=constraint, limit=500)).results}
+    assert {c.id for c in answer.results} <= allowed
+    assert answer.candidates == len(allowed)
+
+
+def test_refusals_say_what_is_wrong(cores):
+    with pytest.raises(QueryError, match="not a reference tissue"):
+        run(cores["sqlite"], None, "match:youngs_modulus=Ti-6Al-4V")
+    with pytest.raises(QueryError, match="no material named"):
+        run(cores["sqlite"], None, "match:youngs_modulus=unobtainium")
+    with pytest.raises(QueryError, match="unknown property"):
+        run(cores["sqlite"], None, "max:youngs_modulsu")
+    with pytest.raises(QueryError, match="unit"):
+        run(cores["sqlite"], None, "match:youngs_modulus=10..30")
+    with pytest.raises(QueryError, match="dimension|unit"):
+        run(cores["sqlite"], None, "match:youngs_modulus=10..30 kg")
+    with pytest.raises(QueryError, match="at least one objective"):
+        run(cores["sqlite"], "class = metal")
+    with pytest.raises(VocabularyError, match="did you mean"):
+        select(*cores["sqlite"], Requirement(preset="load_bearing_bone_implnt"))
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "max:tensile_strength",
+        "min:density@0.5",
+        "match:youngs_modulus=cortical bone@2",
+        "match:youngs_modulus=10..30 GPa",
+        "match:porosity=70 %",
+    ],
+)
+def test_objective_specs_read_back_as_written(spec):
+    assert spec_of(parse_objective(spec)) == spec
+
+
+@pytest.mark.parametrize("spec", ["maximise:density", "max:", "match:density", "match:density=", "max:density@x"])
+def test_bad_objective_specs_are_refused(spec):
+    with pytest.raises(QueryError, match="objective"):
+        parse_objective(spec)
+
+
+@pytest.mark.parametrize("key", sorted(presets()))
+def test_every_preset_ranks_candidates_on_both_sql_backends(cores, key):
+    answers = {name: select(*cores[name], Requirement(preset=key, limit=50)) for name in ("sqlite", "postgresql")}
+    assert answers["sqlite"].results, key
+    assert answers["sqlite"].model_dump() == answers["postgresql"].model_dump()
+    assert all(c.material_class != "tissue" for c in answers["sqlite"].results)
+
+
+def test_the_stent_preset_leaves_out_materials_recorded_as_haemolytic(cores):
+    backend, engine = cores["sqlite"]
+    answer = select(backend, engine, Requirement(preset="cardiovascular_stent", limit=500))
+    haemolytic = {
+        h.id
+        for h in backend.search(build_query(filter_text="evidence(haemocompatibility) = haemolytic", limit=500)).results
+    }
+    assert not haemolytic & {c.id for c in answer.results}
+
+
+@pytest.mark.anyio
+async def test_the_api_answers_what_the_service_does(cores, tmp_path):
+    _, engine = cores["sqlite"]
+    manager, client = await open_client(settings_for(engine, tmp_path / "data"))
+    try:
+        body = {
+            "constraint": "class = metal",
+            "objectives": [{"kind": "match", "property": "E", "tissue": "compact bone"}],
+        }
+        response = await client.post("/api/v1/select", json=body)
+        assert response.status_code == 200, response.text
+        answer = response.json()
+        assert set(answer) >= {"results", "method", "policy"}
+        first = answer["results"][0]
+        assert set(first) >= {"id", "name", "rank", "score", "pareto", "criteria"}
+        assert set(first["criteria"][0]) >= {"objective", "score", "measurement", "missing"}
+        assert first["criteria"][0]["measurement"]["source"]
+        direct = run(cores["sqlite"], "class = metal", CORTICAL, limit=20)
+        assert [r["name"] for r in answer["results"]] == [c.name for c in direct.results]
+        bad = await client.post("/api/v1/select", json={"objectives": [{"kind": "max", "property": "nope"}]})
+        assert bad.status_code == 400 and "unknown property" in bad.text
+        invalid = await client.post("/api/v1/select", json={"objectives": [{"kind": "match", "property": "E"}]})
+        assert invalid.status_code == 422
+        listed = await client.get("/api/v1/select/presets")
+        assert {p["key"] for p in listed.json()} == set(presets())
+        schema = (await client.get("/openapi.json")).json()
+        assert "/api/v1/select" in schema["paths"]
+        assert schema["components"]["schemas"]["Requirement"].get("examples")
+    finally:
+        await client.aclose()
+        await manager.__aexit__(None, None, None)
+
+
+def test_the_cli_prints_the_ranking(cores, monkeypatch):
+    from biomatdb.cli import app
+
+    _, engine = cores["sqlite"]
+    monkeypatch.setenv("BIOMATDB_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    runner = CliRunner()
+    result = runner.invoke(app, ["select", "-c", "class = metal", "-o", f"{CORTICAL}@2", "--json", "--limit", "5"])
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.output)
+    assert [r["rank"] for r in answer["results"]] == [1, 2, 3, 4, 5]
+    assert answer["objectives"] == ["match:youngs_modulus=Cortical bone@2"]
+    table = runner.invoke(app, ["select", "--preset", "dental_restoration", "--limit", "3"])
+    assert table.exit_code == 0, table.output
+    assert "candidates ranked" in table.output
+    listed = runner.invoke(app, ["select", "--list-presets"])
+    assert "load_bearing_bone_implant" in listed.output
+    bad = runner.invoke(app, ["select", "-o", "max:nonsense"])
+    assert bad.exit_code == 2 and "unknown property" in bad.output

@@ -1,6 +1,7 @@
 """python -m benchmarks [--scale small|medium|large] [--out DIR]     # everything, results.json + results.md
 python -m benchmarks ingest [--rows N] [--out DIR] [--seed S] [--backend sqlite|postgresql]
 python -m benchmarks search [--scale S] [--backend sqlite|postgresql] [--out DIR]
+python -m benchmarks select [--scale S] [--out DIR]
 python -m benchmarks load [--rows N] [--seconds S] [--clients C] [--out DIR]"""
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ def main() -> None:
         default="sqlite",
         help="the core: SQLite, or a PostgreSQL server started for the run",
     )
+    choose = commands.add_parser("select", help="POST /api/v1/select against the plain search with its constraint")
+    choose.add_argument("--scale", choices=("small", "medium", "large"), default="small")
+    choose.add_argument("--out", type=Path, default=Path("benchmarks/out"))
     load = commands.add_parser("load", help="searches through the API while a large upload is ingested")
     load.add_argument("--rows", type=int, default=200_000, help="measurements in the upload (default 200,000)")
     load.add_argument("--seconds", type=float, default=60.0, help="seconds of searching per phase (default 60)")
@@ -66,6 +70,11 @@ def main() -> None:
             args.out,
             f"ingest benchmark, {args.rows:,} measurements, {args.backend}",
         )
+        return
+    if args.command == "select":
+        from benchmarks.select import run as run_select
+
+        _report(run_select(args.scale, args.out), args.out, f"selection benchmark, {args.scale}")
         return
     if args.command == "search":
         from benchmarks.search import run as run_search

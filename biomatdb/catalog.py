@@ -63,7 +63,6 @@ EXPORT_COLUMNS = [
 
 def find_material(session: Session, name_or_id: str) -> Material:
     """By public id, then name, then synonym; NotFoundError when none."""
-    key = material_key(name_or_id)  # how synonyms, the shown name among them, are matched
     options = (
         selectinload(Material.synonyms),
         selectinload(Material.applications),
@@ -72,20 +71,27 @@ def find_material(session: Session, name_or_id: str) -> Material:
         selectinload(Material.measurements).selectinload(Measurement.source),
         selectinload(Material.measurements).selectinload(Measurement.dataset),
     )
+    return session.scalars(
+        select(Material).where(Material.id == find_material_id(session, name_or_id)).options(*options)
+    ).one()
+
+
+def find_material_id(session: Session, name_or_id: str) -> int:
+    """The row id of the material a public id, a name or a synonym names (in that order; a
+    merged material's old id names the one it went into); NotFoundError when none."""
+    key = material_key(name_or_id)  # how synonyms, the shown name among them, are matched
     for condition in (Material.public_id == name_or_id.strip(), Material.name_key == normalise_label(name_or_id)):
-        material = session.scalars(select(Material).where(condition).options(*options).order_by(Material.id)).first()
-        if material is not None:
-            return material
-    synonym = select(MaterialSynonym.material_id).where(MaterialSynonym.name_key == key)
+        found = session.scalars(select(Material.id).where(condition).order_by(Material.id)).first()
+        if found is not None:
+            return found
     merged = select(MaterialRedirect.material_id).where(MaterialRedirect.public_id == name_or_id.strip())
-    material = session.scalars(select(Material).where(Material.id.in_(merged)).options(*options)).first()
-    if material is None:
-        material = session.scalars(
-            select(Material).where(Material.id.in_(synonym)).options(*options).order_by(Material.id)
-        ).first()
-    if material is None:
+    found = session.scalars(select(Material.id).where(Material.id.in_(merged))).first()
+    if found is None:
+        synonym = select(MaterialSynonym.material_id).where(MaterialSynonym.name_key == key)
+        found = session.scalars(select(Material.id).where(Material.id.in_(synonym)).order_by(Material.id)).first()
+    if found is None:
         raise NotFoundError(f"no material named or numbered {name_or_id!r}")
-    return material
+    return found
 
 
 #: How alike (rapidfuzz's ratio of the folded texts, 0–100) a dataset name must be to be suggested.

@@ -93,3 +93,16 @@ def test_the_search_benchmark_reports_every_kind_of_figure(tmp_path):
         assert row["value"] is not None and row["value"] >= 0, row
         if row["ratio"] is not None and row["baseline"] >= 0.1:
             assert row["ratio"] == pytest.approx(row["value"] / row["baseline"], rel=0.05, abs=0.02), row
+
+
+@pytest.mark.slow
+def test_the_selection_benchmark_reports_each_selection_against_its_plain_search(tmp_path):
+    from benchmarks.select import SELECTIONS, run as run_select
+
+    results = run_select("small", tmp_path, repetitions=2, materials=300)
+    names = {row["name"] for row in results}
+    for name, _, _ in SELECTIONS:
+        assert {f"{name}_p50", f"{name}_p99", f"{name}_candidates"} <= names
+    timed = [row for row in results if row["name"].endswith(("_p50", "_p99"))]
+    assert timed and all(row["value"] > 0 and row["baseline"] > 0 for row in timed)
+    assert all(row["value"] > 0 for row in results if row["name"].endswith("_candidates"))

@@ -200,20 +200,30 @@ def rank(scores: np.ndarray, utilities: np.ndarray, weights: Sequence[float], ti
     return Ranking(order=order, totals=totals, scores=scores, pareto=pareto_front(utilities, order))
 
 
-def pareto_front(utilities: np.ndarray, order: Sequence[int]) -> np.ndarray:
+def pareto_front(utilities: np.ndarray, order: Sequence[int], *, block: int = 256) -> np.ndarray:
     """Whether each candidate is non-dominated (missing counts as −∞). ``order`` must rank a
     dominating candidate before the one it dominates (``rank``'s does), so each candidate is
-    checked only against the front found so far."""
+    checked only against the front found before it: block by block, against the front so far
+    and against the earlier members of its own block."""
     n = utilities.shape[0]
-    values = np.where(np.isnan(utilities), -np.inf, utilities)
+    positions = np.asarray(order, dtype=int)
+    values = np.where(np.isnan(utilities), -np.inf, utilities)[positions]
+    optimal_in_order = np.zeros(n, dtype=bool)
+    front = values[:0]
+    for start in range(0, n, block):
+        chunk = values[start : start + block]
+        at_least = (front[:, None, :] >= chunk[None, :, :]).all(axis=2)
+        better = (front[:, None, :] > chunk[None, :, :]).any(axis=2)
+        kept = ~(at_least & better).any(axis=0)
+        # within the block: dominated by an earlier member of it that is itself on the front
+        inner_at_least = (chunk[:, None, :] >= chunk[None, :, :]).all(axis=2)
+        inner_better = (chunk[:, None, :] > chunk[None, :, :]).any(axis=2)
+        inner = np.triu(inner_at_least & inner_better, k=1)  # [a, b]: a (earlier) dominates b
+        for b in range(len(chunk)):
+            if kept[b] and (inner[:, b] & kept).any():
+                kept[b] = False
+        optimal_in_order[start : start + block] = kept
+        front = np.concatenate([front, chunk[kept]])
     optimal = np.zeros(n, dtype=bool)
-    front: list[int] = []
-    for i in order:
-        if front:
-            others = values[front]
-            dominated = ((others >= values[i]).all(axis=1) & (others > values[i]).any(axis=1)).any()
-            if dominated:
-                continue
-        optimal[i] = True
-        front.append(i)
+    optimal[positions] = optimal_in_order
     return optimal

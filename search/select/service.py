@@ -215,12 +215,18 @@ def _tissue_target(backend, engine: Engine, objective: Objective, prop: Property
     """A reference tissue's measurements of the property, through the search backend, as one
     range: from the lowest of their low ends to the highest of their high ends."""
     assert objective.tissue is not None
-    from biomatdb.catalog import find_material
+    from sqlalchemy import select as columns
+
+    from biomatdb.catalog import find_material_id
+    from biomatdb.models import Material
 
     try:
         with Session(engine) as session:
-            tissue = find_material(session, objective.tissue)
-            public_id, name, material_class = tissue.public_id, tissue.name, tissue.material_class
+            public_id, name, material_class = session.execute(
+                columns(Material.public_id, Material.name, Material.material_class).where(
+                    Material.id == find_material_id(session, objective.tissue)
+                )
+            ).one()
     except NotFoundError:
         raise QueryError(
             f"objective {spec_of(objective)}: no material named {objective.tissue!r}; "

@@ -16,7 +16,8 @@ from biomatdb.models import BiologicalEvaluation, Dataset, Measurement, Source, 
 def derive_from_measurements(connection: Connection, dataset_id: int | None = None) -> int:
     """Give every measurement of an endpoint's property (``cell_viability`` is a cytotoxicity
     result, ``hemolysis`` a haemocompatibility one) that no record names yet a record of its own,
-    carrying the measurement's method, standard, source and row; of one dataset, or of all.
+    carrying the measurement's method, standard, source and row, and the test system's kind its
+    property implies (``vocabulary/endpoints.toml`` ``property_kinds``); of one dataset, or of all.
     How many were written. The record has no outcome: the number is the result."""
     vocabulary = get_evidence_vocabulary()
     properties = vocabulary.evidence_properties
@@ -24,6 +25,11 @@ def derive_from_measurements(connection: Connection, dataset_id: int | None = No
         return 0
     endpoint = case(
         *((Measurement.property_key == key, literal(vocabulary.endpoint_of_property(key))) for key in properties)
+    )
+    implied = {key: vocabulary.kind_of_property(key) for key in properties}
+    kind = case(
+        *((Measurement.property_key == key, literal(k)) for key, k in implied.items() if k is not None),
+        else_=literal(None),
     )
     named = select(BiologicalEvaluation.id).where(BiologicalEvaluation.measurement_id == Measurement.id).exists()
     wanted = select(
@@ -33,6 +39,7 @@ def derive_from_measurements(connection: Connection, dataset_id: int | None = No
         Measurement.source_id,
         Measurement.id,
         endpoint,
+        kind,
         Measurement.standard,
         Measurement.method,
         Measurement.verbatim_value,
@@ -48,6 +55,7 @@ def derive_from_measurements(connection: Connection, dataset_id: int | None = No
         "source_id",
         "measurement_id",
         "endpoint",
+        "kind",
         "standard",
         "method",
         "verbatim",

@@ -82,6 +82,7 @@ class EvidenceVocabulary:
     _endpoint_index: dict[str, str] = field(repr=False, default_factory=dict)
     _outcome_index: dict[str, str] = field(repr=False, default_factory=dict)
     _property_endpoint: dict[str, str] = field(repr=False, default_factory=dict)
+    _property_kind: dict[str, str] = field(repr=False, default_factory=dict)
 
     @property
     def endpoint_labels(self) -> MappingProxyType[str, str]:
@@ -144,6 +145,11 @@ class EvidenceVocabulary:
     @property
     def evidence_properties(self) -> tuple[str, ...]:
         return tuple(self._property_endpoint)
+
+    def kind_of_property(self, property_key: str) -> str | None:
+        """The test system's kind a measurement of ``property_key`` implies (``cell_viability``:
+        in vitro), or None where the measurement does not say (``bone_implant_contact``)."""
+        return self._property_kind.get(property_key)
 
 
 _YEAR = re.compile(r"(\d)\s*:\s*(19|20)\d\d$")
@@ -226,4 +232,15 @@ def get_evidence_vocabulary() -> EvidenceVocabulary:
         _endpoint_index=label_index(endpoints, "endpoint"),
         _outcome_index=label_index(outcomes, "outcome"),
         _property_endpoint=by_property,
+        _property_kind=_property_kinds(raw.get("property_kinds", {}), by_property),
     )
+
+
+def _property_kinds(spec: dict[str, str], by_property: dict[str, str]) -> dict[str, str]:
+    for prop, kind in spec.items():
+        if prop not in by_property or kind not in KINDS:
+            raise VocabularyError(
+                f"property_kinds: {prop!r} is no endpoint's property, or {kind!r} no kind ({', '.join(KINDS)})",
+                type="vocabulary-conflict",
+            )
+    return dict(spec)

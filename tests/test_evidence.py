@@ -196,22 +196,32 @@ def test_measurements_of_an_endpoints_property_are_its_records(engine, tmp_path)
     assert ingest_file(engine, SEMANTICS_CSV).loaded
     material = tmp_path / "viability.csv"
     material.write_text(
-        "Material,Class,Cell viability [%],Method,Standard\nAlpha,polymer,88,MTT,ISO 10993-5\n", encoding="utf-8"
+        "Material,Class,Cell viability [%],Bone-implant contact [%],Method,Standard\n"
+        "Alpha,polymer,88,,MTT,ISO 10993-5\nBeta,polymer,,45,,\n",
+        encoding="utf-8",
     )
     assert ingest_file(engine, material).loaded
     with engine.connect() as connection:
-        (record,) = connection.execute(select(*BiologicalEvaluation.__table__.columns)).all()
-        assert (record.endpoint, record.outcome, record.method, record.standard) == (
+        records = connection.execute(
+            select(*BiologicalEvaluation.__table__.columns).order_by(BiologicalEvaluation.endpoint)
+        ).all()
+        viability, contact = records
+        assert (viability.endpoint, viability.outcome, viability.method, viability.standard) == (
             "cytotoxicity",
             None,
             "MTT",
             "ISO 10993-5",
         )
-        assert record.measurement_id is not None
+        assert viability.measurement_id is not None
+        # a cell viability is an in vitro result by what it measures; a bone-implant contact could
+        # come from an animal or a patient, which the measurement does not say
+        assert (viability.kind, contact.endpoint, contact.kind) == ("in vitro", "osseointegration", None)
     found = SqlBackend(engine).search(
         Query(filter=parse_filter('evidence(cytotoxicity) WHERE standard = "ISO 10993-5"'))
     )
     assert [hit.name for hit in found.results] == ["Alpha"]
+    in_vitro = SqlBackend(engine).search(Query(filter=parse_filter("evidence(cytotoxicity) WHERE kind = in vitro")))
+    assert [hit.name for hit in in_vitro.results] == ["Alpha"]
     with engine.begin() as connection:
         from biomatdb.models import Dataset
 

@@ -131,3 +131,30 @@ def test_0014_derives_the_elements_of_materials_stored_before_it(engine, tmp_pat
     unchanged = [row for row in before if row.material_id != zirconium[0].material_id]
     assert unchanged == [row for row in after if row.material_id != zirconium[0].material_id]
     assert bases_after == bases_before and generation_after != generation_before
+
+
+def test_0015_gives_records_derived_from_in_vitro_properties_their_kind(engine, tmp_path):
+    """A record derived from a cell viability before 0015 had no kind; after it, ``in vitro``. A
+    bone-implant contact's record stays without one."""
+    from sqlalchemy import select, update
+
+    from biomatdb.models import BiologicalEvaluation
+    from ingest.pipeline import ingest_file
+
+    data = tmp_path / "derived.csv"
+    data.write_text(
+        "Material,Class,Cell viability [%],Bone-implant contact [%]\nTest polymer,polymer,91,\nTest metal,metal,,52\n",
+        encoding="utf-8",
+    )
+    assert ingest_file(engine, data).ok
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0014")
+        connection.execute(update(BiologicalEvaluation).values(kind=None))  # as 0013 derived them
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    with engine.connect() as connection:
+        kinds = dict(connection.execute(select(BiologicalEvaluation.endpoint, BiologicalEvaluation.kind)).all())
+    assert kinds == {"cytotoxicity": "in vitro", "osseointegration": None}

@@ -65,11 +65,7 @@ def run(scale: str, out: Path, seed: int = 42, repetitions: int = 20, materials:
             serving(env, work / "server.log", ready="/ready") as base_url,
             httpx.Client(base_url=base_url, timeout=600) as http,
         ):
-            started = time.perf_counter()
-            while http.get("/ready").json().get("search_index") not in ("current", None):
-                if time.perf_counter() - started > 300:
-                    raise RuntimeError("the server's in-memory search index was not built in 300 s")
-                time.sleep(0.1)
+            _wait_for_index(http)
             for name, constraint, objectives in SELECTIONS:
                 body = {"constraint": constraint, "objectives": objectives, "limit": 20}
                 answer = _post(http, body)
@@ -87,6 +83,19 @@ def run(scale: str, out: Path, seed: int = 42, repetitions: int = 20, materials:
                 )
                 results.append(_row(f"{name}_candidates", answer["candidates"], "materials", None, None, None))
     return results
+
+
+def _wait_for_index(http: httpx.Client, seconds: float = 600) -> None:
+    """Until the server's in-memory search index is built (a poll the busy server resets is retried)."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        try:
+            if http.get("/ready").json().get("search_index") in ("current", None):
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"the server's in-memory search index was not built in {seconds:.0f} s")
 
 
 def _get(http: httpx.Client, params: dict) -> None:

@@ -1,4 +1,4 @@
-"""The thirty records of fixtures/evidence/spot-checks.md are, once the fixtures are loaded, what the
+"""The seventy-three records of fixtures/evidence/spot-checks.md are, once the fixtures are loaded, what the
 spot checks say their sources state: endpoint, outcome, kind, test system and value.
 
 The session core (tests/cores.py, ``fixtures_sqlite``) loads every folder of fixtures/ through
@@ -72,6 +72,52 @@ SPOT_CHECKS = [
     Spot(28, "S53P4 bioactive glass", "antibacterial_activity", "antibacterial", "in vitro", None, None),
     Spot(29, "Mg-1Ca", "cytotoxicity", "non_cytotoxic", "in vitro", "l929", "mouse"),
     Spot(30, "Zinc", "in_vivo_degradation", "partially_resorbed", "in vivo", "rabbit", "rabbit"),
+    Spot(31, "WE43", "in_vivo_degradation", "gas_formation", "in vivo", None, None),
+    Spot(32, "WE43", "cytotoxicity", "cytotoxic", "in vitro", None, None),
+    Spot(33, "PMMA bone cement", "implantation", None, "clinical", None, None),
+    Spot(34, "PMMA bone cement", "systemic_toxicity", None, "in vivo", "mouse", "mouse"),
+    Spot(35, "Collagen type I, cross-linked", "cytotoxicity", "cytotoxic", "in vitro", "thp_1", "human"),
+    Spot(36, "Alumina", "osseointegration", None, "in vivo", "rat", "rat"),
+    Spot(37, "Alumina", "implantation", "well_tolerated", "in vivo", "rabbit", "rabbit"),
+    Spot(38, "Commercially pure titanium Grade 4", "cytotoxicity", None, "in vitro", "l929", "mouse",
+         ("cell_viability", "=", 80.3, 80.3, 80.3, "%")),
+    Spot(39, "Ti-6Al-4V", "cytotoxicity", None, "in vitro", "l929", "mouse",
+         ("cell_viability", "=", 70.3, 70.3, 70.3, "%")),
+    Spot(40, "PCL", "cell_proliferation", None, "in vitro", "osteoblast", None),
+    Spot(41, "PDMS", "genotoxicity", "genotoxic", "in vitro", None, None),
+    Spot(42, "PDMS", "irritation", "non_irritant", "in vitro", None, None),
+    Spot(43, "PEGDA hydrogel", "cytotoxicity", None, "in vitro", "mesenchymal_stem_cell", None),
+    Spot(44, "316L stainless steel", "implantation", "well_tolerated", "clinical", None, None),
+    Spot(45, "316L stainless steel", "sensitisation", None, "clinical", None, None),
+    Spot(46, "Alginate", "cell_adhesion", None, "in vitro", None, None),
+    Spot(47, "Biphasic calcium phosphate (HA/β-TCP 60/40)", "osseointegration", None, "clinical", None, None),
+    Spot(48, "PLGA 65:35", "in_vivo_degradation", "resorbed", "in vivo", None, None),
+    Spot(49, "Ti-6Al-4V", "osseointegration", None, "in vivo", "rabbit", "rabbit",
+         ("bone_implant_contact", "=", 48.01, 48.01, 48.01, "%")),
+    Spot(50, "Magnesium", "in_vivo_degradation", "gas_formation", "in vivo", "rabbit", "rabbit"),
+    Spot(51, "PLLA", "inflammatory_response", "foreign_body_reaction", "in vivo", "rat", "rat"),
+    Spot(52, "Commercially pure titanium Grade 2", "cell_proliferation", None, "in vitro", "hfob_1_19", "human"),
+    Spot(53, "Magnesium", "cytotoxicity", "non_cytotoxic", "in vitro", None, None),
+    Spot(54, "AZ31", "cell_adhesion", None, "in vitro", "mc3t3_e1", "mouse"),
+    Spot(55, "Ti-6Al-4V ELI", "osseointegration", "osseointegrated", "in vivo", "sheep", "sheep"),
+    Spot(56, "Collagen type I, cross-linked", "inflammatory_response", "foreign_body_reaction", "in vivo", "rat", "rat"),
+    Spot(57, "WE43", "implantation", None, "in vivo", None, None),
+    Spot(58, "WE43", "cell_adhesion", "decreased", "in vitro", None, None),
+    Spot(59, "WE43", "haemocompatibility", None, "in vitro", "erythrocyte", None),
+    Spot(60, "PMMA bone cement", "implantation", None, "in vivo", None, None),
+    Spot(61, "AZ31", "in_vivo_degradation", None, "in vivo", "rabbit", "rabbit"),
+    Spot(62, "PDMS", "cytotoxicity", None, "in vitro", None, None),
+    Spot(63, "PEGDA hydrogel", "cytotoxicity", None, "in vitro", None, None),
+    Spot(64, "316L stainless steel", "inflammatory_response", None, "clinical", None, None),
+    Spot(65, "PLGA 65:35", "inflammatory_response", "mild_inflammation", "in vivo", None, None),
+    Spot(66, "PLGA 65:35", "systemic_toxicity", "no_systemic_toxicity", "in vivo", None, None),
+    Spot(67, "PGA", "in_vivo_degradation", "partially_resorbed", "in vivo", "rat", "rat"),
+    Spot(68, "Commercially pure titanium Grade 4", "cell_proliferation", None, "in vitro", "hfob_1_19", "human"),
+    Spot(69, "Ti-6Al-4V ELI", "osseointegration", "osseointegrated", "in vivo", "sheep", "sheep"),
+    Spot(70, "Collagen type I, cross-linked", "implantation", "well_tolerated", "in vivo", "rat", "rat"),
+    Spot(71, "Collagen type I, cross-linked", "in_vivo_degradation", None, "in vivo", None, None),
+    Spot(72, "Collagen type I, cross-linked", "implantation", None, "in vivo", "guinea_pig", "guinea_pig"),
+    Spot(73, "Collagen type I, cross-linked", "implantation", None, "in vivo", "rat", "rat"),
 ]  # fmt: skip
 
 _ENTRY = re.compile(
@@ -97,8 +143,8 @@ def _absent(text: str) -> str | None:
 
 
 def test_the_table_is_the_reading_of_spot_checks_md():
-    assert sorted(ENTRIES) == list(range(1, 31))
-    assert [spot.number for spot in SPOT_CHECKS] == list(range(1, 31))
+    assert sorted(ENTRIES) == list(range(1, 74))
+    assert [spot.number for spot in SPOT_CHECKS] == list(range(1, 74))
     for spot in SPOT_CHECKS:
         entry = ENTRIES[spot.number]
         assert (entry["material"], entry["endpoint"], _absent(entry["outcome"]), entry["kind"]) == (

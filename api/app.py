@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 
 from api import params, problems
@@ -26,6 +27,28 @@ from biomatdb.settings import Settings
 
 API_PREFIX = "/api/v1"
 
+#: Operation ids a generated client reads well (``client.get_material``); a route not named here
+#: is its function's name, which already reads (``search_materials``, ``upload_dataset``).
+OPERATION_IDS = {
+    "material_detail": "get_material",
+    "dataset_detail": "get_dataset",
+    "datapackage": "get_datapackage",
+    "job_status": "get_job",
+    "compare": "compare_materials",
+    "export": "export_measurements",
+    "properties": "list_properties",
+    "systems": "list_unit_systems",
+    "classes": "list_classes",
+    "applications": "list_applications",
+    "list_presets": "list_selection_presets",
+    "search_by_body": "search_materials_by_body",
+}
+
+
+def operation_id(route) -> str:
+    return OPERATION_IDS.get(route.name, route.name)
+
+
 DESCRIPTION = """\
 An open biomaterials database: materials and their measured properties, every value with
 its unit, conditions, source and dataset.
@@ -37,6 +60,10 @@ its unit, conditions, source and dataset.
   `biomatdb apikey create`); an upload is a job whose report says what was loaded and what is wrong.
 * Every error is `application/problem+json` (RFC 9457).
 """
+
+
+#: The routes whose ``limit`` is held to ``page_size_max`` (api/routes/search.py ``run_search``).
+PAGED = (f"{API_PREFIX}/materials", f"{API_PREFIX}/search")
 
 
 def _lifespan(settings: Settings):
@@ -95,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=_lifespan(settings),
         default_response_class=OrjsonResponse,
+        generate_unique_id_function=operation_id,
         license_info={"name": "MIT", "identifier": "MIT"},
         openapi_tags=[
             {
@@ -134,11 +162,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Authorization", "Content-Type"],
             expose_headers=["Location", "Retry-After"],
         )
-    app.openapi = _openapi(app)  # type: ignore[method-assign]
+    keyed = {
+        (API_PREFIX + route.path, method.lower())
+        for router in (datasets.curator_router, jobs.router)
+        for route in router.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods or ()
+    }
+    app.openapi = _openapi(app, settings, keyed)  # type: ignore[method-assign]
     return app
 
 
-def _openapi(app: FastAPI):
+def _openapi(app: FastAPI, settings: Settings, keyed: set[tuple[str, str]]):
+    """The OpenAPI document as clients meet the server: a public route takes a key but needs none
+    (``security: [{}, {ApiKey: []}]``; ``keyed``: the curators' and admins' routes, which need
+    one), and a page's ``limit`` is declared as the server enforces it
+    (``page_size_max``)."""
+
     def schema() -> dict[str, Any]:
         if app.openapi_schema is None:
             from fastapi.openapi.utils import get_openapi
@@ -151,6 +191,16 @@ def _openapi(app: FastAPI):
                 tags=app.openapi_tags,
                 license_info=app.license_info,
             )
+            for path, operations in document["paths"].items():
+                for method, operation in operations.items():
+                    if (path, method) not in keyed and operation.get("security"):
+                        operation["security"] = [{}, *operation["security"]]
+                    for parameter in operation.get("parameters", ()):
+                        if parameter["name"] == "limit" and path in PAGED:
+                            parameter["schema"]["maximum"] = settings.page_size_max
+            body = document["components"]["schemas"].get("SearchBody")
+            if body is not None:
+                body["properties"]["limit"]["maximum"] = settings.page_size_max
             app.openapi_schema = problems.problem_content_in(document)
         return app.openapi_schema
 

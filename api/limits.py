@@ -46,6 +46,7 @@ class QueryStringLimit:
                 f"the query string is longer than its limit of {self.limit:,} bytes "
                 f"(the longest parameter is {parameter!r})",
                 code="query-too-long",
+                instance=scope.get("path"),
                 parameter=parameter,
                 limit=self.limit,
             )
@@ -92,6 +93,10 @@ class BodyLimit:
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
         response = problem_response(
-            None, 413, f"the request body is larger than {self.limit:,} bytes", code="too-large"
+            None,
+            413,
+            f"the request body is larger than {self.limit:,} bytes",
+            code="too-large",
+            instance=scope.get("path"),
         )
         await response(scope, None, send)  # type: ignore[arg-type]

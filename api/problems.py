@@ -112,6 +112,7 @@ def problem_response(
     *,
     code: str | None = None,
     headers: dict[str, str] | None = None,
+    instance: str | None = None,
     **extensions: Any,
 ) -> Response:
     body: dict[str, Any] = {
@@ -122,6 +123,8 @@ def problem_response(
     }
     if request is not None:
         body["instance"] = request.url.path
+    elif instance is not None:  # refused before a request was made of the ASGI scope: its path
+        body["instance"] = instance
     body.update({key: value for key, value in extensions.items() if value is not None})
     return Response(orjson.dumps(body), status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
@@ -150,7 +153,32 @@ async def _problem_error(request: Request, error: ProblemError) -> Response:
 
 
 async def _http_error(request: Request, error: StarletteHTTPException) -> Response:
-    return problem_response(request, error.status_code, str(error.detail), headers=getattr(error, "headers", None))
+    headers = getattr(error, "headers", None)
+    if error.status_code == 405:
+        # one path may be served by routes of several routers (GET /datasets/{id} is public,
+        # DELETE a curator's): Starlette's Allow names the first route's methods only
+        allow = ", ".join(allowed_methods(request))
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers={"Allow": allow})
+        headers = {**(headers or {}), "Allow": allow}
+    return problem_response(request, error.status_code, str(error.detail), headers=headers)
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app answers at this request's path, and OPTIONS."""
+    from starlette.routing import Match
+
+    allowed = [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in request.app.router.routes
+        )
+    ]
+    return [*allowed, "OPTIONS"]
 
 
 def _jsonable(value: Any) -> Any:

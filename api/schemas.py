@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api import params
 from search.model import FACETS, MAX_LIMIT
@@ -22,7 +22,7 @@ class SearchBody(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "text": "poly",
+                    "q": "poly",
                     "filter": "youngs_modulus in 0.1..3 GPa AND class = polymer",
                     "facets": ["class", "application"],
                     "sort": "-youngs_modulus",
@@ -32,8 +32,11 @@ class SearchBody(BaseModel):
         },
     )
 
-    text: str | None = Field(
-        None, max_length=params.TEXT_MAX, description="Free text over names, synonyms, description and applications."
+    q: str | None = Field(
+        default=None,
+        max_length=params.TEXT_MAX,
+        description="Free text over names, synonyms, description and applications, as `q` of GET /materials "
+        "(`text`, its earlier name, is still read).",
     )
     filter: str | None = Field(None, max_length=params.FILTER_MAX, description="A filter in the filter language.")
     facets: list[Literal[FACETS]] = Field(  # type: ignore[valid-type]
@@ -52,6 +55,16 @@ class SearchBody(BaseModel):
             "possible: a measurement whose interval meets the asked one matches; certain: only one wholly within it."
         ),
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _text_is_q(cls, data: Any) -> Any:
+        """``text``, the free text's earlier name, is read as ``q`` (both at once is refused)."""
+        if isinstance(data, dict) and "text" in data:
+            if "q" in data:
+                raise ValueError("give the free text as q (text is its earlier name), not both")
+            data = {("q" if key == "text" else key): value for key, value in data.items()}
+        return data
 
 
 class _Open(BaseModel):
@@ -489,6 +502,55 @@ class JobProgress(BaseModel):
     rows_total: int | None = None
 
 
+class IssueOut(BaseModel):
+    """One problem of an upload, located as precisely as the input allows."""
+
+    type: str = Field(description="A stable code: unknown-property, unit-mismatch, out-of-range…")
+    message: str
+    row: int | None = Field(None, description="The file's row (1 is the header's).")
+    column: str | None = None
+    value: str | None = None
+    suggestions: list[str] | None = Field(None, description="For an unknown name: the closest known ones.")
+    path: str | None = Field(None, description="In a JSON file: the JSON path of the value.")
+
+
+class ReportCounts(BaseModel):
+    rows_read: int
+    rows_skipped: int
+    materials_created: int
+    materials_updated: int
+    measurements_added: int
+    measurements_updated: int
+    measurements_removed: int
+    measurements_unchanged: int
+    evaluations: int = Field(description="Biological-evaluation records the dataset holds after the load.")
+
+
+class ReportMaterial(BaseModel):
+    row: int
+    name: str
+    id: str
+    action: Literal["created", "matched"]
+    matched_by: str | None = None
+    merged: list[str] | None = Field(None, description="Stored materials merged into this one (their ids redirect).")
+
+
+class ReportOut(BaseModel):
+    """An ingest report: what ``biomatdb ingest --json`` prints."""
+
+    dataset: str | None = None
+    loaded: bool
+    dry_run: bool
+    unchanged: bool
+    strict: bool
+    counts: ReportCounts
+    error_count: int
+    warning_count: int
+    errors: list[IssueOut]
+    warnings: list[IssueOut]
+    materials: list[ReportMaterial] = Field(default_factory=list)
+
+
 class JobOut(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -522,7 +584,7 @@ class JobOut(BaseModel):
     started_at: str | None = None
     finished_at: str | None = None
     error: str | None = None
-    report: dict[str, Any] | None = Field(None, description="When finished: the same report as biomatdb ingest --json.")
+    report: ReportOut | None = Field(None, description="When finished: the same report as biomatdb ingest --json.")
 
 
 class RetractionOut(BaseModel):

@@ -61,6 +61,20 @@ EXPORT_COLUMNS = [
 ]
 
 
+def _named(name_or_id: str) -> list:
+    """What names a material, in the order it is looked for: its public id, its name, an old id
+    of a material merged into it, a synonym."""
+    return [
+        Material.public_id == name_or_id.strip(),
+        Material.name_key == normalise_label(name_or_id),
+        Material.id.in_(select(MaterialRedirect.material_id).where(MaterialRedirect.public_id == name_or_id.strip())),
+        Material.id.in_(
+            # how synonyms, the shown name among them, are matched
+            select(MaterialSynonym.material_id).where(MaterialSynonym.name_key == material_key(name_or_id))
+        ),
+    ]
+
+
 def find_material(session: Session, name_or_id: str) -> Material:
     """By public id, then name, then synonym; NotFoundError when none."""
     options = (
@@ -71,27 +85,20 @@ def find_material(session: Session, name_or_id: str) -> Material:
         selectinload(Material.measurements).selectinload(Measurement.source),
         selectinload(Material.measurements).selectinload(Measurement.dataset),
     )
-    return session.scalars(
-        select(Material).where(Material.id == find_material_id(session, name_or_id)).options(*options)
-    ).one()
+    for condition in _named(name_or_id):
+        material = session.scalars(select(Material).where(condition).options(*options).order_by(Material.id)).first()
+        if material is not None:
+            return material
+    raise NotFoundError(f"no material named or numbered {name_or_id!r}")
 
 
 def find_material_id(session: Session, name_or_id: str) -> int:
-    """The row id of the material a public id, a name or a synonym names (in that order; a
-    merged material's old id names the one it went into); NotFoundError when none."""
-    key = material_key(name_or_id)  # how synonyms, the shown name among them, are matched
-    for condition in (Material.public_id == name_or_id.strip(), Material.name_key == normalise_label(name_or_id)):
+    """The row id of the material ``find_material`` finds, without loading it."""
+    for condition in _named(name_or_id):
         found = session.scalars(select(Material.id).where(condition).order_by(Material.id)).first()
         if found is not None:
             return found
-    merged = select(MaterialRedirect.material_id).where(MaterialRedirect.public_id == name_or_id.strip())
-    found = session.scalars(select(Material.id).where(Material.id.in_(merged))).first()
-    if found is None:
-        synonym = select(MaterialSynonym.material_id).where(MaterialSynonym.name_key == key)
-        found = session.scalars(select(Material.id).where(Material.id.in_(synonym)).order_by(Material.id)).first()
-    if found is None:
-        raise NotFoundError(f"no material named or numbered {name_or_id!r}")
-    return found
+    raise NotFoundError(f"no material named or numbered {name_or_id!r}")
 
 
 #: How alike (rapidfuzz's ratio of the folded texts, 0–100) a dataset name must be to be suggested.

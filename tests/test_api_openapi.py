@@ -63,12 +63,15 @@ def test_every_operation_is_tested_by_its_own_node():
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_the_app_keeps_to_its_schema(live_api, path, method, data):
-    case = data.draw(schema[path][method].as_strategy())
+    operation = schema[path][method]
+    case = data.draw(operation.as_strategy())
     base_url, _, curator = live_api
-    # as a curator, so that uploads get past the key check (and a retraction, admins only, does not)
+    # a public route as anyone calls it, without a key; a curator's route as a curator, so that
+    # uploads get past the key check (and a retraction, admins only, does not)
+    keyless = {} in (operation.definition.raw.get("security") or [{}])
     case.call_and_validate(
         base_url=base_url,
-        headers={"Authorization": f"Bearer {curator}"},
+        headers={} if keyless else {"Authorization": f"Bearer {curator}"},
         checks=[not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance],
     )
 
@@ -209,3 +212,55 @@ def test_a_filter_at_its_limit_of_4_byte_characters_is_answered(live_api):
     status, _, problem = _raw_get(base_url, "/api/v1/materials", {"filter": "\U0001f9ea" * 4096})
     assert status == 400, problem  # read, and refused as a filter, not as a request
     assert problem["type"] == "urn:biomatdb:problem:syntax-error"
+
+
+def test_public_routes_take_a_key_but_need_none_and_curators_routes_need_one():
+    document = _document()
+    security = {
+        (method.upper(), path): operation.get("security")
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+    }
+    assert security[("GET", "/api/v1/materials")] == [{}, {"ApiKey": []}]
+    assert security[("POST", "/api/v1/select")] == [{}, {"ApiKey": []}]
+    assert security[("POST", "/api/v1/datasets")] == [{"ApiKey": []}]
+    assert security[("DELETE", "/api/v1/datasets/{dataset_id}")] == [{"ApiKey": []}]
+    assert security[("GET", "/api/v1/jobs/{job_id}")] == [{"ApiKey": []}]
+
+
+def test_operation_ids_read_as_what_they_do():
+    ids = {
+        operation["operationId"] for operations in _document()["paths"].values() for operation in operations.values()
+    }
+    assert {
+        "search_materials",
+        "get_material",
+        "upload_dataset",
+        "get_job",
+        "get_datapackage",
+        "select_materials",
+    } <= ids
+    assert not [i for i in ids if "_api_v1_" in i or i.endswith(("_get", "_post", "_delete"))]
+
+
+def test_declared_page_limits_are_the_enforced_ones():
+    from api.app import create_app
+    from biomatdb.settings import Settings
+
+    document = create_app(Settings(database_url="sqlite://", rate_limit=None, page_size_max=150)).openapi()
+    (limit,) = [p for p in document["paths"]["/api/v1/materials"]["get"]["parameters"] if p["name"] == "limit"]
+    assert limit["schema"]["maximum"] == 150
+    assert document["components"]["schemas"]["SearchBody"]["properties"]["limit"]["maximum"] == 150
+
+
+def test_the_datapackage_is_declared_a_zip_first_with_its_json_alternative():
+    content = _document()["paths"]["/api/v1/datasets/{dataset_id}/datapackage"]["get"]["responses"]["200"]["content"]
+    assert list(content) == ["application/zip", "application/json"]
+    assert content["application/zip"]["schema"] == {"type": "string", "format": "binary"}
+
+
+def test_job_reports_are_typed():
+    schemas = _document()["components"]["schemas"]
+    report = schemas["JobOut"]["properties"]["report"]
+    assert {"$ref": "#/components/schemas/ReportOut"} in report.get("anyOf", [report])
+    assert {"counts", "errors", "warnings", "materials"} <= set(schemas["ReportOut"]["properties"])

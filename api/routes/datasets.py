@@ -7,7 +7,7 @@ import shutil
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from sqlalchemy import select
 from starlette.background import BackgroundTask
 
@@ -111,11 +111,13 @@ def dataset_detail(dataset_id: DatasetId, session: SessionDep, engine: EngineDep
 @router.get(
     "/datasets/{dataset_id}/datapackage",
     summary="A dataset as a Frictionless Data Package",
+    response_class=Response,  # no JSON default: the answer is a zip unless format=json asks for the descriptor
     responses={
         200: {
-            "description": "A zip of datapackage.json and data.csv, or datapackage.json alone",
+            "description": "A zip of datapackage.json and data.csv (format=zip, the default), or "
+            "datapackage.json alone (format=json)",
             "content": {
-                "application/zip": {},
+                "application/zip": {"schema": {"type": "string", "format": "binary"}},
                 "application/json": {
                     "schema": {"type": "object"},
                     "example": {

@@ -122,7 +122,7 @@ def search_by_body(search: SearchDep, settings: SettingsDep, body: SearchBody, c
     return run_search(
         search,
         settings,
-        text=body.text,
+        text=body.q,
         filter_text=body.filter,
         facets=list(body.facets),
         sort=body.sort,

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from api.deps import EngineDep, SearchDep, UnitChoiceDep
 from api.problems import responses
@@ -17,6 +17,21 @@ router = APIRouter(tags=["select"])
 
 
 class PresetOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "key": "load_bearing_bone_implant",
+                    "name": "Load-bearing bone implant",
+                    "description": "A femoral stem or plate that carries load without shielding the bone from stress.",
+                    "constraint": "class != tissue AND NOT biodegradable = true",
+                    "objectives": ["match:youngs_modulus=Cortical bone@2", "max:tensile_strength"],
+                    "notes": None,
+                }
+            ]
+        }
+    )
+
     key: str
     name: str
     description: str

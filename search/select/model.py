@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
 
 from search.model import MAX_LIMIT
 
@@ -147,7 +147,82 @@ class Excluded(BaseModel):
     reason: str
 
 
+#: An answer over the fixtures (``biomatdb select -c 'class = metal' -o 'match:youngs_modulus=cortical
+#: bone@2' -o max:tensile_strength --limit 1 --json``), for the OpenAPI document.
+SELECTION_EXAMPLE: dict[str, Any] = {
+    "results": [
+        {
+            "id": "bm-e6cceb2797",
+            "name": "Ti-35Nb-7Zr-5Ta-0.4O",
+            "class": "metal",
+            "rank": 1,
+            "score": 0.62064,
+            "pareto": True,
+            "criteria": [
+                {
+                    "objective": "match:youngs_modulus=Cortical bone@2",
+                    "weight": 2.0,
+                    "score": 0.454545,
+                    "contribution": 0.30303,
+                    "value": 0.342422680822,
+                    "measurement": {
+                        "property": "youngs_modulus",
+                        "display": "66.0 GPa",
+                        "value_min": 66.0,
+                        "value_max": 66.0,
+                        "unit": "GPa",
+                        "conditions": {},
+                        "source": "Niinomi M. Mechanical properties of biomedical titanium alloys. Materials Science and Engineering A 243 (1998) 231-236",
+                        "dataset": "biomatdb-curated-metals-ceramics-glasses",
+                    },
+                    "missing": None,
+                },
+                {
+                    "objective": "max:tensile_strength",
+                    "weight": 1.0,
+                    "score": 0.95283,
+                    "contribution": 0.31761,
+                    "value": 1010.0,
+                    "measurement": {
+                        "property": "tensile_strength",
+                        "display": "1010 MPa",
+                        "value_min": 1010.0,
+                        "value_max": 1010.0,
+                        "unit": "MPa",
+                        "conditions": {},
+                        "source": "Niinomi M. Mechanical properties of biomedical titanium alloys. Materials Science and Engineering A 243 (1998) 231-236",
+                        "dataset": "biomatdb-curated-metals-ceramics-glasses",
+                    },
+                    "missing": None,
+                },
+            ],
+        }
+    ],
+    "method": "weighted sum of ratio-normalised criterion scores (docs/selection.md)",
+    "policy": "worst",
+    "missing": "penalise",
+    "constraint": "class = metal",
+    "objectives": ["match:youngs_modulus=Cortical bone@2", "max:tensile_strength"],
+    "targets": [
+        {
+            "objective": "match:youngs_modulus=Cortical bone@2",
+            "low": 3.0,
+            "high": 30.0,
+            "unit": "GPa",
+            "display": "3–30 GPa",
+            "tissue": "Cortical bone",
+            "measurements": 10,
+        }
+    ],
+    "candidates": 32,
+    "ranked": 31,
+    "excluded": [],
+}
+
+
 class Selection(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [cast(JsonValue, SELECTION_EXAMPLE)]})
+
     results: list[Candidate]
     method: str = Field(description="The ranking method (docs/selection.md).")
     policy: Policy

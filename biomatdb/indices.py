@@ -313,7 +313,8 @@ def parse_expression(text: str) -> Index:
         else:
             power = 1.0
         if get_vocabulary().find_property(name) is None:
-            suggestions = closest(name, get_vocabulary().property_labels)
+            labels = {**get_vocabulary().property_labels, **(load_indices().labels if len(parts) == 1 else {})}
+            suggestions = closest(name, labels)
             raise VocabularyError(
                 f"unknown property {name!r}{did_you_mean(suggestions)}",
                 type="unknown-property",

@@ -6,10 +6,15 @@ answer on a small dataset whose answers are worked out by hand. The parity suite
 from __future__ import annotations
 
 import pytest
+from elasticsearch import Elasticsearch
+from sqlalchemy import select
 
 from biomatdb.display import UnitChoice
 from biomatdb.errors import QueryError
+from biomatdb.models import Material
 from ingest.pipeline import ingest_file
+from search.backends.elastic import ElasticBackend, derived_nodes
+from search.backends.elastic_translate import query_body
 from search.backends.sql import SqlBackend
 from search.derived import resolve_sort
 from search.display import shown_result
@@ -273,3 +278,46 @@ def test_a_hit_shows_the_derived_value_with_its_inputs_and_their_sources(derived
     assert shown_paired.derived[0].display == "50 GPa·cm³/g"  # 2.0 g/cm3 has two digits
     assert shown_paired.derived[0].inputs[1].display == "2.0 g/cm³"
     assert shown_paired.derived[0].value_canonical_min == 50.0
+
+
+# --- Elasticsearch: derived filters and sorts answered by the core, sent as ids and keys ---------
+
+
+def test_the_elasticsearch_body_sends_a_derived_filter_as_the_ids_the_core_found():
+    query = build_query(filter_text="specific_stiffness > 25 GPa*cm^3/g AND class = metal", limit=10)
+    (node,) = derived_nodes(query.filter)
+    body = query_body(query, chemistry_ids={}, offset=0, derived_ids={(node, "possible"): [7, 3]})
+    assert body["query"]["bool"]["filter"][0]["bool"]["filter"][0] == {"terms": {"material_id": [3, 7]}}
+    nothing = query_body(query, chemistry_ids={}, offset=0, derived_ids={(node, "possible"): []})
+    assert nothing["query"]["bool"]["filter"][0]["bool"]["filter"][0] == {"match_none": {}}
+    with pytest.raises(QueryError, match="ids from the core"):
+        query_body(query, chemistry_ids={}, offset=0)
+
+
+def test_the_elasticsearch_body_sorts_by_a_derived_index_with_keys_from_the_core():
+    query = build_query(sort="-tensile_strength/density", limit=10)
+    query = query.model_copy(update={"sort": resolve_sort(query.sort)})
+    assert query.sort == Sort(key="specific_strength", descending=True)
+    body = query_body(query, chemistry_ids={}, offset=0, derived_sort={5: 212.5, 2: 30.0})
+    script = body["sort"][0]["_script"]
+    assert script["order"] == "desc" and script["type"] == "number"
+    assert script["script"]["params"] == {"keys": {"2": 30.0, "5": 212.5}}
+    assert "Double.NEGATIVE_INFINITY" in script["script"]["source"]  # missing inputs: last
+    assert body["sort"][1:] == [{"name_key": "asc"}, {"public_id": "asc"}]
+
+
+def test_the_elasticsearch_backend_asks_the_core_for_derived_ids_and_sort_keys(derived_core):
+    backend = ElasticBackend(Elasticsearch("http://127.0.0.1:9"), "unused", derived_core, chemistry=lambda node: {})
+    sql = SqlBackend(derived_core)
+    for text, match in (("specific_stiffness > 25 GPa*cm^3/g", "possible"), ("E/density >= 25 GPa*cm^3/g", "certain")):
+        query = build_query(filter_text=text, match=match, sort="-specific_stiffness", limit=50)
+        query = query.model_copy(update={"sort": resolve_sort(query.sort)})
+        ids, keys = backend._derived_from_core(query)
+        (node,) = derived_nodes(query.filter)
+        expected = {hit.name for hit in sql.search(query).results}
+        with derived_core.connect() as connection:
+            names = dict(connection.execute(select(Material.id, Material.name)).all())
+        assert {names[i] for i in ids[(node, match)]} == expected
+        assert keys is not None and {names[i] for i in keys} == {
+            name for name in names.values() if name != "Modulus-only polymer"
+        }

@@ -9,6 +9,7 @@ import pytest
 from elasticsearch import Elasticsearch
 from sqlalchemy import select
 
+from biomatdb.db import make_engine
 from biomatdb.display import UnitChoice
 from biomatdb.errors import QueryError
 from biomatdb.models import Material
@@ -321,3 +322,46 @@ def test_the_elasticsearch_backend_asks_the_core_for_derived_ids_and_sort_keys(d
         assert keys is not None and {names[i] for i in keys} == {
             name for name in names.values() if name != "Modulus-only polymer"
         }
+
+
+# --- the fixtures: light alloys by their indices -----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def fixtures_backend(fixtures_sqlite):
+    engine = make_engine(f"sqlite:///{fixtures_sqlite.location}")
+    yield SqlBackend(engine)
+    engine.dispose()
+
+
+def _names(backend, filter_text: str, match: str = "possible") -> set[str]:
+    return {hit.name for hit in backend.search(build_query(filter_text=filter_text, limit=200, match=match)).results}
+
+
+def test_magnesium_and_titanium_alloys_are_alike_in_specific_stiffness_not_as_light_beams(fixtures_backend):
+    """E/ρ of Mg (45 GPa / 1.77 g/cm³) and of Ti-6Al-4V (110–114 GPa / 4.4–4.5 g/cm³) are both about
+    25 GPa·cm³/g; as a light stiff beam (E^½/ρ) magnesium wins, 3.8 against 2.4."""
+    alike = _names(fixtures_backend, "specific_stiffness in 22..27 GPa*cm^3/g AND class = metal", "certain")
+    assert {"AZ31", "Magnesium", "Ti-6Al-4V", "Ti-6Al-4V ELI"} <= alike
+    beams = _names(fixtures_backend, "beam_stiffness_index > 3 GPa^0.5*cm^3/g AND class = metal")
+    assert {"AZ31", "Magnesium"} <= beams
+    assert not {name for name in beams if "Ti" in name}
+    ranked = fixtures_backend.search(build_query(filter_text="class = metal", sort="-beam_stiffness_index", limit=3))
+    assert {hit.name for hit in ranked.results} <= {"Magnesium", "AZ31", "WE43"}
+
+
+# --- the API: the same answer, with the derived values shown -------------------------------------
+
+
+@pytest.mark.anyio
+async def test_the_api_answers_a_derived_filter_and_sort_as_the_backend_shows_it(derived_core, api):
+    params = {"filter": "youngs_modulus / density > 25 GPa/(g/cm^3)", "sort": "-specific_stiffness"}
+    body = (await api.get("/api/v1/materials", params=params)).json()
+    found = SqlBackend(derived_core).search(build_query(filter_text=params["filter"], sort=params["sort"]))
+    assert body == shown_result(found, UnitChoice()).model_dump(mode="json", by_alias=True)
+    assert [hit["name"] for hit in body["results"]] == ["Paired alloy", "Open-density ceramic", "Light stiff alloy"]
+    (paired,) = body["results"][0]["derived"]
+    assert paired["display"] == "50 GPa·cm³/g" and paired["unit"] == "GPa·cm³/g"
+    assert [m["property"] for m in paired["inputs"]] == ["youngs_modulus", "density"]
+    refused = await api.get("/api/v1/materials", params={"filter": "E/density > 25 GPa"})
+    assert refused.status_code == 400 and refused.json()["position"] == len("E/density > 25 ")

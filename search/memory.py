@@ -71,6 +71,8 @@ log = logging.getLogger("biomatdb.search.memory")
 
 TEMPERATURE_TOLERANCE_K = 1e-6  # the SQL backend's, as a condition compares temperatures
 _TEXT_CONDITIONS = ("medium", "method", "standard", "specimen_state")
+#: Most derived indices whose combinations of measurements an index keeps (the named ones, first asked).
+CACHED_COMBINATIONS = 8
 
 
 @dataclass(frozen=True)
@@ -307,7 +309,8 @@ class MemoryIndex:
             ]
         )
         found = positions[defined], tuple(end[defined] for end in ends)
-        self._combinations[terms] = found  # type: ignore[assignment]
+        if len(self._combinations) < CACHED_COMBINATIONS:  # ad-hoc expressions must not fill memory
+            self._combinations[terms] = found  # type: ignore[assignment]
         return found  # type: ignore[return-value]
 
     def derived_extreme(self, terms: tuple[tuple[str, float], ...], descending: bool) -> np.ndarray:
@@ -332,8 +335,10 @@ class MemoryIndex:
             return cached
         index = sort_index(key)
         if index is not None:
-            self._extremes[(key, descending)] = self.derived_extreme(index.terms, descending)
-            return self._extremes[(key, descending)]
+            out = self.derived_extreme(index.terms, descending)
+            if index.named:  # an ad-hoc expression's keys are not kept: there is no end to them
+                self._extremes[(key, descending)] = out
+            return out
         out = np.full(self.size, np.nan)
         start, stop = self.slices.get(key, (0, 0))
         if stop > start:

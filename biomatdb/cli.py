@@ -520,6 +520,10 @@ def search(
         )
         if len(hit.measurements) > 4:
             shown += f"; … {len(hit.measurements) - 4} more"
+        for derived in hit.derived[:2]:  # a derived value, from its inputs and their sources
+            inputs = ", ".join(f"{m.property} {m.display} [{_short(m.source or m.dataset)}]" for m in derived.inputs)
+            possible = " (possible)" if derived.certainty == "possible" else ""
+            shown += ("; " if shown else "") + f"{derived.index} {derived.display}{possible} from {inputs}"
         table.add_row(*_cells(hit.id, hit.name, hit.material_class or "", shown))
     console = Console()
     if result.spelling:
@@ -534,6 +538,11 @@ def search(
         console.print(f"[bold]{name}[/bold]: " + _as_written(", ".join(f"{v.value} ({v.count})" for v in values[:12])))
     if result.next_cursor:
         console.print(f"next page: --cursor {result.next_cursor}")
+
+
+def _short(text: str, width: int = 40) -> str:
+    """A source or dataset named in a table cell: at most ``width`` characters."""
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 @app.command()

@@ -414,3 +414,47 @@ def _stray_property(measurement: Mapping[str, Any]) -> Property:
 def shown_material(document: Mapping[str, Any], choice: UnitChoice) -> dict[str, Any]:
     """A ``catalog.material_json`` document with every measurement as shown."""
     return {**document, "measurements": [shown_measurement(m, choice) for m in document["measurements"]]}
+
+
+#: Significant digits of a derived value whose inputs' written precision is unknown.
+DERIVED_DIGITS = 3
+
+
+def shown_derived(derived: Mapping[str, Any], choice: UnitChoice) -> dict[str, Any]:
+    """A derived value of a search hit (``search.model.DerivedValue`` as a dict: canonical ends, its
+    input measurements) as shown: in the index's display unit (``units`` may name the index's key),
+    each end to as many significant digits as the least precise input was written with, the inputs
+    shown as any measurement is; the canonical ends stay beside them."""
+    from biomatdb.indices import parse_expression
+
+    index = parse_expression(derived["index"])
+    converter = Converter(index.as_property(), choice.units.get(index.key) or index.unit_display)
+    digits = min(
+        (written.digits for m in derived["inputs"] for written in written_precision(m).values()),
+        default=DERIVED_DIGITS,
+    )
+
+    def number(canonical: float | None) -> Shown | None:
+        return None if canonical is None else converter.number(canonical, Written(digits, 0), 1.0)
+
+    low = number(derived["value_canonical_min"])
+    high = number(derived["value_canonical_max"])
+    if low is None:
+        body = ""
+    elif high is None:
+        body = f"{'>' if derived['low_open'] else '≥'} {low.readable()}"
+    elif derived["low_open"] and float(low) == 0:
+        body = f"{'<' if derived['high_open'] else '≤'} {high.readable()}"
+    elif low.readable() == high.readable():
+        body = low.readable()
+    else:
+        body = f"{low.readable()}–{high.readable()}"
+    return {
+        **derived,
+        "value_min": None if low is None else float(low),
+        "value_max": None if high is None else float(high),
+        "unit": converter.label,
+        "unit_canonical": unit_label(index.unit_canonical),
+        "display": f"{body} {converter.label}".strip(),
+        "inputs": [shown_measurement(m, choice) for m in derived["inputs"]],
+    }

@@ -3,19 +3,20 @@ written, beside its canonical values (``biomatdb.display``, the rule the CLI, th
 
 from __future__ import annotations
 
-from biomatdb.display import UnitChoice, shown_measurement
-from search.model import MatchedMeasurement, SearchResult
+from biomatdb.display import UnitChoice, shown_derived, shown_measurement
+from search.model import DerivedValue, MatchedMeasurement, SearchResult
 
 
 def shown_result(result: SearchResult, choice: UnitChoice) -> SearchResult:
-    """``result`` (canonical values, as a backend answers) with every measurement as shown."""
+    """``result`` (canonical values, as a backend answers) with every measurement and derived value as shown."""
     hits = [
         hit.model_copy(
             update={
                 "measurements": [
                     MatchedMeasurement.model_validate(shown_measurement(m.model_dump(), choice))
                     for m in hit.measurements
-                ]
+                ],
+                "derived": [DerivedValue.model_validate(shown_derived(d.model_dump(), choice)) for d in hit.derived],
             }
         )
         for hit in result.results

@@ -35,6 +35,7 @@ from sqlalchemy import Engine, case, func, literal, or_, select
 
 from biomatdb.db import core_generation, read_snapshot
 from biomatdb.elements import BASES, zero_within
+from biomatdb.indices import Ends, product_ends, term_ends
 from biomatdb.models import (
     QUALITATIVE,
     Dataset,
@@ -46,11 +47,13 @@ from biomatdb.models import (
     Source,
 )
 from biomatdb.searchtext import RELEVANCE_WEIGHTS, query_words
+from search.derived import sort_index
 from search.facets import locate
 from search.model import (
     And,
     Condition,
     Contains,
+    DerivedFilter,
     ElementContent,
     Evidence,
     FieldFilter,
@@ -68,6 +71,8 @@ log = logging.getLogger("biomatdb.search.memory")
 
 TEMPERATURE_TOLERANCE_K = 1e-6  # the SQL backend's, as a condition compares temperatures
 _TEXT_CONDITIONS = ("medium", "method", "standard", "specimen_state")
+#: Most derived indices whose combinations of measurements an index keeps (the named ones, first asked).
+CACHED_COMBINATIONS = 8
 
 
 @dataclass(frozen=True)
@@ -224,6 +229,7 @@ class MemoryIndex:
     names_words: Words
     elements: Elements
     _extremes: dict[tuple[str, bool], np.ndarray] = field(default_factory=dict)
+    _combinations: dict[tuple, tuple[np.ndarray, Ends]] = field(default_factory=dict)
 
     @property
     def size(self) -> int:
@@ -268,12 +274,71 @@ class MemoryIndex:
 
     # --- sorting by a property -----------------------------------------------------------
 
+    def combinations(self, terms: tuple[tuple[str, float], ...]) -> tuple[np.ndarray, Ends]:
+        """Every combination of one measurement per term, of one material, that can enter the index
+        (``search.backends.sql_derived.Combination``): the material positions and the derived ends
+        (``biomatdb.indices``), NaN where unbounded."""
+        cached = self._combinations.get(terms)
+        if cached is not None:
+            return cached
+        rows_of = []
+        for key, _ in terms:
+            start, stop = self.slices.get(key, (0, 0))
+            rows_of.append(start + np.flatnonzero(self.has_value[start:stop]))
+        picked = [rows_of[0]]
+        positions = self.position[rows_of[0]]
+        for rows in rows_of[1:]:  # join on the material: both sides sorted by position
+            theirs = self.position[rows]
+            left = np.searchsorted(theirs, positions, "left")
+            counts = np.searchsorted(theirs, positions, "right") - left
+            mine = np.repeat(np.arange(len(positions)), counts)
+            offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+            picked = [chosen[mine] for chosen in picked] + [rows[np.repeat(left, counts) + offsets]]
+            positions = positions[mine]
+        qualifier = self.qualifier
+        ends, defined = product_ends(
+            [
+                term_ends(
+                    exponent,
+                    self.value_min[rows],
+                    self.value_max[rows],
+                    qualifier[rows] == _QUALIFIER_CODE[">"],
+                    qualifier[rows] == _QUALIFIER_CODE["<"],
+                )
+                for (_, exponent), rows in zip(terms, picked, strict=True)
+            ]
+        )
+        found = positions[defined], tuple(end[defined] for end in ends)
+        if len(self._combinations) < CACHED_COMBINATIONS:  # ad-hoc expressions must not fill memory
+            self._combinations[terms] = found  # type: ignore[assignment]
+        return found  # type: ignore[return-value]
+
+    def derived_extreme(self, terms: tuple[tuple[str, float], ...], descending: bool) -> np.ndarray:
+        """Each material's sort key over its combinations, as ``search.backends.sql_derived``'s
+        ``derived_sort_value``, NaN without one."""
+        positions, (low, high, _, _) = self.combinations(terms)
+        with np.errstate(invalid="ignore"):
+            if descending:
+                keys = np.where(~np.isnan(high), high, np.where(low > 0, low, np.nan))
+            else:
+                keys = np.where(low > 0, low, high)
+        out = np.full(self.size, np.nan)
+        (np.fmax if descending else np.fmin).at(out, positions, keys)
+        return out
+
     def extreme(self, key: str, descending: bool) -> np.ndarray:
         """Each material's highest (descending) or lowest value of the property, NaN without one;
-        over every measurement of it, as the SQL backend's ``max(coalesce(value_max, value_min))``."""
+        over every measurement of it, as the SQL backend's ``max(coalesce(value_max, value_min))``.
+        A derived index's key (``search.derived.sort_index``): over its combinations."""
         cached = self._extremes.get((key, descending))
         if cached is not None:
             return cached
+        index = sort_index(key)
+        if index is not None:
+            out = self.derived_extreme(index.terms, descending)
+            if index.named:  # an ad-hoc expression's keys are not kept: there is no end to them
+                self._extremes[(key, descending)] = out
+            return out
         out = np.full(self.size, np.nan)
         start, stop = self.slices.get(key, (0, 0))
         if stop > start:
@@ -535,6 +600,12 @@ class Evaluator:
         mask = np.zeros(self.index.size, dtype=bool)
         mask[locate(self.index.material_ids, np.sort(ids))[0]] = True
         return mask
+
+    def node_derived(self, node: DerivedFilter) -> np.ndarray:
+        """``search.backends.sql``'s ``node_derived`` over the index's combinations of measurements."""
+        positions, ends = self.index.combinations(node.terms)
+        test = ends_within if self.match == "certain" else ends_intersect
+        return self._positions(positions[test(node.interval, *ends)])
 
     def node_substructure(self, node: Substructure) -> np.ndarray:
         return self._chemistry(node)

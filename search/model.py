@@ -164,6 +164,27 @@ class ElementContent(_Node):
     interval: Interval = Interval()
 
 
+class DerivedFilter(_Node):
+    """``youngs_modulus / density > 25 GPa/(g/cm^3)``: a ratio or power law of the material's
+    properties (``biomatdb.indices``) meets the interval, in the index's canonical unit, for some
+    combination of one measurement of each property (docs/search.md, "Derived properties"):
+    ``index`` is a named index's key or the expression, ``terms`` its properties and exponents."""
+
+    kind: Literal["derived"] = "derived"
+    index: str
+    terms: tuple[tuple[str, float], ...]
+    interval: Interval = Interval()
+
+    @field_validator("terms")
+    @classmethod
+    def _some_terms(cls, terms: tuple[tuple[str, float], ...]) -> tuple[tuple[str, float], ...]:
+        if not terms or any(not math.isfinite(power) or power == 0 for _, power in terms):
+            raise ValueError("a derived filter multiplies properties, each to a finite power other than 0")
+        if len({key for key, _ in terms}) != len(terms):
+            raise ValueError("a derived filter names each property once")
+        return terms
+
+
 class And(_Node):
     kind: Literal["and"] = "and"
     items: tuple[Filter, ...]
@@ -188,6 +209,7 @@ Filter = Annotated[
     | Contains
     | ElementContent
     | Evidence
+    | DerivedFilter
     | And
     | Or
     | Not,
@@ -290,12 +312,41 @@ class MatchedMeasurement(BaseModel):
     )
 
 
+class DerivedValue(BaseModel):
+    """A derived property a hit matched a derived filter with (``youngs_modulus / density > …``):
+    its interval from one combination of the material's measurements, and those measurements. A
+    backend gives canonical values; the CLI and the API show them in the index's display unit."""
+
+    index: str = Field(description="The named index's key, or the expression as the filter resolved it.")
+    expression: str = Field(description="The index as a filter writes it: `youngs_modulus/density`.")
+    name: str
+    value_min: float | None = Field(None, description="The derived interval's low end, in `unit`; None: unbounded.")
+    value_max: float | None = Field(None, description="Its high end, in `unit`; None: unbounded.")
+    low_open: bool = False
+    high_open: bool = False
+    unit: str
+    display: str | None = Field(None, description="The derived interval as people read it: `24.8–25.9 GPa·cm³/g`.")
+    value_canonical_min: float | None = None
+    value_canonical_max: float | None = None
+    unit_canonical: str
+    certainty: Literal["certain", "possible"] = Field(
+        description="certain: the derived interval lies within the asked one; possible: it only meets it."
+    )
+    inputs: list[MatchedMeasurement] = Field(
+        default_factory=list, description="The measurements the value is derived from, one per property, with sources."
+    )
+
+
 class Hit(BaseModel):
     id: str
     name: str
     material_class: str | None = Field(None, serialization_alias="class", validation_alias="class")
     score: float | None = Field(None, description="Similarity or text relevance, where the query has one.")
     measurements: list[MatchedMeasurement] = Field(default_factory=list)
+    derived: list[DerivedValue] = Field(
+        default_factory=list,
+        description="For each derived filter the hit matched, the combinations of its measurements that met it.",
+    )
 
     model_config = ConfigDict(populate_by_name=True)
 
@@ -380,12 +431,13 @@ def decode_cursor(query: Query) -> int:
 
 def has_property_filter(node: Filter | None, negated: bool = False) -> bool:
     """Some filter of the tree, not under NOT, can match certainly or only possibly: a property
-    filter (its measurements) or a composition filter (its element contents)."""
+    filter (its measurements), a derived one (its combinations of measurements) or a composition
+    filter (its element contents)."""
     if isinstance(node, (And, Or)):
         return any(has_property_filter(item, negated) for item in node.items)
     if isinstance(node, Not):
         return has_property_filter(node.item, not negated)
-    return isinstance(node, (PropertyFilter, Contains, ElementContent)) and not negated
+    return isinstance(node, (PropertyFilter, Contains, ElementContent, DerivedFilter)) and not negated
 
 
 def certain_first(query: Query, sort: Sort | None) -> bool:

@@ -22,8 +22,9 @@ from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 from lark.visitors import Transformer_NonRecursive
 
-from biomatdb.errors import QueryError, StructureError, UnitError
+from biomatdb.errors import QueryError, StructureError, UnitError, VocabularyError
 from biomatdb.evidence import find_kind, get_evidence_vocabulary
+from biomatdb.indices import Index, index_of_terms, load_indices
 from biomatdb.suggest import closest, did_you_mean, or_list
 from biomatdb.units import conversion
 from biomatdb.vocabulary import Property, get_vocabulary, normalise_label
@@ -32,6 +33,7 @@ from search import composition as _composition
 from search.model import (
     And,
     Condition,
+    DerivedFilter,
     Evidence,
     EvidenceCondition,
     FieldFilter,
@@ -106,6 +108,9 @@ _TERMINALS = {
     "OP": "a comparison (= != < <= > >=)",
     "NUMBER": "a number",
     "UNIT": "a unit",
+    "UNIT_GROUPED": "a unit",
+    "MULDIV": "* or /",
+    "_POW": "^",
     "STRING": "quoted text",
     "LPAR": "(",
     "RPAR": ")",
@@ -337,6 +342,9 @@ class _ToModel(Transformer_NonRecursive):
         field = _FIELDS.get(normalise_label(subject.text))
         if field is not None:
             return _field_filter(field, subject, op_token, value)
+        named = _named_index(subject)
+        if named is not None:
+            return _derived_comparison(named, op_token, value)
         prop = _property(subject)
         if not isinstance(value, _Quantity):
             raise QueryError(
@@ -366,6 +374,9 @@ class _ToModel(Transformer_NonRecursive):
     def interval(self, children):
         """``interval: subject _IN NUMBER _RANGE NUMBER unit?``: a closed interval."""
         subject, low_token, high_token, *unit = children
+        named = _named_index(subject)
+        if named is not None:
+            return _derived_interval(named, low_token, high_token, unit)
         prop = _property(subject)
         low, high = _number(low_token), _number(high_token)
         if low > high:
@@ -449,6 +460,59 @@ class _ToModel(Transformer_NonRecursive):
                 expected=suggestions,
             )
         return Evidence(endpoint=endpoint.key, outcome=outcome.key, outcome_op=op)
+
+    # --- derived properties (biomatdb/indices.py) ---
+
+    def derived_comparison(self, children):
+        """``derived_comparison: derived OP quantity``: the index compared with a quantity of its dimension."""
+        index, op_token, value = children
+        return _derived_comparison(index, op_token, value)
+
+    def derived_interval(self, children):
+        """``derived_interval: derived _IN NUMBER _RANGE NUMBER unit?``: a closed interval of the index."""
+        index, low_token, high_token, *unit = children
+        return _derived_interval(index, low_token, high_token, unit)
+
+    def derived(self, children):
+        """``derived: powered | factor (MULDIV factor)+``: the properties, each to its power, as an index."""
+        children = [self.factor([child]) if isinstance(child, tuple) else child for child in children]
+        terms: list[tuple[str, float]] = []
+        sign, start = 1.0, None
+        for child in children:
+            if isinstance(child, Token):
+                sign = 1.0 if str(child) in ("*", "·") else -1.0
+                continue
+            subject, power = child
+            start = subject.start if start is None else start
+            terms.append((_property(subject).key, sign * power))
+        try:
+            return index_of_terms(terms)
+        except VocabularyError as exc:
+            raise QueryError(exc.message, type="invalid-index", position=start, expected=[]) from None
+
+    def factor(self, children):
+        """``factor: subject | powered``: a property and its power (1 when none is written)."""
+        (child,) = children
+        return child if isinstance(child, tuple) else (child, 1.0)
+
+    def powered(self, children):
+        """``powered: subject _POW exponent``: a property to a power."""
+        subject, power = children
+        return subject, power
+
+    def exponent(self, children):
+        """``exponent: NUMBER | "(" NUMBER MULDIV NUMBER ")"``: a number, or a fraction such as (1/3)."""
+        if len(children) == 1:
+            return _number(children[0])
+        numerator, operator, denominator = children
+        if str(operator) != "/" or _number(denominator) == 0:
+            raise QueryError(
+                f"a power is a number or a fraction such as (1/3), not ({numerator!s}{operator!s}{denominator!s})",
+                type="syntax-error",
+                position=operator.start_pos,
+                expected=["/"],
+            )
+        return _number(numerator) / _number(denominator)
 
     # --- chemistry ---
 
@@ -662,6 +726,65 @@ def _evidence_condition(subject: _Text, op_token: Token, value: _Text | _Quantit
             )
         text = system.key if field == "cell_line" else (system.species or system.name)
     return EvidenceCondition(field=field, op=op, value=text)
+
+
+def _named_index(subject: _Text) -> Index | None:
+    """The named index a subject names (``specific_stiffness``), when it names no property."""
+    if get_vocabulary().find_property(subject.text) is not None:
+        return None
+    return load_indices().find(subject.text)
+
+
+def _derived_filter(index: Index, interval: Interval) -> DerivedFilter:
+    return DerivedFilter(index=index.key, terms=index.terms, interval=interval)
+
+
+def _derived_comparison(index: Index, op_token: Token, value: _Text | _Quantity) -> Filter:
+    """``INDEX OP quantity``: the quantity converted to the index's canonical unit (refused, pointing
+    at the unit, when it has another dimension); ``!=`` as ``<`` or ``>``, as for a property."""
+    if not isinstance(value, _Quantity):
+        raise QueryError(
+            f"{index.key} compares with a number and a unit, e.g. {index.expression} {_op(op_token)} 1 "
+            f"{index.unit_display}",
+            type="syntax-error",
+            position=value.start,
+            expected=["a number"],
+        )
+    asked = _canonical(index.as_property(), value)
+    op = _op(op_token)
+    if op == "!=":
+        return Or(
+            items=(
+                _derived_filter(index, Interval(high=asked, high_open=True)),
+                _derived_filter(index, Interval(low=asked, low_open=True)),
+            )
+        )
+    interval = {
+        "=": Interval(low=asked, high=asked),
+        "<": Interval(high=asked, high_open=True),
+        "<=": Interval(high=asked),
+        ">": Interval(low=asked, low_open=True),
+        ">=": Interval(low=asked),
+    }[op]
+    return _derived_filter(index, interval)
+
+
+def _derived_interval(index: Index, low_token: Token, high_token: Token, unit: list[_Text]) -> DerivedFilter:
+    low, high = _number(low_token), _number(high_token)
+    if low > high:
+        raise QueryError(
+            f"empty interval: {low_token!s} is above {high_token!s}; write the lower end first",
+            type="empty-interval",
+            position=low_token.start_pos,
+            expected=[f"a number up to {high_token!s}"],
+        )
+    unit_text = unit[0] if unit else None
+    prop = index.as_property()
+    ends = [
+        _canonical(prop, _Quantity(number, str(token), token.start_pos, token.end_pos, unit_text))
+        for number, token in ((low, low_token), (high, high_token))
+    ]
+    return _derived_filter(index, Interval(low=min(ends), high=max(ends)))
 
 
 def _unit_of(unit: list[_Text]) -> tuple[str, int] | None:

@@ -169,6 +169,17 @@ PARITY_FILTERS: list[str] = [
     "composition.Zr in 0..1 wt%",
     "composition.Si > 0 wt% AND has density",
     "contains(Mg) AND youngs_modulus < 50 GPa",
+    # derived properties: any pair of a material's measurements of the index's properties
+    "youngs_modulus / density > 25 GPa/(g/cm^3)",
+    "E/density >= 25 GPa*cm^3/g",
+    "youngs_modulus^0.5 / density > 3 GPa^0.5*cm^3/g",
+    "specific_stiffness in 20..30 GPa*cm^3/g AND class = metal",
+    "specific_strength > 200 kN*m/kg",
+    "NOT specific_strength > 100 MPa*cm^3/g AND has tensile_strength",
+    "plate_stiffness_index > 2 GPa^(1/3)*cm^3/g OR class = ceramic",
+    "tensile_strength/youngs_modulus < 0.01",
+    "specific_stiffness != 25 GPa*cm^3/g AND contains(Ti)",
+    "E^0.5 in 1..3 GPa^0.5",
 ]
 
 SORTED_QUERIES: list[tuple[str, str]] = [
@@ -184,4 +195,9 @@ SORTED_QUERIES: list[tuple[str, str]] = [
     ("dataset = qualitative-parity", "-melting_temperature"),
     ("contains(Ti)", "-youngs_modulus"),
     ("NOT contains(Ni) AND class = metal", "density"),
+    ("class = metal", "-specific_stiffness"),
+    ("class = metal", "specific_stiffness"),
+    ("has tensile_strength", "-tensile_strength/density"),
+    ("has density", "youngs_modulus^0.5/density"),
+    ("class != polymer", "-beam_stiffness_index"),
 ]

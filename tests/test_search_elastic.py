@@ -28,7 +28,7 @@ from biomatdb.cli import app
 from biomatdb.errors import QueryError, SearchUnavailable
 from biomatdb.models import Material, SearchOutbox
 from ingest.pipeline import IngestOptions, ingest_file
-from search.backends.elastic import ElasticBackend, chemistry_nodes, documents_from_core, reindex, sync
+from search.backends.elastic import ElasticBackend, chemistry_nodes, derived_nodes, documents_from_core, reindex, sync
 from search.backends.elastic_translate import (
     ElasticTranslator,
     index_mapping,
@@ -407,7 +407,13 @@ def test_every_parity_filter_translates_to_query_dsl_the_official_client_knows(f
     from search.service import build_query
 
     query = build_query(filter_text=filter_text, facets=list(FACETS), sort="-density")
-    body = query_body(query, chemistry_ids={node: {1: 0.9} for node in chemistry_nodes(query.filter)}, offset=0)
+    derived_ids = {(node, match): [1] for node in derived_nodes(query.filter) for match in ("possible", "certain")}
+    body = query_body(
+        query,
+        chemistry_ids={node: {1: 0.9} for node in chemistry_nodes(query.filter)},
+        offset=0,
+        derived_ids=derived_ids,
+    )
     assert Search.from_dict(body).to_dict() == body
 
 

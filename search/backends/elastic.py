@@ -30,6 +30,7 @@ from elasticsearch import ApiError, Elasticsearch, NotFoundError
 from elasticsearch.helpers import streaming_bulk
 from sqlalchemy import Connection, Engine, delete, select
 
+from biomatdb.db import read_snapshot
 from biomatdb.errors import SearchUnavailable
 from biomatdb.models import (
     BiologicalEvaluation,
@@ -51,7 +52,20 @@ from search.backends.elastic_translate import (
     query_body,
     similarity_scores,
 )
-from search.model import And, Filter, Not, Or, Query, SearchResult, Similarity, Sort, Substructure, decode_cursor
+from search.backends.sql_derived import derived_exists, derived_sort_value, derived_values
+from search.derived import resolve_sort, sort_index
+from search.model import (
+    And,
+    DerivedFilter,
+    Filter,
+    Not,
+    Or,
+    Query,
+    SearchResult,
+    Similarity,
+    Substructure,
+    decode_cursor,
+)
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +110,19 @@ def chemistry_nodes(node: Filter | None) -> list[Substructure | Similarity]:
     return list(dict.fromkeys(found))
 
 
+def derived_nodes(node: Filter | None) -> list[DerivedFilter]:
+    """Every derived filter of a filter, in order, without repeats (under NOT too)."""
+    if node is None:
+        return []
+    if isinstance(node, (And, Or)):
+        found = [n for item in node.items for n in derived_nodes(item)]
+    elif isinstance(node, Not):
+        found = derived_nodes(node.item)
+    else:
+        found = [node] if isinstance(node, DerivedFilter) else []
+    return list(dict.fromkeys(found))
+
+
 class ElasticBackend:
     """Answers a ``Query`` from the Elasticsearch alias; chemistry through the in-process RDKit
     index (``chemistry``, by default a ``search.chemistry.ChemistryIndex`` on ``engine``)."""
@@ -110,19 +137,49 @@ class ElasticBackend:
             chemistry = ChemistryIndex(engine)
         self.chemistry = chemistry
 
+    def _derived_from_core(
+        self, query: Query
+    ) -> tuple[dict[tuple[DerivedFilter, str], list[int]], dict[int, float] | None]:
+        """Derived filters and sorts are answered by the core, as chemistry is by the RDKit index: the
+        ids each derived filter finds (at the query's match, and ``certain`` for certain-first
+        ranking), and a derived sort's key per material (``search.backends.sql_derived``)."""
+        nodes = derived_nodes(query.filter)
+        index = sort_index(query.sort.key) if query.sort is not None else None
+        ids: dict[tuple[DerivedFilter, str], list[int]] = {}
+        keys = None
+        if not nodes and index is None:
+            return ids, keys
+        matches = {query.match}
+        if query.text and query.match == "possible":
+            matches.add("certain")
+        with self.engine.connect() as connection:
+            read_snapshot(connection)
+            for node in nodes:
+                for match in matches:
+                    ids[(node, match)] = list(
+                        connection.execute(select(Material.id).where(derived_exists(node, match))).scalars()
+                    )
+            if index is not None and query.sort is not None:
+                value = derived_sort_value(index.terms, query.sort.descending).label("key")
+                keys = {
+                    material_id: key
+                    for material_id, key in connection.execute(select(Material.id, value))
+                    if key is not None
+                }
+        return ids, keys
+
     def search(self, query: Query) -> SearchResult:
         from search.spelling import respell
 
         typed = query  # a cursor is bound to the text as typed, as in the SQL backend
         query, spelling = respell(self.engine, query)  # from the core, as the SQL backend does
         offset = decode_cursor(typed)
-        if query.sort is not None and query.sort.key not in ("name", "relevance", "similarity"):
-            from biomatdb.vocabulary import get_vocabulary
-
-            key = get_vocabulary().property(query.sort.key).key
-            query = query.model_copy(update={"sort": Sort(key=key, descending=query.sort.descending)})
+        query = query.model_copy(update={"sort": resolve_sort(query.sort)})
         chemistry_ids = {node: self.chemistry(node) for node in chemistry_nodes(query.filter)}
-        body = query_body(query, chemistry_ids=chemistry_ids, offset=offset)
+        derived_ids, derived_sort = self._derived_from_core(query)
+        body = query_body(
+            query, chemistry_ids=chemistry_ids, offset=offset, derived_ids=derived_ids, derived_sort=derived_sort
+        )
         with _guard("searching"):
             response = self.client.search(index=self.alias, body=body)
         shards = response.body.get("_shards", {})
@@ -135,6 +192,15 @@ class ElasticBackend:
         result = parse_response(
             response.body, query, offset=offset, scores=similarity_scores(chemistry_ids), cursor_query=typed
         )
+        if derived_ids:  # the derived values a hit shows, from the core, as the SQL backend shows them
+            page_ids = [int(hit["_source"]["material_id"]) for hit in response.body["hits"]["hits"]]
+            with self.engine.connect() as connection:
+                derived = derived_values(connection, page_ids, query)
+            hits = [
+                hit.model_copy(update={"derived": derived.get(material_id, [])})
+                for hit, material_id in zip(result.results, page_ids, strict=True)
+            ]
+            result = result.model_copy(update={"results": hits})
         return result.model_copy(update={"spelling": spelling}) if spelling else result
 
 

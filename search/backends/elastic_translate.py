@@ -40,10 +40,12 @@ from biomatdb.identity import is_derived_key
 from biomatdb.models import QUALITATIVE
 from biomatdb.searchtext import RELEVANCE_MAX, RELEVANCE_WEIGHTS, query_words, search_columns
 from search.backends.sql import TEMPERATURE_TOLERANCE_K
+from search.derived import sort_index
 from search.model import (
     And,
     Condition,
     Contains,
+    DerivedFilter,
     ElementContent,
     Evidence,
     EvidenceCondition,
@@ -460,8 +462,10 @@ class ElasticTranslator:
         match: str = "possible",
         *,
         shows: bool = True,
+        derived_ids: Mapping[tuple[DerivedFilter, str], Sequence[int]] | None = None,
     ) -> None:
         self.chemistry_ids = chemistry_ids
+        self.derived_ids = derived_ids or {}
         self.match = match
         self.shows = shows  # False: a clause that only ranks, with no inner hits
         self._negations = 0
@@ -569,6 +573,16 @@ class ElasticTranslator:
         }
         return {"bool": {"should": [holds, unnamed], "minimum_should_match": 1}}
 
+    def node_derived(self, node: DerivedFilter) -> dict[str, Any]:
+        """``DerivedFilter``: the materials the core found for it (``search.backends.sql_derived``,
+        at this translator's match), as ``terms`` on ``material_id``, as chemistry is sent."""
+        found = self.derived_ids.get((node, self.match))
+        if found is None:
+            raise QueryError(
+                "derived filters reach Elasticsearch as ids from the core; none were given", type="unsupported"
+            )
+        return {"terms": {"material_id": sorted(found)}} if found else MATCH_NONE
+
     def _chemistry(self, node: Substructure | Similarity) -> dict[str, Any]:
         if node not in self.chemistry_ids:
             raise QueryError("this search backend has no chemistry index", type="unsupported")
@@ -622,9 +636,13 @@ def similarity_scores(chemistry_ids: Mapping[Substructure | Similarity, Mapping[
 NAME_ORDER = [{"name_key": "asc"}, {"public_id": "asc"}]
 
 
-def sort_clause(query: Query, scores: Mapping[int, float]) -> list[dict[str, Any]]:
+def sort_clause(
+    query: Query, scores: Mapping[int, float], derived_sort: Mapping[int, float] | None = None
+) -> list[dict[str, Any]]:
     """``Sort``: by similarity, relevance, name or a property's lowest (ascending) or highest
-    (descending) value; materials without the property last; ties by name, then public id."""
+    (descending) value; materials without the property last; ties by name, then public id. A derived
+    index's sort key is each material's from the core (``derived_sort``: material id → key, as
+    ``search.backends.sql_derived.derived_sort_value`` gives it), sent as a script's parameters."""
     sort: Sort | None = query.sort
     if sort is not None and sort.key == "relevance":
         sort = None
@@ -640,6 +658,19 @@ def sort_clause(query: Query, scores: Mapping[int, float]) -> list[dict[str, Any
     if sort.key == "name":
         direction = "desc" if sort.descending else "asc"
         return [{"name_key": direction}, {"public_id": direction}]
+    if sort_index(sort.key) is not None:
+        if derived_sort is None:
+            raise QueryError(
+                "a derived sort reaches Elasticsearch as values from the core; none were given", type="unsupported"
+            )
+        missing = "Double.NEGATIVE_INFINITY" if sort.descending else "Double.POSITIVE_INFINITY"
+        script = {
+            "lang": "painless",
+            "source": f"(double) params.keys.getOrDefault(String.valueOf(doc['material_id'].value), {missing})",
+            "params": {"keys": {str(material_id): key for material_id, key in sorted(derived_sort.items())}},
+        }
+        order = "desc" if sort.descending else "asc"
+        return [{"_script": {"type": "number", "script": script, "order": order}}, *NAME_ORDER]
     field, order, mode = ("sort_high", "desc", "max") if sort.descending else ("sort_low", "asc", "min")
     return [
         {
@@ -673,11 +704,18 @@ def facet_aggregations(facets: Sequence[str]) -> dict[str, Any]:
 
 
 def query_body(
-    query: Query, *, chemistry_ids: Mapping[Substructure | Similarity, Mapping[int, float]], offset: int
+    query: Query,
+    *,
+    chemistry_ids: Mapping[Substructure | Similarity, Mapping[int, float]],
+    offset: int,
+    derived_ids: Mapping[tuple[DerivedFilter, str], Sequence[int]] | None = None,
+    derived_sort: Mapping[int, float] | None = None,
 ) -> dict[str, Any]:
     """The ``_search`` body for one page of ``query``: query, facet aggregations, sort, ``from``/``size``.
 
-    ``chemistry_ids`` maps each chemistry node of the filter to ``{material id: score}``.
+    ``chemistry_ids`` maps each chemistry node of the filter to ``{material id: score}``;
+    ``derived_ids`` each derived filter and match (``possible``, ``certain``) to the materials the
+    core found for it, and ``derived_sort`` a derived sort's keys, by material id.
     A page past Elasticsearch's result window is refused with a ``QueryError``.
     """
     if offset + query.limit > MAX_RESULT_WINDOW:
@@ -685,7 +723,7 @@ def query_body(
             f"the Elasticsearch backend pages through the first {MAX_RESULT_WINDOW:,} results only; narrow the search",
             type="unsupported",
         )
-    translator = ElasticTranslator(chemistry_ids, query.match)
+    translator = ElasticTranslator(chemistry_ids, query.match, derived_ids=derived_ids)
     filters: list[dict[str, Any]] = []
     should: list[dict[str, Any]] = []
     if query.text:
@@ -696,14 +734,14 @@ def query_body(
         filters.append(translator.filter(query.filter))
     sort = None if query.sort is not None and query.sort.key == "relevance" else query.sort
     if certain_first(query, sort):  # certain matches first: a boost above any relevance, taken off the score
-        certain = ElasticTranslator(chemistry_ids, "certain", shows=False).filter(query.filter)
+        certain = ElasticTranslator(chemistry_ids, "certain", shows=False, derived_ids=derived_ids).filter(query.filter)
         should.append({"constant_score": {"filter": certain, "boost": CERTAIN_BOOST}})
     es_query: dict[str, Any] = MATCH_ALL
     if filters or should:
         es_query = {"bool": {"filter": filters, **({"should": should} if should else {})}}
     body: dict[str, Any] = {
         "query": es_query,
-        "sort": sort_clause(query, similarity_scores(chemistry_ids)),
+        "sort": sort_clause(query, similarity_scores(chemistry_ids), derived_sort),
         "from": offset,
         "size": query.limit,
         "track_total_hits": True,

@@ -50,12 +50,15 @@ from biomatdb.models import (
     has_value,
 )
 from biomatdb.searchtext import RELEVANCE_MAX, RELEVANCE_WEIGHTS, query_words
+from search.backends.sql_derived import derived_exists, derived_sort_value, derived_values
 from search.backends.sql_evidence import evidence_exists
+from search.derived import resolve_sort, sort_index
 from search.facets import facet_index
 from search.model import (
     And,
     Condition,
     Contains,
+    DerivedFilter,
     ElementContent,
     Evidence,
     FacetValue,
@@ -157,6 +160,11 @@ class SqlTranslator:
     def node_evidence(self, node: Evidence) -> ColumnElement[bool]:
         """``evidence(endpoint) [= outcome] [WHERE conditions]``: one record satisfies all of it."""
         return evidence_exists(node, self.match)
+
+    def node_derived(self, node: DerivedFilter) -> ColumnElement[bool]:
+        """``derived_comparison``/``derived_interval``: a combination of the material's measurements,
+        one per property of the index, meets the interval (``search.backends.sql_derived``)."""
+        return derived_exists(node, self.match)
 
     def node_substructure(self, node: Substructure) -> ColumnElement[bool]:
         """``substructure("SMARTS")``: resolved by the in-process RDKit index."""
@@ -434,19 +442,23 @@ class SqlBackend:
             if sort.descending:
                 order = [o.desc() for o in order]
             return statement.order_by(*order)
-        if sort.descending:
-            extreme = func.max(func.coalesce(Measurement.value_max, Measurement.value_min))
+        index = sort_index(sort.key)
+        if index is not None:  # a derived index: over each material's combinations of measurements
+            value = derived_sort_value(index.terms, sort.descending).label("extreme")
         else:
-            extreme = func.min(func.coalesce(Measurement.value_min, Measurement.value_max))
-        # each matching material's extreme, looked up through (material_id, property_key): a
-        # GROUP BY over every measurement of the property, joined, cost 2.3 times as much
-        value = (
-            select(extreme)
-            .where(Measurement.material_id == Material.id, Measurement.property_key == sort.key)
-            .correlate(Material)
-            .scalar_subquery()
-            .label("extreme")
-        )
+            if sort.descending:
+                extreme = func.max(func.coalesce(Measurement.value_max, Measurement.value_min))
+            else:
+                extreme = func.min(func.coalesce(Measurement.value_min, Measurement.value_max))
+            # each matching material's extreme, looked up through (material_id, property_key): a
+            # GROUP BY over every measurement of the property, joined, cost 2.3 times as much
+            value = (
+                select(extreme)
+                .where(Measurement.material_id == Material.id, Measurement.property_key == sort.key)
+                .correlate(Material)
+                .scalar_subquery()
+                .label("extreme")
+            )
         statement = statement.add_columns(value)
         ordered = literal_column("extreme")
         return statement.order_by(
@@ -471,19 +483,7 @@ class SqlBackend:
     def _search(
         self, connection, index, typed: Query, query: Query, spelling: dict[str, str], offset: int
     ) -> SearchResult:
-        sort = query.sort
-        if sort is not None and sort.key not in ("name", "relevance", "similarity"):
-            from biomatdb.errors import QueryError, VocabularyError
-            from biomatdb.vocabulary import get_vocabulary
-
-            try:
-                sort = Sort(key=get_vocabulary().property(sort.key).key, descending=sort.descending)
-            except VocabularyError as exc:
-                raise QueryError(
-                    f"cannot sort by {sort.key!r}: {exc.message}; sort by name, relevance, "
-                    "similarity or a property key",
-                    type="unknown-property",
-                ) from exc
+        sort = resolve_sort(query.sort)
         if sort is not None and sort.key == "relevance":
             sort = None
         answer = None
@@ -630,6 +630,7 @@ class SqlBackend:
             )
             for row in connection.execute(statement).mappings():
                 shown[row["material_id"]].append(matched_measurement(row))
+        derived = derived_values(connection, page_ids, query)
         scores = dict(scores)
         if query.text and query_words(query.text):
             for material_id, relevance in connection.execute(
@@ -643,6 +644,7 @@ class SqlBackend:
                 material_class=materials[i].material_class,
                 score=scores.get(i),
                 measurements=shown[i],
+                derived=derived.get(i, []),
             )
             for i in page_ids
         ]
@@ -674,6 +676,24 @@ class _Once:
             else:
                 self._arrays[node] = arrays(node)
         return self._arrays[node]
+
+
+def measurement_rows(connection, ids: list[int]) -> dict[int, MatchedMeasurement]:
+    """The measurements of these ids as a search result shows them, by id."""
+    if not ids:
+        return {}
+    statement = (
+        select(
+            Measurement.__table__,
+            Dataset.name.label("dataset_name"),
+            Source.doi.label("doi"),
+            Source.citation.label("citation"),
+        )
+        .join(Dataset, Dataset.id == Measurement.dataset_id)
+        .outerjoin(Source, Source.id == Measurement.source_id)
+        .where(Measurement.id.in_(ids))
+    )
+    return {row["id"]: matched_measurement(row) for row in connection.execute(statement).mappings()}
 
 
 def matched_measurement(row) -> MatchedMeasurement:

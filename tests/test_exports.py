@@ -152,3 +152,34 @@ def test_the_full_fixture_export_ingests_back_to_the_same_export(fixture_export,
     finally:
         fresh.dispose()
     assert again == fixture_export["csv"]
+
+
+def test_the_cli_writes_parquet_to_a_file_and_to_stdout(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from biomatdb.cli import app
+    from tests.test_pipeline import LONG_TSV
+
+    monkeypatch.setenv("BIOMATDB_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("BIOMATDB_DATABASE_URL", raising=False)
+    runner = CliRunner()
+    (tmp_path / "long.tsv").write_text(LONG_TSV, encoding="utf-8")
+    assert runner.invoke(app, ["ingest", str(tmp_path / "long.tsv")]).exit_code == 0
+    written = runner.invoke(app, ["export", "--format", "parquet", "-o", str(tmp_path / "out.parquet")])
+    assert written.exit_code == 0, written.output
+    table = pd.read_parquet(tmp_path / "out.parquet")
+    printed = runner.invoke(app, ["export", "--format", "parquet", "--unit-system", "US"])
+    assert printed.exit_code == 0 and printed.stdout_bytes.startswith(b"PAR1")
+    in_us = pd.read_parquet(io.BytesIO(printed.stdout_bytes))
+    as_csv = pd.read_csv(io.StringIO(runner.invoke(app, ["export"]).stdout), keep_default_na=False, na_values=[""])
+    assert len(table) == len(in_us) == len(as_csv) > 0
+    assert table["value_min"].dtype == "float64"
+    strength = table[(table["material"] == "PLLA") & (table["property"] == "tensile_strength")].iloc[0]
+    assert (strength["value"], strength["unit"], strength["verbatim_value"], strength["verbatim_unit"]) == (
+        49.99,
+        "MPa",
+        "7250",
+        "psi",
+    )
+    assert in_us.loc[strength.name, "unit"] == "ksi" and in_us.loc[strength.name, "value"] == pytest.approx(7.25)
+    assert runner.invoke(app, ["export", "--format", "xlsx"]).exit_code == 2

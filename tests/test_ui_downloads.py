@@ -64,7 +64,11 @@ def test_the_material_page_offers_its_measurements_and_evidence(demo_server, mat
         rows = list(csv.DictReader(io.StringIO(client.get(measurements[0]).text)))
         records = client.get(evidence[1]).json()
         evidence_rows = list(csv.DictReader(io.StringIO(client.get(evidence[0]).text)))
+        evidence_table = pd.read_parquet(io.BytesIO(client.get(evidence[2]).content))
     assert len(rows) == len(document["measurements"]) and {row["id"] for row in rows} == {document["id"]}
     assert {row["unit"] for row in rows if row["property"] == "youngs_modulus"} <= {"MPa"}
-    assert len(records) == len(evidence_rows) == len(document["biological_evaluations"]) > 0
+    assert len(records) == len(evidence_rows) == len(evidence_table) == len(document["biological_evaluations"]) > 0
+    assert list(evidence_table.columns) == list(evidence_rows[0]) and set(evidence_table["Material"]) == {
+        document["name"]
+    }
     assert {record["material"] for record in records} == {document["name"]}

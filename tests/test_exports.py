@@ -181,5 +181,6 @@ def test_the_cli_writes_parquet_to_a_file_and_to_stdout(tmp_path, monkeypatch):
         "7250",
         "psi",
     )
-    assert in_us.loc[strength.name, "unit"] == "ksi" and in_us.loc[strength.name, "value"] == pytest.approx(7.25)
+    (in_ksi,) = in_us[(in_us["material"] == "PLLA") & (in_us["property"] == "tensile_strength")].itertuples()
+    assert in_ksi.unit == "ksi" and float(in_ksi.value) == pytest.approx(7.25)  # type: ignore[arg-type]
     assert runner.invoke(app, ["export", "--format", "xlsx"]).exit_code == 2

@@ -104,12 +104,13 @@ def csv_cell(value: Any, field: ExportField) -> str:
     return neutralise(str(value))
 
 
-def json_cell(value: Any, kind: FieldType) -> Any:
+def json_cell(value: Any, field: ExportField) -> Any:
+    """A cell's JSON (and Parquet) value: a float, a boolean, a string, or None."""
     if value is None:
         return None
-    if kind == "number":
+    if field.type == "number":
         return float(value)
-    if kind == "boolean":
+    if field.type == "boolean":
         return bool(value)
     return str(value)
 
@@ -132,7 +133,7 @@ def csv_blocks(
 
 
 def json_row(row: Mapping[str, Any], fields: Sequence[ExportField] = MEASUREMENT_FIELDS) -> dict[str, Any]:
-    return {field.name: json_cell(row.get(field.name), field.type) for field in fields}
+    return {field.name: json_cell(row.get(field.name), field) for field in fields}
 
 
 def json_blocks(

@@ -14,31 +14,22 @@ from typing import Any
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
-from biomatdb.catalog import EXPORT_COLUMNS, csv_blocks, export_rows
+from biomatdb.catalog import csv_blocks, export_rows
 from biomatdb.errors import BiomatError
+from biomatdb.exports import MEASUREMENT_FIELDS
 from biomatdb.models import Dataset, Measurement, Source
-
-_DESCRIPTIONS = {
-    "id": "BiomatDB public id of the material",
-    "material": "material name",
-    "class": "material class",
-    "property": "vocabulary key of the measured property",
-    "value": "value text: a number, a range 'a to b', a bound '>a', or a qualitative value in words ('amorphous')",
-    "unit": "the property's canonical unit; empty beside a qualitative value",
-    "uncertainty": "standard uncertainty, in the unit",
-    "temperature": "temperature of the measurement, in kelvin ('310.15 K')",
-    "doi": "DOI of the value's source",
-}
-_NUMBERS = {"uncertainty"}
 
 
 def table_schema() -> dict[str, Any]:
+    """The Table Schema of the export's columns (``biomatdb.exports``: one list of names, types and descriptions)."""
     fields = []
-    for column in EXPORT_COLUMNS:
-        field: dict[str, Any] = {"name": column, "type": "number" if column in _NUMBERS else "string"}
-        if column in _DESCRIPTIONS:
-            field["description"] = _DESCRIPTIONS[column]
-        if column in ("id", "material"):
+    for column in MEASUREMENT_FIELDS:
+        field: dict[str, Any] = {"name": column.name, "type": column.type}
+        if column.type == "boolean":
+            field["trueValues"], field["falseValues"] = ["yes"], ["no"]
+        if column.description:
+            field["description"] = column.description
+        if column.required:
             field["constraints"] = {"required": True}
         fields.append(field)
     return {"fields": fields, "missingValues": [""]}
@@ -73,7 +64,7 @@ def descriptor(connection: Connection, dataset: Dataset, *, data_path: str) -> d
         "name": _slug(dataset.name),
         "title": dataset.name,
         "profile": "tabular-data-package",
-        "description": f"Dataset {dataset.name!r} of BiomatDB, one row per measurement in canonical units.",
+        "description": f"Dataset {dataset.name!r} of BiomatDB, one row per measurement in display units.",
         "created": dataset.updated_at.isoformat(),
         "resources": [
             {

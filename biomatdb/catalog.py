@@ -5,8 +5,6 @@ The JSON field names here are public and stable (``biomatdb show --json``, the A
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -15,8 +13,9 @@ from rapidfuzz import fuzz, process
 from sqlalchemy import Connection, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from biomatdb.display import UnitChoice, qualitative_text, shown_cells
+from biomatdb.display import UnitChoice, qualitative_text, shown_export_cells
 from biomatdb.errors import NotFoundError
+from biomatdb.exports import EXPORT_COLUMNS, MEASUREMENT_FIELDS, csv_blocks as _csv_blocks
 from biomatdb.identity import material_key
 from biomatdb.models import (
     QUALITATIVE,
@@ -30,35 +29,7 @@ from biomatdb.models import (
     Measurement,
     Source,
 )
-from biomatdb.spreadsheet import neutralise_row
 from biomatdb.vocabulary import get_vocabulary, normalise_label
-
-EXPORT_COLUMNS = [
-    "id",
-    "material",
-    "class",
-    "subclass",
-    "synonyms",
-    "description",
-    "biodegradable",
-    "origin",
-    "applications",
-    "regulatory notes",
-    "smiles",
-    "composition",
-    "property",
-    "value",
-    "unit",
-    "uncertainty",
-    "temperature",
-    "medium",
-    "method",
-    "standard",
-    "specimen state",
-    "notes",
-    "source",
-    "doi",
-]
 
 
 def _named(name_or_id: str) -> list:
@@ -322,7 +293,7 @@ def datasets_json(connection: Connection) -> list[dict[str, Any]]:
 
 def export_rows(
     session: Session, *, dataset: str | None = None, batch: int = 500, choice: UnitChoice | None = None
-) -> Iterator[dict[str, str]]:
+) -> Iterator[dict[str, Any]]:
     """The core in the long layout, a row per measurement (and one per material without any),
     values in display units (``choice``, default: each property's) rounded to the precision
     written (``biomatdb.display``).
@@ -344,7 +315,7 @@ def export_rows(
 
 def export_rows_for(
     session: Session, public_ids: list[str], *, choice: UnitChoice | None = None
-) -> Iterator[dict[str, str]]:
+) -> Iterator[dict[str, Any]]:
     """The long-layout rows of these materials (one batch: the caller pages), in the order given."""
     ids = dict(session.execute(select(Material.public_id, Material.id).where(Material.public_id.in_(public_ids))).all())
     order = {ids[p]: index for index, p in enumerate(public_ids) if p in ids}
@@ -356,7 +327,7 @@ def export_rows_for(
 
 def _material_rows(
     session: Session, ids: list[int], dataset: str | None, choice: UnitChoice
-) -> Iterator[dict[str, str]]:
+) -> Iterator[dict[str, Any]]:
     """The export rows of these materials, read with a few Core statements per batch (ORM objects
     cost 80 µs a measurement: 1.2 s for 15,000 rows)."""
     if not ids:
@@ -419,39 +390,43 @@ def _material_rows(
         base = {
             "id": material.public_id,
             "material": material.name,
-            "class": material.material_class or "",
-            "subclass": material.subclass or "",
+            "class": material.material_class,
+            "subclass": material.subclass,
             "synonyms": "; ".join(
                 synonym for synonym, key in synonyms[material.id] if key != material_key(material.name)
-            ),
-            "description": material.description or "",
-            "biodegradable": "" if material.biodegradable is None else ("yes" if material.biodegradable else "no"),
-            "origin": material.origin or "",
-            "applications": "; ".join(applications[material.id]),
-            "regulatory notes": material.regulatory_notes or "",
-            "smiles": material.canonical_smiles or "",
-            "composition": composition_text(components[material.id]),
+            )
+            or None,
+            "description": material.description,
+            "biodegradable": material.biodegradable,
+            "origin": material.origin,
+            "applications": "; ".join(applications[material.id]) or None,
+            "regulatory notes": material.regulatory_notes,
+            "smiles": material.canonical_smiles,
+            "composition": composition_text(components[material.id]) or None,
         }
-        rows = sorted(measurements[material.id], key=_export_order)
-        if not rows:
-            yield {**base, **{column: "" for column in EXPORT_COLUMNS if column not in base}}
-        for m in rows:
-            value, unit, uncertainty = shown_cells(_shown_fields(m), choice)
-            yield {
+        if not measurements[material.id]:
+            yield {**base, **{column: None for column in EXPORT_COLUMNS if column not in base}}
+        shown = [
+            {
                 **base,
                 "property": m.property_key,
-                "value": value,
-                "unit": unit,
-                "uncertainty": uncertainty,
-                "temperature": "" if m.temperature_K is None else f"{format_number(m.temperature_K)} K",
-                "medium": m.medium or "",
-                "method": m.method or "",
-                "standard": m.standard or "",
-                "specimen state": m.specimen_state or "",
-                "notes": m.notes or "",
-                "source": m.citation or "",
-                "doi": m.doi or "",
+                **shown_export_cells(_shown_fields(m), choice),
+                # a plain value has none: "=" would open as a formula in a spreadsheet
+                "qualifier": None if m.qualifier == "=" else m.qualifier,
+                "verbatim_value": m.verbatim_value,
+                "verbatim_unit": m.verbatim_unit,
+                "temperature": None if m.temperature_K is None else f"{format_number(m.temperature_K)} K",
+                "medium": m.medium,
+                "method": m.method,
+                "standard": m.standard,
+                "specimen state": m.specimen_state,
+                "notes": m.notes,
+                "source": m.citation,
+                "doi": m.doi,
             }
+            for m in measurements[material.id]
+        ]
+        yield from sorted(shown, key=_export_order)
 
 
 def _shown_fields(m) -> dict[str, Any]:
@@ -469,40 +444,35 @@ def _shown_fields(m) -> dict[str, Any]:
     }
 
 
-def _export_order(m) -> tuple:
-    """A stable order that does not depend on database ids, so exports of equal states are equal."""
-    return (
-        m.property_key,
-        m.qualifier,
-        m.qualitative or "",
-        repr(m.value_min),
-        repr(m.value_max),
-        repr(m.value),
-        repr(m.uncertainty),
-        repr(m.temperature_K),
-        m.medium or "",
-        m.method or "",
-        m.standard or "",
-        m.specimen_state or "",
-        m.source_key or "",
-        m.notes or "",
-    )
+_ORDER_NUMBERS = ("value_min", "value_max", "value", "uncertainty")
+_ORDER_TEXTS = (
+    "value_text",
+    "unit",
+    "temperature",
+    "medium",
+    "method",
+    "standard",
+    "specimen state",
+    "source",
+    "doi",
+    "notes",
+    "verbatim_value",
+    "verbatim_unit",
+)
 
 
-def csv_blocks(rows: Iterable[dict[str, str]], *, flush_bytes: int = 1 << 16) -> Iterator[str]:
-    """The export's CSV text in blocks of about ``flush_bytes``: a header, then every row with
-    its text cells made safe to open in a spreadsheet (``biomatdb.spreadsheet``). The CLI, the
-    API's export and the data package all write their CSV through this."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow(neutralise_row(row))
-        if buffer.tell() > flush_bytes:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+def _export_order(row: dict[str, Any]) -> tuple:
+    """A stable order of a material's rows by what they show (property, then the shown numbers),
+    never by database ids or the unrounded canonical values, so that an export and the export of
+    its ingest are in the same order."""
+    numbers = tuple((0, float(row[key])) if row[key] is not None else (1, 0.0) for key in _ORDER_NUMBERS)
+    return (row["property"], row["qualifier"] or "", *numbers, *(row[key] or "" for key in _ORDER_TEXTS))
+
+
+def csv_blocks(rows: Iterable[dict[str, Any]], *, flush_bytes: int = 1 << 16) -> Iterator[str]:
+    """The measurement export's CSV text in blocks of about ``flush_bytes`` (``biomatdb.exports``).
+    The CLI, the API's export and the data package all write their CSV through this."""
+    return _csv_blocks(rows, fields=MEASUREMENT_FIELDS, flush_bytes=flush_bytes)
 
 
 def export_csv(session: Session, *, dataset: str | None = None, choice: UnitChoice | None = None) -> Iterator[str]:

@@ -344,7 +344,7 @@ def _print_evaluations(console, evaluations) -> None:
 
 @app.command()
 def export(
-    format: Annotated[str, typer.Option("--format", help="csv or json")] = "csv",
+    format: Annotated[str, typer.Option("--format", help="csv, json or parquet")] = "csv",
     dataset: Annotated[str | None, typer.Option(help="Only this dataset")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout)")] = None,
     kind: Annotated[
@@ -354,62 +354,53 @@ def export(
     unit_system: UnitSystemOption = None,
 ) -> None:
     """The core in the long layout, in display units rounded to the precision written, which
-    ingests back to the same values at that precision."""
+    ingests back to the same values at that precision (docs/export.md)."""
     from sqlalchemy.orm import Session
 
-    from biomatdb.catalog import export_csv, export_rows
+    from biomatdb.catalog import export_rows
     from biomatdb.errors import NotFoundError
+    from biomatdb.exports import FORMATS, blocks
 
-    if format not in ("csv", "json"):
-        _echo("error: --format is csv or json", err=True)
+    if format not in FORMATS:
+        _echo(f"error: --format is one of {', '.join(FORMATS)}", err=True)
         raise typer.Exit(2)
     if kind not in ("measurements", "evidence"):
         _echo("error: --kind is measurements or evidence", err=True)
         raise typer.Exit(2)
     choice = _unit_choice(units, unit_system)
-    stream = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
-    if kind == "evidence":
-        try:
-            _export_evidence(stream, format=format, dataset=dataset)
-        finally:
-            if output:
-                stream.close()
-        return
+    stream = output.open("wb") if output else sys.stdout.buffer
     try:
+        if kind == "evidence":
+            _export_evidence(stream, format=format, dataset=dataset)
+            return
         with Session(_engine()) as session:
-            if format == "csv":
-                for block in export_csv(session, dataset=dataset, choice=choice):
-                    stream.write(block)
-            else:
-                stream.write("[")
-                for index, row in enumerate(export_rows(session, dataset=dataset, choice=choice)):
-                    stream.write(("," if index else "") + "\n" + orjson.dumps(row).decode())
-                stream.write("\n]\n")
+            for block in blocks(format, export_rows(session, dataset=dataset, choice=choice)):
+                stream.write(block)
     except NotFoundError as exc:
         _echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from exc
     finally:
         if output:
             stream.close()
+        else:
+            stream.flush()
 
 
 def _export_evidence(stream, *, format: str, dataset: str | None) -> None:
-    import csv
-
-    from biomatdb.evaluations import EVIDENCE_COLUMNS, evidence_export
+    from biomatdb.evaluations import EVIDENCE_FIELDS, evidence_export
 
     with _engine().connect() as connection:
         exported = evidence_export(connection, dataset=dataset)
-        if format == "csv":
-            writer = csv.DictWriter(stream, fieldnames=EVIDENCE_COLUMNS, lineterminator="\n")
-            writer.writeheader()
-            for item in exported:
-                writer.writerow(item["row"])
+        if format == "json":
+            stream.write(b"[")
+            for index, item in enumerate(exported):
+                stream.write(("," if index else "").encode() + b"\n" + orjson.dumps(item["record"]))
+            stream.write(b"\n]\n")
             return
-        stream.write("[")
-        for index, item in enumerate(exported):
-            stream.write(("," if index else "") + "\n" + orjson.dumps(item["record"]).decode())
-        stream.write("\n]\n")
+        from biomatdb.exports import blocks
+
+        for block in blocks(format, (item["row"] for item in exported), fields=EVIDENCE_FIELDS):
+            stream.write(block)
 
 
 @app.command("load-fixtures")

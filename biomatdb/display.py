@@ -294,6 +294,10 @@ class Converter:
         coarsest = None
         if measurement["uncertainty"] is not None:
             written, scale = self.written(measurement["uncertainty"], precision.get("uncertainty"), factor)
+            if "uncertainty" not in precision and measurement["uncertainty"] != 0:
+                # an uncertainty from a column of its own: its text is not kept, so it has the GUM's
+                # digits (0.00197 and 0.0020 are both 0.0020), and an export of it reads back the same
+                written = _uncertainty_written(measurement["uncertainty"])
             if written.digits > UNCERTAINTY_DIGITS:
                 written = Written(UNCERTAINTY_DIGITS, written.place + written.digits - UNCERTAINTY_DIGITS)
             numbers["uncertainty"] = self.number(measurement["uncertainty"], written, scale, difference=True)
@@ -366,6 +370,38 @@ class Converter:
         uncertainty = numbers["uncertainty"].text() if "uncertainty" in numbers else ""
         return _value_text(measurement["qualifier"], numbers, readable=False), self.label, uncertainty
 
+    def export_cells(self, measurement: Mapping[str, Any]) -> dict[str, Any]:
+        """The typed cells of an export row (``biomatdb.exports``): ``value`` (a point's, else None),
+        ``value_min``, ``value_max``, ``uncertainty`` (:class:`Shown` or None), ``unit`` and
+        ``value_text`` (what :meth:`cells` gives, which ingests back to these values)."""
+        if measurement["qualifier"] == QUALITATIVE:
+            return {
+                "value": None,
+                "value_min": None,
+                "value_max": None,
+                "uncertainty": None,
+                "unit": None,
+                "value_text": qualitative_text(measurement.get("qualitative")),
+            }
+        numbers = self.numbers(measurement)
+        point = measurement["qualifier"] in ("=", "~")
+        return {
+            "value": numbers.get("value") if point else None,
+            "value_min": numbers.get("value_min"),
+            "value_max": numbers.get("value_max"),
+            "uncertainty": numbers.get("uncertainty"),
+            "unit": self.label or None,
+            "value_text": _value_text(measurement["qualifier"], numbers, readable=False),
+        }
+
+
+def _uncertainty_written(uncertainty: float) -> Written:
+    """:data:`UNCERTAINTY_DIGITS` digits of an uncertainty (in the canonical unit), counted after
+    rounding: 9.97 is 10, not 10.0, as 10 is."""
+    first = place_of(uncertainty) - UNCERTAINTY_DIGITS + 1
+    place = place_of(float(rounded(uncertainty, first))) - UNCERTAINTY_DIGITS + 1
+    return Written(UNCERTAINTY_DIGITS, place)
+
 
 def _value_text(qualifier: str, numbers: Mapping[str, Shown], *, readable: bool) -> str:
     """``4.00 to 5.00``, ``>24``, ``~5`` (readable: ``4.00–5.00``, ``> 24``, ``≈ 5``)."""
@@ -405,6 +441,14 @@ def shown_cells(measurement: Mapping[str, Any], choice: UnitChoice) -> tuple[str
     if prop is None:
         return Converter(_stray_property(measurement), measurement["unit"]).cells(measurement)
     return Converter(prop, choice.unit_of(prop, [measurement])).cells(measurement)
+
+
+def shown_export_cells(measurement: Mapping[str, Any], choice: UnitChoice) -> dict[str, Any]:
+    """An export row's typed value cells for a measurement, as shown (:meth:`Converter.export_cells`)."""
+    prop = get_vocabulary().properties.get(measurement["property"])
+    if prop is None:
+        return Converter(_stray_property(measurement), measurement["unit"]).export_cells(measurement)
+    return Converter(prop, choice.unit_of(prop, [measurement])).export_cells(measurement)
 
 
 def _stray_property(measurement: Mapping[str, Any]) -> Property:

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, case, delete, func, insert, literal, select
 
 from biomatdb.evidence import get_evidence_vocabulary
+from biomatdb.exports import ExportField
 from biomatdb.models import BiologicalEvaluation, Dataset, Measurement, Source, has_value
 
 
@@ -153,10 +154,14 @@ EVIDENCE_COLUMNS = (
     "Source",
     "DOI",
 )
+#: The same columns as an export writes them (``biomatdb.exports``): text, as written.
+EVIDENCE_FIELDS = tuple(ExportField(column) for column in EVIDENCE_COLUMNS)
 
 
-def evidence_export(connection: Connection, *, dataset: str | None = None) -> Iterator[dict[str, Any]]:
-    """Every record (of one dataset, or all), in the long evidence layout as ``{"row": {column:
+def evidence_export(
+    connection: Connection, *, dataset: str | None = None, material: str | None = None
+) -> Iterator[dict[str, Any]]:
+    """Every record (of one dataset, of one material by public id, or all), in the long evidence layout as ``{"row": {column:
     text}, "record": {public fields, material}}``: the row as written (the result's verbatim value
     and unit) so that it ingests back to the same records, and the record for a JSON export."""
     from biomatdb.models import Material
@@ -186,6 +191,8 @@ def evidence_export(connection: Connection, *, dataset: str | None = None) -> It
     )
     if dataset is not None:
         statement = statement.where(func.lower(Dataset.name) == dataset.lower())
+    if material is not None:
+        statement = statement.where(Material.public_id == material)
     for row in connection.execute(statement):
         text = {
             "Material": row.material_name,

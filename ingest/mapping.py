@@ -45,10 +45,16 @@ ROLE_HEADERS: dict[str, tuple[str, ...]] = {
     "specimen_state": ("specimen state", "condition", "state", "specimen condition", "sample state", "conditions"),
     "notes": ("notes", "note", "remarks", "comments", "comment"),
     "property": ("property", "parameter", "quantity", "property name"),
-    "value": ("value", "measured value", "result"),
+    "value": ("value", "measured value", "result", "value text"),
     "unit": ("unit", "units"),
     "uncertainty": ("uncertainty", "sd", "std", "standard deviation", "±", "+/-", "error", "std dev", "s.d."),
+    "verbatim_value": ("verbatim value",),
+    "verbatim_unit": ("verbatim unit",),
 }
+#: BiomatDB's own export (``biomatdb.exports``) is known by its ``value_text`` column, which the
+#: ingest reads as the value; its numbers beside it are that text in numbers, not read twice.
+EXPORT_VALUE_HEADER = "value text"
+EXPORT_DERIVED_HEADERS = frozenset({"value", "value min", "value max", "qualifier"})
 #: Roles whose column may hold a unit in the header.
 _UNIT_ROLES = {"temperature", "value", "uncertainty"}
 _ROLE_INDEX = {normalise_label(header): role for role, headers in ROLE_HEADERS.items() for header in headers}
@@ -186,8 +192,12 @@ def map_columns(header: list[str], vocabulary: Vocabulary, manifest: Manifest | 
                     message=f"{given_by} names a column the file does not have{did_you_mean(suggestions)}",
                 )
             )
+    from_export = any(normalise_label(label) == EXPORT_VALUE_HEADER for label in header)
     for position, label in enumerate(header):
         spec = specs.get(label.strip())
+        if spec is None and from_export and normalise_label(label) in EXPORT_DERIVED_HEADERS:
+            columns.append(Column(position=position, label=label, role="ignore"))
+            continue
         if spec is not None:
             column, issue = _from_spec(position, label, spec, positions, vocabulary)
             if issue is not None:

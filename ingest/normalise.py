@@ -587,6 +587,7 @@ def _long_measurements(chunk: pd.DataFrame, ctx: Context, out: NormalisedChunk) 
         units = units.where(units.notna(), unit_text)
     units = units.where(units.notna(), header_unit)
     uncertainty = _uncertainty_frame(chunk, cmap.role("uncertainty"), ctx, out)
+    verbatim = _carried_verbatim(chunk, cmap)
     frames = []
     for text, rows in property_text.groupby(property_text, sort=False).groups.items():
         prop = ctx.vocabulary.find_property(text) if text else None
@@ -608,8 +609,35 @@ def _long_measurements(chunk: pd.DataFrame, ctx: Context, out: NormalisedChunk) 
         frame = _measurement_frame(parsed.loc[rows], prop, units.loc[rows], raw, value_column.label, out, uncertainty)
         if frame is not None:
             frame["source_column"] = value_column.label
-            frames.append(frame)
+            frames.append(frame if verbatim is None else _with_verbatim(frame, verbatim))
     return frames
+
+
+def _carried_verbatim(chunk: pd.DataFrame, cmap: ColumnMap) -> pd.DataFrame | None:
+    """The ``verbatim_value``/``verbatim_unit`` columns of an export, by row: what the value's source
+    wrote (the ``source`` and ``doi`` columns name it), kept as the measurement's verbatim text and unit,
+    so that an export ingests back to the same provenance. The value itself is read from the value
+    column, as always; the verbatim text only tells the precision it was written with."""
+    value_column = cmap.role("verbatim_value")
+    if value_column is None:
+        return None
+    unit_column = cmap.role("verbatim_unit")
+    units = chunk[unit_column.position] if unit_column is not None else pd.Series("", index=chunk.index)
+    return pd.DataFrame({"value": chunk[value_column.position], "unit": units}, index=chunk.index).fillna("")
+
+
+def _with_verbatim(frame: pd.DataFrame, verbatim: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the verbatim text and unit its rows' ``verbatim`` cells give, where they give one."""
+    given = verbatim.reindex(frame["row"].to_numpy())
+    values = given["value"].fillna("").astype(str)
+    present = (values.str.strip() != "").to_numpy()
+    units = given["unit"].fillna("").astype(str).str.strip()
+    frame = frame.copy()
+    frame["verbatim_value"] = np.where(present, values.to_numpy(dtype=object), frame["verbatim_value"].to_numpy())
+    frame["verbatim_unit"] = np.where(
+        present, units.where(units != "", None).to_numpy(dtype=object), frame["verbatim_unit"].to_numpy(dtype=object)
+    )
+    return frame
 
 
 def _structure(text: str, ctx: Context) -> Structure | str:

@@ -93,7 +93,7 @@ async def test_datapackage_json_points_at_the_export(semantics, api):
 async def test_export_in_display_units(semantics, api):
     rows = (await api.get("/api/v1/export", params={"format": "json", "filter": "class = polymer"})).json()
     tg = next(r for r in rows if r["material"] == "Alpha" and r["property"] == "glass_transition_temperature")
-    assert (tg["value"], tg["unit"]) == ("60", "°C")  # written so; stored as 333.15 K
+    assert (tg["value"], tg["value_text"], tg["unit"]) == (60.0, "60", "°C")  # written so; stored as 333.15 K
     rows = (
         await api.get(
             "/api/v1/export",
@@ -102,5 +102,32 @@ async def test_export_in_display_units(semantics, api):
     ).json()
     tg = next(r for r in rows if r["material"] == "Alpha" and r["property"] == "glass_transition_temperature")
     density = next(r for r in rows if r["material"] == "Beta" and r["property"] == "density")
-    assert (tg["value"], tg["unit"]) == ("140", "°F")
-    assert (density["value"], density["unit"]) == ("1100", "kg/m³")  # "1,1" g/cm³: 2 digits
+    assert (tg["value"], tg["unit"]) == (140.0, "°F")
+    assert (density["value"], density["value_text"], density["unit"]) == (1100.0, "1100", "kg/m³")  # "1,1" g/cm³
+    assert (density["verbatim_value"], density["verbatim_unit"]) == ("1,1", "g/cm³")
+
+
+async def test_export_as_parquet_is_typed(semantics, api):
+    import pandas as pd
+
+    response = await api.get("/api/v1/export", params={"format": "parquet", "filter": "class = polymer"})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/vnd.apache.parquet"
+    assert response.headers["content-disposition"] == 'attachment; filename="biomatdb-export.parquet"'
+    table = pd.read_parquet(io.BytesIO(response.content))
+    as_json = (await api.get("/api/v1/export", params={"format": "json", "filter": "class = polymer"})).json()
+    assert len(table) == len(as_json) == 7
+    assert {table[c].dtype.name for c in ("value", "value_min", "value_max", "uncertainty")} == {"float64"}
+    tg = table[(table["material"] == "Alpha") & (table["property"] == "glass_transition_temperature")].iloc[0]
+    assert (tg["value"], tg["value_min"], tg["unit"], tg["value_text"]) == (60.0, 60.0, "°C", "60")
+
+
+async def test_export_of_one_material(semantics, api):
+    everything = (await api.get("/api/v1/export", params={"format": "json"})).json()
+    alpha = (await api.get("/api/v1/export", params={"format": "json", "material": "Alpha"})).json()
+    assert alpha == [row for row in everything if row["material"] == "Alpha"] and len(alpha) == 4
+    response = await api.get("/api/v1/export", params={"material": alpha[0]["id"], "unit_system": "US"})
+    assert response.headers["content-disposition"] == f'attachment; filename="{alpha[0]["id"]}.csv"'
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert {row["unit"] for row in rows if row["property"] == "glass_transition_temperature"} == {"°F"}
+    assert (await api.get("/api/v1/export", params={"material": "no such material"})).status_code == 404

@@ -308,16 +308,20 @@ def test_a_qualitative_value_shows_exports_and_reads_back(cli, tmp_path, monkeyp
 
     exported = cli("export", "--format", "csv").stdout
     rows = [r for r in csv.DictReader(io.StringIO(exported)) if r["property"] == "melting_temperature"]
-    assert sorted((r["material"], r["value"], r["unit"]) for r in rows) == [
+    assert sorted((r["material"], r["value_text"], r["unit"]) for r in rows) == [
         ("PDLLA", "amorphous", ""),
         ("PEG 400", "no melting point", ""),
         ("PLLA", "175", "°C"),  # in the display unit, to the precision written
     ]
     as_json = json.loads(cli("export", "--format", "json").stdout)
-    assert {(r["material"], r["value"]) for r in as_json if r["property"] == "glass_transition_temperature"} == {
-        ("PDLLA", "55"),
-        ("PLLA", "60"),
-        ("PEG 400", "not determined"),
+    assert {
+        (r["material"], r["value"], r["value_text"], r["qualifier"])
+        for r in as_json
+        if r["property"] == "glass_transition_temperature"
+    } == {
+        ("PDLLA", 55.0, "55", None),
+        ("PLLA", 60.0, "60", None),
+        ("PEG 400", None, "not determined", "term"),
     }
 
     found = json.loads(cli("search", "--filter", "Tm > 0 degC", "--json").stdout)
@@ -342,7 +346,15 @@ def test_an_export_in_display_units_reads_back_to_the_values_at_their_precision(
     exported = cli("export", "--format", "csv").stdout
     rows = {r["property"]: r for r in csv.DictReader(io.StringIO(exported)) if r["material"] == "PLLA"}
     assert (rows["tensile_strength"]["value"], rows["tensile_strength"]["unit"]) == ("49.99", "MPa")
-    assert (rows["degradation_time"]["value"], rows["degradation_time"]["unit"]) == (">24", "months")
+    assert (rows["tensile_strength"]["verbatim_value"], rows["tensile_strength"]["verbatim_unit"]) == ("7250", "psi")
+    degradation = rows["degradation_time"]
+    assert (degradation["value_text"], degradation["unit"]) == (">24", "months")
+    assert (degradation["value"], degradation["value_min"], degradation["value_max"], degradation["qualifier"]) == (
+        "",
+        "24",
+        "",
+        ">",
+    )
     monkeypatch.setenv("BIOMATDB_DATA_DIR", str(tmp_path / "copy"))
     (tmp_path / "export.csv").write_text(exported, encoding="utf-8")
     assert cli("ingest", str(tmp_path / "export.csv")).exit_code == 0

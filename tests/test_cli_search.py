@@ -149,7 +149,8 @@ def test_show_and_export_in_the_asked_units(cli, monkeypatch):
     assert (tg["display"], tg["value_canonical"]) == ("140 °F", pytest.approx(333.15))
     exported = json.loads(cli("export", "--format", "json", "--unit-system", "US").stdout)
     (alpha_tg,) = [r for r in exported if r["material"] == "Alpha" and r["property"] == "glass_transition_temperature"]
-    assert (alpha_tg["value"], alpha_tg["unit"]) == ("140", "°F")
+    assert (alpha_tg["value"], alpha_tg["value_text"], alpha_tg["unit"]) == (140.0, "140", "°F")
     default = json.loads(cli("export", "--format", "json").stdout)
     (zeta,) = [r for r in default if r["material"] == "Zeta"]
-    assert (zeta["value"], zeta["unit"]) == ("3 to 6", "months")
+    assert (zeta["value_text"], zeta["unit"]) == ("3 to 6", "months")
+    assert (zeta["value"], zeta["value_min"], zeta["value_max"], zeta["qualifier"]) == (None, 3.0, 6.0, "range")

@@ -4,6 +4,8 @@ screenshot and asserts on what the page shows; no request may leave the demo's h
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from urllib.parse import parse_qs, urlsplit
 
@@ -274,3 +276,35 @@ def test_units_are_kept_in_the_address_and_values_keep_their_written_precision(p
     strength = page.page.locator("#property-tensile_strength td.value").first.inner_text()
     assert strength == "28.96 MPa", strength
     page.shot("units-written-precision")
+
+
+def test_search_and_material_pages_link_to_their_data(page):
+    """The download links sit on the page, on this host, with the page's query and units; following
+    one in the browser downloads the rows the page showed."""
+    page.open("/?filter=class+%3D+ceramic&unit_system=US")
+    shown = page.page.locator(".result .result-name").all_inner_texts()
+    links = page.page.locator(".results .downloads a.download")
+    assert links.all_inner_texts() == ["CSV", "JSON", "Parquet"]
+    href = links.first.get_attribute("href") or ""
+    assert href.startswith("/api/v1/export?") and parse_qs(urlsplit(href).query) == {
+        "format": ["csv"],
+        "filter": ["class = ceramic"],
+        "unit_system": ["US"],
+    }
+    page.shot("search-downloads")
+    with page.page.expect_download() as download:
+        links.first.click()
+    saved = download.value.path()
+    assert download.value.suggested_filename == "biomatdb-export.csv"
+    rows = list(csv.DictReader(io.StringIO(saved.read_text(encoding="utf-8"))))
+    assert shown and sorted({row["material"] for row in rows}) == sorted(shown)
+
+    page.page.locator(".result .result-name", has_text=shown[0]).first.click()
+    page.page.wait_for_url(re.compile(r"/materials/"))
+    measurements = page.page.locator(".properties .downloads a.download[data-format=json]")
+    answer = page.page.request.get(measurements.get_attribute("href") or "")
+    assert answer.ok and answer.headers["content-type"] == "application/json"
+    records = answer.json()
+    assert records and {record["material"] for record in records} == {shown[0]}
+    assert all(record["unit"] != "GPa" for record in records)  # still in the US units the search was in
+    page.shot("material-downloads")

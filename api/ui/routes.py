@@ -298,15 +298,15 @@ def select_page(request: Request, search: SearchDep, engine: EngineDep) -> HTMLR
         "rows": selection.with_blank_row(state.rows),
         "constraint": state.constraint,
     }
+    context.update(axis_choices=selection.axis_choices(None), x=state.x or "density", y=state.y or "youngs_modulus")
     if not state.preset and not state.rows:
-        context.update(axis_choices=selection.axis_choices(None), x=None, y=None)
         return render(request, "select.html", context)
     try:
         answer = selection.run(search, engine, state, view)
         x, y = selection.axes_of(state, answer)
         chart = selection.chart_data(search, engine, answer, x, y, view)
     except BiomatError as exc:
-        context.update(error=selection.error_of(state, exc), axis_choices=selection.axis_choices(None), x=None, y=None)
+        context["error"] = selection.error_of(state, exc)
         return render(request, "select.html", context, status_code=400)
     context.update(
         answer=answer,

@@ -41,7 +41,7 @@
     var colour = top ? "#0b5d4b" : "#8a948f";
     return {
       type: "scatter", mode: top ? "markers+text" : "markers",
-      name: top ? "Best " + data.highlighted + " ranked" : "Other candidates",
+      name: top ? "Best ranked (with their rank)" : "Other candidates",
       x: mids.map(function (m) { return m[0]; }), y: mids.map(function (m) { return m[1]; }),
       text: top ? points.map(function (p) { return String(p.rank); }) : undefined,
       textposition: "top right", textfont: { size: 14, color: "#0b5d4b" },
@@ -95,8 +95,10 @@
     var data = JSON.parse(source.textContent);
     var points = data.points.filter(positive);
     if (!points.length) { return; }
-    var top = points.filter(function (p) { return p.rank !== null && p.rank <= data.highlighted; });
-    var rest = points.filter(function (p) { return !(p.rank !== null && p.rank <= data.highlighted); });
+    // the best ranked of those drawn (a candidate without a value of an axis is not on the chart)
+    var top = points.filter(function (p) { return p.rank !== null; })
+      .sort(function (a, b) { return a.rank - b.rank; }).slice(0, data.highlighted);
+    var rest = points.filter(function (p) { return top.indexOf(p) < 0; });
     var xs = [], ys = [];
     points.forEach(function (p) { xs.push(p.x[0], p.x[1]); ys.push(p.y[0], p.y[1]); });
     data.tissues.forEach(function (b) { if (b.x) { xs.push(b.x[0], b.x[1]); } if (b.y) { ys.push(b.y[0], b.y[1]); } });
@@ -108,12 +110,13 @@
       var all = constants(points, n);
       var low = Math.min.apply(null, all) - 1, high = Math.max.apply(null, all) + 1;
       var start = guides[n] !== undefined && guides[n] >= low && guides[n] <= high ? guides[n] : constants([first], n)[0];
-      guides[n] = start;
       var input = holder.querySelector("#guide-" + n);
       if (input) {
         input.min = low.toFixed(2); input.max = high.toFixed(2); input.step = "0.01"; input.value = String(start);
+        start = Number(input.value);  // as the slider holds it (to its step), so the line and the number agree
         holder.querySelector("#guide-" + n + "-name").textContent = indexName(data, n);
       }
+      guides[n] = start;
       guideIndex[n] = traces.length;
       traces.push(guideTrace(data, n, start, xr));
     });
@@ -123,8 +126,10 @@
     var layout = {
       xaxis: { type: "log", range: xr, title: { text: axisTitle(data.x) }, gridcolor: "#e3e7e4", zeroline: false },
       yaxis: { type: "log", range: yr, title: { text: axisTitle(data.y) }, gridcolor: "#e3e7e4", zeroline: false },
-      legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: small ? 11 : 13 } },
-      margin: { l: 64, r: 16, t: small ? 90 : 50, b: 56 }, hovermode: "closest", dragmode: "zoom",
+      // on a phone the legend goes under the chart, so the plot keeps its height
+      legend: small ? { orientation: "h", y: -0.18, yanchor: "top", x: 0, font: { size: 11 } }
+                    : { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: 13 } },
+      margin: { l: 64, r: 16, t: small ? 16 : 50, b: small ? 150 : 56 }, hovermode: "closest", dragmode: "zoom",
       paper_bgcolor: "#fff", plot_bgcolor: "#fff", font: { size: small ? 12 : 13, family: "system-ui, sans-serif" }
     };
     var status = holder.querySelector("#select-chart-status");

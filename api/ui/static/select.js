@@ -180,6 +180,10 @@
         results.innerHTML = fresh.innerHTML;
         results.removeAttribute("aria-busy");
         results.setAttribute("data-ranked", String(mine));
+        var first = results.querySelector(".ranked-table tbody .candidate-name a");
+        var problem = results.querySelector(".filter-error");
+        document.getElementById("select-status").textContent = problem ? problem.textContent.trim()
+          : first ? "Ranked again: " + first.textContent + " comes first." : "Ranked again: no candidate.";
         window.history.replaceState(null, "", "/select?" + query);
         draw(results);
       })

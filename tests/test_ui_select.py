@@ -194,6 +194,13 @@ def test_a_constraint_error_points_at_the_spot(client):
     assert '<mark class="filter-error-at">GPaa</mark>' in page.text
     assert 'id="constraint"' in page.text and 'aria-invalid="true"' in page.text
     assert 'value="youngs_modulus &gt; 5 GPaa"' in page.text  # what was typed, kept
+    # with a preset's constraint ANDed to it, and a bad objective too: still the spot in what was typed
+    both = client.get(
+        "/select", params={"preset": PRESET, "constraint": "youngs_modulus > 5 GPaa", "objective": "max:nonsense"}
+    )
+    assert both.status_code == 400
+    assert "at character 20" in inline_error(both.text)
+    assert '<mark class="filter-error-at">GPaa</mark>' in both.text
 
 
 def test_the_empty_page_offers_the_presets_and_is_linked_from_every_page(client):

@@ -301,12 +301,15 @@ def select_page(request: Request, search: SearchDep, engine: EngineDep) -> HTMLR
     context.update(axis_choices=selection.axis_choices(None), x=state.x or "density", y=state.y or "youngs_modulus")
     if not state.preset and not state.rows:
         return render(request, "select.html", context)
-    try:
-        answer = selection.run(search, engine, state, view)
-        x, y = selection.axes_of(state, answer)
-        chart = selection.chart_data(search, engine, answer, x, y, view)
-    except BiomatError as exc:
-        context["error"] = selection.error_of(state, exc)
+    context["error"] = selection.constraint_error(state)
+    if context["error"] is None:
+        try:
+            answer = selection.run(search, engine, state, view)
+            x, y = selection.axes_of(state, answer)
+            chart = selection.chart_data(search, engine, answer, x, y, view)
+        except BiomatError as exc:
+            context["error"] = selection.error_of(exc)
+    if context["error"] is not None:
         return render(request, "select.html", context, status_code=400)
     context.update(
         answer=answer,

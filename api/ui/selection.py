@@ -169,21 +169,23 @@ def rows_of(selection: Selection) -> list[Row]:
     return rows
 
 
-def error_of(state: Stated, exc: BiomatError) -> dict[str, Any]:
-    """An error as the page shows it: a constraint's at its position in what was typed, others by message."""
-    if isinstance(exc, QueryError) and state.constraint and _is_constraint_error(state.constraint):
-        return positioned_error(state.constraint, exc)
-    return {"message": exc.message, "type": exc.type, "position": None, "expected": [], "more_expected": 0}
-
-
-def _is_constraint_error(text: str) -> bool:
+def constraint_error(state: Stated) -> dict[str, Any] | None:
+    """The constraint as typed, parsed on its own (a preset's is ANDed to it later), so that an
+    error in it points at the spot the reader typed; None when it parses."""
     from search.parser import parse_filter
 
+    if not state.constraint:
+        return None
     try:
-        parse_filter(text)
-    except QueryError:
-        return True
-    return False
+        parse_filter(state.constraint)
+    except QueryError as exc:
+        return positioned_error(state.constraint, exc)
+    return None
+
+
+def error_of(exc: BiomatError) -> dict[str, Any]:
+    """Any other error of a requirement, shown by its message (which names the objective)."""
+    return {"message": exc.message, "type": exc.type, "position": None, "expected": [], "more_expected": 0}
 
 
 def run(backend, engine: Engine, state: Stated, view: View) -> Selection:

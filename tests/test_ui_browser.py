@@ -229,7 +229,9 @@ def test_keyboard_reaches_the_search_with_a_visible_focus(page):
     page.shot("keyboard-focus")
 
 
-@pytest.mark.parametrize("path", ["/", "/materials/PLLA", "/ashby", "/compare?ids=PLLA,PCL", "/about"])
+@pytest.mark.parametrize(
+    "path", ["/", "/materials/PLLA", "/ashby", "/compare?ids=PLLA,PCL", "/select?preset=cartilage_repair", "/about"]
+)
 def test_pages_fit_a_phone(phone_page, path):
     phone_page.open(path)
     phone_page.page.wait_for_load_state("networkidle")

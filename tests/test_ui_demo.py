@@ -36,7 +36,7 @@ from tests.ui_fixtures import OWN_HOSTS
 
 URL = re.compile(r"https?://[^\s\"'<>)]+", re.IGNORECASE)
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-READS_BY_POST = {"/api/v1/search"}  # a search sent as a JSON body; it writes nothing
+READS_BY_POST = {"/api/v1/search", "/api/v1/select"}  # a search, a ranking sent as a JSON body; they write nothing
 PAGES = [
     "/",
     "/?filter=class+%3D+metal",
@@ -47,6 +47,10 @@ PAGES = [
     "/ashby?filter=class+%3D+polymer",
     "/ui/ashby.json",
     "/compare?ids=PLLA,PCL",
+    "/select",
+    "/select?preset=load_bearing_bone_implant",
+    "/select?preset=dental_restoration&unit_system=US",
+    "/select?objective=max%3Anonsense",
     "/about",
     "/materials/no-such-material",
 ]
@@ -158,9 +162,10 @@ def test_every_write_route_is_refused_in_demo_mode(demo_server, admin_key):
                 response = client.request(method, path, headers=headers, json={})
                 refused[(method, path, bool(headers))] = response.status_code
     assert set(refused.values()) == {403}, refused
-    # the one read sent by POST still answers
+    # the reads sent by POST still answer
     with httpx.Client(base_url=demo_server.base_url, timeout=30) as client:
         assert client.post("/api/v1/search", json={"filter": "class = metal"}).status_code == 200
+        assert client.post("/api/v1/select", json={"preset": "cardiovascular_stent"}).status_code == 200
 
 
 @pytest.mark.slow

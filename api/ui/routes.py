@@ -21,7 +21,7 @@ from api import params
 from api.deps import ChemistryDep, EngineDep, SearchDep, rate_limited
 from api.display import distinct_documents, same_material_message
 from api.responses import OrjsonResponse
-from api.ui import pages
+from api.ui import pages, selection
 from api.ui.ashby import TISSUE_CLASS, envelope, spans
 from api.ui.display import (
     UNITS_COOKIE,
@@ -36,7 +36,7 @@ from api.ui.display import (
 from biomatdb import __version__
 from biomatdb.catalog import datasets_json, find_material, material_json
 from biomatdb.display import from_canonical
-from biomatdb.errors import NotFoundError, QueryError
+from biomatdb.errors import BiomatError, NotFoundError, QueryError
 from biomatdb.vocabulary import get_vocabulary
 from search.model import decode_cursor, encode_cursor
 from search.service import build_query
@@ -275,6 +275,56 @@ def ashby_data(
             "view_query": ("?" + urlencode(view.params)) if view.params else "",
         }
     )
+
+
+@router.get("/select", response_class=HTMLResponse, name="ui_select", dependencies=_RATE_LIMITED)
+def select_page(request: Request, search: SearchDep, engine: EngineDep) -> HTMLResponse:
+    """Find a material for…: a requirement (a preset to start from, a constraint, weighted
+    objectives) ranked as ``POST /api/v1/select`` ranks it, the ranked list with each criterion's
+    score and source, and an Ashby chart of the candidates. The address holds the requirement."""
+    view = view_of_request(request)
+    state = selection.stated(request.query_params)
+    context: dict[str, Any] = {
+        "page": "select",
+        "state": state,
+        "presets": selection.preset_choices(),
+        "policies": selection.POLICIES,
+        "missing_choices": selection.MISSING,
+        "kinds": [(kind, selection.KIND_LABELS[kind]) for kind in ("max", "min", "match")],
+        "property_keys": selection.property_keys(),
+        "tissues": selection.tissue_names(engine),
+        "error": None,
+        "answer": None,
+        "rows": selection.with_blank_row(state.rows),
+        "constraint": state.constraint,
+    }
+    context.update(axis_choices=selection.axis_choices(None), x=state.x or "density", y=state.y or "youngs_modulus")
+    if not state.preset and not state.rows:
+        return render(request, "select.html", context)
+    context["error"] = selection.constraint_error(state)
+    if context["error"] is None:
+        try:
+            answer = selection.run(search, engine, state, view)
+            x, y = selection.axes_of(state, answer)
+            chart = selection.chart_data(search, engine, answer, x, y, view)
+        except BiomatError as exc:
+            context["error"] = selection.error_of(exc)
+    if context["error"] is not None:
+        return render(request, "select.html", context, status_code=400)
+    context.update(
+        answer=answer,
+        constraint=answer.constraint or "",
+        rows=selection.with_blank_row(selection.rows_of(answer)),
+        headings=selection.headings(answer),
+        ranked=selection.ranked_rows(answer),
+        listed=min(len(answer.results), selection.LISTED),
+        chart=chart,
+        x=x,
+        y=y,
+        axis_choices=selection.axis_choices(answer),
+        share=selection.share_query(state, answer, view),
+    )
+    return render(request, "select.html", context)
 
 
 @router.get("/compare", response_class=HTMLResponse, name="ui_compare", dependencies=_RATE_LIMITED)

@@ -1,0 +1,215 @@
+// "Find a material for…": the candidates' Ashby chart (the plotly bundle this app serves), its
+// movable index lines, and weight sliders that re-rank without a reload. The page works without
+// it: the form re-ranks on submit and the ranked list is the server's.
+(function () {
+  "use strict";
+
+  var SLOPES = [1, 2, 3];
+  var ROOTS = { 1: "", 2: "½", 3: "⅓" };
+  var guides = {};      // slope → log10 of the constant, kept while the ranking changes
+  var sequence = 0;     // the latest re-rank asked for; older answers are dropped
+
+  function middle(span) { return Math.sqrt(span[0] * span[1]); }
+  function positive(p) { return p.x[0] > 0 && p.y[0] > 0; }
+  function log10(v) { return Math.log(v) / Math.LN10; }
+  function sig(v) { return Number(v.toPrecision(3)).toString(); }
+
+  function axisTitle(axis) { return axis.name + (axis.unit ? " (" + axis.unit + ")" : ""); }
+  function symbol(axis) { return axis.symbol || axis.name; }
+  function indexName(data, n) { return symbol(data.y) + (ROOTS[n] ? "^" + ROOTS[n] : "") + "/" + symbol(data.x); }
+  function indexUnit(data, n) {
+    if (!data.y.unit && !data.x.unit) { return ""; }
+    var top = data.y.unit ? (n === 1 ? data.y.unit : "(" + data.y.unit + ")^" + ROOTS[n]) : "1";
+    return top + "/" + (data.x.unit ? (data.x.unit.indexOf("/") >= 0 ? "(" + data.x.unit + ")" : data.x.unit) : "1");
+  }
+  // an index line: y^(1/n)/x = C, i.e. y = (C·x)^n, straight with slope n on log–log axes
+  function lineAt(logC, n, range) {
+    var c = Math.pow(10, logC);
+    var xs = [Math.pow(10, range[0]), Math.pow(10, range[1])];
+    return { x: xs, y: xs.map(function (x) { return Math.pow(c * x, n); }) };
+  }
+
+  function extent(values) {
+    var logs = values.filter(function (v) { return v > 0; }).map(log10);
+    var low = Math.min.apply(null, logs), high = Math.max.apply(null, logs);
+    var pad = Math.max(0.15, (high - low) * 0.08);
+    return [low - pad, high + pad];
+  }
+
+  function candidateTrace(data, points, top) {
+    var mids = points.map(function (p) { return [middle(p.x), middle(p.y)]; });
+    var colour = top ? "#0b5d4b" : "#8a948f";
+    return {
+      type: "scatter", mode: top ? "markers+text" : "markers",
+      name: top ? "Best ranked (with their rank)" : "Other candidates",
+      x: mids.map(function (m) { return m[0]; }), y: mids.map(function (m) { return m[1]; }),
+      text: top ? points.map(function (p) { return String(p.rank); }) : undefined,
+      textposition: "top right", textfont: { size: 14, color: "#0b5d4b" },
+      customdata: points.map(function (p) {
+        return [p.id, p.name, p.x_text, p.y_text, p.rank === null ? "not ranked" : "rank " + p.rank];
+      }),
+      error_x: { type: "data", symmetric: false, thickness: 1.2, width: 0, color: colour,
+                 array: points.map(function (p, i) { return p.x[1] - mids[i][0]; }),
+                 arrayminus: points.map(function (p, i) { return mids[i][0] - p.x[0]; }) },
+      error_y: { type: "data", symmetric: false, thickness: 1.2, width: 0, color: colour,
+                 array: points.map(function (p, i) { return p.y[1] - mids[i][1]; }),
+                 arrayminus: points.map(function (p, i) { return mids[i][1] - p.y[0]; }) },
+      marker: top
+        ? { symbol: "circle", size: 14, color: "#0b5d4b", line: { color: "#fff", width: 2 } }
+        : { symbol: "circle", size: 9, color: "rgba(138,148,143,0.75)", line: { color: "#4a524e", width: 0.6 } },
+      hovertemplate: "<b>%{customdata[1]}</b> (%{customdata[4]})<br>" + data.x.name + ": %{customdata[2]}<br>" +
+                     data.y.name + ": %{customdata[3]}<extra></extra>"
+    };
+  }
+
+  function tissueTrace(data, box, xr, yr) {
+    // a box where the tissue has both values; a band across the axis it has none of
+    var x = box.x || [Math.pow(10, xr[0]), Math.pow(10, xr[1])];
+    var y = box.y || [Math.pow(10, yr[0]), Math.pow(10, yr[1])];
+    return {
+      type: "scatter", mode: "lines", name: box.name + " (reference tissue)", meta: "tissue",
+      x: [x[0], x[1], x[1], x[0], x[0]], y: [y[0], y[0], y[1], y[1], y[0]],
+      fill: "toself", fillcolor: "rgba(0,0,0,0.08)", line: { color: "#000", width: 1.5, dash: "dot" },
+      hovertemplate: "<b>" + box.name + "</b><br>" + data.x.name + ": " + (box.x_text || "no value") + "<br>" +
+                     data.y.name + ": " + (box.y_text || "no value") + "<extra>reference tissue</extra>"
+    };
+  }
+
+  function guideTrace(data, n, logC, xr) {
+    var line = lineAt(logC, n, xr);
+    return {
+      type: "scatter", mode: "lines", name: indexName(data, n) + " = const", meta: "guide-" + n,
+      x: line.x, y: line.y, hoverinfo: "skip",
+      line: { color: ["#0072B2", "#D55E00", "#CC79A7"][n - 1], width: 1.5, dash: "dash" }
+    };
+  }
+
+  function constants(points, n) {
+    return points.map(function (p) { return log10(Math.pow(middle(p.y), 1 / n) / middle(p.x)); });
+  }
+
+  function draw(holder) {
+    var source = holder.querySelector("#select-chart-data");
+    var chart = holder.querySelector("#select-chart");
+    if (!source || !chart || !window.Plotly) { return; }
+    var data = JSON.parse(source.textContent);
+    var points = data.points.filter(positive);
+    if (!points.length) { return; }
+    // the best ranked of those drawn (a candidate without a value of an axis is not on the chart)
+    var top = points.filter(function (p) { return p.rank !== null; })
+      .sort(function (a, b) { return a.rank - b.rank; }).slice(0, data.highlighted);
+    var rest = points.filter(function (p) { return top.indexOf(p) < 0; });
+    var xs = [], ys = [];
+    points.forEach(function (p) { xs.push(p.x[0], p.x[1]); ys.push(p.y[0], p.y[1]); });
+    data.tissues.forEach(function (b) { if (b.x) { xs.push(b.x[0], b.x[1]); } if (b.y) { ys.push(b.y[0], b.y[1]); } });
+    var xr = extent(xs), yr = extent(ys);
+    var first = top.length ? top[0] : points[0];
+    var traces = data.tissues.map(function (b) { return tissueTrace(data, b, xr, yr); });
+    var guideIndex = {};
+    SLOPES.forEach(function (n) {
+      var all = constants(points, n);
+      var low = Math.min.apply(null, all) - 1, high = Math.max.apply(null, all) + 1;
+      var start = guides[n] !== undefined && guides[n] >= low && guides[n] <= high ? guides[n] : constants([first], n)[0];
+      var input = holder.querySelector("#guide-" + n);
+      if (input) {
+        input.min = low.toFixed(2); input.max = high.toFixed(2); input.step = "0.01"; input.value = String(start);
+        start = Number(input.value);  // as the slider holds it (to its step), so the line and the number agree
+        holder.querySelector("#guide-" + n + "-name").textContent = indexName(data, n);
+      }
+      guides[n] = start;
+      guideIndex[n] = traces.length;
+      traces.push(guideTrace(data, n, start, xr));
+    });
+    traces.push(candidateTrace(data, rest, false));
+    if (top.length) { traces.push(candidateTrace(data, top, true)); }
+    var small = window.innerWidth < 700;
+    var layout = {
+      xaxis: { type: "log", range: xr, title: { text: axisTitle(data.x) }, gridcolor: "#e3e7e4", zeroline: false },
+      yaxis: { type: "log", range: yr, title: { text: axisTitle(data.y) }, gridcolor: "#e3e7e4", zeroline: false },
+      // on a phone the legend goes under the chart, so the plot keeps its height
+      legend: small ? { orientation: "h", y: -0.18, yanchor: "top", x: 0, font: { size: 11 } }
+                    : { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: 13 } },
+      margin: { l: 64, r: 16, t: small ? 16 : 50, b: small ? 150 : 56 }, hovermode: "closest", dragmode: "zoom",
+      paper_bgcolor: "#fff", plot_bgcolor: "#fff", font: { size: small ? 12 : 13, family: "system-ui, sans-serif" }
+    };
+    var status = holder.querySelector("#select-chart-status");
+    if (status) { status.remove(); }
+    window.Plotly.newPlot(chart, traces, layout, { responsive: true, displaylogo: false, scrollZoom: false,
+      modeBarButtonsToRemove: ["select2d", "lasso2d"] }).then(function () {
+      chart.on("plotly_click", function (event) {
+        var point = event.points && event.points[0];
+        if (point && point.customdata && point.customdata[0]) {
+          window.location.href = "/materials/" + encodeURIComponent(point.customdata[0]) + (data.view_query || "");
+        }
+      });
+      chart.setAttribute("data-drawn", String(points.length));
+    });
+    var fieldset = holder.querySelector("#select-guides");
+    if (fieldset) { fieldset.hidden = false; }
+    SLOPES.forEach(function (n) {
+      var input = holder.querySelector("#guide-" + n);
+      var output = holder.querySelector("#guide-" + n + "-value");
+      if (!input) { return; }
+      var show = function () {
+        var logC = Number(input.value);
+        output.textContent = sig(Math.pow(10, logC)) + (indexUnit(data, n) ? " " + indexUnit(data, n) : "");
+        output.setAttribute("data-constant", String(Math.pow(10, logC)));
+        return logC;
+      };
+      show();
+      input.addEventListener("input", function () {
+        var logC = show();
+        guides[n] = logC;
+        var line = lineAt(logC, n, xr);
+        window.Plotly.restyle(chart, { x: [line.x], y: [line.y] }, [guideIndex[n]]);
+      });
+    });
+  }
+
+  function rerank(form) {
+    var results = document.getElementById("select-results");
+    var query = new URLSearchParams(new FormData(form)).toString();
+    var mine = ++sequence;
+    results.setAttribute("aria-busy", "true");
+    return fetch("/select?" + query, { headers: { Accept: "text/html" } })
+      .then(function (response) { return response.text(); })
+      .then(function (html) {
+        if (mine !== sequence) { return; }
+        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("select-results");
+        if (!fresh) { return; }
+        results.innerHTML = fresh.innerHTML;
+        results.removeAttribute("aria-busy");
+        results.setAttribute("data-ranked", String(mine));
+        var first = results.querySelector(".ranked-table tbody .candidate-name a");
+        var problem = results.querySelector(".filter-error");
+        document.getElementById("select-status").textContent = problem ? problem.textContent.trim()
+          : first ? "Ranked again: " + first.textContent + " comes first." : "Ranked again: no candidate.";
+        window.history.replaceState(null, "", "/select?" + query);
+        draw(results);
+      })
+      .catch(function () {
+        results.removeAttribute("aria-busy");
+        form.submit();  // without the fetch, the form still ranks
+      });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var form = document.getElementById("select-form");
+    var results = document.getElementById("select-results");
+    if (results) { draw(results); }
+    if (!form) { return; }
+    form.querySelectorAll("input[data-weight]").forEach(function (slider) {
+      var output = document.getElementById(slider.id + "-value");
+      slider.addEventListener("input", function () { output.textContent = slider.value; });
+      // a weight of a filled row re-ranks as soon as it is let go
+      slider.addEventListener("change", function () {
+        var row = slider.closest(".objective-row");
+        if (row && row.querySelector("input[name=property]").value.trim()) { rerank(form); }
+      });
+    });
+    ["policy", "missing", "x", "y"].forEach(function (id) {
+      var select = document.getElementById(id);
+      if (select) { select.addEventListener("change", function () { rerank(form); }); }
+    });
+  });
+})();

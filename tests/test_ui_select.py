@@ -1,0 +1,214 @@
+"""The "Find a material for…" page without JavaScript: the requirement in the address, ranked
+by the same service as ``POST /api/v1/select``, the ranked list with each criterion's score,
+value and source, the chart's data of the candidates, and errors shown on the page."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from typing import Any
+
+import httpx
+import pytest
+
+PRESET = "load_bearing_bone_implant"
+CUSTOM = {
+    "constraint": "class = metal",
+    "objective": ["match:youngs_modulus=cortical bone@2", "max:tensile_strength"],
+}
+CUSTOM_BODY: dict[str, Any] = {
+    "constraint": "class = metal",
+    "objectives": [
+        {"kind": "match", "property": "youngs_modulus", "tissue": "cortical bone", "weight": 2},
+        {"kind": "max", "property": "tensile_strength"},
+    ],
+}
+NAME = re.compile(r'<th scope="row" class="candidate-name"><a href="/materials/([^"?]+)[^"]*">([^<]+)</a>')
+
+
+@pytest.fixture(scope="module")
+def client(demo_server):
+    with httpx.Client(base_url=demo_server.base_url, timeout=60) as client:
+        yield client
+
+
+def listed(page: str) -> list[tuple[str, str]]:
+    return [(public_id, html.unescape(name)) for public_id, name in NAME.findall(page)]
+
+
+def api_ranking(client, body: dict, **params) -> list[tuple[str, str]]:
+    answer = client.post("/api/v1/select", json=body, params=params)
+    assert answer.status_code == 200, answer.text
+    return [(r["id"], r["name"]) for r in answer.json()["results"]]
+
+
+def chart_of(page: str) -> dict:
+    found = re.search(r'<script type="application/json" id="select-chart-data">(.*?)</script>', page, re.DOTALL)
+    assert found, "no chart data on the page"
+    return json.loads(found.group(1))
+
+
+def inline_error(page: str) -> str:
+    found = re.search(r'<div class="filter-error" role="alert" id="filter-error">(.*?)</div>', page, re.DOTALL)
+    assert found, "no error on the page"
+    return html.unescape(re.sub(r"<[^>]+>", "", found.group(1)))
+
+
+def test_a_preset_ranks_as_the_api_does(client):
+    page = client.get("/select", params={"preset": PRESET})
+    assert page.status_code == 200
+    shown = listed(page.text)
+    expected = api_ranking(client, {"preset": PRESET})
+    assert len(shown) == min(20, len(expected)) >= 10
+    assert shown == expected[: len(shown)]
+    # the form is filled with what the preset stands for, so it can be edited in place
+    assert 'value="class != tissue AND NOT biodegradable = true"' in html.unescape(page.text)
+    assert 'id="property-1" name="property" type="text" value="youngs_modulus"' in page.text
+    assert 'id="target-1" name="target" type="text" value="Cortical bone"' in page.text
+    assert re.search(r'id="weight-1" name="weight" type="range"[^>]*value="2"', page.text)
+    assert '<option value="load_bearing_bone_implant" selected>' in page.text
+    # the target's range and a link that states the whole requirement
+    assert "3–30 GPa" in page.text and "Cortical bone" in page.text
+    share = re.search(r'<a href="(/select\?[^"]+)" id="share-link">', page.text)
+    assert share is not None
+    assert "preset" not in share.group(1) and listed(client.get(html.unescape(share.group(1))).text) == shown
+
+
+def test_the_ranked_list_shows_scores_values_sources_and_what_is_missing(client):
+    page = client.get("/select", params={"preset": PRESET}).text
+    answer = client.post("/api/v1/select", json={"preset": PRESET}).json()
+    first = answer["results"][0]
+    row = page[page.index(f'data-id="{first["id"]}"') :]
+    row = row[: row.index("</tr>")]
+    assert f">{first['rank']}<" in row and f"{first['score']:.3f}" in row
+    assert ("Pareto-optimal" in row) and (first["pareto"] == ("not Pareto-optimal" not in row))
+    for criterion in first["criteria"]:
+        assert f"width: {round(100 * criterion['score'], 1)}%" in row
+        if criterion["missing"]:
+            assert "missing: " + criterion["missing"]["reason"] in html.unescape(row)
+        else:
+            assert criterion["measurement"]["display"] in html.unescape(row)
+            assert html.escape(criterion["measurement"]["source"], quote=False) in row
+    # no link leaves the site
+    assert not re.search(r'href="https?://', page)
+
+
+def test_a_custom_requirement_ranks_as_the_api_does(client):
+    page = client.get("/select", params=CUSTOM)
+    assert page.status_code == 200
+    shown = listed(page.text)
+    expected = api_ranking(client, CUSTOM_BODY)
+    assert shown and shown == expected[: len(shown)]
+    assert page.text.count('<span class="badge" style="--badge: #0072B2">metal</span>') == len(shown)
+    # the same requirement typed into the form's rows (and its blank row left empty) ranks alike
+    rows = client.get(
+        "/select",
+        params={
+            "constraint": "class = metal",
+            "kind": ["match", "max", "max"],
+            "property": ["youngs_modulus", "tensile_strength", ""],
+            "target": ["cortical bone", "", ""],
+            "weight": ["2", "1", "1"],
+        },
+    )
+    assert rows.status_code == 200 and listed(rows.text) == shown
+    # a weight moved changes the ranking as the API's does
+    heavier = client.get(
+        "/select", params={**CUSTOM, "objective": ["match:youngs_modulus=cortical bone", "max:tensile_strength@5"]}
+    )
+    moved = api_ranking(
+        client,
+        {
+            **CUSTOM_BODY,
+            "objectives": [
+                {**CUSTOM_BODY["objectives"][0], "weight": 1},
+                {**CUSTOM_BODY["objectives"][1], "weight": 5},
+            ],
+        },
+    )
+    assert listed(heavier.text) == moved[:20] and moved[:20] != expected[:20]
+
+
+def test_units_of_the_address_are_honoured(client):
+    params = {**CUSTOM, "units": "youngs_modulus:MPa"}
+    page = client.get("/select", params=params).text
+    answer = client.post("/api/v1/select", json=CUSTOM_BODY, params={"units": "youngs_modulus:MPa"}).json()
+    display = answer["results"][0]["criteria"][0]["measurement"]["display"]
+    assert display.endswith("MPa") and display in page
+    assert answer["targets"][0]["display"] in page  # the target too, in MPa
+    assert 'href="/materials/' + answer["results"][0]["id"] + "?units=youngs_modulus%3AMPa" in page
+    chart = chart_of(page)
+    assert chart["y"]["unit"] == "MPa"
+    assert all(point["y"][0] >= 100 for point in chart["points"])  # metals: at least 100 MPa
+
+
+def test_the_chart_data_holds_every_candidate_and_the_tissue_box(client):
+    page = client.get("/select", params={"preset": PRESET}).text
+    chart = chart_of(page)
+    assert (chart["x"]["key"], chart["y"]["key"]) == ("density", "youngs_modulus")
+    constraint = "class != tissue AND NOT biodegradable = true"
+    both = client.get(
+        "/api/v1/materials", params={"filter": f"{constraint} AND has density AND has youngs_modulus", "limit": 1}
+    )
+    assert len(chart["points"]) == both.json()["total"] > 10
+    # every point carries its rank as the API gives it (a candidate without a density is not drawn)
+    ranked = {
+        r["id"]: r["rank"]
+        for r in client.post("/api/v1/select", json={"preset": PRESET, "limit": 500}).json()["results"]
+    }
+    assert all(p["rank"] == ranked.get(p["id"]) for p in chart["points"])
+    assert {p["rank"] for p in chart["points"]} >= {1, 2, 3}
+    (box,) = chart["tissues"]
+    assert box["name"] == "Cortical bone"
+    assert box["y"] == [3.0, 30.0] and box["y_target"]  # the target's range, in GPa
+    assert box["x"] is not None and 1.5 < box["x"][0] <= box["x"][1] < 2.5  # its density, g/cm³
+    # axes can be chosen; a tissue whose matched property is on neither axis has no box
+    other = chart_of(client.get("/select", params={"preset": PRESET, "x": "tensile_strength", "y": "density"}).text)
+    assert (other["x"]["key"], other["y"]["key"]) == ("tensile_strength", "density") and other["tissues"] == []
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"objective": "max:nonsense_property"}, "unknown property 'nonsense_property'"),
+        ({"constraint": "youngs_modulus > 5 GPaa", "objective": "max:tensile_strength"}, "unknown unit"),
+        ({"objective": "match:youngs_modulus=Atlantis"}, "no material named 'Atlantis'"),
+        ({"preset": "no_such_preset"}, "unknown preset 'no_such_preset'"),
+        ({"kind": "max", "property": "tensile_strength", "target": "Skin"}, "a max objective takes no target"),
+        ({"kind": "max", "property": "tensile_strength", "weight": "heavy"}, "the weight must be a number"),
+        ({"objective": "max:tensile_strength", "policy": "average"}, "policy"),
+    ],
+)
+def test_an_error_is_shown_on_the_page(client, params, message):
+    page = client.get("/select", params=params)
+    assert page.status_code == 400
+    error = inline_error(page.text)
+    assert "The requirement has a problem" in error and message in error, error
+    assert "<form" in page.text and 'id="select-form"' in page.text  # the form stays, to be corrected
+
+
+def test_a_constraint_error_points_at_the_spot(client):
+    page = client.get("/select", params={"constraint": "youngs_modulus > 5 GPaa", "objective": "max:tensile_strength"})
+    assert page.status_code == 400
+    assert '<mark class="filter-error-at">GPaa</mark>' in page.text
+    assert 'id="constraint"' in page.text and 'aria-invalid="true"' in page.text
+    assert 'value="youngs_modulus &gt; 5 GPaa"' in page.text  # what was typed, kept
+    # with a preset's constraint ANDed to it, and a bad objective too: still the spot in what was typed
+    both = client.get(
+        "/select", params={"preset": PRESET, "constraint": "youngs_modulus > 5 GPaa", "objective": "max:nonsense"}
+    )
+    assert both.status_code == 400
+    assert "at character 20" in inline_error(both.text)
+    assert '<mark class="filter-error-at">GPaa</mark>' in both.text
+
+
+def test_the_empty_page_offers_the_presets_and_is_linked_from_every_page(client):
+    page = client.get("/select")
+    assert page.status_code == 200 and "Find a material for…" in page.text
+    presets = client.get("/api/v1/select/presets").json()
+    for preset in presets:
+        assert f'<option value="{preset["key"]}"' in page.text
+    assert listed(page.text) == []
+    for path in ("/", "/ashby", "/about"):
+        assert 'href="/select"' in client.get(path).text

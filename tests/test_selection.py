@@ -77,6 +77,7 @@ def test_every_backend_ranks_alike(cores):
         ((CORTICAL, "max:tensile_strength@0.5"), "class = metal"),
         (("min:density", "max:porosity@2"), "class = ceramic OR class = glass"),
         (("match:youngs_modulus=0.5..5 MPa",), "class = hydrogel"),
+        (("max:specific_strength", "min:youngs_modulus^0.5/density"), "class = metal"),
     ):
         answers = {name: run(core, constraint, *specs, limit=500) for name, core in cores.items()}
         dumped = {name: a.model_dump(by_alias=True) for name, a in answers.items()}
@@ -244,3 +245,32 @@ def test_the_cli_prints_the_ranking(cores, monkeypatch):
     assert "load_bearing_bone_implant" in listed.output
     bad = runner.invoke(app, ["select", "-o", "max:nonsense"])
     assert bad.exit_code == 2 and "unknown property" in bad.output
+
+
+def test_a_derived_index_is_ranked_from_every_pairing_of_its_inputs(cores):
+    """``max:specific_strength`` scores tensile strength over density (biomatdb.indices), worst case:
+    the lowest quotient any pair of the material's measurements gives."""
+    backend, _ = cores["sqlite"]
+    answer = run(cores["sqlite"], "class = metal", "max:specific_strength", limit=500)
+    assert answer.objectives == ["max:specific_strength"] and answer.results
+    hits = {
+        h.id: h
+        for h in backend.search(
+            build_query(filter_text="class = metal AND (has tensile_strength OR has density)", limit=500)
+        ).results
+    }
+    for candidate in answer.results:
+        (criterion,) = candidate.criteria
+        measurements = hits[candidate.id].measurements
+        strengths = [m.value_min for m in measurements if m.property == "tensile_strength"]
+        densities = [m.value_max for m in measurements if m.property == "density"]
+        if criterion.missing is not None:
+            assert not strengths or not densities
+            continue
+        # MPa over g/cm³, the canonical units: the worst pairing is the weakest over the densest
+        assert criterion.value == pytest.approx(min(strengths) / max(densities), rel=1e-9)
+        assert criterion.measurement is not None and "tensile_strength" in criterion.measurement.conditions["from"]
+    with pytest.raises(QueryError, match="not to a tissue"):
+        run(cores["sqlite"], None, "match:specific_stiffness=cortical bone")
+    with pytest.raises(QueryError, match="unknown"):
+        run(cores["sqlite"], None, "max:youngs_modulus/densty")

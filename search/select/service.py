@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import islice, product
 
 import numpy as np
 from sqlalchemy import Engine
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 from biomatdb.display import UnitChoice, from_canonical, shown_measurement, to_canonical, unit_label
 from biomatdb.errors import BiomatError, NotFoundError, QueryError
 from biomatdb.identity import material_key
+from biomatdb.indices import Index, interval_of, load_indices, parse_expression
 from biomatdb.units import parse_unit
 from biomatdb.vocabulary import Property, get_vocabulary
 from search.model import MAX_LIMIT, And, FieldFilter, Filter, HasProperty, Hit, MatchedMeasurement, Or, Query
@@ -42,6 +44,12 @@ class Resolved:
     spec: str
     target: Span | None = None
     shown_target: Target | None = None
+    index: Index | None = None  # a derived index (biomatdb.indices): ``prop`` is it as a property
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """The measured properties the criterion reads."""
+        return self.index.properties if self.index is not None else (self.prop.key,)
 
 
 def select(backend, engine: Engine, requirement: Requirement, choice: UnitChoice | None = None) -> Selection:
@@ -50,7 +58,7 @@ def select(backend, engine: Engine, requirement: Requirement, choice: UnitChoice
     constraint_text, objectives = _stated(requirement)
     constraint = _parse(constraint_text)
     resolved = [_resolve(backend, engine, objective, choice) for objective in objectives]
-    keys = list(dict.fromkeys(r.prop.key for r in resolved))
+    keys = list(dict.fromkeys(key for r in resolved for key in r.inputs))
     wanted: Filter = (
         Or(items=tuple(HasProperty(property=k) for k in keys)) if len(keys) > 1 else HasProperty(property=keys[0])
     )
@@ -65,7 +73,10 @@ def select(backend, engine: Engine, requirement: Requirement, choice: UnitChoice
             by_property.setdefault(m.property, []).append(m)
         row, row_notes = [], []
         for r in resolved:
-            chosen, note = _criterion_value(r, by_property.get(r.prop.key, []), requirement.policy)
+            if r.index is not None:
+                chosen, note = _index_value(r, by_property, requirement.policy, choice)
+            else:
+                chosen, note = _criterion_value(r, by_property.get(r.prop.key, []), requirement.policy)
             row.append(chosen)
             row_notes.append(note)
         rows.append(row)
@@ -177,6 +188,16 @@ def _every_hit(backend, node: Filter) -> Iterator[Hit]:
 def _resolve(backend, engine: Engine, objective: Objective, choice: UnitChoice) -> Resolved:
     vocabulary = get_vocabulary()
     prop = vocabulary.find_property(objective.property)
+    index = None
+    if prop is None:
+        index = _index(objective)
+    if index is not None:
+        if objective.tissue is not None:
+            raise QueryError(
+                f"objective {spec_of(objective)}: a derived index is matched to a value or a range, not to a tissue"
+            )
+        prop = index.as_property()
+        objective = objective.model_copy(update={"property": index.key if index.named else index.expression})
     if prop is None:
         from biomatdb.suggest import closest, did_you_mean
 
@@ -189,9 +210,10 @@ def _resolve(backend, engine: Engine, objective: Objective, choice: UnitChoice) 
         )
     if prop.kind != "quantity":
         raise QueryError(f"objective {objective.kind}:{prop.key}: {prop.name} is not a quantity to rank by")
+    if index is None:
+        objective = objective.model_copy(update={"property": prop.key})
     if objective.kind != "match":
-        return Resolved(objective, prop, spec_of(objective.model_copy(update={"property": prop.key})))
-    objective = objective.model_copy(update={"property": prop.key})
+        return Resolved(objective, prop, spec_of(objective), index=index)
     if objective.tissue is not None:
         return _tissue_target(backend, engine, objective, prop, choice)
     unit = objective.unit
@@ -208,7 +230,73 @@ def _resolve(backend, engine: Engine, objective: Objective, choice: UnitChoice) 
         raise QueryError(f"objective {spec_of(objective)}: {exc.message}", type=exc.type) from exc
     target = Span(low, high)
     spec = spec_of(objective)
-    return Resolved(objective, prop, spec, target, _shown_target(spec, prop, target, choice))
+    return Resolved(objective, prop, spec, target, _shown_target(spec, prop, target, choice), index)
+
+
+def _index(objective: Objective) -> Index | None:
+    """The derived index an objective names (``specific_strength``, ``youngs_modulus^0.5/density``),
+    or None when it names none (the unknown-property refusal follows)."""
+    from biomatdb.errors import VocabularyError
+
+    if not any(sign in objective.property for sign in "/*^") and load_indices().find(objective.property) is None:
+        return None
+    try:
+        return parse_expression(objective.property)
+    except VocabularyError as exc:
+        raise QueryError(f"objective {spec_of(objective)}: {exc.message}", type=exc.type) from exc
+
+
+#: Most pairings of one candidate's input measurements an index criterion weighs.
+MAX_PAIRINGS = 256
+
+
+def _index_value(
+    r: Resolved, by_property: dict[str, list[MatchedMeasurement]], policy: str, choice: UnitChoice
+) -> tuple[tuple[float, MatchedMeasurement] | None, str | None]:
+    """An index criterion's utility for one candidate: every pairing of its measurements of the
+    index's inputs gives the index an interval (``biomatdb.indices.interval_of``; any pair, as the
+    filter language pairs them), scored like a measurement, reduced by the policy."""
+    assert r.index is not None
+    lists = [[(m, span) for m in by_property.get(key, []) if (span := _span(m)) is not None] for key in r.inputs]
+    missing = [key for key, found in zip(r.inputs, lists, strict=True) if not found]
+    if missing:
+        return None, None
+    scored: list[tuple[float, MatchedMeasurement]] = []
+    notes: list[str | None] = []
+    for pairing in islice(product(*lists), MAX_PAIRINGS):
+        try:
+            low, high = interval_of(
+                r.index, {key: (span.low, span.high) for key, (_, span) in zip(r.inputs, pairing, strict=True)}
+            )
+        except ValueError:
+            continue
+        result = utility(r.objective.kind, Span(low, high), policy, r.target)
+        if result.utility is None:
+            notes.append(result.note)
+            continue
+        scored.append((result.utility, _derived_measurement(r, low, high, [m for m, _ in pairing], choice)))
+    if not scored:
+        return None, (notes[0] if notes else None)
+    return scored[choose([u for u, _ in scored], policy)], None
+
+
+def _derived_measurement(
+    r: Resolved, low: float | None, high: float | None, inputs: list[MatchedMeasurement], choice: UnitChoice
+) -> MatchedMeasurement:
+    """An index's value for one pairing, as a measurement of the index, its inputs' sources named."""
+    assert r.index is not None
+    shown = [f"{m.property} {shown_measurement(m.model_dump(), choice).get('display')}" for m in inputs]
+    return MatchedMeasurement(
+        property=r.index.key,
+        value=low if low == high else None,
+        value_min=low,
+        value_max=high,
+        qualifier="=" if low == high else "range",
+        unit=r.index.unit_canonical,
+        conditions={"from": "; ".join(shown)},
+        source="; ".join(dict.fromkeys(m.source for m in inputs if m.source)) or None,
+        dataset="; ".join(dict.fromkeys(m.dataset for m in inputs)),
+    )
 
 
 def _tissue_target(backend, engine: Engine, objective: Objective, prop: Property, choice: UnitChoice) -> Resolved:
@@ -308,6 +396,17 @@ def _shown_value(r: Resolved, u: float) -> float:
 
 
 def _used(m: MatchedMeasurement, choice: UnitChoice) -> UsedMeasurement:
+    if "from" in m.conditions:  # an index's value: its unit is no property's
+        return UsedMeasurement(
+            property=m.property,
+            display=_index_display(m),
+            value_min=m.value_min,
+            value_max=m.value_max,
+            unit=m.unit,
+            conditions=m.conditions,
+            source=m.source,
+            dataset=m.dataset,
+        )
     shown = shown_measurement(m.model_dump(), choice)
     return UsedMeasurement(
         property=m.property,
@@ -321,9 +420,17 @@ def _used(m: MatchedMeasurement, choice: UnitChoice) -> UsedMeasurement:
     )
 
 
+def _index_display(m: MatchedMeasurement) -> str:
+    ends = [f"{end:.3g}" if end is not None else "…" for end in (m.value_min, m.value_max)]
+    text = ends[0] if m.value_min == m.value_max else f"{ends[0]}–{ends[1]}"
+    return f"{text} {unit_label(m.unit)}"
+
+
 def _reason(r: Resolved, note: str | None) -> str:
     if note:
         return f"no {r.prop.name} value the policy can score: every measurement is {note}"
+    if r.index is not None:
+        return f"no measurements of {' and '.join(r.inputs)} to derive {r.prop.name} from"
     return f"no measurement of {r.prop.name}"
 
 

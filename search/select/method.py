@@ -196,7 +196,11 @@ def rank(scores: np.ndarray, utilities: np.ndarray, weights: Sequence[float], ti
     totals = filled @ w / w.sum() if m else np.zeros(n)
     missing = (~present).sum(axis=1)
     ordered = np.where(present, utilities, -np.inf)
-    order = sorted(range(n), key=lambda i: (-totals[i], missing[i], tuple(-ordered[i]), tiebreak[i]))
+    names = np.empty(n, dtype=np.int64)
+    names[sorted(range(n), key=lambda i: tiebreak[i])] = np.arange(n)
+    # np.lexsort sorts by its last key first: the total, then missing, then each utility in turn
+    keys = [names, *(-ordered[:, j] for j in reversed(range(m))), missing, -totals]
+    order = np.lexsort(keys).tolist() if n else []
     return Ranking(order=order, totals=totals, scores=scores, pareto=pareto_front(utilities, order))
 
 

@@ -35,7 +35,7 @@ import numpy as np
 
 METHOD = "weighted sum of ratio-normalised criterion scores (docs/selection.md)"
 
-#: A value at or below zero set against a positive target counts as this far below it, in decades.
+#: The farthest below a positive target a value counts, in decades (a value at or below zero too).
 LOG_FLOOR_DECADES = 12.0
 
 
@@ -88,8 +88,10 @@ def distance(value: float, target: Span) -> float:
     end = low if low is not None and value < low else high
     assert end is not None
     if _logarithmic(target):
-        value = max(value, end * 10**-LOG_FLOOR_DECADES)
-        return abs(math.log10(value / end))
+        if value <= 0:
+            return LOG_FLOOR_DECADES
+        decades = abs(math.log10(value) - math.log10(end))  # never a ratio: it may under- or overflow
+        return min(decades, LOG_FLOOR_DECADES) if value < end else decades
     return abs(value - end)
 
 

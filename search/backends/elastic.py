@@ -51,6 +51,7 @@ from search.backends.elastic_translate import (
     query_body,
     similarity_scores,
 )
+from search.conditions import check_condition_values
 from search.model import And, Filter, Not, Or, Query, SearchResult, Similarity, Sort, Substructure, decode_cursor
 
 log = logging.getLogger(__name__)
@@ -115,6 +116,8 @@ class ElasticBackend:
 
         typed = query  # a cursor is bound to the text as typed, as in the SQL backend
         query, spelling = respell(self.engine, query)  # from the core, as the SQL backend does
+        with self.engine.connect() as connection:  # a condition value no one knows: refused as in SQL
+            check_condition_values(query.filter, connection, self.engine)
         offset = decode_cursor(typed)
         if query.sort is not None and query.sort.key not in ("name", "relevance", "similarity"):
             from biomatdb.vocabulary import get_vocabulary

@@ -51,6 +51,7 @@ from biomatdb.models import (
 )
 from biomatdb.searchtext import RELEVANCE_MAX, RELEVANCE_WEIGHTS, query_words
 from search.backends.sql_evidence import evidence_exists
+from search.conditions import check_condition_values
 from search.facets import facet_index
 from search.model import (
     And,
@@ -462,6 +463,7 @@ class SqlBackend:
         offset = decode_cursor(typed)
         with self.engine.connect() as connection:
             read_snapshot(connection)  # the total, the page and its rows all of one state of the core
+            check_condition_values(query.filter, connection, self.engine)
             index = None
             if self.memory is not None:
                 index = self.memory.current(self.engine, connection, wait=self.wait_for_memory)

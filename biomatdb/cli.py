@@ -460,7 +460,8 @@ def search(
         list[str] | None,
         typer.Option(
             "--facet",
-            help="Facet to count (repeatable): class, application, biodegradable, origin, property, dataset, element",
+            help="Facet to count (repeatable): class, application, biodegradable, origin, property, dataset, element, "
+            "endpoint, outcome, medium, state",
         ),
     ] = None,
     sort: Annotated[
@@ -475,6 +476,12 @@ def search(
             "certain: only one that lies wholly within it"
         ),
     ] = "possible",
+    uncertainty: Annotated[
+        str,
+        typer.Option(
+            help="point: a measurement v ± u is the point v; interval: it counts as [v − u, v + u] for matching"
+        ),
+    ] = "point",
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
     units: UnitsOption = None,
     unit_system: UnitSystemOption = None,
@@ -491,7 +498,14 @@ def search(
     settings = Settings()
     try:
         query = build_query(
-            text=text, filter_text=filter, facets=facet, sort=sort, limit=limit, cursor=cursor, match=match
+            text=text,
+            filter_text=filter,
+            facets=facet,
+            sort=sort,
+            limit=limit,
+            cursor=cursor,
+            match=match,
+            uncertainty=uncertainty,
         )
         engine = _engine(settings)
         result = shown_result(make_backend(settings, engine).search(query), choice)

@@ -439,6 +439,8 @@ ALL_FACET_AGGS = {
     "element": {"terms": {"field": "elements_possible", "size": 1000}},
     "endpoint": {"terms": {"field": "endpoints", "size": 1000}},
     "outcome": {"terms": {"field": "outcomes", "size": 1000}},
+    "medium": {"terms": {"field": "media", "size": 1000}},
+    "state": {"terms": {"field": "specimen_states", "size": 1000}},
 }
 
 
@@ -592,6 +594,7 @@ def test_mapping_is_explicit_with_nested_measurements_and_ranges():
             "property": {"type": "keyword"},
             "qualifier": {"type": "keyword"},
             "interval": {"type": "double_range"},
+            "interval_uncertain": {"type": "double_range"},
             "value": {"type": "double"},
             "value_min": {"type": "double"},
             "value_max": {"type": "double"},
@@ -710,6 +713,8 @@ def test_document_from_a_known_measurement():
         "elements_possible": [],
         "elements_certain": [],
         "element_bases": [],
+        "media": ["PBS"],
+        "specimen_states": [],
         "endpoints": [],
         "outcomes": [],
         "evidence": [],
@@ -719,6 +724,7 @@ def test_document_from_a_known_measurement():
                 "property": "tensile_strength",
                 "qualifier": ">",
                 "interval": {"gt": 860.0},
+                "interval_uncertain": {"gt": 860.0},
                 "value": None,
                 "value_min": 860.0,
                 "value_max": None,

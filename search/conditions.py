@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from pydantic import BaseModel, Field
 from sqlalchemy import Engine, func, select
 
 from biomatdb.db import PerGeneration
@@ -24,8 +25,10 @@ from biomatdb.suggest import LIMIT, closest, did_you_mean, labels_of
 from biomatdb.vocabulary.conditions import CONDITION_FIELDS, ConditionVocabulary, load_conditions
 from search.model import And, Condition, Filter, Not, Or, PropertyFilter
 
-#: How a filter and a facet name each condition field (``state`` is ``specimen_state``).
+#: How a message names each condition field.
 FIELD_LABELS = {"specimen_state": "specimen state", "medium": "medium", "method": "method", "standard": "standard"}
+#: What a listing may be narrowed to: a field, or the name a filter also takes for it (``state``).
+FIELD_NAMES = {**{field: field for field in CONDITION_FIELDS}, "state": "specimen_state"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,3 +144,51 @@ def suggest_values(field: str, text: str, stored: ConditionValues, n: int = LIMI
         if value not in suggestions and len(suggestions) < n:
             suggestions.append(value)
     return suggestions
+
+
+class ConditionValueOut(BaseModel):
+    value: str = Field(description="As stored: the vocabulary's spelling, or as written when outside it.")
+    term: str | None = Field(None, description="The vocabulary term's key; null: written outside the vocabulary.")
+    materials: int = Field(description="Materials with a measurement that has this value.")
+    measurements: int = Field(description="Measurements that have this value.")
+
+
+class ConditionFieldOut(BaseModel):
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "field": "medium",
+                    "values": [{"value": "PBS", "term": "pbs", "materials": 3, "measurements": 5}],
+                }
+            ]
+        }
+    }
+
+    field: str = Field(description="The condition a filter names after WHERE (specimen_state is also state).")
+    values: list[ConditionValueOut]
+
+
+def listing(values: ConditionValues, field: str | None = None) -> list[ConditionFieldOut]:
+    """What ``GET /conditions`` and ``biomatdb conditions --json`` give: each field (or the one
+    named, ``state`` for ``specimen_state``) with its stored values and their counts."""
+    fields = CONDITION_FIELDS if field is None else (FIELD_NAMES[field],)
+    return [
+        ConditionFieldOut(
+            field=name,
+            values=[
+                ConditionValueOut(value=v.value, term=v.term, materials=v.materials, measurements=v.measurements)
+                for v in values.fields.get(name, ())
+            ],
+        )
+        for name in fields
+    ]
+
+
+def read_listing(engine: Engine, field: str | None = None) -> list[ConditionFieldOut]:
+    """``listing`` of the core's current state, read in one snapshot."""
+    from biomatdb.db import read_snapshot
+
+    with engine.connect() as connection:
+        read_snapshot(connection)
+        return listing(condition_values(connection, engine), field)

@@ -34,13 +34,24 @@ LAB_CSV = (
 )
 
 
-@pytest.fixture
-def lab(engine, tmp_path):
-    path = tmp_path / "lab-conditions.csv"
+def load_lab(engine, folder):
+    path = folder / "lab-conditions.csv"
     path.write_text(LAB_CSV, encoding="utf-8")
     report = ingest_file(engine, path, IngestOptions(dataset="lab-conditions"))
     assert report.ok and report.loaded, report.errors
     return engine
+
+
+@pytest.fixture
+def lab(engine, tmp_path):
+    """The lab sheet in a core of its own, for a test that changes it (SQLite and PostgreSQL)."""
+    return load_lab(engine, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def lab_core(module_engine, tmp_path_factory):
+    """The lab sheet loaded once per module, for tests that only read it (SQLite and PostgreSQL)."""
+    return load_lab(module_engine, tmp_path_factory.mktemp("lab"))
 
 
 def _stored(engine, column: str) -> dict[str, str | None]:
@@ -163,8 +174,8 @@ def test_every_medium_method_and_standard_of_the_fixtures_is_a_term(fixtures_sql
 # --- ingest ----------------------------------------------------------------------------------
 
 
-def test_ingest_stores_the_vocabulary_spelling_and_free_text_as_written(lab):
-    media, states = _stored(lab, "medium"), _stored(lab, "specimen_state")
+def test_ingest_stores_the_vocabulary_spelling_and_free_text_as_written(lab_core):
+    media, states = _stored(lab_core, "medium"), _stored(lab_core, "specimen_state")
     assert media == {
         "Extruded Mg test alloy": None,
         "Cast Mg test alloy": None,
@@ -177,8 +188,8 @@ def test_ingest_stores_the_vocabulary_spelling_and_free_text_as_written(lab):
     assert states["Cast Mg test alloy"] == "as-cast"
     assert states["PLA test film"] == "hydrated"
     assert states["Gelatin test gel"] == "swollen in culture medium"
-    assert _stored(lab, "method")["Extruded Mg test alloy"] == "tension"
-    assert _stored(lab, "standard")["Extruded Mg test alloy"] == "ASTM E8"
+    assert _stored(lab_core, "method")["Extruded Mg test alloy"] == "tension"
+    assert _stored(lab_core, "standard")["Extruded Mg test alloy"] == "ASTM E8"
 
 
 def test_a_reupload_in_other_spellings_of_the_same_terms_is_unchanged(lab, tmp_path):
@@ -263,10 +274,10 @@ FOUND = [
 
 
 @pytest.mark.parametrize(("filter_text", "expected"), FOUND)
-def test_condition_filters_find_what_was_written_in_any_spelling(lab, filter_text, expected):
+def test_condition_filters_find_what_was_written_in_any_spelling(lab_core, filter_text, expected):
     """SQLite and PostgreSQL (``engine``), and the in-memory index over the same core."""
-    assert _names(SqlBackend(lab), filter_text) == expected
-    in_memory = SqlBackend(lab, memory=MemoryIndexes(), wait_for_memory=True)
+    assert _names(SqlBackend(lab_core), filter_text) == expected
+    in_memory = SqlBackend(lab_core, memory=MemoryIndexes(), wait_for_memory=True)
     assert _names(in_memory, filter_text) == expected
 
 
@@ -279,19 +290,19 @@ def test_condition_filters_find_what_was_written_in_any_spelling(lab, filter_tex
         ("NOT has tensile_strength WHERE method = tensle", "tension"),
     ],
 )
-def test_a_condition_value_neither_the_vocabulary_nor_the_data_knows_is_refused(lab, filter_text, suggested):
+def test_a_condition_value_neither_the_vocabulary_nor_the_data_knows_is_refused(lab_core, filter_text, suggested):
     with pytest.raises(QueryError) as refused:
-        SqlBackend(lab).search(build_query(filter_text=filter_text))
+        SqlBackend(lab_core).search(build_query(filter_text=filter_text))
     assert refused.value.type == "unknown-condition-value"
     assert suggested in refused.value.expected
     assert f"did you mean {suggested}" in refused.value.message
 
 
-def test_a_vocabulary_term_no_measurement_has_finds_nothing_without_refusal(lab):
-    assert _names(SqlBackend(lab), "has tensile_strength WHERE medium = SBF") == []
+def test_a_vocabulary_term_no_measurement_has_finds_nothing_without_refusal(lab_core):
+    assert _names(SqlBackend(lab_core), "has tensile_strength WHERE medium = SBF") == []
 
 
-def test_the_parser_spells_condition_values_as_the_vocabulary(lab):
+def test_the_parser_spells_condition_values_as_the_vocabulary(lab_core):
     from search.parser import parse_filter
 
     node = parse_filter('E > 1 GPa WHERE state = "as extruded" AND medium = phosphate buffered saline AND source = x')
@@ -306,24 +317,24 @@ def test_the_parser_spells_condition_values_as_the_vocabulary(lab):
 # --- facets and the listing --------------------------------------------------------------------
 
 
-def test_medium_and_state_facets_count_materials_over_the_matches(lab):
-    result = SqlBackend(lab).search(build_query(filter_text="class = polymer", facets=["medium", "state"]))
+def test_medium_and_state_facets_count_materials_over_the_matches(lab_core):
+    result = SqlBackend(lab_core).search(build_query(filter_text="class = polymer", facets=["medium", "state"]))
     assert [(v.value, v.count) for v in result.facets["medium"]] == [("PBS", 3)]
     assert [(v.value, v.count) for v in result.facets["state"]] == [("dry", 1), ("hydrated", 1)]
-    everything = SqlBackend(lab, memory=MemoryIndexes(), wait_for_memory=True).search(
+    everything = SqlBackend(lab_core, memory=MemoryIndexes(), wait_for_memory=True).search(
         build_query(facets=["medium", "state"])
     )
     assert [(v.value, v.count) for v in everything.facets["medium"]] == [("PBS", 3), ("artificial saliva", 1)]
 
 
-def test_the_listing_counts_materials_and_measurements_per_value(lab):
+def test_the_listing_counts_materials_and_measurements_per_value(lab_core):
     from search.conditions import read_listing
 
-    listed = {f.field: f.values for f in read_listing(lab)}
+    listed = {f.field: f.values for f in read_listing(lab_core)}
     assert list(listed) == list(CONDITION_FIELDS)
     media = [(v.value, v.term, v.materials, v.measurements) for v in listed["medium"]]
     assert media == [("PBS", "pbs", 3, 3), ("artificial saliva", None, 1, 1)]
-    (state,) = read_listing(lab, "state")
+    (state,) = read_listing(lab_core, "state")
     assert state.field == "specimen_state" and len(state.values) == 5
 
 
@@ -390,15 +401,15 @@ UNCERTAIN = [
 
 
 @pytest.mark.parametrize(("filter_text", "as_point", "as_interval"), UNCERTAIN)
-def test_uncertainty_interval_reads_v_plus_minus_u_as_an_interval(lab, filter_text, as_point, as_interval):
-    for backend in (SqlBackend(lab), SqlBackend(lab, memory=MemoryIndexes(), wait_for_memory=True)):
+def test_uncertainty_interval_reads_v_plus_minus_u_as_an_interval(lab_core, filter_text, as_point, as_interval):
+    for backend in (SqlBackend(lab_core), SqlBackend(lab_core, memory=MemoryIndexes(), wait_for_memory=True)):
         assert _names(backend, filter_text) == as_point
         assert _names(backend, filter_text, uncertainty="interval") == as_interval
 
 
-def test_certainty_under_uncertainty_interval(lab):
+def test_certainty_under_uncertainty_interval(lab_core):
     """[233, 247] lies within ``> 200 MPa`` but only meets ``>= 240 MPa``; the point 240 lies within both."""
-    for backend in (SqlBackend(lab), SqlBackend(lab, memory=MemoryIndexes(), wait_for_memory=True)):
+    for backend in (SqlBackend(lab_core), SqlBackend(lab_core, memory=MemoryIndexes(), wait_for_memory=True)):
         certain = _names(
             backend, "tensile_strength >= 240 MPa AND class = metal", match="certain", uncertainty="interval"
         )

@@ -206,10 +206,10 @@ def test_a_reupload_in_other_spellings_of_the_same_terms_is_unchanged(lab, tmp_p
     assert report.measurements_unchanged == 6
 
 
-def test_migration_0015_respells_stored_values_and_keeps_reuploads_unchanged(lab, tmp_path):
-    """A core loaded before the vocabulary holds the values as written; 0015 respells them and
+def test_migration_0016_respells_stored_values_and_keeps_reuploads_unchanged(lab, tmp_path):
+    """A core loaded before the vocabulary holds the values as written; 0016 respells them and
     rehashes, so that the same file uploaded again is unchanged."""
-    with lab.begin() as connection:  # as a core before 0015 held them
+    with lab.begin() as connection:  # as a core before 0016 held them
         connection.execute(text("UPDATE measurements SET medium = 'phosphate buffered saline' WHERE medium = 'PBS'"))
         connection.execute(
             text("UPDATE measurements SET specimen_state = 'as extruded' WHERE specimen_state = 'as-extruded'")
@@ -219,7 +219,7 @@ def test_migration_0015_respells_stored_values_and_keeps_reuploads_unchanged(lab
     config = alembic_config(lab)
     with lab.begin() as connection:
         config.attributes["connection"] = connection
-        command.downgrade(config, "0014")
+        command.downgrade(config, "0015")
     with lab.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
@@ -235,14 +235,14 @@ def test_migration_0015_respells_stored_values_and_keeps_reuploads_unchanged(lab
     assert report.measurements_unchanged == 6 and report.measurements_updated == 0
 
 
-def test_migration_0015_leaves_a_core_in_the_vocabulary_alone(lab):
+def test_migration_0016_leaves_a_core_in_the_vocabulary_alone(lab):
     with lab.connect() as connection:
         generation = core_generation(connection)
         hashes = connection.execute(select(Measurement.id, Measurement.content_hash).order_by(Measurement.id)).all()
     config = alembic_config(lab)
     with lab.begin() as connection:
         config.attributes["connection"] = connection
-        command.downgrade(config, "0014")
+        command.downgrade(config, "0015")
     with lab.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

@@ -21,7 +21,7 @@ from api.deps import rate_limited
 from api.jobs import JobWorker
 from api.limits import BodyLimit, QueryStringLimit, RateLimiter
 from api.responses import OrjsonResponse
-from api.routes import compare, datasets, export, health, jobs, materials, search, select, vocabulary
+from api.routes import compare, conditions, datasets, export, health, jobs, materials, search, select, vocabulary
 from biomatdb import __version__
 from biomatdb.settings import Settings
 
@@ -141,7 +141,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
 
     public = APIRouter(prefix=API_PREFIX, dependencies=[Depends(rate_limited)])
-    for module in (search, materials, compare, select, vocabulary, export, datasets):
+    for module in (search, materials, compare, select, vocabulary, conditions, export, datasets):
         public.include_router(module.router)
     app.include_router(public)
     app.include_router(datasets.curator_router, prefix=API_PREFIX)

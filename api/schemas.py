@@ -55,6 +55,9 @@ class SearchBody(BaseModel):
             "possible: a measurement whose interval meets the asked one matches; certain: only one wholly within it."
         ),
     )
+    uncertainty: Literal["point", "interval"] = Field(
+        "point", description="point: a measurement v ± u is the point v; interval: it counts as [v − u, v + u]."
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -403,6 +403,43 @@ def _export_evidence(stream, *, format: str, dataset: str | None) -> None:
             stream.write(block)
 
 
+@app.command()
+def conditions(
+    field: Annotated[
+        str | None,
+        typer.Option(help="Only this condition field: specimen_state (or state), medium, method, standard"),
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON, as GET /api/v1/conditions answers")] = False,
+) -> None:
+    """The condition values stored with measurements, with the materials and measurements that
+    carry each: what WHERE state = …, medium = …, method = … and standard = … can find."""
+    from search.conditions import FIELD_NAMES, read_listing
+
+    if field is not None and field not in FIELD_NAMES:
+        _echo(f"error: unknown condition field {field!r}; expected one of {', '.join(FIELD_NAMES)}", err=True)
+        raise typer.Exit(2)
+    fields = read_listing(_engine(), field)
+    if json_output:
+        _print_json([f.model_dump(mode="json") for f in fields])
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    for listed in fields:
+        table = Table(title=f"{listed.field}: {len(listed.values):,} values")
+        for column, justify in (("value", "left"), ("materials", "right"), ("measurements", "right"), ("term", "left")):
+            table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
+        for value in listed.values:
+            table.add_row(
+                *_cells(value.value),
+                str(value.materials),
+                str(value.measurements),
+                value.term or "(as written)",
+            )
+        console.print(table)
+
+
 @app.command("load-fixtures")
 def load_fixtures_command(
     directory: Annotated[
@@ -451,7 +488,8 @@ def search(
         list[str] | None,
         typer.Option(
             "--facet",
-            help="Facet to count (repeatable): class, application, biodegradable, origin, property, dataset, element",
+            help="Facet to count (repeatable): class, application, biodegradable, origin, property, dataset, element, "
+            "endpoint, outcome, medium, state",
         ),
     ] = None,
     sort: Annotated[
@@ -466,6 +504,12 @@ def search(
             "certain: only one that lies wholly within it"
         ),
     ] = "possible",
+    uncertainty: Annotated[
+        str,
+        typer.Option(
+            help="point: a measurement v ± u is the point v; interval: it counts as [v − u, v + u] for matching"
+        ),
+    ] = "point",
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
     units: UnitsOption = None,
     unit_system: UnitSystemOption = None,
@@ -482,7 +526,14 @@ def search(
     settings = Settings()
     try:
         query = build_query(
-            text=text, filter_text=filter, facets=facet, sort=sort, limit=limit, cursor=cursor, match=match
+            text=text,
+            filter_text=filter,
+            facets=facet,
+            sort=sort,
+            limit=limit,
+            cursor=cursor,
+            match=match,
+            uncertainty=uncertainty,
         )
         engine = _engine(settings)
         result = shown_result(make_backend(settings, engine).search(query), choice)

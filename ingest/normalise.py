@@ -22,6 +22,7 @@ from biomatdb.suggest import closest, did_you_mean
 from biomatdb.text import MATERIAL_NAME_MAX
 from biomatdb.units import Conversion, conversion
 from biomatdb.vocabulary import Property, Vocabulary, get_vocabulary, normalise_label
+from biomatdb.vocabulary.conditions import CONDITION_FIELDS, load_conditions
 from ingest.cells import parse_cell, parse_column
 from ingest.composition import Component, parse_composition
 from ingest.mapping import Column, ColumnMap
@@ -210,7 +211,7 @@ def normalise_chunk(chunk: pd.DataFrame, ctx: Context) -> NormalisedChunk:
                 values = np.where(pd.isna(column_values.to_numpy()), values, column_values.to_numpy())
             if ctx.constant_conditions.get(role):
                 values = np.where(pd.isna(values), ctx.constant_conditions[role], values)
-            measurements[role] = values
+            measurements[role] = canonical_conditions(role, values) if role in CONDITION_FIELDS else values
         row_temperature = temperature.reindex(rows).to_numpy()
         if "_temperature_K" in measurements:
             own = measurements.pop("_temperature_K").to_numpy(dtype=float)
@@ -219,6 +220,20 @@ def normalise_chunk(chunk: pd.DataFrame, ctx: Context) -> NormalisedChunk:
     out.measurements = measurements.reindex(columns=MEASUREMENT_COLUMNS)
     out.materials = _materials(chunk, names, ctx, out)
     return out
+
+
+def canonical_conditions(role: str, values: np.ndarray) -> np.ndarray:
+    """A condition column in the vocabulary's spelling (``biomatdb.vocabulary.conditions``):
+    ``as extruded`` is stored as ``as-extruded``, ``phosphate buffered saline`` as ``PBS``; a value
+    no term names stays as written, without a warning (free text is how labs describe a
+    specimen: docs/ingest-format.md). Each distinct value is resolved once."""
+    column = pd.Series(values, dtype=object)
+    written = column.notna()
+    if not written.any():
+        return column.to_numpy()
+    vocabulary = load_conditions()
+    spelled = {value: vocabulary.canonical(role, value) for value in pd.unique(column[written])}
+    return column.map(spelled).where(written, None).to_numpy()
 
 
 def _row_sources(chunk: pd.DataFrame, ctx: Context, out: NormalisedChunk) -> pd.Series:

@@ -104,6 +104,15 @@ def build(connection) -> FacetIndex:
         .where(MaterialElement.presence.in_(("certain", "possible")))
         .distinct()
     ).all()
+    # the materials a WHERE condition on the medium or the specimen state finds: some measurement has it
+    media = connection.execute(
+        select(Measurement.material_id, Measurement.medium).where(Measurement.medium.is_not(None)).distinct()
+    ).all()
+    states = connection.execute(
+        select(Measurement.material_id, Measurement.specimen_state)
+        .where(Measurement.specimen_state.is_not(None))
+        .distinct()
+    ).all()
     facets = {
         "class": _pairs(material_ids, [(row[0], row[1]) for row in material_rows]),
         "biodegradable": _pairs(material_ids, [(row[0], row[2]) for row in material_rows]),
@@ -115,6 +124,8 @@ def build(connection) -> FacetIndex:
         "endpoint": _pairs(material_ids, sorted({(row[0], row[1]) for row in evaluations})),
         "outcome": _pairs(material_ids, sorted({(row[0], row[2]) for row in evaluations if row[2] is not None})),
         "element": _pairs(material_ids, elements),
+        "medium": _pairs(material_ids, media),
+        "state": _pairs(material_ids, states),
     }
     return FacetIndex(material_ids=material_ids, facets=facets)
 

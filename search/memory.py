@@ -220,6 +220,7 @@ class MemoryIndex:
     qualifier: np.ndarray  # codes of ``_QUALIFIERS``
     value_min: np.ndarray  # NaN: no end (−∞)
     value_max: np.ndarray  # NaN: no end (+∞)
+    uncertainty: np.ndarray  # |u|, 0: none (``uncertainty=interval`` widens the ends by it)
     temperature: np.ndarray  # NaN: not recorded
     conditions: dict[str, Codes]
     dataset_id: np.ndarray
@@ -364,6 +365,7 @@ _MEASUREMENT_ROW = np.dtype(
         ("qualifier", "i1"),
         ("value_min", "f8"),
         ("value_max", "f8"),
+        ("uncertainty", "f8"),
         ("temperature", "f8"),
         ("dataset_id", "i8"),
         ("source_id", "i8"),
@@ -433,6 +435,7 @@ def build(connection, generation: int) -> MemoryIndex:
             qualifier,
             func.coalesce(Measurement.value_min, literal(-math.inf)),
             func.coalesce(Measurement.value_max, literal(math.inf)),
+            func.abs(func.coalesce(Measurement.uncertainty, literal(0.0))),
             func.coalesce(Measurement.temperature_K, literal(-math.inf)),
             Measurement.dataset_id,
             func.coalesce(Measurement.source_id, literal(-1)),
@@ -489,6 +492,7 @@ def build(connection, generation: int) -> MemoryIndex:
         qualifier=rows["qualifier"],
         value_min=ends(rows["value_min"]),
         value_max=ends(rows["value_max"]),
+        uncertainty=rows["uncertainty"].copy(),
         temperature=ends(rows["temperature"]),
         conditions={name: Codes.build(values) for name, values in conditions.items()},
         dataset_id=rows["dataset_id"].astype(np.int32),
@@ -507,9 +511,12 @@ class Unsupported(Exception):
 class Evaluator:
     """A filter tree → a boolean mask over the index's materials, one method per node kind."""
 
-    def __init__(self, index: MemoryIndex, connection, chemistry, match: str = "possible") -> None:
+    def __init__(
+        self, index: MemoryIndex, connection, chemistry, match: str = "possible", uncertainty: str = "point"
+    ) -> None:
         self.index = index
         self.match = match
+        self.uncertainty = uncertainty
         self.connection = connection  # for the small tables a condition names: datasets, sources
         self.chemistry = chemistry
         self.score = np.zeros(index.size)  # similarity, the highest of the query's similarity nodes
@@ -550,9 +557,11 @@ class Evaluator:
         start, stop = self.index.slices.get(node.property, (0, 0))
         index = self.index
         test = interval_within if self.match == "certain" else interval_intersects
-        rows = index.has_value[start:stop] & test(
-            node.interval, index.value_min[start:stop], index.value_max[start:stop], index.qualifier[start:stop]
-        )
+        low, high = index.value_min[start:stop], index.value_max[start:stop]
+        if self.uncertainty == "interval":  # v ± u as [v − u, v + u]: search.backends.sql.uncertain_ends
+            spread = index.uncertainty[start:stop]
+            low, high = low - spread, high + spread
+        rows = index.has_value[start:stop] & test(node.interval, low, high, index.qualifier[start:stop])
         for c in node.where:
             if not rows.any():
                 break

@@ -27,8 +27,11 @@ FACETS = (
     "element",
     "endpoint",
     "outcome",
+    "medium",
+    "state",
 )
-"""What facets can count; each counts materials, never measurements."""
+"""What facets can count; each counts materials, never measurements (``medium`` and ``state``: the
+materials with a measurement in that medium, of that specimen state)."""
 
 MAX_LIMIT = 500
 
@@ -256,6 +259,13 @@ class Query(BaseModel):
         description=(
             "possible: a measurement matches a property filter when its interval meets the asked one; certain: "
             "only when its whole interval, a bound included, lies within it."
+        ),
+    )
+    uncertainty: Literal["point", "interval"] = Field(
+        "point",
+        description=(
+            "point: a measurement `v ± u` is the point v; interval: it counts as [v − u, v + u] for matching and "
+            "certainty (a range or a bound widens by u on each side)."
         ),
     )
     limit: int = Field(20, ge=1, le=MAX_LIMIT)

@@ -28,6 +28,7 @@ from biomatdb.indices import Index, index_of_terms, load_indices
 from biomatdb.suggest import closest, did_you_mean, or_list
 from biomatdb.units import conversion
 from biomatdb.vocabulary import Property, get_vocabulary, normalise_label
+from biomatdb.vocabulary.conditions import CONDITION_FIELDS, load_conditions
 from biomatdb.vocabulary.test_systems import load_test_systems
 from search import composition as _composition
 from search.model import (
@@ -652,7 +653,10 @@ def _measurement_condition(subject: _Text, op_token: Token, value: _Text | _Quan
         return Condition(field=field, op=op, value=_canonical(_TEMPERATURE, value))
     if op not in TEXT_OPS:
         raise _text_op_error(subject.text, op_token)
-    return Condition(field=field, op=op, value=_as_text(value))
+    text = _as_text(value)
+    if field in CONDITION_FIELDS:  # the vocabulary's spelling, as ingest stores it; other text as written
+        text = load_conditions().canonical(field, text)
+    return Condition(field=field, op=op, value=text)
 
 
 EVIDENCE_CONDITION_NAMES = {

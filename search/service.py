@@ -18,6 +18,7 @@ def build_query(
     limit: int = 20,
     cursor: str | None = None,
     match: str = "possible",
+    uncertainty: str = "point",
 ) -> Query:
     """A query from what a user typed; a bad filter raises ``QueryError`` with its position."""
     parsed = None
@@ -26,7 +27,14 @@ def build_query(
 
         parsed = parse_filter(filter_text)
     return Query(
-        text=text, filter=parsed, facets=facets or [], sort=Sort.parse(sort), limit=limit, cursor=cursor, match=match
+        text=text,
+        filter=parsed,
+        facets=facets or [],
+        sort=Sort.parse(sort),
+        limit=limit,
+        cursor=cursor,
+        match=match,
+        uncertainty=uncertainty,
     )
 
 

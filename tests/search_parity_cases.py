@@ -111,6 +111,14 @@ PARITY_FILTERS: list[str] = [
     "glass_transition_temperature > 400 K WHERE method = experimental",
     "glass_transition_temperature > 400 K WHERE method != experimental",
     'density > 1 g/cm^3 WHERE method = "calculated (MD simulation)"',
+    # condition values through the vocabulary (biomatdb/vocabulary/conditions.toml), or as written
+    "has tensile_strength WHERE state = as-extruded",
+    'has tensile_strength WHERE specimen_state = "as extruded"',
+    'tensile_strength > 50 MPa WHERE medium = "phosphate buffered saline"',
+    'has youngs_modulus WHERE state = annealed AND standard = "ASTM F 67"',
+    'has youngs_modulus WHERE state = "human femur, wet"',
+    "has density WHERE state = rubbery",
+    "NOT has tensile_strength WHERE state = as cast",
     # fields, boolean structure, has
     "class = polymer",
     "class = metal",

@@ -17,6 +17,7 @@ from biomatdb.models import (
     MaterialApplication,
     Measurement,
 )
+from biomatdb.vocabulary.conditions import load_conditions
 from ingest.pipeline import ingest_file
 
 CURATED = Path(__file__).resolve().parent.parent / "fixtures" / "curated"
@@ -100,7 +101,11 @@ def _values(
         for m in doc["measurements"]
         if m["property"] == prop
         and (source is None or source in m["source"]["citation"])
-        and (state is None or m["conditions"].get("specimen_state") == state)
+        # a state as the fixture writes it, stored in the condition vocabulary's spelling
+        and (
+            state is None
+            or m["conditions"].get("specimen_state") == load_conditions().canonical("specimen_state", state)
+        )
         and (standard is None or m["conditions"].get("standard") == standard)
     ]
     assert found, (doc["name"], prop, source, state)

@@ -37,6 +37,7 @@ from search.backends.elastic_translate import (
     measurement_interval,
     parse_response,
     query_body,
+    uncertain_interval,
 )
 from search.model import (
     FACETS,
@@ -445,6 +446,8 @@ ALL_FACET_AGGS = {
     "element": {"terms": {"field": "elements_possible", "size": 1000}},
     "endpoint": {"terms": {"field": "endpoints", "size": 1000}},
     "outcome": {"terms": {"field": "outcomes", "size": 1000}},
+    "medium": {"terms": {"field": "media", "size": 1000}},
+    "state": {"terms": {"field": "specimen_states", "size": 1000}},
 }
 
 
@@ -598,6 +601,7 @@ def test_mapping_is_explicit_with_nested_measurements_and_ranges():
             "property": {"type": "keyword"},
             "qualifier": {"type": "keyword"},
             "interval": {"type": "double_range"},
+            "interval_uncertain": {"type": "double_range"},
             "value": {"type": "double"},
             "value_min": {"type": "double"},
             "value_max": {"type": "double"},
@@ -716,6 +720,8 @@ def test_document_from_a_known_measurement():
         "elements_possible": [],
         "elements_certain": [],
         "element_bases": [],
+        "media": ["PBS"],
+        "specimen_states": [],
         "endpoints": [],
         "outcomes": [],
         "evidence": [],
@@ -725,6 +731,7 @@ def test_document_from_a_known_measurement():
                 "property": "tensile_strength",
                 "qualifier": ">",
                 "interval": {"gt": 860.0},
+                "interval_uncertain": {"gt": 860.0},
                 "value": None,
                 "value_min": 860.0,
                 "value_max": None,
@@ -994,6 +1001,55 @@ def test_a_certain_search_asks_for_intervals_within():
     )
     negated = ElasticTranslator(CHEMISTRY, "certain").filter(Not(item=node))
     assert negated == {"bool": {"must_not": [nested(prop("density", within(gte=4.0)), None)]}}
+
+
+def _on_uncertain(query: dict) -> dict:
+    """``query`` with its ranges on ``interval_uncertain``: what ``uncertainty=interval`` asks."""
+    import json
+
+    return json.loads(json.dumps(query).replace('"measurements.interval"', '"measurements.interval_uncertain"'))
+
+
+@pytest.mark.parametrize("match", ["possible", "certain"])
+def test_uncertainty_interval_asks_the_widened_interval(match):
+    node = PropertyFilter(
+        property="tensile_strength", interval=Interval(low=245), where=(Condition(field="medium", value="PBS"),)
+    )
+    point = ElasticTranslator(CHEMISTRY, match).filter(node)
+    widened = ElasticTranslator(CHEMISTRY, match, uncertainty="interval").filter(node)
+    assert widened == _on_uncertain(point) != point
+    relation = "within" if match == "certain" else "intersects"
+    ranges = widened["nested"]["query"]["bool"]["filter"][1]
+    assert ranges == {"range": {"measurements.interval_uncertain": {"gte": 245.0, "relation": relation}}}
+    body = query_body(Query(filter=node, uncertainty="interval", match=match), chemistry_ids={}, offset=0)
+    assert "measurements.interval_uncertain" in str(body) and '"measurements.interval"' not in str(body).replace(
+        "'", '"'
+    )
+
+
+@pytest.mark.parametrize(
+    ("qualifier", "low", "high", "uncertainty", "expected"),
+    [
+        ("=", 240.0, 240.0, 7.0, {"gte": 233.0, "lte": 247.0}),
+        ("=", 240.0, 240.0, None, {"gte": 240.0, "lte": 240.0}),
+        ("=", 240.0, 240.0, -7.0, {"gte": 233.0, "lte": 247.0}),
+        ("range", 90.0, 100.0, 5.0, {"gte": 85.0, "lte": 105.0}),
+        (">", 60.0, None, 5.0, {"gt": 55.0}),
+        ("<=", None, 5.0, 1.0, {"lte": 6.0}),
+    ],
+)
+def test_the_uncertain_interval_widens_each_end_by_u(qualifier, low, high, uncertainty, expected):
+    assert uncertain_interval(qualifier, low, high, uncertainty) == expected
+
+
+def test_the_medium_and_state_facets_count_the_material_level_arrays():
+    body = query_body(Query(facets=["medium", "state"]), chemistry_ids={}, offset=0)
+    assert body["aggs"] == {
+        "medium": {"terms": {"field": "media", "size": 1000}},
+        "state": {"terms": {"field": "specimen_states", "size": 1000}},
+    }
+    mapping = index_mapping()["properties"]
+    assert mapping["media"] == mapping["specimen_states"] == {"type": "keyword"}  # as stored, not lower-cased
 
 
 def test_a_certain_composition_filter_asks_for_surely_present_elements_and_contents_within():
@@ -1266,6 +1322,23 @@ def test_sorted_results_are_the_same_as_sql(parity, filter_text, sort):
 
     query = build_query(filter_text=filter_text, sort=sort, limit=500)
     assert _every_page(parity["elastic"], query) == _every_page(parity["sql"], query)
+
+
+@real_server
+@pytest.mark.parametrize("filter_text", PARITY_FILTERS)
+def test_uncertainty_interval_gives_the_same_answer_as_sql(parity, filter_text):
+    from search.service import build_query
+
+    for match in ("possible", "certain"):
+        query = build_query(
+            filter_text=filter_text,
+            facets=["medium", "state"],
+            sort="name",
+            limit=500,
+            match=match,
+            uncertainty="interval",
+        )
+        assert _every_page(parity["elastic"], query) == _every_page(parity["sql"], query)
 
 
 @real_server

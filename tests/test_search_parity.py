@@ -132,6 +132,68 @@ def test_certain_matches_are_the_same_on_every_backend(backends, filter_text):
     assert shown["postgresql"] == shown["sqlite"] == shown["memory"]
 
 
+def _asks_an_interval(filter_text: str) -> bool:
+    """The filter has a property filter with a bounded interval: what ``uncertainty=interval`` changes."""
+    from search.parser import parse_filter
+
+    pending = [parse_filter(filter_text)]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (And, Or)):
+            pending.extend(node.items)
+        elif isinstance(node, Not):
+            pending.append(node.item)
+        elif isinstance(node, PropertyFilter) and (node.interval.low is not None or node.interval.high is not None):
+            return True
+    return False
+
+
+INTERVAL_FILTERS = [text for text in PARITY_FILTERS if _asks_an_interval(text)]
+
+
+@pytest.mark.parametrize("filter_text", INTERVAL_FILTERS)
+def test_uncertainty_as_an_interval_is_the_same_on_every_backend(backends, filter_text):
+    """``uncertainty=interval`` (v ± u as [v − u, v + u]), for possible and certain matches, and
+    the certainty each shown measurement gets."""
+    for match in ("possible", "certain"):
+        query = build_query(
+            filter_text=filter_text,
+            facets=["medium", "state"],
+            sort="name",
+            limit=100,
+            match=match,
+            uncertainty="interval",
+        )
+        _same_on_both(backends, query)
+    query = build_query(filter_text=filter_text, sort="name", limit=100, uncertainty="interval")
+    shown = {
+        name: [[m.certainty for m in hit.measurements] for hit in backends[name].search(query).results]
+        for name in backends
+    }
+    assert shown["postgresql"] == shown["sqlite"] == shown["memory"]
+
+
+def test_uncertainty_as_an_interval_is_not_vacuous(backends):
+    """Some filters of the table find more materials when v ± u counts as an interval, and some
+    fewer certainly: the generated data has ± values (benchmarks/generate.py)."""
+    assert len(INTERVAL_FILTERS) >= 40
+    wider, less_certain = [], []
+    for filter_text in INTERVAL_FILTERS:
+        totals = {
+            (match, uncertainty): backends["sqlite"]
+            .search(build_query(filter_text=filter_text, limit=1, match=match, uncertainty=uncertainty))
+            .total
+            for match in ("possible", "certain")
+            for uncertainty in ("point", "interval")
+        }
+        if totals["possible", "interval"] > totals["possible", "point"]:
+            wider.append(filter_text)
+        if totals["certain", "interval"] != totals["certain", "point"]:
+            less_certain.append(filter_text)
+    assert len(wider) >= 5, wider
+    assert less_certain, less_certain
+
+
 @pytest.mark.parametrize(("filter_text", "sort"), SORTED_QUERIES)
 def test_sorted_pages_are_identical(backends, filter_text, sort):
     query = build_query(filter_text=filter_text, sort=sort, limit=50)

@@ -184,7 +184,7 @@ def _close(a, b) -> bool:
         # WHERE
         (
             'tensile_strength > 50 MPa WHERE medium = "phosphate buffered saline"',
-            prop("tensile_strength", low=50.0, low_open=True, where=[cond("medium", "phosphate buffered saline")]),
+            prop("tensile_strength", low=50.0, low_open=True, where=[cond("medium", "PBS")]),
         ),
         (
             "tensile_strength > 50 MPa where medium = phosphate buffered saline and state = dry",
@@ -192,7 +192,7 @@ def _close(a, b) -> bool:
                 "tensile_strength",
                 low=50.0,
                 low_open=True,
-                where=[cond("medium", "phosphate buffered saline"), cond("specimen_state", "dry")],
+                where=[cond("medium", "PBS"), cond("specimen_state", "dry")],
             ),
         ),
         (
@@ -215,7 +215,7 @@ def _close(a, b) -> bool:
         ),
         (
             "has tensile_strength WHERE specimen_state = wet",
-            prop("tensile_strength", where=[cond("specimen_state", "wet")]),
+            prop("tensile_strength", where=[cond("specimen_state", "hydrated")]),
         ),
         (
             "E != 3 GPa WHERE state = dry",

@@ -33,6 +33,17 @@ MatchParam = Annotated[
 ]
 
 
+UncertaintyParam = Annotated[
+    Literal["point", "interval"],
+    Query(
+        description=(
+            "point (default): a measurement v ± u is the point v; interval: it counts as [v − u, v + u] for "
+            "matching and certainty."
+        )
+    ),
+]
+
+
 def run_search(
     search,
     settings: Settings,
@@ -44,12 +55,20 @@ def run_search(
     limit: int,
     cursor: str | None,
     match: str = "possible",
+    uncertainty: str = "point",
     choice: UnitChoice,
 ) -> SearchResult:
     if limit > settings.page_size_max:
         raise ProblemError(422, f"limit: at most {settings.page_size_max} results per page", code="validation-error")
     query = build_query(
-        text=text, filter_text=filter_text, facets=facets, sort=sort, limit=limit, cursor=cursor, match=match
+        text=text,
+        filter_text=filter_text,
+        facets=facets,
+        sort=sort,
+        limit=limit,
+        cursor=cursor,
+        match=match,
+        uncertainty=uncertainty,
     )
     return shown_result(search.search(query), choice)
 
@@ -93,6 +112,7 @@ def search_materials(
         str | None, Query(max_length=params.CURSOR_MAX, description="next_cursor of the previous page.")
     ] = None,
     match: MatchParam = "possible",
+    uncertainty: UncertaintyParam = "point",
 ) -> SearchResult:
     """Materials matching free text and a filter (properties in any unit, class, application,
     chemistry), with facet counts over the same matches, sorted, one page at a time."""
@@ -106,6 +126,7 @@ def search_materials(
         limit=limit,
         cursor=cursor,
         match=match,
+        uncertainty=uncertainty,
         choice=choice,
     )
 
@@ -129,5 +150,6 @@ def search_by_body(search: SearchDep, settings: SettingsDep, body: SearchBody, c
         limit=body.limit,
         cursor=body.cursor,
         match=body.match,
+        uncertainty=body.uncertainty,
         choice=choice,
     )

@@ -53,6 +53,7 @@ from search.backends.elastic_translate import (
     similarity_scores,
 )
 from search.backends.sql_derived import derived_exists, derived_sort_value, derived_values
+from search.conditions import check_condition_values
 from search.derived import resolve_sort, sort_index
 from search.model import (
     And,
@@ -173,6 +174,8 @@ class ElasticBackend:
 
         typed = query  # a cursor is bound to the text as typed, as in the SQL backend
         query, spelling = respell(self.engine, query)  # from the core, as the SQL backend does
+        with self.engine.connect() as connection:  # a condition value no one knows: refused as in SQL
+            check_condition_values(query.filter, connection, self.engine)
         offset = decode_cursor(typed)
         query = query.model_copy(update={"sort": resolve_sort(query.sort)})
         chemistry_ids = {node: self.chemistry(node) for node in chemistry_nodes(query.filter)}

@@ -118,6 +118,8 @@ def index_mapping() -> dict[str, Any]:
             "property": _KEYWORD,
             "qualifier": _KEYWORD,
             "interval": {"type": "double_range"},
+            # the interval with v ± u as [v − u, v + u]: what ``uncertainty=interval`` searches
+            "interval_uncertain": {"type": "double_range"},
             "value": {"type": "double"},
             "value_min": {"type": "double"},
             "value_max": {"type": "double"},
@@ -182,6 +184,9 @@ def index_mapping() -> dict[str, Any]:
             "elements_possible": _KEYWORD,
             "elements_certain": _KEYWORD,
             "element_bases": _KEYWORD,
+            # what the medium and state facets count, as stored (the nested keywords are lower-cased)
+            "media": _KEYWORD,
+            "specimen_states": _KEYWORD,
         },
     }
 
@@ -209,6 +214,19 @@ def measurement_interval(qualifier: str, value_min: float | None, value_max: flo
     return interval
 
 
+def uncertain_interval(
+    qualifier: str, value_min: float | None, value_max: float | None, uncertainty: float | None
+) -> dict[str, float]:
+    """``measurement_interval`` with each end widened by ``|uncertainty|`` (``v ± u`` is [v − u, v + u]),
+    as ``search.backends.sql.uncertain_ends`` widens it; a missing end stays missing."""
+    spread = abs(uncertainty or 0.0)
+    return measurement_interval(
+        qualifier,
+        None if value_min is None else value_min - spread,
+        None if value_max is None else value_max + spread,
+    )
+
+
 def fingerprint_bits(fingerprint: bytes | None) -> list[int]:
     """On-bit positions of a stored (packed) fingerprint."""
     if not fingerprint:
@@ -226,6 +244,9 @@ def measurement_document(row: Mapping[str, Any]) -> dict[str, Any]:
         "qualifier": row["qualifier"],
         # no value, so no interval: an empty double_range would be (−∞, ∞), met by every range query
         "interval": None if qualitative else measurement_interval(row["qualifier"], value_min, value_max),
+        "interval_uncertain": None
+        if qualitative
+        else uncertain_interval(row["qualifier"], value_min, value_max, row["uncertainty"]),
         "value": row["value"],
         "value_min": value_min,
         "value_max": value_max,
@@ -310,6 +331,9 @@ def material_document(
         "elements_possible": sorted({row["element"] for row in elements if row["presence"] != "absent"}),
         "elements_certain": sorted({row["element"] for row in elements if row["presence"] == "certain"}),
         "element_bases": sorted(set(element_bases)),
+        # what the medium and state facets count: the materials with a measurement in that medium or state
+        "media": sorted({m["medium"] for m in nested if m["medium"] is not None}),
+        "specimen_states": sorted({m["specimen_state"] for m in nested if m["specimen_state"] is not None}),
     }
 
 
@@ -463,10 +487,15 @@ class ElasticTranslator:
         *,
         shows: bool = True,
         derived_ids: Mapping[tuple[DerivedFilter, str], Sequence[int]] | None = None,
+        uncertainty: str = "point",
     ) -> None:
         self.chemistry_ids = chemistry_ids
         self.derived_ids = derived_ids or {}
         self.match = match
+        # ``interval``: a measurement ``v ± u`` is [v − u, v + u] (its ``interval_uncertain``)
+        self.interval_field = (
+            "measurements.interval_uncertain" if uncertainty == "interval" else "measurements.interval"
+        )
         self.shows = shows  # False: a clause that only ranks, with no inner hits
         self._negations = 0
         self._inner_hits = 0
@@ -497,14 +526,16 @@ class ElasticTranslator:
         every condition (a measurement without a value has no ``interval`` to meet; without a range
         query the filter says so itself)."""
         clauses = [{"term": {"measurements.property": node.property}}]
-        interval = interval_query(node.interval, "within" if self.match == "certain" else "intersects")
+        interval = interval_query(
+            node.interval, "within" if self.match == "certain" else "intersects", field=self.interval_field
+        )
         clauses.append(HAS_VALUE if interval is None else interval)
         clauses.extend(condition_query(c) for c in node.where)
         measurement: dict[str, Any] = {"bool": {"filter": clauses}}
         if (
             self.shows and not self._negations
         ):  # a shown measurement says whether it lies within: a named clause that matches alone
-            within = interval_query(node.interval, "within")
+            within = interval_query(node.interval, "within", field=self.interval_field)
             measurement["bool"]["should"] = [{"bool": {"filter": [within or HAS_VALUE], "_name": CERTAIN}}]
         return self._nested(measurement)
 
@@ -695,6 +726,8 @@ FACET_FIELDS = {
     "endpoint": "endpoints",
     "outcome": "outcomes",
     "element": "elements_possible",
+    "medium": "media",
+    "state": "specimen_states",
 }
 
 
@@ -723,7 +756,7 @@ def query_body(
             f"the Elasticsearch backend pages through the first {MAX_RESULT_WINDOW:,} results only; narrow the search",
             type="unsupported",
         )
-    translator = ElasticTranslator(chemistry_ids, query.match, derived_ids=derived_ids)
+    translator = ElasticTranslator(chemistry_ids, query.match, derived_ids=derived_ids, uncertainty=query.uncertainty)
     filters: list[dict[str, Any]] = []
     should: list[dict[str, Any]] = []
     if query.text:
@@ -734,7 +767,9 @@ def query_body(
         filters.append(translator.filter(query.filter))
     sort = None if query.sort is not None and query.sort.key == "relevance" else query.sort
     if certain_first(query, sort):  # certain matches first: a boost above any relevance, taken off the score
-        certain = ElasticTranslator(chemistry_ids, "certain", shows=False, derived_ids=derived_ids).filter(query.filter)
+        certain = ElasticTranslator(
+            chemistry_ids, "certain", shows=False, derived_ids=derived_ids, uncertainty=query.uncertainty
+        ).filter(query.filter)
         should.append({"constant_score": {"filter": certain, "boost": CERTAIN_BOOST}})
     es_query: dict[str, Any] = MATCH_ALL
     if filters or should:

@@ -52,6 +52,7 @@ from biomatdb.models import (
 from biomatdb.searchtext import RELEVANCE_MAX, RELEVANCE_WEIGHTS, query_words
 from search.backends.sql_derived import derived_exists, derived_sort_value, derived_values
 from search.backends.sql_evidence import evidence_exists
+from search.conditions import check_condition_values
 from search.derived import resolve_sort, sort_index
 from search.facets import facet_index
 from search.model import (
@@ -105,10 +106,13 @@ def _text_equals(column, value: str) -> ColumnElement[bool]:
 class SqlTranslator:
     """Query model → SQLAlchemy expressions over ``materials``; one method per node kind."""
 
-    def __init__(self, chemistry: Chemistry | None, dialect: str, match: str = "possible") -> None:
+    def __init__(
+        self, chemistry: Chemistry | None, dialect: str, match: str = "possible", uncertainty: str = "point"
+    ) -> None:
         self.chemistry = chemistry
         self.dialect = dialect
         self.match = match
+        self.uncertainty = uncertainty
         self.scores: dict[int, float] = {}
 
     def filter(self, node: Filter) -> ColumnElement[bool]:
@@ -229,9 +233,12 @@ class SqlTranslator:
 
     def measurement_matches(self, node: PropertyFilter) -> ColumnElement[bool]:
         """The row-level test of a property filter: property, a value, interval and conditions."""
-        interval = interval_within(node.interval) if self.match == "certain" else interval_intersects(node.interval)
+        test = interval_within if self.match == "certain" else interval_intersects
         return and_(
-            Measurement.property_key == node.property, has_value(), interval, *(condition(c) for c in node.where)
+            Measurement.property_key == node.property,
+            has_value(),
+            test(node.interval, self.uncertainty),
+            *(condition(c) for c in node.where),
         )
 
     def measurement_certain(self, node: PropertyFilter) -> ColumnElement[bool]:
@@ -239,7 +246,7 @@ class SqlTranslator:
         return and_(
             Measurement.property_key == node.property,
             has_value(),
-            interval_within(node.interval),
+            interval_within(node.interval, self.uncertainty),
             *(condition(c) for c in node.where),
         )
 
@@ -249,12 +256,21 @@ def has_measurement(node: HasProperty) -> ColumnElement[bool]:
     return and_(Measurement.property_key == node.property, has_value())
 
 
-def interval_intersects(asked: Interval) -> ColumnElement[bool]:
+def uncertain_ends(low, high):
+    """A measurement's ends widened by its uncertainty, for ``uncertainty=interval``: ``v ± u`` is
+    [v − u, v + u]; a missing end (NULL) stays missing, a measurement without ``u`` stays as it is."""
+    spread = func.abs(func.coalesce(Measurement.uncertainty, 0.0))
+    return low - spread, high + spread
+
+
+def interval_intersects(asked: Interval, uncertainty: str = "point") -> ColumnElement[bool]:
     """A measurement's interval meets the asked one. Its ends: ``value_min`` (NULL = −∞, open
-    for ``>``) and ``value_max`` (NULL = +∞, open for ``<``)."""
-    return ends_intersect(
-        asked, Measurement.value_min, Measurement.value_max, Measurement.qualifier == ">", Measurement.qualifier == "<"
-    )
+    for ``>``) and ``value_max`` (NULL = +∞, open for ``<``); with ``uncertainty="interval"``,
+    each widened by the measurement's uncertainty (``uncertain_ends``)."""
+    low, high = Measurement.value_min, Measurement.value_max
+    if uncertainty == "interval":
+        low, high = uncertain_ends(low, high)
+    return ends_intersect(asked, low, high, Measurement.qualifier == ">", Measurement.qualifier == "<")
 
 
 def ends_intersect(asked: Interval, low, high, low_open, high_open) -> ColumnElement[bool]:
@@ -274,21 +290,19 @@ def ends_intersect(asked: Interval, low, high, low_open, high_open) -> ColumnEle
     return and_(true(), *tests)
 
 
-def interval_within(asked: Interval) -> ColumnElement[bool]:
+def interval_within(asked: Interval, uncertainty: str = "point") -> ColumnElement[bool]:
     """The measurement's whole interval lies within the asked one (``ends_within``).
 
     The ends are compared as ``value_min + 0``, an expression no index serves: given a bare
     ``value_min > x`` inside the per-material ``EXISTS``, SQLite's planner chose the
     ``(property_key, value_min, value_max)`` index over ``(material_id, property_key)`` and
     scanned every matching measurement of the property for each material (a certain
-    ``glass_transition_temperature > 400 K`` ran for minutes at 100,000 materials)."""
-    return ends_within(
-        asked,
-        Measurement.value_min + 0,
-        Measurement.value_max + 0,
-        Measurement.qualifier == ">",
-        Measurement.qualifier == "<",
-    )
+    ``glass_transition_temperature > 400 K`` ran for minutes at 100,000 materials). With
+    ``uncertainty="interval"``, the ends are widened by the uncertainty (``uncertain_ends``)."""
+    low, high = Measurement.value_min + 0, Measurement.value_max + 0
+    if uncertainty == "interval":
+        low, high = uncertain_ends(Measurement.value_min, Measurement.value_max)
+    return ends_within(asked, low, high, Measurement.qualifier == ">", Measurement.qualifier == "<")
 
 
 def ends_within(asked: Interval, low_end, high_end, low_open, high_open) -> ColumnElement[bool]:
@@ -474,6 +488,7 @@ class SqlBackend:
         offset = decode_cursor(typed)
         with self.engine.connect() as connection:
             read_snapshot(connection)  # the total, the page and its rows all of one state of the core
+            check_condition_values(query.filter, connection, self.engine)
             index = None
             if self.memory is not None:
                 index = self.memory.current(self.engine, connection, wait=self.wait_for_memory)
@@ -507,7 +522,7 @@ class SqlBackend:
     def _from_sql(self, connection, query: Query, sort: Sort | None, offset: int):
         """The total, the page's material ids, the facets and the similarity scores, in SQL."""
         chemistry = _Once(self.chemistry) if self.chemistry is not None else None
-        translator = SqlTranslator(chemistry, self.dialect, query.match)
+        translator = SqlTranslator(chemistry, self.dialect, query.match, query.uncertainty)
         where = self._where(query, translator)
         by_similarity = (sort is not None and sort.key == "similarity") or (
             sort is None and not query.text and translator.scores
@@ -529,7 +544,7 @@ class SqlBackend:
         else:
             certain = None
             if certain_first(query, sort):
-                certain = SqlTranslator(chemistry, self.dialect, "certain").filter(query.filter)
+                certain = SqlTranslator(chemistry, self.dialect, "certain", query.uncertainty).filter(query.filter)
             statement = self._ordered(select(Material.id).where(where), query, sort, certain)
             page_ids = list(connection.execute(statement.limit(query.limit).offset(offset)).scalars())
         return total, page_ids, facets, translator.scores
@@ -539,7 +554,7 @@ class SqlBackend:
         from search.memory import Evaluator
 
         chemistry = _Once(self.chemistry) if self.chemistry is not None else None
-        evaluator = Evaluator(index, connection, chemistry, query.match)
+        evaluator = Evaluator(index, connection, chemistry, query.match, query.uncertainty)
         mask = np.ones(index.size, dtype=bool)
         words = bool(query.text and query_words(query.text))
         if words:
@@ -564,7 +579,7 @@ class SqlBackend:
             relevance = index.relevance(query.text)
             keys = [index.name_rank[matched], -relevance[matched]]
             if certain_first(query, sort):
-                certain = Evaluator(index, connection, chemistry, "certain").filter(query.filter)
+                certain = Evaluator(index, connection, chemistry, "certain", query.uncertainty).filter(query.filter)
                 keys.append(~certain[matched])
             page = matched[np.lexsort(keys)]
         elif sort is None or sort.key == "name":
@@ -601,7 +616,7 @@ class SqlBackend:
         shown: dict[int, list[MatchedMeasurement]] = defaultdict(list)
         filters = positive_property_filters(query.filter)
         if filters:
-            translator = SqlTranslator(None, self.dialect, query.match)
+            translator = SqlTranslator(None, self.dialect, query.match, query.uncertainty)
             tests = [
                 translator.measurement_matches(f) if isinstance(f, PropertyFilter) else has_measurement(f)
                 for f in filters

@@ -643,14 +643,7 @@ def _measurement_condition(subject: _Text, op_token: Token, value: _Text | _Quan
         )
     op = _op(op_token)
     if field == "temperature":
-        if not isinstance(value, _Quantity):
-            raise QueryError(
-                "temperature compares with a number and a unit, e.g. temperature = 37 degC",
-                type="syntax-error",
-                position=value.start,
-                expected=["a number"],
-            )
-        return Condition(field=field, op=op, value=_canonical(_TEMPERATURE, value))
+        return Condition(field=field, op=op, value=_measured(_TEMPERATURE, value, "temperature = 37 degC"))
     if op not in TEXT_OPS:
         raise _text_op_error(subject.text, op_token)
     text = _as_text(value)
@@ -696,14 +689,7 @@ def _evidence_condition(subject: _Text, op_token: Token, value: _Text | _Quantit
         )
     op = _op(op_token)
     if field == "duration":
-        if not isinstance(value, _Quantity):
-            raise QueryError(
-                "duration compares with a number and a unit, e.g. duration >= 12 week",
-                type="syntax-error",
-                position=value.start,
-                expected=["a number"],
-            )
-        return EvidenceCondition(field=field, op=op, value=_canonical(_DURATION, value))
+        return EvidenceCondition(field=field, op=op, value=_measured(_DURATION, value, "duration >= 12 week"))
     if op not in TEXT_OPS:
         raise _text_op_error(subject.text, op_token)
     text = _as_text(value)
@@ -807,6 +793,20 @@ def _property(subject: _Text) -> Property:
         position=subject.start,
         expected=suggestions or sorted(vocabulary.properties),
     )
+
+
+def _measured(prop: Property, value, example: str) -> float:
+    """A condition's quantity (a temperature, a duration) in ``prop``'s canonical unit; a
+    ``QueryError`` at the value when it is text, not a number with a unit."""
+    if not isinstance(value, _Quantity):
+        field = example.split()[0]
+        raise QueryError(
+            f"{field} compares with a number and a unit, e.g. {example}",
+            type="syntax-error",
+            position=value.start,
+            expected=["a number"],
+        )
+    return _canonical(prop, value)
 
 
 def _canonical(prop: Property, quantity: _Quantity) -> float:

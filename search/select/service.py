@@ -85,11 +85,12 @@ def select(backend, engine: Engine, requirement: Requirement, choice: UnitChoice
     keep = list(range(len(hits)))
     excluded: list[Excluded] = []
     if requirement.missing == "exclude":
-        keep = [i for i in keep if all(v is not None for v in rows[i])]
+        complete = [all(v is not None for v in row) for row in rows]
+        keep = [i for i in keep if complete[i]]
         excluded = [
             Excluded(id=hits[i].id, name=hits[i].name, reason=_missing_reason(resolved, rows[i], notes[i]))
             for i in range(len(hits))
-            if i not in set(keep)
+            if not complete[i]
         ][: requirement.limit]
     utilities = np.array([[np.nan if v is None else v[0] for v in rows[i]] for i in keep], dtype=float).reshape(
         len(keep), len(resolved)

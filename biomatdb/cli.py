@@ -443,7 +443,11 @@ def conditions(
 @app.command("load-fixtures")
 def load_fixtures_command(
     directory: Annotated[
-        Path | None, typer.Argument(file_okay=False, help="Default: the fixtures/ folder of this source tree")
+        Path | None,
+        typer.Argument(
+            file_okay=False,
+            help="Default: the shipped fixtures (the source tree's fixtures/, or the copy installed with the package)",
+        ),
     ] = None,
 ) -> None:
     """Load every fixture file (curated and public datasets) through the pipeline; unchanged files are skipped."""
@@ -944,7 +948,7 @@ def demo(
 
     root = default_fixtures_dir()
     if not root.is_dir():
-        _echo(f"error: no fixtures folder at {root}; the demo runs from a source checkout", err=True)
+        _echo(f"error: no fixtures folder at {root}", err=True)
         raise typer.Exit(2)
     base = Settings()
     base.data_dir.mkdir(parents=True, exist_ok=True)

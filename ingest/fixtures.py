@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from biomatdb.shipped import fixtures_dir
 from ingest.pipeline import IngestOptions, ingest_file
 from ingest.report import Report
 
@@ -19,8 +20,8 @@ DATA_SUFFIXES = (".csv", ".tsv", ".xlsx", ".json")
 
 
 def default_fixtures_dir() -> Path:
-    """``fixtures/`` of the source tree this package was installed from."""
-    return Path(__file__).resolve().parent.parent / "fixtures"
+    """The shipped fixtures: the source tree's ``fixtures/``, or the copy a wheel installs."""
+    return fixtures_dir()
 
 
 def fixture_files(root: Path) -> list[Path]:

@@ -56,11 +56,10 @@ def _shipped_kinds() -> dict[str, str]:
     """The kinds the manifests of the shipped fixtures give their datasets (a public compilation's
     names rank below a curated dataset's); none when the fixtures are not beside the package."""
     import tomllib
-    from pathlib import Path
 
-    import biomatdb
+    from biomatdb.shipped import fixtures_dir
 
-    root = Path(biomatdb.__file__).resolve().parent.parent / "fixtures"
+    root = fixtures_dir()
     kinds = {}
     for manifest in sorted(root.rglob("*.manifest.toml")) if root.is_dir() else ():
         dataset = tomllib.loads(manifest.read_text(encoding="utf-8")).get("dataset", {})

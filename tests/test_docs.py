@@ -15,6 +15,6 @@ def test_every_setting_is_in_the_readme():
 
 
 def test_ci_runs_exactly_the_readme_test_command():
-    command = "python3 -m pip install -e '.[test]' && python3 -m pytest"
+    command = "python3 -m pip install -e '.[test]' -c constraints.txt && python3 -m pytest"
     assert command in README
     assert command in (ROOT / ".ci" / "run").read_text(encoding="utf-8")

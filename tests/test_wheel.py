@@ -36,6 +36,23 @@ def test_every_package_of_the_tree_is_listed_for_the_wheel():
     assert listed - found == {"biomatdb.fixtures"}
 
 
+def test_constraints_pin_every_installed_dependency():
+    """constraints.txt holds exactly the closure of biomatdb[test], at the versions installed."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("lock", ROOT / "deploy" / "lock.py")
+    assert spec and spec.loader
+    lock = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(lock)
+    wanted = lock.closure("biomatdb", {"test"})
+    del wanted["biomatdb"]
+    lines = (ROOT / "constraints.txt").read_text().splitlines()
+    pinned = dict(line.split("==") for line in lines if line and not line.startswith("#"))
+    missing = sorted(set(wanted) - set(pinned))
+    assert not missing, f"not pinned in constraints.txt (python deploy/lock.py > constraints.txt): {missing}"
+    assert {name: pinned[name] for name in wanted} == wanted
+
+
 def _free_port() -> int:
     import socket
 

@@ -23,7 +23,7 @@ from biomatdb.text import MATERIAL_NAME_MAX
 from biomatdb.units import Conversion, conversion
 from biomatdb.vocabulary import Property, Vocabulary, get_vocabulary, normalise_label
 from biomatdb.vocabulary.conditions import CONDITION_FIELDS, load_conditions
-from ingest.cells import parse_cell, parse_column
+from ingest.cells import ParsedCell, parse_cell, parse_column
 from ingest.composition import Component, parse_composition
 from ingest.mapping import Column, ColumnMap
 from ingest.report import Issue
@@ -545,6 +545,18 @@ def _spread(
     return result
 
 
+def condition_temperature_K(text: str) -> float:
+    """A manifest's temperature condition, file-wide or a column's, in kelvin: one value with its
+    unit, as a row's test temperature must be ("37 degC", "~310 K"); a range or a bound is refused."""
+    parsed = parse_cell(text, decimal=".")
+    if not isinstance(parsed, ParsedCell) or parsed.qualifier not in ("=", "~") or parsed.value is None:
+        raise UnitError(f"expected one temperature such as '300 K', got {text!r}")
+    kelvin = float(conversion(parsed.unit, TEMPERATURE).value(parsed.value))
+    if not kelvin > 0:
+        raise UnitError(f"{text!r} is at or below absolute zero")
+    return kelvin
+
+
 def _report_cell_errors(errors, label: str, out: NormalisedChunk) -> None:
     for row, text, error in errors:
         out.errors.append(Issue(type=error.type, message=error.message, row=int(row), column=label, value=str(text)))
@@ -554,14 +566,11 @@ def _with_column_conditions(frame: pd.DataFrame, column: Column, ctx: Context, o
     """Conditions a manifest gives for one column override the row's and the file's."""
     for key, value in column.conditions.items():
         if key == "temperature":
-            parsed = parse_cell(value, decimal=".")
             try:
-                if getattr(parsed, "qualifier", None) == QUALITATIVE:
-                    raise UnitError(f"expected a temperature such as '300 K', got the qualitative {value!r}")
-                kelvin = conversion(parsed.unit, TEMPERATURE).value(parsed.low)
-            except (UnitError, AttributeError) as exc:
+                kelvin = condition_temperature_K(value)
+            except UnitError as exc:
                 out.errors.append(
-                    Issue(type="manifest-error", message=f"temperature {value!r}: {exc}", column=column.label)
+                    Issue(type="manifest-error", message=f"temperature {value!r}: {exc.message}", column=column.label)
                 )
                 continue
             frame["_temperature_K"] = kelvin

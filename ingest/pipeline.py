@@ -25,15 +25,13 @@ from biomatdb.identity import record_key
 from biomatdb.models import Dataset, DatasetUpload, Measurement
 from biomatdb.ownership import Actor, may_change, refusal
 from biomatdb.text import DATASET_NAME_MAX, HOSTILE, dataset_name_problem, printable, strip_hostile
-from biomatdb.units import conversion
 from biomatdb.vocabulary import get_vocabulary
 from ingest import evidence as evidence_files
-from ingest.cells import parse_cell
 from ingest.limits import ReadLimits
 from ingest.load import Loader
 from ingest.manifest import Manifest, ManifestError, manifest_path_for, read_manifest
 from ingest.mapping import ERROR_TYPES, ColumnMap, map_columns, parse_mappings, with_mappings
-from ingest.normalise import TEMPERATURE, Context, normalise_chunk, source_record
+from ingest.normalise import Context, condition_temperature_K, normalise_chunk, source_record
 from ingest.readers import ReadError, header_issues, open_table
 from ingest.report import Issue, Report
 
@@ -527,10 +525,7 @@ def _constant_temperature(context: Context, report: Report) -> None:
     text = context.constant_conditions.pop("temperature", None)
     if text is None:
         return
-    parsed = parse_cell(text)
     try:
-        if parsed is None or not hasattr(parsed, "qualifier") or parsed.qualifier not in ("=", "~"):
-            raise UnitError(f"expected one temperature such as '300 K', got {text!r}")
-        context.constant_temperature_K = float(conversion(parsed.unit, TEMPERATURE).value(parsed.value))
+        context.constant_temperature_K = condition_temperature_K(text)
     except UnitError as exc:
         report.error(Issue(type="manifest-error", message=f"conditions.temperature: {exc.message}", value=text))

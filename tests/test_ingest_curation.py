@@ -183,3 +183,47 @@ def test_the_headers_a_published_table_used_get_suggestions_that_fit_their_units
     assert all("--map" in w.message for w in report.warnings if w.type == "unknown-column")
     with sqlite_engine.connect() as connection:  # the amorphous polymer's "no melting point" is kept, as a term
         assert connection.execute(select(Measurement.qualitative)).scalars().all() == ["amorphous"]
+
+
+TG_CSV = "Material,Tg [degC]\nPLA,60\n"
+COLUMN_TG = '[columns."Tg [degC]"]\nproperty = "glass_transition_temperature"\n'
+
+
+@pytest.mark.parametrize(
+    ("manifest", "column"),
+    [
+        ('[conditions]\ntemperature = "{t}"\n', None),
+        (COLUMN_TG + '[columns."Tg [degC]".conditions]\ntemperature = "{t}"\n', "Tg [degC]"),
+    ],
+    ids=["file-wide", "column"],
+)
+@pytest.mark.parametrize("temperature", ["30-40 degC", ">30 degC", "dry", "-300 degC", "37"])
+def test_a_manifest_temperature_is_one_value_file_wide_and_per_column(
+    sqlite_engine, tmp_path, manifest, column, temperature
+):
+    """One rule for a manifest's temperature, wherever it is given: a range, a bound, a word, a
+    temperature below absolute zero or a bare number is refused (it once loaded a column's
+    "30-40 degC" as 30 °C), and nothing is written."""
+    path = write(tmp_path, "tg.csv", TG_CSV)
+    write(tmp_path, "tg.csv.manifest.toml", manifest.format(t=temperature))
+    before = snapshot(sqlite_engine)
+    report = ingest_file(sqlite_engine, path)
+    assert not report.loaded
+    [error] = [e for e in report.errors if e.type == "manifest-error"]
+    assert temperature in (error.message + str(error.value)) and error.column == column
+    assert snapshot(sqlite_engine) == before
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        '[conditions]\ntemperature = "37 degC"\n',
+        COLUMN_TG + '[columns."Tg [degC]".conditions]\ntemperature = "37 degC"\n',
+    ],
+)
+def test_a_manifest_temperature_is_stored_in_kelvin_file_wide_and_per_column(sqlite_engine, tmp_path, where):
+    path = write(tmp_path, "tg.csv", TG_CSV)
+    write(tmp_path, "tg.csv.manifest.toml", where)
+    assert ingest_file(sqlite_engine, path).loaded
+    [tg] = measurements(sqlite_engine, "PLA")["glass_transition_temperature"]
+    assert tg["conditions"]["temperature_K"] == pytest.approx(310.15)

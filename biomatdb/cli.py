@@ -4,15 +4,31 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
 
-from biomatdb.settings import Settings
 from biomatdb.text import printable
 
-app = typer.Typer(help="BiomatDB: an open biomaterials database.", no_args_is_help=True, add_completion=False)
+if TYPE_CHECKING:
+    from biomatdb.settings import Settings
+else:
+
+    def Settings(*args, **kwargs):  # stands in for the class until a command needs it
+        """The settings, imported when a command first reads them: pydantic-settings alone costs
+        a third of ``biomatdb --help``."""
+        from biomatdb.settings import Settings as settings_class
+
+        return settings_class(*args, **kwargs)
+
+
+app = typer.Typer(
+    help="BiomatDB: an open biomaterials database.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,  # plain help: rich's markdown and pygments would double the cost of --help
+)
 
 
 def _engine(settings: Settings | None = None, *, migrate: bool = True):

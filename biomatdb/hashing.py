@@ -6,9 +6,11 @@ without making them new. Columns are hashed as arrays, never row by row."""
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, Table, bindparam, select, update
 
 IDENTITY_COLUMNS = [
     "property_key",
@@ -66,7 +68,7 @@ def rehash_measurements(connection: Connection) -> int:
     (migration 0010: the hashes stored before it held the material). Returns the rows rehashed."""
     from biomatdb.models import Measurement
 
-    table = Measurement.__table__
+    table = cast(Table, Measurement.__table__)
     columns = [table.c.id, *(table.c[name] for name in CONTENT_COLUMNS)]
     last, done = 0, 0
     while True:

@@ -13,8 +13,9 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import cast
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, insert, inspect, literal, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, delete, func, insert, inspect, literal, select, update
 
 from biomatdb.identity import (
     Identity,
@@ -95,12 +96,12 @@ def _facts(connection: Connection, material_ids: list[int], kinds: dict[int, str
         ):
             if kinds.get(dataset_id, "curated") == "curated":  # a compilation lists one polymer under
                 namers[material_id].add(dataset_id)  # several names, from several sources
-        for row in connection.execute(
+        for component in connection.execute(
             select(CompositionComponent.material_id, CompositionComponent.component, CompositionComponent.fraction)
             .where(CompositionComponent.material_id.in_(batch))
             .order_by(CompositionComponent.material_id, CompositionComponent.position)
         ):
-            compositions[row.material_id].append((row.component.casefold(), row.fraction))
+            compositions[component.material_id].append((component.component.casefold(), component.fraction))
         for row in connection.execute(
             select(
                 Material.id,
@@ -217,24 +218,20 @@ def merge_duplicates(
     same_polymer = same_polymer or vocabulary_forms
     kinds = _dataset_kinds(connection)
     if material_ids is None:
-        seeds = list(
-            connection.execute(
-                select(Material.structure_id).where(Material.structure_id.is_not(None)).distinct()
-            ).scalars()
-        )
+        found = connection.execute(
+            select(Material.structure_id).where(Material.structure_id.is_not(None)).distinct()
+        ).scalars()
+        seeds = [structure_id for structure_id in found if structure_id is not None]
     else:
         ids = sorted(set(material_ids))
         seeds = []
         for batch in _batches(ids):
-            seeds += (
-                connection.execute(
-                    select(Material.structure_id)
-                    .where(Material.id.in_(batch), Material.structure_id.is_not(None))
-                    .distinct()
-                )
-                .scalars()
-                .all()
-            )
+            found = connection.execute(
+                select(Material.structure_id)
+                .where(Material.id.in_(batch), Material.structure_id.is_not(None))
+                .distinct()
+            ).scalars()
+            seeds += [structure_id for structure_id in found if structure_id is not None]
     smiles_of = _smiles(connection, sorted(set(seeds)))
     group_of: dict[int, str] = {}  # structure id -> the group it belongs to
     forms: dict[str, set[str]] = {}
@@ -258,10 +255,11 @@ def merge_duplicates(
     by_group: dict[str, list[int]] = defaultdict(list)
     structure_ids = sorted(group_of)
     for batch in _batches(structure_ids):
-        for material_id, structure_id in connection.execute(
+        for material_id, member_of in connection.execute(
             select(Material.id, Material.structure_id).where(Material.structure_id.in_(batch))
         ):
-            by_group[group_of[structure_id]].append(material_id)
+            if member_of is not None:
+                by_group[group_of[member_of]].append(material_id)
     merges = []
     for group in sorted(by_group):
         members = by_group[group]
@@ -442,7 +440,7 @@ def refresh_names(
         ):
             primary[(material_id, key)].add(dataset_id)
         candidates: dict[int, list[NameCandidate]] = defaultdict(list)
-        for order, row in enumerate(
+        for order, synonym in enumerate(
             connection.execute(
                 select(
                     MaterialSynonym.material_id,
@@ -454,12 +452,12 @@ def refresh_names(
                 .order_by(MaterialSynonym.id)
             )
         ):
-            namers = primary.get((row.material_id, row.name_key), set())
+            namers = primary.get((synonym.material_id, synonym.name_key), set())
             source = max(
-                (kinds.get(dataset_id, "curated") for dataset_id in namers | {row.dataset_id}), key=source_rank
+                (kinds.get(dataset_id, "curated") for dataset_id in namers | {synonym.dataset_id}), key=source_rank
             )
-            candidates[row.material_id].append(
-                NameCandidate(row.synonym, source, primary=bool(namers), order=order + 1)
+            candidates[synonym.material_id].append(
+                NameCandidate(synonym.synonym, source, primary=bool(namers), order=order + 1)
             )
         rows = connection.execute(
             select(
@@ -569,7 +567,7 @@ def apply_identity_rules(connection: Connection) -> list[Merge]:
     search index learns of every material through the outbox."""
     from biomatdb.db import bump_generation
 
-    synonyms = MaterialSynonym.__table__
+    synonyms = cast(Table, MaterialSynonym.__table__)
     seen: set[tuple[int, str]] = set()
     doomed, rekeyed = [], []
     for row in connection.execute(
@@ -587,7 +585,7 @@ def apply_identity_rules(connection: Connection) -> list[Merge]:
         connection.execute(
             update(synonyms).where(synonyms.c.id == bindparam("synonym_id")).values(name_key=bindparam("key")), rekeyed
         )
-    claims = DetailClaim.__table__
+    claims = cast(Table, DetailClaim.__table__)
     old_claims = connection.execute(
         select(claims.c.kind, claims.c.material_id, claims.c.value_key, claims.c.dataset_id).where(
             claims.c.kind == "synonym"
@@ -638,7 +636,7 @@ def apply_identity_rules(connection: Connection) -> list[Merge]:
         connection.execute(insert(claims), batch)
     if materials:
         connection.execute(
-            update(Material.__table__)
+            update(cast(Table, Material.__table__))
             .where(Material.__table__.c.id == bindparam("material"))
             .values(name_key=bindparam("key")),
             [

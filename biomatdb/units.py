@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from tokenize import TokenError
+from typing import cast
 
 import numpy as np
 import pint
@@ -45,7 +46,7 @@ class UnitAlias:
 @cache
 def registry() -> pint.UnitRegistry:
     """The process's one registry: pint's defaults plus ``units_en.txt``."""
-    ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=False, on_redefinition="raise")
+    ureg: pint.UnitRegistry = pint.UnitRegistry(autoconvert_offset_to_baseunit=False, on_redefinition="raise")
     with resources.as_file(resources.files("biomatdb").joinpath("units_en.txt")) as path:
         ureg.load_definitions(str(path))
     return ureg
@@ -185,7 +186,7 @@ def _parse_expression(text: str, expression: str) -> pint.Unit:
                 f"unit {text!r} carries a number ({parsed.magnitude:g}); write the factor into the value",
                 type="unknown-unit",
             )
-        return parsed.units
+        return cast(pint.Unit, parsed.units)  # pint types a quantity's units as its base facet's class
     raise UnitError(f"unknown unit {text!r}", type="unknown-unit")
 
 

@@ -28,13 +28,14 @@ import threading
 import weakref
 from dataclasses import dataclass, field
 from itertools import chain
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, case, func, literal, or_, select
 
 from biomatdb.db import core_generation, read_snapshot
-from biomatdb.elements import BASES, zero_within
+from biomatdb.elements import BASES, Basis, zero_within
 from biomatdb.indices import Ends, product_ends, term_ends
 from biomatdb.models import (
     QUALITATIVE,
@@ -146,7 +147,7 @@ class Codes:
 
 
 _PRESENCES = ["certain", "possible", "absent"]
-_BASIS_CODE = {None: 0, **{basis: i for i, basis in enumerate(BASES, start=1)}}
+_BASIS_CODE: dict[str | None, int] = {None: 0, **{basis: i for i, basis in enumerate(BASES, start=1)}}
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,7 @@ class Elements:
     low_open: np.ndarray
     high_open: np.ndarray
     presence: np.ndarray  # codes of ``_PRESENCES``
-    complete: dict[str, np.ndarray]
+    complete: dict[Basis, np.ndarray]
 
     @classmethod
     def build(cls, connection, positions, size: int) -> Elements:
@@ -311,8 +312,8 @@ class MemoryIndex:
         )
         found = positions[defined], tuple(end[defined] for end in ends)
         if len(self._combinations) < CACHED_COMBINATIONS:  # ad-hoc expressions must not fill memory
-            self._combinations[terms] = found  # type: ignore[assignment]
-        return found  # type: ignore[return-value]
+            self._combinations[terms] = found
+        return found
 
     def derived_extreme(self, terms: tuple[tuple[str, float], ...], descending: bool) -> np.ndarray:
         """Each material's sort key over its combinations, as ``search.backends.sql_derived``'s
@@ -373,7 +374,7 @@ _MEASUREMENT_ROW = np.dtype(
 )
 
 
-def _raw(connection, statement) -> object:
+def _raw(connection, statement) -> Any:
     """A DBAPI cursor over ``statement``, on the connection's own transaction: rows as plain
     tuples, read straight into numpy (SQLAlchemy's rows, then a DataFrame of them, cost 9 times
     as much at 1,000,000 measurements)."""

@@ -62,14 +62,35 @@ class Interval(_Node):
         return self
 
 
+#: The comparison operators of the filter language, and the two that text and fields take.
+CompareOp = Literal["=", "!=", "<", "<=", ">", ">="]
+EqualityOp = Literal["=", "!="]
+ConditionField = Literal["temperature", "medium", "method", "standard", "specimen_state", "dataset", "source"]
+MaterialField = Literal["class", "application", "biodegradable", "origin", "dataset", "id"]
+EvidenceField = Literal[
+    "kind",
+    "cell_line",
+    "species",
+    "site",
+    "method",
+    "standard",
+    "exposure",
+    "contact",
+    "contact_duration",
+    "duration",
+    "dataset",
+    "source",
+]
+
+
 class Condition(_Node):
     """A condition on the same measurement: ``medium = PBS``, ``temperature = 37 degC``.
 
     ``temperature`` is compared in kelvin; the text fields compare case-insensitively.
     """
 
-    field: Literal["temperature", "medium", "method", "standard", "specimen_state", "dataset", "source"]
-    op: Literal["=", "!=", "<", "<=", ">", ">="] = "="
+    field: ConditionField
+    op: CompareOp = "="
     value: str | float
 
 
@@ -91,8 +112,8 @@ class FieldFilter(_Node):
     """A material's own fields: ``class = polymer``, ``application = orthopaedic``."""
 
     kind: Literal["field"] = "field"
-    field: Literal["class", "application", "biodegradable", "origin", "dataset", "id"]
-    op: Literal["=", "!="] = "="
+    field: MaterialField
+    op: EqualityOp = "="
     value: str | bool
 
 
@@ -117,21 +138,8 @@ class EvidenceCondition(_Node):
     (compared in days, an interval like a measurement's), or a text field compared ignoring case
     (``standard = ISO 10993-5`` also holds for ``ISO 10993-5:2009``)."""
 
-    field: Literal[
-        "kind",
-        "cell_line",
-        "species",
-        "site",
-        "method",
-        "standard",
-        "exposure",
-        "contact",
-        "contact_duration",
-        "duration",
-        "dataset",
-        "source",
-    ]
-    op: Literal["=", "!=", "<", "<=", ">", ">="] = "="
+    field: EvidenceField
+    op: CompareOp = "="
     value: str | float
 
 
@@ -143,7 +151,7 @@ class Evidence(_Node):
     kind: Literal["evidence"] = "evidence"
     endpoint: str
     outcome: str | None = None
-    outcome_op: Literal["=", "!="] = "="
+    outcome_op: EqualityOp = "="
     where: tuple[EvidenceCondition, ...] = ()
 
 

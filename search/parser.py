@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import TypeGuard, cast
 
 from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
@@ -33,14 +34,19 @@ from biomatdb.vocabulary.test_systems import load_test_systems
 from search import composition as _composition
 from search.model import (
     And,
+    CompareOp,
     Condition,
+    ConditionField,
     DerivedFilter,
+    EqualityOp,
     Evidence,
     EvidenceCondition,
+    EvidenceField,
     FieldFilter,
     Filter,
     HasProperty,
     Interval,
+    MaterialField,
     Not,
     Or,
     PropertyFilter,
@@ -59,7 +65,7 @@ since every backend translates them recursively."""
 DEFAULT_SIMILARITY = 0.7
 """The Tanimoto threshold of a bare ``similarity("…")``."""
 
-FIELD_NAMES = {
+FIELD_NAMES: dict[str, MaterialField] = {
     "class": "class",
     "material_class": "class",
     "application": "application",
@@ -70,7 +76,7 @@ FIELD_NAMES = {
 }
 """A material's own fields as a filter names them → ``FieldFilter.field``."""
 
-CONDITION_NAMES = {
+CONDITION_NAMES: dict[str, ConditionField] = {
     "temperature": "temperature",
     "medium": "medium",
     "method": "method",
@@ -191,7 +197,7 @@ def _shape(node: Filter) -> tuple[int, int]:
 
 def _syntax_error(text: str, exc: UnexpectedInput) -> QueryError:
     if isinstance(exc, UnexpectedCharacters):
-        position = exc.pos_in_stream
+        position = _known(exc.pos_in_stream)
         if text[position] in "\"'":
             return QueryError(
                 f"unclosed quote at position {position}; end the text with {text[position]}",
@@ -202,7 +208,7 @@ def _syntax_error(text: str, exc: UnexpectedInput) -> QueryError:
         accepted = set(exc.allowed or ())
         found = repr(text[position])
     elif isinstance(exc, UnexpectedToken) and exc.token.type != "$END":
-        position = exc.token.start_pos
+        position = _known(exc.token.start_pos)
         accepted = set(exc.accepts or exc.expected or ())
         found = repr(str(exc.token))
     else:  # the text ended where more was needed
@@ -294,8 +300,8 @@ class _Quantity:
 def _words(tokens: list[Token]) -> _Text:
     first, last = tokens[0], tokens[-1]
     if first.type == "STRING":
-        return _Text(first[1:-1], first.start_pos, first.end_pos)
-    return _Text(" ".join(tokens), first.start_pos, last.end_pos)
+        return _Text(first[1:-1], _known(first.start_pos), _known(first.end_pos))
+    return _Text(" ".join(tokens), _known(first.start_pos), _known(last.end_pos))
 
 
 def _number(token: Token) -> float:
@@ -310,8 +316,18 @@ def _number(token: Token) -> float:
     return value
 
 
-def _op(token: Token) -> str:
-    return _OPS.get(str(token), str(token))
+def _known(position: int | None) -> int:
+    """A token's position: lark types it optional, but every token of a parse carries one."""
+    return 0 if position is None else position
+
+
+def _op(token: Token) -> CompareOp:
+    """The grammar's operator token, spelled as the model spells it."""
+    return cast(CompareOp, _OPS.get(str(token), str(token)))
+
+
+def _is_equality(op: CompareOp) -> TypeGuard[EqualityOp]:
+    return op in TEXT_OPS
 
 
 class _ToModel(Transformer_NonRecursive):
@@ -389,7 +405,7 @@ class _ToModel(Transformer_NonRecursive):
             )
         unit_text = unit[0] if unit else None
         ends = [
-            _canonical(prop, _Quantity(number, str(token), token.start_pos, token.end_pos, unit_text))
+            _canonical(prop, _Quantity(number, str(token), _known(token.start_pos), _known(token.end_pos), unit_text))
             for number, token in ((low, low_token), (high, high_token))
         ]
         return PropertyFilter(property=prop.key, interval=Interval(low=min(ends), high=max(ends)))
@@ -412,7 +428,8 @@ class _ToModel(Transformer_NonRecursive):
         if isinstance(node, Or):  # `!=` on a property: both halves carry the conditions
             return Or(
                 items=tuple(
-                    PropertyFilter(property=item.property, interval=item.interval, where=where) for item in node.items
+                    PropertyFilter(property=item.property, interval=item.interval, where=where)
+                    for item in cast(tuple[PropertyFilter, ...], node.items)
                 )
             )
         raise QueryError(
@@ -447,7 +464,7 @@ class _ToModel(Transformer_NonRecursive):
             return Evidence(endpoint=endpoint.key)
         op_token, value = compared
         op = _op(op_token)
-        if op not in TEXT_OPS:
+        if not _is_equality(op):
             raise _text_op_error(f"evidence({endpoint.key})", op_token)
         text = _as_text(value)
         outcome = vocabulary.find_outcome(text)
@@ -644,7 +661,7 @@ def _measurement_condition(subject: _Text, op_token: Token, value: _Text | _Quan
     op = _op(op_token)
     if field == "temperature":
         return Condition(field=field, op=op, value=_measured(_TEMPERATURE, value, "temperature = 37 degC"))
-    if op not in TEXT_OPS:
+    if not _is_equality(op):
         raise _text_op_error(subject.text, op_token)
     text = _as_text(value)
     if field in CONDITION_FIELDS:  # the vocabulary's spelling, as ingest stores it; other text as written
@@ -652,7 +669,7 @@ def _measurement_condition(subject: _Text, op_token: Token, value: _Text | _Quan
     return Condition(field=field, op=op, value=text)
 
 
-EVIDENCE_CONDITION_NAMES = {
+EVIDENCE_CONDITION_NAMES: dict[str, EvidenceField] = {
     "kind": "kind",
     "test_system": "kind",
     "cell_line": "cell_line",
@@ -690,7 +707,7 @@ def _evidence_condition(subject: _Text, op_token: Token, value: _Text | _Quantit
     op = _op(op_token)
     if field == "duration":
         return EvidenceCondition(field=field, op=op, value=_measured(_DURATION, value, "duration >= 12 week"))
-    if op not in TEXT_OPS:
+    if not _is_equality(op):
         raise _text_op_error(subject.text, op_token)
     text = _as_text(value)
     if field == "kind":
@@ -771,7 +788,7 @@ def _derived_interval(index: Index, low_token: Token, high_token: Token, unit: l
     unit_text = unit[0] if unit else None
     prop = index.as_property()
     ends = [
-        _canonical(prop, _Quantity(number, str(token), token.start_pos, token.end_pos, unit_text))
+        _canonical(prop, _Quantity(number, str(token), _known(token.start_pos), _known(token.end_pos), unit_text))
         for number, token in ((low, low_token), (high, high_token))
     ]
     return _derived_filter(index, Interval(low=min(ends), high=max(ends)))
@@ -832,9 +849,9 @@ def _canonical(prop: Property, quantity: _Quantity) -> float:
     return value
 
 
-def _field_filter(field: str, subject: _Text, op_token: Token, value: _Text | _Quantity) -> FieldFilter:
+def _field_filter(field: MaterialField, subject: _Text, op_token: Token, value: _Text | _Quantity) -> FieldFilter:
     op = _op(op_token)
-    if op not in TEXT_OPS:
+    if not _is_equality(op):
         raise _text_op_error(subject.text, op_token)
     text = _as_text(value)
     start = value.start
@@ -916,6 +933,6 @@ def _rdkit_reason(log: str) -> tuple[str, int | None]:
 def _inside(string: Token, content: str, column: int | None) -> int:
     """The filter position of a 1-based ``column`` of ``content``, the stripped inside of ``string``."""
     if column is None:
-        return string.start_pos
-    start = string.start_pos + 1 + (len(string[1:-1]) - len(string[1:-1].lstrip()))
+        return _known(string.start_pos)
+    start = _known(string.start_pos) + 1 + (len(string[1:-1]) - len(string[1:-1].lstrip()))
     return start + min(max(column - 1, 0), max(len(content) - 1, 0))

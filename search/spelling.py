@@ -7,6 +7,7 @@ look-up per word; the words to choose from are read once per core generation."""
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Sequence
 
 from rapidfuzz import fuzz, process
 from sqlalchemy import Engine, select
@@ -37,7 +38,7 @@ def _starts_one(words, token: str) -> bool:
     return position < len(words) and words[position].startswith(token)
 
 
-def respell(engine: Engine, query: Query, words: list[str] | None = None) -> tuple[Query, dict[str, str]]:
+def respell(engine: Engine, query: Query, words: Sequence[str] | None = None) -> tuple[Query, dict[str, str]]:
     """The query with each word that matches nothing replaced by its closest indexed word, and
     the replacements made (none: the query itself). ``words``: every indexed word, sorted, of the
     core's current generation when the caller holds them (the in-memory index): a word that starts

@@ -1,6 +1,7 @@
 """The cell parser: a table of what labs write, and properties that hold for any input."""
 
 import math
+from typing import cast
 
 import pandas as pd
 import pytest
@@ -187,10 +188,10 @@ def test_column_agrees_with_cells_and_never_raises(texts, decimal):
         elif isinstance(single, CellError):
             assert (label, text, single) in errors
         else:
-            row = frame.loc[label]
+            row = cast(pd.Series, frame.loc[cast(int, label)])
             assert row["qualifier"] == single.qualifier
             for field in ("value", "low", "high", "uncertainty"):
-                ours, theirs = row[field], getattr(single, field)
+                ours, theirs = float(row[field]), getattr(single, field)
                 assert (theirs is None and math.isnan(ours)) or ours == theirs
             assert row["unit"] == single.unit
             assert row["qualitative"] == single.qualitative

@@ -8,9 +8,11 @@ import json
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
+from openpyxl.worksheet.worksheet import Worksheet
 from typer.testing import CliRunner
 
 from biomatdb.chemistry import StructureLimits, parse_structure
@@ -32,9 +34,10 @@ def _refused(engine, path: Path, options: IngestOptions = IngestOptions()) -> li
     return report.errors
 
 
-def _workbook(path: Path, cells: dict[str, object]) -> Path:
+def _workbook(path: Path, cells: dict[str, Any]) -> Path:
     book = openpyxl.Workbook()
     sheet = book.active
+    assert isinstance(sheet, Worksheet)
     for reference, value in cells.items():
         sheet[reference] = value
     book.save(path)

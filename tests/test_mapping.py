@@ -6,7 +6,7 @@ from biomatdb.vocabulary import get_vocabulary
 from ingest.composition import parse_composition
 from ingest.manifest import ManifestError, read_manifest
 from ingest.mapping import map_columns, split_unit
-from ingest.normalise import source_record
+from ingest.normalise import SourceRecord, source_record
 
 V = get_vocabulary()
 
@@ -112,19 +112,23 @@ def test_manifest_maps_columns(tmp_path):
     cmap = map_columns(["name", "Exp Tg", "sd", "junk"], V, read_manifest(path))
     assert cmap.issues == []
     tg = cmap.columns[1]
+    assert tg.property is not None
     assert (tg.property.key, tg.unit, tg.conditions) == ("glass_transition_temperature", "K", {"method": "measured"})
-    assert cmap.uncertainty_column_for(1).label == "sd"
+    sd = cmap.uncertainty_column_for(1)
+    assert sd is not None and sd.label == "sd"
 
 
 def test_composition_of_an_alloy():
     components = parse_composition("Ti bal; Al 5.5-6.75 wt%; V 3,5-4,5 wt%; Fe <0.3", decimal=",")
+    assert not isinstance(components, str), components
     assert [(c.component, c.fraction, c.fraction_max, c.is_balance) for c in components] == [
         ("Ti", None, None, True),
         ("Al", 5.5, 6.75, False),
         ("V", 3.5, 4.5, False),
         ("Fe", 0.0, 0.3, False),
     ]
-    assert parse_composition("HA 30 mol%; PLLA 70 mol%")[0].basis == "mol"
+    mixed = parse_composition("HA 30 mol%; PLLA 70 mol%")
+    assert not isinstance(mixed, str) and mixed[0].basis == "mol"
 
 
 @pytest.mark.parametrize("text", ["Ti", "Al 150 wt%", "Al six"])
@@ -142,7 +146,8 @@ def test_bad_compositions_say_why(text):
     ],
 )
 def test_sources_from_citations_and_dois(citation, doi, key):
-    assert source_record(citation, doi).key == key
+    record = source_record(citation, doi)
+    assert isinstance(record, SourceRecord) and record.key == key
 
 
 def test_a_malformed_doi_is_refused():

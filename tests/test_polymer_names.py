@@ -8,8 +8,10 @@ import os
 import subprocess
 import sys
 import tomllib
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
@@ -181,7 +183,7 @@ def _dataset_names(
     """canonical structure -> the names its rows give it ("" for a row without a name)."""
     names: dict[str, set[str]] = {}
     with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.reader(handle) if isinstance(name_column, int) else csv.DictReader(handle)
+        reader: Iterator[Any] = csv.reader(handle) if isinstance(name_column, int) else csv.DictReader(handle)
         if isinstance(name_column, int):
             next(reader)
         for row in reader:

@@ -533,7 +533,7 @@ _leaves = st.one_of(
 def _combine(children):
     def joined(kind, parts):
         word = " AND " if kind is And else " OR "
-        items = []
+        items: list[str] = []
         for _, node in parts:
             items += node.items if isinstance(node, kind) else [node]  # the parser flattens
         return "(" + word.join(text for text, _ in parts) + ")", kind(items=tuple(items))

@@ -21,8 +21,9 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -93,7 +94,7 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def _search_for(base_url: str, seconds: float, clients: int, queries: list[dict] | None = None) -> dict:
+def _search_for(base_url: str, seconds: float, clients: int, queries: Sequence[dict] | None = None) -> dict:
     queries = queries or QUERIES
     latencies: list[float] = []
     by_query: dict[str, list[float]] = {}
@@ -210,13 +211,13 @@ def run(rows: int, seconds: float, clients: int, out: Path) -> dict:
             second_upload = _upload(http, second, "load-benchmark-second", key)
             running_at_half = http.get(job_url, headers={"Authorization": f"Bearer {key}"}).json()
             searcher.join()
-            jobs = {}
+            jobs: dict[str, dict[str, object]] = {}
             for name, response in (("big", upload), ("second", second_upload)):
                 if isinstance(response, str):
                     jobs[name] = {"upload_status": response, "job_status": None, "error": response, "seconds": None}
                     continue
                 location = response.headers.get("location")
-                job = {"status": f"HTTP {response.status_code}", "error": response.text[:300]}
+                job: dict[str, Any] = {"status": f"HTTP {response.status_code}", "error": response.text[:300]}
                 deadline = time.monotonic() + 1800
                 while location and time.monotonic() < deadline:
                     job = http.get(location, headers={"Authorization": f"Bearer {key}"}).json()

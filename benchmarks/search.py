@@ -129,7 +129,7 @@ def _structures(count: int, rng: np.random.Generator) -> list[str]:
     random atoms that still carry a hydrogen, canonical and deduplicated."""
     from rdkit import Chem, RDLogger
 
-    RDLogger.DisableLog("rdApp.*")
+    RDLogger.DisableLog("rdApp.*")  # type: ignore[attr-defined]  # RDKit's stubs omit it
     substituents = [Chem.MolFromSmiles(s) for s in SUBSTITUENTS]
     seen: dict[str, None] = {}
     for smiles in BASE_STRUCTURES:
@@ -432,7 +432,7 @@ def _run(scale: str, out: Path, seed: int, repetitions: int, materials: int, wor
                     params={"filter": "class = polymer", "cursor": cursor} if cursor else {"filter": "class = polymer"},
                 ).json()
                 cursor = page["next_cursor"]
-            extra = [
+            extra: list[tuple[str, str, dict]] = [
                 ("search_deep_cursor", "/api/v1/materials", {"filter": "class = polymer", "cursor": cursor}),
                 ("search_material_detail", f"/api/v1/materials/{ids[0]}", {}),
                 ("search_compare", "/api/v1/compare", {"ids": ",".join(ids)}),

@@ -44,7 +44,7 @@ async def test_upload_becomes_a_job_and_its_materials_are_found(engine, api, key
     location = response.headers["location"]
     assert location.endswith(f"/api/v1/jobs/{job['id']}")
 
-    searches = []
+    searches: list[int] = []
 
     async def search_meanwhile():
         while len(searches) < 20:

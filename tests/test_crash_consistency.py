@@ -36,7 +36,7 @@ def _writing(engine: Engine) -> bool:
             if free:
                 connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _INGEST_LOCK})
             return not free
-    probe = sqlite3.connect(engine.url.database, timeout=0)
+    probe = sqlite3.connect(engine.url.database or "", timeout=0)
     try:
         probe.execute("BEGIN IMMEDIATE")
         probe.rollback()

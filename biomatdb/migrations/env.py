@@ -26,7 +26,10 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("alembic: no sqlalchemy.url, and no connection handed over")
+    engine = create_engine(url)
     with engine.begin() as connection:
         _transactional_ddl(connection)
         context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)

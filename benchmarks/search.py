@@ -568,6 +568,18 @@ def _run(scale: str, out: Path, seed: int, repetitions: int, materials: int, wor
     )
     bare = statistics.median(_timed(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), 3))
     results.append(_row("search_cli_titanium", cli / 1000, "s", bare / 1000, "≤ 0.7 s", cli <= 700))
+    helped = statistics.median(
+        _timed(
+            lambda: subprocess.run(
+                [sys.executable, "-c", "from biomatdb.cli import app; app()", "--help"],
+                env=env_cli,
+                capture_output=True,
+                check=True,
+            ),
+            3,
+        )
+    )
+    results.append(_row("search_cli_help", helped / 1000, "s", bare / 1000, None, None))
     engine.dispose()
     return results
 

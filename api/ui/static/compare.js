@@ -17,6 +17,6 @@
       barmode: "group", xaxis: { automargin: true }, yaxis: { title: { text: "share of the highest" }, range: [0, 1.05], tickformat: ".0%", gridcolor: "#e3e7e4" },
       legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0 }, margin: { l: 70, r: 20, t: 40, b: 110 },
       paper_bgcolor: "#fff", plot_bgcolor: "#fff", font: { size: big ? 16 : 13, family: "system-ui, sans-serif" }
-    }, { responsive: true, displaylogo: false }).then(function () { holder.setAttribute("data-drawn", "true"); });
+    }, { responsive: true, displaylogo: false, showSendToCloud: false, plotlyServerURL: "" }).then(function () { holder.setAttribute("data-drawn", "true"); });
   });
 })();

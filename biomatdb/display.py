@@ -234,9 +234,10 @@ def to_canonical(value: float, unit: str, prop: Property) -> float:
 class Converter:
     """Shows a property's canonical values in one unit, each rounded to its written precision."""
 
-    def __init__(self, prop: Property, unit: str) -> None:
+    def __init__(self, prop: Property, unit: str, *, scientific: bool = False) -> None:
         self.prop = prop
         self.unit = unit
+        self.scientific = scientific  # every shown number with a power of ten (:func:`scientific_row`)
         self.label = unit_label(unit)
         self._shown = conversion(unit, prop)  # canonical = shown * factor + offset
 
@@ -343,9 +344,9 @@ class Converter:
 
     def readable(self, qualifier: str, numbers: Mapping[str, Shown]) -> str:
         """``4.00–5.00 GPa``, ``2.1 ± 0.3 GPa``, ``> 24 MPa``."""
-        body = _value_text(qualifier, numbers, readable=True)
+        body = _value_text(qualifier, numbers, readable=True, scientific=self.scientific)
         if "uncertainty" in numbers and qualifier in ("=", "~"):
-            body += f" ± {numbers['uncertainty'].readable()}"
+            body += f" ± {numbers['uncertainty'].readable(scientific=self.scientific)}"
         return f"{body} {self.label}".strip()
 
     def span(self, measurements: Iterable[Mapping[str, Any]]) -> str | None:
@@ -403,14 +404,14 @@ def _uncertainty_written(uncertainty: float) -> Written:
     return Written(UNCERTAINTY_DIGITS, place)
 
 
-def _value_text(qualifier: str, numbers: Mapping[str, Shown], *, readable: bool) -> str:
+def _value_text(qualifier: str, numbers: Mapping[str, Shown], *, readable: bool, scientific: bool = False) -> str:
     """``4.00 to 5.00``, ``>24``, ``~5`` (readable: ``4.00–5.00``, ``> 24``, ``≈ 5``)."""
 
     def say(key: str) -> str:
         number = numbers.get(key)
         if number is None:
             return "–" if readable else ""
-        return number.readable() if readable else number.text()
+        return number.readable(scientific=scientific) if readable else number.text()
 
     if qualifier == "range":
         if readable and say("value_min") == say("value_max"):
@@ -425,14 +426,25 @@ def _value_text(qualifier: str, numbers: Mapping[str, Shown], *, readable: bool)
     return prefix + say(point)
 
 
-def shown_measurement(measurement: Mapping[str, Any], choice: UnitChoice, *, unit: str | None = None) -> dict[str, Any]:
+def shown_measurement(
+    measurement: Mapping[str, Any], choice: UnitChoice, *, unit: str | None = None, scientific: bool = False
+) -> dict[str, Any]:
     """A measurement dict (``catalog.measurement_json`` or a search hit's) as shown: in ``unit``,
-    else the unit ``choice`` gives for its magnitude. A property the vocabulary no longer holds
-    stays in its stored unit."""
+    else the unit ``choice`` gives for its magnitude; ``scientific``: every number with a power of
+    ten (:func:`scientific_row`). A property the vocabulary no longer holds stays in its stored unit."""
     prop = get_vocabulary().properties.get(measurement["property"])
     if prop is None:
         return Converter(_stray_property(measurement), measurement["unit"]).measurement(measurement)
-    return Converter(prop, unit or choice.unit_of(prop, [measurement])).measurement(measurement)
+    converter = Converter(prop, unit or choice.unit_of(prop, [measurement]), scientific=scientific)
+    return converter.measurement(measurement)
+
+
+def scientific_row(prop: Property, unit: str, measurements: Iterable[Mapping[str, Any]]) -> bool:
+    """Whether values shown side by side (a row of a comparison, in one ``unit``) are all written
+    with a power of ten: so when any of them would be on its own (``1.13 × 10⁷ psi`` beside
+    ``3.91602 × 10⁵ psi``, never beside ``391 602 psi``)."""
+    converter = Converter(prop, unit)
+    return any(number.is_scientific() for m in measurements for number in converter.numbers(m).values())
 
 
 def shown_cells(measurement: Mapping[str, Any], choice: UnitChoice) -> tuple[str, str, str]:

@@ -118,9 +118,15 @@ class Shown:
         """As the ingest parser reads it back: ``4.00``, ``310``, ``1.20e-5``."""
         return _number_text(self.value, self.place)
 
-    def readable(self) -> str:
-        """As people read it: a minus sign, digits grouped by a narrow space past 9 999, ``1.20 × 10⁻⁵``."""
-        text = _number_text(self.value, self.place)
+    def is_scientific(self) -> bool:
+        """Whether it is written with a power of ten (``1.20e-5``) when shown on its own."""
+        return "e" in _number_text(self.value, self.place)
+
+    def readable(self, *, scientific: bool = False) -> str:
+        """As people read it: a minus sign, digits grouped by a narrow space past 9 999, ``1.20 × 10⁻⁵``;
+        ``scientific``: with a power of ten whatever its size (``3.91602 × 10⁵``), so that it reads
+        alike beside numbers that need one."""
+        text = _number_text(self.value, self.place, scientific=scientific)
         if "e" in text:
             mantissa, _, exponent = text.partition("e")
             text = f"{mantissa} × 10{str(int(exponent)).translate(SUPERSCRIPT)}"
@@ -134,10 +140,10 @@ class Shown:
         return text.replace("-", "−")
 
 
-def _number_text(value: Decimal, place: int) -> str:
+def _number_text(value: Decimal, place: int, *, scientific: bool = False) -> str:
     if value.is_zero():
         return "0" if place >= 0 else f"{0:.{-place}f}"
     exponent = value.adjusted()
-    if exponent >= 7 or exponent < -3:
+    if scientific or exponent >= 7 or exponent < -3:
         return f"{value:.{max(exponent - place, 0)}e}".replace("e+", "e")
     return f"{value:.{max(-place, 0)}f}"

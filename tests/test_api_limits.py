@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from api.ui.routes import PLOTLY_URL
 from tests.api_fixtures import open_client, settings_for
 
 pytestmark = pytest.mark.anyio
@@ -98,7 +99,7 @@ async def test_ui_routes_are_rate_limited_like_the_api(engine, tmp_path, anyio_b
             (await api.get(path)).status_code
             for path in ("/api/v1/properties", "/?q=poly", "/ui/ashby.json", "/about", "/ui/ashby.json")
         ]
-        asset = await api.get("/ui/vendor/plotly.min.js")
+        asset = await api.get(PLOTLY_URL)
     finally:
         await api.aclose()
         await manager.__aexit__(None, None, None)

@@ -10,9 +10,9 @@ What "refers to another host" means here, decided once:
   loaded by the page), and an XML namespace name in ``xmlns`` (an identifier, never fetched);
 * a source's address printed as text inside ``<pre class="citation">`` on the About page is
   provenance, not a link, and is allowed;
-* the plotly bundle (``/ui/vendor/plotly.min.js``, byte for byte the file the ``plotly``
-  package ships) names map-tile, font and topojson hosts for chart types the UI never draws;
-  it is proved by behaviour instead: the browser tests refuse and record every request to
+* the plotly bundle (``api.ui.routes.PLOTLY_URL``, byte for byte the vendored file of
+  ``api/ui/static/vendor``) names hosts for features the UI never uses (plotly's own site, its
+  CDN); it is proved by behaviour instead: the browser tests refuse and record every request to
   another host, and every page carries ``Content-Security-Policy: default-src 'self'``.
 """
 
@@ -109,7 +109,9 @@ def allowed(where: str, attribute: str, address: str) -> bool:
 
 
 def test_no_page_or_asset_refers_to_another_host(demo_server):
-    plotly = resources.files("plotly").joinpath("package_data", "plotly.min.js").read_bytes()
+    from api.ui.routes import PLOTLY_BUNDLE, PLOTLY_URL
+
+    plotly = resources.files("api.ui").joinpath("static", "vendor", PLOTLY_BUNDLE).read_bytes()
     assets: set[str] = set()
     offenders = []
     with httpx.Client(base_url=demo_server.base_url, timeout=30) as client:
@@ -124,13 +126,13 @@ def test_no_page_or_asset_refers_to_another_host(demo_server):
                 parser.found += [("json", "text", a) for a in URL.findall(response.text)]
             offenders += [(path, *f) for f in parser.found if foreign(f[2]) and not allowed(*f)]
             assets.update(parser.assets)
-        assert {"/ui/static/style.css", "/ui/static/app.js", "/ui/vendor/plotly.min.js"} <= assets
+        assert {"/ui/static/style.css", "/ui/static/app.js", PLOTLY_URL} <= assets
         for asset in sorted(assets):
             assert asset.startswith("/") and not asset.startswith("//"), asset  # served by the app itself
             response = client.get(asset)
             assert response.status_code == 200, asset
-            if asset == "/ui/vendor/plotly.min.js":
-                assert response.content == plotly  # the package's bundle, nothing added
+            if asset == PLOTLY_URL:
+                assert response.content == plotly  # the vendored bundle, nothing added
                 continue
             if asset.endswith(".svg"):  # markup: its xmlns is a namespace name
                 parser = References()

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, func, select
 
 from api.ui.depict import structure_svg
 from api.ui.display import View, display_choices, unit_label
-from biomatdb.display import shown_measurement
+from biomatdb.display import scientific_row, shown_measurement
 from biomatdb.errors import QueryError
 from biomatdb.models import Material, Measurement, has_value
 from biomatdb.vocabulary import CATEGORIES, get_vocabulary
@@ -375,11 +375,14 @@ def comparison(documents: list[dict[str, Any]], view: View) -> dict[str, Any]:
     for key in keys:
         prop = vocabulary.properties.get(key)
         every = [m for d in documents for m in d["measurements"] if m["property"] == key]
+        # one unit and one notation per row, chosen from all of the row's values
         unit = view.unit_of(prop, every) if prop else every[0]["unit"]
+        scientific = scientific_row(prop, unit, every) if prop else False
         cells, typical = [], []
         for document in documents:
             mine = [m for m in document["measurements"] if m["property"] == key]
-            cells.append(list(dict.fromkeys(shown_measurement(m, view.choice, unit=unit)["display"] for m in mine)))
+            shown = (shown_measurement(m, view.choice, unit=unit, scientific=scientific)["display"] for m in mine)
+            cells.append(list(dict.fromkeys(shown)))
             typical.append(_typical(mine))
         name = prop.name if prop else key
         table.append({"key": key, "name": name, "cells": cells})

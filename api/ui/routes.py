@@ -1,13 +1,13 @@
 """The visitor pages: search, a material, the Ashby chart, compare, about; the unit switch
 (a cookie, for the session); the chart data as JSON; the UI's own static files and the
-plotly bundle of the ``plotly`` package. Nothing here writes to the core."""
+vendored plotly.js bundle. Nothing here writes to the core."""
 
 from __future__ import annotations
 
+import gzip
 import mimetypes
 import re
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -21,8 +21,7 @@ from api import params
 from api.deps import ChemistryDep, EngineDep, SearchDep, rate_limited
 from api.display import distinct_documents, same_material_message
 from api.responses import OrjsonResponse
-from api.ui import pages, selection
-from api.ui.ashby import TISSUE_CLASS, envelope, spans
+from api.ui import ashby, pages, selection
 from api.ui.display import (
     UNITS_COOKIE,
     View,
@@ -35,7 +34,6 @@ from api.ui.display import (
 )
 from biomatdb import __version__
 from biomatdb.catalog import datasets_json, find_material, material_json
-from biomatdb.display import from_canonical
 from biomatdb.errors import BiomatError, NotFoundError, QueryError
 from biomatdb.vocabulary import get_vocabulary
 from search.model import decode_cursor, encode_cursor
@@ -159,14 +157,19 @@ def material_page(request: Request, material_id: str, engine: EngineDep, chemist
             return not_found(request, exc.message)
         document = material_json(material)
         own_id = material.id
+    view = view_of_request(request)
     context = {
         "page": "material",
         "material": document,
         "svg": pages.structure_of(document),
-        "categories": pages.grouped_properties(document, view_of_request(request)),
+        "categories": pages.grouped_properties(document, view),
         "similar": pages.similar_materials(engine, chemistry, own_id, document),
         "evidence": pages.evidence_matrix(document),
         "evidence_kinds": pages.EVIDENCE_KINDS,
+        # the chart it is linked to has values of both axes for it; none when it has no such pair
+        "ashby_axes": ashby.axes_for(
+            document["measurements"], {p["key"]: p["count"] for p in pages.properties_with_data(engine, view)}
+        ),
         "next": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
     }
     return render(request, "material.html", context)
@@ -179,8 +182,10 @@ def ashby_page(
     x: Annotated[str, Query(max_length=params.PROPERTY_KEY_MAX)] = "density",
     y: Annotated[str, Query(max_length=params.PROPERTY_KEY_MAX)] = "youngs_modulus",
     filter: Annotated[str | None, Query(max_length=params.FILTER_MAX)] = None,
+    highlight: Annotated[str | None, Query(max_length=params.MATERIAL_ID_MAX)] = None,
 ) -> HTMLResponse:
-    """An Ashby chart of any two properties, filtered with the filter language."""
+    """An Ashby chart of any two properties, filtered with the filter language; ``highlight``
+    marks one material on it."""
     filter = (filter or "").strip()
     choices = pages.properties_with_data(engine, view_of_request(request))
     error = None
@@ -194,6 +199,7 @@ def ashby_page(
         "x": x,
         "y": y,
         "filter": filter,
+        "highlight": highlight or "",
         "choices": choices,
         "error": error,
         "examples": pages.ASHBY_EXAMPLES,
@@ -209,72 +215,32 @@ def ashby_data(
     x: Annotated[str, Query(max_length=params.PROPERTY_KEY_MAX)] = "density",
     y: Annotated[str, Query(max_length=params.PROPERTY_KEY_MAX)] = "youngs_modulus",
     filter: Annotated[str | None, Query(max_length=params.FILTER_MAX)] = None,
+    highlight: Annotated[str | None, Query(max_length=params.MATERIAL_ID_MAX)] = None,
 ) -> Response:
-    """Every material with both properties as spans in the reader's units, per class with its envelope."""
+    """Every material with both properties as spans in the reader's units, per class with its
+    envelope; each axis's scale and range; the index lines; the caption (``api.ui.ashby``)."""
     vocabulary = get_vocabulary()
     view = view_of_request(request)
-    axes = {}
-    for axis, key in (("x", x), ("y", y)):
-        prop = vocabulary.properties.get(key)
-        if prop is None:
+    for key in (x, y):
+        if key not in vocabulary.properties:
             return OrjsonResponse(
                 {"error": {"message": f"unknown property {key!r}", "position": None}}, status_code=400
             )
-        axes[axis] = view.converter(prop)
     parsed = None
     if filter and filter.strip():
         try:
             parsed = build_query(filter_text=filter).filter
         except QueryError as exc:
             return OrjsonResponse({"error": pages.positioned_error(filter.strip(), exc)}, status_code=400)
-    points = spans(engine, x, y, parsed, chemistry)
-
-    def value(axis: str, canonical: float) -> float:
-        return from_canonical(canonical, axes[axis].unit, axes[axis].prop)
-
-    def span_text(axis: str, low: float, high: float) -> str | None:
-        # a span of the core's values: no verbatim text, so each end counts as written as stored
-        span = {"qualifier": "range", "value": None, "value_min": low, "value_max": high, "uncertainty": None}
-        return axes[axis].span([span])
-
-    by_class: dict[str, list] = {}
-    for point in points:
-        by_class.setdefault(point.material_class, []).append(point)
-    classes = []
-    for name in sorted(by_class, key=pages.class_order):
-        members = by_class[name]
-        term = vocabulary.classes.get(name)
-        classes.append(
-            {
-                "class": name,
-                "name": term.name if term else name,
-                "color": pages.class_colour(name),
-                "tissue": name == TISSUE_CLASS,
-                "points": [
-                    {
-                        "id": p.id,
-                        "name": p.name,
-                        "x": [value("x", p.x.low), value("x", p.x.high)],
-                        "y": [value("y", p.y.low), value("y", p.y.high)],
-                        "x_text": span_text("x", p.x.low, p.x.high),
-                        "y_text": span_text("y", p.y.low, p.y.high),
-                    }
-                    for p in members
-                ],
-                "envelope": []
-                if name == TISSUE_CLASS or len(members) < 2
-                else [[value("x", px), value("y", py)] for px, py in envelope([(p.x, p.y) for p in members])],
-            }
-        )
-    return OrjsonResponse(
-        {
-            "x": {"key": x, "name": axes["x"].prop.name, "unit": axes["x"].label},
-            "y": {"key": y, "name": axes["y"].prop.name, "unit": axes["y"].label},
-            "count": len(points),
-            "classes": classes,
-            "view_query": ("?" + urlencode(view.params)) if view.params else "",
-        }
-    )
+    marked = None
+    if highlight:
+        with Session(engine) as session:
+            try:
+                material = find_material(session, highlight)
+            except NotFoundError as exc:
+                return OrjsonResponse({"error": {"message": exc.message, "position": None}}, status_code=404)
+            marked = (material.public_id, material.name)
+    return OrjsonResponse(ashby.chart(engine, chemistry, x=x, y=y, parsed=parsed, view=view, highlight=marked))
 
 
 @router.get("/select", response_class=HTMLResponse, name="ui_select", dependencies=_RATE_LIMITED)
@@ -407,19 +373,30 @@ def _with_unit(target: str, cookie: str | None, key: str, unit: str) -> str:
 # --- assets --------------------------------------------------------------------------
 
 
+#: plotly.js's basic bundle, vendored (``static/vendor/SOURCE.md``); its version is in its name
+#: and so in its address, which may be cached for good
+PLOTLY_BUNDLE = "plotly-basic-4.1.1.min.js"
+PLOTLY_URL = f"/ui/vendor/{PLOTLY_BUNDLE}"
+templates.env.globals["plotly_url"] = PLOTLY_URL
+_IMMUTABLE = "public, max-age=31536000, immutable"
+
+
 @cache
-def _plotly_bundle() -> bytes:
-    return resources.files("plotly").joinpath("package_data", "plotly.min.js").read_bytes()
+def _plotly_bundle() -> tuple[bytes, bytes]:
+    """The bundle, and the same gzip-compressed (once, when first asked for)."""
+    raw = (_HERE / "static" / "vendor" / PLOTLY_BUNDLE).read_bytes()
+    return raw, gzip.compress(raw, compresslevel=9, mtime=0)
 
 
-@router.get("/ui/vendor/plotly.min.js", name="ui_plotly")
-def plotly_bundle() -> Response:
-    """plotly.js as the ``plotly`` package ships it: charts need no CDN."""
-    return Response(
-        _plotly_bundle(),
-        media_type="text/javascript",
-        headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"},
-    )
+@router.get(PLOTLY_URL, name="ui_plotly")
+def plotly_bundle(request: Request) -> Response:
+    """plotly.js, served by the app itself (charts need no CDN): gzip-compressed when the client
+    takes it, and immutable at this versioned address."""
+    raw, compressed = _plotly_bundle()
+    headers = {"Cache-Control": _IMMUTABLE, "X-Content-Type-Options": "nosniff", "Vary": "Accept-Encoding"}
+    if "gzip" in request.headers.get("accept-encoding", "").lower():
+        return Response(compressed, media_type="text/javascript", headers={**headers, "Content-Encoding": "gzip"})
+    return Response(raw, media_type="text/javascript", headers=headers)
 
 
 @router.get("/ui/static/{name}", name="ui_static")

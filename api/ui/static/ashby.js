@@ -1,31 +1,74 @@
-// Draws the Ashby chart from /ui/ashby.json with the plotly bundle this app serves.
+// Draws the Ashby chart from /ui/ashby.json with the plotly bundle this app serves. The server
+// chooses each axis's scale and range from the values drawn (api/ui/ashby.py), and writes the
+// caption; this draws what it sends, every point of it.
 (function () {
   "use strict";
 
-  function middle(span) { return Math.sqrt(span[0] * span[1]); }
+  var SUPERSCRIPT = { "0": "⁰", "1": "¹", "2": "²", "3": "³", "4": "⁴", "5": "⁵", "6": "⁶", "7": "⁷", "8": "⁸", "9": "⁹", "-": "⁻" };
+  var guides = {};  // slope → log10 of the constant
+
+  function log10(v) { return Math.log(v) / Math.LN10; }
   function fade(hex, alpha) {
     var n = parseInt(hex.slice(1), 16);
     return "rgba(" + (n >> 16 & 255) + "," + (n >> 8 & 255) + "," + (n & 255) + "," + alpha + ")";
   }
-  function positive(point) { return point.x[0] > 0 && point.y[0] > 0; }
+  // the middle of a span on its axis: geometric on a log axis, arithmetic on a linear one
+  function middleOn(axis) {
+    return axis.scale === "log" ? function (s) { return Math.sqrt(s[0] * s[1]); } : function (s) { return (s[0] + s[1]) / 2; };
+  }
+  function axisTitle(axis) { return axis.name + (axis.unit ? " (" + axis.unit + ")" : ""); }
+
+  // A tick of a log axis as a full number: 0.8, 1, 20, 10 000; beyond 10⁻³…10⁶ as 2 × 10⁷.
+  function tickText(v) {
+    var exponent = Math.floor(log10(v) + 1e-9);
+    if (exponent >= -3 && exponent < 6) {
+      var text = Number(v.toPrecision(6)).toString();
+      return v >= 10000 ? text.replace(/\B(?=(\d{3})+(?!\d))/g, "\u202f") : text;
+    }
+    var mantissa = Number((v / Math.pow(10, exponent)).toPrecision(3));
+    var power = "10" + String(exponent).split("").map(function (c) { return SUPERSCRIPT[c]; }).join("");
+    return mantissa === 1 ? power : mantissa + " × " + power;
+  }
+  // Ticks of a log axis over `range` (log10 of its ends): 1–9 of each decade on a short axis,
+  // 1, 2, 5 on a middling one, the decades (or every k-th) on a long one.
+  function logTicks(range) {
+    var span = range[1] - range[0];
+    var steps = span <= 1 ? [1, 2, 3, 4, 5, 6, 7, 8, 9] : span <= 3 ? [1, 2, 5] : [1];
+    var every = span > 8 ? Math.ceil(span / 8) : 1;
+    var values = [];
+    for (var decade = Math.floor(range[0]); decade <= Math.ceil(range[1]); decade += 1) {
+      if (decade % every !== 0) { continue; }
+      steps.forEach(function (step) {
+        var v = step * Math.pow(10, decade);
+        if (log10(v) >= range[0] && log10(v) <= range[1]) { values.push(Number(v.toPrecision(6))); }
+      });
+    }
+    return { tickmode: "array", tickvals: values, ticktext: values.map(tickText) };
+  }
+  function axisLayout(axis, range) {
+    var base = { type: axis.scale, range: range, title: { text: axisTitle(axis) }, gridcolor: "#e3e7e4", zeroline: axis.scale === "linear" };
+    if (axis.scale === "log") { return Object.assign(base, logTicks(range)); }
+    return Object.assign(base, { exponentformat: "none", separatethousands: true, zerolinecolor: "#b9c2bd" });
+  }
 
   function traces(data) {
     var all = [];
+    var mx = middleOn(data.x), my = middleOn(data.y);
     data.classes.forEach(function (group) {
       if (group.envelope.length >= 3) {
         var ring = group.envelope.concat([group.envelope[0]]);
         all.push({
           type: "scatter", mode: "lines", name: group.name + " envelope", legendgroup: group["class"], showlegend: false,
-          x: ring.map(function (p) { return p[0]; }), y: ring.map(function (p) { return p[1]; }),
+          meta: "envelope", x: ring.map(function (p) { return p[0]; }), y: ring.map(function (p) { return p[1]; }),
           fill: "toself", fillcolor: fade(group.color, 0.14), line: { color: fade(group.color, 0.7), width: 1.5 },
           hoverinfo: "skip"
         });
       }
-      var points = group.points.filter(positive);
-      var mids = points.map(function (p) { return [middle(p.x), middle(p.y)]; });
+      var points = group.points;
+      var mids = points.map(function (p) { return [mx(p.x), my(p.y)]; });
       all.push({
         type: "scatter", mode: group.tissue ? "markers+text" : "markers", name: group.name, legendgroup: group["class"],
-        x: mids.map(function (m) { return m[0]; }), y: mids.map(function (m) { return m[1]; }),
+        meta: "class", x: mids.map(function (m) { return m[0]; }), y: mids.map(function (m) { return m[1]; }),
         text: group.tissue ? points.map(function (p) { return p.name; }) : undefined,
         textposition: "top center", textfont: { size: 13, color: "#000" },
         customdata: points.map(function (p) { return [p.id, p.name, p.x_text, p.y_text]; }),
@@ -42,6 +85,17 @@
                        data.y.name + ": %{customdata[3]}<extra>" + group.name + "</extra>"
       });
     });
+    if (data.highlight) {
+      var h = data.highlight;
+      all.push({
+        type: "scatter", mode: "markers+text", name: h.name + " (this material)", meta: "highlight",
+        x: [mx(h.x)], y: [my(h.y)], text: [h.name], textposition: "top right",
+        textfont: { size: 15, color: "#000" }, customdata: [[h.id, h.name, h.x_text, h.y_text]],
+        marker: { symbol: "circle-open", size: 26, color: "#000", line: { color: "#000", width: 3 } },
+        hovertemplate: "<b>%{customdata[1]}</b><br>" + data.x.name + ": %{customdata[2]}<br>" +
+                       data.y.name + ": %{customdata[3]}<extra>this material</extra>"
+      });
+    }
     return all;
   }
 
@@ -69,6 +123,84 @@
     holder.replaceChildren(html);
   }
 
+  // the index lines, off until switched on; only on two log axes, where they are straight
+  function guideLines(data, chart, first) {
+    var fieldset = document.getElementById("ashby-guides");
+    if (!fieldset || !data.guides.length) { return; }
+    var toggle = document.getElementById("guides-on");
+    var sliders = document.getElementById("guide-sliders");
+    fieldset.hidden = false;
+    window.BiomatGuides.bind(fieldset, chart, data, data.x.range, guides, first);
+    var show = function () {
+      sliders.hidden = !toggle.checked;
+      var at = window.BiomatGuides.SLOPES.map(function (n, i) { return first + i; });
+      window.Plotly.restyle(chart, { visible: toggle.checked }, at);
+    };
+    toggle.addEventListener("change", show);
+    if (toggle.checked) { show(); }
+  }
+
+  // the room under the plot for the x axis's ticks and title, and then for the legend
+  var AXIS_ROOM = 72;
+  function legendRoom(chart) {
+    var legend = chart.querySelector(".legend");
+    var wanted = AXIS_ROOM + (legend ? Math.ceil(legend.getBoundingClientRect().height) + 8 : 0);
+    if (Math.abs(chart._fullLayout.margin.b - wanted) > 2) { return window.Plotly.relayout(chart, { "margin.b": wanted }); }
+    return Promise.resolve();
+  }
+
+  function draw(chart, data) {
+    var big = window.innerWidth >= 1600;
+    var small = window.innerWidth < 700;
+    var all = traces(data);
+    var firstGuide = all.length;
+    if (data.guides.length) {
+      var points = [];
+      data.classes.forEach(function (g) { points = points.concat(g.points); });
+      var through = data.highlight || points[0];
+      all = all.concat(window.BiomatGuides.traces(document.getElementById("ashby-guides"), data, points, through,
+                                                  data.x.range, guides, false));
+    }
+    var layout = {
+      xaxis: axisLayout(data.x, data.x.range),
+      yaxis: axisLayout(data.y, data.y.range),
+      // under the plot, at every width: plotly's toolbar sits at the top right and never covers it
+      // the legend under the axis title, at every width: plotly's toolbar sits at the top right
+      // and never covers it; the bottom margin is made room for it once it is drawn (legendRoom)
+      legend: { orientation: "h", x: 0, xanchor: "left", yref: "container", y: 0, yanchor: "bottom",
+                font: { size: big ? 16 : small ? 12 : 13 } },
+      margin: { l: small ? 56 : 70, r: small ? 12 : 20, t: 36, b: AXIS_ROOM }, hovermode: "closest", dragmode: "zoom",
+      paper_bgcolor: "#fff", plot_bgcolor: "#fff", font: { size: big ? 16 : 13, family: "system-ui, sans-serif" },
+      hoverlabel: { font: { size: big ? 16 : 14 } }
+    };
+    window.Plotly.newPlot(chart, all, layout, { responsive: true, displaylogo: false, showSendToCloud: false, plotlyServerURL: "", scrollZoom: false,
+      modeBarButtonsToRemove: ["select2d", "lasso2d"] }).then(function () {
+      chart.on("plotly_click", function (event) {
+        var point = event.points && event.points[0];
+        if (point && point.customdata) { window.location.href = "/materials/" + encodeURIComponent(point.customdata[0]) + (data.view_query || ""); }
+      });
+      // zoomed or reset: full-number ticks for the range now shown
+      chart.on("plotly_relayout", function (change) {
+        ["x", "y"].forEach(function (name) {
+          var axis = data[name];
+          var moved = Object.keys(change).some(function (k) { return k.indexOf(name + "axis.range") === 0 || k === name + "axis.autorange"; });
+          if (axis.scale !== "log" || !moved) { return; }
+          var ticks = logTicks(chart.layout[name + "axis"].range), update = {};
+          update[name + "axis.tickvals"] = ticks.tickvals;
+          update[name + "axis.ticktext"] = ticks.ticktext;
+          window.Plotly.relayout(chart, update);
+        });
+      });
+      guideLines(data, chart, firstGuide);
+      return legendRoom(chart);
+    }).then(function () {
+      window.addEventListener("resize", function () { window.setTimeout(function () { legendRoom(chart); }, 200); });
+      var drawn = chart.data.filter(function (t) { return t.meta === "class"; })
+        .reduce(function (n, t) { return n + t.x.length; }, 0);
+      chart.setAttribute("data-drawn", String(drawn));
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     var chart = document.getElementById("ashby-chart");
     if (!chart) { return; }
@@ -78,35 +210,10 @@
       .then(function (answer) {
         var data = answer[1];
         if (!answer[0]) { status.textContent = data.error ? data.error.message : "The chart could not be drawn."; return; }
+        document.getElementById("chart-caption").textContent = data.caption;
         if (!data.count) { status.textContent = "No material has values of both properties" + (document.getElementById("filter").value ? " that match the filter." : "."); return; }
-        var big = window.innerWidth >= 1600;
-        var decades = function (axis) {
-          var ends = [];
-          data.classes.forEach(function (g) { g.points.forEach(function (p) { ends.push(p[axis][0], p[axis][1]); }); });
-          ends = ends.filter(function (v) { return v > 0; });
-          return Math.log10(Math.max.apply(null, ends)) - Math.log10(Math.min.apply(null, ends));
-        };
-        // wide spans label the decades only; narrow ones keep plotly's 2 and 5 in between
-        var ticks = function (axis) { return decades(axis) > 2 ? { dtick: 1, exponentformat: "power" } : {}; };
-        var layout = {
-          xaxis: Object.assign({ type: "log", title: { text: data.x.name + (data.x.unit ? " (" + data.x.unit + ")" : "") }, gridcolor: "#e3e7e4", zeroline: false }, ticks("x")),
-          yaxis: Object.assign({ type: "log", title: { text: data.y.name + (data.y.unit ? " (" + data.y.unit + ")" : "") }, gridcolor: "#e3e7e4", zeroline: false }, ticks("y")),
-          legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: big ? 16 : 13 } },
-          margin: { l: 70, r: 20, t: 40, b: 60 }, hovermode: "closest", dragmode: "zoom",
-          paper_bgcolor: "#fff", plot_bgcolor: "#fff", font: { size: big ? 16 : 13, family: "system-ui, sans-serif" },
-          hoverlabel: { font: { size: big ? 16 : 14 } }
-        };
         status.remove();
-        window.Plotly.newPlot(chart, traces(data), layout, { responsive: true, displaylogo: false, scrollZoom: false,
-          modeBarButtonsToRemove: ["select2d", "lasso2d"] }).then(function () {
-          chart.on("plotly_click", function (event) {
-            var point = event.points && event.points[0];
-            if (point && point.customdata) { window.location.href = "/materials/" + encodeURIComponent(point.customdata[0]) + (data.view_query || ""); }
-          });
-          chart.setAttribute("data-drawn", String(data.count));
-        });
-        document.getElementById("chart-caption").textContent =
-          data.count + " material" + (data.count === 1 ? "" : "s") + " with both " + data.x.name + " and " + data.y.name + ".";
+        draw(chart, data);
         table(data, document.getElementById("ashby-table"));
       })
       .catch(function () { status.textContent = "The chart could not be drawn."; });

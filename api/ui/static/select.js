@@ -4,30 +4,14 @@
 (function () {
   "use strict";
 
-  var SLOPES = [1, 2, 3];
-  var ROOTS = { 1: "", 2: "½", 3: "⅓" };
   var guides = {};      // slope → log10 of the constant, kept while the ranking changes
   var sequence = 0;     // the latest re-rank asked for; older answers are dropped
 
   function middle(span) { return Math.sqrt(span[0] * span[1]); }
   function positive(p) { return p.x[0] > 0 && p.y[0] > 0; }
   function log10(v) { return Math.log(v) / Math.LN10; }
-  function sig(v) { return Number(v.toPrecision(3)).toString(); }
 
   function axisTitle(axis) { return axis.name + (axis.unit ? " (" + axis.unit + ")" : ""); }
-  function symbol(axis) { return axis.symbol || axis.name; }
-  function indexName(data, n) { return symbol(data.y) + (ROOTS[n] ? "^" + ROOTS[n] : "") + "/" + symbol(data.x); }
-  function indexUnit(data, n) {
-    if (!data.y.unit && !data.x.unit) { return ""; }
-    var top = data.y.unit ? (n === 1 ? data.y.unit : "(" + data.y.unit + ")^" + ROOTS[n]) : "1";
-    return top + "/" + (data.x.unit ? (data.x.unit.indexOf("/") >= 0 ? "(" + data.x.unit + ")" : data.x.unit) : "1");
-  }
-  // an index line: y^(1/n)/x = C, i.e. y = (C·x)^n, straight with slope n on log–log axes
-  function lineAt(logC, n, range) {
-    var c = Math.pow(10, logC);
-    var xs = [Math.pow(10, range[0]), Math.pow(10, range[1])];
-    return { x: xs, y: xs.map(function (x) { return Math.pow(c * x, n); }) };
-  }
 
   function extent(values) {
     var logs = values.filter(function (v) { return v > 0; }).map(log10);
@@ -75,19 +59,6 @@
     };
   }
 
-  function guideTrace(data, n, logC, xr) {
-    var line = lineAt(logC, n, xr);
-    return {
-      type: "scatter", mode: "lines", name: indexName(data, n) + " = const", meta: "guide-" + n,
-      x: line.x, y: line.y, hoverinfo: "skip",
-      line: { color: ["#0072B2", "#D55E00", "#CC79A7"][n - 1], width: 1.5, dash: "dash" }
-    };
-  }
-
-  function constants(points, n) {
-    return points.map(function (p) { return log10(Math.pow(middle(p.y), 1 / n) / middle(p.x)); });
-  }
-
   function draw(holder) {
     var source = holder.querySelector("#select-chart-data");
     var chart = holder.querySelector("#select-chart");
@@ -105,21 +76,8 @@
     var xr = extent(xs), yr = extent(ys);
     var first = top.length ? top[0] : points[0];
     var traces = data.tissues.map(function (b) { return tissueTrace(data, b, xr, yr); });
-    var guideIndex = {};
-    SLOPES.forEach(function (n) {
-      var all = constants(points, n);
-      var low = Math.min.apply(null, all) - 1, high = Math.max.apply(null, all) + 1;
-      var start = guides[n] !== undefined && guides[n] >= low && guides[n] <= high ? guides[n] : constants([first], n)[0];
-      var input = holder.querySelector("#guide-" + n);
-      if (input) {
-        input.min = low.toFixed(2); input.max = high.toFixed(2); input.step = "0.01"; input.value = String(start);
-        start = Number(input.value);  // as the slider holds it (to its step), so the line and the number agree
-        holder.querySelector("#guide-" + n + "-name").textContent = indexName(data, n);
-      }
-      guides[n] = start;
-      guideIndex[n] = traces.length;
-      traces.push(guideTrace(data, n, start, xr));
-    });
+    var firstGuide = traces.length;
+    traces = traces.concat(window.BiomatGuides.traces(holder, data, points, first, xr, guides));
     traces.push(candidateTrace(data, rest, false));
     if (top.length) { traces.push(candidateTrace(data, top, true)); }
     var small = window.innerWidth < 700;
@@ -134,7 +92,7 @@
     };
     var status = holder.querySelector("#select-chart-status");
     if (status) { status.remove(); }
-    window.Plotly.newPlot(chart, traces, layout, { responsive: true, displaylogo: false, scrollZoom: false,
+    window.Plotly.newPlot(chart, traces, layout, { responsive: true, displaylogo: false, showSendToCloud: false, plotlyServerURL: "", scrollZoom: false,
       modeBarButtonsToRemove: ["select2d", "lasso2d"] }).then(function () {
       chart.on("plotly_click", function (event) {
         var point = event.points && event.points[0];
@@ -146,24 +104,7 @@
     });
     var fieldset = holder.querySelector("#select-guides");
     if (fieldset) { fieldset.hidden = false; }
-    SLOPES.forEach(function (n) {
-      var input = holder.querySelector("#guide-" + n);
-      var output = holder.querySelector("#guide-" + n + "-value");
-      if (!input) { return; }
-      var show = function () {
-        var logC = Number(input.value);
-        output.textContent = sig(Math.pow(10, logC)) + (indexUnit(data, n) ? " " + indexUnit(data, n) : "");
-        output.setAttribute("data-constant", String(Math.pow(10, logC)));
-        return logC;
-      };
-      show();
-      input.addEventListener("input", function () {
-        var logC = show();
-        guides[n] = logC;
-        var line = lineAt(logC, n, xr);
-        window.Plotly.restyle(chart, { x: [line.x], y: [line.y] }, [guideIndex[n]]);
-      });
-    });
+    window.BiomatGuides.bind(holder, chart, data, xr, guides, firstGuide);
   }
 
   function rerank(form) {

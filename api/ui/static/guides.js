@@ -1,0 +1,83 @@
+// Index lines on an Ashby chart of two log axes: y^(1/n)/x = C, i.e. y = (C·x)^n, a straight
+// line of slope n; each is moved with its slider (#guide-N, its name in #guide-N-name, its
+// constant in #guide-N-value). Shared by the Ashby page and "Find a material for…".
+(function () {
+  "use strict";
+
+  var SLOPES = [1, 2, 3];
+  var ROOTS = { 1: "", 2: "½", 3: "⅓" };
+  var COLOURS = { 1: "#0072B2", 2: "#D55E00", 3: "#CC79A7" };
+
+  function log10(v) { return Math.log(v) / Math.LN10; }
+  function middle(span) { return Math.sqrt(span[0] * span[1]); }
+  function sig(v) { return Number(v.toPrecision(3)).toString(); }
+  function symbol(axis) { return axis.symbol || axis.name; }
+
+  function expression(data, n) { return symbol(data.y) + (ROOTS[n] ? "^" + ROOTS[n] : "") + "/" + symbol(data.x); }
+  function unit(data, n) {
+    if (!data.y.unit && !data.x.unit) { return ""; }
+    var top = data.y.unit ? (n === 1 ? data.y.unit : "(" + data.y.unit + ")^" + ROOTS[n]) : "1";
+    return top + "/" + (data.x.unit ? (data.x.unit.indexOf("/") >= 0 ? "(" + data.x.unit + ")" : data.x.unit) : "1");
+  }
+  // the vocabulary's name of the index, where the chart's data names one (E/ρ: specific stiffness)
+  function title(data, n) {
+    var named = (data.guides || []).filter(function (g) { return g.slope === n && g.name; })[0];
+    return (named ? named.name + ", " : "") + expression(data, n);
+  }
+  function line(logC, n, range) {
+    var c = Math.pow(10, logC);
+    var xs = [Math.pow(10, range[0]), Math.pow(10, range[1])];
+    return { x: xs, y: xs.map(function (x) { return Math.pow(c * x, n); }) };
+  }
+  function constants(points, n) {
+    return points.map(function (p) { return log10(Math.pow(middle(p.y), 1 / n) / middle(p.x)); });
+  }
+
+  // The lines' traces, one per slope, each where `kept` last had it (when its slider still reaches
+  // there), else through the point `through`; the sliders in `holder` are set to reach one decade
+  // beyond every point's constant. `kept` is updated as the lines move.
+  function traces(holder, data, points, through, xr, kept, visible) {
+    return SLOPES.map(function (n) {
+      var all = constants(points, n);
+      var low = Math.min.apply(null, all) - 1, high = Math.max.apply(null, all) + 1;
+      var start = kept[n] !== undefined && kept[n] >= low && kept[n] <= high ? kept[n] : constants([through], n)[0];
+      var input = holder.querySelector("#guide-" + n);
+      if (input) {
+        input.min = low.toFixed(2); input.max = high.toFixed(2); input.step = "0.01"; input.value = String(start);
+        start = Number(input.value);  // as the slider holds it (to its step), so the line and the number agree
+        holder.querySelector("#guide-" + n + "-name").textContent = title(data, n);
+      }
+      kept[n] = start;
+      var at = line(start, n, xr);
+      return {
+        type: "scatter", mode: "lines", name: expression(data, n) + " = const", meta: "guide-" + n,
+        x: at.x, y: at.y, hoverinfo: "skip", visible: visible === false ? false : true,
+        line: { color: COLOURS[n], width: 1.5, dash: "dash" }
+      };
+    });
+  }
+
+  // Moves line n (trace first + the slope's place in SLOPES) with its slider, and shows its constant.
+  function bind(holder, chart, data, xr, kept, first) {
+    SLOPES.forEach(function (n, place) {
+      var input = holder.querySelector("#guide-" + n);
+      var output = holder.querySelector("#guide-" + n + "-value");
+      if (!input) { return; }
+      var show = function () {
+        var logC = Number(input.value);
+        output.textContent = sig(Math.pow(10, logC)) + (unit(data, n) ? " " + unit(data, n) : "");
+        output.setAttribute("data-constant", String(Math.pow(10, logC)));
+        return logC;
+      };
+      show();
+      input.addEventListener("input", function () {
+        var logC = show();
+        kept[n] = logC;
+        var at = line(logC, n, xr);
+        window.Plotly.restyle(chart, { x: [at.x], y: [at.y] }, [first + place]);
+      });
+    });
+  }
+
+  window.BiomatGuides = { SLOPES: SLOPES, traces: traces, bind: bind, expression: expression };
+})();

@@ -1,0 +1,74 @@
+"""One notation per row of values shown side by side (the compare page's table): a row mixed
+"1.13 × 10⁷ psi" with "391 602 psi"; now, when any value of a row needs a power of ten, all of
+the row's values are written with one, in the row's one unit."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.ui.display import View
+from api.ui.pages import comparison
+from biomatdb.display import Converter, UnitChoice, scientific_row, shown_measurement
+from biomatdb.precision import Shown, rounded
+from tests.test_display import PROPERTIES, measured
+
+MODULUS = PROPERTIES["youngs_modulus"]
+
+
+@pytest.mark.parametrize(
+    ("value", "place", "automatic", "scientific"),
+    [
+        (391602, 0, "391\u202f602", "3.91602 × 10⁵"),
+        (11300000, 5, "1.13 × 10⁷", "1.13 × 10⁷"),
+        (0.5, -1, "0.5", "5 × 10⁻¹"),
+        (-2400, 2, "−2400", "−2.4 × 10³"),
+        (0, 0, "0", "0"),
+    ],
+)
+def test_a_number_with_a_power_of_ten_whatever_its_size(value, place, automatic, scientific):
+    shown = Shown(rounded(value, place), place)
+    assert shown.readable() == automatic
+    assert shown.readable(scientific=True) == scientific
+    assert shown.is_scientific() == ("×" in automatic)
+
+
+def test_a_row_needing_a_power_of_ten_is_written_with_one_throughout():
+    """78.0 GPa is 1.13 × 10⁷ psi; 2.70 GPa is 392 000 psi on its own."""
+    row = [measured("youngs_modulus", "78.0", "GPa"), measured("youngs_modulus", "2.70", "GPa")]
+    alone = [shown_measurement(m, UnitChoice(), unit="psi")["display"] for m in row]
+    assert alone == ["1.13 × 10⁷ psi", "392\u202f000 psi"]  # the mix a row showed
+    assert scientific_row(MODULUS, "psi", row)
+    together = [shown_measurement(m, UnitChoice(), unit="psi", scientific=True)["display"] for m in row]
+    assert together == ["1.13 × 10⁷ psi", "3.92 × 10⁵ psi"]
+
+
+def test_a_row_of_ordinary_numbers_keeps_them_ordinary():
+    row = [measured("youngs_modulus", "78", "GPa"), measured("youngs_modulus", "0.4–3.5", "GPa", "range")]
+    assert not scientific_row(MODULUS, "GPa", row)
+    assert [Converter(MODULUS, "GPa").measurement(m)["display"] for m in row] == ["78 GPa", "0.4–3.5 GPa"]
+
+
+def test_an_uncertainty_follows_its_rows_notation():
+    row = [measured("youngs_modulus", "110", "GPa", uncertainty="5"), measured("youngs_modulus", "0.003", "GPa")]
+    assert scientific_row(MODULUS, "psi", row)
+    text = Converter(MODULUS, "psi", scientific=True).measurement(row[0])["display"]
+    assert text.count("× 10") == 2, text
+
+
+def document(name: str, *measurements: dict) -> dict:
+    return {"id": name, "name": name, "class": "polymer", "measurements": list(measurements)}
+
+
+def test_each_compare_row_has_one_unit_and_one_notation():
+    documents = [
+        document("stiff", measured("youngs_modulus", "110", "GPa"), measured("density", "4.43", "g/cm**3")),
+        document("soft", measured("youngs_modulus", "20", "kPa"), measured("density", "1.05", "g/cm**3")),
+    ]
+    table = {
+        row["key"]: row["cells"]
+        for row in comparison(documents, View(UnitChoice(units={"youngs_modulus": "psi"})))["table"]
+    }
+    modulus = [text for cell in table["youngs_modulus"] for text in cell]
+    assert all("× 10" in text and text.endswith(" psi") for text in modulus), modulus
+    density = [text for cell in table["density"] for text in cell]
+    assert density == ["4.43 g/cm³", "1.05 g/cm³"]

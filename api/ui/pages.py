@@ -17,7 +17,7 @@ from api.ui.display import View, display_choices, unit_label
 from biomatdb.display import shown_measurement
 from biomatdb.errors import QueryError
 from biomatdb.models import Material, Measurement, has_value
-from biomatdb.vocabulary import CATEGORIES, get_vocabulary
+from biomatdb.vocabulary import get_vocabulary
 from search.model import FacetValue, SearchResult
 
 FILTER_EXAMPLES = (
@@ -238,6 +238,18 @@ def structure_of(document: dict[str, Any]) -> str | None:
     return structure_svg(structure["smiles"]) if structure and structure.get("smiles") else None
 
 
+def makeup_of(document: dict[str, Any], svg: str | None) -> str:
+    """What the material's page shows it by, and so the heading there: ``structure`` where a
+    structure is drawn, ``composition`` where components are listed, else what its class is
+    described by (classes.toml: metals and composites by their composition)."""
+    if svg:
+        return "structure"
+    if document.get("composition"):
+        return "composition"
+    term = get_vocabulary().classes.get(document.get("class") or "")
+    return term.described_by if term else "structure"
+
+
 def conditions_text(conditions: Mapping[str, Any]) -> list[str]:
     parts = []
     if "temperature_C" in conditions:
@@ -252,14 +264,15 @@ def conditions_text(conditions: Mapping[str, Any]) -> list[str]:
 
 
 def grouped_properties(document: dict[str, Any], view: View) -> list[dict[str, Any]]:
-    """Measurements by category (the vocabulary's order), then property, in the reader's units:
+    """Measurements by category, then property, both in the vocabulary's order (a data sheet's:
+    mechanical, physical, thermal…; Young's modulus before elongation), in the reader's units:
     one unit per property, each value rounded to what was written of it."""
     vocabulary = get_vocabulary()
     by_property: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for measurement in document["measurements"]:
         by_property[measurement["property"]].append(measurement)
     categories: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for key in sorted(by_property, key=lambda k: vocabulary.properties[k].name if k in vocabulary.properties else k):
+    for key in sorted(by_property, key=lambda k: (vocabulary.property_rank(k), k)):
         prop = vocabulary.properties.get(key)
         unit = view.unit_of(prop, by_property[key]) if prop else by_property[key][0]["unit"]
         rows = []
@@ -285,10 +298,10 @@ def grouped_properties(document: dict[str, Any], view: View) -> list[dict[str, A
                 "choices": [(u, unit_label(u) or "—") for u in display_choices(prop)] if prop else [],
             }
         )
-    order = [*CATEGORIES, "other"]
+    titles = {key: category.name for key, category in vocabulary.categories.items()}
     return [
-        {"name": name, "title": name.capitalize(), "properties": categories[name]}
-        for name in order
+        {"name": name, "title": titles.get(name, "Other"), "properties": categories[name]}
+        for name in (*titles, "other")
         if categories.get(name)
     ]
 
@@ -365,11 +378,7 @@ def comparison(documents: list[dict[str, Any]], view: View) -> dict[str, Any]:
     least two of the materials have, each one's typical value as a share of the highest."""
     vocabulary = get_vocabulary()
     keys = sorted(
-        {m["property"] for d in documents for m in d["measurements"]},
-        key=lambda k: (
-            CATEGORIES.index(vocabulary.properties[k].category) if k in vocabulary.properties else len(CATEGORIES),
-            k,
-        ),
+        {m["property"] for d in documents for m in d["measurements"]}, key=lambda k: (vocabulary.property_rank(k), k)
     )
     table, chart_keys = [], []
     for key in keys:

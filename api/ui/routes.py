@@ -159,10 +159,12 @@ def material_page(request: Request, material_id: str, engine: EngineDep, chemist
             return not_found(request, exc.message)
         document = material_json(material)
         own_id = material.id
+    svg = pages.structure_of(document)
     context = {
         "page": "material",
         "material": document,
-        "svg": pages.structure_of(document),
+        "svg": svg,
+        "makeup": pages.makeup_of(document, svg),
         "categories": pages.grouped_properties(document, view_of_request(request)),
         "similar": pages.similar_materials(engine, chemistry, own_id, document),
         "evidence": pages.evidence_matrix(document),

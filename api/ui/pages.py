@@ -66,10 +66,24 @@ def class_order(name: str) -> tuple[int, str]:
     return (_CLASS_ORDER.index(name) if name in _CLASS_ORDER else len(_CLASS_ORDER), name)
 
 
+#: What a query error is about, by its type, when it is not the filter text: the input it names
+#: and the heading a page shows over it (an error of any other type is the filter's).
+ERROR_SUBJECTS: dict[str, tuple[str, str]] = {
+    "bad-cursor": ("cursor", "The link to this page of results has a problem"),
+}
+FILTER_SUBJECT = ("filter", "The filter has a problem")
+
+
 def positioned_error(filter_text: str, exc: QueryError) -> dict[str, Any]:
-    """A filter error cut at its position, so a page can point at the spot."""
+    """A query error with what it is about (``subject``: the filter, or the page's cursor) and
+    its heading; an error of the filter is cut at its position, so a page can point at the spot."""
+    subject, title = ERROR_SUBJECTS.get(exc.type, FILTER_SUBJECT)
     position = exc.position if exc.position is not None and 0 <= exc.position <= len(filter_text) else None
+    if subject != "filter":
+        position = None
     error: dict[str, Any] = {
+        "subject": subject,
+        "title": title,
         "message": exc.message,
         "type": exc.type,
         "position": position,
@@ -114,6 +128,44 @@ def with_clause(filter_text: str, clause: str) -> str:
     return f"{filter_text} AND {clause}"
 
 
+def _clause_pattern(clause: str) -> str:
+    """``clause`` as a regular expression that matches it whole: not inside a longer name or value."""
+    return rf"(?<![\w.]){re.escape(clause)}(?![\w.])"
+
+
+def has_clause(filter_text: str, clause: str) -> bool:
+    """Whether ``filter_text`` holds ``clause`` whole (``class = metal``, not ``class = metallic``)."""
+    return re.search(_clause_pattern(clause), filter_text) is not None
+
+
+def without_clause(filter_text: str, clause: str) -> str | None:
+    """``filter_text`` with ``clause`` taken out again, as ``with_clause`` put it in: the clause
+    alone, or one link of a chain of ANDs (and the parentheses ``with_clause`` added dropped). None
+    where the clause stands otherwise (inside an OR, under NOT), which the text alone cannot undo."""
+    found = _clause_pattern(clause)
+    if re.fullmatch(rf"\s*{found}\s*", filter_text):
+        return ""
+    rest = None
+    for pattern in (rf"\s+AND\s+{found}(?=\s*$|\s+AND\s)", rf"^\s*{found}\s+AND\s+"):
+        candidate, count = re.subn(pattern, "", filter_text, count=1, flags=re.IGNORECASE)
+        if count:
+            rest = candidate.strip()
+            break
+    return None if rest is None else _unwrapped(rest)
+
+
+def _unwrapped(text: str) -> str:
+    """``text`` without one pair of parentheses around the whole of it."""
+    if not (text.startswith("(") and text.endswith(")")):
+        return text
+    depth = 0
+    for index, char in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0 and index < len(text) - 1:
+            return text  # "(a) AND (b)": the first parenthesis closes before the end
+    return text[1:-1].strip()
+
+
 def _value(text: str) -> str:
     return text if _BARE_WORD.match(text) else '"' + text.replace('"', "") + '"'
 
@@ -153,18 +205,29 @@ def facet_links(
                 terms = vocabulary.classes if name == "class" else vocabulary.applications
                 term = terms.get(facet.value)
                 clause, label = f"{name} = {_value(facet.value)}", term.name if term else facet.value.replace("_", " ")
-            active = clause in filter_text
+            # a value switched on switches off again where its clause can be taken out of the filter
+            active = has_clause(filter_text, clause)
+            removed = without_clause(filter_text, clause) if active else None
+            narrowed = removed if removed is not None else filter_text if active else with_clause(filter_text, clause)
             params = {
                 k: v
                 for k, v in (
                     ("q", q),
-                    ("filter", filter_text if active else with_clause(filter_text, clause)),
+                    ("filter", narrowed),
                     ("match", match),
                     *(view.params.items() if view else ()),
                 )
                 if v
             }
-            links.append({"label": label, "count": facet.count, "href": "/?" + urlencode(params), "active": active})
+            links.append(
+                {
+                    "label": label,
+                    "count": facet.count,
+                    "href": "/?" + urlencode(params),
+                    "active": active,
+                    "removes": removed is not None,
+                }
+            )
         if links:
             groups.append({"name": name, "title": title, "links": links})
     return groups

@@ -137,14 +137,20 @@ def search_page(
         result = search.search(query)
     except QueryError as exc:
         context["error"] = pages.positioned_error(filter, exc)
+        if context["error"]["subject"] == "cursor":  # the same search from its first page
+            first = {"q": q, "filter": filter, "sort": context["sort_param"], "match": context["match_param"]}
+            first |= view_of_request(request).params
+            context["error"]["restart"] = "/?" + urlencode({k: v for k, v in first.items() if v})
         return render(request, "search.html", context, status_code=400)
     view = view_of_request(request)
+    facets = pages.facet_links(result.facets, q, filter, match=context["match_param"], view=view)
     context.update(
         result=result,
         offset=offset,
         previous_cursor=encode_cursor(query, max(0, offset - PAGE_SIZE)) if offset > 0 else None,
         rows=pages.result_rows(engine, result, view),
-        facets=pages.facet_links(result.facets, q, filter, match=context["match_param"], view=view),
+        facets=facets,
+        active_facets=sum(link["active"] for group in facets for link in group["links"]),
     )
     return render(request, "search.html", context)
 

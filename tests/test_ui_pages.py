@@ -178,3 +178,65 @@ def test_a_material_page_links_to_its_data(demo_server):
         assert set(query) == {"format", "material", "unit_system"} and query["unit_system"] == ["US"]
         answer = httpx.get(demo_server.base_url + href)
         assert answer.status_code == 200 and "Ti-6Al-4V" in answer.text
+
+
+# --- the About page ---------------------------------------------------------------------------
+
+
+def cards(page: str) -> dict[str, str]:
+    """Each dataset card's text, by the dataset's name."""
+    found = re.findall(
+        r'<li class="card dataset-card" id="dataset-([^"]+)">(.*?)</li>\s*(?=<li class="card|</ul>)', page, re.DOTALL
+    )
+    return {html.unescape(name): text_of(body) for name, body in found}
+
+
+def test_the_about_page_has_a_card_per_dataset(demo_server):
+    from ingest.fixtures import default_fixtures_dir
+
+    with httpx.Client(base_url=demo_server.base_url) as client:
+        page = client.get("/about").text
+        listed = client.get("/api/v1/datasets").json()
+    listed = listed["datasets"] if isinstance(listed, dict) else listed
+    shown = cards(page)
+    assert sorted(shown) == sorted(d["name"] for d in listed) and len(shown) >= 5
+    curated_citation = "BiomatDB curated biomaterials reference data, BiomatDB team (2026), CC-BY-4.0"
+    notes = " ".join((default_fixtures_dir() / "curated" / "SOURCE.txt").read_text(encoding="utf-8").split())
+    assert f'this compilation as "{curated_citation}"' in notes  # the notes say how to cite it: not made up here
+    for dataset in listed:
+        card = shown[dataset["name"]]
+        assert f"Measurements {dataset['measurements']}" in card
+        assert f"License {dataset['license']}" in card
+        assert "Not stated" not in card  # every one of these names its source
+        cited = re.search(r"Compiled from the (\d+) works? its rows cite", card)
+        assert cited and int(cited[1]) > 0, card
+        citation = dataset["source"]["citation"]  # the dataset's own, from its manifest
+        assert re.search(r"How to cite " + re.escape(citation), card), card
+        if dataset["name"].startswith("biomatdb-curated-") and "evaluation" not in dataset["name"]:
+            assert citation == curated_citation
+    # the citation is the datasets' own, never this server's address; and no monospace wall of notes
+    assert demo_server.base_url not in page and "127.0.0.1" not in page
+    assert "<pre" not in page
+
+
+def test_a_datasets_notes_are_one_click_away(demo_server):
+    from ingest.fixtures import default_fixtures_dir
+
+    with httpx.Client(base_url=demo_server.base_url) as client:
+        about = client.get("/about", params={"unit_system": "US"}).text
+        links = re.findall(r'<p class="dataset-notes"><a href="([^"]+)"', about)
+        assert len(links) == len(cards(about))
+        polymers = next(html.unescape(link) for link in links if "biomatdb-curated-polymers" in link)
+        assert polymers == "/about/datasets/biomatdb-curated-polymers?unit_system=US"
+        notes = client.get(polymers)
+        assert notes.status_code == 200
+        text = text_of(notes.text)
+        source = (default_fixtures_dir() / "curated" / "SOURCE.txt").read_text(encoding="utf-8")
+        for line in (
+            "BiomatDB curated biomaterials reference data",
+            "polymers.csv and hydrogels-natural-composites.xlsx",
+        ):
+            assert line in source and line in text
+        assert "biomatdb-curated-metals-ceramics-glasses" in text  # the same notes cover the folder's others
+        assert "<pre" not in notes.text
+        assert client.get("/about/datasets/no-such-dataset").status_code == 404

@@ -1,5 +1,6 @@
 """What the pages show, assembled from the core: result rows with key properties, facet
-links, properties grouped by category, similar materials, comparisons, dataset sources."""
+links, properties grouped by category, similar materials, comparisons (the About page's
+cards are ``api.ui.about``'s)."""
 
 from __future__ import annotations
 
@@ -475,22 +476,6 @@ def comparison(documents: list[dict[str, Any]], view: View) -> dict[str, Any]:
         "table": table,
         "chart": {"properties": [name for _, name, _ in chart_keys], "series": series},
     }
-
-
-# --- about -----------------------------------------------------------------------------
-
-
-def fixture_sources() -> list[dict[str, str]]:
-    """Each fixture folder's SOURCE.txt: where its data comes from and under which license."""
-    from ingest.fixtures import default_fixtures_dir
-
-    root = default_fixtures_dir()
-    if not root.is_dir():
-        return []
-    return [
-        {"folder": path.parent.name, "text": path.read_text(encoding="utf-8")}
-        for path in sorted(root.glob("*/SOURCE.txt"))
-    ]
 
 
 #: The columns of the biological-evaluation matrix: each record's test-system kind.

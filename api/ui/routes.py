@@ -21,7 +21,7 @@ from api import params
 from api.deps import ChemistryDep, EngineDep, SearchDep, rate_limited
 from api.display import distinct_documents, same_material_message
 from api.responses import OrjsonResponse
-from api.ui import pages, selection
+from api.ui import about, pages, selection
 from api.ui.ashby import TISSUE_CLASS, envelope, spans
 from api.ui.display import (
     UNITS_COOKIE,
@@ -38,6 +38,7 @@ from biomatdb.catalog import datasets_json, find_material, material_json
 from biomatdb.display import from_canonical
 from biomatdb.errors import BiomatError, NotFoundError, QueryError
 from biomatdb.vocabulary import get_vocabulary
+from ingest.fixtures import default_fixtures_dir, fixture_notes
 from search.model import decode_cursor, encode_cursor
 from search.service import build_query
 
@@ -366,16 +367,26 @@ def compare_page(
 
 @router.get("/about", response_class=HTMLResponse, name="ui_about", dependencies=_RATE_LIMITED)
 def about_page(request: Request, engine: EngineDep) -> HTMLResponse:
-    """What the data is, where each dataset comes from, its license, how to cite."""
+    """What the data is: a card per dataset with its counts, source, license and how to cite it."""
     with engine.connect() as connection:
-        datasets = datasets_json(connection)
+        cards = about.dataset_cards(connection, datasets_json(connection), fixture_notes(default_fixtures_dir()))
+    return render(request, "about.html", {"page": "about", "datasets": cards})
+
+
+@router.get("/about/datasets/{name}", response_class=HTMLResponse, name="ui_dataset_notes", dependencies=_RATE_LIMITED)
+def dataset_notes_page(request: Request, name: str) -> HTMLResponse:
+    """The notes that came with a fixture dataset: where it comes from, its license, how it was made."""
+    notes = fixture_notes(default_fixtures_dir())
+    if name not in notes:
+        return not_found(request, f"no notes for a dataset {name!r}")
+    shared = sorted(other for other, path in notes.items() if path == notes[name] and other != name)
     context = {
         "page": "about",
-        "datasets": datasets,
-        "sources": pages.fixture_sources(),
-        "base_url": str(request.base_url),
+        "name": name,
+        "shared": shared,
+        "blocks": about.notes_blocks(notes[name].read_text(encoding="utf-8")),
     }
-    return render(request, "about.html", context)
+    return render(request, "dataset_notes.html", context)
 
 
 # --- the unit switch -----------------------------------------------------------------

@@ -9,6 +9,7 @@ is printed (``-s`` shows it), never asserted."""
 from __future__ import annotations
 
 import re
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -37,6 +38,7 @@ PAGES = {
 @pytest.fixture
 def screen(request, browser, demo_server, screenshots):
     """A guarded page at the parametrised screen size; no request may leave the demo's host."""
+    context: Any
     context, guarded = open_guarded(browser, demo_server, screenshots, SCREENS[request.param])
     yield guarded
     context.close()
@@ -108,10 +110,11 @@ def test_on_a_phone_results_come_first_and_the_facets_fold(phone_page):
 
 
 def test_on_a_laptop_the_facets_are_open_beside_the_results(browser, demo_server, screenshots):
+    context: Any
     context, guarded = open_guarded(browser, demo_server, screenshots, LAPTOP)
     try:
         guarded.open("/")
-        page = guarded.page
+        page: Any = guarded.page
         assert page.locator(".facets-fold").evaluate("d => d.open") is True
         assert page.locator(".facets-fold > summary").is_visible() is False
         facets, results = page.locator(".facets").bounding_box(), page.locator(".results").bounding_box()
@@ -185,8 +188,9 @@ def test_the_compare_bar_never_covers_a_checkbox(screen):
 def test_a_shared_link_opens_with_the_senders_units_everywhere(browser, demo_server, screenshots):
     """A browser that has never been to the site (no cookie) opens a link with units in it: every
     page it reaches by the site's own links shows those units."""
+    context: Any
     context, guarded = open_guarded(browser, demo_server, screenshots, LAPTOP)
-    page = guarded.page
+    page: Any = guarded.page
     try:
         assert context.cookies() == []
         guarded.open("/?filter=class+%3D+metal&units=youngs_modulus%3AMPa&unit_system=US")

@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from biomatdb.shipped import fixtures_dir
+from ingest.manifest import manifest_path_for, read_manifest
 from ingest.pipeline import IngestOptions, ingest_file
 from ingest.report import Report
 
@@ -29,6 +30,22 @@ def fixture_files(root: Path) -> list[Path]:
     return sorted(
         p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in DATA_SUFFIXES and not p.name.startswith(".")
     )
+
+
+#: The notes on a fixture folder's data: where it comes from, its license, how it was compiled.
+NOTES_NAME = "SOURCE.txt"
+
+
+def fixture_notes(root: Path) -> dict[str, Path]:
+    """Each fixture dataset's name (its manifest's ``[dataset] name``) to the notes of the folder
+    it is in (``SOURCE.txt``); a dataset whose folder has no notes is left out."""
+    notes = {}
+    for path in fixture_files(root):
+        manifest = manifest_path_for(path)
+        name = read_manifest(manifest).dataset.get("name") if manifest.is_file() else None
+        if name and (path.parent / NOTES_NAME).is_file():
+            notes[name] = path.parent / NOTES_NAME
+    return notes
 
 
 def load_fixtures(engine: Engine, root: Path, *, chunk_rows: int = 50_000, progress=None) -> list[tuple[Path, Report]]:

@@ -8,8 +8,8 @@ What "refers to another host" means here, decided once:
 * two kinds of address are not references and are allowed: a DOI link,
   ``<a class="doi" href="https://doi.org/…">`` (a citation a reader may follow, never
   loaded by the page), and an XML namespace name in ``xmlns`` (an identifier, never fetched);
-* a source's address printed as text inside ``<pre class="citation">`` on the About page is
-  provenance, not a link, and is allowed;
+* a source's address printed as text inside ``<pre class="citation">`` or a dataset's notes
+  (``<p class="provenance">``, /about/datasets/NAME) is provenance, not a link, and is allowed;
 * the plotly bundle (``api.ui.routes.PLOTLY_URL``, byte for byte the vendored file of
   ``api/ui/static/vendor``) names hosts for features the UI never uses (plotly's own site, its
   CDN); it is proved by behaviour instead: the browser tests refuse and record every request to
@@ -52,6 +52,8 @@ PAGES = [
     "/select?preset=dental_restoration&unit_system=US",
     "/select?objective=max%3Anonsense",
     "/about",
+    "/about/datasets/biomatdb-curated-biological-evaluation",
+    "/about/datasets/biomatdb-curated-polymers",
     "/materials/no-such-material",
 ]
 
@@ -105,7 +107,10 @@ def allowed(where: str, attribute: str, address: str) -> bool:
         return True
     if attribute.startswith("xmlns"):
         return True
-    return attribute == "text" and where.startswith("pre.") and "citation" in where.split(".", 1)[1].split()
+    classes = where.split(".", 1)[1].split()
+    return attribute == "text" and (
+        (where.startswith("pre.") and "citation" in classes) or (where.startswith("p.") and "provenance" in classes)
+    )
 
 
 def test_no_page_or_asset_refers_to_another_host(demo_server):

@@ -3,7 +3,7 @@
 import pytest
 
 from biomatdb.units import conversion, parse_unit
-from biomatdb.vocabulary import CATEGORIES, get_vocabulary, normalise_label
+from biomatdb.vocabulary import get_vocabulary, normalise_label
 
 STABLE_KEYS = [
     "youngs_modulus",
@@ -27,7 +27,23 @@ STABLE_KEYS = [
 def test_at_least_forty_properties_in_every_category():
     vocabulary = get_vocabulary()
     assert len(vocabulary.properties) >= 40
-    assert {p.category for p in vocabulary.properties.values()} == set(CATEGORIES)
+    assert {p.category for p in vocabulary.properties.values()} == set(vocabulary.categories)
+
+
+def test_categories_come_in_a_data_sheets_order():
+    """The order is the vocabulary's data (categories.toml), and a property sorts by it first."""
+    vocabulary = get_vocabulary()
+    assert list(vocabulary.categories)[:6] == [
+        "mechanical",
+        "physical",
+        "thermal",
+        "degradation",
+        "surface",
+        "biological",
+    ]
+    assert vocabulary.property_rank("density") < vocabulary.property_rank("glass_transition_temperature")
+    assert vocabulary.property_rank("youngs_modulus") < vocabulary.property_rank("elongation_at_break")
+    assert vocabulary.property_rank("not_a_property") > vocabulary.property_rank("water_solubility")
 
 
 @pytest.mark.parametrize("key", STABLE_KEYS)

@@ -1,5 +1,6 @@
 """What the pages show, assembled from the core: result rows with key properties, facet
-links, properties grouped by category, similar materials, comparisons, dataset sources."""
+links, properties grouped by category, similar materials, comparisons (the About page's
+cards are ``api.ui.about``'s)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from api.ui.display import View, display_choices, unit_label
 from biomatdb.display import scientific_row, shown_measurement
 from biomatdb.errors import QueryError
 from biomatdb.models import Material, Measurement, has_value
-from biomatdb.vocabulary import CATEGORIES, get_vocabulary
+from biomatdb.vocabulary import get_vocabulary
 from search.model import FacetValue, SearchResult
 
 FILTER_EXAMPLES = (
@@ -66,10 +67,24 @@ def class_order(name: str) -> tuple[int, str]:
     return (_CLASS_ORDER.index(name) if name in _CLASS_ORDER else len(_CLASS_ORDER), name)
 
 
+#: What a query error is about, by its type, when it is not the filter text: the input it names
+#: and the heading a page shows over it (an error of any other type is the filter's).
+ERROR_SUBJECTS: dict[str, tuple[str, str]] = {
+    "bad-cursor": ("cursor", "The link to this page of results has a problem"),
+}
+FILTER_SUBJECT = ("filter", "The filter has a problem")
+
+
 def positioned_error(filter_text: str, exc: QueryError) -> dict[str, Any]:
-    """A filter error cut at its position, so a page can point at the spot."""
+    """A query error with what it is about (``subject``: the filter, or the page's cursor) and
+    its heading; an error of the filter is cut at its position, so a page can point at the spot."""
+    subject, title = ERROR_SUBJECTS.get(exc.type, FILTER_SUBJECT)
     position = exc.position if exc.position is not None and 0 <= exc.position <= len(filter_text) else None
+    if subject != "filter":
+        position = None
     error: dict[str, Any] = {
+        "subject": subject,
+        "title": title,
         "message": exc.message,
         "type": exc.type,
         "position": position,
@@ -114,6 +129,44 @@ def with_clause(filter_text: str, clause: str) -> str:
     return f"{filter_text} AND {clause}"
 
 
+def _clause_pattern(clause: str) -> str:
+    """``clause`` as a regular expression that matches it whole: not inside a longer name or value."""
+    return rf"(?<![\w.]){re.escape(clause)}(?![\w.])"
+
+
+def has_clause(filter_text: str, clause: str) -> bool:
+    """Whether ``filter_text`` holds ``clause`` whole (``class = metal``, not ``class = metallic``)."""
+    return re.search(_clause_pattern(clause), filter_text) is not None
+
+
+def without_clause(filter_text: str, clause: str) -> str | None:
+    """``filter_text`` with ``clause`` taken out again, as ``with_clause`` put it in: the clause
+    alone, or one link of a chain of ANDs (and the parentheses ``with_clause`` added dropped). None
+    where the clause stands otherwise (inside an OR, under NOT), which the text alone cannot undo."""
+    found = _clause_pattern(clause)
+    if re.fullmatch(rf"\s*{found}\s*", filter_text):
+        return ""
+    rest = None
+    for pattern in (rf"\s+AND\s+{found}(?=\s*$|\s+AND\s)", rf"^\s*{found}\s+AND\s+"):
+        candidate, count = re.subn(pattern, "", filter_text, count=1, flags=re.IGNORECASE)
+        if count:
+            rest = candidate.strip()
+            break
+    return None if rest is None else _unwrapped(rest)
+
+
+def _unwrapped(text: str) -> str:
+    """``text`` without one pair of parentheses around the whole of it."""
+    if not (text.startswith("(") and text.endswith(")")):
+        return text
+    depth = 0
+    for index, char in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0 and index < len(text) - 1:
+            return text  # "(a) AND (b)": the first parenthesis closes before the end
+    return text[1:-1].strip()
+
+
 def _value(text: str) -> str:
     return text if _BARE_WORD.match(text) else '"' + text.replace('"', "") + '"'
 
@@ -153,18 +206,29 @@ def facet_links(
                 terms = vocabulary.classes if name == "class" else vocabulary.applications
                 term = terms.get(facet.value)
                 clause, label = f"{name} = {_value(facet.value)}", term.name if term else facet.value.replace("_", " ")
-            active = clause in filter_text
+            # a value switched on switches off again where its clause can be taken out of the filter
+            active = has_clause(filter_text, clause)
+            removed = without_clause(filter_text, clause) if active else None
+            narrowed = removed if removed is not None else filter_text if active else with_clause(filter_text, clause)
             params = {
                 k: v
                 for k, v in (
                     ("q", q),
-                    ("filter", filter_text if active else with_clause(filter_text, clause)),
+                    ("filter", narrowed),
                     ("match", match),
                     *(view.params.items() if view else ()),
                 )
                 if v
             }
-            links.append({"label": label, "count": facet.count, "href": "/?" + urlencode(params), "active": active})
+            links.append(
+                {
+                    "label": label,
+                    "count": facet.count,
+                    "href": "/?" + urlencode(params),
+                    "active": active,
+                    "removes": removed is not None,
+                }
+            )
         if links:
             groups.append({"name": name, "title": title, "links": links})
     return groups
@@ -238,6 +302,18 @@ def structure_of(document: dict[str, Any]) -> str | None:
     return structure_svg(structure["smiles"]) if structure and structure.get("smiles") else None
 
 
+def makeup_of(document: dict[str, Any], svg: str | None) -> str:
+    """What the material's page shows it by, and so the heading there: ``structure`` where a
+    structure is drawn, ``composition`` where components are listed, else what its class is
+    described by (classes.toml: metals and composites by their composition)."""
+    if svg:
+        return "structure"
+    if document.get("composition"):
+        return "composition"
+    term = get_vocabulary().classes.get(document.get("class") or "")
+    return term.described_by if term else "structure"
+
+
 def conditions_text(conditions: Mapping[str, Any]) -> list[str]:
     parts = []
     if "temperature_C" in conditions:
@@ -252,14 +328,15 @@ def conditions_text(conditions: Mapping[str, Any]) -> list[str]:
 
 
 def grouped_properties(document: dict[str, Any], view: View) -> list[dict[str, Any]]:
-    """Measurements by category (the vocabulary's order), then property, in the reader's units:
+    """Measurements by category, then property, both in the vocabulary's order (a data sheet's:
+    mechanical, physical, thermal…; Young's modulus before elongation), in the reader's units:
     one unit per property, each value rounded to what was written of it."""
     vocabulary = get_vocabulary()
     by_property: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for measurement in document["measurements"]:
         by_property[measurement["property"]].append(measurement)
     categories: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for key in sorted(by_property, key=lambda k: vocabulary.properties[k].name if k in vocabulary.properties else k):
+    for key in sorted(by_property, key=lambda k: (vocabulary.property_rank(k), k)):
         prop = vocabulary.properties.get(key)
         unit = view.unit_of(prop, by_property[key]) if prop else by_property[key][0]["unit"]
         rows = []
@@ -285,10 +362,10 @@ def grouped_properties(document: dict[str, Any], view: View) -> list[dict[str, A
                 "choices": [(u, unit_label(u) or "—") for u in display_choices(prop)] if prop else [],
             }
         )
-    order = [*CATEGORIES, "other"]
+    titles = {key: category.name for key, category in vocabulary.categories.items()}
     return [
-        {"name": name, "title": name.capitalize(), "properties": categories[name]}
-        for name in order
+        {"name": name, "title": titles.get(name, "Other"), "properties": categories[name]}
+        for name in (*titles, "other")
         if categories.get(name)
     ]
 
@@ -365,11 +442,7 @@ def comparison(documents: list[dict[str, Any]], view: View) -> dict[str, Any]:
     least two of the materials have, each one's typical value as a share of the highest."""
     vocabulary = get_vocabulary()
     keys = sorted(
-        {m["property"] for d in documents for m in d["measurements"]},
-        key=lambda k: (
-            CATEGORIES.index(vocabulary.properties[k].category) if k in vocabulary.properties else len(CATEGORIES),
-            k,
-        ),
+        {m["property"] for d in documents for m in d["measurements"]}, key=lambda k: (vocabulary.property_rank(k), k)
     )
     table, chart_keys = [], []
     for key in keys:
@@ -406,22 +479,6 @@ def comparison(documents: list[dict[str, Any]], view: View) -> dict[str, Any]:
         "table": table,
         "chart": {"properties": [name for _, name, _ in chart_keys], "series": series},
     }
-
-
-# --- about -----------------------------------------------------------------------------
-
-
-def fixture_sources() -> list[dict[str, str]]:
-    """Each fixture folder's SOURCE.txt: where its data comes from and under which license."""
-    from ingest.fixtures import default_fixtures_dir
-
-    root = default_fixtures_dir()
-    if not root.is_dir():
-        return []
-    return [
-        {"folder": path.parent.name, "text": path.read_text(encoding="utf-8")}
-        for path in sorted(root.glob("*/SOURCE.txt"))
-    ]
 
 
 #: The columns of the biological-evaluation matrix: each record's test-system kind.

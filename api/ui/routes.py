@@ -21,7 +21,7 @@ from api import params
 from api.deps import ChemistryDep, EngineDep, SearchDep, rate_limited
 from api.display import distinct_documents, same_material_message
 from api.responses import OrjsonResponse
-from api.ui import ashby, pages, selection
+from api.ui import about, ashby, pages, selection
 from api.ui.display import (
     UNITS_COOKIE,
     View,
@@ -36,6 +36,7 @@ from biomatdb import __version__
 from biomatdb.catalog import datasets_json, find_material, material_json
 from biomatdb.errors import BiomatError, NotFoundError, QueryError
 from biomatdb.vocabulary import get_vocabulary
+from ingest.fixtures import default_fixtures_dir, fixture_notes
 from search.model import decode_cursor, encode_cursor
 from search.service import build_query
 
@@ -135,14 +136,20 @@ def search_page(
         result = search.search(query)
     except QueryError as exc:
         context["error"] = pages.positioned_error(filter, exc)
+        if context["error"]["subject"] == "cursor":  # the same search from its first page
+            first = {"q": q, "filter": filter, "sort": context["sort_param"], "match": context["match_param"]}
+            first |= view_of_request(request).params
+            context["error"]["restart"] = "/?" + urlencode({k: v for k, v in first.items() if v})
         return render(request, "search.html", context, status_code=400)
     view = view_of_request(request)
+    facets = pages.facet_links(result.facets, q, filter, match=context["match_param"], view=view)
     context.update(
         result=result,
         offset=offset,
         previous_cursor=encode_cursor(query, max(0, offset - PAGE_SIZE)) if offset > 0 else None,
         rows=pages.result_rows(engine, result, view),
-        facets=pages.facet_links(result.facets, q, filter, match=context["match_param"], view=view),
+        facets=facets,
+        active_facets=sum(link["active"] for group in facets for link in group["links"]),
     )
     return render(request, "search.html", context)
 
@@ -158,10 +165,12 @@ def material_page(request: Request, material_id: str, engine: EngineDep, chemist
         document = material_json(material)
         own_id = material.id
     view = view_of_request(request)
+    svg = pages.structure_of(document)
     context = {
         "page": "material",
         "material": document,
-        "svg": pages.structure_of(document),
+        "svg": svg,
+        "makeup": pages.makeup_of(document, svg),
         "categories": pages.grouped_properties(document, view),
         "similar": pages.similar_materials(engine, chemistry, own_id, document),
         "evidence": pages.evidence_matrix(document),
@@ -324,16 +333,26 @@ def compare_page(
 
 @router.get("/about", response_class=HTMLResponse, name="ui_about", dependencies=_RATE_LIMITED)
 def about_page(request: Request, engine: EngineDep) -> HTMLResponse:
-    """What the data is, where each dataset comes from, its license, how to cite."""
+    """What the data is: a card per dataset with its counts, source, license and how to cite it."""
     with engine.connect() as connection:
-        datasets = datasets_json(connection)
+        cards = about.dataset_cards(connection, datasets_json(connection), fixture_notes(default_fixtures_dir()))
+    return render(request, "about.html", {"page": "about", "datasets": cards})
+
+
+@router.get("/about/datasets/{name}", response_class=HTMLResponse, name="ui_dataset_notes", dependencies=_RATE_LIMITED)
+def dataset_notes_page(request: Request, name: str) -> HTMLResponse:
+    """The notes that came with a fixture dataset: where it comes from, its license, how it was made."""
+    notes = fixture_notes(default_fixtures_dir())
+    if name not in notes:
+        return not_found(request, f"no notes for a dataset {name!r}")
+    shared = sorted(other for other, path in notes.items() if path == notes[name] and other != name)
     context = {
         "page": "about",
-        "datasets": datasets,
-        "sources": pages.fixture_sources(),
-        "base_url": str(request.base_url),
+        "name": name,
+        "shared": shared,
+        "blocks": about.notes_blocks(notes[name].read_text(encoding="utf-8")),
     }
-    return render(request, "about.html", context)
+    return render(request, "dataset_notes.html", context)
 
 
 # --- the unit switch -----------------------------------------------------------------

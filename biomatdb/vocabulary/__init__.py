@@ -19,8 +19,6 @@ from typing import Literal, Protocol
 
 from biomatdb.errors import VocabularyError
 
-CATEGORIES = ("mechanical", "thermal", "physical", "surface", "degradation", "biological", "chemical")
-
 PropertyKind = Literal["quantity", "temperature", "angle"]
 
 _QUOTES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "′": "'", "“": '"', "”": '"', "″": '"'})
@@ -61,13 +59,19 @@ class Property:
         return f"{low}{lo}, {hi}{high} {self.unit}"
 
 
+#: What a material of a class is described by on its page: a drawn structure, or its composition.
+MAKEUPS = ("structure", "composition")
+
+
 @dataclass(frozen=True, slots=True)
 class Term:
-    """A class or an application: a key, a human name and aliases."""
+    """A class or an application: a key, a human name and aliases; a class also says whether its
+    materials are described by a structure or by a composition (``described_by``)."""
 
     key: str
     name: str
     aliases: tuple[str, ...] = ()
+    described_by: str = "structure"
 
 
 #: Longest key of a qualitative term (``measurements.qualitative`` is a String(32)).
@@ -88,12 +92,22 @@ class QualitativeTerm:
         return not self.properties or property_key in self.properties
 
 
+@dataclass(frozen=True, slots=True)
+class Category:
+    """A property category (``mechanical``, ``thermal``…): its key and the heading shown over it."""
+
+    key: str
+    name: str
+
+
 @dataclass(frozen=True)
 class Vocabulary:
     properties: dict[str, Property]
     classes: dict[str, Term]
     applications: dict[str, Term]
     qualitative: dict[str, QualitativeTerm] = field(default_factory=dict)
+    #: the property categories in a data sheet's order (categories.toml)
+    categories: dict[str, Category] = field(default_factory=dict)
     _property_index: dict[str, str] = field(repr=False, default_factory=dict)
     _class_index: dict[str, str] = field(repr=False, default_factory=dict)
     _application_index: dict[str, str] = field(repr=False, default_factory=dict)
@@ -114,6 +128,19 @@ class Vocabulary:
     @property
     def application_labels(self) -> MappingProxyType[str, str]:
         return MappingProxyType(self._application_index)
+
+    def category_rank(self, key: str) -> int:
+        """Where category ``key`` comes in a data sheet (an unknown one last)."""
+        order = list(self.categories)
+        return order.index(key) if key in order else len(order)
+
+    def property_rank(self, key: str) -> tuple[int, int]:
+        """Where property ``key`` comes in a data sheet: by its category, then as properties.toml
+        lists it (an unknown property last)."""
+        prop = self.properties.get(key)
+        if prop is None:
+            return (len(self.categories), len(self.properties))
+        return (self.category_rank(prop.category), list(self.properties).index(key))
 
     def find_property(self, text: str) -> Property | None:
         """The property that ``text`` (a key or an alias) names, or None."""
@@ -175,7 +202,16 @@ def _read(name: str) -> dict:
 
 
 def _terms(raw: dict) -> dict[str, Term]:
-    return {key: Term(key=key, name=spec["name"], aliases=tuple(spec.get("aliases", ()))) for key, spec in raw.items()}
+    terms = {}
+    for key, spec in raw.items():
+        described_by = spec.get("described_by", "structure")
+        if described_by not in MAKEUPS:
+            raise VocabularyError(
+                f"term {key!r}: described_by {described_by!r} is not one of {', '.join(MAKEUPS)}",
+                type="vocabulary-conflict",
+            )
+        terms[key] = Term(key=key, name=spec["name"], aliases=tuple(spec.get("aliases", ())), described_by=described_by)
+    return terms
 
 
 def _default_display(key: str, spec: dict) -> tuple[str, ...]:
@@ -198,9 +234,10 @@ def _default_display(key: str, spec: dict) -> tuple[str, ...]:
 @cache
 def get_vocabulary() -> Vocabulary:
     """The vocabulary shipped with this version, read once per process."""
+    categories = {key: Category(key=key, name=spec["name"]) for key, spec in _read("categories.toml").items()}
     properties = {}
     for key, spec in _read("properties.toml").items():
-        if spec["category"] not in CATEGORIES:
+        if spec["category"] not in categories:
             raise VocabularyError(f"property {key!r} has unknown category {spec['category']!r}")
         properties[key] = Property(
             key=key,
@@ -240,6 +277,7 @@ def get_vocabulary() -> Vocabulary:
         classes=classes,
         applications=applications,
         qualitative=qualitative,
+        categories=categories,
         _property_index=label_index(properties, "property"),
         _class_index=label_index(classes, "class"),
         _application_index=label_index(applications, "application"),

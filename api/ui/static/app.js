@@ -19,6 +19,15 @@
         });
       });
     }
+    // Search: on a phone the facets come after the results, folded; the link above the results opens them.
+    var fold = document.querySelector(".facets-fold");
+    if (fold) {
+      // the stylesheet decides where it folds: it shows the fold's summary only there
+      if (getComputedStyle(fold.querySelector("summary")).display !== "none") { fold.open = false; }
+      document.querySelectorAll(".to-facets a").forEach(function (link) {
+        link.addEventListener("click", function () { fold.open = true; });
+      });
+    }
     // Compare: at most six ticks.
     var picks = document.querySelectorAll(".compare-form input[name=ids]");
     picks.forEach(function (box) {

@@ -1,0 +1,225 @@
+"""The pages fit their screens, in Debian's Chromium: nothing scrolls sideways at 1366 × 768 or
+on a 390 × 844 phone; on the phone the search results come before the facets, which fold away
+and wrap; the compare bar never covers a checkbox; a facet switched on clicks off again; and a
+shared link opens with the sender's units in a browser that has never been to the site.
+
+Screenshots go to the session's pytest tmp dir (the ``screenshots`` fixture); each page's height
+is printed (``-s`` shows it), never asserted."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from tests.ui_fixtures import PHONE, open_guarded
+
+pytestmark = pytest.mark.slow
+
+LAPTOP = {"width": 1366, "height": 768}
+SCREENS = {"laptop": LAPTOP, "phone": PHONE}
+
+# what each page waits for before it is measured: its chart drawn, where it has one
+PAGES = {
+    "search": ("/?filter=class+%3D+polymer", None),
+    "material": ("/materials/PLLA", None),
+    "material-metal": ("/materials/Ti-6Al-4V", None),
+    "compare": ("/compare?ids=PLLA,PCL,Ti-6Al-4V", "#compare-chart[data-drawn]"),
+    "ashby": ("/ashby", "#ashby-chart[data-drawn]"),
+    "select": ("/select?preset=cartilage_repair", None),
+    "about": ("/about", None),
+    "about-notes": ("/about/datasets/biomatdb-curated-biological-evaluation", None),
+    "not-found": ("/materials/no-such-material", None),
+}
+
+
+@pytest.fixture
+def screen(request, browser, demo_server, screenshots):
+    """A guarded page at the parametrised screen size; no request may leave the demo's host."""
+    context: Any
+    context, guarded = open_guarded(browser, demo_server, screenshots, SCREENS[request.param])
+    yield guarded
+    context.close()
+    assert guarded.foreign_requests == []
+    assert guarded.errors == []
+
+
+def overflow(page) -> dict:
+    return page.evaluate(
+        """() => ({
+          scrollWidth: document.documentElement.scrollWidth,
+          viewport: window.innerWidth,
+          height: document.documentElement.scrollHeight,
+          wide: [...document.querySelectorAll("body *")]
+            .filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5 && e.getClientRects().length
+                         && !e.closest(".table-scroll, .scroll-x, .chart-scroll, .ranked-scroll, .examples ul, .visually-hidden, .skip-link, .js-plotly-plot"))
+            .slice(0, 5).map(e => e.tagName.toLowerCase() + "." + [...e.classList].join(".")),
+        })"""
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "screen"),
+    [pytest.param(name, size, id=f"{name}-{size}") for name in PAGES for size in SCREENS],
+    indirect=["screen"],
+)
+def test_no_page_scrolls_sideways(screen, name):
+    path, drawn = PAGES[name]
+    screen.open(path)
+    screen.page.wait_for_load_state("networkidle")
+    if drawn:
+        screen.page.locator(drawn).wait_for()
+    width = screen.page.viewport_size["width"]
+    screen.shot(f"fit-{name}-{width}")
+    measured = overflow(screen.page)
+    print(f"{name} at {width} px: {measured['height']} px tall, {measured['scrollWidth']} px wide")
+    # the site's own navigation is there, whole, on every page
+    nav = screen.page.locator(".site-header nav a")
+    assert nav.count() == 5 and all((nav.nth(i).bounding_box() or {}).get("height", 0) > 20 for i in range(5))
+    assert measured["scrollWidth"] <= width, (
+        f"{path} is {measured['scrollWidth']} px wide at {width} px: {measured['wide']}"
+    )
+
+
+# --- the search page on a phone ---------------------------------------------------------------
+
+
+def test_on_a_phone_results_come_first_and_the_facets_fold(phone_page):
+    phone_page.open("/?filter=has+youngs_modulus+AND+class+%3D+polymer")
+    page = phone_page.page
+    results = page.locator("#results-title").bounding_box()
+    facets = page.locator(".facets").bounding_box()
+    assert results["y"] < facets["y"]
+    assert results["y"] < PHONE["height"], "the first results are below the first screen"
+    fold = page.locator(".facets-fold")
+    assert fold.evaluate("d => d.open") is False
+    assert page.locator(".facet a").first.is_visible() is False
+    phone_page.shot("phone-search-folded")
+    link = page.locator(".to-facets a")
+    assert "2 switched on" in link.inner_text()
+    link.click()
+    assert fold.evaluate("d => d.open") is True
+    # the facet values wrap: every one is on the screen, none cut off at its right edge
+    boxes = page.locator(".facet a").evaluate_all("links => links.map(a => a.getBoundingClientRect().right)")
+    assert len(boxes) > 10 and max(boxes) <= PHONE["width"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.locator(".facet", has_text="Class").scroll_into_view_if_needed()
+    phone_page.shot("phone-search-facets")
+
+
+def test_on_a_laptop_the_facets_are_open_beside_the_results(browser, demo_server, screenshots):
+    context: Any
+    context, guarded = open_guarded(browser, demo_server, screenshots, LAPTOP)
+    try:
+        guarded.open("/")
+        page: Any = guarded.page
+        assert page.locator(".facets-fold").evaluate("d => d.open") is True
+        assert page.locator(".facets-fold > summary").is_visible() is False
+        facets, results = page.locator(".facets").bounding_box(), page.locator(".results").bounding_box()
+        assert facets["x"] + facets["width"] <= results["x"] and abs(facets["y"] - results["y"]) < 5
+        assert guarded.errors == [] and guarded.foreign_requests == []
+    finally:
+        context.close()
+
+
+def test_a_facet_switched_on_clicks_off_again(page):
+    page.open("/?filter=has+youngs_modulus")
+    before = page.page.locator("#results-title").inner_text()
+    page.page.locator(".facet a", has_text="Hydrogels").click()
+    page.page.wait_for_url(re.compile(r"class"))
+    active = page.page.locator(".facet a.active", has_text="Hydrogels")
+    assert active.count() == 1 and "Switch off" in (active.get_attribute("title") or "")
+    page.shot("facet-on")
+    with page.page.expect_navigation():
+        active.click()
+    assert parse_qs(urlsplit(page.page.url).query)["filter"] == ["has youngs_modulus"]
+    assert page.page.locator("#results-title").inner_text() == before
+    assert page.page.locator(".facet a.active", has_text="Hydrogels").count() == 0
+
+
+# --- the compare bar --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("screen", ["laptop", "phone"], indirect=True)
+def test_the_compare_bar_never_covers_a_checkbox(screen):
+    """Each checkbox, scrolled into view as a browser does it (to the bottom edge, the worst
+    place) or reached with the keyboard, is the element under its own centre: not the bar."""
+    screen.open("/?filter=class+%3D+polymer")
+    page = screen.page
+    boxes = page.locator(".compare-form input[name=ids]")
+    assert boxes.count() >= 10
+    covered = page.evaluate(
+        """() => {
+          const bar = document.querySelector(".compare-bar");
+          const hidden = [];
+          const check = (box, how) => {
+            const r = box.getBoundingClientRect(), b = bar.getBoundingClientRect();
+            const top = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+            if (top !== box || (r.bottom > b.top && r.top < b.bottom)) hidden.push(how + " " + box.value);
+          };
+          for (const box of document.querySelectorAll(".compare-form input[name=ids]")) {
+            box.scrollIntoView({block: "end"}); check(box, "scrolled");
+          }
+          window.scrollTo(0, 0);
+          for (const box of document.querySelectorAll(".compare-form input[name=ids]")) {
+            box.focus(); check(box, "focused");
+          }
+          window.scrollTo(0, document.documentElement.scrollHeight); // the end of the list
+          const last = [...document.querySelectorAll(".compare-form input[name=ids]")].pop();
+          check(last, "at the end");
+          return hidden;
+        }"""
+    )
+    screen.shot(f"compare-bar-{page.viewport_size['width']}")
+    assert covered == []
+    # and the bar is still what it was for: ticking two opens the comparison
+    boxes.nth(0).check()
+    boxes.nth(1).check()
+    with page.expect_navigation():
+        page.locator(".compare-bar button").click()
+    assert "/compare?" in page.url
+
+
+# --- units travel in the address --------------------------------------------------------------
+
+
+def test_a_shared_link_opens_with_the_senders_units_everywhere(browser, demo_server, screenshots):
+    """A browser that has never been to the site (no cookie) opens a link with units in it: every
+    page it reaches by the site's own links shows those units."""
+    context: Any
+    context, guarded = open_guarded(browser, demo_server, screenshots, LAPTOP)
+    page: Any = guarded.page
+    try:
+        assert context.cookies() == []
+        guarded.open("/?filter=class+%3D+metal&units=youngs_modulus%3AMPa&unit_system=US")
+        moduli = page.locator(".result dl div", has_text="Young's modulus").locator("dd").all_inner_texts()
+        assert moduli and all(text.endswith("MPa") for text in moduli), moduli
+        # every link and form a page makes carries the units on: check each page's own links
+        pages = ["/materials/Ti-6Al-4V", "/compare?ids=PLLA,Ti-6Al-4V", "/ashby", "/select?preset=cartilage_repair"]
+        for path in (*pages, "/about", "/materials/no-such-material"):
+            guarded.open(path + ("&" if "?" in path else "?") + "units=youngs_modulus%3AMPa&unit_system=US")
+            links = page.locator("a[href^='/']:not([href^='/api/']):not([href^='/docs']):not([href^='/ui/'])")
+            hrefs = links.evaluate_all("links => links.map(a => a.getAttribute('href'))")
+            assert hrefs, path
+            lost = [h for h in hrefs if "unit_system=US" not in h or "youngs_modulus" not in h]
+            assert lost == [], (path, lost[:5])
+        # and the values: the material page, the comparison, the Ashby chart's axis
+        guarded.open("/materials/Ti-6Al-4V?units=youngs_modulus%3AMPa&unit_system=US")
+        assert page.locator("#property-youngs_modulus td.value").first.inner_text().endswith("MPa")
+        assert page.locator("#property-density td.value").first.inner_text().endswith("lb/in³")  # US for the rest
+        guarded.open("/compare?ids=PLLA,Ti-6Al-4V&units=youngs_modulus%3AMPa&unit_system=US")
+        row = page.locator(".compare-table tbody tr", has_text="Young's modulus").locator("td").all_inner_texts()
+        assert row and all(cell.endswith("MPa") or cell == "—" for cell in row), row
+        page.locator(".site-header nav a", has_text="Ashby chart").click()
+        page.locator("#ashby-chart[data-drawn]").wait_for()
+        titles = " ".join(page.locator("#ashby-chart .g-ytitle, #ashby-chart .g-xtitle").all_text_contents())
+        assert "MPa" in titles and "lb/in³" in titles, titles
+        page.locator(".site-header nav a", has_text="Find a material").click()
+        assert parse_qs(urlsplit(page.url).query) == {"units": ["youngs_modulus:MPa"], "unit_system": ["US"]}
+        guarded.shot("units-shared-link")
+        assert context.cookies() == []  # all of it came from the address
+        assert guarded.errors == [] and guarded.foreign_requests == []
+    finally:
+        context.close()

@@ -336,7 +336,10 @@ def _print_material(document) -> None:
     for m in document["measurements"]:
         unit = "" if m["qualifier"] == "term" else m["unit"]
         value = m["display"].removesuffix(unit).strip() if unit else m["display"]
-        conditions = ", ".join(f"{k}={v}" for k, v in m["conditions"].items() if k != "temperature_K")
+        said = [f"{k}={v}" for k, v in m["conditions"].items() if not k.startswith("temperature_")]
+        if "temperature_display" in m["conditions"]:  # in the display unit: "at 37 °C"
+            said.insert(0, f"at {m['conditions']['temperature_display']}")
+        conditions = ", ".join(said)
         source = (m["source"] and (m["source"]["doi"] or m["source"]["citation"])) or ""
         table.add_row(*_cells(m["property"], value, unit, conditions, source, m["dataset"]))
     console.print(table)

@@ -22,16 +22,14 @@ from biomatdb.suggest import closest, did_you_mean
 from biomatdb.text import MATERIAL_NAME_MAX
 from biomatdb.units import Conversion, conversion
 from biomatdb.vocabulary import Property, Vocabulary, get_vocabulary, normalise_label
-from biomatdb.vocabulary.conditions import CONDITION_FIELDS, load_conditions
+from biomatdb.vocabulary.conditions import CONDITION_FIELDS, CONDITION_TEMPERATURE, load_conditions
 from ingest.cells import parse_cell, parse_column
 from ingest.composition import Component, parse_composition
 from ingest.mapping import Column, ColumnMap
 from ingest.report import Issue
 
 #: The temperature condition of a measurement, converted like a temperature property.
-TEMPERATURE = Property(
-    key="temperature", name="Temperature", category="thermal", unit="K", kind="temperature", min=0, min_exclusive=True
-)
+TEMPERATURE = CONDITION_TEMPERATURE
 
 CONDITION_ROLES = ("medium", "method", "standard", "specimen_state", "notes")
 MEASUREMENT_COLUMNS = [

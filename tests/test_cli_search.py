@@ -179,3 +179,10 @@ def test_export_of_a_search_takes_match_and_uncertainty(cli):
     )
     assert cli("export", "--filter", "youngs_modulus >").exit_code == 2
     assert cli("export", "--filter", "class = metal", "--dataset", "x").exit_code == 2
+
+
+def test_show_says_a_test_temperature_in_the_display_unit(cli):
+    """Alpha's tensile strength was measured at 37 °C (stored as 310.15 K)."""
+    default, us = cli("show", "Alpha").stdout, cli("show", "Alpha", "--unit-system", "US").stdout
+    assert "at 37 °C" in default and "at 98.6 °F" in us
+    assert "310.15" not in default + us and "temperature_C" not in default

@@ -68,6 +68,24 @@ def test_the_full_fixture_csv_reads_into_pandas_as_numbers(fixture_export):
     assert ((kelvin - written_in_kelvin["value_min"]).abs() <= 0.51 + written_in_kelvin["uncertainty"].fillna(0)).all()
 
 
+def test_the_condition_temperature_is_a_number_in_the_display_unit_beside_its_text(fixture_export):
+    frame = pd.read_csv(io.BytesIO(fixture_export["csv"]), keep_default_na=False, na_values=[""])
+    assert frame["temperature_value"].dtype == "float64"
+    tested = frame[frame["temperature"].notna()]
+    assert len(tested) > 50
+    assert tested["temperature_value"].notna().all() and set(tested["temperature_unit"]) == {"°C"}
+    kelvin = tested["temperature"].str.removesuffix(" K").astype(float)
+    assert ((kelvin - 273.15 - tested["temperature_value"]).abs() <= 0.5).all()
+    as_text = pd.read_csv(io.BytesIO(fixture_export["csv"]), keep_default_na=False, dtype=str)
+    at_25 = as_text[as_text["temperature"] == "298.15 K"]["temperature_value"]
+    assert len(at_25) > 0 and set(at_25) == {"25"}  # 298.15 K is 25 °C, not 25.00
+    untested = frame[frame["temperature"].isna()]
+    assert untested["temperature_value"].isna().all() and untested["temperature_unit"].isna().all()
+    table = pd.read_parquet(io.BytesIO(fixture_export["parquet"]))
+    assert table["temperature_value"].dtype == "float64"
+    assert table["temperature_value"].fillna(-1).tolist() == frame["temperature_value"].fillna(-1).tolist()
+
+
 def test_the_json_export_has_numbers_booleans_and_nulls(fixture_export):
     rows = json.loads(fixture_export["json"])
     assert all(list(row) == EXPORT_COLUMNS for row in rows)

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, func, select
 
 from api.ui.depict import structure_svg
 from api.ui.display import View, display_choices, unit_label
-from biomatdb.display import shown_measurement
+from biomatdb.display import UnitChoice, shown_measurement, temperature_text
 from biomatdb.errors import QueryError
 from biomatdb.models import Material, Measurement, has_value
 from biomatdb.vocabulary import CATEGORIES, get_vocabulary
@@ -238,15 +238,20 @@ def structure_of(document: dict[str, Any]) -> str | None:
     return structure_svg(structure["smiles"]) if structure and structure.get("smiles") else None
 
 
-def conditions_text(conditions: Mapping[str, Any]) -> list[str]:
+_TEMPERATURE_KEYS = ("temperature_C", "temperature_K", "temperature_display")
+
+
+def conditions_text(conditions: Mapping[str, Any], choice: UnitChoice) -> list[str]:
+    """A measurement's conditions as the page lists them: ``at 37 °C`` in the reader's units first."""
     parts = []
-    if "temperature_C" in conditions:
-        parts.append(f"at {conditions['temperature_C']:g} °C")
+    temperature = temperature_text(conditions.get("temperature_K"), choice)
+    if temperature is not None:
+        parts.append(f"at {temperature}")
     for key, label in CONDITION_LABELS.items():
         if conditions.get(key):
             parts.append(f"{label}: {conditions[key]}")
     for key, value in conditions.items():
-        if key not in CONDITION_LABELS and key not in ("temperature_C", "temperature_K") and value not in (None, ""):
+        if key not in CONDITION_LABELS and key not in _TEMPERATURE_KEYS and value not in (None, ""):
             parts.append(f"{key.replace('_', ' ')}: {value}")
     return parts
 
@@ -268,7 +273,7 @@ def grouped_properties(document: dict[str, Any], view: View) -> list[dict[str, A
             rows.append(
                 {
                     "text": shown_measurement(m, view.choice, unit=unit)["display"],
-                    "conditions": conditions_text(m["conditions"]),
+                    "conditions": conditions_text(m["conditions"], view.choice),
                     "notes": m.get("notes"),
                     "citation": source.get("citation"),
                     "doi": source.get("doi"),

@@ -52,7 +52,17 @@ templates.env.globals["class_colour"] = pages.class_colour
 templates.env.globals["qs"] = lambda **params: urlencode({k: v for k, v in params.items() if v})
 
 PAGE_SIZE = 20
-SEARCH_FACETS = ["class", "application", "biodegradable", "property", "element", "endpoint", "outcome"]
+SEARCH_FACETS = [
+    "class",
+    "application",
+    "biodegradable",
+    "property",
+    "element",
+    "medium",
+    "state",
+    "endpoint",
+    "outcome",
+]
 
 # Only this app's own origin may be reached from a page: a browser refuses anything else.
 CONTENT_SECURITY_POLICY = (
@@ -144,7 +154,14 @@ def search_page(
         offset=offset,
         previous_cursor=encode_cursor(query, max(0, offset - PAGE_SIZE)) if offset > 0 else None,
         rows=pages.result_rows(engine, result, view),
-        facets=pages.facet_links(result.facets, q, filter, match=context["match_param"], view=view),
+        facets=pages.facet_links(
+            result.facets,
+            q,
+            filter,
+            match=context["match_param"],
+            view=view,
+            condition_properties=pages.condition_properties(engine, result.facets),
+        ),
     )
     return render(request, "search.html", context)
 

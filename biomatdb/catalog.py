@@ -200,7 +200,8 @@ def material_json(material: Material) -> dict[str, Any]:
             "smiles": structure.canonical_smiles,
             "inchikey": structure.inchikey,
             "formula": structure.formula,
-            "molecular_weight": structure.molecular_weight,
+            # g/mol to the thousandth, as atomic weights are tabulated (not 72.06299999999999)
+            "molecular_weight": None if structure.molecular_weight is None else round(structure.molecular_weight, 3),
             "repeat_unit": structure.is_repeat_unit,
         },
         "composition": [

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from biomatdb.display import unit_label
 from biomatdb.models import QUALITATIVE, Material
 from biomatdb.units import ucum_code
 
@@ -45,7 +46,7 @@ def jsonld(material: Material, document: dict[str, Any], url: str) -> dict[str, 
         if m["qualifier"] == QUALITATIVE:  # a fact in words ("amorphous"): no number, so no unit
             value["value"] = m["text"]
         else:
-            value["unitText"] = m["unit"]
+            value["unitText"] = unit_label(m["unit"])  # as people write it (g/cm³); unitCode is UCUM
             if code := ucum_code(m["unit"]):
                 value["unitCode"] = code
         if m["value"] is not None:

@@ -13,7 +13,7 @@ from rapidfuzz import fuzz, process
 from sqlalchemy import Connection, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from biomatdb.display import UnitChoice, qualitative_text, shown_export_cells
+from biomatdb.display import UnitChoice, qualitative_text, shown_export_cells, shown_temperature
 from biomatdb.errors import NotFoundError
 from biomatdb.exports import EXPORT_COLUMNS, MEASUREMENT_FIELDS, csv_blocks as _csv_blocks
 from biomatdb.identity import material_key
@@ -200,7 +200,8 @@ def material_json(material: Material) -> dict[str, Any]:
             "smiles": structure.canonical_smiles,
             "inchikey": structure.inchikey,
             "formula": structure.formula,
-            "molecular_weight": structure.molecular_weight,
+            # g/mol to the thousandth, as atomic weights are tabulated (not 72.06299999999999)
+            "molecular_weight": None if structure.molecular_weight is None else round(structure.molecular_weight, 3),
             "repeat_unit": structure.is_repeat_unit,
         },
         "composition": [
@@ -416,6 +417,7 @@ def _material_rows(
                 "verbatim_value": m.verbatim_value,
                 "verbatim_unit": m.verbatim_unit,
                 "temperature": None if m.temperature_K is None else f"{format_number(m.temperature_K)} K",
+                **_temperature_cells(m.temperature_K, choice),
                 "medium": m.medium,
                 "method": m.method,
                 "standard": m.standard,
@@ -427,6 +429,11 @@ def _material_rows(
             for m in measurements[material.id]
         ]
         yield from sorted(shown, key=_export_order)
+
+
+def _temperature_cells(temperature_K: float | None, choice: UnitChoice) -> dict[str, Any]:
+    shown = shown_temperature(temperature_K, choice)
+    return {"temperature_value": shown[0] if shown else None, "temperature_unit": shown[1] if shown else None}
 
 
 def _shown_fields(m) -> dict[str, Any]:

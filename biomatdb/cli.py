@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -103,6 +105,25 @@ UnitSystemOption = Annotated[
         metavar="SI|US",
         help="A preset of display units (vocabulary/display.toml); default: each property's display unit "
         "(MPa, GPa, °C, g/cm³, days to years by magnitude)",
+    ),
+]
+
+
+FilterOption = Annotated[
+    str | None,
+    typer.Option("--filter", "-f", help="Filter expression, e.g. 'youngs_modulus in 0.1..3 GPa AND class = polymer'"),
+]
+MatchOption = Annotated[
+    str,
+    typer.Option(
+        help="possible: a measurement whose interval meets the asked one matches; "
+        "certain: only one that lies wholly within it"
+    ),
+]
+UncertaintyOption = Annotated[
+    str,
+    typer.Option(
+        help="point: a measurement v ± u is the point v; interval: it counts as \\[v − u, v + u] for matching"
     ),
 ]
 
@@ -331,7 +352,10 @@ def _print_material(document) -> None:
     for m in document["measurements"]:
         unit = "" if m["qualifier"] == "term" else m["unit"]
         value = m["display"].removesuffix(unit).strip() if unit else m["display"]
-        conditions = ", ".join(f"{k}={v}" for k, v in m["conditions"].items() if k != "temperature_K")
+        said = [f"{k}={v}" for k, v in m["conditions"].items() if not k.startswith("temperature_")]
+        if "temperature_display" in m["conditions"]:  # in the display unit: "at 37 °C"
+            said.insert(0, f"at {m['conditions']['temperature_display']}")
+        conditions = ", ".join(said)
         source = (m["source"] and (m["source"]["doi"] or m["source"]["citation"])) or ""
         table.add_row(*_cells(m["property"], value, unit, conditions, source, m["dataset"]))
     console.print(table)
@@ -368,13 +392,17 @@ def export(
     ] = "measurements",
     units: UnitsOption = None,
     unit_system: UnitSystemOption = None,
+    text: Annotated[str | None, typer.Option("--text", help="Instead of everything: a search, free text")] = None,
+    filter: FilterOption = None,
+    match: MatchOption = "possible",
+    uncertainty: UncertaintyOption = "point",
 ) -> None:
     """The core in the long layout, in display units rounded to the precision written, which
-    ingests back to the same values at that precision (docs/export.md)."""
-    from sqlalchemy.orm import Session
+    ingests back to the same values at that precision (docs/export.md). With ``--text`` or
+    ``--filter``: the materials that search finds (``--match``, ``--uncertainty`` as in ``search``)."""
+    from pydantic import ValidationError
 
-    from biomatdb.catalog import export_rows
-    from biomatdb.errors import NotFoundError
+    from biomatdb.errors import BiomatError, NotFoundError, QueryError
     from biomatdb.exports import FORMATS, blocks
 
     if format not in FORMATS:
@@ -383,23 +411,59 @@ def export(
     if kind not in ("measurements", "evidence"):
         _echo("error: --kind is measurements or evidence", err=True)
         raise typer.Exit(2)
+    searched = bool(text or filter)
+    if searched and (dataset is not None or kind == "evidence"):
+        _echo("error: --text and --filter export a search of measurements; not with --dataset or --kind", err=True)
+        raise typer.Exit(2)
     choice = _unit_choice(units, unit_system)
+    try:
+        rows = (
+            _searched_rows(text, filter, match=match, uncertainty=uncertainty, choice=choice)
+            if searched
+            else _all_rows(dataset, choice)
+        )
+        first = next(rows, None) if kind != "evidence" else None  # a bad query or dataset fails before any byte
+    except QueryError as exc:
+        _echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from exc
+    except NotFoundError as exc:
+        _echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from exc
+    except (BiomatError, ValidationError) as exc:
+        _echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
     stream = output.open("wb") if output else sys.stdout.buffer
     try:
         if kind == "evidence":
             _export_evidence(stream, format=format, dataset=dataset)
             return
-        with Session(_engine()) as session:
-            for block in blocks(format, export_rows(session, dataset=dataset, choice=choice)):
-                stream.write(block)
-    except NotFoundError as exc:
-        _echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(1) from exc
+        for block in blocks(format, itertools.chain(() if first is None else (first,), rows)):
+            stream.write(block)
     finally:
         if output:
             stream.close()
         else:
             stream.flush()
+
+
+def _all_rows(dataset: str | None, choice) -> Iterator[dict]:
+    from sqlalchemy.orm import Session
+
+    from biomatdb.catalog import export_rows
+
+    with Session(_engine()) as session:
+        yield from export_rows(session, dataset=dataset, choice=choice)
+
+
+def _searched_rows(text: str | None, filter: str | None, *, match: str, uncertainty: str, choice) -> Iterator[dict]:
+    from search.export import search_rows
+    from search.model import MAX_LIMIT
+    from search.service import build_query, make_backend
+
+    settings = Settings()
+    query = build_query(text=text, filter_text=filter, limit=MAX_LIMIT, match=match, uncertainty=uncertainty)
+    engine = _engine(settings)
+    yield from search_rows(make_backend(settings, engine), engine, query, choice)
 
 
 def _export_evidence(stream, *, format: str, dataset: str | None) -> None:
@@ -498,12 +562,7 @@ def search(
     text: Annotated[
         str | None, typer.Argument(help="Free text over names, synonyms, descriptions, applications")
     ] = None,
-    filter: Annotated[
-        str | None,
-        typer.Option(
-            "--filter", "-f", help="Filter expression, e.g. 'youngs_modulus in 0.1..3 GPa AND class = polymer'"
-        ),
-    ] = None,
+    filter: FilterOption = None,
     facet: Annotated[
         list[str] | None,
         typer.Option(
@@ -517,19 +576,8 @@ def search(
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=500, help="Results per page")] = 20,
     cursor: Annotated[str | None, typer.Option(help="next_cursor of the previous page")] = None,
-    match: Annotated[
-        str,
-        typer.Option(
-            help="possible: a measurement whose interval meets the asked one matches; "
-            "certain: only one that lies wholly within it"
-        ),
-    ] = "possible",
-    uncertainty: Annotated[
-        str,
-        typer.Option(
-            help="point: a measurement v ± u is the point v; interval: it counts as [v − u, v + u] for matching"
-        ),
-    ] = "point",
+    match: MatchOption = "possible",
+    uncertainty: UncertaintyOption = "point",
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
     units: UnitsOption = None,
     unit_system: UnitSystemOption = None,

@@ -39,6 +39,7 @@ from biomatdb.precision import (
 )
 from biomatdb.units import conversion, parse_unit
 from biomatdb.vocabulary import Property, get_vocabulary
+from biomatdb.vocabulary.conditions import CONDITION_TEMPERATURE
 
 #: A default of several units picks the largest in which the value is at least this (14 days are 2 weeks).
 MAGNITUDE_AT_LEAST = 2.0
@@ -73,6 +74,17 @@ def unit_systems() -> dict[str, UnitSystem]:
 @cache
 def _labels() -> dict[str, str]:
     return dict(_display_data()["labels"])
+
+
+@cache
+def _singular_labels() -> dict[str, str]:
+    return dict(_display_data().get("singular", {}))
+
+
+def singular_label(unit: str) -> str:
+    """How a unit is written after exactly one of it: ``1 day``, ``1 month`` (``[singular]`` of
+    ``display.toml``); any other unit as :func:`unit_label` writes it."""
+    return _singular_labels().get(unit.strip()) or unit_label(unit)
 
 
 _LABEL_STEPS = (
@@ -343,11 +355,17 @@ class Converter:
         return shown
 
     def readable(self, qualifier: str, numbers: Mapping[str, Shown]) -> str:
-        """``4.00–5.00 GPa``, ``2.1 ± 0.3 GPa``, ``> 24 MPa``."""
+        """``4.00–5.00 GPa``, ``2.1 ± 0.3 GPa``, ``> 24 MPa``; ``1 day``, not ``1 days``."""
         body = _value_text(qualifier, numbers, readable=True, scientific=self.scientific)
         if "uncertainty" in numbers and qualifier in ("=", "~"):
             body += f" ± {numbers['uncertainty'].readable(scientific=self.scientific)}"
-        return f"{body} {self.label}".strip()
+        return self.with_unit(body)
+
+    def with_unit(self, body: str) -> str:
+        """A shown number (or interval) and this unit: singular after exactly one (``1 day``,
+        ``> 1 day``, ``≈ 1 month``), plural otherwise (``1–2 days``, ``1 ± 0.5 days``)."""
+        one = re.fullmatch(r"(?:[<>≤≥≈] )?1", body) is not None
+        return f"{body} {singular_label(self.unit) if one else self.label}".strip()
 
     def span(self, measurements: Iterable[Mapping[str, Any]]) -> str | None:
         """The lowest to the highest value of these measurements, each end rounded to what was
@@ -361,7 +379,7 @@ class Converter:
         low = min(ends, key=lambda end: end[0])[1]
         high = max(ends, key=lambda end: end[0])[1]
         body = low.readable() if low.readable() == high.readable() else f"{low.readable()}–{high.readable()}"
-        return f"{body} {self.label}".strip()
+        return self.with_unit(body)
 
     def cells(self, measurement: Mapping[str, Any]) -> tuple[str, str, str]:
         """The value, unit and uncertainty cells of an export row, which ingest back to these values."""
@@ -426,17 +444,50 @@ def _value_text(qualifier: str, numbers: Mapping[str, Shown], *, readable: bool,
     return prefix + say(point)
 
 
+def shown_temperature(temperature_K: float | None, choice: UnitChoice) -> tuple[Shown, str] | None:
+    """The temperature a measurement was made at (``temperature_K``) in the display unit of a
+    temperature (°C; ``US``: °F), and that unit's label. Its written text is not kept, so it is
+    rounded as stored in kelvin, without the zeros an offset's decimals leave: ``310.15 K`` is
+    ``37 °C`` and ``98.6 °F``, ``309.65 K`` is ``36.5 °C``, ``310 K`` (to the kelvin) is ``37 °C``."""
+    if temperature_K is None:
+        return None
+    converter = Converter(CONDITION_TEMPERATURE, choice.candidates(CONDITION_TEMPERATURE)[0])
+    written, factor = converter.written(temperature_K, None, 1.0)
+    return converter.number(temperature_K, written, factor).without_trailing_zeros(), converter.label
+
+
+def temperature_text(temperature_K: float | None, choice: UnitChoice) -> str | None:
+    """``37 °C``: :func:`shown_temperature` as people read it."""
+    shown = shown_temperature(temperature_K, choice)
+    return None if shown is None else f"{shown[0].readable()} {shown[1]}"
+
+
+def shown_conditions(conditions: Mapping[str, Any], choice: UnitChoice) -> dict[str, Any]:
+    """A measurement's conditions with ``temperature_display`` (``37 °C``) beside ``temperature_K``."""
+    shown = dict(conditions)
+    text = temperature_text(conditions.get("temperature_K"), choice)
+    if text is not None:
+        shown["temperature_display"] = text
+    return shown
+
+
 def shown_measurement(
     measurement: Mapping[str, Any], choice: UnitChoice, *, unit: str | None = None, scientific: bool = False
 ) -> dict[str, Any]:
     """A measurement dict (``catalog.measurement_json`` or a search hit's) as shown: in ``unit``,
     else the unit ``choice`` gives for its magnitude; ``scientific``: every number with a power of
-    ten (:func:`scientific_row`). A property the vocabulary no longer holds stays in its stored unit."""
+    ten (:func:`scientific_row`); its temperature condition in the display unit too
+    (``conditions.temperature_display``). A property the vocabulary no longer holds stays in its
+    stored unit."""
     prop = get_vocabulary().properties.get(measurement["property"])
     if prop is None:
-        return Converter(_stray_property(measurement), measurement["unit"]).measurement(measurement)
-    converter = Converter(prop, unit or choice.unit_of(prop, [measurement]), scientific=scientific)
-    return converter.measurement(measurement)
+        shown = Converter(_stray_property(measurement), measurement["unit"]).measurement(measurement)
+    else:
+        converter = Converter(prop, unit or choice.unit_of(prop, [measurement]), scientific=scientific)
+        shown = converter.measurement(measurement)
+    if measurement.get("conditions"):
+        shown["conditions"] = shown_conditions(measurement["conditions"], choice)
+    return shown
 
 
 def scientific_row(prop: Property, unit: str, measurements: Iterable[Mapping[str, Any]]) -> bool:

@@ -71,7 +71,15 @@ MEASUREMENT_FIELDS: tuple[ExportField, ...] = (
     ),
     ExportField("verbatim_value", description="the value as the source wrote it"),
     ExportField("verbatim_unit", description="the unit as the source wrote it"),
-    ExportField("temperature", description="temperature of the measurement, in kelvin ('310.15 K')"),
+    ExportField(
+        "temperature", description="temperature of the measurement as the ingest reads it back, in kelvin ('310.15 K')"
+    ),
+    ExportField(
+        "temperature_value",
+        "number",
+        "temperature of the measurement in temperature_unit (°C by default; °F in the US unit system)",
+    ),
+    ExportField("temperature_unit", description="the unit of temperature_value ('°C')"),
     ExportField("medium"),
     ExportField("method"),
     ExportField("standard"),

@@ -63,11 +63,25 @@ def material_key(name: str) -> str:
     return " ".join(words + numbers)
 
 
-def record_key(name: str) -> str:
+#: Between a record key's name and the material id its row gives (no name holds it).
+_ID_MARK = "\x1fid:"
+
+
+def record_key(name: str, public_id: str | None = None) -> str:
     """How one file's rows name one material: by ``material_key``, except that a row named only
     by its structure string is keyed by that string as written (folding it would join different
-    structures: case tells aromatic from aliphatic atoms)."""
-    return "smiles:" + name.strip() if is_structure_string(name) else material_key(name)
+    structures: case tells aromatic from aliphatic atoms).
+
+    A row that gives a material id (``public_id``) names that id's material: rows of one name
+    with two ids are two materials. An export names each material by its shown name, and many
+    repeat units are shown by their formula, so that many of its materials share a name."""
+    key = "smiles:" + name.strip() if is_structure_string(name) else material_key(name)
+    return key + _ID_MARK + public_id if public_id else key
+
+
+def name_of_record_key(key: str) -> str:
+    """The name part of a ``record_key``: what the row's name matches stored names and synonyms by."""
+    return key.split(_ID_MARK, 1)[0]
 
 
 def _number(text: str) -> str:

@@ -37,8 +37,11 @@ MAX_DIGITS = SIGNIFICANT_DIGITS
 FLOAT_TEXT_DIGITS = 15
 SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
-# the number tokens of a cell, as ingest/cells.py reads them (decimal point or comma, exponent)
-_NUMBER = re.compile(r"(?:\d+(?:[.,]\d+)*[.,]?\d*|[.,]\d+)(?:[eE][+-]?\d+)?")
+#: An unsigned number as a cell writes it: digits with a decimal point or comma (``4,5``), digit
+#: groups (``1,234.5``), an exponent (``1.2e3``). The one pattern: ``ingest/cells.py`` reads a cell
+#: with it (a sign before it), and the precision of a verbatim text is counted by its tokens here.
+NUMBER_PATTERN = r"(?:\d+(?:[.,]\d+)*[.,]?\d*|[.,]\d+)(?:[eE][+-]?\d+)?"
+_NUMBER = re.compile(NUMBER_PATTERN)
 _DECIMAL = Context(prec=80)
 
 
@@ -113,6 +116,16 @@ class Shown:
 
     def __float__(self) -> float:
         return float(self.value)
+
+    def without_trailing_zeros(self) -> Shown:
+        """The same value without the zeros that end its decimals (``37.00`` → ``37``): for a number
+        whose precision is not known beyond the digits it is stored with, where those zeros only
+        carry an offset's decimals (``310.15 K`` is ``37.00 °C``)."""
+        if self.place >= 0:
+            return self
+        exponent = self.value.normalize().as_tuple().exponent
+        place = max(self.place, min(exponent if isinstance(exponent, int) else 0, 0))
+        return Shown(rounded(float(self.value), place), place)
 
     def text(self) -> str:
         """As the ingest parser reads it back: ``4.00``, ``310``, ``1.20e-5``."""

@@ -28,6 +28,7 @@ import pandas as pd
 
 from biomatdb.errors import UnitError
 from biomatdb.models import QUALITATIVE
+from biomatdb.precision import NUMBER_PATTERN
 from biomatdb.units import parse_unit
 from biomatdb.vocabulary import get_vocabulary
 
@@ -55,7 +56,7 @@ _CLEAN = str.maketrans(
         "～": "~",
     }
 )
-_NUMBER = r"[+-]?(?:\d+(?:[.,]\d+)*[.,]?\d*|[.,]\d+)(?:[eE][+-]?\d+)?"
+_NUMBER = rf"[+-]?{NUMBER_PATTERN}"
 _CELL = re.compile(
     rf"^(?P<q>>=|<=|≥|≤|>|<|~|ca\.?|approx\.?|c\.)?\s*(?P<a>{_NUMBER})"
     rf"(?:\s*(?:-|–|—|to|\.\.|…)\s*(?P<b>{_NUMBER}))?"

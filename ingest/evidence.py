@@ -35,6 +35,7 @@ from biomatdb.identity import record_key
 from biomatdb.suggest import closest, did_you_mean
 from biomatdb.units import conversion, parse_unit
 from biomatdb.vocabulary import Property, Vocabulary, normalise_label
+from biomatdb.vocabulary.conditions import load_conditions
 from biomatdb.vocabulary.test_systems import load_test_systems
 from ingest.cells import CellError, ParsedCell, parse_cell
 from ingest.mapping import Column, ColumnMap
@@ -395,7 +396,7 @@ def normalise_evidence(chunk: pd.DataFrame, emap: EvidenceMap, vocabulary: Vocab
                 material_key=record_key(name),
                 endpoint=endpoint,
                 outcome=outcome,
-                standard=_cell(chunk, emap, "standard", row) or None,
+                standard=_spelled("standard", _cell(chunk, emap, "standard", row)),
                 kind=kind,
                 model=model if model is not None else model_text,
                 model_key=model_key,
@@ -406,7 +407,7 @@ def normalise_evidence(chunk: pd.DataFrame, emap: EvidenceMap, vocabulary: Vocab
                 contact_duration=contact_duration,
                 exposure=exposure,
                 exposure_kind=find_exposure(exposure) if exposure else None,
-                method=_cell(chunk, emap, "method", row),
+                method=_spelled("method", _cell(chunk, emap, "method", row)),
                 duration=duration,
                 duration_min_days=duration_days[0],
                 duration_max_days=duration_days[1],
@@ -459,6 +460,15 @@ def unknown_materials(connection, loader, records: list[EvidenceRecord]) -> list
             )
         )
     return issues
+
+
+def _spelled(field: str, text: str | None) -> str | None:
+    """A record's method or standard as the condition vocabulary spells it (``LIVE/DEAD staining``
+    → ``viability staining``), as a measurement's is (``ingest.normalise.canonical_conditions``);
+    a text no term names stays as written."""
+    if not text:
+        return None
+    return load_conditions().canonical(field, text)
 
 
 def load_records(connection, loader, records: list[EvidenceRecord], sources: dict[str, SourceRecord]) -> int:
@@ -608,7 +618,7 @@ def wide_evidence(
                     material_key=record_key(material),
                     endpoint=column.endpoint,
                     outcome=outcome,
-                    standard=column.standard,
+                    standard=_spelled("standard", column.standard),
                     kind=None,
                     model=None,
                     model_key=None,

@@ -8,6 +8,7 @@ go in as batches (``executemany`` on SQLite, ``COPY`` on PostgreSQL), never an O
 from __future__ import annotations
 
 import sqlite3
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,7 +30,7 @@ from biomatdb.identity import (
     is_derived_key,
     is_structure_string,
     material_key,
-    record_key,
+    name_of_record_key,
     spelling_variants,
 )
 from biomatdb.merge import merge_duplicates, refresh_names, vocabulary_grade, vocabulary_name
@@ -122,6 +123,8 @@ class Loader:
     _seen: dict[str, tuple[int, str]] = field(default_factory=dict)  # name_key -> (first row, name), file order
     _matched_by: dict[str, str] = field(default_factory=dict)  # name_key -> structure | name | synonym | id
     _records: dict[str, MaterialRecord] = field(default_factory=dict)  # name_key -> the record that created it
+    # material -> the material id this file's rows give it: another id in the file is another material
+    _given_ids: dict[int, str] = field(default_factory=dict)
     warnings: list[Issue] = field(default_factory=list)
     materials: list[dict] = field(default_factory=list)  # the report's ``materials``, set by ``finish``
     curated: bool = True  # a curated dataset's two names for one structure mean two materials
@@ -257,23 +260,37 @@ class Loader:
             ):
                 found[by_public[public_id]] = material_id
                 self._matched_by[by_public[public_id]] = "id"
-        names = [r.name_key for r in records if r.name_key not in found and r.name_key]
+        public_ids = {r.name_key: r.public_id for r in records}
+        given: dict[int, str | None] = {}  # material -> the id a record this call matched to it gives
+
+        def match(key: str, material_id: int, how: str) -> None:
+            """``key``'s record is ``material_id``, unless this file gives that material another id."""
+            public_id = public_ids.get(key)
+            if key in found or self._given_ids.get(material_id, public_id) != public_id:
+                return
+            if given.setdefault(material_id, public_id) != public_id:
+                return
+            found[key] = material_id
+            self._matched_by[key] = how
+
         # every name a material is given is one of its synonyms (docs/identity.md): its shown name
         # matched is "name", another of its names "synonym"
         shown = Material.__table__.c.name
-        unfound = set(names)
-        by_label = {normalise_label(r.name): r.name_key for r in records if r.name_key in unfound}
+        by_label: dict[str, list[str]] = defaultdict(list)
+        by_name: dict[str, list[str]] = defaultdict(list)
+        for r in records:
+            if r.name_key not in found and r.name_key:
+                by_label[normalise_label(r.name)].append(r.name_key)
+                by_name[name_of_record_key(r.name_key)].append(r.name_key)
         for batch in _batches(list(by_label)):  # the shown name, the vocabulary's among them
             for label, material_id in self.connection.execute(
                 select(Material.name_key, func.min(Material.id))
                 .where(Material.name_key.in_(batch))
                 .group_by(Material.name_key)
             ):
-                key = by_label[label]
-                if key not in found:
-                    found[key] = material_id
-                    self._matched_by[key] = "name"
-        names = [key for key in names if key not in found]
+                for key in by_label[label]:
+                    match(key, material_id, "name")
+        names = [name for name, keys in by_name.items() if any(key not in found for key in keys)]
         for batch in _batches(names):
             rows = self.connection.execute(
                 select(MaterialSynonym.name_key, MaterialSynonym.material_id, shown)
@@ -281,10 +298,9 @@ class Loader:
                 .where(MaterialSynonym.name_key.in_(batch))
                 .order_by(MaterialSynonym.material_id)
             )
-            for key, material_id, name in rows:
-                if key not in found:
-                    found[key] = material_id
-                    self._matched_by[key] = "name" if material_key(name) == key else "synonym"
+            for name_key, material_id, name in rows:
+                for key in by_name[name_key]:
+                    match(key, material_id, "name" if material_key(name) == name_key else "synonym")
         by_structure: dict[int, list[MaterialRecord]] = {}
         names_of_structure: dict[int, set[str]] = {}  # every name the chunk gives a structure, found or not
         for record in records:
@@ -319,18 +335,18 @@ class Loader:
                             )
                             is None
                         ):
-                            found[record.name_key] = material_id
-                            self._matched_by[record.name_key] = "structure"
-                            break
+                            match(record.name_key, material_id, "structure")
+                            if record.name_key in found:
+                                break
         return found
 
-    def resolve_materials(self, records: list[MaterialRecord], names: Iterable[str]) -> dict[str, int]:
-        """Ids for every material the chunk names, creating or completing materials as needed."""
+    def resolve_materials(self, records: list[MaterialRecord], names: Iterable[tuple[str, str]]) -> dict[str, int]:
+        """Ids for every material the chunk names (``names``: each ``record_key`` with its name),
+        creating or completing materials as needed."""
         by_key: dict[str, MaterialRecord] = {}
         for record in records:
             by_key.setdefault(record.name_key, record)
-        for name in names:
-            key = record_key(name)
+        for key, name in names:
             if key not in by_key and key not in self._material_ids:
                 by_key[key] = MaterialRecord(row=0, name=name, name_key=key)
         self._resolve_structures(list(by_key.values()))
@@ -353,6 +369,8 @@ class Loader:
             self._add_details(to_create, existing, created=True)
         for key, material_id in existing.items():
             self._material_ids[key] = material_id
+            if by_key[key].public_id:
+                self._given_ids.setdefault(material_id, by_key[key].public_id)
             self._claimed_names.setdefault(material_id, by_key[key].name)
         completing = [r for r in fresh if r.name_key in existing and existing[r.name_key] not in self._created]
         self._complete(completing, existing)
@@ -636,16 +654,15 @@ class Loader:
             frame = frame[~frame["row"].isin(list(skip_rows))]
         used = set(frame["source_key"].dropna()) if len(frame) else set()  # a skipped row's source stays out
         self._resolve_sources({key: sources[key] for key in used})
-        ids = self.resolve_materials(records, frame["material_name"].unique() if len(frame) else ())
+        named = frame.drop_duplicates("material_key") if len(frame) else frame
+        ids = self.resolve_materials(records, zip(named["material_key"], named["material_name"], strict=True))
         if not len(frame):
             return 0
         return self._insert_measurements(frame, ids)
 
     def _insert_measurements(self, frame: pd.DataFrame, ids: dict[str, int]) -> int:
         frame = frame.copy()
-        names = frame["material_name"]
-        id_of_name = {name: ids[record_key(name)] for name in names.unique()}
-        frame["material_id"] = names.map(id_of_name).astype("int64")
+        frame["material_id"] = frame["material_key"].map(ids).astype("int64")
         frame["source_id"] = frame["source_key"].map(self._source_ids).astype("Int64")
         frame["dataset_id"] = self.dataset_id
         frame["upload_id"] = self.upload_id

@@ -54,7 +54,9 @@ ROLE_HEADERS: dict[str, tuple[str, ...]] = {
 #: BiomatDB's own export (``biomatdb.exports``) is known by its ``value_text`` column, which the
 #: ingest reads as the value; its numbers beside it are that text in numbers, not read twice.
 EXPORT_VALUE_HEADER = "value text"
-EXPORT_DERIVED_HEADERS = frozenset({"value", "value min", "value max", "qualifier"})
+EXPORT_DERIVED_HEADERS = frozenset(
+    {"value", "value min", "value max", "qualifier", "temperature value", "temperature unit"}
+)
 #: Roles whose column may hold a unit in the header.
 _UNIT_ROLES = {"temperature", "value", "uncertainty"}
 _ROLE_INDEX = {normalise_label(header): role for role, headers in ROLE_HEADERS.items() for header in headers}

@@ -22,21 +22,20 @@ from biomatdb.suggest import closest, did_you_mean
 from biomatdb.text import MATERIAL_NAME_MAX
 from biomatdb.units import Conversion, conversion
 from biomatdb.vocabulary import Property, Vocabulary, get_vocabulary, normalise_label
-from biomatdb.vocabulary.conditions import CONDITION_FIELDS, load_conditions
+from biomatdb.vocabulary.conditions import CONDITION_FIELDS, CONDITION_TEMPERATURE, load_conditions
 from ingest.cells import ParsedCell, parse_cell, parse_column
 from ingest.composition import Component, parse_composition
 from ingest.mapping import Column, ColumnMap
 from ingest.report import Issue
 
 #: The temperature condition of a measurement, converted like a temperature property.
-TEMPERATURE = Property(
-    key="temperature", name="Temperature", category="thermal", unit="K", kind="temperature", min=0, min_exclusive=True
-)
+TEMPERATURE = CONDITION_TEMPERATURE
 
 CONDITION_ROLES = ("medium", "method", "standard", "specimen_state", "notes")
 MEASUREMENT_COLUMNS = [
     "row",
     "material_name",
+    "material_key",
     "property_key",
     "qualifier",
     "value",
@@ -79,7 +78,7 @@ class SourceRecord:
 class MaterialRecord:
     row: int
     name: str
-    name_key: str
+    name_key: str  # how the file's rows name it: ``biomatdb.identity.record_key``
     public_id: str | None = None
     material_class: str | None = None
     subclass: str | None = None
@@ -181,6 +180,7 @@ def normalise_chunk(chunk: pd.DataFrame, ctx: Context) -> NormalisedChunk:
     structures = _text(chunk, cmap.role("structure"))
     if structures is not None:  # a row that names no material but gives its structure is named by it
         names = names.where(names != "", structures)
+    keys = _record_keys(names, ids)
     row_sources = _row_sources(chunk, ctx, out)
     temperature = _row_temperature(chunk, ctx, out)
     conditions = {role: _text(chunk, cmap.role(role)) for role in CONDITION_ROLES}
@@ -189,6 +189,7 @@ def normalise_chunk(chunk: pd.DataFrame, ctx: Context) -> NormalisedChunk:
     if len(measurements):
         rows = measurements["row"].to_numpy()
         measurements["material_name"] = names.reindex(rows).to_numpy()
+        measurements["material_key"] = keys.reindex(rows).to_numpy()
         missing = measurements["material_name"] == ""
         for row in sorted(set(measurements.loc[missing, "row"])):
             out.errors.append(
@@ -218,8 +219,19 @@ def normalise_chunk(chunk: pd.DataFrame, ctx: Context) -> NormalisedChunk:
             row_temperature = np.where(np.isnan(own), row_temperature, own)
         measurements["temperature_K"] = row_temperature
     out.measurements = measurements.reindex(columns=MEASUREMENT_COLUMNS)
-    out.materials = _materials(chunk, names, ctx, out)
+    out.materials = _materials(chunk, names, keys, ctx, out)
     return out
+
+
+def _record_keys(names: pd.Series, ids: pd.Series | None) -> pd.Series:
+    """Each row's ``record_key``: its name's, and the material id it gives, if it gives one."""
+    if ids is None:
+        return names.map(record_key)
+    return pd.Series(
+        [record_key(name, public_id or None) for name, public_id in zip(names, ids.fillna(""), strict=True)],
+        index=names.index,
+        dtype=object,
+    )
 
 
 def canonical_conditions(role: str, values: np.ndarray) -> np.ndarray:
@@ -675,11 +687,15 @@ def _structure(text: str, ctx: Context) -> Structure | str:
     return cached
 
 
-def _materials(chunk: pd.DataFrame, names: pd.Series, ctx: Context, out: NormalisedChunk) -> list[MaterialRecord]:
-    """One record per distinct material name in the chunk, from the first row that names it."""
+def _materials(
+    chunk: pd.DataFrame, names: pd.Series, keys: pd.Series, ctx: Context, out: NormalisedChunk
+) -> list[MaterialRecord]:
+    """One record per material the chunk's rows name (``record_key``), from the first row that names it."""
     cmap = ctx.column_map
-    firsts = names[names != ""].drop_duplicates()  # a name written again has the same key: folded once
-    firsts = firsts[~firsts.map(record_key).duplicated()]  # one record per material the rows name
+    named = names != ""
+    firsts = names[named]
+    firsts = firsts[~keys[named].duplicated()]  # one record per material the rows name
+    first_keys = keys.reindex(firsts.index).tolist()
     texts = {
         role: _text(chunk, cmap.role(role))
         for role in (
@@ -708,7 +724,7 @@ def _materials(chunk: pd.DataFrame, names: pd.Series, ctx: Context, out: Normali
         def cell(role: str, position: int = position) -> str:
             return columns[role][position]
 
-        record = MaterialRecord(row=int(row), name=name, name_key=record_key(name))
+        record = MaterialRecord(row=int(row), name=name, name_key=first_keys[position])
         problems: list[Issue] = []
         public_id = cell("id")
         if public_id:

@@ -21,7 +21,6 @@ from biomatdb.chemistry import StructureLimits
 from biomatdb.db import bulk_write
 from biomatdb.errors import UnitError
 from biomatdb.evaluations import derive_from_measurements, remove_dataset_records
-from biomatdb.identity import record_key
 from biomatdb.models import Dataset, DatasetUpload, Measurement
 from biomatdb.ownership import Actor, may_change, refusal
 from biomatdb.text import DATASET_NAME_MAX, HOSTILE, dataset_name_problem, printable, strip_hostile
@@ -327,7 +326,7 @@ def _stage(
                     pickle.dump((normalised, skip, evidence), handle, protocol=pickle.HIGHEST_PROTOCOL)
                 staged.chunks.append(spilled)
                 staged.names_in_file.update(r.name_key for r in normalised.materials if r.row not in skip)
-                staged.names_in_file.update(record_key(n) for n in normalised.measurements["material_name"].unique())
+                staged.names_in_file.update(normalised.measurements["material_key"].unique())
             if progress is not None:
                 progress(report.rows_read)
     except ReadError as exc:

@@ -8,7 +8,7 @@ from functools import cache
 
 from biomatdb.errors import QueryError, VocabularyError
 from biomatdb.indices import Index, parse_expression
-from search.model import And, DerivedFilter, Filter, Not, Or, Sort
+from search.model import And, DerivedFilter, Filter, Not, Or, Query, Sort
 
 #: Most combinations of measurements a hit shows per derived filter (certain ones first).
 SHOWN_COMBINATIONS = 5
@@ -61,3 +61,15 @@ def positive_derived_filters(node: Filter | None, negated: bool = False) -> list
     if isinstance(node, Not):
         return positive_derived_filters(node.item, not negated)
     return [node] if isinstance(node, DerivedFilter) and not negated else []
+
+
+def shown_derived_filters(query: Query) -> list[tuple[DerivedFilter, Sort | None]]:
+    """The derived values a hit shows: each derived filter of the query not under NOT, and under a
+    derived sort (``-specific_stiffness``) its index over every value, unless a filter names it,
+    so that a page sorted by an index shows each hit's value and inputs. Each with the sort that
+    orders its combinations (the sort's, for the sort's index; None: certain ones first)."""
+    found: list[tuple[DerivedFilter, Sort | None]] = [(node, None) for node in positive_derived_filters(query.filter)]
+    index = sort_index(query.sort.key) if query.sort is not None else None
+    if index is not None and not any(node.terms == index.terms for node, _ in found):
+        found.append((DerivedFilter(index=index.key, terms=index.terms), query.sort))
+    return found

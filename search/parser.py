@@ -29,7 +29,7 @@ from biomatdb.indices import Index, index_of_terms, load_indices
 from biomatdb.suggest import closest, did_you_mean, or_list
 from biomatdb.units import conversion
 from biomatdb.vocabulary import Property, get_vocabulary, normalise_label
-from biomatdb.vocabulary.conditions import CONDITION_FIELDS, load_conditions
+from biomatdb.vocabulary.conditions import CONDITION_FIELDS, CONDITION_TEMPERATURE, load_conditions
 from biomatdb.vocabulary.test_systems import load_test_systems
 from search import composition as _composition
 from search.model import (
@@ -97,7 +97,7 @@ TEXT_OPS = ("=", "!=")
 _OPS = {"==": "=", "≠": "!=", "≤": "<=", "≥": ">="}
 
 # WHERE temperature is compared in kelvin; the units layer converts it as a temperature.
-_TEMPERATURE = Property(key="temperature", name="Temperature", category="thermal", unit="K", kind="temperature")
+_TEMPERATURE = CONDITION_TEMPERATURE
 
 _TERMINALS = {
     "_AND": "AND",

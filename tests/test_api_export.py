@@ -131,3 +131,32 @@ async def test_export_of_one_material(semantics, api):
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert {row["unit"] for row in rows if row["property"] == "glass_transition_temperature"} == {"°F"}
     assert (await api.get("/api/v1/export", params={"material": "no such material"})).status_code == 404
+
+
+async def test_a_search_export_takes_uncertainty_as_the_search_does(semantics, api):
+    """``110 ± 4 GPa`` (Delta) meets ``> 112 GPa`` only as the interval [106, 114]."""
+    asked = {"format": "json", "filter": "youngs_modulus > 112 GPa"}
+    for uncertainty, expected in (("point", {"Gamma"}), ("interval", {"Gamma", "Delta"})):
+        rows = (await api.get("/api/v1/export", params={**asked, "uncertainty": uncertainty})).json()
+        found = (await api.get("/api/v1/materials", params={**asked, "uncertainty": uncertainty})).json()
+        assert {row["material"] for row in rows} == {hit["name"] for hit in found["results"]} == expected
+    certain = {**asked, "uncertainty": "interval", "match": "certain"}
+    assert (await api.get("/api/v1/export", params=certain)).json() == []
+    assert (await api.get("/api/v1/export", params={**asked, "uncertainty": "both"})).status_code == 422
+
+
+async def test_the_condition_temperature_is_exported_in_the_display_unit(semantics, api):
+    """Alpha's tensile strength was measured at 37 °C (stored 310.15 K)."""
+    asked = {"format": "json", "material": "Alpha"}
+    for system, value, unit in ((None, 37.0, "°C"), ("US", 98.6, "°F")):
+        rows = (await api.get("/api/v1/export", params={**asked, **({"unit_system": system} if system else {})})).json()
+        (at_37,) = [row for row in rows if row["medium"] == "PBS"]
+        assert (at_37["temperature"], at_37["temperature_value"], at_37["temperature_unit"]) == (
+            "310.15 K",
+            value,
+            unit,
+        )
+    document = (await api.get("/api/v1/materials/Alpha", params={"unit_system": "US"})).json()
+    (measured,) = [m for m in document["measurements"] if m["conditions"].get("medium") == "PBS"]
+    assert measured["conditions"]["temperature_display"] == "98.6 °F"
+    assert measured["conditions"]["temperature_K"] == 310.15

@@ -38,6 +38,16 @@ async def test_detail_is_the_catalog_json_with_jsonld(semantics, api):
     assert by_id.json() == body
 
 
+async def test_detail_writes_units_as_people_do_and_no_float_noise(semantics, api):
+    """The JSON-LD's ``unitText`` was pint's ``g/cm**3``; a molecular weight read 72.06299999999999."""
+    beta = (await api.get("/api/v1/materials/Beta")).json()
+    (density,) = [v for v in beta["jsonld"]["variableMeasured"] if v["propertyID"] == "density"]
+    assert density["unitText"] == "g/cm³" and density["value"] == pytest.approx(1.1)
+    alpha = (await api.get("/api/v1/materials/Alpha")).json()
+    weight = alpha["structure"]["molecular_weight"]
+    assert weight == pytest.approx(72.063) and len(repr(weight).split(".")[1]) <= 3
+
+
 async def test_detail_in_display_units(semantics, api):
     plain = (await api.get("/api/v1/materials/Alpha")).json()
     shown = (

@@ -154,3 +154,35 @@ def test_show_and_export_in_the_asked_units(cli, monkeypatch):
     (zeta,) = [r for r in default if r["material"] == "Zeta"]
     assert (zeta["value_text"], zeta["unit"]) == ("3 to 6", "months")
     assert (zeta["value"], zeta["value_min"], zeta["value_max"], zeta["qualifier"]) == (None, 3.0, 6.0, "range")
+
+
+def test_export_of_a_search_takes_match_and_uncertainty(cli):
+    """``110 ± 4 GPa`` (Delta) meets ``> 112 GPa`` only as the interval [106, 114]; ``>100 GPa``
+    (Gamma) meets it possibly, never certainly: the export holds what the search finds."""
+    import csv
+    import io
+
+    def exported(*args: str) -> set[str]:
+        result = cli("export", "--filter", "youngs_modulus > 112 GPa", *args)
+        assert result.exit_code == 0, result.output
+        return {row["material"] for row in csv.DictReader(io.StringIO(result.stdout))}
+
+    def searched(*args: str) -> set[str]:
+        result = cli("search", "--filter", "youngs_modulus > 112 GPa", "--json", *args)
+        return {hit["name"] for hit in json.loads(result.stdout)["results"]}
+
+    assert exported() == searched() == {"Gamma"}
+    assert exported("--uncertainty", "interval") == searched("--uncertainty", "interval") == {"Gamma", "Delta"}
+    assert exported("--match", "certain", "--uncertainty", "interval") == set()
+    assert exported("--match", "certain", "--uncertainty", "interval") == searched(
+        "--match", "certain", "--uncertainty", "interval"
+    )
+    assert cli("export", "--filter", "youngs_modulus >").exit_code == 2
+    assert cli("export", "--filter", "class = metal", "--dataset", "x").exit_code == 2
+
+
+def test_show_says_a_test_temperature_in_the_display_unit(cli):
+    """Alpha's tensile strength was measured at 37 °C (stored as 310.15 K)."""
+    default, us = cli("show", "Alpha").stdout, cli("show", "Alpha", "--unit-system", "US").stdout
+    assert "at 37 °C" in default and "at 98.6 °F" in us
+    assert "310.15" not in default + us and "temperature_C" not in default

@@ -14,6 +14,7 @@ from biomatdb.display import (
     parse_units,
     shown_cells,
     shown_measurement,
+    temperature_text,
     to_canonical,
     unit_label,
     unit_systems,
@@ -262,3 +263,71 @@ def test_a_shown_value_converts_back_within_its_rounding(case):
     # shown in the unit it was written in, a value reads as it was written
     if shown_unit == written_unit:
         assert converter.measurement(m)["text"] == text
+
+
+# --- the temperature a measurement was made at ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kelvin", "choice", "shown"),
+    [
+        (310.15, UnitChoice(), "37 °C"),
+        (310.15, UnitChoice(system="US"), "98.6 °F"),
+        (310.15, UnitChoice(system="SI"), "37 °C"),
+        (309.65, UnitChoice(), "36.5 °C"),
+        (296.15, UnitChoice(system="US"), "73.4 °F"),
+        (310.0, UnitChoice(), "37 °C"),  # stored to the kelvin: shown to the degree
+        (273.15, UnitChoice(), "0 °C"),
+        (1273.15, UnitChoice(), "1000 °C"),
+        (None, UnitChoice(), None),
+    ],
+)
+def test_a_condition_temperature_is_shown_in_the_display_unit(kelvin, choice, shown):
+    assert temperature_text(kelvin, choice) == shown
+
+
+def test_a_shown_measurement_says_its_temperature_in_the_display_unit():
+    measurement = {
+        **measured("tensile_strength", "60", "MPa"),
+        "conditions": {"temperature_K": 310.15, "medium": "PBS"},
+    }
+    assert shown_measurement(measurement, UnitChoice())["conditions"] == {
+        "temperature_K": 310.15,
+        "medium": "PBS",
+        "temperature_display": "37 °C",
+    }
+    assert shown_measurement(measurement, UnitChoice(system="US"))["conditions"]["temperature_display"] == "98.6 °F"
+
+
+@pytest.mark.parametrize(
+    ("text", "unit", "qualifier", "uncertainty", "shown"),
+    [
+        ("1", "day", "=", None, "1 day"),
+        ("1", "month", ">", None, "> 1 month"),
+        ("1", "week", "~", None, "≈ 1 week"),
+        ("1", "year", "=", None, "1 year"),
+        ("1–2", "day", "range", None, "1–2 days"),
+        ("1", "day", "=", "0.5", "1 ± 0.5 days"),
+        ("1.0", "day", "=", None, "1.0 days"),
+        ("21", "day", "=", None, "21 days"),
+    ],
+)
+def test_one_day_is_singular(text, unit, qualifier, uncertainty, shown):
+    """The issue saw "1 days"."""
+    measurement = measured("degradation_time", text, unit, qualifier, uncertainty)
+    assert shown_measurement(measurement, UnitChoice({"degradation_time": unit}))["display"] == shown
+
+
+@pytest.mark.parametrize(
+    "text", ["580–725 ksi", "4,5 MPa", "1.2e3 ± 0.1", "0.050", ">24", "1234.5 to 2000", "(−65)–(−60) °C"]
+)
+def test_the_precision_counts_the_numbers_the_cell_parser_reads(text):
+    """One number pattern (``biomatdb.precision.NUMBER_PATTERN``) for reading a cell and counting
+    the precision of its text: as many numbers, with the same values."""
+    from ingest.cells import ParsedCell, parse_cell
+
+    parsed = parse_cell(text)
+    assert isinstance(parsed, ParsedCell)
+    ends = (parsed.value,) if parsed.qualifier in ("=", "~") else (parsed.low, parsed.high)
+    read = [n for n in (*ends, parsed.uncertainty) if n is not None]
+    assert len(written_numbers(text)) == len(read)

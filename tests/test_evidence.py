@@ -533,3 +533,65 @@ def test_every_evidence_row_is_a_record_or_a_located_error(rows):
         assert record.endpoint in get_evidence_vocabulary().endpoints
         assert record.outcome is None or get_evidence_vocabulary().outcomes[record.outcome].states(record.endpoint)
         assert (record.property is None) == (record.row not in measured)
+
+
+def _respelled_evidence(tmp_path):
+    path = tmp_path / "evidence_small.csv"
+    path.write_text(
+        EVIDENCE_CSV.read_text(encoding="utf-8")
+        .replace(",MTT,", ",MTT assay,")
+        .replace(",live/dead,", ",LIVE/DEAD staining,")
+        .replace("ASTM F756", "ASTM E8/E8M"),
+        encoding="utf-8",
+    )
+    return path
+
+
+def _record_conditions(engine) -> set[tuple[str | None, str | None]]:
+    with engine.connect() as connection:
+        return set(connection.execute(select(BiologicalEvaluation.method, BiologicalEvaluation.standard)).all())
+
+
+def test_a_record_s_method_and_standard_are_spelled_as_the_condition_vocabulary_spells_them(engine, tmp_path):
+    """``MTT assay`` is ``MTT``, ``LIVE/DEAD staining`` is ``viability staining``, ``ASTM E8/E8M``
+    is ``ASTM E8``, as a measurement's would be; a text no term names stays as written."""
+    assert ingest_file(engine, SEMANTICS_CSV).loaded
+    report = ingest_file(engine, _respelled_evidence(tmp_path))
+    assert report.loaded, report.as_dict()["errors"]
+    stored = _record_conditions(engine)
+    assert {("MTT", "ISO 10993-5:2009"), ("viability staining", "ISO 10993-5"), ("direct contact", "ASTM E8")} <= stored
+    assert not {method for method, _ in stored} & {"MTT assay", "LIVE/DEAD staining"}
+    assert ("histology", "ISO 10993-6") in stored  # no term: as written
+    with engine.connect() as connection:
+        methods = set(connection.execute(select(Measurement.method).where(Measurement.method.is_not(None))).scalars())
+    assert "MTT" in methods and "MTT assay" not in methods
+
+
+def test_migration_0018_respells_the_records_stored_before_it(engine, tmp_path):
+    from alembic import command
+    from sqlalchemy import text
+
+    from biomatdb.db import alembic_config, core_generation
+
+    assert ingest_file(engine, SEMANTICS_CSV).loaded
+    assert ingest_file(engine, _respelled_evidence(tmp_path)).loaded
+    with engine.begin() as connection:  # as a core before 0018 held them: as written
+        connection.execute(
+            text("UPDATE biological_evaluations SET method = 'LIVE/DEAD staining' WHERE method = 'viability staining'")
+        )
+        connection.execute(
+            text("UPDATE biological_evaluations SET standard = 'ASTM E8/E8M' WHERE standard = 'ASTM E8'")
+        )
+        generation = core_generation(connection)
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0016")
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    stored = _record_conditions(engine)
+    assert ("viability staining", "ISO 10993-5") in stored and ("direct contact", "ASTM E8") in stored
+    assert not {value for pair in stored for value in pair} & {"LIVE/DEAD staining", "ASTM E8/E8M"}
+    with engine.connect() as connection:
+        assert core_generation(connection) != generation

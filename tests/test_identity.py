@@ -647,3 +647,47 @@ def test_migration_0010_keeps_the_spelling_a_material_was_shown_by(tmp_path):
         assert connection.execute(select(Material.name)).scalars().all() == ["PLGA 50:50"]
         assert connection.execute(select(MaterialSynonym.synonym)).scalars().all() == ["PLGA 50:50"]
     engine.dispose()
+
+
+# --- a file's rows that give material ids ------------------------------------------------
+
+ONE_NAME_TWO_IDS = (
+    "id,material,class,smiles,property,value,unit\n"
+    "bm-1111111111,Polyimide (C10H4 repeat unit),polymer,*c1ccc(*)cc1,glass transition temperature,300,degC\n"
+    "bm-2222222222,Polyimide (C10H4 repeat unit),polymer,*c1ccc(C*)cc1,glass transition temperature,310,degC\n"
+    "bm-1111111111,Polyimide (C10H4 repeat unit),polymer,*c1ccc(*)cc1,glass transition temperature,305,degC\n"
+    "bm-2222222222,Polyimide (C10H4 repeat unit),polymer,*c1ccc(C*)cc1,density,1.2,g/cm3\n"
+)
+
+
+@pytest.mark.parametrize("chunk_rows", [50_000, 1], ids=["one chunk", "a chunk a row"])
+def test_rows_of_one_name_with_two_ids_are_two_materials(engine, tmp_path, chunk_rows):
+    """An export names a repeat unit by its formula, so many of its materials share a name: the
+    id column tells them apart, in one chunk or across chunks; a re-upload finds each by its id."""
+    path = _write(tmp_path, "export.csv", ONE_NAME_TWO_IDS)
+    report = ingest_file(engine, path, IngestOptions(dataset="ids", chunk_rows=chunk_rows))
+    assert report.ok and report.materials_created == 2, report.errors[:3]
+    with engine.connect() as connection:
+        held = connection.execute(
+            select(Material.public_id, func.count(Measurement.id))
+            .join(Measurement, Measurement.material_id == Material.id)
+            .group_by(Material.public_id)
+            .order_by(Material.public_id)
+        ).all()
+    assert [tuple(row) for row in held] == [("bm-1111111111", 2), ("bm-2222222222", 2)]
+    again = ingest_file(engine, path, IngestOptions(dataset="ids again", chunk_rows=chunk_rows))
+    assert again.ok and again.materials_created == 0
+    assert {(m["id"], m["matched_by"]) for m in again.as_dict()["materials"]} == {
+        ("bm-1111111111", "id"),
+        ("bm-2222222222", "id"),
+    }
+
+
+def test_rows_of_one_name_without_ids_are_still_one_material(sqlite_engine, tmp_path):
+    body = (
+        "material,class,property,value,unit\n"
+        "Polyimide X,polymer,glass transition temperature,300,degC\n"
+        "polyimide x,polymer,density,1.2,g/cm3\n"
+    )
+    report = ingest_file(sqlite_engine, _write(tmp_path, "named.csv", body))
+    assert report.ok and report.materials_created == 1 and report.measurements_added == 2

@@ -5,6 +5,8 @@ answer on a small dataset whose answers are worked out by hand. The parity suite
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from elasticsearch import Elasticsearch
 from sqlalchemy import select
@@ -255,6 +257,30 @@ def test_sorting_by_an_index_puts_materials_without_its_inputs_last(derived_core
     for backend in (SqlBackend(derived_core), SqlBackend(derived_core, memory=MemoryIndexes(), wait_for_memory=True)):
         names = [hit.name for hit in backend.search(query).results]
         assert names == [*order, "Modulus-only polymer"]
+
+
+@pytest.mark.parametrize("sort", ["-specific_stiffness", "specific_stiffness"])
+def test_a_hit_sorted_by_an_index_shows_the_value_it_is_sorted_by(derived_core, sort):
+    """Under ``sort=-specific_stiffness`` with no derived filter, each hit with the index's inputs
+    shows its value, the combination it is sorted by first; one without them shows none."""
+    query = build_query(sort=sort, limit=50)
+    for backend in (SqlBackend(derived_core), SqlBackend(derived_core, memory=MemoryIndexes(), wait_for_memory=True)):
+        hits = {hit.name: hit for hit in backend.search(query).results}
+        assert hits["Modulus-only polymer"].derived == []
+        paired = hits["Paired alloy"].derived[0]
+        assert paired.index == "specific_stiffness" and [m.property for m in paired.inputs] == [
+            "youngs_modulus",
+            "density",
+        ]
+        for name, hit in hits.items():
+            if name == "Modulus-only polymer":
+                continue
+            ends = [(d.value_canonical_min or 0.0, d.value_canonical_max or math.inf) for d in hit.derived]
+            assert ends and all(d.index == "specific_stiffness" for d in hit.derived), name
+            if sort.startswith("-"):
+                assert ends[0][1] == max(high for _, high in ends), name
+            else:
+                assert ends[0][0] == min(low for low, _ in ends), name
 
 
 def test_an_unknown_sort_is_refused():

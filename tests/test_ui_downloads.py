@@ -72,3 +72,13 @@ def test_the_material_page_offers_its_measurements_and_evidence(demo_server, mat
         document["name"]
     }
     assert {record["material"] for record in records} == {document["name"]}
+
+
+def test_the_material_page_says_a_test_temperature_in_the_readers_units(demo_server):
+    """PEG's density was measured at 298.15 K: 25 °C, and 77 °F in US units; never in kelvin."""
+    with httpx.Client(base_url=demo_server.base_url) as client:
+        default = client.get("/materials/PEG").text
+        us = client.get("/materials/PEG", params={"unit_system": "US"}).text
+    assert "at 25 °C" in default and "at 77 °F" not in default
+    assert "at 77 °F" in us and "at 25 °C" not in us
+    assert "298.15" not in default + us

@@ -15,27 +15,18 @@ from sqlalchemy.orm import Session
 from api import params
 from api.deps import EngineDep, SearchDep, UnitChoiceDep
 from api.problems import responses
+from api.routes.search import MatchParam, UncertaintyParam
 from biomatdb.catalog import export_rows, export_rows_for, find_material
 from biomatdb.display import UnitChoice
 from biomatdb.errors import NotFoundError
 from biomatdb.evaluations import EVIDENCE_FIELDS, evidence_export
 from biomatdb.exports import MEDIA_TYPES, blocks
 from biomatdb.models import Dataset
+from search.export import search_rows
 from search.model import MAX_LIMIT
 from search.service import build_query
 
 router = APIRouter(tags=["export"])
-
-
-def search_rows(search, engine, query, choice: UnitChoice) -> Iterator[dict[str, Any]]:
-    """The rows of every material the query matches, one search page (and one session) at a time."""
-    page = search.search(query)
-    while True:
-        with Session(engine) as session:
-            yield from export_rows_for(session, [hit.id for hit in page.results], choice=choice)
-        if page.next_cursor is None:
-            return
-        page = search.search(query.model_copy(update={"cursor": page.next_cursor}))
 
 
 def dataset_rows(engine, dataset: str, choice: UnitChoice) -> Iterator[dict[str, Any]]:
@@ -96,12 +87,14 @@ def export(
         Literal["measurements", "evidence"],
         Query(description="measurements, or evidence: the biological-evaluation records (of a dataset or material)"),
     ] = "measurements",
-    match: Annotated[Literal["possible", "certain"], Query(description="As in /materials.")] = "possible",
+    match: MatchParam = "possible",
+    uncertainty: UncertaintyParam = "point",
 ) -> StreamingResponse:
     """A row per measurement (and one per material without any), the columns of ``biomatdb export``
     (docs/export.md): numbers (``value``, ``value_min``, ``value_max``, ``uncertainty``) in display
     units rounded to the precision written, beside the text that ingests back (``value_text``)
-    and the verbatim value and unit."""
+    and the verbatim value and unit. A search's ``match`` and ``uncertainty`` choose its materials
+    as in /materials."""
     stem, public_id = "biomatdb-export", None
     if material is not None:
         with Session(engine) as session:
@@ -121,7 +114,7 @@ def export(
         elif dataset is not None:
             rows = dataset_rows(engine, dataset, choice)
         else:
-            query = build_query(text=q, filter_text=filter, limit=MAX_LIMIT, match=match)
+            query = build_query(text=q, filter_text=filter, limit=MAX_LIMIT, match=match, uncertainty=uncertainty)
             rows = search_rows(search, engine, query, choice)
             first = next(rows, None)  # runs the first page now, so that a bad query is a 400, not a broken stream
             rows = _prepend(first, rows)

@@ -15,11 +15,11 @@ from sqlalchemy import Engine, func, select
 
 from api.ui.depict import structure_svg
 from api.ui.display import View, display_choices, unit_label
-from biomatdb.display import scientific_row, shown_measurement
+from biomatdb.display import UnitChoice, scientific_row, shown_derived, shown_measurement, temperature_text
 from biomatdb.errors import QueryError
 from biomatdb.models import Material, Measurement, has_value
 from biomatdb.vocabulary import get_vocabulary
-from search.model import FacetValue, SearchResult
+from search.model import FacetValue, Hit, SearchResult
 
 FILTER_EXAMPLES = (
     "youngs_modulus in 0.1..3 GPa AND class = polymer",
@@ -110,6 +110,8 @@ def sort_choices(has_text: bool) -> list[tuple[str, str]]:
         ("-tensile_strength", "Strongest first"),
         ("density", "Lightest first"),
         ("glass_transition_temperature", "Lowest Tg first"),
+        ("-specific_stiffness", "Stiffest for their weight first"),
+        ("-specific_strength", "Strongest for their weight first"),
         ("name", "Name"),
     ]
     return [("", "Best match"), *by_property] if has_text else [("", "Stiffest first"), *by_property[1:]]
@@ -171,10 +173,49 @@ def _value(text: str) -> str:
     return text if _BARE_WORD.match(text) else '"' + text.replace('"', "") + '"'
 
 
+#: The condition facets (``search.facets``) and the field a WHERE condition names for each.
+CONDITION_FACETS = {"medium": "medium", "state": "specimen_state"}
+
+
+def condition_clause(facet: str, value: str, properties: list[str]) -> str:
+    """The filter that finds the materials a condition facet value counts: those with a measurement
+    of some property under it. A WHERE condition binds to one property, so it is one ``has`` per
+    property measured under it: ``(has tensile_strength WHERE medium = PBS) OR (…)``."""
+    field = "state" if facet == "state" else facet
+    clauses = [f"has {key} WHERE {field} = {_value(value)}" for key in properties]
+    return clauses[0] if len(clauses) == 1 else "(" + " OR ".join(f"({clause})" for clause in clauses) + ")"
+
+
+def condition_properties(engine: Engine, facets: Mapping[str, list[FacetValue]]) -> dict[tuple[str, str], list[str]]:
+    """For each medium and specimen state a facet shows, the properties measured under it."""
+    wanted = {name: [facet.value for facet in facets.get(name) or []][:12] for name in CONDITION_FACETS}
+    found: dict[tuple[str, str], list[str]] = defaultdict(list)
+    with engine.connect() as connection:
+        for name, values in wanted.items():
+            if not values:
+                continue
+            column = getattr(Measurement, CONDITION_FACETS[name])
+            rows = connection.execute(
+                select(column, Measurement.property_key)
+                .where(column.in_(values))
+                .distinct()
+                .order_by(column, Measurement.property_key)
+            )
+            for value, key in rows:
+                found[(name, value)].append(key)
+    return dict(found)
+
+
 def facet_links(
-    facets: Mapping[str, list[FacetValue]], q: str, filter_text: str, match: str | None = None, view: View | None = None
+    facets: Mapping[str, list[FacetValue]],
+    q: str,
+    filter_text: str,
+    match: str | None = None,
+    view: View | None = None,
+    condition_properties: Mapping[tuple[str, str], list[str]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Each facet value as a link to the same search narrowed by it."""
+    """Each facet value as a link to the same search narrowed by it (a condition value: by the
+    properties measured under it, ``condition_properties``)."""
     vocabulary = get_vocabulary()
     titles = {
         "class": "Class",
@@ -184,6 +225,8 @@ def facet_links(
         "endpoint": "Biological evaluation",
         "outcome": "Outcome",
         "element": "Contains element",
+        "medium": "Tested in medium",
+        "state": "Specimen state",
     }
     groups = []
     for name, title in titles.items():
@@ -199,6 +242,11 @@ def facet_links(
                 clause, label = _evidence_clause(name, facet.value)
             elif name == "element":
                 clause, label = f"contains({facet.value})", facet.value
+            elif name in CONDITION_FACETS:
+                measured = (condition_properties or {}).get((name, facet.value))
+                if not measured:
+                    continue  # a value no property of the search was measured under: nothing to narrow by
+                clause, label = condition_clause(name, facet.value, measured), facet.value
             elif name == "biodegradable":
                 yes = facet.value.lower() in ("true", "yes", "1")
                 clause, label = f"biodegradable = {'yes' if yes else 'no'}", "yes" if yes else "no"
@@ -232,6 +280,40 @@ def facet_links(
         if links:
             groups.append({"name": name, "title": title, "links": links})
     return groups
+
+
+def derived_rows(hit: Hit, choice: UnitChoice) -> list[dict[str, Any]]:
+    """The derived value a hit shows for each derived filter or sort (the first combination of its
+    measurements the backend gives: a certain one first, or the one it is sorted by), in the
+    reader's units, with the measurements it is derived from and their sources."""
+    rows, seen = [], set()
+    for derived in hit.derived:
+        if derived.index in seen:
+            continue
+        seen.add(derived.index)
+        shown = shown_derived(derived.model_dump(), choice)
+        rows.append(
+            {
+                "name": shown["name"],
+                "text": shown["display"],
+                "possible": shown["certainty"] == "possible",
+                "inputs": [
+                    {
+                        "name": _property_name(m["property"]),
+                        "text": m["display"],
+                        "source": m.get("source"),
+                        "dataset": m.get("dataset"),
+                    }
+                    for m in shown["inputs"]
+                ],
+            }
+        )
+    return rows
+
+
+def _property_name(key: str) -> str:
+    prop = get_vocabulary().properties.get(key)
+    return prop.name if prop else key
 
 
 def result_rows(engine: Engine, result: SearchResult, view: View) -> list[dict[str, Any]]:
@@ -288,6 +370,7 @@ def result_rows(engine: Engine, result: SearchResult, view: View) -> list[dict[s
                 "class": hit.material_class,
                 "class_name": term.name if term else hit.material_class,
                 "key_values": values,
+                "derived": derived_rows(hit, view.choice),
                 "colour": class_colour(hit.material_class or ""),
             }
         )
@@ -314,15 +397,20 @@ def makeup_of(document: dict[str, Any], svg: str | None) -> str:
     return term.described_by if term else "structure"
 
 
-def conditions_text(conditions: Mapping[str, Any]) -> list[str]:
+_TEMPERATURE_KEYS = ("temperature_C", "temperature_K", "temperature_display")
+
+
+def conditions_text(conditions: Mapping[str, Any], choice: UnitChoice) -> list[str]:
+    """A measurement's conditions as the page lists them: ``at 37 °C`` in the reader's units first."""
     parts = []
-    if "temperature_C" in conditions:
-        parts.append(f"at {conditions['temperature_C']:g} °C")
+    temperature = temperature_text(conditions.get("temperature_K"), choice)
+    if temperature is not None:
+        parts.append(f"at {temperature}")
     for key, label in CONDITION_LABELS.items():
         if conditions.get(key):
             parts.append(f"{label}: {conditions[key]}")
     for key, value in conditions.items():
-        if key not in CONDITION_LABELS and key not in ("temperature_C", "temperature_K") and value not in (None, ""):
+        if key not in CONDITION_LABELS and key not in _TEMPERATURE_KEYS and value not in (None, ""):
             parts.append(f"{key.replace('_', ' ')}: {value}")
     return parts
 
@@ -345,7 +433,7 @@ def grouped_properties(document: dict[str, Any], view: View) -> list[dict[str, A
             rows.append(
                 {
                     "text": shown_measurement(m, view.choice, unit=unit)["display"],
-                    "conditions": conditions_text(m["conditions"]),
+                    "conditions": conditions_text(m["conditions"], view.choice),
                     "notes": m.get("notes"),
                     "citation": source.get("citation"),
                     "doi": source.get("doi"),

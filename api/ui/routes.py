@@ -51,7 +51,17 @@ templates.env.globals["class_colour"] = pages.class_colour
 templates.env.globals["qs"] = lambda **params: urlencode({k: v for k, v in params.items() if v})
 
 PAGE_SIZE = 20
-SEARCH_FACETS = ["class", "application", "biodegradable", "property", "element", "endpoint", "outcome"]
+SEARCH_FACETS = [
+    "class",
+    "application",
+    "biodegradable",
+    "property",
+    "element",
+    "medium",
+    "state",
+    "endpoint",
+    "outcome",
+]
 
 # Only this app's own origin may be reached from a page: a browser refuses anything else.
 CONTENT_SECURITY_POLICY = (
@@ -142,7 +152,14 @@ def search_page(
             context["error"]["restart"] = "/?" + urlencode({k: v for k, v in first.items() if v})
         return render(request, "search.html", context, status_code=400)
     view = view_of_request(request)
-    facets = pages.facet_links(result.facets, q, filter, match=context["match_param"], view=view)
+    facets = pages.facet_links(
+        result.facets,
+        q,
+        filter,
+        match=context["match_param"],
+        view=view,
+        condition_properties=pages.condition_properties(engine, result.facets),
+    )
     context.update(
         result=result,
         offset=offset,

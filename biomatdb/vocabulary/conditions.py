@@ -19,7 +19,21 @@ from types import MappingProxyType
 
 from biomatdb.errors import VocabularyError
 from biomatdb.suggest import LIMIT, closest
-from biomatdb.vocabulary import normalise_label
+from biomatdb.vocabulary import Property, normalise_label
+
+#: The temperature a measurement was made at: read like a temperature property, stored in kelvin
+#: (``measurements.temperature_K``), shown in °C by default (a unit system may say °F).
+CONDITION_TEMPERATURE = Property(
+    key="temperature",
+    name="Temperature",
+    category="conditions",
+    unit="K",
+    kind="temperature",
+    min=0,
+    min_exclusive=True,
+    display=("degC", "K", "degF"),
+    default_display=("degC",),
+)
 
 #: The text condition fields of a measurement (``measurements`` columns), each a table of the file.
 CONDITION_FIELDS = ("specimen_state", "medium", "method", "standard")

@@ -19,8 +19,8 @@ from sqlalchemy.orm import aliased
 
 from biomatdb.indices import Index, index_of_terms
 from biomatdb.models import QUALITATIVE, Material, Measurement
-from search.derived import SHOWN_COMBINATIONS, positive_derived_filters
-from search.model import DerivedFilter, DerivedValue, Query
+from search.derived import SHOWN_COMBINATIONS, shown_derived_filters
+from search.model import DerivedFilter, DerivedValue, Query, Sort
 
 
 def _power(x, exponent: float) -> ColumnElement:
@@ -126,18 +126,27 @@ def derived_sort_value(terms: tuple[tuple[str, float], ...], descending: bool) -
     )
 
 
+def _combination_order(combination: Combination, certain, sort: Sort | None) -> tuple:
+    """Which of a material's combinations a hit shows first: certain ones; under a derived sort,
+    the one the material is sorted by (the highest, or the lowest)."""
+    if sort is None:
+        return (certain.desc(),)
+    key = combination.sort_key(sort.descending)
+    return (key.desc(),) if sort.descending else (key.asc(),)
+
+
 def derived_values(connection, page_ids: list[int], query: Query) -> dict[int, list[DerivedValue]]:
     """For each page material, the combinations of its measurements that met each derived filter of
-    the query (not under NOT), certain ones first, at most ``SHOWN_COMBINATIONS`` per filter, each
+    the query (not under NOT), and under a derived sort those of its index (``shown_derived_filters``), certain ones first, at most ``SHOWN_COMBINATIONS`` per filter, each
     with its input measurements and their sources (canonical values: ``search.display`` shows them)."""
     from search.backends.sql import measurement_rows
 
     found: dict[int, list[DerivedValue]] = defaultdict(list)
-    filters = positive_derived_filters(query.filter)
+    filters = shown_derived_filters(query)
     if not page_ids or not filters:
         return found
     pending: list[tuple[int, DerivedFilter, Index, tuple, bool, list[int]]] = []
-    for node in filters:
+    for node, sort in filters:
         index = index_of_terms(node.terms)
         combination = Combination(node.terms)
         certain = case((combination_matches(combination, node, "certain"), 1), else_=0)
@@ -153,7 +162,7 @@ def derived_values(connection, page_ids: list[int], query: Query) -> dict[int, l
                 *ids,
             )
             .where(combination.material_id.in_(page_ids), combination_matches(combination, node, query.match))
-            .order_by(combination.material_id, certain.desc(), *ids)
+            .order_by(combination.material_id, *_combination_order(combination, certain, sort), *ids)
         )
         shown: dict[int, int] = defaultdict(int)
         for material_id, is_certain, low, high, low_open, high_open, *inputs in connection.execute(statement):

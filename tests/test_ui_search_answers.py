@@ -1,0 +1,68 @@
+"""The search page shows what a researcher asked for: a derived filter's or sort's value with the
+measurements it is derived from and their sources, and the medium, specimen-state and element
+facets, each link narrowing the search to the materials it counts."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import httpx
+import pytest
+
+RESULT = re.compile(r'<li class="result">(?P<body>.*?)</li>\s*(?=<li class="result">|</ol>)', re.DOTALL)
+TOTAL = re.compile(r'id="results-title"[^>]*>\s*(\d+) material')
+
+
+def _page(demo_server, **params: str) -> str:
+    with httpx.Client(base_url=demo_server.base_url) as client:
+        response = client.get("/", params=params)
+    assert response.status_code == 200, response.text[:500]
+    return html.unescape(response.text)
+
+
+def _derived(result: str) -> list[str]:
+    return re.findall(r'<dl class="key-values derived">(.*?)</dl>', result, re.DOTALL)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"filter": "youngs_modulus / density > 25 GPa/(g/cm^3)"}, {"sort": "-specific_stiffness"}],
+    ids=["derived filter", "derived sort"],
+)
+def test_a_hit_shows_its_derived_value_with_its_inputs_and_their_sources(demo_server, params):
+    page = _page(demo_server, **params)
+    results = [match["body"] for match in RESULT.finditer(page)]
+    assert len(results) >= 5
+    for result in results[:5]:
+        (derived,) = _derived(result)
+        assert "<dt>Specific stiffness</dt>" in derived and "GPa·cm³/g" in derived
+        assert "<dt>from Young's modulus</dt>" in derived.replace("’", "'") and "<dt>from Density</dt>" in derived
+        assert derived.count("<cite>") == 2  # each input with its source
+        assert "g/cm³" in derived and "GPa" in derived
+
+
+def test_the_derived_sort_is_kept_and_orders_the_page(demo_server):
+    page = _page(demo_server, sort="-specific_stiffness")
+    assert '<option value="-specific_stiffness" selected' in page
+    values = []
+    for match in RESULT.finditer(page):
+        (derived,) = _derived(match["body"])
+        shown = re.search(r"<dd>([^<]*?) GPa·cm³/g", derived)[1]  # type: ignore[index]
+        values.append(float(re.findall(r"[\d.]+", shown.replace("\u202f", ""))[-1]))
+    assert values == sorted(values, reverse=True)
+
+
+@pytest.mark.parametrize("facet", ["Tested in medium", "Specimen state", "Contains element"])
+def test_the_condition_and_element_facets_narrow_to_what_they_count(demo_server, facet):
+    page = _page(demo_server)
+    section = page.split(f"<h2>{facet}</h2>")[1].split("</section>")[0]
+    links = re.findall(
+        r'<a href="(?P<href>[^"]+)"[^>]*>\s*<span>(?P<label>[^<]+)</span> <span class="count"[^>]*>(?P<count>\d+)',
+        section,
+    )
+    assert links
+    with httpx.Client(base_url=demo_server.base_url) as client:
+        for href, label, count in links[:3]:
+            narrowed = html.unescape(client.get(href).text)
+            assert int(TOTAL.search(narrowed)[1]) == int(count), (label, href)  # type: ignore[index]

@@ -165,10 +165,10 @@ def test_two_apis_a_worker_and_a_standby(replicated_core, tmp_path):
         with primary.connect() as connection:
             measurements = connection.execute(
                 select(func.count()).select_from(Measurement).join(Dataset).where(Dataset.name == "big")
-            ).scalar()
+            ).scalar_one()
             materials = connection.execute(
                 select(func.count()).select_from(Material).where(Material.name.like("Bigmat %"))
-            ).scalar()
+            ).scalar_one()
         return measurements, materials
 
     try:

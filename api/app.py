@@ -1,6 +1,11 @@
 """The FastAPI application. ``create_app(settings)`` builds it; nothing is built at import
-time. The engine, the chemistry index, the search backend, the rate limiter and the job
+time. The engines, the chemistry index, the search backend, the rate limiter and the job
 worker are made in the lifespan and kept on ``app.state``.
+
+Two engines: ``engine`` on the primary core (``database_url``), for writes and for every read
+that must see its own writes (job status, ownership and API-key checks), and ``read_engine``
+for searches and public reads: a replica (``database_read_url``) when one is set, else the
+same engine. The chemistry and in-memory search indexes follow the read engine's generation.
 
 Run it with ``biomatdb serve``, or ``uvicorn --factory api.app:create_app``.
 """
@@ -75,18 +80,23 @@ def _lifespan(settings: Settings):
 
         engine = make_engine(settings.resolved_database_url())
         migrate(engine)
-        chemistry = ChemistryIndex(engine, limits=settings.structure_limits())
+        # searches and public reads on the replica when one is set (it replays the primary's
+        # schema: never migrated itself); the same engine otherwise
+        read_engine = make_engine(settings.database_read_url) if settings.database_read_url else engine
+        chemistry = ChemistryIndex(read_engine, limits=settings.structure_limits())
         warming = chemistry.warm()  # built in the background from stored data: no first chemistry query waits
         app.state.settings = settings
         app.state.engine = engine
+        app.state.read_engine = read_engine
         app.state.chemistry = chemistry
-        app.state.search = make_backend(settings, engine, chemistry, memory=True)
+        app.state.search = make_backend(settings, read_engine, chemistry, memory=True)
         memory = getattr(app.state.search, "memory", None)
         if memory is not None:
-            memory.start(engine)  # searches run in SQL until it is built
+            memory.start(read_engine)  # searches run in SQL until it is built
         app.state.limiter = RateLimiter.from_text(settings.rate_limit)
-        app.state.jobs = JobWorker(settings, engine)
-        app.state.jobs.start()
+        app.state.jobs = JobWorker(settings, engine) if settings.jobs_in_api else None
+        if app.state.jobs is not None:
+            app.state.jobs.start()
         app.state.outbox = None
         if settings.elasticsearch_url:
             from elasticsearch import Elasticsearch
@@ -102,12 +112,15 @@ def _lifespan(settings: Settings):
         finally:
             if app.state.outbox is not None:
                 app.state.outbox.stop()
-            app.state.jobs.stop()
+            if app.state.jobs is not None:
+                app.state.jobs.stop()
             # the index build holds a connection: disposing the engine under it would leave that
             # connection to the garbage collector, unclosed (found as a ResourceWarning in the suite)
             warming.join(timeout=60)
             if memory is not None:
-                memory.join(engine)  # the first build, or one a change started
+                memory.join(read_engine)  # the first build, or one a change started
+            if read_engine is not engine:
+                read_engine.dispose()
             engine.dispose()
 
     return lifespan

@@ -1,5 +1,5 @@
-"""What routes depend on, as ``Annotated`` aliases: the settings, the engine, a session
-per request, the search backend, the chemistry index, the caller's key and role, the
+"""What routes depend on, as ``Annotated`` aliases: the settings, the engines (primary, and
+the read engine of searches and public reads), a session per request, the search backend, the chemistry index, the caller's key and role, the
 read-only switch and the rate limit. Everything comes from ``app.state`` (built in the
 lifespan by ``create_app``), nothing from module globals."""
 
@@ -33,7 +33,18 @@ async def get_engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
+async def get_read_engine(request: Request) -> Engine:
+    """The engine of searches and public reads: the replica when ``database_read_url`` is set,
+    else the primary. Never for a write, nor for a read that must see a write just made."""
+    return request.app.state.read_engine
+
+
 def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+def get_read_session(engine: Annotated[Engine, Depends(get_read_engine)]) -> Iterator[Session]:
     with Session(engine, expire_on_commit=False) as session:
         yield session
 
@@ -73,6 +84,8 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 UnitChoiceDep = Annotated[UnitChoice, Depends(get_unit_choice)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 SessionDep = Annotated[Session, Depends(get_session)]
+ReadEngineDep = Annotated[Engine, Depends(get_read_engine)]
+ReadSessionDep = Annotated[Session, Depends(get_read_session)]
 SearchDep = Annotated[Any, Depends(get_search)]
 ChemistryDep = Annotated[ChemistryIndex, Depends(get_chemistry)]
 

@@ -8,7 +8,9 @@ imported the pipeline (so a job starts in milliseconds, not seconds), with
 - ``RLIMIT_AS`` at ``job_max_memory_bytes`` (a MemoryError, or the process ends),
 - ``RLIMIT_CPU`` at ``job_max_cpu_seconds`` (SIGXCPU),
 - a wall-time limit of ``job_max_wall_seconds`` kept by the supervisor (SIGKILL),
-- ``PR_SET_PDEATHSIG``: the child dies with the fork server, which ends with the API process.
+- ``PR_SET_PDEATHSIG``: the child dies with the fork server, and it ends at once when its
+  supervisor (the API process or ``biomatdb worker``) is gone: its end of the progress pipe
+  closes (``_exit_with_supervisor``).
 
 The child writes the job's result itself; a child that ended without doing so is marked
 failed by the supervisor with a ``resource-limit`` issue saying which limit, or how it ended.
@@ -22,8 +24,10 @@ import logging
 import os
 import shutil
 import signal
+import threading
 from collections.abc import Callable
 from pathlib import Path
+from select import POLLERR, POLLHUP, poll
 from typing import Any
 
 from sqlalchemy import Engine, select, update
@@ -149,9 +153,31 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
+def _exit_with_supervisor(pipe) -> None:
+    """End this process at once when the supervisor's end of the progress pipe closes: the
+    supervisor (an API process or ``biomatdb worker``) is gone, so the job's outcome could not be
+    reported, and its transaction must not commit. ``PR_SET_PDEATHSIG`` alone does not do it: the
+    parent is the fork server, which outlives the supervisor while any job it forked holds its
+    alive pipe (every child inherits it), and a job writing its one transaction sends no
+    progress that would find the pipe broken. Linux reports POLLERR on a pipe's write end once
+    no reader is left; the thread is started before the limits, which its stack must not meet."""
+    fd = pipe.fileno()
+
+    def watch() -> None:
+        poller = poll()
+        poller.register(fd, POLLERR | POLLHUP)
+        while True:
+            for _fd, event in poller.poll():
+                if event & (POLLERR | POLLHUP):
+                    os._exit(70)
+
+    threading.Thread(target=watch, name="biomatdb-job-supervisor-watch", daemon=True).start()
+
+
 def child_main(settings_json: str, job_id: int, progress_pipe) -> None:
     """The job's process: limits first, then the job, progress sent up the pipe."""
     _die_with_parent()
+    _exit_with_supervisor(progress_pipe)
     settings = Settings.model_validate_json(settings_json)
     if settings.job_nice:
         os.nice(settings.job_nice)  # the server's searches before the job's parsing, on a busy machine

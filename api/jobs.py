@@ -1,4 +1,5 @@
-"""Upload jobs: a queue in the ``jobs`` table and a worker thread per API process.
+"""Upload jobs: a queue in the ``jobs`` table and worker threads in each API process, or in
+``biomatdb worker`` processes of their own (``BIOMATDB_JOBS_IN_API=0``).
 
 A job is claimed with a conditional UPDATE (queued → running), so two processes never
 run the same one. The ingest is one transaction: a process that dies mid-job applied
@@ -32,7 +33,10 @@ log = logging.getLogger("biomatdb.api.jobs")
 STATUSES = ("queued", "running", "succeeded", "failed")
 _PROGRESS_EVERY_S = 1.0
 _REAP_EVERY_S = 10.0
-DIED = "the API process running this job stopped before it finished; nothing of it was applied"
+DIED = (
+    "the process running this job (an API process or `biomatdb worker`) stopped before it finished; "
+    "nothing of it was applied"
+)
 
 
 def this_worker() -> str:
@@ -278,7 +282,7 @@ class JobWorker:
             process.join()
             receiving.close()
         if stopped:
-            error = "the API stopped while this job ran; nothing of it was applied"
+            error = "the process running this job was stopped while it ran; nothing of it was applied"
             values: dict[str, Any] = {"error": error}
         else:
             error = how_it_ended(process.exitcode, self.settings, timed_out=timed_out)

@@ -630,3 +630,14 @@ class Readiness(BaseModel):
             "in SQL. Informative: it does not make the service unready."
         ),
     )
+    replica: dict[str, Any] | None = Field(
+        None,
+        description=(
+            "The read replica (BIOMATDB_DATABASE_READ_URL), when one is set: in_recovery, lag_bytes (WAL not "
+            "yet replayed) and lag_seconds (0 when everything is replayed)."
+        ),
+    )
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What an operator should look at that does not make the service unready (replication lag).",
+    )

@@ -897,6 +897,44 @@ def sync(
         time.sleep(interval)
 
 
+@app.command()
+def worker() -> None:
+    """Run upload jobs from the core's queue until stopped (SIGTERM or Ctrl+C), each in a process
+    of its own under the job limits; with BIOMATDB_JOBS_IN_API=0 the API only queues them.
+
+    Any number of workers, on any host that shares the data directory, share one queue: a job
+    is claimed by one of them. A job whose worker died (SIGKILL, a lost host) applied nothing; it
+    is marked failed by the next worker on that host, which then goes on with the queue."""
+    import signal
+    import threading
+
+    from api.jobs import JobWorker
+
+    settings = Settings()
+    engine = _engine(settings)
+    jobs = JobWorker(settings, engine)
+    stopping = threading.Event()
+
+    def stop(signum, _frame) -> None:
+        stopping.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stop)
+    jobs.start()
+    _echo(
+        f"biomatdb worker {jobs.identity}: {jobs.workers} job(s) at once, polling every {settings.job_poll_seconds:g} s"
+    )
+    sys.stdout.flush()
+    try:
+        while not stopping.wait(1.0):
+            if not jobs.alive():  # a worker thread ended: exit non-zero, for the supervisor to restart us
+                _echo("error: a job worker thread stopped; exiting", err=True)
+                raise typer.Exit(1)
+    finally:
+        jobs.stop()
+        engine.dispose()
+
+
 apikey_app = typer.Typer(help="API keys for the curator and admin routes of the HTTP API.", no_args_is_help=True)
 app.add_typer(apikey_app, name="apikey")
 

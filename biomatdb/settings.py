@@ -30,6 +30,23 @@ class Settings(BaseSettings):
             "postgresql+psycopg://user@host/db. Unset: a SQLite file biomatdb.sqlite in data_dir."
         ),
     )
+    database_read_url: str | None = Field(
+        default=None,
+        description=(
+            "SQLAlchemy URL of a read replica of the core (a PostgreSQL hot standby), e.g. "
+            "postgresql+psycopg://user@standby/db: the API's searches and public read routes go to it; "
+            "writes, upload jobs, job status and API-key checks stay on database_url. Unset: every read "
+            "goes to database_url."
+        ),
+    )
+    replication_lag_warn_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description=(
+            "Replication lag of the read replica (database_read_url) past which /ready warns, in seconds; "
+            "searches then answer from a core that far behind its writes. A warning, not unreadiness."
+        ),
+    )
     ingest_chunk_rows: int = Field(
         default=50_000,
         gt=0,
@@ -141,6 +158,11 @@ class Settings(BaseSettings):
         description="Upload jobs each API process runs at once. Unset: 1 on SQLite (one writer), 2 on PostgreSQL, "
         "where ingests of different datasets normalise in parallel and write one at a time.",
     )
+    jobs_in_api: bool = Field(
+        default=True,
+        description="The API process runs upload jobs itself. Off: it only queues them, and `biomatdb worker` "
+        "processes (one or more, on any host that shares data_dir) run them.",
+    )
     job_poll_seconds: float = Field(
         default=1.0,
         gt=0,
@@ -158,6 +180,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'biomatdb.sqlite'}"
+
+    def resolved_read_url(self) -> str:
+        """Where reads that may lag the writes go: the replica when one is set, else the core."""
+        return self.database_read_url or self.resolved_database_url()
 
     def staging_dir(self) -> Path:
         """Where an ingest spills its normalised chunks before it writes (removed after; what a

@@ -25,7 +25,15 @@ settings.load_profile(
 
 # Fixtures that mean a test needs PostgreSQL or Chromium: the tests asking for them are
 # marked ``postgres`` or ``browser`` so that ``-m`` can choose (CI runs everything).
-POSTGRES_FIXTURES = {"pg_server", "pg_engine", "pg_url", "fixtures_postgresql", "copy_fixtures_postgresql"}
+POSTGRES_FIXTURES = {
+    "pg_server",
+    "pg_engine",
+    "pg_url",
+    "pg_replicated",
+    "replicated_core",
+    "fixtures_postgresql",
+    "copy_fixtures_postgresql",
+}
 BROWSER_FIXTURES = {"chromium_path", "browser"}
 
 

@@ -48,6 +48,12 @@ SERVER_SETTINGS = {
 }
 
 
+# A standby answers reads while it replays: queries it must cancel to replay are avoided by
+# telling the primary which rows they still read.
+STANDBY_SETTINGS = {"hot_standby": "on", "hot_standby_feedback": "on"}
+STANDBY_STREAMING_WAIT_S = 60.0
+
+
 class PostgresUnavailable(RuntimeError):
     """PostgreSQL could not be found, installed or started; the message says why."""
 
@@ -227,18 +233,7 @@ class Cluster:
         return _run(as_cluster_owner([str(self.bin_dir / program), *arguments]), cwd=self.base_dir)
 
     def init(self) -> None:
-        self.socket_dir.mkdir()
-        if os.geteuid() == 0:
-            owner = _ensure_postgres_user()
-            for path in (self.base_dir, self.socket_dir):
-                os.chown(path, owner.pw_uid, owner.pw_gid)
-            try:
-                _run(as_cluster_owner(["test", "-w", str(self.base_dir)]))
-            except PostgresUnavailable as denied:
-                raise PostgresUnavailable(
-                    f"the {SUPERUSER} user cannot write {self.base_dir}; point TMPDIR at a directory it can enter"
-                    f" ({denied})"
-                ) from denied
+        self._prepare_directories()
         self._owner_run(
             "initdb",
             "--pgdata",
@@ -252,11 +247,49 @@ class Cluster:
             "--no-locale",
             "--no-sync",
         )
-        settings = {
-            "listen_addresses": f"'{LOOPBACK}'",
-            "unix_socket_directories": f"'{self.socket_dir}'",
-            **SERVER_SETTINGS,
-        }
+        self._configure({"listen_addresses": f"'{LOOPBACK}'", **SERVER_SETTINGS})
+
+    def init_standby_of(self, primary: Cluster) -> None:
+        """A hot standby of ``primary`` (running): its base backup taken with ``pg_basebackup -R``
+        (``standby.signal`` and ``primary_conninfo`` written), WAL streamed during the backup so
+        that nothing of it waits for archiving."""
+        self._prepare_directories()
+        self._owner_run(
+            "pg_basebackup",
+            "--pgdata",
+            str(self.data_dir),
+            "--host",
+            LOOPBACK,
+            "--port",
+            str(primary.port),
+            "--username",
+            SUPERUSER,
+            "--write-recovery-conf",
+            "--wal-method",
+            "stream",
+            "--checkpoint",
+            "fast",
+            "--no-sync",
+        )
+        # the primary's settings came with the backup; the later lines win
+        self._configure(STANDBY_SETTINGS)
+
+    def _prepare_directories(self) -> None:
+        self.socket_dir.mkdir()
+        if os.geteuid() == 0:
+            owner = _ensure_postgres_user()
+            for path in (self.base_dir, self.socket_dir):
+                os.chown(path, owner.pw_uid, owner.pw_gid)
+            try:
+                _run(as_cluster_owner(["test", "-w", str(self.base_dir)]))
+            except PostgresUnavailable as denied:
+                raise PostgresUnavailable(
+                    f"the {SUPERUSER} user cannot write {self.base_dir}; point TMPDIR at a directory it can enter"
+                    f" ({denied})"
+                ) from denied
+
+    def _configure(self, settings: dict[str, str]) -> None:
+        settings = {**settings, "unix_socket_directories": f"'{self.socket_dir}'"}
         with (self.data_dir / "postgresql.conf").open("a") as conf:
             conf.write("\n# biomatdb test session\n")
             conf.writelines(f"{name} = {value}\n" for name, value in settings.items())
@@ -310,6 +343,86 @@ def start_cluster(bin_dir: Path) -> Cluster:
     return cluster
 
 
+def start_standby(primary: Cluster) -> Cluster:
+    """A hot standby of ``primary`` streaming from it, in a new temporary directory, once it
+    is in recovery and its WAL receiver streams; on failure nothing is left behind."""
+    standby = Cluster(bin_dir=primary.bin_dir, base_dir=Path(tempfile.mkdtemp(prefix="biomatdb-pg-standby-")))
+    try:
+        standby.init_standby_of(primary)
+        standby.start()
+        wait_streaming(standby.server)
+    except BaseException:
+        standby.stop()
+        raise
+    return standby
+
+
+def _start_session_standby(primary: Cluster) -> Cluster | str:
+    """The running standby, or why there is none (returned, as ``_start_session_cluster`` does)."""
+    try:
+        return start_standby(primary)
+    except PostgresUnavailable as reason:
+        return unavailable_message(reason)
+
+
+def wait_streaming(standby: PostgresServer, *, timeout_s: float = STANDBY_STREAMING_WAIT_S) -> None:
+    """Return once ``standby`` is in recovery with its WAL receiver streaming; raise
+    PostgresUnavailable, with what it last said, when it does not within ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    state: tuple | None = None
+    while time.monotonic() < deadline:
+        with admin_connection(standby) as connection:
+            state = connection.execute(
+                "SELECT pg_is_in_recovery(), (SELECT status FROM pg_stat_wal_receiver)"
+            ).fetchone()
+        if state == (True, "streaming"):
+            return
+        time.sleep(0.05)
+    raise PostgresUnavailable(f"the standby on port {standby.port} is not streaming: (in recovery, receiver) = {state}")
+
+
+def wait_replayed(primary: PostgresServer, standby: PostgresServer, *, timeout_s: float = 60.0) -> None:
+    """Return once ``standby`` has replayed everything ``primary`` had written when called."""
+    with admin_connection(primary) as connection:
+        (written,) = connection.execute("SELECT pg_current_wal_insert_lsn()::text").fetchone()
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with admin_connection(standby) as connection:
+            (caught_up,) = connection.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (written,)).fetchone()
+        if caught_up:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"the standby on port {standby.port} did not replay up to {written} in {timeout_s} s")
+
+
+@dataclass(frozen=True)
+class ReplicatedServers:
+    """A primary and its streaming hot standby, and how long the standby took to start."""
+
+    primary: PostgresServer
+    standby: PostgresServer
+    standby_start_s: float
+
+
+@dataclass(frozen=True)
+class ReplicatedCore:
+    """One migrated database on the primary, as the primary and the standby serve it."""
+
+    servers: ReplicatedServers
+    dbname: str
+
+    @property
+    def primary_url(self) -> str:
+        return self.servers.primary.url(self.dbname)
+
+    @property
+    def standby_url(self) -> str:
+        return self.servers.standby.url(self.dbname)
+
+    def wait_replayed(self) -> None:
+        wait_replayed(self.servers.primary, self.servers.standby)
+
+
 def _start_session_cluster() -> Cluster | str:
     """The running cluster, or why there is none.
 
@@ -346,6 +459,58 @@ def pg_server() -> Iterator[PostgresServer]:
         yield server
     finally:
         cluster.stop()
+
+
+REPLICATED_TEMPLATE = "biomatdb_replicated_schema"
+
+
+@pytest.fixture(scope="session")
+def pg_replicated() -> Iterator[ReplicatedServers]:
+    """A PostgreSQL primary of its own with a streaming hot standby (``pg_basebackup -R``), both on
+    loopback, holding a migrated template database; started only for the tests that ask."""
+    primary = _start_session_cluster()
+    if isinstance(primary, str):
+        pytest.fail(primary, pytrace=False)
+    try:
+        with admin_connection(primary.server) as admin:
+            admin.execute(f'CREATE DATABASE "{REPLICATED_TEMPLATE}"')
+        engine = make_engine(primary.server.url(REPLICATED_TEMPLATE))
+        try:
+            migrate(engine)
+        finally:
+            engine.dispose()
+        started = time.perf_counter()
+        standby = _start_session_standby(primary)
+        if isinstance(standby, str):
+            pytest.fail(standby, pytrace=False)
+        servers = ReplicatedServers(primary.server, standby.server, time.perf_counter() - started)
+        print(
+            f"\nPostgreSQL primary on port {primary.port}, standby on port {standby.port} streaming"
+            f" {servers.standby_start_s:.2f} s after its base backup began"
+        )
+        try:
+            yield servers
+        finally:
+            standby.stop()
+    finally:
+        primary.stop()
+
+
+@pytest.fixture
+def replicated_core(pg_replicated: ReplicatedServers, request) -> Iterator[ReplicatedCore]:
+    """A fresh migrated database on the primary, already replayed on the standby; dropped after."""
+    dbname = f"replicated_{request.node.name}"[:60].replace("[", "_").replace("]", "_")
+    primary = pg_replicated.primary
+    with admin_connection(primary) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{dbname}"')
+        admin.execute(f'CREATE DATABASE "{dbname}" TEMPLATE "{REPLICATED_TEMPLATE}"')
+    core = ReplicatedCore(pg_replicated, dbname)
+    core.wait_replayed()
+    try:
+        yield core
+    finally:
+        with admin_connection(primary) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
 
 
 def apply_schema(

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api import params
-from api.deps import SessionDep, UnitChoiceDep
+from api.deps import ReadSessionDep, UnitChoiceDep
 from api.display import distinct_documents, same_material_message
 from api.problems import ProblemError, responses
 from api.schemas import CompareOut
@@ -26,7 +26,7 @@ router = APIRouter(tags=["materials"])
     summary="Compare materials",
 )
 def compare(
-    session: SessionDep,
+    session: ReadSessionDep,
     ids: Annotated[
         str,
         Query(

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import EngineDep
+from api.deps import ReadEngineDep
 from api.problems import responses
 from search.conditions import ConditionFieldOut, read_listing
 
@@ -24,7 +24,7 @@ FieldParam = Annotated[
 @router.get(
     "/conditions", response_model=list[ConditionFieldOut], responses=responses(422, 429), summary="Condition values"
 )
-async def conditions(engine: EngineDep, field: FieldParam = None) -> list[ConditionFieldOut]:
+async def conditions(engine: ReadEngineDep, field: FieldParam = None) -> list[ConditionFieldOut]:
     """Each condition field's stored values, most materials first, with the materials and
     measurements that carry each, and the vocabulary term it is (null: written outside the
     condition vocabulary, ``biomatdb/vocabulary/conditions.toml``)."""

@@ -13,7 +13,7 @@ from starlette.background import BackgroundTask
 
 from api import params
 from api.datapackage import check_descriptor, descriptor, write_zip
-from api.deps import CuratorWriteDep, EngineDep, SessionDep, SettingsDep, actor_of
+from api.deps import CuratorWriteDep, EngineDep, ReadEngineDep, ReadSessionDep, SessionDep, SettingsDep, actor_of
 from api.jobs import enqueue, job_json, new_job_id, upload_dir
 from api.problems import ProblemError, responses
 from api.responses import OrjsonResponse
@@ -92,7 +92,7 @@ _UPLOAD_FORM = {
 
 
 @router.get("/datasets", response_model=list[DatasetOut], responses=responses(429), summary="Datasets")
-def list_datasets(engine: EngineDep) -> list[dict]:
+def list_datasets(engine: ReadEngineDep) -> list[dict]:
     """Every dataset with its license, source, counts and history of uploads."""
     with engine.connect() as connection:
         return datasets_json(connection)
@@ -101,7 +101,7 @@ def list_datasets(engine: EngineDep) -> list[dict]:
 @router.get(
     "/datasets/{dataset_id}", response_model=DatasetOut, responses=responses(404, 422, 429), summary="One dataset"
 )
-def dataset_detail(dataset_id: DatasetId, session: SessionDep, engine: EngineDep) -> dict:
+def dataset_detail(dataset_id: DatasetId, session: ReadSessionDep, engine: ReadEngineDep) -> dict:
     """Provenance, counts and the history of uploads of one dataset."""
     dataset = find_dataset(session, dataset_id)
     with engine.connect() as connection:
@@ -141,7 +141,7 @@ def dataset_detail(dataset_id: DatasetId, session: SessionDep, engine: EngineDep
 )
 def datapackage(
     dataset_id: DatasetId,
-    session: SessionDep,
+    session: ReadSessionDep,
     request: Request,
     format: Annotated[
         str,
@@ -239,7 +239,8 @@ async def upload_dataset(request: Request, holder: CuratorWriteDep, settings: Se
     except BaseException:
         shutil.rmtree(directory, ignore_errors=True)
         raise
-    request.app.state.jobs.notify()
+    if request.app.state.jobs is not None:  # else `biomatdb worker` processes find it when they poll
+        request.app.state.jobs.notify()
     with engine.connect() as connection:
         row = connection.execute(Job.__table__.select().where(Job.public_id == job_id)).one()
     location = str(request.url_for("job_status", job_id=job_id))

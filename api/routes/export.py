@@ -13,7 +13,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
 from api import params
-from api.deps import EngineDep, SearchDep, UnitChoiceDep
+from api.deps import ReadEngineDep, SearchDep, UnitChoiceDep
 from api.problems import responses
 from api.routes.search import MatchParam, UncertaintyParam
 from biomatdb.catalog import export_rows, export_rows_for, find_material
@@ -69,7 +69,7 @@ def _evidence_body(format: str, items: Iterator[dict[str, Any]]) -> Iterator[byt
 )
 def export(
     search: SearchDep,
-    engine: EngineDep,
+    engine: ReadEngineDep,
     choice: UnitChoiceDep,
     format: Annotated[Literal["csv", "json", "parquet"], Query(description="csv, json or parquet")] = "csv",
     q: Annotated[str | None, Query(max_length=params.TEXT_MAX, description="Free text, as in /materials.")] = None,

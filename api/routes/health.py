@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from sqlalchemy import text
 
-from api.deps import EngineDep, SettingsDep
+from api.deps import EngineDep, ReadEngineDep, SettingsDep
 from api.responses import OrjsonResponse
 from api.schemas import Health, Readiness
+from biomatdb.replication import lag_warning, replica_lag
 
 router = APIRouter(tags=["health"])
 
@@ -24,25 +25,49 @@ def health() -> Health:
     responses={503: {"model": Readiness, "description": "Not ready"}},
     summary="Readiness",
 )
-def ready(engine: EngineDep, settings: SettingsDep, request: Request):
-    """The database answers, the upload job worker runs; with Elasticsearch configured, it answers and its alias exists."""
+def ready(engine: EngineDep, read_engine: ReadEngineDep, settings: SettingsDep, request: Request):
+    """The database answers (and the read replica, when one is set, with its lag), the upload job
+    worker runs (when this process runs jobs); with Elasticsearch configured, it answers and its
+    alias exists."""
     checks = {}
     search_index = None
+    replica = None
+    warnings: list[str] = []
+    memory = getattr(getattr(request.app.state, "search", None), "memory", None)
     try:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
-            memory = getattr(getattr(request.app.state, "search", None), "memory", None)
-            if memory is not None:
+            if memory is not None and read_engine is engine:
                 search_index = memory.state(engine, connection)
         checks["database"] = "ok"
     except Exception as exc:  # any driver error means not ready; the message names no secret
         checks["database"] = f"unreachable: {type(exc).__name__}"
+    if read_engine is not engine:
+        try:
+            with read_engine.connect() as reading, engine.connect() as writing:
+                if memory is not None:
+                    search_index = memory.state(read_engine, reading)
+                lag = replica_lag(writing, reading)
+            checks["database_read"] = "ok"
+            if lag is not None:
+                replica = lag.as_dict()
+                if (warning := lag_warning(lag, warn_after_s=settings.replication_lag_warn_seconds)) is not None:
+                    warnings.append(warning)
+        except Exception as exc:  # the replica away: searches would fail, so not ready
+            checks["database_read"] = f"unreachable: {type(exc).__name__}"
     jobs = getattr(request.app.state, "jobs", None)
-    checks["jobs"] = "ok" if jobs is not None and jobs.alive() else "the upload job worker is not running"
+    if settings.jobs_in_api:  # else `biomatdb worker` processes run them, supervised on their own
+        checks["jobs"] = "ok" if jobs is not None and jobs.alive() else "the upload job worker is not running"
     if settings.elasticsearch_url:
         checks["elasticsearch"] = _elasticsearch(settings)
     ok = all(value == "ok" for value in checks.values())
-    body = Readiness(status="ready" if ok else "not ready", checks=checks, search_index=search_index)
+    body = Readiness(
+        status="ready" if ok else "not ready",
+        checks=checks,
+        search_index=search_index,
+        replica=replica,
+        warnings=warnings,
+    )
     return OrjsonResponse(body.model_dump(), status_code=200 if ok else 503)
 
 

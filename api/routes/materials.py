@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from api import params
-from api.deps import ChemistryDep, EngineDep, SessionDep, UnitChoiceDep
+from api.deps import ChemistryDep, ReadEngineDep, ReadSessionDep, UnitChoiceDep
 from api.display import jsonld
 from api.problems import responses
 from api.schemas import MaterialOut, SimilarHit, SimilarOut
@@ -39,7 +39,7 @@ MaterialId = Annotated[
 )
 def material_detail(
     material_id: MaterialId,
-    session: SessionDep,
+    session: ReadSessionDep,
     request: Request,
     response: Response,
     choice: UnitChoiceDep,
@@ -64,8 +64,8 @@ def material_detail(
 )
 def similar_materials(
     material_id: MaterialId,
-    session: SessionDep,
-    engine: EngineDep,
+    session: ReadSessionDep,
+    engine: ReadEngineDep,
     chemistry: ChemistryDep,
     kind: Annotated[
         Literal["structure", "property_profile"] | None, Query(description="Only this kind of similarity.")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
-from api.deps import EngineDep, SearchDep, UnitChoiceDep
+from api.deps import ReadEngineDep, SearchDep, UnitChoiceDep
 from api.problems import responses
 from search.select.model import Requirement, Selection
 from search.select.presets import presets
@@ -47,7 +47,7 @@ class PresetOut(BaseModel):
     responses=responses(400, 413, 422, 429, 503),
     summary="Rank materials against a requirement",
 )
-def select_materials(search: SearchDep, engine: EngineDep, body: Requirement, choice: UnitChoiceDep) -> Selection:
+def select_materials(search: SearchDep, engine: ReadEngineDep, body: Requirement, choice: UnitChoiceDep) -> Selection:
     """The materials that meet `constraint`, ranked by the weighted `objectives` (or a preset's):
     each with its score, each criterion's score and contribution, the measurement it was scored on
     and its source, and whether it is Pareto-optimal. Values shown in display units (`?units=`,

@@ -18,7 +18,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from api import params
-from api.deps import ChemistryDep, EngineDep, SearchDep, rate_limited
+from api.deps import ChemistryDep, ReadEngineDep, SearchDep, rate_limited
 from api.display import distinct_documents, same_material_message
 from api.responses import OrjsonResponse
 from api.ui import about, ashby, pages, selection
@@ -107,7 +107,7 @@ def not_found(request: Request, message: str) -> HTMLResponse:
 def search_page(
     request: Request,
     search: SearchDep,
-    engine: EngineDep,
+    engine: ReadEngineDep,
     q: Annotated[str | None, Query(max_length=params.TEXT_MAX)] = None,
     filter: Annotated[str | None, Query(max_length=params.FILTER_MAX)] = None,
     sort: Annotated[str | None, Query(max_length=params.SORT_MAX)] = None,
@@ -172,7 +172,7 @@ def search_page(
 
 
 @router.get("/materials/{material_id}", response_class=HTMLResponse, name="ui_material", dependencies=_RATE_LIMITED)
-def material_page(request: Request, material_id: str, engine: EngineDep, chemistry: ChemistryDep) -> HTMLResponse:
+def material_page(request: Request, material_id: str, engine: ReadEngineDep, chemistry: ChemistryDep) -> HTMLResponse:
     """One material: structure drawing, properties by category with conditions and sources, similar materials."""
     with Session(engine) as session:
         try:
@@ -204,7 +204,7 @@ def material_page(request: Request, material_id: str, engine: EngineDep, chemist
 @router.get("/ashby", response_class=HTMLResponse, name="ui_ashby", dependencies=_RATE_LIMITED)
 def ashby_page(
     request: Request,
-    engine: EngineDep,
+    engine: ReadEngineDep,
     x: Annotated[str, Query(max_length=params.PROPERTY_KEY_MAX)] = "density",
     y: Annotated[str, Query(max_length=params.PROPERTY_KEY_MAX)] = "youngs_modulus",
     filter: Annotated[str | None, Query(max_length=params.FILTER_MAX)] = None,
@@ -236,7 +236,7 @@ def ashby_page(
 @router.get("/ui/ashby.json", name="ui_ashby_data", dependencies=_RATE_LIMITED)
 def ashby_data(
     request: Request,
-    engine: EngineDep,
+    engine: ReadEngineDep,
     chemistry: ChemistryDep,
     x: Annotated[str, Query(max_length=params.PROPERTY_KEY_MAX)] = "density",
     y: Annotated[str, Query(max_length=params.PROPERTY_KEY_MAX)] = "youngs_modulus",
@@ -270,7 +270,7 @@ def ashby_data(
 
 
 @router.get("/select", response_class=HTMLResponse, name="ui_select", dependencies=_RATE_LIMITED)
-def select_page(request: Request, search: SearchDep, engine: EngineDep) -> HTMLResponse:
+def select_page(request: Request, search: SearchDep, engine: ReadEngineDep) -> HTMLResponse:
     """Find a material for…: a requirement (a preset to start from, a constraint, weighted
     objectives) ranked as ``POST /api/v1/select`` ranks it, the ranked list with each criterion's
     score and source, and an Ashby chart of the candidates. The address holds the requirement."""
@@ -322,7 +322,7 @@ def select_page(request: Request, search: SearchDep, engine: EngineDep) -> HTMLR
 @router.get("/compare", response_class=HTMLResponse, name="ui_compare", dependencies=_RATE_LIMITED)
 def compare_page(
     request: Request,
-    engine: EngineDep,
+    engine: ReadEngineDep,
     ids: Annotated[list[str], Query(max_length=params.IDS_MAX)] = [],  # noqa: B006
 ) -> HTMLResponse:
     """Two to six materials side by side, and a chart of their properties normalised to the highest."""
@@ -349,7 +349,7 @@ def compare_page(
 
 
 @router.get("/about", response_class=HTMLResponse, name="ui_about", dependencies=_RATE_LIMITED)
-def about_page(request: Request, engine: EngineDep) -> HTMLResponse:
+def about_page(request: Request, engine: ReadEngineDep) -> HTMLResponse:
     """What the data is: a card per dataset with its counts, source, license and how to cite it."""
     with engine.connect() as connection:
         cards = about.dataset_cards(connection, datasets_json(connection), fixture_notes(default_fixtures_dir()))

@@ -115,7 +115,7 @@ async def test_an_exhausted_connection_pool_is_a_503_not_a_500(engine, tmp_path,
     tight = make_engine(engine.url.render_as_string(hide_password=False), pool_size=1, max_overflow=0, pool_timeout=0.2)
     held = tight.connect()
     try:
-        api.app.state.engine = tight
+        api.app.state.engine = api.app.state.read_engine = tight  # /datasets reads on the read engine
         busy = await api.get("/api/v1/datasets")
     finally:
         held.close()

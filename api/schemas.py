@@ -630,3 +630,10 @@ class Readiness(BaseModel):
             "in SQL. Informative: it does not make the service unready."
         ),
     )
+    warnings: list[str] = Field(
+        default_factory=list,
+        description=(
+            "What an operator should look at that does not make the service unready: search behind the core "
+            "for longer than BIOMATDB_ELASTICSEARCH_SYNC_WARN_SECONDS, documents Elasticsearch refused (dead letters)."
+        ),
+    )

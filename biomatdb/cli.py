@@ -185,6 +185,7 @@ def ingest(
         read_limits=ReadLimits.from_settings(settings),
         structure_limits=settings.structure_limits(),
         staging_dir=settings.staging_dir(),
+        material_max_nested_records=settings.material_max_nested_records,
     )
     try:
         with limits:

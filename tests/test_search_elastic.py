@@ -10,6 +10,7 @@ on the fixtures, sync after an outage, and searching through a reindex.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import threading
@@ -56,7 +57,16 @@ from search.model import (
     Substructure,
     encode_cursor,
 )
-from tests.search_parity_cases import PARITY_FILTERS, QUALITATIVE_CSV, QUALITATIVE_FILE, SORTED_QUERIES
+from tests.es_transport import GOLDEN, golden
+from tests.search_parity_cases import (
+    PARITY_FILTERS,
+    PARITY_TEXTS,
+    QUALITATIVE_CSV,
+    QUALITATIVE_FILE,
+    SORTED_QUERIES,
+    TEXT_CSV,
+    TEXT_FILE,
+)
 from tests.test_pipeline import LONG_TSV, WIDE_CSV, write
 
 INNER_SORT = [{"measurements.property": "asc"}, {"measurements.id": "asc"}]
@@ -1326,7 +1336,8 @@ def parity(tmp_path_factory, es_client, fixtures_sqlite, copy_fixtures_sqlite):
     write_wide(folder / "generated-wide.csv", 2_400, seed=7)
     write_long(folder / "generated-long.csv", 2_000, seed=7)
     (folder / QUALITATIVE_FILE).write_text(QUALITATIVE_CSV, encoding="utf-8")
-    for name in ("generated-wide.csv", "generated-long.csv", QUALITATIVE_FILE):
+    (folder / TEXT_FILE).write_text(TEXT_CSV, encoding="utf-8")
+    for name in ("generated-wide.csv", "generated-long.csv", QUALITATIVE_FILE, TEXT_FILE):
         assert ingest_file(engine, folder / name).ok
     alias = _fresh_alias()
     report = reindex(engine, es_client, alias)
@@ -1382,6 +1393,116 @@ def test_uncertainty_interval_gives_the_same_answer_as_sql(parity, filter_text):
             uncertainty="interval",
         )
         assert _every_page(parity["elastic"], query) == _every_page(parity["sql"], query)
+
+
+@real_server
+@pytest.mark.parametrize("text", PARITY_TEXTS)
+def test_text_search_finds_and_ranks_as_sql(parity, text):
+    """Prefixes, folding on both sides (Ørsted, Straße, crème), punctuation-only text as match-all."""
+    from search.service import build_query
+
+    matched = build_query(text=text, sort="name", limit=500, facets=["class"])
+    assert _every_page(parity["elastic"], matched) == _every_page(parity["sql"], matched)
+    ranked = build_query(text=text, limit=50)
+    sql, elastic = parity["sql"].search(ranked), parity["elastic"].search(ranked)
+    assert [(h.id, h.score) for h in elastic.results] == [(h.id, h.score) for h in sql.results]
+    assert elastic.total == sql.total
+
+
+@real_server
+def test_cursors_page_past_ten_thousand_results_by_search_after(es_client, sqlite_engine, tmp_path):
+    """Enough materials that from/size would be refused past the result window."""
+    from benchmarks.generate import WIDE_PROPERTIES, write_wide
+
+    write_wide(tmp_path / "many.csv", 10_400 * len(WIDE_PROPERTIES), seed=11)  # 10,400 materials
+    assert ingest_file(sqlite_engine, tmp_path / "many.csv").ok
+    alias = _fresh_alias()
+    try:
+        reindex(sqlite_engine, es_client, alias)
+        backend = ElasticBackend(es_client, alias, sqlite_engine)
+        query = Query(limit=500, sort=Sort(key="name"))
+        total, ids, _ = _every_page(backend, query)
+        assert total > 10_000 and len(ids) == total == len(set(ids))
+    finally:
+        _drop(es_client, alias)
+
+
+@real_server
+def test_an_older_version_never_overwrites_a_newer_one(es_client):
+    """What sync relies on: external versions keep the newest write, and the older one is a 409."""
+    from search.backends.elastic_sync import write_bulk
+
+    alias = _fresh_alias()
+    index = f"{alias}-1"
+    es_client.indices.create(index=index, mappings={"properties": {"name": {"type": "keyword"}}})
+    try:
+        newer = {"_op_type": "index", "_index": index, "_id": "1", "version": 20, "version_type": "external"}
+        write_bulk(es_client, [{**newer, "_source": {"name": "v2"}}], doing="writing v2")
+        older = write_bulk(es_client, [{**newer, "version": 10, "_source": {"name": "v1"}}], doing="writing v1")
+        assert older.stale == {1}
+        assert es_client.get(index=index, id="1").body["_source"] == {"name": "v2"}
+    finally:
+        es_client.indices.delete(index=index)
+
+
+def _filled(value, names: dict[str, str]):
+    text = json.dumps(value)
+    for key, name in names.items():
+        text = text.replace("{" + key + "}", name)
+    filled = json.loads(text)
+    if isinstance(filled, dict) and "query" in filled and "terms" in filled["query"]:  # {"$ids": n}
+        terms = filled["query"]["terms"]
+        for field, ids in terms.items():
+            if isinstance(ids, dict) and "$ids" in ids:
+                terms[field] = list(range(ids["$ids"]))
+    return filled
+
+
+def _pointer(document, pointer: str):
+    for part in pointer.strip("/").split("/"):
+        document = document[int(part)] if isinstance(document, list) else document[part]
+    return document
+
+
+@real_server
+@pytest.mark.parametrize(
+    "name", sorted(p.stem for p in GOLDEN.glob("*.json") if golden(p.stem)["confirm"] == "real-server")
+)
+def test_a_golden_pair_is_what_the_node_answers(es_client, name):
+    """The canned answers of tests/test_search_elastic_sync.py, confirmed on a node: the status and
+    every field the pair's ``expect`` names."""
+    from elasticsearch import ApiError
+
+    pair = golden(name)
+    alias = _fresh_alias()
+    names = {"index": f"{alias}-golden", "alias": alias}
+
+    def send(request):
+        body = request.get("body")
+        headers = {"accept": "application/json"}
+        if "ndjson" in request:
+            body = _filled(request["ndjson"], names)
+            headers["content-type"] = "application/x-ndjson"
+        elif body is not None:
+            body = _filled(body, names)
+            headers["content-type"] = "application/json"
+        path = _filled(request["path"], names)
+        try:
+            response = es_client.perform_request(request["method"], path, headers=headers, body=body)
+            return response.meta.status, response.body
+        except ApiError as exc:
+            return exc.meta.status, exc.body
+
+    try:
+        for step in pair["setup"]:
+            status, answer = send(step)
+            assert status < 300, (step, answer)
+        status, answer = send(pair["request"])
+        assert status == pair["response"]["status"], answer
+        for pointer, expected in pair["expect"].items():
+            assert _pointer(answer, pointer) == _filled(expected, names), (pointer, answer)
+    finally:
+        es_client.indices.delete(index=names["index"], ignore_unavailable=True)
 
 
 @real_server

@@ -1300,6 +1300,9 @@ def test_sync_command_against_an_unreachable_node_fails_and_keeps_the_outbox(
 # --- (c) the real-server suite --------------------------------------------------------------
 
 ELASTICSEARCH_URL = os.environ.get("BIOMATDB_TEST_ELASTICSEARCH_URL")
+#: primary shards of the indices the suite builds: on the three-node cluster (deploy/README.md), 3,
+#: so that parity holds across shards (and replicas, which a reindex gives an index on 3 nodes)
+SHARDS = int(os.environ.get("BIOMATDB_TEST_ELASTICSEARCH_SHARDS", "1"))
 real_server = pytest.mark.skipif(
     not ELASTICSEARCH_URL, reason="Elasticsearch real-server suite not run: BIOMATDB_TEST_ELASTICSEARCH_URL is not set"
 )
@@ -1340,7 +1343,7 @@ def parity(tmp_path_factory, es_client, fixtures_sqlite, copy_fixtures_sqlite):
     for name in ("generated-wide.csv", "generated-long.csv", QUALITATIVE_FILE, TEXT_FILE):
         assert ingest_file(engine, folder / name).ok
     alias = _fresh_alias()
-    report = reindex(engine, es_client, alias)
+    report = reindex(engine, es_client, alias, shards=SHARDS)
     with engine.connect() as connection:
         assert report.documents == connection.execute(select(func.count()).select_from(Material)).scalar_one()
     chemistry = ChemistryIndex(engine)
@@ -1418,7 +1421,7 @@ def test_cursors_page_past_ten_thousand_results_by_search_after(es_client, sqlit
     assert ingest_file(sqlite_engine, tmp_path / "many.csv").ok
     alias = _fresh_alias()
     try:
-        reindex(sqlite_engine, es_client, alias)
+        reindex(sqlite_engine, es_client, alias, shards=SHARDS)
         backend = ElasticBackend(es_client, alias, sqlite_engine)
         query = Query(limit=500, sort=Sort(key="name"))
         total, ids, _ = _every_page(backend, query)

@@ -620,6 +620,16 @@ def test_the_next_cursor_carries_the_last_hits_sort_values_and_they_come_back():
     ]
 
 
+def test_an_infinite_sort_value_is_kept_in_the_cursor_as_elasticsearch_parses_it():
+    from search.model import cursor_after
+
+    query = Query(filter=HasProperty(property="density"), limit=1, sort=Sort(key="density"))
+    hit = {"_id": "1", "_source": {"material_id": 1, "public_id": "BM-1", "name": "X"}, "sort": [float("inf"), "x"]}
+    response = {"hits": {"total": {"value": 2, "relation": "eq"}, "hits": [hit]}}
+    cursor = parse_response(response, query).next_cursor
+    assert cursor_after(query.model_copy(update={"cursor": cursor})) == ["Infinity", "x"]
+
+
 def test_text_of_punctuation_only_with_no_filter_matches_everything_as_in_sql():
     body = query_body(Query(text="?!-- //"), chemistry_ids={}, offset=0)
     assert body["query"] == {"match_all": {}}

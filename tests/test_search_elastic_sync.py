@@ -249,6 +249,7 @@ def test_a_reindex_skips_a_refused_document_reports_it_and_swaps(loaded):
     settings = created.json()["settings"]
     assert (settings["number_of_replicas"], settings["refresh_interval"]) == (0, "-1")  # built without either
     assert settings["mapping"]["nested_objects"]["limit"] == 10_000
+    assert settings["gc_deletes"] == "1h"  # a late write of a deleted document stays refused for an hour
     (restored,) = script.sent("PUT", rf"/{ALIAS}-\d+/_settings")
     assert restored.json() == {"number_of_replicas": 0, "refresh_interval": None}  # one data node: 0 replicas
 

@@ -8,7 +8,9 @@ own transaction, under the one row's lock, so generations are in commit order: a
 at a higher generation holds every change one read at a lower one holds. Elasticsearch keeps
 the highest version, so two drainers, or a sync and a reindex, can race in any order and the
 index ends at the newest state; a 409 (version conflict) means "already as new or newer" and
-counts as done. (A core restored from a backup goes back in generations: reindex after it.)
+counts as done. (A core restored from a backup goes back in generations: reindex after it. A
+deletion's version is remembered for ``index.gc_deletes``, set to an hour: a drainer that stalls
+longer than that between reading a document and writing it could bring back one deleted meanwhile.)
 
 **Outbox rows are claimed**, on PostgreSQL with ``FOR UPDATE SKIP LOCKED`` in a transaction
 held while their documents are written, so that drainers share the outbox without waiting for

@@ -32,6 +32,7 @@ and kept as written in ``_source`` for display.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, get_args
 
@@ -101,6 +102,9 @@ NESTED_OBJECTS_MAX = 10_000
 evaluations, element contents) one document may hold. Ingest refuses a material beyond
 ``BIOMATDB_MATERIAL_MAX_NESTED_RECORDS``, which may not exceed it (``biomatdb.settings``)."""
 
+DELETED_VERSIONS_KEPT = "1h"
+"""How long the index remembers a deleted document's version (``index.gc_deletes``)."""
+
 _KEYWORD = {"type": "keyword", "ignore_above": KEYWORD_MAX_CHARS}
 _CONDITION_KEYWORD = {"type": "keyword", "normalizer": "lowercase_keyword", "ignore_above": KEYWORD_MAX_CHARS}
 _STORED_ONLY = {"type": "keyword", "index": False, "doc_values": False}
@@ -121,13 +125,16 @@ def _text_with_keyword() -> dict[str, Any]:
 def index_settings(*, shards: int = 1, replicas: int = 0) -> dict[str, Any]:
     """The index's settings: ``shards`` primaries and ``replicas`` copies of each (0 on a single
     node, which could never place a copy and would stay yellow), and a nested-object limit stated
-    rather than assumed. Analysis: ``words`` splits on everything but letters and digits
+    rather than assumed. A deleted document's version is remembered for ``DELETED_VERSIONS_KEPT``
+    (``index.gc_deletes``, 60 s by default): a drainer's write read before the deletion and landing
+    within it is refused as older, where after it it would bring the document back. Analysis: ``words`` splits on everything but letters and digits
     (Unicode-aware, like the other backends' tokenisers) and folds case and diacritics;
     ``lowercase_keyword`` normalizes condition keywords."""
     return {
         "number_of_shards": shards,
         "number_of_replicas": replicas,
         "mapping": {"nested_objects": {"limit": NESTED_OBJECTS_MAX}},
+        "gc_deletes": DELETED_VERSIONS_KEPT,
         "analysis": {
             "tokenizer": {"words": {"type": "pattern", "pattern": "[\\W_]+", "flags": "UNICODE_CHARACTER_CLASS"}},
             "analyzer": {"words": {"type": "custom", "tokenizer": "words", "filter": ["lowercase", "asciifolding"]}},
@@ -885,6 +892,14 @@ def _facet_value(bucket: Mapping[str, Any]) -> str:
     return str(bucket.get("key_as_string", bucket["key"]))
 
 
+def _sort_value(value: Any) -> Any:
+    """A hit's sort value as a cursor keeps it: a missing value sorted last is an infinite double,
+    which JSON (and so a cursor) can only carry as the string Elasticsearch parses back."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return value
+
+
 def parse_response(
     body: Mapping[str, Any],
     query: Query,
@@ -904,7 +919,7 @@ def parse_response(
         buckets.sort(key=lambda vc: (-vc[1], vc[0]))
         facets[name] = [FacetValue(value=value, count=count) for value, count in buckets]
     next_offset = offset + query.limit
-    after = hits["hits"][-1].get("sort") if hits["hits"] else None
+    after = [_sort_value(v) for v in hits["hits"][-1].get("sort", ())] if hits["hits"] else None
     return SearchResult(
         results=[_hit(hit, query, scores) for hit in hits["hits"]],
         facets=facets,

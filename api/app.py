@@ -98,13 +98,17 @@ def _lifespan(settings: Settings):
         if app.state.jobs is not None:
             app.state.jobs.start()
         app.state.outbox = None
-        if settings.elasticsearch_url:
+        if settings.elasticsearch_url and settings.elasticsearch_sync_in_api:
             from elasticsearch import Elasticsearch
 
             from api.outbox import OutboxDrainer
 
             app.state.outbox = OutboxDrainer(
-                engine, Elasticsearch(settings.elasticsearch_url), settings.elasticsearch_index
+                engine,
+                Elasticsearch(settings.elasticsearch_url),
+                settings.elasticsearch_index,
+                max_backoff_s=settings.elasticsearch_sync_max_backoff_seconds,
+                stale_after_s=settings.elasticsearch_reindex_stale_seconds,
             )
             app.state.outbox.start()
         try:

@@ -101,6 +101,7 @@ def execute_job(engine: Engine, settings: Settings, job, progress: Callable[[int
                 read_limits=ReadLimits.from_settings(settings),
                 structure_limits=settings.structure_limits(),
                 staging_dir=settings.staging_dir(),
+                material_max_nested_records=settings.material_max_nested_records,
             ),
             progress=counted,
         )

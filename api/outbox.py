@@ -1,54 +1,52 @@
 """The API process drains the search outbox into Elasticsearch in the background, when one
-is configured: every write to the core (an upload job, a retraction) records its materials
-in ``search_outbox`` in the same transaction, and this thread carries them to the index.
-While Elasticsearch is unreachable the rows wait and the thread keeps trying; nothing is
-lost, and the core's writes never wait for the index."""
+is configured (and ``BIOMATDB_ELASTICSEARCH_SYNC_IN_API`` is on): every write to the core (an
+upload job, a retraction) records its materials in ``search_outbox`` in the same transaction,
+and this thread carries them to the index. While Elasticsearch is unreachable the rows wait and
+the thread keeps trying, backing off; nothing is lost, and the core's writes never wait for the
+index. The loop is ``search.backends.elastic_sync.Drainer``, the one ``biomatdb sync --watch``
+runs: it never dies of what a round raises."""
 
 from __future__ import annotations
 
-import logging
 import threading
 
 from sqlalchemy import Engine
 
-log = logging.getLogger("biomatdb.outbox")
+from search.backends.elastic_sync import Drainer
 
 
-class OutboxDrainer:
-    def __init__(self, engine: Engine, client, alias: str, *, interval_s: float = 2.0) -> None:
-        self.engine = engine
-        self.client = client
-        self.alias = alias
-        self.interval_s = interval_s
-        self.drained = 0
-        self.last_error: str | None = None
+class OutboxDrainer(Drainer):
+    """A ``Drainer`` on a daemon thread of its own."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        client,
+        alias: str,
+        *,
+        interval_s: float = 2.0,
+        max_backoff_s: float = 60.0,
+        stale_after_s: float = 6 * 3600.0,
+        bulk_backoff_s: float = 1.0,
+    ) -> None:
+        super().__init__(
+            engine,
+            client,
+            alias,
+            interval_s=interval_s,
+            max_backoff_s=max_backoff_s,
+            stale_after_s=stale_after_s,
+            bulk_backoff_s=bulk_backoff_s,
+        )
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="biomatdb-outbox", daemon=True)
+        self._thread = threading.Thread(target=self.run, args=(self._stop,), name="biomatdb-outbox", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=10)
-
-    def drain_once(self) -> int:
-        """One sync; returns the outbox rows drained (0 while Elasticsearch is away)."""
-        from biomatdb.errors import SearchUnavailable
-        from search.backends.elastic import sync
-
-        try:
-            report = sync(self.engine, self.client, self.alias)
-        except SearchUnavailable as exc:
-            if self.last_error != exc.message:
-                log.warning("search outbox waits: %s", exc.message)
-            self.last_error = exc.message
-            return 0
-        self.last_error = None
-        self.drained += report.outbox_rows
-        return report.outbox_rows
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.drain_once()
-            self._stop.wait(self.interval_s)

@@ -639,5 +639,9 @@ class Readiness(BaseModel):
     )
     warnings: list[str] = Field(
         default_factory=list,
-        description="What an operator should look at that does not make the service unready (replication lag).",
+        description=(
+            "What an operator should look at that does not make the service unready: replication lag past "
+            "BIOMATDB_REPLICATION_LAG_WARN_SECONDS, search behind the core for longer than "
+            "BIOMATDB_ELASTICSEARCH_SYNC_WARN_SECONDS, documents Elasticsearch refused (dead letters)."
+        ),
     )

@@ -222,6 +222,7 @@ def ingest(
         read_limits=ReadLimits.from_settings(settings),
         structure_limits=settings.structure_limits(),
         staging_dir=settings.staging_dir(),
+        material_max_nested_records=settings.material_max_nested_records,
     )
     try:
         with limits:
@@ -845,12 +846,18 @@ def _elasticsearch(settings: Settings):
 def reindex() -> None:
     """Rebuild the Elasticsearch index from the core and swap the alias to it (searches never stop)."""
     from biomatdb.errors import SearchUnavailable
-    from search.backends.elastic import reindex as rebuild
+    from search.backends.elastic_sync import reindex as rebuild
 
     settings = Settings()
     client = _elasticsearch(settings)
     try:
-        report = rebuild(_engine(settings), client, settings.elasticsearch_index)
+        report = rebuild(
+            _engine(settings),
+            client,
+            settings.elasticsearch_index,
+            shards=settings.elasticsearch_shards,
+            replicas=settings.elasticsearch_replicas,
+        )
     except SearchUnavailable as exc:
         _echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from exc
@@ -859,6 +866,30 @@ def reindex() -> None:
         f"{settings.elasticsearch_index} -> {report.index}: {report.documents:,} documents "
         f"in {report.seconds:.1f} s{removed}"
     )
+    for refusal in report.skipped:
+        _echo(
+            f"skipped material {refusal.material_id}: Elasticsearch refused its document "
+            f"({refusal.status} {refusal.error_type}: {printable(refusal.reason)})",
+            err=True,
+        )
+
+
+def _print_sync_status(settings: Settings, engine, client) -> None:
+    from search.backends.elastic_sync import sync_status
+
+    status = sync_status(engine, client, settings.elasticsearch_index)
+    wait = "" if status.oldest_wait_s is None else f", the oldest waiting {status.oldest_wait_s:,.0f} s"
+    _echo(f"outbox: {status.outbox_rows:,} changes{wait}")
+    for building in status.building:
+        _echo(f"reindex building {building.index} for {building.age_s:,.0f} s ({building.owner or 'no owner'})")
+    _echo(f"dead letters: {status.dead_letter_count:,}")
+    for dead in status.dead_letters:
+        _echo(
+            f"  {dead['public_id'] or dead['material_id']}: {dead['status']} {dead['error_type']}: "
+            f"{printable(dead['reason'])}"
+        )
+    for warning in status.warnings(settings.elasticsearch_sync_warn_seconds):
+        _echo(f"warning: {warning}")
 
 
 @app.command()
@@ -868,33 +899,75 @@ def sync(
     ] = False,
     interval: Annotated[float, typer.Option(min=0.1, help="Seconds between rounds with --watch")] = 5.0,
     batch: Annotated[int, typer.Option(min=1, help="Outbox rows per bulk request")] = 500,
+    status: Annotated[
+        bool, typer.Option("--status", help="Show the outbox, a reindex building and the dead letters; change nothing")
+    ] = False,
+    retry_dead: Annotated[
+        bool, typer.Option("--retry-dead", help="Put every dead letter back into the outbox, then sync")
+    ] = False,
 ) -> None:
-    """Bring the Elasticsearch index up to date with the core's changes (the search outbox)."""
-    import time
+    """Bring the Elasticsearch index up to date with the core's changes (the search outbox).
+
+    A document Elasticsearch refuses is set aside as a dead letter (shown by --status) and the rest
+    goes on; with --watch the loop never stops on an error, it backs off and retries."""
+    import threading
 
     from biomatdb.errors import SearchUnavailable
-    from search.backends.elastic import sync as drain
+    from search.backends.elastic_sync import Drainer, SyncReport, retry_dead_letters, sync as drain
 
     settings = Settings()
     client = _elasticsearch(settings)
     engine = _engine(settings)
-    while True:
+    if status:
         try:
-            report = drain(engine, client, settings.elasticsearch_index, batch=batch)
+            _print_sync_status(settings, engine, client)
         except SearchUnavailable as exc:
-            _echo(f"error: {exc.message} (the outbox keeps every change)", err=True)
-            if not watch:
-                raise typer.Exit(1) from exc
-        else:
-            if report.outbox_rows or report.deferred or not watch:
-                deferred = "; a reindex is running, the rest waits for it" if report.deferred else ""
-                _echo(
-                    f"synced {report.outbox_rows:,} outbox rows: {report.upserted:,} documents written, "
-                    f"{report.deleted:,} deleted{deferred}"
-                )
-        if not watch:
+            _echo(f"error: {exc.message}", err=True)
+            raise typer.Exit(1) from exc
+        return
+    if retry_dead:
+        _echo(f"{retry_dead_letters(engine):,} dead letters put back into the outbox")
+
+    def say(report: SyncReport) -> None:
+        if report.outbox_rows or report.deferred or report.refused or report.pending or not watch:
+            notes = [
+                *(["a reindex is running or the alias moved; the rest waits"] if report.deferred else []),
+                *([f"{report.stale:,} already newer in the index"] if report.stale else []),
+                *([f"{report.refused:,} refused (dead letters: `biomatdb sync --status`)"] if report.refused else []),
+                *([f"{report.pending:,} wait for Elasticsearch to have capacity"] if report.pending else []),
+            ]
+            _echo(
+                f"synced {report.outbox_rows:,} outbox rows: {report.upserted:,} documents written, "
+                f"{report.deleted:,} deleted" + "".join(f"; {note}" for note in notes)
+            )
+
+    if watch:
+        drainer = Drainer(
+            engine,
+            client,
+            settings.elasticsearch_index,
+            interval_s=interval,
+            max_backoff_s=settings.elasticsearch_sync_max_backoff_seconds,
+            batch=batch,
+            stale_after_s=settings.elasticsearch_reindex_stale_seconds,
+            on_report=say,
+        )
+        try:
+            drainer.run(threading.Event())
+        except KeyboardInterrupt:
             return
-        time.sleep(interval)
+    try:
+        report = drain(
+            engine,
+            client,
+            settings.elasticsearch_index,
+            batch,
+            stale_after_s=settings.elasticsearch_reindex_stale_seconds,
+        )
+    except SearchUnavailable as exc:
+        _echo(f"error: {exc.message} (the outbox keeps every change)", err=True)
+        raise typer.Exit(1) from exc
+    say(report)
 
 
 @app.command()

@@ -357,6 +357,24 @@ class SearchOutbox(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class SearchDeadLetter(Base):
+    """A search document Elasticsearch refused for itself (a 4xx other than a version conflict,
+    e.g. a mapping error), set aside so that the outbox moves on. ``biomatdb sync --status``
+    and ``/ready`` show these; a later change to the material (a new outbox row) that is written
+    clears them, and ``biomatdb sync --retry-dead`` puts them back into the outbox."""
+
+    __tablename__ = "search_dead_letters"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    material_id: Mapped[int] = mapped_column(Integer, index=True)
+    public_id: Mapped[str | None] = mapped_column(String(32))
+    operation: Mapped[str] = mapped_column(String(16))
+    status: Mapped[int] = mapped_column(Integer)
+    error_type: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class ApiKey(Base):
     """A key for the curator and admin routes of the API. Only a SHA-256 of the key is
     stored; ``prefix`` (the public part at its start) finds the row to compare against."""

@@ -66,6 +66,60 @@ class Settings(BaseSettings):
             "index <alias>-<timestamp> behind it."
         ),
     )
+    elasticsearch_shards: int = Field(
+        default=1,
+        ge=1,
+        le=1024,
+        description="Primary shards of each index `biomatdb reindex` builds (see deploy/README.md for sizing).",
+    )
+    elasticsearch_replicas: int | None = Field(
+        default=None,
+        ge=0,
+        le=16,
+        description=(
+            "Replicas of each shard of the index `biomatdb reindex` builds. Unset: 0 on a cluster of one data node "
+            "(a copy could never be placed, and the index would stay yellow), 1 on more."
+        ),
+    )
+    elasticsearch_sync_in_api: bool = Field(
+        default=True,
+        description=(
+            "The API process drains the search outbox into Elasticsearch in a background thread. Off when a "
+            "separate `biomatdb sync --watch` does it (deploy/compose.yaml); any number of drainers is safe."
+        ),
+    )
+    elasticsearch_sync_warn_seconds: float = Field(
+        default=900.0,
+        gt=0,
+        description=(
+            "How long the oldest search outbox row may wait (Elasticsearch away, a reindex running) before "
+            "/ready warns that search is behind the core, in seconds."
+        ),
+    )
+    elasticsearch_reindex_stale_seconds: float = Field(
+        default=6 * 3600.0,
+        gt=0,
+        description=(
+            "Age after which an index still marked as being built (<alias>-reindexing) is taken for one a killed "
+            "reindex left, and removed by the next sync, in seconds; one whose reindex process is known dead "
+            "(same host, its pid gone) is removed at once."
+        ),
+    )
+    elasticsearch_sync_max_backoff_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="Longest wait of a search outbox drainer between two failed rounds, in seconds (it doubles up to it).",
+    )
+    material_max_nested_records: int = Field(
+        default=10_000,
+        gt=0,
+        le=10_000,
+        description=(
+            "Most measurements, biological evaluations and element contents one material may hold; an ingest "
+            "beyond it is refused, naming the material and the row. At most Elasticsearch's "
+            "index.mapping.nested_objects.limit (10,000), which one search document must stay under."
+        ),
+    )
     read_only: bool = Field(
         default=False,
         description="Turn every write route of the HTTP API off (403); the public demo runs this way.",

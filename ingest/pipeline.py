@@ -30,6 +30,7 @@ from ingest.limits import ReadLimits
 from ingest.load import Loader
 from ingest.manifest import Manifest, ManifestError, manifest_path_for, read_manifest
 from ingest.mapping import ERROR_TYPES, ColumnMap, map_columns, parse_mappings, with_mappings
+from ingest.nested import oversized_materials
 from ingest.normalise import Context, condition_temperature_K, normalise_chunk, source_record
 from ingest.readers import ReadError, header_issues, open_table
 from ingest.report import Issue, Report
@@ -57,6 +58,8 @@ class IngestOptions:
     read_limits: ReadLimits = ReadLimits()
     staging_dir: Path | None = None  # where phase 1 spills normalised chunks (None: the system's temp folder)
     structure_limits: StructureLimits = StructureLimits()
+    # measurements, evaluations and element contents one material may hold (ingest.nested)
+    material_max_nested_records: int = 10_000
 
 
 def file_checksum(path: Path) -> str:
@@ -416,6 +419,12 @@ def _apply(
                 "measurements_unchanged",
             ):
                 setattr(report, name, getattr(counts, name))
+            oversized = oversized_materials(connection, loader.dataset_id, options.material_max_nested_records)
+            if oversized:
+                for issue in oversized:
+                    report.error(issue)
+                transaction.rollback()
+                return report
             if _replace_needs_confirmation(counts.measurements_removed, measurements_before, options):
                 report.error(
                     Issue(

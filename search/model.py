@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import math
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -423,9 +423,28 @@ class SearchResult(BaseModel):
     next_cursor: str | None = None
 
 
-def encode_cursor(query: Query, offset: int) -> str:
-    raw = orjson.dumps({"o": offset, "q": query.fingerprint()})
+def encode_cursor(query: Query, offset: int, after: list[Any] | None = None) -> str:
+    """A cursor to the page at ``offset``; ``after``: the sort values of the last hit before it,
+    for a backend that pages by them (Elasticsearch's ``search_after``), which others ignore."""
+    body: dict[str, Any] = {"o": offset, "q": query.fingerprint()}
+    if after is not None:
+        body["a"] = after
+    raw = orjson.dumps(body)
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def cursor_after(query: Query) -> list[Any] | None:
+    """The sort values a cursor carries (``encode_cursor``'s ``after``), or None; call after
+    ``decode_cursor``, which refuses a cursor that is not this query's."""
+    if not query.cursor:
+        return None
+    padded = query.cursor + "=" * (-len(query.cursor) % 4)
+    after = orjson.loads(base64.urlsafe_b64decode(padded)).get("a")
+    if after is not None and not isinstance(after, list):
+        from biomatdb.errors import QueryError
+
+        raise QueryError("the cursor is not one this service gave out", type="bad-cursor")
+    return after
 
 
 def decode_cursor(query: Query) -> int:

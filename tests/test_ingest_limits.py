@@ -187,3 +187,25 @@ def test_search_patterns_follow_the_structure_limit_settings(sqlite_engine, monk
     with pytest.raises(QueryError, match="BIOMATDB_STRUCTURE_MAX_CHARS"):
         backend.search(build_query(filter_text='similarity("c1ccccc1CCCCCCCCCCCCCCCCCC") >= 0.5'))
     assert backend.search(build_query(filter_text='substructure("c1ccccc1")')).total == 0
+
+
+def test_a_material_past_the_nested_record_limit_is_refused_naming_it_and_its_row(engine, tmp_path):
+    """One search document holds a material's measurements, evaluations and element contents as
+    nested objects, which Elasticsearch bounds (index.mapping.nested_objects.limit): ingest refuses
+    the upload that would take a material past BIOMATDB_MATERIAL_MAX_NESTED_RECORDS."""
+    from tests.test_pipeline import WIDE_CSV, write
+
+    before = snapshot(engine)
+    path = write(tmp_path, "wide.csv", WIDE_CSV)
+    report = ingest_file(engine, path, IngestOptions(material_max_nested_records=6))
+    assert not report.loaded
+    refused = [e for e in report.errors if e.type == "limit-exceeded"]
+    assert refused, report.errors
+    named = {e.value: e for e in refused}
+    # PLLA and PCL: four measurements and three element contents each (from their structures)
+    assert [(e.value, e.row) for e in refused] == [("PLLA", 1), ("PCL", 3)]  # data rows, 1-based
+    assert "would hold 7" in named["PLLA"].message and "more than 6" in named["PLLA"].message
+    assert "BIOMATDB_MATERIAL_MAX_NESTED_RECORDS" in named["PLLA"].message
+    assert "Ti-6Al-4V" not in named  # three measurements, three element contents: at the limit, not past it
+    assert snapshot(engine) == before
+    assert ingest_file(engine, path, IngestOptions(material_max_nested_records=10_000)).loaded

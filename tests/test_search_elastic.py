@@ -10,6 +10,7 @@ on the fixtures, sync after an outage, and searching through a reindex.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import threading
@@ -18,19 +19,18 @@ import uuid
 import pytest
 from elasticsearch import Elasticsearch
 from elasticsearch.dsl import Search
-from rdkit import Chem
-from rdkit.Chem import rdFingerprintGenerator
 from sqlalchemy import event, func, select
 from typer.testing import CliRunner
 
-from biomatdb.chemistry import parse_structure
 from biomatdb.cli import app
 from biomatdb.errors import QueryError, SearchUnavailable
 from biomatdb.models import Material, SearchOutbox
 from ingest.pipeline import IngestOptions, ingest_file
-from search.backends.elastic import ElasticBackend, chemistry_nodes, derived_nodes, documents_from_core, reindex, sync
+from search.backends.elastic import ElasticBackend, chemistry_nodes, derived_nodes, documents_from_core
+from search.backends.elastic_sync import reindex, sync
 from search.backends.elastic_translate import (
     ElasticTranslator,
+    citation_hash,
     index_mapping,
     index_settings,
     material_document,
@@ -57,7 +57,16 @@ from search.model import (
     Substructure,
     encode_cursor,
 )
-from tests.search_parity_cases import PARITY_FILTERS, QUALITATIVE_CSV, QUALITATIVE_FILE, SORTED_QUERIES
+from tests.es_transport import GOLDEN, golden
+from tests.search_parity_cases import (
+    PARITY_FILTERS,
+    PARITY_TEXTS,
+    QUALITATIVE_CSV,
+    QUALITATIVE_FILE,
+    SORTED_QUERIES,
+    TEXT_CSV,
+    TEXT_FILE,
+)
 from tests.test_pipeline import LONG_TSV, WIDE_CSV, write
 
 INNER_SORT = [{"measurements.property": "asc"}, {"measurements.id": "asc"}]
@@ -232,7 +241,7 @@ FILTERS = [
                         "bool": {
                             "should": [
                                 {"term": {"measurements.source_doi": "10.5555/x"}},
-                                {"term": {"measurements.source_citation": "10.5555/x"}},
+                                {"term": {"measurements.source_citation_hash": citation_hash("10.5555/x")}},
                             ],
                             "minimum_should_match": 1,
                         }
@@ -577,13 +586,67 @@ def test_no_text_and_no_filter_matches_everything_and_asks_no_aggregations():
     }
 
 
-def test_cursor_offset_becomes_from_and_the_result_window_is_a_typed_limit():
+def test_a_cursor_without_sort_values_becomes_from_and_the_result_window_is_a_typed_limit():
     query = Query(filter=HasProperty(property="density"), limit=25)
     assert query_body(query, chemistry_ids={}, offset=75)["from"] == 75
     assert query_body(query, chemistry_ids={}, offset=9975)["size"] == 25
     with pytest.raises(QueryError) as raised:
         query_body(query, chemistry_ids={}, offset=9976)
     assert raised.value.type == "unsupported"
+
+
+def test_a_cursor_with_sort_values_pages_by_search_after_past_any_window():
+    query = Query(filter=HasProperty(property="density"), limit=25)
+    body = query_body(query, chemistry_ids={}, offset=250_000, search_after=["pla", "BM-0042"])
+    assert body["search_after"] == ["pla", "BM-0042"] and "from" not in body and body["size"] == 25
+
+
+def test_the_next_cursor_carries_the_last_hits_sort_values_and_they_come_back():
+    from search.model import cursor_after, decode_cursor
+
+    query = Query(filter=HasProperty(property="density"), limit=1)
+    hit = {
+        "_id": "1",
+        "_source": {"material_id": 1, "public_id": "BM-0001", "name": "Titanium", "class": "metal"},
+        "sort": ["titanium", "BM-0001"],
+    }
+    response = {"hits": {"total": {"value": 20_000, "relation": "eq"}, "hits": [hit]}}
+    cursor = parse_response(response, query, offset=12_000).next_cursor
+    follow = query.model_copy(update={"cursor": cursor})
+    assert (decode_cursor(follow), cursor_after(follow)) == (12_001, ["titanium", "BM-0001"])
+    assert query_body(follow, chemistry_ids={}, offset=12_001, search_after=cursor_after(follow))["search_after"] == [
+        "titanium",
+        "BM-0001",
+    ]
+
+
+def test_an_infinite_sort_value_is_kept_in_the_cursor_as_elasticsearch_parses_it():
+    from search.model import cursor_after
+
+    query = Query(filter=HasProperty(property="density"), limit=1, sort=Sort(key="density"))
+    hit = {"_id": "1", "_source": {"material_id": 1, "public_id": "BM-1", "name": "X"}, "sort": [float("inf"), "x"]}
+    response = {"hits": {"total": {"value": 2, "relation": "eq"}, "hits": [hit]}}
+    cursor = parse_response(response, query).next_cursor
+    assert cursor_after(query.model_copy(update={"cursor": cursor})) == ["Infinity", "x"]
+
+
+def test_text_of_punctuation_only_with_no_filter_matches_everything_as_in_sql():
+    body = query_body(Query(text="?!-- //"), chemistry_ids={}, offset=0)
+    assert body["query"] == {"match_all": {}}
+
+
+def test_chemistry_ids_beyond_max_terms_count_are_split_into_clauses_under_it():
+    from search.backends.elastic_translate import MAX_TERMS
+
+    node = Substructure(pattern="C(=O)O")
+    found = dict.fromkeys(range(1, 2 * MAX_TERMS + 10), 1.0)
+    clause = ElasticTranslator({node: found}).filter(node)
+    chunks = [item["terms"]["material_id"] for item in clause["bool"]["should"]]
+    assert clause["bool"]["minimum_should_match"] == 1
+    assert [len(chunk) for chunk in chunks] == [MAX_TERMS, MAX_TERMS, 9]
+    assert sorted(i for chunk in chunks for i in chunk) == sorted(found)
+    small = ElasticTranslator({node: {3: 1.0, 1: 1.0}}).filter(node)
+    assert small == {"terms": {"material_id": [1, 3]}}
 
 
 # --- (a) the mapping and documents ---------------------------------------------------------
@@ -593,13 +656,15 @@ def test_mapping_is_explicit_with_nested_measurements_and_ranges():
     mapping = index_mapping()
     assert mapping["dynamic"] == "strict"
     fields = mapping["properties"]
-    condition = {"type": "keyword", "normalizer": "lowercase_keyword"}
+    keyword = {"type": "keyword", "ignore_above": 8191}
+    condition = {"type": "keyword", "normalizer": "lowercase_keyword", "ignore_above": 8191}
+    stored = {"type": "keyword", "index": False, "doc_values": False}
     assert fields["measurements"] == {
         "type": "nested",
         "properties": {
             "id": {"type": "long"},
-            "property": {"type": "keyword"},
-            "qualifier": {"type": "keyword"},
+            "property": keyword,
+            "qualifier": keyword,
             "interval": {"type": "double_range"},
             "interval_uncertain": {"type": "double_range"},
             "value": {"type": "double"},
@@ -608,7 +673,7 @@ def test_mapping_is_explicit_with_nested_measurements_and_ranges():
             "sort_low": {"type": "double"},
             "sort_high": {"type": "double"},
             "uncertainty": {"type": "double"},
-            "unit": {"type": "keyword"},
+            "unit": keyword,
             "temperature_K": {"type": "double"},
             "medium": condition,
             "method": condition,
@@ -616,20 +681,25 @@ def test_mapping_is_explicit_with_nested_measurements_and_ranges():
             "specimen_state": condition,
             "dataset": condition,
             "source_doi": condition,
-            "source_citation": condition,
-            "verbatim_value": {"type": "keyword", "index": False, "doc_values": False},
-            "verbatim_unit": {"type": "keyword", "index": False, "doc_values": False},
+            "source_citation": stored,
+            "source_citation_hash": keyword,
+            "verbatim_value": stored,
+            "verbatim_unit": stored,
         },
     }
     text = {"type": "text", "analyzer": "words", "fields": {"keyword": {"type": "keyword", "ignore_above": 1024}}}
     for name in ("name", "synonyms", "description", "applications"):
         assert fields[name] == text, name
     for name in ("public_id", "name_key", "class", "subclass", "origin", "properties", "datasets"):
-        assert fields[name] == {"type": "keyword"}, name
+        assert fields[name] == keyword, name
     assert fields["material_id"] == {"type": "integer"}
-    assert fields["fp_bits"] == {"type": "integer"}
+    assert "fp_bits" not in fields  # no query used it
     assert fields["biodegradable"] == {"type": "boolean"}
-    assert fields["search_text"] == {"type": "text", "analyzer": "words"}
+    assert fields["search_text"] == {
+        "type": "text",
+        "analyzer": "words",
+        "index_prefixes": {"min_chars": 1, "max_chars": 10},
+    }
     analysis = index_settings()["analysis"]
     assert analysis["normalizer"] == {"lowercase_keyword": {"type": "custom", "filter": ["lowercase"]}}
     assert analysis["analyzer"]["words"]["filter"] == ["lowercase", "asciifolding"]
@@ -685,17 +755,12 @@ def test_document_from_a_known_measurement():
         "biodegradable": True,
         "origin": "synthetic",
     }
-    fingerprint = parse_structure("CCO").fingerprint
     document = material_document(
         material=material,
         synonyms=["EtOH gel"],
         applications=["wound_dressing"],
         measurements=[MEASUREMENT_ROW],
-        fingerprint=fingerprint,
     )
-    morgan = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
-    bits = list(morgan.GetFingerprint(Chem.MolFromSmiles("CCO")).GetOnBits())
-    assert bits
     assert document == {
         "material_id": 3,
         "public_id": "BM-0003",
@@ -714,8 +779,6 @@ def test_document_from_a_known_measurement():
         "names_words": ["ethanol", "gel", "ethanolgel", "etoh", "etohgel"],
         "properties": ["tensile_strength"],
         "datasets": ["Wide"],
-        "fp_bits": bits,
-        "fp_bit_count": len(bits),
         "elements": [],
         "elements_possible": [],
         "elements_certain": [],
@@ -747,6 +810,7 @@ def test_document_from_a_known_measurement():
                 "dataset": "Wide",
                 "source_doi": "10.5555/test.ti",
                 "source_citation": None,
+                "source_citation_hash": None,
                 "verbatim_value": ">860",
                 "verbatim_unit": "MPa",
             }
@@ -782,7 +846,7 @@ def test_a_qualitative_measurement_has_no_interval_and_no_property_facet():
         "method": "DSC",
     }
     document = material_document(
-        material=material, synonyms=[], applications=[], measurements=[MEASUREMENT_ROW, amorphous], fingerprint=None
+        material=material, synonyms=[], applications=[], measurements=[MEASUREMENT_ROW, amorphous]
     )
     assert document["properties"] == ["tensile_strength"] and document["datasets"] == ["Wide"]
     qualitative = document["measurements"][1]
@@ -811,8 +875,8 @@ def test_documents_from_core_read_in_batches(sqlite_engine, tmp_path):
         {"gt": 860.0},
         "Test handbook 2001",
     )
-    assert ti["fp_bits"] == [] and ti["class"] == "metal"  # the vocabulary reads "alloy" as metal
-    assert documents["PLLA"]["fp_bits"] and "density" in documents["PLLA"]["properties"]
+    assert ti["class"] == "metal"  # the vocabulary reads "alloy" as metal
+    assert "density" in documents["PLLA"]["properties"]
     assert documents["PLLA"]["datasets"] == ["wide"]
     # a repeat unit's atoms, hydrogens counted: its mass fractions, a complete composition by mass
     plla = documents["PLLA"]
@@ -920,7 +984,7 @@ def test_parse_response():
     query = Query(filter=HasProperty(property="density"), facets=["class", "biodegradable"], limit=2)
     result = parse_response(RESPONSE, query, offset=0, scores={2: 0.75})
     assert result.total == 3
-    assert result.next_cursor == encode_cursor(query, 2)
+    assert result.next_cursor == encode_cursor(query, 2, RESPONSE["hits"]["hits"][-1]["sort"])
     assert [(h.id, h.name, h.material_class, h.score) for h in result.results] == [
         ("BM-0001", "PCL", "polymer", None),
         ("BM-0002", "PLLA", None, 0.75),
@@ -1049,7 +1113,7 @@ def test_the_medium_and_state_facets_count_the_material_level_arrays():
         "state": {"terms": {"field": "specimen_states", "size": 1000}},
     }
     mapping = index_mapping()["properties"]
-    assert mapping["media"] == mapping["specimen_states"] == {"type": "keyword"}  # as stored, not lower-cased
+    assert mapping["media"] == mapping["specimen_states"] == {"type": "keyword", "ignore_above": 8191}  # as stored
 
 
 def test_a_certain_composition_filter_asks_for_surely_present_elements_and_contents_within():
@@ -1115,7 +1179,6 @@ def test_a_document_carries_element_contents_presences_and_complete_bases():
         synonyms=[],
         applications=[],
         measurements=[],
-        fingerprint=None,
         elements=rows,
         element_bases=["wt"],
     )
@@ -1247,6 +1310,9 @@ def test_sync_command_against_an_unreachable_node_fails_and_keeps_the_outbox(
 # --- (c) the real-server suite --------------------------------------------------------------
 
 ELASTICSEARCH_URL = os.environ.get("BIOMATDB_TEST_ELASTICSEARCH_URL")
+#: primary shards of the indices the suite builds: on the three-node cluster (deploy/README.md), 3,
+#: so that parity holds across shards (and replicas, which a reindex gives an index on 3 nodes)
+SHARDS = int(os.environ.get("BIOMATDB_TEST_ELASTICSEARCH_SHARDS", "1"))
 real_server = pytest.mark.skipif(
     not ELASTICSEARCH_URL, reason="Elasticsearch real-server suite not run: BIOMATDB_TEST_ELASTICSEARCH_URL is not set"
 )
@@ -1283,10 +1349,11 @@ def parity(tmp_path_factory, es_client, fixtures_sqlite, copy_fixtures_sqlite):
     write_wide(folder / "generated-wide.csv", 2_400, seed=7)
     write_long(folder / "generated-long.csv", 2_000, seed=7)
     (folder / QUALITATIVE_FILE).write_text(QUALITATIVE_CSV, encoding="utf-8")
-    for name in ("generated-wide.csv", "generated-long.csv", QUALITATIVE_FILE):
+    (folder / TEXT_FILE).write_text(TEXT_CSV, encoding="utf-8")
+    for name in ("generated-wide.csv", "generated-long.csv", QUALITATIVE_FILE, TEXT_FILE):
         assert ingest_file(engine, folder / name).ok
     alias = _fresh_alias()
-    report = reindex(engine, es_client, alias)
+    report = reindex(engine, es_client, alias, shards=SHARDS)
     with engine.connect() as connection:
         assert report.documents == connection.execute(select(func.count()).select_from(Material)).scalar_one()
     chemistry = ChemistryIndex(engine)
@@ -1339,6 +1406,116 @@ def test_uncertainty_interval_gives_the_same_answer_as_sql(parity, filter_text):
             uncertainty="interval",
         )
         assert _every_page(parity["elastic"], query) == _every_page(parity["sql"], query)
+
+
+@real_server
+@pytest.mark.parametrize("text", PARITY_TEXTS)
+def test_text_search_finds_and_ranks_as_sql(parity, text):
+    """Prefixes, folding on both sides (Ørsted, Straße, crème), punctuation-only text as match-all."""
+    from search.service import build_query
+
+    matched = build_query(text=text, sort="name", limit=500, facets=["class"])
+    assert _every_page(parity["elastic"], matched) == _every_page(parity["sql"], matched)
+    ranked = build_query(text=text, limit=50)
+    sql, elastic = parity["sql"].search(ranked), parity["elastic"].search(ranked)
+    assert [(h.id, h.score) for h in elastic.results] == [(h.id, h.score) for h in sql.results]
+    assert elastic.total == sql.total
+
+
+@real_server
+def test_cursors_page_past_ten_thousand_results_by_search_after(es_client, sqlite_engine, tmp_path):
+    """Enough materials that from/size would be refused past the result window."""
+    from benchmarks.generate import WIDE_PROPERTIES, write_wide
+
+    write_wide(tmp_path / "many.csv", 10_400 * len(WIDE_PROPERTIES), seed=11)  # 10,400 materials
+    assert ingest_file(sqlite_engine, tmp_path / "many.csv").ok
+    alias = _fresh_alias()
+    try:
+        reindex(sqlite_engine, es_client, alias, shards=SHARDS)
+        backend = ElasticBackend(es_client, alias, sqlite_engine)
+        query = Query(limit=500, sort=Sort(key="name"))
+        total, ids, _ = _every_page(backend, query)
+        assert total > 10_000 and len(ids) == total == len(set(ids))
+    finally:
+        _drop(es_client, alias)
+
+
+@real_server
+def test_an_older_version_never_overwrites_a_newer_one(es_client):
+    """What sync relies on: external versions keep the newest write, and the older one is a 409."""
+    from search.backends.elastic_sync import write_bulk
+
+    alias = _fresh_alias()
+    index = f"{alias}-1"
+    es_client.indices.create(index=index, mappings={"properties": {"name": {"type": "keyword"}}})
+    try:
+        newer = {"_op_type": "index", "_index": index, "_id": "1", "version": 20, "version_type": "external"}
+        write_bulk(es_client, [{**newer, "_source": {"name": "v2"}}], doing="writing v2")
+        older = write_bulk(es_client, [{**newer, "version": 10, "_source": {"name": "v1"}}], doing="writing v1")
+        assert older.stale == {1}
+        assert es_client.get(index=index, id="1").body["_source"] == {"name": "v2"}
+    finally:
+        es_client.indices.delete(index=index)
+
+
+def _filled(value, names: dict[str, str]):
+    text = json.dumps(value)
+    for key, name in names.items():
+        text = text.replace("{" + key + "}", name)
+    filled = json.loads(text)
+    if isinstance(filled, dict) and "query" in filled and "terms" in filled["query"]:  # {"$ids": n}
+        terms = filled["query"]["terms"]
+        for field, ids in terms.items():
+            if isinstance(ids, dict) and "$ids" in ids:
+                terms[field] = list(range(ids["$ids"]))
+    return filled
+
+
+def _pointer(document, pointer: str):
+    for part in pointer.strip("/").split("/"):
+        document = document[int(part)] if isinstance(document, list) else document[part]
+    return document
+
+
+@real_server
+@pytest.mark.parametrize(
+    "name", sorted(p.stem for p in GOLDEN.glob("*.json") if golden(p.stem)["confirm"] == "real-server")
+)
+def test_a_golden_pair_is_what_the_node_answers(es_client, name):
+    """The canned answers of tests/test_search_elastic_sync.py, confirmed on a node: the status and
+    every field the pair's ``expect`` names."""
+    from elasticsearch import ApiError
+
+    pair = golden(name)
+    alias = _fresh_alias()
+    names = {"index": f"{alias}-golden", "alias": alias}
+
+    def send(request):
+        body = request.get("body")
+        headers = {"accept": "application/json"}
+        if "ndjson" in request:
+            body = _filled(request["ndjson"], names)
+            headers["content-type"] = "application/x-ndjson"
+        elif body is not None:
+            body = _filled(body, names)
+            headers["content-type"] = "application/json"
+        path = _filled(request["path"], names)
+        try:
+            response = es_client.perform_request(request["method"], path, headers=headers, body=body)
+            return response.meta.status, response.body
+        except ApiError as exc:
+            return exc.meta.status, exc.body
+
+    try:
+        for step in pair["setup"]:
+            status, answer = send(step)
+            assert status < 300, (step, answer)
+        status, answer = send(pair["request"])
+        assert status == pair["response"]["status"], answer
+        for pointer, expected in pair["expect"].items():
+            assert _pointer(answer, pointer) == _filled(expected, names), (pointer, answer)
+    finally:
+        es_client.indices.delete(index=names["index"], ignore_unavailable=True)
 
 
 @real_server

@@ -59,7 +59,8 @@ def ready(engine: EngineDep, read_engine: ReadEngineDep, settings: SettingsDep, 
     if settings.jobs_in_api:  # else `biomatdb worker` processes run them, supervised on their own
         checks["jobs"] = "ok" if jobs is not None and jobs.alive() else "the upload job worker is not running"
     if settings.elasticsearch_url:
-        checks["elasticsearch"] = _elasticsearch(settings)
+        checks["elasticsearch"], sync_warnings = _elasticsearch(settings, engine)
+        warnings += sync_warnings
     ok = all(value == "ok" for value in checks.values())
     body = Readiness(
         status="ready" if ok else "not ready",
@@ -71,13 +72,22 @@ def ready(engine: EngineDep, read_engine: ReadEngineDep, settings: SettingsDep, 
     return OrjsonResponse(body.model_dump(), status_code=200 if ok else 503)
 
 
-def _elasticsearch(settings) -> str:
+def _elasticsearch(settings, engine) -> tuple[str, list[str]]:
+    """Elasticsearch's check, and the search sync's warnings (``elastic_sync.SyncStatus``)."""
     from elasticsearch import Elasticsearch
 
+    from search.backends.elastic_sync import sync_status
+
+    client: Elasticsearch | None = Elasticsearch(settings.elasticsearch_url, request_timeout=3)
     try:
-        client = Elasticsearch(settings.elasticsearch_url, request_timeout=3)
-        if not client.indices.exists_alias(name=settings.elasticsearch_index):
-            return f"alias {settings.elasticsearch_index!r} missing"
-        return "ok"
+        check = "ok"
+        if client is not None and not client.indices.exists_alias(name=settings.elasticsearch_index):
+            check = f"alias {settings.elasticsearch_index!r} missing"
     except Exception as exc:  # connection refused, timeouts, auth: all mean not ready
-        return f"unreachable: {type(exc).__name__}"
+        check, client = f"unreachable: {type(exc).__name__}", None
+    try:
+        status = sync_status(engine, client, settings.elasticsearch_index, shown=0)
+        warnings = status.warnings(settings.elasticsearch_sync_warn_seconds)
+    except Exception as exc:  # the check above already says what is down; this only informs
+        warnings = [f"search sync state unknown: {type(exc).__name__}"]
+    return check, warnings

@@ -1,52 +1,37 @@
-"""The Elasticsearch backend: search through an alias, full reindex behind an alias swap,
-and incremental sync from the core's ``search_outbox``.
+"""The Elasticsearch backend: search through an alias, and the search documents read from
+the core. Writing them (full reindex behind an alias swap, incremental sync from the outbox)
+is ``search.backends.elastic_sync``.
 
-The core is the source of truth; the index is derived from it. ``reindex`` builds a fresh
-index ``<alias>-<UTC timestamp>`` and swaps the alias to it in one ``update_aliases`` call,
-so searches never see a missing or half-built index. ``sync`` drains ``search_outbox`` (one
-row per changed material, written in the same transaction as the change) in id order and
-deletes the drained rows only after Elasticsearch accepted every write: when Elasticsearch
-is down, ``sync`` raises ``SearchUnavailable`` and the outbox keeps every row.
-
-A reindex and a sync never interleave their writes unsafely: while a reindex is building, its
-index carries the alias ``<alias>-reindexing`` and ``sync`` leaves the outbox untouched (it
-reports ``deferred``); the next sync after the swap replays whatever changed meanwhile. A
-reindex that fails removes the index it was building.
+Every answer Elasticsearch gives that is not a result becomes a typed ``SearchUnavailable``
+(``guard``), never an unhandled client error: a 404 says the index is missing, a 429 or a 5xx
+that it is unavailable, another 4xx that it refused the request, with its reason.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from elastic_transport import ConnectionError as TransportConnectionError, ConnectionTimeout
-from elasticsearch import ApiError, Elasticsearch, NotFoundError
-from elasticsearch.helpers import streaming_bulk
-from sqlalchemy import Connection, Engine, delete, select
+from elasticsearch import ApiError, Elasticsearch
+from sqlalchemy import Connection, Engine, select
 
 from biomatdb.db import read_snapshot
 from biomatdb.errors import SearchUnavailable
 from biomatdb.models import (
     BiologicalEvaluation,
-    ChemicalStructure,
     Dataset,
     Material,
     MaterialElement,
     MaterialElementBasis,
     Measurement,
-    SearchOutbox,
     Source,
 )
 from biomatdb.searchtext import names_and_applications
 from search.backends.elastic_translate import (
-    index_mapping,
-    index_settings,
     material_document,
     parse_response,
     query_body,
@@ -65,6 +50,7 @@ from search.model import (
     SearchResult,
     Similarity,
     Substructure,
+    cursor_after,
     decode_cursor,
 )
 
@@ -80,17 +66,46 @@ def reindexing_alias(alias: str) -> str:
     return f"{alias}-reindexing"
 
 
+def refusal_type(status: int) -> str:
+    """The ``SearchUnavailable`` type of an Elasticsearch answer with this HTTP status."""
+    if status == 404:
+        return "search-index-missing"
+    if status == 429 or status >= 500:
+        return "search-unavailable"
+    return "search-refused"
+
+
+def _reason(exc: ApiError) -> str:
+    error = exc.body.get("error") if isinstance(exc.body, dict) else None
+    if isinstance(error, dict):
+        reason = f"{error.get('type')}: {error.get('reason')}"
+        causes = error.get("root_cause") or []
+        if causes and isinstance(causes[0], dict) and causes[0].get("reason") != error.get("reason"):
+            reason += (
+                f"; {causes[0].get('type')}: {causes[0].get('reason')}"  # what went wrong, below "all shards failed"
+            )
+        return reason
+    return str(error or exc.message)
+
+
 @contextmanager
-def _guard(doing: str) -> Iterator[None]:
-    """Turns the client's connection failures and 5xx answers into ``SearchUnavailable``."""
+def guard(doing: str) -> Iterator[None]:
+    """Turns the client's failures into ``SearchUnavailable``: connection failures and timeouts,
+    429 and 5xx as ``search-unavailable``, 404 as ``search-index-missing``, any other 4xx as
+    ``search-refused``, each with Elasticsearch's reason."""
     try:
         yield
     except (TransportConnectionError, ConnectionTimeout) as exc:
         raise SearchUnavailable(f"Elasticsearch is unavailable while {doing}: {exc}") from exc
     except ApiError as exc:
-        if exc.meta.status >= 500:
-            raise SearchUnavailable(f"Elasticsearch is unavailable while {doing}: {exc}") from exc
-        raise
+        kind = refusal_type(exc.meta.status)
+        what = {
+            "search-index-missing": "Elasticsearch has no such index or alias",
+            "search-unavailable": "Elasticsearch is unavailable",
+            "search-refused": "Elasticsearch refused the request",
+        }[kind]
+        hint = "; run `biomatdb reindex` first" if kind == "search-index-missing" else ""
+        raise SearchUnavailable(f"{what} while {doing} ({exc.meta.status} {_reason(exc)}){hint}", type=kind) from exc
 
 
 # --- search ------------------------------------------------------------------------------
@@ -177,13 +192,19 @@ class ElasticBackend:
         with self.engine.connect() as connection:  # a condition value no one knows: refused as in SQL
             check_condition_values(query.filter, connection, self.engine)
         offset = decode_cursor(typed)
+        after = cursor_after(typed)
         query = query.model_copy(update={"sort": resolve_sort(query.sort)})
         chemistry_ids = {node: self.chemistry(node) for node in chemistry_nodes(query.filter)}
         derived_ids, derived_sort = self._derived_from_core(query)
         body = query_body(
-            query, chemistry_ids=chemistry_ids, offset=offset, derived_ids=derived_ids, derived_sort=derived_sort
+            query,
+            chemistry_ids=chemistry_ids,
+            offset=offset,
+            search_after=after,
+            derived_ids=derived_ids,
+            derived_sort=derived_sort,
         )
-        with _guard("searching"):
+        with guard("searching"):
             response = self.client.search(index=self.alias, body=body)
         shards = response.body.get("_shards", {})
         if shards.get("failed"):
@@ -301,9 +322,7 @@ def _documents(connection: Connection, ids: list[int]) -> Iterator[dict[str, Any
             Material.search_text,
             Material.search_name,
             Material.search_names,
-            ChemicalStructure.fingerprint,
         )
-        .outerjoin(ChemicalStructure, ChemicalStructure.id == Material.structure_id)
         .where(Material.id.in_(ids))
         .order_by(Material.id)
     ).mappings()
@@ -313,170 +332,7 @@ def _documents(connection: Connection, ids: list[int]) -> Iterator[dict[str, Any
             synonyms=synonyms[material["id"]],
             applications=applications[material["id"]],
             measurements=measurements[material["id"]],
-            fingerprint=material["fingerprint"],
             evaluations=evaluations[material["id"]],
             elements=elements[material["id"]],
             element_bases=bases[material["id"]],
         )
-
-
-def _index_actions(documents: Iterable[dict[str, Any]], index: str) -> Iterator[dict[str, Any]]:
-    for document in documents:
-        yield {"_op_type": "index", "_index": index, "_id": str(document["material_id"]), "_source": document}
-
-
-def _bulk(client: Elasticsearch, actions: Iterable[dict[str, Any]], *, chunk_size: int, doing: str) -> int:
-    """Send every action; a delete of a document that is not there is no failure. Returns the
-    number written; any other failure raises (``SearchUnavailable`` when Elasticsearch is down)."""
-    written, failures = 0, []
-    with _guard(doing):
-        for ok, item in streaming_bulk(
-            client, actions, chunk_size=chunk_size, raise_on_error=False, max_retries=3, initial_backoff=1
-        ):
-            operation, result = next(iter(item.items()))
-            if ok or (operation == "delete" and result.get("status") == 404):
-                written += 1
-            else:
-                failures.append(item)
-    if failures:
-        raise SearchUnavailable(
-            f"Elasticsearch refused {len(failures)} of the writes while {doing}; first: {failures[0]}",
-            type="search-write-failed",
-        )
-    return written
-
-
-# --- reindex -----------------------------------------------------------------------------
-
-
-@dataclass
-class ReindexReport:
-    index: str
-    documents: int
-    removed_indices: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-
-
-def new_index_name(alias: str, now: datetime | None = None) -> str:
-    now = now or datetime.now(UTC)
-    return f"{alias}-{now:%Y%m%d%H%M%S%f}"
-
-
-def reindex(
-    engine: Engine, client: Elasticsearch, alias: str, *, chunk_size: int = DOCUMENT_BATCH, retire_after_s: float = 2.0
-) -> ReindexReport:
-    """Build a fresh index from the core and swap ``alias`` to it atomically; delete the old
-    index (or indices) behind the alias ``retire_after_s`` later, so that searches that resolved
-    the alias before the swap finish on it. Searches through the alias never fail meanwhile.
-
-    Refuses when ``alias`` names a concrete index rather than an alias. Leaves ``search_outbox``
-    alone: a sync after the swap replays changes made while it ran (writes are idempotent).
-    """
-    started = time.perf_counter()
-    index = new_index_name(alias)
-    with _guard("preparing a reindex"):
-        if client.indices.exists(index=alias) and not client.indices.exists_alias(name=alias):
-            raise SearchUnavailable(
-                f"{alias!r} is an index, not an alias; remove it or choose another BIOMATDB_ELASTICSEARCH_INDEX",
-                type="search-index-conflict",
-            )
-        client.indices.create(
-            index=index, mappings=index_mapping(), settings=index_settings(), aliases={reindexing_alias(alias): {}}
-        )
-    try:
-        with engine.connect() as connection:
-            documents = _bulk(
-                client,
-                _index_actions(documents_from_core(connection, batch=chunk_size), index),
-                chunk_size=chunk_size,
-                doing=f"loading {index}",
-            )
-        with _guard(f"swapping {alias} to {index}"):
-            client.indices.refresh(index=index)
-            old = _indices_behind(client, alias)
-            actions: list[dict[str, Any]] = [{"remove": {"index": name, "alias": alias}} for name in old]
-            actions.append({"add": {"index": index, "alias": alias}})
-            actions.append({"remove": {"index": index, "alias": reindexing_alias(alias)}})
-            client.indices.update_aliases(actions=actions)
-    except BaseException:
-        try:
-            client.indices.delete(index=index)
-        except Exception:  # the first failure is the one to report
-            log.warning("could not delete the half-built index %s", index, exc_info=True)
-        raise
-    if old:
-        time.sleep(retire_after_s)
-    with _guard(f"deleting the indices {alias} left"):
-        for name in old:
-            client.indices.delete(index=name)
-    return ReindexReport(index=index, documents=documents, removed_indices=old, seconds=time.perf_counter() - started)
-
-
-def _indices_behind(client: Elasticsearch, alias: str) -> list[str]:
-    try:
-        return sorted(client.indices.get_alias(name=alias).body)
-    except NotFoundError:
-        return []
-
-
-# --- sync --------------------------------------------------------------------------------
-
-
-@dataclass
-class SyncReport:
-    """What a sync did: outbox rows drained, documents written and deleted; ``deferred`` when a
-    reindex was building (the outbox is then left for the next sync)."""
-
-    outbox_rows: int = 0
-    upserted: int = 0
-    deleted: int = 0
-    batches: int = 0
-    deferred: bool = False
-
-
-def _reindex_in_progress(client: Elasticsearch, alias: str) -> bool:
-    return bool(client.indices.exists_alias(name=reindexing_alias(alias)))
-
-
-def sync(engine: Engine, client: Elasticsearch, alias: str, batch: int = 500) -> SyncReport:
-    """Drain ``search_outbox`` in id order into ``alias``: upsert the documents of materials that
-    exist, delete those of materials that do not. Drained rows are deleted only after every write
-    succeeded. Raises ``SearchUnavailable`` (outbox intact) when Elasticsearch cannot be reached,
-    refuses a write, or has no ``alias`` yet (run ``biomatdb reindex`` first)."""
-    report = SyncReport()
-    with _guard("checking the search index"):
-        if not client.indices.exists_alias(name=alias):
-            raise SearchUnavailable(
-                f"there is no Elasticsearch alias {alias!r}; run `biomatdb reindex` first", type="search-index-missing"
-            )
-    while True:
-        with _guard("checking for a reindex"):
-            if _reindex_in_progress(client, alias):
-                report.deferred = True
-                return report
-        with engine.connect() as connection:
-            rows = connection.execute(
-                select(SearchOutbox.id, SearchOutbox.material_id).order_by(SearchOutbox.id).limit(batch)
-            ).all()
-            if not rows:
-                return report
-            wanted = sorted({row.material_id for row in rows})
-            documents = list(documents_from_core(connection, wanted))
-        present = {document["material_id"] for document in documents}
-        gone = [material_id for material_id in wanted if material_id not in present]
-        actions = [
-            *_index_actions(documents, alias),
-            *({"_op_type": "delete", "_index": alias, "_id": str(material_id)} for material_id in gone),
-        ]
-        _bulk(client, actions, chunk_size=batch, doing=f"syncing {len(rows)} outbox rows into {alias}")
-        with _guard("checking for a reindex"):
-            if _reindex_in_progress(client, alias):
-                # the reindex may have read these materials before the writes above: keep the rows
-                report.deferred = True
-                return report
-        with engine.begin() as connection:
-            connection.execute(delete(SearchOutbox).where(SearchOutbox.id.in_([row.id for row in rows])))
-        report.outbox_rows += len(rows)
-        report.upserted += len(documents)
-        report.deleted += len(gone)
-        report.batches += 1

@@ -19,21 +19,23 @@ lower-casing normalizer, so that equality is case-insensitive on both the index 
 query side; material fields keep their case for the facets and are matched with
 ``case_insensitive`` term queries.
 
-``fp_bits`` holds the on-bit positions of the structure's stored Morgan fingerprint
-(radius 2, 2048 bits) and ``fp_bit_count`` their number. They serve a similarity pre-screen
-(Tanimoto ≥ t needs at least ⌈t·(|A|+|B|)/(1+t)⌉ common bits, a ``terms_set`` query). They are
-*not* a sound substructure screen: a Morgan environment of the pattern's edge atoms need not
-occur in a molecule that contains the pattern (``CCO`` in ``CCCO``). Substructure and
-similarity answers come from the in-process RDKit index, passed in as ``chemistry_ids`` and
-sent as ``terms`` on ``material_id``.
+Substructure and similarity answers come from the in-process RDKit index, passed in as
+``chemistry_ids`` and sent as ``terms`` on ``material_id``, split into clauses of at most
+``MAX_TERMS`` ids (``index.max_terms_count``).
+
+Every keyword is bounded (``ignore_above``): Elasticsearch refuses a document with a term over
+32,766 bytes, and one refused document must never hold the index back. A source's citation,
+which may be long and is compared whole, is searched by a hash of it (``source_citation_hash``)
+and kept as written in ``_source`` for display.
 """
 
 from __future__ import annotations
 
+import hashlib
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, get_args
 
-from biomatdb.chemistry import fingerprint_on_bits
 from biomatdb.elements import zero_within
 from biomatdb.errors import QueryError
 from biomatdb.identity import is_derived_key
@@ -88,19 +90,51 @@ _EVIDENCE_TEXT_FIELDS = tuple(
     if name not in ("duration", "dataset", "source")
 )
 
-_KEYWORD = {"type": "keyword"}
-_CONDITION_KEYWORD = {"type": "keyword", "normalizer": "lowercase_keyword"}
+MAX_TERMS = 65_536
+"""Elasticsearch's default ``index.max_terms_count``: the most values one ``terms`` query may hold."""
+
+KEYWORD_MAX_CHARS = 8_191
+"""The longest keyword indexed (``ignore_above``): 32,766 bytes, Lucene's longest term, at four UTF-8
+bytes a character. A longer value is kept in ``_source`` but not indexed, never refused."""
+
+NESTED_OBJECTS_MAX = 10_000
+"""Elasticsearch's default ``index.mapping.nested_objects.limit``: nested records (measurements,
+evaluations, element contents) one document may hold. Ingest refuses a material beyond
+``BIOMATDB_MATERIAL_MAX_NESTED_RECORDS``, which may not exceed it (``biomatdb.settings``)."""
+
+DELETED_VERSIONS_KEPT = "1h"
+"""How long the index remembers a deleted document's version (``index.gc_deletes``)."""
+
+_KEYWORD = {"type": "keyword", "ignore_above": KEYWORD_MAX_CHARS}
+_CONDITION_KEYWORD = {"type": "keyword", "normalizer": "lowercase_keyword", "ignore_above": KEYWORD_MAX_CHARS}
 _STORED_ONLY = {"type": "keyword", "index": False, "doc_values": False}
+
+
+def citation_hash(citation: str | None) -> str | None:
+    """What ``source_citation_hash`` holds and a ``source = …`` condition asks for: a SHA-256 of the
+    citation in lower case (the core compares citations ignoring case)."""
+    if citation is None:
+        return None
+    return hashlib.sha256(citation.lower().encode()).hexdigest()
 
 
 def _text_with_keyword() -> dict[str, Any]:
     return {"type": "text", "analyzer": "words", "fields": {"keyword": {"type": "keyword", "ignore_above": 1024}}}
 
 
-def index_settings() -> dict[str, Any]:
-    """Analysis for the index: ``words`` splits on everything but letters and digits (Unicode-aware, like the
-    other backends' tokenisers) and folds case and diacritics; ``lowercase_keyword`` normalizes condition keywords."""
+def index_settings(*, shards: int = 1, replicas: int = 0) -> dict[str, Any]:
+    """The index's settings: ``shards`` primaries and ``replicas`` copies of each (0 on a single
+    node, which could never place a copy and would stay yellow), and a nested-object limit stated
+    rather than assumed. A deleted document's version is remembered for ``DELETED_VERSIONS_KEPT``
+    (``index.gc_deletes``, 60 s by default): a drainer's write read before the deletion and landing
+    within it is refused as older, where after it it would bring the document back. Analysis: ``words`` splits on everything but letters and digits
+    (Unicode-aware, like the other backends' tokenisers) and folds case and diacritics;
+    ``lowercase_keyword`` normalizes condition keywords."""
     return {
+        "number_of_shards": shards,
+        "number_of_replicas": replicas,
+        "mapping": {"nested_objects": {"limit": NESTED_OBJECTS_MAX}},
+        "gc_deletes": DELETED_VERSIONS_KEPT,
         "analysis": {
             "tokenizer": {"words": {"type": "pattern", "pattern": "[\\W_]+", "flags": "UNICODE_CHARACTER_CLASS"}},
             "analyzer": {"words": {"type": "custom", "tokenizer": "words", "filter": ["lowercase", "asciifolding"]}},
@@ -131,7 +165,8 @@ def index_mapping() -> dict[str, Any]:
             **dict.fromkeys(_CONDITION_TEXT_FIELDS, _CONDITION_KEYWORD),
             "dataset": _CONDITION_KEYWORD,
             "source_doi": _CONDITION_KEYWORD,
-            "source_citation": _CONDITION_KEYWORD,
+            "source_citation": _STORED_ONLY,
+            "source_citation_hash": _KEYWORD,
             # what was written: read back to show a value at its written precision, never searched
             "verbatim_value": _STORED_ONLY,
             "verbatim_unit": _STORED_ONLY,
@@ -146,7 +181,8 @@ def index_mapping() -> dict[str, Any]:
             "duration": {"type": "double_range"},
             "dataset": _CONDITION_KEYWORD,
             "source_doi": _CONDITION_KEYWORD,
-            "source_citation": _CONDITION_KEYWORD,
+            "source_citation": _STORED_ONLY,
+            "source_citation_hash": _KEYWORD,
         },
     }
     return {
@@ -163,14 +199,17 @@ def index_mapping() -> dict[str, Any]:
             "subclass": _KEYWORD,
             "biodegradable": {"type": "boolean"},
             "origin": _KEYWORD,
-            "search_text": {"type": "text", "analyzer": "words"},
+            # every text word is searched as a prefix: indexed prefixes answer that from one term
+            "search_text": {
+                "type": "text",
+                "analyzer": "words",
+                "index_prefixes": {"min_chars": 1, "max_chars": 10},
+            },
             # the words of the shown name and of every name, as the core stores them: relevance
             "name_words": _KEYWORD,
             "names_words": _KEYWORD,
             "properties": _KEYWORD,
             "datasets": _KEYWORD,
-            "fp_bits": {"type": "integer"},
-            "fp_bit_count": {"type": "integer"},
             "measurements": measurement,
             "endpoints": _KEYWORD,
             "outcomes": _KEYWORD,
@@ -227,13 +266,6 @@ def uncertain_interval(
     )
 
 
-def fingerprint_bits(fingerprint: bytes | None) -> list[int]:
-    """On-bit positions of a stored (packed) fingerprint."""
-    if not fingerprint:
-        return []
-    return fingerprint_on_bits(fingerprint)
-
-
 def measurement_document(row: Mapping[str, Any]) -> dict[str, Any]:
     """One nested measurement from its core row, with ``dataset`` (its name), ``doi`` and ``citation``."""
     value_min, value_max = row["value_min"], row["value_max"]
@@ -260,6 +292,7 @@ def measurement_document(row: Mapping[str, Any]) -> dict[str, Any]:
         "dataset": row["dataset"],
         "source_doi": row["doi"],
         "source_citation": row["citation"],
+        "source_citation_hash": citation_hash(row["citation"]),
         "verbatim_value": row["verbatim_value"],
         "verbatim_unit": row["verbatim_unit"],
     }
@@ -271,7 +304,6 @@ def material_document(
     synonyms: Sequence[str],
     applications: Sequence[str],
     measurements: Iterable[Mapping[str, Any]],
-    fingerprint: bytes | None,
     evaluations: Iterable[Mapping[str, Any]] = (),
     elements: Sequence[Mapping[str, Any]] = (),
     element_bases: Sequence[str] = (),
@@ -299,7 +331,6 @@ def material_document(
             derived_name=is_derived_key(material.get("name_key")),
         )
     )
-    bits = fingerprint_bits(fingerprint)
     return {
         "material_id": material["id"],
         "public_id": material["public_id"],
@@ -319,8 +350,6 @@ def material_document(
         # what the property facet counts: the materials ``has PROPERTY`` finds
         "properties": sorted({m["property"] for m in nested if m["qualifier"] != QUALITATIVE}),
         "datasets": sorted({m["dataset"] for m in nested}),
-        "fp_bits": bits,
-        "fp_bit_count": len(bits),
         "measurements": nested,
         # what the endpoint and outcome facets count: the materials ``evidence(…)`` finds
         "endpoints": sorted({e["endpoint"] for e in records}),
@@ -360,6 +389,7 @@ def evidence_document(row: Mapping[str, Any]) -> dict[str, Any]:
         "dataset": row["dataset"],
         "source_doi": row["doi"],
         "source_citation": row["citation"],
+        "source_citation_hash": citation_hash(row["citation"]),
     }
     if duration:
         document["duration"] = duration
@@ -416,7 +446,7 @@ def condition_query(c: Condition) -> dict[str, Any]:
             "bool": {
                 "should": [
                     {"term": {"measurements.source_doi": str(c.value)}},
-                    {"term": {"measurements.source_citation": str(c.value)}},
+                    {"term": {"measurements.source_citation_hash": citation_hash(str(c.value))}},
                 ],
                 "minimum_should_match": 1,
             }
@@ -462,7 +492,7 @@ def evidence_condition_query(c: EvidenceCondition, match: str) -> dict[str, Any]
             "bool": {
                 "should": [
                     {"term": {"evidence.source_doi": wanted}},
-                    {"term": {"evidence.source_citation": wanted}},
+                    {"term": {"evidence.source_citation_hash": citation_hash(wanted)}},
                 ],
                 "minimum_should_match": 1,
             }
@@ -612,13 +642,12 @@ class ElasticTranslator:
             raise QueryError(
                 "derived filters reach Elasticsearch as ids from the core; none were given", type="unsupported"
             )
-        return {"terms": {"material_id": sorted(found)}} if found else MATCH_NONE
+        return ids_query(found)
 
     def _chemistry(self, node: Substructure | Similarity) -> dict[str, Any]:
         if node not in self.chemistry_ids:
             raise QueryError("this search backend has no chemistry index", type="unsupported")
-        found = self.chemistry_ids[node]
-        return {"terms": {"material_id": sorted(found)}} if found else MATCH_NONE
+        return ids_query(self.chemistry_ids[node])
 
     def _nested(self, measurement_query: dict[str, Any], prefix: str = "m") -> dict[str, Any]:
         nested: dict[str, Any] = {"nested": {"path": "measurements", "query": measurement_query}}
@@ -630,6 +659,18 @@ class ElasticTranslator:
             }
             self._inner_hits += 1
         return nested
+
+
+def ids_query(ids: Iterable[int]) -> dict[str, Any]:
+    """The materials of these ids: one ``terms`` on ``material_id``, or, beyond ``MAX_TERMS`` ids,
+    one per ``MAX_TERMS`` of them in a ``should`` (each ``terms`` query is held to the limit alone)."""
+    ordered = sorted(set(ids))
+    if not ordered:
+        return MATCH_NONE
+    if len(ordered) <= MAX_TERMS:
+        return {"terms": {"material_id": ordered}}
+    chunks = [ordered[start : start + MAX_TERMS] for start in range(0, len(ordered), MAX_TERMS)]
+    return {"bool": {"should": [{"terms": {"material_id": chunk}} for chunk in chunks], "minimum_should_match": 1}}
 
 
 def text_query(text: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -741,17 +782,24 @@ def query_body(
     *,
     chemistry_ids: Mapping[Substructure | Similarity, Mapping[int, float]],
     offset: int,
+    search_after: list[Any] | None = None,
     derived_ids: Mapping[tuple[DerivedFilter, str], Sequence[int]] | None = None,
     derived_sort: Mapping[int, float] | None = None,
 ) -> dict[str, Any]:
-    """The ``_search`` body for one page of ``query``: query, facet aggregations, sort, ``from``/``size``.
+    """The ``_search`` body for one page of ``query``: query, facet aggregations, sort, and the
+    page: ``search_after`` the previous page's last sort values (what a cursor this backend gave
+    out carries), so that paging holds past any result window; ``from``/``size`` otherwise.
+
+    Every sort ends with ``public_id``, unique, and its values are data, not index internals: a
+    cursor stays valid across nodes and across a reindex's alias swap, which is why no
+    point-in-time is opened (one would die with the index the swap retires).
 
     ``chemistry_ids`` maps each chemistry node of the filter to ``{material id: score}``;
     ``derived_ids`` each derived filter and match (``possible``, ``certain``) to the materials the
     core found for it, and ``derived_sort`` a derived sort's keys, by material id.
-    A page past Elasticsearch's result window is refused with a ``QueryError``.
+    A cursor without sort values past Elasticsearch's result window is refused with a ``QueryError``.
     """
-    if offset + query.limit > MAX_RESULT_WINDOW:
+    if search_after is None and offset + query.limit > MAX_RESULT_WINDOW:
         raise QueryError(
             f"the Elasticsearch backend pages through the first {MAX_RESULT_WINDOW:,} results only; narrow the search",
             type="unsupported",
@@ -777,7 +825,7 @@ def query_body(
     body: dict[str, Any] = {
         "query": es_query,
         "sort": sort_clause(query, similarity_scores(chemistry_ids), derived_sort),
-        "from": offset,
+        **({"search_after": search_after} if search_after is not None else {"from": offset}),
         "size": query.limit,
         "track_total_hits": True,
         **({"track_scores": True} if query.text else {}),  # a text hit's score, whatever the sort
@@ -844,6 +892,14 @@ def _facet_value(bucket: Mapping[str, Any]) -> str:
     return str(bucket.get("key_as_string", bucket["key"]))
 
 
+def _sort_value(value: Any) -> Any:
+    """A hit's sort value as a cursor keeps it: a missing value sorted last is an infinite double,
+    which JSON (and so a cursor) can only carry as the string Elasticsearch parses back."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return value
+
+
 def parse_response(
     body: Mapping[str, Any],
     query: Query,
@@ -863,9 +919,12 @@ def parse_response(
         buckets.sort(key=lambda vc: (-vc[1], vc[0]))
         facets[name] = [FacetValue(value=value, count=count) for value, count in buckets]
     next_offset = offset + query.limit
+    after = [_sort_value(v) for v in hits["hits"][-1].get("sort", ())] if hits["hits"] else None
     return SearchResult(
         results=[_hit(hit, query, scores) for hit in hits["hits"]],
         facets=facets,
         total=total,
-        next_cursor=encode_cursor(cursor_query or query, next_offset) if next_offset < total else None,
+        next_cursor=encode_cursor(cursor_query or query, next_offset, after)
+        if next_offset < total and hits["hits"]
+        else None,
     )

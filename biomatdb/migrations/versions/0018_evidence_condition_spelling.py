@@ -9,7 +9,7 @@ hash; the generation moves when a value changed, so that derived search indexes 
 again. Downgrade leaves the values as they are: the spelling they had is not kept.
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 """
 
 from collections.abc import Sequence
@@ -18,8 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0018"
-# 0017 (search dead letters) is on another branch: whichever merges second revises the other
-down_revision: str | Sequence[str] | None = "0016"
+down_revision: str | Sequence[str] | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

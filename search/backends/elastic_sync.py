@@ -1,0 +1,679 @@
+"""Writing the search index: a full reindex behind an alias swap, and incremental sync from the
+core's ``search_outbox``. The core is the source of truth; the index is derived from it.
+
+**Writes cannot go backwards.** Every document is written with ``version_type=external`` and,
+as its version, the core's generation (``biomatdb.db.core_generation``) read in the same
+snapshot as the document. Every change to the core's materials moves the generation on in its
+own transaction, under the one row's lock, so generations are in commit order: a document read
+at a higher generation holds every change one read at a lower one holds. Elasticsearch keeps
+the highest version, so two drainers, or a sync and a reindex, can race in any order and the
+index ends at the newest state; a 409 (version conflict) means "already as new or newer" and
+counts as done. (A core restored from a backup goes back in generations: reindex after it. A
+deletion's version is remembered for ``index.gc_deletes``, set to an hour: a drainer that stalls
+longer than that between reading a document and writing it could bring back one deleted meanwhile.)
+
+**Outbox rows are claimed**, on PostgreSQL with ``FOR UPDATE SKIP LOCKED`` in a transaction
+held while their documents are written, so that drainers share the outbox without waiting for
+one another; on SQLite, one writer at a time, two drainers may send the same rows, which the
+versions make harmless. Rows are deleted once their documents are done.
+
+**Failures are triaged, never blocking** (``OUTCOMES``): 429 and 5xx, for a whole request or
+one document, are retried with backoff; what still fails keeps its outbox rows for the next
+round. A document Elasticsearch refuses for itself (another 4xx) goes to
+``search_dead_letters``, and the rest moves on; a reindex skips such documents and reports
+them. ``Drainer`` runs sync in a loop that never dies.
+
+**A reindex and a sync never lose a write to each other.** While a reindex builds, its index
+carries the alias ``<alias>-reindexing`` and sync defers. Sync writes through the alias
+(``require_alias``, so that nothing auto-creates an index), and keeps its rows when the alias
+moved while it wrote (a swap that landed meanwhile): they are replayed into the new index. A
+marker a killed reindex left is removed by the next sync once it is older than
+``BIOMATDB_ELASTICSEARCH_REINDEX_STALE_SECONDS``, or at once when its process is known dead.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from elasticsearch import Elasticsearch, NotFoundError
+from elasticsearch.helpers import streaming_bulk
+from sqlalchemy import Connection, Engine, delete, func, insert, select
+
+from biomatdb.db import core_generation, read_snapshot
+from biomatdb.errors import SearchUnavailable
+from biomatdb.models import SearchDeadLetter, SearchOutbox
+from search.backends.elastic import documents_from_core, guard, reindexing_alias
+from search.backends.elastic_translate import index_mapping, index_settings
+
+log = logging.getLogger(__name__)
+
+DOCUMENT_BATCH = 500
+
+#: statuses retried, for a whole bulk request or one document in it, with doubling backoff
+RETRIED = (429, 500, 502, 503, 504)
+
+#: A bulk item's outcome: ``done`` (written, or nothing to do), ``stale`` (a version conflict: the
+#: index already holds this or a newer state), ``retry`` (try again later, rows kept), ``refused``
+#: (this document is bad: a dead letter). Looked up by (operation, status), then by status class.
+Outcome = Literal["done", "stale", "retry", "refused"]
+OUTCOMES: dict[tuple[str, int], Outcome] = {
+    ("delete", 404): "done",  # nothing to delete
+    ("index", 404): "retry",  # the index went away under the alias: not the document's fault
+    ("index", 409): "stale",
+    ("delete", 409): "stale",
+}
+
+REASON_MAX = 2_000
+
+
+def outcome(operation: str, status: int) -> Outcome:
+    """What one bulk item's status means (``OUTCOMES``)."""
+    if (operation, status) in OUTCOMES:
+        return OUTCOMES[(operation, status)]
+    if 200 <= status < 300:
+        return "done"
+    if status in RETRIED or status >= 500:
+        return "retry"
+    return "refused"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A document Elasticsearch refused for itself."""
+
+    material_id: int
+    operation: str
+    status: int
+    error_type: str
+    reason: str
+
+
+@dataclass
+class BulkOutcome:
+    """Per material id: what happened to its write."""
+
+    done: set[int] = field(default_factory=set)
+    stale: set[int] = field(default_factory=set)
+    retry: set[int] = field(default_factory=set)
+    refused: list[Refusal] = field(default_factory=list)
+
+
+def versioned_actions(
+    documents: Iterable[dict[str, Any]], index: str, version: int, deleted: Iterable[int] = ()
+) -> Iterator[dict[str, Any]]:
+    """Bulk actions writing these documents (and deleting these material ids) at ``version``."""
+    for document in documents:
+        yield {
+            "_op_type": "index",
+            "_index": index,
+            "_id": str(document["material_id"]),
+            "version": version,
+            "version_type": "external",
+            "_source": document,
+        }
+    for material_id in deleted:
+        yield {
+            "_op_type": "delete",
+            "_index": index,
+            "_id": str(material_id),
+            "version": version,
+            "version_type": "external",
+        }
+
+
+def _refusal(material_id: int, operation: str, item: dict[str, Any]) -> Refusal:
+    error = item.get("error")
+    if isinstance(error, dict):
+        error_type, reason = str(error.get("type")), str(error.get("reason"))
+        caused = error.get("caused_by")
+        if isinstance(caused, dict):
+            reason += f" (caused by {caused.get('type')}: {caused.get('reason')})"
+    else:
+        error_type, reason = "unknown", str(error)
+    return Refusal(material_id, operation, int(item.get("status", 0)), error_type[:200], reason[:REASON_MAX])
+
+
+def write_bulk(
+    client: Elasticsearch,
+    actions: Iterable[dict[str, Any]],
+    *,
+    doing: str,
+    chunk_size: int = DOCUMENT_BATCH,
+    retries: int = 3,
+    backoff_s: float = 1.0,
+    **bulk: Any,
+) -> BulkOutcome:
+    """Send every action and triage each answer (``outcome``). 429 and 5xx, of the whole request or
+    of one document, are retried ``retries`` times with backoff from ``backoff_s``, doubling; a
+    whole request that still fails raises ``SearchUnavailable`` (as does a lost connection), since
+    what it wrote is unknown; a document that still fails is in ``retry``."""
+    result = BulkOutcome()
+    with guard(doing):
+        for ok, item in streaming_bulk(
+            client,
+            actions,
+            chunk_size=chunk_size,
+            raise_on_error=False,
+            max_retries=retries,
+            initial_backoff=backoff_s,
+            retry_on_status=RETRIED,
+            **bulk,
+        ):
+            operation, answer = next(iter(item.items()))
+            material_id = int(answer["_id"])
+            status = int(answer.get("status", 200 if ok else 500))
+            found = outcome(operation, status)
+            if found == "refused":
+                result.refused.append(_refusal(material_id, operation, answer))
+            else:
+                getattr(result, found).add(material_id)
+    return result
+
+
+# --- dead letters -------------------------------------------------------------------------
+
+
+def record_dead_letters(connection: Connection, refusals: Iterable[Refusal], public_ids: dict[int, str | None]) -> None:
+    """Record refused documents, one row each (a material's earlier ones replaced)."""
+    rows = [
+        {
+            "material_id": refusal.material_id,
+            "public_id": public_ids.get(refusal.material_id),
+            "operation": refusal.operation,
+            "status": refusal.status,
+            "error_type": refusal.error_type,
+            "reason": refusal.reason,
+            "created_at": datetime.now(UTC),
+        }
+        for refusal in refusals
+    ]
+    if not rows:
+        return
+    connection.execute(
+        delete(SearchDeadLetter).where(SearchDeadLetter.material_id.in_([row["material_id"] for row in rows]))
+    )
+    connection.execute(insert(SearchDeadLetter), rows)
+    for refusal in refusals:
+        log.warning(
+            "Elasticsearch refused the document of material %s (%s %s: %s); set aside as a dead letter",
+            public_ids.get(refusal.material_id) or refusal.material_id,
+            refusal.status,
+            refusal.error_type,
+            refusal.reason,
+        )
+
+
+def retry_dead_letters(engine: Engine) -> int:
+    """Put every dead letter's material back into the outbox (after a fix to the mapping or the
+    data); returns how many."""
+    with engine.begin() as connection:
+        rows = connection.execute(select(SearchDeadLetter.material_id, SearchDeadLetter.public_id)).all()
+        if rows:
+            connection.execute(
+                insert(SearchOutbox),
+                [
+                    {"material_id": r.material_id, "public_id": r.public_id, "created_at": datetime.now(UTC)}
+                    for r in rows
+                ],
+            )
+            connection.execute(delete(SearchDeadLetter))
+    return len(rows)
+
+
+# --- reindex -----------------------------------------------------------------------------
+
+
+@dataclass
+class ReindexReport:
+    index: str
+    documents: int
+    removed_indices: list[str] = field(default_factory=list)
+    skipped: list[Refusal] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def new_index_name(alias: str, now: datetime | None = None) -> str:
+    now = now or datetime.now(UTC)
+    return f"{alias}-{now:%Y%m%d%H%M%S%f}"
+
+
+def replicas_for(client: Elasticsearch, wanted: int | None) -> int:
+    """``wanted``, or when unset 0 on a cluster of one data node and 1 on more."""
+    if wanted is not None:
+        return wanted
+    with guard("reading the cluster's health"):
+        nodes = int(client.cluster.health().body.get("number_of_data_nodes", 1))
+    return 0 if nodes <= 1 else 1
+
+
+def _owner() -> dict[str, Any]:
+    return {"host": socket.gethostname(), "pid": os.getpid(), "started": datetime.now(UTC).isoformat()}
+
+
+def _update_aliases(client: Elasticsearch, actions: list[dict[str, Any]], doing: str) -> None:
+    """One atomic ``_aliases`` call; a 200 that says ``errors: true`` (Elasticsearch 8.14 and
+    later, for an action that did nothing) is refused as a failure."""
+    with guard(doing):
+        response = client.indices.update_aliases(actions=actions)
+    if response.body.get("errors"):
+        failed = [r for r in response.body.get("action_results", []) if r.get("status", 200) >= 300]
+        raise SearchUnavailable(
+            f"Elasticsearch did not apply every alias action while {doing}: {failed[:2]}", type="search-alias-conflict"
+        )
+
+
+def reindex(
+    engine: Engine,
+    client: Elasticsearch,
+    alias: str,
+    *,
+    chunk_size: int = DOCUMENT_BATCH,
+    retire_after_s: float = 2.0,
+    shards: int = 1,
+    replicas: int | None = None,
+    retries: int = 3,
+    backoff_s: float = 1.0,
+) -> ReindexReport:
+    """Build a fresh index from one snapshot of the core and swap ``alias`` to it atomically;
+    delete the old index (or indices) behind the alias ``retire_after_s`` later, so that searches
+    that resolved the alias before the swap finish on it. Searches never fail meanwhile.
+
+    The index is built with no replicas and no refreshes, then given its replicas and the default
+    refresh interval before the swap. A document Elasticsearch refuses is skipped, reported in
+    ``skipped`` and recorded as a dead letter; one that keeps failing for want of capacity fails
+    the reindex, which then deletes its index. The swap removes the alias from the indices it
+    was on with ``must_exist``: of two overlapping reindexes, the second to swap fails and
+    removes its index rather than leave the alias on two. Refuses when ``alias`` names a
+    concrete index. Leaves ``search_outbox`` alone: a sync after the swap replays changes made
+    meanwhile (their versions are newer).
+    """
+    started = time.perf_counter()
+    index = new_index_name(alias)
+    copies = replicas_for(client, replicas)
+    with guard("preparing a reindex"):
+        if client.indices.exists(index=alias) and not client.indices.exists_alias(name=alias):
+            raise SearchUnavailable(
+                f"{alias!r} is an index, not an alias; remove it or choose another BIOMATDB_ELASTICSEARCH_INDEX",
+                type="search-index-conflict",
+            )
+        building = {**index_settings(shards=shards, replicas=0), "refresh_interval": "-1"}
+        client.indices.create(
+            index=index,
+            mappings={**index_mapping(), "_meta": {"reindex": _owner()}},
+            settings=building,
+            aliases={reindexing_alias(alias): {}},
+        )
+    skipped: list[Refusal] = []
+    try:
+        with engine.connect() as connection:
+            read_snapshot(connection)
+            generation = core_generation(connection)
+            written = write_bulk(
+                client,
+                versioned_actions(documents_from_core(connection, batch=chunk_size), index, generation),
+                doing=f"loading {index}",
+                chunk_size=chunk_size,
+                retries=retries,
+                backoff_s=backoff_s,
+            )
+        if written.retry:
+            raise SearchUnavailable(
+                f"Elasticsearch kept refusing {len(written.retry):,} documents for want of capacity while "
+                f"loading {index}; the reindex is abandoned",
+            )
+        skipped = written.refused
+        with guard(f"making {index} searchable"):
+            client.indices.put_settings(index=index, settings={"number_of_replicas": copies, "refresh_interval": None})
+            client.indices.refresh(index=index)
+            old = _indices_behind(client, alias)
+        actions: list[dict[str, Any]] = [
+            {"remove": {"index": name, "alias": alias, "must_exist": True}} for name in old
+        ]
+        actions.append({"add": {"index": index, "alias": alias}})
+        actions.append({"remove": {"index": index, "alias": reindexing_alias(alias), "must_exist": True}})
+        _update_aliases(client, actions, f"swapping {alias} to {index}")
+    except BaseException:
+        try:
+            client.indices.delete(index=index)
+        except Exception:  # the first failure is the one to report
+            log.warning("could not delete the half-built index %s", index, exc_info=True)
+        raise
+    if skipped:
+        with engine.begin() as connection:
+            record_dead_letters(connection, skipped, {})
+    if old:
+        time.sleep(retire_after_s)
+    with guard(f"deleting the indices {alias} left"):
+        for name in old:
+            client.indices.delete(index=name)
+    documents = len(written.done) + len(written.stale)
+    return ReindexReport(
+        index=index, documents=documents, removed_indices=old, skipped=skipped, seconds=time.perf_counter() - started
+    )
+
+
+def _indices_behind(client: Elasticsearch, alias: str) -> list[str]:
+    try:
+        return sorted(client.indices.get_alias(name=alias).body)
+    except NotFoundError:
+        return []
+
+
+# --- a reindex in progress, or one a killed process left -----------------------------------
+
+
+def _process_dead(owner: dict[str, Any]) -> bool:
+    """Whether the reindex that wrote ``owner`` is known to be dead: same host, its pid gone."""
+    if owner.get("host") != socket.gethostname() or not isinstance(owner.get("pid"), int):
+        return False
+    if owner["pid"] == os.getpid():
+        return False
+    try:
+        os.kill(owner["pid"], 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, someone else's
+        return False
+    return False
+
+
+@dataclass(frozen=True)
+class Building:
+    """An index a reindex is building (it carries the marker alias)."""
+
+    index: str
+    age_s: float
+    owner: dict[str, Any]
+
+
+def reindexes_building(client: Elasticsearch, alias: str) -> list[Building]:
+    """The indices that carry ``alias``'s marker, with their age and the reindex that made them."""
+    with guard("checking for a reindex"):
+        holders = _indices_behind(client, reindexing_alias(alias))
+        if not holders:
+            return []
+        described = client.indices.get(index=",".join(holders)).body
+    now_ms = time.time() * 1000
+    found = []
+    for name in holders:
+        about = described.get(name, {})
+        created = int(about.get("settings", {}).get("index", {}).get("creation_date", now_ms))
+        owner = about.get("mappings", {}).get("_meta", {}).get("reindex", {})
+        found.append(Building(name, max(0.0, (now_ms - created) / 1000), owner))
+    return found
+
+
+def _reindex_running(client: Elasticsearch, alias: str, stale_after_s: float) -> bool:
+    """Whether a live reindex is building; removes what a killed one left (never an index the
+    alias itself is on)."""
+    running = False
+    for building in reindexes_building(client, alias):
+        abandoned = building.age_s > stale_after_s or _process_dead(building.owner)
+        if not abandoned or building.index in _indices_behind(client, alias):
+            running = True
+            continue
+        log.warning(
+            "removing %s, which a reindex left %.0f s ago (%s) and no process is building",
+            building.index,
+            building.age_s,
+            building.owner or "no owner recorded",
+        )
+        with guard(f"removing the abandoned index {building.index}"), suppress(NotFoundError):
+            client.indices.delete(index=building.index)  # NotFound: another drainer removed it first
+    return running
+
+
+# --- sync --------------------------------------------------------------------------------
+
+
+@dataclass
+class SyncReport:
+    """What a sync did: outbox rows drained, documents written and deleted, documents already
+    newer in the index (``stale``), set aside as dead letters (``refused``) or left for a later
+    round (``pending``); ``deferred`` when a reindex was building or the alias moved (the outbox
+    is then left for the next sync)."""
+
+    outbox_rows: int = 0
+    upserted: int = 0
+    deleted: int = 0
+    stale: int = 0
+    refused: int = 0
+    pending: int = 0
+    batches: int = 0
+    deferred: bool = False
+
+
+@contextmanager
+def _claimed(engine: Engine, batch: int) -> Iterator[tuple[Connection, list[Any]]]:
+    """The oldest ``batch`` outbox rows, claimed on a connection in a transaction that commits when
+    the block ends (on PostgreSQL locked ``FOR UPDATE SKIP LOCKED``: another drainer takes the
+    next rows; a drainer that dies releases its claim)."""
+    with engine.connect() as connection, connection.begin():
+        claim = (
+            select(SearchOutbox.id, SearchOutbox.material_id, SearchOutbox.public_id)
+            .order_by(SearchOutbox.id)
+            .limit(batch)
+        )
+        if connection.dialect.name == "postgresql":
+            claim = claim.with_for_update(skip_locked=True)
+        yield connection, list(connection.execute(claim))
+
+
+def sync(
+    engine: Engine,
+    client: Elasticsearch,
+    alias: str,
+    batch: int = DOCUMENT_BATCH,
+    *,
+    retries: int = 3,
+    backoff_s: float = 1.0,
+    stale_after_s: float = 6 * 3600.0,
+) -> SyncReport:
+    """Drain ``search_outbox`` in id order into ``alias``: write the documents of materials that
+    exist, delete those of materials that do not, each at the generation it was read at. A row is
+    deleted when its document is done, already newer in the index, or refused (a dead letter);
+    one whose write failed for want of capacity stays, and the sync stops after that batch.
+    Raises ``SearchUnavailable`` (outbox intact) when Elasticsearch cannot be reached or has no
+    ``alias`` yet (``search-index-missing``: run ``biomatdb reindex`` first)."""
+    report = SyncReport()
+    with guard("checking the search index"):
+        if not _indices_behind(client, alias):
+            raise SearchUnavailable(
+                f"there is no Elasticsearch alias {alias!r}; run `biomatdb reindex` first", type="search-index-missing"
+            )
+    while True:
+        if _reindex_running(client, alias, stale_after_s):
+            report.deferred = True
+            return report
+        with guard("resolving the alias"):
+            before = _indices_behind(client, alias)
+        with _claimed(engine, batch) as (claim, rows):
+            if not rows:
+                return report
+            wanted = sorted({row.material_id for row in rows})
+            with engine.connect() as reading:
+                read_snapshot(reading)
+                generation = core_generation(reading)
+                documents = list(documents_from_core(reading, wanted))
+            present = {document["material_id"] for document in documents}
+            gone = [material_id for material_id in wanted if material_id not in present]
+            written = write_bulk(
+                client,
+                versioned_actions(documents, alias, generation, gone),
+                doing=f"syncing {len(rows)} outbox rows into {alias}",
+                chunk_size=batch,
+                retries=retries,
+                backoff_s=backoff_s,
+                require_alias=True,
+            )
+            with guard("checking for a reindex"):
+                moved = _indices_behind(client, alias) != before
+            if moved or _reindex_running(client, alias, stale_after_s):
+                # a swap landed, or a reindex began, while these were written: the new index may not
+                # have them; the rows stay and are replayed into it
+                report.deferred = True
+                return report
+            refused = {refusal.material_id for refusal in written.refused}
+            settled = written.done | written.stale | refused
+            finished = [row.id for row in rows if row.material_id in settled]
+            public_ids = {row.material_id: row.public_id for row in rows}
+            claim.execute(delete(SearchOutbox).where(SearchOutbox.id.in_(finished)))
+            cleared = sorted(written.done | written.stale)
+            if cleared:
+                claim.execute(delete(SearchDeadLetter).where(SearchDeadLetter.material_id.in_(cleared)))
+            record_dead_letters(claim, written.refused, public_ids)
+        report.outbox_rows += len(finished)
+        report.upserted += len(written.done & present)
+        report.deleted += len(written.done - present)
+        report.stale += len(written.stale)
+        report.refused += len(refused)
+        report.pending += len(written.retry)
+        report.batches += 1
+        if written.retry:
+            return report
+
+
+# --- status --------------------------------------------------------------------------------
+
+
+@dataclass
+class SyncStatus:
+    """How far the index is behind the core: what ``biomatdb sync --status`` prints and ``/ready`` warns of."""
+
+    outbox_rows: int
+    oldest_wait_s: float | None
+    dead_letters: list[dict[str, Any]]
+    dead_letter_count: int
+    building: list[Building] = field(default_factory=list)
+
+    def warnings(self, warn_after_s: float) -> list[str]:
+        found = []
+        if self.oldest_wait_s is not None and self.oldest_wait_s > warn_after_s:
+            reason = "a reindex is building" if self.building else "Elasticsearch is away or sync is not running"
+            found.append(
+                f"search is behind the core: {self.outbox_rows:,} changes wait, the oldest for "
+                f"{self.oldest_wait_s:,.0f} s (more than BIOMATDB_ELASTICSEARCH_SYNC_WARN_SECONDS); {reason}"
+            )
+        if self.dead_letter_count:
+            found.append(
+                f"{self.dead_letter_count:,} search documents were refused by Elasticsearch and set aside "
+                "(see `biomatdb sync --status`)"
+            )
+        return found
+
+
+def sync_status(engine: Engine, client: Elasticsearch | None, alias: str, *, shown: int = 20) -> SyncStatus:
+    """The outbox's length and oldest wait, the dead letters (the first ``shown``) and, with a
+    client, the indices a reindex is building."""
+    with engine.connect() as connection:
+        count, oldest = connection.execute(select(func.count(), func.min(SearchOutbox.created_at))).one()
+        dead_count = connection.execute(select(func.count()).select_from(SearchDeadLetter)).scalar_one()
+        dead = [
+            dict(row)
+            for row in connection.execute(
+                select(
+                    SearchDeadLetter.public_id,
+                    SearchDeadLetter.material_id,
+                    SearchDeadLetter.status,
+                    SearchDeadLetter.error_type,
+                    SearchDeadLetter.reason,
+                    SearchDeadLetter.created_at,
+                )
+                .order_by(SearchDeadLetter.id)
+                .limit(shown)
+            ).mappings()
+        ]
+    wait = None
+    if oldest is not None:
+        oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)  # SQLite keeps no zone
+        wait = max(0.0, (datetime.now(UTC) - oldest).total_seconds())
+    building = reindexes_building(client, alias) if client is not None else []
+    return SyncStatus(count, wait, dead, dead_count, building)
+
+
+# --- the drainer loop ----------------------------------------------------------------------
+
+
+class Drainer:
+    """Runs ``sync`` round after round and never dies of it: whatever a round raises (Elasticsearch
+    away, a database error, a bug) is logged once per distinct message, and the next round waits
+    twice as long, up to ``max_backoff_s``; a round that drains resets the wait to ``interval_s``."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        client: Elasticsearch,
+        alias: str,
+        *,
+        interval_s: float = 2.0,
+        max_backoff_s: float = 60.0,
+        batch: int = DOCUMENT_BATCH,
+        stale_after_s: float = 6 * 3600.0,
+        bulk_backoff_s: float = 1.0,
+        on_report: Callable[[SyncReport], None] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.client = client
+        self.alias = alias
+        self.interval_s = interval_s
+        self.max_backoff_s = max_backoff_s
+        self.batch = batch
+        self.stale_after_s = stale_after_s
+        self.bulk_backoff_s = bulk_backoff_s  # the first wait before a rejected bulk request is sent again
+        self.on_report = on_report
+        self.drained = 0
+        self.failures = 0
+        self.last_error: str | None = None
+
+    def drain_once(self) -> int:
+        """One sync; returns the outbox rows drained (0 when it failed)."""
+        try:
+            report = sync(
+                self.engine,
+                self.client,
+                self.alias,
+                self.batch,
+                stale_after_s=self.stale_after_s,
+                backoff_s=self.bulk_backoff_s,
+            )
+        except SearchUnavailable as exc:
+            self._failed(exc.message)
+            return 0
+        except Exception as exc:  # a database error or a bug: logged, and the thread goes on
+            self._failed(f"{type(exc).__name__}: {exc}", exc)
+            return 0
+        if self.on_report is not None:
+            self.on_report(report)
+        if report.pending:
+            self._failed(f"{report.pending:,} documents wait for Elasticsearch to have capacity")
+        else:
+            self.failures = 0
+            self.last_error = None
+        self.drained += report.outbox_rows
+        return report.outbox_rows
+
+    def _failed(self, message: str, exc: BaseException | None = None) -> None:
+        if message != self.last_error:
+            log.warning("search outbox waits: %s", message, exc_info=exc)
+        self.last_error = message
+        self.failures += 1
+
+    def delay_s(self) -> float:
+        """How long to wait before the next round."""
+        if not self.failures:
+            return self.interval_s
+        return min(self.max_backoff_s, self.interval_s * 2 ** min(self.failures, 30))
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            self.drain_once()
+            stop.wait(self.delay_s())

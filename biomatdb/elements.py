@@ -32,6 +32,8 @@ from typing import Literal
 
 from sqlalchemy import Connection, delete, insert, select
 
+from biomatdb.sqlin import in_values
+
 ELEMENTS = [
     "H",
     "He",
@@ -499,8 +501,8 @@ def refresh_elements(connection: Connection, material_ids: Iterable[int]) -> Non
     ids = sorted(set(material_ids))
     for start in range(0, len(ids), _BATCH):
         batch = ids[start : start + _BATCH]
-        connection.execute(delete(MaterialElement).where(MaterialElement.material_id.in_(batch)))
-        connection.execute(delete(MaterialElementBasis).where(MaterialElementBasis.material_id.in_(batch)))
+        connection.execute(delete(MaterialElement).where(in_values(MaterialElement.material_id, batch)))
+        connection.execute(delete(MaterialElementBasis).where(in_values(MaterialElementBasis.material_id, batch)))
         components: dict[int, list[StoredComponent]] = {}
         for row in connection.execute(
             select(
@@ -512,7 +514,7 @@ def refresh_elements(connection: Connection, material_ids: Iterable[int]) -> Non
                 CompositionComponent.is_balance,
                 CompositionComponent.qualifier,
             )
-            .where(CompositionComponent.material_id.in_(batch))
+            .where(in_values(CompositionComponent.material_id, batch))
             .order_by(CompositionComponent.material_id, CompositionComponent.position)
         ):
             components.setdefault(row.material_id, []).append(
@@ -524,7 +526,7 @@ def refresh_elements(connection: Connection, material_ids: Iterable[int]) -> Non
         for material_id, smiles in connection.execute(
             select(Material.id, ChemicalStructure.canonical_smiles)
             .outerjoin(ChemicalStructure, ChemicalStructure.id == Material.structure_id)
-            .where(Material.id.in_(batch))
+            .where(in_values(Material.id, batch))
         ):
             rows, complete = derive(components.get(material_id, ()), smiles)
             element_rows += [

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, bindparam, select, update
 
 from biomatdb.identity import is_derived_key, material_key
 from biomatdb.models import ChemicalStructure, Material, MaterialApplication, MaterialSynonym
+from biomatdb.sqlin import in_values
 
 _BATCH = 500
 # letters and digits; "_" and every other mark split words, in every backend alike
@@ -250,7 +251,7 @@ def refresh_search_text(connection: Connection, material_ids: Iterable[int]) -> 
                     ChemicalStructure.canonical_smiles,
                 )
                 .outerjoin(ChemicalStructure, ChemicalStructure.id == Material.structure_id)
-                .where(Material.id.in_(batch))
+                .where(in_values(Material.id, batch))
             )
         ]
         if rows:

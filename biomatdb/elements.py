@@ -491,6 +491,7 @@ def zero_within(low: float | None, high: float | None, low_open: bool, high_open
 # --- the stored rows ----------------------------------------------------------------------
 
 _BATCH = 500
+_DERIVED_KEPT = 10_000  # distinct (composition, structure) pairs remembered while refreshing: memory stays bounded
 
 
 def refresh_elements(connection: Connection, material_ids: Iterable[int]) -> None:
@@ -499,6 +500,7 @@ def refresh_elements(connection: Connection, material_ids: Iterable[int]) -> Non
     from biomatdb.models import ChemicalStructure, CompositionComponent, Material, MaterialElement, MaterialElementBasis
 
     ids = sorted(set(material_ids))
+    derived_of: dict[tuple[tuple[StoredComponent, ...], str | None], tuple[list[ElementContent], set[Basis]]] = {}
     for start in range(0, len(ids), _BATCH):
         batch = ids[start : start + _BATCH]
         connection.execute(delete(MaterialElement).where(in_values(MaterialElement.material_id, batch)))
@@ -528,7 +530,14 @@ def refresh_elements(connection: Connection, material_ids: Iterable[int]) -> Non
             .outerjoin(ChemicalStructure, ChemicalStructure.id == Material.structure_id)
             .where(in_values(Material.id, batch))
         ):
-            rows, complete = derive(components.get(material_id, ()), smiles)
+            # materials of one structure and no composition (most of a large upload) derive alike
+            key = (tuple(components.get(material_id, ())), smiles)
+            derived = derived_of.get(key)
+            if derived is None:
+                if len(derived_of) >= _DERIVED_KEPT:
+                    derived_of.clear()
+                derived = derived_of[key] = derive(key[0], smiles)
+            rows, complete = derived
             element_rows += [
                 {
                     "material_id": material_id,

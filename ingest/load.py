@@ -53,7 +53,7 @@ from biomatdb.sqlin import in_values
 from biomatdb.vocabulary import normalise_label
 from ingest.duplicates import possible_duplicates
 from ingest.normalise import MaterialRecord, NormalisedChunk, SourceRecord, public_id_for
-from ingest.report import Issue
+from ingest.report import MAX_RECORDS, Issue
 
 _IN_BATCH = 500
 STORED_COLUMNS = [
@@ -125,6 +125,7 @@ class Loader:
     _records: dict[str, MaterialRecord] = field(default_factory=dict)  # name_key -> the record that created it
     warnings: list[Issue] = field(default_factory=list)
     materials: list[dict] = field(default_factory=list)  # the report's ``materials``, set by ``finish``
+    materials_named: int = 0  # how many materials the file names: ``materials`` lists the first ones
     curated: bool = True  # a curated dataset's two names for one structure mean two materials
     _absorbed: dict[int, list[str]] = field(default_factory=dict)  # kept id -> stored public ids merged into it
     _searchable: set[int] = field(default_factory=set)  # materials whose search text a merge changed
@@ -791,7 +792,9 @@ class Loader:
             self.connection.execute(insert(MaterialRedirect), batch)
 
     def _report_materials(self) -> None:
-        """Each material the file names, in file order: created or matched, and by what."""
+        """Each material the file names, in file order: created or matched, and by what; the
+        first ``MAX_RECORDS`` are listed (a report stays small for a file of millions of
+        materials, as its errors and warnings do), all are counted in ``materials_named``."""
         ids = sorted(set(self._material_ids.values()))
         public = {}
         for batch in _batches(ids):
@@ -816,7 +819,9 @@ class Loader:
             }
             if material_id in self._absorbed:  # stored materials merged into it, whose ids now redirect here
                 entry["merged"] = sorted(self._absorbed[material_id])
-            self.materials.append(entry)
+            self.materials_named += 1
+            if len(self.materials) < MAX_RECORDS:
+                self.materials.append(entry)
 
     def _record_claims(self) -> None:
         """This upload's synonyms and applications, as claims of its dataset (its earlier claims go)."""

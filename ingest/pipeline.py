@@ -424,6 +424,7 @@ def _apply(
             report.evaluations = evidence_files.load_records(connection, loader, records, context.sources)
             report.evaluations += derive_from_measurements(connection, loader.dataset_id)
             report.materials = loader.materials
+            report.materials_named = loader.materials_named
             for issue in loader.warnings:
                 report.warn(issue)
             for name in (

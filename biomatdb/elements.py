@@ -494,13 +494,31 @@ _BATCH = 500
 _DERIVED_KEPT = 10_000  # distinct (composition, structure) pairs remembered while refreshing: memory stays bounded
 
 
+def _stored_rows(rows: list[ElementContent], complete: set[Basis]) -> tuple[list[dict], list[Basis]]:
+    """A material's ``material_elements`` rows but for its id, and its complete bases, in order."""
+    elements = [
+        {
+            "element": row.element,
+            "basis": row.basis,
+            "fraction_min": row.share.low if row.share else None,
+            "fraction_max": row.share.high if row.share else None,
+            "low_open": bool(row.share and row.share.low_open),
+            "high_open": bool(row.share and row.share.high_open),
+            "presence": row.presence,
+            "origin": row.origin,
+        }
+        for row in rows
+    ]
+    return elements, sorted(complete)
+
+
 def refresh_elements(connection: Connection, material_ids: Iterable[int]) -> None:
     """Derive again the element rows and complete bases of these materials (those that no
     longer exist lose theirs), in the caller's transaction."""
     from biomatdb.models import ChemicalStructure, CompositionComponent, Material, MaterialElement, MaterialElementBasis
 
     ids = sorted(set(material_ids))
-    derived_of: dict[tuple[tuple[StoredComponent, ...], str | None], tuple[list[ElementContent], set[Basis]]] = {}
+    derived_of: dict[tuple[tuple[StoredComponent, ...], str | None], tuple[list[dict], list[Basis]]] = {}
     for start in range(0, len(ids), _BATCH):
         batch = ids[start : start + _BATCH]
         connection.execute(delete(MaterialElement).where(in_values(MaterialElement.material_id, batch)))
@@ -536,23 +554,10 @@ def refresh_elements(connection: Connection, material_ids: Iterable[int]) -> Non
             if derived is None:
                 if len(derived_of) >= _DERIVED_KEPT:
                     derived_of.clear()
-                derived = derived_of[key] = derive(key[0], smiles)
-            rows, complete = derived
-            element_rows += [
-                {
-                    "material_id": material_id,
-                    "element": row.element,
-                    "basis": row.basis,
-                    "fraction_min": row.share.low if row.share else None,
-                    "fraction_max": row.share.high if row.share else None,
-                    "low_open": bool(row.share and row.share.low_open),
-                    "high_open": bool(row.share and row.share.high_open),
-                    "presence": row.presence,
-                    "origin": row.origin,
-                }
-                for row in rows
-            ]
-            basis_rows += [{"material_id": material_id, "basis": basis} for basis in sorted(complete)]
+                derived = derived_of[key] = _stored_rows(*derive(key[0], smiles))
+            elements, bases = derived
+            element_rows += [{"material_id": material_id, **row} for row in elements]
+            basis_rows += [{"material_id": material_id, "basis": basis} for basis in bases]
         if element_rows:
             connection.execute(insert(MaterialElement), element_rows)
         if basis_rows:

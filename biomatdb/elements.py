@@ -547,6 +547,7 @@ def refresh_elements(connection: Connection, material_ids: Iterable[int]) -> Non
             select(Material.id, ChemicalStructure.canonical_smiles)
             .outerjoin(ChemicalStructure, ChemicalStructure.id == Material.structure_id)
             .where(in_values(Material.id, batch))
+            .order_by(Material.id)  # rows stored in the order of their materials, whatever the plan
         ):
             # materials of one structure and no composition (most of a large upload) derive alike
             key = (tuple(components.get(material_id, ())), smiles)

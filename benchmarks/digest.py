@@ -8,7 +8,8 @@ one SHA-256 per table over its rows, every column but timestamps, in a stable or
 generation moves by a random step: not compared). Run it on two commits with the same
 ``PYTHONHASHSEED`` (sources are created in the order of a set of their keys) and compare the
 output: the same lines mean the same stored rows. On PostgreSQL the outbox's ids follow the order
-of a plan (two runs of one commit differ); ``search_outbox without id`` compares its rows alone.
+of a plan (two runs of one commit differ); ``search_outbox without id`` compares its rows alone,
+and ``material_elements without id`` the element rows, whose ids follow the order of a query.
 """
 
 from __future__ import annotations
@@ -32,7 +33,10 @@ TABLES = (
     "material_synonyms",
     "material_applications",
     "composition_components",
+    "material_elements",
+    "material_element_bases",
     "measurements",
+    "biological_evaluations",
     "detail_claims",
     "material_redirects",
     "search_outbox",
@@ -57,6 +61,15 @@ def table_digests(engine: Engine) -> dict[str, str]:
         )
         digests["search_outbox without id"] = (
             f"{len(outbox)} {hashlib.sha256(chr(10).join(outbox).encode('utf-8')).hexdigest()}"
+        )
+        # element rows are written in the order a query gives their materials, which on PostgreSQL
+        # may follow the plan: their rows without the id say whether the same rows were stored
+        columns = [c["name"] for c in inspector.get_columns("material_elements") if c["name"] != "id"]
+        elements = sorted(
+            repr(tuple(row)) for row in connection.execute(text(f"SELECT {', '.join(columns)} FROM material_elements"))
+        )
+        digests["material_elements without id"] = (
+            f"{len(elements)} {hashlib.sha256(chr(10).join(elements).encode('utf-8')).hexdigest()}"
         )
         if engine.dialect.name == "sqlite":
             connection.execute(text("INSERT INTO materials_fts(materials_fts) VALUES ('integrity-check')"))

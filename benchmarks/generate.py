@@ -7,6 +7,7 @@ psi beside MPa and °C beside K; a pool of repeat-unit SMILES repeats as in real
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import numpy as np
@@ -96,14 +97,17 @@ def write_wide(path: Path, measurements: int, seed: int) -> int:
     return rows * len(WIDE_PROPERTIES)
 
 
-def write_long(path: Path, measurements: int, seed: int) -> int:
-    """A comma-separated long file with ``measurements`` rows."""
+def write_long(
+    path: Path, measurements: int, seed: int, *, materials_in_file: int | None = None, append: bool = False
+) -> int:
+    """A comma-separated long file with ``measurements`` rows, about one material per 10 rows
+    (``materials_in_file``: drawn from that many instead); ``append`` adds rows without a header."""
     rng = np.random.default_rng(seed + 1)
     choice = rng.integers(0, len(LONG_PROPERTIES), measurements)
     names = np.array([p[0] for p in LONG_PROPERTIES])[choice]
     units = np.array([p[1] for p in LONG_PROPERTIES])[choice]
     typical = np.array([p[2] for p in LONG_PROPERTIES])[choice]
-    materials = rng.integers(0, max(1, measurements // 10), measurements)
+    materials = rng.integers(0, materials_in_file or max(1, measurements // 10), measurements)
     frame = pd.DataFrame(
         {
             "Material": np.char.add("Long material ", materials.astype(str)),
@@ -115,5 +119,36 @@ def write_long(path: Path, measurements: int, seed: int) -> int:
             "Source": "Benchmark citation " + pd.Series(rng.integers(0, 200, measurements)).astype(str),
         }
     )
-    frame.to_csv(path, index=False)
+    frame.to_csv(path, index=False, mode="a" if append else "w", header=not append)
     return measurements
+
+
+_LONG_BLOCK = 500_000  # rows generated at a time: a file of any size is written in bounded memory
+
+
+def write_long_of_size(path: Path, megabytes: float, seed: int) -> int:
+    """A long file of about ``megabytes`` (10**6 bytes), written in blocks of ``_LONG_BLOCK`` rows,
+    a material per about 10 rows over the whole file; returns the rows written."""
+    write_long(path, min(_LONG_BLOCK, 10_000), seed)
+    per_row = path.stat().st_size / min(_LONG_BLOCK, 10_000)
+    rows = max(1, int(megabytes * 1e6 / per_row))
+    written, block = 0, 0
+    while written < rows:
+        size = min(_LONG_BLOCK, rows - written)
+        written += write_long(path, size, seed + 7919 * block, materials_in_file=max(1, rows // 10), append=block > 0)
+        block += 1
+    return written
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.generate", description=__doc__)
+    parser.add_argument("path", type=Path, help="the long file to write")
+    parser.add_argument("--mb", type=float, required=True, help="its size in megabytes (10**6 bytes), e.g. 2000")
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args(argv)
+    rows = write_long_of_size(args.path, args.mb, args.seed)
+    print(f"{args.path}: {rows:,} measurements, {args.path.stat().st_size / 1e6:,.1f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -44,7 +44,7 @@ def _run_pipeline(files: list[str], url: str, queue) -> None:
 
     engine = make_engine(url)
     migrate(engine)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     added = 0
     for file in files:
         report = ingest_file(engine, file)
@@ -52,7 +52,14 @@ def _run_pipeline(files: list[str], url: str, queue) -> None:
             raise SystemExit(f"benchmark file refused: {report.errors[:3]}")
         added += report.measurements_added
     engine.dispose()
-    queue.put({"seconds": time.perf_counter() - started, "measurements": added, "peak_rss_mb": _peak_rss_mb()})
+    queue.put(
+        {
+            "seconds": time.perf_counter() - started,
+            "cpu_seconds": time.process_time() - cpu_started,
+            "measurements": added,
+            "peak_rss_mb": _peak_rss_mb(),
+        }
+    )
 
 
 def _run_baseline(path: str, database: str, queue) -> None:
@@ -98,12 +105,15 @@ MINIMAL_COLUMNS = [
 MINIMAL_INDEXES = ["property_key, value_min, value_max", "material_id, property_key", "dataset_id"]
 
 
-def _timed_insert(connection: sqlite3.Connection, table: str, columns: list[str], rows: list[tuple]) -> float:
+def _timed_insert(
+    connection: sqlite3.Connection, table: str, columns: list[str], rows: list[tuple]
+) -> tuple[float, float]:
+    """Wall-clock and CPU seconds of the insert and its commit."""
     names = ", ".join(f'"{column}"' for column in columns)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     with connection:
         connection.executemany(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})", rows)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu_started
 
 
 def _run_store_only(source: str, database: str, queue) -> None:
@@ -133,15 +143,23 @@ def _run_store_only(source: str, database: str, queue) -> None:
         connection.execute("DROP TABLE measurements")
         for statement in schema:  # the table first, then its indexes
             connection.execute(statement)
-    same = _timed_insert(connection, "measurements", STORED_COLUMNS, rows)
+    same, same_cpu = _timed_insert(connection, "measurements", STORED_COLUMNS, rows)
     with connection:
         connection.execute(f"CREATE TABLE minimal (id INTEGER PRIMARY KEY, {', '.join(MINIMAL_COLUMNS)})")
         for number, columns in enumerate(MINIMAL_INDEXES):
             connection.execute(f"CREATE INDEX ix_minimal_{number} ON minimal ({columns})")
     keep = [STORED_COLUMNS.index(column) for column in MINIMAL_COLUMNS]
-    least = _timed_insert(connection, "minimal", MINIMAL_COLUMNS, [tuple(row[i] for i in keep) for row in rows])
+    least, _ = _timed_insert(connection, "minimal", MINIMAL_COLUMNS, [tuple(row[i] for i in keep) for row in rows])
     connection.close()
-    queue.put({"seconds": same, "minimal_seconds": least, "measurements": len(rows), "peak_rss_mb": _peak_rss_mb()})
+    queue.put(
+        {
+            "seconds": same,
+            "cpu_seconds": same_cpu,
+            "minimal_seconds": least,
+            "measurements": len(rows),
+            "peak_rss_mb": _peak_rss_mb(),
+        }
+    )
 
 
 def _run_copy(url: str, queue) -> None:
@@ -261,6 +279,17 @@ def run(rows: int, out: Path, seed: int = 42, backend: str = "sqlite") -> list[d
             "ratio": round(ours["seconds"] / floor["seconds"], 2),
             "target": "ratio <= 1.5 (our own store-only floor)",
             "met": ours["seconds"] <= 1.5 * floor["seconds"],
+        },
+        {
+            # the same in CPU time, which a machine shared with other work disturbs far less: the
+            # two sides run minutes apart, each under whatever load the machine has then
+            "name": "ingest_sqlite_cpu_vs_store_only",
+            "value": round(ours["cpu_seconds"], 2),
+            "unit": "CPU s",
+            "baseline": round(floor["cpu_seconds"], 2),
+            "ratio": round(ours["cpu_seconds"] / floor["cpu_seconds"], 2),
+            "target": "ratio <= 1.5 (our own store-only floor, CPU time)",
+            "met": ours["cpu_seconds"] <= 1.5 * floor["cpu_seconds"],
         },
         {
             "name": "ingest_sqlite_peak_rss",

@@ -32,6 +32,8 @@ from typing import Literal
 
 from sqlalchemy import Connection, delete, insert, select
 
+from biomatdb.sqlin import in_values
+
 ELEMENTS = [
     "H",
     "He",
@@ -489,6 +491,25 @@ def zero_within(low: float | None, high: float | None, low_open: bool, high_open
 # --- the stored rows ----------------------------------------------------------------------
 
 _BATCH = 500
+_DERIVED_KEPT = 10_000  # distinct (composition, structure) pairs remembered while refreshing: memory stays bounded
+
+
+def _stored_rows(rows: list[ElementContent], complete: set[Basis]) -> tuple[list[dict], list[Basis]]:
+    """A material's ``material_elements`` rows but for its id, and its complete bases, in order."""
+    elements = [
+        {
+            "element": row.element,
+            "basis": row.basis,
+            "fraction_min": row.share.low if row.share else None,
+            "fraction_max": row.share.high if row.share else None,
+            "low_open": bool(row.share and row.share.low_open),
+            "high_open": bool(row.share and row.share.high_open),
+            "presence": row.presence,
+            "origin": row.origin,
+        }
+        for row in rows
+    ]
+    return elements, sorted(complete)
 
 
 def refresh_elements(connection: Connection, material_ids: Iterable[int]) -> None:
@@ -497,10 +518,11 @@ def refresh_elements(connection: Connection, material_ids: Iterable[int]) -> Non
     from biomatdb.models import ChemicalStructure, CompositionComponent, Material, MaterialElement, MaterialElementBasis
 
     ids = sorted(set(material_ids))
+    derived_of: dict[tuple[tuple[StoredComponent, ...], str | None], tuple[list[dict], list[Basis]]] = {}
     for start in range(0, len(ids), _BATCH):
         batch = ids[start : start + _BATCH]
-        connection.execute(delete(MaterialElement).where(MaterialElement.material_id.in_(batch)))
-        connection.execute(delete(MaterialElementBasis).where(MaterialElementBasis.material_id.in_(batch)))
+        connection.execute(delete(MaterialElement).where(in_values(MaterialElement.material_id, batch)))
+        connection.execute(delete(MaterialElementBasis).where(in_values(MaterialElementBasis.material_id, batch)))
         components: dict[int, list[StoredComponent]] = {}
         for row in connection.execute(
             select(
@@ -512,7 +534,7 @@ def refresh_elements(connection: Connection, material_ids: Iterable[int]) -> Non
                 CompositionComponent.is_balance,
                 CompositionComponent.qualifier,
             )
-            .where(CompositionComponent.material_id.in_(batch))
+            .where(in_values(CompositionComponent.material_id, batch))
             .order_by(CompositionComponent.material_id, CompositionComponent.position)
         ):
             components.setdefault(row.material_id, []).append(
@@ -524,24 +546,19 @@ def refresh_elements(connection: Connection, material_ids: Iterable[int]) -> Non
         for material_id, smiles in connection.execute(
             select(Material.id, ChemicalStructure.canonical_smiles)
             .outerjoin(ChemicalStructure, ChemicalStructure.id == Material.structure_id)
-            .where(Material.id.in_(batch))
+            .where(in_values(Material.id, batch))
+            .order_by(Material.id)  # rows stored in the order of their materials, whatever the plan
         ):
-            rows, complete = derive(components.get(material_id, ()), smiles)
-            element_rows += [
-                {
-                    "material_id": material_id,
-                    "element": row.element,
-                    "basis": row.basis,
-                    "fraction_min": row.share.low if row.share else None,
-                    "fraction_max": row.share.high if row.share else None,
-                    "low_open": bool(row.share and row.share.low_open),
-                    "high_open": bool(row.share and row.share.high_open),
-                    "presence": row.presence,
-                    "origin": row.origin,
-                }
-                for row in rows
-            ]
-            basis_rows += [{"material_id": material_id, "basis": basis} for basis in sorted(complete)]
+            # materials of one structure and no composition (most of a large upload) derive alike
+            key = (tuple(components.get(material_id, ())), smiles)
+            derived = derived_of.get(key)
+            if derived is None:
+                if len(derived_of) >= _DERIVED_KEPT:
+                    derived_of.clear()
+                derived = derived_of[key] = _stored_rows(*derive(key[0], smiles))
+            elements, bases = derived
+            element_rows += [{"material_id": material_id, **row} for row in elements]
+            basis_rows += [{"material_id": material_id, "basis": basis} for basis in bases]
         if element_rows:
             connection.execute(insert(MaterialElement), element_rows)
         if basis_rows:

@@ -43,6 +43,7 @@ from biomatdb.models import (
     Measurement,
     SearchOutbox,
 )
+from biomatdb.sqlin import in_values
 from biomatdb.vocabulary import normalise_label
 
 _BATCH = 500
@@ -91,14 +92,14 @@ def _facts(connection: Connection, material_ids: list[int], kinds: dict[int, str
     for batch in _batches(material_ids):
         for material_id, dataset_id in connection.execute(
             select(DetailClaim.material_id, DetailClaim.dataset_id).where(
-                DetailClaim.kind == "name", DetailClaim.material_id.in_(batch)
+                DetailClaim.kind == "name", in_values(DetailClaim.material_id, batch)
             )
         ):
             if kinds.get(dataset_id, "curated") == "curated":  # a compilation lists one polymer under
                 namers[material_id].add(dataset_id)  # several names, from several sources
         for component in connection.execute(
             select(CompositionComponent.material_id, CompositionComponent.component, CompositionComponent.fraction)
-            .where(CompositionComponent.material_id.in_(batch))
+            .where(in_values(CompositionComponent.material_id, batch))
             .order_by(CompositionComponent.material_id, CompositionComponent.position)
         ):
             compositions[component.material_id].append((component.component.casefold(), component.fraction))
@@ -111,7 +112,7 @@ def _facts(connection: Connection, material_ids: list[int], kinds: dict[int, str
                 Material.material_class.label("material_class"),
                 Material.structure_id,
                 Material.created_by_dataset_id,
-            ).where(Material.id.in_(batch))
+            ).where(in_values(Material.id, batch))
         ):
             facts.append(
                 _Facts(
@@ -228,7 +229,7 @@ def merge_duplicates(
         for batch in _batches(ids):
             found = connection.execute(
                 select(Material.structure_id)
-                .where(Material.id.in_(batch), Material.structure_id.is_not(None))
+                .where(in_values(Material.id, batch), Material.structure_id.is_not(None))
                 .distinct()
             ).scalars()
             seeds += [structure_id for structure_id in found if structure_id is not None]
@@ -246,7 +247,7 @@ def merge_duplicates(
     for batch in _batches(wanted):
         for structure_id, smiles in connection.execute(
             select(ChemicalStructure.id, ChemicalStructure.canonical_smiles).where(
-                ChemicalStructure.canonical_smiles.in_(batch)
+                in_values(ChemicalStructure.canonical_smiles, batch)
             )
         ):
             polymer = same_polymer(smiles)
@@ -256,7 +257,7 @@ def merge_duplicates(
     structure_ids = sorted(group_of)
     for batch in _batches(structure_ids):
         for material_id, member_of in connection.execute(
-            select(Material.id, Material.structure_id).where(Material.structure_id.in_(batch))
+            select(Material.id, Material.structure_id).where(in_values(Material.structure_id, batch))
         ):
             if member_of is not None:
                 by_group[group_of[member_of]].append(material_id)
@@ -284,7 +285,7 @@ def _smiles(connection: Connection, structure_ids: list[int]) -> dict[int, str]:
             dict(
                 connection.execute(
                     select(ChemicalStructure.id, ChemicalStructure.canonical_smiles).where(
-                        ChemicalStructure.id.in_(batch)
+                        in_values(ChemicalStructure.id, batch)
                     )
                 ).all()
             )
@@ -318,7 +319,7 @@ def merge_into(connection: Connection, kept: int, merged: list[int]) -> None:
                 Material.created_by_dataset_id,
                 *(getattr(Material, column).label(column) for column in _FILLED),
             )
-            .where(Material.id.in_(merged))
+            .where(in_values(Material.id, merged))
             .order_by(Material.id)
         )
         .mappings()
@@ -331,7 +332,7 @@ def merge_into(connection: Connection, kept: int, merged: list[int]) -> None:
     )
     for synonym in connection.execute(
         select(MaterialSynonym.synonym, MaterialSynonym.name_key, MaterialSynonym.dataset_id)
-        .where(MaterialSynonym.material_id.in_(merged))
+        .where(in_values(MaterialSynonym.material_id, merged))
         .order_by(MaterialSynonym.id)
     ).all():
         if synonym.name_key not in have:
@@ -348,7 +349,7 @@ def merge_into(connection: Connection, kept: int, merged: list[int]) -> None:
     )
     for application, dataset_id in connection.execute(
         select(MaterialApplication.application, MaterialApplication.dataset_id).where(
-            MaterialApplication.material_id.in_(merged)
+            in_values(MaterialApplication.material_id, merged)
         )
     ).all():
         if application not in applications:
@@ -358,7 +359,7 @@ def merge_into(connection: Connection, kept: int, merged: list[int]) -> None:
             )
     for claim in connection.execute(
         select(DetailClaim.kind, DetailClaim.value_key, DetailClaim.dataset_id).where(
-            DetailClaim.material_id.in_(merged)
+            in_values(DetailClaim.material_id, merged)
         )
     ).all():
         _claim(connection, claim.kind, kept, claim.value_key, claim.dataset_id)
@@ -384,16 +385,18 @@ def merge_into(connection: Connection, kept: int, merged: list[int]) -> None:
             if value is not None:
                 filled[column] = value
     connection.execute(update(Material).where(Material.id == kept).values(updated_at=now, **filled))
-    connection.execute(update(Measurement).where(Measurement.material_id.in_(merged)).values(material_id=kept))
+    connection.execute(update(Measurement).where(in_values(Measurement.material_id, merged)).values(material_id=kept))
     if inspect(connection).has_table(BiologicalEvaluation.__tablename__):  # migration 0010 merges before 0013
         connection.execute(
-            update(BiologicalEvaluation).where(BiologicalEvaluation.material_id.in_(merged)).values(material_id=kept)
+            update(BiologicalEvaluation)
+            .where(in_values(BiologicalEvaluation.material_id, merged))
+            .values(material_id=kept)
         )
     connection.execute(
-        update(MaterialRedirect).where(MaterialRedirect.material_id.in_(merged)).values(material_id=kept)
+        update(MaterialRedirect).where(in_values(MaterialRedirect.material_id, merged)).values(material_id=kept)
     )
     merged_ids = [other["public_id"] for other in others]
-    connection.execute(delete(MaterialRedirect).where(MaterialRedirect.public_id.in_(merged_ids)))  # a re-merge
+    connection.execute(delete(MaterialRedirect).where(in_values(MaterialRedirect.public_id, merged_ids)))  # a re-merge
     connection.execute(
         insert(MaterialRedirect),
         [{"public_id": public_id, "material_id": kept, "merged_at": now} for public_id in merged_ids],
@@ -403,7 +406,7 @@ def merge_into(connection: Connection, kept: int, merged: list[int]) -> None:
         [{"material_id": other["id"], "public_id": other["public_id"], "created_at": now} for other in others]
         + [{"material_id": kept, "public_id": kept_row["public_id"], "created_at": now}],
     )
-    connection.execute(delete(Material).where(Material.id.in_(merged)))
+    connection.execute(delete(Material).where(in_values(Material.id, merged)))
 
 
 def _claim(connection: Connection, kind: str, material_id: int, key: str, dataset_id: int) -> None:
@@ -435,7 +438,7 @@ def refresh_names(
         primary: dict[tuple[int, str], set[int]] = defaultdict(set)
         for material_id, key, dataset_id in connection.execute(
             select(DetailClaim.material_id, DetailClaim.value_key, DetailClaim.dataset_id).where(
-                DetailClaim.kind == "name", DetailClaim.material_id.in_(batch)
+                DetailClaim.kind == "name", in_values(DetailClaim.material_id, batch)
             )
         ):
             primary[(material_id, key)].add(dataset_id)
@@ -448,7 +451,7 @@ def refresh_names(
                     MaterialSynonym.name_key,
                     MaterialSynonym.dataset_id,
                 )
-                .where(MaterialSynonym.material_id.in_(batch))
+                .where(in_values(MaterialSynonym.material_id, batch))
                 .order_by(MaterialSynonym.id)
             )
         ):
@@ -472,14 +475,14 @@ def refresh_names(
                 ChemicalStructure.is_repeat_unit,
             )
             .outerjoin(ChemicalStructure, ChemicalStructure.id == Material.structure_id)
-            .where(Material.id.in_(batch))
+            .where(in_values(Material.id, batch))
         ).all()
         structure_ids = sorted({row.structure_id for row in rows if row.structure_id is not None})
         first_of_structure = (
             dict(
                 connection.execute(
                     select(Material.structure_id, func.min(Material.id))
-                    .where(Material.structure_id.in_(structure_ids))
+                    .where(in_values(Material.structure_id, structure_ids))
                     .group_by(Material.structure_id)
                 ).all()
             )
@@ -580,7 +583,7 @@ def apply_identity_rules(connection: Connection) -> list[Merge]:
             seen.add((row.material_id, key))
             rekeyed.append({"synonym_id": row.id, "key": key})
     for batch in _batches(doomed):
-        connection.execute(delete(synonyms).where(synonyms.c.id.in_(batch)))
+        connection.execute(delete(synonyms).where(in_values(synonyms.c.id, batch)))
     if rekeyed:
         connection.execute(
             update(synonyms).where(synonyms.c.id == bindparam("synonym_id")).values(name_key=bindparam("key")), rekeyed
@@ -656,7 +659,7 @@ def apply_identity_rules(connection: Connection) -> list[Merge]:
         connection.execute(
             insert(SearchOutbox).from_select(
                 ["material_id", "public_id", "created_at"],
-                select(Material.id, Material.public_id, literal(now)).where(Material.id.in_(batch)),
+                select(Material.id, Material.public_id, literal(now)).where(in_values(Material.id, batch)),
             )
         )
     bump_generation(connection)

@@ -15,11 +15,13 @@ import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
+from functools import lru_cache
 
 from sqlalchemy import Connection, bindparam, select, update
 
 from biomatdb.identity import is_derived_key, material_key
 from biomatdb.models import ChemicalStructure, Material, MaterialApplication, MaterialSynonym
+from biomatdb.sqlin import in_values
 
 _BATCH = 500
 # letters and digits; "_" and every other mark split words, in every backend alike
@@ -77,6 +79,22 @@ def name_variants(name: str) -> list[str]:
     return [fold_word(variant) for variant in variants]
 
 
+# the texts many materials share (a class, the vocabulary's names of a structure) are folded once a
+# process: short texts go through a bounded cache (a load of millions of distinct names keeps its
+# memory, and the shared ones, asked for by every material, stay in it); longer ones are folded anew
+_SHARED_LENGTH = 100
+
+
+@lru_cache(maxsize=16_384)
+def _shared_words(text: str) -> tuple[str, ...]:
+    return tuple(query_words(text))
+
+
+@lru_cache(maxsize=16_384)
+def _shared_variants(name: str) -> tuple[str, ...]:
+    return tuple(name_variants(name))
+
+
 class _Folded:
     """``query_words`` and ``name_variants`` of one material's texts, each text folded once: its
     name is read for all three search columns."""
@@ -84,19 +102,21 @@ class _Folded:
     __slots__ = ("_variants", "_words")
 
     def __init__(self) -> None:
-        self._words: dict[str, list[str]] = {}
-        self._variants: dict[str, list[str]] = {}
+        self._words: dict[str, tuple[str, ...]] = {}
+        self._variants: dict[str, tuple[str, ...]] = {}
 
-    def words(self, text: str) -> list[str]:
+    def words(self, text: str) -> tuple[str, ...]:
         found = self._words.get(text)
         if found is None:
-            found = self._words[text] = query_words(text)
+            shared = len(text) <= _SHARED_LENGTH
+            found = self._words[text] = _shared_words(text) if shared else tuple(query_words(text))
         return found
 
-    def variants(self, name: str) -> list[str]:
+    def variants(self, name: str) -> tuple[str, ...]:
         found = self._variants.get(name)
         if found is None:
-            found = self._variants[name] = name_variants(name)
+            shared = len(name) <= _SHARED_LENGTH
+            found = self._variants[name] = _shared_variants(name) if shared else tuple(name_variants(name))
         return found
 
 
@@ -151,7 +171,7 @@ def compose(
         if key not in seen:
             seen.add(key)
             names.append(synonym)
-    variants = folded.variants(name) + [v for n in names for v in folded.variants(n)]
+    variants = [*folded.variants(name), *(v for n in names for v in folded.variants(n))]
     parts = [
         name,
         *names,
@@ -250,7 +270,7 @@ def refresh_search_text(connection: Connection, material_ids: Iterable[int]) -> 
                     ChemicalStructure.canonical_smiles,
                 )
                 .outerjoin(ChemicalStructure, ChemicalStructure.id == Material.structure_id)
-                .where(Material.id.in_(batch))
+                .where(in_values(Material.id, batch))
             )
         ]
         if rows:

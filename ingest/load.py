@@ -50,10 +50,11 @@ from biomatdb.models import (
     Source,
 )
 from biomatdb.searchtext import refresh_search_text, search_columns
+from biomatdb.sqlin import in_values
 from biomatdb.vocabulary import normalise_label
 from ingest.duplicates import possible_duplicates
 from ingest.normalise import MaterialRecord, NormalisedChunk, SourceRecord, public_id_for
-from ingest.report import Issue
+from ingest.report import MAX_RECORDS, Issue
 
 _IN_BATCH = 500
 STORED_COLUMNS = [
@@ -127,6 +128,7 @@ class Loader:
     _given_ids: dict[int, str] = field(default_factory=dict)
     warnings: list[Issue] = field(default_factory=list)
     materials: list[dict] = field(default_factory=list)  # the report's ``materials``, set by ``finish``
+    materials_named: int = 0  # how many materials the file names: ``materials`` lists the first ones
     curated: bool = True  # a curated dataset's two names for one structure mean two materials
     _absorbed: dict[int, list[str]] = field(default_factory=dict)  # kept id -> stored public ids merged into it
     _searchable: set[int] = field(default_factory=set)  # materials whose search text a merge changed
@@ -194,7 +196,9 @@ class Loader:
     def _resolve_sources(self, sources: dict[str, SourceRecord]) -> dict[str, int]:
         wanted = [key for key in sources if key not in self._source_ids]
         for batch in _batches(wanted):
-            for key, source_id in self.connection.execute(select(Source.key, Source.id).where(Source.key.in_(batch))):
+            for key, source_id in self.connection.execute(
+                select(Source.key, Source.id).where(in_values(Source.key, batch))
+            ):
                 self._source_ids[key] = source_id
         new = [sources[key] for key in wanted if key not in self._source_ids]
         if new:
@@ -222,7 +226,7 @@ class Loader:
         keys = list(wanted)
         for batch in _batches(keys):
             query = select(ChemicalStructure.canonical_smiles, ChemicalStructure.id).where(
-                ChemicalStructure.canonical_smiles.in_(batch)
+                in_values(ChemicalStructure.canonical_smiles, batch)
             )
             self._structure_ids.update(dict(self.connection.execute(query).all()))
         new = [wanted[key] for key in keys if key not in self._structure_ids]
@@ -256,7 +260,7 @@ class Loader:
         by_public = {r.public_id: r.name_key for r in records if r.public_id}
         for batch in _batches(list(by_public)):
             for public_id, material_id in self.connection.execute(
-                select(Material.public_id, Material.id).where(Material.public_id.in_(batch))
+                select(Material.public_id, Material.id).where(in_values(Material.public_id, batch))
             ):
                 found[by_public[public_id]] = material_id
                 self._matched_by[by_public[public_id]] = "id"
@@ -285,7 +289,7 @@ class Loader:
         for batch in _batches(list(by_label)):  # the shown name, the vocabulary's among them
             for label, material_id in self.connection.execute(
                 select(Material.name_key, func.min(Material.id))
-                .where(Material.name_key.in_(batch))
+                .where(in_values(Material.name_key, batch))
                 .group_by(Material.name_key)
             ):
                 for key in by_label[label]:
@@ -295,7 +299,7 @@ class Loader:
             rows = self.connection.execute(
                 select(MaterialSynonym.name_key, MaterialSynonym.material_id, shown)
                 .join(Material, Material.id == MaterialSynonym.material_id)
-                .where(MaterialSynonym.name_key.in_(batch))
+                .where(in_values(MaterialSynonym.name_key, batch))
                 .order_by(MaterialSynonym.material_id)
             )
             for name_key, material_id, name in rows:
@@ -315,7 +319,7 @@ class Loader:
             candidates: dict[int, list[tuple[int, str, str | None]]] = {}
             for structure_id, material_id, name, material_class in self.connection.execute(
                 select(Material.structure_id, Material.id, Material.name, Material.material_class)
-                .where(Material.structure_id.in_(batch))
+                .where(in_values(Material.structure_id, batch))
                 .order_by(Material.id)
             ):
                 candidates.setdefault(structure_id, []).append((material_id, name, material_class))
@@ -428,7 +432,7 @@ class Loader:
             for table, material in ((MaterialRedirect.__table__, "material_id"), (Material.__table__, "id")):
                 stored.update(
                     self.connection.execute(
-                        select(table.c.public_id, table.c[material]).where(table.c.public_id.in_(batch))
+                        select(table.c.public_id, table.c[material]).where(in_values(table.c.public_id, batch))
                     ).all()
                 )
         return stored
@@ -591,24 +595,26 @@ class Loader:
                     "structure_id",
                 )
             ]
-            for row in self.connection.execute(select(*columns).where(Material.id.in_(batch))).mappings():
+            for row in self.connection.execute(select(*columns).where(in_values(Material.id, batch))).mappings():
                 current[row["id"]] = row
         known = {material_id: (set(), set(), False) for material_id in material_ids}
         for batch in _batches(material_ids):
             for material_id, key in self.connection.execute(
                 select(MaterialSynonym.material_id, MaterialSynonym.name_key).where(
-                    MaterialSynonym.material_id.in_(batch)
+                    in_values(MaterialSynonym.material_id, batch)
                 )
             ):
                 known[material_id][0].add(key)
             for material_id, application in self.connection.execute(
                 select(MaterialApplication.material_id, MaterialApplication.application).where(
-                    MaterialApplication.material_id.in_(batch)
+                    in_values(MaterialApplication.material_id, batch)
                 )
             ):
                 known[material_id][1].add(application)
             for material_id in self.connection.execute(
-                select(CompositionComponent.material_id).where(CompositionComponent.material_id.in_(batch)).distinct()
+                select(CompositionComponent.material_id)
+                .where(in_values(CompositionComponent.material_id, batch))
+                .distinct()
             ).scalars():
                 known[material_id] = (known[material_id][0], known[material_id][1], True)
         changed = self._add_details(records, ids, created=False, known=known)
@@ -803,13 +809,17 @@ class Loader:
             self.connection.execute(insert(MaterialRedirect), batch)
 
     def _report_materials(self) -> None:
-        """Each material the file names, in file order: created or matched, and by what."""
+        """Each material the file names, in file order: created or matched, and by what; the
+        first ``MAX_RECORDS`` are listed (a report stays small for a file of millions of
+        materials, as its errors and warnings do), all are counted in ``materials_named``."""
         ids = sorted(set(self._material_ids.values()))
         public = {}
         for batch in _batches(ids):
             public.update(
                 dict(
-                    self.connection.execute(select(Material.id, Material.public_id).where(Material.id.in_(batch))).all()
+                    self.connection.execute(
+                        select(Material.id, Material.public_id).where(in_values(Material.id, batch))
+                    ).all()
                 )
             )
         for key, (row, name) in sorted(self._seen.items(), key=lambda item: item[1][0]):
@@ -826,7 +836,9 @@ class Loader:
             }
             if material_id in self._absorbed:  # stored materials merged into it, whose ids now redirect here
                 entry["merged"] = sorted(self._absorbed[material_id])
-            self.materials.append(entry)
+            self.materials_named += 1
+            if len(self.materials) < MAX_RECORDS:
+                self.materials.append(entry)
 
     def _record_claims(self) -> None:
         """This upload's synonyms and applications, as claims of its dataset (its earlier claims go)."""
@@ -860,7 +872,7 @@ class Loader:
             self.connection.execute(
                 insert(SearchOutbox).from_select(
                     ["material_id", "public_id", "created_at"],
-                    select(Material.id, Material.public_id, literal(now)).where(Material.id.in_(batch)),
+                    select(Material.id, Material.public_id, literal(now)).where(in_values(Material.id, batch)),
                 )
             )
 
@@ -922,7 +934,7 @@ class Loader:
         )
         doomed = [material_id for material_id in candidates if material_id not in in_file]
         for batch in _batches(doomed):
-            self.connection.execute(delete(Material).where(Material.id.in_(batch)))
+            self.connection.execute(delete(Material).where(in_values(Material.id, batch)))
 
 
 def _public_id(record: MaterialRecord) -> str:

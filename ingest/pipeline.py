@@ -9,7 +9,7 @@ import socket
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -237,9 +237,20 @@ class _Staged:
     chunks: list[Path]
     names_in_file: set[str]
     evidence: bool = False  # an evidence file: each chunk carries its biological-evaluation records
+    # the chunks' biological-evaluation records, spilled apart: phase 2 needs them before and after
+    # the measurements, and reads the measurements once
+    records: list[Path] = field(default_factory=list)
 
     def read(self):
-        for spilled in self.chunks:
+        """Each chunk's (normalised chunk, rows to skip), in file order."""
+        yield from self._load(self.chunks)
+
+    def evidence_records(self) -> list:
+        return [record for records in self._load(self.records) for record in records]
+
+    @staticmethod
+    def _load(paths: list[Path]):
+        for spilled in paths:
             with spilled.open("rb") as handle:
                 yield pickle.load(handle)  # our own file, written a moment ago by this process
 
@@ -326,8 +337,13 @@ def _stage(
             if report.ok or _skips_invalid(options):
                 spilled = staging / f"chunk-{len(staged.chunks):06d}.pickle"
                 with spilled.open("wb") as handle:
-                    pickle.dump((normalised, skip, evidence), handle, protocol=pickle.HIGHEST_PROTOCOL)
+                    pickle.dump((normalised, skip), handle, protocol=pickle.HIGHEST_PROTOCOL)
                 staged.chunks.append(spilled)
+                if evidence is not None and evidence.records:
+                    records = staging / f"records-{len(staged.records):06d}.pickle"
+                    with records.open("wb") as handle:
+                        pickle.dump(evidence.records, handle, protocol=pickle.HIGHEST_PROTOCOL)
+                    staged.records.append(records)
                 staged.names_in_file.update(r.name_key for r in normalised.materials if r.row not in skip)
                 staged.names_in_file.update(normalised.measurements["material_key"].unique())
             if progress is not None:
@@ -391,7 +407,7 @@ def _apply(
                 measurements_before=measurements_before,
                 kind=meta.get("kind"),
             )
-            records = [r for _, _, evidence in staged.read() if evidence is not None for r in evidence.records]
+            records = staged.evidence_records()
             if staged.evidence:
                 unknown = evidence_files.unknown_materials(connection, loader, records)
                 for issue in unknown:
@@ -399,7 +415,7 @@ def _apply(
                 if unknown:
                     transaction.rollback()
                     return report
-            for normalised, skip, _ in staged.read():
+            for normalised, skip in staged.read():
                 loader.load_chunk(normalised, context.sources, skip)
             counts = loader.finish(rows_read=report.rows_read, materials_in_file=staged.names_in_file)
             # the dataset's biological-evaluation records are written again: its file's, then those
@@ -408,6 +424,7 @@ def _apply(
             report.evaluations = evidence_files.load_records(connection, loader, records, context.sources)
             report.evaluations += derive_from_measurements(connection, loader.dataset_id)
             report.materials = loader.materials
+            report.materials_named = loader.materials_named
             for issue in loader.warnings:
                 report.warn(issue)
             for name in (

@@ -64,8 +64,10 @@ class Report:
     warnings: list[Issue] = field(default_factory=list)
     error_count: int = 0
     warning_count: int = 0
-    # each material the file names: {"row", "name", "id", "action": created | matched, "matched_by"}
+    # each material the file names: {"row", "name", "id", "action": created | matched, "matched_by"};
+    # the first MAX_RECORDS in file order, and how many there are in all
     materials: list[dict[str, Any]] = field(default_factory=list)
+    materials_named: int = 0
     #: Applied to every issue as it is recorded: how the file that was read adds where in it an
     #: issue lies (``Table.locate``: the JSON path); None records issues as they come.
     locate: Callable[[Issue], Issue] | None = field(default=None, repr=False, compare=False)
@@ -111,6 +113,7 @@ class Report:
                 "measurements_removed": self.measurements_removed,
                 "measurements_unchanged": self.measurements_unchanged,
                 "evaluations": self.evaluations,
+                "materials_named": self.materials_named,
             },
             "error_count": self.error_count,
             "warning_count": self.warning_count,

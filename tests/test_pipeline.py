@@ -613,3 +613,18 @@ def test_a_qualitative_value_where_it_cannot_stand_is_refused(sqlite_engine, tmp
     assert [(e.type, e.row, e.column, e.value) for e in report.errors] == [("type-error", 1, column, value)]
     assert message in report.errors[0].message
     assert snapshot(sqlite_engine) == before
+
+
+def test_the_report_lists_the_first_materials_and_counts_them_all(sqlite_engine, tmp_path, monkeypatch):
+    """A file of millions of materials keeps a report of bounded size, as its issues are."""
+    import ingest.load
+
+    monkeypatch.setattr(ingest.load, "MAX_RECORDS", 3)
+    path = tmp_path / "many.csv"
+    path.write_text(
+        "Material,Young's modulus (GPa)\n" + "".join(f"Grade {n} alloy,{100 + n}\n" for n in range(7)), encoding="utf-8"
+    )
+    report = ingest_file(sqlite_engine, path)
+    assert report.loaded and report.materials_created == 7
+    assert report.materials_named == 7 and report.as_dict()["counts"]["materials_named"] == 7
+    assert [entry["name"] for entry in report.materials] == ["Grade 0 alloy", "Grade 1 alloy", "Grade 2 alloy"]

@@ -12,7 +12,7 @@ import tomllib
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from types import MappingProxyType
 from typing import Literal, Protocol
@@ -26,6 +26,7 @@ _SEPARATORS = re.compile(r"[\s_\-–—‐]+")
 _EDGE_PUNCTUATION = " .,:;*"
 
 
+@lru_cache(maxsize=65_536)  # labels repeat down a file's rows; bounded for a file of millions of names
 def normalise_label(text: str) -> str:
     """Fold a label for matching: Unicode-normalised, case-folded, quotes and dashes unified.
 

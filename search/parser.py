@@ -395,20 +395,7 @@ class _ToModel(Transformer_NonRecursive):
         if named is not None:
             return _derived_interval(named, low_token, high_token, unit)
         prop = _property(subject)
-        low, high = _number(low_token), _number(high_token)
-        if low > high:
-            raise QueryError(
-                f"empty interval: {low_token!s} is above {high_token!s}; write the lower end first",
-                type="empty-interval",
-                position=low_token.start_pos,
-                expected=[f"a number up to {high_token!s}"],
-            )
-        unit_text = unit[0] if unit else None
-        ends = [
-            _canonical(prop, _Quantity(number, str(token), _known(token.start_pos), _known(token.end_pos), unit_text))
-            for number, token in ((low, low_token), (high, high_token))
-        ]
-        return PropertyFilter(property=prop.key, interval=Interval(low=min(ends), high=max(ends)))
+        return PropertyFilter(property=prop.key, interval=_closed_interval(prop, low_token, high_token, unit))
 
     def has(self, children):
         """``has: _HAS subject``: at least one measurement of the property."""
@@ -777,6 +764,11 @@ def _derived_comparison(index: Index, op_token: Token, value: _Text | _Quantity)
 
 
 def _derived_interval(index: Index, low_token: Token, high_token: Token, unit: list[_Text]) -> DerivedFilter:
+    return _derived_filter(index, _closed_interval(index.as_property(), low_token, high_token, unit))
+
+
+def _closed_interval(prop: Property, low_token: Token, high_token: Token, unit: list[_Text]) -> Interval:
+    """``a..b unit`` of a property or an index, in its canonical unit; the lower end first."""
     low, high = _number(low_token), _number(high_token)
     if low > high:
         raise QueryError(
@@ -786,12 +778,11 @@ def _derived_interval(index: Index, low_token: Token, high_token: Token, unit: l
             expected=[f"a number up to {high_token!s}"],
         )
     unit_text = unit[0] if unit else None
-    prop = index.as_property()
     ends = [
         _canonical(prop, _Quantity(number, str(token), _known(token.start_pos), _known(token.end_pos), unit_text))
         for number, token in ((low, low_token), (high, high_token))
     ]
-    return _derived_filter(index, Interval(low=min(ends), high=max(ends)))
+    return Interval(low=min(ends), high=max(ends))
 
 
 def _unit_of(unit: list[_Text]) -> tuple[str, int] | None:

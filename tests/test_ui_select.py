@@ -168,6 +168,39 @@ def test_the_chart_data_holds_every_candidate_and_the_tissue_box(client):
     assert (other["x"]["key"], other["y"]["key"]) == ("tensile_strength", "density") and other["tissues"] == []
 
 
+TEMPERATURE_CHART = {
+    "constraint": "class = polymer",
+    "objective": "max:youngs_modulus",
+    "x": "glass_transition_temperature",
+    "y": "youngs_modulus",
+}
+
+
+def test_the_chart_follows_the_ashby_rules_for_its_axes(client):
+    """A temperature in °C counts from an arbitrary zero, and polymers' glass transitions lie on
+    both sides of it: the axis is linear, every candidate is drawn (none dropped for its sign), the
+    caption says why, and the hover texts keep the digits that were written."""
+    page = client.get("/select", params=TEMPERATURE_CHART).text
+    chart = chart_of(page)
+    assert chart["x"]["unit"] == "°C" and chart["x"]["scale"] == "linear"
+    assert chart["y"]["scale"] == "log"
+    both = client.get(
+        "/api/v1/materials",
+        params={"filter": "class = polymer AND has glass_transition_temperature AND has youngs_modulus", "limit": 1},
+    )
+    assert len(chart["points"]) == both.json()["total"] > 10
+    assert min(p["x"][0] for p in chart["points"]) < 0  # below 0 °C, drawn
+    low, high = chart["x"]["range"]
+    assert all(low <= v <= high for p in chart["points"] for v in p["x"])
+    caption = re.search(r'<figcaption id="select-chart-caption">(.*?)</figcaption>', page, re.DOTALL)
+    assert caption and "Glass transition temperature is on a linear axis" in html.unescape(caption.group(1))
+    assert all(re.fullmatch(r"[-−]?[\d.,  ]+(–[-−]?[\d.,  ]+)? °C", p["x_text"]) for p in chart["points"]), [
+        p["x_text"] for p in chart["points"] if "e" in p["x_text"]
+    ]
+    # two log axes keep their index lines; a linear one has none to offer
+    assert chart_of(client.get("/select", params={"preset": PRESET}).text)["x"]["scale"] == "log"
+
+
 @pytest.mark.parametrize(
     ("params", "message"),
     [

@@ -106,6 +106,31 @@ def test_a_preset_ranked_with_its_chart(page, demo_server):
     assert colour_share(page.page, shot.read_bytes(), BRAND) > 0.001  # the score bars
 
 
+def test_a_temperature_axis_is_linear_and_every_candidate_is_drawn(page):
+    """The page drew only the candidates above zero on two log axes; a glass transition in °C now
+    has a linear axis with full-number ticks, every candidate is a point, and no index line is offered."""
+    from urllib.parse import urlencode
+
+    from tests.test_ui_select import TEMPERATURE_CHART, chart_of
+
+    page.open("/select?" + urlencode(TEMPERATURE_CHART))
+    count = drawn(page.page)
+    sent = chart_of(page.page.content())
+    assert count == len(sent["points"]) > 10
+    layout = page.page.evaluate(
+        "() => { const l = document.getElementById('select-chart').layout; "
+        "return {x: l.xaxis.type, y: l.yaxis.type, ticks: l.yaxis.ticktext || []}; }"
+    )
+    assert (layout["x"], layout["y"]) == ("linear", "log")
+    assert layout["ticks"] and all(
+        re.fullmatch(r"[\d.  ]+|(\d+(\.\d+)? × )?10[⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+", t) for t in layout["ticks"]
+    )
+    data = traces(page.page)
+    assert sum(len(t["ids"]) for t in data if t["ids"] is not None) == count
+    assert not [t for t in data if (t["meta"] or "").startswith("guide")]
+    assert page.page.locator("#select-guides").is_hidden()
+
+
 def test_moving_an_index_line_changes_its_constant(page):
     page.open(f"/select?preset={PRESET}")
     drawn(page.page)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from api.ui.display import View
 from api.ui.pages import class_colour, positioned_error
 from biomatdb.catalog import find_material
-from biomatdb.display import from_canonical
+from biomatdb.display import Converter, from_canonical
 from biomatdb.errors import BiomatError, NotFoundError, QueryError
 from biomatdb.vocabulary import Property, get_vocabulary
 from search.model import MAX_LIMIT, And, FieldFilter, Filter, HasProperty, Hit, Query
@@ -324,58 +324,89 @@ def _spans(hit: Hit) -> dict[str, tuple[float, float]]:
 class _Axis:
     key: str
     prop: Property
-    unit: str
-    label: str
+    converter: Converter
+
+    @property
+    def unit(self) -> str:
+        return self.converter.unit
+
+    @property
+    def label(self) -> str:
+        return self.converter.label
 
     def value(self, canonical: float) -> float:
         return from_canonical(canonical, self.unit, self.prop)
 
     def text(self, low: float, high: float) -> str:
+        """A span of a tissue's target (no text was written for it): three significant digits."""
         ends = [f"{self.value(v):.3g}" for v in (low, high)]
         shown = ends[0] if ends[0] == ends[1] else f"{ends[0]}–{ends[1]}"
         return f"{shown} {self.label}".strip()
 
+    def written(self, hit: Hit) -> str | None:
+        """A candidate's values of this axis, lowest to highest, each end rounded to what was written."""
+        return self.converter.span([m.model_dump() for m in hit.measurements if m.property == self.key])
 
-def _axis(key: str, view: View) -> _Axis:
+
+def _axis(key: str, view: View, hits: list[Hit]) -> _Axis:
     prop = get_vocabulary().properties[key]
-    converter = view.converter(prop)
-    return _Axis(key, prop, converter.unit, converter.label)
+    measured = [m.model_dump() for hit in hits for m in hit.measurements if m.property == key]
+    return _Axis(key, prop, view.converter(prop, measured))
 
 
 def chart_data(backend, engine: Engine, selection: Selection, x: str, y: str, view: View) -> dict[str, Any]:
     """Every candidate with values of both ``x`` and ``y`` (display units), each with its rank;
     each reference tissue a match aims at, as a box (or a band where it has no value of one axis)."""
+    from api.ui import ashby  # it names its axes with this module's SYMBOLS
     from search.parser import parse_filter
 
-    axes = {"x": _axis(x, view), "y": _axis(y, view)}
     wanted: list[Filter] = [HasProperty(property=x), HasProperty(property=y)]
     if selection.constraint:
         wanted.insert(0, parse_filter(selection.constraint))
     ranks = {c.id: c.rank for c in selection.results}
-    points = []
-    for hit in _every_hit(backend, And(items=tuple(wanted))):
-        spans = _spans(hit)
-        if x not in spans or y not in spans:
-            continue
-        points.append(
-            {
-                "id": hit.id,
-                "name": hit.name,
-                "class": hit.material_class,
-                "rank": ranks.get(hit.id),
-                "x": [axes["x"].value(v) for v in spans[x]],
-                "y": [axes["y"].value(v) for v in spans[y]],
-                "x_text": axes["x"].text(*spans[x]),
-                "y_text": axes["y"].text(*spans[y]),
-            }
-        )
+    hits = [
+        (hit, spans) for hit in _every_hit(backend, And(items=tuple(wanted))) if {x, y} <= (spans := _spans(hit)).keys()
+    ]
+    axes = {"x": _axis(x, view, [hit for hit, _ in hits]), "y": _axis(y, view, [hit for hit, _ in hits])}
+    points: list[dict[str, Any]] = [
+        {
+            "id": hit.id,
+            "name": hit.name,
+            "class": hit.material_class,
+            "rank": ranks.get(hit.id),
+            "x": [axes["x"].value(v) for v in spans[x]],
+            "y": [axes["y"].value(v) for v in spans[y]],
+            "x_text": axes["x"].written(hit),
+            "y_text": axes["y"].written(hit),
+        }
+        for hit, spans in hits
+    ]
     points.sort(key=lambda p: (p["rank"] is None, p["rank"] or 0, p["name"]))
+    tissues = _tissue_boxes(backend, engine, selection, axes)
+    shown: dict[str, dict[str, Any]] = {}
+    linear: dict[str, str] = {}
+    for name, axis in axes.items():
+        # the scale and range hold every value drawn, the tissues' boxes too (ashby.py's rules)
+        values: list[float] = [v for p in points for v in p[name]]
+        values += [v for box in tissues if box[name] for v in box[name]]
+        scale, reason = ashby.axis_scale(values, true_zero=ashby.has_true_zero(axis.prop, axis.unit), unit=axis.label)
+        if scale == "linear" and values:
+            linear[name] = f"{axis.prop.name} is on a linear axis: {reason}."
+        shown[name] = {
+            "key": axis.key,
+            "name": axis.prop.name,
+            "unit": axis.label,
+            "symbol": SYMBOLS.get(axis.key),
+            "scale": scale,
+            "range": ashby.axis_range(values, scale) if values else None,
+        }
     return {
-        "x": {"key": x, "name": axes["x"].prop.name, "unit": axes["x"].label, "symbol": SYMBOLS.get(x)},
-        "y": {"key": y, "name": axes["y"].prop.name, "unit": axes["y"].label, "symbol": SYMBOLS.get(y)},
+        "x": shown["x"],
+        "y": shown["y"],
         "points": points,
         "highlighted": HIGHLIGHTED,
-        "tissues": _tissue_boxes(backend, engine, selection, axes),
+        "tissues": tissues,
+        "linear": [linear[name] for name in ("x", "y") if name in linear],
         "view_query": ("?" + urlencode(view.params)) if view.params else "",
     }
 

@@ -4,6 +4,42 @@
 (function () {
   "use strict";
 
+  var SUPERSCRIPT = { "0": "⁰", "1": "¹", "2": "²", "3": "³", "4": "⁴", "5": "⁵", "6": "⁶", "7": "⁷", "8": "⁸", "9": "⁹", "-": "⁻" };
+  function axisTitle(axis) { return axis.name + (axis.unit ? " (" + axis.unit + ")" : ""); }
+
+  // A tick of a log axis as a full number: 0.8, 1, 20, 10 000; beyond 10⁻³…10⁶ as 2 × 10⁷.
+  function tickText(v) {
+    var exponent = Math.floor(log10(v) + 1e-9);
+    if (exponent >= -3 && exponent < 6) {
+      var text = Number(v.toPrecision(6)).toString();
+      return v >= 10000 ? text.replace(/\B(?=(\d{3})+(?!\d))/g, "\u202f") : text;
+    }
+    var mantissa = Number((v / Math.pow(10, exponent)).toPrecision(3));
+    var power = "10" + String(exponent).split("").map(function (c) { return SUPERSCRIPT[c]; }).join("");
+    return mantissa === 1 ? power : mantissa + " × " + power;
+  }
+  // Ticks of a log axis over `range` (log10 of its ends): 1–9 of each decade on a short axis,
+  // 1, 2, 5 on a middling one, the decades (or every k-th) on a long one.
+  function logTicks(range) {
+    var span = range[1] - range[0];
+    var steps = span <= 1 ? [1, 2, 3, 4, 5, 6, 7, 8, 9] : span <= 3 ? [1, 2, 5] : [1];
+    var every = span > 8 ? Math.ceil(span / 8) : 1;
+    var values = [];
+    for (var decade = Math.floor(range[0]); decade <= Math.ceil(range[1]); decade += 1) {
+      if (decade % every !== 0) { continue; }
+      steps.forEach(function (step) {
+        var v = step * Math.pow(10, decade);
+        if (log10(v) >= range[0] && log10(v) <= range[1]) { values.push(Number(v.toPrecision(6))); }
+      });
+    }
+    return { tickmode: "array", tickvals: values, ticktext: values.map(tickText) };
+  }
+  function axisLayout(axis, range) {
+    var base = { type: axis.scale, range: range, title: { text: axisTitle(axis) }, gridcolor: "#e3e7e4", zeroline: axis.scale === "linear" };
+    if (axis.scale === "log") { return Object.assign(base, logTicks(range)); }
+    return Object.assign(base, { exponentformat: "none", separatethousands: true, zerolinecolor: "#b9c2bd" });
+  }
+
   var SLOPES = [1, 2, 3];
   var ROOTS = { 1: "", 2: "½", 3: "⅓" };
   var COLOURS = { 1: "#0072B2", 2: "#D55E00", 3: "#CC79A7" };
@@ -79,5 +115,5 @@
     });
   }
 
-  window.BiomatGuides = { SLOPES: SLOPES, traces: traces, bind: bind, expression: expression };
+  window.BiomatGuides = { SLOPES: SLOPES, traces: traces, bind: bind, expression: expression, axisLayout: axisLayout, logTicks: logTicks };
 })();

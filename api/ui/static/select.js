@@ -7,21 +7,14 @@
   var guides = {};      // slope → log10 of the constant, kept while the ranking changes
   var sequence = 0;     // the latest re-rank asked for; older answers are dropped
 
-  function middle(span) { return Math.sqrt(span[0] * span[1]); }
-  function positive(p) { return p.x[0] > 0 && p.y[0] > 0; }
-  function log10(v) { return Math.log(v) / Math.LN10; }
-
-  function axisTitle(axis) { return axis.name + (axis.unit ? " (" + axis.unit + ")" : ""); }
-
-  function extent(values) {
-    var logs = values.filter(function (v) { return v > 0; }).map(log10);
-    var low = Math.min.apply(null, logs), high = Math.max.apply(null, logs);
-    var pad = Math.max(0.15, (high - low) * 0.08);
-    return [low - pad, high + pad];
-  }
+  // the middle of a span on its axis: geometric on a log axis, arithmetic on a linear one; the
+  // server chose each axis's scale and range from every value drawn (api/ui/ashby.py's rules)
+  function middle(axis, span) { return axis.scale === "log" ? Math.sqrt(span[0] * span[1]) : (span[0] + span[1]) / 2; }
+  // an end of an axis's range (log10 of the value on a log axis) as a value
+  function fromAxis(axis, end) { return axis.scale === "log" ? Math.pow(10, end) : end; }
 
   function candidateTrace(data, points, top) {
-    var mids = points.map(function (p) { return [middle(p.x), middle(p.y)]; });
+    var mids = points.map(function (p) { return [middle(data.x, p.x), middle(data.y, p.y)]; });
     var colour = top ? "#0b5d4b" : "#8a948f";
     return {
       type: "scatter", mode: top ? "markers+text" : "markers",
@@ -48,8 +41,8 @@
 
   function tissueTrace(data, box, xr, yr) {
     // a box where the tissue has both values; a band across the axis it has none of
-    var x = box.x || [Math.pow(10, xr[0]), Math.pow(10, xr[1])];
-    var y = box.y || [Math.pow(10, yr[0]), Math.pow(10, yr[1])];
+    var x = box.x || [fromAxis(data.x, xr[0]), fromAxis(data.x, xr[1])];
+    var y = box.y || [fromAxis(data.y, yr[0]), fromAxis(data.y, yr[1])];
     return {
       type: "scatter", mode: "lines", name: box.name + " (reference tissue)", meta: "tissue",
       x: [x[0], x[1], x[1], x[0], x[0]], y: [y[0], y[0], y[1], y[1], y[0]],
@@ -64,26 +57,25 @@
     var chart = holder.querySelector("#select-chart");
     if (!source || !chart || !window.Plotly) { return; }
     var data = JSON.parse(source.textContent);
-    var points = data.points.filter(positive);
+    var points = data.points;
     if (!points.length) { return; }
     // the best ranked of those drawn (a candidate without a value of an axis is not on the chart)
     var top = points.filter(function (p) { return p.rank !== null; })
       .sort(function (a, b) { return a.rank - b.rank; }).slice(0, data.highlighted);
     var rest = points.filter(function (p) { return top.indexOf(p) < 0; });
-    var xs = [], ys = [];
-    points.forEach(function (p) { xs.push(p.x[0], p.x[1]); ys.push(p.y[0], p.y[1]); });
-    data.tissues.forEach(function (b) { if (b.x) { xs.push(b.x[0], b.x[1]); } if (b.y) { ys.push(b.y[0], b.y[1]); } });
-    var xr = extent(xs), yr = extent(ys);
+    var xr = data.x.range, yr = data.y.range;
     var first = top.length ? top[0] : points[0];
     var traces = data.tissues.map(function (b) { return tissueTrace(data, b, xr, yr); });
     var firstGuide = traces.length;
-    traces = traces.concat(window.BiomatGuides.traces(holder, data, points, first, xr, guides));
+    // index lines y^(1/n)/x = C are straight only on two log axes
+    var bothLog = data.x.scale === "log" && data.y.scale === "log";
+    if (bothLog) { traces = traces.concat(window.BiomatGuides.traces(holder, data, points, first, xr, guides)); }
     traces.push(candidateTrace(data, rest, false));
     if (top.length) { traces.push(candidateTrace(data, top, true)); }
     var small = window.innerWidth < 700;
     var layout = {
-      xaxis: { type: "log", range: xr, title: { text: axisTitle(data.x) }, gridcolor: "#e3e7e4", zeroline: false },
-      yaxis: { type: "log", range: yr, title: { text: axisTitle(data.y) }, gridcolor: "#e3e7e4", zeroline: false },
+      xaxis: window.BiomatGuides.axisLayout(data.x, xr),
+      yaxis: window.BiomatGuides.axisLayout(data.y, yr),
       // on a phone the legend goes under the chart, so the plot keeps its height
       legend: small ? { orientation: "h", y: -0.18, yanchor: "top", x: 0, font: { size: 11 } }
                     : { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: 13 } },
@@ -103,8 +95,8 @@
       chart.setAttribute("data-drawn", String(points.length));
     });
     var fieldset = holder.querySelector("#select-guides");
-    if (fieldset) { fieldset.hidden = false; }
-    window.BiomatGuides.bind(holder, chart, data, xr, guides, firstGuide);
+    if (fieldset) { fieldset.hidden = !bothLog; }
+    if (bothLog) { window.BiomatGuides.bind(holder, chart, data, xr, guides, firstGuide); }
   }
 
   function rerank(form) {

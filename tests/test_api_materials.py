@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from biomatdb.catalog import find_material, material_json
 from biomatdb.display import UnitChoice, shown_material
+from biomatdb.vocabulary import get_vocabulary
 from ingest.pipeline import ingest_file
 
 pytestmark = pytest.mark.anyio
@@ -184,6 +185,9 @@ async def test_compare_side_by_side(semantics, api):
     assert [m["name"] for m in body["materials"]] == ["Alpha", "Delta"]
     rows = {row["property"]: row for row in body["properties"]}
     assert set(rows) == {"youngs_modulus", "tensile_strength", "glass_transition_temperature", "density"}
+    # in a data sheet's order, as the compare page: mechanical, then physical, then thermal
+    vocabulary = get_vocabulary()
+    assert list(rows) == sorted(rows, key=vocabulary.property_rank) and next(iter(rows)) == "youngs_modulus"
     alpha, delta = (m["id"] for m in body["materials"])
     assert rows["youngs_modulus"]["unit"] == "MPa"
     assert rows["youngs_modulus"]["values"][alpha][0]["value"] == pytest.approx(2000)

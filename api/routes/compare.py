@@ -47,9 +47,9 @@ def compare(
     if len(documents) < 2:
         raise ProblemError(422, f"ids: {same_material_message(same)}", code="validation-error")
     vocabulary = get_vocabulary()
+    # a data sheet's order, as the compare page's (categories.toml, then properties.toml)
     keys = sorted(
-        {m["property"] for d in documents for m in d["measurements"]},
-        key=lambda k: (vocabulary.properties[k].category if k in vocabulary.properties else "", k),
+        {m["property"] for d in documents for m in d["measurements"]}, key=lambda k: (vocabulary.property_rank(k), k)
     )
     rows = []
     for key in keys:

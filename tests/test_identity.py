@@ -38,6 +38,10 @@ from biomatdb.models import (
 from ingest.pipeline import IngestOptions, ingest_file
 
 
+def _name(candidate: NameCandidate | None) -> str | None:
+    return None if candidate is None else candidate.name
+
+
 @pytest.mark.parametrize(
     ("first", "second"),
     [
@@ -48,10 +52,6 @@ from ingest.pipeline import IngestOptions, ingest_file
         ("Young’s  Modulus", "young's modulus"),
     ],
 )
-def _name(candidate: NameCandidate | None) -> str | None:
-    return None if candidate is None else candidate.name
-
-
 def test_names_that_fold_to_one_key(first, second):
     assert material_key(first) == material_key(second)
 

@@ -103,8 +103,10 @@ def relative_place(shown: float, digits: int) -> int:
 
 
 def rounded(value: float, place: int) -> Decimal:
-    """``value`` rounded half away from zero to the decimal ``place`` (−2: hundredths)."""
-    return Decimal(repr(float(value))).quantize(Decimal(1).scaleb(place), ROUND_HALF_UP, _DECIMAL)
+    """``value`` rounded half away from zero to the decimal ``place`` (−2: hundredths); a value
+    that rounds to zero is zero, never −0 (−0.04 to tenths is 0.0, not −0.0)."""
+    result = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(place), ROUND_HALF_UP, _DECIMAL)
+    return result.copy_abs() if result.is_zero() else result
 
 
 @dataclass(frozen=True, slots=True)

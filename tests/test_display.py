@@ -20,7 +20,7 @@ from biomatdb.display import (
     unit_systems,
 )
 from biomatdb.errors import BiomatError
-from biomatdb.precision import Written, written_number, written_numbers
+from biomatdb.precision import Written, rounded, written_number, written_numbers
 from biomatdb.units import conversion, parse_unit
 from biomatdb.vocabulary import get_vocabulary
 
@@ -331,3 +331,10 @@ def test_the_precision_counts_the_numbers_the_cell_parser_reads(text):
     ends = (parsed.value,) if parsed.qualifier in ("=", "~") else (parsed.low, parsed.high)
     read = [n for n in (*ends, parsed.uncertainty) if n is not None]
     assert len(written_numbers(text)) == len(read)
+
+
+@pytest.mark.parametrize(("value", "place", "text"), [(-0.04, -1, "0.0"), (-0.4, 0, "0"), (-0.06, -1, "-0.1")])
+def test_a_value_that_rounds_to_zero_is_never_minus_zero(value, place, text):
+    """273 K shown in °C is −0.15 rounded to the kelvin's place: 0, never −0 (JSON wrote -0.0)."""
+    shown = rounded(value, place)
+    assert str(shown) == text and math.copysign(1.0, float(shown)) == (1.0 if text[0] != "-" else -1.0)

@@ -66,3 +66,18 @@ def test_the_condition_and_element_facets_narrow_to_what_they_count(demo_server,
         for href, label, count in links[:3]:
             narrowed = html.unescape(client.get(href).text)
             assert int(TOTAL.search(narrowed)[1]) == int(count), (label, href)  # type: ignore[index]
+
+
+def test_a_possible_match_shows_the_bound_or_range_that_makes_it_possible(demo_server):
+    """CP-Ti Grade 1 meets `tensile_strength > 100 ksi` only through its bound `≥ 240 MPa`: the
+    page showed "34.8 ksi possible match", hiding the bound; it shows the bound now."""
+    page = _page(demo_server, filter="tensile_strength > 100 ksi", unit_system="US")
+    marked = [
+        value
+        for match in RESULT.finditer(page)
+        for value in re.findall(r"<dd>([^<]*?) <span class=\"possible\"", match["body"])
+    ]
+    assert marked, "no possible match on the page"
+    assert all(re.search(r"[≥>]|–", text) for text in marked), marked
+    grade1 = next(m["body"] for m in RESULT.finditer(page) if "Grade 1" in m["body"])
+    assert re.search(r"<dd>[^<]*≥\s?34\.8 ksi[^<]* <span class=\"possible\"", grade1), grade1

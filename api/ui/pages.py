@@ -359,7 +359,11 @@ def result_rows(engine: Engine, result: SearchResult, view: View) -> list[dict[s
         values = []
         for key in keys:
             prop = vocabulary.properties[key]
-            text = view.converter(prop, have[key]).span(have[key])
+            converter = view.converter(prop, have[key])
+            text = converter.span(have[key])
+            if key in possible:  # the values that only possibly match, with the bound or range that makes them so
+                maybe = [m.model_dump() for m in hit.measurements if m.property == key and m.certainty == "possible"]
+                text = "; ".join(dict.fromkeys(converter.measurement(m)["display"] for m in maybe)) or text
             if text is not None:
                 values.append({"name": prop.name, "text": text, "possible": key in possible})
         term = vocabulary.classes.get(hit.material_class or "")

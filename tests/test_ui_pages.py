@@ -217,6 +217,10 @@ def test_the_about_page_has_a_card_per_dataset(demo_server):
     # the citation is the datasets' own, never this server's address; and no monospace wall of notes
     assert demo_server.base_url not in page and "127.0.0.1" not in page
     assert "<pre" not in page
+    # each cited work says how many values cite it: a number, never a Python object's text
+    counts = re.findall(r'<span class="muted">\(([^)]*)\)</span></li>', page)
+    assert counts and all(re.fullmatch(r"\d+ values?", c) for c in counts), counts[:3]
+    assert "built-in method" not in page and " at 0x" not in page
 
 
 def test_a_datasets_notes_are_one_click_away(demo_server):

@@ -245,3 +245,22 @@ def test_the_empty_page_offers_the_presets_and_is_linked_from_every_page(client)
     assert listed(page.text) == []
     for path in ("/", "/ashby", "/about"):
         assert 'href="/select"' in client.get(path).text
+
+
+def test_the_chart_caption_counts_what_is_drawn_and_what_is_not(client):
+    """It said "the 5 best ranked of them highlighted" over an empty chart, and never named the
+    ranked candidates a chart leaves out for want of a value."""
+    page = client.get("/select", params={"preset": PRESET}).text
+    chart = chart_of(page)
+    caption = html.unescape(re.search(r'<figcaption id="select-chart-caption">(.*?)</figcaption>', page, re.DOTALL)[1])
+    ranked = len(client.post("/api/v1/select", json={"preset": PRESET, "limit": 500}).json()["results"])
+    drawn = [p for p in chart["points"] if p["rank"] is not None]
+    assert chart["ranked_not_drawn"] == ranked - len(drawn) > 0
+    assert f"not drawn: {ranked - len(drawn)} ranked candidates without a value of one of them" in caption
+    assert f"the {min(5, len(drawn))} best ranked of them highlighted" in caption
+    empty = client.get(
+        "/select", params={"preset": "cardiovascular_stent", "x": "glass_transition_temperature", "y": "youngs_modulus"}
+    ).text
+    said = html.unescape(re.search(r'<figcaption id="select-chart-caption">(.*?)</figcaption>', empty, re.DOTALL)[1])
+    assert chart_of(empty)["points"] == []  # no stent candidate has a glass transition
+    assert said.startswith("0 candidates") and "best ranked" not in said

@@ -400,11 +400,15 @@ def chart_data(backend, engine: Engine, selection: Selection, x: str, y: str, vi
             "scale": scale,
             "range": ashby.axis_range(values, scale) if values else None,
         }
+    drawn_ranks = [p["rank"] for p in points if p["rank"] is not None]
     return {
         "x": shown["x"],
         "y": shown["y"],
         "points": points,
         "highlighted": HIGHLIGHTED,
+        # what the caption counts: the best ranked actually highlighted, the ranked ones not drawn
+        "highlighted_drawn": min(HIGHLIGHTED, len(drawn_ranks)),
+        "ranked_not_drawn": len(ranks) - len(drawn_ranks),
         "tissues": tissues,
         "linear": [linear[name] for name in ("x", "y") if name in linear],
         "view_query": ("?" + urlencode(view.params)) if view.params else "",

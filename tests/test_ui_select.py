@@ -247,12 +247,18 @@ def test_the_empty_page_offers_the_presets_and_is_linked_from_every_page(client)
         assert 'href="/select"' in client.get(path).text
 
 
+def _caption(page: str) -> str:
+    found = re.search(r'<figcaption id="select-chart-caption">(.*?)</figcaption>', page, re.DOTALL)
+    assert found, "no chart caption on the page"
+    return html.unescape(found[1])
+
+
 def test_the_chart_caption_counts_what_is_drawn_and_what_is_not(client):
     """It said "the 5 best ranked of them highlighted" over an empty chart, and never named the
     ranked candidates a chart leaves out for want of a value."""
     page = client.get("/select", params={"preset": PRESET}).text
     chart = chart_of(page)
-    caption = html.unescape(re.search(r'<figcaption id="select-chart-caption">(.*?)</figcaption>', page, re.DOTALL)[1])
+    caption = _caption(page)
     ranked = len(client.post("/api/v1/select", json={"preset": PRESET, "limit": 500}).json()["results"])
     drawn = [p for p in chart["points"] if p["rank"] is not None]
     assert chart["ranked_not_drawn"] == ranked - len(drawn) > 0
@@ -261,6 +267,6 @@ def test_the_chart_caption_counts_what_is_drawn_and_what_is_not(client):
     empty = client.get(
         "/select", params={"preset": "cardiovascular_stent", "x": "glass_transition_temperature", "y": "youngs_modulus"}
     ).text
-    said = html.unescape(re.search(r'<figcaption id="select-chart-caption">(.*?)</figcaption>', empty, re.DOTALL)[1])
+    said = _caption(empty)
     assert chart_of(empty)["points"] == []  # no stent candidate has a glass transition
     assert said.startswith("0 candidates") and "best ranked" not in said

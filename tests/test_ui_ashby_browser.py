@@ -316,16 +316,21 @@ def test_no_chart_offers_to_send_itself_to_plotly_cloud(page):
 
 
 @pytest.mark.parametrize("viewport", [PHONE, LAPTOP, KIOSK], ids=lambda v: f"{v['width']}px")
-def test_the_toolbar_never_covers_the_legend(browser, demo_server, screenshots, viewport):
+@pytest.mark.parametrize(
+    ("path", "selector"),
+    [("/ashby", "#ashby-chart"), ("/select?preset=load_bearing_bone_implant", "#select-chart")],
+    ids=["ashby", "select"],
+)
+def test_the_toolbar_never_covers_the_legend(browser, demo_server, screenshots, viewport, path, selector):
     context, guarded = open_guarded(browser, demo_server, screenshots, viewport)
     tab: Any = guarded.page
     try:
-        guarded.open("/ashby")
-        drawn(guarded)
-        chart = tab.locator("#ashby-chart")
+        guarded.open(path)
+        drawn(guarded, selector)
+        chart = tab.locator(selector)
         chart.hover()  # plotly shows its toolbar on hover
-        toolbar = tab.locator("#ashby-chart .modebar").bounding_box()
-        legend = tab.locator("#ashby-chart .legend").bounding_box()
+        toolbar = tab.locator(f"{selector} .modebar").bounding_box()
+        legend = tab.locator(f"{selector} .legend").bounding_box()
         assert toolbar and legend
         apart = (
             toolbar["x"] + toolbar["width"] <= legend["x"]
@@ -335,12 +340,29 @@ def test_the_toolbar_never_covers_the_legend(browser, demo_server, screenshots, 
         )
         assert apart, (toolbar, legend)
         # nor does the legend cover the x axis's title
-        title = tab.locator("#ashby-chart .xtitle").bounding_box()
+        title = tab.locator(f"{selector} .xtitle").bounding_box()
         assert title and title["y"] + title["height"] <= legend["y"] + 1, (title, legend)
         # the legend is inside the chart's box, not cut off below it
         box = chart.bounding_box()
         assert legend["y"] + legend["height"] <= box["y"] + box["height"] + 1
-        guarded.shot(f"ashby-toolbar-{viewport['width']}")
+        guarded.shot(f"{selector[1:]}-toolbar-{viewport['width']}")
+    finally:
+        context.close()  # type: ignore[attr-defined]
+    assert guarded.foreign_requests == [] and guarded.errors == []
+
+
+@pytest.mark.parametrize("viewport", [PHONE, LAPTOP], ids=lambda v: f"{v['width']}px")
+def test_the_compare_chart_has_no_toolbar_to_cover_its_legend(browser, demo_server, screenshots, viewport):
+    """Its toolbar sat over the legend's first entry on a phone; a bar chart of a few materials has
+    nothing to zoom, so it has none."""
+    context, guarded = open_guarded(browser, demo_server, screenshots, viewport)
+    tab: Any = guarded.page
+    try:
+        guarded.open("/compare?ids=PLLA,PCL,PEEK")
+        drawn(guarded, "#compare-chart")
+        tab.locator("#compare-chart").hover()
+        assert tab.locator("#compare-chart .legend").count() == 1
+        assert tab.locator("#compare-chart .modebar").count() == 0
     finally:
         context.close()  # type: ignore[attr-defined]
     assert guarded.foreign_requests == [] and guarded.errors == []

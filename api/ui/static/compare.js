@@ -38,7 +38,9 @@
       yaxis: { title: { text: "% of the highest" }, range: [0, 105], tickvals: [0, 25, 50, 75, 100], ticktext: ["0 %", "25 %", "50 %", "75 %", "100 %"], gridcolor: "#e3e7e4" },
       legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0 }, margin: { l: 70, r: 20, t: 40, b: 110 },
       paper_bgcolor: "#fff", plot_bgcolor: "#fff", font: { size: big ? 16 : 13, family: "system-ui, sans-serif" }
-    }, { responsive: true, displaylogo: false, showSendToCloud: false, plotlyServerURL: "" }).then(function () { holder.setAttribute("data-drawn", "true"); });
+    // no toolbar: a bar chart of a few materials has nothing to zoom, and a toolbar over the
+    // legend (at the top, where the x axis's material names leave it room) hid its first entry
+    }, { responsive: true, displayModeBar: false, displaylogo: false, showSendToCloud: false, plotlyServerURL: "" }).then(function () { holder.setAttribute("data-drawn", "true"); });
   }
 
   document.addEventListener("DOMContentLoaded", function () { scrollHint(); chart(); });

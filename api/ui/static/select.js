@@ -76,10 +76,9 @@
     var layout = {
       xaxis: window.BiomatGuides.axisLayout(data.x, xr),
       yaxis: window.BiomatGuides.axisLayout(data.y, yr),
-      // on a phone the legend goes under the chart, so the plot keeps its height
-      legend: small ? { orientation: "h", y: -0.18, yanchor: "top", x: 0, font: { size: 11 } }
-                    : { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: 13 } },
-      margin: { l: 64, r: 16, t: small ? 16 : 50, b: small ? 150 : 56 }, hovermode: "closest", dragmode: "zoom",
+      // the legend goes under the chart at every width: at the top, the toolbar covered it
+      legend: { orientation: "h", y: small ? -0.18 : -0.2, yanchor: "top", x: 0, font: { size: small ? 11 : 13 } },
+      margin: { l: 64, r: 16, t: small ? 16 : 30, b: small ? 150 : 130 }, hovermode: "closest", dragmode: "zoom",
       paper_bgcolor: "#fff", plot_bgcolor: "#fff", font: { size: small ? 12 : 13, family: "system-ui, sans-serif" }
     };
     var status = holder.querySelector("#select-chart-status");

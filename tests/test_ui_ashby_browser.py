@@ -164,6 +164,18 @@ def test_ticks_follow_a_zoom(page):
     assert numbers == [2.0, 3.0] or (numbers == sorted(numbers) and len(numbers) >= 2), numbers
 
 
+def test_a_zoom_within_one_step_still_has_labelled_ticks(page):
+    """Zoomed to 1.1–1.4 g/cm³ no tick of 1–9 × 10ⁿ is in range: the axis had no labels at all."""
+    page.open("/ashby?x=density&y=youngs_modulus")
+    drawn(page)
+    page.page.evaluate(
+        "Plotly.relayout(document.querySelector('#ashby-chart'), {'xaxis.range': [Math.log10(1.1), Math.log10(1.4)]})"
+    )
+    page.page.wait_for_function("document.querySelectorAll('#ashby-chart .xtick text').length >= 2")
+    labels = page.page.locator("#ashby-chart .xtick text").all_text_contents()
+    assert len(labels) >= 2 and all(re.fullmatch(r"\d+(\.\d+)?", t) for t in labels), labels
+
+
 def test_index_lines_switch_on_and_move(page):
     page.open("/ashby?x=density&y=youngs_modulus")
     drawn(page)

@@ -152,8 +152,7 @@
           var moved = Object.keys(change).some(function (k) { return k.indexOf(name + "axis.range") === 0 || k === name + "axis.autorange"; });
           if (axis.scale !== "log" || !moved) { return; }
           var ticks = window.BiomatGuides.logTicks(chart.layout[name + "axis"].range), update = {};
-          update[name + "axis.tickvals"] = ticks.tickvals;
-          update[name + "axis.ticktext"] = ticks.ticktext;
+          Object.keys(ticks).forEach(function (key) { update[name + "axis." + key] = ticks[key]; });
           window.Plotly.relayout(chart, update);
         });
       });

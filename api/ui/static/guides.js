@@ -32,6 +32,8 @@
         if (log10(v) >= range[0] && log10(v) <= range[1]) { values.push(Number(v.toPrecision(6))); }
       });
     }
+    // zoomed within one step (1.1 to 1.4): too few of those ticks; plotly's own, as full numbers
+    if (values.length < 2) { return { tickmode: "auto", tickvals: null, ticktext: null, exponentformat: "none" }; }
     return { tickmode: "array", tickvals: values, ticktext: values.map(tickText) };
   }
   function axisLayout(axis, range) {

@@ -6,7 +6,7 @@ the reference tissues' boxes. Everything comes through the search backend, as th
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -25,7 +25,7 @@ from search.model import MAX_LIMIT, And, FieldFilter, Filter, HasProperty, Hit, 
 from search.select.model import Requirement, Selection
 from search.select.objectives import KINDS, parse_objective, spec_of
 from search.select.presets import presets
-from search.select.service import select
+from search.select.service import every_hit, select
 
 #: ranked candidates listed; the chart places every candidate, ranked or not
 LISTED = 20
@@ -296,16 +296,6 @@ def axis_choices(selection: Selection | None) -> list[dict[str, str]]:
     return [{"key": p.key, "name": p.name} for p in ordered]
 
 
-def _every_hit(backend, node: Filter) -> Iterator[Hit]:
-    cursor = None
-    while True:
-        page = backend.search(Query(filter=node, limit=MAX_LIMIT, cursor=cursor))
-        yield from page.results
-        cursor = page.next_cursor
-        if cursor is None:
-            return
-
-
 def _spans(hit: Hit) -> dict[str, tuple[float, float]]:
     """A hit's values per property as one span, lowest to highest end (a bound counts with its one end)."""
     found: dict[str, tuple[float, float]] = {}
@@ -365,7 +355,7 @@ def chart_data(backend, engine: Engine, selection: Selection, x: str, y: str, vi
         wanted.insert(0, parse_filter(selection.constraint))
     ranks = {c.id: c.rank for c in selection.results}
     hits = [
-        (hit, spans) for hit in _every_hit(backend, And(items=tuple(wanted))) if {x, y} <= (spans := _spans(hit)).keys()
+        (hit, spans) for hit in every_hit(backend, And(items=tuple(wanted))) if {x, y} <= (spans := _spans(hit)).keys()
     ]
     axes = {"x": _axis(x, view, [hit for hit, _ in hits]), "y": _axis(y, view, [hit for hit, _ in hits])}
     points: list[dict[str, Any]] = [

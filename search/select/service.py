@@ -63,7 +63,7 @@ def select(backend, engine: Engine, requirement: Requirement, choice: UnitChoice
         Or(items=tuple(HasProperty(property=k) for k in keys)) if len(keys) > 1 else HasProperty(property=keys[0])
     )
     candidates = backend.search(Query(filter=constraint, limit=1)).total
-    hits = list(_every_hit(backend, wanted if constraint is None else And(items=(constraint, wanted))))
+    hits = list(every_hit(backend, wanted if constraint is None else And(items=(constraint, wanted))))
 
     rows: list[list[tuple[float, MatchedMeasurement] | None]] = []
     notes: list[list[str | None]] = []
@@ -175,7 +175,7 @@ def _parse(text: str | None) -> Filter | None:
     return parse_filter(text)
 
 
-def _every_hit(backend, node: Filter) -> Iterator[Hit]:
+def every_hit(backend, node: Filter) -> Iterator[Hit]:
     """Every material ``node`` matches, page by page, with the measurements it shows."""
     cursor = None
     while True:

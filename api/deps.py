@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -23,6 +23,7 @@ from biomatdb.display import UnitChoice, unit_choice, unit_systems
 from biomatdb.ownership import Actor
 from biomatdb.settings import Settings
 from search.chemistry import ChemistryIndex
+from search.contract import SearchBackend
 
 
 async def get_settings(request: Request) -> Settings:
@@ -49,7 +50,7 @@ def get_read_session(engine: Annotated[Engine, Depends(get_read_engine)]) -> Ite
         yield session
 
 
-async def get_search(request: Request) -> Any:
+async def get_search(request: Request) -> SearchBackend:
     return request.app.state.search
 
 
@@ -86,7 +87,7 @@ EngineDep = Annotated[Engine, Depends(get_engine)]
 SessionDep = Annotated[Session, Depends(get_session)]
 ReadEngineDep = Annotated[Engine, Depends(get_read_engine)]
 ReadSessionDep = Annotated[Session, Depends(get_read_session)]
-SearchDep = Annotated[Any, Depends(get_search)]
+SearchDep = Annotated[SearchBackend, Depends(get_search)]
 ChemistryDep = Annotated[ChemistryIndex, Depends(get_chemistry)]
 
 _bearer = HTTPBearer(

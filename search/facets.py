@@ -25,6 +25,7 @@ from biomatdb.models import (
     Measurement,
     has_value,
 )
+from search.contract import facet_values
 from search.model import FacetValue
 
 
@@ -57,9 +58,7 @@ class FacetIndex:
         for name in names:
             pairs = self.facets[name]
             counts = np.bincount(pairs.codes[selected[pairs.rows]], minlength=len(pairs.values))
-            found = [(pairs.values[code], int(count)) for code, count in enumerate(counts) if count]
-            found.sort(key=lambda vc: (-vc[1], vc[0]))
-            out[name] = [FacetValue(value=value, count=count) for value, count in found]
+            out[name] = facet_values((pairs.values[code], count) for code, count in enumerate(counts) if count)
         return out
 
 

@@ -48,6 +48,7 @@ from biomatdb.models import (
     Source,
 )
 from biomatdb.searchtext import RELEVANCE_WEIGHTS, query_words
+from search.contract import FilterWalker, check_text_condition, no_chemistry_index, temperature_window
 from search.derived import sort_index
 from search.facets import locate
 from search.model import (
@@ -58,7 +59,6 @@ from search.model import (
     ElementContent,
     Evidence,
     FieldFilter,
-    Filter,
     HasProperty,
     Interval,
     Not,
@@ -70,7 +70,6 @@ from search.model import (
 
 log = logging.getLogger("biomatdb.search.memory")
 
-TEMPERATURE_TOLERANCE_K = 1e-6  # the SQL backend's, as a condition compares temperatures
 _TEXT_CONDITIONS = ("medium", "method", "standard", "specimen_state")
 #: Most derived indices whose combinations of measurements an index keeps (the named ones, first asked).
 CACHED_COMBINATIONS = 8
@@ -278,7 +277,7 @@ class MemoryIndex:
 
     def combinations(self, terms: tuple[tuple[str, float], ...]) -> tuple[np.ndarray, Ends]:
         """Every combination of one measurement per term, of one material, that can enter the index
-        (``search.backends.sql_derived.Combination``): the material positions and the derived ends
+        (``search.core_derived.Combination``): the material positions and the derived ends
         (``biomatdb.indices``), NaN where unbounded."""
         cached = self._combinations.get(terms)
         if cached is not None:
@@ -316,7 +315,7 @@ class MemoryIndex:
         return found
 
     def derived_extreme(self, terms: tuple[tuple[str, float], ...], descending: bool) -> np.ndarray:
-        """Each material's sort key over its combinations, as ``search.backends.sql_derived``'s
+        """Each material's sort key over its combinations, as ``search.core_derived``'s
         ``derived_sort_value``, NaN without one."""
         positions, (low, high, _, _) = self.combinations(terms)
         with np.errstate(invalid="ignore"):
@@ -509,7 +508,7 @@ class Unsupported(Exception):
     """A filter node this index does not evaluate: the search runs in SQL."""
 
 
-class Evaluator:
+class Evaluator(FilterWalker[np.ndarray]):
     """A filter tree → a boolean mask over the index's materials, one method per node kind."""
 
     def __init__(
@@ -527,12 +526,6 @@ class Evaluator:
         """``{material id: similarity}`` of those positions that a similarity node scored."""
         positions = positions[self.scored[positions]]
         return dict(zip(self.index.material_ids[positions].tolist(), self.score[positions].tolist(), strict=True))
-
-    def filter(self, node: Filter) -> np.ndarray:
-        method = getattr(self, f"node_{node.kind}", None)
-        if method is None:
-            raise Unsupported(node.kind)
-        return method(node)
 
     def node_and(self, node: And) -> np.ndarray:
         mask = np.ones(self.index.size, dtype=bool)
@@ -559,7 +552,7 @@ class Evaluator:
         index = self.index
         test = interval_within if self.match == "certain" else interval_intersects
         low, high = index.value_min[start:stop], index.value_max[start:stop]
-        if self.uncertainty == "interval":  # v ± u as [v − u, v + u]: search.backends.sql.uncertain_ends
+        if self.uncertainty == "interval":  # v ± u as [v − u, v + u]: search.core_sql.uncertain_ends
             spread = index.uncertainty[start:stop]
             low, high = low - spread, high + spread
         rows = index.has_value[start:stop] & test(node.interval, low, high, index.qualifier[start:stop])
@@ -599,7 +592,7 @@ class Evaluator:
         from sqlalchemy import select
 
         from biomatdb.models import BiologicalEvaluation
-        from search.backends.sql_evidence import evidence_record_matches
+        from search.core_evidence import evidence_record_matches
 
         ids = np.fromiter(
             self.connection.execute(
@@ -653,9 +646,7 @@ class Evaluator:
 
     def _chemistry(self, node: Substructure | Similarity) -> np.ndarray:
         if self.chemistry is None:
-            from biomatdb.errors import QueryError
-
-            raise QueryError("this search backend has no chemistry index", type="unsupported")
+            raise no_chemistry_index()
         ids, scores = self.chemistry.arrays(node)  # the SQL backend's ``_Once``: arrays from any chemistry index
         positions, inside = self.index.locate(ids)
         scores = scores[inside]
@@ -679,8 +670,7 @@ class Evaluator:
         index = self.index
         if c.field == "temperature":
             t = index.temperature[start:stop]
-            value = float(c.value)
-            low, high = value - TEMPERATURE_TOLERANCE_K, value + TEMPERATURE_TOLERANCE_K
+            low, high = temperature_window(float(c.value))
             known = ~np.isnan(t)
             with np.errstate(invalid="ignore"):
                 if c.op == "=":
@@ -705,24 +695,19 @@ class Evaluator:
             holds = index.conditions[c.field].codes[start:stop] == index.conditions[c.field].index.get(
                 str(c.value).lower(), -2
             )
-        if c.op == "=":
-            return holds
-        if c.op == "!=":
-            return ~holds
-        from biomatdb.errors import QueryError
-
-        raise QueryError(f"the condition {c.field} compares with = or != only", type="query-error")
+        check_text_condition(c)
+        return holds if c.op == "=" else ~holds
 
 
 def interval_intersects(asked: Interval, low: np.ndarray, high: np.ndarray, qualifier: np.ndarray) -> np.ndarray:
-    """``search.backends.sql.interval_intersects`` over columns."""
+    """``search.core_sql.interval_intersects`` over columns."""
     return ends_intersect(asked, low, high, qualifier == _QUALIFIER_CODE[">"], qualifier == _QUALIFIER_CODE["<"])
 
 
 def ends_intersect(
     asked: Interval, low: np.ndarray, high: np.ndarray, low_open: np.ndarray, high_open: np.ndarray
 ) -> np.ndarray:
-    """``search.backends.sql.ends_intersect`` over columns: NaN ends are open to infinity;
+    """``search.core_sql.ends_intersect`` over columns: NaN ends are open to infinity;
     two ends that touch meet only when both are closed."""
     rows = np.ones(len(low), dtype=bool)
     with np.errstate(invalid="ignore"):
@@ -740,14 +725,14 @@ def ends_intersect(
 
 
 def interval_within(asked: Interval, low: np.ndarray, high: np.ndarray, qualifier: np.ndarray) -> np.ndarray:
-    """``search.backends.sql.interval_within`` over columns."""
+    """``search.core_sql.interval_within`` over columns."""
     return ends_within(asked, low, high, qualifier == _QUALIFIER_CODE[">"], qualifier == _QUALIFIER_CODE["<"])
 
 
 def ends_within(
     asked: Interval, low: np.ndarray, high: np.ndarray, low_open: np.ndarray, high_open: np.ndarray
 ) -> np.ndarray:
-    """``search.backends.sql.ends_within`` over columns: a NaN end is infinite, never within a bound."""
+    """``search.core_sql.ends_within`` over columns: a NaN end is infinite, never within a bound."""
     rows = np.ones(len(low), dtype=bool)
     if asked.low is not None:
         inside = low > asked.low

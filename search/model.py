@@ -124,12 +124,16 @@ class Substructure(_Node):
     pattern: str
 
 
+#: The Tanimoto threshold of a bare ``similarity("…")``.
+DEFAULT_SIMILARITY = 0.7
+
+
 class Similarity(_Node):
     """Materials whose Morgan fingerprint has Tanimoto ≥ ``threshold`` to the SMILES."""
 
     kind: Literal["similarity"] = "similarity"
     smiles: str
-    threshold: float = Field(0.7, ge=0.0, le=1.0)
+    threshold: float = Field(DEFAULT_SIMILARITY, ge=0.0, le=1.0)
 
 
 class EvidenceCondition(_Node):

@@ -33,6 +33,7 @@ from biomatdb.vocabulary.conditions import CONDITION_FIELDS, CONDITION_TEMPERATU
 from biomatdb.vocabulary.test_systems import load_test_systems
 from search import composition as _composition
 from search.model import (
+    DEFAULT_SIMILARITY,
     And,
     CompareOp,
     Condition,
@@ -61,9 +62,6 @@ MAX_DEPTH = 32
 MAX_CONDITIONS = 50
 """How deeply AND, OR and NOT may nest (after flattening); deeper filters are refused,
 since every backend translates them recursively."""
-
-DEFAULT_SIMILARITY = 0.7
-"""The Tanimoto threshold of a bare ``similarity("…")``."""
 
 FIELD_NAMES: dict[str, MaterialField] = {
     "class": "class",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from biomatdb.settings import Settings
+from search.contract import SearchBackend
 from search.model import Query, Sort
 
 
@@ -61,7 +62,7 @@ class LazyChemistry:
         return getattr(self.index(), name)
 
 
-def make_backend(settings: Settings, engine: Engine, chemistry=None, *, memory: bool = False):
+def make_backend(settings: Settings, engine: Engine, chemistry=None, *, memory: bool = False) -> SearchBackend:
     """The configured search backend over this core (``chemistry``: a ``ChemistryIndex``, or one
     made when first needed). ``memory``: the SQL backend answers from the in-memory index
     (``search.memory``) when the settings allow it; for a long-lived process, not a one-shot CLI."""

@@ -38,14 +38,9 @@ def _starts_one(words, token: str) -> bool:
     return position < len(words) and words[position].startswith(token)
 
 
-def respell(engine: Engine, query: Query, words: Sequence[str] | None = None) -> tuple[Query, dict[str, str]]:
-    """The query with each word that matches nothing replaced by its closest indexed word, and
-    the replacements made (none: the query itself). ``words``: every indexed word, sorted, of the
-    core's current generation when the caller holds them (the in-memory index): a word that starts
-    one of them is matched without a look-up."""
-    if not query.text:
-        return query, {}
-    tokens = query_words(query.text)
+def check_word_count(query: Query) -> None:
+    """A search's text holds at most ``MAX_QUERY_WORDS`` different words."""
+    tokens = query_words(query.text) if query.text else []
     if len(tokens) > MAX_QUERY_WORDS:
         from biomatdb.errors import QueryError
 
@@ -53,9 +48,19 @@ def respell(engine: Engine, query: Query, words: Sequence[str] | None = None) ->
             f"the text has {len(tokens)} different words; a search takes at most {MAX_QUERY_WORDS}",
             type="too-many-words",
         )
-    from search.backends.sql import SqlBackend  # the SQL core's full-text index answers "matches anything?"
 
-    backend = SqlBackend(engine)
+
+def respell(engine: Engine, query: Query, words: Sequence[str] | None = None) -> tuple[Query, dict[str, str]]:
+    """The query with each word that matches nothing replaced by its closest indexed word, and
+    the replacements made (none: the query itself). ``words``: every indexed word, sorted, of the
+    core's current generation when the caller holds them (the in-memory index): a word that starts
+    one of them is matched without a look-up."""
+    if not query.text:
+        return query, {}
+    check_word_count(query)
+    tokens = query_words(query.text)
+    from search.core_sql import text_matches_any  # the core's full-text index answers "matches anything?"
+
     corrections: dict[str, str] = {}
     with engine.connect() as connection:
         for token in dict.fromkeys(tokens):
@@ -63,7 +68,7 @@ def respell(engine: Engine, query: Query, words: Sequence[str] | None = None) ->
                 continue
             if words is not None and _starts_one(words, token):
                 continue
-            if backend.text_matches_any(connection, token):
+            if text_matches_any(connection, token):
                 continue
             if words is None:
                 words = _WORDS.get(engine, connection)

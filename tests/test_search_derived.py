@@ -19,7 +19,7 @@ from ingest.pipeline import ingest_file
 from search.backends.elastic import ElasticBackend, derived_nodes
 from search.backends.elastic_translate import query_body
 from search.backends.sql import SqlBackend
-from search.derived import resolve_sort
+from search.contract import resolve_sort
 from search.display import shown_result
 from search.memory import MemoryIndexes
 from search.model import DerivedFilter, Interval, Or, Sort

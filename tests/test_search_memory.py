@@ -103,11 +103,16 @@ def test_a_search_reads_one_state_of_the_core(engine):
 
 def test_the_index_is_off_in_settings_and_for_the_cli(sqlite_engine):
     from biomatdb.settings import Settings
+    from search.backends.sql import SqlBackend
     from search.service import make_backend
 
-    assert make_backend(Settings(), sqlite_engine).memory is None  # a one-shot CLI search: SQL
-    assert make_backend(Settings(), sqlite_engine, memory=True).memory is not None
-    assert make_backend(Settings(search_memory_index=False), sqlite_engine, memory=True).memory is None
+    def memory_of(backend):
+        assert isinstance(backend, SqlBackend)
+        return backend.memory
+
+    assert memory_of(make_backend(Settings(), sqlite_engine)) is None  # a one-shot CLI search: SQL
+    assert memory_of(make_backend(Settings(), sqlite_engine, memory=True)) is not None
+    assert memory_of(make_backend(Settings(search_memory_index=False), sqlite_engine, memory=True)) is None
 
 
 CONDITIONS_CSV = (

@@ -37,9 +37,9 @@ from search.backends.elastic_translate import (
     query_body,
     similarity_scores,
 )
-from search.backends.sql_derived import derived_exists, derived_sort_value, derived_values
-from search.conditions import check_condition_values
-from search.derived import resolve_sort, sort_index
+from search.contract import checked
+from search.core_derived import derived_exists, derived_sort_value, derived_values
+from search.derived import sort_index
 from search.model import (
     And,
     DerivedFilter,
@@ -50,8 +50,6 @@ from search.model import (
     SearchResult,
     Similarity,
     Substructure,
-    cursor_after,
-    decode_cursor,
 )
 
 log = logging.getLogger(__name__)
@@ -158,7 +156,7 @@ class ElasticBackend:
     ) -> tuple[dict[tuple[DerivedFilter, str], list[int]], dict[int, float] | None]:
         """Derived filters and sorts are answered by the core, as chemistry is by the RDKit index: the
         ids each derived filter finds (at the query's match, and ``certain`` for certain-first
-        ranking), and a derived sort's key per material (``search.backends.sql_derived``)."""
+        ranking), and a derived sort's key per material (``search.core_derived``)."""
         nodes = derived_nodes(query.filter)
         index = sort_index(query.sort.key) if query.sort is not None else None
         ids: dict[tuple[DerivedFilter, str], list[int]] = {}
@@ -188,12 +186,11 @@ class ElasticBackend:
         from search.spelling import respell
 
         typed = query  # a cursor is bound to the text as typed, as in the SQL backend
+        with self.engine.connect() as connection:  # the same checks, in the same order, as every backend
+            found = checked(typed, connection, self.engine)
+        offset, after = found.offset, found.after
         query, spelling = respell(self.engine, query)  # from the core, as the SQL backend does
-        with self.engine.connect() as connection:  # a condition value no one knows: refused as in SQL
-            check_condition_values(query.filter, connection, self.engine)
-        offset = decode_cursor(typed)
-        after = cursor_after(typed)
-        query = query.model_copy(update={"sort": resolve_sort(query.sort)})
+        query = query.model_copy(update={"sort": found.sort})
         chemistry_ids = {node: self.chemistry(node) for node in chemistry_nodes(query.filter)}
         derived_ids, derived_sort = self._derived_from_core(query)
         body = query_body(

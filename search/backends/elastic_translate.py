@@ -41,7 +41,14 @@ from biomatdb.errors import QueryError
 from biomatdb.identity import is_derived_key
 from biomatdb.models import QUALITATIVE
 from biomatdb.searchtext import RELEVANCE_MAX, RELEVANCE_WEIGHTS, query_words, search_columns
-from search.backends.sql import TEMPERATURE_TOLERANCE_K
+from search.contract import (
+    FilterWalker,
+    check_text_condition,
+    facet_values,
+    matched_measurement,
+    no_chemistry_index,
+    temperature_window,
+)
 from search.derived import sort_index
 from search.model import (
     And,
@@ -51,9 +58,7 @@ from search.model import (
     ElementContent,
     Evidence,
     EvidenceCondition,
-    FacetValue,
     FieldFilter,
-    Filter,
     HasProperty,
     Hit,
     Interval,
@@ -257,7 +262,7 @@ def uncertain_interval(
     qualifier: str, value_min: float | None, value_max: float | None, uncertainty: float | None
 ) -> dict[str, float]:
     """``measurement_interval`` with each end widened by ``|uncertainty|`` (``v ± u`` is [v − u, v + u]),
-    as ``search.backends.sql.uncertain_ends`` widens it; a missing end stays missing."""
+    as ``search.core_sql.uncertain_ends`` widens it; a missing end stays missing."""
     spread = abs(uncertainty or 0.0)
     return measurement_interval(
         qualifier,
@@ -431,16 +436,14 @@ CERTAIN_BOOST = 1000.0
 def condition_query(c: Condition) -> dict[str, Any]:
     """``WHERE field OP value`` on one nested measurement; ``!=`` also holds where it is not recorded."""
     if c.field == "temperature":
-        value = float(c.value)
-        low, high = value - TEMPERATURE_TOLERANCE_K, value + TEMPERATURE_TOLERANCE_K
+        low, high = temperature_window(float(c.value))
         field = "measurements.temperature_K"
         if c.op in ("=", "!="):
             near = {"range": {field: {"gte": low, "lte": high}}}
             return near if c.op == "=" else {"bool": {"must_not": [near]}}
         bound = {"<": {"lt": low}, "<=": {"lte": high}, ">": {"gt": high}, ">=": {"gte": low}}[c.op]
         return {"range": {field: bound}}
-    if c.op not in ("=", "!="):
-        raise QueryError(f"the condition {c.field} compares with = or != only", type="query-error")
+    check_text_condition(c)
     if c.field == "source":
         holds = {
             "bool": {
@@ -457,7 +460,7 @@ def condition_query(c: Condition) -> dict[str, Any]:
 
 
 def evidence_condition_query(c: EvidenceCondition, match: str) -> dict[str, Any]:
-    """``WHERE field OP value`` on one nested record, as ``search.backends.sql_evidence`` reads it:
+    """``WHERE field OP value`` on one nested record, as ``search.core_evidence`` reads it:
     ``!=`` also holds where the field is not recorded; a duration is an interval of days that
     meets the asked one (possible) or lies within it (certain), and a record without one meets
     no duration condition."""
@@ -502,7 +505,7 @@ def evidence_condition_query(c: EvidenceCondition, match: str) -> dict[str, Any]
     return holds if c.op == "=" else {"bool": {"must_not": [holds]}}
 
 
-class ElasticTranslator:
+class ElasticTranslator(FilterWalker[dict[str, Any]]):
     """Query model → Elasticsearch query DSL; one method per filter node kind.
 
     Property filters that are not under a NOT ask for ``inner_hits`` (named ``m0``, ``m1``, …; a
@@ -529,9 +532,6 @@ class ElasticTranslator:
         self.shows = shows  # False: a clause that only ranks, with no inner hits
         self._negations = 0
         self._inner_hits = 0
-
-    def filter(self, node: Filter) -> dict[str, Any]:
-        return getattr(self, f"node_{node.kind}")(node)
 
     def node_and(self, node: And) -> dict[str, Any]:
         """``And``: every item holds."""
@@ -635,7 +635,7 @@ class ElasticTranslator:
         return {"bool": {"should": [holds, unnamed], "minimum_should_match": 1}}
 
     def node_derived(self, node: DerivedFilter) -> dict[str, Any]:
-        """``DerivedFilter``: the materials the core found for it (``search.backends.sql_derived``,
+        """``DerivedFilter``: the materials the core found for it (``search.core_derived``,
         at this translator's match), as ``terms`` on ``material_id``, as chemistry is sent."""
         found = self.derived_ids.get((node, self.match))
         if found is None:
@@ -646,7 +646,7 @@ class ElasticTranslator:
 
     def _chemistry(self, node: Substructure | Similarity) -> dict[str, Any]:
         if node not in self.chemistry_ids:
-            raise QueryError("this search backend has no chemistry index", type="unsupported")
+            raise no_chemistry_index()
         return ids_query(self.chemistry_ids[node])
 
     def _nested(self, measurement_query: dict[str, Any], prefix: str = "m") -> dict[str, Any]:
@@ -714,7 +714,7 @@ def sort_clause(
     """``Sort``: by similarity, relevance, name or a property's lowest (ascending) or highest
     (descending) value; materials without the property last; ties by name, then public id. A derived
     index's sort key is each material's from the core (``derived_sort``: material id → key, as
-    ``search.backends.sql_derived.derived_sort_value`` gives it), sent as a script's parameters."""
+    ``search.core_derived.derived_sort_value`` gives it), sent as a script's parameters."""
     sort: Sort | None = query.sort
     if sort is not None and sort.key == "relevance":
         sort = None
@@ -839,22 +839,14 @@ def query_body(
 # --- responses ---------------------------------------------------------------------------
 
 
-def matched_measurement(source: Mapping[str, Any]) -> MatchedMeasurement:
+def _matched(source: Mapping[str, Any]) -> MatchedMeasurement:
     """A nested measurement's ``_source`` as a search result shows it."""
-    conditions = {key: source[key] for key in ("temperature_K", *_CONDITION_TEXT_FIELDS) if source.get(key) is not None}
-    doi, citation = source.get("source_doi"), source.get("source_citation")
-    return MatchedMeasurement(
-        property=source["property"],
-        value=source.get("value"),
-        value_min=source.get("value_min"),
-        value_max=source.get("value_max"),
-        qualifier=source["qualifier"],
-        uncertainty=source.get("uncertainty"),
-        unit=source["unit"],
-        conditions=conditions,
-        source=f"doi:{doi}" if doi else citation,
+    return matched_measurement(
+        source,
+        property_key=source["property"],
         dataset=source["dataset"],
-        verbatim={"value": source.get("verbatim_value"), "unit": source.get("verbatim_unit")},
+        doi=source.get("source_doi"),
+        citation=source.get("source_citation"),
     )
 
 
@@ -875,7 +867,7 @@ def _hit(hit: Mapping[str, Any], query: Query, scores: Mapping[int, float]) -> H
         score = round((raw - CERTAIN_BOOST if raw >= CERTAIN_BOOST else raw) / RELEVANCE_MAX, 6)
     measurements = []
     for m in ordered:
-        shown_as = matched_measurement(m)
+        shown_as = _matched(m)
         if m["id"] in certain:
             shown_as = shown_as.model_copy(update={"certainty": "certain" if certain[m["id"]] else "possible"})
         measurements.append(shown_as)
@@ -915,9 +907,8 @@ def parse_response(
     total = int(hits["total"]["value"])
     facets = {}
     for name in query.facets:
-        buckets = [(_facet_value(b), int(b["doc_count"])) for b in body.get("aggregations", {})[name]["buckets"]]
-        buckets.sort(key=lambda vc: (-vc[1], vc[0]))
-        facets[name] = [FacetValue(value=value, count=count) for value, count in buckets]
+        buckets = body.get("aggregations", {})[name]["buckets"]
+        facets[name] = facet_values((_facet_value(b), b["doc_count"]) for b in buckets)
     next_offset = offset + query.limit
     after = [_sort_value(v) for v in hits["hits"][-1].get("sort", ())] if hits["hits"] else None
     return SearchResult(

@@ -50,10 +50,24 @@ from biomatdb.models import (
     has_value,
 )
 from biomatdb.searchtext import RELEVANCE_MAX, RELEVANCE_WEIGHTS, query_words
-from search.backends.sql_derived import derived_exists, derived_sort_value, derived_values
-from search.backends.sql_evidence import evidence_exists
-from search.conditions import check_condition_values
-from search.derived import resolve_sort, sort_index
+from search.contract import (
+    FilterWalker,
+    check_text_condition,
+    checked,
+    no_chemistry_index,
+    temperature_window,
+)
+from search.core_derived import derived_exists, derived_sort_value, derived_values
+from search.core_evidence import evidence_exists
+from search.core_sql import (
+    ends_intersect,
+    ends_within,
+    interval_intersects,
+    interval_within,
+    matched_row,
+    text_condition,
+)
+from search.derived import sort_index
 from search.facets import facet_index
 from search.model import (
     And,
@@ -67,7 +81,6 @@ from search.model import (
     Filter,
     HasProperty,
     Hit,
-    Interval,
     MatchedMeasurement,
     Not,
     Or,
@@ -78,19 +91,15 @@ from search.model import (
     Sort,
     Substructure,
     certain_first,
-    decode_cursor,
     encode_cursor,
 )
 
-_FTS = table("materials_fts", column("rowid"), column("materials_fts"), column("rank"))
 # The ids a search matched, kept for the facets of the same request (SQLite: a connection's own
 # temporary table, written without touching the database's write lock).
 _MATCHED = table("temp_search_matched", column("id"))
 _MATCHED_DDL = "CREATE TEMP TABLE IF NOT EXISTS temp_search_matched (id INTEGER PRIMARY KEY)"
 
 Chemistry = Callable[[Substructure | Similarity], dict[int, float]]
-
-TEMPERATURE_TOLERANCE_K = 1e-6
 
 
 def _not(expression: ColumnElement[bool]) -> ColumnElement[bool]:
@@ -103,7 +112,7 @@ def _text_equals(column, value: str) -> ColumnElement[bool]:
     return and_(column.is_not(None), func.lower(column) == str(value).lower())
 
 
-class SqlTranslator:
+class SqlTranslator(FilterWalker[ColumnElement[bool]]):
     """Query model → SQLAlchemy expressions over ``materials``; one method per node kind."""
 
     def __init__(
@@ -114,9 +123,6 @@ class SqlTranslator:
         self.match = match
         self.uncertainty = uncertainty
         self.scores: dict[int, float] = {}
-
-    def filter(self, node: Filter) -> ColumnElement[bool]:
-        return getattr(self, f"node_{node.kind}")(node)
 
     def node_and(self, node: And) -> ColumnElement[bool]:
         """``expr AND expr``: every item holds."""
@@ -167,7 +173,7 @@ class SqlTranslator:
 
     def node_derived(self, node: DerivedFilter) -> ColumnElement[bool]:
         """``derived_comparison``/``derived_interval``: a combination of the material's measurements,
-        one per property of the index, meets the interval (``search.backends.sql_derived``)."""
+        one per property of the index, meets the interval (``search.core_derived``)."""
         return derived_exists(node, self.match)
 
     def node_substructure(self, node: Substructure) -> ColumnElement[bool]:
@@ -216,9 +222,7 @@ class SqlTranslator:
 
     def _chemistry(self, node: Substructure | Similarity) -> ColumnElement[bool]:
         if self.chemistry is None:
-            from biomatdb.errors import QueryError
-
-            raise QueryError("this search backend has no chemistry index", type="unsupported")
+            raise no_chemistry_index()
         found = self.chemistry(node)
         if isinstance(node, Similarity):
             for material_id, score in found.items():
@@ -256,76 +260,11 @@ def has_measurement(node: HasProperty) -> ColumnElement[bool]:
     return and_(Measurement.property_key == node.property, has_value())
 
 
-def uncertain_ends(low, high):
-    """A measurement's ends widened by its uncertainty, for ``uncertainty=interval``: ``v ± u`` is
-    [v − u, v + u]; a missing end (NULL) stays missing, a measurement without ``u`` stays as it is."""
-    spread = func.abs(func.coalesce(Measurement.uncertainty, 0.0))
-    return low - spread, high + spread
-
-
-def interval_intersects(asked: Interval, uncertainty: str = "point") -> ColumnElement[bool]:
-    """A measurement's interval meets the asked one. Its ends: ``value_min`` (NULL = −∞, open
-    for ``>``) and ``value_max`` (NULL = +∞, open for ``<``); with ``uncertainty="interval"``,
-    each widened by the measurement's uncertainty (``uncertain_ends``)."""
-    low, high = Measurement.value_min, Measurement.value_max
-    if uncertainty == "interval":
-        low, high = uncertain_ends(low, high)
-    return ends_intersect(asked, low, high, Measurement.qualifier == ">", Measurement.qualifier == "<")
-
-
-def ends_intersect(asked: Interval, low, high, low_open, high_open) -> ColumnElement[bool]:
-    """An interval stored as its ends (NULL: unbounded) and whether each is open meets the asked
-    one; two ends that touch meet only when both are closed."""
-    tests = []
-    if asked.low is not None:
-        above = high > asked.low
-        if not asked.low_open:
-            above = or_(above, and_(high == asked.low, _not(high_open)))
-        tests.append(or_(high.is_(None), above))
-    if asked.high is not None:
-        below = low < asked.high
-        if not asked.high_open:
-            below = or_(below, and_(low == asked.high, _not(low_open)))
-        tests.append(or_(low.is_(None), below))
-    return and_(true(), *tests)
-
-
-def interval_within(asked: Interval, uncertainty: str = "point") -> ColumnElement[bool]:
-    """The measurement's whole interval lies within the asked one (``ends_within``).
-
-    The ends are compared as ``value_min + 0``, an expression no index serves: given a bare
-    ``value_min > x`` inside the per-material ``EXISTS``, SQLite's planner chose the
-    ``(property_key, value_min, value_max)`` index over ``(material_id, property_key)`` and
-    scanned every matching measurement of the property for each material (a certain
-    ``glass_transition_temperature > 400 K`` ran for minutes at 100,000 materials). With
-    ``uncertainty="interval"``, the ends are widened by the uncertainty (``uncertain_ends``)."""
-    low, high = Measurement.value_min + 0, Measurement.value_max + 0
-    if uncertainty == "interval":
-        low, high = uncertain_ends(Measurement.value_min, Measurement.value_max)
-    return ends_within(asked, low, high, Measurement.qualifier == ">", Measurement.qualifier == "<")
-
-
-def ends_within(asked: Interval, low_end, high_end, low_open, high_open) -> ColumnElement[bool]:
-    """An interval stored as its ends lies within the asked one: each asked end is met by the
-    stored one, which is not missing (−∞ or +∞: NULL, which no comparison meets). Equal ends are
-    within unless the asked end is open and the stored one closed (``>60`` is within ``> 60``;
-    ``60`` is not)."""
-    tests = []
-    if asked.low is not None:
-        touching = true() if not asked.low_open else low_open
-        tests.append(or_(low_end > asked.low, and_(low_end == asked.low, touching)))
-    if asked.high is not None:
-        touching = true() if not asked.high_open else high_open
-        tests.append(or_(high_end < asked.high, and_(high_end == asked.high, touching)))
-    return and_(true(), *tests)
-
-
 def condition(c: Condition) -> ColumnElement[bool]:
     """``WHERE field OP value`` on the same measurement; ``!=`` also holds where it is not recorded."""
     if c.field == "temperature":
         t = Measurement.temperature_K
-        value = float(c.value)
-        low, high = value - TEMPERATURE_TOLERANCE_K, value + TEMPERATURE_TOLERANCE_K
+        low, high = temperature_window(float(c.value))
         known = t.is_not(None)
         if c.op == "=":
             return and_(known, t.between(low, high))
@@ -346,13 +285,8 @@ def condition(c: Condition) -> ColumnElement[bool]:
         )
     else:
         holds = _text_equals(getattr(Measurement, c.field), c.value)
-    if c.op == "=":
-        return holds
-    if c.op == "!=":
-        return _not(holds)
-    from biomatdb.errors import QueryError
-
-    raise QueryError(f"the condition {c.field} compares with = or != only", type="query-error")
+    check_text_condition(c)
+    return holds if c.op == "=" else _not(holds)
 
 
 def positive_property_filters(node: Filter | None, negated: bool = False) -> list[PropertyFilter | HasProperty]:
@@ -387,32 +321,6 @@ class SqlBackend:
 
     # --- pieces ----------------------------------------------------------------------
 
-    def _text_condition(self, query_text: str) -> ColumnElement[bool]:
-        tokens = query_words(query_text)  # folded, as the search text holds them
-        if not tokens:
-            return true()
-        if self.dialect == "postgresql":
-            tsquery = " & ".join(f"{token}:*" for token in tokens)
-            return literal_column("to_tsvector('simple', coalesce(materials.search_text, ''))").op("@@")(
-                func.to_tsquery(literal_column("'simple'::regconfig"), tsquery)
-            )
-        match = " ".join(f'"{token}"*' for token in tokens)
-        return Material.id.in_(select(_FTS.c.rowid).where(_FTS.c.materials_fts.op("MATCH")(match)))
-
-    def text_matches_any(self, connection, word: str) -> bool:
-        """Some material's search text has a word that starts with ``word``: on SQLite, the
-        full-text index asked directly, so that it stops at the first match (through
-        ``materials.id IN (…)`` it read all 64,000 matches of "poly" first, 28 ms)."""
-        if self.dialect == "sqlite":
-            match = " ".join(f'"{token}"*' for token in query_words(word))
-            if not match:
-                return True
-            return (
-                connection.execute(select(_FTS.c.rowid).where(_FTS.c.materials_fts.op("MATCH")(match)).limit(1)).first()
-                is not None
-            )
-        return connection.execute(select(Material.id).where(self._text_condition(word)).limit(1)).first() is not None
-
     def _relevance(self, query_text: str) -> ColumnElement:
         """How the material's names match the query's words (``biomatdb.searchtext``'s weights):
         whole words of the shown name, of any name, prefixes of either; the same on every backend."""
@@ -438,7 +346,7 @@ class SqlBackend:
     def _where(self, query: Query, translator: SqlTranslator) -> ColumnElement[bool]:
         parts = []
         if query.text:
-            parts.append(self._text_condition(query.text))
+            parts.append(text_condition(self.dialect, query.text))
         if query.filter is not None:
             parts.append(translator.filter(query.filter))
         return and_(true(), *parts)
@@ -485,20 +393,25 @@ class SqlBackend:
         from search.spelling import respell
 
         typed = query  # a cursor is bound to the text as typed: a load may change what it is respelled to
-        offset = decode_cursor(typed)
         with self.engine.connect() as connection:
             read_snapshot(connection)  # the total, the page and its rows all of one state of the core
-            check_condition_values(query.filter, connection, self.engine)
+            found = checked(typed, connection, self.engine)
             index = None
             if self.memory is not None:
                 index = self.memory.current(self.engine, connection, wait=self.wait_for_memory)
             query, spelling = respell(self.engine, query, words=index.text.words if index is not None else None)
-            return self._search(connection, index, typed, query, spelling, offset)
+            return self._search(connection, index, typed, query, spelling, found.offset, found.sort)
 
     def _search(
-        self, connection, index, typed: Query, query: Query, spelling: dict[str, str], offset: int
+        self,
+        connection,
+        index,
+        typed: Query,
+        query: Query,
+        spelling: dict[str, str],
+        offset: int,
+        sort: Sort | None,
     ) -> SearchResult:
-        sort = resolve_sort(query.sort)
         if sort is not None and sort.key == "relevance":
             sort = None
         answer = None
@@ -644,7 +557,7 @@ class SqlBackend:
                 .order_by(Measurement.property_key, Measurement.id)
             )
             for row in connection.execute(statement).mappings():
-                shown[row["material_id"]].append(matched_measurement(row))
+                shown[row["material_id"]].append(matched_row(row))
         derived = derived_values(connection, page_ids, query)
         scores = dict(scores)
         if query.text and query_words(query.text):
@@ -691,44 +604,3 @@ class _Once:
             else:
                 self._arrays[node] = arrays(node)
         return self._arrays[node]
-
-
-def measurement_rows(connection, ids: list[int]) -> dict[int, MatchedMeasurement]:
-    """The measurements of these ids as a search result shows them, by id."""
-    if not ids:
-        return {}
-    statement = (
-        select(
-            Measurement.__table__,
-            Dataset.name.label("dataset_name"),
-            Source.doi.label("doi"),
-            Source.citation.label("citation"),
-        )
-        .join(Dataset, Dataset.id == Measurement.dataset_id)
-        .outerjoin(Source, Source.id == Measurement.source_id)
-        .where(Measurement.id.in_(ids))
-    )
-    return {row["id"]: matched_measurement(row) for row in connection.execute(statement).mappings()}
-
-
-def matched_measurement(row) -> MatchedMeasurement:
-    """A measurement row (with ``dataset_name``, ``doi``, ``citation``) as a search result shows it."""
-    conditions = {
-        key: row[key]
-        for key in ("temperature_K", "medium", "method", "standard", "specimen_state")
-        if row[key] is not None
-    }
-    return MatchedMeasurement(
-        property=row["property_key"],
-        value=row["value"],
-        value_min=row["value_min"],
-        value_max=row["value_max"],
-        qualifier=row["qualifier"],
-        uncertainty=row["uncertainty"],
-        unit=row["unit"],
-        conditions=conditions,
-        source=f"doi:{row['doi']}" if row["doi"] else row["citation"],
-        dataset=row["dataset_name"],
-        certainty=row.get("certainty"),
-        verbatim={"value": row["verbatim_value"], "unit": row["verbatim_unit"]},
-    )

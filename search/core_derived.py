@@ -1,5 +1,8 @@
 """Derived filters and sorts in SQL (SQLite, PostgreSQL): ``biomatdb.indices``' arithmetic on
-measurement rows.
+measurement rows of the relational core.
+
+Not a backend: every backend answers derived filters from the core (the SQL backend in its own
+query, Elasticsearch as it answers chemistry from the RDKit index), so the one rule lives here.
 
 A material matches ``youngs_modulus / density > 25 GPa/(g/cm^3)`` when some combination of one
 measurement of each of the index's properties (any pair: docs/search.md, "Derived properties")
@@ -99,7 +102,7 @@ class Combination:
 def combination_matches(combination: Combination, node: DerivedFilter, match: str) -> ColumnElement[bool]:
     """The combination's derived interval meets the asked one (lies within it, for ``match=certain``),
     by the SQL backend's rule for a measurement's interval."""
-    from search.backends.sql import ends_intersect, ends_within  # the module that imports this one
+    from search.core_sql import ends_intersect, ends_within
 
     test = ends_within if match == "certain" else ends_intersect
     return test(node.interval, combination.low, combination.high, combination.low_open, combination.high_open)
@@ -139,7 +142,7 @@ def derived_values(connection, page_ids: list[int], query: Query) -> dict[int, l
     """For each page material, the combinations of its measurements that met each derived filter of
     the query (not under NOT), and under a derived sort those of its index (``shown_derived_filters``), certain ones first, at most ``SHOWN_COMBINATIONS`` per filter, each
     with its input measurements and their sources (canonical values: ``search.display`` shows them)."""
-    from search.backends.sql import measurement_rows
+    from search.core_sql import measurement_rows
 
     found: dict[int, list[DerivedValue]] = defaultdict(list)
     filters = shown_derived_filters(query)

@@ -1,6 +1,7 @@
 """``evidence(endpoint) [= outcome] [WHERE …]`` in SQL: one biological-evaluation record of the
-material satisfies all of it (docs/evidence.md). The rules per condition live here once; the
-in-memory index (search/memory.py) follows them and a parity test holds them together."""
+material satisfies all of it (docs/evidence.md), over the relational core. The rules per condition
+live here once, outside the backends; the in-memory index (search/memory.py) follows them and a
+parity test holds them together."""
 
 from __future__ import annotations
 

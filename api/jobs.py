@@ -27,6 +27,7 @@ from sqlalchemy import Engine, insert, select, update
 
 from biomatdb.models import Job, utcnow
 from biomatdb.settings import Settings
+from ingest.readers import is_delimited
 
 log = logging.getLogger("biomatdb.api.jobs")
 
@@ -70,7 +71,7 @@ def new_job_id() -> str:
 
 def count_rows(path: Path) -> int | None:
     """Data rows of a delimited file (lines after the header); None for other formats."""
-    if path.suffix.lower() not in (".csv", ".tsv", ".tab", ".txt"):
+    if not is_delimited(path):
         return None
     lines, last = 0, b"\n"
     with path.open("rb") as handle:

@@ -15,12 +15,13 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
 from api.problems import ProblemError
+from ingest.readers import SUFFIXES
 
 FIELD_MAX_BYTES = 64 * 1024
 FIELDS_MAX = 32  # parts in one upload: the file and a few short fields
 FIELDS_TOTAL_MAX_BYTES = 256 * 1024  # all text fields together
 PART_HEADER_MAX_BYTES = 8 * 1024
-UPLOAD_SUFFIXES = (".csv", ".tsv", ".tab", ".txt", ".xlsx", ".xlsm", ".xlsb", ".xls", ".ods", ".json")
+UPLOAD_SUFFIXES = SUFFIXES  # every format the readers know (ingest.readers.FORMATS)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ ()+,-]+")
 
 

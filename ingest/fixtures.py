@@ -15,9 +15,8 @@ from sqlalchemy import Engine
 from biomatdb.shipped import fixtures_dir
 from ingest.manifest import manifest_path_for, read_manifest
 from ingest.pipeline import IngestOptions, ingest_file
+from ingest.readers import folder_suffixes
 from ingest.report import Report
-
-DATA_SUFFIXES = (".csv", ".tsv", ".xlsx", ".json")
 
 
 def default_fixtures_dir() -> Path:
@@ -28,7 +27,9 @@ def default_fixtures_dir() -> Path:
 def fixture_files(root: Path) -> list[Path]:
     """The data files under ``root``, in a stable order (by path; manifests and notes are not data)."""
     return sorted(
-        p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in DATA_SUFFIXES and not p.name.startswith(".")
+        p
+        for p in root.rglob("*")
+        if p.is_file() and p.suffix.lower() in folder_suffixes() and not p.name.startswith(".")
     )
 
 

@@ -26,7 +26,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Context, Decimal
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal
 from typing import Any
 
 from biomatdb.units import SIGNIFICANT_DIGITS
@@ -43,6 +43,7 @@ SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 NUMBER_PATTERN = r"(?:\d+(?:[.,]\d+)*[.,]?\d*|[.,]\d+)(?:[eE][+-]?\d+)?"
 _NUMBER = re.compile(NUMBER_PATTERN)
 _DECIMAL = Context(prec=80)
+_SIGNIFICANT = Context(prec=MAX_DIGITS, rounding=ROUND_HALF_EVEN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,10 +103,18 @@ def relative_place(shown: float, digits: int) -> int:
     return place_of(shown) - min(digits, MAX_DIGITS) + 1
 
 
+def decimal_of(value: float) -> Decimal:
+    """A converted value as the decimal it stands for: its :data:`MAX_DIGITS` significant digits
+    (what the core keeps), so that the float noise of a conversion is gone before it is rounded
+    (273.0 K in °C is −0.14999999999997726 as a float, −0.150000000000 as a decimal)."""
+    return _SIGNIFICANT.create_decimal(repr(float(value)))
+
+
 def rounded(value: float, place: int) -> Decimal:
-    """``value`` rounded half away from zero to the decimal ``place`` (−2: hundredths); a value
+    """``value`` rounded half away from zero to the decimal ``place`` (−2: hundredths), on its
+    decimal (:func:`decimal_of`): −0.15 to tenths is −0.2 though its float is −0.1499…; a value
     that rounds to zero is zero, never −0 (−0.04 to tenths is 0.0, not −0.0)."""
-    result = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(place), ROUND_HALF_UP, _DECIMAL)
+    result = decimal_of(value).quantize(Decimal(1).scaleb(place), ROUND_HALF_UP, _DECIMAL)
     return result.copy_abs() if result.is_zero() else result
 
 

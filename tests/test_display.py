@@ -104,6 +104,9 @@ SHOWN = [
         "273.7 K",
     ),
     ("glass_transition_temperature", "-60", "°C", "=", "2", UnitChoice(), "−60 ± 2 °C"),
+    # −0.15 °C exactly in decimal, −0.1499… as a float: half away from zero on the decimal
+    ("glass_transition_temperature", "273.0", "K", "=", None, UnitChoice(), "−0.2 °C"),
+    ("glass_transition_temperature", "273.3", "K", "=", None, UnitChoice(), "0.2 °C"),
     (
         "thermal_expansion_coefficient",
         "323.560796358411",
@@ -331,6 +334,15 @@ def test_the_precision_counts_the_numbers_the_cell_parser_reads(text):
     ends = (parsed.value,) if parsed.qualifier in ("=", "~") else (parsed.low, parsed.high)
     read = [n for n in (*ends, parsed.uncertainty) if n is not None]
     assert len(written_numbers(text)) == len(read)
+
+
+@pytest.mark.parametrize(
+    ("value", "place", "text"),
+    [(273.0 - 273.15, -1, "-0.2"), (273.3 - 273.15, -1, "0.2"), (1.00499999, -2, "1.00"), (2.675, -2, "2.68")],
+)
+def test_a_value_halfway_in_decimal_rounds_half_away_from_zero_through_float_noise(value, place, text):
+    """273.0 K is −0.14999999999997726 °C as a float and −0.15 as the decimal it stands for."""
+    assert str(rounded(value, place)) == text
 
 
 @pytest.mark.parametrize(("value", "place", "text"), [(-0.04, -1, "0.0"), (-0.4, 0, "0"), (-0.06, -1, "-0.1")])

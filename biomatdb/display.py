@@ -25,6 +25,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+import pint
+
 from biomatdb.errors import BiomatError
 from biomatdb.models import QUALITATIVE
 from biomatdb.precision import (
@@ -37,7 +39,7 @@ from biomatdb.precision import (
     written_number,
     written_precision,
 )
-from biomatdb.units import conversion, parse_unit
+from biomatdb.units import conversion, parse_unit, power_label, registry
 from biomatdb.vocabulary import Property, get_vocabulary
 from biomatdb.vocabulary.conditions import CONDITION_TEMPERATURE
 
@@ -83,8 +85,13 @@ def _singular_labels() -> dict[str, str]:
 
 def singular_label(unit: str) -> str:
     """How a unit is written after exactly one of it: ``1 day``, ``1 month`` (``[singular]`` of
-    ``display.toml``); any other unit as :func:`unit_label` writes it."""
-    return _singular_labels().get(unit.strip()) or unit_label(unit)
+    ``display.toml``, whatever the unit's spelling: ``days`` and ``d`` too); any other unit as
+    :func:`unit_label` writes it."""
+    found = _singular_labels().get(unit.strip())
+    if found is None:
+        parsed = _parsed(unit)
+        found = _by_unit("singular").get(parsed) if parsed is not None else None
+    return found or unit_label(unit)
 
 
 _LABEL_STEPS = (
@@ -101,12 +108,71 @@ _LABEL_STEPS = (
 )
 
 
+def _parsed(unit: str) -> pint.Unit | None:
+    try:
+        return parse_unit(unit.strip())
+    except BiomatError:
+        return None
+
+
+@cache
+def _by_unit(table: str) -> dict[pint.Unit, str]:
+    """A table of ``display.toml`` keyed by unit text (``labels``, ``singular``), keyed by the unit
+    each text is (the first text of each unit)."""
+    found: dict[pint.Unit, str] = {}
+    for text, label in _display_data().get(table, {}).items():
+        parsed = _parsed(text)
+        if parsed is not None:
+            found.setdefault(parsed, label)
+    return found
+
+
+@cache
+def _symbols() -> dict[str, str]:
+    return dict(_display_data().get("symbols", {}))
+
+
+def _symbol_rank(name: str) -> tuple[int, str]:
+    """Where a unit stands in a label: a compound unit (MPa, W, N) first, then a mass, a length, a
+    time, a temperature: ``MPa·cm³/g``, ``kg/(m²·s)``, ``W/(m·K)``, whatever order it was typed in."""
+    dims = registry().Quantity(1, name).dimensionality
+    if len(dims) != 1:
+        return 0, name
+    order = {"[mass]": 1, "[length]": 2, "[time]": 3, "[temperature]": 4}
+    return order.get(next(iter(dims)), 5), name
+
+
+def _label_of(unit: pint.Unit) -> str:
+    """A unit no label of the table is, spelled from what it is (not from how it was typed): its
+    units' symbols in :func:`_symbol_rank` order, powers as superscripts (``^½``, ``^⅓``), ``·``
+    between, and one ``/`` before the divisors (parenthesised when several)."""
+    symbols = _symbols()
+
+    def term(name: str, power: float) -> str:
+        symbol = symbols.get(name) or registry().get_symbol(name)
+        return f"{symbol}{power_label(power)}"
+
+    terms = sorted(unit._units.items(), key=lambda item: _symbol_rank(item[0]))
+    upper = [term(name, power) for name, power in terms if power > 0]
+    lower = [term(name, -power) for name, power in terms if power < 0]
+    text = "·".join(upper) or ("1" if lower else "")
+    if lower:
+        text += "/" + (lower[0] if len(lower) == 1 else f"({'·'.join(lower)})")
+    return text
+
+
+@cache
 def unit_label(unit: str) -> str:
-    """A unit as people write it: ``g/cm**3`` → ``g/cm³``, ``degC`` → ``°C``, ``MPa*m**0.5`` →
-    ``MPa·m^½``, ``W/(m*K)`` → ``W/(m·K)``; from the table of ``display.toml``, else by rule."""
+    """A unit as people write it, one label whatever its spelling: ``g/cm**3``, ``g/cm^3``, ``g/cc``
+    → ``g/cm³``; ``degC`` → ``°C``; ``MPa*m**0.5`` → ``MPa·m^½``; ``W/(m*K)`` → ``W/(m·K)``. From the
+    table of ``display.toml`` (by the unit a text is, not by the text), else spelled from the unit
+    (:func:`_label_of`); a text that is no unit by rule."""
     found = _labels().get(unit.strip())
     if found is not None:
         return found
+    parsed = _parsed(unit)
+    if parsed is not None:
+        return _by_unit("labels").get(parsed) or _label_of(parsed)
     label = unit.strip()
     for pattern, replacement in _LABEL_STEPS:
         label = pattern.sub(replacement, label)

@@ -239,6 +239,28 @@ def test_every_unit_label_reads_back_as_the_same_unit():
     assert unit_label("kg/(m**2*s)") == "kg/(m²·s)"  # not in the table: by rule
 
 
+@pytest.mark.parametrize("spelling", ["kg/m**3", "kg/m^3", "kg/m3", "kg m^-3", "kg*m**-3", "kg/m³", "kg·m⁻³"])
+def test_every_spelling_of_a_unit_shows_one_label(spelling):
+    """``units=density:kg/m^3`` showed ``kg/m^3`` as typed, where ``kg/m**3`` showed ``kg/m³``."""
+    assert unit_label(spelling) == "kg/m³"
+    shown = shown_measurement(measured("density", "1.27", "g/cm3"), UnitChoice({"density": spelling}))
+    assert shown["unit"] == "kg/m³" and shown["display"].endswith(" kg/m³"), shown["display"]
+
+
+@pytest.mark.parametrize(
+    ("spellings", "label"),
+    [
+        (["MPa*cm**3/g", "MPa/(g/cm^3)", "cm^3*MPa/g", "MPa·cm³/g"], "MPa·cm³/g"),
+        (["W/(m*K)", "W/m/K", "W*m^-1*K^-1"], "W/(m·K)"),
+        (["kg/(m**2*s)", "kg/s/m^2"], "kg/(m²·s)"),
+        (["day", "days", "d"], "days"),
+        (["g/cc", "g/cm3", "g cm^-3"], "g/cm³"),
+    ],
+)
+def test_a_unit_not_in_the_table_is_spelled_from_what_it_is_not_from_how_it_was_typed(spellings, label):
+    assert {unit_label(s) for s in spellings} == {label}
+
+
 @st.composite
 def written_values(draw):
     """A value as a curator writes it, its unit, a property, and a unit to show it in."""

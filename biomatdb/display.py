@@ -152,7 +152,7 @@ def _label_of(unit: pint.Unit) -> str:
         symbol = symbols.get(name) or registry().get_symbol(name)
         return f"{symbol}{power_label(power)}"
 
-    terms = sorted(unit._units.items(), key=lambda item: _symbol_rank(item[0]))
+    terms = sorted(((name, float(power)) for name, power in unit._units.items()), key=lambda t: _symbol_rank(t[0]))  # type: ignore[arg-type]
     upper = [term(name, power) for name, power in terms if power > 0]
     lower = [term(name, -power) for name, power in terms if power < 0]
     text = "·".join(upper) or ("1" if lower else "")

@@ -359,8 +359,9 @@ def describe_dimension(unit: pint.Unit) -> str:
     found = _dimension_words().get(dims)
     if found is not None:
         return found
-    upper = [f"{name.strip('[]')}{power_label(power)}" for name, power in dims.items() if power > 0]
-    lower = [f"{name.strip('[]')}{power_label(-power)}" for name, power in dims.items() if power < 0]
+    powers = [(name.strip("[]"), float(power)) for name, power in dims.items()]  # type: ignore[arg-type]
+    upper = [f"{name}{power_label(power)}" for name, power in powers if power > 0]
+    lower = [f"{name}{power_label(-power)}" for name, power in powers if power < 0]
     text = "·".join(upper) or "1"
     if lower:
         text += "/" + (lower[0] if len(lower) == 1 else f"({'·'.join(lower)})")

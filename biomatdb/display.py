@@ -27,7 +27,8 @@ from typing import Any
 
 import pint
 
-from biomatdb.errors import BiomatError
+from biomatdb.errors import BiomatError, VocabularyError
+from biomatdb.indices import Index, load_indices, parse_expression
 from biomatdb.models import QUALITATIVE
 from biomatdb.precision import (
     SUPERSCRIPT,
@@ -39,6 +40,7 @@ from biomatdb.precision import (
     written_number,
     written_precision,
 )
+from biomatdb.suggest import closest, did_you_mean
 from biomatdb.units import conversion, parse_unit, power_label, registry
 from biomatdb.vocabulary import Property, get_vocabulary
 from biomatdb.vocabulary.conditions import CONDITION_TEMPERATURE
@@ -252,7 +254,6 @@ def parse_units(text: str | None) -> dict[str, str]:
     checked against its property's dimension (UnitError, VocabularyError; BiomatError ``bad-units``)."""
     if not text or not text.strip():
         return {}
-    vocabulary = get_vocabulary()
     wanted: dict[str, str] = {}
     for part in text.split(","):
         if not part.strip():
@@ -262,10 +263,34 @@ def parse_units(text: str | None) -> dict[str, str]:
             raise BiomatError(
                 f"units: expected property:unit pairs separated by commas, got {part.strip()!r}", type="bad-units"
             )
-        prop = vocabulary.property(name.strip())
+        prop = _shown_quantity(name.strip())
         conversion(unit.strip(), prop)  # refuses a unit that is unknown or of another dimension
         wanted[prop.key] = unit.strip()
     return wanted
+
+
+def _shown_quantity(name: str) -> Property:
+    """The property ``name`` names, else the derived index (``specific_stiffness``,
+    ``youngs_modulus^0.5/density``) as a property; refuses a name that is neither
+    (``VocabularyError``, with the closest names)."""
+    vocabulary = get_vocabulary()
+    prop = vocabulary.find_property(name)
+    if prop is not None:
+        return prop
+    if load_indices().find(name) is None and not any(sign in name for sign in "/*^"):
+        suggestions = closest(name, {**vocabulary.property_labels, **load_indices().labels})
+        raise VocabularyError(
+            f"unknown property or index {name!r}{did_you_mean(suggestions)}",
+            type="unknown-property",
+            suggestions=tuple(suggestions),
+        )
+    return parse_expression(name).as_property()
+
+
+def index_unit(index: Index, choice: UnitChoice) -> str:
+    """The unit a derived index is shown in: asked for it (``units=specific_stiffness:MN*m/kg``),
+    else its unit under the chosen unit system (``indices.toml``'s ``systems``), else its default."""
+    return choice.units.get(index.key) or index.unit_in(choice.system)
 
 
 def parse_unit_system(text: str | None) -> str | None:
@@ -598,10 +623,8 @@ def shown_derived(derived: Mapping[str, Any], choice: UnitChoice) -> dict[str, A
     input measurements) as shown: in the index's display unit (``units`` may name the index's key),
     each end to as many significant digits as the least precise input was written with, the inputs
     shown as any measurement is; the canonical ends stay beside them."""
-    from biomatdb.indices import parse_expression
-
     index = parse_expression(derived["index"])
-    converter = Converter(index.as_property(), choice.units.get(index.key) or index.unit_display)
+    converter = Converter(index.as_property(), index_unit(index, choice))
     digits = min(
         (written.digits for m in derived["inputs"] for written in written_precision(m).values()),
         default=DERIVED_DIGITS,

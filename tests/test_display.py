@@ -372,3 +372,45 @@ def test_a_value_that_rounds_to_zero_is_never_minus_zero(value, place, text):
     """273 K shown in °C is −0.15 rounded to the kelvin's place: 0, never −0 (JSON wrote -0.0)."""
     shown = rounded(value, place)
     assert str(shown) == text and math.copysign(1.0, float(shown)) == (1.0 if text[0] != "-" else -1.0)
+
+
+def test_a_derived_index_takes_a_unit_of_its_dimension_and_has_a_unit_in_each_system():
+    """``units=specific_stiffness:MN*m/kg`` was refused as an unknown property, and ``US`` left
+    indices in GPa·cm³/g."""
+    from biomatdb.display import index_unit
+    from biomatdb.indices import load_indices, parse_expression
+
+    assert parse_units("specific_stiffness:MN*m/kg") == {"specific_stiffness": "MN*m/kg"}
+    assert parse_units("E/rho:GPa*cm^3/g, E:MPa") == {"specific_stiffness": "GPa*cm^3/g", "youngs_modulus": "MPa"}
+    with pytest.raises(BiomatError) as refused:
+        parse_units("specific_stiffness:MPa")
+    message = refused.value.message
+    assert "'MPa'" in message and "specific_stiffness" in message and "specific stiffness or strength unit" in message
+    with pytest.raises(BiomatError, match="did you mean specific_stiffness"):
+        parse_units("specific_stiffnes:MN*m/kg")
+    stiffness = parse_expression("specific_stiffness")
+    assert index_unit(stiffness, UnitChoice(system="US")) == "Msi/(lb/in**3)"
+    assert index_unit(stiffness, UnitChoice(system="SI")) == "MN*m/kg"
+    assert index_unit(stiffness, UnitChoice({"specific_stiffness": "GPa*cm**3/g"}, system="US")) == "GPa*cm**3/g"
+    for index in load_indices():
+        us = index_unit(index, UnitChoice(system="US"))
+        assert us != index.unit_display, index.key
+        assert parse_unit(unit_label(us)) == parse_unit(us), (index.key, us)  # its label reads back
+        assert {system for system, _ in index.systems} <= set(unit_systems())
+
+
+def test_a_derived_value_is_converted_into_the_chosen_system():
+    from biomatdb.display import shown_derived
+
+    derived = {
+        "index": "specific_stiffness",
+        "value_canonical_min": 110 / 4.43,
+        "value_canonical_max": 110 / 4.43,
+        "low_open": False,
+        "high_open": False,
+        "inputs": [measured("youngs_modulus", "110", "GPa"), measured("density", "4.43", "g/cm3")],
+    }
+    assert shown_derived(derived, UnitChoice())["display"] == "24.8 GPa·cm³/g"
+    assert shown_derived(derived, UnitChoice(system="SI"))["display"] == "24.8 MN·m/kg"  # the same number
+    us = shown_derived(derived, UnitChoice(system="US"))
+    assert us["unit"] == "Msi/(lb/in³)" and us["display"] == "99.7 Msi/(lb/in³)"  # 24.83e6 J/kg over 249.09 J/kg

@@ -284,6 +284,7 @@ async def test_a_derived_objective_is_shown_as_search_shows_the_same_derived_val
     _, engine = cores["sqlite"]
     manager, client = await open_client(settings_for(engine, tmp_path / "data"))
     body = {"constraint": "class = metal", "objectives": [{"kind": "max", "property": "specific_strength"}]}
+    answer: dict = {}
     try:
         for params, unit in [({}, "MPa·cm³/g"), ({"unit_system": "US"}, "ksi/(lb/in³)")]:
             answer = (await client.post("/api/v1/select", json=body | {"limit": 5}, params=params)).json()

@@ -37,6 +37,7 @@ from biomatdb.precision import (
     place_of,
     relative_place,
     rounded,
+    rounded_up,
     written_number,
     written_precision,
 )
@@ -369,22 +370,28 @@ class Converter:
         *,
         difference: bool = False,
         coarsest: int | None = None,
+        at: int | None = None,
+        up: bool = False,
     ) -> Shown:
         """``canonical`` in the shown unit, rounded to its ``written`` precision (``factor``: shown
-        units per written unit), never finer than the place ``coarsest``."""
+        units per written unit), never finer than the place ``coarsest``, or at the place ``at``;
+        ``up``: away from zero, never to less than it is (an uncertainty)."""
         offset = 0.0 if difference else self._shown.offset
         value = (canonical - offset) / self._shown.factor
+        round_to = rounded_up if up else rounded
+        if at is not None:
+            return Shown(round_to(value, at), at)
         if self.prop.kind == "temperature" or value == 0:
             place = written.place + math.floor(math.log10(abs(factor)) + 1e-9)
         else:
             place = relative_place(value, written.digits)
         if coarsest is not None:
             place = max(place, coarsest)
-        shown = rounded(value, place)
+        shown = round_to(value, place)
         grew = value != 0 and not shown.is_zero() and shown.adjusted() > place_of(value)
         if grew and self.prop.kind != "temperature":
             place += 1  # 9.996 to 3 digits is 10.0, not 10.00
-            shown = rounded(value, place)
+            shown = round_to(value, place)
         return Shown(shown, place)
 
     def numbers(self, measurement: Mapping[str, Any]) -> dict[str, Shown]:
@@ -395,18 +402,26 @@ class Converter:
         precision = written_precision(measurement)
         factor = self._written_factor(measurement)
         numbers: dict[str, Shown] = {}
-        coarsest = None
+        coarsest = at = None
         if measurement["uncertainty"] is not None:
             written, scale = self.written(measurement["uncertainty"], precision.get("uncertainty"), factor)
             if "uncertainty" not in precision and measurement["uncertainty"] != 0:
                 # an uncertainty from a column of its own: its text is not kept, so it has the GUM's
                 # digits (0.00197 and 0.0020 are both 0.0020), and an export of it reads back the same
                 written = _uncertainty_written(measurement["uncertainty"])
-            if written.digits > UNCERTAINTY_DIGITS:
+            if written.digits > UNCERTAINTY_DIGITS or (
+                written.digits < UNCERTAINTY_DIGITS and not _power_of_ten(scale)
+            ):
+                # at most the GUM's 2 digits; and 2 through a conversion by another factor, so that
+                # rounding up (0.1 MPa is 14.5 psi: 15, not 20) overstates it by little
                 written = Written(UNCERTAINTY_DIGITS, written.place + written.digits - UNCERTAINTY_DIGITS)
-            numbers["uncertainty"] = self.number(measurement["uncertainty"], written, scale, difference=True)
+            numbers["uncertainty"] = self.number(measurement["uncertainty"], written, scale, difference=True, up=True)
             if measurement["uncertainty"] != 0:
                 coarsest = numbers["uncertainty"].place
+                value_written, uncertainty_written = precision.get("value"), precision.get("uncertainty")
+                if value_written and uncertainty_written and value_written.place <= uncertainty_written.place:
+                    # written to the uncertainty's place (42.3 ± 0.1): shown to its place too
+                    at = coarsest
         for key in ("value", "value_min", "value_max"):
             if measurement[key] is None:
                 continue
@@ -419,7 +434,7 @@ class Converter:
                 numbers[key] = point
                 continue
             written, scale = self.written(measurement[key], precision.get(key), factor)
-            numbers[key] = self.number(measurement[key], written, scale, coarsest=coarsest)
+            numbers[key] = self.number(measurement[key], written, scale, coarsest=coarsest, at=at)
         return numbers
 
     def measurement(self, measurement: Mapping[str, Any]) -> dict[str, Any]:
@@ -503,6 +518,12 @@ class Converter:
             "unit": self.label or None,
             "value_text": _value_text(measurement["qualifier"], numbers, readable=False),
         }
+
+
+def _power_of_ten(factor: float) -> bool:
+    """Whether a conversion by ``factor`` only moves the decimal point (GPa → MPa), keeping digits."""
+    exponent = math.log10(abs(factor))
+    return abs(exponent - round(exponent)) < 1e-9
 
 
 def _uncertainty_written(uncertainty: float) -> Written:

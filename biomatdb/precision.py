@@ -12,8 +12,10 @@ converts it to the shown unit and rounds it here:
   is kept instead, scaled by the factor: ``308.15 K`` is ``35.00 °C``, ``37 °C`` is ``310 K`` and
   ``99 °F``. Significant digits mean nothing across an offset (``0.5 °C`` is not ``300 K``);
 - each end of a range, and a bound, keeps its own digits (``5–10`` has 1 and 2);
-- an uncertainty is shown to at most two significant digits, and its value no finer than it:
-  ``323.5608 ± 11.074`` is ``324 ± 11``;
+- an uncertainty is shown to at most two significant digits (two through a conversion by a factor
+  that is no power of ten), rounded up, never down: ``42.3 ± 0.1 MPa`` is ``6135 ± 15 psi``, not
+  ``6140 ± 10``; its value no finer than it (``323.5608 ± 11.074`` is ``324 ± 12``), and at its
+  place when the value was written to the uncertainty's place;
 - at most :data:`MAX_DIGITS` digits are shown (what the core keeps); a number written with more than
   15 is a binary float's decimal text (``0.30000000000000004``) and counts as its shortest form;
 - a number whose text is not known (no verbatim text, or fewer numbers in it than the value has)
@@ -26,7 +28,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Context, Decimal
 from typing import Any
 
 from biomatdb.units import SIGNIFICANT_DIGITS
@@ -115,6 +117,20 @@ def rounded(value: float, place: int) -> Decimal:
     decimal (:func:`decimal_of`): −0.15 to tenths is −0.2 though its float is −0.1499…; a value
     that rounds to zero is zero, never −0 (−0.04 to tenths is 0.0, not −0.0)."""
     result = decimal_of(value).quantize(Decimal(1).scaleb(place), ROUND_HALF_UP, _DECIMAL)
+    return result.copy_abs() if result.is_zero() else result
+
+
+#: Significant digits below which a converted uncertainty's float noise cannot lift it when it is
+#: rounded up (0.5 ksi through MPa and back is 0.50000000000004: still 0.5).
+ROUND_UP_DIGITS = 10
+_ROUND_UP_CONTEXT = Context(prec=ROUND_UP_DIGITS, rounding=ROUND_HALF_EVEN)
+
+
+def rounded_up(value: float, place: int) -> Decimal:
+    """``value`` rounded away from zero to the decimal ``place``: an uncertainty, which rounding
+    must never understate (14.5 psi to the unit is 15, to tens 20); on its decimal, its first
+    :data:`ROUND_UP_DIGITS` significant digits, so that float noise does not lift an exact one."""
+    result = _ROUND_UP_CONTEXT.create_decimal(repr(float(value))).quantize(Decimal(1).scaleb(place), ROUND_UP, _DECIMAL)
     return result.copy_abs() if result.is_zero() else result
 
 

@@ -90,6 +90,10 @@ SHOWN = [
     ("youngs_modulus", "2", "GPa", "=", None, UnitChoice({"youngs_modulus": "MPa"}), "2000 MPa"),
     ("youngs_modulus", "110", "GPa", "=", "4", UnitChoice({"youngs_modulus": "MPa"}), "110\u202f000 ± 4000 MPa"),
     ("youngs_modulus", "110", "GPa", "=", None, UnitChoice(system="US"), "16\u202f000 ksi"),
+    # 0.1 MPa is 14.5 psi: rounded up, to 2 digits through the conversion, never to 10
+    ("tensile_strength", "42.3", "MPa", "=", "0.1", UnitChoice({"tensile_strength": "psi"}), "6135 ± 15 psi"),
+    ("tensile_strength", "42.3", "MPa", "=", "0.1", UnitChoice(system="US"), "6.135 ± 0.015 ksi"),
+    ("tensile_strength", "100", "ksi", "=", "0.5", UnitChoice({"tensile_strength": "ksi"}), "100 ± 0.5 ksi"),
     ("youngs_modulus", "0.0000123", "GPa", "=", None, UnitChoice(), "1.23 × 10⁻⁵ GPa"),
     ("glass_transition_temperature", "318.15–323.15", "K", "range", None, UnitChoice(), "45.00–50.00 °C"),
     ("glass_transition_temperature", "37", "°C", "=", None, UnitChoice(system="US"), "99 °F"),
@@ -114,7 +118,7 @@ SHOWN = [
         "=",
         "11.0742667784446",
         UnitChoice(),
-        "324 ± 11 ppm/K",
+        "324 ± 12 ppm/K",  # 11.07 rounded up: never shown smaller than it is
     ),
     ("degradation_time", "5–6", "months", "range", None, UnitChoice(), "5–6 months"),
     ("degradation_time", "1–2", "month", "range", None, UnitChoice(), "1–2 months"),  # kept as written
@@ -259,6 +263,22 @@ def test_every_spelling_of_a_unit_shows_one_label(spelling):
 )
 def test_a_unit_not_in_the_table_is_spelled_from_what_it_is_not_from_how_it_was_typed(spellings, label):
     assert {unit_label(s) for s in spellings} == {label}
+
+
+@given(
+    st.sampled_from(["MPa", "ksi", "psi", "GPa", "kPa"]),
+    st.sampled_from(["MPa", "ksi", "psi", "GPa", "kPa"]),
+    st.integers(min_value=1, max_value=999),
+    st.integers(min_value=0, max_value=3),
+)
+def test_a_shown_uncertainty_is_never_smaller_than_the_uncertainty(written_unit, shown_unit, mantissa, decimals):
+    """``42.3 ± 0.1 MPa`` showed as ``6140 ± 10 psi``, though 0.1 MPa is 14.5 psi."""
+    prop = PROPERTIES["tensile_strength"]
+    uncertainty = f"{mantissa / 10**decimals:.{decimals}f}"
+    m = measured("tensile_strength", "500.0", written_unit, "=", uncertainty)
+    shown = Converter(prop, shown_unit).numbers(m)["uncertainty"]
+    exact = float(uncertainty) * conversion(written_unit, prop).factor / conversion(shown_unit, prop).factor
+    assert float(shown.value) >= exact * (1 - 1e-9), (uncertainty, written_unit, shown_unit, shown.value)
 
 
 @st.composite

@@ -35,6 +35,7 @@ from biomatdb.precision import (
     Shown,
     Written,
     place_of,
+    readable_together,
     relative_place,
     rounded,
     rounded_up,
@@ -462,10 +463,11 @@ class Converter:
 
     def readable(self, qualifier: str, numbers: Mapping[str, Shown]) -> str:
         """``4.00–5.00 GPa``, ``2.1 ± 0.3 GPa``, ``> 24 MPa``; ``1 day``, not ``1 days``."""
-        body = _value_text(qualifier, numbers, readable=True, scientific=self.scientific)
-        if "uncertainty" in numbers and qualifier in ("=", "~"):
-            body += f" ± {numbers['uncertainty'].readable(scientific=self.scientific)}"
-        return self.with_unit(body)
+        if "uncertainty" in numbers and qualifier in ("=", "~") and "value" in numbers:
+            together = [numbers["value"], numbers["uncertainty"]]
+            body = readable_together(together, " ± ", scientific=self.scientific)
+            return self.with_unit(("≈ " if qualifier == "~" else "") + body)
+        return self.with_unit(_value_text(qualifier, numbers, readable=True, scientific=self.scientific))
 
     def with_unit(self, body: str) -> str:
         """A shown number (or interval) and this unit: singular after exactly one (``1 day``,
@@ -484,7 +486,7 @@ class Converter:
             return None
         low = min(ends, key=lambda end: end[0])[1]
         high = max(ends, key=lambda end: end[0])[1]
-        body = low.readable() if low.readable() == high.readable() else f"{low.readable()}–{high.readable()}"
+        body = low.readable() if low.readable() == high.readable() else readable_together([low, high], "–")
         return self.with_unit(body)
 
     def cells(self, measurement: Mapping[str, Any]) -> tuple[str, str, str]:
@@ -546,6 +548,8 @@ def _value_text(qualifier: str, numbers: Mapping[str, Shown], *, readable: bool,
     if qualifier == "range":
         if readable and say("value_min") == say("value_max"):
             return say("value_min")
+        if readable and "value_min" in numbers and "value_max" in numbers:
+            return readable_together([numbers["value_min"], numbers["value_max"]], "–", scientific=scientific)
         return f"{say('value_min')}{'–' if readable else ' to '}{say('value_max')}"
     signs = {">": ">", ">=": "≥", "<": "<", "<=": "≤"}
     if qualifier in signs:
@@ -665,7 +669,7 @@ def shown_derived(derived: Mapping[str, Any], choice: UnitChoice) -> dict[str, A
     elif low.readable() == high.readable():
         body = low.readable()
     else:
-        body = f"{low.readable()}–{high.readable()}"
+        body = readable_together([low, high], "–")
     return {
         **derived,
         "value_min": None if low is None else float(low),

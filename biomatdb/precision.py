@@ -162,6 +162,18 @@ class Shown:
         """Whether it is written with a power of ten (``1.20e-5``) when shown on its own."""
         return "e" in _number_text(self.value, self.place)
 
+    def exponent(self) -> int:
+        """The power of ten it is written with on its own (0 when it is written without one)."""
+        return self.value.adjusted() if self.is_scientific() and not self.value.is_zero() else 0
+
+    def scaled(self, exponent: int) -> str:
+        """Its mantissa against a power of ten, as people read it, its digits kept: 4000 (to tens)
+        against 10³ is ``4.00``, 950 (to tens) ``0.95``."""
+        place = self.place - exponent
+        mantissa = rounded(float(self.value.scaleb(-exponent)), place)
+        text = "0" if mantissa.is_zero() and place >= 0 else f"{mantissa:.{max(-place, 0)}f}"
+        return text.replace("-", "−")
+
     def readable(self, *, scientific: bool = False) -> str:
         """As people read it: a minus sign, digits grouped by a narrow space past 9 999, ``1.20 × 10⁻⁵``;
         ``scientific``: with a power of ten whatever its size (``3.91602 × 10⁵``), so that it reads
@@ -180,10 +192,34 @@ class Shown:
         return text.replace("-", "−")
 
 
+def power_of_ten(exponent: int) -> str:
+    """`` × 10³``: a power of ten as people read it."""
+    return f" × 10{str(exponent).translate(SUPERSCRIPT)}"
+
+
+def readable_together(numbers: list[Shown], separator: str, *, scientific: bool = False) -> str:
+    """Numbers read together (a range's ends, a value and its uncertainty) against one power of ten
+    when any of them needs one, that of the largest: ``4.00–5.00 × 10³``, ``(1.10 ± 0.04) × 10⁵``
+    (parenthesised when ``separator`` is ``±``); each as :meth:`Shown.readable` otherwise."""
+    if not any(scientific or n.is_scientific() for n in numbers):
+        return separator.join(n.readable() for n in numbers)
+    exponent = (
+        max(n.value.adjusted() for n in numbers if not n.value.is_zero())
+        if any(not n.value.is_zero() for n in numbers)
+        else 0
+    )
+    body = separator.join(n.scaled(exponent) for n in numbers)
+    if exponent == 0:
+        return body
+    return f"({body}){power_of_ten(exponent)}" if "±" in separator else f"{body}{power_of_ten(exponent)}"
+
+
 def _number_text(value: Decimal, place: int, *, scientific: bool = False) -> str:
+    """Digits that claim no more than were written: a number rounded to tens or coarser (``place`` >
+    0) is written with a power of ten (``4.00e3``, not ``4000``, whose zeros would count)."""
     if value.is_zero():
         return "0" if place >= 0 else f"{0:.{-place}f}"
     exponent = value.adjusted()
-    if scientific or exponent >= 7 or exponent < -3:
+    if scientific or exponent >= 7 or exponent < -3 or place > 0:
         return f"{value:.{max(exponent - place, 0)}e}".replace("e+", "e")
     return f"{value:.{max(-place, 0)}f}"

@@ -25,19 +25,25 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from biomatdb.errors import BiomatError
+import pint
+
+from biomatdb.errors import BiomatError, VocabularyError
+from biomatdb.indices import Index, load_indices, parse_expression
 from biomatdb.models import QUALITATIVE
 from biomatdb.precision import (
     SUPERSCRIPT,
     Shown,
     Written,
     place_of,
+    readable_together,
     relative_place,
     rounded,
+    rounded_up,
     written_number,
     written_precision,
 )
-from biomatdb.units import conversion, parse_unit
+from biomatdb.suggest import closest, did_you_mean
+from biomatdb.units import conversion, parse_unit, power_label, registry
 from biomatdb.vocabulary import Property, get_vocabulary
 from biomatdb.vocabulary.conditions import CONDITION_TEMPERATURE
 
@@ -83,8 +89,13 @@ def _singular_labels() -> dict[str, str]:
 
 def singular_label(unit: str) -> str:
     """How a unit is written after exactly one of it: ``1 day``, ``1 month`` (``[singular]`` of
-    ``display.toml``); any other unit as :func:`unit_label` writes it."""
-    return _singular_labels().get(unit.strip()) or unit_label(unit)
+    ``display.toml``, whatever the unit's spelling: ``days`` and ``d`` too); any other unit as
+    :func:`unit_label` writes it."""
+    found = _singular_labels().get(unit.strip())
+    if found is None:
+        parsed = _parsed(unit)
+        found = _by_unit("singular").get(parsed) if parsed is not None else None
+    return found or unit_label(unit)
 
 
 _LABEL_STEPS = (
@@ -101,12 +112,71 @@ _LABEL_STEPS = (
 )
 
 
+def _parsed(unit: str) -> pint.Unit | None:
+    try:
+        return parse_unit(unit.strip())
+    except BiomatError:
+        return None
+
+
+@cache
+def _by_unit(table: str) -> dict[pint.Unit, str]:
+    """A table of ``display.toml`` keyed by unit text (``labels``, ``singular``), keyed by the unit
+    each text is (the first text of each unit)."""
+    found: dict[pint.Unit, str] = {}
+    for text, label in _display_data().get(table, {}).items():
+        parsed = _parsed(text)
+        if parsed is not None:
+            found.setdefault(parsed, label)
+    return found
+
+
+@cache
+def _symbols() -> dict[str, str]:
+    return dict(_display_data().get("symbols", {}))
+
+
+def _symbol_rank(name: str) -> tuple[int, str]:
+    """Where a unit stands in a label: a compound unit (MPa, W, N) first, then a mass, a length, a
+    time, a temperature: ``MPa·cm³/g``, ``kg/(m²·s)``, ``W/(m·K)``, whatever order it was typed in."""
+    dims = registry().Quantity(1, name).dimensionality
+    if len(dims) != 1:
+        return 0, name
+    order = {"[mass]": 1, "[length]": 2, "[time]": 3, "[temperature]": 4}
+    return order.get(next(iter(dims)), 5), name
+
+
+def _label_of(unit: pint.Unit) -> str:
+    """A unit no label of the table is, spelled from what it is (not from how it was typed): its
+    units' symbols in :func:`_symbol_rank` order, powers as superscripts (``^½``, ``^⅓``), ``·``
+    between, and one ``/`` before the divisors (parenthesised when several)."""
+    symbols = _symbols()
+
+    def term(name: str, power: float) -> str:
+        symbol = symbols.get(name) or registry().get_symbol(name)
+        return f"{symbol}{power_label(power)}"
+
+    terms = sorted(((name, float(power)) for name, power in unit._units.items()), key=lambda t: _symbol_rank(t[0]))  # type: ignore[arg-type]
+    upper = [term(name, power) for name, power in terms if power > 0]
+    lower = [term(name, -power) for name, power in terms if power < 0]
+    text = "·".join(upper) or ("1" if lower else "")
+    if lower:
+        text += "/" + (lower[0] if len(lower) == 1 else f"({'·'.join(lower)})")
+    return text
+
+
+@cache
 def unit_label(unit: str) -> str:
-    """A unit as people write it: ``g/cm**3`` → ``g/cm³``, ``degC`` → ``°C``, ``MPa*m**0.5`` →
-    ``MPa·m^½``, ``W/(m*K)`` → ``W/(m·K)``; from the table of ``display.toml``, else by rule."""
+    """A unit as people write it, one label whatever its spelling: ``g/cm**3``, ``g/cm^3``, ``g/cc``
+    → ``g/cm³``; ``degC`` → ``°C``; ``MPa*m**0.5`` → ``MPa·m^½``; ``W/(m*K)`` → ``W/(m·K)``. From the
+    table of ``display.toml`` (by the unit a text is, not by the text), else spelled from the unit
+    (:func:`_label_of`); a text that is no unit by rule."""
     found = _labels().get(unit.strip())
     if found is not None:
         return found
+    parsed = _parsed(unit)
+    if parsed is not None:
+        return _by_unit("labels").get(parsed) or _label_of(parsed)
     label = unit.strip()
     for pattern, replacement in _LABEL_STEPS:
         label = pattern.sub(replacement, label)
@@ -186,7 +256,6 @@ def parse_units(text: str | None) -> dict[str, str]:
     checked against its property's dimension (UnitError, VocabularyError; BiomatError ``bad-units``)."""
     if not text or not text.strip():
         return {}
-    vocabulary = get_vocabulary()
     wanted: dict[str, str] = {}
     for part in text.split(","):
         if not part.strip():
@@ -196,10 +265,34 @@ def parse_units(text: str | None) -> dict[str, str]:
             raise BiomatError(
                 f"units: expected property:unit pairs separated by commas, got {part.strip()!r}", type="bad-units"
             )
-        prop = vocabulary.property(name.strip())
+        prop = _shown_quantity(name.strip())
         conversion(unit.strip(), prop)  # refuses a unit that is unknown or of another dimension
         wanted[prop.key] = unit.strip()
     return wanted
+
+
+def _shown_quantity(name: str) -> Property:
+    """The property ``name`` names, else the derived index (``specific_stiffness``,
+    ``youngs_modulus^0.5/density``) as a property; refuses a name that is neither
+    (``VocabularyError``, with the closest names)."""
+    vocabulary = get_vocabulary()
+    prop = vocabulary.find_property(name)
+    if prop is not None:
+        return prop
+    if load_indices().find(name) is None and not any(sign in name for sign in "/*^"):
+        suggestions = closest(name, {**vocabulary.property_labels, **load_indices().labels})
+        raise VocabularyError(
+            f"unknown property or index {name!r}{did_you_mean(suggestions)}",
+            type="unknown-property",
+            suggestions=tuple(suggestions),
+        )
+    return parse_expression(name).as_property()
+
+
+def index_unit(index: Index, choice: UnitChoice) -> str:
+    """The unit a derived index is shown in: asked for it (``units=specific_stiffness:MN*m/kg``),
+    else its unit under the chosen unit system (``indices.toml``'s ``systems``), else its default."""
+    return choice.units.get(index.key) or index.unit_in(choice.system)
 
 
 def parse_unit_system(text: str | None) -> str | None:
@@ -278,22 +371,28 @@ class Converter:
         *,
         difference: bool = False,
         coarsest: int | None = None,
+        at: int | None = None,
+        up: bool = False,
     ) -> Shown:
         """``canonical`` in the shown unit, rounded to its ``written`` precision (``factor``: shown
-        units per written unit), never finer than the place ``coarsest``."""
+        units per written unit), never finer than the place ``coarsest``, or at the place ``at``;
+        ``up``: away from zero, never to less than it is (an uncertainty)."""
         offset = 0.0 if difference else self._shown.offset
         value = (canonical - offset) / self._shown.factor
+        round_to = rounded_up if up else rounded
+        if at is not None:
+            return Shown(round_to(value, at), at)
         if self.prop.kind == "temperature" or value == 0:
             place = written.place + math.floor(math.log10(abs(factor)) + 1e-9)
         else:
             place = relative_place(value, written.digits)
         if coarsest is not None:
             place = max(place, coarsest)
-        shown = rounded(value, place)
+        shown = round_to(value, place)
         grew = value != 0 and not shown.is_zero() and shown.adjusted() > place_of(value)
         if grew and self.prop.kind != "temperature":
             place += 1  # 9.996 to 3 digits is 10.0, not 10.00
-            shown = rounded(value, place)
+            shown = round_to(value, place)
         return Shown(shown, place)
 
     def numbers(self, measurement: Mapping[str, Any]) -> dict[str, Shown]:
@@ -304,18 +403,26 @@ class Converter:
         precision = written_precision(measurement)
         factor = self._written_factor(measurement)
         numbers: dict[str, Shown] = {}
-        coarsest = None
+        coarsest = at = None
         if measurement["uncertainty"] is not None:
             written, scale = self.written(measurement["uncertainty"], precision.get("uncertainty"), factor)
             if "uncertainty" not in precision and measurement["uncertainty"] != 0:
                 # an uncertainty from a column of its own: its text is not kept, so it has the GUM's
                 # digits (0.00197 and 0.0020 are both 0.0020), and an export of it reads back the same
                 written = _uncertainty_written(measurement["uncertainty"])
-            if written.digits > UNCERTAINTY_DIGITS:
+            if written.digits > UNCERTAINTY_DIGITS or (
+                written.digits < UNCERTAINTY_DIGITS and not _power_of_ten(scale)
+            ):
+                # at most the GUM's 2 digits; and 2 through a conversion by another factor, so that
+                # rounding up (0.1 MPa is 14.5 psi: 15, not 20) overstates it by little
                 written = Written(UNCERTAINTY_DIGITS, written.place + written.digits - UNCERTAINTY_DIGITS)
-            numbers["uncertainty"] = self.number(measurement["uncertainty"], written, scale, difference=True)
+            numbers["uncertainty"] = self.number(measurement["uncertainty"], written, scale, difference=True, up=True)
             if measurement["uncertainty"] != 0:
                 coarsest = numbers["uncertainty"].place
+                value_written, uncertainty_written = precision.get("value"), precision.get("uncertainty")
+                if value_written and uncertainty_written and value_written.place <= uncertainty_written.place:
+                    # written to the uncertainty's place (42.3 ± 0.1): shown to its place too
+                    at = coarsest
         for key in ("value", "value_min", "value_max"):
             if measurement[key] is None:
                 continue
@@ -328,7 +435,7 @@ class Converter:
                 numbers[key] = point
                 continue
             written, scale = self.written(measurement[key], precision.get(key), factor)
-            numbers[key] = self.number(measurement[key], written, scale, coarsest=coarsest)
+            numbers[key] = self.number(measurement[key], written, scale, coarsest=coarsest, at=at)
         return numbers
 
     def measurement(self, measurement: Mapping[str, Any]) -> dict[str, Any]:
@@ -356,10 +463,11 @@ class Converter:
 
     def readable(self, qualifier: str, numbers: Mapping[str, Shown]) -> str:
         """``4.00–5.00 GPa``, ``2.1 ± 0.3 GPa``, ``> 24 MPa``; ``1 day``, not ``1 days``."""
-        body = _value_text(qualifier, numbers, readable=True, scientific=self.scientific)
-        if "uncertainty" in numbers and qualifier in ("=", "~"):
-            body += f" ± {numbers['uncertainty'].readable(scientific=self.scientific)}"
-        return self.with_unit(body)
+        if "uncertainty" in numbers and qualifier in ("=", "~") and "value" in numbers:
+            together = [numbers["value"], numbers["uncertainty"]]
+            body = readable_together(together, " ± ", scientific=self.scientific)
+            return self.with_unit(("≈ " if qualifier == "~" else "") + body)
+        return self.with_unit(_value_text(qualifier, numbers, readable=True, scientific=self.scientific))
 
     def with_unit(self, body: str) -> str:
         """A shown number (or interval) and this unit: singular after exactly one (``1 day``,
@@ -378,7 +486,7 @@ class Converter:
             return None
         low = min(ends, key=lambda end: end[0])[1]
         high = max(ends, key=lambda end: end[0])[1]
-        body = low.readable() if low.readable() == high.readable() else f"{low.readable()}–{high.readable()}"
+        body = low.readable() if low.readable() == high.readable() else readable_together([low, high], "–")
         return self.with_unit(body)
 
     def cells(self, measurement: Mapping[str, Any]) -> tuple[str, str, str]:
@@ -414,6 +522,12 @@ class Converter:
         }
 
 
+def _power_of_ten(factor: float) -> bool:
+    """Whether a conversion by ``factor`` only moves the decimal point (GPa → MPa), keeping digits."""
+    exponent = math.log10(abs(factor))
+    return abs(exponent - round(exponent)) < 1e-9
+
+
 def _uncertainty_written(uncertainty: float) -> Written:
     """:data:`UNCERTAINTY_DIGITS` digits of an uncertainty (in the canonical unit), counted after
     rounding: 9.97 is 10, not 10.0, as 10 is."""
@@ -434,6 +548,8 @@ def _value_text(qualifier: str, numbers: Mapping[str, Shown], *, readable: bool,
     if qualifier == "range":
         if readable and say("value_min") == say("value_max"):
             return say("value_min")
+        if readable and "value_min" in numbers and "value_max" in numbers:
+            return readable_together([numbers["value_min"], numbers["value_max"]], "–", scientific=scientific)
         return f"{say('value_min')}{'–' if readable else ' to '}{say('value_max')}"
     signs = {">": ">", ">=": "≥", "<": "<", "<=": "≤"}
     if qualifier in signs:
@@ -532,10 +648,8 @@ def shown_derived(derived: Mapping[str, Any], choice: UnitChoice) -> dict[str, A
     input measurements) as shown: in the index's display unit (``units`` may name the index's key),
     each end to as many significant digits as the least precise input was written with, the inputs
     shown as any measurement is; the canonical ends stay beside them."""
-    from biomatdb.indices import parse_expression
-
     index = parse_expression(derived["index"])
-    converter = Converter(index.as_property(), choice.units.get(index.key) or index.unit_display)
+    converter = Converter(index.as_property(), index_unit(index, choice))
     digits = min(
         (written.digits for m in derived["inputs"] for written in written_precision(m).values()),
         default=DERIVED_DIGITS,
@@ -555,7 +669,7 @@ def shown_derived(derived: Mapping[str, Any], choice: UnitChoice) -> dict[str, A
     elif low.readable() == high.readable():
         body = low.readable()
     else:
-        body = f"{low.readable()}–{high.readable()}"
+        body = readable_together([low, high], "–")
     return {
         **derived,
         "value_min": None if low is None else float(low),

@@ -37,7 +37,7 @@ import math
 import re
 import tomllib
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from functools import cache
 from importlib import resources
@@ -71,6 +71,12 @@ class Index:
     aliases: tuple[str, ...] = ()
     description: str = ""
     named: bool = False
+    systems: tuple[tuple[str, str], ...] = ()  # unit system key -> the unit shown under it
+
+    def unit_in(self, system: str | None) -> str:
+        """The unit the index is shown in under a unit system (``indices.toml``'s ``systems``), else
+        its default display unit."""
+        return dict(self.systems).get(system or "", self.unit_display)
 
     @property
     def expression(self) -> str:
@@ -84,7 +90,7 @@ class Index:
     def as_property(self) -> Property:
         """The index as a property of its own, for the units and display layers: the canonical
         unit, and the display unit first among the units it may be shown in."""
-        display = tuple(dict.fromkeys((self.unit_display, self.unit_canonical)))
+        display = tuple(dict.fromkeys((self.unit_display, *(unit for _, unit in self.systems), self.unit_canonical)))
         return Property(
             key=self.key,
             name=self.name,
@@ -169,7 +175,10 @@ def load_indices() -> Indices:
             aliases=tuple(spec.get("aliases", ())),
             description=spec.get("description", ""),
         )
-        conversion(index.unit_display, index.as_property())  # a display unit of another dimension fails here
+        systems = tuple((str(system), str(unit)) for system, unit in spec.get("systems", {}).items())
+        index = replace(index, systems=systems)
+        for unit in (index.unit_display, *(unit for _, unit in systems)):
+            conversion(unit, index.as_property())  # a display unit of another dimension fails here
         by_key[key] = index
     labels = label_index(by_key, "index")
     properties = get_vocabulary().property_labels

@@ -12,8 +12,10 @@ converts it to the shown unit and rounds it here:
   is kept instead, scaled by the factor: ``308.15 K`` is ``35.00 °C``, ``37 °C`` is ``310 K`` and
   ``99 °F``. Significant digits mean nothing across an offset (``0.5 °C`` is not ``300 K``);
 - each end of a range, and a bound, keeps its own digits (``5–10`` has 1 and 2);
-- an uncertainty is shown to at most two significant digits, and its value no finer than it:
-  ``323.5608 ± 11.074`` is ``324 ± 11``;
+- an uncertainty is shown to at most two significant digits (two through a conversion by a factor
+  that is no power of ten), rounded up, never down: ``42.3 ± 0.1 MPa`` is ``6135 ± 15 psi``, not
+  ``6140 ± 10``; its value no finer than it (``323.5608 ± 11.074`` is ``324 ± 12``), and at its
+  place when the value was written to the uncertainty's place;
 - at most :data:`MAX_DIGITS` digits are shown (what the core keeps); a number written with more than
   15 is a binary float's decimal text (``0.30000000000000004``) and counts as its shortest form;
 - a number whose text is not known (no verbatim text, or fewer numbers in it than the value has)
@@ -26,7 +28,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Context, Decimal
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Context, Decimal
 from typing import Any
 
 from biomatdb.units import SIGNIFICANT_DIGITS
@@ -43,6 +45,7 @@ SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 NUMBER_PATTERN = r"(?:\d+(?:[.,]\d+)*[.,]?\d*|[.,]\d+)(?:[eE][+-]?\d+)?"
 _NUMBER = re.compile(NUMBER_PATTERN)
 _DECIMAL = Context(prec=80)
+_SIGNIFICANT = Context(prec=MAX_DIGITS, rounding=ROUND_HALF_EVEN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,10 +105,32 @@ def relative_place(shown: float, digits: int) -> int:
     return place_of(shown) - min(digits, MAX_DIGITS) + 1
 
 
+def decimal_of(value: float) -> Decimal:
+    """A converted value as the decimal it stands for: its :data:`MAX_DIGITS` significant digits
+    (what the core keeps), so that the float noise of a conversion is gone before it is rounded
+    (273.0 K in °C is −0.14999999999997726 as a float, −0.150000000000 as a decimal)."""
+    return _SIGNIFICANT.create_decimal(repr(float(value)))
+
+
 def rounded(value: float, place: int) -> Decimal:
-    """``value`` rounded half away from zero to the decimal ``place`` (−2: hundredths); a value
+    """``value`` rounded half away from zero to the decimal ``place`` (−2: hundredths), on its
+    decimal (:func:`decimal_of`): −0.15 to tenths is −0.2 though its float is −0.1499…; a value
     that rounds to zero is zero, never −0 (−0.04 to tenths is 0.0, not −0.0)."""
-    result = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(place), ROUND_HALF_UP, _DECIMAL)
+    result = decimal_of(value).quantize(Decimal(1).scaleb(place), ROUND_HALF_UP, _DECIMAL)
+    return result.copy_abs() if result.is_zero() else result
+
+
+#: Significant digits below which a converted uncertainty's float noise cannot lift it when it is
+#: rounded up (0.5 ksi through MPa and back is 0.50000000000004: still 0.5).
+ROUND_UP_DIGITS = 10
+_ROUND_UP_CONTEXT = Context(prec=ROUND_UP_DIGITS, rounding=ROUND_HALF_EVEN)
+
+
+def rounded_up(value: float, place: int) -> Decimal:
+    """``value`` rounded away from zero to the decimal ``place``: an uncertainty, which rounding
+    must never understate (14.5 psi to the unit is 15, to tens 20); on its decimal, its first
+    :data:`ROUND_UP_DIGITS` significant digits, so that float noise does not lift an exact one."""
+    result = _ROUND_UP_CONTEXT.create_decimal(repr(float(value))).quantize(Decimal(1).scaleb(place), ROUND_UP, _DECIMAL)
     return result.copy_abs() if result.is_zero() else result
 
 
@@ -137,6 +162,18 @@ class Shown:
         """Whether it is written with a power of ten (``1.20e-5``) when shown on its own."""
         return "e" in _number_text(self.value, self.place)
 
+    def exponent(self) -> int:
+        """The power of ten it is written with on its own (0 when it is written without one)."""
+        return self.value.adjusted() if self.is_scientific() and not self.value.is_zero() else 0
+
+    def scaled(self, exponent: int) -> str:
+        """Its mantissa against a power of ten, as people read it, its digits kept: 4000 (to tens)
+        against 10³ is ``4.00``, 950 (to tens) ``0.95``."""
+        place = self.place - exponent
+        mantissa = rounded(float(self.value.scaleb(-exponent)), place)
+        text = "0" if mantissa.is_zero() and place >= 0 else f"{mantissa:.{max(-place, 0)}f}"
+        return text.replace("-", "−")
+
     def readable(self, *, scientific: bool = False) -> str:
         """As people read it: a minus sign, digits grouped by a narrow space past 9 999, ``1.20 × 10⁻⁵``;
         ``scientific``: with a power of ten whatever its size (``3.91602 × 10⁵``), so that it reads
@@ -155,10 +192,34 @@ class Shown:
         return text.replace("-", "−")
 
 
+def power_of_ten(exponent: int) -> str:
+    """`` × 10³``: a power of ten as people read it."""
+    return f" × 10{str(exponent).translate(SUPERSCRIPT)}"
+
+
+def readable_together(numbers: list[Shown], separator: str, *, scientific: bool = False) -> str:
+    """Numbers read together (a range's ends, a value and its uncertainty) against one power of ten
+    when any of them needs one, that of the largest: ``4.00–5.00 × 10³``, ``(1.10 ± 0.04) × 10⁵``
+    (parenthesised when ``separator`` is ``±``); each as :meth:`Shown.readable` otherwise."""
+    if not any(scientific or n.is_scientific() for n in numbers):
+        return separator.join(n.readable() for n in numbers)
+    exponent = (
+        max(n.value.adjusted() for n in numbers if not n.value.is_zero())
+        if any(not n.value.is_zero() for n in numbers)
+        else 0
+    )
+    body = separator.join(n.scaled(exponent) for n in numbers)
+    if exponent == 0:
+        return body
+    return f"({body}){power_of_ten(exponent)}" if "±" in separator else f"{body}{power_of_ten(exponent)}"
+
+
 def _number_text(value: Decimal, place: int, *, scientific: bool = False) -> str:
+    """Digits that claim no more than were written: a number rounded to tens or coarser (``place`` >
+    0) is written with a power of ten (``4.00e3``, not ``4000``, whose zeros would count)."""
     if value.is_zero():
         return "0" if place >= 0 else f"{0:.{-place}f}"
     exponent = value.adjusted()
-    if scientific or exponent >= 7 or exponent < -3:
+    if scientific or exponent >= 7 or exponent < -3 or place > 0:
         return f"{value:.{max(exponent - place, 0)}e}".replace("e+", "e")
     return f"{value:.{max(-place, 0)}f}"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from tokenize import TokenError
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import pint
@@ -53,9 +53,15 @@ def registry() -> pint.UnitRegistry:
 
 
 @cache
+def _units_data() -> dict[str, Any]:
+    return tomllib.loads(resources.files("biomatdb.vocabulary").joinpath("units.toml").read_text("utf-8"))
+
+
+@cache
 def aliases() -> dict[str, UnitAlias]:
-    raw = tomllib.loads(resources.files("biomatdb.vocabulary").joinpath("units.toml").read_text("utf-8"))
-    return {text: UnitAlias(pint=spec["pint"], ucum=spec.get("ucum")) for text, spec in raw["aliases"].items()}
+    return {
+        text: UnitAlias(pint=spec["pint"], ucum=spec.get("ucum")) for text, spec in _units_data()["aliases"].items()
+    }
 
 
 @cache
@@ -259,8 +265,8 @@ def conversion(unit_text: str | None, prop: Property) -> Conversion:
         raise unknown_unit(exc, unit_text, prop) from None
     if not _fits(given, canonical, prop):
         raise UnitError(
-            f"unit {unit_text!r} ({_describe(given)}) does not fit {prop.key}, "
-            f"which is measured in {prop.unit} ({_describe(canonical)})",
+            f"unit {unit_text!r} ({describe_dimension(given)}) does not fit {prop.key}, "
+            f"which needs {describe_dimension(canonical)}",
             type="unit-error",
         )
     target = ureg.Unit(canonical)
@@ -321,11 +327,45 @@ def unknown_unit(exc: UnitError, unit_text: str, prop: Property | None = None) -
     return UnitError(exc.message + did_you_mean(suggestions), type=exc.type, suggestions=tuple(suggestions))
 
 
-def _describe(unit: pint.Unit) -> str:
+@cache
+def _dimension_words() -> dict[Any, str]:
+    """``[dimensions]`` of ``units.toml``: a dimension (pint's) → what a unit of it is, in words."""
+    return {parse_unit(unit).dimensionality: words for unit, words in _units_data()["dimensions"].items()}
+
+
+_POWER_WORDS = {0.5: "^½", 1 / 3: "^⅓", 0.25: "^¼", 2 / 3: "^⅔", 1.5: "^1½"}
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def power_label(power: float) -> str:
+    """A power as a label writes it: 1 → "", 3 → "³", 0.5 → "^½", 0.4 → "^0.4"."""
+    if power == 1:
+        return ""
+    if power == int(power):
+        return str(int(power)).translate(_SUPERSCRIPT)
+    for value, text in _POWER_WORDS.items():
+        if abs(power - value) < 1e-6:
+            return text
+    return f"^{power:g}"
+
+
+def describe_dimension(unit: pint.Unit) -> str:
+    """What a unit of ``unit``'s dimension is, in words a researcher reads: "a density unit such as
+    g/cm³, kg/m³" (``[dimensions]`` of ``units.toml``); a dimension not named there by its base
+    quantities ("a unit of mass/length⁴"), never pint's ``[mass] / [length] ** 4``."""
     if _is_angle(unit):
-        return "an angle"
+        return "an angle unit such as °, rad"
     dims = unit.dimensionality
-    return "dimensionless" if not dims else str(dims)
+    found = _dimension_words().get(dims)
+    if found is not None:
+        return found
+    powers = [(name.strip("[]"), float(power)) for name, power in dims.items()]  # type: ignore[arg-type]
+    upper = [f"{name}{power_label(power)}" for name, power in powers if power > 0]
+    lower = [f"{name}{power_label(-power)}" for name, power in powers if power < 0]
+    text = "·".join(upper) or "1"
+    if lower:
+        text += "/" + (lower[0] if len(lower) == 1 else f"({'·'.join(lower)})")
+    return f"a unit of {text}"
 
 
 def convert_value(value: float, unit_text: str, target_unit: str, *, kind: str = "quantity") -> float:

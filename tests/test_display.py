@@ -85,11 +85,23 @@ def test_the_numbers_of_a_cell_in_order_not_those_of_its_unit():
 SHOWN = [
     # property, written, unit, qualifier, uncertainty, choice, display
     ("tensile_strength", "580–725", "ksi", "range", None, UnitChoice({"tensile_strength": "GPa"}), "4.00–5.00 GPa"),
-    ("tensile_strength", "580–725", "ksi", "range", None, UnitChoice(), "4000–5000 MPa"),
+    (
+        "tensile_strength",
+        "580–725",
+        "ksi",
+        "range",
+        None,
+        UnitChoice(),
+        "4.00–5.00 × 10³ MPa",
+    ),  # not 4000, which claims 4 digits
     ("tensile_strength", "7250", "psi", "=", None, UnitChoice(), "49.99 MPa"),
-    ("youngs_modulus", "2", "GPa", "=", None, UnitChoice({"youngs_modulus": "MPa"}), "2000 MPa"),
-    ("youngs_modulus", "110", "GPa", "=", "4", UnitChoice({"youngs_modulus": "MPa"}), "110\u202f000 ± 4000 MPa"),
-    ("youngs_modulus", "110", "GPa", "=", None, UnitChoice(system="US"), "16\u202f000 ksi"),
+    ("youngs_modulus", "2", "GPa", "=", None, UnitChoice({"youngs_modulus": "MPa"}), "2 × 10³ MPa"),
+    ("youngs_modulus", "110", "GPa", "=", "4", UnitChoice({"youngs_modulus": "MPa"}), "(1.10 ± 0.04) × 10⁵ MPa"),
+    ("youngs_modulus", "110", "GPa", "=", None, UnitChoice(system="US"), "1.60 × 10⁴ ksi"),
+    # 0.1 MPa is 14.5 psi: rounded up, to 2 digits through the conversion, never to 10
+    ("tensile_strength", "42.3", "MPa", "=", "0.1", UnitChoice({"tensile_strength": "psi"}), "6135 ± 15 psi"),
+    ("tensile_strength", "42.3", "MPa", "=", "0.1", UnitChoice(system="US"), "6.135 ± 0.015 ksi"),
+    ("tensile_strength", "100", "ksi", "=", "0.5", UnitChoice({"tensile_strength": "ksi"}), "100 ± 0.5 ksi"),
     ("youngs_modulus", "0.0000123", "GPa", "=", None, UnitChoice(), "1.23 × 10⁻⁵ GPa"),
     ("glass_transition_temperature", "318.15–323.15", "K", "range", None, UnitChoice(), "45.00–50.00 °C"),
     ("glass_transition_temperature", "37", "°C", "=", None, UnitChoice(system="US"), "99 °F"),
@@ -104,6 +116,9 @@ SHOWN = [
         "273.7 K",
     ),
     ("glass_transition_temperature", "-60", "°C", "=", "2", UnitChoice(), "−60 ± 2 °C"),
+    # −0.15 °C exactly in decimal, −0.1499… as a float: half away from zero on the decimal
+    ("glass_transition_temperature", "273.0", "K", "=", None, UnitChoice(), "−0.2 °C"),
+    ("glass_transition_temperature", "273.3", "K", "=", None, UnitChoice(), "0.2 °C"),
     (
         "thermal_expansion_coefficient",
         "323.560796358411",
@@ -111,7 +126,7 @@ SHOWN = [
         "=",
         "11.0742667784446",
         UnitChoice(),
-        "324 ± 11 ppm/K",
+        "324 ± 12 ppm/K",  # 11.07 rounded up: never shown smaller than it is
     ),
     ("degradation_time", "5–6", "months", "range", None, UnitChoice(), "5–6 months"),
     ("degradation_time", "1–2", "month", "range", None, UnitChoice(), "1–2 months"),  # kept as written
@@ -119,7 +134,7 @@ SHOWN = [
     ("degradation_time", "45", "h", "=", None, UnitChoice(), "1.9 days"),  # not a display unit: by magnitude
     ("degradation_time", ">24", "month", ">", None, UnitChoice(), "> 24 months"),
     ("density", "1.27", "g/cc", "=", None, UnitChoice(system="US"), "0.0459 lb/in³"),
-    ("density", "1.27", "g/cm3", "=", None, UnitChoice(system="SI"), "1270 kg/m³"),
+    ("density", "1.27", "g/cm3", "=", None, UnitChoice(system="SI"), "1.27 × 10³ kg/m³"),
     ("fracture_toughness", "2–12", "MPa√m", "range", None, UnitChoice(), "2–12 MPa·m^½"),
     ("storage_modulus", "12345.678", "kPa", "=", None, UnitChoice(), "12\u202f345.678 kPa"),
 ]
@@ -145,7 +160,7 @@ def test_the_json_fields_of_a_shown_measurement():
 
 def test_a_value_without_its_text_counts_as_written_as_stored():
     m = measured("density", "1.27", "g/cm3") | {"verbatim": None}
-    assert shown_measurement(m, UnitChoice(system="SI"))["display"] == "1270 kg/m³"
+    assert shown_measurement(m, UnitChoice(system="SI"))["display"] == "1.27 × 10³ kg/m³"
 
 
 def test_a_qualitative_value_is_its_words_without_a_unit():
@@ -234,6 +249,44 @@ def test_every_unit_label_reads_back_as_the_same_unit():
         "W/(m·K)",
     ]
     assert unit_label("kg/(m**2*s)") == "kg/(m²·s)"  # not in the table: by rule
+
+
+@pytest.mark.parametrize("spelling", ["kg/m**3", "kg/m^3", "kg/m3", "kg m^-3", "kg*m**-3", "kg/m³", "kg·m⁻³"])
+def test_every_spelling_of_a_unit_shows_one_label(spelling):
+    """``units=density:kg/m^3`` showed ``kg/m^3`` as typed, where ``kg/m**3`` showed ``kg/m³``."""
+    assert unit_label(spelling) == "kg/m³"
+    shown = shown_measurement(measured("density", "1.27", "g/cm3"), UnitChoice({"density": spelling}))
+    assert shown["unit"] == "kg/m³" and shown["display"].endswith(" kg/m³"), shown["display"]
+
+
+@pytest.mark.parametrize(
+    ("spellings", "label"),
+    [
+        (["MPa*cm**3/g", "MPa/(g/cm^3)", "cm^3*MPa/g", "MPa·cm³/g"], "MPa·cm³/g"),
+        (["W/(m*K)", "W/m/K", "W*m^-1*K^-1"], "W/(m·K)"),
+        (["kg/(m**2*s)", "kg/s/m^2"], "kg/(m²·s)"),
+        (["day", "days", "d"], "days"),
+        (["g/cc", "g/cm3", "g cm^-3"], "g/cm³"),
+    ],
+)
+def test_a_unit_not_in_the_table_is_spelled_from_what_it_is_not_from_how_it_was_typed(spellings, label):
+    assert {unit_label(s) for s in spellings} == {label}
+
+
+@given(
+    st.sampled_from(["MPa", "ksi", "psi", "GPa", "kPa"]),
+    st.sampled_from(["MPa", "ksi", "psi", "GPa", "kPa"]),
+    st.integers(min_value=1, max_value=999),
+    st.integers(min_value=0, max_value=3),
+)
+def test_a_shown_uncertainty_is_never_smaller_than_the_uncertainty(written_unit, shown_unit, mantissa, decimals):
+    """``42.3 ± 0.1 MPa`` showed as ``6140 ± 10 psi``, though 0.1 MPa is 14.5 psi."""
+    prop = PROPERTIES["tensile_strength"]
+    uncertainty = f"{mantissa / 10**decimals:.{decimals}f}"
+    m = measured("tensile_strength", "500.0", written_unit, "=", uncertainty)
+    shown = Converter(prop, shown_unit).numbers(m)["uncertainty"]
+    exact = float(uncertainty) * conversion(written_unit, prop).factor / conversion(shown_unit, prop).factor
+    assert float(shown.value) >= exact * (1 - 1e-9), (uncertainty, written_unit, shown_unit, shown.value)
 
 
 @st.composite
@@ -333,8 +386,59 @@ def test_the_precision_counts_the_numbers_the_cell_parser_reads(text):
     assert len(written_numbers(text)) == len(read)
 
 
+@pytest.mark.parametrize(
+    ("value", "place", "text"),
+    [(273.0 - 273.15, -1, "-0.2"), (273.3 - 273.15, -1, "0.2"), (1.00499999, -2, "1.00"), (2.675, -2, "2.68")],
+)
+def test_a_value_halfway_in_decimal_rounds_half_away_from_zero_through_float_noise(value, place, text):
+    """273.0 K is −0.14999999999997726 °C as a float and −0.15 as the decimal it stands for."""
+    assert str(rounded(value, place)) == text
+
+
 @pytest.mark.parametrize(("value", "place", "text"), [(-0.04, -1, "0.0"), (-0.4, 0, "0"), (-0.06, -1, "-0.1")])
 def test_a_value_that_rounds_to_zero_is_never_minus_zero(value, place, text):
     """273 K shown in °C is −0.15 rounded to the kelvin's place: 0, never −0 (JSON wrote -0.0)."""
     shown = rounded(value, place)
     assert str(shown) == text and math.copysign(1.0, float(shown)) == (1.0 if text[0] != "-" else -1.0)
+
+
+def test_a_derived_index_takes_a_unit_of_its_dimension_and_has_a_unit_in_each_system():
+    """``units=specific_stiffness:MN*m/kg`` was refused as an unknown property, and ``US`` left
+    indices in GPa·cm³/g."""
+    from biomatdb.display import index_unit
+    from biomatdb.indices import load_indices, parse_expression
+
+    assert parse_units("specific_stiffness:MN*m/kg") == {"specific_stiffness": "MN*m/kg"}
+    assert parse_units("E/rho:GPa*cm^3/g, E:MPa") == {"specific_stiffness": "GPa*cm^3/g", "youngs_modulus": "MPa"}
+    with pytest.raises(BiomatError) as refused:
+        parse_units("specific_stiffness:MPa")
+    message = refused.value.message
+    assert "'MPa'" in message and "specific_stiffness" in message and "specific stiffness or strength unit" in message
+    with pytest.raises(BiomatError, match="did you mean specific_stiffness"):
+        parse_units("specific_stiffnes:MN*m/kg")
+    stiffness = parse_expression("specific_stiffness")
+    assert index_unit(stiffness, UnitChoice(system="US")) == "Msi/(lb/in**3)"
+    assert index_unit(stiffness, UnitChoice(system="SI")) == "MN*m/kg"
+    assert index_unit(stiffness, UnitChoice({"specific_stiffness": "GPa*cm**3/g"}, system="US")) == "GPa*cm**3/g"
+    for index in load_indices():
+        us = index_unit(index, UnitChoice(system="US"))
+        assert us != index.unit_display, index.key
+        assert parse_unit(unit_label(us)) == parse_unit(us), (index.key, us)  # its label reads back
+        assert {system for system, _ in index.systems} <= set(unit_systems())
+
+
+def test_a_derived_value_is_converted_into_the_chosen_system():
+    from biomatdb.display import shown_derived
+
+    derived = {
+        "index": "specific_stiffness",
+        "value_canonical_min": 110 / 4.43,
+        "value_canonical_max": 110 / 4.43,
+        "low_open": False,
+        "high_open": False,
+        "inputs": [measured("youngs_modulus", "110", "GPa"), measured("density", "4.43", "g/cm3")],
+    }
+    assert shown_derived(derived, UnitChoice())["display"] == "24.8 GPa·cm³/g"
+    assert shown_derived(derived, UnitChoice(system="SI"))["display"] == "24.8 MN·m/kg"  # the same number
+    us = shown_derived(derived, UnitChoice(system="US"))
+    assert us["unit"] == "Msi/(lb/in³)" and us["display"] == "99.7 Msi/(lb/in³)"  # 24.83e6 J/kg over 249.09 J/kg

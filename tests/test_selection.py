@@ -274,3 +274,54 @@ def test_a_derived_index_is_ranked_from_every_pairing_of_its_inputs(cores):
         run(cores["sqlite"], None, "match:specific_stiffness=cortical bone")
     with pytest.raises(QueryError, match="unknown"):
         run(cores["sqlite"], None, "max:youngs_modulus/densty")
+
+
+@pytest.mark.anyio
+async def test_a_derived_objective_is_shown_as_search_shows_the_same_derived_value(cores, tmp_path):
+    """``max:specific_strength`` showed ``903–1.13e+03 MPa/(g/cm³)``: a pint-style unit, unrounded
+    ends, ``199–211`` where search shows ``200–210``, and no US conversion. It reads as search shows
+    the same derived value: the same unit label, written precision and unit system."""
+    _, engine = cores["sqlite"]
+    manager, client = await open_client(settings_for(engine, tmp_path / "data"))
+    body = {"constraint": "class = metal", "objectives": [{"kind": "max", "property": "specific_strength"}]}
+    answer: dict = {}
+    try:
+        for params, unit in [({}, "MPa·cm³/g"), ({"unit_system": "US"}, "ksi/(lb/in³)")]:
+            answer = (await client.post("/api/v1/select", json=body | {"limit": 5}, params=params)).json()
+            searched = await client.get(
+                "/api/v1/materials",
+                params={"filter": "specific_strength > 0 MPa*cm^3/g AND class = metal", "limit": 100, **params},
+            )
+            derived = {
+                (hit["id"], d["value_canonical_min"], d["value_canonical_max"]): d
+                for hit in searched.json()["results"]
+                for d in hit["derived"]
+            }
+            compared = 0
+            for candidate in answer["results"]:
+                used = candidate["criteria"][0]["measurement"]
+                assert used["unit"] == unit and used["display"].endswith(f" {unit}"), used
+                assert used["unit_canonical"] == "MPa·cm³/g"
+                same = derived.get((candidate["id"], used["value_canonical_min"], used["value_canonical_max"]))
+                if same is not None:
+                    compared += 1
+                    assert (used["display"], used["value_min"], used["value_max"]) == (
+                        same["display"],
+                        same["value_min"],
+                        same["value_max"],
+                    )
+            assert compared, "search shows some of the same pairings"
+        ti64 = next(c for c in answer["results"] if c["name"] == "Ti-6Al-4V")["criteria"][0]["measurement"]
+        assert ti64["display"] == "800–850 ksi/(lb/in³)"  # 895–930 MPa over 4.4–4.5 g/cm³, 2 digits
+        chosen = await client.post(
+            "/api/v1/select", json=body | {"limit": 1}, params={"units": "specific_strength:kN*m/kg"}
+        )
+        assert chosen.json()["results"][0]["criteria"][0]["measurement"]["unit"] == "kN·m/kg"
+        plain = {"constraint": "class = metal", "objectives": [{"kind": "max", "property": "density"}], "limit": 1}
+        used = (await client.post("/api/v1/select", json=plain, params={"unit_system": "US"})).json()
+        measurement = used["results"][0]["criteria"][0]["measurement"]
+        assert measurement["unit"] == "lb/in³" and measurement["unit_canonical"] == "g/cm³"
+        assert measurement["value_max"] < measurement["value_canonical_max"]  # lb/in³, not g/cm³
+    finally:
+        await client.aclose()
+        await manager.__aexit__(None, None, None)

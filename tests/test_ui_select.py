@@ -270,3 +270,23 @@ def test_the_chart_caption_counts_what_is_drawn_and_what_is_not(client):
     said = _caption(empty)
     assert chart_of(empty)["points"] == []  # no stent candidate has a glass transition
     assert said.startswith("0 candidates") and "best ranked" not in said
+
+
+@pytest.mark.parametrize(("params", "unit"), [({}, "MPa·cm³/g"), ({"unit_system": "US"}, "ksi/(lb/in³)")])
+def test_a_derived_objective_is_ranked_on_the_page_shown_as_the_api_shows_it(client, params, unit):
+    """``max:specific_strength`` on the page was a server error (the page looked the index up as a
+    property); it shows each candidate's derived value as the API does, in the reader's system."""
+    query = {"constraint": "class = metal", "objective": "max:specific_strength", **params}
+    page = client.get("/select", params=query)
+    assert page.status_code == 200, page.text[:500]
+    body = {"constraint": "class = metal", "objectives": [{"kind": "max", "property": "specific_strength"}]}
+    answer = client.post("/api/v1/select", json=body | {"limit": 3}, params=params).json()
+    for candidate in answer["results"]:
+        display = candidate["criteria"][0]["measurement"]["display"]
+        assert display.endswith(f" {unit}") and display in html.unescape(page.text)
+
+
+def test_the_search_page_shows_a_derived_index_in_the_unit_asked_for_it(client):
+    query = {"filter": "specific_stiffness > 20 MN*m/kg", "units": "specific_stiffness:MN*m/kg"}
+    page = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html.unescape(client.get("/", params=query).text)))
+    assert re.search(r"Specific stiffness [\d.–]+ MN·m/kg", page), "the index in MN·m/kg"

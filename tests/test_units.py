@@ -125,6 +125,34 @@ def test_wrong_dimension_is_refused(unit, prop):
 
 
 @pytest.mark.parametrize(
+    ("unit", "prop", "given", "needed"),
+    [
+        ("MPa", "density", "a stress or modulus unit such as MPa", "a density unit such as g/cm³"),
+        ("kg/m^3", "tensile_strength", "a density unit such as g/cm³", "a stress or modulus unit such as MPa"),
+        ("kg", "glass_transition_temperature", "a unit of mass", "a temperature unit such as °C"),
+        ("kg/m**4", "density", "a unit of mass/length⁴", "a density unit such as g/cm³"),
+        ("°", "porosity", "an angle unit", "a plain number (no unit) or a percentage"),
+    ],
+)
+def test_a_unit_of_another_dimension_is_refused_in_words_not_pint_dimensions(unit, prop, given, needed):
+    """The refusal printed pint's ``[mass] / [length] ** 3``; it says what the units are, in words."""
+    with pytest.raises(UnitError) as caught:
+        conversion(unit, P[prop])
+    message = caught.value.message
+    assert f"({given}" in message and f"which needs {needed}" in message, message
+    assert "[" not in message and "**" not in message.partition("(")[2], message
+
+
+def test_every_dimension_a_property_or_index_is_measured_in_is_named_in_words():
+    from biomatdb.indices import load_indices
+
+    canonical = {p.key: p.unit for p in P.values()} | {i.key: i.unit_canonical for i in load_indices()}
+    for key, unit in canonical.items():
+        words = units.describe_dimension(parse_unit(unit))
+        assert not words.startswith("a unit of"), (key, unit, words)
+
+
+@pytest.mark.parametrize(
     "unit", ["furlongs per fortnight squared", "MPa!", "blorp", "1e3 MPa", "10 GPa", "*", "GPa*", "K-", "MPa /", "m**"]
 )  # regression: pint asserted on these
 def test_unknown_unit_is_refused(unit):

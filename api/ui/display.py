@@ -18,6 +18,7 @@ from biomatdb.display import (
     units_text,
 )
 from biomatdb.errors import BiomatError
+from biomatdb.indices import load_indices
 from biomatdb.vocabulary import Property, get_vocabulary
 
 UNITS_COOKIE = "biomatdb_units"
@@ -31,12 +32,15 @@ def display_choices(prop: Property) -> tuple[str, ...]:
 
 
 def _fitting(pairs: Iterable[str], separator: str) -> dict[str, str]:
-    """The ``property:unit`` pairs whose unit is one the reader may switch the property to."""
+    """The ``property:unit`` pairs whose unit is one the reader may switch the property (or derived
+    index) to."""
     vocabulary = get_vocabulary()
     units: dict[str, str] = {}
     for pair in pairs:
         key, _, unit = pair.partition(separator)
         prop = vocabulary.find_property(key.strip()) if key.strip() else None
+        if prop is None and (index := load_indices().find(key.strip())) is not None:
+            prop = index.as_property()  # a derived index: its units of indices.toml
         if prop is not None and unit.strip() in display_choices(prop):
             units[prop.key] = unit.strip()
     return units

@@ -20,6 +20,7 @@ from api.ui.pages import class_colour, positioned_error
 from biomatdb.catalog import find_material
 from biomatdb.display import Converter, from_canonical
 from biomatdb.errors import BiomatError, NotFoundError, QueryError
+from biomatdb.indices import parse_expression
 from biomatdb.vocabulary import Property, get_vocabulary
 from search.model import MAX_LIMIT, And, FieldFilter, Filter, HasProperty, Hit, Query
 from search.select.model import Requirement, Selection
@@ -211,14 +212,26 @@ def share_query(state: Stated, selection: Selection | None, view: View) -> str:
 # --- the ranked list -----------------------------------------------------------------
 
 
+def _quantity(key: str) -> Property:
+    """The property an objective names, or the derived index it names, as a property."""
+    prop = get_vocabulary().properties.get(key)
+    return prop if prop is not None else parse_expression(key).as_property()
+
+
+def _measured(spec: str) -> list[str]:
+    """The measured properties an objective reads: its property, or a derived index's inputs
+    (``max:specific_strength`` charts tensile strength against density)."""
+    key = parse_objective(spec).property
+    return [key] if key in get_vocabulary().properties else list(parse_expression(key).properties)
+
+
 def headings(selection: Selection) -> list[dict[str, Any]]:
     """Each criterion's column: what it asks, its weight, and its target where it has one."""
-    vocabulary = get_vocabulary()
     targets = {t.objective: t for t in selection.targets}
     found = []
     for spec in selection.objectives:
         objective = parse_objective(spec)
-        prop = vocabulary.properties[objective.property]
+        prop = _quantity(objective.property)
         target = targets.get(spec)
         aim = ""
         if target is not None:
@@ -276,7 +289,7 @@ def axes_of(state: Stated, selection: Selection | None) -> tuple[str, str]:
     """The chart's axes: as asked; else density against Young's modulus when the requirement
     weighs stiffness (or names no two properties), else its first two properties."""
     vocabulary = get_vocabulary()
-    keys = [parse_objective(spec).property for spec in selection.objectives] if selection else []
+    keys = [key for spec in selection.objectives for key in _measured(spec)] if selection else []
     keys = list(dict.fromkeys(keys))
     x, y = "density", "youngs_modulus"
     if "youngs_modulus" not in keys and keys:
@@ -290,7 +303,7 @@ def axes_of(state: Stated, selection: Selection | None) -> tuple[str, str]:
 def axis_choices(selection: Selection | None) -> list[dict[str, str]]:
     """The quantities a chart axis may show: the requirement's properties first, then the rest by name."""
     vocabulary = get_vocabulary()
-    first = [parse_objective(spec).property for spec in selection.objectives] if selection else []
+    first = [key for spec in selection.objectives for key in _measured(spec)] if selection else []
     quantities = sorted((p for p in vocabulary.properties.values() if p.kind == "quantity"), key=lambda p: p.name)
     ordered = [vocabulary.properties[k] for k in dict.fromkeys(first)] + [p for p in quantities if p.key not in first]
     return [{"key": p.key, "name": p.name} for p in ordered]

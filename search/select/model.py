@@ -94,9 +94,12 @@ class UsedMeasurement(BaseModel):
 
     property: str
     display: str | None = None
-    value_min: float | None = Field(None, description="Canonical unit.")
-    value_max: float | None = Field(None, description="Canonical unit.")
-    unit: str = Field(description="The property's canonical unit.")
+    value_min: float | None = Field(None, description="The low end, in `unit`, rounded as `display` shows it.")
+    value_max: float | None = Field(None, description="The high end, in `unit`, rounded as `display` shows it.")
+    unit: str = Field(description="The display unit, as people write it (`MPa`, `MPa·cm³/g`).")
+    value_canonical_min: float | None = Field(None, description="The low end in `unit_canonical`, unrounded.")
+    value_canonical_max: float | None = Field(None, description="The high end in `unit_canonical`, unrounded.")
+    unit_canonical: str | None = Field(None, description="The canonical unit of the property or index.")
     conditions: dict = Field(default_factory=dict)
     source: str | None = None
     dataset: str

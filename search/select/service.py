@@ -12,7 +12,7 @@ import numpy as np
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from biomatdb.display import UnitChoice, from_canonical, shown_measurement, to_canonical, unit_label
+from biomatdb.display import UnitChoice, from_canonical, shown_derived, shown_measurement, to_canonical, unit_label
 from biomatdb.errors import BiomatError, NotFoundError, QueryError
 from biomatdb.identity import material_key
 from biomatdb.indices import Index, interval_of, load_indices, parse_expression
@@ -65,14 +65,16 @@ def select(backend, engine: Engine, requirement: Requirement, choice: UnitChoice
     candidates = backend.search(Query(filter=constraint, limit=1)).total
     hits = list(every_hit(backend, wanted if constraint is None else And(items=(constraint, wanted))))
 
-    rows: list[list[tuple[float, MatchedMeasurement] | None]] = []
+    rows: list[list[tuple[float, MatchedMeasurement | DerivedPairing] | None]] = []
     notes: list[list[str | None]] = []
     for hit in hits:
         by_property: dict[str, list[MatchedMeasurement]] = {}
         for m in hit.measurements:
             by_property.setdefault(m.property, []).append(m)
-        row, row_notes = [], []
+        row: list[tuple[float, MatchedMeasurement | DerivedPairing] | None] = []
+        row_notes: list[str | None] = []
         for r in resolved:
+            chosen: tuple[float, MatchedMeasurement | DerivedPairing] | None
             if r.index is not None:
                 chosen, note = _index_value(r, by_property, requirement.policy, choice)
             else:
@@ -253,7 +255,7 @@ MAX_PAIRINGS = 256
 
 def _index_value(
     r: Resolved, by_property: dict[str, list[MatchedMeasurement]], policy: str, choice: UnitChoice
-) -> tuple[tuple[float, MatchedMeasurement] | None, str | None]:
+) -> tuple[tuple[float, DerivedPairing] | None, str | None]:
     """An index criterion's utility for one candidate: every pairing of its measurements of the
     index's inputs gives the index an interval (``biomatdb.indices.interval_of``; any pair, as the
     filter language pairs them), scored like a measurement, reduced by the policy."""
@@ -262,7 +264,7 @@ def _index_value(
     missing = [key for key, found in zip(r.inputs, lists, strict=True) if not found]
     if missing:
         return None, None
-    scored: list[tuple[float, MatchedMeasurement]] = []
+    scored: list[tuple[float, DerivedPairing]] = []
     notes: list[str | None] = []
     for pairing in islice(product(*lists), MAX_PAIRINGS):
         try:
@@ -281,23 +283,37 @@ def _index_value(
     return scored[choose([u for u, _ in scored], policy)], None
 
 
+@dataclass(frozen=True, slots=True)
+class DerivedPairing:
+    """An index's value for one pairing of a candidate's measurements: its interval in the index's
+    canonical unit, and the measurements it is derived from (shown only for the candidates listed)."""
+
+    index: Index
+    low: float | None
+    high: float | None
+    inputs: tuple[MatchedMeasurement, ...]
+
+    def shown(self, choice: UnitChoice) -> dict:
+        """As search shows a derived value (``biomatdb.display.shown_derived``): the same unit,
+        label, written precision and unit system."""
+        return shown_derived(
+            {
+                "index": self.index.key if self.index.named else self.index.expression,
+                "value_canonical_min": self.low,
+                "value_canonical_max": self.high,
+                "low_open": False,
+                "high_open": False,
+                "inputs": [m.model_dump() for m in self.inputs],
+            },
+            choice,
+        )
+
+
 def _derived_measurement(
     r: Resolved, low: float | None, high: float | None, inputs: list[MatchedMeasurement], choice: UnitChoice
-) -> MatchedMeasurement:
-    """An index's value for one pairing, as a measurement of the index, its inputs' sources named."""
+) -> DerivedPairing:
     assert r.index is not None
-    shown = [f"{m.property} {shown_measurement(m.model_dump(), choice).get('display')}" for m in inputs]
-    return MatchedMeasurement(
-        property=r.index.key,
-        value=low if low == high else None,
-        value_min=low,
-        value_max=high,
-        qualifier="=" if low == high else "range",
-        unit=r.index.unit_canonical,
-        conditions={"from": "; ".join(shown)},
-        source="; ".join(dict.fromkeys(m.source for m in inputs if m.source)) or None,
-        dataset="; ".join(dict.fromkeys(m.dataset for m in inputs)),
-    )
+    return DerivedPairing(r.index, low, high, tuple(inputs))
 
 
 def _tissue_target(backend, engine: Engine, objective: Objective, prop: Property, choice: UnitChoice) -> Resolved:
@@ -396,35 +412,38 @@ def _shown_value(r: Resolved, u: float) -> float:
     return round(u if r.objective.kind == "max" else -u, 12) + 0.0
 
 
-def _used(m: MatchedMeasurement, choice: UnitChoice) -> UsedMeasurement:
-    if "from" in m.conditions:  # an index's value: its unit is no property's
+def _used(m: MatchedMeasurement | DerivedPairing, choice: UnitChoice) -> UsedMeasurement:
+    """The measurement (or derived value) a criterion was scored on, as search shows it."""
+    if isinstance(m, DerivedPairing):
+        shown = m.shown(choice)
+        inputs = [(i, s) for i, s in zip(m.inputs, shown["inputs"], strict=True)]
         return UsedMeasurement(
-            property=m.property,
-            display=_index_display(m),
-            value_min=m.value_min,
-            value_max=m.value_max,
-            unit=m.unit,
-            conditions=m.conditions,
-            source=m.source,
-            dataset=m.dataset,
+            property=m.index.key if m.index.named else m.index.expression,
+            display=shown["display"],
+            value_min=shown["value_min"],
+            value_max=shown["value_max"],
+            unit=shown["unit"],
+            value_canonical_min=m.low,
+            value_canonical_max=m.high,
+            unit_canonical=shown["unit_canonical"],
+            conditions={"from": "; ".join(f"{i.property} {s['display']}" for i, s in inputs)},
+            source="; ".join(dict.fromkeys(i.source for i in m.inputs if i.source)) or None,
+            dataset="; ".join(dict.fromkeys(i.dataset for i in m.inputs)),
         )
     shown = shown_measurement(m.model_dump(), choice)
     return UsedMeasurement(
         property=m.property,
         display=shown.get("display"),
-        value_min=m.value_min if m.value_min is not None else m.value,
-        value_max=m.value_max if m.value_max is not None else m.value,
-        unit=m.unit,
+        value_min=shown["value_min"] if shown["value_min"] is not None else shown["value"],
+        value_max=shown["value_max"] if shown["value_max"] is not None else shown["value"],
+        unit=shown["unit"],
+        value_canonical_min=m.value_min if m.value_min is not None else m.value,
+        value_canonical_max=m.value_max if m.value_max is not None else m.value,
+        unit_canonical=shown["unit_canonical"],
         conditions=m.conditions,
         source=m.source,
         dataset=m.dataset,
     )
-
-
-def _index_display(m: MatchedMeasurement) -> str:
-    ends = [f"{end:.3g}" if end is not None else "…" for end in (m.value_min, m.value_max)]
-    text = ends[0] if m.value_min == m.value_max else f"{ends[0]}–{ends[1]}"
-    return f"{text} {unit_label(m.unit)}"
 
 
 def _reason(r: Resolved, note: str | None) -> str:

@@ -61,58 +61,54 @@ def account_rows(
 
     ``measured`` holds the chunk's measurements (``row`` and ``source_column``), ``named_rows`` the
     rows that name a material, ``recorded_rows`` those that gave a biological-evaluation record."""
-    refused = set(error_rows)
-    warned = set(warning_rows)
-    measured_cells = set(zip(measured["row"].tolist(), measured["source_column"].tolist(), strict=True))
-    measured_rows = {row for row, _ in measured_cells}
-    loaded = measured_rows | set(named_rows) | set(recorded_rows)
+    index = chunk.index
+    refused = index.isin(list(set(error_rows)))
+    warned = index.isin(list(set(warning_rows)))
+    measured_rows = index.isin(measured["row"].unique())
     issues: list[Issue] = []
-    flagged: set[int] = set()
-    for row, column, value in _value_cells(chunk, cmap):
-        if row in refused or row in warned or row in flagged:
-            continue
-        if (cmap.layout == "wide" and (row, column) in measured_cells) or (
-            cmap.layout == "long" and row in measured_rows
-        ):
-            continue
-        flagged.add(row)
-        issues.append(
-            Issue(
-                type="unaccounted-value",
-                row=int(row),
-                column=column,
-                value=value[:200],
-                message="this value yielded no measurement and no error: the ingest refuses the row rather than "
-                "drop it (please report it as a bug of BiomatDB, with the file's header)",
-            )
-        )
-    tally = RowTally()
-    nonempty = _nonempty_rows(chunk)
-    for row, holds in zip(chunk.index.tolist(), nonempty.tolist(), strict=True):
-        if row in refused or row in flagged:
-            tally.refused += 1
-        elif row in loaded:
-            tally.loaded += 1
-        elif row in warned:
-            tally.warned += 1
-        elif not holds:
-            tally.empty += 1
+    flagged = np.zeros(len(index), dtype=bool)
+    for position, label in _value_columns(chunk, cmap):
+        if cmap.layout == "wide":  # each property column's cell yields its own measurement
+            covered = index.isin(measured.loc[measured["source_column"] == label, "row"].unique())
         else:
-            tally.warned += 1
+            covered = measured_rows
+        lost = given(chunk[position]) & ~covered & ~refused & ~warned & ~flagged
+        for row, text in zip(index[lost].tolist(), chunk.loc[lost, position].tolist(), strict=True):
             issues.append(
                 Issue(
-                    type="ignored-row",
+                    type="unaccounted-value",
                     row=int(row),
-                    message="this row names no material and gives no value; ignored",
+                    column=label,
+                    value=str(text)[:200],
+                    message="this value yielded no measurement and no error: the ingest refuses the row rather "
+                    "than drop it (please report it as a bug of BiomatDB, with the file's header)",
                 )
             )
+        flagged |= lost
+    refused |= flagged
+    loaded = ~refused & (measured_rows | index.isin(list(set(named_rows))) | index.isin(list(set(recorded_rows))))
+    warned &= ~refused & ~loaded
+    rest = ~(refused | loaded | warned)
+    ignored = np.zeros(len(index), dtype=bool)
+    if rest.any():  # few rows, if any: read their cells only
+        ignored[rest] = _nonempty_rows(chunk[rest])
+    for row in index[ignored]:
+        issues.append(
+            Issue(type="ignored-row", row=int(row), message="this row names no material and gives no value; ignored")
+        )
+    tally = RowTally(
+        loaded=int(loaded.sum()),
+        refused=int(refused.sum()),
+        warned=int((warned | ignored).sum()),
+        empty=int((rest & ~ignored).sum()),
+    )
     return tally, issues
 
 
-def _value_cells(chunk: pd.DataFrame, cmap: ColumnMap):
-    """(row, column label, cell text) of every cell given in a column that holds values: a wide
-    file's property columns and their uncertainty columns (named as the column they belong to, as
-    its measurements are), a long file's value and number columns and its uncertainty."""
+def _value_columns(chunk: pd.DataFrame, cmap: ColumnMap) -> list[tuple[int, str]]:
+    """(position, label) of the columns that hold values: a wide file's property columns and their
+    uncertainty columns (labelled as the column they belong to, as its measurements are), a long
+    file's value and number columns and its uncertainty."""
     if cmap.layout == "wide":
         labels = {column.position: column.label for column in cmap.measurement_columns}
         columns = [(column.position, column.label) for column in cmap.measurement_columns]
@@ -121,19 +117,12 @@ def _value_cells(chunk: pd.DataFrame, cmap: ColumnMap):
             for column in cmap.columns
             if column.role == "uncertainty" and column.uncertainty_of in labels
         ]
-    else:
-        columns = [
-            (column.position, column.label)
-            for role in _LONG_VALUE_ROLES
-            if (column := cmap.role(role)) is not None and column.position in chunk.columns
-        ]
-    for position, label in columns:
-        cells = chunk[position]
-        present = given(cells)
-        if not present.any():
-            continue
-        for row, text in cells[present].items():
-            yield row, label, str(text)
+        return columns
+    return [
+        (column.position, column.label)
+        for role in _LONG_VALUE_ROLES
+        if (column := cmap.role(role)) is not None and column.position in chunk.columns
+    ]
 
 
 def _nonempty_rows(chunk: pd.DataFrame) -> np.ndarray:

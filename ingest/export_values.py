@@ -17,6 +17,7 @@ Pure: a chunk and a column map in, the texts to parse and the issues out.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ from ingest.report import Issue
 
 #: The roles of the export's number columns (``ingest.mapping.ROLE_HEADERS``).
 NUMBER_ROLES = ("value_point", "value_min", "value_max", "qualifier")
+#: Beside them, the words of a qualitative value (``amorphous``) where the value text is missing.
+_WORDS_ROLE = "verbatim_value"
 _QUALIFIERS = {
     "": "=",
     "=": "=",
@@ -52,6 +55,7 @@ class _Cells:
     low: str
     high: str
     qualifier: str
+    words: str = ""  # the verbatim value: a qualitative value's words, whatever its unit
 
 
 def value_texts(chunk: pd.DataFrame, cmap: ColumnMap, decimal: str) -> tuple[pd.Series, list[Issue]]:
@@ -71,6 +75,8 @@ def value_texts(chunk: pd.DataFrame, cmap: ColumnMap, decimal: str) -> tuple[pd.
     # without value_text, the export's ``value`` column is the value column: a plain number there is a point
     text_is_point = "value_point" not in number_columns
     cells = {role: _stripped(chunk, column.position) for role, column in number_columns.items()}
+    if (words := cmap.role(_WORDS_ROLE)) is not None:
+        cells["words"] = _stripped(chunk, words.position)
     empty = [""] * len(chunk)
     issues: list[Issue] = []
     result = []
@@ -82,11 +88,10 @@ def value_texts(chunk: pd.DataFrame, cmap: ColumnMap, decimal: str) -> tuple[pd.
             low=cells.get("value_min", empty)[position],
             high=cells.get("value_max", empty)[position],
             qualifier=cells.get("qualifier", empty)[position],
+            words=cells.get("words", empty)[position],
         )
         if text_is_point and _PLAIN_NUMBER.match(text):
-            row_cells = _Cells(
-                text="", point=text, low=row_cells.low, high=row_cells.high, qualifier=row_cells.qualifier
-            )
+            row_cells = dataclasses.replace(row_cells, text="", point=text)
         chosen, problem = _row_text(row_cells, labels, decimal)
         if problem is not None:
             label, value, message = problem
@@ -148,10 +153,16 @@ def _composed(cells: _Cells, labels: dict[str, str]) -> tuple[str | None, tuple[
         )
     point = cells.point or (cells.low if cells.low and cells.low == cells.high else "")
     if qualifier == "term":
+        parsed = parse_cell(cells.words) if cells.words else None
+        if isinstance(parsed, ParsedCell) and parsed.qualitative is not None:
+            return cells.words, None  # its words, as the source wrote them: a term has no unit to convert
         return None, (
             qualifier_label,
             cells.qualifier,
-            "a qualitative value is read from its words in the value text column, which this row leaves empty",
+            (
+                "a qualitative value is read from its words in the value text (or verbatim value) column, "
+                "which this row leaves empty"
+            ),
         )
     if qualifier in ("=", "~"):
         if point:

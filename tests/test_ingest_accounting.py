@@ -155,6 +155,24 @@ def test_a_qualitative_value_without_its_words_is_refused(engine, tmp_path):
     assert [(e.type, e.row, e.column, e.value) for e in report.errors] == [("value-columns", 1, "qualifier", "term")]
 
 
+def test_a_qualitative_value_loads_from_its_verbatim_words_without_value_text(engine, tmp_path):
+    """An export without its value_text column: a term's words are its verbatim value."""
+    frame = pd.read_csv(io.StringIO(export_csv(EXPORTED[:1], value_text="dropped")), dtype=str, keep_default_na=False)
+    frame.loc[0, ["property", "value", "value_min", "value_max", "qualifier", "unit", "verbatim_value"]] = [
+        "melting_temperature",
+        "",
+        "",
+        "",
+        "term",
+        "",
+        "Amorphous",
+    ]
+    report = ingest_file(engine, write(tmp_path, "term.csv", frame.to_csv(index=False)))
+    assert report.ok, report.errors
+    with Session(engine) as session:
+        assert session.execute(select(Measurement.qualifier, Measurement.qualitative)).all() == [("term", "amorphous")]
+
+
 def test_a_long_file_with_a_unit_column_accounts_for_every_row(engine, tmp_path):
     """A value, a value with a spread, a placeholder (no measurement), a spread without a value
     (refused: it would vanish), a row of placeholders (empty) and a row that names nothing."""

@@ -520,6 +520,10 @@ class IssueOut(BaseModel):
 class ReportCounts(BaseModel):
     rows_read: int
     rows_skipped: int
+    rows_loaded: int = Field(0, description="Rows whose values the load takes (a refused upload takes none).")
+    rows_refused: int = Field(0, description="Rows an error names.")
+    rows_warned: int = Field(0, description="Rows skipped with a warning that names them.")
+    rows_empty: int = Field(0, description="Rows of empty cells or no-measurement placeholders (n.d., NA).")
     materials_created: int
     materials_updated: int
     measurements_added: int

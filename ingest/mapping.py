@@ -50,13 +50,23 @@ ROLE_HEADERS: dict[str, tuple[str, ...]] = {
     "uncertainty": ("uncertainty", "sd", "std", "standard deviation", "±", "+/-", "error", "std dev", "s.d."),
     "verbatim_value": ("verbatim value",),
     "verbatim_unit": ("verbatim unit",),
+    # the export's numbers (biomatdb.exports): a long row's value when its value text is empty
+    # (ingest.export_values), checked against the text where both are given
+    "value_min": ("value min",),
+    "value_max": ("value max",),
+    "qualifier": ("qualifier",),
+    "value_point": (),  # the export's ``value`` column beside its ``value_text``: see map_columns
+    "temperature_value": ("temperature value",),
+    "temperature_unit": ("temperature unit",),
 }
 #: BiomatDB's own export (``biomatdb.exports``) is known by its ``value_text`` column, which the
-#: ingest reads as the value; its numbers beside it are that text in numbers, not read twice.
+#: ingest reads as the value; its ``value`` column beside it is then the number of a point.
 EXPORT_VALUE_HEADER = "value text"
-EXPORT_DERIVED_HEADERS = frozenset(
-    {"value", "value min", "value max", "qualifier", "temperature value", "temperature unit"}
-)
+EXPORT_POINT_HEADER = "value"
+#: Roles that give a long row's value: read only in the long layout.
+VALUE_ROLES = ("value", "value_point", "value_min", "value_max", "qualifier")
+#: With a Property column, any of these makes a file long.
+_LONG_VALUE_ROLES = frozenset({"value", "value_point", "value_min", "value_max"})
 #: Roles whose column may hold a unit in the header.
 _UNIT_ROLES = {"temperature", "value", "uncertainty"}
 _ROLE_INDEX = {normalise_label(header): role for role, headers in ROLE_HEADERS.items() for header in headers}
@@ -197,8 +207,8 @@ def map_columns(header: list[str], vocabulary: Vocabulary, manifest: Manifest | 
     from_export = any(normalise_label(label) == EXPORT_VALUE_HEADER for label in header)
     for position, label in enumerate(header):
         spec = specs.get(label.strip())
-        if spec is None and from_export and normalise_label(label) in EXPORT_DERIVED_HEADERS:
-            columns.append(Column(position=position, label=label, role="ignore"))
+        if spec is None and from_export and normalise_label(label) == EXPORT_POINT_HEADER:
+            columns.append(Column(position=position, label=label, role="value_point"))
             continue
         if spec is not None:
             column, issue = _from_spec(position, label, spec, positions, vocabulary)
@@ -217,7 +227,7 @@ def map_columns(header: list[str], vocabulary: Vocabulary, manifest: Manifest | 
             continue
         columns.append(Column(position=position, label=label, role=role, property=prop, unit=unit))
     issues.extend(_duplicate_roles(columns))
-    has_long = any(c.role == "property" for c in columns) and any(c.role == "value" for c in columns)
+    has_long = any(c.role == "property" for c in columns) and any(c.role in _LONG_VALUE_ROLES for c in columns)
     layout: Layout = "long" if has_long else "wide"
     if layout == "long":
         for column in columns:
@@ -231,6 +241,14 @@ def map_columns(header: list[str], vocabulary: Vocabulary, manifest: Manifest | 
                 )
     if layout == "wide":
         for column in columns:
+            if column.role in VALUE_ROLES:
+                issues.append(
+                    Issue(
+                        type="unknown-column",
+                        column=column.label,
+                        message="a value column is read in the long layout, beside a Property column; ignored",
+                    )
+                )
             if column.role == "uncertainty" and column.uncertainty_of is None:
                 issues.append(
                     Issue(

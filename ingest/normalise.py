@@ -25,7 +25,8 @@ from biomatdb.vocabulary import Property, Vocabulary, get_vocabulary, normalise_
 from biomatdb.vocabulary.conditions import CONDITION_FIELDS, CONDITION_TEMPERATURE, load_conditions
 from ingest.cells import ParsedCell, parse_cell, parse_column
 from ingest.composition import Component, parse_composition
-from ingest.mapping import Column, ColumnMap
+from ingest.export_values import value_texts
+from ingest.mapping import VALUE_ROLES, Column, ColumnMap
 from ingest.report import Issue
 
 #: The temperature condition of a measurement, converted like a temperature property.
@@ -119,6 +120,7 @@ class NormalisedChunk:
     measurements: pd.DataFrame
     errors: list[Issue] = field(default_factory=list)
     warnings: list[Issue] = field(default_factory=list)
+    named_rows: set[int] = field(default_factory=set)  # the rows that name a material (ingest.accounting)
 
     @property
     def error_rows(self) -> set[int]:
@@ -181,6 +183,7 @@ def normalise_chunk(chunk: pd.DataFrame, ctx: Context) -> NormalisedChunk:
     if structures is not None:  # a row that names no material but gives its structure is named by it
         names = names.where(names != "", structures)
     keys = _record_keys(names, ids)
+    out.named_rows = set(names.index[names != ""].tolist())
     row_sources = _row_sources(chunk, ctx, out)
     temperature = _row_temperature(chunk, ctx, out)
     conditions = {role: _text(chunk, cmap.role(role)) for role in CONDITION_ROLES}
@@ -314,12 +317,41 @@ def _convert_temperatures(
     return result.where(~bad)
 
 
+def _temperature_texts(chunk: pd.DataFrame, cmap: ColumnMap, out: NormalisedChunk) -> pd.Series:
+    """Each row's test temperature as text: its ``temperature`` cell, or, where that is empty, the
+    export's ``temperature_value`` with its ``temperature_unit`` (a value without a unit is refused)."""
+    column, number, unit = (cmap.role(role) for role in ("temperature", "temperature_value", "temperature_unit"))
+    texts = chunk[column.position] if column is not None else pd.Series("", index=chunk.index, dtype=object)
+    if number is None:
+        return texts
+    texts = texts.astype(object).where(texts.notna(), "").astype(str).str.strip()
+    numbers = chunk[number.position].astype(object).where(chunk[number.position].notna(), "").astype(str).str.strip()
+    units = (
+        chunk[unit.position].astype(object).where(chunk[unit.position].notna(), "").astype(str).str.strip()
+        if unit is not None
+        else pd.Series("", index=chunk.index, dtype=object)
+    )
+    from_numbers = (texts == "") & (numbers != "")
+    for row in texts.index[from_numbers & (units == "")]:
+        out.errors.append(
+            Issue(
+                type="missing-value",
+                row=int(row),
+                column=number.label,
+                value=numbers[row],
+                message="a temperature value needs its unit in a temperature_unit column",
+            )
+        )
+    with_unit = from_numbers & (units != "")
+    return texts.where(~with_unit, numbers + " " + units)
+
+
 def _row_temperature(chunk: pd.DataFrame, ctx: Context, out: NormalisedChunk) -> pd.Series:
-    column = ctx.column_map.role("temperature")
+    column = ctx.column_map.role("temperature") or ctx.column_map.role("temperature_value")
     result = pd.Series(ctx.constant_temperature_K, index=chunk.index, dtype=float)
     if column is None:
         return result
-    raw = chunk[column.position]
+    raw = _temperature_texts(chunk, ctx.column_map, out)
     parsed, errors = parse_column(raw, decimal=ctx.decimal)
     for row, text, error in errors:
         out.errors.append(Issue(type=error.type, message=error.message, row=int(row), column=column.label, value=text))
@@ -597,10 +629,11 @@ def _wide_measurements(chunk: pd.DataFrame, ctx: Context, out: NormalisedChunk) 
         raw = chunk[column.position]
         parsed, errors = parse_column(raw, decimal=ctx.decimal)
         _report_cell_errors(errors, column.label, out)
+        uncertainty = _uncertainty_frame(chunk, ctx.column_map.uncertainty_column_for(column.position), ctx, out)
+        _uncertainty_without_value(uncertainty, parsed.index, {row for row, _, _ in errors}, out)
         if not len(parsed):
             continue
         units = parsed["unit"].where(parsed["unit"].notna(), column.unit)
-        uncertainty = _uncertainty_frame(chunk, ctx.column_map.uncertainty_column_for(column.position), ctx, out)
         frame = _measurement_frame(parsed, column.property, units, raw, column.label, out, uncertainty)
         if frame is not None:
             frame["source_column"] = column.label
@@ -608,21 +641,46 @@ def _wide_measurements(chunk: pd.DataFrame, ctx: Context, out: NormalisedChunk) 
     return frames
 
 
+def _uncertainty_without_value(
+    uncertainty: pd.DataFrame | None, valued: pd.Index, refused: set, out: NormalisedChunk
+) -> None:
+    """An uncertainty is refused on a row that gives no value for it: it would otherwise vanish."""
+    if uncertainty is None:
+        return
+    for row in uncertainty.index.difference(valued):
+        if row in refused:
+            continue
+        spread = uncertainty.loc[row]
+        out.errors.append(
+            Issue(
+                type="missing-value",
+                row=int(row),
+                column=spread["label"],
+                value=str(spread["text"]),
+                message="an uncertainty needs a value in the same row; this row gives none",
+            )
+        )
+
+
 def _long_measurements(chunk: pd.DataFrame, ctx: Context, out: NormalisedChunk) -> list[pd.DataFrame]:
     cmap = ctx.column_map
-    property_column, value_column = cmap.role("property"), cmap.role("value")
+    property_column = cmap.role("property")
+    value_label = next(cmap.role(role).label for role in VALUE_ROLES if cmap.role(role) is not None)
     unit_column = cmap.role("unit")
-    raw = chunk[value_column.position]
+    raw, composing = value_texts(chunk, cmap, ctx.decimal)
+    out.errors.extend(composing)
     parsed, errors = parse_column(raw, decimal=ctx.decimal)
-    _report_cell_errors(errors, value_column.label, out)
+    _report_cell_errors(errors, value_label, out)
     property_text = chunk[property_column.position].astype(str).str.strip().reindex(parsed.index)
-    header_unit = value_column.unit
+    header_unit = cmap.role("value").unit if cmap.role("value") is not None else None
     units = parsed["unit"]
     if unit_column is not None:
         unit_text = chunk[unit_column.position].astype(str).str.strip().reindex(parsed.index).replace("", None)
         units = units.where(units.notna(), unit_text)
     units = units.where(units.notna(), header_unit)
     uncertainty = _uncertainty_frame(chunk, cmap.role("uncertainty"), ctx, out)
+    refused = {row for row, _, _ in errors} | {issue.row for issue in composing}
+    _uncertainty_without_value(uncertainty, parsed.index, refused, out)
     verbatim = _carried_verbatim(chunk, cmap)
     frames = []
     for text, rows in property_text.groupby(property_text, sort=False).groups.items():
@@ -642,9 +700,9 @@ def _long_measurements(chunk: pd.DataFrame, ctx: Context, out: NormalisedChunk) 
                     )
                 )
             continue
-        frame = _measurement_frame(parsed.loc[rows], prop, units.loc[rows], raw, value_column.label, out, uncertainty)
+        frame = _measurement_frame(parsed.loc[rows], prop, units.loc[rows], raw, value_label, out, uncertainty)
         if frame is not None:
-            frame["source_column"] = value_column.label
+            frame["source_column"] = value_label
             frames.append(frame if verbatim is None else _with_verbatim(frame, verbatim))
     return frames
 

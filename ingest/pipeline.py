@@ -26,6 +26,7 @@ from biomatdb.ownership import Actor, may_change, refusal
 from biomatdb.text import DATASET_NAME_MAX, HOSTILE, dataset_name_problem, printable, strip_hostile
 from biomatdb.vocabulary import get_vocabulary
 from ingest import evidence as evidence_files
+from ingest.accounting import account_rows
 from ingest.limits import ReadLimits
 from ingest.load import Loader
 from ingest.manifest import Manifest, ManifestError, manifest_path_for, read_manifest
@@ -324,6 +325,7 @@ def _stage(
                     for issue in evidence.errors:
                         report.error(issue)
             report.rows_read += len(chunk)
+            _account(chunk, context.column_map, normalised, evidence, report)
             for issue in normalised.errors:
                 report.error(issue)
             for issue in normalised.warnings:
@@ -352,6 +354,16 @@ def _stage(
         unreadable = True
         for issue in exc.issues:
             report.error(issue)
+    if report.rows_accounted != report.rows_read and not unreadable:
+        report.error(
+            Issue(
+                type="unaccounted-rows",
+                value=str(report.rows_read - report.rows_accounted),
+                message=f"of {report.rows_read:,} rows read, {report.rows_accounted:,} were loaded, refused, "
+                "skipped with a warning or empty; the ingest refuses the file rather than drop the others "
+                "(please report it as a bug of BiomatDB)",
+            )
+        )
     if report.rows_read == 0 and not unreadable:  # a row that cannot be read is not an empty table
         report.error(Issue(type="empty-table", message="the file has a header but no data rows"))
     # --skip-invalid skips rows with bad cells; a file that cannot be read to its end loads nothing,
@@ -359,6 +371,24 @@ def _stage(
     if not report.ok and not (_skips_invalid(options) and report.rows_read and not unreadable):
         return None
     return staged
+
+
+def _account(chunk, column_map: ColumnMap, normalised, evidence, report: Report) -> None:
+    """Count how the chunk's rows end (``ingest.accounting``), its unaccounted values and ignored
+    rows added to the chunk's errors and warnings."""
+    evidence_errors = {issue.row for issue in evidence.errors if issue.row is not None} if evidence else set()
+    tally, issues = account_rows(
+        chunk,
+        column_map,
+        measured=normalised.measurements,
+        named_rows=normalised.named_rows,
+        error_rows=normalised.error_rows | evidence_errors,
+        warning_rows={issue.row for issue in normalised.warnings if issue.row is not None},
+        recorded_rows={record.row for record in evidence.records} if evidence else (),
+    )
+    for issue in issues:
+        (normalised.errors if issue.type == "unaccounted-value" else normalised.warnings).append(issue)
+    report.count_rows(tally)
 
 
 def _skips_invalid(options: IngestOptions) -> bool:

@@ -55,6 +55,12 @@ class Report:
     measurements_removed: int = 0
     measurements_unchanged: int = 0
     rows_skipped: int = 0
+    # how the rows read end, each in one count (ingest.accounting): whose values the load takes (a
+    # refused file takes none), refused by an error, skipped with a warning, empty
+    rows_loaded: int = 0
+    rows_refused: int = 0
+    rows_warned: int = 0
+    rows_empty: int = 0
     evaluations: int = 0  # biological-evaluation records the dataset holds after the load
     loaded: bool = False
     dry_run: bool = False
@@ -92,6 +98,18 @@ class Report:
         self.warnings.clear()
         self.warning_count = 0
 
+    def count_rows(self, tally) -> None:
+        """Add a chunk's :class:`ingest.accounting.RowTally`."""
+        self.rows_loaded += tally.loaded
+        self.rows_refused += tally.refused
+        self.rows_warned += tally.warned
+        self.rows_empty += tally.empty
+
+    @property
+    def rows_accounted(self) -> int:
+        """The rows read that are loaded, refused, skipped with a warning or empty: all of them."""
+        return self.rows_loaded + self.rows_refused + self.rows_warned + self.rows_empty
+
     @property
     def ok(self) -> bool:
         return self.error_count == 0
@@ -106,6 +124,10 @@ class Report:
             "counts": {
                 "rows_read": self.rows_read,
                 "rows_skipped": self.rows_skipped,
+                "rows_loaded": self.rows_loaded,
+                "rows_refused": self.rows_refused,
+                "rows_warned": self.rows_warned,
+                "rows_empty": self.rows_empty,
                 "materials_created": self.materials_created,
                 "materials_updated": self.materials_updated,
                 "measurements_added": self.measurements_added,

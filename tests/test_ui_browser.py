@@ -280,6 +280,32 @@ def test_units_are_kept_in_the_address_and_values_keep_their_written_precision(p
     page.shot("units-written-precision")
 
 
+def test_the_uncertainty_choice_is_a_form_control_the_downloads_keep(page):
+    """v ± u as an interval: chosen in the search form's select, it widens the answer by the
+    material whose modulus only its spread brings into the range, and the downloaded file holds
+    the page's materials in the page's order."""
+    page.open("/?filter=youngs_modulus+in+1..3+GPa&sort=name")
+    before = int(page.page.locator("#results-title").inner_text().split()[0])
+    assert page.page.locator("#uncertainty").input_value() == "point"
+    page.page.select_option("#uncertainty", "interval")
+    page.page.click("form[role=search] button[type=submit]")
+    page.page.wait_for_url(re.compile(r"uncertainty=interval"))
+    query = parse_qs(urlsplit(page.page.url).query)
+    assert query["uncertainty"] == ["interval"] and query["sort"] == ["name"]
+    after = int(page.page.locator("#results-title").inner_text().split()[0])
+    assert after > before
+    assert page.page.locator("#uncertainty").input_value() == "interval"  # the form shows the choice
+    shown = page.page.locator(".result .result-name").all_inner_texts()
+    link = page.page.locator(".results .downloads a.download[data-format=csv]")
+    assert parse_qs(urlsplit(link.get_attribute("href") or "").query)["uncertainty"] == ["interval"]
+    page.shot("search-uncertainty")
+    with page.page.expect_download() as download:
+        link.click()
+    rows = list(csv.DictReader(io.StringIO(download.value.path().read_text(encoding="utf-8"))))
+    materials = list(dict.fromkeys(row["material"] for row in rows))
+    assert len(materials) == after and materials[: len(shown)] == shown
+
+
 def test_search_and_material_pages_link_to_their_data(page):
     """The download links sit on the page, on this host, with the page's query and units; following
     one in the browser downloads the rows the page showed."""
@@ -291,6 +317,7 @@ def test_search_and_material_pages_link_to_their_data(page):
     assert href.startswith("/api/v1/export?") and parse_qs(urlsplit(href).query) == {
         "format": ["csv"],
         "filter": ["class = ceramic"],
+        "sort": ["-youngs_modulus"],  # the page's order, said
         "unit_system": ["US"],
     }
     page.shot("search-downloads")

@@ -35,7 +35,9 @@ def test_the_search_page_offers_its_results_as_files(demo_server):
         for format, (href,) in links.items():
             address = urlsplit(href)
             assert (address.scheme, address.netloc, address.path) == ("", "", "/api/v1/export")  # this host
-            assert parse_qs(address.query) == {"format": [format], **{k: [v] for k, v in params.items()}}
+            # the page's order is said although it is the default: the export's own default is another
+            expected = {"format": [format], "sort": ["-youngs_modulus"], **{k: [v] for k, v in params.items()}}
+            assert parse_qs(address.query) == expected
         response = client.get(links["csv"][0])
         assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
         rows = list(csv.DictReader(io.StringIO(response.text)))
@@ -49,6 +51,81 @@ def test_the_search_page_offers_its_results_as_files(demo_server):
     moduli = [row for row in rows if row["property"] == "youngs_modulus"]
     assert moduli and {row["unit"] for row in moduli} == {"ksi"}  # the page's units
     assert len(parquet) == len(as_json) == len(rows)
+
+
+INTERVAL_FILTER = "youngs_modulus in 1..3 GPa"  # one material more matches with v ± u as an interval
+
+
+@pytest.mark.parametrize(
+    ("params", "said"),
+    [
+        (
+            {"filter": INTERVAL_FILTER, "sort": "name", "uncertainty": "interval", "unit_system": "US"},
+            {},
+        ),
+        (
+            {"q": "poly", "filter": "has tensile_strength", "match": "certain", "units": "tensile_strength:ksi"},
+            {"sort": "relevance"},  # the default order of a search with words, said
+        ),
+        (
+            {"filter": INTERVAL_FILTER, "sort": "-tensile_strength", "match": "certain", "uncertainty": "interval"},
+            {},
+        ),
+    ],
+)
+def test_the_search_downloads_hold_what_the_page_shows_in_its_order(demo_server, params, said):
+    """The links carry everything that shapes the page's answer (words, filter, sort, match,
+    uncertainty, units); they once dropped the sort and the uncertainty, so that the file held
+    other materials than the page, in another order."""
+    with httpx.Client(base_url=demo_server.base_url) as client:
+        page = client.get("/", params=params)
+        assert page.status_code == 200
+        shown = RESULT.findall(page.text)
+        links = downloads(page.text)
+        assert sorted(links) == ["csv", "json", "parquet"]
+        for format, (href,) in links.items():
+            expected = {"format": [format], **{k: [v] for k, v in {**params, **said}.items()}}
+            assert parse_qs(urlsplit(href).query) == expected
+        rows = list(csv.DictReader(io.StringIO(client.get(links["csv"][0]).text)))
+        as_json = client.get(links["json"][0]).json()
+    heading = page.text.split('id="results-title"')[1].split("</h2>")[0]
+    total = int(re.search(r"(\d+) material", heading)[1])  # type: ignore[index]
+    exported = list(dict.fromkeys(row["id"] for row in rows))  # the materials, in the file's order
+    assert shown and exported[: len(shown)] == shown
+    assert len(exported) == total
+    assert [row["id"] for row in as_json] == [row["id"] for row in rows]
+    if "units" in params:
+        assert {row["unit"] for row in rows if row["property"] == "tensile_strength"} == {"ksi"}
+
+
+def test_the_uncertainty_choice_changes_the_answer_and_stays_in_the_links(demo_server):
+    """The search form's "Values v ± u" select (no script needed: a GET form) is what the API's
+    ``uncertainty`` is; the choice is kept by the pager, the facets and the downloads."""
+    with httpx.Client(base_url=demo_server.base_url) as client:
+        point = client.get("/", params={"filter": INTERVAL_FILTER}).text
+        interval = client.get("/", params={"filter": INTERVAL_FILTER, "uncertainty": "interval"}).text
+        api_point = client.get("/api/v1/materials", params={"filter": INTERVAL_FILTER}).json()["total"]
+        api_interval = client.get(
+            "/api/v1/materials", params={"filter": INTERVAL_FILTER, "uncertainty": "interval"}
+        ).json()["total"]
+
+    def total(page: str) -> int:
+        return int(re.search(r"(\d+) material", page.split('id="results-title"')[1])[1])  # type: ignore[index]
+
+    def selected(page: str) -> list[str]:
+        control = re.search(r'<select id="uncertainty" name="uncertainty">(.*?)</select>', page, re.DOTALL)
+        assert control, "the search form has no uncertainty control"
+        return re.findall(r'<option value="(\w+)" selected>', control[1])
+
+    assert (total(point), total(interval)) == (api_point, api_interval) and api_point < api_interval
+    assert selected(point) == ["point"] and selected(interval) == ["interval"]
+    assert '<label for="uncertainty"' in interval
+    kept = [html.unescape(href) for href in re.findall(r'<a rel="next" href="([^"]+)"', interval)]
+    facets = interval.split('<aside class="facets"')[1]
+    kept += [html.unescape(href) for href in re.findall(r'<li><a href="(/\?[^"]+)"', facets)]
+    kept += [href for hrefs in downloads(interval).values() for href in hrefs]
+    assert len(kept) > 4 and all(parse_qs(urlsplit(href).query)["uncertainty"] == ["interval"] for href in kept)
+    assert "uncertainty=" not in point.split('id="results-title"')[1]  # the default is left out of links
 
 
 @pytest.mark.parametrize("material", ["PLLA", "Ti-6Al-4V"])

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from api import params
 from api.deps import ReadEngineDep, SearchDep, UnitChoiceDep
 from api.problems import responses
-from api.routes.search import MatchParam, UncertaintyParam
+from api.routes.search import MatchParam, SortParam, UncertaintyParam
 from biomatdb.catalog import export_rows, export_rows_for, find_material
 from biomatdb.display import UnitChoice
 from biomatdb.errors import NotFoundError
@@ -87,14 +87,15 @@ def export(
         Literal["measurements", "evidence"],
         Query(description="measurements, or evidence: the biological-evaluation records (of a dataset or material)"),
     ] = "measurements",
+    sort: SortParam = None,
     match: MatchParam = "possible",
     uncertainty: UncertaintyParam = "point",
 ) -> StreamingResponse:
     """A row per measurement (and one per material without any), the columns of ``biomatdb export``
     (docs/export.md): numbers (``value``, ``value_min``, ``value_max``, ``uncertainty``) in display
     units rounded to the precision written, beside the text that ingests back (``value_text``)
-    and the verbatim value and unit. A search's ``match`` and ``uncertainty`` choose its materials
-    as in /materials."""
+    and the verbatim value and unit. A search's ``match`` and ``uncertainty`` choose its materials,
+    and its ``sort`` orders them, as in /materials."""
     stem, public_id = "biomatdb-export", None
     if material is not None:
         with Session(engine) as session:
@@ -114,7 +115,9 @@ def export(
         elif dataset is not None:
             rows = dataset_rows(engine, dataset, choice)
         else:
-            query = build_query(text=q, filter_text=filter, limit=MAX_LIMIT, match=match, uncertainty=uncertainty)
+            query = build_query(
+                text=q, filter_text=filter, sort=sort, limit=MAX_LIMIT, match=match, uncertainty=uncertainty
+            )
             rows = search_rows(search, engine, query, choice)
             first = next(rows, None)  # runs the first page now, so that a bad query is a 400, not a broken stream
             rows = _prepend(first, rows)

@@ -44,6 +44,16 @@ UncertaintyParam = Annotated[
 ]
 
 
+SortParam = Annotated[
+    str | None,
+    Query(
+        max_length=params.SORT_MAX,
+        description="name, relevance, similarity or a property key; -key descends.",
+        examples=["-youngs_modulus"],
+    ),
+]
+
+
 def run_search(
     search,
     settings: Settings,
@@ -99,14 +109,7 @@ def search_materials(
             description="Facets to count (repeatable).",
         ),
     ] = [],  # noqa: B006
-    sort: Annotated[
-        str | None,
-        Query(
-            max_length=params.SORT_MAX,
-            description="name, relevance, similarity or a property key; -key descends.",
-            examples=["-youngs_modulus"],
-        ),
-    ] = None,
+    sort: SortParam = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Results per page (at most page_size_max).")] = 20,
     cursor: Annotated[
         str | None, Query(max_length=params.CURSOR_MAX, description="next_cursor of the previous page.")

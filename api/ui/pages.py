@@ -117,6 +117,11 @@ def sort_choices(has_text: bool) -> list[tuple[str, str]]:
     return [("", "Best match"), *by_property] if has_text else [("", "Stiffest first"), *by_property[1:]]
 
 
+#: How a measurement ``v ± u`` enters a property filter (``search.model.Query.uncertainty``); the
+#: first is the default.
+UNCERTAINTY_CHOICES = [("point", "as the value v"), ("interval", "as the interval v − u to v + u")]
+
+
 def effective_sort(sort: str, has_text: bool) -> str:
     """The order a sort choice stands for (the default choice has no value)."""
     return sort or ("relevance" if has_text else "-youngs_modulus")
@@ -210,12 +215,13 @@ def facet_links(
     facets: Mapping[str, list[FacetValue]],
     q: str,
     filter_text: str,
-    match: str | None = None,
+    state: Mapping[str, str | None] | None = None,
     view: View | None = None,
     condition_properties: Mapping[tuple[str, str], list[str]] | None = None,
 ) -> list[dict[str, Any]]:
     """Each facet value as a link to the same search narrowed by it (a condition value: by the
-    properties measured under it, ``condition_properties``)."""
+    properties measured under it, ``condition_properties``), keeping the search's ``state`` (its
+    sort, match and uncertainty parameters) and the reader's units."""
     vocabulary = get_vocabulary()
     titles = {
         "class": "Class",
@@ -263,7 +269,7 @@ def facet_links(
                 for k, v in (
                     ("q", q),
                     ("filter", narrowed),
-                    ("match", match),
+                    *(state or {}).items(),
                     *(view.params.items() if view else ()),
                 )
                 if v

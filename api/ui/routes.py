@@ -113,12 +113,20 @@ def search_page(
     sort: Annotated[str | None, Query(max_length=params.SORT_MAX)] = None,
     cursor: Annotated[str | None, Query(max_length=params.CURSOR_MAX)] = None,
     match: Annotated[Literal["possible", "certain"], Query()] = "possible",
+    uncertainty: Annotated[Literal["point", "interval"], Query()] = "point",
 ) -> HTMLResponse:
     """Search: free text and the filter language; facets add to the filter; the URL holds it all.
     Without words, the materials with the most to show (a Young's modulus) come first."""
     q, filter = (q or "").strip(), (filter or "").strip()
     sorts = pages.sort_choices(bool(q))
     sort = sort if sort in dict(sorts) else sorts[0][0]  # "relevance" in older links is the default now
+    sort_param = None if sort == sorts[0][0] else sort
+    # what shapes the answer besides the words and the filter, as the page's links carry it (defaults left out)
+    state = {
+        "sort": sort_param,
+        "match": match if match == "certain" else None,
+        "uncertainty": uncertainty if uncertainty != "point" else None,
+    }
     context: dict[str, Any] = {
         "page": "search",
         "q": q,
@@ -128,9 +136,12 @@ def search_page(
         "result": None,
         "sorts": sorts,
         "sort": sort,
-        "sort_param": None if sort == sorts[0][0] else sort,
         "match": match,
-        "match_param": match if match == "certain" else None,
+        "uncertainty": uncertainty,
+        "uncertainties": pages.UNCERTAINTY_CHOICES,
+        "search_params": {"q": q, "filter": filter, **state},
+        # a download holds what the page shows, in its order: the sort is said even when it is the page's default
+        "download_params": {"q": q, "filter": filter, **state, "sort": pages.effective_sort(sort, bool(q))},
     }
     try:
         query = build_query(
@@ -141,13 +152,14 @@ def search_page(
             sort=pages.effective_sort(sort, bool(q)),
             cursor=cursor or None,
             match=match,
+            uncertainty=uncertainty,
         )
         offset = decode_cursor(query)
         result = search.search(query)
     except QueryError as exc:
         context["error"] = pages.positioned_error(filter, exc)
         if context["error"]["subject"] == "cursor":  # the same search from its first page
-            first = {"q": q, "filter": filter, "sort": context["sort_param"], "match": context["match_param"]}
+            first = {"q": q, "filter": filter, **state}
             first |= view_of_request(request).params
             context["error"]["restart"] = "/?" + urlencode({k: v for k, v in first.items() if v})
         return render(request, "search.html", context, status_code=400)
@@ -156,7 +168,7 @@ def search_page(
         result.facets,
         q,
         filter,
-        match=context["match_param"],
+        state=state,
         view=view,
         condition_properties=pages.condition_properties(engine, result.facets),
     )

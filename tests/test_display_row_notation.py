@@ -23,6 +23,9 @@ MODULUS = PROPERTIES["youngs_modulus"]
         (0.5, -1, "0.5", "5 × 10⁻¹"),
         (-2400, 2, "−2400", "−2.4 × 10³"),
         (0, 0, "0", "0"),
+        (1.2, -1, "1.2", "1.2"),  # never "1.2 × 10⁰"
+        (9.99, -2, "9.99", "9.99"),
+        (-3, 0, "−3", "−3"),
     ],
 )
 def test_a_number_with_a_power_of_ten_whatever_its_size(value, place, automatic, scientific):
@@ -40,6 +43,15 @@ def test_a_row_needing_a_power_of_ten_is_written_with_one_throughout():
     assert scientific_row(MODULUS, "psi", row)
     together = [shown_measurement(m, UnitChoice(), unit="psi", scientific=True)["display"] for m in row]
     assert together == ["1.13 × 10⁷ psi", "3.92 × 10⁵ psi"]
+
+
+def test_a_scientific_row_never_writes_times_ten_to_the_zero():
+    """A row in GPa with a value needing a power of ten wrote "1.2 × 10⁰ GPa" beside it."""
+    row = [measured("youngs_modulus", "1.2", "GPa"), measured("youngs_modulus", "0.00002", "GPa")]
+    assert scientific_row(MODULUS, "GPa", row)
+    shown = [shown_measurement(m, UnitChoice(), unit="GPa", scientific=True)["display"] for m in row]
+    assert shown == ["1.2 GPa", "2 × 10⁻⁵ GPa"]
+    assert not any("10⁰" in text for text in shown)
 
 
 def test_a_row_of_ordinary_numbers_keeps_them_ordinary():
@@ -69,6 +81,9 @@ def test_each_compare_row_has_one_unit_and_one_notation():
         for row in comparison(documents, View(UnitChoice(units={"youngs_modulus": "psi"})))["table"]
     }
     modulus = [text for cell in table["youngs_modulus"] for text in cell]
-    assert all("× 10" in text and text.endswith(" psi") for text in modulus), modulus
+    # each a power of ten's mantissa, the power written unless it is 10⁰ (20 kPa is 2.9 psi)
+    assert all(text.endswith(" psi") for text in modulus), modulus
+    assert all("× 10" in text or 1 <= float(text.removesuffix(" psi")) < 10 for text in modulus), modulus
+    assert any("× 10" in text for text in modulus)
     density = [text for cell in table["density"] for text in cell]
     assert density == ["4.43 g/cm³", "1.05 g/cm³"]

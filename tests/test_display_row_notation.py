@@ -87,3 +87,37 @@ def test_each_compare_row_has_one_unit_and_one_notation():
     assert any("× 10" in text for text in modulus)
     density = [text for cell in table["density"] for text in cell]
     assert density == ["4.43 g/cm³", "1.05 g/cm³"]
+
+
+def test_the_compare_chart_says_a_temperature_is_compared_in_kelvin():
+    """The chart took each bar's share of the highest in K while the table read °C, and said nothing."""
+    documents = [
+        document(
+            "PLLA", measured("glass_transition_temperature", "60", "degC"), measured("density", "1.25", "g/cm**3")
+        ),
+        document(
+            "PCL", measured("glass_transition_temperature", "-60", "degC"), measured("density", "1.145", "g/cm**3")
+        ),
+    ]
+    chart = comparison(documents, View(UnitChoice()))["chart"]
+    shares = dict(zip(chart["properties"], zip(*(s["values"] for s in chart["series"]), strict=True), strict=True))
+    assert shares["Glass transition temperature (in K)"] == (1.0, round(213.15 / 333.15, 4))
+    assert shares["Density"] == (1.0, round(1.145 / 1.25, 4))  # a true zero: no unit to name
+    assert chart["notes"] == [
+        (
+            "Glass transition temperature: its bars are shares of the highest in K, counted from absolute zero "
+            "(the table shows °C, whose zero is arbitrary)."
+        )
+    ]
+    # a reader who reads kelvin sees the chart's unit in the table too: nothing to say
+    kelvin = comparison(documents, View(UnitChoice(units={"glass_transition_temperature": "K"})))["chart"]
+    assert "Glass transition temperature" in kelvin["properties"] and kelvin["notes"] == []
+
+
+def test_the_compare_page_captions_its_kelvin_bars(demo_server):
+    import httpx
+
+    page = httpx.get(demo_server.base_url + "/compare", params={"ids": "PLLA,PCL"}, timeout=30).text
+    caption = page[page.index('id="compare-caption"') :].split("</figcaption>")[0]
+    assert "shares of the highest in K, counted from absolute zero (the table shows °C" in caption
+    assert '"Glass transition temperature (in K)"' in page

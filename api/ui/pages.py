@@ -18,6 +18,7 @@ from api.ui.display import View, display_choices, unit_label
 from biomatdb.display import UnitChoice, scientific_row, shown_derived, shown_measurement, temperature_text
 from biomatdb.errors import QueryError
 from biomatdb.models import Material, Measurement, has_value
+from biomatdb.units import conversion
 from biomatdb.vocabulary import get_vocabulary
 from search.clauses import with_clause, without_clause
 from search.model import FacetValue, Hit, SearchResult
@@ -492,6 +493,7 @@ def comparison(documents: list[dict[str, Any]], view: View) -> dict[str, Any]:
         {m["property"] for d in documents for m in d["measurements"]}, key=lambda k: (vocabulary.property_rank(k), k)
     )
     table, chart_keys = [], []
+    absolute: list[tuple[str, str, str]] = []
     for key in keys:
         prop = vocabulary.properties.get(key)
         every = [m for d in documents for m in d["measurements"] if m["property"] == key]
@@ -508,7 +510,13 @@ def comparison(documents: list[dict[str, Any]], view: View) -> dict[str, Any]:
         table.append({"key": key, "name": name, "cells": cells})
         present = [t for t in typical if t is not None and t > 0]
         if len(present) >= 2:
-            chart_keys.append((key, name, typical))
+            # a share of the highest is taken from a true zero (the canonical unit's: K); where
+            # the row is shown from an offset's zero (°C, °F), the chart says so by the bar's name
+            offset = prop is not None and conversion(unit, prop).offset != 0
+            canonical = unit_label(prop.unit) if prop is not None else ""
+            chart_keys.append((key, f"{name} (in {canonical})" if offset else name, typical))
+            if offset:
+                absolute.append((name, canonical, unit_label(unit)))
     series = []
     for index, document in enumerate(documents):
         series.append(
@@ -524,7 +532,15 @@ def comparison(documents: list[dict[str, Any]], view: View) -> dict[str, Any]:
     return {
         "materials": [{"id": d["id"], "name": d["name"], "class": d["class"]} for d in documents],
         "table": table,
-        "chart": {"properties": [name for _, name, _ in chart_keys], "series": series},
+        "chart": {
+            "properties": [name for _, name, _ in chart_keys],
+            "series": series,
+            "notes": [
+                f"{name}: its bars are shares of the highest in {canonical}, counted from absolute zero "
+                f"(the table shows {shown}, whose zero is arbitrary)."
+                for name, canonical, shown in absolute
+            ],
+        },
     }
 
 

@@ -535,13 +535,26 @@ def comparison(documents: list[dict[str, Any]], view: View) -> dict[str, Any]:
         "chart": {
             "properties": [name for _, name, _ in chart_keys],
             "series": series,
-            "notes": [
-                f"{name}: its bars are shares of the highest in {canonical}, counted from absolute zero "
-                f"(the table shows {shown}, whose zero is arbitrary)."
-                for name, canonical, shown in absolute
-            ],
+            "notes": _absolute_notes(absolute),
         },
     }
+
+
+def _absolute_notes(absolute: list[tuple[str, str, str]]) -> list[str]:
+    """What the compare caption says of the bars taken in a unit from absolute zero, once per
+    pair of units: ``[(property name, chart unit, table unit), …]``."""
+    by_units: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for name, canonical, shown in absolute:
+        by_units[(canonical, shown)].append(name)
+    notes = []
+    for (canonical, shown), names in by_units.items():
+        subject = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        whose = "its" if len(names) == 1 else "their"
+        notes.append(
+            f"{subject}: {whose} bars are shares of the highest in {canonical}, counted from absolute zero "
+            f"(the table shows {shown}, whose zero is arbitrary)."
+        )
+    return notes
 
 
 #: The columns of the biological-evaluation matrix: each record's test-system kind.

@@ -177,11 +177,12 @@ class Shown:
     def readable(self, *, scientific: bool = False) -> str:
         """As people read it: a minus sign, digits grouped by a narrow space past 9 999, ``1.20 × 10⁻⁵``;
         ``scientific``: with a power of ten whatever its size (``3.91602 × 10⁵``), so that it reads
-        alike beside numbers that need one."""
+        alike beside numbers that need one; never ``× 10⁰`` (``1.2 × 10⁰`` is written ``1.2``)."""
         text = _number_text(self.value, self.place, scientific=scientific)
         if "e" in text:
             mantissa, _, exponent = text.partition("e")
-            text = f"{mantissa} × 10{str(int(exponent)).translate(SUPERSCRIPT)}"
+            # "× 10⁰" multiplies by one: a number between 1 and 10 is its mantissa
+            text = mantissa if int(exponent) == 0 else f"{mantissa} × 10{str(int(exponent)).translate(SUPERSCRIPT)}"
         else:
             whole, dot, fraction = text.partition(".")
             sign = "-" if whole.startswith("-") else ""

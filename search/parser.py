@@ -19,7 +19,7 @@ from functools import cache
 from importlib import resources
 from typing import TypeGuard, cast
 
-from lark import Lark, Token
+from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 from lark.visitors import Transformer_NonRecursive
 
@@ -127,9 +127,30 @@ _RDKIT_POSITION = re.compile(r"around position (\d+)")
 
 @cache
 def filter_parser() -> Lark:
-    """The LALR parser of the filter grammar, built once per process on first use."""
+    """The LALR parser of the filter grammar, built once per process on first use; its trees
+    know where in the text each rule stands (``meta.start_pos``/``end_pos``, ``search.clauses``)."""
     grammar = resources.files("search").joinpath(GRAMMAR).read_text(encoding="utf-8")
-    return Lark(grammar, parser="lalr", lexer="contextual")
+    return Lark(grammar, parser="lalr", lexer="contextual", propagate_positions=True)
+
+
+def parse_tree(text: str) -> Tree:
+    """The grammar's parse tree of ``text``; raises ``QueryError`` for a syntax error (names,
+    units and values are not looked at: that is ``node_of``)."""
+    try:
+        return filter_parser().parse(text)
+    except UnexpectedInput as exc:
+        raise _syntax_error(text, exc) from None
+
+
+def node_of(tree: Tree) -> Filter:
+    """The query-model node of a parse tree (or of one of its subtrees), values in canonical
+    units; raises ``QueryError`` for an unknown name, unit or value."""
+    try:
+        return cast(Filter, _Chain.close(_ToModel().transform(tree)))
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, QueryError):
+            raise exc.orig_exc from None
+        raise
 
 
 def parse_filter(text: str) -> Filter:
@@ -147,16 +168,7 @@ def parse_filter(text: str) -> Filter:
                 {"NAME", "_HAS", "_NOT", "LPAR", "_SUBSTRUCTURE", "_SIMILARITY", "_CONTAINS", "_COMPOSITION_OF"}
             ),
         )
-    try:
-        tree = filter_parser().parse(text)
-    except UnexpectedInput as exc:
-        raise _syntax_error(text, exc) from None
-    try:
-        node = _Chain.close(_ToModel().transform(tree))
-    except VisitError as exc:
-        if isinstance(exc.orig_exc, QueryError):
-            raise exc.orig_exc from None
-        raise
+    node = node_of(parse_tree(text))
     depth, conditions = _shape(node)
     if depth > MAX_DEPTH:
         raise QueryError(

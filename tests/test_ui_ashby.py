@@ -40,7 +40,6 @@ PROPERTIES = get_vocabulary().properties
         ([-90.0, 37.0, 60.0], True, "linear"),  # glass transitions in °C: HDPE at −90
         ([60.0, 1400.0], False, "linear"),  # °C: positive and wide, but its zero is an offset's
         ([5.0], True, "linear"),
-        ([], True, "linear"),
     ],
 )
 def test_the_scale_of_an_axis_comes_from_its_values(values, true_zero, scale):
@@ -53,6 +52,12 @@ def test_why_an_axis_is_linear():
     assert axis_scale([-1.0, 5.0])[1] == "some of its values are at or below zero"
     assert axis_scale([60.0, 1400.0], true_zero=False, unit="°C")[1] == "°C counts from an arbitrary zero"
     assert "factor of 10" in axis_scale([2.0, 3.0])[1]
+
+
+@pytest.mark.parametrize("true_zero", [True, False])
+def test_an_axis_with_nothing_to_draw_gives_no_reason_for_its_scale(true_zero):
+    """``axis_scale([])`` said "some of its values are at or below zero" of no values at all."""
+    assert axis_scale([], true_zero=true_zero, unit="°C") == ("linear", "")
 
 
 @pytest.mark.parametrize(
@@ -102,7 +107,9 @@ def test_index_lines_are_named_by_the_vocabulary_where_it_names_them():
 def test_the_caption_counts_what_is_drawn_and_what_is_not():
     names = {"x": "Density", "y": "Young's modulus"}
     assert caption(45, names, Measured([], 0, 0), {}, None) == "45 materials with both Density and Young's modulus."
-    text = caption(1, names, Measured([], 18, 1), {"x": "some of its values are at or below zero"}, "PLLA")
+    text = caption(
+        1, names, Measured([], 18, 1), {"x": "some of its values are at or below zero"}, ("PLLA", "no-values")
+    )
     assert text == (
         "1 material with both Density and Young's modulus. Not drawn: 18 materials with Density but no "
         "Young's modulus; 1 material with Young's modulus but no Density. PLLA has no values of both, so it "
@@ -191,6 +198,25 @@ def test_a_highlight_not_on_the_chart_is_said_so_and_an_unknown_one_refused(clie
     assert data["highlight"] is None
     assert "Ti-6Al-4V has no values of both, so it is not on this chart." in data["caption"]
     assert client.get("/ui/ashby.json", params={"highlight": "no such material"}).status_code == 404
+
+
+def test_a_highlight_the_filter_leaves_out_is_said_so(client):
+    """With a filter removing it, the caption said the material "has no values of both"."""
+    unfiltered = chart(client, x="density", y="youngs_modulus", highlight="Ti-6Al-4V")
+    assert unfiltered["highlight"]["name"] == "Ti-6Al-4V"
+    data = chart(client, x="density", y="youngs_modulus", highlight="Ti-6Al-4V", filter="class = polymer")
+    assert data["highlight"] is None and data["count"] > 0
+    assert "The filter leaves Ti-6Al-4V out, so it is not on this chart." in data["caption"]
+    assert "has no values of both" not in data["caption"]
+
+
+def test_an_empty_chart_says_there_is_nothing_to_draw_and_no_scale_reason(client):
+    data = chart(client, x="density", y="youngs_modulus", filter="class = metal AND class = polymer")
+    assert data["count"] == 0 and points(data) == []
+    assert data["caption"] == (
+        "Nothing to draw: no material that the filter leaves in has values of both Density and Young's modulus."
+    )
+    assert "linear axis" not in data["caption"] and "at or below zero" not in data["caption"]
 
 
 def test_every_material_page_links_to_a_chart_it_is_on_or_to_none(client):

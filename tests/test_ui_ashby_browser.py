@@ -152,6 +152,34 @@ def test_log_ticks_are_full_numbers(page):
     page.shot("ashby-log-ticks")
 
 
+def notation(label: str) -> str:
+    """A tick label's notation: with a power of ten, a mantissa alone (1 to 9.99, its power 10⁰
+    unwritten), or a plain number past that (``0.01``, ``100 000``)."""
+    if label.translate(SUPERSCRIPT) != label:
+        return "power"
+    return "mantissa" if 1 <= tick_number(label) < 10 else "plain"
+
+
+@pytest.mark.parametrize("units", ["", "&unit_system=US", "&units=youngs_modulus:psi"])
+def test_each_log_axis_writes_its_ticks_in_one_notation(page, units):
+    """A psi axis read "… 100 000 … 10⁶ …": a plain number beside a power of ten."""
+    page.open("/ashby?x=density&y=youngs_modulus" + units)
+    drawn(page)
+    chart = plotted(page)
+    powers = 0
+    for name in ("x", "y"):
+        labels = chart[name]["ticktext"]
+        kinds = {notation(label) for label in labels}
+        assert not {"power", "plain"} <= kinds, (units, name, labels)
+        assert not any("10⁰" in label for label in labels), labels
+        shown = page.page.locator(f"#ashby-chart .{name}tick text").all_text_contents()
+        assert not {"power", "plain"} <= {notation(label) for label in shown}, shown
+        powers += "power" in kinds
+    if "psi" in units:  # Young's modulus in psi runs past 10⁶ psi: that axis is in powers throughout
+        assert powers >= 1 and notation(chart["y"]["ticktext"][0]) != "plain", chart["y"]["ticktext"]
+    page.shot("ashby-ticks-one-notation" + units.replace("&", "-").replace("=", "-").replace(":", "-"))
+
+
 def test_ticks_follow_a_zoom(page):
     page.open("/ashby?x=density&y=youngs_modulus")
     drawn(page)

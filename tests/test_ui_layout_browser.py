@@ -54,7 +54,7 @@ def overflow(page) -> dict:
           height: document.documentElement.scrollHeight,
           wide: [...document.querySelectorAll("body *")]
             .filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5 && e.getClientRects().length
-                         && !e.closest(".table-scroll, .scroll-x, .chart-scroll, .ranked-scroll, .examples ul, .visually-hidden, .skip-link, .js-plotly-plot"))
+                         && !e.closest(".table-scroll, .scroll-x, .chart-scroll, .ranked-scroll, .visually-hidden, .skip-link, .js-plotly-plot"))
             .slice(0, 5).map(e => e.tagName.toLowerCase() + "." + [...e.classList].join(".")),
         })"""
     )
@@ -107,6 +107,23 @@ def test_on_a_phone_results_come_first_and_the_facets_fold(phone_page):
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     page.locator(".facet", has_text="Class").scroll_into_view_if_needed()
     phone_page.shot("phone-search-facets")
+
+
+@pytest.mark.parametrize("path", ["/", "/?filter=class+%3D+polymer", "/ashby"])
+def test_on_a_phone_every_filter_example_is_on_the_screen(phone_page, path):
+    """The "Try:" row was one line cut off at the right edge, with no sign that it scrolled."""
+    phone_page.open(path)
+    page = phone_page.page
+    examples = page.locator(".examples .example")
+    assert examples.count() >= 3
+    boxes = examples.evaluate_all("links => links.map(a => a.getBoundingClientRect().toJSON())")
+    assert all(box["left"] >= 0 and box["right"] <= PHONE["width"] for box in boxes), boxes
+    # nothing of the row is hidden in a scrolled-away part, and every example can be read whole
+    row = page.locator(".examples ul").evaluate("ul => [ul.scrollWidth, ul.clientWidth]")
+    assert row[0] <= row[1], row
+    clipped = examples.evaluate_all("links => links.filter(a => a.scrollWidth > a.clientWidth).length")
+    assert clipped == 0
+    phone_page.shot("phone-examples-" + ("ashby" if "ashby" in path else "search"))
 
 
 def test_on_a_laptop_the_facets_are_open_beside_the_results(browser, demo_server, screenshots):

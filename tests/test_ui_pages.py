@@ -13,6 +13,7 @@ import pytest
 
 from api.ui.pages import with_clause, without_clause
 from biomatdb.vocabulary import get_vocabulary
+from search.clauses import has_clause
 from search.service import build_query
 
 FACET_LINK = re.compile(
@@ -74,7 +75,8 @@ def test_a_clause_a_facet_added_comes_out_again(filter_text, clause):
     [
         ("x > 1 AND class = metal AND y > 2", "class = metal", "x > 1 AND y > 2"),
         ("class = metal and has density", "class = metal", "has density"),
-        ("class = metallic", "class = metal", None),  # not the clause: a longer value
+        ("class != metal", "class = metal", None),  # not the clause: another operator
+        ("class = metalwork", "class = metal", None),  # not the clause: a longer value
         ("NOT class = metal", "class = metal", None),  # under NOT: text alone cannot undo it
         ("class = polymer OR class = metal", "class = metal", None),  # inside an OR
         ("(class = metal OR has density) AND y > 1", "class = metal", None),
@@ -82,6 +84,55 @@ def test_a_clause_a_facet_added_comes_out_again(filter_text, clause):
 )
 def test_a_clause_standing_otherwise_is_left_alone(filter_text, clause, expected):
     assert without_clause(filter_text, clause) == expected
+
+
+SPELLINGS_OF_CLASS_METAL = [
+    "class=metal",
+    'class = "metal"',
+    "class='metal'",
+    "  class   =    metal  ",
+    "CLASS = METAL",
+    "class = metallic",  # the vocabulary's alias of the same class
+    "(class = metal)",
+]
+
+
+@pytest.mark.parametrize("spelling", SPELLINGS_OF_CLASS_METAL)
+def test_a_clause_typed_in_another_spelling_is_the_facets_clause(spelling):
+    assert has_clause(spelling, "class = metal")
+    assert without_clause(spelling, "class = metal") == ""
+    chain = f"has density and {spelling} AND tensile_strength > 50 MPa"
+    assert has_clause(chain, "class = metal")
+    assert without_clause(chain, "class = metal") == "has density AND tensile_strength > 50 MPa"
+
+
+@pytest.mark.parametrize(
+    ("filter_text", "expected"),
+    [
+        ("class = metal AND class = metal", ""),
+        ("class = metal AND has density AND class='metal'", "has density"),
+        ("(class = metal AND has density) AND class = metal", "has density"),
+        ("class = metal AND (class = metal OR has density)", "class = metal OR has density"),
+        ("class = metal AND has density WHERE medium = PBS", "has density WHERE medium = PBS"),
+        ("NOT class = metal AND class = polymer", None),  # under NOT: the value is not on
+        (
+            "class = metal AND (has density WHERE medium = PBS) AND has youngs_modulus AND class = metal",
+            "(has density WHERE medium = PBS) AND has youngs_modulus",
+        ),
+    ],
+)
+def test_switching_a_clause_off_takes_out_every_copy(filter_text, expected):
+    removed = without_clause(filter_text, "class = metal")
+    assert removed == expected
+    if removed:
+        assert not has_clause(removed, "class = metal")
+        assert build_query(filter_text=removed).filter is not None  # still a filter, same meaning kept
+
+
+def test_a_clause_added_after_a_where_does_not_become_its_condition():
+    narrowed = with_clause("has density WHERE medium = PBS", "class = metal")
+    assert has_clause(narrowed, "class = metal")
+    assert without_clause(narrowed, "class = metal") == "has density WHERE medium = PBS"
 
 
 # --- the search page -------------------------------------------------------------------------
@@ -102,6 +153,17 @@ def test_a_facet_switched_on_switches_off_again(demo_server):
         # the last facet switched off leaves no filter at all
         only = facet_links(client.get("/", params={"filter": "class = hydrogel"}).text)["Hydrogels"]
         assert only == ("", True)
+
+
+@pytest.mark.parametrize(
+    "spelling", ["class=hydrogel", "CLASS = 'hydrogel'", 'has youngs_modulus and class = "hydrogel"']
+)
+def test_a_facet_typed_in_another_spelling_shows_on_and_switches_off(demo_server, spelling):
+    with httpx.Client(base_url=demo_server.base_url) as client:
+        page = client.get("/", params={"filter": spelling}).text
+    href, active = facet_links(page)["Hydrogels"]
+    assert active
+    assert not has_clause(href, "class = hydrogel") and (href == "" or build_query(filter_text=href).filter)
 
 
 def test_a_bad_cursor_is_named_as_the_links_problem(demo_server):

@@ -168,6 +168,28 @@ def test_the_chart_data_holds_every_candidate_and_the_tissue_box(client):
     assert (other["x"]["key"], other["y"]["key"]) == ("tensile_strength", "density") and other["tissues"] == []
 
 
+@pytest.mark.parametrize(
+    ("preset", "tissue"), [("dental_restoration", "Dentin"), ("load_bearing_bone_implant", "Cortical bone")]
+)
+def test_a_tissue_box_reads_as_the_tissues_page_writes_it(client, preset, tissue):
+    """The boxes' hover texts had three significant digits ("2.65e+03–3.63e+03 ksi" for dentin),
+    though the tissue's values were written with their own precision: 2650 ksi, 2900–3600 ksi."""
+    ranked = client.get("/select", params={"preset": preset, "unit_system": "US"}).text
+    chart = chart_of(ranked)
+    (box,) = [b for b in chart["tissues"] if b["name"] == tissue]
+    assert box["y_target"] and f"{tissue} ({box['y_text']})" in html.unescape(ranked)  # its column's heading too
+    page = html.unescape(client.get(f"/materials/{tissue}", params={"unit_system": "US"}).text)
+    texts = [box[axis + "_text"] for axis in ("x", "y") if box[axis + "_text"] is not None]
+    assert texts
+    for text in texts:
+        assert "e+" not in text and "e-" not in text, text
+        body, _, unit = text.rpartition(" ")
+        for end in body.split("–"):
+            # each end is a value as the material page writes it, in the same unit
+            written = rf"(?<![\d.])(?:[\d.\u202f]+–)?{re.escape(end)}(?:–[\d.\u202f]+)?(?![\d.]) {re.escape(unit)}"
+            assert re.search(written, page), (text, end)
+
+
 TEMPERATURE_CHART = {
     "constraint": "class = polymer",
     "objective": "max:youngs_modulus",

@@ -113,6 +113,18 @@ def measured(engine: Engine, x: str, y: str, parsed: Filter | None, chemistry=No
     return Measured(points, only_x if x != y else 0, only_y if x != y else 0)
 
 
+def has_values_of_both(engine: Engine, public_id: str, x: str, y: str) -> bool:
+    """Whether the material has a value (an end at least) of ``x`` and of ``y``, whatever a filter says."""
+    statement = (
+        select(Measurement.property_key)
+        .join(Material, Measurement.material_id == Material.id)
+        .where(Material.public_id == public_id, Measurement.property_key.in_({x, y}), has_value())
+        .distinct()
+    )
+    with engine.connect() as connection:
+        return set(connection.scalars(statement)) == {x, y}
+
+
 def ends(measurements: Iterable[Mapping[str, Any]]) -> tuple[float, float]:
     """The lowest and the highest value of these measurements (canonical)."""
     values = [
@@ -135,10 +147,12 @@ def has_true_zero(prop: Property, unit: str) -> bool:
 def axis_scale(values: Sequence[float], *, true_zero: bool = True, unit: str = "its unit") -> tuple[Scale, str]:
     """The scale of an axis drawing ``values`` (every end of every span), and why, when it is
     linear: a log axis holds only positive values of a unit with a true zero, spanning at least a
-    factor of :data:`LOG_AXIS_MIN_RATIO`."""
+    factor of :data:`LOG_AXIS_MIN_RATIO`. No values: linear, and no reason (there is nothing to draw)."""
+    if not values:
+        return "linear", ""  # nothing to draw, so no reason to give for a scale
     if not true_zero:
         return "linear", f"{unit} counts from an arbitrary zero"
-    if not values or min(values) <= 0:
+    if min(values) <= 0:
         return "linear", "some of its values are at or below zero"
     if max(values) / min(values) < LOG_AXIS_MIN_RATIO:
         return "linear", f"its values span less than a factor of {LOG_AXIS_MIN_RATIO:g}"
@@ -222,11 +236,30 @@ def _count(n: int, noun: str = "material") -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
+#: Why a highlighted material is not drawn, by what the core holds of it: the sentence the caption says.
+MISSING_REASONS: dict[str, str] = {
+    "no-values": "{name} has no values of both, so it is not on this chart.",
+    "filtered": "The filter leaves {name} out, so it is not on this chart.",
+}
+
+
 def caption(
-    count: int, names: Mapping[str, str], measured_: Measured, linear: Mapping[str, str], missing: str | None
+    count: int,
+    names: Mapping[str, str],
+    measured_: Measured,
+    linear: Mapping[str, str],
+    missing: tuple[str, str] | None,
+    *,
+    filtered: bool = False,
 ) -> str:
-    """What the chart draws, counted; what it leaves out, and why; and which axis is linear, and why."""
-    parts = [f"{_count(count)} with both {names['x']} and {names['y']}."]
+    """What the chart draws, counted; what it leaves out, and why (``missing``: a highlighted
+    material's name and the key of its reason in :data:`MISSING_REASONS`); and which axis is
+    linear, and why (an empty chart has no scale to explain)."""
+    if count:
+        parts = [f"{_count(count)} with both {names['x']} and {names['y']}."]
+    else:
+        matching = " that the filter leaves in" if filtered else ""
+        parts = [f"Nothing to draw: no material{matching} has values of both {names['x']} and {names['y']}."]
     left = []
     if measured_.only_x:
         left.append(f"{_count(measured_.only_x)} with {names['x']} but no {names['y']}")
@@ -235,9 +268,11 @@ def caption(
     if left:
         parts.append("Not drawn: " + "; ".join(left) + ".")
     if missing:
-        parts.append(f"{missing} has no values of both, so it is not on this chart.")
+        name, why = missing
+        parts.append(MISSING_REASONS[why].format(name=name))
     for axis, reason in linear.items():
-        parts.append(f"{names[axis]} is on a linear axis: {reason}.")
+        if count and reason:
+            parts.append(f"{names[axis]} is on a linear axis: {reason}.")
     return " ".join(parts)
 
 
@@ -313,6 +348,10 @@ def chart(
             }
         )
     chosen = next((p for p in drawn if p["id"] == highlight[0]), None) if highlight else None
+    missing = None
+    if highlight and chosen is None:
+        filtered_out = parsed is not None and has_values_of_both(engine, highlight[0], x, y)
+        missing = (highlight[1], "filtered" if filtered_out else "no-values")
     names = {axis: prop.name for axis, prop in props.items()}
     both_log = axes["x"]["scale"] == axes["y"]["scale"] == "log"
     return {
@@ -322,7 +361,7 @@ def chart(
         "classes": classes,
         "highlight": chosen,
         "guides": guides(x, y) if both_log else [],
-        "caption": caption(len(drawn), names, found, linear, highlight[1] if highlight and chosen is None else None),
+        "caption": caption(len(drawn), names, found, linear, missing, filtered=parsed is not None),
         "view_query": ("?" + urlencode(view.params)) if view.params else "",
     }
 

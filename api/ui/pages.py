@@ -18,7 +18,9 @@ from api.ui.display import View, display_choices, unit_label
 from biomatdb.display import UnitChoice, scientific_row, shown_derived, shown_measurement, temperature_text
 from biomatdb.errors import QueryError
 from biomatdb.models import Material, Measurement, has_value
+from biomatdb.units import conversion
 from biomatdb.vocabulary import get_vocabulary
+from search.clauses import with_clause, without_clause
 from search.model import FacetValue, Hit, SearchResult
 
 FILTER_EXAMPLES = (
@@ -127,53 +129,6 @@ def effective_sort(sort: str, has_text: bool) -> str:
     return sort or ("relevance" if has_text else "-youngs_modulus")
 
 
-def with_clause(filter_text: str, clause: str) -> str:
-    """``filter_text`` narrowed by ``clause``; an OR at the top is kept together in parentheses."""
-    if not filter_text:
-        return clause
-    if re.search(r"\bor\b", filter_text, re.IGNORECASE) or re.search(r"\bwhere\b", filter_text, re.IGNORECASE):
-        return f"({filter_text}) AND {clause}"
-    return f"{filter_text} AND {clause}"
-
-
-def _clause_pattern(clause: str) -> str:
-    """``clause`` as a regular expression that matches it whole: not inside a longer name or value."""
-    return rf"(?<![\w.]){re.escape(clause)}(?![\w.])"
-
-
-def has_clause(filter_text: str, clause: str) -> bool:
-    """Whether ``filter_text`` holds ``clause`` whole (``class = metal``, not ``class = metallic``)."""
-    return re.search(_clause_pattern(clause), filter_text) is not None
-
-
-def without_clause(filter_text: str, clause: str) -> str | None:
-    """``filter_text`` with ``clause`` taken out again, as ``with_clause`` put it in: the clause
-    alone, or one link of a chain of ANDs (and the parentheses ``with_clause`` added dropped). None
-    where the clause stands otherwise (inside an OR, under NOT), which the text alone cannot undo."""
-    found = _clause_pattern(clause)
-    if re.fullmatch(rf"\s*{found}\s*", filter_text):
-        return ""
-    rest = None
-    for pattern in (rf"\s+AND\s+{found}(?=\s*$|\s+AND\s)", rf"^\s*{found}\s+AND\s+"):
-        candidate, count = re.subn(pattern, "", filter_text, count=1, flags=re.IGNORECASE)
-        if count:
-            rest = candidate.strip()
-            break
-    return None if rest is None else _unwrapped(rest)
-
-
-def _unwrapped(text: str) -> str:
-    """``text`` without one pair of parentheses around the whole of it."""
-    if not (text.startswith("(") and text.endswith(")")):
-        return text
-    depth = 0
-    for index, char in enumerate(text):
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        if depth == 0 and index < len(text) - 1:
-            return text  # "(a) AND (b)": the first parenthesis closes before the end
-    return text[1:-1].strip()
-
-
 def _value(text: str) -> str:
     return text if _BARE_WORD.match(text) else '"' + text.replace('"', "") + '"'
 
@@ -260,10 +215,11 @@ def facet_links(
                 terms = vocabulary.classes if name == "class" else vocabulary.applications
                 term = terms.get(facet.value)
                 clause, label = f"{name} = {_value(facet.value)}", term.name if term else facet.value.replace("_", " ")
-            # a value switched on switches off again where its clause can be taken out of the filter
-            active = has_clause(filter_text, clause)
-            removed = without_clause(filter_text, clause) if active else None
-            narrowed = removed if removed is not None else filter_text if active else with_clause(filter_text, clause)
+            # a value is on where its clause is a link of the filter's AND chain, however spelt;
+            # following it then takes every copy of the clause out again
+            removed = without_clause(filter_text, clause)
+            active = removed is not None
+            narrowed = removed if removed is not None else with_clause(filter_text, clause)
             params = {
                 k: v
                 for k, v in (
@@ -280,7 +236,7 @@ def facet_links(
                     "count": facet.count,
                     "href": "/?" + urlencode(params),
                     "active": active,
-                    "removes": removed is not None,
+                    "removes": active,
                 }
             )
         if links:
@@ -543,6 +499,7 @@ def comparison(documents: list[dict[str, Any]], view: View) -> dict[str, Any]:
         {m["property"] for d in documents for m in d["measurements"]}, key=lambda k: (vocabulary.property_rank(k), k)
     )
     table, chart_keys = [], []
+    absolute: list[tuple[str, str, str]] = []
     for key in keys:
         prop = vocabulary.properties.get(key)
         every = [m for d in documents for m in d["measurements"] if m["property"] == key]
@@ -559,7 +516,13 @@ def comparison(documents: list[dict[str, Any]], view: View) -> dict[str, Any]:
         table.append({"key": key, "name": name, "cells": cells})
         present = [t for t in typical if t is not None and t > 0]
         if len(present) >= 2:
-            chart_keys.append((key, name, typical))
+            # a share of the highest is taken from a true zero (the canonical unit's: K); where
+            # the row is shown from an offset's zero (°C, °F), the chart says so by the bar's name
+            offset = prop is not None and conversion(unit, prop).offset != 0
+            canonical = unit_label(prop.unit) if prop is not None else ""
+            chart_keys.append((key, f"{name} (in {canonical})" if offset else name, typical))
+            if offset:
+                absolute.append((name, canonical, unit_label(unit)))
     series = []
     for index, document in enumerate(documents):
         series.append(
@@ -575,8 +538,29 @@ def comparison(documents: list[dict[str, Any]], view: View) -> dict[str, Any]:
     return {
         "materials": [{"id": d["id"], "name": d["name"], "class": d["class"]} for d in documents],
         "table": table,
-        "chart": {"properties": [name for _, name, _ in chart_keys], "series": series},
+        "chart": {
+            "properties": [name for _, name, _ in chart_keys],
+            "series": series,
+            "notes": _absolute_notes(absolute),
+        },
     }
+
+
+def _absolute_notes(absolute: list[tuple[str, str, str]]) -> list[str]:
+    """What the compare caption says of the bars taken in a unit from absolute zero, once per
+    pair of units: ``[(property name, chart unit, table unit), …]``."""
+    by_units: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for name, canonical, shown in absolute:
+        by_units[(canonical, shown)].append(name)
+    notes = []
+    for (canonical, shown), names in by_units.items():
+        subject = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        whose = "its" if len(names) == 1 else "their"
+        notes.append(
+            f"{subject}: {whose} bars are shares of the highest in {canonical}, counted from absolute zero "
+            f"(the table shows {shown}, whose zero is arbitrary)."
+        )
+    return notes
 
 
 #: The columns of the biological-evaluation matrix: each record's test-system kind.

@@ -18,6 +18,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from api import params
+from api.content_coding import choose_coding
 from api.deps import ChemistryDep, ReadEngineDep, SearchDep, rate_limited
 from api.display import distinct_documents, same_material_message
 from api.responses import OrjsonResponse
@@ -438,12 +439,21 @@ def _plotly_bundle() -> tuple[bytes, bytes]:
 
 @router.get(PLOTLY_URL, name="ui_plotly")
 def plotly_bundle(request: Request) -> Response:
-    """plotly.js, served by the app itself (charts need no CDN): gzip-compressed when the client
-    takes it, and immutable at this versioned address."""
+    """plotly.js, served by the app itself (charts need no CDN): gzip-compressed when the client's
+    Accept-Encoding prefers it (q-values honoured, ``api.content_coding``), and immutable at this
+    versioned address; 406 when the header refuses gzip and identity both."""
     raw, compressed = _plotly_bundle()
     headers = {"Cache-Control": _IMMUTABLE, "X-Content-Type-Options": "nosniff", "Vary": "Accept-Encoding"}
-    if "gzip" in request.headers.get("accept-encoding", "").lower():
+    coding = choose_coding(request.headers.get("accept-encoding"), ("gzip",))
+    if coding == "gzip":
         return Response(compressed, media_type="text/javascript", headers={**headers, "Content-Encoding": "gzip"})
+    if coding is None:
+        return Response(
+            "The bundle is sent as gzip or uncompressed (identity); Accept-Encoding refuses both.\n",
+            status_code=406,
+            media_type="text/plain",
+            headers={"Vary": "Accept-Encoding"},
+        )
     return Response(raw, media_type="text/javascript", headers=headers)
 
 

@@ -311,16 +311,7 @@ def axis_choices(selection: Selection | None) -> list[dict[str, str]]:
 
 def _spans(hit: Hit) -> dict[str, tuple[float, float]]:
     """A hit's values per property as one span, lowest to highest end (a bound counts with its one end)."""
-    found: dict[str, tuple[float, float]] = {}
-    for m in hit.measurements:
-        ends = [v for v in (m.value_min, m.value, m.value_max) if v is not None]
-        if not ends:
-            continue
-        low, high = min(ends), max(ends)
-        if m.property in found:
-            low, high = min(low, found[m.property][0]), max(high, found[m.property][1])
-        found[m.property] = (low, high)
-    return found
+    return _spans_of([m.model_dump(include={"property", "value", "value_min", "value_max"}) for m in hit.measurements])
 
 
 @dataclass(frozen=True)
@@ -341,7 +332,7 @@ class _Axis:
         return from_canonical(canonical, self.unit, self.prop)
 
     def text(self, low: float, high: float) -> str:
-        """A span of a tissue's target (no text was written for it): three significant digits."""
+        """A span no measurement was found behind (so no text was written for it): three significant digits."""
         ends = [f"{self.value(v):.3g}" for v in (low, high)]
         shown = ends[0] if ends[0] == ends[1] else f"{ends[0]}–{ends[1]}"
         return f"{shown} {self.label}".strip()
@@ -421,7 +412,8 @@ def chart_data(backend, engine: Engine, selection: Selection, x: str, y: str, vi
 def _tissue_boxes(backend, engine: Engine, selection: Selection, axes: Mapping[str, _Axis]) -> list[dict[str, Any]]:
     """Per reference tissue a match aims at: on each axis, the target's range where the match is
     of that axis's property, else the tissue's own measurements of it (through the search
-    backend), else nothing (the box is a band across that axis)."""
+    backend), else nothing (the box is a band across that axis). Its texts are the tissue's
+    measurements as the material page shows them, each end rounded to what was written."""
     by_tissue: dict[str, dict[str, tuple[float, float]]] = {}
     for target in selection.targets:
         if target.tissue is None or target.low is None or target.high is None:
@@ -432,32 +424,46 @@ def _tissue_boxes(backend, engine: Engine, selection: Selection, axes: Mapping[s
     for tissue, ranges in by_tissue.items():
         if not {axis.key for axis in axes.values()} & set(ranges):
             continue  # the chart shows none of the properties matched to this tissue
-        measured = _tissue_spans(backend, engine, tissue, [a.key for a in axes.values() if a.key not in ranges])
+        measured = _tissue_measurements(backend, engine, tissue, [a.key for a in axes.values()])
         box: dict[str, Any] = {"name": tissue}
         for name, axis in axes.items():
-            span = ranges.get(axis.key) or measured.get(axis.key)
+            mine = measured.get(axis.key, [])
+            span = ranges.get(axis.key) or _spans_of(mine).get(axis.key)
             box[name] = None if span is None else [axis.value(v) for v in span]
-            box[name + "_text"] = None if span is None else axis.text(*span)
+            box[name + "_text"] = None if span is None else axis.converter.span(mine) or axis.text(*span)
             box[name + "_target"] = axis.key in ranges
         boxes.append(box)
     return boxes
 
 
-def _tissue_spans(backend, engine: Engine, tissue: str, keys: list[str]) -> dict[str, tuple[float, float]]:
-    if not keys:
-        return {}
+def _tissue_measurements(backend, engine: Engine, tissue: str, keys: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """The tissue's measurements of each of ``keys``, through the search backend (as its target was found)."""
     try:
         with Session(engine) as session:
             public_id = find_material(session, tissue).public_id
     except NotFoundError:
         return {}
-    found: dict[str, tuple[float, float]] = {}
-    for key in keys:
+    found: dict[str, list[dict[str, Any]]] = {}
+    for key in dict.fromkeys(keys):
         page = backend.search(
             Query(filter=And(items=(FieldFilter(field="id", value=public_id), HasProperty(property=key))), limit=1)
         )
-        for hit in page.results:
-            found.update({k: v for k, v in _spans(hit).items() if k == key})
+        mine = [m.model_dump() for hit in page.results for m in hit.measurements if m.property == key]
+        if mine:
+            found[key] = mine
+    return found
+
+
+def _spans_of(measurements: list[dict[str, Any]]) -> dict[str, tuple[float, float]]:
+    """Measurements' values per property as one span, lowest to highest end (a bound counts with its one end)."""
+    found: dict[str, tuple[float, float]] = {}
+    for m in measurements:
+        ends = [v for v in (m["value_min"], m["value"], m["value_max"]) if v is not None]
+        if ends:
+            low, high = min(ends), max(ends)
+            if m["property"] in found:
+                low, high = min(low, found[m["property"]][0]), max(high, found[m["property"]][1])
+            found[m["property"]] = (low, high)
     return found
 
 

@@ -12,7 +12,15 @@ import numpy as np
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from biomatdb.display import UnitChoice, from_canonical, shown_derived, shown_measurement, to_canonical, unit_label
+from biomatdb.display import (
+    Converter,
+    UnitChoice,
+    from_canonical,
+    shown_derived,
+    shown_measurement,
+    to_canonical,
+    unit_label,
+)
 from biomatdb.errors import BiomatError, NotFoundError, QueryError
 from biomatdb.identity import material_key
 from biomatdb.indices import Index, interval_of, load_indices, parse_expression
@@ -361,7 +369,12 @@ def _tissue_target(backend, engine: Engine, objective: Objective, prop: Property
         None if None in lows else min(x for x in lows if x is not None),
         None if None in highs else max(x for x in highs if x is not None),
     )
-    shown = _shown_target(spec, prop, target, choice).model_copy(update={"tissue": name, "measurements": len(spans)})
+    shown = _shown_target(spec, prop, target, choice)
+    # the tissue's values as its material page writes them, each end to its written precision
+    written = Converter(prop, choice.unit_for(prop, [target.low, target.high])).span(
+        m.model_dump() for hit in page.results for m in hit.measurements if m.property == prop.key
+    )
+    shown = shown.model_copy(update={"tissue": name, "measurements": len(spans), "display": written or shown.display})
     return Resolved(objective, prop, spec, target, shown)
 
 

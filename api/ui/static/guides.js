@@ -7,16 +7,25 @@
   var SUPERSCRIPT = { "0": "⁰", "1": "¹", "2": "²", "3": "³", "4": "⁴", "5": "⁵", "6": "⁶", "7": "⁷", "8": "⁸", "9": "⁹", "-": "⁻" };
   function axisTitle(axis) { return axis.name + (axis.unit ? " (" + axis.unit + ")" : ""); }
 
-  // A tick of a log axis as a full number: 0.8, 1, 20, 10 000; beyond 10⁻³…10⁶ as 2 × 10⁷.
-  function tickText(v) {
-    var exponent = Math.floor(log10(v) + 1e-9);
-    if (exponent >= -3 && exponent < 6) {
-      var text = Number(v.toPrecision(6)).toString();
-      return v >= 10000 ? text.replace(/\B(?=(\d{3})+(?!\d))/g, "\u202f") : text;
-    }
+  // A tick of a log axis as a full number: 0.8, 1, 20, 10 000; or with a power of ten: 2 × 10⁷,
+  // 10⁻⁵ (a mantissa alone for 10⁰: never "× 10⁰"). One notation per axis (tickTexts): an axis
+  // with any tick beyond 10⁻³…10⁶ writes every tick with its power, so "100 000" never stands
+  // beside "10⁶".
+  function exponentOf(v) { return Math.floor(log10(v) + 1e-9); }
+  function plainTick(v) {
+    var text = Number(v.toPrecision(6)).toString();
+    return v >= 10000 ? text.replace(/\B(?=(\d{3})+(?!\d))/g, "\u202f") : text;
+  }
+  function powerTick(v) {
+    var exponent = exponentOf(v);
     var mantissa = Number((v / Math.pow(10, exponent)).toPrecision(3));
+    if (exponent === 0) { return String(mantissa); }
     var power = "10" + String(exponent).split("").map(function (c) { return SUPERSCRIPT[c]; }).join("");
     return mantissa === 1 ? power : mantissa + " × " + power;
+  }
+  function tickTexts(values) {
+    var scientific = values.some(function (v) { var e = exponentOf(v); return e < -3 || e >= 6; });
+    return values.map(scientific ? powerTick : plainTick);
   }
   // Ticks of a log axis over `range` (log10 of its ends): 1–9 of each decade on a short axis,
   // 1, 2, 5 on a middling one, the decades (or every k-th) on a long one.
@@ -34,7 +43,7 @@
     }
     // zoomed within one step (1.1 to 1.4): too few of those ticks; plotly's own, as full numbers
     if (values.length < 2) { return { tickmode: "auto", tickvals: null, ticktext: null, exponentformat: "none" }; }
-    return { tickmode: "array", tickvals: values, ticktext: values.map(tickText) };
+    return { tickmode: "array", tickvals: values, ticktext: tickTexts(values) };
   }
   function axisLayout(axis, range) {
     var base = { type: axis.scale, range: range, title: { text: axisTitle(axis) }, gridcolor: "#e3e7e4", zeroline: axis.scale === "linear" };
@@ -117,5 +126,5 @@
     });
   }
 
-  window.BiomatGuides = { SLOPES: SLOPES, traces: traces, bind: bind, expression: expression, axisLayout: axisLayout, logTicks: logTicks };
+  window.BiomatGuides = { SLOPES: SLOPES, traces: traces, bind: bind, expression: expression, axisLayout: axisLayout, logTicks: logTicks, tickTexts: tickTexts };
 })();

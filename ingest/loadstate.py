@@ -38,20 +38,19 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from biomatdb.sqlin import in_values
 
-_TEXT = String().with_variant(String(collation="C"), "postgresql")  # sorted as Python sorts str
 _metadata = MetaData()
 
 names = Table(
     "load_names",
     _metadata,
-    Column("key", _TEXT, primary_key=True),
+    Column("key", String, primary_key=True),
     Column("material_id", Integer, nullable=False),
     Column("seen", Integer, nullable=False),
     Column("ord", Integer, nullable=False),
     Column("row", Integer, nullable=False),
-    Column("name", _TEXT, nullable=False),
-    Column("material_class", _TEXT),
-    Column("matched_by", _TEXT),
+    Column("name", String, nullable=False),
+    Column("material_class", String),
+    Column("matched_by", String),
     Column("record", Integer, nullable=False),  # 1: this key's record created its material
     Index("load_names_material", "material_id"),
     prefixes=["TEMPORARY"],
@@ -61,8 +60,8 @@ ids = Table(
     "load_ids",
     _metadata,
     Column("material_id", Integer, primary_key=True, autoincrement=False),
-    Column("claimed_name", _TEXT),
-    Column("given_id", _TEXT),
+    Column("claimed_name", String),
+    Column("given_id", String),
     Column("created", Integer, nullable=False, default=0),
     Column("updated", Integer, nullable=False, default=0),
     Column("renamed", Integer, nullable=False, default=0),
@@ -73,16 +72,16 @@ ids = Table(
 claims = Table(
     "load_claims",
     _metadata,
-    Column("kind", _TEXT, primary_key=True),
+    Column("kind", String, primary_key=True),
     Column("material_id", Integer, primary_key=True, autoincrement=False),
-    Column("value_key", _TEXT, primary_key=True),
+    Column("value_key", String, primary_key=True),
     prefixes=["TEMPORARY"],
     postgresql_on_commit="DROP",
 )
 redirects = Table(
     "load_redirects",
     _metadata,
-    Column("public_id", _TEXT, primary_key=True),
+    Column("public_id", String, primary_key=True),
     Column("material_id", Integer, nullable=False),
     prefixes=["TEMPORARY"],
     postgresql_on_commit="DROP",

@@ -898,9 +898,9 @@ class Loader:
         self.connection.execute(
             insert(MaterialRedirect).from_select(
                 ["public_id", "material_id", "merged_at"],
-                select(wanted.c.public_id, wanted.c.material_id, literal(_now(), MaterialRedirect.merged_at.type))
-                .where(~own, ~redirected)
-                .order_by(wanted.c.public_id),
+                select(
+                    wanted.c.public_id, wanted.c.material_id, literal(_now(), MaterialRedirect.merged_at.type)
+                ).where(~own, ~redirected),
             )
         )
 

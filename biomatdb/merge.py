@@ -210,15 +210,19 @@ def merge_duplicates(
     connection: Connection,
     material_ids: Iterable[int] | None = None,
     *,
+    structure_ids: Iterable[int] | None = None,
     grade_of: GradeOf = _no_name,
     same_polymer: SamePolymer | None = None,
 ) -> list[Merge]:
-    """Merge the materials that share a structure with any of ``material_ids`` (None: every
-    material) and are one material by the rules; returns what was merged into what. Structures
-    that ``same_polymer`` calls one polymer (another cut of one chain) count as one structure."""
+    """Merge the materials that share a structure with any of ``material_ids`` (or that have one
+    of ``structure_ids``; neither: every material) and are one material by the rules; returns what
+    was merged into what. Structures that ``same_polymer`` calls one polymer (another cut of one
+    chain) count as one structure."""
     same_polymer = same_polymer or vocabulary_forms
     kinds = _dataset_kinds(connection)
-    if material_ids is None:
+    if structure_ids is not None:
+        seeds = list(structure_ids)
+    elif material_ids is None:
         found = connection.execute(
             select(Material.structure_id).where(Material.structure_id.is_not(None)).distinct()
         ).scalars()

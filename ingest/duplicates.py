@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Select, select
 
 from biomatdb.identity import (
     classes_compatible,
@@ -24,6 +25,7 @@ from biomatdb.identity import (
     qualifiers,
 )
 from biomatdb.models import Material, MaterialSynonym
+from biomatdb.sqlin import in_values
 from ingest.normalise import MaterialRecord
 from ingest.report import Issue
 
@@ -34,35 +36,69 @@ _FULL_COMPARISONS = 20_000_000
 _BATCH = 500
 
 
-def possible_duplicates(connection: Connection, created: dict[int, MaterialRecord]) -> list[Issue]:
-    """Warnings for the materials just created (id -> the record that created it)."""
-    if not created:
-        return []
+def possible_duplicates(
+    connection: Connection,
+    created_ids: Select,
+    created: Callable[[], Iterable[tuple[int, MaterialRecord]]],
+) -> list[Issue]:
+    """Warnings for the materials just created: ``created_ids`` selects their ids, ``created()``
+    gives each with the record that created it, in order (read twice, a batch at a time, so that
+    a load of millions of materials holds only the other materials' names)."""
     names, owners = [], []  # every name and synonym of every other material, with its material
-    facts: dict[int, tuple[str, str | None, int | None]] = {}
+    facts: dict[int, tuple[str, str | None, int | None]] = {}  # the other materials'
     for material_id, name, name_key, material_class, structure_id in connection.execute(
-        select(Material.id, Material.name, Material.name_key, Material.material_class, Material.structure_id)
+        select(Material.id, Material.name, Material.name_key, Material.material_class, Material.structure_id).where(
+            Material.id.not_in(created_ids)
+        )
     ):
         facts[material_id] = (name, material_class, structure_id)
-        if material_id not in created and not is_derived_key(name_key):
+        if not is_derived_key(name_key):
             names.append(material_key(name))
             owners.append(material_id)
-    for material_id, name_key in connection.execute(select(MaterialSynonym.material_id, MaterialSynonym.name_key)):
-        if material_id not in created:
-            names.append(name_key)
-            owners.append(material_id)
+    for material_id, name_key in connection.execute(
+        select(MaterialSynonym.material_id, MaterialSynonym.name_key).where(
+            MaterialSynonym.material_id.not_in(created_ids)
+        )
+    ):
+        names.append(name_key)
+        owners.append(material_id)
     if not names:
         return []
     # a row named only by its structure has no name to compare: its structure decides (docs/identity.md)
-    queries = [
-        (material_id, material_key(record.name))
-        for material_id, record in created.items()
-        if not is_structure_string(record.name)
-    ]
-    candidates = _candidates(queries, names)
+    queries = sum(1 for _, record in created() if not is_structure_string(record.name))
+    pools = _Pools(names, blocked=queries * len(names) > _FULL_COMPARISONS)
+    issues: list[Issue] = []
+    batch: list[tuple[int, MaterialRecord]] = []
+    for item in created():
+        if not is_structure_string(item[1].name):
+            batch.append(item)
+        if len(batch) >= _BATCH:
+            issues += _warn(connection, batch, names, owners, facts, pools)
+            batch = []
+    if batch:
+        issues += _warn(connection, batch, names, owners, facts, pools)
+    return issues
+
+
+def _warn(
+    connection: Connection,
+    batch: list[tuple[int, MaterialRecord]],
+    names: list[str],
+    owners: list[int],
+    facts: dict[int, tuple[str, str | None, int | None]],
+    pools: _Pools,
+) -> list[Issue]:
+    structures = dict(
+        connection.execute(
+            select(Material.id, Material.structure_id).where(
+                in_values(Material.id, sorted({material_id for material_id, _ in batch}))
+            )
+        ).all()
+    )
     issues = []
-    for (material_id, key), pool in zip(queries, candidates, strict=True):
-        record = created[material_id]
+    for material_id, record in batch:
+        key = material_key(record.name)
+        pool = pools.of(key)
         best: dict[int, tuple[float, str]] = {}
         if not pool:
             continue
@@ -75,7 +111,7 @@ def possible_duplicates(connection: Connection, created: dict[int, MaterialRecor
                 best[owner] = (score, choices[index])
         for owner, (score, matched) in sorted(best.items(), key=lambda item: (-item[1][0], item[0]))[:3]:
             name, material_class, structure_id = facts[owner]
-            own_structure = facts[material_id][2]
+            own_structure = structures.get(material_id)
             if _told_apart(record, name, matched, material_class, structure_id, own_structure):
                 continue
             public_id = connection.execute(select(Material.public_id).where(Material.id == owner)).scalar_one()
@@ -121,27 +157,30 @@ def _numbers(name: str) -> list[str]:
     return re.findall(r"\d+", name)
 
 
-def _candidates(queries: list[tuple[int, str]], names: list[str]) -> list[list[int]]:
-    """For each query, the indexes of the names worth scoring: all of them while that is cheap,
-    else those sharing a word, or a word's first four letters (a typo is rarely in them:
-    "titanum"), that no more than one name in a hundred has."""
-    if len(queries) * len(names) <= _FULL_COMPARISONS:
-        everything = list(range(len(names)))
-        return [everything for _ in queries]
-    by_block: dict[str, list[int]] = defaultdict(list)
-    for index, name in enumerate(names):
-        for block in _blocks(name):
-            by_block[block].append(index)
-    common = max(50, len(names) // 100)
-    pools = []
-    for _, key in queries:
+class _Pools:
+    """For a query, the indexes of the names worth scoring: all of them while that is cheap (the
+    caller decides, from every query of the load), else those sharing a word, or a word's first
+    four letters (a typo is rarely in them: "titanum"), that no more than one name in a hundred has."""
+
+    def __init__(self, names: list[str], *, blocked: bool) -> None:
+        self.everything = list(range(len(names)))
+        self.blocked = blocked
+        self.by_block: dict[str, list[int]] = defaultdict(list)
+        if blocked:
+            for index, name in enumerate(names):
+                for block in _blocks(name):
+                    self.by_block[block].append(index)
+        self.common = max(50, len(names) // 100)
+
+    def of(self, key: str) -> list[int]:
+        if not self.blocked:
+            return self.everything
         pool: set[int] = set()
         for block in _blocks(key):
-            indexes = by_block.get(block, ())
-            if len(indexes) <= common:
+            indexes = self.by_block.get(block, ())
+            if len(indexes) <= self.common:
                 pool.update(indexes)
-        pools.append(sorted(pool))
-    return pools
+        return sorted(pool)
 
 
 def _blocks(name: str) -> set[str]:

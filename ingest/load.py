@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, and_, case, delete, func, insert, literal, select, text, update
+from sqlalchemy import Connection, Integer, and_, case, delete, func, insert, literal, select, text, update
 
 from biomatdb import PIPELINE_VERSION
 from biomatdb.chemistry import polymer_family
@@ -52,7 +52,9 @@ from biomatdb.models import (
 from biomatdb.searchtext import refresh_search_text, search_columns
 from biomatdb.sqlin import in_values
 from biomatdb.vocabulary import normalise_label
+from ingest import loadstate
 from ingest.duplicates import possible_duplicates
+from ingest.loadstate import LoadState, claims as load_claims, ids as load_ids, names as load_names
 from ingest.normalise import MaterialRecord, NormalisedChunk, SourceRecord, public_id_for
 from ingest.report import MAX_RECORDS, Issue
 
@@ -113,25 +115,19 @@ class Loader:
     dataset_id: int
     upload_id: int
     previous_upload_exists: bool
+    # what the load remembers of every material the file names (the material each name key
+    # resolved to, where it was first seen, how it was matched, the name and public id the file
+    # gives each material, what it created and updated, the claims it states): TEMP tables of the
+    # load's connection, so that memory does not grow with the file (ingest.loadstate)
+    state: LoadState
     counts: LoadCounts = field(default_factory=LoadCounts)
-    _material_ids: dict[str, int] = field(default_factory=dict)  # name_key -> id, for this file
-    _claimed_names: dict[int, str] = field(default_factory=dict)  # material id -> the name it has in this file
-    _claims: set[tuple[str, int, str]] = field(default_factory=set)  # (kind, material id, key) this file states
-    _updated: set[int] = field(default_factory=set)
-    _created: set[int] = field(default_factory=set)
     _source_ids: dict[str, int] = field(default_factory=dict)
     _structure_ids: dict[str, int] = field(default_factory=dict)
-    _seen: dict[str, tuple[int, str]] = field(default_factory=dict)  # name_key -> (first row, name), file order
-    _matched_by: dict[str, str] = field(default_factory=dict)  # name_key -> structure | name | synonym | id
-    _records: dict[str, MaterialRecord] = field(default_factory=dict)  # name_key -> the record that created it
-    # material -> the material id this file's rows give it: another id in the file is another material
-    _given_ids: dict[int, str] = field(default_factory=dict)
     warnings: list[Issue] = field(default_factory=list)
     materials: list[dict] = field(default_factory=list)  # the report's ``materials``, set by ``finish``
     materials_named: int = 0  # how many materials the file names: ``materials`` lists the first ones
     curated: bool = True  # a curated dataset's two names for one structure mean two materials
     _absorbed: dict[int, list[str]] = field(default_factory=dict)  # kept id -> stored public ids merged into it
-    _searchable: set[int] = field(default_factory=set)  # materials whose search text a merge changed
 
     @classmethod
     def start(
@@ -184,6 +180,7 @@ class Loader:
             dataset_id=existing,
             upload_id=upload,
             previous_upload_exists=previous,
+            state=LoadState(connection),
             curated=connection.execute(select(Dataset.kind).where(Dataset.id == existing)).scalar() != "compilation",
         )
         if source is not None:
@@ -253,29 +250,40 @@ class Loader:
 
     # --- materials ---------------------------------------------------------------------
 
-    def _lookup_existing(self, records: list[MaterialRecord]) -> dict[str, int]:
+    def _lookup_existing(
+        self, records: list[MaterialRecord], matched_by: dict[str, str] | None = None
+    ) -> dict[str, int]:
         """name_key -> existing material id, by public id, then name or synonym, then structure
-        under the identity rules (docs/identity.md); ``_matched_by`` says which."""
+        under the identity rules (docs/identity.md); ``matched_by`` (filled) says which."""
         found: dict[str, int] = {}
+        matched = matched_by if matched_by is not None else {}
         by_public = {r.public_id: r.name_key for r in records if r.public_id}
         for batch in _batches(list(by_public)):
             for public_id, material_id in self.connection.execute(
                 select(Material.public_id, Material.id).where(in_values(Material.public_id, batch))
             ):
                 found[by_public[public_id]] = material_id
-                self._matched_by[by_public[public_id]] = "id"
+                matched[by_public[public_id]] = "id"
         public_ids = {r.name_key: r.public_id for r in records}
         given: dict[int, str | None] = {}  # material -> the id a record this call matched to it gives
+        # material -> the public id an earlier chunk of this file gives it, asked for as candidates come
+        given_before: dict[int, str] = {}
+        asked: set[int] = set()
+
+        def ask(material_ids: Iterable[int]) -> None:
+            wanted = {material_id for material_id in material_ids if material_id not in asked}
+            asked.update(wanted)
+            given_before.update(self.state.per_material(wanted, "given_id"))
 
         def match(key: str, material_id: int, how: str) -> None:
             """``key``'s record is ``material_id``, unless this file gives that material another id."""
             public_id = public_ids.get(key)
-            if key in found or self._given_ids.get(material_id, public_id) != public_id:
+            if key in found or given_before.get(material_id, public_id) != public_id:
                 return
             if given.setdefault(material_id, public_id) != public_id:
                 return
             found[key] = material_id
-            self._matched_by[key] = how
+            matched[key] = how
 
         # every name a material is given is one of its synonyms (docs/identity.md): its shown name
         # matched is "name", another of its names "synonym"
@@ -287,11 +295,13 @@ class Loader:
                 by_label[normalise_label(r.name)].append(r.name_key)
                 by_name[name_of_record_key(r.name_key)].append(r.name_key)
         for batch in _batches(list(by_label)):  # the shown name, the vocabulary's among them
-            for label, material_id in self.connection.execute(
+            labelled = self.connection.execute(
                 select(Material.name_key, func.min(Material.id))
                 .where(in_values(Material.name_key, batch))
                 .group_by(Material.name_key)
-            ):
+            ).all()
+            ask(material_id for _, material_id in labelled)
+            for label, material_id in labelled:
                 for key in by_label[label]:
                     match(key, material_id, "name")
         names = [name for name, keys in by_name.items() if any(key not in found for key in keys)]
@@ -301,7 +311,8 @@ class Loader:
                 .join(Material, Material.id == MaterialSynonym.material_id)
                 .where(in_values(MaterialSynonym.name_key, batch))
                 .order_by(MaterialSynonym.material_id)
-            )
+            ).all()
+            ask(material_id for _, material_id, _ in rows)
             for name_key, material_id, name in rows:
                 for key in by_name[name_key]:
                     match(key, material_id, "name" if material_key(name) == name_key else "synonym")
@@ -323,6 +334,9 @@ class Loader:
                 .order_by(Material.id)
             ):
                 candidates.setdefault(structure_id, []).append((material_id, name, material_class))
+            candidate_ids = [material_id for existing in candidates.values() for material_id, _, _ in existing]
+            ask(candidate_ids)
+            claimed_names = self.state.per_material(candidate_ids, "claimed_name")
             for structure_id, existing in candidates.items():
                 named = sorted(names_of_structure.get(structure_id, ()))
                 if self.curated and any(not spelling_variants(named[0], other) for other in named[1:]):
@@ -330,7 +344,7 @@ class Loader:
                 for record in by_structure[structure_id]:
                     identity = _identity(record)
                     for material_id, name, material_class in existing:
-                        claimed = self._claimed_names.get(material_id)
+                        claimed = claimed_names.get(material_id)
                         if claimed is not None and not spelling_variants(claimed, record.name):
                             continue  # this file already calls it by another name
                         if (
@@ -347,38 +361,47 @@ class Loader:
     def resolve_materials(self, records: list[MaterialRecord], names: Iterable[tuple[str, str]]) -> dict[str, int]:
         """Ids for every material the chunk names (``names``: each ``record_key`` with its name),
         creating or completing materials as needed."""
+        names = list(names)
         by_key: dict[str, MaterialRecord] = {}
         for record in records:
             by_key.setdefault(record.name_key, record)
+        known = self.state.material_ids(set(by_key) | {key for key, _ in names})  # resolved by an earlier chunk
         for key, name in names:
-            if key not in by_key and key not in self._material_ids:
+            if key not in by_key and key not in known:
                 by_key[key] = MaterialRecord(row=0, name=name, name_key=key)
         self._resolve_structures(list(by_key.values()))
-        fresh = [r for key, r in by_key.items() if key not in self._material_ids]
-        for record in fresh:
-            self._seen.setdefault(record.name_key, (record.row, record.name))
-        existing = self._lookup_existing(fresh)
-        looked_up = self._match_public_ids([r for r in fresh if r.name_key not in existing], existing)
+        fresh = [r for key, r in by_key.items() if key not in known]
+        matched_by: dict[str, str] = {}
+        existing = self._lookup_existing(fresh, matched_by)
+        looked_up = self._match_public_ids([r for r in fresh if r.name_key not in existing], existing, matched_by)
+        found = set(existing.values())
         to_create = [r for r in fresh if r.name_key not in existing]
+        created: list[int] = []
         if to_create:
             public_ids = self._free_public_ids(to_create, looked_up)
-            ids = self._insert_materials(
+            created = self._insert_materials(
                 [self._material_row(r) | {"public_id": public_ids[r.name_key]} for r in to_create]
             )
-            for record, material_id in zip(to_create, ids, strict=True):
+            for record, material_id in zip(to_create, created, strict=True):
                 existing[record.name_key] = material_id
-                self._created.add(material_id)
-                self._records[record.name_key] = record
             self.counts.materials_created += len(to_create)
             self._add_details(to_create, existing, created=True)
+        # the name and public id the chunk first gives each material (an earlier chunk's stay)
+        firsts: dict[int, tuple[str, str | None]] = {}
         for key, material_id in existing.items():
-            self._material_ids[key] = material_id
-            if by_key[key].public_id:
-                self._given_ids.setdefault(material_id, by_key[key].public_id)
-            self._claimed_names.setdefault(material_id, by_key[key].name)
-        completing = [r for r in fresh if r.name_key in existing and existing[r.name_key] not in self._created]
+            name, given = firsts.get(material_id, (by_key[key].name, None))
+            firsts[material_id] = (name, given or by_key[key].public_id or None)
+        self.state.add_materials(firsts, created)
+        self.state.add_names(
+            [(r.name_key, r.row, r.name, r.material_class) for r in fresh],
+            existing,
+            matched_by,
+            {r.name_key for r in to_create},
+        )
+        created_before = self.state.created_among(found)  # found: created by an earlier chunk, or stored
+        completing = [r for r in fresh if r.name_key in existing and existing[r.name_key] in found - created_before]
         self._complete(completing, existing)
-        return self._material_ids
+        return known | existing
 
     def _insert_materials(self, rows: list[dict]) -> list[int]:
         """Insert materials; their ids, in the order of ``rows``. The ids are known before the
@@ -462,7 +485,7 @@ class Loader:
         return chosen
 
     def _match_public_ids(
-        self, records: list[MaterialRecord], found: dict[str, int]
+        self, records: list[MaterialRecord], found: dict[str, int], matched_by: dict[str, str]
     ) -> tuple[set[str], dict[str, int]]:
         """A record whose public id is taken already names that material: one stored under it, or
         one a merge kept for it (``material_redirects``), e.g. a re-upload of a merged row. Rows
@@ -473,7 +496,7 @@ class Loader:
             key = wanted[public_id]
             if key not in found:
                 found[key] = material_id
-                self._matched_by[key] = "id"
+                matched_by[key] = "id"
         return set(wanted), stored
 
     def _material_row(self, record: MaterialRecord) -> dict:
@@ -525,6 +548,7 @@ class Loader:
     ) -> set[int]:
         """Insert synonyms, applications and compositions not yet recorded; returns the materials changed."""
         synonyms, applications, components, changed = [], [], [], set()
+        stated: set[tuple[str, int, str]] = set()  # (kind, material id, key): the claims of this file
         for record in records:
             material_id = ids[record.name_key]
             have_synonyms, have_applications, have_components = (known or {}).get(material_id, (set(), set(), False))
@@ -533,7 +557,7 @@ class Loader:
                 key = material_key(synonym)
                 if not key or is_structure_string(synonym):
                     continue  # a structure string is found by structure search, never by name
-                self._claims.add(("name" if position == 0 else "synonym", material_id, key))
+                stated.add(("name" if position == 0 else "synonym", material_id, key))
                 if key and key not in have_synonyms:
                     have_synonyms.add(key)
                     synonyms.append(
@@ -541,7 +565,7 @@ class Loader:
                     )
                     changed.add(material_id)
             for application in record.applications:
-                self._claims.add(("application", material_id, application))
+                stated.add(("application", material_id, application))
                 if application not in have_applications:
                     have_applications.add(application)
                     applications.append(
@@ -570,6 +594,7 @@ class Loader:
         ):
             if rows:
                 self.connection.execute(insert(table), rows)
+        self.state.add_claims(stated)
         return changed
 
     def _complete(self, records: list[MaterialRecord], ids: dict[str, int]) -> None:
@@ -646,7 +671,7 @@ class Loader:
                     )
                 )
                 changed.add(material_id)
-        self._updated |= changed
+        self.state.mark(changed, "updated", unless_created=True)  # none of these was created by the load
 
     # --- measurements ------------------------------------------------------------------
 
@@ -693,10 +718,12 @@ class Loader:
 
     # --- the end of an upload ----------------------------------------------------------
 
-    def finish(self, *, rows_read: int, materials_in_file: set[str]) -> LoadCounts:
+    def finish(self, *, rows_read: int) -> LoadCounts:
         """Replace the dataset's previous measurements with this upload's, apply the identity
-        rules to the materials it touched, and record what changed."""
+        rules to the materials it touched, and record what changed. Every step that reads the
+        file's materials reads them from ``state`` a page at a time."""
         counts = self.counts
+        state = self.state
         self._record_claims()  # the merge reads which names each dataset gives
         self._drop_unclaimed_synonyms()
         self._merge_duplicates()
@@ -709,15 +736,19 @@ class Loader:
                     (Measurement.upload_id != self.upload_id) | Measurement.upload_id.is_(None),
                 )
             )
-        self._remove_orphans({self._material_ids[k] for k in materials_in_file if k in self._material_ids})
-        touched = set(self._material_ids.values()) | self._updated
-        renamed = refresh_names(self.connection, touched, vocabulary_name=vocabulary_name)
-        self._updated |= renamed - self._created
-        refresh_search_text(
-            self.connection, self._updated | renamed | self._searchable
-        )  # the others got theirs on insert
-        refresh_elements(self.connection, touched)  # compositions and structures may have changed
-        counts.materials_updated = len(self._updated - self._created)
+        self._remove_orphans()
+        state.fill_touched()  # what the file names and what the load updated, before names change
+        touched = select(loadstate.touched.c.material_id)
+        for page in state.pages(touched):
+            renamed = refresh_names(self.connection, page, vocabulary_name=vocabulary_name)
+            state.mark(renamed, "renamed")
+            state.mark(renamed, "updated", unless_created=True)
+        # the others got their search text on insert
+        for page in state.pages(state.flagged("updated", "renamed", "searchable")):
+            refresh_search_text(self.connection, page)
+        for page in state.pages(touched):
+            refresh_elements(self.connection, page)  # compositions and structures may have changed
+        counts.materials_updated = state.updated_not_created()
         self.connection.execute(update(Dataset).where(Dataset.id == self.dataset_id).values(rows_read=rows_read))
         self.connection.execute(
             update(DatasetUpload)
@@ -736,16 +767,58 @@ class Loader:
         self._report_materials()
         self.warnings.extend(
             possible_duplicates(
-                self.connection,
-                {
-                    material_id: self._records[key]
-                    for key, material_id in self._material_ids.items()
-                    if material_id in self._created and key in self._records
-                },
+                self.connection, select(load_ids.c.material_id).where(load_ids.c.created == 1), self._created_records
             )
         )
         bump_generation(self.connection)
         return counts
+
+    def close(self) -> None:
+        """Drop the load's TEMP tables (before its commit; a rollback removes them too)."""
+        self.state.drop()
+
+    def _created_records(self) -> Iterable[tuple[int, MaterialRecord]]:
+        """Each material the load created (and kept), with the record of the file that created it,
+        in the order the file's keys resolved; a material that merges left with several such keys
+        takes its place from the first and its record from the last."""
+        n = load_names
+        created = (n.c.record == 1) & n.c.material_id.in_(select(load_ids.c.material_id).where(load_ids.c.created == 1))
+        several = dict(
+            self.connection.execute(
+                select(n.c.material_id, func.max(n.c.ord))
+                .where(created)
+                .group_by(n.c.material_id)
+                .having(func.count() > 1)
+            ).all()
+        )
+        last = {}
+        if several:
+            for material_id, row, name, material_class in self.connection.execute(
+                select(n.c.material_id, n.c.row, n.c.name, n.c.material_class).where(
+                    in_values(n.c.ord, sorted(several.values()))
+                )
+            ):
+                last[material_id] = MaterialRecord(row=row, name=name, name_key="", material_class=material_class)
+        done: set[int] = set()
+        after = -1
+        while True:
+            page = self.connection.execute(
+                select(n.c.ord, n.c.material_id, n.c.row, n.c.name, n.c.material_class, n.c.key)
+                .where(created, n.c.ord > after)
+                .order_by(n.c.ord)
+                .limit(loadstate.PAGE)
+            ).all()
+            if not page:
+                return
+            for _, material_id, row, name, material_class, key in page:
+                if material_id in several:
+                    if material_id in done:
+                        continue
+                    done.add(material_id)
+                    yield material_id, last[material_id]
+                else:
+                    yield material_id, MaterialRecord(row=row, name=name, name_key=key, material_class=material_class)
+            after = page[-1][0]
 
     def _drop_unclaimed_synonyms(self) -> None:
         """Names this dataset gave before and no longer gives (nor does any other dataset) go."""
@@ -762,93 +835,113 @@ class Loader:
         materials = set(self.connection.execute(select(MaterialSynonym.material_id).where(stale)).scalars())
         if materials:
             self.connection.execute(delete(MaterialSynonym).where(stale))
-            self._updated |= materials - self._created
+            self.state.mark(materials, "updated", unless_created=True)
 
     def _merge_duplicates(self) -> None:
         """Materials this file touched that the rules say are one with another (a row named by its
         structure beside a named one, a material stored before) are merged, the one kept first."""
-        merges = merge_duplicates(self.connection, set(self._material_ids.values()), grade_of=vocabulary_grade)
+        structures = (
+            select(Material.structure_id)
+            .join(load_names, load_names.c.material_id == Material.id)
+            .where(Material.structure_id.is_not(None))
+            .distinct()
+        )
+        merges = merge_duplicates(
+            self.connection,
+            structure_ids=sorted(self.connection.execute(structures).scalars()),
+            grade_of=vocabulary_grade,
+        )
         into = {merged: merge.kept for merge in merges for merged in merge.merged}
         if not into:
             return
-        for key, material_id in self._material_ids.items():
-            if material_id in into:
-                self._material_ids[key] = into[material_id]
-                self._matched_by.setdefault(key, "structure")
+        created = self.state.created_among(into)
         for merge in merges:  # what it absorbed that this upload did not create: the report says so
             stored = [
                 public_id
                 for material_id, public_id in zip(merge.merged, merge.merged_public_ids, strict=True)
-                if material_id not in self._created
+                if material_id not in created
             ]
             if stored:
                 self._absorbed.setdefault(merge.kept, []).extend(stored)
-        merged_created = self._created & set(into)
-        self.counts.materials_created -= len(merged_created)
-        self._created -= set(into)
-        self._updated = {into.get(material_id, material_id) for material_id in self._updated}
-        self._updated |= {merge.kept for merge in merges} - self._created
-        self._searchable |= {merge.kept for merge in merges}  # created ones too: they gained names
+        self.counts.materials_created -= len(created)
+        self.state.merged(into)
+        kept = {merge.kept for merge in merges}
+        self.state.mark(kept, "updated", unless_created=True)
+        self.state.mark(kept, "searchable")  # created ones too: they gained names
         # the claims were recorded before the merge, which moved them with the materials
 
     def _redirect_matched_ids(self) -> None:
         """The public id a matched row would have had answers with the material it matched: the id
-        an earlier version, which made that row a material of its own, gave out keeps working."""
-        wanted: dict[str, int] = {}
-        for key, (_, name) in self._seen.items():
-            material_id = self._material_ids.get(key)
-            if material_id is not None and key in self._matched_by and not is_structure_string(name):
-                wanted.setdefault(public_id_for(normalise_label(name)), material_id)
-        taken = self._stored_public_ids(wanted)
-        rows = [
-            {"public_id": public_id, "material_id": material_id, "merged_at": _now()}
-            for public_id, material_id in sorted(wanted.items())
-            if public_id not in taken
-        ]
-        for batch in _batches(rows):
-            self.connection.execute(insert(MaterialRedirect), batch)
+        an earlier version, which made that row a material of its own, gave out keeps working.
+        The first key (in the order the file met them) to want an id has it."""
+        n, wanted = load_names, loadstate.redirects
+        after = -1
+        while True:
+            page = self.connection.execute(
+                select(n.c.seen, n.c.name, n.c.material_id)
+                .where(n.c.matched_by.is_not(None), n.c.seen > after)
+                .order_by(n.c.seen)
+                .limit(loadstate.PAGE)
+            ).all()
+            if not page:
+                break
+            rows = [
+                {"public_id": public_id_for(normalise_label(name)), "material_id": material_id}
+                for _, name, material_id in page
+                if not is_structure_string(name)
+            ]
+            if rows:
+                self.connection.execute(loadstate.insert_into(self.connection, wanted).on_conflict_do_nothing(), rows)
+            after = page[-1][0]
+        own = select(Material.id).where(Material.public_id == wanted.c.public_id).exists()
+        redirected = select(MaterialRedirect.public_id).where(MaterialRedirect.public_id == wanted.c.public_id).exists()
+        self.connection.execute(
+            insert(MaterialRedirect).from_select(
+                ["public_id", "material_id", "merged_at"],
+                select(
+                    wanted.c.public_id, wanted.c.material_id, literal(_now(), MaterialRedirect.merged_at.type)
+                ).where(~own, ~redirected),
+            )
+        )
 
     def _report_materials(self) -> None:
         """Each material the file names, in file order: created or matched, and by what; the
         first ``MAX_RECORDS`` are listed (a report stays small for a file of millions of
         materials, as its errors and warnings do), all are counted in ``materials_named``."""
-        ids = sorted(set(self._material_ids.values()))
-        public = {}
-        for batch in _batches(ids):
-            public.update(
-                dict(
-                    self.connection.execute(
-                        select(Material.id, Material.public_id).where(in_values(Material.id, batch))
-                    ).all()
-                )
-            )
-        for key, (row, name) in sorted(self._seen.items(), key=lambda item: item[1][0]):
-            material_id = self._material_ids.get(key)
-            if material_id is None or material_id not in public:
-                continue
-            matched_by = self._matched_by.get(key)  # only what was found, or merged into another, has one
+        n = load_names
+        named = select(n.c.row, n.c.name, Material.public_id, n.c.matched_by, n.c.material_id).join(
+            Material, Material.id == n.c.material_id
+        )
+        self.materials_named = self.state.count(named)
+        for row, name, public_id, matched_by, material_id in self.connection.execute(
+            named.order_by(n.c.row, n.c.seen).limit(MAX_RECORDS)
+        ):
+            # only what was found, or merged into another, has a ``matched_by``
             entry = {
                 "row": row,
                 "name": name,
-                "id": public[material_id],
+                "id": public_id,
                 "action": "matched" if matched_by else "created",
                 "matched_by": matched_by,
             }
             if material_id in self._absorbed:  # stored materials merged into it, whose ids now redirect here
                 entry["merged"] = sorted(self._absorbed[material_id])
-            self.materials_named += 1
-            if len(self.materials) < MAX_RECORDS:
-                self.materials.append(entry)
+            self.materials.append(entry)
 
     def _record_claims(self) -> None:
         """This upload's synonyms and applications, as claims of its dataset (its earlier claims go)."""
         self.connection.execute(delete(DetailClaim).where(DetailClaim.dataset_id == self.dataset_id))
-        rows = [
-            {"kind": kind, "material_id": material_id, "value_key": key, "dataset_id": self.dataset_id}
-            for kind, material_id, key in sorted(self._claims)
-        ]
-        for batch in _batches(rows, 5_000):
-            self.connection.execute(insert(DetailClaim), batch)
+        self.connection.execute(
+            insert(DetailClaim).from_select(
+                ["kind", "material_id", "value_key", "dataset_id"],
+                select(
+                    load_claims.c.kind,
+                    load_claims.c.material_id,
+                    load_claims.c.value_key,
+                    literal(self.dataset_id, Integer),
+                ),
+            )
+        )
 
     def _record_outbox(self) -> None:
         """Every material whose search document this upload may change, in the same transaction:
@@ -868,13 +961,15 @@ class Loader:
                 ),
             )
         )
-        for batch in _batches(sorted(self._updated - self._created)):
-            self.connection.execute(
-                insert(SearchOutbox).from_select(
-                    ["material_id", "public_id", "created_at"],
-                    select(Material.id, Material.public_id, literal(now)).where(in_values(Material.id, batch)),
+        updated = select(load_ids.c.material_id).where(load_ids.c.updated == 1, load_ids.c.created == 0)
+        for page in self.state.pages(updated):
+            for batch in _batches(page):
+                self.connection.execute(
+                    insert(SearchOutbox).from_select(
+                        ["material_id", "public_id", "created_at"],
+                        select(Material.id, Material.public_id, literal(now)).where(in_values(Material.id, batch)),
+                    )
                 )
-            )
 
     def _diff_with_previous(self) -> None:
         """Count unchanged, added, removed and updated measurements in SQL, by content and identity hash."""
@@ -918,7 +1013,7 @@ class Loader:
         self.counts.measurements_added = int(added) - int(both)
         self.counts.measurements_removed = int(removed) - int(both)
 
-    def _remove_orphans(self, in_file: set[int]) -> None:
+    def _remove_orphans(self) -> None:
         """Materials this dataset created that no longer have any measurement or row leave with it,
         unless another dataset still names or describes them (a merge may have joined its rows)."""
         has_measurements = select(Measurement.material_id).where(Measurement.material_id == Material.id).exists()
@@ -926,14 +1021,18 @@ class Loader:
         candidates = (
             self.connection.execute(
                 select(Material.id).where(
-                    and_(Material.created_by_dataset_id == self.dataset_id, ~has_measurements, ~claimed)
+                    and_(
+                        Material.created_by_dataset_id == self.dataset_id,
+                        ~has_measurements,
+                        ~claimed,
+                        ~self.state.in_file(Material.id),  # a material the file names stays
+                    )
                 )
             )
             .scalars()
             .all()
         )
-        doomed = [material_id for material_id in candidates if material_id not in in_file]
-        for batch in _batches(doomed):
+        for batch in _batches(candidates):
             self.connection.execute(delete(Material).where(in_values(Material.id, batch)))
 
 

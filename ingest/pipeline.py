@@ -233,10 +233,9 @@ def remove_stale_staging(root: Path, *, foreign_after_s: float = 86_400.0) -> in
 
 @dataclass
 class _Staged:
-    """What phase 1 left for phase 2: the spilled chunks and the names the file holds."""
+    """What phase 1 left for phase 2: the spilled chunks."""
 
     chunks: list[Path]
-    names_in_file: set[str]
     evidence: bool = False  # an evidence file: each chunk carries its biological-evaluation records
     # the chunks' biological-evaluation records, spilled apart: phase 2 needs them before and after
     # the measurements, and reads the measurements once
@@ -294,7 +293,7 @@ def _stage(
     """Phase 1: normalise every chunk into ``staging``; None when the file cannot be loaded (the
     report says why)."""
     column_map = context.column_map
-    staged = _Staged(chunks=[], names_in_file=set(), evidence=evidence_map is not None)
+    staged = _Staged(chunks=[], evidence=evidence_map is not None)
     unreadable = False
     try:
         for raw in table.chunks(_rows_per_chunk(options.chunk_rows, column_map)):
@@ -346,8 +345,6 @@ def _stage(
                     with records.open("wb") as handle:
                         pickle.dump(evidence.records, handle, protocol=pickle.HIGHEST_PROTOCOL)
                     staged.records.append(records)
-                staged.names_in_file.update(r.name_key for r in normalised.materials if r.row not in skip)
-                staged.names_in_file.update(normalised.measurements["material_key"].unique())
             if progress is not None:
                 progress(report.rows_read)
     except ReadError as exc:
@@ -447,7 +444,7 @@ def _apply(
                     return report
             for normalised, skip in staged.read():
                 loader.load_chunk(normalised, context.sources, skip)
-            counts = loader.finish(rows_read=report.rows_read, materials_in_file=staged.names_in_file)
+            counts = loader.finish(rows_read=report.rows_read)
             # the dataset's biological-evaluation records are written again: its file's, then those
             # its measurements of an endpoint's property imply
             remove_dataset_records(connection, loader.dataset_id)
@@ -490,6 +487,7 @@ def _apply(
             if _strict(report, options):
                 transaction.rollback()
                 return report
+            loader.close()
             if options.dry_run:
                 transaction.rollback()
             else:

@@ -435,6 +435,3 @@ def _duplicate_roles(columns: list[Column]) -> list[Issue]:
                 )
             )
     return issues
-
-
-ERROR_TYPES = {"unit-error", "manifest-error", "duplicate-role", "layout-error", "missing-label"}

@@ -27,10 +27,11 @@ from biomatdb.text import DATASET_NAME_MAX, HOSTILE, dataset_name_problem, print
 from biomatdb.vocabulary import get_vocabulary
 from ingest import evidence as evidence_files
 from ingest.accounting import account_rows
+from ingest.codes import severity
 from ingest.limits import ReadLimits
 from ingest.load import Loader
 from ingest.manifest import Manifest, ManifestError, manifest_path_for, read_manifest
-from ingest.mapping import ERROR_TYPES, ColumnMap, map_columns, parse_mappings, with_mappings
+from ingest.mapping import ColumnMap, map_columns, parse_mappings, with_mappings
 from ingest.nested import oversized_materials
 from ingest.normalise import Context, condition_temperature_K, normalise_chunk, source_record
 from ingest.readers import ReadError, header_issues, open_table
@@ -145,7 +146,7 @@ def ingest_file(
         if wide_evidence:  # outcome columns of a material file: read as evidence, not as properties
             column_map = _without(column_map, {column.position for column in wide_evidence})
     for issue in column_map.issues:
-        (report.error if issue.type in ERROR_TYPES else report.warn)(issue)
+        report.record(issue)
     dataset_source = source_record(
         options.source or meta.get("citation"), meta.get("doi") if not options.source else None
     )
@@ -384,7 +385,7 @@ def _account(chunk, column_map: ColumnMap, normalised, evidence, report: Report)
         recorded_rows={record.row for record in evidence.records} if evidence else (),
     )
     for issue in issues:
-        (normalised.errors if issue.type == "unaccounted-value" else normalised.warnings).append(issue)
+        (normalised.errors if severity(issue.type) == "error" else normalised.warnings).append(issue)
     report.count_rows(tally)
 
 

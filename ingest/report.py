@@ -78,12 +78,32 @@ class Report:
     #: issue lies (``Table.locate``: the JSON path); None records issues as they come.
     locate: Callable[[Issue], Issue] | None = field(default=None, repr=False, compare=False)
 
+    def record(self, issue: Issue) -> None:
+        """Record ``issue`` as the catalogue of codes says (``ingest.codes``): an error or a warning."""
+        from ingest.codes import severity
+
+        (self._error if severity(issue.type) == "error" else self._warn)(issue)
+
     def error(self, issue: Issue) -> None:
+        """Record an error (its code's catalogued severity is checked, see ``ingest.codes``)."""
+        from ingest.codes import check_severity
+
+        check_severity(issue.type, "error")
+        self._error(issue)
+
+    def warn(self, issue: Issue) -> None:
+        """Record a warning (its code's catalogued severity is checked, see ``ingest.codes``)."""
+        from ingest.codes import check_severity
+
+        check_severity(issue.type, "warning")
+        self._warn(issue)
+
+    def _error(self, issue: Issue) -> None:
         self.error_count += 1
         if len(self.errors) < MAX_RECORDS:
             self.errors.append(issue if self.locate is None else self.locate(issue))
 
-    def warn(self, issue: Issue) -> None:
+    def _warn(self, issue: Issue) -> None:
         self.warning_count += 1
         if len(self.warnings) < MAX_RECORDS:
             self.warnings.append(issue if self.locate is None else self.locate(issue))
@@ -93,7 +113,7 @@ class Report:
         mode refuses it, so that the load is refused."""
         kept = len(self.warnings)
         for issue in self.warnings:
-            self.error(replace(issue, message=f"strict mode refuses this warning: {issue.message}"))
+            self._error(replace(issue, message=f"strict mode refuses this warning: {issue.message}"))
         self.error_count += self.warning_count - kept  # counted, beyond the records kept
         self.warnings.clear()
         self.warning_count = 0

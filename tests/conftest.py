@@ -35,6 +35,10 @@ POSTGRES_FIXTURES = {
     "copy_fixtures_postgresql",
 }
 BROWSER_FIXTURES = {"chromium_path", "browser"}
+# Fixtures slow by nature: every fixture of fixtures/ loaded through the pipeline (tens of
+# seconds per backend and xdist worker), a second PostgreSQL cluster with a streaming standby.
+# The tests asking for them are marked ``slow``: CI runs them, the fast lane does not.
+SLOW_FIXTURES = {"fixtures_sqlite", "fixtures_postgresql", "pg_replicated"}
 
 
 def _uses_postgresql(item: pytest.Item) -> bool:
@@ -48,8 +52,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if _uses_postgresql(item):
             item.add_marker(pytest.mark.postgres)
-        if BROWSER_FIXTURES & set(getattr(item, "fixturenames", ())):
+        fixturenames = set(getattr(item, "fixturenames", ()))
+        if BROWSER_FIXTURES & fixturenames:
             item.add_marker(pytest.mark.browser)
+        if SLOW_FIXTURES & fixturenames:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture

@@ -814,7 +814,9 @@ def query_body(
     if query.filter is not None:
         filters.append(translator.filter(query.filter))
     sort = None if query.sort is not None and query.sort.key == "relevance" else query.sort
-    if certain_first(query, sort):  # certain matches first: a boost above any relevance, taken off the score
+    if query.filter is not None and certain_first(
+        query, sort
+    ):  # certain matches first: a boost above any relevance, taken off the score
         certain = ElasticTranslator(
             chemistry_ids, "certain", shows=False, derived_ids=derived_ids, uncertainty=query.uncertainty
         ).filter(query.filter)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, Row, insert, select, update
 
 from biomatdb.models import Job, utcnow
 from biomatdb.settings import Settings
@@ -117,7 +117,7 @@ def _iso(moment) -> str | None:
     return None if moment is None else moment.isoformat()
 
 
-def job_json(row: Job, live_rows: int | None = None) -> dict[str, Any]:
+def job_json(row: Job | Row[Any], live_rows: int | None = None) -> dict[str, Any]:
     rows_done = row.rows_done if live_rows is None else max(live_rows, row.rows_done)
     return {
         "id": row.public_id,

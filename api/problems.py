@@ -8,7 +8,8 @@ what was wrong where. An unexpected exception becomes a bare 500 (logged, never 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar, cast
 
 import orjson
 from fastapi import FastAPI, Request
@@ -111,7 +112,7 @@ def problem_response(
     detail: str,
     *,
     code: str | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
     instance: str | None = None,
     **extensions: Any,
 ) -> Response:
@@ -140,7 +141,7 @@ def status_of(error: BiomatError) -> int:
 
 
 async def _biomat_error(request: Request, error: BiomatError) -> Response:
-    extensions = {}
+    extensions: dict[str, Any] = {}
     if isinstance(error, QueryError):
         extensions = {"position": error.position, "expected": error.expected or None}
     return problem_response(request, status_of(error), error.message, code=error.type, **extensions)
@@ -217,7 +218,7 @@ async def _validation_error(request: Request, error: RequestValidationError | Va
         {"loc": _jsonable(list(e.get("loc", ()))), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
         for e in raw_errors
     ]
-    first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+    first: dict[str, Any] = errors[0] if errors else {"loc": [], "msg": "invalid request"}
     where = ".".join(str(part) for part in first["loc"])
     detail = f"{where}: {first['msg']}" if where else first["msg"]
     return problem_response(request, 422, detail, code="validation-error", errors=errors)
@@ -254,13 +255,22 @@ async def _unexpected(request: Request, error: Exception) -> Response:
     )
 
 
+_Error = TypeVar("_Error", bound=Exception)
+
+
+def _handle(app: FastAPI, kind: type[_Error], handler: Callable[[Request, _Error], Awaitable[Response]]) -> None:
+    """``app.add_exception_handler``, typed: Starlette types every handler as taking any
+    Exception, though it calls one only with an instance of the class it is registered for."""
+    app.add_exception_handler(kind, cast(Callable[[Request, Exception], Awaitable[Response]], handler))
+
+
 def install(app: FastAPI) -> None:
     """Route every error of the app to a problem response."""
-    app.add_exception_handler(BiomatError, _biomat_error)
-    app.add_exception_handler(ProblemError, _problem_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(ValidationError, _validation_error)  # a query model built from parameters
+    _handle(app, BiomatError, _biomat_error)
+    _handle(app, ProblemError, _problem_error)
+    _handle(app, StarletteHTTPException, _http_error)
+    _handle(app, RequestValidationError, _validation_error)
+    _handle(app, ValidationError, _validation_error)  # a query model built from parameters
     from sqlalchemy.exc import OperationalError, TimeoutError as PoolTimeout
 
     app.add_exception_handler(PoolTimeout, _pool_exhausted)

@@ -17,6 +17,7 @@ Behind a reverse proxy, set the same bounds there (docs/deploy.md).
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import h11
@@ -34,10 +35,10 @@ MAX_CONNECTIONS = 1000
 class BoundedH11Protocol(H11Protocol):
     """uvicorn's h11 protocol with a deadline for the request head and a floor on the body's rate."""
 
-    def connection_made(self, transport) -> None:  # type: ignore[override]
+    def connection_made(self, transport) -> None:
         super().connection_made(transport)
-        self._head_timer = None
-        self._body_timer = None
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._body_timer: asyncio.TimerHandle | None = None
         self._body_bytes = 0
         self._watch_head()
 
@@ -88,7 +89,7 @@ class BoundedH11Protocol(H11Protocol):
         self._body_timer = None
         if self.conn.their_state is not h11.SEND_BODY or self.transport.is_closing():
             return
-        waiting = self.cycle is not None and getattr(self.cycle, "waiting_for_100_continue", False)
+        waiting = getattr(self.cycle, "waiting_for_100_continue", False)  # False too while cycle is None
         if self.flow.read_paused or waiting or self._body_bytes >= BODY_MIN_BYTES_PER_WINDOW:
             # the app is behind (or has not asked for the body of an "Expect: 100-continue"
             # request yet, so the client rightly waits), or the client keeps up: another window

@@ -9,10 +9,13 @@ import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, cast
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
+
+if TYPE_CHECKING:
+    from python_multipart.multipart import MultipartCallbacks  # a TypedDict its stubs alone define
 
 from api.problems import ProblemError
 from ingest.readers import SUFFIXES
@@ -156,18 +159,21 @@ async def receive_upload(request: Request, *, directory: Path, limit: int) -> Re
     if declared and declared.isdigit() and int(declared) > limit + FIELD_MAX_BYTES * 8:
         raise too_large(limit)
     receiver = _Receiver(directory, limit)
-    callbacks = {
-        name: getattr(receiver, name)
-        for name in (
-            "on_part_begin",
-            "on_part_data",
-            "on_part_end",
-            "on_header_field",
-            "on_header_value",
-            "on_header_end",
-            "on_headers_finished",
-        )
-    }
+    callbacks = cast(
+        "MultipartCallbacks",
+        {
+            name: getattr(receiver, name)
+            for name in (
+                "on_part_begin",
+                "on_part_data",
+                "on_part_end",
+                "on_header_field",
+                "on_header_value",
+                "on_header_end",
+                "on_headers_finished",
+            )
+        },
+    )
     parser = MultipartParser(params[b"boundary"], callbacks)
     try:
         async for chunk in request.stream():

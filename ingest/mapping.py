@@ -192,10 +192,10 @@ def map_columns(header: list[str], vocabulary: Vocabulary, manifest: Manifest | 
     issues: list[Issue] = []
     positions = {label.strip(): position for position, label in enumerate(header)}
     specs = manifest.columns if manifest else {}
-    for label, spec in specs.items():
+    for label, named in specs.items():
         if label not in positions:
             suggestions = closest(label, {normalise_label(text): text.strip() for text in header})
-            given_by = f"the map entry {_shell_word(spec.mapped_by)}" if spec.mapped_by else "the manifest"
+            given_by = f"the map entry {_shell_word(named.mapped_by)}" if named.mapped_by else "the manifest"
             issues.append(
                 Issue(
                     type="manifest-error",

@@ -90,6 +90,7 @@ def upload_checksum(path: Path, manifest: Manifest | None, options: IngestOption
 
 def _manifest(path: Path, options: IngestOptions) -> Manifest | None:
     """The manifest named or beside the file, with the --map entries over it."""
+    manifest: Manifest | None
     if options.manifest is not None:
         manifest = read_manifest(options.manifest)
     else:
@@ -260,6 +261,7 @@ def _refused_or_unchanged(connection, report: Report, checksum: str, options: In
     """None when the upload ends here: refused (not the dataset's owner) or the same as the last
     one; otherwise how many measurements the dataset holds now. Run once before phase 1 and again
     inside the write transaction, where it decides."""
+    assert report.dataset is not None, "the dataset is named before phase 1"
     previous = connection.execute(
         select(Dataset.id, Dataset.checksum, Dataset.owner_key_id).where(Dataset.name == report.dataset)
     ).first()
@@ -414,6 +416,7 @@ def _apply(
     context: Context,
 ) -> Report:
     """Phase 2: the staged chunks into the core, in one write transaction."""
+    assert report.dataset is not None, "the dataset is named before phase 1"
     with engine.connect() as connection, bulk_write(connection):
         transaction = connection.begin()
         try:

@@ -188,13 +188,14 @@ class ChemistryIndex:
                     continue
                 morgan = stored or packed_fingerprint(fingerprint(mol))
                 screen = (
-                    DataStructs.CreateFromBinaryText(stored_pattern)
+                    DataStructs.CreateFromBinaryText(stored_pattern)  # type: ignore[arg-type]  # RDKit's stubs say str; it reads ToBinary()'s bytes
                     if stored_pattern
                     else patterns.MakeFingerprint(mol)
                 )
             else:
                 morgan = stored
-                screen = DataStructs.CreateFromBinaryText(stored_pattern)
+                # RDKit's stubs say str; it reads the bytes ToBinary() wrote
+                screen = DataStructs.CreateFromBinaryText(stored_pattern)  # type: ignore[arg-type]
             holder.AddSmiles(smiles)
             patterns.AddFingerprint(screen)
             fingerprints.append(morgan)

@@ -4,10 +4,12 @@ PostgreSQL), an httpx client through ASGI with the lifespan run, keys per role."
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from biomatdb.apikeys import create_key
@@ -46,16 +48,25 @@ def semantics(engine) -> Engine:
     return engine
 
 
-async def open_client(settings: Settings):
+class AppClient(httpx.AsyncClient):
+    """An httpx client through ASGI that also holds the app it talks to (``client.app.state``)."""
+
+    def __init__(self, app: FastAPI, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.app = app
+
+
+async def open_client(settings: Settings) -> tuple[LifespanManager, AppClient]:
     from api.app import create_app
 
     app = create_app(settings)
     manager = LifespanManager(app, startup_timeout=60, shutdown_timeout=60)
     await manager.__aenter__()
-    client = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=manager.app, raise_app_exceptions=False), base_url="http://testserver"
+    client = AppClient(
+        app,
+        transport=httpx.ASGITransport(app=manager.app, raise_app_exceptions=False),
+        base_url="http://testserver",
     )
-    client.app = app
     return manager, client
 
 

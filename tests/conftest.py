@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -16,7 +18,7 @@ pytest_plugins = ["tests.postgres", "tests.cores", "tests.api_fixtures", "tests.
 # No hypothesis test asserts time: a busy machine makes any deadline or slowness check a coin
 # toss (a 200 ms deadline once failed at 406 ms under load). Failures print the blob that
 # reproduces them (@reproduce_failure). CI also derandomises, so that a run is repeatable.
-_HYPOTHESIS = {"deadline": None, "print_blob": True, "suppress_health_check": [HealthCheck.too_slow]}
+_HYPOTHESIS: dict[str, Any] = {"deadline": None, "print_blob": True, "suppress_health_check": [HealthCheck.too_slow]}
 settings.register_profile("biomatdb", **_HYPOTHESIS)
 settings.register_profile("ci", derandomize=True, database=None, **_HYPOTHESIS)
 settings.load_profile(
@@ -35,6 +37,10 @@ POSTGRES_FIXTURES = {
     "copy_fixtures_postgresql",
 }
 BROWSER_FIXTURES = {"chromium_path", "browser"}
+# Fixtures slow by nature: every fixture of fixtures/ loaded through the pipeline (tens of
+# seconds per backend and xdist worker), a second PostgreSQL cluster with a streaming standby.
+# The tests asking for them are marked ``slow``: CI runs them, the fast lane does not.
+SLOW_FIXTURES = {"fixtures_sqlite", "fixtures_postgresql", "pg_replicated"}
 
 
 def _uses_postgresql(item: pytest.Item) -> bool:
@@ -48,12 +54,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if _uses_postgresql(item):
             item.add_marker(pytest.mark.postgres)
-        if BROWSER_FIXTURES & set(getattr(item, "fixturenames", ())):
+        fixturenames = set(getattr(item, "fixturenames", ()))
+        if BROWSER_FIXTURES & fixturenames:
             item.add_marker(pytest.mark.browser)
+        if SLOW_FIXTURES & fixturenames:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture
-def sqlite_engine(tmp_path) -> Engine:
+def sqlite_engine(tmp_path) -> Iterator[Engine]:
     engine = make_engine(f"sqlite:///{tmp_path / 'core.sqlite'}")
     migrate(engine)
     yield engine

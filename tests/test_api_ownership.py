@@ -186,6 +186,7 @@ EXPECTED = {
 }
 
 
+@pytest.mark.slow  # every route for every caller, on both backends; the tests above keep each rule fast
 async def test_authorisation_matrix(engine, api, keys):
     headers = {
         "nobody": {},

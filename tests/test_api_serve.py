@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -41,6 +42,7 @@ def test_apikey_create_list_revoke(cli, engine):
     assert key.startswith("bmdb_") and " " not in key
     with engine.connect() as connection:
         holder = authenticate(connection, key)
+    assert holder is not None
     assert (holder.name, holder.role) == ("alice", "curator")
     listing = json.loads(cli("apikey", "list", "--json").stdout)
     assert [(k["name"], k["role"], k["revoked_at"]) for k in listing] == [("alice", "curator", None)]
@@ -188,7 +190,7 @@ def test_serve_with_two_workers_runs_every_job_exactly_once(engine, tmp_path):
         with ThreadPoolExecutor(6) as pool:
             locations = list(pool.map(upload, range(6)))
         deadline = time.monotonic() + 120
-        jobs = {}
+        jobs: dict[str, dict[str, Any]] = {}
         while len(jobs) < len(locations):
             for location in locations:
                 job = httpx.get(location, headers=headers, timeout=10).json()

@@ -31,6 +31,9 @@ EXPECTED = {
 # of that structure. The workbook's hydrogels stay apart from their polymers (another class).
 DOI = re.compile(r"^10\.\d{4,9}/\S+$")
 
+# the loads themselves are what is tested, on both backends: slow by nature (CI runs them)
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def loaded(request):

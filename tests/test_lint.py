@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -24,6 +26,7 @@ def test_the_code_is_formatted():
     assert done.returncode == 0, f"ruff format would change:\n{done.stdout}{done.stderr}\nrun: python -m ruff format ."
 
 
+@pytest.mark.slow  # the whole tree, cold cache: minutes on 2 cores; `python -m mypy` in the inner loop
 def test_mypy_finds_nothing():
     done = _run("mypy")  # the files and settings are pyproject.toml's [tool.mypy]
     assert done.returncode == 0, f"mypy found:\n{done.stdout}{done.stderr}"

@@ -328,7 +328,7 @@ def test_a_400_for_too_many_terms_is_a_typed_refusal_and_the_api_answers_503(loa
         answer = golden_answer(name, index=INDEX, alias=ALIAS)
         scripted, _ = scripted_client([Rule("POST", rf"/{ALIAS}/_search", [answer])])
         on_es = ElasticBackend(scripted, ALIAS, loaded, chemistry=lambda node: {})
-        response = _api_get(_settings(loaded), "/api/v1/materials?filter=has%20density", search=on_es)
+        response, _ = _api_get(_settings(loaded), "/api/v1/materials?filter=has%20density", search=on_es)
         assert response.status_code == 503, (name, response.text)
         assert response.headers["content-type"].startswith("application/problem+json")
 
@@ -340,7 +340,8 @@ def _settings(engine, **overrides):
 
 
 def _api_get(settings, path: str, *, search=None):
-    """One GET through the whole app (its lifespan run), with ``search`` as its backend if given."""
+    """One GET through the whole app (its lifespan run), with ``search`` as its backend if given;
+    the response, and the app's outbox drainer (None when the API drains none)."""
     from tests.api_fixtures import open_client
 
     async def get():
@@ -349,8 +350,7 @@ def _api_get(settings, path: str, *, search=None):
             if search is not None:
                 client.app.state.search = search
             response = await client.get(path)
-            response.outbox = client.app.state.outbox
-            return response
+            return response, client.app.state.outbox
         finally:
             await client.aclose()
             await manager.__aexit__(None, None, None)
@@ -477,8 +477,8 @@ def test_ready_warns_when_sync_is_behind_and_of_dead_letters(loaded):
             )
         )
     settings = _settings(loaded, elasticsearch_url="http://127.0.0.1:9", elasticsearch_sync_in_api=False)
-    response = _api_get(settings, "/ready")
-    assert response.outbox is None  # BIOMATDB_ELASTICSEARCH_SYNC_IN_API off: another process drains
+    response, outbox = _api_get(settings, "/ready")
+    assert outbox is None  # BIOMATDB_ELASTICSEARCH_SYNC_IN_API off: another process drains
     body = response.json()
     assert body["checks"]["elasticsearch"].startswith("unreachable")
     behind, dead = body["warnings"]

@@ -387,7 +387,7 @@ def test_the_toolbar_never_covers_the_legend(browser, demo_server, screenshots, 
         assert legend["y"] + legend["height"] <= box["y"] + box["height"] + 1
         guarded.shot(f"{selector[1:]}-toolbar-{viewport['width']}")
     finally:
-        context.close()  # type: ignore[attr-defined]
+        context.close()
     assert guarded.foreign_requests == [] and guarded.errors == []
 
 
@@ -404,5 +404,5 @@ def test_the_compare_chart_has_no_toolbar_to_cover_its_legend(browser, demo_serv
         assert tab.locator("#compare-chart .legend").count() == 1
         assert tab.locator("#compare-chart .modebar").count() == 0
     finally:
-        context.close()  # type: ignore[attr-defined]
+        context.close()
     assert guarded.foreign_requests == [] and guarded.errors == []

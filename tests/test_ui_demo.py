@@ -191,6 +191,7 @@ def test_demo_command_starts_from_a_clean_data_dir(tmp_path):
         text=True,
         start_new_session=True,
     )
+    assert process.stdout is not None  # stdout=PIPE
     try:
         address, printed = None, []
         deadline = time.monotonic() + 300

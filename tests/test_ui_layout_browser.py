@@ -9,17 +9,20 @@ is printed (``-s`` shows it), never asserted."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from tests.ui_fixtures import PHONE, open_guarded
 
+if TYPE_CHECKING:
+    from playwright.sync_api import ViewportSize
+
 pytestmark = pytest.mark.slow
 
-LAPTOP = {"width": 1366, "height": 768}
-SCREENS = {"laptop": LAPTOP, "phone": PHONE}
+LAPTOP: ViewportSize = {"width": 1366, "height": 768}
+SCREENS: dict[str, ViewportSize] = {"laptop": LAPTOP, "phone": PHONE}
 
 # what each page waits for before it is measured: its chart drawn, where it has one
 PAGES = {

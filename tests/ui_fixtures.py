@@ -16,6 +16,7 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import pytest
@@ -27,6 +28,9 @@ from biomatdb.settings import Settings
 from ingest.fixtures import default_fixtures_dir, load_fixtures
 from tests.live import serving
 
+if TYPE_CHECKING:  # Playwright is imported only by the tests that drive a browser
+    from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -36,8 +40,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 OWN_HOSTS = {"127.0.0.1", "localhost"}
-KIOSK = {"width": 1920, "height": 1080}
-PHONE = {"width": 390, "height": 844}
+KIOSK: ViewportSize = {"width": 1920, "height": 1080}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 def install_chromium() -> Path:
@@ -65,7 +69,7 @@ def chromium_path() -> Path:
 
 
 @pytest.fixture(scope="session")
-def curated_core(tmp_path_factory) -> Engine:
+def curated_core(tmp_path_factory) -> Iterator[Engine]:
     """A SQLite core with ``fixtures/curated`` loaded: polymers, natural materials, hydrogels,
     composites, metals, ceramics and reference tissues, every value cited; and the curated
     biological-evaluation records of ``fixtures/evidence``."""
@@ -111,7 +115,7 @@ def demo_server(curated_core, admin_key, tmp_path_factory) -> Iterator[DemoServe
 
 
 @pytest.fixture(scope="module")
-def browser(chromium_path) -> Iterator[object]:
+def browser(chromium_path) -> Iterator[Browser]:
     """Module-scoped: Playwright's sync API keeps an asyncio loop running in this thread while
     it is open, and an anyio test that comes after it on the same xdist worker then fails
     ("Cannot run the event loop while another loop is running")."""
@@ -132,7 +136,7 @@ def screenshots(tmp_path_factory) -> Path:
 class GuardedPage:
     """A page whose requests may only go to the demo's own host; what it saw is recorded."""
 
-    page: object
+    page: Page
     base_url: str
     screenshots: Path
     foreign_requests: list[str] = field(default_factory=list)
@@ -160,14 +164,16 @@ def _guard(recorded: list[str]):
     return handle
 
 
-def open_guarded(browser, demo_server: DemoServer, screenshots: Path, viewport: dict) -> tuple[object, GuardedPage]:
+def open_guarded(
+    browser: Browser, demo_server: DemoServer, screenshots: Path, viewport: ViewportSize
+) -> tuple[BrowserContext, GuardedPage]:
     context = browser.new_context(viewport=viewport, base_url=demo_server.base_url)
-    guarded = GuardedPage(None, demo_server.base_url, screenshots)
-    context.route("**/*", _guard(guarded.foreign_requests))
+    foreign_requests: list[str] = []
+    context.route("**/*", _guard(foreign_requests))
     page = context.new_page()
+    guarded = GuardedPage(page, demo_server.base_url, screenshots, foreign_requests)
     page.set_default_timeout(20_000)
     page.on("pageerror", lambda error: guarded.errors.append(str(error)))
-    guarded.page = page
     return context, guarded
 
 

@@ -45,6 +45,7 @@ def compare(
         raise ProblemError(422, f"ids: compare 2 to 6 materials, got {len(names)}", code="validation-error")
     documents, same = distinct_documents([(name, material_json(find_material(session, name))) for name in names])
     if len(documents) < 2:
+        assert same is not None, "fewer distinct materials than names: two names were one material"
         raise ProblemError(422, f"ids: {same_material_message(same)}", code="validation-error")
     vocabulary = get_vocabulary()
     # a data sheet's order, as the compare page's (categories.toml, then properties.toml)

@@ -209,7 +209,7 @@ async def upload_dataset(request: Request, holder: CuratorWriteDep, settings: Se
     directory = upload_dir(settings, job_id)
     received = await receive_upload(request, directory=directory, limit=settings.upload_max_bytes)
     try:
-        if received.path is None:
+        if received.path is None or received.filename is None:  # the file part sets both
             raise ProblemError(422, "file: the upload has no file part", code="validation-error")
         fields = received.fields
         options = {

@@ -78,7 +78,7 @@ def similar_materials(
     from sqlalchemy import select
 
     material = find_material(session, material_id)
-    found: list[tuple[int, str, float, tuple[str, ...] | None]] = []
+    found: list[tuple[int, Literal["structure", "property_profile"], float, tuple[str, ...] | None]] = []
     if kind in (None, "structure") and material.structure is not None:
         scores = chemistry.similarity(material.structure.canonical_smiles, threshold)
         best = sorted(

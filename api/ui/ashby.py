@@ -300,7 +300,7 @@ def chart(
         low, high = ends(measurements)
         return [from_canonical(v, converters[axis].unit, props[axis]) for v in (low, high)]
 
-    drawn = [
+    drawn: list[dict[str, Any]] = [
         {
             "id": p.id,
             "name": p.name,

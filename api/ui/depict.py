@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Any
 
 from rdkit import Chem
 from rdkit.Chem import rdDepictor
@@ -25,7 +26,7 @@ def structure_svg(smiles: str, *, width: int = 420, height: int = 300) -> str | 
     rdDepictor.SetPreferCoordGen(True)
     rdDepictor.Compute2DCoords(mol)
     drawer = rdMolDraw2D.MolDraw2DSVG(width, height)
-    options = drawer.drawOptions()
+    options: Any = drawer.drawOptions()  # RDKit's stubs type every option as MolDrawOptions itself
     options.clearBackground = False
     options.addStereoAnnotation = True
     options.bondLineWidth = 2

@@ -94,7 +94,8 @@ def positioned_error(filter_text: str, exc: QueryError) -> dict[str, Any]:
         "more_expected": max(0, len(exc.expected) - 8),
     }
     if position is not None:
-        token = re.match(r"\S*", filter_text[position:]).group(0) or " "
+        word = re.match(r"\S*", filter_text[position:])  # always matches, if only the empty string
+        token = (word.group(0) if word else "") or " "
         error.update(before=filter_text[:position], at=token, after=filter_text[position + len(token) :])
     return error
 
@@ -530,7 +531,7 @@ def comparison(documents: list[dict[str, Any]], view: View) -> dict[str, Any]:
                 "id": document["id"],
                 "name": document["name"],
                 "values": [
-                    None if t[index] is None else round(t[index] / max(v for v in t if v is not None), 4)
+                    None if (value := t[index]) is None else round(value / max(v for v in t if v is not None), 4)
                     for _, _, t in chart_keys
                 ],
             }

@@ -307,14 +307,14 @@ def select_page(request: Request, search: SearchDep, engine: ReadEngineDep) -> H
     if not state.preset and not state.rows:
         return render(request, "select.html", context)
     context["error"] = selection.constraint_error(state)
-    if context["error"] is None:
-        try:
-            answer = selection.run(search, engine, state, view)
-            x, y = selection.axes_of(state, answer)
-            chart = selection.chart_data(search, engine, answer, x, y, view)
-        except BiomatError as exc:
-            context["error"] = selection.error_of(exc)
     if context["error"] is not None:
+        return render(request, "select.html", context, status_code=400)
+    try:
+        answer = selection.run(search, engine, state, view)
+        x, y = selection.axes_of(state, answer)
+        chart = selection.chart_data(search, engine, answer, x, y, view)
+    except BiomatError as exc:
+        context["error"] = selection.error_of(exc)
         return render(request, "select.html", context, status_code=400)
     context.update(
         answer=answer,
@@ -355,6 +355,7 @@ def compare_page(
         except NotFoundError as exc:
             return not_found(request, exc.message)
     if len(documents) < 2:
+        assert same is not None, "fewer distinct materials than names: two names were one material"
         context["error"] = same_material_message(same)
         return render(request, "compare.html", context, status_code=400)
     context.update(pages.comparison(documents, view_of_request(request)))

@@ -238,7 +238,11 @@ def index_mapping() -> dict[str, Any]:
 # --- documents ---------------------------------------------------------------------------
 
 
-def element_document(row: Mapping[str, Any]) -> dict[str, Any]:
+# A row of the core by column name: a dict, or SQLAlchemy's RowMapping (whose keys may also be columns).
+CoreRow = Mapping[Any, Any]
+
+
+def element_document(row: CoreRow) -> dict[str, Any]:
     """One nested element content from its ``material_elements`` row (one with a basis)."""
     interval: dict[str, float] = {}
     if row["fraction_min"] is not None:
@@ -271,7 +275,7 @@ def uncertain_interval(
     )
 
 
-def measurement_document(row: Mapping[str, Any]) -> dict[str, Any]:
+def measurement_document(row: CoreRow) -> dict[str, Any]:
     """One nested measurement from its core row, with ``dataset`` (its name), ``doi`` and ``citation``."""
     value_min, value_max = row["value_min"], row["value_max"]
     qualitative = row["qualifier"] == QUALITATIVE
@@ -305,12 +309,12 @@ def measurement_document(row: Mapping[str, Any]) -> dict[str, Any]:
 
 def material_document(
     *,
-    material: Mapping[str, Any],
+    material: CoreRow,
     synonyms: Sequence[str],
     applications: Sequence[str],
-    measurements: Iterable[Mapping[str, Any]],
-    evaluations: Iterable[Mapping[str, Any]] = (),
-    elements: Sequence[Mapping[str, Any]] = (),
+    measurements: Iterable[CoreRow],
+    evaluations: Iterable[CoreRow] = (),
+    elements: Sequence[CoreRow] = (),
     element_bases: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The search document of one material, from plain core rows.
@@ -371,7 +375,7 @@ def material_document(
     }
 
 
-def evidence_document(row: Mapping[str, Any]) -> dict[str, Any]:
+def evidence_document(row: CoreRow) -> dict[str, Any]:
     """One nested biological-evaluation record from its core row (``biological_evaluations``
     columns, with ``dataset``, ``doi`` and ``citation``); the duration as a ``double_range`` in days."""
     duration = {
@@ -814,7 +818,9 @@ def query_body(
     if query.filter is not None:
         filters.append(translator.filter(query.filter))
     sort = None if query.sort is not None and query.sort.key == "relevance" else query.sort
-    if certain_first(query, sort):  # certain matches first: a boost above any relevance, taken off the score
+    if query.filter is not None and certain_first(
+        query, sort
+    ):  # certain matches first: a boost above any relevance, taken off the score
         certain = ElasticTranslator(
             chemistry_ids, "certain", shows=False, derived_ids=derived_ids, uncertainty=query.uncertainty
         ).filter(query.filter)

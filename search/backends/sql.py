@@ -456,7 +456,7 @@ class SqlBackend:
             page_ids = [r.id for r in rows[offset : offset + query.limit]]
         else:
             certain = None
-            if certain_first(query, sort):
+            if query.filter is not None and certain_first(query, sort):
                 certain = SqlTranslator(chemistry, self.dialect, "certain", query.uncertainty).filter(query.filter)
             statement = self._ordered(select(Material.id).where(where), query, sort, certain)
             page_ids = list(connection.execute(statement.limit(query.limit).offset(offset)).scalars())
@@ -491,7 +491,7 @@ class SqlBackend:
         elif sort is None and words:
             relevance = index.relevance(query.text)
             keys = [index.name_rank[matched], -relevance[matched]]
-            if certain_first(query, sort):
+            if query.filter is not None and certain_first(query, sort):
                 certain = Evaluator(index, connection, chemistry, "certain", query.uncertainty).filter(query.filter)
                 keys.append(~certain[matched])
             page = matched[np.lexsort(keys)]

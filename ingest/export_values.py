@@ -201,8 +201,8 @@ def _same_value(text: str, composed: str, decimal: str) -> bool:
     written, numbers = parse_cell(text, decimal=decimal), parse_cell(composed, decimal=decimal)
     if not isinstance(written, ParsedCell) or not isinstance(numbers, ParsedCell) or written.unit is not None:
         return True
-    if written.qualitative is not None:
-        return False
+    if written.qualitative is not None or numbers.qualitative is not None:
+        return written.qualitative == numbers.qualitative  # a term and its verbatim words: the same term
     return written.qualifier == numbers.qualifier and all(
         _same(a, b) for a, b in ((written.low, numbers.low), (written.high, numbers.high))
     )

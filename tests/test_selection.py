@@ -312,7 +312,9 @@ async def test_a_derived_objective_is_shown_as_search_shows_the_same_derived_val
                     )
             assert compared, "search shows some of the same pairings"
         ti64 = next(c for c in answer["results"] if c["name"] == "Ti-6Al-4V")["criteria"][0]["measurement"]
-        assert ti64["display"] == "800–850 ksi/(lb/in³)"  # 895–930 MPa over 4.4–4.5 g/cm³, 2 digits
+        assert (
+            ti64["display"] == "8.0–8.5 × 10² ksi/(lb/in³)"
+        )  # 895–930 MPa over 4.4–4.5 g/cm³, 2 digits, no trailing zeros
         chosen = await client.post(
             "/api/v1/select", json=body | {"limit": 1}, params={"units": "specific_strength:kN*m/kg"}
         )

@@ -184,9 +184,14 @@ def test_a_tissue_box_reads_as_the_tissues_page_writes_it(client, preset, tissue
     for text in texts:
         assert "e+" not in text and "e-" not in text, text
         body, _, unit = text.rpartition(" ")
+        body, times, power = body.partition(" × ")  # numbers read together share one power of ten
+        power = f" × {power}" if times else ""
         for end in body.split("–"):
-            # each end is a value as the material page writes it, in the same unit
-            written = rf"(?<![\d.])(?:[\d.\u202f]+–)?{re.escape(end)}(?:–[\d.\u202f]+)?(?![\d.]) {re.escape(unit)}"
+            # each end is a value as the material page writes it, in the same unit and power of ten
+            written = (
+                rf"(?<![\d.])(?:[\d.\u202f]+–)?{re.escape(end)}(?:–[\d.\u202f]+)?(?![\d.])"
+                rf"{re.escape(power)} {re.escape(unit)}"
+            )
             assert re.search(written, page), (text, end)
 
 

@@ -19,9 +19,13 @@ versions make harmless. Rows are deleted once their documents are done.
 
 **Failures are triaged, never blocking** (``OUTCOMES``): 429 and 5xx, for a whole request or
 one document, are retried with backoff; what still fails keeps its outbox rows for the next
-round. A document Elasticsearch refuses for itself (another 4xx) goes to
-``search_dead_letters``, and the rest moves on; a reindex skips such documents and reports
-them. ``Drainer`` runs sync in a loop that never dies.
+round, and so does one refused for the cluster's own state (``OPERATIONAL_ERRORS``: a write
+block, a closed index, a circuit breaker), whatever its status. A document Elasticsearch
+refuses for itself (another 4xx) goes to ``search_dead_letters``, and the rest moves on; a
+reindex skips such documents and reports them. Bulk requests are bounded in bytes
+(``BULK_MAX_BYTES``) as well as in documents; one refused as too large (413) is split in halves
+down to one document, and a document too large alone is a dead letter.
+``Drainer`` runs sync in a loop that never dies.
 
 **A reindex and a sync never lose a write to each other.** While a reindex builds, its index
 carries the alias ``<alias>-reindexing`` and sync defers. Sync writes through the alias
@@ -44,14 +48,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from elasticsearch import Elasticsearch, NotFoundError
+from elasticsearch import ApiError, Elasticsearch, NotFoundError
 from elasticsearch.helpers import streaming_bulk
 from sqlalchemy import Connection, Engine, delete, func, insert, select
 
 from biomatdb.db import core_generation, read_snapshot
 from biomatdb.errors import SearchUnavailable
 from biomatdb.models import SearchDeadLetter, SearchOutbox
-from search.backends.elastic import documents_from_core, guard, reindexing_alias
+from search.backends.elastic import OPERATIONAL_ERRORS, documents_from_core, guard, reindexing_alias
 from search.backends.elastic_translate import index_mapping, index_settings
 
 log = logging.getLogger(__name__)
@@ -63,7 +67,9 @@ RETRIED = (429, 500, 502, 503, 504)
 
 #: A bulk item's outcome: ``done`` (written, or nothing to do), ``stale`` (a version conflict: the
 #: index already holds this or a newer state), ``retry`` (try again later, rows kept), ``refused``
-#: (this document is bad: a dead letter). Looked up by (operation, status), then by status class.
+#: (this document is bad: a dead letter). Looked up by (operation, status), then by the error's
+#: type (``OPERATIONAL_ERRORS``: Elasticsearch's own state, such as a write block, is retried
+#: whatever its status), then by status class.
 Outcome = Literal["done", "stale", "retry", "refused"]
 OUTCOMES: dict[tuple[str, int], Outcome] = {
     ("delete", 404): "done",  # nothing to delete
@@ -74,14 +80,19 @@ OUTCOMES: dict[tuple[str, int], Outcome] = {
 
 REASON_MAX = 2_000
 
+#: Most bytes of one bulk request: Elasticsearch refuses a request over ``http.max_content_length``
+#: (100 MB by default) with a 413, and advises requests of a few MB to a few tens. A document
+#: larger than this goes alone; one a node still refuses as too large (413) is a dead letter.
+BULK_MAX_BYTES = 16 * 1024 * 1024
 
-def outcome(operation: str, status: int) -> Outcome:
-    """What one bulk item's status means (``OUTCOMES``)."""
+
+def outcome(operation: str, status: int, error_type: str | None = None) -> Outcome:
+    """What one bulk item's status (and error type) means (``OUTCOMES``)."""
     if (operation, status) in OUTCOMES:
         return OUTCOMES[(operation, status)]
     if 200 <= status < 300:
         return "done"
-    if status in RETRIED or status >= 500:
+    if status in RETRIED or status >= 500 or error_type in OPERATIONAL_ERRORS:
         return "retry"
     return "refused"
 
@@ -130,6 +141,10 @@ def versioned_actions(
         }
 
 
+def _error_type(error: Any) -> str | None:
+    return str(error.get("type")) if isinstance(error, dict) and error.get("type") else None
+
+
 def _refusal(material_id: int, operation: str, item: dict[str, Any]) -> Refusal:
     error = item.get("error")
     if isinstance(error, dict):
@@ -142,41 +157,127 @@ def _refusal(material_id: int, operation: str, item: dict[str, Any]) -> Refusal:
     return Refusal(material_id, operation, int(item.get("status", 0)), error_type[:200], reason[:REASON_MAX])
 
 
+@dataclass
+class _Sized:
+    """One bulk action with its document already serialised, and the bytes it adds to a request."""
+
+    action: dict[str, Any]
+    size: int
+
+    @property
+    def material_id(self) -> int:
+        return int(self.action["_id"])
+
+
+def _sized(client: Elasticsearch, actions: Iterable[dict[str, Any]]) -> Iterator[_Sized]:
+    """Each action with its ``_source`` serialised once, by the client's own serializer (the bulk
+    helper sends bytes as they are), so that its size is known before it is sent."""
+    serializer = client.transport.serializers.get_serializer("application/json")
+    for given in actions:
+        action = dict(given)
+        size = 200  # the action line, about
+        if "_source" in action and not isinstance(action["_source"], bytes):
+            action["_source"] = serializer.dumps(action["_source"])
+        if isinstance(action.get("_source"), bytes):
+            size += len(action["_source"]) + 1
+        yield _Sized(action, size)
+
+
+def _chunks(actions: Iterable[_Sized], chunk_size: int, max_bytes: int) -> Iterator[list[_Sized]]:
+    """Runs of at most ``chunk_size`` actions and ``max_bytes`` bytes (an action larger than that alone)."""
+    chunk: list[_Sized] = []
+    size = 0
+    for action in actions:
+        if chunk and (len(chunk) >= chunk_size or size + action.size > max_bytes):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(action)
+        size += action.size
+    if chunk:
+        yield chunk
+
+
+def _too_large(action: _Sized) -> Refusal:
+    operation = str(action.action.get("_op_type", "index"))
+    return Refusal(
+        action.material_id,
+        operation,
+        413,
+        "request_entity_too_large",
+        f"the document is {action.size:,} bytes; Elasticsearch refused a bulk request holding it alone as too "
+        "large (http.max_content_length). Split the material or shorten its longest texts.",
+    )
+
+
 def write_bulk(
     client: Elasticsearch,
     actions: Iterable[dict[str, Any]],
     *,
     doing: str,
     chunk_size: int = DOCUMENT_BATCH,
+    max_bytes: int = BULK_MAX_BYTES,
     retries: int = 3,
     backoff_s: float = 1.0,
     **bulk: Any,
 ) -> BulkOutcome:
-    """Send every action and triage each answer (``outcome``). 429 and 5xx, of the whole request or
-    of one document, are retried ``retries`` times with backoff from ``backoff_s``, doubling; a
-    whole request that still fails raises ``SearchUnavailable`` (as does a lost connection), since
-    what it wrote is unknown; a document that still fails is in ``retry``."""
+    """Send every action, in requests of at most ``chunk_size`` actions and ``max_bytes`` bytes,
+    and triage each answer (``outcome``). 429 and 5xx, of the whole request or of one document,
+    are retried ``retries`` times with backoff from ``backoff_s``, doubling; a whole request that
+    still fails raises ``SearchUnavailable`` (as does a lost connection), since what it wrote is
+    unknown; a document that still fails is in ``retry``. A request refused as too large (413) is
+    split in halves and sent again, down to one document, which is then ``refused``."""
     result = BulkOutcome()
-    with guard(doing):
-        for ok, item in streaming_bulk(
-            client,
-            actions,
-            chunk_size=chunk_size,
-            raise_on_error=False,
-            max_retries=retries,
-            initial_backoff=backoff_s,
-            retry_on_status=RETRIED,
-            **bulk,
-        ):
-            operation, answer = next(iter(item.items()))
-            material_id = int(answer["_id"])
-            status = int(answer.get("status", 200 if ok else 500))
-            found = outcome(operation, status)
-            if found == "refused":
-                result.refused.append(_refusal(material_id, operation, answer))
-            else:
-                getattr(result, found).add(material_id)
+    for chunk in _chunks(_sized(client, actions), chunk_size, max_bytes):
+        _send(client, chunk, result, doing=doing, retries=retries, backoff_s=backoff_s, **bulk)
     return result
+
+
+def _send(
+    client: Elasticsearch,
+    chunk: list[_Sized],
+    result: BulkOutcome,
+    *,
+    doing: str,
+    retries: int,
+    backoff_s: float,
+    **bulk: Any,
+) -> None:
+    with guard(doing):
+        try:
+            answers = list(
+                streaming_bulk(
+                    client,
+                    [action.action for action in chunk],
+                    chunk_size=len(chunk),
+                    max_chunk_bytes=sum(action.size for action in chunk) * 2 + 1024,  # one request: ours
+                    raise_on_error=False,
+                    max_retries=retries,
+                    initial_backoff=backoff_s,
+                    retry_on_status=RETRIED,
+                    **bulk,
+                )
+            )
+        except ApiError as exc:
+            if exc.meta.status != 413:
+                raise
+            answers = None
+    if answers is None:  # too large: halve it, and a lone document too large is the document's fault
+        if len(chunk) == 1:
+            result.refused.append(_too_large(chunk[0]))
+            return
+        middle = len(chunk) // 2
+        for half in (chunk[:middle], chunk[middle:]):
+            _send(client, half, result, doing=doing, retries=retries, backoff_s=backoff_s, **bulk)
+        return
+    for ok, item in answers:
+        operation, answer = next(iter(item.items()))
+        material_id = int(answer["_id"])
+        status = int(answer.get("status", 200 if ok else 500))
+        found = outcome(operation, status, _error_type(answer.get("error")))
+        if found == "refused":
+            result.refused.append(_refusal(material_id, operation, answer))
+        else:
+            getattr(result, found).add(material_id)
 
 
 # --- dead letters -------------------------------------------------------------------------

@@ -128,3 +128,22 @@ def test_a_whole_request_blocked_by_the_cluster_is_unavailable_not_refused(loade
         sync(loaded, client, ALIAS, backoff_s=FAST_S)
     assert raised.value.type == "search-unavailable" and "cluster_block_exception" in raised.value.message
     assert _outbox(loaded) == backlog and _dead(loaded) == []
+
+
+def test_sync_status_with_elasticsearch_down_prints_what_the_core_knows(loaded, monkeypatch):
+    from elastic_transport import ConnectionError as TransportConnectionError
+    from typer.testing import CliRunner
+
+    from biomatdb import cli
+
+    def refused(request):
+        return TransportConnectionError("Connection refused", errors=(ConnectionRefusedError(111, "refused"),))
+
+    down, _ = scripted_client([Rule("GET", r"/", [refused])], max_retries=0)
+    monkeypatch.setenv("BIOMATDB_DATABASE_URL", loaded.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("BIOMATDB_ELASTICSEARCH_URL", "http://scripted.invalid:9200")
+    monkeypatch.setattr(cli, "_elasticsearch", lambda settings: down)
+    shown = CliRunner().invoke(cli.app, ["sync", "--status"], catch_exceptions=False)
+    assert shown.exit_code == 1  # Elasticsearch is away: said, and the exit code tells a script
+    assert "outbox: 3 changes" in shown.output and "dead letters: 0" in shown.output, shown.output
+    assert "Elasticsearch is unavailable" in shown.output

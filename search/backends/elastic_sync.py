@@ -655,6 +655,8 @@ class SyncStatus:
     dead_letters: list[dict[str, Any]]
     dead_letter_count: int
     building: list[Building] = field(default_factory=list)
+    #: why the indices being built could not be listed (Elasticsearch away); the rest is the core's
+    elasticsearch_error: str | None = None
 
     def warnings(self, warn_after_s: float) -> list[str]:
         found = []
@@ -674,7 +676,8 @@ class SyncStatus:
 
 def sync_status(engine: Engine, client: Elasticsearch | None, alias: str, *, shown: int = 20) -> SyncStatus:
     """The outbox's length and oldest wait, the dead letters (the first ``shown``) and, with a
-    client, the indices a reindex is building."""
+    client, the indices a reindex is building; with Elasticsearch away, the core's part and
+    ``elasticsearch_error``, never an exception."""
     with engine.connect() as connection:
         count, oldest = connection.execute(select(func.count(), func.min(SearchOutbox.created_at))).one()
         dead_count = connection.execute(select(func.count()).select_from(SearchDeadLetter)).scalar_one()
@@ -697,8 +700,14 @@ def sync_status(engine: Engine, client: Elasticsearch | None, alias: str, *, sho
     if oldest is not None:
         oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)  # SQLite keeps no zone
         wait = max(0.0, (datetime.now(UTC) - oldest).total_seconds())
-    building = reindexes_building(client, alias) if client is not None else []
-    return SyncStatus(count, wait, dead, dead_count, building)
+    building: list[Building] = []
+    error = None
+    if client is not None:
+        try:
+            building = reindexes_building(client, alias)
+        except SearchUnavailable as exc:  # what the core knows is still worth telling
+            error = exc.message
+    return SyncStatus(count, wait, dead, dead_count, building, error)
 
 
 # --- the drainer loop ----------------------------------------------------------------------

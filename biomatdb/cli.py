@@ -864,7 +864,7 @@ def reindex() -> None:
     removed = f"; removed {', '.join(report.removed_indices)}" if report.removed_indices else ""
     _echo(
         f"{settings.elasticsearch_index} -> {report.index}: {report.documents:,} documents "
-        f"in {report.seconds:.1f} s{removed}"
+        f"in {report.seconds:.1f} s{removed}; {report.outbox_pruned:,} outbox rows it covered removed"
     )
     for refusal in report.skipped:
         _echo(

@@ -147,3 +147,36 @@ def test_sync_status_with_elasticsearch_down_prints_what_the_core_knows(loaded, 
     assert shown.exit_code == 1  # Elasticsearch is away: said, and the exit code tells a script
     assert "outbox: 3 changes" in shown.output and "dead letters: 0" in shown.output, shown.output
     assert "Elasticsearch is unavailable" in shown.output
+
+
+def test_a_reindex_removes_the_outbox_rows_its_snapshot_holds_and_keeps_later_ones(loaded):
+    """An outbox that grew while no index was kept ends with the first reindex; a change committed
+    while the reindex wrote (after its snapshot) stays for sync."""
+    from sqlalchemy import insert
+
+    from biomatdb.models import SearchOutbox
+
+    ids = _ids(loaded)
+    written = bulk_answer(lambda a, s: None)
+
+    def write_and_change(request):
+        with loaded.begin() as connection:  # a change committed after the reindex's snapshot
+            connection.execute(insert(SearchOutbox).values(material_id=ids["PCL"], public_id=None))
+        return written(request)
+
+    client, _ = scripted_client(
+        [
+            Rule("HEAD", rf"/{ALIAS}$", [(404, {})]),
+            Rule("GET", r"/_cluster/health", [(200, {"number_of_data_nodes": 1, "status": "green"})]),
+            Rule("PUT", rf"/{ALIAS}-\d+$", [(200, {"acknowledged": True})]),
+            Rule("PUT", r"/_bulk", [write_and_change, written]),
+            Rule("PUT", rf"/{ALIAS}-\d+/_settings", [(200, {"acknowledged": True})]),
+            Rule("POST", rf"/{ALIAS}-\d+/_refresh", [(200, {"_shards": {"total": 1, "successful": 1, "failed": 0}})]),
+            Rule("GET", rf"/_alias/{ALIAS}$", [golden_answer("alias_missing", alias=ALIAS)]),
+            Rule("POST", r"/_aliases", [(200, {"acknowledged": True})]),
+        ]
+    )
+    assert len(_outbox(loaded)) >= 3
+    report = reindex(loaded, client, ALIAS, backoff_s=FAST_S)
+    assert report.outbox_pruned >= 3
+    assert _outbox(loaded) == [ids["PCL"]]  # only the change made after the snapshot

@@ -340,6 +340,12 @@ class ReindexReport:
     removed_indices: list[str] = field(default_factory=list)
     skipped: list[Refusal] = field(default_factory=list)
     seconds: float = 0.0
+    #: outbox rows the reindex's snapshot already held, removed after the swap
+    outbox_pruned: int = 0
+
+
+#: outbox rows removed per statement after a reindex
+PRUNE_BATCH = 10_000
 
 
 def new_index_name(alias: str, now: datetime | None = None) -> str:
@@ -394,9 +400,10 @@ def reindex(
     the reindex, which then deletes its index. The swap removes the alias from the indices it
     was on with ``must_exist``: of two overlapping reindexes, the second to swap fails and
     removes its index rather than leave the alias on two. Refuses when ``alias`` names a
-    concrete index. Leaves ``search_outbox`` alone: a sync after the swap replays changes made
-    meanwhile (their versions are newer).
-    """
+    concrete index. Removes the ``search_outbox`` rows its snapshot saw (the index holds their
+    changes), so that an outbox that grew while no index was kept (no Elasticsearch configured)
+    ends with the first reindex; a sync after the swap replays the changes committed meanwhile
+    (their versions are newer)."""
     started = time.perf_counter()
     index = new_index_name(alias)
     copies = replicas_for(client, replicas)
@@ -418,6 +425,10 @@ def reindex(
         with engine.connect() as connection:
             read_snapshot(connection)
             generation = core_generation(connection)
+            # the outbox rows this snapshot sees: their changes committed before it, so the new
+            # index holds them; they are removed once it is swapped in (a change committed later,
+            # whatever its row's id, is not among them and is replayed by sync)
+            covered = list(connection.execute(select(SearchOutbox.id)).scalars())
             written = write_bulk(
                 client,
                 versioned_actions(documents_from_core(connection, batch=chunk_size), index, generation),
@@ -448,9 +459,11 @@ def reindex(
         except Exception:  # the first failure is the one to report
             log.warning("could not delete the half-built index %s", index, exc_info=True)
         raise
-    if skipped:
-        with engine.begin() as connection:
+    with engine.begin() as connection:
+        if skipped:
             record_dead_letters(connection, skipped, {})
+        for start in range(0, len(covered), PRUNE_BATCH):
+            connection.execute(delete(SearchOutbox).where(SearchOutbox.id.in_(covered[start : start + PRUNE_BATCH])))
     if old:
         time.sleep(retire_after_s)
     with guard(f"deleting the indices {alias} left"):
@@ -458,7 +471,12 @@ def reindex(
             client.indices.delete(index=name)
     documents = len(written.done) + len(written.stale)
     return ReindexReport(
-        index=index, documents=documents, removed_indices=old, skipped=skipped, seconds=time.perf_counter() - started
+        index=index,
+        documents=documents,
+        removed_indices=old,
+        skipped=skipped,
+        seconds=time.perf_counter() - started,
+        outbox_pruned=len(covered),
     )
 
 

@@ -180,3 +180,61 @@ def test_a_reindex_removes_the_outbox_rows_its_snapshot_holds_and_keeps_later_on
     report = reindex(loaded, client, ALIAS, backoff_s=FAST_S)
     assert report.outbox_pruned >= 3
     assert _outbox(loaded) == [ids["PCL"]]  # only the change made after the snapshot
+
+
+def _iso_ago(seconds: float) -> str:
+    from datetime import UTC, datetime, timedelta
+
+    return (datetime.now(UTC) - timedelta(seconds=seconds)).isoformat()
+
+
+@pytest.mark.parametrize(
+    ("heartbeat_age_s", "recovered"),
+    [
+        (10, False),  # a reindex on another host that beats: running
+        (3600, True),  # silent for an hour, though only minutes old: killed, on whatever host
+    ],
+)
+def test_a_marker_whose_heartbeat_stopped_is_recovered_from_any_host(loaded, heartbeat_age_s, recovered):
+    from tests.test_search_elastic_sync import _marker
+
+    owner = {"host": "another-container", "pid": 1, "heartbeat": _iso_ago(heartbeat_age_s)}
+    client, script = scripted_client(_marker(600, owner))
+    report = sync(loaded, client, ALIAS, stale_after_s=6 * 3600, backoff_s=FAST_S)
+    assert report.deferred is not recovered
+    assert bool(script.sent("DELETE", r"/")) is recovered
+
+
+def test_a_reindex_refreshes_its_heartbeat_while_it_builds(loaded):
+    import json
+    import threading
+
+    beaten = threading.Event()
+    written = bulk_answer(lambda a, s: None)
+
+    def heartbeat(request):
+        beaten.set()
+        return 200, {"acknowledged": True}
+
+    def slow_bulk(request):  # the build lasts until a heartbeat has come
+        assert beaten.wait(30)
+        return written(request)
+
+    client, script = scripted_client(
+        [
+            Rule("HEAD", rf"/{ALIAS}$", [(404, {})]),
+            Rule("GET", r"/_cluster/health", [(200, {"number_of_data_nodes": 1, "status": "green"})]),
+            Rule("PUT", rf"/{ALIAS}-\d+/_mapping", [heartbeat]),
+            Rule("PUT", rf"/{ALIAS}-\d+$", [(200, {"acknowledged": True})]),
+            Rule("PUT", r"/_bulk", [slow_bulk]),
+            Rule("PUT", rf"/{ALIAS}-\d+/_settings", [(200, {"acknowledged": True})]),
+            Rule("POST", rf"/{ALIAS}-\d+/_refresh", [(200, {"_shards": {"total": 1, "successful": 1, "failed": 0}})]),
+            Rule("GET", rf"/_alias/{ALIAS}$", [golden_answer("alias_missing", alias=ALIAS)]),
+            Rule("POST", r"/_aliases", [(200, {"acknowledged": True})]),
+        ]
+    )
+    reindex(loaded, client, ALIAS, backoff_s=FAST_S, heartbeat_s=0.01)
+    (created,) = script.sent("PUT", rf"/{ALIAS}-\d+$")
+    first = created.json()["mappings"]["_meta"]["reindex"]
+    beat = json.loads(script.sent("PUT", rf"/{ALIAS}-\d+/_mapping")[0].body)["_meta"]["reindex"]
+    assert beat["heartbeat"] >= first["heartbeat"] and beat["pid"] == first["pid"]

@@ -31,8 +31,9 @@ down to one document, and a document too large alone is a dead letter.
 carries the alias ``<alias>-reindexing`` and sync defers. Sync writes through the alias
 (``require_alias``, so that nothing auto-creates an index), and keeps its rows when the alias
 moved while it wrote (a swap that landed meanwhile): they are replayed into the new index. A
-marker a killed reindex left is removed by the next sync once it is older than
-``BIOMATDB_ELASTICSEARCH_REINDEX_STALE_SECONDS``, or at once when its process is known dead.
+marker a killed reindex left is removed by the next sync once its heartbeat (refreshed in the
+index's ``_meta`` every ``HEARTBEAT_EVERY_S``) is older than ``HEARTBEAT_STALE_S``, or it is older
+than ``BIOMATDB_ELASTICSEARCH_REINDEX_STALE_SECONDS``, or at once when its process is known dead.
 """
 
 from __future__ import annotations
@@ -362,8 +363,40 @@ def replicas_for(client: Elasticsearch, wanted: int | None) -> int:
     return 0 if nodes <= 1 else 1
 
 
+#: How often a reindex refreshes the heartbeat in its index's ``_meta``, and how long a marker
+#: may go without one before the next sync takes it for a killed reindex's (on any host: the
+#: host-and-pid check only works on the reindex's own host, and a compose reindex runs in a
+#: container of its own).
+HEARTBEAT_EVERY_S = 30.0
+HEARTBEAT_STALE_S = 300.0
+
+
 def _owner() -> dict[str, Any]:
-    return {"host": socket.gethostname(), "pid": os.getpid(), "started": datetime.now(UTC).isoformat()}
+    now = datetime.now(UTC).isoformat()
+    return {"host": socket.gethostname(), "pid": os.getpid(), "started": now, "heartbeat": now}
+
+
+@contextmanager
+def _heartbeat(client: Elasticsearch, index: str, owner: dict[str, Any], every_s: float) -> Iterator[None]:
+    """Refresh ``owner``'s heartbeat in ``index``'s ``_meta`` every ``every_s`` while the block runs;
+    a failed refresh is logged, never raised (the build goes on; at worst a sync defers no more)."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(every_s):
+            try:
+                meta = {"reindex": {**owner, "heartbeat": datetime.now(UTC).isoformat()}}
+                client.indices.put_mapping(index=index, meta=meta)
+            except Exception:
+                log.warning("could not refresh the heartbeat of %s", index, exc_info=True)
+
+    thread = threading.Thread(target=beat, name="biomatdb-reindex-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=30)
 
 
 def _update_aliases(client: Elasticsearch, actions: list[dict[str, Any]], doing: str) -> None:
@@ -389,6 +422,7 @@ def reindex(
     replicas: int | None = None,
     retries: int = 3,
     backoff_s: float = 1.0,
+    heartbeat_s: float = HEARTBEAT_EVERY_S,
 ) -> ReindexReport:
     """Build a fresh index from one snapshot of the core and swap ``alias`` to it atomically;
     delete the old index (or indices) behind the alias ``retire_after_s`` later, so that searches
@@ -414,15 +448,16 @@ def reindex(
                 type="search-index-conflict",
             )
         building = {**index_settings(shards=shards, replicas=0), "refresh_interval": "-1"}
+        owner = _owner()
         client.indices.create(
             index=index,
-            mappings={**index_mapping(), "_meta": {"reindex": _owner()}},
+            mappings={**index_mapping(), "_meta": {"reindex": owner}},
             settings=building,
             aliases={reindexing_alias(alias): {}},
         )
     skipped: list[Refusal] = []
     try:
-        with engine.connect() as connection:
+        with _heartbeat(client, index, owner, heartbeat_s), engine.connect() as connection:
             read_snapshot(connection)
             generation = core_generation(connection)
             # the outbox rows this snapshot sees: their changes committed before it, so the new
@@ -512,6 +547,8 @@ class Building:
     index: str
     age_s: float
     owner: dict[str, Any]
+    #: seconds since its reindex last refreshed its heartbeat; None for a marker without one
+    heartbeat_age_s: float | None = None
 
 
 def reindexes_building(client: Elasticsearch, alias: str) -> list[Building]:
@@ -527,7 +564,10 @@ def reindexes_building(client: Elasticsearch, alias: str) -> list[Building]:
         about = described.get(name, {})
         created = int(about.get("settings", {}).get("index", {}).get("creation_date", now_ms))
         owner = about.get("mappings", {}).get("_meta", {}).get("reindex", {})
-        found.append(Building(name, max(0.0, (now_ms - created) / 1000), owner))
+        beat = None
+        with suppress(KeyError, TypeError, ValueError):
+            beat = max(0.0, now_ms / 1000 - datetime.fromisoformat(owner["heartbeat"]).timestamp())
+        found.append(Building(name, max(0.0, (now_ms - created) / 1000), owner, beat))
     return found
 
 
@@ -536,7 +576,8 @@ def _reindex_running(client: Elasticsearch, alias: str, stale_after_s: float) ->
     alias itself is on)."""
     running = False
     for building in reindexes_building(client, alias):
-        abandoned = building.age_s > stale_after_s or _process_dead(building.owner)
+        silent = building.heartbeat_age_s is not None and building.heartbeat_age_s > HEARTBEAT_STALE_S
+        abandoned = building.age_s > stale_after_s or silent or _process_dead(building.owner)
         if not abandoned or building.index in _indices_behind(client, alias):
             running = True
             continue

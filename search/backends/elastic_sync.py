@@ -728,7 +728,8 @@ class SyncStatus:
         if self.dead_letter_count:
             found.append(
                 f"{self.dead_letter_count:,} search documents were refused by Elasticsearch and set aside "
-                "(see `biomatdb sync --status`)"
+                "(see `biomatdb sync --status`); a material whose earlier document the index holds is "
+                "searched in that older state until its document is accepted"
             )
         return found
 

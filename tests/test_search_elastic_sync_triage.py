@@ -206,7 +206,6 @@ def test_a_marker_whose_heartbeat_stopped_is_recovered_from_any_host(loaded, hea
 
 
 def test_a_reindex_refreshes_its_heartbeat_while_it_builds(loaded):
-    import json
     import threading
 
     beaten = threading.Event()
@@ -236,5 +235,5 @@ def test_a_reindex_refreshes_its_heartbeat_while_it_builds(loaded):
     reindex(loaded, client, ALIAS, backoff_s=FAST_S, heartbeat_s=0.01)
     (created,) = script.sent("PUT", rf"/{ALIAS}-\d+$")
     first = created.json()["mappings"]["_meta"]["reindex"]
-    beat = json.loads(script.sent("PUT", rf"/{ALIAS}-\d+/_mapping")[0].body)["_meta"]["reindex"]
+    beat = script.sent("PUT", rf"/{ALIAS}-\d+/_mapping")[0].json()["_meta"]["reindex"]
     assert beat["heartbeat"] >= first["heartbeat"] and beat["pid"] == first["pid"]

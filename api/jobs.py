@@ -25,6 +25,7 @@ from typing import Any
 import psutil
 from sqlalchemy import Engine, Row, insert, select, update
 
+from biomatdb.db import database_unreachable
 from biomatdb.models import Job, utcnow
 from biomatdb.settings import Settings
 from ingest.readers import is_delimited
@@ -34,6 +35,8 @@ log = logging.getLogger("biomatdb.api.jobs")
 STATUSES = ("queued", "running", "succeeded", "failed")
 _PROGRESS_EVERY_S = 1.0
 _REAP_EVERY_S = 10.0
+#: Longest wait between two attempts of a worker while the database cannot be reached.
+DATABASE_BACKOFF_MAX_S = 30.0
 DIED = (
     "the process running this job (an API process or `biomatdb worker`) stopped before it finished; "
     "nothing of it was applied"
@@ -59,6 +62,11 @@ def worker_alive(worker: str | None) -> bool | None:
         return f"{process.create_time():.2f}" == started and process.status() != psutil.STATUS_ZOMBIE
     except (psutil.NoSuchProcess, psutil.AccessDenied, ValueError):
         return False
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0][:300] if lines else ""
 
 
 def upload_dir(settings: Settings, job_id: str) -> Path:
@@ -188,11 +196,18 @@ class JobWorker:
         self._threads: list[threading.Thread] = []
         self.workers = settings.job_workers or (1 if engine.dialect.name == "sqlite" else 2)
         self._write_progress = engine.dialect.name != "sqlite"
+        self._outage = False  # the database unreachable, as last seen
+        self._outage_lock = threading.Lock()
         self._last_progress_write = 0.0
 
     def start(self) -> None:
-        reap_dead_jobs(self.engine)
-        remove_stale_uploads(self.settings, self.engine)
+        try:
+            reap_dead_jobs(self.engine)
+            remove_stale_uploads(self.settings, self.engine)
+        except Exception as exc:  # the database away at start: the loop reaps once it is back
+            if not database_unreachable(exc):
+                raise
+            self._database_away(exc)
         for number in range(self.workers):
             thread = threading.Thread(target=self._loop, name=f"biomatdb-jobs-{number}", daemon=True)
             thread.start()
@@ -210,19 +225,50 @@ class JobWorker:
 
     def _loop(self) -> None:
         last_reap = time.monotonic()
+        away_for = 0  # rounds the database has been unreachable, for the backoff
         while not self._stop.is_set():
             try:
                 if time.monotonic() - last_reap > _REAP_EVERY_S:
                     reap_dead_jobs(self.engine)
                     last_reap = time.monotonic()
                 job = self.claim()
+                self._database_back()
+                away_for = 0
                 if job is not None:
                     self.run(job)
                     continue
+            except Exception as exc:
+                if database_unreachable(exc):
+                    self._database_away(exc)
+                    away_for += 1
+                else:
+                    log.exception("job worker error")
             except BaseException:  # nothing may end the worker silently (a panic is a BaseException)
                 log.exception("job worker error")
-            self._wake.wait(self.settings.job_poll_seconds)
+            wait = self.settings.job_poll_seconds
+            if away_for:  # doubling, up to DATABASE_BACKOFF_MAX_S: no storm of connection attempts
+                wait = min(max(wait, DATABASE_BACKOFF_MAX_S), wait * 2 ** min(away_for, 20))
+            self._wake.wait(wait)
             self._wake.clear()
+
+    def _database_away(self, error: BaseException) -> None:
+        """One warning per outage, whichever thread sees it first."""
+        with self._outage_lock:
+            if self._outage:
+                return
+            self._outage = True
+        log.warning(
+            "job worker: the database cannot be reached (%s: %s); retrying with backoff",
+            type(error).__name__,
+            _first_line(getattr(error, "orig", error)),
+        )
+
+    def _database_back(self) -> None:
+        with self._outage_lock:
+            if not self._outage:
+                return
+            self._outage = False
+        log.warning("job worker: the database is reachable again")
 
     def claim(self):
         with self.engine.begin() as connection:
@@ -282,8 +328,21 @@ class JobWorker:
                 process.kill()
             process.join()
             receiving.close()
+        if stopped and Path(job.upload_path).exists():
+            # a shutdown (SIGTERM, `compose restart worker`): the job's process was killed before its
+            # load ended (it removes the upload only after), so its transaction never committed. The
+            # job goes back to the queue, first in line, for the next worker to run from the start.
+            with self.engine.begin() as connection:
+                connection.execute(
+                    update(Job)
+                    .where(Job.id == job.id, Job.status == "running")
+                    .values(status="queued", worker=None, started_at=None, rows_done=0, error=None)
+                )
+            self.progress.pop(job.public_id, None)
+            log.warning("job %s was stopped by a shutdown before it ended; it is queued again", job.public_id)
+            return
         if stopped:
-            error = "the process running this job was stopped while it ran; nothing of it was applied"
+            error = "the process running this job was stopped after its load ended; its outcome is unknown"
             values: dict[str, Any] = {"error": error}
         else:
             error = how_it_ended(process.exitcode, self.settings, timed_out=timed_out)

@@ -234,9 +234,26 @@ async def _pool_exhausted(request: Request, error: Exception) -> Response:
     )
 
 
+#: Seconds a client is told to wait (``Retry-After``) when a database cannot be reached.
+DATABASE_RETRY_AFTER_S = 10
+
+
 async def _database_error(request: Request, error: Exception) -> Response:
-    """SQLite's one writer: a write that waited its busy timeout out behind a long ingest is a
-    503 to retry, not a 500; any other driver error is unexpected."""
+    """A database that cannot be reached (the primary or the read replica down, restarting, out
+    of connections: ``biomatdb.db.database_unreachable``) is a 503 to retry, on every route, API
+    and UI alike; so is SQLite's one writer, a write that waited its busy timeout out behind a
+    long ingest. Any other driver error is unexpected."""
+    from biomatdb.db import database_unreachable
+
+    if database_unreachable(error):
+        log.warning("database unreachable on %s %s: %s", request.method, request.url.path, type(error).__name__)
+        return problem_response(
+            request,
+            503,
+            "the database cannot be reached just now; try again shortly",
+            code="database-unavailable",
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
+        )
     if "database is locked" in str(error):
         return problem_response(
             request,
@@ -271,11 +288,11 @@ def install(app: FastAPI) -> None:
     _handle(app, StarletteHTTPException, _http_error)
     _handle(app, RequestValidationError, _validation_error)
     _handle(app, ValidationError, _validation_error)  # a query model built from parameters
-    from sqlalchemy.exc import OperationalError, TimeoutError as PoolTimeout
+    from sqlalchemy.exc import DBAPIError, TimeoutError as PoolTimeout
 
-    app.add_exception_handler(PoolTimeout, _pool_exhausted)
-    app.add_exception_handler(OperationalError, _database_error)
-    app.add_exception_handler(Exception, _unexpected)
+    _handle(app, PoolTimeout, _pool_exhausted)
+    _handle(app, DBAPIError, _database_error)
+    _handle(app, Exception, _unexpected)
 
 
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -864,7 +864,7 @@ def reindex() -> None:
     removed = f"; removed {', '.join(report.removed_indices)}" if report.removed_indices else ""
     _echo(
         f"{settings.elasticsearch_index} -> {report.index}: {report.documents:,} documents "
-        f"in {report.seconds:.1f} s{removed}"
+        f"in {report.seconds:.1f} s{removed}; {report.outbox_pruned:,} outbox rows it covered removed"
     )
     for refusal in report.skipped:
         _echo(
@@ -874,7 +874,8 @@ def reindex() -> None:
         )
 
 
-def _print_sync_status(settings: Settings, engine, client) -> None:
+def _print_sync_status(settings: Settings, engine, client) -> bool:
+    """Print the sync's state; False when Elasticsearch could not be asked (the core's part is printed)."""
     from search.backends.elastic_sync import sync_status
 
     status = sync_status(engine, client, settings.elasticsearch_index)
@@ -890,6 +891,10 @@ def _print_sync_status(settings: Settings, engine, client) -> None:
         )
     for warning in status.warnings(settings.elasticsearch_sync_warn_seconds):
         _echo(f"warning: {warning}")
+    if status.elasticsearch_error is not None:
+        _echo(f"error: {status.elasticsearch_error} (a reindex building is unknown)", err=True)
+        return False
+    return True
 
 
 @app.command()
@@ -919,11 +924,8 @@ def sync(
     client = _elasticsearch(settings)
     engine = _engine(settings)
     if status:
-        try:
-            _print_sync_status(settings, engine, client)
-        except SearchUnavailable as exc:
-            _echo(f"error: {exc.message}", err=True)
-            raise typer.Exit(1) from exc
+        if not _print_sync_status(settings, engine, client):
+            raise typer.Exit(1)
         return
     if retry_dead:
         _echo(f"{retry_dead_letters(engine):,} dead letters put back into the outbox")

@@ -46,6 +46,33 @@ def make_engine(url: str, **kwargs) -> Engine:
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
+#: SQLSTATEs of a PostgreSQL server that is away rather than of a statement that is wrong:
+#: connection exceptions (class 08), too many connections, and a server shutting down, starting
+#: up or crashed (57P01-57P03); a cancelled statement (57014) is not among them.
+UNREACHABLE_SQLSTATES = ("08", "53300", "57P01", "57P02", "57P03")
+
+
+def database_unreachable(error: BaseException) -> bool:
+    """Whether a driver error says the database cannot be reached (refused, lost, shutting down,
+    full of connections), as against an error of the statement. One rule for the API (a 503 with
+    Retry-After), ``/ready`` and the workers (one line per outage, then backoff)."""
+    from sqlalchemy.exc import DBAPIError
+
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    orig = error.orig
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return False
+    if not isinstance(orig, psycopg.OperationalError):
+        return False
+    state = getattr(orig, "sqlstate", None)
+    return state is None or state.startswith(UNREACHABLE_SQLSTATES)  # None: refused before any answer
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys = ON")

@@ -321,6 +321,13 @@ class Cluster:
             self.running = True
             return
 
+    def halt(self) -> None:
+        """Stop the server at once and keep its files (``stop`` removes them later): a database
+        that went away under the processes using it."""
+        if self.running:
+            self._owner_run("pg_ctl", "stop", "--mode", "immediate", "--wait", "--pgdata", str(self.data_dir))
+            self.running = False
+
     def stop(self) -> None:
         """Stop the server at once (nothing here needs to survive) and remove every file."""
         try:

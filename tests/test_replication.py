@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import text
 
 from biomatdb.db import make_engine
-from biomatdb.replication import ReplicaLag, lag_warning, replica_lag
+from biomatdb.replication import ReplicaLag, _replay_lag_s, lag_warning, replica_lag, seconds_behind
 from tests.api_fixtures import make_key, open_client, settings_for
 from tests.postgres import ReplicatedCore, admin_connection
 
@@ -170,3 +170,32 @@ async def test_ready_fails_when_the_replica_is_away(replicated_core, tmp_path, a
     assert response.status_code == 503
     assert response.json()["checks"]["database_read"].startswith("unreachable")
     assert response.json()["checks"]["database"] == "ok"
+
+
+@pytest.mark.parametrize(
+    ("lag_bytes", "replay_lag_s", "replay_age_s", "behind"),
+    [
+        (0, None, 42.0, 0.0),  # replayed everything: no lag, however long the core sat idle
+        (8_192, 0.25, 42.0, 0.25),  # the primary's own measure wins over the idle time (the false alarm)
+        (8_192, None, 42.0, 42.0),  # none visible: the age of the newest replayed transaction, an upper bound
+        (8_192, None, None, None),
+    ],
+)
+def test_seconds_behind_is_the_primarys_replay_lag_when_it_has_one(lag_bytes, replay_lag_s, replay_age_s, behind):
+    assert seconds_behind(lag_bytes=lag_bytes, replay_lag_s=replay_lag_s, replay_age_s=replay_age_s) == behind
+
+
+def test_the_primarys_replay_lag_for_this_standby_is_found(replicated_core):
+    """``seconds_behind`` reads the primary's own measure for this standby (its row of
+    pg_stat_replication), right after a write the standby replayed."""
+    primary = make_engine(replicated_core.primary_url)
+    standby = make_engine(replicated_core.standby_url)
+    try:
+        write_on_primary(replicated_core, "measured")
+        replicated_core.wait_replayed()
+        with primary.connect() as writing, standby.connect() as reading:
+            measured = _replay_lag_s(writing, reading)
+    finally:
+        primary.dispose()
+        standby.dispose()
+    assert measured is not None and 0 <= measured < 60, measured

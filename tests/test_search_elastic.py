@@ -702,7 +702,28 @@ def test_mapping_is_explicit_with_nested_measurements_and_ranges():
     }
     analysis = index_settings()["analysis"]
     assert analysis["normalizer"] == {"lowercase_keyword": {"type": "custom", "filter": ["lowercase"]}}
-    assert analysis["analyzer"]["words"]["filter"] == ["lowercase", "asciifolding"]
+    assert analysis["analyzer"]["words"]["filter"] == ["lowercase", "asciifolding", "term_bound"]
+
+
+def test_no_analysed_word_can_be_an_immense_term():
+    """A 40,000-letter word in a description or the search text would be one term over Lucene's
+    32,766 bytes, and refuse the document (400): every text field's analyzer cuts words so that
+    even four-byte letters stay under it, after folding (which can lengthen a word)."""
+    analysis = index_settings()["analysis"]
+    bound = analysis["filter"]["term_bound"]
+    assert bound["type"] == "truncate" and bound["length"] * 4 <= 32_766
+    filters = analysis["analyzer"]["words"]["filter"]
+    assert filters[-1] == "term_bound" and filters.index("asciifolding") < filters.index("term_bound")
+
+    def analysers(fields):
+        for field in fields.values():
+            if field.get("type") == "text":
+                yield field["analyzer"]
+            yield from analysers(field.get("properties", {}))
+            yield from analysers(field.get("fields", {}))
+
+    used = set(analysers(index_mapping()["properties"]))
+    assert used == {"words"}  # no text field escapes the bound
 
 
 @pytest.mark.parametrize(
@@ -1632,3 +1653,16 @@ def test_the_api_starts_its_outbox_drainer_when_elasticsearch_is_configured(sqli
             return app.state.outbox is not None and app.state.outbox._thread.is_alive()
 
     assert asyncio.run(lifespan_state()) is True
+
+
+@real_server
+def test_a_word_longer_than_lucenes_longest_term_is_cut_on_a_node(sqlite_engine, es_client):
+    from search.backends.elastic_translate import KEYWORD_MAX_CHARS
+
+    alias = _fresh_alias()
+    try:
+        report = reindex(sqlite_engine, es_client, alias)
+        tokens = es_client.indices.analyze(index=report.index, analyzer="words", text="é" * 40_000)["tokens"]
+        assert [len(token["token"]) for token in tokens] == [KEYWORD_MAX_CHARS]
+    finally:
+        _drop(es_client, alias)

@@ -195,6 +195,7 @@ def test_a_document_refused_for_itself_is_a_dead_letter_and_the_rest_moves_on(lo
     assert status.dead_letter_count == 1 and status.dead_letters[0]["public_id"] == dead.public_id
     (warning,) = status.warnings(900)
     assert "1 search documents were refused" in warning
+    assert "searched in that older state" in warning  # what a refusal leaves in the index, said
 
     # a later change to the material that is written clears its dead letter
     with loaded.begin() as connection:

@@ -43,16 +43,24 @@ def ready(engine: EngineDep, read_engine: ReadEngineDep, settings: SettingsDep, 
     except Exception as exc:  # any driver error means not ready; the message names no secret
         checks["database"] = f"unreachable: {type(exc).__name__}"
     if read_engine is not engine:
+        # each database is checked alone: the replica's state never depends on the primary's
         try:
-            with read_engine.connect() as reading, engine.connect() as writing:
+            with read_engine.connect() as reading:
+                reading.execute(text("SELECT 1"))
                 if memory is not None:
                     search_index = memory.state(read_engine, reading)
-                lag = replica_lag(writing, reading)
+                if checks["database"] == "ok":
+                    with engine.connect() as writing:
+                        lag = replica_lag(writing, reading)
+                    if lag is not None:
+                        replica = lag.as_dict()
+                        if (
+                            warning := lag_warning(lag, warn_after_s=settings.replication_lag_warn_seconds)
+                        ) is not None:
+                            warnings.append(warning)
+                else:
+                    warnings.append("the read replica's lag is unknown while the primary cannot be reached")
             checks["database_read"] = "ok"
-            if lag is not None:
-                replica = lag.as_dict()
-                if (warning := lag_warning(lag, warn_after_s=settings.replication_lag_warn_seconds)) is not None:
-                    warnings.append(warning)
         except Exception as exc:  # the replica away: searches would fail, so not ready
             checks["database_read"] = f"unreachable: {type(exc).__name__}"
     jobs = getattr(request.app.state, "jobs", None)

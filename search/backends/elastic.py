@@ -64,13 +64,37 @@ def reindexing_alias(alias: str) -> str:
     return f"{alias}-reindexing"
 
 
-def refusal_type(status: int) -> str:
-    """The ``SearchUnavailable`` type of an Elasticsearch answer with this HTTP status."""
+#: Errors Elasticsearch gives for its own state, whatever their HTTP status: a write block
+#: (``cluster_block_exception``, 403, e.g. a disk past its flood-stage watermark or an index
+#: set read-only), a closed index (400), a tripped circuit breaker, shards away. Nothing is
+#: wrong with the request or the document; the same one succeeds once the state is cleared.
+OPERATIONAL_ERRORS = frozenset(
+    {
+        "cluster_block_exception",
+        "index_closed_exception",
+        "circuit_breaking_exception",
+        "es_rejected_execution_exception",
+        "no_shard_available_action_exception",
+        "unavailable_shards_exception",
+        "process_cluster_event_timeout_exception",
+    }
+)
+
+
+def refusal_type(status: int, error_type: str | None = None) -> str:
+    """The ``SearchUnavailable`` type of an Elasticsearch answer with this HTTP status (and error
+    type: an ``OPERATIONAL_ERRORS`` one is unavailability, never a refusal)."""
     if status == 404:
         return "search-index-missing"
-    if status == 429 or status >= 500:
+    if status == 429 or status >= 500 or error_type in OPERATIONAL_ERRORS:
         return "search-unavailable"
     return "search-refused"
+
+
+def error_type_of(body: Any) -> str | None:
+    """The ``error.type`` of an Elasticsearch error body, when it has one."""
+    error = body.get("error") if isinstance(body, dict) else None
+    return str(error.get("type")) if isinstance(error, dict) and error.get("type") else None
 
 
 def _reason(exc: ApiError) -> str:
@@ -96,7 +120,7 @@ def guard(doing: str) -> Iterator[None]:
     except (TransportConnectionError, ConnectionTimeout) as exc:
         raise SearchUnavailable(f"Elasticsearch is unavailable while {doing}: {exc}") from exc
     except ApiError as exc:
-        kind = refusal_type(exc.meta.status)
+        kind = refusal_type(exc.meta.status, error_type_of(exc.body))
         what = {
             "search-index-missing": "Elasticsearch has no such index or alias",
             "search-unavailable": "Elasticsearch is unavailable",

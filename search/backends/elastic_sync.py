@@ -19,16 +19,21 @@ versions make harmless. Rows are deleted once their documents are done.
 
 **Failures are triaged, never blocking** (``OUTCOMES``): 429 and 5xx, for a whole request or
 one document, are retried with backoff; what still fails keeps its outbox rows for the next
-round. A document Elasticsearch refuses for itself (another 4xx) goes to
-``search_dead_letters``, and the rest moves on; a reindex skips such documents and reports
-them. ``Drainer`` runs sync in a loop that never dies.
+round, and so does one refused for the cluster's own state (``OPERATIONAL_ERRORS``: a write
+block, a closed index, a circuit breaker), whatever its status. A document Elasticsearch
+refuses for itself (another 4xx) goes to ``search_dead_letters``, and the rest moves on; a
+reindex skips such documents and reports them. Bulk requests are bounded in bytes
+(``BULK_MAX_BYTES``) as well as in documents; one refused as too large (413) is split in halves
+down to one document, and a document too large alone is a dead letter.
+``Drainer`` runs sync in a loop that never dies.
 
 **A reindex and a sync never lose a write to each other.** While a reindex builds, its index
 carries the alias ``<alias>-reindexing`` and sync defers. Sync writes through the alias
 (``require_alias``, so that nothing auto-creates an index), and keeps its rows when the alias
 moved while it wrote (a swap that landed meanwhile): they are replayed into the new index. A
-marker a killed reindex left is removed by the next sync once it is older than
-``BIOMATDB_ELASTICSEARCH_REINDEX_STALE_SECONDS``, or at once when its process is known dead.
+marker a killed reindex left is removed by the next sync once its heartbeat (refreshed in the
+index's ``_meta`` every ``HEARTBEAT_EVERY_S``) is older than ``HEARTBEAT_STALE_S``, or it is older
+than ``BIOMATDB_ELASTICSEARCH_REINDEX_STALE_SECONDS``, or at once when its process is known dead.
 """
 
 from __future__ import annotations
@@ -44,14 +49,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from elasticsearch import Elasticsearch, NotFoundError
+from elasticsearch import ApiError, Elasticsearch, NotFoundError
 from elasticsearch.helpers import streaming_bulk
 from sqlalchemy import Connection, Engine, delete, func, insert, select
 
 from biomatdb.db import core_generation, read_snapshot
 from biomatdb.errors import SearchUnavailable
 from biomatdb.models import SearchDeadLetter, SearchOutbox
-from search.backends.elastic import documents_from_core, guard, reindexing_alias
+from search.backends.elastic import OPERATIONAL_ERRORS, documents_from_core, guard, reindexing_alias
 from search.backends.elastic_translate import index_mapping, index_settings
 
 log = logging.getLogger(__name__)
@@ -63,7 +68,9 @@ RETRIED = (429, 500, 502, 503, 504)
 
 #: A bulk item's outcome: ``done`` (written, or nothing to do), ``stale`` (a version conflict: the
 #: index already holds this or a newer state), ``retry`` (try again later, rows kept), ``refused``
-#: (this document is bad: a dead letter). Looked up by (operation, status), then by status class.
+#: (this document is bad: a dead letter). Looked up by (operation, status), then by the error's
+#: type (``OPERATIONAL_ERRORS``: Elasticsearch's own state, such as a write block, is retried
+#: whatever its status), then by status class.
 Outcome = Literal["done", "stale", "retry", "refused"]
 OUTCOMES: dict[tuple[str, int], Outcome] = {
     ("delete", 404): "done",  # nothing to delete
@@ -74,14 +81,19 @@ OUTCOMES: dict[tuple[str, int], Outcome] = {
 
 REASON_MAX = 2_000
 
+#: Most bytes of one bulk request: Elasticsearch refuses a request over ``http.max_content_length``
+#: (100 MB by default) with a 413, and advises requests of a few MB to a few tens. A document
+#: larger than this goes alone; one a node still refuses as too large (413) is a dead letter.
+BULK_MAX_BYTES = 16 * 1024 * 1024
 
-def outcome(operation: str, status: int) -> Outcome:
-    """What one bulk item's status means (``OUTCOMES``)."""
+
+def outcome(operation: str, status: int, error_type: str | None = None) -> Outcome:
+    """What one bulk item's status (and error type) means (``OUTCOMES``)."""
     if (operation, status) in OUTCOMES:
         return OUTCOMES[(operation, status)]
     if 200 <= status < 300:
         return "done"
-    if status in RETRIED or status >= 500:
+    if status in RETRIED or status >= 500 or error_type in OPERATIONAL_ERRORS:
         return "retry"
     return "refused"
 
@@ -130,6 +142,10 @@ def versioned_actions(
         }
 
 
+def _error_type(error: Any) -> str | None:
+    return str(error.get("type")) if isinstance(error, dict) and error.get("type") else None
+
+
 def _refusal(material_id: int, operation: str, item: dict[str, Any]) -> Refusal:
     error = item.get("error")
     if isinstance(error, dict):
@@ -142,41 +158,127 @@ def _refusal(material_id: int, operation: str, item: dict[str, Any]) -> Refusal:
     return Refusal(material_id, operation, int(item.get("status", 0)), error_type[:200], reason[:REASON_MAX])
 
 
+@dataclass
+class _Sized:
+    """One bulk action with its document already serialised, and the bytes it adds to a request."""
+
+    action: dict[str, Any]
+    size: int
+
+    @property
+    def material_id(self) -> int:
+        return int(self.action["_id"])
+
+
+def _sized(client: Elasticsearch, actions: Iterable[dict[str, Any]]) -> Iterator[_Sized]:
+    """Each action with its ``_source`` serialised once, by the client's own serializer (the bulk
+    helper sends bytes as they are), so that its size is known before it is sent."""
+    serializer = client.transport.serializers.get_serializer("application/json")
+    for given in actions:
+        action = dict(given)
+        size = 200  # the action line, about
+        if "_source" in action and not isinstance(action["_source"], bytes):
+            action["_source"] = serializer.dumps(action["_source"])
+        if isinstance(action.get("_source"), bytes):
+            size += len(action["_source"]) + 1
+        yield _Sized(action, size)
+
+
+def _chunks(actions: Iterable[_Sized], chunk_size: int, max_bytes: int) -> Iterator[list[_Sized]]:
+    """Runs of at most ``chunk_size`` actions and ``max_bytes`` bytes (an action larger than that alone)."""
+    chunk: list[_Sized] = []
+    size = 0
+    for action in actions:
+        if chunk and (len(chunk) >= chunk_size or size + action.size > max_bytes):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(action)
+        size += action.size
+    if chunk:
+        yield chunk
+
+
+def _too_large(action: _Sized) -> Refusal:
+    operation = str(action.action.get("_op_type", "index"))
+    return Refusal(
+        action.material_id,
+        operation,
+        413,
+        "request_entity_too_large",
+        f"the document is {action.size:,} bytes; Elasticsearch refused a bulk request holding it alone as too "
+        "large (http.max_content_length). Split the material or shorten its longest texts.",
+    )
+
+
 def write_bulk(
     client: Elasticsearch,
     actions: Iterable[dict[str, Any]],
     *,
     doing: str,
     chunk_size: int = DOCUMENT_BATCH,
+    max_bytes: int = BULK_MAX_BYTES,
     retries: int = 3,
     backoff_s: float = 1.0,
     **bulk: Any,
 ) -> BulkOutcome:
-    """Send every action and triage each answer (``outcome``). 429 and 5xx, of the whole request or
-    of one document, are retried ``retries`` times with backoff from ``backoff_s``, doubling; a
-    whole request that still fails raises ``SearchUnavailable`` (as does a lost connection), since
-    what it wrote is unknown; a document that still fails is in ``retry``."""
+    """Send every action, in requests of at most ``chunk_size`` actions and ``max_bytes`` bytes,
+    and triage each answer (``outcome``). 429 and 5xx, of the whole request or of one document,
+    are retried ``retries`` times with backoff from ``backoff_s``, doubling; a whole request that
+    still fails raises ``SearchUnavailable`` (as does a lost connection), since what it wrote is
+    unknown; a document that still fails is in ``retry``. A request refused as too large (413) is
+    split in halves and sent again, down to one document, which is then ``refused``."""
     result = BulkOutcome()
-    with guard(doing):
-        for ok, item in streaming_bulk(
-            client,
-            actions,
-            chunk_size=chunk_size,
-            raise_on_error=False,
-            max_retries=retries,
-            initial_backoff=backoff_s,
-            retry_on_status=RETRIED,
-            **bulk,
-        ):
-            operation, answer = next(iter(item.items()))
-            material_id = int(answer["_id"])
-            status = int(answer.get("status", 200 if ok else 500))
-            found = outcome(operation, status)
-            if found == "refused":
-                result.refused.append(_refusal(material_id, operation, answer))
-            else:
-                getattr(result, found).add(material_id)
+    for chunk in _chunks(_sized(client, actions), chunk_size, max_bytes):
+        _send(client, chunk, result, doing=doing, retries=retries, backoff_s=backoff_s, **bulk)
     return result
+
+
+def _send(
+    client: Elasticsearch,
+    chunk: list[_Sized],
+    result: BulkOutcome,
+    *,
+    doing: str,
+    retries: int,
+    backoff_s: float,
+    **bulk: Any,
+) -> None:
+    with guard(doing):
+        try:
+            answers = list(
+                streaming_bulk(
+                    client,
+                    [action.action for action in chunk],
+                    chunk_size=len(chunk),
+                    max_chunk_bytes=sum(action.size for action in chunk) * 2 + 1024,  # one request: ours
+                    raise_on_error=False,
+                    max_retries=retries,
+                    initial_backoff=backoff_s,
+                    retry_on_status=RETRIED,
+                    **bulk,
+                )
+            )
+        except ApiError as exc:
+            if exc.meta.status != 413:
+                raise
+            answers = None
+    if answers is None:  # too large: halve it, and a lone document too large is the document's fault
+        if len(chunk) == 1:
+            result.refused.append(_too_large(chunk[0]))
+            return
+        middle = len(chunk) // 2
+        for half in (chunk[:middle], chunk[middle:]):
+            _send(client, half, result, doing=doing, retries=retries, backoff_s=backoff_s, **bulk)
+        return
+    for ok, item in answers:
+        operation, answer = next(iter(item.items()))
+        material_id = int(answer["_id"])
+        status = int(answer.get("status", 200 if ok else 500))
+        found = outcome(operation, status, _error_type(answer.get("error")))
+        if found == "refused":
+            result.refused.append(_refusal(material_id, operation, answer))
+        else:
+            getattr(result, found).add(material_id)
 
 
 # --- dead letters -------------------------------------------------------------------------
@@ -239,6 +341,12 @@ class ReindexReport:
     removed_indices: list[str] = field(default_factory=list)
     skipped: list[Refusal] = field(default_factory=list)
     seconds: float = 0.0
+    #: outbox rows the reindex's snapshot already held, removed after the swap
+    outbox_pruned: int = 0
+
+
+#: outbox rows removed per statement after a reindex
+PRUNE_BATCH = 10_000
 
 
 def new_index_name(alias: str, now: datetime | None = None) -> str:
@@ -255,8 +363,40 @@ def replicas_for(client: Elasticsearch, wanted: int | None) -> int:
     return 0 if nodes <= 1 else 1
 
 
+#: How often a reindex refreshes the heartbeat in its index's ``_meta``, and how long a marker
+#: may go without one before the next sync takes it for a killed reindex's (on any host: the
+#: host-and-pid check only works on the reindex's own host, and a compose reindex runs in a
+#: container of its own).
+HEARTBEAT_EVERY_S = 30.0
+HEARTBEAT_STALE_S = 300.0
+
+
 def _owner() -> dict[str, Any]:
-    return {"host": socket.gethostname(), "pid": os.getpid(), "started": datetime.now(UTC).isoformat()}
+    now = datetime.now(UTC).isoformat()
+    return {"host": socket.gethostname(), "pid": os.getpid(), "started": now, "heartbeat": now}
+
+
+@contextmanager
+def _heartbeat(client: Elasticsearch, index: str, owner: dict[str, Any], every_s: float) -> Iterator[None]:
+    """Refresh ``owner``'s heartbeat in ``index``'s ``_meta`` every ``every_s`` while the block runs;
+    a failed refresh is logged, never raised (the build goes on; at worst a sync defers no more)."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(every_s):
+            try:
+                meta = {"reindex": {**owner, "heartbeat": datetime.now(UTC).isoformat()}}
+                client.indices.put_mapping(index=index, meta=meta)
+            except Exception:
+                log.warning("could not refresh the heartbeat of %s", index, exc_info=True)
+
+    thread = threading.Thread(target=beat, name="biomatdb-reindex-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=30)
 
 
 def _update_aliases(client: Elasticsearch, actions: list[dict[str, Any]], doing: str) -> None:
@@ -282,6 +422,7 @@ def reindex(
     replicas: int | None = None,
     retries: int = 3,
     backoff_s: float = 1.0,
+    heartbeat_s: float = HEARTBEAT_EVERY_S,
 ) -> ReindexReport:
     """Build a fresh index from one snapshot of the core and swap ``alias`` to it atomically;
     delete the old index (or indices) behind the alias ``retire_after_s`` later, so that searches
@@ -293,9 +434,10 @@ def reindex(
     the reindex, which then deletes its index. The swap removes the alias from the indices it
     was on with ``must_exist``: of two overlapping reindexes, the second to swap fails and
     removes its index rather than leave the alias on two. Refuses when ``alias`` names a
-    concrete index. Leaves ``search_outbox`` alone: a sync after the swap replays changes made
-    meanwhile (their versions are newer).
-    """
+    concrete index. Removes the ``search_outbox`` rows its snapshot saw (the index holds their
+    changes), so that an outbox that grew while no index was kept (no Elasticsearch configured)
+    ends with the first reindex; a sync after the swap replays the changes committed meanwhile
+    (their versions are newer)."""
     started = time.perf_counter()
     index = new_index_name(alias)
     copies = replicas_for(client, replicas)
@@ -306,17 +448,22 @@ def reindex(
                 type="search-index-conflict",
             )
         building = {**index_settings(shards=shards, replicas=0), "refresh_interval": "-1"}
+        owner = _owner()
         client.indices.create(
             index=index,
-            mappings={**index_mapping(), "_meta": {"reindex": _owner()}},
+            mappings={**index_mapping(), "_meta": {"reindex": owner}},
             settings=building,
             aliases={reindexing_alias(alias): {}},
         )
     skipped: list[Refusal] = []
     try:
-        with engine.connect() as connection:
+        with _heartbeat(client, index, owner, heartbeat_s), engine.connect() as connection:
             read_snapshot(connection)
             generation = core_generation(connection)
+            # the outbox rows this snapshot sees: their changes committed before it, so the new
+            # index holds them; they are removed once it is swapped in (a change committed later,
+            # whatever its row's id, is not among them and is replayed by sync)
+            covered = list(connection.execute(select(SearchOutbox.id)).scalars())
             written = write_bulk(
                 client,
                 versioned_actions(documents_from_core(connection, batch=chunk_size), index, generation),
@@ -347,9 +494,11 @@ def reindex(
         except Exception:  # the first failure is the one to report
             log.warning("could not delete the half-built index %s", index, exc_info=True)
         raise
-    if skipped:
-        with engine.begin() as connection:
+    with engine.begin() as connection:
+        if skipped:
             record_dead_letters(connection, skipped, {})
+        for start in range(0, len(covered), PRUNE_BATCH):
+            connection.execute(delete(SearchOutbox).where(SearchOutbox.id.in_(covered[start : start + PRUNE_BATCH])))
     if old:
         time.sleep(retire_after_s)
     with guard(f"deleting the indices {alias} left"):
@@ -357,7 +506,12 @@ def reindex(
             client.indices.delete(index=name)
     documents = len(written.done) + len(written.stale)
     return ReindexReport(
-        index=index, documents=documents, removed_indices=old, skipped=skipped, seconds=time.perf_counter() - started
+        index=index,
+        documents=documents,
+        removed_indices=old,
+        skipped=skipped,
+        seconds=time.perf_counter() - started,
+        outbox_pruned=len(covered),
     )
 
 
@@ -393,6 +547,8 @@ class Building:
     index: str
     age_s: float
     owner: dict[str, Any]
+    #: seconds since its reindex last refreshed its heartbeat; None for a marker without one
+    heartbeat_age_s: float | None = None
 
 
 def reindexes_building(client: Elasticsearch, alias: str) -> list[Building]:
@@ -408,7 +564,10 @@ def reindexes_building(client: Elasticsearch, alias: str) -> list[Building]:
         about = described.get(name, {})
         created = int(about.get("settings", {}).get("index", {}).get("creation_date", now_ms))
         owner = about.get("mappings", {}).get("_meta", {}).get("reindex", {})
-        found.append(Building(name, max(0.0, (now_ms - created) / 1000), owner))
+        beat = None
+        with suppress(KeyError, TypeError, ValueError):
+            beat = max(0.0, now_ms / 1000 - datetime.fromisoformat(owner["heartbeat"]).timestamp())
+        found.append(Building(name, max(0.0, (now_ms - created) / 1000), owner, beat))
     return found
 
 
@@ -417,7 +576,8 @@ def _reindex_running(client: Elasticsearch, alias: str, stale_after_s: float) ->
     alias itself is on)."""
     running = False
     for building in reindexes_building(client, alias):
-        abandoned = building.age_s > stale_after_s or _process_dead(building.owner)
+        silent = building.heartbeat_age_s is not None and building.heartbeat_age_s > HEARTBEAT_STALE_S
+        abandoned = building.age_s > stale_after_s or silent or _process_dead(building.owner)
         if not abandoned or building.index in _indices_behind(client, alias):
             running = True
             continue
@@ -554,6 +714,8 @@ class SyncStatus:
     dead_letters: list[dict[str, Any]]
     dead_letter_count: int
     building: list[Building] = field(default_factory=list)
+    #: why the indices being built could not be listed (Elasticsearch away); the rest is the core's
+    elasticsearch_error: str | None = None
 
     def warnings(self, warn_after_s: float) -> list[str]:
         found = []
@@ -566,14 +728,16 @@ class SyncStatus:
         if self.dead_letter_count:
             found.append(
                 f"{self.dead_letter_count:,} search documents were refused by Elasticsearch and set aside "
-                "(see `biomatdb sync --status`)"
+                "(see `biomatdb sync --status`); a material whose earlier document the index holds is "
+                "searched in that older state until its document is accepted"
             )
         return found
 
 
 def sync_status(engine: Engine, client: Elasticsearch | None, alias: str, *, shown: int = 20) -> SyncStatus:
     """The outbox's length and oldest wait, the dead letters (the first ``shown``) and, with a
-    client, the indices a reindex is building."""
+    client, the indices a reindex is building; with Elasticsearch away, the core's part and
+    ``elasticsearch_error``, never an exception."""
     with engine.connect() as connection:
         count, oldest = connection.execute(select(func.count(), func.min(SearchOutbox.created_at))).one()
         dead_count = connection.execute(select(func.count()).select_from(SearchDeadLetter)).scalar_one()
@@ -596,8 +760,14 @@ def sync_status(engine: Engine, client: Elasticsearch | None, alias: str, *, sho
     if oldest is not None:
         oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)  # SQLite keeps no zone
         wait = max(0.0, (datetime.now(UTC) - oldest).total_seconds())
-    building = reindexes_building(client, alias) if client is not None else []
-    return SyncStatus(count, wait, dead, dead_count, building)
+    building: list[Building] = []
+    error = None
+    if client is not None:
+        try:
+            building = reindexes_building(client, alias)
+        except SearchUnavailable as exc:  # what the core knows is still worth telling
+            error = exc.message
+    return SyncStatus(count, wait, dead, dead_count, building, error)
 
 
 # --- the drainer loop ----------------------------------------------------------------------

@@ -133,7 +133,8 @@ def index_settings(*, shards: int = 1, replicas: int = 0) -> dict[str, Any]:
     rather than assumed. A deleted document's version is remembered for ``DELETED_VERSIONS_KEPT``
     (``index.gc_deletes``, 60 s by default): a drainer's write read before the deletion and landing
     within it is refused as older, where after it it would bring the document back. Analysis: ``words`` splits on everything but letters and digits
-    (Unicode-aware, like the other backends' tokenisers) and folds case and diacritics;
+    (Unicode-aware, like the other backends' tokenisers), folds case and diacritics, and cuts a
+    word to ``KEYWORD_MAX_CHARS`` (a longer one is an immense term Lucene refuses);
     ``lowercase_keyword`` normalizes condition keywords."""
     return {
         "number_of_shards": shards,
@@ -142,7 +143,12 @@ def index_settings(*, shards: int = 1, replicas: int = 0) -> dict[str, Any]:
         "gc_deletes": DELETED_VERSIONS_KEPT,
         "analysis": {
             "tokenizer": {"words": {"type": "pattern", "pattern": "[\\W_]+", "flags": "UNICODE_CHARACTER_CLASS"}},
-            "analyzer": {"words": {"type": "custom", "tokenizer": "words", "filter": ["lowercase", "asciifolding"]}},
+            "analyzer": {
+                "words": {"type": "custom", "tokenizer": "words", "filter": ["lowercase", "asciifolding", "term_bound"]}
+            },
+            # a word longer than Lucene's longest term (32,766 bytes) would refuse the whole document
+            # (an "immense term", 400): cut after folding, which can lengthen a word (æ -> ae)
+            "filter": {"term_bound": {"type": "truncate", "length": KEYWORD_MAX_CHARS}},
             "normalizer": {"lowercase_keyword": {"type": "custom", "filter": ["lowercase"]}},
         },
     }

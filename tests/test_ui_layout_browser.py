@@ -86,6 +86,25 @@ def test_no_page_scrolls_sideways(screen, name):
     )
 
 
+def test_on_a_phone_a_table_wider_than_the_screen_shows_that_it_scrolls(phone_page):
+    """Ti-6Al-4V's biological-evaluation matrix was cut off after its "in vitro" column at 390 px,
+    with no sign that more lay beyond: a shadow marks the side with more, the endpoint stays."""
+    phone_page.open("/materials/Ti-6Al-4V")
+    page = phone_page.page
+    box = page.locator(".scroll-x:has(.evidence-matrix)")
+    sizes = box.evaluate("b => [b.scrollWidth, b.clientWidth]")
+    assert sizes[0] > sizes[1], f"the matrix fits ({sizes}): this test no longer shows anything"
+    assert "radial-gradient" in box.evaluate("b => getComputedStyle(b).backgroundImage")
+    endpoint = page.locator(".evidence-matrix tbody th[scope=row]").first
+    assert endpoint.evaluate("th => getComputedStyle(th).position") == "sticky"
+    phone_page.shot("phone-evidence-matrix")
+    box.evaluate("b => { b.scrollLeft = b.scrollWidth; }")
+    page.wait_for_timeout(100)
+    left, frame = endpoint.bounding_box(), box.bounding_box()
+    assert left is not None and frame is not None and abs(left["x"] - frame["x"]) < 1  # still in view
+    phone_page.shot("phone-evidence-matrix-scrolled")
+
+
 # --- the search page on a phone ---------------------------------------------------------------
 
 

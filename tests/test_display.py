@@ -251,6 +251,14 @@ def test_every_unit_label_reads_back_as_the_same_unit():
     assert unit_label("kg/(m**2*s)") == "kg/(m²·s)"  # not in the table: by rule
 
 
+@pytest.mark.parametrize("spelling", ["Msi", "Mpsi", "megapsi"])
+def test_a_million_psi_reads_msi_as_the_handbooks_write_it(spelling):
+    """``units=youngs_modulus:Msi`` showed ``Mpsi``, where the index labels and the docs say Msi."""
+    assert unit_label(spelling) == "Msi"
+    shown = shown_measurement(measured("youngs_modulus", "110", "GPa"), UnitChoice({"youngs_modulus": spelling}))
+    assert shown["unit"] == "Msi" and shown["display"].endswith(" Msi"), shown["display"]
+
+
 @pytest.mark.parametrize("spelling", ["kg/m**3", "kg/m^3", "kg/m3", "kg m^-3", "kg*m**-3", "kg/m³", "kg·m⁻³"])
 def test_every_spelling_of_a_unit_shows_one_label(spelling):
     """``units=density:kg/m^3`` showed ``kg/m^3`` as typed, where ``kg/m**3`` showed ``kg/m³``."""

@@ -115,6 +115,10 @@ def _row_text(cells: _Cells, labels: dict[str, str], decimal: str) -> tuple[str,
             column = labels.get(role, labels["value"])
             return "", (column, cell, "expected a number (the value's text goes in the value text column)")
     composed, problem = _composed(cells, labels)
+    if composed is not None and problem is None:
+        problem = _ends_disagree(cells, composed, labels, decimal)
+        if problem is not None:
+            return "", problem
     if cells.text:
         if composed is not None and not _same_value(cells.text, composed, decimal):
             numbers = ", ".join(
@@ -181,6 +185,30 @@ def _composed(cells: _Cells, labels: dict[str, str]) -> tuple[str | None, tuple[
         return qualifier + end, None
     column = labels.get("value_min" if lower else "value_max", "value_min" if lower else "value_max")
     return None, (column, "", f"a bound {qualifier} needs its number in {column}")
+
+
+def _ends_disagree(cells: _Cells, composed: str, labels: dict[str, str], decimal: str) -> tuple[str, str, str] | None:
+    """The value_min or value_max cell that says another end than the value the row's numbers make
+    (``55`` with value_min ``56``; ``> 900`` with a value_max), or None when every given end agrees."""
+    parsed = parse_cell(composed, decimal=decimal)
+    if not isinstance(parsed, ParsedCell) or parsed.qualitative is not None:
+        return None
+    for role, cell, end in (("value_min", cells.low, parsed.low), ("value_max", cells.high, parsed.high)):
+        if not cell:
+            continue
+        given = parse_cell(cell, decimal=decimal)
+        number = given.low if isinstance(given, ParsedCell) else None
+        if end is None or number is None or not _same(number, end):
+            label = labels.get(role, role)
+            return (
+                label,
+                cell,
+                (
+                    f"{label} {cell!r} is not an end of the value the numbers beside it make ({composed!r}); "
+                    "correct one, or empty it"
+                ),
+            )
+    return None
 
 
 def _missing(cells: _Cells, labels: dict[str, str], message: str) -> tuple[str, str, str]:

@@ -148,6 +148,28 @@ def test_numbers_that_make_no_value_refuse_the_row_by_name(engine, tmp_path, edi
     assert snapshot(engine) == before
 
 
+@pytest.mark.parametrize(
+    ("row", "edit", "column", "value"),
+    [
+        (0, {"value_min": "56"}, "value_min", "56"),  # a point of 50 whose value_min says 56
+        (0, {"value_text": "", "value_max": "49"}, "value_max", "49"),
+        (3, {"value_max": "2"}, "value_max", "2"),  # a bound > 2 has no upper end
+    ],
+)
+def test_an_end_that_disagrees_with_the_value_refuses_the_row(engine, tmp_path, row, edit, column, value):
+    """``value 55, value_min 56`` loaded as 55 and ``> 900`` with a value_max of 900 as > 900: the
+    edited end was ignored. Every end given must be an end of the value the row makes."""
+    frame = pd.read_csv(io.StringIO(export_csv(EXPORTED[:4])), dtype=str, keep_default_na=False)
+    for key, cell in edit.items():
+        frame.loc[row, key] = cell
+    before = snapshot(engine)
+    report = ingest_file(engine, write(tmp_path, "ends.csv", frame.to_csv(index=False)))
+    assert not report.loaded
+    assert [(e.type, e.row, e.column, e.value) for e in report.errors] == [("value-columns", row + 1, column, value)]
+    assert_accounted(report)
+    assert snapshot(engine) == before
+
+
 def test_a_qualitative_value_without_its_words_is_refused(engine, tmp_path):
     frame = pd.read_csv(io.StringIO(export_csv(EXPORTED[:1])), dtype=str, keep_default_na=False)
     frame.loc[0, ["value", "value_min", "value_max", "qualifier", "unit", "value_text"]] = ["", "", "", "term", "", ""]

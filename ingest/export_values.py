@@ -109,6 +109,15 @@ def _stripped(chunk: pd.DataFrame, position: int) -> list[str]:
 def _row_text(cells: _Cells, labels: dict[str, str], decimal: str) -> tuple[str, tuple[str, str, str] | None]:
     """The row's value text, or the (column, cell, message) that refuses the row."""
     if not (cells.point or cells.low or cells.high or cells.qualifier):
+        if not cells.text and cells.words:  # the source's words are there, the value itself is not
+            return "", (
+                _WORDS_ROLE,
+                cells.words,
+                (
+                    "the value columns are empty but the verbatim value holds a value; write it in the value "
+                    "text (or value) column, or empty the verbatim value"
+                ),
+            )
         return cells.text, None
     for role, cell in (("value_point", cells.point), ("value_min", cells.low), ("value_max", cells.high)):
         if cell and not _PLAIN_NUMBER.match(cell):

@@ -170,6 +170,23 @@ def test_an_end_that_disagrees_with_the_value_refuses_the_row(engine, tmp_path, 
     assert snapshot(engine) == before
 
 
+def test_a_verbatim_value_without_its_value_is_refused_not_dropped(engine, tmp_path):
+    """A row whose value cells were all emptied but whose verbatim value still says 110 was counted
+    as loaded, with no measurement and no issue."""
+    frame = pd.read_csv(io.StringIO(export_csv(EXPORTED[:2])), dtype=str, keep_default_na=False)
+    frame["verbatim_value"] = frame["verbatim_value"].astype(object)
+    frame.loc[0, ["value_text", "value", "value_min", "value_max", "qualifier"]] = ""
+    frame.loc[0, "verbatim_value"] = "110"
+    before = snapshot(engine)
+    report = ingest_file(engine, write(tmp_path, "verbatim.csv", frame.to_csv(index=False)))
+    assert not report.loaded
+    assert [(e.type, e.row, e.column, e.value) for e in report.errors] == [
+        ("value-columns", 1, "verbatim_value", "110")
+    ]
+    assert_accounted(report)
+    assert snapshot(engine) == before
+
+
 def test_a_qualitative_value_without_its_words_is_refused(engine, tmp_path):
     frame = pd.read_csv(io.StringIO(export_csv(EXPORTED[:1])), dtype=str, keep_default_na=False)
     frame.loc[0, ["value", "value_min", "value_max", "qualifier", "unit", "value_text"]] = ["", "", "", "term", "", ""]

@@ -829,6 +829,8 @@ def _measured(prop: Property, value, example: str) -> float:
 
 def _canonical(prop: Property, quantity: _Quantity) -> float:
     """``quantity`` in ``prop``'s canonical unit; the units layer refuses what does not fit."""
+    from biomatdb.display import unit_label
+
     unit_text = quantity.unit.text if quantity.unit else None
     try:
         value = float(conversion(unit_text, prop).value(quantity.number))
@@ -837,7 +839,9 @@ def _canonical(prop: Property, quantity: _Quantity) -> float:
             exc.message,
             type=exc.type,
             position=quantity.unit.start if quantity.unit else quantity.end,
-            expected=list(dict.fromkeys((prop.unit, *prop.display))),
+            expected=list(
+                dict.fromkeys(unit_label(unit) for unit in (prop.unit, *prop.display))
+            ),  # as shown, read back alike
         ) from None
     if not math.isfinite(value):
         written = " ".join(part for part in (quantity.raw, unit_text) if part)

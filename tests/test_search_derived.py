@@ -142,7 +142,7 @@ def test_a_wrong_unit_names_the_dimension_and_the_units_that_fit():
     with pytest.raises(QueryError) as caught:
         parse_filter("youngs_modulus / density > 25 GPa")
     assert "does not fit specific_stiffness" in caught.value.message
-    assert "GPa*cm**3/g" in caught.value.expected
+    assert "GPa·cm³/g" in caught.value.expected  # as the unit is shown, and read back alike
 
 
 # --- answers worked out by hand ---------------------------------------------------------------

@@ -294,13 +294,13 @@ def test_parses_to_the_model_node(text, expected):
         ("E > 1 GPa WHERE medium < PBS", "syntax-error", 23, "= or != only", "="),
         ("density > light", "syntax-error", 10, "a number and a unit", "a number"),
         # units
-        ("density > 1 MPa", "unit-error", 12, "does not fit density", "g/cm**3"),
-        ("Tg > 37 kg", "unit-error", 8, "does not fit glass_transition_temperature", "degC"),
-        ("water_contact_angle > 70", "unit-error", 24, "no unit given", "deg"),
+        ("density > 1 MPa", "unit-error", 12, "does not fit density", "g/cm³"),  # the units as shown
+        ("Tg > 37 kg", "unit-error", 8, "does not fit glass_transition_temperature", "°C"),
+        ("water_contact_angle > 70", "unit-error", 24, "no unit given", "°"),
         ("porosity > 90", "unit-error", 13, "no unit given", "%"),
         ("E > 1 GPa WHERE temperature = 37", "unit-error", 32, "no unit given for temperature", "K"),
         ("E > 1 GPa WHERE temperature = 37 MPa", "unit-error", 33, "does not fit temperature", "K"),
-        ("density > 1 furlongs_per_fortnight", "unknown-unit", 12, "unknown unit", "g/cm**3"),
+        ("density > 1 furlongs_per_fortnight", "unknown-unit", 12, "unknown unit", "g/cm³"),
         ("E in 1..2 blorps", "unknown-unit", 10, "unknown unit", "GPa"),
         # numbers and intervals
         ("youngs_modulus in 3..1 GPa", "empty-interval", 18, "3 is above 1", "a number up to 1"),

@@ -389,8 +389,11 @@ class Converter:
         if coarsest is not None:
             place = max(place, coarsest)
         shown = round_to(value, place)
-        grew = value != 0 and not shown.is_zero() and shown.adjusted() > place_of(value)
-        if grew and self.prop.kind != "temperature":
+        if self.prop.kind != "temperature":
+            grew = value != 0 and not shown.is_zero() and shown.adjusted() > place_of(value)
+        else:  # a temperature's difference (its uncertainty) keeps its digits: 9.97 K to 2 digits is 10, not 10.0
+            grew = difference and value != 0 and not shown.is_zero() and shown.adjusted() - place + 1 > written.digits
+        if grew:
             place += 1  # 9.996 to 3 digits is 10.0, not 10.00
             shown = round_to(value, place)
         return Shown(shown, place)

@@ -103,7 +103,11 @@ async def test_export_in_display_units(semantics, api):
     tg = next(r for r in rows if r["material"] == "Alpha" and r["property"] == "glass_transition_temperature")
     density = next(r for r in rows if r["material"] == "Beta" and r["property"] == "density")
     assert (tg["value"], tg["unit"]) == (140.0, "°F")
-    assert (density["value"], density["value_text"], density["unit"]) == (1100.0, "1100", "kg/m³")  # "1,1" g/cm³
+    assert (density["value"], density["value_text"], density["unit"]) == (
+        1100.0,
+        "1.1e3",
+        "kg/m³",
+    )  # "1,1" g/cm³: two digits, no zeros that claim more
     assert (density["verbatim_value"], density["verbatim_unit"]) == ("1,1", "g/cm³")
 
 

@@ -11,7 +11,7 @@ from ingest import codes
 from ingest.report import Issue, Report
 
 ROOT = Path(__file__).resolve().parents[1]
-_WRITTEN = re.compile(r"""(?:\btype=|CellError\(|Issue\(\s*)\s*["']([a-z]+(?:-[a-z]+)+)["']""")
+_WRITTEN = re.compile(r"""(?:\btype=|CellError\(|Issue\(\s*|\berror\(\s*)\s*["']([a-z]+(?:-[a-z]+)+)["']""")
 
 
 def _source(*folders: str) -> str:

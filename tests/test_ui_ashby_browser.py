@@ -180,6 +180,34 @@ def test_each_log_axis_writes_its_ticks_in_one_notation(page, units):
     page.shot("ashby-ticks-one-notation" + units.replace("&", "-").replace("=", "-").replace(":", "-"))
 
 
+@pytest.mark.parametrize("on_phone", [False, True], ids=["laptop", "phone"])
+def test_a_linear_axis_writes_its_ticks_as_the_log_axes_do(page, phone_page, on_phone):
+    """A linear psi axis read "5,000,000 … 35,000,000": commas, its leading digits clipped at 390 px
+    and its labels over the axis title."""
+    screen = phone_page if on_phone else page
+    screen.open("/ashby?filter=class+%3D+metal&units=youngs_modulus:psi")
+    drawn(screen)
+    chart = plotted(screen)
+    linear = [name for name in ("x", "y") if chart[name]["type"] == "linear"]
+    assert linear, "no linear axis: this test shows nothing"
+    for name in linear:
+        labels = chart[name]["ticktext"]
+        assert labels and not any("," in label for label in labels), labels
+        assert len({notation(label) == "power" for label in labels if tick_number(label) != 0}) == 1, labels
+        numbers = [tick_number(label) for label in labels]
+        assert numbers == pytest.approx(chart[name]["tickvals"], rel=1e-9)
+        svg = screen.page.locator("#ashby-chart .main-svg").first.bounding_box()
+        title = screen.page.locator(f"#ashby-chart .{name}title").bounding_box()
+        for box in screen.page.locator(f"#ashby-chart .{name}tick text").evaluate_all(
+            "ts => ts.map(t => t.getBoundingClientRect().toJSON())"
+        ):
+            assert box["left"] >= svg["x"] - 0.5 and box["right"] <= svg["x"] + svg["width"] + 0.5, box
+            apart = box["right"] <= title["x"] or box["left"] >= title["x"] + title["width"]
+            apart = apart or box["bottom"] <= title["y"] or box["top"] >= title["y"] + title["height"]
+            assert apart, (box, title)
+    screen.shot("ashby-linear-ticks-" + ("phone" if on_phone else "laptop"))
+
+
 def test_ticks_follow_a_zoom(page):
     page.open("/ashby?x=density&y=youngs_modulus")
     drawn(page)

@@ -20,10 +20,16 @@ def svg_texts(locator) -> list[str]:
     return locator.evaluate_all("elements => elements.map(e => e.textContent)")
 
 
+_SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
+
+
 def number_in(text: str) -> float:
+    """The first number of a shown value, with its power of ten: ``1.1 × 10⁵ kg/m³`` is 110000."""
     match = re.search(r"[−-]?\d[\d\u202f]*(?:\.\d+)?", text)
     assert match, text
-    return float(match.group(0).replace("−", "-").replace("\u202f", ""))
+    number = float(match.group(0).replace("−", "-").replace("\u202f", ""))
+    power = re.search(r"× 10([⁰¹²³⁴⁵⁶⁷⁸⁹⁻]+)", text[match.end() :])  # shared by a range or a ± value
+    return number * 10 ** int(power.group(1).translate(_SUPERSCRIPT)) if power else number
 
 
 def test_search_with_a_filter(page):

@@ -35,7 +35,7 @@ def test_each_compare_row_uses_one_unit_and_one_notation(page):
         values = [v.strip() for c in cells for v in c.split(",")]
         if len(values) < 2:
             continue
-        units = {re.sub(r"× 10[⁰¹²³⁴⁵⁶⁷⁸⁹⁻]+|[≈<>≤≥±–−\d.\u202f ]", "", v) for v in values}
+        units = {re.sub(r"× 10[⁰¹²³⁴⁵⁶⁷⁸⁹⁻]+|[≈<>≤≥±–−\d.\u202f ()]", "", v) for v in values}
         scientific = {"× 10" in v for v in values}
         assert len(scientific) == 1, values
         assert len(units) == 1, (values, units)

@@ -49,7 +49,11 @@ def test_the_derived_sort_is_kept_and_orders_the_page(demo_server):
     for match in RESULT.finditer(page):
         (derived,) = _derived(match["body"])
         shown = re.search(r"<dd>([^<]*?) GPa·cm³/g", derived)[1]  # type: ignore[index]
-        values.append(float(re.findall(r"[\d.]+", shown.replace("\u202f", ""))[-1]))
+        top = float(re.findall(r"[\d.]+", re.sub(r" × 10[⁰¹²³⁴⁵⁶⁷⁸⁹⁻]+", "", shown).replace("\u202f", ""))[-1])
+        power = re.search(r"× 10([⁰¹²³⁴⁵⁶⁷⁸⁹⁻]+)", shown)  # a shared power of ten: 2.0–2.8 × 10¹
+        values.append(
+            top * 10 ** int(power[1].translate(str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-"))) if power else top
+        )
     assert values == sorted(values, reverse=True)
 
 

@@ -150,8 +150,8 @@
         ["x", "y"].forEach(function (name) {
           var axis = data[name];
           var moved = Object.keys(change).some(function (k) { return k.indexOf(name + "axis.range") === 0 || k === name + "axis.autorange"; });
-          if (axis.scale !== "log" || !moved) { return; }
-          var ticks = window.BiomatGuides.logTicks(chart.layout[name + "axis"].range), update = {};
+          if (!moved) { return; }
+          var ticks = window.BiomatGuides.ticksFor(axis.scale, chart.layout[name + "axis"].range), update = {};
           Object.keys(ticks).forEach(function (key) { update[name + "axis." + key] = ticks[key]; });
           window.Plotly.relayout(chart, update);
         });

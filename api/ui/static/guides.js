@@ -45,11 +45,36 @@
     if (values.length < 2) { return { tickmode: "auto", tickvals: null, ticktext: null, exponentformat: "none" }; }
     return { tickmode: "array", tickvals: values, ticktext: tickTexts(values) };
   }
-  function axisLayout(axis, range) {
-    var base = { type: axis.scale, range: range, title: { text: axisTitle(axis) }, gridcolor: "#e3e7e4", zeroline: axis.scale === "linear" };
-    if (axis.scale === "log") { return Object.assign(base, logTicks(range)); }
-    return Object.assign(base, { exponentformat: "none", separatethousands: true, zerolinecolor: "#b9c2bd" });
+  // Ticks of a linear axis over `range`: about six steps of 1, 2 or 5 × 10ⁿ, written as the log
+  // axis writes them (narrow spaces, never commas; a power of ten on every tick when any needs
+  // one), a minus sign for values below zero. plotly's own wrote "35,000,000", wider than a phone's
+  // margin, over the axis title.
+  function signed(text, v) { return v < 0 ? "\u2212" + text : text; }
+  function linearTicks(range) {
+    var low = Math.min(range[0], range[1]), high = Math.max(range[0], range[1]);
+    if (!(high > low)) { return { tickmode: "auto", tickvals: null, ticktext: null, exponentformat: "none" }; }
+    var raw = (high - low) / 6, power = Math.pow(10, Math.floor(log10(raw))), m = raw / power;
+    var step = (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * power, values = [];
+    for (var i = Math.ceil(low / step - 1e-9); i * step <= high + step * 1e-9; i += 1) {
+      values.push(Number((i * step).toPrecision(12)));
+    }
+    var nonzero = values.filter(function (v) { return v !== 0; }).map(Math.abs);
+    var scientific = nonzero.some(function (v) { var e = exponentOf(v); return e < -3 || e >= 6; });
+    var texts = values.map(function (v) {
+      if (v === 0) { return "0"; }
+      return signed(scientific ? powerTick(Math.abs(v)) : plainTick(Math.abs(v)), v);
+    });
+    return { tickmode: "array", tickvals: values, ticktext: texts };
   }
+  function axisLayout(axis, range) {
+    var base = {
+      type: axis.scale, range: range, title: { text: axisTitle(axis) }, gridcolor: "#e3e7e4",
+      zeroline: axis.scale === "linear", automargin: true,
+    };
+    if (axis.scale === "log") { return Object.assign(base, logTicks(range)); }
+    return Object.assign(base, linearTicks(range), { zerolinecolor: "#b9c2bd" });
+  }
+  function ticksFor(scale, range) { return scale === "log" ? logTicks(range) : linearTicks(range); }
 
   var SLOPES = [1, 2, 3];
   var ROOTS = { 1: "", 2: "½", 3: "⅓" };
@@ -126,5 +151,5 @@
     });
   }
 
-  window.BiomatGuides = { SLOPES: SLOPES, traces: traces, bind: bind, expression: expression, axisLayout: axisLayout, logTicks: logTicks, tickTexts: tickTexts };
+  window.BiomatGuides = { SLOPES: SLOPES, traces: traces, bind: bind, expression: expression, axisLayout: axisLayout, logTicks: logTicks, linearTicks: linearTicks, ticksFor: ticksFor, tickTexts: tickTexts };
 })();

@@ -57,6 +57,7 @@ __all__ = [
     "CONDITION_FIELDS",
     "DEFAULT_SIMILARITY",
     "TEMPERATURE_TOLERANCE_K",
+    "TEXT_CONDITION_FIELDS",
     "Checked",
     "FilterWalker",
     "SearchBackend",
@@ -75,8 +76,11 @@ BUILT_IN_SORTS = ("name", "relevance", "similarity")
 #: Half the width of ``WHERE temperature = …``'s window, in kelvin: a stored 310.15 K is 37 °C.
 TEMPERATURE_TOLERANCE_K = 1e-6
 
+#: The conditions of a measurement stored as text, compared ignoring case.
+TEXT_CONDITION_FIELDS = ("medium", "method", "standard", "specimen_state")
+
 #: A matched measurement's conditions, in the order a result lists them.
-CONDITION_FIELDS = ("temperature_K", "medium", "method", "standard", "specimen_state")
+CONDITION_FIELDS = ("temperature_K", *TEXT_CONDITION_FIELDS)
 
 
 @runtime_checkable

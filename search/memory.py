@@ -48,7 +48,13 @@ from biomatdb.models import (
     Source,
 )
 from biomatdb.searchtext import RELEVANCE_WEIGHTS, query_words
-from search.contract import FilterWalker, check_text_condition, no_chemistry_index, temperature_window
+from search.contract import (
+    TEXT_CONDITION_FIELDS,
+    FilterWalker,
+    check_text_condition,
+    no_chemistry_index,
+    temperature_window,
+)
 from search.derived import sort_index
 from search.facets import locate
 from search.model import (
@@ -70,7 +76,7 @@ from search.model import (
 
 log = logging.getLogger("biomatdb.search.memory")
 
-_TEXT_CONDITIONS = ("medium", "method", "standard", "specimen_state")
+_TEXT_CONDITIONS = TEXT_CONDITION_FIELDS
 #: Most derived indices whose combinations of measurements an index keeps (the named ones, first asked).
 CACHED_COMBINATIONS = 8
 

@@ -42,6 +42,7 @@ from biomatdb.identity import is_derived_key
 from biomatdb.models import QUALITATIVE
 from biomatdb.searchtext import RELEVANCE_MAX, RELEVANCE_WEIGHTS, query_words, search_columns
 from search.contract import (
+    TEXT_CONDITION_FIELDS,
     FilterWalker,
     check_text_condition,
     facet_values,
@@ -84,7 +85,7 @@ FACET_SIZE = 1_000
 INNER_HITS_SIZE = 100
 """Matched measurements shown per property filter and hit (Elasticsearch's ``max_inner_result_window``)."""
 
-_CONDITION_TEXT_FIELDS = ("medium", "method", "standard", "specimen_state")
+_CONDITION_TEXT_FIELDS = TEXT_CONDITION_FIELDS
 
 #: A biological-evaluation record's text fields, compared ignoring case: every field a condition on
 #: ``evidence(…)`` may name (search.model.EvidenceCondition) but the duration (a range) and the

@@ -31,6 +31,11 @@ from ingest.readers.table import (
 )
 from ingest.report import Issue
 
+#: The longest cell a delimited file may hold: the csv module's own default. It is set again at each
+#: read because the limit is process-wide and other libraries change it (frictionless raises it when
+#: its CSV parser is imported), which would otherwise change what an upload may hold.
+CELL_MAX_CHARS = 131_072
+
 _DELIMITERS = ("\t", ";", "|", ",")  # also the order of preference between equally good candidates
 _CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
 _DOI = re.compile(r"10\.\d{4,9}/")
@@ -262,6 +267,7 @@ def _csv_reader(path: Path, encoding: _Encoding, delimiter: str) -> Iterator[Any
     with path.open("rb") as raw:
         raw.seek(encoding.bom_length)
         with io.TextIOWrapper(raw, encoding=encoding.codec, newline="") as text:
+            csv.field_size_limit(CELL_MAX_CHARS)
             try:
                 yield csv.reader(text, delimiter=delimiter, strict=True)
             except UnicodeDecodeError as exc:  # only if the file changed since it was opened
@@ -296,9 +302,7 @@ def _broken_record(path: Path, error: csv.Error, line: int, row: int | None = No
                 Issue(
                     type="limit-exceeded",
                     row=row,
-                    message=(
-                        f"{path.name}, {where}: a cell is longer than the limit of {csv.field_size_limit():,} characters"
-                    ),
+                    message=(f"{path.name}, {where}: a cell is longer than the limit of {CELL_MAX_CHARS:,} characters"),
                 )
             ]
         )

@@ -182,7 +182,7 @@ def child_main(settings_json: str, job_id: int, progress_pipe) -> None:
     settings = Settings.model_validate_json(settings_json)
     if settings.job_nice:
         os.nice(settings.job_nice)  # the server's searches before the job's parsing, on a busy machine
-    engine = make_engine(settings.resolved_database_url())
+    engine = make_engine(settings.resolved_database_url(), search_outbox=settings.search_outbox)
     try:
         with process_limits(memory_bytes=settings.job_max_memory_bytes, cpu_seconds=settings.job_max_cpu_seconds):
             with engine.connect() as connection:

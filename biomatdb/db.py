@@ -26,9 +26,14 @@ POOL_SIZE = 10
 POOL_OVERFLOW = 40
 
 
-def make_engine(url: str, **kwargs) -> Engine:
-    """An engine for ``url``; SQLite gets foreign keys, WAL and a busy timeout."""
+def make_engine(url: str, *, search_outbox: bool = True, **kwargs) -> Engine:
+    """An engine for ``url``; SQLite gets foreign keys, WAL and a busy timeout. With
+    ``search_outbox`` false its writes record nothing in the search outbox (``biomatdb.outbox``:
+    no Elasticsearch is configured)."""
+    from biomatdb.outbox import OUTBOX_OPTION
+
     parsed = make_url(url)
+    kwargs["execution_options"] = {OUTBOX_OPTION: search_outbox, **kwargs.get("execution_options", {})}
     if parsed.database not in (None, "", ":memory:"):
         kwargs = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW, **kwargs}
     if parsed.get_backend_name() == "sqlite":

@@ -346,15 +346,18 @@ def has_value() -> ColumnElement[bool]:
 
 class SearchOutbox(Base):
     """A material whose search document is out of date, written in the same transaction
-    as the change; ``biomatdb sync`` drains it into Elasticsearch. No foreign key: a
-    deleted material must still reach the index as a deletion."""
+    as the change (``biomatdb.outbox``); ``biomatdb sync`` drains it into Elasticsearch. No
+    foreign key: a deleted material must still reach the index as a deletion."""
 
     __tablename__ = "search_outbox"
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    material_id: Mapped[int] = mapped_column(Integer, index=True)
+    material_id: Mapped[int] = mapped_column(Integer, index=True, unique=True)  # one row a material
     public_id: Mapped[str | None] = mapped_column(String(32))
+    #: when the material first waited: later changes coalesce into this row and keep it
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: changes coalesced into the row; a drainer deletes the row only at the count it claimed
+    changes: Mapped[int] = mapped_column(Integer, server_default="1")
 
 
 class SearchDeadLetter(Base):

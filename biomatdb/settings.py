@@ -235,6 +235,12 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite:///{self.data_dir / 'biomatdb.sqlite'}"
 
+    @property
+    def search_outbox(self) -> bool:
+        """Whether writes record their materials in the search outbox: only when Elasticsearch is
+        configured (its sync drains it; without, nothing would, and a first reindex reads the whole core)."""
+        return self.elasticsearch_url is not None
+
     def resolved_read_url(self) -> str:
         """Where reads that may lag the writes go: the replica when one is set, else the core."""
         return self.database_read_url or self.resolved_database_url()

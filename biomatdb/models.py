@@ -117,6 +117,9 @@ class DatasetUpload(Base):
     measurements_updated: Mapped[int] = mapped_column(Integer, default=0)
     measurements_removed: Mapped[int] = mapped_column(Integer, default=0)
     measurements_unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    #: the upload job that loaded it (its public id), written in the load's transaction: a job whose
+    #: outcome could not be written is settled from it rather than loaded again (api.jobs)
+    job_id: Mapped[str | None] = mapped_column(String(32), index=True)
 
     dataset: Mapped[Dataset] = relationship(back_populates="uploads")
 
@@ -417,6 +420,10 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: a running job is its worker's until then (renewed as it runs); past it any worker takes it back
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: how many times a worker claimed it
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class MaterialElement(Base):

@@ -141,6 +141,7 @@ class Loader:
         origin: str | None,
         uploader: str | None,
         source: SourceRecord | None,
+        job: str | None = None,
         owner_key_id: int | None = None,
         measurements_before: int = 0,
         kind: str | None = None,
@@ -172,6 +173,7 @@ class Loader:
                 filename=filename,
                 uploader=uploader,
                 pipeline_version=PIPELINE_VERSION,
+                job_id=job,
             )
             .returning(DatasetUpload.id)
         ).scalar_one()

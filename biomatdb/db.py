@@ -190,7 +190,7 @@ def bump_generation(connection) -> None:
     again must not reach a number that an index of the lost state was built at (counting by one,
     it did: a search then answered from the old core)."""
     state = models.CoreState.__table__
-    step = 1 + secrets.randbelow(2**31)
+    step = 1 + secrets.randbelow(2**24)  # small enough that 2^30 changes fit a search version's 53 bits
     connection.execute(update(state).where(state.c.id == 1).values(generation=state.c.generation + step))
 
 

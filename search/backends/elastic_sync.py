@@ -3,7 +3,9 @@ core's ``search_outbox``. The core is the source of truth; the index is derived 
 
 **Writes cannot go backwards.** Every document is written with ``version_type=external`` and,
 as its version, the core's generation (``biomatdb.db.core_generation``) read in the same
-snapshot as the document. Every change to the core's materials moves the generation on in its
+snapshot as the document, under the core's epoch (PostgreSQL's timeline) in the high bits
+(``biomatdb.search_version``), so that a promoted standby's writes are newer than the old
+primary's. Every change to the core's materials moves the generation on in its
 own transaction, under the one row's lock, so generations are in commit order: a document read
 at a higher generation holds every change one read at a lower one holds. Elasticsearch keeps
 the highest version, so two drainers, or a sync and a reindex, can race in any order and the
@@ -58,6 +60,7 @@ from biomatdb.db import core_generation, read_snapshot
 from biomatdb.errors import SearchUnavailable
 from biomatdb.models import SearchDeadLetter, SearchOutbox
 from biomatdb.outbox import record_changed_rows
+from biomatdb.search_version import search_version
 from search.backends.elastic import OPERATIONAL_ERRORS, documents_from_core, guard, reindexing_alias
 from search.backends.elastic_translate import index_mapping, index_settings
 
@@ -455,7 +458,7 @@ def reindex(
     try:
         with _heartbeat(client, index, owner, heartbeat_s), engine.connect() as connection:
             read_snapshot(connection)
-            generation = core_generation(connection)
+            version = search_version(connection, core_generation(connection))
             # the outbox rows this snapshot sees: their changes committed before it, so the new
             # index holds them; they are removed once it is swapped in (a change committed later,
             # whatever its row's id, is not among them and is replayed by sync)
@@ -465,7 +468,7 @@ def reindex(
             ]
             written = write_bulk(
                 client,
-                versioned_actions(documents_from_core(connection, batch=chunk_size), index, generation),
+                versioned_actions(documents_from_core(connection, batch=chunk_size), index, version),
                 doing=f"loading {index}",
                 chunk_size=chunk_size,
                 retries=retries,
@@ -667,13 +670,13 @@ def sync(
             wanted = sorted({row.material_id for row in rows})
             with engine.connect() as reading:
                 read_snapshot(reading)
-                generation = core_generation(reading)
+                version = search_version(reading, core_generation(reading))
                 documents = list(documents_from_core(reading, wanted))
             present = {document["material_id"] for document in documents}
             gone = [material_id for material_id in wanted if material_id not in present]
             written = write_bulk(
                 client,
-                versioned_actions(documents, alias, generation, gone),
+                versioned_actions(documents, alias, version, gone),
                 doing=f"syncing {len(rows)} outbox rows into {alias}",
                 chunk_size=batch,
                 retries=retries,

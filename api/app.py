@@ -78,7 +78,7 @@ def _lifespan(settings: Settings):
         from search.chemistry import ChemistryIndex
         from search.service import make_backend
 
-        engine = make_engine(settings.resolved_database_url())
+        engine = make_engine(settings.resolved_database_url(), search_outbox=settings.search_outbox)
         migrate(engine)
         # searches and public reads on the replica when one is set (it replays the primary's
         # schema: never migrated itself); the same engine otherwise

@@ -32,6 +32,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select, update
 
+from api.jobs import settle_committed
 from biomatdb.db import make_engine
 from biomatdb.models import ApiKey, Job, utcnow
 from biomatdb.ownership import Actor
@@ -78,6 +79,10 @@ def execute_job(engine: Engine, settings: Settings, job, progress: Callable[[int
         progress(rows)
 
     values: dict[str, Any]
+    with engine.begin() as connection:
+        if settle_committed(connection, job):  # taken back after its load committed: never loaded twice
+            shutil.rmtree(path.parent, ignore_errors=True)
+            return
     try:
         actor = actor_of_job(engine, job)
         if actor is None:
@@ -89,6 +94,7 @@ def execute_job(engine: Engine, settings: Settings, job, progress: Callable[[int
                 dataset=job.dataset,
                 license=options.get("license"),
                 uploader=job.created_by,
+                job=job.public_id,
                 source=options.get("source"),
                 dry_run=bool(options.get("dry_run")),
                 skip_invalid=bool(options.get("skip_invalid")),
@@ -136,13 +142,16 @@ def execute_job(engine: Engine, settings: Settings, job, progress: Callable[[int
             "error": "the job stopped on an unexpected error; nothing was applied",
             "rows_done": rows_seen[0],
         }
-    # the upload is gone before the job is reported finished (the supervisor removes it too, for
-    # a process that ended without getting here)
-    shutil.rmtree(path.parent, ignore_errors=True)
+    # the outcome first, then the upload goes (the supervisor removes it too, for a process that
+    # ended without getting here): a job whose outcome could not be written keeps its upload, to be
+    # settled from its committed load or run again by the worker that takes it back
     with engine.begin() as connection:
         connection.execute(
-            update(Job).where(Job.id == job.id, Job.status == "running").values(finished_at=utcnow(), **values)
+            update(Job)
+            .where(Job.id == job.id, Job.status == "running")
+            .values(finished_at=utcnow(), lease_until=None, **values)
         )
+    shutil.rmtree(path.parent, ignore_errors=True)
 
 
 def _die_with_parent() -> None:
@@ -182,7 +191,7 @@ def child_main(settings_json: str, job_id: int, progress_pipe) -> None:
     settings = Settings.model_validate_json(settings_json)
     if settings.job_nice:
         os.nice(settings.job_nice)  # the server's searches before the job's parsing, on a busy machine
-    engine = make_engine(settings.resolved_database_url())
+    engine = make_engine(settings.resolved_database_url(), search_outbox=settings.search_outbox)
     try:
         with process_limits(memory_bytes=settings.job_max_memory_bytes, cpu_seconds=settings.job_max_cpu_seconds):
             with engine.connect() as connection:

@@ -6,6 +6,13 @@ run the same one. The ingest is one transaction: a process that dies mid-job app
 nothing, and the job it left ``running`` is marked failed by the next process that finds
 its runner gone (same host, process no longer alive) — at startup and while polling.
 
+A claim is also a lease (``jobs.lease_until``, ``BIOMATDB_JOB_LEASE_SECONDS``), renewed while
+the job runs; any worker, on any host, takes back a job whose lease ran out
+(``take_back_expired_jobs``): a worker that died elsewhere, or one that lost the database while
+writing the job's outcome. The load records its job in ``dataset_uploads.job_id`` in its own
+transaction, so such a job is settled as succeeded when its load committed, never loaded twice;
+otherwise it is queued again, and failed once it was claimed ``BIOMATDB_JOB_MAX_ATTEMPTS`` times.
+
 Progress (rows done) is kept in memory by the running process and, on PostgreSQL, written
 to the row as it goes; SQLite has one writer at a time and the ingest holds it, so there
 the row learns the count when the job ends (``job_json`` merges the live count in).
@@ -19,14 +26,15 @@ import socket
 import threading
 import time
 import uuid
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import psutil
-from sqlalchemy import Engine, Row, insert, select, update
+from sqlalchemy import Connection, Engine, Row, insert, select, update
 
 from biomatdb.db import database_unreachable
-from biomatdb.models import Job, utcnow
+from biomatdb.models import DatasetUpload, Job, utcnow
 from biomatdb.settings import Settings
 from ingest.readers import is_delimited
 
@@ -160,6 +168,68 @@ def reap_dead_jobs(engine: Engine) -> int:
     return reaped
 
 
+def lease_end(settings: Settings, dialect: str) -> datetime:
+    """When a lease taken or renewed now runs out. On SQLite the job's load holds the one writer,
+    so the lease cannot be renewed while it writes: it covers the job's whole wall time."""
+    seconds = settings.job_lease_seconds
+    if dialect == "sqlite":
+        seconds += settings.job_max_wall_seconds
+    return utcnow() + timedelta(seconds=seconds)
+
+
+def settle_committed(connection: Connection, job: Any, *, expired_before: datetime | None = None) -> bool:
+    """Mark ``job`` succeeded when its load committed (an upload records its job), in the caller's
+    transaction; whether it did. With ``expired_before``, only while its lease is still out."""
+    upload = connection.execute(
+        select(DatasetUpload.rows_read).where(DatasetUpload.job_id == job.public_id).limit(1)
+    ).first()
+    if upload is None:
+        return False
+    condition = [Job.id == job.id, Job.status == "running"]
+    if expired_before is not None:
+        condition.append(Job.lease_until < expired_before)
+    settled = connection.execute(
+        update(Job)
+        .where(*condition)
+        .values(status="succeeded", finished_at=utcnow(), rows_done=upload.rows_read, error=None, lease_until=None)
+    ).rowcount
+    return settled == 1
+
+
+def take_back_expired_jobs(engine: Engine, settings: Settings) -> int:
+    """Take back every running job whose lease ran out: succeeded when its load committed, queued
+    again (first in line) while its upload is there and it was claimed fewer than
+    ``job_max_attempts`` times, failed with the reason otherwise. How many."""
+    now = utcnow()
+    with engine.connect() as connection:
+        expired = connection.execute(
+            select(Job.id, Job.public_id, Job.upload_path, Job.attempts, Job.worker).where(
+                Job.status == "running", Job.lease_until < now
+            )
+        ).all()
+    taken = 0
+    for job in expired:
+        with engine.begin() as connection:
+            if settle_committed(connection, job, expired_before=now):
+                log.warning("job %s: its worker's lease ran out after its load committed; settled", job.public_id)
+                taken += 1
+                continue
+            still_out = (Job.id == job.id, Job.status == "running", Job.lease_until < now)
+            if job.attempts < settings.job_max_attempts and Path(job.upload_path).exists():
+                values: dict[str, Any] = {"status": "queued", "worker": None, "started_at": None, "rows_done": 0}
+                log.warning("job %s: the lease of worker %s ran out; queued again", job.public_id, job.worker)
+            else:
+                why = (
+                    f"it was claimed {job.attempts} times (BIOMATDB_JOB_MAX_ATTEMPTS) and its worker's lease ran out each time"
+                    if job.attempts >= settings.job_max_attempts
+                    else "its worker's lease ran out and its upload is gone"
+                )
+                values = {"status": "failed", "finished_at": now, "error": f"{why}; nothing of it was applied"}
+                log.warning("job %s failed: %s", job.public_id, why)
+            taken += connection.execute(update(Job).where(*still_out).values(lease_until=None, **values)).rowcount
+    return taken
+
+
 def remove_stale_uploads(settings: Settings, engine: Engine, *, older_than_s: float = 3600.0) -> int:
     """Remove upload folders no queued or running job names, older than ``older_than_s`` (an
     upload still streaming in has no job yet): what a server killed mid-upload left. How many."""
@@ -203,6 +273,7 @@ class JobWorker:
     def start(self) -> None:
         try:
             reap_dead_jobs(self.engine)
+            take_back_expired_jobs(self.engine, self.settings)
             remove_stale_uploads(self.settings, self.engine)
         except Exception as exc:  # the database away at start: the loop reaps once it is back
             if not database_unreachable(exc):
@@ -228,8 +299,9 @@ class JobWorker:
         away_for = 0  # rounds the database has been unreachable, for the backoff
         while not self._stop.is_set():
             try:
-                if time.monotonic() - last_reap > _REAP_EVERY_S:
+                if time.monotonic() - last_reap > min(_REAP_EVERY_S, self.settings.job_lease_seconds):
                     reap_dead_jobs(self.engine)
+                    take_back_expired_jobs(self.engine, self.settings)
                     last_reap = time.monotonic()
                 job = self.claim()
                 self._database_back()
@@ -280,7 +352,13 @@ class JobWorker:
             claimed = connection.execute(
                 update(Job)
                 .where(Job.id == candidate, Job.status == "queued")
-                .values(status="running", worker=self.identity, started_at=utcnow())
+                .values(
+                    status="running",
+                    worker=self.identity,
+                    started_at=utcnow(),
+                    lease_until=lease_end(self.settings, connection.dialect.name),
+                    attempts=Job.attempts + 1,
+                )
             ).rowcount
             if claimed != 1:
                 return None
@@ -306,12 +384,21 @@ class JobWorker:
         process.start()
         sending.close()
         deadline = time.monotonic() + self.settings.job_max_wall_seconds
-        timed_out = stopped = False
+        timed_out = stopped = lost = False
+        renewed = time.monotonic()
         try:
             while True:
                 if self._stop.is_set():
                     stopped = True
                     break
+                if self._write_progress and time.monotonic() - renewed > self.settings.job_lease_seconds / 3:
+                    if self._renew(job):
+                        renewed = time.monotonic()
+                    elif time.monotonic() - renewed > self.settings.job_lease_seconds:
+                        # the lease ran out unrenewed: another worker may take the job back and
+                        # must not find this one still loading it
+                        lost = True
+                        break
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     timed_out = True
@@ -324,7 +411,7 @@ class JobWorker:
                 elif not process.is_alive():
                     break
         finally:
-            if process.is_alive() and (timed_out or stopped):
+            if process.is_alive() and (timed_out or stopped or lost):
                 process.kill()
             process.join()
             receiving.close()
@@ -341,6 +428,12 @@ class JobWorker:
             self.progress.pop(job.public_id, None)
             log.warning("job %s was stopped by a shutdown before it ended; it is queued again", job.public_id)
             return
+        if lost:
+            self.progress.pop(job.public_id, None)
+            log.warning(
+                "job %s: its lease ran out while the database was away; left for a worker to take back", job.public_id
+            )
+            return
         if stopped:
             error = "the process running this job was stopped after its load ended; its outcome is unknown"
             values: dict[str, Any] = {"error": error}
@@ -351,13 +444,32 @@ class JobWorker:
                 "report": resource_limit_report(error) if error.startswith("resource-limit") else None,
             }
         with self.engine.begin() as connection:  # only when the child did not write its outcome itself
-            connection.execute(
-                update(Job)
-                .where(Job.id == job.id, Job.status == "running")
-                .values(status="failed", finished_at=utcnow(), rows_done=self.progress.get(job.public_id, 0), **values)
-            )
+            if not settle_committed(connection, job):  # its load committed, its outcome write failed
+                connection.execute(
+                    update(Job)
+                    .where(Job.id == job.id, Job.status == "running")
+                    .values(
+                        status="failed", finished_at=utcnow(), rows_done=self.progress.get(job.public_id, 0), **values
+                    )
+                )
         self.progress.pop(job.public_id, None)
         shutil.rmtree(Path(job.upload_path).parent, ignore_errors=True)
+
+    def _renew(self, job) -> bool:
+        """Renew ``job``'s lease; False when the database could not be reached."""
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(
+                    update(Job)
+                    .where(Job.id == job.id, Job.status == "running", Job.worker == self.identity)
+                    .values(lease_until=lease_end(self.settings, connection.dialect.name))
+                )
+        except Exception as exc:
+            if not database_unreachable(exc):
+                raise
+            self._database_away(exc)
+            return False
+        return True
 
     def _record_progress(self, job, rows: int) -> None:
         self.progress[job.public_id] = rows

@@ -37,7 +37,7 @@ def _engine(settings: Settings | None = None, *, migrate: bool = True):
     from biomatdb.db import make_engine, migrate as apply_migrations
 
     settings = settings or Settings()
-    engine = make_engine(settings.resolved_database_url())
+    engine = make_engine(settings.resolved_database_url(), search_outbox=settings.search_outbox)
     if migrate:
         apply_migrations(engine)
     return engine
@@ -880,7 +880,7 @@ def _print_sync_status(settings: Settings, engine, client) -> bool:
 
     status = sync_status(engine, client, settings.elasticsearch_index)
     wait = "" if status.oldest_wait_s is None else f", the oldest waiting {status.oldest_wait_s:,.0f} s"
-    _echo(f"outbox: {status.outbox_rows:,} changes{wait}")
+    _echo(f"outbox: {status.outbox_rows:,} materials wait{wait}")
     for building in status.building:
         _echo(f"reindex building {building.index} for {building.age_s:,.0f} s ({building.owner or 'no owner'})")
     _echo(f"dead letters: {status.dead_letter_count:,}")

@@ -26,9 +26,14 @@ POOL_SIZE = 10
 POOL_OVERFLOW = 40
 
 
-def make_engine(url: str, **kwargs) -> Engine:
-    """An engine for ``url``; SQLite gets foreign keys, WAL and a busy timeout."""
+def make_engine(url: str, *, search_outbox: bool = True, **kwargs) -> Engine:
+    """An engine for ``url``; SQLite gets foreign keys, WAL and a busy timeout. With
+    ``search_outbox`` false its writes record nothing in the search outbox (``biomatdb.outbox``:
+    no Elasticsearch is configured)."""
+    from biomatdb.outbox import OUTBOX_OPTION
+
     parsed = make_url(url)
+    kwargs["execution_options"] = {OUTBOX_OPTION: search_outbox, **kwargs.get("execution_options", {})}
     if parsed.database not in (None, "", ":memory:"):
         kwargs = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW, **kwargs}
     if parsed.get_backend_name() == "sqlite":
@@ -185,7 +190,7 @@ def bump_generation(connection) -> None:
     again must not reach a number that an index of the lost state was built at (counting by one,
     it did: a search then answered from the old core)."""
     state = models.CoreState.__table__
-    step = 1 + secrets.randbelow(2**31)
+    step = 1 + secrets.randbelow(2**24)  # small enough that 2^30 changes fit a search version's 53 bits
     connection.execute(update(state).where(state.c.id == 1).values(generation=state.c.generation + step))
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import cast
 
-from sqlalchemy import Connection, Table, and_, bindparam, delete, func, insert, inspect, literal, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, delete, func, insert, inspect, select, update
 
 from biomatdb.identity import (
     Identity,
@@ -41,8 +41,8 @@ from biomatdb.models import (
     MaterialRedirect,
     MaterialSynonym,
     Measurement,
-    SearchOutbox,
 )
+from biomatdb.outbox import record_changed, record_changed_rows
 from biomatdb.sqlin import in_values
 from biomatdb.vocabulary import normalise_label
 
@@ -405,10 +405,10 @@ def merge_into(connection: Connection, kept: int, merged: list[int]) -> None:
         insert(MaterialRedirect),
         [{"public_id": public_id, "material_id": kept, "merged_at": now} for public_id in merged_ids],
     )
-    connection.execute(
-        insert(SearchOutbox),
-        [{"material_id": other["id"], "public_id": other["public_id"], "created_at": now} for other in others]
-        + [{"material_id": kept, "public_id": kept_row["public_id"], "created_at": now}],
+    record_changed_rows(
+        connection,
+        [(other["id"], other["public_id"]) for other in others] + [(kept, kept_row["public_id"])],
+        now,
     )
     connection.execute(delete(Material).where(in_values(Material.id, merged)))
 
@@ -660,11 +660,6 @@ def apply_identity_rules(connection: Connection) -> list[Merge]:
     # the search columns are computed again by migration 0011, which adds the name relevance columns
     now = datetime.now(UTC)
     for batch in _batches(all_ids):
-        connection.execute(
-            insert(SearchOutbox).from_select(
-                ["material_id", "public_id", "created_at"],
-                select(Material.id, Material.public_id, literal(now)).where(in_values(Material.id, batch)),
-            )
-        )
+        record_changed(connection, in_values(Material.id, batch), now)
     bump_generation(connection)
     return merges

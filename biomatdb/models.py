@@ -117,6 +117,9 @@ class DatasetUpload(Base):
     measurements_updated: Mapped[int] = mapped_column(Integer, default=0)
     measurements_removed: Mapped[int] = mapped_column(Integer, default=0)
     measurements_unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    #: the upload job that loaded it (its public id), written in the load's transaction: a job whose
+    #: outcome could not be written is settled from it rather than loaded again (api.jobs)
+    job_id: Mapped[str | None] = mapped_column(String(32), index=True)
 
     dataset: Mapped[Dataset] = relationship(back_populates="uploads")
 
@@ -346,15 +349,18 @@ def has_value() -> ColumnElement[bool]:
 
 class SearchOutbox(Base):
     """A material whose search document is out of date, written in the same transaction
-    as the change; ``biomatdb sync`` drains it into Elasticsearch. No foreign key: a
-    deleted material must still reach the index as a deletion."""
+    as the change (``biomatdb.outbox``); ``biomatdb sync`` drains it into Elasticsearch. No
+    foreign key: a deleted material must still reach the index as a deletion."""
 
     __tablename__ = "search_outbox"
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    material_id: Mapped[int] = mapped_column(Integer, index=True)
+    material_id: Mapped[int] = mapped_column(Integer, index=True, unique=True)  # one row a material
     public_id: Mapped[str | None] = mapped_column(String(32))
+    #: when the material first waited: later changes coalesce into this row and keep it
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: changes coalesced into the row; a drainer deletes the row only at the count it claimed
+    changes: Mapped[int] = mapped_column(Integer, server_default="1")
 
 
 class SearchDeadLetter(Base):
@@ -414,6 +420,10 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: a running job is its worker's until then (renewed as it runs); past it any worker takes it back
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: how many times a worker claimed it
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class MaterialElement(Base):

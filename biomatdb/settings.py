@@ -217,6 +217,23 @@ class Settings(BaseSettings):
         description="The API process runs upload jobs itself. Off: it only queues them, and `biomatdb worker` "
         "processes (one or more, on any host that shares data_dir) run them.",
     )
+    job_lease_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description=(
+            "How long a running upload job stays its worker's without a renewal, in seconds (renewed every third "
+            "of it on PostgreSQL; on SQLite, whose one writer the job holds, the lease is this past "
+            "job_max_wall_seconds). A job whose lease ran out (its worker died, or lost the database while "
+            "finishing) is taken back by any worker: settled as succeeded when its load committed, queued again "
+            "otherwise, failed after job_max_attempts."
+        ),
+    )
+    job_max_attempts: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="Times an upload job is claimed before a job whose lease keeps running out is failed.",
+    )
     job_poll_seconds: float = Field(
         default=1.0,
         gt=0,
@@ -234,6 +251,12 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'biomatdb.sqlite'}"
+
+    @property
+    def search_outbox(self) -> bool:
+        """Whether writes record their materials in the search outbox: only when Elasticsearch is
+        configured (its sync drains it; without, nothing would, and a first reindex reads the whole core)."""
+        return self.elasticsearch_url is not None
 
     def resolved_read_url(self) -> str:
         """Where reads that may lag the writes go: the replica when one is set, else the core."""

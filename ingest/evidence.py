@@ -476,9 +476,10 @@ def load_records(connection, loader, records: list[EvidenceRecord], sources: dic
     how many."""
     from datetime import UTC, datetime
 
-    from sqlalchemy import insert, literal, select
+    from sqlalchemy import insert, select
 
-    from biomatdb.models import BiologicalEvaluation, Material, Measurement, SearchOutbox
+    from biomatdb.models import BiologicalEvaluation, Material, Measurement
+    from biomatdb.outbox import record_changed
     from ingest.normalise import MaterialRecord
 
     if not records:
@@ -529,14 +530,7 @@ def load_records(connection, loader, records: list[EvidenceRecord], sources: dic
     connection.execute(insert(BiologicalEvaluation), rows)
     # their search documents change (the old records' materials were recorded by the loader)
     now = datetime.now(UTC)
-    connection.execute(
-        insert(SearchOutbox).from_select(
-            ["material_id", "public_id", "created_at"],
-            select(Material.id, Material.public_id, literal(now)).where(
-                Material.id.in_(sorted({row["material_id"] for row in rows}))
-            ),
-        )
-    )
+    record_changed(connection, Material.id.in_(sorted({row["material_id"] for row in rows})), now)
     return len(rows)
 
 

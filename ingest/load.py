@@ -46,9 +46,9 @@ from biomatdb.models import (
     MaterialRedirect,
     MaterialSynonym,
     Measurement,
-    SearchOutbox,
     Source,
 )
+from biomatdb.outbox import record_changed
 from biomatdb.searchtext import refresh_search_text, search_columns
 from biomatdb.sqlin import in_values
 from biomatdb.vocabulary import normalise_label
@@ -141,6 +141,7 @@ class Loader:
         origin: str | None,
         uploader: str | None,
         source: SourceRecord | None,
+        job: str | None = None,
         owner_key_id: int | None = None,
         measurements_before: int = 0,
         kind: str | None = None,
@@ -172,6 +173,7 @@ class Loader:
                 filename=filename,
                 uploader=uploader,
                 pipeline_version=PIPELINE_VERSION,
+                job_id=job,
             )
             .returning(DatasetUpload.id)
         ).scalar_one()
@@ -946,30 +948,20 @@ class Loader:
     def _record_outbox(self) -> None:
         """Every material whose search document this upload may change, in the same transaction:
         those with measurements of this dataset (old or new), those it created, those it updated
-        (an updated one may be recorded twice; a sync sends it once)."""
+        (one outbox row each, however often recorded)."""
         now = _now()
         touched = (
             select(Measurement.material_id)
             .where(Measurement.dataset_id == self.dataset_id)
             .union(select(BiologicalEvaluation.material_id).where(BiologicalEvaluation.dataset_id == self.dataset_id))
         )
-        self.connection.execute(
-            insert(SearchOutbox).from_select(
-                ["material_id", "public_id", "created_at"],
-                select(Material.id, Material.public_id, literal(now)).where(
-                    Material.id.in_(touched) | (Material.created_by_dataset_id == self.dataset_id)
-                ),
-            )
+        record_changed(
+            self.connection, Material.id.in_(touched) | (Material.created_by_dataset_id == self.dataset_id), now
         )
         updated = select(load_ids.c.material_id).where(load_ids.c.updated == 1, load_ids.c.created == 0)
         for page in self.state.pages(updated):
             for batch in _batches(page):
-                self.connection.execute(
-                    insert(SearchOutbox).from_select(
-                        ["material_id", "public_id", "created_at"],
-                        select(Material.id, Material.public_id, literal(now)).where(in_values(Material.id, batch)),
-                    )
-                )
+                record_changed(self.connection, in_values(Material.id, batch), now)
 
     def _diff_with_previous(self) -> None:
         """Count unchanged, added, removed and updated measurements in SQL, by content and identity hash."""

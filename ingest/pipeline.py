@@ -44,6 +44,7 @@ class IngestOptions:
     license: str | None = None
     origin: str | None = None
     uploader: str | None = None
+    job: str | None = None  # the upload job's public id, recorded with the load (api.jobs)
     source: str | None = None  # a DOI or citation for every value that has none of its own
     manifest: Path | None = None
     # "Header=target" entries (--map), over the manifest's column specs: see ingest.mapping.parse_mappings
@@ -433,6 +434,7 @@ def _apply(
                 license=options.license or meta.get("license"),
                 origin=options.origin or meta.get("origin"),
                 uploader=options.uploader,
+                job=options.job,
                 source=context.dataset_source,
                 owner_key_id=options.actor.key_id if options.actor is not None else None,
                 measurements_before=measurements_before,

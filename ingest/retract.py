@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, delete, insert, literal, select, update
+from sqlalchemy import Connection, delete, select, update
 
 from biomatdb.db import bump_generation
 from biomatdb.evaluations import remove_dataset_records
@@ -21,8 +21,8 @@ from biomatdb.models import (
     MaterialApplication,
     MaterialSynonym,
     Measurement,
-    SearchOutbox,
 )
+from biomatdb.outbox import record_changed
 from biomatdb.searchtext import refresh_search_text
 
 _BATCH = 500
@@ -64,14 +64,7 @@ def retract_dataset(connection: Connection, dataset_id: int) -> Retraction:
     touched |= claimed
     affected = sorted(touched | created)
     for start in range(0, len(affected), _BATCH):
-        connection.execute(
-            insert(SearchOutbox).from_select(
-                ["material_id", "public_id", "created_at"],
-                select(Material.id, Material.public_id, literal(now)).where(
-                    Material.id.in_(affected[start : start + _BATCH])
-                ),
-            )
-        )
+        record_changed(connection, Material.id.in_(affected[start : start + _BATCH]), now)
     remove_dataset_records(connection, dataset_id)
     retracted = connection.execute(delete(Measurement).where(Measurement.dataset_id == dataset_id)).rowcount
     connection.execute(delete(DetailClaim).where(DetailClaim.dataset_id == dataset_id))

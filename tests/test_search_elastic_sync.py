@@ -219,7 +219,7 @@ def test_sync_status_and_retry_dead_on_the_command_line(loaded, monkeypatch):
     shown = runner.invoke(cli.app, ["sync", "--status"], catch_exceptions=False)
     assert shown.exit_code == 0, shown.output
     assert "dead letters: 1" in shown.output and "strict_dynamic_mapping_exception" in shown.output
-    assert "outbox: 0 changes" in shown.output
+    assert "outbox: 0 materials wait" in shown.output
 
     writes, _ = scripted_client([no_reindex(), alias_on(), Rule("PUT", r"/_bulk", [bulk_answer(lambda a, s: None)])])
     monkeypatch.setattr(cli, "_elasticsearch", lambda settings: writes)

@@ -152,16 +152,14 @@ def test_sync_status_with_elasticsearch_down_prints_what_the_core_knows(loaded, 
 def test_a_reindex_removes_the_outbox_rows_its_snapshot_holds_and_keeps_later_ones(loaded):
     """An outbox that grew while no index was kept ends with the first reindex; a change committed
     while the reindex wrote (after its snapshot) stays for sync."""
-    from sqlalchemy import insert
-
-    from biomatdb.models import SearchOutbox
+    from biomatdb.outbox import record_changed_rows
 
     ids = _ids(loaded)
     written = bulk_answer(lambda a, s: None)
 
     def write_and_change(request):
         with loaded.begin() as connection:  # a change committed after the reindex's snapshot
-            connection.execute(insert(SearchOutbox).values(material_id=ids["PCL"], public_id=None))
+            record_changed_rows(connection, [(ids["PCL"], None)])  # coalesced into PCL's waiting row
         return written(request)
 
     client, _ = scripted_client(

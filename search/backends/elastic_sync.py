@@ -3,7 +3,9 @@ core's ``search_outbox``. The core is the source of truth; the index is derived 
 
 **Writes cannot go backwards.** Every document is written with ``version_type=external`` and,
 as its version, the core's generation (``biomatdb.db.core_generation``) read in the same
-snapshot as the document. Every change to the core's materials moves the generation on in its
+snapshot as the document, under the core's epoch (PostgreSQL's timeline) in the high bits
+(``biomatdb.search_version``), so that a promoted standby's writes are newer than the old
+primary's. Every change to the core's materials moves the generation on in its
 own transaction, under the one row's lock, so generations are in commit order: a document read
 at a higher generation holds every change one read at a lower one holds. Elasticsearch keeps
 the highest version, so two drainers, or a sync and a reindex, can race in any order and the
@@ -15,7 +17,8 @@ longer than that between reading a document and writing it could bring back one 
 **Outbox rows are claimed**, on PostgreSQL with ``FOR UPDATE SKIP LOCKED`` in a transaction
 held while their documents are written, so that drainers share the outbox without waiting for
 one another; on SQLite, one writer at a time, two drainers may send the same rows, which the
-versions make harmless. Rows are deleted once their documents are done.
+versions make harmless. Rows are deleted once their documents are done, each at the change
+count it was claimed with (one row per material, ``biomatdb.outbox``).
 
 **Failures are triaged, never blocking** (``OUTCOMES``): 429 and 5xx, for a whole request or
 one document, are retried with backoff; what still fails keeps its outbox rows for the next
@@ -51,11 +54,13 @@ from typing import Any, Literal
 
 from elasticsearch import ApiError, Elasticsearch, NotFoundError
 from elasticsearch.helpers import streaming_bulk
-from sqlalchemy import Connection, Engine, delete, func, insert, select
+from sqlalchemy import Connection, Engine, delete, func, insert, select, tuple_
 
 from biomatdb.db import core_generation, read_snapshot
 from biomatdb.errors import SearchUnavailable
 from biomatdb.models import SearchDeadLetter, SearchOutbox
+from biomatdb.outbox import record_changed_rows
+from biomatdb.search_version import search_version
 from search.backends.elastic import OPERATIONAL_ERRORS, documents_from_core, guard, reindexing_alias
 from search.backends.elastic_translate import index_mapping, index_settings
 
@@ -320,13 +325,7 @@ def retry_dead_letters(engine: Engine) -> int:
     with engine.begin() as connection:
         rows = connection.execute(select(SearchDeadLetter.material_id, SearchDeadLetter.public_id)).all()
         if rows:
-            connection.execute(
-                insert(SearchOutbox),
-                [
-                    {"material_id": r.material_id, "public_id": r.public_id, "created_at": datetime.now(UTC)}
-                    for r in rows
-                ],
-            )
+            record_changed_rows(connection, [(r.material_id, r.public_id) for r in rows])
             connection.execute(delete(SearchDeadLetter))
     return len(rows)
 
@@ -459,14 +458,17 @@ def reindex(
     try:
         with _heartbeat(client, index, owner, heartbeat_s), engine.connect() as connection:
             read_snapshot(connection)
-            generation = core_generation(connection)
+            version = search_version(connection, core_generation(connection))
             # the outbox rows this snapshot sees: their changes committed before it, so the new
             # index holds them; they are removed once it is swapped in (a change committed later,
             # whatever its row's id, is not among them and is replayed by sync)
-            covered = list(connection.execute(select(SearchOutbox.id)).scalars())
+            # (at the change count it read: a change coalesced into a row later keeps the row)
+            covered = [
+                (row.id, row.changes) for row in connection.execute(select(SearchOutbox.id, SearchOutbox.changes))
+            ]
             written = write_bulk(
                 client,
-                versioned_actions(documents_from_core(connection, batch=chunk_size), index, generation),
+                versioned_actions(documents_from_core(connection, batch=chunk_size), index, version),
                 doing=f"loading {index}",
                 chunk_size=chunk_size,
                 retries=retries,
@@ -498,7 +500,7 @@ def reindex(
         if skipped:
             record_dead_letters(connection, skipped, {})
         for start in range(0, len(covered), PRUNE_BATCH):
-            connection.execute(delete(SearchOutbox).where(SearchOutbox.id.in_(covered[start : start + PRUNE_BATCH])))
+            connection.execute(_delete_claimed(covered[start : start + PRUNE_BATCH]))
     if old:
         time.sleep(retire_after_s)
     with guard(f"deleting the indices {alias} left"):
@@ -612,6 +614,12 @@ class SyncReport:
     deferred: bool = False
 
 
+def _delete_claimed(rows: list[tuple[int, int]]):
+    """Delete these outbox rows, each only while it still holds the changes it was read with: a
+    change coalesced into it meanwhile (``biomatdb.outbox``) is newer than the document written."""
+    return delete(SearchOutbox).where(tuple_(SearchOutbox.id, SearchOutbox.changes).in_(rows))
+
+
 @contextmanager
 def _claimed(engine: Engine, batch: int) -> Iterator[tuple[Connection, list[Any]]]:
     """The oldest ``batch`` outbox rows, claimed on a connection in a transaction that commits when
@@ -619,7 +627,7 @@ def _claimed(engine: Engine, batch: int) -> Iterator[tuple[Connection, list[Any]
     next rows; a drainer that dies releases its claim)."""
     with engine.connect() as connection, connection.begin():
         claim = (
-            select(SearchOutbox.id, SearchOutbox.material_id, SearchOutbox.public_id)
+            select(SearchOutbox.id, SearchOutbox.material_id, SearchOutbox.public_id, SearchOutbox.changes)
             .order_by(SearchOutbox.id)
             .limit(batch)
         )
@@ -662,13 +670,13 @@ def sync(
             wanted = sorted({row.material_id for row in rows})
             with engine.connect() as reading:
                 read_snapshot(reading)
-                generation = core_generation(reading)
+                version = search_version(reading, core_generation(reading))
                 documents = list(documents_from_core(reading, wanted))
             present = {document["material_id"] for document in documents}
             gone = [material_id for material_id in wanted if material_id not in present]
             written = write_bulk(
                 client,
-                versioned_actions(documents, alias, generation, gone),
+                versioned_actions(documents, alias, version, gone),
                 doing=f"syncing {len(rows)} outbox rows into {alias}",
                 chunk_size=batch,
                 retries=retries,
@@ -684,9 +692,9 @@ def sync(
                 return report
             refused = {refusal.material_id for refusal in written.refused}
             settled = written.done | written.stale | refused
-            finished = [row.id for row in rows if row.material_id in settled]
+            finished = [(row.id, row.changes) for row in rows if row.material_id in settled]
             public_ids = {row.material_id: row.public_id for row in rows}
-            claim.execute(delete(SearchOutbox).where(SearchOutbox.id.in_(finished)))
+            claim.execute(_delete_claimed(finished))
             cleared = sorted(written.done | written.stale)
             if cleared:
                 claim.execute(delete(SearchDeadLetter).where(SearchDeadLetter.material_id.in_(cleared)))

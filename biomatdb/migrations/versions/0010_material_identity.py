@@ -49,7 +49,13 @@ def upgrade() -> None:
     rehash_measurements(connection)  # the hashes no longer hold the material
     for name, kind in _shipped_kinds().items():
         connection.execute(sa.text("UPDATE datasets SET kind = :kind WHERE name = :name"), {"kind": kind, "name": name})
-    apply_identity_rules(connection)
+    from biomatdb.outbox import PLAIN_OUTBOX
+
+    connection.info[PLAIN_OUTBOX] = True  # the outbox has no unique index before 0019
+    try:
+        apply_identity_rules(connection)
+    finally:
+        connection.info.pop(PLAIN_OUTBOX, None)
 
 
 def _shipped_kinds() -> dict[str, str]:

@@ -468,6 +468,7 @@ class DatasetOut(_Open):
                     "rows_read": 313,
                     "materials": 36,
                     "measurements": 312,
+                    "evaluations": 0,
                     "history": [
                         {
                             "uploaded_at": "2026-11-25T10:56:01+00:00",
@@ -495,8 +496,11 @@ class DatasetOut(_Open):
     updated_at: str
     retracted_at: str | None = None
     rows_read: int
-    materials: int
+    materials: int = Field(
+        description="Materials the dataset gives at least one measurement or biological-evaluation record of."
+    )
     measurements: int
+    evaluations: int = Field(description="Biological-evaluation records of the dataset.")
     history: list[UploadOut]
 
 

@@ -310,6 +310,10 @@ class CompareRow(BaseModel):
     name: str
     unit: str = Field(description="The one display unit of the row's values")
     unit_canonical: str
+    notation: Literal["plain", "scientific"] = Field(
+        description="The one notation of the row's `display` texts: scientific when any of them needs a "
+        "power of ten, and then every nonzero number is written with one, × 10⁰ included."
+    )
     values: dict[str, list[CompareValue]] = Field(description="Per material id, its measurements of the property.")
 
 
@@ -334,6 +338,7 @@ class CompareOut(BaseModel):
                             "name": "Young's modulus",
                             "unit": "GPa",
                             "unit_canonical": "GPa",
+                            "notation": "plain",
                             "values": {
                                 "bm-83cd001eff": [
                                     {

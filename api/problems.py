@@ -37,6 +37,7 @@ _TITLES = {
     403: "Forbidden",
     404: "Not found",
     405: "Method not allowed",
+    406: "Not acceptable",
     409: "Conflict",
     413: "Content too large",
     414: "URI too long",

@@ -310,6 +310,10 @@ class CompareRow(BaseModel):
     name: str
     unit: str = Field(description="The one display unit of the row's values")
     unit_canonical: str
+    notation: Literal["plain", "scientific"] = Field(
+        description="The one notation of the row's `display` texts: scientific when any of them needs a "
+        "power of ten, and then every nonzero number is written with one, × 10⁰ included."
+    )
     values: dict[str, list[CompareValue]] = Field(description="Per material id, its measurements of the property.")
 
 
@@ -334,6 +338,7 @@ class CompareOut(BaseModel):
                             "name": "Young's modulus",
                             "unit": "GPa",
                             "unit_canonical": "GPa",
+                            "notation": "plain",
                             "values": {
                                 "bm-83cd001eff": [
                                     {
@@ -468,6 +473,7 @@ class DatasetOut(_Open):
                     "rows_read": 313,
                     "materials": 36,
                     "measurements": 312,
+                    "evaluations": 0,
                     "history": [
                         {
                             "uploaded_at": "2026-11-25T10:56:01+00:00",
@@ -495,8 +501,11 @@ class DatasetOut(_Open):
     updated_at: str
     retracted_at: str | None = None
     rows_read: int
-    materials: int
+    materials: int = Field(
+        description="Materials the dataset gives at least one measurement or biological-evaluation record of."
+    )
     measurements: int
+    evaluations: int = Field(description="Biological-evaluation records of the dataset.")
     history: list[UploadOut]
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import Connection, func, or_, select, union
 from sqlalchemy.orm import Session, selectinload
 
 from biomatdb.display import UnitChoice, qualitative_text, shown_export_cells, shown_temperature
@@ -19,6 +19,7 @@ from biomatdb.exports import EXPORT_COLUMNS, MEASUREMENT_FIELDS, csv_blocks as _
 from biomatdb.identity import material_key
 from biomatdb.models import (
     QUALITATIVE,
+    BiologicalEvaluation,
     ChemicalStructure,
     CompositionComponent,
     Dataset,
@@ -239,17 +240,33 @@ def _evaluations(material: Material) -> list[dict[str, Any]]:
     return evaluations_of(session.connection(), [material.id]).get(material.id, [])
 
 
+def dataset_counts(connection: Connection) -> dict[int, dict[str, int]]:
+    """Per dataset id, what it holds: ``materials``, ``measurements`` and ``evaluations``.
+
+    **The materials of a dataset** are the materials it gives at least one measurement or one
+    biological-evaluation record of; each is counted once, whichever it gives or however many. A
+    material the dataset only names or created, with no value or record of it from the dataset, is
+    not one of them. The API's dataset entries and the About page's cards both count by this."""
+    pairs = union(
+        select(Measurement.dataset_id, Measurement.material_id),
+        select(BiologicalEvaluation.dataset_id, BiologicalEvaluation.material_id),
+    ).subquery()
+    counts: dict[int, dict[str, int]] = defaultdict(lambda: {"materials": 0, "measurements": 0, "evaluations": 0})
+    queries = {
+        "materials": select(pairs.c.dataset_id, func.count()).group_by(pairs.c.dataset_id),
+        "measurements": select(Measurement.dataset_id, func.count()).group_by(Measurement.dataset_id),
+        "evaluations": select(BiologicalEvaluation.dataset_id, func.count()).group_by(BiologicalEvaluation.dataset_id),
+    }
+    for name, query in queries.items():
+        for dataset_id, count in connection.execute(query):
+            counts[dataset_id][name] = count
+    return dict(counts)
+
+
 def datasets_json(connection: Connection) -> list[dict[str, Any]]:
-    per_dataset = dict(
-        connection.execute(select(Measurement.dataset_id, func.count()).group_by(Measurement.dataset_id)).all()
-    )
-    materials = dict(
-        connection.execute(
-            select(Measurement.dataset_id, func.count(Measurement.material_id.distinct())).group_by(
-                Measurement.dataset_id
-            )
-        ).all()
-    )
+    """Every dataset: its provenance, its counts (:func:`dataset_counts`) and its uploads."""
+    counts = dataset_counts(connection)
+    empty = {"materials": 0, "measurements": 0, "evaluations": 0}
     with Session(bind=connection) as session:
         datasets = session.scalars(
             select(Dataset).options(selectinload(Dataset.uploads), selectinload(Dataset.source)).order_by(Dataset.name)
@@ -268,8 +285,7 @@ def datasets_json(connection: Connection) -> list[dict[str, Any]]:
                 "updated_at": d.updated_at.isoformat(),
                 "rows_read": d.rows_read,
                 "retracted_at": d.retracted_at.isoformat() if d.retracted_at else None,
-                "materials": materials.get(d.id, 0),
-                "measurements": per_dataset.get(d.id, 0),
+                **counts.get(d.id, empty),
                 "history": [
                     {
                         "uploaded_at": u.uploaded_at.isoformat(),

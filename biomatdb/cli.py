@@ -773,7 +773,7 @@ def datasets(json_output: Annotated[bool, typer.Option("--json", help="Print JSO
     from rich.table import Table
 
     table = Table()
-    for column in ("name", "license", "materials", "measurements", "uploads", "updated"):
+    for column in ("name", "license", "materials", "measurements", "evaluations", "uploads", "updated"):
         table.add_column(column)
     for d in documents:
         table.add_row(
@@ -782,6 +782,7 @@ def datasets(json_output: Annotated[bool, typer.Option("--json", help="Print JSO
                 d["license"] or "",
                 f"{d['materials']:,}",
                 f"{d['measurements']:,}",
+                f"{d['evaluations']:,}",
                 str(len(d["history"])),
                 d["updated_at"][:19],
             )

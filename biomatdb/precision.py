@@ -176,13 +176,13 @@ class Shown:
 
     def readable(self, *, scientific: bool = False) -> str:
         """As people read it: a minus sign, digits grouped by a narrow space past 9 999, ``1.20 × 10⁻⁵``;
-        ``scientific``: with a power of ten whatever its size (``3.91602 × 10⁵``), so that it reads
-        alike beside numbers that need one; never ``× 10⁰`` (``1.2 × 10⁰`` is written ``1.2``)."""
+        on its own never ``× 10⁰`` (a number between 1 and 10 is its mantissa). ``scientific``: with
+        a power of ten whatever its size, ``× 10⁰`` included (``3.91602 × 10⁵``, ``3.5 × 10⁰``), so
+        that it reads alike beside numbers that need one (a row of :func:`biomatdb.display.scientific_row`)."""
         text = _number_text(self.value, self.place, scientific=scientific)
         if "e" in text:
             mantissa, _, exponent = text.partition("e")
-            # "× 10⁰" multiplies by one: a number between 1 and 10 is its mantissa
-            text = mantissa if int(exponent) == 0 else f"{mantissa} × 10{str(int(exponent)).translate(SUPERSCRIPT)}"
+            text = mantissa if int(exponent) == 0 and not scientific else f"{mantissa}{power_of_ten(int(exponent))}"
         else:
             whole, dot, fraction = text.partition(".")
             sign = "-" if whole.startswith("-") else ""
@@ -201,16 +201,14 @@ def power_of_ten(exponent: int) -> str:
 def readable_together(numbers: list[Shown], separator: str, *, scientific: bool = False) -> str:
     """Numbers read together (a range's ends, a value and its uncertainty) against one power of ten
     when any of them needs one, that of the largest: ``4.00–5.00 × 10³``, ``(1.10 ± 0.04) × 10⁵``
-    (parenthesised when ``separator`` is ``±``); each as :meth:`Shown.readable` otherwise."""
+    (parenthesised when ``separator`` is ``±``); each as :meth:`Shown.readable` otherwise.
+    ``scientific``: against that power whatever it is, ``× 10⁰`` included (``0.02–3.5 × 10⁰``)."""
     if not any(scientific or n.is_scientific() for n in numbers):
         return separator.join(n.readable() for n in numbers)
-    exponent = (
-        max(n.value.adjusted() for n in numbers if not n.value.is_zero())
-        if any(not n.value.is_zero() for n in numbers)
-        else 0
-    )
+    nonzero = [n for n in numbers if not n.value.is_zero()]
+    exponent = max(n.value.adjusted() for n in nonzero) if nonzero else 0
     body = separator.join(n.scaled(exponent) for n in numbers)
-    if exponent == 0:
+    if exponent == 0 and not (scientific and nonzero):
         return body
     return f"({body}){power_of_ten(exponent)}" if "±" in separator else f"{body}{power_of_ten(exponent)}"
 

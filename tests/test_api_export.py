@@ -164,3 +164,63 @@ async def test_the_condition_temperature_is_exported_in_the_display_unit(semanti
     (measured,) = [m for m in document["measurements"] if m["conditions"].get("medium") == "PBS"]
     assert measured["conditions"]["temperature_display"] == "98.6 °F"
     assert measured["conditions"]["temperature_K"] == 310.15
+
+
+@pytest.mark.parametrize(
+    ("accept", "expected"),
+    [
+        (None, "application/zip"),
+        ("*/*", "application/zip"),
+        ("application/zip", "application/zip"),
+        ("application/*", "application/zip"),  # both fit equally: the zip, the package's own form
+        ("application/json", "application/json"),
+        ("application/json, */*;q=0.1", "application/json"),
+        ("application/zip;q=0.2, application/json", "application/json"),
+        ("text/html, application/json;q=0.9, */*;q=0.8", "application/json"),
+        ("application/json;q=0, */*", "application/zip"),
+    ],
+)
+async def test_the_datapackage_answers_in_the_media_type_accept_asks_for(semantics, api, accept, expected):
+    """``Accept: application/json`` got the zip: the JSON alternative the OpenAPI document declares
+    is now what Accept chooses, as ``format=json`` does."""
+    headers = {} if accept is None else {"accept": accept}
+    response = await api.get("/api/v1/datasets/search_semantics/datapackage", headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].split(";")[0] == expected
+    assert "accept" in response.headers["vary"].lower()
+    if expected == "application/json":
+        package = response.json()
+        assert package["resources"][0]["path"].startswith("http://testserver/api/v1/export?")
+        assert Package.validate_descriptor(package).valid
+    else:
+        with zipfile.ZipFile(io.BytesIO(response.content)) as bundle:
+            assert sorted(bundle.namelist()) == ["data.csv", "datapackage.json"]
+
+
+@pytest.mark.parametrize(
+    ("accept", "params"),
+    [
+        ("text/csv", {}),
+        ("application/zip;q=0, application/json;q=0", {}),
+        ("application/json", {"format": "zip"}),  # the format asked for, and an Accept that refuses it
+        ("application/zip", {"format": "json"}),
+    ],
+)
+async def test_the_datapackage_refuses_an_accept_it_cannot_meet(semantics, api, accept, params):
+    response = await api.get("/api/v1/datasets/search_semantics/datapackage", headers={"accept": accept}, params=params)
+    assert response.status_code == 406
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["type"] == "urn:biomatdb:problem:not-acceptable" and problem["instance"]
+    assert accept in problem["detail"] and "application/zip" in problem["detail"]
+
+
+async def test_the_datapackage_format_wins_where_accept_allows_it(semantics, api):
+    zipped = await api.get(
+        "/api/v1/datasets/search_semantics/datapackage", params={"format": "zip"}, headers={"accept": "*/*"}
+    )
+    as_json = await api.get(
+        "/api/v1/datasets/search_semantics/datapackage", params={"format": "json"}, headers={"accept": "*/*"}
+    )
+    assert zipped.headers["content-type"] == "application/zip"
+    assert as_json.headers["content-type"] == "application/json"

@@ -259,6 +259,13 @@ def test_the_datapackage_is_declared_a_zip_first_with_its_json_alternative():
     content = _document()["paths"]["/api/v1/datasets/{dataset_id}/datapackage"]["get"]["responses"]["200"]["content"]
     assert list(content) == ["application/zip", "application/json"]
     assert content["application/zip"]["schema"] == {"type": "string", "format": "binary"}
+    assert content["application/json"]["schema"] == {"type": "object"}
+    operation = _document()["paths"]["/api/v1/datasets/{dataset_id}/datapackage"]["get"]
+    # Accept chooses between the two (format= too); an Accept that allows neither is a 406 problem
+    assert operation["responses"]["406"]["content"] == {
+        "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+    }
+    assert "Accept" in operation["description"] and "406" in operation["description"]
 
 
 def test_job_reports_are_typed():

@@ -159,3 +159,25 @@ def test_the_material_page_says_a_test_temperature_in_the_readers_units(demo_ser
     assert "at 25 °C" in default and "at 77 °F" not in default
     assert "at 77 °F" in us and "at 25 °C" not in us
     assert "298.15" not in default + us
+
+
+@pytest.mark.parametrize("material", ["PLCL", "bm-16b3ba66ed"])  # a polymer; PCL/β-TCP 80:20, a composite
+def test_a_material_without_measurements_still_has_its_data_twin(demo_server, material):
+    """A material with no measurements had no download links, while every other material page
+    had them; its files hold its one row (identity, composition, structure) and no value."""
+    with httpx.Client(base_url=demo_server.base_url) as client:
+        document = client.get(f"/api/v1/materials/{material}").json()
+        assert document["measurements"] == []  # the case this test is for
+        page = client.get(f"/materials/{document['id']}", params={"units": "youngs_modulus:MPa"})
+        links = downloads(page.text)
+        assert sorted(links) == ["csv", "json", "parquet"] and all(len(hrefs) == 1 for hrefs in links.values())
+        assert all(parse_qs(urlsplit(hrefs[0]).query)["material"] == [document["id"]] for hrefs in links.values())
+        rows = list(csv.DictReader(io.StringIO(client.get(links["csv"][0]).text)))
+        as_json = client.get(links["json"][0]).json()
+        parquet = pd.read_parquet(io.BytesIO(client.get(links["parquet"][0]).content))
+    assert len(rows) == len(as_json) == len(parquet) == 1
+    (row,) = rows
+    assert (row["id"], row["material"], row["class"]) == (document["id"], document["name"], document["class"])
+    assert row["smiles"] or row["composition"]  # its structure or its composition rides along
+    assert row["property"] == row["value"] == row["unit"] == ""
+    assert as_json[0]["property"] is None and as_json[0]["material"] == document["name"]

@@ -262,3 +262,56 @@ def test_a_shared_link_opens_with_the_senders_units_everywhere(browser, demo_ser
         assert guarded.errors == [] and guarded.foreign_requests == []
     finally:
         context.close()
+
+
+def test_units_picked_in_the_page_are_in_its_address_for_a_fresh_browser(browser, demo_server, screenshots):
+    """Units a visitor picked lived in a cookie: a page opened without them in its address showed
+    them, but its address did not carry them, so a link copied from the address bar opened in the
+    default units elsewhere. Now the address says them (updated in place), and the copied link opens
+    a browser with no cookie in the same units."""
+    sender: Any
+    sender, guarded = open_guarded(browser, demo_server, screenshots, LAPTOP)
+    page: Any = guarded.page
+    receiver: Any = None
+    try:
+        # the unit switch of a property: MPa for Young's modulus, kept in the session cookie
+        guarded.open("/materials/Ti-6Al-4V")
+        with page.expect_navigation():
+            page.select_option("#unit-youngs_modulus", "MPa")
+        assert page.locator("#property-youngs_modulus td.value").first.inner_text().endswith("MPa")
+        assert any(cookie["name"] == "biomatdb_units" for cookie in sender.cookies())
+        # a page opened from an address without units: the cookie's units, and the address says them
+        guarded.open("/?filter=class+%3D+metal")
+        page.wait_for_function("() => location.search.includes('units=')")
+        assert parse_qs(urlsplit(page.evaluate("location.href")).query)["units"] == ["youngs_modulus:MPa"]
+        # the unit system, picked on the search page, goes into the address without pressing Search
+        with page.expect_navigation():
+            page.select_option("#unit_system", "US")
+        copied = page.evaluate("location.href")
+        query = parse_qs(urlsplit(copied).query)
+        assert query["unit_system"] == ["US"] and query["units"] == ["youngs_modulus:MPa"]
+        assert query["filter"] == ["class = metal"]  # the search itself is kept
+        sent = page.locator(".result dl div", has_text="Young's modulus").locator("dd").all_inner_texts()
+        assert sent and all(text.endswith("MPa") for text in sent), sent
+        guarded.shot("units-picked-sender")
+        # the link, opened in a browser that has never been here
+        receiver, other = open_guarded(browser, demo_server, screenshots, LAPTOP)
+        assert receiver.cookies() == []
+        other.page.goto(copied)
+        received = other.page.locator(".result dl div", has_text="Young's modulus").locator("dd").all_inner_texts()
+        assert received == sent
+        assert other.page.locator("#unit_system").input_value() == "US"
+        assert other.page.evaluate("location.href") == copied
+        result = other.page.locator(".result a.result-name").first
+        with other.page.expect_navigation():
+            result.click()
+        assert other.page.locator("#property-youngs_modulus td.value").first.inner_text().endswith("MPa")
+        assert other.page.locator("#property-density td.value").first.inner_text().endswith("lb/in³")
+        other.shot("units-picked-receiver")
+        assert receiver.cookies() == []  # all of it came from the address
+        assert other.errors == [] and other.foreign_requests == []
+        assert guarded.errors == [] and guarded.foreign_requests == []
+    finally:
+        sender.close()
+        if receiver is not None:
+            receiver.close()

@@ -306,3 +306,38 @@ def test_a_datasets_notes_are_one_click_away(demo_server):
         assert "biomatdb-curated-metals-ceramics-glasses" in text  # the same notes cover the folder's others
         assert "<pre" not in notes.text
         assert client.get("/about/datasets/no-such-dataset").status_code == 404
+
+
+def test_a_datasets_materials_are_counted_alike_by_its_card_and_the_api(demo_server, curated_core):
+    """The biological-evaluation dataset's card counted 83 materials while the API said 4 (the
+    API counted materials with measurements only): both now count the materials the dataset gives
+    a measurement or a biological-evaluation record of, as the database holds them."""
+    from sqlalchemy import text
+
+    with curated_core.connect() as connection:
+        truth = dict(
+            connection.execute(
+                text(
+                    "SELECT dataset_id, COUNT(*) FROM (SELECT dataset_id, material_id FROM measurements "
+                    "UNION SELECT dataset_id, material_id FROM biological_evaluations) GROUP BY dataset_id"
+                )
+            ).all()
+        )
+        records = dict(
+            connection.execute(
+                text("SELECT dataset_id, COUNT(*) FROM biological_evaluations GROUP BY dataset_id")
+            ).all()
+        )
+    with httpx.Client(base_url=demo_server.base_url) as client:
+        page = client.get("/about").text
+        listed = client.get("/api/v1/datasets").json()
+        detail = {d["name"]: client.get(f"/api/v1/datasets/{d['id']}").json() for d in listed}
+    shown = cards(page)
+    evaluation = next(d for d in listed if "biological-evaluation" in d["name"])
+    assert records[evaluation["id"]] > 0 and truth[evaluation["id"]] > evaluation["measurements"] > 0
+    for dataset in listed:
+        assert dataset["materials"] == detail[dataset["name"]]["materials"] == truth.get(dataset["id"], 0)
+        assert dataset["evaluations"] == records.get(dataset["id"], 0)
+        assert f"Materials {truth.get(dataset['id'], 0)} " in shown[dataset["name"]] + " "
+        if dataset["evaluations"]:
+            assert f"Biological evaluations {dataset['evaluations']}" in shown[dataset["name"]]

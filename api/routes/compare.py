@@ -12,7 +12,7 @@ from api.display import distinct_documents, same_material_message
 from api.problems import ProblemError, responses
 from api.schemas import CompareOut
 from biomatdb.catalog import find_material, material_json
-from biomatdb.display import shown_measurement, unit_label
+from biomatdb.display import scientific_row, shown_measurement, unit_label
 from biomatdb.vocabulary import get_vocabulary
 
 router = APIRouter(tags=["materials"])
@@ -57,6 +57,8 @@ def compare(
         prop = vocabulary.properties.get(key)
         mine = [m for d in documents for m in d["measurements"] if m["property"] == key]
         unit = choice.unit_of(prop, mine) if prop else mine[0]["unit"]
+        # one notation per row, as the compare page's (docs/display.md)
+        scientific = scientific_row(prop, unit, mine) if prop else False
         values = {}
         for document in documents:
             values[document["id"]] = [
@@ -80,7 +82,9 @@ def compare(
                     )
                 }
                 for shown in (
-                    shown_measurement(m, choice, unit=unit) for m in document["measurements"] if m["property"] == key
+                    shown_measurement(m, choice, unit=unit, scientific=scientific)
+                    for m in document["measurements"]
+                    if m["property"] == key
                 )
             ]
         rows.append(
@@ -89,6 +93,7 @@ def compare(
                 "name": prop.name if prop else key,
                 "unit": unit_label(unit),
                 "unit_canonical": unit_label(prop.unit if prop else unit),
+                "notation": "scientific" if scientific else "plain",
                 "values": values,
             }
         )

@@ -15,6 +15,7 @@ from api import params
 from api.datapackage import check_descriptor, descriptor, write_zip
 from api.deps import CuratorWriteDep, EngineDep, ReadEngineDep, ReadSessionDep, SessionDep, SettingsDep, actor_of
 from api.jobs import enqueue, job_json, new_job_id, upload_dir
+from api.negotiation import preferred
 from api.problems import ProblemError, responses
 from api.responses import OrjsonResponse
 from api.schemas import DatasetOut, JobOut, RetractionOut
@@ -108,14 +109,23 @@ def dataset_detail(dataset_id: DatasetId, session: ReadSessionDep, engine: ReadE
         return next(d for d in datasets_json(connection) if d["id"] == dataset.id)
 
 
+#: The data package's media types, its own (the zip) first: what Accept and ``format`` choose from.
+DATAPACKAGE_MEDIA = {"zip": "application/zip", "json": "application/json"}
+
+
 @router.get(
     "/datasets/{dataset_id}/datapackage",
     summary="A dataset as a Frictionless Data Package",
-    response_class=Response,  # no JSON default: the answer is a zip unless format=json asks for the descriptor
+    description="A zip of datapackage.json and data.csv, or datapackage.json alone (its resource a URL of "
+    "/export). `format` asks for one; without it, the `Accept` header chooses: the zip for none, `*/*` "
+    "or `application/zip`, the JSON for `application/json` (the zip when both are equally welcome). An "
+    "`Accept` that allows neither, or not the `format` asked for, is a 406 problem.",
+    response_class=Response,  # no JSON default: the answer is a zip unless JSON is asked for
     responses={
         200: {
-            "description": "A zip of datapackage.json and data.csv (format=zip, the default), or "
-            "datapackage.json alone (format=json)",
+            "description": "A zip of datapackage.json and data.csv (application/zip), or "
+            "datapackage.json alone (application/json)",
+            "headers": {"Vary": {"description": "Accept", "schema": {"type": "string"}}},
             "content": {
                 "application/zip": {"schema": {"type": "string", "format": "binary"}},
                 "application/json": {
@@ -136,7 +146,7 @@ def dataset_detail(dataset_id: DatasetId, session: ReadSessionDep, engine: ReadE
                 },
             },
         },
-        **responses(404, 422, 429),
+        **responses(404, 406, 422, 429),
     },
 )
 def datapackage(
@@ -144,25 +154,39 @@ def datapackage(
     session: ReadSessionDep,
     request: Request,
     format: Annotated[
-        str,
+        str | None,
         Query(
             pattern="^(zip|json)$",
-            description="zip: the package with its CSV; json: datapackage.json alone, its resource a URL of /export",
+            description="zip: the package with its CSV; json: datapackage.json alone, its resource a URL of "
+            "/export. Without it, the Accept header chooses (the zip unless it prefers JSON).",
         ),
-    ] = "zip",
+    ] = None,
 ):
     """``datapackage.json`` (Table Schema, license, sources) beside the dataset's CSV."""
     dataset = find_dataset(session, dataset_id)
-    if format == "json":
+    offered = [DATAPACKAGE_MEDIA[format]] if format is not None else list(DATAPACKAGE_MEDIA.values())
+    accept = request.headers.get("accept")
+    media = preferred(accept, offered)
+    if media is None:
+        asked = f" (format={format})" if format is not None else ""
+        raise ProblemError(
+            406,
+            f"Accept: {accept!r} allows none of {', '.join(offered)}{asked}; "
+            f"the data package is {' or '.join(DATAPACKAGE_MEDIA.values())}",
+            code="not-acceptable",
+            headers={"Vary": "Accept"},
+        )
+    if media == DATAPACKAGE_MEDIA["json"]:
         url = str(request.url_for("export").include_query_params(format="csv", dataset=dataset.name))
         package = descriptor(session.connection(), dataset, data_path=url)
         check_descriptor(package)
-        return OrjsonResponse(package)
+        return OrjsonResponse(package, headers={"Vary": "Accept"})
     archive = write_zip(session, dataset)
     return FileResponse(
         archive,
         media_type="application/zip",
         filename=archive.name,
+        headers={"Vary": "Accept"},
         background=BackgroundTask(shutil.rmtree, archive.parent, ignore_errors=True),
     )
 

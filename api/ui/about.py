@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, func, select, union
+from sqlalchemy import Connection, func, select
 
 from biomatdb.models import BiologicalEvaluation, Measurement, Source
 
@@ -22,7 +22,6 @@ def dataset_cards(connection: Connection, datasets: list[dict[str, Any]], notes:
     """One card per dataset (``biomatdb.catalog.datasets_json``'s entries), with the works its
     values and records cite, most cited first, and whether it has notes to show."""
     works = _cited_works(connection)
-    materials, records = _counts(connection)
     cards = []
     for dataset in datasets:
         own = dataset["source"] or {}
@@ -37,9 +36,10 @@ def dataset_cards(connection: Connection, datasets: list[dict[str, Any]], notes:
                 "origin": dataset["origin"],
                 "license": dataset["license"],
                 "retracted": dataset["retracted_at"] is not None,
-                "materials": materials.get(dataset["id"], 0),
+                # counted once, in biomatdb.catalog.dataset_counts, as the API counts them
+                "materials": dataset["materials"],
                 "measurements": dataset["measurements"],
-                "records": records.get(dataset["id"], 0),
+                "records": dataset["evaluations"],
                 "citation": own.get("citation"),
                 "doi": own.get("doi"),
                 "url": own.get("url"),
@@ -69,19 +69,6 @@ def _cited_works(connection: Connection) -> dict[int, list[dict[str, Any]]]:
         dataset_id: sorted(found.values(), key=lambda w: (-w["values"], (w["citation"] or w["doi"] or "").casefold()))
         for dataset_id, found in by_dataset.items()
     }
-
-
-def _counts(connection: Connection) -> tuple[dict[int, int], dict[int, int]]:
-    """Per dataset id: the materials it has values or records of, and its biological-evaluation records."""
-    pairs = union(
-        select(Measurement.dataset_id, Measurement.material_id),
-        select(BiologicalEvaluation.dataset_id, BiologicalEvaluation.material_id),
-    ).subquery()
-    materials = connection.execute(select(pairs.c.dataset_id, func.count()).group_by(pairs.c.dataset_id)).all()
-    records = connection.execute(
-        select(BiologicalEvaluation.dataset_id, func.count()).group_by(BiologicalEvaluation.dataset_id)
-    ).all()
-    return {row[0]: row[1] for row in materials}, {row[0]: row[1] for row in records}
 
 
 _HEADING = re.compile(r"^(#{1,3})\s+(.*)$")

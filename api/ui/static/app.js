@@ -2,7 +2,22 @@
 (function () {
   "use strict";
   document.documentElement.classList.add("js");
+  // The page's units (?units=, ?unit_system=) go into its address when they came from the unit
+  // switch's cookie, so that the address bar's link opens in them for anyone (the URL wins over
+  // the cookie on the server, so nothing the address already says is changed).
+  function unitsIntoAddress() {
+    var shown = new URLSearchParams(document.body.getAttribute("data-view-query") || "");
+    var address = new URL(window.location.href);
+    var changed = false;
+    shown.forEach(function (value, key) {
+      if (!address.searchParams.get(key)) { address.searchParams.set(key, value); changed = true; }
+    });
+    if (changed && window.history && window.history.replaceState) {
+      window.history.replaceState(window.history.state, "", address.pathname + address.search + address.hash);
+    }
+  }
   document.addEventListener("DOMContentLoaded", function () {
+    unitsIntoAddress();
     // A unit picker applies itself as soon as a unit is chosen.
     document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
       select.addEventListener("change", function () { select.form.submit(); });

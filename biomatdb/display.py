@@ -646,23 +646,41 @@ def shown_material(document: Mapping[str, Any], choice: UnitChoice) -> dict[str,
 DERIVED_DIGITS = 3
 
 
+def derived_digits(index: Index, inputs: Iterable[Mapping[str, Any]]) -> tuple[int, int]:
+    """The significant digits of a derived value's low and high ends: the usual rule of a product
+    or quotient, as many as the least precise *value* among its inputs was written with. An input's
+    uncertainty does not lower it (``110 ± 4 GPa`` over ``7.9 g/cm³`` has 2, not 1), and each end
+    comes from the matching ends of the inputs: a positive power's low end from the input's low end,
+    a negative power's (a divisor) from its high end. An end whose inputs' text is unknown, or
+    that a bound leaves open, has :data:`DERIVED_DIGITS`."""
+    exponents = dict(index.terms)
+    low: list[int] = []
+    high: list[int] = []
+    for measurement in inputs:
+        exponent = exponents.get(measurement["property"], 1.0)
+        precision = written_precision(measurement)
+        same, other = precision.get("value_min"), precision.get("value_max")
+        if exponent < 0:
+            same, other = other, same
+        low += [same.digits] if same is not None else []
+        high += [other.digits] if other is not None else []
+    return min(low, default=DERIVED_DIGITS), min(high, default=DERIVED_DIGITS)
+
+
 def shown_derived(derived: Mapping[str, Any], choice: UnitChoice) -> dict[str, Any]:
     """A derived value of a search hit (``search.model.DerivedValue`` as a dict: canonical ends, its
     input measurements) as shown: in the index's display unit (``units`` may name the index's key),
-    each end to as many significant digits as the least precise input was written with, the inputs
-    shown as any measurement is; the canonical ends stay beside them."""
+    each end to the digits :func:`derived_digits` gives it, the inputs shown as any measurement is;
+    the canonical ends stay beside them."""
     index = parse_expression(derived["index"])
     converter = Converter(index.as_property(), index_unit(index, choice))
-    digits = min(
-        (written.digits for m in derived["inputs"] for written in written_precision(m).values()),
-        default=DERIVED_DIGITS,
-    )
+    low_digits, high_digits = derived_digits(index, derived["inputs"])
 
-    def number(canonical: float | None) -> Shown | None:
+    def number(canonical: float | None, digits: int) -> Shown | None:
         return None if canonical is None else converter.number(canonical, Written(digits, 0), 1.0)
 
-    low = number(derived["value_canonical_min"])
-    high = number(derived["value_canonical_max"])
+    low = number(derived["value_canonical_min"], low_digits)
+    high = number(derived["value_canonical_max"], high_digits)
     if low is None:
         body = ""
     elif high is None:

@@ -450,3 +450,40 @@ def test_a_derived_value_is_converted_into_the_chosen_system():
     assert shown_derived(derived, UnitChoice(system="SI"))["display"] == "24.8 MN·m/kg"  # the same number
     us = shown_derived(derived, UnitChoice(system="US"))
     assert us["unit"] == "Msi/(lb/in³)" and us["display"] == "99.7 Msi/(lb/in³)"  # 24.83e6 J/kg over 249.09 J/kg
+
+
+def test_a_derived_value_has_the_digits_of_its_least_precise_input_value_not_of_an_uncertainty():
+    """``110 ± 4 GPa`` over ``7.9 g/cm³`` was shown ``1 × 10¹``: the digits were the fewest of every
+    number written, the uncertainty's 1 included. A quotient has the digits of its least precise value."""
+    from biomatdb.display import shown_derived
+
+    derived = {
+        "index": "specific_stiffness",
+        "value_canonical_min": 110 / 7.9,
+        "value_canonical_max": 110 / 7.9,
+        "low_open": False,
+        "high_open": False,
+        "inputs": [measured("youngs_modulus", "110", "GPa", uncertainty="4"), measured("density", "7.9", "g/cm3")],
+    }
+    assert shown_derived(derived, UnitChoice())["display"] == "14 GPa·cm³/g"
+
+
+def test_each_end_of_a_derived_range_has_the_digits_of_the_input_ends_it_comes_from():
+    """E 100–120.5 GPa over ρ 4.0–5.00 g/cm³ is [100/5.00, 120.5/4.0]: the low end from E's low end
+    (3 digits) and ρ's high end (3), the high end from E's high end (4) and ρ's low end (2)."""
+    from biomatdb.display import shown_derived
+
+    derived = {
+        "index": "specific_stiffness",
+        "value_canonical_min": 100 / 5.0,
+        "value_canonical_max": 120.5 / 4.0,
+        "low_open": False,
+        "high_open": False,
+        "inputs": [
+            measured("youngs_modulus", "100–120.5", "GPa", qualifier="range"),
+            measured("density", "4.0–5.00", "g/cm3", qualifier="range"),
+        ],
+    }
+    shown = shown_derived(derived, UnitChoice())
+    assert shown["display"] == "20.0–30 GPa·cm³/g"
+    assert (shown["value_min"], shown["value_max"]) == (20.0, 30.0)

@@ -461,16 +461,39 @@ class Converter:
         for key in ("value", "value_min", "value_max", "uncertainty"):
             shown[key] = float(numbers[key]) if key in numbers else None
         shown["text"] = _value_text(measurement["qualifier"], numbers, readable=False)
-        shown["display"] = self.readable(measurement["qualifier"], numbers)
+        shown["display"] = self.readable(measurement["qualifier"], numbers, measurement)
         return shown
 
-    def readable(self, qualifier: str, numbers: Mapping[str, Shown]) -> str:
-        """``4.00–5.00 GPa``, ``2.1 ± 0.3 GPa``, ``> 24 MPa``; ``1 day``, not ``1 days``."""
+    def readable(
+        self, qualifier: str, numbers: Mapping[str, Shown], measurement: Mapping[str, Any] | None = None
+    ) -> str:
+        """``4.00–5.00 GPa``, ``2.1 ± 0.3 GPa``, ``> 24 MPa``; ``1 day``, not ``1 days``; a range of
+        ``measurement`` (its canonical values) as :meth:`range_body` reads it."""
         if "uncertainty" in numbers and qualifier in ("=", "~") and "value" in numbers:
             together = [numbers["value"], numbers["uncertainty"]]
             body = readable_together(together, " ± ", scientific=self.scientific)
             return self.with_unit(("≈ " if qualifier == "~" else "") + body)
+        if qualifier == "range" and measurement is not None and "value_min" in numbers and "value_max" in numbers:
+            ends = [(measurement["value_min"], numbers["value_min"]), (measurement["value_max"], numbers["value_max"])]
+            return self.with_unit(self.range_body(ends))
         return self.with_unit(_value_text(qualifier, numbers, readable=True, scientific=self.scientific))
+
+    def range_body(self, ends: list[tuple[float, Shown]]) -> str:
+        """A range's two ends (canonical, shown) read together: against one power of ten when either
+        needs one, each end then rounded (from its canonical value) to the coarser end's place, so
+        that both carry the same digits (``44–44.1 GPa`` in ksi is not ``6.4–6.40 × 10³``, whose
+        mantissas read alike); one value when the ends are then the same (``6.4 × 10³ ksi``)."""
+        shown = [number for _, number in ends]
+        if any(self.scientific or number.is_scientific() for number in shown):
+            place = max(number.place for number in shown)
+            shown = [
+                number if number.place == place else self.number(canonical, Written(1, place), 1.0, at=place)
+                for canonical, number in ends
+            ]
+        texts = {number.readable(scientific=self.scientific) for number in shown}
+        if len(texts) == 1:
+            return texts.pop()
+        return readable_together(shown, "–", scientific=self.scientific)
 
     def with_unit(self, body: str) -> str:
         """A shown number (or interval) and this unit: singular after exactly one (``1 day``,
@@ -487,10 +510,7 @@ class Converter:
             ends += [(measurement[key], numbers[key]) for key in ("value_min", "value", "value_max") if key in numbers]
         if not ends:
             return None
-        low = min(ends, key=lambda end: end[0])[1]
-        high = max(ends, key=lambda end: end[0])[1]
-        body = low.readable() if low.readable() == high.readable() else readable_together([low, high], "–")
-        return self.with_unit(body)
+        return self.with_unit(self.range_body([min(ends, key=lambda end: end[0]), max(ends, key=lambda end: end[0])]))
 
     def cells(self, measurement: Mapping[str, Any]) -> tuple[str, str, str]:
         """The value, unit and uncertainty cells of an export row, which ingest back to these values."""
@@ -687,10 +707,8 @@ def shown_derived(derived: Mapping[str, Any], choice: UnitChoice) -> dict[str, A
         body = f"{'>' if derived['low_open'] else '≥'} {low.readable()}"
     elif derived["low_open"] and float(low) == 0:
         body = f"{'<' if derived['high_open'] else '≤'} {high.readable()}"
-    elif low.readable() == high.readable():
-        body = low.readable()
     else:
-        body = readable_together([low, high], "–")
+        body = converter.range_body([(derived["value_canonical_min"], low), (derived["value_canonical_max"], high)])
     return {
         **derived,
         "value_min": None if low is None else float(low),

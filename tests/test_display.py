@@ -487,3 +487,30 @@ def test_each_end_of_a_derived_range_has_the_digits_of_the_input_ends_it_comes_f
     shown = shown_derived(derived, UnitChoice())
     assert shown["display"] == "20.0–30 GPa·cm³/g"
     assert (shown["value_min"], shown["value_max"]) == (20.0, 30.0)
+
+
+@pytest.mark.parametrize(
+    ("texts", "unit", "shown"),
+    [
+        (["44", "44.1"], "ksi", "6.4 × 10³ ksi"),  # was 6.4–6.40 × 10³: ends that read alike
+        (["44–44.1"], "ksi", "6.4 × 10³ ksi"),
+        (["100–120.5"], "ksi", "1.45–1.75 × 10⁴ ksi"),  # was 1.45–1.748: the coarser end's place
+        (["100–120.5"], "MPa", "1.00–1.21 × 10⁵ MPa"),
+        (["580", "725"], "ksi", "580–725 ksi"),  # no power of ten: each end as written
+        (["100–120.5"], "GPa", "100–120.5 GPa"),
+    ],
+)
+def test_the_ends_of_a_range_read_together_carry_the_same_digits(texts, unit, shown):
+    """A US card showed a modulus written 44 and 44.1 GPa as ``6.4–6.40 × 10³ ksi``: two notations
+    of one number, a range that reads as degenerate."""
+    prop = PROPERTIES["youngs_modulus"]
+    written_unit = "ksi" if texts == ["580", "725"] else "GPa"
+    measurements = [
+        measured("youngs_modulus", text, written_unit, qualifier="range" if "–" in text else "=") for text in texts
+    ]
+    converter = Converter(prop, unit)
+    if len(measurements) == 1:
+        assert converter.measurement(measurements[0])["display"] == shown
+    assert converter.span(measurements) == shown
+    # the US system shows a modulus in ksi, a search card and a material page alike
+    assert UnitChoice(system="US").unit_of(prop, measurements) == "ksi"

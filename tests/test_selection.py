@@ -190,7 +190,7 @@ def test_a_target_is_shown_as_written_in_the_display_unit(objective, system, sho
     from search.select.service import _resolve
 
     parsed = parse_objective(objective) if isinstance(objective, str) else Objective.model_validate(objective)
-    resolved = _resolve(None, None, parsed, UnitChoice(system=system))  # a value target needs no backend
+    resolved = _resolve(None, None, parsed, UnitChoice(system=system))  # type: ignore[arg-type]  # a value target needs no core
     assert resolved.shown_target is not None and resolved.shown_target.display == shown
 
 

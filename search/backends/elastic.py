@@ -195,7 +195,9 @@ class ElasticBackend:
             for node in nodes:
                 for match in matches:
                     ids[(node, match)] = list(
-                        connection.execute(select(Material.id).where(derived_exists(node, match))).scalars()
+                        connection.execute(
+                            select(Material.id).where(derived_exists(node, match, query.uncertainty))
+                        ).scalars()
                     )
             if index is not None and query.sort is not None:
                 value = derived_sort_value(index.terms, query.sort.descending).label("key")

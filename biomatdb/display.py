@@ -39,8 +39,10 @@ from biomatdb.precision import (
     relative_place,
     rounded,
     rounded_up,
+    uncertainty_in_own_text,
     written_number,
     written_precision,
+    written_unit,
 )
 from biomatdb.suggest import closest, did_you_mean
 from biomatdb.units import conversion, parse_unit, power_label, registry
@@ -188,6 +190,13 @@ def qualitative_text(key: str | None) -> str:
     vocabulary no longer holds."""
     term = get_vocabulary().qualitative.get(key or "")
     return term.name if term is not None else (key or "")
+
+
+def verbatim(value: str | None, unit: str | None, uncertainty: str | None = None) -> dict[str, str | None]:
+    """A measurement's ``verbatim``: its value and unit as written, and an uncertainty from a
+    column of its own as written with its unit (``uncertainty``, only when there is one)."""
+    written = {"value": value, "unit": unit}
+    return written if uncertainty is None else {**written, "uncertainty": uncertainty}
 
 
 # --- what the reader asked for ------------------------------------------------------------
@@ -346,9 +355,12 @@ class Converter:
         self.label = unit_label(unit)
         self._shown = conversion(unit, prop)  # canonical = shown * factor + offset
 
-    def _written_factor(self, measurement: Mapping[str, Any]) -> float:
-        """How many shown units one unit of the written text is (K → °C: 1; °F → K: 5/9)."""
+    def _written_factor(self, measurement: Mapping[str, Any], *, uncertainty: bool = False) -> float:
+        """How many shown units one unit of the written text is (K → °C: 1; °F → K: 5/9); of an
+        uncertainty's own text (``verbatim.uncertainty``), in the unit written there, if any."""
         verbatim = (measurement.get("verbatim") or {}).get("unit")
+        if uncertainty:
+            verbatim = written_unit((measurement.get("verbatim") or {}).get("uncertainty")) or verbatim
         try:
             written = conversion(verbatim, self.prop).factor if verbatim else 1.0
         except BiomatError:
@@ -408,9 +420,11 @@ class Converter:
         numbers: dict[str, Shown] = {}
         coarsest = at = None
         if measurement["uncertainty"] is not None:
-            written, scale = self.written(measurement["uncertainty"], precision.get("uncertainty"), factor)
+            own = uncertainty_in_own_text(measurement)
+            scale_of = self._written_factor(measurement, uncertainty=True) if own else factor
+            written, scale = self.written(measurement["uncertainty"], precision.get("uncertainty"), scale_of)
             if "uncertainty" not in precision and measurement["uncertainty"] != 0:
-                # an uncertainty from a column of its own: its text is not kept, so it has the GUM's
+                # an uncertainty from a column of its own stored before its text was kept: the GUM's
                 # digits (0.00197 and 0.0020 are both 0.0020), and an export of it reads back the same
                 written = _uncertainty_written(measurement["uncertainty"])
             if written.digits > UNCERTAINTY_DIGITS or (
@@ -423,7 +437,12 @@ class Converter:
             if measurement["uncertainty"] != 0:
                 coarsest = numbers["uncertainty"].place
                 value_written, uncertainty_written = precision.get("value"), precision.get("uncertainty")
-                if value_written and uncertainty_written and value_written.place <= uncertainty_written.place:
+                if (
+                    value_written
+                    and uncertainty_written
+                    # their places in the shown unit: an uncertainty may be written in a unit of its own
+                    and _shown_place(value_written, factor) <= _shown_place(uncertainty_written, scale_of)
+                ):
                     # written to the uncertainty's place (42.3 ± 0.1): shown to its place too
                     at = coarsest
         for key in ("value", "value_min", "value_max"):
@@ -543,6 +562,12 @@ class Converter:
             "unit": self.label or None,
             "value_text": _value_text(measurement["qualifier"], numbers, readable=False),
         }
+
+
+def _shown_place(written: Written, factor: float) -> int:
+    """The place of a written number's last digit in the shown unit (``factor``: shown units per
+    written unit): 4000 MPa to the unit is to the thousandth of a GPa."""
+    return written.place + math.floor(math.log10(abs(factor)) + 1e-9)
 
 
 def _power_of_ten(factor: float) -> bool:

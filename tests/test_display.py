@@ -514,3 +514,67 @@ def test_the_ends_of_a_range_read_together_carry_the_same_digits(texts, unit, sh
     assert converter.span(measurements) == shown
     # the US system shows a modulus in ksi, a search card and a material page alike
     assert UnitChoice(system="US").unit_of(prop, measurements) == "ksi"
+
+
+SD_COLUMN_CSV = (
+    "Material,Property,Value,Unit,SD\n"
+    "Alloy A,youngs_modulus,110,GPa,4\n"  # an SD written 4 was shown 4.0
+    "Alloy B,youngs_modulus,110.0,GPa,0.45\n"
+    "Alloy D,tensile_strength,42.3,MPa,0.1\n"
+    "Alloy E,youngs_modulus,110,GPa,4000 MPa\n"  # in a unit of its own: 4.000 GPa
+)
+
+
+def test_an_uncertainty_from_its_own_column_is_shown_as_written(sqlite_engine, tmp_path):
+    """A standard deviation written ``4`` in an SD column was shown ``4.0``: its text was not kept,
+    so it had the GUM's two digits. It is kept now (``verbatim.uncertainty``), and shown by the rule
+    of ``±`` written in the cell: its digits, rounded up, two through a factor."""
+    from sqlalchemy.orm import Session
+
+    from biomatdb.catalog import find_material, material_json
+    from ingest.pipeline import ingest_file
+
+    path = tmp_path / "sd.csv"
+    path.write_text(SD_COLUMN_CSV, encoding="utf-8")
+    report = ingest_file(sqlite_engine, path)
+    assert report.ok, report.errors
+
+    def shown(name: str, choice: UnitChoice | None = None) -> dict:
+        with Session(sqlite_engine) as session:
+            (measurement,) = material_json(find_material(session, name))["measurements"]
+        return shown_measurement(measurement, choice or UnitChoice())
+
+    alloy_a = shown("Alloy A")
+    assert alloy_a["display"] == "110 ± 4 GPa" and alloy_a["verbatim"]["uncertainty"] == "4 GPa"
+    assert shown("Alloy B")["display"] == "110.0 ± 0.45 GPa"  # a value written more coarsely keeps its own
+    assert shown("Alloy D")["display"] == "42.3 ± 0.1 MPa"
+    assert (
+        shown("Alloy D", UnitChoice({"tensile_strength": "psi"}))["display"] == "6135 ± 15 psi"
+    )  # as ``42.3 ± 0.1 MPa`` is
+    alloy_e = shown("Alloy E")
+    assert (
+        alloy_e["verbatim"]["uncertainty"] == "4000 MPa" and alloy_e["display"] == "110 ± 4.0 GPa"
+    )  # 2 digits at most
+    assert shown("Alloy A", UnitChoice({"youngs_modulus": "MPa"}))["display"] == "(1.10 ± 0.04) × 10⁵ MPa"
+    # the text is part of what a re-upload compares: the same file again changes nothing
+    from tests.conftest import snapshot
+
+    before = snapshot(sqlite_engine)
+    assert ingest_file(sqlite_engine, path).ok
+    after = snapshot(sqlite_engine)
+    assert after["measurements"] == before["measurements"]
+
+
+def test_measurements_without_an_uncertainty_text_keep_their_content_hash():
+    """``verbatim_uncertainty`` is hashed only where given: the hashes stored before migration 0019
+    stay valid, and a re-upload that now keeps the text replaces the row that had none."""
+    import pandas as pd
+
+    from biomatdb.hashing import CONTENT_COLUMNS, measurement_hashes
+
+    row = dict.fromkeys(CONTENT_COLUMNS) | {"property_key": "youngs_modulus", "qualifier": "=", "value": 110.0}
+    without = measurement_hashes(pd.DataFrame([row]))
+    empty = measurement_hashes(pd.DataFrame([row | {"verbatim_uncertainty": None}]))
+    given = measurement_hashes(pd.DataFrame([row | {"verbatim_uncertainty": "4 GPa"}]))
+    assert empty[1].tolist() == without[1].tolist() != given[1].tolist()
+    assert empty[0].tolist() == given[0].tolist()  # what was measured is the same

@@ -294,6 +294,7 @@ def _documents(connection: Connection, ids: list[int]) -> Iterator[dict[str, Any
             m.specimen_state,
             m.verbatim_value,
             m.verbatim_unit,
+            m.verbatim_uncertainty,
             Dataset.name.label("dataset"),
             Source.doi.label("doi"),
             Source.citation.label("citation"),

@@ -480,39 +480,28 @@ class Converter:
         for key in ("value", "value_min", "value_max", "uncertainty"):
             shown[key] = float(numbers[key]) if key in numbers else None
         shown["text"] = _value_text(measurement["qualifier"], numbers, readable=False)
-        shown["display"] = self.readable(measurement["qualifier"], numbers, measurement)
+        shown["display"] = self.readable(measurement["qualifier"], numbers)
         return shown
 
-    def readable(
-        self, qualifier: str, numbers: Mapping[str, Shown], measurement: Mapping[str, Any] | None = None
-    ) -> str:
-        """``4.00–5.00 GPa``, ``2.1 ± 0.3 GPa``, ``> 24 MPa``; ``1 day``, not ``1 days``; a range of
-        ``measurement`` (its canonical values) as :meth:`range_body` reads it."""
+    def readable(self, qualifier: str, numbers: Mapping[str, Shown]) -> str:
+        """``4.00–5.00 GPa``, ``2.1 ± 0.3 GPa``, ``> 24 MPa``; ``1 day``, not ``1 days``; a range as
+        :meth:`range_body` reads it."""
         if "uncertainty" in numbers and qualifier in ("=", "~") and "value" in numbers:
             together = [numbers["value"], numbers["uncertainty"]]
             body = readable_together(together, " ± ", scientific=self.scientific)
             return self.with_unit(("≈ " if qualifier == "~" else "") + body)
-        if qualifier == "range" and measurement is not None and "value_min" in numbers and "value_max" in numbers:
-            ends = [(measurement["value_min"], numbers["value_min"]), (measurement["value_max"], numbers["value_max"])]
-            return self.with_unit(self.range_body(ends))
+        if qualifier == "range" and "value_min" in numbers and "value_max" in numbers:
+            return self.with_unit(self.range_body(numbers["value_min"], numbers["value_max"]))
         return self.with_unit(_value_text(qualifier, numbers, readable=True, scientific=self.scientific))
 
-    def range_body(self, ends: list[tuple[float, Shown]]) -> str:
-        """A range's two ends (canonical, shown) read together: against one power of ten when either
-        needs one, each end then rounded (from its canonical value) to the coarser end's place, so
-        that both carry the same digits (``44–44.1 GPa`` in ksi is not ``6.4–6.40 × 10³``, whose
-        mantissas read alike); one value when the ends are then the same (``6.4 × 10³ ksi``)."""
-        shown = [number for _, number in ends]
-        if any(self.scientific or number.is_scientific() for number in shown):
-            place = max(number.place for number in shown)
-            shown = [
-                number if number.place == place else self.number(canonical, Written(1, place), 1.0, at=place)
-                for canonical, number in ends
-            ]
-        texts = {number.readable(scientific=self.scientific) for number in shown}
-        if len(texts) == 1:
-            return texts.pop()
-        return readable_together(shown, "–", scientific=self.scientific)
+    def range_body(self, low: Shown, high: Shown) -> str:
+        """A range's two ends read together, each with its own digits, against one power of ten when
+        either needs one (``4.00–5.00 × 10³``, ``1.00–1.205 × 10⁵``). Ends that rounding brings
+        together or past each other (``44–44.1 GPa`` in ksi: 6.4 and 6.40 × 10³) are one value, the
+        coarser end, whose digits hold both (``6.4 × 10³ ksi``), never a range that reads as degenerate."""
+        if low.value >= high.value:
+            return max((low, high), key=lambda end: end.place).readable(scientific=self.scientific)
+        return readable_together([low, high], "–", scientific=self.scientific)
 
     def with_unit(self, body: str) -> str:
         """A shown number (or interval) and this unit: singular after exactly one (``1 day``,
@@ -529,7 +518,9 @@ class Converter:
             ends += [(measurement[key], numbers[key]) for key in ("value_min", "value", "value_max") if key in numbers]
         if not ends:
             return None
-        return self.with_unit(self.range_body([min(ends, key=lambda end: end[0]), max(ends, key=lambda end: end[0])]))
+        return self.with_unit(
+            self.range_body(min(ends, key=lambda end: end[0])[1], max(ends, key=lambda end: end[0])[1])
+        )
 
     def cells(self, measurement: Mapping[str, Any]) -> tuple[str, str, str]:
         """The value, unit and uncertainty cells of an export row, which ingest back to these values."""
@@ -733,7 +724,7 @@ def shown_derived(derived: Mapping[str, Any], choice: UnitChoice) -> dict[str, A
     elif derived["low_open"] and float(low) == 0:
         body = f"{'<' if derived['high_open'] else '≤'} {high.readable()}"
     else:
-        body = converter.range_body([(derived["value_canonical_min"], low), (derived["value_canonical_max"], high)])
+        body = converter.range_body(low, high)
     return {
         **derived,
         "value_min": None if low is None else float(low),

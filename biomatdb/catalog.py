@@ -13,7 +13,7 @@ from rapidfuzz import fuzz, process
 from sqlalchemy import Connection, func, or_, select, union
 from sqlalchemy.orm import Session, selectinload
 
-from biomatdb.display import UnitChoice, qualitative_text, shown_export_cells, shown_temperature
+from biomatdb.display import UnitChoice, qualitative_text, shown_export_cells, shown_temperature, verbatim
 from biomatdb.errors import NotFoundError
 from biomatdb.exports import EXPORT_COLUMNS, MEASUREMENT_FIELDS, csv_blocks as _csv_blocks
 from biomatdb.identity import material_key
@@ -154,7 +154,7 @@ def measurement_json(measurement: Measurement) -> dict[str, Any]:
             measurement.value_max,
             measurement.qualitative,
         ),
-        "verbatim": {"value": measurement.verbatim_value, "unit": measurement.verbatim_unit},
+        "verbatim": verbatim(measurement.verbatim_value, measurement.verbatim_unit, measurement.verbatim_uncertainty),
         "conditions": conditions_of(measurement),
         "notes": measurement.notes,
         "source": source_of(measurement.source),
@@ -463,7 +463,7 @@ def _shown_fields(m) -> dict[str, Any]:
         "value_max": m.value_max,
         "uncertainty": m.uncertainty,
         "unit": m.unit,
-        "verbatim": {"value": m.verbatim_value, "unit": m.verbatim_unit},
+        "verbatim": verbatim(m.verbatim_value, m.verbatim_unit, m.verbatim_uncertainty),
     }
 
 

@@ -126,6 +126,19 @@ UncertaintyOption = Annotated[
         help="point: a measurement v ± u is the point v; interval: it counts as \\[v − u, v + u] for matching"
     ),
 ]
+SortOption = Annotated[
+    str | None,
+    typer.Option(help="name, relevance, similarity, or a property key or derived index (-key for descending)"),
+]
+
+
+def _query_refused(exc, filter: str | None) -> None:
+    """A refused search (``QueryError``) on stderr, as ``search`` and ``export`` both say it: the
+    message, and under the filter a caret at the position it names."""
+    if exc.position is not None and filter:
+        _echo(f"error: {exc.message}\n  {filter}\n  {' ' * exc.position}^", err=True)
+    else:
+        _echo(f"error: {exc.message}", err=True)
 
 
 def _unit_choice(units: str | None, unit_system: str | None):
@@ -397,10 +410,12 @@ def export(
     filter: FilterOption = None,
     match: MatchOption = "possible",
     uncertainty: UncertaintyOption = "point",
+    sort: SortOption = None,
 ) -> None:
     """The core in the long layout, in display units rounded to the precision written, which
-    ingests back to the same values at that precision (docs/export.md). With ``--text`` or
-    ``--filter``: the materials that search finds (``--match``, ``--uncertainty`` as in ``search``)."""
+    ingests back to the same values at that precision (docs/export.md). With ``--text``,
+    ``--filter`` or ``--sort``: the materials that search finds, in its order (``--match``,
+    ``--uncertainty`` and ``--sort`` as in ``search``)."""
     from pydantic import ValidationError
 
     from biomatdb.errors import BiomatError, NotFoundError, QueryError
@@ -412,20 +427,22 @@ def export(
     if kind not in ("measurements", "evidence"):
         _echo("error: --kind is measurements or evidence", err=True)
         raise typer.Exit(2)
-    searched = bool(text or filter)
+    searched = bool(text or filter or sort)
     if searched and (dataset is not None or kind == "evidence"):
-        _echo("error: --text and --filter export a search of measurements; not with --dataset or --kind", err=True)
+        _echo(
+            "error: --text, --filter and --sort export a search of measurements; not with --dataset or --kind", err=True
+        )
         raise typer.Exit(2)
     choice = _unit_choice(units, unit_system)
     try:
         rows = (
-            _searched_rows(text, filter, match=match, uncertainty=uncertainty, choice=choice)
+            _searched_rows(text, filter, sort=sort, match=match, uncertainty=uncertainty, choice=choice)
             if searched
             else _all_rows(dataset, choice)
         )
         first = next(rows, None) if kind != "evidence" else None  # a bad query or dataset fails before any byte
     except QueryError as exc:
-        _echo(f"error: {exc.message}", err=True)
+        _query_refused(exc, filter)
         raise typer.Exit(2) from exc
     except NotFoundError as exc:
         _echo(f"error: {exc.message}", err=True)
@@ -456,13 +473,15 @@ def _all_rows(dataset: str | None, choice) -> Iterator[dict]:
         yield from export_rows(session, dataset=dataset, choice=choice)
 
 
-def _searched_rows(text: str | None, filter: str | None, *, match: str, uncertainty: str, choice) -> Iterator[dict]:
+def _searched_rows(
+    text: str | None, filter: str | None, *, sort: str | None, match: str, uncertainty: str, choice
+) -> Iterator[dict]:
     from search.export import search_rows
     from search.model import MAX_LIMIT
     from search.service import build_query, make_backend
 
     settings = Settings()
-    query = build_query(text=text, filter_text=filter, limit=MAX_LIMIT, match=match, uncertainty=uncertainty)
+    query = build_query(text=text, filter_text=filter, sort=sort, limit=MAX_LIMIT, match=match, uncertainty=uncertainty)
     engine = _engine(settings)
     yield from search_rows(make_backend(settings, engine), engine, query, choice)
 
@@ -572,9 +591,7 @@ def search(
             "endpoint, outcome, medium, state",
         ),
     ] = None,
-    sort: Annotated[
-        str | None, typer.Option(help="name, relevance, similarity, or a property key (-key for descending)")
-    ] = None,
+    sort: SortOption = None,
     limit: Annotated[int, typer.Option(min=1, max=500, help="Results per page")] = 20,
     cursor: Annotated[str | None, typer.Option(help="next_cursor of the previous page")] = None,
     match: MatchOption = "possible",
@@ -607,10 +624,7 @@ def search(
         engine = _engine(settings)
         result = shown_result(make_backend(settings, engine).search(query), choice)
     except QueryError as exc:
-        if exc.position is not None and filter:
-            _echo(f"error: {exc.message}\n  {filter}\n  {' ' * exc.position}^", err=True)
-        else:
-            _echo(f"error: {exc.message}", err=True)
+        _query_refused(exc, filter)
         raise typer.Exit(2) from exc
     except (BiomatError, ValidationError) as exc:
         _echo(f"error: {exc}", err=True)

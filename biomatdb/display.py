@@ -39,8 +39,10 @@ from biomatdb.precision import (
     relative_place,
     rounded,
     rounded_up,
+    uncertainty_in_own_text,
     written_number,
     written_precision,
+    written_unit,
 )
 from biomatdb.suggest import closest, did_you_mean
 from biomatdb.units import conversion, parse_unit, power_label, registry
@@ -188,6 +190,13 @@ def qualitative_text(key: str | None) -> str:
     vocabulary no longer holds."""
     term = get_vocabulary().qualitative.get(key or "")
     return term.name if term is not None else (key or "")
+
+
+def verbatim(value: str | None, unit: str | None, uncertainty: str | None = None) -> dict[str, str | None]:
+    """A measurement's ``verbatim``: its value and unit as written, and an uncertainty from a
+    column of its own as written with its unit (``uncertainty``, only when there is one)."""
+    written = {"value": value, "unit": unit}
+    return written if uncertainty is None else {**written, "uncertainty": uncertainty}
 
 
 # --- what the reader asked for ------------------------------------------------------------
@@ -346,9 +355,12 @@ class Converter:
         self.label = unit_label(unit)
         self._shown = conversion(unit, prop)  # canonical = shown * factor + offset
 
-    def _written_factor(self, measurement: Mapping[str, Any]) -> float:
-        """How many shown units one unit of the written text is (K → °C: 1; °F → K: 5/9)."""
+    def _written_factor(self, measurement: Mapping[str, Any], *, uncertainty: bool = False) -> float:
+        """How many shown units one unit of the written text is (K → °C: 1; °F → K: 5/9); of an
+        uncertainty's own text (``verbatim.uncertainty``), in the unit written there, if any."""
         verbatim = (measurement.get("verbatim") or {}).get("unit")
+        if uncertainty:
+            verbatim = written_unit((measurement.get("verbatim") or {}).get("uncertainty")) or verbatim
         try:
             written = conversion(verbatim, self.prop).factor if verbatim else 1.0
         except BiomatError:
@@ -408,9 +420,11 @@ class Converter:
         numbers: dict[str, Shown] = {}
         coarsest = at = None
         if measurement["uncertainty"] is not None:
-            written, scale = self.written(measurement["uncertainty"], precision.get("uncertainty"), factor)
+            own = uncertainty_in_own_text(measurement)
+            scale_of = self._written_factor(measurement, uncertainty=True) if own else factor
+            written, scale = self.written(measurement["uncertainty"], precision.get("uncertainty"), scale_of)
             if "uncertainty" not in precision and measurement["uncertainty"] != 0:
-                # an uncertainty from a column of its own: its text is not kept, so it has the GUM's
+                # an uncertainty from a column of its own stored before its text was kept: the GUM's
                 # digits (0.00197 and 0.0020 are both 0.0020), and an export of it reads back the same
                 written = _uncertainty_written(measurement["uncertainty"])
             if written.digits > UNCERTAINTY_DIGITS or (
@@ -423,7 +437,12 @@ class Converter:
             if measurement["uncertainty"] != 0:
                 coarsest = numbers["uncertainty"].place
                 value_written, uncertainty_written = precision.get("value"), precision.get("uncertainty")
-                if value_written and uncertainty_written and value_written.place <= uncertainty_written.place:
+                if (
+                    value_written
+                    and uncertainty_written
+                    # their places in the shown unit: an uncertainty may be written in a unit of its own
+                    and _shown_place(value_written, factor) <= _shown_place(uncertainty_written, scale_of)
+                ):
                     # written to the uncertainty's place (42.3 ± 0.1): shown to its place too
                     at = coarsest
         for key in ("value", "value_min", "value_max"):
@@ -465,12 +484,24 @@ class Converter:
         return shown
 
     def readable(self, qualifier: str, numbers: Mapping[str, Shown]) -> str:
-        """``4.00–5.00 GPa``, ``2.1 ± 0.3 GPa``, ``> 24 MPa``; ``1 day``, not ``1 days``."""
+        """``4.00–5.00 GPa``, ``2.1 ± 0.3 GPa``, ``> 24 MPa``; ``1 day``, not ``1 days``; a range as
+        :meth:`range_body` reads it."""
         if "uncertainty" in numbers and qualifier in ("=", "~") and "value" in numbers:
             together = [numbers["value"], numbers["uncertainty"]]
             body = readable_together(together, " ± ", scientific=self.scientific)
             return self.with_unit(("≈ " if qualifier == "~" else "") + body)
+        if qualifier == "range" and "value_min" in numbers and "value_max" in numbers:
+            return self.with_unit(self.range_body(numbers["value_min"], numbers["value_max"]))
         return self.with_unit(_value_text(qualifier, numbers, readable=True, scientific=self.scientific))
+
+    def range_body(self, low: Shown, high: Shown) -> str:
+        """A range's two ends read together, each with its own digits, against one power of ten when
+        either needs one (``4.00–5.00 × 10³``, ``1.00–1.205 × 10⁵``). Ends that rounding brings
+        together or past each other (``44–44.1 GPa`` in ksi: 6.4 and 6.40 × 10³) are one value, the
+        coarser end, whose digits hold both (``6.4 × 10³ ksi``), never a range that reads as degenerate."""
+        if low.value >= high.value:
+            return max((low, high), key=lambda end: end.place).readable(scientific=self.scientific)
+        return readable_together([low, high], "–", scientific=self.scientific)
 
     def with_unit(self, body: str) -> str:
         """A shown number (or interval) and this unit: singular after exactly one (``1 day``,
@@ -487,10 +518,9 @@ class Converter:
             ends += [(measurement[key], numbers[key]) for key in ("value_min", "value", "value_max") if key in numbers]
         if not ends:
             return None
-        low = min(ends, key=lambda end: end[0])[1]
-        high = max(ends, key=lambda end: end[0])[1]
-        body = low.readable() if low.readable() == high.readable() else readable_together([low, high], "–")
-        return self.with_unit(body)
+        return self.with_unit(
+            self.range_body(min(ends, key=lambda end: end[0])[1], max(ends, key=lambda end: end[0])[1])
+        )
 
     def cells(self, measurement: Mapping[str, Any]) -> tuple[str, str, str]:
         """The value, unit and uncertainty cells of an export row, which ingest back to these values."""
@@ -523,6 +553,12 @@ class Converter:
             "unit": self.label or None,
             "value_text": _value_text(measurement["qualifier"], numbers, readable=False),
         }
+
+
+def _shown_place(written: Written, factor: float) -> int:
+    """The place of a written number's last digit in the shown unit (``factor``: shown units per
+    written unit): 4000 MPa to the unit is to the thousandth of a GPa."""
+    return written.place + math.floor(math.log10(abs(factor)) + 1e-9)
 
 
 def _power_of_ten(factor: float) -> bool:
@@ -646,33 +682,49 @@ def shown_material(document: Mapping[str, Any], choice: UnitChoice) -> dict[str,
 DERIVED_DIGITS = 3
 
 
+def derived_digits(index: Index, inputs: Iterable[Mapping[str, Any]]) -> tuple[int, int]:
+    """The significant digits of a derived value's low and high ends: the usual rule of a product
+    or quotient, as many as the least precise *value* among its inputs was written with. An input's
+    uncertainty does not lower it (``110 ± 4 GPa`` over ``7.9 g/cm³`` has 2, not 1), and each end
+    comes from the matching ends of the inputs: a positive power's low end from the input's low end,
+    a negative power's (a divisor) from its high end. An end whose inputs' text is unknown, or
+    that a bound leaves open, has :data:`DERIVED_DIGITS`."""
+    exponents = dict(index.terms)
+    low: list[int] = []
+    high: list[int] = []
+    for measurement in inputs:
+        exponent = exponents.get(measurement["property"], 1.0)
+        precision = written_precision(measurement)
+        same, other = precision.get("value_min"), precision.get("value_max")
+        if exponent < 0:
+            same, other = other, same
+        low += [same.digits] if same is not None else []
+        high += [other.digits] if other is not None else []
+    return min(low, default=DERIVED_DIGITS), min(high, default=DERIVED_DIGITS)
+
+
 def shown_derived(derived: Mapping[str, Any], choice: UnitChoice) -> dict[str, Any]:
     """A derived value of a search hit (``search.model.DerivedValue`` as a dict: canonical ends, its
     input measurements) as shown: in the index's display unit (``units`` may name the index's key),
-    each end to as many significant digits as the least precise input was written with, the inputs
-    shown as any measurement is; the canonical ends stay beside them."""
+    each end to the digits :func:`derived_digits` gives it, the inputs shown as any measurement is;
+    the canonical ends stay beside them."""
     index = parse_expression(derived["index"])
     converter = Converter(index.as_property(), index_unit(index, choice))
-    digits = min(
-        (written.digits for m in derived["inputs"] for written in written_precision(m).values()),
-        default=DERIVED_DIGITS,
-    )
+    low_digits, high_digits = derived_digits(index, derived["inputs"])
 
-    def number(canonical: float | None) -> Shown | None:
+    def number(canonical: float | None, digits: int) -> Shown | None:
         return None if canonical is None else converter.number(canonical, Written(digits, 0), 1.0)
 
-    low = number(derived["value_canonical_min"])
-    high = number(derived["value_canonical_max"])
+    low = number(derived["value_canonical_min"], low_digits)
+    high = number(derived["value_canonical_max"], high_digits)
     if low is None:
         body = ""
     elif high is None:
         body = f"{'>' if derived['low_open'] else '≥'} {low.readable()}"
     elif derived["low_open"] and float(low) == 0:
         body = f"{'<' if derived['high_open'] else '≤'} {high.readable()}"
-    elif low.readable() == high.readable():
-        body = low.readable()
     else:
-        body = readable_together([low, high], "–")
+        body = converter.range_body(low, high)
     return {
         **derived,
         "value_min": None if low is None else float(low),

@@ -10,7 +10,7 @@ from typing import cast
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Table, bindparam, select, update
+from sqlalchemy import Connection, Table, bindparam, inspect, select, update
 
 IDENTITY_COLUMNS = [
     "property_key",
@@ -33,6 +33,9 @@ CONTENT_COLUMNS = [
     "verbatim_unit",
     "notes",
 ]
+#: Hashed only where given, so that the hashes of measurements without it did not change when it
+#: was added (migration 0021), and a re-upload stores it where it was not kept before.
+WHERE_GIVEN_COLUMNS = ["verbatim_uncertainty"]
 _FLOATS = {"temperature_K", "value", "value_min", "value_max", "uncertainty"}
 _BATCH = 50_000
 
@@ -60,6 +63,11 @@ def measurement_hashes(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     hash folds on from the identity hash, as ``CONTENT_COLUMNS`` start with ``IDENTITY_COLUMNS``."""
     identity = fold(frame[IDENTITY_COLUMNS])
     content = fold(frame[CONTENT_COLUMNS[len(IDENTITY_COLUMNS) :]], identity)
+    for name in WHERE_GIVEN_COLUMNS:
+        if name in frame.columns:
+            given = frame[name].notna().to_numpy()
+            if given.any():
+                content[given] = fold(frame.loc[given, [name]], content[given])
     return hex_digests(identity), hex_digests(content)
 
 
@@ -69,14 +77,17 @@ def rehash_measurements(connection: Connection) -> int:
     from biomatdb.models import Measurement
 
     table = cast(Table, Measurement.__table__)
-    columns = [table.c.id, *(table.c[name] for name in CONTENT_COLUMNS)]
+    # a migration before 0021 (0010 calls this) sees a table without the columns added since
+    stored = {column["name"] for column in inspect(connection).get_columns(table.name)}
+    hashed = [*CONTENT_COLUMNS, *(name for name in WHERE_GIVEN_COLUMNS if name in stored)]
+    columns = [table.c.id, *(table.c[name] for name in hashed)]
     last, done = 0, 0
     while True:
         rows = connection.execute(select(*columns).where(table.c.id > last).order_by(table.c.id).limit(_BATCH)).all()
         if not rows:
             return done
-        frame = pd.DataFrame(rows, columns=["id", *CONTENT_COLUMNS])
-        for name in CONTENT_COLUMNS:
+        frame = pd.DataFrame(rows, columns=["id", *hashed])
+        for name in hashed:
             if name == "source_id":
                 frame[name] = frame[name].astype("Int64")
             elif name in _FLOATS:

@@ -272,6 +272,8 @@ class Measurement(Base):
     unit: Mapped[str] = mapped_column(String(64))  # the property's canonical unit
     verbatim_value: Mapped[str] = mapped_column(Text)
     verbatim_unit: Mapped[str | None] = mapped_column(String(64))
+    # an uncertainty from a column of its own, as written with its unit (``4 GPa``); its digits are shown
+    verbatim_uncertainty: Mapped[str | None] = mapped_column(Text)
     temperature_K: Mapped[float | None] = mapped_column(Float)
     medium: Mapped[str | None] = mapped_column(String(200))
     method: Mapped[str | None] = mapped_column(String(200))

@@ -71,6 +71,13 @@ def written_number(token: str) -> Written:
     return Written(digits=digits, place=place)
 
 
+def written_unit(text: str | None) -> str | None:
+    """The unit written after a text's last number (``4 GPa`` → ``GPa``), None when there is none."""
+    matches = list(_NUMBER.finditer(text or ""))
+    rest = (text or "")[matches[-1].end() :].strip() if matches else ""
+    return rest or None
+
+
 def written_numbers(text: str | None) -> list[Written]:
     """The precision of each number in a cell's text, in order (``580–725 ksi`` → two)."""
     return [written_number(match.group()) for match in _NUMBER.finditer(text or "")]
@@ -85,15 +92,28 @@ def _fields_written(qualifier: str, has_uncertainty: bool) -> tuple[str, ...]:
 
 def written_precision(measurement: Mapping[str, Any]) -> dict[str, Written]:
     """The written precision of a measurement's values, by field (``value``, ``value_min``,
-    ``value_max``, ``uncertainty``), from its verbatim text, number by number (an uncertainty from a
-    column of its own is not in the text: absent, as is any value the text holds no number for)."""
+    ``value_max``, ``uncertainty``), from its verbatim text, number by number; an uncertainty from a
+    column of its own from its own text (``verbatim.uncertainty``: ``4 GPa``). A value the texts
+    hold no number for is absent."""
     verbatim = measurement.get("verbatim") or {}
     fields = _fields_written(measurement["qualifier"], measurement.get("uncertainty") is not None)
     found = dict(zip(fields, written_numbers(verbatim.get("value")), strict=False))
+    if uncertainty_in_own_text(measurement):
+        found["uncertainty"] = written_numbers(verbatim["uncertainty"])[0]
     if "value" in found:  # a point: its interval's ends are the point
         found.setdefault("value_min", found["value"])
         found.setdefault("value_max", found["value"])
     return found
+
+
+def uncertainty_in_own_text(measurement: Mapping[str, Any]) -> bool:
+    """Whether a measurement's uncertainty is written in a text of its own (``verbatim.uncertainty``,
+    from an uncertainty column), not in its value's cell (``110 ± 4``, which comes first)."""
+    verbatim = measurement.get("verbatim") or {}
+    if measurement.get("uncertainty") is None or not written_numbers(verbatim.get("uncertainty")):
+        return False
+    fields = _fields_written(measurement["qualifier"], True)
+    return len(written_numbers(verbatim.get("value"))) < len(fields)
 
 
 def place_of(value: float) -> int:

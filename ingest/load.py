@@ -73,6 +73,7 @@ STORED_COLUMNS = [
     "unit",
     "verbatim_value",
     "verbatim_unit",
+    "verbatim_uncertainty",
     "temperature_K",
     "medium",
     "method",

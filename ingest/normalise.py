@@ -46,6 +46,7 @@ MEASUREMENT_COLUMNS = [
     "unit",
     "verbatim_value",
     "verbatim_unit",
+    "verbatim_uncertainty",
     "temperature_K",
     *CONDITION_ROLES,
     "source_key",
@@ -420,12 +421,18 @@ def _measurement_frame(
                     "unit": prop.unit,
                     "verbatim_value": raw.loc[rows].to_numpy(),
                     "verbatim_unit": unit or None,
+                    "verbatim_uncertainty": None,
                     "qualitative": None,
                 }
             )
         if uncertainty is not None:
-            extra = _spread(uncertainty.reindex(part.index), prop, conv, out)
-            frame["uncertainty"] = np.where(np.isnan(extra), frame["uncertainty"], extra)
+            spreads = uncertainty.reindex(part.index)
+            extra = _spread(spreads, prop, conv, out)
+            given = ~np.isnan(extra)
+            frame["uncertainty"] = np.where(given, extra, frame["uncertainty"])
+            frame["verbatim_uncertainty"] = np.where(
+                given, _spread_texts(spreads, unit or None), frame["verbatim_uncertainty"].to_numpy(dtype=object)
+            )
         pieces.append(_check_bounds(frame, prop, label, out))
     pieces = [piece for piece in pieces if len(piece)]
     return pd.concat(pieces) if pieces else None
@@ -486,6 +493,7 @@ def _qualitative_frame(
             "unit": prop.unit,
             "verbatim_value": raw.loc[kept].to_numpy(),
             "verbatim_unit": units.loc[kept].to_numpy(dtype=object),
+            "verbatim_uncertainty": None,
             "qualitative": part.loc[kept, "qualitative"].to_numpy(dtype=object),
         }
     )
@@ -551,6 +559,7 @@ def _uncertainty_frame(
         {
             "spread": kept["low"],
             "unit": kept["unit"].where(kept["unit"].notna(), column.unit),
+            "cell_unit": kept["unit"],
             "label": column.label,
             "text": raw.reindex(kept.index),
         },
@@ -587,6 +596,23 @@ def _spread(
         with np.errstate(over="ignore", invalid="ignore"):
             result[positions] = conv.delta(uncertainty["spread"].to_numpy(dtype=float)[positions])
     return result
+
+
+def _spread_texts(uncertainty: pd.DataFrame, value_unit: str | None) -> np.ndarray:
+    """Each spread as written, with the unit it was read in (``4 GPa``: its cell's, else its
+    header's, else the value's), so that it is shown with its written digits; None where none."""
+    texts = np.full(len(uncertainty), None, dtype=object)
+    for position, (text, unit, cell_unit) in enumerate(
+        zip(uncertainty["text"], uncertainty["unit"], uncertainty["cell_unit"], strict=True)
+    ):
+        if not isinstance(text, str) or not text.strip():
+            continue
+        written = text.strip()
+        if not isinstance(cell_unit, str):  # the cell gave no unit: say the one it was read in
+            read_in = unit if isinstance(unit, str) else value_unit
+            written = f"{written} {read_in}" if read_in else written
+        texts[position] = written
+    return texts
 
 
 def condition_temperature_K(text: str) -> float:

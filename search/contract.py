@@ -26,6 +26,7 @@ from typing import Any, Generic, Literal, Protocol, TypeVar, runtime_checkable
 
 from sqlalchemy import Connection, Engine
 
+from biomatdb.display import verbatim
 from biomatdb.errors import QueryError, VocabularyError
 from search.model import (
     DEFAULT_SIMILARITY,
@@ -246,5 +247,5 @@ def matched_measurement(
         source=f"doi:{doi}" if doi else citation,
         dataset=dataset,
         certainty=certainty,
-        verbatim={"value": row.get("verbatim_value"), "unit": row.get("verbatim_unit")},
+        verbatim=verbatim(row.get("verbatim_value"), row.get("verbatim_unit"), row.get("verbatim_uncertainty")),
     )

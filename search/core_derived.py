@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, null, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from biomatdb.indices import Index, index_of_terms
 from biomatdb.models import QUALITATIVE, Material, Measurement
@@ -45,11 +45,15 @@ class Term:
     """One term of an index over one alias of ``measurements``: its derived ends, open flags, and
     whether the row can enter the index (a value, an interval reaching above 0)."""
 
-    def __init__(self, property_key: str, exponent: float, name: str) -> None:
+    def __init__(self, property_key: str, exponent: float, name: str, uncertainty: str = "point") -> None:
         m = aliased(Measurement, name=name)
         self.row = m
         self.property_key = property_key
-        low, high = m.value_min, m.value_max
+        low: ColumnElement[float | None] | InstrumentedAttribute[float | None] = m.value_min
+        high: ColumnElement[float | None] | InstrumentedAttribute[float | None] = m.value_max
+        if uncertainty == "interval":  # v ± u as [v − u, v + u], as ``search.core_sql.uncertain_ends``
+            spread = func.abs(func.coalesce(m.uncertainty, 0.0))
+            low, high = low - spread, high + spread
         low_open_src, high_open_src = m.qualifier == ">", m.qualifier == "<"
         floor = or_(low.is_(None), low <= 0)
         unbounded = high.is_(None)
@@ -68,10 +72,11 @@ class Term:
 
 class Combination:
     """Every combination of one usable measurement per term of ``node``, as a FROM clause, with
-    the product's ends (``biomatdb.indices.product_ends``)."""
+    the product's ends (``biomatdb.indices.product_ends``); with ``uncertainty="interval"`` each
+    input ``v ± u`` enters as [v − u, v + u]."""
 
-    def __init__(self, terms: tuple[tuple[str, float], ...]) -> None:
-        self.terms = [Term(key, exponent, f"derived_m{i}") for i, (key, exponent) in enumerate(terms)]
+    def __init__(self, terms: tuple[tuple[str, float], ...], uncertainty: str = "point") -> None:
+        self.terms = [Term(key, exponent, f"derived_m{i}", uncertainty) for i, (key, exponent) in enumerate(terms)]
         first = self.terms[0]
         self.material_id = first.row.material_id
         low: ColumnElement = first.low
@@ -108,10 +113,11 @@ def combination_matches(combination: Combination, node: DerivedFilter, match: st
     return test(node.interval, combination.low, combination.high, combination.low_open, combination.high_open)
 
 
-def derived_exists(node: DerivedFilter, match: str) -> ColumnElement[bool]:
+def derived_exists(node: DerivedFilter, match: str, uncertainty: str = "point") -> ColumnElement[bool]:
     """``derived_comparison``/``derived_interval``: some combination of the material's measurements
-    meets the asked interval (lies within it, for ``match=certain``)."""
-    combination = Combination(node.terms)
+    meets the asked interval (lies within it, for ``match=certain``); ``uncertainty="interval"``:
+    the interval propagated from inputs ``v ± u`` read as [v − u, v + u]."""
+    combination = Combination(node.terms, uncertainty)
     holds = combination_matches(combination, node, match)
     return exists(combination.rows(literal(1)).where(combination.material_id == Material.id, holds))
 
@@ -151,7 +157,7 @@ def derived_values(connection, page_ids: list[int], query: Query) -> dict[int, l
     pending: list[tuple[int, DerivedFilter, Index, tuple, bool, list[int]]] = []
     for node, sort in filters:
         index = index_of_terms(node.terms)
-        combination = Combination(node.terms)
+        combination = Combination(node.terms, query.uncertainty)
         certain = case((combination_matches(combination, node, "certain"), 1), else_=0)
         ids = [term.row.id for term in combination.terms]
         statement = (

@@ -281,11 +281,12 @@ class MemoryIndex:
 
     # --- sorting by a property -----------------------------------------------------------
 
-    def combinations(self, terms: tuple[tuple[str, float], ...]) -> tuple[np.ndarray, Ends]:
+    def combinations(self, terms: tuple[tuple[str, float], ...], uncertainty: str = "point") -> tuple[np.ndarray, Ends]:
         """Every combination of one measurement per term, of one material, that can enter the index
         (``search.core_derived.Combination``): the material positions and the derived ends
-        (``biomatdb.indices``), NaN where unbounded."""
-        cached = self._combinations.get(terms)
+        (``biomatdb.indices``), NaN where unbounded; ``uncertainty="interval"``: each input
+        ``v ± u`` as [v − u, v + u]."""
+        cached = self._combinations.get((terms, uncertainty))
         if cached is not None:
             return cached
         rows_of = []
@@ -303,12 +304,13 @@ class MemoryIndex:
             picked = [chosen[mine] for chosen in picked] + [rows[np.repeat(left, counts) + offsets]]
             positions = positions[mine]
         qualifier = self.qualifier
+        widen = uncertainty == "interval"  # v ± u as [v − u, v + u], as ``search.core_derived.Term``
         ends, defined = product_ends(
             [
                 term_ends(
                     exponent,
-                    self.value_min[rows],
-                    self.value_max[rows],
+                    self.value_min[rows] - (self.uncertainty[rows] if widen else 0.0),
+                    self.value_max[rows] + (self.uncertainty[rows] if widen else 0.0),
                     qualifier[rows] == _QUALIFIER_CODE[">"],
                     qualifier[rows] == _QUALIFIER_CODE["<"],
                 )
@@ -317,7 +319,7 @@ class MemoryIndex:
         )
         found = positions[defined], tuple(end[defined] for end in ends)
         if len(self._combinations) < CACHED_COMBINATIONS:  # ad-hoc expressions must not fill memory
-            self._combinations[terms] = found
+            self._combinations[(terms, uncertainty)] = found
         return found
 
     def derived_extreme(self, terms: tuple[tuple[str, float], ...], descending: bool) -> np.ndarray:
@@ -612,7 +614,7 @@ class Evaluator(FilterWalker[np.ndarray]):
 
     def node_derived(self, node: DerivedFilter) -> np.ndarray:
         """``search.backends.sql``'s ``node_derived`` over the index's combinations of measurements."""
-        positions, ends = self.index.combinations(node.terms)
+        positions, ends = self.index.combinations(node.terms, self.uncertainty)
         test = ends_within if self.match == "certain" else ends_intersect
         return self._positions(positions[test(node.interval, *ends)])
 

@@ -321,7 +321,10 @@ class MatchedMeasurement(BaseModel):
     value_canonical_max: float | None = None
     uncertainty_canonical: float | None = None
     unit_canonical: str | None = Field(None, description="The property's canonical unit.")
-    verbatim: dict[str, str | None] | None = Field(None, description="The value and unit as written: `value`, `unit`.")
+    verbatim: dict[str, str | None] | None = Field(
+        None,
+        description="The value and unit as written: `value`, `unit`; `uncertainty`: one from a column of its own, as written with its unit.",
+    )
     conditions: dict = Field(default_factory=dict)
     source: str | None = None
     dataset: str

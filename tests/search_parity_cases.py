@@ -188,6 +188,9 @@ PARITY_FILTERS: list[str] = [
     "tensile_strength/youngs_modulus < 0.01",
     "specific_stiffness != 25 GPa*cm^3/g AND contains(Ti)",
     "E^0.5 in 1..3 GPa^0.5",
+    # under uncertainty=interval too (tests/test_search_parity.py): inputs v ± u as [v − u, v + u]
+    "specific_strength in 100..150 MPa*cm^3/g",
+    "E/density <= 20 GPa*cm^3/g AND has tensile_strength",
 ]
 
 SORTED_QUERIES: list[tuple[str, str]] = [

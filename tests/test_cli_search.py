@@ -186,3 +186,34 @@ def test_show_says_a_test_temperature_in_the_display_unit(cli):
     default, us = cli("show", "Alpha").stdout, cli("show", "Alpha", "--unit-system", "US").stdout
     assert "at 37 °C" in default and "at 98.6 °F" in us
     assert "310.15" not in default + us and "temperature_C" not in default
+
+
+def test_export_takes_the_sort_of_search_and_refuses_a_bad_one_alike(cli):
+    """The API's export took ``sort`` and the CLI's had no ``--sort``."""
+    import csv
+    import io
+
+    def order(*args: str) -> list[str]:
+        result = cli("export", *args)
+        assert result.exit_code == 0, result.output
+        return list(dict.fromkeys(row["material"] for row in csv.DictReader(io.StringIO(result.stdout))))
+
+    def searched(*args: str) -> list[str]:
+        result = cli("search", "--json", "--limit", "500", *args)
+        return [hit["name"] for hit in json.loads(result.stdout)["results"]]
+
+    descending = order("--filter", "youngs_modulus > 0 GPa", "--sort", "-youngs_modulus")
+    assert descending == searched("--filter", "youngs_modulus > 0 GPa", "--sort", "-youngs_modulus")
+    assert descending == order("--filter", "youngs_modulus > 0 GPa", "--sort", "youngs_modulus")[::-1]
+    assert len(descending) > 2
+    # --sort alone exports every material, in that order (as GET /export?sort= does)
+    assert order("--sort", "name") == searched("--sort", "name") == sorted(searched("--sort", "name"))
+    refused_export = cli("export", "--sort", "youngs_modulos")
+    refused_search = cli("search", "--sort", "youngs_modulos")
+    assert refused_export.exit_code == refused_search.exit_code == 2
+    assert refused_export.stderr == refused_search.stderr and "youngs_modulos" in refused_export.stderr
+    assert "did you mean youngs_modulus" in refused_export.stderr
+    refused = cli("export", "--sort", "name", "--dataset", "x")
+    assert refused.exit_code == 2 and "--sort" in refused.stderr
+    help_text = cli("export", "--help").stdout
+    assert "--sort" in help_text

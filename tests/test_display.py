@@ -450,3 +450,133 @@ def test_a_derived_value_is_converted_into_the_chosen_system():
     assert shown_derived(derived, UnitChoice(system="SI"))["display"] == "24.8 MN·m/kg"  # the same number
     us = shown_derived(derived, UnitChoice(system="US"))
     assert us["unit"] == "Msi/(lb/in³)" and us["display"] == "99.7 Msi/(lb/in³)"  # 24.83e6 J/kg over 249.09 J/kg
+
+
+def test_a_derived_value_has_the_digits_of_its_least_precise_input_value_not_of_an_uncertainty():
+    """``110 ± 4 GPa`` over ``7.9 g/cm³`` was shown ``1 × 10¹``: the digits were the fewest of every
+    number written, the uncertainty's 1 included. A quotient has the digits of its least precise value."""
+    from biomatdb.display import shown_derived
+
+    derived = {
+        "index": "specific_stiffness",
+        "value_canonical_min": 110 / 7.9,
+        "value_canonical_max": 110 / 7.9,
+        "low_open": False,
+        "high_open": False,
+        "inputs": [measured("youngs_modulus", "110", "GPa", uncertainty="4"), measured("density", "7.9", "g/cm3")],
+    }
+    assert shown_derived(derived, UnitChoice())["display"] == "14 GPa·cm³/g"
+
+
+def test_each_end_of_a_derived_range_has_the_digits_of_the_input_ends_it_comes_from():
+    """E 100–120.5 GPa over ρ 4.0–5.00 g/cm³ is [100/5.00, 120.5/4.0]: the low end from E's low end
+    (3 digits) and ρ's high end (3), the high end from E's high end (4) and ρ's low end (2)."""
+    from biomatdb.display import shown_derived
+
+    derived = {
+        "index": "specific_stiffness",
+        "value_canonical_min": 100 / 5.0,
+        "value_canonical_max": 120.5 / 4.0,
+        "low_open": False,
+        "high_open": False,
+        "inputs": [
+            measured("youngs_modulus", "100–120.5", "GPa", qualifier="range"),
+            measured("density", "4.0–5.00", "g/cm3", qualifier="range"),
+        ],
+    }
+    shown = shown_derived(derived, UnitChoice())
+    assert shown["display"] == "20.0–30 GPa·cm³/g"
+    assert (shown["value_min"], shown["value_max"]) == (20.0, 30.0)
+
+
+@pytest.mark.parametrize(
+    ("texts", "unit", "shown"),
+    [
+        (["44", "44.1"], "ksi", "6.4 × 10³ ksi"),  # was 6.4–6.40 × 10³: ends that read alike
+        (["44–44.1"], "ksi", "6.4 × 10³ ksi"),
+        (["44", "44.05"], "ksi", "6.4 × 10³ ksi"),  # not 6.4–6.389 × 10³: ends past each other
+        (["44", "44.3"], "ksi", "6.4–6.43 × 10³ ksi"),  # each end its own digits
+        (["100–120.5"], "ksi", "1.45–1.748 × 10⁴ ksi"),
+        (["100–120.5"], "MPa", "1.00–1.205 × 10⁵ MPa"),
+        (["580", "725"], "ksi", "580–725 ksi"),  # no power of ten: each end as written
+        (["100–120.5"], "GPa", "100–120.5 GPa"),
+    ],
+)
+def test_the_ends_of_a_range_read_together_carry_the_same_digits(texts, unit, shown):
+    """A US card showed a modulus written 44 and 44.1 GPa as ``6.4–6.40 × 10³ ksi``: two notations
+    of one number, a range that reads as degenerate. Ends that round together are one value."""
+    prop = PROPERTIES["youngs_modulus"]
+    written_unit = "ksi" if texts == ["580", "725"] else "GPa"
+    measurements = [
+        measured("youngs_modulus", text, written_unit, qualifier="range" if "–" in text else "=") for text in texts
+    ]
+    converter = Converter(prop, unit)
+    if len(measurements) == 1:
+        assert converter.measurement(measurements[0])["display"] == shown
+    assert converter.span(measurements) == shown
+    # the US system shows a modulus in ksi, a search card and a material page alike
+    assert UnitChoice(system="US").unit_of(prop, measurements) == "ksi"
+
+
+SD_COLUMN_CSV = (
+    "Material,Property,Value,Unit,SD\n"
+    "Alloy A,youngs_modulus,110,GPa,4\n"  # an SD written 4 was shown 4.0
+    "Alloy B,youngs_modulus,110.0,GPa,0.45\n"
+    "Alloy D,tensile_strength,42.3,MPa,0.1\n"
+    "Alloy E,youngs_modulus,110,GPa,4000 MPa\n"  # in a unit of its own: 4.000 GPa
+)
+
+
+def test_an_uncertainty_from_its_own_column_is_shown_as_written(sqlite_engine, tmp_path):
+    """A standard deviation written ``4`` in an SD column was shown ``4.0``: its text was not kept,
+    so it had the GUM's two digits. It is kept now (``verbatim.uncertainty``), and shown by the rule
+    of ``±`` written in the cell: its digits, rounded up, two through a factor."""
+    from sqlalchemy.orm import Session
+
+    from biomatdb.catalog import find_material, material_json
+    from ingest.pipeline import ingest_file
+
+    path = tmp_path / "sd.csv"
+    path.write_text(SD_COLUMN_CSV, encoding="utf-8")
+    report = ingest_file(sqlite_engine, path)
+    assert report.ok, report.errors
+
+    def shown(name: str, choice: UnitChoice | None = None) -> dict:
+        with Session(sqlite_engine) as session:
+            (measurement,) = material_json(find_material(session, name))["measurements"]
+        return shown_measurement(measurement, choice or UnitChoice())
+
+    alloy_a = shown("Alloy A")
+    assert alloy_a["display"] == "110 ± 4 GPa" and alloy_a["verbatim"]["uncertainty"] == "4 GPa"
+    assert shown("Alloy B")["display"] == "110.0 ± 0.45 GPa"  # a value written more coarsely keeps its own
+    assert shown("Alloy D")["display"] == "42.3 ± 0.1 MPa"
+    assert (
+        shown("Alloy D", UnitChoice({"tensile_strength": "psi"}))["display"] == "6135 ± 15 psi"
+    )  # as ``42.3 ± 0.1 MPa`` is
+    alloy_e = shown("Alloy E")
+    assert (
+        alloy_e["verbatim"]["uncertainty"] == "4000 MPa" and alloy_e["display"] == "110 ± 4.0 GPa"
+    )  # 2 digits at most
+    assert shown("Alloy A", UnitChoice({"youngs_modulus": "MPa"}))["display"] == "(1.10 ± 0.04) × 10⁵ MPa"
+    # the text is part of what a re-upload compares: the same file again changes nothing
+    from tests.conftest import snapshot
+
+    before = snapshot(sqlite_engine)
+    assert ingest_file(sqlite_engine, path).ok
+    after = snapshot(sqlite_engine)
+    assert after["measurements"] == before["measurements"]
+
+
+def test_measurements_without_an_uncertainty_text_keep_their_content_hash():
+    """``verbatim_uncertainty`` is hashed only where given: the hashes stored before migration 0019
+    stay valid, and a re-upload that now keeps the text replaces the row that had none."""
+    import pandas as pd
+
+    from biomatdb.hashing import CONTENT_COLUMNS, measurement_hashes
+
+    row = dict.fromkeys(CONTENT_COLUMNS) | {"property_key": "youngs_modulus", "qualifier": "=", "value": 110.0}
+    without = measurement_hashes(pd.DataFrame([row]))
+    empty = measurement_hashes(pd.DataFrame([row | {"verbatim_uncertainty": None}]))
+    given = measurement_hashes(pd.DataFrame([row | {"verbatim_uncertainty": "4 GPa"}]))
+    assert empty[1].tolist() == without[1].tolist() != given[1].tolist()
+    assert empty[0].tolist() == given[0].tolist()  # what was measured is the same

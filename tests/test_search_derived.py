@@ -350,6 +350,95 @@ def test_the_elasticsearch_backend_asks_the_core_for_derived_ids_and_sort_keys(d
         }
 
 
+UNCERTAIN_CSV = (
+    "Material,Class,Young's modulus (GPa),Density (g/cm3)\n"
+    "Uncertain-modulus alloy,metal,110 ± 4,4.43\n"  # 24.83; as intervals [106/4.43, 114/4.43] = [23.93, 25.73]
+    "Uncertain-density alloy,metal,100,4.0 ± 0.5\n"  # 25; as intervals [100/4.5, 100/3.5] = [22.22, 28.57]
+    "Certain alloy,metal,120,5.0\n"  # 24 either way
+)
+
+UNCERTAIN_ANSWERS = [
+    # filter, uncertainty → (possible, certain)
+    (
+        "specific_stiffness > 25 GPa*cm^3/g",
+        {
+            "point": (set(), set()),  # 25 exactly is not above 25
+            "interval": ({"Uncertain-modulus alloy", "Uncertain-density alloy"}, set()),
+        },
+    ),
+    (
+        "youngs_modulus / density >= 23 GPa/(g/cm^3)",
+        {
+            "point": ({"Uncertain-modulus alloy", "Uncertain-density alloy", "Certain alloy"},) * 2,
+            "interval": (
+                {"Uncertain-modulus alloy", "Uncertain-density alloy", "Certain alloy"},
+                {"Uncertain-modulus alloy", "Certain alloy"},  # 22.22 reaches below 23
+            ),
+        },
+    ),
+    (
+        "specific_stiffness in 23.5..25.5 GPa*cm^3/g",
+        {
+            "point": ({"Uncertain-modulus alloy", "Uncertain-density alloy", "Certain alloy"},) * 2,
+            "interval": (
+                {"Uncertain-modulus alloy", "Uncertain-density alloy", "Certain alloy"},
+                {"Certain alloy"},
+            ),
+        },
+    ),
+]
+
+
+@pytest.fixture
+def uncertain_core(engine, tmp_path):
+    data = tmp_path / "uncertain.csv"
+    data.write_text(UNCERTAIN_CSV, encoding="utf-8")
+    report = ingest_file(engine, data)
+    assert report.ok, report.errors[:3]
+    return engine
+
+
+@pytest.mark.parametrize(("filter_text", "answers"), UNCERTAIN_ANSWERS)
+def test_uncertainty_as_an_interval_propagates_through_a_derived_filter(uncertain_core, filter_text, answers):
+    """``uncertainty=interval`` was ignored by derived filters: ``110 ± 4 GPa`` over ``4.43 g/cm³``
+    stayed the point 24.83. Each input ``v ± u`` now enters as [v − u, v + u], and certainty is
+    decided on the interval propagated from them, in SQL, in the in-memory index and in what the
+    Elasticsearch backend asks the core for."""
+    in_sql = SqlBackend(uncertain_core)
+    in_memory = SqlBackend(uncertain_core, memory=MemoryIndexes(), wait_for_memory=True)
+    elastic = ElasticBackend(Elasticsearch("http://127.0.0.1:9"), "unused", uncertain_core, chemistry=lambda node: {})
+    with uncertain_core.connect() as connection:
+        names = dict(connection.execute(select(Material.id, Material.name)).all())
+    for uncertainty, (possible, certain) in answers.items():
+        for match, expected in (("possible", possible), ("certain", certain)):
+            query = build_query(filter_text=filter_text, sort="name", limit=50, match=match, uncertainty=uncertainty)
+            answer = in_sql.search(query)
+            assert {hit.name for hit in answer.results} == expected, (uncertainty, match)
+            assert [h.id for h in in_memory.search(query).results] == [h.id for h in answer.results]
+            ids, _ = elastic._derived_from_core(query)
+            (node,) = derived_nodes(query.filter)
+            assert {names[i] for i in ids[(node, match)]} == expected, (uncertainty, match, "elastic")
+        # each shown derived value is the propagated interval, certain or possible on it
+        query = build_query(filter_text=filter_text, sort="name", limit=50, uncertainty=uncertainty)
+        shown = {hit.name: {d.certainty for d in hit.derived} for hit in in_sql.search(query).results}
+        assert {name for name, kinds in shown.items() if "certain" in kinds} == certain & possible
+
+
+def test_a_derived_value_shown_under_uncertainty_as_an_interval_is_the_propagated_interval(uncertain_core):
+    query = build_query(
+        filter_text="specific_stiffness >= 23 GPa*cm^3/g AND class = metal", sort="name", uncertainty="interval"
+    )
+    hits = {hit.name: hit for hit in SqlBackend(uncertain_core).search(query).results}
+    (derived,) = hits["Uncertain-density alloy"].derived
+    assert derived.value_canonical_min == pytest.approx(100 / 4.5)
+    assert derived.value_canonical_max == pytest.approx(100 / 3.5)
+    assert derived.certainty == "possible"
+    points = SqlBackend(uncertain_core).search(query.model_copy(update={"uncertainty": "point"})).results
+    (point,) = next(hit for hit in points if hit.name == "Uncertain-density alloy").derived
+    assert point.value_canonical_min == point.value_canonical_max == pytest.approx(25.0)
+    assert point.certainty == "certain"
+
+
 # --- the fixtures: light alloys by their indices -----------------------------------------------
 
 

@@ -685,6 +685,7 @@ def test_mapping_is_explicit_with_nested_measurements_and_ranges():
             "source_citation_hash": keyword,
             "verbatim_value": stored,
             "verbatim_unit": stored,
+            "verbatim_uncertainty": stored,
         },
     }
     text = {"type": "text", "analyzer": "words", "fields": {"keyword": {"type": "keyword", "ignore_above": 1024}}}
@@ -834,6 +835,7 @@ def test_document_from_a_known_measurement():
                 "source_citation_hash": None,
                 "verbatim_value": ">860",
                 "verbatim_unit": "MPa",
+                "verbatim_uncertainty": None,
             }
         ],
     }

@@ -170,6 +170,30 @@ def test_objective_specs_read_back_as_written(spec):
     assert spec_of(parse_objective(spec)) == spec
 
 
+@pytest.mark.parametrize(
+    ("objective", "system", "shown"),
+    [
+        ("match:youngs_modulus=580..725 ksi", None, "4.00–5.00 GPa"),  # was 4–5 GPa (:.3g)
+        ("match:youngs_modulus=580..725 ksi", "US", "580–725 ksi"),
+        ("match:youngs_modulus=15.25..20.0 GPa", None, "15.25–20.0 GPa"),  # was 15.2–20 GPa
+        ("match:youngs_modulus=2 GPa", None, "2 GPa"),
+        ("match:degradation_time=6..12 months", None, "6–12 months"),
+        ("match:specific_stiffness=25 GPa*cm^3/g", "SI", "25 MN·m/kg"),
+        ({"kind": "match", "property": "youngs_modulus", "low": 10.0, "unit": "GPa"}, None, "≥ 10 GPa"),
+    ],
+)
+def test_a_target_is_shown_as_written_in_the_display_unit(objective, system, shown):
+    """A selection's target was formatted with ``:.3g`` in the display unit: ``580..725 ksi`` read
+    ``4–5 GPa`` and ``15.25..20.0 GPa`` read ``15.2–20 GPa``."""
+    from biomatdb.display import UnitChoice
+    from search.select.model import Objective
+    from search.select.service import _resolve
+
+    parsed = parse_objective(objective) if isinstance(objective, str) else Objective.model_validate(objective)
+    resolved = _resolve(None, None, parsed, UnitChoice(system=system))  # type: ignore[arg-type]  # a value target needs no core
+    assert resolved.shown_target is not None and resolved.shown_target.display == shown
+
+
 @pytest.mark.parametrize("spec", ["maximise:density", "max:", "match:density", "match:density=", "max:density@x"])
 def test_bad_objective_specs_are_refused(spec):
     with pytest.raises(QueryError, match="objective"):

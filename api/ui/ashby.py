@@ -22,7 +22,7 @@ from sqlalchemy import Engine, select
 from api.ui.display import View
 from api.ui.pages import class_colour, class_order
 from api.ui.selection import SYMBOLS
-from biomatdb.display import Converter, from_canonical
+from biomatdb.display import Converter, from_canonical, verbatim
 from biomatdb.indices import load_indices
 from biomatdb.models import Material, Measurement, has_value
 from biomatdb.units import conversion
@@ -77,6 +77,7 @@ def measured(engine: Engine, x: str, y: str, parsed: Filter | None, chemistry=No
             Measurement.uncertainty,
             Measurement.verbatim_value,
             Measurement.verbatim_unit,
+            Measurement.verbatim_uncertainty,
         )
         .join(Measurement, Measurement.material_id == Material.id)
         .where(Measurement.property_key.in_({x, y}), has_value())
@@ -100,7 +101,7 @@ def measured(engine: Engine, x: str, y: str, parsed: Filter | None, chemistry=No
                     "value_min": row["value_min"],
                     "value_max": row["value_max"],
                     "uncertainty": row["uncertainty"],
-                    "verbatim": {"value": row["verbatim_value"], "unit": row["verbatim_unit"]},
+                    "verbatim": verbatim(row["verbatim_value"], row["verbatim_unit"], row["verbatim_uncertainty"]),
                 }
             )
     points = [

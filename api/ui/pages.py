@@ -15,7 +15,7 @@ from sqlalchemy import Engine, func, select
 
 from api.ui.depict import structure_svg
 from api.ui.display import View, display_choices, unit_label
-from biomatdb.display import UnitChoice, scientific_row, shown_derived, shown_measurement, temperature_text
+from biomatdb.display import UnitChoice, scientific_row, shown_derived, shown_measurement, temperature_text, verbatim
 from biomatdb.errors import QueryError
 from biomatdb.models import Material, Measurement, has_value
 from biomatdb.units import conversion
@@ -298,6 +298,7 @@ def result_rows(engine: Engine, result: SearchResult, view: View) -> list[dict[s
             Measurement.unit,
             Measurement.verbatim_value,
             Measurement.verbatim_unit,
+            Measurement.verbatim_uncertainty,
         )
         .join(Measurement, Measurement.material_id == Material.id)
         .where(Material.public_id.in_(public_ids), has_value())
@@ -307,7 +308,7 @@ def result_rows(engine: Engine, result: SearchResult, view: View) -> list[dict[s
     with engine.connect() as connection:
         for row in connection.execute(statement).mappings():
             measurement = dict(row)
-            measurement["verbatim"] = {"value": row["verbatim_value"], "unit": row["verbatim_unit"]}
+            measurement["verbatim"] = verbatim(row["verbatim_value"], row["verbatim_unit"], row["verbatim_uncertainty"])
             measured[row["public_id"]][row["property"]].append(measurement)
     vocabulary = get_vocabulary()
     rows = []

@@ -195,7 +195,9 @@ class ElasticBackend:
             for node in nodes:
                 for match in matches:
                     ids[(node, match)] = list(
-                        connection.execute(select(Material.id).where(derived_exists(node, match))).scalars()
+                        connection.execute(
+                            select(Material.id).where(derived_exists(node, match, query.uncertainty))
+                        ).scalars()
                     )
             if index is not None and query.sort is not None:
                 value = derived_sort_value(index.terms, query.sort.descending).label("key")
@@ -292,6 +294,7 @@ def _documents(connection: Connection, ids: list[int]) -> Iterator[dict[str, Any
             m.specimen_state,
             m.verbatim_value,
             m.verbatim_unit,
+            m.verbatim_uncertainty,
             Dataset.name.label("dataset"),
             Source.doi.label("doi"),
             Source.citation.label("citation"),

@@ -182,6 +182,7 @@ def index_mapping() -> dict[str, Any]:
             # what was written: read back to show a value at its written precision, never searched
             "verbatim_value": _STORED_ONLY,
             "verbatim_unit": _STORED_ONLY,
+            "verbatim_uncertainty": _STORED_ONLY,
         },
     }
     evidence = {
@@ -311,6 +312,8 @@ def measurement_document(row: CoreRow) -> dict[str, Any]:
         "source_citation_hash": citation_hash(row["citation"]),
         "verbatim_value": row["verbatim_value"],
         "verbatim_unit": row["verbatim_unit"],
+        # an uncertainty column's text (an index built before it needs one ``biomatdb reindex``)
+        "verbatim_uncertainty": row.get("verbatim_uncertainty"),
     }
 
 

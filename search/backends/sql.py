@@ -174,7 +174,7 @@ class SqlTranslator(FilterWalker[ColumnElement[bool]]):
     def node_derived(self, node: DerivedFilter) -> ColumnElement[bool]:
         """``derived_comparison``/``derived_interval``: a combination of the material's measurements,
         one per property of the index, meets the interval (``search.core_derived``)."""
-        return derived_exists(node, self.match)
+        return derived_exists(node, self.match, self.uncertainty)
 
     def node_substructure(self, node: Substructure) -> ColumnElement[bool]:
         """``substructure("SMARTS")``: resolved by the in-process RDKit index."""

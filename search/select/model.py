@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, PrivateAttr, field_validator, model_validator
 
 from search.model import MAX_LIMIT
 
@@ -32,6 +32,15 @@ class Objective(BaseModel):
     high: float | None = Field(None, description="match: the target's high end, in `unit` (= low for a value).")
     unit: str | None = Field(None, max_length=100, description="match: the unit of low and high.")
     weight: float = Field(1.0, gt=0, le=1000, description="The criterion's weight, relative to the others'.")
+    #: The target's numbers as a spec wrote them (``15.0``, ``20``): their digits, which a float loses.
+    _written: tuple[str | None, str | None] | None = PrivateAttr(None)
+
+    def written_target(self) -> tuple[str | None, str | None]:
+        """The target's low and high ends as written: a spec's texts (``15.0..20``), else each
+        number's shortest text (a JSON number: ``15.0`` is ``15``)."""
+        if self._written is not None:
+            return self._written
+        return tuple(None if end is None else repr(float(end)).removesuffix(".0") for end in (self.low, self.high))  # type: ignore[return-value]
 
     @field_validator("low", "high", "weight")
     @classmethod

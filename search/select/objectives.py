@@ -55,20 +55,28 @@ def parse_objective(spec: str) -> Objective:
     fields["property"] = prop.strip()
     if not fields["property"]:
         raise QueryError(f"objective {spec!r}: no property named after {kind}:", position=len(kind) + 1)
+    written = fields.pop("written", None)
     try:
-        return Objective.model_validate(fields)
+        objective = Objective.model_validate(fields)
     except ValidationError as exc:
         problems = "; ".join(error["msg"] for error in exc.errors())
         raise QueryError(f"objective {spec!r}: {problems}") from None
+    objective._written = written
+    return objective
 
 
 def _target(text: str) -> dict:
     for pattern in (_RANGE, _VALUE):
         found = pattern.match(text)
         if found:
-            low = float(found["low"])
-            high = float(found.groupdict().get("high") or low)
-            return {"low": low, "high": high, "unit": (found["unit"] or "").strip() or None}
+            low_text = found["low"]
+            high_text = found.groupdict().get("high") or low_text
+            return {
+                "low": float(low_text),
+                "high": float(high_text),
+                "unit": (found["unit"] or "").strip() or None,
+                "written": (low_text, high_text),
+            }
     return {"tissue": text}
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from biomatdb.display import (
     Converter,
     UnitChoice,
-    from_canonical,
+    index_unit,
     shown_derived,
     shown_measurement,
     to_canonical,
@@ -241,7 +241,8 @@ def _resolve(backend, engine: Engine, objective: Objective, choice: UnitChoice) 
         raise QueryError(f"objective {spec_of(objective)}: {exc.message}", type=exc.type) from exc
     target = Span(low, high)
     spec = spec_of(objective)
-    return Resolved(objective, prop, spec, target, _shown_target(spec, prop, target, choice), index)
+    shown = _shown_target(spec, prop, target, choice, objective=objective, index=index)
+    return Resolved(objective, prop, spec, target, shown, index)
 
 
 def _index(objective: Objective) -> Index | None:
@@ -378,13 +379,50 @@ def _tissue_target(backend, engine: Engine, objective: Objective, prop: Property
     return Resolved(objective, prop, spec, target, shown)
 
 
-def _shown_target(spec: str, prop: Property, target: Span, choice: UnitChoice) -> Target:
-    unit = choice.unit_for(prop, [target.low, target.high])
-    ends = ["" if end is None else f"{from_canonical(end, unit, prop):.3g}" for end in (target.low, target.high)]
-    text = ends[0] if target.low == target.high else f"{ends[0]}–{ends[1]}"
-    return Target(
-        objective=spec, low=target.low, high=target.high, unit=prop.unit, display=f"{text} {unit_label(unit)}".strip()
-    )
+def _shown_target(
+    spec: str,
+    prop: Property,
+    target: Span,
+    choice: UnitChoice,
+    *,
+    objective: Objective | None = None,
+    index: Index | None = None,
+) -> Target:
+    """The target as the display shows a measurement (``biomatdb.display``): in the display unit,
+    each end to the digits the objective wrote it with (``match:E=580..725 ksi`` is ``4.00–5.00
+    GPa``), a one-sided target as a bound (``≥ 10 GPa``); a target no objective wrote (a tissue's
+    span) as stored."""
+    verbatim = None
+    if objective is not None:
+        low_text, high_text = objective.written_target()
+        if target.low == target.high:
+            text = low_text
+        elif target.low is None or target.high is None:
+            text = low_text if target.high is None else high_text
+        else:
+            text = f"{low_text} to {high_text}"
+        verbatim = {"value": text, "unit": objective.unit or prop.unit}
+    if target.low is not None and target.low == target.high:
+        qualifier = "="
+    elif target.high is None:
+        qualifier = ">="
+    elif target.low is None:
+        qualifier = "<="
+    else:
+        qualifier = "range"
+    measurement = {
+        "property": prop.key,
+        "qualifier": qualifier,
+        "value": target.low if qualifier == "=" else None,
+        "value_min": target.low,
+        "value_max": target.high,
+        "uncertainty": None,
+        "unit": prop.unit,
+        "verbatim": verbatim,
+    }
+    unit = index_unit(index, choice) if index is not None else choice.unit_of(prop, [measurement])
+    shown = Converter(prop, unit).measurement(measurement)
+    return Target(objective=spec, low=target.low, high=target.high, unit=prop.unit, display=shown["display"])
 
 
 def _span(m: MatchedMeasurement) -> Span | None:

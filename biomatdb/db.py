@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, insert, select, text, update
 from sqlalchemy.engine import make_url
@@ -92,6 +92,15 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 LOAD_CACHE_KIB = 131_072
 
 
+def driver_connection(connection: Connection) -> Any:
+    """The driver's own connection under ``connection`` (sqlite3's or psycopg's), for what goes
+    past SQLAlchemy: ``COPY``, SQLite's limits and PRAGMAs outside a transaction."""
+    driver = connection.connection.driver_connection
+    if driver is None:  # SQLAlchemy's DBAPI connection has none once it is invalidated
+        raise RuntimeError("the connection has no driver connection: it was invalidated")
+    return driver
+
+
 @contextmanager
 def bulk_write(connection: Connection) -> Iterator[None]:
     """The settings one load's write transaction runs with, restored after it: on SQLite a page
@@ -99,7 +108,7 @@ def bulk_write(connection: Connection) -> Iterator[None]:
     if connection.dialect.name != "sqlite":
         yield
         return
-    driver = connection.connection.driver_connection  # on the driver: SQLAlchemy would begin a transaction
+    driver = driver_connection(connection)  # on the driver: SQLAlchemy would begin a transaction
     (before,) = driver.execute("PRAGMA cache_size").fetchone()
     driver.execute(f"PRAGMA cache_size = -{LOAD_CACHE_KIB}")
     try:
@@ -178,9 +187,9 @@ def sync_vocabulary(connection) -> None:
     for key, (name, category, unit, kind) in _vocabulary_rows().items():
         row = {"name": name, "category": category, "unit": unit, "kind": kind}
         if key not in stored:
-            connection.execute(insert(table).values(key=key, **row))
+            connection.execute(insert(models.Property).values(key=key, **row))
         elif stored[key] != (name, category, unit, kind):
-            connection.execute(update(table).where(table.c.key == key).values(**row))
+            connection.execute(update(models.Property).where(models.Property.key == key).values(**row))
 
 
 def bump_generation(connection) -> None:
@@ -189,9 +198,9 @@ def bump_generation(connection) -> None:
     generation and compared by equality, and a core restored from a backup and then changed
     again must not reach a number that an index of the lost state was built at (counting by one,
     it did: a search then answered from the old core)."""
-    state = models.CoreState.__table__
+    state = models.CoreState
     step = 1 + secrets.randbelow(2**24)  # small enough that 2^30 changes fit a search version's 53 bits
-    connection.execute(update(state).where(state.c.id == 1).values(generation=state.c.generation + step))
+    connection.execute(update(state).where(state.id == 1).values(generation=state.generation + step))
 
 
 def read_snapshot(connection: Connection) -> Connection:

@@ -11,6 +11,7 @@ measurement (``amorphous`` in a melting-point cell) has qualifier ``term``, the 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Final
 
 from sqlalchemy import (
     JSON,
@@ -246,7 +247,7 @@ class CompositionComponent(Base):
 
 
 #: The qualifier of a qualitative measurement: a vocabulary term (``measurements.qualitative``), no value.
-QUALITATIVE = "term"
+QUALITATIVE: Final = "term"
 
 
 class Measurement(Base):

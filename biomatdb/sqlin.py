@@ -10,14 +10,25 @@ index as ``IN`` does, and the statement is compiled once for every batch.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import String, TypeDecorator, bindparam
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.sql.sqltypes import NULLTYPE
 from sqlalchemy.sql.visitors import InternalTraversal
+
+#: How many values a look-up binds at a time.
+IN_BATCH = 500
+
+_T = TypeVar("_T")
+
+
+def batches(items: Sequence[_T], size: int = IN_BATCH) -> Iterator[Sequence[_T]]:
+    """``items`` in consecutive slices of at most ``size``, for ``in_values``."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 class _Values(TypeDecorator):

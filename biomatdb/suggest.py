@@ -6,7 +6,7 @@ properties, classes, units and manifest keys — so that they suggest alike.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from rapidfuzz import fuzz, process
 
@@ -46,11 +46,11 @@ def labels_of(terms: Iterable[str], *, fold: Callable[[str], str] = normalise_la
     return {fold(term): term for term in terms}
 
 
-def or_list(items: list[str]) -> str:
+def or_list(items: Sequence[str]) -> str:
     """``a``, ``a or b``, ``a, b or c``."""
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
 
 
-def did_you_mean(suggestions: list[str]) -> str:
+def did_you_mean(suggestions: Sequence[str]) -> str:
     """``"; did you mean a or b?"`` to end a refusal, or "" when there is nothing to suggest."""
     return f"; did you mean {or_list(suggestions)}?" if suggestions else ""

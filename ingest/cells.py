@@ -67,7 +67,7 @@ _CELL = re.compile(
 # a negative end written in parentheses, as handbooks print ranges: (−65)–(−60); it stays a separate
 # token, so that 110(5) (concise uncertainty, or a footnote) is refused, never read as 1105
 _PARENTHESISED = re.compile(rf"\(\s*({_NUMBER})\s*\)")
-_QUALIFIERS = {
+_QUALIFIERS: dict[str, Qualifier] = {
     ">=": ">=",
     "≥": ">=",
     "<=": "<=",
@@ -199,10 +199,10 @@ def parse_cell(text: Any, *, decimal: str = ".") -> ParsedCell | CellError | Non
     numbers = {}
     for group in ("a", "b", "u"):
         if match[group] is not None:
-            number = _number(match[group], decimal)
-            if isinstance(number, CellError):
-                return number
-            numbers[group] = number
+            read = _number(match[group], decimal)
+            if isinstance(read, CellError):
+                return read
+            numbers[group] = read
     qualifier = _QUALIFIERS.get((match["q"] or "").casefold(), "=")
     unit = match["unit"] or None
     uncertainty = numbers.get("u")
@@ -294,7 +294,7 @@ def parse_column(texts: pd.Series, *, decimal: str = ".") -> tuple[pd.DataFrame,
     if texts.dtype.kind == "f":
         numeric = texts.to_numpy(dtype=float)
         finite = np.isfinite(numeric)
-        errors = [
+        infinite: list[tuple[Any, str, CellError]] = [
             (label, str(value), CellError("non-finite-number", "not a finite number"))
             for label, value in texts[np.isinf(numeric)].items()
         ]
@@ -311,7 +311,7 @@ def parse_column(texts: pd.Series, *, decimal: str = ".") -> tuple[pd.DataFrame,
             },
             index=kept.index,
         )
-        return frame[_COLUMNS], errors
+        return frame[_COLUMNS], infinite
     strings = texts.astype(object).where(texts.notna(), "").astype(str).str.strip()
     candidates = strings.str.replace(",", ".", regex=False) if decimal == "," else strings
     if decimal != ",":

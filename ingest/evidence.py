@@ -438,9 +438,9 @@ def unknown_materials(connection, loader, records: list[EvidenceRecord]) -> list
     first: dict[str, EvidenceRecord] = {}
     for record in records:
         first.setdefault(record.material_key, record)
-    found = loader._lookup_existing(
+    found = loader.matcher.find(
         [MaterialRecord(row=r.row, name=r.material_name, name_key=key) for key, r in first.items()]
-    )
+    ).material_ids
     missing = [record for record in records if record.material_key not in found]
     if not missing:
         return []
@@ -488,9 +488,9 @@ def load_records(connection, loader, records: list[EvidenceRecord], sources: dic
     first: dict[str, EvidenceRecord] = {}
     for record in records:
         first.setdefault(record.material_key, record)
-    material_ids = loader._lookup_existing(
+    material_ids = loader.matcher.find(
         [MaterialRecord(row=r.row, name=r.material_name, name_key=key) for key, r in first.items()]
-    )
+    ).material_ids
     measured = dict(
         connection.execute(
             select(Measurement.source_row, Measurement.id).where(Measurement.upload_id == loader.upload_id)

@@ -1,14 +1,14 @@
 """The one place the pipeline writes: a set-based load of normalised chunks into the core.
 
-The caller owns the transaction (``Connection.begin()``): a load is all or nothing. Materials
-are resolved by public id, then by name or synonym, then by canonical structure; measurements
-go in as batches (``executemany`` on SQLite, ``COPY`` on PostgreSQL), never an ORM object per row.
+The caller owns the transaction (``Connection.begin()``): a load is all or nothing. Which stored
+material a record is (by public id, then name or synonym, then canonical structure) is decided
+by ``ingest.identity``; this module creates and completes materials and writes measurements, as
+batches (``executemany`` on SQLite, ``COPY`` on PostgreSQL), never an ORM object per row.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,19 +19,15 @@ from sqlalchemy import Connection, Integer, and_, case, delete, func, insert, li
 
 from biomatdb import PIPELINE_VERSION
 from biomatdb.chemistry import polymer_family
-from biomatdb.db import bump_generation
+from biomatdb.db import bump_generation, driver_connection
 from biomatdb.elements import refresh_elements
 from biomatdb.hashing import measurement_hashes
 from biomatdb.identity import (
-    conflict,
     derived_key,
     display_name_for_structure,
-    identity_of,
     is_derived_key,
     is_structure_string,
     material_key,
-    name_of_record_key,
-    spelling_variants,
 )
 from biomatdb.merge import merge_duplicates, refresh_names, vocabulary_grade, vocabulary_name
 from biomatdb.models import (
@@ -50,15 +46,15 @@ from biomatdb.models import (
 )
 from biomatdb.outbox import record_changed
 from biomatdb.searchtext import refresh_search_text, search_columns
-from biomatdb.sqlin import in_values
+from biomatdb.sqlin import batches, in_values
 from biomatdb.vocabulary import normalise_label
 from ingest import loadstate
 from ingest.duplicates import possible_duplicates
+from ingest.identity import MaterialMatcher, public_id_of
 from ingest.loadstate import LoadState, claims as load_claims, ids as load_ids, names as load_names
 from ingest.normalise import MaterialRecord, NormalisedChunk, SourceRecord, public_id_for
 from ingest.report import MAX_RECORDS, Issue
 
-_IN_BATCH = 500
 STORED_COLUMNS = [
     "material_id",
     "property_key",
@@ -93,11 +89,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _batches(items: list, size: int = _IN_BATCH) -> Iterable[list]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 @dataclass
 class LoadCounts:
     materials_created: int = 0
@@ -129,6 +120,11 @@ class Loader:
     materials_named: int = 0  # how many materials the file names: ``materials`` lists the first ones
     curated: bool = True  # a curated dataset's two names for one structure mean two materials
     _absorbed: dict[int, list[str]] = field(default_factory=dict)  # kept id -> stored public ids merged into it
+    # which stored material a record is (ingest.identity); it reads the structures this loader stores
+    matcher: MaterialMatcher = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.matcher = MaterialMatcher(self.connection, self.state, self._structure_ids, curated=self.curated)
 
     @classmethod
     def start(
@@ -195,7 +191,7 @@ class Loader:
 
     def _resolve_sources(self, sources: dict[str, SourceRecord]) -> dict[str, int]:
         wanted = [key for key in sources if key not in self._source_ids]
-        for batch in _batches(wanted):
+        for batch in batches(wanted):
             for key, source_id in self.connection.execute(
                 select(Source.key, Source.id).where(in_values(Source.key, batch))
             ):
@@ -224,7 +220,7 @@ class Loader:
             if r.structure is not None and r.structure.canonical_smiles not in self._structure_ids
         }
         keys = list(wanted)
-        for batch in _batches(keys):
+        for batch in batches(keys):
             query = select(ChemicalStructure.canonical_smiles, ChemicalStructure.id).where(
                 in_values(ChemicalStructure.canonical_smiles, batch)
             )
@@ -253,114 +249,6 @@ class Loader:
 
     # --- materials ---------------------------------------------------------------------
 
-    def _lookup_existing(
-        self, records: list[MaterialRecord], matched_by: dict[str, str] | None = None
-    ) -> dict[str, int]:
-        """name_key -> existing material id, by public id, then name or synonym, then structure
-        under the identity rules (docs/identity.md); ``matched_by`` (filled) says which."""
-        found: dict[str, int] = {}
-        matched = matched_by if matched_by is not None else {}
-        by_public = {r.public_id: r.name_key for r in records if r.public_id}
-        for batch in _batches(list(by_public)):
-            for public_id, material_id in self.connection.execute(
-                select(Material.public_id, Material.id).where(in_values(Material.public_id, batch))
-            ):
-                found[by_public[public_id]] = material_id
-                matched[by_public[public_id]] = "id"
-        public_ids = {r.name_key: r.public_id for r in records}
-        given: dict[int, str | None] = {}  # material -> the id a record this call matched to it gives
-        # material -> the public id an earlier chunk of this file gives it, asked for as candidates come
-        given_before: dict[int, str] = {}
-        asked: set[int] = set()
-
-        def ask(material_ids: Iterable[int]) -> None:
-            wanted = {material_id for material_id in material_ids if material_id not in asked}
-            asked.update(wanted)
-            given_before.update(self.state.per_material(wanted, "given_id"))
-
-        def match(key: str, material_id: int, how: str) -> None:
-            """``key``'s record is ``material_id``, unless this file gives that material another id."""
-            public_id = public_ids.get(key)
-            if key in found or given_before.get(material_id, public_id) != public_id:
-                return
-            if given.setdefault(material_id, public_id) != public_id:
-                return
-            found[key] = material_id
-            matched[key] = how
-
-        # every name a material is given is one of its synonyms (docs/identity.md): its shown name
-        # matched is "name", another of its names "synonym"
-        shown = Material.__table__.c.name
-        by_label: dict[str, list[str]] = defaultdict(list)
-        by_name: dict[str, list[str]] = defaultdict(list)
-        for r in records:
-            if r.name_key not in found and r.name_key:
-                by_label[normalise_label(r.name)].append(r.name_key)
-                by_name[name_of_record_key(r.name_key)].append(r.name_key)
-        for batch in _batches(list(by_label)):  # the shown name, the vocabulary's among them
-            labelled = self.connection.execute(
-                select(Material.name_key, func.min(Material.id))
-                .where(in_values(Material.name_key, batch))
-                .group_by(Material.name_key)
-            ).all()
-            ask(material_id for _, material_id in labelled)
-            for label, material_id in labelled:
-                for key in by_label[label]:
-                    match(key, material_id, "name")
-        names = [name for name, keys in by_name.items() if any(key not in found for key in keys)]
-        for batch in _batches(names):
-            rows = self.connection.execute(
-                select(MaterialSynonym.name_key, MaterialSynonym.material_id, shown)
-                .join(Material, Material.id == MaterialSynonym.material_id)
-                .where(in_values(MaterialSynonym.name_key, batch))
-                .order_by(MaterialSynonym.material_id)
-            ).all()
-            ask(material_id for _, material_id, _ in rows)
-            for name_key, material_id, name in rows:
-                for key in by_name[name_key]:
-                    match(key, material_id, "name" if material_key(name) == name_key else "synonym")
-        by_structure: dict[int, list[MaterialRecord]] = {}
-        names_of_structure: dict[int, set[str]] = {}  # every name the chunk gives a structure, found or not
-        for record in records:
-            if record.structure is None:
-                continue
-            structure_id = self._structure_ids[record.structure.canonical_smiles]
-            if not is_structure_string(record.name):
-                names_of_structure.setdefault(structure_id, set()).add(record.name)
-            if record.name_key not in found:
-                by_structure.setdefault(structure_id, []).append(record)
-        for batch in _batches(list(by_structure)):
-            candidates: dict[int, list[tuple[int, str, str | None]]] = {}
-            for structure_id, material_id, name, material_class in self.connection.execute(
-                select(Material.structure_id, Material.id, Material.name, Material.material_class)
-                .where(in_values(Material.structure_id, batch))
-                .order_by(Material.id)
-            ):
-                candidates.setdefault(structure_id, []).append((material_id, name, material_class))
-            candidate_ids = [material_id for existing in candidates.values() for material_id, _, _ in existing]
-            ask(candidate_ids)
-            claimed_names = self.state.per_material(candidate_ids, "claimed_name")
-            for structure_id, existing in candidates.items():
-                named = sorted(names_of_structure.get(structure_id, ()))
-                if self.curated and any(not spelling_variants(named[0], other) for other in named[1:]):
-                    continue  # a file that gives one structure two names means two materials (grades)
-                for record in by_structure[structure_id]:
-                    identity = _identity(record)
-                    for material_id, name, material_class in existing:
-                        claimed = claimed_names.get(material_id)
-                        if claimed is not None and not spelling_variants(claimed, record.name):
-                            continue  # this file already calls it by another name
-                        if (
-                            conflict(
-                                identity, identity_of(name, material_class=material_class, grade=vocabulary_grade(name))
-                            )
-                            is None
-                        ):
-                            match(record.name_key, material_id, "structure")
-                            if record.name_key in found:
-                                break
-        return found
-
     def resolve_materials(self, records: list[MaterialRecord], names: Iterable[tuple[str, str]]) -> dict[str, int]:
         """Ids for every material the chunk names (``names``: each ``record_key`` with its name),
         creating or completing materials as needed."""
@@ -374,14 +262,13 @@ class Loader:
                 by_key[key] = MaterialRecord(row=0, name=name, name_key=key)
         self._resolve_structures(list(by_key.values()))
         fresh = [r for key, r in by_key.items() if key not in known]
-        matched_by: dict[str, str] = {}
-        existing = self._lookup_existing(fresh, matched_by)
-        looked_up = self._match_public_ids([r for r in fresh if r.name_key not in existing], existing, matched_by)
+        matches = self.matcher.match(fresh)
+        existing, matched_by = dict(matches.material_ids), matches.matched_by
         found = set(existing.values())
         to_create = [r for r in fresh if r.name_key not in existing]
         created: list[int] = []
         if to_create:
-            public_ids = self._free_public_ids(to_create, looked_up)
+            public_ids = self.matcher.new_public_ids(to_create, matches)
             created = self._insert_materials(
                 [self._material_row(r) | {"public_id": public_ids[r.name_key]} for r in to_create]
             )
@@ -420,7 +307,7 @@ class Loader:
             for column, process in zip(columns, processors, strict=True)
         ]
         names = ", ".join(f'"{column}"' for column in ["id", *columns])
-        driver = self.connection.connection.driver_connection
+        driver = driver_connection(self.connection)
         if dialect.name == "postgresql":
             # ids from the table's own sequence, in ascending order as RETURNING gave them; COPY
             # then writes the rows (the text-search index is updated as by INSERT)
@@ -450,58 +337,6 @@ class Loader:
             )
         return ids
 
-    def _stored_public_ids(self, public_ids: Iterable[str]) -> dict[str, int]:
-        """Which of these public ids are taken, and the material each names: a stored material's
-        own, or one a merge kept for it (``material_redirects``; a material's own id wins)."""
-        stored: dict[str, int] = {}
-        for batch in _batches(sorted(set(public_ids))):
-            for table, material in ((MaterialRedirect.__table__, "material_id"), (Material.__table__, "id")):
-                stored.update(
-                    self.connection.execute(
-                        select(table.c.public_id, table.c[material]).where(in_values(table.c.public_id, batch))
-                    ).all()
-                )
-        return stored
-
-    def _free_public_ids(
-        self, records: list[MaterialRecord], looked_up: tuple[set[str], dict[str, int]] = (set(), {})
-    ) -> dict[str, str]:
-        """Public ids for new materials. A row named only by its structure folds to the id of a
-        structure written in other letter case ("*c1ccccc1…", "*C1CCCCC1…": two structures), so
-        when that id is taken it takes one from the structure as written."""
-        chosen: dict[str, str] = {}
-        wanted = {record.name_key: _public_id(record) for record in records}
-        # ``looked_up``: the ids ``_match_public_ids`` asked for just before (nothing was written
-        # since) and those of them it found taken; only the others are asked for again
-        asked, stored = looked_up
-        taken = {public_id for public_id in wanted.values() if public_id in stored}
-        taken |= set(self._stored_public_ids(set(wanted.values()) - asked))
-        for record in records:
-            public_id = wanted[record.name_key]
-            if is_structure_string(record.name) and not record.public_id:
-                attempt = 1
-                while public_id in taken:
-                    public_id = public_id_for(f"{record.name_key}#{attempt}")
-                    attempt += 1
-            taken.add(public_id)
-            chosen[record.name_key] = public_id
-        return chosen
-
-    def _match_public_ids(
-        self, records: list[MaterialRecord], found: dict[str, int], matched_by: dict[str, str]
-    ) -> tuple[set[str], dict[str, int]]:
-        """A record whose public id is taken already names that material: one stored under it, or
-        one a merge kept for it (``material_redirects``), e.g. a re-upload of a merged row. Rows
-        named only by a structure are matched by that structure, never by an id folded from it."""
-        wanted = {_public_id(record): record.name_key for record in records if not is_structure_string(record.name)}
-        stored = self._stored_public_ids(wanted)
-        for public_id, material_id in stored.items():
-            key = wanted[public_id]
-            if key not in found:
-                found[key] = material_id
-                matched_by[key] = "id"
-        return set(wanted), stored
-
     def _material_row(self, record: MaterialRecord) -> dict:
         now = _now()
         name, name_key = record.name, normalise_label(record.name)  # the order names sort in
@@ -515,7 +350,7 @@ class Loader:
             )
             name_key = derived_key(name)
         return {
-            "public_id": _public_id(record),
+            "public_id": public_id_of(record),
             "name": name,
             "name_key": name_key,
             "class": record.material_class,
@@ -550,7 +385,10 @@ class Loader:
         known: dict[int, tuple[set[str], set[str], bool]] | None = None,
     ) -> set[int]:
         """Insert synonyms, applications and compositions not yet recorded; returns the materials changed."""
-        synonyms, applications, components, changed = [], [], [], set()
+        synonyms: list[dict[str, object]] = []
+        applications: list[dict[str, object]] = []
+        components: list[dict[str, object]] = []
+        changed: set[int] = set()
         stated: set[tuple[str, int, str]] = set()  # (kind, material id, key): the claims of this file
         for record in records:
             material_id = ids[record.name_key]
@@ -606,7 +444,7 @@ class Loader:
             return
         material_ids = list({ids[r.name_key] for r in records})
         current = {}
-        for batch in _batches(material_ids):
+        for batch in batches(material_ids):
             columns = [
                 getattr(Material, name).label(name)
                 for name in (
@@ -625,8 +463,10 @@ class Loader:
             ]
             for row in self.connection.execute(select(*columns).where(in_values(Material.id, batch))).mappings():
                 current[row["id"]] = row
-        known = {material_id: (set(), set(), False) for material_id in material_ids}
-        for batch in _batches(material_ids):
+        known: dict[int, tuple[set[str], set[str], bool]] = {
+            material_id: (set(), set(), False) for material_id in material_ids
+        }
+        for batch in batches(material_ids):
             for material_id, key in self.connection.execute(
                 select(MaterialSynonym.material_id, MaterialSynonym.name_key).where(
                     in_values(MaterialSynonym.material_id, batch)
@@ -709,7 +549,7 @@ class Loader:
         rows = list(zip(*(_python_values(frame[column]) for column in present), strict=True))
         columns = ", ".join(f'"{column}"' for column in present)
         if self.connection.dialect.name == "postgresql":
-            cursor = self.connection.connection.driver_connection.cursor()
+            cursor = driver_connection(self.connection).cursor()
             with cursor.copy(f"COPY measurements ({columns}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
@@ -843,15 +683,14 @@ class Loader:
     def _merge_duplicates(self) -> None:
         """Materials this file touched that the rules say are one with another (a row named by its
         structure beside a named one, a material stored before) are merged, the one kept first."""
-        structures = (
-            select(Material.structure_id)
-            .join(load_names, load_names.c.material_id == Material.id)
-            .where(Material.structure_id.is_not(None))
-            .distinct()
-        )
+        structures = select(Material.structure_id).join(load_names, load_names.c.material_id == Material.id).distinct()
         merges = merge_duplicates(
             self.connection,
-            structure_ids=sorted(self.connection.execute(structures).scalars()),
+            structure_ids=sorted(
+                structure_id
+                for structure_id in self.connection.execute(structures).scalars()
+                if structure_id is not None
+            ),
             grade_of=vocabulary_grade,
         )
         into = {merged: merge.kept for merge in merges for merged in merge.merged}
@@ -961,7 +800,7 @@ class Loader:
         )
         updated = select(load_ids.c.material_id).where(load_ids.c.updated == 1, load_ids.c.created == 0)
         for page in self.state.pages(updated):
-            for batch in _batches(page):
+            for batch in batches(page):
                 record_changed(self.connection, in_values(Material.id, batch), now)
 
     def _diff_with_previous(self) -> None:
@@ -1025,22 +864,8 @@ class Loader:
             .scalars()
             .all()
         )
-        for batch in _batches(candidates):
+        for batch in batches(candidates):
             self.connection.execute(delete(Material).where(in_values(Material.id, batch)))
-
-
-def _public_id(record: MaterialRecord) -> str:
-    # the public id folds the name as it did before the identity rules, so that ids stay stable
-    return record.public_id or public_id_for(normalise_label(record.name))
-
-
-def _identity(record: MaterialRecord):
-    return identity_of(
-        record.name,
-        material_class=record.material_class,
-        grade=vocabulary_grade(record.name),
-        composition=[(c.component.casefold(), c.fraction) for c in record.composition],
-    )
 
 
 def _distinct_synonyms(synonyms) -> list[str]:

@@ -19,7 +19,9 @@ from collections.abc import Iterable, Iterator
 
 from sqlalchemy import (
     Column,
+    ColumnElement,
     Connection,
+    Exists,
     Index,
     Integer,
     MetaData,
@@ -35,6 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import InstrumentedAttribute
 
 from biomatdb.sqlin import in_values
 
@@ -318,7 +321,7 @@ class LoadState:
     def updated_not_created(self) -> int:
         return self.count(select(ids.c.material_id).where(ids.c.updated == 1, ids.c.created == 0))
 
-    def in_file(self, material_id) -> object:
+    def in_file(self, material_id: ColumnElement[int] | InstrumentedAttribute[int]) -> Exists:
         """A condition: ``material_id`` is one a key of the file names."""
         return exists().where(names.c.material_id == material_id)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,6 +24,7 @@ from biomatdb.text import MATERIAL_NAME_MAX
 from biomatdb.units import Conversion, conversion
 from biomatdb.vocabulary import Property, Vocabulary, get_vocabulary, normalise_label
 from biomatdb.vocabulary.conditions import CONDITION_FIELDS, CONDITION_TEMPERATURE, load_conditions
+from ingest import codes
 from ingest.cells import ParsedCell, parse_cell, parse_column
 from ingest.composition import Component, parse_composition
 from ingest.export_values import value_texts
@@ -162,6 +164,21 @@ def _text(chunk: pd.DataFrame, column: Column | None) -> pd.Series | None:
     return chunk[column.position].astype(str).str.strip()
 
 
+def _label(column: Column | None) -> str | None:
+    return column.label if column is not None else None
+
+
+def _cells(texts: pd.Series) -> Iterator[tuple[int, str]]:
+    """A text column's cells with their rows (a chunk is indexed by data row)."""
+    return zip(texts.index.tolist(), texts.tolist(), strict=True)
+
+
+def _row_groups(texts: pd.Series) -> Iterator[tuple[str, pd.Index]]:
+    """The rows of each distinct text of a text column, in the order the texts first appear."""
+    for text, rows in texts.groupby(texts, sort=False).groups.items():
+        yield str(text), rows
+
+
 def normalise_chunk(chunk: pd.DataFrame, ctx: Context) -> NormalisedChunk:
     cmap = ctx.column_map
     out = NormalisedChunk(materials=[], measurements=pd.DataFrame(columns=MEASUREMENT_COLUMNS))
@@ -170,13 +187,13 @@ def normalise_chunk(chunk: pd.DataFrame, ctx: Context) -> NormalisedChunk:
     if names is None:
         names = ids if ids is not None else pd.Series("", index=chunk.index)
     names = names.str.replace(r"\s+", " ", regex=True)
-    for row, name in names[names.str.len() > MATERIAL_NAME_MAX].items():
+    for row, name in _cells(names[names.str.len() > MATERIAL_NAME_MAX]):
         out.errors.append(
             Issue(
                 type="constraint-error",
-                row=int(row),
+                row=row,
                 value=name[:80] + "…",
-                column=cmap.role("name").label if cmap.role("name") else None,
+                column=_label(cmap.role("name")),
                 message=f"a material name is at most {MATERIAL_NAME_MAX} characters; this one has {len(name):,}",
             )
         )
@@ -201,7 +218,7 @@ def normalise_chunk(chunk: pd.DataFrame, ctx: Context) -> NormalisedChunk:
                     type="missing-value",
                     message="a row with measurements needs a material name",
                     row=int(row),
-                    column=cmap.role("name").label if cmap.role("name") else None,
+                    column=_label(cmap.role("name")),
                     value="",
                 )
             )
@@ -254,11 +271,12 @@ def canonical_conditions(role: str, values: np.ndarray) -> np.ndarray:
 
 def _row_sources(chunk: pd.DataFrame, ctx: Context, out: NormalisedChunk) -> pd.Series:
     cmap = ctx.column_map
-    citations = _text(chunk, cmap.role("source"))
-    dois = _text(chunk, cmap.role("doi"))
+    source_column, doi_column = cmap.role("source"), cmap.role("doi")
     default = ctx.dataset_source.key if ctx.dataset_source else None
-    if citations is None and dois is None:
+    labelled = doi_column or source_column  # where a malformed DOI is reported
+    if labelled is None:
         return pd.Series(default, index=chunk.index, dtype=object)
+    citations, dois = _text(chunk, source_column), _text(chunk, doi_column)
     pairs = pd.DataFrame(
         {
             "citation": citations if citations is not None else "",
@@ -267,10 +285,11 @@ def _row_sources(chunk: pd.DataFrame, ctx: Context, out: NormalisedChunk) -> pd.
         index=chunk.index,
     )
     keys = pd.Series(default, index=chunk.index, dtype=object)
-    for (citation, doi), rows in pairs.groupby(["citation", "doi"], sort=False).groups.items():
+    for key, rows in pairs.groupby(["citation", "doi"], sort=False).groups.items():
+        citation, doi = (str(part) for part in (key if isinstance(key, tuple) else (key,)))
         record = source_record(citation, doi)
         if isinstance(record, str):
-            label = (cmap.role("doi") or cmap.role("source")).label
+            label = labelled.label
             for row in rows:
                 out.errors.append(
                     Issue(type="doi-error", message=record, row=int(row), column=label, value=doi or citation)
@@ -287,7 +306,7 @@ def _convert_temperatures(
 ) -> pd.Series:
     result = pd.Series(np.nan, index=parsed.index)
     units = parsed["unit"].where(parsed["unit"].notna(), header_unit)
-    for unit, rows in units.groupby(units.fillna(""), sort=False).groups.items():
+    for unit, rows in _row_groups(units.fillna("")):
         try:
             conv = conversion(unit or None, TEMPERATURE)
         except UnitError as exc:
@@ -391,7 +410,7 @@ def _measurement_frame(
     if qualitative.any():
         pieces.append(_qualitative_frame(parsed[qualitative], prop, units[qualitative], raw, label, out, uncertainty))
         parsed, units = parsed[~qualitative], units[~qualitative]
-    for unit, rows in units.groupby(units.fillna(""), sort=False).groups.items():
+    for unit, rows in _row_groups(units.fillna("")):
         try:
             conv = conversion(unit or None, prop)
         except UnitError as exc:
@@ -453,7 +472,7 @@ def _qualitative_frame(
     uncertainty, is an error on its cell."""
     terms = get_vocabulary().qualitative
     kept = []
-    for row, key in part["qualitative"].items():
+    for row, key in _cells(part["qualitative"]):
         term = terms[key]
         if not term.describes(prop.key):
             out.errors.append(
@@ -469,13 +488,12 @@ def _qualitative_frame(
                 )
             )
         elif uncertainty is not None and row in uncertainty.index:
-            spread = uncertainty.loc[row]
             out.errors.append(
                 Issue(
                     type="type-error",
-                    row=int(row),
-                    column=spread["label"],
-                    value=spread["text"],
+                    row=row,
+                    column=str(uncertainty.at[row, "label"]),
+                    value=str(uncertainty.at[row, "text"]),
                     message=f"the value of {label!r} is qualitative ({term.name!r}): it has no uncertainty",
                 )
             )
@@ -575,7 +593,8 @@ def _spread(
     result = np.full(len(uncertainty), np.nan)
     present = uncertainty["spread"].notna().to_numpy()
     units = uncertainty["unit"].where(uncertainty["unit"].notna(), "")
-    for unit, among_present in units[present].groupby(units[present], sort=False).indices.items():
+    for written, among_present in units[present].groupby(units[present], sort=False).indices.items():
+        unit = str(written)
         positions = np.flatnonzero(present)[among_present]
         try:
             conv = conversion(unit, prop) if unit else value_conversion
@@ -660,6 +679,7 @@ def _wide_measurements(chunk: pd.DataFrame, ctx: Context, out: NormalisedChunk) 
         if not len(parsed):
             continue
         units = parsed["unit"].where(parsed["unit"].notna(), column.unit)
+        assert column.property is not None, "a measurement column names its property (ingest.mapping)"
         frame = _measurement_frame(parsed, column.property, units, raw, column.label, out, uncertainty)
         if frame is not None:
             frame["source_column"] = column.label
@@ -691,14 +711,16 @@ def _uncertainty_without_value(
 def _long_measurements(chunk: pd.DataFrame, ctx: Context, out: NormalisedChunk) -> list[pd.DataFrame]:
     cmap = ctx.column_map
     property_column = cmap.role("property")
-    value_label = next(cmap.role(role).label for role in VALUE_ROLES if cmap.role(role) is not None)
+    assert property_column is not None, "a long table has a property column (ingest.mapping)"
+    value_label = next(column.label for column in map(cmap.role, VALUE_ROLES) if column is not None)
     unit_column = cmap.role("unit")
     raw, composing = value_texts(chunk, cmap, ctx.decimal)
     out.errors.extend(composing)
     parsed, errors = parse_column(raw, decimal=ctx.decimal)
     _report_cell_errors(errors, value_label, out)
     property_text = chunk[property_column.position].astype(str).str.strip().reindex(parsed.index)
-    header_unit = cmap.role("value").unit if cmap.role("value") is not None else None
+    value_column = cmap.role("value")
+    header_unit = value_column.unit if value_column is not None else None
     units = parsed["unit"]
     if unit_column is not None:
         unit_text = chunk[unit_column.position].astype(str).str.strip().reindex(parsed.index).replace("", None)
@@ -709,7 +731,7 @@ def _long_measurements(chunk: pd.DataFrame, ctx: Context, out: NormalisedChunk) 
     _uncertainty_without_value(uncertainty, parsed.index, refused, out)
     verbatim = _carried_verbatim(chunk, cmap)
     frames = []
-    for text, rows in property_text.groupby(property_text, sort=False).groups.items():
+    for text, rows in _row_groups(property_text):
         prop = ctx.vocabulary.find_property(text) if text else None
         if prop is None:
             suggestions = tuple(closest(text, ctx.vocabulary.property_labels))
@@ -771,164 +793,180 @@ def _structure(text: str, ctx: Context) -> Structure | str:
     return cached
 
 
+@dataclass(frozen=True, slots=True)
+class _Refusal:
+    """Why one cell of a material field is refused, with the text to report it by."""
+
+    message: str
+    value: str
+    suggestions: tuple[str, ...] = ()
+
+
+#: A material field's value (None: the record keeps its default), and what was refused in its
+#: cell (a refusal drops the record, unless its field's issues are warnings). A plain tuple: one
+#: is made per cell.
+_Parsed = tuple[object, tuple[_Refusal, ...]]
+
+
+def _public_id_field(text: str, ctx: Context) -> _Parsed:
+    if _PUBLIC_ID.match(text):
+        return text, ()
+    return None, (_Refusal("a material id is 1-32 letters, digits, '.', '_' or '-'", text),)
+
+
+def _class_field(text: str, ctx: Context) -> _Parsed:
+    material_class = ctx.vocabulary.find_class(text)
+    if material_class is not None:
+        return material_class, ()
+    suggestions = tuple(closest(text, ctx.vocabulary.class_labels))
+    message = f"unknown material class{did_you_mean(suggestions)} (expected one of {', '.join(ctx.vocabulary.classes)})"
+    return None, (_Refusal(message, text, suggestions),)
+
+
+def _as_written(text: str, ctx: Context) -> _Parsed:
+    return text, ()
+
+
+def _synonyms_field(text: str, ctx: Context) -> _Parsed:
+    synonyms = tuple(s for s in _LIST_SPLIT.split(text) if s)
+    too_long = tuple(
+        _Refusal(
+            f"a synonym is at most {MATERIAL_NAME_MAX} characters; this one has {len(synonym):,}",
+            synonym[:80] + "…",
+        )
+        for synonym in synonyms
+        if len(synonym) > MATERIAL_NAME_MAX
+    )
+    return synonyms, too_long
+
+
+def _biodegradable_field(text: str, ctx: Context) -> _Parsed:
+    flag = text.casefold()
+    if flag in _TRUE or flag in _FALSE:
+        return flag in _TRUE, ()
+    return None, (_Refusal("biodegradable must be yes or no", text),)
+
+
+def _origin_field(text: str, ctx: Context) -> _Parsed:
+    origin = _ORIGINS.get(text.casefold())
+    if origin is not None:
+        return origin, ()
+    return None, (_Refusal("origin must be natural or synthetic", text),)
+
+
+def _applications_field(text: str, ctx: Context) -> _Parsed:
+    """Applications by their vocabulary key; one the vocabulary lacks is kept under its folded
+    label, with a warning."""
+    applications: list[str] = []
+    unknown: list[_Refusal] = []
+    for application in filter(None, _LIST_SPLIT.split(text)):
+        key = ctx.vocabulary.find_application(application)
+        if key is None:
+            key = normalise_label(application).replace(" ", "_")
+            suggestions = tuple(closest(application, ctx.vocabulary.application_labels))
+            message = f"application not in the vocabulary; kept as {key!r}{did_you_mean(suggestions)}"
+            unknown.append(_Refusal(message, application, suggestions))
+        if key not in applications:
+            applications.append(key)
+    return tuple(applications), tuple(unknown)
+
+
+def _structure_field(text: str, ctx: Context) -> _Parsed:
+    structure = _structure(text, ctx)
+    if isinstance(structure, str):
+        return None, (_Refusal(structure, text),)
+    return structure, ()
+
+
+def _composition_field(text: str, ctx: Context) -> _Parsed:
+    composition = parse_composition(text, decimal=ctx.decimal)
+    if isinstance(composition, str):
+        return None, (_Refusal(composition, text),)
+    return composition, ()
+
+
+@dataclass(frozen=True, slots=True)
+class _MaterialField:
+    """One field of a material record: the column role it is read from, the ``MaterialRecord``
+    attribute it sets, how a non-empty cell is read, and the issue code of a refused cell (an
+    error drops the record; a warning, ``ingest/issues.toml`` says which, keeps it with the value
+    read). An empty cell leaves the attribute at its default; ``fallback`` gives the text an
+    empty cell stands for (the manifest's default class)."""
+
+    role: str
+    attribute: str
+    parse: Callable[[str, Context], _Parsed]
+    issue: str
+    fallback: Callable[[Context], str | None] | None = None
+
+
+#: The material fields, in the order their cells are read and their issues reported.
+_MATERIAL_FIELDS: tuple[_MaterialField, ...] = (
+    _MaterialField("id", "public_id", _public_id_field, "type-error"),
+    _MaterialField("class", "material_class", _class_field, "unknown-class", fallback=lambda ctx: ctx.default_class),
+    _MaterialField("subclass", "subclass", _as_written, "type-error"),  # never refused: kept as written
+    _MaterialField("synonyms", "synonyms", _synonyms_field, "constraint-error"),
+    _MaterialField("description", "description", _as_written, "type-error"),
+    _MaterialField("regulatory_notes", "regulatory_notes", _as_written, "type-error"),
+    _MaterialField("biodegradable", "biodegradable", _biodegradable_field, "type-error"),
+    _MaterialField("origin", "origin", _origin_field, "type-error"),
+    _MaterialField("applications", "applications", _applications_field, "unknown-application"),
+    _MaterialField("structure", "structure", _structure_field, "structure-error"),
+    _MaterialField("composition", "composition", _composition_field, "composition-error"),
+)
+
+
 def _materials(
     chunk: pd.DataFrame, names: pd.Series, keys: pd.Series, ctx: Context, out: NormalisedChunk
 ) -> list[MaterialRecord]:
-    """One record per material the chunk's rows name (``record_key``), from the first row that names it."""
+    """One record per material the chunk's rows name (``record_key``), from the first row that
+    names it, its fields read as ``_MATERIAL_FIELDS`` says; a record with a refused field is left out."""
     cmap = ctx.column_map
     named = names != ""
     firsts = names[named]
     firsts = firsts[~keys[named].duplicated()]  # one record per material the rows name
     first_keys = keys.reindex(firsts.index).tolist()
-    texts = {
-        role: _text(chunk, cmap.role(role))
-        for role in (
-            "id",
-            "class",
-            "subclass",
-            "synonyms",
-            "description",
-            "biodegradable",
-            "origin",
-            "applications",
-            "regulatory_notes",
-            "structure",
-            "composition",
-        )
-    }
-    rows = firsts.index
-    # one list per role, aligned with ``firsts``: a Series lookup per cell costs more than the rest of the loop
-    columns = {
-        role: ([""] * len(rows) if series is None else series.reindex(rows).fillna("").tolist())
-        for role, series in texts.items()
-    }
-    records = []
-    for position, (row, name) in enumerate(firsts.items()):
-
-        def cell(role: str, position: int = position) -> str:
-            return columns[role][position]
-
-        record = MaterialRecord(row=int(row), name=name, name_key=first_keys[position])
-        problems: list[Issue] = []
-        public_id = cell("id")
-        if public_id:
-            if _PUBLIC_ID.match(public_id):
-                record.public_id = public_id
-            else:
-                problems.append(
+    records = [
+        MaterialRecord(row=row, name=name, name_key=key)
+        for (row, name), key in zip(_cells(firsts), first_keys, strict=True)
+    ]
+    # each record's issues, field by field: reported in record order, as the rows come
+    errors: list[list[Issue]] = [[] for _ in records]
+    warnings: list[list[Issue]] = [[] for _ in records]
+    for spec in _MATERIAL_FIELDS:
+        column = cmap.role(spec.role)
+        texts = _text(chunk, column)
+        fallback = (spec.fallback(ctx) if spec.fallback is not None else None) or ""
+        if texts is None and not fallback:
+            continue  # nothing gives this field: every record keeps its default
+        # one list per field: a Series lookup per cell costs more than the rest of the loop
+        cells: list[str] = [""] * len(records) if texts is None else texts.reindex(firsts.index).fillna("").tolist()
+        label = _label(column)
+        issues = warnings if codes.severity(spec.issue) == "warning" else errors
+        for position, cell in enumerate(cells):
+            text = cell or fallback
+            if not text:
+                continue
+            value, refusals = spec.parse(text, ctx)
+            record = records[position]
+            if value is not None:
+                setattr(record, spec.attribute, value)
+            if refusals:
+                issues[position].extend(
                     Issue(
-                        type="type-error",
-                        message="a material id is 1-32 letters, digits, '.', '_' or '-'",
-                        row=int(row),
-                        column=cmap.role("id").label,
-                        value=public_id,
+                        type=spec.issue,
+                        message=refusal.message,
+                        row=record.row,
+                        column=label,
+                        value=refusal.value,
+                        suggestions=refusal.suggestions,
                     )
+                    for refusal in refusals
                 )
-        class_text = cell("class") or ctx.default_class or ""
-        if class_text:
-            record.material_class = ctx.vocabulary.find_class(class_text)
-            if record.material_class is None:
-                suggestions = tuple(closest(class_text, ctx.vocabulary.class_labels))
-                problems.append(
-                    Issue(
-                        type="unknown-class",
-                        message=f"unknown material class{did_you_mean(suggestions)}"
-                        f" (expected one of {', '.join(ctx.vocabulary.classes)})",
-                        row=int(row),
-                        column=cmap.role("class").label if cmap.role("class") else None,
-                        value=class_text,
-                        suggestions=suggestions,
-                    )
-                )
-        record.subclass = cell("subclass") or None
-        record.synonyms = tuple(s for s in _LIST_SPLIT.split(cell("synonyms")) if s)
-        for synonym in record.synonyms:
-            if len(synonym) > MATERIAL_NAME_MAX:
-                problems.append(
-                    Issue(
-                        type="constraint-error",
-                        row=int(row),
-                        column=cmap.role("synonyms").label,
-                        value=synonym[:80] + "…",
-                        message=f"a synonym is at most {MATERIAL_NAME_MAX} characters; this one has {len(synonym):,}",
-                    )
-                )
-        record.description = cell("description") or None
-        record.regulatory_notes = cell("regulatory_notes") or None
-        if cell("biodegradable"):
-            flag = cell("biodegradable").casefold()
-            if flag in _TRUE or flag in _FALSE:
-                record.biodegradable = flag in _TRUE
-            else:
-                problems.append(
-                    Issue(
-                        type="type-error",
-                        message="biodegradable must be yes or no",
-                        row=int(row),
-                        column=cmap.role("biodegradable").label,
-                        value=cell("biodegradable"),
-                    )
-                )
-        if cell("origin"):
-            record.origin = _ORIGINS.get(cell("origin").casefold())
-            if record.origin is None:
-                problems.append(
-                    Issue(
-                        type="type-error",
-                        message="origin must be natural or synthetic",
-                        row=int(row),
-                        column=cmap.role("origin").label,
-                        value=cell("origin"),
-                    )
-                )
-        applications = []
-        for application in filter(None, _LIST_SPLIT.split(cell("applications"))):
-            key = ctx.vocabulary.find_application(application)
-            if key is None:
-                key = normalise_label(application).replace(" ", "_")
-                suggestions = tuple(closest(application, ctx.vocabulary.application_labels))
-                out.warnings.append(
-                    Issue(
-                        type="unknown-application",
-                        message=f"application not in the vocabulary; kept as {key!r}{did_you_mean(suggestions)}",
-                        row=int(row),
-                        column=cmap.role("applications").label,
-                        value=application,
-                        suggestions=suggestions,
-                    )
-                )
-            if key not in applications:
-                applications.append(key)
-        record.applications = tuple(applications)
-        if cell("structure"):
-            structure = _structure(cell("structure"), ctx)
-            if isinstance(structure, str):
-                problems.append(
-                    Issue(
-                        type="structure-error",
-                        message=structure,
-                        row=int(row),
-                        column=cmap.role("structure").label,
-                        value=cell("structure"),
-                    )
-                )
-            else:
-                record.structure = structure
-        if cell("composition"):
-            composition = parse_composition(cell("composition"), decimal=ctx.decimal)
-            if isinstance(composition, str):
-                problems.append(
-                    Issue(
-                        type="composition-error",
-                        message=composition,
-                        row=int(row),
-                        column=cmap.role("composition").label,
-                        value=cell("composition"),
-                    )
-                )
-            else:
-                record.composition = composition
-        out.errors.extend(problems)
-        if not problems:
-            records.append(record)
-    return records
+    kept = []
+    for record, refused, warned in zip(records, errors, warnings, strict=True):
+        out.warnings.extend(warned)
+        out.errors.extend(refused)
+        if not refused:
+            kept.append(record)
+    return kept

@@ -3,11 +3,16 @@ backend from the settings (Elasticsearch when its URL is set, else the SQL core)
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import Engine
 
 from biomatdb.settings import Settings
 from search.contract import SearchBackend
 from search.model import Query, Sort
+
+if TYPE_CHECKING:
+    from search.chemistry import ChemistryIndex  # imported when first used: it loads RDKit
 
 
 def build_query(
@@ -27,15 +32,19 @@ def build_query(
         from search.parser import parse_filter  # here: a text-only search never loads the grammar or pint
 
         parsed = parse_filter(filter_text)
-    return Query(
-        text=text,
-        filter=parsed,
-        facets=facets or [],
-        sort=Sort.parse(sort),
-        limit=limit,
-        cursor=cursor,
-        match=match,
-        uncertainty=uncertainty,
+    # validated as the user's text: a ``match`` or ``uncertainty`` the model does not know is
+    # refused with the field's name (``ValidationError``)
+    return Query.model_validate(
+        {
+            "text": text,
+            "filter": parsed,
+            "facets": facets or [],
+            "sort": Sort.parse(sort),
+            "limit": limit,
+            "cursor": cursor,
+            "match": match,
+            "uncertainty": uncertainty,
+        }
     )
 
 
@@ -46,9 +55,9 @@ class LazyChemistry:
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine = engine
         self.settings = settings
-        self._index = None
+        self._index: ChemistryIndex | None = None
 
-    def index(self):
+    def index(self) -> ChemistryIndex:
         if self._index is None:
             from search.chemistry import ChemistryIndex
 

@@ -72,7 +72,8 @@ def test_wide_messy_csv_loads_in_canonical_units(engine, tmp_path):
     with Session(engine) as session:
         assert find_material(session, "Ti-6Al-4V").material_class == "metal"
         assert find_material(session, "PCL").material_class == "polymer"
-        assert find_material(session, "PLLA").structure.canonical_smiles == "*O[C@@H](C)C(*)=O"
+        structure = find_material(session, "PLLA").structure
+        assert structure is not None and structure.canonical_smiles == "*O[C@@H](C)C(*)=O"
 
 
 def test_long_tsv_with_conditions_and_unit_conversion(engine, tmp_path):
@@ -183,7 +184,7 @@ def test_dry_run_reports_and_changes_nothing(engine, tmp_path):
     assert snapshot(engine) == before
 
 
-BAD_FILES = {
+BAD_FILES: dict[str, tuple[str, str | bytes, str, int | None]] = {
     "malformed": ("bad.csv", "Material,Density (g/cm3)\nA,1.2\nB,1.3,extra,cells\n", "extra-cell", 2),
     "wrong unit": ("bad.csv", "Material,Density (MPa)\nA,1.2\n", "unit-error", None),
     "wrong inline unit": ("bad.csv", "Material,Density (g/cm3)\nA,1.2\nB,3 MPa\n", "unit-error", 2),
@@ -245,11 +246,12 @@ def test_the_dataset_keeps_license_source_and_counts(engine, tmp_path):
     options = IngestOptions(dataset="lab-2026", license="CC-BY-4.0", source="doi:10.5555/test.dataset")
     ingest_file(engine, write(tmp_path, "x.csv", "Material,Density (g/cm3)\nA,1\n"), options)
     with Session(engine) as session:
-        dataset = session.scalar(select(Dataset).where(Dataset.name == "lab-2026"))
-        assert dataset.license == "CC-BY-4.0" and dataset.source.doi == "10.5555/test.dataset"
+        dataset = session.scalars(select(Dataset).where(Dataset.name == "lab-2026")).one()
+        assert dataset.license == "CC-BY-4.0"
+        assert dataset.source is not None and dataset.source.doi == "10.5555/test.dataset"
         assert dataset.rows_read == 1 and dataset.checksum
-        measurement = session.scalar(select(Measurement))
-        assert measurement.source.doi == "10.5555/test.dataset"
+        measurement = session.scalars(select(Measurement)).one()
+        assert measurement.source is not None and measurement.source.doi == "10.5555/test.dataset"
         assert (measurement.source_row, measurement.source_column) == (1, "Density (g/cm3)")
 
 

@@ -14,10 +14,18 @@ import openpyxl
 import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
+from openpyxl.worksheet.worksheet import Worksheet
 
 from biomatdb.errors import BiomatError
 from ingest.readers import SAMPLE_BYTES, ReadError, Table, header_issues, open_table
 from ingest.report import Issue
+
+
+def first_sheet(book: openpyxl.Workbook) -> Worksheet:
+    """A new workbook's one sheet (``Workbook.active``, which openpyxl types as maybe none, maybe a chart)."""
+    sheet = book.active
+    assert isinstance(sheet, Worksheet)
+    return sheet
 
 
 def write(directory: Path, name: str, content: str | bytes, encoding: str = "utf-8") -> Path:
@@ -209,7 +217,8 @@ def test_blank_and_delimiter_only_rows_are_dropped_but_keep_their_number(tmp_pat
 
 def test_chunks_are_positional_text_indexed_by_data_row(eu_csv):
     chunk = next(open_table(eu_csv).chunks())
-    assert list(chunk.columns) == list(range(7))
+    # pandas-stubs type a frame's columns as str; a chunk's are positions
+    assert list(chunk.columns) == list(range(7))  # type: ignore[comparison-overlap]
     assert list(chunk.index) == [1, 2]
     assert all(pd.api.types.is_string_dtype(dtype) for dtype in chunk.dtypes)
     assert all(isinstance(cell, str) for column in chunk for cell in chunk[column])
@@ -297,7 +306,7 @@ def test_what_csv_writer_writes_reads_back_cell_for_cell(tmp_path_factory, delim
 def peek_workbook(tmp_path) -> Path:
     """A workbook as a lab fills it: a title gap above the header, numbers, a formula-less error, a second sheet."""
     book = openpyxl.Workbook()
-    sheet = book.active
+    sheet = first_sheet(book)
     sheet.title = "Mechanical"
     sheet.append([])
     sheet.append(["Material", "E (GPa)", "Cycles", "Density (g/cm3)", "Biodegradable", "Tested", "Note"])
@@ -348,7 +357,7 @@ def test_workbook_written_by_pandas(tmp_path):
 def test_a_number_shown_as_a_percentage_reads_as_the_percentage_shown(tmp_path):
     """Excel stores 65 % as 0.65; read as 0.65 under "Porosity (%)" it would be a hundred times too small."""
     book = openpyxl.Workbook()
-    sheet = book.active
+    sheet = first_sheet(book)
     sheet["C3"], sheet["D3"], sheet["E3"] = "Material", "Porosity (%)", "E (GPa)"
     sheet["C4"], sheet["D4"], sheet["E4"] = "HA", 0.65, 110
     sheet["C5"], sheet["D5"], sheet["E5"] = "TCP", 40, 0.9
@@ -374,7 +383,7 @@ def test_a_percentage_format_is_found_however_the_styles_are_written(tmp_path, r
     import zipfile
 
     book = openpyxl.Workbook()
-    sheet = book.active
+    sheet = first_sheet(book)
     sheet["A1"], sheet["B1"], sheet["A2"], sheet["B2"], sheet["A3"], sheet["B3"] = (
         "Material",
         "Porosity (%)",
@@ -417,7 +426,7 @@ def _with_cached_values(path: Path, values: dict[str, str]) -> None:
 
 def test_a_formula_without_a_computed_value_is_refused_by_cell_not_read_as_empty(tmp_path):
     book = openpyxl.Workbook()
-    sheet = book.active
+    sheet = first_sheet(book)
     sheet.append(["Material", "E (GPa)", "Porosity (%)"])
     sheet.append(["HA", "=100+10", "=0.6+0.05"])
     sheet["C2"].number_format = "0%"
@@ -435,7 +444,7 @@ def test_a_formula_without_a_computed_value_is_refused_by_cell_not_read_as_empty
 
 def test_a_formula_that_computed_an_empty_text_is_an_empty_cell(tmp_path):
     book = openpyxl.Workbook()
-    sheet = book.active
+    sheet = first_sheet(book)
     sheet.append(["Material", "E (GPa)", "Note"])
     sheet.append(["HA", 110, '=IF(B2>200,"stiff","")'])
     path = tmp_path / "blank-formula.xlsx"
@@ -576,7 +585,7 @@ def test_a_delimited_table_adds_no_path(tmp_path):
     assert table.locate(issue) is issue and "path" not in issue.as_dict()
 
 
-JSON_REFUSALS = {
+JSON_REFUSALS: dict[str, tuple[str | bytes, str, str]] = {
     "syntax error": ('[{"name": "PEEK",}]', "format-error", "trailing comma is not allowed at line 1"),
     "two arrays, neither known": ('{"a": [{"x": 1}], "b": [{"y": 2}]}', "format-error", "'a', 'b'"),
     "a single number": ("42", "format-error", "single number"),
@@ -594,7 +603,7 @@ def test_unreadable_json_is_refused_precisely(tmp_path, case):
 
 # --- refusals ---------------------------------------------------------------------------------
 
-REFUSALS = {
+REFUSALS: dict[str, tuple[str, str | bytes, str, str]] = {
     # name: (file name, content, type, words the message must hold)
     "empty file": ("empty.csv", b"", "empty-file", "0 bytes"),
     "empty workbook file": ("empty.xlsx", b"", "empty-file", "0 bytes"),

@@ -15,6 +15,7 @@ import os
 import socket
 import threading
 import uuid
+from typing import Any
 
 import pytest
 from elasticsearch import Elasticsearch
@@ -117,7 +118,7 @@ def intersects(**bounds) -> dict:
 PLLA = Substructure(pattern="*O[C@@H](C)C(=O)*")
 STYRENE = Similarity(smiles="*CC(*)c1ccccc1", threshold=0.5)
 SILICON = Substructure(pattern="[Si]")
-CHEMISTRY = {PLLA: {7: 1.0, 3: 1.0}, STYRENE: {5: 0.81}, SILICON: {}}
+CHEMISTRY: dict[Substructure | Similarity, dict[int, float]] = {PLLA: {7: 1.0, 3: 1.0}, STYRENE: {5: 0.81}, SILICON: {}}
 
 
 def element_content(element: str, basis: str, bounds: dict) -> dict:
@@ -950,7 +951,7 @@ def _inner(*sources: dict) -> dict:
     }
 
 
-RESPONSE = {
+RESPONSE: dict[str, Any] = {
     "took": 3,
     "timed_out": False,
     "hits": {
@@ -1159,7 +1160,7 @@ def test_a_document_carries_element_contents_presences_and_complete_bases():
         "biodegradable": None,
         "origin": None,
     }
-    rows = [
+    rows: list[dict[str, object]] = [
         {
             "element": "Al",
             "basis": "wt",
@@ -1631,7 +1632,7 @@ def test_the_api_process_drains_the_outbox_and_waits_while_elasticsearch_is_down
     backlog = _outbox(sqlite_engine)
     drainer = OutboxDrainer(sqlite_engine, unreachable_client, "biomatdb", interval_s=0.05)
     assert drainer.drain_once() == 0
-    assert "Elasticsearch is unavailable" in drainer.last_error
+    assert "Elasticsearch is unavailable" in (drainer.last_error or "")
     drainer.start()
     assert ingest_file(sqlite_engine, write(tmp_path, "long.tsv", LONG_TSV)).loaded  # writes go on meanwhile
     drainer.stop()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from sqlalchemy import (
@@ -106,7 +107,7 @@ def _not(expression: ColumnElement[bool]) -> ColumnElement[bool]:
     return not_(expression)
 
 
-def _text_equals(column, value: str) -> ColumnElement[bool]:
+def _text_equals(column, value: str | float) -> ColumnElement[bool]:
     # lower() on both sides, never casefold(): casefold turns "ß" into "ss", which no database's
     # lower() does, so a value stored with "ß" could not be found even as written
     return and_(column.is_not(None), func.lower(column) == str(value).lower())
@@ -272,6 +273,7 @@ def condition(c: Condition) -> ColumnElement[bool]:
             return or_(~known, t < low, t > high)
         compare = {"<": t < low, "<=": t <= high, ">": t > high, ">=": t >= low}[c.op]
         return and_(known, compare)
+    holds: ColumnElement[bool]
     if c.field == "dataset":
         holds = Measurement.dataset_id.in_(select(Dataset.id).where(func.lower(Dataset.name) == str(c.value).lower()))
     elif c.field == "source":
@@ -331,7 +333,7 @@ class SqlBackend:
             "name": func.coalesce(Material.search_name, literal(" ")),
             "names": func.coalesce(Material.search_names, literal(" ")),
         }
-        score = literal(0)
+        score: ColumnElement[int] = literal(0)
         for kind, weight in RELEVANCE_WEIGHTS.items():
             exact, column = kind.split("_")
             patterns = [f"% {token} %" if exact == "exact" else f"% {token}%" for token in tokens]
@@ -368,6 +370,7 @@ class SqlBackend:
         if index is not None:  # a derived index: over each material's combinations of measurements
             value = derived_sort_value(index.terms, sort.descending).label("extreme")
         else:
+            extreme: ColumnElement[float]
             if sort.descending:
                 extreme = func.max(func.coalesce(Measurement.value_max, Measurement.value_min))
             else:
@@ -382,7 +385,7 @@ class SqlBackend:
                 .label("extreme")
             )
         statement = statement.add_columns(value)
-        ordered = literal_column("extreme")
+        ordered: ColumnElement[Any] = literal_column("extreme")
         return statement.order_by(
             (ordered.desc() if sort.descending else ordered.asc()).nulls_last(), *self._name_order()
         )
@@ -536,7 +539,7 @@ class SqlBackend:
             ]
             # a measurement shown for a property filter is certain or possible; one shown only for ``has``, neither
             by_property = [f for f in filters if isinstance(f, PropertyFilter)]
-            certainty = literal(None)
+            certainty: ColumnElement[Any] = literal(None)
             if by_property:
                 certainty = case(
                     (or_(*(translator.measurement_certain(f) for f in by_property)), literal("certain")),

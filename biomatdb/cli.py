@@ -1176,3 +1176,7 @@ def demo(
     _echo(f"BiomatDB demo (read-only) at {address}  (Ctrl+C stops it)")
     sys.stdout.flush()
     server.run()
+
+
+if __name__ == "__main__":  # `python -m biomatdb.cli …` runs the same commands as `biomatdb …`
+    app()

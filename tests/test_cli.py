@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 
 import pytest
 from typer.testing import CliRunner
@@ -370,3 +371,19 @@ def test_an_export_in_display_units_reads_back_to_the_values_at_their_precision(
 
 def _key(measurement: dict) -> tuple:
     return (measurement["property"], measurement["display"])
+
+
+def test_python_dash_m_runs_the_cli(tmp_path):
+    """``python -m biomatdb.cli`` ran nothing and exited 0 (the module never called the app)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "biomatdb.cli", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "BIOMATDB_DATA_DIR": str(tmp_path)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "load-fixtures" in done.stdout and "Usage" in done.stdout

@@ -86,6 +86,20 @@ def test_no_page_scrolls_sideways(screen, name):
     )
 
 
+def test_on_a_phone_the_ashby_charts_data_table_scrolls_in_its_box(phone_page):
+    """Opening "The chart's data as a table" made the Ashby page 466 px wide at 390 px: the table
+    now scrolls inside its card, and the page stays as wide as the screen."""
+    phone_page.open("/ashby")
+    page = phone_page.page
+    page.locator("#ashby-table table").wait_for(state="attached")
+    page.evaluate("document.querySelector('.chart-table').open = true")
+    box = page.locator("#ashby-table")
+    assert box.evaluate("b => getComputedStyle(b).overflowX") == "auto"
+    measured = overflow(page)
+    phone_page.shot("phone-ashby-table")
+    assert measured["scrollWidth"] <= PHONE["width"], f"{measured['scrollWidth']} px wide: {measured['wide']}"
+
+
 def test_on_a_phone_a_table_wider_than_the_screen_shows_that_it_scrolls(phone_page):
     """Ti-6Al-4V's biological-evaluation matrix was cut off after its "in vitro" column at 390 px,
     with no sign that more lay beyond: a shadow marks the side with more, the endpoint stays."""

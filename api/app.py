@@ -38,6 +38,7 @@ OPERATION_IDS = {
     "material_detail": "get_material",
     "dataset_detail": "get_dataset",
     "datapackage": "get_datapackage",
+    "datapackage_descriptor": "get_datapackage_descriptor",
     "job_status": "get_job",
     "compare": "compare_materials",
     "export": "export_measurements",

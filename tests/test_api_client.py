@@ -1,7 +1,8 @@
 """A client generated from the OpenAPI document by openapi-python-client works against a real
 server: a search (without a key), a material, an upload with its job and typed report (with a
-curator's key), and a data package. The generator needs one option for the data package's zip
-(tests/data/openapi-client.yaml), as any vendor media type does."""
+curator's key), and a data package, read as a ``File`` with one option
+(tests/data/openapi-client.yaml). A client generated with no configuration gets the data
+package's bytes, its descriptor as JSON, and a comparison."""
 
 from __future__ import annotations
 
@@ -25,42 +26,49 @@ from tests.live import serving
 CONFIG = Path(__file__).parent / "data" / "openapi-client.yaml"
 
 
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory):
-    """The client package ``biomatdb_client``, generated from the app's document."""
+def _generate(root: Path, package: str, config: Path | None):
+    """The client package ``package``, generated from the app's document into ``root``."""
     from api.app import create_app
     from biomatdb.settings import Settings
 
-    root = tmp_path_factory.mktemp("client")
     document = root / "openapi.json"
     document.write_text(json.dumps(create_app(Settings(database_url="sqlite://")).openapi()), encoding="utf-8")
     generator = shutil.which("openapi-python-client") or "openapi-python-client"
-    done = subprocess.run(
-        [
-            generator,
-            "generate",
-            "--path",
-            str(document),
-            "--output-path",
-            str(root / "biomatdb_client"),
-            "--meta",
-            "none",
-            "--config",
-            str(CONFIG),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    command = [
+        generator,
+        "generate",
+        "--path",
+        str(document),
+        "--output-path",
+        str(root / package),
+        "--meta",
+        "none",
+    ]
+    if config is not None:
+        command += ["--config", str(config)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Unable to parse" not in done.stdout + done.stderr, done.stdout + done.stderr
     sys.path.insert(0, str(root))
     try:
-        yield importlib.import_module("biomatdb_client")
+        yield importlib.import_module(package)
     finally:
         sys.path.remove(str(root))
-        for name in [n for n in sys.modules if n == "biomatdb_client" or n.startswith("biomatdb_client.")]:
+        for name in [n for n in sys.modules if n == package or n.startswith(f"{package}.")]:
             del sys.modules[name]
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    """The client package ``biomatdb_client``, generated with the zip read as binary."""
+    yield from _generate(tmp_path_factory.mktemp("client"), "biomatdb_client", CONFIG)
+
+
+@pytest.fixture(scope="module")
+def generated_by_default(tmp_path_factory):
+    """The client package ``biomatdb_default_client``, generated with no configuration at all:
+    what a user who runs the generator on the document gets."""
+    yield from _generate(tmp_path_factory.mktemp("default-client"), "biomatdb_default_client", None)
 
 
 @pytest.fixture(scope="module")
@@ -159,3 +167,36 @@ def _use(
     with zipfile.ZipFile(package.payload) as bundle:
         assert sorted(bundle.namelist()) == ["data.csv", "datapackage.json"]
         assert b"Client test polymer" in bundle.read("data.csv")
+
+
+def test_a_client_generated_without_configuration_gets_the_data_package(generated_by_default, server):
+    """The data package's 200 was declared both zip and JSON: a default client read it as JSON and
+    crashed on ``UnicodeDecodeError`` (issue 18). Declared a zip only, it is the answer's bytes; the
+    descriptor is its own operation, declared JSON."""
+    base_url, _ = server
+    package = "biomatdb_default_client"
+    get_datapackage = importlib.import_module(f"{package}.api.datasets.get_datapackage")
+    get_descriptor = importlib.import_module(f"{package}.api.datasets.get_datapackage_descriptor")
+    compare = importlib.import_module(f"{package}.api.materials.compare_materials")
+    with generated_by_default.Client(base_url=base_url) as anyone:
+        datasets = json.loads(anyone.get_httpx_client().get("/api/v1/datasets").text)
+        dataset = next(d for d in datasets if d["name"] == "search_semantics")
+        answer = get_datapackage.sync_detailed(dataset_id=str(dataset["id"]), client=anyone)
+        assert answer.status_code == 200
+        with zipfile.ZipFile(io.BytesIO(answer.content)) as bundle:
+            assert sorted(bundle.namelist()) == ["data.csv", "datapackage.json"]
+            assert json.loads(bundle.read("datapackage.json"))["name"] == "search_semantics"
+        described = get_descriptor.sync_detailed(dataset_id="search_semantics", client=anyone)
+        assert described.status_code == 200
+        descriptor = described.parsed
+        assert descriptor is not None, described.content
+        body = descriptor.to_dict() if hasattr(descriptor, "to_dict") else descriptor
+        assert body["name"] == "search_semantics"
+        assert body["resources"][0]["path"].startswith(f"{base_url}/api/v1/export?")
+        # the declared array of ids, as the generator sends it (ids=A&ids=B)
+        names = [
+            m["name"] for m in json.loads(anyone.get_httpx_client().get("/api/v1/materials?limit=2").text)["results"]
+        ]
+        compared = compare.sync_detailed(client=anyone, ids=names)
+        assert compared.status_code == 200, compared.content
+        assert [m["name"] for m in json.loads(compared.content)["materials"]] == names

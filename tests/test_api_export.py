@@ -90,6 +90,20 @@ async def test_datapackage_json_points_at_the_export(semantics, api):
     assert (await api.get("/api/v1/datasets/nope/datapackage")).status_code == 404
 
 
+async def test_the_descriptor_has_its_own_path(semantics, api):
+    """``/datapackage.json``: the descriptor a generated client can read as JSON (issue 18)."""
+    response = await api.get("/api/v1/datasets/search_semantics/datapackage.json")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/json"
+    same = await api.get("/api/v1/datasets/search_semantics/datapackage", params={"format": "json"})
+    assert response.json() == same.json()
+    assert Package.validate_descriptor(response.json()).valid
+    refused = await api.get("/api/v1/datasets/search_semantics/datapackage.json", headers={"accept": "application/zip"})
+    assert refused.status_code == 406 and "application/zip" in refused.json()["detail"]
+    missing = await api.get("/api/v1/datasets/nope/datapackage.json")
+    assert missing.status_code == 404 and "nope" in missing.json()["detail"]
+
+
 async def test_export_in_display_units(semantics, api):
     rows = (await api.get("/api/v1/export", params={"format": "json", "filter": "class = polymer"})).json()
     tg = next(r for r in rows if r["material"] == "Alpha" and r["property"] == "glass_transition_temperature")
@@ -181,8 +195,9 @@ async def test_the_condition_temperature_is_exported_in_the_display_unit(semanti
     ],
 )
 async def test_the_datapackage_answers_in_the_media_type_accept_asks_for(semantics, api, accept, expected):
-    """``Accept: application/json`` got the zip: the JSON alternative the OpenAPI document declares
-    is now what Accept chooses, as ``format=json`` does."""
+    """``Accept: application/json`` got the zip: the JSON descriptor (declared on its own path,
+    ``/datapackage.json``, and in the operation's description here) is what Accept chooses, as
+    ``format=json`` does."""
     headers = {} if accept is None else {"accept": accept}
     response = await api.get("/api/v1/datasets/search_semantics/datapackage", headers=headers)
     assert response.status_code == 200, response.text

@@ -221,6 +221,18 @@ async def test_compare_needs_two_to_six(semantics, api, ids):
     assert response.headers["content-type"] == PROBLEM
 
 
+async def test_compare_takes_its_ids_repeated_or_comma_separated(semantics, api):
+    """A generated client sends the declared array as ``ids=A&ids=B``; the address bar's ``ids=A,B``
+    stays."""
+    repeated = await api.get("/api/v1/compare", params=[("ids", "Alpha"), ("ids", "Delta")])
+    assert repeated.status_code == 200, repeated.text
+    assert [m["name"] for m in repeated.json()["materials"]] == ["Alpha", "Delta"]
+    commas = await api.get("/api/v1/compare", params={"ids": "Alpha,Delta"})
+    assert commas.json()["materials"] == repeated.json()["materials"]
+    one = await api.get("/api/v1/compare", params={"ids": "Alpha"})
+    assert one.status_code == 422 and one.json()["detail"] == "ids: compare 2 to 6 materials, got 1"
+
+
 async def test_vocabulary(api):
     properties = (await api.get("/api/v1/properties")).json()
     modulus = next(p for p in properties if p["key"] == "youngs_modulus")

@@ -99,6 +99,7 @@ def test_every_route_is_documented_with_its_errors(live_api):
         ("GET", "/api/v1/datasets"),
         ("GET", "/api/v1/datasets/{dataset_id}"),
         ("GET", "/api/v1/datasets/{dataset_id}/datapackage"),
+        ("GET", "/api/v1/datasets/{dataset_id}/datapackage.json"),
         ("POST", "/api/v1/datasets"),
         ("DELETE", "/api/v1/datasets/{dataset_id}"),
         ("GET", "/api/v1/jobs/{job_id}"),
@@ -240,6 +241,7 @@ def test_operation_ids_read_as_what_they_do():
         "upload_dataset",
         "get_job",
         "get_datapackage",
+        "get_datapackage_descriptor",
         "select_materials",
     } <= ids
     assert not [i for i in ids if "_api_v1_" in i or i.endswith(("_get", "_post", "_delete"))]
@@ -255,17 +257,33 @@ def test_declared_page_limits_are_the_enforced_ones():
     assert document["components"]["schemas"]["SearchBody"]["properties"]["limit"]["maximum"] == 150
 
 
-def test_the_datapackage_is_declared_a_zip_first_with_its_json_alternative():
-    content = _document()["paths"]["/api/v1/datasets/{dataset_id}/datapackage"]["get"]["responses"]["200"]["content"]
-    assert list(content) == ["application/zip", "application/json"]
-    assert content["application/zip"]["schema"] == {"type": "string", "format": "binary"}
-    assert content["application/json"]["schema"] == {"type": "object"}
-    operation = _document()["paths"]["/api/v1/datasets/{dataset_id}/datapackage"]["get"]
+def test_the_datapackage_is_declared_a_zip_and_its_descriptor_json_on_its_own_path():
+    paths = _document()["paths"]
+    operation = paths["/api/v1/datasets/{dataset_id}/datapackage"]["get"]
+    # one media type for 200: a generated client reads an answer declared JSON as JSON (issue 18)
+    assert operation["responses"]["200"]["content"] == {
+        "application/zip": {"schema": {"type": "string", "format": "binary"}}
+    }
     # Accept chooses between the two (format= too); an Accept that allows neither is a 406 problem
     assert operation["responses"]["406"]["content"] == {
         "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
     }
     assert "Accept" in operation["description"] and "406" in operation["description"]
+    assert "application/json" in operation["description"] and "format=json" in operation["description"]
+    assert "/datapackage.json" in operation["description"]
+    descriptor = paths["/api/v1/datasets/{dataset_id}/datapackage.json"]["get"]
+    assert descriptor["operationId"] == "get_datapackage_descriptor"
+    content = descriptor["responses"]["200"]["content"]
+    assert list(content) == ["application/json"] and content["application/json"]["schema"] == {"type": "object"}
+    assert "406" in descriptor["responses"] and "404" in descriptor["responses"]
+
+
+def test_compare_declares_the_two_to_six_ids_it_takes():
+    (ids,) = [p for p in _document()["paths"]["/api/v1/compare"]["get"]["parameters"] if p["name"] == "ids"]
+    assert ids["required"] is True
+    assert ids["schema"]["type"] == "array"
+    assert ids["schema"]["minItems"] == 2 and ids["schema"]["maxItems"] == 6
+    assert ids["schema"]["items"]["minLength"] == 1
 
 
 def test_job_reports_are_typed():

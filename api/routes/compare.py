@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import Field, StringConstraints
 
 from api import params
 from api.deps import ReadSessionDep, UnitChoiceDep
@@ -17,6 +18,12 @@ from biomatdb.vocabulary import get_vocabulary
 
 router = APIRouter(tags=["materials"])
 
+#: How many materials compare takes (declared as the ``ids`` array's minItems and maxItems).
+IDS_MIN, IDS_COUNT_MAX = 2, 6
+#: One item as declared: not blank and without a comma, so that the server counts it as one
+#: material (it also takes items of comma-separated ids, which the declaration leaves out).
+_ID_ITEM = {"minLength": 1, "pattern": r"^[^,]*[^,\s][^,]*$"}
+
 
 @router.get(
     "/compare",
@@ -28,20 +35,21 @@ router = APIRouter(tags=["materials"])
 def compare(
     session: ReadSessionDep,
     ids: Annotated[
-        str,
+        list[Annotated[str, StringConstraints(max_length=params.IDS_MAX), Field(json_schema_extra=_ID_ITEM)]],
         Query(
-            min_length=1,
-            max_length=params.IDS_MAX,
-            description="2 to 6 material ids or names, comma-separated.",
-            examples=["BM-000001,BM-000002"],
+            description="2 to 6 material ids or names: the parameter repeated (ids=A&ids=B), or "
+            "comma-separated (ids=A,B).",
+            examples=[["BM-000001", "BM-000002"]],
+            # what the server counts, declared (the comma-separated form is one item of commas)
+            json_schema_extra={"minItems": IDS_MIN, "maxItems": IDS_COUNT_MAX, "uniqueItems": True},
         ),
     ],
     choice: UnitChoiceDep,
 ) -> dict:
     """Every property any of the materials has, with each material's measurements of it, all in
     one display unit per property (for their magnitudes, where the default depends on it)."""
-    names = list(dict.fromkeys(part.strip() for part in ids.split(",") if part.strip()))
-    if not 2 <= len(names) <= 6:
+    names = list(dict.fromkeys(part.strip() for item in ids for part in item.split(",") if part.strip()))
+    if not IDS_MIN <= len(names) <= IDS_COUNT_MAX:
         raise ProblemError(422, f"ids: compare 2 to 6 materials, got {len(names)}", code="validation-error")
     documents, same = distinct_documents([(name, material_json(find_material(session, name))) for name in names])
     if len(documents) < 2:

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import FileResponse, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
 from api import params
@@ -112,39 +113,55 @@ def dataset_detail(dataset_id: DatasetId, session: ReadSessionDep, engine: ReadE
 #: The data package's media types, its own (the zip) first: what Accept and ``format`` choose from.
 DATAPACKAGE_MEDIA = {"zip": "application/zip", "json": "application/json"}
 
+_DESCRIPTOR_EXAMPLE = {
+    "profile": "tabular-data-package",
+    "name": "biomatdb-curated-polymers",
+    "licenses": [{"name": "CC-BY-4.0"}],
+    "resources": [
+        {
+            "name": "measurements",
+            "path": "/api/v1/export?format=csv&dataset=biomatdb-curated-polymers",
+            "format": "csv",
+            "schema": {"fields": [{"name": "material", "type": "string"}]},
+        }
+    ],
+}
 
+
+def _not_acceptable(accept: str | None, offered: list[str], asked: str) -> ProblemError:
+    return ProblemError(
+        406,
+        f"Accept: {accept!r} allows none of {', '.join(offered)}{asked}; "
+        f"the data package is {' or '.join(DATAPACKAGE_MEDIA.values())}",
+        code="not-acceptable",
+        headers={"Vary": "Accept"},
+    )
+
+
+def _descriptor_answer(request: Request, session: Session, dataset: Dataset) -> OrjsonResponse:
+    url = str(request.url_for("export").include_query_params(format="csv", dataset=dataset.name))
+    package = descriptor(session.connection(), dataset, data_path=url)
+    check_descriptor(package)
+    return OrjsonResponse(package, headers={"Vary": "Accept"})
+
+
+# Only the zip is declared for 200: a generated client (openapi-python-client) reads an answer
+# declared JSON as JSON, and would decode the zip; the descriptor has its own operation below.
 @router.get(
     "/datasets/{dataset_id}/datapackage",
     summary="A dataset as a Frictionless Data Package",
-    description="A zip of datapackage.json and data.csv, or datapackage.json alone (its resource a URL of "
-    "/export). `format` asks for one; without it, the `Accept` header chooses: the zip for none, `*/*` "
-    "or `application/zip`, the JSON for `application/json` (the zip when both are equally welcome). An "
-    "`Accept` that allows neither, or not the `format` asked for, is a 406 problem.",
+    description="A zip of datapackage.json and data.csv. datapackage.json alone (its resource a URL of "
+    "/export) is `GET /datasets/{dataset_id}/datapackage.json`; this route answers it too, for "
+    "`format=json` or an `Accept` that prefers `application/json`. Without `format`, the `Accept` "
+    "header chooses: the zip for none, `*/*` or `application/zip`, the JSON for `application/json` "
+    "(the zip when both are equally welcome). An `Accept` that allows neither, or not the `format` "
+    "asked for, is a 406 problem.",
     response_class=Response,  # no JSON default: the answer is a zip unless JSON is asked for
     responses={
         200: {
-            "description": "A zip of datapackage.json and data.csv (application/zip), or "
-            "datapackage.json alone (application/json)",
+            "description": "A zip of datapackage.json and data.csv",
             "headers": {"Vary": {"description": "Accept", "schema": {"type": "string"}}},
-            "content": {
-                "application/zip": {"schema": {"type": "string", "format": "binary"}},
-                "application/json": {
-                    "schema": {"type": "object"},
-                    "example": {
-                        "profile": "tabular-data-package",
-                        "name": "biomatdb-curated-polymers",
-                        "licenses": [{"name": "CC-BY-4.0"}],
-                        "resources": [
-                            {
-                                "name": "measurements",
-                                "path": "/api/v1/export?format=csv&dataset=biomatdb-curated-polymers",
-                                "format": "csv",
-                                "schema": {"fields": [{"name": "material", "type": "string"}]},
-                            }
-                        ],
-                    },
-                },
-            },
+            "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
         },
         **responses(404, 406, 422, 429),
     },
@@ -158,7 +175,8 @@ def datapackage(
         Query(
             pattern="^(zip|json)$",
             description="zip: the package with its CSV; json: datapackage.json alone, its resource a URL of "
-            "/export. Without it, the Accept header chooses (the zip unless it prefers JSON).",
+            "/export (as `GET /datasets/{dataset_id}/datapackage.json`). Without it, the Accept header "
+            "chooses (the zip unless it prefers JSON).",
         ),
     ] = None,
 ):
@@ -168,19 +186,9 @@ def datapackage(
     accept = request.headers.get("accept")
     media = preferred(accept, offered)
     if media is None:
-        asked = f" (format={format})" if format is not None else ""
-        raise ProblemError(
-            406,
-            f"Accept: {accept!r} allows none of {', '.join(offered)}{asked}; "
-            f"the data package is {' or '.join(DATAPACKAGE_MEDIA.values())}",
-            code="not-acceptable",
-            headers={"Vary": "Accept"},
-        )
+        raise _not_acceptable(accept, offered, f" (format={format})" if format is not None else "")
     if media == DATAPACKAGE_MEDIA["json"]:
-        url = str(request.url_for("export").include_query_params(format="csv", dataset=dataset.name))
-        package = descriptor(session.connection(), dataset, data_path=url)
-        check_descriptor(package)
-        return OrjsonResponse(package, headers={"Vary": "Accept"})
+        return _descriptor_answer(request, session, dataset)
     archive = write_zip(session, dataset)
     return FileResponse(
         archive,
@@ -189,6 +197,32 @@ def datapackage(
         headers={"Vary": "Accept"},
         background=BackgroundTask(shutil.rmtree, archive.parent, ignore_errors=True),
     )
+
+
+@router.get(
+    "/datasets/{dataset_id}/datapackage.json",
+    summary="A dataset's Data Package descriptor",
+    description="datapackage.json alone: Table Schema, license and sources, its resource a URL of "
+    "/export (the CSV). The zip with the CSV inside is `GET /datasets/{dataset_id}/datapackage`. An "
+    "`Accept` that does not allow `application/json` is a 406 problem.",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "datapackage.json",
+            "headers": {"Vary": {"description": "Accept", "schema": {"type": "string"}}},
+            "content": {"application/json": {"schema": {"type": "object"}, "example": _DESCRIPTOR_EXAMPLE}},
+        },
+        **responses(404, 406, 422, 429),
+    },
+)
+def datapackage_descriptor(dataset_id: DatasetId, session: ReadSessionDep, request: Request):
+    """The data package's ``datapackage.json``, without its CSV."""
+    dataset = find_dataset(session, dataset_id)
+    offered = [DATAPACKAGE_MEDIA["json"]]
+    accept = request.headers.get("accept")
+    if preferred(accept, offered) is None:
+        raise _not_acceptable(accept, offered, "")
+    return _descriptor_answer(request, session, dataset)
 
 
 def _flag(value: str | None, name: str) -> bool:

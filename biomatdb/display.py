@@ -575,14 +575,18 @@ class Converter:
     def span(self, measurements: Iterable[Mapping[str, Any]]) -> str | None:
         """The lowest to the highest value of these measurements, each end rounded to what was
         written of it (``0.4–3.5 GPa``); None when none has a value."""
+        ends = self.span_ends(measurements)
+        return None if ends is None else self.with_unit(self.range_body(*ends))
+
+    def span_ends(self, measurements: Iterable[Mapping[str, Any]]) -> tuple[Shown, Shown] | None:
+        """The two ends :meth:`span` shows, rounded as it shows them; None when none has a value."""
         ends: list[tuple[float, Shown]] = []
         for measurement in measurements:
             numbers = self.numbers(measurement)
             ends += [(measurement[key], numbers[key]) for key in ("value_min", "value", "value_max") if key in numbers]
         if not ends:
             return None
-        low, high = self.separated(min(ends, key=lambda end: end[0]), max(ends, key=lambda end: end[0]))
-        return self.with_unit(self.range_body(low, high))
+        return self.separated(min(ends, key=lambda end: end[0]), max(ends, key=lambda end: end[0]))
 
     def cells(self, measurement: Mapping[str, Any]) -> tuple[str, str, str]:
         """The value, unit and uncertainty cells of an export row, which ingest back to these values."""

@@ -31,6 +31,7 @@ from biomatdb.errors import BiomatError, VocabularyError
 from biomatdb.indices import Index, load_indices, parse_expression
 from biomatdb.models import QUALITATIVE
 from biomatdb.precision import (
+    MAX_DIGITS,
     SUPERSCRIPT,
     Shown,
     Written,
@@ -43,6 +44,7 @@ from biomatdb.precision import (
     written_number,
     written_precision,
     written_unit,
+    written_values,
 )
 from biomatdb.suggest import closest, did_you_mean
 from biomatdb.units import conversion, parse_unit, power_label, registry
@@ -458,7 +460,68 @@ class Converter:
                 continue
             written, scale = self.written(measurement[key], precision.get(key), factor)
             numbers[key] = self.number(measurement[key], written, scale, coarsest=coarsest, at=at)
+        if measurement["qualifier"] == "range" and "value_min" in numbers and "value_max" in numbers:
+            numbers["value_min"], numbers["value_max"] = self.separated(
+                (measurement["value_min"], numbers["value_min"]),
+                (measurement["value_max"], numbers["value_max"]),
+                self._written_ends(measurement, precision, numbers),
+            )
         return numbers
+
+    def _written_ends(
+        self, measurement: Mapping[str, Any], precision: Mapping[str, Written], numbers: Mapping[str, Shown]
+    ) -> tuple[float, float] | None:
+        """A range's two ends as written (its verbatim text) in the shown unit, when the text holds
+        them and they are the stored ends to the last written digit; None otherwise. An export
+        rounds ends it gave digits to (``5–6 MPa·m^0.5`` is ``4.6 to 5.5`` ksi·in^½) and keeps the
+        text: read back, 4.6 and 5.5 no longer round together, the written ends still do."""
+        verbatim = measurement.get("verbatim") or {}
+        values = written_values(verbatim.get("value"))
+        if len(values) < 2 or "value_min" not in precision or "value_max" not in precision:
+            return None
+        try:
+            written = conversion(verbatim["unit"], self.prop) if verbatim.get("unit") else None
+        except BiomatError:
+            return None
+        ends: list[float] = []
+        for value, key in zip(values[:2], ("value_min", "value_max"), strict=True):
+            if value is None or written is None:
+                return None
+            canonical = value * written.factor + written.offset
+            stored_as_written = (measurement[key] - written.offset) / written.factor
+            if abs(stored_as_written - value) > 10.0 ** precision[key].place:
+                return None  # not the stored end (a sign the text's unsigned numbers lost)
+            ends.append((canonical - self._shown.offset) / self._shown.factor)
+        places = [numbers["value_min"].place, numbers["value_max"].place]
+        together = rounded(ends[0], places[0]) >= rounded(ends[1], places[1])
+        return (ends[0], ends[1]) if together and ends[0] < ends[1] else None
+
+    def separated(
+        self, low: tuple[float, Shown], high: tuple[float, Shown], written: tuple[float, float] | None = None
+    ) -> tuple[Shown, Shown]:
+        """A range's two ends (canonical, shown) that differ but round together or past each other
+        (``5–6 MPa·m^½`` in ksi·in^½: 5 and 5; ``44–44.1 GPa`` in ksi: 6.4 and 6.40 × 10³) with
+        digits added to both until they differ: both rounded at one place, the finer end's first
+        (never fewer digits than were written), then finer (``4.6–5.5``, ``6.38–6.40 × 10³``), so
+        that they carry one notation and the same decimals. ``written``: the ends as written, in the
+        shown unit, which round together (:meth:`_written_ends`): the place is that at which they
+        differ, so that an export read back shows the same digits. Ends stored equal stay as they
+        are, and so do ends that still meet at the most digits the core keeps."""
+        (low_canonical, low_shown), (high_canonical, high_shown) = low, high
+        if low_canonical >= high_canonical or (low_shown.value < high_shown.value and written is None):
+            return low_shown, high_shown
+        shown = [(canonical - self._shown.offset) / self._shown.factor for canonical in (low_canonical, high_canonical)]
+        largest = max(abs(value) for value in shown)
+        finest = (place_of(largest) if largest else 0) - MAX_DIGITS + 1  # the most digits the core keeps
+        place = min(low_shown.place, high_shown.place)
+        while written is not None and place > finest and rounded(written[0], place) >= rounded(written[1], place):
+            place -= 1
+        while place >= finest:
+            ends = (Shown(rounded(shown[0], place), place), Shown(rounded(shown[1], place), place))
+            if ends[0].value < ends[1].value:
+                return ends
+            place -= 1
+        return low_shown, high_shown
 
     def measurement(self, measurement: Mapping[str, Any]) -> dict[str, Any]:
         """A measurement dict (canonical values, ``verbatim``) with its values in this unit, rounded
@@ -496,9 +559,9 @@ class Converter:
 
     def range_body(self, low: Shown, high: Shown) -> str:
         """A range's two ends read together, each with its own digits, against one power of ten when
-        either needs one (``4.00–5.00 × 10³``, ``1.00–1.205 × 10⁵``). Ends that rounding brings
-        together or past each other (``44–44.1 GPa`` in ksi: 6.4 and 6.40 × 10³) are one value, the
-        coarser end, whose digits hold both (``6.4 × 10³ ksi``), never a range that reads as degenerate."""
+        either needs one (``4.00–5.00 × 10³``, ``1.00–1.205 × 10⁵``). Ends that differ but round
+        together have been given digits until they differ (:meth:`separated`); ends that are still
+        the same (a range stored with equal ends) are one value, the coarser end."""
         if low.value >= high.value:
             return max((low, high), key=lambda end: end.place).readable(scientific=self.scientific)
         return readable_together([low, high], "–", scientific=self.scientific)
@@ -512,15 +575,18 @@ class Converter:
     def span(self, measurements: Iterable[Mapping[str, Any]]) -> str | None:
         """The lowest to the highest value of these measurements, each end rounded to what was
         written of it (``0.4–3.5 GPa``); None when none has a value."""
+        ends = self.span_ends(measurements)
+        return None if ends is None else self.with_unit(self.range_body(*ends))
+
+    def span_ends(self, measurements: Iterable[Mapping[str, Any]]) -> tuple[Shown, Shown] | None:
+        """The two ends :meth:`span` shows, rounded as it shows them; None when none has a value."""
         ends: list[tuple[float, Shown]] = []
         for measurement in measurements:
             numbers = self.numbers(measurement)
             ends += [(measurement[key], numbers[key]) for key in ("value_min", "value", "value_max") if key in numbers]
         if not ends:
             return None
-        return self.with_unit(
-            self.range_body(min(ends, key=lambda end: end[0])[1], max(ends, key=lambda end: end[0])[1])
-        )
+        return self.separated(min(ends, key=lambda end: end[0]), max(ends, key=lambda end: end[0]))
 
     def cells(self, measurement: Mapping[str, Any]) -> tuple[str, str, str]:
         """The value, unit and uncertainty cells of an export row, which ingest back to these values."""
@@ -724,6 +790,7 @@ def shown_derived(derived: Mapping[str, Any], choice: UnitChoice) -> dict[str, A
     elif derived["low_open"] and float(low) == 0:
         body = f"{'<' if derived['high_open'] else '≤'} {high.readable()}"
     else:
+        low, high = converter.separated((derived["value_canonical_min"], low), (derived["value_canonical_max"], high))
         body = converter.range_body(low, high)
     return {
         **derived,

@@ -83,6 +83,12 @@ def written_numbers(text: str | None) -> list[Written]:
     return [written_number(match.group()) for match in _NUMBER.finditer(text or "")]
 
 
+def written_values(text: str | None) -> list[float | None]:
+    """The value of each number in a cell's text, in order, unsigned (``580–725 ksi`` → 580, 725);
+    None for one whose comma may be a decimal or a group separator (``4,5``, ``1,234``)."""
+    return [None if "," in match.group() else float(match.group()) for match in _NUMBER.finditer(text or "")]
+
+
 def _fields_written(qualifier: str, has_uncertainty: bool) -> tuple[str, ...]:
     """Which value each number of a cell's text is, in order."""
     ends = {"range": ("value_min", "value_max"), ">": ("value_min",), ">=": ("value_min",)}

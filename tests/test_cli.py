@@ -387,3 +387,61 @@ def test_python_dash_m_runs_the_cli(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert "load-fixtures" in done.stdout and "Usage" in done.stdout
+
+
+@pytest.fixture
+def metals_ceramics(cli, tmp_path):
+    """The curated metals, ceramics and glasses (biomatdb-curated-metals-ceramics-glasses) alone."""
+    import shutil
+
+    from ingest.fixtures import default_fixtures_dir
+
+    folder = tmp_path / "curated"
+    folder.mkdir()
+    for name in ("metals-ceramics.csv", "metals-ceramics.csv.manifest.toml", "SOURCE.txt"):
+        shutil.copy(default_fixtures_dir() / "curated" / name, folder / name)
+    assert cli("load-fixtures", str(folder)).exit_code == 0
+    return cli
+
+
+def test_a_range_whose_ends_round_together_in_us_units_stays_a_range(metals_ceramics):
+    """Alumina's fracture toughness 5–6 MPa·m^0.5 is 4.55–5.46 ksi·in^½: to 1 digit both ends are 5,
+    which read as the point ``5 to 5``; a digit more on both keeps it a range."""
+    shown = json.loads(metals_ceramics("show", "Alumina", "--json", "--unit-system", "US").stdout)
+    (toughness,) = [
+        m for m in shown["measurements"] if m["property"] == "fracture_toughness" and m["qualifier"] == "range"
+    ]
+    assert toughness["verbatim"]["value"] == "5–6"
+    assert (toughness["text"], toughness["value_min"], toughness["value_max"]) == ("4.6 to 5.5", 4.6, 5.5)
+    assert toughness["display"] == "4.6–5.5 ksi·in^½"
+
+
+def test_a_us_export_keeps_a_range_whose_ends_round_together_a_range_when_ingested_back(
+    metals_ceramics, tmp_path, monkeypatch
+):
+    """Ti-6Al-4V's density 4.4–4.5 g/cm³ was exported in lb/in³ as ``0.16 to 0.16`` and read back
+    as a point; every range written with two ends keeps min < max through the export and back."""
+    exported = metals_ceramics(
+        "export", "--unit-system", "US", "--dataset", "biomatdb-curated-metals-ceramics-glasses"
+    ).stdout
+    rows = list(csv.DictReader(io.StringIO(exported)))
+    (density,) = [
+        r for r in rows if (r["material"], r["property"], r["verbatim_value"]) == ("Ti-6Al-4V", "density", "4.4–4.5")
+    ]
+    assert (density["value_text"], density["value_min"], density["value_max"], density["unit"]) == (
+        "0.159 to 0.163",
+        "0.159",
+        "0.163",
+        "lb/in³",
+    )
+    ranges = [r for r in rows if r["qualifier"] == "range"]
+    assert len(ranges) > 20 and all(float(r["value_min"]) < float(r["value_max"]) for r in ranges)
+    monkeypatch.setenv("BIOMATDB_DATA_DIR", str(tmp_path / "copy"))
+    (tmp_path / "export.csv").write_text(exported, encoding="utf-8")
+    assert metals_ceramics("ingest", str(tmp_path / "export.csv")).exit_code == 0
+    again = json.loads(metals_ceramics("show", "Ti-6Al-4V", "--json", "--unit-system", "US").stdout)
+    densities = [m for m in again["measurements"] if m["property"] == "density" and m["qualifier"] == "range"]
+    assert [(m["value_min"], m["value_max"], m["display"]) for m in densities] == [(0.159, 0.163, "0.159–0.163 lb/in³")]
+    assert densities[0]["value_canonical_min"] < densities[0]["value_canonical_max"]
+    back = list(csv.DictReader(io.StringIO(metals_ceramics("export", "--unit-system", "US").stdout)))
+    assert sum(r["qualifier"] == "range" for r in back) == len(ranges)

@@ -492,9 +492,11 @@ def test_each_end_of_a_derived_range_has_the_digits_of_the_input_ends_it_comes_f
 @pytest.mark.parametrize(
     ("texts", "unit", "shown"),
     [
-        (["44", "44.1"], "ksi", "6.4 × 10³ ksi"),  # was 6.4–6.40 × 10³: ends that read alike
-        (["44–44.1"], "ksi", "6.4 × 10³ ksi"),
-        (["44", "44.05"], "ksi", "6.4 × 10³ ksi"),  # not 6.4–6.389 × 10³: ends past each other
+        # was 6.4–6.40 × 10³ (ends that read alike), then 6.4 × 10³ (a point): digits added to both
+        (["44", "44.1"], "ksi", "6.38–6.40 × 10³ ksi"),
+        (["44–44.1"], "ksi", "6.38–6.40 × 10³ ksi"),
+        (["44", "44.05"], "ksi", "6382–6389 ksi"),  # not 6.4–6.389 × 10³: ends past each other
+        (["44", "44"], "ksi", "6.4 × 10³ ksi"),  # ends stored equal: a point
         (["44", "44.3"], "ksi", "6.4–6.43 × 10³ ksi"),  # each end its own digits
         (["100–120.5"], "ksi", "1.45–1.748 × 10⁴ ksi"),
         (["100–120.5"], "MPa", "1.00–1.205 × 10⁵ MPa"),
@@ -504,7 +506,8 @@ def test_each_end_of_a_derived_range_has_the_digits_of_the_input_ends_it_comes_f
 )
 def test_the_ends_of_a_range_read_together_carry_the_same_digits(texts, unit, shown):
     """A US card showed a modulus written 44 and 44.1 GPa as ``6.4–6.40 × 10³ ksi``: two notations
-    of one number, a range that reads as degenerate. Ends that round together are one value."""
+    of one number, a range that reads as degenerate. Ends that differ but round together get digits
+    until they differ, the same decimals on both; ends stored equal are one value."""
     prop = PROPERTIES["youngs_modulus"]
     written_unit = "ksi" if texts == ["580", "725"] else "GPa"
     measurements = [

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import re
 from typing import Any
 
@@ -317,3 +318,36 @@ def test_the_search_page_shows_a_derived_index_in_the_unit_asked_for_it(client):
     query = {"filter": "specific_stiffness > 20 MN*m/kg", "units": "specific_stiffness:MN*m/kg"}
     page = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html.unescape(client.get("/", params=query).text)))
     assert re.search(r"Specific stiffness [\d.–]+ MN·m/kg", page), "the index in MN·m/kg"
+
+
+def test_a_target_is_in_the_display_unit_beside_its_canonical_range(client):
+    """A target's ``low``/``high`` were canonical (3.998959230037651 GPa) beside ``unit: "GPa"``
+    and a display in ksi; they are now in the display unit as shown, the canonical ones beside."""
+    body = {
+        "constraint": "class = metal",
+        "objectives": [{"kind": "match", "property": "youngs_modulus", "low": 580, "high": 725, "unit": "ksi"}],
+    }
+    answer = client.post("/api/v1/select", json=body, params={"unit_system": "US"})
+    assert answer.status_code == 200, answer.text
+    (target,) = answer.json()["targets"]
+    assert (target["low"], target["high"], target["unit"], target["display"]) == (580.0, 725.0, "ksi", "580–725 ksi")
+    assert target["unit_canonical"] == "GPa"
+    assert target["low_canonical"] == pytest.approx(3.998959230037651)
+    assert target["high_canonical"] == pytest.approx(4.998699037547064)
+    (in_si,) = client.post("/api/v1/select", json=body).json()["targets"]
+    assert (in_si["low"], in_si["high"], in_si["unit"], in_si["display"]) == (4.0, 5.0, "GPa", "4.00–5.00 GPa")
+    assert in_si["low_canonical"] == target["low_canonical"]
+
+
+def test_a_tissue_target_is_in_the_display_unit_as_its_span_reads(client):
+    (target,) = [
+        t
+        for t in client.post("/api/v1/select", json=CUSTOM_BODY, params={"unit_system": "US"}).json()["targets"]
+        if t["tissue"]
+    ]
+    assert target["unit"] == "ksi" and target["unit_canonical"] == "GPa"
+    assert target["display"].endswith(" ksi") and target["low"] < target["high"]
+    assert target["low_canonical"] < 20 < target["high_canonical"]  # GPa
+    for end in ("low", "high"):  # the canonical end in ksi (1 GPa is 145.04 ksi), to its written digits
+        in_ksi = target[f"{end}_canonical"] * 145.0377
+        assert target[end] != in_ksi and abs(target[end] - in_ksi) <= 0.5 * 10 ** math.floor(math.log10(in_ksi))

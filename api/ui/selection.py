@@ -416,10 +416,10 @@ def _tissue_boxes(backend, engine: Engine, selection: Selection, axes: Mapping[s
     measurements as the material page shows them, each end rounded to what was written."""
     by_tissue: dict[str, dict[str, tuple[float, float]]] = {}
     for target in selection.targets:
-        if target.tissue is None or target.low is None or target.high is None:
+        if target.tissue is None or target.low_canonical is None or target.high_canonical is None:
             continue
         prop = parse_objective(target.objective).property
-        by_tissue.setdefault(target.tissue, {})[prop] = (target.low, target.high)
+        by_tissue.setdefault(target.tissue, {})[prop] = (target.low_canonical, target.high_canonical)
     boxes = []
     for tissue, ranges in by_tissue.items():
         if not {axis.key for axis in axes.values()} & set(ranges):

@@ -142,13 +142,17 @@ class Candidate(BaseModel):
 
 
 class Target(BaseModel):
-    """A match objective's target as used: the range, in the canonical unit, and where it came from."""
+    """A match objective's target as used: the range in the display unit, rounded as ``display``
+    shows it, beside the canonical range it is matched with, and where it came from."""
 
     objective: str
-    low: float | None
-    high: float | None
-    unit: str
+    low: float | None = Field(description="The target's low end in `unit`, as `display` rounds it; None: unbounded.")
+    high: float | None = Field(description="The target's high end in `unit`, as `display` rounds it; None: unbounded.")
+    unit: str = Field(description="The display unit (`?unit_system=`, `?units=`), as people write it.")
     display: str
+    low_canonical: float | None = Field(None, description="The low end in `unit_canonical`, full precision.")
+    high_canonical: float | None = Field(None, description="The high end in `unit_canonical`, full precision.")
+    unit_canonical: str = Field("", description="The property's canonical unit, in which candidates are matched.")
     tissue: str | None = None
     measurements: int = Field(0, description="How many of the tissue's measurements the range spans.")
 
@@ -222,6 +226,9 @@ SELECTION_EXAMPLE: dict[str, Any] = {
             "high": 30.0,
             "unit": "GPa",
             "display": "3–30 GPa",
+            "low_canonical": 3.0,
+            "high_canonical": 30.0,
+            "unit_canonical": "GPa",
             "tissue": "Cortical bone",
             "measurements": 10,
         }

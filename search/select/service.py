@@ -372,10 +372,20 @@ def _tissue_target(backend, engine: Engine, objective: Objective, prop: Property
     )
     shown = _shown_target(spec, prop, target, choice)
     # the tissue's values as its material page writes them, each end to its written precision
-    written = Converter(prop, choice.unit_for(prop, [target.low, target.high])).span(
+    converter = Converter(prop, choice.unit_for(prop, [target.low, target.high]))
+    ends = converter.span_ends(
         m.model_dump() for hit in page.results for m in hit.measurements if m.property == prop.key
     )
-    shown = shown.model_copy(update={"tissue": name, "measurements": len(spans), "display": written or shown.display})
+    update: dict[str, object] = {"tissue": name, "measurements": len(spans)}
+    if ends is not None:  # the tissue's values as its material page writes them, ends and all
+        low, high = ends
+        update |= {
+            "unit": converter.label,
+            "display": converter.with_unit(converter.range_body(low, high)),
+            "low": None if target.low is None else float(low),
+            "high": None if target.high is None else float(high),
+        }
+    shown = shown.model_copy(update=update)
     return Resolved(objective, prop, spec, target, shown)
 
 
@@ -422,7 +432,16 @@ def _shown_target(
     }
     unit = index_unit(index, choice) if index is not None else choice.unit_of(prop, [measurement])
     shown = Converter(prop, unit).measurement(measurement)
-    return Target(objective=spec, low=target.low, high=target.high, unit=prop.unit, display=shown["display"])
+    return Target(
+        objective=spec,
+        low=shown["value_min"],
+        high=shown["value_max"],
+        unit=shown["unit"],
+        display=shown["display"],
+        low_canonical=target.low,
+        high_canonical=target.high,
+        unit_canonical=shown["unit_canonical"],
+    )
 
 
 def _span(m: MatchedMeasurement) -> Span | None:

@@ -145,7 +145,7 @@ def test_sync_status_with_elasticsearch_down_prints_what_the_core_knows(loaded, 
     monkeypatch.setattr(cli, "_elasticsearch", lambda settings: down)
     shown = CliRunner().invoke(cli.app, ["sync", "--status"], catch_exceptions=False)
     assert shown.exit_code == 1  # Elasticsearch is away: said, and the exit code tells a script
-    assert "outbox: 3 changes" in shown.output and "dead letters: 0" in shown.output, shown.output
+    assert "outbox: 3 materials wait" in shown.output and "dead letters: 0" in shown.output, shown.output
     assert "Elasticsearch is unavailable" in shown.output
 
 

@@ -91,8 +91,8 @@ def _bad_rows(path: Path) -> None:
 
 def load_all(engine: Engine, work: Path, rows: int, seed: int) -> list[str]:
     """The loads the digest is taken after; each report's counts, for the output."""
-    from ingest.fixtures import default_fixtures_dir, load_fixtures
-    from ingest.pipeline import IngestOptions, ingest_file
+    from biomatdb_ingest.fixtures import default_fixtures_dir, load_fixtures
+    from biomatdb_ingest.pipeline import IngestOptions, ingest_file
 
     summary = []
     for path, report in load_fixtures(engine, default_fixtures_dir()):

@@ -8,11 +8,11 @@ PostgreSQL server started for the run (``benchmarks.pg``), and measures
 - on disk: ``pg_database_size`` and each table's ``pg_total_relation_size`` (heap, indexes and
   TOAST), after ``VACUUM ANALYZE``; per material and per measurement;
 - the Elasticsearch documents: the JSON source of every material's search document
-  (``search.backends.elastic.documents_from_core``), as bulk-indexing would send it; what a
+  (``biomatdb_search.backends.elastic.documents_from_core``), as bulk-indexing would send it; what a
   node stores for it (inverted index, doc values, nested documents) is not measured here, for
   no node runs on this machine;
 - in memory, in this process: the resident set before and after building the in-memory
-  search index (``search.memory.build``) and the chemistry index (``ChemistryIndex``), and the
+  search index (``biomatdb_search.memory.build``) and the chemistry index (``ChemistryIndex``), and the
   in-memory index's own arrays (``MemoryIndex.nbytes``).
 
 ``DIR/footprint.json`` holds one row per size. deploy/README.md computes 10M-material figures
@@ -39,8 +39,8 @@ def measure(materials: int, seed: int = 42) -> dict:
     from benchmarks.pg import postgres_database
     from benchmarks.search import write_core
     from biomatdb.db import make_engine, migrate
-    from ingest.pipeline import IngestOptions, ingest_file
-    from search.backends.elastic import documents_from_core
+    from biomatdb_ingest.pipeline import IngestOptions, ingest_file
+    from biomatdb_search.backends.elastic import documents_from_core
 
     with tempfile.TemporaryDirectory(prefix="biomatdb-footprint-") as work, postgres_database("footprint") as url:
         data = Path(work) / f"core-{materials}.csv"
@@ -102,8 +102,8 @@ def _index_resident_bytes(url: str) -> dict[str, int]:
     """In a process of its own: the resident set that the in-memory search index and then the
     chemistry index add, and the arrays each holds."""
     from biomatdb.db import core_generation, make_engine
-    from search.chemistry import ChemistryIndex
-    from search.memory import build
+    from biomatdb_search.chemistry import ChemistryIndex
+    from biomatdb_search.memory import build
 
     engine = make_engine(url)
     with engine.connect() as connection:

@@ -40,7 +40,7 @@ def _peak_rss_mb() -> float:
 
 def _run_pipeline(files: list[str], url: str, queue) -> None:
     from biomatdb.db import make_engine, migrate
-    from ingest.pipeline import ingest_file
+    from biomatdb_ingest.pipeline import ingest_file
 
     engine = make_engine(url)
     migrate(engine)
@@ -122,7 +122,7 @@ def _run_store_only(source: str, database: str, queue) -> None:
     (25 columns, 3 indexes, foreign keys) and (2) into the least schema that holds what a measurement must (17 columns, the
     same 3 indexes, no foreign keys)."""
     from biomatdb.db import LOAD_CACHE_KIB
-    from ingest.load import STORED_COLUMNS
+    from biomatdb_ingest.load import STORED_COLUMNS
 
     connection = sqlite3.connect(database)
     with closing(sqlite3.connect(source)) as stored:
@@ -169,7 +169,7 @@ def _run_copy(url: str, queue) -> None:
     import psycopg
     from sqlalchemy.engine import make_url
 
-    from ingest.load import STORED_COLUMNS
+    from biomatdb_ingest.load import STORED_COLUMNS
 
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     names = ", ".join(f'"{column}"' for column in STORED_COLUMNS)

@@ -297,9 +297,9 @@ def _run(scale: str, out: Path, seed: int, repetitions: int, materials: int, wor
     from benchmarks.load import serving
     from biomatdb.db import make_engine, migrate
     from biomatdb.settings import Settings
-    from ingest.pipeline import IngestOptions, ingest_file
-    from search.chemistry import ChemistryIndex
-    from search.service import build_query, make_backend
+    from biomatdb_ingest.pipeline import IngestOptions, ingest_file
+    from biomatdb_search.chemistry import ChemistryIndex
+    from biomatdb_search.service import build_query, make_backend
 
     data = work / f"core-{materials}.csv"
     started = time.perf_counter()
@@ -345,7 +345,7 @@ def _run(scale: str, out: Path, seed: int, repetitions: int, materials: int, wor
     from rdkit import DataStructs
 
     from biomatdb.chemistry import unpacked_fingerprint
-    from search.chemistry import query_fingerprint, query_pattern
+    from biomatdb_search.chemistry import query_fingerprint, query_pattern
 
     # the baseline: RDKit's own bulk Tanimoto over the same stored fingerprints, as RDKit bit vectors
     probe = unpacked_fingerprint(query_fingerprint("*OC(C)C(=O)*"))
@@ -357,11 +357,11 @@ def _run(scale: str, out: Path, seed: int, repetitions: int, materials: int, wor
         _timed(lambda: library.GetMatches(ring, numThreads=-1, maxResults=len(library)), max(5, repetitions // 3))
     )
 
-    # the API's search: the SQL backend over its in-memory index (search/memory.py), built here
+    # the API's search: the SQL backend over its in-memory index (search/biomatdb_search/memory.py), built here
     # in process first, timed against a build of the same index's columns by plain SQL reads
     from biomatdb.db import core_generation, read_snapshot
-    from search.backends.sql import SqlBackend
-    from search.memory import MemoryIndexes, build as build_memory
+    from biomatdb_search.backends.sql import SqlBackend
+    from biomatdb_search.memory import MemoryIndexes, build as build_memory
 
     with engine.connect() as connection:
         started = time.perf_counter()

@@ -38,7 +38,7 @@ SELECTIONS: list[tuple[str, str, list[dict]]] = [
 def run(scale: str, out: Path, seed: int = 42, repetitions: int = 20, materials: int | None = None) -> list[dict]:
     from benchmarks.load import scratch, serving
     from biomatdb.db import make_engine, migrate
-    from ingest.pipeline import IngestOptions, ingest_file
+    from biomatdb_ingest.pipeline import IngestOptions, ingest_file
 
     materials = materials or SCALES[scale]
     out.mkdir(parents=True, exist_ok=True)

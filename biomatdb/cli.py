@@ -211,8 +211,8 @@ def ingest(
     import contextlib
 
     from biomatdb.rlimits import process_limits
-    from ingest.limits import ReadLimits
-    from ingest.pipeline import IngestOptions, ingest_file
+    from biomatdb_ingest.limits import ReadLimits
+    from biomatdb_ingest.pipeline import IngestOptions, ingest_file
 
     settings = Settings()
     limits = (
@@ -254,7 +254,7 @@ def ingest(
                     task = bar.add_task(f"ingesting {file.name}")
                     report = ingest_file(engine, file, options, progress=lambda rows: bar.update(task, completed=rows))
     except MemoryError:  # the load's transaction was rolled back on the way out
-        from ingest.report import Issue, Report
+        from biomatdb_ingest.report import Issue, Report
 
         report = Report(dry_run=dry_run)
         report.dataset = dataset or file.stem
@@ -476,9 +476,9 @@ def _all_rows(dataset: str | None, choice) -> Iterator[dict]:
 def _searched_rows(
     text: str | None, filter: str | None, *, sort: str | None, match: str, uncertainty: str, choice
 ) -> Iterator[dict]:
-    from search.export import search_rows
-    from search.model import MAX_LIMIT
-    from search.service import build_query, make_backend
+    from biomatdb_search.export import search_rows
+    from biomatdb_search.model import MAX_LIMIT
+    from biomatdb_search.service import build_query, make_backend
 
     settings = Settings()
     query = build_query(text=text, filter_text=filter, sort=sort, limit=MAX_LIMIT, match=match, uncertainty=uncertainty)
@@ -513,7 +513,7 @@ def conditions(
 ) -> None:
     """The condition values stored with measurements, with the materials and measurements that
     carry each: what WHERE state = …, medium = …, method = … and standard = … can find."""
-    from search.conditions import FIELD_NAMES, read_listing
+    from biomatdb_search.conditions import FIELD_NAMES, read_listing
 
     if field is not None and field not in FIELD_NAMES:
         _echo(f"error: unknown condition field {field!r}; expected one of {', '.join(FIELD_NAMES)}", err=True)
@@ -553,7 +553,7 @@ def load_fixtures_command(
     """Load every fixture file (curated and public datasets) through the pipeline; unchanged files are skipped."""
     import time
 
-    from ingest.fixtures import default_fixtures_dir, load_fixtures
+    from biomatdb_ingest.fixtures import default_fixtures_dir, load_fixtures
 
     root = directory or default_fixtures_dir()
     if not root.is_dir():
@@ -605,8 +605,8 @@ def search(
     from pydantic import ValidationError
 
     from biomatdb.errors import BiomatError, QueryError
-    from search.display import shown_result
-    from search.service import build_query, make_backend
+    from biomatdb_search.display import shown_result
+    from biomatdb_search.service import build_query, make_backend
 
     choice = _unit_choice(units, unit_system)
     settings = Settings()
@@ -702,9 +702,9 @@ def select(
     from pydantic import ValidationError
 
     from biomatdb.errors import BiomatError
-    from search.select.objectives import parse_objective
-    from search.select.presets import presets
-    from search.service import make_backend
+    from biomatdb_search.select.objectives import parse_objective
+    from biomatdb_search.select.presets import presets
+    from biomatdb_search.service import make_backend
 
     if list_presets:
         if json_output:
@@ -727,8 +727,8 @@ def select(
     choice = _unit_choice(units, unit_system)
     settings = Settings()
     try:
-        from search.select.model import Requirement
-        from search.select.service import select as run_selection
+        from biomatdb_search.select.model import Requirement
+        from biomatdb_search.select.service import select as run_selection
 
         requirement = Requirement.model_validate(
             {
@@ -815,7 +815,7 @@ def retract(
 
     from biomatdb.catalog import find_dataset
     from biomatdb.errors import NotFoundError
-    from ingest.retract import retract_dataset
+    from biomatdb_ingest.retract import retract_dataset
 
     engine = _engine()
     try:
@@ -861,7 +861,7 @@ def _elasticsearch(settings: Settings):
 def reindex() -> None:
     """Rebuild the Elasticsearch index from the core and swap the alias to it (searches never stop)."""
     from biomatdb.errors import SearchUnavailable
-    from search.backends.elastic_sync import reindex as rebuild
+    from biomatdb_search.backends.elastic_sync import reindex as rebuild
 
     settings = Settings()
     client = _elasticsearch(settings)
@@ -891,7 +891,7 @@ def reindex() -> None:
 
 def _print_sync_status(settings: Settings, engine, client) -> bool:
     """Print the sync's state; False when Elasticsearch could not be asked (the core's part is printed)."""
-    from search.backends.elastic_sync import sync_status
+    from biomatdb_search.backends.elastic_sync import sync_status
 
     status = sync_status(engine, client, settings.elasticsearch_index)
     wait = "" if status.oldest_wait_s is None else f", the oldest waiting {status.oldest_wait_s:,.0f} s"
@@ -933,7 +933,7 @@ def sync(
     import threading
 
     from biomatdb.errors import SearchUnavailable
-    from search.backends.elastic_sync import Drainer, SyncReport, retry_dead_letters, sync as drain
+    from biomatdb_search.backends.elastic_sync import Drainer, SyncReport, retry_dead_letters, sync as drain
 
     settings = Settings()
     client = _elasticsearch(settings)
@@ -998,7 +998,7 @@ def worker() -> None:
     import signal
     import threading
 
-    from api.jobs import JobWorker
+    from biomatdb_api.jobs import JobWorker
 
     settings = Settings()
     engine = _engine(settings)
@@ -1114,10 +1114,10 @@ def serve(
 
     settings = Settings()
     _engine(settings).dispose()  # migrate once, before any worker starts
-    from api.server import uvicorn_options
+    from biomatdb_api.server import uvicorn_options
 
     uvicorn.run(
-        "api.app:create_app",
+        "biomatdb_api.app:create_app",
         **uvicorn_options(factory=True, host=host, port=port, workers=workers, proxy_headers=True, log_level="info"),
     )
 
@@ -1134,9 +1134,9 @@ def demo(
 
     import uvicorn
 
-    from api.app import create_app
-    from api.server import uvicorn_options
-    from ingest.fixtures import default_fixtures_dir, load_fixtures
+    from biomatdb_api.app import create_app
+    from biomatdb_api.server import uvicorn_options
+    from biomatdb_ingest.fixtures import default_fixtures_dir, load_fixtures
 
     root = default_fixtures_dir()
     if not root.is_dir():

@@ -20,7 +20,7 @@ from biomatdb.vocabulary import get_vocabulary
 T = TypeVar("T")
 
 # Connections each engine may hold: the API runs sync routes on anyio's 40 worker threads,
-# and a request that finds the pool empty waits, then answers 503 (api.problems); the default
+# and a request that finds the pool empty waits, then answers 503 (biomatdb_api.problems); the default
 # 5 + 10 answered 500 to the 16th of 16 concurrent slow searches.
 POOL_SIZE = 10
 POOL_OVERFLOW = 40

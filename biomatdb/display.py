@@ -770,7 +770,7 @@ def derived_digits(index: Index, inputs: Iterable[Mapping[str, Any]]) -> tuple[i
 
 
 def shown_derived(derived: Mapping[str, Any], choice: UnitChoice) -> dict[str, Any]:
-    """A derived value of a search hit (``search.model.DerivedValue`` as a dict: canonical ends, its
+    """A derived value of a search hit (``biomatdb_search.model.DerivedValue`` as a dict: canonical ends, its
     input measurements) as shown: in the index's display unit (``units`` may name the index's key),
     each end to the digits :func:`derived_digits` gives it, the inputs shown as any measurement is;
     the canonical ends stay beside them."""

@@ -1,6 +1,6 @@
 """One family of errors for the whole project, with structured fields.
 
-Inside the ingest pipeline problems are data (``ingest.report.Issue``); these exceptions
+Inside the ingest pipeline problems are data (``biomatdb_ingest.report.Issue``); these exceptions
 are for the edges: bad configuration, a unit or a structure that a caller asked for
 directly, a dataset that does not exist.
 """

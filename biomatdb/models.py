@@ -119,7 +119,7 @@ class DatasetUpload(Base):
     measurements_removed: Mapped[int] = mapped_column(Integer, default=0)
     measurements_unchanged: Mapped[int] = mapped_column(Integer, default=0)
     #: the upload job that loaded it (its public id), written in the load's transaction: a job whose
-    #: outcome could not be written is settled from it rather than loaded again (api.jobs)
+    #: outcome could not be written is settled from it rather than loaded again (biomatdb_api.jobs)
     job_id: Mapped[str | None] = mapped_column(String(32), index=True)
 
     dataset: Mapped[Dataset] = relationship(back_populates="uploads")

@@ -40,7 +40,7 @@ FLOAT_TEXT_DIGITS = 15
 SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
 #: An unsigned number as a cell writes it: digits with a decimal point or comma (``4,5``), digit
-#: groups (``1,234.5``), an exponent (``1.2e3``). The one pattern: ``ingest/cells.py`` reads a cell
+#: groups (``1,234.5``), an exponent (``1.2e3``). The one pattern: ``ingest/biomatdb_ingest/cells.py`` reads a cell
 #: with it (a sign before it), and the precision of a verbatim text is counted by its tokens here.
 NUMBER_PATTERN = r"(?:\d+(?:[.,]\d+)*[.,]?\d*|[.,]\d+)(?:[eE][+-]?\d+)?"
 _NUMBER = re.compile(NUMBER_PATTERN)

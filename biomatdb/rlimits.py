@@ -1,5 +1,5 @@
 """Operating-system limits on the process that reads a file: the same for an API upload
-job's process (``api.job_process``) and for ``biomatdb ingest`` (unless ``--no-limits``)."""
+job's process (``biomatdb_api.job_process``) and for ``biomatdb ingest`` (unless ``--no-limits``)."""
 
 from __future__ import annotations
 

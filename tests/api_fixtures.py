@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from biomatdb.apikeys import create_key
 from biomatdb.settings import Settings
-from ingest.pipeline import ingest_file
+from biomatdb_ingest.pipeline import ingest_file
 
 SEMANTICS_CSV = Path(__file__).parent / "data" / "search_semantics.csv"
 
@@ -57,7 +57,7 @@ class AppClient(httpx.AsyncClient):
 
 
 async def open_client(settings: Settings) -> tuple[LifespanManager, AppClient]:
-    from api.app import create_app
+    from biomatdb_api.app import create_app
 
     app = create_app(settings)
     manager = LifespanManager(app, startup_timeout=60, shutdown_timeout=60)

@@ -25,8 +25,8 @@ import pytest
 from sqlalchemy import Engine
 
 from biomatdb.db import make_engine, migrate
-from ingest.fixtures import default_fixtures_dir, load_fixtures
-from ingest.report import Report
+from biomatdb_ingest.fixtures import default_fixtures_dir, load_fixtures
+from biomatdb_ingest.report import Report
 from tests.postgres import PostgresServer, admin_connection, cloned_database
 
 FIXTURES_TEMPLATE_DB = "biomatdb_fixtures_loaded"

@@ -1,5 +1,5 @@
 """A real HTTP server for tests that need a socket: the app served by uvicorn, with the same
-options as ``biomatdb serve`` (``api.server``), in a thread of the test process."""
+options as ``biomatdb serve`` (``biomatdb_api.server``), in a thread of the test process."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def serving(app, *, name: str = "test-server", **options) -> Iterator[int]:
     """Serve ``app`` on a free 127.0.0.1 port until the block ends; yields the port."""
     import uvicorn
 
-    from api.server import uvicorn_options
+    from biomatdb_api.server import uvicorn_options
 
     port = free_port()
     server = uvicorn.Server(

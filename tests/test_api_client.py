@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from biomatdb.db import make_engine, migrate
-from ingest.pipeline import ingest_file
+from biomatdb_ingest.pipeline import ingest_file
 from tests.api_fixtures import SEMANTICS_CSV, make_key, settings_for
 from tests.live import serving
 
@@ -28,8 +28,8 @@ CONFIG = Path(__file__).parent / "data" / "openapi-client.yaml"
 
 def _generate(root: Path, package: str, config: Path | None):
     """The client package ``package``, generated from the app's document into ``root``."""
-    from api.app import create_app
     from biomatdb.settings import Settings
+    from biomatdb_api.app import create_app
 
     document = root / "openapi.json"
     document.write_text(json.dumps(create_app(Settings(database_url="sqlite://")).openapi()), encoding="utf-8")
@@ -73,7 +73,7 @@ def generated_by_default(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from api.app import create_app
+    from biomatdb_api.app import create_app
 
     root = tmp_path_factory.mktemp("client-server")
     engine = make_engine(f"sqlite:///{root / 'core.sqlite'}")

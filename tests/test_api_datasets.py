@@ -241,7 +241,7 @@ async def test_180mb_of_form_fields_is_refused_not_held(api, keys):
 def test_an_upload_folder_left_by_a_killed_server_is_removed_at_start(engine, tmp_path):
     import os
 
-    from api.jobs import JobWorker
+    from biomatdb_api.jobs import JobWorker
 
     settings = settings_for(engine, tmp_path / "data")
     stale = settings.data_dir / "uploads" / "0123abcd"

@@ -26,7 +26,7 @@ async def test_search_export_as_csv_is_the_matching_rows(semantics, api):
 
 async def test_search_export_streams_pages(semantics, api, monkeypatch):
     """Pages of the search are fetched one after the other, never the whole result at once."""
-    import api.routes.export as export_module
+    import biomatdb_api.routes.export as export_module
 
     monkeypatch.setattr(export_module, "MAX_LIMIT", 2)
     limits = []

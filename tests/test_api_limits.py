@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.ui.routes import PLOTLY_URL
+from biomatdb_api.ui.routes import PLOTLY_URL
 from tests.api_fixtures import open_client, settings_for
 
 pytestmark = pytest.mark.anyio

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from biomatdb.catalog import find_material, material_json
 from biomatdb.display import UnitChoice, shown_material
 from biomatdb.vocabulary import get_vocabulary
-from ingest.pipeline import ingest_file
+from biomatdb_ingest.pipeline import ingest_file
 
 pytestmark = pytest.mark.anyio
 

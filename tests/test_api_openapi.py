@@ -17,7 +17,7 @@ from schemathesis.checks import (
 from schemathesis.core.result import Ok
 
 from biomatdb.db import make_engine, migrate
-from ingest.pipeline import ingest_file
+from biomatdb_ingest.pipeline import ingest_file
 from tests.api_fixtures import SEMANTICS_CSV, make_key, settings_for
 from tests.live import serving
 
@@ -25,7 +25,7 @@ from tests.live import serving
 @pytest.fixture(scope="module")
 def live_api(tmp_path_factory):
     """A uvicorn server in a thread over a SQLite core holding the six hand-made materials."""
-    from api.app import create_app
+    from biomatdb_api.app import create_app
 
     root = tmp_path_factory.mktemp("openapi")
     engine = make_engine(f"sqlite:///{root / 'core.sqlite'}")
@@ -42,8 +42,8 @@ def _document() -> dict:
     """The app's OpenAPI document. It is made from the code, not the data, so an app over an
     in-memory database gives the same document as the live one. (Built at import rather than
     through ``schemathesis.pytest.from_fixture``, whose lazy loader breaks on pytest 9.2.)"""
-    from api.app import create_app
     from biomatdb.settings import Settings
+    from biomatdb_api.app import create_app
 
     return create_app(Settings(database_url="sqlite://", rate_limit=None)).openapi()
 
@@ -248,8 +248,8 @@ def test_operation_ids_read_as_what_they_do():
 
 
 def test_declared_page_limits_are_the_enforced_ones():
-    from api.app import create_app
     from biomatdb.settings import Settings
+    from biomatdb_api.app import create_app
 
     document = create_app(Settings(database_url="sqlite://", rate_limit=None, page_size_max=150)).openapi()
     (limit,) = [p for p in document["paths"]["/api/v1/materials"]["get"]["parameters"] if p["name"] == "limit"]

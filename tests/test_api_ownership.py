@@ -13,7 +13,7 @@ from sqlalchemy import select
 from biomatdb.apikeys import revoke_key
 from biomatdb.models import Dataset
 from biomatdb.ownership import Actor
-from ingest.pipeline import IngestOptions, ingest_file
+from biomatdb_ingest.pipeline import IngestOptions, ingest_file
 from tests.api_fixtures import SEMANTICS_CSV, make_key
 from tests.conftest import snapshot
 from tests.test_api_datasets import upload_form, wait_for
@@ -124,7 +124,7 @@ async def test_a_job_is_seen_by_its_submitter_and_admins_only(engine, api, keys)
 
 
 async def test_a_job_whose_key_was_revoked_before_it_ran_applies_nothing(engine, api, keys):
-    from api.jobs import enqueue, new_job_id, upload_dir
+    from biomatdb_api.jobs import enqueue, new_job_id, upload_dir
 
     job_id = new_job_id()
     directory = upload_dir(api.app.state.settings, job_id)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from biomatdb.display import UnitChoice
-from search.backends.sql import SqlBackend
-from search.chemistry import ChemistryIndex
-from search.display import shown_result
-from search.service import build_query
+from biomatdb_search.backends.sql import SqlBackend
+from biomatdb_search.chemistry import ChemistryIndex
+from biomatdb_search.display import shown_result
+from biomatdb_search.service import build_query
 
 pytestmark = pytest.mark.anyio
 

@@ -2,7 +2,7 @@
 trickled a byte at a time, and a connection that sends nothing are closed, the upload's
 partial file is removed, and the server keeps answering everyone else.
 
-The bounds are made short here (``api.server`` reads them when a timer is set); what is
+The bounds are made short here (``biomatdb_api.server`` reads them when a timer is set); what is
 checked is that the connection is closed, not how fast."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import time
 import httpx
 import pytest
 
-import api.server
+import biomatdb_api.server
 from biomatdb.db import make_engine, migrate
 from tests.api_fixtures import make_key, settings_for
 from tests.live import serving
@@ -21,11 +21,11 @@ from tests.live import serving
 
 @pytest.fixture
 def server(tmp_path, monkeypatch):
-    from api.app import create_app
+    from biomatdb_api.app import create_app
 
-    monkeypatch.setattr(api.server, "HEAD_SECONDS", 0.5)
-    monkeypatch.setattr(api.server, "BODY_WINDOW_SECONDS", 0.5)
-    monkeypatch.setattr(api.server, "BODY_MIN_BYTES_PER_WINDOW", 1024)
+    monkeypatch.setattr(biomatdb_api.server, "HEAD_SECONDS", 0.5)
+    monkeypatch.setattr(biomatdb_api.server, "BODY_WINDOW_SECONDS", 0.5)
+    monkeypatch.setattr(biomatdb_api.server, "BODY_MIN_BYTES_PER_WINDOW", 1024)
     engine = make_engine(f"sqlite:///{tmp_path / 'core.sqlite'}")
     migrate(engine)
     curator = make_key(engine, "curator")

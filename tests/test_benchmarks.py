@@ -80,7 +80,7 @@ def test_the_load_benchmark_reports_both_phases_and_both_uploads(tmp_path):
 
 def test_the_search_core_generator_makes_distinct_structures_that_load(tmp_path, sqlite_engine):
     from benchmarks.search import write_core
-    from ingest.pipeline import ingest_file
+    from biomatdb_ingest.pipeline import ingest_file
 
     path = tmp_path / "core.csv"
     assert write_core(path, 300, seed=5) == 3_000

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from ingest.cells import _EXPECTED, CellError, ParsedCell, parse_cell, parse_column
+from biomatdb_ingest.cells import _EXPECTED, CellError, ParsedCell, parse_cell, parse_column
 
 
 def point(x, unit=None, uncertainty=None, qualifier="="):

@@ -152,7 +152,7 @@ def test_a_file_loaded_by_an_older_pipeline_is_read_again(tmp_path):
 
     from biomatdb.db import make_engine, migrate
     from biomatdb.models import DatasetUpload
-    from ingest.pipeline import ingest_file
+    from biomatdb_ingest.pipeline import ingest_file
 
     path = tmp_path / "wide.csv"
     path.write_text(WIDE_CSV, encoding="utf-8")
@@ -175,7 +175,7 @@ def test_a_demo_database_from_an_older_pipeline_is_rebuilt(tmp_path):
     from biomatdb.cli import discard_stale_demo
     from biomatdb.db import make_engine, migrate
     from biomatdb.models import DatasetUpload
-    from ingest.pipeline import ingest_file
+    from biomatdb_ingest.pipeline import ingest_file
 
     demo = tmp_path / "demo.sqlite"
     path = tmp_path / "wide.csv"
@@ -394,7 +394,7 @@ def metals_ceramics(cli, tmp_path):
     """The curated metals, ceramics and glasses (biomatdb-curated-metals-ceramics-glasses) alone."""
     import shutil
 
-    from ingest.fixtures import default_fixtures_dir
+    from biomatdb_ingest.fixtures import default_fixtures_dir
 
     folder = tmp_path / "curated"
     folder.mkdir()

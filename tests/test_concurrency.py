@@ -14,10 +14,10 @@ from sqlalchemy import func, insert, select
 
 from benchmarks.generate import write_long
 from biomatdb.models import Dataset, Job, Measurement, utcnow
-from ingest.pipeline import ingest_file
-from search.backends.sql import SqlBackend
-from search.model import Query
-from search.parser import parse_filter
+from biomatdb_ingest.pipeline import ingest_file
+from biomatdb_search.backends.sql import SqlBackend
+from biomatdb_search.model import Query
+from biomatdb_search.parser import parse_filter
 from tests.api_fixtures import make_key, open_client, settings_for
 from tests.test_crash_consistency import _writing
 
@@ -115,6 +115,6 @@ async def test_uploads_of_different_datasets_run_in_parallel_on_postgresql(pg_en
 
 @pytest.mark.slow
 def test_sqlite_runs_one_upload_at_a_time(sqlite_engine, tmp_path):
-    from api.jobs import JobWorker
+    from biomatdb_api.jobs import JobWorker
 
     assert JobWorker(settings_for(sqlite_engine, Path(tmp_path)), sqlite_engine).workers == 1

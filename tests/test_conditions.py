@@ -16,11 +16,11 @@ from biomatdb.errors import QueryError, VocabularyError
 from biomatdb.hashing import rehash_measurements
 from biomatdb.models import Measurement
 from biomatdb.vocabulary.conditions import CONDITION_FIELDS, load_conditions, parse_conditions, resolve, suggest
-from ingest.pipeline import IngestOptions, ingest_file
-from search.backends.sql import SqlBackend
-from search.memory import MemoryIndexes
-from search.model import PropertyFilter
-from search.service import build_query
+from biomatdb_ingest.pipeline import IngestOptions, ingest_file
+from biomatdb_search.backends.sql import SqlBackend
+from biomatdb_search.memory import MemoryIndexes
+from biomatdb_search.model import PropertyFilter
+from biomatdb_search.service import build_query
 
 #: A lab sheet that writes its conditions as labs do: aliases, case, a free-text value.
 LAB_CSV = (
@@ -303,7 +303,7 @@ def test_a_vocabulary_term_no_measurement_has_finds_nothing_without_refusal(lab_
 
 
 def test_the_parser_spells_condition_values_as_the_vocabulary(lab_core):
-    from search.parser import parse_filter
+    from biomatdb_search.parser import parse_filter
 
     node = parse_filter('E > 1 GPa WHERE state = "as extruded" AND medium = phosphate buffered saline AND source = x')
     assert isinstance(node, PropertyFilter)
@@ -328,7 +328,7 @@ def test_medium_and_state_facets_count_materials_over_the_matches(lab_core):
 
 
 def test_the_listing_counts_materials_and_measurements_per_value(lab_core):
-    from search.conditions import read_listing
+    from biomatdb_search.conditions import read_listing
 
     listed = {f.field: f.values for f in read_listing(lab_core)}
     assert list(listed) == list(CONDITION_FIELDS)

@@ -1,4 +1,4 @@
-"""Accept-Encoding as RFC 9110 reads it (``api.content_coding``), and the plotly bundle sent by
+"""Accept-Encoding as RFC 9110 reads it (``biomatdb_api.content_coding``), and the plotly bundle sent by
 it: the bundle was sent gzip-compressed to ``gzip;q=0``, since the header was searched for
 the word "gzip"."""
 
@@ -10,8 +10,8 @@ from importlib import resources
 import httpx
 import pytest
 
-from api.content_coding import choose_coding, qvalues
-from api.ui.routes import PLOTLY_BUNDLE, PLOTLY_URL
+from biomatdb_api.content_coding import choose_coding, qvalues
+from biomatdb_api.ui.routes import PLOTLY_BUNDLE, PLOTLY_URL
 
 GZIP = ("gzip",)
 
@@ -73,7 +73,7 @@ def test_q_values_are_read_per_coding():
     ],
 )
 def test_the_plotly_bundle_is_compressed_only_as_asked(demo_server, header, coding):
-    plotly = resources.files("api.ui").joinpath("static", "vendor", PLOTLY_BUNDLE).read_bytes()
+    plotly = resources.files("biomatdb_api.ui").joinpath("static", "vendor", PLOTLY_BUNDLE).read_bytes()
     with (
         httpx.Client(base_url=demo_server.base_url, timeout=30) as client,
         client.stream("GET", PLOTLY_URL, headers={"Accept-Encoding": header}) as response,

@@ -22,7 +22,7 @@ from sqlalchemy import Engine, func, select, text
 
 from benchmarks.generate import write_long
 from biomatdb.models import Dataset, Measurement
-from ingest.pipeline import _INGEST_LOCK
+from biomatdb_ingest.pipeline import _INGEST_LOCK
 from tests.conftest import snapshot
 
 ROWS = 60_000

@@ -18,7 +18,7 @@ from biomatdb.models import (
     Measurement,
 )
 from biomatdb.vocabulary.conditions import load_conditions
-from ingest.pipeline import ingest_file
+from biomatdb_ingest.pipeline import ingest_file
 
 CURATED = Path(__file__).resolve().parent.parent / "fixtures" / "curated"
 METALS_CERAMICS = CURATED / "metals-ceramics.csv"

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from biomatdb.models import CompositionComponent, Material, MaterialApplication, Measurement, Source
-from ingest.pipeline import ingest_file
+from biomatdb_ingest.pipeline import ingest_file
 
 CURATED = Path(__file__).resolve().parent.parent / "fixtures" / "curated"
 POLYMERS = CURATED / "polymers.csv"

@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from api.jobs import JobWorker, enqueue, new_job_id, upload_dir
 from biomatdb.apikeys import create_key
 from biomatdb.db import database_unreachable, make_engine, migrate
 from biomatdb.models import Job
+from biomatdb_api.jobs import JobWorker, enqueue, new_job_id, upload_dir
 from tests.api_fixtures import make_key, open_client, settings_for
 from tests.postgres import admin_connection, ensure_pg_bin, free_port, start_cluster
 

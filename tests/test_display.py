@@ -172,7 +172,7 @@ def test_a_qualitative_value_is_its_words_without_a_unit():
 
 
 def test_export_cells_read_back_by_the_ingest_parser():
-    from ingest.cells import ParsedCell, parse_cell
+    from biomatdb_ingest.cells import ParsedCell, parse_cell
 
     m = measured("tensile_strength", "580–725", "ksi", "range")
     value, unit, uncertainty = shown_cells(m, UnitChoice({"tensile_strength": "GPa"}))
@@ -385,7 +385,7 @@ def test_one_day_is_singular(text, unit, qualifier, uncertainty, shown):
 def test_the_precision_counts_the_numbers_the_cell_parser_reads(text):
     """One number pattern (``biomatdb.precision.NUMBER_PATTERN``) for reading a cell and counting
     the precision of its text: as many numbers, with the same values."""
-    from ingest.cells import ParsedCell, parse_cell
+    from biomatdb_ingest.cells import ParsedCell, parse_cell
 
     parsed = parse_cell(text)
     assert isinstance(parsed, ParsedCell)
@@ -537,7 +537,7 @@ def test_an_uncertainty_from_its_own_column_is_shown_as_written(sqlite_engine, t
     from sqlalchemy.orm import Session
 
     from biomatdb.catalog import find_material, material_json
-    from ingest.pipeline import ingest_file
+    from biomatdb_ingest.pipeline import ingest_file
 
     path = tmp_path / "sd.csv"
     path.write_text(SD_COLUMN_CSV, encoding="utf-8")

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from api.ui.display import View
-from api.ui.pages import comparison
 from biomatdb.display import Converter, UnitChoice, scientific_row, shown_measurement
 from biomatdb.precision import Shown, rounded
+from biomatdb_api.ui.display import View
+from biomatdb_api.ui.pages import comparison
 from tests.test_display import PROPERTIES, measured
 
 MODULUS = PROPERTIES["youngs_modulus"]

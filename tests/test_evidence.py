@@ -13,10 +13,10 @@ from sqlalchemy import func, select
 from biomatdb.evaluations import evaluations_of
 from biomatdb.evidence import get_evidence_vocabulary
 from biomatdb.models import BiologicalEvaluation, Material, Measurement
-from ingest.pipeline import IngestOptions, ingest_file
-from search.backends.sql import SqlBackend
-from search.model import Query
-from search.parser import parse_filter
+from biomatdb_ingest.pipeline import IngestOptions, ingest_file
+from biomatdb_search.backends.sql import SqlBackend
+from biomatdb_search.model import Query
+from biomatdb_search.parser import parse_filter
 
 DATA = Path(__file__).parent / "data"
 SEMANTICS_CSV = DATA / "search_semantics.csv"
@@ -191,7 +191,7 @@ def test_skip_invalid_leaves_out_only_the_bad_evidence_row(engine, tmp_path):
 def test_measurements_of_an_endpoints_property_are_its_records(engine, tmp_path):
     """A material file's cell viability column is a cytotoxicity result: it gets its record, and
     the record goes with the measurement when the dataset goes."""
-    from ingest.retract import retract_dataset
+    from biomatdb_ingest.retract import retract_dataset
 
     assert ingest_file(engine, SEMANTICS_CSV).loaded
     material = tmp_path / "viability.csv"
@@ -251,7 +251,7 @@ def test_measurements_of_an_endpoints_property_are_its_records(engine, tmp_path)
     ],
 )
 def test_the_evidence_filter_answers_on_both_databases(evidence_core, text, expected):
-    from search.memory import MemoryIndexes
+    from biomatdb_search.memory import MemoryIndexes
 
     backend = SqlBackend(evidence_core)
     result = backend.search(Query(filter=parse_filter(text), limit=50))
@@ -294,7 +294,7 @@ def test_evidence_filters_that_cannot_be_answered_say_why(text, kind):
 def test_the_evidence_filter_translates_to_one_nested_record():
     from elasticsearch.dsl import Search
 
-    from search.backends.elastic_translate import ElasticTranslator
+    from biomatdb_search.backends.elastic_translate import ElasticTranslator
 
     node = parse_filter('evidence(cytotoxicity) = non_cytotoxic WHERE cell_line = L929 AND standard = "ISO 10993-5"')
     expected = {
@@ -343,7 +343,7 @@ def test_the_evidence_filter_translates_to_one_nested_record():
     ],
 )
 def test_evidence_conditions_translate_as_sql_reads_them(match, text, expected):
-    from search.backends.elastic_translate import ElasticTranslator
+    from biomatdb_search.backends.elastic_translate import ElasticTranslator
 
     node = parse_filter(f"evidence(implantation) WHERE {text}")
     body = ElasticTranslator({}, match).filter(node)
@@ -351,7 +351,7 @@ def test_evidence_conditions_translate_as_sql_reads_them(match, text, expected):
 
 
 def test_documents_carry_each_material_s_records(evidence_core):
-    from search.backends.elastic import documents_from_core
+    from biomatdb_search.backends.elastic import documents_from_core
 
     with evidence_core.connect() as connection:
         documents = {d["name"]: d for d in documents_from_core(connection)}
@@ -514,7 +514,7 @@ def test_every_evidence_row_is_a_record_or_a_located_error(rows):
     import pandas as pd
 
     from biomatdb.vocabulary import get_vocabulary
-    from ingest.evidence import evidence_map, normalise_evidence
+    from biomatdb_ingest.evidence import evidence_map, normalise_evidence
 
     emap, issues = evidence_map(_EVIDENCE_HEADER)
     assert emap is not None and issues == []

@@ -12,8 +12,8 @@ import pytest
 
 from biomatdb.evidence import get_evidence_vocabulary
 from biomatdb.vocabulary import get_vocabulary
-from ingest.evidence import evidence_map, normalise_evidence
-from ingest.readers import open_table
+from biomatdb_ingest.evidence import evidence_map, normalise_evidence
+from biomatdb_ingest.readers import open_table
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 EVIDENCE = FIXTURES / "evidence" / "biological-evaluation.csv"

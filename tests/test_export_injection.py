@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from biomatdb.cli import app
 from biomatdb.spreadsheet import FORMULA_TRIGGERS, neutralise, restore
-from ingest.pipeline import IngestOptions, ingest_file
+from biomatdb_ingest.pipeline import IngestOptions, ingest_file
 from tests.test_cli import state
 
 HOSTILE_CSV = (

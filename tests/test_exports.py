@@ -18,8 +18,8 @@ from biomatdb.db import make_engine, migrate
 from biomatdb.display import UnitChoice
 from biomatdb.exports import EXPORT_COLUMNS, MEASUREMENT_FIELDS, blocks
 from biomatdb.models import Material, Measurement
-from ingest.fixtures import default_fixtures_dir, load_fixtures
-from ingest.pipeline import IngestOptions, ingest_file
+from biomatdb_ingest.fixtures import default_fixtures_dir, load_fixtures
+from biomatdb_ingest.pipeline import IngestOptions, ingest_file
 
 NUMBERS = [field.name for field in MEASUREMENT_FIELDS if field.type == "number"]
 TEXTS = [field.name for field in MEASUREMENT_FIELDS if field.type == "string"]

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from biomatdb.db import make_engine
 from biomatdb.models import BiologicalEvaluation, Dataset, Material, MaterialApplication, Measurement, Source
-from ingest.fixtures import default_fixtures_dir, fixture_files, load_fixtures
+from biomatdb_ingest.fixtures import default_fixtures_dir, fixture_files, load_fixtures
 from tests.conftest import snapshot
 
 # file -> (rows read, materials created, measurements added), loading in fixture_files order

@@ -16,7 +16,7 @@ import pytest
 
 from biomatdb.db import make_engine, migrate
 from biomatdb.rlimits import process_limits
-from ingest.pipeline import IngestOptions, ingest_file
+from biomatdb_ingest.pipeline import IngestOptions, ingest_file
 from tests.conftest import snapshot
 from tests.hostile import CORPUS, EXPECTED, GOOD_ROW, HEADER
 
@@ -69,7 +69,7 @@ def workers():
     """A process for one file, forked from a server that has the pipeline imported: one file's
     crash cannot break the next file's test."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["ingest.pipeline"])
+    context.set_forkserver_preload(["biomatdb_ingest.pipeline"])
     with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
         yield pool
 

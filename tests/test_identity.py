@@ -35,7 +35,7 @@ from biomatdb.models import (
     MaterialSynonym,
     Measurement,
 )
-from ingest.pipeline import IngestOptions, ingest_file
+from biomatdb_ingest.pipeline import IngestOptions, ingest_file
 
 
 def _name(candidate: NameCandidate | None) -> str | None:
@@ -470,8 +470,8 @@ def test_migration_0010_merges_what_was_stored_before_the_rules(tmp_path):
 
 
 def test_a_copolymer_is_its_units_with_their_ratio(fixtures_engine):
-    from search.chemistry import ChemistryIndex
-    from search.model import Similarity, Substructure
+    from biomatdb_search.chemistry import ChemistryIndex
+    from biomatdb_search.model import Similarity, Substructure
 
     with fixtures_engine.connect() as connection:
         ids = dict(
@@ -564,8 +564,8 @@ def test_a_curated_name_the_vocabulary_already_shows_stays_a_synonym_and_matches
 def test_names_a_merge_brings_are_searchable(sqlite_engine, tmp_path):
     """Found in review: the compilation's synonym and application could not be searched after a
     curated material absorbed its material."""
-    from search.backends.sql import SqlBackend
-    from search.model import Query
+    from biomatdb_search.backends.sql import SqlBackend
+    from biomatdb_search.model import Query
 
     _write(
         tmp_path,
@@ -591,8 +591,8 @@ def test_names_a_merge_brings_are_searchable(sqlite_engine, tmp_path):
 def test_a_respelled_search_pages_on_after_a_load(sqlite_engine, tmp_path):
     """Found in review: page 2 of a respelled search failed ("the cursor belongs to another
     query") once a load had added the typed word."""
-    from search.backends.sql import SqlBackend
-    from search.model import Query
+    from biomatdb_search.backends.sql import SqlBackend
+    from biomatdb_search.model import Query
 
     rows = "".join(f"Titanium grade {i},metal,density,4.5,g/cm3\n" for i in range(5))
     assert ingest_file(sqlite_engine, _write(tmp_path, "ti.csv", "Material,Class,Property,Value,Unit\n" + rows)).loaded
@@ -611,8 +611,8 @@ def test_a_respelled_search_pages_on_after_a_load(sqlite_engine, tmp_path):
 
 def test_a_text_of_too_many_words_is_refused_naming_the_limit(sqlite_engine):
     from biomatdb.errors import QueryError
-    from search.backends.sql import SqlBackend
-    from search.model import Query
+    from biomatdb_search.backends.sql import SqlBackend
+    from biomatdb_search.model import Query
 
     with pytest.raises(QueryError) as refused:
         SqlBackend(sqlite_engine).search(Query(text=" ".join(f"w{i}" for i in range(40))))

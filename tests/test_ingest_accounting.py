@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 from biomatdb.exports import EXPORT_COLUMNS
 from biomatdb.models import Measurement
 from biomatdb.vocabulary import get_vocabulary
-from ingest.accounting import account_rows
-from ingest.mapping import map_columns
-from ingest.pipeline import IngestOptions, ingest_file
-from ingest.report import Report
+from biomatdb_ingest.accounting import account_rows
+from biomatdb_ingest.mapping import map_columns
+from biomatdb_ingest.pipeline import IngestOptions, ingest_file
+from biomatdb_ingest.report import Report
 from tests.conftest import snapshot
 
 # (property, value, value_min, value_max, qualifier, uncertainty, unit, value_text) as the export

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from biomatdb.models import Source
-from ingest.pipeline import IngestOptions, ingest_file
+from biomatdb_ingest.pipeline import IngestOptions, ingest_file
 from tests.conftest import snapshot
 from tests.test_pipeline import WIDE_CSV, measurements, write
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-import ingest.pipeline
+import biomatdb_ingest.pipeline
 from biomatdb.models import Measurement
-from ingest.pipeline import IngestOptions, ingest_file
-from ingest.report import Issue
+from biomatdb_ingest.pipeline import IngestOptions, ingest_file
+from biomatdb_ingest.report import Issue
 from tests.conftest import snapshot
 from tests.test_pipeline import measurements, write
 
@@ -71,7 +71,7 @@ def test_strict_refuses_a_warning_raised_while_writing(sqlite_engine, tmp_path, 
     """A warning of the write phase (as ``possible-duplicate`` will be, found against what the core
     holds) refuses the load after its rows were written, and the transaction takes them back.
     The warning is added through the check that runs inside the write transaction."""
-    checked = ingest.pipeline._refused_or_unchanged
+    checked = biomatdb_ingest.pipeline._refused_or_unchanged
     calls = []
 
     def check_and_warn(connection, report, checksum, options):
@@ -89,7 +89,7 @@ def test_strict_refuses_a_warning_raised_while_writing(sqlite_engine, tmp_path, 
             )
         return result
 
-    monkeypatch.setattr(ingest.pipeline, "_refused_or_unchanged", check_and_warn)
+    monkeypatch.setattr(biomatdb_ingest.pipeline, "_refused_or_unchanged", check_and_warn)
     path = write(tmp_path, "moduli.csv", MODULI_CSV)
     before = snapshot(sqlite_engine)
     report = ingest_file(sqlite_engine, path, IngestOptions(strict=True))

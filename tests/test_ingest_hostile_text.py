@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from biomatdb.cli import app
 from biomatdb.models import Material
-from ingest.pipeline import IngestOptions, ingest_file
+from biomatdb_ingest.pipeline import IngestOptions, ingest_file
 from tests.conftest import snapshot
 
 ESC, BEL, DEL, RLO = "\x1b", "\x07", "\x7f", "\u202e"

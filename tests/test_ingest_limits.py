@@ -18,9 +18,9 @@ from typer.testing import CliRunner
 from biomatdb.chemistry import StructureLimits, parse_structure
 from biomatdb.cli import app
 from biomatdb.errors import QueryError, StructureError
-from ingest.limits import ReadLimits
-from ingest.pipeline import IngestOptions, ingest_file
-from search.chemistry import query_pattern
+from biomatdb_ingest.limits import ReadLimits
+from biomatdb_ingest.pipeline import IngestOptions, ingest_file
+from biomatdb_search.chemistry import query_pattern
 from tests.conftest import snapshot
 
 
@@ -183,7 +183,7 @@ def test_a_huge_search_pattern_is_a_query_error():
 
 def test_search_patterns_follow_the_structure_limit_settings(sqlite_engine, monkeypatch):
     from biomatdb.settings import Settings
-    from search.service import build_query, make_backend
+    from biomatdb_search.service import build_query, make_backend
 
     monkeypatch.setenv("BIOMATDB_STRUCTURE_MAX_CHARS", "20")
     backend = make_backend(Settings(database_url="sqlite://"), sqlite_engine)

@@ -1,4 +1,4 @@
-"""The catalogue of ingest issue codes (``ingest/issues.toml``, ``ingest.codes``): every code the
+"""The catalogue of ingest issue codes (``ingest/biomatdb_ingest/issues.toml``, ``biomatdb_ingest.codes``): every code the
 pipeline writes is in it, every entry is one the code base writes, the report records an issue at
 its catalogued severity, and docs/ingest-format.md shows the catalogue as it is."""
 
@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ingest import codes
-from ingest.report import Issue, Report
+from biomatdb_ingest import codes
+from biomatdb_ingest.report import Issue, Report
 
 ROOT = Path(__file__).resolve().parents[1]
 _WRITTEN = re.compile(r"""(?:\btype=|CellError\(|Issue\(\s*|\berror\(\s*)\s*["']([a-z]+(?:-[a-z]+)+)["']""")
@@ -60,7 +60,7 @@ def test_strict_mode_keeps_the_code_of_a_refused_warning():
 
 def test_the_docs_show_the_catalogue_as_it_is():
     text = (ROOT / "docs" / "ingest-format.md").read_text(encoding="utf-8")
-    shown = text.split("<!-- issue-codes: generated from ingest/issues.toml -->\n", 1)[1].split(
+    shown = text.split("<!-- issue-codes: generated from ingest/biomatdb_ingest/issues.toml -->\n", 1)[1].split(
         "<!-- /issue-codes -->"
     )[0]
     assert shown == codes.markdown_table()

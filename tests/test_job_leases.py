@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import event, func, select, text, update
 from sqlalchemy.exc import OperationalError
 
-from api.job_process import execute_job
-from api.jobs import JobWorker, enqueue, take_back_expired_jobs
 from biomatdb.models import DatasetUpload, Job, Measurement, utcnow
 from biomatdb.settings import Settings
+from biomatdb_api.job_process import execute_job
+from biomatdb_api.jobs import JobWorker, enqueue, take_back_expired_jobs
 from tests.api_fixtures import make_key
 from tests.test_pipeline import WIDE_CSV
 
@@ -138,7 +138,7 @@ def test_a_job_whose_lease_keeps_running_out_fails_with_the_reason(engine, queue
 
 
 def test_the_lease_covers_the_whole_wall_time_on_sqlite(sqlite_engine, tmp_path):
-    from api.jobs import lease_end
+    from biomatdb_api.jobs import lease_end
 
     settings = Settings(data_dir=tmp_path, job_lease_seconds=60, job_max_wall_seconds=3600)
     assert lease_end(settings, "sqlite") - utcnow() > timedelta(seconds=3600)

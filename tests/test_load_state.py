@@ -1,4 +1,4 @@
-"""The load's per-material state lives in TEMP tables of its connection (ingest.loadstate), and the
+"""The load's per-material state lives in TEMP tables of its connection (biomatdb_ingest.loadstate), and the
 end of the upload reads it a page at a time: pages of any size store the same rows."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from benchmarks.digest import table_digests
 from benchmarks.generate import write_long, write_wide
 from biomatdb.db import make_engine, migrate
 from biomatdb.models import Material, SearchOutbox
-from ingest import loadstate
-from ingest.load import Loader
-from ingest.pipeline import IngestOptions, ingest_file
+from biomatdb_ingest import loadstate
+from biomatdb_ingest.load import Loader
+from biomatdb_ingest.pipeline import IngestOptions, ingest_file
 
 
 def _files(folder: Path) -> list[Path]:

@@ -3,10 +3,10 @@
 import pytest
 
 from biomatdb.vocabulary import get_vocabulary
-from ingest.composition import parse_composition
-from ingest.manifest import ManifestError, read_manifest
-from ingest.mapping import map_columns, split_unit
-from ingest.normalise import SourceRecord, source_record
+from biomatdb_ingest.composition import parse_composition
+from biomatdb_ingest.manifest import ManifestError, read_manifest
+from biomatdb_ingest.mapping import map_columns, split_unit
+from biomatdb_ingest.normalise import SourceRecord, source_record
 
 V = get_vocabulary()
 

@@ -71,7 +71,7 @@ def test_going_below_0009_refuses_while_qualitative_values_exist(sqlite_engine, 
     the older code matches to every range filter: the downgrade refuses and changes nothing."""
     import pytest
 
-    from ingest.pipeline import ingest_file
+    from biomatdb_ingest.pipeline import ingest_file
     from tests.conftest import snapshot
 
     path = tmp_path / "qualitative.csv"
@@ -93,7 +93,7 @@ def test_0014_derives_the_elements_of_materials_stored_before_it(engine, tmp_pat
 
     from biomatdb.db import core_generation
     from biomatdb.models import MaterialElement, MaterialElementBasis
-    from ingest.pipeline import ingest_file
+    from biomatdb_ingest.pipeline import ingest_file
 
     data = tmp_path / "alloys.csv"
     data.write_text(
@@ -139,7 +139,7 @@ def test_0015_gives_records_derived_from_in_vitro_properties_their_kind(engine, 
     from sqlalchemy import select, update
 
     from biomatdb.models import BiologicalEvaluation
-    from ingest.pipeline import ingest_file
+    from biomatdb_ingest.pipeline import ingest_file
 
     data = tmp_path / "derived.csv"
     data.write_text(

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from biomatdb.catalog import find_material, material_json
 from biomatdb.models import Dataset, DatasetUpload, Material, Measurement
-from ingest.pipeline import IngestOptions, ingest_file
+from biomatdb_ingest.pipeline import IngestOptions, ingest_file
 from tests.conftest import snapshot
 
 # Test data only: 10.5555 is Crossref's reserved example prefix; the citations are not real works.
@@ -315,9 +315,9 @@ def test_the_load_page_cache_is_given_back_after_the_load(sqlite_engine, tmp_pat
 
 def test_retracting_a_dataset_removes_the_synonyms_and_applications_it_gave_other_materials(engine, tmp_path):
     from biomatdb.models import Material, MaterialApplication, MaterialSynonym
-    from ingest.retract import retract_dataset
-    from search.backends.sql import SqlBackend
-    from search.model import Query
+    from biomatdb_ingest.retract import retract_dataset
+    from biomatdb_search.backends.sql import SqlBackend
+    from biomatdb_search.model import Query
 
     first = tmp_path / "first.csv"
     first.write_text(
@@ -364,7 +364,7 @@ def test_stale_staging_is_told_by_process_identity_not_pid_alone(tmp_path):
     import os
     import socket
 
-    from ingest.pipeline import _STAGING_PREFIX, _staging_owner, remove_stale_staging
+    from biomatdb_ingest.pipeline import _STAGING_PREFIX, _staging_owner, remove_stale_staging
 
     ours = tmp_path / f"{_STAGING_PREFIX}{_staging_owner()}-abc123"
     reused_pid = tmp_path / f"{_STAGING_PREFIX}{os.getpid()}.1.{socket.gethostname()}-def456"
@@ -381,7 +381,7 @@ def test_retraction_keeps_a_synonym_another_dataset_still_states(engine, tmp_pat
     """Found in review: retracting the dataset that first added a synonym removed it although a
     later dataset named the material by it, and that dataset's next upload made a duplicate."""
     from biomatdb.models import Material, MaterialApplication, MaterialSynonym
-    from ingest.retract import retract_dataset
+    from biomatdb_ingest.retract import retract_dataset
 
     files = {
         "base": "Material,Class,Property,Value,Unit\nAlphamer,polymer,tensile strength,10,MPa\n",
@@ -570,8 +570,8 @@ def test_a_qualitative_cell_is_stored_as_a_fact_without_a_value(engine, tmp_path
     ],
 )
 def test_no_filter_matches_a_qualitative_measurement(engine, tmp_path, filter_text, expected):
-    from search.backends.sql import SqlBackend
-    from search.service import build_query
+    from biomatdb_search.backends.sql import SqlBackend
+    from biomatdb_search.service import build_query
 
     assert ingest_file(engine, write(tmp_path, "qualitative.csv", QUALITATIVE_CSV)).loaded
     result = SqlBackend(engine).search(build_query(filter_text=filter_text, facets=["property"], sort="name"))
@@ -619,9 +619,9 @@ def test_a_qualitative_value_where_it_cannot_stand_is_refused(sqlite_engine, tmp
 
 def test_the_report_lists_the_first_materials_and_counts_them_all(sqlite_engine, tmp_path, monkeypatch):
     """A file of millions of materials keeps a report of bounded size, as its issues are."""
-    import ingest.load
+    import biomatdb_ingest.load
 
-    monkeypatch.setattr(ingest.load, "MAX_RECORDS", 3)
+    monkeypatch.setattr(biomatdb_ingest.load, "MAX_RECORDS", 3)
     path = tmp_path / "many.csv"
     path.write_text(
         "Material,Young's modulus (GPa)\n" + "".join(f"Grade {n} alloy,{100 + n}\n" for n in range(7)), encoding="utf-8"

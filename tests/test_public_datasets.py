@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from biomatdb.catalog import find_material, material_json
 from biomatdb.models import Material, Measurement
-from ingest.pipeline import ingest_file
+from biomatdb_ingest.pipeline import ingest_file
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 BICERANO = FIXTURES / "bicerano-afzal" / "HT_MD_polymer_properties.csv"

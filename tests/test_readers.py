@@ -17,8 +17,8 @@ from hypothesis import given, settings, strategies as st
 from openpyxl.worksheet.worksheet import Worksheet
 
 from biomatdb.errors import BiomatError
-from ingest.readers import SAMPLE_BYTES, ReadError, Table, header_issues, open_table
-from ingest.report import Issue
+from biomatdb_ingest.readers import SAMPLE_BYTES, ReadError, Table, header_issues, open_table
+from biomatdb_ingest.report import Issue
 
 
 def first_sheet(book: openpyxl.Workbook) -> Worksheet:

@@ -1,4 +1,4 @@
-"""The readers' registry (``ingest.readers.FORMATS``): one table says which reader opens which
+"""The readers' registry (``biomatdb_ingest.readers.FORMATS``): one table says which reader opens which
 file, the CLI, uploads, fixtures and jobs all ask it, and a file's content overrides its name
 when the content is a workbook (docs/ingest-format.md, "File formats")."""
 
@@ -9,13 +9,13 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from api.jobs import count_rows
-from api.uploads import UPLOAD_SUFFIXES
-from ingest.fixtures import fixture_files
-from ingest.readers import FORMATS, SUFFIXES, ReadError, folder_suffixes, format_for, is_delimited, open_table
-from ingest.readers.delimited import open_delimited
-from ingest.readers.jsonfile import open_json
-from ingest.readers.workbook import open_workbook
+from biomatdb_api.jobs import count_rows
+from biomatdb_api.uploads import UPLOAD_SUFFIXES
+from biomatdb_ingest.fixtures import fixture_files
+from biomatdb_ingest.readers import FORMATS, SUFFIXES, ReadError, folder_suffixes, format_for, is_delimited, open_table
+from biomatdb_ingest.readers.delimited import open_delimited
+from biomatdb_ingest.readers.jsonfile import open_json
+from biomatdb_ingest.readers.workbook import open_workbook
 
 
 def _workbook(path: Path) -> Path:

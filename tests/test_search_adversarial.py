@@ -10,10 +10,10 @@ import json
 import pytest
 
 from biomatdb.errors import QueryError
-from search.backends.sql import SqlBackend
-from search.chemistry import ChemistryIndex
-from search.model import encode_cursor
-from search.service import build_query
+from biomatdb_search.backends.sql import SqlBackend
+from biomatdb_search.chemistry import ChemistryIndex
+from biomatdb_search.model import encode_cursor
+from biomatdb_search.service import build_query
 
 PROBLEM = "application/problem+json"
 

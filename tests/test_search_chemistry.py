@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from biomatdb.errors import QueryError
-from ingest.pipeline import ingest_file
-from search.chemistry import ChemistryIndex
+from biomatdb_ingest.pipeline import ingest_file
+from biomatdb_search.chemistry import ChemistryIndex
 
 SEMANTICS_CSV = Path(__file__).parent / "data" / "search_semantics.csv"
 
@@ -76,7 +76,7 @@ def test_invalid_patterns_are_query_errors(loaded):
 
 
 def test_the_index_is_built_from_stored_data_without_parsing_a_structure(loaded, monkeypatch):
-    from search import chemistry
+    from biomatdb_search import chemistry
 
     def refuse(*_args, **_kwargs):
         raise AssertionError("the index parsed a stored structure")
@@ -104,7 +104,7 @@ def test_structures_stored_without_fingerprints_get_them_at_build(loaded):
 
 
 def test_the_index_is_kept_until_the_core_generation_moves(loaded, tmp_path):
-    from ingest.retract import retract_dataset
+    from biomatdb_ingest.retract import retract_dataset
 
     index = ChemistryIndex(loaded)
     index.warm().join(60)
@@ -137,7 +137,7 @@ def test_tanimoto_over_packed_bits_is_rdkits_bulk_tanimoto(fixtures_sqlite):
 
     from biomatdb.chemistry import unpacked_fingerprint
     from biomatdb.db import make_engine
-    from search.chemistry import query_fingerprint, tanimoto
+    from biomatdb_search.chemistry import query_fingerprint, tanimoto
 
     engine = make_engine(f"sqlite:///{fixtures_sqlite.location}")
     try:

@@ -1,6 +1,6 @@
 """Composition filters (docs/search.md, "Composition"): what a composition's components and a
 structure's atoms say of a material's elements (biomatdb/elements.py), how the filter language
-writes it (search/composition.py), and what SQL (SQLite, PostgreSQL) and the in-memory index
+writes it (search/biomatdb_search/composition.py), and what SQL (SQLite, PostgreSQL) and the in-memory index
 answer on a small dataset whose answers are known by hand. Every backend's answers are compared
 on the fixtures by the parity suite (tests/search_parity_cases.py)."""
 
@@ -12,13 +12,13 @@ from sqlalchemy import select
 from biomatdb.elements import StoredComponent, derive, parse_formula
 from biomatdb.errors import QueryError
 from biomatdb.models import MaterialElement
-from ingest.composition import parse_composition
-from ingest.pipeline import ingest_file
-from search.backends.sql import SqlBackend
-from search.memory import MemoryIndexes
-from search.model import And, Contains, ElementContent, FieldFilter, Interval, Not, Or
-from search.parser import parse_filter
-from search.service import build_query
+from biomatdb_ingest.composition import parse_composition
+from biomatdb_ingest.pipeline import ingest_file
+from biomatdb_search.backends.sql import SqlBackend
+from biomatdb_search.memory import MemoryIndexes
+from biomatdb_search.model import And, Contains, ElementContent, FieldFilter, Interval, Not, Or
+from biomatdb_search.parser import parse_filter
+from biomatdb_search.service import build_query
 
 # --- what a component is made of ------------------------------------------------------------
 
@@ -283,8 +283,8 @@ def test_a_reupload_keeps_the_element_rows_as_they_were(compositions_core, tmp_p
 
 
 def test_the_search_page_lists_elements_as_links_that_narrow_by_contains():
-    from api.ui.pages import facet_links
-    from search.model import FacetValue
+    from biomatdb_api.ui.pages import facet_links
+    from biomatdb_search.model import FacetValue
 
     groups = facet_links({"element": [FacetValue(value="Ni", count=3)]}, "", "class = metal")
     (group,) = groups

@@ -15,16 +15,16 @@ from biomatdb.db import make_engine
 from biomatdb.display import UnitChoice
 from biomatdb.errors import QueryError
 from biomatdb.models import Material
-from ingest.pipeline import ingest_file
-from search.backends.elastic import ElasticBackend, derived_nodes
-from search.backends.elastic_translate import query_body
-from search.backends.sql import SqlBackend
-from search.contract import resolve_sort
-from search.display import shown_result
-from search.memory import MemoryIndexes
-from search.model import DerivedFilter, Interval, Or, Sort
-from search.parser import parse_filter
-from search.service import build_query
+from biomatdb_ingest.pipeline import ingest_file
+from biomatdb_search.backends.elastic import ElasticBackend, derived_nodes
+from biomatdb_search.backends.elastic_translate import query_body
+from biomatdb_search.backends.sql import SqlBackend
+from biomatdb_search.contract import resolve_sort
+from biomatdb_search.display import shown_result
+from biomatdb_search.memory import MemoryIndexes
+from biomatdb_search.model import DerivedFilter, Interval, Or, Sort
+from biomatdb_search.parser import parse_filter
+from biomatdb_search.service import build_query
 
 STIFFNESS = (("youngs_modulus", 1.0), ("density", -1.0))
 BEAM = (("youngs_modulus", 0.5), ("density", -1.0))

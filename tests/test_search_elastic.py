@@ -26,10 +26,10 @@ from typer.testing import CliRunner
 from biomatdb.cli import app
 from biomatdb.errors import QueryError, SearchUnavailable
 from biomatdb.models import Material, SearchOutbox
-from ingest.pipeline import IngestOptions, ingest_file
-from search.backends.elastic import ElasticBackend, chemistry_nodes, derived_nodes, documents_from_core
-from search.backends.elastic_sync import reindex, sync
-from search.backends.elastic_translate import (
+from biomatdb_ingest.pipeline import IngestOptions, ingest_file
+from biomatdb_search.backends.elastic import ElasticBackend, chemistry_nodes, derived_nodes, documents_from_core
+from biomatdb_search.backends.elastic_sync import reindex, sync
+from biomatdb_search.backends.elastic_translate import (
     ElasticTranslator,
     citation_hash,
     index_mapping,
@@ -40,7 +40,7 @@ from search.backends.elastic_translate import (
     query_body,
     uncertain_interval,
 )
-from search.model import (
+from biomatdb_search.model import (
     FACETS,
     And,
     Condition,
@@ -415,7 +415,7 @@ def test_every_translation_is_query_dsl_the_official_client_knows(node, expected
 
 @pytest.mark.parametrize("filter_text", PARITY_FILTERS)
 def test_every_parity_filter_translates_to_query_dsl_the_official_client_knows(filter_text):
-    from search.service import build_query
+    from biomatdb_search.service import build_query
 
     query = build_query(filter_text=filter_text, facets=list(FACETS), sort="-density")
     derived_ids = {(node, match): [1] for node in derived_nodes(query.filter) for match in ("possible", "certain")}
@@ -603,7 +603,7 @@ def test_a_cursor_with_sort_values_pages_by_search_after_past_any_window():
 
 
 def test_the_next_cursor_carries_the_last_hits_sort_values_and_they_come_back():
-    from search.model import cursor_after, decode_cursor
+    from biomatdb_search.model import cursor_after, decode_cursor
 
     query = Query(filter=HasProperty(property="density"), limit=1)
     hit = {
@@ -622,7 +622,7 @@ def test_the_next_cursor_carries_the_last_hits_sort_values_and_they_come_back():
 
 
 def test_an_infinite_sort_value_is_kept_in_the_cursor_as_elasticsearch_parses_it():
-    from search.model import cursor_after
+    from biomatdb_search.model import cursor_after
 
     query = Query(filter=HasProperty(property="density"), limit=1, sort=Sort(key="density"))
     hit = {"_id": "1", "_source": {"material_id": 1, "public_id": "BM-1", "name": "X"}, "sort": [float("inf"), "x"]}
@@ -637,7 +637,7 @@ def test_text_of_punctuation_only_with_no_filter_matches_everything_as_in_sql():
 
 
 def test_chemistry_ids_beyond_max_terms_count_are_split_into_clauses_under_it():
-    from search.backends.elastic_translate import MAX_TERMS
+    from biomatdb_search.backends.elastic_translate import MAX_TERMS
 
     node = Substructure(pattern="C(=O)O")
     found = dict.fromkeys(range(1, 2 * MAX_TERMS + 10), 1.0)
@@ -1364,8 +1364,8 @@ def parity(tmp_path_factory, es_client, fixtures_sqlite, copy_fixtures_sqlite):
     """The fixtures (a copy of the session's core, tests/cores.py), a generated dataset and a few
     qualitative values in SQLite, indexed into a fresh alias."""
     from benchmarks.generate import write_long, write_wide
-    from search.backends.sql import SqlBackend
-    from search.chemistry import ChemistryIndex
+    from biomatdb_search.backends.sql import SqlBackend
+    from biomatdb_search.chemistry import ChemistryIndex
 
     folder = tmp_path_factory.mktemp("elastic-parity")
     assert all(report.ok for _, report in fixtures_sqlite.reports)
@@ -1400,7 +1400,7 @@ def _every_page(backend, query: Query) -> tuple:
 @real_server
 @pytest.mark.parametrize("filter_text", PARITY_FILTERS)
 def test_filter_gives_the_same_answer_as_sql(parity, filter_text):
-    from search.service import build_query
+    from biomatdb_search.service import build_query
 
     query = build_query(filter_text=filter_text, facets=list(FACETS), sort="name", limit=500)
     assert _every_page(parity["elastic"], query) == _every_page(parity["sql"], query)
@@ -1409,7 +1409,7 @@ def test_filter_gives_the_same_answer_as_sql(parity, filter_text):
 @real_server
 @pytest.mark.parametrize(("filter_text", "sort"), SORTED_QUERIES)
 def test_sorted_results_are_the_same_as_sql(parity, filter_text, sort):
-    from search.service import build_query
+    from biomatdb_search.service import build_query
 
     query = build_query(filter_text=filter_text, sort=sort, limit=500)
     assert _every_page(parity["elastic"], query) == _every_page(parity["sql"], query)
@@ -1418,7 +1418,7 @@ def test_sorted_results_are_the_same_as_sql(parity, filter_text, sort):
 @real_server
 @pytest.mark.parametrize("filter_text", PARITY_FILTERS)
 def test_uncertainty_interval_gives_the_same_answer_as_sql(parity, filter_text):
-    from search.service import build_query
+    from biomatdb_search.service import build_query
 
     for match in ("possible", "certain"):
         query = build_query(
@@ -1436,7 +1436,7 @@ def test_uncertainty_interval_gives_the_same_answer_as_sql(parity, filter_text):
 @pytest.mark.parametrize("text", PARITY_TEXTS)
 def test_text_search_finds_and_ranks_as_sql(parity, text):
     """Prefixes, folding on both sides (Ørsted, Straße, crème), punctuation-only text as match-all."""
-    from search.service import build_query
+    from biomatdb_search.service import build_query
 
     matched = build_query(text=text, sort="name", limit=500, facets=["class"])
     assert _every_page(parity["elastic"], matched) == _every_page(parity["sql"], matched)
@@ -1467,7 +1467,7 @@ def test_cursors_page_past_ten_thousand_results_by_search_after(es_client, sqlit
 @real_server
 def test_an_older_version_never_overwrites_a_newer_one(es_client):
     """What sync relies on: external versions keep the newest write, and the older one is a 409."""
-    from search.backends.elastic_sync import write_bulk
+    from biomatdb_search.backends.elastic_sync import write_bulk
 
     alias = _fresh_alias()
     index = f"{alias}-1"
@@ -1544,7 +1544,7 @@ def test_a_golden_pair_is_what_the_node_answers(es_client, name):
 
 @real_server
 def test_matched_measurements_are_the_same_as_sql(parity):
-    from search.service import build_query
+    from biomatdb_search.service import build_query
 
     query = build_query(
         filter_text="glass_transition_temperature > 400 K WHERE method = experimental", sort="name", limit=20
@@ -1626,7 +1626,7 @@ def test_searches_never_fail_while_reindexing(sqlite_engine, tmp_path, es_client
 def test_the_api_process_drains_the_outbox_and_waits_while_elasticsearch_is_down(
     sqlite_engine, tmp_path, unreachable_url, unreachable_client
 ):
-    from api.outbox import OutboxDrainer
+    from biomatdb_api.outbox import OutboxDrainer
 
     assert ingest_file(sqlite_engine, write(tmp_path, "wide.csv", WIDE_CSV)).loaded
     backlog = _outbox(sqlite_engine)
@@ -1643,8 +1643,8 @@ def test_the_api_process_drains_the_outbox_and_waits_while_elasticsearch_is_down
 def test_the_api_starts_its_outbox_drainer_when_elasticsearch_is_configured(sqlite_engine, unreachable_url):
     import asyncio
 
-    from api.app import create_app
     from biomatdb.settings import Settings
+    from biomatdb_api.app import create_app
 
     settings = Settings(
         database_url=sqlite_engine.url.render_as_string(hide_password=False), elasticsearch_url=unreachable_url
@@ -1660,7 +1660,7 @@ def test_the_api_starts_its_outbox_drainer_when_elasticsearch_is_configured(sqli
 
 @real_server
 def test_a_word_longer_than_lucenes_longest_term_is_cut_on_a_node(sqlite_engine, es_client):
-    from search.backends.elastic_translate import KEYWORD_MAX_CHARS
+    from biomatdb_search.backends.elastic_translate import KEYWORD_MAX_CHARS
 
     alias = _fresh_alias()
     try:

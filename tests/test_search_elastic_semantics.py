@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from search.backends.elastic import documents_from_core
-from search.backends.elastic_translate import ElasticTranslator
-from search.backends.sql import SqlBackend
-from search.service import build_query
+from biomatdb_search.backends.elastic import documents_from_core
+from biomatdb_search.backends.elastic_translate import ElasticTranslator
+from biomatdb_search.backends.sql import SqlBackend
+from biomatdb_search.service import build_query
 from tests.test_conditions import FOUND, UNCERTAIN, load_lab
 
 #: keyword fields with the lower-casing normalizer (elastic_translate's _CONDITION_KEYWORD)

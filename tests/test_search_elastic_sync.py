@@ -27,10 +27,10 @@ from typer.testing import CliRunner
 from biomatdb.db import core_generation, make_engine
 from biomatdb.errors import SearchUnavailable
 from biomatdb.models import Material, SearchDeadLetter, SearchOutbox
-from ingest.pipeline import ingest_file
-from search.backends.elastic import ElasticBackend
-from search.backends.elastic_sync import Drainer, _claimed, outcome, reindex, sync, sync_status
-from search.model import HasProperty, Query
+from biomatdb_ingest.pipeline import ingest_file
+from biomatdb_search.backends.elastic import ElasticBackend
+from biomatdb_search.backends.elastic_sync import Drainer, _claimed, outcome, reindex, sync, sync_status
+from biomatdb_search.model import HasProperty, Query
 from tests.es_transport import GOLDEN, Rule, bulk_answer, golden, golden_answer, scripted_client
 from tests.test_pipeline import LONG_TSV, WIDE_CSV, write
 
@@ -450,7 +450,7 @@ def test_the_drainer_survives_a_429_and_a_database_error_and_backs_off(loaded, t
 
 
 def test_the_api_drainer_thread_is_alive_after_a_429(loaded):
-    from api.outbox import OutboxDrainer
+    from biomatdb_api.outbox import OutboxDrainer
 
     client, _ = scripted_client(
         [no_reindex(), alias_on(), Rule("PUT", r"/_bulk", [golden_answer("bulk_rejected_429", alias=ALIAS)])]

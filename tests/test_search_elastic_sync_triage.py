@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from biomatdb.errors import SearchUnavailable
 from biomatdb.models import SearchDeadLetter
-from ingest.pipeline import ingest_file
-from search.backends.elastic_sync import outcome, reindex, sync, versioned_actions, write_bulk
+from biomatdb_ingest.pipeline import ingest_file
+from biomatdb_search.backends.elastic_sync import outcome, reindex, sync, versioned_actions, write_bulk
 from tests.es_transport import Request, Rule, bulk_answer, golden, golden_answer, scripted_client
 from tests.test_pipeline import write
 from tests.test_search_elastic_sync import ALIAS, FAST_S, INDEX, _ids, _outbox, alias_on, loaded, no_reindex

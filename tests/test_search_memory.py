@@ -1,4 +1,4 @@
-"""The in-memory search index (search/memory.py): never stale, built off the request, and its
+"""The in-memory search index (search/biomatdb_search/memory.py): never stale, built off the request, and its
 pieces against what SQL would say. Its answers are compared with SQL's on every query of the
 parity suite (tests/test_search_parity.py) and the hand-computed cases (tests/test_search_sql.py)."""
 
@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import text
 
 from biomatdb.db import core_generation, read_snapshot
-from ingest.pipeline import ingest_file
-from search.backends.sql import SqlBackend
-from search.memory import Codes, MemoryIndexes, Words
-from search.service import build_query
+from biomatdb_ingest.pipeline import ingest_file
+from biomatdb_search.backends.sql import SqlBackend
+from biomatdb_search.memory import Codes, MemoryIndexes, Words
+from biomatdb_search.service import build_query
 
 SEMANTICS_CSV = Path(__file__).parent / "data" / "search_semantics.csv"
 
@@ -103,8 +103,8 @@ def test_a_search_reads_one_state_of_the_core(engine):
 
 def test_the_index_is_off_in_settings_and_for_the_cli(sqlite_engine):
     from biomatdb.settings import Settings
-    from search.backends.sql import SqlBackend
-    from search.service import make_backend
+    from biomatdb_search.backends.sql import SqlBackend
+    from biomatdb_search.service import make_backend
 
     def memory_of(backend):
         assert isinstance(backend, SqlBackend)

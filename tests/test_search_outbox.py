@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from biomatdb.db import make_engine, migrate
 from biomatdb.models import Material, SearchOutbox
 from biomatdb.outbox import record_changed, record_changed_rows
-from ingest.pipeline import ingest_file
-from search.backends.elastic_sync import _claimed, _delete_claimed, sync, sync_status
+from biomatdb_ingest.pipeline import ingest_file
+from biomatdb_search.backends.elastic_sync import _claimed, _delete_claimed, sync, sync_status
 from tests.es_transport import Rule, bulk_answer, scripted_client
 from tests.test_pipeline import write
 from tests.test_search_elastic_sync import ALIAS, alias_on, no_reindex
@@ -71,7 +71,7 @@ def test_re_uploads_through_the_pipeline_leave_one_row_per_material(engine, tmp_
 
 def test_a_retraction_queues_each_material_it_touched_once(engine, tmp_path):
     from biomatdb.models import Dataset
-    from ingest.retract import retract_dataset
+    from biomatdb_ingest.retract import retract_dataset
 
     assert ingest_file(engine, _ten_materials(tmp_path)).loaded
     with engine.begin() as connection:

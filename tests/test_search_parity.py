@@ -1,4 +1,4 @@
-"""Parity: SQLite, PostgreSQL and the API's in-memory index (``search.memory``) give the same
+"""Parity: SQLite, PostgreSQL and the API's in-memory index (``biomatdb_search.memory``) give the same
 answers to the same queries on the same data.
 
 Both cores hold every fixture (curated and public datasets) plus a generated dataset with
@@ -16,11 +16,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from benchmarks.generate import write_long, write_wide
-from ingest.pipeline import ingest_file
-from search.backends.sql import SqlBackend
-from search.chemistry import ChemistryIndex
-from search.memory import MemoryIndexes
-from search.model import (
+from biomatdb_ingest.pipeline import ingest_file
+from biomatdb_search.backends.sql import SqlBackend
+from biomatdb_search.chemistry import ChemistryIndex
+from biomatdb_search.memory import MemoryIndexes
+from biomatdb_search.model import (
     FACETS,
     And,
     Contains,
@@ -35,8 +35,8 @@ from search.model import (
     Query,
     Sort,
 )
-from search.parser import parse_filter
-from search.service import build_query
+from biomatdb_search.parser import parse_filter
+from biomatdb_search.service import build_query
 from tests.search_parity_cases import (
     PARITY_FILTERS,
     PARITY_TEXTS,
@@ -86,7 +86,7 @@ def backends(
             name: SqlBackend(engine, ChemistryIndex(engine))
             for name, engine in (("sqlite", sqlite), ("postgresql", postgresql))
         }
-        # the API's in-memory index over the SQLite core, built in the request (search/memory.py)
+        # the API's in-memory index over the SQLite core, built in the request (search/biomatdb_search/memory.py)
         backends["memory"] = SqlBackend(
             sqlite, backends["sqlite"].chemistry, memory=MemoryIndexes(), wait_for_memory=True
         )

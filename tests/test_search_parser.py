@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from biomatdb.errors import QueryError
-from search.model import (
+from biomatdb_search.model import (
     And,
     Condition,
     FieldFilter,
@@ -22,7 +22,7 @@ from search.model import (
     Similarity,
     Substructure,
 )
-from search.parser import _ToModel, filter_parser, parse_filter
+from biomatdb_search.parser import _ToModel, filter_parser, parse_filter
 
 PSI_IN_MPA = 6.894757293168361e-3
 KSI_IN_MPA = 6.894757293168361
@@ -363,7 +363,7 @@ def test_nesting_and_the_number_of_conditions_are_bounded():
 
 
 def test_the_grammar_ships_as_package_data_and_each_rule_has_its_method():
-    grammar = resources.files("search").joinpath("grammar/filter_v1.lark").read_text(encoding="utf-8")
+    grammar = resources.files("biomatdb_search").joinpath("grammar/filter_v1.lark").read_text(encoding="utf-8")
     filter_parser()  # builds without conflicts being an error
     rules = set(re.findall(r"^\??([a-z_]+):", grammar, re.MULTILINE)) | set(re.findall(r"->\s*([a-z_]+)", grammar))
     inlined = {

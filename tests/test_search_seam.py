@@ -13,23 +13,27 @@ import pytest
 
 from biomatdb.errors import QueryError
 from biomatdb.searchtext import MAX_QUERY_WORDS
-from ingest.pipeline import ingest_file
-from search import model
-from search.backends.elastic import ElasticBackend
-from search.backends.elastic_translate import ElasticTranslator
-from search.backends.sql import SqlBackend, SqlTranslator
-from search.contract import FilterWalker, SearchBackend, facet_values
-from search.memory import Evaluator, MemoryIndexes
-from search.model import encode_cursor
-from search.service import build_query
+from biomatdb_ingest.pipeline import ingest_file
+from biomatdb_search import model
+from biomatdb_search.backends.elastic import ElasticBackend
+from biomatdb_search.backends.elastic_translate import ElasticTranslator
+from biomatdb_search.backends.sql import SqlBackend, SqlTranslator
+from biomatdb_search.contract import FilterWalker, SearchBackend, facet_values
+from biomatdb_search.memory import Evaluator, MemoryIndexes
+from biomatdb_search.model import encode_cursor
+from biomatdb_search.service import build_query
 from tests.es_transport import scripted_client
 
 ROOT = Path(__file__).resolve().parents[1]
 
 #: The modules of each backend; a backend's modules import one another, never another backend's.
 BACKENDS = {
-    "sql": {"search.backends.sql", "search.memory"},
-    "elastic": {"search.backends.elastic", "search.backends.elastic_translate", "search.backends.elastic_sync"},
+    "sql": {"biomatdb_search.backends.sql", "biomatdb_search.memory"},
+    "elastic": {
+        "biomatdb_search.backends.elastic",
+        "biomatdb_search.backends.elastic_translate",
+        "biomatdb_search.backends.elastic_sync",
+    },
 }
 
 CSV = """Material,Class,Young's modulus [GPa],Density [g/cm3],Medium
@@ -40,7 +44,8 @@ Alumina,ceramic,380,3.95,
 
 
 def _imports(module: str) -> set[str]:
-    path = ROOT / (module.replace(".", "/") + ".py")
+    # biomatdb_search.x lives in search/biomatdb_search/x.py (the design card's folder holds the package)
+    path = ROOT / module.split(".")[0].removeprefix("biomatdb_") / (module.replace(".", "/") + ".py")
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ImportFrom) and node.module:
@@ -53,7 +58,9 @@ def _imports(module: str) -> set[str]:
 def test_no_backend_imports_another():
     every = {m for modules in BACKENDS.values() for m in modules}
     assert {
-        f"search.backends.{p.stem}" for p in (ROOT / "search" / "backends").glob("*.py") if p.stem != "__init__"
+        f"biomatdb_search.backends.{p.stem}"
+        for p in (ROOT / "search" / "biomatdb_search" / "backends").glob("*.py")
+        if p.stem != "__init__"
     } <= every
     for name, modules in BACKENDS.items():
         others = every - modules
@@ -66,15 +73,15 @@ def test_what_backends_share_imports_no_backend():
     every backend: none of them imports one."""
     every = {m for modules in BACKENDS.values() for m in modules}
     for module in (
-        "search.contract",
-        "search.core_sql",
-        "search.core_derived",
-        "search.core_evidence",
-        "search.conditions",
-        "search.derived",
-        "search.spelling",
-        "search.facets",
-        "search.model",
+        "biomatdb_search.contract",
+        "biomatdb_search.core_sql",
+        "biomatdb_search.core_derived",
+        "biomatdb_search.core_evidence",
+        "biomatdb_search.conditions",
+        "biomatdb_search.derived",
+        "biomatdb_search.spelling",
+        "biomatdb_search.facets",
+        "biomatdb_search.model",
     ):
         assert not (_imports(module) & every), (module, _imports(module) & every)
 

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 from biomatdb.errors import QueryError
-from ingest.pipeline import ingest_file
-from search.backends.sql import SqlBackend
-from search.chemistry import ChemistryIndex
-from search.memory import MemoryIndexes
-from search.model import Query, Sort
-from search.service import build_query
+from biomatdb_ingest.pipeline import ingest_file
+from biomatdb_search.backends.sql import SqlBackend
+from biomatdb_search.chemistry import ChemistryIndex
+from biomatdb_search.memory import MemoryIndexes
+from biomatdb_search.model import Query, Sort
+from biomatdb_search.service import build_query
 
 SEMANTICS_CSV = Path(__file__).parent / "data" / "search_semantics.csv"
 EVERYONE = {"Alpha", "Beta", "Gamma", "Delta", "Epsilon", "Zeta"}
@@ -34,7 +34,7 @@ def semantics_core(module_engine):
 
 @pytest.fixture(scope="module", params=["sql", "memory"])
 def semantics_backend(semantics_core, request) -> SqlBackend:
-    """In SQL, and from the API's in-memory index (search/memory.py) over the same core."""
+    """In SQL, and from the API's in-memory index (search/biomatdb_search/memory.py) over the same core."""
     if request.param == "sql":
         return SqlBackend(semantics_core, ChemistryIndex(semantics_core))
     return SqlBackend(semantics_core, ChemistryIndex(semantics_core), memory=MemoryIndexes(), wait_for_memory=True)
@@ -231,7 +231,7 @@ def test_facet_counts_follow_each_load_and_retraction(engine, tmp_path):
     from sqlalchemy import select
 
     from biomatdb.models import Dataset
-    from ingest.retract import retract_dataset
+    from biomatdb_ingest.retract import retract_dataset
 
     assert ingest_file(engine, SEMANTICS_CSV).loaded
     backend = SqlBackend(engine)

@@ -1,4 +1,4 @@
-"""Selection over the fixtures (search/select/, docs/selection.md): golden rankings from the
+"""Selection over the fixtures (search/biomatdb_search/select/, docs/selection.md): golden rankings from the
 data, the same answer on SQLite, PostgreSQL and the in-memory index, constraints that always
 hold, presets, the API and the CLI."""
 
@@ -13,14 +13,14 @@ from typer.testing import CliRunner
 
 from biomatdb.catalog import find_material
 from biomatdb.errors import QueryError, VocabularyError
-from search.backends.sql import SqlBackend
-from search.chemistry import ChemistryIndex
-from search.memory import MemoryIndexes
-from search.select.model import Requirement
-from search.select.objectives import parse_objective, spec_of
-from search.select.presets import presets
-from search.select.service import select
-from search.service import build_query
+from biomatdb_search.backends.sql import SqlBackend
+from biomatdb_search.chemistry import ChemistryIndex
+from biomatdb_search.memory import MemoryIndexes
+from biomatdb_search.select.model import Requirement
+from biomatdb_search.select.objectives import parse_objective, spec_of
+from biomatdb_search.select.presets import presets
+from biomatdb_search.select.service import select
+from biomatdb_search.service import build_query
 from tests.api_fixtures import open_client, settings_for
 
 CORTICAL = "match:youngs_modulus=cortical bone"
@@ -186,8 +186,8 @@ def test_a_target_is_shown_as_written_in_the_display_unit(objective, system, sho
     """A selection's target was formatted with ``:.3g`` in the display unit: ``580..725 ksi`` read
     ``4–5 GPa`` and ``15.25..20.0 GPa`` read ``15.2–20 GPa``."""
     from biomatdb.display import UnitChoice
-    from search.select.model import Objective
-    from search.select.service import _resolve
+    from biomatdb_search.select.model import Objective
+    from biomatdb_search.select.service import _resolve
 
     parsed = parse_objective(objective) if isinstance(objective, str) else Objective.model_validate(objective)
     resolved = _resolve(None, None, parsed, UnitChoice(system=system))  # type: ignore[arg-type]  # a value target needs no core

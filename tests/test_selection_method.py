@@ -1,4 +1,4 @@
-"""The ranking method's promises (search/select/method.py), checked with hypothesis on
+"""The ranking method's promises (search/biomatdb_search/select/method.py), checked with hypothesis on
 generated candidate tables: dominance, monotonicity, order independence, and the per-measurement
 scoring under each interval policy."""
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, strategies as st
 
-from search.select.method import Span, choose, distance, pareto_front, rank, scores_of, utility
+from biomatdb_search.select.method import Span, choose, distance, pareto_front, rank, scores_of, utility
 
 values = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False)
 cells = st.one_of(st.none(), values)

@@ -9,10 +9,10 @@ from biomatdb.errors import QueryError, UnitError
 from biomatdb.suggest import closest, did_you_mean
 from biomatdb.units import conversion
 from biomatdb.vocabulary import get_vocabulary
-from ingest.manifest import ColumnSpec, Manifest, ManifestError, read_manifest
-from ingest.mapping import map_columns, parse_mappings
-from ingest.normalise import Context, normalise_chunk
-from search.parser import parse_filter
+from biomatdb_ingest.manifest import ColumnSpec, Manifest, ManifestError, read_manifest
+from biomatdb_ingest.mapping import map_columns, parse_mappings
+from biomatdb_ingest.normalise import Context, normalise_chunk
+from biomatdb_search.parser import parse_filter
 
 V = get_vocabulary()
 

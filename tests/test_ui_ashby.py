@@ -1,4 +1,4 @@
-"""The Ashby chart's data (``api.ui.ashby``, ``/ui/ashby.json``): each axis's scale chosen from
+"""The Ashby chart's data (``biomatdb_api.ui.ashby``, ``/ui/ashby.json``): each axis's scale chosen from
 the values drawn, never a log axis for a value at or below zero; ranges that hold every point and
 envelope; a caption that counts what is drawn; hover texts as written; the index lines' names;
 and the chart a material page links to."""
@@ -13,7 +13,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from api.ui.ashby import (
+from biomatdb.vocabulary import get_vocabulary
+from biomatdb_api.ui.ashby import (
     LOG_AXIS_MIN_RATIO,
     Measured,
     axes_for,
@@ -24,7 +25,6 @@ from api.ui.ashby import (
     guides,
     has_true_zero,
 )
-from biomatdb.vocabulary import get_vocabulary
 
 PROPERTIES = get_vocabulary().properties
 

@@ -10,8 +10,8 @@ What "refers to another host" means here, decided once:
   loaded by the page), and an XML namespace name in ``xmlns`` (an identifier, never fetched);
 * a source's address printed as text inside ``<pre class="citation">`` or a dataset's notes
   (``<p class="provenance">``, /about/datasets/NAME) is provenance, not a link, and is allowed;
-* the plotly bundle (``api.ui.routes.PLOTLY_URL``, byte for byte the vendored file of
-  ``api/ui/static/vendor``) names hosts for features the UI never uses (plotly's own site, its
+* the plotly bundle (``biomatdb_api.ui.routes.PLOTLY_URL``, byte for byte the vendored file of
+  ``api/biomatdb_api/ui/static/vendor``) names hosts for features the UI never uses (plotly's own site, its
   CDN); it is proved by behaviour instead: the browser tests refuse and record every request to
   another host, and every page carries ``Content-Security-Policy: default-src 'self'``.
 """
@@ -114,9 +114,9 @@ def allowed(where: str, attribute: str, address: str) -> bool:
 
 
 def test_no_page_or_asset_refers_to_another_host(demo_server):
-    from api.ui.routes import PLOTLY_BUNDLE, PLOTLY_URL
+    from biomatdb_api.ui.routes import PLOTLY_BUNDLE, PLOTLY_URL
 
-    plotly = resources.files("api.ui").joinpath("static", "vendor", PLOTLY_BUNDLE).read_bytes()
+    plotly = resources.files("biomatdb_api.ui").joinpath("static", "vendor", PLOTLY_BUNDLE).read_bytes()
     assets: set[str] = set()
     offenders = []
     with httpx.Client(base_url=demo_server.base_url, timeout=30) as client:

@@ -11,10 +11,10 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from api.ui.pages import with_clause, without_clause
 from biomatdb.vocabulary import get_vocabulary
-from search.clauses import has_clause
-from search.service import build_query
+from biomatdb_api.ui.pages import with_clause, without_clause
+from biomatdb_search.clauses import has_clause
+from biomatdb_search.service import build_query
 
 FACET_LINK = re.compile(
     r'<li><a href="(?P<href>[^"]+)"(?P<attrs>[^>]*)>\s*<span>(?P<label>.*?)</span> <span class="count"', re.DOTALL
@@ -254,7 +254,7 @@ def cards(page: str) -> dict[str, str]:
 
 
 def test_the_about_page_has_a_card_per_dataset(demo_server):
-    from ingest.fixtures import default_fixtures_dir
+    from biomatdb_ingest.fixtures import default_fixtures_dir
 
     with httpx.Client(base_url=demo_server.base_url) as client:
         page = client.get("/about").text
@@ -286,7 +286,7 @@ def test_the_about_page_has_a_card_per_dataset(demo_server):
 
 
 def test_a_datasets_notes_are_one_click_away(demo_server):
-    from ingest.fixtures import default_fixtures_dir
+    from biomatdb_ingest.fixtures import default_fixtures_dir
 
     with httpx.Client(base_url=demo_server.base_url) as client:
         about = client.get("/about", params={"unit_system": "US"}).text

@@ -104,7 +104,7 @@ def test_normalise_label_folds_quotes_case_and_separators():
 
 
 def test_qualitative_terms_are_few_distinct_and_never_a_number_or_no_measurement():
-    from ingest.cells import EMPTY, ParsedCell, parse_cell
+    from biomatdb_ingest.cells import EMPTY, ParsedCell, parse_cell
 
     terms = get_vocabulary().qualitative
     assert 10 <= len(terms) <= 15

@@ -21,15 +21,21 @@ import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-TOP_LEVEL = ("biomatdb", "ingest", "search", "api")
+#: Each installed package and the folder its package directory sits in (pyproject's package-dir).
+TOP_LEVEL = {
+    "biomatdb": ROOT,
+    "biomatdb_ingest": ROOT / "ingest",
+    "biomatdb_search": ROOT / "search",
+    "biomatdb_api": ROOT / "api",
+}
 
 
 def test_every_package_of_the_tree_is_listed_for_the_wheel():
     listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     found = {
-        ".".join(init.parent.relative_to(ROOT).parts)
-        for top in TOP_LEVEL
-        for init in (ROOT / top).rglob("__init__.py")
+        ".".join(init.parent.relative_to(base).parts)
+        for top, base in TOP_LEVEL.items()
+        for init in (base / top).rglob("__init__.py")
         if "__pycache__" not in init.parts
     }
     assert found <= listed, f"add to [tool.setuptools] packages in pyproject.toml: {sorted(found - listed)}"
@@ -107,13 +113,17 @@ def test_the_wheel_carries_the_fixtures_and_imports_only_itself(wheel_env):
     shipped = sorted(n.removeprefix("biomatdb/fixtures/") for n in names if n.startswith("biomatdb/fixtures/"))
     tree = sorted(str(p.relative_to(ROOT / "fixtures")) for p in (ROOT / "fixtures").rglob("*") if p.is_file())
     assert shipped == tree
+    # only uniquely named packages: no generic `api`, `search` or `ingest` lands in site-packages
+    tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith((".dist-info", ".data"))}
+    assert tops == set(TOP_LEVEL), tops
     where = subprocess.run(
         [
             wheel_env["python"],
             "-c",
             (
-                "import biomatdb, ingest, search, api, ingest.fixtures as f; "
-                "print(biomatdb.__file__, ingest.__file__, search.__file__, api.__file__, f.default_fixtures_dir())"
+                "import biomatdb, biomatdb_ingest, biomatdb_search, biomatdb_api, biomatdb_ingest.fixtures as f; "
+                "print(biomatdb.__file__, biomatdb_ingest.__file__, biomatdb_search.__file__, biomatdb_api.__file__,"
+                " f.default_fixtures_dir())"
             ),
         ],
         check=False,

@@ -25,7 +25,7 @@ from sqlalchemy import Engine
 from biomatdb.apikeys import create_key
 from biomatdb.db import make_engine, migrate
 from biomatdb.settings import Settings
-from ingest.fixtures import default_fixtures_dir, load_fixtures
+from biomatdb_ingest.fixtures import default_fixtures_dir, load_fixtures
 from tests.live import serving
 
 if TYPE_CHECKING:  # Playwright is imported only by the tests that drive a browser
@@ -99,7 +99,7 @@ class DemoServer:
 @pytest.fixture(scope="session")
 def demo_server(curated_core, admin_key, tmp_path_factory) -> Iterator[DemoServer]:
     """The app in read-only mode (as ``biomatdb demo`` runs it), served by uvicorn in a thread."""
-    from api.app import create_app
+    from biomatdb_api.app import create_app
 
     settings = Settings(
         data_dir=tmp_path_factory.mktemp("ui-data"),

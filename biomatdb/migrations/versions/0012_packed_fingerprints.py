@@ -1,7 +1,7 @@
 """packed fingerprints: each structure's Morgan fingerprint stored as its bits
 
 The search's chemistry index reads every structure's fingerprint into one numpy array and
-computes Tanimoto similarity over it (``search.chemistry.tanimoto``). RDKit's binary text
+computes Tanimoto similarity over it (``biomatdb_search.chemistry.tanimoto``). RDKit's binary text
 format needed an RDKit object per structure to read; the packed form
 (``biomatdb.chemistry.packed_fingerprint``: 256 bytes, bit ``i`` in byte ``i // 8``) is read
 with one ``numpy.frombuffer``. Every stored fingerprint is rewritten, and the core's

@@ -3,7 +3,7 @@
 A job left running by a worker that died on another host, or that lost the database while
 writing the job's outcome, stayed running for ever. A claim now sets ``jobs.lease_until`` (renewed
 while the job runs) and counts ``jobs.attempts``; any worker takes back a job whose lease ran out
-(``api.jobs.take_back_expired_jobs``). ``dataset_uploads.job_id`` records, in the load's own
+(``biomatdb_api.jobs.take_back_expired_jobs``). ``dataset_uploads.job_id`` records, in the load's own
 transaction, which job loaded an upload, so that such a job is settled from it and never loaded
 twice.
 

@@ -769,11 +769,10 @@ def derived_digits(index: Index, inputs: Iterable[Mapping[str, Any]]) -> tuple[i
     return min(low, default=DERIVED_DIGITS), min(high, default=DERIVED_DIGITS)
 
 
-def shown_derived(derived: Mapping[str, Any], choice: UnitChoice) -> dict[str, Any]:
-    """A derived value of a search hit (``biomatdb_search.model.DerivedValue`` as a dict: canonical ends, its
-    input measurements) as shown: in the index's display unit (``units`` may name the index's key),
-    each end to the digits :func:`derived_digits` gives it, the inputs shown as any measurement is;
-    the canonical ends stay beside them."""
+def derived_numbers(derived: Mapping[str, Any], choice: UnitChoice) -> tuple[Converter, Shown | None, Shown | None]:
+    """The converter a derived value (:func:`shown_derived`'s input) is shown with, and its low
+    and high ends as shown: each to the digits :func:`derived_digits` gives it, a range's ends
+    separated where they round together; None for an end that is unbounded."""
     index = parse_expression(derived["index"])
     converter = Converter(index.as_property(), index_unit(index, choice))
     low_digits, high_digits = derived_digits(index, derived["inputs"])
@@ -783,6 +782,18 @@ def shown_derived(derived: Mapping[str, Any], choice: UnitChoice) -> dict[str, A
 
     low = number(derived["value_canonical_min"], low_digits)
     high = number(derived["value_canonical_max"], high_digits)
+    if low is not None and high is not None:
+        low, high = converter.separated((derived["value_canonical_min"], low), (derived["value_canonical_max"], high))
+    return converter, low, high
+
+
+def shown_derived(derived: Mapping[str, Any], choice: UnitChoice) -> dict[str, Any]:
+    """A derived value of a search hit (``biomatdb_search.model.DerivedValue`` as a dict: canonical ends, its
+    input measurements) as shown: in the index's display unit (``units`` may name the index's key),
+    each end to the digits :func:`derived_digits` gives it, the inputs shown as any measurement is;
+    the canonical ends stay beside them."""
+    index = parse_expression(derived["index"])
+    converter, low, high = derived_numbers(derived, choice)
     if low is None:
         body = ""
     elif high is None:
@@ -790,7 +801,6 @@ def shown_derived(derived: Mapping[str, Any], choice: UnitChoice) -> dict[str, A
     elif derived["low_open"] and float(low) == 0:
         body = f"{'<' if derived['high_open'] else '≤'} {high.readable()}"
     else:
-        low, high = converter.separated((derived["value_canonical_min"], low), (derived["value_canonical_max"], high))
         body = converter.range_body(low, high)
     return {
         **derived,

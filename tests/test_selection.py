@@ -292,7 +292,7 @@ def test_a_derived_index_is_ranked_from_every_pairing_of_its_inputs(cores):
             assert not strengths or not densities
             continue
         # MPa over g/cm³, the canonical units: the worst pairing is the weakest over the densest
-        assert criterion.value == pytest.approx(min(strengths) / max(densities), rel=1e-9)
+        assert criterion.value_canonical == pytest.approx(min(strengths) / max(densities), rel=1e-9)
         assert criterion.measurement is not None and "tensile_strength" in criterion.measurement.conditions["from"]
     with pytest.raises(QueryError, match="not to a tissue"):
         run(cores["sqlite"], None, "match:specific_stiffness=cortical bone")
@@ -351,3 +351,58 @@ async def test_a_derived_objective_is_shown_as_search_shows_the_same_derived_val
     finally:
         await client.aclose()
         await manager.__aexit__(None, None, None)
+
+
+@pytest.mark.parametrize(
+    ("policy", "shown", "canonical"),
+    [("worst", "4 MPa", 4.0), ("best", "785 MPa", 785.0), ("midpoint", "395 MPa", 394.5)],
+)
+def test_a_criterion_value_is_the_scored_end_as_shown(cores, policy, shown, canonical):
+    """PCL's 4–785 MPa under each policy: the end (or midpoint) scored, in MPa to its digits."""
+    answer = run(cores["sqlite"], "id = bm-f4b5cd4cb9", "max:tensile_strength", policy=policy)  # PCL
+    (candidate,) = answer.results
+    (criterion,) = candidate.criteria
+    assert criterion.measurement is not None and criterion.measurement.display == "4–785 MPa"
+    assert (criterion.display, criterion.unit, criterion.value_canonical) == (shown, "MPa", canonical)
+
+
+def test_a_distance_in_the_unit_is_rounded_as_a_difference():
+    """A target that is not positive (0..0.3 GPa) is matched in the unit: 0.4 GPa is 0.1 GPa away
+    (the place of the coarser number), in US units 1 × 10¹ ksi."""
+    from biomatdb.display import Converter
+    from biomatdb.vocabulary import get_vocabulary
+    from biomatdb_search.model import MatchedMeasurement
+    from biomatdb_search.select.method import Span, distance
+    from biomatdb_search.select.shown import measurement_value
+
+    prop = get_vocabulary().properties["youngs_modulus"]
+    m = MatchedMeasurement.model_validate(
+        {
+            "property": "youngs_modulus",
+            "qualifier": "=",
+            "value": 0.4,
+            "value_min": 0.4,
+            "value_max": 0.4,
+            "uncertainty": None,
+            "unit": "GPa",
+            "verbatim": {"value": "0.4", "unit": "GPa"},
+            "conditions": {},
+            "dataset": "d",
+        }
+    )
+    target: dict[str, object] = {"property": "youngs_modulus", "qualifier": "range", "value": None}
+    target |= {"value_min": 0.0, "value_max": 0.3, "uncertainty": None, "unit": "GPa"}
+    target["verbatim"] = {"value": "0 to 0.3", "unit": "GPa"}
+    d = distance(0.4, Span(0.0, 0.3))
+    for unit, display in (("GPa", "0.1 GPa"), ("ksi", "1 × 10¹ ksi")):
+        shown = measurement_value(
+            "match",
+            -d,
+            d,
+            m,
+            Converter(prop, unit),
+            Span(0.4, 0.4),
+            target=Span(0.0, 0.3),
+            target_measurements=[target],
+        )
+        assert shown.display == display and shown.unit_canonical == "GPa"

@@ -351,3 +351,64 @@ def test_a_tissue_target_is_in_the_display_unit_as_its_span_reads(client):
     for end in ("low", "high"):  # the canonical end in ksi (1 GPa is 145.04 ksi), to its written digits
         in_ksi = target[f"{end}_canonical"] * 145.0377
         assert target[end] != in_ksi and abs(target[end] - in_ksi) <= 0.5 * 10 ** math.floor(math.log10(in_ksi))
+
+
+def test_a_criterion_value_is_in_the_display_unit_beside_its_canonical_value(client):
+    """A criterion's ``value`` was the canonical, unrounded number without a unit
+    (``0.176091259056``); it is now shown (``unit``, ``display``) as its measurement is, rounded
+    to the digits written, the canonical value beside it."""
+    body = {**CUSTOM_BODY, "limit": 500}
+    for params, strength_unit in (({}, "MPa"), ({"unit_system": "US"}, "ksi")):
+        answer = client.post("/api/v1/select", json=body, params=params)
+        assert answer.status_code == 200, answer.text
+        for candidate in answer.json()["results"]:
+            match, strength = candidate["criteria"]
+            if strength["measurement"] is not None:
+                m = strength["measurement"]
+                assert strength["unit"] == m["unit"] == strength_unit and strength["unit_canonical"] == "MPa"
+                assert strength["display"].endswith(f" {strength_unit}")
+                # worst case: the low end (of a range or a bound) as shown
+                assert strength["value"] == m["value_min"] and strength["value_canonical"] == m["value_canonical_min"]
+            if match["measurement"] is None:
+                assert match["value"] is None and match["unit"] is None and match["missing"]
+                continue
+            assert match["unit"] == match["unit_canonical"] == "decades"
+            decimals = len(match["display"].split()[0].partition(".")[2])
+            assert match["value"] == round(match["value_canonical"], decimals)
+            assert match["display"] == f"{match['value']:.{decimals}f} decades"
+    page = client.get("/select", params={"preset": PRESET}).text
+    answer = client.post("/api/v1/select", json={"preset": PRESET}).json()
+    shown = [c["display"] for c in answer["results"][0]["criteria"] if c["objective"].startswith("match:")]
+    assert shown and all(f"{d} from the target" in page or d.startswith("0 ") for d in shown)
+
+
+def test_a_distance_in_decades_has_the_digits_of_a_logarithm(client):
+    """45 GPa (a magnesium alloy) from cortical bone's 30 GPa: 0.176091… decades, shown as 0.18
+    (two significant digits each); 66.0 GPa from it, 0.34 (30 has two)."""
+    answer = client.post("/api/v1/select", json={**CUSTOM_BODY, "limit": 500}).json()
+    matches = [c["criteria"][0] for c in answer["results"] if c["criteria"][0]["measurement"]]
+    by_modulus = {match["measurement"]["display"]: match for match in matches}
+    assert by_modulus["45 GPa"]["display"] == "0.18 decades"
+    assert by_modulus["45 GPa"]["value_canonical"] == pytest.approx(math.log10(45 / 30), abs=1e-12)
+    assert by_modulus["66.0 GPa"]["display"] == "0.34 decades"
+
+
+@pytest.mark.parametrize(
+    ("key", "unit", "low", "high", "text"),
+    [
+        ("youngs_modulus", "GPa", 3.0, 30.0, "3–30 GPa"),
+        ("youngs_modulus", "ksi", 3.0, 30.0, "0.4–4.4 × 10³ ksi"),  # was 435–4.35e+03 ksi
+        ("density", "g/cm^3", 1.9, 2.05, "1.9–2.05 g/cm³"),  # was g/cm**3-style digits of :.3g
+        ("fracture_toughness", "MPa*m^0.5", 2.0, 12.0, "2–12 MPa·m^½"),
+        ("youngs_modulus", "GPa", 44.0, 44.1, "44–44.1 GPa"),  # each end to the digits it is stored with
+        ("youngs_modulus", "GPa", 5.0, 5.0, "5 GPa"),
+    ],
+)
+def test_a_chart_span_without_a_measurement_follows_the_display_rules(key, unit, low, high, text):
+    """``_Axis.text`` formatted with ``:.3g``: false digits (``4.35e+03``) and lost ones."""
+    from biomatdb.display import Converter
+    from biomatdb.vocabulary import get_vocabulary
+    from biomatdb_api.ui.selection import _Axis
+
+    prop = get_vocabulary().properties[key]
+    assert _Axis(key, prop, Converter(prop, unit)).text(low, high) == text

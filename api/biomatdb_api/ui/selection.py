@@ -23,7 +23,7 @@ from biomatdb.vocabulary import Property, get_vocabulary
 from biomatdb_api.ui.display import View
 from biomatdb_api.ui.pages import class_colour, positioned_error
 from biomatdb_search.model import MAX_LIMIT, And, FieldFilter, Filter, HasProperty, Hit, Query
-from biomatdb_search.select.model import Requirement, Selection
+from biomatdb_search.select.model import Criterion, Requirement, Selection
 from biomatdb_search.select.objectives import KINDS, parse_objective, spec_of
 from biomatdb_search.select.presets import presets
 from biomatdb_search.select.service import every_hit, select
@@ -262,6 +262,7 @@ def ranked_rows(selection: Selection, limit: int = LISTED) -> list[dict[str, Any
                     "percent": round(100 * criterion.score, 1),
                     "contribution": criterion.contribution,
                     "display": m.display if m else None,
+                    "scored": _scored_text(criterion),
                     "source": m.source if m else None,
                     "dataset": m.dataset if m else None,
                     "missing": criterion.missing.reason if criterion.missing else None,
@@ -280,6 +281,16 @@ def ranked_rows(selection: Selection, limit: int = LISTED) -> list[dict[str, Any
             }
         )
     return rows
+
+
+def _scored_text(criterion: Criterion) -> str | None:
+    """What a criterion scored, where the measurement's display does not say it: a match's distance
+    (``0.18 decades from the target``), or the end of an interval a max/min scored (``scored 240 MPa``)."""
+    if criterion.display is None or criterion.measurement is None:
+        return None
+    if criterion.objective.startswith("match:"):
+        return "inside the target" if criterion.value == 0 else f"{criterion.display} from the target"
+    return None if criterion.display == criterion.measurement.display else f"scored {criterion.display}"
 
 
 # --- the chart -----------------------------------------------------------------------
@@ -332,10 +343,16 @@ class _Axis:
         return from_canonical(canonical, self.unit, self.prop)
 
     def text(self, low: float, high: float) -> str:
-        """A span no measurement was found behind (so no text was written for it): three significant digits."""
-        ends = [f"{self.value(v):.3g}" for v in (low, high)]
-        shown = ends[0] if ends[0] == ends[1] else f"{ends[0]}–{ends[1]}"
-        return f"{shown} {self.label}".strip()
+        """A span (canonical ends) no measurement was found behind, so no text was written for it:
+        shown by the display rules (``biomatdb.display``) for a number whose text is unknown, each
+        end to the digits it is stored with in the canonical unit, ends that round together given
+        digits until they differ, the unit as people write it (``3–30 GPa``, ``1.9–2.0 g/cm³``)."""
+        ends = []
+        for canonical in (low, high):
+            written, factor = self.converter.written(canonical, None, 1.0)
+            ends.append((canonical, self.converter.number(canonical, written, factor)))
+        shown_low, shown_high = self.converter.separated(ends[0], ends[1])
+        return self.converter.with_unit(self.converter.range_body(shown_low, shown_high))
 
     def written(self, hit: Hit) -> str | None:
         """A candidate's values of this axis, lowest to highest, each end rounded to what was written."""

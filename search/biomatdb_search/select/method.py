@@ -87,7 +87,7 @@ def distance(value: float, target: Span) -> float:
         return 0.0
     end = low if low is not None and value < low else high
     assert end is not None
-    if _logarithmic(target):
+    if logarithmic(target):
         if value <= 0:
             return LOG_FLOOR_DECADES
         decades = abs(math.log10(value) - math.log10(end))  # never a ratio: it may under- or overflow
@@ -95,7 +95,8 @@ def distance(value: float, target: Span) -> float:
     return abs(value - end)
 
 
-def _logarithmic(target: Span) -> bool:
+def logarithmic(target: Span) -> bool:
+    """Whether distances from ``target`` are measured in decades: every end it has is positive."""
     ends = [end for end in (target.low, target.high) if end is not None]
     return bool(ends) and min(ends) > 0
 
@@ -158,7 +159,7 @@ def scores_of(kind: str, column: np.ndarray, target: Span | None = None) -> np.n
     if kind == "match":
         d = -column[present]
         with np.errstate(over="ignore", under="ignore"):
-            if target is not None and _logarithmic(target):
+            if target is not None and logarithmic(target):
                 scores[present] = 10.0**-d
             else:
                 scores[present] = 1.0 / (1.0 + d / _width(target))

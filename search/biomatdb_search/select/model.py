@@ -124,7 +124,18 @@ class Criterion(BaseModel):
     weight: float
     score: float = Field(description="The criterion's normalised score in [0, 1] (1: the best candidate).")
     contribution: float = Field(description="weight × score over the sum of weights: its share of the total.")
-    value: float | None = Field(None, description="What was scored, in the canonical unit (for match: the distance).")
+    value: float | None = Field(
+        None,
+        description="What was scored, in `unit`, rounded as `display` shows it: the value for max/min "
+        "(the end of the measurement's interval the policy scored, or its midpoint), the distance from "
+        "the target for match (`decades` when the target is positive, else in the display unit).",
+    )
+    unit: str | None = Field(None, description="The unit of `value`: the measurement's display unit, or `decades`.")
+    display: str | None = Field(None, description="`value` and `unit` as people read them: `240 MPa`, `0.18 decades`.")
+    value_canonical: float | None = Field(
+        None, description="What was scored in `unit_canonical`, to 12 decimals (what `value` was before)."
+    )
+    unit_canonical: str | None = Field(None, description="The property's (index's) canonical unit, or `decades`.")
     measurement: UsedMeasurement | None = None
     missing: Missing | None = None
 
@@ -180,13 +191,20 @@ SELECTION_EXAMPLE: dict[str, Any] = {
                     "weight": 2.0,
                     "score": 0.454545,
                     "contribution": 0.30303,
-                    "value": 0.342422680822,
+                    "value": 0.34,
+                    "unit": "decades",
+                    "display": "0.34 decades",
+                    "value_canonical": 0.342422680822,
+                    "unit_canonical": "decades",
                     "measurement": {
                         "property": "youngs_modulus",
                         "display": "66.0 GPa",
                         "value_min": 66.0,
                         "value_max": 66.0,
                         "unit": "GPa",
+                        "value_canonical_min": 66.0,
+                        "value_canonical_max": 66.0,
+                        "unit_canonical": "GPa",
                         "conditions": {},
                         "source": "Niinomi M. Mechanical properties of biomedical titanium alloys. Materials Science and Engineering A 243 (1998) 231-236",
                         "dataset": "biomatdb-curated-metals-ceramics-glasses",
@@ -199,12 +217,19 @@ SELECTION_EXAMPLE: dict[str, Any] = {
                     "score": 0.95283,
                     "contribution": 0.31761,
                     "value": 1010.0,
+                    "unit": "MPa",
+                    "display": "1010 MPa",
+                    "value_canonical": 1010.0,
+                    "unit_canonical": "MPa",
                     "measurement": {
                         "property": "tensile_strength",
                         "display": "1010 MPa",
                         "value_min": 1010.0,
                         "value_max": 1010.0,
                         "unit": "MPa",
+                        "value_canonical_min": 1010.0,
+                        "value_canonical_max": 1010.0,
+                        "unit_canonical": "MPa",
                         "conditions": {},
                         "source": "Niinomi M. Mechanical properties of biomedical titanium alloys. Materials Science and Engineering A 243 (1998) 231-236",
                         "dataset": "biomatdb-curated-metals-ceramics-glasses",

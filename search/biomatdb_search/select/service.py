@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice, product
+from typing import Any
 
 import numpy as np
 from sqlalchemy import Engine
@@ -41,6 +42,7 @@ from biomatdb_search.select.model import (
 )
 from biomatdb_search.select.objectives import spec_of
 from biomatdb_search.select.presets import preset as find_preset
+from biomatdb_search.select.shown import derived_value, measurement_value
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +55,9 @@ class Resolved:
     target: Span | None = None
     shown_target: Target | None = None
     index: Index | None = None  # a derived index (biomatdb.indices): ``prop`` is it as a property
+    #: The measurements the target is the span of (canonical, with their texts): a tissue's, or
+    #: the objective's own target as a measurement; what a distance from it is rounded by.
+    target_measurements: tuple[dict, ...] = ()
 
     @property
     def inputs(self) -> tuple[str, ...]:
@@ -128,7 +133,7 @@ def select(backend, engine: Engine, requirement: Requirement, choice: UnitChoice
                     weight=r.objective.weight,
                     score=round(score, 6),
                     contribution=round(r.objective.weight * score / total_weight, 6),
-                    value=None if value is None else _shown_value(r, value[0]),
+                    **_scored(r, value, choice),
                     measurement=None if value is None else _used(value[1], choice),
                     missing=None
                     if value is not None
@@ -241,8 +246,9 @@ def _resolve(backend, engine: Engine, objective: Objective, choice: UnitChoice) 
         raise QueryError(f"objective {spec_of(objective)}: {exc.message}", type=exc.type) from exc
     target = Span(low, high)
     spec = spec_of(objective)
+    measurement = _target_measurement(prop, target, objective)
     shown = _shown_target(spec, prop, target, choice, objective=objective, index=index)
-    return Resolved(objective, prop, spec, target, shown, index)
+    return Resolved(objective, prop, spec, target, shown, index, (measurement,))
 
 
 def _index(objective: Objective) -> Index | None:
@@ -302,20 +308,21 @@ class DerivedPairing:
     high: float | None
     inputs: tuple[MatchedMeasurement, ...]
 
+    def as_derived(self) -> dict:
+        """As a search hit's derived value (``biomatdb_search.model.DerivedValue``) as a dict."""
+        return {
+            "index": self.index.key if self.index.named else self.index.expression,
+            "value_canonical_min": self.low,
+            "value_canonical_max": self.high,
+            "low_open": False,
+            "high_open": False,
+            "inputs": [m.model_dump() for m in self.inputs],
+        }
+
     def shown(self, choice: UnitChoice) -> dict:
         """As search shows a derived value (``biomatdb.display.shown_derived``): the same unit,
         label, written precision and unit system."""
-        return shown_derived(
-            {
-                "index": self.index.key if self.index.named else self.index.expression,
-                "value_canonical_min": self.low,
-                "value_canonical_max": self.high,
-                "low_open": False,
-                "high_open": False,
-                "inputs": [m.model_dump() for m in self.inputs],
-            },
-            choice,
-        )
+        return shown_derived(self.as_derived(), choice)
 
 
 def _derived_measurement(
@@ -386,7 +393,8 @@ def _tissue_target(backend, engine: Engine, objective: Objective, prop: Property
             "high": None if target.high is None else float(high),
         }
     shown = shown.model_copy(update=update)
-    return Resolved(objective, prop, spec, target, shown)
+    measurements = tuple(m.model_dump() for hit in page.results for m in hit.measurements if m.property == prop.key)
+    return Resolved(objective, prop, spec, target, shown, target_measurements=measurements)
 
 
 def _shown_target(
@@ -402,6 +410,23 @@ def _shown_target(
     each end to the digits the objective wrote it with (``match:E=580..725 ksi`` is ``4.00–5.00
     GPa``), a one-sided target as a bound (``≥ 10 GPa``); a target no objective wrote (a tissue's
     span) as stored."""
+    measurement = _target_measurement(prop, target, objective)
+    unit = index_unit(index, choice) if index is not None else choice.unit_of(prop, [measurement])
+    shown = Converter(prop, unit).measurement(measurement)
+    return Target(
+        objective=spec,
+        low=shown["value_min"],
+        high=shown["value_max"],
+        unit=shown["unit"],
+        display=shown["display"],
+        low_canonical=target.low,
+        high_canonical=target.high,
+        unit_canonical=shown["unit_canonical"],
+    )
+
+
+def _target_measurement(prop: Property, target: Span, objective: Objective | None) -> dict:
+    """A target as a measurement of ``prop`` (canonical, with the objective's text as its verbatim)."""
     verbatim = None
     if objective is not None:
         low_text, high_text = objective.written_target()
@@ -420,7 +445,7 @@ def _shown_target(
         qualifier = "<="
     else:
         qualifier = "range"
-    measurement = {
+    return {
         "property": prop.key,
         "qualifier": qualifier,
         "value": target.low if qualifier == "=" else None,
@@ -430,18 +455,6 @@ def _shown_target(
         "unit": prop.unit,
         "verbatim": verbatim,
     }
-    unit = index_unit(index, choice) if index is not None else choice.unit_of(prop, [measurement])
-    shown = Converter(prop, unit).measurement(measurement)
-    return Target(
-        objective=spec,
-        low=shown["value_min"],
-        high=shown["value_max"],
-        unit=shown["unit"],
-        display=shown["display"],
-        low_canonical=target.low,
-        high_canonical=target.high,
-        unit_canonical=shown["unit_canonical"],
-    )
 
 
 def _span(m: MatchedMeasurement) -> Span | None:
@@ -477,9 +490,43 @@ def _criterion_value(
     return scored[index], None
 
 
-def _shown_value(r: Resolved, u: float) -> float:
-    """What was scored, as a reader takes it: the value for max/min, the distance for match."""
-    return round(u if r.objective.kind == "max" else -u, 12) + 0.0
+def _scored(
+    r: Resolved, value: tuple[float, MatchedMeasurement | DerivedPairing] | None, choice: UnitChoice
+) -> dict[str, Any]:
+    """What was scored, as a reader takes it (``biomatdb_search.select.shown``): the value for
+    max/min, the distance for match; shown, and canonical to 12 decimals."""
+    if value is None:
+        return {}
+    u, scored = value
+    canonical = round(u if r.objective.kind == "max" else -u, 12) + 0.0
+    target, measurements = r.target, r.target_measurements
+    if isinstance(scored, DerivedPairing):
+        derived = scored.as_derived()
+        unit_canonical = unit_label(scored.index.unit_canonical)
+        shown = derived_value(
+            r.objective.kind,
+            u,
+            canonical,
+            derived,
+            choice,
+            unit_canonical,
+            target=target,
+            target_measurements=measurements,
+        )
+    else:
+        converter = Converter(r.prop, choice.unit_of(r.prop, [scored.model_dump()]))
+        span = _span(scored)
+        assert span is not None
+        shown = measurement_value(
+            r.objective.kind, u, canonical, scored, converter, span, target=target, target_measurements=measurements
+        )
+    return {
+        "value": shown.value,
+        "unit": shown.unit,
+        "display": shown.display,
+        "value_canonical": shown.value_canonical,
+        "unit_canonical": shown.unit_canonical,
+    }
 
 
 def _used(m: MatchedMeasurement | DerivedPairing, choice: UnitChoice) -> UsedMeasurement:

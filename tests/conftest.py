@@ -2,28 +2,24 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from typing import Any
+from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine, select
 
 from biomatdb.db import make_engine, migrate
 from biomatdb.models import Base
+from tests import profiles
 
 pytest_plugins = ["tests.postgres", "tests.cores", "tests.api_fixtures", "tests.ui_fixtures"]
 
-# No hypothesis test asserts time: a busy machine makes any deadline or slowness check a coin
-# toss (a 200 ms deadline once failed at 406 ms under load). Failures print the blob that
-# reproduces them (@reproduce_failure). CI also derandomises, so that a run is repeatable.
-_HYPOTHESIS: dict[str, Any] = {"deadline": None, "print_blob": True, "suppress_health_check": [HealthCheck.too_slow]}
-settings.register_profile("biomatdb", **_HYPOTHESIS)
-settings.register_profile("ci", derandomize=True, database=None, **_HYPOTHESIS)
-settings.load_profile(
-    os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI", "").lower() == "true" else "biomatdb")
-)
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Load the hypothesis profile for this run (``tests/profiles.py``): the lane's lighter one when
+    ``-m`` leaves out slow tests, the full one otherwise."""
+    profiles.load(config.option.markexpr or "")
+
 
 # Fixtures that mean a test needs PostgreSQL or Chromium: the tests asking for them are
 # marked ``postgres`` or ``browser`` so that ``-m`` can choose (CI runs everything).
@@ -61,10 +57,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.slow)
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory) -> Path:
+    """A SQLite core migrated once per session (per xdist worker), never written to after: running
+    Alembic's 21 migrations for every test cost ~0.15 s of CPU each, a copy ~0.01 s."""
+    path = tmp_path_factory.mktemp("migrated-core") / "core.sqlite"
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        migrate(engine)
+    finally:
+        engine.dispose()
+    return path
+
+
 @pytest.fixture
-def sqlite_engine(tmp_path) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'core.sqlite'}")
-    migrate(engine)
+def sqlite_engine(tmp_path, migrated_sqlite) -> Iterator[Engine]:
+    """A fresh migrated SQLite core of the test's own, copied from the session's ``migrated_sqlite``."""
+    from tests.cores import copy_sqlite  # a plugin (pytest_plugins): imported by pytest first
+
+    engine = make_engine(f"sqlite:///{copy_sqlite(migrated_sqlite, tmp_path / 'core.sqlite')}")
     yield engine
     engine.dispose()
 

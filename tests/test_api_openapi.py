@@ -20,6 +20,7 @@ from biomatdb.db import make_engine, migrate
 from biomatdb_ingest.pipeline import ingest_file
 from tests.api_fixtures import SEMANTICS_CSV, make_key, settings_for
 from tests.live import serving
+from tests.profiles import examples
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +63,7 @@ def test_every_operation_is_tested_by_its_own_node():
 
 
 @pytest.mark.parametrize(("path", "method"), OPERATIONS, ids=[f"{method} {path}" for path, method in OPERATIONS])
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_the_app_keeps_to_its_schema(live_api, path, method, data):
     operation = schema[path][method]

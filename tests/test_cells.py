@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from biomatdb_ingest.cells import _EXPECTED, CellError, ParsedCell, parse_cell, parse_column
+from tests.profiles import examples
 
 
 def point(x, unit=None, uncertainty=None, qualifier="="):
@@ -175,7 +176,7 @@ cells = st.one_of(
 )
 
 
-@settings(max_examples=400)
+@settings(max_examples=examples(400))
 @given(st.lists(cells, max_size=30), st.sampled_from([".", ","]))
 def test_column_agrees_with_cells_and_never_raises(texts, decimal):
     series = pd.Series(texts, index=range(1, len(texts) + 1), dtype=object)

@@ -19,6 +19,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from biomatdb.errors import BiomatError
 from biomatdb_ingest.readers import SAMPLE_BYTES, ReadError, Table, header_issues, open_table
 from biomatdb_ingest.report import Issue
+from tests.profiles import examples
 
 
 def first_sheet(book: openpyxl.Workbook) -> Worksheet:
@@ -273,7 +274,7 @@ _CELL_TEXT = st.text(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(delimiter=st.sampled_from([",", ";", "\t", "|"]), width=st.integers(2, 5), data=st.data())
 def test_what_csv_writer_writes_reads_back_cell_for_cell(tmp_path_factory, delimiter, width, data):
     others = {",", ";", "\t", "|"} - {delimiter}

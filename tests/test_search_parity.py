@@ -37,6 +37,7 @@ from biomatdb_search.model import (
 )
 from biomatdb_search.parser import parse_filter
 from biomatdb_search.service import build_query
+from tests.profiles import examples
 from tests.search_parity_cases import (
     PARITY_FILTERS,
     PARITY_TEXTS,
@@ -360,13 +361,13 @@ filters = st.recursive(
 
 
 @pytest.mark.slow
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(node=filters, sort=st.sampled_from(["name", "youngs_modulus", "-density", "-name"]))
 def test_generated_filters_give_the_same_answer(backends, node, sort):
     _same_on_both(backends, Query(filter=node, sort=Sort.parse(sort), limit=30, facets=["class", "property"]))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     node=st.one_of(element_contents(), st.builds(Not, item=element_contents())),
     match=st.sampled_from(["possible", "certain"]),

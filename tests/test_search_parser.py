@@ -23,6 +23,7 @@ from biomatdb_search.model import (
     Substructure,
 )
 from biomatdb_search.parser import _ToModel, filter_parser, parse_filter
+from tests.profiles import examples
 
 PSI_IN_MPA = 6.894757293168361e-3
 KSI_IN_MPA = 6.894757293168361
@@ -450,7 +451,7 @@ _PIECES = st.sampled_from(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(st.one_of(st.text(max_size=60), st.lists(_PIECES, max_size=20).map("".join)))
 def test_any_text_parses_or_fails_with_a_query_error_inside_the_text(text):
     try:
@@ -545,7 +546,7 @@ def _combine(children):
     )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(st.recursive(_leaves, _combine, max_leaves=8))
 def test_generated_filters_parse_back_to_their_node(case):
     text, node = case

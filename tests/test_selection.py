@@ -22,6 +22,7 @@ from biomatdb_search.select.presets import presets
 from biomatdb_search.select.service import select
 from biomatdb_search.service import build_query
 from tests.api_fixtures import open_client, settings_for
+from tests.profiles import examples
 
 CORTICAL = "match:youngs_modulus=cortical bone"
 
@@ -128,7 +129,7 @@ def test_the_interval_policy_changes_what_a_range_scores(cores):
     assert all(best_by_name[n] >= by_name[n] for n in by_name)
 
 
-@settings(max_examples=15, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(15), suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(threshold=st.integers(50, 1500), basis=st.sampled_from(["tensile_strength", "yield_strength"]))
 def test_a_candidate_that_violates_the_constraint_never_appears(cores, threshold, basis):
     backend, _ = cores["sqlite"]

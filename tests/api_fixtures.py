@@ -60,7 +60,7 @@ async def open_client(settings: Settings) -> tuple[LifespanManager, AppClient]:
     from biomatdb_api.app import create_app
 
     app = create_app(settings)
-    manager = LifespanManager(app, startup_timeout=60, shutdown_timeout=60)
+    manager = LifespanManager(app, startup_timeout=600, shutdown_timeout=600)
     await manager.__aenter__()
     client = AppClient(
         app,

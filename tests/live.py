@@ -28,7 +28,7 @@ def serving(app, *, name: str = "test-server", **options) -> Iterator[int]:
     )
     thread = threading.Thread(target=server.run, name=name, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 600  # a bound on a hang; a loaded machine is slow
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
             pytest.fail(f"{name} did not start")

@@ -145,7 +145,7 @@ def _use(
     )
     job = upload_dataset.sync(client=curator_client, body=body)
     assert isinstance(job, models.JobOut), job
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 600  # a bound on a hang, not a timing
     while job.status in ("queued", "running"):
         assert time.monotonic() < deadline, "the upload job did not finish"
         time.sleep(0.2)

@@ -23,7 +23,9 @@ def upload_form(path=SEMANTICS_CSV, **fields):
     }
 
 
-async def wait_for(api, location: str, headers, *, timeout: float = 60.0) -> dict:
+async def wait_for(api, location: str, headers, *, timeout: float = 600.0) -> dict:
+    # a bound on a hung job, not a timed assertion: a job runs in its own process, whose start
+    # (importing RDKit, pandas) took more than 60 s at a load average of 20 on 2 cores
     with anyio.fail_after(timeout):
         while True:
             job = (await api.get(location, headers=headers)).json()

@@ -64,7 +64,7 @@ async def test_a_job_past_a_resource_limit_fails_and_the_server_carries_on(
         small = await api.post("/api/v1/datasets", headers=keys["curator"], **upload_form(name="semantics"))
         assert (await wait_for(api, small.headers["location"], keys["curator"]))["status"] == "succeeded"
         # the supervisor removes a job's upload once its process has exited, just after the outcome is written
-        with anyio.move_on_after(30):
+        with anyio.move_on_after(300):  # a bound, not a timing: the machine may be loaded
             while any((tmp_path / "data" / "uploads").glob("*/*")):
                 await anyio.sleep(0.05)
         assert not any((tmp_path / "data" / "uploads").glob("*/*"))

@@ -92,7 +92,7 @@ def test_an_upload_trickled_a_byte_at_a_time_is_closed_and_its_file_removed(serv
     with socket.create_connection(("127.0.0.1", port)) as slow:
         slow.sendall(request + head)
         closed = False
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 300  # a bound, not a timing
         slow.settimeout(0.2)
         while time.monotonic() < deadline and not closed:
             try:
@@ -103,7 +103,7 @@ def test_an_upload_trickled_a_byte_at_a_time_is_closed_and_its_file_removed(serv
             except OSError:  # reset: closed as well
                 closed = True
         assert closed, "the trickled upload was never cut off"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 300  # a bound, not a timing
     uploads = data_dir / "uploads"
     while uploads.exists() and any(uploads.rglob("*.csv")):
         assert time.monotonic() < deadline, list(uploads.rglob("*"))

@@ -104,7 +104,7 @@ def replicated_settings(core: ReplicatedCore, tmp_path, **overrides):
 
 
 async def wait_job(client, location: str, headers: dict[str, str]) -> dict:
-    with anyio.fail_after(120):
+    with anyio.fail_after(600):
         while True:
             job = (await client.get(location, headers=headers)).json()
             if job.get("status") in ("succeeded", "failed"):
@@ -138,7 +138,7 @@ async def test_searches_read_the_standby_and_jobs_the_primary(replicated_core, t
             assert chemistry["total"] == 0
             lagging = (await client.get("/ready")).json()
         replicated_core.wait_replayed()
-        with anyio.fail_after(60):  # the in-memory index is rebuilt in the background; SQL answers meanwhile
+        with anyio.fail_after(600):  # the in-memory index is rebuilt in the background; SQL answers meanwhile
             while (found := (await client.get("/api/v1/materials", params={"q": "Replicatol"})).json())["total"] < 2:
                 await anyio.sleep(0.05)
         chemistry = (await client.get("/api/v1/materials", params={"filter": 'substructure("C(=O)OC")'})).json()

@@ -102,6 +102,7 @@ def test_what_a_file_says_is_printed_as_written_not_read_as_markup(cli, tmp_path
     assert "good" in cli("datasets").stdout
 
 
+@pytest.mark.slow  # tens of seconds of CPU: CI runs it, the fast lane does not
 def test_export_ingests_back_to_the_same_state(cli, tmp_path, monkeypatch):
     for name, text in (("wide.csv", WIDE_CSV), ("long.tsv", LONG_TSV)):
         (tmp_path / name).write_text(text, encoding="utf-8")

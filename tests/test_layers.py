@@ -32,6 +32,7 @@ def test_no_upward_imports(package):
     assert offenders == {}
 
 
+@pytest.mark.slow  # tens of seconds of CPU: CI runs it, the fast lane does not
 def test_the_core_does_not_import_fastapi():
     for path in (ROOT / "biomatdb").rglob("*.py"):
         assert "fastapi" not in module_level_imports(path), path

@@ -37,6 +37,7 @@ def _load(engine, files: list[Path], chunk_rows: int) -> list:
     return reports
 
 
+@pytest.mark.slow  # tens of seconds of CPU: CI runs it, the fast lane does not
 def test_pages_of_any_size_store_the_same_rows(tmp_path, monkeypatch):
     files = _files(tmp_path)
     digests, named = [], []
@@ -53,6 +54,7 @@ def test_pages_of_any_size_store_the_same_rows(tmp_path, monkeypatch):
     assert named[0][2][2] > named[0][2][0]  # the replacement matched materials the long file created
 
 
+@pytest.mark.slow  # tens of seconds of CPU: CI runs it, the fast lane does not
 def test_small_pages_reach_every_material(engine, tmp_path, monkeypatch):
     monkeypatch.setattr(loadstate, "PAGE", 5)
     files = _files(tmp_path)

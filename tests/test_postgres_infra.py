@@ -118,6 +118,7 @@ def test_second_does_not_see_it(pg_url, pg_engine):
 """
 
 
+@pytest.mark.slow  # tens of seconds of CPU: CI runs it, the fast lane does not
 def test_each_test_gets_a_fresh_database(pytester: pytest.Pytester):
     pytester.makeconftest('pytest_plugins = ["tests.postgres"]')
     pytester.makepyfile(test_consecutive=CONSECUTIVE_TESTS)

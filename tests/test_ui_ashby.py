@@ -219,6 +219,7 @@ def test_an_empty_chart_says_there_is_nothing_to_draw_and_no_scale_reason(client
     assert "linear axis" not in data["caption"] and "at or below zero" not in data["caption"]
 
 
+@pytest.mark.slow  # tens of seconds of CPU: CI runs it, the fast lane does not
 def test_every_material_page_links_to_a_chart_it_is_on_or_to_none(client):
     """ "See it on an Ashby chart" opened an empty chart for about 99 % of materials."""
     listed = client.get("/api/v1/materials", params={"limit": 200}).json()

@@ -37,19 +37,68 @@ RELEVANCE_WEIGHTS = {"exact_name": 8, "exact_names": 4, "prefix_name": 2, "prefi
 RELEVANCE_MAX = sum(RELEVANCE_WEIGHTS.values())
 
 
-#: Latin letters that no Unicode decomposition takes to ASCII, folded as Elasticsearch's
-#: ``asciifolding`` folds them ("Ørsted" as "orsted"; "ß" is already "ss" after ``casefold``)
+#: Letters that no Unicode decomposition takes apart, each written as the ASCII people type for it
+#: (our own choices, lower case, since text is case-folded before this table applies):
 _LETTERS = str.maketrans(
-    {"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i", "ħ": "h", "ŧ": "t", "ŋ": "n"}
+    {
+        "æ": "ae",  # the ash ligature (Danish, Norwegian, Latin): "Cæsium" is typed "caesium"
+        "ø": "o",  # the slashed o (Danish, Norwegian): "Ørsted" is typed "orsted"
+        "œ": "oe",  # the French ligature: "cœur" is typed "coeur"
+        "ł": "l",  # the Polish l with a stroke: "Łódź" is typed "lodz"
+        "đ": "d",  # the d with a stroke (Croatian, Vietnamese): "Đurđevac" is typed "djurdjevac" or "durdevac"
+        "ð": "d",  # the Icelandic eth
+        "þ": "th",  # the Icelandic thorn, as English spells it
+        "ı": "i",  # the Turkish dotless i (its capital "I" is an "i" already)
+        "ħ": "h",  # the Maltese h with a stroke
+        "ŧ": "t",  # the Sámi t with a stroke
+        "ŋ": "n",  # the eng (Sámi, phonetics)
+        "ə": "e",  # the schwa (Azerbaijani "Ə"): written "e" where a keyboard has none
+    }
 )
+
+#: The longest word, in UTF-8 bytes, any index keeps: PostgreSQL's longest lexeme (2,047 bytes).
+#: A longer word is cut on a letter boundary, at index and at query time alike; Elasticsearch's
+#: whitespace tokenizer is told a longer limit in UTF-16 units, so it never cuts one again.
+WORD_MAX_BYTES = 2_047
+
+
+def fold(text: str) -> str:
+    """A text as every backend compares it: without marks, case-folded, compatibility
+    characters decomposed ("½" as "1⁄2", "ﬁ" as "fi"), the letters of ``_LETTERS`` in ASCII.
+
+    The one definition of folding: the core stores its words (``search_text``), and every
+    backend's query goes through it; no index folds again. It is a fixed point: ``fold(fold(t))
+    == fold(t)``, which the loop ensures (case folding can bring a mark back: "İ" as "i̇")."""
+    if text.isascii():  # most text: nothing to decompose, folding is lower case
+        return text.lower()
+    folded = text
+    for _ in range(4):  # two rounds reach the fixed point for every character Python knows
+        again = "".join(
+            c for c in unicodedata.normalize("NFKD", folded) if not unicodedata.category(c).startswith("M")
+        ).casefold()
+        if again == folded:
+            break
+        folded = again
+    return folded.translate(_LETTERS)
+
+
+def _bounded(word: str) -> str:
+    if len(word) * 4 <= WORD_MAX_BYTES:
+        return word
+    return word.encode()[:WORD_MAX_BYTES].decode(errors="ignore")
+
+
+def words(text: str) -> list[str]:
+    """The words of a text, in order: folded first (``fold``), then split on everything but
+    letters and digits ("_" splits too), each cut to ``WORD_MAX_BYTES``. Folding before
+    splitting is what keeps every backend alike: "½" is the words "1" and "2", and a combining
+    accent ("e" + U+0301) is gone before it could split a word in two."""
+    return [_bounded(word) for word in _WORD.findall(fold(text))]
 
 
 def fold_word(word: str) -> str:
-    """A word as every backend compares it: case-folded, without diacritics, Latin letters in ASCII."""
-    if word.isascii():  # most words: nothing to decompose
-        return word.lower()
-    decomposed = unicodedata.normalize("NFKD", word.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).translate(_LETTERS)
+    """One word (or a few run together) as every backend compares it: ``words`` joined."""
+    return "".join(words(word))
 
 
 #: distinct words a free-text query may have: each costs every backend a clause per matching material
@@ -57,18 +106,18 @@ MAX_QUERY_WORDS = 32
 
 
 def query_words(text: str) -> list[str]:
-    """The distinct words of a text, folded as names are, in the order given."""
-    if text.isascii():  # folding is lower case, which moves no word boundary of ASCII text
-        return list(dict.fromkeys(_WORD.findall(text.lower())))
-    return list(dict.fromkeys(fold_word(word) for word in _WORD.findall(text)))
+    """The distinct words of a text (``words``), in the order given: what a query searches for,
+    and what the core stored for the same text."""
+    return list(dict.fromkeys(words(text)))
 
 
 def name_variants(name: str) -> list[str]:
     """Folded one-word forms of a name that people type: "Ti-6Al-4V" as ``ti6al4v``,
     "Poly(L-lactide)" and "poly(lactic acid)" as ``polylactide`` and ``polylacticacid``."""
     variants = []
-    squashed = "".join(_WORD.findall(name))
-    if squashed and len(_WORD.findall(name)) > 1 and len(squashed) <= 40:
+    parts = words(name)
+    squashed = "".join(parts)
+    if len(parts) > 1 and len(squashed) <= 40:
         variants.append(squashed)
     poly = _POLY.match(name.strip())
     if poly:

@@ -17,13 +17,19 @@ QUALITATIVE_CSV = (
 )
 QUALITATIVE_FILE = "qualitative-parity.csv"
 
-#: Names with letters that fold differently (Ø, ß, è), loaded as dataset ``text-parity``.
+#: Names with letters that fold differently (Ø, ß, è, Ł, æ, ə), a compatibility character (½) and a
+#: combining accent ("e" + U+0301), loaded as dataset ``text-parity``.
 TEXT_CSV = (
     "Material,Class,Synonyms,Description,Density (g/cm3)\n"
     "Ørsted test alloy,metal,,A parity alloy named with a slashed o,7.8\n"
     "Straße test glass,glass,Strassenglas,A parity glass named with a sharp s,2.5\n"
     "Crème test hydrogel,hydrogel,,A parity gel with an accent,1.0\n"
     "PEG 3.4 kDa test hydrogel,hydrogel,PEG_DA test gel,A parity gel with a decimal and an underscore,1.1\n"
+    "Łódź test alloy,metal,,A parity alloy named with an l with a stroke,7.9\n"
+    "Cæsium test glass,glass,,A parity glass named with an ash,2.6\n"
+    "Gəncə test glass,glass,,A parity glass named with a schwa,2.7\n"
+    "½-strength test hydrogel,hydrogel,,A parity gel named with a vulgar fraction,1.2\n"
+    "Cafe\u0301 test hydrogel,hydrogel,,A parity gel whose accent is a combining mark,1.3\n"
 )
 TEXT_FILE = "text-parity.csv"
 
@@ -53,6 +59,19 @@ PARITY_TEXTS: list[str] = [
     "Straße",
     "strasse",
     "crème",  # accented text
+    "Łódź",
+    "lodz",
+    "Cæsium",
+    "caesium",
+    "Gəncə",
+    "gence",
+    "ə",
+    "½",
+    "½ strength",
+    "1 2 strength",
+    "Cafe\u0301",
+    "café",
+    "cafe",  # letters no decomposition takes apart, a fraction, a combining accent
     "--- !!!",
     "(",
     "PEEK (",  # punctuation

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from biomatdb.catalog import find_material, material_json
 from biomatdb.models import Dataset, DatasetUpload, Material, Measurement
 from biomatdb_ingest.pipeline import IngestOptions, ingest_file
+from biomatdb_search.core_sql import PG_SEARCH_VECTOR
 from tests.conftest import snapshot
 
 # Test data only: 10.5555 is Crossref's reserved example prefix; the citations are not real works.
@@ -291,10 +292,7 @@ def test_new_materials_take_the_next_ids_and_are_found_by_full_text_search(engin
             ).scalar()
         else:
             found = connection.execute(
-                text(
-                    "SELECT count(*) FROM materials WHERE to_tsvector('simple', coalesce(search_text, ''))"
-                    " @@ to_tsquery('simple', 'bulk & material')"
-                )
+                text(f"SELECT count(*) FROM materials WHERE {PG_SEARCH_VECTOR} @@ 'bulk & material'::tsquery")
             ).scalar()
     assert new_ids == list(range(max(first_ids) + 1, max(first_ids) + 1 + 1200))
     assert found == 1200

@@ -12,7 +12,22 @@ answers a search (not a backend itself, so that no backend imports another):
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Connection, and_, column, func, literal_column, not_, or_, select, table, true
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    cast,
+    column,
+    func,
+    literal,
+    literal_column,
+    not_,
+    or_,
+    select,
+    table,
+    true,
+)
+from sqlalchemy.dialects.postgresql import TSQUERY
 
 from biomatdb.models import Dataset, Material, Measurement, Source
 from biomatdb.searchtext import query_words
@@ -22,16 +37,25 @@ from biomatdb_search.model import Interval, MatchedMeasurement
 _FTS = table("materials_fts", column("rowid"), column("materials_fts"), column("rank"))
 
 
+#: PostgreSQL's words of the search text: the words the core stored, as they are (the text search
+#: parser and a dictionary would split and fold them again; migration 0024 indexes this expression)
+PG_SEARCH_VECTOR = "array_to_tsvector(array_remove(string_to_array(coalesce(materials.search_text, ''), ' '), ''))"
+
+
 def text_condition(dialect: str, query_text: str) -> ColumnElement[bool]:
-    """Materials whose search text has every word of ``query_text`` as a prefix of one of its words."""
+    """Materials whose search text has every word of ``query_text`` as a prefix of one of its words.
+
+    The words are ``biomatdb.searchtext.query_words``'s, and no index splits or folds them again:
+    SQLite's full-text table splits on ASCII punctuation and spaces only (its ``ascii`` tokenizer,
+    which a folded word never holds), PostgreSQL takes the stored words and the query's lexemes as
+    they are (no parser, no dictionary)."""
     tokens = query_words(query_text)  # folded, as the search text holds them
     if not tokens:
         return true()
     if dialect == "postgresql":
-        tsquery = " & ".join(f"{token}:*" for token in tokens)
-        return literal_column("to_tsvector('simple', coalesce(materials.search_text, ''))").op("@@")(
-            func.to_tsquery(literal_column("'simple'::regconfig"), tsquery)
-        )
+        # a word is letters and digits only, so it needs no quoting inside the quotes
+        tsquery = " & ".join(f"'{token}':*" for token in tokens)
+        return literal_column(PG_SEARCH_VECTOR).op("@@")(cast(literal(tsquery), TSQUERY))
     match = " ".join(f'"{token}"*' for token in tokens)
     return Material.id.in_(select(_FTS.c.rowid).where(_FTS.c.materials_fts.op("MATCH")(match)))
 

@@ -40,7 +40,7 @@ from biomatdb.elements import zero_within
 from biomatdb.errors import QueryError
 from biomatdb.identity import is_derived_key
 from biomatdb.models import QUALITATIVE
-from biomatdb.searchtext import RELEVANCE_MAX, RELEVANCE_WEIGHTS, query_words, search_columns
+from biomatdb.searchtext import RELEVANCE_MAX, RELEVANCE_WEIGHTS, WORD_MAX_BYTES, query_words, search_columns
 from biomatdb_search.contract import (
     TEXT_CONDITION_FIELDS,
     FilterWalker,
@@ -133,9 +133,16 @@ def index_settings(*, shards: int = 1, replicas: int = 0) -> dict[str, Any]:
     node, which could never place a copy and would stay yellow), and a nested-object limit stated
     rather than assumed. A deleted document's version is remembered for ``DELETED_VERSIONS_KEPT``
     (``index.gc_deletes``, 60 s by default): a drainer's write read before the deletion and landing
-    within it is refused as older, where after it it would bring the document back. Analysis: ``words`` splits on everything but letters and digits
-    (Unicode-aware, like the other backends' tokenisers), folds case and diacritics, and cuts a
-    word to ``KEYWORD_MAX_CHARS`` (a longer one is an immense term Lucene refuses);
+    within it is refused as older, where after it it would bring the document back.
+
+    Analysis: ``folded_words`` (the search text) only splits on the spaces between the words the
+    core stored, already folded and split by ``biomatdb.searchtext.words``, which the queries use
+    too: Elasticsearch folds nothing of its own, so no character can fold one way in the index and
+    another in the query (its ``asciifolding`` took "ə" to "a" where Python kept it). Its token
+    limit is above ``WORD_MAX_BYTES``, so it never cuts a stored word. ``words`` (the shown name,
+    synonyms, description and applications, kept for reading and for people querying the index
+    by hand; no BiomatDB query searches them) splits on everything but letters and digits, lower-cases
+    and cuts a word to ``KEYWORD_MAX_CHARS`` (a longer one is an immense term Lucene refuses);
     ``lowercase_keyword`` normalizes condition keywords."""
     return {
         "number_of_shards": shards,
@@ -143,12 +150,17 @@ def index_settings(*, shards: int = 1, replicas: int = 0) -> dict[str, Any]:
         "mapping": {"nested_objects": {"limit": NESTED_OBJECTS_MAX}},
         "gc_deletes": DELETED_VERSIONS_KEPT,
         "analysis": {
-            "tokenizer": {"words": {"type": "pattern", "pattern": "[\\W_]+", "flags": "UNICODE_CHARACTER_CLASS"}},
+            "tokenizer": {
+                "words": {"type": "pattern", "pattern": "[\\W_]+", "flags": "UNICODE_CHARACTER_CLASS"},
+                # a stored word has at most WORD_MAX_BYTES UTF-8 bytes, so at most as many UTF-16 units
+                "folded_words": {"type": "whitespace", "max_token_length": WORD_MAX_BYTES},
+            },
             "analyzer": {
-                "words": {"type": "custom", "tokenizer": "words", "filter": ["lowercase", "asciifolding", "term_bound"]}
+                "words": {"type": "custom", "tokenizer": "words", "filter": ["lowercase", "term_bound"]},
+                "folded_words": {"type": "custom", "tokenizer": "folded_words"},
             },
             # a word longer than Lucene's longest term (32,766 bytes) would refuse the whole document
-            # (an "immense term", 400): cut after folding, which can lengthen a word (æ -> ae)
+            # (an "immense term", 400)
             "filter": {"term_bound": {"type": "truncate", "length": KEYWORD_MAX_CHARS}},
             "normalizer": {"lowercase_keyword": {"type": "custom", "filter": ["lowercase"]}},
         },
@@ -215,7 +227,7 @@ def index_mapping() -> dict[str, Any]:
             # every text word is searched as a prefix: indexed prefixes answer that from one term
             "search_text": {
                 "type": "text",
-                "analyzer": "words",
+                "analyzer": "folded_words",
                 "index_prefixes": {"min_chars": 1, "max_chars": 10},
             },
             # the words of the shown name and of every name, as the core stores them: relevance
@@ -691,7 +703,7 @@ def text_query(text: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Free text: every word as a prefix of a word of ``search_text`` (what filters, as in the SQL
     backend), and one constant-score clause per kind of name match, weighted as
     ``biomatdb.searchtext.RELEVANCE_WEIGHTS``: the hit's ``_score`` is the SQL backend's relevance."""
-    tokens = query_words(text)  # folded as the ``words`` analyzer folds what it indexes
+    tokens = query_words(text)  # the words the core stored for the same text: the index folds nothing
     prefixes = [{"prefix": {"search_text": token}} for token in tokens]
     relevance = []
     if tokens:

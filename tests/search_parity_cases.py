@@ -168,6 +168,13 @@ PARITY_FILTERS: list[str] = [
     "has melting_temperature WHERE dataset = qualitative-parity",
     "dataset = qualitative-parity",
     "has glass_transition_temperature AND dataset = qualitative-parity",
+    # a dataset of evaluation records: its materials are those it gives a record of (4 of 83 have
+    # a measurement from it); WHERE dataset stays a condition on the measurement
+    "dataset = biomatdb-curated-biological-evaluation",
+    "NOT dataset = biomatdb-curated-biological-evaluation AND class = polymer",
+    'dataset = "BIOMATDB-curated-biological-evaluation" AND has youngs_modulus',
+    "dataset = biomatdb-curated-biological-evaluation OR dataset = polymetrix-tg",
+    "has youngs_modulus WHERE dataset = biomatdb-curated-biological-evaluation",
     # chemistry, alone and with other filters
     'substructure("c1ccccc1")',
     'substructure("c1ccccc1") AND tensile_strength > 80 MPa',

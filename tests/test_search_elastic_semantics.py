@@ -124,3 +124,55 @@ def test_the_model_is_not_vacuous(lab):
     """The interval mode changes answers here, so that the parity above could fail."""
     text = "tensile_strength >= 245 MPa WHERE state = as-extruded"
     assert _elastic_ids(lab, text) == [] != _elastic_ids(lab, text, uncertainty="interval")
+
+
+@pytest.fixture(scope="module")
+def fixtures_core(fixtures_sqlite):
+    """Every fixture, the biological-evaluation dataset among them (read only)."""
+    from biomatdb.db import make_engine
+
+    engine = make_engine(f"sqlite:///{fixtures_sqlite.location}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def fixture_documents(fixtures_core) -> list[dict[str, Any]]:
+    with fixtures_core.connect() as connection:
+        return list(documents_from_core(connection))
+
+
+DATASET_FILTERS = [
+    "dataset = biomatdb-curated-biological-evaluation",
+    'dataset = "BIOMATDB-Curated-Biological-Evaluation" AND class = polymer',
+    "NOT dataset = biomatdb-curated-biological-evaluation",
+    "dataset = polymetrix-tg OR dataset = biomatdb-curated-biological-evaluation",
+]
+
+
+@pytest.mark.parametrize("filter_text", DATASET_FILTERS)
+def test_the_documents_dataset_field_finds_what_sql_finds(fixtures_core, fixture_documents, filter_text):
+    """``dataset = NAME`` holds where the dataset gives the material a measurement or an
+    evaluation record: the document's ``datasets`` holds both kinds (it held measurements' only)."""
+    backend, found, cursor = SqlBackend(fixtures_core), [], None
+    while True:  # every page: the fixtures hold more materials than one
+        page = backend.search(build_query(filter_text=filter_text, limit=200, sort="name", cursor=cursor))
+        found += [hit.id for hit in page.results]
+        if not (cursor := page.next_cursor):
+            break
+    asked = build_query(filter_text=filter_text).filter
+    assert asked is not None
+    translated = ElasticTranslator({}, "possible").filter(asked)
+    matched = sorted(d["public_id"] for d in fixture_documents if matches(translated, d))
+    assert matched == sorted(found) and len(found) == page.total > 0
+
+
+def test_the_dataset_facet_of_the_documents_counts_what_sql_counts(fixtures_core, fixture_documents):
+    from collections import Counter
+
+    from biomatdb_search.backends.elastic_translate import FACET_FIELDS
+
+    counted = Counter(name for d in fixture_documents for name in d[FACET_FIELDS["dataset"]])
+    result = SqlBackend(fixtures_core).search(build_query(facets=["dataset"], limit=1))
+    assert dict(counted) == {v.value: v.count for v in result.facets["dataset"]}
+    assert counted["biomatdb-curated-biological-evaluation"] > 4  # the records' materials, not the 4 measured

@@ -341,3 +341,31 @@ def test_a_datasets_materials_are_counted_alike_by_its_card_and_the_api(demo_ser
         assert f"Materials {truth.get(dataset['id'], 0)} " in shown[dataset["name"]] + " "
         if dataset["evaluations"]:
             assert f"Biological evaluations {dataset['evaluations']}" in shown[dataset["name"]]
+
+
+def test_search_finds_a_datasets_materials_as_its_card_and_the_api_count_them(demo_server):
+    """The search side counted the biological-evaluation dataset's materials as 4 (its
+    measurements only) where its card and ``/datasets`` said 83: a material is the dataset's when
+    it gives the material a measurement or an evaluation record, for the facet, the filter, the
+    search page, the API's entries and the card alike."""
+    with httpx.Client(base_url=demo_server.base_url) as client:
+        listed = client.get("/api/v1/datasets").json()
+        shown = cards(client.get("/about").text)
+        everything = client.get("/api/v1/materials", params={"facet": "dataset", "limit": 1}).json()
+        faceted = {f["value"]: f["count"] for f in everything["facets"]["dataset"]}
+        found, on_page = {}, {}
+        for dataset in listed:
+            clause = f'dataset = "{dataset["name"]}"'
+            answer = client.get("/api/v1/materials", params={"filter": clause, "facet": "dataset", "limit": 1}).json()
+            # within the filter, the facet counts the dataset's own materials once more
+            assert {f["value"]: f["count"] for f in answer["facets"]["dataset"]}[dataset["name"]] == answer["total"]
+            found[dataset["name"]] = answer["total"]
+            page = client.get("/", params={"filter": clause}).text
+            title = re.search(r'id="results-title"[^>]*>\s*(\d+) material', page)
+            assert title, clause
+            on_page[dataset["name"]] = int(title[1])
+    counted = {d["name"]: d["materials"] for d in listed}
+    assert counted == faceted == found == on_page
+    assert any(d["evaluations"] and d["materials"] > d["measurements"] for d in listed)  # not vacuous
+    for name, materials in counted.items():
+        assert f"Materials {materials} " in shown[name] + " "

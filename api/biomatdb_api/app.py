@@ -25,6 +25,7 @@ from biomatdb import __version__
 from biomatdb.settings import Settings
 from biomatdb_api import params, problems
 from biomatdb_api.deps import rate_limited
+from biomatdb_api.head import HeadAsGet
 from biomatdb_api.jobs import JobWorker
 from biomatdb_api.limits import BodyLimit, QueryStringLimit, RateLimiter
 from biomatdb_api.responses import OrjsonResponse
@@ -191,6 +192,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Authorization", "Content-Type"],
             expose_headers=["Location", "Retry-After"],
         )
+    app.add_middleware(HeadAsGet)  # outermost of these: every route inside sees the HEAD as its GET
     keyed = {
         (API_PREFIX + route.path, method.lower())
         for router in (datasets.curator_router, jobs.router)

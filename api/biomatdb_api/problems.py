@@ -170,7 +170,8 @@ _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 
 def allowed_methods(request: Request) -> list[str]:
-    """Every method some route of the app answers at this request's path, and OPTIONS."""
+    """Every method some route of the app answers at this request's path, and OPTIONS; HEAD
+    wherever GET is (``biomatdb_api.head``)."""
     from starlette.routing import Match
 
     allowed = [
@@ -180,6 +181,8 @@ def allowed_methods(request: Request) -> list[str]:
             route.matches({**request.scope, "method": method})[0] == Match.FULL for route in request.app.router.routes
         )
     ]
+    if "GET" in allowed and "HEAD" not in allowed:
+        allowed.insert(allowed.index("GET") + 1, "HEAD")
     return [*allowed, "OPTIONS"]
 
 

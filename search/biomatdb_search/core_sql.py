@@ -7,7 +7,9 @@ answers a search (not a backend itself, so that no backend imports another):
 - a measurement's interval tested against an asked one: the SQL backend's property filters and
   ``biomatdb_search.core_derived``'s combinations;
 - measurements read by id as a result shows them: the SQL backend's hits and derived values'
-  inputs.
+  inputs;
+- the materials of a dataset, as ``dataset = NAME`` and the dataset facet mean them: the SQL
+  backend's filter and the in-memory index's.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy import (
     and_,
     cast,
     column,
+    exists,
     func,
     literal,
     literal_column,
@@ -29,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import TSQUERY
 
-from biomatdb.models import Dataset, Material, Measurement, Source
+from biomatdb.models import BiologicalEvaluation, Dataset, Material, Measurement, Source
 from biomatdb.searchtext import query_words
 from biomatdb_search.contract import matched_measurement
 from biomatdb_search.model import Interval, MatchedMeasurement
@@ -171,4 +174,31 @@ def matched_row(row) -> MatchedMeasurement:
         doi=row["doi"],
         citation=row["citation"],
         certainty=row.get("certainty"),
+    )
+
+
+def dataset_ids(name: str):
+    """The ids of the datasets called ``name`` (case-insensitive), as a subquery."""
+    return select(Dataset.id).where(func.lower(Dataset.name) == name.lower())
+
+
+def of_dataset(name: str) -> ColumnElement[bool]:
+    """The material belongs to dataset ``name``: the dataset gives it a measurement or a
+    biological-evaluation record, as ``biomatdb.catalog.dataset_counts`` counts its materials
+    (the About card and ``/datasets``)."""
+    ids = dataset_ids(name)
+    return or_(
+        exists().where(Measurement.material_id == Material.id, Measurement.dataset_id.in_(ids)),
+        exists().where(BiologicalEvaluation.material_id == Material.id, BiologicalEvaluation.dataset_id.in_(ids)),
+    )
+
+
+def evaluated_in(connection: Connection, name: str) -> list[int]:
+    """The ids of the materials dataset ``name`` gives a biological-evaluation record of."""
+    return list(
+        connection.execute(
+            select(BiologicalEvaluation.material_id)
+            .where(BiologicalEvaluation.dataset_id.in_(dataset_ids(name)))
+            .distinct()
+        ).scalars()
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, union
 
 from biomatdb.db import PerGeneration
 from biomatdb.models import (
@@ -91,8 +91,14 @@ def build(connection) -> FacetIndex:
     properties = connection.execute(
         select(Measurement.material_id, Measurement.property_key).where(has_value()).distinct()
     ).all()
+    # the materials ``dataset = NAME`` finds: it gives them a measurement or an evaluation record
     datasets = connection.execute(
-        select(Measurement.material_id, Dataset.name).join(Dataset, Dataset.id == Measurement.dataset_id).distinct()
+        union(
+            select(Measurement.material_id, Dataset.name).join(Dataset, Dataset.id == Measurement.dataset_id),
+            select(BiologicalEvaluation.material_id, Dataset.name).join(
+                Dataset, Dataset.id == BiologicalEvaluation.dataset_id
+            ),
+        )
     ).all()
     evaluations = connection.execute(
         select(BiologicalEvaluation.material_id, BiologicalEvaluation.endpoint, BiologicalEvaluation.outcome).distinct()

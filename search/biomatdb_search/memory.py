@@ -55,6 +55,7 @@ from biomatdb_search.contract import (
     no_chemistry_index,
     temperature_window,
 )
+from biomatdb_search.core_sql import evaluated_in
 from biomatdb_search.derived import sort_index
 from biomatdb_search.facets import locate
 from biomatdb_search.model import (
@@ -589,9 +590,11 @@ class Evaluator(FilterWalker[np.ndarray]):
         elif node.field == "application":
             holds = np.zeros(index.size, dtype=bool)
             holds[index.applications.get(str(node.value), np.zeros(0, np.int64))] = True
-        else:  # dataset: the material has data from it
+        else:  # dataset: it gives the material a measurement or an evaluation record (core_sql.of_dataset)
             rows = np.isin(index.dataset_id, self._dataset_ids(str(node.value)))
             holds = self._materials_of(0, rows)
+            evaluated = np.sort(np.array(evaluated_in(self.connection, str(node.value)), dtype=np.int64))
+            holds[locate(index.material_ids, evaluated)[0]] = True
         return holds if node.op == "=" else ~holds
 
     def node_evidence(self, node: Evidence) -> np.ndarray:

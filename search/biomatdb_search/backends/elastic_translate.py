@@ -380,7 +380,9 @@ def material_document(
         "names_words": searched["search_names"].split(),
         # what the property facet counts: the materials ``has PROPERTY`` finds
         "properties": sorted({m["property"] for m in nested if m["qualifier"] != QUALITATIVE}),
-        "datasets": sorted({m["dataset"] for m in nested}),
+        # what ``dataset = NAME`` and the dataset facet find: the datasets that give the material a
+        # measurement or an evaluation record (biomatdb_search.core_sql.of_dataset)
+        "datasets": sorted({m["dataset"] for m in nested} | {e["dataset"] for e in records}),
         "measurements": nested,
         # what the endpoint and outcome facets count: the materials ``evidence(…)`` finds
         "endpoints": sorted({e["endpoint"] for e in records}),

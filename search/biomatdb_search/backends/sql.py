@@ -66,6 +66,7 @@ from biomatdb_search.core_sql import (
     interval_intersects,
     interval_within,
     matched_row,
+    of_dataset,
     text_condition,
 )
 from biomatdb_search.derived import sort_index
@@ -159,13 +160,8 @@ class SqlTranslator(FilterWalker[ColumnElement[bool]]):
             holds = exists().where(
                 MaterialApplication.material_id == Material.id, MaterialApplication.application == str(node.value)
             )
-        else:  # dataset: the material has data from it
-            holds = exists().where(
-                Measurement.material_id == Material.id,
-                Measurement.dataset_id.in_(
-                    select(Dataset.id).where(func.lower(Dataset.name) == str(node.value).lower())
-                ),
-            )
+        else:  # dataset: it gives the material a measurement or an evaluation record
+            holds = of_dataset(str(node.value))
         return holds if node.op == "=" else _not(holds)
 
     def node_evidence(self, node: Evidence) -> ColumnElement[bool]:

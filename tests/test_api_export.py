@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 import zipfile
 
 import pytest
@@ -72,6 +73,21 @@ async def test_datapackage_zip_validates_with_frictionless(semantics, api, tmp_p
     assert package.sources == [{"title": "Search semantics fixture"}]
     rows = list(csv.DictReader(io.StringIO((tmp_path / "data.csv").read_text(encoding="utf-8"))))
     assert len(rows) == 17
+
+
+async def test_the_datapackage_zip_is_the_same_until_its_data_changes(semantics, api):
+    """Zipped anew per request, it was dated by the temporary file: Last-Modified and ETag
+    differed between two GETs of the same data, so no cache or HEAD could rely on them."""
+    first = await api.get("/api/v1/datasets/search_semantics/datapackage")
+    time.sleep(1.1)  # a new temporary file would be a second younger
+    second = await api.get("/api/v1/datasets/search_semantics/datapackage")
+    assert first.status_code == second.status_code == 200
+    assert first.headers["etag"] == second.headers["etag"]
+    assert first.headers["last-modified"] == second.headers["last-modified"]
+    assert first.content == second.content
+    with zipfile.ZipFile(io.BytesIO(first.content)) as bundle:
+        dated = {member.date_time for member in bundle.infolist()}
+    assert len(dated) == 1 and next(iter(dated))[0] >= 2026
 
 
 async def test_datapackage_json_points_at_the_export(semantics, api):

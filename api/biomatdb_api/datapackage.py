@@ -4,10 +4,12 @@ long-layout CSV, the license, the sources) beside ``data.csv``, checked by the
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import tempfile
 import zipfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +95,24 @@ def check_descriptor(package: dict[str, Any]) -> None:
         raise BiomatError("; ".join(message for (message,) in report.flatten(["message"])), type="datapackage-error")
 
 
+def _changed_at(session: Session, dataset: Dataset) -> datetime:
+    """When what the dataset's export holds last changed (UTC): its own last upload, or a later
+    change to one of its materials (another upload's merge or update of a shared material); no
+    earlier than a zip archive can date a member."""
+    from sqlalchemy import func, or_
+
+    from biomatdb.models import Material
+
+    in_dataset = select(Measurement.material_id).where(Measurement.dataset_id == dataset.id)
+    materials = session.scalar(
+        select(func.max(Material.updated_at)).where(
+            or_(Material.id.in_(in_dataset), Material.created_by_dataset_id == dataset.id)
+        )
+    )
+    times = [t.replace(tzinfo=UTC) if t.tzinfo is None else t for t in (dataset.updated_at, materials) if t]
+    return max([*times, datetime(1980, 1, 1, tzinfo=UTC)])
+
+
 def write_zip(session: Session, dataset: Dataset) -> Path:
     """``datapackage.json`` and ``data.csv`` zipped in a temporary directory, data validated
     against the schema; the caller removes ``path.parent``."""
@@ -111,9 +131,15 @@ def write_zip(session: Session, dataset: Dataset) -> Path:
 
         (directory / "datapackage.json").write_bytes(orjson.dumps(package, option=orjson.OPT_INDENT_2))
         archive = directory / f"{package['name']}.zip"
+        # dated by the dataset's last change, inside and on disk: the answer's Last-Modified and
+        # ETag (Starlette's, of the file's mtime and size) then stay the same until the data changes
+        changed = _changed_at(session, dataset)
         with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
-            bundle.write(directory / "datapackage.json", "datapackage.json")
-            bundle.write(directory / "data.csv", "data.csv")
+            for name in ("datapackage.json", "data.csv"):
+                member = zipfile.ZipInfo(name, date_time=changed.timetuple()[:6])
+                member.compress_type = zipfile.ZIP_DEFLATED
+                bundle.writestr(member, (directory / name).read_bytes())
+        os.utime(archive, (changed.timestamp(), changed.timestamp()))
         return archive
     except BaseException:
         shutil.rmtree(directory, ignore_errors=True)

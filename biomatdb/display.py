@@ -588,6 +588,44 @@ class Converter:
             return None
         return self.separated(min(ends, key=lambda end: end[0]), max(ends, key=lambda end: end[0]))
 
+    def summary(self, measurements: Iterable[Mapping[str, Any]]) -> str | None:
+        """These measurements summed up as honestly as a line can: the span of the values with both
+        ends known (points, ranges), both ends to one place, the coarser (``35–45 °C``, not
+        ``35–45.00 °C``), then each bound on its own (``530–700 MPa, ≥ 490 MPa, ≥ 860 MPa``): a bound
+        is never read as a point, so no closed range claims a maximum or minimum the data do not
+        have. None when none has a value."""
+        closed: list[Mapping[str, Any]] = []
+        bounds: dict[str, tuple[float, str]] = {}
+        for measurement in measurements:
+            if measurement["qualifier"] == QUALITATIVE:
+                continue
+            if measurement["qualifier"] in (">", ">=", "<", "<="):
+                numbers = self.numbers(measurement)
+                end = "value_min" if measurement["qualifier"].startswith(">") else "value_max"
+                if end in numbers:
+                    text = self.readable(measurement["qualifier"], numbers)
+                    bounds.setdefault(text, (measurement[end], text))
+            else:
+                closed.append(measurement)
+        parts = []
+        ends = self.span_ends(closed)
+        if ends is not None:
+            low, high = ends
+            if low.place != high.place and low.value < high.value:
+                place = max(low.place, high.place)
+                canonical = [
+                    end[key] for end in closed for key in ("value_min", "value", "value_max") if end[key] is not None
+                ]
+                aligned = [
+                    Shown(rounded((value - self._shown.offset) / self._shown.factor, place), place)
+                    for value in (min(canonical), max(canonical))
+                ]
+                if aligned[0].value < aligned[1].value:
+                    low, high = aligned
+            parts.append(self.with_unit(self.range_body(low, high)))
+        parts += [text for _, text in sorted(bounds.values())]
+        return ", ".join(parts) or None
+
     def cells(self, measurement: Mapping[str, Any]) -> tuple[str, str, str]:
         """The value, unit and uncertainty cells of an export row, which ingest back to these values."""
         if measurement["qualifier"] == QUALITATIVE:

@@ -85,3 +85,30 @@ def test_a_possible_match_shows_the_bound_or_range_that_makes_it_possible(demo_s
     assert all(re.search(r"[≥>]|–", text) for text in marked), marked
     grade1 = next(m["body"] for m in RESULT.finditer(page) if "Grade 1" in m["body"])
     assert re.search(r"<dd>[^<]*≥\s?34\.8 ksi[^<]* <span class=\"possible\"", grade1), grade1
+
+
+def _card(page: str, name: str) -> str:
+    return next(m["body"] for m in RESULT.finditer(page) if f">{name}</a>" in m["body"])
+
+
+def _line(card: str, prop: str) -> str:
+    return re.search(rf"<dt>{prop}</dt><dd>(.*?)</dd>", card)[1]  # type: ignore[index]
+
+
+def test_a_card_never_reads_a_bound_as_the_end_of_a_range(demo_server):
+    """316L's tensile strengths are ≥ 490, ≥ 860, 530 and 700 MPa; its card said "490–860 MPa", as if
+    860 were the highest. The span is of the values with both ends known; each bound is said as one."""
+    line = _line(_card(_page(demo_server, q="316L"), "316L stainless steel"), "Ultimate tensile strength")
+    assert line == "530–700 MPa, ≥ 490 MPa, ≥ 860 MPa"
+
+
+def test_a_card_says_which_of_its_matching_values_are_only_possible(demo_server):
+    """Under `tensile_strength > 100 ksi` 316L matches certainly through 700 MPa and only possibly
+    through ≥ 490 MPa; the card showed one span and no mark."""
+    line = _line(
+        _card(_page(demo_server, filter="tensile_strength > 100 ksi"), "316L stainless steel"),
+        "Ultimate tensile strength",
+    )
+    certain, _, possible = line.partition(";")
+    assert "possible" not in certain and "700 MPa" in certain and "490" not in certain
+    assert "≥ 490 MPa" in possible and '<span class="possible"' in possible

@@ -13,7 +13,15 @@ from urllib.parse import urlencode
 
 from sqlalchemy import Engine, func, select
 
-from biomatdb.display import UnitChoice, scientific_row, shown_derived, shown_measurement, temperature_text, verbatim
+from biomatdb.display import (
+    Converter,
+    UnitChoice,
+    scientific_row,
+    shown_derived,
+    shown_measurement,
+    temperature_text,
+    verbatim,
+)
 from biomatdb.errors import QueryError
 from biomatdb.models import Material, Measurement, has_value
 from biomatdb.units import conversion
@@ -21,7 +29,7 @@ from biomatdb.vocabulary import get_vocabulary
 from biomatdb_api.ui.depict import structure_svg
 from biomatdb_api.ui.display import View, display_choices, unit_label
 from biomatdb_search.clauses import with_clause, without_clause
-from biomatdb_search.model import FacetValue, Hit, SearchResult
+from biomatdb_search.model import FacetValue, Hit, MatchedMeasurement, SearchResult
 
 FILTER_EXAMPLES = (
     "youngs_modulus in 0.1..3 GPa AND class = polymer",
@@ -279,6 +287,24 @@ def _property_name(key: str) -> str:
     return prop.name if prop else key
 
 
+def _key_value(
+    name: str, converter: Converter, measured: list[dict[str, Any]], matched: list[MatchedMeasurement]
+) -> list[dict[str, Any]]:
+    """A result card's line for one property: its values summed up (:meth:`Converter.summary`);
+    of a property the filter matched, the values that certainly match summed up, and those that
+    only possibly do (a bound or a wide range meets it) each shown with that bound or range, and
+    marked: a card never lets a possible match pass for a certain one."""
+    certain = [m.model_dump() for m in matched if m.certainty == "certain"]
+    possible = [m.model_dump() for m in matched if m.certainty == "possible"]
+    maybe = "; ".join(dict.fromkeys(converter.measurement(m)["display"] for m in possible)) or None
+    text = converter.summary(certain) if matched else converter.summary(measured)
+    if text is None and maybe is not None:
+        return [{"name": name, "text": maybe, "possible": True, "also_possible": None}]
+    if text is None:
+        return []
+    return [{"name": name, "text": text, "possible": False, "also_possible": maybe}]
+
+
 def result_rows(engine: Engine, result: SearchResult, view: View) -> list[dict[str, Any]]:
     """Each hit with a few key properties as readable spans (the filtered properties first), each
     end rounded to what was written of it."""
@@ -314,9 +340,6 @@ def result_rows(engine: Engine, result: SearchResult, view: View) -> list[dict[s
     rows = []
     for hit in result.results:
         matched = list(dict.fromkeys(m.property for m in hit.measurements))
-        # a property the filter matched only possibly (a bound or a wide range meets it): marked so
-        certain = {m.property for m in hit.measurements if m.certainty == "certain"}
-        possible = {m.property for m in hit.measurements if m.certainty == "possible"} - certain
         have = {key: found for key, found in measured.get(hit.id, {}).items() if key in vocabulary.properties}
         keys = [k for k in (*matched, *KEY_PROPERTIES) if k in have]
         keys = list(dict.fromkeys(keys))[:SHOWN_PER_RESULT] or sorted(have)[:SHOWN_PER_RESULT]
@@ -324,12 +347,7 @@ def result_rows(engine: Engine, result: SearchResult, view: View) -> list[dict[s
         for key in keys:
             prop = vocabulary.properties[key]
             converter = view.converter(prop, have[key])
-            text = converter.span(have[key])
-            if key in possible:  # the values that only possibly match, with the bound or range that makes them so
-                maybe = [m.model_dump() for m in hit.measurements if m.property == key and m.certainty == "possible"]
-                text = "; ".join(dict.fromkeys(converter.measurement(m)["display"] for m in maybe)) or text
-            if text is not None:
-                values.append({"name": prop.name, "text": text, "possible": key in possible})
+            values += _key_value(prop.name, converter, have[key], [m for m in hit.measurements if m.property == key])
         term = vocabulary.classes.get(hit.material_class or "")
         rows.append(
             {

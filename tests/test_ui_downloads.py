@@ -181,3 +181,30 @@ def test_a_material_without_measurements_still_has_its_data_twin(demo_server, ma
     assert row["smiles"] or row["composition"]  # its structure or its composition rides along
     assert row["property"] == row["value"] == row["unit"] == ""
     assert as_json[0]["property"] is None and as_json[0]["material"] == document["name"]
+
+
+@pytest.mark.parametrize("path", ["/materials/Ti-6Al-4V", "/"])
+def test_a_page_uses_every_unit_the_api_accepts_and_its_links_keep_them(demo_server, path):
+    """`?units=youngs_modulus:MPa,density:kg/m^3` showed MPa but kept density in g/cm³, and the
+    CSV link carried only the modulus: the page read units from its switch's short list, not as
+    the API does. Any unit of the property's dimension is used now (`Msi` too), and kept."""
+    units = "youngs_modulus:Msi,density:kg/m^3"
+    with httpx.Client(base_url=demo_server.base_url) as client:
+        page = html.unescape(client.get(path, params={"units": units, "filter": "density > 1 g/cm^3"}).text)
+    assert re.search(r"\d Msi", page) and re.search(r"[\d³] kg/m³", page)
+    assert not re.search(r"\d g/cm³", page.split('id="main"')[1].split("Display units")[0])
+    assert "units-ignored" not in page
+    for href in downloads(page)["csv"]:
+        assert parse_qs(urlsplit(href).query)["units"] == ["density:kg/m^3,youngs_modulus:Msi"]
+
+
+def test_a_unit_a_page_cannot_use_is_said_on_it(demo_server):
+    with httpx.Client(base_url=demo_server.base_url) as client:
+        response = client.get("/materials/Ti-6Al-4V", params={"units": "youngs_modulus:MPa,density:furlong"})
+    page = html.unescape(response.text)
+    assert response.status_code == 200
+    (notice,) = re.findall(r'<p class="notice units-ignored" role="status">(.*?)</p>', page)
+    assert "density:furlong" in notice and "g/cm³" in notice  # what was not used, and what would be
+    assert re.search(r"\d MPa", page)  # the pair it could use is used
+    for href in downloads(page)["csv"]:
+        assert parse_qs(urlsplit(href).query)["units"] == ["youngs_modulus:MPa"]

@@ -13,6 +13,7 @@ from biomatdb.display import (
     Converter,
     UnitChoice,
     parse_unit_system,
+    parse_units,
     unit_label,
     unit_systems,
     units_text,
@@ -60,6 +61,8 @@ class View:
     """The display units of one page: what to convert with, and what every link keeps."""
 
     choice: UnitChoice = field(default_factory=UnitChoice)
+    #: What the URL asked for that the page could not use, each with why: said on the page.
+    ignored: tuple[str, ...] = ()
 
     @property
     def params(self) -> dict[str, str]:
@@ -72,7 +75,7 @@ class View:
         return found
 
     def with_unit(self, key: str, unit: str) -> View:
-        return View(UnitChoice(units={**self.choice.units, key: unit}, system=self.choice.system))
+        return View(UnitChoice(units={**self.choice.units, key: unit}, system=self.choice.system), self.ignored)
 
     def converter(self, prop: Property, measurements: Iterable[Mapping[str, Any]] = ()) -> Converter:
         """Shows ``prop`` in the one unit these measurements of it are shown in."""
@@ -82,15 +85,37 @@ class View:
         return self.choice.unit_of(prop, measurements)
 
 
+def _asked_units(text: str) -> tuple[dict[str, str], list[str]]:
+    """The ``?units=`` pairs of a URL read as the API reads them (:func:`biomatdb.display.parse_units`,
+    any unit of the property's dimension: ``density:kg/m^3``, ``youngs_modulus:Msi``), pair by pair:
+    those it accepts, and for each it refuses why."""
+    units: dict[str, str] = {}
+    ignored: list[str] = []
+    for pair in text.split(","):
+        if not pair.strip():
+            continue
+        try:
+            units.update(parse_units(pair))
+        except BiomatError as exc:
+            ignored.append(f"{pair.strip()!r}: {exc.message.removeprefix('units: ')}")
+    return units, ignored
+
+
 def view_of(query: Mapping[str, str], cookie: str | None) -> View:
-    """The units a page's URL asks for (pairs that do not fit are dropped, not refused), else the
-    cookie's; an unknown unit system is ignored."""
-    units = _fitting(query["units"].split(","), ":") if query.get("units") else parse_units_cookie(cookie)
+    """The units a page's URL asks for, read as the API reads them, else the cookie's; a pair or a
+    unit system the page cannot use is not refused (the page is still shown) but said on it
+    (:attr:`View.ignored`), never dropped silently."""
+    ignored: list[str] = []
+    if query.get("units"):
+        units, ignored = _asked_units(query["units"])
+    else:
+        units = parse_units_cookie(cookie)
     try:
         system = parse_unit_system(query.get("unit_system"))
-    except BiomatError:
+    except BiomatError as exc:
         system = None
-    return View(UnitChoice(units=units, system=system))
+        ignored.append(exc.message)
+    return View(UnitChoice(units=units, system=system), tuple(ignored))
 
 
 def system_choices() -> list[tuple[str, str]]:

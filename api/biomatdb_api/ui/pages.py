@@ -433,7 +433,10 @@ def grouped_properties(document: dict[str, Any], view: View) -> list[dict[str, A
                 "name": prop.name if prop else key,
                 "rows": rows,
                 "unit": unit,
-                "choices": [(u, unit_label(u) or "—") for u in display_choices(prop)] if prop else [],
+                # the unit shown is always one to pick, though the URL asked for one of its own
+                "choices": [(u, unit_label(u) or "—") for u in dict.fromkeys((*display_choices(prop), unit))]
+                if prop
+                else [],
             }
         )
     titles = {key: category.name for key, category in vocabulary.categories.items()}

@@ -83,6 +83,7 @@ def render(request: Request, template: str, context: dict[str, Any], status_code
         "view_query": ("?" + urlencode(view.params)) if view.params else "",
         "unit_system": view.choice.system or "",
         "unit_systems": system_choices(),
+        "units_ignored": view.ignored,
         **context,
     }
     response = templates.TemplateResponse(request, template, context, status_code=status_code)

@@ -123,7 +123,7 @@ MatchOption = Annotated[
 UncertaintyOption = Annotated[
     str,
     typer.Option(
-        help="point: a measurement v ± u is the point v; interval: it counts as \\[v − u, v + u] for matching"
+        help="point: a measurement v ± u is the point v; interval: it counts as the interval from v − u to v + u for matching"
     ),
 ]
 SortOption = Annotated[
@@ -606,6 +606,7 @@ def search(
 
     from biomatdb.errors import BiomatError, QueryError
     from biomatdb_search.display import shown_result
+    from biomatdb_search.model import sort_note
     from biomatdb_search.service import build_query, make_backend
 
     choice = _unit_choice(units, unit_system)
@@ -629,6 +630,9 @@ def search(
     except (BiomatError, ValidationError) as exc:
         _echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
+    note = sort_note(query)
+    if note is not None:
+        _echo(f"note: {note}", err=True)
     if json_output:
         _print_json(result.model_dump(mode="json", by_alias=True))
         return

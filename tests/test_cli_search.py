@@ -217,3 +217,19 @@ def test_export_takes_the_sort_of_search_and_refuses_a_bad_one_alike(cli):
     assert refused.exit_code == 2 and "--sort" in refused.stderr
     help_text = cli("export", "--help").stdout
     assert "--sort" in help_text
+
+
+def test_sort_relevance_without_text_says_it_sorts_by_name(cli):
+    """`--sort relevance` with no text fell back to name order without a word (as the API orders it)."""
+    quiet = cli("search", "alpha", "--sort", "relevance", "--json")
+    said = cli("search", "--filter", "has youngs_modulus", "--sort", "relevance", "--json")
+    assert quiet.exit_code == said.exit_code == 0
+    assert "note:" not in quiet.stderr
+    assert "note: sort relevance needs text with a word to rank by; sorted by name instead" in said.stderr
+    names = [hit["name"] for hit in json.loads(said.stdout)["results"]]
+    assert names == sorted(names, key=str.casefold)
+
+
+def test_the_help_has_no_stray_escape():
+    result = CliRunner().invoke(app, ["search", "--help"], terminal_width=200)
+    assert result.exit_code == 0 and "\\[" not in result.stdout and "v − u" in result.stdout

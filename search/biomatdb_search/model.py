@@ -497,3 +497,13 @@ def certain_first(query: Query, sort: Sort | None) -> bool:
         and bool(query.text and query_words(query.text))
         and has_property_filter(query.filter)
     )
+
+
+def sort_note(query: Query) -> str | None:
+    """What a reader should be told of the order a search gives but was not asked for: relevance
+    with no word to rank by is name order (as every backend orders it, the API too); else None."""
+    from biomatdb.searchtext import query_words
+
+    if query.sort is not None and query.sort.key == "relevance" and not (query.text and query_words(query.text)):
+        return "sort relevance needs text with a word to rank by; sorted by name instead"
+    return None

@@ -258,7 +258,11 @@ def conversion(unit_text: str | None, prop: Property) -> Conversion:
     if unit_text is None or not unit_text.strip():
         if canonical.dimensionless and prop.kind != "angle" and str(canonical) != "percent":
             return Conversion(unit="", canonical_unit=prop.unit, factor=1.0)
-        raise UnitError(f"no unit given for {prop.key}; expected a unit like {prop.unit}", type="unit-error")
+        from biomatdb.display import unit_label  # written as people write it: GPa^⅓·cm³/g, not GPa**(1/3)/(g/cm**3)
+
+        raise UnitError(
+            f"no unit given for {prop.key}; expected a unit like {unit_label(prop.unit)}", type="unit-error"
+        )
     try:
         given = parse_unit(unit_text)
     except UnitError as exc:

@@ -23,6 +23,7 @@ from biomatdb_search.model import (
     Substructure,
 )
 from biomatdb_search.parser import _ToModel, filter_parser, parse_filter
+from biomatdb_search.service import build_query
 from tests.profiles import examples
 
 PSI_IN_MPA = 6.894757293168361e-3
@@ -551,3 +552,14 @@ def _combine(children):
 def test_generated_filters_parse_back_to_their_node(case):
     text, node = case
     assert same(parse_filter(text), node), text
+
+
+@pytest.mark.parametrize(
+    ("filter_text", "unit"),
+    [("specific_stiffness > 25", "GPa·cm³/g"), ("youngs_modulus^(1/3)/density > 2", "GPa^⅓·cm³/g")],
+)
+def test_a_missing_unit_is_asked_for_as_people_write_it(filter_text, unit):
+    """The refusal read "expected a unit like GPa**(1/3)/(g/cm**3)", pint's spelling."""
+    with pytest.raises(QueryError) as refused:
+        build_query(filter_text=filter_text)
+    assert refused.value.message.endswith(f"expected a unit like {unit}") and "**" not in refused.value.message

@@ -412,13 +412,6 @@ class Converter:
             shown = round_to(value, place)
         return Shown(shown, place)
 
-    def _exact(self, uncertainty: float, written: Written, scale: float) -> bool:
-        """Whether an uncertainty converts to the shown unit exactly at its written digits (0.5 °C is
-        0.9 °F, 0.5 MPa is 5 × 10⁵ Pa): it then needs no second digit to be rounded up by little."""
-        value = uncertainty / self._shown.factor
-        shown = float(self.number(uncertainty, written, scale, difference=True, up=True))
-        return math.isclose(shown, value, rel_tol=1e-9)
-
     def numbers(self, measurement: Mapping[str, Any]) -> dict[str, Shown]:
         """A measurement's values (``value``, ``value_min``, ``value_max``, ``uncertainty``) in this
         unit, each rounded to what was written; none for a qualitative one."""
@@ -437,9 +430,7 @@ class Converter:
                 # digits (0.00197 and 0.0020 are both 0.0020), and an export of it reads back the same
                 written = _uncertainty_written(measurement["uncertainty"])
             if written.digits > UNCERTAINTY_DIGITS or (
-                written.digits < UNCERTAINTY_DIGITS
-                and not _power_of_ten(scale)
-                and not self._exact(measurement["uncertainty"], written, scale)
+                written.digits < UNCERTAINTY_DIGITS and not _power_of_ten(scale)
             ):
                 # at most the GUM's 2 digits; and 2 through a conversion by another factor, so that
                 # rounding up (0.1 MPa is 14.5 psi: 15, not 20) overstates it by little

@@ -13,7 +13,6 @@ from biomatdb.display import (
     parse_unit_system,
     parse_units,
     shown_cells,
-    shown_export_cells,
     shown_measurement,
     temperature_text,
     to_canonical,
@@ -133,8 +132,6 @@ SHOWN = [
     ("degradation_time", "1–2", "month", "range", None, UnitChoice(), "1–2 months"),  # kept as written
     ("degradation_time", "45", "day", "=", None, UnitChoice(), "45 days"),  # kept as written
     ("degradation_time", "45", "h", "=", None, UnitChoice(), "1.9 days"),  # not a display unit: by magnitude
-    # 0.5 °C is exactly 0.9 °F: no second digit, and the value to its place (it was 98.60 ± 0.90)
-    ("glass_transition_temperature", "37.0", "degC", "=", "0.5", UnitChoice(system="US"), "98.6 ± 0.9 °F"),
     ("degradation_time", ">24", "month", ">", None, UnitChoice(), "> 24 months"),
     ("density", "1.27", "g/cc", "=", None, UnitChoice(system="US"), "0.0459 lb/in³"),
     ("density", "1.27", "g/cm3", "=", None, UnitChoice(system="SI"), "1.27 × 10³ kg/m³"),
@@ -586,11 +583,3 @@ def test_measurements_without_an_uncertainty_text_keep_their_content_hash():
     given = measurement_hashes(pd.DataFrame([row | {"verbatim_uncertainty": "4 GPa"}]))
     assert empty[1].tolist() == without[1].tolist() != given[1].tolist()
     assert empty[0].tolist() == given[0].tolist()  # what was measured is the same
-
-
-def test_an_uncertainty_converted_exactly_is_exported_without_a_false_digit():
-    """`37.0 ± 0.5 °C` exported in US units was `98.60` with an uncertainty of `0.90` °F."""
-    cells = shown_export_cells(
-        measured("glass_transition_temperature", "37.0", "degC", "=", "0.5"), UnitChoice(system="US")
-    )
-    assert (cells["value_text"], cells["uncertainty"].text(), cells["unit"]) == ("98.6", "0.9", "°F")

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 from sqlalchemy import Engine, select
 
-from biomatdb.display import Converter, from_canonical, verbatim
+from biomatdb.display import Converter, from_canonical, open_ends, verbatim
 from biomatdb.indices import load_indices
 from biomatdb.models import Material, Measurement, has_value
 from biomatdb.units import conversion
@@ -230,6 +230,16 @@ def guides(x: str, y: str) -> list[dict[str, Any]]:
     ]
 
 
+def bound_of(measurements: Iterable[Mapping[str, Any]]) -> Literal["low", "high", "both"] | None:
+    """Which end of a material's span of a property is a bound, not a value (:func:`open_ends`):
+    ``high`` for ``> 24`` (the truth lies above the end drawn), ``low`` for ``< 5``, ``both``, or
+    None. The page draws such a point as an open triangle pointing to the open side."""
+    low, high = open_ends(measurements)
+    if low and high:
+        return "both"
+    return "low" if low else "high" if high else None
+
+
 # --- the chart ---------------------------------------------------------------------------
 
 
@@ -252,12 +262,20 @@ def caption(
     missing: tuple[str, str] | None,
     *,
     filtered: bool = False,
+    bounds: int = 0,
 ) -> str:
     """What the chart draws, counted; what it leaves out, and why (``missing``: a highlighted
     material's name and the key of its reason in :data:`MISSING_REASONS`); and which axis is
-    linear, and why (an empty chart has no scale to explain)."""
+    linear, and why (an empty chart has no scale to explain). ``bounds``: how many of the points
+    drawn are bounds on an axis (``> 24 months``), drawn at the bound as open triangles."""
     if count:
         parts = [f"{_count(count)} with both {names['x']} and {names['y']}."]
+        if bounds:
+            are = "is a bound" if bounds == 1 else "are bounds"
+            parts.append(
+                f"{bounds} of them {are} (such as > 24), not exact values: drawn at the bound as an open"
+                " triangle pointing to where the true value lies."
+            )
     else:
         matching = " that the filter leaves in" if filtered else ""
         parts = [f"Nothing to draw: no material{matching} has values of both {names['x']} and {names['y']}."]
@@ -310,6 +328,8 @@ def chart(
             "y": shown("y", p.y),
             "x_text": converters["x"].span(p.x),
             "y_text": converters["y"].span(p.y),
+            "x_bound": bound_of(p.x),
+            "y_bound": bound_of(p.y),
         }
         for p in found.points
     ]
@@ -355,6 +375,7 @@ def chart(
         missing = (highlight[1], "filtered" if filtered_out else "no-values")
     names = {axis: prop.name for axis, prop in props.items()}
     both_log = axes["x"]["scale"] == axes["y"]["scale"] == "log"
+    bounded = sum(1 for p in drawn if p["x_bound"] or p["y_bound"])
     return {
         "x": axes["x"],
         "y": axes["y"],
@@ -362,7 +383,16 @@ def chart(
         "classes": classes,
         "highlight": chosen,
         "guides": guides(x, y) if both_log else [],
-        "caption": caption(len(drawn), names, found, linear, missing, filtered=parsed is not None),
+        "bounds": bounded,
+        "caption": caption(
+            len(drawn),
+            names,
+            found,
+            linear,
+            missing,
+            filtered=parsed is not None,
+            bounds=bounded,
+        ),
         "view_query": ("?" + urlencode(view.params)) if view.params else "",
     }
 

@@ -252,3 +252,21 @@ def test_a_bound_keeps_its_sign_and_is_counted(client):
     assert f"{len(bounded)} of them {'is a bound' if len(bounded) == 1 else 'are bounds'}" in data["caption"]
     without = chart(client, x="density", y="youngs_modulus", filter="class = metal")
     assert without["count"] and without["bounds"] == 0 and "bound" not in without["caption"]
+
+
+def test_an_unknown_axis_is_refused_and_the_form_shows_what_was_asked(client):
+    """``/ashby?x=foo`` answered 200 with "Glass transition temperature" in the x box while the
+    status said "unknown property 'foo'"."""
+    answer = client.get("/ashby", params={"x": "foo", "y": "youngs_modulus"})
+    assert answer.status_code == 400
+    page = answer.text
+    selected = re.findall(r'<select id="(\w)"[^>]*>.*?<option value="([^"]+)" selected', page, re.DOTALL)
+    assert dict(selected) == {"y": "youngs_modulus", "x": "foo"}
+    assert re.search(r'<select id="x" name="x" aria-invalid="true"', page)
+    assert "The horizontal axis has a problem" in page and "unknown property &#39;foo&#39;" in page
+    assert 'id="ashby-chart"' not in page
+    near = client.get("/ashby", params={"x": "densty"})
+    assert near.status_code == 400 and "did you mean" in near.text
+    data = client.get("/ui/ashby.json", params={"x": "densty"})
+    assert data.status_code == 400 and "did you mean" in data.json()["error"]["message"]
+    assert client.get("/ashby", params={"x": "density", "y": "youngs_modulus"}).status_code == 200

@@ -22,6 +22,7 @@ from sqlalchemy import Engine, select
 from biomatdb.display import Converter, from_canonical, open_ends, verbatim
 from biomatdb.indices import load_indices
 from biomatdb.models import Material, Measurement, has_value
+from biomatdb.suggest import closest, did_you_mean
 from biomatdb.units import conversion
 from biomatdb.vocabulary import Property, get_vocabulary
 from biomatdb_api.ui.display import View
@@ -240,6 +241,36 @@ def bound_of(measurements: Iterable[Mapping[str, Any]]) -> Literal["low", "high"
     return "low" if low else "high" if high else None
 
 
+#: the words a page says an axis with
+AXIS_NAMES = {"x": "horizontal axis", "y": "vertical axis"}
+
+
+def unknown_axis(key: str) -> str | None:
+    """Why ``key`` cannot be an axis (``unknown property 'foo'; did you mean …?``), or None when
+    it is a property of the vocabulary. The chart's page and its data say it alike."""
+    vocabulary = get_vocabulary()
+    if key in vocabulary.properties:
+        return None
+    return f"unknown property {key!r}{did_you_mean(closest(key, vocabulary.property_labels))}"
+
+
+def axis_choices(choices: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    """The options of an axis's select: the properties with data, and the one asked for where it
+    is not among them (an unknown one, said so), so the form shows what was asked, not another."""
+    if any(choice["key"] == key for choice in choices):
+        return choices
+    prop = get_vocabulary().properties.get(key)
+    asked = {"key": key, "name": prop.name if prop else f"{key} (unknown property)", "count": 0}
+    return [asked, *choices]
+
+
+def guides_note(names: Mapping[str, str], linear: Mapping[str, str]) -> str:
+    """Why a chart offers no index lines: they are straight only on two logarithmic axes, and
+    this axis (or both) is linear, for the reason its scale gives."""
+    said = "; ".join(f"{names[axis]} is on a linear axis ({reason})" for axis, reason in linear.items())
+    return f"No index lines: they are drawn only when both axes are logarithmic, and {said}."
+
+
 # --- the chart ---------------------------------------------------------------------------
 
 
@@ -383,6 +414,7 @@ def chart(
         "classes": classes,
         "highlight": chosen,
         "guides": guides(x, y) if both_log else [],
+        "guides_note": guides_note(names, linear) if drawn and not both_log else None,
         "bounds": bounded,
         "caption": caption(
             len(drawn),

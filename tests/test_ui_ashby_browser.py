@@ -276,6 +276,22 @@ def test_no_index_lines_on_a_linear_axis(page):
     drawn(page)
     assert not [t for t in plotted(page)["traces"] if (t["meta"] or "").startswith("guide")]
     assert page.page.locator("#ashby-guides").is_hidden()
+    note = page.page.locator("#guides-note")
+    assert note.is_visible() and "Glass transition temperature is on a linear axis" in note.inner_text()
+
+
+def test_index_lines_that_go_away_with_a_filter_say_why(page):
+    """With ``class = polymer`` an axis turned linear and the index lines' checkbox vanished
+    without a word."""
+    page.open("/ashby?x=density&y=youngs_modulus")
+    drawn(page)
+    assert page.page.locator("#ashby-guides").is_visible() and page.page.locator("#guides-note").is_hidden()
+    page.open("/ashby?x=density&y=youngs_modulus&filter=class+%3D+polymer")
+    drawn(page)
+    assert page.page.locator("#ashby-guides").is_hidden()
+    note = page.page.locator("#guides-note").inner_text()
+    assert note.startswith("No index lines: they are drawn only when both axes are logarithmic"), note
+    assert "on a linear axis (" in note
 
 
 def test_a_material_page_links_to_a_chart_it_is_on(page):

@@ -118,6 +118,8 @@
   // the index lines, off until switched on; only on two log axes, where they are straight
   function guideLines(data, chart, first) {
     var fieldset = document.getElementById("ashby-guides");
+    var note = document.getElementById("guides-note");
+    if (note && data.guides_note) { note.textContent = data.guides_note; note.hidden = false; }  // why there are none
     if (!fieldset || !data.guides.length) { return; }
     var toggle = document.getElementById("guides-on");
     var sliders = document.getElementById("guide-sliders");

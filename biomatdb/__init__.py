@@ -3,4 +3,4 @@
 __version__ = "0.1.0"
 
 #: Recorded on every measurement; bump when parsing or normalisation changes results.
-PIPELINE_VERSION = "3"
+PIPELINE_VERSION = "4"

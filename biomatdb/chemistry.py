@@ -158,7 +158,7 @@ def parse_structure(
     mol, reason = _mol_or_reason(smiles)
     if mol is None:
         raise StructureError(f"invalid SMILES {given!r}: {reason}")
-    is_repeat_unit = any(atom.GetAtomicNum() == 0 for atom in mol.GetAtoms())
+    is_repeat_unit = bool(_stars(mol))
     inchikey = None
     if not is_repeat_unit:
         inchikey = Chem.MolToInchiKey(mol) or None
@@ -193,9 +193,19 @@ _FAMILIES = (  # by atomic number, so that aromatic atoms (a phthalimide's ring)
 _family_patterns: list[tuple[str, Chem.Mol]] | None = None
 
 
+#: an attachment point (``*``): matched in RDKit's C++, where a Python loop over a polymer's
+#: atoms cost most of the demo's first start (issue 18)
+_STAR = Chem.MolFromSmarts("[#0]")
+
+
+def _stars(mol: Chem.Mol) -> list[int]:
+    """The indices of a structure's attachment points (``*``), in atom order."""
+    return [match[0] for match in mol.GetSubstructMatches(_STAR, uniquify=False, maxMatches=1_000_000)]
+
+
 def _two_units(mol: Chem.Mol) -> Chem.Mol:
     """Two copies of a two-ended repeat unit joined tail to head (itself when it has other ends)."""
-    stars = [atom.GetIdx() for atom in mol.GetAtoms() if atom.GetAtomicNum() == 0]
+    stars = _stars(mol)
     if len(stars) != 2:
         return mol
     first, second = Chem.RWMol(mol), Chem.RWMol(mol)
@@ -213,8 +223,10 @@ def polymer_family(canonical_smiles: str) -> str | None:
     """The family a repeat unit belongs to by its linkages ("Polyester", "Polyimide"), "Vinyl
     polymer" for an all-carbon backbone, or None when it is no repeat unit or none fits."""
     global _family_patterns
+    if "*" not in canonical_smiles:  # a SMILES writes every attachment point with a star
+        return None
     mol = Chem.MolFromSmiles(canonical_smiles)
-    if mol is None or not any(atom.GetAtomicNum() == 0 for atom in mol.GetAtoms()):  # type: ignore[redundant-expr]  # RDKit's stubs say never None
+    if mol is None or not _stars(mol):  # type: ignore[redundant-expr]  # RDKit's stubs say never None
         return None
     if _family_patterns is None:
         _family_patterns = [(family, Chem.MolFromSmarts(smarts)) for family, smarts in _FAMILIES]
@@ -222,7 +234,8 @@ def polymer_family(canonical_smiles: str) -> str | None:
     for family, pattern in _family_patterns:
         if joined.HasSubstructMatch(pattern):
             return family
-    ends = [atom.GetNeighbors()[0] for atom in mol.GetAtoms() if atom.GetAtomicNum() == 0 and atom.GetDegree() == 1]
+    stars = (mol.GetAtomWithIdx(index) for index in _stars(mol))
+    ends = [atom.GetNeighbors()[0] for atom in stars if atom.GetDegree() == 1]
     if len(ends) == 2 and all(atom.GetAtomicNum() == 6 for atom in ends):
         path = (
             Chem.GetShortestPath(mol, ends[0].GetIdx(), ends[1].GetIdx())

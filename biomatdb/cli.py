@@ -553,7 +553,7 @@ def load_fixtures_command(
     """Load every fixture file (curated and public datasets) through the pipeline; unchanged files are skipped."""
     import time
 
-    from biomatdb_ingest.fixtures import default_fixtures_dir, load_fixtures
+    from biomatdb_ingest.fixtures import default_fixtures_dir
 
     root = directory or default_fixtures_dir()
     if not root.is_dir():
@@ -561,20 +561,67 @@ def load_fixtures_command(
         raise typer.Exit(2)
     settings = Settings()
     started = time.perf_counter()
-    reports = load_fixtures(_engine(settings), root, chunk_rows=settings.ingest_chunk_rows)
-    for path, report in reports:
-        summary = report.as_dict()
-        counts = summary["counts"]
-        state = "unchanged" if summary["unchanged"] else ("loaded" if report.ok else "FAILED")
-        _echo(
-            f"{state:9} {path.relative_to(root)}: {counts['materials_created']} materials created, "
-            f"{counts['measurements_added']} measurements added"
-        )
+    reports = _load_fixtures_with_progress(_engine(settings), root, chunk_rows=settings.ingest_chunk_rows)
+    for _, report in reports:
         if not report.ok:
-            for issue in summary["errors"][:20]:
+            for issue in report.as_dict()["errors"][:20]:
                 _echo(f"  row {issue['row']} column {issue['column']!r}: {issue['message']}", err=True)
             raise typer.Exit(1)
     _echo(f"{len(reports)} files in {time.perf_counter() - started:.1f} s")
+
+
+def _load_fixtures_with_progress(engine, root: Path, *, chunk_rows: int):
+    """:func:`biomatdb_ingest.fixtures.load_fixtures`, saying as it goes what it does: a line per
+    file when it is done (loaded or unchanged, materials and measurements, seconds) and, on a
+    terminal, which file of how many is loading now, with its rows read and the time it takes."""
+    import time
+    from contextlib import ExitStack
+
+    from biomatdb_ingest.fixtures import load_fixtures
+
+    with ExitStack() as stack:
+        bar = task = None
+        if sys.stdout.isatty():
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            bar = stack.enter_context(
+                Progress(
+                    TextColumn("{task.description}"),
+                    BarColumn(bar_width=20),
+                    MofNCompleteColumn(),
+                    TextColumn("{task.fields[rows]}"),
+                    TimeElapsedColumn(),
+                    transient=True,
+                )
+            )
+            task = bar.add_task("fixtures", total=None, rows="")
+        began = [time.perf_counter()]
+
+        def start(path: Path, number: int, total: int) -> None:
+            began[0] = time.perf_counter()
+            if bar is not None and task is not None:
+                bar.update(task, description=f"loading {path.relative_to(root)}", total=total, rows="")
+
+        def rows(count: int) -> None:
+            if bar is not None and task is not None:
+                bar.update(task, rows=f"{count:,} rows")
+
+        def done(path: Path, report) -> None:
+            summary = report.as_dict()
+            counts = summary["counts"]
+            state = "unchanged" if summary["unchanged"] else ("loaded" if report.ok else "FAILED")
+            line = printable(
+                f"{state:9} {path.relative_to(root)}: {counts['materials_created']} materials created, "
+                f"{counts['measurements_added']} measurements added ({time.perf_counter() - began[0]:.1f} s)"
+            )
+            if bar is not None and task is not None:
+                bar.console.print(line, markup=False, highlight=False)
+                bar.advance(task)
+            else:
+                typer.echo(line)
+                sys.stdout.flush()
+
+        return load_fixtures(engine, root, chunk_rows=chunk_rows, progress=rows, on_start=start, on_done=done)
 
 
 @app.command()
@@ -1140,7 +1187,7 @@ def demo(
 
     from biomatdb_api.app import create_app
     from biomatdb_api.server import uvicorn_options
-    from biomatdb_ingest.fixtures import default_fixtures_dir, load_fixtures
+    from biomatdb_ingest.fixtures import default_fixtures_dir
 
     root = default_fixtures_dir()
     if not root.is_dir():
@@ -1159,7 +1206,7 @@ def demo(
     discard_stale_demo(base.data_dir / "demo.sqlite")
     engine = _engine(settings)
     try:
-        for path, report in load_fixtures(engine, root, chunk_rows=settings.ingest_chunk_rows):
+        for path, report in _load_fixtures_with_progress(engine, root, chunk_rows=settings.ingest_chunk_rows):
             if not report.ok:
                 _echo(f"error: fixture {path.relative_to(root)} does not load; see `biomatdb load-fixtures`", err=True)
                 raise typer.Exit(1)

@@ -574,9 +574,23 @@ class Converter:
 
     def span(self, measurements: Iterable[Mapping[str, Any]]) -> str | None:
         """The lowest to the highest value of these measurements, each end rounded to what was
-        written of it (``0.4–3.5 GPa``); None when none has a value."""
+        written of it (``0.4–3.5 GPa``), an end that is a bound with its sign (``> 24 months``,
+        ``12 to > 24 months``: see :func:`open_ends`); None when none has a value."""
+        measurements = list(measurements)
         ends = self.span_ends(measurements)
-        return None if ends is None else self.with_unit(self.range_body(*ends))
+        if ends is None:
+            return None
+        low_sign, high_sign = open_ends(measurements)
+        if low_sign is None and high_sign is None:
+            return self.with_unit(self.range_body(*ends))
+        low, high = ends
+        if low.value >= high.value:  # one end, a bound: ``> 24``
+            return self.with_unit(f"{low_sign or high_sign} {low.readable(scientific=self.scientific)}")
+        said = [
+            f"{sign} {end.readable(scientific=self.scientific)}" if sign else end.readable(scientific=self.scientific)
+            for sign, end in ((low_sign, low), (high_sign, high))
+        ]
+        return self.with_unit(" to ".join(said))
 
     def span_ends(self, measurements: Iterable[Mapping[str, Any]]) -> tuple[Shown, Shown] | None:
         """The two ends :meth:`span` shows, rounded as it shows them; None when none has a value."""
@@ -657,6 +671,32 @@ class Converter:
             "unit": self.label or None,
             "value_text": _value_text(measurement["qualifier"], numbers, readable=False),
         }
+
+
+#: the sign a bound is read with, by its qualifier, for the end of a span it leaves open
+LOW_BOUNDS = {"<": "<", "<=": "≤"}
+HIGH_BOUNDS = {">": ">", ">=": "≥"}
+
+
+def open_ends(measurements: Iterable[Mapping[str, Any]]) -> tuple[str | None, str | None]:
+    """The signs of the ends of a span of these measurements that are bounds, (low, high): the
+    lowest value is ``<``/``≤`` when it is an upper bound and no measurement is that low or lower
+    otherwise (the true lowest value lies below it); the highest is ``>``/``≥`` likewise. None for
+    an end that is a value. ``> 24`` alone is (None, ``>``): drawn at 24, the truth is above it."""
+    ends: list[tuple[float, str]] = []
+    for m in measurements:
+        if m["qualifier"] == QUALITATIVE:
+            continue
+        ends += [(m[key], m["qualifier"]) for key in ("value_min", "value", "value_max") if m[key] is not None]
+    if not ends:
+        return None, None
+    lowest = min(value for value, _ in ends)
+    highest = max(value for value, _ in ends)
+    at_low = {qualifier for value, qualifier in ends if value == lowest}
+    at_high = {qualifier for value, qualifier in ends if value == highest}
+    low = LOW_BOUNDS[next(iter(at_low))] if len(at_low) == 1 and next(iter(at_low)) in LOW_BOUNDS else None
+    high = HIGH_BOUNDS[next(iter(at_high))] if len(at_high) == 1 and next(iter(at_high)) in HIGH_BOUNDS else None
+    return low, high
 
 
 def _shown_place(written: Written, factor: float) -> int:

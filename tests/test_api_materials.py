@@ -237,6 +237,10 @@ async def test_vocabulary(api):
     properties = (await api.get("/api/v1/properties")).json()
     modulus = next(p for p in properties if p["key"] == "youngs_modulus")
     assert modulus["unit"] == "GPa" and modulus["category"] == "mechanical" and "E" in modulus["aliases"]
+    # the material page's order (categories.toml's): thermal came before physical here
+    categories = list(dict.fromkeys(p["category"] for p in properties))
+    assert categories == [c for c in get_vocabulary().categories if c in categories]
+    assert categories.index("physical") < categories.index("thermal")
     classes = (await api.get("/api/v1/classes")).json()
     assert "polymer" in {c["key"] for c in classes}
     applications = (await api.get("/api/v1/applications")).json()

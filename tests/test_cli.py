@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 
 import pytest
 from typer.testing import CliRunner
@@ -446,3 +447,26 @@ def test_a_us_export_keeps_a_range_whose_ends_round_together_a_range_when_ingest
     assert densities[0]["value_canonical_min"] < densities[0]["value_canonical_max"]
     back = list(csv.DictReader(io.StringIO(metals_ceramics("export", "--unit-system", "US").stdout)))
     assert sum(r["qualifier"] == "range" for r in back) == len(ranges)
+
+
+def test_load_fixtures_says_each_file_as_it_is_done(cli, tmp_path):
+    """The first start of the demo said one "preparing the demo database …" line for a minute:
+    each file now has its line, with its counts and time, as soon as it is loaded."""
+    import shutil
+
+    from biomatdb_ingest.fixtures import default_fixtures_dir
+
+    folder = tmp_path / "two"
+    folder.mkdir()
+    for name in ("polymers.csv", "reference-tissues.tsv"):
+        for suffix in ("", ".manifest.toml"):
+            shutil.copy(default_fixtures_dir() / "curated" / (name + suffix), folder / (name + suffix))
+    first = cli("load-fixtures", str(folder))
+    assert first.exit_code == 0, first.stdout
+    lines = first.stdout.splitlines()
+    assert re.fullmatch(
+        r"loaded    polymers\.csv: \d+ materials created, \d+ measurements added \(\d+\.\d s\)", lines[0]
+    )
+    assert lines[1].startswith("loaded    reference-tissues.tsv: ") and lines[2].startswith("2 files in ")
+    again = cli("load-fixtures", str(folder)).stdout.splitlines()
+    assert again[0].startswith("unchanged polymers.csv: 0 materials created, 0 measurements added (")

@@ -10,6 +10,7 @@ from hypothesis import given, strategies as st
 from biomatdb.display import (
     Converter,
     UnitChoice,
+    open_ends,
     parse_unit_system,
     parse_units,
     shown_cells,
@@ -583,3 +584,26 @@ def test_measurements_without_an_uncertainty_text_keep_their_content_hash():
     given = measurement_hashes(pd.DataFrame([row | {"verbatim_uncertainty": "4 GPa"}]))
     assert empty[1].tolist() == without[1].tolist() != given[1].tolist()
     assert empty[0].tolist() == given[0].tolist()  # what was measured is the same
+
+
+@pytest.mark.parametrize(
+    ("texts", "shown", "ends"),
+    [
+        # the Ashby chart wrote PLLA's "> 24 months" as "24 months": a bound read as a value
+        ([(">24", ">")], "> 24 months", (None, ">")),
+        ([(">=24", ">=")], "≥ 24 months", (None, "≥")),
+        ([("<3", "<")], "< 3 months", ("<", None)),
+        ([("12", "="), (">24", ">")], "12 to > 24 months", (None, ">")),
+        ([("<3", "<"), ("12", "=")], "< 3 to 12 months", ("<", None)),
+        ([("24", "="), (">24", ">")], "24 months", (None, None)),  # a value at the bound closes it
+        ([(">12", ">"), ("24", "=")], "12–24 months", (None, None)),  # the bound points inward
+        ([("12–24", "range")], "12–24 months", (None, None)),
+    ],
+)
+def test_a_span_keeps_the_sign_of_an_end_that_is_a_bound(texts, shown, ends):
+    measurements = [
+        measured("degradation_time", text.lstrip("<>="), "month", qualifier=qualifier) for text, qualifier in texts
+    ]
+    converter = Converter(PROPERTIES["degradation_time"], "month")
+    assert converter.span(measurements) == shown
+    assert open_ends(measurements) == ends

@@ -143,11 +143,25 @@ def test_bad_compositions_say_why(text):
         ("https://doi.org/10.5555/ABC.1", None, "doi:10.5555/abc.1"),
         ("Smith J. A title. doi:10.5555/xyz.2", None, "doi:10.5555/xyz.2"),
         ("Smith 2001", "10.5555/q", "doi:10.5555/q"),
+        # the WE43 citation's DOI kept the citation's closing parenthesis: a broken doi.org link
+        (
+            "Ultrafine Grained Magnesium Alloy WE43 (abstract, sciencegate.app/document/10.3390/ma12213627)",
+            None,
+            "doi:10.3390/ma12213627",
+        ),
+        ("Seen at doi:10.5555/xyz.2; also elsewhere", None, "doi:10.5555/xyz.2"),
+        ("Smith J. (doi:10.5555/xyz.3).", None, "doi:10.5555/xyz.3"),
+        ("Smith J. [doi:10.5555/xyz.4]:", None, "doi:10.5555/xyz.4"),
+        # a balanced pair inside a DOI is the DOI's own
+        ("Biomaterials 21 (2000), doi:10.1016/S0142-9612(00)00121-6.", None, "doi:10.1016/s0142-9612(00)00121-6"),
+        ("(doi:10.1016/S0142-9612(00)00121-6)", None, "doi:10.1016/s0142-9612(00)00121-6"),
+        ("https://doi.org/10.5555/ABC.1.", None, "doi:10.5555/abc.1"),
     ],
 )
 def test_sources_from_citations_and_dois(citation, doi, key):
     record = source_record(citation, doi)
     assert isinstance(record, SourceRecord) and record.key == key
+    assert record.doi is None if key.startswith("cite:") else f"doi:{record.doi}".lower() == key
 
 
 def test_a_malformed_doi_is_refused():

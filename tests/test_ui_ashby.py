@@ -240,3 +240,34 @@ def test_every_material_page_links_to_a_chart_it_is_on_or_to_none(client):
         assert data["highlight"] is not None and data["highlight"]["id"] == material["id"], material["name"]
         linked += 1
     assert linked > len(materials) // 2
+
+
+def test_a_bound_keeps_its_sign_and_is_counted(client):
+    """PLLA's degradation time, stored as > 24 months, was drawn and written as "24 months"."""
+    data = chart(client, x="degradation_time", y="tensile_strength")
+    plla = next(p for p in points(data) if p["name"] == "PLLA")
+    assert plla["x_text"] == "> 24 months" and plla["x_bound"] == "high" and plla["y_bound"] is None
+    bounded = [p for p in points(data) if p["x_bound"] or p["y_bound"]]
+    assert data["bounds"] == len(bounded) > 0
+    assert all(re.search("[<>≤≥]", p["x_text"] if p["x_bound"] else p["y_text"]) for p in bounded)
+    assert f"{len(bounded)} of them {'is a bound' if len(bounded) == 1 else 'are bounds'}" in data["caption"]
+    without = chart(client, x="density", y="youngs_modulus", filter="class = metal")
+    assert without["count"] and without["bounds"] == 0 and "bound" not in without["caption"]
+
+
+def test_an_unknown_axis_is_refused_and_the_form_shows_what_was_asked(client):
+    """``/ashby?x=foo`` answered 200 with "Glass transition temperature" in the x box while the
+    status said "unknown property 'foo'"."""
+    answer = client.get("/ashby", params={"x": "foo", "y": "youngs_modulus"})
+    assert answer.status_code == 400
+    page = answer.text
+    selected = re.findall(r'<select id="(\w)"[^>]*>.*?<option value="([^"]+)" selected', page, re.DOTALL)
+    assert dict(selected) == {"y": "youngs_modulus", "x": "foo"}
+    assert re.search(r'<select id="x" name="x" aria-invalid="true"', page)
+    assert "The horizontal axis has a problem" in page and "unknown property &#39;foo&#39;" in page
+    assert 'id="ashby-chart"' not in page
+    near = client.get("/ashby", params={"x": "densty"})
+    assert near.status_code == 400 and "did you mean" in near.text
+    data = client.get("/ui/ashby.json", params={"x": "densty"})
+    assert data.status_code == 400 and "did you mean" in data.json()["error"]["message"]
+    assert client.get("/ashby", params={"x": "density", "y": "youngs_modulus"}).status_code == 200

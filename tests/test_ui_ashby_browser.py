@@ -276,6 +276,22 @@ def test_no_index_lines_on_a_linear_axis(page):
     drawn(page)
     assert not [t for t in plotted(page)["traces"] if (t["meta"] or "").startswith("guide")]
     assert page.page.locator("#ashby-guides").is_hidden()
+    note = page.page.locator("#guides-note")
+    assert note.is_visible() and "Glass transition temperature is on a linear axis" in note.inner_text()
+
+
+def test_index_lines_that_go_away_with_a_filter_say_why(page):
+    """With ``class = polymer`` an axis turned linear and the index lines' checkbox vanished
+    without a word."""
+    page.open("/ashby?x=density&y=youngs_modulus")
+    drawn(page)
+    assert page.page.locator("#ashby-guides").is_visible() and page.page.locator("#guides-note").is_hidden()
+    page.open("/ashby?x=density&y=youngs_modulus&filter=class+%3D+polymer")
+    drawn(page)
+    assert page.page.locator("#ashby-guides").is_hidden()
+    note = page.page.locator("#guides-note").inner_text()
+    assert note.startswith("No index lines: they are drawn only when both axes are logarithmic"), note
+    assert "on a linear axis (" in note
 
 
 def test_a_material_page_links_to_a_chart_it_is_on(page):
@@ -434,3 +450,31 @@ def test_the_compare_chart_has_no_toolbar_to_cover_its_legend(browser, demo_serv
     finally:
         context.close()
     assert guarded.foreign_requests == [] and guarded.errors == []
+
+
+def test_a_bound_is_drawn_as_a_bound_with_a_legend_entry(page):
+    """PLLA's degradation time (> 24 months) was a plain circle at x = 24, "24 months" in the table."""
+    page.open("/ashby?x=degradation_time&y=tensile_strength")
+    drawn(page)
+    traces = page.page.evaluate(
+        """() => document.getElementById("ashby-chart").data.map(t => ({
+             meta: t.meta || null, name: t.name, symbol: t.marker ? t.marker.symbol : null,
+             customdata: t.customdata || null, showlegend: t.showlegend}))"""
+    )
+    plla = next(
+        (t, i) for t in traces if t["meta"] == "class" for i, row in enumerate(t["customdata"]) if row[1] == "PLLA"
+    )
+    trace, index = plla
+    assert trace["customdata"][index][2] == "> 24 months"
+    assert trace["symbol"][index] == "triangle-right-open"
+    legend = [t for t in traces if t["meta"] == "bound-legend"]
+    assert len(legend) == 1 and "bound" in legend[0]["name"]
+    legend_texts = page.page.evaluate(
+        """() => Array.from(document.querySelectorAll("#ashby-chart .legend .legendtext")).map(t => t.textContent)"""
+    )
+    assert [t for t in legend_texts if "bound" in t] == [legend[0]["name"]]
+    caption = page.page.locator("#chart-caption").inner_text()
+    bounds = sum(1 for t in traces if t["meta"] == "class" and isinstance(t["symbol"], list) for _ in t["symbol"])
+    assert re.search(rf"\b{bounds} of them (is a bound|are bounds)", caption), caption
+    page.page.locator(".chart-table summary").click()
+    assert "> 24 months" in page.page.locator("#ashby-table").inner_text()

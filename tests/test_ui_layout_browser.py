@@ -145,6 +145,37 @@ def test_on_a_phone_results_come_first_and_the_facets_fold(phone_page):
     phone_page.shot("phone-search-facets")
 
 
+@pytest.mark.parametrize("path", ["/", "/?q=PLLA", "/?filter=has+youngs_modulus+AND+class+%3D+polymer"])
+def test_on_a_phone_the_first_result_is_on_the_first_screen(phone_page, path):
+    """At 390 × 844 the first result started at 883 px, its name at 924 px: the first screen held
+    the form and the results' title only. The form and what sits above it are compact on a phone."""
+    phone_page.open(path)
+    page = phone_page.page
+    name = page.locator(".result .result-name").first.bounding_box()
+    boxes = page.evaluate(
+        """() => Object.fromEntries(["h1", ".lead", ".search-form", ".examples", "#results-title", ".result"]
+             .map(s => [s, document.querySelector(s) ? Math.round(document.querySelector(s).getBoundingClientRect().top) : null]))"""
+    )
+    print(f"\nphone {path}: first result name at {name['y']:.0f}–{name['y'] + name['height']:.0f} px; tops {boxes}")
+    phone_page.shot("phone-search-first-screen")
+    assert name["y"] + name["height"] <= PHONE["height"], boxes
+
+
+def test_on_a_phone_the_ashby_chart_comes_before_its_explanation(phone_page):
+    """The chart started at 893 px on the 844 px screen, under a long explanation."""
+    phone_page.open("/ashby")
+    page = phone_page.page
+    page.locator("#ashby-chart[data-drawn]").wait_for()
+    chart = page.locator("#ashby-chart").bounding_box()
+    lead = page.locator(".chart-page .lead").bounding_box()
+    print(
+        f"\nphone /ashby: chart at {chart['y']:.0f}–{chart['y'] + chart['height']:.0f} px, explanation at {lead['y']:.0f} px"
+    )
+    phone_page.shot("phone-ashby-first-screen")
+    assert chart["y"] < PHONE["height"] / 2, chart
+    assert lead["y"] > chart["y"] + chart["height"], (chart, lead)
+
+
 @pytest.mark.parametrize("path", ["/", "/?filter=class+%3D+polymer", "/ashby"])
 def test_on_a_phone_every_filter_example_is_on_the_screen(phone_page, path):
     """The "Try:" row was one line cut off at the right edge, with no sign that it scrolled."""

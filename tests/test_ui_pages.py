@@ -369,3 +369,19 @@ def test_search_finds_a_datasets_materials_as_its_card_and_the_api_count_them(de
     assert any(d["evaluations"] and d["materials"] > d["measurements"] for d in listed)  # not vacuous
     for name, materials in counted.items():
         assert f"Materials {materials} " in shown[name] + " "
+
+
+def test_a_doi_read_from_a_citation_leaves_its_closing_parenthesis(demo_server):
+    """WE43's citation ends "(abstract, sciencegate.app/document/10.3390/ma12213627)"; the DOI
+    read from it kept the ")", so doi.org links and the evidence export pointed nowhere."""
+    with httpx.Client(base_url=demo_server.base_url, timeout=60) as client:
+        pages = [client.get("/about").text, client.get("/materials/WE43").text]
+        exported = client.get("/api/v1/export", params={"material": "WE43", "kind": "evidence", "format": "json"})
+    assert exported.status_code == 200, exported.text
+    for page in pages:
+        assert 'href="https://doi.org/10.3390/ma12213627"' in page
+    dois = {row["doi"] for row in exported.json() if row.get("doi")}
+    assert "10.3390/ma12213627" in dois
+    for page in pages:
+        links = re.findall(r'href="https://doi\.org/([^"]+)"', page)
+        assert links and not [d for d in links if d.count(")") > d.count("(") or d[-1] in ".,;"], links

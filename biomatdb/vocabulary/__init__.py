@@ -254,6 +254,10 @@ def get_vocabulary() -> Vocabulary:
             aliases=tuple(spec.get("aliases", ())),
             default_display=_default_display(key, spec),
         )
+    # one order everywhere (the API's list, a data sheet, a select): by category as categories.toml
+    # lists them, then as properties.toml does
+    rank = {key: index for index, key in enumerate(categories)}
+    properties = dict(sorted(properties.items(), key=lambda item: rank[item[1].category]))
     classes = _terms(_read("classes.toml"))
     applications = _terms(_read("applications.toml"))
     qualitative = {}

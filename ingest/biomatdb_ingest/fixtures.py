@@ -8,6 +8,7 @@ order, so ``curated/`` creates the materials before ``evidence/`` cites them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -49,13 +50,28 @@ def fixture_notes(root: Path) -> dict[str, Path]:
     return notes
 
 
-def load_fixtures(engine: Engine, root: Path, *, chunk_rows: int = 50_000, progress=None) -> list[tuple[Path, Report]]:
+def load_fixtures(
+    engine: Engine,
+    root: Path,
+    *,
+    chunk_rows: int = 50_000,
+    progress: Callable[[int], None] | None = None,
+    on_start: Callable[[Path, int, int], None] | None = None,
+    on_done: Callable[[Path, Report], None] | None = None,
+) -> list[tuple[Path, Report]]:
     """Ingest every fixture file strictly; an unchanged file is a no-op. Stops at the first
-    file that does not load (that file changes nothing) and returns the reports so far."""
+    file that does not load (that file changes nothing) and returns the reports so far.
+    ``on_start(path, n, total)`` is told of each file (the n-th of total) before it loads,
+    ``progress(rows)`` the rows read as it loads, ``on_done(path, report)`` when it is done."""
     reports = []
-    for path in fixture_files(root):
+    paths = fixture_files(root)
+    for number, path in enumerate(paths, start=1):
+        if on_start is not None:
+            on_start(path, number, len(paths))
         report = ingest_file(engine, path, IngestOptions(chunk_rows=chunk_rows), progress=progress)
         reports.append((path, report))
+        if on_done is not None:
+            on_done(path, report)
         if not report.ok:
             break
     return reports

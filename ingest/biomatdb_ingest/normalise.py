@@ -130,6 +130,25 @@ class NormalisedChunk:
         return {issue.row for issue in self.errors if issue.row is not None}
 
 
+#: what may follow a DOI in running text without being part of it
+_DOI_TRAILING = ".,;:"
+_DOI_CLOSING = {")": "(", "]": "[", "}": "{", ">": "<"}
+
+
+def trimmed_doi(doi: str) -> str:
+    """A DOI read from text without the punctuation that ended its sentence or bracket: trailing
+    ``.``, ``,``, ``;``, ``:``, and a closing bracket with no opening one inside the DOI
+    (``…/ma12213627)`` of "(see doi.org/10.3390/ma12213627)"). A balanced pair is the DOI's own:
+    ``10.1016/S0142-9612(00)00121-6`` is kept whole."""
+    while doi:
+        last = doi[-1]
+        if last in _DOI_TRAILING or (last in _DOI_CLOSING and doi.count(last) > doi.count(_DOI_CLOSING[last])):
+            doi = doi[:-1]
+        else:
+            return doi
+    return doi
+
+
 def source_record(citation: str | None, doi: str | None) -> SourceRecord | str | None:
     """A source from a citation text and/or a DOI; a message when the DOI is malformed."""
     citation = (citation or "").strip() or None
@@ -138,15 +157,15 @@ def source_record(citation: str | None, doi: str | None) -> SourceRecord | str |
         match = _DOI_EXACT.match(doi)
         if match is None:
             return f"malformed DOI {doi!r}; expected 10.NNNN/suffix"
-        doi = match[1]
+        doi = trimmed_doi(match[1])
     elif citation is not None:
         exact = _DOI_EXACT.match(citation)
         if exact is not None:
-            doi, citation = exact[1], None
+            doi, citation = trimmed_doi(exact[1]), None
         else:
             embedded = _DOI.search(citation)
             if embedded is not None:
-                doi = embedded[1].rstrip(".")
+                doi = trimmed_doi(embedded[1])
     if doi is None and citation is None:
         return None
     key = f"doi:{doi.lower()}" if doi else f"cite:{normalise_label(citation)}"[:512]

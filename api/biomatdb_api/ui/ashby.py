@@ -19,9 +19,10 @@ from urllib.parse import urlencode
 
 from sqlalchemy import Engine, select
 
-from biomatdb.display import Converter, from_canonical, verbatim
+from biomatdb.display import Converter, from_canonical, open_ends, verbatim
 from biomatdb.indices import load_indices
 from biomatdb.models import Material, Measurement, has_value
+from biomatdb.suggest import closest, did_you_mean
 from biomatdb.units import conversion
 from biomatdb.vocabulary import Property, get_vocabulary
 from biomatdb_api.ui.display import View
@@ -230,6 +231,46 @@ def guides(x: str, y: str) -> list[dict[str, Any]]:
     ]
 
 
+def bound_of(measurements: Iterable[Mapping[str, Any]]) -> Literal["low", "high", "both"] | None:
+    """Which end of a material's span of a property is a bound, not a value (:func:`open_ends`):
+    ``high`` for ``> 24`` (the truth lies above the end drawn), ``low`` for ``< 5``, ``both``, or
+    None. The page draws such a point as an open triangle pointing to the open side."""
+    low, high = open_ends(measurements)
+    if low and high:
+        return "both"
+    return "low" if low else "high" if high else None
+
+
+#: the words a page says an axis with
+AXIS_NAMES = {"x": "horizontal axis", "y": "vertical axis"}
+
+
+def unknown_axis(key: str) -> str | None:
+    """Why ``key`` cannot be an axis (``unknown property 'foo'; did you mean …?``), or None when
+    it is a property of the vocabulary. The chart's page and its data say it alike."""
+    vocabulary = get_vocabulary()
+    if key in vocabulary.properties:
+        return None
+    return f"unknown property {key!r}{did_you_mean(closest(key, vocabulary.property_labels))}"
+
+
+def axis_choices(choices: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    """The options of an axis's select: the properties with data, and the one asked for where it
+    is not among them (an unknown one, said so), so the form shows what was asked, not another."""
+    if any(choice["key"] == key for choice in choices):
+        return choices
+    prop = get_vocabulary().properties.get(key)
+    asked = {"key": key, "name": prop.name if prop else f"{key} (unknown property)", "count": 0}
+    return [asked, *choices]
+
+
+def guides_note(names: Mapping[str, str], linear: Mapping[str, str]) -> str:
+    """Why a chart offers no index lines: they are straight only on two logarithmic axes, and
+    this axis (or both) is linear, for the reason its scale gives."""
+    said = "; ".join(f"{names[axis]} is on a linear axis ({reason})" for axis, reason in linear.items())
+    return f"No index lines: they are drawn only when both axes are logarithmic, and {said}."
+
+
 # --- the chart ---------------------------------------------------------------------------
 
 
@@ -252,12 +293,20 @@ def caption(
     missing: tuple[str, str] | None,
     *,
     filtered: bool = False,
+    bounds: int = 0,
 ) -> str:
     """What the chart draws, counted; what it leaves out, and why (``missing``: a highlighted
     material's name and the key of its reason in :data:`MISSING_REASONS`); and which axis is
-    linear, and why (an empty chart has no scale to explain)."""
+    linear, and why (an empty chart has no scale to explain). ``bounds``: how many of the points
+    drawn are bounds on an axis (``> 24 months``), drawn at the bound as open triangles."""
     if count:
         parts = [f"{_count(count)} with both {names['x']} and {names['y']}."]
+        if bounds:
+            are = "is a bound" if bounds == 1 else "are bounds"
+            parts.append(
+                f"{bounds} of them {are} (such as > 24), not exact values: drawn at the bound as an open"
+                " triangle pointing to where the true value lies."
+            )
     else:
         matching = " that the filter leaves in" if filtered else ""
         parts = [f"Nothing to draw: no material{matching} has values of both {names['x']} and {names['y']}."]
@@ -310,6 +359,8 @@ def chart(
             "y": shown("y", p.y),
             "x_text": converters["x"].span(p.x),
             "y_text": converters["y"].span(p.y),
+            "x_bound": bound_of(p.x),
+            "y_bound": bound_of(p.y),
         }
         for p in found.points
     ]
@@ -355,6 +406,7 @@ def chart(
         missing = (highlight[1], "filtered" if filtered_out else "no-values")
     names = {axis: prop.name for axis, prop in props.items()}
     both_log = axes["x"]["scale"] == axes["y"]["scale"] == "log"
+    bounded = sum(1 for p in drawn if p["x_bound"] or p["y_bound"])
     return {
         "x": axes["x"],
         "y": axes["y"],
@@ -362,7 +414,17 @@ def chart(
         "classes": classes,
         "highlight": chosen,
         "guides": guides(x, y) if both_log else [],
-        "caption": caption(len(drawn), names, found, linear, missing, filtered=parsed is not None),
+        "guides_note": guides_note(names, linear) if drawn and not both_log else None,
+        "bounds": bounded,
+        "caption": caption(
+            len(drawn),
+            names,
+            found,
+            linear,
+            missing,
+            filtered=parsed is not None,
+            bounds=bounded,
+        ),
         "view_query": ("?" + urlencode(view.params)) if view.params else "",
     }
 

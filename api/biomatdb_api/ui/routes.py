@@ -229,7 +229,12 @@ def ashby_page(
     filter = (filter or "").strip()
     choices = pages.properties_with_data(engine, view_of_request(request))
     error = None
-    if filter:
+    for axis, key in (("x", x), ("y", y)):
+        message = ashby.unknown_axis(key)
+        if message is not None and error is None:
+            title = f"The {ashby.AXIS_NAMES[axis]} has a problem"
+            error = {"subject": axis, "title": title, "message": message, "position": None}
+    if filter and error is None:
         try:
             build_query(filter_text=filter)
         except QueryError as exc:
@@ -240,7 +245,8 @@ def ashby_page(
         "y": y,
         "filter": filter,
         "highlight": highlight or "",
-        "choices": choices,
+        "x_choices": ashby.axis_choices(choices, x),
+        "y_choices": ashby.axis_choices(choices, y),
         "error": error,
         "examples": pages.ASHBY_EXAMPLES,
     }
@@ -259,13 +265,11 @@ def ashby_data(
 ) -> Response:
     """Every material with both properties as spans in the reader's units, per class with its
     envelope; each axis's scale and range; the index lines; the caption (``biomatdb_api.ui.ashby``)."""
-    vocabulary = get_vocabulary()
     view = view_of_request(request)
     for key in (x, y):
-        if key not in vocabulary.properties:
-            return OrjsonResponse(
-                {"error": {"message": f"unknown property {key!r}", "position": None}}, status_code=400
-            )
+        message = ashby.unknown_axis(key)
+        if message is not None:
+            return OrjsonResponse({"error": {"message": message, "position": None}}, status_code=400)
     parsed = None
     if filter and filter.strip():
         try:

@@ -17,6 +17,42 @@
   }
   var axisLayout = window.BiomatGuides.axisLayout;
 
+  // a plotly symbol pointing to the open side of a bound: right for x > 24, up for y > 5, ne for both
+  function boundSymbol(p) {
+    if (p.x_bound === "both" || p.y_bound === "both") { return "diamond-open"; }
+    var x = { high: "right", low: "left" }[p.x_bound], y = { high: "up", low: "down" }[p.y_bound];
+    if (x && y) { return "triangle-" + (y === "up" ? "n" : "s") + (x === "right" ? "e" : "w") + "-open"; }
+    return "triangle-" + (x || y) + "-open";
+  }
+
+  // one class's exact points (circles; reference tissues as black diamonds), or its bounds (open
+  // triangles, grouped with the class in the legend, which names them once for every class)
+  function pointsTrace(group, points, mx, my, data, bounds, inLegend) {
+    var mids = points.map(function (p) { return [mx(p.x), my(p.y)]; });
+    var colour = group.tissue ? "#000" : group.color;
+    return {
+      type: "scatter", mode: group.tissue ? "markers+text" : "markers", legendgroup: group["class"],
+      name: group.name + (bounds && !inLegend ? " (bounds)" : ""), showlegend: inLegend,
+      meta: "class", x: mids.map(function (m) { return m[0]; }), y: mids.map(function (m) { return m[1]; }),
+      text: group.tissue ? points.map(function (p) { return p.name; }) : undefined,
+      textposition: "top center", textfont: { size: 13, color: "#000" },
+      customdata: points.map(function (p) { return [p.id, p.name, p.x_text, p.y_text]; }),
+      error_x: { type: "data", symmetric: false, thickness: 1.5, width: 0, color: fade(group.color, 0.8),
+                 array: points.map(function (p, i) { return p.x[1] - mids[i][0]; }),
+                 arrayminus: points.map(function (p, i) { return mids[i][0] - p.x[0]; }) },
+      error_y: { type: "data", symmetric: false, thickness: 1.5, width: 0, color: fade(group.color, 0.8),
+                 array: points.map(function (p, i) { return p.y[1] - mids[i][1]; }),
+                 arrayminus: points.map(function (p, i) { return mids[i][1] - p.y[0]; }) },
+      marker: bounds
+        ? { symbol: points.map(boundSymbol), size: 13, color: colour, line: { color: colour, width: 2 } }
+        : group.tissue
+        ? { symbol: "diamond", size: 15, color: "#000", line: { color: "#fff", width: 2 } }
+        : { symbol: "circle", size: 10, color: group.color, line: { color: "#1b1b1b", width: 0.8 } },
+      hovertemplate: "<b>%{customdata[1]}</b><br>" + data.x.name + ": %{customdata[2]}<br>" +
+                     data.y.name + ": %{customdata[3]}<extra>" + group.name + "</extra>"
+    };
+  }
+
   function traces(data) {
     var all = [];
     var mx = middleOn(data.x), my = middleOn(data.y);
@@ -30,27 +66,17 @@
           hoverinfo: "skip"
         });
       }
-      var points = group.points;
-      var mids = points.map(function (p) { return [mx(p.x), my(p.y)]; });
-      all.push({
-        type: "scatter", mode: group.tissue ? "markers+text" : "markers", name: group.name, legendgroup: group["class"],
-        meta: "class", x: mids.map(function (m) { return m[0]; }), y: mids.map(function (m) { return m[1]; }),
-        text: group.tissue ? points.map(function (p) { return p.name; }) : undefined,
-        textposition: "top center", textfont: { size: 13, color: "#000" },
-        customdata: points.map(function (p) { return [p.id, p.name, p.x_text, p.y_text]; }),
-        error_x: { type: "data", symmetric: false, thickness: 1.5, width: 0, color: fade(group.color, 0.8),
-                   array: points.map(function (p, i) { return p.x[1] - mids[i][0]; }),
-                   arrayminus: points.map(function (p, i) { return mids[i][0] - p.x[0]; }) },
-        error_y: { type: "data", symmetric: false, thickness: 1.5, width: 0, color: fade(group.color, 0.8),
-                   array: points.map(function (p, i) { return p.y[1] - mids[i][1]; }),
-                   arrayminus: points.map(function (p, i) { return mids[i][1] - p.y[0]; }) },
-        marker: group.tissue
-          ? { symbol: "diamond", size: 15, color: "#000", line: { color: "#fff", width: 2 } }
-          : { symbol: "circle", size: 10, color: group.color, line: { color: "#1b1b1b", width: 0.8 } },
-        hovertemplate: "<b>%{customdata[1]}</b><br>" + data.x.name + ": %{customdata[2]}<br>" +
-                       data.y.name + ": %{customdata[3]}<extra>" + group.name + "</extra>"
-      });
+      var exact = group.points.filter(function (p) { return !p.x_bound && !p.y_bound; });
+      var bounded = group.points.filter(function (p) { return p.x_bound || p.y_bound; });
+      if (exact.length || !bounded.length) { all.push(pointsTrace(group, exact, mx, my, data, false, true)); }
+      if (bounded.length) { all.push(pointsTrace(group, bounded, mx, my, data, true, !exact.length)); }
     });
+    if (data.bounds) {
+      // the legend's one entry for every bound, in every class: an open triangle
+      all.push({ type: "scatter", mode: "markers", name: "a bound (> or <): the value lies where it points",
+                 meta: "bound-legend", x: [null], y: [null], hoverinfo: "skip",
+                 marker: { symbol: "triangle-right-open", size: 11, color: "#1b1b1b", line: { width: 2 } } });
+    }
     if (data.highlight) {
       var h = data.highlight;
       all.push({
@@ -92,6 +118,8 @@
   // the index lines, off until switched on; only on two log axes, where they are straight
   function guideLines(data, chart, first) {
     var fieldset = document.getElementById("ashby-guides");
+    var note = document.getElementById("guides-note");
+    if (note && data.guides_note) { note.textContent = data.guides_note; note.hidden = false; }  // why there are none
     if (!fieldset || !data.guides.length) { return; }
     var toggle = document.getElementById("guides-on");
     var sliders = document.getElementById("guide-sliders");

@@ -9,6 +9,7 @@ API answers while it is paused tells which server each route read."""
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 
 import anyio
@@ -191,10 +192,19 @@ def test_the_primarys_replay_lag_for_this_standby_is_found(replicated_core):
     primary = make_engine(replicated_core.primary_url)
     standby = make_engine(replicated_core.standby_url)
     try:
-        write_on_primary(replicated_core, "measured")
-        replicated_core.wait_replayed()
-        with primary.connect() as writing, standby.connect() as reading:
-            measured = _replay_lag_s(writing, reading)
+        # the primary learns of the replay from the standby's next status message, so right after
+        # the replay its row may still hold NULL (as it does for an idle, caught-up standby): ask
+        # again, after another write, until it has a figure (a bound on a hang, not a timing)
+        deadline = time.monotonic() + 600
+        measured, attempt = None, 0
+        while measured is None and time.monotonic() < deadline:
+            attempt += 1
+            write_on_primary(replicated_core, f"measured_{attempt}")  # a new table: WAL to replay
+            replicated_core.wait_replayed()
+            with primary.connect() as writing, standby.connect() as reading:
+                measured = _replay_lag_s(writing, reading)
+            if measured is None:
+                time.sleep(0.2)
     finally:
         primary.dispose()
         standby.dispose()

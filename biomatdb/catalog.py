@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import Connection, func, or_, select, union
+from sqlalchemy import ColumnElement, Connection, func, or_, select, union
 from sqlalchemy.orm import Session, selectinload
 
 from biomatdb.display import UnitChoice, qualitative_text, shown_export_cells, shown_temperature, verbatim
@@ -328,6 +328,13 @@ def datasets_json(connection: Connection) -> list[dict[str, Any]]:
         ]
 
 
+def in_export_of(dataset_id: int) -> ColumnElement[bool]:
+    """Whether a material is in the dataset's export: the dataset gives it a measurement, or
+    created it (a material listed without any)."""
+    in_dataset = select(Measurement.material_id).where(Measurement.dataset_id == dataset_id)
+    return or_(Material.id.in_(in_dataset), Material.created_by_dataset_id == dataset_id)
+
+
 def export_rows(
     session: Session, *, dataset: str | None = None, batch: int = 500, choice: UnitChoice | None = None
 ) -> Iterator[dict[str, Any]]:
@@ -343,8 +350,7 @@ def export_rows(
         dataset_id = session.scalar(select(Dataset.id).where(Dataset.name == dataset))
         if dataset_id is None:
             raise NotFoundError(f"no dataset named {dataset!r}")
-        in_dataset = select(Measurement.material_id).where(Measurement.dataset_id == dataset_id)
-        query = query.where(or_(Material.id.in_(in_dataset), Material.created_by_dataset_id == dataset_id))
+        query = query.where(in_export_of(dataset_id))
     ids = session.scalars(query).all()
     for start in range(0, len(ids), batch):
         yield from _material_rows(session, ids[start : start + batch], dataset, choice or UnitChoice())

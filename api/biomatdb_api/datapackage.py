@@ -13,13 +13,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
-from biomatdb.catalog import csv_blocks, export_rows
+from biomatdb.catalog import csv_blocks, export_rows, in_export_of
 from biomatdb.errors import BiomatError
 from biomatdb.exports import MEASUREMENT_FIELDS
-from biomatdb.models import Dataset, Measurement, Source
+from biomatdb.models import Dataset, Material, Measurement, Source
 
 
 def table_schema() -> dict[str, Any]:
@@ -99,16 +99,7 @@ def _changed_at(session: Session, dataset: Dataset) -> datetime:
     """When what the dataset's export holds last changed (UTC): its own last upload, or a later
     change to one of its materials (another upload's merge or update of a shared material); no
     earlier than a zip archive can date a member."""
-    from sqlalchemy import func, or_
-
-    from biomatdb.models import Material
-
-    in_dataset = select(Measurement.material_id).where(Measurement.dataset_id == dataset.id)
-    materials = session.scalar(
-        select(func.max(Material.updated_at)).where(
-            or_(Material.id.in_(in_dataset), Material.created_by_dataset_id == dataset.id)
-        )
-    )
+    materials = session.scalar(select(func.max(Material.updated_at)).where(in_export_of(dataset.id)))
     times = [t.replace(tzinfo=UTC) if t.tzinfo is None else t for t in (dataset.updated_at, materials) if t]
     return max([*times, datetime(1980, 1, 1, tzinfo=UTC)])
 

@@ -4,7 +4,8 @@ The session starts its own cluster (never the distribution's one on 5432) in a
 temporary directory, on a free port of 127.0.0.1, with trust authentication and
 durability switched off for speed. pytest-postgresql then makes two template
 databases on it — one empty, one with the BiomatDB schema migrated once — and
-clones a fresh database from one of them for every test.
+every test that asks for ``pg_url`` or ``pg_engine`` gets a fresh database cloned
+from one of them (``fresh_database``), dropped after it.
 
 When PostgreSQL is missing it is installed from Debian's ``postgresql``
 package. When it still cannot be had, every test that needs it fails with the
@@ -16,6 +17,7 @@ Registered as a plugin from ``tests/conftest.py``: ``pytest_plugins = ["tests.po
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import pwd
 import shutil
@@ -533,24 +535,6 @@ def apply_schema(
 
 pg_empty_template = factories.postgresql_noproc(dbname="biomatdb_empty", depends_on="pg_server")
 pg_schema_template = factories.postgresql_noproc(dbname="biomatdb_schema", depends_on="pg_server", load=[apply_schema])
-pg_empty_database = factories.postgresql("pg_empty_template")
-pg_schema_database = factories.postgresql("pg_schema_template")
-
-
-@pytest.fixture
-def pg_url(pg_server: PostgresServer, pg_empty_database) -> str:
-    """URL of a fresh, empty database (no schema) that is dropped after the test."""
-    return pg_server.url(pg_empty_database.info.dbname)
-
-
-@pytest.fixture
-def pg_engine(pg_server: PostgresServer, pg_schema_database) -> Iterator[Engine]:
-    """An engine on a fresh database cloned from the migrated template; disposed after the test."""
-    engine = make_engine(pg_server.url(pg_schema_database.info.dbname))
-    try:
-        yield engine
-    finally:
-        engine.dispose()
 
 
 def admin_connection(server: PostgresServer):
@@ -559,6 +543,58 @@ def admin_connection(server: PostgresServer):
     return psycopg.connect(
         f"host={server.host} port={server.port} user={server.user} dbname={server.maintenance_dbname}", autocommit=True
     )
+
+
+@pytest.fixture(scope="session")
+def pg_admin(pg_server: PostgresServer):
+    """One autocommit connection to the maintenance database for the session's clones and drops.
+
+    A per-test database used to cost about 0.25 s of wall time through pytest-postgresql's
+    janitor (two new connections, a WAL-logged copy, a connection to the clone); with this
+    connection and a file copy it is some 0.03 s, over some 600 PostgreSQL tests of the fast
+    lane."""
+    with admin_connection(pg_server) as admin:
+        yield admin
+
+
+_CLONES = itertools.count()
+
+
+@contextlib.contextmanager
+def fresh_database(admin, *, template: str) -> Iterator[str]:
+    """The name of a fresh database cloned from ``template``, dropped (with any connection a test
+    left open) afterwards. ``STRATEGY file_copy`` copies the template's few files where the
+    default WAL-logs every block: three times faster for a schema-only template."""
+    dbname = f"test_{os.getpid()}_{next(_CLONES)}"
+    admin.execute(f'CREATE DATABASE "{dbname}" TEMPLATE "{template}" STRATEGY file_copy')
+    try:
+        yield dbname
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_url(pg_server: PostgresServer, pg_admin, pg_empty_template) -> Iterator[str]:
+    """URL of a fresh, empty database (no schema) that is dropped after the test."""
+    with fresh_database(pg_admin, template=pg_empty_template.template_dbname) as dbname:
+        yield pg_server.url(dbname)
+
+
+@pytest.fixture
+def pg_engine(request, pg_server: PostgresServer, pg_admin, pg_schema_template, tmp_path_factory) -> Iterator[Engine]:
+    """An engine on a fresh database cloned from the migrated template (or from one with the
+    test's ``@preloaded`` data loaded: ``tests/preloaded.py``); disposed after the test."""
+    from tests.preloaded import postgresql_template, preloads
+
+    template = pg_schema_template.template_dbname
+    if names := preloads(request):
+        template = postgresql_template(pg_server, pg_admin, template, names, tmp_path_factory)
+    with fresh_database(pg_admin, template=template) as dbname:
+        engine = make_engine(pg_server.url(dbname))
+        try:
+            yield engine
+        finally:
+            engine.dispose()
 
 
 @contextlib.contextmanager

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from biomatdb.apikeys import create_key
 from biomatdb.settings import Settings
 from biomatdb_ingest.pipeline import ingest_file
+from tests.preloaded import preloaded
 
 SEMANTICS_CSV = Path(__file__).parent / "data" / "search_semantics.csv"
 
@@ -40,12 +41,11 @@ def api_settings(engine, tmp_path) -> Settings:
     return settings_for(engine, tmp_path / "data")
 
 
-@pytest.fixture
-def semantics(engine) -> Engine:
+@preloaded
+def semantics(engine: Engine, directory: Path) -> None:
     """The six hand-made materials of ``tests/data/search_semantics.csv``, loaded."""
     report = ingest_file(engine, SEMANTICS_CSV)
     assert report.ok, report.errors
-    return engine
 
 
 class AppClient(httpx.AsyncClient):

@@ -12,7 +12,7 @@ from biomatdb.db import make_engine, migrate
 from biomatdb.models import Base
 from tests import profiles
 
-pytest_plugins = ["tests.postgres", "tests.cores", "tests.api_fixtures", "tests.ui_fixtures"]
+pytest_plugins = ["tests.postgres", "tests.cores", "tests.preloaded", "tests.api_fixtures", "tests.ui_fixtures"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -71,11 +71,16 @@ def migrated_sqlite(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def sqlite_engine(tmp_path, migrated_sqlite) -> Iterator[Engine]:
-    """A fresh migrated SQLite core of the test's own, copied from the session's ``migrated_sqlite``."""
-    from tests.cores import copy_sqlite  # a plugin (pytest_plugins): imported by pytest first
+def sqlite_engine(request, tmp_path, tmp_path_factory, migrated_sqlite) -> Iterator[Engine]:
+    """A fresh migrated SQLite core of the test's own, copied from the session's ``migrated_sqlite``
+    (or from a core with the test's ``@preloaded`` data loaded: ``tests/preloaded.py``)."""
+    from tests.cores import copy_sqlite  # plugins (pytest_plugins): imported by pytest first
+    from tests.preloaded import preloads, sqlite_template
 
-    engine = make_engine(f"sqlite:///{copy_sqlite(migrated_sqlite, tmp_path / 'core.sqlite')}")
+    source = migrated_sqlite
+    if names := preloads(request):
+        source = sqlite_template(migrated_sqlite, names, tmp_path_factory)
+    engine = make_engine(f"sqlite:///{copy_sqlite(source, tmp_path / 'core.sqlite')}")
     yield engine
     engine.dispose()
 

@@ -12,6 +12,7 @@ from biomatdb.catalog import find_material, material_json
 from biomatdb.display import UnitChoice, shown_material
 from biomatdb.vocabulary import get_vocabulary
 from biomatdb_ingest.pipeline import ingest_file
+from tests.preloaded import preloaded
 
 pytestmark = pytest.mark.anyio
 
@@ -108,16 +109,15 @@ async def test_unknown_material_is_404_problem(semantics, api):
         assert (await api.get(path)).status_code == 404
 
 
-@pytest.fixture
-def one_and_many(engine, tmp_path):
+@preloaded
+def one_and_many(engine, directory):
     """Two materials alike but for their number of measurements: 1 and 40, from 40 sources."""
     lines = ["Material,Class,SMILES,Property,Value,Unit,Temperature,Source"]
     lines.append("One,polymer,*CC*,tensile strength,10,MPa,20 °C,source 0")
     lines += [f"Many,polymer,*CCO*,tensile strength,{10 + i},MPa,{20 + i} °C,source {i}" for i in range(40)]
-    path = tmp_path / "one_and_many.csv"
+    path = directory / "one_and_many.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     assert ingest_file(engine, path).ok
-    return engine
 
 
 async def test_statements_do_not_grow_with_measurements(one_and_many, api):

@@ -17,6 +17,7 @@ from biomatdb_ingest.pipeline import IngestOptions, ingest_file
 from biomatdb_search.backends.sql import SqlBackend
 from biomatdb_search.model import Query
 from biomatdb_search.parser import parse_filter
+from tests.preloaded import preloaded
 
 DATA = Path(__file__).parent / "data"
 SEMANTICS_CSV = DATA / "search_semantics.csv"
@@ -92,12 +93,11 @@ def test_every_biological_property_reports_one_endpoint():
         assert vocabulary.endpoint_of_property(key) == endpoint
 
 
-@pytest.fixture
-def evidence_core(engine):
+@preloaded
+def evidence_core(engine, directory):
     assert ingest_file(engine, SEMANTICS_CSV).loaded
     report = ingest_file(engine, EVIDENCE_CSV)
     assert report.loaded, report.as_dict()["errors"]
-    return engine
 
 
 def _ids(engine, *names):

@@ -10,14 +10,14 @@ import pytest
 from biomatdb.errors import QueryError
 from biomatdb_ingest.pipeline import ingest_file
 from biomatdb_search.chemistry import ChemistryIndex
+from tests.preloaded import preloaded
 
 SEMANTICS_CSV = Path(__file__).parent / "data" / "search_semantics.csv"
 
 
-@pytest.fixture
-def loaded(sqlite_engine):
-    assert ingest_file(sqlite_engine, SEMANTICS_CSV).ok
-    return sqlite_engine
+@preloaded(engine="sqlite_engine")
+def loaded(engine, directory):
+    assert ingest_file(engine, SEMANTICS_CSV).ok
 
 
 def _material_ids(engine, *names):

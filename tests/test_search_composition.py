@@ -19,6 +19,7 @@ from biomatdb_search.memory import MemoryIndexes
 from biomatdb_search.model import And, Contains, ElementContent, FieldFilter, Interval, Not, Or
 from biomatdb_search.parser import parse_filter
 from biomatdb_search.service import build_query
+from tests.preloaded import preloaded
 
 # --- what a component is made of ------------------------------------------------------------
 
@@ -233,13 +234,12 @@ ANSWERS = [
 ]
 
 
-@pytest.fixture
-def compositions_core(engine, tmp_path):
-    data = tmp_path / "compositions.csv"
+@preloaded
+def compositions_core(engine, directory):
+    data = directory / "compositions.csv"
     data.write_text(COMPOSITIONS_CSV, encoding="utf-8")
     report = ingest_file(engine, data)
     assert report.ok, report.errors[:3]
-    return engine
 
 
 @pytest.mark.parametrize(("filter_text", "possible", "certain"), ANSWERS)
@@ -278,6 +278,7 @@ def test_a_reupload_keeps_the_element_rows_as_they_were(compositions_core, tmp_p
 
     before = rows()
     data = tmp_path / "compositions.csv"
+    data.write_text(COMPOSITIONS_CSV, encoding="utf-8")
     assert ingest_file(compositions_core, data).ok
     assert rows() == before and len(before) > 20
 

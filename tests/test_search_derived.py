@@ -25,6 +25,7 @@ from biomatdb_search.memory import MemoryIndexes
 from biomatdb_search.model import DerivedFilter, Interval, Or, Sort
 from biomatdb_search.parser import parse_filter
 from biomatdb_search.service import build_query
+from tests.preloaded import preloaded
 
 STIFFNESS = (("youngs_modulus", 1.0), ("density", -1.0))
 BEAM = (("youngs_modulus", 0.5), ("density", -1.0))
@@ -191,13 +192,12 @@ ANSWERS = [
 ]
 
 
-@pytest.fixture
-def derived_core(engine, tmp_path):
-    data = tmp_path / "derived.csv"
+@preloaded
+def derived_core(engine, directory):
+    data = directory / "derived.csv"
     data.write_text(DERIVED_CSV, encoding="utf-8")
     report = ingest_file(engine, data)
     assert report.ok, report.errors[:3]
-    return engine
 
 
 @pytest.mark.parametrize(("filter_text", "possible", "certain"), ANSWERS)
@@ -389,13 +389,12 @@ UNCERTAIN_ANSWERS = [
 ]
 
 
-@pytest.fixture
-def uncertain_core(engine, tmp_path):
-    data = tmp_path / "uncertain.csv"
+@preloaded
+def uncertain_core(engine, directory):
+    data = directory / "uncertain.csv"
     data.write_text(UNCERTAIN_CSV, encoding="utf-8")
     report = ingest_file(engine, data)
     assert report.ok, report.errors[:3]
-    return engine
 
 
 @pytest.mark.parametrize(("filter_text", "answers"), UNCERTAIN_ANSWERS)

@@ -23,6 +23,7 @@ from biomatdb_search.memory import Evaluator, MemoryIndexes
 from biomatdb_search.model import encode_cursor
 from biomatdb_search.service import build_query
 from tests.es_transport import scripted_client
+from tests.preloaded import preloaded
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -105,14 +106,19 @@ def test_facet_values_are_ordered_by_count_then_value():
     assert [(v.value, v.count) for v in ordered] == [("metal", 5), ("ceramic", 2), ("polymer", 2), ("True", 1)]
 
 
-@pytest.fixture
-def every_backend(engine, tmp_path):
-    """The three SQL-core answers (SQL, and the in-memory index over it) and Elasticsearch, with a
-    node that answers nothing it is not scripted to: a refusal must come before any request."""
-    data = tmp_path / "seam.csv"
+@preloaded
+def seam_core(engine, directory):
+    data = directory / "seam.csv"
     data.write_text(CSV, encoding="utf-8")
     report = ingest_file(engine, data)
     assert report.ok, report.errors[:3]
+
+
+@pytest.fixture
+def every_backend(seam_core):
+    """The three SQL-core answers (SQL, and the in-memory index over it) and Elasticsearch, with a
+    node that answers nothing it is not scripted to: a refusal must come before any request."""
+    engine = seam_core
     client, script = scripted_client([])
     backends: dict[str, SearchBackend] = {
         "sql": SqlBackend(engine),

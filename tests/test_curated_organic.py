@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from biomatdb.models import CompositionComponent, Material, MaterialApplication, Measurement, Source
 from biomatdb_ingest.pipeline import ingest_file
+from tests.preloaded import preloaded
 
 CURATED = Path(__file__).resolve().parent.parent / "fixtures" / "curated"
 POLYMERS = CURATED / "polymers.csv"
@@ -27,6 +28,13 @@ def _load(engine, path):
     assert report.ok and report.loaded, report.errors[:5]
     assert not report.errors and not report.warnings, (report.errors[:5], report.warnings[:5])
     return report
+
+
+@preloaded(engine="sqlite_engine")
+def both_curated(engine, directory):
+    """Both curated organic files, loaded strictly."""
+    for path in (POLYMERS, ORGANIC_XLSX):
+        _load(engine, path)
 
 
 @pytest.mark.parametrize("path", [POLYMERS, ORGANIC_XLSX], ids=lambda p: p.name)
@@ -62,9 +70,8 @@ def test_curated_file_loads_strictly_with_exact_counts(sqlite_engine, path):
                 assert (components or 0) >= 2, material.name
 
 
-def test_both_files_together_keep_materials_apart(sqlite_engine):
-    for path in (POLYMERS, ORGANIC_XLSX):
-        _load(sqlite_engine, path)
+def test_both_files_together_keep_materials_apart(both_curated):
+    sqlite_engine = both_curated
     with Session(sqlite_engine) as session:
         assert session.scalar(select(func.count()).select_from(Material)) == 71
         assert session.scalar(select(func.count()).select_from(Measurement)) == 437
@@ -187,9 +194,8 @@ SPOT_CHECKS = [
 @pytest.mark.parametrize(
     ("material", "prop", "source", "low", "high"), SPOT_CHECKS, ids=[f"{c[0]}:{c[1]}" for c in SPOT_CHECKS]
 )
-def test_spot_values_match_the_printed_ranges(sqlite_engine, material, prop, source, low, high):
-    for path in (POLYMERS, ORGANIC_XLSX):
-        _load(sqlite_engine, path)
+def test_spot_values_match_the_printed_ranges(both_curated, material, prop, source, low, high):
+    sqlite_engine = both_curated
     with Session(sqlite_engine) as session:
         for measurement in _values(session, material, prop, source):
             assert _within(measurement, low, high), (
@@ -199,9 +205,8 @@ def test_spot_values_match_the_printed_ranges(sqlite_engine, material, prop, sou
             )
 
 
-def test_units_are_canonical_and_conditions_kept(sqlite_engine):
-    for path in (POLYMERS, ORGANIC_XLSX):
-        _load(sqlite_engine, path)
+def test_units_are_canonical_and_conditions_kept(both_curated):
+    sqlite_engine = both_curated
     with Session(sqlite_engine) as session:
         tg = _values(session, "PLLA", "glass_transition_temperature", "Middleton")[0]
         assert tg.unit == "K" and tg.method == "DSC" and tg.qualifier == "range"

@@ -50,25 +50,34 @@ def preloaded(load: Loader | None = None, *, engine: str = "engine"):
 
     if engine == "engine":
 
-        @pytest.fixture(name=name)
         def fixture(engine: Engine) -> Engine:
             return engine
 
     elif engine == "sqlite_engine":
 
-        @pytest.fixture(name=name)
-        def fixture(sqlite_engine: Engine) -> Engine:
+        def fixture(sqlite_engine: Engine) -> Engine:  # type: ignore[misc]
             return sqlite_engine
 
     else:
         raise ValueError(f"a preloaded core is on engine or sqlite_engine, not {engine!r}")
     fixture.__doc__ = load.__doc__
-    return fixture
+    fixture.__preloaded__ = name  # type: ignore[attr-defined]
+    return pytest.fixture(name=name)(fixture)
 
 
 def preloads(request: pytest.FixtureRequest) -> tuple[str, ...]:
-    """The preloaded fixtures the requesting test uses, in the order of its fixture closure."""
-    return tuple(name for name in request.fixturenames if name in LOADERS)
+    """The preloaded fixtures the requesting test uses, in the order of its fixture closure.
+
+    A name counts only where the fixture in effect for the test is the preloaded one: another
+    module's own fixture of the same name (a plain ``loaded``) loads nothing in advance."""
+    definitions = request._pyfuncitem._fixtureinfo.name2fixturedefs  # type: ignore[attr-defined]
+    return tuple(
+        name
+        for name in request.fixturenames
+        if name in LOADERS
+        and name in definitions
+        and getattr(definitions[name][-1].func, "__preloaded__", None) == name
+    )
 
 
 def _apply(engine: Engine, names: tuple[str, ...], directory: Path) -> None:

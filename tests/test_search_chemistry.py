@@ -16,7 +16,7 @@ SEMANTICS_CSV = Path(__file__).parent / "data" / "search_semantics.csv"
 
 
 @preloaded(engine="sqlite_engine")
-def loaded(engine, directory):
+def chemistry_core(engine, directory):
     assert ingest_file(engine, SEMANTICS_CSV).ok
 
 
@@ -29,84 +29,84 @@ def _material_ids(engine, *names):
         return {row.id for row in connection.execute(select(Material.id).where(Material.name.in_(names)))}
 
 
-def test_substructure_finds_the_repeat_unit_that_contains_the_pattern(loaded):
-    index = ChemistryIndex(loaded)
-    assert set(index.substructure("c1ccccc1")) == _material_ids(loaded, "Beta")
-    assert set(index.substructure("[CH](C)C(=O)")) == _material_ids(loaded, "Alpha")
+def test_substructure_finds_the_repeat_unit_that_contains_the_pattern(chemistry_core):
+    index = ChemistryIndex(chemistry_core)
+    assert set(index.substructure("c1ccccc1")) == _material_ids(chemistry_core, "Beta")
+    assert set(index.substructure("[CH](C)C(=O)")) == _material_ids(chemistry_core, "Alpha")
     assert index.substructure("[Si]") == {}
 
 
-def test_attachment_points_are_atoms_a_pattern_can_name(loaded):
-    index = ChemistryIndex(loaded)
+def test_attachment_points_are_atoms_a_pattern_can_name(chemistry_core):
+    index = ChemistryIndex(chemistry_core)
     # in PLA's repeat unit *O[C@@H](C)C(=O)* the carbonyl carbon is bonded to an attachment point
-    assert set(index.substructure("*C(=O)")) == _material_ids(loaded, "Alpha")
+    assert set(index.substructure("*C(=O)")) == _material_ids(chemistry_core, "Alpha")
     assert set(index.substructure("[#0]c")) == set()  # styrene's ring is not at an attachment point
 
 
-def test_similarity_scores_are_tanimoto_and_thresholded(loaded):
-    index = ChemistryIndex(loaded)
+def test_similarity_scores_are_tanimoto_and_thresholded(chemistry_core):
+    index = ChemistryIndex(chemistry_core)
     exact = index.similarity("*O[C@@H](C)C(=O)*", 0.7)
-    assert exact == {next(iter(_material_ids(loaded, "Alpha"))): 1.0}
+    assert exact == {next(iter(_material_ids(chemistry_core, "Alpha"))): 1.0}
     loose = index.similarity("*CC(*)c1ccccc1C", 0.3)
-    assert set(loose) == _material_ids(loaded, "Beta") and 0.3 <= next(iter(loose.values())) < 1.0
+    assert set(loose) == _material_ids(chemistry_core, "Beta") and 0.3 <= next(iter(loose.values())) < 1.0
 
 
-def test_the_index_is_rebuilt_when_the_core_changes(loaded, tmp_path):
-    index = ChemistryIndex(loaded)
+def test_the_index_is_rebuilt_when_the_core_changes(chemistry_core, tmp_path):
+    index = ChemistryIndex(chemistry_core)
     assert index.substructure("[Si]") == {}
     more = tmp_path / "silicone.csv"
     more.write_text("Material,Class,SMILES,density [g/cm3]\nPDMS,polymer,*O[Si](C)(C)*,0.97\n", encoding="utf-8")
-    assert ingest_file(loaded, more).ok
-    assert set(index.substructure("[Si]")) == _material_ids(loaded, "PDMS")
+    assert ingest_file(chemistry_core, more).ok
+    assert set(index.substructure("[Si]")) == _material_ids(chemistry_core, "PDMS")
 
 
-def test_a_search_that_outruns_its_time_budget_says_so(loaded):
-    index = ChemistryIndex(loaded, budget_s=0.0)
+def test_a_search_that_outruns_its_time_budget_says_so(chemistry_core):
+    index = ChemistryIndex(chemistry_core, budget_s=0.0)
     with pytest.raises(QueryError, match="time budget") as raised:
         index.substructure("c1ccccc1")
     assert raised.value.type == "search-timeout"
 
 
-def test_invalid_patterns_are_query_errors(loaded):
-    index = ChemistryIndex(loaded)
+def test_invalid_patterns_are_query_errors(chemistry_core):
+    index = ChemistryIndex(chemistry_core)
     with pytest.raises(QueryError):
         index.substructure("c1cc(")
     with pytest.raises(QueryError):
         index.similarity("C1CC", 0.5)
 
 
-def test_the_index_is_built_from_stored_data_without_parsing_a_structure(loaded, monkeypatch):
+def test_the_index_is_built_from_stored_data_without_parsing_a_structure(chemistry_core, monkeypatch):
     from biomatdb_search import chemistry
 
     def refuse(*_args, **_kwargs):
         raise AssertionError("the index parsed a stored structure")
 
-    index = ChemistryIndex(loaded)
+    index = ChemistryIndex(chemistry_core)
     with monkeypatch.context() as patched:
         patched.setattr(chemistry.Chem, "MolFromSmiles", refuse)
         index.snapshot()
     built = index._snapshot
-    assert set(index.substructure("c1ccccc1")) == _material_ids(loaded, "Beta")
-    assert index.similarity("*O[C@@H](C)C(=O)*", 0.7) == {next(iter(_material_ids(loaded, "Alpha"))): 1.0}
+    assert set(index.substructure("c1ccccc1")) == _material_ids(chemistry_core, "Beta")
+    assert index.similarity("*O[C@@H](C)C(=O)*", 0.7) == {next(iter(_material_ids(chemistry_core, "Alpha"))): 1.0}
     assert index._snapshot is built
 
 
-def test_structures_stored_without_fingerprints_get_them_at_build(loaded):
+def test_structures_stored_without_fingerprints_get_them_at_build(chemistry_core):
     from sqlalchemy import update
 
     from biomatdb.models import ChemicalStructure
 
-    with loaded.begin() as connection:
+    with chemistry_core.begin() as connection:
         connection.execute(update(ChemicalStructure).values(fingerprint=None, pattern_fingerprint=None))
-    index = ChemistryIndex(loaded)
-    assert set(index.substructure("c1ccccc1")) == _material_ids(loaded, "Beta")
-    assert set(index.similarity("*O[C@@H](C)C(=O)*", 0.7)) == _material_ids(loaded, "Alpha")
+    index = ChemistryIndex(chemistry_core)
+    assert set(index.substructure("c1ccccc1")) == _material_ids(chemistry_core, "Beta")
+    assert set(index.similarity("*O[C@@H](C)C(=O)*", 0.7)) == _material_ids(chemistry_core, "Alpha")
 
 
-def test_the_index_is_kept_until_the_core_generation_moves(loaded, tmp_path):
+def test_the_index_is_kept_until_the_core_generation_moves(chemistry_core, tmp_path):
     from biomatdb_ingest.retract import retract_dataset
 
-    index = ChemistryIndex(loaded)
+    index = ChemistryIndex(chemistry_core)
     index.warm().join(60)
     first = index._snapshot
     assert first is not None  # built in the background, before any query
@@ -114,11 +114,11 @@ def test_the_index_is_kept_until_the_core_generation_moves(loaded, tmp_path):
     assert index._snapshot is first
     more = tmp_path / "silicone.csv"
     more.write_text("Material,Class,SMILES,density [g/cm3]\nPDMS,polymer,*O[Si](C)(C)*,0.97\n", encoding="utf-8")
-    assert ingest_file(loaded, more).loaded
-    assert set(index.substructure("[Si]")) == _material_ids(loaded, "PDMS")
+    assert ingest_file(chemistry_core, more).loaded
+    assert set(index.substructure("[Si]")) == _material_ids(chemistry_core, "PDMS")
     second = index._snapshot
     assert second is not first
-    with loaded.begin() as connection:
+    with chemistry_core.begin() as connection:
         from sqlalchemy import select
 
         from biomatdb.models import Dataset

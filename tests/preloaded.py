@@ -70,7 +70,7 @@ def preloads(request: pytest.FixtureRequest) -> tuple[str, ...]:
 
     A name counts only where the fixture in effect for the test is the preloaded one: another
     module's own fixture of the same name (a plain ``loaded``) loads nothing in advance."""
-    definitions = request._pyfuncitem._fixtureinfo.name2fixturedefs  # type: ignore[attr-defined]
+    definitions = request._pyfuncitem._fixtureinfo.name2fixturedefs
     return tuple(
         name
         for name in request.fixturenames

@@ -13,7 +13,7 @@ import re
 import tomllib
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from tokenize import TokenError
 from typing import Any, cast
@@ -72,10 +72,14 @@ def _folded_aliases() -> dict[str, UnitAlias]:
     return table
 
 
+# a unit text is looked up several times on its way through parse_unit; the cache is bounded,
+# for a hostile file can bring a distinct unit on each row
+@lru_cache(maxsize=4096)
 def _lookup_alias(text: str) -> UnitAlias | None:
     return _exact_alias(text) or _case_folded_alias(text)
 
 
+@lru_cache(maxsize=4096)
 def _exact_alias(text: str) -> UnitAlias | None:
     table = aliases()
     for candidate in (text, unicodedata.normalize("NFKC", text)):
@@ -85,6 +89,7 @@ def _exact_alias(text: str) -> UnitAlias | None:
     return None
 
 
+@lru_cache(maxsize=4096)
 def _case_folded_alias(text: str) -> UnitAlias | None:
     """An alias whose letters differ from ``text`` only in case ("Mpa", "GPA")."""
     table = _folded_aliases()

@@ -192,10 +192,23 @@ def _cells(texts: pd.Series) -> Iterator[tuple[int, str]]:
     return zip(texts.index.tolist(), texts.tolist(), strict=True)
 
 
-def _row_groups(texts: pd.Series) -> Iterator[tuple[str, pd.Index]]:
-    """The rows of each distinct text of a text column, in the order the texts first appear."""
-    for text, rows in texts.groupby(texts, sort=False).groups.items():
-        yield str(text), rows
+def _cell_texts(raw: pd.Series) -> dict:
+    """A column's cells by row, for naming many refused cells: one pass, not a look-up per row."""
+    return dict(zip(raw.index.tolist(), raw.tolist(), strict=True))
+
+
+def _row_groups(texts: pd.Series) -> Iterator[tuple[str, np.ndarray]]:
+    """The rows (index labels) of each distinct text of a text column, in the order the texts
+    first appear; missing cells are in no group. One sort of the codes, not an index object per
+    text: a hostile file has a distinct unit on each of its rows."""
+    codes, uniques = pd.factorize(texts, sort=False)
+    labels = texts.index.to_numpy()
+    order = np.argsort(codes, kind="stable")[np.count_nonzero(codes < 0) :]
+    ends = np.cumsum(np.bincount(codes[codes >= 0], minlength=len(uniques)))
+    start = 0
+    for text, end in zip(uniques, ends.tolist(), strict=True):
+        yield str(text), labels[order[start:end]]
+        start = end
 
 
 def normalise_chunk(chunk: pd.DataFrame, ctx: Context) -> NormalisedChunk:
@@ -325,10 +338,12 @@ def _convert_temperatures(
 ) -> pd.Series:
     result = pd.Series(np.nan, index=parsed.index)
     units = parsed["unit"].where(parsed["unit"].notna(), header_unit)
+    cells = None
     for unit, rows in _row_groups(units.fillna("")):
         try:
             conv = conversion(unit or None, TEMPERATURE)
         except UnitError as exc:
+            cells = _cell_texts(raw) if cells is None else cells
             for row in rows:
                 out.errors.append(
                     Issue(
@@ -336,7 +351,7 @@ def _convert_temperatures(
                         message=exc.message,
                         row=int(row),
                         column=label,
-                        value=raw[row],
+                        value=cells[row],
                         suggestions=exc.suggestions,
                     )
                 )
@@ -429,10 +444,12 @@ def _measurement_frame(
     if qualitative.any():
         pieces.append(_qualitative_frame(parsed[qualitative], prop, units[qualitative], raw, label, out, uncertainty))
         parsed, units = parsed[~qualitative], units[~qualitative]
+    cells = None
     for unit, rows in _row_groups(units.fillna("")):
         try:
             conv = conversion(unit or None, prop)
         except UnitError as exc:
+            cells = _cell_texts(raw) if cells is None else cells
             for row in rows:
                 out.errors.append(
                     Issue(
@@ -440,7 +457,7 @@ def _measurement_frame(
                         message=exc.message,
                         row=int(row),
                         column=label,
-                        value=raw[row],
+                        value=cells[row],
                         suggestions=exc.suggestions,
                     )
                 )

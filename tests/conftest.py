@@ -42,6 +42,15 @@ SLOW_FIXTURES = {"fixtures_sqlite", "fixtures_postgresql", "pg_replicated"}
 def _uses_postgresql(item: pytest.Item) -> bool:
     if POSTGRES_FIXTURES & set(getattr(item, "fixturenames", ())):
         return True
+    return _twin_on_postgresql(item)
+
+
+def _twin_on_postgresql(item: pytest.Item) -> bool:
+    """Whether the test is the PostgreSQL twin of a test parametrised over the backends (``engine``,
+    ``module_engine``…).
+
+    Such twins are ``slow`` as well: the fast lane runs the SQLite twin and the tests written for
+    PostgreSQL alone; CI runs both twins of everything."""
     callspec = getattr(item, "callspec", None)
     return callspec is not None and "postgresql" in callspec.params.values()
 
@@ -53,7 +62,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         fixturenames = set(getattr(item, "fixturenames", ()))
         if BROWSER_FIXTURES & fixturenames:
             item.add_marker(pytest.mark.browser)
-        if SLOW_FIXTURES & fixturenames:
+        if SLOW_FIXTURES & fixturenames or _twin_on_postgresql(item):
             item.add_marker(pytest.mark.slow)
 
 

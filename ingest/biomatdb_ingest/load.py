@@ -9,7 +9,7 @@ batches (``executemany`` on SQLite, ``COPY`` on PostgreSQL), never an ORM object
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -326,11 +326,11 @@ class Loader:
         # statement, so that the search-text trigger, row by row, cost three times the rest
         first = (self.connection.execute(select(func.max(table.c.id))).scalar() or 0) + 1
         ids = list(range(first, first + len(rows)))
-        per_statement = max(1, driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // (len(columns) + 1))
         one_row = "(" + ", ".join("?" for _ in range(len(columns) + 1)) + ")"
         records = list(zip(ids, *values, strict=True))
-        for start in range(0, len(records), per_statement):
-            batch = records[start : start + per_statement]
+        limit = max(1, driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // (len(columns) + 1))
+        for start, size in _statement_sizes(len(records), limit):
+            batch = records[start : start + size]
             self.connection.exec_driver_sql(
                 f"INSERT INTO materials ({names}) VALUES {', '.join([one_row] * len(batch))}",
                 tuple(value for record in batch for value in record),
@@ -889,3 +889,24 @@ def _python_values(column: pd.Series) -> list:
     if kind is not None and kind in "iub":
         return column.tolist()
     return column.astype(object).where(column.notna(), None).tolist()
+
+
+#: Most rows one multi-row INSERT of materials takes (a power of two).
+ROWS_PER_STATEMENT = 1024
+
+
+def _statement_sizes(rows: int, limit: int) -> Iterator[tuple[int, int]]:
+    """``(start, size)`` of each statement that inserts ``rows`` rows, at most ``limit`` a statement:
+    full statements of ``ROWS_PER_STATEMENT`` rows, then the rest in falling powers of two.
+
+    Each distinct SQL text is a statement the driver prepares and keeps in its cache (128 of
+    them). Sized by the variable limit and each chunk's remainder, a new statement of tens of
+    MB was prepared and kept for nearly every chunk (56 MB of SQLite's memory after 13 chunks of
+    a 40 MB file: benchmarks/README.md, session 13); now at most a dozen texts ever occur."""
+    size = min(ROWS_PER_STATEMENT, 1 << (max(1, limit).bit_length() - 1))
+    start = 0
+    while start < rows:
+        while size > rows - start:
+            size //= 2
+        yield start, size
+        start += size

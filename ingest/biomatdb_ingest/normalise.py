@@ -192,11 +192,6 @@ def _cells(texts: pd.Series) -> Iterator[tuple[int, str]]:
     return zip(texts.index.tolist(), texts.tolist(), strict=True)
 
 
-def _cell_texts(raw: pd.Series) -> dict:
-    """A column's cells by row, for naming many refused cells: one pass, not a look-up per row."""
-    return dict(zip(raw.index.tolist(), raw.tolist(), strict=True))
-
-
 def _row_groups(texts: pd.Series) -> Iterator[tuple[str, np.ndarray]]:
     """The rows (index labels) of each distinct text of a text column, in the order the texts
     first appear; missing cells are in no group. One sort of the codes, not an index object per
@@ -343,7 +338,7 @@ def _convert_temperatures(
         try:
             conv = conversion(unit or None, TEMPERATURE)
         except UnitError as exc:
-            cells = _cell_texts(raw) if cells is None else cells
+            cells = dict(_cells(raw)) if cells is None else cells  # one pass, not a look-up a row
             for row in rows:
                 out.errors.append(
                     Issue(
@@ -449,7 +444,7 @@ def _measurement_frame(
         try:
             conv = conversion(unit or None, prop)
         except UnitError as exc:
-            cells = _cell_texts(raw) if cells is None else cells
+            cells = dict(_cells(raw)) if cells is None else cells  # one pass, not a look-up a row
             for row in rows:
                 out.errors.append(
                     Issue(

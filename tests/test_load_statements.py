@@ -2,6 +2,8 @@
 each distinct SQL text is a prepared statement the driver keeps, so sizes that follow each
 chunk's remainder kept a new statement of tens of MB per chunk."""
 
+from itertools import accumulate
+
 from hypothesis import given, strategies as st
 
 from biomatdb_ingest.load import ROWS_PER_STATEMENT, _statement_sizes
@@ -13,7 +15,7 @@ def test_statements_cover_every_row_once_within_the_limit(rows, limit):
     starts = [start for start, _ in statements]
     sizes = [size for _, size in statements]
     assert sum(sizes) == rows
-    assert starts == [sum(sizes[:i]) for i in range(len(sizes))]
+    assert starts == [0, *accumulate(sizes)][:-1]
     assert all(0 < size <= min(limit, ROWS_PER_STATEMENT) for size in sizes)
 
 

@@ -34,6 +34,7 @@ async def wait_for(api, location: str, headers, *, timeout: float = 600.0) -> di
             await anyio.sleep(0.05)
 
 
+@pytest.mark.slow
 async def test_upload_becomes_a_job_and_its_materials_are_found(engine, api, keys):
     response = await api.post(
         "/api/v1/datasets", headers=keys["curator"], **upload_form(name="semantics", license="CC-BY-4.0")
@@ -178,6 +179,7 @@ async def test_too_large_uploads_are_refused_while_streaming(engine, tmp_path, k
         await manager.__aexit__(None, None, None)
 
 
+@pytest.mark.slow
 async def test_retraction_keeps_history_and_queues_the_index(engine, api, keys):
     response = await api.post("/api/v1/datasets", headers=keys["curator"], **upload_form(name="semantics"))
     assert (await wait_for(api, response.headers["location"], keys["curator"]))["status"] == "succeeded"

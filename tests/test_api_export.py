@@ -75,6 +75,7 @@ async def test_datapackage_zip_validates_with_frictionless(semantics, api, tmp_p
     assert len(rows) == 17
 
 
+@pytest.mark.slow
 async def test_the_datapackage_zip_is_the_same_until_its_data_changes(semantics, api):
     """Zipped anew per request, it was dated by the temporary file: Last-Modified and ETag
     differed between two GETs of the same data, so no cache or HEAD could rely on them."""

@@ -55,6 +55,7 @@ def _headers(response: httpx.Response) -> dict[str, str]:
     return kept
 
 
+@pytest.mark.slow
 def test_every_get_answers_head_with_its_status_and_headers(demo_server):
     with httpx.Client(base_url=demo_server.base_url, timeout=60) as client:
         dataset = client.get("/api/v1/datasets").json()[0]["name"]

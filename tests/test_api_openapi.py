@@ -218,6 +218,7 @@ def test_a_filter_at_its_limit_of_4_byte_characters_is_answered(live_api):
     assert problem["type"] == "urn:biomatdb:problem:syntax-error"
 
 
+@pytest.mark.slow
 def test_public_routes_take_a_key_but_need_none_and_curators_routes_need_one():
     document = _document()
     security = {
@@ -232,6 +233,7 @@ def test_public_routes_take_a_key_but_need_none_and_curators_routes_need_one():
     assert security[("GET", "/api/v1/jobs/{job_id}")] == [{"ApiKey": []}]
 
 
+@pytest.mark.slow
 def test_operation_ids_read_as_what_they_do():
     ids = {
         operation["operationId"] for operations in _document()["paths"].values() for operation in operations.values()

@@ -52,6 +52,7 @@ async def test_a_curator_cannot_replace_another_curators_dataset(engine, api, ke
     assert after == before
 
 
+@pytest.mark.slow
 async def test_the_shipped_fixtures_belong_to_no_curator(engine, api, keys, tmp_path):
     assert ingest_file(engine, SEMANTICS_CSV, IngestOptions(dataset="biomatdb-curated-polymers")).ok
     before = snapshot(engine)
@@ -82,6 +83,7 @@ def test_the_load_itself_refuses_a_change_by_another_key(engine):
     assert ingest_file(engine, SEMANTICS_CSV, IngestOptions(dataset="semantics", actor=admin)).ok
 
 
+@pytest.mark.slow
 async def test_a_replace_that_removes_most_of_a_dataset_needs_replace_true(engine, api, keys, tmp_path):
     assert (await _upload(api, keys["curator"], name="semantics"))["status"] == "succeeded"
     before = snapshot(engine)
@@ -123,6 +125,7 @@ async def test_a_job_is_seen_by_its_submitter_and_admins_only(engine, api, keys)
     assert seen == {"submitter": 200, "admin": 200, "other": 404, "reader": 403, "nobody": 401}
 
 
+@pytest.mark.slow
 async def test_a_job_whose_key_was_revoked_before_it_ran_applies_nothing(engine, api, keys):
     from biomatdb_api.jobs import enqueue, new_job_id, upload_dir
 

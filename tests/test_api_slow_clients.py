@@ -18,6 +18,8 @@ from biomatdb.db import make_engine, migrate
 from tests.api_fixtures import make_key, settings_for
 from tests.live import serving
 
+pytestmark = pytest.mark.slow  # live servers, and clients that wait for the server's timeouts
+
 
 @pytest.fixture
 def server(tmp_path, monkeypatch):

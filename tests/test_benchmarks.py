@@ -78,6 +78,7 @@ def test_the_load_benchmark_reports_both_phases_and_both_uploads(tmp_path):
     assert {job["job_status"] for job in result["uploads"].values()} == {"succeeded"}
 
 
+@pytest.mark.slow
 def test_the_search_core_generator_makes_distinct_structures_that_load(tmp_path, sqlite_engine):
     from benchmarks.search import write_core
     from biomatdb_ingest.pipeline import ingest_file

@@ -171,6 +171,7 @@ def test_a_file_loaded_by_an_older_pipeline_is_read_again(tmp_path):
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_a_demo_database_from_an_older_pipeline_is_rebuilt(tmp_path):
     from sqlalchemy import update
 
@@ -197,6 +198,7 @@ def test_a_demo_database_from_an_older_pipeline_is_rebuilt(tmp_path):
     assert not discard_stale_demo(demo)
 
 
+@pytest.mark.slow
 def test_ingest_map_reads_a_column_and_refuses_an_unknown_property(cli, tmp_path):
     assert cli("init").exit_code == 0
     path = tmp_path / "stiffness.csv"
@@ -239,6 +241,7 @@ def test_ingest_strict_refuses_a_warning_and_loads_nothing(cli, tmp_path):
     assert cli("ingest", str(path), "--json").exit_code == 0  # a warning only, without --strict
 
 
+@pytest.mark.slow
 def test_retract_removes_a_dataset_and_says_what_went(cli, tmp_path):
     for name, text in (("wide.csv", WIDE_CSV), ("long.tsv", LONG_TSV)):
         (tmp_path / name).write_text(text, encoding="utf-8")
@@ -293,6 +296,7 @@ def test_retracting_an_unknown_dataset_fails_and_suggests_a_known_name(cli, tmp_
     assert json.loads(cli("datasets", "--json").stdout)[0]["measurements"] == 11
 
 
+@pytest.mark.slow
 def test_a_qualitative_value_shows_exports_and_reads_back(cli, tmp_path, monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")
     (tmp_path / "qualitative.csv").write_text(QUALITATIVE_CSV, encoding="utf-8")
@@ -340,6 +344,7 @@ def test_a_qualitative_value_shows_exports_and_reads_back(cli, tmp_path, monkeyp
     assert cli("export", "--format", "csv").stdout == exported
 
 
+@pytest.mark.slow
 def test_an_export_in_display_units_reads_back_to_the_values_at_their_precision(cli, tmp_path, monkeypatch):
     """The export is in display units rounded to what was written: what was written in its display
     unit reads back exactly; 7250 psi (49.9869… MPa) exports as 49.99 MPa, within its rounding."""
@@ -418,6 +423,7 @@ def test_a_range_whose_ends_round_together_in_us_units_stays_a_range(metals_cera
     assert toughness["display"] == "4.6–5.5 ksi·in^½"
 
 
+@pytest.mark.slow
 def test_a_us_export_keeps_a_range_whose_ends_round_together_a_range_when_ingested_back(
     metals_ceramics, tmp_path, monkeypatch
 ):
@@ -449,6 +455,7 @@ def test_a_us_export_keeps_a_range_whose_ends_round_together_a_range_when_ingest
     assert sum(r["qualifier"] == "range" for r in back) == len(ranges)
 
 
+@pytest.mark.slow
 def test_load_fixtures_says_each_file_as_it_is_done(cli, tmp_path):
     """The first start of the demo said one "preparing the demo database …" line for a minute:
     each file now has its line, with its counts and time, as soon as it is loaded."""

@@ -358,6 +358,7 @@ async def test_get_conditions_lists_the_values_with_counts(lab, api):
     assert refused.status_code == 400 and "did you mean PBS" in refused.json()["detail"]
 
 
+@pytest.mark.slow
 def test_the_cli_lists_conditions_as_the_api_does(tmp_path, monkeypatch):
     monkeypatch.setenv("BIOMATDB_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("BIOMATDB_DATABASE_URL", raising=False)

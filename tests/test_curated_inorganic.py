@@ -19,6 +19,7 @@ from biomatdb.models import (
 )
 from biomatdb.vocabulary.conditions import load_conditions
 from biomatdb_ingest.pipeline import ingest_file
+from tests.preloaded import preloaded
 
 CURATED = Path(__file__).resolve().parent.parent / "fixtures" / "curated"
 METALS_CERAMICS = CURATED / "metals-ceramics.csv"
@@ -30,14 +31,16 @@ EXPECTED = {  # file -> (rows, materials, measurements)
 }
 
 
-@pytest.fixture
-def loaded(sqlite_engine):
-    reports = {path: ingest_file(sqlite_engine, path) for path in EXPECTED}
-    return sqlite_engine, reports
+@preloaded(engine="sqlite_engine")
+def inorganic_curated(engine, directory):
+    """Both curated inorganic files, loaded as a curator would (the first test checks how)."""
+    for path in EXPECTED:
+        ingest_file(engine, path)
 
 
-def test_both_files_load_strictly_with_exact_counts(loaded):
-    engine, reports = loaded
+def test_both_files_load_strictly_with_exact_counts(sqlite_engine):
+    engine = sqlite_engine
+    reports = {path: ingest_file(engine, path) for path in EXPECTED}
     for path, (rows, materials, measurements) in EXPECTED.items():
         report = reports[path]
         assert report.ok and report.loaded, [e.message for e in report.errors[:5]]
@@ -63,8 +66,8 @@ def test_both_files_load_strictly_with_exact_counts(loaded):
         }
 
 
-def test_every_measurement_has_a_source_and_every_material_its_metadata(loaded):
-    engine, _ = loaded
+def test_every_measurement_has_a_source_and_every_material_its_metadata(inorganic_curated):
+    engine = inorganic_curated
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(Measurement).where(Measurement.source_id.is_(None))) == 0
         materials = session.scalars(select(Material)).all()
@@ -175,15 +178,15 @@ SPOT_CHECKS = [
 ]
 
 
-def test_spot_values_match_the_cited_sources(loaded):
-    engine, _ = loaded
+def test_spot_values_match_the_cited_sources(inorganic_curated):
+    engine = inorganic_curated
     assert len(SPOT_CHECKS) >= 18
     for name, prop, where, low, high in SPOT_CHECKS:
         _within(_one(_document(engine, name), prop, **where), low, high)
 
 
-def test_units_conditions_and_bounds_are_kept(loaded):
-    engine, _ = loaded
+def test_units_conditions_and_bounds_are_kept(inorganic_curated):
+    engine = inorganic_curated
     eli = _document(engine, "Ti-6Al-4V ELI")
     astm = _one(eli, "yield_strength", standard="ASTM F136")
     assert (astm["qualifier"], astm["value_min"], astm["value_max"]) == (">=", 795, None)

@@ -235,6 +235,7 @@ def test_units_are_canonical_and_conditions_kept(both_curated):
         assert all(m.source is not None and m.source.doi == "10.1039/c8cs00187a" for m in film)
 
 
+@pytest.mark.slow
 def test_grades_sharing_a_repeat_unit_stay_apart_after_a_public_dataset(sqlite_engine):
     public = CURATED.parent / "bicerano-afzal" / "HT_MD_polymer_properties.csv"
     assert ingest_file(sqlite_engine, public).ok

@@ -110,6 +110,7 @@ async def test_ready_reports_each_database_for_itself_when_the_primary_is_away(
     assert keyed.json()["type"] == "urn:biomatdb:problem:database-unavailable"
 
 
+@pytest.mark.slow
 def test_a_job_worker_logs_one_line_per_outage_and_backs_off(tmp_path, caplog):
     engine = make_engine(nowhere_url())
     settings = settings_for(engine, tmp_path / "data", job_poll_seconds=0.01, job_workers=2)

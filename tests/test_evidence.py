@@ -390,6 +390,7 @@ def cli(tmp_path, monkeypatch):
     return run
 
 
+@pytest.mark.slow
 def test_show_and_export_evidence_and_the_export_ingests_back_to_the_same(cli, tmp_path, monkeypatch):
     import csv
     import json

@@ -71,6 +71,7 @@ def _assert_safe(rows: list[dict[str, str]]) -> None:
     assert {restore(cell) for cell in quoted} >= set(HOSTILE_CELLS)
 
 
+@pytest.mark.slow
 def test_cli_export_quotes_formulas_and_reads_back(tmp_path, monkeypatch):
     monkeypatch.setenv("BIOMATDB_DATA_DIR", str(tmp_path / "one"))
     runner = CliRunner()

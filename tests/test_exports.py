@@ -130,6 +130,7 @@ def cited_core(tmp_path_factory):
     engine.dispose()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("choice", [UnitChoice(), UnitChoice(system="US")], ids=["default units", "US"])
 def test_an_export_ingests_back_to_the_same_export(cited_core, tmp_path, choice):
     """Export, ingest into a fresh core, export again: byte for byte the same file, the verbatim

@@ -121,6 +121,7 @@ def test_a_map_entry_reads_a_column_the_vocabulary_cannot(sqlite_engine, tmp_pat
     assert (modulus["value"], modulus["verbatim"]["unit"]) == (3.5, "GPa")
 
 
+@pytest.mark.slow
 def test_a_map_entry_overrides_the_vocabulary_and_the_manifest(sqlite_engine, tmp_path):
     path = write(tmp_path, "moduli.csv", "Material,E (GPa),Tg (K)\nPLLA,3.5,330\n")
     write(tmp_path, "moduli.csv.manifest.toml", '[columns."Tg (K)"]\nignore = true\n')

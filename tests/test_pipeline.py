@@ -375,6 +375,7 @@ def test_stale_staging_is_told_by_process_identity_not_pid_alone(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([ours.name, other_host_fresh.name])
 
 
+@pytest.mark.slow
 def test_retraction_keeps_a_synonym_another_dataset_still_states(engine, tmp_path):
     """Found in review: retracting the dataset that first added a synonym removed it although a
     later dataset named the material by it, and that dataset's next upload made a duplicate."""

@@ -425,6 +425,7 @@ def test_a_swap_that_lands_while_sync_writes_keeps_the_rows_for_the_new_index(lo
 # --- the drainer never dies ---------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_drainer_survives_a_429_and_a_database_error_and_backs_off(loaded, tmp_path):
     client, _ = scripted_client(
         [no_reindex(), alias_on(), Rule("PUT", r"/_bulk", [golden_answer("bulk_rejected_429", alias=ALIAS)])]
@@ -490,6 +491,7 @@ def test_ready_warns_when_sync_is_behind_and_of_dead_letters(loaded):
 # --- claiming outbox rows on PostgreSQL ----------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_two_drainers_on_postgresql_claim_disjoint_rows_without_waiting(pg_engine, tmp_path):
     assert ingest_file(pg_engine, write(tmp_path, "wide.csv", WIDE_CSV)).loaded

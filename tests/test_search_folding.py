@@ -45,6 +45,7 @@ def sql_terms(dialect: str, text: str) -> list[str]:
     return re.findall(r'"([^"]*)"\*', searched)
 
 
+@pytest.mark.slow
 @settings(deadline=None, max_examples=400)
 @given(TEXTS)
 def test_every_backend_queries_the_words_the_indexer_wrote(text):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 import threading
 
+import pytest
 from sqlalchemy import func, select
 
 from biomatdb.db import make_engine, migrate
@@ -36,6 +37,7 @@ def _rows(engine) -> list[tuple[int, int]]:
         ]
 
 
+@pytest.mark.slow
 def test_a_thousand_changes_of_ten_materials_leave_ten_outbox_rows(engine, tmp_path):
     assert ingest_file(engine, _ten_materials(tmp_path)).loaded
     with engine.connect() as connection:
@@ -120,6 +122,7 @@ def test_a_change_coalesced_while_its_document_is_written_keeps_the_row(sqlite_e
     assert _rows(sqlite_engine) == []
 
 
+@pytest.mark.slow
 def test_on_postgresql_a_change_to_a_claimed_row_waits_for_the_claim_and_is_kept(pg_engine, tmp_path):
     """PostgreSQL: a drainer's claim (FOR UPDATE SKIP LOCKED) holds the row; an upsert into it waits
     for the claim to end, then finds the row gone and writes a fresh one. Another drainer skips it."""

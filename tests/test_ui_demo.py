@@ -113,6 +113,7 @@ def allowed(where: str, attribute: str, address: str) -> bool:
     )
 
 
+@pytest.mark.slow
 def test_no_page_or_asset_refers_to_another_host(demo_server):
     from biomatdb_api.ui.routes import PLOTLY_BUNDLE, PLOTLY_URL
 

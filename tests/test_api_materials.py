@@ -247,6 +247,21 @@ async def test_vocabulary(api):
     assert "orthopaedic" in {a["key"] for a in applications}
 
 
+async def test_units_are_labelled_as_people_write_them_beside_their_keys(api):
+    properties = {p["key"]: p for p in (await api.get("/api/v1/properties")).json()}
+    density, toughness = properties["density"], properties["fracture_toughness"]
+    assert (density["unit"], density["unit_label"]) == ("g/cm**3", "g/cm³")
+    assert density["display_unit_labels"] == ["g/cm³", "kg/m³", "lb/in³"]
+    assert len(density["display_unit_labels"]) == len(density["display_units"])
+    assert toughness["unit_label"] == "MPa·m^½"
+    assert properties["glass_transition_temperature"]["display_unit_labels"][0] == "°C"
+    systems = {s["key"]: s for s in (await api.get("/api/v1/unit-systems")).json()}
+    us = systems["US"]
+    assert us["units"]["g/cm**3"] == "lb/in**3"  # the keys stay as they were
+    assert us["unit_labels"]["g/cm³"] == "lb/in³" and us["unit_labels"]["K"] == "°F"
+    assert len(us["unit_labels"]) == len(us["units"])
+
+
 async def test_health_and_ready(api):
     assert (await api.get("/health")).json() == {"status": "ok"}
     ready = await api.get("/ready")

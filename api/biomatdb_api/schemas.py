@@ -395,11 +395,13 @@ class PropertyOut(BaseModel):
                     "name": "Young's modulus",
                     "category": "mechanical",
                     "unit": "GPa",
+                    "unit_label": "GPa",
                     "kind": "quantity",
                     "min": 0.0,
                     "max": 2000.0,
                     "display_units": ["GPa", "MPa", "kPa", "psi"],
                     "default_display_units": ["GPa"],
+                    "display_unit_labels": ["GPa", "MPa", "kPa", "psi"],
                     "aliases": ["E", "Young's modulus", "elastic modulus"],
                 }
             ]
@@ -410,6 +412,7 @@ class PropertyOut(BaseModel):
     name: str
     category: str
     unit: str
+    unit_label: str = Field(description="The canonical unit as people write it: g/cm³, MPa·m^½, °C")
     kind: str
     min: float | None = None
     max: float | None = None
@@ -417,19 +420,30 @@ class PropertyOut(BaseModel):
     default_display_units: list[str] = Field(
         description="The unit values are shown in by default; several: the one that suits their magnitude"
     )
+    display_unit_labels: list[str] = Field(description="display_units as people write them, in the same order")
     aliases: list[str]
 
 
 class UnitSystemOut(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [{"key": "US", "name": "US customary (ksi, °F, lb/in³)", "units": {"MPa": "ksi", "K": "degF"}}]
+            "examples": [
+                {
+                    "key": "US",
+                    "name": "US customary (ksi, °F, lb/in³)",
+                    "units": {"MPa": "ksi", "K": "degF"},
+                    "unit_labels": {"MPa": "ksi", "K": "°F"},
+                }
+            ]
         }
     )
 
     key: str = Field(description="What ?unit_system= and --unit-system take")
     name: str
     units: dict[str, str] = Field(description="Canonical unit -> the unit shown, for every property measured in it")
+    unit_labels: dict[str, str] = Field(
+        description="The same pairs as people write them: g/cm³ -> lb/in³, K -> °F (the keys of units, labelled)"
+    )
 
 
 class TermOut(BaseModel):

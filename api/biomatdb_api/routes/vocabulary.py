@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from biomatdb.display import unit_systems
+from biomatdb.display import unit_label, unit_systems
 from biomatdb.vocabulary import get_vocabulary
 from biomatdb_api.problems import responses
 from biomatdb_api.schemas import PropertyOut, TermOut, UnitSystemOut
@@ -22,11 +22,13 @@ def properties() -> list[PropertyOut]:
             name=p.name,
             category=p.category,
             unit=p.unit,
+            unit_label=unit_label(p.unit),
             kind=p.kind,
             min=p.min,
             max=p.max,
             display_units=list(p.display),
             default_display_units=list(p.default_display),
+            display_unit_labels=[unit_label(unit) for unit in p.display],
             aliases=list(p.aliases),
         )
         for p in get_vocabulary().properties.values()
@@ -36,7 +38,15 @@ def properties() -> list[PropertyOut]:
 @router.get("/unit-systems", response_model=list[UnitSystemOut], responses=responses(429), summary="Unit systems")
 def systems() -> list[UnitSystemOut]:
     """The presets of display units that ``?unit_system=`` names."""
-    return [UnitSystemOut(key=s.key, name=s.name, units=dict(s.units)) for s in unit_systems().values()]
+    return [
+        UnitSystemOut(
+            key=s.key,
+            name=s.name,
+            units=dict(s.units),
+            unit_labels={unit_label(canonical): unit_label(shown) for canonical, shown in s.units.items()},
+        )
+        for s in unit_systems().values()
+    ]
 
 
 @router.get("/classes", response_model=list[TermOut], responses=responses(429), summary="Material classes")

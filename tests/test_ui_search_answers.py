@@ -112,3 +112,13 @@ def test_a_card_says_which_of_its_matching_values_are_only_possible(demo_server)
     certain, _, possible = line.partition(";")
     assert "possible" not in certain and "700 MPa" in certain and "490" not in certain
     assert "≥ 490 MPa" in possible and '<span class="possible"' in possible
+
+
+def test_a_card_shows_the_property_a_has_filter_asks_for(demo_server):
+    """Under `has density` the cards showed no density: its matched measurements have no certainty
+    (there is no interval to meet), and only certain ones were summed up."""
+    page = _page(demo_server, filter="has density")
+    cards = [match["body"] for match in RESULT.finditer(page)]
+    assert len(cards) >= 5
+    for card in cards:
+        assert re.search(r"<dt>Density</dt><dd>[^<]*\d[^<]*g/cm³", card), card[:2000]

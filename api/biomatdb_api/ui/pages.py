@@ -293,8 +293,9 @@ def _key_value(
     """A result card's line for one property: its values summed up (:meth:`Converter.summary`);
     of a property the filter matched, the values that certainly match summed up, and those that
     only possibly do (a bound or a wide range meets it) each shown with that bound or range, and
-    marked: a card never lets a possible match pass for a certain one."""
-    certain = [m.model_dump() for m in matched if m.certainty == "certain"]
+    marked: a card never lets a possible match pass for a certain one. A measurement matched with no
+    interval to meet (``has density``) has no certainty and is shown as it is."""
+    certain = [m.model_dump() for m in matched if m.certainty != "possible"]
     possible = [m.model_dump() for m in matched if m.certainty == "possible"]
     maybe = "; ".join(dict.fromkeys(converter.measurement(m)["display"] for m in possible)) or None
     text = converter.summary(certain) if matched else converter.summary(measured)

@@ -677,9 +677,9 @@ def search(
     except (BiomatError, ValidationError) as exc:
         _echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
-    note = sort_note(query)
-    if note is not None:
-        _echo(f"note: {note}", err=True)
+    for note in (sort_note(query), *result.notes):
+        if note is not None:
+            _echo(f"note: {note}", err=True)
     if json_output:
         _print_json(result.model_dump(mode="json", by_alias=True))
         return

@@ -41,7 +41,7 @@ async def test_get_materials_answers_exactly_what_the_backend_answers(semantics,
         sort="-youngs_modulus",
         limit=2,
     )
-    assert set(body) == {"results", "facets", "total", "next_cursor", "spelling"}
+    assert set(body) == {"results", "facets", "total", "next_cursor", "spelling", "notes"}
     assert body["total"] == 4 and len(body["results"]) == 2 and body["next_cursor"]
 
 

@@ -31,7 +31,7 @@ def test_search_json_has_results_facets_total_and_cursor(cli):
     result = cli("search", "--filter", "youngs_modulus >= 1 GPa AND density < 2 g/cm^3", "--facet", "class", "--json")
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
-    assert set(document) == {"results", "facets", "total", "next_cursor", "spelling"}
+    assert set(document) == {"results", "facets", "total", "next_cursor", "spelling", "notes"}
     (beta,) = document["results"]
     assert (beta["name"], beta["class"]) == ("Beta", "polymer")
     assert {m["property"] for m in beta["measurements"]} == {"youngs_modulus", "density"}

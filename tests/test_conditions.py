@@ -302,6 +302,23 @@ def test_a_vocabulary_term_no_measurement_has_finds_nothing_without_refusal(lab_
     assert _names(SqlBackend(lab_core), "has tensile_strength WHERE medium = SBF") == []
 
 
+def test_a_condition_value_held_only_within_longer_written_values_is_noted(lab_core):
+    """`state = wet` is the term hydrated, which the gel's lab wrote only inside longer text
+    ("swollen in culture medium", swollen being another name of it): `=` does not match it, and
+    the answer says so and how to ask for it; a value no stored text holds gets no note."""
+    for backend in (SqlBackend(lab_core), SqlBackend(lab_core, memory=MemoryIndexes(), wait_for_memory=True)):
+        result = backend.search(build_query(filter_text="has tensile_strength WHERE state = wet"))
+        assert [hit.name for hit in result.results] == ["PLA test film"]
+        (note,) = result.notes
+        assert "specimen state = 'hydrated'" in note and "1 stored value holds it" in note
+        assert note.endswith('state = "swollen in culture medium"')
+        plain = backend.search(build_query(filter_text="has tensile_strength WHERE state = dry"))
+        assert plain.notes == [] and [hit.name for hit in plain.results] == ["PLA test fibre"]
+    assert _names(SqlBackend(lab_core), 'has tensile_strength WHERE state = "swollen in culture medium"') == [
+        "Gelatin test gel"
+    ]
+
+
 def test_the_parser_spells_condition_values_as_the_vocabulary(lab_core):
     from biomatdb_search.parser import parse_filter
 

@@ -12,6 +12,7 @@ the vocabulary has no term for but a dataset wrote (labs write free text) is sea
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -29,6 +30,8 @@ from biomatdb_search.model import And, Condition, Filter, Not, Or, PropertyFilte
 FIELD_LABELS = {"specimen_state": "specimen state", "medium": "medium", "method": "method", "standard": "standard"}
 #: What a listing may be narrowed to: a field, or the name a filter also takes for it (``state``).
 FIELD_NAMES = {**{field: field for field in CONDITION_FIELDS}, "state": "specimen_state"}
+#: How a filter names each condition field, the shortest way.
+_FILTER_NAMES = {**{field: field for field in CONDITION_FIELDS}, "specimen_state": "state"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +137,53 @@ def check_condition_values(node: Filter | None, connection, engine: Engine) -> N
             type="unknown-condition-value",
             expected=suggestions,
         )
+
+
+_WORD = re.compile(r"\w+")
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(_WORD.findall(text.casefold()))
+
+
+def _holds(value: tuple[str, ...], label: tuple[str, ...]) -> bool:
+    """``label``'s words stand together, in order, among ``value``'s."""
+    width = len(label)
+    return 0 < width <= len(value) and any(value[i : i + width] == label for i in range(len(value) - width + 1))
+
+
+def condition_notes(node: Filter | None, connection, engine: Engine) -> list[str]:
+    """What a reader should be told of the filter's ``=`` conditions: the stored values, written
+    outside the vocabulary, that hold the asked value (or another name of its term) as words within
+    longer text (``state = wet`` and a lab's ``wet (G12)``). ``=`` does not match them; each note
+    names them, at most ``LIMIT``, so that a reader can ask for them as written."""
+    asked = list(dict.fromkeys((c.field, str(c.value)) for c in text_conditions(node) if c.op == "="))
+    if not asked:
+        return []
+    vocabulary = load_conditions()
+    stored = condition_values(connection, engine)
+    notes = []
+    for field, text in asked:
+        term = vocabulary.resolve(field, text)
+        labels = {_words(label) for label in (term.labels if term is not None else (text,))}
+        holding = [
+            v.value
+            for v in stored.fields.get(field, ())
+            if v.term is None
+            and v.value.casefold() != text.casefold()
+            and any(_holds(_words(v.value), label) for label in labels)
+        ]
+        if not holding:
+            continue
+        shown = ", ".join(repr(value) for value in holding[:LIMIT])
+        more = f" and {len(holding) - LIMIT:,} more" if len(holding) > LIMIT else ""
+        notes.append(
+            f"{FIELD_LABELS[field]} = {text!r} matches the values that are it; {len(holding):,} stored "
+            f"{'value holds' if len(holding) == 1 else 'values hold'} it within longer text and "
+            f"{'is' if len(holding) == 1 else 'are'} not matched: {shown}{more}. Name one as written to "
+            f'include it: {_FILTER_NAMES[field]} = "{holding[0]}"'
+        )
+    return notes
 
 
 def suggest_values(field: str, text: str, stored: ConditionValues, n: int = LIMIT) -> list[str]:

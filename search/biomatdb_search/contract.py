@@ -127,6 +127,7 @@ class Checked:
     offset: int
     after: list[Any] | None
     sort: Sort | None
+    notes: list[str]
 
 
 def checked(query: Query, connection: Connection, engine: Engine) -> Checked:
@@ -134,14 +135,15 @@ def checked(query: Query, connection: Connection, engine: Engine) -> Checked:
     the number of words, the cursor (``decode_cursor``: it must be this query's), the condition
     values (``check_condition_values``: a value no one knows is refused), the sort. ``query`` is
     the query as typed (a cursor is bound to the text as typed, before respelling)."""
-    from biomatdb_search.conditions import check_condition_values
+    from biomatdb_search.conditions import check_condition_values, condition_notes
     from biomatdb_search.spelling import check_word_count
 
     check_word_count(query)
     offset = decode_cursor(query)
     after = cursor_after(query)
     check_condition_values(query.filter, connection, engine)
-    return Checked(offset=offset, after=after, sort=resolve_sort(query.sort))
+    notes = condition_notes(query.filter, connection, engine)
+    return Checked(offset=offset, after=after, sort=resolve_sort(query.sort), notes=notes)
 
 
 def no_chemistry_index() -> QueryError:

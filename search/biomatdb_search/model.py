@@ -427,6 +427,13 @@ class SearchResult(BaseModel):
             '("titanum": "titanium").'
         ),
     )
+    notes: list[str] = Field(
+        default_factory=list,
+        description=(
+            "What the reader should know of how the filter was read: a condition value that stored values "
+            "hold only within longer text (state = wet and a lab's 'wet (G12)'), with how to ask for them."
+        ),
+    )
     next_cursor: str | None = None
 
 

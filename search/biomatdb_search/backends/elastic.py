@@ -248,7 +248,7 @@ class ElasticBackend:
                 for hit, material_id in zip(result.results, page_ids, strict=True)
             ]
             result = result.model_copy(update={"results": hits})
-        return result.model_copy(update={"spelling": spelling}) if spelling else result
+        return result.model_copy(update={"spelling": spelling, "notes": found.notes})
 
 
 # --- documents from the core -------------------------------------------------------------

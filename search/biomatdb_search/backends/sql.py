@@ -399,7 +399,8 @@ class SqlBackend:
             if self.memory is not None:
                 index = self.memory.current(self.engine, connection, wait=self.wait_for_memory)
             query, spelling = respell(self.engine, query, words=index.text.words if index is not None else None)
-            return self._search(connection, index, typed, query, spelling, found.offset, found.sort)
+            result = self._search(connection, index, typed, query, spelling, found.offset, found.sort)
+        return result.model_copy(update={"notes": found.notes}) if found.notes else result
 
     def _search(
         self,

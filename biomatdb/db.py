@@ -39,7 +39,8 @@ def make_engine(url: str, *, search_outbox: bool = True, **kwargs) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        kwargs["connect_args"] = {"timeout": 30, **kwargs.get("connect_args", {})}
+        engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if parsed.get_driver_name() == "psycopg":

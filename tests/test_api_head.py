@@ -57,7 +57,7 @@ def _headers(response: httpx.Response) -> dict[str, str]:
 
 @pytest.mark.slow
 def test_every_get_answers_head_with_its_status_and_headers(demo_server):
-    with httpx.Client(base_url=demo_server.base_url, timeout=60) as client:
+    with demo_server.client(timeout=60) as client:
         dataset = client.get("/api/v1/datasets").json()[0]["name"]
         paths = _api_paths(client) + _ui_paths(dataset) + ["/api/v1/export?format=csv&filter=class%20%3D%20metal"]
         assert len(paths) > 30
@@ -74,7 +74,7 @@ def test_every_get_answers_head_with_its_status_and_headers(demo_server):
 
 
 def test_head_of_a_compressed_asset_keeps_its_coding_and_length(demo_server):
-    with httpx.Client(base_url=demo_server.base_url, headers={"Accept-Encoding": "gzip"}) as client:
+    with demo_server.client(headers={"Accept-Encoding": "gzip"}) as client:
         got, head = client.get(PLOTLY_URL), client.head(PLOTLY_URL)
     assert head.headers["content-encoding"] == got.headers["content-encoding"] == "gzip"
     assert head.headers["content-length"] == got.headers["content-length"]
@@ -85,13 +85,13 @@ def test_head_of_a_compressed_asset_keeps_its_coding_and_length(demo_server):
 
 @pytest.mark.parametrize("path", ["/api/v1/datasets/1", "/api/v1/materials", "/materials/PLLA", "/ui/static/app.js"])
 def test_options_lists_head_beside_get(demo_server, path):
-    with httpx.Client(base_url=demo_server.base_url) as client:
+    with demo_server.client() as client:
         allow = [m.strip() for m in client.options(path).headers["allow"].split(",")]
     assert allow.index("HEAD") == allow.index("GET") + 1 and "OPTIONS" in allow
 
 
 def test_a_405_lists_head_where_get_is_served(demo_server):
-    with httpx.Client(base_url=demo_server.base_url) as client:
+    with demo_server.client() as client:
         refused = client.put("/api/v1/materials")
         post_only = client.head("/api/v1/search")
     assert refused.status_code == 405 and "HEAD" in refused.headers["allow"].split(", ")
@@ -101,7 +101,7 @@ def test_a_405_lists_head_where_get_is_served(demo_server):
 
 def test_head_is_not_an_operation_of_the_openapi_document(demo_server):
     """HEAD is implied by every GET; a generated client would get a second, bodiless function per route."""
-    with httpx.Client(base_url=demo_server.base_url) as client:
+    with demo_server.client() as client:
         paths = client.get("/openapi.json").json()["paths"]
     assert not [path for path, operations in paths.items() if "head" in operations]
 

@@ -10,7 +10,6 @@ import math
 import re
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 
 from biomatdb.vocabulary import get_vocabulary
@@ -146,7 +145,7 @@ def test_the_axes_of_a_materials_chart():
 
 @pytest.fixture(scope="module")
 def client(demo_server):
-    with httpx.Client(base_url=demo_server.base_url, timeout=60) as client:
+    with demo_server.client() as client:
         yield client
 
 

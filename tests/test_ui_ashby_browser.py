@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.ui_fixtures import KIOSK, OWN_HOSTS, open_guarded
+from tests.ui_fixtures import HANG_S, KIOSK, OWN_HOSTS, open_guarded
 
 pytestmark = pytest.mark.slow
 
@@ -93,9 +93,7 @@ def test_a_temperature_is_on_a_linear_axis_and_nothing_is_dropped(page):
 
 
 def test_the_caption_counts_the_points_drawn_and_says_what_is_not(page, demo_server):
-    import httpx
-
-    data = httpx.get(demo_server.base_url + "/ui/ashby.json", params={"x": "density", "y": "tensile_strength"}).json()
+    data = demo_server.get("/ui/ashby.json", params={"x": "density", "y": "tensile_strength"}).json()
     page.open("/ashby?x=density&y=tensile_strength")
     drawn(page)
     chart = plotted(page)
@@ -351,6 +349,7 @@ def test_plotly_comes_compressed_cached_and_soon(browser, demo_server, capsys):
     errors: list[str] = []
     bundles = []
     page = context.new_page()
+    page.set_default_timeout(HANG_S * 1000)
     page.on("request", lambda request: requested.append(request.url))
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("response", lambda response: bundles.append(response) if "/ui/vendor/" in response.url else None)
@@ -359,7 +358,7 @@ def test_plotly_comes_compressed_cached_and_soon(browser, demo_server, capsys):
         for _ in range(2):  # the first visit, then the same page again with the bundle cached
             start = time.perf_counter()
             page.goto(demo_server.base_url + "/ashby")
-            page.locator("#ashby-chart[data-drawn]").wait_for(timeout=20_000)
+            page.locator("#ashby-chart[data-drawn]").wait_for()
             times.append(time.perf_counter() - start)
             transfers.append(
                 page.evaluate(

@@ -9,7 +9,6 @@ import io
 import re
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 
 pytestmark = pytest.mark.slow
@@ -120,7 +119,7 @@ def test_material_page_shows_its_biological_evaluation(page):
 
 
 def test_ashby_chart_hover_and_click(page, demo_server):
-    data = httpx.get(demo_server.base_url + "/ui/ashby.json").json()
+    data = demo_server.get("/ui/ashby.json").json()
     tissues = {p["name"] for c in data["classes"] if c["tissue"] for p in c["points"]}
     assert "Cortical bone" in tissues
     page.open("/ashby")
@@ -249,7 +248,7 @@ def test_pages_fit_a_phone(phone_page, path):
 def test_about_names_every_dataset_and_license(page, demo_server):
     page.open("/about")
     rows = page.page.locator(".dataset-card").all_inner_texts()
-    datasets = httpx.get(demo_server.base_url + "/api/v1/datasets").json()
+    datasets = demo_server.get("/api/v1/datasets").json()
     listed = datasets["datasets"] if isinstance(datasets, dict) else datasets
     assert len(rows) == len(listed) >= 4
     for dataset in listed:

@@ -120,7 +120,7 @@ def test_no_page_or_asset_refers_to_another_host(demo_server):
     plotly = resources.files("biomatdb_api.ui").joinpath("static", "vendor", PLOTLY_BUNDLE).read_bytes()
     assets: set[str] = set()
     offenders = []
-    with httpx.Client(base_url=demo_server.base_url, timeout=30) as client:
+    with demo_server.client() as client:
         for path in PAGES:
             response = client.get(path)
             assert response.status_code in (200, 400, 404), (path, response.status_code)
@@ -153,7 +153,7 @@ def test_no_page_or_asset_refers_to_another_host(demo_server):
 
 
 def test_every_write_route_is_refused_in_demo_mode(demo_server, admin_key):
-    with httpx.Client(base_url=demo_server.base_url, timeout=30) as client:
+    with demo_server.client() as client:
         paths = client.get("/openapi.json").json()["paths"]
     routes = [
         (method.upper(), path)
@@ -163,7 +163,7 @@ def test_every_write_route_is_refused_in_demo_mode(demo_server, admin_key):
     ]
     assert {method for method, _ in routes} >= {"POST", "DELETE"}  # uploads and retraction at least
     refused = {}
-    with httpx.Client(base_url=demo_server.base_url, timeout=30) as client:
+    with demo_server.client() as client:
         for method, template in routes:
             path = re.sub(r"\{[^}]+\}", "1", template)
             for headers in ({"Authorization": f"Bearer {admin_key}"}, {}):
@@ -171,7 +171,7 @@ def test_every_write_route_is_refused_in_demo_mode(demo_server, admin_key):
                 refused[(method, path, bool(headers))] = response.status_code
     assert set(refused.values()) == {403}, refused
     # the reads sent by POST still answer
-    with httpx.Client(base_url=demo_server.base_url, timeout=30) as client:
+    with demo_server.client() as client:
         assert client.post("/api/v1/search", json={"filter": "class = metal"}).status_code == 200
         assert client.post("/api/v1/select", json={"preset": "cardiovascular_stent"}).status_code == 200
 

@@ -9,7 +9,6 @@ import io
 import re
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pandas as pd
 import pytest
 
@@ -26,7 +25,7 @@ def downloads(page: str) -> dict[str, list[str]]:
 
 def test_the_search_page_offers_its_results_as_files(demo_server):
     params = {"filter": "youngs_modulus > 50 GPa AND class = metal", "unit_system": "US"}
-    with httpx.Client(base_url=demo_server.base_url) as client:
+    with demo_server.client() as client:
         page = client.get("/", params=params)
         assert page.status_code == 200
         shown = RESULT.findall(page.text)
@@ -77,7 +76,7 @@ def test_the_search_downloads_hold_what_the_page_shows_in_its_order(demo_server,
     """The links carry everything that shapes the page's answer (words, filter, sort, match,
     uncertainty, units); they once dropped the sort and the uncertainty, so that the file held
     other materials than the page, in another order."""
-    with httpx.Client(base_url=demo_server.base_url) as client:
+    with demo_server.client() as client:
         page = client.get("/", params=params)
         assert page.status_code == 200
         shown = RESULT.findall(page.text)
@@ -101,7 +100,7 @@ def test_the_search_downloads_hold_what_the_page_shows_in_its_order(demo_server,
 def test_the_uncertainty_choice_changes_the_answer_and_stays_in_the_links(demo_server):
     """The search form's "Values v ± u" select (no script needed: a GET form) is what the API's
     ``uncertainty`` is; the choice is kept by the pager, the facets and the downloads."""
-    with httpx.Client(base_url=demo_server.base_url) as client:
+    with demo_server.client() as client:
         point = client.get("/", params={"filter": INTERVAL_FILTER}).text
         interval = client.get("/", params={"filter": INTERVAL_FILTER, "uncertainty": "interval"}).text
         api_point = client.get("/api/v1/materials", params={"filter": INTERVAL_FILTER}).json()["total"]
@@ -130,7 +129,7 @@ def test_the_uncertainty_choice_changes_the_answer_and_stays_in_the_links(demo_s
 
 @pytest.mark.parametrize("material", ["PLLA", "Ti-6Al-4V"])
 def test_the_material_page_offers_its_measurements_and_evidence(demo_server, material):
-    with httpx.Client(base_url=demo_server.base_url) as client:
+    with demo_server.client() as client:
         document = client.get(f"/api/v1/materials/{material}").json()
         page = client.get(f"/materials/{material}", params={"units": "youngs_modulus:MPa"})
         links = downloads(page.text)
@@ -153,7 +152,7 @@ def test_the_material_page_offers_its_measurements_and_evidence(demo_server, mat
 
 def test_the_material_page_says_a_test_temperature_in_the_readers_units(demo_server):
     """PEG's density was measured at 298.15 K: 25 °C, and 77 °F in US units; never in kelvin."""
-    with httpx.Client(base_url=demo_server.base_url) as client:
+    with demo_server.client() as client:
         default = client.get("/materials/PEG").text
         us = client.get("/materials/PEG", params={"unit_system": "US"}).text
     assert "at 25 °C" in default and "at 77 °F" not in default
@@ -165,7 +164,7 @@ def test_the_material_page_says_a_test_temperature_in_the_readers_units(demo_ser
 def test_a_material_without_measurements_still_has_its_data_twin(demo_server, material):
     """A material with no measurements had no download links, while every other material page
     had them; its files hold its one row (identity, composition, structure) and no value."""
-    with httpx.Client(base_url=demo_server.base_url) as client:
+    with demo_server.client() as client:
         document = client.get(f"/api/v1/materials/{material}").json()
         assert document["measurements"] == []  # the case this test is for
         page = client.get(f"/materials/{document['id']}", params={"units": "youngs_modulus:MPa"})
@@ -189,7 +188,7 @@ def test_a_page_uses_every_unit_the_api_accepts_and_its_links_keep_them(demo_ser
     CSV link carried only the modulus: the page read units from its switch's short list, not as
     the API does. Any unit of the property's dimension is used now (`Msi` too), and kept."""
     units = "youngs_modulus:Msi,density:kg/m^3"
-    with httpx.Client(base_url=demo_server.base_url) as client:
+    with demo_server.client() as client:
         page = html.unescape(client.get(path, params={"units": units, "filter": "density > 1 g/cm^3"}).text)
     assert re.search(r"\d Msi", page) and re.search(r"[\d³] kg/m³", page)
     assert not re.search(r"\d g/cm³", page.split('id="main"')[1].split("Display units")[0])
@@ -199,7 +198,7 @@ def test_a_page_uses_every_unit_the_api_accepts_and_its_links_keep_them(demo_ser
 
 
 def test_a_unit_a_page_cannot_use_is_said_on_it(demo_server):
-    with httpx.Client(base_url=demo_server.base_url) as client:
+    with demo_server.client() as client:
         response = client.get("/materials/Ti-6Al-4V", params={"units": "youngs_modulus:MPa,density:furlong"})
     page = html.unescape(response.text)
     assert response.status_code == 200

@@ -8,7 +8,6 @@ import html
 import re
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 
 from biomatdb.vocabulary import get_vocabulary
@@ -139,7 +138,7 @@ def test_a_clause_added_after_a_where_does_not_become_its_condition():
 
 
 def test_a_facet_switched_on_switches_off_again(demo_server):
-    with httpx.Client(base_url=demo_server.base_url) as client:
+    with demo_server.client() as client:
         wide = client.get("/", params={"filter": "has youngs_modulus"}).text
         on = facet_links(wide)["Hydrogels"]
         assert on == ("has youngs_modulus AND class = hydrogel", False)
@@ -159,7 +158,7 @@ def test_a_facet_switched_on_switches_off_again(demo_server):
     "spelling", ["class=hydrogel", "CLASS = 'hydrogel'", 'has youngs_modulus and class = "hydrogel"']
 )
 def test_a_facet_typed_in_another_spelling_shows_on_and_switches_off(demo_server, spelling):
-    with httpx.Client(base_url=demo_server.base_url) as client:
+    with demo_server.client() as client:
         page = client.get("/", params={"filter": spelling}).text
     href, active = facet_links(page)["Hydrogels"]
     assert active
@@ -168,7 +167,7 @@ def test_a_facet_typed_in_another_spelling_shows_on_and_switches_off(demo_server
 
 def test_a_bad_cursor_is_named_as_the_links_problem(demo_server):
     params = {"filter": "class = polymer", "cursor": "not-a-cursor", "unit_system": "US"}
-    with httpx.Client(base_url=demo_server.base_url) as client:
+    with demo_server.client() as client:
         response = client.get("/", params=params)
     assert response.status_code == 400
     page = response.text
@@ -183,7 +182,7 @@ def test_a_bad_cursor_is_named_as_the_links_problem(demo_server):
 
 
 def test_results_come_before_the_facets_in_the_page(demo_server):
-    page = httpx.get(demo_server.base_url + "/").text
+    page = demo_server.get("/").text
     assert 0 < page.index('class="results"') < page.index('class="facets"')
     assert '<details class="facets-fold" open>' in page  # open without a script; app.js folds it on a phone
 
@@ -198,7 +197,7 @@ def headings(page: str, level: str) -> list[str]:
 def test_a_material_reads_like_a_data_sheet(demo_server):
     vocabulary = get_vocabulary()
     for material in ("PLLA", "Ti-6Al-4V", "Cortical bone"):
-        page = httpx.get(f"{demo_server.base_url}/materials/{material}").text
+        page = demo_server.get(f"/materials/{material}").text
         categories = re.findall(r'<h3 id="category-(\w+)"', page)
         assert len(categories) >= 2, material
         assert categories == sorted(categories, key=vocabulary.category_rank), material
@@ -206,7 +205,7 @@ def test_a_material_reads_like_a_data_sheet(demo_server):
         assert shown == sorted(shown, key=vocabulary.property_rank), material
         titles = [vocabulary.categories[key].name for key in categories]
         assert [h for h in headings(page, "h3") if h in titles] == titles
-    plla = httpx.get(demo_server.base_url + "/materials/PLLA").text
+    plla = demo_server.get("/materials/PLLA").text
     shown = re.findall(r'<div class="property" id="property-(\w+)"', plla)
     assert shown.index("youngs_modulus") < shown.index("elongation_at_break")  # not alphabetical
 
@@ -216,12 +215,12 @@ def test_a_material_reads_like_a_data_sheet(demo_server):
     [("Ti-6Al-4V", "Composition"), ("316L stainless steel", "Composition"), ("PLLA", "Structure")],
 )
 def test_metals_show_their_composition_and_polymers_their_structure(demo_server, material, heading):
-    page = httpx.get(f"{demo_server.base_url}/materials/{material}").text
+    page = demo_server.get(f"/materials/{material}").text
     assert headings(page, "h2")[0] == heading
 
 
 def test_composites_show_their_composition(demo_server):
-    with httpx.Client(base_url=demo_server.base_url) as client:
+    with demo_server.client() as client:
         found = client.get("/api/v1/materials", params={"filter": "class = composite", "limit": 5}).json()
         names = [hit["id"] for hit in found["results"]]
         assert names
@@ -230,7 +229,7 @@ def test_composites_show_their_composition(demo_server):
 
 
 def test_a_material_page_links_to_its_data(demo_server):
-    page = httpx.get(demo_server.base_url + "/materials/Ti-6Al-4V", params={"unit_system": "US"}).text
+    page = demo_server.get("/materials/Ti-6Al-4V", params={"unit_system": "US"}).text
     properties = page[page.index('id="properties-title"') : page.index('id="evidence-title"')]
     links = dict(re.findall(r'<a class="download" data-format="(\w+)" href="([^"]+)"', properties))
     assert {"csv", "json"} <= set(links)
@@ -238,7 +237,7 @@ def test_a_material_page_links_to_its_data(demo_server):
         href = html.unescape(links[format])
         query = parse_qs(urlsplit(href).query)
         assert set(query) == {"format", "material", "unit_system"} and query["unit_system"] == ["US"]
-        answer = httpx.get(demo_server.base_url + href)
+        answer = demo_server.get(href)
         assert answer.status_code == 200 and "Ti-6Al-4V" in answer.text
 
 
@@ -256,7 +255,7 @@ def cards(page: str) -> dict[str, str]:
 def test_the_about_page_has_a_card_per_dataset(demo_server):
     from biomatdb_ingest.fixtures import default_fixtures_dir
 
-    with httpx.Client(base_url=demo_server.base_url) as client:
+    with demo_server.client() as client:
         page = client.get("/about").text
         listed = client.get("/api/v1/datasets").json()
     listed = listed["datasets"] if isinstance(listed, dict) else listed
@@ -288,7 +287,7 @@ def test_the_about_page_has_a_card_per_dataset(demo_server):
 def test_a_datasets_notes_are_one_click_away(demo_server):
     from biomatdb_ingest.fixtures import default_fixtures_dir
 
-    with httpx.Client(base_url=demo_server.base_url) as client:
+    with demo_server.client() as client:
         about = client.get("/about", params={"unit_system": "US"}).text
         links = re.findall(r'<p class="dataset-notes"><a href="([^"]+)"', about)
         assert len(links) == len(cards(about))
@@ -328,7 +327,7 @@ def test_a_datasets_materials_are_counted_alike_by_its_card_and_the_api(demo_ser
                 text("SELECT dataset_id, COUNT(*) FROM biological_evaluations GROUP BY dataset_id")
             ).all()
         )
-    with httpx.Client(base_url=demo_server.base_url) as client:
+    with demo_server.client() as client:
         page = client.get("/about").text
         listed = client.get("/api/v1/datasets").json()
         detail = {d["name"]: client.get(f"/api/v1/datasets/{d['id']}").json() for d in listed}
@@ -348,7 +347,7 @@ def test_search_finds_a_datasets_materials_as_its_card_and_the_api_count_them(de
     measurements only) where its card and ``/datasets`` said 83: a material is the dataset's when
     it gives the material a measurement or an evaluation record, for the facet, the filter, the
     search page, the API's entries and the card alike."""
-    with httpx.Client(base_url=demo_server.base_url) as client:
+    with demo_server.client() as client:
         listed = client.get("/api/v1/datasets").json()
         shown = cards(client.get("/about").text)
         everything = client.get("/api/v1/materials", params={"facet": "dataset", "limit": 1}).json()
@@ -374,7 +373,7 @@ def test_search_finds_a_datasets_materials_as_its_card_and_the_api_count_them(de
 def test_a_doi_read_from_a_citation_leaves_its_closing_parenthesis(demo_server):
     """WE43's citation ends "(abstract, sciencegate.app/document/10.3390/ma12213627)"; the DOI
     read from it kept the ")", so doi.org links and the evidence export pointed nowhere."""
-    with httpx.Client(base_url=demo_server.base_url, timeout=60) as client:
+    with demo_server.client(timeout=60) as client:
         pages = [client.get("/about").text, client.get("/materials/WE43").text]
         exported = client.get("/api/v1/export", params={"material": "WE43", "kind": "evidence", "format": "json"})
     assert exported.status_code == 200, exported.text

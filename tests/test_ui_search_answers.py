@@ -7,7 +7,6 @@ from __future__ import annotations
 import html
 import re
 
-import httpx
 import pytest
 
 RESULT = re.compile(r'<li class="result">(?P<body>.*?)</li>\s*(?=<li class="result">|</ol>)', re.DOTALL)
@@ -15,7 +14,7 @@ TOTAL = re.compile(r'id="results-title"[^>]*>\s*(\d+) material')
 
 
 def _page(demo_server, **params: str) -> str:
-    with httpx.Client(base_url=demo_server.base_url) as client:
+    with demo_server.client() as client:
         response = client.get("/", params=params)
     assert response.status_code == 200, response.text[:500]
     return html.unescape(response.text)
@@ -66,7 +65,7 @@ def test_the_condition_and_element_facets_narrow_to_what_they_count(demo_server,
         section,
     )
     assert links
-    with httpx.Client(base_url=demo_server.base_url) as client:
+    with demo_server.client() as client:
         for href, label, count in links[:3]:
             narrowed = html.unescape(client.get(href).text)
             assert int(TOTAL.search(narrowed)[1]) == int(count), (label, href)  # type: ignore[index]

@@ -10,7 +10,6 @@ import math
 import re
 from typing import Any
 
-import httpx
 import pytest
 
 PRESET = "load_bearing_bone_implant"
@@ -30,7 +29,7 @@ NAME = re.compile(r'<th scope="row" class="candidate-name"><a href="/materials/(
 
 @pytest.fixture(scope="module")
 def client(demo_server):
-    with httpx.Client(base_url=demo_server.base_url, timeout=60) as client:
+    with demo_server.client(timeout=60) as client:
         yield client
 
 

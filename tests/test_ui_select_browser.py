@@ -10,7 +10,6 @@ import base64
 import re
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 
 pytestmark = pytest.mark.slow
@@ -21,7 +20,8 @@ GUIDE = (0x00, 0x72, 0xB2)  # the slope-1 index line
 
 
 def api_names(demo_server, body: dict) -> list[str]:
-    answer = httpx.post(demo_server.base_url + "/api/v1/select", json=body, timeout=60)
+    with demo_server.client() as client:
+        answer = client.post("/api/v1/select", json=body)
     assert answer.status_code == 200, answer.text
     return [r["name"] for r in answer.json()["results"]]
 

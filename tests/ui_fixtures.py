@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from sqlalchemy import Engine
 
@@ -40,6 +41,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 OWN_HOSTS = {"127.0.0.1", "localhost"}
+#: How long a page, a locator or an HTTP request to the demo may take before the test calls it a
+#: hang: a guard, not a speed assertion. On a machine running several suites at once (load 8 on
+#: two cores) a chart took over 20 s to draw and a search page over httpx's default 5 s.
+HANG_S = 120
 KIOSK: ViewportSize = {"width": 1920, "height": 1080}
 PHONE: ViewportSize = {"width": 390, "height": 844}
 
@@ -94,6 +99,15 @@ class DemoServer:
     base_url: str
     app: object
     settings: Settings
+
+    def client(self, **options) -> httpx.Client:
+        """An HTTP client of the demo, with the hang guard as its timeout."""
+        return httpx.Client(base_url=self.base_url, **{"timeout": HANG_S, **options})
+
+    def get(self, path: str, **options) -> httpx.Response:
+        """One GET of ``path`` on the demo."""
+        with self.client() as client:
+            return client.get(path, **options)
 
 
 @pytest.fixture(scope="session")
@@ -172,7 +186,8 @@ def open_guarded(
     context.route("**/*", _guard(foreign_requests))
     page = context.new_page()
     guarded = GuardedPage(page, demo_server.base_url, screenshots, foreign_requests)
-    page.set_default_timeout(20_000)
+    page.set_default_timeout(HANG_S * 1000)
+    page.set_default_navigation_timeout(HANG_S * 1000)
     page.on("pageerror", lambda error: guarded.errors.append(str(error)))
     return context, guarded
 

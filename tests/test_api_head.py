@@ -57,7 +57,7 @@ def _headers(response: httpx.Response) -> dict[str, str]:
 
 @pytest.mark.slow
 def test_every_get_answers_head_with_its_status_and_headers(demo_server):
-    with demo_server.client(timeout=60) as client:
+    with demo_server.client() as client:
         dataset = client.get("/api/v1/datasets").json()[0]["name"]
         paths = _api_paths(client) + _ui_paths(dataset) + ["/api/v1/export?format=csv&filter=class%20%3D%20metal"]
         assert len(paths) > 30

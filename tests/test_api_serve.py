@@ -116,7 +116,7 @@ def test_sigkill_mid_job_leaves_all_or_nothing(engine, tmp_path):
         location = response.headers["location"]
         deadline = time.monotonic() + 600  # a bound on a hang, not a timing
         while True:
-            job = httpx.get(location, headers=headers, timeout=10).json()
+            job = httpx.get(location, headers=headers, timeout=60).json()
             if job["status"] == "running" and job["progress"]["rows_done"] >= 3000:
                 break
             assert job["status"] in ("queued", "running"), job
@@ -143,7 +143,7 @@ def test_sigkill_mid_job_leaves_all_or_nothing(engine, tmp_path):
 
     restarted = start_server(env, port, log)
     try:
-        job = httpx.get(location, headers=headers, timeout=10).json()
+        job = httpx.get(location, headers=headers, timeout=60).json()
         assert job["status"] == "failed", job
         assert "stopped before it finished" in job["error"]
     finally:
@@ -193,14 +193,14 @@ def test_serve_with_two_workers_runs_every_job_exactly_once(engine, tmp_path):
         jobs: dict[str, dict[str, Any]] = {}
         while len(jobs) < len(locations):
             for location in locations:
-                job = httpx.get(location, headers=headers, timeout=10).json()
+                job = httpx.get(location, headers=headers, timeout=60).json()
                 if job["status"] in ("succeeded", "failed"):
                     jobs[location] = job
             assert time.monotonic() < deadline, jobs
             time.sleep(0.1)
         assert [job["status"] for job in jobs.values()] == ["succeeded"] * 6, jobs
         assert all(job["report"]["counts"]["measurements_added"] == 200 for job in jobs.values())
-        found = httpx.get(f"{base}/api/v1/materials", params={"q": "Workermat", "limit": 1}, timeout=10).json()
+        found = httpx.get(f"{base}/api/v1/materials", params={"q": "Workermat", "limit": 1}, timeout=60).json()
         assert found["total"] == 6 * 200
     finally:
         server.send_signal(signal.SIGTERM)

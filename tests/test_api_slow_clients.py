@@ -48,7 +48,7 @@ def _closed_by_server(connection: socket.socket, within_s: float = 30.0) -> byte
 
 
 def _healthy(port: int) -> bool:
-    return httpx.get(f"http://127.0.0.1:{port}/health", timeout=10).status_code == 200
+    return httpx.get(f"http://127.0.0.1:{port}/health", timeout=60).status_code == 200
 
 
 def test_a_request_head_that_never_ends_is_closed_with_408(server):

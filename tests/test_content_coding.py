@@ -74,7 +74,7 @@ def test_q_values_are_read_per_coding():
 def test_the_plotly_bundle_is_compressed_only_as_asked(demo_server, header, coding):
     plotly = resources.files("biomatdb_api.ui").joinpath("static", "vendor", PLOTLY_BUNDLE).read_bytes()
     with (
-        demo_server.client(timeout=30) as client,
+        demo_server.client() as client,
         client.stream("GET", PLOTLY_URL, headers={"Accept-Encoding": header}) as response,
     ):
         sent = b"".join(response.iter_raw())  # the bytes on the wire, not decoded
@@ -86,7 +86,7 @@ def test_the_plotly_bundle_is_compressed_only_as_asked(demo_server, header, codi
 
 
 def test_a_header_refusing_every_coding_is_answered_406(demo_server):
-    with demo_server.client(timeout=30) as client:
+    with demo_server.client() as client:
         for header in ("*;q=0", "identity;q=0, gzip;q=0"):
             response = client.get(PLOTLY_URL, headers={"Accept-Encoding": header})
             assert response.status_code == 406, header

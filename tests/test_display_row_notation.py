@@ -146,7 +146,7 @@ def test_the_compare_chart_says_a_temperature_is_compared_in_kelvin():
 
 def test_the_compare_page_captions_its_kelvin_bars(demo_server):
 
-    page = demo_server.get("/compare", params={"ids": "PLLA,PCL"}, timeout=30).text
+    page = demo_server.get("/compare", params={"ids": "PLLA,PCL"}).text
     caption = page[page.index('id="compare-caption"') :].split("</figcaption>")[0]
     assert caption.count("shares of the highest in K, counted from absolute zero (the table shows °C") == 1
     assert '"Glass transition temperature (in K)"' in page
@@ -157,12 +157,12 @@ def test_the_compare_api_and_page_write_a_row_alike(demo_server):
 
     ids = "Ti-6Al-4V,PEGDA hydrogel"
     params = {"ids": ids, "units": "youngs_modulus:MPa"}
-    answer = demo_server.get("/api/v1/compare", params=params, timeout=30).json()
+    answer = demo_server.get("/api/v1/compare", params=params).json()
     rows = {row["property"]: row for row in answer["properties"]}
     modulus = [v["display"] for values in rows["youngs_modulus"]["values"].values() for v in values]
     assert rows["youngs_modulus"]["notation"] == "scientific"
     assert modulus and all(text.endswith(" MPa") and "× 10" in text for text in modulus), modulus
     plain = [row for row in rows.values() if row["notation"] == "plain"]
     assert plain and all("× 10" not in v["display"] for row in plain for vs in row["values"].values() for v in vs)
-    page = demo_server.get("/compare", params=params, timeout=30).text
+    page = demo_server.get("/compare", params=params).text
     assert all(text in page for text in modulus), modulus

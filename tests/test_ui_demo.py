@@ -207,17 +207,17 @@ def test_demo_command_starts_from_a_clean_data_dir(tmp_path):
         page = None
         while time.monotonic() < deadline:
             try:
-                page = httpx.get(address, timeout=10)
+                page = httpx.get(address, timeout=60)
                 break
             except httpx.ConnectError:
                 time.sleep(0.2)
         assert page is not None and page.status_code == 200
         assert "Find biomaterials" in page.text and "read-only demo" in page.text
         assert (tmp_path / "data" / "demo.sqlite").is_file()
-        datasets = httpx.get(address + "api/v1/datasets", timeout=10).json()
+        datasets = httpx.get(address + "api/v1/datasets", timeout=60).json()
         listed = datasets["datasets"] if isinstance(datasets, dict) else datasets
         assert {d["filename"] for d in listed} >= {"polymers.csv", "Polymer_Tg.csv"}
-        assert httpx.post(address + "api/v1/datasets", timeout=10).status_code == 403
+        assert httpx.post(address + "api/v1/datasets", timeout=60).status_code == 403
     finally:
         os.killpg(process.pid, signal.SIGINT)
         try:

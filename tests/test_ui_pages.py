@@ -373,7 +373,7 @@ def test_search_finds_a_datasets_materials_as_its_card_and_the_api_count_them(de
 def test_a_doi_read_from_a_citation_leaves_its_closing_parenthesis(demo_server):
     """WE43's citation ends "(abstract, sciencegate.app/document/10.3390/ma12213627)"; the DOI
     read from it kept the ")", so doi.org links and the evidence export pointed nowhere."""
-    with demo_server.client(timeout=60) as client:
+    with demo_server.client() as client:
         pages = [client.get("/about").text, client.get("/materials/WE43").text]
         exported = client.get("/api/v1/export", params={"material": "WE43", "kind": "evidence", "format": "json"})
     assert exported.status_code == 200, exported.text

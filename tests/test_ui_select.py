@@ -29,7 +29,7 @@ NAME = re.compile(r'<th scope="row" class="candidate-name"><a href="/materials/(
 
 @pytest.fixture(scope="module")
 def client(demo_server):
-    with demo_server.client(timeout=60) as client:
+    with demo_server.client() as client:
         yield client
 
 

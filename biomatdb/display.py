@@ -40,6 +40,7 @@ from biomatdb.precision import (
     relative_place,
     rounded,
     rounded_up,
+    significant_digits,
     uncertainty_in_own_text,
     written_number,
     written_precision,
@@ -55,6 +56,9 @@ from biomatdb.vocabulary.conditions import CONDITION_TEMPERATURE
 MAGNITUDE_AT_LEAST = 2.0
 #: Most significant digits of an uncertainty (the GUM's advice), and so the finest its value is shown.
 UNCERTAINTY_DIGITS = 2
+#: Fewest significant digits of a value converted by a factor that is no power of ten: a one-digit
+#: number's resolution (4 months: a month) is lost at one digit in the new unit (1 × 10² days).
+CONVERTED_DIGITS = 2
 
 
 # --- the vocabulary of display ------------------------------------------------------------
@@ -399,7 +403,18 @@ class Converter:
         if self.prop.kind == "temperature" or value == 0:
             place = written.place + math.floor(math.log10(abs(factor)) + 1e-9)
         else:
-            place = relative_place(value, written.digits)
+            digits = written.digits
+            if (
+                digits < CONVERTED_DIGITS
+                and not _power_of_ten(factor)
+                # the written number itself through the factor, not the stored value: an export's
+                # 1.0e3 ksi beside its source's 7 GPa reads back as 7 GPa, which must show the same
+                and significant_digits(float(rounded(value / factor, written.place)) * factor) > digits
+            ):
+                # one written digit through a factor that is no power of ten is two shown: 4 months
+                # is 1.2 × 10² days, not 1 × 10² (the written month is ~30 days); 1 week is 7 days
+                digits = CONVERTED_DIGITS
+            place = relative_place(value, digits)
         if coarsest is not None:
             place = max(place, coarsest)
         shown = round_to(value, place)
@@ -429,11 +444,15 @@ class Converter:
                 # an uncertainty from a column of its own stored before its text was kept: the GUM's
                 # digits (0.00197 and 0.0020 are both 0.0020), and an export of it reads back the same
                 written = _uncertainty_written(measurement["uncertainty"])
+            shown_uncertainty = measurement["uncertainty"] / self._shown.factor
             if written.digits > UNCERTAINTY_DIGITS or (
-                written.digits < UNCERTAINTY_DIGITS and not _power_of_ten(scale)
+                written.digits < UNCERTAINTY_DIGITS
+                and not _power_of_ten(scale)
+                and significant_digits(shown_uncertainty) > written.digits
             ):
                 # at most the GUM's 2 digits; and 2 through a conversion by another factor, so that
-                # rounding up (0.1 MPa is 14.5 psi: 15, not 20) overstates it by little
+                # rounding up (0.1 MPa is 14.5 psi: 15, not 20) overstates it by little; but not
+                # where the conversion is exact in the written digits (0.5 °C is 0.9 °F, not 0.90)
                 written = Written(UNCERTAINTY_DIGITS, written.place + written.digits - UNCERTAINTY_DIGITS)
             numbers["uncertainty"] = self.number(measurement["uncertainty"], written, scale, difference=True, up=True)
             if measurement["uncertainty"] != 0:

@@ -7,7 +7,8 @@ converts it to the shown unit and rounds it here:
   zeros of an integer included: ``240`` has 3 (a shown value never drops a digit the source may
   have meant; a source that means 2 writes ``2.4e2``); ``0.050`` has 2, ``1.2e3`` has 2;
 - through a conversion by a factor (ksi → GPa) the count of significant digits is kept:
-  ``580–725 ksi`` is shown as ``4.00–5.00 GPa``;
+  ``580–725 ksi`` is shown as ``4.00–5.00 GPa``; a one-digit number keeps two through a factor
+  that is no power of ten (``biomatdb.display.CONVERTED_DIGITS``): ``4 months`` is ``1.2 × 10² days``;
 - through a change of temperature scale (K, °C, °F: an offset) the place of the last written digit
   is kept instead, scaled by the factor: ``308.15 K`` is ``35.00 °C``, ``37 °C`` is ``310 K`` and
   ``99 °F``. Significant digits mean nothing across an offset (``0.5 °C`` is not ``300 K``);
@@ -150,6 +151,14 @@ def rounded(value: float, place: int) -> Decimal:
 #: rounded up (0.5 ksi through MPa and back is 0.50000000000004: still 0.5).
 ROUND_UP_DIGITS = 10
 _ROUND_UP_CONTEXT = Context(prec=ROUND_UP_DIGITS, rounding=ROUND_HALF_EVEN)
+
+
+def significant_digits(value: float) -> int:
+    """How many significant digits ``value`` has, its float noise dropped (its first
+    :data:`ROUND_UP_DIGITS`): 0.5 °C in °F is 0.9, one digit; 4 months in days 121.7625, seven."""
+    if value == 0 or not math.isfinite(value):
+        return 1
+    return len(_ROUND_UP_CONTEXT.create_decimal(repr(abs(float(value)))).normalize().as_tuple().digits)
 
 
 def rounded_up(value: float, place: int) -> Decimal:

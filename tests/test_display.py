@@ -134,6 +134,14 @@ SHOWN = [
     ("degradation_time", "45", "day", "=", None, UnitChoice(), "45 days"),  # kept as written
     ("degradation_time", "45", "h", "=", None, UnitChoice(), "1.9 days"),  # not a display unit: by magnitude
     ("degradation_time", ">24", "month", ">", None, UnitChoice(), "> 24 months"),
+    # one written digit keeps two through a factor that is no power of ten: a month is ~30 days
+    ("degradation_time", "4–5", "months", "range", None, UnitChoice({"degradation_time": "day"}), "1.2–1.5 × 10² days"),
+    ("tensile_strength", "5", "MPa", "=", None, UnitChoice({"tensile_strength": "psi"}), "7.3 × 10² psi"),
+    ("youngs_modulus", "4", "GPa", "=", None, UnitChoice({"youngs_modulus": "MPa"}), "4 × 10³ MPa"),  # 10³: digits kept
+    # ... unless the conversion is exact in the written digits: 1 week is 7 days, 0.5 °C is 0.9 °F
+    ("degradation_time", "1", "week", "=", None, UnitChoice({"degradation_time": "day"}), "7 days"),
+    ("degradation_time", "2", "week", "=", None, UnitChoice({"degradation_time": "day"}), "14 days"),
+    ("glass_transition_temperature", "37.0", "°C", "=", "0.5", UnitChoice(system="US"), "98.6 ± 0.9 °F"),
     ("density", "1.27", "g/cc", "=", None, UnitChoice(system="US"), "0.0459 lb/in³"),
     ("density", "1.27", "g/cm3", "=", None, UnitChoice(system="SI"), "1.27 × 10³ kg/m³"),
     ("fracture_toughness", "2–12", "MPa√m", "range", None, UnitChoice(), "2–12 MPa·m^½"),

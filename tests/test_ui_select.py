@@ -396,7 +396,7 @@ def test_a_distance_in_decades_has_the_digits_of_a_logarithm(client):
     ("key", "unit", "low", "high", "text"),
     [
         ("youngs_modulus", "GPa", 3.0, 30.0, "3–30 GPa"),
-        ("youngs_modulus", "ksi", 3.0, 30.0, "0.4–4.4 × 10³ ksi"),  # was 435–4.35e+03 ksi
+        ("youngs_modulus", "ksi", 3.0, 30.0, "0.44–4.4 × 10³ ksi"),  # was 435–4.35e+03 ksi
         ("density", "g/cm^3", 1.9, 2.05, "1.9–2.05 g/cm³"),  # was g/cm**3-style digits of :.3g
         ("fracture_toughness", "MPa*m^0.5", 2.0, 12.0, "2–12 MPa·m^½"),
         ("youngs_modulus", "GPa", 44.0, 44.1, "44–44.1 GPa"),  # each end to the digits it is stored with

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from decimal import Decimal
 from typing import Any, Protocol
 
 from rapidfuzz import fuzz, process
 from sqlalchemy import ColumnElement, Connection, func, or_, select, union
 from sqlalchemy.orm import Session, selectinload
 
-from biomatdb.display import UnitChoice, qualitative_text, shown_export_cells, shown_temperature, verbatim
+from biomatdb.display import UnitChoice, cell_text, qualitative_text, shown_export_cells, shown_temperature, verbatim
 from biomatdb.errors import NotFoundError
 from biomatdb.exports import EXPORT_COLUMNS, MEASUREMENT_FIELDS, csv_blocks as _csv_blocks
 from biomatdb.identity import material_key
@@ -104,21 +105,21 @@ def value_text(
     qualifier: str, value: float | None, low: float | None, high: float | None, qualitative: str | None = None
 ) -> str:
     """The cell text the ingest parser reads back to the same interval, or to the same
-    qualitative term (its name, for qualifier ``term``)."""
+    qualitative term (its name, for qualifier ``term``): :func:`biomatdb.display.cell_text` of
+    the stored floats, each as the shortest text that reads back the same."""
     if qualifier == QUALITATIVE:
         return qualitative_text(qualitative)
-    if qualifier == "range":
-        assert low is not None and high is not None, "a range has both ends"
-        return f"{format_number(low)} to {format_number(high)}"
-    if qualifier in (">", ">="):
-        assert low is not None, "a lower bound has its low end"
-        return f"{qualifier}{format_number(low)}"
-    if qualifier in ("<", "<="):
-        assert high is not None, "an upper bound has its high end"
-        return f"{qualifier}{format_number(high)}"
-    assert value is not None, "a point value has its value"
-    prefix = "~" if qualifier == "~" else ""
-    return prefix + format_number(value)
+
+    numbers = (value, low, high)
+    # a range's ends share one notation: 4.8e-05 to 0.00158 is 4.8e-5 to 1.58e-3
+    scientific = qualifier == "range" and any("e" in format_number(n) for n in numbers if n is not None)
+
+    def text(number: float | None) -> str | None:
+        if number is None:
+            return None
+        return f"{Decimal(format_number(number)):e}".replace("e+", "e") if scientific else format_number(number)
+
+    return cell_text(qualifier, *(text(n) for n in numbers))
 
 
 def conditions_of(measurement: Measurement) -> dict[str, Any]:

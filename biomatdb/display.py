@@ -738,28 +738,44 @@ def _uncertainty_written(uncertainty: float) -> Written:
     return Written(UNCERTAINTY_DIGITS, place)
 
 
+def cell_text(qualifier: str, value: str | None, low: str | None, high: str | None) -> str:
+    """The cell the ingest parser reads back to a measurement's interval, from its numbers' texts:
+    ``4.00 to 5.00``, ``>=24``, ``<0.5``, ``~5``; a point's text is ``value``, else an end's."""
+    if qualifier == "range":
+        return f"{low or ''} to {high or ''}"
+    if qualifier in (">", ">="):
+        return f"{qualifier}{low or ''}"
+    if qualifier in ("<", "<="):
+        return f"{qualifier}{high or ''}"
+    point = value if value is not None else (low if low is not None else high)
+    return ("~" if qualifier == "~" else "") + (point or "")
+
+
 def _value_text(qualifier: str, numbers: Mapping[str, Shown], *, readable: bool, scientific: bool = False) -> str:
-    """``4.00 to 5.00``, ``>24``, ``~5`` (readable: ``4.00–5.00``, ``> 24``, ``≈ 5``)."""
+    """``4.00 to 5.00``, ``>24``, ``~5`` (readable: ``4.00–5.00``, ``> 24``, ``≈ 5``). A range's
+    ends share one notation: ``4.8e-4 to 1.58e-3``, not ``4.8e-4 to 0.00158``."""
+    if not readable:
+        ends = [numbers[key] for key in ("value_min", "value_max") if key in numbers]
+        together = qualifier == "range" and any(n.is_scientific() for n in ends)
+        texts = {key: n.text(scientific=together) for key, n in numbers.items()}
+        return cell_text(qualifier, texts.get("value"), texts.get("value_min"), texts.get("value_max"))
 
     def say(key: str) -> str:
         number = numbers.get(key)
-        if number is None:
-            return "–" if readable else ""
-        return number.readable(scientific=scientific) if readable else number.text()
+        return "–" if number is None else number.readable(scientific=scientific)
 
     if qualifier == "range":
-        if readable and say("value_min") == say("value_max"):
+        if say("value_min") == say("value_max"):
             return say("value_min")
-        if readable and "value_min" in numbers and "value_max" in numbers:
+        if "value_min" in numbers and "value_max" in numbers:
             return readable_together([numbers["value_min"], numbers["value_max"]], "–", scientific=scientific)
-        return f"{say('value_min')}{'–' if readable else ' to '}{say('value_max')}"
+        return f"{say('value_min')}–{say('value_max')}"
     signs = {">": ">", ">=": "≥", "<": "<", "<=": "≤"}
     if qualifier in signs:
         end = "value_min" if qualifier.startswith(">") else "value_max"
-        return f"{signs[qualifier]} {say(end)}" if readable else f"{qualifier}{say(end)}"
+        return f"{signs[qualifier]} {say(end)}"
     point = "value" if "value" in numbers else ("value_min" if "value_min" in numbers else "value_max")
-    prefix = ("≈ " if readable else "~") if qualifier == "~" else ""
-    return prefix + say(point)
+    return ("≈ " if qualifier == "~" else "") + say(point)
 
 
 def shown_temperature(temperature_K: float | None, choice: UnitChoice) -> tuple[Shown, str] | None:

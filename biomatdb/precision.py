@@ -189,9 +189,10 @@ class Shown:
         place = max(self.place, min(exponent if isinstance(exponent, int) else 0, 0))
         return Shown(rounded(float(self.value), place), place)
 
-    def text(self) -> str:
-        """As the ingest parser reads it back: ``4.00``, ``310``, ``1.20e-5``."""
-        return _number_text(self.value, self.place)
+    def text(self, *, scientific: bool = False) -> str:
+        """As the ingest parser reads it back: ``4.00``, ``310``, ``1.20e-5``; ``scientific``: with
+        a power of ten whatever its size (``1.58e-3``, ``3.5e0``), beside a number that needs one."""
+        return _number_text(self.value, self.place, scientific=scientific)
 
     def is_scientific(self) -> bool:
         """Whether it is written with a power of ten (``1.20e-5``) when shown on its own."""

@@ -192,6 +192,22 @@ def test_export_cells_read_back_by_the_ingest_parser():
     assert (value, unit, uncertainty) == ("1.20", "GPa", "0.050")
 
 
+def test_the_ends_of_a_range_share_one_notation_in_a_cell():
+    """A hydrogel's 0.00048–0.00158 GPa: one end needs a power of ten, so both get one, in the
+    shown cell and in the stored value's text, and the cell reads back to the same ends."""
+    from biomatdb.catalog import value_text
+    from biomatdb_ingest.cells import ParsedCell, parse_cell
+
+    m = measured("youngs_modulus", "0.00048–0.00158", "GPa", "range")
+    value, _, _ = shown_cells(m, UnitChoice({"youngs_modulus": "GPa"}))
+    assert value == "4.8e-4 to 1.58e-3"
+    parsed = parse_cell(value)
+    assert isinstance(parsed, ParsedCell) and (parsed.low, parsed.high) == (0.00048, 0.00158)
+    assert value_text("range", None, 4.8e-05, 0.00158) == "4.8e-5 to 1.58e-3"
+    assert value_text("range", None, 380.0, 400.0) == "380 to 400"  # neither needs one: plain
+    assert value_text(">=", None, 1e-05, None) == ">=1e-05"
+
+
 @pytest.mark.parametrize(
     ("key", "choice", "values", "written", "unit"),
     [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import anyio
+import openpyxl
 import pytest
 from sqlalchemy import func, select
 
@@ -137,6 +138,46 @@ async def test_unsupported_files_are_refused(api, keys, filename, status):
     )
     assert response.status_code == status
     assert response.headers["content-type"] == PROBLEM
+
+
+def _workbook_bytes(tmp_path) -> bytes:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["Material", "Density (g/cm3)"])
+    sheet.append(["HA", 3.16])
+    book.save(tmp_path / "book.xlsx")
+    return (tmp_path / "book.xlsx").read_bytes()
+
+
+@pytest.mark.parametrize("filename", ["lab-export", "lab.csv", "lab.dat"])
+async def test_an_upload_is_judged_by_its_content_as_the_cli_judges_a_file(engine, keys, tmp_path, filename):
+    # a workbook under no suffix, a text suffix or an unknown one is still the workbook it is;
+    # its rows are not counted as lines of text (a zip's newlines are no rows). No worker: the
+    # job stays queued, as it is for `biomatdb worker` processes
+    manager, api = await open_client(settings_for(engine, tmp_path / "data", jobs_in_api=False))
+    try:
+        response = await api.post(
+            "/api/v1/datasets",
+            headers=keys["curator"],
+            files={"file": (filename, _workbook_bytes(tmp_path), "application/octet-stream")},
+            data={"name": "misnamed", "dry_run": "true"},
+        )
+    finally:
+        await api.aclose()
+        await manager.__aexit__(None, None, None)
+    assert response.status_code == 202, response.text
+    assert response.json()["status"] == "queued" and response.json()["progress"]["rows_total"] is None
+
+
+async def test_a_refused_upload_leaves_no_file_behind(api, keys, api_settings):
+    response = await api.post(
+        "/api/v1/datasets", headers=keys["curator"], files={"file": ("table.dat", b"a,b\n1,2\n", "text/plain")}
+    )
+    assert response.status_code == 415
+    assert "table.dat: unsupported file type" in response.json()["detail"]
+    uploads = api_settings.data_dir / "uploads"
+    assert not uploads.exists() or not any(uploads.rglob("*.dat"))
 
 
 async def test_an_upload_without_a_file_is_422(api, keys):

@@ -60,6 +60,7 @@ def test_a_workbook_saved_under_a_csv_name_is_read_as_the_workbook_it_is(tmp_pat
     table = open_table(misnamed)
     assert table.format == "xlsx" and table.header == ["Material", "Density (g/cm3)"]
     assert _rows(misnamed) == _rows(truly) == [["HA", "3.16"], ["PEEK", "1.3"]]
+    assert not is_delimited(misnamed) and count_rows(misnamed) is None  # a job counts no zip lines as rows
 
 
 def test_a_file_without_a_known_suffix_is_read_when_its_content_says_what_it_is(tmp_path):

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from python_multipart.multipart import MultipartCallbacks  # a TypedDict its stubs alone define
 
 from biomatdb_api.problems import ProblemError
-from biomatdb_ingest.readers import SUFFIXES
+from biomatdb_ingest.readers import SUFFIXES, format_for
 
 FIELD_MAX_BYTES = 64 * 1024
 FIELDS_MAX = 32  # parts in one upload: the file and a few short fields
@@ -102,12 +102,6 @@ class _Receiver:
             if self._handle is not None or self.result.path is not None:
                 raise ProblemError(400, "send exactly one file per upload", code="bad-upload")
             filename = safe_filename(options[b"filename"].decode("utf-8", "replace"))
-            if not filename.lower().endswith(UPLOAD_SUFFIXES):
-                raise ProblemError(
-                    415,
-                    f"{filename}: unsupported file type; expected one of {', '.join(UPLOAD_SUFFIXES)}",
-                    code="unsupported-file-type",
-                )
             self.directory.mkdir(parents=True, exist_ok=True)
             self.result.file_field, self.result.filename = self._name, filename
             self.result.path = self.directory / filename
@@ -192,4 +186,18 @@ async def receive_upload(request: Request, *, directory: Path, limit: int) -> Re
         shutil.rmtree(directory, ignore_errors=True)
         raise
     receiver.close()
+    if receiver.result.path is not None and format_for(receiver.result.path) is None:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise unsupported(receiver.result.path.name)
     return receiver.result
+
+
+def unsupported(filename: str) -> ProblemError:
+    """415 for a file no reader opens: neither its name nor its first bytes say it is one of
+    ``UPLOAD_SUFFIXES`` (the same test ``biomatdb ingest`` makes, ``readers.format_for``)."""
+    return ProblemError(
+        415,
+        f"{filename}: unsupported file type; expected one of {', '.join(UPLOAD_SUFFIXES)}, "
+        "or a workbook or JSON file under another name",
+        code="unsupported-file-type",
+    )

@@ -85,9 +85,10 @@ def folder_suffixes() -> tuple[str, ...]:
     return tuple(f.suffix for f in FORMATS if f.in_folders)
 
 
-def is_delimited(path: Path | str) -> bool:
-    """The file is read as delimited text, one record a line or more (by its name)."""
-    found = _BY_SUFFIX.get(Path(path).suffix.lower())
+def is_delimited(path: Path) -> bool:
+    """The file is read as delimited text, one record a line or more: what ``format_for`` says,
+    so a workbook named ``.csv`` is not."""
+    found = format_for(path)
     return found is not None and found.open is open_delimited
 
 

@@ -198,13 +198,14 @@ COLUMN_TG = '[columns."Tg [degC]"]\nproperty = "glass_transition_temperature"\n'
     ],
     ids=["file-wide", "column"],
 )
-@pytest.mark.parametrize("temperature", ["30-40 degC", ">30 degC", "dry", "-300 degC", "37"])
+@pytest.mark.parametrize("temperature", ["30-40 degC", ">30 degC", "dry", "-300 degC", "37", "30 ± 2 degC"])
 def test_a_manifest_temperature_is_one_value_file_wide_and_per_column(
     sqlite_engine, tmp_path, manifest, column, temperature
 ):
     """One rule for a manifest's temperature, wherever it is given: a range, a bound, a word, a
-    temperature below absolute zero or a bare number is refused (it once loaded a column's
-    "30-40 degC" as 30 °C), and nothing is written."""
+    temperature below absolute zero, a bare number or a value with an uncertainty is refused (it
+    once loaded a column's "30-40 degC" as 30 °C, and "30 ± 2 degC" as 30 °C without its ± 2),
+    and nothing is written."""
     path = write(tmp_path, "tg.csv", TG_CSV)
     write(tmp_path, "tg.csv.manifest.toml", manifest.format(t=temperature))
     before = snapshot(sqlite_engine)
@@ -212,6 +213,18 @@ def test_a_manifest_temperature_is_one_value_file_wide_and_per_column(
     assert not report.loaded
     [error] = [e for e in report.errors if e.type == "manifest-error"]
     assert temperature in (error.message + str(error.value)) and error.column == column
+    assert snapshot(sqlite_engine) == before
+
+
+def test_a_row_temperature_with_an_uncertainty_is_refused_not_cut_to_its_value(sqlite_engine, tmp_path):
+    # a condition stores one temperature: "37 ± 1 °C" once loaded as 37 °C, its ± 1 dropped unsaid
+    path = write(tmp_path, "e.csv", "Material,E (GPa),Temperature\nPLA,3,37 ± 1 °C\nPCL,0.4,37 °C\n")
+    before = snapshot(sqlite_engine)
+    report = ingest_file(sqlite_engine, path)
+    assert not report.loaded
+    [error] = report.errors
+    assert (error.type, error.row, error.column, error.value) == ("type-error", 1, "Temperature", "37 ± 1 °C")
+    assert "uncertainty (± 1)" in error.message
     assert snapshot(sqlite_engine) == before
 
 

@@ -404,17 +404,13 @@ def _row_temperature(chunk: pd.DataFrame, ctx: Context, out: NormalisedChunk) ->
     parsed, errors = parse_column(raw, decimal=ctx.decimal)
     for row, text, error in errors:
         out.errors.append(Issue(type=error.type, message=error.message, row=int(row), column=column.label, value=text))
-    points = parsed[parsed["qualifier"].isin(["=", "~"])]
+    points = parsed[parsed["qualifier"].isin(["=", "~"]) & parsed["uncertainty"].isna()]
     for row in parsed.index.difference(points.index):
-        out.errors.append(
-            Issue(
-                type="type-error",
-                message="a test temperature must be one value",
-                row=int(row),
-                column=column.label,
-                value=raw[row],
-            )
-        )
+        spread = parsed.at[row, "uncertainty"]
+        message = "a test temperature must be one value"
+        if parsed.at[row, "qualifier"] in ("=", "~") and pd.notna(spread):  # its ± has nowhere to go
+            message += f"; its uncertainty (± {spread:g}) cannot be stored, so write the value alone"
+        out.errors.append(Issue(type="type-error", message=message, row=int(row), column=column.label, value=raw[row]))
     converted = _convert_temperatures(points, column.unit, column.label, out, raw)
     result.loc[converted.index] = converted
     return result
@@ -667,10 +663,16 @@ def _spread_texts(uncertainty: pd.DataFrame, value_unit: str | None) -> np.ndarr
 
 def condition_temperature_K(text: str) -> float:
     """A manifest's temperature condition, file-wide or a column's, in kelvin: one value with its
-    unit, as a row's test temperature must be ("37 degC", "~310 K"); a range or a bound is refused."""
+    unit, as a row's test temperature must be ("37 degC", "~310 K"); a range, a bound or a value
+    with an uncertainty ("37 ± 1 degC": a condition has no uncertainty to keep it in) is refused."""
     parsed = parse_cell(text, decimal=".")
     if not isinstance(parsed, ParsedCell) or parsed.qualifier not in ("=", "~") or parsed.value is None:
         raise UnitError(f"expected one temperature such as '300 K', got {text!r}")
+    if parsed.uncertainty is not None:
+        raise UnitError(
+            f"expected one temperature such as '300 K', got {text!r}: its uncertainty "
+            f"(± {parsed.uncertainty:g}) cannot be stored, so write the value alone"
+        )
     kelvin = float(conversion(parsed.unit, TEMPERATURE).value(parsed.value))
     if not kelvin > 0:
         raise UnitError(f"{text!r} is at or below absolute zero")

@@ -7,6 +7,7 @@ checked is that the connection is closed, not how fast."""
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 
@@ -15,6 +16,7 @@ import pytest
 
 import biomatdb_api.server
 from biomatdb.db import make_engine, migrate
+from biomatdb_api import params
 from tests.api_fixtures import make_key, settings_for
 from tests.live import serving
 
@@ -57,6 +59,39 @@ def test_a_request_head_that_never_ends_is_closed_with_408(server):
         slow.sendall(b"GET /api/v1/materials HTTP/1.1\r\nHost: x\r\nX-Slow: ")
         answer = _closed_by_server(slow)
     assert answer.startswith(b"HTTP/1.1 408")
+    assert _healthy(port)
+
+
+def _answer_to(port: int, head: bytes) -> tuple[bytes, dict]:
+    """Send ``head`` whole, as a client does, and read the answer: (status line, problem body)."""
+    with socket.create_connection(("127.0.0.1", port)) as client:
+        client.sendall(head)
+        answer = _closed_by_server(client)
+    status, _, rest = answer.partition(b"\r\n")
+    headers, _, body = rest.partition(b"\r\n\r\n")
+    assert b"content-type: application/problem+json" in headers.lower(), answer[:500]
+    return status, json.loads(body)
+
+
+@pytest.mark.parametrize("megabytes", [1.5, 8])
+def test_a_query_string_of_megabytes_is_answered_414_not_dropped(server, megabytes):
+    # past what the server reads of a head at all (REQUEST_HEAD_MAX_BYTES), the answer is still a
+    # problem the client can read: the rest of the head is drained before the connection closes
+    port, _, _ = server
+    query = "filter=" + "%F0%9F%A7%AA" * int(megabytes * 1024 * 1024 / 12)
+    status, problem = _answer_to(port, f"GET /api/v1/export?{query} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    assert status.startswith(b"HTTP/1.1 414")
+    assert problem["type"] == "urn:biomatdb:problem:query-too-long" and problem["status"] == 414
+    assert problem["instance"] == "/api/v1/export" and problem["limit"] == params.REQUEST_HEAD_MAX_BYTES
+    assert f"{params.QUERY_STRING_MAX_BYTES:,} bytes" in problem["detail"]
+    assert _healthy(port)
+
+
+def test_headers_past_the_head_limit_are_answered_431(server):
+    port, _, _ = server
+    cookie = "a" * (params.REQUEST_HEAD_MAX_BYTES + 10)
+    status, problem = _answer_to(port, f"GET /health HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\n\r\n".encode())
+    assert status.startswith(b"HTTP/1.1 431") and problem["type"] == "urn:biomatdb:problem:headers-too-long"
     assert _healthy(port)
 
 

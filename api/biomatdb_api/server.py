@@ -10,6 +10,11 @@
   comes slower than ``BODY_MIN_BYTES_PER_WINDOW`` per ``BODY_WINDOW_SECONDS`` while the app is
   reading it (slowloris, a 1 byte/s upload). The app sees the client gone, and an upload in
   progress is removed (``biomatdb_api.uploads``).
+- A request head longer than ``REQUEST_HEAD_MAX_BYTES`` is answered by ``BoundedH11Protocol``
+  itself, before h11 gives up on it: 414 problem+json when the request line is what runs over
+  (a query string of megabytes), 431 when the headers do. The rest of the head is read and
+  dropped (up to ``DRAIN_MAX_BYTES``, for ``DRAIN_SECONDS``) before the connection closes, so
+  the client reads the answer instead of a reset.
 - At most ``MAX_CONNECTIONS`` connections and requests at once; past it, 503.
 
 Behind a reverse proxy, set the same bounds there (docs/deploy.md).
@@ -21,15 +26,20 @@ import asyncio
 from typing import Any
 
 import h11
+import orjson
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from biomatdb_api import params
+from biomatdb_api.problems import MEDIA_TYPE, type_uri
 
 KEEP_ALIVE_SECONDS = 5
 HEAD_SECONDS = 10.0
 BODY_WINDOW_SECONDS = 20.0
 BODY_MIN_BYTES_PER_WINDOW = 20 * 1024  # 1 KiB/s, averaged over the window
 MAX_CONNECTIONS = 1000
+DRAIN_SECONDS = 10.0  # after a too-long head is answered, how long the rest of it is read and dropped
+DRAIN_MAX_BYTES = 64 * 1024 * 1024
+_HEAD_END = b"\r\n\r\n"
 
 
 class BoundedH11Protocol(H11Protocol):
@@ -40,6 +50,9 @@ class BoundedH11Protocol(H11Protocol):
         self._head_timer: asyncio.TimerHandle | None = None
         self._body_timer: asyncio.TimerHandle | None = None
         self._body_bytes = 0
+        self._draining: bytes | None = None  # a refused head's last bytes, while the rest of it is dropped
+        self._drained = 0
+        self._drain_timer: asyncio.TimerHandle | None = None
         self._watch_head()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -47,6 +60,11 @@ class BoundedH11Protocol(H11Protocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self._draining is not None:
+            self._drain(data)
+            return
+        if self.conn.their_state is h11.IDLE and self._head_too_long(data):
+            return
         if self.conn.their_state is h11.SEND_BODY:
             self._body_bytes += len(data)
         super().data_received(data)
@@ -55,6 +73,57 @@ class BoundedH11Protocol(H11Protocol):
     def on_response_complete(self) -> None:
         super().on_response_complete()
         self._watch()
+
+    # --- a request head past the limit ------------------------------------------------
+
+    def _head_too_long(self, data: bytes) -> bool:
+        """Answer 414 or 431 when the head being read runs past the limit, and start dropping the
+        rest of it; False (h11 reads on) while it fits."""
+        limit = params.REQUEST_HEAD_MAX_BYTES
+        pending = self.conn.trailing_data[0]
+        if len(pending) + len(data) <= limit:
+            return False
+        head = pending + data
+        if _HEAD_END in head[: limit + len(_HEAD_END)]:  # a whole head within the limit, a next one behind it
+            return False
+        line_ends = head.find(b"\r\n", 0, limit)
+        status, title, code, what = (
+            (414, "URI too long", "query-too-long", "request line runs")
+            if line_ends < 0
+            else (431, "Request header fields too large", "headers-too-long", "request's headers run")
+        )
+        target = head.split(b" ", 2)[1] if head.count(b" ", 0, 8200) else b""
+        body = {
+            "type": type_uri(code),
+            "title": title,
+            "status": status,
+            "detail": f"the {what} past {limit:,} bytes; a query string may be at most "
+            f"{params.QUERY_STRING_MAX_BYTES:,} bytes",
+            "instance": target.split(b"?", 1)[0][:300].decode("latin-1") or None,
+            "limit": limit,
+        }
+        payload = orjson.dumps({key: value for key, value in body.items() if value is not None})
+        self.logger.info("answering %s to a request head of over %s bytes", status, limit)
+        self.transport.write(
+            f"HTTP/1.1 {status} {title}\r\ncontent-type: {MEDIA_TYPE}\r\ncontent-length: {len(payload)}\r\n"
+            "connection: close\r\n\r\n".encode("latin-1")
+            + payload
+        )
+        self._cancel_timers()
+        self._draining = b""
+        self._drain_timer = self.loop.call_later(DRAIN_SECONDS, self.transport.close)
+        self._drain(head)
+        return True
+
+    def _drain(self, data: bytes) -> None:
+        """Drop what arrives of a refused head; close once it has ended (or too much came)."""
+        assert self._draining is not None
+        self._drained += len(data)
+        joined = self._draining + data
+        if _HEAD_END in joined or self._drained > DRAIN_MAX_BYTES:
+            self.transport.close()
+        else:
+            self._draining = joined[-(len(_HEAD_END) - 1) :]
 
     # --- timers ----------------------------------------------------------------------
 
@@ -102,10 +171,10 @@ class BoundedH11Protocol(H11Protocol):
         self.transport.close()
 
     def _cancel_timers(self) -> None:
-        for timer in (self._head_timer, self._body_timer):
+        for timer in (self._head_timer, self._body_timer, self._drain_timer):
             if timer is not None:
                 timer.cancel()
-        self._head_timer = self._body_timer = None
+        self._head_timer = self._body_timer = self._drain_timer = None
 
 
 def uvicorn_options(**overrides: Any) -> dict[str, Any]:

@@ -406,9 +406,9 @@ def _row_temperature(chunk: pd.DataFrame, ctx: Context, out: NormalisedChunk) ->
         out.errors.append(Issue(type=error.type, message=error.message, row=int(row), column=column.label, value=text))
     points = parsed[parsed["qualifier"].isin(["=", "~"]) & parsed["uncertainty"].isna()]
     for row in parsed.index.difference(points.index):
-        spread = parsed.at[row, "uncertainty"]
+        spread = float(parsed.at[row, "uncertainty"])  # type: ignore[arg-type]  # a float column
         message = "a test temperature must be one value"
-        if parsed.at[row, "qualifier"] in ("=", "~") and pd.notna(spread):  # its ± has nowhere to go
+        if parsed.at[row, "qualifier"] in ("=", "~") and not np.isnan(spread):  # its ± has nowhere to go
             message += f"; its uncertainty (± {spread:g}) cannot be stored, so write the value alone"
         out.errors.append(Issue(type="type-error", message=message, row=int(row), column=column.label, value=raw[row]))
     converted = _convert_temperatures(points, column.unit, column.label, out, raw)

@@ -33,14 +33,34 @@ app = typer.Typer(
 )
 
 
-def _engine(settings: Settings | None = None, *, migrate: bool = True):
-    from biomatdb.db import make_engine, migrate as apply_migrations
+def _engine(settings: Settings | None = None):
+    """The engine of a command that writes (or serves): the database is created, or migrated to
+    the newest schema, first."""
+    from biomatdb.db import make_engine, migrate
 
     settings = settings or Settings()
     engine = make_engine(settings.resolved_database_url(), search_outbox=settings.search_outbox)
-    if migrate:
-        apply_migrations(engine)
+    migrate(engine)
     return engine
+
+
+def _read_engine(settings: Settings | None = None):
+    """The engine of a command that only reads (``search``, ``show``, ``export``, ...): nothing is
+    created or migrated on its behalf, so a missing or outdated database is an error that says
+    what to run, not an empty database made in passing."""
+    from biomatdb.db import make_engine, unreadable_schema
+
+    settings = settings or Settings()
+    url = settings.resolved_database_url()
+    problem = unreadable_schema(url)
+    if problem is not None:
+        _echo(
+            f"error: {problem}. Run `biomatdb init` to create or migrate it, and `biomatdb ingest FILE` "
+            "or `biomatdb load-fixtures` to load data (BIOMATDB_DATA_DIR or BIOMATDB_DATABASE_URL choose the database)",
+            err=True,
+        )
+        raise typer.Exit(1)
+    return make_engine(url, search_outbox=settings.search_outbox)
 
 
 def discard_stale_demo(path: Path) -> bool:
@@ -332,7 +352,7 @@ def show(
     from biomatdb.errors import NotFoundError
 
     choice = _unit_choice(units, unit_system)
-    with Session(_engine()) as session:
+    with Session(_read_engine()) as session:
         try:
             document = shown_material(material_json(find_material(session, name_or_id)), choice)
         except NotFoundError as exc:
@@ -469,7 +489,7 @@ def _all_rows(dataset: str | None, choice) -> Iterator[dict]:
 
     from biomatdb.catalog import export_rows
 
-    with Session(_engine()) as session:
+    with Session(_read_engine()) as session:
         yield from export_rows(session, dataset=dataset, choice=choice)
 
 
@@ -482,14 +502,14 @@ def _searched_rows(
 
     settings = Settings()
     query = build_query(text=text, filter_text=filter, sort=sort, limit=MAX_LIMIT, match=match, uncertainty=uncertainty)
-    engine = _engine(settings)
+    engine = _read_engine(settings)
     yield from search_rows(make_backend(settings, engine), engine, query, choice)
 
 
 def _export_evidence(stream, *, format: str, dataset: str | None) -> None:
     from biomatdb.evaluations import EVIDENCE_FIELDS, evidence_export
 
-    with _engine().connect() as connection:
+    with _read_engine().connect() as connection:
         exported = evidence_export(connection, dataset=dataset)
         if format == "json":
             stream.write(b"[")
@@ -518,7 +538,7 @@ def conditions(
     if field is not None and field not in FIELD_NAMES:
         _echo(f"error: unknown condition field {field!r}; expected one of {', '.join(FIELD_NAMES)}", err=True)
         raise typer.Exit(2)
-    fields = read_listing(_engine(), field)
+    fields = read_listing(_read_engine(), field)
     if json_output:
         _print_json([f.model_dump(mode="json") for f in fields])
         return
@@ -669,7 +689,7 @@ def search(
             match=match,
             uncertainty=uncertainty,
         )
-        engine = _engine(settings)
+        engine = _read_engine(settings)
         result = shown_result(make_backend(settings, engine).search(query), choice)
     except QueryError as exc:
         _query_refused(exc, filter)
@@ -791,7 +811,7 @@ def select(
                 "limit": limit,
             }
         )
-        engine = _engine(settings)
+        engine = _read_engine(settings)
         answer = run_selection(make_backend(settings, engine), engine, requirement, choice)
     except (BiomatError, ValidationError) as exc:
         _echo(f"error: {getattr(exc, 'message', exc)}", err=True)
@@ -829,7 +849,7 @@ def datasets(json_output: Annotated[bool, typer.Option("--json", help="Print JSO
     """The datasets with their counts, license and history of uploads."""
     from biomatdb.catalog import datasets_json
 
-    with _engine().connect() as connection:
+    with _read_engine().connect() as connection:
         documents = datasets_json(connection)
     if json_output:
         _print_json(documents)
@@ -1107,7 +1127,7 @@ def apikey_list(json_output: Annotated[bool, typer.Option("--json", help="Print 
     """Every key: id, name, role, public prefix, created, revoked (never the key)."""
     from biomatdb.apikeys import list_keys
 
-    engine = _engine()
+    engine = _read_engine()
     try:
         with engine.connect() as connection:
             listing = list_keys(connection)

@@ -147,6 +147,31 @@ def current_revision(engine: Engine) -> str | None:
             return None
 
 
+def unreadable_schema(url: str) -> str | None:
+    """Why a command that only reads cannot use the database at ``url`` as it is, or None when
+    it can: an SQLite file that does not exist (or is empty), a database without BiomatDB's
+    schema, or one at another schema revision than this code's. Nothing is created: this is asked
+    before an engine would make the file."""
+    parsed = make_url(url)
+    shown = parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        path = Path(str(parsed.database))
+        if not path.is_file() or path.stat().st_size == 0:
+            return f"there is no database at {path} yet"
+    engine = make_engine(url)
+    try:
+        found = current_revision(engine)
+    finally:
+        engine.dispose()
+    if found is None:
+        return f"the database at {shown} has no BiomatDB schema"
+    head = head_revision()
+    if found != head:
+        newer = "an older" if found < head else "a newer"
+        return f"the database at {shown} is at schema revision {found}, written by {newer} BiomatDB (this one reads {head})"
+    return None
+
+
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest migration and the properties table in step with the
     vocabulary; a core already current is only read (no write transaction, no Alembic)."""

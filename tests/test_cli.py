@@ -477,3 +477,44 @@ def test_load_fixtures_says_each_file_as_it_is_done(cli, tmp_path):
     assert lines[1].startswith("loaded    reference-tissues.tsv: ") and lines[2].startswith("2 files in ")
     again = cli("load-fixtures", str(folder)).stdout.splitlines()
     assert again[0].startswith("unchanged polymers.csv: 0 materials created, 0 measurements added (")
+
+
+READ_ONLY_COMMANDS = [
+    ("search", "titanium"),
+    ("show", "PLLA"),
+    ("export",),
+    ("datasets",),
+    ("conditions",),
+    ("select", "-o", "max:youngs_modulus"),
+    ("apikey", "list"),
+]
+
+
+@pytest.mark.parametrize("command", READ_ONLY_COMMANDS, ids=lambda c: " ".join(c[:2]))
+def test_a_read_only_command_creates_no_database(cli, tmp_path, command):
+    result = cli(*command)
+    assert result.exit_code == 1, result.output
+    assert f"there is no database at {tmp_path / 'data' / 'biomatdb.sqlite'} yet" in result.stderr
+    assert "biomatdb init" in result.stderr and "biomatdb load-fixtures" in result.stderr
+    assert not (tmp_path / "data").exists()  # no file, no folder made in passing
+
+
+@pytest.mark.parametrize("command", READ_ONLY_COMMANDS[:4], ids=lambda c: c[0])
+def test_a_read_only_command_migrates_no_database_behind_the_code(cli, tmp_path, command):
+    import sqlite3
+    from contextlib import closing
+
+    from biomatdb.db import head_revision
+
+    assert cli("init").exit_code == 0
+    path = tmp_path / "data" / "biomatdb.sqlite"
+    older = f"{int(head_revision()) - 1:04d}"
+    with closing(sqlite3.connect(path)) as connection, connection:
+        connection.execute("UPDATE alembic_version SET version_num = ?", (older,))
+    before = path.read_bytes()
+    result = cli(*command)
+    assert result.exit_code == 1, result.output
+    assert f"is at schema revision {older}, written by an older BiomatDB" in result.stderr
+    assert path.read_bytes() == before
+    with closing(sqlite3.connect(path)) as connection:
+        assert connection.execute("SELECT version_num FROM alembic_version").fetchone() == (older,)

@@ -278,7 +278,7 @@ def ingest(
 
         report = Report(dry_run=dry_run)
         report.dataset = dataset or file.stem
-        report.error(
+        report.record(
             Issue(
                 type="resource-limit",
                 message=(

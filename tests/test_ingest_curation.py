@@ -78,7 +78,7 @@ def test_strict_refuses_a_warning_raised_while_writing(sqlite_engine, tmp_path, 
         calls.append(connection.in_transaction())
         result = checked(connection, report, checksum, options)
         if len(calls) == 2:  # the second check is the write phase's
-            report.warn(
+            report.record(
                 Issue(
                     type="possible-duplicate",
                     message="PLLA may be a material the core holds",

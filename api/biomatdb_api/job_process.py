@@ -64,7 +64,7 @@ def actor_of_job(engine: Engine, job) -> Actor | None:
 
 def resource_limit_report(message: str) -> dict[str, Any]:
     report = Report()
-    report.error(Issue(type="resource-limit", message=message))
+    report.record(Issue(type="resource-limit", message=message))
     return report.as_dict()
 
 

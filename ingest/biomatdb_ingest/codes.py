@@ -3,9 +3,11 @@ names and what it means, in the spirit of Frictionless Data's ``errors/``. The r
 issue as the catalogue says (``Report.record``), and docs/ingest-format.md renders the table
 (``markdown_table``; a test keeps the two equal).
 
-A code the catalogue does not hold is recorded as an error, never dropped, and remembered in
-``UNCATALOGUED`` (as an issue recorded against its catalogued severity is in ``MISFILED``), which
-the test suite checks after every test, so that no code reaches a report uncatalogued."""
+Severity is the catalogue's alone: the steps file every issue through ``file_issue`` and the
+report through ``Report.record``, so no call site can record an error as a warning. A code the
+catalogue does not hold is recorded as an error, never dropped, and remembered in
+``UNCATALOGUED``, which the test suite checks after every test, so that no code reaches a report
+uncatalogued."""
 
 from __future__ import annotations
 
@@ -13,14 +15,15 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, Protocol
+
+if TYPE_CHECKING:
+    from biomatdb_ingest.report import Issue
 
 Severity = Literal["error", "warning"]
 
 #: Codes recorded that the catalogue does not hold (checked by the test suite).
 UNCATALOGUED: set[str] = set()
-#: ``(code, severity)`` of issues recorded with another severity than the catalogue's.
-MISFILED: set[tuple[str, str]] = set()
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,10 +55,17 @@ def severity(code: str) -> Severity:
     return found.severity
 
 
-def check_severity(code: str, recorded: Severity) -> None:
-    """Remember an issue recorded with another severity than its code's (``MISFILED``)."""
-    if severity(code) != recorded:
-        MISFILED.add((code, recorded))
+class Issues(Protocol):
+    """What holds a step's issues before the report does: an error list and a warning list."""
+
+    errors: list[Issue]
+    warnings: list[Issue]
+
+
+def file_issue(holder: Issues, issue: Issue) -> None:
+    """Put ``issue`` in ``holder``'s errors or warnings, as its code's catalogued severity says:
+    no step chooses the severity itself."""
+    (holder.errors if severity(issue.type) == "error" else holder.warnings).append(issue)
 
 
 def markdown_table() -> str:

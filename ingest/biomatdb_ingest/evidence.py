@@ -38,6 +38,7 @@ from biomatdb.vocabulary import Property, Vocabulary, normalise_label
 from biomatdb.vocabulary.conditions import load_conditions
 from biomatdb.vocabulary.test_systems import load_test_systems
 from biomatdb_ingest.cells import CellError, ParsedCell, parse_cell
+from biomatdb_ingest.codes import file_issue
 from biomatdb_ingest.mapping import Column, ColumnMap
 from biomatdb_ingest.normalise import SourceRecord, source_record
 from biomatdb_ingest.report import Issue
@@ -169,6 +170,10 @@ class EvidenceChunk:
     errors: list[Issue] = field(default_factory=list)
     warnings: list[Issue] = field(default_factory=list)
 
+    def add(self, issue: Issue) -> None:
+        """An error or a warning, as the catalogue says (``codes.file_issue``)."""
+        file_issue(self, issue)
+
 
 def _cell(chunk: pd.DataFrame, emap: EvidenceMap, role: str, row) -> str | None:
     if role not in emap.columns:
@@ -248,7 +253,7 @@ def normalise_evidence(chunk: pd.DataFrame, emap: EvidenceMap, vocabulary: Vocab
     properties = pd.Series(None, index=chunk.index, dtype=object)
 
     def error(kind: str, row, role: str, value: str | None, message: str, suggestions=()) -> None:
-        out.errors.append(
+        out.add(
             Issue(
                 type=kind,
                 row=int(row),
@@ -593,7 +598,7 @@ def wide_evidence(
             try:
                 outcome = evidence.outcome(written, column.endpoint).key
             except VocabularyError as exc:
-                out.errors.append(
+                out.add(
                     Issue(
                         type="unknown-outcome",
                         row=row,

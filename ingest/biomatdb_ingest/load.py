@@ -115,7 +115,7 @@ class Loader:
     counts: LoadCounts = field(default_factory=LoadCounts)
     _source_ids: dict[str, int] = field(default_factory=dict)
     _structure_ids: dict[str, int] = field(default_factory=dict)
-    warnings: list[Issue] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)  # the report records each at its catalogued severity
     materials: list[dict] = field(default_factory=list)  # the report's ``materials``, set by ``finish``
     materials_named: int = 0  # how many materials the file names: ``materials`` lists the first ones
     curated: bool = True  # a curated dataset's two names for one structure mean two materials
@@ -608,7 +608,7 @@ class Loader:
         )
         self._redirect_matched_ids()
         self._report_materials()
-        self.warnings.extend(
+        self.issues.extend(
             possible_duplicates(
                 self.connection, select(load_ids.c.material_id).where(load_ids.c.created == 1), self._created_records
             )

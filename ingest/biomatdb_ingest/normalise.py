@@ -129,6 +129,10 @@ class NormalisedChunk:
     def error_rows(self) -> set[int]:
         return {issue.row for issue in self.errors if issue.row is not None}
 
+    def add(self, issue: Issue) -> None:
+        """An error or a warning, as the catalogue says (``codes.file_issue``)."""
+        codes.file_issue(self, issue)
+
 
 #: what may follow a DOI in running text without being part of it
 _DOI_TRAILING = ".,;:"
@@ -215,7 +219,7 @@ def normalise_chunk(chunk: pd.DataFrame, ctx: Context) -> NormalisedChunk:
         names = ids if ids is not None else pd.Series("", index=chunk.index)
     names = names.str.replace(r"\s+", " ", regex=True)
     for row, name in _cells(names[names.str.len() > MATERIAL_NAME_MAX]):
-        out.errors.append(
+        out.add(
             Issue(
                 type="constraint-error",
                 row=row,
@@ -240,7 +244,7 @@ def normalise_chunk(chunk: pd.DataFrame, ctx: Context) -> NormalisedChunk:
         measurements["material_key"] = keys.reindex(rows).to_numpy()
         missing = measurements["material_name"] == ""
         for row in sorted(set(measurements.loc[missing, "row"])):
-            out.errors.append(
+            out.add(
                 Issue(
                     type="missing-value",
                     message="a row with measurements needs a material name",
@@ -318,9 +322,7 @@ def _row_sources(chunk: pd.DataFrame, ctx: Context, out: NormalisedChunk) -> pd.
         if isinstance(record, str):
             label = labelled.label
             for row in rows:
-                out.errors.append(
-                    Issue(type="doi-error", message=record, row=int(row), column=label, value=doi or citation)
-                )
+                out.add(Issue(type="doi-error", message=record, row=int(row), column=label, value=doi or citation))
             continue
         if record is not None:
             ctx.sources.setdefault(record.key, record)
@@ -340,7 +342,7 @@ def _convert_temperatures(
         except UnitError as exc:
             cells = dict(_cells(raw)) if cells is None else cells  # one pass, not a look-up a row
             for row in rows:
-                out.errors.append(
+                out.add(
                     Issue(
                         type=exc.type,
                         message=exc.message,
@@ -354,7 +356,7 @@ def _convert_temperatures(
         result.loc[rows] = conv.value(parsed.loc[rows, "low"].to_numpy(dtype=float))
     bad = result.notna() & (result <= 0)
     for row in result.index[bad]:
-        out.errors.append(
+        out.add(
             Issue(
                 type="constraint-error",
                 message="temperature below absolute zero",
@@ -382,7 +384,7 @@ def _temperature_texts(chunk: pd.DataFrame, cmap: ColumnMap, out: NormalisedChun
     )
     from_numbers = (texts == "") & (numbers != "")
     for row in texts.index[from_numbers & (units == "")]:
-        out.errors.append(
+        out.add(
             Issue(
                 type="missing-value",
                 row=int(row),
@@ -403,14 +405,14 @@ def _row_temperature(chunk: pd.DataFrame, ctx: Context, out: NormalisedChunk) ->
     raw = _temperature_texts(chunk, ctx.column_map, out)
     parsed, errors = parse_column(raw, decimal=ctx.decimal)
     for row, text, error in errors:
-        out.errors.append(Issue(type=error.type, message=error.message, row=int(row), column=column.label, value=text))
+        out.add(Issue(type=error.type, message=error.message, row=int(row), column=column.label, value=text))
     points = parsed[parsed["qualifier"].isin(["=", "~"]) & parsed["uncertainty"].isna()]
     for row in parsed.index.difference(points.index):
         spread = float(parsed.at[row, "uncertainty"])  # type: ignore[arg-type]  # a float column
         message = "a test temperature must be one value"
         if parsed.at[row, "qualifier"] in ("=", "~") and not np.isnan(spread):  # its ± has nowhere to go
             message += f"; its uncertainty (± {spread:g}) cannot be stored, so write the value alone"
-        out.errors.append(Issue(type="type-error", message=message, row=int(row), column=column.label, value=raw[row]))
+        out.add(Issue(type="type-error", message=message, row=int(row), column=column.label, value=raw[row]))
     converted = _convert_temperatures(points, column.unit, column.label, out, raw)
     result.loc[converted.index] = converted
     return result
@@ -442,7 +444,7 @@ def _measurement_frame(
         except UnitError as exc:
             cells = dict(_cells(raw)) if cells is None else cells  # one pass, not a look-up a row
             for row in rows:
-                out.errors.append(
+                out.add(
                     Issue(
                         type=exc.type,
                         message=exc.message,
@@ -502,7 +504,7 @@ def _qualitative_frame(
     for row, key in _cells(part["qualitative"]):
         term = terms[key]
         if not term.describes(prop.key):
-            out.errors.append(
+            out.add(
                 Issue(
                     type="type-error",
                     row=int(row),
@@ -515,7 +517,7 @@ def _qualitative_frame(
                 )
             )
         elif uncertainty is not None and row in uncertainty.index:
-            out.errors.append(
+            out.add(
                 Issue(
                     type="type-error",
                     row=row,
@@ -565,7 +567,7 @@ def _check_bounds(frame: pd.DataFrame, prop: Property, label: str, out: Normalis
             bad |= high_bad
     for index in np.flatnonzero(bad):
         record = frame.iloc[index]
-        out.errors.append(
+        out.add(
             Issue(
                 type="constraint-error",
                 message=messages[index],
@@ -587,10 +589,10 @@ def _uncertainty_frame(
     raw = chunk[column.position]
     parsed, errors = parse_column(raw, decimal=ctx.decimal)
     for row, text, error in errors:
-        out.errors.append(Issue(type=error.type, message=error.message, row=int(row), column=column.label, value=text))
+        out.add(Issue(type=error.type, message=error.message, row=int(row), column=column.label, value=text))
     not_point = parsed["qualifier"] != "="
     for row in parsed.index[not_point | (parsed["low"] < 0)]:
-        out.errors.append(
+        out.add(
             Issue(
                 type="type-error",
                 message="an uncertainty must be one non-negative number",
@@ -628,7 +630,7 @@ def _spread(
         except UnitError as exc:
             for position in positions:
                 record = uncertainty.iloc[position]
-                out.errors.append(
+                out.add(
                     Issue(
                         type=exc.type,
                         message=f"uncertainty: {exc.message}",
@@ -681,7 +683,7 @@ def condition_temperature_K(text: str) -> float:
 
 def _report_cell_errors(errors, label: str, out: NormalisedChunk) -> None:
     for row, text, error in errors:
-        out.errors.append(Issue(type=error.type, message=error.message, row=int(row), column=label, value=str(text)))
+        out.add(Issue(type=error.type, message=error.message, row=int(row), column=label, value=str(text)))
 
 
 def _with_column_conditions(frame: pd.DataFrame, column: Column, ctx: Context, out: NormalisedChunk) -> pd.DataFrame:
@@ -691,7 +693,7 @@ def _with_column_conditions(frame: pd.DataFrame, column: Column, ctx: Context, o
             try:
                 kelvin = condition_temperature_K(value)
             except UnitError as exc:
-                out.errors.append(
+                out.add(
                     Issue(type="manifest-error", message=f"temperature {value!r}: {exc.message}", column=column.label)
                 )
                 continue
@@ -730,7 +732,7 @@ def _uncertainty_without_value(
         if row in refused:
             continue
         spread = uncertainty.loc[row]
-        out.errors.append(
+        out.add(
             Issue(
                 type="missing-value",
                 row=int(row),
@@ -748,7 +750,8 @@ def _long_measurements(chunk: pd.DataFrame, ctx: Context, out: NormalisedChunk) 
     value_label = next(column.label for column in map(cmap.role, VALUE_ROLES) if column is not None)
     unit_column = cmap.role("unit")
     raw, composing = value_texts(chunk, cmap, ctx.decimal)
-    out.errors.extend(composing)
+    for issue in composing:
+        out.add(issue)
     parsed, errors = parse_column(raw, decimal=ctx.decimal)
     _report_cell_errors(errors, value_label, out)
     property_text = chunk[property_column.position].astype(str).str.strip().reindex(parsed.index)
@@ -770,7 +773,7 @@ def _long_measurements(chunk: pd.DataFrame, ctx: Context, out: NormalisedChunk) 
             suggestions = tuple(closest(text, ctx.vocabulary.property_labels))
             message = "missing property name" if not text else f"unknown property {text!r}{did_you_mean(suggestions)}"
             for row in rows:
-                out.errors.append(
+                out.add(
                     Issue(
                         type="unknown-property",
                         message=message,
@@ -964,8 +967,7 @@ def _materials(
         for (row, name), key in zip(_cells(firsts), first_keys, strict=True)
     ]
     # each record's issues, field by field: reported in record order, as the rows come
-    errors: list[list[Issue]] = [[] for _ in records]
-    warnings: list[list[Issue]] = [[] for _ in records]
+    found: list[list[Issue]] = [[] for _ in records]
     for spec in _MATERIAL_FIELDS:
         column = cmap.role(spec.role)
         texts = _text(chunk, column)
@@ -975,7 +977,6 @@ def _materials(
         # one list per field: a Series lookup per cell costs more than the rest of the loop
         cells: list[str] = [""] * len(records) if texts is None else texts.reindex(firsts.index).fillna("").tolist()
         label = _label(column)
-        issues = warnings if codes.severity(spec.issue) == "warning" else errors
         for position, cell in enumerate(cells):
             text = cell or fallback
             if not text:
@@ -985,7 +986,7 @@ def _materials(
             if value is not None:
                 setattr(record, spec.attribute, value)
             if refusals:
-                issues[position].extend(
+                found[position].extend(
                     Issue(
                         type=spec.issue,
                         message=refusal.message,
@@ -997,9 +998,9 @@ def _materials(
                     for refusal in refusals
                 )
     kept = []
-    for record, refused, warned in zip(records, errors, warnings, strict=True):
-        out.warnings.extend(warned)
-        out.errors.extend(refused)
-        if not refused:
+    for record, issues in zip(records, found, strict=True):
+        for issue in issues:
+            out.add(issue)
+        if not any(codes.severity(issue.type) == "error" for issue in issues):
             kept.append(record)
     return kept

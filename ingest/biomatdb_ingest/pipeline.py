@@ -27,7 +27,6 @@ from biomatdb.text import DATASET_NAME_MAX, HOSTILE, dataset_name_problem, print
 from biomatdb.vocabulary import get_vocabulary
 from biomatdb_ingest import evidence as evidence_files
 from biomatdb_ingest.accounting import account_rows
-from biomatdb_ingest.codes import severity
 from biomatdb_ingest.limits import ReadLimits
 from biomatdb_ingest.load import Loader
 from biomatdb_ingest.manifest import Manifest, ManifestError, manifest_path_for, read_manifest
@@ -118,30 +117,30 @@ def ingest_file(
     try:
         manifest = _manifest(path, options)
     except ManifestError as exc:
-        report.error(Issue(type=exc.type, message=exc.message, suggestions=exc.suggestions))
+        report.record(Issue(type=exc.type, message=exc.message, suggestions=exc.suggestions))
         return report
     meta = manifest.dataset if manifest else {}
     report.dataset = options.dataset or meta.get("name") or path.stem
     if (problem := dataset_name_problem(report.dataset)) is not None:
         report.dataset = printable(report.dataset[:DATASET_NAME_MAX])
-        report.error(Issue(type="constraint-error", message=problem, column="dataset name", value=report.dataset))
+        report.record(Issue(type="constraint-error", message=problem, column="dataset name", value=report.dataset))
         return report
     try:
         table = open_table(path, limits=options.read_limits)
     except ReadError as exc:
         for issue in exc.issues:
-            report.error(issue)
+            report.record(issue)
         return report
     report.locate = table.locate
     for issue in header_issues(table.header):
-        report.error(issue)
+        report.record(issue)
     vocabulary = get_vocabulary()
     evidence_map, evidence_issues = evidence_files.evidence_map(table.header)
     wide_evidence: list[evidence_files.EvidenceColumn] = []
     if evidence_map is not None:  # an evidence file: its values are read as measurements of the endpoints
         column_map = evidence_map.measurement_map()
         for issue in evidence_issues:
-            report.error(issue)
+            report.record(issue)
     else:
         column_map = map_columns(table.header, vocabulary, manifest)
         wide_evidence = evidence_files.evidence_columns(table.header, vocabulary)
@@ -153,7 +152,7 @@ def ingest_file(
         options.source or meta.get("citation"), meta.get("doi") if not options.source else None
     )
     if isinstance(dataset_source, str):
-        report.error(Issue(type="doi-error", message=f"dataset source: {dataset_source}"))
+        report.record(Issue(type="doi-error", message=f"dataset source: {dataset_source}"))
     context = Context(
         vocabulary=vocabulary,
         column_map=column_map,
@@ -269,7 +268,7 @@ def _refused_or_unchanged(connection, report: Report, checksum: str, options: In
     if previous is None:
         return 0
     if not may_change(previous.owner_key_id, options.actor):
-        report.error(
+        report.record(
             Issue(type="forbidden", message=refusal(report.dataset, previous.owner_key_id), value=report.dataset)
         )
         return None
@@ -307,7 +306,7 @@ def _stage(
                 evidence = evidence_files.normalise_evidence(chunk, evidence_map, context.vocabulary)
                 context.sources.update(evidence.sources)
                 for issue in evidence.errors:
-                    report.error(issue)
+                    report.record(issue)
                 normalised = normalise_chunk(evidence.measurements, context)
             else:
                 normalised = normalise_chunk(chunk, context)
@@ -326,13 +325,13 @@ def _stage(
                         source_keys=sources,
                     )
                     for issue in evidence.errors:
-                        report.error(issue)
+                        report.record(issue)
             report.rows_read += len(chunk)
             _account(chunk, context.column_map, normalised, evidence, report)
             for issue in normalised.errors:
-                report.error(issue)
+                report.record(issue)
             for issue in normalised.warnings:
-                report.warn(issue)
+                report.record(issue)
             _strict(report, options)
             skip = normalised.error_rows if _skips_invalid(options) else set()
             if evidence is not None and _skips_invalid(options):
@@ -354,9 +353,9 @@ def _stage(
     except ReadError as exc:
         unreadable = True
         for issue in exc.issues:
-            report.error(issue)
+            report.record(issue)
     if report.rows_accounted != report.rows_read and not unreadable:
-        report.error(
+        report.record(
             Issue(
                 type="unaccounted-rows",
                 value=str(report.rows_read - report.rows_accounted),
@@ -366,7 +365,7 @@ def _stage(
             )
         )
     if report.rows_read == 0 and not unreadable:  # a row that cannot be read is not an empty table
-        report.error(Issue(type="empty-table", message="the file has a header but no data rows"))
+        report.record(Issue(type="empty-table", message="the file has a header but no data rows"))
     # --skip-invalid skips rows with bad cells; a file that cannot be read to its end loads nothing,
     # or the rows after the unreadable one would be dropped without a word
     if not report.ok and not (_skips_invalid(options) and report.rows_read and not unreadable):
@@ -388,7 +387,7 @@ def _account(chunk, column_map: ColumnMap, normalised, evidence, report: Report)
         recorded_rows={record.row for record in evidence.records} if evidence else (),
     )
     for issue in issues:
-        (normalised.errors if severity(issue.type) == "error" else normalised.warnings).append(issue)
+        normalised.add(issue)
     report.count_rows(tally)
 
 
@@ -444,7 +443,7 @@ def _apply(
             if staged.evidence:
                 unknown = evidence_files.unknown_materials(connection, loader, records)
                 for issue in unknown:
-                    report.error(issue)
+                    report.record(issue)
                 if unknown:
                     transaction.rollback()
                     return report
@@ -458,8 +457,8 @@ def _apply(
             report.evaluations += derive_from_measurements(connection, loader.dataset_id)
             report.materials = loader.materials
             report.materials_named = loader.materials_named
-            for issue in loader.warnings:
-                report.warn(issue)
+            for issue in loader.issues:
+                report.record(issue)
             for name in (
                 "materials_created",
                 "materials_updated",
@@ -472,11 +471,11 @@ def _apply(
             oversized = oversized_materials(connection, loader.dataset_id, options.material_max_nested_records)
             if oversized:
                 for issue in oversized:
-                    report.error(issue)
+                    report.record(issue)
                 transaction.rollback()
                 return report
             if _replace_needs_confirmation(counts.measurements_removed, measurements_before, options):
-                report.error(
+                report.record(
                     Issue(
                         type="replace-unconfirmed",
                         value=str(counts.measurements_removed),
@@ -543,7 +542,7 @@ def _clean_text(chunk, header: list[str], report: Report):
         if not hostile.any():
             continue
         for row, text in texts[hostile].items():
-            report.warn(
+            report.record(
                 Issue(
                     type="control-character",
                     row=int(row),
@@ -587,4 +586,4 @@ def _constant_temperature(context: Context, report: Report) -> None:
     try:
         context.constant_temperature_K = condition_temperature_K(text)
     except UnitError as exc:
-        report.error(Issue(type="manifest-error", message=f"conditions.temperature: {exc.message}", value=text))
+        report.record(Issue(type="manifest-error", message=f"conditions.temperature: {exc.message}", value=text))

@@ -84,20 +84,6 @@ class Report:
 
         (self._error if severity(issue.type) == "error" else self._warn)(issue)
 
-    def error(self, issue: Issue) -> None:
-        """Record an error (its code's catalogued severity is checked, see ``biomatdb_ingest.codes``)."""
-        from biomatdb_ingest.codes import check_severity
-
-        check_severity(issue.type, "error")
-        self._error(issue)
-
-    def warn(self, issue: Issue) -> None:
-        """Record a warning (its code's catalogued severity is checked, see ``biomatdb_ingest.codes``)."""
-        from biomatdb_ingest.codes import check_severity
-
-        check_severity(issue.type, "warning")
-        self._warn(issue)
-
     def _error(self, issue: Issue) -> None:
         self.error_count += 1
         if len(self.errors) < MAX_RECORDS:

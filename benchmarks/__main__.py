@@ -2,7 +2,8 @@
 python -m benchmarks ingest [--rows N] [--out DIR] [--seed S] [--backend sqlite|postgresql]
 python -m benchmarks search [--scale S] [--backend sqlite|postgresql] [--out DIR]
 python -m benchmarks select [--scale S] [--out DIR]
-python -m benchmarks load [--rows N] [--seconds S] [--clients C] [--out DIR]"""
+python -m benchmarks load [--rows N] [--seconds S] [--clients C] [--out DIR]
+python -m benchmarks startup [--repetitions N] [--out DIR]   # the CLI's start on the fixtures"""
 
 from __future__ import annotations
 
@@ -56,7 +57,15 @@ def main() -> None:
     load.add_argument("--seconds", type=float, default=60.0, help="seconds of searching per phase (default 60)")
     load.add_argument("--clients", type=int, default=16, help="concurrent searching clients (default 16)")
     load.add_argument("--out", type=Path, default=Path("benchmarks/out"), help="where load-results.json goes")
+    startup = commands.add_parser("startup", help="biomatdb --help, search, show, datasets on the fixtures")
+    startup.add_argument("--repetitions", type=int, default=10, help="timed runs of each command (default 10)")
+    startup.add_argument("--out", type=Path, default=Path("benchmarks/out"))
     args = parser.parse_args()
+    if args.command == "startup":
+        from benchmarks.startup import run as run_startup
+
+        _report(run_startup(args.out, args.repetitions), args.out, "CLI start-up on the fixtures")
+        return
     if args.command == "load":
         from benchmarks.load import run as run_load
 
@@ -93,6 +102,9 @@ def main() -> None:
     results += run_search(args.scale, args.out / "search")
     rows, seconds = LOAD[args.scale]
     results += load_rows(run_load(rows, seconds, 16, args.out / "load"))
+    from benchmarks.startup import run as run_startup
+
+    results += run_startup(args.out / "startup")
     _report(results, args.out, f"benchmarks, {args.scale}")
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -122,3 +123,16 @@ def test_the_selection_benchmark_reports_each_selection_against_its_plain_search
     timed = [row for row in results if row["name"].endswith(("_p50", "_p99"))]
     assert timed and all(row["value"] > 0 and row["baseline"] > 0 for row in timed)
     assert all(row["value"] > 0 for row in results if row["name"].endswith("_candidates"))
+
+
+@pytest.mark.slow
+def test_the_startup_benchmark_times_each_command_against_the_bare_interpreter(tmp_path):
+    from benchmarks.startup import COMMANDS, run as run_startup
+
+    results = run_startup(tmp_path, repetitions=1, fixtures=Path(__file__).parents[1] / "fixtures" / "curated")
+    by_name = {row["name"]: row for row in results}
+    assert set(by_name) == {"python_c_pass", *(name for name, _ in COMMANDS)}
+    bare = by_name.pop("python_c_pass")["value"]
+    for row in by_name.values():  # every command is timed beside the interpreter's own start
+        assert row["unit"] == "s" and row["value"] > 0 and row["baseline"] == pytest.approx(bare, abs=1e-3), row
+    assert (tmp_path / "startup-data" / "biomatdb.sqlite").stat().st_size > 0

@@ -528,6 +528,16 @@ def test_sort(sort, text, expected):
     assert query_body(query, chemistry_ids={}, offset=0)["sort"] == expected
 
 
+def test_a_body_built_alone_resolves_its_sort_or_refuses_it_as_the_checks_do():
+    # query_body without the backend's checks: an alias is resolved to its key, a bogus key is
+    # refused with the SQL backend's guidance, not sent as a sort no document can match
+    by_alias = query_body(Query(sort=Sort.parse("-E")), chemistry_ids={}, offset=0)["sort"]
+    by_key = query_body(Query(sort=Sort.parse("-youngs_modulus")), chemistry_ids={}, offset=0)["sort"]
+    assert by_alias == by_key and "youngs_modulus" in str(by_key)
+    with pytest.raises(QueryError, match=r"cannot sort by 'stiffness_bogus'.*sort by name, relevance"):
+        query_body(Query(sort=Sort.parse("-stiffness_bogus")), chemistry_ids={}, offset=0)
+
+
 def test_similarity_orders_by_score_when_nothing_else_is_asked():
     query = Query(filter=STYRENE)
     body = query_body(query, chemistry_ids={STYRENE: {5: 0.81, 2: 0.5}}, offset=0)

@@ -48,6 +48,7 @@ from biomatdb_search.contract import (
     facet_values,
     matched_measurement,
     no_chemistry_index,
+    resolve_sort,
     temperature_window,
 )
 from biomatdb_search.derived import sort_index
@@ -742,8 +743,11 @@ def sort_clause(
     """``Sort``: by similarity, relevance, name or a property's lowest (ascending) or highest
     (descending) value; materials without the property last; ties by name, then public id. A derived
     index's sort key is each material's from the core (``derived_sort``: material id → key, as
-    ``biomatdb_search.core_derived.derived_sort_value`` gives it), sent as a script's parameters."""
-    sort: Sort | None = query.sort
+    ``biomatdb_search.core_derived.derived_sort_value`` gives it), sent as a script's parameters.
+    The key is resolved here too (``contract.resolve_sort``, which keeps a resolved key as it is),
+    so that a body built without the backend's checks refuses what they refuse rather than
+    sorting by a property no document holds."""
+    sort: Sort | None = resolve_sort(query.sort)
     if sort is not None and sort.key == "relevance":
         sort = None
     if (sort is not None and sort.key == "similarity") or (sort is None and not query.text and scores):
@@ -832,6 +836,8 @@ def query_body(
             f"the Elasticsearch backend pages through the first {MAX_RESULT_WINDOW:,} results only; narrow the search",
             type="unsupported",
         )
+    if query.sort is not None:  # what the backend's checks resolved stays as it is (resolve_sort)
+        query = query.model_copy(update={"sort": resolve_sort(query.sort)})
     translator = ElasticTranslator(chemistry_ids, query.match, derived_ids=derived_ids, uncertainty=query.uncertainty)
     filters: list[dict[str, Any]] = []
     should: list[dict[str, Any]] = []

@@ -3,7 +3,9 @@
 The caller owns the transaction (``Connection.begin()``): a load is all or nothing. Which stored
 material a record is (by public id, then name or synonym, then canonical structure) is decided
 by ``biomatdb_ingest.identity``; this module creates and completes materials and writes measurements, as
-batches (``executemany`` on SQLite, ``COPY`` on PostgreSQL), never an ORM object per row.
+batches (``executemany`` on SQLite, ``COPY`` on PostgreSQL), never an ORM object per row. What an
+upload changes beyond its rows when it ends (claims, the diff with the previous upload, orphans,
+redirects, the search outbox) is ``biomatdb_ingest.upload_end``'s; ``Loader.finish`` runs it in order.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Integer, and_, case, delete, func, insert, literal, select, text, update
+from sqlalchemy import Connection, delete, func, insert, select, text, update
 
 from biomatdb import PIPELINE_VERSION
 from biomatdb.chemistry import polymer_family
@@ -31,28 +33,24 @@ from biomatdb.identity import (
 )
 from biomatdb.merge import merge_duplicates, refresh_names, vocabulary_grade, vocabulary_name
 from biomatdb.models import (
-    BiologicalEvaluation,
     ChemicalStructure,
     CompositionComponent,
     Dataset,
     DatasetUpload,
-    DetailClaim,
     Material,
     MaterialApplication,
-    MaterialRedirect,
     MaterialSynonym,
     Measurement,
     Source,
 )
-from biomatdb.outbox import record_changed
 from biomatdb.searchtext import refresh_search_text, search_columns
 from biomatdb.sqlin import batches, in_values
 from biomatdb.vocabulary import normalise_label
-from biomatdb_ingest import loadstate
+from biomatdb_ingest import loadstate, upload_end
 from biomatdb_ingest.duplicates import possible_duplicates
 from biomatdb_ingest.identity import MaterialMatcher, public_id_of
-from biomatdb_ingest.loadstate import LoadState, claims as load_claims, ids as load_ids, names as load_names
-from biomatdb_ingest.normalise import MaterialRecord, NormalisedChunk, SourceRecord, public_id_for
+from biomatdb_ingest.loadstate import LoadState, ids as load_ids, names as load_names
+from biomatdb_ingest.normalise import MaterialRecord, NormalisedChunk, SourceRecord
 from biomatdb_ingest.report import MAX_RECORDS, Issue
 
 STORED_COLUMNS = [
@@ -567,19 +565,21 @@ class Loader:
         file's materials reads them from ``state`` a page at a time."""
         counts = self.counts
         state = self.state
-        self._record_claims()  # the merge reads which names each dataset gives
-        self._drop_unclaimed_synonyms()
+        upload_end.record_claims(self.connection, self.dataset_id)  # the merge reads which names each dataset gives
+        upload_end.drop_unclaimed_synonyms(self.connection, self.dataset_id, state)
         self._merge_duplicates()
-        self._record_outbox()
+        upload_end.record_outbox(self.connection, self.dataset_id, state)
         if self.previous_upload_exists:
-            self._diff_with_previous()
+            diff = upload_end.diff_with_previous(self.connection, self.dataset_id, self.upload_id)
+            counts.measurements_unchanged, counts.measurements_updated = diff.unchanged, diff.updated
+            counts.measurements_added, counts.measurements_removed = diff.added, diff.removed
             self.connection.execute(
                 delete(Measurement).where(
                     Measurement.dataset_id == self.dataset_id,
                     (Measurement.upload_id != self.upload_id) | Measurement.upload_id.is_(None),
                 )
             )
-        self._remove_orphans()
+        upload_end.remove_orphans(self.connection, self.dataset_id, state)
         state.fill_touched()  # what the file names and what the load updated, before names change
         touched = select(loadstate.touched.c.material_id)
         for page in state.pages(touched):
@@ -606,11 +606,13 @@ class Loader:
                 measurements_unchanged=counts.measurements_unchanged,
             )
         )
-        self._redirect_matched_ids()
+        upload_end.redirect_matched_ids(self.connection)
         self._report_materials()
         self.issues.extend(
             possible_duplicates(
-                self.connection, select(load_ids.c.material_id).where(load_ids.c.created == 1), self._created_records
+                self.connection,
+                select(load_ids.c.material_id).where(load_ids.c.created == 1),
+                lambda: upload_end.created_records(self.connection),
             )
         )
         bump_generation(self.connection)
@@ -619,66 +621,6 @@ class Loader:
     def close(self) -> None:
         """Drop the load's TEMP tables (before its commit; a rollback removes them too)."""
         self.state.drop()
-
-    def _created_records(self) -> Iterable[tuple[int, MaterialRecord]]:
-        """Each material the load created (and kept), with the record of the file that created it,
-        in the order the file's keys resolved; a material that merges left with several such keys
-        takes its place from the first and its record from the last."""
-        n = load_names
-        created = (n.c.record == 1) & n.c.material_id.in_(select(load_ids.c.material_id).where(load_ids.c.created == 1))
-        several = dict(
-            self.connection.execute(
-                select(n.c.material_id, func.max(n.c.ord))
-                .where(created)
-                .group_by(n.c.material_id)
-                .having(func.count() > 1)
-            ).all()
-        )
-        last = {}
-        if several:
-            for material_id, row, name, material_class in self.connection.execute(
-                select(n.c.material_id, n.c.row, n.c.name, n.c.material_class).where(
-                    in_values(n.c.ord, sorted(several.values()))
-                )
-            ):
-                last[material_id] = MaterialRecord(row=row, name=name, name_key="", material_class=material_class)
-        done: set[int] = set()
-        after = -1
-        while True:
-            page = self.connection.execute(
-                select(n.c.ord, n.c.material_id, n.c.row, n.c.name, n.c.material_class, n.c.key)
-                .where(created, n.c.ord > after)
-                .order_by(n.c.ord)
-                .limit(loadstate.PAGE)
-            ).all()
-            if not page:
-                return
-            for _, material_id, row, name, material_class, key in page:
-                if material_id in several:
-                    if material_id in done:
-                        continue
-                    done.add(material_id)
-                    yield material_id, last[material_id]
-                else:
-                    yield material_id, MaterialRecord(row=row, name=name, name_key=key, material_class=material_class)
-            after = page[-1][0]
-
-    def _drop_unclaimed_synonyms(self) -> None:
-        """Names this dataset gave before and no longer gives (nor does any other dataset) go."""
-        claimed = (
-            select(DetailClaim.material_id)
-            .where(
-                DetailClaim.kind.in_(("synonym", "name")),
-                DetailClaim.material_id == MaterialSynonym.material_id,
-                DetailClaim.value_key == MaterialSynonym.name_key,
-            )
-            .exists()
-        )
-        stale = and_(MaterialSynonym.dataset_id == self.dataset_id, ~claimed)
-        materials = set(self.connection.execute(select(MaterialSynonym.material_id).where(stale)).scalars())
-        if materials:
-            self.connection.execute(delete(MaterialSynonym).where(stale))
-            self.state.mark(materials, "updated", unless_created=True)
 
     def _merge_duplicates(self) -> None:
         """Materials this file touched that the rules say are one with another (a row named by its
@@ -712,40 +654,6 @@ class Loader:
         self.state.mark(kept, "searchable")  # created ones too: they gained names
         # the claims were recorded before the merge, which moved them with the materials
 
-    def _redirect_matched_ids(self) -> None:
-        """The public id a matched row would have had answers with the material it matched: the id
-        an earlier version, which made that row a material of its own, gave out keeps working.
-        The first key (in the order the file met them) to want an id has it."""
-        n, wanted = load_names, loadstate.redirects
-        after = -1
-        while True:
-            page = self.connection.execute(
-                select(n.c.seen, n.c.name, n.c.material_id)
-                .where(n.c.matched_by.is_not(None), n.c.seen > after)
-                .order_by(n.c.seen)
-                .limit(loadstate.PAGE)
-            ).all()
-            if not page:
-                break
-            rows = [
-                {"public_id": public_id_for(normalise_label(name)), "material_id": material_id}
-                for _, name, material_id in page
-                if not is_structure_string(name)
-            ]
-            if rows:
-                self.connection.execute(loadstate.insert_into(self.connection, wanted).on_conflict_do_nothing(), rows)
-            after = page[-1][0]
-        own = select(Material.id).where(Material.public_id == wanted.c.public_id).exists()
-        redirected = select(MaterialRedirect.public_id).where(MaterialRedirect.public_id == wanted.c.public_id).exists()
-        self.connection.execute(
-            insert(MaterialRedirect).from_select(
-                ["public_id", "material_id", "merged_at"],
-                select(
-                    wanted.c.public_id, wanted.c.material_id, literal(_now(), MaterialRedirect.merged_at.type)
-                ).where(~own, ~redirected),
-            )
-        )
-
     def _report_materials(self) -> None:
         """Each material the file names, in file order: created or matched, and by what; the
         first ``MAX_RECORDS`` are listed (a report stays small for a file of millions of
@@ -769,103 +677,6 @@ class Loader:
             if material_id in self._absorbed:  # stored materials merged into it, whose ids now redirect here
                 entry["merged"] = sorted(self._absorbed[material_id])
             self.materials.append(entry)
-
-    def _record_claims(self) -> None:
-        """This upload's synonyms and applications, as claims of its dataset (its earlier claims go)."""
-        self.connection.execute(delete(DetailClaim).where(DetailClaim.dataset_id == self.dataset_id))
-        self.connection.execute(
-            insert(DetailClaim).from_select(
-                ["kind", "material_id", "value_key", "dataset_id"],
-                select(
-                    load_claims.c.kind,
-                    load_claims.c.material_id,
-                    load_claims.c.value_key,
-                    literal(self.dataset_id, Integer),
-                ),
-            )
-        )
-
-    def _record_outbox(self) -> None:
-        """Every material whose search document this upload may change, in the same transaction:
-        those with measurements of this dataset (old or new), those it created, those it updated
-        (one outbox row each, however often recorded)."""
-        now = _now()
-        touched = (
-            select(Measurement.material_id)
-            .where(Measurement.dataset_id == self.dataset_id)
-            .union(select(BiologicalEvaluation.material_id).where(BiologicalEvaluation.dataset_id == self.dataset_id))
-        )
-        record_changed(
-            self.connection, Material.id.in_(touched) | (Material.created_by_dataset_id == self.dataset_id), now
-        )
-        updated = select(load_ids.c.material_id).where(load_ids.c.updated == 1, load_ids.c.created == 0)
-        for page in self.state.pages(updated):
-            for batch in batches(page):
-                record_changed(self.connection, in_values(Material.id, batch), now)
-
-    def _diff_with_previous(self) -> None:
-        """Count unchanged, added, removed and updated measurements in SQL, by content and identity hash."""
-        m = Measurement.__table__
-        is_new = case((m.c.upload_id == self.upload_id, 1), else_=0)
-        per_content = (
-            select(
-                m.c.material_id,
-                m.c.identity_hash,
-                m.c.content_hash,
-                func.sum(is_new).label("n_new"),
-                func.sum(1 - is_new).label("n_old"),
-            )
-            .where(m.c.dataset_id == self.dataset_id)
-            .group_by(m.c.material_id, m.c.identity_hash, m.c.content_hash)
-            .subquery()
-        )
-        same = case((per_content.c.n_new < per_content.c.n_old, per_content.c.n_new), else_=per_content.c.n_old)
-        per_identity = (
-            select(
-                func.sum(same).label("unchanged"),
-                func.sum(per_content.c.n_new - same).label("added"),
-                func.sum(per_content.c.n_old - same).label("removed"),
-            )
-            .group_by(per_content.c.material_id, per_content.c.identity_hash)
-            .subquery()
-        )
-        updated = case(
-            (per_identity.c.added < per_identity.c.removed, per_identity.c.added), else_=per_identity.c.removed
-        )
-        unchanged, added, removed, both = self.connection.execute(
-            select(
-                func.coalesce(func.sum(per_identity.c.unchanged), literal(0)),
-                func.coalesce(func.sum(per_identity.c.added), literal(0)),
-                func.coalesce(func.sum(per_identity.c.removed), literal(0)),
-                func.coalesce(func.sum(updated), literal(0)),
-            )
-        ).one()
-        self.counts.measurements_unchanged = int(unchanged)
-        self.counts.measurements_updated = int(both)
-        self.counts.measurements_added = int(added) - int(both)
-        self.counts.measurements_removed = int(removed) - int(both)
-
-    def _remove_orphans(self) -> None:
-        """Materials this dataset created that no longer have any measurement or row leave with it,
-        unless another dataset still names or describes them (a merge may have joined its rows)."""
-        has_measurements = select(Measurement.material_id).where(Measurement.material_id == Material.id).exists()
-        claimed = select(DetailClaim.material_id).where(DetailClaim.material_id == Material.id).exists()
-        candidates = (
-            self.connection.execute(
-                select(Material.id).where(
-                    and_(
-                        Material.created_by_dataset_id == self.dataset_id,
-                        ~has_measurements,
-                        ~claimed,
-                        ~self.state.in_file(Material.id),  # a material the file names stays
-                    )
-                )
-            )
-            .scalars()
-            .all()
-        )
-        for batch in batches(candidates):
-            self.connection.execute(delete(Material).where(in_values(Material.id, batch)))
 
 
 def _distinct_synonyms(synonyms) -> list[str]:

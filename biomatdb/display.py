@@ -69,6 +69,15 @@ class UnitSystem:
     key: str
     name: str
     units: Mapping[str, str]  # canonical unit -> shown unit
+    # canonical unit -> the units chosen among by magnitude, smallest first (``UnitChoice.unit_for``)
+    by_magnitude: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def candidates(self, canonical: str) -> tuple[str, ...] | None:
+        """The units this system shows ``canonical`` in: several to choose among by magnitude, or one."""
+        if canonical in self.by_magnitude:
+            return self.by_magnitude[canonical]
+        shown = self.units.get(canonical)
+        return None if shown is None else (shown,)
 
 
 @cache
@@ -80,7 +89,12 @@ def _display_data() -> dict[str, Any]:
 def unit_systems() -> dict[str, UnitSystem]:
     """The presets of ``vocabulary/display.toml``, by key (``SI``, ``US``)."""
     return {
-        key: UnitSystem(key=key, name=spec["name"], units=dict(spec.get("units", {})))
+        key: UnitSystem(
+            key=key,
+            name=spec["name"],
+            units=dict(spec.get("units", {})),
+            by_magnitude={unit: tuple(units) for unit, units in spec.get("by_magnitude", {}).items()},
+        )
         for key, spec in _display_data()["systems"].items()
     }
 
@@ -220,9 +234,9 @@ class UnitChoice:
         if prop.key in self.units:
             return (self.units[prop.key],)
         if self.system is not None:
-            shown = unit_systems()[self.system].units.get(prop.unit)
+            shown = unit_systems()[self.system].candidates(prop.unit)
             if shown is not None:
-                return (shown,)
+                return shown
         return prop.default_display or (prop.unit,)
 
     def unit_for(
@@ -244,7 +258,9 @@ class UnitChoice:
         smallest = min(sizes)
         chosen = candidates[0]
         for unit in candidates:
-            if abs(from_canonical(smallest, unit, prop, difference=True)) >= MAGNITUDE_AT_LEAST:
+            # at least 2 up to float noise: 2.00 ksi stored as MPa reads back as 1.9999999999999998 ksi,
+            # and an export ingested again must choose the unit it was exported in
+            if abs(from_canonical(smallest, unit, prop, difference=True)) >= MAGNITUDE_AT_LEAST * (1 - 1e-9):
                 chosen = unit
         return chosen
 

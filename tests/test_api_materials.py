@@ -260,6 +260,8 @@ async def test_units_are_labelled_as_people_write_them_beside_their_keys(api):
     assert us["units"]["g/cm**3"] == "lb/in**3"  # the keys stay as they were
     assert us["unit_labels"]["g/cm³"] == "lb/in³" and us["unit_labels"]["K"] == "°F"
     assert len(us["unit_labels"]) == len(us["units"])
+    assert us["units"]["GPa"] == "Mpsi" and us["unit_labels"]["GPa"] == "Msi"  # a modulus' headline US unit
+    assert us["units_by_magnitude"]["GPa"] == ["psi", "ksi", "Mpsi"] and systems["SI"]["units_by_magnitude"] == {}
 
 
 async def test_health_and_ready(api):

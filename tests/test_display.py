@@ -98,7 +98,12 @@ SHOWN = [
     ("tensile_strength", "7250", "psi", "=", None, UnitChoice(), "49.99 MPa"),
     ("youngs_modulus", "2", "GPa", "=", None, UnitChoice({"youngs_modulus": "MPa"}), "2 × 10³ MPa"),
     ("youngs_modulus", "110", "GPa", "=", "4", UnitChoice({"youngs_modulus": "MPa"}), "(1.10 ± 0.04) × 10⁵ MPa"),
-    ("youngs_modulus", "110", "GPa", "=", None, UnitChoice(system="US"), "1.60 × 10⁴ ksi"),
+    # US moduli by magnitude, as US handbooks write them: Msi for a metal, ksi for a polymer, psi for a gel
+    ("youngs_modulus", "110", "GPa", "=", None, UnitChoice(system="US"), "16.0 Msi"),
+    ("youngs_modulus", "3.50", "GPa", "=", None, UnitChoice(system="US"), "508 ksi"),
+    ("youngs_modulus", "20", "kPa", "=", None, UnitChoice(system="US"), "2.9 psi"),
+    ("youngs_modulus", "580", "ksi", "=", None, UnitChoice(system="US"), "580 ksi"),  # as written, in a US unit
+    ("tensile_strength", "0.5", "MPa", "=", None, UnitChoice(system="US"), "73 psi"),
     # 0.1 MPa is 14.5 psi: rounded up, to 2 digits through the conversion, never to 10
     ("tensile_strength", "42.3", "MPa", "=", "0.1", UnitChoice({"tensile_strength": "psi"}), "6135 ± 15 psi"),
     ("tensile_strength", "42.3", "MPa", "=", "0.1", UnitChoice(system="US"), "6.135 ± 0.015 ksi"),
@@ -249,12 +254,20 @@ def test_units_and_systems_are_checked():
 
 def test_every_system_unit_fits_and_is_one_a_reader_may_pick():
     for system in unit_systems().values():
-        for canonical, shown in system.units.items():
+        assert set(system.by_magnitude) <= set(system.units), system.key  # each has its headline unit
+        pairs = [*system.units.items(), *((c, u) for c, units in system.by_magnitude.items() for u in units)]
+        for canonical, shown in pairs:
             props = [p for p in PROPERTIES.values() if p.unit == canonical]
             assert props, (system.key, canonical)
             for prop in props:
                 conversion(shown, prop)
                 assert shown in prop.display, (system.key, prop.key, shown)
+        for canonical, units in system.by_magnitude.items():  # smallest first, as the choice reads them
+            sizes = [
+                conversion(unit, next(p for p in PROPERTIES.values() if p.unit == canonical)).value(1.0)
+                for unit in units
+            ]
+            assert sizes == sorted(sizes), (system.key, canonical, units)
 
 
 def test_every_unit_label_reads_back_as_the_same_unit():
@@ -542,8 +555,9 @@ def test_the_ends_of_a_range_read_together_carry_the_same_digits(texts, unit, sh
     if len(measurements) == 1:
         assert converter.measurement(measurements[0])["display"] == shown
     assert converter.span(measurements) == shown
-    # the US system shows a modulus in ksi, a search card and a material page alike
-    assert UnitChoice(system="US").unit_of(prop, measurements) == "ksi"
+    # the US system shows a modulus by its magnitude, a search card and a material page alike: Msi
+    # for these (was ksi for every modulus, "1.60 × 10⁴ ksi"), ksi where the values were written in it
+    assert UnitChoice(system="US").unit_of(prop, measurements) == ("ksi" if written_unit == "ksi" else "Mpsi")
 
 
 SD_COLUMN_CSV = (

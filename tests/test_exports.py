@@ -197,6 +197,7 @@ def test_the_cli_writes_parquet_to_a_file_and_to_stdout(tmp_path, monkeypatch):
         "7250",
         "psi",
     )
-    (in_ksi,) = in_us[(in_us["material"] == "PLLA") & (in_us["property"] == "tensile_strength")].itertuples()
-    assert in_ksi.unit == "ksi" and float(in_ksi.value) == pytest.approx(7.25)  # type: ignore[arg-type]
+    # US strengths by magnitude, and a US unit it was written in is kept: 7250 psi (it read 7.25 ksi)
+    (in_us_units,) = in_us[(in_us["material"] == "PLLA") & (in_us["property"] == "tensile_strength")].itertuples()
+    assert in_us_units.unit == "psi" and float(in_us_units.value) == pytest.approx(7250)  # type: ignore[arg-type]
     assert runner.invoke(app, ["export", "--format", "xlsx"]).exit_code == 2

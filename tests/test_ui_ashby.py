@@ -189,7 +189,7 @@ def test_hover_texts_are_rounded_to_what_was_written(client):
     assert data["highlight"]["name"] == "Pellethane 2363-80A"
     assert data["highlight"]["y_text"] == "28.96 MPa"
     us = chart(client, x="density", y="tensile_strength", highlight="Pellethane 2363-80A", unit_system="US")
-    assert us["highlight"]["y_text"] == "4.200 ksi"
+    assert us["highlight"]["y_text"] == "4200 psi"  # a US unit it was written in is kept (it read 4.200 ksi)
 
 
 def test_a_highlight_not_on_the_chart_is_said_so_and_an_unknown_one_refused(client):

@@ -48,7 +48,7 @@ def test_the_search_page_offers_its_results_as_files(demo_server):
     assert len(shown) == 20 < total and set(shown) <= exported  # the page's materials, and its next pages'
     assert len(exported) == total
     moduli = [row for row in rows if row["property"] == "youngs_modulus"]
-    assert moduli and {row["unit"] for row in moduli} == {"ksi"}  # the page's units
+    assert moduli and {row["unit"] for row in moduli} == {"Msi"}  # the page's units (US moduli by magnitude)
     assert len(parquet) == len(as_json) == len(rows)
 
 

@@ -433,6 +433,7 @@ class UnitSystemOut(BaseModel):
                     "name": "US customary (ksi, °F, lb/in³)",
                     "units": {"MPa": "ksi", "K": "degF"},
                     "unit_labels": {"MPa": "ksi", "K": "°F"},
+                    "units_by_magnitude": {"MPa": ["psi", "ksi"]},
                 }
             ]
         }
@@ -440,9 +441,18 @@ class UnitSystemOut(BaseModel):
 
     key: str = Field(description="What ?unit_system= and --unit-system take")
     name: str
-    units: dict[str, str] = Field(description="Canonical unit -> the unit shown, for every property measured in it")
+    units: dict[str, str] = Field(
+        description="Canonical unit -> the unit shown, for every property measured in it (its headline unit "
+        "where units_by_magnitude gives several)"
+    )
     unit_labels: dict[str, str] = Field(
         description="The same pairs as people write them: g/cm³ -> lb/in³, K -> °F (the keys of units, labelled)"
+    )
+    units_by_magnitude: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Canonical unit -> the units chosen among by the values' magnitude, smallest first (the "
+        "largest in which the smallest value is at least 2, unless the values were all written in one): "
+        "GPa -> psi, ksi, Mpsi",
     )
 
 

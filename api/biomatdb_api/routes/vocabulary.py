@@ -44,6 +44,7 @@ def systems() -> list[UnitSystemOut]:
             name=s.name,
             units=dict(s.units),
             unit_labels={unit_label(canonical): unit_label(shown) for canonical, shown in s.units.items()},
+            units_by_magnitude={canonical: list(units) for canonical, units in s.by_magnitude.items()},
         )
         for s in unit_systems().values()
     ]

@@ -393,7 +393,7 @@ def chart_data(backend, engine: Engine, selection: Selection, x: str, y: str, vi
         for hit, spans in hits
     ]
     points.sort(key=lambda p: (p["rank"] is None, p["rank"] or 0, p["name"]))
-    tissues = _tissue_boxes(backend, engine, selection, axes)
+    tissues = _tissue_boxes(backend, engine, selection, axes, view)
     shown: dict[str, dict[str, Any]] = {}
     linear: dict[str, str] = {}
     for name, axis in axes.items():
@@ -426,11 +426,15 @@ def chart_data(backend, engine: Engine, selection: Selection, x: str, y: str, vi
     }
 
 
-def _tissue_boxes(backend, engine: Engine, selection: Selection, axes: Mapping[str, _Axis]) -> list[dict[str, Any]]:
+def _tissue_boxes(
+    backend, engine: Engine, selection: Selection, axes: Mapping[str, _Axis], view: View
+) -> list[dict[str, Any]]:
     """Per reference tissue a match aims at: on each axis, the target's range where the match is
     of that axis's property, else the tissue's own measurements of it (through the search
     backend), else nothing (the box is a band across that axis). Its texts are the tissue's
-    measurements as the material page shows them, each end rounded to what was written."""
+    measurements as the material page shows them, in the unit that page chooses for them (a unit
+    system may choose by magnitude: a tissue's 18–25 GPa reads 2.65–3.6 Msi on a chart whose
+    polymers put its axis in ksi), each end rounded to what was written."""
     by_tissue: dict[str, dict[str, tuple[float, float]]] = {}
     for target in selection.targets:
         if target.tissue is None or target.low_canonical is None or target.high_canonical is None:
@@ -447,7 +451,8 @@ def _tissue_boxes(backend, engine: Engine, selection: Selection, axes: Mapping[s
             mine = measured.get(axis.key, [])
             span = ranges.get(axis.key) or _spans_of(mine).get(axis.key)
             box[name] = None if span is None else [axis.value(v) for v in span]
-            box[name + "_text"] = None if span is None else axis.converter.span(mine) or axis.text(*span)
+            own = view.converter(axis.prop, mine) if mine else axis.converter
+            box[name + "_text"] = None if span is None else own.span(mine) or axis.text(*span)
             box[name + "_target"] = axis.key in ranges
         boxes.append(box)
     return boxes

@@ -54,11 +54,13 @@ def _read_engine(settings: Settings | None = None):
     url = settings.resolved_database_url()
     problem = unreadable_schema(url)
     if problem is not None:
-        _echo(
-            f"error: {problem}. Run `biomatdb init` to create or migrate it, and `biomatdb ingest FILE` "
-            "or `biomatdb load-fixtures` to load data (BIOMATDB_DATA_DIR or BIOMATDB_DATABASE_URL choose the database)",
-            err=True,
+        advice = (
+            "Check BIOMATDB_DATABASE_URL, that the server is up and that the database exists"
+            if problem.startswith("cannot reach")
+            else "Run `biomatdb init` to create or migrate it, and `biomatdb ingest FILE` or `biomatdb "
+            "load-fixtures` to load data (BIOMATDB_DATA_DIR or BIOMATDB_DATABASE_URL choose the database)"
         )
+        _echo(f"error: {problem}. {advice}", err=True)
         raise typer.Exit(1)
     return make_engine(url, search_outbox=settings.search_outbox)
 
@@ -460,7 +462,10 @@ def export(
             if searched
             else _all_rows(dataset, choice)
         )
-        first = next(rows, None) if kind != "evidence" else None  # a bad query or dataset fails before any byte
+        # a bad query, a missing database or an unknown dataset fails before any byte, and
+        # before -o FILE is opened (and emptied)
+        first = next(rows, None) if kind != "evidence" else None
+        evidence_engine = _evidence_engine(dataset) if kind == "evidence" else None
     except QueryError as exc:
         _query_refused(exc, filter)
         raise typer.Exit(2) from exc
@@ -472,8 +477,8 @@ def export(
         raise typer.Exit(2) from exc
     stream = output.open("wb") if output else sys.stdout.buffer
     try:
-        if kind == "evidence":
-            _export_evidence(stream, format=format, dataset=dataset)
+        if evidence_engine is not None:
+            _export_evidence(evidence_engine, stream, format=format, dataset=dataset)
             return
         for block in blocks(format, itertools.chain(() if first is None else (first,), rows)):
             stream.write(block)
@@ -506,10 +511,26 @@ def _searched_rows(
     yield from search_rows(make_backend(settings, engine), engine, query, choice)
 
 
-def _export_evidence(stream, *, format: str, dataset: str | None) -> None:
+def _evidence_engine(dataset: str | None):
+    """The engine an evidence export reads, once the database is known readable and ``dataset``
+    (when given) exists: NotFoundError otherwise, as the measurements export refuses it."""
+    from sqlalchemy import select
+
+    from biomatdb.errors import NotFoundError
+    from biomatdb.models import Dataset
+
+    engine = _read_engine()
+    if dataset is not None:
+        with engine.connect() as connection:
+            if connection.scalar(select(Dataset.id).where(Dataset.name == dataset)) is None:
+                raise NotFoundError(f"no dataset named {dataset!r}")
+    return engine
+
+
+def _export_evidence(engine, stream, *, format: str, dataset: str | None) -> None:
     from biomatdb.evaluations import EVIDENCE_FIELDS, evidence_export
 
-    with _read_engine().connect() as connection:
+    with engine.connect() as connection:
         exported = evidence_export(connection, dataset=dataset)
         if format == "json":
             stream.write(b"[")
@@ -1008,7 +1029,7 @@ def sync(
 
     settings = Settings()
     client = _elasticsearch(settings)
-    engine = _engine(settings)
+    engine = _read_engine(settings) if status else _engine(settings)  # --status changes nothing
     if status:
         if not _print_sync_status(settings, engine, client):
             raise typer.Exit(1)

@@ -158,9 +158,14 @@ def unreadable_schema(url: str) -> str | None:
         path = Path(str(parsed.database))
         if not path.is_file() or path.stat().st_size == 0:
             return f"there is no database at {path} yet"
+    from sqlalchemy.exc import OperationalError
+
     engine = make_engine(url)
     try:
         found = current_revision(engine)
+    except OperationalError as exc:  # the server is away, or the database does not exist on it
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
+        return f"cannot reach the database at {shown}: {reason}"
     finally:
         engine.dispose()
     if found is None:

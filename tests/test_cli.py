@@ -483,6 +483,7 @@ READ_ONLY_COMMANDS = [
     ("search", "titanium"),
     ("show", "PLLA"),
     ("export",),
+    ("export", "--kind", "evidence"),
     ("datasets",),
     ("conditions",),
     ("select", "-o", "max:youngs_modulus"),
@@ -518,3 +519,24 @@ def test_a_read_only_command_migrates_no_database_behind_the_code(cli, tmp_path,
     assert path.read_bytes() == before
     with closing(sqlite3.connect(path)) as connection:
         assert connection.execute("SELECT version_num FROM alembic_version").fetchone() == (older,)
+
+
+def test_a_read_only_command_on_a_postgresql_database_that_does_not_exist_says_so(cli, monkeypatch, pg_server):
+    # a server that answers but holds no such database: one line naming it, no traceback
+    monkeypatch.setenv("BIOMATDB_DATABASE_URL", pg_server.url("biomatdb_no_such_database"))
+    result = cli("search", "titanium")
+    assert result.exit_code == 1, result.output
+    assert "cannot reach the database at" in result.stderr and "biomatdb_no_such_database" in result.stderr
+    assert "Check BIOMATDB_DATABASE_URL" in result.stderr and "Traceback" not in result.output
+
+
+def test_a_refused_evidence_export_leaves_its_output_file_as_it_was(cli, tmp_path):
+    kept = tmp_path / "keep.csv"
+    kept.write_text("precious\n", encoding="utf-8")
+    result = cli("export", "--kind", "evidence", "-o", str(kept))
+    assert result.exit_code == 1 and "there is no database" in result.stderr
+    assert kept.read_text(encoding="utf-8") == "precious\n"
+    assert cli("init").exit_code == 0
+    unknown = cli("export", "--kind", "evidence", "--dataset", "nope", "-o", str(kept))
+    assert unknown.exit_code == 1 and "no dataset named 'nope'" in unknown.stderr  # as the measurements export
+    assert kept.read_text(encoding="utf-8") == "precious\n"

@@ -305,7 +305,7 @@ def _stage(
             if evidence_map is not None:
                 evidence = evidence_files.normalise_evidence(chunk, evidence_map, context.vocabulary)
                 context.sources.update(evidence.sources)
-                for issue in evidence.errors:
+                for issue in (*evidence.errors, *evidence.warnings):
                     report.record(issue)
                 normalised = normalise_chunk(evidence.measurements, context)
             else:
@@ -324,7 +324,7 @@ def _stage(
                         name_position=name.position if name is not None else None,
                         source_keys=sources,
                     )
-                    for issue in evidence.errors:
+                    for issue in (*evidence.errors, *evidence.warnings):
                         report.record(issue)
             report.rows_read += len(chunk)
             _account(chunk, context.column_map, normalised, evidence, report)

@@ -14,7 +14,8 @@
   itself, before h11 gives up on it: 414 problem+json when the request line is what runs over
   (a query string of megabytes), 431 when the headers do. The rest of the head is read and
   dropped (up to ``DRAIN_MAX_BYTES``, for ``DRAIN_SECONDS``) before the connection closes, so
-  the client reads the answer instead of a reset.
+  a client that sent only the head reads the answer instead of a reset (a body or pipelined
+  requests behind it are not read, so such a client may see a reset after the answer).
 - At most ``MAX_CONNECTIONS`` connections and requests at once; past it, 503.
 
 Behind a reverse proxy, set the same bounds there (docs/deploy.md).

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -101,25 +102,33 @@ def format_number(value: float) -> str:
     return text.removesuffix(".0")
 
 
+@dataclass(frozen=True, slots=True)
+class StoredNumber:
+    """A stored float as a cell writes it: the shortest text that reads back the same
+    (:func:`format_number`), or that text with a power of ten (``1.58e-3``) beside one that needs it."""
+
+    plain: str
+
+    @classmethod
+    def of(cls, number: float | None) -> StoredNumber | None:
+        return None if number is None else cls(format_number(number))
+
+    def text(self, *, scientific: bool = False) -> str:
+        return f"{Decimal(self.plain):e}".replace("e+", "e") if scientific else self.plain
+
+    def is_scientific(self) -> bool:
+        return "e" in self.plain
+
+
 def value_text(
     qualifier: str, value: float | None, low: float | None, high: float | None, qualitative: str | None = None
 ) -> str:
     """The cell text the ingest parser reads back to the same interval, or to the same
     qualitative term (its name, for qualifier ``term``): :func:`biomatdb.display.cell_text` of
-    the stored floats, each as the shortest text that reads back the same."""
+    the stored floats (:class:`StoredNumber`)."""
     if qualifier == QUALITATIVE:
         return qualitative_text(qualitative)
-
-    numbers = (value, low, high)
-    # a range's ends share one notation: 4.8e-05 to 0.00158 is 4.8e-5 to 1.58e-3
-    scientific = qualifier == "range" and any("e" in format_number(n) for n in numbers if n is not None)
-
-    def text(number: float | None) -> str | None:
-        if number is None:
-            return None
-        return f"{Decimal(format_number(number)):e}".replace("e+", "e") if scientific else format_number(number)
-
-    return cell_text(qualifier, *(text(n) for n in numbers))
+    return cell_text(qualifier, StoredNumber.of(value), StoredNumber.of(low), StoredNumber.of(high))
 
 
 def conditions_of(measurement: Measurement) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, Protocol
 
 import pint
 
@@ -754,27 +754,39 @@ def _uncertainty_written(uncertainty: float) -> Written:
     return Written(UNCERTAINTY_DIGITS, place)
 
 
-def cell_text(qualifier: str, value: str | None, low: str | None, high: str | None) -> str:
-    """The cell the ingest parser reads back to a measurement's interval, from its numbers' texts:
-    ``4.00 to 5.00``, ``>=24``, ``<0.5``, ``~5``; a point's text is ``value``, else an end's."""
+class CellNumber(Protocol):
+    """A number as a cell writes it: on its own, or with a power of ten beside one that needs it."""
+
+    def text(self, *, scientific: bool = False) -> str: ...
+
+    def is_scientific(self) -> bool: ...
+
+
+def cell_text(qualifier: str, value: CellNumber | None, low: CellNumber | None, high: CellNumber | None) -> str:
+    """The cell the ingest parser reads back to a measurement's interval: ``4.00 to 5.00``,
+    ``>=24``, ``<0.5``, ``~5``; a point's text is ``value``, else an end's. A range's ends share
+    one notation: ``4.8e-4 to 1.58e-3``, not ``4.8e-4 to 0.00158``. The one place that rule lives,
+    for shown numbers (:class:`Shown`) and stored floats (``biomatdb.catalog.StoredNumber``) alike."""
+    together = qualifier == "range" and any(n is not None and n.is_scientific() for n in (low, high))
+
+    def say(number: CellNumber | None) -> str:
+        return "" if number is None else number.text(scientific=together)
+
     if qualifier == "range":
-        return f"{low or ''} to {high or ''}"
+        return f"{say(low)} to {say(high)}"
     if qualifier in (">", ">="):
-        return f"{qualifier}{low or ''}"
+        return f"{qualifier}{say(low)}"
     if qualifier in ("<", "<="):
-        return f"{qualifier}{high or ''}"
+        return f"{qualifier}{say(high)}"
     point = value if value is not None else (low if low is not None else high)
-    return ("~" if qualifier == "~" else "") + (point or "")
+    return ("~" if qualifier == "~" else "") + say(point)
 
 
 def _value_text(qualifier: str, numbers: Mapping[str, Shown], *, readable: bool, scientific: bool = False) -> str:
-    """``4.00 to 5.00``, ``>24``, ``~5`` (readable: ``4.00–5.00``, ``> 24``, ``≈ 5``). A range's
-    ends share one notation: ``4.8e-4 to 1.58e-3``, not ``4.8e-4 to 0.00158``."""
+    """``4.00 to 5.00``, ``>24``, ``~5`` (:func:`cell_text`); readable: ``4.00–5.00``, ``> 24``,
+    ``≈ 5``, a range's ends against one power of ten (:func:`readable_together`)."""
     if not readable:
-        ends = [numbers[key] for key in ("value_min", "value_max") if key in numbers]
-        together = qualifier == "range" and any(n.is_scientific() for n in ends)
-        texts = {key: n.text(scientific=together) for key, n in numbers.items()}
-        return cell_text(qualifier, texts.get("value"), texts.get("value_min"), texts.get("value_max"))
+        return cell_text(qualifier, numbers.get("value"), numbers.get("value_min"), numbers.get("value_max"))
 
     def say(key: str) -> str:
         number = numbers.get(key)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 
 import pytest
 from hypothesis import given, strategies as st
@@ -645,3 +646,26 @@ def test_a_span_keeps_the_sign_of_an_end_that_is_a_bound(texts, shown, ends):
     converter = Converter(PROPERTIES["degradation_time"], "month")
     assert converter.span(measurements) == shown
     assert open_ends(measurements) == ends
+
+
+def test_an_exact_uncertainty_is_judged_alike_from_the_stored_or_the_written_number():
+    """The check whether an uncertainty converts exactly (and so keeps its written digits) reads the
+    stored canonical uncertainty, kept to 12 digits, not the written number. Across every unit a
+    property may be shown in, written and shown in each other, the stored number's digits in the
+    shown unit are the written number's, float noise dropped."""
+    from biomatdb.precision import significant_digits
+    from biomatdb.units import round_significant
+
+    differ = []
+    for prop in get_vocabulary().properties.values():
+        units = [prop.unit, *prop.display]
+        for written_unit in units:
+            to_canonical = conversion(written_unit, prop).factor
+            for shown_unit in units:
+                per_shown = conversion(shown_unit, prop).factor
+                for text in ("0.1", "0.5", "1", "2", "0.25", "5", "0.05", "12.5", "0.3", "7", "0.01"):
+                    stored = float(round_significant(float(text) * to_canonical))
+                    from_written = float(Decimal(text) * Decimal(repr(to_canonical)) / Decimal(repr(per_shown)))
+                    if significant_digits(stored / per_shown) != significant_digits(from_written):
+                        differ.append((prop.key, text, written_unit, shown_unit))
+    assert differ == []

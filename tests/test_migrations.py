@@ -158,3 +158,67 @@ def test_0015_gives_records_derived_from_in_vitro_properties_their_kind(engine, 
     with engine.connect() as connection:
         kinds = dict(connection.execute(select(BiologicalEvaluation.endpoint, BiologicalEvaluation.kind)).all())
     assert kinds == {"cytotoxicity": "in vitro", "osseointegration": None}
+
+
+def test_0025_trims_stored_dois_and_folds_a_source_into_the_one_it_duplicates(engine, tmp_path):
+    """A DOI stored before ingest trimmed it (``10.1000/kept)``, ``10.1000/alone.``) is trimmed by
+    0025; one whose trimmed DOI is another source's is folded into that source, its measurements
+    pointing there with their identity hashes computed again; the materials that cite a changed
+    source wait in the search outbox, and the core's generation moves on."""
+    from sqlalchemy import delete, func, select, text
+
+    from biomatdb.db import core_generation
+    from biomatdb.hashing import rehash_measurements
+    from biomatdb.models import Material, Measurement, SearchOutbox, Source
+    from biomatdb_ingest.pipeline import ingest_file
+
+    data = tmp_path / "cited.csv"
+    data.write_text(
+        "Material,Class,DOI,Density (g/cm3)\n"
+        "Test kept polymer,polymer,10.1000/kept,1.1\n"
+        "Test folded polymer,polymer,10.1000/fold,1.2\n"
+        "Test alone polymer,polymer,10.1000/alone,1.3\n"
+        "Test uncited polymer,polymer,,1.4\n",
+        encoding="utf-8",
+    )
+    assert ingest_file(engine, data).ok
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0024")
+        # as ingest stored them before it trimmed a DOI's closing punctuation
+        for old, stored in (("10.1000/fold", "10.1000/kept)"), ("10.1000/alone", "10.1000/alone.")):
+            connection.execute(
+                text("UPDATE sources SET doi = :stored, key = :key WHERE doi = :old"),
+                {"stored": stored, "key": f"doi:{stored}", "old": old},
+            )
+        connection.execute(delete(SearchOutbox))
+        generation = core_generation(connection)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    with engine.connect() as connection:
+        sources = connection.execute(select(Source.key, Source.doi).where(Source.doi.is_not(None))).all()
+        cited = dict(
+            connection.execute(
+                select(Material.name, Source.doi)
+                .join(Measurement, Measurement.material_id == Material.id)
+                .outerjoin(Source, Source.id == Measurement.source_id)
+            ).all()
+        )
+        queued = set(
+            connection.scalars(select(Material.name).join(SearchOutbox, SearchOutbox.material_id == Material.id))
+        )
+        assert core_generation(connection) != generation
+        hashes = connection.execute(select(Measurement.id, Measurement.identity_hash).order_by(Measurement.id)).all()
+    assert sorted(sources) == [("doi:10.1000/alone", "10.1000/alone"), ("doi:10.1000/kept", "10.1000/kept")]
+    assert cited["Test folded polymer"] == cited["Test kept polymer"] == "10.1000/kept"
+    assert cited["Test alone polymer"] == "10.1000/alone"
+    assert queued == {"Test kept polymer", "Test folded polymer", "Test alone polymer"}
+    # the stored hashes are those of the rows as they now are: computing them again changes none
+    with engine.connect() as connection, connection.begin() as transaction:
+        rehash_measurements(connection)
+        again = connection.execute(select(Measurement.id, Measurement.identity_hash).order_by(Measurement.id)).all()
+        assert again == hashes
+        assert connection.scalar(select(func.count()).select_from(Measurement)) == 4
+        transaction.rollback()

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from biomatdb.chemistry import Structure, StructureLimits, parse_structure
+from biomatdb.doi import doi_key, trimmed_doi
 from biomatdb.errors import StructureError, UnitError
 from biomatdb.identity import record_key
 from biomatdb.models import QUALITATIVE
@@ -134,25 +135,6 @@ class NormalisedChunk:
         codes.file_issue(self, issue)
 
 
-#: what may follow a DOI in running text without being part of it
-_DOI_TRAILING = ".,;:"
-_DOI_CLOSING = {")": "(", "]": "[", "}": "{", ">": "<"}
-
-
-def trimmed_doi(doi: str) -> str:
-    """A DOI read from text without the punctuation that ended its sentence or bracket: trailing
-    ``.``, ``,``, ``;``, ``:``, and a closing bracket with no opening one inside the DOI
-    (``…/ma12213627)`` of "(see doi.org/10.3390/ma12213627)"). A balanced pair is the DOI's own:
-    ``10.1016/S0142-9612(00)00121-6`` is kept whole."""
-    while doi:
-        last = doi[-1]
-        if last in _DOI_TRAILING or (last in _DOI_CLOSING and doi.count(last) > doi.count(_DOI_CLOSING[last])):
-            doi = doi[:-1]
-        else:
-            return doi
-    return doi
-
-
 def source_record(citation: str | None, doi: str | None) -> SourceRecord | str | None:
     """A source from a citation text and/or a DOI; a message when the DOI is malformed."""
     citation = (citation or "").strip() or None
@@ -172,7 +154,7 @@ def source_record(citation: str | None, doi: str | None) -> SourceRecord | str |
                 doi = trimmed_doi(embedded[1])
     if doi is None and citation is None:
         return None
-    key = f"doi:{doi.lower()}" if doi else f"cite:{normalise_label(citation)}"[:512]
+    key = doi_key(doi) if doi else f"cite:{normalise_label(citation)}"[:512]
     return SourceRecord(key=key, doi=doi, citation=citation)
 
 

@@ -284,6 +284,29 @@ def test_the_about_page_has_a_card_per_dataset(demo_server):
     assert "built-in method" not in page and " at 0x" not in page
 
 
+def test_each_dataset_card_browses_the_materials_it_counts(demo_server):
+    """A card's "Browse its N materials" opens the search for the dataset, which finds those N,
+    and keeps the reader's units."""
+    with demo_server.client() as client:
+        about = client.get("/about", params={"unit_system": "US"}).text
+        listed = client.get("/api/v1/datasets").json()
+        listed = listed["datasets"] if isinstance(listed, dict) else listed
+        links = {}
+        for card in about.split('class="card dataset-card" id="dataset-')[1:]:
+            name = card.split('"', 1)[0]
+            browse = re.search(r'<p class="dataset-browse"><a href="([^"]+)">', card)
+            if browse:
+                links[html.unescape(name)] = html.unescape(browse[1])
+        assert sorted(links) == sorted(d["name"] for d in listed if d["materials"])
+        for dataset in listed:
+            if not dataset["materials"]:
+                continue
+            href = links[dataset["name"]]
+            assert parse_qs(urlsplit(href).query)["unit_system"] == ["US"]
+            assert f">Browse its {dataset['materials']} material" in about
+            assert total(client.get(href).text) == dataset["materials"], dataset["name"]
+
+
 def test_a_datasets_notes_are_one_click_away(demo_server):
     from biomatdb_ingest.fixtures import default_fixtures_dir
 

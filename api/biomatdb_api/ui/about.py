@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from biomatdb.models import BiologicalEvaluation, Measurement, Source
+from biomatdb_api.ui.pages import filter_value
 
 
 def dataset_cards(connection: Connection, datasets: list[dict[str, Any]], notes: Mapping[str, Path]) -> list[dict]:
@@ -45,6 +46,8 @@ def dataset_cards(connection: Connection, datasets: list[dict[str, Any]], notes:
                 "url": own.get("url"),
                 "cited": cited,
                 "has_notes": dataset["name"] in notes,
+                # the search that lists the materials it counts (docs/search.md, ``dataset``)
+                "browse_filter": f"dataset = {filter_value(dataset['name'])}",
             }
         )
     return cards

@@ -138,7 +138,8 @@ def effective_sort(sort: str, has_text: bool) -> str:
     return sort or ("relevance" if has_text else "-youngs_modulus")
 
 
-def _value(text: str) -> str:
+def filter_value(text: str) -> str:
+    """A value as a filter writes it: a bare word as it is, anything else quoted."""
     return text if _BARE_WORD.match(text) else '"' + text.replace('"', "") + '"'
 
 
@@ -151,7 +152,7 @@ def condition_clause(facet: str, value: str, properties: list[str]) -> str:
     of some property under it. A WHERE condition binds to one property, so it is one ``has`` per
     property measured under it: ``(has tensile_strength WHERE medium = PBS) OR (…)``."""
     field = "state" if facet == "state" else facet
-    clauses = [f"has {key} WHERE {field} = {_value(value)}" for key in properties]
+    clauses = [f"has {key} WHERE {field} = {filter_value(value)}" for key in properties]
     return clauses[0] if len(clauses) == 1 else "(" + " OR ".join(f"({clause})" for clause in clauses) + ")"
 
 
@@ -223,7 +224,10 @@ def facet_links(
             else:
                 terms = vocabulary.classes if name == "class" else vocabulary.applications
                 term = terms.get(facet.value)
-                clause, label = f"{name} = {_value(facet.value)}", term.name if term else facet.value.replace("_", " ")
+                clause, label = (
+                    f"{name} = {filter_value(facet.value)}",
+                    term.name if term else facet.value.replace("_", " "),
+                )
             # a value is on where its clause is a link of the filter's AND chain, however spelt;
             # following it then takes every copy of the clause out again
             removed = without_clause(filter_text, clause)
